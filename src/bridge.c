@@ -1,0 +1,283 @@
+/*
+ * bridge.c - running bridge/kbreed_bridge.py and caching what it makes.
+ *
+ * The cache lives under util_cache_dir():
+ *   describe/<key>.json        problem descriptions, keyed by file and bridge
+ *   refs/<name>-<key>/          reference data (docs/BRIDGE.md), made in a
+ *                               temporary directory and renamed into place, so
+ *                               an interrupted run never leaves a half set
+ *   machine/<gpu>.json          the machine's measured ceilings
+ */
+#define _GNU_SOURCE
+#include "bridge.h"
+
+#include "codec.h"
+#include "home.h"
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DESCRIBE_TIMEOUT_S 300
+#define REFERENCE_TIMEOUT_S 3600
+#define BASELINE_TIMEOUT_S 1200
+#define CEILINGS_TIMEOUT_S 600
+
+void refset_release(struct refset *r)
+{
+	free(r->dir);
+	free(r->device);
+	free(r->gpu);
+	memset(r, 0, sizeof *r);
+}
+
+void baseline_release(struct baseline *b)
+{
+	free(b->compile_error);
+	free(b->gpu);
+	memset(b, 0, sizeof *b);
+}
+
+void ceilings_release(struct ceilings *c)
+{
+	free(c->gpu);
+	memset(c, 0, sizeof *c);
+}
+
+const char *bridge_python(void)
+{
+	const char *p = getenv("KBREED_PYTHON");
+	return p && *p ? p : "python3";
+}
+
+static char *script_path(void)
+{
+	return xasprintf("%s/bridge/kbreed_bridge.py", home_dir());
+}
+
+/* Runs one bridge command; on success *json holds its reply (caller frees). */
+static int run_bridge(const char *const *args, double timeout_s, char **json)
+{
+	const char *argv[32];
+	char *script = script_path();
+	int n = 0, rc = -1;
+	argv[n++] = bridge_python();
+	argv[n++] = script;
+	for (int i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+
+	struct proc_opts o = { .argv = argv, .timeout_s = timeout_s, .out_cap = 16u << 20 };
+	struct proc_result r;
+	proc_result_init(&r);
+	debug("bridge: %s %s", argv[0], args[0]);
+	if (proc_run(&o, &r)) {
+		error("cannot start the PyTorch bridge with %s (set KBREED_PYTHON)", argv[0]);
+		goto out;
+	}
+	if (r.end == PROC_TIMEOUT) {
+		error("the PyTorch bridge (%s) did not finish within %.0f s", args[0], timeout_s);
+		goto out;
+	}
+	if (r.end == PROC_SIGNALED) {
+		error("the PyTorch bridge (%s) died with signal %d", args[0], r.signal);
+		goto out;
+	}
+	if (r.exit_code == 127) {
+		error("cannot run %s: Python with PyTorch is needed (set KBREED_PYTHON): %s",
+		      argv[0], buf_str(&r.err));
+		goto out;
+	}
+	char *msg = codec_error_message(buf_str(&r.out));
+	if (r.exit_code != 0 || msg) {
+		if (msg)
+			error("%s", msg);
+		else
+			error("the PyTorch bridge (%s) failed with exit code %d: %.2000s", args[0],
+			      r.exit_code, buf_str(&r.err));
+		free(msg);
+		goto out;
+	}
+	*json = buf_detach(&r.out);
+	rc = 0;
+out:
+	proc_result_release(&r);
+	free(script);
+	return rc;
+}
+
+/* SHA-256 over the files' contents and extra strings, as cache keys. */
+static int hash_inputs(const char *const *files, const char *extra, char hex[65])
+{
+	struct sha256 s;
+	sha256_init(&s);
+	for (int i = 0; files[i]; i++) {
+		char *data = NULL;
+		size_t len = 0;
+		if (util_read_file(files[i], 64u << 20, &data, &len))
+			return -1;
+		sha256_update(&s, data, len);
+		sha256_update(&s, "\0", 1);
+		free(data);
+	}
+	sha256_update(&s, extra, strlen(extra));
+	sha256_final_hex(&s, hex);
+	return 0;
+}
+
+int bridge_describe(const char *path, struct problem *p)
+{
+	int rc = -1;
+	char *script = script_path(), *cache = util_cache_dir();
+	char *dir = xasprintf("%s/describe", cache), *file = NULL, *json = NULL;
+	char key[65];
+	const char *files[] = { path, script, NULL };
+	if (hash_inputs(files, bridge_python(), key))
+		goto out;
+	file = xasprintf("%s/%s.json", dir, key);
+	if (util_file_exists(file) && !util_read_file(file, 16u << 20, &json, NULL) &&
+	    !codec_problem(json, p))
+		goto done;
+	free(json);
+	json = NULL;
+	const char *args[] = { "describe", path, NULL };
+	if (run_bridge(args, DESCRIBE_TIMEOUT_S, &json) || codec_problem(json, p))
+		goto out;
+	if (util_mkdirs(dir) == 0)
+		util_write_file(file, json, strlen(json));  /* a cache miss next time at worst */
+done:
+	free(p->path);
+	p->path = xstrdup(path);
+	rc = 0;
+out:
+	free(json);
+	free(file);
+	free(dir);
+	free(cache);
+	free(script);
+	return rc;
+}
+
+static int load_manifest(const char *dir, const struct problem *p, struct refset *r)
+{
+	char *file = xasprintf("%s/manifest.json", dir), *json = NULL;
+	int rc = -1;
+	if (!util_file_exists(file) || util_read_file(file, 16u << 20, &json, NULL))
+		goto out;
+	rc = codec_manifest(json, p, r);
+	if (!rc) {
+		free(r->dir);
+		r->dir = xstrdup(dir);
+	}
+out:
+	free(json);
+	free(file);
+	return rc;
+}
+
+int bridge_reference(const struct problem *p, int sets, int seed, const char *device,
+		     struct refset *r)
+{
+	int rc = -1;
+	char *script = script_path(), *cache = util_cache_dir();
+	char *dir = NULL, *tmp = NULL;
+	char key[65], *extra = xasprintf("sets=%d seed=%d device=%s", sets, seed, device);
+	const char *files[] = { p->path, script, NULL };
+	if (hash_inputs(files, extra, key))
+		goto out;
+	dir = xasprintf("%s/refs/%s-%.16s", cache, p->name, key);
+	if (util_is_dir(dir) && load_manifest(dir, p, r) == 0) {
+		rc = 0;
+		goto out;
+	}
+	info("making reference data for %s (%d input sets, on %s); cached in %s", p->name, sets,
+	     device, dir);
+	tmp = xasprintf("%s.tmp.%ld", dir, (long)getpid());
+	if (util_is_dir(tmp))
+		util_remove_tree(tmp);
+	if (util_mkdirs(tmp))
+		goto out;
+	char sets_s[16], seed_s[16];
+	snprintf(sets_s, sizeof sets_s, "%d", sets);
+	snprintf(seed_s, sizeof seed_s, "%d", seed);
+	const char *args[] = { "reference", p->path, "--dir", tmp, "--sets", sets_s,
+			       "--seed", seed_s, "--device", device, NULL };
+	char *json = NULL;
+	if (run_bridge(args, REFERENCE_TIMEOUT_S, &json)) {
+		util_remove_tree(tmp);
+		goto out;
+	}
+	free(json);
+	if (util_is_dir(dir))
+		util_remove_tree(dir);  /* an unreadable earlier set */
+	if (rename(tmp, dir)) {
+		error("cannot move %s into place: %s", tmp, strerror(errno));
+		util_remove_tree(tmp);
+		goto out;
+	}
+	rc = load_manifest(dir, p, r);
+	if (rc)
+		error("the bridge's reference data in %s does not match the problem", dir);
+out:
+	free(extra);
+	free(tmp);
+	free(dir);
+	free(cache);
+	free(script);
+	return rc;
+}
+
+int bridge_baseline(const struct problem *p, int reps, int warmup, int flush_mb,
+		    bool with_compile, struct baseline *b)
+{
+	char reps_s[16], warm_s[16], flush_s[16];
+	snprintf(reps_s, sizeof reps_s, "%d", reps);
+	snprintf(warm_s, sizeof warm_s, "%d", warmup);
+	snprintf(flush_s, sizeof flush_s, "%d", flush_mb);
+	const char *args[] = { "time", p->path, "--reps", reps_s, "--warmup", warm_s,
+			       "--flush-mb", flush_s, with_compile ? "--compile" : NULL, NULL };
+	char *json = NULL;
+	int rc = run_bridge(args, BASELINE_TIMEOUT_S, &json);
+	if (!rc)
+		rc = codec_baseline(json, b);
+	free(json);
+	return rc;
+}
+
+int bridge_ceilings(const char *gpu_name, struct ceilings *c)
+{
+	int rc = -1;
+	char *cache = util_cache_dir(), *dir = xasprintf("%s/machine", cache);
+	char *safe = xstrdup(gpu_name && *gpu_name ? gpu_name : "gpu");
+	for (char *s = safe; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.')
+			*s = '_';
+	char *file = xasprintf("%s/%s.json", dir, safe), *json = NULL;
+	if (util_file_exists(file) && !util_read_file(file, 1u << 20, &json, NULL) &&
+	    !codec_ceilings(json, c)) {
+		rc = 0;
+		goto out;
+	}
+	free(json);
+	json = NULL;
+	info("measuring this machine's ceilings once (bandwidth, matmul rates); cached in %s", file);
+	const char *args[] = { "ceilings", NULL };
+	if (run_bridge(args, CEILINGS_TIMEOUT_S, &json) || codec_ceilings(json, c))
+		goto out;
+	if (util_mkdirs(dir) == 0)
+		util_write_file(file, json, strlen(json));
+	rc = 0;
+out:
+	free(json);
+	free(file);
+	free(safe);
+	free(dir);
+	free(cache);
+	return rc;
+}

@@ -1,0 +1,73 @@
+/*
+ * bridge.h - kbreed's side of the PyTorch bridge (bridge/kbreed_bridge.py,
+ * contract in docs/BRIDGE.md). Problem loading, reference data, PyTorch's
+ * own timings and the machine's ceilings all come through here, each as a
+ * plain struct; results that are slow to make are cached on disk.
+ */
+#ifndef KBREED_BRIDGE_H
+#define KBREED_BRIDGE_H
+
+#include "problem.h"
+
+#include <stdbool.h>
+
+/* A directory of reference data: inputs and outputs of `sets` input sets. */
+struct refset {
+	char *dir;      /* owned; holds manifest.json, param*.bin, set*.in*.bin, set*.out*.bin */
+	int sets;       /* input sets, each with its own seed */
+	int seed;       /* base seed: model under seed, set i under seed + 1 + i */
+	bool upcast;    /* references computed in higher precision than the model's */
+	char *device;   /* where they were computed ("cuda" or "cpu"); owned */
+	char *gpu;      /* GPU name when computed on one; owned, may be "" */
+};
+
+struct timing {
+	double median_ms;
+	double min_ms;
+	double max_ms;
+	int reps;
+};
+
+/* PyTorch's time for a problem, measured with kbreed's protocol. */
+struct baseline {
+	struct timing eager;
+	bool has_compile;        /* torch.compile was asked for and ran */
+	struct timing compile;
+	char *compile_error;     /* owned; NULL unless torch.compile failed */
+	char *gpu;               /* owned */
+};
+
+/* What the machine can do at best, measured once per GPU. */
+struct ceilings {
+	char *gpu;               /* owned */
+	double bandwidth_gbs;    /* device copy, bytes read + written, 1e9 B/s */
+	double fp32_tflops;      /* matmul, TF32 off */
+	double tf32_tflops;
+	double fp16_tflops;
+	double bf16_tflops;
+};
+
+void refset_release(struct refset *r);
+void baseline_release(struct baseline *b);
+void ceilings_release(struct ceilings *c);
+
+/* Loads a problem file's description into p (p->path is set from path).
+ * Cached by the file's content. Returns 0 or -1 with the reason reported. */
+int bridge_describe(const char *path, struct problem *p);
+
+/* Makes sure reference data for (problem, sets, seed) exists in the cache,
+ * computing it on the GPU when needed; fills r. `device` is "cuda" or "cpu". */
+int bridge_reference(const struct problem *p, int sets, int seed, const char *device,
+		     struct refset *r);
+
+/* Times PyTorch eager (and torch.compile when with_compile) now, on this GPU. */
+int bridge_baseline(const struct problem *p, int reps, int warmup, int flush_mb,
+		    bool with_compile, struct baseline *b);
+
+/* The machine's ceilings for the named GPU, measured once and cached. */
+int bridge_ceilings(const char *gpu_name, struct ceilings *c);
+
+/* The Python interpreter the bridge runs under: $KBREED_PYTHON or python3. */
+const char *bridge_python(void);
+
+#endif

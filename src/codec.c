@@ -1,0 +1,339 @@
+/*
+ * codec.c - JSON through jansson, the only file that includes it. Every
+ * reply of the bridge is checked field by field: a missing or mistyped field
+ * is an error with the field's name, never a zero taken on trust.
+ */
+#include "codec.h"
+
+#include "compare.h"
+#include "evaluate.h"
+#include "log.h"
+#include "report.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *parse(const char *text, const char *what)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+	if (!j)
+		error("%s: not JSON (%s at line %d)", what, e.text, e.line);
+	else if (!json_is_object(j)) {
+		error("%s: expected a JSON object", what);
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+char *codec_error_message(const char *text)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	char *msg = NULL;
+	if (j && json_is_object(j)) {
+		json_t *e = json_object_get(j, "error");
+		if (json_is_string(e))
+			msg = xstrdup(json_string_value(e));
+	}
+	json_decref(j);
+	return msg;
+}
+
+static int get_number(json_t *o, const char *key, double *out, const char *what)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_number(v))
+		return error("%s: field '%s' missing or not a number", what, key);
+	*out = json_number_value(v);
+	return 0;
+}
+
+static char *get_string(json_t *o, const char *key, const char *fallback)
+{
+	json_t *v = json_object_get(o, key);
+	return xstrdup(json_is_string(v) ? json_string_value(v) : fallback);
+}
+
+static int get_specs(json_t *o, const char *key, struct tensor_spec **out, int *n,
+		     const char *what)
+{
+	json_t *arr = json_object_get(o, key);
+	if (!json_is_array(arr))
+		return error("%s: field '%s' missing or not a list", what, key);
+	size_t len = json_array_size(arr);
+	if (len > 64)
+		return error("%s: %zu %s; kbreed handles at most 64", what, len, key);
+	struct tensor_spec *t = xcalloc(len, sizeof *t);
+	*out = t;
+	*n = (int)len;
+	for (size_t i = 0; i < len; i++) {
+		json_t *e = json_array_get(arr, i);
+		json_t *shape = json_object_get(e, "shape");
+		json_t *dtype = json_object_get(e, "dtype");
+		t[i].name = get_string(e, "name", "");
+		int dt = json_is_string(dtype) ? dtype_parse(json_string_value(dtype)) : -1;
+		if (dt < 0)
+			return error("%s: %s[%zu] has an unsupported dtype %s", what, key, i,
+				     json_is_string(dtype) ? json_string_value(dtype) : "(none)");
+		t[i].dtype = (enum kb_dtype)dt;
+		if (!json_is_array(shape) || json_array_size(shape) > KBREED_MAX_DIMS)
+			return error("%s: %s[%zu] has no shape of at most %d dims", what, key, i,
+				     KBREED_MAX_DIMS);
+		t[i].ndim = (int)json_array_size(shape);
+		for (int d = 0; d < t[i].ndim; d++) {
+			json_t *v = json_array_get(shape, (size_t)d);
+			if (!json_is_integer(v) || json_integer_value(v) < 0)
+				return error("%s: %s[%zu] has a bad dimension", what, key, i);
+			t[i].shape[d] = json_integer_value(v);
+		}
+	}
+	return 0;
+}
+
+int codec_problem(const char *text, struct problem *p)
+{
+	const char *what = "problem description";
+	json_t *j = parse(text, what);
+	if (!j)
+		return -1;
+	int rc = -1;
+	free(p->name);
+	free(p->family);
+	free(p->notes);
+	p->name = get_string(j, "name", "problem");
+	p->family = get_string(j, "family", "generic");
+	p->notes = get_string(j, "notes", "");
+	char *sha = get_string(j, "file_sha256", "");
+	snprintf(p->sha256, sizeof p->sha256, "%s", sha);
+	free(sha);
+	if (get_specs(j, "inputs", &p->inputs, &p->n_inputs, what) ||
+	    get_specs(j, "params", &p->params, &p->n_params, what) ||
+	    get_specs(j, "outputs", &p->outputs, &p->n_outputs, what) ||
+	    get_number(j, "flops", &p->flops, what) ||
+	    get_number(j, "min_bytes", &p->min_bytes, what))
+		goto out;
+	if (p->n_outputs < 1) {
+		error("%s: the model returns no tensor", what);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
+}
+
+static bool same_specs(const struct tensor_spec *a, int na, const struct tensor_spec *b, int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++) {
+		if (a[i].dtype != b[i].dtype || a[i].ndim != b[i].ndim)
+			return false;
+		for (int d = 0; d < a[i].ndim; d++)
+			if (a[i].shape[d] != b[i].shape[d])
+				return false;
+	}
+	return true;
+}
+
+int codec_manifest(const char *text, const struct problem *p, struct refset *r)
+{
+	const char *what = "reference manifest";
+	json_t *j = parse(text, what);
+	if (!j)
+		return -1;
+	struct problem m;
+	problem_init(&m);
+	int rc = -1;
+	double sets = 0, seed = 0;
+	if (get_number(j, "sets", &sets, what) || get_number(j, "seed", &seed, what) ||
+	    get_specs(j, "inputs", &m.inputs, &m.n_inputs, what) ||
+	    get_specs(j, "params", &m.params, &m.n_params, what) ||
+	    get_specs(j, "outputs", &m.outputs, &m.n_outputs, what))
+		goto out;
+	if (!same_specs(m.inputs, m.n_inputs, p->inputs, p->n_inputs) ||
+	    !same_specs(m.params, m.n_params, p->params, p->n_params) ||
+	    !same_specs(m.outputs, m.n_outputs, p->outputs, p->n_outputs)) {
+		error("%s: tensors differ from the problem's description", what);
+		goto out;
+	}
+	r->sets = (int)sets;
+	r->seed = (int)seed;
+	r->upcast = json_is_true(json_object_get(j, "upcast"));
+	free(r->device);
+	free(r->gpu);
+	r->device = get_string(j, "device", "");
+	r->gpu = get_string(j, "gpu", "");
+	rc = 0;
+out:
+	problem_release(&m);
+	json_decref(j);
+	return rc;
+}
+
+static int get_timing(json_t *o, struct timing *t, const char *what)
+{
+	if (!json_is_object(o))
+		return error("%s: timing missing", what);
+	double reps = 0;
+	if (get_number(o, "median_ms", &t->median_ms, what) ||
+	    get_number(o, "min_ms", &t->min_ms, what) ||
+	    get_number(o, "max_ms", &t->max_ms, what) || get_number(o, "reps", &reps, what))
+		return -1;
+	t->reps = (int)reps;
+	return 0;
+}
+
+int codec_baseline(const char *text, struct baseline *b)
+{
+	const char *what = "PyTorch timing";
+	json_t *j = parse(text, what);
+	if (!j)
+		return -1;
+	int rc = get_timing(json_object_get(j, "eager"), &b->eager, what);
+	json_t *c = json_object_get(j, "compile");
+	if (!rc && json_is_object(c)) {
+		json_t *err = json_object_get(c, "error");
+		if (json_is_string(err))
+			b->compile_error = xstrdup(json_string_value(err));
+		else if (!(rc = get_timing(c, &b->compile, what)))
+			b->has_compile = true;
+	}
+	b->gpu = get_string(j, "gpu", "");
+	json_decref(j);
+	return rc;
+}
+
+int codec_ceilings(const char *text, struct ceilings *c)
+{
+	const char *what = "machine ceilings";
+	json_t *j = parse(text, what);
+	if (!j)
+		return -1;
+	int rc = -1;
+	if (get_number(j, "bandwidth_gbs", &c->bandwidth_gbs, what) ||
+	    get_number(j, "fp32_tflops", &c->fp32_tflops, what) ||
+	    get_number(j, "tf32_tflops", &c->tf32_tflops, what) ||
+	    get_number(j, "fp16_tflops", &c->fp16_tflops, what) ||
+	    get_number(j, "bf16_tflops", &c->bf16_tflops, what))
+		goto out;
+	if (c->bandwidth_gbs <= 0) {
+		error("%s: bandwidth must be positive", what);
+		goto out;
+	}
+	c->gpu = get_string(j, "gpu", "");
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
+}
+
+/* A JSON string from text that may not be UTF-8 (compiler logs): bytes
+ * outside ASCII become '?' when the text does not validate. */
+static json_t *text_json(const char *s)
+{
+	json_t *v = json_string(s ? s : "");
+	if (v)
+		return v;
+	char *copy = xstrdup(s);
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v ? v : json_string("");
+}
+
+static json_t *timing_json(const struct timing *t)
+{
+	return json_pack("{s:f, s:f, s:f, s:i}", "median_ms", t->median_ms, "min_ms", t->min_ms,
+			 "max_ms", t->max_ms, "reps", t->reps);
+}
+
+static json_t *num_or_null(double v, bool valid)
+{
+	return valid ? json_real(v) : json_null();
+}
+
+char *codec_report_json(const struct eval_report *r)
+{
+	const struct eval_result *res = r->result;
+	json_t *o = json_object();
+	json_object_set_new(o, "problem", text_json(r->problem->name));
+	json_object_set_new(o, "candidate", text_json(r->candidate));
+	json_object_set_new(o, "verdict", json_string(verdict_name(res->verdict)));
+	json_object_set_new(o, "tolerance", json_string(tolerance_name(r->opts->tolerance)));
+	json_object_set_new(o, "detail", text_json(res->detail));
+	json_object_set_new(o, "arch", json_string(r->arch ? r->arch : ""));
+	if (res->checked) {
+		json_t *c = json_object();
+		for (int p = 0; p < TOL_PROFILES; p++) {
+			double atol, rtol;
+			tolerance_get(p, r->problem->outputs[0].dtype, &atol, &rtol);
+			json_t *v = json_pack("{s:b, s:f, s:f, s:I}", "pass", res->pass[p], "atol",
+					      atol, "rtol", rtol, "bad_elements",
+					      (json_int_t)res->stats.n_bad[p]);
+			if (res->stats.first_bad[p] >= 0) {
+				json_object_set_new(v, "first_bad", json_pack("{s:i, s:i, s:I, s:f, s:f}",
+					"set", res->bad_set[p], "output", res->bad_output[p],
+					"index", (json_int_t)res->stats.first_bad[p],
+					"got", res->stats.first_got[p], "want", res->stats.first_want[p]));
+			}
+			json_object_set_new(c, tolerance_name(p), v);
+		}
+		json_object_set_new(c, "elements", json_integer((json_int_t)res->stats.n));
+		json_object_set_new(c, "max_abs_err", json_real(res->stats.max_abs));
+		json_object_set_new(c, "max_rel_err", json_real(res->stats.max_rel));
+		json_object_set_new(c, "nonfinite", json_integer((json_int_t)res->stats.n_nonfinite));
+		json_object_set_new(c, "sets", json_integer(r->opts->sets));
+		json_object_set_new(o, "correctness", c);
+	}
+	if (res->timed) {
+		json_t *t = timing_json(&res->time);
+		json_object_set_new(t, "host_median_ms", json_real(res->host_median_ms));
+		json_object_set_new(t, "warmup", json_integer(r->opts->warmup));
+		json_object_set_new(t, "flush_mb", json_integer(r->opts->flush_mb));
+		json_object_set_new(t, "sm_clock_mhz", json_integer(res->sm_clock_mhz));
+		json_object_set_new(t, "mem_clock_mhz", json_integer(res->mem_clock_mhz));
+		json_object_set_new(o, "time", t);
+	}
+	if (r->baseline) {
+		json_t *b = json_object();
+		json_object_set_new(b, "eager", timing_json(&r->baseline->eager));
+		if (r->baseline->has_compile)
+			json_object_set_new(b, "compile", timing_json(&r->baseline->compile));
+		if (r->baseline->compile_error)
+			json_object_set_new(b, "compile_error", text_json(r->baseline->compile_error));
+		json_object_set_new(o, "pytorch", b);
+	}
+	json_object_set_new(o, "pct_eager", num_or_null(r->pct_eager, r->pct_eager > 0));
+	json_object_set_new(o, "pct_compile", num_or_null(r->pct_compile, r->pct_compile > 0));
+	json_object_set_new(o, "pct_floor", num_or_null(r->pct_floor, r->pct_floor > 0));
+	json_object_set_new(o, "floor_ms", num_or_null(r->roof.floor_ms, r->roof.floor_ms > 0));
+	json_object_set_new(o, "bound", r->roof.floor_ms > 0 ? json_string(r->roof.bound) : json_null());
+	if (r->gpu) {
+		json_object_set_new(o, "gpu", json_pack("{s:s, s:i, s:i, s:i, s:i}", "name",
+			r->gpu->name ? r->gpu->name : "", "cc_major", r->gpu->cc_major,
+			"cc_minor", r->gpu->cc_minor, "sm_count", r->gpu->sm_count,
+			"driver", r->gpu->driver));
+	}
+	if (r->ceilings) {
+		json_object_set_new(o, "ceilings", json_pack("{s:f, s:f, s:f, s:f, s:f}",
+			"bandwidth_gbs", r->ceilings->bandwidth_gbs,
+			"fp32_tflops", r->ceilings->fp32_tflops, "tf32_tflops", r->ceilings->tf32_tflops,
+			"fp16_tflops", r->ceilings->fp16_tflops, "bf16_tflops", r->ceilings->bf16_tflops));
+	}
+	if (res->leaked_bytes)
+		json_object_set_new(o, "leaked_bytes", json_integer((json_int_t)res->leaked_bytes));
+	json_object_set_new(o, "wall_s", json_real(res->wall_s));
+	if (res->log && *res->log)
+		json_object_set_new(o, "log", text_json(res->log));
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	char *out = xstrdup(s ? s : "{}");
+	free(s);
+	return out;
+}

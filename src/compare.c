@@ -1,0 +1,212 @@
+/*
+ * compare.c - element-wise comparison of outputs against references, in
+ * parallel over host threads (outputs reach hundreds of megabytes).
+ */
+#include "compare.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+const char *tolerance_name(enum tolerance_profile p)
+{
+	return p == TOL_CRFM ? "crfm" : "strict";
+}
+
+int tolerance_parse(const char *s)
+{
+	if (!strcmp(s, "strict"))
+		return TOL_STRICT;
+	if (!strcmp(s, "crfm"))
+		return TOL_CRFM;
+	return -1;
+}
+
+void tolerance_get(enum tolerance_profile p, enum kb_dtype t, double *atol, double *rtol)
+{
+	double tol = 1e-2;
+	if (p == TOL_STRICT && (t == KB_F32 || t == KB_F64))
+		tol = 1e-4;
+	*atol = tol;
+	*rtol = tol;
+}
+
+void compare_stats_init(struct compare_stats *s)
+{
+	memset(s, 0, sizeof *s);
+	for (int p = 0; p < TOL_PROFILES; p++)
+		s->first_bad[p] = -1;
+}
+
+void compare_stats_merge(struct compare_stats *a, const struct compare_stats *b, int64_t offset)
+{
+	for (int p = 0; p < TOL_PROFILES; p++) {
+		if (b->first_bad[p] >= 0 && a->first_bad[p] < 0) {
+			a->first_bad[p] = b->first_bad[p] + offset;
+			a->first_got[p] = b->first_got[p];
+			a->first_want[p] = b->first_want[p];
+		}
+		a->n_bad[p] += b->n_bad[p];
+	}
+	a->n += b->n;
+	a->n_nonfinite += b->n_nonfinite;
+	if (b->max_abs > a->max_abs)
+		a->max_abs = b->max_abs;
+	if (b->max_rel > a->max_rel)
+		a->max_rel = b->max_rel;
+}
+
+float compare_half_to_float(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+	uint32_t exp = (h >> 10) & 0x1f;
+	uint32_t mant = h & 0x3ff;
+	uint32_t bits;
+	if (exp == 0x1f) {
+		bits = sign | 0x7f800000u | (mant << 13);
+	} else if (exp == 0) {
+		if (mant == 0) {
+			bits = sign;
+		} else {
+			/* Subnormal: renormalise. */
+			int e = -1;
+			do {
+				e++;
+				mant <<= 1;
+			} while (!(mant & 0x400));
+			bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ff) << 13);
+		}
+	} else {
+		bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+	}
+	float f;
+	memcpy(&f, &bits, sizeof f);
+	return f;
+}
+
+float compare_bf16_to_float(uint16_t h)
+{
+	uint32_t bits = (uint32_t)h << 16;
+	float f;
+	memcpy(&f, &bits, sizeof f);
+	return f;
+}
+
+static double load(const void *p, enum kb_dtype t, int64_t i)
+{
+	switch (t) {
+	case KB_F32: return ((const float *)p)[i];
+	case KB_F64: return ((const double *)p)[i];
+	case KB_F16: return compare_half_to_float(((const uint16_t *)p)[i]);
+	case KB_BF16: return compare_bf16_to_float(((const uint16_t *)p)[i]);
+	case KB_I32: return ((const int32_t *)p)[i];
+	case KB_I64: return (double)((const int64_t *)p)[i];
+	case KB_BOOL: return ((const uint8_t *)p)[i] != 0;
+	}
+	return NAN;
+}
+
+static bool is_integer(enum kb_dtype t)
+{
+	return t == KB_I32 || t == KB_I64 || t == KB_BOOL;
+}
+
+static void note_bad(struct compare_stats *s, int p, int64_t i, double got, double want)
+{
+	if (s->first_bad[p] < 0) {
+		s->first_bad[p] = i;
+		s->first_got[p] = got;
+		s->first_want[p] = want;
+	}
+	s->n_bad[p]++;
+}
+
+struct stretch {
+	const void *ref, *got;
+	enum kb_dtype t;
+	int64_t begin, end;
+	struct compare_stats stats;  /* flat indices relative to begin */
+};
+
+static void *compare_stretch(void *arg)
+{
+	struct stretch *w = arg;
+	struct compare_stats *s = &w->stats;
+	double atol[TOL_PROFILES], rtol[TOL_PROFILES];
+	for (int p = 0; p < TOL_PROFILES; p++)
+		tolerance_get(p, w->t, &atol[p], &rtol[p]);
+	bool exact = is_integer(w->t);
+	for (int64_t i = w->begin; i < w->end; i++) {
+		double want = load(w->ref, w->t, i), got = load(w->got, w->t, i);
+		int64_t k = i - w->begin;
+		s->n++;
+		if (exact) {
+			if (got != want)
+				for (int p = 0; p < TOL_PROFILES; p++)
+					note_bad(s, p, k, got, want);
+			double d = fabs(got - want);
+			if (d > s->max_abs)
+				s->max_abs = d;
+			continue;
+		}
+		if (!isfinite(want)) {
+			bool same = isnan(want) ? isnan(got) : got == want;
+			if (!same)
+				for (int p = 0; p < TOL_PROFILES; p++)
+					note_bad(s, p, k, got, want);
+			continue;
+		}
+		if (!isfinite(got)) {
+			s->n_nonfinite++;
+			for (int p = 0; p < TOL_PROFILES; p++)
+				note_bad(s, p, k, got, want);
+			continue;
+		}
+		double d = fabs(got - want);
+		if (d > s->max_abs)
+			s->max_abs = d;
+		if (want != 0 && d / fabs(want) > s->max_rel)
+			s->max_rel = d / fabs(want);
+		for (int p = 0; p < TOL_PROFILES; p++)
+			if (d > atol[p] + rtol[p] * fabs(want))
+				note_bad(s, p, k, got, want);
+	}
+	return NULL;
+}
+
+#define COMPARE_MAX_THREADS 32
+
+void compare_buffers(const void *ref, const void *got, enum kb_dtype t, int64_t n,
+		     int threads, struct compare_stats *out)
+{
+	struct stretch w[COMPARE_MAX_THREADS];
+	pthread_t tid[COMPARE_MAX_THREADS];
+	bool started[COMPARE_MAX_THREADS] = { false };
+	if (threads < 1)
+		threads = 1;
+	if (threads > COMPARE_MAX_THREADS)
+		threads = COMPARE_MAX_THREADS;
+	if (n < (int64_t)1 << 20)
+		threads = 1;
+	int64_t per = (n + threads - 1) / threads;
+	for (int i = 0; i < threads; i++) {
+		w[i].ref = ref;
+		w[i].got = got;
+		w[i].t = t;
+		w[i].begin = per * i < n ? per * i : n;
+		w[i].end = per * (i + 1) < n ? per * (i + 1) : n;
+		compare_stats_init(&w[i].stats);
+		if (i > 0)
+			started[i] = pthread_create(&tid[i], NULL, compare_stretch, &w[i]) == 0;
+	}
+	compare_stretch(&w[0]);
+	for (int i = 1; i < threads; i++) {
+		if (started[i])
+			pthread_join(tid[i], NULL);
+		else
+			compare_stretch(&w[i]);  /* no thread to be had: do it here */
+	}
+	compare_stats_init(out);
+	for (int i = 0; i < threads; i++)
+		compare_stats_merge(out, &w[i].stats, w[i].begin);
+}

@@ -1,0 +1,56 @@
+/*
+ * compare.h - the correctness rule: a candidate's output against the
+ * reference, element by element, under both tolerance profiles at once.
+ *
+ * An element passes when |got - ref| <= atol + rtol * |ref| (torch.allclose's
+ * rule). NaN never passes unless the reference is NaN at that element; an
+ * infinity passes only where the reference holds the same infinity.
+ * Integers and booleans must match exactly.
+ */
+#ifndef KBREED_COMPARE_H
+#define KBREED_COMPARE_H
+
+#include "../include/kbreed_candidate.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum tolerance_profile {
+	TOL_STRICT = 0,  /* fp32 atol = rtol = 1e-4; fp16/bf16 1e-2 (KernelBench today) */
+	TOL_CRFM = 1,    /* 1e-2 for every dtype (the seed article's rule) */
+	TOL_PROFILES = 2,
+};
+
+const char *tolerance_name(enum tolerance_profile p);
+/* Parses "strict" or "crfm"; -1 when unknown. */
+int tolerance_parse(const char *s);
+/* atol and rtol of a profile for an output dtype. */
+void tolerance_get(enum tolerance_profile p, enum kb_dtype t, double *atol, double *rtol);
+
+/* What one comparison found, per profile and overall. */
+struct compare_stats {
+	int64_t n;                         /* elements compared */
+	int64_t n_bad[TOL_PROFILES];       /* elements outside tolerance */
+	int64_t first_bad[TOL_PROFILES];   /* flat index of the first; -1 when none */
+	double first_got[TOL_PROFILES];    /* the candidate's value there */
+	double first_want[TOL_PROFILES];   /* the reference's value there */
+	int64_t n_nonfinite;               /* NaN/Inf where the reference is finite */
+	double max_abs;                    /* max |got - ref| over finite pairs */
+	double max_rel;                    /* max |got - ref| / |ref| over finite pairs, ref != 0 */
+};
+
+void compare_stats_init(struct compare_stats *s);
+/* Folds b (a later stretch of elements, or another tensor) into a. Flat
+ * indices of b are offset by `offset`. */
+void compare_stats_merge(struct compare_stats *a, const struct compare_stats *b, int64_t offset);
+
+/* Compares n elements of dtype t. Splits the work over `threads` threads
+ * (1 or more). */
+void compare_buffers(const void *ref, const void *got, enum kb_dtype t, int64_t n,
+		     int threads, struct compare_stats *out);
+
+/* IEEE half and bfloat16 to float, for the comparison and for tests. */
+float compare_half_to_float(uint16_t h);
+float compare_bf16_to_float(uint16_t h);
+
+#endif

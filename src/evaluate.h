@@ -1,0 +1,96 @@
+/*
+ * evaluate.h - the judge. Runs candidates in the GPU worker (worker/worker.c),
+ * compares their outputs with the references, and classifies every outcome.
+ *
+ * An evaluator belongs to one problem and one reference set. It keeps one
+ * worker process alive across candidates and starts a fresh one after any
+ * fault, crash or timeout, so that no candidate can leave a poisoned CUDA
+ * context behind for the next.
+ */
+#ifndef KBREED_EVALUATE_H
+#define KBREED_EVALUATE_H
+
+#include "bridge.h"
+#include "compare.h"
+#include "problem.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Every outcome a candidate can have. */
+enum verdict {
+	VERDICT_CORRECT,        /* right values under the chosen profile, timed */
+	VERDICT_INCORRECT,      /* wrong values (where and by how much in detail) */
+	VERDICT_REJECTED,       /* broke a rule: mutated inputs, work the timer missed */
+	VERDICT_COMPILE_ERROR,  /* nvcc failed or timed out */
+	VERDICT_LOAD_ERROR,     /* could not load: missing symbol, ABI mismatch */
+	VERDICT_RUNTIME_ERROR,  /* CUDA error, crash, non-zero status from the candidate */
+	VERDICT_TIMEOUT,        /* ran past the wall-clock limit */
+};
+
+const char *verdict_name(enum verdict v);
+
+/* The GPU, as the worker sees it. */
+struct gpu_info {
+	char *name;                 /* owned */
+	int cc_major, cc_minor;
+	int sm_count;
+	long long l2_bytes;
+	long long mem_bytes;
+	int driver, runtime;        /* CUDA versions, e.g. 13000 */
+	int sm_clock_mhz;           /* when queried; 0 when unknown */
+	int mem_clock_mhz;
+};
+
+/* Asks the worker about the GPU. Returns 0, or -1 when there is no usable
+ * GPU (reason reported). */
+int gpu_info_query(struct gpu_info *g);
+void gpu_info_release(struct gpu_info *g);
+
+struct eval_opts {
+	int sets;          /* correctness input sets (>= 5) */
+	int seed;          /* base seed of the reference data */
+	int warmup;        /* untimed calls before timing */
+	int reps;          /* timed calls (>= 20) */
+	int flush_mb;      /* L2 flush size before each timed call */
+	double timeout_s;  /* wall-clock limit for one candidate in the worker */
+	int threads;       /* host threads for comparisons */
+	enum tolerance_profile tolerance;  /* the profile that decides the verdict */
+};
+
+void eval_opts_defaults(struct eval_opts *o);
+
+struct eval_result {
+	enum verdict verdict;            /* under opts.tolerance */
+	char *detail;                    /* one line: why; owned */
+	char *log;                       /* compile log or worker stderr; owned, may be NULL */
+	bool checked;                    /* outputs were compared */
+	bool pass[TOL_PROFILES];         /* verdict of the values under each profile */
+	struct compare_stats stats;      /* over every set and output, flat indices per tensor */
+	int bad_set[TOL_PROFILES];       /* set of the first bad element, -1 when none; sets
+					    >= opts.sets are timed calls of set (n - sets) */
+	int bad_output[TOL_PROFILES];    /* output index of the first bad element */
+	bool timed;                      /* timing numbers below are valid */
+	struct timing time;              /* CUDA events, L2 flushed before each call */
+	double host_median_ms;           /* host wall clock around call + device sync */
+	int sm_clock_mhz, mem_clock_mhz; /* read just after timing; 0 when unknown */
+	size_t leaked_bytes;             /* device memory not given back */
+	double wall_s;                   /* the whole evaluation */
+};
+
+void eval_result_init(struct eval_result *r);
+void eval_result_release(struct eval_result *r);
+
+struct evaluator;
+
+/* Opens an evaluator for a problem whose references are in r. The problem
+ * and refset must outlive it. Returns NULL on failure (reported). */
+struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
+				const struct eval_opts *o);
+/* Judges one compiled candidate (a shared object). Always fills res with an
+ * outcome; returns -1 only when kbreed itself failed (e.g. no worker could
+ * be started), with res->detail saying why. */
+int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result *res);
+void evaluator_free(struct evaluator *ev);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * log.c - the logger: leveled messages on stderr.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum log_level log_verbosity = LOG_INFO;
+
+static void emit(enum log_level level, const char *prefix, const char *fmt, va_list ap)
+{
+	if (log_verbosity < level)
+		return;
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit(LOG_ERROR, "kbreed: error: ", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit(LOG_ERROR, "kbreed: warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit(LOG_INFO, "kbreed: ", fmt, ap);
+	va_end(ap);
+}
+
+void debug(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit(LOG_DEBUG, "kbreed: debug: ", fmt, ap);
+	va_end(ap);
+}
+
+void log_bug(const char *file, int line, const char *msg)
+{
+	fprintf(stderr, "kbreed: BUG at %s:%d: %s\n", file, line, msg);
+	abort();
+}

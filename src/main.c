@@ -1,0 +1,368 @@
+/*
+ * main.c - the kbreed command line. Reads like the pipeline:
+ *
+ *   problem (bridge_describe) -> compile (compile_batch) -> evaluate
+ *   (bridge_reference, bridge_baseline, evaluator_run) -> report
+ *
+ * Exit codes: 0 success (for eval: the candidate is correct), 1 the
+ * candidate was judged and is not correct, 2 bad usage or a broken
+ * environment (no GPU, no torch, unreadable problem).
+ */
+#define _GNU_SOURCE
+#include "bridge.h"
+#include "codec.h"
+#include "compare.h"
+#include "compile.h"
+#include "evaluate.h"
+#include "log.h"
+#include "problem.h"
+#include "report.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KBREED_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_JUDGED = 1, EXIT_USAGE = 2 };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kbreed [-v|-q] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  problems [--json]           list the built-in suite: shapes, dtypes, FLOPs, bytes\n"
+		"  eval PROBLEM KERNEL.cu...   judge candidates against PyTorch on this GPU, one session\n"
+		"      [--json] [--tolerance strict|crfm] [--sets N] [--reps N] [--warmup N]\n"
+		"      [--timeout SECONDS] [--arch sm_XX] [--torch-compile] [--no-baseline]\n"
+		"  compile KERNEL.cu...        compile candidates through the cache\n"
+		"      [--arch sm_XX] [--jobs N]\n"
+		"  version\n"
+		"\n"
+		"PROBLEM is a suite name (see `kbreed problems`) or the path of any\n"
+		"KernelBench-format file. Environment: KBREED_PYTHON (python with torch),\n"
+		"KBREED_CACHE (cache directory), KBREED_ARCH, KBREED_NVCC.\n");
+}
+
+/* The compile target: --arch, else $KBREED_ARCH, else the GPU's. */
+static const char *pick_arch(const char *flag, const struct gpu_info *g)
+{
+	if (flag && *flag)
+		return flag;
+	const char *env = getenv("KBREED_ARCH");
+	if (env && *env)
+		return env;
+	if (g && g->cc_major)
+		return compile_arch_for(g->cc_major, g->cc_minor);
+	return NULL;
+}
+
+static bool valid_arch(const char *a)
+{
+	return a && !strncmp(a, "sm_", 3) && strlen(a) >= 5 && strlen(a) < 12;
+}
+
+static int cmd_problems(int argc, char **argv)
+{
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else
+			{
+			error("problems: unknown option %s", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	int rc = EXIT_OK;
+	if (json)
+		printf("[");
+	else
+		printf("%-20s %-11s %-34s %-20s %10s %10s\n", "problem", "family", "inputs",
+		       "output", "GFLOP", "min MB");
+	for (int i = 0; problem_suite[i]; i++) {
+		struct problem p;
+		problem_init(&p);
+		char *path = problem_resolve(problem_suite[i]);
+		if (!path || bridge_describe(path, &p)) {
+			rc = EXIT_USAGE;
+			free(path);
+			problem_release(&p);
+			continue;
+		}
+		struct buf ins;
+		buf_init(&ins, 1u << 16);
+		for (int k = 0; k < p.n_inputs; k++) {
+			char *s = tensor_shape_str(&p.inputs[k]);
+			buf_printf(&ins, "%s%s %s", k ? ", " : "", dtype_name(p.inputs[k].dtype), s);
+			free(s);
+		}
+		if (p.n_params)
+			buf_printf(&ins, " +%d params", p.n_params);
+		char *out = tensor_shape_str(&p.outputs[0]);
+		if (json)
+			printf("%s{\"name\": \"%s\", \"family\": \"%s\", \"inputs\": \"%s\", \"output\": \"%s %s\", \"flops\": %.0f, \"min_bytes\": %.0f}",
+			       i ? ", " : "", p.name, p.family, buf_str(&ins), dtype_name(p.outputs[0].dtype),
+			       out, p.flops, p.min_bytes);
+		else
+			printf("%-20s %-11s %-34s %-4s %-15s %10.2f %10.1f\n", p.name, p.family,
+			       buf_str(&ins), dtype_name(p.outputs[0].dtype), out, p.flops / 1e9,
+			       p.min_bytes / 1e6);
+		free(out);
+		buf_release(&ins);
+		free(path);
+		problem_release(&p);
+	}
+	if (json)
+		printf("]\n");
+	return rc;
+}
+
+static int parse_int(const char *s, int lo, int hi, const char *what, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end || v < lo || v > hi)
+		return error("%s must be an integer from %d to %d, not '%s'", what, lo, hi, s);
+	*out = (int)v;
+	return 0;
+}
+
+static int cmd_compile(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "arch", required_argument, NULL, 'a' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *arch_flag = NULL;
+	int jobs = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'a')
+			arch_flag = optarg;
+		else if (c == 'j' && !parse_int(optarg, 1, 1024, "--jobs", &jobs))
+			continue;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind >= argc) {
+		error("compile: name at least one .cu file");
+		return EXIT_USAGE;
+	}
+	struct gpu_info g = { 0 };
+	const char *arch = pick_arch(arch_flag, NULL);
+	if (!arch && gpu_info_query(&g) == 0)
+		arch = pick_arch(NULL, &g);
+	if (!valid_arch(arch)) {
+		error("no compile target: no GPU detected; pass --arch sm_XX or set KBREED_ARCH");
+		gpu_info_release(&g);
+		return EXIT_USAGE;
+	}
+	int n = argc - optind;
+	struct compile_job *j = xcalloc((size_t)n, sizeof *j);
+	for (int i = 0; i < n; i++)
+		j[i].source = argv[optind + i];
+	struct compile_opts o = { .arch = arch, .jobs = jobs };
+	int rc = compile_batch(j, n, &o) ? EXIT_USAGE : EXIT_OK;
+	for (int i = 0; i < n; i++) {
+		printf("%s: %s%s (%.1f s) %s\n", j[i].source,
+		       j[i].ok ? "ok" : j[i].timed_out ? "timeout" : "compile_error",
+		       j[i].cached ? ", cached" : "", j[i].seconds, j[i].ok ? j[i].so_path : j[i].log_path ? j[i].log_path : "");
+		if (!j[i].ok && rc == EXIT_OK)
+			rc = EXIT_JUDGED;
+		compile_job_release(&j[i]);
+	}
+	free(j);
+	gpu_info_release(&g);
+	return rc;
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "tolerance", required_argument, NULL, 't' },
+		{ "sets", required_argument, NULL, 's' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "torch-compile", no_argument, NULL, 'C' },
+		{ "no-baseline", no_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct eval_opts eo;
+	eval_opts_defaults(&eo);
+	bool json = false, torch_compile = false, baseline_on = true;
+	const char *arch_flag = NULL;
+	int c, v;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'J': json = true; break;
+		case 'C': torch_compile = true; break;
+		case 'N': baseline_on = false; break;
+		case 'a': arch_flag = optarg; break;
+		case 't':
+			if ((v = tolerance_parse(optarg)) < 0) {
+				error("--tolerance must be strict or crfm, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			eo.tolerance = (enum tolerance_profile)v;
+			break;
+		case 's': if (parse_int(optarg, 1, 16, "--sets", &eo.sets)) return EXIT_USAGE; break;
+		case 'r': if (parse_int(optarg, 20, 100000, "--reps", &eo.reps)) return EXIT_USAGE; break;
+		case 'w': if (parse_int(optarg, 0, 100000, "--warmup", &eo.warmup)) return EXIT_USAGE; break;
+		case 'T': if (parse_int(optarg, 1, 86400, "--timeout", &v)) return EXIT_USAGE;
+			eo.timeout_s = v; break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (argc - optind < 2) {
+		error("eval takes a problem and kernels: kbreed eval PROBLEM KERNEL.cu [KERNEL.cu...]");
+		return EXIT_USAGE;
+	}
+	const char *problem_arg = argv[optind];
+	char **kernels = argv + optind + 1;
+	int n = argc - optind - 1;
+	int rc = EXIT_USAGE;
+	struct problem p;
+	struct gpu_info g = { 0 };
+	struct refset refs = { 0 };
+	struct baseline base = { 0 };
+	struct ceilings ceil = { 0 };
+	struct compile_job *jobs = xcalloc((size_t)n, sizeof *jobs);
+	struct evaluator *ev = NULL;
+	bool have_base = false, have_ceil = false, all_correct = true;
+	problem_init(&p);
+	char *path = problem_resolve(problem_arg);
+	if (!path)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		jobs[i].source = kernels[i];
+		if (!util_file_exists(kernels[i])) {
+			error("kernel file %s does not exist", kernels[i]);
+			goto out;
+		}
+	}
+	if (gpu_info_query(&g)) {
+		error("kbreed eval needs an NVIDIA GPU to judge kernels; none is usable here");
+		goto out;
+	}
+	const char *arch = pick_arch(arch_flag, &g);
+	if (!valid_arch(arch)) {
+		error("bad compile target '%s' (want sm_XX)", arch ? arch : "");
+		goto out;
+	}
+	if (bridge_describe(path, &p))
+		goto out;
+	struct compile_opts co = { .arch = arch };
+	if (compile_batch(jobs, n, &co))
+		goto out;
+	if (bridge_reference(&p, eo.sets, eo.seed, "cuda", &refs))
+		goto out;
+	have_ceil = bridge_ceilings(g.name, &ceil) == 0;
+	if (!have_ceil)
+		warn("no machine ceilings: results are not placed against the floor");
+	if (baseline_on) {
+		have_base = bridge_baseline(&p, eo.reps, eo.warmup, eo.flush_mb, torch_compile, &base) == 0;
+		if (!have_base)
+			goto out;
+	}
+	ev = evaluator_new(&p, &refs, &eo);
+	if (!ev)
+		goto out;
+	if (json && n > 1)
+		printf("[\n");
+	for (int i = 0; i < n; i++) {
+		struct eval_result res;
+		eval_result_init(&res);
+		if (!jobs[i].ok) {
+			res.verdict = VERDICT_COMPILE_ERROR;
+			res.detail = xstrdup(jobs[i].timed_out ? "nvcc did not finish within the time limit"
+							       : "nvcc rejected the source");
+			res.log = xstrdup(jobs[i].log ? jobs[i].log : "");
+		} else if (evaluator_run(ev, jobs[i].so_path, &res)) {
+			error("%s: %s", kernels[i], res.detail ? res.detail : "evaluation failed");
+			eval_result_release(&res);
+			goto out;
+		}
+		struct eval_report rep = { .problem = &p, .candidate = kernels[i], .arch = arch,
+					   .opts = &eo, .result = &res, .gpu = &g,
+					   .baseline = have_base ? &base : NULL,
+					   .ceilings = have_ceil ? &ceil : NULL };
+		report_derive(&rep);
+		if (json) {
+			char *s = codec_report_json(&rep);
+			printf("%s%s\n", s, json && n > 1 && i + 1 < n ? "," : "");
+			free(s);
+		} else {
+			report_print(stdout, &rep);
+		}
+		fflush(stdout);
+		all_correct &= res.verdict == VERDICT_CORRECT;
+		eval_result_release(&res);
+	}
+	if (json && n > 1)
+		printf("]\n");
+	rc = all_correct ? EXIT_OK : EXIT_JUDGED;
+out:
+	evaluator_free(ev);
+	for (int i = 0; i < n; i++)
+		compile_job_release(&jobs[i]);
+	free(jobs);
+	ceilings_release(&ceil);
+	baseline_release(&base);
+	refset_release(&refs);
+	gpu_info_release(&g);
+	problem_release(&p);
+	free(path);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v"))
+			log_verbosity = LOG_DEBUG;
+		else if (!strcmp(argv[i], "-q"))
+			log_verbosity = LOG_ERROR;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else {
+			error("unknown option %s", argv[i]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[i];
+	argc -= i;
+	argv += i;
+	if (!strcmp(cmd, "problems"))
+		return cmd_problems(argc, argv);
+	if (!strcmp(cmd, "eval"))
+		return cmd_eval(argc, argv);
+	if (!strcmp(cmd, "compile"))
+		return cmd_compile(argc, argv);
+	if (!strcmp(cmd, "version")) {
+		printf("kbreed %s (candidate ABI %d)\n", KBREED_VERSION, KBREED_ABI_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	error("unknown command '%s'", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}

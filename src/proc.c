@@ -1,0 +1,404 @@
+/*
+ * proc.c - running children safely: fork/exec with a clean environment,
+ * resource limits, a process group per child, capped capture of their
+ * output, and a wall-clock limit enforced with poll().
+ */
+#define _GNU_SOURCE
+#include "proc.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Names (or NAME_ prefixes, written with a trailing '*') children may see. */
+static const char *const env_allow[] = {
+	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_*", "TZ", "TMPDIR", "TERM",
+	"CUDA_*", "NVIDIA_*", "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME",
+	"PYTHONUNBUFFERED", "VIRTUAL_ENV", "CONDA_PREFIX", "TORCH*", "TORCHINDUCTOR_*",
+	"TRITON_*", "XDG_CACHE_HOME", "OMP_NUM_THREADS", "KBREED_*", NULL,
+};
+
+/* Never passed on, even when a pattern above matches. */
+static const char *const env_deny_substrings[] = {
+	"KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", NULL,
+};
+
+bool proc_env_allowed(const char *name)
+{
+	for (int i = 0; env_deny_substrings[i]; i++)
+		if (strstr(name, env_deny_substrings[i]))
+			return false;
+	for (int i = 0; env_allow[i]; i++) {
+		const char *pat = env_allow[i];
+		size_t n = strlen(pat);
+		if (pat[n - 1] == '*') {
+			if (!strncmp(name, pat, n - 1))
+				return true;
+		} else if (!strcmp(name, pat)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+char **proc_clean_env(void)
+{
+	static char **clean;
+	if (clean)
+		return clean;
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	clean = xcalloc(n + 1, sizeof *clean);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		if (!eq)
+			continue;
+		char *name = strndup(environ[i], (size_t)(eq - environ[i]));
+		if (name && proc_env_allowed(name))
+			clean[k++] = environ[i];
+		free(name);
+	}
+	return clean;
+}
+
+void proc_result_init(struct proc_result *r)
+{
+	memset(r, 0, sizeof *r);
+	buf_init(&r->out, 0);
+	buf_init(&r->err, 1u << 20);
+}
+
+void proc_result_release(struct proc_result *r)
+{
+	buf_release(&r->out);
+	buf_release(&r->err);
+}
+
+static void set_limit(int what, rlim_t v)
+{
+	struct rlimit rl = { v, v };
+	setrlimit(what, &rl);
+}
+
+/* In the child, after fork: never returns. */
+static void child_exec(const struct proc_opts *o, int in_fd, int out_fd, int err_fd)
+{
+	setpgid(0, 0);
+	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		_exit(126);
+	if (o->cwd && chdir(o->cwd))
+		_exit(126);
+	if (o->cpu_seconds)
+		set_limit(RLIMIT_CPU, (rlim_t)o->cpu_seconds);
+	if (o->address_space_mb)
+		set_limit(RLIMIT_AS, (rlim_t)o->address_space_mb << 20);
+	if (o->file_size_mb)
+		set_limit(RLIMIT_FSIZE, (rlim_t)o->file_size_mb << 20);
+	set_limit(RLIMIT_CORE, 0);
+	signal(SIGPIPE, SIG_DFL);
+	execvpe(o->argv[0], (char *const *)o->argv, proc_clean_env());
+	fprintf(stderr, "cannot run %s: %s\n", o->argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int make_pipe(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC))
+		return error("pipe: %s", strerror(errno));
+	return 0;
+}
+
+int proc_start(struct proc *p, const struct proc_opts *o, const char *err_path)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int errfile = -1;
+	int rc = -1;
+	p->pid = -1;
+	p->in_fd = p->out_fd = p->err_fd = -1;
+	if (make_pipe(in) || make_pipe(out))
+		goto out;
+	if (err_path) {
+		errfile = open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (errfile < 0) {
+			error("cannot open %s: %s", err_path, strerror(errno));
+			goto out;
+		}
+	} else if (make_pipe(err)) {
+		goto out;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		error("fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child_exec(o, in[0], out[1], err_path ? errfile : err[1]);
+	setpgid(pid, pid);
+	p->pid = pid;
+	p->in_fd = in[1];
+	in[1] = -1;
+	p->out_fd = out[0];
+	out[0] = -1;
+	if (!err_path) {
+		p->err_fd = err[0];
+		err[0] = -1;
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0) close(in[i]);
+		if (out[i] >= 0) close(out[i]);
+		if (err[i] >= 0) close(err[i]);
+	}
+	if (errfile >= 0)
+		close(errfile);
+	return rc;
+}
+
+void proc_stop(struct proc *p, bool kill_it, enum proc_end *end, int *code)
+{
+	if (p->in_fd >= 0)
+		close(p->in_fd);
+	if (p->out_fd >= 0)
+		close(p->out_fd);
+	if (p->err_fd >= 0)
+		close(p->err_fd);
+	p->in_fd = p->out_fd = p->err_fd = -1;
+	if (p->pid <= 0)
+		return;
+	if (kill_it)
+		kill(-p->pid, SIGKILL);
+	int st = 0;
+	while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	/* Whatever the child left behind in its group goes too. */
+	kill(-p->pid, SIGKILL);
+	if (end) {
+		if (WIFEXITED(st)) {
+			*end = PROC_EXITED;
+			*code = WEXITSTATUS(st);
+		} else {
+			*end = PROC_SIGNALED;
+			*code = WTERMSIG(st);
+		}
+	}
+	p->pid = -1;
+}
+
+int proc_read_line(struct proc *p, struct buf *pending, struct buf *line, double deadline)
+{
+	line->len = 0;
+	for (;;) {
+		char *nl = pending->len ? memchr(pending->data, '\n', pending->len) : NULL;
+		if (nl) {
+			size_t n = (size_t)(nl - pending->data);
+			if (buf_append(line, pending->data, n))
+				return -1;
+			memmove(pending->data, nl + 1, pending->len - n - 1);
+			pending->len -= n + 1;
+			pending->data[pending->len] = '\0';
+			return 1;
+		}
+		int wait_ms = -1;
+		if (deadline > 0) {
+			double left = deadline - util_now();
+			if (left <= 0)
+				return -2;
+			wait_ms = (int)(left * 1000) + 1;
+		}
+		struct pollfd pfd = { .fd = p->out_fd, .events = POLLIN };
+		int n = poll(&pfd, 1, wait_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return -2;
+		char chunk[4096];
+		ssize_t got = read(p->out_fd, chunk, sizeof chunk);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got == 0 ? 0 : -1;
+		if (buf_append(pending, chunk, (size_t)got))
+			return -1;
+	}
+}
+
+int proc_run(const struct proc_opts *o, struct proc_result *r)
+{
+	struct proc p;
+	double t0 = util_now();
+	if (r->out.cap == 0 || o->out_cap)
+		r->out.cap = o->out_cap ? o->out_cap : 64u << 20;
+	if (o->err_cap)
+		r->err.cap = o->err_cap;
+	if (proc_start(&p, o, NULL)) {
+		r->end = PROC_FAILED;
+		return -1;
+	}
+	/* Small stdin payloads only: written before reading, then closed. */
+	if (o->stdin_data) {
+		size_t left = strlen(o->stdin_data);
+		const char *s = o->stdin_data;
+		signal(SIGPIPE, SIG_IGN);
+		while (left) {
+			ssize_t n = write(p.in_fd, s, left);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			s += n;
+			left -= (size_t)n;
+		}
+	}
+	close(p.in_fd);
+	p.in_fd = -1;
+
+	double deadline = o->timeout_s > 0 ? t0 + o->timeout_s : 0;
+	bool timed_out = false;
+	struct pollfd fds[2] = { { .fd = p.out_fd, .events = POLLIN },
+				 { .fd = p.err_fd, .events = POLLIN } };
+	int open_fds = 2;
+	while (open_fds) {
+		int wait_ms = -1;
+		if (deadline) {
+			double left = deadline - util_now();
+			if (left <= 0) {
+				timed_out = true;
+				break;
+			}
+			wait_ms = (int)(left * 1000) + 1;
+		}
+		int n = poll(fds, 2, wait_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			char chunk[65536];
+			ssize_t got = read(fds[i].fd, chunk, sizeof chunk);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				fds[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			struct buf *b = i == 0 ? &r->out : &r->err;
+			if (buf_append(b, chunk, (size_t)got))
+				r->truncated = true;
+		}
+	}
+	/* Pipes closed; the child may still linger. Wait for it within the limit. */
+	while (!timed_out && deadline) {
+		int st;
+		pid_t w = waitpid(p.pid, &st, WNOHANG);
+		if (w == p.pid) {
+			/* Reaped here: record it as proc_stop would. */
+			kill(-p.pid, SIGKILL);
+			p.pid = -1;
+			proc_stop(&p, false, NULL, NULL);
+			r->wall_s = util_now() - t0;
+			if (WIFEXITED(st)) {
+				r->end = PROC_EXITED;
+				r->exit_code = WEXITSTATUS(st);
+			} else {
+				r->end = PROC_SIGNALED;
+				r->signal = WTERMSIG(st);
+			}
+			return 0;
+		}
+		if (w < 0 && errno != EINTR)
+			break;
+		if (util_now() >= deadline)
+			timed_out = true;
+		else
+			usleep(2000);
+	}
+	enum proc_end end;
+	int code = 0;
+	proc_stop(&p, timed_out, &end, &code);
+	r->wall_s = util_now() - t0;
+	if (timed_out) {
+		r->end = PROC_TIMEOUT;
+	} else {
+		r->end = end;
+		if (end == PROC_EXITED)
+			r->exit_code = code;
+		else
+			r->signal = code;
+	}
+	return 0;
+}
+
+int proc_spawn_logged(const struct proc_opts *o, const char *log_path, pid_t *pid)
+{
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = -1;
+	if (in < 0 || log < 0) {
+		error("cannot open %s: %s", log_path, strerror(errno));
+		goto out;
+	}
+	fflush(NULL);
+	pid_t p = fork();
+	if (p < 0) {
+		error("fork: %s", strerror(errno));
+		goto out;
+	}
+	if (p == 0)
+		child_exec(o, in, log, log);
+	setpgid(p, p);
+	*pid = p;
+	rc = 0;
+out:
+	if (in >= 0)
+		close(in);
+	if (log >= 0)
+		close(log);
+	return rc;
+}
+
+int proc_wait_nohang(pid_t pid, enum proc_end *end, int *code)
+{
+	int st = 0;
+	pid_t w = waitpid(pid, &st, WNOHANG);
+	if (w == 0)
+		return 0;
+	if (w < 0)
+		return errno == EINTR ? 0 : -1;
+	kill(-pid, SIGKILL);  /* leftovers of its group */
+	if (WIFEXITED(st)) {
+		*end = PROC_EXITED;
+		*code = WEXITSTATUS(st);
+	} else {
+		*end = PROC_SIGNALED;
+		*code = WTERMSIG(st);
+	}
+	return 1;
+}
+
+void proc_kill(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}

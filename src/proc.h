@@ -1,0 +1,87 @@
+/*
+ * proc.h - child processes: nvcc, the Python bridge and the GPU worker all run
+ * as children with a clean environment (no API keys), resource limits, their
+ * own process group (so a timeout kills everything they started) and a
+ * wall-clock limit.
+ */
+#ifndef KBREED_PROC_H
+#define KBREED_PROC_H
+
+#include "util.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* How a child ended. */
+enum proc_end {
+	PROC_EXITED,    /* exit_code is valid */
+	PROC_SIGNALED,  /* signal is valid */
+	PROC_TIMEOUT,   /* killed by kbreed after the time limit */
+	PROC_FAILED,    /* could not be started */
+};
+
+struct proc_opts {
+	const char *const *argv;   /* argv[0] is looked up in PATH */
+	const char *cwd;           /* NULL: inherit */
+	double timeout_s;          /* wall-clock limit; 0 means none */
+	size_t out_cap;            /* stdout bytes kept; 0 means 64 MiB */
+	size_t err_cap;            /* stderr bytes kept; 0 means 1 MiB */
+	const char *stdin_data;    /* written to the child's stdin, then closed; may be NULL */
+	size_t cpu_seconds;        /* RLIMIT_CPU; 0 means unlimited */
+	size_t address_space_mb;   /* RLIMIT_AS; 0 means unlimited */
+	size_t file_size_mb;       /* RLIMIT_FSIZE; 0 means unlimited */
+};
+
+struct proc_result {
+	enum proc_end end;
+	int exit_code;     /* when end == PROC_EXITED */
+	int signal;        /* when end == PROC_SIGNALED */
+	double wall_s;     /* time from start to end */
+	struct buf out;    /* captured stdout (capped) */
+	struct buf err;    /* captured stderr (capped) */
+	bool truncated;    /* output went past a cap and was cut */
+};
+
+void proc_result_init(struct proc_result *r);
+void proc_result_release(struct proc_result *r);
+
+/* Runs a child to completion. Returns 0 when the child ran (whatever its
+ * exit), -1 when it could not be started. */
+int proc_run(const struct proc_opts *o, struct proc_result *r);
+
+/* A long-lived child that talks over pipes (the GPU worker). */
+struct proc {
+	pid_t pid;       /* -1 when not running */
+	int in_fd;       /* its stdin, ours to write */
+	int out_fd;      /* its stdout, ours to read */
+	int err_fd;      /* its stderr, ours to read; -1 when sent to a file */
+};
+
+/* Starts argv with pipes on stdin/stdout; stderr goes to err_path (appended)
+ * when given. Returns 0 or -1. */
+int proc_start(struct proc *p, const struct proc_opts *o, const char *err_path);
+/* Reads one '\n'-terminated line from the child's stdout into line (without
+ * the newline). Returns 1 on a line, 0 at end of file, -1 on error, -2 on
+ * timeout (deadline is util_now() based; 0 means none). */
+int proc_read_line(struct proc *p, struct buf *pending, struct buf *line, double deadline);
+/* Kills the child's process group (if running) and reaps it; fills how it
+ * ended when r is not NULL. */
+void proc_stop(struct proc *p, bool kill_it, enum proc_end *end, int *code);
+
+/* The environment children get: the parent's, less anything that could be a
+ * secret, kept to a known list of harmless names. NULL-terminated; static. */
+char **proc_clean_env(void);
+/* Whether a variable name is kept in the children's environment. */
+bool proc_env_allowed(const char *name);
+
+
+
+/* Starts a child whose stdout and stderr both go to log_path (truncated).
+ * Returns 0 with *pid set, or -1. Reap it with proc_wait_nohang. */
+int proc_spawn_logged(const struct proc_opts *o, const char *log_path, pid_t *pid);
+/* Non-blocking reap: 1 when the child ended (end/code filled), 0 when still
+ * running, -1 on error. */
+int proc_wait_nohang(pid_t pid, enum proc_end *end, int *code);
+/* Kills a child's whole process group and reaps it. */
+void proc_kill(pid_t pid);
+#endif

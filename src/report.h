@@ -1,0 +1,45 @@
+/*
+ * report.h - the last stage: a verdict as people read it, and as JSON.
+ * Places every timing against PyTorch and against the hardware's floor.
+ */
+#ifndef KBREED_REPORT_H
+#define KBREED_REPORT_H
+
+#include "bridge.h"
+#include "evaluate.h"
+
+#include <stdio.h>
+
+/* The time no kernel can beat on this machine: the larger of fewest bytes
+ * over bandwidth and FLOPs over the matching peak. */
+struct roofline {
+	double floor_ms;      /* 0 when unknown */
+	double memory_ms;     /* min_bytes / bandwidth */
+	double compute_ms;    /* flops / peak for the problem's dtype */
+	const char *bound;    /* "memory" or "compute"; static */
+	double peak_tflops;   /* the peak used */
+};
+
+void roofline_compute(const struct problem *p, const struct ceilings *c, struct roofline *r);
+
+struct eval_report {
+	const struct problem *problem;
+	const char *candidate;            /* path of the .cu */
+	const char *arch;                 /* e.g. "sm_90a" */
+	const struct eval_opts *opts;
+	const struct eval_result *result;
+	const struct gpu_info *gpu;       /* may be NULL */
+	const struct baseline *baseline;  /* may be NULL */
+	const struct ceilings *ceilings;  /* may be NULL */
+	struct roofline roof;
+	double pct_eager;     /* eager_ms / kernel_ms * 100; 0 when not timed */
+	double pct_compile;   /* same against torch.compile; 0 when not measured */
+	double pct_floor;     /* floor_ms / kernel_ms * 100 */
+};
+
+/* Fills the derived fields (roof, percentages) from the others. */
+void report_derive(struct eval_report *r);
+/* The verdict for a terminal. */
+void report_print(FILE *f, const struct eval_report *r);
+
+#endif

@@ -1,0 +1,61 @@
+#!/bin/sh
+# tests/gpu/run.sh - the checks that need an NVIDIA GPU (`make test-gpu`).
+#
+# 1. Each of the ten naive kernels is judged correct on its suite problem.
+# 2. Deliberately bad kernels (kernels/bad/, each naming its expected class on
+#    its first line) get that class, judged in one session with a correct
+#    kernel after each, which must still come out correct: a bad candidate
+#    never spoils the next evaluation.
+# Results (JSON from `kbreed eval --json`) go to $KBREED_RESULTS (default
+# build/gpu-results). Ends with "N passed, M failed".
+set -u
+cd "$(dirname "$0")/../.."
+K=build/kbreed
+RESULTS=${KBREED_RESULTS:-build/gpu-results}
+mkdir -p "$RESULTS"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok - $1"; }
+
+if [ ! -x "$K" ] || [ ! -x build/kbreed-worker ]; then
+	echo "build/kbreed and build/kbreed-worker are needed: run make first" >&2
+	exit 2
+fi
+
+verdicts() { grep -o '"verdict": "[a-z_]*"' "$1" | sed 's/.*: "\(.*\)"/\1/'; }
+
+# 2 first: it is quick, and says early whether the worker works at all.
+list=""
+expected=""
+for k in kernels/bad/*.cu; do
+	[ "$k" = kernels/bad/good_gelu.cu ] && continue
+	want=$(sed -n '1s|^// expect: \([a-z_]*\).*|\1|p' "$k")
+	list="$list $k kernels/bad/good_gelu.cu"
+	expected="$expected $want correct"
+done
+# shellcheck disable=SC2086
+$K eval --json --timeout 20 --no-baseline tests/data/tiny_gelu.py $list >"$RESULTS/bad.json" 2>"$RESULTS/bad.log"
+got=$(verdicts "$RESULTS/bad.json" | tr '\n' ' ')
+set -- $list
+for want in $expected; do
+	g=$(echo "$got" | cut -d' ' -f1)
+	got=$(echo "$got" | cut -d' ' -f2-)
+	if [ "$g" = "$want" ]; then ok "$1: $g"; else not_ok "$1: got '$g', want '$want'"; fi
+	shift
+done
+
+for p in layernorm softmax rmsnorm gelu cumsum matmul_fp32 matmul_fp16 conv2d conv2d_relu_maxpool attention_fp16; do
+	$K eval --json "$p" "kernels/naive/$p.cu" >"$RESULTS/naive-$p.json" 2>"$RESULTS/naive-$p.log"
+	g=$(verdicts "$RESULTS/naive-$p.json")
+	if [ "$g" = correct ]; then
+		ok "naive $p: correct"
+	else
+		not_ok "naive $p: got '$g'"
+		sed -n 's/^  "detail": //p' "$RESULTS/naive-$p.json"
+		tail -5 "$RESULTS/naive-$p.log"
+	fi
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

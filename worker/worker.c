@@ -1,0 +1,590 @@
+/*
+ * worker.c - the GPU worker: the only part of kbreed that touches the GPU.
+ *
+ * Pipeline position: evaluate. kbreed (src/evaluate.c) starts one worker per
+ * GPU and problem. The worker reads a job file naming the problem's tensors
+ * and the reference *inputs* (never the reference outputs: those stay with
+ * kbreed, so a candidate can neither read them nor find them in freed
+ * memory), copies every input set to the GPU, then answers commands on stdin:
+ *
+ *   eval <candidate.so> <outdir>   judge one candidate (see run_candidate)
+ *   quit
+ *
+ * For each candidate it checks the ABI version before calling anything,
+ * runs every input set once with NaN-poisoned outputs and checks the inputs
+ * are unchanged, then times it (warm-up, then timed calls rotating the sets
+ * through one input slot, each after an L2 flush outside the timed region,
+ * events on the candidate's stream plus a device-wide sync and a host clock).
+ * Outputs of the correctness calls and of the last timed call of each set go
+ * to <outdir> as raw files; kbreed compares them with the references.
+ *
+ * The process boundary is the error boundary: after any CUDA error the
+ * context may be poisoned, so the worker reports and exits with code 3, and
+ * kbreed starts a fresh one for the next candidate.
+ *
+ * Replies are plain lines, ending with "end ok" or "end fault":
+ *   fault <class> <message>     class: load_error | runtime_error | rejected
+ *   time <event_ms> <host_ms>   one per timed call
+ *   clocks <sm_mhz> <mem_mhz>   read just after timing (0 when unknown)
+ *   leak <bytes>                device memory the candidate did not give back
+ *
+ * `kbreed-worker --info` prints the device's properties and exits; exit code
+ * 2 means no usable GPU.
+ */
+#define _GNU_SOURCE
+#include "../include/kbreed_candidate.h"
+
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_CUDA 3    /* a CUDA error: the context cannot be trusted */
+#define EXIT_JOB 4     /* the job file is wrong or its data cannot be read */
+#define EXIT_NO_GPU 2
+
+#define MAX_TENSORS 64
+#define MAX_SETS 16
+
+struct tensor {
+	kb_tensor t;      /* ABI view: dtype, shape; data set per call */
+	size_t bytes;
+	int set;          /* input set, or -1 for params and outputs */
+	char *path;       /* raw file with the contents; NULL for outputs */
+	const void *golden;   /* the file, mapped read-only */
+	void *dev;        /* device copy */
+};
+
+struct job {
+	int sets, warmup, reps, flush_mb;
+	struct tensor in[MAX_SETS][MAX_TENSORS];  /* per set: inputs */
+	int n_in;
+	struct tensor param[MAX_TENSORS];
+	int n_param;
+	struct tensor out[MAX_TENSORS];
+	int n_out;
+	struct tensor slot[MAX_TENSORS];  /* where timed calls read their inputs */
+	void *flush;      /* written before each timed call to evict L2 */
+	size_t flush_bytes;
+	void *stage;      /* host staging for input checks */
+	size_t stage_bytes;
+	cudaStream_t stream;
+};
+
+static void reply(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* Replaces newlines so that a message stays on its reply line. */
+static const char *one_line(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return s;
+}
+
+static _Noreturn void die_cuda(const char *what, cudaError_t e)
+{
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+	reply("fault runtime_error %s", one_line(msg));
+	reply("end fault");
+	exit(EXIT_CUDA);
+}
+
+#define CUDA_OK(call) cuda_ok((call), #call)
+static void cuda_ok(cudaError_t e, const char *what)
+{
+	if (e != cudaSuccess)
+		die_cuda(what, e);
+}
+
+static _Noreturn void die_job(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("kbreed-worker: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(EXIT_JOB);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* NVML, loaded at run time when the driver has it: the clocks during timing. */
+typedef int (*nvml_init_fn)(void);
+typedef int (*nvml_handle_fn)(unsigned, void **);
+typedef int (*nvml_clock_fn)(void *, int, unsigned *);
+static struct {
+	bool tried, ok;
+	nvml_clock_fn clock;
+	void *dev;
+} nvml;
+
+static void read_clocks(unsigned *sm, unsigned *mem)
+{
+	*sm = *mem = 0;
+	if (!nvml.tried) {
+		nvml.tried = true;
+		void *h = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+		if (h) {
+			nvml_init_fn init = (nvml_init_fn)dlsym(h, "nvmlInit_v2");
+			nvml_handle_fn get = (nvml_handle_fn)dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
+			nvml.clock = (nvml_clock_fn)dlsym(h, "nvmlDeviceGetClockInfo");
+			int dev = 0;
+			cudaGetDevice(&dev);
+			nvml.ok = init && get && nvml.clock && init() == 0 &&
+				  get((unsigned)dev, &nvml.dev) == 0;
+		}
+	}
+	if (nvml.ok) {
+		nvml.clock(nvml.dev, 1 /* NVML_CLOCK_SM */, sm);
+		nvml.clock(nvml.dev, 2 /* NVML_CLOCK_MEM */, mem);
+	}
+}
+
+static int print_info(void)
+{
+	int n = 0;
+	if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+		printf("error no CUDA device is visible\n");
+		return EXIT_NO_GPU;
+	}
+	int dev = 0;
+	struct cudaDeviceProp p;
+	cudaError_t e = cudaGetDeviceProperties(&p, dev);
+	if (e != cudaSuccess) {
+		printf("error %s\n", cudaGetErrorString(e));
+		return EXIT_NO_GPU;
+	}
+	int driver = 0, runtime = 0;
+	cudaDriverGetVersion(&driver);
+	cudaRuntimeGetVersion(&runtime);
+	unsigned sm = 0, mem = 0;
+	read_clocks(&sm, &mem);
+	printf("name %s\n", p.name);
+	printf("cc %d %d\n", p.major, p.minor);
+	printf("sm_count %d\n", p.multiProcessorCount);
+	printf("l2_bytes %d\n", p.l2CacheSize);
+	printf("mem_bytes %zu\n", p.totalGlobalMem);
+	printf("smem_per_block_optin %zu\n", p.sharedMemPerBlockOptin);
+	printf("driver %d\n", driver);
+	printf("runtime %d\n", runtime);
+	printf("clocks %u %u\n", sm, mem);
+	return 0;
+}
+
+/* Maps a raw file read-only, checking its size. */
+static const void *map_file(const char *path, size_t bytes)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die_job("cannot open %s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) || (size_t)st.st_size != bytes)
+		die_job("%s holds %lld bytes, expected %zu", path, (long long)st.st_size, bytes);
+	void *p = bytes ? mmap(NULL, bytes, PROT_READ, MAP_PRIVATE, fd, 0) : (void *)"";
+	close(fd);
+	if (p == MAP_FAILED)
+		die_job("cannot map %s: %s", path, strerror(errno));
+	return p;
+}
+
+/* One job line: tensor KIND SET INDEX DTYPE NDIM D0.. PATH|- */
+static void parse_tensor(struct job *j, char *line)
+{
+	char kind[16];
+	int set, idx, dtype, ndim, used = 0;
+	if (sscanf(line, "tensor %15s %d %d %d %d%n", kind, &set, &idx, &dtype, &ndim, &used) != 5)
+		die_job("bad tensor line: %s", line);
+	if (idx < 0 || idx >= MAX_TENSORS || ndim < 0 || ndim > KBREED_MAX_DIMS ||
+	    set >= MAX_SETS)
+		die_job("tensor line out of range: %s", line);
+	struct tensor *t;
+	if (!strcmp(kind, "input")) {
+		if (set < 0)
+			die_job("input without a set: %s", line);
+		t = &j->in[set][idx];
+		if (idx + 1 > j->n_in)
+			j->n_in = idx + 1;
+	} else if (!strcmp(kind, "param")) {
+		t = &j->param[idx];
+		if (idx + 1 > j->n_param)
+			j->n_param = idx + 1;
+	} else if (!strcmp(kind, "output")) {
+		t = &j->out[idx];
+		if (idx + 1 > j->n_out)
+			j->n_out = idx + 1;
+	} else {
+		die_job("unknown tensor kind: %s", line);
+	}
+	char *p = line + used;
+	size_t elems = 1;
+	t->t.dtype = dtype;
+	t->t.ndim = ndim;
+	for (int d = 0; d < ndim; d++) {
+		long long v;
+		int n = 0;
+		if (sscanf(p, " %lld%n", &v, &n) != 1 || v < 0)
+			die_job("bad shape: %s", line);
+		t->t.shape[d] = v;
+		elems *= (size_t)v;
+		p += n;
+	}
+	static const size_t sizes[] = { 4, 2, 2, 8, 4, 8, 1 };
+	if (dtype < 0 || dtype > KB_BOOL)
+		die_job("bad dtype: %s", line);
+	t->bytes = elems * sizes[dtype];
+	t->set = set;
+	while (*p == ' ')
+		p++;
+	if (strcmp(p, "-")) {
+		t->path = strdup(p);
+		if (!t->path)
+			die_job("out of memory");
+	}
+}
+
+static void load_job(struct job *j, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die_job("cannot open job %s: %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	bool header = false;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (!n)
+			continue;
+		if (!header) {
+			if (strcmp(line, "kbreed-job 1"))
+				die_job("%s is not a version 1 job file", path);
+			header = true;
+		} else if (!strncmp(line, "tensor ", 7)) {
+			parse_tensor(j, line);
+		} else if (sscanf(line, "sets %d", &j->sets) == 1 ||
+			   sscanf(line, "warmup %d", &j->warmup) == 1 ||
+			   sscanf(line, "reps %d", &j->reps) == 1 ||
+			   sscanf(line, "flush_mb %d", &j->flush_mb) == 1) {
+			continue;
+		} else {
+			die_job("unknown job line: %s", line);
+		}
+	}
+	free(line);
+	fclose(f);
+	if (j->sets < 1 || j->sets > MAX_SETS || j->reps < 1 || j->warmup < 0 || j->n_out < 1)
+		die_job("job %s is incomplete", path);
+}
+
+/* Copies every tensor with contents to the GPU and allocates the rest. */
+static void upload(struct job *j)
+{
+	size_t largest = 0;
+	for (int s = 0; s < j->sets; s++)
+		for (int i = 0; i < j->n_in; i++) {
+			struct tensor *t = &j->in[s][i];
+			if (!t->path)
+				die_job("set %d lacks input %d", s, i);
+			t->golden = map_file(t->path, t->bytes);
+			CUDA_OK(cudaMalloc(&t->dev, t->bytes ? t->bytes : 1));
+			CUDA_OK(cudaMemcpy(t->dev, t->golden, t->bytes, cudaMemcpyHostToDevice));
+			if (t->bytes > largest)
+				largest = t->bytes;
+			if (s == 0) {
+				j->slot[i] = *t;
+				CUDA_OK(cudaMalloc(&j->slot[i].dev, t->bytes ? t->bytes : 1));
+			}
+		}
+	for (int i = 0; i < j->n_param; i++) {
+		struct tensor *t = &j->param[i];
+		if (!t->path)
+			die_job("param %d has no file", i);
+		t->golden = map_file(t->path, t->bytes);
+		CUDA_OK(cudaMalloc(&t->dev, t->bytes ? t->bytes : 1));
+		CUDA_OK(cudaMemcpy(t->dev, t->golden, t->bytes, cudaMemcpyHostToDevice));
+		if (t->bytes > largest)
+			largest = t->bytes;
+	}
+	for (int i = 0; i < j->n_out; i++) {
+		struct tensor *t = &j->out[i];
+		CUDA_OK(cudaMalloc(&t->dev, t->bytes ? t->bytes : 1));
+		if (t->bytes > largest)
+			largest = t->bytes;
+	}
+	j->flush_bytes = (size_t)j->flush_mb << 20;
+	if (j->flush_bytes)
+		CUDA_OK(cudaMalloc(&j->flush, j->flush_bytes));
+	j->stage_bytes = largest ? largest : 1;
+	CUDA_OK(cudaMallocHost(&j->stage, j->stage_bytes));
+	CUDA_OK(cudaStreamCreateWithFlags(&j->stream, cudaStreamNonBlocking));
+	CUDA_OK(cudaDeviceSynchronize());
+}
+
+typedef int (*abi_fn)(void);
+typedef int (*forward_fn)(const kb_tensor *, int, kb_tensor *, int, void *);
+
+/* Fills the ABI arrays for one call: inputs from `src` (a set or the slot). */
+static int views(struct job *j, struct tensor *src, kb_tensor *in, kb_tensor *out)
+{
+	int n = 0;
+	for (int i = 0; i < j->n_in; i++) {
+		in[n] = src[i].t;
+		in[n++].data = src[i].dev;
+	}
+	for (int i = 0; i < j->n_param; i++) {
+		in[n] = j->param[i].t;
+		in[n++].data = j->param[i].dev;
+	}
+	for (int i = 0; i < j->n_out; i++) {
+		out[i] = j->out[i].t;
+		out[i].data = j->out[i].dev;
+	}
+	return n;
+}
+
+static void poison_outputs(struct job *j)
+{
+	for (int i = 0; i < j->n_out; i++)
+		CUDA_OK(cudaMemsetAsync(j->out[i].dev, 0xff, j->out[i].bytes, j->stream));
+}
+
+/* Calls the candidate and waits for the whole device. Returns false (after
+ * a fault reply) when the candidate reported an error. */
+static bool call(struct job *j, forward_fn fwd, struct tensor *src, const char *what)
+{
+	kb_tensor in[2 * MAX_TENSORS], out[MAX_TENSORS];
+	int n_in = views(j, src, in, out);
+	int rc = fwd(in, n_in, out, j->n_out, (void *)j->stream);
+	cudaError_t e = cudaDeviceSynchronize();
+	if (e == cudaSuccess)
+		e = cudaGetLastError();
+	if (e != cudaSuccess) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "%s: the candidate's work failed", what);
+		die_cuda(msg, e);
+	}
+	if (rc != KB_OK) {
+		reply("fault runtime_error %s: kbreed_forward returned status %d%s", what, rc,
+		      rc == KB_ERR_SHAPE ? " (shapes or dtypes not supported)" :
+		      rc == KB_ERR_LAUNCH ? " (a launch failed)" : "");
+		return false;
+	}
+	return true;
+}
+
+/* Whether every input and parameter on the GPU still equals its golden copy. */
+static bool inputs_intact(struct job *j, struct tensor *src, const char *what)
+{
+	for (int k = 0; k < j->n_in + j->n_param; k++) {
+		struct tensor *t = k < j->n_in ? &src[k] : &j->param[k - j->n_in];
+		const void *golden = k < j->n_in ? j->in[t->set >= 0 ? t->set : 0][k].golden : t->golden;
+		if (!t->bytes)
+			continue;
+		CUDA_OK(cudaMemcpy(j->stage, t->dev, t->bytes, cudaMemcpyDeviceToHost));
+		if (memcmp(j->stage, golden, t->bytes)) {
+			reply("fault rejected %s: the candidate modified %s %d", what,
+			      k < j->n_in ? "input" : "parameter", k < j->n_in ? k : k - j->n_in);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Writes the current outputs to <outdir>/<prefix>.out<j>.bin. */
+static void save_outputs(struct job *j, const char *outdir, const char *prefix)
+{
+	for (int i = 0; i < j->n_out; i++) {
+		struct tensor *t = &j->out[i];
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s.out%d.bin", outdir, prefix, i);
+		int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || ftruncate(fd, (off_t)t->bytes))
+			die_job("cannot create %s: %s", path, strerror(errno));
+		if (t->bytes) {
+			void *p = mmap(NULL, t->bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED)
+				die_job("cannot map %s: %s", path, strerror(errno));
+			CUDA_OK(cudaMemcpy(p, t->dev, t->bytes, cudaMemcpyDeviceToHost));
+			munmap(p, t->bytes);
+		}
+		close(fd);
+	}
+}
+
+static void fill_slot(struct job *j, int set)
+{
+	for (int i = 0; i < j->n_in; i++) {
+		CUDA_OK(cudaMemcpyAsync(j->slot[i].dev, j->in[set][i].dev, j->in[set][i].bytes,
+					cudaMemcpyDeviceToDevice, j->stream));
+		j->slot[i].set = set;
+	}
+}
+
+static void run_candidate(struct job *j, const char *so, const char *outdir)
+{
+	void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		char msg[1024];
+		snprintf(msg, sizeof msg, "%s", dlerror());
+		reply("fault load_error cannot load the candidate: %s", one_line(msg));
+		reply("end fault");
+		return;
+	}
+	abi_fn abi = (abi_fn)dlsym(h, "kbreed_abi_version");
+	forward_fn fwd = (forward_fn)dlsym(h, "kbreed_forward");
+	if (!abi || !fwd) {
+		reply("fault load_error the candidate does not export %s",
+		      !abi ? "kbreed_abi_version (KBREED_CANDIDATE_ABI missing?)" : "kbreed_forward");
+		reply("end fault");
+		dlclose(h);
+		return;
+	}
+	int v = abi();
+	if (v != KBREED_ABI_VERSION) {
+		reply("fault load_error ABI version mismatch: the candidate was built for version %d, this worker speaks %d",
+		      v, KBREED_ABI_VERSION);
+		reply("end fault");
+		dlclose(h);
+		return;
+	}
+	size_t free_before = 0, total = 0;
+	CUDA_OK(cudaMemGetInfo(&free_before, &total));
+
+	char what[64], prefix[64];
+	for (int s = 0; s < j->sets; s++) {
+		snprintf(what, sizeof what, "input set %d", s);
+		poison_outputs(j);
+		CUDA_OK(cudaStreamSynchronize(j->stream));
+		if (!call(j, fwd, j->in[s], what) || !inputs_intact(j, j->in[s], what))
+			goto fault;
+		snprintf(prefix, sizeof prefix, "set%d", s);
+		save_outputs(j, outdir, prefix);
+	}
+
+	cudaEvent_t start, stop;
+	CUDA_OK(cudaEventCreate(&start));
+	CUDA_OK(cudaEventCreate(&stop));
+	for (int r = -j->warmup; r < j->reps; r++) {
+		int set = ((r % j->sets) + j->sets) % j->sets;
+		fill_slot(j, set);
+		poison_outputs(j);
+		if (j->flush_bytes)
+			CUDA_OK(cudaMemsetAsync(j->flush, r & 0xff, j->flush_bytes, j->stream));
+		CUDA_OK(cudaStreamSynchronize(j->stream));
+		snprintf(what, sizeof what, r < 0 ? "warm-up call" : "timed call %d", r);
+		double t0 = now_ms();
+		CUDA_OK(cudaEventRecord(start, j->stream));
+		kb_tensor in[2 * MAX_TENSORS], out[MAX_TENSORS];
+		int n_in = views(j, j->slot, in, out);
+		int rc = fwd(in, n_in, out, j->n_out, (void *)j->stream);
+		CUDA_OK(cudaEventRecord(stop, j->stream));
+		cudaError_t e = cudaDeviceSynchronize();
+		double t1 = now_ms();
+		if (e == cudaSuccess)
+			e = cudaGetLastError();
+		if (e != cudaSuccess)
+			die_cuda(what, e);
+		if (rc != KB_OK) {
+			reply("fault runtime_error %s: kbreed_forward returned status %d", what, rc);
+			goto fault;
+		}
+		float ms = 0;
+		CUDA_OK(cudaEventElapsedTime(&ms, start, stop));
+		if (r >= 0)
+			reply("time %.6f %.6f", ms, t1 - t0);
+		if (r >= j->reps - j->sets) {
+			snprintf(prefix, sizeof prefix, "timed%d", set);
+			save_outputs(j, outdir, prefix);
+			if (!inputs_intact(j, j->slot, what))
+				goto fault;
+		}
+	}
+	unsigned sm, mem;
+	read_clocks(&sm, &mem);
+	reply("clocks %u %u", sm, mem);
+	cudaEventDestroy(start);
+	cudaEventDestroy(stop);
+	size_t free_after = 0;
+	CUDA_OK(cudaMemGetInfo(&free_after, &total));
+	if (free_after + (16u << 20) < free_before)
+		reply("leak %zu", free_before - free_after);
+	reply("end ok");
+	dlclose(h);
+	return;
+fault:
+	reply("end fault");
+	/* The candidate stays loaded: its code may still be referenced by work
+	 * in flight, and this process ends soon after a fault anyway. */
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--info"))
+		return print_info();
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: kbreed-worker JOBFILE | --info\n");
+		return EXIT_JOB;
+	}
+	static struct job j;
+	load_job(&j, argv[1]);
+	int n = 0;
+	if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+		reply("error no CUDA device is visible");
+		return EXIT_NO_GPU;
+	}
+	upload(&j);
+	size_t free_b = 0, total = 0;
+	CUDA_OK(cudaMemGetInfo(&free_b, &total));
+	reply("ready %zu", free_b);
+
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, stdin)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (!strcmp(line, "quit"))
+			break;
+		if (!strncmp(line, "eval ", 5)) {
+			char *so = line + 5;
+			char *tab = strchr(so, '\t');
+			if (!tab) {
+				reply("fault load_error malformed eval command");
+				reply("end fault");
+				continue;
+			}
+			*tab = '\0';
+			run_candidate(&j, so, tab + 1);
+			continue;
+		}
+		reply("error unknown command");
+	}
+	free(line);
+	return 0;
+}
