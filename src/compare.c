@@ -125,6 +125,7 @@ struct stretch {
 	const void *ref, *got;
 	enum kb_dtype t;
 	int64_t begin, end;
+	double scale;                /* multiplies atol */
 	struct compare_stats stats;  /* flat indices relative to begin */
 };
 
@@ -133,8 +134,10 @@ static void *compare_stretch(void *arg)
 	struct stretch *w = arg;
 	struct compare_stats *s = &w->stats;
 	double atol[TOL_PROFILES], rtol[TOL_PROFILES];
-	for (int p = 0; p < TOL_PROFILES; p++)
+	for (int p = 0; p < TOL_PROFILES; p++) {
 		tolerance_get(p, w->t, &atol[p], &rtol[p]);
+		atol[p] *= w->scale;
+	}
 	bool exact = is_integer(w->t);
 	for (int64_t i = w->begin; i < w->end; i++) {
 		double want = load(w->ref, w->t, i), got = load(w->got, w->t, i);
@@ -176,8 +179,25 @@ static void *compare_stretch(void *arg)
 
 #define COMPARE_MAX_THREADS 32
 
+double compare_scale(const void *ref, enum kb_dtype t, int64_t n)
+{
+	if (is_integer(t))
+		return 1;
+	double sum = 0;
+	int64_t count = 0;
+	for (int64_t i = 0; i < n; i++) {
+		double v = load(ref, t, i);
+		if (isfinite(v)) {
+			sum += v * v;
+			count++;
+		}
+	}
+	double rms = count ? sqrt(sum / (double)count) : 0;
+	return rms > 1 ? rms : 1;
+}
+
 void compare_buffers(const void *ref, const void *got, enum kb_dtype t, int64_t n,
-		     int threads, struct compare_stats *out)
+		     double scale, int threads, struct compare_stats *out)
 {
 	struct stretch w[COMPARE_MAX_THREADS];
 	pthread_t tid[COMPARE_MAX_THREADS];
@@ -193,6 +213,7 @@ void compare_buffers(const void *ref, const void *got, enum kb_dtype t, int64_t 
 		w[i].ref = ref;
 		w[i].got = got;
 		w[i].t = t;
+		w[i].scale = scale > 1 ? scale : 1;
 		w[i].begin = per * i < n ? per * i : n;
 		w[i].end = per * (i + 1) < n ? per * (i + 1) : n;
 		compare_stats_init(&w[i].stats);

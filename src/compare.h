@@ -2,8 +2,12 @@
  * compare.h - the correctness rule: a candidate's output against the
  * reference, element by element, under both tolerance profiles at once.
  *
- * An element passes when |got - ref| <= atol + rtol * |ref| (torch.allclose's
- * rule). NaN never passes unless the reference is NaN at that element; an
+ * An element passes when |got - ref| <= atol * scale + rtol * |ref|, where
+ * scale = max(1, rms(ref)): torch.allclose's rule, with the absolute term
+ * measured in the output's own magnitude. Without the scale, outputs that
+ * are sums of thousands of terms (a 4096-deep fp32 matmul, a 16384-long
+ * cumsum) fail even when PyTorch itself computes them, because elements near
+ * zero carry the rounding of large partial sums. NaN never passes unless the reference is NaN at that element; an
  * infinity passes only where the reference holds the same infinity.
  * Integers and booleans must match exactly.
  */
@@ -44,10 +48,14 @@ void compare_stats_init(struct compare_stats *s);
  * indices of b are offset by `offset`. */
 void compare_stats_merge(struct compare_stats *a, const struct compare_stats *b, int64_t offset);
 
-/* Compares n elements of dtype t. Splits the work over `threads` threads
- * (1 or more). */
+/* Compares n elements of dtype t, with the absolute tolerance multiplied by
+ * `scale` (see compare_scale). Splits the work over `threads` threads. */
 void compare_buffers(const void *ref, const void *got, enum kb_dtype t, int64_t n,
-		     int threads, struct compare_stats *out);
+		     double scale, int threads, struct compare_stats *out);
+
+/* max(1, root mean square of the finite elements of ref): the scale of the
+ * absolute tolerance for that reference. */
+double compare_scale(const void *ref, enum kb_dtype t, int64_t n);
 
 /* IEEE half and bfloat16 to float, for the comparison and for tests. */
 float compare_half_to_float(uint16_t h);

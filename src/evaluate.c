@@ -124,6 +124,7 @@ struct evaluator {
 	char *log_path;     /* the worker's stderr */
 	struct proc worker; /* pid -1 when none is running */
 	struct buf pending; /* bytes read from the worker past the last line */
+	double *scale;      /* [set * n_outputs + j]: tolerance scale, 0 until computed */
 	int count;          /* candidates judged, to name output directories */
 };
 
@@ -185,6 +186,7 @@ struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
 	ev->opts = *o;
 	ev->worker.pid = -1;
 	buf_init(&ev->pending, 1u << 20);
+	ev->scale = xcalloc((size_t)(o->sets * p->n_outputs), sizeof *ev->scale);
 	ev->tmp = make_private_dir();
 	if (!ev->tmp)
 		goto fail;
@@ -323,7 +325,10 @@ static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_r
 				rc = -1;
 			} else {
 				struct compare_stats s;
-				compare_buffers(ref, got, t->dtype, tensor_numel(t), ev->opts.threads, &s);
+				double *scale = &ev->scale[set * p->n_outputs + j];
+				if (*scale == 0)
+					*scale = compare_scale(ref, t->dtype, tensor_numel(t));
+				compare_buffers(ref, got, t->dtype, tensor_numel(t), *scale, ev->opts.threads, &s);
 				for (int q = 0; q < TOL_PROFILES; q++)
 					if (s.first_bad[q] >= 0 && res->bad_set[q] < 0) {
 						res->bad_set[q] = k;
@@ -373,6 +378,9 @@ static void describe_mismatch(struct evaluator *ev, struct eval_result *res)
 	const struct tensor_spec *t = &ev->problem->outputs[res->bad_output[q] >= 0 ? res->bad_output[q] : 0];
 	double atol, rtol;
 	tolerance_get(q, t->dtype, &atol, &rtol);
+	double scale = ev->scale[(res->bad_set[q] % ev->opts.sets) * ev->problem->n_outputs +
+				 (res->bad_output[q] >= 0 ? res->bad_output[q] : 0)];
+	atol *= scale > 1 ? scale : 1;
 	int sets = ev->opts.sets;
 	if (res->stats.n_nonfinite == res->stats.n) {
 		set_detail(res, VERDICT_INCORRECT,
@@ -531,5 +539,6 @@ void evaluator_free(struct evaluator *ev)
 	free(ev->job_path);
 	free(ev->log_path);
 	buf_release(&ev->pending);
+	free(ev->scale);
 	free(ev);
 }

@@ -46,6 +46,9 @@ const char *home_dir(void)
 const char *home_worker(void)
 {
 	static char *worker;
+	const char *env = getenv("KBREED_WORKER");
+	if (!worker && env && *env)
+		worker = xstrdup(env);
 	if (!worker) {
 		char *dir = exe_dir();
 		worker = xasprintf("%s/kbreed-worker", dir);

@@ -8,7 +8,8 @@
 
 /* The kbreed home directory; static storage, computed once. */
 const char *home_dir(void);
-/* The GPU worker binary: build/kbreed-worker beside the running binary. */
+/* The GPU worker binary: $KBREED_WORKER when set (tests use a fake one),
+ * else build/kbreed-worker beside the running binary. Computed once. */
 const char *home_worker(void);
 
 #endif

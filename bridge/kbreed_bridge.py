@@ -1,0 +1,847 @@
+#!/usr/bin/env python3
+"""kbreed_bridge.py - the PyTorch side of kbreed, and the only Python in it.
+
+kbreed breeds fast CUDA kernels against PyTorch references. Its pipeline is
+
+    problem -> propose -> realize -> compile -> evaluate -> store -> report
+
+and this bridge serves two of those stages. For *problem* it reads a
+KernelBench-format file (`class Model(nn.Module)`, `get_inputs()`,
+`get_init_inputs()`) and says what tensors go in and come out (`describe`).
+For *evaluate* it writes the reference data a candidate kernel is judged
+against (`reference`), times PyTorch itself as the baseline to beat (`time`),
+and measures the GPU's bandwidth and matrix-product ceilings (`ceilings`).
+
+The C side (src/bridge.c) runs it as a child process:
+
+    PYTHON bridge/kbreed_bridge.py COMMAND ARGS...
+
+docs/BRIDGE.md is the contract. In short: every command prints exactly one
+JSON object on stdout and exits 0, or prints {"error": "message"} and exits
+non-zero (2 = bad problem file, 3 = torch missing or broken, 4 = no CUDA where
+it is needed, 1 = anything else). Everything else - warnings, tracebacks,
+whatever a problem file prints - goes to stderr: file descriptor 1 is pointed
+at stderr as soon as the bridge starts and the JSON goes to a saved copy.
+
+It needs the standard library, torch, and numpy (for writing tensor bytes),
+and runs on torch 1.13 (CPU, as in CI) as well as torch 2.x with CUDA.
+"""
+
+import argparse
+import copy
+import hashlib
+import importlib.util
+import inspect
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import traceback
+import warnings
+
+EXIT_OTHER = 1       # anything not listed below
+EXIT_PROBLEM = 2     # the problem file is unusable (or not deterministic)
+EXIT_TORCH = 3       # torch (or numpy, which torch needs here) cannot be imported
+EXIT_NO_CUDA = 4     # the command needs CUDA and there is none
+
+DEFAULT_SEED = 42
+MAX_DIMS = 8         # KBREED_MAX_DIMS in include/kbreed_candidate.h
+
+torch = None         # bound by _import_torch(), so that a missing torch is exit 3, not a crash
+
+# ---------------------------------------------------------------------------
+# errors and output
+# ---------------------------------------------------------------------------
+
+
+class BridgeError(Exception):
+    """An error with a message for the C side and the exit status to use."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def _log(msg):
+    print("kbreed_bridge: " + msg, file=sys.stderr, flush=True)
+
+
+def _claim_stdout():
+    """Keeps stdout for the one JSON answer: returns a duplicate of fd 1 and
+    points fd 1 at stderr, so that prints from problem files, torch.compile
+    or C extensions cannot corrupt the answer."""
+    try:
+        sys.stdout.flush()
+        fd = os.dup(1)
+        os.dup2(2, 1)
+        return fd
+    except OSError:
+        return 1
+
+
+def _emit(fd, obj):
+    data = (json.dumps(obj, allow_nan=False) + "\n").encode("utf-8")
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def _python_id():
+    return "%s (Python %s)" % (sys.executable or "python", platform.python_version())
+
+
+def _import_torch():
+    global torch
+    try:
+        import torch as t  # noqa: F401
+    except ImportError as e:
+        raise BridgeError(EXIT_TORCH, "torch is missing: %s cannot import it (%s); set "
+                          "KBREED_PYTHON to a Python that has PyTorch" % (_python_id(), e))
+    except Exception as e:  # a broken install raises all sorts of things
+        raise BridgeError(EXIT_TORCH, "torch is broken: importing it in %s raised %s: %s"
+                          % (_python_id(), type(e).__name__, e))
+    torch = t
+    try:
+        import numpy  # noqa: F401  (Tensor.numpy() needs it; only `reference` writes bytes)
+    except Exception as e:
+        _log("numpy is not importable (%s); `reference` will fail" % e)
+
+
+def _torch_version():
+    return torch.__version__.split("+")[0]
+
+
+def _require_cuda(command):
+    if not torch.cuda.is_available():
+        raise BridgeError(EXIT_NO_CUDA, "%s needs CUDA, but torch %s in %s sees no CUDA device "
+                          "(built for CUDA %s)" % (command, torch.__version__, _python_id(),
+                                                   torch.version.cuda or "none"))
+
+
+def _set_flag(obj, attr, value):
+    """Sets a torch.backends flag through its long-standing name, only when it
+    differs. Newer torch (2.9+) warns that these names are deprecated in favour
+    of fp32_precision, but mixing the two APIs can raise, and torch.compile
+    still reads the old one, so the bridge uses the old one consistently."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            current = getattr(obj, attr)
+        except Exception:   # torch.backends.cuda.matmul raises AssertionError for unknown names
+            return
+        if current != value:
+            setattr(obj, attr, value)
+
+
+def _set_tf32(matmul, cudnn):
+    _set_flag(torch.backends.cuda.matmul, "allow_tf32", matmul)
+    _set_flag(torch.backends.cudnn, "allow_tf32", cudnn)
+
+
+# ---------------------------------------------------------------------------
+# problem files
+# ---------------------------------------------------------------------------
+
+DTYPE_NAMES = {}   # torch.dtype -> kbreed name; filled once torch is imported
+DTYPE_SIZES = {"f32": 4, "f16": 2, "bf16": 2, "f64": 8, "i32": 4, "i64": 8, "bool": 1}
+
+
+def _dtype_name(dtype, what, path):
+    if not DTYPE_NAMES:
+        DTYPE_NAMES.update({torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16",
+                            torch.float64: "f64", torch.int32: "i32", torch.int64: "i64",
+                            torch.bool: "bool"})
+    name = DTYPE_NAMES.get(dtype)
+    if name is None:
+        raise BridgeError(EXIT_PROBLEM, "%s: %s has dtype %s; kbreed supports %s"
+                          % (path, what, dtype, " ".join(DTYPE_SIZES)))
+    return name
+
+
+def _entry(name, t, path):
+    """One tensor's description: {"name", "dtype", "shape"}."""
+    what = "%s %s" % ("tensor", name)
+    if t.dim() > MAX_DIMS:
+        raise BridgeError(EXIT_PROBLEM, "%s: %s has %d dimensions; kbreed supports at most %d"
+                          % (path, what, t.dim(), MAX_DIMS))
+    return {"name": name, "dtype": _dtype_name(t.dtype, what, path), "shape": list(t.shape)}
+
+
+def _entry_bytes(e):
+    n = DTYPE_SIZES[e["dtype"]]
+    for d in e["shape"]:
+        n *= d
+    return n
+
+
+class Problem:
+    """A loaded problem file and its kbreed metadata."""
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+        self.name = os.path.splitext(os.path.basename(path))[0]
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise BridgeError(EXIT_PROBLEM, "cannot read problem file %s: %s" % (path, e.strerror or e))
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        self.module = self._load(data)
+        m = self.module
+        for attr, kind in (("Model", "class Model(nn.Module)"), ("get_inputs", "get_inputs()"),
+                           ("get_init_inputs", "get_init_inputs()")):
+            if not callable(getattr(m, attr, None)):
+                raise BridgeError(EXIT_PROBLEM, "%s: no %s; a KernelBench problem defines "
+                                  "class Model(nn.Module), get_inputs() and get_init_inputs()"
+                                  % (self.path, kind))
+        self.family = self._meta_str("KBREED_FAMILY", "generic")
+        self.notes = self._meta_str("KBREED_NOTES", "")
+        flops = getattr(m, "KBREED_FLOPS", None)
+        if flops is not None:
+            if isinstance(flops, bool) or not isinstance(flops, (int, float)) or flops < 0 \
+                    or flops != flops or flops == float("inf"):
+                raise BridgeError(EXIT_PROBLEM, "%s: KBREED_FLOPS must be a non-negative number, "
+                                  "not %r" % (self.path, flops))
+            flops = int(flops)
+        self.flops = flops   # None: count them
+
+    def _load(self, data):
+        # The module name comes from a hash of the path and bytes, so two
+        # problem files with the same stem never share a sys.modules entry.
+        digest = hashlib.sha256(self.path.encode("utf-8") + b"\0" + data).hexdigest()[:16]
+        modname = "kbreed_problem_" + digest
+        try:
+            spec = importlib.util.spec_from_file_location(modname, self.path)
+            if spec is None or spec.loader is None:
+                raise BridgeError(EXIT_PROBLEM, "%s: not loadable as a Python module "
+                                  "(does it end in .py?)" % self.path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[modname] = module
+            spec.loader.exec_module(module)
+        except BridgeError:
+            raise
+        except SyntaxError as e:
+            raise BridgeError(EXIT_PROBLEM, "%s: syntax error at line %s: %s"
+                              % (self.path, e.lineno, e.msg))
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            raise BridgeError(EXIT_PROBLEM, "%s: loading it raised %s: %s"
+                              % (self.path, type(e).__name__, e))
+        return module
+
+    def _meta_str(self, attr, default):
+        v = getattr(self.module, attr, default)
+        if not isinstance(v, str):
+            raise BridgeError(EXIT_PROBLEM, "%s: %s must be a string, not %r" % (self.path, attr, v))
+        return " ".join(v.split()) if attr == "KBREED_NOTES" else v.strip()
+
+    # -- calling into the file ----------------------------------------------
+
+    def _user(self, what, fn, *args):
+        """Runs problem code; an exception becomes exit 1 naming the file."""
+        try:
+            return fn(*args)
+        except BridgeError:
+            raise
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            raise BridgeError(EXIT_OTHER, "%s: %s raised %s: %s"
+                              % (self.path, what, type(e).__name__, _short(e)))
+
+    def build_model(self, seed):
+        """Model(*get_init_inputs()) under torch.manual_seed(seed)."""
+        torch.manual_seed(seed)
+        init = self._user("get_init_inputs()", self.module.get_init_inputs)
+        if not isinstance(init, (list, tuple)):
+            raise BridgeError(EXIT_PROBLEM, "%s: get_init_inputs() returned %s, expected a list "
+                              "or tuple" % (self.path, type(init).__name__))
+        model = self._user("Model(*get_init_inputs())", self.module.Model, *init)
+        if not isinstance(model, torch.nn.Module):
+            raise BridgeError(EXIT_PROBLEM, "%s: Model is not a torch.nn.Module (got %s)"
+                              % (self.path, type(model).__name__))
+        return model
+
+    def make_inputs(self, seed):
+        """get_inputs() under torch.manual_seed(seed), checked."""
+        if seed is not None:
+            torch.manual_seed(seed)
+        inputs = self._user("get_inputs()", self.module.get_inputs)
+        if not isinstance(inputs, (list, tuple)):
+            raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() returned %s, expected a list or "
+                              "tuple of tensors" % (self.path, type(inputs).__name__))
+        for j, t in enumerate(inputs):
+            if not isinstance(t, torch.Tensor):
+                raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() element %d is %s, expected a "
+                                  "tensor" % (self.path, j, type(t).__name__))
+        return list(inputs)
+
+    def forward(self, model, inputs):
+        """model(*inputs) without autograd; returns the outputs as a list."""
+        with torch.no_grad():
+            out = self._user("Model.forward", model, *inputs)
+        return self.check_outputs(out)
+
+    def check_outputs(self, out):
+        if isinstance(out, torch.Tensor):
+            return [out]
+        if isinstance(out, (list, tuple)) and out and all(isinstance(t, torch.Tensor) for t in out):
+            return list(out)
+        if isinstance(out, (list, tuple)) and not out:
+            got = "an empty %s" % type(out).__name__
+        elif isinstance(out, (list, tuple)):
+            kinds = ", ".join(sorted(set(type(t).__name__ for t in out)))
+            got = "a %s holding %s" % (type(out).__name__, kinds)
+        else:
+            got = type(out).__name__
+        raise BridgeError(EXIT_PROBLEM, "%s: Model.forward returned %s, expected a tensor or a "
+                          "tuple of tensors" % (self.path, got))
+
+    def input_names(self, model, n):
+        """forward()'s positional parameter names, else in0, in1, ..."""
+        names = []
+        try:
+            for p in inspect.signature(model.forward).parameters.values():
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                    names.append(p.name)
+                else:
+                    break
+        except (TypeError, ValueError):
+            pass
+        out = []
+        for j in range(n):
+            name = names[j] if j < len(names) else "in%d" % j
+            out.append(name if name not in out else "in%d" % j)
+        return out
+
+    def describe_tensors(self, model, inputs, outputs):
+        """The inputs/params/outputs lists of describe and the manifest."""
+        ins = [_entry(n, t, self.path) for n, t in zip(self.input_names(model, len(inputs)), inputs)]
+        params = [_entry(n, t, self.path) for n, t in _params_and_buffers(model)]
+        outs = [_entry("out%d" % j, t, self.path) for j, t in enumerate(outputs)]
+        return ins, params, outs
+
+
+def _short(e, limit=2000):
+    s = str(e).strip()
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _params_and_buffers(model):
+    return list(model.named_parameters()) + list(model.named_buffers())
+
+
+# ---------------------------------------------------------------------------
+# describe
+# ---------------------------------------------------------------------------
+
+
+def _has_device_context():
+    try:
+        with torch.device("meta"):
+            pass
+        return True
+    except Exception:
+        return False
+
+
+def _flop_counter():
+    try:
+        from torch.utils.flop_counter import FlopCounterMode
+        return FlopCounterMode
+    except Exception:
+        return None
+
+
+def _forward_counting(prob, model, inputs, count):
+    """Forward, counting FLOPs with FlopCounterMode when asked and possible.
+    Returns (outputs, flops or None)."""
+    counter = _flop_counter() if count else None
+    if counter is not None:
+        try:
+            with torch.no_grad():
+                with counter(display=False) as fc:
+                    out = model(*inputs)
+            return prob.check_outputs(out), int(fc.get_total_flops())
+        except BridgeError:
+            raise
+        except Exception as e:
+            _log("counting FLOPs failed (%s: %s); running without the counter"
+                 % (type(e).__name__, _short(e, 300)))
+    return prob.forward(model, inputs), None
+
+
+def _shapes_on_meta_context(prob, count):
+    """torch >= 2: the model and the inputs are built under the meta device,
+    so nothing is allocated and no work is done."""
+    with torch.device("meta"):
+        model = prob.build_model(DEFAULT_SEED)
+        inputs = prob.make_inputs(DEFAULT_SEED + 1)
+        outputs, flops = _forward_counting(prob, model, inputs, count)
+    return model, inputs, outputs, flops
+
+
+def _shapes_on_cpu_then_meta(prob, count):
+    """Older torch: build on the CPU (that is real memory, but no work), move
+    to meta and run forward there."""
+    model = prob.build_model(DEFAULT_SEED)
+    inputs = prob.make_inputs(DEFAULT_SEED + 1)
+    model.to("meta")
+    inputs = [t.to("meta") for t in inputs]
+    outputs, flops = _forward_counting(prob, model, inputs, count)
+    return model, inputs, outputs, flops
+
+
+def _shapes_on_cpu(prob, count):
+    """Last resort: the real forward on the CPU."""
+    model = prob.build_model(DEFAULT_SEED)
+    inputs = prob.make_inputs(DEFAULT_SEED + 1)
+    outputs, flops = _forward_counting(prob, model, inputs, count)
+    return model, inputs, outputs, flops
+
+
+def _infer_shapes(prob, count=True):
+    """Runs the problem as cheaply as torch allows: meta device context, then
+    CPU-built tensors moved to meta, then a real CPU forward. Errors that are
+    the file's fault (bad types) end it at once; anything else falls through
+    to the next way, and the last way's error is the answer."""
+    ways = []
+    if _has_device_context():
+        ways.append(("meta device", _shapes_on_meta_context))
+    ways.append(("CPU-built tensors on meta", _shapes_on_cpu_then_meta))
+    ways.append(("CPU", _shapes_on_cpu))
+    for i, (label, way) in enumerate(ways):
+        last = i == len(ways) - 1
+        try:
+            return way(prob, count)
+        except BridgeError as e:
+            if e.code == EXIT_PROBLEM or last:
+                raise
+            _log("shapes on %s failed (%s); trying the next way" % (label, _short(e, 300)))
+        except Exception as e:
+            if last:
+                raise
+            _log("shapes on %s failed (%s: %s); trying the next way"
+                 % (label, type(e).__name__, _short(e, 300)))
+    raise AssertionError("unreachable")
+
+
+def cmd_describe(args):
+    prob = Problem(args.problem)
+    model, inputs, outputs, counted = _infer_shapes(prob, count=prob.flops is None)
+    ins, params, outs = prob.describe_tensors(model, inputs, outputs)
+    flops = prob.flops if prob.flops is not None else (counted or 0)
+    return {
+        "name": prob.name, "family": prob.family, "notes": prob.notes,
+        "inputs": ins, "params": params, "outputs": outs,
+        "flops": flops, "min_bytes": sum(_entry_bytes(e) for e in ins + params + outs),
+        "torch": _torch_version(), "file_sha256": prob.sha256,
+    }
+
+
+# ---------------------------------------------------------------------------
+# reference
+# ---------------------------------------------------------------------------
+
+_OWN_FILE = re.compile(r"^(param\d+\.bin|set\d+\.(in|out)\d+\.bin|manifest\.json|\..*\.tmp\d+)$")
+
+
+def _tensor_bytes_view(t):
+    """A flat uint8 numpy view of t's raw little-endian row-major bytes."""
+    import numpy as np
+    t = t.detach().cpu().contiguous()
+    if t.dtype in (torch.float16, torch.bfloat16):
+        t = t.view(torch.int16)       # numpy has no bfloat16; the bits are what matter
+    elif t.dtype == torch.bool:
+        t = t.to(torch.uint8)
+    a = t.numpy().reshape(-1)
+    if sys.byteorder != "little":
+        a = a.byteswap()
+    return a.view(np.uint8)
+
+
+def _write_atomic(directory, name, data):
+    """Writes data (bytes-like) to directory/name through a temporary name and
+    a rename, so a reader never sees a half-written file."""
+    tmp = os.path.join(directory, ".%s.tmp%d" % (name, os.getpid()))
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, os.path.join(directory, name))
+
+
+def _write_tensor(directory, name, t):
+    _write_atomic(directory, name, memoryview(_tensor_bytes_view(t)))
+
+
+def _prepare_dir(directory):
+    """Creates DIR and removes the manifest and data files of an earlier run
+    (manifest first, so DIR never looks complete while it is being written)."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        man = os.path.join(directory, "manifest.json")
+        if os.path.exists(man):
+            os.remove(man)
+        for f in os.listdir(directory):
+            if _OWN_FILE.match(f):
+                os.remove(os.path.join(directory, f))
+    except OSError as e:
+        raise BridgeError(EXIT_OTHER, "cannot prepare reference directory %s: %s" % (directory, e))
+
+
+def _same(a, b):
+    """Bitwise-equal outputs, NaN equal to NaN."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if torch.equal(a, b):
+        return True
+    if a.is_floating_point() or a.is_complex():
+        return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
+    return False
+
+
+def _check_deterministic(prob, first, second):
+    for j, (a, b) in enumerate(zip(first, second)):
+        if _same(a, b):
+            continue
+        detail = ""
+        if a.shape == b.shape and a.dtype == b.dtype and a.is_floating_point():
+            diff = (a.double() - b.double()).abs()
+            bad = ~((a == b) | (torch.isnan(a) & torch.isnan(b)))
+            detail = " (%d of %d elements differ, max abs diff %.3g)" % (
+                int(bad.sum()), a.numel(), float(diff[bad].nan_to_num(float("inf")).max()))
+        raise BridgeError(EXIT_PROBLEM, "%s: Model.forward is not deterministic: output %d "
+                          "differs between two runs on set 0%s; kbreed cannot judge kernels "
+                          "against a reference that moves" % (prob.path, j, detail))
+    if len(first) != len(second):
+        raise BridgeError(EXIT_PROBLEM, "%s: Model.forward is not deterministic: it returned "
+                          "%d then %d outputs" % (prob.path, len(first), len(second)))
+
+
+def _upcast_dtype(model, inputs):
+    """float64 for fp32 models, float32 for fp16/bf16 ones, None when nothing
+    is floating point."""
+    floats = [t.dtype for _, t in _params_and_buffers(model) if t.is_floating_point()]
+    floats += [t.dtype for t in inputs if t.is_floating_point()]
+    if not floats:
+        return None
+    if all(d in (torch.float16, torch.bfloat16) for d in floats):
+        return torch.float32
+    return torch.float64
+
+
+def _on_device(inputs, device, dtype=None):
+    """Fresh device copies of CPU inputs (floating ones cast to dtype if given),
+    so that a forward that writes into its inputs cannot change a later run."""
+    out = []
+    for t in inputs:
+        u = t.to(device)
+        if dtype is not None and u.is_floating_point():
+            u = u.to(dtype)
+        out.append(u.clone() if u.data_ptr() == t.data_ptr() else u)
+    return out
+
+
+def _reference_settings():
+    """Exact arithmetic for the reference: no TF32, no reduced-precision fp16
+    reductions, deterministic algorithms where torch has them."""
+    _set_tf32(False, False)
+    _set_flag(torch.backends.cuda.matmul, "allow_fp16_reduced_precision_reduction", False)
+    _set_flag(torch.backends.cuda.matmul, "allow_bf16_reduced_precision_reduction", False)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    try:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    except Exception as e:
+        _log("deterministic algorithms unavailable: %s" % e)
+
+
+def cmd_reference(args):
+    if args.sets < 1:
+        raise BridgeError(EXIT_OTHER, "--sets must be at least 1")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda":
+        _require_cuda("reference --device cuda")
+    try:
+        import numpy  # noqa: F401
+    except Exception as e:
+        raise BridgeError(EXIT_TORCH, "numpy is missing in %s (%s); reference needs it to write "
+                          "tensor bytes" % (_python_id(), e))
+    prob = Problem(args.problem)
+    _reference_settings()
+    seed, directory = args.seed, args.dir
+    _prepare_dir(directory)
+
+    model = prob.build_model(seed)
+    state = _params_and_buffers(model)   # CPU tensors as built, before any forward
+    param_entries = [_entry(n, t, prob.path) for n, t in state]
+    for j, (_, t) in enumerate(state):
+        _write_tensor(directory, "param%d.bin" % j, t)
+    pristine = copy.deepcopy(model)       # the upcast copy is made from this
+    model = model.to(device)
+
+    # Set 0 at the model's own precision, twice: the determinism check, and
+    # the output dtypes the reference is cast back to.
+    set0 = prob.make_inputs(seed + 1)
+    in_entries = [_entry(n, t, prob.path) for n, t in zip(prob.input_names(model, len(set0)), set0)]
+    target = _upcast_dtype(pristine, set0)
+    native = None
+    try:
+        native = prob.forward(model, _on_device(set0, device))
+    except BridgeError as e:
+        if e.code == EXIT_PROBLEM or device != "cpu" or target != torch.float32:
+            raise
+        # torch's CPU kernels lack many fp16/bf16 ops; the float32 upcast may
+        # still run. (Only on the CPU: on CUDA such a model is simply broken.)
+        _log("native-precision forward failed on the CPU (%s); using the upcast alone" % e)
+    if native is not None:
+        _check_deterministic(prob, native, prob.forward(model, _on_device(set0, device)))
+        out_types = [(t.dtype, tuple(t.shape)) for t in native]
+    else:
+        _, _, outs, _ = _infer_shapes(prob, count=False)
+        out_types = [(t.dtype, tuple(t.shape)) for t in outs]
+
+    ref_model = None
+    if target is not None:
+        try:
+            ref_model = copy.deepcopy(pristine).to(device=device, dtype=target)
+        except Exception as e:
+            _log("cannot convert the model to %s (%s); reference at native precision" % (target, e))
+    else:
+        _log("nothing floating point to upcast; reference at native precision")
+
+    def reference_outputs(i, inputs):
+        """Set i's reference: upcast if ref_model, else native."""
+        if ref_model is None:
+            if i == 0 and native is not None:
+                return native
+            return prob.forward(model, _on_device(inputs, device))
+        outs = prob.forward(ref_model, _on_device(inputs, device, target))
+        if i == 0 and native is None:   # the determinism check, on the upcast instead
+            _check_deterministic(prob, outs, prob.forward(ref_model, _on_device(inputs, device, target)))
+        if [tuple(t.shape) for t in outs] != [s for _, s in out_types]:
+            raise BridgeError(EXIT_OTHER, "upcast outputs have shapes %s, native ones %s"
+                              % ([list(t.shape) for t in outs], [list(s) for _, s in out_types]))
+        return [t.to(dt) for t, (dt, _) in zip(outs, out_types)]
+
+    i = 0
+    while i < args.sets:
+        # Sets other than 0 are made as they are needed (they can be large)
+        # and made again, identically, if the sets are redone.
+        inputs = set0 if i == 0 else prob.make_inputs(seed + 1 + i)
+        got = [_entry(n["name"], t, prob.path) for n, t in zip(in_entries, inputs)]
+        if len(inputs) != len(set0) or got != in_entries:
+            raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() gave different shapes or dtypes "
+                              "for set %d than for set 0" % (prob.path, i))
+        try:
+            outs = reference_outputs(i, inputs)
+        except Exception as e:
+            if ref_model is None or (isinstance(e, BridgeError) and e.code == EXIT_PROBLEM):
+                raise
+            if native is None:
+                raise BridgeError(EXIT_OTHER, "%s: the upcast forward failed (%s) and the model "
+                                  "does not run at its own precision on %s either"
+                                  % (prob.path, _short(e, 500), device))
+            _log("upcast forward failed on set %d (%s); redoing every set at native precision"
+                 % (i, _short(e, 500)))
+            ref_model = None
+            i = 0
+            continue
+        if i == 0:
+            out_entries = [_entry("out%d" % j, t, prob.path) for j, t in enumerate(outs)]
+        for j, t in enumerate(inputs):
+            _write_tensor(directory, "set%d.in%d.bin" % (i, j), t)
+        for j, t in enumerate(outs):
+            _write_tensor(directory, "set%d.out%d.bin" % (i, j), t)
+        del outs, inputs
+        i += 1
+
+    manifest = {
+        "sets": args.sets, "seed": seed, "device": device, "upcast": ref_model is not None,
+        "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
+        "inputs": in_entries, "params": param_entries, "outputs": out_entries,
+        "torch": _torch_version(), "file_sha256": prob.sha256,
+    }
+    _write_atomic(directory, "manifest.json", (json.dumps(manifest) + "\n").encode())
+    return manifest
+
+
+# ---------------------------------------------------------------------------
+# time
+# ---------------------------------------------------------------------------
+
+
+def _flush_buffer(mb):
+    return torch.empty(max(int(mb), 0) * (1 << 20), dtype=torch.uint8, device="cuda")
+
+
+def _time_calls(fn, arg_sets, reps, warmup, flush):
+    """kbreed's protocol: warm-up calls, then per timed call an L2 flush
+    outside the timed region, CUDA events around the call on the current
+    stream, and a device synchronise. Alternates the argument sets."""
+    for k in range(warmup):
+        fn(*arg_sets[k % len(arg_sets)])
+    torch.cuda.synchronize()
+    times = []
+    for k in range(reps):
+        args = arg_sets[k % len(arg_sets)]
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        if flush.numel():
+            flush.zero_()
+        start.record()
+        fn(*args)
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times),
+            "reps": reps}
+
+
+def cmd_time(args):
+    _require_cuda("time")
+    if args.reps < 1 or args.warmup < 0:
+        raise BridgeError(EXIT_OTHER, "--reps must be at least 1 and --warmup at least 0")
+    prob = Problem(args.problem)
+    _set_tf32(False, True)   # PyTorch's defaults, whatever the environment did
+    model = prob.build_model(args.seed).to("cuda")
+    arg_sets = [[t.to("cuda") for t in prob.make_inputs(args.seed + 1 + i)] for i in range(2)]
+    prob.forward(model, arg_sets[0])   # checks the outputs once, outside the timing
+    flush = _flush_buffer(args.flush_mb)
+    with torch.no_grad():
+        eager = _time_calls(model, arg_sets, args.reps, args.warmup, flush)
+        compiled = _time_compiled(model, arg_sets, args, flush) if args.compile else None
+    return {"eager": eager, "compile": compiled, "gpu": torch.cuda.get_device_name(0),
+            "torch": _torch_version()}
+
+
+def _time_compiled(model, arg_sets, args, flush):
+    """torch.compile(model), default mode; a failure is reported, not fatal."""
+    if not hasattr(torch, "compile"):
+        return {"error": "torch.compile needs torch >= 2.0 (this is %s)" % torch.__version__}
+    try:
+        compiled = torch.compile(model)
+        # the first call compiles: it happens in the warm-up, never in the timing
+        return _time_calls(compiled, arg_sets, args.reps, max(args.warmup, 2), flush)
+    except Exception as e:
+        traceback.print_exc(file=sys.stderr)
+        return {"error": "%s: %s" % (type(e).__name__, _short(e, 1000))}
+
+
+# ---------------------------------------------------------------------------
+# ceilings
+# ---------------------------------------------------------------------------
+
+
+def _median_event_ms(fn, reps, warmup, flush):
+    return _time_calls(lambda: fn(), [[]], reps, warmup, flush)["median_ms"]
+
+
+def cmd_ceilings(args):
+    _require_cuda("ceilings")
+    flush = _flush_buffer(args.flush_mb)
+    props = torch.cuda.get_device_properties(0)
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+
+    # Device-to-device copy: bytes read plus bytes written per second.
+    size = 1 << 30
+    src = torch.empty(size, dtype=torch.uint8, device="cuda").fill_(1)
+    dst = torch.empty_like(src)
+    ms = _median_event_ms(lambda: dst.copy_(src), 20, 3, flush)
+    bandwidth = 2.0 * size / (ms * 1e-3) / 1e9
+    del src, dst
+
+    # Matrix products at n^3 on random data.
+    n = 8192
+    rates = {}
+    for key, dtype, tf32 in (("fp32_tflops", torch.float32, False), ("tf32_tflops", torch.float32, True),
+                             ("fp16_tflops", torch.float16, False), ("bf16_tflops", torch.bfloat16, False)):
+        _set_tf32(tf32, saved[1])
+        a = torch.randn(n, n, device="cuda", dtype=dtype)
+        b = torch.randn(n, n, device="cuda", dtype=dtype)
+        c = torch.empty(n, n, device="cuda", dtype=dtype)
+        ms = _median_event_ms(lambda: torch.mm(a, b, out=c), 10, 3, flush)
+        rates[key] = 2.0 * n ** 3 / (ms * 1e-3) / 1e12
+        del a, b, c
+    _set_tf32(*saved)
+
+    result = {"gpu": torch.cuda.get_device_name(0), "bandwidth_gbs": bandwidth}
+    result.update(rates)
+    result.update({"sm_count": props.multi_processor_count,
+                   "l2_bytes": getattr(props, "L2_cache_size", None),
+                   "cc": "%d.%d" % (props.major, props.minor), "torch": _torch_version()})
+    return result
+
+
+# ---------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as a BridgeError (JSON, exit 1)
+    instead of printing usage and exiting 2, which means a bad problem."""
+
+    def error(self, message):
+        raise BridgeError(EXIT_OTHER, "usage: %s: %s" % (self.prog, message))
+
+
+def _parser():
+    p = _Parser(prog="kbreed_bridge.py", description="kbreed's PyTorch bridge (docs/BRIDGE.md)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    d = sub.add_parser("describe", help="shapes, dtypes, FLOPs of a problem")
+    d.add_argument("problem")
+    d.set_defaults(func=cmd_describe)
+
+    r = sub.add_parser("reference", help="write reference inputs/outputs")
+    r.add_argument("problem")
+    r.add_argument("--dir", required=True)
+    r.add_argument("--sets", type=int, required=True)
+    r.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    r.add_argument("--device", choices=("cuda", "cpu"), default=None,
+                   help="default: cuda when available, else cpu")
+    r.set_defaults(func=cmd_reference)
+
+    t = sub.add_parser("time", help="time PyTorch eager (and torch.compile)")
+    t.add_argument("problem")
+    t.add_argument("--reps", type=int, default=30)
+    t.add_argument("--warmup", type=int, default=10)
+    t.add_argument("--flush-mb", type=int, default=256)
+    t.add_argument("--compile", action="store_true")
+    t.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    t.set_defaults(func=cmd_time)
+
+    c = sub.add_parser("ceilings", help="measure bandwidth and matmul ceilings")
+    c.add_argument("--flush-mb", type=int, default=256)
+    c.set_defaults(func=cmd_ceilings)
+    return p
+
+
+def main(argv=None):
+    out_fd = _claim_stdout()
+    code = 0
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "reference":
+            # cuBLAS is only deterministic with a fixed workspace; must be set
+            # before CUDA starts.
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        _import_torch()
+        result = args.func(args)
+    except BridgeError as e:
+        result, code = {"error": str(e)}, e.code
+    except Exception as e:
+        traceback.print_exc(file=sys.stderr)
+        oom = "out of memory" in str(e).lower()
+        result, code = {"error": "%s%s: %s" % ("out of memory: " if oom else "", type(e).__name__,
+                                                _short(e))}, EXIT_OTHER
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _emit(out_fd, result)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

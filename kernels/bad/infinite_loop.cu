@@ -1,0 +1,46 @@
+// expect: timeout
+/*
+ * bad/infinite_loop.cu - for tiny_gelu: the kernel spins on a volatile device
+ * flag that nothing ever sets, so it never finishes. kbreed_forward returns
+ * KB_OK at once (launches are asynchronous); the worker's synchronisation then
+ * hangs until the evaluator's time limit kills the worker.
+ */
+#include <cuda_runtime.h>
+#include <math.h>
+#include "kbreed_candidate.h"
+
+KBREED_CANDIDATE_ABI
+
+__device__ volatile int never_set = 0;
+
+__global__ void spin_kernel(const float *__restrict__ x, float *__restrict__ y,
+			    int64_t n)
+{
+	while (never_set == 0) {
+		/* spin forever: the volatile load is repeated every iteration */
+	}
+	for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+	     i += (int64_t)gridDim.x * blockDim.x)
+		y[i] = 0.5f * x[i] * erfcf(-x[i] * 0.70710678118654752f);
+}
+
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
+			     kb_tensor *out, int n_out, void *stream)
+{
+	if (!in || !out || n_in != 1 || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *x = &in[0];
+	kb_tensor *y = &out[0];
+	if (x->dtype != KB_F32 || y->dtype != KB_F32 || x->ndim != 2 || y->ndim != 2 ||
+	    y->shape[0] != x->shape[0] || y->shape[1] != x->shape[1] ||
+	    x->shape[0] < 0 || x->shape[1] < 0)
+		return KB_ERR_SHAPE;
+	int64_t n = kb_numel(x);
+	if (n == 0)
+		return KB_OK;
+	int64_t blocks = (n + 255) / 256;
+	unsigned grid = (unsigned)(blocks < 65536 ? blocks : 65536);
+	spin_kernel<<<grid, 256, 0, (cudaStream_t)stream>>>(
+		(const float *)x->data, (float *)y->data, n);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}

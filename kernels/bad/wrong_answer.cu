@@ -1,0 +1,40 @@
+// expect: incorrect
+/*
+ * bad/wrong_answer.cu - runs cleanly but computes ReLU instead of GELU for
+ * tiny_gelu (in[0] x fp32 (R, C); out[0] y (R, C)). Every output is written,
+ * so only the comparison with the reference can catch it.
+ */
+#include <cuda_runtime.h>
+#include <math.h>
+#include "kbreed_candidate.h"
+
+KBREED_CANDIDATE_ABI
+
+__global__ void relu_kernel(const float *__restrict__ x, float *__restrict__ y,
+			    int64_t n)
+{
+	for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+	     i += (int64_t)gridDim.x * blockDim.x)
+		y[i] = fmaxf(x[i], 0.0f);  /* wrong: should be GELU */
+}
+
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
+			     kb_tensor *out, int n_out, void *stream)
+{
+	if (!in || !out || n_in != 1 || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *x = &in[0];
+	kb_tensor *y = &out[0];
+	if (x->dtype != KB_F32 || y->dtype != KB_F32 || x->ndim != 2 || y->ndim != 2 ||
+	    y->shape[0] != x->shape[0] || y->shape[1] != x->shape[1] ||
+	    x->shape[0] < 0 || x->shape[1] < 0)
+		return KB_ERR_SHAPE;
+	int64_t n = kb_numel(x);
+	if (n == 0)
+		return KB_OK;
+	int64_t blocks = (n + 255) / 256;
+	unsigned grid = (unsigned)(blocks < 65536 ? blocks : 65536);
+	relu_kernel<<<grid, 256, 0, (cudaStream_t)stream>>>(
+		(const float *)x->data, (float *)y->data, n);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}

@@ -1,0 +1,40 @@
+"""AlexNet's first convolution: 11x11, stride 4, with bias (KernelBench level 1 style)."""
+import torch
+import torch.nn as nn
+
+KBREED_FAMILY = "conv"
+KBREED_NOTES = "nn.Conv2d(3, 96, 11, stride 4, padding 2) with bias on 100x3x224x224 -> 100x96x55x55"
+
+batch_size = 100
+in_channels = 3
+out_channels = 96
+kernel_size = 11
+stride = 4
+padding = 2
+height = 224
+width = 224
+
+out_height = (height + 2 * padding - kernel_size) // stride + 1
+out_width = (width + 2 * padding - kernel_size) // stride + 1
+KBREED_FLOPS = 2 * batch_size * out_channels * out_height * out_width * in_channels * kernel_size * kernel_size
+
+
+class Model(nn.Module):
+    """One 2-D convolution."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=kernel_size, stride=stride,
+                              padding=padding, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+def get_inputs():
+    x = torch.randn(batch_size, in_channels, height, width)
+    return [x]
+
+
+def get_init_inputs():
+    return [in_channels, out_channels, kernel_size, stride, padding]

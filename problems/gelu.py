@@ -1,0 +1,29 @@
+"""Exact (erf) GELU (KernelBench level 1, 26_GELU_)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+KBREED_FAMILY = "elementwise"
+KBREED_NOTES = "F.gelu with the exact erf form on 256M fp32 elements; pure bandwidth"
+
+batch_size = 4096
+dim = 65536
+
+
+class Model(nn.Module):
+    """GELU, approximate='none'."""
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.gelu(x)
+
+
+def get_inputs():
+    x = torch.randn(batch_size, dim)
+    return [x]
+
+
+def get_init_inputs():
+    return []

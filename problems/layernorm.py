@@ -1,0 +1,31 @@
+"""LayerNorm over the last three dimensions (KernelBench level 1, 40_LayerNorm)."""
+import torch
+import torch.nn as nn
+
+KBREED_FAMILY = "norm"
+KBREED_NOTES = "nn.LayerNorm over (64, 256, 256) per sample: 4M-element rows, affine weight and bias"
+
+batch_size = 16
+features = 64
+dim1 = 256
+dim2 = 256
+
+
+class Model(nn.Module):
+    """Layer normalization with learned weight and bias over (features, dim1, dim2)."""
+
+    def __init__(self, normalized_shape: tuple):
+        super().__init__()
+        self.ln = nn.LayerNorm(normalized_shape=normalized_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ln(x)
+
+
+def get_inputs():
+    x = torch.randn(batch_size, features, dim1, dim2)
+    return [x]
+
+
+def get_init_inputs():
+    return [(features, dim1, dim2)]

@@ -1,0 +1,34 @@
+"""RMS normalization over the feature dimension (KernelBench level 1, 36_RMSNorm_)."""
+import torch
+import torch.nn as nn
+
+KBREED_FAMILY = "norm"
+KBREED_NOTES = "RMSNorm across dim 1 (64 features) of NCHW, no weight; a strided reduction"
+
+batch_size = 32
+features = 64
+dim1 = 256
+dim2 = 256
+eps = 1e-5
+
+
+class Model(nn.Module):
+    """x / sqrt(mean(x^2 over dim 1) + eps)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5):
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rms = torch.sqrt(torch.mean(x ** 2, dim=1, keepdim=True) + self.eps)
+        return x / rms
+
+
+def get_inputs():
+    x = torch.randn(batch_size, features, dim1, dim2)
+    return [x]
+
+
+def get_init_inputs():
+    return [features, eps]

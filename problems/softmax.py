@@ -1,0 +1,28 @@
+"""Softmax along dim 1 of a 2-D tensor (KernelBench level 1, 23_Softmax)."""
+import torch
+import torch.nn as nn
+
+KBREED_FAMILY = "softmax"
+KBREED_NOTES = "torch.softmax over 65536-element rows, 4096 rows"
+
+batch_size = 4096
+dim = 65536
+
+
+class Model(nn.Module):
+    """Softmax over the second dimension."""
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(x, dim=1)
+
+
+def get_inputs():
+    x = torch.randn(batch_size, dim)
+    return [x]
+
+
+def get_init_inputs():
+    return []

@@ -1,0 +1,319 @@
+/*
+ * fake_worker.c - a stand-in for build/kbreed-worker on machines without a
+ * GPU, for tests of the evaluator (tests/unit/test_evaluate.c). It speaks
+ * the worker protocol of worker/worker.c exactly, but never loads anything:
+ * what it does with "eval <so>\t<outdir>" is chosen by the basename of <so>:
+ *
+ *   correct    copies the reference outputs as set<s>/timed<s> outputs; reps
+ *              "time 1.000000 1.050000", "clocks 1980 2619", "end ok"
+ *   wrong      like correct, but float element 7 of output 0 of set 2 is off by 1
+ *   nan        every output all 0xff bytes (the NaN poison left in place)
+ *   slowhost   correct outputs, "time 0.100000 5.000000" (work escaped the events)
+ *   fewtimes   correct outputs, only 3 time lines, then "end ok"
+ *   crash      raise(SIGSEGV)
+ *   exit       exit(7)
+ *   hang       sleeps forever
+ *   loadfail   fault load_error ..., end fault (and stays up, as the real one)
+ *   cudafail   fault runtime_error ..., end fault, exit 3 (as after a CUDA error)
+ *   mutate     fault rejected ... modified input 0, end fault
+ *
+ * The reference outputs are found beside the reference inputs named in the
+ * job: <dir of set0.in0.bin>/set<s>.out<j>.bin.
+ *
+ * When $KBREED_FAKE_WORKER_STARTS (or $FAKE_WORKER_STARTS) names a file, one
+ * line is appended to it per process started, so that a test can count
+ * worker restarts. kbreed passes only KBREED_* (and a few other) variables to
+ * its children (src/proc.c), so tests that go through the evaluator must use
+ * the KBREED_ name.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_TENSORS 64
+#define MAX_DIMS 8
+
+struct job {
+	int sets, warmup, reps, flush_mb;
+	int n_out;
+	int out_dtype[MAX_TENSORS];
+	size_t out_bytes[MAX_TENSORS];
+	char *refdir;
+};
+
+static void reply(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static _Noreturn void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("fake_worker: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(4);
+}
+
+static void parse_tensor(struct job *j, char *line)
+{
+	static const size_t sizes[] = { 4, 2, 2, 8, 4, 8, 1 };
+	char kind[16];
+	int set, idx, dtype, ndim, used = 0;
+	if (sscanf(line, "tensor %15s %d %d %d %d%n", kind, &set, &idx, &dtype, &ndim, &used) != 5 ||
+	    idx < 0 || idx >= MAX_TENSORS || ndim < 0 || ndim > MAX_DIMS || dtype < 0 || dtype > 6)
+		die("bad tensor line: %s", line);
+	char *p = line + used;
+	size_t elems = 1;
+	for (int d = 0; d < ndim; d++) {
+		long long v;
+		int n = 0;
+		if (sscanf(p, " %lld%n", &v, &n) != 1 || v < 0)
+			die("bad shape: %s", line);
+		elems *= (size_t)v;
+		p += n;
+	}
+	while (*p == ' ')
+		p++;
+	if (!strcmp(kind, "output")) {
+		j->out_dtype[idx] = dtype;
+		j->out_bytes[idx] = elems * sizes[dtype];
+		if (idx + 1 > j->n_out)
+			j->n_out = idx + 1;
+	} else if (!strcmp(kind, "input") || !strcmp(kind, "param")) {
+		if (!strcmp(p, "-"))
+			die("%s without a file: %s", kind, line);
+		if (!j->refdir || (!strcmp(kind, "input") && set == 0 && idx == 0)) {
+			char *copy = strdup(p);
+			free(j->refdir);
+			j->refdir = strdup(dirname(copy));
+			free(copy);
+		}
+	} else {
+		die("unknown tensor kind: %s", line);
+	}
+}
+
+static void load_job(struct job *j, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die("cannot open job %s: %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	bool header = false;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (!n)
+			continue;
+		if (!header) {
+			if (strcmp(line, "kbreed-job 1"))
+				die("%s is not a version 1 job file", path);
+			header = true;
+		} else if (!strncmp(line, "tensor ", 7)) {
+			parse_tensor(j, line);
+		} else if (sscanf(line, "sets %d", &j->sets) == 1 ||
+			   sscanf(line, "warmup %d", &j->warmup) == 1 ||
+			   sscanf(line, "reps %d", &j->reps) == 1 ||
+			   sscanf(line, "flush_mb %d", &j->flush_mb) == 1) {
+			continue;
+		} else {
+			die("unknown job line: %s", line);
+		}
+	}
+	free(line);
+	fclose(f);
+	if (j->sets < 1 || j->reps < 1 || j->n_out < 1 || !j->refdir)
+		die("job %s is incomplete", path);
+}
+
+static void *read_all(const char *path, size_t bytes)
+{
+	char *data = malloc(bytes ? bytes : 1);
+	FILE *f = fopen(path, "rb");
+	if (!data || !f)
+		die("cannot read %s: %s", path, strerror(errno));
+	if (bytes && fread(data, 1, bytes, f) != bytes)
+		die("%s is shorter than %zu bytes", path, bytes);
+	fclose(f);
+	return data;
+}
+
+static void write_all(const char *path, const void *data, size_t bytes)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f || (bytes && fwrite(data, 1, bytes, f) != bytes) || fclose(f))
+		die("cannot write %s: %s", path, strerror(errno));
+}
+
+enum outputs { OUT_CORRECT, OUT_WRONG, OUT_NAN };
+
+/* Writes set<s>.out<j>.bin and timed<s>.out<j>.bin for every set and output. */
+static void write_outputs(const struct job *j, const char *outdir, enum outputs how)
+{
+	char path[4096];
+	for (int s = 0; s < j->sets; s++)
+		for (int o = 0; o < j->n_out; o++) {
+			size_t bytes = j->out_bytes[o];
+			void *data;
+			if (how == OUT_NAN) {
+				data = malloc(bytes ? bytes : 1);
+				if (!data)
+					die("out of memory");
+				memset(data, 0xff, bytes);
+			} else {
+				snprintf(path, sizeof path, "%s/set%d.out%d.bin", j->refdir, s, o);
+				data = read_all(path, bytes);
+			}
+			snprintf(path, sizeof path, "%s/timed%d.out%d.bin", outdir, s, o);
+			write_all(path, data, bytes);
+			if (how == OUT_WRONG && s == 2 && o == 0 && j->out_dtype[o] == 0 &&
+			    bytes >= 8 * sizeof(float)) {
+				float v;
+				memcpy(&v, (char *)data + 7 * sizeof v, sizeof v);
+				v += 1.0f;
+				memcpy((char *)data + 7 * sizeof v, &v, sizeof v);
+			}
+			snprintf(path, sizeof path, "%s/set%d.out%d.bin", outdir, s, o);
+			write_all(path, data, bytes);
+			free(data);
+		}
+}
+
+static void times(int n, const char *event_ms, const char *host_ms)
+{
+	for (int r = 0; r < n; r++)
+		reply("time %s %s", event_ms, host_ms);
+}
+
+static void run_candidate(const struct job *j, const char *so, const char *outdir)
+{
+	const char *base = strrchr(so, '/');
+	base = base ? base + 1 : so;
+	if (strstr(base, "crash")) {
+		fprintf(stderr, "fake_worker: crashing on purpose\n");
+		fflush(stderr);
+		raise(SIGSEGV);
+		abort();
+	} else if (strstr(base, "exit")) {
+		fprintf(stderr, "fake_worker: exiting with 7 on purpose\n");
+		exit(7);
+	} else if (strstr(base, "hang")) {
+		for (;;)
+			pause();
+	} else if (strstr(base, "loadfail")) {
+		reply("fault load_error cannot load the candidate: boom");
+		reply("end fault");
+	} else if (strstr(base, "cudafail")) {
+		reply("fault runtime_error input set 0: an illegal memory access");
+		reply("end fault");
+		exit(3);
+	} else if (strstr(base, "mutate")) {
+		reply("fault rejected input set 0: the candidate modified input 0");
+		reply("end fault");
+	} else if (strstr(base, "nan")) {
+		write_outputs(j, outdir, OUT_NAN);
+		times(j->reps, "1.000000", "1.050000");
+		reply("clocks 1980 2619");
+		reply("end ok");
+	} else if (strstr(base, "slowhost")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		times(j->reps, "0.100000", "5.000000");
+		reply("clocks 1980 2619");
+		reply("end ok");
+	} else if (strstr(base, "fewtimes")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		times(j->reps < 3 ? j->reps : 3, "1.000000", "1.050000");
+		reply("end ok");
+	} else if (strstr(base, "wrong")) {
+		write_outputs(j, outdir, OUT_WRONG);
+		times(j->reps, "1.000000", "1.050000");
+		reply("clocks 1980 2619");
+		reply("end ok");
+	} else if (strstr(base, "correct")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		times(j->reps, "1.000000", "1.050000");
+		reply("clocks 1980 2619");
+		reply("end ok");
+	} else {
+		reply("fault load_error fake_worker: no behaviour for %s", base);
+		reply("end fault");
+	}
+}
+
+static void note_start(void)
+{
+	const char *path = getenv("KBREED_FAKE_WORKER_STARTS");
+	if (!path || !*path)
+		path = getenv("FAKE_WORKER_STARTS");
+	if (!path || !*path)
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("cannot open %s: %s", path, strerror(errno));
+	char line[64];
+	int n = snprintf(line, sizeof line, "start %ld\n", (long)getpid());
+	if (write(fd, line, (size_t)n) != n)
+		die("cannot write %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--info")) {
+		printf("error the fake worker has no GPU\n");
+		return 2;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: fake_worker JOBFILE\n");
+		return 4;
+	}
+	static struct job j;
+	load_job(&j, argv[1]);
+	note_start();
+	reply("ready 0");
+
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, stdin)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (!strcmp(line, "quit"))
+			break;
+		if (!strncmp(line, "eval ", 5)) {
+			char *so = line + 5;
+			char *tab = strchr(so, '\t');
+			if (!tab) {
+				reply("fault load_error malformed eval command");
+				reply("end fault");
+				continue;
+			}
+			*tab = '\0';
+			run_candidate(&j, so, tab + 1);
+			continue;
+		}
+		reply("error unknown command");
+	}
+	free(line);
+	free(j.refdir);
+	return 0;
+}

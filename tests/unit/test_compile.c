@@ -1,0 +1,165 @@
+/* test_compile.c - nvcc through the cache: real compiles (no GPU needed),
+ * cache hits, remembered failures, time limits, and the ABI symbols of what
+ * comes out. Also compiles every shipped kernel at the default target. */
+#include "testing.h"
+
+#include "compile.h"
+#include "../../include/kbreed_candidate.h"
+#include "util.h"
+
+#include <dlfcn.h>
+#include <glob.h>
+
+#define ARCH "sm_90a"
+
+static int setup(void **state)
+{
+	test_private_cache();
+	return 0;
+}
+
+static void test_arch_for(void **state)
+{
+	assert_string_equal(compile_arch_for(9, 0), "sm_90a");
+	assert_string_equal(compile_arch_for(8, 6), "sm_86");
+	assert_string_equal(compile_arch_for(10, 0), "sm_100a");
+	assert_string_equal(compile_arch_for(12, 0), "sm_120");
+}
+
+static void test_compile_and_cache(void **state)
+{
+	struct compile_opts o = { .arch = ARCH, .jobs = 2 };
+	struct compile_job j = { .source = "kernels/bad/good_gelu.cu" };
+	assert_int_equal(compile_batch(&j, 1, &o), 0);
+	assert_true(j.ok);
+	assert_false(j.cached);
+	assert_true(util_file_exists(j.so_path));
+	char *first = xstrdup(j.so_path);
+	compile_job_release(&j);
+
+	struct compile_job again = { .source = "kernels/bad/good_gelu.cu" };
+	assert_int_equal(compile_batch(&again, 1, &o), 0);
+	assert_true(again.ok && again.cached);
+	assert_string_equal(again.so_path, first);
+	compile_job_release(&again);
+
+	/* Other flags, other key. */
+	struct compile_opts o2 = { .arch = ARCH, .extra = "-DKBREED_TEST_FLAG=1" };
+	struct compile_job other = { .source = "kernels/bad/good_gelu.cu" };
+	assert_int_equal(compile_batch(&other, 1, &o2), 0);
+	assert_true(other.ok && !other.cached);
+	assert_string_not_equal(other.so_path, first);
+	compile_job_release(&other);
+	free(first);
+}
+
+static void test_abi_symbols(void **state)
+{
+	struct compile_opts o = { .arch = ARCH };
+	struct compile_job j[3] = { { .source = "kernels/bad/good_gelu.cu" },
+				    { .source = "kernels/bad/abi_mismatch.cu" },
+				    { .source = "kernels/bad/no_symbol.cu" } };
+	assert_int_equal(compile_batch(j, 3, &o), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(j[i].ok);
+	/* Loading needs no GPU as long as nothing CUDA is called. */
+	void *h = dlopen(j[0].so_path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	int (*abi)(void) = (int (*)(void))dlsym(h, "kbreed_abi_version");
+	assert_non_null(abi);
+	assert_int_equal(abi(), KBREED_ABI_VERSION);
+	assert_non_null(dlsym(h, "kbreed_forward"));
+	dlclose(h);
+	h = dlopen(j[1].so_path, RTLD_NOW | RTLD_LOCAL);
+	abi = (int (*)(void))dlsym(h, "kbreed_abi_version");
+	assert_int_not_equal(abi(), KBREED_ABI_VERSION);
+	dlclose(h);
+	h = dlopen(j[2].so_path, RTLD_NOW | RTLD_LOCAL);
+	assert_null(dlsym(h, "kbreed_forward"));
+	dlclose(h);
+	for (int i = 0; i < 3; i++)
+		compile_job_release(&j[i]);
+}
+
+static void test_compile_error_remembered(void **state)
+{
+	struct compile_opts o = { .arch = ARCH };
+	struct compile_job j = { .source = "kernels/bad/compile_error.cu" };
+	assert_int_equal(compile_batch(&j, 1, &o), 0);
+	assert_false(j.ok);
+	assert_false(j.timed_out);
+	assert_non_null(strstr(j.log, "error"));
+	assert_true(util_file_exists(j.log_path));
+	compile_job_release(&j);
+	struct compile_job again = { .source = "kernels/bad/compile_error.cu" };
+	assert_int_equal(compile_batch(&again, 1, &o), 0);
+	assert_false(again.ok);
+	assert_true(again.cached);
+	assert_non_null(strstr(again.log, "error"));
+	compile_job_release(&again);
+}
+
+static void test_timeout(void **state)
+{
+	/* A source never seen before, with a limit nvcc cannot meet. */
+	char *dir = test_tmpdir(), *src = xasprintf("%s/slow.cu", dir);
+	char *text = NULL;
+	size_t len = 0;
+	assert_int_equal(util_read_file("kernels/bad/good_gelu.cu", 1 << 20, &text, &len), 0);
+	char *unique = xasprintf("%s\n// %s %f\n", text, dir, util_now());
+	assert_int_equal(util_write_file(src, unique, strlen(unique)), 0);
+	struct compile_opts o = { .arch = ARCH, .timeout_s = 0.05 };
+	struct compile_job j = { .source = src };
+	double t0 = util_now();
+	assert_int_equal(compile_batch(&j, 1, &o), 0);
+	assert_false(j.ok);
+	assert_true(j.timed_out);
+	assert_true(util_now() - t0 < 10);
+	assert_non_null(strstr(j.log, "time limit"));
+	compile_job_release(&j);
+	/* A timeout is not remembered as a failure: with time, it compiles. */
+	o.timeout_s = 300;
+	struct compile_job k = { .source = src };
+	assert_int_equal(compile_batch(&k, 1, &o), 0);
+	assert_true(k.ok && !k.cached);
+	compile_job_release(&k);
+	util_remove_tree(dir);
+	free(unique);
+	free(text);
+	free(src);
+	free(dir);
+}
+
+static void test_shipped_kernels_compile(void **state)
+{
+	glob_t g;
+	assert_int_equal(glob("kernels/naive/*.cu", 0, NULL, &g), 0);
+	assert_int_equal(glob("kernels/example_relu.cu", GLOB_APPEND, NULL, &g), 0);
+	assert_true(g.gl_pathc >= 11);
+	struct compile_job *j = calloc(g.gl_pathc, sizeof *j);
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		j[i].source = g.gl_pathv[i];
+	struct compile_opts o = { .arch = ARCH };
+	assert_int_equal(compile_batch(j, (int)g.gl_pathc, &o), 0);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		if (!j[i].ok)
+			fprintf(stderr, "%s:\n%s\n", j[i].source, j[i].log);
+		assert_true(j[i].ok);
+		compile_job_release(&j[i]);
+	}
+	free(j);
+	globfree(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_arch_for),
+		cmocka_unit_test(test_compile_and_cache),
+		cmocka_unit_test(test_abi_symbols),
+		cmocka_unit_test(test_compile_error_remembered),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_shipped_kernels_compile),
+	};
+	return cmocka_run_group_tests_name("compile", tests, setup, NULL);
+}

@@ -1,0 +1,128 @@
+/* test_proc.c - children: exit codes, signals, time limits, capped output,
+ * and an environment from which secrets are stripped. */
+#include "testing.h"
+
+#include "proc.h"
+
+#include <signal.h>
+
+static void run(const char *script, double timeout, struct proc_result *r)
+{
+	const char *argv[] = { "sh", "-c", script, NULL };
+	struct proc_opts o = { .argv = argv, .timeout_s = timeout };
+	proc_result_init(r);
+	assert_int_equal(proc_run(&o, r), 0);
+}
+
+static void test_exit_and_output(void **state)
+{
+	struct proc_result r;
+	run("echo out; echo err >&2; exit 3", 10, &r);
+	assert_int_equal(r.end, PROC_EXITED);
+	assert_int_equal(r.exit_code, 3);
+	assert_string_equal(buf_str(&r.out), "out\n");
+	assert_string_equal(buf_str(&r.err), "err\n");
+	proc_result_release(&r);
+}
+
+static void test_signal(void **state)
+{
+	struct proc_result r;
+	run("kill -SEGV $$", 10, &r);
+	assert_int_equal(r.end, PROC_SIGNALED);
+	assert_int_equal(r.signal, SIGSEGV);
+	proc_result_release(&r);
+}
+
+static void test_timeout_kills_the_group(void **state)
+{
+	struct proc_result r;
+	double t0 = util_now();
+	/* The grandchild holds the pipe open too: the whole group must go. */
+	run("sleep 30 & sleep 30", 0.5, &r);
+	assert_int_equal(r.end, PROC_TIMEOUT);
+	assert_true(util_now() - t0 < 5);
+	proc_result_release(&r);
+	/* A child that closes its output but lingers is still timed out. */
+	run("exec >/dev/null 2>&1; sleep 30", 0.5, &r);
+	assert_int_equal(r.end, PROC_TIMEOUT);
+	proc_result_release(&r);
+}
+
+static void test_output_cap(void **state)
+{
+	const char *argv[] = { "sh", "-c", "head -c 100000 /dev/zero", NULL };
+	struct proc_opts o = { .argv = argv, .timeout_s = 10, .out_cap = 1000 };
+	struct proc_result r;
+	proc_result_init(&r);
+	assert_int_equal(proc_run(&o, &r), 0);
+	assert_true(r.truncated);
+	assert_true(r.out.len <= 1000);
+	assert_int_equal(r.end, PROC_EXITED);
+	proc_result_release(&r);
+}
+
+static void test_missing_program(void **state)
+{
+	const char *argv[] = { "/nonexistent/program", NULL };
+	struct proc_opts o = { .argv = argv, .timeout_s = 10 };
+	struct proc_result r;
+	proc_result_init(&r);
+	assert_int_equal(proc_run(&o, &r), 0);
+	assert_int_equal(r.end, PROC_EXITED);
+	assert_int_equal(r.exit_code, 127);
+	proc_result_release(&r);
+}
+
+static void test_secrets_stripped(void **state)
+{
+	assert_false(proc_env_allowed("OPENAI_API_KEY"));
+	assert_false(proc_env_allowed("ANTHROPIC_API_KEY"));
+	assert_false(proc_env_allowed("KBREED_API_KEY"));
+	assert_false(proc_env_allowed("GITHUB_TOKEN"));
+	assert_false(proc_env_allowed("AWS_SECRET_ACCESS_KEY"));
+	assert_false(proc_env_allowed("SOMETHING_ELSE"));
+	assert_true(proc_env_allowed("PATH"));
+	assert_true(proc_env_allowed("CUDA_VISIBLE_DEVICES"));
+	assert_true(proc_env_allowed("KBREED_CACHE"));
+	/* The child sees it so. proc_clean_env() is computed once: set first. */
+	setenv("OPENAI_API_KEY", "sk-secret", 1);
+	setenv("KBREED_API_KEY", "sk-secret2", 1);
+	setenv("KBREED_CACHE_PROBE", "visible", 1);
+	struct proc_result r;
+	run("env", 10, &r);
+	assert_null(strstr(buf_str(&r.out), "sk-secret"));
+	assert_non_null(strstr(buf_str(&r.out), "KBREED_CACHE_PROBE=visible"));
+	proc_result_release(&r);
+}
+
+static void test_limits(void **state)
+{
+	/* RLIMIT_FSIZE: a child may not fill the disk. */
+	char *dir = test_tmpdir();
+	char *script = xasprintf("head -c 3000000 /dev/zero > %s/big", dir);
+	const char *argv[] = { "sh", "-c", script, NULL };
+	struct proc_opts o = { .argv = argv, .timeout_s = 10, .file_size_mb = 1 };
+	struct proc_result r;
+	proc_result_init(&r);
+	assert_int_equal(proc_run(&o, &r), 0);
+	assert_false(r.end == PROC_EXITED && r.exit_code == 0);
+	proc_result_release(&r);
+	util_remove_tree(dir);
+	free(script);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exit_and_output),
+		cmocka_unit_test(test_signal),
+		cmocka_unit_test(test_timeout_kills_the_group),
+		cmocka_unit_test(test_output_cap),
+		cmocka_unit_test(test_missing_program),
+		cmocka_unit_test(test_secrets_stripped),
+		cmocka_unit_test(test_limits),
+	};
+	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
+}
