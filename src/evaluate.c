@@ -207,7 +207,10 @@ static void stop_worker(struct evaluator *ev, bool kill_it)
 			ssize_t n = write(ev->worker.in_fd, "quit\n", 5);
 			(void)n;
 		}
-		proc_stop(&ev->worker, kill_it, NULL, NULL);
+		if (kill_it)
+			proc_stop(&ev->worker, true, NULL, NULL);
+		else
+			proc_finish(&ev->worker, 10, NULL, NULL);
 	}
 	ev->pending.len = 0;
 }
@@ -463,9 +466,11 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 		} else {
 			enum proc_end end = PROC_EXITED;
 			int code = 0;
-			proc_stop(&ev->worker, false, &end, &code);
+			proc_finish(&ev->worker, 10, &end, &code);
 			ev->pending.len = 0;
-			if (end == PROC_SIGNALED)
+			if (end == PROC_TIMEOUT)
+				set_detail(res, VERDICT_TIMEOUT, "the worker closed its output and did not end; it was killed");
+			else if (end == PROC_SIGNALED)
 				set_detail(res, VERDICT_RUNTIME_ERROR, "the worker died with signal %d (%s) during the candidate",
 					   code, strsignal(code));
 			else

@@ -199,6 +199,37 @@ void proc_stop(struct proc *p, bool kill_it, enum proc_end *end, int *code)
 	p->pid = -1;
 }
 
+void proc_finish(struct proc *p, double grace_s, enum proc_end *end, int *code)
+{
+	double deadline = util_now() + grace_s;
+	int dummy;
+	enum proc_end e = PROC_EXITED;
+	if (!code)
+		code = &dummy;
+	while (p->pid > 0 && util_now() < deadline) {
+		int st;
+		pid_t w = waitpid(p->pid, &st, WNOHANG);
+		if (w == p->pid) {
+			kill(-p->pid, SIGKILL);
+			p->pid = -1;
+			e = WIFEXITED(st) ? PROC_EXITED : PROC_SIGNALED;
+			*code = WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st);
+			break;
+		}
+		if (w < 0 && errno != EINTR)
+			break;
+		usleep(2000);
+	}
+	if (p->pid > 0) {
+		proc_stop(p, true, &e, code);
+		e = PROC_TIMEOUT;
+	} else {
+		proc_stop(p, false, NULL, NULL);  /* closes the pipes */
+	}
+	if (end)
+		*end = e;
+}
+
 int proc_read_line(struct proc *p, struct buf *pending, struct buf *line, double deadline)
 {
 	line->len = 0;

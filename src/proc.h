@@ -64,8 +64,11 @@ int proc_start(struct proc *p, const struct proc_opts *o, const char *err_path);
  * the newline). Returns 1 on a line, 0 at end of file, -1 on error, -2 on
  * timeout (deadline is util_now() based; 0 means none). */
 int proc_read_line(struct proc *p, struct buf *pending, struct buf *line, double deadline);
+/* Closes the pipes, waits up to grace_s seconds for the child to end, then
+ * kills its group; fills how it ended (end/code may be NULL). */
+void proc_finish(struct proc *p, double grace_s, enum proc_end *end, int *code);
 /* Kills the child's process group (if running) and reaps it; fills how it
- * ended when r is not NULL. */
+ * ended when end is not NULL. */
 void proc_stop(struct proc *p, bool kill_it, enum proc_end *end, int *code);
 
 /* The environment children get: the parent's, less anything that could be a

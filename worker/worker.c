@@ -7,7 +7,7 @@
  * kbreed, so a candidate can neither read them nor find them in freed
  * memory), copies every input set to the GPU, then answers commands on stdin:
  *
- *   eval <candidate.so> <outdir>   judge one candidate (see run_candidate)
+ *   eval <candidate.so>TAB<outdir>  judge one candidate (see run_candidate)
  *   quit
  *
  * For each candidate it checks the ABI version before calling anything,

@@ -27,6 +27,7 @@ static struct problem problem = {
 	.outputs = &out_spec, .n_outputs = 1,
 };
 static struct refset refs;
+static struct evaluator *seq_ev;  /* freed by the teardown, also after a failed assertion */
 
 static void write_floats(const char *path, const float *v, size_t n)
 {
@@ -216,7 +217,7 @@ static void test_sequence(void **state)
 	o.sets = SETS;
 	o.warmup = 1;
 	o.flush_mb = 0;
-	struct evaluator *ev = evaluator_new(&problem, &refs, &o);
+	struct evaluator *ev = seq_ev = evaluator_new(&problem, &refs, &o);
 	assert_non_null(ev);
 	assert_int_equal(count_starts(), 0);  /* the worker starts with the first candidate */
 
@@ -239,9 +240,18 @@ static void test_sequence(void **state)
 		free(so);
 	}
 	int total = count_starts();
-	evaluator_free(ev);
+	seq_ev = NULL;
+	evaluator_free(ev);  /* asks the worker to quit; starts none */
 	assert_int_equal(count_starts(), total);
 	assert_int_equal(total, 7);
+}
+
+static int free_seq_ev(void **state)
+{
+	(void)state;
+	evaluator_free(seq_ev);  /* stops the worker, removes its private directory */
+	seq_ev = NULL;
+	return 0;
 }
 
 int main(void)
@@ -265,7 +275,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_names),
 		cmocka_unit_test(test_opts_defaults),
 		cmocka_unit_test(test_too_many_sets),
-		cmocka_unit_test(test_sequence),
+		cmocka_unit_test_teardown(test_sequence, free_seq_ev),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
