@@ -28,17 +28,19 @@ JANSSON_LIBS := $(JANSSON_A)
 else
 JANSSON_LIBS := -ljansson
 endif
-LIBS := $(JANSSON_LIBS) -lpthread -lm
+LIBS := $(JANSSON_LIBS) -lsqlite3 -lpthread -lm
 
 # Pipeline order: problem -> (propose -> realize) -> compile -> evaluate -> (store) -> report.
 LIB_SRC := src/log.c src/util.c src/proc.c src/home.c src/problem.c src/bridge.c \
+	src/template.c src/propose.c src/realize.c src/store.c src/search.c \
 	src/codec.c src/compile.c src/compare.c src/evaluate.c src/report.c
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 
 WORKER_CFLAGS := $(CFLAGS) -I$(CUDA_HOME)/include
 WORKER_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt
 
-UNIT_TESTS := test_util test_compare test_proc test_codec test_compile test_bridge test_evaluate
+UNIT_TESTS := test_util test_compare test_proc test_codec test_compile test_bridge test_evaluate \
+	test_store test_playbook test_search
 UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 all: $(BUILD)/kbreed $(BUILD)/kbreed-worker
@@ -63,7 +65,7 @@ $(BUILD)/tests/fake_worker: tests/unit/fake_worker.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkbreed.a tests/unit/testing.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libkbreed.a -lcmocka -ldl $(LIBS)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
 
 test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker
 	@PYTHON="$(PYTHON)" sh tests/run_tests.sh $(UNIT_BIN)

@@ -103,10 +103,6 @@ def _import_torch():
         raise BridgeError(EXIT_TORCH, "torch is broken: importing it in %s raised %s: %s"
                           % (_python_id(), type(e).__name__, e))
     torch = t
-    try:
-        import numpy  # noqa: F401  (Tensor.numpy() needs it; only `reference` writes bytes)
-    except Exception as e:
-        _log("numpy is not importable (%s); `reference` will fail" % e)
 
 
 def _torch_version():
@@ -197,6 +193,7 @@ class Problem:
                                   "class Model(nn.Module), get_inputs() and get_init_inputs()"
                                   % (self.path, kind))
         self.family = self._meta_str("KBREED_FAMILY", "generic")
+        self.op = self._meta_str("KBREED_OP", self.name)
         self.notes = self._meta_str("KBREED_NOTES", "")
         flops = getattr(m, "KBREED_FLOPS", None)
         if flops is not None:
@@ -433,7 +430,7 @@ def cmd_describe(args):
     ins, params, outs = prob.describe_tensors(model, inputs, outputs)
     flops = prob.flops if prob.flops is not None else (counted or 0)
     return {
-        "name": prob.name, "family": prob.family, "notes": prob.notes,
+        "name": prob.name, "family": prob.family, "op": prob.op, "notes": prob.notes,
         "inputs": ins, "params": params, "outputs": outs,
         "flops": flops, "min_bytes": sum(_entry_bytes(e) for e in ins + params + outs),
         "torch": _torch_version(), "file_sha256": prob.sha256,
@@ -563,7 +560,7 @@ def cmd_reference(args):
     if device == "cuda":
         _require_cuda("reference --device cuda")
     try:
-        import numpy  # noqa: F401
+        importlib.import_module("numpy")   # Tensor.numpy() needs it to write the bytes
     except Exception as e:
         raise BridgeError(EXIT_TORCH, "numpy is missing in %s (%s); reference needs it to write "
                           "tensor bytes" % (_python_id(), e))
@@ -737,36 +734,39 @@ def _median_event_ms(fn, reps, warmup, flush):
     return _time_calls(lambda: fn(), [[]], reps, warmup, flush)["median_ms"]
 
 
+def _copy_bandwidth_gbs(flush, size=1 << 30):
+    """Device-to-device copy between two 1 GiB buffers: bytes read plus bytes
+    written per second, in GB/s (1e9 bytes/s)."""
+    src = torch.empty(size, dtype=torch.uint8, device="cuda").fill_(1)
+    dst = torch.empty_like(src)
+    ms = _median_event_ms(lambda: dst.copy_(src), 20, 3, flush)
+    return 2.0 * size / (ms * 1e-3) / 1e9
+
+
+def _matmul_tflops(dtype, flush, n=8192):
+    """torch.mm at n^3 on random data, in TFLOP/s (2 n^3 per product)."""
+    a = torch.randn(n, n, device="cuda", dtype=dtype)
+    b = torch.randn(n, n, device="cuda", dtype=dtype)
+    c = torch.empty(n, n, device="cuda", dtype=dtype)
+    ms = _median_event_ms(lambda: torch.mm(a, b, out=c), 10, 3, flush)
+    return 2.0 * n ** 3 / (ms * 1e-3) / 1e12
+
+
 def cmd_ceilings(args):
     _require_cuda("ceilings")
     flush = _flush_buffer(args.flush_mb)
     props = torch.cuda.get_device_properties(0)
     saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-
-    # Device-to-device copy: bytes read plus bytes written per second.
-    size = 1 << 30
-    src = torch.empty(size, dtype=torch.uint8, device="cuda").fill_(1)
-    dst = torch.empty_like(src)
-    ms = _median_event_ms(lambda: dst.copy_(src), 20, 3, flush)
-    bandwidth = 2.0 * size / (ms * 1e-3) / 1e9
-    del src, dst
-
-    # Matrix products at n^3 on random data.
-    n = 8192
-    rates = {}
-    for key, dtype, tf32 in (("fp32_tflops", torch.float32, False), ("tf32_tflops", torch.float32, True),
-                             ("fp16_tflops", torch.float16, False), ("bf16_tflops", torch.bfloat16, False)):
-        _set_tf32(tf32, saved[1])
-        a = torch.randn(n, n, device="cuda", dtype=dtype)
-        b = torch.randn(n, n, device="cuda", dtype=dtype)
-        c = torch.empty(n, n, device="cuda", dtype=dtype)
-        ms = _median_event_ms(lambda: torch.mm(a, b, out=c), 10, 3, flush)
-        rates[key] = 2.0 * n ** 3 / (ms * 1e-3) / 1e12
-        del a, b, c
-    _set_tf32(*saved)
-
-    result = {"gpu": torch.cuda.get_device_name(0), "bandwidth_gbs": bandwidth}
-    result.update(rates)
+    result = {"gpu": torch.cuda.get_device_name(0), "bandwidth_gbs": _copy_bandwidth_gbs(flush)}
+    try:
+        for key, dtype, tf32 in (("fp32_tflops", torch.float32, False),
+                                 ("tf32_tflops", torch.float32, True),
+                                 ("fp16_tflops", torch.float16, False),
+                                 ("bf16_tflops", torch.bfloat16, False)):
+            _set_tf32(tf32, saved[1])
+            result[key] = _matmul_tflops(dtype, flush)
+    finally:
+        _set_tf32(*saved)
     result.update({"sm_count": props.multi_processor_count,
                    "l2_bytes": getattr(props, "L2_cache_size", None),
                    "cc": "%d.%d" % (props.major, props.minor), "torch": _torch_version()})

@@ -7,6 +7,7 @@
 
 #include "compare.h"
 #include "evaluate.h"
+#include "propose.h"
 #include "log.h"
 #include "report.h"
 #include "util.h"
@@ -102,9 +103,11 @@ int codec_problem(const char *text, struct problem *p)
 	int rc = -1;
 	free(p->name);
 	free(p->family);
+	free(p->op);
 	free(p->notes);
 	p->name = get_string(j, "name", "problem");
 	p->family = get_string(j, "family", "generic");
+	p->op = get_string(j, "op", p->name);
 	p->notes = get_string(j, "notes", "");
 	char *sha = get_string(j, "file_sha256", "");
 	snprintf(p->sha256, sizeof p->sha256, "%s", sha);
@@ -331,6 +334,72 @@ char *codec_report_json(const struct eval_report *r)
 	json_object_set_new(o, "wall_s", json_real(res->wall_s));
 	if (res->log && *res->log)
 		json_object_set_new(o, "log", text_json(res->log));
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	char *out = xstrdup(s ? s : "{}");
+	free(s);
+	return out;
+}
+
+int codec_catalog(const char *text, struct idea_def **defs, int *n)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+	*defs = NULL;
+	*n = 0;
+	if (!j || !json_is_array(j)) {
+		json_decref(j);
+		return error("idea catalogue: not a JSON list (%s at line %d)", j ? "wrong type" : e.text, e.line);
+	}
+	size_t len = json_array_size(j);
+	*defs = xcalloc(len, sizeof **defs);
+	int rc = 0;
+	for (size_t i = 0; i < len && !rc; i++) {
+		json_t *o = json_array_get(j, i);
+		struct idea_def *d = &(*defs)[i];
+		json_t *id = json_object_get(o, "id"), *cat = json_object_get(o, "category"),
+		       *txt = json_object_get(o, "text");
+		if (!json_is_string(id) || !json_is_string(cat) || !json_is_string(txt)) {
+			rc = error("idea catalogue: entry %zu needs string fields id, category and text", i);
+			break;
+		}
+		d->id = xstrdup(json_string_value(id));
+		d->category = xstrdup(json_string_value(cat));
+		d->text = xstrdup(json_string_value(txt));
+		d->families = get_string(o, "families", "*");
+		d->from = get_string(o, "from", "*");
+		d->to = get_string(o, "to", "");
+		d->set = get_string(o, "set", "");
+		d->vary = get_string(o, "vary", "");
+		*n = (int)i + 1;
+	}
+	json_decref(j);
+	return rc;
+}
+
+char *codec_bench_json(const char *gpu, const char *date, const char *command,
+		       const struct bench_row *rows, int n)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "gpu", text_json(gpu));
+	json_object_set_new(o, "date", text_json(date));
+	json_object_set_new(o, "command", text_json(command));
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++) {
+		const struct bench_row *r = &rows[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "problem", text_json(r->problem));
+		json_object_set_new(x, "tolerance", text_json(r->tolerance));
+		json_object_set_new(x, "eager_ms", num_or_null(r->eager_ms, r->ok));
+		json_object_set_new(x, "compile_ms", num_or_null(r->compile_ms, r->ok && r->compile_ms > 0));
+		json_object_set_new(x, "best_ms", num_or_null(r->best_ms, r->ok));
+		json_object_set_new(x, "pct_eager", num_or_null(r->pct_eager, r->ok));
+		json_object_set_new(x, "pct_compile", num_or_null(r->pct_compile, r->ok && r->pct_compile > 0));
+		json_object_set_new(x, "pct_floor", num_or_null(r->pct_floor, r->ok && r->pct_floor > 0));
+		json_object_set_new(x, "round_found", r->ok ? json_integer(r->round_found) : json_null());
+		json_array_append_new(arr, x);
+	}
+	json_object_set_new(o, "results", arr);
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	char *out = xstrdup(s ? s : "{}");

@@ -9,6 +9,8 @@
 #include "bridge.h"
 #include "problem.h"
 
+#include <stdbool.h>
+
 struct eval_report;
 
 /* When json is {"error": "..."}, returns the message (caller frees); else NULL. */
@@ -24,4 +26,24 @@ int codec_ceilings(const char *json, struct ceilings *c);
 /* One eval report as a JSON object (caller frees). */
 char *codec_report_json(const struct eval_report *r);
 
+
+
+/* One problem's line in a bench file. */
+struct bench_row {
+	const char *problem;
+	const char *tolerance;
+	bool ok;                 /* a correct kernel was found */
+	double eager_ms, compile_ms, best_ms;
+	double pct_eager, pct_compile, pct_floor;  /* 250 means 2.5x faster */
+	int round_found;
+};
+
+/* {"gpu", "date", "command", "results": [...]} (caller frees). */
+char *codec_bench_json(const char *gpu, const char *date, const char *command,
+		       const struct bench_row *rows, int n);
+
+struct idea_def;
+/* Parses the playbook's idea catalogue: a JSON list of objects with string
+ * fields id, category, text, families, from, to, set, vary. */
+int codec_catalog(const char *json, struct idea_def **defs, int *n);
 #endif

@@ -14,12 +14,17 @@
 #include "compare.h"
 #include "compile.h"
 #include "evaluate.h"
+#include "home.h"
 #include "log.h"
 #include "problem.h"
 #include "report.h"
+#include "search.h"
+#include "store.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <getopt.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,13 +43,19 @@ static void usage(FILE *f)
 		"  eval PROBLEM KERNEL.cu...   judge candidates against PyTorch on this GPU, one session\n"
 		"      [--json] [--tolerance strict|crfm] [--sets N] [--reps N] [--warmup N]\n"
 		"      [--timeout SECONDS] [--arch sm_XX] [--torch-compile] [--no-baseline]\n"
+		"  run PROBLEM                 breed kernels over rounds (the playbook proposer)\n"
+		"      [--rounds R] [--ideas I] [--impls K] [--keep S] [--seed N] [--resume RUN]\n"
+		"      [--tolerance strict|crfm] [--db PATH] [--out DIR] [--max-minutes M]\n"
+		"      [--max-candidates N] [--no-bank] [--torch-compile] [eval's --sets/--reps/...]\n"
+		"  bench [PROBLEM...]          run the suite (or a subset) and record the results\n"
+		"      [run's options] [--results FILE]\n"
 		"  compile KERNEL.cu...        compile candidates through the cache\n"
 		"      [--arch sm_XX] [--jobs N]\n"
 		"  version\n"
 		"\n"
 		"PROBLEM is a suite name (see `kbreed problems`) or the path of any\n"
 		"KernelBench-format file. Environment: KBREED_PYTHON (python with torch),\n"
-		"KBREED_CACHE (cache directory), KBREED_ARCH, KBREED_NVCC.\n");
+		"KBREED_CACHE (cache directory), KBREED_DB (the store), KBREED_ARCH, KBREED_NVCC.\n");
 }
 
 /* The compile target: --arch, else $KBREED_ARCH, else the GPU's. */
@@ -324,6 +335,202 @@ out:
 	return rc;
 }
 
+/* Options shared by run and bench. Returns 0, or EXIT_USAGE after a message. */
+static int parse_search(int argc, char **argv, struct search_opts *so, const char **results,
+			bool allow_resume)
+{
+	static const struct option opts[] = {
+		{ "rounds", required_argument, NULL, 'R' },
+		{ "ideas", required_argument, NULL, 'I' },
+		{ "impls", required_argument, NULL, 'K' },
+		{ "keep", required_argument, NULL, 'S' },
+		{ "seed", required_argument, NULL, 'e' },
+		{ "resume", required_argument, NULL, 'u' },
+		{ "tolerance", required_argument, NULL, 't' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "results", required_argument, NULL, 'x' },
+		{ "max-minutes", required_argument, NULL, 'm' },
+		{ "max-candidates", required_argument, NULL, 'c' },
+		{ "no-bank", no_argument, NULL, 'B' },
+		{ "torch-compile", no_argument, NULL, 'C' },
+		{ "sets", required_argument, NULL, 's' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, v;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'R': if (parse_int(optarg, 0, 100, "--rounds", &so->rounds)) return EXIT_USAGE; break;
+		case 'I': if (parse_int(optarg, 1, 256, "--ideas", &so->ideas)) return EXIT_USAGE; break;
+		case 'K': if (parse_int(optarg, 1, 64, "--impls", &so->impls)) return EXIT_USAGE; break;
+		case 'S': if (parse_int(optarg, 1, 64, "--keep", &so->keep)) return EXIT_USAGE; break;
+		case 'e': if (parse_int(optarg, 0, 1 << 30, "--seed", &so->seed)) return EXIT_USAGE; break;
+		case 'u':
+			if (!allow_resume) {
+				error("--resume belongs to kbreed run");
+				return EXIT_USAGE;
+			}
+			if (parse_int(optarg, 1, 1 << 30, "--resume", &v)) return EXIT_USAGE;
+			so->resume = v;
+			break;
+		case 't':
+			if ((v = tolerance_parse(optarg)) < 0) {
+				error("--tolerance must be strict or crfm, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			so->eval.tolerance = (enum tolerance_profile)v;
+			break;
+		case 'd': so->db_path = optarg; break;
+		case 'o': so->out_dir = optarg; break;
+		case 'x':
+			if (!results) {
+				error("--results belongs to kbreed bench");
+				return EXIT_USAGE;
+			}
+			*results = optarg;
+			break;
+		case 'm': if (parse_int(optarg, 1, 100000, "--max-minutes", &v)) return EXIT_USAGE;
+			so->max_minutes = v; break;
+		case 'c': if (parse_int(optarg, 1, 10000000, "--max-candidates", &so->max_candidates)) return EXIT_USAGE; break;
+		case 'B': so->use_bank = false; break;
+		case 'C': so->torch_compile = true; break;
+		case 's': if (parse_int(optarg, 1, 16, "--sets", &so->eval.sets)) return EXIT_USAGE; break;
+		case 'r': if (parse_int(optarg, 20, 100000, "--reps", &so->eval.reps)) return EXIT_USAGE; break;
+		case 'w': if (parse_int(optarg, 0, 100000, "--warmup", &so->eval.warmup)) return EXIT_USAGE; break;
+		case 'T': if (parse_int(optarg, 1, 86400, "--timeout", &v)) return EXIT_USAGE;
+			so->eval.timeout_s = v; break;
+		case 'a':
+			if (!valid_arch(optarg)) {
+				error("--arch wants sm_XX, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			so->arch = optarg;
+			break;
+		default: return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct search_opts so;
+	search_opts_defaults(&so);
+	char *db = store_default_path();
+	so.db_path = db;
+	int rc = parse_search(argc, argv, &so, NULL, true);
+	if (rc)
+		goto out;
+	rc = EXIT_USAGE;
+	if (so.resume ? argc - optind > 1 : argc - optind != 1) {
+		error(so.resume ? "run --resume RUN takes no problem, or the run's own" : "run takes one problem: kbreed run PROBLEM");
+		goto out;
+	}
+	struct search_outcome res;
+	if (search_run(&so, optind < argc ? argv[optind] : NULL, &res) == 0) {
+		if (res.winner)
+			printf("winner: %s\n  %.4f ms = %.0f%% of PyTorch eager (%.4f ms), %.0f%% of the floor, found in round %d\n",
+			       res.winner_path, res.best_ms, res.pct_eager, res.eager_ms, res.pct_floor, res.round_found);
+		else
+			printf("no correct kernel was found\n");
+		printf("summary: %s\n", res.summary_path ? res.summary_path : "(none)");
+		rc = res.winner ? EXIT_OK : EXIT_JUDGED;
+	}
+	search_outcome_release(&res);
+out:
+	free(db);
+	return rc;
+}
+
+static int cmd_bench(int argc, char **argv, const char *command)
+{
+	struct search_opts so;
+	search_opts_defaults(&so);
+	char *db = store_default_path();
+	so.db_path = db;
+	const char *results = NULL;
+	int rc = parse_search(argc, argv, &so, &results, false);
+	if (rc) {
+		free(db);
+		return rc;
+	}
+	const char *const *names = (const char *const *)argv + optind;
+	int n = argc - optind;
+	if (n == 0) {
+		names = problem_suite;
+		while (problem_suite[n])
+			n++;
+	}
+	struct bench_row *rows = xcalloc((size_t)n, sizeof *rows);
+	struct gpu_info g = { 0 };
+	if (gpu_info_query(&g)) {
+		error("kbreed bench needs an NVIDIA GPU");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	const char *out_base = so.out_dir;
+	for (int i = 0; i < n; i++) {
+		struct search_outcome res;
+		char *out_dir = out_base ? xasprintf("%s/%s", out_base, names[i]) : NULL;
+		so.out_dir = out_dir;
+		info("bench %d/%d: %s", i + 1, n, names[i]);
+		rows[i].problem = names[i];
+		rows[i].tolerance = tolerance_name(so.eval.tolerance);
+		if (search_run(&so, names[i], &res) == 0 && res.winner) {
+			rows[i].ok = true;
+			rows[i].eager_ms = res.eager_ms;
+			rows[i].compile_ms = res.compile_ms;
+			rows[i].best_ms = res.best_ms;
+			rows[i].pct_eager = res.pct_eager;
+			rows[i].pct_compile = res.pct_compile;
+			rows[i].pct_floor = res.pct_floor;
+			rows[i].round_found = res.round_found;
+		} else {
+			rc = EXIT_JUDGED;
+		}
+		search_outcome_release(&res);
+		free(out_dir);
+	}
+	char date[16];
+	time_t now = time(NULL);
+	strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+	char *safe = xstrdup(g.name);
+	for (char *c = safe; *c; c++)
+		if (!isalnum((unsigned char)*c))
+			*c = '-';
+	char *path = results ? xstrdup(results) : xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
+	char *json = codec_bench_json(g.name, date, command, rows, n);
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if ((slash && util_mkdirs(dir)) || util_write_file(path, json, strlen(json)))
+		rc = EXIT_USAGE;
+	printf("| problem | eager ms | compile ms | best ms | %% of eager | %% of compile | %% of floor | round |\n");
+	printf("|---|---|---|---|---|---|---|---|\n");
+	for (int i = 0; i < n; i++)
+		if (rows[i].ok)
+			printf("| %s | %.4f | %.4f | %.4f | %.1f | %.1f | %.1f | %d |\n", rows[i].problem,
+			       rows[i].eager_ms, rows[i].compile_ms, rows[i].best_ms, rows[i].pct_eager,
+			       rows[i].pct_compile, rows[i].pct_floor, rows[i].round_found);
+		else
+			printf("| %s | no correct kernel | | | | | | |\n", rows[i].problem);
+	printf("results: %s\n", path);
+	free(dir);
+	free(json);
+	free(path);
+	free(safe);
+out:
+	gpu_info_release(&g);
+	free(rows);
+	free(db);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
@@ -354,6 +561,18 @@ int main(int argc, char **argv)
 		return cmd_eval(argc, argv);
 	if (!strcmp(cmd, "compile"))
 		return cmd_compile(argc, argv);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc, argv);
+	if (!strcmp(cmd, "bench")) {
+		struct buf command;
+		buf_init(&command, 1u << 16);
+		buf_printf(&command, "kbreed");
+		for (int k = 0; k < argc; k++)
+			buf_printf(&command, " %s", argv[k]);
+		int rc = cmd_bench(argc, argv, buf_str(&command));
+		buf_release(&command);
+		return rc;
+	}
 	if (!strcmp(cmd, "version")) {
 		printf("kbreed %s (candidate ABI %d)\n", KBREED_VERSION, KBREED_ABI_VERSION);
 		return EXIT_OK;

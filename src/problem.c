@@ -37,6 +37,7 @@ void problem_release(struct problem *p)
 	free(p->name);
 	free(p->path);
 	free(p->family);
+	free(p->op);
 	free(p->notes);
 	free_specs(p->inputs, p->n_inputs);
 	free_specs(p->params, p->n_params);

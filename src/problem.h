@@ -26,6 +26,7 @@ struct problem {
 	char *name;         /* file stem, e.g. "layernorm"; owned */
 	char *path;         /* absolute path of the .py file; owned */
 	char *family;       /* playbook family, e.g. "norm"; owned */
+	char *op;           /* the operation, as templates name it, e.g. "layernorm"; owned */
 	char *notes;        /* one line for people; owned, may be "" */
 	char sha256[65];    /* of the file's bytes */
 	struct tensor_spec *inputs;   /* forward() arguments, in order */

@@ -20,6 +20,11 @@
  * The reference outputs are found beside the reference inputs named in the
  * job: <dir of set0.in0.bin>/set<s>.out<j>.bin.
  *
+ * With $KBREED_FAKE_SEARCH set, any other name is a correct candidate whose
+ * time (0.5 to 1.5 ms) comes from a hash of the name: a stand-in GPU for
+ * tests of the search loop. With $KBREED_FAKE_GPU set, --info describes a
+ * made-up compute capability 9.0 device instead of reporting none.
+ *
  * When $KBREED_FAKE_WORKER_STARTS (or $FAKE_WORKER_STARTS) names a file, one
  * line is appended to it per process started, so that a test can count
  * worker restarts. kbreed passes only KBREED_* (and a few other) variables to
@@ -253,6 +258,17 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 		times(j->reps, "1.000000", "1.050000");
 		reply("clocks 1980 2619");
 		reply("end ok");
+	} else if (getenv("KBREED_FAKE_SEARCH")) {
+		unsigned long h = 5381;
+		for (const char *c = base; *c; c++)
+			h = h * 33 + (unsigned char)*c;
+		char t[32], host[32];
+		snprintf(t, sizeof t, "%.6f", 0.5 + (double)(h % 1000) / 1000.0);
+		snprintf(host, sizeof host, "%.6f", 0.55 + (double)(h % 1000) / 1000.0);
+		write_outputs(j, outdir, OUT_CORRECT);
+		times(j->reps, t, host);
+		reply("clocks 1980 2619");
+		reply("end ok");
 	} else {
 		reply("fault load_error fake_worker: no behaviour for %s", base);
 		reply("end fault");
@@ -279,6 +295,11 @@ static void note_start(void)
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--info")) {
+		if (getenv("KBREED_FAKE_GPU")) {
+			printf("name Fake GPU\ncc 9 0\nsm_count 132\nl2_bytes 52428800\n"
+			       "mem_bytes 85899345920\ndriver 13000\nruntime 13000\nclocks 1980 2619\n");
+			return 0;
+		}
 		printf("error the fake worker has no GPU\n");
 		return 2;
 	}

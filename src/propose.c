@@ -1,0 +1,286 @@
+/*
+ * propose.c - the playbook proposer.
+ *
+ * For each seed it lists the catalogue ideas that apply (family, the seed's
+ * template, not tried on this seed before, and a real change), weighs them
+ * by how their category has paid off in this run so far and by the seed's
+ * rank, and draws without replacement. From round two on, when two seeds
+ * share a template, one proposal recombines them. Each idea's text gets the
+ * parent's measured facts: time, share of the floor, bound, and the change.
+ */
+#define _GNU_SOURCE
+#include "propose.h"
+
+#include "codec.h"
+#include "home.h"
+#include "log.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const propose_categories[6] = {
+	"memory access",
+	"asynchronous operations and latency hiding",
+	"data type and precision",
+	"compute and instruction",
+	"parallelism and occupancy",
+	"control flow and loops",
+};
+
+uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+int rng_below(uint64_t *s, int n)
+{
+	return n > 0 ? (int)(rng_next(s) % (uint64_t)n) : 0;
+}
+
+void idea_def_release(struct idea_def *d)
+{
+	free(d->id);
+	free(d->category);
+	free(d->text);
+	free(d->families);
+	free(d->from);
+	free(d->to);
+	free(d->set);
+	free(d->vary);
+	memset(d, 0, sizeof *d);
+}
+
+void proposal_release(struct proposal *p)
+{
+	free(p->catalog_id);
+	free(p->category);
+	free(p->text);
+	memset(p, 0, sizeof *p);
+}
+
+int propose_load_catalog(struct idea_def **defs, int *n)
+{
+	char *path = xasprintf("%s/playbook/ideas.json", home_dir()), *json = NULL;
+	int rc = util_read_file(path, 4u << 20, &json, NULL);
+	if (!rc)
+		rc = codec_catalog(json, defs, n);
+	for (int i = 0; !rc && i < *n; i++) {
+		bool known = false;
+		for (int c = 0; c < 6; c++)
+			known |= !strcmp((*defs)[i].category, propose_categories[c]);
+		if (!known)
+			rc = error("%s: idea %s has category '%s', not one of the six", path,
+				   (*defs)[i].id, (*defs)[i].category);
+	}
+	free(json);
+	free(path);
+	return rc;
+}
+
+/* Whether a space-separated list holds word (or "*"). */
+static bool list_has(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+	for (const char *p = list; *p;) {
+		while (*p == ' ')
+			p++;
+		const char *e = p;
+		while (*e && *e != ' ')
+			e++;
+		if ((e - p == 1 && *p == '*') || ((size_t)(e - p) == len && !strncmp(p, word, len)))
+			return true;
+		p = e;
+	}
+	return false;
+}
+
+static bool tried(const struct propose_ctx *ctx, const char *id, int64_t parent)
+{
+	char key[256];
+	snprintf(key, sizeof key, "%s:%lld", id, (long long)parent);
+	for (int i = 0; i < ctx->n_tried; i++)
+		if (!strcmp(ctx->tried[i], key))
+			return true;
+	return false;
+}
+
+/* The template an idea moves a parent to, or NULL when it does not apply. */
+static const struct template *target(const struct propose_ctx *ctx, const struct idea_def *d,
+				     const struct known *parent)
+{
+	if (!list_has(d->families, ctx->family))
+		return NULL;
+	if (parent->tpl ? !list_has(d->from, parent->tpl->name) : !list_has(d->from, "naive"))
+		return NULL;
+	const struct template *to = parent->tpl;
+	if (*d->to)
+		to = template_find(ctx->templates, ctx->n_templates, d->to);
+	if (!to || !template_serves(to, ctx->problem))
+		return NULL;
+	if (!template_accepts(to, d->set) || (*d->vary && !template_count_knobs(to, d->vary) && !*d->set))
+		return NULL;
+	/* It must change something: a new template, a knob it sets, or knobs to vary. */
+	if (to != parent->tpl || template_count_knobs(to, d->vary))
+		return to;
+	struct genome g;
+	if (genome_parse(&g, to, d->set))
+		return NULL;
+	for (int k = 0; k < to->n_knobs; k++) {
+		char name_eq[64];
+		snprintf(name_eq, sizeof name_eq, "%s=", to->knobs[k].name);
+		if (strstr(d->set, name_eq) && g.value[k] != parent->genome.value[k])
+			return to;
+	}
+	return NULL;
+}
+
+/* How well a category has paid off in this run: 1 + the mean log speed-up
+ * of its ideas' children over their parents (failures count as no gain).
+ * Categories not tried yet get a bonus, so that each gets its chance. */
+static double category_weight(const struct propose_ctx *ctx, const char *category)
+{
+	double sum = 0;
+	int count = 0;
+	for (int i = 0; i < ctx->n_history; i++) {
+		const struct known *c = &ctx->history[i];
+		if (!c->idea || !c->idea_category || strcmp(c->idea_category, category))
+			continue;
+		count++;
+		if (c->correct && c->parent_ms > 0 && c->median_ms < c->parent_ms)
+			sum += log(c->parent_ms / c->median_ms);
+	}
+	return 1.0 + (count ? 4.0 * sum / count : 0.5);
+}
+
+/* Fills {slots} of an idea's text. */
+static char *fill(const struct propose_ctx *ctx, const char *text, const struct known *p,
+		  const struct template *to, const char *set, const char *vary)
+{
+	struct buf b;
+	buf_init(&b, 1u << 16);
+	for (const char *s = text; *s;) {
+		if (*s != '{') {
+			buf_append(&b, s++, 1);
+			continue;
+		}
+		const char *e = strchr(s, '}');
+		if (!e) {
+			buf_append(&b, s, strlen(s));
+			break;
+		}
+		char slot[64];
+		snprintf(slot, sizeof slot, "%.*s", (int)(e - s - 1), s + 1);
+		if (!strcmp(slot, "time"))
+			buf_printf(&b, "%.4f ms", p->median_ms);
+		else if (!strcmp(slot, "pct_floor"))
+			buf_printf(&b, "%.0f%%", p->pct_floor);
+		else if (!strcmp(slot, "pct_eager"))
+			buf_printf(&b, "%.0f%%", p->pct_eager);
+		else if (!strcmp(slot, "bound"))
+			buf_printf(&b, "%s", ctx->bound);
+		else if (!strcmp(slot, "floor"))
+			buf_printf(&b, "%.4f ms", ctx->floor_ms);
+		else if (!strcmp(slot, "problem"))
+			buf_printf(&b, "%s", ctx->problem);
+		else if (!strcmp(slot, "template"))
+			buf_printf(&b, "%s", to->name);
+		else if (!strcmp(slot, "set"))
+			buf_printf(&b, "%s", *set ? set : "the same settings");
+		else if (!strcmp(slot, "vary"))
+			buf_printf(&b, "%s", *vary ? vary : "nothing else");
+		else if (!strcmp(slot, "parent"))
+			buf_printf(&b, "#%lld", (long long)p->id);
+		else if (!strcmp(slot, "knobs")) {
+			char *k = p->tpl ? genome_knobs_str(&p->genome) : xstrdup("hand-written");
+			buf_printf(&b, "%s", k);
+			free(k);
+		} else
+			buf_printf(&b, "{%s}", slot);
+		s = e + 1;
+	}
+	return buf_detach(&b);
+}
+
+struct option_ {
+	const struct idea_def *def;
+	const struct known *parent;
+	const struct template *to;
+	double weight;
+};
+
+int propose_playbook(const struct propose_ctx *ctx, const struct known *const *seeds, int n_seeds,
+		     int want, struct proposal *out)
+{
+	int n_opts = 0, made = 0;
+	struct option_ *opts = xcalloc((size_t)(ctx->n_catalog * (n_seeds ? n_seeds : 1)) + 1, sizeof *opts);
+	for (int s = 0; s < n_seeds; s++)
+		for (int i = 0; i < ctx->n_catalog; i++) {
+			const struct idea_def *d = &ctx->catalog[i];
+			const struct template *to = target(ctx, d, seeds[s]);
+			if (!to || tried(ctx, d->id, seeds[s]->id))
+				continue;
+			/* Better seeds and better-paying categories are drawn more often. */
+			opts[n_opts++] = (struct option_){ d, seeds[s], to,
+				category_weight(ctx, d->category) / (1.0 + s) };
+		}
+
+	/* A recombination of two seeds of one template, when there are such. */
+	for (int a = 0; a < n_seeds && made < want && want > 1; a++)
+		for (int b = a + 1; b < n_seeds && made < 1; b++) {
+			const struct known *p1 = seeds[a], *p2 = seeds[b];
+			if (!p1->tpl || p1->tpl != p2->tpl || genome_equal(&p1->genome, &p2->genome) ||
+			    tried(ctx, "recombine", p1->id * 100003 + p2->id))
+				continue;
+			struct proposal *p = &out[made++];
+			char *k1 = genome_knobs_str(&p1->genome), *k2 = genome_knobs_str(&p2->genome);
+			p->def = NULL;
+			p->catalog_id = xstrdup("recombine");
+			p->category = xstrdup(p1->idea_category && *p1->idea_category ? p1->idea_category
+										 : "parallelism and occupancy");
+			p->text = xasprintf("Recombine the two best %s kernels: #%lld (%.4f ms, %s) and #%lld "
+					    "(%.4f ms, %s) reached their speed by different knob settings; "
+					    "taking each knob from one or the other may keep both gains.",
+					    p1->tpl->name, (long long)p1->id, p1->median_ms, k1,
+					    (long long)p2->id, p2->median_ms, k2);
+			p->parent1 = p1;
+			p->parent2 = p2;
+			p->to = p1->tpl;
+			free(k1);
+			free(k2);
+		}
+
+	while (made < want && n_opts > 0) {
+		double total = 0;
+		for (int i = 0; i < n_opts; i++)
+			total += opts[i].weight;
+		double r = (double)(rng_next(ctx->rng) >> 11) / (double)(1ull << 53) * total;
+		int pick = n_opts - 1;
+		for (int i = 0; i < n_opts; i++) {
+			r -= opts[i].weight;
+			if (r <= 0) {
+				pick = i;
+				break;
+			}
+		}
+		struct option_ o = opts[pick];
+		opts[pick] = opts[--n_opts];
+		struct proposal *p = &out[made++];
+		p->def = o.def;
+		p->catalog_id = xstrdup(o.def->id);
+		p->category = xstrdup(o.def->category);
+		p->text = fill(ctx, o.def->text, o.parent, o.to, o.def->set, o.def->vary);
+		p->parent1 = o.parent;
+		p->parent2 = NULL;
+		p->to = o.to;
+	}
+	free(opts);
+	return made;
+}

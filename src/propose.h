@@ -1,0 +1,90 @@
+/*
+ * propose.h - the propose stage: ideas in English, conditioned on what was
+ * tried and what it measured. This is the built-in playbook proposer: it
+ * draws from a catalogue of mechanism-level ideas kept as data
+ * (playbook/ideas.json), each a move in a template's knob space, and fills
+ * the idea's text with the parent's measured facts.
+ */
+#ifndef KBREED_PROPOSE_H
+#define KBREED_PROPOSE_H
+
+#include "template.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The six idea categories of the seed article. */
+extern const char *const propose_categories[6];
+
+/* One catalogue entry (playbook/ideas.json). */
+struct idea_def {
+	char *id;          /* stable name, e.g. "vectorize-loads" */
+	char *category;    /* one of propose_categories */
+	char *text;        /* English, with {slots} for measured facts */
+	char *families;    /* space-separated families it applies to, "*" for all */
+	char *from;        /* templates a parent may have: names, "naive", "*" */
+	char *to;          /* template to move to; "" keeps the parent's */
+	char *set;         /* knob settings it makes, "VEC=4 STREAM=1" */
+	char *vary;        /* knobs its realisations vary, "THREADS UNROLL" */
+};
+
+void idea_def_release(struct idea_def *d);
+/* Loads <home>/playbook/ideas.json. */
+int propose_load_catalog(struct idea_def **defs, int *n);
+
+/* What the proposer knows of a candidate: enough to condition on. */
+struct known {
+	int64_t id;
+	int round;
+	const struct template *tpl;   /* NULL for hand-written sources (naive, bank) */
+	struct genome genome;         /* valid when tpl */
+	bool correct;                 /* correct under the run's profile, and timed */
+	double median_ms;             /* when correct */
+	double pct_floor;             /* when correct and known */
+	double pct_eager;
+	double parent_ms;             /* its first parent's median, 0 when unknown */
+	int64_t idea;                 /* the idea that made it, 0 for seeds */
+	const char *idea_catalog;     /* that idea's catalogue id, "" for seeds */
+	const char *idea_category;
+};
+
+/* A proposal: one idea for one or two parents. */
+struct proposal {
+	const struct idea_def *def;   /* NULL for a recombination */
+	char *catalog_id;             /* def->id or "recombine"; owned */
+	char *category;               /* owned */
+	char *text;                   /* the idea in English, facts filled in; owned */
+	const struct known *parent1;
+	const struct known *parent2;  /* recombinations only */
+	const struct template *to;    /* the template its realisations use */
+};
+
+void proposal_release(struct proposal *p);
+
+struct propose_ctx {
+	const char *problem;
+	const char *family;
+	const char *bound;            /* "memory" or "compute" */
+	double floor_ms;
+	double eager_ms;
+	const struct template *templates;
+	int n_templates;
+	const struct idea_def *catalog;
+	int n_catalog;
+	const struct known *history;  /* every candidate so far */
+	int n_history;
+	const char *const *tried;     /* "catalog_id:parent_id" of every earlier idea */
+	int n_tried;
+	uint64_t *rng;                /* the run's random state */
+};
+
+/* Writes up to `want` proposals for the seeds into out (caller releases
+ * each). Returns how many. */
+int propose_playbook(const struct propose_ctx *ctx, const struct known *const *seeds, int n_seeds,
+		     int want, struct proposal *out);
+
+/* Deterministic random numbers (xorshift64*), so --seed reproduces a run. */
+uint64_t rng_next(uint64_t *state);
+int rng_below(uint64_t *state, int n);
+
+#endif

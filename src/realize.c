@@ -1,0 +1,82 @@
+/*
+ * realize.c - from an idea to genomes: the parent's settings carried over,
+ * the idea's settings applied, the free knobs drawn.
+ */
+#define _GNU_SOURCE
+#include "realize.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool seen_before(const struct genome *g, const struct genome *seen, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (genome_equal(g, &seen[i]))
+			return true;
+	return false;
+}
+
+/* The genome the idea starts from: the parent's knob values where the
+ * target template has the same knob with that value allowed, else defaults. */
+static void base_genome(const struct proposal *p, struct genome *g)
+{
+	genome_default(g, p->to);
+	const struct known *parent = p->parent1;
+	if (!parent->tpl)
+		return;
+	for (int k = 0; k < p->to->n_knobs; k++) {
+		int pk = template_knob(parent->tpl, p->to->knobs[k].name);
+		if (pk < 0)
+			continue;
+		for (int v = 0; v < p->to->knobs[k].n_values; v++)
+			if (p->to->knobs[k].values[v] == parent->genome.value[pk])
+				g->value[k] = parent->genome.value[pk];
+	}
+}
+
+static bool is_varied(const char *vary, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *s = vary; (s = strstr(s, name)); s += len)
+		if ((s == vary || s[-1] == ' ') && (s[len] == '\0' || s[len] == ' '))
+			return true;
+	return false;
+}
+
+int realize_playbook(const struct proposal *p, int k, const struct genome *seen, int n_seen,
+		     uint64_t *rng, struct genome *out)
+{
+	int made = 0;
+	struct genome base;
+	base_genome(p, &base);
+	if (p->def && *p->def->set) {
+		struct genome set;
+		if (genome_parse(&set, p->to, p->def->set) == 0) {
+			/* Only the knobs the idea names: genome_parse fills the rest with defaults. */
+			for (int i = 0; i < p->to->n_knobs; i++) {
+				char name_eq[64];
+				snprintf(name_eq, sizeof name_eq, "%s=", p->to->knobs[i].name);
+				if (strstr(p->def->set, name_eq))
+					base.value[i] = set.value[i];
+			}
+		}
+	}
+	for (int attempt = 0; made < k && attempt < 40 * k; attempt++) {
+		struct genome g = base;
+		if (p->parent2) {
+			/* Each knob from one parent or the other; the first try takes
+			 * parent 1's with parent 2's first differing knob. */
+			for (int i = 0; i < p->to->n_knobs; i++)
+				if (rng_below(rng, 2))
+					g.value[i] = p->parent2->genome.value[i];
+		} else if (p->def && (attempt > 0 || made > 0)) {
+			for (int i = 0; i < p->to->n_knobs; i++)
+				if (is_varied(p->def->vary, p->to->knobs[i].name))
+					g.value[i] = p->to->knobs[i].values[rng_below(rng, p->to->knobs[i].n_values)];
+		}
+		if (seen_before(&g, seen, n_seen) || seen_before(&g, out, made))
+			continue;
+		out[made++] = g;
+	}
+	return made;
+}

@@ -1,0 +1,58 @@
+/*
+ * search.h - the driver: the evolutionary loop of the seed article.
+ *
+ * Round 0 evaluates the problem's naive kernel and the bank's kernels for it.
+ * Each later round, the proposer writes ideas for the best correct kernels so
+ * far (the seeds), each idea is realised several ways, every candidate is
+ * compiled in parallel and judged, and everything is stored as it finishes.
+ * At the end the winner is re-timed beside a fresh PyTorch measurement,
+ * enters the bank, and is written out with a summary of how it was found.
+ */
+#ifndef KBREED_SEARCH_H
+#define KBREED_SEARCH_H
+
+#include "evaluate.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct search_opts {
+	int rounds;              /* rounds after round 0 */
+	int ideas;               /* ideas per round */
+	int impls;               /* realisations per idea */
+	int keep;                /* seeds carried into each round */
+	int seed;                /* random seed of the proposer */
+	double max_minutes;      /* wall-clock budget; 0 means none */
+	int max_candidates;      /* candidate budget; 0 means none */
+	int64_t resume;          /* run id to continue; 0 starts a new run */
+	const char *db_path;     /* the store */
+	const char *out_dir;     /* where winner and summary go; NULL: kbreed-out/ */
+	const char *arch;        /* compile target; NULL: detected */
+	bool torch_compile;      /* also time torch.compile */
+	bool use_bank;           /* seed round 0 from the bank */
+	struct eval_opts eval;
+};
+
+void search_opts_defaults(struct search_opts *o);
+
+struct search_outcome {
+	int64_t run;
+	int64_t winner;          /* candidate id, 0 when nothing was correct */
+	int round_found;
+	double best_ms;          /* the winner, re-timed at the end */
+	double eager_ms;         /* PyTorch eager beside it */
+	double compile_ms;       /* torch.compile beside it; 0 when not measured */
+	double floor_ms;
+	double pct_eager, pct_compile, pct_floor;
+	int candidates;          /* judged in this run */
+	char *winner_path;       /* owned */
+	char *summary_path;      /* owned */
+};
+
+void search_outcome_release(struct search_outcome *o);
+
+/* Runs (or resumes) a search on a problem. Returns 0 when the run finished,
+ * -1 when it could not (reported; what was finished stays stored). */
+int search_run(const struct search_opts *o, const char *problem_arg, struct search_outcome *out);
+
+#endif

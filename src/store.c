@@ -1,0 +1,462 @@
+/*
+ * store.c - SQLite, the only file that includes sqlite3.h.
+ *
+ * The database runs in WAL mode with synchronous=NORMAL: a write committed
+ * before a crash (kill -9 included) survives it, and a write cut short is
+ * rolled back on the next open. Each public function is one transaction.
+ * Statements are prepared per call: kbreed writes a few rows a second, and
+ * clarity wins over a statement cache here.
+ */
+#define _GNU_SOURCE
+#include "store.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+
+struct store {
+	sqlite3 *db;
+	char *path;
+};
+
+static const char *const schema =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS runs("
+	" id INTEGER PRIMARY KEY, problem TEXT NOT NULL, problem_path TEXT, problem_sha TEXT,"
+	" proposer TEXT, rounds INT, ideas INT, impls INT, keep INT, seed INT, tolerance TEXT,"
+	" gpu TEXT, arch TEXT, eager_ms REAL, compile_ms REAL, status TEXT, winner INT,"
+	" final_ms REAL, final_eager_ms REAL,"
+	" started TEXT DEFAULT (datetime('now')), updated TEXT);"
+	"CREATE TABLE IF NOT EXISTS ideas("
+	" id INTEGER PRIMARY KEY, run INT NOT NULL REFERENCES runs(id), round INT,"
+	" catalog_id TEXT, category TEXT, text TEXT, parent1 INT, parent2 INT);"
+	"CREATE TABLE IF NOT EXISTS candidates("
+	" id INTEGER PRIMARY KEY, run INT NOT NULL REFERENCES runs(id), round INT, idea INT,"
+	" parent1 INT, parent2 INT, origin TEXT, template TEXT, knobs TEXT, source TEXT NOT NULL,"
+	" source_sha TEXT NOT NULL, created TEXT DEFAULT (datetime('now')),"
+	" UNIQUE(run, source_sha));"
+	"CREATE TABLE IF NOT EXISTS evaluations("
+	" id INTEGER PRIMARY KEY, candidate INT NOT NULL UNIQUE REFERENCES candidates(id),"
+	" verdict TEXT NOT NULL, detail TEXT, log TEXT, pass_strict INT, pass_crfm INT,"
+	" max_abs REAL, max_rel REAL, timed INT, median_ms REAL, min_ms REAL, max_ms REAL,"
+	" host_ms REAL, reps INT, warmup INT, sets INT, flush_mb INT, pct_eager REAL,"
+	" pct_floor REAL, floor_ms REAL, gpu TEXT, sm_clock INT, mem_clock INT,"
+	" compile_s REAL, eval_s REAL, created TEXT DEFAULT (datetime('now')));"
+	"CREATE TABLE IF NOT EXISTS bank("
+	" id INTEGER PRIMARY KEY, problem TEXT, family TEXT, template TEXT, knobs TEXT,"
+	" source TEXT NOT NULL, source_sha TEXT NOT NULL, gpu TEXT, median_ms REAL,"
+	" pct_eager REAL, run INT, created TEXT DEFAULT (datetime('now')),"
+	" UNIQUE(problem, gpu, source_sha));"
+	"CREATE INDEX IF NOT EXISTS candidates_run ON candidates(run);"
+	"CREATE INDEX IF NOT EXISTS ideas_run ON ideas(run);";
+
+static int fail(struct store *s, const char *what)
+{
+	return error("database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+char *store_default_path(void)
+{
+	const char *v = getenv("KBREED_DB");
+	if (v && *v)
+		return xstrdup(v);
+	char *cache = util_cache_dir();
+	char *p = xasprintf("%s/kbreed.db", cache);
+	free(cache);
+	return p;
+}
+
+struct store *store_open(const char *path)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	s->path = xstrdup(path);
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (util_mkdirs(dir))
+			goto fail;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		fail(s, "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			 "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		error("database %s is not usable: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		goto fail;
+	}
+	char *ver = xasprintf("INSERT OR IGNORE INTO meta VALUES('schema_version', '%d');", SCHEMA_VERSION);
+	int rc = sqlite3_exec(s->db, ver, NULL, NULL, NULL);
+	free(ver);
+	if (rc != SQLITE_OK) {
+		fail(s, "cannot write");
+		goto fail;
+	}
+	/* A database from a later kbreed is not ours to write. */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && atoi((const char *)sqlite3_column_text(st, 0)) > SCHEMA_VERSION) {
+		error("database %s has schema version %s; this kbreed knows %d", path,
+		      sqlite3_column_text(st, 0), SCHEMA_VERSION);
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	free(dir);
+	return s;
+fail:
+	free(dir);
+	store_close(s);
+	return NULL;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->db)
+		sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+/* Binds values by a tiny format: 'i' int64, 'd' double, 's' text (NULL ok). */
+static int bind(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	for (int i = 0; fmt[i]; i++) {
+		int rc;
+		if (fmt[i] == 'i')
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+		else if (fmt[i] == 'd')
+			rc = sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+		else {
+			const char *v = va_arg(ap, const char *);
+			rc = v ? sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i + 1);
+		}
+		if (rc != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
+/* Runs one statement that returns no rows. */
+static int exec(struct store *s, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	va_list ap;
+	va_start(ap, fmt);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK || bind(st, fmt, ap)) {
+		fail(s, "cannot prepare a statement");
+		goto out;
+	}
+	int step = sqlite3_step(st);
+	if (step != SQLITE_DONE) {
+		fail(s, step == SQLITE_CONSTRAINT ? "constraint failed" : "cannot write");
+		rc = step == SQLITE_CONSTRAINT ? -2 : -1;
+		goto out;
+	}
+	rc = 0;
+out:
+	va_end(ap);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return xstrdup(t ? (const char *)t : "");
+}
+
+int store_run_create(struct store *s, struct run_row *r)
+{
+	int rc = exec(s, "INSERT INTO runs(problem, problem_path, problem_sha, proposer, rounds, ideas,"
+		      " impls, keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status, winner)"
+		      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)", "ssssiiiiisssdds",
+		      r->problem, r->problem_path, r->problem_sha, r->proposer, (int64_t)r->rounds,
+		      (int64_t)r->ideas, (int64_t)r->impls, (int64_t)r->keep, (int64_t)r->seed,
+		      r->tolerance, r->gpu, r->arch, r->eager_ms, r->compile_ms,
+		      r->status ? r->status : "running");
+	if (!rc)
+		r->id = sqlite3_last_insert_rowid(s->db);
+	return rc ? -1 : 0;
+}
+
+int store_run_update(struct store *s, const struct run_row *r)
+{
+	return exec(s, "UPDATE runs SET status=?, winner=?, final_ms=?, final_eager_ms=?,"
+		    " eager_ms=?, compile_ms=?, updated=datetime('now') WHERE id=?", "siddddi",
+		    r->status, r->winner, r->final_ms, r->final_eager_ms, r->eager_ms, r->compile_ms,
+		    r->id) ? -1 : 0;
+}
+
+int store_run_get(struct store *s, int64_t id, struct run_row *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT problem, problem_path, problem_sha, proposer, rounds,"
+			       " ideas, impls, keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status,"
+			       " winner, final_ms, final_eager_ms FROM runs WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "cannot read runs");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		if (step == SQLITE_DONE)
+			error("database %s has no run %lld", s->path, (long long)id);
+		else
+			fail(s, "cannot read runs");
+		goto out;
+	}
+	memset(r, 0, sizeof *r);
+	r->id = id;
+	r->problem = col_text(st, 0);
+	r->problem_path = col_text(st, 1);
+	r->problem_sha = col_text(st, 2);
+	r->proposer = col_text(st, 3);
+	r->rounds = sqlite3_column_int(st, 4);
+	r->ideas = sqlite3_column_int(st, 5);
+	r->impls = sqlite3_column_int(st, 6);
+	r->keep = sqlite3_column_int(st, 7);
+	r->seed = sqlite3_column_int(st, 8);
+	r->tolerance = col_text(st, 9);
+	r->gpu = col_text(st, 10);
+	r->arch = col_text(st, 11);
+	r->eager_ms = sqlite3_column_double(st, 12);
+	r->compile_ms = sqlite3_column_double(st, 13);
+	r->status = col_text(st, 14);
+	r->winner = sqlite3_column_int64(st, 15);
+	r->final_ms = sqlite3_column_double(st, 16);
+	r->final_eager_ms = sqlite3_column_double(st, 17);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void run_row_release(struct run_row *r)
+{
+	free(r->problem);
+	free(r->problem_path);
+	free(r->problem_sha);
+	free(r->proposer);
+	free(r->tolerance);
+	free(r->gpu);
+	free(r->arch);
+	free(r->status);
+	memset(r, 0, sizeof *r);
+}
+
+int store_idea_put(struct store *s, struct idea_row *i)
+{
+	int rc = exec(s, "INSERT INTO ideas(run, round, catalog_id, category, text, parent1, parent2)"
+		      " VALUES(?,?,?,?,?,?,?)", "iisssii", i->run, (int64_t)i->round, i->catalog_id,
+		      i->category, i->text, i->parent1, i->parent2);
+	if (!rc)
+		i->id = sqlite3_last_insert_rowid(s->db);
+	return rc ? -1 : 0;
+}
+
+int store_ideas_of_run(struct store *s, int64_t run, struct idea_row **rows, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	*rows = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, round, catalog_id, category, text, parent1, parent2"
+			       " FROM ideas WHERE run=? ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read ideas");
+	sqlite3_bind_int64(st, 1, run);
+	int cap = 0, step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			*rows = xrealloc(*rows, (size_t)cap * sizeof **rows);
+		}
+		struct idea_row *i = &(*rows)[(*n)++];
+		i->id = sqlite3_column_int64(st, 0);
+		i->run = run;
+		i->round = sqlite3_column_int(st, 1);
+		i->catalog_id = col_text(st, 2);
+		i->category = col_text(st, 3);
+		i->text = col_text(st, 4);
+		i->parent1 = sqlite3_column_int64(st, 5);
+		i->parent2 = sqlite3_column_int64(st, 6);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? 0 : fail(s, "cannot read ideas");
+}
+
+void idea_row_release(struct idea_row *i)
+{
+	free(i->catalog_id);
+	free(i->category);
+	free(i->text);
+	memset(i, 0, sizeof *i);
+}
+
+int store_candidate_put(struct store *s, struct cand_row *c, bool *dup)
+{
+	*dup = false;
+	util_sha256_hex(c->source, strlen(c->source), c->sha);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT id FROM candidates WHERE run=? AND source_sha=?", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read candidates");
+	sqlite3_bind_int64(st, 1, c->run);
+	sqlite3_bind_text(st, 2, c->sha, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		c->id = sqlite3_column_int64(st, 0);
+		*dup = true;
+		sqlite3_finalize(st);
+		return 0;
+	}
+	sqlite3_finalize(st);
+	int rc = exec(s, "INSERT INTO candidates(run, round, idea, parent1, parent2, origin, template,"
+		      " knobs, source, source_sha) VALUES(?,?,?,?,?,?,?,?,?,?)", "iiiiisssss", c->run,
+		      (int64_t)c->round, c->idea, c->parent1, c->parent2, c->origin, c->template_name,
+		      c->knobs, c->source, c->sha);
+	if (!rc)
+		c->id = sqlite3_last_insert_rowid(s->db);
+	return rc ? -1 : 0;
+}
+
+int store_candidates_of_run(struct store *s, int64_t run, struct cand_row **rows, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	*rows = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT c.id, c.round, c.idea, c.parent1, c.parent2, c.origin,"
+			       " c.template, c.knobs, c.source, c.source_sha, e.verdict, e.detail,"
+			       " e.median_ms, e.pct_eager, e.pct_floor, e.id IS NOT NULL"
+			       " FROM candidates c LEFT JOIN evaluations e ON e.candidate = c.id"
+			       " WHERE c.run=? ORDER BY c.id", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read candidates");
+	sqlite3_bind_int64(st, 1, run);
+	int cap = 0, step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			*rows = xrealloc(*rows, (size_t)cap * sizeof **rows);
+		}
+		struct cand_row *c = &(*rows)[(*n)++];
+		memset(c, 0, sizeof *c);
+		c->id = sqlite3_column_int64(st, 0);
+		c->run = run;
+		c->round = sqlite3_column_int(st, 1);
+		c->idea = sqlite3_column_int64(st, 2);
+		c->parent1 = sqlite3_column_int64(st, 3);
+		c->parent2 = sqlite3_column_int64(st, 4);
+		c->origin = col_text(st, 5);
+		c->template_name = col_text(st, 6);
+		c->knobs = col_text(st, 7);
+		c->source = col_text(st, 8);
+		snprintf(c->sha, sizeof c->sha, "%s", sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "");
+		c->evaluated = sqlite3_column_int(st, 15);
+		c->verdict = col_text(st, 10);
+		c->detail = col_text(st, 11);
+		c->median_ms = sqlite3_column_double(st, 12);
+		c->pct_eager = sqlite3_column_double(st, 13);
+		c->pct_floor = sqlite3_column_double(st, 14);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? 0 : fail(s, "cannot read candidates");
+}
+
+void cand_row_release(struct cand_row *c)
+{
+	free(c->origin);
+	free(c->template_name);
+	free(c->knobs);
+	free(c->source);
+	free(c->verdict);
+	free(c->detail);
+	memset(c, 0, sizeof *c);
+}
+
+int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e)
+{
+	/* INSERT OR IGNORE: an evaluation is stored once, even when a resumed
+	 * run races a crash between the write and its own bookkeeping. */
+	return exec(s, "INSERT OR IGNORE INTO evaluations(candidate, verdict, detail, log, pass_strict,"
+		    " pass_crfm, max_abs, max_rel, timed, median_ms, min_ms, max_ms, host_ms, reps,"
+		    " warmup, sets, flush_mb, pct_eager, pct_floor, floor_ms, gpu, sm_clock, mem_clock,"
+		    " compile_s, eval_s) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    "isssiiddiddddiiiidddsiidd", candidate, e->verdict, e->detail, e->log,
+		    (int64_t)e->pass_strict, (int64_t)e->pass_crfm, e->max_abs, e->max_rel,
+		    (int64_t)e->timed, e->median_ms, e->min_ms, e->max_ms, e->host_ms, (int64_t)e->reps,
+		    (int64_t)e->warmup, (int64_t)e->sets, (int64_t)e->flush_mb, e->pct_eager,
+		    e->pct_floor, e->floor_ms, e->gpu, (int64_t)e->sm_clock, (int64_t)e->mem_clock,
+		    e->compile_s, e->eval_s) ? -1 : 0;
+}
+
+int store_bank_put(struct store *s, const struct bank_row *b)
+{
+	char sha[65];
+	util_sha256_hex(b->source, strlen(b->source), sha);
+	return exec(s, "INSERT INTO bank(problem, family, template, knobs, source, source_sha, gpu,"
+		    " median_ms, pct_eager, run) VALUES(?,?,?,?,?,?,?,?,?,?)"
+		    " ON CONFLICT(problem, gpu, source_sha) DO UPDATE SET median_ms=excluded.median_ms,"
+		    " pct_eager=excluded.pct_eager, run=excluded.run", "sssssssddi", b->problem,
+		    b->family, b->template_name, b->knobs, b->source, sha, b->gpu, b->median_ms,
+		    b->pct_eager, b->run) ? -1 : 0;
+}
+
+int store_bank_for(struct store *s, const char *problem, const char *family, const char *gpu,
+		   struct bank_row **rows, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	*rows = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, problem, family, template, knobs, source, gpu,"
+			       " median_ms, pct_eager, run FROM bank WHERE (problem=? OR family=?)"
+			       " AND (gpu=? OR ? IS NULL) ORDER BY problem<>?, pct_eager DESC", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read the bank");
+	sqlite3_bind_text(st, 1, problem, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, family, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, gpu, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, gpu, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, problem, -1, SQLITE_TRANSIENT);
+	int cap = 0, step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			*rows = xrealloc(*rows, (size_t)cap * sizeof **rows);
+		}
+		struct bank_row *b = &(*rows)[(*n)++];
+		b->id = sqlite3_column_int64(st, 0);
+		b->problem = col_text(st, 1);
+		b->family = col_text(st, 2);
+		b->template_name = col_text(st, 3);
+		b->knobs = col_text(st, 4);
+		b->source = col_text(st, 5);
+		b->gpu = col_text(st, 6);
+		b->median_ms = sqlite3_column_double(st, 7);
+		b->pct_eager = sqlite3_column_double(st, 8);
+		b->run = sqlite3_column_int64(st, 9);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? 0 : fail(s, "cannot read the bank");
+}
+
+void bank_row_release(struct bank_row *b)
+{
+	free(b->problem);
+	free(b->family);
+	free(b->template_name);
+	free(b->knobs);
+	free(b->source);
+	free(b->gpu);
+	memset(b, 0, sizeof *b);
+}

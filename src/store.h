@@ -1,0 +1,110 @@
+/*
+ * store.h - the store stage: one SQLite database (WAL) holding runs, ideas,
+ * candidates, evaluations and the bank of known-good kernels. Every write is
+ * its own transaction, committed as it happens, so a run killed at any moment
+ * keeps everything it finished. Schema: docs/SCHEMA.md.
+ */
+#ifndef KBREED_STORE_H
+#define KBREED_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct store;
+
+struct run_row {
+	int64_t id;
+	char *problem;        /* name */
+	char *problem_path;
+	char *problem_sha;    /* of the problem file */
+	char *proposer;       /* "playbook" or "llm:..." */
+	int rounds, ideas, impls, keep, seed;
+	char *tolerance;      /* "strict" or "crfm" */
+	char *gpu;
+	char *arch;
+	double eager_ms;      /* PyTorch eager at the start of the run */
+	double compile_ms;    /* torch.compile, 0 when not measured */
+	char *status;         /* "running", "done", "failed" */
+	int64_t winner;       /* candidate id, 0 when none */
+	double final_ms;      /* the winner re-timed at the end */
+	double final_eager_ms;/* PyTorch re-timed beside it */
+};
+
+struct idea_row {
+	int64_t id, run;
+	int round;
+	char *catalog_id;     /* the playbook entry, or "llm" */
+	char *category;       /* one of the six CRFM categories */
+	char *text;           /* the idea in English, facts filled in */
+	int64_t parent1, parent2;  /* candidate ids; 0 when absent */
+};
+
+struct cand_row {
+	int64_t id, run;
+	int round;
+	int64_t idea;                 /* 0 for seeds (naive, bank) */
+	int64_t parent1, parent2;     /* 0 when absent */
+	char *origin;                 /* "naive", "bank", "playbook", "llm" */
+	char *template_name;          /* "" for hand-written sources */
+	char *knobs;                  /* "VEC=4 THREADS=256", "" when none */
+	char *source;                 /* the complete .cu */
+	char sha[65];                 /* of source */
+	/* Filled when an evaluation exists. */
+	bool evaluated;
+	char *verdict;
+	char *detail;
+	double median_ms;             /* 0 unless timed */
+	double pct_eager, pct_floor;
+};
+
+struct eval_row {
+	const char *verdict, *detail, *log;
+	bool pass_strict, pass_crfm, timed;
+	double max_abs, max_rel;
+	double median_ms, min_ms, max_ms, host_ms;
+	int reps, warmup, sets, flush_mb;
+	double pct_eager, pct_floor, floor_ms;
+	const char *gpu;
+	int sm_clock, mem_clock;
+	double compile_s, eval_s;
+};
+
+struct bank_row {
+	int64_t id;
+	char *problem, *family, *template_name, *knobs, *source, *gpu;
+	double median_ms, pct_eager;
+	int64_t run;
+};
+
+/* Opens (creating when needed) the database at path. Returns NULL on failure,
+ * reported with the path and SQLite's reason. */
+struct store *store_open(const char *path);
+void store_close(struct store *s);
+/* The default database path: $KBREED_DB, else <cache>/kbreed.db (caller frees). */
+char *store_default_path(void);
+
+int store_run_create(struct store *s, struct run_row *r);   /* sets r->id */
+int store_run_get(struct store *s, int64_t id, struct run_row *r);
+int store_run_update(struct store *s, const struct run_row *r);
+void run_row_release(struct run_row *r);
+
+int store_idea_put(struct store *s, struct idea_row *i);    /* sets i->id */
+int store_ideas_of_run(struct store *s, int64_t run, struct idea_row **rows, int *n);
+void idea_row_release(struct idea_row *i);
+
+/* Stores a candidate; when the run already holds the same source, sets
+ * c->id to that one and *dup to true instead. */
+int store_candidate_put(struct store *s, struct cand_row *c, bool *dup);
+/* Every candidate of a run, oldest first, with its evaluation if any. */
+int store_candidates_of_run(struct store *s, int64_t run, struct cand_row **rows, int *n);
+void cand_row_release(struct cand_row *c);
+
+int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e);
+
+int store_bank_put(struct store *s, const struct bank_row *b);
+/* Bank kernels for a problem or family on a GPU, fastest first. */
+int store_bank_for(struct store *s, const char *problem, const char *family, const char *gpu,
+		   struct bank_row **rows, int *n);
+void bank_row_release(struct bank_row *b);
+
+#endif

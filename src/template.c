@@ -1,0 +1,294 @@
+/*
+ * template.c - reading template headers and realising genomes as sources.
+ */
+#define _GNU_SOURCE
+#include "template.h"
+
+#include "home.h"
+#include "log.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void template_release(struct template *t)
+{
+	free(t->name);
+	free(t->family);
+	free(t->problems);
+	free(t->path);
+	free(t->text);
+	for (int i = 0; i < t->n_knobs; i++) {
+		free(t->knobs[i].name);
+		free(t->knobs[i].what);
+	}
+	memset(t, 0, sizeof *t);
+}
+
+void template_free_all(struct template *t, int n)
+{
+	for (int i = 0; i < n; i++)
+		template_release(&t[i]);
+	free(t);
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* "// knob NAME: v1 v2 v3 | default v | what" */
+static int parse_knob(struct template *t, char *spec, const char *path, int line)
+{
+	if (t->n_knobs == TEMPLATE_MAX_KNOBS)
+		return error("%s:%d: more than %d knobs", path, line, TEMPLATE_MAX_KNOBS);
+	char *colon = strchr(spec, ':');
+	char *bar1 = colon ? strchr(colon, '|') : NULL;
+	char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
+	if (!colon || !bar1)
+		return error("%s:%d: a knob line reads 'knob NAME: v1 v2 | default v | what'", path, line);
+	*colon = *bar1 = '\0';
+	if (bar2)
+		*bar2 = '\0';
+	struct knob *k = &t->knobs[t->n_knobs];
+	char *name = trim(spec);
+	for (char *c = name; *c; c++)
+		if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_')
+			return error("%s:%d: knob names are UPPER_CASE identifiers, not '%s'", path, line, name);
+	char *vals = trim(colon + 1);
+	k->n_values = 0;
+	for (char *save = NULL, *v = strtok_r(vals, " ", &save); v; v = strtok_r(NULL, " ", &save)) {
+		char *end;
+		long x = strtol(v, &end, 10);
+		if (*end || k->n_values == TEMPLATE_MAX_VALUES)
+			return error("%s:%d: knob %s: bad or too many values", path, line, name);
+		k->values[k->n_values++] = (int)x;
+	}
+	int def;
+	if (sscanf(trim(bar1 + 1), "default %d", &def) != 1 || k->n_values == 0)
+		return error("%s:%d: knob %s needs values and '| default V'", path, line, name);
+	bool found = false;
+	for (int i = 0; i < k->n_values; i++)
+		found |= k->values[i] == def;
+	if (!found)
+		return error("%s:%d: knob %s: default %d is not among its values", path, line, name, def);
+	k->def = def;
+	k->name = xstrdup(name);
+	k->what = xstrdup(bar2 ? trim(bar2 + 1) : "");
+	t->n_knobs++;
+	return 0;
+}
+
+int template_parse(const char *path, const char *text, struct template *t)
+{
+	memset(t, 0, sizeof *t);
+	t->path = xstrdup(path);
+	t->text = xstrdup(text);
+	char *copy = xstrdup(text);
+	int rc = 0, line = 0;
+	for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
+		line++;
+		if (strncmp(l, "//", 2))
+			break;  /* the header ends at the first line that is not a // comment */
+		char *s = trim(l + 2);
+		if (!strncmp(s, "kbreed-template:", 16))
+			t->name = xstrdup(trim(s + 16));
+		else if (!strncmp(s, "family:", 7))
+			t->family = xstrdup(trim(s + 7));
+		else if (!strncmp(s, "problems:", 9))
+			t->problems = xstrdup(trim(s + 9));
+		else if (!strncmp(s, "knob ", 5))
+			rc = parse_knob(t, s + 5, path, line);
+	}
+	free(copy);
+	if (!rc && (!t->name || !t->family || !t->problems))
+		rc = error("%s: a template opens with '// kbreed-template: NAME', '// family: F' and '// problems: P...'", path);
+	if (rc)
+		template_release(t);
+	return rc;
+}
+
+static int cmp_template(const void *a, const void *b)
+{
+	return strcmp(((const struct template *)a)->name, ((const struct template *)b)->name);
+}
+
+static int load_dir(const char *dir, struct template **out, int *n, int *cap)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	int rc = 0;
+	while (!rc && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *path = xasprintf("%s/%s", dir, e->d_name);
+		size_t len = strlen(e->d_name);
+		if (util_is_dir(path)) {
+			rc = load_dir(path, out, n, cap);
+		} else if (len > 3 && !strcmp(e->d_name + len - 3, ".cu")) {
+			char *text = NULL;
+			if (util_read_file(path, 1u << 20, &text, NULL)) {
+				rc = -1;
+			} else {
+				if (*n == *cap) {
+					*cap = *cap ? 2 * *cap : 16;
+					*out = xrealloc(*out, (size_t)*cap * sizeof **out);
+				}
+				rc = template_parse(path, text, &(*out)[*n]);
+				if (!rc)
+					(*n)++;
+				free(text);
+			}
+		}
+		free(path);
+	}
+	closedir(d);
+	return rc;
+}
+
+int template_load_all(struct template **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	int cap = 0;
+	char *dir = xasprintf("%s/templates", home_dir());
+	int rc = load_dir(dir, out, n, &cap);
+	free(dir);
+	if (rc) {
+		template_free_all(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	if (*n)
+		qsort(*out, (size_t)*n, sizeof **out, cmp_template);
+	return 0;
+}
+
+const struct template *template_find(const struct template *t, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(t[i].name, name))
+			return &t[i];
+	return NULL;
+}
+
+bool template_serves(const struct template *t, const char *problem)
+{
+	size_t len = strlen(problem);
+	for (const char *p = t->problems; (p = strstr(p, problem)); p += len)
+		if ((p == t->problems || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
+			return true;
+	return false;
+}
+
+bool template_accepts(const struct template *t, const char *settings)
+{
+	char *copy = xstrdup(settings);
+	bool ok = true;
+	for (char *save = NULL, *kv = strtok_r(copy, " ", &save); kv && ok; kv = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq) {
+			ok = false;
+			break;
+		}
+		*eq = '\0';
+		int k = template_knob(t, kv), v = atoi(eq + 1);
+		ok = false;
+		for (int i = 0; k >= 0 && i < t->knobs[k].n_values; i++)
+			ok |= t->knobs[k].values[i] == v;
+	}
+	free(copy);
+	return ok;
+}
+
+int template_count_knobs(const struct template *t, const char *names)
+{
+	char *copy = xstrdup(names);
+	int n = 0;
+	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		n += template_knob(t, w) >= 0;
+	free(copy);
+	return n;
+}
+
+int template_knob(const struct template *t, const char *name)
+{
+	for (int i = 0; i < t->n_knobs; i++)
+		if (!strcmp(t->knobs[i].name, name))
+			return i;
+	return -1;
+}
+
+void genome_default(struct genome *g, const struct template *t)
+{
+	memset(g, 0, sizeof *g);
+	g->tpl = t;
+	for (int i = 0; i < t->n_knobs; i++)
+		g->value[i] = t->knobs[i].def;
+}
+
+char *genome_knobs_str(const struct genome *g)
+{
+	struct buf b;
+	buf_init(&b, 4096);
+	for (int i = 0; g->tpl && i < g->tpl->n_knobs; i++)
+		buf_printf(&b, "%s%s=%d", i ? " " : "", g->tpl->knobs[i].name, g->value[i]);
+	return buf_detach(&b);
+}
+
+int genome_parse(struct genome *g, const struct template *t, const char *knobs)
+{
+	genome_default(g, t);
+	char *copy = xstrdup(knobs);
+	int rc = 0;
+	for (char *save = NULL, *kv = strtok_r(copy, " ", &save); kv && !rc; kv = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(kv, '=');
+		int k = -1, v = 0;
+		if (eq) {
+			*eq = '\0';
+			k = template_knob(t, kv);
+			v = atoi(eq + 1);
+		}
+		bool allowed = false;
+		for (int i = 0; k >= 0 && i < t->knobs[k].n_values; i++)
+			allowed |= t->knobs[k].values[i] == v;
+		if (!allowed)
+			rc = error("template %s has no knob setting '%s%s%s'", t->name, kv, eq ? "=" : "", eq ? eq + 1 : "");
+		else
+			g->value[k] = v;
+	}
+	free(copy);
+	return rc;
+}
+
+bool genome_equal(const struct genome *a, const struct genome *b)
+{
+	if (a->tpl != b->tpl)
+		return false;
+	for (int i = 0; a->tpl && i < a->tpl->n_knobs; i++)
+		if (a->value[i] != b->value[i])
+			return false;
+	return true;
+}
+
+char *genome_realize(const struct genome *g)
+{
+	struct buf b;
+	buf_init(&b, 4u << 20);
+	buf_printf(&b, "// kbreed candidate: template %s\n", g->tpl->name);
+	for (int i = 0; i < g->tpl->n_knobs; i++)
+		buf_printf(&b, "#define %s %d\n", g->tpl->knobs[i].name, g->value[i]);
+	buf_append(&b, g->tpl->text, strlen(g->tpl->text));
+	return buf_detach(&b);
+}

@@ -1,0 +1,74 @@
+/*
+ * template.h - the playbook kernel templates: templates/FAMILY/NAME.cu.
+ *
+ * A template is a CUDA candidate whose behaviour is set by named knobs with
+ * defaults; its header says which, in lines the playbook reads:
+ *   // kbreed-template: softmax_online
+ *   // family: softmax
+ *   // problems: softmax
+ *   // knob THREADS: 256 512 1024 | default 512 | threads per block
+ * A genome is a template plus one value for each knob; realising a genome
+ * prepends "#define KNOB value" lines to the template's text.
+ */
+#ifndef KBREED_TEMPLATE_H
+#define KBREED_TEMPLATE_H
+
+#include <stdbool.h>
+
+#define TEMPLATE_MAX_KNOBS 12
+#define TEMPLATE_MAX_VALUES 8
+
+struct knob {
+	char *name;                          /* owned, e.g. "VEC" */
+	int values[TEMPLATE_MAX_VALUES];     /* allowed, in the header's order */
+	int n_values;
+	int def;                             /* the default, one of values */
+	char *what;                          /* owned: the header's description */
+};
+
+struct template {
+	char *name;       /* owned, e.g. "softmax_online" */
+	char *family;     /* owned */
+	char *problems;   /* owned: space-separated problem names it serves */
+	char *path;       /* owned */
+	char *text;       /* owned: the whole file */
+	struct knob knobs[TEMPLATE_MAX_KNOBS];
+	int n_knobs;
+};
+
+/* All templates under <home>/templates, sorted by name. Returns 0, or -1 when
+ * a template's header is malformed (reported with file and line). */
+int template_load_all(struct template **out, int *n);
+/* Parses one template file's header. */
+int template_parse(const char *path, const char *text, struct template *t);
+void template_release(struct template *t);
+void template_free_all(struct template *t, int n);
+/* The template of a name, or NULL. */
+const struct template *template_find(const struct template *t, int n, const char *name);
+/* Whether t serves problem (named in its problems line). */
+bool template_serves(const struct template *t, const char *problem);
+/* Whether every "KNOB=value" in settings names a knob of t and an allowed
+ * value (quietly: for deciding whether an idea applies). */
+bool template_accepts(const struct template *t, const char *settings);
+/* How many of the space-separated knob names t has. */
+int template_count_knobs(const struct template *t, const char *names);
+/* Index of a knob by name, or -1. */
+int template_knob(const struct template *t, const char *name);
+
+/* A template plus one value per knob (indices as in the template). */
+struct genome {
+	const struct template *tpl;
+	int value[TEMPLATE_MAX_KNOBS];
+};
+
+void genome_default(struct genome *g, const struct template *t);
+/* "THREADS=512 VEC=4" (caller frees). */
+char *genome_knobs_str(const struct genome *g);
+/* Parses "THREADS=512 VEC=4" into g (knobs not named keep their default);
+ * -1 when a knob or value is unknown to the template. */
+int genome_parse(struct genome *g, const struct template *t, const char *knobs);
+bool genome_equal(const struct genome *a, const struct genome *b);
+/* The candidate source: the knob defines, then the template (caller frees). */
+char *genome_realize(const struct genome *g);
+
+#endif

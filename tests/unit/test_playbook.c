@@ -1,0 +1,280 @@
+/* test_playbook.c - the playbook: its catalogue is consistent with the
+ * templates, every template compiles across its knob values, choices are
+ * conditioned on history, realisations are distinct, recombination mixes. */
+#include "testing.h"
+
+#include "compile.h"
+#include "propose.h"
+#include "realize.h"
+#include "template.h"
+#include "util.h"
+
+static struct template *tpls;
+static int n_tpls;
+static struct idea_def *cat;
+static int n_cat;
+
+static int setup(void **state)
+{
+	test_private_cache();
+	if (template_load_all(&tpls, &n_tpls) || propose_load_catalog(&cat, &n_cat))
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	template_free_all(tpls, n_tpls);
+	for (int i = 0; i < n_cat; i++)
+		idea_def_release(&cat[i]);
+	free(cat);
+	return 0;
+}
+
+static void test_header_parsing(void **state)
+{
+	const char *text = "// kbreed-template: demo\n// family: elementwise\n// problems: gelu relu\n"
+			   "// knob VEC: 1 2 4 | default 4 | floats per load\n"
+			   "// knob THREADS: 128 256 | default 256 | threads\n#include <x>\n";
+	struct template t;
+	assert_int_equal(template_parse("demo.cu", text, &t), 0);
+	assert_string_equal(t.name, "demo");
+	assert_int_equal(t.n_knobs, 2);
+	assert_int_equal(t.knobs[0].n_values, 3);
+	assert_int_equal(t.knobs[0].def, 4);
+	assert_true(template_serves(&t, "relu"));
+	assert_false(template_serves(&t, "rel"));
+	struct genome g;
+	assert_int_equal(genome_parse(&g, &t, "THREADS=128"), 0);
+	char *k = genome_knobs_str(&g);
+	assert_string_equal(k, "VEC=4 THREADS=128");
+	free(k);
+	assert_int_equal(genome_parse(&g, &t, "THREADS=100"), -1);
+	assert_int_equal(genome_parse(&g, &t, "NOPE=1"), -1);
+	assert_true(template_accepts(&t, "VEC=2 THREADS=256"));
+	assert_false(template_accepts(&t, "VEC=3"));
+	assert_int_equal(genome_parse(&g, &t, "THREADS=128"), 0);
+	char *src = genome_realize(&g);
+	assert_non_null(strstr(src, "#define VEC 4\n#define THREADS 128\n// kbreed-template: demo"));
+	free(src);
+	template_release(&t);
+	/* A default outside the values, or a missing header, is an error. */
+	assert_int_equal(template_parse("bad.cu", "// kbreed-template: b\n// family: f\n// problems: p\n"
+					"// knob A: 1 2 | default 3 | x\n", &t), -1);
+	assert_int_equal(template_parse("bad.cu", "#include <x>\n", &t), -1);
+}
+
+static void test_catalog_matches_templates(void **state)
+{
+	assert_true(n_tpls >= 6);
+	assert_true(n_cat >= 15);
+	int per_cat[6] = { 0 };
+	for (int i = 0; i < n_cat; i++) {
+		const struct idea_def *d = &cat[i];
+		for (int c = 0; c < 6; c++)
+			per_cat[c] += !strcmp(d->category, propose_categories[c]);
+		if (*d->to) {
+			const struct template *t = template_find(tpls, n_tpls, d->to);
+			if (!t)
+				fail_msg("idea %s moves to unknown template %s", d->id, d->to);
+			if (!template_accepts(t, d->set))
+				fail_msg("idea %s sets '%s', which %s does not accept", d->id, d->set, t->name);
+			char *copy = xstrdup(d->vary);
+			for (char *sv = NULL, *w = strtok_r(copy, " ", &sv); w; w = strtok_r(NULL, " ", &sv))
+				if (template_knob(t, w) < 0)
+					fail_msg("idea %s varies %s, which %s lacks", d->id, w, t->name);
+			free(copy);
+		} else {
+			/* A generic idea must fit at least one template. */
+			bool fits = false;
+			for (int t = 0; t < n_tpls; t++)
+				fits |= template_accepts(&tpls[t], d->set) &&
+					(!*d->vary || template_count_knobs(&tpls[t], d->vary) > 0);
+			if (!fits)
+				fail_msg("idea %s fits no template", d->id);
+		}
+	}
+	/* The playbook covers most of the six categories. */
+	int covered = 0;
+	for (int c = 0; c < 6; c++)
+		covered += per_cat[c] > 0;
+	assert_true(covered >= 5);
+}
+
+static void test_templates_compile(void **state)
+{
+	/* Every template at its defaults and at each knob's lowest and highest value. */
+	struct compile_job jobs[256];
+	char *paths[256];
+	int n = 0;
+	char *dir = test_tmpdir();
+	for (int t = 0; t < n_tpls; t++) {
+		for (int k = -1; k < tpls[t].n_knobs; k++) {
+			for (int end = 0; end < (k < 0 ? 1 : 2); end++) {
+				struct genome g;
+				genome_default(&g, &tpls[t]);
+				if (k >= 0)
+					g.value[k] = tpls[t].knobs[k].values[end ? tpls[t].knobs[k].n_values - 1 : 0];
+				char *src = genome_realize(&g);
+				paths[n] = xasprintf("%s/%s-%d-%d.cu", dir, tpls[t].name, k, end);
+				assert_int_equal(util_write_file(paths[n], src, strlen(src)), 0);
+				free(src);
+				memset(&jobs[n], 0, sizeof jobs[n]);
+				jobs[n].source = paths[n];
+				n++;
+				assert_true(n < 256);
+			}
+		}
+	}
+	struct compile_opts o = { .arch = "sm_90a" };
+	assert_int_equal(compile_batch(jobs, n, &o), 0);
+	for (int i = 0; i < n; i++) {
+		if (!jobs[i].ok)
+			fail_msg("%s does not compile:\n%s", jobs[i].source, jobs[i].log);
+		compile_job_release(&jobs[i]);
+		free(paths[i]);
+	}
+	util_remove_tree(dir);
+	free(dir);
+}
+
+static struct propose_ctx ctx_for(const char *op, const char *family, struct known *hist, int n_hist,
+				  const char *const *tried, int n_tried, uint64_t *rng)
+{
+	return (struct propose_ctx){ .problem = op, .family = family, .bound = "memory", .floor_ms = 0.7,
+				     .eager_ms = 0.7, .templates = tpls, .n_templates = n_tpls,
+				     .catalog = cat, .n_catalog = n_cat, .history = hist,
+				     .n_history = n_hist, .tried = tried, .n_tried = n_tried, .rng = rng };
+}
+
+static void test_conditioned_on_history(void **state)
+{
+	uint64_t rng = 42;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 1.3, .pct_floor = 55 };
+	const struct known *seeds[] = { &naive };
+	struct propose_ctx ctx = ctx_for("gelu", "elementwise", &naive, 1, NULL, 0, &rng);
+	struct proposal p[16];
+	int n = propose_playbook(&ctx, seeds, 1, 16, p);
+	assert_true(n >= 2);
+	char *first = xasprintf("%s:1", p[0].catalog_id);
+	for (int i = 0; i < n; i++) {
+		/* From a hand-written kernel, only ideas that bring a template apply. */
+		assert_non_null(p[i].to);
+		assert_true(template_serves(p[i].to, "gelu"));
+		/* The text carries the parent's measured facts. */
+		assert_true(strstr(p[i].text, "1.3000 ms") || strstr(p[i].text, "55%"));
+		assert_null(strstr(p[i].text, "{"));
+		proposal_release(&p[i]);
+	}
+	/* An idea tried on this parent is not proposed for it again. */
+	const char *tried[] = { first };
+	ctx = ctx_for("gelu", "elementwise", &naive, 1, tried, 1, &rng);
+	int m = propose_playbook(&ctx, seeds, 1, 16, p);
+	assert_int_equal(m, n - 1);
+	for (int i = 0; i < m; i++) {
+		char *key = xasprintf("%s:1", p[i].catalog_id);
+		assert_string_not_equal(key, first);
+		free(key);
+		proposal_release(&p[i]);
+	}
+	free(first);
+	/* Nothing for a family the playbook does not know. */
+	ctx = ctx_for("mystery", "mystery", &naive, 1, NULL, 0, &rng);
+	assert_int_equal(propose_playbook(&ctx, seeds, 1, 16, p), 0);
+}
+
+static void test_categories_that_pay_are_favoured(void **state)
+{
+	/* History: memory-access ideas doubled speed, the others gave nothing.
+	 * Over many draws of one idea, memory access should win most often. */
+	const struct template *t = template_find(tpls, n_tpls, "gelu_vec");
+	assert_non_null(t);
+	struct known hist[4] = {
+		{ .id = 1, .correct = true, .median_ms = 2.0 },
+		{ .id = 2, .tpl = t, .correct = true, .median_ms = 1.0, .parent_ms = 2.0, .idea = 1,
+		  .idea_catalog = "gelu-vector", .idea_category = "memory access" },
+		{ .id = 3, .tpl = t, .correct = true, .median_ms = 2.0, .parent_ms = 2.0, .idea = 2,
+		  .idea_catalog = "gelu-ilp", .idea_category = "asynchronous operations and latency hiding" },
+		{ .id = 4, .tpl = t, .correct = true, .median_ms = 2.0, .parent_ms = 2.0, .idea = 3,
+		  .idea_catalog = "gelu-grid-stride", .idea_category = "control flow and loops" },
+	};
+	for (int i = 1; i < 4; i++)
+		genome_default(&hist[i].genome, t);
+	const struct known *seeds[] = { &hist[1] };
+	int memory = 0, draws = 300;
+	uint64_t rng = 1;
+	for (int d = 0; d < draws; d++) {
+		struct propose_ctx ctx = ctx_for("gelu", "elementwise", hist, 4, NULL, 0, &rng);
+		struct proposal p;
+		assert_int_equal(propose_playbook(&ctx, seeds, 1, 1, &p), 1);
+		memory += !strcmp(p.category, "memory access");
+		proposal_release(&p);
+	}
+	int memory_ideas = 0, applicable = 0;
+	for (int i = 0; i < n_cat; i++) {
+		struct known *seed = &hist[1];
+		(void)seed;
+		if (strstr(cat[i].families, "elementwise") || !strcmp(cat[i].families, "*")) {
+			applicable++;
+			memory_ideas += !strcmp(cat[i].category, "memory access");
+		}
+	}
+	/* Favoured beyond its share of the applicable ideas. */
+	assert_true((double)memory / draws > (double)memory_ideas / applicable);
+}
+
+static void test_realisations_and_recombination(void **state)
+{
+	const struct template *t = template_find(tpls, n_tpls, "gelu_vec");
+	struct known a = { .id = 5, .tpl = t, .correct = true, .median_ms = 1.0, .idea_category = "memory access" };
+	struct known b = { .id = 6, .tpl = t, .correct = true, .median_ms = 1.1 };
+	genome_default(&a.genome, t);
+	genome_default(&b.genome, t);
+	b.genome.value[0] = t->knobs[0].values[0] == a.genome.value[0] ? t->knobs[0].values[1] : t->knobs[0].values[0];
+	b.genome.value[t->n_knobs - 1] = t->knobs[t->n_knobs - 1].values[0] == a.genome.value[t->n_knobs - 1]
+		? t->knobs[t->n_knobs - 1].values[1] : t->knobs[t->n_knobs - 1].values[0];
+	struct known hist[] = { a, b };
+	const struct known *seeds[] = { &hist[0], &hist[1] };
+	uint64_t rng = 9;
+	struct propose_ctx ctx = ctx_for("gelu", "elementwise", hist, 2, NULL, 0, &rng);
+	struct proposal p[4];
+	int n = propose_playbook(&ctx, seeds, 2, 4, p);
+	assert_true(n >= 2);
+	assert_string_equal(p[0].catalog_id, "recombine");
+	assert_ptr_equal(p[0].parent2, &hist[1]);
+	struct genome out[8];
+	struct genome seen[2] = { a.genome, b.genome };
+	int k = realize_playbook(&p[0], 4, seen, 2, &rng, out);
+	assert_true(k >= 1);
+	for (int i = 0; i < k; i++) {
+		assert_false(genome_equal(&out[i], &a.genome));
+		assert_false(genome_equal(&out[i], &b.genome));
+		for (int j = 0; j < t->n_knobs; j++)
+			assert_true(out[i].value[j] == a.genome.value[j] || out[i].value[j] == b.genome.value[j]);
+	}
+	/* An idea with knobs to vary gives distinct realisations, none seen before. */
+	for (int i = 1; i < n; i++) {
+		if (!p[i].def || !*p[i].def->vary)
+			continue;
+		int r = realize_playbook(&p[i], 3, seen, 2, &rng, out);
+		assert_true(r >= 1);
+		for (int x = 0; x < r; x++)
+			for (int y = x + 1; y < r; y++)
+				assert_false(genome_equal(&out[x], &out[y]));
+	}
+	for (int i = 0; i < n; i++)
+		proposal_release(&p[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_parsing),
+		cmocka_unit_test(test_catalog_matches_templates),
+		cmocka_unit_test(test_templates_compile),
+		cmocka_unit_test(test_conditioned_on_history),
+		cmocka_unit_test(test_categories_that_pay_are_favoured),
+		cmocka_unit_test(test_realisations_and_recombination),
+	};
+	return cmocka_run_group_tests_name("playbook", tests, setup, teardown);
+}

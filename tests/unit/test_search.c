@@ -1,0 +1,202 @@
+/* test_search.c - the evolutionary loop end to end on a machine without a
+ * GPU: real problem files, bridge (CPU), templates, playbook and nvcc; a
+ * scripted worker (tests/unit/fake_worker.c) stands in for the GPU and times
+ * each candidate by a hash of its name. Checks rounds, seeds, history
+ * conditioning, reproducibility, the store, outputs, and resume. */
+#include "testing.h"
+
+#include "search.h"
+#include "store.h"
+#include "util.h"
+
+#include <sqlite3.h>
+
+static char *tmp;
+
+static int setup(void **state)
+{
+	test_private_cache();
+	tmp = test_tmpdir();
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd))
+		return -1;
+	char *worker = xasprintf("%s/build/tests/fake_worker", cwd);
+	char *python = xasprintf("%s/tests/unit/fake_python.sh", cwd);
+	setenv("KBREED_WORKER", worker, 1);
+	setenv("KBREED_PYTHON", python, 1);
+	setenv("KBREED_FAKE_GPU", "1", 1);
+	setenv("KBREED_FAKE_SEARCH", "1", 1);
+	free(worker);
+	free(python);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	util_remove_tree(tmp);
+	free(tmp);
+	return 0;
+}
+
+static void opts(struct search_opts *o, const char *db, const char *out)
+{
+	search_opts_defaults(o);
+	o->rounds = 2;
+	o->ideas = 3;
+	o->impls = 2;
+	o->keep = 2;
+	o->seed = 7;
+	o->db_path = db;
+	o->out_dir = out;
+	o->eval.reps = 20;
+	o->eval.timeout_s = 30;
+}
+
+static long long query(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	long long v = -1;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static char *knob_trail(const char *db)
+{
+	struct store *s = store_open(db);
+	assert_non_null(s);
+	struct cand_row *rows;
+	int n;
+	assert_int_equal(store_candidates_of_run(s, 1, &rows, &n), 0);
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	for (int i = 0; i < n; i++) {
+		buf_printf(&b, "%d:%s[%s];", rows[i].round, rows[i].template_name, rows[i].knobs);
+		cand_row_release(&rows[i]);
+	}
+	free(rows);
+	store_close(s);
+	return buf_detach(&b);
+}
+
+static void test_full_run(void **state)
+{
+	char *db = xasprintf("%s/a.db", tmp), *out = xasprintf("%s/out-a", tmp);
+	struct search_opts o;
+	opts(&o, db, out);
+	struct search_outcome res;
+	assert_int_equal(search_run(&o, "tests/data/search_gelu.py", &res), 0);
+	assert_int_equal(res.run, 1);
+	assert_true(res.winner > 0);
+	assert_true(res.best_ms >= 0.5 && res.best_ms <= 1.5);
+	assert_true(res.eager_ms == 2.0);
+	assert_true(res.pct_eager > 100);
+	assert_true(util_file_exists(res.winner_path));
+	assert_true(util_file_exists(res.summary_path));
+	char *md = NULL;
+	assert_int_equal(util_read_file(res.summary_path, 1 << 20, &md, NULL), 0);
+	assert_non_null(strstr(md, "## Trajectory"));
+	assert_non_null(strstr(md, "## Ideas by category"));
+	assert_non_null(strstr(md, "## The winner's lineage"));
+	free(md);
+
+	/* Round 0 is the naive kernel; rounds 1 and 2 come from ideas. */
+	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE round=0"), 1);
+	assert_int_equal(query(db, "SELECT origin='naive' FROM candidates WHERE round=0"), 1);
+	assert_true(query(db, "SELECT count(*) FROM candidates WHERE round=1") >= 3);
+	assert_true(query(db, "SELECT count(*) FROM candidates WHERE round=2") >= 2);
+	assert_true(query(db, "SELECT count(*) FROM ideas WHERE round=1") == 3);
+	/* Every candidate judged exactly once; every idea in one of the six categories. */
+	assert_int_equal(query(db, "SELECT count(*) FROM candidates"), query(db, "SELECT count(*) FROM evaluations"));
+	assert_int_equal(query(db, "SELECT count(*) FROM ideas WHERE category NOT IN ('memory access',"
+			 " 'asynchronous operations and latency hiding', 'data type and precision',"
+			 " 'compute and instruction', 'parallelism and occupancy', 'control flow and loops')"), 0);
+	/* No idea proposed twice for the same parent. */
+	assert_int_equal(query(db, "SELECT count(*) FROM (SELECT catalog_id, parent1, parent2 FROM ideas"
+			 " GROUP BY 1, 2, 3 HAVING count(*) > 1)"), 0);
+	/* Realisations of an idea are distinct. */
+	assert_int_equal(query(db, "SELECT count(*) FROM (SELECT idea, knobs FROM candidates WHERE idea > 0"
+			 " GROUP BY 1, 2 HAVING count(*) > 1)"), 0);
+	/* Round-1 ideas build on the naive kernel (the only seed). */
+	assert_int_equal(query(db, "SELECT count(*) FROM ideas WHERE round=1 AND parent1 != 1"), 0);
+	/* The winner is the fastest correct candidate, and it is banked. */
+	char *sql = xasprintf("SELECT candidate FROM evaluations WHERE verdict='correct' ORDER BY median_ms LIMIT 1");
+	assert_int_equal(query(db, sql), res.winner);
+	free(sql);
+	assert_int_equal(query(db, "SELECT count(*) FROM bank"), 1);
+	assert_int_equal(query(db, "SELECT status='done' FROM runs WHERE id=1"), 1);
+	search_outcome_release(&res);
+
+	/* The same seed gives the same run. */
+	char *db2 = xasprintf("%s/b.db", tmp), *out2 = xasprintf("%s/out-b", tmp);
+	opts(&o, db2, out2);
+	o.use_bank = false;
+	assert_int_equal(search_run(&o, "tests/data/search_gelu.py", &res), 0);
+	char *t1 = knob_trail(db), *t2 = knob_trail(db2);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	search_outcome_release(&res);
+	free(db2);
+	free(out2);
+	free(db);
+	free(out);
+}
+
+static void test_bank_seeds_next_run(void **state)
+{
+	/* A second run in the first database starts from the banked winner too. */
+	char *db = xasprintf("%s/a.db", tmp), *out = xasprintf("%s/out-c", tmp);
+	struct search_opts o;
+	opts(&o, db, out);
+	o.rounds = 0;
+	struct search_outcome res;
+	assert_int_equal(search_run(&o, "tests/data/search_gelu.py", &res), 0);
+	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE run=2 AND origin='bank'"), 1);
+	search_outcome_release(&res);
+	free(db);
+	free(out);
+}
+
+static void test_budget_then_resume(void **state)
+{
+	char *db = xasprintf("%s/r.db", tmp), *out = xasprintf("%s/out-r", tmp);
+	struct search_opts o;
+	opts(&o, db, out);
+	o.max_candidates = 3;  /* stops after round 1 is proposed */
+	struct search_outcome res;
+	assert_int_equal(search_run(&o, "tests/data/search_gelu.py", &res), 0);
+	assert_int_equal(query(db, "SELECT status='stopped' FROM runs WHERE id=1"), 1);
+	long long before = query(db, "SELECT count(*) FROM evaluations");
+	assert_true(query(db, "SELECT max(round) FROM candidates") < 2);
+	search_outcome_release(&res);
+
+	opts(&o, db, out);
+	o.resume = 1;
+	assert_int_equal(search_run(&o, NULL, &res), 0);
+	assert_int_equal(query(db, "SELECT max(round) FROM candidates"), 2);
+	assert_true(query(db, "SELECT count(*) FROM evaluations") > before);
+	assert_int_equal(query(db, "SELECT count(*) FROM candidates"), query(db, "SELECT count(*) FROM evaluations"));
+	assert_int_equal(query(db, "SELECT status='done' FROM runs WHERE id=1"), 1);
+	search_outcome_release(&res);
+	/* A finished run is not resumed again. */
+	assert_int_equal(search_run(&o, NULL, &res), -1);
+	search_outcome_release(&res);
+	free(db);
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_run),
+		cmocka_unit_test(test_bank_seeds_next_run),
+		cmocka_unit_test(test_budget_then_resume),
+	};
+	return cmocka_run_group_tests_name("search", tests, setup, teardown);
+}
