@@ -1,16 +1,22 @@
 #!/bin/sh
-# scripts/device.sh - one call on the GPU machine: `make test-gpu` and the
-# benchmarks, with everything written under $OUT.
+# scripts/device.sh - one call on a GPU machine: the GPU checks and the
+# benchmarks, everything written under $OUT.
 #
-# The GPU machine has no -dev headers, so kbreed is built on a development
-# machine (`make`) and build/ travels with the call; the worker and the
-# candidates are compiled with that machine's nvcc. Usage there:
-#   OUT=/some/dir sh scripts/device.sh [test|bench|all]
+#   OUT=DIR sh scripts/device.sh test              # make test-gpu's checks
+#   OUT=DIR sh scripts/device.sh bench [ARGS...]   # kbreed bench ARGS (problems, options)
+#   OUT=DIR sh scripts/device.sh all [ARGS...]     # both
+#
+# The GPU machine may lack -dev headers: build kbreed elsewhere (`make`; jansson
+# is linked statically) and bring build/ along. Candidates and the worker are
+# compiled with that machine's nvcc. Results: $OUT/machine.txt, test-gpu.txt,
+# bench.txt, bench-naive.md, and results.tgz (JSON results, run summaries and
+# winners) - $OUT may return only a few files.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build/device-out}
 mkdir -p "$OUT"
-what=${1:-all}
+step=${1:-all}
+[ $# -gt 0 ] && shift
 export KBREED_CACHE=${KBREED_CACHE:-/tmp/kbreed-cache}
 export PYTHONUNBUFFERED=1
 {
@@ -20,13 +26,16 @@ export PYTHONUNBUFFERED=1
 	build/kbreed version
 } 2>&1 | tee "$OUT/machine.txt"
 rc=0
-if [ "$what" = test ] || [ "$what" = all ]; then
-	KBREED_RESULTS=build/gpu-results sh tests/gpu/run.sh 2>&1 | tee "$OUT/test-gpu.txt"
+rm -rf build/device-results
+mkdir -p build/device-results
+if [ "$step" = test ] || [ "$step" = all ]; then
+	KBREED_RESULTS=build/device-results/gpu sh tests/gpu/run.sh 2>&1 | tee "$OUT/test-gpu.txt"
 	tail -1 "$OUT/test-gpu.txt" | grep -q ' 0 failed' || rc=1
+	sh bench/table.sh build/device-results/gpu/naive-*.json >"$OUT/bench-naive.md"
 fi
-if [ "$what" = all ]; then
-	sh bench/table.sh build/gpu-results/naive-*.json | tee "$OUT/bench-naive.md"
+if [ "$step" = bench ] || [ "$step" = all ]; then
+	build/kbreed bench --out build/device-results/runs --results build/device-results/bench.json "$@" 2>&1 |
+		tee "$OUT/bench.txt"
 fi
-# $OUT returns at most 8 files: the detailed results travel as one archive.
-tar czf "$OUT/results.tgz" -C build gpu-results 2>/dev/null
+tar czf "$OUT/results.tgz" -C build device-results 2>/dev/null
 exit $rc

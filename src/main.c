@@ -20,6 +20,7 @@
 #include "report.h"
 #include "search.h"
 #include "store.h"
+#include "template.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -49,6 +50,7 @@ static void usage(FILE *f)
 		"      [--max-candidates N] [--no-bank] [--torch-compile] [eval's --sets/--reps/...]\n"
 		"  bench [PROBLEM...]          run the suite (or a subset) and record the results\n"
 		"      [run's options] [--results FILE]\n"
+		"  template [NAME [KNOB=V...]] list the playbook's templates, or print one realised\n"
 		"  compile KERNEL.cu...        compile candidates through the cache\n"
 		"      [--arch sm_XX] [--jobs N]\n"
 		"  version\n"
@@ -417,6 +419,49 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 	return 0;
 }
 
+/* Lists the templates and their knobs, or prints one realised. */
+static int cmd_template(int argc, char **argv)
+{
+	struct template *t = NULL;
+	int n = 0, rc = EXIT_USAGE;
+	if (template_load_all(&t, &n))
+		return EXIT_USAGE;
+	if (argc < 2) {
+		for (int i = 0; i < n; i++) {
+			printf("%s (family %s, serves %s)\n", t[i].name, t[i].family, t[i].problems);
+			for (int k = 0; k < t[i].n_knobs; k++) {
+				printf("  %-16s [", t[i].knobs[k].name);
+				for (int v = 0; v < t[i].knobs[k].n_values; v++)
+					printf("%s%d%s", v ? " " : "", t[i].knobs[k].values[v],
+					       t[i].knobs[k].values[v] == t[i].knobs[k].def ? "*" : "");
+				printf("]  %s\n", t[i].knobs[k].what);
+			}
+		}
+		rc = EXIT_OK;
+		goto out;
+	}
+	const struct template *one = template_find(t, n, argv[1]);
+	if (!one) {
+		error("no template named '%s'; `kbreed template` lists them", argv[1]);
+		goto out;
+	}
+	struct buf knobs;
+	buf_init(&knobs, 1u << 16);
+	for (int i = 2; i < argc; i++)
+		buf_printf(&knobs, "%s%s", i > 2 ? " " : "", argv[i]);
+	struct genome g;
+	if (genome_parse(&g, one, buf_str(&knobs)) == 0) {
+		char *src = genome_realize(&g);
+		fputs(src, stdout);
+		free(src);
+		rc = EXIT_OK;
+	}
+	buf_release(&knobs);
+out:
+	template_free_all(t, n);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct search_opts so;
@@ -563,6 +608,8 @@ int main(int argc, char **argv)
 		return cmd_compile(argc, argv);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc, argv);
+	if (!strcmp(cmd, "template"))
+		return cmd_template(argc, argv);
 	if (!strcmp(cmd, "bench")) {
 		struct buf command;
 		buf_init(&command, 1u << 16);

@@ -57,5 +57,40 @@ for p in layernorm softmax rmsnorm gelu cumsum matmul_fp32 matmul_fp16 conv2d co
 	fi
 done
 
+# 3. Every playbook template, at its defaults and at each knob's lowest and
+#    highest value, is correct on an odd-shaped problem of its op
+#    (tests/data/odd_<op>.py: sizes that are multiples of nothing).
+T=build/gpu-templates
+rm -rf "$T"
+mkdir -p "$T"
+$K template | awk '
+	/^[a-z]/ { name = $1; ops = $0; sub(/.*serves /, "", ops); sub(/\)$/, "", ops)
+		print "T " name " " ops; next }
+	{ vals = $0; sub(/^[^[]*\[/, "", vals); sub(/\].*/, "", vals); gsub(/\*/, "", vals)
+	  n = split(vals, v, " "); print "K " $1 " " v[1] " " v[n] }' >"$T/list"
+while read -r kind a b c; do
+	if [ "$kind" = T ]; then
+		name=$a
+		op=$(echo "$b" | cut -d' ' -f1)
+		$K template "$name" >"$T/$op--$name--default.cu"
+	else
+		$K template "$name" "$a=$b" >"$T/$op--$name--$a-$b.cu"
+		$K template "$name" "$a=$c" >"$T/$op--$name--$a-$c.cu"
+	fi
+done <"$T/list"
+for odd in tests/data/odd_*.py; do
+	op=${odd#tests/data/odd_}
+	op=${op%.py}
+	set -- "$T/$op"--*.cu
+	[ -e "$1" ] || continue
+	$K eval --json --no-baseline --reps 20 "$odd" "$@" >"$RESULTS/templates-$op.json" 2>"$RESULTS/templates-$op.log"
+	got=$(verdicts "$RESULTS/templates-$op.json" | tr '\n' ' ')
+	for k in "$@"; do
+		g=$(echo "$got" | cut -d' ' -f1)
+		got=$(echo "$got" | cut -d' ' -f2-)
+		if [ "$g" = correct ]; then ok "$(basename "$k" .cu) on $odd: correct"; else not_ok "$(basename "$k" .cu) on $odd: got '$g'"; fi
+	done
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
