@@ -216,6 +216,7 @@ class Problem:
                                   "(does it end in .py?)" % self.path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[modname] = module
+            sys.dont_write_bytecode = True   # leave no __pycache__ beside problem files
             spec.loader.exec_module(module)
         except BridgeError:
             raise

@@ -9,6 +9,9 @@ KBREED_NOTES = "F.gelu with the exact erf form on 256M fp32 elements; pure bandw
 batch_size = 4096
 dim = 65536
 
+# Rough: 5 per element, counting erf as one; memory-bound.
+KBREED_FLOPS = 5 * batch_size * dim
+
 
 class Model(nn.Module):
     """GELU, approximate='none'."""

@@ -10,6 +10,9 @@ features = 64
 dim1 = 256
 dim2 = 256
 
+# Rough: 8 per element (mean, variance, normalise, scale and shift); memory-bound.
+KBREED_FLOPS = 8 * batch_size * features * dim1 * dim2
+
 
 class Model(nn.Module):
     """Layer normalization with learned weight and bias over (features, dim1, dim2)."""

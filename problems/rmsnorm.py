@@ -11,6 +11,9 @@ dim1 = 256
 dim2 = 256
 eps = 1e-5
 
+# Rough: 3 per element (square, sum, divide); memory-bound.
+KBREED_FLOPS = 3 * batch_size * features * dim1 * dim2
+
 
 class Model(nn.Module):
     """x / sqrt(mean(x^2 over dim 1) + eps)."""

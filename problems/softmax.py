@@ -8,6 +8,9 @@ KBREED_NOTES = "torch.softmax over 65536-element rows, 4096 rows"
 batch_size = 4096
 dim = 65536
 
+# Rough: 5 per element (max, subtract, exp, sum, divide); memory-bound.
+KBREED_FLOPS = 5 * batch_size * dim
+
 
 class Model(nn.Module):
     """Softmax over the second dimension."""
