@@ -18,6 +18,17 @@
 #define LOG_CAP (256u << 10)
 #define MAX_FLAGS 48
 
+static void mark_done(const struct compile_opts *o, struct compile_job *j)
+{
+	if (o->lock)
+		pthread_mutex_lock(o->lock);
+	j->done = true;
+	if (o->lock) {
+		pthread_cond_broadcast(o->cond);
+		pthread_mutex_unlock(o->lock);
+	}
+}
+
 void compile_job_release(struct compile_job *j)
 {
 	free(j->so_path);
@@ -175,6 +186,7 @@ int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 				size_t len = 0;
 				if (util_read_file(files[f], 16u << 20, &data, &len)) {
 					j->log = xasprintf("cannot read %s\n", files[f]);
+					mark_done(o, j);
 					goto next_job;
 				}
 				sha256_update(&h, data, len);
@@ -197,6 +209,7 @@ int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 				j->log = read_log(j->log_path);
 				free(failed);
 				free(key_path);
+				mark_done(o, j);
 				s--;  /* this slot is still free */
 				continue;
 			}
@@ -260,10 +273,12 @@ next_job:
 				proc_kill(slots[s].pid);
 				j->seconds = util_now() - slots[s].started;
 				finish(j, &slots[s], false, true);
+				mark_done(o, j);
 				active--;
 			} else if (w != 0) {
 				j->seconds = util_now() - slots[s].started;
 				finish(j, &slots[s], w == 1 && end == PROC_EXITED && code == 0, false);
+				mark_done(o, j);
 				active--;
 			}
 		}
@@ -272,6 +287,19 @@ next_job:
 	}
 	rc = 0;
 out:
+	/* On failure, jobs never started still get their outcome: not compiled. */
+	for (int i = 0; i < n; i++)
+		if (!jobs[i].done) {
+			if (slots)
+				for (int s = 0; s < width; s++)
+					if (slots[s].pid && slots[s].job == i) {
+						proc_kill(slots[s].pid);
+						finish(&jobs[i], &slots[s], false, false);
+					}
+			if (!jobs[i].log)
+				jobs[i].log = xstrdup("not compiled: kbreed could not run nvcc\n");
+			mark_done(o, &jobs[i]);
+		}
 	free(slots);
 	free(gencode);
 	free(arch);

@@ -10,6 +10,7 @@
 #ifndef KBREED_COMPILE_H
 #define KBREED_COMPILE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 struct compile_opts {
@@ -17,6 +18,11 @@ struct compile_opts {
 	int jobs;               /* nvcc processes at once; 0 means the CPU count */
 	double timeout_s;       /* per job; 0 means 300 s */
 	const char *extra;      /* extra nvcc flags, space-separated; may be NULL */
+	/* When set, compile_batch marks each job done under this lock and
+	 * broadcasts `cond`, so that another thread can judge candidates while
+	 * the rest still compile. */
+	pthread_mutex_t *lock;
+	pthread_cond_t *cond;
 };
 
 struct compile_job {
@@ -28,12 +34,14 @@ struct compile_job {
 	char *log;              /* out, owned: nvcc's output (capped at 256 KiB) */
 	char *log_path;         /* out, owned: the full log on disk */
 	double seconds;         /* out: time nvcc took */
+	bool done;              /* out: the fields above are final */
 };
 
 void compile_job_release(struct compile_job *j);
 
 /* Compiles every job, up to o->jobs at once. Returns 0 when every job got
- * an outcome (ok or not), -1 when kbreed itself could not run nvcc. */
+ * an outcome (ok or not), -1 when kbreed itself could not run nvcc; either
+ * way every job is marked done before it returns. */
 int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o);
 
 /* The target for a compute capability: "sm_90a" for 9.0 (wgmma needs the

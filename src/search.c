@@ -13,6 +13,7 @@
 #include "home.h"
 #include "log.h"
 #include "problem.h"
+#include "proc.h"
 #include "propose.h"
 #include "realize.h"
 #include "report.h"
@@ -21,6 +22,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,7 +235,23 @@ static void fill_eval_row(struct search *s, const struct eval_result *res, const
 	};
 }
 
-/* Compiles and judges every candidate of a round that has no evaluation yet. */
+struct compiler {
+	struct compile_job *jobs;
+	int n;
+	struct compile_opts opts;
+	int rc;
+};
+
+static void *compile_thread(void *arg)
+{
+	struct compiler *c = arg;
+	c->rc = compile_batch(c->jobs, c->n, &c->opts);
+	return NULL;
+}
+
+/* Compiles and judges every candidate of a round that has no evaluation yet.
+ * nvcc runs on its own thread, so that the GPU judges each candidate as soon
+ * as it is compiled. */
 static int judge_round(struct search *s, int round)
 {
 	int n = 0, rc = 0;
@@ -258,15 +276,22 @@ static int judge_round(struct search *s, int round)
 		jobs[j].source = paths[j];
 	}
 	progress(s, false, "round %d: compiling %d candidates", round, n);
-	double t = util_now();
-	struct compile_opts co = { .arch = s->arch };
-	if (compile_batch(jobs, n, &co)) {
-		rc = -1;
-		goto out;
-	}
-	s->compile_s += util_now() - t;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct compiler comp = { .jobs = jobs, .n = n,
+				 .opts = { .arch = s->arch, .lock = &lock, .cond = &cond } };
+	pthread_t tid;
+	bool threaded = pthread_create(&tid, NULL, compile_thread, &comp) == 0;
+	if (!threaded)
+		compile_thread(&comp);
 	for (int j = 0; j < n; j++) {
 		struct cand_row *c = &s->cands[idx[j]];
+		double wait0 = util_now();
+		pthread_mutex_lock(&lock);
+		while (!jobs[j].done)
+			pthread_cond_wait(&cond, &lock);
+		pthread_mutex_unlock(&lock);
+		s->compile_s += util_now() - wait0;  /* the GPU waited for nvcc */
 		if (s->o->max_minutes > 0 && util_now() - s->t0 > s->o->max_minutes * 60) {
 			progress(s, true, "wall-clock budget reached; the run can be resumed");
 			s->stopped = true;
@@ -284,7 +309,7 @@ static int judge_round(struct search *s, int round)
 			if (evaluator_run(s->ev, jobs[j].so_path, &res)) {
 				rc = error("candidate %lld: %s", (long long)c->id, res.detail ? res.detail : "evaluation failed");
 				eval_result_release(&res);
-				goto out;
+				goto joined;
 			}
 			s->gpu_s += util_now() - g0;
 		}
@@ -297,7 +322,7 @@ static int judge_round(struct search *s, int round)
 		if (store_eval_put(s->db, c->id, &e)) {
 			eval_result_release(&res);
 			rc = -1;
-			goto out;
+			goto joined;
 		}
 		c->evaluated = true;
 		free(c->verdict);
@@ -318,6 +343,13 @@ static int judge_round(struct search *s, int round)
 	const struct cand_row *b = best(s, round);
 	progress(s, true, "round %d/%d done: %d candidates; best %.4f ms = %.0f%% of PyTorch eager, %.0f%% of the floor",
 		 round, s->run.rounds, n, b ? b->median_ms : 0, b ? b->pct_eager : 0, b ? b->pct_floor : 0);
+joined:
+	if (threaded) {
+		pthread_join(tid, NULL);
+		threaded = false;
+	}
+	if (comp.rc)
+		rc = -1;
 out:
 	for (int j = 0; j < n; j++) {
 		compile_job_release(&jobs[j]);
@@ -692,6 +724,7 @@ static void search_release(struct search *s)
 int search_run(const struct search_opts *o, const char *problem_arg, struct search_outcome *out)
 {
 	struct search s = { .o = o, .t0 = util_now(), .tty = isatty(2) };
+	proc_clean_env();  /* computed once, here, before nvcc's thread forks */
 	int rc = -1;
 	char *path = NULL;
 	memset(out, 0, sizeof *out);
