@@ -59,6 +59,15 @@ void eval_result_init(struct eval_result *r)
 		r->bad_set[p] = r->bad_output[p] = -1;
 }
 
+void eval_result_compile_error(struct eval_result *r, bool timed_out, const char *log)
+{
+	r->verdict = VERDICT_COMPILE_ERROR;
+	free(r->detail);
+	free(r->log);
+	r->detail = xstrdup(timed_out ? "nvcc did not finish within the time limit" : "nvcc rejected the source");
+	r->log = xstrdup(log ? log : "");
+}
+
 void eval_result_release(struct eval_result *r)
 {
 	free(r->detail);

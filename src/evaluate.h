@@ -79,6 +79,8 @@ struct eval_result {
 };
 
 void eval_result_init(struct eval_result *r);
+/* Fills r as the outcome of a candidate nvcc did not compile; log is copied. */
+void eval_result_compile_error(struct eval_result *r, bool timed_out, const char *log);
 void eval_result_release(struct eval_result *r);
 
 struct evaluator;

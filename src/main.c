@@ -295,10 +295,7 @@ static int cmd_eval(int argc, char **argv)
 		struct eval_result res;
 		eval_result_init(&res);
 		if (!jobs[i].ok) {
-			res.verdict = VERDICT_COMPILE_ERROR;
-			res.detail = xstrdup(jobs[i].timed_out ? "nvcc did not finish within the time limit"
-							       : "nvcc rejected the source");
-			res.log = xstrdup(jobs[i].log ? jobs[i].log : "");
+			eval_result_compile_error(&res, jobs[i].timed_out, jobs[i].log);
 		} else if (evaluator_run(ev, jobs[i].so_path, &res)) {
 			error("%s: %s", kernels[i], res.detail ? res.detail : "evaluation failed");
 			eval_result_release(&res);

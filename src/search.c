@@ -300,10 +300,7 @@ static int judge_round(struct search *s, int round)
 		struct eval_result res;
 		eval_result_init(&res);
 		if (!jobs[j].ok) {
-			res.verdict = VERDICT_COMPILE_ERROR;
-			res.detail = xstrdup(jobs[j].timed_out ? "nvcc did not finish within the time limit"
-							       : "nvcc rejected the source");
-			res.log = xstrdup(jobs[j].log ? jobs[j].log : "");
+			eval_result_compile_error(&res, jobs[j].timed_out, jobs[j].log);
 		} else {
 			double g0 = util_now();
 			if (evaluator_run(s->ev, jobs[j].so_path, &res)) {
