@@ -519,10 +519,12 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 	res->timed = true;
 	if (!res->pass[ev->opts.tolerance]) {
 		describe_mismatch(ev, res);
-	} else if (res->host_median_ms > 1.5 * res->time.median_ms + 0.2) {
+	} else if (host_ms[0] > 1.5 * res->time.median_ms + 0.2) {
+		/* The fastest host-timed call: CPU contention delays some calls, but
+		 * work hidden from the events delays every one of them. */
 		set_detail(res, VERDICT_REJECTED,
-			   "the host clock saw %.3f ms per call but the events %.3f ms: work escaped the timing events (another stream or thread?)",
-			   res->host_median_ms, res->time.median_ms);
+			   "the host clock saw at least %.3f ms per call but the events %.3f ms: work escaped the timing events (another stream or thread?)",
+			   host_ms[0], res->time.median_ms);
 	} else {
 		set_detail(res, VERDICT_CORRECT, "correct on %d input sets and %d timed calls (%s); median %.4f ms",
 			   ev->opts.sets, reps, tolerance_name(ev->opts.tolerance), res->time.median_ms);

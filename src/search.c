@@ -280,6 +280,9 @@ static int judge_round(struct search *s, int round)
 	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 	struct compiler comp = { .jobs = jobs, .n = n,
 				 .opts = { .arch = s->arch, .lock = &lock, .cond = &cond } };
+	/* Leave two cores to the worker, so nvcc does not disturb the timings. */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	comp.opts.jobs = cpus > 3 ? (int)cpus - 2 : 1;
 	pthread_t tid;
 	bool threaded = pthread_create(&tid, NULL, compile_thread, &comp) == 0;
 	if (!threaded)

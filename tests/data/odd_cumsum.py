@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 
 KBREED_FAMILY = "scan"
+KBREED_OP = "cumsum"
 KBREED_NOTES = "odd-shaped cumsum for the template tests"
 
 

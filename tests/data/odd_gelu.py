@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 KBREED_FAMILY = "elementwise"
+KBREED_OP = "gelu"
 KBREED_NOTES = "odd-shaped GELU for the template tests"
 
 

@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 
 KBREED_FAMILY = "norm"
+KBREED_OP = "layernorm"
 KBREED_NOTES = "odd-shaped LayerNorm for the template tests"
 
 

@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 
 KBREED_FAMILY = "norm"
+KBREED_OP = "rmsnorm"
 KBREED_NOTES = "odd-shaped RMSNorm over dim 1 for the template tests"
 
 

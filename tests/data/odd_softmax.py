@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 
 KBREED_FAMILY = "softmax"
+KBREED_OP = "softmax"
 KBREED_NOTES = "odd-shaped softmax for the template tests"
 
 

@@ -79,12 +79,13 @@ while read -r kind a b c; do
 	fi
 done <"$T/list"
 for odd in tests/data/odd_*.py; do
-	op=${odd#tests/data/odd_}
-	op=${op%.py}
+	op=$(sed -n 's/^KBREED_OP *= *"\([a-z_0-9]*\)".*/\1/p' "$odd")
+	[ -n "$op" ] || continue
 	set -- "$T/$op"--*.cu
 	[ -e "$1" ] || continue
-	$K eval --json --no-baseline --reps 20 "$odd" "$@" >"$RESULTS/templates-$op.json" 2>"$RESULTS/templates-$op.log"
-	got=$(verdicts "$RESULTS/templates-$op.json" | tr '\n' ' ')
+	name=$(basename "$odd" .py)
+	$K eval --json --no-baseline --reps 20 "$odd" "$@" >"$RESULTS/templates-$name.json" 2>"$RESULTS/templates-$name.log"
+	got=$(verdicts "$RESULTS/templates-$name.json" | tr '\n' ' ')
 	for k in "$@"; do
 		g=$(echo "$got" | cut -d' ' -f1)
 		got=$(echo "$got" | cut -d' ' -f2-)
