@@ -579,8 +579,10 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 					gain = parent->median_ms / c->median_ms;
 			}
 		}
-		buf_printf(&b, "| %s | %d | %d | %d | %s%.2fx |\n", propose_categories[cat], ideas, n, ok,
-			   gain > 0 ? "" : "-", gain);
+		char speedup[32] = "-";
+		if (gain > 0)
+			snprintf(speedup, sizeof speedup, "%.2fx", gain);
+		buf_printf(&b, "| %s | %d | %d | %d | %s |\n", propose_categories[cat], ideas, n, ok, speedup);
 	}
 
 	buf_printf(&b, "\n## The winner's lineage\n\n");
