@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <getopt.h>
+#include <signal.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -576,6 +577,9 @@ out:
 int main(int argc, char **argv)
 {
 	int i = 1;
+	/* Past a file-size limit, writes fail with EFBIG and are reported; the
+	 * default action would kill kbreed mid-write. */
+	signal(SIGXFSZ, SIG_IGN);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-v"))
 			log_verbosity = LOG_DEBUG;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,6 +98,8 @@ static void set_limit(int what, rlim_t v)
 static void child_exec(const struct proc_opts *o, int in_fd, int out_fd, int err_fd)
 {
 	setpgid(0, 0);
+	/* Children die with kbreed: a killed run leaves no worker or nvcc behind. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 		_exit(126);
 	if (o->cwd && chdir(o->cwd))

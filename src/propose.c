@@ -68,7 +68,9 @@ void proposal_release(struct proposal *p)
 
 int propose_load_catalog(struct idea_def **defs, int *n)
 {
-	char *path = xasprintf("%s/playbook/ideas.json", home_dir()), *json = NULL;
+	const char *env = getenv("KBREED_PLAYBOOK");
+	char *path = env && *env ? xstrdup(env) : xasprintf("%s/playbook/ideas.json", home_dir());
+	char *json = NULL;
 	int rc = util_read_file(path, 4u << 20, &json, NULL);
 	if (!rc)
 		rc = codec_catalog(json, defs, n);

@@ -29,7 +29,7 @@ struct idea_def {
 };
 
 void idea_def_release(struct idea_def *d);
-/* Loads <home>/playbook/ideas.json. */
+/* Loads $KBREED_PLAYBOOK, else <home>/playbook/ideas.json. */
 int propose_load_catalog(struct idea_def **defs, int *n);
 
 /* What the proposer knows of a candidate: enough to condition on. */

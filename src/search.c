@@ -268,11 +268,18 @@ static int judge_round(struct search *s, int round)
 	for (int j = 0; j < n; j++) {
 		struct cand_row *c = &s->cands[idx[j]];
 		paths[j] = xasprintf("%s/c%lld.cu", s->work, (long long)c->id);
+		if (!c->source && !(c->source = store_candidate_source(s->db, c->id))) {
+			rc = -1;
+			goto out;
+		}
 		if (util_write_file(paths[j], c->source, strlen(c->source))) {
 			rc = error("cannot write candidate sources to %s (disk full?); the run is stored and can be resumed",
 				   s->work);
 			goto out;
 		}
+		/* The store keeps it: memory stays flat over long runs. */
+		free(c->source);
+		c->source = NULL;
 		jobs[j].source = paths[j];
 	}
 	progress(s, false, "round %d: compiling %d candidates", round, n);
@@ -498,6 +505,11 @@ static int load_history(struct search *s)
 		return -1;
 	s->cap_cands = s->n_cands;
 	s->cap_ideas = s->n_ideas;
+	for (int i = 0; i < s->n_cands; i++)
+		if (s->cands[i].evaluated) {
+			free(s->cands[i].source);
+			s->cands[i].source = NULL;
+		}
 	return 0;
 }
 
@@ -602,7 +614,8 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 }
 
 /* Writes the winner (with the ABI header beside it) and the summary. */
-static int write_outputs(struct search *s, const struct cand_row *w, struct search_outcome *out)
+static int write_outputs(struct search *s, const struct cand_row *w, const char *source,
+			 struct search_outcome *out)
 {
 	char *dir = s->o->out_dir ? xstrdup(s->o->out_dir)
 				  : xasprintf("kbreed-out/%s-run%lld", s->p.name, (long long)s->run.id);
@@ -619,7 +632,7 @@ static int write_outputs(struct search *s, const struct cand_row *w, struct sear
 			"//   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_%s,code=%s -I. winner.cu -o winner.so\n"
 			"// and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).\n%s",
 			s->p.name, out->best_ms, s->gpu.name, out->pct_eager, out->eager_ms, out->pct_floor,
-			(long long)s->run.id, (long long)w->id, w->round, s->arch + 3, s->arch, w->source);
+			(long long)s->run.id, (long long)w->id, w->round, s->arch + 3, s->arch, source);
 		out->winner_path = xasprintf("%s/winner.cu", dir);
 		if (!rc)
 			rc = util_write_file(out->winner_path, text, strlen(text));
@@ -645,6 +658,9 @@ static int finish(struct search *s, struct search_outcome *out)
 	out->run = s->run.id;
 	out->floor_ms = s->roof.floor_ms;
 	out->candidates = s->n_cands;
+	char *source = w ? store_candidate_source(s->db, w->id) : NULL;
+	if (w && !source)
+		return -1;
 	if (w) {
 		char *path = xasprintf("%s/c%lld.cu", s->work, (long long)w->id);
 		struct compile_job job = { .source = path };
@@ -653,7 +669,7 @@ static int finish(struct search *s, struct search_outcome *out)
 		struct eval_result res;
 		eval_result_init(&res);
 		progress(s, true, "re-timing the winner #%lld beside a fresh PyTorch measurement", (long long)w->id);
-		int rc = util_write_file(path, w->source, strlen(w->source));
+		int rc = util_write_file(path, source, strlen(source));
 		if (!rc)
 			rc = compile_batch(&job, 1, &co);
 		if (!rc && job.ok)
@@ -679,25 +695,28 @@ static int finish(struct search *s, struct search_outcome *out)
 		baseline_release(&fresh);
 		compile_job_release(&job);
 		free(path);
-		if (rc)
+		if (rc) {
+			free(source);
 			return -1;
+		}
 	}
 	s->run.winner = out->winner;
 	s->run.final_ms = out->best_ms;
 	s->run.final_eager_ms = out->eager_ms;
 	free(s->run.status);
 	s->run.status = xstrdup(s->stopped ? "stopped" : "done");
-	if (store_run_update(s->db, &s->run))
-		return -1;
-	if (w) {
+	int rc = store_run_update(s->db, &s->run);
+	if (!rc && w) {
 		struct bank_row b = { .problem = s->p.name, .family = s->p.family,
 				      .template_name = w->template_name, .knobs = w->knobs,
-				      .source = w->source, .gpu = s->gpu.name, .median_ms = out->best_ms,
+				      .source = source, .gpu = s->gpu.name, .median_ms = out->best_ms,
 				      .pct_eager = out->pct_eager, .run = s->run.id };
-		if (store_bank_put(s->db, &b))
-			return -1;
+		rc = store_bank_put(s->db, &b);
 	}
-	return write_outputs(s, w, out);
+	if (!rc)
+		rc = write_outputs(s, w, source, out);
+	free(source);
+	return rc;
 }
 
 static void search_release(struct search *s)

@@ -80,8 +80,10 @@ struct store *store_open(const char *path)
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (util_mkdirs(dir))
+		if (util_mkdirs(dir)) {
+			error("database %s: cannot create its directory", path);
 			goto fail;
+		}
 	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		fail(s, "cannot open");
@@ -383,6 +385,23 @@ void cand_row_release(struct cand_row *c)
 	free(c->verdict);
 	free(c->detail);
 	memset(c, 0, sizeof *c);
+}
+
+char *store_candidate_source(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	char *src = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT source FROM candidates WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "cannot read candidates");
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		src = col_text(st, 0);
+	else
+		error("database %s has no candidate %lld", s->path, (long long)id);
+	sqlite3_finalize(st);
+	return src;
 }
 
 int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e)

@@ -47,7 +47,7 @@ struct cand_row {
 	char *origin;                 /* "naive", "bank", "playbook", "llm" */
 	char *template_name;          /* "" for hand-written sources */
 	char *knobs;                  /* "VEC=4 THREADS=256", "" when none */
-	char *source;                 /* the complete .cu */
+	char *source;                 /* the complete .cu; the search drops it once written */
 	char sha[65];                 /* of source */
 	/* Filled when an evaluation exists. */
 	bool evaluated;
@@ -98,6 +98,8 @@ int store_candidate_put(struct store *s, struct cand_row *c, bool *dup);
 /* Every candidate of a run, oldest first, with its evaluation if any. */
 int store_candidates_of_run(struct store *s, int64_t run, struct cand_row **rows, int *n);
 void cand_row_release(struct cand_row *c);
+/* The source of one candidate (caller frees), or NULL (reported). */
+char *store_candidate_source(struct store *s, int64_t id);
 
 int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e);
 

@@ -161,7 +161,8 @@ int template_load_all(struct template **out, int *n)
 	*out = NULL;
 	*n = 0;
 	int cap = 0;
-	char *dir = xasprintf("%s/templates", home_dir());
+	const char *env = getenv("KBREED_TEMPLATES");
+	char *dir = env && *env ? xstrdup(env) : xasprintf("%s/templates", home_dir());
 	int rc = load_dir(dir, out, n, &cap);
 	free(dir);
 	if (rc) {

@@ -36,7 +36,7 @@ struct template {
 	int n_knobs;
 };
 
-/* All templates under <home>/templates, sorted by name. Returns 0, or -1 when
+/* All templates under $KBREED_TEMPLATES, else <home>/templates, sorted by name. Returns 0, or -1 when
  * a template's header is malformed (reported with file and line). */
 int template_load_all(struct template **out, int *n);
 /* Parses one template file's header. */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/run_tests.sh - runs every test that needs no GPU (`make test`): the
-# cmocka unit tests given as arguments, then the bridge's own shell test.
+# cmocka unit tests given as arguments, then the shell tests of the bridge and
+# of the command line.
 # Ends with one line "N passed, M failed" summing the test cases.
 set -u
 cd "$(dirname "$0")/.."
@@ -22,18 +23,21 @@ for t in "$@"; do
 		failed=$((failed + 1))
 	fi
 done
-bash tests/bridge/test_bridge.sh "$KBREED_PYTHON" >"$log" 2>&1
-cat "$log"
-line=$(tail -1 "$log")
-p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-if [ -z "$p" ]; then
-	echo "tests/bridge/test_bridge.sh printed no summary"
-	failed=$((failed + 1))
-else
-	passed=$((passed + p))
-	failed=$((failed + f))
-fi
+for script in "tests/bridge/test_bridge.sh $KBREED_PYTHON" tests/cli/test_cli.sh; do
+	# shellcheck disable=SC2086
+	bash $script >"$log" 2>&1
+	cat "$log"
+	line=$(tail -1 "$log")
+	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	if [ -z "$p" ]; then
+		echo "$script printed no summary"
+		failed=$((failed + 1))
+	else
+		passed=$((passed + p))
+		failed=$((failed + f))
+	fi
+done
 rm -f "$log"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -22,7 +22,8 @@
  *
  * With $KBREED_FAKE_SEARCH set, any other name is a correct candidate whose
  * time (0.5 to 1.5 ms) comes from a hash of the name: a stand-in GPU for
- * tests of the search loop. With $KBREED_FAKE_GPU set, --info describes a
+ * tests of the search loop; $KBREED_FAKE_DELAY_MS makes each such candidate
+ * take that long. With $KBREED_FAKE_GPU set, --info describes a
  * made-up compute capability 9.0 device instead of reporting none.
  *
  * When $KBREED_FAKE_WORKER_STARTS (or $FAKE_WORKER_STARTS) names a file, one
@@ -259,6 +260,9 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 		reply("clocks 1980 2619");
 		reply("end ok");
 	} else if (getenv("KBREED_FAKE_SEARCH")) {
+		const char *delay = getenv("KBREED_FAKE_DELAY_MS");
+		if (delay && atoi(delay) > 0)
+			usleep((useconds_t)atoi(delay) * 1000);
 		unsigned long h = 5381;
 		for (const char *c = base; *c; c++)
 			h = h * 33 + (unsigned char)*c;

@@ -1,0 +1,21 @@
+#!/bin/sh
+# fake_nvcc.sh - stands in for nvcc (KBREED_NVCC) in tests that need many
+# candidates fast: answers --version, and "compiles" by writing a small file
+# holding the source's checksum to the -o path. The fake worker judges
+# candidates by name, so nothing is ever loaded.
+if [ "$1" = --version ]; then
+	echo "fake nvcc for kbreed tests, release 0.0"
+	exit 0
+fi
+out=""
+src=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-o) out=$2; shift ;;
+	*.cu) src=$1 ;;
+	esac
+	shift
+done
+[ -n "$out" ] && [ -n "$src" ] || { echo "fake_nvcc: need -o OUT and a .cu" >&2; exit 2; }
+grep -q "this does not compile" "$src" && { echo "$src: error: fake compile error" >&2; exit 1; }
+cksum "$src" >"$out"
