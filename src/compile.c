@@ -245,7 +245,7 @@ int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 			argv[k++] = j->source;
 			argv[k] = NULL;
 			struct proc_opts po = { .argv = argv, .cpu_seconds = (size_t)timeout + 5,
-						.file_size_mb = 1024 };
+						.file_size_mb = 1024, .no_network = true };
 			pid_t pid;
 			if (proc_spawn_logged(&po, j->log_path, &pid)) {
 				free(tmp);

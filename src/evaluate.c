@@ -242,7 +242,7 @@ static char *worker_log_tail(struct evaluator *ev)
 static int start_worker(struct evaluator *ev)
 {
 	const char *argv[] = { home_worker(), ev->job_path, NULL };
-	struct proc_opts o = { .argv = argv };
+	struct proc_opts o = { .argv = argv, .no_network = true };
 	struct buf line;
 	int rc = -1;
 	buf_init(&line, 1u << 20);

@@ -17,6 +17,7 @@
 #include "home.h"
 #include "log.h"
 #include "problem.h"
+#include "proc.h"
 #include "report.h"
 #include "search.h"
 #include "store.h"
@@ -263,6 +264,7 @@ static int cmd_eval(int argc, char **argv)
 			goto out;
 		}
 	}
+	proc_sandbox();
 	if (gpu_info_query(&g)) {
 		error("kbreed eval needs an NVIDIA GPU to judge kernels; none is usable here");
 		goto out;

@@ -75,6 +75,32 @@ char **proc_clean_env(void)
 	return clean;
 }
 
+bool proc_sandbox(void)
+{
+	static int state = -1;  /* -1 unknown, 0 no, 1 yes */
+	if (state >= 0)
+		return state;
+	state = 0;
+	const char *off = getenv("KBREED_NO_SANDBOX");
+	if (off && *off && strcmp(off, "0"))
+		return false;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execlp("bwrap", "bwrap", "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent",
+		       "--", "true", (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		state = 1;
+	return state;
+}
+
 void proc_result_init(struct proc_result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -112,7 +138,21 @@ static void child_exec(const struct proc_opts *o, int in_fd, int out_fd, int err
 		set_limit(RLIMIT_FSIZE, (rlim_t)o->file_size_mb << 20);
 	set_limit(RLIMIT_CORE, 0);
 	signal(SIGPIPE, SIG_DFL);
-	execvpe(o->argv[0], (char *const *)o->argv, proc_clean_env());
+	if (o->no_network && proc_sandbox()) {
+		/* The whole file system as it is, devices (the GPU) included; only
+		 * the network is a new, empty namespace. */
+		const char *argv[128];
+		int n = 0;
+		const char *pre[] = { "bwrap", "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent", "--" };
+		for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
+			argv[n++] = pre[i];
+		for (int i = 0; o->argv[i] && n < 127; i++)
+			argv[n++] = o->argv[i];
+		argv[n] = NULL;
+		execvpe(argv[0], (char *const *)argv, proc_clean_env());
+	} else {
+		execvpe(o->argv[0], (char *const *)o->argv, proc_clean_env());
+	}
 	fprintf(stderr, "cannot run %s: %s\n", o->argv[0], strerror(errno));
 	_exit(127);
 }

@@ -30,6 +30,8 @@ struct proc_opts {
 	size_t cpu_seconds;        /* RLIMIT_CPU; 0 means unlimited */
 	size_t address_space_mb;   /* RLIMIT_AS; 0 means unlimited */
 	size_t file_size_mb;       /* RLIMIT_FSIZE; 0 means unlimited */
+	bool no_network;           /* inside bubblewrap's own empty network namespace,
+				      when proc_sandbox() says it works here */
 };
 
 struct proc_result {
@@ -70,6 +72,11 @@ void proc_finish(struct proc *p, double grace_s, enum proc_end *end, int *code);
 /* Kills the child's process group (if running) and reaps it; fills how it
  * ended when end is not NULL. */
 void proc_stop(struct proc *p, bool kill_it, enum proc_end *end, int *code);
+
+/* Whether children asked to run without network can be: bubblewrap (bwrap)
+ * is on PATH and works here, and $KBREED_NO_SANDBOX is not set. Checked
+ * once; call it from the main thread before starting threads. */
+bool proc_sandbox(void);
 
 /* The environment children get: the parent's, less anything that could be a
  * secret, kept to a known list of harmless names. NULL-terminated; static. */

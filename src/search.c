@@ -746,6 +746,8 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 {
 	struct search s = { .o = o, .t0 = util_now(), .tty = isatty(2) };
 	proc_clean_env();  /* computed once, here, before nvcc's thread forks */
+	info("candidates run %s", proc_sandbox() ? "without network (bubblewrap)"
+						 : "with the network: no working bwrap here (install bubblewrap)");
 	int rc = -1;
 	char *path = NULL;
 	memset(out, 0, sizeof *out);

@@ -113,6 +113,44 @@ static void test_limits(void **state)
 	free(dir);
 }
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+/* Whether a child sees a TCP listener of ours in /proc/net/tcp. */
+static bool child_sees_port(int port, bool no_network)
+{
+	char *script = xasprintf("grep -qi ':%04X 00000000:0000 0A' /proc/net/tcp /proc/net/tcp6", port);
+	const char *argv[] = { "sh", "-c", script, NULL };
+	struct proc_opts o = { .argv = argv, .timeout_s = 20, .no_network = no_network };
+	struct proc_result r;
+	proc_result_init(&r);
+	assert_int_equal(proc_run(&o, &r), 0);
+	bool seen = r.end == PROC_EXITED && r.exit_code == 0;
+	proc_result_release(&r);
+	free(script);
+	return seen;
+}
+
+static void test_no_network(void **state)
+{
+	if (!proc_sandbox()) {
+		fprintf(stderr, "bubblewrap does not work here: the sandbox is not tested\n");
+		skip();
+	}
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	socklen_t len = sizeof a;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	int port = ntohs(a.sin_port);
+	assert_true(child_sees_port(port, false));   /* the check itself works */
+	assert_false(child_sees_port(port, true));   /* a sandboxed child has its own network */
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_missing_program),
 		cmocka_unit_test(test_secrets_stripped),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_no_network),
 	};
 	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }
