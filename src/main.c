@@ -49,7 +49,8 @@ static void usage(FILE *f)
 		"  run PROBLEM                 breed kernels over rounds (the playbook proposer)\n"
 		"      [--rounds R] [--ideas I] [--impls K] [--keep S] [--seed N] [--resume RUN]\n"
 		"      [--tolerance strict|crfm] [--db PATH] [--out DIR] [--max-minutes M]\n"
-		"      [--max-candidates N] [--no-bank] [--torch-compile] [eval's --sets/--reps/...]\n"
+		"      [--max-candidates N] [--no-bank] [--torch-compile] [--dry-run]\n"
+		"      [eval's --sets/--reps/...]; --dry-run proposes, realises and compiles only\n"
 		"  bench [PROBLEM...]          run the suite (or a subset) and record the results\n"
 		"      [run's options] [--results FILE]\n"
 		"  template [NAME [KNOB=V...]] list the playbook's templates, or print one realised\n"
@@ -355,6 +356,7 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 		{ "max-minutes", required_argument, NULL, 'm' },
 		{ "max-candidates", required_argument, NULL, 'c' },
 		{ "no-bank", no_argument, NULL, 'B' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ "torch-compile", no_argument, NULL, 'C' },
 		{ "sets", required_argument, NULL, 's' },
 		{ "reps", required_argument, NULL, 'r' },
@@ -400,6 +402,7 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 			so->max_minutes = v; break;
 		case 'c': if (parse_int(optarg, 1, 10000000, "--max-candidates", &so->max_candidates)) return EXIT_USAGE; break;
 		case 'B': so->use_bank = false; break;
+		case 'D': so->dry_run = true; break;
 		case 'C': so->torch_compile = true; break;
 		case 's': if (parse_int(optarg, 1, 16, "--sets", &so->eval.sets)) return EXIT_USAGE; break;
 		case 'r': if (parse_int(optarg, 20, 100000, "--reps", &so->eval.reps)) return EXIT_USAGE; break;
@@ -478,13 +481,16 @@ static int cmd_run(int argc, char **argv)
 	}
 	struct search_outcome res;
 	if (search_run(&so, optind < argc ? argv[optind] : NULL, &res) == 0) {
-		if (res.winner)
+		if (so.dry_run)
+			printf("dry run %lld: %d candidates proposed and compiled, none judged\n",
+			       (long long)res.run, res.candidates);
+		else if (res.winner)
 			printf("winner: %s\n  %.4f ms = %.0f%% of PyTorch eager (%.4f ms), %.0f%% of the floor, found in round %d\n",
 			       res.winner_path, res.best_ms, res.pct_eager, res.eager_ms, res.pct_floor, res.round_found);
 		else
 			printf("no correct kernel was found\n");
 		printf("summary: %s\n", res.summary_path ? res.summary_path : "(none)");
-		rc = res.winner ? EXIT_OK : EXIT_JUDGED;
+		rc = res.winner || so.dry_run ? EXIT_OK : EXIT_JUDGED;
 	}
 	search_outcome_release(&res);
 out:

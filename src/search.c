@@ -311,6 +311,8 @@ static int judge_round(struct search *s, int round)
 		eval_result_init(&res);
 		if (!jobs[j].ok) {
 			eval_result_compile_error(&res, jobs[j].timed_out, jobs[j].log);
+		} else if (s->o->dry_run) {
+			res.detail = xstrdup("dry run: compiled, not judged");
 		} else {
 			double g0 = util_now();
 			if (evaluator_run(s->ev, jobs[j].so_path, &res)) {
@@ -326,6 +328,8 @@ static int judge_round(struct search *s, int round)
 		report_derive(&rep);
 		struct eval_row e;
 		fill_eval_row(s, &res, &rep, jobs[j].seconds, &e);
+		if (s->o->dry_run && jobs[j].ok)
+			e.verdict = "not_run";
 		if (store_eval_put(s->db, c->id, &e)) {
 			eval_result_release(&res);
 			rc = -1;
@@ -341,15 +345,21 @@ static int judge_round(struct search *s, int round)
 		c->pct_floor = rep.pct_floor;
 		s->judged++;
 		const struct cand_row *b = best(s, round);
-		progress(s, false, "round %d/%d: judged %d/%d (#%lld %s%s) | best %.4f ms = %.0f%% of eager, %.0f%% of floor",
-			 round, s->run.rounds, j + 1, n, (long long)c->id, e.verdict,
-			 c->median_ms > 0 ? "" : "", b ? b->median_ms : 0, b ? b->pct_eager : 0,
-			 b ? b->pct_floor : 0);
+		if (s->o->dry_run)
+			progress(s, false, "round %d/%d: compiled %d/%d (#%lld %s)", round, s->run.rounds,
+				 j + 1, n, (long long)c->id, e.verdict);
+		else
+			progress(s, false, "round %d/%d: judged %d/%d (#%lld %s) | best %.4f ms = %.0f%% of eager, %.0f%% of floor",
+				 round, s->run.rounds, j + 1, n, (long long)c->id, e.verdict,
+				 b ? b->median_ms : 0, b ? b->pct_eager : 0, b ? b->pct_floor : 0);
 		eval_result_release(&res);
 	}
 	const struct cand_row *b = best(s, round);
-	progress(s, true, "round %d/%d done: %d candidates; best %.4f ms = %.0f%% of PyTorch eager, %.0f%% of the floor",
-		 round, s->run.rounds, n, b ? b->median_ms : 0, b ? b->pct_eager : 0, b ? b->pct_floor : 0);
+	if (s->o->dry_run)
+		progress(s, true, "round %d/%d done: %d candidates compiled (dry run)", round, s->run.rounds, n);
+	else
+		progress(s, true, "round %d/%d done: %d candidates; best %.4f ms = %.0f%% of PyTorch eager, %.0f%% of the floor",
+			 round, s->run.rounds, n, b ? b->median_ms : 0, b ? b->pct_eager : 0, b ? b->pct_floor : 0);
 joined:
 	if (threaded) {
 		pthread_join(tid, NULL);
@@ -380,7 +390,8 @@ static struct known *knowns(struct search *s)
 		x->tpl = *c->template_name ? template_find(s->tpls, s->n_tpls, c->template_name) : NULL;
 		if (x->tpl && genome_parse(&x->genome, x->tpl, c->knobs))
 			x->tpl = NULL;  /* a template changed under a stored run: treat as hand-written */
-		x->correct = is_correct(c);
+		/* A dry run judges nothing: what compiled may seed the next round. */
+		x->correct = is_correct(c) || (s->o->dry_run && c->evaluated && !strcmp(c->verdict, "not_run"));
 		x->median_ms = c->median_ms;
 		x->pct_floor = c->pct_floor;
 		x->pct_eager = c->pct_eager;
@@ -704,7 +715,7 @@ static int finish(struct search *s, struct search_outcome *out)
 	s->run.final_ms = out->best_ms;
 	s->run.final_eager_ms = out->eager_ms;
 	free(s->run.status);
-	s->run.status = xstrdup(s->stopped ? "stopped" : "done");
+	s->run.status = xstrdup(s->o->dry_run ? "dry-run" : s->stopped ? "stopped" : "done");
 	int rc = store_run_update(s->db, &s->run);
 	if (!rc && w) {
 		struct bank_row b = { .problem = s->p.name, .family = s->p.family,
@@ -768,11 +779,18 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		if (!path)
 			goto out;
 	}
-	if (gpu_info_query(&s.gpu)) {
-		error("kbreed run needs an NVIDIA GPU to judge kernels; none is usable here");
+	if (o->dry_run) {
+		/* No GPU is asked for: the target comes from --arch, $KBREED_ARCH, or sm_90a. */
+		const char *env = getenv("KBREED_ARCH");
+		s.gpu.name = xstrdup("none (dry run)");
+		s.arch = o->arch ? o->arch : env && *env ? env : "sm_90a";
+		info("dry run: proposing, realising and compiling for %s; nothing is judged", s.arch);
+	} else if (gpu_info_query(&s.gpu)) {
+		error("kbreed run needs an NVIDIA GPU to judge kernels; none is usable here (--dry-run needs none)");
 		goto out;
+	} else {
+		s.arch = o->arch ? o->arch : compile_arch_for(s.gpu.cc_major, s.gpu.cc_minor);
 	}
-	s.arch = o->arch ? o->arch : compile_arch_for(s.gpu.cc_major, s.gpu.cc_minor);
 	if (bridge_describe(path, &s.p) || template_load_all(&s.tpls, &s.n_tpls) ||
 	    propose_load_catalog(&s.catalog, &s.n_catalog))
 		goto out;
@@ -781,13 +799,19 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		      (long long)o->resume);
 		goto out;
 	}
-	if (bridge_reference(&s.p, o->eval.sets, o->eval.seed, "cuda", &s.refs))
+	if (o->resume && !strcmp(s.run.status, "dry-run")) {
+		error("run %lld was a dry run; start a new run instead", (long long)o->resume);
 		goto out;
-	s.have_ceil = bridge_ceilings(s.gpu.name, &s.ceil) == 0;
+	}
+	if (!o->dry_run) {
+		if (bridge_reference(&s.p, o->eval.sets, o->eval.seed, "cuda", &s.refs))
+			goto out;
+		s.have_ceil = bridge_ceilings(s.gpu.name, &s.ceil) == 0;
+		info("timing PyTorch on %s", s.gpu.name);
+		if (bridge_baseline(&s.p, o->eval.reps, o->eval.warmup, o->eval.flush_mb, o->torch_compile, &s.base))
+			goto out;
+	}
 	roofline_compute(&s.p, s.have_ceil ? &s.ceil : NULL, &s.roof);
-	info("timing PyTorch on %s", s.gpu.name);
-	if (bridge_baseline(&s.p, o->eval.reps, o->eval.warmup, o->eval.flush_mb, o->torch_compile, &s.base))
-		goto out;
 	if (!o->resume) {
 		s.run = (struct run_row){
 			.problem = xstrdup(s.p.name), .problem_path = xstrdup(path),
@@ -797,7 +821,7 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			.gpu = xstrdup(s.gpu.name), .arch = xstrdup(s.arch),
 			.eager_ms = s.base.eager.median_ms,
 			.compile_ms = s.base.has_compile ? s.base.compile.median_ms : 0,
-			.status = xstrdup("running"),
+			.status = xstrdup(o->dry_run ? "dry-run" : "running"),
 		};
 		if (store_run_create(s.db, &s.run))
 			goto out;
@@ -817,8 +841,7 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 	s.rng = (uint64_t)s.run.seed * 0x9e3779b97f4a7c15ull + (uint64_t)s.n_ideas + 1;
 	struct eval_opts eo = o->eval;
 	eo.tolerance = tolerance_parse(s.run.tolerance) == TOL_CRFM ? TOL_CRFM : TOL_STRICT;
-	s.ev = evaluator_new(&s.p, &s.refs, &eo);
-	if (!s.ev)
+	if (!o->dry_run && !(s.ev = evaluator_new(&s.p, &s.refs, &eo)))
 		goto out;
 
 	int last = -1;

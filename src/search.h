@@ -30,6 +30,7 @@ struct search_opts {
 	const char *arch;        /* compile target; NULL: detected */
 	bool torch_compile;      /* also time torch.compile */
 	bool use_bank;           /* seed round 0 from the bank */
+	bool dry_run;            /* propose, realise and compile; judge nothing (no GPU needed) */
 	struct eval_opts eval;
 };
 

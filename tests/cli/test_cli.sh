@@ -43,8 +43,17 @@ $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu >/dev/null 2>"$TMP/err"
 grep -q "needs an NVIDIA GPU" "$TMP/err" && ok "eval says it needs a GPU" || not_ok "eval says it needs a GPU" "$(cat "$TMP/err")"
 $K run tests/data/search_gelu.py --db "$TMP/nogpu.db" >/dev/null 2>"$TMP/err"; check "run without a GPU: exit 2" $? 2
 
-export KBREED_FAKE_GPU=1
 export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
+# --dry-run needs no GPU: it proposes, realises and compiles, and judges nothing.
+$K -q run tests/data/search_gelu.py --dry-run --rounds 2 --ideas 3 --impls 2 --db "$TMP/dry.db" --out "$TMP/out-dry" >"$TMP/out" 2>"$TMP/err"
+check "dry run without a GPU: exit 0" $? 0
+grep -q "none judged" "$TMP/out" && ok "dry run says nothing was judged" || not_ok "dry run says nothing was judged" "$(cat "$TMP/out" "$TMP/err")"
+check "dry run: rounds 0 to 2 proposed" "$(q "$TMP/dry.db" "SELECT count(DISTINCT round) FROM candidates")" 3
+check "dry run: every candidate compiled, none judged" "$(q "$TMP/dry.db" "SELECT count(*) FROM evaluations WHERE verdict != 'not_run'")" 0
+check "dry run: the run is marked as one" "$(q "$TMP/dry.db" "SELECT status FROM runs")" dry-run
+$K -q run --resume 1 --db "$TMP/dry.db" >/dev/null 2>"$TMP/err"; check "a dry run is not resumed" $? 2
+
+export KBREED_FAKE_GPU=1
 RUN="$K -q run tests/data/search_gelu.py --rounds 3 --ideas 3 --impls 2 --reps 20"
 
 # --- databases that cannot be used -----------------------------------------
