@@ -5,8 +5,9 @@
 #   make test-gpu     the GPU checks (on a machine with an NVIDIA GPU)
 #
 # Knobs: CUDA_HOME (default /usr/local/cuda), DEVELOPER=1 (warnings are
-# errors), PYTHON (interpreter with torch for the bridge tests), local
-# overrides in config.mak.
+# errors), PYTHON (interpreter with torch for the bridge tests), NO_CURL=1
+# (no libcurl: the LLM proposer's HTTP providers are off), local overrides
+# in config.mak.
 -include config.mak
 
 CC ?= gcc
@@ -30,9 +31,34 @@ JANSSON_LIBS := -ljansson
 endif
 LIBS := $(JANSSON_LIBS) -lsqlite3 -lpthread -lm
 
-# Pipeline order: problem -> (propose -> realize) -> compile -> evaluate -> (store) -> report.
+# libcurl carries the LLM proposer's requests (src/http.c, its only user).
+# Detected and announced; NO_CURL=1 forces it off, and src/http.c then
+# answers every request with "kbreed was built without libcurl".
+ifneq ($(NO_CURL),1)
+ifneq ($(wildcard /usr/include/x86_64-linux-gnu/curl/curl.h /usr/include/curl/curl.h),)
+HAVE_CURL := 1
+CURL_LIBS := -lcurl
+else ifneq ($(shell pkg-config --exists libcurl 2>/dev/null && echo y),)
+HAVE_CURL := 1
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl)
+CURL_LIBS := $(shell pkg-config --libs libcurl)
+endif
+endif
+ifeq ($(HAVE_CURL),1)
+$(info + libcurl)
+HTTP_CFLAGS := $(CURL_CFLAGS)
+LIBS += $(CURL_LIBS)
+else
+$(info - libcurl: LLM proposer disabled)
+HTTP_CFLAGS := -DKBREED_NO_CURL
+endif
+# http.o is rebuilt when the choice changes.
+HTTP_STAMP := $(BUILD)/obj/http.flags
+$(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP) || echo '$(HTTP_CFLAGS)' >$(HTTP_STAMP); })
+
+# Pipeline order: problem -> (propose [http, llm] -> realize) -> compile -> evaluate -> (store) -> report.
 LIB_SRC := src/log.c src/util.c src/proc.c src/home.c src/problem.c src/bridge.c \
-	src/template.c src/propose.c src/realize.c src/store.c src/search.c \
+	src/template.c src/http.c src/llm.c src/propose.c src/realize.c src/store.c src/search.c \
 	src/codec.c src/compile.c src/compare.c src/evaluate.c src/report.c
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 
@@ -40,7 +66,7 @@ WORKER_CFLAGS := $(CFLAGS) -I$(CUDA_HOME)/include
 WORKER_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt
 
 UNIT_TESTS := test_util test_compare test_proc test_codec test_compile test_bridge test_evaluate \
-	test_store test_playbook test_search
+	test_store test_playbook test_search test_llm
 UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 all: $(BUILD)/kbreed $(BUILD)/kbreed-worker
@@ -48,6 +74,9 @@ all: $(BUILD)/kbreed $(BUILD)/kbreed-worker
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/kbreed_candidate.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/http.o: CFLAGS += $(HTTP_CFLAGS)
+$(BUILD)/obj/http.o: $(HTTP_STAMP)
 
 $(BUILD)/libkbreed.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -63,11 +92,15 @@ $(BUILD)/tests/fake_worker: tests/unit/fake_worker.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
+$(BUILD)/tests/llm_server: tests/unit/llm_server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkbreed.a tests/unit/testing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
 
-test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker
+test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server
 	@PYTHON="$(PYTHON)" sh tests/run_tests.sh $(UNIT_BIN)
 
 test-gpu: all

@@ -47,3 +47,28 @@ struct idea_def;
  * fields id, category, text, families, from, to, set, vary. */
 int codec_catalog(const char *json, struct idea_def **defs, int *n);
 #endif
+
+/* The LLM client's wire formats (src/llm.c). */
+struct llm_config;
+struct llm_reply;
+/* The body of an OpenAI-style chat-completions request: system (omitted
+ * when NULL or empty) and prompt as messages, with temperature, the output
+ * budget and reasoning_effort when the config sets them (caller frees). */
+char *codec_openai_request(const struct llm_config *c, const char *system, const char *prompt);
+/* The body of an Anthropic Messages request (caller frees). max_tokens is
+ * always sent (16000 when the config has none); reasoning_effort becomes
+ * extended thinking with a budget of 1/4 (minimal, low), 1/2 (medium, other)
+ * or 3/4 (high) of it, at least 1024 tokens, and then no temperature. */
+char *codec_anthropic_request(const struct llm_config *c, const char *system, const char *prompt);
+/* Fill r->text, finish_reason and the token counts from a 2xx reply body,
+ * and r->status with LLM_OK, or LLM_REFUSED (error = the refusal). Return 0;
+ * or -1 with r->status LLM_MALFORMED and r->error saying what is wrong (a
+ * snippet of the body included). Print nothing. */
+int codec_openai_reply(const char *body, struct llm_reply *r);
+int codec_anthropic_reply(const char *body, struct llm_reply *r);
+/* Reads an endpoint's error body: OpenAI's {"error": {type, code, message}},
+ * Anthropic's {"type": "error", "error": {type, message}}, vLLM's top-level
+ * {type, message}, Ollama's {"error": "..."} and Gemini's [{"error": {status,
+ * message}}]. *type becomes "TYPE" or "TYPE/CODE" and *message the message,
+ * each NULL when absent (caller frees). Returns 0 when either was found. */
+int codec_api_error(const char *body, char **type, char **message);

@@ -192,6 +192,7 @@ int proc_start(struct proc *p, const struct proc_opts *o, const char *err_path)
 		child_exec(o, in[0], out[1], err_path ? errfile : err[1]);
 	setpgid(pid, pid);
 	p->pid = pid;
+	p->sandboxed = o->no_network && proc_sandbox();
 	p->in_fd = in[1];
 	in[1] = -1;
 	p->out_fd = out[0];
@@ -212,6 +213,22 @@ out:
 	return rc;
 }
 
+/* How a child ended, from its wait status. */
+static void decode_status(const struct proc *p, int st, enum proc_end *end, int *code)
+{
+	if (WIFEXITED(st)) {
+		*end = PROC_EXITED;
+		*code = WEXITSTATUS(st);
+		if (p->sandboxed && *code > 128 && *code < 128 + 65) {
+			*end = PROC_SIGNALED;
+			*code -= 128;
+		}
+	} else {
+		*end = PROC_SIGNALED;
+		*code = WTERMSIG(st);
+	}
+}
+
 void proc_stop(struct proc *p, bool kill_it, enum proc_end *end, int *code)
 {
 	if (p->in_fd >= 0)
@@ -230,15 +247,8 @@ void proc_stop(struct proc *p, bool kill_it, enum proc_end *end, int *code)
 		;
 	/* Whatever the child left behind in its group goes too. */
 	kill(-p->pid, SIGKILL);
-	if (end) {
-		if (WIFEXITED(st)) {
-			*end = PROC_EXITED;
-			*code = WEXITSTATUS(st);
-		} else {
-			*end = PROC_SIGNALED;
-			*code = WTERMSIG(st);
-		}
-	}
+	if (end)
+		decode_status(p, st, end, code);
 	p->pid = -1;
 }
 
@@ -254,9 +264,8 @@ void proc_finish(struct proc *p, double grace_s, enum proc_end *end, int *code)
 		pid_t w = waitpid(p->pid, &st, WNOHANG);
 		if (w == p->pid) {
 			kill(-p->pid, SIGKILL);
+			decode_status(p, st, &e, code);
 			p->pid = -1;
-			e = WIFEXITED(st) ? PROC_EXITED : PROC_SIGNALED;
-			*code = WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st);
 			break;
 		}
 		if (w < 0 && errno != EINTR)
@@ -325,30 +334,25 @@ int proc_run(const struct proc_opts *o, struct proc_result *r)
 		r->end = PROC_FAILED;
 		return -1;
 	}
-	/* Small stdin payloads only: written before reading, then closed. */
-	if (o->stdin_data) {
-		size_t left = strlen(o->stdin_data);
-		const char *s = o->stdin_data;
-		signal(SIGPIPE, SIG_IGN);
-		while (left) {
-			ssize_t n = write(p.in_fd, s, left);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			s += n;
-			left -= (size_t)n;
-		}
+	/* Standard input is fed from the same loop that drains the outputs, so a
+	 * child that writes before it has read everything cannot deadlock us. */
+	const char *in = o->stdin_data;
+	size_t in_left = in ? strlen(in) : 0;
+	signal(SIGPIPE, SIG_IGN);
+	if (!in_left) {
+		close(p.in_fd);
+		p.in_fd = -1;
+	} else {
+		fcntl(p.in_fd, F_SETFL, fcntl(p.in_fd, F_GETFL) | O_NONBLOCK);
 	}
-	close(p.in_fd);
-	p.in_fd = -1;
 
 	double deadline = o->timeout_s > 0 ? t0 + o->timeout_s : 0;
 	bool timed_out = false;
-	struct pollfd fds[2] = { { .fd = p.out_fd, .events = POLLIN },
-				 { .fd = p.err_fd, .events = POLLIN } };
+	struct pollfd fds[3] = { { .fd = p.out_fd, .events = POLLIN },
+				 { .fd = p.err_fd, .events = POLLIN },
+				 { .fd = p.in_fd, .events = POLLOUT } };
 	int open_fds = 2;
-	while (open_fds) {
+	while (open_fds || fds[2].fd >= 0) {
 		int wait_ms = -1;
 		if (deadline) {
 			double left = deadline - util_now();
@@ -358,11 +362,22 @@ int proc_run(const struct proc_opts *o, struct proc_result *r)
 			}
 			wait_ms = (int)(left * 1000) + 1;
 		}
-		int n = poll(fds, 2, wait_ms);
+		int n = poll(fds, 3, wait_ms);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t w = write(fds[2].fd, in, in_left);
+			if (w > 0) {
+				in += w;
+				in_left -= (size_t)w;
+			}
+			if (in_left == 0 || (w < 0 && errno != EAGAIN && errno != EINTR)) {
+				close(fds[2].fd);
+				fds[2].fd = p.in_fd = -1;
+			}
+		}
 		for (int i = 0; i < 2; i++) {
 			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
@@ -373,6 +388,11 @@ int proc_run(const struct proc_opts *o, struct proc_result *r)
 			if (got <= 0) {
 				fds[i].fd = -1;
 				open_fds--;
+				if (open_fds == 0 && fds[2].fd >= 0) {
+					/* The child closed its outputs: nobody reads the rest. */
+					close(fds[2].fd);
+					fds[2].fd = p.in_fd = -1;
+				}
 				continue;
 			}
 			struct buf *b = i == 0 ? &r->out : &r->err;
@@ -381,34 +401,14 @@ int proc_run(const struct proc_opts *o, struct proc_result *r)
 		}
 	}
 	/* Pipes closed; the child may still linger. Wait for it within the limit. */
-	while (!timed_out && deadline) {
-		int st;
-		pid_t w = waitpid(p.pid, &st, WNOHANG);
-		if (w == p.pid) {
-			/* Reaped here: record it as proc_stop would. */
-			kill(-p.pid, SIGKILL);
-			p.pid = -1;
-			proc_stop(&p, false, NULL, NULL);
-			r->wall_s = util_now() - t0;
-			if (WIFEXITED(st)) {
-				r->end = PROC_EXITED;
-				r->exit_code = WEXITSTATUS(st);
-			} else {
-				r->end = PROC_SIGNALED;
-				r->signal = WTERMSIG(st);
-			}
-			return 0;
-		}
-		if (w < 0 && errno != EINTR)
-			break;
-		if (util_now() >= deadline)
-			timed_out = true;
-		else
-			usleep(2000);
-	}
-	enum proc_end end;
+	enum proc_end end = PROC_EXITED;
 	int code = 0;
-	proc_stop(&p, timed_out, &end, &code);
+	if (!timed_out && deadline) {
+		proc_finish(&p, deadline - util_now() > 0 ? deadline - util_now() : 0, &end, &code);
+		timed_out = end == PROC_TIMEOUT;
+	} else {
+		proc_stop(&p, timed_out, &end, &code);
+	}
 	r->wall_s = util_now() - t0;
 	if (timed_out) {
 		r->end = PROC_TIMEOUT;

@@ -57,6 +57,8 @@ struct proc {
 	int in_fd;       /* its stdin, ours to write */
 	int out_fd;      /* its stdout, ours to read */
 	int err_fd;      /* its stderr, ours to read; -1 when sent to a file */
+	bool sandboxed;  /* runs under bwrap, which reports a child's death by
+			    signal N as exit status 128 + N */
 };
 
 /* Starts argv with pipes on stdin/stdout; stderr goes to err_path (appended)

@@ -25,6 +25,35 @@ static void test_exit_and_output(void **state)
 	proc_result_release(&r);
 }
 
+static void test_large_stdin(void **state)
+{
+	size_t n = 1u << 20;
+	char *big = malloc(n + 1);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	/* Read all of it... */
+	const char *wc[] = { "sh", "-c", "wc -c", NULL };
+	struct proc_opts o = { .argv = wc, .timeout_s = 20, .stdin_data = big };
+	struct proc_result r;
+	proc_result_init(&r);
+	assert_int_equal(proc_run(&o, &r), 0);
+	assert_int_equal(r.end, PROC_EXITED);
+	assert_int_equal(atol(buf_str(&r.out)), (long)n);
+	proc_result_release(&r);
+	/* ...or none of it, answering and lingering: neither blocks kbreed. */
+	const char *deaf[] = { "sh", "-c", "echo hi; sleep 30", NULL };
+	o.argv = deaf;
+	o.timeout_s = 1;
+	proc_result_init(&r);
+	double t0 = util_now();
+	assert_int_equal(proc_run(&o, &r), 0);
+	assert_int_equal(r.end, PROC_TIMEOUT);
+	assert_string_equal(buf_str(&r.out), "hi\n");
+	assert_true(util_now() - t0 < 5);
+	proc_result_release(&r);
+	free(big);
+}
+
 static void test_signal(void **state)
 {
 	struct proc_result r;
@@ -155,6 +184,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_and_output),
+		cmocka_unit_test(test_large_stdin),
 		cmocka_unit_test(test_signal),
 		cmocka_unit_test(test_timeout_kills_the_group),
 		cmocka_unit_test(test_output_cap),
