@@ -8,6 +8,7 @@
 #include "compare.h"
 #include "evaluate.h"
 #include "llm.h"
+#include "llm_propose.h"
 #include "propose.h"
 #include "log.h"
 #include "report.h"
@@ -714,4 +715,94 @@ int codec_api_error(const char *body, char **type, char **message)
 	}
 	json_decref(j);
 	return *type || *message ? 0 : -1;
+}
+
+/* The ideas list of the LLM proposer: read leniently, since a model wrote
+ * it; judging the entries is llm_parse_ideas's. */
+static int llm_parent_id(json_t *v, int64_t *id)
+{
+	if (json_is_integer(v)) {
+		*id = (int64_t)json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -1;
+	const char *s = json_string_value(v);
+	if (!*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	*id = (int64_t)strtoll(s, NULL, 10);
+	return 0;
+}
+
+int codec_llm_ideas(const char *text, struct llm_idea **ideas, int *n, char **why)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
+	json_t *list = j;
+	*ideas = NULL;
+	*n = 0;
+	if (!j) {
+		*why = xasprintf("the JSON list is not valid JSON (%s at line %d)", e.text, e.line);
+		return -1;
+	}
+	if (json_is_object(j))
+		list = json_object_get(j, "ideas");
+	if (!json_is_array(list)) {
+		*why = xstrdup("the JSON is not a list of ideas");
+		json_decref(j);
+		return -1;
+	}
+	size_t len = json_array_size(list);
+	*ideas = xcalloc(len ? len : 1, sizeof **ideas);
+	for (size_t i = 0; i < len; i++) {
+		json_t *o = json_array_get(list, i);
+		struct llm_idea *d = &(*ideas)[i];
+		*n = (int)i + 1;
+		if (!json_is_object(o))
+			continue;
+		json_t *cat = json_object_get(o, "category"), *txt = json_object_get(o, "idea");
+		if (!txt)
+			txt = json_object_get(o, "text");
+		d->category = json_is_string(cat) ? xstrdup(json_string_value(cat)) : NULL;
+		d->text = json_is_string(txt) ? xstrdup(json_string_value(txt)) : NULL;
+		json_t *par = json_object_get(o, "parents");
+		for (size_t k = 0; json_is_array(par) && k < json_array_size(par) && d->n_parents < 2; k++) {
+			int64_t id;
+			if (!llm_parent_id(json_array_get(par, k), &id))
+				d->parents[d->n_parents++] = id;
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
+int codec_prices(const char *text, struct price **prices, int *n)
+{
+	json_t *j = parse(text, "price table");
+	*prices = NULL;
+	*n = 0;
+	if (!j)
+		return -1;
+	const char *key;
+	json_t *v;
+	*prices = xcalloc(json_object_size(j) + 1, sizeof **prices);
+	json_object_foreach(j, key, v) {
+		if (key[0] == '_')
+			continue;
+		struct price *p = &(*prices)[(*n)++];
+		p->prefix = xstrdup(key);
+		double in = 0, cached = 0, out = 0;
+		if (!json_is_object(v) || get_number(v, "in", &in, "price table") ||
+		    get_number(v, "out", &out, "price table")) {
+			json_decref(j);
+			return error("price table: %s needs numbers 'in' and 'out'", key);
+		}
+		if (get_number(v, "cached_in", &cached, "price table"))
+			cached = in;
+		p->in = in;
+		p->cached_in = cached;
+		p->out = out;
+	}
+	json_decref(j);
+	return 0;
 }

@@ -42,11 +42,20 @@ struct bench_row {
 char *codec_bench_json(const char *gpu, const char *date, const char *command,
 		       const struct bench_row *rows, int n);
 
+/* Prices of one model-name prefix, USD per million tokens. */
+struct price {
+	char *prefix;
+	double in, cached_in, out;
+};
+
+/* Parses playbook/prices.json: {"PREFIX": {"in": x, "cached_in": y, "out": z}, ...};
+ * keys starting with '_' are comments. */
+int codec_prices(const char *json, struct price **prices, int *n);
+
 struct idea_def;
 /* Parses the playbook's idea catalogue: a JSON list of objects with string
  * fields id, category, text, families, from, to, set, vary. */
 int codec_catalog(const char *json, struct idea_def **defs, int *n);
-#endif
 
 /* The LLM client's wire formats (src/llm.c). */
 struct llm_config;
@@ -72,3 +81,17 @@ int codec_anthropic_reply(const char *body, struct llm_reply *r);
  * message}}]. *type becomes "TYPE" or "TYPE/CODE" and *message the message,
  * each NULL when absent (caller frees). Returns 0 when either was found. */
 int codec_api_error(const char *body, char **type, char **message);
+
+/* The LLM proposer's list of ideas (src/llm_propose.c). */
+struct llm_idea;
+/* Reads json, a list of objects (or an object whose "ideas" member is one),
+ * into *ideas (caller releases each and frees the array), one entry per
+ * element in order: category and text (from "idea", else "text") copied as
+ * given, NULL when absent or not strings (and both NULL for an element that
+ * is not an object); parents from "parents", integers and all-digit strings
+ * only, the first two. Returns 0; or -1 with *why (caller frees) when json
+ * is not valid JSON or holds no such list. Prints nothing: the text is a
+ * model's. */
+int codec_llm_ideas(const char *json, struct llm_idea **ideas, int *n, char **why);
+
+#endif

@@ -51,6 +51,9 @@ static void usage(FILE *f)
 		"      [--tolerance strict|crfm] [--db PATH] [--out DIR] [--max-minutes M]\n"
 		"      [--max-candidates N] [--no-bank] [--torch-compile] [--dry-run]\n"
 		"      [eval's --sets/--reps/...]; --dry-run proposes, realises and compiles only\n"
+		"      [--llm openai:MODEL|anthropic:MODEL|cmd:COMMAND] [--llm-code SPEC]\n"
+		"      [--llm-base-url URL] [--reasoning-effort E] [--max-output-tokens N]\n"
+		"      [--temperature T] [--max-cost USD] [--max-tokens N]   (docs/LLM.md)\n"
 		"  bench [PROBLEM...]          run the suite (or a subset) and record the results\n"
 		"      [run's options] [--results FILE]\n"
 		"  template [NAME [KNOB=V...]] list the playbook's templates, or print one realised\n"
@@ -357,6 +360,14 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 		{ "max-candidates", required_argument, NULL, 'c' },
 		{ "no-bank", no_argument, NULL, 'B' },
 		{ "dry-run", no_argument, NULL, 'D' },
+		{ "llm", required_argument, NULL, 'L' },
+		{ "llm-code", required_argument, NULL, 'M' },
+		{ "llm-base-url", required_argument, NULL, 'U' },
+		{ "reasoning-effort", required_argument, NULL, 'E' },
+		{ "max-output-tokens", required_argument, NULL, 'O' },
+		{ "temperature", required_argument, NULL, 'P' },
+		{ "max-cost", required_argument, NULL, 'Q' },
+		{ "max-tokens", required_argument, NULL, 'Z' },
 		{ "torch-compile", no_argument, NULL, 'C' },
 		{ "sets", required_argument, NULL, 's' },
 		{ "reps", required_argument, NULL, 'r' },
@@ -403,6 +414,31 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 		case 'c': if (parse_int(optarg, 1, 10000000, "--max-candidates", &so->max_candidates)) return EXIT_USAGE; break;
 		case 'B': so->use_bank = false; break;
 		case 'D': so->dry_run = true; break;
+		case 'L': so->llm = optarg; break;
+		case 'M': so->llm_code = optarg; break;
+		case 'U': so->llm_base_url = optarg; break;
+		case 'E': so->reasoning_effort = optarg; break;
+		case 'O': if (parse_int(optarg, 1, 10000000, "--max-output-tokens", &so->max_output_tokens)) return EXIT_USAGE; break;
+		case 'P': {
+			char *end;
+			so->temperature = strtod(optarg, &end);
+			if (*end || so->temperature < 0 || so->temperature > 2) {
+				error("--temperature must be a number from 0 to 2, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'Q': {
+			char *end;
+			so->max_cost = strtod(optarg, &end);
+			if (*end || so->max_cost <= 0) {
+				error("--max-cost must be a positive number of dollars, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'Z': if (parse_int(optarg, 1, 2000000000, "--max-tokens", &v)) return EXIT_USAGE;
+			so->max_tokens = v; break;
 		case 'C': so->torch_compile = true; break;
 		case 's': if (parse_int(optarg, 1, 16, "--sets", &so->eval.sets)) return EXIT_USAGE; break;
 		case 'r': if (parse_int(optarg, 20, 100000, "--reps", &so->eval.reps)) return EXIT_USAGE; break;

@@ -9,8 +9,11 @@
 #include "search.h"
 
 #include "bridge.h"
+#include "codec.h"
 #include "compile.h"
 #include "home.h"
+#include "llm.h"
+#include "llm_propose.h"
 #include "log.h"
 #include "problem.h"
 #include "proc.h"
@@ -39,6 +42,7 @@ void search_opts_defaults(struct search_opts *o)
 	o->keep = 4;
 	o->seed = 1;
 	o->use_bank = true;
+	o->temperature = -1;
 	eval_opts_defaults(&o->eval);
 }
 
@@ -67,6 +71,13 @@ struct search {
 	struct evaluator *ev;
 	struct run_row run;
 	bool stopped;               /* a budget ended the run early */
+	bool use_llm;               /* the LLM proposer rather than the playbook */
+	struct llm_config llm;      /* ideas */
+	struct llm_config llm_code; /* realisations */
+	char *problem_source;       /* the problem file's text, for prompts */
+	struct price *prices;       /* the LLM price table, loaded on first use */
+	int n_prices;
+	bool prices_loaded, price_warned;
 	struct cand_row *cands;     /* every candidate of the run, oldest first */
 	int n_cands, cap_cands;
 	struct idea_row *ideas;     /* every idea of the run, oldest first */
@@ -509,6 +520,264 @@ static int propose_round(struct search *s, int round)
 	return rc;
 }
 
+/* Cost of a call from the price table (playbook/prices.json, or
+ * $KBREED_PRICES): USD per million tokens of the longest matching model
+ * prefix; 0, with one warning, for a model it does not list. */
+static double call_cost(struct search *s, const struct llm_config *c, const struct llm_reply *r)
+{
+	if (!s->prices_loaded) {
+		s->prices_loaded = true;
+		const char *env = getenv("KBREED_PRICES");
+		char *path = env && *env ? xstrdup(env) : xasprintf("%s/playbook/prices.json", home_dir());
+		char *json = NULL;
+		if (util_read_file(path, 1u << 20, &json, NULL) == 0 &&
+		    codec_prices(json, &s->prices, &s->n_prices))
+			warn("%s is not a usable price table: costs count as 0", path);
+		free(json);
+		free(path);
+	}
+	const struct price *best = NULL;
+	for (int i = 0; c->model && i < s->n_prices; i++)
+		if (!strncmp(c->model, s->prices[i].prefix, strlen(s->prices[i].prefix)) &&
+		    (!best || strlen(s->prices[i].prefix) > strlen(best->prefix)))
+			best = &s->prices[i];
+	if (!best) {
+		if (c->model && !s->price_warned) {
+			warn("no price for model %s in the price table: its cost counts as 0", c->model);
+			s->price_warned = true;
+		}
+		return 0;
+	}
+	long uncached = r->in_tokens > r->cached_tokens ? r->in_tokens - r->cached_tokens : 0;
+	return (uncached * best->in + r->cached_tokens * best->cached_in + r->out_tokens * best->out) / 1e6;
+}
+
+/* One request to a model, through the reply cache and the budgets, recorded
+ * whatever happens. Returns the reply text (caller frees) or NULL; sets
+ * *fatal when the run cannot go on (authentication, quota, budget). */
+static char *llm_call(struct search *s, int round, const char *kind, const struct llm_config *c,
+		      const char *spec, const char *prompt, bool *fatal)
+{
+	static const char *system = "You are an expert CUDA kernel engineer working inside kbreed, "
+				    "an evolutionary search for fast GPU kernels. Answer exactly in the format asked.";
+	struct sha256 h;
+	char sha[65];
+	sha256_init(&h);
+	sha256_update(&h, spec, strlen(spec) + 1);
+	sha256_update(&h, system, strlen(system) + 1);
+	sha256_update(&h, prompt, strlen(prompt));
+	sha256_final_hex(&h, sha);
+	struct llm_call_row row = { .run = s->run.id, .round = round, .kind = kind, .model = spec,
+				    .prompt_sha = sha, .prompt = prompt };
+	char *text = store_llm_cached(s->db, sha);
+	if (text) {
+		row.reply = text;
+		row.status = "cached";
+		store_llm_call_put(s->db, &row);
+		return text;
+	}
+	long tokens = 0;
+	double cost = 0;
+	store_llm_totals(s->db, s->run.id, &tokens, &cost);
+	if ((s->o->max_tokens > 0 && tokens >= s->o->max_tokens) ||
+	    (s->o->max_cost > 0 && cost >= s->o->max_cost)) {
+		progress(s, true, "LLM budget reached (%ld tokens, $%.2f): the run stops here", tokens, cost);
+		*fatal = true;
+		s->stopped = true;
+		return NULL;
+	}
+	struct llm_reply r;
+	llm_reply_init(&r);
+	if (llm_complete(c, system, prompt, &r)) {
+		*fatal = true;
+		llm_reply_release(&r);
+		return NULL;
+	}
+	row.reply = r.text;
+	row.status = llm_status_name(r.status);
+	row.error = r.error;
+	row.in_tokens = r.in_tokens;
+	row.out_tokens = r.out_tokens;
+	row.cached_tokens = r.cached_tokens;
+	row.reasoning_tokens = r.reasoning_tokens;
+	row.cost_usd = call_cost(s, c, &r);
+	row.attempts = r.attempts;
+	if (store_llm_call_put(s->db, &row))
+		*fatal = true;
+	if (r.status == LLM_OK && r.text && *r.text) {
+		text = r.text;
+		r.text = NULL;
+	} else {
+		progress(s, true, "round %d: %s call: %s%s%s", round, kind, llm_status_name(r.status),
+			 r.error ? ": " : "", r.error ? r.error : "");
+		if (r.status == LLM_AUTH || r.status == LLM_QUOTA) {
+			error("the model endpoint refused us (%s): %s", llm_status_name(r.status),
+			      r.error ? r.error : "");
+			*fatal = true;
+		}
+	}
+	llm_reply_release(&r);
+	return text;
+}
+
+/* The text the prompts show of a candidate: its stored source. */
+static char *source_of(struct search *s, int64_t id)
+{
+	char *src = store_candidate_source(s->db, id);
+	return src ? src : xstrdup("");
+}
+
+/* A round written by the model: ideas in English for the seeds, then each
+ * idea realised K times as complete sources. */
+static int propose_round_llm(struct search *s, int round)
+{
+	int rc = 0, n_seeds, n_ideas = 0;
+	bool fatal = false;
+	struct known *k = knowns(s);
+	const struct known **seeds = xcalloc((size_t)s->run.keep + 1, sizeof *seeds);
+	n_seeds = pick_seeds(s, k, seeds);
+	char *tmpl_ideas = NULL, *tmpl_real = NULL, *abi = NULL, *reply = NULL;
+	struct llm_seed *ls = xcalloc((size_t)n_seeds + 1, sizeof *ls);
+	struct llm_tried *lt = xcalloc((size_t)s->n_ideas + 1, sizeof *lt);
+	struct llm_idea *ideas = xcalloc((size_t)s->run.ideas + 1, sizeof *ideas);
+	char *seeds_text = NULL, *history = NULL, *cats = NULL, *prompt = NULL, *why = NULL;
+	char *abi_path = xasprintf("%s/include/kbreed_candidate.h", home_dir());
+	if (!n_seeds) {
+		progress(s, true, "round %d: no kernel to build on; nothing to propose", round);
+		goto out;
+	}
+	if (llm_prompt_load("ideas", &tmpl_ideas) || llm_prompt_load("realize", &tmpl_real) ||
+	    util_read_file(abi_path, 1u << 20, &abi, NULL)) {
+		rc = -1;
+		goto out;
+	}
+	for (int i = 0; i < n_seeds; i++) {
+		const struct cand_row *c = find_cand(s, seeds[i]->id);
+		const struct idea_row *idea = c && c->idea ? find_idea(s, c->idea) : NULL;
+		ls[i] = (struct llm_seed){ seeds[i]->id, seeds[i]->median_ms, seeds[i]->pct_eager,
+					   seeds[i]->pct_floor, idea ? idea->text : "", source_of(s, seeds[i]->id) };
+	}
+	char **outcomes = xcalloc((size_t)s->n_ideas + 1, sizeof *outcomes);
+	for (int i = 0; i < s->n_ideas; i++) {
+		int n = 0, ok = 0;
+		double best_ms = 0;
+		for (int j = 0; j < s->n_cands; j++)
+			if (s->cands[j].idea == s->ideas[i].id) {
+				n++;
+				if (is_correct(&s->cands[j])) {
+					ok++;
+					if (!best_ms || s->cands[j].median_ms < best_ms)
+						best_ms = s->cands[j].median_ms;
+				}
+			}
+		outcomes[i] = ok ? xasprintf("%d of %d realisations correct, best %.4f ms", ok, n, best_ms)
+				 : xasprintf("%d realisations, none correct", n);
+		lt[i] = (struct llm_tried){ &s->ideas[i].parent1, s->ideas[i].parent2 ? 2 : 1,
+					    s->ideas[i].category, s->ideas[i].text, outcomes[i] };
+	}
+	seeds_text = llm_seeds_text(ls, n_seeds);
+	history = llm_history_text(lt, s->n_ideas);
+	cats = llm_categories_text();
+	char ceil_text[256], floor_text[64], n_text[16];
+	snprintf(ceil_text, sizeof ceil_text, "%.0f GB/s device copy; %.0f TFLOP/s fp32, %.0f tf32, %.0f fp16, %.0f bf16",
+		 s->ceil.bandwidth_gbs, s->ceil.fp32_tflops, s->ceil.tf32_tflops, s->ceil.fp16_tflops, s->ceil.bf16_tflops);
+	snprintf(floor_text, sizeof floor_text, "%.4f ms", s->roof.floor_ms);
+	snprintf(n_text, sizeof n_text, "%d", s->run.ideas);
+	const char *keys[] = { "problem_source", "gpu", "ceilings", "floor", "bound", "seeds", "history", "categories", "n" };
+	const char *vals[] = { s->problem_source, s->gpu.name, s->have_ceil ? ceil_text : "not measured",
+			       floor_text, s->roof.bound, seeds_text, history, cats, n_text };
+	prompt = llm_prompt_fill(tmpl_ideas, keys, vals, 9);
+	reply = llm_call(s, round, "ideas", &s->llm, s->o->llm, prompt, &fatal);
+	if (fatal) {
+		rc = s->stopped ? 0 : -1;
+		goto out_outcomes;
+	}
+	if (reply && llm_parse_ideas(reply, s->run.ideas, ideas, &n_ideas, &why) == 0 && why && *why)
+		progress(s, true, "round %d: %s", round, why);
+	for (int i = 0; i < n_ideas && !rc && !fatal; i++) {
+		/* The parents the model named, when they are seeds; else the best seed. */
+		int64_t p1 = seeds[0]->id, p2 = 0;
+		for (int q = 0; q < ideas[i].n_parents; q++)
+			for (int j = 0; j < n_seeds; j++)
+				if (seeds[j]->id == ideas[i].parents[q]) {
+					if (q == 0)
+						p1 = ideas[i].parents[q];
+					else if (ideas[i].parents[q] != p1)
+						p2 = ideas[i].parents[q];
+				}
+		struct idea_row row = { .round = round, .catalog_id = xstrdup("llm"),
+					.category = xstrdup(ideas[i].category), .text = xstrdup(ideas[i].text),
+					.parent1 = p1, .parent2 = p2 };
+		if (add_idea(s, &row)) {
+			idea_row_release(&row);
+			rc = -1;
+			break;
+		}
+		int64_t idea_id = s->ideas[s->n_ideas - 1].id;
+		char *parents = NULL;
+		char *src1 = source_of(s, p1), *src2 = p2 ? source_of(s, p2) : NULL;
+		parents = src2 ? xasprintf("Parent #%lld:\n```cuda\n%s\n```\n\nParent #%lld:\n```cuda\n%s\n```\n",
+					   (long long)p1, src1, (long long)p2, src2)
+			       : xasprintf("Parent #%lld:\n```cuda\n%s\n```\n", (long long)p1, src1);
+		const char *rkeys[] = { "problem_source", "abi", "parent_sources", "idea" };
+		const char *rvals[] = { s->problem_source, abi, parents, ideas[i].text };
+		char *rprompt = llm_prompt_fill(tmpl_real, rkeys, rvals, 4);
+		for (int r = 0; r < s->run.impls && !rc && !fatal; r++) {
+			/* Independent realisations: the same prompt, marked so each is its own call. */
+			char *marked = xasprintf("%s\n\n(Realisation %d of %d: write it your own way.)\n", rprompt,
+						 r + 1, s->run.impls);
+			char *code_reply = llm_call(s, round, "realize", &s->llm_code,
+						    s->o->llm_code ? s->o->llm_code : s->o->llm, marked, &fatal);
+			char *source = NULL, *reason = NULL;
+			if (code_reply && llm_extract_source(code_reply, &source, &reason) == 0) {
+				struct cand_row c = { .round = round, .idea = idea_id, .parent1 = p1, .parent2 = p2,
+						      .origin = xstrdup("llm"), .template_name = xstrdup(""),
+						      .knobs = xstrdup(""), .source = source };
+				rc = add_candidate(s, &c);
+				cand_row_release(&c);
+			} else if (code_reply) {
+				progress(s, true, "round %d: realisation %d of idea %lld gave no kernel: %s", round,
+					 r + 1, (long long)idea_id, reason ? reason : "?");
+			}
+			free(reason);
+			free(code_reply);
+			free(marked);
+		}
+		free(rprompt);
+		free(parents);
+		free(src1);
+		free(src2);
+	}
+	if (fatal && !s->stopped)
+		rc = -1;
+	progress(s, true, "round %d: %d ideas from the model for %d seeds", round, n_ideas, n_seeds);
+out_outcomes:
+	for (int i = 0; i < s->n_ideas && outcomes; i++)
+		free(outcomes[i]);
+	free(outcomes);
+out:
+	for (int i = 0; i < n_ideas; i++)
+		llm_idea_release(&ideas[i]);
+	free(ideas);
+	for (int i = 0; i < n_seeds; i++)
+		free((char *)ls[i].source);
+	free(ls);
+	free(lt);
+	free(seeds_text);
+	free(history);
+	free(cats);
+	free(prompt);
+	free(why);
+	free(reply);
+	free(abi);
+	free(abi_path);
+	free(tmpl_ideas);
+	free(tmpl_real);
+	free(seeds);
+	free(k);
+	return rc;
+}
+
 static int load_history(struct search *s)
 {
 	if (store_candidates_of_run(s->db, s->run.id, &s->cands, &s->n_cands) ||
@@ -549,6 +818,12 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 		buf_printf(&b, ", %.0f%% of the floor\n", out->pct_floor);
 	} else {
 		buf_printf(&b, "- no correct kernel was found\n");
+	}
+	if (s->use_llm) {
+		long tokens = 0;
+		double cost = 0;
+		store_llm_totals(s->db, s->run.id, &tokens, &cost);
+		buf_printf(&b, "- LLM: %ld tokens in and out, $%.4f by the price table\n", tokens, cost);
 	}
 	double wall = util_now() - s->t0;
 	buf_printf(&b, "- this invocation: %d candidates judged in %.1f min; %.0f candidates per GPU-hour; "
@@ -732,6 +1007,12 @@ static int finish(struct search *s, struct search_outcome *out)
 
 static void search_release(struct search *s)
 {
+	llm_config_release(&s->llm);
+	llm_config_release(&s->llm_code);
+	for (int i = 0; i < s->n_prices; i++)
+		free(s->prices[i].prefix);
+	free(s->prices);
+	free(s->problem_source);
 	evaluator_free(s->ev);
 	for (int i = 0; i < s->n_cands; i++)
 		cand_row_release(&s->cands[i]);
@@ -756,6 +1037,8 @@ static void search_release(struct search *s)
 int search_run(const struct search_opts *o, const char *problem_arg, struct search_outcome *out)
 {
 	struct search s = { .o = o, .t0 = util_now(), .tty = isatty(2) };
+	llm_config_init(&s.llm);
+	llm_config_init(&s.llm_code);
 	proc_clean_env();  /* computed once, here, before nvcc's thread forks */
 	info("candidates run %s", proc_sandbox() ? "without network (bubblewrap)"
 						 : "with the network: no working bwrap here (install bubblewrap)");
@@ -794,6 +1077,20 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 	if (bridge_describe(path, &s.p) || template_load_all(&s.tpls, &s.n_tpls) ||
 	    propose_load_catalog(&s.catalog, &s.n_catalog))
 		goto out;
+	if (o->llm) {
+		if (llm_config_parse(o->llm, o->llm_base_url, &s.llm) ||
+		    llm_config_parse(o->llm_code ? o->llm_code : o->llm, o->llm_base_url, &s.llm_code))
+			goto out;
+		for (struct llm_config *c = &s.llm; c; c = c == &s.llm ? &s.llm_code : NULL) {
+			c->temperature = o->temperature;
+			c->max_tokens = o->max_output_tokens;
+			if (o->reasoning_effort)
+				c->reasoning_effort = xstrdup(o->reasoning_effort);
+		}
+		s.use_llm = true;
+		if (util_read_file(path, 4u << 20, &s.problem_source, NULL))
+			goto out;
+	}
 	if (o->resume && strcmp(s.run.problem_sha, s.p.sha256)) {
 		error("%s changed since run %lld started; its results would not be comparable", path,
 		      (long long)o->resume);
@@ -815,7 +1112,8 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 	if (!o->resume) {
 		s.run = (struct run_row){
 			.problem = xstrdup(s.p.name), .problem_path = xstrdup(path),
-			.problem_sha = xstrdup(s.p.sha256), .proposer = xstrdup("playbook"),
+			.problem_sha = xstrdup(s.p.sha256),
+			.proposer = o->llm ? xasprintf("llm %s", o->llm) : xstrdup("playbook"),
 			.rounds = o->rounds, .ideas = o->ideas, .impls = o->impls, .keep = o->keep,
 			.seed = o->seed, .tolerance = xstrdup(tolerance_name(o->eval.tolerance)),
 			.gpu = xstrdup(s.gpu.name), .arch = xstrdup(s.arch),
@@ -861,8 +1159,10 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			s.stopped = true;
 			break;
 		}
-		if (propose_round(&s, r) || judge_round(&s, r))
+		if ((s.use_llm ? propose_round_llm(&s, r) : propose_round(&s, r)) || judge_round(&s, r))
 			goto out;
+		if (s.stopped)
+			break;
 	}
 	rc = finish(&s, out);
 out:

@@ -31,6 +31,15 @@ struct search_opts {
 	bool torch_compile;      /* also time torch.compile */
 	bool use_bank;           /* seed round 0 from the bank */
 	bool dry_run;            /* propose, realise and compile; judge nothing (no GPU needed) */
+	/* The LLM proposer, when llm is set (else the playbook). */
+	const char *llm;         /* "openai:MODEL", "anthropic:MODEL", "cmd:COMMAND" */
+	const char *llm_code;    /* another model for realisations; NULL: llm */
+	const char *llm_base_url;
+	const char *reasoning_effort;
+	int max_output_tokens;   /* 0: the provider's default */
+	double temperature;      /* < 0: not sent */
+	double max_cost;         /* USD; 0: no limit */
+	long max_tokens;         /* tokens in + out; 0: no limit */
 	struct eval_opts eval;
 };
 

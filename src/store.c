@@ -54,6 +54,12 @@ static const char *const schema =
 	" source TEXT NOT NULL, source_sha TEXT NOT NULL, gpu TEXT, median_ms REAL,"
 	" pct_eager REAL, run INT, created TEXT DEFAULT (datetime('now')),"
 	" UNIQUE(problem, gpu, source_sha));"
+	"CREATE TABLE IF NOT EXISTS llm_calls("
+	" id INTEGER PRIMARY KEY, run INT, round INT, kind TEXT, model TEXT, prompt_sha TEXT,"
+	" prompt TEXT, reply TEXT, status TEXT, error TEXT, in_tokens INT, out_tokens INT,"
+	" cached_tokens INT, reasoning_tokens INT, cost_usd REAL, attempts INT,"
+	" created TEXT DEFAULT (datetime('now')));"
+	"CREATE INDEX IF NOT EXISTS llm_calls_sha ON llm_calls(prompt_sha);"
 	"CREATE INDEX IF NOT EXISTS candidates_run ON candidates(run);"
 	"CREATE INDEX IF NOT EXISTS ideas_run ON ideas(run);";
 
@@ -418,6 +424,49 @@ int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e)
 		    (int64_t)e->warmup, (int64_t)e->sets, (int64_t)e->flush_mb, e->pct_eager,
 		    e->pct_floor, e->floor_ms, e->gpu, (int64_t)e->sm_clock, (int64_t)e->mem_clock,
 		    e->compile_s, e->eval_s) ? -1 : 0;
+}
+
+int store_llm_call_put(struct store *s, const struct llm_call_row *c)
+{
+	return exec(s, "INSERT INTO llm_calls(run, round, kind, model, prompt_sha, prompt, reply, status,"
+		    " error, in_tokens, out_tokens, cached_tokens, reasoning_tokens, cost_usd, attempts)"
+		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "iisssssssiiiidi", c->run, (int64_t)c->round,
+		    c->kind, c->model, c->prompt_sha, c->prompt, c->reply, c->status, c->error,
+		    (int64_t)c->in_tokens, (int64_t)c->out_tokens, (int64_t)c->cached_tokens,
+		    (int64_t)c->reasoning_tokens, c->cost_usd, (int64_t)c->attempts) ? -1 : 0;
+}
+
+char *store_llm_cached(struct store *s, const char *prompt_sha)
+{
+	sqlite3_stmt *st = NULL;
+	char *reply = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT reply FROM llm_calls WHERE prompt_sha=? AND status='ok'"
+			       " AND reply IS NOT NULL ORDER BY id LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "cannot read llm_calls");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, prompt_sha, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		reply = col_text(st, 0);
+	sqlite3_finalize(st);
+	return reply;
+}
+
+int store_llm_totals(struct store *s, int64_t run, long *tokens, double *cost)
+{
+	sqlite3_stmt *st = NULL;
+	*tokens = 0;
+	*cost = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(sum(in_tokens + out_tokens), 0), coalesce(sum(cost_usd), 0)"
+			       " FROM llm_calls WHERE run=?", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read llm_calls");
+	sqlite3_bind_int64(st, 1, run);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*tokens = (long)sqlite3_column_int64(st, 0);
+		*cost = sqlite3_column_double(st, 1);
+	}
+	sqlite3_finalize(st);
+	return 0;
 }
 
 int store_bank_put(struct store *s, const struct bank_row *b)

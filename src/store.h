@@ -76,6 +76,22 @@ struct bank_row {
 	int64_t run;
 };
 
+/* One request to a model, as the LLM proposer made it. Keys are never here. */
+struct llm_call_row {
+	int64_t run;
+	int round;
+	const char *kind;          /* "ideas", "realize" */
+	const char *model;         /* "openai:gpt-4o", ... */
+	const char *prompt_sha;    /* SHA-256 of model, system prompt and prompt */
+	const char *prompt;
+	const char *reply;         /* NULL when none came */
+	const char *status;        /* llm_status_name(), "cached", or "budget" */
+	const char *error;
+	long in_tokens, out_tokens, cached_tokens, reasoning_tokens;
+	double cost_usd;
+	int attempts;
+};
+
 /* Opens (creating when needed) the database at path. Returns NULL on failure,
  * reported with the path and SQLite's reason. */
 struct store *store_open(const char *path);
@@ -102,6 +118,13 @@ void cand_row_release(struct cand_row *c);
 char *store_candidate_source(struct store *s, int64_t id);
 
 int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e);
+
+int store_llm_call_put(struct store *s, const struct llm_call_row *c);
+/* The reply of an earlier successful call with this prompt hash (caller
+ * frees), or NULL: a resumed run does not pay twice. */
+char *store_llm_cached(struct store *s, const char *prompt_sha);
+/* Tokens (in + out) and cost of a run's calls so far. */
+int store_llm_totals(struct store *s, int64_t run, long *tokens, double *cost);
 
 int store_bank_put(struct store *s, const struct bank_row *b);
 /* Bank kernels for a problem or family on a GPU, fastest first. */

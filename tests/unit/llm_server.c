@@ -13,6 +13,7 @@
  *
  *   ok TEXT...    200, a normal reply with that text and usage (cached and
  *                 reasoning tokens included)
+ *   okfile PATH   as ok, with the whole file (several lines) as the text
  *   cut TEXT...   200, that text but finish_reason "length" / stop_reason
  *                 "max_tokens" (the output budget ran out mid-reply)
  *   429 [N|-]     429 with Retry-After: N (default 1; '-' for none) and a
@@ -283,6 +284,23 @@ static void serve(int fd, const char *action, const struct request *rq)
 	bool openai = strstr(rq->path, "/chat/completions") != NULL;
 	const char *arg = strchr(action, ' ');
 	arg = arg ? arg + 1 : "";
+	if (!strncmp(action, "okfile ", 7)) {
+		FILE *f = fopen(arg, "r");
+		char *text = NULL;
+		size_t cap = 0;
+		if (!f)
+			die("cannot open %s", arg);
+		FILE *mem = open_memstream(&text, &cap);
+		fputs("ok ", mem);
+		int ch;
+		while ((ch = fgetc(f)) != EOF)
+			fputc(ch, mem);
+		fclose(mem);
+		fclose(f);
+		serve(fd, text, rq);
+		free(text);
+		return;
+	}
 	if (!anthropic && !openai) {
 		respond(fd, 404, "Not Found", NULL, "{\"error\":\"no such path\"}");
 	} else if (!strncmp(action, "ok", 2) && (!action[2] || action[2] == ' ')) {

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# test_llm_run.sh - `kbreed run --dry-run --llm ...` end to end against a
+# scripted model endpoint of our own on loopback (build/tests/llm_server),
+# through both wire formats, with faults injected: 429 with Retry-After, 500,
+# malformed JSON, a refusal, an empty reply that ran out of budget, and an
+# authentication error. Checks what the store holds afterwards and that the
+# key never reaches it. No GPU: --dry-run compiles (with tests/cli/fake_nvcc.sh)
+# and judges nothing.
+# Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+K=$ROOT/build/kbreed
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-llm-test.XXXXXX")
+server=""
+trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
+q() { sqlite3 "$1" "$2" 2>&1; }
+
+export KBREED_CACHE=$TMP/cache
+export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
+export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
+export KBREED_API_KEY=test-key-4f1d
+unset OPENAI_API_KEY ANTHROPIC_API_KEY KBREED_DB
+
+cat >"$TMP/ideas" <<'IDEAS'
+Two ideas for the parent:
+```json
+[{"category": "memory access", "idea": "Load and store float4 vectors.", "parents": [1]},
+ {"category": "control flow and loops", "idea": "Walk the tensor with a grid-stride loop.", "parents": [1]}]
+```
+IDEAS
+for i in 1 2 3; do
+	cat >"$TMP/code$i" <<CODE
+Here is the kernel:
+\`\`\`cuda
+#include "kbreed_candidate.h"
+KBREED_CANDIDATE_ABI
+// realisation $i
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
+{
+	return KB_OK;
+}
+\`\`\`
+CODE
+done
+
+# start_server SCRIPT: runs the scripted endpoint; sets $server and $port.
+start_server() {
+	: >"$TMP/requests"
+	"$ROOT/build/tests/llm_server" "$1" "$TMP/requests" 30 >"$TMP/port" 2>"$TMP/server.err" &
+	server=$!
+	for _ in $(seq 50); do
+		port=$(sed -n 's/^port //p' "$TMP/port")
+		[ -n "$port" ] && return 0
+		sleep 0.1
+	done
+	echo "the scripted server did not start: $(cat "$TMP/server.err")"
+	return 1
+}
+
+for provider in openai anthropic; do
+	printf '%s\n' "okfile $TMP/ideas" "429 1" "okfile $TMP/code1" 500 "okfile $TMP/code2" \
+		malformed refusal empty_length "okfile $TMP/code3" >"$TMP/script"
+	start_server "$TMP/script" || exit 1
+	db=$TMP/$provider.db
+	$K -q run tests/data/search_gelu.py --dry-run --rounds 1 --ideas 2 --impls 3 \
+		--llm "$provider:test-model" --llm-base-url "http://127.0.0.1:$port/v1" \
+		--db "$db" --out "$TMP/out-$provider" >"$TMP/out" 2>"$TMP/err"
+	check "$provider: the run finishes" $? 0
+	kill $server 2>/dev/null
+	wait $server 2>/dev/null
+	server=""
+	check "$provider: proposer recorded" "$(q "$db" "SELECT proposer FROM runs")" "llm $provider:test-model"
+	check "$provider: one ideas call and six realisations recorded" \
+		"$(q "$db" "SELECT kind || ':' || count(*) FROM llm_calls GROUP BY kind ORDER BY kind" | tr '\n' ' ')" \
+		"ideas:1 realize:6 "
+	check "$provider: outcomes of the calls" \
+		"$(q "$db" "SELECT status FROM llm_calls ORDER BY id" | tr '\n' ' ')" \
+		"ok ok ok malformed refused empty ok "
+	check "$provider: retried calls took two attempts" \
+		"$(q "$db" "SELECT attempts FROM llm_calls WHERE kind='realize' ORDER BY id LIMIT 2" | tr '\n' ' ')" "2 2 "
+	check "$provider: two ideas stored, in English, with their categories" \
+		"$(q "$db" "SELECT category FROM ideas ORDER BY id" | tr '\n' ',')" "memory access,control flow and loops,"
+	check "$provider: three kernels from the model, compiled, not judged" \
+		"$(q "$db" "SELECT count(*) FROM candidates c JOIN evaluations e ON e.candidate = c.id WHERE origin='llm' AND verdict='not_run'")" 3
+	check "$provider: tokens counted" "$([ "$(q "$db" "SELECT sum(in_tokens) > 0 AND sum(out_tokens) > 0 FROM llm_calls WHERE status='ok'")" = 1 ] && echo yes)" yes
+	grep -q "Bearer test-key-4f1d\|x-api-key: test-key-4f1d" "$TMP/requests" && ok "$provider: the key was sent to the endpoint" || not_ok "$provider: the key was sent"
+	if grep -rq "test-key-4f1d" "$db"* "$TMP/out" "$TMP/err" "$TMP/out-$provider" 2>/dev/null; then
+		not_ok "$provider: the key is nowhere in the database, logs or outputs"
+	else
+		ok "$provider: the key is nowhere in the database, logs or outputs"
+	fi
+done
+
+# The price table costs the calls; --max-cost stops a run cleanly at its budget.
+check "costs from the price table" "$(q "$TMP/openai.db" "SELECT sum(cost_usd) > 0 FROM llm_calls")" 1
+grep -q "^- LLM: [0-9]* tokens in and out, [$]" "$TMP/out-openai/summary.md" && ok "summary reports tokens and cost" || not_ok "summary reports tokens and cost"
+printf '%s\n' "okfile $TMP/ideas" "okfile $TMP/code1" >"$TMP/script"
+start_server "$TMP/script" || exit 1
+$K run tests/data/search_gelu.py --dry-run --rounds 2 --ideas 2 --impls 3 --max-cost 0.0001 \
+	--llm openai:test-model --llm-base-url "http://127.0.0.1:$port/v1" --db "$TMP/budget.db" >/dev/null 2>"$TMP/err"
+check "--max-cost: the run stops cleanly" $? 0
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+server=""
+grep -q "budget reached" "$TMP/err" && ok "--max-cost: says so" || not_ok "--max-cost: says so" "$(cat "$TMP/err")"
+check "--max-cost: no call after the budget" "$(q "$TMP/budget.db" "SELECT group_concat(kind || ':' || status, ' ') FROM llm_calls")" "ideas:ok"
+
+# An authentication error stops the run with a clear message; nothing is lost.
+printf '%s\n' auth >"$TMP/script"
+start_server "$TMP/script" || exit 1
+$K -q run tests/data/search_gelu.py --dry-run --rounds 1 --llm openai:test-model \
+	--llm-base-url "http://127.0.0.1:$port/v1" --db "$TMP/auth.db" >/dev/null 2>"$TMP/err"
+rc=$?
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+server=""
+[ $rc -ne 0 ] && ok "auth error: non-zero exit ($rc)" || not_ok "auth error: non-zero exit"
+grep -q "refused" "$TMP/err" && ok "auth error: clear message" || not_ok "auth error: clear message" "$(cat "$TMP/err")"
+check "auth error: recorded, one attempt" "$(q "$TMP/auth.db" "SELECT status || ':' || attempts FROM llm_calls")" "auth:1"
+check "auth error: round 0 kept" "$(q "$TMP/auth.db" "SELECT count(*) FROM evaluations")" 1
+grep -rq "test-key-4f1d" "$TMP/auth.db"* "$TMP/err" && not_ok "auth error: key not stored or printed" || ok "auth error: key not stored or printed"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
