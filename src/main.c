@@ -53,7 +53,8 @@ static void usage(FILE *f)
 		"      [eval's --sets/--reps/...]; --dry-run proposes, realises and compiles only\n"
 		"      [--llm openai:MODEL|anthropic:MODEL|cmd:COMMAND] [--llm-code SPEC]\n"
 		"      [--llm-base-url URL] [--reasoning-effort E] [--max-output-tokens N]\n"
-		"      [--temperature T] [--max-cost USD] [--max-tokens N]   (docs/LLM.md)\n"
+		"      [--temperature T] [--max-cost USD] [--max-tokens N]\n"
+		"      [--llm-concurrency N] [--llm-repairs N]   (docs/LLM.md)\n"
 		"  bench [PROBLEM...]          run the suite (or a subset) and record the results\n"
 		"      [run's options] [--results FILE]\n"
 		"  template [NAME [KNOB=V...]] list the playbook's templates, or print one realised\n"
@@ -368,6 +369,8 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 		{ "temperature", required_argument, NULL, 'P' },
 		{ "max-cost", required_argument, NULL, 'Q' },
 		{ "max-tokens", required_argument, NULL, 'Z' },
+		{ "llm-concurrency", required_argument, NULL, 'Y' },
+		{ "llm-repairs", required_argument, NULL, 'X' },
 		{ "torch-compile", no_argument, NULL, 'C' },
 		{ "sets", required_argument, NULL, 's' },
 		{ "reps", required_argument, NULL, 'r' },
@@ -437,6 +440,8 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 			}
 			break;
 		}
+		case 'Y': if (parse_int(optarg, 1, 256, "--llm-concurrency", &so->llm_concurrency)) return EXIT_USAGE; break;
+		case 'X': if (parse_int(optarg, 0, 10, "--llm-repairs", &so->llm_repairs)) return EXIT_USAGE; break;
 		case 'Z': if (parse_int(optarg, 1, 2000000000, "--max-tokens", &v)) return EXIT_USAGE;
 			so->max_tokens = v; break;
 		case 'C': so->torch_compile = true; break;

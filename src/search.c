@@ -43,6 +43,8 @@ void search_opts_defaults(struct search_opts *o)
 	o->seed = 1;
 	o->use_bank = true;
 	o->temperature = -1;
+	o->llm_concurrency = 4;
+	o->llm_repairs = 1;
 	eval_opts_defaults(&o->eval);
 }
 
@@ -620,6 +622,64 @@ static char *llm_call(struct search *s, int round, const char *kind, const struc
 	return text;
 }
 
+/* One request for the pool: its prompt in, its reply out. */
+struct llm_job {
+	struct search *s;
+	int round;
+	const char *kind;
+	const struct llm_config *cfg;
+	const char *spec;
+	char *prompt;         /* owned */
+	char *reply;          /* out, owned; NULL when none */
+	int64_t idea, parent1, parent2;
+	bool *fatal;          /* shared: set when the run cannot go on */
+};
+
+struct llm_pool {
+	struct llm_job *jobs;
+	int n, next;
+	pthread_mutex_t lock;
+};
+
+static void *llm_pool_thread(void *arg)
+{
+	struct llm_pool *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		int i = p->next < p->n ? p->next++ : -1;
+		pthread_mutex_unlock(&p->lock);
+		if (i < 0)
+			return NULL;
+		struct llm_job *j = &p->jobs[i];
+		if (*j->fatal)
+			continue;  /* the run is stopping: ask nothing more */
+		j->reply = llm_call(j->s, j->round, j->kind, j->cfg, j->spec, j->prompt, j->fatal);
+	}
+}
+
+/* Runs the requests, up to --llm-concurrency at once (SQLite serialises the
+ * bookkeeping; the budget is checked before each request, so a run may pass
+ * it by the requests already in flight). */
+static int run_llm_jobs(struct search *s, struct llm_job *jobs, int n)
+{
+	struct llm_pool pool = { .jobs = jobs, .n = n };
+	pthread_mutex_init(&pool.lock, NULL);
+	int width = s->o->llm_concurrency > 0 ? s->o->llm_concurrency : 1;
+	if (width > n)
+		width = n;
+	pthread_t *tid = xcalloc((size_t)width, sizeof *tid);
+	int started = 0;
+	for (int i = 0; i < width; i++)
+		started += pthread_create(&tid[started], NULL, llm_pool_thread, &pool) == 0;
+	if (!started)
+		llm_pool_thread(&pool);
+	for (int i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	free(tid);
+	pthread_mutex_destroy(&pool.lock);
+	return 0;
+}
+
 /* The text the prompts show of a candidate: its stored source. */
 static char *source_of(struct search *s, int64_t id)
 {
@@ -641,6 +701,8 @@ static int propose_round_llm(struct search *s, int round)
 	struct llm_tried *lt = xcalloc((size_t)s->n_ideas + 1, sizeof *lt);
 	struct llm_idea *ideas = xcalloc((size_t)s->run.ideas + 1, sizeof *ideas);
 	char *seeds_text = NULL, *history = NULL, *cats = NULL, *prompt = NULL, *why = NULL;
+	struct llm_job *jobs = NULL;
+	int n_jobs = 0;
 	char *abi_path = xasprintf("%s/include/kbreed_candidate.h", home_dir());
 	if (!n_seeds) {
 		progress(s, true, "round %d: no kernel to build on; nothing to propose", round);
@@ -694,7 +756,7 @@ static int propose_round_llm(struct search *s, int round)
 	}
 	if (reply && llm_parse_ideas(reply, s->run.ideas, ideas, &n_ideas, &why) == 0 && why && *why)
 		progress(s, true, "round %d: %s", round, why);
-	for (int i = 0; i < n_ideas && !rc && !fatal; i++) {
+	for (int i = 0; i < n_ideas && !rc; i++) {
 		/* The parents the model named, when they are seeds; else the best seed. */
 		int64_t p1 = seeds[0]->id, p2 = 0;
 		for (int q = 0; q < ideas[i].n_parents; q++)
@@ -714,40 +776,47 @@ static int propose_round_llm(struct search *s, int round)
 			break;
 		}
 		int64_t idea_id = s->ideas[s->n_ideas - 1].id;
-		char *parents = NULL;
 		char *src1 = source_of(s, p1), *src2 = p2 ? source_of(s, p2) : NULL;
-		parents = src2 ? xasprintf("Parent #%lld:\n```cuda\n%s\n```\n\nParent #%lld:\n```cuda\n%s\n```\n",
-					   (long long)p1, src1, (long long)p2, src2)
-			       : xasprintf("Parent #%lld:\n```cuda\n%s\n```\n", (long long)p1, src1);
+		char *parents = src2 ? xasprintf("Parent #%lld:\n```cuda\n%s\n```\n\nParent #%lld:\n```cuda\n%s\n```\n",
+						 (long long)p1, src1, (long long)p2, src2)
+				     : xasprintf("Parent #%lld:\n```cuda\n%s\n```\n", (long long)p1, src1);
 		const char *rkeys[] = { "problem_source", "abi", "parent_sources", "idea" };
 		const char *rvals[] = { s->problem_source, abi, parents, ideas[i].text };
 		char *rprompt = llm_prompt_fill(tmpl_real, rkeys, rvals, 4);
-		for (int r = 0; r < s->run.impls && !rc && !fatal; r++) {
+		for (int r = 0; r < s->run.impls; r++) {
 			/* Independent realisations: the same prompt, marked so each is its own call. */
-			char *marked = xasprintf("%s\n\n(Realisation %d of %d: write it your own way.)\n", rprompt,
-						 r + 1, s->run.impls);
-			char *code_reply = llm_call(s, round, "realize", &s->llm_code,
-						    s->o->llm_code ? s->o->llm_code : s->o->llm, marked, &fatal);
-			char *source = NULL, *reason = NULL;
-			if (code_reply && llm_extract_source(code_reply, &source, &reason) == 0) {
-				struct cand_row c = { .round = round, .idea = idea_id, .parent1 = p1, .parent2 = p2,
-						      .origin = xstrdup("llm"), .template_name = xstrdup(""),
-						      .knobs = xstrdup(""), .source = source };
-				rc = add_candidate(s, &c);
-				cand_row_release(&c);
-			} else if (code_reply) {
-				progress(s, true, "round %d: realisation %d of idea %lld gave no kernel: %s", round,
-					 r + 1, (long long)idea_id, reason ? reason : "?");
-			}
-			free(reason);
-			free(code_reply);
-			free(marked);
+			jobs = xrealloc(jobs, (size_t)(n_jobs + 1) * sizeof *jobs);
+			jobs[n_jobs++] = (struct llm_job){
+				.s = s, .round = round, .kind = "realize", .cfg = &s->llm_code,
+				.spec = s->o->llm_code ? s->o->llm_code : s->o->llm,
+				.prompt = xasprintf("%s\n\n(Realisation %d of %d: write it your own way.)\n",
+						    rprompt, r + 1, s->run.impls),
+				.idea = idea_id, .parent1 = p1, .parent2 = p2, .fatal = &fatal };
 		}
 		free(rprompt);
 		free(parents);
 		free(src1);
 		free(src2);
 	}
+	if (!rc && n_jobs)
+		rc = run_llm_jobs(s, jobs, n_jobs);
+	for (int j = 0; j < n_jobs; j++) {
+		char *source = NULL, *reason = NULL;
+		if (!rc && jobs[j].reply && llm_extract_source(jobs[j].reply, &source, &reason) == 0) {
+			struct cand_row c = { .round = round, .idea = jobs[j].idea, .parent1 = jobs[j].parent1,
+					      .parent2 = jobs[j].parent2, .origin = xstrdup("llm"),
+					      .template_name = xstrdup(""), .knobs = xstrdup(""), .source = source };
+			rc = add_candidate(s, &c);
+			cand_row_release(&c);
+		} else if (jobs[j].reply) {
+			progress(s, true, "round %d: a realisation of idea %lld gave no kernel: %s", round,
+				 (long long)jobs[j].idea, reason ? reason : "?");
+		}
+		free(reason);
+		free(jobs[j].reply);
+		free(jobs[j].prompt);
+	}
+	free(jobs);
 	if (fatal && !s->stopped)
 		rc = -1;
 	progress(s, true, "round %d: %d ideas from the model for %d seeds", round, n_ideas, n_seeds);
@@ -775,6 +844,62 @@ out:
 	free(tmpl_real);
 	free(seeds);
 	free(k);
+	return rc;
+}
+
+/* Asks the model to mend its kernels of this round that failed (compile
+ * error, wrong answer, crash): each gets a repair prompt with its source and
+ * the judge's report, and the reply becomes a new candidate of the round. */
+static int repair_round_llm(struct search *s, int round, int attempt)
+{
+	char *tmpl = NULL;
+	struct llm_job *jobs = NULL;
+	int n_jobs = 0, rc = 0;
+	bool fatal = false;
+	const char *want = attempt == 1 ? "llm" : "llm-repair";
+	if (llm_prompt_load("repair", &tmpl))
+		return -1;
+	for (int i = 0; i < s->n_cands; i++) {
+		const struct cand_row *c = &s->cands[i];
+		if (c->round != round || strcmp(c->origin, want) || !c->evaluated ||
+		    is_correct(c) || !strcmp(c->verdict, "not_run") || !strcmp(c->verdict, "timeout"))
+			continue;
+		bool repaired = false;
+		for (int j = 0; j < s->n_cands; j++)
+			repaired |= s->cands[j].parent1 == c->id && !strcmp(s->cands[j].origin, "llm-repair");
+		if (repaired)
+			continue;
+		char *src = source_of(s, c->id), *report = store_eval_report(s->db, c->id);
+		const char *keys[] = { "source", "report" };
+		const char *vals[] = { src, report ? report : "" };
+		jobs = xrealloc(jobs, (size_t)(n_jobs + 1) * sizeof *jobs);
+		jobs[n_jobs++] = (struct llm_job){ .s = s, .round = round, .kind = "repair", .cfg = &s->llm_code,
+			.spec = s->o->llm_code ? s->o->llm_code : s->o->llm, .prompt = llm_prompt_fill(tmpl, keys, vals, 2),
+			.idea = c->idea, .parent1 = c->id, .fatal = &fatal };
+		free(src);
+		free(report);
+	}
+	if (n_jobs) {
+		progress(s, true, "round %d: asking the model to repair %d kernels (attempt %d)", round, n_jobs, attempt);
+		run_llm_jobs(s, jobs, n_jobs);
+	}
+	for (int j = 0; j < n_jobs; j++) {
+		char *source = NULL, *reason = NULL;
+		if (!rc && jobs[j].reply && llm_extract_source(jobs[j].reply, &source, &reason) == 0) {
+			struct cand_row c = { .round = round, .idea = jobs[j].idea, .parent1 = jobs[j].parent1,
+					      .origin = xstrdup("llm-repair"), .template_name = xstrdup(""),
+					      .knobs = xstrdup(""), .source = source };
+			rc = add_candidate(s, &c);
+			cand_row_release(&c);
+		}
+		free(reason);
+		free(jobs[j].reply);
+		free(jobs[j].prompt);
+	}
+	free(jobs);
+	free(tmpl);
+	if (fatal && !s->stopped)
+		rc = -1;
 	return rc;
 }
 
@@ -1161,6 +1286,9 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		}
 		if ((s.use_llm ? propose_round_llm(&s, r) : propose_round(&s, r)) || judge_round(&s, r))
 			goto out;
+		for (int a = 1; s.use_llm && a <= o->llm_repairs && !s.stopped; a++)
+			if (repair_round_llm(&s, r, a) || judge_round(&s, r))
+				goto out;
 		if (s.stopped)
 			break;
 	}

@@ -40,6 +40,8 @@ struct search_opts {
 	double temperature;      /* < 0: not sent */
 	double max_cost;         /* USD; 0: no limit */
 	long max_tokens;         /* tokens in + out; 0: no limit */
+	int llm_concurrency;     /* requests in flight at once (4) */
+	int llm_repairs;         /* repair attempts for a model's kernel that fails to compile (1) */
 	struct eval_opts eval;
 };
 

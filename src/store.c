@@ -426,6 +426,27 @@ int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e)
 		    e->compile_s, e->eval_s) ? -1 : 0;
 }
 
+char *store_eval_report(struct store *s, int64_t candidate)
+{
+	sqlite3_stmt *st = NULL;
+	char *report = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT verdict, detail, log FROM evaluations WHERE candidate=?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "cannot read evaluations");
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, candidate);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		char *v = col_text(st, 0), *d = col_text(st, 1), *l = col_text(st, 2);
+		report = xasprintf("%s: %s\n%s", v, d, l);
+		free(v);
+		free(d);
+		free(l);
+	}
+	sqlite3_finalize(st);
+	return report ? report : xstrdup("");
+}
+
 int store_llm_call_put(struct store *s, const struct llm_call_row *c)
 {
 	return exec(s, "INSERT INTO llm_calls(run, round, kind, model, prompt_sha, prompt, reply, status,"

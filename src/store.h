@@ -118,6 +118,8 @@ void cand_row_release(struct cand_row *c);
 char *store_candidate_source(struct store *s, int64_t id);
 
 int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e);
+/* The detail and log of a candidate's evaluation, as one report (caller frees). */
+char *store_eval_report(struct store *s, int64_t candidate);
 
 int store_llm_call_put(struct store *s, const struct llm_call_row *c);
 /* The reply of an earlier successful call with this prompt hash (caller
