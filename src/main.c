@@ -54,7 +54,7 @@ static void usage(FILE *f)
 		"      [--llm openai:MODEL|anthropic:MODEL|cmd:COMMAND] [--llm-code SPEC]\n"
 		"      [--llm-base-url URL] [--reasoning-effort E] [--max-output-tokens N]\n"
 		"      [--temperature T] [--max-cost USD] [--max-tokens N]\n"
-		"      [--llm-concurrency N] [--llm-repairs N]   (docs/LLM.md)\n"
+		"      [--llm-concurrency N] [--llm-repairs N] [--llm-timeout S]   (docs/LLM.md)\n"
 		"  bench [PROBLEM...]          run the suite (or a subset) and record the results\n"
 		"      [run's options] [--results FILE]\n"
 		"  template [NAME [KNOB=V...]] list the playbook's templates, or print one realised\n"
@@ -371,6 +371,7 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 		{ "max-tokens", required_argument, NULL, 'Z' },
 		{ "llm-concurrency", required_argument, NULL, 'Y' },
 		{ "llm-repairs", required_argument, NULL, 'X' },
+		{ "llm-timeout", required_argument, NULL, 'W' },
 		{ "torch-compile", no_argument, NULL, 'C' },
 		{ "sets", required_argument, NULL, 's' },
 		{ "reps", required_argument, NULL, 'r' },
@@ -442,6 +443,8 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 		}
 		case 'Y': if (parse_int(optarg, 1, 256, "--llm-concurrency", &so->llm_concurrency)) return EXIT_USAGE; break;
 		case 'X': if (parse_int(optarg, 0, 10, "--llm-repairs", &so->llm_repairs)) return EXIT_USAGE; break;
+		case 'W': if (parse_int(optarg, 1, 86400, "--llm-timeout", &v)) return EXIT_USAGE;
+			so->llm_timeout_s = v; break;
 		case 'Z': if (parse_int(optarg, 1, 2000000000, "--max-tokens", &v)) return EXIT_USAGE;
 			so->max_tokens = v; break;
 		case 'C': so->torch_compile = true; break;

@@ -1209,6 +1209,8 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		for (struct llm_config *c = &s.llm; c; c = c == &s.llm ? &s.llm_code : NULL) {
 			c->temperature = o->temperature;
 			c->max_tokens = o->max_output_tokens;
+			if (o->llm_timeout_s > 0)
+				c->timeout_s = o->llm_timeout_s;
 			if (o->reasoning_effort)
 				c->reasoning_effort = xstrdup(o->reasoning_effort);
 		}

@@ -41,6 +41,7 @@ struct search_opts {
 	double max_cost;         /* USD; 0: no limit */
 	long max_tokens;         /* tokens in + out; 0: no limit */
 	int llm_concurrency;     /* requests in flight at once (4) */
+	double llm_timeout_s;    /* one attempt of one request; 0: the client's default (600 s) */
 	int llm_repairs;         /* repair attempts for a model's kernel that fails to compile (1) */
 	struct eval_opts eval;
 };

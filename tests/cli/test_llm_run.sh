@@ -2,8 +2,9 @@
 # test_llm_run.sh - `kbreed run --dry-run --llm ...` end to end against a
 # scripted model endpoint of our own on loopback (build/tests/llm_server),
 # through both wire formats, with faults injected: 429 with Retry-After, 500,
-# malformed JSON, a refusal, an empty reply that ran out of budget, and an
-# authentication error. Checks what the store holds afterwards and that the
+# a stalled connection, malformed JSON, a truncated body, a refusal, an empty
+# reply that ran out of budget, and an authentication error; then a repair,
+# the price table with --max-cost, and the key kept out of everything stored. Checks what the store holds afterwards and that the
 # key never reaches it. No GPU: --dry-run compiles (with tests/cli/fake_nvcc.sh)
 # and judges nothing.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
@@ -65,10 +66,10 @@ start_server() {
 
 for provider in openai anthropic; do
 	printf '%s\n' "okfile $TMP/ideas" "429 1" "okfile $TMP/code1" 500 "okfile $TMP/code2" \
-		malformed refusal empty_length "okfile $TMP/code3" >"$TMP/script"
+		malformed refusal empty_length stall truncated "okfile $TMP/code3" >"$TMP/script"
 	start_server "$TMP/script" || exit 1
 	db=$TMP/$provider.db
-	$K -q run tests/data/search_gelu.py --dry-run --rounds 1 --ideas 2 --impls 3 \
+	$K -q run tests/data/search_gelu.py --dry-run --rounds 1 --ideas 2 --impls 4 --llm-timeout 2 \
 		--llm "$provider:test-model" --llm-base-url "http://127.0.0.1:$port/v1" \
 		--db "$db" --out "$TMP/out-$provider" >"$TMP/out" 2>"$TMP/err"
 	check "$provider: the run finishes" $? 0
@@ -76,16 +77,16 @@ for provider in openai anthropic; do
 	wait $server 2>/dev/null
 	server=""
 	check "$provider: proposer recorded" "$(q "$db" "SELECT proposer FROM runs")" "llm $provider:test-model"
-	check "$provider: one ideas call and six realisations recorded" \
+	check "$provider: one ideas call and eight realisations recorded" \
 		"$(q "$db" "SELECT kind || ':' || count(*) FROM llm_calls GROUP BY kind ORDER BY kind" | tr '\n' ' ')" \
-		"ideas:1 realize:6 "
+		"ideas:1 realize:8 "
 	# Realisations run in parallel: which call meets which fault varies, what
 	# they add up to does not.
 	check "$provider: outcomes of the calls" \
 		"$(q "$db" "SELECT status FROM llm_calls ORDER BY status" | tr '\n' ' ')" \
-		"empty malformed ok ok ok ok refused "
-	check "$provider: the 429 and the 500 were retried" \
-		"$(q "$db" "SELECT sum(attempts) FROM llm_calls WHERE kind='realize'")" 8
+		"empty malformed malformed ok ok ok ok ok refused "
+	check "$provider: the 429, the 500 and the stalled connection were retried" \
+		"$(q "$db" "SELECT sum(attempts) FROM llm_calls WHERE kind='realize'")" 11
 	check "$provider: two ideas stored, in English, with their categories" \
 		"$(q "$db" "SELECT category FROM ideas ORDER BY id" | tr '\n' ',')" "memory access,control flow and loops,"
 	check "$provider: three kernels from the model, compiled, not judged" \

@@ -111,6 +111,33 @@ static void test_rows(void **state)
 	free(path);
 }
 
+static void test_llm_calls(void **state)
+{
+	char *path = xasprintf("%s/llm.db", tmp);
+	struct store *s = store_open(path);
+	int64_t run = new_run(s);
+	struct llm_call_row bad = { .run = run, .round = 1, .kind = "ideas", .model = "m", .prompt_sha = "aa",
+				    .prompt = "p", .status = "malformed", .in_tokens = 10, .out_tokens = 5,
+				    .cost_usd = 0.5, .attempts = 1 };
+	assert_int_equal(store_llm_call_put(s, &bad), 0);
+	assert_null(store_llm_cached(s, "aa"));  /* only good replies are reused */
+	struct llm_call_row good = bad;
+	good.status = "ok";
+	good.reply = "the reply";
+	assert_int_equal(store_llm_call_put(s, &good), 0);
+	char *r = store_llm_cached(s, "aa");
+	assert_string_equal(r, "the reply");
+	free(r);
+	assert_null(store_llm_cached(s, "bb"));
+	long tokens;
+	double cost;
+	assert_int_equal(store_llm_totals(s, run, &tokens, &cost), 0);
+	assert_int_equal(tokens, 30);
+	assert_true(cost > 0.99 && cost < 1.01);
+	store_close(s);
+	free(path);
+}
+
 static void test_killed_mid_write(void **state)
 {
 	char *path = xasprintf("%s/kill.db", tmp);
@@ -183,6 +210,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_llm_calls),
 		cmocka_unit_test(test_killed_mid_write),
 		cmocka_unit_test(test_unusable),
 	};
