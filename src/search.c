@@ -696,7 +696,7 @@ static int propose_round_llm(struct search *s, int round)
 	struct known *k = knowns(s);
 	const struct known **seeds = xcalloc((size_t)s->run.keep + 1, sizeof *seeds);
 	n_seeds = pick_seeds(s, k, seeds);
-	char *tmpl_ideas = NULL, *tmpl_real = NULL, *abi = NULL, *reply = NULL;
+	char *tmpl_ideas = NULL, *tmpl_real = NULL, *tmpl_comb = NULL, *abi = NULL, *reply = NULL;
 	struct llm_seed *ls = xcalloc((size_t)n_seeds + 1, sizeof *ls);
 	struct llm_tried *lt = xcalloc((size_t)s->n_ideas + 1, sizeof *lt);
 	struct llm_idea *ideas = xcalloc((size_t)s->run.ideas + 1, sizeof *ideas);
@@ -709,6 +709,7 @@ static int propose_round_llm(struct search *s, int round)
 		goto out;
 	}
 	if (llm_prompt_load("ideas", &tmpl_ideas) || llm_prompt_load("realize", &tmpl_real) ||
+	    llm_prompt_load("recombine", &tmpl_comb) ||
 	    util_read_file(abi_path, 1u << 20, &abi, NULL)) {
 		rc = -1;
 		goto out;
@@ -780,9 +781,27 @@ static int propose_round_llm(struct search *s, int round)
 		char *parents = src2 ? xasprintf("Parent #%lld:\n```cuda\n%s\n```\n\nParent #%lld:\n```cuda\n%s\n```\n",
 						 (long long)p1, src1, (long long)p2, src2)
 				     : xasprintf("Parent #%lld:\n```cuda\n%s\n```\n", (long long)p1, src1);
-		const char *rkeys[] = { "problem_source", "abi", "parent_sources", "idea" };
-		const char *rvals[] = { s->problem_source, abi, parents, ideas[i].text };
-		char *rprompt = llm_prompt_fill(tmpl_real, rkeys, rvals, 4);
+		char *rprompt;
+		if (p2) {
+			/* Two parents: the crossover prompt, each parent with the idea that made it. */
+			const struct cand_row *c1 = find_cand(s, p1), *c2 = find_cand(s, p2);
+			const struct idea_row *i1 = c1 && c1->idea ? find_idea(s, c1->idea) : NULL;
+			const struct idea_row *i2 = c2 && c2->idea ? find_idea(s, c2->idea) : NULL;
+			char *a = xasprintf("Candidate #%lld. Its idea: %s\n\n```cuda\n%s\n```\n", (long long)p1,
+					    i1 ? i1->text : "(a seed)", src1);
+			char *b = xasprintf("Candidate #%lld. Its idea: %s\n\n```cuda\n%s\n```\n\nThe idea to realise "
+					    "in combining them: %s\n", (long long)p2, i2 ? i2->text : "(a seed)", src2,
+					    ideas[i].text);
+			const char *ckeys[] = { "parent_a", "parent_b" };
+			const char *cvals[] = { a, b };
+			rprompt = llm_prompt_fill(tmpl_comb, ckeys, cvals, 2);
+			free(a);
+			free(b);
+		} else {
+			const char *rkeys[] = { "problem_source", "abi", "parent_sources", "idea" };
+			const char *rvals[] = { s->problem_source, abi, parents, ideas[i].text };
+			rprompt = llm_prompt_fill(tmpl_real, rkeys, rvals, 4);
+		}
 		for (int r = 0; r < s->run.impls; r++) {
 			/* Independent realisations: the same prompt, marked so each is its own call. */
 			jobs = xrealloc(jobs, (size_t)(n_jobs + 1) * sizeof *jobs);
@@ -842,6 +861,7 @@ out:
 	free(abi_path);
 	free(tmpl_ideas);
 	free(tmpl_real);
+	free(tmpl_comb);
 	free(seeds);
 	free(k);
 	return rc;

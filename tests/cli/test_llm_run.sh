@@ -121,6 +121,24 @@ check "repair: the failed kernel and its repair, each judged" \
 	"llm:compile_error llm-repair:not_run "
 grep -q "fake compile error" <(q "$TMP/repair.db" "SELECT prompt FROM llm_calls WHERE kind='repair'") && ok "repair: the prompt carries the compile log" || not_ok "repair: the prompt carries the compile log"
 
+# An idea naming two parents is realised through the crossover prompt.
+cat >"$TMP/idea2" <<'IDEAS'
+```json
+[{"category": "memory access", "idea": "Combine the naive kernel's simplicity with the vectorised loads.", "parents": [1, 2]}]
+```
+IDEAS
+printf '%s\n' "okfile $TMP/idea1" "okfile $TMP/code1" "okfile $TMP/idea2" "okfile $TMP/code2" >"$TMP/script"
+start_server "$TMP/script" || exit 1
+$K -q run tests/data/search_gelu.py --dry-run --rounds 2 --ideas 1 --impls 1 \
+	--llm openai:test-model --llm-base-url "http://127.0.0.1:$port/v1" --db "$TMP/cross.db" >/dev/null 2>"$TMP/err"
+check "crossover: the run finishes" $? 0
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+server=""
+check "crossover: round 2's kernel has both parents" "$(q "$TMP/cross.db" "SELECT parent1 || ',' || parent2 FROM candidates WHERE round = 2")" "1,2"
+grep -q "Two correct CUDA kernels" <(q "$TMP/cross.db" "SELECT prompt FROM llm_calls WHERE round = 2 AND kind = 'realize'") &&
+	ok "crossover: asked with the recombine prompt" || not_ok "crossover: asked with the recombine prompt"
+
 # The price table costs the calls; --max-cost stops a run cleanly at its budget.
 check "costs from the price table" "$(q "$TMP/openai.db" "SELECT sum(cost_usd) > 0 FROM llm_calls")" 1
 grep -q "^- LLM: [0-9]* tokens in and out, [$]" "$TMP/out-openai/summary.md" && ok "summary reports tokens and cost" || not_ok "summary reports tokens and cost"

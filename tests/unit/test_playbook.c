@@ -212,8 +212,6 @@ static void test_categories_that_pay_are_favoured(void **state)
 	}
 	int memory_ideas = 0, applicable = 0;
 	for (int i = 0; i < n_cat; i++) {
-		struct known *seed = &hist[1];
-		(void)seed;
 		if (strstr(cat[i].families, "elementwise") || !strcmp(cat[i].families, "*")) {
 			applicable++;
 			memory_ideas += !strcmp(cat[i].category, "memory access");
