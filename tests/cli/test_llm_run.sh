@@ -14,7 +14,7 @@ cd "$ROOT"
 K=$ROOT/build/kbreed
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-llm-test.XXXXXX")
 server=""
-trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$server" ] && kill $server 2>/dev/null; [ -z "${KEEP:-}" ] && rm -rf "$TMP"' EXIT
 passed=0
 failed=0
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
@@ -138,6 +138,20 @@ server=""
 check "crossover: round 2's kernel has both parents" "$(q "$TMP/cross.db" "SELECT parent1 || ',' || parent2 FROM candidates WHERE round = 2")" "1,2"
 grep -q "Two correct CUDA kernels" <(q "$TMP/cross.db" "SELECT prompt FROM llm_calls WHERE round = 2 AND kind = 'realize'") &&
 	ok "crossover: asked with the recombine prompt" || not_ok "crossover: asked with the recombine prompt"
+
+# The cmd provider: any command that reads the prompt and prints a reply.
+cat >"$TMP/replier.sh" <<REPLIER
+#!/bin/sh
+prompt=\$(cat)
+if echo "\$prompt" | grep -q "propose ideas in English"; then cat "$TMP/idea1"; else cat "$TMP/code3"; fi
+env | grep -c "KEY" >"$TMP/replier-keys"
+true
+REPLIER
+$K -q run tests/data/search_gelu.py --dry-run --rounds 1 --ideas 1 --impls 1 \
+	--llm "cmd:sh $TMP/replier.sh" --db "$TMP/cmd.db" >/dev/null 2>"$TMP/err"
+check "cmd provider: the run finishes" $? 0
+check "cmd provider: its kernel compiled" "$(q "$TMP/cmd.db" "SELECT count(*) FROM candidates c JOIN evaluations e ON e.candidate = c.id WHERE origin='llm' AND verdict='not_run'")" 1
+check "cmd provider: no key in the command's environment" "$(cat "$TMP/replier-keys")" 0
 
 # The price table costs the calls; --max-cost stops a run cleanly at its budget.
 check "costs from the price table" "$(q "$TMP/openai.db" "SELECT sum(cost_usd) > 0 FROM llm_calls")" 1
