@@ -6,6 +6,7 @@
 #    its first line) get that class, judged in one session with a correct
 #    kernel after each, which must still come out correct: a bad candidate
 #    never spoils the next evaluation.
+# 3. Every template at its knob extremes on odd shapes; 4. reward hacks.
 # Results (JSON from `kbreed eval --json`) go to $KBREED_RESULTS (default
 # build/gpu-results). Ends with "N passed, M failed".
 set -u
@@ -91,6 +92,27 @@ for odd in tests/data/odd_*.py; do
 		got=$(echo "$got" | cut -d' ' -f2-)
 		if [ "$g" = correct ]; then ok "$(basename "$k" .cu) on $odd: correct"; else not_ok "$(basename "$k" .cu) on $odd: got '$g'"; fi
 	done
+done
+
+# 4. Reward hacks (kernels/hacks/, expected class on the first line of each),
+#    on the suite's GELU: big enough that hidden work shows on the host clock.
+#    The naive kernel after each must still come out correct.
+list=""
+expected=""
+for k in kernels/hacks/*.cu; do
+	want=$(sed -n '1s|^// expect: \([a-z_]*\).*|\1|p' "$k")
+	list="$list $k kernels/naive/gelu.cu"
+	expected="$expected $want correct"
+done
+# shellcheck disable=SC2086
+$K eval --json --timeout 60 --no-baseline gelu $list >"$RESULTS/hacks.json" 2>"$RESULTS/hacks.log"
+got=$(verdicts "$RESULTS/hacks.json" | tr '\n' ' ')
+set -- $list
+for want in $expected; do
+	g=$(echo "$got" | cut -d' ' -f1)
+	got=$(echo "$got" | cut -d' ' -f2-)
+	if [ "$g" = "$want" ]; then ok "$1: $g"; else not_ok "$1: got '$g', want '$want'"; fi
+	shift
 done
 
 echo "$pass passed, $fail failed"
