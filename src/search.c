@@ -6,14 +6,13 @@
  * without an evaluation are judged, then rounds continue from the last one.
  */
 #define _GNU_SOURCE
-#include "search.h"
+#include "search_priv.h"
 
 #include "bridge.h"
 #include "codec.h"
 #include "compile.h"
 #include "home.h"
 #include "llm.h"
-#include "llm_propose.h"
 #include "log.h"
 #include "problem.h"
 #include "proc.h"
@@ -55,47 +54,8 @@ void search_outcome_release(struct search_outcome *o)
 	memset(o, 0, sizeof *o);
 }
 
-struct search {
-	const struct search_opts *o;
-	struct store *db;
-	struct problem p;
-	struct gpu_info gpu;
-	const char *arch;
-	struct refset refs;
-	struct ceilings ceil;
-	bool have_ceil;
-	struct baseline base;
-	struct roofline roof;
-	struct template *tpls;
-	int n_tpls;
-	struct idea_def *catalog;
-	int n_catalog;
-	struct evaluator *ev;
-	struct run_row run;
-	bool stopped;               /* a budget ended the run early */
-	bool use_llm;               /* the LLM proposer rather than the playbook */
-	struct llm_config llm;      /* ideas */
-	struct llm_config llm_code; /* realisations */
-	char *problem_source;       /* the problem file's text, for prompts */
-	struct price *prices;       /* the LLM price table, loaded on first use */
-	int n_prices;
-	bool prices_loaded, price_warned;
-	struct cand_row *cands;     /* every candidate of the run, oldest first */
-	int n_cands, cap_cands;
-	struct idea_row *ideas;     /* every idea of the run, oldest first */
-	int n_ideas, cap_ideas;
-	char *work;                 /* <cache>/runs/<id>: candidate sources */
-	uint64_t rng;
-	double t0;                  /* when this invocation started */
-	double gpu_s;               /* time spent judging on the GPU */
-	double compile_s;           /* time the GPU waited for nvcc */
-	int judged;                 /* candidates judged in this invocation */
-	bool tty;
-};
 
-static void progress(struct search *s, bool keep, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void progress(struct search *s, bool keep, const char *fmt, ...)
+void search_progress(struct search *s, bool keep, const char *fmt, ...)
 {
 	if (log_verbosity < LOG_INFO)
 		return;
@@ -110,7 +70,7 @@ static void progress(struct search *s, bool keep, const char *fmt, ...)
 	va_end(ap);
 }
 
-static struct cand_row *find_cand(struct search *s, int64_t id)
+struct cand_row *search_find_cand(struct search *s, int64_t id)
 {
 	for (int i = 0; i < s->n_cands; i++)
 		if (s->cands[i].id == id)
@@ -118,7 +78,7 @@ static struct cand_row *find_cand(struct search *s, int64_t id)
 	return NULL;
 }
 
-static struct idea_row *find_idea(struct search *s, int64_t id)
+struct idea_row *search_find_idea(struct search *s, int64_t id)
 {
 	for (int i = 0; i < s->n_ideas; i++)
 		if (s->ideas[i].id == id)
@@ -126,7 +86,7 @@ static struct idea_row *find_idea(struct search *s, int64_t id)
 	return NULL;
 }
 
-static bool is_correct(const struct cand_row *c)
+bool search_is_correct(const struct cand_row *c)
 {
 	return c->evaluated && !strcmp(c->verdict, "correct") && c->median_ms > 0;
 }
@@ -136,14 +96,14 @@ static const struct cand_row *best(struct search *s, int up_to_round)
 	const struct cand_row *b = NULL;
 	for (int i = 0; i < s->n_cands; i++) {
 		const struct cand_row *c = &s->cands[i];
-		if (c->round <= up_to_round && is_correct(c) && (!b || c->median_ms < b->median_ms))
+		if (c->round <= up_to_round && search_is_correct(c) && (!b || c->median_ms < b->median_ms))
 			b = c;
 	}
 	return b;
 }
 
 /* Stores a new candidate (skipping a source the run already has) and keeps it. */
-static int add_candidate(struct search *s, struct cand_row *c)
+int search_add_candidate(struct search *s, struct cand_row *c)
 {
 	bool dup = false;
 	c->run = s->run.id;
@@ -164,7 +124,7 @@ static int add_candidate(struct search *s, struct cand_row *c)
 	return 0;
 }
 
-static int add_idea(struct search *s, struct idea_row *i)
+int search_add_idea(struct search *s, struct idea_row *i)
 {
 	i->run = s->run.id;
 	if (store_idea_put(s->db, i))
@@ -193,7 +153,7 @@ static int seed_round0(struct search *s)
 	if (util_file_exists(naive)) {
 		struct cand_row c = { .origin = xstrdup("naive"), .template_name = xstrdup(""),
 				      .knobs = xstrdup("") };
-		if (util_read_file(naive, 4u << 20, &c.source, NULL) || add_candidate(s, &c))
+		if (util_read_file(naive, 4u << 20, &c.source, NULL) || search_add_candidate(s, &c))
 			rc = -1;
 		cand_row_release(&c);
 	}
@@ -220,7 +180,7 @@ static int seed_round0(struct search *s)
 			continue;
 		struct cand_row c = { .origin = xstrdup("bank"), .template_name = xstrdup(bank[i].template_name),
 				      .knobs = xstrdup(bank[i].knobs), .source = source };
-		rc = add_candidate(s, &c);
+		rc = search_add_candidate(s, &c);
 		cand_row_release(&c);
 	}
 	for (int i = 0; i < n; i++)
@@ -295,7 +255,7 @@ static int judge_round(struct search *s, int round)
 		c->source = NULL;
 		jobs[j].source = paths[j];
 	}
-	progress(s, false, "round %d: compiling %d candidates", round, n);
+	search_progress(s, false, "round %d: compiling %d candidates", round, n);
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 	struct compiler comp = { .jobs = jobs, .n = n,
@@ -316,7 +276,7 @@ static int judge_round(struct search *s, int round)
 		pthread_mutex_unlock(&lock);
 		s->compile_s += util_now() - wait0;  /* the GPU waited for nvcc */
 		if (s->o->max_minutes > 0 && util_now() - s->t0 > s->o->max_minutes * 60) {
-			progress(s, true, "wall-clock budget reached; the run can be resumed");
+			search_progress(s, true, "wall-clock budget reached; the run can be resumed");
 			s->stopped = true;
 			break;
 		}
@@ -359,19 +319,19 @@ static int judge_round(struct search *s, int round)
 		s->judged++;
 		const struct cand_row *b = best(s, round);
 		if (s->o->dry_run)
-			progress(s, false, "round %d/%d: compiled %d/%d (#%lld %s)", round, s->run.rounds,
+			search_progress(s, false, "round %d/%d: compiled %d/%d (#%lld %s)", round, s->run.rounds,
 				 j + 1, n, (long long)c->id, e.verdict);
 		else
-			progress(s, false, "round %d/%d: judged %d/%d (#%lld %s) | best %.4f ms = %.0f%% of eager, %.0f%% of floor",
+			search_progress(s, false, "round %d/%d: judged %d/%d (#%lld %s) | best %.4f ms = %.0f%% of eager, %.0f%% of floor",
 				 round, s->run.rounds, j + 1, n, (long long)c->id, e.verdict,
 				 b ? b->median_ms : 0, b ? b->pct_eager : 0, b ? b->pct_floor : 0);
 		eval_result_release(&res);
 	}
 	const struct cand_row *b = best(s, round);
 	if (s->o->dry_run)
-		progress(s, true, "round %d/%d done: %d candidates compiled (dry run)", round, s->run.rounds, n);
+		search_progress(s, true, "round %d/%d done: %d candidates compiled (dry run)", round, s->run.rounds, n);
 	else
-		progress(s, true, "round %d/%d done: %d candidates; best %.4f ms = %.0f%% of PyTorch eager, %.0f%% of the floor",
+		search_progress(s, true, "round %d/%d done: %d candidates; best %.4f ms = %.0f%% of PyTorch eager, %.0f%% of the floor",
 			 round, s->run.rounds, n, b ? b->median_ms : 0, b ? b->pct_eager : 0, b ? b->pct_floor : 0);
 joined:
 	if (threaded) {
@@ -392,7 +352,7 @@ out:
 }
 
 /* The proposer's view of every candidate (history) and of the seeds. */
-static struct known *knowns(struct search *s)
+struct known *search_knowns(struct search *s)
 {
 	struct known *k = xcalloc((size_t)s->n_cands + 1, sizeof *k);
 	for (int i = 0; i < s->n_cands; i++) {
@@ -404,16 +364,16 @@ static struct known *knowns(struct search *s)
 		if (x->tpl && genome_parse(&x->genome, x->tpl, c->knobs))
 			x->tpl = NULL;  /* a template changed under a stored run: treat as hand-written */
 		/* A dry run judges nothing: what compiled may seed the next round. */
-		x->correct = is_correct(c) || (s->o->dry_run && c->evaluated && !strcmp(c->verdict, "not_run"));
+		x->correct = search_is_correct(c) || (s->o->dry_run && c->evaluated && !strcmp(c->verdict, "not_run"));
 		x->median_ms = c->median_ms;
 		x->pct_floor = c->pct_floor;
 		x->pct_eager = c->pct_eager;
 		x->idea = c->idea;
-		const struct idea_row *idea = c->idea ? find_idea(s, c->idea) : NULL;
+		const struct idea_row *idea = c->idea ? search_find_idea(s, c->idea) : NULL;
 		x->idea_catalog = idea ? idea->catalog_id : "";
 		x->idea_category = idea ? idea->category : "";
-		const struct cand_row *parent = c->parent1 ? find_cand(s, c->parent1) : NULL;
-		x->parent_ms = parent && is_correct(parent) ? parent->median_ms : 0;
+		const struct cand_row *parent = c->parent1 ? search_find_cand(s, c->parent1) : NULL;
+		x->parent_ms = parent && search_is_correct(parent) ? parent->median_ms : 0;
 	}
 	return k;
 }
@@ -426,7 +386,7 @@ static int cmp_by_time(const void *a, const void *b)
 
 /* The best `keep` correct candidates, at most half of them (rounded up) of
  * any one template, so that one lineage cannot crowd out the others. */
-static int pick_seeds(struct search *s, struct known *k, const struct known **seeds)
+int search_pick_seeds(struct search *s, struct known *k, const struct known **seeds)
 {
 	int n = 0, keep = s->run.keep;
 	const struct known **sorted = xcalloc((size_t)s->n_cands + 1, sizeof *sorted);
@@ -457,9 +417,9 @@ static int pick_seeds(struct search *s, struct known *k, const struct known **se
 static int propose_round(struct search *s, int round)
 {
 	int rc = 0;
-	struct known *k = knowns(s);
+	struct known *k = search_knowns(s);
 	const struct known **seeds = xcalloc((size_t)s->run.keep + 1, sizeof *seeds);
-	int n_seeds = pick_seeds(s, k, seeds);
+	int n_seeds = search_pick_seeds(s, k, seeds);
 	int n_tried = s->n_ideas;  /* add_idea grows n_ideas below */
 	char **tried = xcalloc((size_t)n_tried + 1, sizeof *tried);
 	for (int i = 0; i < n_tried; i++)
@@ -481,7 +441,7 @@ static int propose_round(struct search *s, int round)
 	struct proposal *props = xcalloc((size_t)s->run.ideas + 1, sizeof *props);
 	int n_props = n_seeds ? propose_playbook(&ctx, seeds, n_seeds, s->run.ideas, props) : 0;
 	if (!n_seeds)
-		progress(s, true, "round %d: no correct kernel to build on; nothing to propose", round);
+		search_progress(s, true, "round %d: no correct kernel to build on; nothing to propose", round);
 	struct genome *real = xcalloc((size_t)s->run.impls + 1, sizeof *real);
 	for (int i = 0; i < n_props && !rc; i++) {
 		struct proposal *p = &props[i];
@@ -489,7 +449,7 @@ static int propose_round(struct search *s, int round)
 					 .category = xstrdup(p->category), .text = xstrdup(p->text),
 					 .parent1 = p->parent1->id, .parent2 = p->parent2 ? p->parent2->id : 0 };
 		int64_t parent1 = idea.parent1, parent2 = idea.parent2;
-		if (add_idea(s, &idea)) {
+		if (search_add_idea(s, &idea)) {
 			idea_row_release(&idea);
 			rc = -1;
 			break;
@@ -504,11 +464,11 @@ static int propose_round(struct search *s, int round)
 					      .parent2 = parent2, .origin = xstrdup("playbook"),
 					      .template_name = xstrdup(real[r].tpl->name),
 					      .knobs = genome_knobs_str(&real[r]), .source = genome_realize(&real[r]) };
-			rc = add_candidate(s, &c);
+			rc = search_add_candidate(s, &c);
 			cand_row_release(&c);
 		}
 	}
-	progress(s, true, "round %d: %d ideas from %d seeds", round, n_props, n_seeds);
+	search_progress(s, true, "round %d: %d ideas from %d seeds", round, n_props, n_seeds);
 	for (int i = 0; i < n_props; i++)
 		proposal_release(&props[i]);
 	free(props);
@@ -519,407 +479,6 @@ static int propose_round(struct search *s, int round)
 	free(tried);
 	free(seeds);
 	free(k);
-	return rc;
-}
-
-/* Cost of a call from the price table (playbook/prices.json, or
- * $KBREED_PRICES): USD per million tokens of the longest matching model
- * prefix; 0, with one warning, for a model it does not list. */
-static double call_cost(struct search *s, const struct llm_config *c, const struct llm_reply *r)
-{
-	if (!s->prices_loaded) {
-		s->prices_loaded = true;
-		const char *env = getenv("KBREED_PRICES");
-		char *path = env && *env ? xstrdup(env) : xasprintf("%s/playbook/prices.json", home_dir());
-		char *json = NULL;
-		if (util_read_file(path, 1u << 20, &json, NULL) == 0 &&
-		    codec_prices(json, &s->prices, &s->n_prices))
-			warn("%s is not a usable price table: costs count as 0", path);
-		free(json);
-		free(path);
-	}
-	const struct price *best = NULL;
-	for (int i = 0; c->model && i < s->n_prices; i++)
-		if (!strncmp(c->model, s->prices[i].prefix, strlen(s->prices[i].prefix)) &&
-		    (!best || strlen(s->prices[i].prefix) > strlen(best->prefix)))
-			best = &s->prices[i];
-	if (!best) {
-		if (c->model && !s->price_warned) {
-			warn("no price for model %s in the price table: its cost counts as 0", c->model);
-			s->price_warned = true;
-		}
-		return 0;
-	}
-	long uncached = r->in_tokens > r->cached_tokens ? r->in_tokens - r->cached_tokens : 0;
-	return (uncached * best->in + r->cached_tokens * best->cached_in + r->out_tokens * best->out) / 1e6;
-}
-
-/* One request to a model, through the reply cache and the budgets, recorded
- * whatever happens. Returns the reply text (caller frees) or NULL; sets
- * *fatal when the run cannot go on (authentication, quota, budget). */
-static char *llm_call(struct search *s, int round, const char *kind, const struct llm_config *c,
-		      const char *spec, const char *prompt, bool *fatal)
-{
-	static const char *system = "You are an expert CUDA kernel engineer working inside kbreed, "
-				    "an evolutionary search for fast GPU kernels. Answer exactly in the format asked.";
-	struct sha256 h;
-	char sha[65];
-	sha256_init(&h);
-	sha256_update(&h, spec, strlen(spec) + 1);
-	sha256_update(&h, system, strlen(system) + 1);
-	sha256_update(&h, prompt, strlen(prompt));
-	sha256_final_hex(&h, sha);
-	struct llm_call_row row = { .run = s->run.id, .round = round, .kind = kind, .model = spec,
-				    .prompt_sha = sha, .prompt = prompt };
-	char *text = store_llm_cached(s->db, sha);
-	if (text) {
-		row.reply = text;
-		row.status = "cached";
-		store_llm_call_put(s->db, &row);
-		return text;
-	}
-	long tokens = 0;
-	double cost = 0;
-	store_llm_totals(s->db, s->run.id, &tokens, &cost);
-	if ((s->o->max_tokens > 0 && tokens >= s->o->max_tokens) ||
-	    (s->o->max_cost > 0 && cost >= s->o->max_cost)) {
-		progress(s, true, "LLM budget reached (%ld tokens, $%.2f): the run stops here", tokens, cost);
-		*fatal = true;
-		s->stopped = true;
-		return NULL;
-	}
-	struct llm_reply r;
-	llm_reply_init(&r);
-	if (llm_complete(c, system, prompt, &r)) {
-		*fatal = true;
-		llm_reply_release(&r);
-		return NULL;
-	}
-	row.reply = r.text;
-	row.status = llm_status_name(r.status);
-	row.error = r.error;
-	row.in_tokens = r.in_tokens;
-	row.out_tokens = r.out_tokens;
-	row.cached_tokens = r.cached_tokens;
-	row.reasoning_tokens = r.reasoning_tokens;
-	row.cost_usd = call_cost(s, c, &r);
-	row.attempts = r.attempts;
-	if (store_llm_call_put(s->db, &row))
-		*fatal = true;
-	if (r.status == LLM_OK && r.text && *r.text) {
-		text = r.text;
-		r.text = NULL;
-	} else {
-		progress(s, true, "round %d: %s call: %s%s%s", round, kind, llm_status_name(r.status),
-			 r.error ? ": " : "", r.error ? r.error : "");
-		if (r.status == LLM_AUTH || r.status == LLM_QUOTA) {
-			error("the model endpoint refused us (%s): %s", llm_status_name(r.status),
-			      r.error ? r.error : "");
-			*fatal = true;
-		}
-	}
-	llm_reply_release(&r);
-	return text;
-}
-
-/* One request for the pool: its prompt in, its reply out. */
-struct llm_job {
-	struct search *s;
-	int round;
-	const char *kind;
-	const struct llm_config *cfg;
-	const char *spec;
-	char *prompt;         /* owned */
-	char *reply;          /* out, owned; NULL when none */
-	int64_t idea, parent1, parent2;
-	bool *fatal;          /* shared: set when the run cannot go on */
-};
-
-struct llm_pool {
-	struct llm_job *jobs;
-	int n, next;
-	pthread_mutex_t lock;
-};
-
-static void *llm_pool_thread(void *arg)
-{
-	struct llm_pool *p = arg;
-	for (;;) {
-		pthread_mutex_lock(&p->lock);
-		int i = p->next < p->n ? p->next++ : -1;
-		pthread_mutex_unlock(&p->lock);
-		if (i < 0)
-			return NULL;
-		struct llm_job *j = &p->jobs[i];
-		if (*j->fatal)
-			continue;  /* the run is stopping: ask nothing more */
-		j->reply = llm_call(j->s, j->round, j->kind, j->cfg, j->spec, j->prompt, j->fatal);
-	}
-}
-
-/* Runs the requests, up to --llm-concurrency at once (SQLite serialises the
- * bookkeeping; the budget is checked before each request, so a run may pass
- * it by the requests already in flight). */
-static int run_llm_jobs(struct search *s, struct llm_job *jobs, int n)
-{
-	struct llm_pool pool = { .jobs = jobs, .n = n };
-	pthread_mutex_init(&pool.lock, NULL);
-	int width = s->o->llm_concurrency > 0 ? s->o->llm_concurrency : 1;
-	if (width > n)
-		width = n;
-	pthread_t *tid = xcalloc((size_t)width, sizeof *tid);
-	int started = 0;
-	for (int i = 0; i < width; i++)
-		started += pthread_create(&tid[started], NULL, llm_pool_thread, &pool) == 0;
-	if (!started)
-		llm_pool_thread(&pool);
-	for (int i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	free(tid);
-	pthread_mutex_destroy(&pool.lock);
-	return 0;
-}
-
-/* The text the prompts show of a candidate: its stored source. */
-static char *source_of(struct search *s, int64_t id)
-{
-	char *src = store_candidate_source(s->db, id);
-	return src ? src : xstrdup("");
-}
-
-/* A round written by the model: ideas in English for the seeds, then each
- * idea realised K times as complete sources. */
-static int propose_round_llm(struct search *s, int round)
-{
-	int rc = 0, n_seeds, n_ideas = 0;
-	bool fatal = false;
-	struct known *k = knowns(s);
-	const struct known **seeds = xcalloc((size_t)s->run.keep + 1, sizeof *seeds);
-	n_seeds = pick_seeds(s, k, seeds);
-	char *tmpl_ideas = NULL, *tmpl_real = NULL, *tmpl_comb = NULL, *abi = NULL, *reply = NULL;
-	struct llm_seed *ls = xcalloc((size_t)n_seeds + 1, sizeof *ls);
-	struct llm_tried *lt = xcalloc((size_t)s->n_ideas + 1, sizeof *lt);
-	struct llm_idea *ideas = xcalloc((size_t)s->run.ideas + 1, sizeof *ideas);
-	char *seeds_text = NULL, *history = NULL, *cats = NULL, *prompt = NULL, *why = NULL;
-	struct llm_job *jobs = NULL;
-	int n_jobs = 0;
-	char *abi_path = xasprintf("%s/include/kbreed_candidate.h", home_dir());
-	if (!n_seeds) {
-		progress(s, true, "round %d: no kernel to build on; nothing to propose", round);
-		goto out;
-	}
-	if (llm_prompt_load("ideas", &tmpl_ideas) || llm_prompt_load("realize", &tmpl_real) ||
-	    llm_prompt_load("recombine", &tmpl_comb) ||
-	    util_read_file(abi_path, 1u << 20, &abi, NULL)) {
-		rc = -1;
-		goto out;
-	}
-	for (int i = 0; i < n_seeds; i++) {
-		const struct cand_row *c = find_cand(s, seeds[i]->id);
-		const struct idea_row *idea = c && c->idea ? find_idea(s, c->idea) : NULL;
-		ls[i] = (struct llm_seed){ seeds[i]->id, seeds[i]->median_ms, seeds[i]->pct_eager,
-					   seeds[i]->pct_floor, idea ? idea->text : "", source_of(s, seeds[i]->id) };
-	}
-	char **outcomes = xcalloc((size_t)s->n_ideas + 1, sizeof *outcomes);
-	for (int i = 0; i < s->n_ideas; i++) {
-		int n = 0, ok = 0;
-		double best_ms = 0;
-		for (int j = 0; j < s->n_cands; j++)
-			if (s->cands[j].idea == s->ideas[i].id) {
-				n++;
-				if (is_correct(&s->cands[j])) {
-					ok++;
-					if (!best_ms || s->cands[j].median_ms < best_ms)
-						best_ms = s->cands[j].median_ms;
-				}
-			}
-		outcomes[i] = ok ? xasprintf("%d of %d realisations correct, best %.4f ms", ok, n, best_ms)
-				 : xasprintf("%d realisations, none correct", n);
-		lt[i] = (struct llm_tried){ &s->ideas[i].parent1, s->ideas[i].parent2 ? 2 : 1,
-					    s->ideas[i].category, s->ideas[i].text, outcomes[i] };
-	}
-	seeds_text = llm_seeds_text(ls, n_seeds);
-	history = llm_history_text(lt, s->n_ideas);
-	cats = llm_categories_text();
-	char ceil_text[256], floor_text[64], n_text[16];
-	snprintf(ceil_text, sizeof ceil_text, "%.0f GB/s device copy; %.0f TFLOP/s fp32, %.0f tf32, %.0f fp16, %.0f bf16",
-		 s->ceil.bandwidth_gbs, s->ceil.fp32_tflops, s->ceil.tf32_tflops, s->ceil.fp16_tflops, s->ceil.bf16_tflops);
-	snprintf(floor_text, sizeof floor_text, "%.4f ms", s->roof.floor_ms);
-	snprintf(n_text, sizeof n_text, "%d", s->run.ideas);
-	const char *keys[] = { "problem_source", "gpu", "ceilings", "floor", "bound", "seeds", "history", "categories", "n" };
-	const char *vals[] = { s->problem_source, s->gpu.name, s->have_ceil ? ceil_text : "not measured",
-			       floor_text, s->roof.bound, seeds_text, history, cats, n_text };
-	prompt = llm_prompt_fill(tmpl_ideas, keys, vals, 9);
-	reply = llm_call(s, round, "ideas", &s->llm, s->o->llm, prompt, &fatal);
-	if (fatal) {
-		rc = s->stopped ? 0 : -1;
-		goto out_outcomes;
-	}
-	if (reply && llm_parse_ideas(reply, s->run.ideas, ideas, &n_ideas, &why) == 0 && why && *why)
-		progress(s, true, "round %d: %s", round, why);
-	for (int i = 0; i < n_ideas && !rc; i++) {
-		/* The parents the model named, when they are seeds; else the best seed. */
-		int64_t p1 = seeds[0]->id, p2 = 0;
-		for (int q = 0; q < ideas[i].n_parents; q++)
-			for (int j = 0; j < n_seeds; j++)
-				if (seeds[j]->id == ideas[i].parents[q]) {
-					if (q == 0)
-						p1 = ideas[i].parents[q];
-					else if (ideas[i].parents[q] != p1)
-						p2 = ideas[i].parents[q];
-				}
-		struct idea_row row = { .round = round, .catalog_id = xstrdup("llm"),
-					.category = xstrdup(ideas[i].category), .text = xstrdup(ideas[i].text),
-					.parent1 = p1, .parent2 = p2 };
-		if (add_idea(s, &row)) {
-			idea_row_release(&row);
-			rc = -1;
-			break;
-		}
-		int64_t idea_id = s->ideas[s->n_ideas - 1].id;
-		char *src1 = source_of(s, p1), *src2 = p2 ? source_of(s, p2) : NULL;
-		char *parents = src2 ? xasprintf("Parent #%lld:\n```cuda\n%s\n```\n\nParent #%lld:\n```cuda\n%s\n```\n",
-						 (long long)p1, src1, (long long)p2, src2)
-				     : xasprintf("Parent #%lld:\n```cuda\n%s\n```\n", (long long)p1, src1);
-		char *rprompt;
-		if (p2) {
-			/* Two parents: the crossover prompt, each parent with the idea that made it. */
-			const struct cand_row *c1 = find_cand(s, p1), *c2 = find_cand(s, p2);
-			const struct idea_row *i1 = c1 && c1->idea ? find_idea(s, c1->idea) : NULL;
-			const struct idea_row *i2 = c2 && c2->idea ? find_idea(s, c2->idea) : NULL;
-			char *a = xasprintf("Candidate #%lld. Its idea: %s\n\n```cuda\n%s\n```\n", (long long)p1,
-					    i1 ? i1->text : "(a seed)", src1);
-			char *b = xasprintf("Candidate #%lld. Its idea: %s\n\n```cuda\n%s\n```\n\nThe idea to realise "
-					    "in combining them: %s\n", (long long)p2, i2 ? i2->text : "(a seed)", src2,
-					    ideas[i].text);
-			const char *ckeys[] = { "parent_a", "parent_b" };
-			const char *cvals[] = { a, b };
-			rprompt = llm_prompt_fill(tmpl_comb, ckeys, cvals, 2);
-			free(a);
-			free(b);
-		} else {
-			const char *rkeys[] = { "problem_source", "abi", "parent_sources", "idea" };
-			const char *rvals[] = { s->problem_source, abi, parents, ideas[i].text };
-			rprompt = llm_prompt_fill(tmpl_real, rkeys, rvals, 4);
-		}
-		for (int r = 0; r < s->run.impls; r++) {
-			/* Independent realisations: the same prompt, marked so each is its own call. */
-			jobs = xrealloc(jobs, (size_t)(n_jobs + 1) * sizeof *jobs);
-			jobs[n_jobs++] = (struct llm_job){
-				.s = s, .round = round, .kind = "realize", .cfg = &s->llm_code,
-				.spec = s->o->llm_code ? s->o->llm_code : s->o->llm,
-				.prompt = xasprintf("%s\n\n(Realisation %d of %d: write it your own way.)\n",
-						    rprompt, r + 1, s->run.impls),
-				.idea = idea_id, .parent1 = p1, .parent2 = p2, .fatal = &fatal };
-		}
-		free(rprompt);
-		free(parents);
-		free(src1);
-		free(src2);
-	}
-	if (!rc && n_jobs)
-		rc = run_llm_jobs(s, jobs, n_jobs);
-	for (int j = 0; j < n_jobs; j++) {
-		char *source = NULL, *reason = NULL;
-		if (!rc && jobs[j].reply && llm_extract_source(jobs[j].reply, &source, &reason) == 0) {
-			struct cand_row c = { .round = round, .idea = jobs[j].idea, .parent1 = jobs[j].parent1,
-					      .parent2 = jobs[j].parent2, .origin = xstrdup("llm"),
-					      .template_name = xstrdup(""), .knobs = xstrdup(""), .source = source };
-			rc = add_candidate(s, &c);
-			cand_row_release(&c);
-		} else if (jobs[j].reply) {
-			progress(s, true, "round %d: a realisation of idea %lld gave no kernel: %s", round,
-				 (long long)jobs[j].idea, reason ? reason : "?");
-		}
-		free(reason);
-		free(jobs[j].reply);
-		free(jobs[j].prompt);
-	}
-	free(jobs);
-	if (fatal && !s->stopped)
-		rc = -1;
-	progress(s, true, "round %d: %d ideas from the model for %d seeds", round, n_ideas, n_seeds);
-out_outcomes:
-	for (int i = 0; i < s->n_ideas && outcomes; i++)
-		free(outcomes[i]);
-	free(outcomes);
-out:
-	for (int i = 0; i < n_ideas; i++)
-		llm_idea_release(&ideas[i]);
-	free(ideas);
-	for (int i = 0; i < n_seeds; i++)
-		free((char *)ls[i].source);
-	free(ls);
-	free(lt);
-	free(seeds_text);
-	free(history);
-	free(cats);
-	free(prompt);
-	free(why);
-	free(reply);
-	free(abi);
-	free(abi_path);
-	free(tmpl_ideas);
-	free(tmpl_real);
-	free(tmpl_comb);
-	free(seeds);
-	free(k);
-	return rc;
-}
-
-/* Asks the model to mend its kernels of this round that failed (compile
- * error, wrong answer, crash): each gets a repair prompt with its source and
- * the judge's report, and the reply becomes a new candidate of the round. */
-static int repair_round_llm(struct search *s, int round, int attempt)
-{
-	char *tmpl = NULL;
-	struct llm_job *jobs = NULL;
-	int n_jobs = 0, rc = 0;
-	bool fatal = false;
-	const char *want = attempt == 1 ? "llm" : "llm-repair";
-	if (llm_prompt_load("repair", &tmpl))
-		return -1;
-	for (int i = 0; i < s->n_cands; i++) {
-		const struct cand_row *c = &s->cands[i];
-		if (c->round != round || strcmp(c->origin, want) || !c->evaluated ||
-		    is_correct(c) || !strcmp(c->verdict, "not_run") || !strcmp(c->verdict, "timeout"))
-			continue;
-		bool repaired = false;
-		for (int j = 0; j < s->n_cands; j++)
-			repaired |= s->cands[j].parent1 == c->id && !strcmp(s->cands[j].origin, "llm-repair");
-		if (repaired)
-			continue;
-		char *src = source_of(s, c->id), *report = store_eval_report(s->db, c->id);
-		const char *keys[] = { "source", "report" };
-		const char *vals[] = { src, report ? report : "" };
-		jobs = xrealloc(jobs, (size_t)(n_jobs + 1) * sizeof *jobs);
-		jobs[n_jobs++] = (struct llm_job){ .s = s, .round = round, .kind = "repair", .cfg = &s->llm_code,
-			.spec = s->o->llm_code ? s->o->llm_code : s->o->llm, .prompt = llm_prompt_fill(tmpl, keys, vals, 2),
-			.idea = c->idea, .parent1 = c->id, .fatal = &fatal };
-		free(src);
-		free(report);
-	}
-	if (n_jobs) {
-		progress(s, true, "round %d: asking the model to repair %d kernels (attempt %d)", round, n_jobs, attempt);
-		run_llm_jobs(s, jobs, n_jobs);
-	}
-	for (int j = 0; j < n_jobs; j++) {
-		char *source = NULL, *reason = NULL;
-		if (!rc && jobs[j].reply && llm_extract_source(jobs[j].reply, &source, &reason) == 0) {
-			struct cand_row c = { .round = round, .idea = jobs[j].idea, .parent1 = jobs[j].parent1,
-					      .origin = xstrdup("llm-repair"), .template_name = xstrdup(""),
-					      .knobs = xstrdup(""), .source = source };
-			rc = add_candidate(s, &c);
-			cand_row_release(&c);
-		}
-		free(reason);
-		free(jobs[j].reply);
-		free(jobs[j].prompt);
-	}
-	free(jobs);
-	free(tmpl);
-	if (fatal && !s->stopped)
-		rc = -1;
 	return rc;
 }
 
@@ -985,7 +544,7 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 			if (c->round != r)
 				continue;
 			n++;
-			if (is_correct(c)) {
+			if (search_is_correct(c)) {
 				ok++;
 				if (!br || c->median_ms < br->median_ms)
 					br = c;
@@ -994,7 +553,7 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 		if (!n)
 			continue;
 		const struct cand_row *bs = best(s, r);
-		const struct idea_row *idea = bs && bs->idea ? find_idea(s, bs->idea) : NULL;
+		const struct idea_row *idea = bs && bs->idea ? search_find_idea(s, bs->idea) : NULL;
 		char round_best[32] = "-";
 		if (br)
 			snprintf(round_best, sizeof round_best, "%.4f", br->median_ms);
@@ -1011,14 +570,14 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 			ideas += !strcmp(s->ideas[i].category, propose_categories[cat]);
 		for (int i = 0; i < s->n_cands; i++) {
 			const struct cand_row *c = &s->cands[i];
-			const struct idea_row *idea = c->idea ? find_idea(s, c->idea) : NULL;
+			const struct idea_row *idea = c->idea ? search_find_idea(s, c->idea) : NULL;
 			if (!idea || strcmp(idea->category, propose_categories[cat]))
 				continue;
 			n++;
-			const struct cand_row *parent = find_cand(s, c->parent1);
-			if (is_correct(c)) {
+			const struct cand_row *parent = search_find_cand(s, c->parent1);
+			if (search_is_correct(c)) {
 				ok++;
-				if (parent && is_correct(parent) && parent->median_ms / c->median_ms > gain)
+				if (parent && search_is_correct(parent) && parent->median_ms / c->median_ms > gain)
 					gain = parent->median_ms / c->median_ms;
 			}
 		}
@@ -1029,8 +588,8 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 	}
 
 	buf_printf(&b, "\n## The winner's lineage\n\n");
-	for (const struct cand_row *c = w; c; c = c->parent1 ? find_cand(s, c->parent1) : NULL) {
-		const struct idea_row *idea = c->idea ? find_idea(s, c->idea) : NULL;
+	for (const struct cand_row *c = w; c; c = c->parent1 ? search_find_cand(s, c->parent1) : NULL) {
+		const struct idea_row *idea = c->idea ? search_find_idea(s, c->idea) : NULL;
 		buf_printf(&b, "- #%lld, round %d, %s%s%s%s%s%s: %.4f ms (%.0f%% of eager, %.0f%% of floor)\n",
 			   (long long)c->id, c->round, c->origin, *c->template_name ? " " : "", c->template_name,
 			   *c->knobs ? " [" : "", c->knobs, *c->knobs ? "]" : "", c->median_ms, c->pct_eager,
@@ -1099,7 +658,7 @@ static int finish(struct search *s, struct search_outcome *out)
 		struct baseline fresh = { 0 };
 		struct eval_result res;
 		eval_result_init(&res);
-		progress(s, true, "re-timing the winner #%lld beside a fresh PyTorch measurement", (long long)w->id);
+		search_progress(s, true, "re-timing the winner #%lld beside a fresh PyTorch measurement", (long long)w->id);
 		int rc = util_write_file(path, source, strlen(source));
 		if (!rc)
 			rc = compile_batch(&job, 1, &co);
@@ -1302,14 +861,14 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		goto out;
 	for (int r = last + 1; r <= s.run.rounds; r++) {
 		if (over_budget(&s)) {
-			progress(&s, true, "budget reached before round %d; the run can be resumed", r);
+			search_progress(&s, true, "budget reached before round %d; the run can be resumed", r);
 			s.stopped = true;
 			break;
 		}
-		if ((s.use_llm ? propose_round_llm(&s, r) : propose_round(&s, r)) || judge_round(&s, r))
+		if ((s.use_llm ? search_llm_round(&s, r) : propose_round(&s, r)) || judge_round(&s, r))
 			goto out;
 		for (int a = 1; s.use_llm && a <= o->llm_repairs && !s.stopped; a++)
-			if (repair_round_llm(&s, r, a) || judge_round(&s, r))
+			if (search_llm_repair(&s, r, a) || judge_round(&s, r))
 				goto out;
 		if (s.stopped)
 			break;
