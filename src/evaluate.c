@@ -59,6 +59,13 @@ void eval_result_init(struct eval_result *r)
 		r->bad_set[p] = r->bad_output[p] = -1;
 }
 
+void eval_result_policy(struct eval_result *r, const char *why)
+{
+	r->verdict = VERDICT_REJECTED;
+	free(r->detail);
+	r->detail = xstrdup(why);
+}
+
 void eval_result_compile_error(struct eval_result *r, bool timed_out, const char *log)
 {
 	r->verdict = VERDICT_COMPILE_ERROR;

@@ -56,6 +56,7 @@ struct eval_opts {
 	double timeout_s;  /* wall-clock limit for one candidate in the worker */
 	int threads;       /* host threads for comparisons */
 	enum tolerance_profile tolerance;  /* the profile that decides the verdict */
+	bool allow_libraries;              /* skip the library policy (src/policy.h) */
 };
 
 void eval_opts_defaults(struct eval_opts *o);
@@ -79,6 +80,8 @@ struct eval_result {
 };
 
 void eval_result_init(struct eval_result *r);
+/* Fills r as the outcome of a candidate the library policy rejects. */
+void eval_result_policy(struct eval_result *r, const char *why);
 /* Fills r as the outcome of a candidate nvcc did not compile; log is copied. */
 void eval_result_compile_error(struct eval_result *r, bool timed_out, const char *log);
 void eval_result_release(struct eval_result *r);

@@ -17,6 +17,7 @@
 #include "home.h"
 #include "log.h"
 #include "problem.h"
+#include "policy.h"
 #include "proc.h"
 #include "report.h"
 #include "search.h"
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 		"  eval PROBLEM KERNEL.cu...   judge candidates against PyTorch on this GPU, one session\n"
 		"      [--json] [--tolerance strict|crfm] [--sets N] [--reps N] [--warmup N]\n"
 		"      [--timeout SECONDS] [--arch sm_XX] [--torch-compile] [--no-baseline]\n"
+		"      [--allow-libraries]  (else cuBLAS, cuDNN, dlopen ... are rejected)\n"
 		"  run PROBLEM                 breed kernels over rounds (the playbook proposer)\n"
 		"      [--rounds R] [--ideas I] [--impls K] [--keep S] [--seed N] [--resume RUN]\n"
 		"      [--tolerance strict|crfm] [--db PATH] [--out DIR] [--max-minutes M]\n"
@@ -213,6 +215,7 @@ static int cmd_eval(int argc, char **argv)
 		{ "arch", required_argument, NULL, 'a' },
 		{ "torch-compile", no_argument, NULL, 'C' },
 		{ "no-baseline", no_argument, NULL, 'N' },
+		{ "allow-libraries", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct eval_opts eo;
@@ -226,6 +229,7 @@ static int cmd_eval(int argc, char **argv)
 		case 'J': json = true; break;
 		case 'C': torch_compile = true; break;
 		case 'N': baseline_on = false; break;
+		case 'A': eo.allow_libraries = true; break;
 		case 'a': arch_flag = optarg; break;
 		case 't':
 			if ((v = tolerance_parse(optarg)) < 0) {
@@ -256,6 +260,7 @@ static int cmd_eval(int argc, char **argv)
 	struct baseline base = { 0 };
 	struct ceilings ceil = { 0 };
 	struct compile_job *jobs = xcalloc((size_t)n, sizeof *jobs);
+	char **why = xcalloc((size_t)n, sizeof *why);  /* the library policy's objection, if any */
 	struct evaluator *ev = NULL;
 	bool have_base = false, have_ceil = false, all_correct = true;
 	problem_init(&p);
@@ -264,10 +269,14 @@ static int cmd_eval(int argc, char **argv)
 		goto out;
 	for (int i = 0; i < n; i++) {
 		jobs[i].source = kernels[i];
-		if (!util_file_exists(kernels[i])) {
-			error("kernel file %s does not exist", kernels[i]);
+		char *text = NULL;
+		if (!util_file_exists(kernels[i]) || util_read_file(kernels[i], 16u << 20, &text, NULL)) {
+			error("kernel file %s does not exist or cannot be read", kernels[i]);
 			goto out;
 		}
+		if (!eo.allow_libraries)
+			policy_violation(text, &why[i]);
+		free(text);
 	}
 	proc_sandbox();
 	if (gpu_info_query(&g)) {
@@ -304,6 +313,8 @@ static int cmd_eval(int argc, char **argv)
 		eval_result_init(&res);
 		if (!jobs[i].ok) {
 			eval_result_compile_error(&res, jobs[i].timed_out, jobs[i].log);
+		} else if (why[i]) {
+			eval_result_policy(&res, why[i]);
 		} else if (evaluator_run(ev, jobs[i].so_path, &res)) {
 			error("%s: %s", kernels[i], res.detail ? res.detail : "evaluation failed");
 			eval_result_release(&res);
@@ -330,8 +341,11 @@ static int cmd_eval(int argc, char **argv)
 	rc = all_correct ? EXIT_OK : EXIT_JUDGED;
 out:
 	evaluator_free(ev);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		compile_job_release(&jobs[i]);
+		free(why[i]);
+	}
+	free(why);
 	free(jobs);
 	ceilings_release(&ceil);
 	baseline_release(&base);
@@ -372,6 +386,7 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 		{ "llm-concurrency", required_argument, NULL, 'Y' },
 		{ "llm-repairs", required_argument, NULL, 'X' },
 		{ "llm-timeout", required_argument, NULL, 'W' },
+		{ "allow-libraries", no_argument, NULL, 'A' },
 		{ "torch-compile", no_argument, NULL, 'C' },
 		{ "sets", required_argument, NULL, 's' },
 		{ "reps", required_argument, NULL, 'r' },
@@ -443,6 +458,7 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 		}
 		case 'Y': if (parse_int(optarg, 1, 256, "--llm-concurrency", &so->llm_concurrency)) return EXIT_USAGE; break;
 		case 'X': if (parse_int(optarg, 0, 10, "--llm-repairs", &so->llm_repairs)) return EXIT_USAGE; break;
+		case 'A': so->eval.allow_libraries = true; break;
 		case 'W': if (parse_int(optarg, 1, 86400, "--llm-timeout", &v)) return EXIT_USAGE;
 			so->llm_timeout_s = v; break;
 		case 'Z': if (parse_int(optarg, 1, 2000000000, "--max-tokens", &v)) return EXIT_USAGE;

@@ -15,6 +15,7 @@
 #include "llm.h"
 #include "log.h"
 #include "problem.h"
+#include "policy.h"
 #include "proc.h"
 #include "propose.h"
 #include "realize.h"
@@ -238,6 +239,7 @@ static int judge_round(struct search *s, int round)
 	}
 	struct compile_job *jobs = xcalloc((size_t)n, sizeof *jobs);
 	char **paths = xcalloc((size_t)n, sizeof *paths);
+	char **banned = xcalloc((size_t)n, sizeof *banned);  /* the library policy's objections */
 	for (int j = 0; j < n; j++) {
 		struct cand_row *c = &s->cands[idx[j]];
 		paths[j] = xasprintf("%s/c%lld.cu", s->work, (long long)c->id);
@@ -245,6 +247,8 @@ static int judge_round(struct search *s, int round)
 			rc = -1;
 			goto out;
 		}
+		if (!s->o->eval.allow_libraries)
+			policy_violation(c->source, &banned[j]);
 		if (util_write_file(paths[j], c->source, strlen(c->source))) {
 			rc = error("cannot write candidate sources to %s (disk full?); the run is stored and can be resumed",
 				   s->work);
@@ -282,7 +286,9 @@ static int judge_round(struct search *s, int round)
 		}
 		struct eval_result res;
 		eval_result_init(&res);
-		if (!jobs[j].ok) {
+		if (banned[j]) {
+			eval_result_policy(&res, banned[j]);
+		} else if (!jobs[j].ok) {
 			eval_result_compile_error(&res, jobs[j].timed_out, jobs[j].log);
 		} else if (s->o->dry_run) {
 			res.detail = xstrdup("dry run: compiled, not judged");
@@ -301,7 +307,7 @@ static int judge_round(struct search *s, int round)
 		report_derive(&rep);
 		struct eval_row e;
 		fill_eval_row(s, &res, &rep, jobs[j].seconds, &e);
-		if (s->o->dry_run && jobs[j].ok)
+		if (s->o->dry_run && jobs[j].ok && !banned[j])
 			e.verdict = "not_run";
 		if (store_eval_put(s->db, c->id, &e)) {
 			eval_result_release(&res);
@@ -344,7 +350,9 @@ out:
 	for (int j = 0; j < n; j++) {
 		compile_job_release(&jobs[j]);
 		free(paths[j]);
+		free(banned[j]);
 	}
+	free(banned);
 	free(paths);
 	free(jobs);
 	free(idx);
