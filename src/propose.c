@@ -136,9 +136,8 @@ static const struct template *target(const struct propose_ctx *ctx, const struct
 	if (genome_parse(&g, to, d->set))
 		return NULL;
 	for (int k = 0; k < to->n_knobs; k++) {
-		char name_eq[64];
-		snprintf(name_eq, sizeof name_eq, "%s=", to->knobs[k].name);
-		if (strstr(d->set, name_eq) && g.value[k] != parent->genome.value[k])
+		if (template_settings_name(d->set, to->knobs[k].name) &&
+		    g.value[k] != parent->genome.value[k])
 			return to;
 	}
 	return NULL;

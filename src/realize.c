@@ -54,9 +54,7 @@ int realize_playbook(const struct proposal *p, int k, const struct genome *seen,
 		if (genome_parse(&set, p->to, p->def->set) == 0) {
 			/* Only the knobs the idea names: genome_parse fills the rest with defaults. */
 			for (int i = 0; i < p->to->n_knobs; i++) {
-				char name_eq[64];
-				snprintf(name_eq, sizeof name_eq, "%s=", p->to->knobs[i].name);
-				if (strstr(p->def->set, name_eq))
+				if (template_settings_name(p->def->set, p->to->knobs[i].name))
 					base.value[i] = set.value[i];
 			}
 		}

@@ -213,6 +213,15 @@ bool template_accepts(const struct template *t, const char *settings)
 	return ok;
 }
 
+bool template_settings_name(const char *settings, const char *knob)
+{
+	size_t len = strlen(knob);
+	for (const char *p = settings; (p = strstr(p, knob)); p += len)
+		if ((p == settings || p[-1] == ' ') && p[len] == '=')
+			return true;
+	return false;
+}
+
 int template_count_knobs(const struct template *t, const char *names)
 {
 	char *copy = xstrdup(names);

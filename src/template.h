@@ -50,6 +50,9 @@ bool template_serves(const struct template *t, const char *problem);
 /* Whether every "KNOB=value" in settings names a knob of t and an allowed
  * value (quietly: for deciding whether an idea applies). */
 bool template_accepts(const struct template *t, const char *settings);
+/* Whether space-separated "KNOB=value" settings name this knob (a whole
+ * name: VEC is not found in XVEC=4). */
+bool template_settings_name(const char *settings, const char *knob);
 /* How many of the space-separated knob names t has. */
 int template_count_knobs(const struct template *t, const char *names);
 /* Index of a knob by name, or -1. */

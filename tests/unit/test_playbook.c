@@ -51,6 +51,9 @@ static void test_header_parsing(void **state)
 	free(k);
 	assert_int_equal(genome_parse(&g, &t, "THREADS=100"), -1);
 	assert_int_equal(genome_parse(&g, &t, "NOPE=1"), -1);
+	assert_true(template_settings_name("VEC=2 THREADS=256", "THREADS"));
+	assert_false(template_settings_name("XVEC=2", "VEC"));
+	assert_false(template_settings_name("VECTOR=2", "VEC"));
 	assert_true(template_accepts(&t, "VEC=2 THREADS=256"));
 	assert_false(template_accepts(&t, "VEC=3"));
 	assert_int_equal(genome_parse(&g, &t, "THREADS=128"), 0);
