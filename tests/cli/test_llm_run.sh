@@ -69,7 +69,9 @@ for provider in openai anthropic; do
 		malformed refusal empty_length stall truncated "okfile $TMP/code3" >"$TMP/script"
 	start_server "$TMP/script" || exit 1
 	db=$TMP/$provider.db
-	$K -q run tests/data/search_gelu.py --dry-run --rounds 1 --ideas 2 --impls 4 --llm-timeout 2 \
+	# One request at a time: faults meet calls in a fixed order (parallel
+	# requests are covered by the crossover and budget runs below).
+	$K -q run tests/data/search_gelu.py --dry-run --rounds 1 --ideas 2 --impls 4 --llm-timeout 2 --llm-concurrency 1 \
 		--llm "$provider:test-model" --llm-base-url "http://127.0.0.1:$port/v1" \
 		--db "$db" --out "$TMP/out-$provider" >"$TMP/out" 2>"$TMP/err"
 	check "$provider: the run finishes" $? 0
@@ -80,8 +82,6 @@ for provider in openai anthropic; do
 	check "$provider: one ideas call and eight realisations recorded" \
 		"$(q "$db" "SELECT kind || ':' || count(*) FROM llm_calls GROUP BY kind ORDER BY kind" | tr '\n' ' ')" \
 		"ideas:1 realize:8 "
-	# Realisations run in parallel: which call meets which fault varies, what
-	# they add up to does not.
 	check "$provider: outcomes of the calls" \
 		"$(q "$db" "SELECT status FROM llm_calls ORDER BY status" | tr '\n' ' ')" \
 		"empty malformed malformed ok ok ok ok ok refused "
@@ -99,6 +99,17 @@ for provider in openai anthropic; do
 		ok "$provider: the key is nowhere in the database, logs or outputs"
 	fi
 done
+
+# Realisations in parallel (--llm-concurrency 3): every request answered and recorded.
+printf '%s\n' "okfile $TMP/ideas" "okfile $TMP/code1" >"$TMP/script"
+start_server "$TMP/script" || exit 1
+$K -q run tests/data/search_gelu.py --dry-run --rounds 1 --ideas 2 --impls 3 --llm-concurrency 3 \
+	--llm openai:test-model --llm-base-url "http://127.0.0.1:$port/v1" --db "$TMP/parallel.db" >/dev/null 2>"$TMP/err"
+check "parallel: the run finishes" $? 0
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+server=""
+check "parallel: six realisations, all answered" "$(q "$TMP/parallel.db" "SELECT count(*) FROM llm_calls WHERE kind='realize' AND status='ok'")" 6
 
 # A kernel that does not compile goes back to the model once, with its log.
 cat >"$TMP/idea1" <<'IDEAS'
