@@ -203,6 +203,7 @@ class Problem:
                                   "not %r" % (self.path, flops))
             flops = int(flops)
         self.flops = flops   # None: count them
+        self.defines = self._defines()
 
     def _load(self, data):
         # The module name comes from a hash of the path and bytes, so two
@@ -228,6 +229,22 @@ class Problem:
             raise BridgeError(EXIT_PROBLEM, "%s: loading it raised %s: %s"
                               % (self.path, type(e).__name__, e))
         return module
+
+    def _defines(self):
+        """KBREED_DEFINES: hyper-parameters no tensor carries (a stride, a pool
+        window), as {NAME: number}; kbreed prepends them to realised templates
+        as #define lines."""
+        d = getattr(self.module, "KBREED_DEFINES", {})
+        if not isinstance(d, dict):
+            raise BridgeError(EXIT_PROBLEM, "%s: KBREED_DEFINES must be a dict of NAME: number, "
+                              "not %r" % (self.path, d))
+        for k, v in d.items():
+            if not isinstance(k, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k) \
+                    or isinstance(v, bool) or not isinstance(v, (int, float)) or v != v \
+                    or v in (float("inf"), float("-inf")):
+                raise BridgeError(EXIT_PROBLEM, "%s: KBREED_DEFINES entry %r: %r must be a C "
+                                  "identifier and a finite number" % (self.path, k, v))
+        return dict(d)
 
     def _meta_str(self, attr, default):
         v = getattr(self.module, attr, default)
@@ -432,7 +449,7 @@ def cmd_describe(args):
     flops = prob.flops if prob.flops is not None else (counted or 0)
     return {
         "name": prob.name, "family": prob.family, "op": prob.op, "notes": prob.notes,
-        "inputs": ins, "params": params, "outputs": outs,
+        "defines": prob.defines, "inputs": ins, "params": params, "outputs": outs,
         "flops": flops, "min_bytes": sum(_entry_bytes(e) for e in ins + params + outs),
         "torch": _torch_version(), "file_sha256": prob.sha256,
     }

@@ -14,6 +14,9 @@ padding = 2
 height = 224
 width = 224
 
+# The hyper-parameters no tensor carries, for the playbook templates.
+KBREED_DEFINES = {"CONV_STRIDE": stride, "CONV_PAD": padding}
+
 out_height = (height + 2 * padding - kernel_size) // stride + 1
 out_width = (width + 2 * padding - kernel_size) // stride + 1
 KBREED_FLOPS = 2 * batch_size * out_channels * out_height * out_width * in_channels * kernel_size * kernel_size

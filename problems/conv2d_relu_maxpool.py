@@ -16,6 +16,9 @@ width = 224
 pool_kernel = 3
 pool_stride = 2
 
+# The hyper-parameters no tensor carries, for the playbook templates.
+KBREED_DEFINES = {"CONV_STRIDE": stride, "CONV_PAD": padding, "RELU": 1, "POOL": pool_kernel, "POOL_STRIDE": pool_stride}
+
 out_height = (height + 2 * padding - kernel_size) // stride + 1
 out_width = (width + 2 * padding - kernel_size) // stride + 1
 KBREED_FLOPS = 2 * batch_size * out_channels * out_height * out_width * in_channels * kernel_size * kernel_size

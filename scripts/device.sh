@@ -5,6 +5,7 @@
 #   OUT=DIR sh scripts/device.sh test              # make test-gpu's checks
 #   OUT=DIR sh scripts/device.sh bench [ARGS...]   # kbreed bench ARGS (problems, options)
 #   OUT=DIR sh scripts/device.sh all [ARGS...]     # both
+#   KBREED_GPU_SECTIONS="3 4" ... test              # some of test-gpu's sections
 #
 # The GPU machine may lack -dev headers: build kbreed elsewhere (`make`; jansson
 # is linked statically) and bring build/ along. Candidates and the worker are
@@ -29,9 +30,11 @@ rc=0
 rm -rf build/device-results
 mkdir -p build/device-results
 if [ "$step" = test ] || [ "$step" = all ]; then
-	KBREED_RESULTS=build/device-results/gpu sh tests/gpu/run.sh 2>&1 | tee "$OUT/test-gpu.txt"
+	# Straight into $OUT: a call cut short by its time limit still returns them.
+	KBREED_RESULTS="$OUT/gpu" sh tests/gpu/run.sh 2>&1 | tee "$OUT/test-gpu.txt"
 	tail -1 "$OUT/test-gpu.txt" | grep -q ' 0 failed' || rc=1
-	sh bench/table.sh build/device-results/gpu/naive-*.json >"$OUT/bench-naive.md"
+	ls "$OUT"/gpu/naive-*.json >/dev/null 2>&1 &&
+		sh bench/table.sh "$OUT"/gpu/naive-*.json >"$OUT/bench-naive.md"
 fi
 if [ "$step" = bench ] || [ "$step" = all ]; then
 	build/kbreed bench --out build/device-results/runs --results build/device-results/bench.json "$@" 2>&1 |

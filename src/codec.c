@@ -14,6 +14,7 @@
 #include "report.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,38 @@ static int get_specs(json_t *o, const char *key, struct tensor_spec **out, int *
 	return 0;
 }
 
+/* {"CONV_STRIDE": 4, ...} into "#define CONV_STRIDE 4\n..."; names must be
+ * C identifiers and values numbers (the bridge checks both; so do we). */
+static int get_defines(json_t *o, char **out, const char *what)
+{
+	struct buf b;
+	buf_init(&b, 1u << 16);
+	const char *key;
+	json_t *v;
+	int rc = 0;
+	if (o && !json_is_object(o))
+		rc = error("%s: defines is not an object", what);
+	json_object_foreach(o, key, v) {
+		bool ident = *key && !isdigit((unsigned char)*key);
+		for (const char *c = key; *c; c++)
+			ident &= isalnum((unsigned char)*c) || *c == '_';
+		if (!ident || !json_is_number(v)) {
+			rc = error("%s: define '%s' is not NAME: number", what, key);
+			break;
+		}
+		if (json_is_integer(v))
+			buf_printf(&b, "#define %s %lld\n", key, (long long)json_integer_value(v));
+		else
+			buf_printf(&b, "#define %s %.17g\n", key, json_real_value(v));
+	}
+	if (rc) {
+		buf_release(&b);
+		return -1;
+	}
+	*out = buf_detach(&b);
+	return 0;
+}
+
 int codec_problem(const char *text, struct problem *p)
 {
 	const char *what = "problem description";
@@ -107,6 +140,8 @@ int codec_problem(const char *text, struct problem *p)
 	free(p->family);
 	free(p->op);
 	free(p->notes);
+	free(p->defines);
+	p->defines = NULL;
 	p->name = get_string(j, "name", "problem");
 	p->family = get_string(j, "family", "generic");
 	p->op = get_string(j, "op", p->name);
@@ -124,6 +159,8 @@ int codec_problem(const char *text, struct problem *p)
 		error("%s: the model returns no tensor", what);
 		goto out;
 	}
+	if (get_defines(json_object_get(j, "defines"), &p->defines, what))
+		goto out;
 	rc = 0;
 out:
 	json_decref(j);

@@ -60,6 +60,7 @@ static void usage(FILE *f)
 		"  bench [PROBLEM...]          run the suite (or a subset) and record the results\n"
 		"      [run's options] [--results FILE]\n"
 		"  template [NAME [KNOB=V...]] list the playbook's templates, or print one realised\n"
+		"      [--for PROBLEM]  (adds the problem's KBREED_DEFINES: strides, windows)\n"
 		"  compile KERNEL.cu...        compile candidates through the cache\n"
 		"      [--arch sm_XX] [--jobs N]\n"
 		"  version\n"
@@ -487,9 +488,27 @@ static int cmd_template(int argc, char **argv)
 {
 	struct template *t = NULL;
 	int n = 0, rc = EXIT_USAGE;
+	const char *for_problem = NULL;
+	struct problem p;
+	problem_init(&p);
+	/* --for PROBLEM may come anywhere after the name. */
+	int argn = 0;
+	char **args = xmalloc((size_t)argc * sizeof *args);
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && !strcmp(argv[i], "--for")) {
+			if (i + 1 >= argc) {
+				error("--for needs a problem");
+				free(args);
+				return EXIT_USAGE;
+			}
+			for_problem = argv[++i];
+		} else {
+			args[argn++] = argv[i];
+		}
+	}
 	if (template_load_all(&t, &n))
-		return EXIT_USAGE;
-	if (argc < 2) {
+		goto out;
+	if (argn < 2) {
 		for (int i = 0; i < n; i++) {
 			printf("%s (family %s, serves %s)\n", t[i].name, t[i].family, t[i].problems);
 			for (int k = 0; k < t[i].n_knobs; k++) {
@@ -503,24 +522,34 @@ static int cmd_template(int argc, char **argv)
 		rc = EXIT_OK;
 		goto out;
 	}
-	const struct template *one = template_find(t, n, argv[1]);
+	const struct template *one = template_find(t, n, args[1]);
 	if (!one) {
-		error("no template named '%s'; `kbreed template` lists them", argv[1]);
+		error("no template named '%s'; `kbreed template` lists them", args[1]);
 		goto out;
+	}
+	if (for_problem) {
+		/* The problem's KBREED_DEFINES (a stride, a pool window) go in too. */
+		char *path = problem_resolve(for_problem);
+		int brc = path ? bridge_describe(path, &p) : -1;
+		free(path);
+		if (brc)
+			goto out;  /* the bridge said why */
 	}
 	struct buf knobs;
 	buf_init(&knobs, 1u << 16);
-	for (int i = 2; i < argc; i++)
-		buf_printf(&knobs, "%s%s", i > 2 ? " " : "", argv[i]);
+	for (int i = 2; i < argn; i++)
+		buf_printf(&knobs, "%s%s", i > 2 ? " " : "", args[i]);
 	struct genome g;
 	if (genome_parse(&g, one, buf_str(&knobs)) == 0) {
-		char *src = genome_realize(&g);
+		char *src = genome_realize(&g, p.defines);
 		fputs(src, stdout);
 		free(src);
 		rc = EXIT_OK;
 	}
 	buf_release(&knobs);
 out:
+	problem_release(&p);
+	free(args);
 	template_free_all(t, n);
 	return rc;
 }

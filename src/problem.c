@@ -39,6 +39,7 @@ void problem_release(struct problem *p)
 	free(p->family);
 	free(p->op);
 	free(p->notes);
+	free(p->defines);
 	free_specs(p->inputs, p->n_inputs);
 	free_specs(p->params, p->n_params);
 	free_specs(p->outputs, p->n_outputs);

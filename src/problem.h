@@ -28,6 +28,9 @@ struct problem {
 	char *family;       /* playbook family, e.g. "norm"; owned */
 	char *op;           /* the operation, as templates name it, e.g. "layernorm"; owned */
 	char *notes;        /* one line for people; owned, may be "" */
+	char *defines;      /* the file's KBREED_DEFINES as "#define NAME value" lines
+	                     * (hyper-parameters no tensor carries: a stride, a pool
+	                     * window), prepended to realised templates; owned, may be "" */
 	char sha256[65];    /* of the file's bytes */
 	struct tensor_spec *inputs;   /* forward() arguments, in order */
 	int n_inputs;

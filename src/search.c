@@ -161,28 +161,58 @@ static int seed_round0(struct search *s)
 	free(naive);
 	if (rc || !s->o->use_bank)
 		return rc;
+	/* The bank's kernels for this problem, its family, and the families
+	 * whose tile settings a template serving it can take (seeds-from). */
+	struct buf families;
+	buf_init(&families, 1u << 16);
+	buf_printf(&families, "%s", s->p.family);
+	for (int t = 0; t < s->n_tpls; t++)
+		if (template_serves(&s->tpls[t], s->p.op) && *s->tpls[t].seeds_from)
+			buf_printf(&families, " %s", s->tpls[t].seeds_from);
 	struct bank_row *bank = NULL;
 	int n = 0;
-	if (store_bank_for(s->db, s->p.name, s->p.family, s->gpu.name, &bank, &n))
+	rc = store_bank_for(s->db, s->p.name, buf_str(&families), s->gpu.name, &bank, &n);
+	buf_release(&families);
+	if (rc)
 		return -1;
 	for (int i = 0; i < n && !rc; i++) {
 		/* A kernel banked for another problem joins only through a template
-		 * that serves this one, re-realised here. */
+		 * that serves this one, re-realised here; one banked for another
+		 * family lends its shared knob settings (a GEMM's tile shape) to
+		 * every template here that seeds from that family. */
 		const struct template *t = template_find(s->tpls, s->n_tpls, bank[i].template_name);
-		char *source = NULL;
-		if (!strcmp(bank[i].problem, s->p.name)) {
-			source = xstrdup(bank[i].source);
-		} else if (t && template_serves(t, s->p.op)) {
+		bool same_problem = !strcmp(bank[i].problem, s->p.name);
+		for (int k = -1; k < s->n_tpls && !rc; k++) {
+			const struct template *to = NULL;
+			char *source = NULL;
 			struct genome g;
-			if (genome_parse(&g, t, bank[i].knobs) == 0)
-				source = genome_realize(&g);
+			if (k < 0 && same_problem) {
+				source = xstrdup(bank[i].source);
+			} else if (k < 0 && t && template_serves(t, s->p.op)) {
+				if (genome_parse(&g, t, bank[i].knobs) == 0) {
+					to = t;
+					source = genome_realize(&g, s->p.defines);
+				}
+			} else if (k >= 0 && strcmp(bank[i].family, s->p.family) &&
+				   template_serves(&s->tpls[k], s->p.op) &&
+				   template_seeds_from(&s->tpls[k], bank[i].family) &&
+				   genome_transplant(&g, &s->tpls[k], bank[i].knobs) > 0) {
+				to = &s->tpls[k];
+				source = genome_realize(&g, s->p.defines);
+			}
+			if (!source)
+				continue;
+			struct cand_row c = {
+				.origin = same_problem ? xstrdup("bank")
+						       : xasprintf("bank:%s/%s", bank[i].problem, bank[i].template_name),
+				.template_name = xstrdup(to ? to->name : bank[i].template_name),
+				.knobs = to ? genome_knobs_str(&g) : xstrdup(bank[i].knobs), .source = source };
+			if (to && to != t)
+				info("seed from the bank: %s's %s (%s) lends %s its settings: %s", bank[i].problem,
+				     bank[i].template_name, bank[i].knobs, to->name, c.knobs);
+			rc = search_add_candidate(s, &c);
+			cand_row_release(&c);
 		}
-		if (!source)
-			continue;
-		struct cand_row c = { .origin = xstrdup("bank"), .template_name = xstrdup(bank[i].template_name),
-				      .knobs = xstrdup(bank[i].knobs), .source = source };
-		rc = search_add_candidate(s, &c);
-		cand_row_release(&c);
 	}
 	for (int i = 0; i < n; i++)
 		bank_row_release(&bank[i]);
@@ -471,7 +501,8 @@ static int propose_round(struct search *s, int round)
 			struct cand_row c = { .round = round, .idea = idea_id, .parent1 = parent1,
 					      .parent2 = parent2, .origin = xstrdup("playbook"),
 					      .template_name = xstrdup(real[r].tpl->name),
-					      .knobs = genome_knobs_str(&real[r]), .source = genome_realize(&real[r]) };
+					      .knobs = genome_knobs_str(&real[r]),
+					      .source = genome_realize(&real[r], s->p.defines) };
 			rc = search_add_candidate(s, &c);
 			cand_row_release(&c);
 		}

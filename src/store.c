@@ -509,7 +509,8 @@ int store_bank_for(struct store *s, const char *problem, const char *family, con
 	*rows = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(s->db, "SELECT id, problem, family, template, knobs, source, gpu,"
-			       " median_ms, pct_eager, run FROM bank WHERE (problem=? OR family=?)"
+			       " median_ms, pct_eager, run FROM bank"
+			       " WHERE (problem=? OR instr(' ' || ? || ' ', ' ' || family || ' ') > 0)"
 			       " AND (gpu=? OR ? IS NULL) ORDER BY problem<>?, pct_eager DESC", -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "cannot read the bank");
 	sqlite3_bind_text(st, 1, problem, -1, SQLITE_TRANSIENT);

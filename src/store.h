@@ -129,7 +129,8 @@ char *store_llm_cached(struct store *s, const char *prompt_sha);
 int store_llm_totals(struct store *s, int64_t run, long *tokens, double *cost);
 
 int store_bank_put(struct store *s, const struct bank_row *b);
-/* Bank kernels for a problem or family on a GPU, fastest first. */
+/* Bank kernels for a problem, or for any of the space-separated families, on
+ * a GPU: the problem's own first, then fastest first. */
 int store_bank_for(struct store *s, const char *problem, const char *family, const char *gpu,
 		   struct bank_row **rows, int *n);
 void bank_row_release(struct bank_row *b);

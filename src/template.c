@@ -19,6 +19,7 @@ void template_release(struct template *t)
 	free(t->name);
 	free(t->family);
 	free(t->problems);
+	free(t->seeds_from);
 	free(t->path);
 	free(t->text);
 	for (int i = 0; i < t->n_knobs; i++) {
@@ -105,10 +106,15 @@ int template_parse(const char *path, const char *text, struct template *t)
 			t->family = xstrdup(trim(s + 7));
 		else if (!strncmp(s, "problems:", 9))
 			t->problems = xstrdup(trim(s + 9));
-		else if (!strncmp(s, "knob ", 5))
+		else if (!strncmp(s, "seeds-from:", 11)) {
+			free(t->seeds_from);
+			t->seeds_from = xstrdup(trim(s + 11));
+		} else if (!strncmp(s, "knob ", 5))
 			rc = parse_knob(t, s + 5, path, line);
 	}
 	free(copy);
+	if (!t->seeds_from)
+		t->seeds_from = xstrdup("");
 	if (!rc && (!t->name || !t->family || !t->problems))
 		rc = error("%s: a template opens with '// kbreed-template: NAME', '// family: F' and '// problems: P...'", path);
 	if (rc)
@@ -184,13 +190,26 @@ const struct template *template_find(const struct template *t, int n, const char
 	return NULL;
 }
 
-bool template_serves(const struct template *t, const char *problem)
+/* Whether the space-separated list has word as a whole entry. */
+static bool list_has_word(const char *list, const char *word)
 {
-	size_t len = strlen(problem);
-	for (const char *p = t->problems; (p = strstr(p, problem)); p += len)
-		if ((p == t->problems || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
+	size_t len = strlen(word);
+	if (!len)
+		return false;
+	for (const char *p = list; (p = strstr(p, word)); p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
 			return true;
 	return false;
+}
+
+bool template_serves(const struct template *t, const char *problem)
+{
+	return list_has_word(t->problems, problem);
+}
+
+bool template_seeds_from(const struct template *t, const char *family)
+{
+	return list_has_word(t->seeds_from, family);
 }
 
 bool template_accepts(const struct template *t, const char *settings)
@@ -292,11 +311,35 @@ bool genome_equal(const struct genome *a, const struct genome *b)
 	return true;
 }
 
-char *genome_realize(const struct genome *g)
+int genome_transplant(struct genome *g, const struct template *t, const char *knobs)
+{
+	genome_default(g, t);
+	char *copy = xstrdup(knobs);
+	int taken = 0;
+	for (char *save = NULL, *kv = strtok_r(copy, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		int k = template_knob(t, kv), v = atoi(eq + 1);
+		for (int i = 0; k >= 0 && i < t->knobs[k].n_values; i++)
+			if (t->knobs[k].values[i] == v) {
+				g->value[k] = v;
+				taken++;
+				break;
+			}
+	}
+	free(copy);
+	return taken;
+}
+
+char *genome_realize(const struct genome *g, const char *defines)
 {
 	struct buf b;
 	buf_init(&b, 4u << 20);
 	buf_printf(&b, "// kbreed candidate: template %s\n", g->tpl->name);
+	if (defines && *defines)
+		buf_append(&b, defines, strlen(defines));
 	for (int i = 0; i < g->tpl->n_knobs; i++)
 		buf_printf(&b, "#define %s %d\n", g->tpl->knobs[i].name, g->value[i]);
 	buf_append(&b, g->tpl->text, strlen(g->tpl->text));

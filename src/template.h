@@ -7,7 +7,10 @@
  *   // family: softmax
  *   // problems: softmax
  *   // knob THREADS: 256 512 1024 | default 512 | threads per block
- * A genome is a template plus one value for each knob; realising a genome
+ *   // seeds-from: matmul          (optional)
+ * The seeds-from line names families whose banked kernels may lend this
+ * template their settings of the knobs the two share (a convolution takes a
+ * GEMM's tile shape). A genome is a template plus one value for each knob; realising a genome
  * prepends "#define KNOB value" lines to the template's text.
  */
 #ifndef KBREED_TEMPLATE_H
@@ -30,6 +33,7 @@ struct template {
 	char *name;       /* owned, e.g. "softmax_online" */
 	char *family;     /* owned */
 	char *problems;   /* owned: space-separated problem names it serves */
+	char *seeds_from; /* owned: space-separated families it takes knob settings from; "" if none */
 	char *path;       /* owned */
 	char *text;       /* owned: the whole file */
 	struct knob knobs[TEMPLATE_MAX_KNOBS];
@@ -71,7 +75,14 @@ char *genome_knobs_str(const struct genome *g);
  * -1 when a knob or value is unknown to the template. */
 int genome_parse(struct genome *g, const struct template *t, const char *knobs);
 bool genome_equal(const struct genome *a, const struct genome *b);
-/* The candidate source: the knob defines, then the template (caller frees). */
-char *genome_realize(const struct genome *g);
+/* t's defaults, then every "KNOB=value" of knobs that t also has with that
+ * value allowed; other settings are ignored. Returns how many were taken. */
+int genome_transplant(struct genome *g, const struct template *t, const char *knobs);
+/* The candidate source: the problem's defines (a block of "#define NAME
+ * value" lines from the problem file, may be NULL), the knob defines, then
+ * the template (caller frees). */
+char *genome_realize(const struct genome *g, const char *defines);
+/* Whether t's seeds-from line names family. */
+bool template_seeds_from(const struct template *t, const char *family);
 
 #endif

@@ -184,6 +184,19 @@ if [ ! -e "$TMP/ref_nd/manifest.json" ]; then
 else
 	notok "reference bad_nondeterministic: no manifest written"
 fi
+# KBREED_DEFINES: reported as given; a name that is no C identifier, or a
+# value that is no number, is a problem-file error.
+sed 's/^import torch$/&\nKBREED_DEFINES = {"CONV_STRIDE": 4, "EPS": 0.5}/' "$DATA/tiny_gelu.py" >"$TMP/defines_ok.py"
+bridge describe "$TMP/defines_ok.py"
+expect "describe: KBREED_DEFINES reported" 0 'd["defines"] == {"CONV_STRIDE": 4, "EPS": 0.5}'
+for bad in '{"1X": 4}' '{"STRIDE": "4"}' '{"S": True}' '[4]'; do
+	sed "s/^import torch$/&\nKBREED_DEFINES = $bad/" "$DATA/tiny_gelu.py" >"$TMP/defines_bad.py"
+	bridge describe "$TMP/defines_bad.py"
+	expect "describe: KBREED_DEFINES = $bad is an error" 2 '"KBREED_DEFINES" in d["error"]'
+done
+bridge describe "$DATA/tiny_gelu.py"
+expect "describe: no KBREED_DEFINES, empty defines" 0 'd["defines"] == {}'
+
 bridge describe "$TMP/no_such_problem.py"
 expect "describe of a missing file: exit 2" 2 '"no_such_problem.py" in d["error"]'
 

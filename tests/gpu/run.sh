@@ -24,8 +24,13 @@ if [ ! -x "$K" ] || [ ! -x build/kbreed-worker ]; then
 	exit 2
 fi
 
+# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4").
+SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4}
+section() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
+
 verdicts() { grep -o '"verdict": "[a-z_]*"' "$1" | sed 's/.*: "\(.*\)"/\1/'; }
 
+if section 2; then
 # 2 first: it is quick, and says early whether the worker works at all.
 list=""
 expected=""
@@ -46,6 +51,9 @@ for want in $expected; do
 	shift
 done
 
+fi
+
+if section 1; then
 for p in layernorm softmax rmsnorm gelu cumsum matmul_fp32 matmul_fp16 conv2d conv2d_relu_maxpool attention_fp16; do
 	$K eval --json "$p" "kernels/naive/$p.cu" >"$RESULTS/naive-$p.json" 2>"$RESULTS/naive-$p.log"
 	g=$(verdicts "$RESULTS/naive-$p.json")
@@ -58,9 +66,13 @@ for p in layernorm softmax rmsnorm gelu cumsum matmul_fp32 matmul_fp16 conv2d co
 	fi
 done
 
+fi
+
 # 3. Every playbook template, at its defaults and at each knob's lowest and
-#    highest value, is correct on an odd-shaped problem of its op
-#    (tests/data/odd_<op>.py: sizes that are multiples of nothing).
+#    highest value, is correct on every odd-shaped problem of an op it serves
+#    (tests/data/odd_<op>*.py: sizes that are multiples of nothing), realised
+#    with that file's KBREED_DEFINES (`kbreed template --for`).
+if section 3; then
 T=build/gpu-templates
 rm -rf "$T"
 mkdir -p "$T"
@@ -69,23 +81,27 @@ $K template | awk '
 		print "T " name " " ops; next }
 	{ vals = $0; sub(/^[^[]*\[/, "", vals); sub(/\].*/, "", vals); gsub(/\*/, "", vals)
 	  n = split(vals, v, " "); print "K " $1 " " v[1] " " v[n] }' >"$T/list"
-while read -r kind a b c; do
-	if [ "$kind" = T ]; then
-		name=$a
-		op=$(echo "$b" | cut -d' ' -f1)
-		$K template "$name" >"$T/$op--$name--default.cu"
-	else
-		$K template "$name" "$a=$b" >"$T/$op--$name--$a-$b.cu"
-		$K template "$name" "$a=$c" >"$T/$op--$name--$a-$c.cu"
-	fi
-done <"$T/list"
 for odd in tests/data/odd_*.py; do
 	op=$(sed -n 's/^KBREED_OP *= *"\([a-z_0-9]*\)".*/\1/p' "$odd")
 	[ -n "$op" ] || continue
-	set -- "$T/$op"--*.cu
-	[ -e "$1" ] || continue
 	name=$(basename "$odd" .py)
-	$K eval --json --no-baseline --reps 20 "$odd" "$@" >"$RESULTS/templates-$name.json" 2>"$RESULTS/templates-$name.log"
+	mkdir -p "$T/$name"
+	serves=0
+	while read -r kind a b c; do
+		if [ "$kind" = T ]; then
+			tname=$a
+			serves=0
+			for o in $b $c; do [ "$o" = "$op" ] && serves=1; done
+			[ $serves = 1 ] && $K template "$tname" --for "$odd" >"$T/$name/$tname--default.cu"
+		elif [ $serves = 1 ]; then
+			$K template "$tname" "$a=$b" --for "$odd" >"$T/$name/$tname--$a-$b.cu"
+			$K template "$tname" "$a=$c" --for "$odd" >"$T/$name/$tname--$a-$c.cu"
+		fi
+	done <"$T/list"
+	set -- "$T/$name"/*.cu
+	[ -e "$1" ] || continue
+	echo "# $(date -u +%H:%M:%S) templates on $odd: $# candidates"
+	$K eval --json --no-baseline --reps 20 --timeout 60 "$odd" "$@" >"$RESULTS/templates-$name.json" 2>"$RESULTS/templates-$name.log"
 	got=$(verdicts "$RESULTS/templates-$name.json" | tr '\n' ' ')
 	for k in "$@"; do
 		g=$(echo "$got" | cut -d' ' -f1)
@@ -93,6 +109,7 @@ for odd in tests/data/odd_*.py; do
 		if [ "$g" = correct ]; then ok "$(basename "$k" .cu) on $odd: correct"; else not_ok "$(basename "$k" .cu) on $odd: got '$g'"; fi
 	done
 done
+fi
 
 # 4. Reward hacks (kernels/hacks/, expected class on the first line of each),
 #    on the suite's GELU: big enough that hidden work shows on the host clock.

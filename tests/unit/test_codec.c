@@ -35,6 +35,33 @@ static void test_problem(void **state)
 	problem_release(&p);
 }
 
+static void test_problem_defines(void **state)
+{
+	/* KBREED_DEFINES become #define lines, in the file's order. */
+	struct problem p;
+	problem_init(&p);
+	assert_int_equal(codec_problem(describe_json, &p), 0);
+	assert_string_equal(p.defines, "");
+	problem_release(&p);
+	const char *with =
+		"{\"name\": \"c\", \"defines\": {\"CONV_STRIDE\": 4, \"CONV_PAD\": 2, \"EPS\": 0.5},"
+		" \"inputs\": [], \"params\": [], \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}],"
+		" \"flops\": 0, \"min_bytes\": 4}";
+	assert_int_equal(codec_problem(with, &p), 0);
+	assert_string_equal(p.defines, "#define CONV_STRIDE 4\n#define CONV_PAD 2\n#define EPS 0.5\n");
+	problem_release(&p);
+	const char *bad[] = { "{\"1X\": 1}", "{\"A B\": 1}", "{\"X\": \"4\"}", "[1]", NULL };
+	for (int i = 0; bad[i]; i++) {
+		char *j = xasprintf("{\"defines\": %s, \"inputs\": [], \"params\": [],"
+				    " \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}], \"flops\": 0,"
+				    " \"min_bytes\": 4}", bad[i]);
+		problem_init(&p);
+		assert_int_equal(codec_problem(j, &p), -1);
+		problem_release(&p);
+		free(j);
+	}
+}
+
 static void test_problem_rejects(void **state)
 {
 	struct problem p;
@@ -148,6 +175,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_problem),
+		cmocka_unit_test(test_problem_defines),
 		cmocka_unit_test(test_problem_rejects),
 		cmocka_unit_test(test_manifest_must_match),
 		cmocka_unit_test(test_baseline_and_ceilings),

@@ -3,7 +3,9 @@
  * conditioned on history, realisations are distinct, recombination mixes. */
 #include "testing.h"
 
+#include "bridge.h"
 #include "compile.h"
+#include "home.h"
 #include "propose.h"
 #include "realize.h"
 #include "template.h"
@@ -57,9 +59,25 @@ static void test_header_parsing(void **state)
 	assert_true(template_accepts(&t, "VEC=2 THREADS=256"));
 	assert_false(template_accepts(&t, "VEC=3"));
 	assert_int_equal(genome_parse(&g, &t, "THREADS=128"), 0);
-	char *src = genome_realize(&g);
+	char *src = genome_realize(&g, NULL);
 	assert_non_null(strstr(src, "#define VEC 4\n#define THREADS 128\n// kbreed-template: demo"));
 	free(src);
+	/* The problem's defines come first, then the knobs. */
+	src = genome_realize(&g, "#define CONV_STRIDE 4\n");
+	assert_non_null(strstr(src, "#define CONV_STRIDE 4\n#define VEC 4\n#define THREADS 128\n"));
+	free(src);
+	/* Transplant: shared knobs with allowed values carry, the rest is ignored. */
+	assert_int_equal(genome_transplant(&g, &t, "BM=128 THREADS=256 VEC=3 junk"), 1);
+	k = genome_knobs_str(&g);
+	assert_string_equal(k, "VEC=4 THREADS=256");
+	free(k);
+	assert_false(template_seeds_from(&t, "matmul"));
+	template_release(&t);
+	assert_int_equal(template_parse("s.cu", "// kbreed-template: s\n// family: conv\n// problems: conv2d\n"
+					"// seeds-from: matmul attention\n// knob BM: 64 128 | default 64 | rows\n", &t), 0);
+	assert_true(template_seeds_from(&t, "matmul"));
+	assert_true(template_seeds_from(&t, "attention"));
+	assert_false(template_seeds_from(&t, "mat"));
 	template_release(&t);
 	/* A default outside the values, or a missing header, is an error. */
 	assert_int_equal(template_parse("bad.cu", "// kbreed-template: b\n// family: f\n// problems: p\n"
@@ -104,30 +122,56 @@ static void test_catalog_matches_templates(void **state)
 	assert_true(covered >= 5);
 }
 
+/* The KBREED_DEFINES of the first suite problem t serves (a convolution's
+ * stride and padding), through the real bridge; "" when it has none. */
+static char *suite_defines(const struct template *t)
+{
+	char *copy = xstrdup(t->problems), *defines = NULL;
+	for (char *sv = NULL, *w = strtok_r(copy, " ", &sv); w && !defines; w = strtok_r(NULL, " ", &sv)) {
+		char *path = xasprintf("%s/problems/%s.py", home_dir(), w);
+		if (util_file_exists(path)) {
+			struct problem p;
+			problem_init(&p);
+			if (bridge_describe(path, &p))
+				fail_msg("cannot describe %s for template %s", path, t->name);
+			defines = p.defines ? xstrdup(p.defines) : xstrdup("");
+			problem_release(&p);
+		}
+		free(path);
+	}
+	free(copy);
+	return defines ? defines : xstrdup("");
+}
+
 static void test_templates_compile(void **state)
 {
-	/* Every template at its defaults and at each knob's lowest and highest value. */
-	struct compile_job jobs[256];
-	char *paths[256];
+	/* Every template at its defaults and at each knob's lowest and highest
+	 * value, with the defines of a problem it serves. */
+	struct compile_job jobs[512];
+	char *paths[512];
 	int n = 0;
 	char *dir = test_tmpdir();
+	if (!getenv("KBREED_PYTHON"))
+		setenv("KBREED_PYTHON", "/usr/bin/python3", 1);
 	for (int t = 0; t < n_tpls; t++) {
+		char *defines = suite_defines(&tpls[t]);
 		for (int k = -1; k < tpls[t].n_knobs; k++) {
 			for (int end = 0; end < (k < 0 ? 1 : 2); end++) {
 				struct genome g;
 				genome_default(&g, &tpls[t]);
 				if (k >= 0)
 					g.value[k] = tpls[t].knobs[k].values[end ? tpls[t].knobs[k].n_values - 1 : 0];
-				char *src = genome_realize(&g);
+				char *src = genome_realize(&g, defines);
 				paths[n] = xasprintf("%s/%s-%d-%d.cu", dir, tpls[t].name, k, end);
 				assert_int_equal(util_write_file(paths[n], src, strlen(src)), 0);
 				free(src);
 				memset(&jobs[n], 0, sizeof jobs[n]);
 				jobs[n].source = paths[n];
 				n++;
-				assert_true(n < 256);
+				assert_true(n < 512);
 			}
 		}
+		free(defines);
 	}
 	struct compile_opts o = { .arch = "sm_90a" };
 	assert_int_equal(compile_batch(jobs, n, &o), 0);

@@ -163,6 +163,58 @@ static void test_bank_seeds_next_run(void **state)
 	free(out);
 }
 
+static void exec_sql(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static void test_bank_lends_knobs_across_families(void **state)
+{
+	/* A kernel banked for another family (a GEMM) lends the knob settings it
+	 * shares to a template here whose seeds-from line names that family. */
+	char *db = xasprintf("%s/x.db", tmp), *out = xasprintf("%s/out-x", tmp);
+	char *tdir = xasprintf("%s/tpl", tmp), *tfile = xasprintf("%s/gelu_lent.cu", tdir);
+	char *text;
+	assert_int_equal(util_read_file("templates/elementwise/gelu_vec.cu", 1 << 20, &text, NULL), 0);
+	char *body = strstr(text, "// problems:");
+	assert_non_null(body);
+	char *lent = xasprintf("// kbreed-template: gelu_lent\n// family: elementwise\n// seeds-from: matmul scan\n%s", body);
+	assert_int_equal(util_mkdirs(tdir), 0);
+	assert_int_equal(util_write_file(tfile, lent, strlen(lent)), 0);
+	setenv("KBREED_TEMPLATES", tdir, 1);
+	struct search_opts o;
+	opts(&o, db, out);
+	o.rounds = 0;
+	struct search_outcome res;
+	assert_int_equal(search_run(&o, "tests/data/search_gelu.py", &res), 0);
+	search_outcome_release(&res);
+	/* Banked by that run: gelu's winner. Add a GEMM on the same GPU, and one
+	 * of a family nobody seeds from. */
+	exec_sql(db, "INSERT INTO bank(problem, family, template, knobs, source, source_sha, gpu, median_ms,"
+		     " pct_eager, run) SELECT 'mm', 'matmul', 'gemm_x', 'BM=128 THREADS=128 ITEMS=4 VEC=3', '// x',"
+		     " 'x', gpu, 1, 100, run FROM bank LIMIT 1;"
+		     "INSERT INTO bank(problem, family, template, knobs, source, source_sha, gpu, median_ms,"
+		     " pct_eager, run) SELECT 'sm', 'softmax', 'softmax_x', 'THREADS=512', '// y',"
+		     " 'y', gpu, 1, 100, run FROM bank LIMIT 1;");
+	assert_int_equal(search_run(&o, "tests/data/search_gelu.py", &res), 0);
+	search_outcome_release(&res);
+	unsetenv("KBREED_TEMPLATES");
+	/* THREADS and ITEMS carried; VEC=3 is not an allowed value, so the default stays. */
+	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE run=2 AND origin='bank:mm/gemm_x'"
+			       " AND template='gelu_lent' AND knobs LIKE '%THREADS=128%' AND knobs LIKE '%ITEMS=4%'"
+			       " AND knobs LIKE '%VEC=4%'"), 1);
+	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE run=2 AND origin LIKE 'bank:sm%'"), 0);
+	free(text);
+	free(lent);
+	free(tfile);
+	free(tdir);
+	free(db);
+	free(out);
+}
+
 static void test_budget_then_resume(void **state)
 {
 	char *db = xasprintf("%s/r.db", tmp), *out = xasprintf("%s/out-r", tmp);
@@ -196,6 +248,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_run),
 		cmocka_unit_test(test_bank_seeds_next_run),
+		cmocka_unit_test(test_bank_lends_knobs_across_families),
 		cmocka_unit_test(test_budget_then_resume),
 	};
 	return cmocka_run_group_tests_name("search", tests, setup, teardown);
