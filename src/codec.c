@@ -436,6 +436,8 @@ char *codec_bench_json(const char *gpu, const char *date, const char *command,
 		json_object_set_new(x, "pct_compile", num_or_null(r->pct_compile, r->ok && r->pct_compile > 0));
 		json_object_set_new(x, "pct_floor", num_or_null(r->pct_floor, r->ok && r->pct_floor > 0));
 		json_object_set_new(x, "round_found", r->ok ? json_integer(r->round_found) : json_null());
+		json_object_set_new(x, "passes_strict", r->ok ? json_boolean(r->pass_strict) : json_null());
+		json_object_set_new(x, "passes_crfm", r->ok ? json_boolean(r->pass_crfm) : json_null());
 		json_array_append_new(arr, x);
 	}
 	json_object_set_new(o, "results", arr);

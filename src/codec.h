@@ -36,6 +36,7 @@ struct bench_row {
 	double eager_ms, compile_ms, best_ms;
 	double pct_eager, pct_compile, pct_floor;  /* 250 means 2.5x faster */
 	int round_found;
+	bool pass_strict, pass_crfm;  /* the winner's values under each profile */
 };
 
 /* {"gpu", "date", "command", "results": [...]} (caller frees). */

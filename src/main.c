@@ -630,6 +630,8 @@ static int cmd_bench(int argc, char **argv, const char *command)
 			rows[i].pct_compile = res.pct_compile;
 			rows[i].pct_floor = res.pct_floor;
 			rows[i].round_found = res.round_found;
+			rows[i].pass_strict = res.pass_strict;
+			rows[i].pass_crfm = res.pass_crfm;
 		} else {
 			rc = EXIT_JUDGED;
 		}

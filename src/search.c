@@ -559,6 +559,12 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 		if (out->compile_ms > 0)
 			buf_printf(&b, ", %.0f%% of torch.compile", out->pct_compile);
 		buf_printf(&b, ", %.0f%% of the floor\n", out->pct_floor);
+		buf_printf(&b, "- the winner's values: strict tolerance %s, crfm tolerance %s (max abs err %.3g, "
+			   "max rel err %.3g)%s\n", out->pass_strict ? "passed" : "**failed**",
+			   out->pass_crfm ? "passed" : "**failed**", out->max_abs_err, out->max_rel_err,
+			   out->pass_crfm && !out->pass_strict
+				   ? "; **it passes only the loose crfm tolerance: its arithmetic is less precise"
+				     " than the model's dtype (e.g. TF32 for fp32)**" : "");
 	} else {
 		buf_printf(&b, "- no correct kernel was found\n");
 	}
@@ -715,6 +721,10 @@ static int finish(struct search *s, struct search_outcome *out)
 			out->pct_eager = out->eager_ms / out->best_ms * 100;
 			out->pct_compile = out->compile_ms > 0 ? out->compile_ms / out->best_ms * 100 : 0;
 			out->pct_floor = out->floor_ms > 0 ? out->floor_ms / out->best_ms * 100 : 0;
+			out->pass_strict = res.pass[TOL_STRICT];
+			out->pass_crfm = res.pass[TOL_CRFM];
+			out->max_abs_err = res.stats.max_abs;
+			out->max_rel_err = res.stats.max_rel;
 		} else if (!rc) {
 			warn("the winner #%lld did not hold up when re-timed: %s", (long long)w->id,
 			     res.detail ? res.detail : "compile failed");

@@ -57,6 +57,9 @@ struct search_outcome {
 	double compile_ms;       /* torch.compile beside it; 0 when not measured */
 	double floor_ms;
 	double pct_eager, pct_compile, pct_floor;
+	bool pass_strict;        /* the winner's values under each profile, re-timed run */
+	bool pass_crfm;
+	double max_abs_err, max_rel_err;
 	int candidates;          /* judged in this run */
 	char *winner_path;       /* owned */
 	char *summary_path;      /* owned */

@@ -103,6 +103,9 @@ static void test_full_run(void **state)
 	assert_non_null(strstr(md, "## Trajectory"));
 	assert_non_null(strstr(md, "## Ideas by category"));
 	assert_non_null(strstr(md, "## The winner's lineage"));
+	/* The summary says under which tolerances the winner's values hold. */
+	assert_true(res.pass_strict && res.pass_crfm);
+	assert_non_null(strstr(md, "the winner's values: strict tolerance passed, crfm tolerance passed"));
 	free(md);
 
 	/* Round 0 is the naive kernel; rounds 1 and 2 come from ideas. */
