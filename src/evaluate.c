@@ -11,8 +11,10 @@
 #include "proc.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,11 +22,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define WORKER_START_TIMEOUT_S 900
 #define WORKER_LOG_TAIL 8192
+/* Results cached across calls: rejected when calls on inputs seen for the
+ * first time take more than CACHE_RATIO times the timed calls (on inputs
+ * seen before) and CACHE_MARGIN_MS more. */
+#define CACHE_RATIO 3.0
+#define CACHE_MARGIN_MS 0.05
 
 static const char *const verdict_names[] = {
 	[VERDICT_CORRECT] = "correct",
@@ -142,6 +151,17 @@ struct evaluator {
 	struct buf pending; /* bytes read from the worker past the last line */
 	double *scale;      /* [set * n_outputs + j]: tolerance scale, 0 until computed */
 	int count;          /* candidates judged, to name output directories */
+	int *fds;           /* reference inputs and parameters, opened here for the worker */
+	int n_fds;
+	bool drop;          /* the worker runs as run_uid/run_gid (kbreed is root) */
+	uid_t run_uid;
+	gid_t run_gid;
+	char *exec_dir;     /* with drop: where the worker and each candidate are
+			       copied for it to read (root's, 0711); may be tmp */
+	char *worker_path;  /* the program to start */
+	bool started;       /* a worker has started: how it starts is settled */
+	bool standin;       /* $KBREED_WORKER names another worker, and
+			       $KBREED_RUN_AS is not set: it may read references */
 };
 
 /* Where outputs travel: RAM-backed /dev/shm when there, else $TMPDIR. */
@@ -157,6 +177,103 @@ static char *make_private_dir(void)
 		return NULL;
 	}
 	return tmpl;
+}
+
+static bool noexec(const char *dir)
+{
+	struct statvfs v;
+	return statvfs(dir, &v) == 0 && (v.f_flag & ST_NOEXEC);
+}
+
+/* A directory for programs and shared objects the unprivileged worker
+ * loads: the private directory unless its file system forbids running code
+ * (as /dev/shm often does in containers), else a new one in $TMPDIR, /tmp or
+ * /var/tmp. */
+static char *make_exec_dir(const char *tmp)
+{
+	if (!noexec(tmp))
+		return xstrdup(tmp);
+	const char *bases[] = { getenv("TMPDIR"), "/tmp", "/var/tmp" };
+	for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
+		if (!bases[i] || !*bases[i] || !util_is_dir(bases[i]) || noexec(bases[i]))
+			continue;
+		char *dir = xasprintf("%s/kbreed-exec-XXXXXX", bases[i]);
+		if (mkdtemp(dir))
+			return dir;
+		free(dir);
+	}
+	return NULL;
+}
+
+/* Copies a file kbreed's user can read to where the worker can; mode as given. */
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	int rc = in < 0 || out < 0 ? -1 : 0;
+	char chunk[1 << 16];
+	while (!rc) {
+		ssize_t n = read(in, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -1 : 0;
+			break;
+		}
+		for (ssize_t done = 0; done < n && !rc;) {
+			ssize_t w = write(out, chunk + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				rc = -1;
+			else
+				done += w;
+		}
+	}
+	if (!rc && fchmod(out, mode))
+		rc = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out))
+		rc = -1;
+	if (rc)
+		unlink(to);
+	return rc;
+}
+
+/* Keeps the reference data private to kbreed's user: the set's directory
+ * 0700, its files 0600, and the cache's reference directory 0700. */
+static void protect_refs(const char *dir)
+{
+	if (chmod(dir, 0700))
+		warn("cannot make %s private: %s", dir, strerror(errno));
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			struct stat st;
+			if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+			    (st.st_mode & 077) && fchmodat(dirfd(d), e->d_name, 0600, 0))
+				warn("cannot make %s/%s private: %s", dir, e->d_name, strerror(errno));
+		}
+		closedir(d);
+	}
+	char *hidden = proc_hidden_dir(), *copy = xstrdup(dir);
+	if (!strcmp(dirname(copy), hidden) && chmod(hidden, 0700))
+		warn("cannot make %s private: %s", hidden, strerror(errno));
+	free(copy);
+	free(hidden);
+}
+
+/* Opens a reference input for the worker to inherit; its job names it fd:N. */
+static int open_for_worker(struct evaluator *ev, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error("cannot open %s: %s", path, strerror(errno));
+	ev->fds = xrealloc(ev->fds, (size_t)(ev->n_fds + 1) * sizeof *ev->fds);
+	ev->fds[ev->n_fds++] = fd;
+	return fd;
 }
 
 static int write_job(struct evaluator *ev)
@@ -176,12 +293,19 @@ static int write_job(struct evaluator *ev)
 					   kind == 0 ? s : -1, i, (int)t[i].dtype, t[i].ndim);
 				for (int d = 0; d < t[i].ndim; d++)
 					buf_printf(&b, " %lld", (long long)t[i].shape[d]);
-				if (kind == 0)
-					buf_printf(&b, " %s/set%d.in%d.bin\n", ev->refs->dir, s, i);
-				else if (kind == 1)
-					buf_printf(&b, " %s/param%d.bin\n", ev->refs->dir, i);
-				else
+				if (kind < 2) {
+					char *path = kind == 0 ? xasprintf("%s/set%d.in%d.bin", ev->refs->dir, s, i)
+							       : xasprintf("%s/param%d.bin", ev->refs->dir, i);
+					int fd = open_for_worker(ev, path);
+					free(path);
+					if (fd < 0) {
+						buf_release(&b);
+						return -1;
+					}
+					buf_printf(&b, " fd:%d\n", fd);
+				} else {
 					buf_printf(&b, " -\n");
+				}
 			}
 	}
 	int rc = util_write_file(ev->job_path, b.data, b.len);
@@ -208,8 +332,34 @@ struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
 		goto fail;
 	ev->job_path = xasprintf("%s/job", ev->tmp);
 	ev->log_path = xasprintf("%s/worker.log", ev->tmp);
+	/* The references sit in this process's memory while it compares: no
+	 * process of the same user may read it, or its /proc entries. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	protect_refs(r->dir);
 	if (write_job(ev))
 		goto fail;
+	/* A stand-in worker ($KBREED_WORKER, as in tests) keeps kbreed's user
+	 * and sees the reference directory unless KBREED_RUN_AS asks
+	 * otherwise: it may need what the real one must not read. */
+	const char *standin = getenv("KBREED_WORKER"), *run_as = getenv("KBREED_RUN_AS");
+	ev->worker_path = xstrdup(home_worker());
+	ev->standin = standin && *standin && !(run_as && *run_as);
+	ev->drop = !ev->standin && proc_run_as(&ev->run_uid, &ev->run_gid);
+	if (ev->drop) {
+		/* The worker reads its job and writes outputs (in directories
+		 * handed to it) here; it may not list or change anything else. */
+		ev->exec_dir = make_exec_dir(ev->tmp);
+		char *copy = ev->exec_dir ? xasprintf("%s/kbreed-worker", ev->exec_dir) : NULL;
+		if (!copy || chmod(ev->tmp, 0711) || chmod(ev->exec_dir, 0711) ||
+		    copy_file(ev->worker_path, copy, 0755)) {
+			warn("cannot prepare a directory for the unprivileged GPU worker: it runs as root");
+			ev->drop = false;
+			free(copy);
+		} else {
+			free(ev->worker_path);
+			ev->worker_path = copy;
+		}
+	}
 	return ev;
 fail:
 	evaluator_free(ev);
@@ -248,8 +398,9 @@ static char *worker_log_tail(struct evaluator *ev)
 
 static int start_worker(struct evaluator *ev)
 {
-	const char *argv[] = { home_worker(), ev->job_path, NULL };
-	struct proc_opts o = { .argv = argv, .no_network = true };
+	const char *argv[] = { ev->worker_path, ev->job_path, NULL };
+	struct proc_opts o = { .argv = argv, .no_network = true, .keep_user = !ev->drop,
+			       .see_refs = ev->standin, .keep_fds = ev->fds, .n_keep_fds = ev->n_fds };
 	struct buf line;
 	int rc = -1;
 	buf_init(&line, 1u << 20);
@@ -260,16 +411,29 @@ static int start_worker(struct evaluator *ev)
 	signal(SIGPIPE, SIG_IGN);
 	int got = proc_read_line(&ev->worker, &ev->pending, &line, util_now() + WORKER_START_TIMEOUT_S);
 	if (got == 1 && !strncmp(buf_str(&line), "ready", 5)) {
+		ev->started = true;
 		rc = 0;
 		goto out;
 	}
 	char *tail = worker_log_tail(ev);
+	stop_worker(ev, true);
+	if (ev->drop && !ev->started && got != -2) {
+		/* Settled at the first start, before any candidate ran in it, so
+		 * that no candidate can bring this about. */
+		warn("the GPU worker could not start as an unprivileged user (%s%s%s); it runs as root",
+		     buf_str(&line), *tail ? "; its log: " : "", tail);
+		free(tail);
+		ev->drop = false;
+		free(ev->worker_path);
+		ev->worker_path = xstrdup(home_worker());
+		buf_release(&line);
+		return start_worker(ev);
+	}
 	if (got == -2)
 		error("the GPU worker did not get ready within %d s", WORKER_START_TIMEOUT_S);
 	else
 		error("the GPU worker could not start: %s%s", buf_str(&line), tail);
 	free(tail);
-	stop_worker(ev, true);
 out:
 	buf_release(&line);
 	return rc;
@@ -419,17 +583,46 @@ static void describe_mismatch(struct evaluator *ev, struct eval_result *res)
 	free(where);
 }
 
+/* Whether calls on inputs seen for the first time (the correctness calls on
+ * sets 1 and later; set 0 also pays one-off costs such as loading the
+ * kernels) took far longer than the timed calls, which all see inputs the
+ * candidate has seen before: the mark of results cached by content. The
+ * first-sight calls run under the timed calls' conditions (outputs
+ * poisoned, L2 flushed, the GPU busy just before), so an honest kernel takes
+ * as long in both. Fills res->first_median_ms. */
+static bool cached_across_calls(struct evaluator *ev, const double *first_ms, struct eval_result *res)
+{
+	int sets = ev->opts.sets, n = 0;
+	double *v = xcalloc((size_t)sets, sizeof *v);
+	for (int s = 1; s < sets; s++)
+		if (first_ms[s] >= 0)
+			v[n++] = first_ms[s];
+	bool cached = false;
+	if (n) {
+		res->first_median_ms = median(v, n);
+		double timed = res->time.median_ms;
+		cached = res->first_median_ms > CACHE_RATIO * timed && res->first_median_ms - timed > CACHE_MARGIN_MS;
+	}
+	free(v);
+	return cached;
+}
+
 int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result *res)
 {
 	double t0 = util_now();
 	int rc = 0;
-	char *outdir = xasprintf("%s/c%d", ev->tmp, ev->count++);
+	int idx = ev->count++;
+	char *outdir = xasprintf("%s/c%d", ev->tmp, idx);
+	char *so_copy = NULL;
 	struct buf line;
 	buf_init(&line, 1u << 20);
-	int reps = ev->opts.reps;
+	int reps = ev->opts.reps, sets = ev->opts.sets;
 	double *event_ms = xcalloc((size_t)reps, sizeof *event_ms);
 	double *host_ms = xcalloc((size_t)reps, sizeof *host_ms);
-	int n_times = 0;
+	double *first_ms = xcalloc((size_t)sets, sizeof *first_ms);
+	for (int s = 0; s < sets; s++)
+		first_ms[s] = -1;
+	int n_times = 0, threads_left = 0;
 	char *fault_class = NULL, *fault_msg = NULL;
 	bool ended = false, ok = false;
 
@@ -438,12 +631,21 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 		rc = -1;
 		goto out;
 	}
-	if (util_mkdirs(outdir)) {
+	if (util_mkdirs(outdir) || (ev->drop && chown(outdir, ev->run_uid, ev->run_gid))) {
 		set_detail(res, VERDICT_RUNTIME_ERROR, "cannot create %s", outdir);
 		rc = -1;
 		goto out;
 	}
-	char *cmd = xasprintf("eval %s\t%s\n", so_path, outdir);
+	const char *load = so_path;
+	if (ev->drop) {
+		/* The build cache is private to kbreed's user: the worker loads a copy. */
+		char *base = xstrdup(so_path);
+		so_copy = xasprintf("%s/c%d-%s", ev->exec_dir, idx, basename(base));
+		free(base);
+		if (copy_file(so_path, so_copy, 0644) == 0)
+			load = so_copy;
+	}
+	char *cmd = xasprintf("eval %s\t%s\n", load, outdir);
 	size_t len = strlen(cmd);
 	ssize_t wrote = write(ev->worker.in_fd, cmd, len);
 	free(cmd);
@@ -457,9 +659,13 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 	while ((got = proc_read_line(&ev->worker, &ev->pending, &line, deadline)) == 1) {
 		const char *l = buf_str(&line);
 		double e, h;
+		int set;
 		if (sscanf(l, "time %lf %lf", &e, &h) == 2 && n_times < reps) {
 			event_ms[n_times] = e;
 			host_ms[n_times++] = h;
+		} else if (sscanf(l, "first %d %lf %lf", &set, &e, &h) == 3) {
+			if (set >= 0 && set < sets)
+				first_ms[set] = e;
 		} else if (!strncmp(l, "fault ", 6) && !fault_class) {
 			const char *sp = strchr(l + 6, ' ');
 			fault_class = sp ? strndup(l + 6, (size_t)(sp - l - 6)) : xstrdup(l + 6);
@@ -467,6 +673,8 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 		} else if (sscanf(l, "clocks %d %d", &res->sm_clock_mhz, &res->mem_clock_mhz) == 2) {
 			continue;
 		} else if (sscanf(l, "leak %zu", &res->leaked_bytes) == 1) {
+			continue;
+		} else if (sscanf(l, "threads %d", &threads_left) == 1) {
 			continue;
 		} else if (!strncmp(l, "end ", 4)) {
 			ended = true;
@@ -524,6 +732,7 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 	res->time.max_ms = event_ms[reps - 1];
 	res->host_median_ms = median(host_ms, reps);
 	res->timed = true;
+	bool cached = cached_across_calls(ev, first_ms, res);
 	if (!res->pass[ev->opts.tolerance]) {
 		describe_mismatch(ev, res);
 	} else if (host_ms[0] > 1.5 * res->time.median_ms + 0.2) {
@@ -532,20 +741,32 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 		set_detail(res, VERDICT_REJECTED,
 			   "the host clock saw at least %.3f ms per call but the events %.3f ms: work escaped the timing events (another stream or thread?)",
 			   host_ms[0], res->time.median_ms);
+	} else if (cached) {
+		set_detail(res, VERDICT_REJECTED,
+			   "calls on inputs seen for the first time take %.3f ms (median of input sets 1 to %d), the timed calls on inputs seen before %.3f ms: results cached across calls?",
+			   res->first_median_ms, sets - 1, res->time.median_ms);
 	} else {
 		set_detail(res, VERDICT_CORRECT, "correct on %d input sets and %d timed calls (%s); median %.4f ms",
-			   ev->opts.sets, reps, tolerance_name(ev->opts.tolerance), res->time.median_ms);
+			   sets, reps, tolerance_name(ev->opts.tolerance), res->time.median_ms);
 	}
 	if (res->leaked_bytes > (64u << 20))
 		stop_worker(ev, true);  /* start the next candidate with a clean device */
 out:
+	/* Threads the candidate left running: its code is still loaded and may
+	 * still run, so the next candidate gets a fresh worker. */
+	if (threads_left > 0 && ev->worker.pid > 0)
+		stop_worker(ev, true);
 	res->wall_s = util_now() - t0;
 	if (util_is_dir(outdir))
 		util_remove_tree(outdir);
+	if (so_copy)
+		unlink(so_copy);
+	free(so_copy);
 	free(fault_class);
 	free(fault_msg);
 	free(event_ms);
 	free(host_ms);
+	free(first_ms);
 	buf_release(&line);
 	free(outdir);
 	return rc;
@@ -556,6 +777,13 @@ void evaluator_free(struct evaluator *ev)
 	if (!ev)
 		return;
 	stop_worker(ev, false);
+	for (int i = 0; i < ev->n_fds; i++)
+		close(ev->fds[i]);
+	free(ev->fds);
+	if (ev->exec_dir && ev->tmp && strcmp(ev->exec_dir, ev->tmp))
+		util_remove_tree(ev->exec_dir);
+	free(ev->exec_dir);
+	free(ev->worker_path);
 	if (ev->tmp)
 		util_remove_tree(ev->tmp);
 	free(ev->tmp);

@@ -6,6 +6,15 @@
  * worker process alive across candidates and starts a fresh one after any
  * fault, crash or timeout, so that no candidate can leave a poisoned CUDA
  * context behind for the next.
+ *
+ * Only this process reads the reference outputs. The worker gets the
+ * reference inputs as open descriptors, runs isolated (src/proc.h: the
+ * reference directory hidden; as the unprivileged user when kbreed runs as
+ * root, with copies of itself and of each candidate where that user can read
+ * them), and the reference files are kept private to kbreed's user (0600 in
+ * a 0700 directory). An evaluator also makes this process undumpable, so
+ * that no process of the same user can read the references from its memory
+ * or through its /proc entries. docs/EVALUATION.md has the rules.
  */
 #ifndef KBREED_EVALUATE_H
 #define KBREED_EVALUATE_H
@@ -21,7 +30,8 @@
 enum verdict {
 	VERDICT_CORRECT,        /* right values under the chosen profile, timed */
 	VERDICT_INCORRECT,      /* wrong values (where and by how much in detail) */
-	VERDICT_REJECTED,       /* broke a rule: mutated inputs, work the timer missed */
+	VERDICT_REJECTED,       /* broke a rule: mutated inputs, work the timer missed,
+				   results cached across calls, a library the policy forbids */
 	VERDICT_COMPILE_ERROR,  /* nvcc failed or timed out */
 	VERDICT_LOAD_ERROR,     /* could not load: missing symbol, ABI mismatch */
 	VERDICT_RUNTIME_ERROR,  /* CUDA error, crash, non-zero status from the candidate */
@@ -74,6 +84,8 @@ struct eval_result {
 	bool timed;                      /* timing numbers below are valid */
 	struct timing time;              /* CUDA events, L2 flushed before each call */
 	double host_median_ms;           /* host wall clock around call + device sync */
+	double first_median_ms;          /* events, correctness calls on input sets 1..sets-1
+					    (inputs seen for the first time); 0 when unknown */
 	int sm_clock_mhz, mem_clock_mhz; /* read just after timing; 0 when unknown */
 	size_t leaked_bytes;             /* device memory not given back */
 	double wall_s;                   /* the whole evaluation */

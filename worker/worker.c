@@ -10,23 +10,41 @@
  *   eval <candidate.so>TAB<outdir>  judge one candidate (see run_candidate)
  *   quit
  *
+ * The job names each input file by path or, as kbreed writes it, as "fd:N":
+ * a descriptor kbreed opened and the worker inherited, so that the worker
+ * never needs to see the reference directory (which the sandbox hides, and
+ * which is not readable by the unprivileged user the worker may run as).
+ *
  * For each candidate it checks the ABI version before calling anything,
  * runs every input set once with NaN-poisoned outputs and checks the inputs
- * are unchanged, then times it (warm-up, then timed calls rotating the sets
- * through one input slot, each after an L2 flush outside the timed region,
- * events on the candidate's stream plus a device-wide sync and a host clock).
- * Outputs of the correctness calls and of the last timed call of each set go
- * to <outdir> as raw files; kbreed compares them with the references.
+ * are unchanged (these first-sight calls are timed with events too), then
+ * times it (warm-up, then timed calls rotating the sets through one input
+ * slot, each after an L2 flush outside the timed region, events on the
+ * candidate's stream plus a device-wide sync and a host clock). Outputs of
+ * the correctness calls and of the last timed call of each set go to
+ * <outdir> as raw files; kbreed compares them with the references.
+ *
+ * As soon as each call returns, before the worker waits for the device, it
+ * lists its threads and its signal handlers: a thread the candidate started
+ * that is still running (other than the CUDA driver's own), or a handler it
+ * installed, could do work after the call that the timer does not see, so
+ * either is a broken rule. A candidate that leaves any thread behind is not
+ * unloaded (its code may still run), and kbreed replaces the worker.
  *
  * The process boundary is the error boundary: after any CUDA error the
  * context may be poisoned, so the worker reports and exits with code 3, and
  * kbreed starts a fresh one for the next candidate.
  *
- * Replies are plain lines, ending with "end ok" or "end fault":
+ * Replies are plain lines on the descriptor that was stdout at start (the
+ * worker moves it out of the way and points stdout at stderr, so that what
+ * a candidate prints lands in the log, never in the replies), ending with
+ * "end ok" or "end fault":
  *   fault <class> <message>     class: load_error | runtime_error | rejected
+ *   first <set> <event_ms> <host_ms>  one per correctness call
  *   time <event_ms> <host_ms>   one per timed call
  *   clocks <sm_mhz> <mem_mhz>   read just after timing (0 when unknown)
  *   leak <bytes>                device memory the candidate did not give back
+ *   threads <n>                 threads the candidate left running
  *
  * `kbreed-worker --info` prints the device's properties and exits; exit code
  * 2 means no usable GPU.
@@ -35,9 +53,11 @@
 #include "../include/kbreed_candidate.h"
 
 #include <cuda_runtime.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -54,6 +74,9 @@
 
 #define MAX_TENSORS 64
 #define MAX_SETS 16
+#define MAX_THREADS 1024
+#define WARM_MEMSETS 16   /* flush-buffer writes that keep the GPU busy (and
+			     its clocks up) before each first-sight call */
 
 struct tensor {
 	kb_tensor t;      /* ABI view: dtype, shape; data set per call */
@@ -80,14 +103,29 @@ struct job {
 	cudaStream_t stream;
 };
 
+/* Where replies go: the original stdout, moved to a descriptor of its own. */
+static FILE *replies;
+
 static void reply(const char *fmt, ...)
 {
+	FILE *f = replies ? replies : stdout;
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
+	vfprintf(f, fmt, ap);
 	va_end(ap);
-	fputc('\n', stdout);
+	fputc('\n', f);
+	fflush(f);
+}
+
+/* Moves the reply channel off descriptor 1 and points 1 at stderr. */
+static void private_replies(void)
+{
 	fflush(stdout);
+	int fd = fcntl(1, F_DUPFD_CLOEXEC, 64);
+	if (fd < 0 || !(replies = fdopen(fd, "w")) || dup2(2, 1) < 0) {
+		fprintf(stderr, "kbreed-worker: cannot set up the reply channel: %s\n", strerror(errno));
+		exit(EXIT_JOB);
+	}
 }
 
 /* Replaces newlines so that a message stays on its reply line. */
@@ -196,10 +234,22 @@ static int print_info(void)
 	return 0;
 }
 
-/* Maps a raw file read-only, checking its size. */
+/* Maps a raw file read-only, checking its size. "fd:N" names an inherited
+ * descriptor, which is closed once mapped. */
 static const void *map_file(const char *path, size_t bytes)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
+	if (!strncmp(path, "fd:", 3)) {
+		char *end = NULL;
+		long n = strtol(path + 3, &end, 10);
+		if (!end || *end || n < 3 || n > 1 << 20)
+			die_job("bad descriptor %s", path);
+		fd = (int)n;
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC))
+			die_job("descriptor %s is not open: %s", path, strerror(errno));
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0)
 		die_job("cannot open %s: %s", path, strerror(errno));
 	struct stat st;
@@ -374,30 +424,6 @@ static void poison_outputs(struct job *j)
 		CUDA_OK(cudaMemsetAsync(j->out[i].dev, 0xff, j->out[i].bytes, j->stream));
 }
 
-/* Calls the candidate and waits for the whole device. Returns false (after
- * a fault reply) when the candidate reported an error. */
-static bool call(struct job *j, forward_fn fwd, struct tensor *src, const char *what)
-{
-	kb_tensor in[2 * MAX_TENSORS], out[MAX_TENSORS];
-	int n_in = views(j, src, in, out);
-	int rc = fwd(in, n_in, out, j->n_out, (void *)j->stream);
-	cudaError_t e = cudaDeviceSynchronize();
-	if (e == cudaSuccess)
-		e = cudaGetLastError();
-	if (e != cudaSuccess) {
-		char msg[256];
-		snprintf(msg, sizeof msg, "%s: the candidate's work failed", what);
-		die_cuda(msg, e);
-	}
-	if (rc != KB_OK) {
-		reply("fault runtime_error %s: kbreed_forward returned status %d%s", what, rc,
-		      rc == KB_ERR_SHAPE ? " (shapes or dtypes not supported)" :
-		      rc == KB_ERR_LAUNCH ? " (a launch failed)" : "");
-		return false;
-	}
-	return true;
-}
-
 /* Whether every input and parameter on the GPU still equals its golden copy. */
 static bool inputs_intact(struct job *j, struct tensor *src, const char *what)
 {
@@ -453,8 +479,162 @@ static void fill_slot(struct job *j, int set)
 	}
 }
 
+/* What the process looked like before the candidate was loaded: its threads
+ * and its signal handlers. */
+struct baseline {
+	pid_t tid[MAX_THREADS];
+	int n_tid;
+	void *handler[NSIG];
+};
+
+/* The threads of this process, as listed in /proc/self/task. */
+static int list_threads(pid_t *tid, int cap)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < cap)
+		if (e->d_name[0] != '.')
+			tid[n++] = (pid_t)atoi(e->d_name);
+	closedir(d);
+	return n;
+}
+
+static void *handler_of(int sig)
+{
+	struct sigaction sa;
+	if (sigaction(sig, NULL, &sa))
+		return NULL;
+	return sa.sa_flags & SA_SIGINFO ? (void *)sa.sa_sigaction : (void *)sa.sa_handler;
+}
+
+static void take_baseline(struct baseline *b)
+{
+	b->n_tid = list_threads(b->tid, MAX_THREADS);
+	for (int sig = 1; sig < NSIG; sig++)
+		b->handler[sig] = handler_of(sig);
+}
+
+/* Threads running now that were not in the baseline. Fills `names` with a
+ * description of them and sets *foreign to how many are not the CUDA
+ * driver's (its threads are named "cuda..."). */
+static int new_threads(const struct baseline *b, int *foreign, char *names, size_t cap)
+{
+	static pid_t now[MAX_THREADS];
+	int n = list_threads(now, MAX_THREADS), found = 0;
+	size_t used = 0;
+	*foreign = 0;
+	if (cap)
+		names[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		bool old = false;
+		for (int k = 0; k < b->n_tid && !old; k++)
+			old = b->tid[k] == now[i];
+		if (old)
+			continue;
+		found++;
+		char path[64], comm[64] = "?";
+		snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)now[i]);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t got = read(fd, comm, sizeof comm - 1);
+			comm[got > 0 ? got : 0] = '\0';
+			close(fd);
+			one_line(comm);
+			for (size_t l = strlen(comm); l && comm[l - 1] == ' '; l--)
+				comm[l - 1] = '\0';
+		}
+		if (strncmp(comm, "cuda", 4))
+			++*foreign;
+		if (used < cap) {
+			int w = snprintf(names + used, cap - used, "%s%d \"%s\"", found > 1 ? ", " : "", (int)now[i], comm);
+			used += w > 0 ? (size_t)w : 0;
+		}
+	}
+	return found;
+}
+
+/* Called as soon as kbreed_forward returns, before the worker waits for the
+ * device: anything the candidate left running that could do work after the
+ * call, unseen by the timer, breaks the rules. Returns false after a fault
+ * reply. */
+static bool nothing_left_running(const struct baseline *b, const char *what)
+{
+	char names[512];
+	int foreign = 0;
+	new_threads(b, &foreign, names, sizeof names);
+	if (foreign) {
+		reply("fault rejected %s: kbreed_forward returned with host threads of the candidate still running (%s): work they do after the call escapes the timer",
+		      what, names);
+		return false;
+	}
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && handler_of(sig) != b->handler[sig]) {
+			reply("fault rejected %s: the candidate installed a handler for signal %d (%s): work it does after the call escapes the timer",
+			      what, sig, strsignal(sig));
+			return false;
+		}
+	return true;
+}
+
+/* One call of the candidate, bracketed by events on its stream and a host
+ * clock that stops after a device-wide synchronisation. Returns false (after
+ * a fault reply) when the candidate reported an error or broke a rule. */
+static bool timed_call(struct job *j, forward_fn fwd, struct tensor *src, const char *what,
+		       const struct baseline *b, cudaEvent_t start, cudaEvent_t stop,
+		       float *event_ms, double *host_ms)
+{
+	kb_tensor in[2 * MAX_TENSORS], out[MAX_TENSORS];
+	int n_in = views(j, src, in, out);
+	double t0 = now_ms();
+	CUDA_OK(cudaEventRecord(start, j->stream));
+	int rc = fwd(in, n_in, out, j->n_out, (void *)j->stream);
+	cudaError_t e = cudaEventRecord(stop, j->stream);
+	if (!nothing_left_running(b, what))
+		return false;
+	if (e == cudaSuccess)
+		e = cudaDeviceSynchronize();
+	double t1 = now_ms();
+	if (e == cudaSuccess)
+		e = cudaGetLastError();
+	if (e != cudaSuccess) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "%s: the candidate's work failed", what);
+		die_cuda(msg, e);
+	}
+	if (rc != KB_OK) {
+		reply("fault runtime_error %s: kbreed_forward returned status %d%s", what, rc,
+		      rc == KB_ERR_SHAPE ? " (shapes or dtypes not supported)" :
+		      rc == KB_ERR_LAUNCH ? " (a launch failed)" : "");
+		return false;
+	}
+	CUDA_OK(cudaEventElapsedTime(event_ms, start, stop));
+	*host_ms = t1 - t0;
+	return true;
+}
+
+/* The end of a candidate: whether threads it started are still running.
+ * Their code lives in its shared object, so it is unloaded only when none
+ * is; kbreed replaces a worker that reports any. */
+static void unload(void *h, const struct baseline *b)
+{
+	char names[512];
+	int foreign = 0;
+	int left = new_threads(b, &foreign, names, sizeof names);
+	if (left) {
+		fprintf(stderr, "kbreed-worker: the candidate left %d thread(s) running: %s\n", left, names);
+		reply("threads %d", left);
+		return;
+	}
+	dlclose(h);
+}
+
 static void run_candidate(struct job *j, const char *so, const char *outdir)
 {
+	static struct baseline base;
+	take_baseline(&base);
 	void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		char msg[1024];
@@ -468,35 +648,45 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 	if (!abi || !fwd) {
 		reply("fault load_error the candidate does not export %s",
 		      !abi ? "kbreed_abi_version (KBREED_CANDIDATE_ABI missing?)" : "kbreed_forward");
+		unload(h, &base);
 		reply("end fault");
-		dlclose(h);
 		return;
 	}
 	int v = abi();
 	if (v != KBREED_ABI_VERSION) {
 		reply("fault load_error ABI version mismatch: the candidate was built for version %d, this worker speaks %d",
 		      v, KBREED_ABI_VERSION);
+		unload(h, &base);
 		reply("end fault");
-		dlclose(h);
 		return;
 	}
 	size_t free_before = 0, total = 0;
 	CUDA_OK(cudaMemGetInfo(&free_before, &total));
+	cudaEvent_t start, stop;
+	CUDA_OK(cudaEventCreate(&start));
+	CUDA_OK(cudaEventCreate(&stop));
+	float ms = 0;
+	double host = 0;
 
+	/* First sight of every input set: checked, and timed under the same
+	 * conditions as the timed calls (outputs poisoned, L2 flushed, the GPU
+	 * kept busy just before), but each on its own input buffer and on
+	 * contents the candidate has never seen. */
 	char what[64], prefix[64];
 	for (int s = 0; s < j->sets; s++) {
 		snprintf(what, sizeof what, "input set %d", s);
 		poison_outputs(j);
+		for (int k = 0; j->flush_bytes && k < WARM_MEMSETS; k++)
+			CUDA_OK(cudaMemsetAsync(j->flush, k, j->flush_bytes, j->stream));
 		CUDA_OK(cudaStreamSynchronize(j->stream));
-		if (!call(j, fwd, j->in[s], what) || !inputs_intact(j, j->in[s], what))
+		if (!timed_call(j, fwd, j->in[s], what, &base, start, stop, &ms, &host) ||
+		    !inputs_intact(j, j->in[s], what))
 			goto fault;
+		reply("first %d %.6f %.6f", s, ms, host);
 		snprintf(prefix, sizeof prefix, "set%d", s);
 		save_outputs(j, outdir, prefix);
 	}
 
-	cudaEvent_t start, stop;
-	CUDA_OK(cudaEventCreate(&start));
-	CUDA_OK(cudaEventCreate(&stop));
 	for (int r = -j->warmup; r < j->reps; r++) {
 		int set = ((r % j->sets) + j->sets) % j->sets;
 		fill_slot(j, set);
@@ -505,26 +695,10 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 			CUDA_OK(cudaMemsetAsync(j->flush, r & 0xff, j->flush_bytes, j->stream));
 		CUDA_OK(cudaStreamSynchronize(j->stream));
 		snprintf(what, sizeof what, r < 0 ? "warm-up call" : "timed call %d", r);
-		double t0 = now_ms();
-		CUDA_OK(cudaEventRecord(start, j->stream));
-		kb_tensor in[2 * MAX_TENSORS], out[MAX_TENSORS];
-		int n_in = views(j, j->slot, in, out);
-		int rc = fwd(in, n_in, out, j->n_out, (void *)j->stream);
-		CUDA_OK(cudaEventRecord(stop, j->stream));
-		cudaError_t e = cudaDeviceSynchronize();
-		double t1 = now_ms();
-		if (e == cudaSuccess)
-			e = cudaGetLastError();
-		if (e != cudaSuccess)
-			die_cuda(what, e);
-		if (rc != KB_OK) {
-			reply("fault runtime_error %s: kbreed_forward returned status %d", what, rc);
+		if (!timed_call(j, fwd, j->slot, what, &base, start, stop, &ms, &host))
 			goto fault;
-		}
-		float ms = 0;
-		CUDA_OK(cudaEventElapsedTime(&ms, start, stop));
 		if (r >= 0)
-			reply("time %.6f %.6f", ms, t1 - t0);
+			reply("time %.6f %.6f", ms, host);
 		if (r >= j->reps - j->sets) {
 			snprintf(prefix, sizeof prefix, "timed%d", set);
 			save_outputs(j, outdir, prefix);
@@ -541,13 +715,13 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 	CUDA_OK(cudaMemGetInfo(&free_after, &total));
 	if (free_after + (16u << 20) < free_before)
 		reply("leak %zu", free_before - free_after);
+	unload(h, &base);
 	reply("end ok");
-	dlclose(h);
 	return;
 fault:
 	reply("end fault");
 	/* The candidate stays loaded: its code may still be referenced by work
-	 * in flight, and this process ends soon after a fault anyway. */
+	 * in flight, and kbreed replaces this worker after a fault anyway. */
 }
 
 int main(int argc, char **argv)
@@ -558,6 +732,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: kbreed-worker JOBFILE | --info\n");
 		return EXIT_JOB;
 	}
+	private_replies();
 	static struct job j;
 	load_job(&j, argv[1]);
 	int n = 0;
@@ -566,6 +741,8 @@ int main(int argc, char **argv)
 		return EXIT_NO_GPU;
 	}
 	upload(&j);
+	unsigned sm, mem;
+	read_clocks(&sm, &mem);  /* NVML starts now, not while a candidate is watched */
 	size_t free_b = 0, total = 0;
 	CUDA_OK(cudaMemGetInfo(&free_b, &total));
 	reply("ready %zu", free_b);

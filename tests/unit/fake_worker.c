@@ -16,9 +16,28 @@
  *   loadfail   fault load_error ..., end fault (and stays up, as the real one)
  *   cudafail   fault runtime_error ..., end fault, exit 3 (as after a CUDA error)
  *   mutate     fault rejected ... modified input 0, end fault
+ *   cached     correct outputs, but the correctness calls ("first" lines)
+ *              take 5 ms against 1 ms for the timed calls
+ *   lazyfirst  correct; the first call of all (input set 0) takes 80 ms
+ *   tinyfirst  correct; first-sight calls 0.04 ms, timed 0.005 ms (8x, but
+ *              within the absolute margin)
+ *   leftthread correct, and "threads 1": a thread of the candidate still runs
+ *   whoami     fault rejected "uid U gid G input ok|<error> reference
+ *              ok|<error>": who the worker runs as, whether it can read input
+ *              set 0 through the descriptor it was given, and whether it can
+ *              open set0.out0.bin, a reference output, by its path
+ *
+ * Every behaviour that ends "end ok" also replies "first <set> ..." for each
+ * input set, as the real worker does.
  *
  * The reference outputs are found beside the reference inputs named in the
- * job: <dir of set0.in0.bin>/set<s>.out<j>.bin.
+ * job: <dir of set0.in0.bin>/set<s>.out<j>.bin. The job names inputs as
+ * paths or as inherited descriptors ("fd:N"), whose paths the fake reads
+ * from /proc/self/fd.
+ *
+ * With $KBREED_FAKE_NEEDS_ROOT set, a fake that does not run as root
+ * replies "error ..." instead of "ready" and exits 2, as a worker that cannot
+ * reach the GPU as the unprivileged user would.
  *
  * With $KBREED_FAKE_SEARCH set, any other name is a correct candidate whose
  * time (0.5 to 1.5 ms) comes from a hash of the name: a stand-in GPU for
@@ -54,6 +73,7 @@ struct job {
 	int out_dtype[MAX_TENSORS];
 	size_t out_bytes[MAX_TENSORS];
 	char *refdir;
+	int input0_fd;  /* the descriptor of input set 0, input 0; -1 when a path */
 };
 
 static void reply(const char *fmt, ...)
@@ -97,6 +117,18 @@ static void parse_tensor(struct job *j, char *line)
 	}
 	while (*p == ' ')
 		p++;
+	char target[4096];
+	if (!strncmp(p, "fd:", 3)) {
+		char link[64];
+		snprintf(link, sizeof link, "/proc/self/fd/%s", p + 3);
+		ssize_t n = readlink(link, target, sizeof target - 1);
+		if (n <= 0)
+			die("descriptor %s is not open", p);
+		target[n] = '\0';
+		if (!strcmp(kind, "input") && set == 0 && idx == 0)
+			j->input0_fd = atoi(p + 3);
+		p = target;
+	}
 	if (!strcmp(kind, "output")) {
 		j->out_dtype[idx] = dtype;
 		j->out_bytes[idx] = elems * sizes[dtype];
@@ -210,6 +242,32 @@ static void times(int n, const char *event_ms, const char *host_ms)
 		reply("time %s %s", event_ms, host_ms);
 }
 
+/* "first" replies: set 0 takes first0_ms, the others first_ms. */
+static void firsts(const struct job *j, double first0_ms, double first_ms)
+{
+	for (int s = 0; s < j->sets; s++)
+		reply("first %d %.6f %.6f", s, s ? first_ms : first0_ms, (s ? first_ms : first0_ms) + 0.05);
+}
+
+/* Who this process is, and what it can read. */
+static void whoami(const struct job *j)
+{
+	char input[128] = "ok", ref[128] = "ok", path[4096];
+	char byte;
+	if (j->input0_fd < 0)
+		snprintf(input, sizeof input, "given-by-path");
+	else if (pread(j->input0_fd, &byte, 1, 0) != 1)
+		snprintf(input, sizeof input, "%s", strerror(errno));
+	snprintf(path, sizeof path, "%s/set0.out0.bin", j->refdir);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		snprintf(ref, sizeof ref, "%s", strerror(errno));
+	else
+		close(fd);
+	reply("fault rejected uid %d gid %d input %s reference %s", (int)getuid(), (int)getgid(), input, ref);
+	reply("end fault");
+}
+
 static void run_candidate(const struct job *j, const char *so, const char *outdir)
 {
 	const char *base = strrchr(so, '/');
@@ -235,13 +293,42 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 	} else if (strstr(base, "mutate")) {
 		reply("fault rejected input set 0: the candidate modified input 0");
 		reply("end fault");
+	} else if (strstr(base, "whoami")) {
+		whoami(j);
+	} else if (strstr(base, "cached")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		firsts(j, 5.0, 5.0);
+		times(j->reps, "1.000000", "1.050000");
+		reply("clocks 1980 2619");
+		reply("end ok");
+	} else if (strstr(base, "lazyfirst")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		firsts(j, 80.0, 1.0);
+		times(j->reps, "1.000000", "1.050000");
+		reply("clocks 1980 2619");
+		reply("end ok");
+	} else if (strstr(base, "tinyfirst")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		firsts(j, 0.04, 0.04);
+		times(j->reps, "0.005000", "0.020000");
+		reply("clocks 1980 2619");
+		reply("end ok");
+	} else if (strstr(base, "leftthread")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		firsts(j, 1.0, 1.0);
+		times(j->reps, "1.000000", "1.050000");
+		reply("clocks 1980 2619");
+		reply("threads 1");
+		reply("end ok");
 	} else if (strstr(base, "nan")) {
 		write_outputs(j, outdir, OUT_NAN);
+		firsts(j, 1.0, 1.0);
 		times(j->reps, "1.000000", "1.050000");
 		reply("clocks 1980 2619");
 		reply("end ok");
 	} else if (strstr(base, "slowhost")) {
 		write_outputs(j, outdir, OUT_CORRECT);
+		firsts(j, 0.1, 0.1);
 		times(j->reps, "0.100000", "5.000000");
 		reply("clocks 1980 2619");
 		reply("end ok");
@@ -251,11 +338,13 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 		reply("end ok");
 	} else if (strstr(base, "wrong")) {
 		write_outputs(j, outdir, OUT_WRONG);
+		firsts(j, 1.0, 1.0);
 		times(j->reps, "1.000000", "1.050000");
 		reply("clocks 1980 2619");
 		reply("end ok");
 	} else if (strstr(base, "correct")) {
 		write_outputs(j, outdir, OUT_CORRECT);
+		firsts(j, 3.0, 1.0);
 		times(j->reps, "1.000000", "1.050000");
 		reply("clocks 1980 2619");
 		reply("end ok");
@@ -270,6 +359,7 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 		snprintf(t, sizeof t, "%.6f", 0.5 + (double)(h % 1000) / 1000.0);
 		snprintf(host, sizeof host, "%.6f", 0.55 + (double)(h % 1000) / 1000.0);
 		write_outputs(j, outdir, OUT_CORRECT);
+		firsts(j, 2.0 * atof(t), atof(t));
 		times(j->reps, t, host);
 		reply("clocks 1980 2619");
 		reply("end ok");
@@ -287,8 +377,11 @@ static void note_start(void)
 	if (!path || !*path)
 		return;
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		die("cannot open %s: %s", path, strerror(errno));
+	if (fd < 0) {
+		/* Run as another user (tests of isolation): not counted. */
+		fprintf(stderr, "fake_worker: cannot open %s: %s\n", path, strerror(errno));
+		return;
+	}
 	char line[64];
 	int n = snprintf(line, sizeof line, "start %ld\n", (long)getpid());
 	if (write(fd, line, (size_t)n) != n)
@@ -312,6 +405,11 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	static struct job j;
+	j.input0_fd = -1;
+	if (getenv("KBREED_FAKE_NEEDS_ROOT") && getuid() != 0) {
+		reply("error no CUDA device is visible to uid %d", (int)getuid());
+		return 2;
+	}
 	load_job(&j, argv[1]);
 	note_start();
 	reply("ready 0");

@@ -11,6 +11,8 @@
 
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
+#include <sys/stat.h>
 
 #define FAKE_WORKER "build/tests/fake_worker"
 #define SETS 5
@@ -139,6 +141,12 @@ static const struct step steps[] = {
 	{ "slowhost", VERDICT_REJECTED, { "escaped" }, 0 },
 	{ "fewtimes", VERDICT_RUNTIME_ERROR, { "3 of 20 timings" }, 0 },
 	{ "correct", VERDICT_CORRECT, { "correct" }, 1 },
+	{ "cached", VERDICT_REJECTED, { "seen for the first time take 5.000 ms", "before 1.000 ms",
+					"cached across calls" }, 0 },
+	{ "lazyfirst", VERDICT_CORRECT, { "correct" }, 0 },  /* set 0 pays one-off costs */
+	{ "tinyfirst", VERDICT_CORRECT, { "correct" }, 0 },  /* 8x, but within 0.05 ms */
+	{ "leftthread", VERDICT_CORRECT, { "correct" }, 0 },
+	{ "correct", VERDICT_CORRECT, { "correct" }, 1 },    /* a thread was left: fresh worker */
 };
 
 static void check_step(const struct step *st, const struct eval_result *res)
@@ -168,6 +176,14 @@ static void check_step(const struct step *st, const struct eval_result *res)
 		assert_int_equal(res->sm_clock_mhz, 1980);
 		assert_int_equal(res->mem_clock_mhz, 2619);
 		assert_null(res->log);
+		assert_true(res->first_median_ms == 1.0);  /* set 0 (3 ms) left out */
+	} else if (!strcmp(st->name, "cached") || !strcmp(st->name, "lazyfirst") ||
+		   !strcmp(st->name, "tinyfirst") || !strcmp(st->name, "leftthread")) {
+		assert_true(res->checked);
+		assert_true(res->pass[TOL_STRICT]);
+		assert_true(res->timed);
+		double want = !strcmp(st->name, "cached") ? 5.0 : !strcmp(st->name, "tinyfirst") ? 0.04 : 1.0;
+		assert_true(fabs(res->first_median_ms - want) < 1e-9);
 	} else if (!strcmp(st->name, "wrong")) {
 		assert_true(res->checked);
 		assert_false(res->pass[TOL_STRICT]);
@@ -243,7 +259,71 @@ static void test_sequence(void **state)
 	seq_ev = NULL;
 	evaluator_free(ev);  /* asks the worker to quit; starts none */
 	assert_int_equal(count_starts(), total);
-	assert_int_equal(total, 7);
+	assert_int_equal(total, 8);
+}
+
+/* Whom the worker runs as, and what it can read: the reference inputs
+ * through the descriptors it inherits, never a reference output. As root,
+ * with KBREED_RUN_AS naming the unprivileged user (a stand-in worker keeps
+ * kbreed's user otherwise), it runs as that user and cannot open the
+ * reference outputs; as anyone else, as that same user. */
+static void test_isolation(void **state)
+{
+	(void)state;
+	struct passwd *nobody = getpwnam("nobody");
+	bool drop = geteuid() == 0 && nobody;
+	if (drop)
+		setenv("KBREED_RUN_AS", "nobody", 1);
+	struct eval_opts o;
+	eval_opts_defaults(&o);
+	o.reps = 20;
+	o.timeout_s = 10;
+	o.flush_mb = 0;
+	struct evaluator *ev = evaluator_new(&problem, &refs, &o);
+	assert_non_null(ev);
+	/* The references are kept private to kbreed's user. */
+	struct stat st;
+	assert_int_equal(stat(refdir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	char *out0 = xasprintf("%s/set0.out0.bin", refdir);
+	assert_int_equal(stat(out0, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(out0);
+
+	struct eval_result res;
+	eval_result_init(&res);
+	assert_int_equal(evaluator_run(ev, "/nowhere/kbreed-test/whoami.so", &res), 0);
+	const char *d = res.detail ? res.detail : "";
+	char *want = xasprintf("uid %d gid %d ", drop ? (int)nobody->pw_uid : (int)getuid(),
+			       drop ? (int)nobody->pw_gid : (int)getgid());
+	if (!strstr(d, want) || !strstr(d, "input ok"))
+		print_error("whoami: %s\n", d);
+	assert_non_null(strstr(d, want));
+	assert_non_null(strstr(d, "input ok"));
+	if (drop)
+		assert_null(strstr(d, "reference ok"));
+	eval_result_release(&res);
+	free(want);
+	evaluator_free(ev);
+
+	/* A worker that cannot start as the unprivileged user at its first
+	 * start runs as root, with a warning, rather than not at all. */
+	if (drop) {
+		setenv("KBREED_FAKE_NEEDS_ROOT", "1", 1);
+		ev = evaluator_new(&problem, &refs, &o);
+		assert_non_null(ev);
+		eval_result_init(&res);
+		assert_int_equal(evaluator_run(ev, "/nowhere/kbreed-test/whoami.so", &res), 0);
+		d = res.detail ? res.detail : "";
+		if (!strstr(d, "uid 0 gid 0 "))
+			print_error("whoami after the fallback: %s\n", d);
+		assert_non_null(strstr(d, "uid 0 gid 0 "));
+		assert_non_null(strstr(d, "input ok"));
+		eval_result_release(&res);
+		evaluator_free(ev);
+		unsetenv("KBREED_FAKE_NEEDS_ROOT");
+	}
+	unsetenv("KBREED_RUN_AS");
 }
 
 static int free_seq_ev(void **state)
@@ -276,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_opts_defaults),
 		cmocka_unit_test(test_too_many_sets),
 		cmocka_unit_test_teardown(test_sequence, free_seq_ev),
+		cmocka_unit_test(test_isolation),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
