@@ -1,0 +1,44 @@
+"""Template test problem: non-causal SDPA in fp16 on (2, 3, 333, 64): a sequence length
+that is a multiple of nothing, so the last query block and the last key block are partial."""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+KBREED_FAMILY = "attention"
+KBREED_OP = "attention_fp16"
+KBREED_NOTES = "odd-shaped attention (D = 64) for the template tests"
+
+batch_size = 2
+num_heads = 3
+seq_q = 333
+seq_k = 333
+head_dim = 64
+
+KBREED_FLOPS = 4 * batch_size * num_heads * seq_q * seq_k * head_dim
+
+
+class Model(nn.Module):
+    """softmax(q k^T / sqrt(d)) v."""
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if hasattr(F, "scaled_dot_product_attention"):
+            return F.scaled_dot_product_attention(q, k, v)
+        # torch < 2.0 has no SDPA: the same mathematics, written out.
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(q.size(-1))
+        return torch.matmul(torch.softmax(scores, dim=-1), v)
+
+
+def get_inputs():
+    q = torch.randn(batch_size, num_heads, seq_q, head_dim).half()
+    k = torch.randn(batch_size, num_heads, seq_k, head_dim).half()
+    v = torch.randn(batch_size, num_heads, seq_k, head_dim).half()
+    return [q, k, v]
+
+
+def get_init_inputs():
+    return []
