@@ -1,0 +1,767 @@
+// kbreed winner for matmul_fp16: 0.2086 ms on NVIDIA H100 80GB HBM3 = 86% of PyTorch eager (0.1784 ms), 88% of the floor.
+// Run 2, candidate 37, round 1. Build it as a shared object with its ABI header beside it:
+//   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
+// and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
+// kbreed candidate: template gemm_wgmma_f16
+#define BN 256
+#define WG_M 64
+#define CONSUMERS 2
+#define STAGES 4
+#define GROUP 8
+#define CLUSTER 1
+// kbreed-template: gemm_wgmma_f16
+// family: matmul
+// problems: matmul_fp16
+// knob BN: 128 192 256 | default 256 | block tile columns (of B and C) = the n of each wgmma (m64nBNk16)
+// knob WG_M: 64 128 | default 64 | rows of C per consumer warpgroup (one or two m64 wgmma per k step); 128 runs as 64 unless BN is 128, so that a thread holds at most 128 fp32 accumulators
+// knob CONSUMERS: 1 2 | default 2 | consumer warpgroups per block, stacked along M: the block tile is (CONSUMERS x WG_M) x BN and all consumers share each B stage
+// knob STAGES: 3 4 5 6 | default 4 | shared-memory stages of the TMA ring (A and B slices 64 deep in K); clamped to what fits in 227 KB
+// knob GROUP: 1 8 16 | default 8 | tile raster of the persistent loop: GROUP rows of tiles are swept column by column, so their A rows and the B columns in use stay in L2
+// knob CLUSTER: 1 2 | default 1 | blocks per thread-block cluster, on vertically adjacent tiles: with 2, each B slice is read from L2 once and multicast by TMA into both blocks' shared memory
+/*
+ * gemm_wgmma_f16.cu - C = A @ B on Hopper tensor cores with wgmma, operands
+ * brought into shared memory by the tensor memory accelerator (TMA); fp16 in
+ * and out, fp32 accumulation. Needs sm_90a (wgmma, setmaxnreg, TMA); on any
+ * other GPU it returns KB_ERR_SHAPE.
+ *
+ * Layout (contiguous, row-major, fp16):
+ *   in[0]  A  (..., M, K)   e.g. (4096, 4096); leading dims fold into M
+ *   in[1]  B  (K, N)        e.g. (4096, 4096); N is the contiguous dim
+ *   out[0] C  (..., M, N)
+ *
+ * Strategy. A persistent grid (one block per SM, held to one by asking for
+ * more than half the SM's shared memory) walks the BM x BN tiles of C, BM =
+ * CONSUMERS * WG_M. Blocks come in clusters of CLUSTER; a cluster takes a
+ * unit of CLUSTER vertically adjacent tiles (same columns of B), block rank
+ * r the r-th, and the clusters walk the units in a grouped raster (GROUP
+ * rows of units column by column); a unit's tile below M is computed from
+ * any valid rows of A and not stored. Each block is warp-specialised:
+ * warpgroup 0 is the producer (it drops to 40 registers with setmaxnreg and
+ * one thread issues all copies), warpgroups 1..CONSUMERS are consumers
+ * (raised to 232 or 240 registers). For every tile and every 64-deep K
+ * step, the producer waits until ring stage s is empty, announces the
+ * stage's byte count on its "full" mbarrier and issues
+ * cp.async.bulk.tensor copies: its own BM x 64 box of A, and the 64 x 64
+ * boxes of B numbered j = rank (mod CLUSTER) among the BN/64 of the stage,
+ * multicast to every block of the cluster (so each block's "full" barrier
+ * counts bytes sent by all producers of the cluster). Each consumer waits on
+ * "full", issues 4 k16 steps of wgmma.mma_async m64nBNk16 (twice each when
+ * WG_M = 128) into fp32 accumulators held in registers, commits them as one
+ * group, and once the previous step's group has completed
+ * (wgmma.wait_group 1) lane 0 of each of its warps arrives on the previous
+ * stage's "empty" mbarrier in every block of the cluster (count CLUSTER x
+ * 4 x CONSUMERS), since every producer writes into every block. The ring
+ * runs on across tiles, so the producer fetches the next tile while the
+ * consumers store this one. Cluster barriers after the mbarrier set-up and
+ * before exit keep remote arrivals within the blocks' lifetimes.
+ * Epilogue: accumulators are rounded to fp16 and stored straight from
+ * registers (half2 where N is even), skipping rows >= M and columns >= N.
+ *
+ * Shared memory, per stage (every piece starts on a 1024-byte boundary):
+ *   A slice [BM][64]: row m is 128 bytes (64 k), at m * 128;
+ *   B slice, BN/64 chunks of [64 k][64 n]: chunk j covers columns 64j..64j+63,
+ *     row k of it is 128 bytes (64 n) at j * 8192 + k * 128.
+ * Both are written by TMA with 128-byte swizzling: within each 1024-byte
+ * group of 8 rows, 16-byte piece c of row r lands at piece c ^ (r % 8)
+ * (address bits [4:6] ^= bits [7:9]). wgmma reads them through matrix
+ * descriptors (start address >> 4 in bits 0-13, LBO >> 4 in 16-29, SBO >> 4
+ * in 32-45, swizzle mode 1 = 128B in bits 62-63, base offset 0):
+ *   A, K-major (imm-trans-a 0): start = slice + row0 * 128 + kk * 32 for
+ *     k16 step kk (the swizzle is applied to the full address, so stepping
+ *     32 bytes inside the 128-byte row is how K advances), SBO = 1024 (next
+ *     8 rows), LBO unused (1);
+ *   B, N-major (imm-trans-b 1, allowed for 16-bit types): start = slice +
+ *     kk * 2048 (16 k rows of 128 bytes; 1024-aligned, so the swizzle phase
+ *     is unchanged), SBO = 1024 (next 8 k rows), LBO = 8192 (next 64
+ *     columns: the next chunk). These are the PTX ISA's MN-major 128B
+ *     swizzle canonical layout: 64 n contiguous x 8 k rows per 1024-byte
+ *     atom, LBO stepping along N between atoms and SBO along K.
+ * The mapping was checked element by element against a model of both sides
+ * on the CPU for every knob setting (not on a GPU when written).
+ *
+ * Edges. TMA fills the parts of a box outside the tensor with zeros, so
+ * tiles hanging over M, N or K need no special case: zero k columns of A
+ * meet zero k rows of B, and rows >= M or columns >= N are not stored. TMA
+ * needs 16-byte aligned row pitches and base addresses: when K % 8 or N % 8
+ * is not 0 (or a base is not 16-byte aligned) the operand is first copied
+ * into scratch (cudaMallocAsync, freed with cudaFreeAsync on the stream)
+ * with its pitch rounded up to 8 elements; the tensor map keeps the true
+ * extent, so the padding is never read. K == 0 writes zeros.
+ *
+ * Tensor maps are encoded on the host every call (cuTensorMapEncodeTiled,
+ * reached through cudaGetDriverEntryPoint: no driver library is linked) and
+ * passed as __grid_constant__ parameters.
+ */
+#ifndef BN
+#define BN 256
+#endif
+#ifndef WG_M
+#define WG_M 64
+#endif
+#ifndef CONSUMERS
+#define CONSUMERS 2
+#endif
+#ifndef STAGES
+#define STAGES 4
+#endif
+#ifndef GROUP
+#define GROUP 8
+#endif
+#ifndef CLUSTER
+#define CLUSTER 2
+#endif
+
+#include <cuda.h> /* CUtensorMap and its enums: types only, no driver calls linked */
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+#include "kbreed_candidate.h"
+
+static_assert(BN == 128 || BN == 192 || BN == 256, "BN is 128, 192 or 256");
+static_assert(WG_M == 64 || WG_M == 128, "WG_M is 64 or 128");
+static_assert(CONSUMERS == 1 || CONSUMERS == 2, "CONSUMERS is 1 or 2");
+static_assert(STAGES >= 2 && STAGES <= 8, "STAGES");
+static_assert(GROUP >= 1 && GROUP <= 64, "GROUP");
+static_assert(CLUSTER == 1 || CLUSTER == 2, "CLUSTER is 1 or 2");
+
+KBREED_CANDIDATE_ABI
+
+/* Tile geometry, after the clamps the knobs describe. */
+#define BK 64                                        /* K per stage: one 128-byte swizzle row */
+#define WGM ((WG_M == 128 && BN <= 128) ? 128 : 64)  /* rows per consumer (<= 128 accumulators) */
+#define MT (WGM / 64)                                /* m64 wgmma per consumer per k16 step */
+#define BM (WGM * CONSUMERS)                         /* block tile rows */
+#define NTHREADS (128 * (CONSUMERS + 1))             /* producer warpgroup + consumers */
+#define A_BYTES (BM * BK * 2)
+#define B_CHUNK_BYTES (BK * 64 * 2)                  /* one 64 x 64 box of B: 8192 */
+#define B_BYTES (BK * BN * 2)
+#define STAGE_BYTES (A_BYTES + B_BYTES)
+#define SMEM_OPTIN 232448                            /* 227 KB: the sm_90 per-block limit */
+#define SMEM_EXTRA (1024 + 256)                      /* alignment slack + mbarriers */
+#define STAGE_FIT ((SMEM_OPTIN - SMEM_EXTRA) / STAGE_BYTES)
+#define NSTAGE (STAGES < STAGE_FIT ? STAGES : STAGE_FIT)
+#define SMEM_USED (NSTAGE * STAGE_BYTES + SMEM_EXTRA)
+/* More than half an SM's shared memory, so that one block runs per SM. */
+#define SMEM_ALLOC (SMEM_USED > 120 * 1024 ? SMEM_USED : 120 * 1024)
+#define PRODUCER_REGS 40
+#define CONSUMER_REGS (CONSUMERS == 1 ? 240 : 232)
+
+static_assert(NSTAGE >= 2, "two stages must fit");
+static_assert(STAGE_BYTES % 1024 == 0 && A_BYTES % 1024 == 0, "stages keep 1024-byte alignment");
+static_assert(2 * 8 * NSTAGE <= 256, "mbarriers fit their reserve");
+static_assert(SMEM_ALLOC <= SMEM_OPTIN, "shared memory");
+static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "register file");
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define GEMM_WGMMA_DEVICE 1
+#else
+#define GEMM_WGMMA_DEVICE 0
+#endif
+
+/* ---- PTX wrappers: mbarrier, TMA, wgmma, setmaxnreg (sm_90a) ---- */
+
+static __device__ __forceinline__ uint32_t smem_u32(const void *p)
+{
+	return (uint32_t)__cvta_generic_to_shared(p);
+}
+
+static __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count)
+{
+	asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
+}
+
+/* Wait until the phase of parity `parity` of the barrier has completed. */
+static __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
+{
+	uint32_t done;
+	do {
+		asm volatile("{\n.reg .pred p;\n"
+			     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+			     "selp.u32 %0, 1, 0, p;\n}\n"
+			     : "=r"(done)
+			     : "r"(bar), "r"(parity)
+			     : "memory");
+	} while (!done);
+}
+
+/* The same, acquiring at cluster scope what other blocks' arrivals release
+ * (the producer's wait on "empty", which consumers of every block of the
+ * cluster arrive on). */
+static __device__ __forceinline__ void mbar_wait_cluster(uint32_t bar, uint32_t parity)
+{
+#if CLUSTER > 1
+	uint32_t done;
+	do {
+		asm volatile("{\n.reg .pred p;\n"
+			     "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\n"
+			     "selp.u32 %0, 1, 0, p;\n}\n"
+			     : "=r"(done)
+			     : "r"(bar), "r"(parity)
+			     : "memory");
+	} while (!done);
+#else
+	mbar_wait(bar, parity);
+#endif
+}
+
+#if CLUSTER == 1
+static __device__ __forceinline__ void mbar_arrive(uint32_t bar)
+{
+	asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+#endif
+
+/* Arrive once and add `bytes` to the transaction count the phase waits for. */
+static __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes)
+{
+	asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
+		     : "memory");
+}
+
+/* One 2-D TMA box (x = inner coordinate, y = outer) into shared memory at dst;
+ * completion is counted in bytes on the mbarrier. */
+static __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap *map, int x, int y,
+						   uint32_t bar)
+{
+	asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     " [%0], [%1, {%2, %3}], [%4];" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar)
+		     : "memory");
+}
+
+#if CLUSTER > 1
+/* The same box written to the same offset of every block in `mask` of the
+ * cluster, each block's mbarrier at offset `bar` counting the bytes. */
+static __device__ __forceinline__ void tma_load_2d_mc(uint32_t dst, const CUtensorMap *map, int x, int y,
+						      uint32_t bar, uint16_t mask)
+{
+	asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     ".multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar), "h"(mask)
+		     : "memory");
+}
+#endif
+
+static __device__ __forceinline__ int cluster_rank(void)
+{
+#if CLUSTER > 1
+	uint32_t r;
+	asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+	return (int)r;
+#else
+	return 0;
+#endif
+}
+
+/* All threads of all blocks of the cluster (nothing when CLUSTER is 1). */
+static __device__ __forceinline__ void cluster_sync(void)
+{
+#if CLUSTER > 1
+	asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;" ::: "memory");
+#endif
+}
+
+/* A consumer warp is done with a stage: arrive on its "empty" mbarrier in
+ * every block of the cluster (each producer multicasts into all of them). */
+static __device__ __forceinline__ void release_stage(uint32_t bar)
+{
+#if CLUSTER > 1
+#pragma unroll
+	for (uint32_t r = 0; r < CLUSTER; r++)
+		asm volatile("{\n.reg .b32 ra;\n"
+			     "mapa.shared::cluster.u32 ra, %0, %1;\n"
+			     "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [ra];\n}\n" ::"r"(bar),
+			     "r"(r)
+			     : "memory");
+#else
+	mbar_arrive(bar);
+#endif
+}
+
+/* Shared-memory matrix descriptor, 128-byte swizzle (fields in the opening comment). */
+static __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
+{
+	return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) |
+	       ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
+}
+
+static __device__ __forceinline__ void wgmma_fence(void)
+{
+	asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
+}
+
+static __device__ __forceinline__ void wgmma_commit(void)
+{
+	asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
+}
+
+template <int N> static __device__ __forceinline__ void wgmma_wait(void)
+{
+	asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
+}
+
+/* Keeps the compiler from moving accumulator reads above a wgmma wait. */
+static __device__ __forceinline__ void acc_fence(float &x)
+{
+	asm volatile("" : "+f"(x)::"memory");
+}
+
+#if BN == 128
+/* D(64 x 128, fp32, 64 per thread) += A(64 x 16) * B(16 x 128); A K-major, B N-major (imm-trans-b 1). */
+static __device__ __forceinline__ void wgmma_n128(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     "}, %64, %65, p, 1, 1, 0, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+#define WGMMA wgmma_n128
+#endif
+
+#if BN == 192
+/* D(64 x 192, fp32, 96 per thread) += A(64 x 16) * B(16 x 192); A K-major, B N-major (imm-trans-b 1). */
+static __device__ __forceinline__ void wgmma_n192(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %98, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n192k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
+		     "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
+		     "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
+		     "}, %96, %97, p, 1, 1, 0, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
+		       "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
+		       "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
+		       "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
+		       "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+#define WGMMA wgmma_n192
+#endif
+
+#if BN == 256
+/* D(64 x 256, fp32, 128 per thread) += A(64 x 16) * B(16 x 256); A K-major, B N-major (imm-trans-b 1). */
+static __device__ __forceinline__ void wgmma_n256(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
+		     "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
+		     "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, "
+		     "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "
+		     "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
+		     "}, %128, %129, p, 1, 1, 0, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
+		       "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
+		       "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
+		       "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
+		       "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),
+		       "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),
+		       "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
+		       "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
+		       "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+
+#define WGMMA wgmma_n256
+#endif
+
+/* Unit u of the raster -> (unit row um, column un): GROUP unit rows are
+ * swept column by column (the last group may hold fewer rows). */
+static __device__ __forceinline__ void unit_of(int u, int units_m, int units_n, int &um, int &un)
+{
+	int per_group = GROUP * units_n;
+	int g = u / per_group, r = u - g * per_group;
+	int first = g * GROUP;
+	int rows = units_m - first < GROUP ? units_m - first : GROUP;
+	um = first + r % rows;
+	un = r / rows;
+}
+
+/* Stores C[r, c] and C[r, c + 1] (c even; c + 1 may be past N only when !pair). */
+static __device__ __forceinline__ void store2(__half *C, int64_t ldc, int N, int r, int c, float x,
+					      float y, bool pair)
+{
+	__half *p = C + (int64_t)r * ldc + c;
+	if (pair) {
+		*reinterpret_cast<__half2 *>(p) = __floats2half2_rn(x, y);
+	} else {
+		p[0] = __float2half_rn(x);
+		if (c + 1 < N)
+			p[1] = __float2half_rn(y);
+	}
+}
+
+/*
+ * The persistent kernel, launched in clusters of CLUSTER blocks along x.
+ * tmA: A (M rows, K cols), box 64 x BM. tmB: B (K rows, N cols), box 64 x
+ * 64. C: (M, N), pitch ldc. pair: N even and C 4-byte aligned (half2 stores).
+ */
+__global__ void __launch_bounds__(384, 1)
+gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB,
+		  __half *__restrict__ C, int M, int N, int K, int64_t ldc, int pair)
+{
+#if GEMM_WGMMA_DEVICE
+	extern __shared__ uint8_t smem_raw[];
+	const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
+	const uint32_t full_bar = base + NSTAGE * STAGE_BYTES; /* NSTAGE x 8 bytes */
+	const uint32_t empty_bar = full_bar + NSTAGE * 8;      /* NSTAGE x 8 bytes */
+
+	/* A unit is CLUSTER vertically adjacent tiles, one per block of the cluster. */
+	const int tiles_m = (M + BM - 1) / BM;
+	const int units_m = (tiles_m + CLUSTER - 1) / CLUSTER, units_n = (N + BN - 1) / BN;
+	const int units = units_m * units_n;
+	const int cluster_id = blockIdx.x / CLUSTER, clusters = gridDim.x / CLUSTER;
+	const int rank = cluster_rank();
+	const int nk = (K + BK - 1) / BK;
+	const int wg = threadIdx.x / 128;
+
+	if (threadIdx.x == 0) {
+		for (int s = 0; s < NSTAGE; s++) {
+			mbar_init(full_bar + 8 * s, 1); /* the producer's expect_tx */
+			/* one arrival per consumer warp of every block in the cluster */
+			mbar_init(empty_bar + 8 * s, CLUSTER * 4 * CONSUMERS);
+		}
+		asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+		asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+	}
+	__syncthreads();
+	cluster_sync(); /* peers' barriers are initialised before any copy or arrival */
+
+	if (wg == 0) {
+		/* Producer warpgroup: one thread issues every copy. */
+		asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(PRODUCER_REGS));
+		if (threadIdx.x == 0) {
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmA) : "memory");
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmB) : "memory");
+			int s = 0;
+			uint32_t phase = 0;
+			for (int u = cluster_id; u < units; u += clusters) {
+				int um, un;
+				unit_of(u, units_m, units_n, um, un);
+				int m0 = (um * CLUSTER + rank) * BM;
+				if (m0 >= M) /* a unit's spare tile: load anything valid, store nothing */
+					m0 = 0;
+				const int n0 = un * BN;
+				for (int kb = 0; kb < nk; kb++) {
+					/* first pass: parity 1 of a fresh barrier counts as complete */
+					mbar_wait_cluster(empty_bar + 8 * s, phase ^ 1);
+					const uint32_t fb = full_bar + 8 * s;
+					const uint32_t sa = base + s * STAGE_BYTES, sb = sa + A_BYTES;
+					/* this block's A box + every B chunk (some from the peer) */
+					mbar_arrive_expect_tx(fb, STAGE_BYTES);
+					tma_load_2d(sa, &tmA, kb * BK, m0, fb);
+#pragma unroll
+					for (int j = 0; j < BN / 64; j++) {
+#if CLUSTER == 1
+						tma_load_2d(sb + j * B_CHUNK_BYTES, &tmB, n0 + 64 * j, kb * BK, fb);
+#else
+						if (j % CLUSTER == rank)
+							tma_load_2d_mc(sb + j * B_CHUNK_BYTES, &tmB, n0 + 64 * j,
+								       kb * BK, fb, (uint16_t)((1u << CLUSTER) - 1));
+#endif
+					}
+					if (++s == NSTAGE) {
+						s = 0;
+						phase ^= 1;
+					}
+				}
+			}
+		}
+	} else {
+		/* Consumer warpgroup cw owns rows cw*WGM .. cw*WGM+WGM-1 of the tile. */
+		asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(CONSUMER_REGS));
+		const int cw = wg - 1;
+		const int tid = threadIdx.x & 127, warp = tid >> 5, lane = tid & 31;
+		float acc[MT][BN / 2];
+		int s = 0;
+		uint32_t phase = 0;
+		for (int u = cluster_id; u < units; u += clusters) {
+			int um, un;
+			unit_of(u, units_m, units_n, um, un);
+			const int m0 = (um * CLUSTER + rank) * BM, n0 = un * BN;
+			int prev = 0;
+			for (int kb = 0; kb < nk; kb++) {
+				mbar_wait(full_bar + 8 * s, phase);
+				const uint32_t sa = base + s * STAGE_BYTES + cw * WGM * 128;
+				const uint32_t sb = base + s * STAGE_BYTES + A_BYTES;
+				wgmma_fence();
+#pragma unroll
+				for (int kk = 0; kk < BK / 16; kk++) {
+					const uint64_t db = smem_desc(sb + kk * 2048, B_CHUNK_BYTES, 1024);
+#pragma unroll
+					for (int mt = 0; mt < MT; mt++) {
+						const uint64_t da = smem_desc(sa + mt * 64 * 128 + kk * 32, 16, 1024);
+						/* scale-d 0 on the tile's first k16 step: D = A*B */
+						WGMMA(acc[mt], da, db, kb + kk);
+					}
+				}
+				wgmma_commit();
+				if (kb > 0) {
+					/* the previous step's group is done: free its stage */
+					wgmma_wait<1>();
+					if (lane == 0)
+						release_stage(empty_bar + 8 * prev);
+				}
+				prev = s;
+				if (++s == NSTAGE) {
+					s = 0;
+					phase ^= 1;
+				}
+			}
+			wgmma_wait<0>();
+#pragma unroll
+			for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+				for (int i = 0; i < BN / 2; i++)
+					acc_fence(acc[mt][i]);
+			if (lane == 0)
+				release_stage(empty_bar + 8 * prev);
+
+			/* Accumulator layout of m64nBN: register 4i+{0,1} holds row
+			 * 16*warp + lane/4, columns 8i + 2*(lane%4) + {0,1};
+			 * 4i+{2,3} the same columns 8 rows further down. */
+			const bool pr = pair != 0;
+#pragma unroll
+			for (int mt = 0; mt < MT; mt++) {
+				const int r0 = m0 + cw * WGM + mt * 64 + warp * 16 + (lane >> 2);
+				const int r1 = r0 + 8;
+#pragma unroll
+				for (int i = 0; i < BN / 8; i++) {
+					const int c = n0 + 8 * i + 2 * (lane & 3);
+					if (c < N) {
+						if (r0 < M)
+							store2(C, ldc, N, r0, c, acc[mt][4 * i], acc[mt][4 * i + 1], pr);
+						if (r1 < M)
+							store2(C, ldc, N, r1, c, acc[mt][4 * i + 2], acc[mt][4 * i + 3], pr);
+					}
+				}
+			}
+		}
+	}
+	/* No block leaves while a peer may still arrive on its barriers. */
+	cluster_sync();
+#endif
+}
+
+/* ---- host side ---- */
+
+/* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI). */
+typedef CUresult (*encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+				    const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+				    const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+				    CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static encode_tiled_fn g_encode = NULL;
+static int g_sms = 0, g_major = 0;
+static int g_clusters = 0; /* clusters of CLUSTER blocks that fit on the GPU at once */
+
+/* Finds the encoder, the SM count and the compute capability once. */
+static int setup(void)
+{
+	if (g_sms > 0)
+		return KB_OK;
+	int dev = 0;
+	if (cudaGetDevice(&dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+		g_sms = 0;
+		return KB_ERR_LAUNCH;
+	}
+	void *fn = NULL;
+	cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+	cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
+							 cudaEnableDefault, &q);
+#else
+	cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &q);
+#endif
+	if (e != cudaSuccess || q != cudaDriverEntryPointSuccess || !fn) {
+		g_sms = 0;
+		return KB_ERR_LAUNCH;
+	}
+	g_encode = (encode_tiled_fn)fn;
+	return KB_OK;
+}
+
+/* A 2-D fp16 tensor map: `inner` x `outer` elements, rows `pitch` elements
+ * apart, boxes of box_inner x box_outer, 128-byte swizzle, zero fill. */
+static int make_map(CUtensorMap *map, const void *ptr, int64_t inner, int64_t outer, int64_t pitch,
+		    uint32_t box_inner, uint32_t box_outer)
+{
+	cuuint64_t dims[2] = { (cuuint64_t)inner, (cuuint64_t)outer };
+	cuuint64_t strides[1] = { (cuuint64_t)pitch * 2 };
+	cuuint32_t box[2] = { box_inner, box_outer };
+	cuuint32_t estr[2] = { 1, 1 };
+	CUresult r = g_encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, (void *)ptr, dims, strides, box, estr,
+			      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+			      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+	return r == CUDA_SUCCESS ? KB_OK : KB_ERR_LAUNCH;
+}
+
+/* A (rows x cols, pitch cols) is usable by TMA as is when its pitch is a
+ * multiple of 16 bytes and its base 16-byte aligned; otherwise it is copied
+ * into scratch with the pitch rounded up to 8 elements (*copy, *pitch). */
+static int tma_operand(const __half *src, int64_t rows, int64_t cols, cudaStream_t st,
+		       const __half **use, void **copy, int64_t *pitch)
+{
+	*use = src;
+	*copy = NULL;
+	*pitch = cols;
+	if (cols % 8 == 0 && (uintptr_t)src % 16 == 0)
+		return KB_OK;
+	int64_t p = (cols + 7) / 8 * 8;
+	if (cudaMallocAsync(copy, (size_t)(rows * p * 2), st) != cudaSuccess) {
+		*copy = NULL;
+		return KB_ERR_LAUNCH;
+	}
+	if (cudaMemcpy2DAsync(*copy, (size_t)p * 2, src, (size_t)cols * 2, (size_t)cols * 2, (size_t)rows,
+			      cudaMemcpyDeviceToDevice, st) != cudaSuccess)
+		return KB_ERR_LAUNCH;
+	*use = (const __half *)*copy;
+	*pitch = p;
+	return KB_OK;
+}
+
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
+{
+	if (!in || !out || n_in != 2 || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *a = &in[0], *b = &in[1];
+	kb_tensor *c = &out[0];
+	if (a->dtype != KB_F16 || b->dtype != KB_F16 || c->dtype != KB_F16)
+		return KB_ERR_SHAPE;
+	if (a->ndim < 2 || a->ndim > KBREED_MAX_DIMS || b->ndim != 2 || c->ndim != a->ndim)
+		return KB_ERR_SHAPE;
+	const int nd = a->ndim;
+	const int64_t K = a->shape[nd - 1], N = b->shape[1];
+	if (K < 0 || N < 0 || b->shape[0] != K || c->shape[nd - 1] != N)
+		return KB_ERR_SHAPE;
+	int64_t M = 1;
+	for (int i = 0; i < nd - 1; i++) {
+		if (a->shape[i] < 0 || c->shape[i] != a->shape[i])
+			return KB_ERR_SHAPE;
+		M *= a->shape[i];
+	}
+	if (M == 0 || N == 0)
+		return KB_OK;
+	cudaStream_t st = (cudaStream_t)stream;
+	if (K == 0) /* an empty sum: C = 0 */
+		return cudaMemsetAsync(c->data, 0, (size_t)(M * N * 2), st) == cudaSuccess ? KB_OK
+											 : KB_ERR_LAUNCH;
+	/* int coordinates in the kernel, with a tile of headroom */
+	const int64_t lim = 0x7fffffffLL - 512;
+	const int64_t tiles_m = (M + BM - 1) / BM;
+	const int64_t units_m = (tiles_m + CLUSTER - 1) / CLUSTER, units_n = (N + BN - 1) / BN;
+	if (M > lim || N > lim || K > lim || units_m * units_n > lim || units_m + GROUP > lim)
+		return KB_ERR_SHAPE;
+
+	int rc = setup();
+	if (rc)
+		return rc;
+	if (g_major != 9) /* wgmma and this kernel's setmaxnreg are sm_90a only */
+		return KB_ERR_SHAPE;
+	if (g_clusters == 0) {
+		if (cudaFuncSetAttribute((const void *)gemm_wgmma_kernel,
+					 cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM_ALLOC) != cudaSuccess)
+			return KB_ERR_LAUNCH;
+		int n = g_sms / CLUSTER;
+#if CLUSTER > 1
+		/* GPCs whose SM count is odd leave an SM out: ask how many fit. */
+		cudaLaunchConfig_t cfg = {};
+		cudaLaunchAttribute at[1];
+		at[0].id = cudaLaunchAttributeClusterDimension;
+		at[0].val.clusterDim.x = CLUSTER;
+		at[0].val.clusterDim.y = 1;
+		at[0].val.clusterDim.z = 1;
+		cfg.gridDim = dim3((unsigned)(n * CLUSTER));
+		cfg.blockDim = dim3(NTHREADS);
+		cfg.dynamicSmemBytes = SMEM_ALLOC;
+		cfg.attrs = at;
+		cfg.numAttrs = 1;
+		int fit = 0;
+		if (cudaOccupancyMaxActiveClusters(&fit, (const void *)gemm_wgmma_kernel, &cfg) != cudaSuccess)
+			return KB_ERR_LAUNCH;
+		if (fit > 0 && fit < n)
+			n = fit;
+#endif
+		g_clusters = n > 0 ? n : 1;
+	}
+
+	const __half *ap, *bp;
+	void *a_copy = NULL, *b_copy = NULL;
+	int64_t lda, ldb;
+	CUtensorMap map_a, map_b;
+	const int64_t units = units_m * units_n;
+	unsigned grid;
+	int pair;
+	rc = tma_operand((const __half *)a->data, M, K, st, &ap, &a_copy, &lda);
+	if (rc)
+		goto out;
+	rc = tma_operand((const __half *)b->data, K, N, st, &bp, &b_copy, &ldb);
+	if (rc)
+		goto out;
+	rc = make_map(&map_a, ap, K, M, lda, BK, BM);
+	if (rc)
+		goto out;
+	rc = make_map(&map_b, bp, N, K, ldb, 64, BK);
+	if (rc)
+		goto out;
+	grid = (unsigned)((units < g_clusters ? units : g_clusters) * CLUSTER);
+	pair = (N % 2 == 0 && (uintptr_t)c->data % 4 == 0) ? 1 : 0;
+	{
+		cudaLaunchConfig_t cfg = {};
+		cudaLaunchAttribute at[1];
+		at[0].id = cudaLaunchAttributeClusterDimension;
+		at[0].val.clusterDim.x = CLUSTER;
+		at[0].val.clusterDim.y = 1;
+		at[0].val.clusterDim.z = 1;
+		cfg.gridDim = dim3(grid);
+		cfg.blockDim = dim3(NTHREADS);
+		cfg.dynamicSmemBytes = SMEM_ALLOC;
+		cfg.stream = st;
+		cfg.attrs = at;
+		cfg.numAttrs = CLUSTER > 1 ? 1 : 0;
+		if (cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel, map_a, map_b, (__half *)c->data, (int)M,
+				       (int)N, (int)K, (int64_t)N, pair) != cudaSuccess ||
+		    cudaGetLastError() != cudaSuccess)
+			rc = KB_ERR_LAUNCH;
+	}
+out:
+	if (a_copy && cudaFreeAsync(a_copy, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	if (b_copy && cudaFreeAsync(b_copy, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	return rc;
+}
