@@ -410,6 +410,12 @@ int codec_catalog(const char *text, struct idea_def **defs, int *n)
 		d->to = get_string(o, "to", "");
 		d->set = get_string(o, "set", "");
 		d->vary = get_string(o, "vary", "");
+		json_t *loose = json_object_get(o, "loose");
+		if (loose && !json_is_boolean(loose)) {
+			rc = error("idea catalogue: entry %zu (%s): loose must be true or false", i, d->id);
+			break;
+		}
+		d->loose = json_is_true(loose);
 		*n = (int)i + 1;
 	}
 	json_decref(j);

@@ -118,7 +118,7 @@ static bool tried(const struct propose_ctx *ctx, const char *id, int64_t parent)
 static const struct template *target(const struct propose_ctx *ctx, const struct idea_def *d,
 				     const struct known *parent)
 {
-	if (!list_has(d->families, ctx->family))
+	if (!list_has(d->families, ctx->family) || (d->loose && ctx->strict))
 		return NULL;
 	if (parent->tpl ? !list_has(d->from, parent->tpl->name) : !list_has(d->from, "naive"))
 		return NULL;

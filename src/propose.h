@@ -26,6 +26,8 @@ struct idea_def {
 	char *to;          /* template to move to; "" keeps the parent's */
 	char *set;         /* knob settings it makes, "VEC=4 STREAM=1" */
 	char *vary;        /* knobs its realisations vary, "THREADS UNROLL" */
+	bool loose;        /* it lowers precision below the model's dtype (TF32 for
+	                    * fp32): proposed only under the loose crfm tolerance */
 };
 
 void idea_def_release(struct idea_def *d);
@@ -76,6 +78,7 @@ struct propose_ctx {
 	const char *const *tried;     /* "catalog_id:parent_id" of every earlier idea */
 	int n_tried;
 	uint64_t *rng;                /* the run's random state */
+	bool strict;                  /* judged under the strict tolerance: no loose ideas */
 };
 
 /* Writes up to `want` proposals for the seeds into out (caller releases

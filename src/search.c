@@ -475,6 +475,7 @@ static int propose_round(struct search *s, int round)
 		.templates = s->tpls, .n_templates = s->n_tpls, .catalog = s->catalog,
 		.n_catalog = s->n_catalog, .history = k, .n_history = s->n_cands,
 		.tried = (const char *const *)tried, .n_tried = n_tried, .rng = &s->rng,
+		.strict = s->o->eval.tolerance == TOL_STRICT,
 	};
 	struct proposal *props = xcalloc((size_t)s->run.ideas + 1, sizeof *props);
 	int n_props = n_seeds ? propose_playbook(&ctx, seeds, n_seeds, s->run.ideas, props) : 0;

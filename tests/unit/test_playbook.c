@@ -194,6 +194,32 @@ static struct propose_ctx ctx_for(const char *op, const char *family, struct kno
 				     .n_history = n_hist, .tried = tried, .n_tried = n_tried, .rng = rng };
 }
 
+static void test_loose_ideas_only_under_crfm(void **state)
+{
+	/* An idea that lowers precision (TF32 for fp32 data) is proposed only
+	 * when the run is judged under the loose tolerance. */
+	uint64_t rng = 5;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 2.7, .pct_floor = 40 };
+	const struct known *seeds[] = { &naive };
+	for (int strict = 0; strict < 2; strict++) {
+		struct propose_ctx ctx = ctx_for("matmul_fp32", "matmul", &naive, 1, NULL, 0, &rng);
+		ctx.strict = strict;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), loose = 0;
+		assert_true(n >= 1);
+		for (int i = 0; i < n; i++) {
+			for (int c = 0; c < n_cat; c++)
+				if (!strcmp(cat[c].id, p[i].catalog_id))
+					loose += cat[c].loose;
+			proposal_release(&p[i]);
+		}
+		if (strict)
+			assert_int_equal(loose, 0);
+		else
+			assert_true(loose >= 1);
+	}
+}
+
 static void test_conditioned_on_history(void **state)
 {
 	uint64_t rng = 42;
@@ -318,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_catalog_matches_templates),
 		cmocka_unit_test(test_templates_compile),
 		cmocka_unit_test(test_conditioned_on_history),
+		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_realisations_and_recombination),
 	};
