@@ -2,8 +2,8 @@
 // family: conv
 // problems: conv2d conv2d_relu_maxpool
 // seeds-from: matmul
-// knob BM: 64 128 256 | default 256 | output positions per block (rows of the implicit GEMM); halved while a thread would hold more than 128 accumulators (BM*BN/threads)
-// knob BN: 32 64 128 | default 128 | output channels per block, an upper bound: n8 tiles past Cout are neither loaded nor multiplied (Cout = 96 fits one BN = 128 block)
+// knob BM: 64 128 256 | default 128 | output positions per block (rows of the implicit GEMM); halved while a thread would hold more than 128 accumulators (BM*BN/threads)
+// knob BN: 32 64 96 128 | default 96 | output channels per block, an upper bound: n8 tiles past Cout are neither loaded nor multiplied (Cout = 96 fits one BN = 96 or 128 block; 96 holds no idle accumulators)
 // knob BK: 16 32 | default 16 | reduction depth (Cin*KH*KW taps) per pipeline slice; K is padded with zeros to a multiple of BK
 // knob WARPS: 4 8 | default 8 | warps per block; the warp grid (along M x along N) is derived from the tile
 // knob STAGES: 2 3 4 | default 3 | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
@@ -48,7 +48,13 @@
  * channels (one-dimensional grid, channel tiles of one position tile
  * adjacent). K is walked in BK-deep slices through a STAGES ring of
  * shared-memory buffers filled by cp.async, STAGES-1 slices ahead of the
- * one being multiplied, one __syncthreads per slice.
+ * one being multiplied, one __syncthreads per slice. The copies of the
+ * slice ahead are issued in BK/8 pieces, one before each k8 step of the
+ * current slice, so the gather's many small copies drain while the mma
+ * issue instead of stalling the warp in one burst. Where a thread holds
+ * at most 64 accumulators and two rings fit, two blocks share an SM
+ * (launch bounds), so one block's gather and epilogue overlap the other's
+ * mma.
  *   A slice (TBM x BK): gathered from x on the fly (im2col): lane l of a
  *     warp loads tap k = slice*BK + l % BK for one position (two positions
  *     per warp when BK = 16), so a warp reads runs of consecutive kw, i.e.
@@ -138,7 +144,7 @@
 #include "kbreed_candidate.h"
 
 static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
-static_assert(BN == 32 || BN == 64 || BN == 128, "BN is 32, 64 or 128");
+static_assert(BN == 32 || BN == 64 || BN == 96 || BN == 128, "BN is 32, 64, 96 or 128");
 static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2, 3 or 4");
@@ -183,7 +189,7 @@ constexpr int WARPS_M = WARPS / WARPS_N;
 constexpr int WTM = TBM / WARPS_M;   /* warp tile rows */
 constexpr int MT = WTM / 16;         /* m16 tiles per warp */
 constexpr int NT = BN / 8 / WARPS_N; /* n8 tiles per warp */
-constexpr int NCH = NT >= 2 ? 2 : 1; /* n8 tiles per skip test */
+constexpr int NCH = NT % 2 == 0 ? 2 : 1; /* n8 tiles per skip test */
 static_assert(warp_cost(WARPS_N) < (1 << 20), "no warp grid fits the tile");
 static_assert(NT % NCH == 0, "NT");
 
@@ -217,11 +223,21 @@ constexpr int pick_cw()
 {
 	int cw = BN;
 	while (cw > 8 && cw * LDC > NSTAGE * STAGE_FLOATS)
-		cw /= 2;
+		cw = cw / 2 % 8 == 0 ? cw / 2 : 8; /* whole n8 tiles per chunk */
 	return cw;
 }
 constexpr int CW = pick_cw();
-static_assert(CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue staging");
+static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue staging");
+
+/* Two blocks per SM where the accumulators leave room (at most 64 per
+ * thread, so 128 registers suffice) and two rings fit in shared memory:
+ * one block's gather then overlaps the other's mma and epilogue. */
+constexpr int MINB = (TBM * BN / NTHREADS <= 64 && 2 * (SMEM_BYTES + 1024) <= 228 * 1024) ? 2 : 1;
+
+/* The gather of the next slice is issued in KPARTS pieces, one before each
+ * k8 step of the current slice, so that its copies drain while mma issue. */
+constexpr int KPARTS = BK / 8;
+static_assert(NR % KPARTS == 0, "gather parts");
 
 #define BIG_NEG (-(1 << 29)) /* input row of positions past M: never inside */
 
@@ -354,7 +370,7 @@ struct conv_args {
 	int dci, dkh, dkw; /* BK as (ci, kh, kw) digits: BK = (dci*KH + dkh)*KW + dkw */
 };
 
-__global__ void __launch_bounds__(NTHREADS, 1) conv_igemm_kernel(const conv_args a)
+__global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_args a)
 {
 	extern __shared__ __align__(16) float smem[];
 	int4 *minfo = reinterpret_cast<int4 *>(smem + NSTAGE * STAGE_FLOATS);
@@ -401,29 +417,41 @@ __global__ void __launch_bounds__(NTHREADS, 1) conv_igemm_kernel(const conv_args
 	const float *wtile = a.wsp + (size_t)(n0 / 8) * 32 * FR;
 	const int bchunks = nvalid * 8 * FR; /* 16-byte chunks per k8 block row */
 
-	/* Issue the copies of slice `slice` into ring slot `slot`; advance the tap. */
-	auto load_slice = [&](int slot, int slice) {
-		const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
-		const int khv = ci < a.Cin ? kh : BIG_NEG;
-		const unsigned koff = ((unsigned)ci * (unsigned)a.H + (unsigned)kh) * (unsigned)a.W + (unsigned)kw;
-		const unsigned dst0 = sa + (unsigned)(row0 * LDK + kk) * 4u;
-#pragma unroll 8
-		for (int i = 0; i < NR; i++) {
+	/* The copies of one slice are issued in KPARTS pieces: slice_begin
+	 * fixes the slot and this thread's tap offset, gather_part(p) copies
+	 * rows p*NR/KPARTS .. (p+1)*NR/KPARTS - 1 of this thread's A column
+	 * (part 0 also the B slice), slice_end advances the tap by BK. */
+	unsigned g_sa = 0, g_koff = 0;
+	int g_khv = 0;
+	auto slice_begin = [&](int slot) {
+		g_sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
+		g_khv = ci < a.Cin ? kh : BIG_NEG;
+		g_koff = ((unsigned)ci * (unsigned)a.H + (unsigned)kh) * (unsigned)a.W + (unsigned)kw;
+	};
+	auto gather_part = [&](int p, int slice) {
+		const unsigned dst0 = g_sa + (unsigned)(row0 * LDK + kk) * 4u;
+#pragma unroll
+		for (int q = 0; q < NR / KPARTS; q++) {
+			const int i = p * (NR / KPARTS) + q;
 			int4 e = minfo[row0 + i * ROWSTEP];
-			int ih = e.z + khv, iw = e.w + kw;
+			int ih = e.z + g_khv, iw = e.w + kw;
 			bool ok = (unsigned)ih < (unsigned)a.H && (unsigned)iw < (unsigned)a.W;
 			unsigned long long p64 = ((unsigned long long)(unsigned)e.y << 32) | (unsigned)e.x;
-			const float *src = reinterpret_cast<const float *>(p64 + (unsigned long long)koff * 4u);
+			const float *src = reinterpret_cast<const float *>(p64 + (unsigned long long)g_koff * 4u);
 			cp_async4(dst0 + (unsigned)(i * ROWSTEP * LDK) * 4u, src, ok ? 4 : 0);
 		}
-		const unsigned sb = sa + (unsigned)A_FLOATS * 4u;
+		if (p == 0) {
+			const unsigned sb = g_sa + (unsigned)A_FLOATS * 4u;
 #pragma unroll
-		for (int kb = 0; kb < BK / 8; kb++) {
-			const float *g = wtile + ((size_t)(slice * (BK / 8) + kb) * a.nnb) * 32 * FR;
-			const unsigned d = sb + (unsigned)(kb * (BN / 8) * 32 * FR) * 4u;
-			for (int c = tid; c < bchunks; c += NTHREADS)
-				cp_async16(d + (unsigned)c * 16u, g + c * 4);
+			for (int kb = 0; kb < BK / 8; kb++) {
+				const float *g = wtile + ((size_t)(slice * (BK / 8) + kb) * a.nnb) * 32 * FR;
+				const unsigned d = sb + (unsigned)(kb * (BN / 8) * 32 * FR) * 4u;
+				for (int c = tid; c < bchunks; c += NTHREADS)
+					cp_async16(d + (unsigned)c * 16u, g + c * 4);
+			}
 		}
+	};
+	auto slice_end = [&]() {
 		kw += a.dkw;
 		if (kw >= a.KW) {
 			kw -= a.KW;
@@ -452,8 +480,13 @@ __global__ void __launch_bounds__(NTHREADS, 1) conv_igemm_kernel(const conv_args
 
 #pragma unroll 1
 	for (int s = 0; s < NSTAGE - 1; s++) {
-		if (s < a.nk)
-			load_slice(s, s);
+		if (s < a.nk) {
+			slice_begin(s);
+#pragma unroll
+			for (int p = 0; p < KPARTS; p++)
+				gather_part(p, s);
+			slice_end();
+		}
 		cp_async_commit();
 	}
 
@@ -461,17 +494,17 @@ __global__ void __launch_bounds__(NTHREADS, 1) conv_igemm_kernel(const conv_args
 	for (int kt = 0; kt < a.nk; kt++) {
 		cp_async_wait<NSTAGE - 2>();
 		__syncthreads(); /* slice kt visible to all; slot (kt-1) % NSTAGE free */
-		{
-			int ls = kt + NSTAGE - 1;
-			if (ls < a.nk)
-				load_slice(ls % NSTAGE, ls);
-			cp_async_commit();
-		}
+		const int ls = kt + NSTAGE - 1; /* the slice loaded during this one */
+		const bool loading = ls < a.nk;
+		if (loading)
+			slice_begin(ls % NSTAGE);
 		const int slot = kt % NSTAGE;
 		const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
 		const float *sB = smem + slot * STAGE_FLOATS + A_FLOATS;
 #pragma unroll
 		for (int ks = 0; ks < BK / 8; ks++) {
+			if (loading)
+				gather_part(ks, ls);
 			unsigned abig[MT][4];
 #if PRECISION == 3
 			unsigned asmall[MT][4];
@@ -522,6 +555,9 @@ __global__ void __launch_bounds__(NTHREADS, 1) conv_igemm_kernel(const conv_args
 				}
 			}
 		}
+		if (loading)
+			slice_end();
+		cp_async_commit();
 	}
 	cp_async_wait<0>();
 	__syncthreads(); /* the ring is free for the epilogue */

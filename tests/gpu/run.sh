@@ -108,7 +108,7 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 		fi
 		[ -e "${1:-/nonexistent}" ] || continue
 		echo "# $(date -u +%H:%M:%S) templates on $odd: $# candidates, $tol tolerance"
-		$K eval --json --no-baseline --reps 20 --timeout 60 --tolerance $tol "$odd" "$@" \
+		$K eval --json --no-baseline --reps 20 --timeout 20 --tolerance $tol "$odd" "$@" \
 			>"$RESULTS/templates-$name-$tol.json" 2>"$RESULTS/templates-$name-$tol.log"
 		got=$(verdicts "$RESULTS/templates-$name-$tol.json" | tr '\n' ' ')
 		for k in "$@"; do
