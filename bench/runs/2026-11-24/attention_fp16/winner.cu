@@ -1,24 +1,22 @@
-// kbreed winner for attention_fp16: 7.0902 ms on NVIDIA H100 80GB HBM3 = 48% of PyTorch eager (3.3818 ms), 41% of the floor.
-// Run 5, candidate 121, round 1. Build it as a shared object with its ABI header beside it:
+// kbreed winner for attention_fp16: 3.5672 ms on NVIDIA H100 80GB HBM3 = 103% of PyTorch eager (3.6669 ms), 83% of the floor.
+// Run 3, candidate 67, round 2. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
-// kbreed candidate: template flash_mma
-#define BLOCK_M 256
-#define BLOCK_N 64
-#define WARPS 8
-#define STAGES 2
-#define Q_IN_REGS 0
-// kbreed-template: flash_mma
+// kbreed candidate: template flash_wgmma
+#define BLOCK_N 128
+#define STAGES 3
+#define CONSUMERS 2
+// kbreed-template: flash_wgmma
 // family: attention
 // problems: attention_fp16
-// knob BLOCK_M: 64 128 256 | default 256 | query rows per block (one (b, h) each), 16 per m16 fragment; each warp holds BLOCK_M / (16 * warps) fragments, at most 2 (1 for D = 256), the block shrinking to fit
-// knob BLOCK_N: 32 64 128 | default 64 | keys per step of the key loop (K and V tiles of BLOCK_N rows); at most 64 for D = 256, and for D > 64 with two fragments per warp
-// knob WARPS: 4 8 | default 8 | warps per block, lowered to BLOCK_M / 16 where the block has fewer 16-row fragments
-// knob STAGES: 1 2 3 | default 2 | slots of the K/V shared-memory ring: 1 = V loads during S and the softmax, the next K during P V; 2 = the next step's K and V load during this step; 3 = two steps ahead (lowered to what fits in 227 KB)
-// knob Q_IN_REGS: 0 1 | default 0 | 1 = the warp's Q fragments are read from shared memory once and stay in registers; 0 = re-read with ldmatrix at every key step (fewer registers); only with one fragment per warp or D <= 64
+// knob BLOCK_N: 64 128 | default 128 | keys per step of the key loop = the n of the S = Q K^T wgmma and the k extent of P V; lowered to 64 for D = 128 with three consumers (160 registers a thread)
+// knob STAGES: 2 3 | default 2 | slots of the K/V shared-memory ring filled by TMA ahead of the consumers (lowered to what fits in 227 KB)
+// knob CONSUMERS: 2 3 | default 2 | consumer warpgroups of 64 query rows each: the block owns 64 x CONSUMERS query rows of one head, all sharing each K/V tile
 /*
- * flash_mma.cu - F.scaled_dot_product_attention(q, k, v), not causal, no
- * mask, no dropout, scale 1/sqrt(D), fp16 in and out, fp32 accumulation:
+ * flash_wgmma.cu - F.scaled_dot_product_attention(q, k, v), not causal, no
+ * mask, no dropout, scale 1/sqrt(D), fp16 in and out, fp32 accumulation, on
+ * Hopper tensor cores (wgmma) with K and V streamed in by the tensor memory
+ * accelerator (TMA):
  *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] / sqrt(D)) v[bh, j, :]
  *
  * Layout (contiguous, row-major, fp16):
@@ -26,178 +24,312 @@
  *   in[1]  k    (..., Sk, D)   e.g. (16, 16, 4096, 128)
  *   in[2]  v    (..., Sk, D)   e.g. (16, 16, 4096, 128)
  *   out[0] out  (..., Sq, D)   e.g. (16, 16, 4096, 128)
- * The leading dims (batch, heads: any number of them, rank >= 2) are equal
- * in all four and fold into BH. D is 32, 64, 96, 128 or 256, each a
- * compile-time instantiation chosen at run time (others: KB_ERR_SHAPE); v
- * has the head dim of q and k. Sq >= 0 and Sk >= 1 are any sizes.
+ * The leading dims (rank >= 2) are equal in all four and fold into BH.
+ * Sq >= 0 and Sk >= 1 are any sizes.
  *
- * Strategy (FlashAttention-2 on tensor cores, mma.sync): block `blk` of a
- * 1-D grid of nqb * BH blocks owns query rows [qb * BM, qb * BM + BM) of head
- * bh = blk / nqb, qb = blk % nqb, so the blocks of one head run side by side
- * and share its K and V in L2. Warp w owns MF fragments of 16 query rows,
- * rows (w * MF + f) * 16 .. + 15 of the block. The block walks the keys in
- * steps of BN:
- *   - the K and V tiles (BN x D each) arrive in shared memory by 16-byte
- *     cp.async (rows past Sk zero-filled) in a ring of ST slots, ST - 1
- *     steps ahead, one barrier a step (ST = 1: K and V as separate groups,
- *     three barriers a step, V landing while S and the softmax are computed
- *     and the next K while P V is);
- *   - S = Q K^T by mma.sync.m16n8k16 (fp16 in, fp32 accumulate): Q as the A
- *     operand (row), K as the B operand through non-transposed ldmatrix (a
- *     row-major (keys, D) tile is exactly the "col" layout of K^T); each K
- *     fragment serves the warp's MF query fragments;
- *   - online softmax in registers, base 2: scores times log2(e)/sqrt(D)
- *     folded into one FMA before ex2; keys >= Sk are -inf; the running row
- *     max m and partial row sum l live in the four lanes of a quad (max
- *     reduced by two shuffles at each step, l only at the end); O is
- *     rescaled by exp2(m_old - m_new);
- *   - P is rounded to fp16 in registers: the accumulator of two adjacent
- *     n8 tiles of S is, element for element, the A fragment of a k16 step of
- *     P V, so P never touches shared memory; V is the B operand through
- *     ldmatrix.trans.
- * At the end O / l is rounded to fp16 and written with half2 stores, rows
- * >= Sq skipped. The scores never touch global memory.
+ * Two paths. The fast path takes D = 64 or 128 on an sm_90 GPU with 16-byte
+ * aligned tensors; everything else (other head dims up to 512, unaligned
+ * pointers, other GPUs) runs a plain kernel: one warp a query row, lanes
+ * striding over D, keys one at a time with an online softmax in fp32. It is
+ * slow but exact enough, and it keeps every shape correct.
  *
- * Shared memory (dynamic): Q tile (BM x DS), then ST K tiles, then ST V
- * tiles (BN x DS each), fp16, DS = D (128 for D = 96, whose rows are padded),
- * from a 128-byte boundary (the kernel rounds the base up; 128 bytes more
- * are asked for). Each row is a run of 16-byte chunks, chunk c of row r
- * stored at c ^ (r & 7) (at c ^ ((r >> 1) & 3) for the 64-byte rows of
- * D = 32), so the eight rows an ldmatrix phase reads fall in eight
- * different bank groups, as do the eight chunks of a cp.async phase.
+ * Fast path (FlashAttention-3 style, without ping-pong scheduling). Block
+ * `blk` of a 1-D grid of nqb * BH blocks owns query rows [qb * BM, qb * BM +
+ * BM) of head bh = blk / nqb, qb = blk % nqb (the blocks of one head run side
+ * by side and share its K and V in L2), BM = 64 * CONSUMERS. Warpgroup 0 is
+ * the producer: it drops to 24 or 32 registers (setmaxnreg) and one thread
+ * issues every TMA copy: the Q tile once (on its own mbarrier), then for each
+ * step j of BN keys the K and V tiles into ring slot j % ST, after waiting
+ * for the slot's "empty" mbarrier and announcing the bytes on its "full"
+ * one. Warpgroups 1..CONSUMERS are consumers (raised to 240 or 160
+ * registers); consumer cw owns query rows cw * 64 .. + 63 of the tile:
+ *   - S = Q K^T: D/16 wgmma m64nBNk16, both operands from shared memory,
+ *     K-major (Q rows and K rows both have D contiguous), fp32 accumulators;
+ *   - keys >= Sk are set to -inf (TMA filled their K rows with zeros);
+ *   - online softmax on the accumulators, base 2 with log2(e)/sqrt(D) folded
+ *     into one FMA before ex2; row max over the 4 lanes of a quad by two
+ *     shuffles; O rescaled by exp2(m_old - m_new); row sums kept per lane and
+ *     reduced at the end;
+ *   - P rounded to fp16 in registers and fed as the register A operand of
+ *     O += P V: BN/16 wgmma m64nDk16, V from shared memory N-major (V rows
+ *     are keys = the k of this product, D contiguous = its n), imm-trans-b 1.
+ *   The next step's S wgmma is issued right behind this step's P V (both
+ *   then waited for together), so the tensor cores see the two back to back;
+ *   afterwards lane 0 of each consumer warp arrives on the slot's "empty".
+ * Epilogue: O / l rounded to fp16 and stored from registers as half2, rows
+ * >= Sq skipped.
  *
- * Derived at compile time per D, so every knob setting builds and runs:
- *   NW = min(WARPS, BLOCK_M / 16) warps, NT = 32 * NW threads;
- *   MF = min(BLOCK_M / (16 * NW), 2; 1 for D = 256) fragments a warp,
- *   BM = 16 * MF * NW query rows a block;
- *   BN = BLOCK_N, at most 64 where O and S would not fit in registers;
- *   Q in registers only where Q_IN_REGS and MF * D <= 128, MF * BN <= 128;
- *   ST = STAGES, lowered until Q and the ring fit in 227 KB.
- * Registers (ptxas, sm_90a, D = 128): the default 235, no spills; MF = 2
- * with BN = 64 uses all 255 and spills a few words; MF = 1: 148 (BN 32) to
- * 235 (BN 128, Q in registers). No scratch memory.
+ * Register fragments (PTX ISA, wgmma m64nNk16): accumulator register
+ * 4i + 2h + e of a thread of warp w (of the warpgroup), lane = 4g + t, is
+ * row 16w + g + 8h, column 8i + 2t + e. The register A fragment of a k16
+ * slice has a0,a1: row g, columns 2t, 2t+1; a2,a3: row g + 8; a4,a5: row g,
+ * columns 8 + 2t, 8 + 2t + 1; a6,a7: row g + 8, columns 8 + 2t.. (plus 16w
+ * rows). So the accumulators 8kk .. 8kk + 7 of S, packed in pairs, are
+ * exactly the A fragment of k16 slice kk of P: no data movement.
+ *
+ * Shared memory (dynamic, from a 1024-byte boundary): the Q tile, ST K
+ * tiles, ST V tiles, then the mbarriers. Every tile is D/64 chunks of
+ * [rows][64] fp16 (128-byte rows; chunk c holds columns 64c .. 64c + 63),
+ * written by TMA with 128-byte swizzling (16-byte piece p of row r at piece
+ * p ^ (r % 8) within each 1024-byte group of 8 rows); chunk c of a tile of
+ * R rows starts at c * R * 128. Matrix descriptors (start >> 4 in bits
+ * 0-13, LBO >> 4 in 16-29, SBO >> 4 in 32-45, swizzle mode 1 = 128B in bits
+ * 62-63):
+ *   Q (A, K-major), k16 step kk: start = Q + (kk / 4) * BM * 128 +
+ *     cw * 64 * 128 + (kk % 4) * 32, SBO = 1024 (next 8 rows);
+ *   K (B, K-major), k16 step kk: start = K + (kk / 4) * BN * 128 +
+ *     (kk % 4) * 32, SBO = 1024 (next 8 keys);
+ *   V (B, N-major), k16 step kk (keys 16kk ..): start = V + kk * 2048,
+ *     SBO = 1024 (next 8 keys), LBO = BN * 128 (next 64 columns of D).
+ *
+ * Edges. The tensor maps are 3-D (D, S, BH), so a box reaching past Sq or
+ * Sk within a head is zero-filled (never the next head's rows), and the
+ * full box's bytes still count on the mbarrier. Zero Q rows give finite
+ * scores and are not stored; zero K rows are masked; zero V rows meet P = 0.
  */
-#ifndef BLOCK_M
-#define BLOCK_M 128
-#endif
 #ifndef BLOCK_N
-#define BLOCK_N 32
-#endif
-#ifndef WARPS
-#define WARPS 4
+#define BLOCK_N 128
 #endif
 #ifndef STAGES
 #define STAGES 2
 #endif
-#ifndef Q_IN_REGS
-#define Q_IN_REGS 0
+#ifndef CONSUMERS
+#define CONSUMERS 2
 #endif
 
+#include <cuda.h> /* CUtensorMap and its enums: types only, no driver calls linked */
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <math.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
 
-static_assert(BLOCK_M == 64 || BLOCK_M == 128 || BLOCK_M == 256, "BLOCK_M is 64, 128 or 256");
-static_assert(BLOCK_N == 32 || BLOCK_N == 64 || BLOCK_N == 128, "BLOCK_N is 32, 64 or 128");
-static_assert(WARPS == 2 || WARPS == 4 || WARPS == 8, "WARPS is 2, 4 or 8");
-static_assert(STAGES >= 1 && STAGES <= 4, "STAGES is 1 to 4");
-static_assert(Q_IN_REGS == 0 || Q_IN_REGS == 1, "Q_IN_REGS is 0 or 1");
+static_assert(BLOCK_N == 64 || BLOCK_N == 128, "BLOCK_N is 64 or 128");
+static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2 to 4");
+static_assert(CONSUMERS == 2 || CONSUMERS == 3, "CONSUMERS is 2 or 3");
 
 KBREED_CANDIDATE_ABI
 
-#define SMEM_CAP (227 * 1024) /* opt-in shared memory per block on an H100 */
+#define SMEM_OPTIN 232448    /* 227 KB: the sm_90 per-block limit */
+#define SMEM_EXTRA (1024 + 256) /* alignment slack + mbarriers */
 
-/* Ring slots (at most `want`) that fit beside the Q tile. */
-constexpr int fit_stages(int want, int q_bytes, int kv_bytes)
+/* Ring slots (at most `want`, at least 2) that fit beside the Q tile. */
+constexpr int fa_fit_stages(int want, int q_bytes, int kv_bytes)
 {
-	return want <= 1 || q_bytes + 2 * want * kv_bytes <= SMEM_CAP
+	return want <= 2 || q_bytes + 2 * want * kv_bytes + SMEM_EXTRA <= SMEM_OPTIN
 		       ? want
-		       : fit_stages(want - 1, q_bytes, kv_bytes);
+		       : fa_fit_stages(want - 1, q_bytes, kv_bytes);
 }
 
-/* Everything the kernel for head dim D derives from the knobs. */
+/* Everything the fast kernel for head dim D derives from the knobs. */
 template <int D> struct fa_cfg {
-	static constexpr int DS = D == 96 ? 128 : D;                  /* smem row, halves */
-	static constexpr int NW = WARPS < BLOCK_M / 16 ? WARPS : BLOCK_M / 16;
-	static constexpr int MF_MAX = D > 128 ? 1 : 2;                 /* O must fit in registers */
-	static constexpr int MF = BLOCK_M / (16 * NW) < MF_MAX ? BLOCK_M / (16 * NW) : MF_MAX;
-	static constexpr int BM = 16 * MF * NW;
-	static constexpr int BN = (BLOCK_N > 64 && (D > 128 || (MF > 1 && D > 64))) ? 64 : BLOCK_N;
-	static constexpr int QREG = Q_IN_REGS && MF * D <= 128 && MF * BN <= 128;
-	static constexpr int NT = 32 * NW;
-	static constexpr int Q_BYTES = BM * DS * 2;
-	static constexpr int KV_BYTES = BN * DS * 2;                  /* one K or V tile */
-	static constexpr int ST = fit_stages(STAGES, Q_BYTES + 128, KV_BYTES);
-	/* bytes asked for: the tiles, and room to start them on a 128-byte boundary */
-	static constexpr int SMEM = Q_BYTES + 2 * ST * KV_BYTES + 128;
-	static_assert(D % 16 == 0 && BN % 16 == 0 && MF >= 1, "tile shape");
-	static_assert(SMEM <= SMEM_CAP, "tiles do not fit in shared memory");
+	static constexpr int CONS = CONSUMERS;
+	static constexpr int BM = 64 * CONS;                       /* query rows a block */
+	static constexpr int BN = (CONS == 3 && D == 128) ? 64 : BLOCK_N;
+	static constexpr int NT = 128 * (CONS + 1);                /* producer + consumers */
+	static constexpr int Q_BYTES = BM * D * 2;
+	static constexpr int KV_BYTES = BN * D * 2;                /* one K or V tile */
+	static constexpr int ST = fa_fit_stages(STAGES, Q_BYTES, KV_BYTES);
+	static constexpr int SMEM = Q_BYTES + 2 * ST * KV_BYTES + SMEM_EXTRA;
+	static constexpr int PRODUCER_REGS = CONS == 2 ? 24 : 32;
+	static constexpr int CONSUMER_REGS = CONS == 2 ? 240 : 160;
+	static_assert(D == 64 || D == 128, "fast path head dims");
+	static_assert(SMEM <= SMEM_OPTIN, "shared memory");
+	/* two slots at least: a consumer waits for slot j + 1 before it frees slot j */
+	static_assert(ST >= 2, "two ring slots must fit");
+	static_assert(8 * (1 + 2 * ST) <= 256, "mbarriers fit their reserve");
+	static_assert(Q_BYTES % 1024 == 0 && KV_BYTES % 1024 == 0, "tiles keep 1024-byte alignment");
+	static_assert(128 * PRODUCER_REGS + 128 * CONS * CONSUMER_REGS <= 65536, "register file");
 };
 
-__device__ __forceinline__ uint32_t smem_addr(const void *p)
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define FA_WGMMA_DEVICE 1
+#else
+#define FA_WGMMA_DEVICE 0
+#endif
+
+/* ---- PTX wrappers: mbarrier, TMA, wgmma (sm_90a) ---- */
+
+static __device__ __forceinline__ uint32_t smem_u32(const void *p)
 {
 	return (uint32_t)__cvta_generic_to_shared(p);
 }
 
-/* Byte offset of 16-byte chunk c of row r in a swizzled tile of DS halves a row. */
-template <int DS> __device__ __forceinline__ uint32_t swz(int r, int c)
+static __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count)
 {
-	if (DS >= 64)
-		return (uint32_t)(r * DS * 2 + ((c ^ (r & 7)) << 4));
-	return (uint32_t)(r * DS * 2 + ((c ^ ((r >> 1) & 3)) << 4));
+	asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
 }
 
-/*
- * ldmatrix addresses. `lane` is this lane's address of chunk `half` (0 or 1)
- * of its row, swz(row, half) from a tile base; the address of chunk
- * 2 * kc + half of the same row is then lane ^ X + Y with compile-time X, Y:
- * the swizzle only flips chunk bits below the row size (bits 4..6 of a byte
- * offset, bits 4..5 for 64-byte rows), which the tile bases and row offsets
- * leave clear. So no per-kc address is kept in a register.
- */
-template <int DS> __device__ __forceinline__ uint32_t chunk_addr(uint32_t lane, int kc)
+/* Wait until the phase of parity `parity` of the barrier has completed. */
+static __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
 {
-	constexpr int M = DS >= 64 ? 7 : 3;
-	return (lane ^ (uint32_t)(((2 * kc) & M) << 4)) + (uint32_t)(((2 * kc) & ~M) << 4);
+	uint32_t done;
+	do {
+		asm volatile("{\n.reg .pred p;\n"
+			     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+			     "selp.u32 %0, 1, 0, p;\n}\n"
+			     : "=r"(done)
+			     : "r"(bar), "r"(parity)
+			     : "memory");
+	} while (!done);
 }
 
-/* 16 bytes global -> shared; n = 0 reads nothing and writes zeros. */
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int n)
+static __device__ __forceinline__ void mbar_arrive(uint32_t bar)
 {
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(n));
-}
-__device__ __forceinline__ void cp_async_commit()
-{
-	asm volatile("cp.async.commit_group;\n" ::);
-}
-/* Wait until at most N of this thread's most recent groups are pending. */
-template <int N> __device__ __forceinline__ void cp_async_wait()
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+	asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
 }
 
-__device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr)
+/* Arrive once and add `bytes` to the transaction count the phase waits for. */
+static __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes)
 {
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
-}
-__device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
+	asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
+		     : "memory");
 }
 
-/* c += a (16x16, row) * b (16x8, col); fp16 in, fp32 accumulate. */
-__device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
+/* One 3-D TMA box (x = column, y = row, z = head) into shared memory at dst;
+ * completion is counted in bytes on the mbarrier. */
+static __device__ __forceinline__ void tma_load_3d(uint32_t dst, const CUtensorMap *map, int x, int y,
+						   int z, uint32_t bar)
 {
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-		     "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+	asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     " [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar)
+		     : "memory");
+}
+
+/* Shared-memory matrix descriptor, 128-byte swizzle (fields in the opening comment). */
+static __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
+{
+	return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) |
+	       ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
+}
+
+static __device__ __forceinline__ void wgmma_fence(void)
+{
+	asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
+}
+
+static __device__ __forceinline__ void wgmma_commit(void)
+{
+	asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
+}
+
+template <int N> static __device__ __forceinline__ void wgmma_wait(void)
+{
+	asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
+}
+
+/* Register fences: keep the compiler from reading accumulators above a wgmma
+ * wait, or from reusing the registers of an in-flight A operand before it. */
+static __device__ __forceinline__ void reg_fence(float &x)
+{
+	asm volatile("" : "+f"(x)::"memory");
+}
+static __device__ __forceinline__ void reg_fence(uint32_t &x)
+{
+	asm volatile("" : "+r"(x)::"memory");
+}
+
+/* D(64 x 64, fp32, 32 a thread) (+)= A(64 x 16, smem, K-major) * B(16 x 64, smem, K-major). */
+static __device__ __forceinline__ void wgmma_ss_n64(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     "}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+
+/* D(64 x 64, fp32, 32 a thread) += A(64 x 16, registers) * B(16 x 64, smem, N-major: imm-trans-b 1). */
+static __device__ __forceinline__ void wgmma_rs_n64(float *d, const uint32_t *a, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     "}, {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d));
+}
+
+/* D(64 x 128, fp32, 64 a thread) (+)= A(64 x 16, smem, K-major) * B(16 x 128, smem, K-major). */
+static __device__ __forceinline__ void wgmma_ss_n128(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+
+/* D(64 x 128, fp32, 64 a thread) += A(64 x 16, registers) * B(16 x 128, smem, N-major: imm-trans-b 1). */
+static __device__ __forceinline__ void wgmma_rs_n128(float *d, const uint32_t *a, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     "}, {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d));
+}
+
+/* S += Q K^T over the D/16 k16 steps (the first overwrites S). */
+template <int D, int BN, int BM>
+static __device__ __forceinline__ void issue_qk(float *sacc, uint32_t q_base, uint32_t k_base)
+{
+#pragma unroll
+	for (int kk = 0; kk < D / 16; kk++) {
+		const uint32_t off = (uint32_t)((kk % 4) * 32); /* k16 step within a 128-byte row */
+		const uint64_t da = smem_desc(q_base + (kk / 4) * BM * 128 + off, 16, 1024);
+		const uint64_t db = smem_desc(k_base + (kk / 4) * BN * 128 + off, 16, 1024);
+		if (BN == 128)
+			wgmma_ss_n128(sacc, da, db, kk);
+		else
+			wgmma_ss_n64(sacc, da, db, kk);
+	}
+}
+
+/* O += P V over the BN/16 k16 steps; P from registers. */
+template <int D, int BN>
+static __device__ __forceinline__ void issue_pv(float *oacc, uint32_t (*pa)[4], uint32_t v_base)
+{
+#pragma unroll
+	for (int kk = 0; kk < BN / 16; kk++) {
+		const uint64_t db = smem_desc(v_base + kk * 2048, BN * 128, 1024);
+		if (D == 128)
+			wgmma_rs_n128(oacc, pa[kk], db, 1);
+		else
+			wgmma_rs_n64(oacc, pa[kk], db, 1);
+	}
 }
 
 __device__ __forceinline__ float ex2(float x)
@@ -214,316 +346,359 @@ __device__ __forceinline__ uint32_t pack_half2(float lo, float hi)
 }
 
 /*
- * Start the copy of rows [0, R) of a (rows, D) fp16 matrix at g into the
- * swizzled tile at s; rows >= valid are zero-filled (g itself stays a valid
- * address: it is a row that exists).
+ * The fast kernel. tmQ: q as (D, Sq, BH), box 64 x BM x 1; tmK, tmV: k and v
+ * as (D, Sk, BH), box 64 x BN x 1. o: (BH, Sq, D).
  */
-template <int D, int DS, int R, int NT>
-__device__ __forceinline__ void load_tile(uint32_t s, const __half *g, int valid, int tid)
-{
-	constexpr int CH = D / 8; /* 16-byte chunks a row */
-#pragma unroll
-	for (int i = tid; i < R * CH; i += NT) {
-		const int r = i / CH, c = i % CH;
-		const bool ok = r < valid;
-		cp_async16(s + swz<DS>(r, c), ok ? (const void *)(g + (int64_t)r * D + c * 8)
-						 : (const void *)g, ok ? 16 : 0);
-	}
-}
-
 template <int D>
 __global__ void __launch_bounds__(fa_cfg<D>::NT, 1)
-flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
-	  const __half *__restrict__ k,  /* (BH, Sk, D) */
-	  const __half *__restrict__ v,  /* (BH, Sk, D) */
-	  __half *__restrict__ o,        /* (BH, Sq, D) */
-	  int Sq, int Sk, int nqb, float sl2 /* log2(e) / sqrt(D) */)
+flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__ CUtensorMap tmK,
+		const __grid_constant__ CUtensorMap tmV, __half *__restrict__ o, int Sq, int Sk,
+		int nqb, float sl2 /* log2(e) / sqrt(D) */)
 {
+#if FA_WGMMA_DEVICE
 	typedef fa_cfg<D> C;
-	constexpr int DS = C::DS, MF = C::MF, BM = C::BM, BN = C::BN, NT = C::NT, ST = C::ST;
-	constexpr int NKC = D / 16;  /* k16 steps of Q K^T */
-	constexpr int NNT = BN / 8;  /* n8 tiles of S */
-	constexpr int NDT = D / 8;   /* n8 tiles of O */
-	extern __shared__ __align__(128) unsigned char smem[];
-	const uint32_t sQ = (smem_addr(smem) + 127) & ~127u; /* chunk_addr needs 128-byte tiles */
-	const uint32_t sK = sQ + C::Q_BYTES;             /* ST tiles */
-	const uint32_t sV = sK + ST * C::KV_BYTES;       /* ST tiles */
+	constexpr int BM = C::BM, BN = C::BN, ST = C::ST, CH = D / 64;
+	constexpr int NNT = BN / 8; /* n8 column groups of S */
+	constexpr int NDT = D / 8;  /* n8 column groups of O */
+	extern __shared__ uint8_t smem_raw[];
+	const uint32_t sQ = (smem_u32(smem_raw) + 1023u) & ~1023u;
+	const uint32_t sK = sQ + C::Q_BYTES;         /* ST tiles */
+	const uint32_t sV = sK + ST * C::KV_BYTES;   /* ST tiles */
+	const uint32_t q_bar = sV + ST * C::KV_BYTES;
+	const uint32_t full_bar = q_bar + 8;          /* ST x 8 bytes */
+	const uint32_t empty_bar = full_bar + ST * 8; /* ST x 8 bytes */
 
-	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-	const int g = lane >> 2, t = lane & 3; /* row in the 8-row group, column pair */
-	const int64_t bh = blockIdx.x / (unsigned)nqb;
+	const int bh = (int)(blockIdx.x / (unsigned)nqb);
 	const int q0 = (int)(blockIdx.x % (unsigned)nqb) * BM;
-	const __half *qg = q + (bh * Sq + q0) * D;
-	const __half *kg = k + bh * Sk * D;
-	const __half *vg = v + bh * Sk * D;
 	const int nkb = (Sk + BN - 1) / BN;
+	const int wg = threadIdx.x / 128;
 
-	/*
-	 * ldmatrix .x4 over a 16 x 16 block: lanes 8i .. 8i + 7 give the rows of
-	 * matrix i, which is (rows 0-7, chunk 0), (rows 8-15, chunk 0), (rows 0-7,
-	 * chunk 1), (rows 8-15, chunk 1) for i = 0..3. For Q that is a0..a3 of
-	 * the A fragment; for K the b0 of n8 tiles 0 and 1, then their b1; for V
-	 * (transposed) b0, b1 of n8 tile 0, then of n8 tile 1.
-	 */
-	const uint32_t lo = swz<DS>((lane & 7) + (((lane >> 3) & 1) << 3), lane >> 4);
-	const uint32_t aQ = sQ + warp * MF * 16 * DS * 2 + lo;
+	if (threadIdx.x == 0) {
+		mbar_init(q_bar, 1);
+		for (int s = 0; s < ST; s++) {
+			mbar_init(full_bar + 8 * s, 1);                  /* the producer's expect_tx */
+			mbar_init(empty_bar + 8 * s, 4 * C::CONS);       /* lane 0 of each consumer warp */
+		}
+		asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+		asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+	}
+	__syncthreads();
 
-	/* prologue: Q with the first K/V tiles */
-	load_tile<D, DS, BM, NT>(sQ, qg, Sq - q0, tid);
-	if (ST == 1) {
-		load_tile<D, DS, BN, NT>(sK, kg, Sk, tid);
-		cp_async_commit();
-		load_tile<D, DS, BN, NT>(sV, vg, Sk, tid);
-		cp_async_commit();
+	if (wg == 0) {
+		/* Producer warpgroup: one thread issues every copy. */
+		asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(C::PRODUCER_REGS));
+		if (threadIdx.x == 0) {
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmQ) : "memory");
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmK) : "memory");
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmV) : "memory");
+			mbar_arrive_expect_tx(q_bar, C::Q_BYTES);
+#pragma unroll
+			for (int c = 0; c < CH; c++)
+				tma_load_3d(sQ + c * BM * 128, &tmQ, 64 * c, q0, bh, q_bar);
+			int s = 0;
+			uint32_t phase = 0;
+			for (int j = 0; j < nkb; j++) {
+				/* first pass: parity 1 of a fresh barrier counts as complete */
+				mbar_wait(empty_bar + 8 * s, phase ^ 1);
+				const uint32_t fb = full_bar + 8 * s;
+				mbar_arrive_expect_tx(fb, 2 * C::KV_BYTES);
+#pragma unroll
+				for (int c = 0; c < CH; c++) {
+					tma_load_3d(sK + s * C::KV_BYTES + c * BN * 128, &tmK, 64 * c, j * BN, bh, fb);
+					tma_load_3d(sV + s * C::KV_BYTES + c * BN * 128, &tmV, 64 * c, j * BN, bh, fb);
+				}
+				if (++s == ST) {
+					s = 0;
+					phase ^= 1;
+				}
+			}
+		}
 	} else {
+		asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(C::CONSUMER_REGS));
+		const int cw = wg - 1;
+		const int tid = threadIdx.x & 127, warp = tid >> 5, lane = tid & 31;
+		const int g = lane >> 2, t = lane & 3;
+		const uint32_t q_base = sQ + cw * 64 * 128;
+
+		float oacc[D / 2];  /* O: register 4i + 2h + e = row g + 8h, column 8i + 2t + e */
+		float sacc[BN / 2]; /* S, then P in fp32, same layout */
+		uint32_t pa[BN / 16][4]; /* P in fp16: the A fragments of the BN/16 k16 steps */
+		float row_m[2] = { -INFINITY, -INFINITY }, row_l[2] = { 0.0f, 0.0f };
 #pragma unroll
-		for (int s = 0; s < ST - 1; s++) {
-			if (s < nkb) {
-				load_tile<D, DS, BN, NT>(sK + s * C::KV_BYTES, kg + (int64_t)s * BN * D,
-							 Sk - s * BN, tid);
-				load_tile<D, DS, BN, NT>(sV + s * C::KV_BYTES, vg + (int64_t)s * BN * D,
-							 Sk - s * BN, tid);
+		for (int i = 0; i < D / 2; i++)
+			oacc[i] = 0.0f;
+
+		mbar_wait(q_bar, 0);
+		int s = 0;
+		uint32_t phase = 0;
+		mbar_wait(full_bar, 0);
+		wgmma_fence();
+		issue_qk<D, BN, BM>(sacc, q_base, sK);
+		wgmma_commit();
+		wgmma_wait<0>();
+#pragma unroll
+		for (int i = 0; i < BN / 2; i++)
+			reg_fence(sacc[i]);
+
+		for (int j = 0; j < nkb; j++) {
+			const int kv0 = j * BN;
+			/* keys past Sk (last step only) */
+			if (kv0 + BN > Sk) {
+#pragma unroll
+				for (int n = 0; n < NNT; n++)
+#pragma unroll
+					for (int e = 0; e < 2; e++)
+						if (kv0 + n * 8 + 2 * t + e >= Sk) {
+							sacc[4 * n + e] = -INFINITY;
+							sacc[4 * n + 2 + e] = -INFINITY;
+						}
 			}
-			cp_async_commit();
-		}
-	}
 
-	uint32_t qf[C::QREG ? MF : 1][C::QREG ? NKC : 1][4];
-	if (C::QREG) {
-		/* Q arrived with the first group */
-		if (ST == 1)
-			cp_async_wait<1>();
-		else
-			cp_async_wait<(ST > 1 ? ST - 2 : 0)>();
-		__syncthreads();
-#pragma unroll
-		for (int f = 0; f < MF; f++)
-#pragma unroll
-			for (int kc = 0; kc < NKC; kc++)
-				ldsm_x4(qf[C::QREG ? f : 0][C::QREG ? kc : 0],
-					chunk_addr<DS>(aQ, kc) + f * 16 * DS * 2);
-	}
-
-	float oacc[MF][NDT][4];
-	float row_m[MF][2], row_l[MF][2]; /* rows g and g + 8 of each fragment */
-#pragma unroll
-	for (int f = 0; f < MF; f++) {
-#pragma unroll
-		for (int d = 0; d < NDT; d++)
-#pragma unroll
-			for (int e = 0; e < 4; e++)
-				oacc[f][d][e] = 0.0f;
-		row_m[f][0] = row_m[f][1] = -INFINITY;
-		row_l[f][0] = row_l[f][1] = 0.0f;
-	}
-
-	for (int j = 0; j < nkb; j++) {
-		const int kv0 = j * BN;
-		const int slot = ST == 1 ? 0 : j % ST;
-		const uint32_t aK = sK + slot * C::KV_BYTES + lo;
-		const uint32_t aV = aK + ST * C::KV_BYTES;
-
-		if (ST == 1) {
-			cp_async_wait<1>(); /* K_j landed; V_j may still be on its way */
-			__syncthreads();
-		} else {
-			cp_async_wait<(ST > 1 ? ST - 2 : 0)>(); /* tile j landed */
-			__syncthreads(); /* ... for everyone, and tile j - 1's slot is free */
-			const int jn = j + ST - 1;
-			if (jn < nkb) {
-				const int sn = jn % ST;
-				load_tile<D, DS, BN, NT>(sK + sn * C::KV_BYTES, kg + (int64_t)jn * BN * D,
-							 Sk - jn * BN, tid);
-				load_tile<D, DS, BN, NT>(sV + sn * C::KV_BYTES, vg + (int64_t)jn * BN * D,
-							 Sk - jn * BN, tid);
-			}
-			cp_async_commit(); /* possibly empty: keeps the group count uniform */
-		}
-
-		/* S = Q K^T for this warp's rows and the BN keys of the step */
-		float sacc[MF][NNT][4];
-#pragma unroll
-		for (int f = 0; f < MF; f++)
-#pragma unroll
-			for (int n = 0; n < NNT; n++)
-#pragma unroll
-				for (int e = 0; e < 4; e++)
-					sacc[f][n][e] = 0.0f;
-#pragma unroll
-		for (int kc = 0; kc < NKC; kc++) {
-			uint32_t qa[MF][4];
-#pragma unroll
-			for (int f = 0; f < MF; f++) {
-				if (C::QREG) {
-#pragma unroll
-					for (int e = 0; e < 4; e++)
-						qa[f][e] = qf[C::QREG ? f : 0][C::QREG ? kc : 0][e];
-				} else {
-					ldsm_x4(qa[f], chunk_addr<DS>(aQ, kc) + f * 16 * DS * 2);
-				}
-			}
-#pragma unroll
-			for (int np = 0; np < NNT / 2; np++) {
-				uint32_t b[4];
-				ldsm_x4(b, chunk_addr<DS>(aK, kc) + np * 16 * DS * 2);
-#pragma unroll
-				for (int f = 0; f < MF; f++) {
-					mma16816(sacc[f][2 * np], qa[f], b[0], b[2]);
-					mma16816(sacc[f][2 * np + 1], qa[f], b[1], b[3]);
-				}
-			}
-		}
-
-		/* keys past Sk (last step only) */
-		if (kv0 + BN > Sk) {
-#pragma unroll
-			for (int n = 0; n < NNT; n++)
-#pragma unroll
-				for (int e = 0; e < 4; e++)
-					if (kv0 + n * 8 + 2 * t + (e & 1) >= Sk)
-#pragma unroll
-						for (int f = 0; f < MF; f++)
-							sacc[f][n][e] = -INFINITY;
-		}
-
-		/* online softmax, base 2; sacc becomes P (fp32) */
-#pragma unroll
-		for (int f = 0; f < MF; f++) {
+			/* online softmax, base 2; sacc becomes P (fp32) */
 #pragma unroll
 			for (int h = 0; h < 2; h++) {
 				float mx = -INFINITY;
 #pragma unroll
 				for (int n = 0; n < NNT; n++)
-					mx = fmaxf(mx, fmaxf(sacc[f][n][2 * h], sacc[f][n][2 * h + 1]));
+					mx = fmaxf(mx, fmaxf(sacc[4 * n + 2 * h], sacc[4 * n + 2 * h + 1]));
 				mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
 				mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-				const float m_new = fmaxf(row_m[f][h], mx);
+				const float m_new = fmaxf(row_m[h], mx);
 				const float ms = m_new == -INFINITY ? 0.0f : m_new * sl2;
-				const float corr = ex2(row_m[f][h] * sl2 - ms); /* 0 the first time */
-				row_m[f][h] = m_new;
+				const float corr = ex2(row_m[h] * sl2 - ms); /* 0 the first time */
+				row_m[h] = m_new;
 				float sum = 0.0f;
 #pragma unroll
 				for (int n = 0; n < NNT; n++) {
-					const float p0 = ex2(fmaf(sacc[f][n][2 * h], sl2, -ms));
-					const float p1 = ex2(fmaf(sacc[f][n][2 * h + 1], sl2, -ms));
-					sacc[f][n][2 * h] = p0;
-					sacc[f][n][2 * h + 1] = p1;
+					const float p0 = ex2(fmaf(sacc[4 * n + 2 * h], sl2, -ms));
+					const float p1 = ex2(fmaf(sacc[4 * n + 2 * h + 1], sl2, -ms));
+					sacc[4 * n + 2 * h] = p0;
+					sacc[4 * n + 2 * h + 1] = p1;
 					sum += p0 + p1;
 				}
-				row_l[f][h] = row_l[f][h] * corr + sum;
+				row_l[h] = row_l[h] * corr + sum;
 #pragma unroll
 				for (int d = 0; d < NDT; d++) {
-					oacc[f][d][2 * h] *= corr;
-					oacc[f][d][2 * h + 1] *= corr;
+					oacc[4 * d + 2 * h] *= corr;
+					oacc[4 * d + 2 * h + 1] *= corr;
 				}
 			}
-		}
-		/* P to fp16 A fragments: k16 step kk is n8 tiles 2kk (a0, a1) and 2kk + 1 (a2, a3) */
-		uint32_t pa[MF][NNT / 2][4];
+			/* k16 step kk of P V is S columns 16kk .. 16kk + 15: registers 8kk .. 8kk + 7 */
 #pragma unroll
-		for (int f = 0; f < MF; f++)
+			for (int kk = 0; kk < BN / 16; kk++)
 #pragma unroll
-			for (int kk = 0; kk < NNT / 2; kk++) {
-				pa[f][kk][0] = pack_half2(sacc[f][2 * kk][0], sacc[f][2 * kk][1]);
-				pa[f][kk][1] = pack_half2(sacc[f][2 * kk][2], sacc[f][2 * kk][3]);
-				pa[f][kk][2] = pack_half2(sacc[f][2 * kk + 1][0], sacc[f][2 * kk + 1][1]);
-				pa[f][kk][3] = pack_half2(sacc[f][2 * kk + 1][2], sacc[f][2 * kk + 1][3]);
+				for (int r = 0; r < 4; r++)
+					pa[kk][r] = pack_half2(sacc[8 * kk + 2 * r], sacc[8 * kk + 2 * r + 1]);
+
+			/* O += P V for this step, then S = Q K^T for the next, back to back */
+			wgmma_fence();
+			issue_pv<D, BN>(oacc, pa, sV + s * C::KV_BYTES);
+			wgmma_commit();
+			int sn = s + 1;
+			uint32_t pn = phase;
+			if (sn == ST) {
+				sn = 0;
+				pn ^= 1;
 			}
-
-		if (ST == 1) {
-			cp_async_wait<0>(); /* V_j landed */
-			__syncthreads();    /* ... for everyone, and everyone is done with K_j */
-			if (j + 1 < nkb)
-				load_tile<D, DS, BN, NT>(sK, kg + (int64_t)(kv0 + BN) * D, Sk - (kv0 + BN), tid);
-			cp_async_commit();
-		}
-
-		/* O += P V: two n8 tiles of S make the A fragment of one k16 step */
-#pragma unroll
-		for (int kk = 0; kk < NNT / 2; kk++) {
-#pragma unroll
-			for (int dp = 0; dp < NDT / 2; dp++) {
-				uint32_t b[4];
-				ldsm_x4_t(b, chunk_addr<DS>(aV, dp) + kk * 16 * DS * 2);
-#pragma unroll
-				for (int f = 0; f < MF; f++) {
-					mma16816(oacc[f][2 * dp], pa[f][kk], b[0], b[1]);
-					mma16816(oacc[f][2 * dp + 1], pa[f][kk], b[2], b[3]);
-				}
+			if (j + 1 < nkb) {
+				mbar_wait(full_bar + 8 * sn, pn);
+				wgmma_fence();
+				issue_qk<D, BN, BM>(sacc, q_base, sK + sn * C::KV_BYTES);
+				wgmma_commit();
 			}
-		}
-
-		if (ST == 1) {
-			__syncthreads(); /* everyone is done with V_j */
-			if (j + 1 < nkb)
-				load_tile<D, DS, BN, NT>(sV, vg + (int64_t)(kv0 + BN) * D, Sk - (kv0 + BN), tid);
-			cp_async_commit();
-		}
-	}
-	cp_async_wait<0>(); /* nothing left in flight at exit */
-
-	/* O / l, rounded to fp16; rows past Sq are not written */
+			wgmma_wait<0>();
 #pragma unroll
-	for (int f = 0; f < MF; f++) {
+			for (int i = 0; i < D / 2; i++)
+				reg_fence(oacc[i]);
+#pragma unroll
+			for (int i = 0; i < BN / 2; i++)
+				reg_fence(sacc[i]);
+#pragma unroll
+			for (int kk = 0; kk < BN / 16; kk++)
+#pragma unroll
+				for (int r = 0; r < 4; r++)
+					reg_fence(pa[kk][r]);
+			/* K and V of slot s are read: hand the slot back */
+			if (lane == 0)
+				mbar_arrive(empty_bar + 8 * s);
+			s = sn;
+			phase = pn;
+		}
+
+		/* O / l, rounded to fp16; rows past Sq are not written */
 #pragma unroll
 		for (int h = 0; h < 2; h++) {
-			float l = row_l[f][h];
+			float l = row_l[h];
 			l += __shfl_xor_sync(0xffffffffu, l, 1);
 			l += __shfl_xor_sync(0xffffffffu, l, 2);
 			const float inv = 1.0f / l;
-			const int row = q0 + (warp * MF + f) * 16 + g + 8 * h;
+			const int row = q0 + cw * 64 + warp * 16 + g + 8 * h;
 			if (row < Sq) {
-				__half *orow = o + (bh * Sq + row) * D + 2 * t;
+				__half *orow = o + ((int64_t)bh * Sq + row) * D + 2 * t;
 #pragma unroll
-				for (int d = 0; d < NDT; d++) {
-					__half2 hv = __floats2half2_rn(oacc[f][d][2 * h] * inv,
-								       oacc[f][d][2 * h + 1] * inv);
-					*reinterpret_cast<__half2 *>(orow + d * 8) = hv;
-				}
+				for (int d = 0; d < NDT; d++)
+					*reinterpret_cast<__half2 *>(orow + d * 8) =
+						__floats2half2_rn(oacc[4 * d + 2 * h] * inv,
+								  oacc[4 * d + 2 * h + 1] * inv);
 			}
 		}
 	}
+#endif
+}
+
+/*
+ * The plain path: warp w of the grid takes query row w of (BH * Sq, D);
+ * lane l holds elements l, l + 32, ... (DPL of them, D <= 32 * DPL) of its q
+ * row and O row. Keys are visited one at a time: the score is a warp sum,
+ * then the online softmax update, all in fp32.
+ */
+template <int DPL>
+__global__ void __launch_bounds__(256)
+attn_rowwise(const __half *__restrict__ q, const __half *__restrict__ k,
+	     const __half *__restrict__ v, __half *__restrict__ o, int64_t rows, int64_t Sq,
+	     int64_t Sk, int D, float sl2)
+{
+	const int64_t r = (int64_t)blockIdx.x * 8 + (threadIdx.x >> 5);
+	const int lane = threadIdx.x & 31;
+	if (r >= rows)
+		return;
+	const int64_t bh = r / Sq;
+	const __half *qr = q + r * D;
+	const __half *kb = k + bh * Sk * D, *vb = v + bh * Sk * D;
+	float qv[DPL], acc[DPL];
+#pragma unroll
+	for (int i = 0; i < DPL; i++) {
+		const int d = lane + 32 * i;
+		qv[i] = d < D ? __half2float(qr[d]) : 0.0f;
+		acc[i] = 0.0f;
+	}
+	float m = -INFINITY, l = 0.0f;
+	for (int64_t j = 0; j < Sk; j++) {
+		const __half *kr = kb + j * D, *vr = vb + j * D;
+		float sc = 0.0f;
+#pragma unroll
+		for (int i = 0; i < DPL; i++) {
+			const int d = lane + 32 * i;
+			if (d < D)
+				sc = fmaf(qv[i], __half2float(kr[d]), sc);
+		}
+#pragma unroll
+		for (int off = 16; off > 0; off >>= 1)
+			sc += __shfl_xor_sync(0xffffffffu, sc, off);
+		const float m_new = fmaxf(m, sc);
+		const float corr = exp2f((m - m_new) * sl2); /* 0 the first time */
+		const float p = exp2f((sc - m_new) * sl2);
+		m = m_new;
+		l = l * corr + p;
+#pragma unroll
+		for (int i = 0; i < DPL; i++) {
+			const int d = lane + 32 * i;
+			acc[i] = acc[i] * corr + (d < D ? p * __half2float(vr[d]) : 0.0f);
+		}
+	}
+	const float inv = 1.0f / l;
+	__half *orow = o + r * D;
+#pragma unroll
+	for (int i = 0; i < DPL; i++) {
+		const int d = lane + 32 * i;
+		if (d < D)
+			orow[d] = __float2half_rn(acc[i] * inv);
+	}
+}
+
+/* ---- host side ---- */
+
+/* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI). */
+typedef CUresult (*encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+				    const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+				    const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+				    CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static encode_tiled_fn g_encode = NULL;
+static int g_ready = 0;  /* 1: looked up; the fast path needs g_major == 9 and g_encode */
+static int g_major = 0;
+static int g_attr64 = 0, g_attr128 = 0; /* shared-memory attribute set per kernel */
+
+/* Finds the encoder and the compute capability once. */
+static int setup(void)
+{
+	if (g_ready)
+		return KB_OK;
+	int dev = 0;
+	if (cudaGetDevice(&dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
+		return KB_ERR_LAUNCH;
+	void *fn = NULL;
+	cudaDriverEntryPointQueryResult qr = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+	cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
+							 cudaEnableDefault, &qr);
+#else
+	cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &qr);
+#endif
+	if (e == cudaSuccess && qr == cudaDriverEntryPointSuccess && fn)
+		g_encode = (encode_tiled_fn)fn;
+	else
+		(void)cudaGetLastError(); /* no encoder: the plain path only */
+	g_ready = 1;
+	return KB_OK;
+}
+
+/* A 3-D fp16 tensor map over (D, S, BH) contiguous, boxes of 64 x rows x 1,
+ * 128-byte swizzle, zero fill outside. */
+static int make_map(CUtensorMap *map, const void *ptr, int64_t D, int64_t S, int64_t BH, uint32_t rows)
+{
+	cuuint64_t dims[3] = { (cuuint64_t)D, (cuuint64_t)S, (cuuint64_t)BH };
+	cuuint64_t strides[2] = { (cuuint64_t)(D * 2), (cuuint64_t)(S * D * 2) };
+	cuuint32_t box[3] = { 64, rows, 1 };
+	cuuint32_t estr[3] = { 1, 1, 1 };
+	CUresult r = g_encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3, (void *)ptr, dims, strides, box, estr,
+			      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+			      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+	return r == CUDA_SUCCESS ? KB_OK : KB_ERR_LAUNCH;
 }
 
 template <int D>
-static int flash_launch(const __half *q, const __half *k, const __half *v, __half *o,
-			int64_t BH, int64_t Sq, int64_t Sk, cudaStream_t st)
+static int flash_launch(const __half *q, const __half *k, const __half *v, __half *o, int64_t BH,
+			int64_t Sq, int64_t Sk, cudaStream_t st, int *attr)
 {
 	typedef fa_cfg<D> C;
-	static bool attr = false;
-	if (!attr) {
-		int dev = 0, optin = 0;
-		if (cudaGetDevice(&dev) != cudaSuccess ||
-		    cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
-			    cudaSuccess)
+	if (!*attr) {
+		if (cudaFuncSetAttribute((const void *)flash_wgmma_fwd<D>,
+					 cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM) != cudaSuccess)
 			return KB_ERR_LAUNCH;
-		if (C::SMEM > optin)
-			return KB_ERR_SHAPE; /* a GPU with less shared memory than an H100 */
-		if (cudaFuncSetAttribute((const void *)flash_fwd<D>,
-					 cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM) !=
-		    cudaSuccess)
-			return KB_ERR_LAUNCH;
-		attr = true;
+		*attr = 1;
 	}
+	CUtensorMap mq, mk, mv;
+	if (make_map(&mq, q, D, Sq, BH, C::BM) || make_map(&mk, k, D, Sk, BH, C::BN) ||
+	    make_map(&mv, v, D, Sk, BH, C::BN))
+		return KB_ERR_LAUNCH;
 	const int64_t nqb = (Sq + C::BM - 1) / C::BM;
-	const int64_t blocks = nqb * BH;
-	if (Sq > 2147483647LL - 512 || Sk > 2147483647LL - 512 || blocks > 2147483647LL)
-		return KB_ERR_SHAPE; /* row indices are int in the kernel, the grid is 1-D */
 	const float sl2 = (float)(1.4426950408889634 / sqrt((double)D));
-	flash_fwd<D><<<(unsigned)blocks, C::NT, C::SMEM, st>>>(q, k, v, o, (int)Sq, (int)Sk,
-								  (int)nqb, sl2);
+	flash_wgmma_fwd<D><<<(unsigned)(nqb * BH), C::NT, C::SMEM, st>>>(mq, mk, mv, o, (int)Sq, (int)Sk,
+									 (int)nqb, sl2);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
-KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
-			     kb_tensor *out, int n_out, void *stream)
+template <int DPL>
+static int rowwise_launch(const __half *q, const __half *k, const __half *v, __half *o, int64_t BH,
+			  int64_t Sq, int64_t Sk, int64_t D, cudaStream_t st)
+{
+	const int64_t rows = BH * Sq, blocks = (rows + 7) / 8;
+	if (blocks > 2147483647LL)
+		return KB_ERR_SHAPE;
+	const float sl2 = (float)(1.4426950408889634 / sqrt((double)D));
+	attn_rowwise<DPL><<<(unsigned)blocks, 256, 0, st>>>(q, k, v, o, rows, Sq, Sk, (int)D, sl2);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
 {
 	if (!in || !out || n_in != 3 || n_out != 1)
 		return KB_ERR_SHAPE;
 	const kb_tensor *q = &in[0], *k = &in[1], *v = &in[2];
 	kb_tensor *o = &out[0];
-	if (q->dtype != KB_F16 || k->dtype != KB_F16 || v->dtype != KB_F16 ||
-	    o->dtype != KB_F16)
+	if (q->dtype != KB_F16 || k->dtype != KB_F16 || v->dtype != KB_F16 || o->dtype != KB_F16)
 		return KB_ERR_SHAPE;
 	const int nd = q->ndim;
 	if (nd < 2 || nd > KBREED_MAX_DIMS || k->ndim != nd || v->ndim != nd || o->ndim != nd)
@@ -536,11 +711,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		BH *= q->shape[i];
 	}
 	const int64_t Sq = q->shape[nd - 2], D = q->shape[nd - 1], Sk = k->shape[nd - 2];
-	if (Sq < 0 || Sk < 1 || k->shape[nd - 1] != D || v->shape[nd - 2] != Sk ||
+	if (Sq < 0 || Sk < 1 || D < 1 || k->shape[nd - 1] != D || v->shape[nd - 2] != Sk ||
 	    v->shape[nd - 1] != D || o->shape[nd - 2] != Sq || o->shape[nd - 1] != D)
-		return KB_ERR_SHAPE;
-	/* 16-byte cp.async needs 16-byte aligned rows (D is a multiple of 8) */
-	if (((uintptr_t)q->data | (uintptr_t)k->data | (uintptr_t)v->data | (uintptr_t)o->data) % 16)
 		return KB_ERR_SHAPE;
 	if (BH == 0 || Sq == 0)
 		return KB_OK;
@@ -548,12 +720,25 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	const __half *vp = (const __half *)v->data;
 	__half *op = (__half *)o->data;
 	cudaStream_t st = (cudaStream_t)stream;
-	switch (D) {
-	case 32: return flash_launch<32>(qp, kp, vp, op, BH, Sq, Sk, st);
-	case 64: return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, st);
-	case 96: return flash_launch<96>(qp, kp, vp, op, BH, Sq, Sk, st);
-	case 128: return flash_launch<128>(qp, kp, vp, op, BH, Sq, Sk, st);
-	case 256: return flash_launch<256>(qp, kp, vp, op, BH, Sq, Sk, st);
-	default: return KB_ERR_SHAPE;
+	int rc = setup();
+	if (rc)
+		return rc;
+
+	/* the fast path: TMA needs 16-byte aligned bases (row pitches D * 2 are) */
+	const bool aligned = ((uintptr_t)qp | (uintptr_t)kp | (uintptr_t)vp | (uintptr_t)op) % 16 == 0;
+	const int64_t lim = 2147483647LL - 512; /* int rows and grid in the kernel */
+	if (g_major == 9 && g_encode && aligned && (D == 64 || D == 128) && Sq <= lim && Sk <= lim &&
+	    BH <= lim && ((Sq + 191) / 64) * BH <= lim) {
+		if (D == 128)
+			return flash_launch<128>(qp, kp, vp, op, BH, Sq, Sk, st, &g_attr128);
+		return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, st, &g_attr64);
 	}
+	/* everything else: one warp a query row */
+	if (D <= 128)
+		return rowwise_launch<4>(qp, kp, vp, op, BH, Sq, Sk, D, st);
+	if (D <= 256)
+		return rowwise_launch<8>(qp, kp, vp, op, BH, Sq, Sk, D, st);
+	if (D <= 512)
+		return rowwise_launch<16>(qp, kp, vp, op, BH, Sq, Sk, D, st);
+	return KB_ERR_SHAPE;
 }
