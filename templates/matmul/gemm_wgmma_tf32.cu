@@ -657,6 +657,15 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		if (cudaFuncSetAttribute((const void *)gemm_wgmma_tf32_kernel,
 					 cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM_ALLOC) != cudaSuccess)
 			return KB_ERR_LAUNCH;
+		/* The scratch comes from the device's default memory pool; by
+		 * default the pool hands memory back at every synchronisation, so
+		 * each call would map its hundreds of MB afresh. Keep it mapped:
+		 * a workspace, never results (each call rewrites all of it). */
+		cudaMemPool_t pool;
+		int dev = 0;
+		uint64_t keep = UINT64_MAX;
+		if (cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess)
+			cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
 		g_attr_set = true;
 	}
 

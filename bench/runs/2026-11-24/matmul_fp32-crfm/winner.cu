@@ -1,104 +1,98 @@
-// kbreed winner for matmul_fp32: 1.0198 ms on NVIDIA H100 80GB HBM3 = 261% of PyTorch eager (2.6591 ms), 261% of the floor.
-// Run 6, candidate 149, round 4. Build it as a shared object with its ABI header beside it:
+// kbreed winner for matmul_fp32: 0.4005 ms on NVIDIA H100 80GB HBM3 = 668% of PyTorch eager (2.6772 ms), 669% of the floor.
+// Run 1, candidate 6, round 1. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
-// kbreed candidate: template gemm_tf32
-#define BM 128
+// kbreed candidate: template gemm_wgmma_tf32
 #define BN 256
-#define BK 32
-#define WARPS 8
-#define STAGES 3
+#define STAGES 4
 #define PRECISION 1
-// kbreed-template: gemm_tf32
+#define GROUP 8
+// kbreed-template: gemm_wgmma_tf32
 // family: matmul
 // problems: matmul_fp32
-// knob BM: 64 128 256 | default 128 | rows of C per block (halved, like BN, until the accumulators fit: 64 per thread and array at PRECISION=3, 128 at PRECISION=1)
-// knob BN: 64 128 256 | default 256 | columns of C per block (the default runs as 128 at PRECISION=3 after the clamp)
-// knob BK: 16 32 | default 32 | depth of the A and B slices staged per pipeline step
-// knob WARPS: 4 8 | default 8 | warps per block; the warp grid (along M x along N) is derived from the block tile
-// knob STAGES: 2 3 4 | default 4 | shared-memory ring of cp.async slices (fewer where the ring would pass 227 KB)
-// knob PRECISION: 1 3 | default 3 | 1 = inputs rounded once to TF32 (fast; within 1e-2, not 1e-4, at K = 4096); 3 = 3xTF32 split (big*big + big*small + small*big), about fp32 accuracy
+// knob BN: 128 256 | default 256 | block tile columns = the n of each wgmma (m64nBNk8); runs as 128 at PRECISION=3, whose two accumulator sets would not fit in registers at 256
+// knob STAGES: 2 3 4 | default 4 | shared-memory stages of the TMA ring (operand slices 32 deep in K); clamped to what fits in 227 KB (3 at PRECISION=3)
+// knob PRECISION: 1 3 | default 3 | 3 = 3xTF32 split prepared by a pre-pass (hi*hi + lo*hi + hi*lo, about fp32 accuracy); 1 = one TF32 product per step (within 1e-2, not 1e-4, at K = 4096)
+// knob GROUP: 1 8 16 | default 8 | tile raster of the persistent loop: GROUP rows of tiles are swept column by column, so their A rows and B columns stay in L2
 /*
- * gemm_tf32.cu - C = A @ B in fp32 on the tensor cores (TF32 mma.sync).
+ * gemm_wgmma_tf32.cu - C = A @ B in fp32 on Hopper tensor cores with
+ * wgmma (TF32 inputs, fp32 accumulation), operands brought into shared
+ * memory by the tensor memory accelerator (TMA). Needs sm_90a (wgmma,
+ * setmaxnreg, TMA); on any other GPU it returns KB_ERR_SHAPE.
  *
  * Layout (contiguous, row-major, fp32):
- *   in[0]  A  (M, K)   e.g. (4096, 4096)
- *   in[1]  B  (K, N)   e.g. (4096, 4096)
- *   out[0] C  (M, N)
- * Any M, N, K >= 0 (each below 2^31 - 1024); rank 2 only.
+ *   in[0]  A  (..., M, K)   e.g. (4096, 4096); leading dims fold into M
+ *   in[1]  B  (K, N)        e.g. (4096, 4096); N is the contiguous dim
+ *   out[0] C  (..., M, N)
  *
- * Strategy. A block computes a TBM x TBN tile of C (BM x BN after the
- * register clamp below) with WARPS warps; the grid is one-dimensional and
- * rastered in groups of 8 block rows, so that blocks running together share
- * slices of A and B in L2. The K dimension is walked in BK-deep slices: the
- * A slice (TBM x BK) and the B slice (BK x TBN) of each step are copied with
- * cp.async into a ring of STAGES shared-memory buffers, STAGES-1 steps ahead
- * of the one being multiplied, with one __syncthreads per step. Elements
- * outside the matrices are zero-filled by the copies (src-size 0), so edge
- * tiles need no special case until the final stores. The copies are 16 bytes
- * wide when K % 4 == 0, N % 4 == 0 and A, B, C are 16-byte aligned (the VEC
- * instantiation), else 4 bytes wide (same layout, same pipeline).
+ * Pre-pass. wgmma reads TF32 operands from shared memory only K-major
+ * (no transpose bit for 32-bit types). A (M, K) row-major is K-major; B is
+ * not, so a tiled shared-memory transpose writes B^T (N, K) into scratch
+ * (cudaMallocAsync, freed with cudaFreeAsync on the stream), rows of pitch
+ * ldk = K rounded up to 4 (16 bytes, as TMA wants). With PRECISION=3 the
+ * pre-pass also splits every value x into hi = tf32(x) (cvt.rna) and lo =
+ * tf32(x - hi) (x - hi is exact in fp32): four scratch operands A_hi, A_lo
+ * (M, ldk) and B_hi^T, B_lo^T (N, ldk). With PRECISION=1 only B^T is
+ * written (rounded with cvt.rna) and A is read in place by TMA, its low 13
+ * mantissa bits ignored by the tensor core; A is copied (and rounded) into
+ * an (M, ldk) scratch only when K % 4 != 0 or A is not 16-byte aligned.
+ * The tensor maps keep the true extent K, so the pitch padding is never
+ * read.
  *
- * Shared memory, per stage (fp32):
- *   sA[TBM][BK + 4]   row-major as in A; the 4-float pad makes the eight
- *                     16-byte rows read by each ldmatrix phase hit distinct
- *                     banks (row stride = 4 banks mod 32).
- *   sB[BK][TBN + 8]   row-major as in B; the 8-float pad (row stride = 8
- *                     banks mod 32) makes the 128-bit fragment loads below
- *                     conflict-free.
+ * Main kernel. A persistent grid (one block per SM, held to one by asking
+ * for more than half the SM's shared memory) walks the 128 x TBN tiles of
+ * C in a grouped raster (GROUP tile rows column by column). Each block is
+ * warp-specialised: warpgroup 0 is the producer (it drops to 40 registers
+ * with setmaxnreg and one thread issues every copy), warpgroups 1 and 2
+ * are consumers (raised to 232 registers), each owning 64 rows of the
+ * tile. For every tile and every 32-deep K step the producer waits until
+ * ring stage s is empty, announces the stage's byte count on its "full"
+ * mbarrier and issues one cp.async.bulk.tensor box per operand piece: A
+ * [128][32] and B^T [TBN][32] (hi and lo of each at PRECISION=3). Each
+ * consumer waits on "full" and issues 4 k8 steps of wgmma.mma_async
+ * m64nTBNk8: at PRECISION=1 one product into acc; at PRECISION=3 lo*hi and
+ * hi*lo into a second accumulator set cor, then hi*hi into acc (lo*lo,
+ * about 2^-22 relative, is dropped). It commits the step as one group and,
+ * once the previous step's group has completed (wgmma.wait_group 1), lane 0
+ * of each of its warps arrives on the previous stage's "empty" mbarrier
+ * (count 8). The ring runs on across tiles, so the producer fetches the
+ * next tile while the consumers store this one.
+ * Accuracy at PRECISION=3: keeping the corrections in their own
+ * accumulators means the big sum is rounded once per k8 product, not three
+ * times; a CPU model of tensor-core accumulation (exact partial sums
+ * truncated into fp32) put this at ~0.23 of the strict tolerance (1e-4 *
+ * max(1, rms) + 1e-4 * |ref|) at K = 4096, one shared accumulator at ~0.7.
+ * Inf/NaN inputs come out as NaN at PRECISION=3 (lo = inf - inf).
+ * Epilogue: C = acc (+ cor), stored straight from registers (float2 where
+ * N is even and C 8-byte aligned), skipping rows >= M and columns >= N.
  *
- * Warp tile WTM x WTN = (TBM / WARPS_M) x (TBN / WARPS_N), a grid of
- * MT = WTM/16 by NT = WTN/8 mma tiles of m16n8k8 (WTM % 16 == 0, WTN % 32
- * == 0; the warp grid is the one with the squarest warp tile). Per 8-deep k
- * step (g = lane / 4, t = lane % 4):
- *   A fragments: one ldmatrix.x4 (b16 8x8 matrices = 8 rows x 4 fp32) per
- *     m16 tile: lanes 0-7 give rows 0-7 at k 0-3 (-> a0), lanes 8-15 rows
- *     8-15 at k 0-3 (-> a1), lanes 16-23 rows 0-7 at k 4-7 (-> a2), lanes
- *     24-31 rows 8-15 at k 4-7 (-> a3); each thread then holds A[g(+8)][t(+4)]
- *     as the mma's A layout wants.
- *   B fragments: the mma wants b0 = B[k = t][n = g], b1 = B[t + 4][g]. The
- *     n order inside the warp tile is permuted so that one thread's values
- *     are contiguous: in each 32-column chunk h of the warp tile, mma tile
- *     j = 4h + jj uses for its n-index c the physical column 32h + 4c + jj.
- *     Thread (g, t) then reads B[t][32h + 4g .. +3] and B[t + 4][...] as two
- *     float4 (b0, b1 of tiles 4h..4h+3); per 8-thread phase the rows t give
- *     bank offsets 0, 8, 16, 24 and g = 0/1 adds 0/4: no conflicts.
- *   C: c0, c1 (row g) and c2, c3 (row g + 8) of tile 4h + jj sit at columns
- *     32h + 8t + jj and 32h + 8t + 4 + jj, so a thread owns 8 contiguous
- *     columns per chunk and row and stores them as two float4.
- * Fragments are converted with cvt.rna.tf32.f32 as they are built.
- * PRECISION=3 splits each value x into big = tf32(x) and small = tf32(x -
- * big) (x - big is exact in fp32) and accumulates small*big and big*small
- * into a second accumulator array and big*big into the first; C = first +
- * second. small*small (about 2^-22 relative) is dropped. Keeping the
- * corrections apart means the main accumulator is rounded once per 8 k, not
- * three times. Tensor-core accumulation is not IEEE round-to-nearest
- * (published measurements of earlier generations show truncation); a CPU
- * model with exact 8-term sums truncated into the accumulator put one shared
- * accumulator at ~0.7 of the strict tolerance (1e-4 * max(1, rms) + 1e-4 *
- * |ref|) at K = 4096 (randn inputs), separate ones at ~0.23, plain TF32 at
- * ~11: PRECISION=1 passes only looser tolerances, such as 1e-2.
- * Register clamp: each thread holds TBM*TBN/(32*WARPS) accumulators per
- * array; the block tile is halved (the longer side first, BN when square)
- * until that is at most 64 (PRECISION=3, two arrays) or 128 (PRECISION=1).
- * The defaults run 128 x 128 tiles of 8 warps with 64 x 32 warp tiles at
- * PRECISION=3 and 128 x 256 with 64 x 64 warp tiles at PRECISION=1.
- * Inf/NaN inputs propagate as NaN with PRECISION=3 (small = inf - inf).
- * No scratch memory. Untimed on a GPU when written: the fragment, copy and
- * store index maps were checked against a CPU model of ldmatrix and mma for
- * every knob setting and ragged shapes, not on hardware.
+ * Shared memory, per stage (every piece starts on a 1024-byte boundary):
+ *   A pieces [128][32] fp32 (16 KB each): row m is 128 bytes (32 k) at m * 128;
+ *   B pieces [TBN][32] fp32 (TBN * 128 bytes each): row n (of B^T) the same;
+ *   order: A (A_hi, A_lo), then B (B_hi, B_lo).
+ * TMA writes them with 128-byte swizzling: within each 1024-byte group of
+ * 8 rows, 16-byte piece c of row r lands at piece c ^ (r % 8). wgmma reads
+ * both operands K-major through matrix descriptors (start address >> 4 in
+ * bits 0-13, LBO >> 4 in 16-29, SBO >> 4 in 32-45, swizzle mode 1 = 128B in
+ * bits 62-63, base offset 0): start = piece + row0 * 128 + kk * 32 for k8
+ * step kk (8 tf32 = 32 bytes: the swizzle is applied to the full address,
+ * so stepping inside the 128-byte row is how K advances, exactly as 16
+ * fp16 do), SBO = 1024 (next 8 rows), LBO unused (the k8 slice lies in one
+ * swizzle atom). The accumulator layout does not depend on the input type:
+ * register 4i+{0,1} holds row 16*warp + lane/4, columns 8i + 2*(lane%4) +
+ * {0,1}; 4i+{2,3} the same columns 8 rows further down.
+ *
+ * Edges. TMA fills the parts of a box outside the tensor with zeros, so
+ * tiles hanging over M, N or K need no special case: zero k columns of A
+ * meet zero k columns of B^T, and rows >= M or columns >= N are not stored.
+ * K == 0 writes zeros. Tensor maps are encoded on the host every call
+ * (cuTensorMapEncodeTiled, reached through cudaGetDriverEntryPoint: no
+ * driver library is linked) and passed as __grid_constant__ parameters.
+ * Untimed on a GPU when written: descriptor and index maps were checked
+ * against a CPU model, not on hardware.
  */
-#ifndef BM
-#define BM 128
-#endif
 #ifndef BN
 #define BN 256
-#endif
-#ifndef BK
-#define BK 32
-#endif
-#ifndef WARPS
-#define WARPS 8
 #endif
 #ifndef STAGES
 #define STAGES 4
@@ -106,369 +100,529 @@
 #ifndef PRECISION
 #define PRECISION 3
 #endif
+#ifndef GROUP
+#define GROUP 8
+#endif
 
+#include <cuda.h> /* CUtensorMap and its enums: types only, no driver calls linked */
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
 
-static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
-static_assert(BN == 64 || BN == 128 || BN == 256, "BN is 64, 128 or 256");
-static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
-static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
-static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2, 3 or 4");
+static_assert(BN == 128 || BN == 256, "BN is 128 or 256");
+static_assert(STAGES >= 2 && STAGES <= 8, "STAGES");
 static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
+static_assert(GROUP >= 1 && GROUP <= 64, "GROUP");
 
 KBREED_CANDIDATE_ABI
 
-#define NTHREADS (WARPS * 32)
-#define GROUP 8 /* block rows per raster group */
+/* Tile geometry, after the clamps the knobs describe. */
+#define BK 32                                       /* K per stage: one 128-byte swizzle row of fp32 */
+#define CONSUMERS 2                                 /* consumer warpgroups, 64 rows each */
+#define BM 128                                      /* block tile rows */
+#define TBN ((PRECISION == 3 && BN > 128) ? 128 : BN) /* block tile columns (<= 128 accumulators) */
+#define NSPLIT (PRECISION == 3 ? 2 : 1)             /* pieces per operand: hi (and lo) */
+#define NTHREADS (128 * (CONSUMERS + 1))            /* producer warpgroup + consumers */
+#define A_BYTES (BM * BK * 4)                       /* one A piece: 16 KB */
+#define B_BYTES (TBN * BK * 4)                      /* one B^T piece */
+#define STAGE_BYTES (NSPLIT * (A_BYTES + B_BYTES))
+#define SMEM_OPTIN 232448                           /* 227 KB: the sm_90 per-block limit */
+#define SMEM_EXTRA (1024 + 256)                     /* alignment slack + mbarriers */
+#define STAGE_FIT ((SMEM_OPTIN - SMEM_EXTRA) / STAGE_BYTES)
+#define NSTAGE (STAGES < STAGE_FIT ? STAGES : STAGE_FIT)
+#define SMEM_USED (NSTAGE * STAGE_BYTES + SMEM_EXTRA)
+/* More than half an SM's shared memory, so that one block runs per SM. */
+#define SMEM_ALLOC (SMEM_USED > 120 * 1024 ? SMEM_USED : 120 * 1024)
+#define PRODUCER_REGS 40
+#define CONSUMER_REGS 232
 
-/* Accumulators per thread and array, and the block tile that respects it. */
-constexpr int ACC_CAP = PRECISION == 3 ? 64 : 128;
-constexpr int clamp_side(int bm, int bn, int lim, bool want_m)
+static_assert(NSTAGE >= 2, "two stages must fit");
+static_assert(STAGE_BYTES % 1024 == 0 && A_BYTES % 1024 == 0 && B_BYTES % 1024 == 0,
+	      "pieces keep 1024-byte alignment");
+static_assert(2 * 8 * NSTAGE <= 256, "mbarriers fit their reserve");
+static_assert(SMEM_ALLOC <= SMEM_OPTIN, "shared memory");
+static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "register file");
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define GEMM_WGMMA_DEVICE 1
+#else
+#define GEMM_WGMMA_DEVICE 0
+#endif
+
+/* ---- PTX wrappers: mbarrier, TMA, wgmma, setmaxnreg (sm_90a) ---- */
+
+static __device__ __forceinline__ uint32_t smem_u32(const void *p)
 {
-	while (bm * bn > lim) {
-		if (bn >= bm)
-			bn /= 2;
-		else
-			bm /= 2;
-	}
-	return want_m ? bm : bn;
+	return (uint32_t)__cvta_generic_to_shared(p);
 }
-constexpr int TBM = clamp_side(BM, BN, ACC_CAP * NTHREADS, true);
-constexpr int TBN = clamp_side(BM, BN, ACC_CAP * NTHREADS, false);
 
-/* Warps along M: the grid with the squarest warp tile (WTM % 16 == 0, WTN % 32 == 0). */
-constexpr int pick_warps_m(int bm, int bn, int w)
+static __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count)
 {
-	int best = 0, cost = 1 << 30;
-	for (int wm = 1; wm <= w; wm *= 2) {
-		int wn = w / wm;
-		if (bm % wm || bn % wn)
-			continue;
-		int tm = bm / wm, tn = bn / wn;
-		if (tm % 16 || tn % 32)
-			continue;
-		if (tm + tn < cost) {
-			cost = tm + tn;
-			best = wm;
-		}
-	}
-	return best;
+	asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
 }
-constexpr int WARPS_M = pick_warps_m(TBM, TBN, WARPS);
-static_assert(WARPS_M > 0, "no warp grid fits the block tile");
-constexpr int WARPS_N = WARPS / WARPS_M;
-constexpr int WTM = TBM / WARPS_M; /* warp tile rows */
-constexpr int WTN = TBN / WARPS_N; /* warp tile columns */
-constexpr int MT = WTM / 16;       /* m16 tiles per warp */
-constexpr int NT = WTN / 8;        /* n8 tiles per warp */
-constexpr int NH = WTN / 32;       /* 32-column chunks per warp */
-static_assert(MT * NT * 4 <= ACC_CAP, "accumulator clamp");
 
-constexpr int SA = BK + 4;   /* sA row stride, floats */
-constexpr int SB = TBN + 8;  /* sB row stride, floats */
-constexpr int STAGE_FLOATS = TBM * SA + BK * SB;
-constexpr int SMEM_LIMIT = 227 * 1024;
-constexpr int clamp_stages(int s)
+/* Wait until the phase of parity `parity` of the barrier has completed. */
+static __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
 {
-	while (s > 2 && s * STAGE_FLOATS * 4 > SMEM_LIMIT)
-		s--;
-	return s;
+	uint32_t done;
+	do {
+		asm volatile("{\n.reg .pred p;\n"
+			     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+			     "selp.u32 %0, 1, 0, p;\n}\n"
+			     : "=r"(done)
+			     : "r"(bar), "r"(parity)
+			     : "memory");
+	} while (!done);
 }
-constexpr int NSTAGE = clamp_stages(STAGES);
-constexpr int SMEM_BYTES = NSTAGE * STAGE_FLOATS * 4;
-static_assert(SMEM_BYTES <= SMEM_LIMIT, "shared memory");
 
-/* Copies per thread per stage: 16-byte chunks (VEC) or single floats. */
-constexpr int A_CHUNKS = TBM * BK / 4, B_CHUNKS = BK * TBN / 4;
-static_assert(A_CHUNKS % NTHREADS == 0 && B_CHUNKS % NTHREADS == 0, "chunks per thread");
-static_assert(NTHREADS % (BK / 4) == 0 && NTHREADS % (TBN / 4) == 0, "chunk columns per thread");
-
-__device__ __forceinline__ void cp_async16(float *dst, const float *src, bool ok)
+static __device__ __forceinline__ void mbar_arrive(uint32_t bar)
 {
-	uint32_t d = (uint32_t)__cvta_generic_to_shared(dst);
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src),
-		     "r"(ok ? 16 : 0)
+	asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+
+/* Arrive once and add `bytes` to the transaction count the phase waits for. */
+static __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes)
+{
+	asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
 		     : "memory");
 }
 
-__device__ __forceinline__ void cp_async4(float *dst, const float *src, bool ok)
+/* One 2-D TMA box (x = inner coordinate, y = outer) into shared memory at dst;
+ * completion is counted in bytes on the mbarrier. */
+static __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap *map, int x, int y,
+						   uint32_t bar)
 {
-	uint32_t d = (uint32_t)__cvta_generic_to_shared(dst);
-	asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src),
-		     "r"(ok ? 4 : 0)
+	asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     " [%0], [%1, {%2, %3}], [%4];" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar)
 		     : "memory");
 }
 
-__device__ __forceinline__ void cp_async_commit()
+/* Shared-memory matrix descriptor, 128-byte swizzle (fields in the opening comment). */
+static __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
 {
-	asm volatile("cp.async.commit_group;\n" ::: "memory");
+	return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) |
+	       ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
 }
 
-template <int N> __device__ __forceinline__ void cp_async_wait()
+static __device__ __forceinline__ void wgmma_fence(void)
 {
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+	asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
 }
 
-__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], uint32_t addr)
+static __device__ __forceinline__ void wgmma_commit(void)
 {
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr)
-		     : "memory");
+	asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
 }
 
-__device__ __forceinline__ uint32_t to_tf32(float x)
+template <int N> static __device__ __forceinline__ void wgmma_wait(void)
+{
+	asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
+}
+
+/* Keeps the compiler from moving accumulator reads above a wgmma wait. */
+static __device__ __forceinline__ void acc_fence(float &x)
+{
+	asm volatile("" : "+f"(x)::"memory");
+}
+
+#if TBN == 128
+/* D(64 x 128, fp32, 64 per thread) += A(64 x 8) * B(128 x 8)^T; both TF32, K-major in shared memory. */
+static __device__ __forceinline__ void wgmma_n128(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     "}, %64, %65, p, 1, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+#define WGMMA wgmma_n128
+#endif
+
+#if TBN == 256
+/* D(64 x 256, fp32, 128 per thread) += A(64 x 8) * B(256 x 8)^T; both TF32, K-major in shared memory. */
+static __device__ __forceinline__ void wgmma_n256(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n256k8.f32.tf32.tf32 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
+		     "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
+		     "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, "
+		     "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "
+		     "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
+		     "}, %128, %129, p, 1, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
+		       "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
+		       "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
+		       "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
+		       "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),
+		       "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),
+		       "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
+		       "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
+		       "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+#define WGMMA wgmma_n256
+#endif
+
+/* ---- pre-pass: TF32 rounding, hi/lo split, transpose of B ---- */
+
+/* x rounded to the nearest TF32 value (ties away from zero), as fp32 bits. */
+static __device__ __forceinline__ float tf32_rna(float x)
 {
 	uint32_t r;
-	asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
-	return r;
+	asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+	return __uint_as_float(r);
 }
 
-/* d += a * b for one m16n8k8 tile (TF32 in, fp32 accumulate). */
-__device__ __forceinline__ void mma_tf32(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
-{
-	asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-	    "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-	    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-	    : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ float comp(const float4 &v, int j)
-{
-	return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w;
-}
-
-/* Issue the copies of k-slice k0 into one stage (sA, sB). */
+/*
+ * hi[r, c] = tf32(src[r, c]) and, when lo is not NULL, lo[r, c] = tf32(src
+ * - hi) for src (rows, cols) with pitch cols; hi and lo have pitch ldd (a
+ * multiple of 4, 16-byte aligned bases). VEC: cols % 4 == 0 and src 16-byte
+ * aligned, so one thread handles a float4. Blocks stride over rows (y) and
+ * column chunks (x).
+ */
 template <bool VEC>
-__device__ __forceinline__ void load_stage(float *sA, float *sB, const float *__restrict__ A,
-					   const float *__restrict__ B, int M, int N, int K, int m0,
-					   int n0, int k0, int tid)
+__global__ void __launch_bounds__(256)
+split_rows_kernel(const float *__restrict__ src, int64_t rows, int cols, float *__restrict__ hi,
+		  float *__restrict__ lo, int64_t ldd)
 {
-	if (VEC) {
-		/* a thread's chunks lie AR rows (A) or BR rows (B) apart in one column */
-		constexpr int AR = NTHREADS / (BK / 4), BR = NTHREADS / (TBN / 4);
-		const int ar = tid / (BK / 4), akc = (tid % (BK / 4)) * 4;
-		const int br = tid / (TBN / 4), bnc = (tid % (TBN / 4)) * 4;
-		const bool a_in = k0 + akc < K; /* K % 4 == 0: the chunk is all in or all out */
-		const bool b_in = n0 + bnc < N; /* N % 4 == 0: likewise */
-		const float *ap = A + (int64_t)(m0 + ar) * K + (k0 + akc);
-		const float *bp = B + (int64_t)(k0 + br) * N + (n0 + bnc);
-#pragma unroll
-		for (int i = 0; i < A_CHUNKS / NTHREADS; i++) {
-			const int r = ar + i * AR;
-			const bool ok = a_in && m0 + r < M;
-			cp_async16(sA + r * SA + akc, ok ? ap + (int64_t)(i * AR) * K : A, ok);
+	const int units = VEC ? cols / 4 : cols;
+	for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+		for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < units; u += gridDim.x * blockDim.x) {
+			if (VEC) {
+				const float4 x = *reinterpret_cast<const float4 *>(src + r * cols + 4 * (int64_t)u);
+				const float4 h = make_float4(tf32_rna(x.x), tf32_rna(x.y), tf32_rna(x.z),
+							     tf32_rna(x.w));
+				*reinterpret_cast<float4 *>(hi + r * ldd + 4 * (int64_t)u) = h;
+				if (lo)
+					*reinterpret_cast<float4 *>(lo + r * ldd + 4 * (int64_t)u) =
+						make_float4(tf32_rna(x.x - h.x), tf32_rna(x.y - h.y),
+							    tf32_rna(x.z - h.z), tf32_rna(x.w - h.w));
+			} else {
+				const float x = src[r * cols + u];
+				const float h = tf32_rna(x);
+				hi[r * ldd + u] = h;
+				if (lo)
+					lo[r * ldd + u] = tf32_rna(x - h);
+			}
 		}
+	}
+}
+
+/*
+ * The same for the transpose: B (K, N) row-major in, hi[n, k] =
+ * tf32(B[k, n]) (and lo) out with pitch ldk. 32 x 32 tiles through shared
+ * memory (padded to 33 columns: no bank conflicts either way), block 32 x 8;
+ * blockIdx.x picks the 32 columns of B, blockIdx.y strides over 32-row tiles.
+ */
+__global__ void __launch_bounds__(256)
+transpose_split_kernel(const float *__restrict__ B, int K, int N, float *__restrict__ hi,
+		       float *__restrict__ lo, int64_t ldk)
+{
+	__shared__ float t[32][33];
+	const int n0 = blockIdx.x * 32, tiles_k = (K + 31) / 32;
+	const int tx = threadIdx.x, ty = threadIdx.y;
+	for (int tk = blockIdx.y; tk < tiles_k; tk += gridDim.y) {
+		const int k0 = tk * 32;
 #pragma unroll
-		for (int i = 0; i < B_CHUNKS / NTHREADS; i++) {
-			const int r = br + i * BR;
-			const bool ok = b_in && k0 + r < K;
-			cp_async16(sB + r * SB + bnc, ok ? bp + (int64_t)(i * BR) * N : B, ok);
+		for (int j = 0; j < 4; j++) {
+			const int k = k0 + ty + 8 * j, n = n0 + tx;
+			t[ty + 8 * j][tx] = (k < K && n < N) ? B[(int64_t)k * N + n] : 0.0f;
+		}
+		__syncthreads();
+#pragma unroll
+		for (int j = 0; j < 4; j++) {
+			const int n = n0 + ty + 8 * j, k = k0 + tx;
+			if (n < N && k < K) {
+				const float x = t[tx][ty + 8 * j];
+				const float h = tf32_rna(x);
+				hi[(int64_t)n * ldk + k] = h;
+				if (lo)
+					lo[(int64_t)n * ldk + k] = tf32_rna(x - h);
+			}
+		}
+		__syncthreads();
+	}
+}
+
+/* ---- main kernel ---- */
+
+/* Tile t of the raster -> (tile row tm, column tn): GROUP tile rows are
+ * swept column by column (the last group may hold fewer rows). */
+static __device__ __forceinline__ void tile_of(int t, int tiles_m, int tiles_n, int &tm, int &tn)
+{
+	int per_group = GROUP * tiles_n;
+	int g = t / per_group, r = t - g * per_group;
+	int first = g * GROUP;
+	int rows = tiles_m - first < GROUP ? tiles_m - first : GROUP;
+	tm = first + r % rows;
+	tn = r / rows;
+}
+
+/* Stores C[r, c] and C[r, c + 1] (c even; c + 1 may be past N only when !pair). */
+static __device__ __forceinline__ void store2(float *C, int64_t ldc, int N, int r, int c, float x, float y,
+					      bool pair)
+{
+	float *p = C + (int64_t)r * ldc + c;
+	if (pair) {
+		*reinterpret_cast<float2 *>(p) = make_float2(x, y);
+	} else {
+		p[0] = x;
+		if (c + 1 < N)
+			p[1] = y;
+	}
+}
+
+/*
+ * The persistent kernel. tmA / tmAl: A hi / lo (M rows, K cols), box 32 x
+ * 128; tmB / tmBl: B^T hi / lo (N rows, K cols), box 32 x TBN (the lo maps
+ * are unused at PRECISION=1). C: (M, N), pitch ldc. pair: N even and C
+ * 8-byte aligned (float2 stores).
+ */
+__global__ void __launch_bounds__(NTHREADS, 1)
+gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmAl,
+		       const __grid_constant__ CUtensorMap tmB, const __grid_constant__ CUtensorMap tmBl,
+		       float *__restrict__ C, int M, int N, int K, int64_t ldc, int pair)
+{
+#if GEMM_WGMMA_DEVICE
+	extern __shared__ uint8_t smem_raw[];
+	const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
+	const uint32_t full_bar = base + NSTAGE * STAGE_BYTES; /* NSTAGE x 8 bytes */
+	const uint32_t empty_bar = full_bar + NSTAGE * 8;      /* NSTAGE x 8 bytes */
+
+	const int tiles_m = (M + BM - 1) / BM, tiles_n = (N + TBN - 1) / TBN;
+	const int tiles = tiles_m * tiles_n;
+	const int nk = (K + BK - 1) / BK;
+	const int wg = threadIdx.x / 128;
+
+	if (threadIdx.x == 0) {
+		for (int s = 0; s < NSTAGE; s++) {
+			mbar_init(full_bar + 8 * s, 1);              /* the producer's expect_tx */
+			mbar_init(empty_bar + 8 * s, 4 * CONSUMERS); /* one arrival per consumer warp */
+		}
+		asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+		asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+	}
+	__syncthreads();
+
+	if (wg == 0) {
+		/* Producer warpgroup: one thread issues every copy. */
+		asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(PRODUCER_REGS));
+		if (threadIdx.x == 0) {
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmA) : "memory");
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmB) : "memory");
+#if PRECISION == 3
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmAl) : "memory");
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmBl) : "memory");
+#endif
+			int s = 0;
+			uint32_t phase = 0;
+			for (int t = blockIdx.x; t < tiles; t += gridDim.x) {
+				int tm, tn;
+				tile_of(t, tiles_m, tiles_n, tm, tn);
+				const int m0 = tm * BM, n0 = tn * TBN;
+				for (int kb = 0; kb < nk; kb++) {
+					/* first pass: parity 1 of a fresh barrier counts as complete */
+					mbar_wait(empty_bar + 8 * s, phase ^ 1);
+					const uint32_t fb = full_bar + 8 * s;
+					const uint32_t sa = base + s * STAGE_BYTES, sb = sa + NSPLIT * A_BYTES;
+					mbar_arrive_expect_tx(fb, STAGE_BYTES);
+					tma_load_2d(sa, &tmA, kb * BK, m0, fb);
+					tma_load_2d(sb, &tmB, kb * BK, n0, fb);
+#if PRECISION == 3
+					tma_load_2d(sa + A_BYTES, &tmAl, kb * BK, m0, fb);
+					tma_load_2d(sb + B_BYTES, &tmBl, kb * BK, n0, fb);
+#endif
+					if (++s == NSTAGE) {
+						s = 0;
+						phase ^= 1;
+					}
+				}
+			}
 		}
 	} else {
-#pragma unroll 4
-		for (int i = 0; i < 4 * A_CHUNKS / NTHREADS; i++) {
-			int c = tid + i * NTHREADS;
-			int r = c / BK, kc = c % BK;
-			int gm = m0 + r, gk = k0 + kc;
-			bool ok = gm < M && gk < K;
-			cp_async4(sA + r * SA + kc, ok ? A + (int64_t)gm * K + gk : A, ok);
-		}
-#pragma unroll 4
-		for (int i = 0; i < 4 * B_CHUNKS / NTHREADS; i++) {
-			int c = tid + i * NTHREADS;
-			int r = c / TBN, nc = c % TBN;
-			int gk = k0 + r, gn = n0 + nc;
-			bool ok = gk < K && gn < N;
-			cp_async4(sB + r * SB + nc, ok ? B + (int64_t)gk * N + gn : B, ok);
+		/* Consumer warpgroup cw owns rows cw*64 .. cw*64+63 of the tile. */
+		asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(CONSUMER_REGS));
+		const int cw = wg - 1;
+		const int tid = threadIdx.x & 127, warp = tid >> 5, lane = tid & 31;
+		float acc[TBN / 2];
+#if PRECISION == 3
+		float cor[TBN / 2];
+#endif
+		int s = 0;
+		uint32_t phase = 0;
+		for (int t = blockIdx.x; t < tiles; t += gridDim.x) {
+			int tm, tn;
+			tile_of(t, tiles_m, tiles_n, tm, tn);
+			const int m0 = tm * BM, n0 = tn * TBN;
+			int prev = 0;
+			for (int kb = 0; kb < nk; kb++) {
+				mbar_wait(full_bar + 8 * s, phase);
+				const uint32_t sa = base + s * STAGE_BYTES + cw * 64 * 128;
+				const uint32_t sb = base + s * STAGE_BYTES + NSPLIT * A_BYTES;
+				wgmma_fence();
+#pragma unroll
+				for (int kk = 0; kk < BK / 8; kk++) {
+					const uint64_t da = smem_desc(sa + kk * 32, 16, 1024);
+					const uint64_t db = smem_desc(sb + kk * 32, 16, 1024);
+					/* scale-d 0 on the tile's first k8 step: D = A*B */
+#if PRECISION == 3
+					const uint64_t dal = smem_desc(sa + A_BYTES + kk * 32, 16, 1024);
+					const uint64_t dbl = smem_desc(sb + B_BYTES + kk * 32, 16, 1024);
+					WGMMA(cor, dal, db, kb + kk);
+					WGMMA(cor, da, dbl, 1);
+#endif
+					WGMMA(acc, da, db, kb + kk);
+				}
+				wgmma_commit();
+				if (kb > 0) {
+					/* the previous step's group is done: free its stage */
+					wgmma_wait<1>();
+					if (lane == 0)
+						mbar_arrive(empty_bar + 8 * prev);
+				}
+				prev = s;
+				if (++s == NSTAGE) {
+					s = 0;
+					phase ^= 1;
+				}
+			}
+			wgmma_wait<0>();
+#pragma unroll
+			for (int i = 0; i < TBN / 2; i++) {
+				acc_fence(acc[i]);
+#if PRECISION == 3
+				acc_fence(cor[i]);
+				acc[i] += cor[i];
+#endif
+			}
+			if (lane == 0)
+				mbar_arrive(empty_bar + 8 * prev);
+
+			/* Accumulator layout in the opening comment. */
+			const bool pr = pair != 0;
+			const int r0 = m0 + cw * 64 + warp * 16 + (lane >> 2);
+			const int r1 = r0 + 8;
+#pragma unroll
+			for (int i = 0; i < TBN / 8; i++) {
+				const int c = n0 + 8 * i + 2 * (lane & 3);
+				if (c < N) {
+					if (r0 < M)
+						store2(C, ldc, N, r0, c, acc[4 * i], acc[4 * i + 1], pr);
+					if (r1 < M)
+						store2(C, ldc, N, r1, c, acc[4 * i + 2], acc[4 * i + 3], pr);
+				}
+			}
 		}
 	}
+#endif
 }
 
-template <bool VEC>
-__global__ void __launch_bounds__(NTHREADS, 1)
-gemm_tf32_kernel(const float *__restrict__ A, /* (M, K) */
-		 const float *__restrict__ B, /* (K, N) */
-		 float *__restrict__ C,       /* (M, N) */
-		 int M, int N, int K)
+/* ---- host side ---- */
+
+/* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI). */
+typedef CUresult (*encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+				    const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+				    const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+				    CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static encode_tiled_fn g_encode = NULL;
+static int g_sms = 0, g_major = 0;
+static bool g_attr_set = false;
+
+/* Finds the encoder, the SM count and the compute capability once. */
+static int setup(void)
 {
-	extern __shared__ float4 smem4[];
-	float *smem = reinterpret_cast<float *>(smem4);
-	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-	const int g = lane >> 2, t = lane & 3;
-
-	/* Grouped raster: GROUP block rows share each sweep over the block columns. */
-	const int tiles_m = (M + TBM - 1) / TBM, tiles_n = (N + TBN - 1) / TBN;
-	const int per_group = GROUP * tiles_n;
-	const int pid = blockIdx.x;
-	const int first_m = (pid / per_group) * GROUP;
-	const int gsize = min(tiles_m - first_m, GROUP);
-	const int pid_m = first_m + (pid % per_group) % gsize;
-	const int pid_n = (pid % per_group) / gsize;
-	const int m0 = pid_m * TBM, n0 = pid_n * TBN;
-
-	const int wm0 = (warp / WARPS_N) * WTM, wn0 = (warp % WARPS_N) * WTN;
-
-	float acc[MT][NT][4];
-#if PRECISION == 3
-	float cor[MT][NT][4];
-#endif
-#pragma unroll
-	for (int i = 0; i < MT; i++)
-#pragma unroll
-		for (int j = 0; j < NT; j++)
-#pragma unroll
-			for (int e = 0; e < 4; e++) {
-				acc[i][j][e] = 0.0f;
-#if PRECISION == 3
-				cor[i][j][e] = 0.0f;
-#endif
-			}
-
-	const int KT = (K + BK - 1) / BK;
-
-	/* Prologue: the first NSTAGE-1 slices in flight (one commit group each). */
-#pragma unroll
-	for (int s = 0; s < NSTAGE - 1; s++) {
-		if (s < KT)
-			load_stage<VEC>(smem + s * STAGE_FLOATS, smem + s * STAGE_FLOATS + TBM * SA, A, B,
-					M, N, K, m0, n0, s * BK, tid);
-		cp_async_commit();
+	if (g_sms > 0)
+		return KB_OK;
+	int dev = 0;
+	if (cudaGetDevice(&dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+		g_sms = 0;
+		return KB_ERR_LAUNCH;
 	}
-
-	/* Lane-dependent parts of the fragment addresses. */
-	const uint32_t smem_u = (uint32_t)__cvta_generic_to_shared(smem);
-	const uint32_t a_lane =
-		(uint32_t)(((wm0 + (lane & 7) + ((lane >> 3) & 1) * 8) * SA + (lane >> 4) * 4) * 4);
-	const int b_lane = t * SB + wn0 + g * 4;
-
-	for (int kt = 0; kt < KT; kt++) {
-		/* slice kt has landed (at most NSTAGE-2 newer groups pending) ... */
-		cp_async_wait<NSTAGE - 2>();
-		/* ... for every thread, and every warp is done with slice kt-1 */
-		__syncthreads();
-		{
-			int nk = kt + NSTAGE - 1; /* refill the stage slice kt-1 used */
-			if (nk < KT) {
-				int s = nk % NSTAGE;
-				load_stage<VEC>(smem + s * STAGE_FLOATS, smem + s * STAGE_FLOATS + TBM * SA,
-						A, B, M, N, K, m0, n0, nk * BK, tid);
-			}
-			cp_async_commit();
-		}
-		const int s = kt % NSTAGE;
-		const uint32_t sA_u = smem_u + (uint32_t)(s * STAGE_FLOATS * 4);
-		const float *sB = smem + s * STAGE_FLOATS + TBM * SA;
-
-#pragma unroll
-		for (int kk = 0; kk < BK / 8; kk++) {
-			uint32_t a_raw[MT][4];
-#pragma unroll
-			for (int i = 0; i < MT; i++)
-				ldmatrix_x4(a_raw[i], sA_u + a_lane + (uint32_t)((i * 16 * SA + kk * 8) * 4));
-			uint32_t b_big[NT][2];
-#if PRECISION == 3
-			uint32_t b_small[NT][2];
+	void *fn = NULL;
+	cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+	cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
+							 cudaEnableDefault, &q);
+#else
+	cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &q);
 #endif
-#pragma unroll
-			for (int h = 0; h < NH; h++) {
-				const float *bp = sB + b_lane + kk * 8 * SB + h * 32;
-				float4 lo = *reinterpret_cast<const float4 *>(bp);          /* k = t     */
-				float4 hi = *reinterpret_cast<const float4 *>(bp + 4 * SB); /* k = t + 4 */
-#pragma unroll
-				for (int jj = 0; jj < 4; jj++) {
-					float x0 = comp(lo, jj), x1 = comp(hi, jj);
-					b_big[4 * h + jj][0] = to_tf32(x0);
-					b_big[4 * h + jj][1] = to_tf32(x1);
-#if PRECISION == 3
-					b_small[4 * h + jj][0] = to_tf32(x0 - __uint_as_float(b_big[4 * h + jj][0]));
-					b_small[4 * h + jj][1] = to_tf32(x1 - __uint_as_float(b_big[4 * h + jj][1]));
-#endif
-				}
-			}
-			/* one m16 row of tiles at a time: its A halves are live only here */
-#pragma unroll
-			for (int i = 0; i < MT; i++) {
-				uint32_t a_big[4];
-#if PRECISION == 3
-				uint32_t a_small[4];
-#endif
-#pragma unroll
-				for (int e = 0; e < 4; e++) {
-					float x = __uint_as_float(a_raw[i][e]);
-					a_big[e] = to_tf32(x);
-#if PRECISION == 3
-					a_small[e] = to_tf32(x - __uint_as_float(a_big[e]));
-#endif
-				}
-#pragma unroll
-				for (int j = 0; j < NT; j++) {
-#if PRECISION == 3
-					mma_tf32(cor[i][j], a_small, b_big[j][0], b_big[j][1]);
-					mma_tf32(cor[i][j], a_big, b_small[j][0], b_small[j][1]);
-#endif
-					mma_tf32(acc[i][j], a_big, b_big[j][0], b_big[j][1]);
-				}
-			}
-		}
+	if (e != cudaSuccess || q != cudaDriverEntryPointSuccess || !fn) {
+		g_sms = 0;
+		return KB_ERR_LAUNCH;
 	}
-	cp_async_wait<0>(); /* nothing may land in shared memory after exit */
-
-	/* Epilogue: per m16 tile, rows g and g+8; per chunk h, 8 contiguous columns. */
-#pragma unroll
-	for (int i = 0; i < MT; i++)
-#pragma unroll
-		for (int half = 0; half < 2; half++) {
-			const int row = m0 + wm0 + i * 16 + g + half * 8;
-			if (row >= M)
-				continue;
-			float *crow = C + (int64_t)row * N;
-#pragma unroll
-			for (int h = 0; h < NH; h++) {
-				const int col = n0 + wn0 + h * 32 + 8 * t;
-				float v[8];
-#pragma unroll
-				for (int jj = 0; jj < 4; jj++) {
-					v[jj] = acc[i][4 * h + jj][2 * half];
-					v[4 + jj] = acc[i][4 * h + jj][2 * half + 1];
-#if PRECISION == 3
-					v[jj] += cor[i][4 * h + jj][2 * half];
-					v[4 + jj] += cor[i][4 * h + jj][2 * half + 1];
-#endif
-				}
-				if (VEC) { /* N % 4 == 0: a float4 is all in or all out */
-					if (col < N)
-						*reinterpret_cast<float4 *>(crow + col) =
-							make_float4(v[0], v[1], v[2], v[3]);
-					if (col + 4 < N)
-						*reinterpret_cast<float4 *>(crow + col + 4) =
-							make_float4(v[4], v[5], v[6], v[7]);
-				} else {
-#pragma unroll
-					for (int e = 0; e < 8; e++)
-						if (col + e < N)
-							crow[col + e] = v[e];
-				}
-			}
-		}
+	g_encode = (encode_tiled_fn)fn;
+	return KB_OK;
 }
 
-static bool g_attr_set[2];
-
-template <bool VEC>
-static int launch(const float *A, const float *B, float *C, int M, int N, int K, unsigned grid,
-		  cudaStream_t st)
+/* A 2-D fp32 tensor map: `inner` x `outer` elements, rows `pitch` elements
+ * apart, boxes of 32 (128 bytes) x box_outer, 128-byte swizzle, zero fill. */
+static int make_map(CUtensorMap *map, const float *ptr, int64_t inner, int64_t outer, int64_t pitch,
+		    uint32_t box_outer)
 {
-	if (!g_attr_set[VEC]) {
-		if (cudaFuncSetAttribute((const void *)gemm_tf32_kernel<VEC>,
-					 cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM_BYTES) != cudaSuccess)
-			return KB_ERR_LAUNCH;
-		g_attr_set[VEC] = true;
-	}
-	gemm_tf32_kernel<VEC><<<grid, NTHREADS, SMEM_BYTES, st>>>(A, B, C, M, N, K);
+	cuuint64_t dims[2] = { (cuuint64_t)inner, (cuuint64_t)outer };
+	cuuint64_t strides[1] = { (cuuint64_t)pitch * 4 };
+	cuuint32_t box[2] = { BK, box_outer };
+	cuuint32_t estr[2] = { 1, 1 };
+	CUresult r = g_encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, (void *)ptr, dims, strides, box, estr,
+			      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+			      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+	return r == CUDA_SUCCESS ? KB_OK : KB_ERR_LAUNCH;
+}
+
+/* hi (and lo, when not NULL) = the rounded / split copy of src (rows, cols), pitch ldd. */
+static int launch_split_rows(const float *src, int64_t rows, int64_t cols, float *hi, float *lo, int64_t ldd,
+			     cudaStream_t st)
+{
+	const bool vec = cols % 4 == 0 && (uintptr_t)src % 16 == 0;
+	const int64_t units = vec ? cols / 4 : cols;
+	const int64_t gx = (units + 255) / 256;
+	dim3 grid((unsigned)(gx < 1024 ? gx : 1024), (unsigned)(rows < 65535 ? rows : 65535));
+	if (vec)
+		split_rows_kernel<true><<<grid, 256, 0, st>>>(src, rows, (int)cols, hi, lo, ldd);
+	else
+		split_rows_kernel<false><<<grid, 256, 0, st>>>(src, rows, (int)cols, hi, lo, ldd);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+/* hi (and lo) = the rounded / split B^T (N, K), pitch ldk, from B (K, N). */
+static int launch_transpose(const float *B, int64_t K, int64_t N, float *hi, float *lo, int64_t ldk,
+			    cudaStream_t st)
+{
+	const int64_t tk = (K + 31) / 32;
+	dim3 grid((unsigned)((N + 31) / 32), (unsigned)(tk < 65535 ? tk : 65535));
+	transpose_split_kernel<<<grid, dim3(32, 8), 0, st>>>(B, (int)K, (int)N, hi, lo, ldk);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+static size_t round256(size_t x)
+{
+	return (x + 255) / 256 * 256;
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
@@ -479,25 +633,114 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	kb_tensor *c = &out[0];
 	if (a->dtype != KB_F32 || b->dtype != KB_F32 || c->dtype != KB_F32)
 		return KB_ERR_SHAPE;
-	if (a->ndim != 2 || b->ndim != 2 || c->ndim != 2)
+	if (a->ndim < 2 || a->ndim > KBREED_MAX_DIMS || b->ndim != 2 || c->ndim != a->ndim)
 		return KB_ERR_SHAPE;
-	const int64_t M = a->shape[0], K = a->shape[1], N = b->shape[1];
-	if (M < 0 || K < 0 || N < 0 || b->shape[0] != K || c->shape[0] != M || c->shape[1] != N)
+	const int nd = a->ndim;
+	const int64_t K = a->shape[nd - 1], N = b->shape[1];
+	if (K < 0 || N < 0 || b->shape[0] != K || c->shape[nd - 1] != N)
 		return KB_ERR_SHAPE;
-	/* int indices in the kernel, with a tile of headroom */
-	if (M > INT32_MAX - 1024 || N > INT32_MAX - 1024 || K > INT32_MAX - 1024)
-		return KB_ERR_SHAPE;
+	int64_t M = 1;
+	for (int i = 0; i < nd - 1; i++) {
+		if (a->shape[i] < 0 || c->shape[i] != a->shape[i])
+			return KB_ERR_SHAPE;
+		M *= a->shape[i];
+	}
 	if (M == 0 || N == 0)
-		return KB_OK; /* nothing to write */
-	const int64_t blocks = ((M + TBM - 1) / TBM) * ((N + TBN - 1) / TBN);
-	if (blocks > INT32_MAX)
-		return KB_ERR_SHAPE;
-	const float *ap = (const float *)a->data, *bp = (const float *)b->data;
-	float *cp = (float *)c->data;
-	const bool vec = K % 4 == 0 && N % 4 == 0 && (uintptr_t)ap % 16 == 0 &&
-			 (uintptr_t)bp % 16 == 0 && (uintptr_t)cp % 16 == 0;
+		return KB_OK;
 	cudaStream_t st = (cudaStream_t)stream;
-	if (vec)
-		return launch<true>(ap, bp, cp, (int)M, (int)N, (int)K, (unsigned)blocks, st);
-	return launch<false>(ap, bp, cp, (int)M, (int)N, (int)K, (unsigned)blocks, st);
+	if (K == 0) /* an empty sum: C = 0 */
+		return cudaMemsetAsync(c->data, 0, (size_t)(M * N * 4), st) == cudaSuccess ? KB_OK
+											 : KB_ERR_LAUNCH;
+	/* int coordinates in the kernel, with a tile of headroom */
+	const int64_t lim = 0x7fffffffLL - 512;
+	const int64_t tiles = ((M + BM - 1) / BM) * ((N + TBN - 1) / TBN);
+	if (M > lim || N > lim || K > lim || tiles > lim)
+		return KB_ERR_SHAPE;
+
+	int rc = setup();
+	if (rc)
+		return rc;
+	if (g_major != 9) /* wgmma and this kernel's setmaxnreg are sm_90a only */
+		return KB_ERR_SHAPE;
+	if (!g_attr_set) {
+		if (cudaFuncSetAttribute((const void *)gemm_wgmma_tf32_kernel,
+					 cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM_ALLOC) != cudaSuccess)
+			return KB_ERR_LAUNCH;
+		/* The scratch comes from the device's default memory pool; by
+		 * default the pool hands memory back at every synchronisation, so
+		 * each call would map its hundreds of MB afresh. Keep it mapped:
+		 * a workspace, never results (each call rewrites all of it). */
+		cudaMemPool_t pool;
+		int dev = 0;
+		uint64_t keep = UINT64_MAX;
+		if (cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess)
+			cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+		g_attr_set = true;
+	}
+
+	/* Scratch, one allocation: [A_hi][A_lo][B_hi^T][B_lo^T] (PRECISION=3) or
+	 * [B^T][A copy if needed] (PRECISION=1); rows of pitch ldk floats. */
+	const float *ap = (const float *)a->data, *bp = (const float *)b->data;
+	const int64_t ldk = (K + 3) / 4 * 4;
+	const size_t a_piece = round256((size_t)(M * ldk * 4)), b_piece = round256((size_t)(N * ldk * 4));
+#if PRECISION == 3
+	const bool copy_a = true;
+#else
+	const bool copy_a = K % 4 != 0 || (uintptr_t)ap % 16 != 0;
+#endif
+	const size_t bytes = NSPLIT * b_piece + (copy_a ? NSPLIT * a_piece : 0);
+	uint8_t *scratch = NULL;
+	if (cudaMallocAsync((void **)&scratch, bytes, st) != cudaSuccess)
+		return KB_ERR_LAUNCH;
+
+	float *bt_hi = (float *)scratch, *bt_lo = NULL;
+	float *a_hi = NULL, *a_lo = NULL;
+	int64_t lda = K;
+	CUtensorMap map_a, map_al, map_b, map_bl;
+	unsigned grid;
+#if PRECISION == 3
+	bt_lo = (float *)(scratch + b_piece);
+#endif
+	if (copy_a) {
+		a_hi = (float *)(scratch + NSPLIT * b_piece);
+#if PRECISION == 3
+		a_lo = (float *)(scratch + NSPLIT * b_piece + a_piece);
+#endif
+		rc = launch_split_rows(ap, M, K, a_hi, a_lo, ldk, st);
+		if (rc)
+			goto out;
+		ap = a_hi;
+		lda = ldk;
+	}
+	rc = launch_transpose(bp, K, N, bt_hi, bt_lo, ldk, st);
+	if (rc)
+		goto out;
+
+	rc = make_map(&map_a, ap, K, M, lda, BM);
+	if (rc)
+		goto out;
+	rc = make_map(&map_b, bt_hi, K, N, ldk, TBN);
+	if (rc)
+		goto out;
+#if PRECISION == 3
+	rc = make_map(&map_al, a_lo, K, M, ldk, BM);
+	if (rc)
+		goto out;
+	rc = make_map(&map_bl, bt_lo, K, N, ldk, TBN);
+	if (rc)
+		goto out;
+#else
+	map_al = map_a; /* unused */
+	map_bl = map_b;
+#endif
+	grid = (unsigned)(tiles < g_sms ? tiles : g_sms);
+	gemm_wgmma_tf32_kernel<<<grid, NTHREADS, SMEM_ALLOC, st>>>(
+		map_a, map_al, map_b, map_bl, (float *)c->data, (int)M, (int)N, (int)K, (int64_t)N,
+		(N % 2 == 0 && (uintptr_t)c->data % 8 == 0) ? 1 : 0);
+	if (cudaGetLastError() != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+out:
+	if (cudaFreeAsync(scratch, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	return rc;
 }

@@ -1,10 +1,10 @@
-// kbreed winner for matmul_fp32: 1.4573 ms on NVIDIA H100 80GB HBM3 = 181% of PyTorch eager (2.6403 ms), 183% of the floor.
-// Run 2, candidate 42, round 2. Build it as a shared object with its ABI header beside it:
+// kbreed winner for matmul_fp32: 1.1206 ms on NVIDIA H100 80GB HBM3 = 243% of PyTorch eager (2.7267 ms), 239% of the floor.
+// Run 1, candidate 6, round 1. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template gemm_wgmma_tf32
 #define BN 256
-#define STAGES 3
+#define STAGES 4
 #define PRECISION 3
 #define GROUP 8
 // kbreed-template: gemm_wgmma_tf32
@@ -666,6 +666,15 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		if (cudaFuncSetAttribute((const void *)gemm_wgmma_tf32_kernel,
 					 cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM_ALLOC) != cudaSuccess)
 			return KB_ERR_LAUNCH;
+		/* The scratch comes from the device's default memory pool; by
+		 * default the pool hands memory back at every synchronisation, so
+		 * each call would map its hundreds of MB afresh. Keep it mapped:
+		 * a workspace, never results (each call rewrites all of it). */
+		cudaMemPool_t pool;
+		int dev = 0;
+		uint64_t keep = UINT64_MAX;
+		if (cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess)
+			cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
 		g_attr_set = true;
 	}
 
