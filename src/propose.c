@@ -87,21 +87,10 @@ int propose_load_catalog(struct idea_def **defs, int *n)
 	return rc;
 }
 
-/* Whether a space-separated list holds word (or "*"). */
+/* Whether a space-separated list names word, or holds the wildcard "*". */
 static bool list_has(const char *list, const char *word)
 {
-	size_t len = strlen(word);
-	for (const char *p = list; *p;) {
-		while (*p == ' ')
-			p++;
-		const char *e = p;
-		while (*e && *e != ' ')
-			e++;
-		if ((e - p == 1 && *p == '*') || ((size_t)(e - p) == len && !strncmp(p, word, len)))
-			return true;
-		p = e;
-	}
-	return false;
+	return util_word_in(list, "*") || util_word_in(list, word);
 }
 
 static bool tried(const struct propose_ctx *ctx, const char *id, int64_t parent)

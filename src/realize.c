@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "realize.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,15 +35,6 @@ static void base_genome(const struct proposal *p, struct genome *g)
 	}
 }
 
-static bool is_varied(const char *vary, const char *name)
-{
-	size_t len = strlen(name);
-	for (const char *s = vary; (s = strstr(s, name)); s += len)
-		if ((s == vary || s[-1] == ' ') && (s[len] == '\0' || s[len] == ' '))
-			return true;
-	return false;
-}
-
 int realize_playbook(const struct proposal *p, int k, const struct genome *seen, int n_seen,
 		     uint64_t *rng, struct genome *out)
 {
@@ -69,7 +61,7 @@ int realize_playbook(const struct proposal *p, int k, const struct genome *seen,
 					g.value[i] = p->parent2->genome.value[i];
 		} else if (p->def && (attempt > 0 || made > 0)) {
 			for (int i = 0; i < p->to->n_knobs; i++)
-				if (is_varied(p->def->vary, p->to->knobs[i].name))
+				if (util_word_in(p->def->vary, p->to->knobs[i].name))
 					g.value[i] = p->to->knobs[i].values[rng_below(rng, p->to->knobs[i].n_values)];
 		}
 		if (seen_before(&g, seen, n_seen) || seen_before(&g, out, made))

@@ -190,26 +190,14 @@ const struct template *template_find(const struct template *t, int n, const char
 	return NULL;
 }
 
-/* Whether the space-separated list has word as a whole entry. */
-static bool list_has_word(const char *list, const char *word)
-{
-	size_t len = strlen(word);
-	if (!len)
-		return false;
-	for (const char *p = list; (p = strstr(p, word)); p += len)
-		if ((p == list || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
-			return true;
-	return false;
-}
-
 bool template_serves(const struct template *t, const char *problem)
 {
-	return list_has_word(t->problems, problem);
+	return util_word_in(t->problems, problem);
 }
 
 bool template_seeds_from(const struct template *t, const char *family)
 {
-	return list_has_word(t->seeds_from, family);
+	return util_word_in(t->seeds_from, family);
 }
 
 bool template_accepts(const struct template *t, const char *settings)

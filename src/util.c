@@ -377,3 +377,14 @@ char *util_cache_dir(void)
 	v = getenv("HOME");
 	return xasprintf("%s/.cache/kbreed", v && *v ? v : "/tmp");
 }
+
+bool util_word_in(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+	if (!len)
+		return false;
+	for (const char *p = list; (p = strstr(p, word)); p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
+			return true;
+	return false;
+}

@@ -46,6 +46,9 @@ int util_mkdirs(const char *path);
 /* rm -r of a directory tree that kbreed made; refuses "/" and "". */
 int util_remove_tree(const char *path);
 bool util_file_exists(const char *path);
+/* Whether a space-separated list holds word as a whole entry ("VEC" is not
+ * in "XVEC THREADS"); an empty word is in no list. */
+bool util_word_in(const char *list, const char *word);
 bool util_is_dir(const char *path);
 
 /* SHA-256 of data, as 64 lowercase hex characters plus NUL into hex[65]. */

@@ -73,9 +73,21 @@ static void test_cache_dir(void **state)
 	free(d);
 }
 
+static void test_word_in(void **state)
+{
+	assert_true(util_word_in("VEC THREADS", "VEC"));
+	assert_true(util_word_in("XVEC VEC", "VEC"));
+	assert_false(util_word_in("XVEC VECTOR", "VEC"));
+	assert_true(util_word_in("matmul", "matmul"));
+	assert_false(util_word_in("matmul_fp16", "matmul"));
+	assert_false(util_word_in("", "x"));
+	assert_false(util_word_in("a b", ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_word_in),
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_files),
