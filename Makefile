@@ -58,7 +58,7 @@ $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP
 
 # Pipeline order: problem -> (propose [http, llm] -> realize) -> compile -> evaluate -> (store) -> report.
 LIB_SRC := src/log.c src/util.c src/proc.c src/home.c src/problem.c src/bridge.c \
-	src/template.c src/http.c src/llm.c src/llm_propose.c src/propose.c src/realize.c src/store.c src/search.c src/search_llm.c \
+	src/template.c src/http.c src/llm.c src/llm_propose.c src/propose.c src/realize.c src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/search.c \
 	src/codec.c src/compile.c src/policy.c src/compare.c src/evaluate.c src/report.c
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 

@@ -43,6 +43,7 @@ static const char *const verdict_names[] = {
 	[VERDICT_LOAD_ERROR] = "load_error",
 	[VERDICT_RUNTIME_ERROR] = "runtime_error",
 	[VERDICT_TIMEOUT] = "timeout",
+	[VERDICT_NOT_RUN] = "not_run",
 };
 
 const char *verdict_name(enum verdict v)

@@ -36,6 +36,7 @@ enum verdict {
 	VERDICT_LOAD_ERROR,     /* could not load: missing symbol, ABI mismatch */
 	VERDICT_RUNTIME_ERROR,  /* CUDA error, crash, non-zero status from the candidate */
 	VERDICT_TIMEOUT,        /* ran past the wall-clock limit */
+	VERDICT_NOT_RUN,        /* compiled, not judged (a dry run) */
 };
 
 const char *verdict_name(enum verdict v);

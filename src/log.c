@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 enum log_level log_verbosity = LOG_INFO;
 
@@ -48,6 +49,24 @@ void debug(const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	emit(LOG_DEBUG, "kbreed: debug: ", fmt, ap);
+	va_end(ap);
+}
+
+void progress(int keep, const char *fmt, ...)
+{
+	static int tty = -1;
+	if (log_verbosity < LOG_INFO)
+		return;
+	if (tty < 0)
+		tty = isatty(2);
+	va_list ap;
+	va_start(ap, fmt);
+	if (tty)
+		fputs("\r\033[K", stderr);
+	vfprintf(stderr, fmt, ap);
+	if (!tty || keep)
+		fputc('\n', stderr);
+	fflush(stderr);
 	va_end(ap);
 }
 

@@ -14,6 +14,7 @@
 #include "compare.h"
 #include "compile.h"
 #include "evaluate.h"
+#include "judge.h"
 #include "home.h"
 #include "log.h"
 #include "problem.h"
@@ -204,6 +205,60 @@ static int cmd_compile(int argc, char **argv)
 	return rc;
 }
 
+/* Judges kernel files against a problem in one session: every kernel
+ * through the judge's one order of checks, each verdict printed as it comes.
+ * Exit: 0 when every kernel is correct, 1 when one is not, 2 when kbreed
+ * could not judge. */
+static int eval_kernels(const char *problem_arg, const char *const *kernels, int n,
+			const struct judge_opts *jo, bool json)
+{
+	int rc = EXIT_USAGE, got = 0, index;
+	struct judge j;
+	struct judge_batch *batch = NULL;
+	bool all_correct = true, opened = false;
+	char *path = problem_resolve(problem_arg);
+	if (!path)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (!util_file_exists(kernels[i])) {
+			error("kernel file %s does not exist or cannot be read", kernels[i]);
+			goto out;
+		}
+	if (judge_open(&j, path, jo))
+		goto out;
+	opened = true;
+	if (judge_prepare(&j))
+		goto out;
+	batch = judge_batch_start(&j, kernels, n);
+	if (json && n > 1)
+		printf("[\n");
+	for (int i = 0; i < n; i++) {
+		struct judgement o;
+		if ((got = judge_batch_next(batch, &index, &o)) <= 0)
+			goto out;
+		if (json) {
+			char *s = codec_report_json(&o.rep);
+			printf("%s%s\n", s, n > 1 && i + 1 < n ? "," : "");
+			free(s);
+		} else {
+			report_print(stdout, &o.rep);
+		}
+		fflush(stdout);
+		all_correct &= o.res.verdict == VERDICT_CORRECT;
+		judgement_release(&o);
+	}
+	if (json && n > 1)
+		printf("]\n");
+	rc = all_correct ? EXIT_OK : EXIT_JUDGED;
+out:
+	if (judge_batch_end(batch))
+		rc = EXIT_USAGE;
+	if (opened)
+		judge_close(&j);
+	free(path);
+	return rc;
+}
+
 static int cmd_eval(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -251,110 +306,9 @@ static int cmd_eval(int argc, char **argv)
 		error("eval takes a problem and kernels: kbreed eval PROBLEM KERNEL.cu [KERNEL.cu...]");
 		return EXIT_USAGE;
 	}
-	const char *problem_arg = argv[optind];
-	char **kernels = argv + optind + 1;
-	int n = argc - optind - 1;
-	int rc = EXIT_USAGE;
-	struct problem p;
-	struct gpu_info g = { 0 };
-	struct refset refs = { 0 };
-	struct baseline base = { 0 };
-	struct ceilings ceil = { 0 };
-	struct compile_job *jobs = xcalloc((size_t)n, sizeof *jobs);
-	char **why = xcalloc((size_t)n, sizeof *why);  /* the library policy's objection, if any */
-	struct evaluator *ev = NULL;
-	bool have_base = false, have_ceil = false, all_correct = true;
-	problem_init(&p);
-	char *path = problem_resolve(problem_arg);
-	if (!path)
-		goto out;
-	for (int i = 0; i < n; i++) {
-		jobs[i].source = kernels[i];
-		char *text = NULL;
-		if (!util_file_exists(kernels[i]) || util_read_file(kernels[i], 16u << 20, &text, NULL)) {
-			error("kernel file %s does not exist or cannot be read", kernels[i]);
-			goto out;
-		}
-		if (!eo.allow_libraries)
-			policy_violation(text, &why[i]);
-		free(text);
-	}
-	proc_sandbox();
-	if (gpu_info_query(&g)) {
-		error("kbreed eval needs an NVIDIA GPU to judge kernels; none is usable here");
-		goto out;
-	}
-	const char *arch = pick_arch(arch_flag, &g);
-	if (!valid_arch(arch)) {
-		error("bad compile target '%s' (want sm_XX)", arch ? arch : "");
-		goto out;
-	}
-	if (bridge_describe(path, &p))
-		goto out;
-	struct compile_opts co = { .arch = arch };
-	if (compile_batch(jobs, n, &co))
-		goto out;
-	if (bridge_reference(&p, eo.sets, eo.seed, "cuda", &refs))
-		goto out;
-	have_ceil = bridge_ceilings(g.name, &ceil) == 0;
-	if (!have_ceil)
-		warn("no machine ceilings: results are not placed against the floor");
-	if (baseline_on) {
-		have_base = bridge_baseline(&p, eo.reps, eo.warmup, eo.flush_mb, torch_compile, &base) == 0;
-		if (!have_base)
-			goto out;
-	}
-	ev = evaluator_new(&p, &refs, &eo);
-	if (!ev)
-		goto out;
-	if (json && n > 1)
-		printf("[\n");
-	for (int i = 0; i < n; i++) {
-		struct eval_result res;
-		eval_result_init(&res);
-		if (!jobs[i].ok) {
-			eval_result_compile_error(&res, jobs[i].timed_out, jobs[i].log);
-		} else if (why[i]) {
-			eval_result_policy(&res, why[i]);
-		} else if (evaluator_run(ev, jobs[i].so_path, &res)) {
-			error("%s: %s", kernels[i], res.detail ? res.detail : "evaluation failed");
-			eval_result_release(&res);
-			goto out;
-		}
-		struct eval_report rep = { .problem = &p, .candidate = kernels[i], .arch = arch,
-					   .opts = &eo, .result = &res, .gpu = &g,
-					   .baseline = have_base ? &base : NULL,
-					   .ceilings = have_ceil ? &ceil : NULL };
-		report_derive(&rep);
-		if (json) {
-			char *s = codec_report_json(&rep);
-			printf("%s%s\n", s, json && n > 1 && i + 1 < n ? "," : "");
-			free(s);
-		} else {
-			report_print(stdout, &rep);
-		}
-		fflush(stdout);
-		all_correct &= res.verdict == VERDICT_CORRECT;
-		eval_result_release(&res);
-	}
-	if (json && n > 1)
-		printf("]\n");
-	rc = all_correct ? EXIT_OK : EXIT_JUDGED;
-out:
-	evaluator_free(ev);
-	for (int i = 0; i < n; i++) {
-		compile_job_release(&jobs[i]);
-		free(why[i]);
-	}
-	free(why);
-	free(jobs);
-	ceilings_release(&ceil);
-	baseline_release(&base);
-	refset_release(&refs);
-	gpu_info_release(&g);
-	problem_release(&p);
-	free(path);
-	return rc;
+	struct judge_opts jo = { .eval = eo, .arch = arch_flag, .baseline = baseline_on,
+				 .torch_compile = torch_compile };
+	return eval_kernels(argv[optind], (const char *const *)argv + optind + 1, argc - optind - 1, &jo, json);
 }
 
 /* Options shared by run and bench. Returns 0, or EXIT_USAGE after a message. */

@@ -1,12 +1,15 @@
 /*
- * search_llm.c - the rounds a language model writes (kbreed run --llm): ideas
+ * proposer_llm.c - the language-model proposer (proposer.h; kbreed run --llm): ideas
  * in English for the seeds, each realised as complete sources (in parallel,
  * up to --llm-concurrency requests), a crossover prompt for ideas with two
  * parents, repairs of kernels that failed, and every request recorded in the
  * store with its tokens and cost, through the reply cache and the budgets.
  */
 #define _GNU_SOURCE
-#include "search_priv.h"
+#include "proposer.h"
+
+#include "codec.h"
+#include "llm.h"
 
 #include "home.h"
 #include "llm_propose.h"
@@ -18,10 +21,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct llm_proposer {
+	struct llm_proposer_opts o;
+	struct llm_config llm;      /* ideas */
+	struct llm_config llm_code; /* realisations */
+	char *problem_source;       /* the problem file's text, for prompts */
+	struct price *prices;       /* the LLM price table, loaded on first use */
+	int n_prices;
+	bool prices_loaded, price_warned;
+	bool stopped;               /* a budget ran out */
+	int calls_ok, calls_failed; /* requests answered, and not, in this invocation */
+	char *last_error;           /* the last failed request's reason */
+};
+
 /* Cost of a call from the price table (playbook/prices.json, or
  * $KBREED_PRICES): USD per million tokens of the longest matching model
  * prefix; 0, with one warning, for a model it does not list. */
-static double call_cost(struct search *s, const struct llm_config *c, const struct llm_reply *r)
+static double call_cost(struct llm_proposer *s, const struct llm_config *c, const struct llm_reply *r)
 {
 	if (!s->prices_loaded) {
 		s->prices_loaded = true;
@@ -50,10 +66,18 @@ static double call_cost(struct search *s, const struct llm_config *c, const stru
 	return (uncached * best->in + r->cached_tokens * best->cached_in + r->out_tokens * best->out) / 1e6;
 }
 
+/* Keeps the reason of the last failed request, for the run's end. */
+static void llm_note_error(struct llm_proposer *s, const struct llm_reply *r)
+{
+	char *e = xasprintf("%s%s%s", llm_status_name(r->status), r->error ? ": " : "", r->error ? r->error : "");
+	char *old = __atomic_exchange_n(&s->last_error, e, __ATOMIC_ACQ_REL);
+	free(old);
+}
+
 /* One request to a model, through the reply cache and the budgets, recorded
  * whatever happens. Returns the reply text (caller frees) or NULL; sets
  * *fatal when the run cannot go on (authentication, quota, budget). */
-static char *llm_call(struct search *s, int round, const char *kind, const struct llm_config *c,
+static char *llm_call(struct llm_proposer *s, const struct population *pop, int round, const char *kind, const struct llm_config *c,
 		      const char *spec, const char *prompt, bool *fatal)
 {
 	static const char *system = "You are an expert CUDA kernel engineer working inside kbreed, "
@@ -65,21 +89,22 @@ static char *llm_call(struct search *s, int round, const char *kind, const struc
 	sha256_update(&h, system, strlen(system) + 1);
 	sha256_update(&h, prompt, strlen(prompt));
 	sha256_final_hex(&h, sha);
-	struct llm_call_row row = { .run = s->run.id, .round = round, .kind = kind, .model = spec,
+	struct llm_call_row row = { .run = pop->run, .round = round, .kind = kind, .model = spec,
 				    .prompt_sha = sha, .prompt = prompt };
-	char *text = store_llm_cached(s->db, sha);
+	char *text = store_llm_cached(pop->db, sha);
 	if (text) {
 		row.reply = text;
 		row.status = "cached";
-		store_llm_call_put(s->db, &row);
+		store_llm_call_put(pop->db, &row);
+		__atomic_add_fetch(&s->calls_ok, 1, __ATOMIC_RELAXED);
 		return text;
 	}
 	long tokens = 0;
 	double cost = 0;
-	store_llm_totals(s->db, s->run.id, &tokens, &cost);
-	if ((s->o->max_tokens > 0 && tokens >= s->o->max_tokens) ||
-	    (s->o->max_cost > 0 && cost >= s->o->max_cost)) {
-		search_progress(s, true, "LLM budget reached (%ld tokens, $%.2f): the run stops here", tokens, cost);
+	store_llm_totals(pop->db, pop->run, &tokens, &cost);
+	if ((s->o.max_tokens > 0 && tokens >= s->o.max_tokens) ||
+	    (s->o.max_cost > 0 && cost >= s->o.max_cost)) {
+		progress(true, "LLM budget reached (%ld tokens, $%.2f): the run stops here", tokens, cost);
 		*fatal = true;
 		s->stopped = true;
 		return NULL;
@@ -87,6 +112,7 @@ static char *llm_call(struct search *s, int round, const char *kind, const struc
 	struct llm_reply r;
 	llm_reply_init(&r);
 	if (llm_complete(c, system, prompt, &r)) {
+		__atomic_add_fetch(&s->calls_failed, 1, __ATOMIC_RELAXED);
 		*fatal = true;
 		llm_reply_release(&r);
 		return NULL;
@@ -100,13 +126,16 @@ static char *llm_call(struct search *s, int round, const char *kind, const struc
 	row.reasoning_tokens = r.reasoning_tokens;
 	row.cost_usd = call_cost(s, c, &r);
 	row.attempts = r.attempts;
-	if (store_llm_call_put(s->db, &row))
+	if (store_llm_call_put(pop->db, &row))
 		*fatal = true;
 	if (r.status == LLM_OK && r.text && *r.text) {
 		text = r.text;
 		r.text = NULL;
+		__atomic_add_fetch(&s->calls_ok, 1, __ATOMIC_RELAXED);
 	} else {
-		search_progress(s, true, "round %d: %s call: %s%s%s", round, kind, llm_status_name(r.status),
+		__atomic_add_fetch(&s->calls_failed, 1, __ATOMIC_RELAXED);
+		llm_note_error(s, &r);
+		progress(true, "round %d: %s call: %s%s%s", round, kind, llm_status_name(r.status),
 			 r.error ? ": " : "", r.error ? r.error : "");
 		if (r.status == LLM_AUTH || r.status == LLM_QUOTA) {
 			error("the model endpoint refused us (%s): %s", llm_status_name(r.status),
@@ -120,7 +149,8 @@ static char *llm_call(struct search *s, int round, const char *kind, const struc
 
 /* One request for the pool: its prompt in, its reply out. */
 struct llm_job {
-	struct search *s;
+	struct llm_proposer *s;
+	const struct population *pop;
 	int round;
 	const char *kind;
 	const struct llm_config *cfg;
@@ -149,18 +179,18 @@ static void *llm_pool_thread(void *arg)
 		struct llm_job *j = &p->jobs[i];
 		if (*j->fatal)
 			continue;  /* the run is stopping: ask nothing more */
-		j->reply = llm_call(j->s, j->round, j->kind, j->cfg, j->spec, j->prompt, j->fatal);
+		j->reply = llm_call(j->s, j->pop, j->round, j->kind, j->cfg, j->spec, j->prompt, j->fatal);
 	}
 }
 
 /* Runs the requests, up to --llm-concurrency at once (SQLite serialises the
  * bookkeeping; the budget is checked before each request, so a run may pass
  * it by the requests already in flight). */
-static int run_llm_jobs(struct search *s, struct llm_job *jobs, int n)
+static int run_llm_jobs(struct llm_proposer *s, struct llm_job *jobs, int n)
 {
 	struct llm_pool pool = { .jobs = jobs, .n = n };
 	pthread_mutex_init(&pool.lock, NULL);
-	int width = s->o->llm_concurrency > 0 ? s->o->llm_concurrency : 1;
+	int width = s->o.concurrency > 0 ? s->o.concurrency : 1;
 	if (width > n)
 		width = n;
 	pthread_t *tid = xcalloc((size_t)width, sizeof *tid);
@@ -177,31 +207,38 @@ static int run_llm_jobs(struct search *s, struct llm_job *jobs, int n)
 }
 
 /* The text the prompts show of a candidate: its stored source. */
-static char *source_of(struct search *s, int64_t id)
+static char *source_of(const struct population *pop, int64_t id)
 {
-	char *src = store_candidate_source(s->db, id);
+	char *src = store_candidate_source(pop->db, id);
 	return src ? src : xstrdup("");
 }
 
 /* A round written by the model: ideas in English for the seeds, then each
  * idea realised K times as complete sources. */
-int search_llm_round(struct search *s, int round)
+static enum proposer_status llm_round(void *self, const struct proposer_env *env, int round)
 {
+	struct llm_proposer *s = self;
+	struct population *pop = env->pop;
+	const struct judge *jg = env->judge;
+	const struct run_row *run = env->run;
 	int rc = 0, n_seeds, n_ideas = 0;
 	bool fatal = false;
-	struct known *k = search_knowns(s);
-	const struct known **seeds = xcalloc((size_t)s->run.keep + 1, sizeof *seeds);
-	n_seeds = search_pick_seeds(s, k, seeds);
+	struct known *k = population_knowns(pop, env->tpls, env->n_tpls, env->dry_run);
+	const struct known **seeds = xcalloc((size_t)run->keep + 1, sizeof *seeds);
+	n_seeds = population_pick_seeds(pop, k, run->keep, seeds);
 	char *tmpl_ideas = NULL, *tmpl_real = NULL, *tmpl_comb = NULL, *abi = NULL, *reply = NULL;
 	struct llm_seed *ls = xcalloc((size_t)n_seeds + 1, sizeof *ls);
-	struct llm_tried *lt = xcalloc((size_t)s->n_ideas + 1, sizeof *lt);
-	struct llm_idea *ideas = xcalloc((size_t)s->run.ideas + 1, sizeof *ideas);
+	/* The history is of the ideas before this round: its own are added below. */
+	int n_before = pop->n_ideas;
+	struct llm_tried *lt = xcalloc((size_t)n_before + 1, sizeof *lt);
+	char **outcomes = xcalloc((size_t)n_before + 1, sizeof *outcomes);
+	struct llm_idea *ideas = xcalloc((size_t)run->ideas + 1, sizeof *ideas);
 	char *seeds_text = NULL, *history = NULL, *cats = NULL, *prompt = NULL, *why = NULL;
 	struct llm_job *jobs = NULL;
 	int n_jobs = 0;
 	char *abi_path = xasprintf("%s/include/kbreed_candidate.h", home_dir());
 	if (!n_seeds) {
-		search_progress(s, true, "round %d: no kernel to build on; nothing to propose", round);
+		progress(true, "round %d: no kernel to build on; nothing to propose", round);
 		goto out;
 	}
 	if (llm_prompt_load("ideas", &tmpl_ideas) || llm_prompt_load("realize", &tmpl_real) ||
@@ -211,48 +248,39 @@ int search_llm_round(struct search *s, int round)
 		goto out;
 	}
 	for (int i = 0; i < n_seeds; i++) {
-		const struct cand_row *c = search_find_cand(s, seeds[i]->id);
-		const struct idea_row *idea = c && c->idea ? search_find_idea(s, c->idea) : NULL;
-		ls[i] = (struct llm_seed){ seeds[i]->id, seeds[i]->median_ms, seeds[i]->pct_eager,
-					   seeds[i]->pct_floor, idea ? idea->text : "", source_of(s, seeds[i]->id) };
+		const struct cand_row *c = population_cand(pop, seeds[i]->id);
+		const struct idea_row *idea = c && c->idea ? population_idea(pop, c->idea) : NULL;
+		/* A dry run timed nothing: no time is quoted. */
+		ls[i] = (struct llm_seed){ seeds[i]->id, env->dry_run ? 0 : seeds[i]->median_ms,
+					   env->dry_run ? 0 : seeds[i]->pct_eager, env->dry_run ? 0 : seeds[i]->pct_floor,
+					   idea ? idea->text : "", source_of(pop, seeds[i]->id) };
 	}
-	char **outcomes = xcalloc((size_t)s->n_ideas + 1, sizeof *outcomes);
-	for (int i = 0; i < s->n_ideas; i++) {
-		int n = 0, ok = 0;
-		double best_ms = 0;
-		for (int j = 0; j < s->n_cands; j++)
-			if (s->cands[j].idea == s->ideas[i].id) {
-				n++;
-				if (search_is_correct(&s->cands[j])) {
-					ok++;
-					if (!best_ms || s->cands[j].median_ms < best_ms)
-						best_ms = s->cands[j].median_ms;
-				}
-			}
-		outcomes[i] = ok ? xasprintf("%d of %d realisations correct, best %.4f ms", ok, n, best_ms)
-				 : xasprintf("%d realisations, none correct", n);
-		lt[i] = (struct llm_tried){ &s->ideas[i].parent1, s->ideas[i].parent2 ? 2 : 1,
-					    s->ideas[i].category, s->ideas[i].text, outcomes[i] };
+	for (int i = 0; i < n_before; i++) {
+		outcomes[i] = population_idea_outcome(pop, &pop->ideas[i]);
+		lt[i] = (struct llm_tried){ &pop->ideas[i].parent1, pop->ideas[i].parent2 ? 2 : 1,
+					    pop->ideas[i].category, pop->ideas[i].text, outcomes[i] };
 	}
 	seeds_text = llm_seeds_text(ls, n_seeds);
-	history = llm_history_text(lt, s->n_ideas);
+	history = llm_history_text(lt, n_before);
 	cats = llm_categories_text();
 	char ceil_text[256], floor_text[64], n_text[16];
 	snprintf(ceil_text, sizeof ceil_text, "%.0f GB/s device copy; %.0f TFLOP/s fp32, %.0f tf32, %.0f fp16, %.0f bf16",
-		 s->ceil.bandwidth_gbs, s->ceil.fp32_tflops, s->ceil.tf32_tflops, s->ceil.fp16_tflops, s->ceil.bf16_tflops);
-	snprintf(floor_text, sizeof floor_text, "%.4f ms", s->roof.floor_ms);
-	snprintf(n_text, sizeof n_text, "%d", s->run.ideas);
+		 jg->ceil.bandwidth_gbs, jg->ceil.fp32_tflops, jg->ceil.tf32_tflops, jg->ceil.fp16_tflops,
+		 jg->ceil.bf16_tflops);
+	if (jg->roof.floor_ms > 0)
+		snprintf(floor_text, sizeof floor_text, "%.4f ms", jg->roof.floor_ms);
+	else
+		snprintf(floor_text, sizeof floor_text, "not known (no ceilings measured)");
+	snprintf(n_text, sizeof n_text, "%d", run->ideas);
 	const char *keys[] = { "problem_source", "gpu", "ceilings", "floor", "bound", "seeds", "history", "categories", "n" };
-	const char *vals[] = { s->problem_source, s->gpu.name, s->have_ceil ? ceil_text : "not measured",
-			       floor_text, s->roof.bound, seeds_text, history, cats, n_text };
+	const char *vals[] = { s->problem_source, jg->gpu.name, jg->have_ceil ? ceil_text : "not measured",
+			       floor_text, jg->roof.bound, seeds_text, history, cats, n_text };
 	prompt = llm_prompt_fill(tmpl_ideas, keys, vals, 9);
-	reply = llm_call(s, round, "ideas", &s->llm, s->o->llm, prompt, &fatal);
-	if (fatal) {
-		rc = s->stopped ? 0 : -1;
-		goto out_outcomes;
-	}
-	if (reply && llm_parse_ideas(reply, s->run.ideas, ideas, &n_ideas, &why) == 0 && why && *why)
-		search_progress(s, true, "round %d: %s", round, why);
+	reply = llm_call(s, pop, round, "ideas", &s->llm, s->o.llm, prompt, &fatal);
+	if (fatal)
+		goto out;
+	if (reply && llm_parse_ideas(reply, run->ideas, ideas, &n_ideas, &why) == 0 && why && *why)
+		progress(true, "round %d: %s", round, why);
 	for (int i = 0; i < n_ideas && !rc; i++) {
 		/* The parents the model named, when they are seeds; else the best seed. */
 		int64_t p1 = seeds[0]->id, p2 = 0;
@@ -267,22 +295,22 @@ int search_llm_round(struct search *s, int round)
 		struct idea_row row = { .round = round, .catalog_id = xstrdup("llm"),
 					.category = xstrdup(ideas[i].category), .text = xstrdup(ideas[i].text),
 					.parent1 = p1, .parent2 = p2 };
-		if (search_add_idea(s, &row)) {
+		if (population_add_idea(pop, &row)) {
 			idea_row_release(&row);
 			rc = -1;
 			break;
 		}
-		int64_t idea_id = s->ideas[s->n_ideas - 1].id;
-		char *src1 = source_of(s, p1), *src2 = p2 ? source_of(s, p2) : NULL;
+		int64_t idea_id = row.id;
+		char *src1 = source_of(pop, p1), *src2 = p2 ? source_of(pop, p2) : NULL;
 		char *parents = src2 ? xasprintf("Parent #%lld:\n```cuda\n%s\n```\n\nParent #%lld:\n```cuda\n%s\n```\n",
 						 (long long)p1, src1, (long long)p2, src2)
 				     : xasprintf("Parent #%lld:\n```cuda\n%s\n```\n", (long long)p1, src1);
 		char *rprompt;
 		if (p2) {
 			/* Two parents: the crossover prompt, each parent with the idea that made it. */
-			const struct cand_row *c1 = search_find_cand(s, p1), *c2 = search_find_cand(s, p2);
-			const struct idea_row *i1 = c1 && c1->idea ? search_find_idea(s, c1->idea) : NULL;
-			const struct idea_row *i2 = c2 && c2->idea ? search_find_idea(s, c2->idea) : NULL;
+			const struct cand_row *c1 = population_cand(pop, p1), *c2 = population_cand(pop, p2);
+			const struct idea_row *i1 = c1 && c1->idea ? population_idea(pop, c1->idea) : NULL;
+			const struct idea_row *i2 = c2 && c2->idea ? population_idea(pop, c2->idea) : NULL;
 			char *a = xasprintf("Candidate #%lld. Its idea: %s\n\n```cuda\n%s\n```\n", (long long)p1,
 					    i1 ? i1->text : "(a seed)", src1);
 			char *b = xasprintf("Candidate #%lld. Its idea: %s\n\n```cuda\n%s\n```\n\nThe idea to realise "
@@ -298,14 +326,14 @@ int search_llm_round(struct search *s, int round)
 			const char *rvals[] = { s->problem_source, abi, parents, ideas[i].text };
 			rprompt = llm_prompt_fill(tmpl_real, rkeys, rvals, 4);
 		}
-		for (int r = 0; r < s->run.impls; r++) {
+		for (int r = 0; r < run->impls; r++) {
 			/* Independent realisations: the same prompt, marked so each is its own call. */
 			jobs = xrealloc(jobs, (size_t)(n_jobs + 1) * sizeof *jobs);
 			jobs[n_jobs++] = (struct llm_job){
-				.s = s, .round = round, .kind = "realize", .cfg = &s->llm_code,
-				.spec = s->o->llm_code ? s->o->llm_code : s->o->llm,
+				.s = s, .pop = pop, .round = round, .kind = "realize", .cfg = &s->llm_code,
+				.spec = s->o.llm_code ? s->o.llm_code : s->o.llm,
 				.prompt = xasprintf("%s\n\n(Realisation %d of %d: write it your own way.)\n",
-						    rprompt, r + 1, s->run.impls),
+						    rprompt, r + 1, run->impls),
 				.idea = idea_id, .parent1 = p1, .parent2 = p2, .fatal = &fatal };
 		}
 		free(rprompt);
@@ -321,10 +349,10 @@ int search_llm_round(struct search *s, int round)
 			struct cand_row c = { .round = round, .idea = jobs[j].idea, .parent1 = jobs[j].parent1,
 					      .parent2 = jobs[j].parent2, .origin = xstrdup("llm"),
 					      .template_name = xstrdup(""), .knobs = xstrdup(""), .source = source };
-			rc = search_add_candidate(s, &c);
+			rc = population_add_candidate(pop, &c, NULL);
 			cand_row_release(&c);
 		} else if (jobs[j].reply) {
-			search_progress(s, true, "round %d: a realisation of idea %lld gave no kernel: %s", round,
+			progress(true, "round %d: a realisation of idea %lld gave no kernel: %s", round,
 				 (long long)jobs[j].idea, reason ? reason : "?");
 		}
 		free(reason);
@@ -332,14 +360,11 @@ int search_llm_round(struct search *s, int round)
 		free(jobs[j].prompt);
 	}
 	free(jobs);
-	if (fatal && !s->stopped)
-		rc = -1;
-	search_progress(s, true, "round %d: %d ideas from the model for %d seeds", round, n_ideas, n_seeds);
-out_outcomes:
-	for (int i = 0; i < s->n_ideas && outcomes; i++)
+	progress(true, "round %d: %d ideas from the model for %d seeds", round, n_ideas, n_seeds);
+out:
+	for (int i = 0; i < n_before; i++)
 		free(outcomes[i]);
 	free(outcomes);
-out:
 	for (int i = 0; i < n_ideas; i++)
 		llm_idea_release(&ideas[i]);
 	free(ideas);
@@ -360,43 +385,58 @@ out:
 	free(tmpl_comb);
 	free(seeds);
 	free(k);
-	return rc;
+	if (rc)
+		return PROPOSER_FAILED;
+	if (s->stopped)
+		return PROPOSER_STOP;
+	if (!fatal && s->calls_ok == 0 && s->calls_failed > 0) {
+		/* Nothing the model was asked has been answered: the run would
+		 * only go on achieving nothing. */
+		error("every request to the model failed (%d); the last: %s", s->calls_failed,
+		      s->last_error ? s->last_error : "?");
+		return PROPOSER_FAILED;
+	}
+	return fatal ? PROPOSER_FAILED : PROPOSER_OK;
 }
 
 /* Asks the model to mend its kernels of this round that failed (compile
  * error, wrong answer, crash): each gets a repair prompt with its source and
  * the judge's report, and the reply becomes a new candidate of the round. */
-int search_llm_repair(struct search *s, int round, int attempt)
+static enum proposer_status llm_repair(void *self, const struct proposer_env *env, int round, int attempt)
 {
+	struct llm_proposer *s = self;
+	struct population *pop = env->pop;
 	char *tmpl = NULL;
 	struct llm_job *jobs = NULL;
 	int n_jobs = 0, rc = 0;
 	bool fatal = false;
 	const char *want = attempt == 1 ? "llm" : "llm-repair";
 	if (llm_prompt_load("repair", &tmpl))
-		return -1;
-	for (int i = 0; i < s->n_cands; i++) {
-		const struct cand_row *c = &s->cands[i];
-		if (c->round != round || strcmp(c->origin, want) || !c->evaluated ||
-		    search_is_correct(c) || !strcmp(c->verdict, "not_run") || !strcmp(c->verdict, "timeout"))
+		return PROPOSER_FAILED;
+	for (int i = 0; i < pop->n_cands; i++) {
+		const struct cand_row *c = &pop->cands[i];
+		if (c->round != round || strcmp(c->origin, want) || !c->evaluated || cand_is_correct(c) ||
+		    !strcmp(c->verdict, verdict_name(VERDICT_NOT_RUN)) ||
+		    !strcmp(c->verdict, verdict_name(VERDICT_TIMEOUT)))
 			continue;
 		bool repaired = false;
-		for (int j = 0; j < s->n_cands; j++)
-			repaired |= s->cands[j].parent1 == c->id && !strcmp(s->cands[j].origin, "llm-repair");
+		for (int j = 0; j < pop->n_cands; j++)
+			repaired |= pop->cands[j].parent1 == c->id && !strcmp(pop->cands[j].origin, "llm-repair");
 		if (repaired)
 			continue;
-		char *src = source_of(s, c->id), *report = store_eval_report(s->db, c->id);
+		char *src = source_of(pop, c->id), *report = store_eval_report(pop->db, c->id);
 		const char *keys[] = { "source", "report" };
 		const char *vals[] = { src, report ? report : "" };
 		jobs = xrealloc(jobs, (size_t)(n_jobs + 1) * sizeof *jobs);
-		jobs[n_jobs++] = (struct llm_job){ .s = s, .round = round, .kind = "repair", .cfg = &s->llm_code,
-			.spec = s->o->llm_code ? s->o->llm_code : s->o->llm, .prompt = llm_prompt_fill(tmpl, keys, vals, 2),
-			.idea = c->idea, .parent1 = c->id, .fatal = &fatal };
+		jobs[n_jobs++] = (struct llm_job){ .s = s, .pop = pop, .round = round, .kind = "repair",
+			.cfg = &s->llm_code, .spec = s->o.llm_code ? s->o.llm_code : s->o.llm,
+			.prompt = llm_prompt_fill(tmpl, keys, vals, 2), .idea = c->idea, .parent1 = c->id,
+			.fatal = &fatal };
 		free(src);
 		free(report);
 	}
 	if (n_jobs) {
-		search_progress(s, true, "round %d: asking the model to repair %d kernels (attempt %d)", round, n_jobs, attempt);
+		progress(true, "round %d: asking the model to repair %d kernels (attempt %d)", round, n_jobs, attempt);
 		run_llm_jobs(s, jobs, n_jobs);
 	}
 	for (int j = 0; j < n_jobs; j++) {
@@ -405,7 +445,7 @@ int search_llm_repair(struct search *s, int round, int attempt)
 			struct cand_row c = { .round = round, .idea = jobs[j].idea, .parent1 = jobs[j].parent1,
 					      .origin = xstrdup("llm-repair"), .template_name = xstrdup(""),
 					      .knobs = xstrdup(""), .source = source };
-			rc = search_add_candidate(s, &c);
+			rc = population_add_candidate(pop, &c, NULL);
 			cand_row_release(&c);
 		}
 		free(reason);
@@ -414,7 +454,64 @@ int search_llm_repair(struct search *s, int round, int attempt)
 	}
 	free(jobs);
 	free(tmpl);
-	if (fatal && !s->stopped)
-		rc = -1;
-	return rc;
+	if (rc)
+		return PROPOSER_FAILED;
+	if (s->stopped)
+		return PROPOSER_STOP;
+	return fatal ? PROPOSER_FAILED : PROPOSER_OK;
+}
+
+static char *llm_summary(void *self, const struct proposer_env *env)
+{
+	long tokens = 0;
+	double cost = 0;
+	store_llm_totals(env->pop->db, env->pop->run, &tokens, &cost);
+	return xasprintf("LLM: %ld tokens in and out, $%.4f by the price table", tokens, cost);
+}
+
+static void llm_free(void *self)
+{
+	struct llm_proposer *s = self;
+	if (!s)
+		return;
+	llm_config_release(&s->llm);
+	llm_config_release(&s->llm_code);
+	for (int i = 0; i < s->n_prices; i++)
+		free(s->prices[i].prefix);
+	free(s->prices);
+	free(s->problem_source);
+	free(s->last_error);
+	free(s);
+}
+
+static const struct proposer_ops llm_ops = {
+	.name = "llm",
+	.round = llm_round,
+	.repair = llm_repair,
+	.summary = llm_summary,
+	.free = llm_free,
+};
+
+int proposer_llm_new(struct proposer *p, const struct llm_proposer_opts *o)
+{
+	struct llm_proposer *s = xcalloc(1, sizeof *s);
+	s->o = *o;
+	llm_config_init(&s->llm);
+	llm_config_init(&s->llm_code);
+	if (llm_config_parse(o->llm, o->base_url, &s->llm) ||
+	    llm_config_parse(o->llm_code ? o->llm_code : o->llm, o->base_url, &s->llm_code) ||
+	    util_read_file(o->problem_path, 4u << 20, &s->problem_source, NULL)) {
+		llm_free(s);
+		return -1;
+	}
+	for (struct llm_config *c = &s->llm; c; c = c == &s->llm ? &s->llm_code : NULL) {
+		c->temperature = o->temperature;
+		c->max_tokens = o->max_output_tokens;
+		if (o->timeout_s > 0)
+			c->timeout_s = o->timeout_s;
+		if (o->reasoning_effort)
+			c->reasoning_effort = xstrdup(o->reasoning_effort);
+	}
+	*p = (struct proposer){ .ops = &llm_ops, .self = s, .repairs = o->repairs };
+	return 0;
 }

@@ -1,0 +1,355 @@
+/*
+ * population.c - a run's candidates and ideas (population.h): kept in step
+ * with the store, read by the proposers, seeded from the naive kernel and
+ * the bank.
+ */
+#define _GNU_SOURCE
+#include "population.h"
+
+#include "home.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void population_init(struct population *pop, struct store *db, int64_t run)
+{
+	memset(pop, 0, sizeof *pop);
+	pop->db = db;
+	pop->run = run;
+}
+
+void population_release(struct population *pop)
+{
+	for (int i = 0; i < pop->n_cands; i++)
+		cand_row_release(&pop->cands[i]);
+	free(pop->cands);
+	for (int i = 0; i < pop->n_ideas; i++)
+		idea_row_release(&pop->ideas[i]);
+	free(pop->ideas);
+	memset(pop, 0, sizeof *pop);
+}
+
+int population_load(struct population *pop)
+{
+	if (store_candidates_of_run(pop->db, pop->run, &pop->cands, &pop->n_cands) ||
+	    store_ideas_of_run(pop->db, pop->run, &pop->ideas, &pop->n_ideas))
+		return -1;
+	pop->cap_cands = pop->n_cands;
+	pop->cap_ideas = pop->n_ideas;
+	/* Judged sources stay in the store: memory stays flat over long runs. */
+	for (int i = 0; i < pop->n_cands; i++)
+		if (pop->cands[i].evaluated) {
+			free(pop->cands[i].source);
+			pop->cands[i].source = NULL;
+		}
+	return 0;
+}
+
+int population_add_candidate(struct population *pop, struct cand_row *c, bool *added)
+{
+	bool dup = false;
+	if (added)
+		*added = false;
+	c->run = pop->run;
+	if (store_candidate_put(pop->db, c, &dup))
+		return -1;
+	if (dup) {
+		cand_row_release(c);
+		return 0;
+	}
+	if (pop->n_cands == pop->cap_cands) {
+		pop->cap_cands = pop->cap_cands ? 2 * pop->cap_cands : 64;
+		pop->cands = xrealloc(pop->cands, (size_t)pop->cap_cands * sizeof *pop->cands);
+	}
+	free(c->verdict);
+	free(c->detail);
+	c->verdict = xstrdup("");
+	c->detail = xstrdup("");
+	pop->cands[pop->n_cands++] = *c;
+	memset(c, 0, sizeof *c);
+	if (added)
+		*added = true;
+	return 0;
+}
+
+int population_add_idea(struct population *pop, struct idea_row *i)
+{
+	i->run = pop->run;
+	if (store_idea_put(pop->db, i))
+		return -1;
+	if (pop->n_ideas == pop->cap_ideas) {
+		pop->cap_ideas = pop->cap_ideas ? 2 * pop->cap_ideas : 64;
+		pop->ideas = xrealloc(pop->ideas, (size_t)pop->cap_ideas * sizeof *pop->ideas);
+	}
+	pop->ideas[pop->n_ideas++] = *i;
+	int64_t id = i->id;
+	memset(i, 0, sizeof *i);
+	i->id = id;
+	return 0;
+}
+
+struct cand_row *population_cand(struct population *pop, int64_t id)
+{
+	for (int i = 0; i < pop->n_cands; i++)
+		if (pop->cands[i].id == id)
+			return &pop->cands[i];
+	return NULL;
+}
+
+struct idea_row *population_idea(struct population *pop, int64_t id)
+{
+	for (int i = 0; i < pop->n_ideas; i++)
+		if (pop->ideas[i].id == id)
+			return &pop->ideas[i];
+	return NULL;
+}
+
+bool cand_is_correct(const struct cand_row *c)
+{
+	return c->evaluated && !strcmp(c->verdict, verdict_name(VERDICT_CORRECT)) && c->median_ms > 0;
+}
+
+const struct cand_row *population_best(const struct population *pop, int round)
+{
+	const struct cand_row *b = NULL;
+	for (int i = 0; i < pop->n_cands; i++) {
+		const struct cand_row *c = &pop->cands[i];
+		if (c->round <= round && cand_is_correct(c) && (!b || c->median_ms < b->median_ms))
+			b = c;
+	}
+	return b;
+}
+
+int population_last_round(const struct population *pop)
+{
+	int last = -1;
+	for (int i = 0; i < pop->n_cands; i++)
+		if (pop->cands[i].round > last)
+			last = pop->cands[i].round;
+	return last;
+}
+
+int population_record(struct population *pop, struct cand_row *c, const struct judgement *o,
+		      const struct judge *j)
+{
+	const struct eval_result *res = &o->res;
+	struct eval_row e = {
+		.verdict = verdict_name(res->verdict), .detail = res->detail, .log = res->log,
+		.pass_strict = res->pass[TOL_STRICT], .pass_crfm = res->pass[TOL_CRFM],
+		.timed = res->timed, .max_abs = res->stats.max_abs, .max_rel = res->stats.max_rel,
+		.median_ms = res->time.median_ms, .min_ms = res->time.min_ms,
+		.max_ms = res->time.max_ms, .host_ms = res->host_median_ms, .reps = res->time.reps,
+		.warmup = j->o.eval.warmup, .sets = j->o.eval.sets, .flush_mb = j->o.eval.flush_mb,
+		.pct_eager = o->rep.pct_eager, .pct_floor = o->rep.pct_floor, .floor_ms = o->rep.roof.floor_ms,
+		.gpu = j->gpu.name, .sm_clock = res->sm_clock_mhz, .mem_clock = res->mem_clock_mhz,
+		.compile_s = o->compile_s, .eval_s = res->wall_s,
+	};
+	if (store_eval_put(pop->db, c->id, &e))
+		return -1;
+	c->evaluated = true;
+	free(c->verdict);
+	free(c->detail);
+	c->verdict = xstrdup(e.verdict);
+	c->detail = xstrdup(res->detail ? res->detail : "");
+	c->median_ms = res->timed && res->verdict == VERDICT_CORRECT ? res->time.median_ms : 0;
+	c->pct_eager = o->rep.pct_eager;
+	c->pct_floor = o->rep.pct_floor;
+	return 0;
+}
+
+struct known *population_knowns(struct population *pop, const struct template *tpls, int n_tpls,
+				bool dry_run)
+{
+	struct known *k = xcalloc((size_t)pop->n_cands + 1, sizeof *k);
+	for (int i = 0; i < pop->n_cands; i++) {
+		const struct cand_row *c = &pop->cands[i];
+		struct known *x = &k[i];
+		x->id = c->id;
+		x->round = c->round;
+		x->tpl = *c->template_name ? template_find(tpls, n_tpls, c->template_name) : NULL;
+		if (x->tpl && genome_parse(&x->genome, x->tpl, c->knobs))
+			x->tpl = NULL;  /* a template changed under a stored run: treat as hand-written */
+		x->correct = cand_is_correct(c) ||
+			     (dry_run && c->evaluated && !strcmp(c->verdict, verdict_name(VERDICT_NOT_RUN)));
+		x->median_ms = c->median_ms;
+		x->pct_floor = c->pct_floor;
+		x->pct_eager = c->pct_eager;
+		x->idea = c->idea;
+		const struct idea_row *idea = c->idea ? population_idea(pop, c->idea) : NULL;
+		x->idea_catalog = idea ? idea->catalog_id : "";
+		x->idea_category = idea ? idea->category : "";
+		const struct cand_row *parent = c->parent1 ? population_cand(pop, c->parent1) : NULL;
+		x->parent_ms = parent && cand_is_correct(parent) ? parent->median_ms : 0;
+	}
+	return k;
+}
+
+static int cmp_by_time(const void *a, const void *b)
+{
+	const struct known *x = *(const struct known *const *)a, *y = *(const struct known *const *)b;
+	return (x->median_ms > y->median_ms) - (x->median_ms < y->median_ms);
+}
+
+int population_pick_seeds(const struct population *pop, struct known *k, int keep,
+			  const struct known **seeds)
+{
+	int n = 0;
+	const struct known **sorted = xcalloc((size_t)pop->n_cands + 1, sizeof *sorted);
+	for (int i = 0; i < pop->n_cands; i++)
+		if (k[i].correct)
+			sorted[n++] = &k[i];
+	qsort(sorted, (size_t)n, sizeof *sorted, cmp_by_time);
+	int picked = 0, per_lineage = (keep + 1) / 2;
+	bool *used = xcalloc((size_t)n + 1, sizeof *used);
+	for (int pass = 0; pass < 2 && picked < keep; pass++)
+		for (int i = 0; i < n && picked < keep; i++) {
+			if (used[i])
+				continue;
+			int same = 0;
+			for (int j = 0; j < picked; j++)
+				same += seeds[j]->tpl == sorted[i]->tpl;
+			if (pass == 0 && same >= per_lineage)
+				continue;
+			seeds[picked++] = sorted[i];
+			used[i] = true;
+		}
+	free(used);
+	free(sorted);
+	return picked;
+}
+
+char **population_tried(const struct population *pop, int *n)
+{
+	char **tried = xcalloc((size_t)pop->n_ideas + 1, sizeof *tried);
+	for (int i = 0; i < pop->n_ideas; i++) {
+		const struct idea_row *d = &pop->ideas[i];
+		tried[i] = !strcmp(d->catalog_id, "recombine")
+			? xasprintf("recombine:%lld", (long long)(d->parent1 * 100003 + d->parent2))
+			: xasprintf("%s:%lld", d->catalog_id, (long long)d->parent1);
+	}
+	*n = pop->n_ideas;
+	return tried;
+}
+
+/* The first line of s, at most 160 bytes, into a new string. */
+static char *first_line(const char *s)
+{
+	size_t n = strcspn(s ? s : "", "\n");
+	if (n > 160)
+		n = 160;
+	return xasprintf("%.*s", (int)n, s ? s : "");
+}
+
+char *population_idea_outcome(const struct population *pop, const struct idea_row *idea)
+{
+	int n = 0, ok = 0, judged = 0;
+	double best_ms = 0;
+	const struct cand_row *failed = NULL;
+	for (int j = 0; j < pop->n_cands; j++) {
+		const struct cand_row *c = &pop->cands[j];
+		if (c->idea != idea->id)
+			continue;
+		n++;
+		if (!c->evaluated)
+			continue;
+		judged++;
+		if (cand_is_correct(c)) {
+			ok++;
+			if (!best_ms || c->median_ms < best_ms)
+				best_ms = c->median_ms;
+		} else if (!failed && strcmp(c->verdict, verdict_name(VERDICT_NOT_RUN))) {
+			failed = c;
+		}
+	}
+	if (ok)
+		return xasprintf("%d of %d realisations correct, best %.4f ms", ok, n, best_ms);
+	if (!judged)
+		return xasprintf("%d realisations, not judged", n);
+	if (!failed)
+		return xasprintf("%d realisations, compiled, not timed (dry run)", n);
+	char *why = first_line(failed->detail);
+	char *s = xasprintf("%d realisations, none correct; #%lld: %s: %s", n, (long long)failed->id,
+			    failed->verdict, why);
+	free(why);
+	return s;
+}
+
+int population_seed_round0(struct population *pop, const struct problem *p, const struct template *tpls,
+			   int n_tpls, const char *gpu, bool use_bank)
+{
+	char *naive = xasprintf("%s/kernels/naive/%s.cu", home_dir(), p->op);
+	int rc = 0;
+	if (util_file_exists(naive)) {
+		struct cand_row c = { .origin = xstrdup("naive"), .template_name = xstrdup(""),
+				      .knobs = xstrdup("") };
+		if (util_read_file(naive, 4u << 20, &c.source, NULL) || population_add_candidate(pop, &c, NULL))
+			rc = -1;
+		cand_row_release(&c);
+	}
+	free(naive);
+	if (rc || !use_bank)
+		goto done;
+	/* The bank's kernels for this problem, its family, and the families
+	 * whose tile settings a template serving it can take (seeds-from). */
+	struct buf families;
+	buf_init(&families, 1u << 16);
+	buf_printf(&families, "%s", p->family);
+	for (int t = 0; t < n_tpls; t++)
+		if (template_serves(&tpls[t], p->op) && *tpls[t].seeds_from)
+			buf_printf(&families, " %s", tpls[t].seeds_from);
+	struct bank_row *bank = NULL;
+	int n = 0;
+	rc = store_bank_for(pop->db, p->name, buf_str(&families), gpu, &bank, &n);
+	buf_release(&families);
+	if (rc)
+		return -1;
+	for (int i = 0; i < n && !rc; i++) {
+		/* A kernel banked for another problem joins only through a template
+		 * that serves this one, re-realised here; one banked for another
+		 * family lends its shared knob settings (a GEMM's tile shape) to
+		 * every template here that seeds from that family. */
+		const struct template *t = template_find(tpls, n_tpls, bank[i].template_name);
+		bool same_problem = !strcmp(bank[i].problem, p->name);
+		for (int k = -1; k < n_tpls && !rc; k++) {
+			const struct template *to = NULL;
+			char *source = NULL;
+			struct genome g;
+			if (k < 0 && same_problem) {
+				source = xstrdup(bank[i].source);
+			} else if (k < 0 && t && template_serves(t, p->op)) {
+				if (genome_parse(&g, t, bank[i].knobs) == 0) {
+					to = t;
+					source = genome_realize(&g, p->defines);
+				}
+			} else if (k >= 0 && strcmp(bank[i].family, p->family) &&
+				   template_serves(&tpls[k], p->op) &&
+				   template_seeds_from(&tpls[k], bank[i].family) &&
+				   genome_transplant(&g, &tpls[k], bank[i].knobs) > 0) {
+				to = &tpls[k];
+				source = genome_realize(&g, p->defines);
+			}
+			if (!source)
+				continue;
+			struct cand_row c = {
+				.origin = same_problem ? xstrdup("bank")
+						       : xasprintf("bank:%s/%s", bank[i].problem, bank[i].template_name),
+				.template_name = xstrdup(to ? to->name : bank[i].template_name),
+				.knobs = to ? genome_knobs_str(&g) : xstrdup(bank[i].knobs), .source = source };
+			if (to && to != t)
+				info("seed from the bank: %s's %s (%s) lends %s its settings: %s", bank[i].problem,
+				     bank[i].template_name, bank[i].knobs, to->name, c.knobs);
+			rc = population_add_candidate(pop, &c, NULL);
+			cand_row_release(&c);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		bank_row_release(&bank[i]);
+	free(bank);
+done:
+	if (!rc && pop->n_cands == 0)
+		rc = error("%s has no round-0 seed: no kernels/naive/%s.cu and nothing in the bank",
+			   p->name, p->op);
+	return rc;
+}

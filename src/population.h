@@ -1,0 +1,77 @@
+/*
+ * population.h - a run's population: every candidate and idea it has, as
+ * stored, with what the judge said of each; the seeds each round builds on;
+ * and round 0, from the problem's naive kernel and the bank.
+ *
+ * The store holds the truth; the arrays here are a cache of it, so that a
+ * resumed run rebuilds them from the database (population_load) and goes on.
+ * Proposers add to a population and read it; the search loop records the
+ * judge's outcomes into it. It calls neither.
+ */
+#ifndef KBREED_POPULATION_H
+#define KBREED_POPULATION_H
+
+#include "judge.h"
+#include "propose.h"
+#include "store.h"
+#include "template.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct population {
+	struct store *db;            /* not owned */
+	int64_t run;                 /* the run's id */
+	struct cand_row *cands;      /* every candidate of the run, oldest first */
+	int n_cands, cap_cands;
+	struct idea_row *ideas;      /* every idea of the run, oldest first */
+	int n_ideas, cap_ideas;
+};
+
+void population_init(struct population *pop, struct store *db, int64_t run);
+void population_release(struct population *pop);
+/* Reads the run's candidates and ideas from the store. Returns 0 or -1. */
+int population_load(struct population *pop);
+
+/* Stores and keeps a new candidate (a source the run already has is skipped:
+ * *added false) or idea (its id set); both take over the row's strings and
+ * leave the row empty. Return 0 or -1 (reported). */
+int population_add_candidate(struct population *pop, struct cand_row *c, bool *added);
+int population_add_idea(struct population *pop, struct idea_row *i);
+
+struct cand_row *population_cand(struct population *pop, int64_t id);
+struct idea_row *population_idea(struct population *pop, int64_t id);
+/* Judged correct under the run's profile, and timed. */
+bool cand_is_correct(const struct cand_row *c);
+/* The fastest correct candidate of rounds up to `round`, or NULL. */
+const struct cand_row *population_best(const struct population *pop, int round);
+/* The last round with a candidate, -1 when there is none. */
+int population_last_round(const struct population *pop);
+
+/* Records the judge's outcome of candidate c: stored, then kept. */
+int population_record(struct population *pop, struct cand_row *c, const struct judgement *o,
+		      const struct judge *j);
+
+/* The proposers' view of every candidate (caller frees). In a dry run,
+ * what compiled counts as correct so that it can seed the next round. */
+struct known *population_knowns(struct population *pop, const struct template *tpls, int n_tpls,
+				bool dry_run);
+/* The best `keep` correct candidates of k (n_cands of them), at most half of
+ * them (rounded up) of any one template, so that one lineage cannot crowd
+ * out the others. seeds holds keep entries. Returns how many. */
+int population_pick_seeds(const struct population *pop, struct known *k, int keep,
+			  const struct known **seeds);
+/* "catalog_id:parent" of every idea so far, for the playbook's no-retry rule
+ * (caller frees each and the array). */
+char **population_tried(const struct population *pop, int *n);
+/* What came of an idea, in a line a model reads: how many realisations,
+ * how many correct and the best time, or why they failed (caller frees). */
+char *population_idea_outcome(const struct population *pop, const struct idea_row *idea);
+
+/* Round 0: the problem's naive kernel (kernels/naive/OP.cu), then the bank's
+ * kernels for it, its family, and the families whose tile settings a
+ * template serving it takes (seeds-from). Returns 0 or -1 (reported). */
+int population_seed_round0(struct population *pop, const struct problem *p, const struct template *tpls,
+			   int n_tpls, const char *gpu, bool use_bank);
+
+#endif

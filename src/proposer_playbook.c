@@ -1,0 +1,121 @@
+/*
+ * proposer_playbook.c - the playbook proposer (proposer.h): ideas drawn from
+ * the catalogue (src/propose.c), each realised as distinct knob settings of
+ * a template (src/realize.c). Works offline; the default.
+ */
+#define _GNU_SOURCE
+#include "proposer.h"
+
+#include "log.h"
+#include "realize.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct playbook {
+	struct idea_def *catalog;
+	int n_catalog;
+};
+
+static enum proposer_status playbook_round(void *self, const struct proposer_env *env, int round)
+{
+	struct playbook *pb = self;
+	struct population *pop = env->pop;
+	const struct judge *j = env->judge;
+	int rc = 0, n_tried = 0;
+	struct known *k = population_knowns(pop, env->tpls, env->n_tpls, env->dry_run);
+	const struct known **seeds = xcalloc((size_t)env->run->keep + 1, sizeof *seeds);
+	int n_seeds = population_pick_seeds(pop, k, env->run->keep, seeds);
+	char **tried = population_tried(pop, &n_tried);
+	int n_seen = 0;
+	struct genome *seen = xcalloc((size_t)pop->n_cands + 1, sizeof *seen);
+	for (int i = 0; i < pop->n_cands; i++)
+		if (k[i].tpl)
+			seen[n_seen++] = k[i].genome;
+	struct propose_ctx ctx = {
+		.problem = j->p.op, .family = j->p.family, .bound = j->roof.bound,
+		.floor_ms = j->roof.floor_ms, .eager_ms = j->have_base ? j->base.eager.median_ms : 0,
+		.templates = env->tpls, .n_templates = env->n_tpls, .catalog = pb->catalog,
+		.n_catalog = pb->n_catalog, .history = k, .n_history = pop->n_cands,
+		.tried = (const char *const *)tried, .n_tried = n_tried, .rng = env->rng,
+		.strict = env->strict,
+	};
+	struct proposal *props = xcalloc((size_t)env->run->ideas + 1, sizeof *props);
+	int n_props = n_seeds ? propose_playbook(&ctx, seeds, n_seeds, env->run->ideas, props) : 0;
+	if (!n_seeds)
+		progress(true, "round %d: no correct kernel to build on; nothing to propose", round);
+	struct genome *real = xcalloc((size_t)env->run->impls + 1, sizeof *real);
+	for (int i = 0; i < n_props && !rc; i++) {
+		struct proposal *p = &props[i];
+		struct idea_row idea = { .round = round, .catalog_id = xstrdup(p->catalog_id),
+					 .category = xstrdup(p->category), .text = xstrdup(p->text),
+					 .parent1 = p->parent1->id, .parent2 = p->parent2 ? p->parent2->id : 0 };
+		int64_t parent1 = idea.parent1, parent2 = idea.parent2;
+		if (population_add_idea(pop, &idea)) {
+			idea_row_release(&idea);
+			rc = -1;
+			break;
+		}
+		debug("idea %lld [%s] %s", (long long)idea.id, p->category, p->text);
+		int n_real = realize_playbook(p, env->run->impls, seen, n_seen, env->rng, real);
+		for (int r = 0; r < n_real && !rc; r++) {
+			seen = xrealloc(seen, (size_t)(n_seen + 1) * sizeof *seen);
+			seen[n_seen++] = real[r];
+			struct cand_row c = { .round = round, .idea = idea.id, .parent1 = parent1,
+					      .parent2 = parent2, .origin = xstrdup("playbook"),
+					      .template_name = xstrdup(real[r].tpl->name),
+					      .knobs = genome_knobs_str(&real[r]),
+					      .source = genome_realize(&real[r], j->p.defines) };
+			rc = population_add_candidate(pop, &c, NULL);
+			cand_row_release(&c);
+		}
+	}
+	progress(true, "round %d: %d ideas from %d seeds", round, n_props, n_seeds);
+	for (int i = 0; i < n_props; i++)
+		proposal_release(&props[i]);
+	free(props);
+	free(real);
+	free(seen);
+	for (int i = 0; i < n_tried; i++)
+		free(tried[i]);
+	free(tried);
+	free(seeds);
+	free(k);
+	return rc ? PROPOSER_FAILED : PROPOSER_OK;
+}
+
+static void playbook_free(void *self)
+{
+	struct playbook *pb = self;
+	if (!pb)
+		return;
+	for (int i = 0; i < pb->n_catalog; i++)
+		idea_def_release(&pb->catalog[i]);
+	free(pb->catalog);
+	free(pb);
+}
+
+static const struct proposer_ops playbook_ops = {
+	.name = "playbook",
+	.round = playbook_round,
+	.free = playbook_free,
+};
+
+int proposer_playbook_new(struct proposer *p)
+{
+	struct playbook *pb = xcalloc(1, sizeof *pb);
+	if (propose_load_catalog(&pb->catalog, &pb->n_catalog)) {
+		playbook_free(pb);
+		return -1;
+	}
+	*p = (struct proposer){ .ops = &playbook_ops, .self = pb };
+	return 0;
+}
+
+void proposer_free(struct proposer *p)
+{
+	if (p->ops && p->ops->free)
+		p->ops->free(p->self);
+	memset(p, 0, sizeof *p);
+}
