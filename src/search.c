@@ -347,13 +347,21 @@ static int finish(struct search *s, struct search_outcome *out)
 			return -1;
 		}
 	}
+	/* The outputs first: a run whose winner could not be written out stays
+	 * open, and --resume writes it again, rather than a finished run that
+	 * lost its result. */
+	int rc = write_outputs(s, w, source, out);
+	if (rc) {
+		error("the run's results could not be written; the run is kept open: --resume %lld writes them",
+		      (long long)s->run.id);
+		goto out;
+	}
 	s->run.winner = out->winner;
 	s->run.final_ms = out->best_ms;
 	s->run.final_eager_ms = out->eager_ms;
 	free(s->run.status);
 	s->run.status = xstrdup(s->o->dry_run ? "dry-run" : s->stopped ? "stopped" : "done");
-	int rc = store_run_update(s->db, &s->run);
-	if (!rc && w) {
+	if (w) {
 		struct bank_row b = { .problem = s->j.p.name, .family = s->j.p.family,
 				      .template_name = w->template_name, .knobs = w->knobs,
 				      .source = source, .gpu = s->j.gpu.name, .median_ms = out->best_ms,
@@ -361,7 +369,8 @@ static int finish(struct search *s, struct search_outcome *out)
 		rc = store_bank_put(s->db, &b);
 	}
 	if (!rc)
-		rc = write_outputs(s, w, source, out);
+		rc = store_run_update(s->db, &s->run);
+out:
 	free(source);
 	return rc;
 }

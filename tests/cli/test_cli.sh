@@ -74,6 +74,18 @@ $K -q run --resume 1 --db "$TMP/full.db" --out "$TMP/out-full" >/dev/null 2>"$TM
 check "full disk: resume finishes" $? 0
 check "full disk: resumed run done" "$(q "$TMP/full.db" "SELECT status FROM runs WHERE id=1")" done
 
+# --- the results cannot be written at the end: nothing is lost -------------
+KBREED_TEST_ENOSPC=out-late/summary.md $RUN --db "$TMP/late.db" --out "$TMP/out-late" >/dev/null 2>"$TMP/err"
+rc=$?
+[ $rc -ne 0 ] && ok "late output failure: non-zero exit ($rc)" || not_ok "late output failure: non-zero exit"
+check "late output failure: the run stays open" "$(q "$TMP/late.db" "SELECT status FROM runs WHERE id=1")" running
+check "late output failure: nothing banked" "$(q "$TMP/late.db" "SELECT count(*) FROM bank")" 0
+$K -q run --resume 1 --db "$TMP/late.db" --out "$TMP/out-late" >/dev/null 2>"$TMP/err"
+check "late output failure: resume finishes" $? 0
+[ -s "$TMP/out-late/summary.md" ] && [ -s "$TMP/out-late/winner.cu" ] && ok "late output failure: resume writes the results" ||
+	not_ok "late output failure: resume writes the results" "$(cat "$TMP/err")"
+check "late output failure: banked once" "$(q "$TMP/late.db" "SELECT count(*) FROM bank")" 1
+
 # --- kill -9 at several moments, then --resume ------------------------------
 for delay in 0.4 1.2 2.0 2.8; do
 	db=$TMP/kill-$delay.db
