@@ -743,8 +743,7 @@ static int finish(struct search *s, struct search_outcome *out)
 	s->run.winner = out->winner;
 	s->run.final_ms = out->best_ms;
 	s->run.final_eager_ms = out->eager_ms;
-	free(s->run.status);
-	s->run.status = xstrdup(s->o->dry_run ? "dry-run" : s->stopped ? "stopped" : "done");
+	s->run.status = s->o->dry_run ? RUN_DRY_RUN : s->stopped ? RUN_STOPPED : RUN_DONE;
 	int rc = store_run_update(s->db, &s->run);
 	if (!rc && w) {
 		struct bank_row b = { .problem = s->p.name, .family = s->p.family,
@@ -788,6 +787,35 @@ static void search_release(struct search *s)
 	free(s->work);
 }
 
+/* A resume names the stored run's problem or none (refused otherwise), and
+ * the options the stored run fixes apply: one given that differs is warned of. */
+static int resume_check(const struct search_opts *o, const char *problem_arg, const struct run_row *r)
+{
+	if (problem_arg && strcmp(problem_arg, r->problem)) {
+		char *path = problem_resolve(problem_arg);
+		bool same = path && !strcmp(path, r->problem_path);
+		free(path);
+		if (!same)
+			return error("run %lld is a run of %s (%s), not of %s", (long long)r->id, r->problem,
+				     r->problem_path, problem_arg);
+	}
+	const char *tol = tolerance_name(o->eval.tolerance);
+	const struct { unsigned bit; const char *flag; bool differs; } fixed[] = {
+		{ SEARCH_GIVEN_ROUNDS, "--rounds", o->rounds != r->rounds },
+		{ SEARCH_GIVEN_IDEAS, "--ideas", o->ideas != r->ideas },
+		{ SEARCH_GIVEN_IMPLS, "--impls", o->impls != r->impls },
+		{ SEARCH_GIVEN_KEEP, "--keep", o->keep != r->keep },
+		{ SEARCH_GIVEN_SEED, "--seed", o->seed != r->seed },
+		{ SEARCH_GIVEN_TOLERANCE, "--tolerance", strcmp(tol, r->tolerance) != 0 },
+	};
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if ((o->given & fixed[i].bit) && fixed[i].differs)
+			warn("%s differs from run %lld's; a resumed run keeps its own: rounds %d, ideas %d,"
+			     " impls %d, keep %d, seed %d, tolerance %s", fixed[i].flag, (long long)r->id,
+			     r->rounds, r->ideas, r->impls, r->keep, r->seed, r->tolerance);
+	return 0;
+}
+
 int search_run(const struct search_opts *o, const char *problem_arg, struct search_outcome *out)
 {
 	struct search s = { .o = o, .t0 = util_now(), .tty = isatty(2) };
@@ -804,9 +832,10 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 	if (!s.db)
 		goto out;
 	if (o->resume) {
-		if (store_run_get(s.db, o->resume, &s.run))
+		if (store_run_get(s.db, o->resume, &s.run) || store_run_lock(s.db, s.run.id) ||
+		    resume_check(o, problem_arg, &s.run))
 			goto out;
-		if (!strcmp(s.run.status, "done")) {
+		if (s.run.status == RUN_DONE) {
 			error("run %lld is finished; start a new run instead", (long long)o->resume);
 			goto out;
 		}
@@ -852,7 +881,7 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		      (long long)o->resume);
 		goto out;
 	}
-	if (o->resume && !strcmp(s.run.status, "dry-run")) {
+	if (o->resume && s.run.status == RUN_DRY_RUN) {
 		error("run %lld was a dry run; start a new run instead", (long long)o->resume);
 		goto out;
 	}
@@ -875,9 +904,9 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			.gpu = xstrdup(s.gpu.name), .arch = xstrdup(s.arch),
 			.eager_ms = s.base.eager.median_ms,
 			.compile_ms = s.base.has_compile ? s.base.compile.median_ms : 0,
-			.status = xstrdup(o->dry_run ? "dry-run" : "running"),
+			.status = o->dry_run ? RUN_DRY_RUN : RUN_RUNNING,
 		};
-		if (store_run_create(s.db, &s.run))
+		if (store_run_create(s.db, &s.run) || store_run_lock(s.db, s.run.id))
 			goto out;
 		info("run %lld: %s, %d rounds x %d ideas x %d realisations (resume with --resume %lld)",
 		     (long long)s.run.id, s.p.name, o->rounds, o->ideas, o->impls, (long long)s.run.id);
