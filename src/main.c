@@ -354,11 +354,16 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'R': if (parse_int(optarg, 0, 100, "--rounds", &so->rounds)) return EXIT_USAGE; break;
-		case 'I': if (parse_int(optarg, 1, 256, "--ideas", &so->ideas)) return EXIT_USAGE; break;
-		case 'K': if (parse_int(optarg, 1, 64, "--impls", &so->impls)) return EXIT_USAGE; break;
-		case 'S': if (parse_int(optarg, 1, 64, "--keep", &so->keep)) return EXIT_USAGE; break;
-		case 'e': if (parse_int(optarg, 0, 1 << 30, "--seed", &so->seed)) return EXIT_USAGE; break;
+		case 'R': if (parse_int(optarg, 0, 100, "--rounds", &so->rounds)) return EXIT_USAGE;
+			so->given |= SEARCH_GIVEN_ROUNDS; break;
+		case 'I': if (parse_int(optarg, 1, 256, "--ideas", &so->ideas)) return EXIT_USAGE;
+			so->given |= SEARCH_GIVEN_IDEAS; break;
+		case 'K': if (parse_int(optarg, 1, 64, "--impls", &so->impls)) return EXIT_USAGE;
+			so->given |= SEARCH_GIVEN_IMPLS; break;
+		case 'S': if (parse_int(optarg, 1, 64, "--keep", &so->keep)) return EXIT_USAGE;
+			so->given |= SEARCH_GIVEN_KEEP; break;
+		case 'e': if (parse_int(optarg, 0, 1 << 30, "--seed", &so->seed)) return EXIT_USAGE;
+			so->given |= SEARCH_GIVEN_SEED; break;
 		case 'u':
 			if (!allow_resume) {
 				error("--resume belongs to kbreed run");
@@ -373,6 +378,7 @@ static int parse_search(int argc, char **argv, struct search_opts *so, const cha
 				return EXIT_USAGE;
 			}
 			so->eval.tolerance = (enum tolerance_profile)v;
+			so->given |= SEARCH_GIVEN_TOLERANCE;
 			break;
 		case 'd': so->db_path = optarg; break;
 		case 'o': so->out_dir = optarg; break;

@@ -359,8 +359,7 @@ static int finish(struct search *s, struct search_outcome *out)
 	s->run.winner = out->winner;
 	s->run.final_ms = out->best_ms;
 	s->run.final_eager_ms = out->eager_ms;
-	free(s->run.status);
-	s->run.status = xstrdup(s->o->dry_run ? "dry-run" : s->stopped ? "stopped" : "done");
+	s->run.status = s->o->dry_run ? RUN_DRY_RUN : s->stopped ? RUN_STOPPED : RUN_DONE;
 	if (w) {
 		struct bank_row b = { .problem = s->j.p.name, .family = s->j.p.family,
 				      .template_name = w->template_name, .knobs = w->knobs,
@@ -402,6 +401,35 @@ static int open_proposer(struct search *s, const char *problem_path)
 	return proposer_llm_new(&s->prop, &lo);
 }
 
+/* A resume names the stored run's problem or none (refused otherwise), and
+ * the options the stored run fixes apply: one given that differs is warned of. */
+static int resume_check(const struct search_opts *o, const char *problem_arg, const struct run_row *r)
+{
+	if (problem_arg && strcmp(problem_arg, r->problem)) {
+		char *path = problem_resolve(problem_arg);
+		bool same = path && !strcmp(path, r->problem_path);
+		free(path);
+		if (!same)
+			return error("run %lld is a run of %s (%s), not of %s", (long long)r->id, r->problem,
+				     r->problem_path, problem_arg);
+	}
+	const char *tol = tolerance_name(o->eval.tolerance);
+	const struct { unsigned bit; const char *flag; bool differs; } fixed[] = {
+		{ SEARCH_GIVEN_ROUNDS, "--rounds", o->rounds != r->rounds },
+		{ SEARCH_GIVEN_IDEAS, "--ideas", o->ideas != r->ideas },
+		{ SEARCH_GIVEN_IMPLS, "--impls", o->impls != r->impls },
+		{ SEARCH_GIVEN_KEEP, "--keep", o->keep != r->keep },
+		{ SEARCH_GIVEN_SEED, "--seed", o->seed != r->seed },
+		{ SEARCH_GIVEN_TOLERANCE, "--tolerance", strcmp(tol, r->tolerance) != 0 },
+	};
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if ((o->given & fixed[i].bit) && fixed[i].differs)
+			warn("%s differs from run %lld's; a resumed run keeps its own: rounds %d, ideas %d,"
+			     " impls %d, keep %d, seed %d, tolerance %s", fixed[i].flag, (long long)r->id,
+			     r->rounds, r->ideas, r->impls, r->keep, r->seed, r->tolerance);
+	return 0;
+}
+
 int search_run(const struct search_opts *o, const char *problem_arg, struct search_outcome *out)
 {
 	struct search s = { .o = o, .t0 = util_now() };
@@ -412,13 +440,14 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 	if (!s.db)
 		goto out;
 	if (o->resume) {
-		if (store_run_get(s.db, o->resume, &s.run))
+		if (store_run_get(s.db, o->resume, &s.run) || store_run_lock(s.db, s.run.id) ||
+		    resume_check(o, problem_arg, &s.run))
 			goto out;
-		if (!strcmp(s.run.status, "done")) {
+		if (s.run.status == RUN_DONE) {
 			error("run %lld is finished; start a new run instead", (long long)o->resume);
 			goto out;
 		}
-		if (!strcmp(s.run.status, "dry-run")) {
+		if (s.run.status == RUN_DRY_RUN) {
 			error("run %lld was a dry run; start a new run instead", (long long)o->resume);
 			goto out;
 		}
@@ -453,9 +482,9 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			.gpu = xstrdup(s.j.gpu.name), .arch = xstrdup(s.j.arch),
 			.eager_ms = s.j.base.eager.median_ms,
 			.compile_ms = s.j.base.has_compile ? s.j.base.compile.median_ms : 0,
-			.status = xstrdup(o->dry_run ? "dry-run" : "running"),
+			.status = o->dry_run ? RUN_DRY_RUN : RUN_RUNNING,
 		};
-		if (store_run_create(s.db, &s.run))
+		if (store_run_create(s.db, &s.run) || store_run_lock(s.db, s.run.id))
 			goto out;
 		population_init(&s.pop, s.db, s.run.id);
 		info("run %lld: %s, %d rounds x %d ideas x %d realisations (resume with --resume %lld)",

@@ -16,6 +16,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The options a run fixes when it starts, as bits of search_opts.given:
+ * a resume that names one with another value is warned that the stored
+ * one applies. */
+enum search_given {
+	SEARCH_GIVEN_ROUNDS = 1 << 0,
+	SEARCH_GIVEN_IDEAS = 1 << 1,
+	SEARCH_GIVEN_IMPLS = 1 << 2,
+	SEARCH_GIVEN_KEEP = 1 << 3,
+	SEARCH_GIVEN_SEED = 1 << 4,
+	SEARCH_GIVEN_TOLERANCE = 1 << 5,
+};
+
 struct search_opts {
 	int rounds;              /* rounds after round 0 */
 	int ideas;               /* ideas per round */
@@ -25,6 +37,7 @@ struct search_opts {
 	double max_minutes;      /* wall-clock budget; 0 means none */
 	int max_candidates;      /* candidate budget; 0 means none */
 	int64_t resume;          /* run id to continue; 0 starts a new run */
+	unsigned given;          /* SEARCH_GIVEN_* bits: fixed options named on the command line */
 	const char *db_path;     /* the store */
 	const char *out_dir;     /* where winner and summary go; NULL: kbreed-out/ */
 	const char *arch;        /* compile target; NULL: detected */

@@ -13,20 +13,90 @@
 #include "log.h"
 #include "util.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define SCHEMA_VERSION 1
+/* PRAGMA application_id of a kbreed database: "kbrd". A database of the
+ * first schema has 0 there and meta.schema_version '1' instead. */
+#define APPLICATION_ID 0x6b627264
 
 struct store {
 	sqlite3 *db;
 	char *path;
+	int64_t locked_run;   /* the run whose lock this store holds; 0 when none */
 };
 
+static int exec(struct store *s, const char *sql, const char *fmt, ...);
+
+static const char *const run_state_names[] = {
+	[RUN_RUNNING] = "running",
+	[RUN_DONE] = "done",
+	[RUN_STOPPED] = "stopped",
+	[RUN_FAILED] = "failed",
+	[RUN_DRY_RUN] = "dry_run",
+};
+
+/* The schema, version STORE_SCHEMA_VERSION. The CHECK lists name every run
+ * state (run_state_names) and every verdict (verdict_name() and not_run);
+ * a reference of 0 in the API is NULL here. */
 static const char *const schema =
+	"CREATE TABLE runs("
+	" id INTEGER PRIMARY KEY, problem TEXT NOT NULL, problem_path TEXT, problem_sha TEXT,"
+	" proposer TEXT, rounds INT, ideas INT, impls INT, keep INT, seed INT, tolerance TEXT,"
+	" gpu TEXT, arch TEXT, eager_ms REAL, compile_ms REAL,"
+	" status TEXT NOT NULL CHECK(status IN ('running', 'done', 'stopped', 'failed', 'dry_run')),"
+	" winner INT REFERENCES candidates(id), final_ms REAL, final_eager_ms REAL,"
+	" started TEXT DEFAULT (datetime('now')), updated TEXT);"
+	"CREATE TABLE run_locks("
+	" run INTEGER PRIMARY KEY REFERENCES runs(id), pid INT NOT NULL, pid_start INT NOT NULL,"
+	" since TEXT DEFAULT (datetime('now')));"
+	"CREATE TABLE ideas("
+	" id INTEGER PRIMARY KEY, run INT NOT NULL REFERENCES runs(id), round INT,"
+	" catalog_id TEXT, category TEXT, text TEXT, parent1 INT REFERENCES candidates(id),"
+	" parent2 INT REFERENCES candidates(id));"
+	"CREATE TABLE candidates("
+	" id INTEGER PRIMARY KEY, run INT NOT NULL REFERENCES runs(id), round INT,"
+	" idea INT REFERENCES ideas(id), parent1 INT REFERENCES candidates(id),"
+	" parent2 INT REFERENCES candidates(id), origin TEXT, template TEXT, knobs TEXT,"
+	" source TEXT NOT NULL, source_sha TEXT NOT NULL, created TEXT DEFAULT (datetime('now')),"
+	" UNIQUE(run, source_sha));"
+	"CREATE TABLE evaluations("
+	" id INTEGER PRIMARY KEY, candidate INT NOT NULL UNIQUE REFERENCES candidates(id),"
+	" verdict TEXT NOT NULL CHECK(verdict IN ('correct', 'incorrect', 'rejected',"
+	" 'compile_error', 'load_error', 'runtime_error', 'timeout', 'not_run')),"
+	" detail TEXT, log TEXT, pass_strict INT, pass_crfm INT,"
+	" max_abs REAL, max_rel REAL, timed INT, median_ms REAL, min_ms REAL, max_ms REAL,"
+	" host_ms REAL, reps INT, warmup INT, sets INT, flush_mb INT, pct_eager REAL,"
+	" pct_floor REAL, floor_ms REAL, gpu TEXT, sm_clock INT, mem_clock INT,"
+	" compile_s REAL, eval_s REAL, created TEXT DEFAULT (datetime('now')));"
+	"CREATE TABLE bank("
+	" id INTEGER PRIMARY KEY, problem TEXT, family TEXT, template TEXT, knobs TEXT,"
+	" source TEXT NOT NULL, source_sha TEXT NOT NULL, gpu TEXT, median_ms REAL,"
+	" pct_eager REAL, run INT REFERENCES runs(id), created TEXT DEFAULT (datetime('now')),"
+	" UNIQUE(problem, gpu, source_sha));"
+	"CREATE TABLE llm_calls("
+	" id INTEGER PRIMARY KEY, run INT REFERENCES runs(id), round INT, kind TEXT, model TEXT,"
+	" prompt_sha TEXT, prompt TEXT, reply TEXT, status TEXT, error TEXT, in_tokens INT,"
+	" out_tokens INT, cached_tokens INT, reasoning_tokens INT, cost_usd REAL, attempts INT,"
+	" created TEXT DEFAULT (datetime('now')));"
+	"CREATE INDEX llm_calls_sha ON llm_calls(prompt_sha);"
+	"CREATE INDEX candidates_run ON candidates(run);"
+	"CREATE INDEX ideas_run ON ideas(run);";
+
+/* The tables a current database has; a database missing one is not ours. */
+static const char *const tables[] = {
+	"runs", "run_locks", "ideas", "candidates", "evaluations", "bank", "llm_calls",
+};
+
+/* Schema 1, exactly as the first kbreed wrote it: run first during the
+ * migration, it adds whatever tables an early version-1 database lacks. */
+static const char *const schema_v1 =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE IF NOT EXISTS runs("
 	" id INTEGER PRIMARY KEY, problem TEXT NOT NULL, problem_path TEXT, problem_sha TEXT,"
@@ -63,9 +133,93 @@ static const char *const schema =
 	"CREATE INDEX IF NOT EXISTS candidates_run ON candidates(run);"
 	"CREATE INDEX IF NOT EXISTS ideas_run ON ideas(run);";
 
+/* Schema 1 to 2, inside one transaction with foreign keys off: the old
+ * tables step aside, the new ones are made by `schema`, the rows are copied
+ * with the states renamed and references of 0 made NULL, the old ones go. */
+static const char *const migrate_v1_aside =
+	"DROP INDEX IF EXISTS llm_calls_sha; DROP INDEX IF EXISTS candidates_run;"
+	"DROP INDEX IF EXISTS ideas_run;"
+	"ALTER TABLE runs RENAME TO v1_runs; ALTER TABLE ideas RENAME TO v1_ideas;"
+	"ALTER TABLE candidates RENAME TO v1_candidates;"
+	"ALTER TABLE evaluations RENAME TO v1_evaluations; ALTER TABLE bank RENAME TO v1_bank;"
+	"ALTER TABLE llm_calls RENAME TO v1_llm_calls;";
+static const char *const migrate_v1_copy =
+	"INSERT INTO runs(id, problem, problem_path, problem_sha, proposer, rounds, ideas, impls,"
+	" keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status, winner, final_ms,"
+	" final_eager_ms, started, updated)"
+	" SELECT id, problem, problem_path, problem_sha, proposer, rounds, ideas, impls, keep, seed,"
+	" tolerance, gpu, arch, eager_ms, compile_ms,"
+	" CASE WHEN status = 'dry-run' THEN 'dry_run'"
+	"  WHEN status IN ('running', 'done', 'stopped', 'failed') THEN status ELSE 'failed' END,"
+	" NULLIF(winner, 0), final_ms, final_eager_ms, started, updated FROM v1_runs;"
+	"INSERT INTO ideas(id, run, round, catalog_id, category, text, parent1, parent2)"
+	" SELECT id, run, round, catalog_id, category, text, NULLIF(parent1, 0), NULLIF(parent2, 0)"
+	" FROM v1_ideas;"
+	"INSERT INTO candidates(id, run, round, idea, parent1, parent2, origin, template, knobs,"
+	" source, source_sha, created)"
+	" SELECT id, run, round, NULLIF(idea, 0), NULLIF(parent1, 0), NULLIF(parent2, 0), origin,"
+	" template, knobs, source, source_sha, created FROM v1_candidates;"
+	"INSERT INTO evaluations SELECT * FROM v1_evaluations;"
+	"INSERT INTO bank(id, problem, family, template, knobs, source, source_sha, gpu, median_ms,"
+	" pct_eager, run, created)"
+	" SELECT id, problem, family, template, knobs, source, source_sha, gpu, median_ms,"
+	" pct_eager, NULLIF(run, 0), created FROM v1_bank;"
+	"INSERT INTO llm_calls SELECT id, NULLIF(run, 0), round, kind, model, prompt_sha, prompt,"
+	" reply, status, error, in_tokens, out_tokens, cached_tokens, reasoning_tokens, cost_usd,"
+	" attempts, created FROM v1_llm_calls;"
+	"DROP TABLE v1_evaluations; DROP TABLE v1_candidates; DROP TABLE v1_ideas;"
+	"DROP TABLE v1_bank; DROP TABLE v1_llm_calls; DROP TABLE v1_runs; DROP TABLE meta;";
+
+const char *run_state_name(enum run_state st)
+{
+	return (unsigned)st < sizeof run_state_names / sizeof run_state_names[0] ? run_state_names[st] : "?";
+}
+
+int run_state_parse(const char *name)
+{
+	for (int i = 0; name && i < (int)(sizeof run_state_names / sizeof run_state_names[0]); i++)
+		if (!strcmp(name, run_state_names[i]))
+			return i;
+	return -1;
+}
+
 static int fail(struct store *s, const char *what)
 {
+	if (sqlite3_errcode(s->db) == SQLITE_NOTADB)
+		return error("database %s: %s: it is not a SQLite database, or its first page is damaged",
+			     s->path, what);
+	if (sqlite3_errcode(s->db) == SQLITE_CORRUPT)
+		return error("database %s: %s: the database is damaged: %s", s->path, what,
+			     sqlite3_errmsg(s->db));
 	return error("database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+/* Runs SQL that returns no rows; reports with what on failure. */
+static int run_sql(struct store *s, const char *sql, const char *what)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	error("database %s: %s: %s", s->path, what, msg ? msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+/* The integer the single-row query sql returns, in *v (0 when no row). */
+static int query_int(struct store *s, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	*v = 0;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 char *store_default_path(void)
@@ -79,11 +233,135 @@ char *store_default_path(void)
 	return p;
 }
 
+/* What store_open found at the path. */
+enum db_kind {
+	DB_EMPTY,     /* no tables: kbreed makes its own */
+	DB_V1,        /* kbreed's first schema: migrated */
+	DB_CURRENT,   /* kbreed's, this schema */
+	DB_NEWER,     /* kbreed's, from a newer kbreed: refused */
+	DB_FOREIGN,   /* a SQLite database kbreed did not make: refused */
+};
+
+/* Reads what the database is, without writing. *version is its user_version. */
+static int identify(struct store *s, enum db_kind *kind, int64_t *version)
+{
+	int64_t app, n_tables, v1, ours = 0;
+	if (query_int(s, "PRAGMA application_id", &app) || query_int(s, "PRAGMA user_version", version) ||
+	    query_int(s, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'",
+		      &n_tables))
+		return fail(s, "cannot read it as a SQLite database");
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+		char *q = xasprintf("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'", tables[i]);
+		int64_t has;
+		int rc = query_int(s, q, &has);
+		free(q);
+		if (rc)
+			return fail(s, "cannot read its schema");
+		ours += has;
+	}
+	if (app == APPLICATION_ID)
+		*kind = *version > STORE_SCHEMA_VERSION ? DB_NEWER
+			: ours == (int64_t)(sizeof tables / sizeof tables[0]) ? DB_CURRENT : DB_FOREIGN;
+	else if (app != 0 || *version != 0)
+		*kind = DB_FOREIGN;
+	else if (n_tables == 0)
+		*kind = DB_EMPTY;
+	else if (query_int(s, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'", &v1) == 0 &&
+		 v1 && query_int(s, "SELECT count(*) FROM meta WHERE key='schema_version' AND value='1'", &v1) == 0 &&
+		 v1 && query_int(s, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='runs'", &v1) == 0 && v1)
+		*kind = DB_V1;
+	else
+		*kind = DB_FOREIGN;
+	return 0;
+}
+
+/* PRAGMA quick_check: a damaged database is named as one, before any write. */
+static int check_sound(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(5)", -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "cannot check it");
+		goto out;
+	}
+	struct buf why;
+	buf_init(&why, 4096);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		if (t && strcmp(t, "ok"))
+			buf_printf(&why, "%s%s", why.len ? "; " : "", t);
+	}
+	if (step != SQLITE_DONE)
+		error("database %s: the database is damaged: %s", s->path, sqlite3_errmsg(s->db));
+	else if (why.len)
+		error("database %s: the database is damaged: %s", s->path, buf_str(&why));
+	else
+		rc = 0;
+	buf_release(&why);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Makes the schema in an empty database, or migrates schema 1, in one
+ * transaction; identify() runs again inside it, so two kbreeds opening a new
+ * database at once make it once. */
+static int make_current(struct store *s)
+{
+	enum db_kind kind;
+	int64_t version, dangling;
+	if (run_sql(s, "PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE;", "cannot start a transaction"))
+		return -1;
+	if (identify(s, &kind, &version))
+		goto rollback;
+	if (kind == DB_V1) {
+		info("database %s: migrating schema 1 to %d", s->path, STORE_SCHEMA_VERSION);
+		if (run_sql(s, schema_v1, "cannot migrate schema 1") ||
+		    run_sql(s, migrate_v1_aside, "cannot migrate schema 1") ||
+		    run_sql(s, schema, "cannot migrate schema 1") ||
+		    run_sql(s, migrate_v1_copy, "cannot migrate schema 1"))
+			goto rollback;
+		if (query_int(s, "SELECT count(*) FROM pragma_foreign_key_check", &dangling)) {
+			fail(s, "cannot check references");
+			goto rollback;
+		}
+		if (dangling) {
+			error("database %s: cannot migrate schema 1: %lld references lead to no row",
+			      s->path, (long long)dangling);
+			goto rollback;
+		}
+	} else if (kind == DB_EMPTY) {
+		if (run_sql(s, schema, "cannot create the schema"))
+			goto rollback;
+	} else if (kind != DB_CURRENT) {
+		error("database %s changed while it was opened", s->path);
+		goto rollback;
+	}
+	char *ids = xasprintf("PRAGMA application_id=%d; PRAGMA user_version=%d; COMMIT;"
+			      " PRAGMA foreign_keys=ON;", APPLICATION_ID, STORE_SCHEMA_VERSION);
+	int rc = run_sql(s, ids, "cannot write");
+	free(ids);
+	if (rc)
+		goto rollback;
+	return 0;
+rollback:
+	sqlite3_exec(s->db, "ROLLBACK; PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+	return -1;
+}
+
 struct store *store_open(const char *path)
 {
 	struct store *s = xcalloc(1, sizeof *s);
-	s->path = xstrdup(path);
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	char *dir = NULL;
+	s->path = xstrdup(path ? path : "");
+	if (!*s->path) {
+		/* SQLite would open a private temporary database, lost at close. */
+		error("the database path is empty");
+		goto fail;
+	}
+	dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (util_mkdirs(dir)) {
@@ -95,32 +373,32 @@ struct store *store_open(const char *path)
 		fail(s, "cannot open");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
-	char *msg = NULL;
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			 "PRAGMA foreign_keys=ON;", NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		error("database %s is not usable: %s", path, msg ? msg : sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
+	if (sqlite3_busy_timeout(s->db, 10000) != SQLITE_OK) {
+		fail(s, "cannot set a busy timeout");
 		goto fail;
 	}
-	char *ver = xasprintf("INSERT OR IGNORE INTO meta VALUES('schema_version', '%d');", SCHEMA_VERSION);
-	int rc = sqlite3_exec(s->db, ver, NULL, NULL, NULL);
-	free(ver);
-	if (rc != SQLITE_OK) {
-		fail(s, "cannot write");
+	/* Nothing is written before the database is known to be kbreed's, of
+	 * a schema this kbreed knows, and sound. */
+	enum db_kind kind;
+	int64_t version;
+	if (identify(s, &kind, &version))
+		goto fail;
+	if (kind == DB_NEWER) {
+		error("database %s has schema version %lld, from a newer kbreed; this one knows %d",
+		      path, (long long)version, STORE_SCHEMA_VERSION);
 		goto fail;
 	}
-	/* A database from a later kbreed is not ours to write. */
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && atoi((const char *)sqlite3_column_text(st, 0)) > SCHEMA_VERSION) {
-		error("database %s has schema version %s; this kbreed knows %d", path,
-		      sqlite3_column_text(st, 0), SCHEMA_VERSION);
-		sqlite3_finalize(st);
+	if (kind == DB_FOREIGN) {
+		error("database %s is not a kbreed database (it holds tables kbreed did not make); "
+		      "give kbreed a file of its own", path);
 		goto fail;
 	}
-	sqlite3_finalize(st);
+	if (check_sound(s))
+		goto fail;
+	if (run_sql(s, "PRAGMA foreign_keys=ON", "is not usable") ||
+	    (kind != DB_CURRENT && make_current(s)) ||
+	    run_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "is not usable"))
+		goto fail;
 	free(dir);
 	return s;
 fail:
@@ -129,23 +407,104 @@ fail:
 	return NULL;
 }
 
+/* The start time of a process (clock ticks after boot, /proc/PID/stat
+ * field 22), which tells a live holder from a later process given its pid;
+ * 0 when unknown. */
+static long long pid_start(pid_t pid)
+{
+	char *path = xasprintf("/proc/%d/stat", (int)pid), *data = NULL;
+	long long start = 0;
+	if (util_read_file(path, 1 << 16, &data, NULL) == 0) {
+		const char *p = strrchr(data, ')');  /* the name may hold spaces */
+		for (int field = 2; p && *p && field < 22; p++)
+			if (*p == ' ')
+				field++;
+		if (p)
+			start = strtoll(p, NULL, 10);
+	}
+	free(data);
+	free(path);
+	return start;
+}
+
+/* Whether the process that took a lock still lives. */
+static bool holder_alive(pid_t pid, long long start)
+{
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+		return false;
+	long long now = pid_start(pid);
+	return !(start && now && now != start);
+}
+
+int store_run_lock(struct store *s, int64_t run)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (s->locked_run == run)
+		return 0;
+	if (s->locked_run)
+		return error("database %s: this store holds the lock of run %lld already", s->path,
+			     (long long)s->locked_run);
+	if (run_sql(s, "BEGIN IMMEDIATE", "cannot start a transaction"))
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT pid, pid_start, since FROM run_locks WHERE run=?", -1, &st,
+			       NULL) != SQLITE_OK || sqlite3_bind_int64(st, 1, run) != SQLITE_OK) {
+		fail(s, "cannot read run_locks");
+		goto out;
+	}
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		pid_t pid = (pid_t)sqlite3_column_int64(st, 0);
+		if (holder_alive(pid, sqlite3_column_int64(st, 1))) {
+			error("run %lld is running already, in process %d (since %s UTC); wait for it, or stop it",
+			      (long long)run, (int)pid, sqlite3_column_text(st, 2));
+			goto out;
+		}
+		warn("run %lld: taking over the lock of process %d, which is gone", (long long)run, (int)pid);
+	} else if (step != SQLITE_DONE) {
+		fail(s, "cannot read run_locks");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec(s, "INSERT OR REPLACE INTO run_locks(run, pid, pid_start) VALUES(?,?,?)", "iii", run,
+		 (int64_t)getpid(), (int64_t)pid_start(getpid())) ||
+	    run_sql(s, "COMMIT", "cannot write"))
+		goto out;
+	s->locked_run = run;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (rc)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->db && s->locked_run &&
+	    exec(s, "DELETE FROM run_locks WHERE run=? AND pid=?", "ii", s->locked_run, (int64_t)getpid()))
+		warn("run %lld stays locked until this process is gone", (long long)s->locked_run);
 	if (s->db)
 		sqlite3_close(s->db);
 	free(s->path);
 	free(s);
 }
 
-/* Binds values by a tiny format: 'i' int64, 'd' double, 's' text (NULL ok). */
+/* Binds values by a tiny format: 'i' int64, 'r' a reference (int64 id, 0
+ * bound as NULL), 'd' double, 's' text (NULL ok). */
 static int bind(sqlite3_stmt *st, const char *fmt, va_list ap)
 {
 	for (int i = 0; fmt[i]; i++) {
 		int rc;
 		if (fmt[i] == 'i')
 			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+		else if (fmt[i] == 'r') {
+			int64_t id = va_arg(ap, int64_t);
+			rc = id ? sqlite3_bind_int64(st, i + 1, id) : sqlite3_bind_null(st, i + 1);
+		}
 		else if (fmt[i] == 'd')
 			rc = sqlite3_bind_double(st, i + 1, va_arg(ap, double));
 		else {
@@ -191,12 +550,12 @@ static char *col_text(sqlite3_stmt *st, int i)
 int store_run_create(struct store *s, struct run_row *r)
 {
 	int rc = exec(s, "INSERT INTO runs(problem, problem_path, problem_sha, proposer, rounds, ideas,"
-		      " impls, keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status, winner)"
-		      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)", "ssssiiiiisssdds",
+		      " impls, keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status)"
+		      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "ssssiiiiisssdds",
 		      r->problem, r->problem_path, r->problem_sha, r->proposer, (int64_t)r->rounds,
 		      (int64_t)r->ideas, (int64_t)r->impls, (int64_t)r->keep, (int64_t)r->seed,
 		      r->tolerance, r->gpu, r->arch, r->eager_ms, r->compile_ms,
-		      r->status ? r->status : "running");
+		      run_state_name(r->status));
 	if (!rc)
 		r->id = sqlite3_last_insert_rowid(s->db);
 	return rc ? -1 : 0;
@@ -205,8 +564,8 @@ int store_run_create(struct store *s, struct run_row *r)
 int store_run_update(struct store *s, const struct run_row *r)
 {
 	return exec(s, "UPDATE runs SET status=?, winner=?, final_ms=?, final_eager_ms=?,"
-		    " eager_ms=?, compile_ms=?, updated=datetime('now') WHERE id=?", "siddddi",
-		    r->status, r->winner, r->final_ms, r->final_eager_ms, r->eager_ms, r->compile_ms,
+		    " eager_ms=?, compile_ms=?, updated=datetime('now') WHERE id=?", "srddddi",
+		    run_state_name(r->status), r->winner, r->final_ms, r->final_eager_ms, r->eager_ms, r->compile_ms,
 		    r->id) ? -1 : 0;
 }
 
@@ -245,7 +604,15 @@ int store_run_get(struct store *s, int64_t id, struct run_row *r)
 	r->arch = col_text(st, 11);
 	r->eager_ms = sqlite3_column_double(st, 12);
 	r->compile_ms = sqlite3_column_double(st, 13);
-	r->status = col_text(st, 14);
+	const char *status = (const char *)sqlite3_column_text(st, 14);
+	int state = run_state_parse(status);
+	if (state < 0) {
+		error("database %s: run %lld has an unknown state '%s'", s->path, (long long)id,
+		      status ? status : "");
+		run_row_release(r);
+		goto out;
+	}
+	r->status = (enum run_state)state;
 	r->winner = sqlite3_column_int64(st, 15);
 	r->final_ms = sqlite3_column_double(st, 16);
 	r->final_eager_ms = sqlite3_column_double(st, 17);
@@ -264,14 +631,13 @@ void run_row_release(struct run_row *r)
 	free(r->tolerance);
 	free(r->gpu);
 	free(r->arch);
-	free(r->status);
 	memset(r, 0, sizeof *r);
 }
 
 int store_idea_put(struct store *s, struct idea_row *i)
 {
 	int rc = exec(s, "INSERT INTO ideas(run, round, catalog_id, category, text, parent1, parent2)"
-		      " VALUES(?,?,?,?,?,?,?)", "iisssii", i->run, (int64_t)i->round, i->catalog_id,
+		      " VALUES(?,?,?,?,?,?,?)", "iisssrr", i->run, (int64_t)i->round, i->catalog_id,
 		      i->category, i->text, i->parent1, i->parent2);
 	if (!rc)
 		i->id = sqlite3_last_insert_rowid(s->db);
@@ -332,7 +698,7 @@ int store_candidate_put(struct store *s, struct cand_row *c, bool *dup)
 	}
 	sqlite3_finalize(st);
 	int rc = exec(s, "INSERT INTO candidates(run, round, idea, parent1, parent2, origin, template,"
-		      " knobs, source, source_sha) VALUES(?,?,?,?,?,?,?,?,?,?)", "iiiiisssss", c->run,
+		      " knobs, source, source_sha) VALUES(?,?,?,?,?,?,?,?,?,?)", "iirrrsssss", c->run,
 		      (int64_t)c->round, c->idea, c->parent1, c->parent2, c->origin, c->template_name,
 		      c->knobs, c->source, c->sha);
 	if (!rc)
@@ -412,12 +778,14 @@ char *store_candidate_source(struct store *s, int64_t id)
 
 int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e)
 {
-	/* INSERT OR IGNORE: an evaluation is stored once, even when a resumed
-	 * run races a crash between the write and its own bookkeeping. */
-	return exec(s, "INSERT OR IGNORE INTO evaluations(candidate, verdict, detail, log, pass_strict,"
+	/* An evaluation is stored once, even when a resumed run races a crash
+	 * between the write and its own bookkeeping; only that conflict is let
+	 * pass (INSERT OR IGNORE would drop a verdict the CHECK refuses, too). */
+	return exec(s, "INSERT INTO evaluations(candidate, verdict, detail, log, pass_strict,"
 		    " pass_crfm, max_abs, max_rel, timed, median_ms, min_ms, max_ms, host_ms, reps,"
 		    " warmup, sets, flush_mb, pct_eager, pct_floor, floor_ms, gpu, sm_clock, mem_clock,"
-		    " compile_s, eval_s) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    " compile_s, eval_s) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+		    " ON CONFLICT(candidate) DO NOTHING",
 		    "isssiiddiddddiiiidddsiidd", candidate, e->verdict, e->detail, e->log,
 		    (int64_t)e->pass_strict, (int64_t)e->pass_crfm, e->max_abs, e->max_rel,
 		    (int64_t)e->timed, e->median_ms, e->min_ms, e->max_ms, e->host_ms, (int64_t)e->reps,
@@ -451,7 +819,7 @@ int store_llm_call_put(struct store *s, const struct llm_call_row *c)
 {
 	return exec(s, "INSERT INTO llm_calls(run, round, kind, model, prompt_sha, prompt, reply, status,"
 		    " error, in_tokens, out_tokens, cached_tokens, reasoning_tokens, cost_usd, attempts)"
-		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "iisssssssiiiidi", c->run, (int64_t)c->round,
+		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "risssssssiiiidi", c->run, (int64_t)c->round,
 		    c->kind, c->model, c->prompt_sha, c->prompt, c->reply, c->status, c->error,
 		    (int64_t)c->in_tokens, (int64_t)c->out_tokens, (int64_t)c->cached_tokens,
 		    (int64_t)c->reasoning_tokens, c->cost_usd, (int64_t)c->attempts) ? -1 : 0;
@@ -497,7 +865,7 @@ int store_bank_put(struct store *s, const struct bank_row *b)
 	return exec(s, "INSERT INTO bank(problem, family, template, knobs, source, source_sha, gpu,"
 		    " median_ms, pct_eager, run) VALUES(?,?,?,?,?,?,?,?,?,?)"
 		    " ON CONFLICT(problem, gpu, source_sha) DO UPDATE SET median_ms=excluded.median_ms,"
-		    " pct_eager=excluded.pct_eager, run=excluded.run", "sssssssddi", b->problem,
+		    " pct_eager=excluded.pct_eager, run=excluded.run", "sssssssddr", b->problem,
 		    b->family, b->template_name, b->knobs, b->source, sha, b->gpu, b->median_ms,
 		    b->pct_eager, b->run) ? -1 : 0;
 }

@@ -12,6 +12,20 @@
 
 struct store;
 
+/* Where a run stands. Stored as its name, so the database reads plainly. */
+enum run_state {
+	RUN_RUNNING,   /* "running": started, or killed before it ended; resumable */
+	RUN_DONE,      /* "done": every round judged and the winner re-timed */
+	RUN_STOPPED,   /* "stopped": a budget (minutes, candidates, cost) ended it; resumable */
+	RUN_FAILED,    /* "failed": ended by an error it could not survive */
+	RUN_DRY_RUN,   /* "dry_run": proposed and compiled only; never resumed */
+};
+
+/* The stored name of a state ("running", ..., "dry_run"). */
+const char *run_state_name(enum run_state st);
+/* The state named name, or -1 when it names none. */
+int run_state_parse(const char *name);
+
 struct run_row {
 	int64_t id;
 	char *problem;        /* name */
@@ -24,7 +38,7 @@ struct run_row {
 	char *arch;
 	double eager_ms;      /* PyTorch eager at the start of the run */
 	double compile_ms;    /* torch.compile, 0 when not measured */
-	char *status;         /* "running", "done", "failed" */
+	enum run_state status;
 	int64_t winner;       /* candidate id, 0 when none */
 	double final_ms;      /* the winner re-timed at the end */
 	double final_eager_ms;/* PyTorch re-timed beside it */
@@ -92,9 +106,19 @@ struct llm_call_row {
 	int attempts;
 };
 
+/* The schema this kbreed writes, kept in PRAGMA user_version. Version 1 is
+ * the schema of the first kbreed (user_version 0, meta.schema_version 1);
+ * store_open migrates it. */
+#define STORE_SCHEMA_VERSION 2
+
 /* Opens (creating when needed) the database at path. Returns NULL on failure,
- * reported with the path and SQLite's reason. */
+ * reported with the path and the reason. Before anything is written it
+ * refuses: an empty path, a file that is not SQLite, a SQLite database that
+ * kbreed did not make, one from a newer kbreed, and a damaged one (PRAGMA
+ * quick_check). A database of an older schema is migrated in one
+ * transaction. Foreign keys are enforced on every connection. */
 struct store *store_open(const char *path);
+/* Releases the run lock this store holds, if any, and closes. NULL is a no-op. */
 void store_close(struct store *s);
 /* The default database path: $KBREED_DB, else <cache>/kbreed.db (caller frees). */
 char *store_default_path(void);
@@ -103,6 +127,11 @@ int store_run_create(struct store *s, struct run_row *r);   /* sets r->id */
 int store_run_get(struct store *s, int64_t id, struct run_row *r);
 int store_run_update(struct store *s, const struct run_row *r);
 void run_row_release(struct run_row *r);
+/* Takes the lock of a run for this process until store_close: refused
+ * (-1, reported with the holder's pid) while another live process, or
+ * another store in this one, holds it. A lock left by a dead process is
+ * taken over. Taking it again through the same store is a no-op. */
+int store_run_lock(struct store *s, int64_t run);
 
 int store_idea_put(struct store *s, struct idea_row *i);    /* sets i->id */
 int store_ideas_of_run(struct store *s, int64_t run, struct idea_row **rows, int *n);

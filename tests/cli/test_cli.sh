@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_cli.sh - kbreed as a user meets it, on a machine without a GPU: bad
-# usage, no GPU, unusable databases, a full disk, kill -9 at several moments
-# followed by --resume, and a run of more than 1000 candidates whose memory
+# usage, no GPU, unusable databases (not SQLite, another program's, damaged),
+# a full disk, resumes that are refused (another problem, a run that is
+# running), kill -9 at several moments followed by --resume, and a run of more than 1000 candidates whose memory
 # stays flat. A scripted worker (build/tests/fake_worker) stands in for the
 # GPU, tests/cli/fake_nvcc.sh for nvcc where many candidates are needed, and
 # tests/unit/fake_python.sh for PyTorch's timings.
@@ -50,7 +51,7 @@ check "dry run without a GPU: exit 0" $? 0
 grep -q "none judged" "$TMP/out" && ok "dry run says nothing was judged" || not_ok "dry run says nothing was judged" "$(cat "$TMP/out" "$TMP/err")"
 check "dry run: rounds 0 to 2 proposed" "$(q "$TMP/dry.db" "SELECT count(DISTINCT round) FROM candidates")" 3
 check "dry run: every candidate compiled, none judged" "$(q "$TMP/dry.db" "SELECT count(*) FROM evaluations WHERE verdict != 'not_run'")" 0
-check "dry run: the run is marked as one" "$(q "$TMP/dry.db" "SELECT status FROM runs")" dry-run
+check "dry run: the run is marked as one" "$(q "$TMP/dry.db" "SELECT status FROM runs")" dry_run
 $K -q run --resume 1 --db "$TMP/dry.db" >/dev/null 2>"$TMP/err"; check "a dry run is not resumed" $? 2
 
 export KBREED_FAKE_GPU=1
@@ -63,6 +64,16 @@ head -c 10000 /dev/urandom >"$TMP/corrupt.db"
 cp "$TMP/corrupt.db" "$TMP/corrupt.copy"
 $RUN --db "$TMP/corrupt.db" >/dev/null 2>"$TMP/err"; check "corrupt database: exit 2" $? 2
 cmp -s "$TMP/corrupt.db" "$TMP/corrupt.copy" && ok "corrupt database left untouched" || not_ok "corrupt database left untouched"
+q "$TMP/foreign.db" "CREATE TABLE notes(x TEXT); INSERT INTO notes VALUES('mine');" >/dev/null
+cp "$TMP/foreign.db" "$TMP/foreign.copy"
+$RUN --db "$TMP/foreign.db" >/dev/null 2>"$TMP/err"; check "another program's database: exit 2" $? 2
+grep -q "not a kbreed database" "$TMP/err" && ok "another program's database named" || not_ok "another program's database named" "$(cat "$TMP/err")"
+cmp -s "$TMP/foreign.db" "$TMP/foreign.copy" && ok "another program's database left byte-identical" || not_ok "another program's database left byte-identical"
+cp "$TMP/dry.db" "$TMP/damaged.db"
+pages=$(( $(stat -c %s "$TMP/damaged.db") / 4096 ))
+head -c 4096 /dev/urandom | dd of="$TMP/damaged.db" bs=4096 seek=$((pages / 2)) conv=notrunc status=none
+$RUN --db "$TMP/damaged.db" >/dev/null 2>"$TMP/err"; check "damaged database ($pages pages): exit 2" $? 2
+grep -q "the database is damaged" "$TMP/err" && ok "damaged database named" || not_ok "damaged database named" "$(cat "$TMP/err")"
 
 # --- a full disk while writing sources, then resume ------------------------
 KBREED_TEST_ENOSPC=/runs/ $RUN --db "$TMP/full.db" --out "$TMP/out-full" >/dev/null 2>"$TMP/err"
@@ -85,6 +96,27 @@ check "late output failure: resume finishes" $? 0
 [ -s "$TMP/out-late/summary.md" ] && [ -s "$TMP/out-late/winner.cu" ] && ok "late output failure: resume writes the results" ||
 	not_ok "late output failure: resume writes the results" "$(cat "$TMP/err")"
 check "late output failure: banked once" "$(q "$TMP/late.db" "SELECT count(*) FROM bank")" 1
+
+# --- resume: another problem, other options, a run that is running ----------
+$K -q run tests/data/tiny_gelu.py --resume 1 --db "$TMP/full.db" >/dev/null 2>"$TMP/err"
+check "resume naming another problem: exit 2" $? 2
+grep -q "is a run of" "$TMP/err" && ok "resume naming another problem: refused" || not_ok "resume naming another problem: refused" "$(cat "$TMP/err")"
+$K -q run --resume 1 --rounds 9 --db "$TMP/full.db" >/dev/null 2>"$TMP/err"
+grep -q -- "--rounds differs" "$TMP/err" && ok "resume with another --rounds: warned" || not_ok "resume with another --rounds: warned" "$(cat "$TMP/err")"
+KBREED_FAKE_DELAY_MS=250 $RUN --db "$TMP/busy.db" --out "$TMP/out-busy" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	[ "$(q "$TMP/busy.db" "SELECT count(*) FROM run_locks" 2>/dev/null)" = 1 ] && break
+	sleep 0.1
+done
+$K -q run --resume 1 --db "$TMP/busy.db" --out "$TMP/out-busy" >/dev/null 2>"$TMP/err"
+check "resume of a running run: exit 2" $? 2
+grep -q "in process $pid" "$TMP/err" && ok "resume of a running run: the holder's pid named" || not_ok "resume of a running run: the holder's pid named" "$(cat "$TMP/err")"
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+$K -q run --resume 1 --db "$TMP/busy.db" --out "$TMP/out-busy" >/dev/null 2>"$TMP/err"
+check "resume after the holder was killed: finished" $? 0
+grep -q "taking over the lock" "$TMP/err" && ok "resume after the holder was killed: the lock taken over" || not_ok "resume after the holder was killed: the lock taken over" "$(cat "$TMP/err")"
 
 # --- kill -9 at several moments, then --resume ------------------------------
 for delay in 0.4 1.2 2.0 2.8; do

@@ -1,13 +1,18 @@
 /* test_store.c - the SQLite store: schema, rows in and out, de-duplication,
- * a process killed mid-write, and databases that cannot be used. */
+ * run states and verdicts the schema lists, references that must lead
+ * somewhere, the migration of a first-schema database, run locks, a process
+ * killed mid-write, and databases that are refused untouched (not SQLite,
+ * not kbreed's, from a newer kbreed, damaged). */
 #include "testing.h"
 
 #include "store.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static char *tmp;
 
@@ -45,23 +50,21 @@ static void test_rows(void **state)
 	struct run_row r;
 	assert_int_equal(store_run_get(s, run, &r), 0);
 	assert_string_equal(r.problem, "p");
-	assert_string_equal(r.status, "running");
+	assert_int_equal(r.status, RUN_RUNNING);
 	assert_true(r.eager_ms == 2.5);
-	free(r.status);
-	r.status = xstrdup("done");
-	r.winner = 7;
+	r.status = RUN_DONE;
 	assert_int_equal(store_run_update(s, &r), 0);
 	run_row_release(&r);
 	assert_int_equal(store_run_get(s, run, &r), 0);
-	assert_string_equal(r.status, "done");
-	assert_int_equal(r.winner, 7);
+	assert_int_equal(r.status, RUN_DONE);
+	assert_int_equal(r.winner, 0);
 	run_row_release(&r);
 	assert_int_equal(store_run_get(s, 999, &r), -1);
 
 	struct idea_row i = { .run = run, .round = 1, .catalog_id = "x", .category = "memory access",
-			      .text = "an idea", .parent1 = 1 };
+			      .text = "an idea" };
 	assert_int_equal(store_idea_put(s, &i), 0);
-	struct cand_row c = { .run = run, .round = 1, .idea = i.id, .parent1 = 1, .origin = "playbook",
+	struct cand_row c = { .run = run, .round = 1, .idea = i.id, .origin = "playbook",
 			      .template_name = "t", .knobs = "A=1", .source = "__global__ void k(){}" };
 	bool dup = true;
 	assert_int_equal(store_candidate_put(s, &c, &dup), 0);
@@ -138,6 +141,380 @@ static void test_llm_calls(void **state)
 	free(path);
 }
 
+/* Runs SQL on a database through SQLite directly; returns SQLite's code. */
+static int raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	int rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+	sqlite3_close(h);
+	return rc;
+}
+
+/* The integer one query returns, read through SQLite directly. */
+static long long raw_int(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	char *data = NULL;
+	assert_int_equal(util_read_file(path, 64u << 20, &data, len), 0);
+	return data;
+}
+
+/* store_open(path) fails and leaves the file byte for byte as it was. */
+static void assert_refused_untouched(const char *path)
+{
+	size_t before_len, after_len;
+	char *before = slurp(path, &before_len);
+	assert_null(store_open(path));
+	char *after = slurp(path, &after_len);
+	assert_int_equal(before_len, after_len);
+	assert_memory_equal(before, after, before_len);
+	free(before);
+	free(after);
+}
+
+static void test_states(void **state)
+{
+	for (int st = RUN_RUNNING; st <= RUN_DRY_RUN; st++)
+		assert_int_equal(run_state_parse(run_state_name(st)), st);
+	assert_string_equal(run_state_name(RUN_DRY_RUN), "dry_run");
+	assert_int_equal(run_state_parse("dry-run"), -1);
+	assert_int_equal(run_state_parse(NULL), -1);
+
+	char *path = xasprintf("%s/states.db", tmp);
+	struct store *s = store_open(path);
+	assert_non_null(s);
+	/* Every state goes in and comes back (the CHECK list matches the enum). */
+	for (int st = RUN_RUNNING; st <= RUN_DRY_RUN; st++) {
+		struct run_row r = { .problem = "p", .status = st, .tolerance = "strict" }, back;
+		assert_int_equal(store_run_create(s, &r), 0);
+		assert_int_equal(store_run_get(s, r.id, &back), 0);
+		assert_int_equal(back.status, st);
+		run_row_release(&back);
+	}
+	int64_t run = new_run(s);
+	static const char *const verdicts[] = { "correct", "incorrect", "rejected", "compile_error",
+		"load_error", "runtime_error", "timeout", "not_run" };
+	for (int i = 0; i < 8; i++) {
+		char *src = xasprintf("// %d", i);
+		struct cand_row c = { .run = run, .origin = "playbook", .template_name = "", .knobs = "", .source = src };
+		bool dup;
+		assert_int_equal(store_candidate_put(s, &c, &dup), 0);
+		struct eval_row e = { .verdict = verdicts[i] };
+		assert_int_equal(store_eval_put(s, c.id, &e), 0);
+		free(src);
+	}
+	struct cand_row c = { .run = run, .origin = "playbook", .template_name = "", .knobs = "", .source = "// x" };
+	bool dup;
+	assert_int_equal(store_candidate_put(s, &c, &dup), 0);
+	struct eval_row bad = { .verdict = "dry-run" };
+	assert_int_equal(store_eval_put(s, c.id, &bad), -1);  /* not ignored: refused */
+	store_close(s);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM evaluations"), 8);
+	/* Strings outside the lists are refused by the database itself. */
+	assert_int_equal(raw_sql(path, "INSERT INTO runs(problem, status) VALUES('p', 'dry-run')"), SQLITE_CONSTRAINT);
+	assert_int_equal(raw_sql(path, "UPDATE runs SET status='finished' WHERE id=1"), SQLITE_CONSTRAINT);
+	free(path);
+}
+
+static void test_references(void **state)
+{
+	char *path = xasprintf("%s/refs.db", tmp);
+	struct store *s = store_open(path);
+	assert_non_null(s);
+	int64_t run = new_run(s);
+	struct idea_row i = { .run = run + 100, .round = 1, .catalog_id = "x", .category = "c", .text = "t" };
+	assert_int_equal(store_idea_put(s, &i), -1);  /* no such run */
+	i.run = run;
+	i.parent1 = 4242;
+	assert_int_equal(store_idea_put(s, &i), -1);  /* no such candidate */
+	i.parent1 = 0;
+	assert_int_equal(store_idea_put(s, &i), 0);   /* 0: no parent */
+	struct cand_row c = { .run = run, .idea = i.id + 7, .origin = "playbook", .template_name = "",
+			      .knobs = "", .source = "// a" };
+	bool dup;
+	assert_int_equal(store_candidate_put(s, &c, &dup), -1);  /* no such idea */
+	c.idea = i.id;
+	assert_int_equal(store_candidate_put(s, &c, &dup), 0);
+	struct eval_row e = { .verdict = "correct" };
+	assert_int_equal(store_eval_put(s, c.id + 1, &e), -1);  /* no such candidate */
+	struct run_row r;
+	assert_int_equal(store_run_get(s, run, &r), 0);
+	r.winner = c.id + 1;
+	assert_int_equal(store_run_update(s, &r), -1);
+	r.winner = c.id;
+	assert_int_equal(store_run_update(s, &r), 0);
+	run_row_release(&r);
+	store_close(s);
+	/* Foreign keys hold for every connection kbreed opens, and the schema declares them. */
+	assert_true(raw_int(path, "SELECT count(*) FROM pragma_foreign_key_list('candidates')") >= 4);
+	free(path);
+}
+
+/* The first schema, exactly as the first kbreed wrote it (store.c before
+ * PRAGMA user_version), with rows as it wrote them. */
+static const char *const fixture_v1 =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS runs("
+	" id INTEGER PRIMARY KEY, problem TEXT NOT NULL, problem_path TEXT, problem_sha TEXT,"
+	" proposer TEXT, rounds INT, ideas INT, impls INT, keep INT, seed INT, tolerance TEXT,"
+	" gpu TEXT, arch TEXT, eager_ms REAL, compile_ms REAL, status TEXT, winner INT,"
+	" final_ms REAL, final_eager_ms REAL,"
+	" started TEXT DEFAULT (datetime('now')), updated TEXT);"
+	"CREATE TABLE IF NOT EXISTS ideas("
+	" id INTEGER PRIMARY KEY, run INT NOT NULL REFERENCES runs(id), round INT,"
+	" catalog_id TEXT, category TEXT, text TEXT, parent1 INT, parent2 INT);"
+	"CREATE TABLE IF NOT EXISTS candidates("
+	" id INTEGER PRIMARY KEY, run INT NOT NULL REFERENCES runs(id), round INT, idea INT,"
+	" parent1 INT, parent2 INT, origin TEXT, template TEXT, knobs TEXT, source TEXT NOT NULL,"
+	" source_sha TEXT NOT NULL, created TEXT DEFAULT (datetime('now')),"
+	" UNIQUE(run, source_sha));"
+	"CREATE TABLE IF NOT EXISTS evaluations("
+	" id INTEGER PRIMARY KEY, candidate INT NOT NULL UNIQUE REFERENCES candidates(id),"
+	" verdict TEXT NOT NULL, detail TEXT, log TEXT, pass_strict INT, pass_crfm INT,"
+	" max_abs REAL, max_rel REAL, timed INT, median_ms REAL, min_ms REAL, max_ms REAL,"
+	" host_ms REAL, reps INT, warmup INT, sets INT, flush_mb INT, pct_eager REAL,"
+	" pct_floor REAL, floor_ms REAL, gpu TEXT, sm_clock INT, mem_clock INT,"
+	" compile_s REAL, eval_s REAL, created TEXT DEFAULT (datetime('now')));"
+	"CREATE TABLE IF NOT EXISTS bank("
+	" id INTEGER PRIMARY KEY, problem TEXT, family TEXT, template TEXT, knobs TEXT,"
+	" source TEXT NOT NULL, source_sha TEXT NOT NULL, gpu TEXT, median_ms REAL,"
+	" pct_eager REAL, run INT, created TEXT DEFAULT (datetime('now')),"
+	" UNIQUE(problem, gpu, source_sha));"
+	"CREATE TABLE IF NOT EXISTS llm_calls("
+	" id INTEGER PRIMARY KEY, run INT, round INT, kind TEXT, model TEXT, prompt_sha TEXT,"
+	" prompt TEXT, reply TEXT, status TEXT, error TEXT, in_tokens INT, out_tokens INT,"
+	" cached_tokens INT, reasoning_tokens INT, cost_usd REAL, attempts INT,"
+	" created TEXT DEFAULT (datetime('now')));"
+	"CREATE INDEX IF NOT EXISTS llm_calls_sha ON llm_calls(prompt_sha);"
+	"CREATE INDEX IF NOT EXISTS candidates_run ON candidates(run);"
+	"CREATE INDEX IF NOT EXISTS ideas_run ON ideas(run);"
+	"PRAGMA journal_mode=WAL;"
+	"INSERT OR IGNORE INTO meta VALUES('schema_version', '1');"
+	"INSERT INTO runs(problem, problem_path, problem_sha, proposer, rounds, ideas, impls, keep,"
+	" seed, tolerance, gpu, arch, eager_ms, compile_ms, status, winner)"
+	" VALUES('gelu', '/p/gelu.py', 'ab', 'playbook', 3, 8, 4, 4, 1, 'strict', 'G', 'sm_90a',"
+	" 2.5, 0, 'done', 0);"
+	"INSERT INTO runs(problem, status, winner) VALUES('gelu', 'dry-run', 0);"
+	"INSERT INTO runs(problem, status, winner) VALUES('gelu', 'stopped', 0);"
+	"INSERT INTO runs(problem, status, winner) VALUES('gelu', 'running', 0);"
+	"INSERT INTO candidates(run, round, idea, parent1, parent2, origin, template, knobs, source,"
+	" source_sha) VALUES(1, 0, 0, 0, 0, 'naive', '', '', 'naive source', 'sha0');"
+	"INSERT INTO ideas(run, round, catalog_id, category, text, parent1, parent2)"
+	" VALUES(1, 1, 'vec', 'memory access', 'vectorise', 1, 0);"
+	"INSERT INTO candidates(run, round, idea, parent1, parent2, origin, template, knobs, source,"
+	" source_sha) VALUES(1, 1, 1, 1, 0, 'playbook', 't', 'VEC=4', 'better source', 'sha1');"
+	"INSERT INTO evaluations(candidate, verdict, detail, median_ms) VALUES(1, 'correct', 'ok', 2.0);"
+	"INSERT INTO evaluations(candidate, verdict, detail, median_ms) VALUES(2, 'correct', 'ok', 1.0);"
+	"UPDATE runs SET winner=2, final_ms=1.0 WHERE id=1;"
+	"INSERT INTO candidates(run, round, idea, parent1, parent2, origin, template, knobs, source,"
+	" source_sha) VALUES(2, 0, 0, 0, 0, 'naive', '', '', 'dry source', 'sha2');"
+	"INSERT INTO evaluations(candidate, verdict) VALUES(3, 'not_run');"
+	"INSERT INTO bank(problem, family, template, knobs, source, source_sha, gpu, median_ms,"
+	" pct_eager, run) VALUES('gelu', 'f', 't', 'VEC=4', 'better source', 'sha1', 'G', 1.0, 250, 1);"
+	"INSERT INTO llm_calls(run, round, kind, model, prompt_sha, prompt, reply, status, in_tokens,"
+	" out_tokens, cost_usd, attempts) VALUES(1, 1, 'ideas', 'm', 'aa', 'p', 'r', 'ok', 10, 5, 0.5, 1);"
+	"INSERT INTO llm_calls(run, round, kind, model, prompt_sha, prompt, status, in_tokens,"
+	" out_tokens, cost_usd, attempts) VALUES(0, 0, 'ideas', 'm', 'bb', 'p', 'budget', 0, 0, 0, 0);";
+
+static void test_migrate_v1(void **state)
+{
+	char *path = xasprintf("%s/v1.db", tmp);
+	assert_int_equal(raw_sql(path, fixture_v1), SQLITE_OK);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 0);
+	struct store *s = store_open(path);
+	assert_non_null(s);
+	struct run_row r;
+	assert_int_equal(store_run_get(s, 1, &r), 0);
+	assert_int_equal(r.status, RUN_DONE);
+	assert_string_equal(r.problem_path, "/p/gelu.py");
+	assert_int_equal(r.winner, 2);
+	assert_int_equal(r.rounds, 3);
+	run_row_release(&r);
+	static const enum run_state want[] = { RUN_DONE, RUN_DRY_RUN, RUN_STOPPED, RUN_RUNNING };
+	for (int id = 2; id <= 4; id++) {
+		assert_int_equal(store_run_get(s, id, &r), 0);
+		assert_int_equal(r.status, want[id - 1]);
+		assert_int_equal(r.winner, 0);
+		run_row_release(&r);
+	}
+	struct cand_row *rows;
+	int n;
+	assert_int_equal(store_candidates_of_run(s, 1, &rows, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].source, "naive source");
+	assert_int_equal(rows[0].idea, 0);
+	assert_int_equal(rows[1].idea, 1);
+	assert_int_equal(rows[1].parent1, 1);
+	assert_string_equal(rows[1].knobs, "VEC=4");
+	assert_true(rows[1].evaluated && rows[1].median_ms == 1.0);
+	for (int i = 0; i < n; i++)
+		cand_row_release(&rows[i]);
+	free(rows);
+	struct idea_row *ideas;
+	assert_int_equal(store_ideas_of_run(s, 1, &ideas, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ideas[0].parent1, 1);
+	assert_int_equal(ideas[0].parent2, 0);
+	idea_row_release(&ideas[0]);
+	free(ideas);
+	struct bank_row *bank;
+	assert_int_equal(store_bank_for(s, "gelu", "f", "G", &bank, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(bank[0].run, 1);
+	bank_row_release(&bank[0]);
+	free(bank);
+	long tokens;
+	double cost;
+	assert_int_equal(store_llm_totals(s, 1, &tokens, &cost), 0);
+	assert_int_equal(tokens, 15);
+	/* It goes on as a current database: new rows, new states. */
+	int64_t run = new_run(s);
+	assert_int_equal(run, 5);
+	store_close(s);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='meta'"), 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'v1_%'"), 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM runs WHERE status='dry_run'"), 1);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM candidates WHERE idea IS NULL"), 2);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM evaluations"), 3);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM llm_calls WHERE run IS NULL"), 1);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check='ok'"), 1);
+	/* And opens again as it is. */
+	s = store_open(path);
+	assert_non_null(s);
+	store_close(s);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM runs"), 5);
+
+	/* A first-schema database whose rows point nowhere is left as it was. */
+	char *bad = xasprintf("%s/v1-dangling.db", tmp);
+	assert_int_equal(raw_sql(bad, fixture_v1), SQLITE_OK);
+	assert_int_equal(raw_sql(bad, "PRAGMA journal_mode=DELETE; INSERT INTO candidates(run, source, source_sha)"
+				      " VALUES(77, 's', 'x')"), SQLITE_OK);
+	assert_refused_untouched(bad);
+	assert_int_equal(raw_int(bad, "SELECT count(*) FROM meta"), 1);
+	free(bad);
+	free(path);
+}
+
+static void test_refused_untouched(void **state)
+{
+	/* A SQLite database of someone else's. */
+	char *path = xasprintf("%s/foreign.db", tmp);
+	assert_int_equal(raw_sql(path, "CREATE TABLE notes(x TEXT); INSERT INTO notes VALUES('mine');"), SQLITE_OK);
+	assert_refused_untouched(path);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master"), 1);
+	free(path);
+
+	/* Someone else's that happens to have a table called runs. */
+	path = xasprintf("%s/foreign-runs.db", tmp);
+	assert_int_equal(raw_sql(path, "CREATE TABLE runs(x); CREATE TABLE meta(key, value);"), SQLITE_OK);
+	assert_refused_untouched(path);
+	free(path);
+
+	/* kbreed's, from a newer kbreed. */
+	path = xasprintf("%s/newer.db", tmp);
+	struct store *s = store_open(path);
+	assert_non_null(s);
+	new_run(s);
+	store_close(s);
+	assert_int_equal(raw_sql(path, "PRAGMA user_version=99"), SQLITE_OK);
+	assert_refused_untouched(path);
+	free(path);
+
+	/* An empty path: SQLite would make a temporary database. */
+	assert_null(store_open(""));
+	assert_null(store_open(NULL));
+}
+
+static void test_damaged(void **state)
+{
+	char *path = xasprintf("%s/damaged.db", tmp);
+	struct store *s = store_open(path);
+	assert_non_null(s);
+	int64_t run = new_run(s);
+	for (int i = 0; i < 3000; i++) {
+		char *src = xasprintf("// candidate %d, a line of source of some length", i);
+		struct cand_row c = { .run = run, .round = 1, .origin = "playbook", .template_name = "t",
+				      .knobs = "A=1", .source = src };
+		bool dup;
+		assert_int_equal(store_candidate_put(s, &c, &dup), 0);
+		free(src);
+	}
+	store_close(s);
+	size_t len;
+	char *data = slurp(path, &len);
+	assert_true(len > 64 * 1024);
+	unsigned seed = 12345;
+	for (size_t i = len / 2; i < len / 2 + 4096; i++)
+		data[i] = (char)(rand_r(&seed) >> 7);
+	assert_int_equal(util_write_file(path, data, len), 0);
+	free(data);
+	assert_refused_untouched(path);
+	free(path);
+}
+
+static void test_run_lock(void **state)
+{
+	char *path = xasprintf("%s/lock.db", tmp);
+	struct store *a = store_open(path), *b = store_open(path);
+	assert_non_null(a);
+	assert_non_null(b);
+	int64_t run = new_run(a), other = new_run(a);
+	assert_int_equal(store_run_lock(a, run), 0);
+	assert_int_equal(store_run_lock(a, run), 0);    /* again through the holder: fine */
+	assert_int_equal(store_run_lock(b, run), -1);   /* a second store, same process: refused */
+	assert_int_equal(store_run_lock(b, 999), -1);   /* no such run */
+	assert_int_equal(store_run_lock(b, other), 0);  /* another run is free */
+	store_close(a);                                  /* released at close */
+	struct store *c = store_open(path);
+	assert_int_equal(store_run_lock(c, run), 0);
+	store_close(c);
+	store_close(b);
+
+	/* Another process holds it while it lives; once it is killed, the lock is taken over. */
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct store *w = store_open(path);
+		char ok = w && store_run_lock(w, run) == 0 ? 'y' : 'n';
+		if (write(ready[1], &ok, 1) != 1)
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	char ok = 0;
+	assert_int_equal(read(ready[0], &ok, 1), 1);
+	assert_int_equal(ok, 'y');
+	c = store_open(path);
+	assert_int_equal(store_run_lock(c, run), -1);
+	char *q = xasprintf("SELECT pid FROM run_locks WHERE run=%lld", (long long)run);
+	assert_int_equal(raw_int(path, q), pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(store_run_lock(c, run), 0);
+	assert_int_equal(raw_int(path, q), getpid());
+	store_close(c);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM run_locks"), 0);
+	close(ready[0]);
+	close(ready[1]);
+	free(q);
+	free(path);
+}
+
 static void test_killed_mid_write(void **state)
 {
 	char *path = xasprintf("%s/kill.db", tmp);
@@ -211,6 +588,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_llm_calls),
+		cmocka_unit_test(test_states),
+		cmocka_unit_test(test_references),
+		cmocka_unit_test(test_migrate_v1),
+		cmocka_unit_test(test_refused_untouched),
+		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_run_lock),
 		cmocka_unit_test(test_killed_mid_write),
 		cmocka_unit_test(test_unusable),
 	};
