@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "proc.h"
 #include "report.h"
+#include "sandbox.h"
 #include "search.h"
 #include "store.h"
 #include "template.h"
@@ -279,7 +280,7 @@ static int cmd_eval(int argc, char **argv)
 			policy_violation(text, &why[i]);
 		free(text);
 	}
-	proc_sandbox();
+	sandbox_available();
 	if (gpu_info_query(&g)) {
 		error("kbreed eval needs an NVIDIA GPU to judge kernels; none is usable here");
 		goto out;

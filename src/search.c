@@ -20,6 +20,7 @@
 #include "propose.h"
 #include "realize.h"
 #include "report.h"
+#include "sandbox.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
@@ -793,8 +794,8 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 	struct search s = { .o = o, .t0 = util_now(), .tty = isatty(2) };
 	llm_config_init(&s.llm);
 	llm_config_init(&s.llm_code);
-	proc_clean_env();  /* computed once, here, before nvcc's thread forks */
-	info("candidates run %s", proc_sandbox() ? "without network (bubblewrap)"
+	sandbox_clean_env();  /* computed once, here, before nvcc's thread forks */
+	info("candidates run %s", sandbox_available() ? "without network (bubblewrap)"
 						 : "with the network: no working bwrap here (install bubblewrap)");
 	int rc = -1;
 	char *path = NULL;
