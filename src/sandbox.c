@@ -44,15 +44,17 @@ static const char *const env_allow[] = {
 	"TRITON_*", "XDG_CACHE_HOME", "OMP_NUM_THREADS", "KBREED_*", NULL,
 };
 
-/* Never passed on, even when a pattern above matches. */
+/* Never passed on, whatever pattern above let the name through, in any
+ * case (KBREED_api_key, CUDA_AUTH): a name that holds one of these could
+ * carry a secret. PASS covers PASSWORD, PASSWD and PASSPHRASE. */
 static const char *const env_deny_substrings[] = {
-	"KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", NULL,
+	"KEY", "TOKEN", "SECRET", "PASS", "AUTH", "CREDENTIAL", "PRIVATE", "COOKIE", "SESSION", NULL,
 };
 
 bool sandbox_env_allowed(const char *name)
 {
 	for (int i = 0; env_deny_substrings[i]; i++)
-		if (strstr(name, env_deny_substrings[i]))
+		if (strcasestr(name, env_deny_substrings[i]))
 			return false;
 	for (int i = 0; env_allow[i]; i++) {
 		const char *pat = env_allow[i];

@@ -32,12 +32,32 @@ static void test_secrets_stripped(void **state)
 	assert_true(sandbox_env_allowed("PATH"));
 	assert_true(sandbox_env_allowed("CUDA_VISIBLE_DEVICES"));
 	assert_true(sandbox_env_allowed("KBREED_CACHE"));
-	/* The child sees it so. sandbox_clean_env() is computed once: set first. */
+	/* Whatever the case, and whatever prefix let the name through. */
+	assert_false(sandbox_env_allowed("KBREED_api_key"));
+	assert_false(sandbox_env_allowed("CUDA_AUTH"));
+	assert_false(sandbox_env_allowed("NVIDIA_Auth_Header"));
+	assert_false(sandbox_env_allowed("TORCH_hub_token"));
+	assert_false(sandbox_env_allowed("TRITON_Secret"));
+	assert_false(sandbox_env_allowed("KBREED_DB_PASSWD"));
+	assert_false(sandbox_env_allowed("KBREED_Credentials"));
+	assert_false(sandbox_env_allowed("LC_PRIVATE_KEY"));
+	assert_true(sandbox_env_allowed("LC_ALL"));
+	assert_true(sandbox_env_allowed("TORCHINDUCTOR_CACHE_DIR"));
+	/* The child sees it so (each child's environment is made at its start). */
 	setenv("OPENAI_API_KEY", "sk-secret", 1);
 	setenv("KBREED_API_KEY", "sk-secret2", 1);
+	setenv("KBREED_api_key", "sk-secret3", 1);
+	setenv("CUDA_AUTH", "sk-secret4", 1);
 	setenv("KBREED_CACHE_PROBE", "visible", 1);
 	struct proc_result r;
 	run("env", 10, &r);
+	assert_null(strstr(buf_str(&r.out), "sk-secret"));
+	proc_result_release(&r);
+	/* So does an isolated one (nvcc, the worker). */
+	const char *env_argv[] = { "env", NULL };
+	struct proc_opts o = { .argv = env_argv, .timeout_s = 20, .no_network = true };
+	proc_result_init(&r);
+	assert_int_equal(proc_run(&o, &r), 0);
 	assert_null(strstr(buf_str(&r.out), "sk-secret"));
 	assert_non_null(strstr(buf_str(&r.out), "KBREED_CACHE_PROBE=visible"));
 	proc_result_release(&r);
