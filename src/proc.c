@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,9 +59,168 @@ static void set_limit(int what, rlim_t v)
 	setrlimit(what, &rl);
 }
 
-/* In the child, after fork: never returns. */
-static void child_exec(const struct proc_opts *o, const struct sandbox_plan *plan, pid_t parent, int in_fd,
-		       int out_fd, int err_fd)
+/* A directory entry as getdents64 gives it. */
+struct dirent64_raw {
+	unsigned long long ino;
+	long long off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* In the reaper: kills every process whose parent is pid, found by a scan of
+ * /proc with system calls only. Returns how many it killed. */
+static int kill_children_of(pid_t pid)
+{
+	char dents[8192];
+	int killed = 0;
+	int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return 0;
+	for (;;) {
+		long n = syscall(SYS_getdents64, dir, dents, sizeof dents);
+		if (n <= 0)
+			break;
+		for (long at = 0; at < n;) {
+			struct dirent64_raw *e = (struct dirent64_raw *)(dents + at);
+			at += e->reclen;
+			char path[64] = "/proc/";
+			size_t k = 6;
+			bool digits = e->name[0] != '\0';
+			for (const char *c = e->name; *c && digits; c++)
+				digits = *c >= '0' && *c <= '9' && k < 40 && (path[k++] = *c);
+			if (!digits)
+				continue;
+			memcpy(path + k, "/stat", 6);
+			/* "pid (comm) state ppid ...": comm is at most 16 bytes. */
+			char stat[256];
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			ssize_t got = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			if (got <= 0)
+				continue;
+			stat[got] = '\0';
+			char *close_paren = strrchr(stat, ')');
+			if (!close_paren || close_paren[1] != ' ' || !close_paren[2] || close_paren[3] != ' ')
+				continue;
+			long ppid = 0, child = 0;
+			for (const char *c = close_paren + 4; *c >= '0' && *c <= '9'; c++)
+				ppid = ppid * 10 + (*c - '0');
+			for (const char *c = e->name; *c; c++)
+				child = child * 10 + (*c - '0');
+			if (ppid == pid && kill((pid_t)child, SIGKILL) == 0)
+				killed++;
+		}
+	}
+	close(dir);
+	return killed;
+}
+
+/* In the reaper: waits for main, reaping whatever else ends meanwhile (the
+ * orphans handed to it). Returns main's wait status. */
+static int reap_until(pid_t main_pid)
+{
+	for (;;) {
+		int st = 0;
+		pid_t w = waitpid(-1, &st, 0);
+		if (w == main_pid)
+			return st;
+		if (w < 0 && errno != EINTR)
+			return 126 << 8;  /* lost: as if it could not start */
+	}
+}
+
+/* In the reaper, once the program has ended: kills what it left behind
+ * (handed to the reaper as orphans, setsid or not), until nothing is left
+ * or nothing more can be found. */
+static void sweep_children(pid_t self)
+{
+	for (;;) {
+		int found = kill_children_of(self);
+		pid_t w = waitpid(-1, NULL, found ? 0 : WNOHANG);
+		if (w > 0 || (w < 0 && errno == EINTR))
+			continue;
+		break;
+	}
+}
+
+/* In the reaper: closes every descriptor but keep (-1: none). */
+static void close_all_but(int keep)
+{
+	if (keep < 0) {
+		if (syscall(SYS_close_range, 0u, ~0u, 0u) == 0)
+			return;
+	} else if ((keep == 0 || syscall(SYS_close_range, 0u, (unsigned)keep - 1, 0u) == 0) &&
+		   syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0) {
+		return;
+	}
+	/* A kernel before close_range (5.9). */
+	long max = sysconf(_SC_OPEN_MAX);
+	for (int fd = 0; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+/* In the reaper: ends the way the program did. */
+static _Noreturn void end_like(int st)
+{
+	if (WIFSIGNALED(st)) {
+		int sig = WTERMSIG(st);
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		signal(sig, SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		kill(getpid(), sig);
+		_exit(128 + sig);
+	}
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 126);
+}
+
+/* The process that runs the program, after fork from its reaper: never
+ * returns. */
+static _Noreturn void child_program(const struct proc_opts *o, const struct sandbox_plan *plan, pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (sandbox_child_drop(plan))
+		child_fail("cannot change to the unprivileged user");
+	prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a change of user clears it */
+	if (getppid() != parent)
+		_exit(126);  /* the reaper ended before the death signal was armed */
+	execvpe(plan->exec_argv[0], (char *const *)plan->exec_argv, plan->env);
+	fprintf(stderr, "cannot run %s: %s\n", o->argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* The first process of a new process namespace: a /proc of its own, then
+ * the program; when the program ends, so does the namespace and all in it.
+ * Hands the program's wait status to the reaper outside through status_fd. */
+static _Noreturn void child_ns_init(const struct proc_opts *o, const struct sandbox_plan *plan, int status_fd)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (sandbox_child_mount_proc())
+		child_fail("cannot mount /proc in the process namespace");
+	pid_t prog = fork();
+	if (prog < 0)
+		child_fail("fork");
+	if (prog == 0)
+		child_program(o, plan, 1);
+	int st = reap_until(prog);
+	ssize_t w = write(status_fd, &st, sizeof st);
+	(void)w;
+	_exit(0);
+}
+
+/* In the child, after fork: never returns. The child is a reaper between
+ * kbreed and the program, so that everything the program starts ends with
+ * it: in a process namespace (the sandbox's, made here or by bubblewrap),
+ * or else as the subreaper of all the program leaves behind, killed once
+ * the program has ended. (Killed at a time limit, the reaper dies with its
+ * group: a process that left the group then survives, where there is no
+ * process namespace.) */
+static _Noreturn void child_exec(const struct proc_opts *o, const struct sandbox_plan *plan, pid_t parent,
+				 int in_fd, int out_fd, int err_fd)
 {
 	setpgid(0, 0);
 	/* Children die with kbreed: a killed run leaves no worker or nvcc behind. */
@@ -80,18 +240,41 @@ static void child_exec(const struct proc_opts *o, const struct sandbox_plan *pla
 		set_limit(RLIMIT_FSIZE, (rlim_t)o->file_size_mb << 20);
 	set_limit(RLIMIT_CORE, 0);
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);  /* the reaper waits for its children */
+	/* The reaper is a copy of kbreed: nothing may read its memory. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (sandbox_child_enter(plan))
 		child_fail("cannot make namespaces");
-	if (plan->drop) {
-		if (sandbox_child_drop(plan))
-			child_fail("cannot change to the unprivileged user");
-		prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a change of user clears it */
-	}
 	if (getppid() != parent)
 		_exit(126);  /* kbreed ended before the death signal was armed */
-	execvpe(plan->exec_argv[0], (char *const *)plan->exec_argv, plan->env);
-	fprintf(stderr, "cannot run %s: %s\n", o->argv[0], strerror(errno));
-	_exit(127);
+	bool pid_ns = plan->kind == SANDBOX_NS_PID;
+	int status[2] = { -1, -1 };
+	if (pid_ns && pipe2(status, O_CLOEXEC))
+		child_fail("pipe");
+	if (!pid_ns && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		child_fail("cannot become a subreaper");
+	pid_t self = getpid();
+	pid_t first = fork();
+	if (first < 0)
+		child_fail("fork");
+	if (first == 0) {
+		if (pid_ns)
+			child_ns_init(o, plan, status[1]);
+		child_program(o, plan, self);
+	}
+	/* The reaper holds none of the pipes (a stdin never closed would keep
+	 * the program waiting), nor anything else kbreed had open. */
+	close_all_but(pid_ns ? status[0] : -1);
+	int st = reap_until(first);
+	if (pid_ns) {
+		int inner;
+		close(status[1]);
+		if (read(status[0], &inner, sizeof inner) == (ssize_t)sizeof inner)
+			st = inner;
+	} else {
+		sweep_children(self);
+	}
+	end_like(st);
 }
 
 /* The sandbox's plan for a child of these options. */

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <libgen.h>
 #include <pwd.h>
 #include <sched.h>
@@ -33,6 +34,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* RLIMIT_NPROC for the unprivileged user: room for nvcc's tools and the
+ * CUDA runtime's threads in several children at once, not for a fork bomb. */
+#define SANDBOX_NPROC 1024
 
 extern char **environ;
 
@@ -154,15 +159,25 @@ static bool runs_ok(const char *const *argv)
 	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* Whether this process (root) can make the namespaces SANDBOX_NS needs. */
-static bool unshare_works(void)
+/* Whether this process (root) can make the namespaces SANDBOX_NS needs,
+ * and with pid_ns SANDBOX_NS_PID: a process namespace whose first process
+ * mounts a /proc of its own. */
+static bool unshare_works(bool pid_ns)
 {
 	pid_t pid = fork();
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 &&
-		      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-		      mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=700") == 0
-			      ? 0 : 1);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS | CLONE_NEWNET | (pid_ns ? CLONE_NEWPID : 0)) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=700"))
+			_exit(1);
+		if (!pid_ns)
+			_exit(0);
+		pid_t first = fork();
+		if (first == 0)
+			_exit(sandbox_child_mount_proc() ? 1 : 0);
+		int st = 0;
+		_exit(first > 0 && waitpid(first, &st, 0) == first && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1);
+	}
 	int st = 0;
 	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
@@ -180,7 +195,9 @@ enum sandbox_kind sandbox_kind(void)
 		return SANDBOX_NONE;
 	const char *probe[] = { "true", NULL };
 	const char *argv[SANDBOX_MAX_ARGV];
-	if (geteuid() == 0 && unshare_works())
+	if (geteuid() == 0 && unshare_works(true))
+		state = SANDBOX_NS_PID;
+	else if (geteuid() == 0 && unshare_works(false))
 		state = SANDBOX_NS;
 	else if (sandbox_bwrap_argv(probe, "/tmp", true, argv, SANDBOX_MAX_ARGV) > 0 && runs_ok(argv))
 		state = SANDBOX_BWRAP_PID;
@@ -371,6 +388,7 @@ void sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_reques
 	memset(plan, 0, sizeof *plan);
 	plan->env = clean_env_now();
 	plan->exec_argv = req->argv;
+	plan->isolate = req->isolate;
 	if (!req->isolate)
 		return;
 	plan->kind = sandbox_kind();
@@ -418,11 +436,14 @@ void sandbox_plan_release(struct sandbox_plan *plan)
 
 int sandbox_child_enter(const struct sandbox_plan *plan)
 {
-	if (plan->kind != SANDBOX_NS)
+	if (plan->kind != SANDBOX_NS && plan->kind != SANDBOX_NS_PID)
 		return 0;
-	/* A network with nothing in it, and the reference data covered by an
-	 * empty, read-only file system that only root could take away. */
-	if (unshare(CLONE_NEWNS | CLONE_NEWNET) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+	/* A network with nothing in it, the reference data covered by an empty,
+	 * read-only file system that only root could take away, and with a
+	 * process namespace, no process outside to look at (kbreed's
+	 * /proc/PID/environ) and none left behind. */
+	int flags = CLONE_NEWNS | CLONE_NEWNET | (plan->kind == SANDBOX_NS_PID ? CLONE_NEWPID : 0);
+	if (unshare(flags) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return -1;
 	if (plan->hide && mount("tmpfs", plan->hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
 				"size=4k,mode=700"))
@@ -437,7 +458,18 @@ int sandbox_child_mount_proc(void)
 
 int sandbox_child_drop(const struct sandbox_plan *plan)
 {
-	if (!plan->drop)
-		return 0;
-	return become(plan->uid, plan->gid);
+	if (plan->drop) {
+		/* Counted over all of that user's processes (and threads): set only
+		 * for the unprivileged user, whom kbreed's children alone use. */
+		struct rlimit rl = { SANDBOX_NPROC, SANDBOX_NPROC };
+		if (setrlimit(RLIMIT_NPROC, &rl))
+			return -1;
+		return become(plan->uid, plan->gid);
+	}
+	/* An isolated child that keeps root (nvcc, which writes into kbreed's
+	 * cache) may not read other processes' memory or environment: the
+	 * processes between it and kbreed are copies of kbreed. */
+	if (plan->isolate && geteuid() == 0 && prctl(PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0))
+		return -1;
+	return 0;
 }

@@ -86,6 +86,7 @@ struct sandbox_request {
 /* What a child does to isolate itself, worked out before fork. */
 struct sandbox_plan {
 	enum sandbox_kind kind;   /* for this child: SANDBOX_NONE when not isolated */
+	bool isolate;             /* the child handles candidates */
 	bool drop;                /* take uid/gid */
 	uid_t uid;
 	gid_t gid;

@@ -4,7 +4,9 @@
 #include "testing.h"
 
 #include "proc.h"
+#include "sandbox.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 
@@ -155,6 +157,80 @@ static void test_keep_fds(void **state)
 	free(dir);
 }
 
+/* How many processes have marker on their command line. */
+static int count_marked(const char *marker, bool kill_them)
+{
+	int n = 0;
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char *path = xasprintf("/proc/%s/cmdline", e->d_name);
+		char line[4096];
+		int fd = open(path, O_RDONLY);
+		ssize_t got = fd >= 0 ? read(fd, line, sizeof line - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		if (got <= 0)
+			continue;
+		for (ssize_t i = 0; i < got; i++)
+			if (!line[i])
+				line[i] = ' ';
+		line[got] = '\0';
+		if (strstr(line, marker)) {
+			n++;
+			if (kill_them)
+				kill(atoi(e->d_name), SIGKILL);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* Whether a child that starts a grandchild in a session of its own
+ * (setsid: out of the child's process group) leaves it behind. */
+static bool leaves_grandchild(bool isolated, double timeout)
+{
+	static int seq;
+	char *marker = xasprintf("kbreed-leftover-%d-%d", (int)getpid(), seq++);
+	char *script = xasprintf("setsid sh -c 'sleep 1000; true' %s </dev/null >/dev/null 2>&1 & "
+				 "sleep 0.3; %s", marker, timeout > 0 ? "sleep 30" : "exit 0");
+	const char *argv[] = { "sh", "-c", script, NULL };
+	struct proc_opts o = { .argv = argv, .timeout_s = timeout > 0 ? timeout : 20, .no_network = isolated };
+	struct proc_result r;
+	proc_result_init(&r);
+	assert_int_equal(proc_run(&o, &r), 0);
+	assert_int_equal(r.end, timeout > 0 ? PROC_TIMEOUT : PROC_EXITED);
+	proc_result_release(&r);
+	int left = count_marked(marker, false);
+	for (int i = 0; i < 20 && left; i++) {
+		usleep(100000);
+		left = count_marked(marker, false);
+	}
+	if (left)
+		count_marked(marker, true);
+	free(script);
+	free(marker);
+	return left > 0;
+}
+
+/* Everything a child starts ends with it: with a process namespace when the
+ * sandbox has one, else through kbreed's reaper in between. */
+static void test_nothing_left_behind(void **state)
+{
+	assert_false(leaves_grandchild(false, 0));
+	assert_false(leaves_grandchild(true, 0));
+	/* Killed at the time limit: only a process namespace holds them all. */
+	if (sandbox_has_pid_ns(sandbox_kind()))
+		assert_false(leaves_grandchild(true, 1));
+	else
+		fprintf(stderr, "no process namespace here (sandbox %s): the timeout case is not tested\n",
+			sandbox_kind_name());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_missing_program),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_keep_fds),
+		cmocka_unit_test(test_nothing_left_behind),
 	};
 	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }
