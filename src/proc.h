@@ -4,6 +4,9 @@
  * own process group (so a timeout kills everything they started) and a
  * wall-clock limit.
  *
+ * Between kbreed and each program stands a reaper, so that all the program
+ * starts (even in a session of its own) ends with it.
+ *
  * Children that handle candidates (nvcc and the GPU worker, started with
  * no_network) are isolated as far as this machine allows, by the sandbox
  * (sandbox.h): a network of their own, the reference directory covered by
@@ -33,7 +36,9 @@ struct proc_opts {
 	size_t err_cap;            /* stderr bytes kept; 0 means 1 MiB */
 	const char *stdin_data;    /* written to the child's stdin, then closed; may be NULL */
 	size_t cpu_seconds;        /* RLIMIT_CPU; 0 means unlimited */
-	size_t address_space_mb;   /* RLIMIT_AS; 0 means unlimited */
+	size_t address_space_mb;   /* RLIMIT_AS; 0 means unlimited (the GPU worker:
+				      CUDA reserves far more address space than
+				      it uses, and would fail under a limit) */
 	size_t file_size_mb;       /* RLIMIT_FSIZE; 0 means unlimited */
 	bool no_network;           /* the child handles candidates: isolate it. A
 				      network namespace of its own, empty, and the
