@@ -9,6 +9,7 @@
 #include "home.h"
 #include "log.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -259,7 +260,7 @@ static void protect_refs(const char *dir)
 		}
 		closedir(d);
 	}
-	char *hidden = proc_hidden_dir(), *copy = xstrdup(dir);
+	char *hidden = sandbox_hidden_dir(), *copy = xstrdup(dir);
 	if (!strcmp(dirname(copy), hidden) && chmod(hidden, 0700))
 		warn("cannot make %s private: %s", hidden, strerror(errno));
 	free(copy);
@@ -345,7 +346,7 @@ struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
 	const char *standin = getenv("KBREED_WORKER"), *run_as = getenv("KBREED_RUN_AS");
 	ev->worker_path = xstrdup(home_worker());
 	ev->standin = standin && *standin && !(run_as && *run_as);
-	ev->drop = !ev->standin && proc_run_as(&ev->run_uid, &ev->run_gid);
+	ev->drop = !ev->standin && sandbox_run_as(&ev->run_uid, &ev->run_gid);
 	if (ev->drop) {
 		/* The worker reads its job and writes outputs (in directories
 		 * handed to it) here; it may not list or change anything else. */

@@ -10,7 +10,7 @@
 #include "compile.h"
 #include "log.h"
 #include "policy.h"
-#include "proc.h"
+#include "sandbox.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -44,8 +44,8 @@ int judge_open(struct judge *j, const char *problem_path, const struct judge_opt
 	problem_init(&j->p);
 	/* The children's environment and the sandbox are settled once, here,
 	 * before any thread forks nvcc. */
-	proc_clean_env();
-	info("candidates run %s", proc_sandbox() ? "without network (bubblewrap)"
+	sandbox_clean_env();
+	info("candidates run %s", sandbox_available() ? "without network (bubblewrap)"
 						 : "with the network: no working bwrap here (install bubblewrap)");
 	const char *env = getenv("KBREED_ARCH");
 	const char *arch = o->arch && *o->arch ? o->arch : env && *env ? env : NULL;

@@ -21,6 +21,7 @@
 #include "policy.h"
 #include "proc.h"
 #include "report.h"
+#include "sandbox.h"
 #include "search.h"
 #include "store.h"
 #include "template.h"

@@ -3,425 +3,29 @@
  * resource limits, a process group per child, capped capture of their
  * output, and a wall-clock limit enforced with poll().
  *
- * Children that handle candidates (no_network) are isolated. Everything
- * that needs the heap or the user database (the sandbox's command line, the
- * directory to hide, the unprivileged user and whether it can reach what
- * the child needs) is worked out in the parent before fork; the child only
- * makes system calls, which is all that is safe after fork in a process
- * with threads.
+ * Children that handle candidates (no_network) are isolated by the
+ * sandbox (sandbox.c): its plan, which needs the heap and the user
+ * database, is made in the parent before fork; the child only makes system
+ * calls, which is all that is safe after fork in a process with threads.
  */
 #define _GNU_SOURCE
 #include "proc.h"
 
 #include "log.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <poll.h>
-#include <pwd.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define MAX_ARGV 160
-
-extern char **environ;
-
-/* Names (or NAME_ prefixes, written with a trailing '*') children may see. */
-static const char *const env_allow[] = {
-	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_*", "TZ", "TMPDIR", "TERM",
-	"CUDA_*", "NVIDIA_*", "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME",
-	"PYTHONUNBUFFERED", "VIRTUAL_ENV", "CONDA_PREFIX", "TORCH*", "TORCHINDUCTOR_*",
-	"TRITON_*", "XDG_CACHE_HOME", "OMP_NUM_THREADS", "KBREED_*", NULL,
-};
-
-/* Never passed on, even when a pattern above matches. */
-static const char *const env_deny_substrings[] = {
-	"KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", NULL,
-};
-
-bool proc_env_allowed(const char *name)
-{
-	for (int i = 0; env_deny_substrings[i]; i++)
-		if (strstr(name, env_deny_substrings[i]))
-			return false;
-	for (int i = 0; env_allow[i]; i++) {
-		const char *pat = env_allow[i];
-		size_t n = strlen(pat);
-		if (pat[n - 1] == '*') {
-			if (!strncmp(name, pat, n - 1))
-				return true;
-		} else if (!strcmp(name, pat)) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The clean environment as of now: a new array of pointers into environ. */
-static char **clean_env_now(void)
-{
-	size_t n = 0;
-	while (environ[n])
-		n++;
-	char **clean = xcalloc(n + 1, sizeof *clean);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *eq = strchr(environ[i], '=');
-		if (!eq)
-			continue;
-		char *name = strndup(environ[i], (size_t)(eq - environ[i]));
-		if (name && proc_env_allowed(name))
-			clean[k++] = environ[i];
-		free(name);
-	}
-	return clean;
-}
-
-char **proc_clean_env(void)
-{
-	static char **clean;
-	if (!clean)
-		clean = clean_env_now();
-	return clean;
-}
-
-/* How isolated children are isolated here. */
-enum sandbox_kind {
-	SANDBOX_NONE,
-	SANDBOX_BWRAP,      /* bubblewrap: network namespace */
-	SANDBOX_BWRAP_PID,  /* bubblewrap: network and process namespaces, own /proc */
-	SANDBOX_NS,         /* root: mount and network namespaces made here */
-};
-
-int proc_bwrap_argv(const char *const *argv, const char *hide, bool pid_ns, const char **out, int cap)
-{
-	const char *pre[16];
-	int n = 0, k = 0;
-	pre[n++] = "bwrap";
-	/* The whole file system as it is, devices (the GPU) included... */
-	pre[n++] = "--dev-bind";
-	pre[n++] = "/";
-	pre[n++] = "/";
-	/* ...but a network with nothing in it... */
-	pre[n++] = "--unshare-net";
-	if (pid_ns) {
-		/* ...no other process to look through (/proc/PID/root would show
-		 * what is hidden here)... */
-		pre[n++] = "--unshare-pid";
-		pre[n++] = "--proc";
-		pre[n++] = "/proc";
-	}
-	pre[n++] = "--die-with-parent";
-	if (hide) {
-		/* ...and the reference data covered by an empty directory. */
-		pre[n++] = "--tmpfs";
-		pre[n++] = hide;
-	}
-	pre[n++] = "--";
-	for (int i = 0; i < n; i++) {
-		if (k >= cap - 1)
-			return -1;
-		out[k++] = pre[i];
-	}
-	for (int i = 0; argv[i]; i++) {
-		if (k >= cap - 1)
-			return -1;
-		out[k++] = argv[i];
-	}
-	out[k] = NULL;
-	return k;
-}
-
-/* Whether a command runs to success, its output discarded. */
-static bool runs_ok(const char *const *argv)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int st = 0;
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
-/* Whether this process (root) can make the namespaces SANDBOX_NS needs. */
-static bool unshare_works(void)
-{
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 &&
-		      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-		      mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=700") == 0
-			      ? 0 : 1);
-	int st = 0;
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
-static enum sandbox_kind sandbox_state(void)
-{
-	static int state = -1;
-	static uid_t for_euid;
-	if (state >= 0 && for_euid == geteuid())
-		return (enum sandbox_kind)state;
-	for_euid = geteuid();
-	state = SANDBOX_NONE;
-	const char *off = getenv("KBREED_NO_SANDBOX");
-	if (off && *off && strcmp(off, "0"))
-		return SANDBOX_NONE;
-	const char *probe[] = { "true", NULL };
-	const char *argv[MAX_ARGV];
-	if (geteuid() == 0 && unshare_works())
-		state = SANDBOX_NS;
-	else if (proc_bwrap_argv(probe, "/tmp", true, argv, MAX_ARGV) > 0 && runs_ok(argv))
-		state = SANDBOX_BWRAP_PID;
-	else if (proc_bwrap_argv(probe, "/tmp", false, argv, MAX_ARGV) > 0 && runs_ok(argv))
-		state = SANDBOX_BWRAP;
-	return (enum sandbox_kind)state;
-}
-
-bool proc_sandbox(void)
-{
-	return sandbox_state() != SANDBOX_NONE;
-}
-
-const char *proc_sandbox_kind(void)
-{
-	switch (sandbox_state()) {
-	case SANDBOX_NS:
-		return "namespaces";
-	case SANDBOX_BWRAP:
-	case SANDBOX_BWRAP_PID:
-		return "bubblewrap";
-	default:
-		return "none";
-	}
-}
-
-char *proc_hidden_dir(void)
-{
-	char *cache = util_cache_dir();
-	char *dir = xasprintf("%s/refs", cache);
-	free(cache);
-	return dir;
-}
-
-bool proc_run_as(uid_t *uid, gid_t *gid)
-{
-	static bool warned;
-	if (geteuid() != 0)
-		return false;
-	const char *name = getenv("KBREED_RUN_AS");
-	if (!name || !*name)
-		name = "nobody";
-	if (!strcmp(name, "root") || !strcmp(name, "0"))
-		return false;
-	struct passwd pw, *found = NULL;
-	char buf[16384];
-	char *end = NULL;
-	long id = strtol(name, &end, 10);
-	if (end && *end == '\0' && id > 0) {
-		if (getpwuid_r((uid_t)id, &pw, buf, sizeof buf, &found) || !found) {
-			*uid = (uid_t)id;
-			*gid = (gid_t)id;
-			return true;
-		}
-	} else if (getpwnam_r(name, &pw, buf, sizeof buf, &found) || !found) {
-		if (!warned)
-			warn("no user %s to run nvcc and the GPU worker as (KBREED_RUN_AS): they run as root", name);
-		warned = true;
-		return false;
-	}
-	if (found->pw_uid == 0)
-		return false;
-	*uid = found->pw_uid;
-	*gid = found->pw_gid;
-	return true;
-}
-
-/* Takes uid/gid for good, with no supplementary groups; in a child only.
- * Raw system calls: they change this thread, which after fork is the only
- * one, without the library's machinery for changing every thread. */
-static int become(uid_t uid, gid_t gid)
-{
-	if (syscall(SYS_setgroups, 0, NULL) || syscall(SYS_setresgid, gid, gid, gid) ||
-	    syscall(SYS_setresuid, uid, uid, uid))
-		return -1;
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	return 0;
-}
-
-struct access_check {
-	char *path;
-	int mode;
-	const char *verb;
-};
-
-static void add_check(struct access_check *c, int *n, int cap, const char *cwd, const char *path, int mode,
-		      const char *verb)
-{
-	if (*n >= cap)
-		return;
-	c[*n].path = path[0] != '/' && cwd ? xasprintf("%s/%s", cwd, path) : xstrdup(path);
-	c[*n].mode = mode;
-	c[*n].verb = verb;
-	++*n;
-}
-
-bool proc_user_can_run(const char *const *argv, const char *cwd, uid_t uid, gid_t gid, char **why)
-{
-	struct access_check c[MAX_ARGV + 4];
-	int n = 0, cap = MAX_ARGV + 4;
-	bool ok = false;
-	if (why)
-		*why = NULL;
-	if (geteuid() != 0) {
-		if (why)
-			*why = xstrdup("only root can take another user's identity");
-		return false;
-	}
-	/* The program, as execvp would find it. */
-	if (strchr(argv[0], '/')) {
-		add_check(c, &n, cap, cwd, argv[0], X_OK, "run");
-	} else {
-		const char *path = getenv("PATH");
-		char *copy = xstrdup(path && *path ? path : "/usr/bin:/bin");
-		for (char *save = NULL, *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-			char *full = xasprintf("%s/%s", d, argv[0]);
-			struct stat st;
-			bool here = stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0;
-			if (here)
-				add_check(c, &n, cap, cwd, full, X_OK, "run");
-			free(full);
-			if (here)
-				break;
-		}
-		free(copy);
-		if (!n) {
-			if (why)
-				*why = xasprintf("%s is not on PATH", argv[0]);
-			return false;
-		}
-	}
-	/* Every argument that names a file (or is an option whose value does,
-	 * like -I/dir): read it; one that names a new file in an existing
-	 * directory (an output): write there. */
-	for (int i = 1; argv[i]; i++) {
-		const char *p = argv[i][0] == '-' ? strchr(argv[i], '/') : argv[i];
-		if (!p || !*p)
-			continue;
-		char *full = p[0] != '/' && cwd ? xasprintf("%s/%s", cwd, p) : xstrdup(p);
-		struct stat st;
-		if (stat(full, &st) == 0) {
-			add_check(c, &n, cap, NULL, full, S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK, "read");
-		} else if (strchr(p, '/')) {
-			char *copy = xstrdup(full);
-			char *dir = dirname(copy);
-			if (util_is_dir(dir))
-				add_check(c, &n, cap, NULL, dir, W_OK | X_OK, "write in");
-			free(copy);
-		}
-		free(full);
-	}
-	const char *tmp = getenv("TMPDIR");
-	add_check(c, &n, cap, NULL, tmp && *tmp ? tmp : "/tmp", W_OK | X_OK, "write in");
-
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		if ((cwd && chdir(cwd)) || become(uid, gid))
-			_exit(255);
-		for (int i = 0; i < n; i++)
-			if (access(c[i].path, c[i].mode))
-				_exit(i < 200 ? i + 1 : 200);
-		_exit(0);
-	}
-	int st = 0;
-	if (pid > 0)
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-	int code = pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-	ok = code == 0;
-	if (!ok && why)
-		*why = code >= 1 && code <= n ? xasprintf("cannot %s %s", c[code - 1].verb, c[code - 1].path)
-					      : xstrdup("cannot take that identity");
-	for (int i = 0; i < n; i++)
-		free(c[i].path);
-	return ok;
-}
-
-/* What a child does to isolate itself, worked out before fork. */
-struct isolation {
-	enum sandbox_kind kind;   /* for this child: SANDBOX_NONE when not isolated */
-	bool drop;                /* take uid/gid */
-	uid_t uid;
-	gid_t gid;
-	char *hide;               /* an existing directory to cover, or NULL */
-	const char *argv[MAX_ARGV];  /* the bubblewrap command line */
-	char **env;               /* the clean environment, made for this child */
-	pid_t parent;
-};
-
-static void isolation_prepare(const struct proc_opts *o, struct isolation *iso)
-{
-	static bool noted;
-	memset(iso, 0, sizeof *iso);
-	iso->parent = getpid();
-	iso->env = clean_env_now();
-	if (!o->no_network)
-		return;
-	iso->kind = sandbox_state();
-	char *hide = proc_hidden_dir();
-	if (!o->see_refs && util_is_dir(hide))
-		iso->hide = hide;
-	else
-		free(hide);
-	uid_t uid;
-	gid_t gid;
-	if (!o->keep_user && proc_run_as(&uid, &gid)) {
-		char *why = NULL;
-		if (proc_user_can_run(o->argv, o->cwd, uid, gid, &why)) {
-			iso->drop = true;
-			iso->uid = uid;
-			iso->gid = gid;
-		} else if (!noted) {
-			info("%s runs as root: user %d %s (said once)", o->argv[0], (int)uid, why ? why : "cannot run it");
-			noted = true;
-		}
-		free(why);
-	}
-	/* Changing user comes first: bubblewrap was found to work as root. */
-	if (iso->drop && (iso->kind == SANDBOX_BWRAP || iso->kind == SANDBOX_BWRAP_PID))
-		iso->kind = SANDBOX_NONE;
-	if ((iso->kind == SANDBOX_BWRAP || iso->kind == SANDBOX_BWRAP_PID) &&
-	    proc_bwrap_argv(o->argv, iso->hide, iso->kind == SANDBOX_BWRAP_PID, iso->argv, MAX_ARGV) < 0) {
-		warn("%s: too many arguments for the sandbox; it runs without", o->argv[0]);
-		iso->kind = SANDBOX_NONE;
-	}
-}
-
-static void isolation_release(struct isolation *iso)
-{
-	free(iso->hide);
-	free(iso->env);
-	iso->hide = NULL;
-	iso->env = NULL;
-}
 
 /* In the child: says why it cannot go on, and ends. */
 static _Noreturn void child_fail(const char *what)
@@ -455,9 +59,168 @@ static void set_limit(int what, rlim_t v)
 	setrlimit(what, &rl);
 }
 
-/* In the child, after fork: never returns. */
-static void child_exec(const struct proc_opts *o, const struct isolation *iso, int in_fd, int out_fd,
-		       int err_fd)
+/* A directory entry as getdents64 gives it. */
+struct dirent64_raw {
+	unsigned long long ino;
+	long long off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* In the reaper: kills every process whose parent is pid, found by a scan of
+ * /proc with system calls only. Returns how many it killed. */
+static int kill_children_of(pid_t pid)
+{
+	char dents[8192];
+	int killed = 0;
+	int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return 0;
+	for (;;) {
+		long n = syscall(SYS_getdents64, dir, dents, sizeof dents);
+		if (n <= 0)
+			break;
+		for (long at = 0; at < n;) {
+			struct dirent64_raw *e = (struct dirent64_raw *)(dents + at);
+			at += e->reclen;
+			char path[64] = "/proc/";
+			size_t k = 6;
+			bool digits = e->name[0] != '\0';
+			for (const char *c = e->name; *c && digits; c++)
+				digits = *c >= '0' && *c <= '9' && k < 40 && (path[k++] = *c);
+			if (!digits)
+				continue;
+			memcpy(path + k, "/stat", 6);
+			/* "pid (comm) state ppid ...": comm is at most 16 bytes. */
+			char stat[256];
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			ssize_t got = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			if (got <= 0)
+				continue;
+			stat[got] = '\0';
+			char *close_paren = strrchr(stat, ')');
+			if (!close_paren || close_paren[1] != ' ' || !close_paren[2] || close_paren[3] != ' ')
+				continue;
+			long ppid = 0, child = 0;
+			for (const char *c = close_paren + 4; *c >= '0' && *c <= '9'; c++)
+				ppid = ppid * 10 + (*c - '0');
+			for (const char *c = e->name; *c; c++)
+				child = child * 10 + (*c - '0');
+			if (ppid == pid && kill((pid_t)child, SIGKILL) == 0)
+				killed++;
+		}
+	}
+	close(dir);
+	return killed;
+}
+
+/* In the reaper: waits for main, reaping whatever else ends meanwhile (the
+ * orphans handed to it). Returns main's wait status. */
+static int reap_until(pid_t main_pid)
+{
+	for (;;) {
+		int st = 0;
+		pid_t w = waitpid(-1, &st, 0);
+		if (w == main_pid)
+			return st;
+		if (w < 0 && errno != EINTR)
+			return 126 << 8;  /* lost: as if it could not start */
+	}
+}
+
+/* In the reaper, once the program has ended: kills what it left behind
+ * (handed to the reaper as orphans, setsid or not), until nothing is left
+ * or nothing more can be found. */
+static void sweep_children(pid_t self)
+{
+	for (;;) {
+		int found = kill_children_of(self);
+		pid_t w = waitpid(-1, NULL, found ? 0 : WNOHANG);
+		if (w > 0 || (w < 0 && errno == EINTR))
+			continue;
+		break;
+	}
+}
+
+/* In the reaper: closes every descriptor but keep (-1: none). */
+static void close_all_but(int keep)
+{
+	if (keep < 0) {
+		if (syscall(SYS_close_range, 0u, ~0u, 0u) == 0)
+			return;
+	} else if ((keep == 0 || syscall(SYS_close_range, 0u, (unsigned)keep - 1, 0u) == 0) &&
+		   syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0) {
+		return;
+	}
+	/* A kernel before close_range (5.9). */
+	long max = sysconf(_SC_OPEN_MAX);
+	for (int fd = 0; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+/* In the reaper: ends the way the program did. */
+static _Noreturn void end_like(int st)
+{
+	if (WIFSIGNALED(st)) {
+		int sig = WTERMSIG(st);
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		signal(sig, SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		kill(getpid(), sig);
+		_exit(128 + sig);
+	}
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 126);
+}
+
+/* The process that runs the program, after fork from its reaper: never
+ * returns. */
+static _Noreturn void child_program(const struct proc_opts *o, const struct sandbox_plan *plan, pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (sandbox_child_drop(plan))
+		child_fail("cannot change to the unprivileged user");
+	prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a change of user clears it */
+	if (getppid() != parent)
+		_exit(126);  /* the reaper ended before the death signal was armed */
+	execvpe(plan->exec_argv[0], (char *const *)plan->exec_argv, plan->env);
+	fprintf(stderr, "cannot run %s: %s\n", o->argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* The first process of a new process namespace: a /proc of its own, then
+ * the program; when the program ends, so does the namespace and all in it.
+ * Hands the program's wait status to the reaper outside through status_fd. */
+static _Noreturn void child_ns_init(const struct proc_opts *o, const struct sandbox_plan *plan, int status_fd)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (sandbox_child_mount_proc())
+		child_fail("cannot mount /proc in the process namespace");
+	pid_t prog = fork();
+	if (prog < 0)
+		child_fail("fork");
+	if (prog == 0)
+		child_program(o, plan, 1);
+	int st = reap_until(prog);
+	ssize_t w = write(status_fd, &st, sizeof st);
+	(void)w;
+	_exit(0);
+}
+
+/* In the child, after fork: never returns. The child is a reaper between
+ * kbreed and the program, so that everything the program starts ends with
+ * it: in a process namespace (the sandbox's, made here or by bubblewrap),
+ * or else as the subreaper of all the program leaves behind, killed once
+ * the program has ended. (Killed at a time limit, the reaper dies with its
+ * group: a process that left the group then survives, where there is no
+ * process namespace.) */
+static _Noreturn void child_exec(const struct proc_opts *o, const struct sandbox_plan *plan, pid_t parent,
+				 int in_fd, int out_fd, int err_fd)
 {
 	setpgid(0, 0);
 	/* Children die with kbreed: a killed run leaves no worker or nvcc behind. */
@@ -477,28 +240,49 @@ static void child_exec(const struct proc_opts *o, const struct isolation *iso, i
 		set_limit(RLIMIT_FSIZE, (rlim_t)o->file_size_mb << 20);
 	set_limit(RLIMIT_CORE, 0);
 	signal(SIGPIPE, SIG_DFL);
-	if (iso->kind == SANDBOX_NS) {
-		/* A network with nothing in it, and the reference data covered by
-		 * an empty, read-only file system that only root could take away. */
-		if (unshare(CLONE_NEWNS | CLONE_NEWNET) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-			child_fail("cannot make namespaces");
-		if (iso->hide && mount("tmpfs", iso->hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-				       "size=4k,mode=700"))
-			child_fail("cannot hide the reference data");
-	}
-	if (iso->drop) {
-		if (become(iso->uid, iso->gid))
-			child_fail("cannot change to the unprivileged user");
-		prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a change of user clears it */
-	}
-	if (getppid() != iso->parent)
+	signal(SIGCHLD, SIG_DFL);  /* the reaper waits for its children */
+	/* The reaper is a copy of kbreed: nothing may read its memory. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (sandbox_child_enter(plan))
+		child_fail("cannot make namespaces");
+	if (getppid() != parent)
 		_exit(126);  /* kbreed ended before the death signal was armed */
-	if (iso->kind == SANDBOX_BWRAP || iso->kind == SANDBOX_BWRAP_PID)
-		execvpe(iso->argv[0], (char *const *)iso->argv, iso->env);
-	else
-		execvpe(o->argv[0], (char *const *)o->argv, iso->env);
-	fprintf(stderr, "cannot run %s: %s\n", o->argv[0], strerror(errno));
-	_exit(127);
+	bool pid_ns = plan->kind == SANDBOX_NS_PID;
+	int status[2] = { -1, -1 };
+	if (pid_ns && pipe2(status, O_CLOEXEC))
+		child_fail("pipe");
+	if (!pid_ns && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		child_fail("cannot become a subreaper");
+	pid_t self = getpid();
+	pid_t first = fork();
+	if (first < 0)
+		child_fail("fork");
+	if (first == 0) {
+		if (pid_ns)
+			child_ns_init(o, plan, status[1]);
+		child_program(o, plan, self);
+	}
+	/* The reaper holds none of the pipes (a stdin never closed would keep
+	 * the program waiting), nor anything else kbreed had open. */
+	close_all_but(pid_ns ? status[0] : -1);
+	int st = reap_until(first);
+	if (pid_ns) {
+		int inner;
+		close(status[1]);
+		if (read(status[0], &inner, sizeof inner) == (ssize_t)sizeof inner)
+			st = inner;
+	} else {
+		sweep_children(self);
+	}
+	end_like(st);
+}
+
+/* The sandbox's plan for a child of these options. */
+static void plan_for(const struct proc_opts *o, struct sandbox_plan *plan)
+{
+	struct sandbox_request req = { .argv = o->argv, .cwd = o->cwd, .isolate = o->no_network,
+				       .keep_user = o->keep_user, .see_refs = o->see_refs };
+	sandbox_plan_prepare(plan, &req);
 }
 
 static int make_pipe(int fds[2])
@@ -513,8 +297,9 @@ int proc_start(struct proc *p, const struct proc_opts *o, const char *err_path)
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int errfile = -1;
 	int rc = -1;
-	struct isolation iso;
-	isolation_prepare(o, &iso);
+	struct sandbox_plan plan;
+	pid_t parent = getpid();
+	plan_for(o, &plan);
 	p->pid = -1;
 	p->in_fd = p->out_fd = p->err_fd = -1;
 	if (make_pipe(in) || make_pipe(out))
@@ -535,10 +320,10 @@ int proc_start(struct proc *p, const struct proc_opts *o, const char *err_path)
 		goto out;
 	}
 	if (pid == 0)
-		child_exec(o, &iso, in[0], out[1], err_path ? errfile : err[1]);
+		child_exec(o, &plan, parent, in[0], out[1], err_path ? errfile : err[1]);
 	setpgid(pid, pid);
 	p->pid = pid;
-	p->sandboxed = iso.kind == SANDBOX_BWRAP || iso.kind == SANDBOX_BWRAP_PID;
+	p->sandboxed = plan.exec_argv == plan.bwrap;
 	p->in_fd = in[1];
 	in[1] = -1;
 	p->out_fd = out[0];
@@ -556,7 +341,7 @@ out:
 	}
 	if (errfile >= 0)
 		close(errfile);
-	isolation_release(&iso);
+	sandbox_plan_release(&plan);
 	return rc;
 }
 
@@ -774,8 +559,9 @@ int proc_spawn_logged(const struct proc_opts *o, const char *log_path, pid_t *pi
 	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	int rc = -1;
-	struct isolation iso;
-	isolation_prepare(o, &iso);
+	struct sandbox_plan plan;
+	pid_t parent = getpid();
+	plan_for(o, &plan);
 	if (in < 0 || log < 0) {
 		error("cannot open %s: %s", log_path, strerror(errno));
 		goto out;
@@ -787,7 +573,7 @@ int proc_spawn_logged(const struct proc_opts *o, const char *log_path, pid_t *pi
 		goto out;
 	}
 	if (p == 0)
-		child_exec(o, &iso, in, log, log);
+		child_exec(o, &plan, parent, in, log, log);
 	setpgid(p, p);
 	*pid = p;
 	rc = 0;
@@ -796,7 +582,7 @@ out:
 		close(in);
 	if (log >= 0)
 		close(log);
-	isolation_release(&iso);
+	sandbox_plan_release(&plan);
 	return rc;
 }
 

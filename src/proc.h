@@ -4,10 +4,13 @@
  * own process group (so a timeout kills everything they started) and a
  * wall-clock limit.
  *
+ * Between kbreed and each program stands a reaper, so that all the program
+ * starts (even in a session of its own) ends with it.
+ *
  * Children that handle candidates (nvcc and the GPU worker, started with
- * no_network) are isolated as far as this machine allows: a network of their
- * own, the reference directory (proc_hidden_dir) covered by an empty file
- * system, and, when kbreed runs as root, an unprivileged user (proc_run_as).
+ * no_network) are isolated as far as this machine allows, by the sandbox
+ * (sandbox.h): a network of their own, the reference directory covered by
+ * an empty file system, and, when kbreed runs as root, an unprivileged user.
  */
 #ifndef KBREED_PROC_H
 #define KBREED_PROC_H
@@ -33,13 +36,15 @@ struct proc_opts {
 	size_t err_cap;            /* stderr bytes kept; 0 means 1 MiB */
 	const char *stdin_data;    /* written to the child's stdin, then closed; may be NULL */
 	size_t cpu_seconds;        /* RLIMIT_CPU; 0 means unlimited */
-	size_t address_space_mb;   /* RLIMIT_AS; 0 means unlimited */
+	size_t address_space_mb;   /* RLIMIT_AS; 0 means unlimited (the GPU worker:
+				      CUDA reserves far more address space than
+				      it uses, and would fail under a limit) */
 	size_t file_size_mb;       /* RLIMIT_FSIZE; 0 means unlimited */
 	bool no_network;           /* the child handles candidates: isolate it. A
 				      network namespace of its own, empty, and the
-				      reference directory hidden, when proc_sandbox()
+				      reference directory hidden, when sandbox_available()
 				      says it works here; when kbreed runs as root,
-				      also run as the unprivileged user (proc_run_as)
+				      also run as the unprivileged user (sandbox_run_as)
 				      if that user can reach the program and every
 				      path on its command line (checked first: if
 				      not, the child keeps kbreed's user) */
@@ -91,47 +96,6 @@ void proc_finish(struct proc *p, double grace_s, enum proc_end *end, int *code);
 /* Kills the child's process group (if running) and reaps it; fills how it
  * ended when end is not NULL. */
 void proc_stop(struct proc *p, bool kill_it, enum proc_end *end, int *code);
-
-/* Whether children asked to run without network can be, and $KBREED_NO_SANDBOX
- * is not set: as root, through namespaces kbreed makes itself (unshare);
- * otherwise through bubblewrap (bwrap on PATH and working here), which also
- * gives them a process namespace of their own where it can. Checked once
- * per effective user; call it from the main thread before starting threads. */
-bool proc_sandbox(void);
-/* How: "namespaces", "bubblewrap" or "none". */
-const char *proc_sandbox_kind(void);
-
-/* The directory isolated children must not see: the reference data in the
- * cache (<cache>/refs). Caller frees. */
-char *proc_hidden_dir(void);
-
-/* The bubblewrap command line for argv: fills out (NULL-terminated, at most
- * cap entries) and returns its length, or -1 when it does not fit. hide is
- * covered with an empty tmpfs when not NULL; pid_ns adds a process
- * namespace with its own /proc. */
-int proc_bwrap_argv(const char *const *argv, const char *hide, bool pid_ns, const char **out, int cap);
-
-/* Whether isolated children of this process run as another user, and which:
- * only when kbreed runs as root, as $KBREED_RUN_AS (a name or a number),
- * else "nobody"; KBREED_RUN_AS=root (or 0) keeps them as root. False, with
- * nothing filled, when they keep kbreed's user. */
-bool proc_run_as(uid_t *uid, gid_t *gid);
-
-/* Whether a child running as uid/gid could run argv (the program, each
- * path on its command line, relative to cwd when given, and $TMPDIR). Tests
- * it in a short-lived child that takes that identity; only root can. On
- * false, *why (when not NULL) says what it could not reach (caller frees). */
-bool proc_user_can_run(const char *const *argv, const char *cwd, uid_t uid, gid_t gid, char **why);
-
-/* The environment children get: the parent's, less anything that could be a
- * secret, kept to a known list of harmless names. NULL-terminated; static,
- * made at the first call. (Each child gets it as of its start: the parent
- * makes it anew, before fork, for every child.) */
-char **proc_clean_env(void);
-/* Whether a variable name is kept in the children's environment. */
-bool proc_env_allowed(const char *name);
-
-
 
 /* Starts a child whose stdout and stderr both go to log_path (truncated).
  * Returns 0 with *pid set, or -1. Reap it with proc_wait_nohang. */
