@@ -100,6 +100,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkbreed.a tests/unit/testing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
 
+# The source scans are built with AddressSanitizer in their tests: a candidate's
+# text must never make them read past its end.
+ASAN_FLAGS := -fsanitize=address -fno-omit-frame-pointer
+$(BUILD)/tests/test_policy: tests/unit/test_policy.c src/policy.c src/policy.h $(BUILD)/libkbreed.a tests/unit/testing.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Isrc -o $@ $< src/policy.c $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
+
 test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server
 	@PYTHON="$(PYTHON)" sh tests/run_tests.sh $(UNIT_BIN)
 
