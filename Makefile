@@ -59,14 +59,14 @@ $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP
 # Pipeline order: problem -> (propose [http, llm] -> realize) -> compile -> evaluate -> (store) -> report.
 LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/problem.c src/bridge.c \
 	src/template.c src/http.c src/llm.c src/llm_propose.c src/propose.c src/realize.c src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/search.c \
-	src/codec.c src/compile.c src/policy.c src/compare.c src/evaluate.c src/report.c
+	src/codec.c src/compile.c src/policy.c src/linkcheck.c src/compare.c src/evaluate.c src/report.c
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 
 WORKER_CFLAGS := $(CFLAGS) -I$(CUDA_HOME)/include
 WORKER_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt
 
 UNIT_TESTS := test_util test_compare test_proc test_sandbox test_codec test_compile test_bridge test_evaluate \
-	test_store test_playbook test_search test_policy test_llm test_llm_propose
+	test_store test_playbook test_search test_policy test_linkcheck test_llm test_llm_propose
 UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 all: $(BUILD)/kbreed $(BUILD)/kbreed-worker
@@ -99,6 +99,13 @@ $(BUILD)/tests/llm_server: tests/unit/llm_server.c
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkbreed.a tests/unit/testing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
+
+# The source scans are built with AddressSanitizer in their tests: a candidate's
+# text must never make them read past its end.
+ASAN_FLAGS := -fsanitize=address -fno-omit-frame-pointer
+$(BUILD)/tests/test_policy: tests/unit/test_policy.c src/policy.c src/policy.h $(BUILD)/libkbreed.a tests/unit/testing.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Isrc -o $@ $< src/policy.c $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
 
 test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server
 	@PYTHON="$(PYTHON)" sh tests/run_tests.sh $(UNIT_BIN)

@@ -8,6 +8,7 @@
 #include "judge.h"
 
 #include "compile.h"
+#include "linkcheck.h"
 #include "log.h"
 #include "policy.h"
 #include "sandbox.h"
@@ -181,7 +182,8 @@ int judge_batch_next(struct judge_batch *b, int *index, struct judgement *out)
 	if (b->next >= b->n)
 		return 0;
 	struct judge *j = b->j;
-	int i = b->next++;
+	int i = b->next++, lc;
+	char *why = NULL;
 	struct compile_job *job = b->job_of[i] >= 0 ? &b->jobs[b->job_of[i]] : NULL;
 	memset(out, 0, sizeof *out);
 	eval_result_init(&out->res);
@@ -199,6 +201,17 @@ int judge_batch_next(struct judge_batch *b, int *index, struct judgement *out)
 		eval_result_policy(&out->res, b->banned[i]);
 	} else if (!job->ok) {
 		eval_result_compile_error(&out->res, job->timed_out, job->log);
+	} else if (!j->o.eval.allow_libraries && (lc = linkcheck_so(job->so_path, &why)) != 0) {
+		/* 3a. what the shared object imports, whatever its text looked like. */
+		if (lc > 0) {
+			char *detail = xasprintf("the link-time check: %s", why);
+			eval_result_policy(&out->res, detail);
+			free(detail);
+		} else {
+			out->res.verdict = VERDICT_LOAD_ERROR;
+			out->res.detail = xstrdup("the shared object could not be read for the link-time check");
+		}
+		free(why);
 	} else if (j->o.dry_run) {
 		out->res.verdict = VERDICT_NOT_RUN;
 		out->res.detail = xstrdup("dry run: compiled, not judged");

@@ -10,7 +10,8 @@
  *
  *   1. policy       the source's text (src/policy.h), unless --allow-libraries
  *   2. compile      nvcc through the cache (src/compile.h), in the background
- *   3. load         in the worker: the ABI version, the entry point
+ *   3. load         what the shared object imports (src/linkcheck.h), then
+ *                   in the worker: the ABI version, the entry point
  *   4. correctness  fresh inputs, every set, against the references
  *   5. timing       L2 flushed, events cross-checked by the host clock
  *   6. verdict      under the session's tolerance, placed against PyTorch

@@ -68,6 +68,18 @@ static char *strip_comments(const char *s)
 	return out;
 }
 
+/* Whether the word at hit ("exec...") is an execl/execv-family call: a '(' within
+ * the next three characters. Reads no further than the terminating NUL. */
+static bool exec_call_at(const char *hit)
+{
+	if (hit[4] != 'l' && hit[4] != 'v')
+		return false;
+	for (int i = 5; i < 8 && hit[i]; i++)
+		if (hit[i] == '(')
+			return true;
+	return false;
+}
+
 bool policy_violation(const char *source, char **why)
 {
 	char *code = strip_comments(source);
@@ -78,8 +90,7 @@ bool policy_violation(const char *source, char **why)
 		while ((hit = strcasestr(hit, forbidden[i].text))) {
 			/* exec must start a word: "executes" in an identifier is fine, execv is not. */
 			bool word = hit == code || !(isalnum((unsigned char)hit[-1]) || hit[-1] == '_');
-			bool exec_call = strncmp(forbidden[i].text, "exec", 4) ||
-					 (word && (hit[4] == 'l' || hit[4] == 'v') && (hit[5] == '(' || hit[6] == '(' || hit[7] == '('));
+			bool exec_call = strncmp(forbidden[i].text, "exec", 4) || (word && exec_call_at(hit));
 			if (word && exec_call) {
 				int line = 1;
 				for (const char *c = code; c < hit; c++)

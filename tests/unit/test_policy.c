@@ -36,6 +36,18 @@ static void test_policy(void **state)
 	expect("#include <cute/tensor.hpp>\n#include <cuda_fp16.h>\n#include <mma.h>\n", false, NULL);
 }
 
+static void test_ends_in_exec(void **state)
+{
+	/* A source that ends inside the word: the scan stops at the NUL. This
+	 * binary is built with AddressSanitizer over policy.c (Makefile), so a
+	 * read past the end aborts it. */
+	expect("execv", false, NULL);
+	expect("execl", false, NULL);
+	expect("int x; execvp", false, NULL);
+	expect("execv(", true, "exec");
+	expect("exec", false, NULL);
+}
+
 static void test_shipped_kernels(void **state)
 {
 	/* Every kernel kbreed ships passes, but the one that is there to fail. */
@@ -60,6 +72,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_ends_in_exec),
 		cmocka_unit_test(test_shipped_kernels),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
