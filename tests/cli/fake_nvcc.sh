@@ -1,8 +1,9 @@
 #!/bin/sh
 # fake_nvcc.sh - stands in for nvcc (KBREED_NVCC) in tests that need many
-# candidates fast: answers --version, and "compiles" by writing a small file
-# holding the source's checksum to the -o path. The fake worker judges
-# candidates by name, so nothing is ever loaded.
+# candidates fast: answers --version, and "compiles" by copying an empty
+# shared object (built once with cc, so that the judge's link-time check
+# reads a real ELF file) to the -o path. The fake worker judges candidates
+# by name, so nothing is ever loaded.
 if [ "$1" = --version ]; then
 	echo "fake nvcc for kbreed tests, release 0.0"
 	exit 0
@@ -18,4 +19,9 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$out" ] && [ -n "$src" ] || { echo "fake_nvcc: need -o OUT and a .cu" >&2; exit 2; }
 grep -q "this does not compile" "$src" && { echo "$src: error: fake compile error" >&2; exit 1; }
-cksum "$src" >"$out"
+empty=${TMPDIR:-/tmp}/kbreed-fake-nvcc-$(id -u).so
+if [ ! -s "$empty" ]; then
+	echo 'int kbreed_fake_nvcc_marker;' | cc -shared -fPIC -x c - -o "$empty.$$" && mv -f "$empty.$$" "$empty" ||
+		{ echo "fake_nvcc: cannot build an empty shared object" >&2; exit 2; }
+fi
+cp "$empty" "$out"
