@@ -10,7 +10,6 @@
  */
 #define _GNU_SOURCE
 #include "bridge.h"
-#include "codec.h"
 #include "compare.h"
 #include "compile.h"
 #include "evaluate.h"
@@ -327,7 +326,7 @@ static int cmd_eval(int argc, char **argv)
 					   .ceilings = have_ceil ? &ceil : NULL };
 		report_derive(&rep);
 		if (json) {
-			char *s = codec_report_json(&rep);
+			char *s = report_json(&rep);
 			printf("%s%s\n", s, json && n > 1 && i + 1 < n ? "," : "");
 			free(s);
 		} else {
@@ -646,7 +645,7 @@ static int cmd_bench(int argc, char **argv, const char *command)
 		if (!isalnum((unsigned char)*c))
 			*c = '-';
 	char *path = results ? xstrdup(results) : xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
-	char *json = codec_bench_json(g.name, date, command, rows, n);
+	char *json = report_bench_json(g.name, date, command, rows, n);
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';

@@ -9,7 +9,6 @@
 #include "search_priv.h"
 
 #include "bridge.h"
-#include "codec.h"
 #include "compile.h"
 #include "home.h"
 #include "llm.h"

@@ -7,7 +7,6 @@
 #define KBREED_SEARCH_PRIV_H
 
 #include "bridge.h"
-#include "codec.h"
 #include "evaluate.h"
 #include "llm.h"
 #include "problem.h"

@@ -6,7 +6,6 @@
  * requests and error bodies. */
 #include "testing.h"
 
-#include "codec.h"
 #include "http.h"
 #include "llm.h"
 #include "proc.h"
@@ -582,7 +581,7 @@ static void test_api_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char *type, *msg;
-		assert_int_equal(codec_api_error(cases[i].body, &type, &msg), 0);
+		assert_int_equal(llm_json_api_error(cases[i].body, &type, &msg), 0);
 		if (cases[i].type)
 			assert_string_equal(type, cases[i].type);
 		else
@@ -594,7 +593,7 @@ static void test_api_errors(void **state)
 	const char *junk[] = { "<html>Bad Gateway</html>", "", "{}", "[1]", "{\"ok\":true}" };
 	for (size_t i = 0; i < sizeof junk / sizeof *junk; i++) {
 		char *type, *msg;
-		assert_int_equal(codec_api_error(junk[i], &type, &msg), -1);
+		assert_int_equal(llm_json_api_error(junk[i], &type, &msg), -1);
 		assert_null(type);
 		assert_null(msg);
 	}
@@ -605,28 +604,28 @@ static void test_reply_decoding(void **state)
 	struct llm_reply r;
 	llm_reply_init(&r);
 	/* Content as parts; a null usage. */
-	assert_int_equal(codec_openai_reply("{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\","
+	assert_int_equal(llm_json_openai_reply("{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\","
 		"\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]},\"finish_reason\":\"stop\"}]}", &r), 0);
 	assert_int_equal(r.status, LLM_OK);
 	assert_string_equal(r.text, "ab");
 	assert_int_equal(r.in_tokens, 0);
 	llm_reply_release(&r);
 	/* An error where a reply should be. */
-	assert_int_equal(codec_openai_reply("{\"error\":{\"message\":\"upstream down\",\"type\":\"x\"}}", &r), -1);
+	assert_int_equal(llm_json_openai_reply("{\"error\":{\"message\":\"upstream down\",\"type\":\"x\"}}", &r), -1);
 	assert_int_equal(r.status, LLM_MALFORMED);
 	assert_non_null(strstr(r.error, "upstream down"));
 	llm_reply_release(&r);
-	assert_int_equal(codec_openai_reply("{\"choices\":[{\"message\":{\"content\":7}}]}", &r), -1);
+	assert_int_equal(llm_json_openai_reply("{\"choices\":[{\"message\":{\"content\":7}}]}", &r), -1);
 	assert_int_equal(r.status, LLM_MALFORMED);
 	llm_reply_release(&r);
-	assert_int_equal(codec_anthropic_reply("{\"content\":\"text\"}", &r), -1);
+	assert_int_equal(llm_json_anthropic_reply("{\"content\":\"text\"}", &r), -1);
 	assert_int_equal(r.status, LLM_MALFORMED);
 	llm_reply_release(&r);
 	/* A long body is cut in the error. */
 	char big[2000];
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
-	assert_int_equal(codec_anthropic_reply(big, &r), -1);
+	assert_int_equal(llm_json_anthropic_reply(big, &r), -1);
 	assert_true(strlen(r.error) < 300);
 	llm_reply_release(&r);
 }

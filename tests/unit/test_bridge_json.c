@@ -1,10 +1,9 @@
-/* test_codec.c - bridge replies into structs, checked field by field, and
- * reports out as JSON. */
+/* test_bridge_json.c - the bridge's replies read into structs, checked field
+ * by field: missing and mistyped fields are errors. Needs no
+ * Python (test_bridge.c runs the bridge itself). */
 #include "testing.h"
 
-#include "codec.h"
-#include "evaluate.h"
-#include "report.h"
+#include "bridge.h"
 #include "util.h"
 
 static const char *describe_json =
@@ -18,7 +17,7 @@ static void test_problem(void **state)
 {
 	struct problem p;
 	problem_init(&p);
-	assert_int_equal(codec_problem(describe_json, &p), 0);
+	assert_int_equal(bridge_json_problem(describe_json, &p), 0);
 	assert_string_equal(p.name, "ln");
 	assert_string_equal(p.family, "norm");
 	assert_int_equal(p.n_inputs, 1);
@@ -40,14 +39,14 @@ static void test_problem_defines(void **state)
 	/* KBREED_DEFINES become #define lines, in the file's order. */
 	struct problem p;
 	problem_init(&p);
-	assert_int_equal(codec_problem(describe_json, &p), 0);
+	assert_int_equal(bridge_json_problem(describe_json, &p), 0);
 	assert_string_equal(p.defines, "");
 	problem_release(&p);
 	const char *with =
 		"{\"name\": \"c\", \"defines\": {\"CONV_STRIDE\": 4, \"CONV_PAD\": 2, \"EPS\": 0.5},"
 		" \"inputs\": [], \"params\": [], \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}],"
 		" \"flops\": 0, \"min_bytes\": 4}";
-	assert_int_equal(codec_problem(with, &p), 0);
+	assert_int_equal(bridge_json_problem(with, &p), 0);
 	assert_string_equal(p.defines, "#define CONV_STRIDE 4\n#define CONV_PAD 2\n#define EPS 0.5\n");
 	problem_release(&p);
 	const char *bad[] = { "{\"1X\": 1}", "{\"A B\": 1}", "{\"X\": \"4\"}", "[1]", NULL };
@@ -56,7 +55,7 @@ static void test_problem_defines(void **state)
 				    " \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}], \"flops\": 0,"
 				    " \"min_bytes\": 4}", bad[i]);
 		problem_init(&p);
-		assert_int_equal(codec_problem(j, &p), -1);
+		assert_int_equal(bridge_json_problem(j, &p), -1);
 		problem_release(&p);
 		free(j);
 	}
@@ -76,7 +75,7 @@ static void test_problem_rejects(void **state)
 	};
 	for (int i = 0; bad[i]; i++) {
 		problem_init(&p);
-		assert_int_equal(codec_problem(bad[i], &p), -1);
+		assert_int_equal(bridge_json_problem(bad[i], &p), -1);
 		problem_release(&p);
 	}
 }
@@ -85,14 +84,14 @@ static void test_manifest_must_match(void **state)
 {
 	struct problem p;
 	problem_init(&p);
-	assert_int_equal(codec_problem(describe_json, &p), 0);
+	assert_int_equal(bridge_json_problem(describe_json, &p), 0);
 	struct refset r = { 0 };
 	const char *good =
 		"{\"sets\": 5, \"seed\": 42, \"device\": \"cuda\", \"upcast\": true, \"gpu\": null,"
 		" \"inputs\": [{\"name\": \"x\", \"dtype\": \"f32\", \"shape\": [4, 8]}],"
 		" \"params\": [{\"name\": \"w\", \"dtype\": \"f32\", \"shape\": [8]}],"
 		" \"outputs\": [{\"name\": \"out0\", \"dtype\": \"f16\", \"shape\": [4, 8]}]}";
-	assert_int_equal(codec_manifest(good, &p, &r), 0);
+	assert_int_equal(bridge_json_manifest(good, &p, &r), 0);
 	assert_int_equal(r.sets, 5);
 	assert_true(r.upcast);
 	assert_string_equal(r.device, "cuda");
@@ -102,7 +101,7 @@ static void test_manifest_must_match(void **state)
 		" \"inputs\": [{\"name\": \"x\", \"dtype\": \"f32\", \"shape\": [4, 9]}],"
 		" \"params\": [{\"name\": \"w\", \"dtype\": \"f32\", \"shape\": [8]}],"
 		" \"outputs\": [{\"name\": \"out0\", \"dtype\": \"f16\", \"shape\": [4, 8]}]}";
-	assert_int_equal(codec_manifest(other_shape, &p, &r), -1);
+	assert_int_equal(bridge_json_manifest(other_shape, &p, &r), -1);
 	refset_release(&r);
 	problem_release(&p);
 }
@@ -110,65 +109,32 @@ static void test_manifest_must_match(void **state)
 static void test_baseline_and_ceilings(void **state)
 {
 	struct baseline b = { 0 };
-	assert_int_equal(codec_baseline("{\"eager\": {\"median_ms\": 1.5, \"min_ms\": 1.4, \"max_ms\": 2, \"reps\": 30},"
+	assert_int_equal(bridge_json_baseline("{\"eager\": {\"median_ms\": 1.5, \"min_ms\": 1.4, \"max_ms\": 2, \"reps\": 30},"
 					" \"compile\": {\"error\": \"no triton\"}, \"gpu\": \"H\"}", &b), 0);
 	assert_true(b.eager.median_ms == 1.5 && b.eager.reps == 30);
 	assert_false(b.has_compile);
 	assert_string_equal(b.compile_error, "no triton");
 	baseline_release(&b);
-	assert_int_equal(codec_baseline("{\"eager\": {\"median_ms\": 1.5}}", &b), -1);
+	assert_int_equal(bridge_json_baseline("{\"eager\": {\"median_ms\": 1.5}}", &b), -1);
 	baseline_release(&b);
 
 	struct ceilings c = { 0 };
-	assert_int_equal(codec_ceilings("{\"gpu\": \"H\", \"bandwidth_gbs\": 3000, \"fp32_tflops\": 50,"
+	assert_int_equal(bridge_json_ceilings("{\"gpu\": \"H\", \"bandwidth_gbs\": 3000, \"fp32_tflops\": 50,"
 					" \"tf32_tflops\": 300, \"fp16_tflops\": 700, \"bf16_tflops\": 700}", &c), 0);
 	assert_true(c.bandwidth_gbs == 3000);
 	ceilings_release(&c);
-	assert_int_equal(codec_ceilings("{\"bandwidth_gbs\": 0, \"fp32_tflops\": 1, \"tf32_tflops\": 1,"
+	assert_int_equal(bridge_json_ceilings("{\"bandwidth_gbs\": 0, \"fp32_tflops\": 1, \"tf32_tflops\": 1,"
 					" \"fp16_tflops\": 1, \"bf16_tflops\": 1}", &c), -1);
 	ceilings_release(&c);
 }
 
 static void test_error_message(void **state)
 {
-	char *m = codec_error_message("{\"error\": \"bad problem\"}");
+	char *m = bridge_json_error("{\"error\": \"bad problem\"}");
 	assert_string_equal(m, "bad problem");
 	free(m);
-	assert_null(codec_error_message("{\"name\": 1}"));
-	assert_null(codec_error_message("garbage"));
-}
-
-static void test_report_and_roofline(void **state)
-{
-	struct problem p;
-	problem_init(&p);
-	assert_int_equal(codec_problem(describe_json, &p), 0);
-	p.min_bytes = 3e9;   /* 1 ms at 3000 GB/s */
-	p.flops = 0.5e12;    /* 0.5 ms at 1000 TFLOP/s */
-	struct ceilings c = { .bandwidth_gbs = 3000, .fp32_tflops = 1000 };
-	struct eval_opts o;
-	eval_opts_defaults(&o);
-	struct eval_result res;
-	eval_result_init(&res);
-	res.verdict = VERDICT_CORRECT;
-	res.detail = xstrdup("fine \xff bytes");  /* not UTF-8: must still encode */
-	res.timed = true;
-	res.time = (struct timing){ 2.0, 1.9, 2.5, 30 };
-	struct baseline b = { .eager = { 4.0, 3.9, 4.1, 30 } };
-	struct eval_report rep = { .problem = &p, .candidate = "k.cu", .opts = &o, .result = &res,
-				   .baseline = &b, .ceilings = &c };
-	report_derive(&rep);
-	assert_true(rep.roof.floor_ms > 0.99 && rep.roof.floor_ms < 1.01);
-	assert_string_equal(rep.roof.bound, "memory");
-	assert_true(rep.pct_eager > 199.9 && rep.pct_eager < 200.1);
-	assert_true(rep.pct_floor > 49.9 && rep.pct_floor < 50.1);
-	char *json = codec_report_json(&rep);
-	assert_non_null(strstr(json, "\"verdict\": \"correct\""));
-	assert_non_null(strstr(json, "\"pct_eager\": 200"));
-	assert_non_null(strstr(json, "\"bound\": \"memory\""));
-	free(json);
-	eval_result_release(&res);
-	problem_release(&p);
+	assert_null(bridge_json_error("{\"name\": 1}"));
+	assert_null(bridge_json_error("garbage"));
 }
 
 int main(void)
@@ -180,7 +146,6 @@ int main(void)
 		cmocka_unit_test(test_manifest_must_match),
 		cmocka_unit_test(test_baseline_and_ceilings),
 		cmocka_unit_test(test_error_message),
-		cmocka_unit_test(test_report_and_roofline),
 	};
-	return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("bridge_json", tests, NULL, NULL);
 }
