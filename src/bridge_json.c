@@ -2,8 +2,8 @@
  * bridge_json.c - the bridge's replies (docs/BRIDGE.md) read into kbreed's
  * structs, through jansson; the pure half of the bridge (bridge.c runs the
  * Python side and caches what it makes). Every reply is checked field by
- * field: a missing or mistyped field is an error with the field's name,
- * never a zero taken on trust.
+ * field: a missing or mistyped field, or a number out of its range, is an
+ * error with the field's name, never a zero or a wrapped value taken on trust.
  */
 #include "bridge.h"
 
@@ -12,8 +12,14 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The most elements one tensor may have: 2^56, far beyond any GPU's memory,
+ * small enough that elements times any dtype's size fits an int64_t. */
+#define BRIDGE_JSON_MAX_ELEMENTS ((int64_t)1 << 56)
 
 static json_t *parse(const char *text, const char *what)
 {
@@ -51,6 +57,21 @@ static int get_number(json_t *o, const char *key, double *out, const char *what)
 	return 0;
 }
 
+/* A whole number in [lo, hi]: a count or a seed that becomes an int. A real
+ * is taken only when it is whole; one outside the range is an error rather
+ * than a value the cast would wrap or make undefined. */
+static int get_int(json_t *o, const char *key, int lo, int hi, int *out, const char *what)
+{
+	double v = 0;
+	if (get_number(o, key, &v, what))
+		return -1;
+	if (!(v >= lo && v <= hi) || v != floor(v))
+		return error("%s: field '%s' is %.17g, not a whole number in [%d, %d]", what, key,
+			     v, lo, hi);
+	*out = (int)v;
+	return 0;
+}
+
 static char *get_string(json_t *o, const char *key, const char *fallback)
 {
 	json_t *v = json_object_get(o, key);
@@ -83,11 +104,16 @@ static int get_specs(json_t *o, const char *key, struct tensor_spec **out, int *
 			return error("%s: %s[%zu] has no shape of at most %d dims", what, key, i,
 				     KBREED_MAX_DIMS);
 		t[i].ndim = (int)json_array_size(shape);
+		int64_t numel = 1;  /* bounded, so that sizes in bytes cannot overflow */
 		for (int d = 0; d < t[i].ndim; d++) {
 			json_t *v = json_array_get(shape, (size_t)d);
 			if (!json_is_integer(v) || json_integer_value(v) < 0)
 				return error("%s: %s[%zu] has a bad dimension", what, key, i);
 			t[i].shape[d] = json_integer_value(v);
+			if (t[i].shape[d] > 0 && numel > BRIDGE_JSON_MAX_ELEMENTS / t[i].shape[d])
+				return error("%s: %s[%zu] has more than %lld elements", what, key, i,
+					     (long long)BRIDGE_JSON_MAX_ELEMENTS);
+			numel *= t[i].shape[d];
 		}
 	}
 	return 0;
@@ -186,8 +212,9 @@ int bridge_json_manifest(const char *text, const struct problem *p, struct refse
 	struct problem m;
 	problem_init(&m);
 	int rc = -1;
-	double sets = 0, seed = 0;
-	if (get_number(j, "sets", &sets, what) || get_number(j, "seed", &seed, what) ||
+	int sets = 0, seed = 0;
+	if (get_int(j, "sets", 1, INT_MAX, &sets, what) ||
+	    get_int(j, "seed", INT_MIN, INT_MAX, &seed, what) ||
 	    get_specs(j, "inputs", &m.inputs, &m.n_inputs, what) ||
 	    get_specs(j, "params", &m.params, &m.n_params, what) ||
 	    get_specs(j, "outputs", &m.outputs, &m.n_outputs, what))
@@ -198,8 +225,8 @@ int bridge_json_manifest(const char *text, const struct problem *p, struct refse
 		error("%s: tensors differ from the problem's description", what);
 		goto out;
 	}
-	r->sets = (int)sets;
-	r->seed = (int)seed;
+	r->sets = sets;
+	r->seed = seed;
 	r->upcast = json_is_true(json_object_get(j, "upcast"));
 	free(r->device);
 	free(r->gpu);
@@ -216,12 +243,13 @@ static int get_timing(json_t *o, struct timing *t, const char *what)
 {
 	if (!json_is_object(o))
 		return error("%s: timing missing", what);
-	double reps = 0;
+	int reps = 0;
 	if (get_number(o, "median_ms", &t->median_ms, what) ||
 	    get_number(o, "min_ms", &t->min_ms, what) ||
-	    get_number(o, "max_ms", &t->max_ms, what) || get_number(o, "reps", &reps, what))
+	    get_number(o, "max_ms", &t->max_ms, what) ||
+	    get_int(o, "reps", 1, INT_MAX, &reps, what))
 		return -1;
-	t->reps = (int)reps;
+	t->reps = reps;
 	return 0;
 }
 

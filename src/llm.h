@@ -137,7 +137,8 @@ char *llm_json_anthropic_request(const struct llm_config *c, const char *system,
 /* Fill r->text, finish_reason and the token counts from a 2xx reply body,
  * and r->status with LLM_OK, or LLM_REFUSED (error = the refusal). Return 0;
  * or -1 with r->status LLM_MALFORMED and r->error saying what is wrong (a
- * snippet of the body included). Print nothing. */
+ * snippet of the body included). Token counts that are absent or not numbers
+ * read as 0; each is clamped to [0, 10^15]. Print nothing. */
 int llm_json_openai_reply(const char *body, struct llm_reply *r);
 int llm_json_anthropic_reply(const char *body, struct llm_reply *r);
 /* Reads an endpoint's error body: OpenAI's {"error": {type, code, message}},

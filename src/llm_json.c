@@ -38,6 +38,7 @@ static json_t *text_json(const char *s)
 
 #define LLM_JSON_SNIPPET 200
 #define LLM_JSON_ANTHROPIC_MAX_TOKENS 16000
+#define LLM_JSON_MAX_TOKENS 1000000000000000L  /* 10^15: a clamp, no real reply nears it */
 
 /* The first bytes of a body for an error message, on one line (caller frees). */
 static char *llm_json_snippet(const char *body)
@@ -65,15 +66,23 @@ static int llm_json_malformed(struct llm_reply *r, const char *body, const char 
 	return -1;
 }
 
-/* An integer field of an object, 0 when absent or not a number. */
+/* A token count from an object's field: 0 when absent or not a number, and
+ * clamped to [0, LLM_JSON_MAX_TOKENS] (a real is truncated), so that a wild
+ * value (1e300, a negative) neither overflows the cast nor the sums of counts
+ * made from it. */
 static long llm_json_tokens(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
+	double x = 0;
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+		return i < 0 ? 0 : i > LLM_JSON_MAX_TOKENS ? LLM_JSON_MAX_TOKENS : (long)i;
+	}
 	if (json_is_real(v))
-		return (long)json_real_value(v);
-	return 0;
+		x = json_real_value(v);
+	if (!(x > 0))
+		return 0;
+	return x >= (double)LLM_JSON_MAX_TOKENS ? LLM_JSON_MAX_TOKENS : (long)x;
 }
 
 static void llm_json_set_text_json(json_t *o, const char *key, const char *s)

@@ -1,5 +1,5 @@
 /* test_bridge_json.c - the bridge's replies read into structs, checked field
- * by field: missing and mistyped fields are errors. Needs no
+ * by field: missing, mistyped and out-of-range fields are errors. Needs no
  * Python (test_bridge.c runs the bridge itself). */
 #include "testing.h"
 
@@ -137,6 +137,90 @@ static void test_error_message(void **state)
 	assert_null(bridge_json_error("garbage"));
 }
 
+static void test_numbers_out_of_range(void **state)
+{
+	/* Counts and seeds that do not fit an int, or are not whole, are errors,
+	 * not values a cast would make up. */
+	struct problem p;
+	problem_init(&p);
+	assert_int_equal(bridge_json_problem(describe_json, &p), 0);
+	const char *specs =
+		" \"inputs\": [{\"name\": \"x\", \"dtype\": \"f32\", \"shape\": [4, 8]}],"
+		" \"params\": [{\"name\": \"w\", \"dtype\": \"f32\", \"shape\": [8]}],"
+		" \"outputs\": [{\"name\": \"out0\", \"dtype\": \"f16\", \"shape\": [4, 8]}]}";
+	const char *bad[] = {
+		"\"sets\": 1e300, \"seed\": 42", "\"sets\": -1e300, \"seed\": 42",
+		"\"sets\": 2147483648, \"seed\": 42", "\"sets\": 0, \"seed\": 42",
+		"\"sets\": -3, \"seed\": 42", "\"sets\": 2.5, \"seed\": 42",
+		"\"sets\": 5, \"seed\": 1e300", "\"sets\": 5, \"seed\": -2147483649",
+		NULL,
+	};
+	for (int i = 0; bad[i]; i++) {
+		struct refset r = { 0 };
+		char *j = xasprintf("{%s,%s", bad[i], specs);
+		assert_int_equal(bridge_json_manifest(j, &p, &r), -1);
+		assert_int_equal(r.sets, 0);
+		refset_release(&r);
+		free(j);
+	}
+	/* The edges still pass; a whole real is a whole number. */
+	struct refset r = { 0 };
+	char *j = xasprintf("{\"sets\": 2147483647, \"seed\": -2147483648,%s", specs);
+	assert_int_equal(bridge_json_manifest(j, &p, &r), 0);
+	assert_int_equal(r.sets, 2147483647);
+	assert_int_equal(r.seed, -2147483648);
+	free(j);
+	j = xasprintf("{\"sets\": 3.0, \"seed\": 7,%s", specs);
+	assert_int_equal(bridge_json_manifest(j, &p, &r), 0);
+	assert_int_equal(r.sets, 3);
+	free(j);
+	refset_release(&r);
+	problem_release(&p);
+
+	const char *reps[] = { "1e300", "-1e300", "0", "-5", "2147483648", "30.5", NULL };
+	for (int i = 0; reps[i]; i++) {
+		struct baseline b = { 0 };
+		char *e = xasprintf("{\"eager\": {\"median_ms\": 1, \"min_ms\": 1, \"max_ms\": 1,"
+				    " \"reps\": %s}}", reps[i]);
+		assert_int_equal(bridge_json_baseline(e, &b), -1);
+		baseline_release(&b);
+		free(e);
+		/* torch.compile's timing too. */
+		e = xasprintf("{\"eager\": {\"median_ms\": 1, \"min_ms\": 1, \"max_ms\": 1, \"reps\": 3},"
+			      " \"compile\": {\"median_ms\": 1, \"min_ms\": 1, \"max_ms\": 1, \"reps\": %s}}",
+			      reps[i]);
+		assert_int_equal(bridge_json_baseline(e, &b), -1);
+		assert_false(b.has_compile);
+		baseline_release(&b);
+		free(e);
+	}
+}
+
+static void test_shape_too_large(void **state)
+{
+	/* A shape whose element count would overflow a size in bytes is refused;
+	 * 2^56 elements is the most one tensor may have. */
+	const char *shapes[] = { "[4294967296, 4294967296]", "[9223372036854775807, 2]",
+				 "[268435456, 268435457]", "[65536, 65536, 65536, 65536]", NULL };
+	struct problem p;
+	for (int i = 0; shapes[i]; i++) {
+		char *j = xasprintf("{\"inputs\": [{\"dtype\": \"f32\", \"shape\": %s}], \"params\": [],"
+				    " \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}], \"flops\": 0,"
+				    " \"min_bytes\": 4}", shapes[i]);
+		problem_init(&p);
+		assert_int_equal(bridge_json_problem(j, &p), -1);
+		problem_release(&p);
+		free(j);
+	}
+	problem_init(&p);
+	assert_int_equal(bridge_json_problem("{\"inputs\": [{\"dtype\": \"f64\", \"shape\": [268435456, 268435456]}],"
+					     " \"params\": [], \"outputs\": [{\"dtype\": \"f32\", \"shape\": [0, 9223372036854775807]}],"
+					     " \"flops\": 0, \"min_bytes\": 4}", &p), 0);
+	assert_true(tensor_bytes(&p.inputs[0]) == ((size_t)1 << 56) * 8);
+	assert_true(tensor_bytes(&p.outputs[0]) == 0);
+	problem_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +230,8 @@ int main(void)
 		cmocka_unit_test(test_manifest_must_match),
 		cmocka_unit_test(test_baseline_and_ceilings),
 		cmocka_unit_test(test_error_message),
+		cmocka_unit_test(test_numbers_out_of_range),
+		cmocka_unit_test(test_shape_too_large),
 	};
 	return cmocka_run_group_tests_name("bridge_json", tests, NULL, NULL);
 }

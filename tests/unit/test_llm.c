@@ -630,6 +630,36 @@ static void test_reply_decoding(void **state)
 	llm_reply_release(&r);
 }
 
+static void test_token_counts_clamped(void **state)
+{
+	/* Wild token counts are clamped to [0, 10^15], never cast past a long's
+	 * range: reals too large, negatives, and Anthropic's sum of three. */
+	struct llm_reply r;
+	llm_reply_init(&r);
+	assert_int_equal(llm_json_openai_reply("{\"choices\":[{\"message\":{\"content\":\"x\"}}],"
+		"\"usage\":{\"prompt_tokens\":1e300,\"completion_tokens\":-1e300,"
+		"\"prompt_tokens_details\":{\"cached_tokens\":-7},"
+		"\"completion_tokens_details\":{\"reasoning_tokens\":9223372036854775807}}}", &r), 0);
+	assert_int_equal(r.status, LLM_OK);
+	assert_true(r.in_tokens == 1000000000000000L);
+	assert_true(r.out_tokens == 0);
+	assert_true(r.cached_tokens == 0);
+	assert_true(r.reasoning_tokens == 1000000000000000L);
+	llm_reply_release(&r);
+	assert_int_equal(llm_json_openai_reply("{\"choices\":[{\"message\":{\"content\":\"x\"}}],"
+		"\"usage\":{\"prompt_tokens\":12.9,\"completion_tokens\":\"5\"}}", &r), 0);
+	assert_true(r.in_tokens == 12 && r.out_tokens == 0);
+	llm_reply_release(&r);
+	assert_int_equal(llm_json_anthropic_reply("{\"content\":[{\"type\":\"text\",\"text\":\"x\"}],"
+		"\"usage\":{\"input_tokens\":1e300,\"cache_read_input_tokens\":1e300,"
+		"\"cache_creation_input_tokens\":9223372036854775807,\"output_tokens\":-1e300}}", &r), 0);
+	assert_int_equal(r.status, LLM_OK);
+	assert_true(r.cached_tokens == 1000000000000000L);
+	assert_true(r.in_tokens == 3000000000000000L);
+	assert_true(r.out_tokens == 0);
+	llm_reply_release(&r);
+}
+
 static void test_bad_config_fails_the_call(void **state)
 {
 	struct llm_config c;
@@ -676,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_scrub),
 		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_reply_decoding),
+		cmocka_unit_test(test_token_counts_clamped),
 		cmocka_unit_test(test_bad_config_fails_the_call),
 	};
 	return cmocka_run_group_tests_name("llm", tests, NULL, NULL);
