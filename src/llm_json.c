@@ -364,11 +364,13 @@ static json_t *parse(const char *text, const char *what)
 	return j;
 }
 
-static int get_number(json_t *o, const char *key, double *out, const char *what)
+/* A number field of an object into *out; -1, printing nothing, when it is
+ * absent or not a number. */
+static int llm_json_number(json_t *o, const char *key, double *out)
 {
 	json_t *v = json_object_get(o, key);
 	if (!json_is_number(v))
-		return error("%s: field '%s' missing or not a number", what, key);
+		return -1;
 	*out = json_number_value(v);
 	return 0;
 }
@@ -382,6 +384,7 @@ int llm_json_prices(const char *text, struct price **prices, int *n)
 		return -1;
 	const char *key;
 	json_t *v;
+	int rc = 0;
 	*prices = xcalloc(json_object_size(j) + 1, sizeof **prices);
 	json_object_foreach(j, key, v) {
 		if (key[0] == '_')
@@ -389,17 +392,17 @@ int llm_json_prices(const char *text, struct price **prices, int *n)
 		struct price *p = &(*prices)[(*n)++];
 		p->prefix = xstrdup(key);
 		double in = 0, cached = 0, out = 0;
-		if (!json_is_object(v) || get_number(v, "in", &in, "price table") ||
-		    get_number(v, "out", &out, "price table")) {
-			json_decref(j);
-			return error("price table: %s needs numbers 'in' and 'out'", key);
+		if (!json_is_object(v) || llm_json_number(v, "in", &in) ||
+		    llm_json_number(v, "out", &out)) {
+			rc = error("price table: %s needs numbers 'in' and 'out'", key);
+			break;
 		}
-		if (get_number(v, "cached_in", &cached, "price table"))
+		if (llm_json_number(v, "cached_in", &cached))
 			cached = in;
 		p->in = in;
 		p->cached_in = cached;
 		p->out = out;
 	}
-	json_decref(j);
-	return 0;
+	json_decref(j);  /* after the message: key lives in j */
+	return rc;
 }

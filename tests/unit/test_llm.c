@@ -660,6 +660,32 @@ static void test_token_counts_clamped(void **state)
 	llm_reply_release(&r);
 }
 
+static void test_price_table(void **state)
+{
+	/* Comments skipped, cached_in defaulting to in; a bad entry fails the
+	 * table, with what was read so far still owned by the caller. */
+	struct price *p;
+	int n;
+	assert_int_equal(llm_json_prices("{\"_note\": \"USD\", \"gpt-5\": {\"in\": 1.25, \"cached_in\": 0.125,"
+					 " \"out\": 10}, \"claude\": {\"in\": 3, \"out\": 15}}", &p, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(p[0].prefix, "gpt-5");
+	assert_true(p[0].in == 1.25 && p[0].cached_in == 0.125 && p[0].out == 10);
+	assert_string_equal(p[1].prefix, "claude");
+	assert_true(p[1].cached_in == 3 && p[1].out == 15);
+	for (int i = 0; i < n; i++)
+		free(p[i].prefix);
+	free(p);
+	assert_int_equal(llm_json_prices("{\"a\": {\"in\": 1, \"out\": 2}, \"b\": {\"in\": 1}}", &p, &n), -1);
+	assert_int_equal(n, 2);
+	for (int i = 0; i < n; i++)
+		free(p[i].prefix);
+	free(p);
+	assert_int_equal(llm_json_prices("[1]", &p, &n), -1);
+	assert_null(p);
+	assert_int_equal(n, 0);
+}
+
 static void test_bad_config_fails_the_call(void **state)
 {
 	struct llm_config c;
@@ -707,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_reply_decoding),
 		cmocka_unit_test(test_token_counts_clamped),
+		cmocka_unit_test(test_price_table),
 		cmocka_unit_test(test_bad_config_fails_the_call),
 	};
 	return cmocka_run_group_tests_name("llm", tests, NULL, NULL);
