@@ -1,5 +1,6 @@
 /*
- * bridge.c - running bridge/kbreed_bridge.py and caching what it makes.
+ * bridge.c - running bridge/kbreed_bridge.py and caching what it makes;
+ * its replies are read into structs by bridge_json.c.
  *
  * The cache lives under util_cache_dir():
  *   describe/<key>.json        problem descriptions, keyed by file and bridge
@@ -11,7 +12,6 @@
 #define _GNU_SOURCE
 #include "bridge.h"
 
-#include "codec.h"
 #include "home.h"
 #include "log.h"
 #include "proc.h"
@@ -94,7 +94,7 @@ static int run_bridge(const char *const *args, double timeout_s, char **json)
 		      argv[0], buf_str(&r.err));
 		goto out;
 	}
-	char *msg = codec_error_message(buf_str(&r.out));
+	char *msg = bridge_json_error(buf_str(&r.out));
 	if (r.exit_code != 0 || msg) {
 		if (msg)
 			error("%s", msg);
@@ -142,12 +142,12 @@ int bridge_describe(const char *path, struct problem *p)
 		goto out;
 	file = xasprintf("%s/%s.json", dir, key);
 	if (util_file_exists(file) && !util_read_file(file, 16u << 20, &json, NULL) &&
-	    !codec_problem(json, p))
+	    !bridge_json_problem(json, p))
 		goto done;
 	free(json);
 	json = NULL;
 	const char *args[] = { "describe", path, NULL };
-	if (run_bridge(args, DESCRIBE_TIMEOUT_S, &json) || codec_problem(json, p))
+	if (run_bridge(args, DESCRIBE_TIMEOUT_S, &json) || bridge_json_problem(json, p))
 		goto out;
 	if (util_mkdirs(dir) == 0)
 		util_write_file(file, json, strlen(json));  /* a cache miss next time at worst */
@@ -170,7 +170,7 @@ static int load_manifest(const char *dir, const struct problem *p, struct refset
 	int rc = -1;
 	if (!util_file_exists(file) || util_read_file(file, 16u << 20, &json, NULL))
 		goto out;
-	rc = codec_manifest(json, p, r);
+	rc = bridge_json_manifest(json, p, r);
 	if (!rc) {
 		free(r->dir);
 		r->dir = xstrdup(dir);
@@ -245,7 +245,7 @@ int bridge_baseline(const struct problem *p, int reps, int warmup, int flush_mb,
 	char *json = NULL;
 	int rc = run_bridge(args, BASELINE_TIMEOUT_S, &json);
 	if (!rc)
-		rc = codec_baseline(json, b);
+		rc = bridge_json_baseline(json, b);
 	free(json);
 	return rc;
 }
@@ -260,7 +260,7 @@ int bridge_ceilings(const char *gpu_name, struct ceilings *c)
 			*s = '_';
 	char *file = xasprintf("%s/%s.json", dir, safe), *json = NULL;
 	if (util_file_exists(file) && !util_read_file(file, 1u << 20, &json, NULL) &&
-	    !codec_ceilings(json, c)) {
+	    !bridge_json_ceilings(json, c)) {
 		rc = 0;
 		goto out;
 	}
@@ -268,7 +268,7 @@ int bridge_ceilings(const char *gpu_name, struct ceilings *c)
 	json = NULL;
 	info("measuring this machine's ceilings once (bandwidth, matmul rates); cached in %s", file);
 	const char *args[] = { "ceilings", NULL };
-	if (run_bridge(args, CEILINGS_TIMEOUT_S, &json) || codec_ceilings(json, c))
+	if (run_bridge(args, CEILINGS_TIMEOUT_S, &json) || bridge_json_ceilings(json, c))
 		goto out;
 	if (util_mkdirs(dir) == 0)
 		util_write_file(file, json, strlen(json));

@@ -70,4 +70,18 @@ int bridge_ceilings(const char *gpu_name, struct ceilings *c);
 /* The Python interpreter the bridge runs under: $KBREED_PYTHON or python3. */
 const char *bridge_python(void);
 
+/* The bridge's replies read into structs (bridge_json.c). Each returns 0, or
+ * -1 with the missing, mistyped or out-of-range field reported. */
+
+/* When json is {"error": "..."}, returns the message (caller frees); else NULL. */
+char *bridge_json_error(const char *json);
+/* Fills a problem's description from describe's reply (path untouched). */
+int bridge_json_problem(const char *json, struct problem *p);
+/* Fills r from a manifest and checks its tensors against the problem's;
+ * sets must be a whole number >= 1 and seed a whole number that fits an int. */
+int bridge_json_manifest(const char *json, const struct problem *p, struct refset *r);
+/* Timings: reps must be a whole number >= 1 that fits an int. */
+int bridge_json_baseline(const char *json, struct baseline *b);
+int bridge_json_ceilings(const char *json, struct ceilings *c);
+
 #endif

@@ -2,7 +2,7 @@
  * llm.c - the LLM client of the "propose" stage: a prompt to a model and its
  * reply back, judged. Three providers behind one call: an OpenAI-style
  * chat-completions endpoint, the Anthropic Messages API (both over
- * src/http.c, their JSON in src/codec.c), and a shell command run through
+ * src/http.c, their JSON in src/llm_json.c), and a shell command run through
  * src/proc.c with the prompt on stdin.
  *
  * What this file adds to a plain POST is the judgement of what came back and
@@ -20,7 +20,6 @@
 #define _GNU_SOURCE
 #include "llm.h"
 
-#include "codec.h"
 #include "http.h"
 #include "log.h"
 #include "proc.h"
@@ -455,14 +454,14 @@ static bool llm_judge_attempt(const struct llm_config *c, int post_rc, struct ht
 	}
 	const char *body = buf_str(&h->body);
 	if (h->status >= 200 && h->status < 300) {
-		int rc = c->provider == LLM_ANTHROPIC ? codec_anthropic_reply(body, r)
-						      : codec_openai_reply(body, r);
+		int rc = c->provider == LLM_ANTHROPIC ? llm_json_anthropic_reply(body, r)
+						      : llm_json_openai_reply(body, r);
 		if (!rc && r->status == LLM_OK)
 			llm_judge_text(c, r);
 		return false;
 	}
 	char *type = NULL, *msg = NULL;
-	codec_api_error(body, &type, &msg);
+	llm_json_api_error(body, &type, &msg);
 	char *what;
 	if (type || msg)
 		what = xasprintf("HTTP %ld%s%s%s: %.300s", h->status, type ? " (" : "", type ? type : "",
@@ -529,8 +528,8 @@ static void llm_run_http(const struct llm_config *c, const char *system, const c
 	const char *name = llm_provider_name(c->provider);
 	bool anthropic = c->provider == LLM_ANTHROPIC;
 	char *url = xasprintf("%s/%s", c->base_url, anthropic ? "messages" : "chat/completions");
-	char *body = anthropic ? codec_anthropic_request(c, system, prompt)
-			       : codec_openai_request(c, system, prompt);
+	char *body = anthropic ? llm_json_anthropic_request(c, system, prompt)
+			       : llm_json_openai_request(c, system, prompt);
 	char *auth = NULL;
 	if (c->api_key)
 		auth = anthropic ? xasprintf("x-api-key: %s", c->api_key)

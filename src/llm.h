@@ -122,4 +122,41 @@ int llm_complete(const struct llm_config *c, const char *system, const char *pro
  * by the caller) by "[key]"; s may grow, so it is reallocated. Returns s. */
 char *llm_scrub(char *s, const char *secret);
 
+/* The client's JSON (llm_json.c): request bodies, replies and error bodies
+ * of the two wire formats, and the price table. */
+
+/* The body of an OpenAI-style chat-completions request: system (omitted
+ * when NULL or empty) and prompt as messages, with temperature, the output
+ * budget and reasoning_effort when the config sets them (caller frees). */
+char *llm_json_openai_request(const struct llm_config *c, const char *system, const char *prompt);
+/* The body of an Anthropic Messages request (caller frees). max_tokens is
+ * always sent (16000 when the config has none); reasoning_effort becomes
+ * extended thinking with a budget of 1/4 (minimal, low), 1/2 (medium, other)
+ * or 3/4 (high) of it, at least 1024 tokens, and then no temperature. */
+char *llm_json_anthropic_request(const struct llm_config *c, const char *system, const char *prompt);
+/* Fill r->text, finish_reason and the token counts from a 2xx reply body,
+ * and r->status with LLM_OK, or LLM_REFUSED (error = the refusal). Return 0;
+ * or -1 with r->status LLM_MALFORMED and r->error saying what is wrong (a
+ * snippet of the body included). Token counts that are absent or not numbers
+ * read as 0; each is clamped to [0, 10^15]. Print nothing. */
+int llm_json_openai_reply(const char *body, struct llm_reply *r);
+int llm_json_anthropic_reply(const char *body, struct llm_reply *r);
+/* Reads an endpoint's error body: OpenAI's {"error": {type, code, message}},
+ * Anthropic's {"type": "error", "error": {type, message}}, vLLM's top-level
+ * {type, message}, Ollama's {"error": "..."} and Gemini's [{"error": {status,
+ * message}}]. *type becomes "TYPE" or "TYPE/CODE" and *message the message,
+ * each NULL when absent (caller frees). Returns 0 when either was found. */
+int llm_json_api_error(const char *body, char **type, char **message);
+
+/* Prices of one model-name prefix, USD per million tokens. */
+struct price {
+	char *prefix;     /* owned */
+	double in, cached_in, out;
+};
+
+/* Parses playbook/prices.json: {"PREFIX": {"in": x, "cached_in": y, "out": z}, ...};
+ * keys starting with '_' are comments; cached_in defaults to in. *prices
+ * (caller frees each prefix and the array) holds *n entries, also on failure. */
+int llm_json_prices(const char *json, struct price **prices, int *n);
+
 #endif

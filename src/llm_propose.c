@@ -1,19 +1,20 @@
 /*
  * llm_propose.c - the LLM proposer's pure half (see llm_propose.h): prompt
  * templates in, ideas and CUDA sources out. Replies are model output and are
- * read defensively: fenced blocks are found line by line, the JSON goes to
- * codec.c, and every refusal comes back as a reason rather than an error.
+ * read defensively: fenced blocks are found line by line, the JSON is read
+ * here through jansson, and every refusal comes back as a reason rather than
+ * an error.
  */
 #define _GNU_SOURCE
 #include "llm_propose.h"
 
-#include "codec.h"
 #include "home.h"
 #include "log.h"
 #include "propose.h"
 #include "util.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,73 @@ static char *find_ideas_json(const char *reply)
 	return strndup(open, (size_t)(bracket_end(open) - open));
 }
 
+/* The ideas list of the LLM proposer: read leniently, since a model wrote
+ * it; judging the entries is llm_parse_ideas's. */
+static int llm_parent_id(json_t *v, int64_t *id)
+{
+	if (json_is_integer(v)) {
+		*id = (int64_t)json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -1;
+	const char *s = json_string_value(v);
+	if (!*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	*id = (int64_t)strtoll(s, NULL, 10);
+	return 0;
+}
+
+/* Reads json, a list of objects (or an object whose "ideas" member is one),
+ * into *ideas (caller releases each and frees the array), one entry per
+ * element in order: category and text (from "idea", else "text") copied as
+ * given, NULL when absent or not strings (and both NULL for an element that
+ * is not an object); parents from "parents", integers and all-digit strings
+ * only, the first two. Returns 0; or -1 with *why (caller frees) when json
+ * is not valid JSON or holds no such list. Prints nothing: the text is a
+ * model's. */
+static int llm_read_ideas(const char *text, struct llm_idea **ideas, int *n, char **why)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
+	json_t *list = j;
+	*ideas = NULL;
+	*n = 0;
+	if (!j) {
+		*why = xasprintf("the JSON list is not valid JSON (%s at line %d)", e.text, e.line);
+		return -1;
+	}
+	if (json_is_object(j))
+		list = json_object_get(j, "ideas");
+	if (!json_is_array(list)) {
+		*why = xstrdup("the JSON is not a list of ideas");
+		json_decref(j);
+		return -1;
+	}
+	size_t len = json_array_size(list);
+	*ideas = xcalloc(len ? len : 1, sizeof **ideas);
+	for (size_t i = 0; i < len; i++) {
+		json_t *o = json_array_get(list, i);
+		struct llm_idea *d = &(*ideas)[i];
+		*n = (int)i + 1;
+		if (!json_is_object(o))
+			continue;
+		json_t *cat = json_object_get(o, "category"), *txt = json_object_get(o, "idea");
+		if (!txt)
+			txt = json_object_get(o, "text");
+		d->category = json_is_string(cat) ? xstrdup(json_string_value(cat)) : NULL;
+		d->text = json_is_string(txt) ? xstrdup(json_string_value(txt)) : NULL;
+		json_t *par = json_object_get(o, "parents");
+		for (size_t k = 0; json_is_array(par) && k < json_array_size(par) && d->n_parents < 2; k++) {
+			int64_t id;
+			if (!llm_parent_id(json_array_get(par, k), &id))
+				d->parents[d->n_parents++] = id;
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
 /* The canonical category for a model's spelling, or NULL. */
 static const char *canonical_category(const char *cat)
 {
@@ -313,7 +381,7 @@ int llm_parse_ideas(const char *reply, int max, struct llm_idea *out, int *n, ch
 		*why = xstrdup("no JSON list in the reply");
 		return 0;
 	}
-	if (codec_llm_ideas(json, &raw, &n_raw, why))
+	if (llm_read_ideas(json, &raw, &n_raw, why))
 		goto out;
 	for (int i = 0; i < n_raw; i++) {
 		struct llm_idea *r = &raw[i];

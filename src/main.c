@@ -10,7 +10,6 @@
  */
 #define _GNU_SOURCE
 #include "bridge.h"
-#include "codec.h"
 #include "compare.h"
 #include "compile.h"
 #include "evaluate.h"
@@ -238,7 +237,7 @@ static int eval_kernels(const char *problem_arg, const char *const *kernels, int
 		if ((got = judge_batch_next(batch, &index, &o)) <= 0)
 			goto out;
 		if (json) {
-			char *s = codec_report_json(&o.rep);
+			char *s = report_json(&o.rep);
 			printf("%s%s\n", s, n > 1 && i + 1 < n ? "," : "");
 			free(s);
 		} else {
@@ -607,7 +606,7 @@ static int cmd_bench(int argc, char **argv, const char *command)
 		if (!isalnum((unsigned char)*c))
 			*c = '-';
 	char *path = results ? xstrdup(results) : xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
-	char *json = codec_bench_json(g.name, date, command, rows, n);
+	char *json = report_bench_json(g.name, date, command, rows, n);
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';

@@ -7,15 +7,16 @@
  * rank, and draws without replacement. From round two on, when two seeds
  * share a template, one proposal recombines them. Each idea's text gets the
  * parent's measured facts: time, share of the floor, bound, and the change.
+ * The catalogue itself is read here too (jansson), beside struct idea_def.
  */
 #define _GNU_SOURCE
 #include "propose.h"
 
-#include "codec.h"
 #include "home.h"
 #include "log.h"
 #include "util.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,54 @@ void proposal_release(struct proposal *p)
 	memset(p, 0, sizeof *p);
 }
 
+static char *get_string(json_t *o, const char *key, const char *fallback)
+{
+	json_t *v = json_object_get(o, key);
+	return xstrdup(json_is_string(v) ? json_string_value(v) : fallback);
+}
+
+int propose_parse_catalog(const char *text, struct idea_def **defs, int *n)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+	*defs = NULL;
+	*n = 0;
+	if (!j || !json_is_array(j)) {
+		json_decref(j);
+		return error("idea catalogue: not a JSON list (%s at line %d)", j ? "wrong type" : e.text, e.line);
+	}
+	size_t len = json_array_size(j);
+	*defs = xcalloc(len, sizeof **defs);
+	int rc = 0;
+	for (size_t i = 0; i < len && !rc; i++) {
+		json_t *o = json_array_get(j, i);
+		struct idea_def *d = &(*defs)[i];
+		json_t *id = json_object_get(o, "id"), *cat = json_object_get(o, "category"),
+		       *txt = json_object_get(o, "text");
+		if (!json_is_string(id) || !json_is_string(cat) || !json_is_string(txt)) {
+			rc = error("idea catalogue: entry %zu needs string fields id, category and text", i);
+			break;
+		}
+		d->id = xstrdup(json_string_value(id));
+		d->category = xstrdup(json_string_value(cat));
+		d->text = xstrdup(json_string_value(txt));
+		d->families = get_string(o, "families", "*");
+		d->from = get_string(o, "from", "*");
+		d->to = get_string(o, "to", "");
+		d->set = get_string(o, "set", "");
+		d->vary = get_string(o, "vary", "");
+		json_t *loose = json_object_get(o, "loose");
+		if (loose && !json_is_boolean(loose)) {
+			rc = error("idea catalogue: entry %zu (%s): loose must be true or false", i, d->id);
+			break;
+		}
+		d->loose = json_is_true(loose);
+		*n = (int)i + 1;
+	}
+	json_decref(j);
+	return rc;
+}
+
 int propose_load_catalog(struct idea_def **defs, int *n)
 {
 	const char *env = getenv("KBREED_PLAYBOOK");
@@ -73,7 +122,7 @@ int propose_load_catalog(struct idea_def **defs, int *n)
 	char *json = NULL;
 	int rc = util_read_file(path, 4u << 20, &json, NULL);
 	if (!rc)
-		rc = codec_catalog(json, defs, n);
+		rc = propose_parse_catalog(json, defs, n);
 	for (int i = 0; !rc && i < *n; i++) {
 		bool known = false;
 		for (int c = 0; c < 6; c++)

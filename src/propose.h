@@ -31,6 +31,9 @@ struct idea_def {
 };
 
 void idea_def_release(struct idea_def *d);
+/* Parses the playbook's idea catalogue: a JSON list of objects with string
+ * fields id, category, text, families, from, to, set, vary, and boolean loose. */
+int propose_parse_catalog(const char *json, struct idea_def **defs, int *n);
 /* Loads $KBREED_PLAYBOOK, else <home>/playbook/ideas.json. */
 int propose_load_catalog(struct idea_def **defs, int *n);
 

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include "proposer.h"
 
-#include "codec.h"
 #include "llm.h"
 
 #include "home.h"
@@ -45,7 +44,7 @@ static double call_cost(struct llm_proposer *s, const struct llm_config *c, cons
 		char *path = env && *env ? xstrdup(env) : xasprintf("%s/playbook/prices.json", home_dir());
 		char *json = NULL;
 		if (util_read_file(path, 1u << 20, &json, NULL) == 0 &&
-		    codec_prices(json, &s->prices, &s->n_prices))
+		    llm_json_prices(json, &s->prices, &s->n_prices))
 			warn("%s is not a usable price table: costs count as 0", path);
 		free(json);
 		free(path);

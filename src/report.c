@@ -1,11 +1,15 @@
 /*
  * report.c - verdicts for people: what happened, how fast against PyTorch,
- * and how close to what the hardware allows.
+ * and how close to what the hardware allows; and the same as JSON (--json,
+ * bench files), through jansson.
  */
 #include "report.h"
 
 #include "compare.h"
+#include "util.h"
 
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 void roofline_compute(const struct problem *p, const struct ceilings *c, struct roofline *r)
@@ -91,4 +95,143 @@ void report_print(FILE *f, const struct eval_report *r)
 		}
 		fprintf(f, "%s%s", s, s[strlen(s) ? strlen(s) - 1 : 0] == '\n' ? "" : "\n");
 	}
+}
+
+/* A JSON string from text that may not be UTF-8 (compiler logs): bytes
+ * outside ASCII become '?' when the text does not validate. */
+static json_t *text_json(const char *s)
+{
+	json_t *v = json_string(s ? s : "");
+	if (v)
+		return v;
+	char *copy = xstrdup(s);
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v ? v : json_string("");
+}
+
+static json_t *timing_json(const struct timing *t)
+{
+	return json_pack("{s:f, s:f, s:f, s:i}", "median_ms", t->median_ms, "min_ms", t->min_ms,
+			 "max_ms", t->max_ms, "reps", t->reps);
+}
+
+static json_t *num_or_null(double v, bool valid)
+{
+	return valid ? json_real(v) : json_null();
+}
+
+char *report_json(const struct eval_report *r)
+{
+	const struct eval_result *res = r->result;
+	json_t *o = json_object();
+	json_object_set_new(o, "problem", text_json(r->problem->name));
+	json_object_set_new(o, "candidate", text_json(r->candidate));
+	json_object_set_new(o, "verdict", json_string(verdict_name(res->verdict)));
+	json_object_set_new(o, "tolerance", json_string(tolerance_name(r->opts->tolerance)));
+	json_object_set_new(o, "detail", text_json(res->detail));
+	json_object_set_new(o, "arch", json_string(r->arch ? r->arch : ""));
+	if (res->checked) {
+		json_t *c = json_object();
+		for (int p = 0; p < TOL_PROFILES; p++) {
+			double atol, rtol;
+			tolerance_get(p, r->problem->outputs[0].dtype, &atol, &rtol);
+			json_t *v = json_pack("{s:b, s:f, s:f, s:I}", "pass", res->pass[p], "atol",
+					      atol, "rtol", rtol, "bad_elements",
+					      (json_int_t)res->stats.n_bad[p]);
+			if (res->stats.first_bad[p] >= 0) {
+				json_object_set_new(v, "first_bad", json_pack("{s:i, s:i, s:I, s:f, s:f}",
+					"set", res->bad_set[p], "output", res->bad_output[p],
+					"index", (json_int_t)res->stats.first_bad[p],
+					"got", res->stats.first_got[p], "want", res->stats.first_want[p]));
+			}
+			json_object_set_new(c, tolerance_name(p), v);
+		}
+		json_object_set_new(c, "elements", json_integer((json_int_t)res->stats.n));
+		json_object_set_new(c, "max_abs_err", json_real(res->stats.max_abs));
+		json_object_set_new(c, "max_rel_err", json_real(res->stats.max_rel));
+		json_object_set_new(c, "nonfinite", json_integer((json_int_t)res->stats.n_nonfinite));
+		json_object_set_new(c, "sets", json_integer(r->opts->sets));
+		json_object_set_new(o, "correctness", c);
+	}
+	if (res->timed) {
+		json_t *t = timing_json(&res->time);
+		json_object_set_new(t, "host_median_ms", json_real(res->host_median_ms));
+		json_object_set_new(t, "warmup", json_integer(r->opts->warmup));
+		json_object_set_new(t, "flush_mb", json_integer(r->opts->flush_mb));
+		json_object_set_new(t, "sm_clock_mhz", json_integer(res->sm_clock_mhz));
+		json_object_set_new(t, "mem_clock_mhz", json_integer(res->mem_clock_mhz));
+		json_object_set_new(o, "time", t);
+	}
+	if (r->baseline) {
+		json_t *b = json_object();
+		json_object_set_new(b, "eager", timing_json(&r->baseline->eager));
+		if (r->baseline->has_compile)
+			json_object_set_new(b, "compile", timing_json(&r->baseline->compile));
+		if (r->baseline->compile_error)
+			json_object_set_new(b, "compile_error", text_json(r->baseline->compile_error));
+		json_object_set_new(o, "pytorch", b);
+	}
+	json_object_set_new(o, "pct_eager", num_or_null(r->pct_eager, r->pct_eager > 0));
+	json_object_set_new(o, "pct_compile", num_or_null(r->pct_compile, r->pct_compile > 0));
+	json_object_set_new(o, "pct_floor", num_or_null(r->pct_floor, r->pct_floor > 0));
+	json_object_set_new(o, "floor_ms", num_or_null(r->roof.floor_ms, r->roof.floor_ms > 0));
+	json_object_set_new(o, "bound", r->roof.floor_ms > 0 ? json_string(r->roof.bound) : json_null());
+	if (r->gpu) {
+		json_object_set_new(o, "gpu", json_pack("{s:s, s:i, s:i, s:i, s:i}", "name",
+			r->gpu->name ? r->gpu->name : "", "cc_major", r->gpu->cc_major,
+			"cc_minor", r->gpu->cc_minor, "sm_count", r->gpu->sm_count,
+			"driver", r->gpu->driver));
+	}
+	if (r->ceilings) {
+		json_object_set_new(o, "ceilings", json_pack("{s:f, s:f, s:f, s:f, s:f}",
+			"bandwidth_gbs", r->ceilings->bandwidth_gbs,
+			"fp32_tflops", r->ceilings->fp32_tflops, "tf32_tflops", r->ceilings->tf32_tflops,
+			"fp16_tflops", r->ceilings->fp16_tflops, "bf16_tflops", r->ceilings->bf16_tflops));
+	}
+	if (res->leaked_bytes)
+		json_object_set_new(o, "leaked_bytes", json_integer((json_int_t)res->leaked_bytes));
+	json_object_set_new(o, "wall_s", json_real(res->wall_s));
+	if (res->log && *res->log)
+		json_object_set_new(o, "log", text_json(res->log));
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	char *out = xstrdup(s ? s : "{}");
+	free(s);
+	return out;
+}
+
+char *report_bench_json(const char *gpu, const char *date, const char *command,
+			const struct bench_row *rows, int n)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "gpu", text_json(gpu));
+	json_object_set_new(o, "date", text_json(date));
+	json_object_set_new(o, "command", text_json(command));
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++) {
+		const struct bench_row *r = &rows[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "problem", text_json(r->problem));
+		json_object_set_new(x, "tolerance", text_json(r->tolerance));
+		json_object_set_new(x, "eager_ms", num_or_null(r->eager_ms, r->ok));
+		json_object_set_new(x, "compile_ms", num_or_null(r->compile_ms, r->ok && r->compile_ms > 0));
+		json_object_set_new(x, "best_ms", num_or_null(r->best_ms, r->ok));
+		json_object_set_new(x, "pct_eager", num_or_null(r->pct_eager, r->ok));
+		json_object_set_new(x, "pct_compile", num_or_null(r->pct_compile, r->ok && r->pct_compile > 0));
+		json_object_set_new(x, "pct_floor", num_or_null(r->pct_floor, r->ok && r->pct_floor > 0));
+		json_object_set_new(x, "round_found", r->ok ? json_integer(r->round_found) : json_null());
+		json_object_set_new(x, "passes_strict", r->ok ? json_boolean(r->pass_strict) : json_null());
+		json_object_set_new(x, "passes_crfm", r->ok ? json_boolean(r->pass_crfm) : json_null());
+		json_array_append_new(arr, x);
+	}
+	json_object_set_new(o, "results", arr);
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	char *out = xstrdup(s ? s : "{}");
+	free(s);
+	return out;
 }

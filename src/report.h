@@ -8,6 +8,7 @@
 #include "bridge.h"
 #include "evaluate.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* The time no kernel can beat on this machine: the larger of fewest bytes
@@ -41,5 +42,23 @@ struct eval_report {
 void report_derive(struct eval_report *r);
 /* The verdict for a terminal. */
 void report_print(FILE *f, const struct eval_report *r);
+
+/* One eval report as a JSON object (caller frees). */
+char *report_json(const struct eval_report *r);
+
+/* One problem's line in a bench file. */
+struct bench_row {
+	const char *problem;
+	const char *tolerance;
+	bool ok;                 /* a correct kernel was found */
+	double eager_ms, compile_ms, best_ms;
+	double pct_eager, pct_compile, pct_floor;  /* 250 means 2.5x faster */
+	int round_found;
+	bool pass_strict, pass_crfm;  /* the winner's values under each profile */
+};
+
+/* {"gpu", "date", "command", "results": [...]} (caller frees). */
+char *report_bench_json(const char *gpu, const char *date, const char *command,
+			const struct bench_row *rows, int n);
 
 #endif

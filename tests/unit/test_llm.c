@@ -6,7 +6,6 @@
  * requests and error bodies. */
 #include "testing.h"
 
-#include "codec.h"
 #include "http.h"
 #include "llm.h"
 #include "proc.h"
@@ -582,7 +581,7 @@ static void test_api_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char *type, *msg;
-		assert_int_equal(codec_api_error(cases[i].body, &type, &msg), 0);
+		assert_int_equal(llm_json_api_error(cases[i].body, &type, &msg), 0);
 		if (cases[i].type)
 			assert_string_equal(type, cases[i].type);
 		else
@@ -594,7 +593,7 @@ static void test_api_errors(void **state)
 	const char *junk[] = { "<html>Bad Gateway</html>", "", "{}", "[1]", "{\"ok\":true}" };
 	for (size_t i = 0; i < sizeof junk / sizeof *junk; i++) {
 		char *type, *msg;
-		assert_int_equal(codec_api_error(junk[i], &type, &msg), -1);
+		assert_int_equal(llm_json_api_error(junk[i], &type, &msg), -1);
 		assert_null(type);
 		assert_null(msg);
 	}
@@ -605,30 +604,86 @@ static void test_reply_decoding(void **state)
 	struct llm_reply r;
 	llm_reply_init(&r);
 	/* Content as parts; a null usage. */
-	assert_int_equal(codec_openai_reply("{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\","
+	assert_int_equal(llm_json_openai_reply("{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\","
 		"\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]},\"finish_reason\":\"stop\"}]}", &r), 0);
 	assert_int_equal(r.status, LLM_OK);
 	assert_string_equal(r.text, "ab");
 	assert_int_equal(r.in_tokens, 0);
 	llm_reply_release(&r);
 	/* An error where a reply should be. */
-	assert_int_equal(codec_openai_reply("{\"error\":{\"message\":\"upstream down\",\"type\":\"x\"}}", &r), -1);
+	assert_int_equal(llm_json_openai_reply("{\"error\":{\"message\":\"upstream down\",\"type\":\"x\"}}", &r), -1);
 	assert_int_equal(r.status, LLM_MALFORMED);
 	assert_non_null(strstr(r.error, "upstream down"));
 	llm_reply_release(&r);
-	assert_int_equal(codec_openai_reply("{\"choices\":[{\"message\":{\"content\":7}}]}", &r), -1);
+	assert_int_equal(llm_json_openai_reply("{\"choices\":[{\"message\":{\"content\":7}}]}", &r), -1);
 	assert_int_equal(r.status, LLM_MALFORMED);
 	llm_reply_release(&r);
-	assert_int_equal(codec_anthropic_reply("{\"content\":\"text\"}", &r), -1);
+	assert_int_equal(llm_json_anthropic_reply("{\"content\":\"text\"}", &r), -1);
 	assert_int_equal(r.status, LLM_MALFORMED);
 	llm_reply_release(&r);
 	/* A long body is cut in the error. */
 	char big[2000];
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
-	assert_int_equal(codec_anthropic_reply(big, &r), -1);
+	assert_int_equal(llm_json_anthropic_reply(big, &r), -1);
 	assert_true(strlen(r.error) < 300);
 	llm_reply_release(&r);
+}
+
+static void test_token_counts_clamped(void **state)
+{
+	/* Wild token counts are clamped to [0, 10^15], never cast past a long's
+	 * range: reals too large, negatives, and Anthropic's sum of three. */
+	struct llm_reply r;
+	llm_reply_init(&r);
+	assert_int_equal(llm_json_openai_reply("{\"choices\":[{\"message\":{\"content\":\"x\"}}],"
+		"\"usage\":{\"prompt_tokens\":1e300,\"completion_tokens\":-1e300,"
+		"\"prompt_tokens_details\":{\"cached_tokens\":-7},"
+		"\"completion_tokens_details\":{\"reasoning_tokens\":9223372036854775807}}}", &r), 0);
+	assert_int_equal(r.status, LLM_OK);
+	assert_true(r.in_tokens == 1000000000000000L);
+	assert_true(r.out_tokens == 0);
+	assert_true(r.cached_tokens == 0);
+	assert_true(r.reasoning_tokens == 1000000000000000L);
+	llm_reply_release(&r);
+	assert_int_equal(llm_json_openai_reply("{\"choices\":[{\"message\":{\"content\":\"x\"}}],"
+		"\"usage\":{\"prompt_tokens\":12.9,\"completion_tokens\":\"5\"}}", &r), 0);
+	assert_true(r.in_tokens == 12 && r.out_tokens == 0);
+	llm_reply_release(&r);
+	assert_int_equal(llm_json_anthropic_reply("{\"content\":[{\"type\":\"text\",\"text\":\"x\"}],"
+		"\"usage\":{\"input_tokens\":1e300,\"cache_read_input_tokens\":1e300,"
+		"\"cache_creation_input_tokens\":9223372036854775807,\"output_tokens\":-1e300}}", &r), 0);
+	assert_int_equal(r.status, LLM_OK);
+	assert_true(r.cached_tokens == 1000000000000000L);
+	assert_true(r.in_tokens == 3000000000000000L);
+	assert_true(r.out_tokens == 0);
+	llm_reply_release(&r);
+}
+
+static void test_price_table(void **state)
+{
+	/* Comments skipped, cached_in defaulting to in; a bad entry fails the
+	 * table, with what was read so far still owned by the caller. */
+	struct price *p;
+	int n;
+	assert_int_equal(llm_json_prices("{\"_note\": \"USD\", \"gpt-5\": {\"in\": 1.25, \"cached_in\": 0.125,"
+					 " \"out\": 10}, \"claude\": {\"in\": 3, \"out\": 15}}", &p, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(p[0].prefix, "gpt-5");
+	assert_true(p[0].in == 1.25 && p[0].cached_in == 0.125 && p[0].out == 10);
+	assert_string_equal(p[1].prefix, "claude");
+	assert_true(p[1].cached_in == 3 && p[1].out == 15);
+	for (int i = 0; i < n; i++)
+		free(p[i].prefix);
+	free(p);
+	assert_int_equal(llm_json_prices("{\"a\": {\"in\": 1, \"out\": 2}, \"b\": {\"in\": 1}}", &p, &n), -1);
+	assert_int_equal(n, 2);
+	for (int i = 0; i < n; i++)
+		free(p[i].prefix);
+	free(p);
+	assert_int_equal(llm_json_prices("[1]", &p, &n), -1);
+	assert_null(p);
+	assert_int_equal(n, 0);
 }
 
 static void test_bad_config_fails_the_call(void **state)
@@ -677,6 +732,8 @@ int main(void)
 		cmocka_unit_test(test_scrub),
 		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_reply_decoding),
+		cmocka_unit_test(test_token_counts_clamped),
+		cmocka_unit_test(test_price_table),
 		cmocka_unit_test(test_bad_config_fails_the_call),
 	};
 	return cmocka_run_group_tests_name("llm", tests, NULL, NULL);

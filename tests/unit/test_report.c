@@ -1,0 +1,88 @@
+/* test_report.c - verdicts against PyTorch and the roofline floor, and the
+ * report and bench files as JSON. */
+#include "testing.h"
+
+#include "bridge.h"
+#include "evaluate.h"
+#include "report.h"
+#include "util.h"
+
+static const char *describe_json =
+	"{\"name\": \"ln\", \"family\": \"norm\", \"notes\": \"n\", \"file_sha256\": \"ab\","
+	" \"inputs\": [{\"name\": \"x\", \"dtype\": \"f32\", \"shape\": [4, 8]}],"
+	" \"params\": [{\"name\": \"w\", \"dtype\": \"f32\", \"shape\": [8]}],"
+	" \"outputs\": [{\"name\": \"out0\", \"dtype\": \"f16\", \"shape\": [4, 8]}],"
+	" \"flops\": 1000, \"min_bytes\": 224}";
+
+static void test_report_and_roofline(void **state)
+{
+	struct problem p;
+	problem_init(&p);
+	assert_int_equal(bridge_json_problem(describe_json, &p), 0);
+	p.min_bytes = 3e9;   /* 1 ms at 3000 GB/s */
+	p.flops = 0.5e12;    /* 0.5 ms at 1000 TFLOP/s */
+	struct ceilings c = { .bandwidth_gbs = 3000, .fp32_tflops = 1000 };
+	struct eval_opts o;
+	eval_opts_defaults(&o);
+	struct eval_result res;
+	eval_result_init(&res);
+	res.verdict = VERDICT_CORRECT;
+	res.detail = xstrdup("fine \xff bytes");  /* not UTF-8: must still encode */
+	res.timed = true;
+	res.time = (struct timing){ 2.0, 1.9, 2.5, 30 };
+	struct baseline b = { .eager = { 4.0, 3.9, 4.1, 30 } };
+	struct eval_report rep = { .problem = &p, .candidate = "k.cu", .opts = &o, .result = &res,
+				   .baseline = &b, .ceilings = &c };
+	report_derive(&rep);
+	assert_true(rep.roof.floor_ms > 0.99 && rep.roof.floor_ms < 1.01);
+	assert_string_equal(rep.roof.bound, "memory");
+	assert_true(rep.pct_eager > 199.9 && rep.pct_eager < 200.1);
+	assert_true(rep.pct_floor > 49.9 && rep.pct_floor < 50.1);
+	char *json = report_json(&rep);
+	assert_non_null(strstr(json, "\"verdict\": \"correct\""));
+	assert_non_null(strstr(json, "\"pct_eager\": 200"));
+	assert_non_null(strstr(json, "\"bound\": \"memory\""));
+	free(json);
+	eval_result_release(&res);
+	problem_release(&p);
+}
+
+static void test_bench_json(void **state)
+{
+	/* A found kernel gives numbers (0 where not measured gives null); a
+	 * problem without one gives nulls; names that are not UTF-8 still encode. */
+	struct bench_row rows[2] = {
+		{ .problem = "ln", .tolerance = "strict", .ok = true, .eager_ms = 4, .compile_ms = 0,
+		  .best_ms = 2, .pct_eager = 200, .pct_compile = 0, .pct_floor = 50, .round_found = 3,
+		  .pass_strict = true, .pass_crfm = true },
+		{ .problem = "bad \xff", .tolerance = "crfm", .ok = false, .eager_ms = 4, .round_found = 2 },
+	};
+	char *json = report_bench_json("H100", "2025-01-01", "kbreed bench", rows, 2);
+	const char *want[] = {
+		"\"gpu\": \"H100\"", "\"command\": \"kbreed bench\"",
+		"\"problem\": \"ln\",\n      \"tolerance\": \"strict\",\n      \"eager_ms\": 4.0,\n"
+		"      \"compile_ms\": null,\n      \"best_ms\": 2.0,\n      \"pct_eager\": 200.0,\n"
+		"      \"pct_compile\": null,\n      \"pct_floor\": 50.0,\n      \"round_found\": 3,\n"
+		"      \"passes_strict\": true,\n      \"passes_crfm\": true",
+		"\"problem\": \"bad ?\",\n      \"tolerance\": \"crfm\",\n      \"eager_ms\": null,\n"
+		"      \"compile_ms\": null,\n      \"best_ms\": null,\n      \"pct_eager\": null,\n"
+		"      \"pct_compile\": null,\n      \"pct_floor\": null,\n      \"round_found\": null,\n"
+		"      \"passes_strict\": null,\n      \"passes_crfm\": null",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+		if (!strstr(json, want[i]))
+			fail_msg("no %s in\n%s", want[i], json);
+	free(json);
+	json = report_bench_json("g", "d", "c", NULL, 0);
+	assert_non_null(strstr(json, "\"results\": []"));
+	free(json);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_report_and_roofline),
+		cmocka_unit_test(test_bench_json),
+	};
+	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
+}
