@@ -118,11 +118,16 @@ char *llm_seeds_text(const struct llm_seed *seeds, int n)
 		rc = buf_printf(&b, "(no seeds yet)\n");
 	for (int i = 0; i < n && !rc; i++) {
 		const struct llm_seed *s = &seeds[i];
-		rc = buf_printf(&b, "### Seed %lld: %.4f ms, %.0f %% of eager", (long long)s->id,
-				s->median_ms, s->pct_eager);
-		if (!rc)
-			rc = s->pct_floor > 0 ? buf_printf(&b, ", %.0f %% of floor\n", s->pct_floor)
-					      : buf_printf(&b, ", floor unknown\n");
+		if (s->median_ms <= 0) {
+			/* Nothing timed it (a dry run): no number is made up. */
+			rc = buf_printf(&b, "### Seed %lld: compiled, not timed\n", (long long)s->id);
+		} else {
+			rc = buf_printf(&b, "### Seed %lld: %.4f ms, %.0f %% of eager", (long long)s->id,
+					s->median_ms, s->pct_eager);
+			if (!rc)
+				rc = s->pct_floor > 0 ? buf_printf(&b, ", %.0f %% of floor\n", s->pct_floor)
+						      : buf_printf(&b, ", floor unknown\n");
+		}
 		if (!rc)
 			rc = buf_printf(&b, "Idea: %s\n\n```cuda\n%s%s```\n\n",
 					s->idea && *s->idea ? s->idea : "(none: a starting kernel)",

@@ -42,7 +42,7 @@ char *llm_categories_text(void);
 /* A seed as the ideas prompt shows it. */
 struct llm_seed {
 	int64_t id;            /* the candidate's id in the store */
-	double median_ms;      /* its median time */
+	double median_ms;      /* its median time; <= 0 when not timed (a dry run) */
 	double pct_eager;      /* 100 * eager_ms / median_ms: 250 is 2.5x faster */
 	double pct_floor;      /* 100 * floor_ms / median_ms; <= 0 when unknown */
 	const char *idea;      /* the idea that made it; NULL or "" for round 0 */

@@ -93,6 +93,12 @@ for provider in openai anthropic; do
 		"$(q "$db" "SELECT count(*) FROM candidates c JOIN evaluations e ON e.candidate = c.id WHERE origin='llm' AND verdict='not_run'")" 3
 	check "$provider: tokens counted" "$([ "$(q "$db" "SELECT sum(in_tokens) > 0 AND sum(out_tokens) > 0 FROM llm_calls WHERE status='ok'")" = 1 ] && echo yes)" yes
 	grep -q "Bearer test-key-4f1d\|x-api-key: test-key-4f1d" "$TMP/requests" && ok "$provider: the key was sent to the endpoint" || not_ok "$provider: the key was sent"
+	ideas_prompt=$(q "$db" "SELECT prompt FROM llm_calls WHERE kind='ideas'")
+	if echo "$ideas_prompt" | grep -q "Seed 1: compiled, not timed" && ! echo "$ideas_prompt" | grep -q "0\.0000 ms"; then
+		ok "$provider: a dry run quotes no time it did not measure"
+	else
+		not_ok "$provider: a dry run quotes no time it did not measure" "$(echo "$ideas_prompt" | grep "### Seed")"
+	fi
 	if grep -rq "test-key-4f1d" "$db"* "$TMP/out" "$TMP/err" "$TMP/out-$provider" 2>/dev/null; then
 		not_ok "$provider: the key is nowhere in the database, logs or outputs"
 	else

@@ -114,6 +114,13 @@ static void test_seeds_and_history_text(void **state)
 	assert_non_null(strstr(s, "vectorise the loads"));
 	assert_non_null(strstr(s, "```cuda\nsrc\n```"));
 	free(s);
+	/* A seed nothing timed (a dry run) is shown without numbers. */
+	struct llm_seed untimed = { 3, 0, 0, 0, NULL, "src" };
+	s = llm_seeds_text(&untimed, 1);
+	assert_non_null(strstr(s, "Seed 3: compiled, not timed"));
+	assert_null(strstr(s, " ms"));
+	assert_null(strstr(s, "% of"));
+	free(s);
 	int64_t p[2] = { 7, 9 };
 	struct llm_tried t[1] = { { p, 2, "memory access", "use float4", "best 0.1 ms" } };
 	s = llm_history_text(t, 1);
