@@ -120,6 +120,13 @@ static int parse_text(const char *s, const char *what, const char **out)
 	return 0;
 }
 
+/* $KBREED_ARCH, when set, must be a target too; checked before any work. */
+static int check_env_arch(void)
+{
+	const char *env = getenv("KBREED_ARCH"), *unused;
+	return env && *env ? parse_arch(env, "$KBREED_ARCH", &unused) : 0;
+}
+
 /* The compile target: --arch, else $KBREED_ARCH, else the GPU's. */
 static const char *pick_arch(const char *flag, const struct gpu_info *g)
 {
@@ -609,6 +616,8 @@ static int cmd_compile(const struct command *cmd, int argc, char **argv)
 		error("compile: name at least one .cu file");
 		return EXIT_USAGE;
 	}
+	if (check_env_arch())
+		return EXIT_USAGE;
 	struct gpu_info g = { 0 };
 	const char *arch = pick_arch(cc.arch, NULL);
 	if (!arch && gpu_info_query(&g) == 0)
@@ -770,6 +779,8 @@ static int cmd_eval(const struct command *cmd, int argc, char **argv)
 		error("eval takes a problem and kernels: kbreed eval PROBLEM KERNEL.cu [KERNEL.cu...]");
 		return EXIT_USAGE;
 	}
+	if (check_env_arch())
+		return EXIT_USAGE;
 	return eval_judge(&jc, json, !no_baseline, argv[optind], argv + optind + 1,
 			  argc - optind - 1);
 }
@@ -843,9 +854,8 @@ static int search_opts_ready(struct search_opts *so, const struct judge_cli *jc)
 {
 	so->eval = jc->eval;
 	so->torch_compile = jc->torch_compile;
-	so->arch = jc->arch;
-	const char *env = getenv("KBREED_ARCH");
-	if (!so->arch && env && *env && parse_arch(env, "$KBREED_ARCH", &so->arch))
+	so->arch = pick_arch(jc->arch, NULL);
+	if (check_env_arch())
 		return -1;
 	if (so->out_dir)
 		return check_out_dir(so->out_dir, "--out");

@@ -106,6 +106,8 @@ bad "--arch 'sm_90 a'" --arch $BAD --arch 'sm_90 a'
 bad "--arch compute_90" --arch $BAD --arch compute_90
 bad "--arch sm_" --arch $BAD --arch sm_
 bad "\$KBREED_ARCH 'sm_90;rm'" KBREED_ARCH env KBREED_ARCH='sm_90;rm' $BAD
+bad "eval \$KBREED_ARCH 'sm_90;rm'" KBREED_ARCH env KBREED_ARCH='sm_90;rm' $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu
+bad "compile \$KBREED_ARCH 'sm_90;rm'" KBREED_ARCH env KBREED_ARCH='sm_90;rm' $K compile kernels/bad/good_gelu.cu
 bad "eval --arch 'sm_90;rm'" --arch $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --arch 'sm_90;rm'
 bad "compile --arch 'sm_90;rm'" --arch $K compile --arch 'sm_90;rm' kernels/bad/good_gelu.cu
 bad "--rounds ' 5'" --rounds $BAD --rounds ' 5'
