@@ -4,9 +4,20 @@
  *   problem (bridge_describe) -> compile (compile_batch) -> evaluate
  *   (bridge_reference, bridge_baseline, evaluator_run) -> report
  *
- * Exit codes: 0 success (for eval: the candidate is correct), 1 the
- * candidate was judged and is not correct, 2 bad usage or a broken
- * environment (no GPU, no torch, unreadable problem).
+ * In git's manner: a table of commands (`commands[]` at the bottom), each
+ * with its summary, its usage and the groups of options it takes. Every
+ * option is parsed in one place, its group's setter: the judging options
+ * (judge_group) are shared by eval, run and bench, the search and LLM
+ * options (search_group, llm_group) by run and bench. `kbreed --help` lists
+ * the commands, `kbreed COMMAND --help` prints one command's usage and
+ * options, `kbreed --version` the version. Bad values are refused before any
+ * work starts, so a long search never fails at its end over an option.
+ *
+ * Exit codes: 0 success (for eval: the candidate is correct; for --help and
+ * --version: always), 1 the candidate was judged and is not correct (run,
+ * bench: no correct kernel was found), 2 bad usage (an unknown command or
+ * option, a bad value) or a broken environment (no GPU, no torch,
+ * unreadable problem, unwritable output).
  */
 #define _GNU_SOURCE
 #include "bridge.h"
@@ -20,55 +31,100 @@
 #include "policy.h"
 #include "proc.h"
 #include "report.h"
-#include "sandbox.h"
 #include "search.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define KBREED_VERSION "0.1.0"
 
 enum { EXIT_OK = 0, EXIT_JUDGED = 1, EXIT_USAGE = 2 };
 
-static void usage(FILE *f)
+/* ---- values: each kind of option value is checked by one function ------ */
+
+/* An integer written as digits only (a leading '-' where lo < 0): no spaces,
+ * no trailing junk, no hex. Returns 0, or -1 after a message naming what. */
+static int parse_int(const char *s, int lo, int hi, const char *what, int *out)
 {
-	fprintf(f,
-		"usage: kbreed [-v|-q] COMMAND [ARGS]\n"
-		"\n"
-		"commands:\n"
-		"  problems [--json]           list the built-in suite: shapes, dtypes, FLOPs, bytes\n"
-		"  eval PROBLEM KERNEL.cu...   judge candidates against PyTorch on this GPU, one session\n"
-		"      [--json] [--tolerance strict|crfm] [--sets N] [--reps N] [--warmup N]\n"
-		"      [--timeout SECONDS] [--arch sm_XX] [--torch-compile] [--no-baseline]\n"
-		"      [--allow-libraries]  (else cuBLAS, cuDNN, dlopen ... are rejected)\n"
-		"  run PROBLEM                 breed kernels over rounds (the playbook proposer)\n"
-		"      [--rounds R] [--ideas I] [--impls K] [--keep S] [--seed N] [--resume RUN]\n"
-		"      [--tolerance strict|crfm] [--db PATH] [--out DIR] [--max-minutes M]\n"
-		"      [--max-candidates N] [--no-bank] [--torch-compile] [--dry-run]\n"
-		"      [eval's --sets/--reps/...]; --dry-run proposes, realises and compiles only\n"
-		"      [--llm openai:MODEL|anthropic:MODEL|cmd:COMMAND] [--llm-code SPEC]\n"
-		"      [--llm-base-url URL] [--reasoning-effort E] [--max-output-tokens N]\n"
-		"      [--temperature T] [--max-cost USD] [--max-tokens N]\n"
-		"      [--llm-concurrency N] [--llm-repairs N] [--llm-timeout S]   (docs/LLM.md)\n"
-		"  bench [PROBLEM...]          run the suite (or a subset) and record the results\n"
-		"      [run's options] [--results FILE]\n"
-		"  template [NAME [KNOB=V...]] list the playbook's templates, or print one realised\n"
-		"      [--for PROBLEM]  (adds the problem's KBREED_DEFINES: strides, windows)\n"
-		"  compile KERNEL.cu...        compile candidates through the cache\n"
-		"      [--arch sm_XX] [--jobs N]\n"
-		"  version\n"
-		"\n"
-		"PROBLEM is a suite name (see `kbreed problems`) or the path of any\n"
-		"KernelBench-format file. Environment: KBREED_PYTHON (python with torch),\n"
-		"KBREED_CACHE (cache directory), KBREED_DB (the store), KBREED_ARCH, KBREED_NVCC.\n");
+	const char *d = (lo < 0 && *s == '-') ? s + 1 : s;
+	char *end;
+	errno = 0;
+	long v = isdigit((unsigned char)*d) ? strtol(s, &end, 10) : 0;
+	if (!isdigit((unsigned char)*d) || *end || errno || v < lo || v > hi)
+		return error("%s must be an integer from %d to %d, not '%s'", what, lo, hi, s);
+	*out = (int)v;
+	return 0;
+}
+
+/* A finite decimal number in [lo, hi] (above lo when lo_open): no spaces,
+ * no nan, no inf, no hex. Returns 0, or -1 after a message naming what. */
+static int parse_real(const char *s, double lo, bool lo_open, double hi, const char *what,
+		      double *out)
+{
+	char *end = NULL;
+	double v = 0;
+	bool ok = isdigit((unsigned char)s[0]) || (s[0] == '.' && isdigit((unsigned char)s[1]));
+	for (const char *c = s; ok && *c; c++)
+		ok = isdigit((unsigned char)*c) || *c == '.' || *c == 'e' || *c == 'E' ||
+		     *c == '-' || *c == '+';
+	if (ok) {
+		errno = 0;
+		v = strtod(s, &end);
+		ok = !*end && !errno && isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi;
+	}
+	if (!ok)
+		return error("%s must be a number %s %g %s %g, not '%s'", what,
+			     lo_open ? "above" : "from", lo, lo_open ? "up to" : "to", hi, s);
+	*out = v;
+	return 0;
+}
+
+/* A compile target nvcc is given as -gencode arch=compute_NN,code=sm_NN:
+ * sm_ then two or three digits and at most one letter (sm_90a, sm_100f). */
+static bool valid_arch(const char *a)
+{
+	if (!a || strncmp(a, "sm_", 3))
+		return false;
+	size_t digits = strspn(a + 3, "0123456789");
+	const char *rest = a + 3 + digits;
+	return digits >= 2 && digits <= 3 &&
+	       (!*rest || (islower((unsigned char)rest[0]) && !rest[1]));
+}
+
+static int parse_arch(const char *s, const char *what, const char **out)
+{
+	if (!valid_arch(s))
+		return error("%s wants a target such as sm_80 or sm_90a, not '%s'", what, s);
+	*out = s;
+	return 0;
+}
+
+/* A file or directory name, URL, model name ...: anything but empty. */
+static int parse_text(const char *s, const char *what, const char **out)
+{
+	if (!*s)
+		return error("%s must not be empty", what);
+	*out = s;
+	return 0;
+}
+
+/* $KBREED_ARCH, when set, must be a target too; checked before any work. */
+static int check_env_arch(void)
+{
+	const char *env = getenv("KBREED_ARCH"), *unused;
+	return env && *env ? parse_arch(env, "$KBREED_ARCH", &unused) : 0;
 }
 
 /* The compile target: --arch, else $KBREED_ARCH, else the GPU's. */
@@ -84,24 +140,441 @@ static const char *pick_arch(const char *flag, const struct gpu_info *g)
 	return NULL;
 }
 
-static bool valid_arch(const char *a)
+/* Makes dir (and its parents) and proves a file can be written in it, so
+ * that a run does not find out at its end. Returns 0, or -1 after a message. */
+static int check_out_dir(const char *dir, const char *what)
 {
-	return a && !strncmp(a, "sm_", 3) && strlen(a) >= 5 && strlen(a) < 12;
+	struct stat st;
+	int rc = -1, fd;
+	char *probe = NULL;
+	if (!*dir)
+		return error("%s must not be empty", what);
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		return error("%s %s exists and is not a directory", what, dir);
+	if (util_mkdirs(dir))
+		return -1;  /* util_mkdirs said why */
+	probe = xasprintf("%s/.kbreed-probe-XXXXXX", dir);
+	fd = mkstemp(probe);
+	if (fd < 0) {
+		error("%s %s cannot be written: %s", what, dir, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	if (unlink(probe)) {
+		error("%s %s: cannot remove %s: %s", what, dir, probe, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(probe);
+	return rc;
 }
 
-static int cmd_problems(int argc, char **argv)
+/* A file that will be written at the end: not a directory, and its
+ * directory can be made and written. Returns 0, or -1 after a message. */
+static int check_out_file(const char *path, const char *what)
 {
-	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else
-			{
-			error("problems: unknown option %s", argv[i]);
-			return EXIT_USAGE;
+	int rc;
+	if (!*path)
+		return error("%s must not be empty", what);
+	if (util_is_dir(path))
+		return error("%s %s is a directory", what, path);
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	rc = check_out_dir(slash ? dir : ".", what);
+	free(dir);
+	return rc;
+}
+
+/* ---- option tables: each group parses its options into one struct ----- */
+
+/* One option: its long name (without --), the name of its argument (NULL for
+ * a flag), one line of help, and the group's id for it. */
+struct cli_opt {
+	int id;
+	const char *name;
+	const char *arg;
+	const char *help;
+};
+
+/* Options parsed by one setter into one struct (the context). */
+struct cli_group {
+	const char *title;                 /* heading in `kbreed COMMAND --help` */
+	const struct cli_opt *opts;        /* ends with a NULL name */
+	int (*set)(void *ctx, int id, const char *arg);  /* 0, or -1 after a message */
+};
+
+/* The judging options, shared by eval, run and bench. */
+struct judge_cli {
+	struct eval_opts eval;
+	const char *arch;        /* --arch; NULL: $KBREED_ARCH, else the GPU's */
+	bool torch_compile;      /* also time torch.compile */
+	bool tolerance_given;    /* --tolerance was on the command line */
+};
+
+static void judge_cli_init(struct judge_cli *j)
+{
+	memset(j, 0, sizeof *j);
+	eval_opts_defaults(&j->eval);
+}
+
+enum { J_TOLERANCE, J_SETS, J_REPS, J_WARMUP, J_TIMEOUT, J_ARCH, J_TORCH_COMPILE,
+       J_ALLOW_LIBRARIES };
+
+static const struct cli_opt judge_opts[] = {
+	{ J_TOLERANCE, "tolerance", "strict|crfm", "the profile that decides (strict); both are recorded" },
+	{ J_SETS, "sets", "N", "correctness input sets, 1 to 16 (5)" },
+	{ J_REPS, "reps", "N", "timed calls, L2 flushed before each, 20 to 100000 (30)" },
+	{ J_WARMUP, "warmup", "N", "untimed calls before timing, 0 to 100000 (5)" },
+	{ J_TIMEOUT, "timeout", "SECONDS", "wall-clock limit per kernel in the worker (180)" },
+	{ J_ARCH, "arch", "sm_XX", "compile target (default: $KBREED_ARCH, else the GPU's)" },
+	{ J_TORCH_COMPILE, "torch-compile", NULL, "also time torch.compile" },
+	{ J_ALLOW_LIBRARIES, "allow-libraries", NULL, "let kernels call cuBLAS, cuDNN, dlopen ... (else rejected)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int judge_set(void *ctx, int id, const char *arg)
+{
+	struct judge_cli *j = ctx;
+	int v;
+	switch (id) {
+	case J_TOLERANCE:
+		if ((v = tolerance_parse(arg)) < 0)
+			return error("--tolerance must be strict or crfm, not '%s'", arg);
+		j->eval.tolerance = (enum tolerance_profile)v;
+		j->tolerance_given = true;
+		return 0;
+	case J_SETS: return parse_int(arg, 1, 16, "--sets", &j->eval.sets);
+	case J_REPS: return parse_int(arg, 20, 100000, "--reps", &j->eval.reps);
+	case J_WARMUP: return parse_int(arg, 0, 100000, "--warmup", &j->eval.warmup);
+	case J_TIMEOUT:
+		if (parse_int(arg, 1, 86400, "--timeout", &v))
+			return -1;
+		j->eval.timeout_s = v;
+		return 0;
+	case J_ARCH: return parse_arch(arg, "--arch", &j->arch);
+	case J_TORCH_COMPILE: j->torch_compile = true; return 0;
+	case J_ALLOW_LIBRARIES: j->eval.allow_libraries = true; return 0;
+	}
+	BUG("judge option without a case");
+}
+
+static const struct cli_group judge_group = { "judging", judge_opts, judge_set };
+
+/* The search options, shared by run and bench; context: struct search_opts. */
+enum { S_ROUNDS, S_IDEAS, S_IMPLS, S_KEEP, S_SEED, S_MAX_MINUTES, S_MAX_CANDIDATES, S_DB,
+       S_OUT, S_NO_BANK, S_DRY_RUN };
+
+static const struct cli_opt search_opts_table[] = {
+	{ S_ROUNDS, "rounds", "R", "rounds after round 0, 0 to 100 (5)" },
+	{ S_IDEAS, "ideas", "I", "ideas per round, 1 to 256 (8)" },
+	{ S_IMPLS, "impls", "K", "realisations per idea, 1 to 64 (4)" },
+	{ S_KEEP, "keep", "S", "seeds carried into each round, 1 to 64 (4)" },
+	{ S_SEED, "seed", "N", "random seed of the proposer (1)" },
+	{ S_MAX_MINUTES, "max-minutes", "M", "stop after M minutes of wall clock" },
+	{ S_MAX_CANDIDATES, "max-candidates", "N", "stop after N candidates" },
+	{ S_DB, "db", "PATH", "the store (default: $KBREED_DB, else <cache>/kbreed.db)" },
+	{ S_OUT, "out", "DIR", "where winner.cu and summary.md go (kbreed-out/PROBLEM-runN)" },
+	{ S_NO_BANK, "no-bank", NULL, "do not seed round 0 from the bank of earlier winners" },
+	{ S_DRY_RUN, "dry-run", NULL, "propose, realise and compile only: judge nothing, no GPU needed" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int search_set(void *ctx, int id, const char *arg)
+{
+	struct search_opts *so = ctx;
+	int v;
+	switch (id) {
+	case S_ROUNDS:
+		so->given |= SEARCH_GIVEN_ROUNDS;
+		return parse_int(arg, 0, 100, "--rounds", &so->rounds);
+	case S_IDEAS:
+		so->given |= SEARCH_GIVEN_IDEAS;
+		return parse_int(arg, 1, 256, "--ideas", &so->ideas);
+	case S_IMPLS:
+		so->given |= SEARCH_GIVEN_IMPLS;
+		return parse_int(arg, 1, 64, "--impls", &so->impls);
+	case S_KEEP:
+		so->given |= SEARCH_GIVEN_KEEP;
+		return parse_int(arg, 1, 64, "--keep", &so->keep);
+	case S_SEED:
+		so->given |= SEARCH_GIVEN_SEED;
+		return parse_int(arg, 0, 1 << 30, "--seed", &so->seed);
+	case S_MAX_MINUTES:
+		if (parse_int(arg, 1, 100000, "--max-minutes", &v))
+			return -1;
+		so->max_minutes = v;
+		return 0;
+	case S_MAX_CANDIDATES:
+		return parse_int(arg, 1, 10000000, "--max-candidates", &so->max_candidates);
+	case S_DB:
+		/* SQLite takes "" for a temporary database: the run would be lost. */
+		return parse_text(arg, "--db", &so->db_path);
+	case S_OUT: return parse_text(arg, "--out", &so->out_dir);
+	case S_NO_BANK: so->use_bank = false; return 0;
+	case S_DRY_RUN: so->dry_run = true; return 0;
+	}
+	BUG("search option without a case");
+}
+
+static const struct cli_group search_group = { "search", search_opts_table, search_set };
+
+/* The LLM proposer's options (docs/LLM.md); context: struct search_opts. */
+enum { L_LLM, L_LLM_CODE, L_BASE_URL, L_EFFORT, L_MAX_OUTPUT_TOKENS, L_TEMPERATURE,
+       L_MAX_COST, L_MAX_TOKENS, L_CONCURRENCY, L_REPAIRS, L_TIMEOUT };
+
+static const struct cli_opt llm_opts[] = {
+	{ L_LLM, "llm", "SPEC", "a model proposes: openai:MODEL, anthropic:MODEL or cmd:COMMAND" },
+	{ L_LLM_CODE, "llm-code", "SPEC", "another model writes the realisations (default: --llm)" },
+	{ L_BASE_URL, "llm-base-url", "URL", "the provider's API address" },
+	{ L_EFFORT, "reasoning-effort", "E", "sent to models that take it (low, medium, high)" },
+	{ L_MAX_OUTPUT_TOKENS, "max-output-tokens", "N", "per reply (default: the provider's)" },
+	{ L_TEMPERATURE, "temperature", "T", "sampling temperature, 0 to 2 (default: not sent)" },
+	{ L_MAX_COST, "max-cost", "USD", "stop when the requests have cost this much" },
+	{ L_MAX_TOKENS, "max-tokens", "N", "stop after N tokens in and out" },
+	{ L_CONCURRENCY, "llm-concurrency", "N", "requests in flight at once, 1 to 256 (4)" },
+	{ L_REPAIRS, "llm-repairs", "N", "repairs of a kernel that fails to compile, 0 to 10 (1)" },
+	{ L_TIMEOUT, "llm-timeout", "SECONDS", "limit of one attempt of one request (600)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int llm_set(void *ctx, int id, const char *arg)
+{
+	struct search_opts *so = ctx;
+	int v;
+	switch (id) {
+	case L_LLM: return parse_text(arg, "--llm", &so->llm);
+	case L_LLM_CODE: return parse_text(arg, "--llm-code", &so->llm_code);
+	case L_BASE_URL: return parse_text(arg, "--llm-base-url", &so->llm_base_url);
+	case L_EFFORT: return parse_text(arg, "--reasoning-effort", &so->reasoning_effort);
+	case L_MAX_OUTPUT_TOKENS:
+		return parse_int(arg, 1, 10000000, "--max-output-tokens", &so->max_output_tokens);
+	case L_TEMPERATURE: return parse_real(arg, 0, false, 2, "--temperature", &so->temperature);
+	case L_MAX_COST: return parse_real(arg, 0, true, 1e9, "--max-cost", &so->max_cost);
+	case L_MAX_TOKENS:
+		if (parse_int(arg, 1, 2000000000, "--max-tokens", &v))
+			return -1;
+		so->max_tokens = v;
+		return 0;
+	case L_CONCURRENCY: return parse_int(arg, 1, 256, "--llm-concurrency", &so->llm_concurrency);
+	case L_REPAIRS: return parse_int(arg, 0, 10, "--llm-repairs", &so->llm_repairs);
+	case L_TIMEOUT:
+		if (parse_int(arg, 1, 86400, "--llm-timeout", &v))
+			return -1;
+		so->llm_timeout_s = v;
+		return 0;
+	}
+	BUG("llm option without a case");
+}
+
+static const struct cli_group llm_group = { "LLM proposer (docs/LLM.md)", llm_opts, llm_set };
+
+/* run's own: --resume; context: struct search_opts. */
+static const struct cli_opt resume_opts[] = {
+	{ 0, "resume", "RUN", "continue an interrupted or budget-stopped run" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int resume_set(void *ctx, int id, const char *arg)
+{
+	struct search_opts *so = ctx;
+	int v;
+	(void)id;
+	if (parse_int(arg, 1, 1 << 30, "--resume", &v))
+		return -1;
+	so->resume = v;
+	return 0;
+}
+
+static const struct cli_group resume_group = { "run", resume_opts, resume_set };
+
+/* bench's own: --results; context: const char *. */
+static const struct cli_opt results_opts[] = {
+	{ 0, "results", "FILE", "where the JSON results go (bench/results/DATE-GPU.json)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int results_set(void *ctx, int id, const char *arg)
+{
+	(void)id;
+	return parse_text(arg, "--results", (const char **)ctx);
+}
+
+static const struct cli_group results_group = { "bench", results_opts, results_set };
+
+/* --json, for problems and eval; context: bool. */
+static const struct cli_opt json_opts[] = {
+	{ 0, "json", NULL, "print JSON (eval: one object, or a list for several kernels)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int flag_set(void *ctx, int id, const char *arg)
+{
+	(void)id;
+	(void)arg;
+	*(bool *)ctx = true;
+	return 0;
+}
+
+static const struct cli_group json_group = { "output", json_opts, flag_set };
+
+/* eval's own: --no-baseline; context: bool (set: no baseline). */
+static const struct cli_opt no_baseline_opts[] = {
+	{ 0, "no-baseline", NULL, "do not time PyTorch beside the kernels" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static const struct cli_group no_baseline_group = { "eval", no_baseline_opts, flag_set };
+
+/* compile's options; context: struct compile_cli. */
+struct compile_cli {
+	const char *arch;        /* NULL: $KBREED_ARCH, else the GPU's */
+	int jobs;                /* nvcc processes at once; 0: one per core */
+};
+
+enum { C_ARCH, C_JOBS };
+
+static const struct cli_opt compile_opts_table[] = {
+	{ C_ARCH, "arch", "sm_XX", "compile target (default: $KBREED_ARCH, else the GPU's)" },
+	{ C_JOBS, "jobs", "N", "nvcc processes at once, 1 to 1024 (one per core)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int compile_set(void *ctx, int id, const char *arg)
+{
+	struct compile_cli *c = ctx;
+	if (id == C_ARCH)
+		return parse_arch(arg, "--arch", &c->arch);
+	return parse_int(arg, 1, 1024, "--jobs", &c->jobs);
+}
+
+static const struct cli_group compile_group = { "compile", compile_opts_table, compile_set };
+
+/* template's: --for PROBLEM; context: const char *. */
+static const struct cli_opt for_opts[] = {
+	{ 0, "for", "PROBLEM", "add the problem's KBREED_DEFINES (strides, windows)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int for_set(void *ctx, int id, const char *arg)
+{
+	(void)id;
+	return parse_text(arg, "--for", (const char **)ctx);
+}
+
+static const struct cli_group for_group = { "template", for_opts, for_set };
+
+/* ---- commands ------------------------------------------------------------ */
+
+#define CLI_MAX_GROUPS 4
+
+struct command {
+	const char *name;
+	int (*fn)(const struct command *cmd, int argc, char **argv);
+	const char *summary;     /* one line, for `kbreed --help` */
+	const char *usage;       /* synopsis lines and what it does, for `kbreed CMD --help` */
+	const struct cli_group *groups[CLI_MAX_GROUPS];  /* its options; NULL ends */
+};
+
+static void command_help(const struct command *cmd, FILE *f)
+{
+	fputs(cmd->usage, f);
+	fprintf(f, "\noptions:\n  -h, --help%*s%s\n", 16, "", "print this help");
+	for (int g = 0; g < CLI_MAX_GROUPS && cmd->groups[g]; g++) {
+		fprintf(f, "\n%s:\n", cmd->groups[g]->title);
+		for (const struct cli_opt *o = cmd->groups[g]->opts; o->name; o++) {
+			int w = o->arg ? (int)(strlen(o->name) + strlen(o->arg) + 3) :
+					 (int)strlen(o->name) + 2;
+			fprintf(f, "  --%s%s%s%*s%s\n", o->name, o->arg ? " " : "", o->arg ? o->arg : "",
+				w < 26 ? 26 - w : 1, "", o->help);
 		}
 	}
-	int rc = EXIT_OK;
+}
+
+enum { CLI_PARSED = 0, CLI_HELP = 1, CLI_BAD = -1 };
+
+/*
+ * Parses argv (argv[0] is the command's name) against the command's option
+ * groups, ctx[g] being the struct group g fills. Options and operands may
+ * be mixed; the operands end up at argv[optind...]. Returns CLI_PARSED,
+ * CLI_HELP after printing the command's help on stdout, or CLI_BAD after a
+ * message on stderr.
+ */
+static int cli_parse(const struct command *cmd, int argc, char **argv, void *const ctx[])
+{
+	int n = 0, c, rc = CLI_BAD;
+	for (int g = 0; g < CLI_MAX_GROUPS && cmd->groups[g]; g++)
+		for (const struct cli_opt *o = cmd->groups[g]->opts; o->name; o++)
+			n++;
+	struct option *lo = xcalloc((size_t)n + 2, sizeof *lo);
+	int k = 0;
+	for (int g = 0; g < CLI_MAX_GROUPS && cmd->groups[g]; g++)
+		for (const struct cli_opt *o = cmd->groups[g]->opts; o->name; o++, k++)
+			lo[k] = (struct option){ o->name, o->arg ? required_argument : no_argument,
+						 NULL, 256 + k };
+	lo[k] = (struct option){ "help", no_argument, NULL, 'h' };
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			command_help(cmd, stdout);
+			rc = CLI_HELP;
+			goto out;
+		}
+		if (c == ':') {
+			error("%s: option %s needs a value; `kbreed %s --help` lists the options",
+			      cmd->name, argv[optind - 1], cmd->name);
+			goto out;
+		}
+		if (c < 256 || c >= 256 + n) {
+			if (optopt >= 256)
+				error("%s: option '%s' takes no value", cmd->name, argv[optind - 1]);
+			else if (optopt)
+				error("%s: unknown option '-%c'; `kbreed %s --help` lists the options",
+				      cmd->name, optopt, cmd->name);
+			else
+				error("%s: unknown option '%s'; `kbreed %s --help` lists the options",
+				      cmd->name, argv[optind - 1], cmd->name);
+			goto out;
+		}
+		/* Find the group and option of flat index c - 256. */
+		int want = c - 256;
+		for (int g = 0; g < CLI_MAX_GROUPS && cmd->groups[g]; g++)
+			for (const struct cli_opt *o = cmd->groups[g]->opts; o->name; o++)
+				if (want-- == 0 && cmd->groups[g]->set(ctx[g], o->id, optarg))
+					goto out;
+	}
+	rc = CLI_PARSED;
+out:
+	free(lo);
+	return rc;
+}
+
+/* Parses as cli_parse and turns the outcome into the command's return:
+ * -1 to go on, else the exit code (EXIT_OK after help, EXIT_USAGE). */
+static int cli_parse_exit(const struct command *cmd, int argc, char **argv, void *const ctx[])
+{
+	int rc = cli_parse(cmd, argc, argv, ctx);
+	return rc == CLI_PARSED ? -1 : rc == CLI_HELP ? EXIT_OK : EXIT_USAGE;
+}
+
+static const struct command *command_find(const char *name);
+static void main_usage(FILE *f);
+
+static int cmd_problems(const struct command *cmd, int argc, char **argv)
+{
+	bool json = false;
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &json });
+	if (rc >= 0)
+		return rc;
+	if (optind < argc) {
+		error("problems takes no operands, not '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	rc = EXIT_OK;
 	if (json)
 		printf("[");
 	else
@@ -145,44 +618,29 @@ static int cmd_problems(int argc, char **argv)
 	return rc;
 }
 
-static int parse_int(const char *s, int lo, int hi, const char *what, int *out)
+static int cmd_compile(const struct command *cmd, int argc, char **argv)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end || v < lo || v > hi)
-		return error("%s must be an integer from %d to %d, not '%s'", what, lo, hi, s);
-	*out = (int)v;
-	return 0;
-}
-
-static int cmd_compile(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "arch", required_argument, NULL, 'a' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *arch_flag = NULL;
-	int jobs = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'a')
-			arch_flag = optarg;
-		else if (c == 'j' && !parse_int(optarg, 1, 1024, "--jobs", &jobs))
-			continue;
-		else
-			return EXIT_USAGE;
-	}
+	struct compile_cli cc = { 0 };
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &cc });
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc) {
 		error("compile: name at least one .cu file");
 		return EXIT_USAGE;
 	}
+	if (check_env_arch())
+		return EXIT_USAGE;
 	struct gpu_info g = { 0 };
-	const char *arch = pick_arch(arch_flag, NULL);
+	const char *arch = pick_arch(cc.arch, NULL);
 	if (!arch && gpu_info_query(&g) == 0)
 		arch = pick_arch(NULL, &g);
-	if (!valid_arch(arch)) {
+	if (!arch) {
 		error("no compile target: no GPU detected; pass --arch sm_XX or set KBREED_ARCH");
+		gpu_info_release(&g);
+		return EXIT_USAGE;
+	}
+	if (!valid_arch(arch)) {
+		error("bad compile target '%s' (want sm_XX or sm_XXa)", arch);
 		gpu_info_release(&g);
 		return EXIT_USAGE;
 	}
@@ -190,8 +648,8 @@ static int cmd_compile(int argc, char **argv)
 	struct compile_job *j = xcalloc((size_t)n, sizeof *j);
 	for (int i = 0; i < n; i++)
 		j[i].source = argv[optind + i];
-	struct compile_opts o = { .arch = arch, .jobs = jobs };
-	int rc = compile_batch(j, n, &o) ? EXIT_USAGE : EXIT_OK;
+	struct compile_opts o = { .arch = arch, .jobs = cc.jobs };
+	rc = compile_batch(j, n, &o) ? EXIT_USAGE : EXIT_OK;
 	for (int i = 0; i < n; i++) {
 		printf("%s: %s%s (%.1f s) %s\n", j[i].source,
 		       j[i].ok ? "ok" : j[i].timed_out ? "timeout" : "compile_error",
@@ -205,14 +663,18 @@ static int cmd_compile(int argc, char **argv)
 	return rc;
 }
 
-/* Judges kernel files against a problem in one session: every kernel
- * through the judge's one order of checks, each verdict printed as it comes.
- * Exit: 0 when every kernel is correct, 1 when one is not, 2 when kbreed
- * could not judge. */
-static int eval_kernels(const char *problem_arg, const char *const *kernels, int n,
-			const struct judge_opts *jo, bool json)
+/*
+ * `kbreed eval`: one judging session (src/judge.h) for the problem, every
+ * kernel through its one order of checks, each report printed as it comes.
+ * Returns the exit code: 0 when every kernel is correct, 1 when one is not,
+ * 2 when kbreed could not judge.
+ */
+static int eval_judge(const struct judge_cli *jc, bool json, bool baseline_on,
+		      const char *problem_arg, char **kernels, int n)
 {
-	int rc = EXIT_USAGE, got = 0, index;
+	struct judge_opts jo = { .eval = jc->eval, .arch = jc->arch, .baseline = baseline_on,
+				 .torch_compile = jc->torch_compile };
+	int rc = EXIT_USAGE, index;
 	struct judge j;
 	struct judge_batch *batch = NULL;
 	bool all_correct = true, opened = false;
@@ -224,17 +686,17 @@ static int eval_kernels(const char *problem_arg, const char *const *kernels, int
 			error("kernel file %s does not exist or cannot be read", kernels[i]);
 			goto out;
 		}
-	if (judge_open(&j, path, jo))
+	if (judge_open(&j, path, &jo))
 		goto out;
 	opened = true;
 	if (judge_prepare(&j))
 		goto out;
-	batch = judge_batch_start(&j, kernels, n);
+	batch = judge_batch_start(&j, (const char *const *)kernels, n);
 	if (json && n > 1)
 		printf("[\n");
 	for (int i = 0; i < n; i++) {
 		struct judgement o;
-		if ((got = judge_batch_next(batch, &index, &o)) <= 0)
+		if (judge_batch_next(batch, &index, &o) <= 0)
 			goto out;
 		if (json) {
 			char *s = report_json(&o.rep);
@@ -259,216 +721,39 @@ out:
 	return rc;
 }
 
-static int cmd_eval(int argc, char **argv)
+static int cmd_eval(const struct command *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "tolerance", required_argument, NULL, 't' },
-		{ "sets", required_argument, NULL, 's' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "arch", required_argument, NULL, 'a' },
-		{ "torch-compile", no_argument, NULL, 'C' },
-		{ "no-baseline", no_argument, NULL, 'N' },
-		{ "allow-libraries", no_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct eval_opts eo;
-	eval_opts_defaults(&eo);
-	bool json = false, torch_compile = false, baseline_on = true;
-	const char *arch_flag = NULL;
-	int c, v;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'J': json = true; break;
-		case 'C': torch_compile = true; break;
-		case 'N': baseline_on = false; break;
-		case 'A': eo.allow_libraries = true; break;
-		case 'a': arch_flag = optarg; break;
-		case 't':
-			if ((v = tolerance_parse(optarg)) < 0) {
-				error("--tolerance must be strict or crfm, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			eo.tolerance = (enum tolerance_profile)v;
-			break;
-		case 's': if (parse_int(optarg, 1, 16, "--sets", &eo.sets)) return EXIT_USAGE; break;
-		case 'r': if (parse_int(optarg, 20, 100000, "--reps", &eo.reps)) return EXIT_USAGE; break;
-		case 'w': if (parse_int(optarg, 0, 100000, "--warmup", &eo.warmup)) return EXIT_USAGE; break;
-		case 'T': if (parse_int(optarg, 1, 86400, "--timeout", &v)) return EXIT_USAGE;
-			eo.timeout_s = v; break;
-		default: return EXIT_USAGE;
-		}
-	}
+	struct judge_cli jc;
+	bool json = false, no_baseline = false;
+	judge_cli_init(&jc);
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &jc, &json, &no_baseline });
+	if (rc >= 0)
+		return rc;
 	if (argc - optind < 2) {
 		error("eval takes a problem and kernels: kbreed eval PROBLEM KERNEL.cu [KERNEL.cu...]");
 		return EXIT_USAGE;
 	}
-	struct judge_opts jo = { .eval = eo, .arch = arch_flag, .baseline = baseline_on,
-				 .torch_compile = torch_compile };
-	return eval_kernels(argv[optind], (const char *const *)argv + optind + 1, argc - optind - 1, &jo, json);
-}
-
-/* Options shared by run and bench. Returns 0, or EXIT_USAGE after a message. */
-static int parse_search(int argc, char **argv, struct search_opts *so, const char **results,
-			bool allow_resume)
-{
-	static const struct option opts[] = {
-		{ "rounds", required_argument, NULL, 'R' },
-		{ "ideas", required_argument, NULL, 'I' },
-		{ "impls", required_argument, NULL, 'K' },
-		{ "keep", required_argument, NULL, 'S' },
-		{ "seed", required_argument, NULL, 'e' },
-		{ "resume", required_argument, NULL, 'u' },
-		{ "tolerance", required_argument, NULL, 't' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "results", required_argument, NULL, 'x' },
-		{ "max-minutes", required_argument, NULL, 'm' },
-		{ "max-candidates", required_argument, NULL, 'c' },
-		{ "no-bank", no_argument, NULL, 'B' },
-		{ "dry-run", no_argument, NULL, 'D' },
-		{ "llm", required_argument, NULL, 'L' },
-		{ "llm-code", required_argument, NULL, 'M' },
-		{ "llm-base-url", required_argument, NULL, 'U' },
-		{ "reasoning-effort", required_argument, NULL, 'E' },
-		{ "max-output-tokens", required_argument, NULL, 'O' },
-		{ "temperature", required_argument, NULL, 'P' },
-		{ "max-cost", required_argument, NULL, 'Q' },
-		{ "max-tokens", required_argument, NULL, 'Z' },
-		{ "llm-concurrency", required_argument, NULL, 'Y' },
-		{ "llm-repairs", required_argument, NULL, 'X' },
-		{ "llm-timeout", required_argument, NULL, 'W' },
-		{ "allow-libraries", no_argument, NULL, 'A' },
-		{ "torch-compile", no_argument, NULL, 'C' },
-		{ "sets", required_argument, NULL, 's' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "arch", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, v;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'R': if (parse_int(optarg, 0, 100, "--rounds", &so->rounds)) return EXIT_USAGE;
-			so->given |= SEARCH_GIVEN_ROUNDS; break;
-		case 'I': if (parse_int(optarg, 1, 256, "--ideas", &so->ideas)) return EXIT_USAGE;
-			so->given |= SEARCH_GIVEN_IDEAS; break;
-		case 'K': if (parse_int(optarg, 1, 64, "--impls", &so->impls)) return EXIT_USAGE;
-			so->given |= SEARCH_GIVEN_IMPLS; break;
-		case 'S': if (parse_int(optarg, 1, 64, "--keep", &so->keep)) return EXIT_USAGE;
-			so->given |= SEARCH_GIVEN_KEEP; break;
-		case 'e': if (parse_int(optarg, 0, 1 << 30, "--seed", &so->seed)) return EXIT_USAGE;
-			so->given |= SEARCH_GIVEN_SEED; break;
-		case 'u':
-			if (!allow_resume) {
-				error("--resume belongs to kbreed run");
-				return EXIT_USAGE;
-			}
-			if (parse_int(optarg, 1, 1 << 30, "--resume", &v)) return EXIT_USAGE;
-			so->resume = v;
-			break;
-		case 't':
-			if ((v = tolerance_parse(optarg)) < 0) {
-				error("--tolerance must be strict or crfm, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			so->eval.tolerance = (enum tolerance_profile)v;
-			so->given |= SEARCH_GIVEN_TOLERANCE;
-			break;
-		case 'd': so->db_path = optarg; break;
-		case 'o': so->out_dir = optarg; break;
-		case 'x':
-			if (!results) {
-				error("--results belongs to kbreed bench");
-				return EXIT_USAGE;
-			}
-			*results = optarg;
-			break;
-		case 'm': if (parse_int(optarg, 1, 100000, "--max-minutes", &v)) return EXIT_USAGE;
-			so->max_minutes = v; break;
-		case 'c': if (parse_int(optarg, 1, 10000000, "--max-candidates", &so->max_candidates)) return EXIT_USAGE; break;
-		case 'B': so->use_bank = false; break;
-		case 'D': so->dry_run = true; break;
-		case 'L': so->llm = optarg; break;
-		case 'M': so->llm_code = optarg; break;
-		case 'U': so->llm_base_url = optarg; break;
-		case 'E': so->reasoning_effort = optarg; break;
-		case 'O': if (parse_int(optarg, 1, 10000000, "--max-output-tokens", &so->max_output_tokens)) return EXIT_USAGE; break;
-		case 'P': {
-			char *end;
-			so->temperature = strtod(optarg, &end);
-			if (*end || so->temperature < 0 || so->temperature > 2) {
-				error("--temperature must be a number from 0 to 2, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		}
-		case 'Q': {
-			char *end;
-			so->max_cost = strtod(optarg, &end);
-			if (*end || so->max_cost <= 0) {
-				error("--max-cost must be a positive number of dollars, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		}
-		case 'Y': if (parse_int(optarg, 1, 256, "--llm-concurrency", &so->llm_concurrency)) return EXIT_USAGE; break;
-		case 'X': if (parse_int(optarg, 0, 10, "--llm-repairs", &so->llm_repairs)) return EXIT_USAGE; break;
-		case 'A': so->eval.allow_libraries = true; break;
-		case 'W': if (parse_int(optarg, 1, 86400, "--llm-timeout", &v)) return EXIT_USAGE;
-			so->llm_timeout_s = v; break;
-		case 'Z': if (parse_int(optarg, 1, 2000000000, "--max-tokens", &v)) return EXIT_USAGE;
-			so->max_tokens = v; break;
-		case 'C': so->torch_compile = true; break;
-		case 's': if (parse_int(optarg, 1, 16, "--sets", &so->eval.sets)) return EXIT_USAGE; break;
-		case 'r': if (parse_int(optarg, 20, 100000, "--reps", &so->eval.reps)) return EXIT_USAGE; break;
-		case 'w': if (parse_int(optarg, 0, 100000, "--warmup", &so->eval.warmup)) return EXIT_USAGE; break;
-		case 'T': if (parse_int(optarg, 1, 86400, "--timeout", &v)) return EXIT_USAGE;
-			so->eval.timeout_s = v; break;
-		case 'a':
-			if (!valid_arch(optarg)) {
-				error("--arch wants sm_XX, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			so->arch = optarg;
-			break;
-		default: return EXIT_USAGE;
-		}
-	}
-	return 0;
+	if (check_env_arch())
+		return EXIT_USAGE;
+	return eval_judge(&jc, json, !no_baseline, argv[optind], argv + optind + 1,
+			  argc - optind - 1);
 }
 
 /* Lists the templates and their knobs, or prints one realised. */
-static int cmd_template(int argc, char **argv)
+static int cmd_template(const struct command *cmd, int argc, char **argv)
 {
 	struct template *t = NULL;
-	int n = 0, rc = EXIT_USAGE;
+	int n = 0;
 	const char *for_problem = NULL;
 	struct problem p;
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &for_problem });
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_USAGE;
 	problem_init(&p);
-	/* --for PROBLEM may come anywhere after the name. */
-	int argn = 0;
-	char **args = xmalloc((size_t)argc * sizeof *args);
-	for (int i = 0; i < argc; i++) {
-		if (i > 0 && !strcmp(argv[i], "--for")) {
-			if (i + 1 >= argc) {
-				error("--for needs a problem");
-				free(args);
-				return EXIT_USAGE;
-			}
-			for_problem = argv[++i];
-		} else {
-			args[argn++] = argv[i];
-		}
-	}
 	if (template_load_all(&t, &n))
 		goto out;
-	if (argn < 2) {
+	if (optind >= argc) {
 		for (int i = 0; i < n; i++) {
 			printf("%s (family %s, serves %s)\n", t[i].name, t[i].family, t[i].problems);
 			for (int k = 0; k < t[i].n_knobs; k++) {
@@ -482,9 +767,9 @@ static int cmd_template(int argc, char **argv)
 		rc = EXIT_OK;
 		goto out;
 	}
-	const struct template *one = template_find(t, n, args[1]);
+	const struct template *one = template_find(t, n, argv[optind]);
 	if (!one) {
-		error("no template named '%s'; `kbreed template` lists them", args[1]);
+		error("no template named '%s'; `kbreed template` lists them", argv[optind]);
 		goto out;
 	}
 	if (for_problem) {
@@ -497,8 +782,8 @@ static int cmd_template(int argc, char **argv)
 	}
 	struct buf knobs;
 	buf_init(&knobs, 1u << 16);
-	for (int i = 2; i < argn; i++)
-		buf_printf(&knobs, "%s%s", i > 2 ? " " : "", args[i]);
+	for (int i = optind + 1; i < argc; i++)
+		buf_printf(&knobs, "%s%s", i > optind + 1 ? " " : "", argv[i]);
 	struct genome g;
 	if (genome_parse(&g, one, buf_str(&knobs)) == 0) {
 		char *src = genome_realize(&g, p.defines);
@@ -509,25 +794,52 @@ static int cmd_template(int argc, char **argv)
 	buf_release(&knobs);
 out:
 	problem_release(&p);
-	free(args);
 	template_free_all(t, n);
 	return rc;
 }
 
-static int cmd_run(int argc, char **argv)
+/*
+ * What run and bench do with their parsed options before any work: the
+ * judging options go into so, the target is --arch or $KBREED_ARCH (checked
+ * here, else detected by the search), and the output directory must be
+ * usable now rather than at the end. Returns 0, or -1 after a message.
+ */
+static int search_opts_ready(struct search_opts *so, const struct judge_cli *jc)
+{
+	so->eval = jc->eval;
+	so->torch_compile = jc->torch_compile;
+	if (jc->tolerance_given)
+		so->given |= SEARCH_GIVEN_TOLERANCE;
+	so->arch = pick_arch(jc->arch, NULL);
+	if (check_env_arch())
+		return -1;
+	if (so->out_dir)
+		return check_out_dir(so->out_dir, "--out");
+	/* The default, kbreed-out/PROBLEM-runN, is made at the end. */
+	struct stat st;
+	if (stat("kbreed-out", &st) == 0 && !S_ISDIR(st.st_mode))
+		return error("kbreed-out exists and is not a directory; pass --out DIR");
+	return 0;
+}
+
+static int cmd_run(const struct command *cmd, int argc, char **argv)
 {
 	struct search_opts so;
+	struct judge_cli jc;
 	search_opts_defaults(&so);
+	judge_cli_init(&jc);
 	char *db = store_default_path();
 	so.db_path = db;
-	int rc = parse_search(argc, argv, &so, NULL, true);
-	if (rc)
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &so });
+	if (rc >= 0)
 		goto out;
 	rc = EXIT_USAGE;
 	if (so.resume ? argc - optind > 1 : argc - optind != 1) {
 		error(so.resume ? "run --resume RUN takes no problem, or the run's own" : "run takes one problem: kbreed run PROBLEM");
 		goto out;
 	}
+	if (search_opts_ready(&so, &jc))
+		goto out;
 	struct search_outcome res;
 	if (search_run(&so, optind < argc ? argv[optind] : NULL, &res) == 0) {
 		if (so.dry_run)
@@ -547,32 +859,43 @@ out:
 	return rc;
 }
 
-static int cmd_bench(int argc, char **argv, const char *command)
+static int cmd_bench(const struct command *cmd, int argc, char **argv)
 {
 	struct search_opts so;
+	struct judge_cli jc;
+	struct buf command;
+	struct bench_row *rows = NULL;
+	struct gpu_info g = { 0 };
+	const char *results = NULL;
+	int n = 0;
 	search_opts_defaults(&so);
+	judge_cli_init(&jc);
 	char *db = store_default_path();
 	so.db_path = db;
-	const char *results = NULL;
-	int rc = parse_search(argc, argv, &so, &results, false);
-	if (rc) {
-		free(db);
-		return rc;
-	}
+	/* The command as typed goes into the results; parsing reorders argv. */
+	buf_init(&command, 1u << 16);
+	buf_printf(&command, "kbreed");
+	for (int k = 0; k < argc; k++)
+		buf_printf(&command, " %s", argv[k]);
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &results });
+	if (rc >= 0)
+		goto out;
+	rc = EXIT_USAGE;
+	if (search_opts_ready(&so, &jc) || (results && check_out_file(results, "--results")))
+		goto out;
 	const char *const *names = (const char *const *)argv + optind;
-	int n = argc - optind;
+	n = argc - optind;
 	if (n == 0) {
 		names = problem_suite;
 		while (problem_suite[n])
 			n++;
 	}
-	struct bench_row *rows = xcalloc((size_t)n, sizeof *rows);
-	struct gpu_info g = { 0 };
+	rows = xcalloc((size_t)n, sizeof *rows);
 	if (gpu_info_query(&g)) {
 		error("kbreed bench needs an NVIDIA GPU");
-		rc = EXIT_USAGE;
 		goto out;
 	}
+	rc = EXIT_OK;
 	const char *out_base = so.out_dir;
 	for (int i = 0; i < n; i++) {
 		struct search_outcome res;
@@ -606,7 +929,7 @@ static int cmd_bench(int argc, char **argv, const char *command)
 		if (!isalnum((unsigned char)*c))
 			*c = '-';
 	char *path = results ? xstrdup(results) : xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
-	char *json = report_bench_json(g.name, date, command, rows, n);
+	char *json = report_bench_json(g.name, date, buf_str(&command), rows, n);
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
@@ -630,7 +953,139 @@ out:
 	gpu_info_release(&g);
 	free(rows);
 	free(db);
+	buf_release(&command);
 	return rc;
+}
+
+static void print_version(void)
+{
+	printf("kbreed %s (candidate ABI %d)\n", KBREED_VERSION, KBREED_ABI_VERSION);
+}
+
+static int cmd_version(const struct command *cmd, int argc, char **argv)
+{
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ NULL });
+	if (rc >= 0)
+		return rc;
+	if (optind < argc) {
+		error("version takes no operands, not '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	print_version();
+	return EXIT_OK;
+}
+
+static int cmd_help(const struct command *cmd, int argc, char **argv)
+{
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ NULL });
+	if (rc >= 0)
+		return rc;
+	if (argc - optind > 1) {
+		error("help takes at most one command");
+		return EXIT_USAGE;
+	}
+	if (optind == argc) {
+		main_usage(stdout);
+		return EXIT_OK;
+	}
+	const struct command *c = command_find(argv[optind]);
+	if (!c) {
+		error("unknown command '%s'; `kbreed --help` lists them", argv[optind]);
+		return EXIT_USAGE;
+	}
+	command_help(c, stdout);
+	return EXIT_OK;
+}
+
+#define PROBLEM_HELP \
+	"PROBLEM is a suite name (see `kbreed problems`) or the path of any\n" \
+	"KernelBench-format file.\n"
+
+static const struct command commands[] = {
+	{ "problems", cmd_problems, "list the built-in suite: shapes, dtypes, FLOPs, bytes",
+	  "usage: kbreed problems [--json]\n"
+	  "\n"
+	  "Lists the built-in suite: each problem's family, inputs, output, GFLOP and\n"
+	  "the fewest bytes it must move.\n",
+	  { &json_group } },
+	{ "eval", cmd_eval, "judge kernels against PyTorch on this GPU, in one session",
+	  "usage: kbreed eval [OPTIONS] PROBLEM KERNEL.cu [KERNEL.cu...]\n"
+	  "\n"
+	  "Compiles the kernels, checks them against PyTorch's outputs on several input\n"
+	  "sets, times them beside PyTorch and prints a report for each. Exit status:\n"
+	  "0 every kernel correct, 1 some kernel judged not correct, 2 bad usage or\n"
+	  "environment (no GPU, no torch, broken problem file).\n"
+	  "\n"
+	  PROBLEM_HELP,
+	  { &judge_group, &json_group, &no_baseline_group } },
+	{ "run", cmd_run, "breed kernels for a problem over rounds",
+	  "usage: kbreed run [OPTIONS] PROBLEM\n"
+	  "   or: kbreed run --resume RUN [OPTIONS]\n"
+	  "\n"
+	  "Round 0 judges the problem's naive kernel and the bank's; each later round\n"
+	  "the proposer (the playbook, or a model with --llm) writes ideas for the best\n"
+	  "kernels so far, each idea is realised several ways, compiled and judged.\n"
+	  "The winner and a summary are written out at the end. Exit status: 0 a\n"
+	  "correct kernel was found (or a dry run finished), 1 none was, 2 bad usage\n"
+	  "or environment.\n"
+	  "\n"
+	  PROBLEM_HELP,
+	  { &search_group, &llm_group, &judge_group, &resume_group } },
+	{ "bench", cmd_bench, "run the suite (or some problems) and record the results",
+	  "usage: kbreed bench [OPTIONS] [PROBLEM...]\n"
+	  "\n"
+	  "Runs a search (as kbreed run) for each problem, the whole suite when none is\n"
+	  "named, and records the winners beside PyTorch in a JSON file. With --out\n"
+	  "DIR, each problem's winner goes to DIR/PROBLEM.\n",
+	  { &search_group, &llm_group, &judge_group, &results_group } },
+	{ "template", cmd_template, "list the playbook's templates, or print one realised",
+	  "usage: kbreed template [--for PROBLEM] [NAME [KNOB=VALUE...]]\n"
+	  "\n"
+	  "Without a name, lists the templates and their knobs (* marks a default).\n"
+	  "With one, prints the template realised with the knobs given.\n",
+	  { &for_group } },
+	{ "compile", cmd_compile, "compile kernels through the cache",
+	  "usage: kbreed compile [--arch sm_XX] [--jobs N] KERNEL.cu...\n"
+	  "\n"
+	  "Compiles each kernel to a shared object through the cache and prints where\n"
+	  "it is, or where the compiler's log is. Exit status: 0 all compiled, 1 some\n"
+	  "did not, 2 bad usage or no compiler.\n",
+	  { &compile_group } },
+	{ "version", cmd_version, "print the version and the candidate ABI version",
+	  "usage: kbreed version\n"
+	  "   or: kbreed --version\n",
+	  { NULL } },
+	{ "help", cmd_help, "list the commands, or print one command's help",
+	  "usage: kbreed help [COMMAND]\n"
+	  "   or: kbreed COMMAND --help\n",
+	  { NULL } },
+};
+
+static const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void main_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kbreed [-v|-q] COMMAND [ARGS]\n"
+		"   or: kbreed --help | --version\n"
+		"\n"
+		"commands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+		"\n"
+		"`kbreed COMMAND --help` prints a command's usage and options. -v says more,\n"
+		"-q only errors.\n"
+		"\n"
+		PROBLEM_HELP
+		"Environment: KBREED_PYTHON (python with torch), KBREED_CACHE (cache\n"
+		"directory), KBREED_DB (the store), KBREED_ARCH, KBREED_NVCC.\n");
 }
 
 int main(int argc, char **argv)
@@ -640,55 +1095,29 @@ int main(int argc, char **argv)
 	 * default action would kill kbreed mid-write. */
 	signal(SIGXFSZ, SIG_IGN);
 	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-v"))
+		if (!strcmp(argv[i], "-v")) {
 			log_verbosity = LOG_DEBUG;
-		else if (!strcmp(argv[i], "-q"))
+		} else if (!strcmp(argv[i], "-q")) {
 			log_verbosity = LOG_ERROR;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			main_usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--version")) {
+			print_version();
 			return EXIT_OK;
 		} else {
-			error("unknown option %s", argv[i]);
-			usage(stderr);
+			error("unknown option '%s'; `kbreed --help` lists the options", argv[i]);
 			return EXIT_USAGE;
 		}
 	}
 	if (i >= argc) {
-		usage(stderr);
+		main_usage(stderr);
 		return EXIT_USAGE;
 	}
-	const char *cmd = argv[i];
-	argc -= i;
-	argv += i;
-	if (!strcmp(cmd, "problems"))
-		return cmd_problems(argc, argv);
-	if (!strcmp(cmd, "eval"))
-		return cmd_eval(argc, argv);
-	if (!strcmp(cmd, "compile"))
-		return cmd_compile(argc, argv);
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc, argv);
-	if (!strcmp(cmd, "template"))
-		return cmd_template(argc, argv);
-	if (!strcmp(cmd, "bench")) {
-		struct buf command;
-		buf_init(&command, 1u << 16);
-		buf_printf(&command, "kbreed");
-		for (int k = 0; k < argc; k++)
-			buf_printf(&command, " %s", argv[k]);
-		int rc = cmd_bench(argc, argv, buf_str(&command));
-		buf_release(&command);
-		return rc;
+	const struct command *cmd = command_find(argv[i]);
+	if (!cmd) {
+		error("unknown command '%s'; `kbreed --help` lists the commands", argv[i]);
+		return EXIT_USAGE;
 	}
-	if (!strcmp(cmd, "version")) {
-		printf("kbreed %s (candidate ABI %d)\n", KBREED_VERSION, KBREED_ABI_VERSION);
-		return EXIT_OK;
-	}
-	if (!strcmp(cmd, "help")) {
-		usage(stdout);
-		return EXIT_OK;
-	}
-	error("unknown command '%s'", cmd);
-	usage(stderr);
-	return EXIT_USAGE;
+	return cmd->fn(cmd, argc - i, argv + i);
 }

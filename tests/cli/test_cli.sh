@@ -39,6 +39,104 @@ $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --frob >/dev/null 2>"$T
 $K run no_such_problem >/dev/null 2>"$TMP/err"; check "unknown problem: exit 2" $? 2
 grep -q "no problem named 'no_such_problem'" "$TMP/err" && ok "unknown problem named" || not_ok "unknown problem named"
 
+# --- help, version, and every command answering --help -----------------------
+$K --help >"$TMP/out" 2>"$TMP/err"; check "--help: exit 0" $? 0
+[ -s "$TMP/out" ] && [ ! -s "$TMP/err" ] && ok "--help on stdout" || not_ok "--help on stdout"
+$K help >"$TMP/out2" 2>/dev/null; check "help: exit 0" $? 0
+cmp -s "$TMP/out" "$TMP/out2" && ok "help is --help" || not_ok "help is --help"
+cmds=$(awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }' "$TMP/out")
+[ "$(echo "$cmds" | grep -c .)" -ge 8 ] && ok "--help lists the commands: $(echo $cmds)" || not_ok "--help lists the commands" "$cmds"
+for c in $cmds; do
+	for h in --help -h; do
+		$K "$c" $h >"$TMP/out" 2>"$TMP/err"
+		rc=$?
+		if [ $rc -eq 0 ] && grep -q "^usage: kbreed $c" "$TMP/out" && [ ! -s "$TMP/err" ]; then
+			ok "$c $h: usage on stdout, exit 0"
+		else
+			not_ok "$c $h: usage on stdout, exit 0" "rc $rc: $(head -2 "$TMP/out" "$TMP/err")"
+		fi
+	done
+done
+$K run gelu --rounds 3 --help >"$TMP/out" 2>&1; check "run --help after other options: exit 0" $? 0
+grep -q -- "--tolerance" "$TMP/out" && grep -q -- "--rounds" "$TMP/out" && grep -q -- "--llm" "$TMP/out" \
+	&& ok "run --help lists the judging, search and LLM options" || not_ok "run --help lists its options"
+$K help eval >"$TMP/out" 2>&1; check "help eval: exit 0" $? 0
+grep -q "^usage: kbreed eval" "$TMP/out" && ok "help eval prints eval's usage" || not_ok "help eval prints eval's usage"
+$K help frobnicate >/dev/null 2>&1; check "help of an unknown command: exit 2" $? 2
+version=$($K --version 2>&1); check "--version: exit 0" $? 0
+echo "$version" | grep -q "^kbreed [0-9][0-9.]* (candidate ABI [0-9]*)$" && ok "--version: '$version'" || not_ok "--version" "$version"
+check "version is --version" "$($K version 2>&1)" "$version"
+$K version extra >/dev/null 2>&1; check "version extra: exit 2" $? 2
+$K >/dev/null 2>&1; check "no command: exit 2" $? 2
+$K problems --bogus >/dev/null 2>"$TMP/err"; check "problems unknown option: exit 2" $? 2
+grep -q "unknown option '--bogus'" "$TMP/err" && ok "unknown option named" || not_ok "unknown option named" "$(cat "$TMP/err")"
+$K compile --arch >/dev/null 2>"$TMP/err"; check "option without its value: exit 2" $? 2
+$K problems --json=1 >/dev/null 2>&1; check "a flag given a value: exit 2" $? 2
+$K run gelu --results x.json >/dev/null 2>&1; check "bench's --results refused by run: exit 2" $? 2
+$K bench gelu --resume 1 >/dev/null 2>&1; check "run's --resume refused by bench: exit 2" $? 2
+
+# --- bad values, refused before any work ------------------------------------
+# Each is refused with exit 2 and a message naming the option; none creates
+# the database (the work would start by opening it).
+bad() {
+	local what=$1 opt=$2
+	shift 2
+	rm -f "$TMP/bad.db"
+	"$@" >/dev/null 2>"$TMP/err"
+	local rc=$?
+	if [ $rc -eq 2 ] && grep -q -- "$opt" "$TMP/err" && [ ! -e "$TMP/bad.db" ]; then
+		ok "refused: $what"
+	else
+		not_ok "refused: $what" "rc $rc, db $([ -e "$TMP/bad.db" ] && echo made || echo absent): $(cat "$TMP/err")"
+	fi
+}
+BAD="$K run tests/data/search_gelu.py --dry-run --db $TMP/bad.db"
+bad "--max-cost nan" --max-cost $BAD --max-cost nan
+bad "--max-cost inf" --max-cost $BAD --max-cost inf
+bad "--max-cost -1" --max-cost $BAD --max-cost -1
+bad "--max-cost 0" --max-cost $BAD --max-cost 0
+bad "--max-cost 1e999" --max-cost $BAD --max-cost 1e999
+bad "--max-cost 0x10" --max-cost $BAD --max-cost 0x10
+bad "--temperature nan" --temperature $BAD --temperature nan
+bad "--temperature inf" --temperature $BAD --temperature inf
+bad "--temperature -0.5" --temperature $BAD --temperature -0.5
+bad "--temperature 3" --temperature $BAD --temperature 3
+bad "--temperature ' 1'" --temperature $BAD --temperature ' 1'
+bad "--arch 'sm_90;rm'" --arch $BAD --arch 'sm_90;rm'
+bad "--arch 'sm_90 a'" --arch $BAD --arch 'sm_90 a'
+bad "--arch compute_90" --arch $BAD --arch compute_90
+bad "--arch sm_" --arch $BAD --arch sm_
+bad "\$KBREED_ARCH 'sm_90;rm'" KBREED_ARCH env KBREED_ARCH='sm_90;rm' $BAD
+bad "eval \$KBREED_ARCH 'sm_90;rm'" KBREED_ARCH env KBREED_ARCH='sm_90;rm' $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu
+bad "compile \$KBREED_ARCH 'sm_90;rm'" KBREED_ARCH env KBREED_ARCH='sm_90;rm' $K compile kernels/bad/good_gelu.cu
+bad "eval --arch 'sm_90;rm'" --arch $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --arch 'sm_90;rm'
+bad "compile --arch 'sm_90;rm'" --arch $K compile --arch 'sm_90;rm' kernels/bad/good_gelu.cu
+bad "--rounds ' 5'" --rounds $BAD --rounds ' 5'
+bad "--rounds 5x" --rounds $BAD --rounds 5x
+bad "--rounds ''" --rounds $BAD --rounds ''
+bad "--rounds 0x5" --rounds $BAD --rounds 0x5
+bad "--rounds 99999999999999999999" --rounds $BAD --rounds 99999999999999999999
+bad "--ideas -3" --ideas $BAD --ideas -3
+bad "--sets 5.0" --sets $BAD --sets 5.0
+bad "--reps +30" --reps $BAD --reps +30
+bad "--tolerance loose" --tolerance $BAD --tolerance loose
+bad "eval --sets 5x" --sets $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --sets 5x
+bad "compile --jobs ' 2'" --jobs $K compile --arch sm_90 --jobs ' 2' kernels/bad/good_gelu.cu
+bad "--db ''" --db $K run tests/data/search_gelu.py --dry-run --db ''
+bad "--llm ''" --llm $BAD --llm ''
+touch "$TMP/a-file"
+bad "--out on a file" --out $BAD --out "$TMP/a-file"
+bad "--out /proc/x" /proc/x $BAD --out /proc/x
+bad "--out below a file" "$TMP/a-file" $BAD --out "$TMP/a-file/sub"
+bad "bench --out /proc/x" /proc/x $K bench gelu --db "$TMP/bad.db" --out /proc/x
+bad "bench --results on a directory" --results $K bench gelu --db "$TMP/bad.db" --results "$TMP"
+bad "bench --results under /proc" /proc/x $K bench gelu --db "$TMP/bad.db" --results /proc/x/r.json
+if [ "$(id -u)" -ne 0 ]; then
+	mkdir -p "$TMP/ro" && chmod 555 "$TMP/ro"
+	bad "--out in a read-only directory" --out $BAD --out "$TMP/ro"
+	chmod 755 "$TMP/ro"
+fi
+
 # --- no GPU ----------------------------------------------------------------
 $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu >/dev/null 2>"$TMP/err"; check "eval without a GPU: exit 2" $? 2
 grep -q "needs an NVIDIA GPU" "$TMP/err" && ok "eval says it needs a GPU" || not_ok "eval says it needs a GPU" "$(cat "$TMP/err")"
@@ -46,8 +144,10 @@ $K run tests/data/search_gelu.py --db "$TMP/nogpu.db" >/dev/null 2>"$TMP/err"; c
 
 export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
 # --dry-run needs no GPU: it proposes, realises and compiles, and judges nothing.
-$K -q run tests/data/search_gelu.py --dry-run --rounds 2 --ideas 3 --impls 2 --db "$TMP/dry.db" --out "$TMP/out-dry" >"$TMP/out" 2>"$TMP/err"
+$K -q run tests/data/search_gelu.py --dry-run --rounds 2 --ideas 3 --impls 2 --db "$TMP/dry.db" --out "$TMP/out-dry/deep" >"$TMP/out" 2>"$TMP/err"
 check "dry run without a GPU: exit 0" $? 0
+[ -d "$TMP/out-dry/deep" ] && ok "dry run: a new --out is made" || not_ok "dry run: a new --out is made"
+ls -A "$TMP/out-dry/deep" | grep -q kbreed-probe && not_ok "dry run: no probe file left in --out" || ok "dry run: no probe file left in --out"
 grep -q "none judged" "$TMP/out" && ok "dry run says nothing was judged" || not_ok "dry run says nothing was judged" "$(cat "$TMP/out" "$TMP/err")"
 check "dry run: rounds 0 to 2 proposed" "$(q "$TMP/dry.db" "SELECT count(DISTINCT round) FROM candidates")" 3
 check "dry run: every candidate compiled, none judged" "$(q "$TMP/dry.db" "SELECT count(*) FROM evaluations WHERE verdict != 'not_run'")" 0
