@@ -266,7 +266,7 @@ static const struct cli_group judge_group = { "judging", judge_opts, judge_set }
 
 /* The search options, shared by run and bench; context: struct search_opts. */
 enum { S_ROUNDS, S_IDEAS, S_IMPLS, S_KEEP, S_SEED, S_MAX_MINUTES, S_MAX_CANDIDATES, S_DB,
-       S_OUT, S_NO_BANK, S_DRY_RUN };
+       S_OUT, S_NO_BANK, S_DRY_RUN, S_SEED_KERNEL };
 
 static const struct cli_opt search_opts_table[] = {
 	{ S_ROUNDS, "rounds", "R", "rounds after round 0, 0 to 100 (5)" },
@@ -280,6 +280,7 @@ static const struct cli_opt search_opts_table[] = {
 	{ S_OUT, "out", "DIR", "where winner.cu and summary.md go (kbreed-out/PROBLEM-runN)" },
 	{ S_NO_BANK, "no-bank", NULL, "do not seed round 0 from the bank of earlier winners" },
 	{ S_DRY_RUN, "dry-run", NULL, "propose, realise and compile only: judge nothing, no GPU needed" },
+	{ S_SEED_KERNEL, "seed-kernel", "FILE", "add your own kernel to round 0 (repeatable, up to 16)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -316,6 +317,14 @@ static int search_set(void *ctx, int id, const char *arg)
 	case S_OUT: return parse_text(arg, "--out", &so->out_dir);
 	case S_NO_BANK: so->use_bank = false; return 0;
 	case S_DRY_RUN: so->dry_run = true; return 0;
+	case S_SEED_KERNEL:
+		if (so->n_seed_kernels >= (int)(sizeof so->seed_kernels / sizeof so->seed_kernels[0]))
+			return error("--seed-kernel: at most %d kernels",
+				     (int)(sizeof so->seed_kernels / sizeof so->seed_kernels[0]));
+		if (!util_file_exists(arg))
+			return error("--seed-kernel: %s does not exist or is not a file", arg);
+		so->seed_kernels[so->n_seed_kernels++] = arg;
+		return 0;
 	}
 	BUG("search option without a case");
 }

@@ -68,9 +68,14 @@ char **population_tried(const struct population *pop, int *n);
  * how many correct and the best time, or why they failed (caller frees). */
 char *population_idea_outcome(const struct population *pop, const struct idea_row *idea);
 
+/* Adds the user's own kernel files to round 0 (origin "user"). Returns 0 or
+ * -1 (reported: a file that cannot be read). */
+int population_seed_files(struct population *pop, const char *const *paths, int n);
+
 /* Round 0: the problem's naive kernel (kernels/naive/OP.cu), then the bank's
  * kernels for it, its family, and the families whose tile settings a
- * template serving it takes (seeds-from). Returns 0 or -1 (reported). */
+ * template serving it takes (seeds-from). Returns 0 or -1 (reported).
+ * Finding nothing is not an error here: the loop asks the proposers next. */
 int population_seed_round0(struct population *pop, const struct problem *p, const struct template *tpls,
 			   int n_tpls, const char *gpu, bool use_bank);
 

@@ -508,8 +508,16 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 
 	int last = population_last_round(&s.pop);
 	if (last < 0) {
-		if (population_seed_round0(&s.pop, &s.j.p, s.tpls, s.n_tpls, s.j.gpu.name, o->use_bank))
+		if (population_seed_files(&s.pop, o->seed_kernels, o->n_seed_kernels) ||
+		    population_seed_round0(&s.pop, &s.j.p, s.tpls, s.n_tpls, s.j.gpu.name, o->use_bank))
 			goto out;
+		if (s.pop.n_cands == 0) {
+			error("%s has no round-0 seed: no kernels/naive/%s.cu, nothing in the bank, no --seed-kernel",
+			      s.j.p.name, s.j.p.op);
+			s.run.status = RUN_FAILED;
+			store_run_update(s.db, &s.run);
+			goto out;
+		}
 		last = 0;
 	}
 	if (judge_round(&s, last))

@@ -43,6 +43,8 @@ struct search_opts {
 	const char *arch;        /* compile target; NULL: detected */
 	bool torch_compile;      /* also time torch.compile */
 	bool use_bank;           /* seed round 0 from the bank */
+	const char *seed_kernels[16]; /* the user's own kernels, added to round 0 */
+	int n_seed_kernels;
 	bool dry_run;            /* propose, realise and compile; judge nothing (no GPU needed) */
 	/* The LLM proposer, when llm is set (else the playbook). */
 	const char *llm;         /* "openai:MODEL", "anthropic:MODEL", "cmd:COMMAND" */

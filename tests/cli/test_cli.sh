@@ -175,6 +175,17 @@ head -c 4096 /dev/urandom | dd of="$TMP/damaged.db" bs=4096 seek=$((pages / 2)) 
 $RUN --db "$TMP/damaged.db" >/dev/null 2>"$TMP/err"; check "damaged database ($pages pages): exit 2" $? 2
 grep -q "the database is damaged" "$TMP/err" && ok "damaged database named" || not_ok "damaged database named" "$(cat "$TMP/err")"
 
+# --- a problem with no naive kernel: the user's own kernel seeds round 0 ----
+sed 's/KBREED_OP = "gelu"/KBREED_OP = "gelu_nonaive"/' tests/data/search_gelu.py >"$TMP/nonaive.py"
+$K -q run "$TMP/nonaive.py" --dry-run --rounds 0 --db "$TMP/nonaive.db" --out "$TMP/out-nonaive" >/dev/null 2>"$TMP/err"
+check "no round-0 seed: exit 2" $? 2
+grep -q "no round-0 seed" "$TMP/err" && ok "no round-0 seed: said, --seed-kernel named" || not_ok "no round-0 seed: said" "$(cat "$TMP/err")"
+$K -q run "$TMP/nonaive.py" --dry-run --rounds 0 --seed-kernel kernels/naive/gelu.cu --db "$TMP/nonaive.db" --out "$TMP/out-nonaive" >/dev/null 2>"$TMP/err"
+check "--seed-kernel: the run finishes" $? 0
+check "--seed-kernel: its kernel is round 0's" "$(q "$TMP/nonaive.db" "SELECT origin || ':' || round FROM candidates WHERE run=2")" "user:0"
+$K -q run "$TMP/nonaive.py" --dry-run --seed-kernel "$TMP/no-such.cu" --db "$TMP/nonaive.db" >/dev/null 2>"$TMP/err"
+check "--seed-kernel of a missing file: exit 2" $? 2
+
 # --- a full disk while writing sources, then resume ------------------------
 KBREED_TEST_ENOSPC=/runs/ $RUN --db "$TMP/full.db" --out "$TMP/out-full" >/dev/null 2>"$TMP/err"
 rc=$?
