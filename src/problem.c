@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "problem.h"
 
+#include "graph.h"
 #include "home.h"
 #include "log.h"
 #include "util.h"
@@ -43,6 +44,8 @@ void problem_release(struct problem *p)
 	free_specs(p->inputs, p->n_inputs);
 	free_specs(p->params, p->n_params);
 	free_specs(p->outputs, p->n_outputs);
+	graph_free(p->graph);
+	free(p->graph_error);
 	problem_init(p);
 }
 

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct op_graph;
+
 struct tensor_spec {
 	char *name;                      /* argument or parameter name; owned */
 	enum kb_dtype dtype;
@@ -40,6 +42,13 @@ struct problem {
 	int n_outputs;
 	double flops;       /* per forward call; 0 when unknown */
 	double min_bytes;   /* every input, parameter and output once */
+	struct op_graph *graph;  /* forward() as ATen ops (src/graph.h); owned,
+	                          * NULL when the bridge could not capture it */
+	char *graph_error;  /* why graph is NULL; owned, NULL when there is a graph */
+	bool family_declared;   /* the file sets KBREED_FAMILY (then family, op and
+	                         * defines are the file's, as before recognition) */
+	bool op_declared;       /* the file sets KBREED_OP */
+	bool defines_declared;  /* the file sets KBREED_DEFINES */
 };
 
 void problem_init(struct problem *p);
