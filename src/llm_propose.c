@@ -120,7 +120,7 @@ char *llm_seeds_text(const struct llm_seed *seeds, int n)
 		const struct llm_seed *s = &seeds[i];
 		if (s->median_ms <= 0) {
 			/* Nothing timed it (a dry run): no number is made up. */
-			rc = buf_printf(&b, "### Seed %lld: compiled, not timed\n", (long long)s->id);
+			rc = buf_printf(&b, "### Seed %lld: not timed yet\n", (long long)s->id);
 		} else {
 			rc = buf_printf(&b, "### Seed %lld: %.4f ms, %.0f %% of eager", (long long)s->id,
 					s->median_ms, s->pct_eager);

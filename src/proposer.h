@@ -8,8 +8,9 @@
  * session and never calls back into the loop.
  *
  * Implementations: the playbook (proposer_playbook.c, the default: the
- * catalogue of ideas over parameterised templates, offline) and a language
- * model (proposer_llm.c).
+ * catalogue of ideas over parameterised templates, offline), a language
+ * model (proposer_llm.c), and the generator (proposer_generated.c: round 0
+ * only, a naive kernel written from the problem's op graph).
  */
 #ifndef KBREED_PROPOSER_H
 #define KBREED_PROPOSER_H
@@ -45,6 +46,9 @@ enum proposer_status {
 
 struct proposer_ops {
 	const char *name;
+	/* Optional: first kernels for round 0, asked when the naive kernel, the
+	 * bank and --seed-kernel gave none. Adds nothing when it has none. */
+	enum proposer_status (*seed)(void *self, const struct proposer_env *env);
 	/* Required: the ideas and candidates of `round`. */
 	enum proposer_status (*round)(void *self, const struct proposer_env *env, int round);
 	/* Optional (NULL: none): candidates that mend the round's failed ones;
@@ -66,6 +70,10 @@ void proposer_free(struct proposer *p);
 
 /* The playbook (playbook/ideas.json over templates/). Returns 0 or -1. */
 int proposer_playbook_new(struct proposer *p);
+
+/* The generator: a naive kernel from the problem's op graph (src/generate.h),
+ * for round 0 only. Cannot fail. */
+void proposer_generated_new(struct proposer *p);
 
 /* A language model (docs/LLM.md). */
 struct llm_proposer_opts {

@@ -213,10 +213,11 @@ static char *source_of(const struct population *pop, int64_t id)
 }
 
 /* A round written by the model: ideas in English for the seeds, then each
- * idea realised K times as complete sources. */
-static enum proposer_status llm_round(void *self, const struct proposer_env *env, int round)
+ * idea realised K times as complete sources. Round 0 (first) has no seeds:
+ * the ideas are for a first kernel, each realised from the reference alone. */
+static enum proposer_status llm_write_round(struct llm_proposer *s, const struct proposer_env *env, int round,
+					    bool first)
 {
-	struct llm_proposer *s = self;
 	struct population *pop = env->pop;
 	const struct judge *jg = env->judge;
 	const struct run_row *run = env->run;
@@ -224,7 +225,15 @@ static enum proposer_status llm_round(void *self, const struct proposer_env *env
 	bool fatal = false;
 	struct known *k = population_knowns(pop, env->tpls, env->n_tpls, env->dry_run);
 	const struct known **seeds = xcalloc((size_t)run->keep + 1, sizeof *seeds);
-	n_seeds = population_pick_seeds(pop, k, run->keep, seeds);
+	if (first) {
+		/* Round 0: what is there already (a kernel generated from the op
+		 * graph, not yet judged) is offered as a starting point. */
+		n_seeds = 0;
+		for (int i = 0; i < pop->n_cands && n_seeds < run->keep; i++)
+			seeds[n_seeds++] = &k[i];
+	} else {
+		n_seeds = population_pick_seeds(pop, k, run->keep, seeds);
+	}
 	char *tmpl_ideas = NULL, *tmpl_real = NULL, *tmpl_comb = NULL, *abi = NULL, *reply = NULL;
 	struct llm_seed *ls = xcalloc((size_t)n_seeds + 1, sizeof *ls);
 	/* The history is of the ideas before this round: its own are added below. */
@@ -236,7 +245,7 @@ static enum proposer_status llm_round(void *self, const struct proposer_env *env
 	struct llm_job *jobs = NULL;
 	int n_jobs = 0;
 	char *abi_path = xasprintf("%s/include/kbreed_candidate.h", home_dir());
-	if (!n_seeds) {
+	if (!n_seeds && !first) {
 		progress(true, "round %d: no kernel to build on; nothing to propose", round);
 		goto out;
 	}
@@ -259,7 +268,9 @@ static enum proposer_status llm_round(void *self, const struct proposer_env *env
 		lt[i] = (struct llm_tried){ &pop->ideas[i].parent1, pop->ideas[i].parent2 ? 2 : 1,
 					    pop->ideas[i].category, pop->ideas[i].text, outcomes[i] };
 	}
-	seeds_text = llm_seeds_text(ls, n_seeds);
+	seeds_text = first && !n_seeds ? xstrdup("(none yet: the ideas are for the first kernel, written from the "
+						 "PyTorch reference above; give no parents)\n")
+				       : llm_seeds_text(ls, n_seeds);
 	history = llm_history_text(lt, n_before);
 	cats = llm_categories_text();
 	char ceil_text[256], floor_text[64], n_text[16];
@@ -282,7 +293,7 @@ static enum proposer_status llm_round(void *self, const struct proposer_env *env
 		progress(true, "round %d: %s", round, why);
 	for (int i = 0; i < n_ideas && !rc; i++) {
 		/* The parents the model named, when they are seeds; else the best seed. */
-		int64_t p1 = seeds[0]->id, p2 = 0;
+		int64_t p1 = n_seeds ? seeds[0]->id : 0, p2 = 0;
 		for (int q = 0; q < ideas[i].n_parents; q++)
 			for (int j = 0; j < n_seeds; j++)
 				if (seeds[j]->id == ideas[i].parents[q]) {
@@ -300,8 +311,9 @@ static enum proposer_status llm_round(void *self, const struct proposer_env *env
 			break;
 		}
 		int64_t idea_id = row.id;
-		char *src1 = source_of(pop, p1), *src2 = p2 ? source_of(pop, p2) : NULL;
-		char *parents = src2 ? xasprintf("Parent #%lld:\n```cuda\n%s\n```\n\nParent #%lld:\n```cuda\n%s\n```\n",
+		char *src1 = p1 ? source_of(pop, p1) : xstrdup(""), *src2 = p2 ? source_of(pop, p2) : NULL;
+		char *parents = !p1 ? xstrdup("(none yet: write the first kernel from the PyTorch reference above)\n")
+			      : src2 ? xasprintf("Parent #%lld:\n```cuda\n%s\n```\n\nParent #%lld:\n```cuda\n%s\n```\n",
 						 (long long)p1, src1, (long long)p2, src2)
 				     : xasprintf("Parent #%lld:\n```cuda\n%s\n```\n", (long long)p1, src1);
 		char *rprompt;
@@ -359,7 +371,10 @@ static enum proposer_status llm_round(void *self, const struct proposer_env *env
 		free(jobs[j].prompt);
 	}
 	free(jobs);
-	progress(true, "round %d: %d ideas from the model for %d seeds", round, n_ideas, n_seeds);
+	if (first)
+		progress(true, "round 0: %d ideas for a first kernel from the model", n_ideas);
+	else
+		progress(true, "round %d: %d ideas from the model for %d seeds", round, n_ideas, n_seeds);
 out:
 	for (int i = 0; i < n_before; i++)
 		free(outcomes[i]);
@@ -396,6 +411,17 @@ out:
 		return PROPOSER_FAILED;
 	}
 	return fatal ? PROPOSER_FAILED : PROPOSER_OK;
+}
+
+static enum proposer_status llm_round(void *self, const struct proposer_env *env, int round)
+{
+	return llm_write_round(self, env, round, false);
+}
+
+/* Round 0 when nothing else seeds the run: the model writes the first kernels. */
+static enum proposer_status llm_seed(void *self, const struct proposer_env *env)
+{
+	return llm_write_round(self, env, 0, true);
 }
 
 /* Asks the model to mend its kernels of this round that failed (compile
@@ -485,6 +511,7 @@ static void llm_free(void *self)
 
 static const struct proposer_ops llm_ops = {
 	.name = "llm",
+	.seed = llm_seed,
 	.round = llm_round,
 	.repair = llm_repair,
 	.summary = llm_summary,

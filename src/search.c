@@ -511,9 +511,25 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		if (population_seed_files(&s.pop, o->seed_kernels, o->n_seed_kernels) ||
 		    population_seed_round0(&s.pop, &s.j.p, s.tpls, s.n_tpls, s.j.gpu.name, o->use_bank))
 			goto out;
+		/* Nothing hand-written: a kernel generated from the op graph, then
+		 * the main proposer's own first kernels (a model writes them, with
+		 * the generated one offered as a starting point). */
 		if (s.pop.n_cands == 0) {
-			error("%s has no round-0 seed: no kernels/naive/%s.cu, nothing in the bank, no --seed-kernel",
-			      s.j.p.name, s.j.p.op);
+			struct proposer gen;
+			proposer_generated_new(&gen);
+			if (gen.ops->seed(gen.self, &s.env) == PROPOSER_FAILED)
+				goto out;
+			if (s.prop.ops->seed) {
+				enum proposer_status ps = s.prop.ops->seed(s.prop.self, &s.env);
+				if (ps == PROPOSER_FAILED)
+					goto out;
+				s.stopped |= ps == PROPOSER_STOP;
+			}
+		}
+		if (s.pop.n_cands == 0) {
+			error("%s has no round-0 seed: no kernels/naive/%s.cu, nothing in the bank, no --seed-kernel, "
+			      "no kernel generated from its graph%s", s.j.p.name, s.j.p.op,
+			      s.o->llm ? ", none from the model" : "; --llm can write one");
 			s.run.status = RUN_FAILED;
 			store_run_update(s.db, &s.run);
 			goto out;
@@ -522,6 +538,15 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 	}
 	if (judge_round(&s, last))
 		goto out;
+	/* A round 0 the model wrote is mended like any of its rounds. */
+	for (int a = 1; last == 0 && s.prop.ops->repair && a <= s.prop.repairs && !s.stopped; a++) {
+		enum proposer_status ps = s.prop.ops->repair(s.prop.self, &s.env, 0, a);
+		if (ps == PROPOSER_FAILED)
+			goto out;
+		s.stopped |= ps == PROPOSER_STOP;
+		if (judge_round(&s, 0))
+			goto out;
+	}
 	for (int r = last + 1; r <= s.run.rounds && !s.stopped; r++) {
 		if (over_budget(&s)) {
 			progress(true, "budget reached before round %d; the run can be resumed", r);

@@ -94,7 +94,7 @@ for provider in openai anthropic; do
 	check "$provider: tokens counted" "$([ "$(q "$db" "SELECT sum(in_tokens) > 0 AND sum(out_tokens) > 0 FROM llm_calls WHERE status='ok'")" = 1 ] && echo yes)" yes
 	grep -q "Bearer test-key-4f1d\|x-api-key: test-key-4f1d" "$TMP/requests" && ok "$provider: the key was sent to the endpoint" || not_ok "$provider: the key was sent"
 	ideas_prompt=$(q "$db" "SELECT prompt FROM llm_calls WHERE kind='ideas'")
-	if echo "$ideas_prompt" | grep -q "Seed 1: compiled, not timed" && ! echo "$ideas_prompt" | grep -q "0\.0000 ms"; then
+	if echo "$ideas_prompt" | grep -q "Seed 1: not timed yet" && ! echo "$ideas_prompt" | grep -q "0\.0000 ms"; then
 		ok "$provider: a dry run quotes no time it did not measure"
 	else
 		not_ok "$provider: a dry run quotes no time it did not measure" "$(echo "$ideas_prompt" | grep "### Seed")"
@@ -198,6 +198,36 @@ grep -q "refused" "$TMP/err" && ok "auth error: clear message" || not_ok "auth e
 check "auth error: recorded, one attempt" "$(q "$TMP/auth.db" "SELECT status || ':' || attempts FROM llm_calls")" "auth:1"
 check "auth error: round 0 kept" "$(q "$TMP/auth.db" "SELECT count(*) FROM evaluations")" 1
 grep -rq "test-key-4f1d" "$TMP/auth.db"* "$TMP/err" && not_ok "auth error: key not stored or printed" || ok "auth error: key not stored or printed"
+
+# Round 0 written by the model: a problem with no naive kernel, nothing banked.
+sed 's/KBREED_OP = "gelu"/KBREED_OP = "gelu_nonaive"/' tests/data/search_gelu.py >"$TMP/nonaive.py"
+printf '%s\n' "okfile $TMP/ideas" "okfile $TMP/code1" "okfile $TMP/code2" "okfile $TMP/code3" >"$TMP/script"
+start_server "$TMP/script" || exit 1
+$K -q run "$TMP/nonaive.py" --dry-run --rounds 0 --ideas 2 --impls 1 --no-bank --llm-concurrency 1 \
+	--llm openai:test-model --llm-base-url "http://127.0.0.1:$port/v1" --db "$TMP/first.db" --out "$TMP/out-first" >/dev/null 2>"$TMP/err"
+check "round 0 by the model: the run finishes" $? 0
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+server=""
+check "round 0 by the model: ideas, then a kernel per idea" \
+	"$(q "$TMP/first.db" "SELECT group_concat(kind, ' ') FROM (SELECT kind FROM llm_calls ORDER BY id)")" "ideas realize realize"
+check "round 0 by the model: its kernels are round 0's, compiled" \
+	"$(q "$TMP/first.db" "SELECT count(*) FROM candidates c JOIN evaluations e ON e.candidate = c.id WHERE c.round = 0 AND c.origin = 'llm' AND e.verdict = 'not_run'")" 2
+grep -q "first kernel" <(q "$TMP/first.db" "SELECT prompt FROM llm_calls WHERE kind='realize'") &&
+	ok "round 0 by the model: asked to write the first kernel" || not_ok "round 0 by the model: asked to write the first kernel"
+
+# A model endpoint that fails every call: the run exits non-zero with the last error.
+printf '%s\n' 400 >"$TMP/script"
+start_server "$TMP/script" || exit 1
+$K -q run tests/data/search_gelu.py --dry-run --rounds 2 --llm openai:test-model \
+	--llm-base-url "http://127.0.0.1:$port/v1" --db "$TMP/fail.db" >/dev/null 2>"$TMP/err"
+rc=$?
+kill $server 2>/dev/null
+wait $server 2>/dev/null
+server=""
+[ $rc -ne 0 ] && ok "every call failed: non-zero exit ($rc)" || not_ok "every call failed: non-zero exit"
+grep -q "every request to the model failed" "$TMP/err" && ok "every call failed: the last error said" || not_ok "every call failed: the last error said" "$(cat "$TMP/err")"
+check "every call failed: round 0 kept" "$(q "$TMP/fail.db" "SELECT count(*) FROM evaluations")" 1
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -117,7 +117,7 @@ static void test_seeds_and_history_text(void **state)
 	/* A seed nothing timed (a dry run) is shown without numbers. */
 	struct llm_seed untimed = { 3, 0, 0, 0, NULL, "src" };
 	s = llm_seeds_text(&untimed, 1);
-	assert_non_null(strstr(s, "Seed 3: compiled, not timed"));
+	assert_non_null(strstr(s, "Seed 3: not timed yet"));
 	assert_null(strstr(s, " ms"));
 	assert_null(strstr(s, "% of"));
 	free(s);
