@@ -2,7 +2,7 @@
 # test_cli.sh - kbreed as a user meets it, on a machine without a GPU: bad
 # usage, no GPU, unusable databases, a full disk, kill -9 at several moments
 # followed by --resume, and a run of more than 1000 candidates whose memory
-# stays flat. A scripted worker (build/tests/fake_worker) stands in for the
+# stays flat. A scripted worker (<build>/tests/fake_worker) stands in for the
 # GPU, tests/cli/fake_nvcc.sh for nvcc where many candidates are needed, and
 # tests/unit/fake_python.sh for PyTorch's timings.
 #
@@ -11,7 +11,13 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-K=$ROOT/build/kbreed
+# The build under test: build/, or $KBREED_BUILD (relative to the checkout or
+# absolute), e.g. the sanitized build-asan/ of `make test-asan`.
+case ${KBREED_BUILD:-build} in
+/*) B=$KBREED_BUILD ;;
+*) B=$ROOT/${KBREED_BUILD:-build} ;;
+esac
+K=$B/kbreed
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-cli-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 passed=0
@@ -22,7 +28,7 @@ check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3
 q() { sqlite3 "$1" "$2" 2>&1; }
 
 export KBREED_CACHE=$TMP/cache
-export KBREED_WORKER=$ROOT/build/tests/fake_worker
+export KBREED_WORKER=$B/tests/fake_worker
 export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
 export KBREED_FAKE_SEARCH=1
 unset KBREED_FAKE_GPU KBREED_DB
