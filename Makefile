@@ -27,10 +27,14 @@ ifeq ($(SANITIZE),1)
 BUILD := build-asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS += $(SAN_FLAGS)
-# For the processes the tests start; kbreed's children get a clean
-# environment and run with the sanitizers' defaults (leaks on, abort on error).
-SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1 \
-	UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
+# For the processes the tests start, whose reports tests/run_tests.sh collects
+# from SANITIZER_LOGS. kbreed's children (the fake worker) get a clean
+# environment: they run with the defaults (leaks checked, a report ends the
+# process with status 1) and report on the stderr kbreed keeps. Elsewhere a
+# report ends its process with status 86.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1:exitcode=86 \
+	UBSAN_OPTIONS=print_stacktrace=1:exitcode=86 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	SANITIZER_LOGS=$(CURDIR)/$(BUILD)/sanitizer-logs
 else
 BUILD := build
 endif
