@@ -1,22 +1,43 @@
 # kbreed - one Makefile. Products go under build/.
 #
 #   make              build/kbreed and build/kbreed-worker
-#   make test         everything that needs no GPU (CI runs this)
+#   make test         everything that needs no GPU
+#   make test-asan    the same tests again, built into build-asan/ with
+#                     AddressSanitizer and UndefinedBehaviorSanitizer
+#   make check        test, then test-asan (CI runs this)
 #   make test-gpu     the GPU checks (on a machine with an NVIDIA GPU)
 #
 # Knobs: CUDA_HOME (default /usr/local/cuda), DEVELOPER=1 (warnings are
 # errors), PYTHON (interpreter with torch for the bridge tests), NO_CURL=1
-# (no libcurl: the LLM proposer's HTTP providers are off), local overrides
-# in config.mak.
+# (no libcurl: the LLM proposer's HTTP providers are off), SANITIZE=1 (the
+# sanitized build under build-asan/; `make SANITIZE=1 test` is test-asan),
+# local overrides in config.mak.
 -include config.mak
 
 CC ?= gcc
 CUDA_HOME ?= /usr/local/cuda
 PYTHON ?= $(shell command -v /usr/bin/python3 || command -v python3)
-BUILD := build
-
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_FILE_OFFSET_BITS=64
+
+# SANITIZE=1: every product is built with ASan and UBSan into its own
+# directory, so the plain build/ is left alone. Any report aborts the process
+# (no recovery), so a finding fails the test that met it.
+ifeq ($(SANITIZE),1)
+BUILD := build-asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS += $(SAN_FLAGS)
+# For the processes the tests start, whose reports tests/run_tests.sh collects
+# from SANITIZER_LOGS. kbreed's children (the fake worker) get a clean
+# environment: they run with the defaults (leaks checked, a report ends the
+# process with status 1) and report on the stderr kbreed keeps. Elsewhere a
+# report ends its process with status 86.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1:exitcode=86 \
+	UBSAN_OPTIONS=print_stacktrace=1:exitcode=86 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	SANITIZER_LOGS=$(CURDIR)/$(BUILD)/sanitizer-logs
+else
+BUILD := build
+endif
 ifeq ($(DEVELOPER),1)
 CFLAGS += -Werror
 endif
@@ -100,9 +121,11 @@ $(BUILD)/tests/llm_server: tests/unit/llm_server.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
+# The unit tests find their helpers (fake worker, loopback server) in the
+# build they belong to.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkbreed.a tests/unit/testing.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
+	$(CC) $(CFLAGS) -DTEST_BUILD='"$(BUILD)"' -Isrc -o $@ $< $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
 
 # The source scans are built with AddressSanitizer in their tests: a candidate's
 # text must never make them read past its end.
@@ -112,12 +135,18 @@ $(BUILD)/tests/test_policy: tests/unit/test_policy.c src/policy.c src/policy.h $
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Isrc -o $@ $< src/policy.c $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
 
 test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server
-	@PYTHON="$(PYTHON)" sh tests/run_tests.sh $(UNIT_BIN)
+	@$(SAN_ENV) PYTHON="$(PYTHON)" KBREED_BUILD="$(BUILD)" sh tests/run_tests.sh $(UNIT_BIN)
+
+test-asan:
+	@$(MAKE) --no-print-directory SANITIZE=1 test
+
+check: test
+	@$(MAKE) --no-print-directory test-asan
 
 test-gpu: all
 	@sh tests/gpu/run.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-asan
 
-.PHONY: all test test-gpu clean
+.PHONY: all test test-asan check test-gpu clean

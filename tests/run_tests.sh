@@ -10,6 +10,28 @@ export KBREED_PYTHON="${KBREED_PYTHON:-$PYTHON}"
 passed=0
 failed=0
 log=$(mktemp)
+
+# Sanitized builds (make test-asan) set SANITIZER_LOGS: every ASan or LSan
+# report of a process started here, or of its descendants that keep the
+# environment, then lands in that directory, and a test that left one there
+# failed whatever its own checks said (a test expecting "exit 1" must not pass
+# on a report's exit). UBSan's reports stay on stderr (GCC 12's combined
+# runtime ignores UBSan's log_path); their exit status, 86, gives them away.
+san_reports() { :; }
+if [ -n "${SANITIZER_LOGS:-}" ]; then
+	rm -rf "$SANITIZER_LOGS" && mkdir -p "$SANITIZER_LOGS" || exit 1
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANITIZER_LOGS/asan"
+	# san_reports NAME: prints and counts the reports left since the last call.
+	san_reports() {
+		for r in "$SANITIZER_LOGS"/asan.*; do
+			[ -f "$r" ] || continue
+			echo "sanitizer report from $1 ($(basename "$r")):"
+			cat "$r"
+			failed=$((failed + 1))
+			mkdir -p "$SANITIZER_LOGS/seen" && mv "$r" "$SANITIZER_LOGS/seen/"
+		done
+	}
+fi
 for t in "$@"; do
 	"$t" >"$log" 2>&1
 	rc=$?
@@ -22,6 +44,7 @@ for t in "$@"; do
 		echo "$t exited with status $rc"
 		failed=$((failed + 1))
 	fi
+	san_reports "$t"
 done
 for script in "tests/bridge/test_bridge.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh; do
 	# shellcheck disable=SC2086
@@ -37,6 +60,7 @@ for script in "tests/bridge/test_bridge.sh $KBREED_PYTHON" tests/cli/test_cli.sh
 		passed=$((passed + p))
 		failed=$((failed + f))
 	fi
+	san_reports "$script"
 done
 rm -f "$log"
 echo "$passed passed, $failed failed"

@@ -2,8 +2,9 @@
 # test_cli.sh - kbreed as a user meets it, on a machine without a GPU: bad
 # usage, no GPU, unusable databases (not SQLite, another program's, damaged),
 # a full disk, resumes that are refused (another problem, a run that is
-# running), kill -9 at several moments followed by --resume, and a run of more than 1000 candidates whose memory
-# stays flat. A scripted worker (build/tests/fake_worker) stands in for the
+# running), kill -9 at several moments followed by --resume, and a run of
+# more than 1000 candidates whose memory stays flat. A scripted worker
+# (<build>/tests/fake_worker) stands in for the
 # GPU, tests/cli/fake_nvcc.sh for nvcc where many candidates are needed, and
 # tests/unit/fake_python.sh for PyTorch's timings.
 #
@@ -12,7 +13,13 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-K=$ROOT/build/kbreed
+# The build under test: build/, or $KBREED_BUILD (relative to the checkout or
+# absolute), e.g. the sanitized build-asan/ of `make test-asan`.
+case ${KBREED_BUILD:-build} in
+/*) B=$KBREED_BUILD ;;
+*) B=$ROOT/${KBREED_BUILD:-build} ;;
+esac
+K=$B/kbreed
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-cli-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 passed=0
@@ -23,7 +30,7 @@ check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3
 q() { sqlite3 "$1" "$2" 2>&1; }
 
 export KBREED_CACHE=$TMP/cache
-export KBREED_WORKER=$ROOT/build/tests/fake_worker
+export KBREED_WORKER=$B/tests/fake_worker
 export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
 export KBREED_FAKE_SEARCH=1
 unset KBREED_FAKE_GPU KBREED_DB
@@ -263,8 +270,11 @@ done
 export KBREED_TEMPLATES=$ROOT/tests/data/templates
 export KBREED_PLAYBOOK=$ROOT/tests/data/playbook_wide.json
 # Peak resident memory (kB) of a kbreed run, read from /proc while it runs.
+# Under AddressSanitizer (make test-asan) freed memory would wait in its
+# quarantine (up to 256 MB) and look like growth, so the quarantine is off
+# here; ASan's leak check at exit watches the same run.
 peak() {
-	"$@" >/dev/null 2>"$TMP/long.err" &
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" "$@" >/dev/null 2>"$TMP/long.err" &
 	local pid=$! hwm=0 v
 	while kill -0 $pid 2>/dev/null; do
 		v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$pid/status 2>/dev/null)

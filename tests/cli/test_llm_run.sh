@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_llm_run.sh - `kbreed run --dry-run --llm ...` end to end against a
-# scripted model endpoint of our own on loopback (build/tests/llm_server),
+# scripted model endpoint of our own on loopback (<build>/tests/llm_server),
 # through both wire formats, with faults injected: 429 with Retry-After, 500,
 # a stalled connection, malformed JSON, a truncated body, a refusal, an empty
 # reply that ran out of budget, and an authentication error; then a repair,
@@ -11,7 +11,13 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-K=$ROOT/build/kbreed
+# The build under test: build/, or $KBREED_BUILD (relative to the checkout or
+# absolute), e.g. the sanitized build-asan/ of `make test-asan`.
+case ${KBREED_BUILD:-build} in
+/*) B=$KBREED_BUILD ;;
+*) B=$ROOT/${KBREED_BUILD:-build} ;;
+esac
+K=$B/kbreed
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-llm-test.XXXXXX")
 server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null; [ -z "${KEEP:-}" ] && rm -rf "$TMP"' EXIT
@@ -53,7 +59,7 @@ done
 # start_server SCRIPT: runs the scripted endpoint; sets $server and $port.
 start_server() {
 	: >"$TMP/requests"
-	"$ROOT/build/tests/llm_server" "$1" "$TMP/requests" 30 >"$TMP/port" 2>"$TMP/server.err" &
+	"$B/tests/llm_server" "$1" "$TMP/requests" 30 >"$TMP/port" 2>"$TMP/server.err" &
 	server=$!
 	for _ in $(seq 50); do
 		port=$(sed -n 's/^port //p' "$TMP/port")

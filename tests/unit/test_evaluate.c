@@ -14,7 +14,7 @@
 #include <pwd.h>
 #include <sys/stat.h>
 
-#define FAKE_WORKER "build/tests/fake_worker"
+#define FAKE_WORKER TEST_BUILD "/tests/fake_worker"
 #define SETS 5
 #define ROWS 4
 #define COLS 33

@@ -11,7 +11,7 @@
 #include "proc.h"
 #include "util.h"
 
-#define LLM_SERVER "build/tests/llm_server"
+#define LLM_SERVER TEST_BUILD "/tests/llm_server"
 #define TEST_KEY "test-key-123"
 
 static const enum llm_provider both[] = { LLM_OPENAI, LLM_ANTHROPIC };

@@ -20,7 +20,7 @@ static int setup(void **state)
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof cwd))
 		return -1;
-	char *worker = xasprintf("%s/build/tests/fake_worker", cwd);
+	char *worker = xasprintf("%s/" TEST_BUILD "/tests/fake_worker", cwd);
 	char *python = xasprintf("%s/tests/unit/fake_python.sh", cwd);
 	setenv("KBREED_WORKER", worker, 1);
 	setenv("KBREED_PYTHON", python, 1);

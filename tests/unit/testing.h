@@ -17,6 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The build directory this test was built into (build/ or the sanitized
+ * build-asan/), where its helpers lie; the Makefile defines it. */
+#ifndef TEST_BUILD
+#define TEST_BUILD "build"
+#endif
+
 /* A fresh private directory under $TMPDIR (caller frees). */
 static inline char *test_tmpdir(void)
 {
