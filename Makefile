@@ -84,8 +84,12 @@ $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP
 LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/problem.c src/graph.c src/generate.c src/bridge.c src/bridge_json.c \
 	src/template.c src/http.c src/llm.c src/llm_json.c src/llm_propose.c src/propose.c src/realize.c \
 	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/proposer_generated.c src/search.c \
-	src/compile.c src/policy.c src/linkcheck.c src/compare.c src/evaluate.c src/report.c
-LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+	src/compile.c src/policy.c src/linkcheck.c src/compare.c src/worker_client.c src/verdict.c src/evaluate.c src/report.c
+# The worker protocol's encoders and decoders, shared by kbreed, the GPU
+# worker and the fake worker (include/kbreed_worker_protocol.h).
+PROTO_SRC := worker/worker_protocol.c
+PROTO_H := include/kbreed_worker_protocol.h include/kbreed_candidate.h
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/worker_protocol.o
 
 WORKER_CFLAGS := $(CFLAGS) -I$(CUDA_HOME)/include
 WORKER_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt
@@ -96,7 +100,11 @@ UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 all: $(BUILD)/kbreed $(BUILD)/kbreed-worker
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/kbreed_candidate.h
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/worker_protocol.o: $(PROTO_SRC) $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -109,13 +117,13 @@ $(BUILD)/libkbreed.a: $(LIB_OBJ)
 $(BUILD)/kbreed: $(BUILD)/obj/main.o $(BUILD)/libkbreed.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/kbreed-worker: worker/worker.c include/kbreed_candidate.h
+$(BUILD)/kbreed-worker: worker/worker.c $(PROTO_SRC) $(PROTO_H)
 	@mkdir -p $(BUILD)
-	$(CC) $(WORKER_CFLAGS) -o $@ $< $(WORKER_LIBS)
+	$(CC) $(WORKER_CFLAGS) -o $@ worker/worker.c $(PROTO_SRC) $(WORKER_LIBS)
 
-$(BUILD)/tests/fake_worker: tests/unit/fake_worker.c
+$(BUILD)/tests/fake_worker: tests/unit/fake_worker.c $(PROTO_SRC) $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@ tests/unit/fake_worker.c $(PROTO_SRC)
 
 $(BUILD)/tests/llm_server: tests/unit/llm_server.c
 	@mkdir -p $(dir $@)

@@ -1,7 +1,8 @@
 /*
- * evaluate.c - the judge's host side: drives the GPU worker, compares the
- * outputs it wrote with the reference outputs (which only this process
- * reads), and turns everything that can happen into a verdict.
+ * evaluate.c - the judge's host side: writes the worker's job, hands each
+ * candidate to the worker (src/worker_client.c), compares the outputs it
+ * wrote with the reference outputs (which only this process reads), and asks
+ * the rules (src/verdict.c) for the verdict.
  */
 #define _GNU_SOURCE
 #include "evaluate.h"
@@ -11,6 +12,7 @@
 #include "proc.h"
 #include "sandbox.h"
 #include "util.h"
+#include "worker_client.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,30 +30,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define WORKER_START_TIMEOUT_S 900
-#define WORKER_LOG_TAIL 8192
-/* Results cached across calls: rejected when calls on inputs seen for the
- * first time take more than CACHE_RATIO times the timed calls (on inputs
- * seen before) and CACHE_MARGIN_MS more. */
-#define CACHE_RATIO 3.0
-#define CACHE_MARGIN_MS 0.05
-
-static const char *const verdict_names[] = {
-	[VERDICT_CORRECT] = "correct",
-	[VERDICT_INCORRECT] = "incorrect",
-	[VERDICT_REJECTED] = "rejected",
-	[VERDICT_COMPILE_ERROR] = "compile_error",
-	[VERDICT_LOAD_ERROR] = "load_error",
-	[VERDICT_RUNTIME_ERROR] = "runtime_error",
-	[VERDICT_TIMEOUT] = "timeout",
-	[VERDICT_NOT_RUN] = "not_run",
-};
-
-const char *verdict_name(enum verdict v)
-{
-	return (unsigned)v < sizeof verdict_names / sizeof verdict_names[0] ? verdict_names[v] : "?";
-}
-
 void eval_opts_defaults(struct eval_opts *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -68,6 +46,24 @@ void eval_result_init(struct eval_result *r)
 	compare_stats_init(&r->stats);
 	for (int p = 0; p < TOL_PROFILES; p++)
 		r->bad_set[p] = r->bad_output[p] = -1;
+}
+
+void eval_result_set(struct eval_result *r, enum verdict v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(r->detail);
+	r->detail = s ? s : xstrdup("(no detail)");
+	r->verdict = v;
+}
+
+void eval_result_not_run(struct eval_result *r, const char *why)
+{
+	eval_result_set(r, VERDICT_NOT_RUN, "%s", why ? why : "compiled, not judged");
 }
 
 void eval_result_policy(struct eval_result *r, const char *why)
@@ -104,6 +100,8 @@ int gpu_info_query(struct gpu_info *g)
 	const char *argv[] = { home_worker(), "--info", NULL };
 	struct proc_opts o = { .argv = argv, .timeout_s = 120 };
 	struct proc_result r;
+	struct kbw_info info;
+	char why[1024];
 	proc_result_init(&r);
 	int rc = -1;
 	memset(g, 0, sizeof *g);
@@ -111,31 +109,31 @@ int gpu_info_query(struct gpu_info *g)
 		error("cannot start the GPU worker %s", home_worker());
 		goto out;
 	}
+	if (kbw_parse_info(buf_str(&r.out), &info, why, sizeof why)) {
+		if (r.end != PROC_EXITED || r.exit_code != 0)
+			error("no usable GPU: %s", *buf_str(&r.out) ? why : buf_str(&r.err));
+		else
+			error("%s", why);
+		goto out;
+	}
+	if (kbw_check_version(info.version, "GPU worker", "kbreed", why, sizeof why)) {
+		error("%s (%s)", why, home_worker());
+		goto out;
+	}
 	if (r.end != PROC_EXITED || r.exit_code != 0) {
-		const char *msg = buf_str(&r.out);
-		if (!strncmp(msg, "error ", 6))
-			msg += 6;
-		error("no usable GPU: %s", *msg ? msg : buf_str(&r.err));
+		error("no usable GPU: the worker's --info ended with status %d", r.exit_code);
 		goto out;
 	}
-	char *text = xstrdup(buf_str(&r.out));
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, "name ", 5))
-			g->name = xstrdup(line + 5);
-		sscanf(line, "cc %d %d", &g->cc_major, &g->cc_minor);
-		sscanf(line, "sm_count %d", &g->sm_count);
-		sscanf(line, "l2_bytes %lld", &g->l2_bytes);
-		sscanf(line, "mem_bytes %lld", &g->mem_bytes);
-		sscanf(line, "driver %d", &g->driver);
-		sscanf(line, "runtime %d", &g->runtime);
-		sscanf(line, "clocks %d %d", &g->sm_clock_mhz, &g->mem_clock_mhz);
-	}
-	free(text);
-	if (!g->name || !g->cc_major) {
-		error("the GPU worker's --info reply is incomplete");
-		goto out;
-	}
+	g->name = xstrdup(info.name);
+	g->cc_major = info.cc_major;
+	g->cc_minor = info.cc_minor;
+	g->sm_count = info.sm_count;
+	g->l2_bytes = info.l2_bytes;
+	g->mem_bytes = info.mem_bytes;
+	g->driver = info.driver;
+	g->runtime = info.runtime;
+	g->sm_clock_mhz = info.sm_clock_mhz;
+	g->mem_clock_mhz = info.mem_clock_mhz;
 	rc = 0;
 out:
 	proc_result_release(&r);
@@ -148,22 +146,12 @@ struct evaluator {
 	struct eval_opts opts;
 	char *tmp;          /* private directory: job file, worker log, outputs */
 	char *job_path;
-	char *log_path;     /* the worker's stderr */
-	struct proc worker; /* pid -1 when none is running */
-	struct buf pending; /* bytes read from the worker past the last line */
+	struct worker_client wc;  /* the worker's process */
+	bool wc_ready;      /* wc was initialised */
 	double *scale;      /* [set * n_outputs + j]: tolerance scale, 0 until computed */
 	int count;          /* candidates judged, to name output directories */
 	int *fds;           /* reference inputs and parameters, opened here for the worker */
 	int n_fds;
-	bool drop;          /* the worker runs as run_uid/run_gid (kbreed is root) */
-	uid_t run_uid;
-	gid_t run_gid;
-	char *exec_dir;     /* with drop: where the worker and each candidate are
-			       copied for it to read (root's, 0711); may be tmp */
-	char *worker_path;  /* the program to start */
-	bool started;       /* a worker has started: how it starts is settled */
-	bool standin;       /* $KBREED_WORKER names another worker, and
-			       $KBREED_RUN_AS is not set: it may read references */
 };
 
 /* Where outputs travel: RAM-backed /dev/shm when there, else $TMPDIR. */
@@ -179,68 +167,6 @@ static char *make_private_dir(void)
 		return NULL;
 	}
 	return tmpl;
-}
-
-static bool noexec(const char *dir)
-{
-	struct statvfs v;
-	return statvfs(dir, &v) == 0 && (v.f_flag & ST_NOEXEC);
-}
-
-/* A directory for programs and shared objects the unprivileged worker
- * loads: the private directory unless its file system forbids running code
- * (as /dev/shm often does in containers), else a new one in $TMPDIR, /tmp or
- * /var/tmp. */
-static char *make_exec_dir(const char *tmp)
-{
-	if (!noexec(tmp))
-		return xstrdup(tmp);
-	const char *bases[] = { getenv("TMPDIR"), "/tmp", "/var/tmp" };
-	for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
-		if (!bases[i] || !*bases[i] || !util_is_dir(bases[i]) || noexec(bases[i]))
-			continue;
-		char *dir = xasprintf("%s/kbreed-exec-XXXXXX", bases[i]);
-		if (mkdtemp(dir))
-			return dir;
-		free(dir);
-	}
-	return NULL;
-}
-
-/* Copies a file kbreed's user can read to where the worker can; mode as given. */
-static int copy_file(const char *from, const char *to, mode_t mode)
-{
-	int in = open(from, O_RDONLY | O_CLOEXEC);
-	int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	int rc = in < 0 || out < 0 ? -1 : 0;
-	char chunk[1 << 16];
-	while (!rc) {
-		ssize_t n = read(in, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -1 : 0;
-			break;
-		}
-		for (ssize_t done = 0; done < n && !rc;) {
-			ssize_t w = write(out, chunk + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				rc = -1;
-			else
-				done += w;
-		}
-	}
-	if (!rc && fchmod(out, mode))
-		rc = -1;
-	if (in >= 0)
-		close(in);
-	if (out >= 0 && close(out))
-		rc = -1;
-	if (rc)
-		unlink(to);
-	return rc;
 }
 
 /* Keeps the reference data private to kbreed's user: the set's directory
@@ -278,40 +204,63 @@ static int open_for_worker(struct evaluator *ev, const char *path)
 	return fd;
 }
 
+/* The worker's job (include/kbreed_worker_protocol.h): the settings, every
+ * tensor, the reference inputs and parameters as descriptors opened here. */
 static int write_job(struct evaluator *ev)
 {
 	const struct problem *p = ev->problem;
 	const struct eval_opts *o = &ev->opts;
-	struct buf b;
-	buf_init(&b, 1u << 20);
-	buf_printf(&b, "kbreed-job 1\nsets %d\nwarmup %d\nreps %d\nflush_mb %d\n", o->sets,
-		   o->warmup, o->reps, o->flush_mb);
-	for (int kind = 0; kind < 3; kind++) {
-		const struct tensor_spec *t = kind == 0 ? p->inputs : kind == 1 ? p->params : p->outputs;
-		int n = kind == 0 ? p->n_inputs : kind == 1 ? p->n_params : p->n_outputs;
-		for (int s = 0; s < (kind == 0 ? o->sets : 1); s++)
-			for (int i = 0; i < n; i++) {
-				buf_printf(&b, "tensor %s %d %d %d %d", kind == 0 ? "input" : kind == 1 ? "param" : "output",
-					   kind == 0 ? s : -1, i, (int)t[i].dtype, t[i].ndim);
-				for (int d = 0; d < t[i].ndim; d++)
-					buf_printf(&b, " %lld", (long long)t[i].shape[d]);
-				if (kind < 2) {
-					char *path = kind == 0 ? xasprintf("%s/set%d.in%d.bin", ev->refs->dir, s, i)
-							       : xasprintf("%s/param%d.bin", ev->refs->dir, i);
-					int fd = open_for_worker(ev, path);
-					free(path);
-					if (fd < 0) {
-						buf_release(&b);
-						return -1;
-					}
-					buf_printf(&b, " fd:%d\n", fd);
-				} else {
-					buf_printf(&b, " -\n");
-				}
-			}
+	struct kbw_job j;
+	char *text = NULL, why[512];
+	size_t len = 0;
+	int rc = -1;
+	kbw_job_init(&j);
+	j.version = KBREED_WORKER_PROTOCOL;
+	j.sets = o->sets;
+	j.warmup = o->warmup;
+	j.reps = o->reps;
+	j.flush_mb = o->flush_mb;
+	for (int s = 0; s < o->sets; s++)
+		for (int i = 0; i < p->n_inputs; i++) {
+			char *path = xasprintf("%s/set%d.in%d.bin", ev->refs->dir, s, i);
+			int fd = open_for_worker(ev, path);
+			free(path);
+			if (fd < 0)
+				goto out;
+			char src[32];
+			snprintf(src, sizeof src, "fd:%d", fd);
+			const struct tensor_spec *t = &p->inputs[i];
+			if (kbw_job_add(&j, KBW_INPUT, s, i, (int)t->dtype, t->ndim, t->shape, src))
+				goto oom;
+		}
+	for (int i = 0; i < p->n_params; i++) {
+		char *path = xasprintf("%s/param%d.bin", ev->refs->dir, i);
+		int fd = open_for_worker(ev, path);
+		free(path);
+		if (fd < 0)
+			goto out;
+		char src[32];
+		snprintf(src, sizeof src, "fd:%d", fd);
+		const struct tensor_spec *t = &p->params[i];
+		if (kbw_job_add(&j, KBW_PARAM, -1, i, (int)t->dtype, t->ndim, t->shape, src))
+			goto oom;
 	}
-	int rc = util_write_file(ev->job_path, b.data, b.len);
-	buf_release(&b);
+	for (int i = 0; i < p->n_outputs; i++) {
+		const struct tensor_spec *t = &p->outputs[i];
+		if (kbw_job_add(&j, KBW_OUTPUT, -1, i, (int)t->dtype, t->ndim, t->shape, NULL))
+			goto oom;
+	}
+	if (kbw_job_format(&j, &text, &len, why, sizeof why)) {
+		error("cannot write the GPU worker's job: %s", why);
+		goto out;
+	}
+	rc = util_write_file(ev->job_path, text, len);
+	goto out;
+oom:
+	error("cannot build the GPU worker's job: out of memory");
+out:
+	free(text);
+	kbw_job_release(&j);
 	return rc;
 }
 
@@ -326,134 +275,24 @@ struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
 	ev->problem = p;
 	ev->refs = r;
 	ev->opts = *o;
-	ev->worker.pid = -1;
-	buf_init(&ev->pending, 1u << 20);
 	ev->scale = xcalloc((size_t)(o->sets * p->n_outputs), sizeof *ev->scale);
 	ev->tmp = make_private_dir();
 	if (!ev->tmp)
 		goto fail;
 	ev->job_path = xasprintf("%s/job", ev->tmp);
-	ev->log_path = xasprintf("%s/worker.log", ev->tmp);
 	/* The references sit in this process's memory while it compares: no
 	 * process of the same user may read it, or its /proc entries. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	protect_refs(r->dir);
 	if (write_job(ev))
 		goto fail;
-	/* A stand-in worker ($KBREED_WORKER, as in tests) keeps kbreed's user
-	 * and sees the reference directory unless KBREED_RUN_AS asks
-	 * otherwise: it may need what the real one must not read. */
-	const char *standin = getenv("KBREED_WORKER"), *run_as = getenv("KBREED_RUN_AS");
-	ev->worker_path = xstrdup(home_worker());
-	ev->standin = standin && *standin && !(run_as && *run_as);
-	ev->drop = !ev->standin && sandbox_run_as(&ev->run_uid, &ev->run_gid);
-	if (ev->drop) {
-		/* The worker reads its job and writes outputs (in directories
-		 * handed to it) here; it may not list or change anything else. */
-		ev->exec_dir = make_exec_dir(ev->tmp);
-		char *copy = ev->exec_dir ? xasprintf("%s/kbreed-worker", ev->exec_dir) : NULL;
-		if (!copy || chmod(ev->tmp, 0711) || chmod(ev->exec_dir, 0711) ||
-		    copy_file(ev->worker_path, copy, 0755)) {
-			warn("cannot prepare a directory for the unprivileged GPU worker: it runs as root");
-			ev->drop = false;
-			free(copy);
-		} else {
-			free(ev->worker_path);
-			ev->worker_path = copy;
-		}
-	}
+	if (worker_client_init(&ev->wc, ev->tmp, ev->job_path, ev->fds, ev->n_fds))
+		goto fail;
+	ev->wc_ready = true;
 	return ev;
 fail:
 	evaluator_free(ev);
 	return NULL;
-}
-
-static void stop_worker(struct evaluator *ev, bool kill_it)
-{
-	if (ev->worker.pid > 0) {
-		if (!kill_it && ev->worker.in_fd >= 0) {
-			ssize_t n = write(ev->worker.in_fd, "quit\n", 5);
-			(void)n;
-		}
-		if (kill_it)
-			proc_stop(&ev->worker, true, NULL, NULL);
-		else
-			proc_finish(&ev->worker, 10, NULL, NULL);
-	}
-	ev->pending.len = 0;
-}
-
-/* The last bytes of the worker's stderr (caller frees). */
-static char *worker_log_tail(struct evaluator *ev)
-{
-	char *text = NULL;
-	size_t len = 0;
-	if (util_read_file(ev->log_path, 64u << 20, &text, &len))
-		return xstrdup("");
-	if (len > WORKER_LOG_TAIL) {
-		char *tail = xstrdup(text + len - WORKER_LOG_TAIL);
-		free(text);
-		text = tail;
-	}
-	return text;
-}
-
-static int start_worker(struct evaluator *ev)
-{
-	const char *argv[] = { ev->worker_path, ev->job_path, NULL };
-	struct proc_opts o = { .argv = argv, .no_network = true, .keep_user = !ev->drop,
-			       .see_refs = ev->standin, .keep_fds = ev->fds, .n_keep_fds = ev->n_fds };
-	struct buf line;
-	int rc = -1;
-	buf_init(&line, 1u << 20);
-	if (truncate(ev->log_path, 0) && errno != ENOENT)
-		warn("cannot truncate %s: %s", ev->log_path, strerror(errno));
-	if (proc_start(&ev->worker, &o, ev->log_path))
-		goto out;
-	signal(SIGPIPE, SIG_IGN);
-	int got = proc_read_line(&ev->worker, &ev->pending, &line, util_now() + WORKER_START_TIMEOUT_S);
-	if (got == 1 && !strncmp(buf_str(&line), "ready", 5)) {
-		ev->started = true;
-		rc = 0;
-		goto out;
-	}
-	char *tail = worker_log_tail(ev);
-	stop_worker(ev, true);
-	if (ev->drop && !ev->started && got != -2) {
-		/* Settled at the first start, before any candidate ran in it, so
-		 * that no candidate can bring this about. */
-		warn("the GPU worker could not start as an unprivileged user (%s%s%s); it runs as root",
-		     buf_str(&line), *tail ? "; its log: " : "", tail);
-		free(tail);
-		ev->drop = false;
-		free(ev->worker_path);
-		ev->worker_path = xstrdup(home_worker());
-		buf_release(&line);
-		return start_worker(ev);
-	}
-	if (got == -2)
-		error("the GPU worker did not get ready within %d s", WORKER_START_TIMEOUT_S);
-	else
-		error("the GPU worker could not start: %s%s", buf_str(&line), tail);
-	free(tail);
-out:
-	buf_release(&line);
-	return rc;
-}
-
-static void set_detail(struct eval_result *res, enum verdict v, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_detail(struct eval_result *res, enum verdict v, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	free(res->detail);
-	res->detail = s ? s : xstrdup("(no detail)");
-	res->verdict = v;
 }
 
 /* Maps a file of `bytes` read-only; NULL on failure (reported). */
@@ -472,23 +311,6 @@ static const void *map_ro(const char *path, size_t bytes)
 		p = mmap(NULL, bytes ? bytes : 1, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	return p == MAP_FAILED ? NULL : p;
-}
-
-/* "[i, j, k]" for a flat index into t (caller frees). */
-static char *index_str(const struct tensor_spec *t, int64_t flat)
-{
-	int64_t idx[KBREED_MAX_DIMS];
-	for (int d = t->ndim - 1; d >= 0; d--) {
-		idx[d] = t->shape[d] ? flat % t->shape[d] : 0;
-		flat = t->shape[d] ? flat / t->shape[d] : 0;
-	}
-	struct buf b;
-	buf_init(&b, 1024);
-	buf_printf(&b, "[");
-	for (int d = 0; d < t->ndim; d++)
-		buf_printf(&b, d ? ", %lld" : "%lld", (long long)idx[d]);
-	buf_printf(&b, "]");
-	return buf_detach(&b);
 }
 
 /* Compares every saved output with its reference. Returns 0, or -1 when
@@ -545,231 +367,45 @@ static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_r
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void describe_mismatch(struct evaluator *ev, struct eval_result *res)
-{
-	enum tolerance_profile q = ev->opts.tolerance;
-	const struct tensor_spec *t = &ev->problem->outputs[res->bad_output[q] >= 0 ? res->bad_output[q] : 0];
-	double atol, rtol;
-	tolerance_get(q, t->dtype, &atol, &rtol);
-	double scale = ev->scale[(res->bad_set[q] % ev->opts.sets) * ev->problem->n_outputs +
-				 (res->bad_output[q] >= 0 ? res->bad_output[q] : 0)];
-	atol *= scale > 1 ? scale : 1;
-	int sets = ev->opts.sets;
-	if (res->stats.n_nonfinite == res->stats.n) {
-		set_detail(res, VERDICT_INCORRECT,
-			   "no output was written: every element still holds the NaN poison");
-		return;
-	}
-	char *where = index_str(t, res->stats.first_bad[q]);
-	int set = res->bad_set[q];
-	set_detail(res, VERDICT_INCORRECT,
-		   "%lld of %lld elements outside atol=%g rtol=%g (%s); first at %s %d, output %d %s: "
-		   "got %.6g, want %.6g; max abs err %.3g, max rel err %.3g%s",
-		   (long long)res->stats.n_bad[q], (long long)res->stats.n, atol, rtol,
-		   tolerance_name(q), set < sets ? "input set" : "timed call on input set",
-		   set % sets, res->bad_output[q], where, res->stats.first_got[q],
-		   res->stats.first_want[q], res->stats.max_abs, res->stats.max_rel,
-		   res->stats.n_nonfinite ? "; some elements NaN/Inf where the reference is finite" : "");
-	free(where);
-}
-
-/* Whether calls on inputs seen for the first time (the correctness calls on
- * sets 1 and later; set 0 also pays one-off costs such as loading the
- * kernels) took far longer than the timed calls, which all see inputs the
- * candidate has seen before: the mark of results cached by content. The
- * first-sight calls run under the timed calls' conditions (outputs
- * poisoned, L2 flushed, the GPU busy just before), so an honest kernel takes
- * as long in both. Fills res->first_median_ms. */
-static bool cached_across_calls(struct evaluator *ev, const double *first_ms, struct eval_result *res)
-{
-	int sets = ev->opts.sets, n = 0;
-	double *v = xcalloc((size_t)sets, sizeof *v);
-	for (int s = 1; s < sets; s++)
-		if (first_ms[s] >= 0)
-			v[n++] = first_ms[s];
-	bool cached = false;
-	if (n) {
-		res->first_median_ms = median(v, n);
-		double timed = res->time.median_ms;
-		cached = res->first_median_ms > CACHE_RATIO * timed && res->first_median_ms - timed > CACHE_MARGIN_MS;
-	}
-	free(v);
-	return cached;
-}
-
 int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result *res)
 {
 	double t0 = util_now();
 	int rc = 0;
-	int idx = ev->count++;
-	char *outdir = xasprintf("%s/c%d", ev->tmp, idx);
-	char *so_copy = NULL;
-	struct buf line;
-	buf_init(&line, 1u << 20);
-	int reps = ev->opts.reps, sets = ev->opts.sets;
-	double *event_ms = xcalloc((size_t)reps, sizeof *event_ms);
-	double *host_ms = xcalloc((size_t)reps, sizeof *host_ms);
-	double *first_ms = xcalloc((size_t)sets, sizeof *first_ms);
-	for (int s = 0; s < sets; s++)
-		first_ms[s] = -1;
-	int n_times = 0, threads_left = 0;
-	char *fault_class = NULL, *fault_msg = NULL;
-	bool ended = false, ok = false;
+	char *outdir = xasprintf("%s/c%d", ev->tmp, ev->count++);
+	struct worker_run run;
+	worker_run_init(&run, ev->opts.sets, ev->opts.reps);
 
-	if (ev->worker.pid <= 0 && start_worker(ev)) {
-		set_detail(res, VERDICT_RUNTIME_ERROR, "kbreed could not start the GPU worker");
+	if (worker_client_start(&ev->wc)) {
+		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not start the GPU worker");
 		rc = -1;
 		goto out;
 	}
-	if (util_mkdirs(outdir) || (ev->drop && chown(outdir, ev->run_uid, ev->run_gid))) {
-		set_detail(res, VERDICT_RUNTIME_ERROR, "cannot create %s", outdir);
+	if (worker_client_eval(&ev->wc, so_path, outdir, ev->opts.timeout_s, &run)) {
+		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not hand %s to the GPU worker", so_path);
 		rc = -1;
 		goto out;
 	}
-	const char *load = so_path;
-	if (ev->drop) {
-		/* The build cache is private to kbreed's user: the worker loads a copy. */
-		char *base = xstrdup(so_path);
-		so_copy = xasprintf("%s/c%d-%s", ev->exec_dir, idx, basename(base));
-		free(base);
-		if (copy_file(so_path, so_copy, 0644) == 0)
-			load = so_copy;
-	}
-	char *cmd = xasprintf("eval %s\t%s\n", load, outdir);
-	size_t len = strlen(cmd);
-	ssize_t wrote = write(ev->worker.in_fd, cmd, len);
-	free(cmd);
-	if (wrote != (ssize_t)len) {
-		stop_worker(ev, true);
-		set_detail(res, VERDICT_RUNTIME_ERROR, "the GPU worker stopped taking commands");
-		goto out;
-	}
-	double deadline = util_now() + ev->opts.timeout_s;
-	int got;
-	while ((got = proc_read_line(&ev->worker, &ev->pending, &line, deadline)) == 1) {
-		const char *l = buf_str(&line);
-		double e, h;
-		int set;
-		if (sscanf(l, "time %lf %lf", &e, &h) == 2 && n_times < reps) {
-			event_ms[n_times] = e;
-			host_ms[n_times++] = h;
-		} else if (sscanf(l, "first %d %lf %lf", &set, &e, &h) == 3) {
-			if (set >= 0 && set < sets)
-				first_ms[set] = e;
-		} else if (!strncmp(l, "fault ", 6) && !fault_class) {
-			const char *sp = strchr(l + 6, ' ');
-			fault_class = sp ? strndup(l + 6, (size_t)(sp - l - 6)) : xstrdup(l + 6);
-			fault_msg = xstrdup(sp ? sp + 1 : "");
-		} else if (sscanf(l, "clocks %d %d", &res->sm_clock_mhz, &res->mem_clock_mhz) == 2) {
-			continue;
-		} else if (sscanf(l, "leak %zu", &res->leaked_bytes) == 1) {
-			continue;
-		} else if (sscanf(l, "threads %d", &threads_left) == 1) {
-			continue;
-		} else if (!strncmp(l, "end ", 4)) {
-			ended = true;
-			ok = !strcmp(l + 4, "ok");
-			break;
-		}
-	}
-	if (!ended) {
-		if (got == -2) {
-			stop_worker(ev, true);
-			set_detail(res, VERDICT_TIMEOUT, "no result within %.0f s (a hang, or far too slow); the worker was killed",
-				   ev->opts.timeout_s);
-		} else {
-			enum proc_end end = PROC_EXITED;
-			int code = 0;
-			proc_finish(&ev->worker, 10, &end, &code);
-			ev->pending.len = 0;
-			if (end == PROC_TIMEOUT)
-				set_detail(res, VERDICT_TIMEOUT, "the worker closed its output and did not end; it was killed");
-			else if (end == PROC_SIGNALED)
-				set_detail(res, VERDICT_RUNTIME_ERROR, "the worker died with signal %d (%s) during the candidate",
-					   code, strsignal(code));
-			else
-				set_detail(res, VERDICT_RUNTIME_ERROR, "the candidate ended the worker process (exit code %d)", code);
-		}
-		res->log = worker_log_tail(ev);
-		goto out;
-	}
-	if (!ok) {
-		enum verdict v = VERDICT_RUNTIME_ERROR;
-		if (fault_class && !strcmp(fault_class, "load_error"))
-			v = VERDICT_LOAD_ERROR;
-		else if (fault_class && !strcmp(fault_class, "rejected"))
-			v = VERDICT_REJECTED;
-		set_detail(res, v, "%s", fault_msg ? fault_msg : "the worker reported a fault");
-		/* Anything but a failed load may have left state behind: fresh worker. */
-		if (v != VERDICT_LOAD_ERROR)
-			stop_worker(ev, true);
-		res->log = worker_log_tail(ev);
-		goto out;
-	}
-	if (n_times < reps) {
-		set_detail(res, VERDICT_RUNTIME_ERROR, "the worker reported %d of %d timings", n_times, reps);
-		stop_worker(ev, true);
-		goto out;
-	}
-	if (check_outputs(ev, outdir, res)) {
-		set_detail(res, VERDICT_RUNTIME_ERROR, "outputs missing from %s", outdir);
+	res->sm_clock_mhz = run.sm_clock_mhz;
+	res->mem_clock_mhz = run.mem_clock_mhz;
+	res->leaked_bytes = run.leaked_bytes;
+	if (verdict_of_fault(&run, ev->opts.timeout_s, res)) {
+		if (run.end != WORKER_END_OK)
+			res->log = worker_client_log_tail(&ev->wc);
+	} else if (check_outputs(ev, outdir, res)) {
+		eval_result_set(res, VERDICT_RUNTIME_ERROR, "outputs missing from %s", outdir);
 		rc = -1;
-		goto out;
-	}
-	res->time.reps = reps;
-	res->time.median_ms = median(event_ms, reps);
-	res->time.min_ms = event_ms[0];
-	res->time.max_ms = event_ms[reps - 1];
-	res->host_median_ms = median(host_ms, reps);
-	res->timed = true;
-	bool cached = cached_across_calls(ev, first_ms, res);
-	if (!res->pass[ev->opts.tolerance]) {
-		describe_mismatch(ev, res);
-	} else if (host_ms[0] > 1.5 * res->time.median_ms + 0.2) {
-		/* The fastest host-timed call: CPU contention delays some calls, but
-		 * work hidden from the events delays every one of them. */
-		set_detail(res, VERDICT_REJECTED,
-			   "the host clock saw at least %.3f ms per call but the events %.3f ms: work escaped the timing events (another stream or thread?)",
-			   host_ms[0], res->time.median_ms);
-	} else if (cached) {
-		set_detail(res, VERDICT_REJECTED,
-			   "calls on inputs seen for the first time take %.3f ms (median of input sets 1 to %d), the timed calls on inputs seen before %.3f ms: results cached across calls?",
-			   res->first_median_ms, sets - 1, res->time.median_ms);
 	} else {
-		set_detail(res, VERDICT_CORRECT, "correct on %d input sets and %d timed calls (%s); median %.4f ms",
-			   sets, reps, tolerance_name(ev->opts.tolerance), res->time.median_ms);
+		struct verdict_basis b = { .problem = ev->problem, .scale = ev->scale, .sets = ev->opts.sets,
+					   .tolerance = ev->opts.tolerance };
+		verdict_of_run(&run, &b, res);
 	}
-	if (res->leaked_bytes > (64u << 20))
-		stop_worker(ev, true);  /* start the next candidate with a clean device */
+	if (worker_client_running(&ev->wc) && verdict_needs_fresh_worker(&run, res))
+		worker_client_stop(&ev->wc, true);
 out:
-	/* Threads the candidate left running: its code is still loaded and may
-	 * still run, so the next candidate gets a fresh worker. */
-	if (threads_left > 0 && ev->worker.pid > 0)
-		stop_worker(ev, true);
 	res->wall_s = util_now() - t0;
 	if (util_is_dir(outdir))
 		util_remove_tree(outdir);
-	if (so_copy)
-		unlink(so_copy);
-	free(so_copy);
-	free(fault_class);
-	free(fault_msg);
-	free(event_ms);
-	free(host_ms);
-	free(first_ms);
-	buf_release(&line);
+	worker_run_release(&run);
 	free(outdir);
 	return rc;
 }
@@ -778,20 +414,15 @@ void evaluator_free(struct evaluator *ev)
 {
 	if (!ev)
 		return;
-	stop_worker(ev, false);
+	if (ev->wc_ready)
+		worker_client_release(&ev->wc);   /* asks the worker to quit */
 	for (int i = 0; i < ev->n_fds; i++)
 		close(ev->fds[i]);
 	free(ev->fds);
-	if (ev->exec_dir && ev->tmp && strcmp(ev->exec_dir, ev->tmp))
-		util_remove_tree(ev->exec_dir);
-	free(ev->exec_dir);
-	free(ev->worker_path);
 	if (ev->tmp)
 		util_remove_tree(ev->tmp);
 	free(ev->tmp);
 	free(ev->job_path);
-	free(ev->log_path);
-	buf_release(&ev->pending);
 	free(ev->scale);
 	free(ev);
 }

@@ -15,6 +15,11 @@
  * a 0700 directory). An evaluator also makes this process undumpable, so
  * that no process of the same user can read the references from its memory
  * or through its /proc entries. docs/EVALUATION.md has the rules.
+ *
+ * Inside: src/worker_client.c runs the worker process and speaks its
+ * protocol (include/kbreed_worker_protocol.h, docs/WORKER.md);
+ * src/verdict.c holds the rules that turn measurements into a verdict;
+ * src/evaluate.c writes the job, compares the outputs and ties them up.
  */
 #ifndef KBREED_EVALUATE_H
 #define KBREED_EVALUATE_H
@@ -22,24 +27,10 @@
 #include "bridge.h"
 #include "compare.h"
 #include "problem.h"
+#include "verdict.h"   /* enum verdict, verdict_name, verdict_parse */
 
 #include <stdbool.h>
 #include <stddef.h>
-
-/* Every outcome a candidate can have. */
-enum verdict {
-	VERDICT_CORRECT,        /* right values under the chosen profile, timed */
-	VERDICT_INCORRECT,      /* wrong values (where and by how much in detail) */
-	VERDICT_REJECTED,       /* broke a rule: mutated inputs, work the timer missed,
-				   results cached across calls, a library the policy forbids */
-	VERDICT_COMPILE_ERROR,  /* nvcc failed or timed out */
-	VERDICT_LOAD_ERROR,     /* could not load: missing symbol, ABI mismatch */
-	VERDICT_RUNTIME_ERROR,  /* CUDA error, crash, non-zero status from the candidate */
-	VERDICT_TIMEOUT,        /* ran past the wall-clock limit */
-	VERDICT_NOT_RUN,        /* compiled, not judged (a dry run) */
-};
-
-const char *verdict_name(enum verdict v);
 
 /* The GPU, as the worker sees it. */
 struct gpu_info {
@@ -53,8 +44,9 @@ struct gpu_info {
 	int mem_clock_mhz;
 };
 
-/* Asks the worker about the GPU. Returns 0, or -1 when there is no usable
- * GPU (reason reported). */
+/* Asks the worker about the GPU (`kbreed-worker --info`). Returns 0, or -1
+ * when there is no usable GPU or the worker speaks another protocol version
+ * (reason reported). */
 int gpu_info_query(struct gpu_info *g);
 void gpu_info_release(struct gpu_info *g);
 
@@ -93,6 +85,12 @@ struct eval_result {
 };
 
 void eval_result_init(struct eval_result *r);
+/* Sets r's verdict and its one-line detail (printf-style; replaces any). */
+void eval_result_set(struct eval_result *r, enum verdict v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Fills r as the outcome of a candidate that was compiled and not judged
+ * (VERDICT_NOT_RUN, as in dry runs); why becomes the detail. */
+void eval_result_not_run(struct eval_result *r, const char *why);
 /* Fills r as the outcome of a candidate the library policy rejects. */
 void eval_result_policy(struct eval_result *r, const char *why);
 /* Fills r as the outcome of a candidate nvcc did not compile; log is copied. */

@@ -35,22 +35,16 @@
  * context may be poisoned, so the worker reports and exits with code 3, and
  * kbreed starts a fresh one for the next candidate.
  *
- * Replies are plain lines on the descriptor that was stdout at start (the
- * worker moves it out of the way and points stdout at stderr, so that what
- * a candidate prints lands in the log, never in the replies), ending with
- * "end ok" or "end fault":
- *   fault <class> <message>     class: load_error | runtime_error | rejected
- *   first <set> <event_ms> <host_ms>  one per correctness call
- *   time <event_ms> <host_ms>   one per timed call
- *   clocks <sm_mhz> <mem_mhz>   read just after timing (0 when unknown)
- *   leak <bytes>                device memory the candidate did not give back
- *   threads <n>                 threads the candidate left running
- *
- * `kbreed-worker --info` prints the device's properties and exits; exit code
- * 2 means no usable GPU.
+ * The protocol (the job file, the commands, the reply lines, the exit codes
+ * and their versioning) is include/kbreed_worker_protocol.h, encoded and
+ * decoded by worker/worker_protocol.c, which kbreed links too; docs/WORKER.md
+ * tells it whole. Replies go on the descriptor that was stdout at start: the
+ * worker moves it out of the way and points stdout at stderr, so that what a
+ * candidate prints lands in the log, never in the replies.
  */
 #define _GNU_SOURCE
 #include "../include/kbreed_candidate.h"
+#include "../include/kbreed_worker_protocol.h"
 
 #include <cuda_runtime.h>
 #include <dirent.h>
@@ -68,12 +62,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_CUDA 3    /* a CUDA error: the context cannot be trusted */
-#define EXIT_JOB 4     /* the job file is wrong or its data cannot be read */
-#define EXIT_NO_GPU 2
+#define EXIT_CUDA KBW_EXIT_CUDA
+#define EXIT_JOB KBW_EXIT_JOB
+#define EXIT_NO_GPU KBW_EXIT_NO_GPU
 
-#define MAX_TENSORS 64
-#define MAX_SETS 16
+#define MAX_TENSORS KBW_MAX_TENSORS
+#define MAX_SETS KBW_MAX_SETS
 #define MAX_THREADS 1024
 #define WARM_MEMSETS 16   /* flush-buffer writes that keep the GPU busy (and
 			     its clocks up) before each first-sight call */
@@ -106,15 +100,33 @@ struct job {
 /* Where replies go: the original stdout, moved to a descriptor of its own. */
 static FILE *replies;
 
-static void reply(const char *fmt, ...)
+/* Sends one reply, encoded by the protocol's own encoder. */
+static void reply(const struct kbw_reply *r)
 {
 	FILE *f = replies ? replies : stdout;
+	char line[KBW_MAX_LINE];
+	if (kbw_format_reply(line, sizeof line, r) < 0)
+		snprintf(line, sizeof line, "error the worker could not encode a reply\n");
+	fputs(line, f);
+	fflush(f);
+}
+
+/* A reply that carries a message: error or fault. */
+static void reply_text(enum kbw_reply_kind kind, enum kbw_fault fault, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_text(enum kbw_reply_kind kind, enum kbw_fault fault, const char *fmt, ...)
+{
+	char msg[KBW_MAX_LINE];
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fputc('\n', f);
-	fflush(f);
+	reply(&(struct kbw_reply){ .kind = kind, .fault = fault, .text = msg });
+}
+
+static void reply_end(bool ok)
+{
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = ok });
 }
 
 /* Moves the reply channel off descriptor 1 and points 1 at stderr. */
@@ -141,8 +153,8 @@ static _Noreturn void die_cuda(const char *what, cudaError_t e)
 {
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-	reply("fault runtime_error %s", one_line(msg));
-	reply("end fault");
+	reply_text(KBW_REPLY_FAULT, KBW_FAULT_RUNTIME, "%s", msg);
+	reply_end(false);
 	exit(EXIT_CUDA);
 }
 
@@ -217,20 +229,28 @@ static int print_info(void)
 		printf("error %s\n", cudaGetErrorString(e));
 		return EXIT_NO_GPU;
 	}
-	int driver = 0, runtime = 0;
-	cudaDriverGetVersion(&driver);
-	cudaRuntimeGetVersion(&runtime);
+	struct kbw_info info = {
+		.version = KBREED_WORKER_PROTOCOL, .cc_major = p.major, .cc_minor = p.minor,
+		.sm_count = p.multiProcessorCount, .l2_bytes = p.l2CacheSize,
+		.mem_bytes = (long long)p.totalGlobalMem,
+		.smem_per_block_optin = (long long)p.sharedMemPerBlockOptin,
+	};
+	snprintf(info.name, sizeof info.name, "%s", p.name);
+	if ((e = cudaDriverGetVersion(&info.driver)) != cudaSuccess ||
+	    (e = cudaRuntimeGetVersion(&info.runtime)) != cudaSuccess) {
+		printf("error %s\n", cudaGetErrorString(e));
+		return EXIT_NO_GPU;
+	}
 	unsigned sm = 0, mem = 0;
 	read_clocks(&sm, &mem);
-	printf("name %s\n", p.name);
-	printf("cc %d %d\n", p.major, p.minor);
-	printf("sm_count %d\n", p.multiProcessorCount);
-	printf("l2_bytes %d\n", p.l2CacheSize);
-	printf("mem_bytes %zu\n", p.totalGlobalMem);
-	printf("smem_per_block_optin %zu\n", p.sharedMemPerBlockOptin);
-	printf("driver %d\n", driver);
-	printf("runtime %d\n", runtime);
-	printf("clocks %u %u\n", sm, mem);
+	info.sm_clock_mhz = (int)sm;
+	info.mem_clock_mhz = (int)mem;
+	char text[2048];
+	if (kbw_format_info(text, sizeof text, &info) < 0) {
+		printf("error the device's description does not fit\n");
+		return EXIT_NO_GPU;
+	}
+	fputs(text, stdout);
 	return 0;
 }
 
@@ -262,94 +282,40 @@ static const void *map_file(const char *path, size_t bytes)
 	return p;
 }
 
-/* One job line: tensor KIND SET INDEX DTYPE NDIM D0.. PATH|- */
-static void parse_tensor(struct job *j, char *line)
-{
-	char kind[16];
-	int set, idx, dtype, ndim, used = 0;
-	if (sscanf(line, "tensor %15s %d %d %d %d%n", kind, &set, &idx, &dtype, &ndim, &used) != 5)
-		die_job("bad tensor line: %s", line);
-	if (idx < 0 || idx >= MAX_TENSORS || ndim < 0 || ndim > KBREED_MAX_DIMS ||
-	    set >= MAX_SETS)
-		die_job("tensor line out of range: %s", line);
-	struct tensor *t;
-	if (!strcmp(kind, "input")) {
-		if (set < 0)
-			die_job("input without a set: %s", line);
-		t = &j->in[set][idx];
-		if (idx + 1 > j->n_in)
-			j->n_in = idx + 1;
-	} else if (!strcmp(kind, "param")) {
-		t = &j->param[idx];
-		if (idx + 1 > j->n_param)
-			j->n_param = idx + 1;
-	} else if (!strcmp(kind, "output")) {
-		t = &j->out[idx];
-		if (idx + 1 > j->n_out)
-			j->n_out = idx + 1;
-	} else {
-		die_job("unknown tensor kind: %s", line);
-	}
-	char *p = line + used;
-	size_t elems = 1;
-	t->t.dtype = dtype;
-	t->t.ndim = ndim;
-	for (int d = 0; d < ndim; d++) {
-		long long v;
-		int n = 0;
-		if (sscanf(p, " %lld%n", &v, &n) != 1 || v < 0)
-			die_job("bad shape: %s", line);
-		t->t.shape[d] = v;
-		elems *= (size_t)v;
-		p += n;
-	}
-	static const size_t sizes[] = { 4, 2, 2, 8, 4, 8, 1 };
-	if (dtype < 0 || dtype > KB_BOOL)
-		die_job("bad dtype: %s", line);
-	t->bytes = elems * sizes[dtype];
-	t->set = set;
-	while (*p == ' ')
-		p++;
-	if (strcmp(p, "-")) {
-		t->path = strdup(p);
-		if (!t->path)
-			die_job("out of memory");
-	}
-}
-
+/* Reads the job (the protocol's decoder checks it) into the worker's
+ * tables. A job of another protocol version: an "error" reply and exit
+ * KBW_EXIT_VERSION; any other defect: exit KBW_EXIT_JOB. */
 static void load_job(struct job *j, const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		die_job("cannot open job %s: %s", path, strerror(errno));
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	bool header = false;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (!n)
-			continue;
-		if (!header) {
-			if (strcmp(line, "kbreed-job 1"))
-				die_job("%s is not a version 1 job file", path);
-			header = true;
-		} else if (!strncmp(line, "tensor ", 7)) {
-			parse_tensor(j, line);
-		} else if (sscanf(line, "sets %d", &j->sets) == 1 ||
-			   sscanf(line, "warmup %d", &j->warmup) == 1 ||
-			   sscanf(line, "reps %d", &j->reps) == 1 ||
-			   sscanf(line, "flush_mb %d", &j->flush_mb) == 1) {
-			continue;
-		} else {
-			die_job("unknown job line: %s", line);
-		}
+	struct kbw_job kj;
+	char why[1024];
+	int rc = kbw_job_load(path, &kj, why, sizeof why);
+	if (rc) {
+		reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "%s", why);
+		fprintf(stderr, "kbreed-worker: %s\n", why);
+		exit(rc);
 	}
-	free(line);
-	fclose(f);
-	if (j->sets < 1 || j->sets > MAX_SETS || j->reps < 1 || j->warmup < 0 || j->n_out < 1)
-		die_job("job %s is incomplete", path);
+	j->sets = kj.sets;
+	j->warmup = kj.warmup;
+	j->reps = kj.reps;
+	j->flush_mb = kj.flush_mb;
+	j->n_in = kj.n_inputs;
+	j->n_param = kj.n_params;
+	j->n_out = kj.n_outputs;
+	for (int i = 0; i < kj.n_tensors; i++) {
+		struct kbw_tensor *k = &kj.tensor[i];
+		struct tensor *t = k->kind == KBW_INPUT ? &j->in[k->set][k->index]
+				 : k->kind == KBW_PARAM ? &j->param[k->index] : &j->out[k->index];
+		t->t.dtype = k->dtype;
+		t->t.ndim = k->ndim;
+		for (int d = 0; d < k->ndim; d++)
+			t->t.shape[d] = k->shape[d];
+		t->bytes = kbw_tensor_bytes(k);
+		t->set = k->set;
+		t->path = k->source;   /* taken over */
+		k->source = NULL;
+	}
+	kbw_job_release(&kj);
 }
 
 /* Copies every tensor with contents to the GPU and allocates the rest. */
@@ -434,7 +400,7 @@ static bool inputs_intact(struct job *j, struct tensor *src, const char *what)
 			continue;
 		CUDA_OK(cudaMemcpy(j->stage, t->dev, t->bytes, cudaMemcpyDeviceToHost));
 		if (memcmp(j->stage, golden, t->bytes)) {
-			reply("fault rejected %s: the candidate modified %s %d", what,
+			reply_text(KBW_REPLY_FAULT, KBW_FAULT_REJECTED, "%s: the candidate modified %s %d", what,
 			      k < j->n_in ? "input" : "parameter", k < j->n_in ? k : k - j->n_in);
 			return false;
 		}
@@ -566,13 +532,13 @@ static bool nothing_left_running(const struct baseline *b, const char *what)
 	int foreign = 0;
 	new_threads(b, &foreign, names, sizeof names);
 	if (foreign) {
-		reply("fault rejected %s: kbreed_forward returned with host threads of the candidate still running (%s): work they do after the call escapes the timer",
+		reply_text(KBW_REPLY_FAULT, KBW_FAULT_REJECTED, "%s: kbreed_forward returned with host threads of the candidate still running (%s): work they do after the call escapes the timer",
 		      what, names);
 		return false;
 	}
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP && handler_of(sig) != b->handler[sig]) {
-			reply("fault rejected %s: the candidate installed a handler for signal %d (%s): work it does after the call escapes the timer",
+			reply_text(KBW_REPLY_FAULT, KBW_FAULT_REJECTED, "%s: the candidate installed a handler for signal %d (%s): work it does after the call escapes the timer",
 			      what, sig, strsignal(sig));
 			return false;
 		}
@@ -605,7 +571,7 @@ static bool timed_call(struct job *j, forward_fn fwd, struct tensor *src, const 
 		die_cuda(msg, e);
 	}
 	if (rc != KB_OK) {
-		reply("fault runtime_error %s: kbreed_forward returned status %d%s", what, rc,
+		reply_text(KBW_REPLY_FAULT, KBW_FAULT_RUNTIME, "%s: kbreed_forward returned status %d%s", what, rc,
 		      rc == KB_ERR_SHAPE ? " (shapes or dtypes not supported)" :
 		      rc == KB_ERR_LAUNCH ? " (a launch failed)" : "");
 		return false;
@@ -625,7 +591,7 @@ static void unload(void *h, const struct baseline *b)
 	int left = new_threads(b, &foreign, names, sizeof names);
 	if (left) {
 		fprintf(stderr, "kbreed-worker: the candidate left %d thread(s) running: %s\n", left, names);
-		reply("threads %d", left);
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_THREADS, .threads = left });
 		return;
 	}
 	dlclose(h);
@@ -639,25 +605,25 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 	if (!h) {
 		char msg[1024];
 		snprintf(msg, sizeof msg, "%s", dlerror());
-		reply("fault load_error cannot load the candidate: %s", one_line(msg));
-		reply("end fault");
+		reply_text(KBW_REPLY_FAULT, KBW_FAULT_LOAD, "cannot load the candidate: %s", msg);
+		reply_end(false);
 		return;
 	}
 	abi_fn abi = (abi_fn)dlsym(h, "kbreed_abi_version");
 	forward_fn fwd = (forward_fn)dlsym(h, "kbreed_forward");
 	if (!abi || !fwd) {
-		reply("fault load_error the candidate does not export %s",
+		reply_text(KBW_REPLY_FAULT, KBW_FAULT_LOAD, "the candidate does not export %s",
 		      !abi ? "kbreed_abi_version (KBREED_CANDIDATE_ABI missing?)" : "kbreed_forward");
 		unload(h, &base);
-		reply("end fault");
+		reply_end(false);
 		return;
 	}
 	int v = abi();
 	if (v != KBREED_ABI_VERSION) {
-		reply("fault load_error ABI version mismatch: the candidate was built for version %d, this worker speaks %d",
+		reply_text(KBW_REPLY_FAULT, KBW_FAULT_LOAD, "ABI version mismatch: the candidate was built for version %d, this worker speaks %d",
 		      v, KBREED_ABI_VERSION);
 		unload(h, &base);
-		reply("end fault");
+		reply_end(false);
 		return;
 	}
 	size_t free_before = 0, total = 0;
@@ -682,7 +648,7 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 		if (!timed_call(j, fwd, j->in[s], what, &base, start, stop, &ms, &host) ||
 		    !inputs_intact(j, j->in[s], what))
 			goto fault;
-		reply("first %d %.6f %.6f", s, ms, host);
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_FIRST, .set = s, .event_ms = ms, .host_ms = host });
 		snprintf(prefix, sizeof prefix, "set%d", s);
 		save_outputs(j, outdir, prefix);
 	}
@@ -698,7 +664,7 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 		if (!timed_call(j, fwd, j->slot, what, &base, start, stop, &ms, &host))
 			goto fault;
 		if (r >= 0)
-			reply("time %.6f %.6f", ms, host);
+			reply(&(struct kbw_reply){ .kind = KBW_REPLY_TIME, .event_ms = ms, .host_ms = host });
 		if (r >= j->reps - j->sets) {
 			snprintf(prefix, sizeof prefix, "timed%d", set);
 			save_outputs(j, outdir, prefix);
@@ -708,18 +674,18 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 	}
 	unsigned sm, mem;
 	read_clocks(&sm, &mem);
-	reply("clocks %u %u", sm, mem);
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_CLOCKS, .sm_mhz = (int)sm, .mem_mhz = (int)mem });
 	cudaEventDestroy(start);
 	cudaEventDestroy(stop);
 	size_t free_after = 0;
 	CUDA_OK(cudaMemGetInfo(&free_after, &total));
-	if (free_after + (16u << 20) < free_before)
-		reply("leak %zu", free_before - free_after);
+	if (free_after + KBW_LEAK_REPORT_BYTES < free_before)
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_LEAK, .bytes = free_before - free_after });
 	unload(h, &base);
-	reply("end ok");
+	reply_end(true);
 	return;
 fault:
-	reply("end fault");
+	reply_end(false);
 	/* The candidate stays loaded: its code may still be referenced by work
 	 * in flight, and kbreed replaces this worker after a fault anyway. */
 }
@@ -737,7 +703,7 @@ int main(int argc, char **argv)
 	load_job(&j, argv[1]);
 	int n = 0;
 	if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
-		reply("error no CUDA device is visible");
+		reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "no CUDA device is visible");
 		return EXIT_NO_GPU;
 	}
 	upload(&j);
@@ -745,7 +711,7 @@ int main(int argc, char **argv)
 	read_clocks(&sm, &mem);  /* NVML starts now, not while a candidate is watched */
 	size_t free_b = 0, total = 0;
 	CUDA_OK(cudaMemGetInfo(&free_b, &total));
-	reply("ready %zu", free_b);
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = KBREED_WORKER_PROTOCOL, .bytes = free_b });
 
 	char *line = NULL;
 	size_t cap = 0;
@@ -753,21 +719,14 @@ int main(int argc, char **argv)
 	while ((len = getline(&line, &cap, stdin)) > 0) {
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (!strcmp(line, "quit"))
+		const char *so, *outdir;
+		enum kbw_command c = kbw_parse_command(line, &so, &outdir);
+		if (c == KBW_CMD_QUIT)
 			break;
-		if (!strncmp(line, "eval ", 5)) {
-			char *so = line + 5;
-			char *tab = strchr(so, '\t');
-			if (!tab) {
-				reply("fault load_error malformed eval command");
-				reply("end fault");
-				continue;
-			}
-			*tab = '\0';
-			run_candidate(&j, so, tab + 1);
-			continue;
-		}
-		reply("error unknown command");
+		if (c == KBW_CMD_EVAL)
+			run_candidate(&j, so, outdir);
+		else
+			reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "unknown command");
 	}
 	free(line);
 	return 0;

@@ -1,7 +1,8 @@
 /*
  * fake_worker.c - a stand-in for build/kbreed-worker on machines without a
  * GPU, for tests of the evaluator (tests/unit/test_evaluate.c). It speaks
- * the worker protocol of worker/worker.c exactly, but never loads anything:
+ * the worker protocol (include/kbreed_worker_protocol.h) through the same
+ * decoder and encoders as worker/worker.c, but never loads anything:
  * what it does with "eval <so>\t<outdir>" is chosen by the basename of <so>:
  *
  *   correct    copies the reference outputs as set<s>/timed<s> outputs; reps
@@ -35,6 +36,9 @@
  * paths or as inherited descriptors ("fd:N"), whose paths the fake reads
  * from /proc/self/fd.
  *
+ * With $KBREED_FAKE_PROTOCOL=N, it announces protocol version N in its
+ * "ready" line (and --info), as a worker built from another checkout would.
+ *
  * With $KBREED_FAKE_NEEDS_ROOT set, a fake that does not run as root
  * replies "error ..." instead of "ready" and exits 2, as a worker that cannot
  * reach the GPU as the unprivileged user would.
@@ -52,6 +56,8 @@
  * the KBREED_ name.
  */
 #define _GNU_SOURCE
+#include "../../include/kbreed_worker_protocol.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -64,26 +70,59 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_TENSORS 64
-#define MAX_DIMS 8
-
 struct job {
 	int sets, warmup, reps, flush_mb;
 	int n_out;
-	int out_dtype[MAX_TENSORS];
-	size_t out_bytes[MAX_TENSORS];
+	int out_dtype[KBW_MAX_TENSORS];
+	size_t out_bytes[KBW_MAX_TENSORS];
 	char *refdir;
 	int input0_fd;  /* the descriptor of input set 0, input 0; -1 when a path */
 };
 
-static void reply(const char *fmt, ...)
+/* Sends one reply through the protocol's encoder. */
+static void reply(const struct kbw_reply *r)
 {
+	char line[KBW_MAX_LINE];
+	if (kbw_format_reply(line, sizeof line, r) < 0)
+		snprintf(line, sizeof line, "error fake_worker: cannot encode a reply\n");
+	fputs(line, stdout);
+	fflush(stdout);
+}
+
+static void reply_text(enum kbw_reply_kind kind, enum kbw_fault fault, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_text(enum kbw_reply_kind kind, enum kbw_fault fault, const char *fmt, ...)
+{
+	char msg[KBW_MAX_LINE];
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
+	reply(&(struct kbw_reply){ .kind = kind, .fault = fault, .text = msg });
+}
+
+/* A fault and the end of the candidate. */
+static void fault(enum kbw_fault f, const char *msg)
+{
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_FAULT, .fault = f, .text = msg });
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = false });
+}
+
+static void end_ok(void)
+{
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = true });
+}
+
+static void clocks(void)
+{
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_CLOCKS, .sm_mhz = 1980, .mem_mhz = 2619 });
+}
+
+/* The protocol version this fake announces. */
+static int protocol(void)
+{
+	const char *v = getenv("KBREED_FAKE_PROTOCOL");
+	return v && *v ? atoi(v) : KBREED_WORKER_PROTOCOL;
 }
 
 static _Noreturn void die(const char *fmt, ...)
@@ -94,93 +133,60 @@ static _Noreturn void die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-	exit(4);
+	exit(KBW_EXIT_JOB);
 }
 
-static void parse_tensor(struct job *j, char *line)
+/* The path behind a job's source: "fd:N" is looked up in /proc/self/fd. */
+static void source_path(const char *source, char *target, size_t cap)
 {
-	static const size_t sizes[] = { 4, 2, 2, 8, 4, 8, 1 };
-	char kind[16];
-	int set, idx, dtype, ndim, used = 0;
-	if (sscanf(line, "tensor %15s %d %d %d %d%n", kind, &set, &idx, &dtype, &ndim, &used) != 5 ||
-	    idx < 0 || idx >= MAX_TENSORS || ndim < 0 || ndim > MAX_DIMS || dtype < 0 || dtype > 6)
-		die("bad tensor line: %s", line);
-	char *p = line + used;
-	size_t elems = 1;
-	for (int d = 0; d < ndim; d++) {
-		long long v;
-		int n = 0;
-		if (sscanf(p, " %lld%n", &v, &n) != 1 || v < 0)
-			die("bad shape: %s", line);
-		elems *= (size_t)v;
-		p += n;
+	if (strncmp(source, "fd:", 3)) {
+		snprintf(target, cap, "%s", source);
+		return;
 	}
-	while (*p == ' ')
-		p++;
-	char target[4096];
-	if (!strncmp(p, "fd:", 3)) {
-		char link[64];
-		snprintf(link, sizeof link, "/proc/self/fd/%s", p + 3);
-		ssize_t n = readlink(link, target, sizeof target - 1);
-		if (n <= 0)
-			die("descriptor %s is not open", p);
-		target[n] = '\0';
-		if (!strcmp(kind, "input") && set == 0 && idx == 0)
-			j->input0_fd = atoi(p + 3);
-		p = target;
-	}
-	if (!strcmp(kind, "output")) {
-		j->out_dtype[idx] = dtype;
-		j->out_bytes[idx] = elems * sizes[dtype];
-		if (idx + 1 > j->n_out)
-			j->n_out = idx + 1;
-	} else if (!strcmp(kind, "input") || !strcmp(kind, "param")) {
-		if (!strcmp(p, "-"))
-			die("%s without a file: %s", kind, line);
-		if (!j->refdir || (!strcmp(kind, "input") && set == 0 && idx == 0)) {
-			char *copy = strdup(p);
-			free(j->refdir);
-			j->refdir = strdup(dirname(copy));
-			free(copy);
-		}
-	} else {
-		die("unknown tensor kind: %s", line);
-	}
+	char link[64];
+	snprintf(link, sizeof link, "/proc/self/fd/%s", source + 3);
+	ssize_t n = readlink(link, target, cap - 1);
+	if (n <= 0)
+		die("descriptor %s is not open", source);
+	target[n] = '\0';
 }
 
+/* Reads the job through the protocol's decoder, as the real worker does. */
 static void load_job(struct job *j, const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		die("cannot open job %s: %s", path, strerror(errno));
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	bool header = false;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (!n)
+	struct kbw_job kj;
+	char why[1024];
+	int rc = kbw_job_load(path, &kj, why, sizeof why);
+	if (rc) {
+		reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "%s", why);
+		fprintf(stderr, "fake_worker: %s\n", why);
+		exit(rc);
+	}
+	j->sets = kj.sets;
+	j->warmup = kj.warmup;
+	j->reps = kj.reps;
+	j->flush_mb = kj.flush_mb;
+	j->n_out = kj.n_outputs;
+	for (int i = 0; i < kj.n_tensors; i++) {
+		const struct kbw_tensor *t = &kj.tensor[i];
+		if (t->kind == KBW_OUTPUT) {
+			j->out_dtype[t->index] = t->dtype;
+			j->out_bytes[t->index] = kbw_tensor_bytes(t);
 			continue;
-		if (!header) {
-			if (strcmp(line, "kbreed-job 1"))
-				die("%s is not a version 1 job file", path);
-			header = true;
-		} else if (!strncmp(line, "tensor ", 7)) {
-			parse_tensor(j, line);
-		} else if (sscanf(line, "sets %d", &j->sets) == 1 ||
-			   sscanf(line, "warmup %d", &j->warmup) == 1 ||
-			   sscanf(line, "reps %d", &j->reps) == 1 ||
-			   sscanf(line, "flush_mb %d", &j->flush_mb) == 1) {
-			continue;
-		} else {
-			die("unknown job line: %s", line);
+		}
+		bool first_input = t->kind == KBW_INPUT && t->set == 0 && t->index == 0;
+		if (first_input && !strncmp(t->source, "fd:", 3))
+			j->input0_fd = atoi(t->source + 3);
+		if (!j->refdir || first_input) {
+			char target[4096];
+			source_path(t->source, target, sizeof target);
+			free(j->refdir);
+			j->refdir = strdup(dirname(target));
 		}
 	}
-	free(line);
-	fclose(f);
-	if (j->sets < 1 || j->reps < 1 || j->n_out < 1 || !j->refdir)
-		die("job %s is incomplete", path);
+	kbw_job_release(&kj);
+	if (!j->refdir)
+		die("job %s names no input", path);
 }
 
 static void *read_all(const char *path, size_t bytes)
@@ -236,17 +242,18 @@ static void write_outputs(const struct job *j, const char *outdir, enum outputs 
 		}
 }
 
-static void times(int n, const char *event_ms, const char *host_ms)
+static void times(int n, double event_ms, double host_ms)
 {
 	for (int r = 0; r < n; r++)
-		reply("time %s %s", event_ms, host_ms);
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_TIME, .event_ms = event_ms, .host_ms = host_ms });
 }
 
 /* "first" replies: set 0 takes first0_ms, the others first_ms. */
 static void firsts(const struct job *j, double first0_ms, double first_ms)
 {
 	for (int s = 0; s < j->sets; s++)
-		reply("first %d %.6f %.6f", s, s ? first_ms : first0_ms, (s ? first_ms : first0_ms) + 0.05);
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_FIRST, .set = s, .event_ms = s ? first_ms : first0_ms,
+					   .host_ms = (s ? first_ms : first0_ms) + 0.05 });
 }
 
 /* Who this process is, and what it can read. */
@@ -264,8 +271,9 @@ static void whoami(const struct job *j)
 		snprintf(ref, sizeof ref, "%s", strerror(errno));
 	else
 		close(fd);
-	reply("fault rejected uid %d gid %d input %s reference %s", (int)getuid(), (int)getgid(), input, ref);
-	reply("end fault");
+	char msg[512];
+	snprintf(msg, sizeof msg, "uid %d gid %d input %s reference %s", (int)getuid(), (int)getgid(), input, ref);
+	fault(KBW_FAULT_REJECTED, msg);
 }
 
 static void run_candidate(const struct job *j, const char *so, const char *outdir)
@@ -287,70 +295,67 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 		for (;;)
 			pause();
 	} else if (strstr(base, "loadfail")) {
-		reply("fault load_error cannot load the candidate: boom");
-		reply("end fault");
+		fault(KBW_FAULT_LOAD, "cannot load the candidate: boom");
 	} else if (strstr(base, "cudafail")) {
-		reply("fault runtime_error input set 0: an illegal memory access");
-		reply("end fault");
+		fault(KBW_FAULT_RUNTIME, "input set 0: an illegal memory access");
 		exit(3);
 	} else if (strstr(base, "mutate")) {
-		reply("fault rejected input set 0: the candidate modified input 0");
-		reply("end fault");
+		fault(KBW_FAULT_REJECTED, "input set 0: the candidate modified input 0");
 	} else if (strstr(base, "whoami")) {
 		whoami(j);
 	} else if (strstr(base, "cached")) {
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 5.0, 5.0);
-		times(j->reps, "1.000000", "1.050000");
-		reply("clocks 1980 2619");
-		reply("end ok");
+		times(j->reps, 1.0, 1.05);
+		clocks();
+		end_ok();
 	} else if (strstr(base, "lazyfirst")) {
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 80.0, 1.0);
-		times(j->reps, "1.000000", "1.050000");
-		reply("clocks 1980 2619");
-		reply("end ok");
+		times(j->reps, 1.0, 1.05);
+		clocks();
+		end_ok();
 	} else if (strstr(base, "tinyfirst")) {
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 0.04, 0.04);
-		times(j->reps, "0.005000", "0.020000");
-		reply("clocks 1980 2619");
-		reply("end ok");
+		times(j->reps, 0.005, 0.02);
+		clocks();
+		end_ok();
 	} else if (strstr(base, "leftthread")) {
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 1.0, 1.0);
-		times(j->reps, "1.000000", "1.050000");
-		reply("clocks 1980 2619");
-		reply("threads 1");
-		reply("end ok");
+		times(j->reps, 1.0, 1.05);
+		clocks();
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_THREADS, .threads = 1 });
+		end_ok();
 	} else if (strstr(base, "nan")) {
 		write_outputs(j, outdir, OUT_NAN);
 		firsts(j, 1.0, 1.0);
-		times(j->reps, "1.000000", "1.050000");
-		reply("clocks 1980 2619");
-		reply("end ok");
+		times(j->reps, 1.0, 1.05);
+		clocks();
+		end_ok();
 	} else if (strstr(base, "slowhost")) {
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 0.1, 0.1);
-		times(j->reps, "0.100000", "5.000000");
-		reply("clocks 1980 2619");
-		reply("end ok");
+		times(j->reps, 0.1, 5.0);
+		clocks();
+		end_ok();
 	} else if (strstr(base, "fewtimes")) {
 		write_outputs(j, outdir, OUT_CORRECT);
-		times(j->reps < 3 ? j->reps : 3, "1.000000", "1.050000");
-		reply("end ok");
+		times(j->reps < 3 ? j->reps : 3, 1.0, 1.05);
+		end_ok();
 	} else if (strstr(base, "wrong")) {
 		write_outputs(j, outdir, OUT_WRONG);
 		firsts(j, 1.0, 1.0);
-		times(j->reps, "1.000000", "1.050000");
-		reply("clocks 1980 2619");
-		reply("end ok");
+		times(j->reps, 1.0, 1.05);
+		clocks();
+		end_ok();
 	} else if (strstr(base, "correct")) {
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 3.0, 1.0);
-		times(j->reps, "1.000000", "1.050000");
-		reply("clocks 1980 2619");
-		reply("end ok");
+		times(j->reps, 1.0, 1.05);
+		clocks();
+		end_ok();
 	} else if (getenv("KBREED_FAKE_SEARCH")) {
 		const char *delay = getenv("KBREED_FAKE_DELAY_MS");
 		if (delay && atoi(delay) > 0)
@@ -358,17 +363,16 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 		unsigned long h = 5381;
 		for (const char *c = base; *c; c++)
 			h = h * 33 + (unsigned char)*c;
-		char t[32], host[32];
-		snprintf(t, sizeof t, "%.6f", 0.5 + (double)(h % 1000) / 1000.0);
-		snprintf(host, sizeof host, "%.6f", 0.55 + (double)(h % 1000) / 1000.0);
+		double t = 0.5 + (double)(h % 1000) / 1000.0;
 		write_outputs(j, outdir, OUT_CORRECT);
-		firsts(j, 2.0 * atof(t), atof(t));
-		times(j->reps, t, host);
-		reply("clocks 1980 2619");
-		reply("end ok");
+		firsts(j, 2.0 * t, t);
+		times(j->reps, t, t + 0.05);
+		clocks();
+		end_ok();
 	} else {
-		reply("fault load_error fake_worker: no behaviour for %s", base);
-		reply("end fault");
+		char msg[KBW_MAX_PATH + 64];
+		snprintf(msg, sizeof msg, "fake_worker: no behaviour for %s", base);
+		fault(KBW_FAULT_LOAD, msg);
 	}
 }
 
@@ -396,26 +400,34 @@ int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--info")) {
 		if (getenv("KBREED_FAKE_GPU")) {
-			printf("name Fake GPU\ncc 9 0\nsm_count 132\nl2_bytes 52428800\n"
-			       "mem_bytes 85899345920\ndriver 13000\nruntime 13000\nclocks 1980 2619\n");
+			struct kbw_info info = {
+				.version = protocol(), .name = "Fake GPU", .cc_major = 9, .cc_minor = 0,
+				.sm_count = 132, .l2_bytes = 52428800, .mem_bytes = 85899345920LL,
+				.smem_per_block_optin = 232448, .driver = 13000, .runtime = 13000,
+				.sm_clock_mhz = 1980, .mem_clock_mhz = 2619,
+			};
+			char text[2048];
+			if (kbw_format_info(text, sizeof text, &info) < 0)
+				die("cannot encode --info");
+			fputs(text, stdout);
 			return 0;
 		}
 		printf("error the fake worker has no GPU\n");
-		return 2;
+		return KBW_EXIT_NO_GPU;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: fake_worker JOBFILE\n");
-		return 4;
+		return KBW_EXIT_JOB;
 	}
 	static struct job j;
 	j.input0_fd = -1;
 	if (getenv("KBREED_FAKE_NEEDS_ROOT") && getuid() != 0) {
-		reply("error no CUDA device is visible to uid %d", (int)getuid());
-		return 2;
+		reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "no CUDA device is visible to uid %d", (int)getuid());
+		return KBW_EXIT_NO_GPU;
 	}
 	load_job(&j, argv[1]);
 	note_start();
-	reply("ready 0");
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = protocol(), .bytes = 0 });
 
 	char *line = NULL;
 	size_t cap = 0;
@@ -423,21 +435,14 @@ int main(int argc, char **argv)
 	while ((len = getline(&line, &cap, stdin)) > 0) {
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (!strcmp(line, "quit"))
+		const char *so, *outdir;
+		enum kbw_command c = kbw_parse_command(line, &so, &outdir);
+		if (c == KBW_CMD_QUIT)
 			break;
-		if (!strncmp(line, "eval ", 5)) {
-			char *so = line + 5;
-			char *tab = strchr(so, '\t');
-			if (!tab) {
-				reply("fault load_error malformed eval command");
-				reply("end fault");
-				continue;
-			}
-			*tab = '\0';
-			run_candidate(&j, so, tab + 1);
-			continue;
-		}
-		reply("error unknown command");
+		if (c == KBW_CMD_EVAL)
+			run_candidate(&j, so, outdir);
+		else
+			reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "unknown command");
 	}
 	free(line);
 	free(j.refdir);

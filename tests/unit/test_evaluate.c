@@ -3,10 +3,14 @@
  * its worker protocol, with a fake worker (tests/unit/fake_worker.c) in place
  * of the GPU one: no GPU needed. The fake chooses what to do from the
  * basename of the candidate path it is sent, so the paths here are made up.
+ * Also: the worker protocol's encoders and decoders (round trips, and a
+ * version mismatch rejected by each end), and the verdicts' names.
  */
 #include "testing.h"
 
+#include "../../include/kbreed_worker_protocol.h"
 #include "evaluate.h"
+#include "proc.h"
 #include "util.h"
 
 #include <limits.h>
@@ -80,8 +84,356 @@ static void test_verdict_names(void **state)
 	assert_string_equal(verdict_name(VERDICT_LOAD_ERROR), "load_error");
 	assert_string_equal(verdict_name(VERDICT_RUNTIME_ERROR), "runtime_error");
 	assert_string_equal(verdict_name(VERDICT_TIMEOUT), "timeout");
+	assert_string_equal(verdict_name(VERDICT_NOT_RUN), "not_run");
 	assert_string_equal(verdict_name((enum verdict)99), "?");
 	assert_string_equal(verdict_name((enum verdict)-1), "?");
+	assert_string_equal(verdict_name((enum verdict)VERDICTS), "?");
+}
+
+/* Every verdict's name parses back to it; nothing else parses. */
+static void test_verdict_parse(void **state)
+{
+	(void)state;
+	for (int i = 0; i < VERDICTS; i++) {
+		enum verdict v = (enum verdict)-1;
+		const char *name = verdict_name((enum verdict)i);
+		assert_string_not_equal(name, "?");
+		assert_int_equal(verdict_parse(name, &v), 0);
+		assert_int_equal(v, i);
+		for (int k = 0; k < i; k++)   /* names are distinct */
+			assert_string_not_equal(name, verdict_name((enum verdict)k));
+	}
+	const char *bad[] = { "", "?", "Correct", "correct ", "dry-run", "not run", "timeout2", NULL };
+	for (int i = 0; bad[i]; i++) {
+		enum verdict v = VERDICT_TIMEOUT;
+		assert_int_equal(verdict_parse(bad[i], &v), -1);
+		assert_int_equal(v, VERDICT_TIMEOUT);   /* untouched */
+	}
+	enum verdict v = VERDICT_TIMEOUT;
+	assert_int_equal(verdict_parse(NULL, &v), -1);
+
+	struct eval_result r;
+	eval_result_init(&r);
+	eval_result_not_run(&r, "dry run: compiled only");
+	assert_int_equal(r.verdict, VERDICT_NOT_RUN);
+	assert_string_equal(r.detail, "dry run: compiled only");
+	eval_result_release(&r);
+}
+
+/* A job encoded and decoded again is the same job. */
+static void test_protocol_job_round_trip(void **state)
+{
+	(void)state;
+	struct kbw_job j, back;
+	kbw_job_init(&j);
+	j.version = KBREED_WORKER_PROTOCOL;
+	j.sets = 2;
+	j.warmup = 3;
+	j.reps = 25;
+	j.flush_mb = 64;
+	int64_t shape_in[3] = { 7, 1, 33 }, shape_p[1] = { 5 }, shape_out[2] = { 7, 33 };
+	assert_int_equal(kbw_job_add(&j, KBW_INPUT, 0, 0, KB_F16, 3, shape_in, "fd:17"), 0);
+	assert_int_equal(kbw_job_add(&j, KBW_INPUT, 1, 0, KB_F16, 3, shape_in, "/some/where/set1.in0.bin"), 0);
+	assert_int_equal(kbw_job_add(&j, KBW_PARAM, -1, 0, KB_I64, 1, shape_p, "fd:18"), 0);
+	assert_int_equal(kbw_job_add(&j, KBW_OUTPUT, -1, 0, KB_F32, 2, shape_out, NULL), 0);
+	assert_int_equal(kbw_job_add(&j, KBW_OUTPUT, -1, 1, KB_BOOL, 0, NULL, NULL), 0);
+	char *text = NULL, why[512];
+	size_t len = 0;
+	assert_int_equal(kbw_job_format(&j, &text, &len, why, sizeof why), 0);
+	assert_int_equal(strlen(text), len);
+	char *head = xasprintf("kbreed-job %d\n", KBREED_WORKER_PROTOCOL);
+	assert_int_equal(strncmp(text, head, strlen(head)), 0);
+	free(head);
+	assert_non_null(strstr(text, "tensor input 1 0 1 3 7 1 33 /some/where/set1.in0.bin\n"));
+	assert_non_null(strstr(text, "tensor output -1 1 6 0 -\n"));
+
+	FILE *f = fmemopen(text, len, "r");
+	assert_non_null(f);
+	int rc = kbw_job_read(f, "the job", &back, why, sizeof why);
+	fclose(f);
+	if (rc)
+		print_error("%s\n", why);
+	assert_int_equal(rc, 0);
+	assert_int_equal(back.version, KBREED_WORKER_PROTOCOL);
+	assert_int_equal(back.sets, 2);
+	assert_int_equal(back.warmup, 3);
+	assert_int_equal(back.reps, 25);
+	assert_int_equal(back.flush_mb, 64);
+	assert_int_equal(back.n_tensors, j.n_tensors);
+	assert_int_equal(back.n_inputs, 1);
+	assert_int_equal(back.n_params, 1);
+	assert_int_equal(back.n_outputs, 2);
+	for (int i = 0; i < j.n_tensors; i++) {
+		const struct kbw_tensor *a = &j.tensor[i], *b = &back.tensor[i];
+		assert_int_equal(a->kind, b->kind);
+		assert_int_equal(a->set, b->set);
+		assert_int_equal(a->index, b->index);
+		assert_int_equal(a->dtype, b->dtype);
+		assert_int_equal(a->ndim, b->ndim);
+		for (int d = 0; d < a->ndim; d++)
+			assert_int_equal(a->shape[d], b->shape[d]);
+		if (a->source)
+			assert_string_equal(a->source, b->source);
+		else
+			assert_null(b->source);
+		assert_int_equal(kbw_tensor_bytes(a), kbw_tensor_bytes(b));
+	}
+	assert_int_equal(kbw_tensor_bytes(&back.tensor[0]), 7 * 33 * 2);
+	assert_int_equal(kbw_tensor_bytes(&back.tensor[4]), 1);
+	kbw_job_release(&back);
+	free(text);
+
+	/* A source that cannot go on a line is refused, not cut. */
+	free(j.tensor[0].source);
+	j.tensor[0].source = xstrdup("/a path/with a space");
+	assert_int_equal(kbw_job_format(&j, &text, &len, why, sizeof why), -1);
+	assert_null(text);
+	assert_non_null(strstr(why, "source"));
+	kbw_job_release(&j);
+}
+
+/* Decodes job text; returns the decoder's status and fills why. */
+static int read_job_text(const char *text, char *why, size_t cap)
+{
+	struct kbw_job j;
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	assert_non_null(f);
+	int rc = kbw_job_read(f, "job", &j, why, cap);
+	fclose(f);
+	if (!rc)
+		kbw_job_release(&j);
+	return rc;
+}
+
+/* Defective jobs are refused with a reason; another version with its own code. */
+static void test_protocol_job_defects(void **state)
+{
+	(void)state;
+	char why[512];
+	const char *body = "sets 1\nwarmup 0\nreps 1\nflush_mb 0\n"
+			   "tensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n";
+	char *good = xasprintf("kbreed-job %d\n%s", KBREED_WORKER_PROTOCOL, body);
+	assert_int_equal(read_job_text(good, why, sizeof why), 0);
+	free(good);
+
+	char *old = xasprintf("kbreed-job 1\n%s", body);
+	assert_int_equal(read_job_text(old, why, sizeof why), KBW_EXIT_VERSION);
+	assert_non_null(strstr(why, "protocol version mismatch"));
+	assert_non_null(strstr(why, "version 1"));
+	free(old);
+	char *newer = xasprintf("kbreed-job %d\n%s", KBREED_WORKER_PROTOCOL + 1, body);
+	assert_int_equal(read_job_text(newer, why, sizeof why), KBW_EXIT_VERSION);
+	free(newer);
+
+	const char *bad[] = {
+		"",                                   /* empty */
+		"kbreed-jobs 2\n",                    /* not a job */
+		"sets 1\n",                           /* no header */
+		"@\nsets 1\nreps 1\n",                /* settings, but no tensors */
+		"@\nsets 2\nreps 1\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n", /* set 1 missing */
+		"@\nsets 1\nreps 1\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 fd:6\n", /* output with contents */
+		"@\nsets 1\nreps 1\ntensor input 0 0 0 1 4 -\ntensor output -1 0 0 1 4 -\n",     /* input without */
+		"@\nsets 1\nreps 1\ntensor input 0 0 9 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",  /* dtype */
+		"@\nsets 1\nreps 1\ntensor input 0 0 0 1 -4 fd:5\ntensor output -1 0 0 1 4 -\n", /* shape */
+		"@\nsets 1\nreps 1\ntensor input 0 0 0 1 4 fd:5\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",
+		"@\nsets 1\nsets 1\nreps 1\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n", /* repeated */
+		"@\nsets 1\nreps 0\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",  /* no timed call */
+		"@\nsets 1\nreps 1\nrepsx 1\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",
+		"@\nsets 1\nreps 1\ntensor weight -1 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",
+		NULL,
+	};
+	for (int i = 0; bad[i]; i++) {
+		char *text = bad[i][0] == '@' ? xasprintf("kbreed-job %d%s", KBREED_WORKER_PROTOCOL, bad[i] + 1)
+					      : xstrdup(bad[i]);
+		why[0] = '\0';
+		int rc = read_job_text(text, why, sizeof why);
+		if (rc != KBW_EXIT_JOB)
+			print_error("bad job %d decoded with status %d:\n%s\n", i, rc, text);
+		assert_int_equal(rc, KBW_EXIT_JOB);
+		assert_true(why[0] != '\0');
+		free(text);
+	}
+}
+
+/* Encodes r, checks the line, decodes it again into back. */
+static void reply_round_trip(const struct kbw_reply *r, const char *want, struct kbw_reply *back)
+{
+	char line[KBW_MAX_LINE];
+	int n = kbw_format_reply(line, sizeof line, r);
+	assert_true(n > 0);
+	assert_int_equal(strlen(line), n);
+	assert_int_equal(line[n - 1], '\n');
+	line[n - 1] = '\0';
+	if (want)
+		assert_string_equal(line, want);
+	assert_null(strchr(line, '\n'));
+	assert_int_equal(kbw_parse_reply(line, back), 0);
+	assert_int_equal(back->kind, r->kind);
+}
+
+static void test_protocol_replies(void **state)
+{
+	(void)state;
+	struct kbw_reply b;
+	char line[KBW_MAX_LINE];
+
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = KBREED_WORKER_PROTOCOL,
+					      .bytes = 85899345920ULL }, NULL, &b);
+	assert_int_equal(b.version, KBREED_WORKER_PROTOCOL);
+	assert_true(b.bytes == 85899345920ULL);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_FIRST, .set = 3, .event_ms = 1.25, .host_ms = 1.5 },
+			 "first 3 1.250000 1.500000", &b);
+	assert_int_equal(b.set, 3);
+	assert_true(b.event_ms == 1.25 && b.host_ms == 1.5);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_TIME, .event_ms = 0.005, .host_ms = 0.02 },
+			 "time 0.005000 0.020000", &b);
+	assert_true(fabs(b.event_ms - 0.005) < 1e-12 && fabs(b.host_ms - 0.02) < 1e-12);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_CLOCKS, .sm_mhz = 1980, .mem_mhz = 2619 },
+			 "clocks 1980 2619", &b);
+	assert_int_equal(b.sm_mhz, 1980);
+	assert_int_equal(b.mem_mhz, 2619);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_LEAK, .bytes = 1ULL << 33 }, "leak 8589934592", &b);
+	assert_true(b.bytes == 1ULL << 33);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_THREADS, .threads = 2 }, "threads 2", &b);
+	assert_int_equal(b.threads, 2);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = true }, "end ok", &b);
+	assert_true(b.ok);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = false }, "end fault", &b);
+	assert_false(b.ok);
+	for (int f = KBW_FAULT_LOAD; f <= KBW_FAULT_REJECTED; f++) {
+		enum kbw_fault back;
+		assert_int_equal(kbw_fault_parse(kbw_fault_name((enum kbw_fault)f), &back), 0);
+		assert_int_equal(back, f);
+		reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_FAULT, .fault = (enum kbw_fault)f,
+						      .text = "input set 0:\nthe candidate\rmodified input 0" }, NULL, &b);
+		assert_int_equal(b.fault, f);
+		assert_string_equal(b.text, "input set 0: the candidate modified input 0");
+	}
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_ERROR, .text = "no CUDA device is visible" },
+			 "error no CUDA device is visible", &b);
+	assert_string_equal(b.text, "no CUDA device is visible");
+
+	/* A message longer than a line is cut, and says so. */
+	char *huge = xcalloc(3 * KBW_MAX_LINE, 1);
+	memset(huge, 'x', 3 * KBW_MAX_LINE - 1);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_FAULT, .fault = KBW_FAULT_RUNTIME, .text = huge }, NULL, &b);
+	assert_true(strlen(b.text) < KBW_MAX_LINE);
+	assert_string_equal(b.text + strlen(b.text) - 3, "...");
+	free(huge);
+
+	/* A worker from before versions said "ready <free_bytes>". */
+	assert_int_equal(kbw_parse_reply("ready 1234", &b), 0);
+	assert_int_equal(b.kind, KBW_REPLY_READY);
+	assert_int_equal(b.version, 1);
+	const char *bad[] = { "time 1.0", "time 1.0 2.0 3.0", "first x 1 1", "clocks 1", "fault teapot boom",
+			      "end", "end maybe", "leak -", "threads", "hello", "", "ready", NULL };
+	for (int i = 0; bad[i]; i++) {
+		if (!kbw_parse_reply(bad[i], &b))
+			print_error("\"%s\" decoded as a reply\n", bad[i]);
+		assert_int_equal(kbw_parse_reply(bad[i], &b), -1);
+	}
+	/* A buffer too small is an error, never a cut number. */
+	assert_int_equal(kbw_format_reply(line, 8, &(struct kbw_reply){ .kind = KBW_REPLY_TIME, .event_ms = 1 }), -1);
+}
+
+static void test_protocol_commands_and_info(void **state)
+{
+	(void)state;
+	char line[2 * KBW_MAX_PATH + 16];
+	const char *so, *outdir;
+	int n = kbw_format_eval(line, sizeof line, "/x/c0-k.so", "/tmp/kbreed-eval-1/c0");
+	assert_int_equal(n, (int)strlen("eval /x/c0-k.so\t/tmp/kbreed-eval-1/c0\n"));
+	line[n - 1] = '\0';
+	assert_int_equal(kbw_parse_command(line, &so, &outdir), KBW_CMD_EVAL);
+	assert_string_equal(so, "/x/c0-k.so");
+	assert_string_equal(outdir, "/tmp/kbreed-eval-1/c0");
+	assert_int_equal(kbw_format_eval(line, sizeof line, "/x/a\tb.so", "/o"), -1);
+	assert_int_equal(kbw_format_eval(line, sizeof line, "/x/a.so", "/o\n"), -1);
+	char quit[] = "quit", nothing[] = "eval /x.so", unknown[] = "dance";
+	assert_int_equal(kbw_parse_command(quit, &so, &outdir), KBW_CMD_QUIT);
+	assert_int_equal(kbw_parse_command(nothing, &so, &outdir), KBW_CMD_BAD);
+	assert_int_equal(kbw_parse_command(unknown, &so, &outdir), KBW_CMD_BAD);
+
+	struct kbw_info i = { .version = KBREED_WORKER_PROTOCOL, .name = "NVIDIA H100 80GB HBM3",
+			      .cc_major = 9, .cc_minor = 0, .sm_count = 132, .l2_bytes = 52428800,
+			      .mem_bytes = 85045837824LL, .smem_per_block_optin = 232448, .driver = 13000,
+			      .runtime = 13000, .sm_clock_mhz = 1980, .mem_clock_mhz = 2619 }, back;
+	char text[2048], why[256];
+	assert_true(kbw_format_info(text, sizeof text, &i) > 0);
+	assert_int_equal(kbw_parse_info(text, &back, why, sizeof why), 0);
+	assert_memory_equal(&i, &back, sizeof i);
+	assert_int_equal(kbw_parse_info("error no CUDA device is visible\n", &back, why, sizeof why), -1);
+	assert_string_equal(why, "no CUDA device is visible");
+	assert_int_equal(kbw_parse_info("name X\n", &back, why, sizeof why), -1);
+	/* Without a protocol line: a worker from before versions. */
+	assert_int_equal(kbw_parse_info("name X\ncc 8 0\n", &back, why, sizeof why), 0);
+	assert_int_equal(back.version, 1);
+	assert_int_equal(kbw_check_version(back.version, "GPU worker", "kbreed", why, sizeof why), -1);
+	assert_non_null(strstr(why, "protocol version mismatch"));
+	assert_int_equal(kbw_check_version(KBREED_WORKER_PROTOCOL, "GPU worker", "kbreed", why, sizeof why), 0);
+}
+
+/* Each end refuses the other's version: the (fake) worker a job of another
+ * version, kbreed a worker that announces another one. */
+static void test_protocol_version_mismatch(void **state)
+{
+	(void)state;
+	unsetenv("KBREED_FAKE_WORKER_STARTS");   /* these starts are not test_sequence's */
+	/* The worker's side: it decodes its job with the shared decoder. */
+	char *dir = test_tmpdir(), *job = xasprintf("%s/job", dir), *in = xasprintf("%s/set0.in0.bin", refdir);
+	char *text = xasprintf("kbreed-job 1\nsets 1\nwarmup 0\nreps 1\nflush_mb 0\n"
+			       "tensor input 0 0 0 2 %d %d %s\ntensor output -1 0 0 2 %d %d -\n",
+			       ROWS, COLS, in, ROWS, COLS);
+	assert_int_equal(util_write_file(job, text, strlen(text)), 0);
+	const char *argv[] = { getenv("KBREED_WORKER"), job, NULL };
+	struct proc_opts po = { .argv = argv, .timeout_s = 30, .keep_user = true, .see_refs = true };
+	struct proc_result pr;
+	proc_result_init(&pr);
+	assert_int_equal(proc_run(&po, &pr), 0);
+	if (pr.exit_code != KBW_EXIT_VERSION)
+		print_error("fake worker: status %d, out \"%s\", err \"%s\"\n", pr.exit_code, buf_str(&pr.out),
+			    buf_str(&pr.err));
+	assert_int_equal(pr.end, PROC_EXITED);
+	assert_int_equal(pr.exit_code, KBW_EXIT_VERSION);
+	assert_int_equal(strncmp(buf_str(&pr.out), "error ", 6), 0);
+	assert_non_null(strstr(buf_str(&pr.out), "protocol version mismatch"));
+	assert_null(strstr(buf_str(&pr.out), "ready"));
+	proc_result_release(&pr);
+	util_remove_tree(dir);
+	free(dir);
+	free(job);
+	free(in);
+	free(text);
+
+	/* kbreed's side: a worker that announces version 1 is not used. */
+	setenv("KBREED_FAKE_PROTOCOL", "1", 1);
+	struct eval_opts o;
+	eval_opts_defaults(&o);
+	o.reps = 20;
+	o.timeout_s = 10;
+	o.flush_mb = 0;
+	struct evaluator *ev = evaluator_new(&problem, &refs, &o);
+	assert_non_null(ev);
+	struct eval_result res;
+	eval_result_init(&res);
+	assert_int_equal(evaluator_run(ev, "/nowhere/kbreed-test/correct.so", &res), -1);
+	assert_int_not_equal(res.verdict, VERDICT_CORRECT);
+	assert_false(res.checked);
+	eval_result_release(&res);
+	evaluator_free(ev);
+	/* ... nor its --info. */
+	setenv("KBREED_FAKE_GPU", "1", 1);
+	struct gpu_info g;
+	assert_int_equal(gpu_info_query(&g), -1);
+	gpu_info_release(&g);
+	unsetenv("KBREED_FAKE_PROTOCOL");
+	assert_int_equal(gpu_info_query(&g), 0);
+	assert_string_equal(g.name, "Fake GPU");
+	assert_int_equal(g.cc_major, 9);
+	assert_int_equal(g.sm_count, 132);
+	gpu_info_release(&g);
+	unsetenv("KBREED_FAKE_GPU");
+	setenv("KBREED_FAKE_WORKER_STARTS", starts_path, 1);
 }
 
 static void test_opts_defaults(void **state)
@@ -353,6 +705,12 @@ int main(void)
 
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdict_names),
+		cmocka_unit_test(test_verdict_parse),
+		cmocka_unit_test(test_protocol_job_round_trip),
+		cmocka_unit_test(test_protocol_job_defects),
+		cmocka_unit_test(test_protocol_replies),
+		cmocka_unit_test(test_protocol_commands_and_info),
+		cmocka_unit_test(test_protocol_version_mismatch),
 		cmocka_unit_test(test_opts_defaults),
 		cmocka_unit_test(test_too_many_sets),
 		cmocka_unit_test_teardown(test_sequence, free_seq_ev),

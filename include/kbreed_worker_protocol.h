@@ -1,0 +1,192 @@
+/*
+ * kbreed_worker_protocol.h - the contract between kbreed and its GPU worker,
+ * protocol version 2. docs/WORKER.md tells the whole story.
+ *
+ * Three programs include this header and link worker/worker_protocol.c:
+ * kbreed (src/worker_client.c, src/evaluate.c), the GPU worker
+ * (worker/worker.c, built against the CUDA runtime) and the fake worker the
+ * tests use in its place (tests/unit/fake_worker.c). Everything either side
+ * writes or reads is encoded and decoded here, once. It is plain C11 with
+ * libc only: no kbreed helper, no CUDA.
+ *
+ * The conversation:
+ *   1. kbreed writes a job file (the problem's tensors, the reference inputs
+ *      as inherited descriptors "fd:N", the timing settings) whose first line
+ *      is "kbreed-job <protocol version>", and starts `kbreed-worker JOB`.
+ *   2. The worker checks the version (a mismatch: an "error" reply and exit
+ *      KBW_EXIT_VERSION), uploads the inputs and replies "ready <version>
+ *      <free device bytes>". kbreed checks the version too.
+ *   3. kbreed sends "eval <candidate.so>TAB<outdir>"; the worker replies with
+ *      measurement lines and ends with "end ok" or "end fault". Repeat.
+ *   4. kbreed sends "quit", or kills the worker after a fault.
+ * `kbreed-worker --info` prints the GPU's properties (struct kbw_info) and
+ * exits 0, or prints "error <why>" and exits KBW_EXIT_NO_GPU.
+ *
+ * Bump KBREED_WORKER_PROTOCOL on any change to a line's meaning or syntax.
+ */
+#ifndef KBREED_WORKER_PROTOCOL_H
+#define KBREED_WORKER_PROTOCOL_H
+
+#include "kbreed_candidate.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define KBREED_WORKER_PROTOCOL 2
+
+/* Exit codes of the worker. */
+#define KBW_EXIT_OK 0
+#define KBW_EXIT_NO_GPU 2   /* no usable CUDA device */
+#define KBW_EXIT_CUDA 3     /* a CUDA error: the context cannot be trusted */
+#define KBW_EXIT_JOB 4      /* bad usage, a bad job file, unreadable data */
+#define KBW_EXIT_VERSION 5  /* the job speaks another protocol version */
+
+/* Limits both sides enforce. */
+#define KBW_MAX_TENSORS 64  /* per kind (inputs of one set, params, outputs) */
+#define KBW_MAX_SETS 16     /* input sets */
+#define KBW_MAX_PATH 4096   /* bytes of a path on a job or command line */
+#define KBW_MAX_LINE 8192   /* bytes of a reply line, newline included */
+#define KBW_LEAK_REPORT_BYTES (16u << 20)  /* the worker reports a leak above this */
+
+/* ---- The job file ------------------------------------------------------
+ *   kbreed-job <version>
+ *   sets <n>            correctness input sets (1..KBW_MAX_SETS)
+ *   warmup <n>          untimed calls before timing (>= 0)
+ *   reps <n>            timed calls (>= 1)
+ *   flush_mb <n>        L2 flush written before each timed call (>= 0)
+ *   tensor <kind> <set> <index> <dtype> <ndim> <d0> .. <dn-1> <source>
+ * kind: input | param | output; set: the input set, -1 for the others;
+ * dtype: enum kb_dtype; source: "fd:N" (an inherited descriptor), a path,
+ * or "-" for outputs (which have no contents). Blank lines are ignored. */
+
+enum kbw_kind { KBW_INPUT, KBW_PARAM, KBW_OUTPUT };
+
+struct kbw_tensor {
+	enum kbw_kind kind;
+	int set;                          /* input set; -1 for params and outputs */
+	int index;                        /* among its kind (and set) */
+	int dtype;                        /* enum kb_dtype */
+	int ndim;                         /* 0..KBREED_MAX_DIMS */
+	int64_t shape[KBREED_MAX_DIMS];   /* elements per dimension */
+	char *source;                     /* "fd:N" or a path; NULL for outputs; owned */
+};
+
+struct kbw_job {
+	int version;        /* KBREED_WORKER_PROTOCOL when written by kbreed */
+	int sets, warmup, reps, flush_mb;
+	struct kbw_tensor *tensor;        /* in file order; owned */
+	int n_tensors;
+	int n_inputs;       /* inputs per set */
+	int n_params, n_outputs;
+};
+
+void kbw_job_init(struct kbw_job *j);
+void kbw_job_release(struct kbw_job *j);
+/* Appends a tensor (source copied; NULL for none). Returns 0, or -1 when
+ * memory runs out. */
+int kbw_job_add(struct kbw_job *j, enum kbw_kind kind, int set, int index, int dtype,
+		int ndim, const int64_t *shape, const char *source);
+/* Encodes a job as its file's text (*text malloc'd, the caller frees).
+ * Returns 0, or -1 (why filled) for a job that cannot be encoded: a source
+ * with a space or newline, or too long. */
+int kbw_job_format(const struct kbw_job *j, char **text, size_t *len, char *why, size_t why_cap);
+/* Decodes and checks a job read from f (name for messages). Returns 0,
+ * KBW_EXIT_VERSION for another protocol version, or KBW_EXIT_JOB for any
+ * other defect; why says what in one line. j is released on failure. */
+int kbw_job_read(FILE *f, const char *name, struct kbw_job *j, char *why, size_t why_cap);
+/* kbw_job_read on a file by path. */
+int kbw_job_load(const char *path, struct kbw_job *j, char *why, size_t why_cap);
+/* Bytes of a tensor's contents. */
+size_t kbw_tensor_bytes(const struct kbw_tensor *t);
+/* Writes the message that a peer speaking `theirs` is not this version
+ * ("the <what> speaks protocol version 1, this <me> speaks 2: ..."). Returns
+ * 0 when the versions match, -1 (message written) when they do not. */
+int kbw_check_version(int theirs, const char *what, const char *me, char *why, size_t why_cap);
+
+/* ---- Commands, kbreed -> worker, one per line on the worker's stdin ----
+ *   eval <candidate.so>TAB<outdir>   judge one candidate
+ *   quit                             exit 0 */
+
+enum kbw_command { KBW_CMD_EVAL, KBW_CMD_QUIT, KBW_CMD_BAD };
+
+/* "eval so\toutdir\n" into buf. Returns its length, or -1 when a path holds
+ * a tab or a newline or the line does not fit. */
+int kbw_format_eval(char *buf, size_t cap, const char *so, const char *outdir);
+/* Decodes a command line (newline stripped), in place: for EVAL, *so and
+ * *outdir point into line. */
+enum kbw_command kbw_parse_command(char *line, const char **so, const char **outdir);
+
+/* ---- Replies, worker -> kbreed, one per line -----------------------------
+ *   ready <version> <free_bytes>     the job is loaded; commands welcome
+ *   error <message>                  the worker cannot go on (or an unknown
+ *                                    command); it exits after a fatal one
+ * Per "eval", in this order, ending with exactly one "end":
+ *   fault <class> <message>          class: load_error | runtime_error | rejected
+ *   first <set> <event_ms> <host_ms> one per correctness call (first sight)
+ *   time <event_ms> <host_ms>        one per timed call
+ *   clocks <sm_mhz> <mem_mhz>        read just after timing; 0 when unknown
+ *   leak <bytes>                     device memory the candidate kept
+ *                                    (only above KBW_LEAK_REPORT_BYTES)
+ *   threads <n>                      threads of the candidate left running
+ *   end ok | end fault               "end fault" follows a fault line */
+
+enum kbw_reply_kind {
+	KBW_REPLY_READY, KBW_REPLY_ERROR, KBW_REPLY_FAULT, KBW_REPLY_FIRST,
+	KBW_REPLY_TIME, KBW_REPLY_CLOCKS, KBW_REPLY_LEAK, KBW_REPLY_THREADS,
+	KBW_REPLY_END,
+};
+
+enum kbw_fault { KBW_FAULT_LOAD, KBW_FAULT_RUNTIME, KBW_FAULT_REJECTED };
+
+struct kbw_reply {
+	enum kbw_reply_kind kind;
+	int version;                  /* ready; 1 for a worker that predates versions */
+	unsigned long long bytes;     /* ready: free device memory; leak: bytes kept */
+	enum kbw_fault fault;         /* fault */
+	const char *text;             /* error, fault: the message (points into the
+					 decoded line, or the caller's when encoding) */
+	int set;                      /* first */
+	double event_ms, host_ms;     /* first, time */
+	int sm_mhz, mem_mhz;          /* clocks */
+	int threads;                  /* threads */
+	bool ok;                      /* end */
+};
+
+/* One reply line, newline included; newlines inside a message become
+ * spaces, and a message too long for KBW_MAX_LINE is cut with "...".
+ * Returns its length, or -1 when cap is too small for even that. */
+int kbw_format_reply(char *buf, size_t cap, const struct kbw_reply *r);
+/* Decodes one reply line (newline stripped). Returns 0, or -1 for a line
+ * that is not a well-formed reply. */
+int kbw_parse_reply(const char *line, struct kbw_reply *r);
+const char *kbw_fault_name(enum kbw_fault f);
+/* Returns 0, or -1 for a name no fault class has. */
+int kbw_fault_parse(const char *name, enum kbw_fault *f);
+
+/* ---- `kbreed-worker --info` ----------------------------------------------
+ *   protocol <version>, name <text>, cc <major> <minor>, sm_count <n>,
+ *   l2_bytes <n>, mem_bytes <n>, smem_per_block_optin <n>, driver <n>,
+ *   runtime <n>, clocks <sm_mhz> <mem_mhz>; or "error <why>". */
+
+struct kbw_info {
+	int version;                   /* protocol; 1 when the worker does not say */
+	char name[256];                /* as the driver names the device */
+	int cc_major, cc_minor;        /* compute capability */
+	int sm_count;
+	long long l2_bytes, mem_bytes;
+	long long smem_per_block_optin; /* shared memory a block may opt in to, bytes */
+	int driver, runtime;           /* CUDA versions, e.g. 13000 */
+	int sm_clock_mhz, mem_clock_mhz; /* 0 when unknown */
+};
+
+/* The whole --info text into buf. Returns its length, or -1 when it does
+ * not fit. */
+int kbw_format_info(char *buf, size_t cap, const struct kbw_info *i);
+/* Decodes --info text. Returns 0; -1 (why filled) for an "error" reply or
+ * text that lacks the name or compute capability. The version is not
+ * checked here. */
+int kbw_parse_info(const char *text, struct kbw_info *i, char *why, size_t why_cap);
+
+#endif /* KBREED_WORKER_PROTOCOL_H */

@@ -1,0 +1,356 @@
+/*
+ * worker_client.c - the GPU worker's process as kbreed sees it: where it
+ * runs from, as whom, how it starts (and falls back to root when it cannot
+ * start unprivileged), how a candidate is sent to it and its replies read
+ * under a time limit, and how it ends. Every line is encoded and decoded by
+ * the protocol's own code (worker/worker_protocol.c); what the replies mean
+ * for the candidate is decided in src/verdict.c.
+ */
+#define _GNU_SOURCE
+#include "worker_client.h"
+
+#include "home.h"
+#include "log.h"
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define WORKER_START_TIMEOUT_S 900   /* uploading every input set may take long */
+#define WORKER_QUIT_GRACE_S 10       /* for a worker asked to quit */
+#define WORKER_LOG_TAIL 8192         /* bytes of its stderr kept with a verdict */
+
+void worker_run_init(struct worker_run *r, int sets, int reps)
+{
+	memset(r, 0, sizeof *r);
+	r->sets = sets;
+	r->reps = reps;
+	r->event_ms = xcalloc((size_t)(reps > 0 ? reps : 1), sizeof *r->event_ms);
+	r->host_ms = xcalloc((size_t)(reps > 0 ? reps : 1), sizeof *r->host_ms);
+	r->first_ms = xcalloc((size_t)(sets > 0 ? sets : 1), sizeof *r->first_ms);
+	for (int s = 0; s < sets; s++)
+		r->first_ms[s] = -1;
+}
+
+void worker_run_release(struct worker_run *r)
+{
+	free(r->fault_msg);
+	free(r->event_ms);
+	free(r->host_ms);
+	free(r->first_ms);
+	memset(r, 0, sizeof *r);
+}
+
+static bool noexec(const char *dir)
+{
+	struct statvfs v;
+	return statvfs(dir, &v) == 0 && (v.f_flag & ST_NOEXEC);
+}
+
+/* A directory for programs and shared objects the unprivileged worker
+ * loads: the private directory unless its file system forbids running code
+ * (as /dev/shm often does in containers), else a new one in $TMPDIR, /tmp or
+ * /var/tmp. */
+static char *make_exec_dir(const char *tmp)
+{
+	if (!noexec(tmp))
+		return xstrdup(tmp);
+	const char *bases[] = { getenv("TMPDIR"), "/tmp", "/var/tmp" };
+	for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
+		if (!bases[i] || !*bases[i] || !util_is_dir(bases[i]) || noexec(bases[i]))
+			continue;
+		char *dir = xasprintf("%s/kbreed-exec-XXXXXX", bases[i]);
+		if (mkdtemp(dir))
+			return dir;
+		free(dir);
+	}
+	return NULL;
+}
+
+/* Copies a file kbreed's user can read to where the worker can; mode as given. */
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	int rc = in < 0 || out < 0 ? -1 : 0;
+	char chunk[1 << 16];
+	while (!rc) {
+		ssize_t n = read(in, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -1 : 0;
+			break;
+		}
+		for (ssize_t done = 0; done < n && !rc;) {
+			ssize_t w = write(out, chunk + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				rc = -1;
+			else
+				done += w;
+		}
+	}
+	if (!rc && fchmod(out, mode))
+		rc = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out))
+		rc = -1;
+	if (rc)
+		unlink(to);
+	return rc;
+}
+
+int worker_client_init(struct worker_client *wc, const char *dir, const char *job_path,
+		       const int *fds, int n_fds)
+{
+	memset(wc, 0, sizeof *wc);
+	wc->proc.pid = -1;
+	buf_init(&wc->pending, 1u << 20);
+	wc->dir = xstrdup(dir);
+	wc->job_path = xstrdup(job_path);
+	wc->log_path = xasprintf("%s/worker.log", dir);
+	wc->fds = fds;
+	wc->n_fds = n_fds;
+	/* A stand-in worker ($KBREED_WORKER, as in tests) keeps kbreed's user
+	 * and sees the reference directory unless KBREED_RUN_AS asks
+	 * otherwise: it may need what the real one must not read. */
+	const char *standin = getenv("KBREED_WORKER"), *run_as = getenv("KBREED_RUN_AS");
+	wc->worker_path = xstrdup(home_worker());
+	wc->standin = standin && *standin && !(run_as && *run_as);
+	wc->drop = !wc->standin && sandbox_run_as(&wc->run_uid, &wc->run_gid);
+	if (wc->drop) {
+		/* The worker reads its job and writes outputs (in directories
+		 * handed to it) here; it may not list or change anything else. */
+		wc->exec_dir = make_exec_dir(dir);
+		char *copy = wc->exec_dir ? xasprintf("%s/kbreed-worker", wc->exec_dir) : NULL;
+		if (!copy || chmod(dir, 0711) || chmod(wc->exec_dir, 0711) ||
+		    copy_file(wc->worker_path, copy, 0755)) {
+			warn("cannot prepare a directory for the unprivileged GPU worker: it runs as root");
+			wc->drop = false;
+			free(copy);
+		} else {
+			free(wc->worker_path);
+			wc->worker_path = copy;
+		}
+	}
+	return 0;
+}
+
+bool worker_client_running(const struct worker_client *wc)
+{
+	return wc->proc.pid > 0;
+}
+
+void worker_client_stop(struct worker_client *wc, bool kill_it)
+{
+	if (wc->proc.pid > 0) {
+		if (!kill_it && wc->proc.in_fd >= 0) {
+			ssize_t n = write(wc->proc.in_fd, "quit\n", 5);
+			(void)n;   /* a worker that is gone is stopped below all the same */
+		}
+		if (kill_it)
+			proc_stop(&wc->proc, true, NULL, NULL);
+		else
+			proc_finish(&wc->proc, WORKER_QUIT_GRACE_S, NULL, NULL);
+	}
+	wc->pending.len = 0;
+}
+
+void worker_client_release(struct worker_client *wc)
+{
+	worker_client_stop(wc, false);
+	if (wc->exec_dir && wc->dir && strcmp(wc->exec_dir, wc->dir))
+		util_remove_tree(wc->exec_dir);
+	free(wc->exec_dir);
+	free(wc->worker_path);
+	free(wc->job_path);
+	free(wc->log_path);
+	free(wc->dir);
+	buf_release(&wc->pending);
+	memset(wc, 0, sizeof *wc);
+	wc->proc.pid = -1;
+}
+
+char *worker_client_log_tail(struct worker_client *wc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (util_read_file(wc->log_path, 64u << 20, &text, &len))
+		return xstrdup("");
+	if (len > WORKER_LOG_TAIL) {
+		char *tail = xstrdup(text + len - WORKER_LOG_TAIL);
+		free(text);
+		text = tail;
+	}
+	return text;
+}
+
+int worker_client_start(struct worker_client *wc)
+{
+	if (wc->proc.pid > 0)
+		return 0;
+	const char *argv[] = { wc->worker_path, wc->job_path, NULL };
+	struct proc_opts o = { .argv = argv, .no_network = true, .keep_user = !wc->drop,
+			       .see_refs = wc->standin, .keep_fds = wc->fds, .n_keep_fds = wc->n_fds };
+	struct buf line;
+	struct kbw_reply r = { .kind = KBW_REPLY_ERROR };
+	char why[1024] = "";
+	int rc = -1;
+	buf_init(&line, 1u << 20);
+	if (truncate(wc->log_path, 0) && errno != ENOENT)
+		warn("cannot truncate %s: %s", wc->log_path, strerror(errno));
+	if (proc_start(&wc->proc, &o, wc->log_path))
+		goto out;
+	signal(SIGPIPE, SIG_IGN);
+	int got = proc_read_line(&wc->proc, &wc->pending, &line, util_now() + WORKER_START_TIMEOUT_S);
+	bool ready = got == 1 && kbw_parse_reply(buf_str(&line), &r) == 0 && r.kind == KBW_REPLY_READY;
+	if (ready && !kbw_check_version(r.version, "GPU worker", "kbreed", why, sizeof why)) {
+		wc->started = true;
+		rc = 0;
+		goto out;
+	}
+	char *tail = worker_client_log_tail(wc);
+	worker_client_stop(wc, true);
+	if (ready) {
+		/* Another protocol: no fallback can help. */
+		error("%s (%s)", why, wc->worker_path);
+	} else if (wc->drop && !wc->started && got != -2) {
+		/* Settled at the first start, before any candidate ran in it, so
+		 * that no candidate can bring this about. */
+		warn("the GPU worker could not start as an unprivileged user (%s%s%s); it runs as root",
+		     buf_str(&line), *tail ? "; its log: " : "", tail);
+		free(tail);
+		wc->drop = false;
+		free(wc->worker_path);
+		wc->worker_path = xstrdup(home_worker());
+		buf_release(&line);
+		return worker_client_start(wc);
+	} else if (got == -2) {
+		error("the GPU worker did not get ready within %d s", WORKER_START_TIMEOUT_S);
+	} else {
+		error("the GPU worker could not start: %s%s", buf_str(&line), tail);
+	}
+	free(tail);
+out:
+	buf_release(&line);
+	return rc;
+}
+
+/* Takes one reply line into run. Returns true at "end". */
+static bool take_reply(const char *l, struct worker_run *run)
+{
+	struct kbw_reply r;
+	if (kbw_parse_reply(l, &r))
+		return false;   /* not a reply: ignored, as unknown replies are */
+	switch (r.kind) {
+	case KBW_REPLY_TIME:
+		if (run->n_times < run->reps) {
+			run->event_ms[run->n_times] = r.event_ms;
+			run->host_ms[run->n_times++] = r.host_ms;
+		}
+		break;
+	case KBW_REPLY_FIRST:
+		if (r.set >= 0 && r.set < run->sets)
+			run->first_ms[r.set] = r.event_ms;
+		break;
+	case KBW_REPLY_FAULT:
+		if (!run->fault_msg) {
+			run->fault = r.fault;
+			run->fault_msg = xstrdup(r.text);
+		}
+		break;
+	case KBW_REPLY_CLOCKS:
+		run->sm_clock_mhz = r.sm_mhz;
+		run->mem_clock_mhz = r.mem_mhz;
+		break;
+	case KBW_REPLY_LEAK:
+		run->leaked_bytes = (size_t)r.bytes;
+		break;
+	case KBW_REPLY_THREADS:
+		run->threads_left = r.threads;
+		break;
+	case KBW_REPLY_END:
+		run->end = r.ok ? WORKER_END_OK : WORKER_END_FAULT;
+		if (!r.ok && !run->fault_msg) {
+			run->fault = KBW_FAULT_RUNTIME;
+			run->fault_msg = xstrdup("the worker reported a fault");
+		}
+		return true;
+	case KBW_REPLY_READY:
+	case KBW_REPLY_ERROR:
+		break;
+	}
+	return false;
+}
+
+int worker_client_eval(struct worker_client *wc, const char *so_path, const char *outdir,
+		       double timeout_s, struct worker_run *run)
+{
+	int rc = -1;
+	char *so_copy = NULL;
+	char cmd[2 * KBW_MAX_PATH + 16];
+	struct buf line;
+	buf_init(&line, 1u << 20);
+	int idx = wc->count++;
+	if (worker_client_start(wc))
+		goto out;
+	if (util_mkdirs(outdir) || (wc->drop && chown(outdir, wc->run_uid, wc->run_gid))) {
+		error("cannot create %s for the GPU worker: %s", outdir, strerror(errno));
+		goto out;
+	}
+	const char *load = so_path;
+	if (wc->drop) {
+		/* The build cache is private to kbreed's user: the worker loads a copy. */
+		char *base = xstrdup(so_path);
+		so_copy = xasprintf("%s/c%d-%s", wc->exec_dir, idx, basename(base));
+		free(base);
+		if (copy_file(so_path, so_copy, 0644) == 0)
+			load = so_copy;
+	}
+	int len = kbw_format_eval(cmd, sizeof cmd, load, outdir);
+	if (len < 0) {
+		error("cannot send %s to the GPU worker: a tab or newline in the path, or too long", load);
+		goto out;
+	}
+	rc = 0;
+	if (write(wc->proc.in_fd, cmd, (size_t)len) != len) {
+		worker_client_stop(wc, true);
+		run->end = WORKER_END_GONE;
+		goto out;
+	}
+	double deadline = util_now() + timeout_s;
+	int got;
+	bool ended = false;
+	while (!ended && (got = proc_read_line(&wc->proc, &wc->pending, &line, deadline)) == 1)
+		ended = take_reply(buf_str(&line), run);
+	if (ended)
+		goto out;
+	if (got == -2) {
+		worker_client_stop(wc, true);
+		run->end = WORKER_END_TIMEOUT;
+		goto out;
+	}
+	enum proc_end end = PROC_EXITED;
+	int code = 0;
+	proc_finish(&wc->proc, WORKER_QUIT_GRACE_S, &end, &code);
+	wc->pending.len = 0;
+	run->end = end == PROC_TIMEOUT ? WORKER_END_HUNG : end == PROC_SIGNALED ? WORKER_END_SIGNALED : WORKER_END_EXITED;
+	run->code = code;
+out:
+	if (so_copy)
+		unlink(so_copy);
+	free(so_copy);
+	buf_release(&line);
+	return rc;
+}

@@ -1,0 +1,101 @@
+/*
+ * worker_client.h - kbreed's side of the GPU worker's process: starts it
+ * (as the unprivileged user when kbreed is root), sends it candidates,
+ * reads its replies under a time limit, stops and restarts it. It speaks
+ * the protocol of include/kbreed_worker_protocol.h and decides nothing:
+ * what the replies mean for a candidate is src/verdict.c's business.
+ *
+ * Pipeline position: evaluate, below src/evaluate.c, which owns one client.
+ */
+#ifndef KBREED_WORKER_CLIENT_H
+#define KBREED_WORKER_CLIENT_H
+
+#include "../include/kbreed_worker_protocol.h"
+#include "proc.h"
+#include "util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* How one "eval" ended. */
+enum worker_end {
+	WORKER_END_OK,        /* "end ok" */
+	WORKER_END_FAULT,     /* "end fault" (fault and fault_msg say why) */
+	WORKER_END_TIMEOUT,   /* no "end" within the time limit: killed */
+	WORKER_END_HUNG,      /* closed its replies but did not exit: killed */
+	WORKER_END_SIGNALED,  /* died by signal `code` */
+	WORKER_END_EXITED,    /* exited with status `code` before "end" */
+	WORKER_END_GONE,      /* would not take the command */
+};
+
+/* The raw outcome of one candidate in the worker: what it replied. */
+struct worker_run {
+	enum worker_end end;
+	int code;                 /* SIGNALED: the signal; EXITED: the exit status */
+	enum kbw_fault fault;     /* END_FAULT: the first fault's class */
+	char *fault_msg;          /* END_FAULT: its message; owned, may be NULL */
+	int sets, reps;           /* as asked */
+	double *event_ms;         /* [reps]: CUDA events per timed call, in order */
+	double *host_ms;          /* [reps]: host clock around call + device sync */
+	int n_times;              /* timed calls reported */
+	double *first_ms;         /* [sets]: events per first-sight call; -1 unknown */
+	int sm_clock_mhz, mem_clock_mhz;  /* just after timing; 0 when unknown */
+	size_t leaked_bytes;      /* device memory the candidate kept; 0 below the
+				     worker's reporting threshold */
+	int threads_left;         /* threads of the candidate still running */
+};
+
+void worker_run_init(struct worker_run *r, int sets, int reps);
+void worker_run_release(struct worker_run *r);
+
+struct worker_client {
+	char *job_path;     /* the job file (written by the caller); owned copy */
+	char *log_path;     /* the worker's stderr; owned */
+	char *worker_path;  /* the program to start; owned */
+	const int *fds;     /* descriptors the worker inherits; the caller's */
+	int n_fds;
+	struct proc proc;   /* pid -1 when none is running */
+	struct buf pending; /* bytes read from the worker past the last line */
+	bool drop;          /* the worker runs as run_uid/run_gid (kbreed is root) */
+	uid_t run_uid;
+	gid_t run_gid;
+	char *dir;          /* the caller's private directory; owned copy */
+	char *exec_dir;     /* with drop: where the worker and each candidate are
+			       copied for it to read (root's, 0711); may equal dir */
+	bool started;       /* a worker has started: how it starts is settled */
+	bool standin;       /* $KBREED_WORKER names another worker and
+			       $KBREED_RUN_AS is not set: it may read references */
+	int count;          /* candidates sent, to name copies */
+};
+
+/* Prepares a client; starts nothing. dir is the caller's private directory
+ * (the worker's log goes there); job_path the job file; fds the descriptors
+ * the job names, which must stay open until the client is released.
+ * Returns 0 (a client that cannot drop privileges falls back to root, with
+ * a warning). */
+int worker_client_init(struct worker_client *wc, const char *dir, const char *job_path,
+		       const int *fds, int n_fds);
+/* Asks a running worker to quit, waits briefly, and removes the copies. */
+void worker_client_release(struct worker_client *wc);
+
+bool worker_client_running(const struct worker_client *wc);
+/* Starts a worker and waits for "ready" with the right protocol version.
+ * Returns 0, or -1 (reported) when none could be started. */
+int worker_client_start(struct worker_client *wc);
+/* Ends the worker: kill_it kills at once, else it is asked to quit. */
+void worker_client_stop(struct worker_client *wc, bool kill_it);
+
+/* Runs one candidate: creates outdir for the worker to write into, sends
+ * the shared object (a copy the worker can read, when it runs as another
+ * user) and reads replies until "end", the worker's death or timeout_s.
+ * A worker that died or timed out is gone afterwards. run must have been
+ * initialised. Returns 0 with run filled, or -1 (reported) when kbreed
+ * itself failed: no worker could be started, outdir could not be made. */
+int worker_client_eval(struct worker_client *wc, const char *so_path, const char *outdir,
+		       double timeout_s, struct worker_run *run);
+
+/* The last bytes of the worker's stderr (the caller frees). */
+char *worker_client_log_tail(struct worker_client *wc);
+
+#endif
