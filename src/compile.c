@@ -290,7 +290,7 @@ int compile_key(const char *source, const struct compile_opts *o, char key[65])
 	char *version = NULL, *why = NULL, *include = include_dir_of(o), *gencode = gencode_of(o->arch);
 	int rc = nvcc_version(&version);
 	if (!rc && key_of(source, include, gencode, o->extra, version, key, &why))
-		rc = error("compile key of %s: %s", source, why);
+		rc = error("compile key of %s: %.*s", source, (int)strcspn(why, "\n"), why);
 	free(why);
 	free(gencode);
 	free(include);
