@@ -9,7 +9,9 @@
 #include "proc.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,29 +52,37 @@ const char *compile_arch_for(int major, int minor)
 const char *compile_nvcc(void)
 {
 	static char *nvcc;
-	if (nvcc)
-		return nvcc;
 	const char *v = getenv("KBREED_NVCC");
 	const char *cuda = getenv("CUDA_HOME");
+	char *now;
 	if (v && *v)
-		nvcc = xstrdup(v);
+		now = xstrdup(v);
 	else if (cuda && *cuda)
-		nvcc = xasprintf("%s/bin/nvcc", cuda);
+		now = xasprintf("%s/bin/nvcc", cuda);
 	else if (access("/usr/local/cuda/bin/nvcc", X_OK) == 0)
-		nvcc = xstrdup("/usr/local/cuda/bin/nvcc");
+		now = xstrdup("/usr/local/cuda/bin/nvcc");
 	else
-		nvcc = xstrdup("nvcc");
+		now = xstrdup("nvcc");
+	if (nvcc && !strcmp(nvcc, now)) {
+		free(now);
+	} else {
+		free(nvcc);
+		nvcc = now;
+	}
 	return nvcc;
 }
 
-/* nvcc's version banner, part of every cache key. */
+/* nvcc's version banner, part of every cache key; remembered per compiler. */
 static int nvcc_version(char **out)
 {
-	static char *version;
-	if (version) {
+	static char *version, *version_of;
+	if (version && !strcmp(version_of, compile_nvcc())) {
 		*out = version;
 		return 0;
 	}
+	free(version);
+	free(version_of);
+	version = version_of = NULL;
 	const char *argv[] = { compile_nvcc(), "--version", NULL };
 	struct proc_opts o = { .argv = argv, .timeout_s = 60 };
 	struct proc_result r;
@@ -83,6 +93,7 @@ static int nvcc_version(char **out)
 			   buf_str(&r.err));
 	} else {
 		version = buf_detach(&r.out);
+		version_of = xstrdup(compile_nvcc());
 		*out = version;
 	}
 	proc_result_release(&r);
@@ -126,28 +137,51 @@ static char *read_log(const char *path)
 	return text;
 }
 
-static void finish(struct compile_job *j, struct running *r, bool ok, bool timed_out)
+/* Whether nvcc's log says the machine, not the source, made it fail: a full
+ * disk or TMPDIR, an output it could not write, memory it could not get. */
+static bool environment_failure(const char *log)
+{
+	static const char *const signs[] = { "No space left on device", "Could not open output file",
+					     "Cannot allocate memory", "Disk quota exceeded", NULL };
+	for (int i = 0; signs[i]; i++)
+		if (strstr(log, signs[i]))
+			return true;
+	return false;
+}
+
+/* Settles a job whose nvcc ended as `end` (code: exit status or signal).
+ * Only the compiler's verdict on the source (a normal exit with a non-zero
+ * status) is remembered as <key>.failed: a time limit, a signal or a machine
+ * that could not let nvcc work says nothing about the source. */
+static void finish(struct compile_job *j, struct running *r, enum proc_end end, int code)
 {
 	char *so = xasprintf("%s.so", r->key_path);
-	j->timed_out = timed_out;
+	bool ok = end == PROC_EXITED && code == 0;
+	j->timed_out = end == PROC_TIMEOUT;
+	j->log = read_log(j->log_path);
 	if (ok && rename(r->tmp_so, so) == 0) {
 		j->ok = true;
 		j->so_path = so;
 		so = NULL;
 	} else {
 		unlink(r->tmp_so);
-		if (!timed_out) {
-			/* Remember that nvcc rejects this source. */
+		if (end == PROC_EXITED && code != 0 && !environment_failure(j->log)) {
 			char *failed = xasprintf("%s.failed", r->key_path);
 			util_write_file(failed, "", 0);
 			free(failed);
 		}
 	}
-	j->log = read_log(j->log_path);
-	if (timed_out) {
-		char *l = xasprintf("%s\n[kbreed: nvcc killed after the time limit]\n", j->log);
+	char *note = NULL;
+	if (end == PROC_TIMEOUT)
+		note = xasprintf("%s\n[kbreed: nvcc killed after the time limit]\n", j->log);
+	else if (end == PROC_SIGNALED)
+		note = xasprintf("%s\n[kbreed: nvcc ended by signal %d; not remembered as a failure]\n",
+				 j->log, code);
+	else if (!ok && environment_failure(j->log))
+		note = xasprintf("%s\n[kbreed: the machine stopped nvcc; not remembered as a failure]\n", j->log);
+	if (note) {
 		free(j->log);
-		j->log = l;
+		j->log = note;
 	}
 	free(so);
 	free(r->tmp_so);
@@ -155,15 +189,123 @@ static void finish(struct compile_job *j, struct running *r, bool ok, bool timed
 	memset(r, 0, sizeof *r);
 }
 
+/* The flags every candidate is compiled with, before the target, the
+ * include directory and the extra flags. */
+static const char *const fixed_flags[] = { "-O3", "-std=c++17", "-shared", "-Xcompiler", "-fPIC",
+					   "-lineinfo", NULL };
+
+#define MAX_HEADERS 64
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds a file's name and content to the hash. */
+static int hash_file(struct sha256 *h, const char *path, const char *name)
+{
+	char *data = NULL;
+	size_t len = 0;
+	if (util_read_file(path, 16u << 20, &data, &len))
+		return -1;
+	sha256_update(h, name, strlen(name) + 1);
+	sha256_update(h, data, len);
+	sha256_update(h, "\0", 1);
+	free(data);
+	return 0;
+}
+
+/* Adds every header of the include directory (sorted by name) to the hash:
+ * a candidate may include any of them. */
+static int hash_headers(struct sha256 *h, const char *dir, char **why)
+{
+	char *names[MAX_HEADERS];
+	int n = 0, rc = 0;
+	DIR *d = opendir(dir);
+	if (!d) {
+		*why = xasprintf("cannot read the include directory %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == MAX_HEADERS) {
+			*why = xasprintf("more than %d files in %s\n", MAX_HEADERS, dir);
+			rc = -1;
+			break;
+		}
+		names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (!rc)
+		qsort(names, (size_t)n, sizeof *names, cmp_name);
+	for (int i = 0; !rc && i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		if (!util_is_dir(path) && hash_file(h, path, names[i])) {
+			*why = xasprintf("cannot read %s\n", path);
+			rc = -1;
+		}
+		free(path);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	return rc;
+}
+
+static char *include_dir_of(const struct compile_opts *o)
+{
+	return o->include_dir ? xstrdup(o->include_dir) : xasprintf("%s/include", home_dir());
+}
+
+static char *gencode_of(const char *arch)
+{
+	return xasprintf("arch=compute_%s,code=%s", arch + (strncmp(arch, "sm_", 3) ? 0 : 3), arch);
+}
+
+/* The key of one source: everything nvcc sees besides paths. */
+static int key_of(const char *source, const char *include_dir, const char *gencode, const char *extra,
+		  const char *version, char key[65], char **why)
+{
+	struct sha256 h;
+	sha256_init(&h);
+	sha256_update(&h, "kbreed compile key 2", 21);
+	if (hash_file(&h, source, "")) {
+		*why = xasprintf("cannot read %s\n", source);
+		return -1;
+	}
+	if (hash_headers(&h, include_dir, why))
+		return -1;
+	for (int i = 0; fixed_flags[i]; i++)
+		sha256_update(&h, fixed_flags[i], strlen(fixed_flags[i]) + 1);
+	const char *parts[] = { gencode, extra ? extra : "", version };
+	for (int i = 0; i < 3; i++)
+		sha256_update(&h, parts[i], strlen(parts[i]) + 1);
+	sha256_final_hex(&h, key);
+	return 0;
+}
+
+int compile_key(const char *source, const struct compile_opts *o, char key[65])
+{
+	char *version = NULL, *why = NULL, *include = include_dir_of(o), *gencode = gencode_of(o->arch);
+	int rc = nvcc_version(&version);
+	if (!rc && key_of(source, include, gencode, o->extra, version, key, &why))
+		rc = error("compile key of %s: %.*s", source, (int)strcspn(why, "\n"), why);
+	free(why);
+	free(gencode);
+	free(include);
+	return rc;
+}
+
 int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 {
 	char *version = NULL, *cache = util_cache_dir();
-	char *dir = xasprintf("%s/build", cache), *header = xasprintf("%s/include/kbreed_candidate.h", home_dir());
-	char *include = xasprintf("-I%s/include", home_dir());
+	char *dir = xasprintf("%s/build", cache), *include_dir = include_dir_of(o);
+	char *include = xasprintf("-I%s", include_dir);
 	int rc = -1, width = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	double timeout = o->timeout_s > 0 ? o->timeout_s : 300;
 	char *arch = xstrdup(o->arch);
-	char *gencode = xasprintf("arch=compute_%s,code=%s", arch + 3, arch);
+	char *gencode = gencode_of(arch);
 	struct running *slots = NULL;
 	if (width < 1)
 		width = 1;
@@ -177,26 +319,12 @@ int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 			if (slots[s].pid)
 				continue;
 			struct compile_job *j = &jobs[next++];
-			char key[65];
-			const char *files[] = { j->source, header, NULL };
-			struct sha256 h;
-			sha256_init(&h);
-			for (int f = 0; files[f]; f++) {
-				char *data = NULL;
-				size_t len = 0;
-				if (util_read_file(files[f], 16u << 20, &data, &len)) {
-					j->log = xasprintf("cannot read %s\n", files[f]);
-					mark_done(o, j);
-					goto next_job;
-				}
-				sha256_update(&h, data, len);
-				sha256_update(&h, "\0", 1);
-				free(data);
+			char key[65], *why = NULL;
+			if (key_of(j->source, include_dir, gencode, o->extra, version, key, &why)) {
+				j->log = why;
+				mark_done(o, j);
+				goto next_job;
 			}
-			char *flags = xasprintf("%s|%s|%s", gencode, o->extra ? o->extra : "", version);
-			sha256_update(&h, flags, strlen(flags));
-			free(flags);
-			sha256_final_hex(&h, key);
 			char *key_path = xasprintf("%s/%s", dir, key);
 			char *so = xasprintf("%s.so", key_path), *failed = xasprintf("%s.failed", key_path);
 			j->log_path = xasprintf("%s.log", key_path);
@@ -230,12 +358,8 @@ int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 			const char *argv[MAX_FLAGS];
 			int k = 0;
 			argv[k++] = compile_nvcc();
-			argv[k++] = "-O3";
-			argv[k++] = "-std=c++17";
-			argv[k++] = "-shared";
-			argv[k++] = "-Xcompiler";
-			argv[k++] = "-fPIC";
-			argv[k++] = "-lineinfo";
+			for (int f = 0; fixed_flags[f]; f++)
+				argv[k++] = fixed_flags[f];
 			argv[k++] = "-gencode";
 			argv[k++] = gencode;
 			argv[k++] = include;
@@ -272,12 +396,16 @@ next_job:
 			if (w == 0 && util_now() - slots[s].started > timeout) {
 				proc_kill(slots[s].pid);
 				j->seconds = util_now() - slots[s].started;
-				finish(j, &slots[s], false, true);
+				finish(j, &slots[s], PROC_TIMEOUT, 0);
 				mark_done(o, j);
 				active--;
 			} else if (w != 0) {
 				j->seconds = util_now() - slots[s].started;
-				finish(j, &slots[s], w == 1 && end == PROC_EXITED && code == 0, false);
+				if (w < 0) {
+					end = PROC_FAILED;  /* lost track of it: no verdict */
+					code = 0;
+				}
+				finish(j, &slots[s], end, code);
 				mark_done(o, j);
 				active--;
 			}
@@ -294,7 +422,7 @@ out:
 				for (int s = 0; s < width; s++)
 					if (slots[s].pid && slots[s].job == i) {
 						proc_kill(slots[s].pid);
-						finish(&jobs[i], &slots[s], false, false);
+						finish(&jobs[i], &slots[s], PROC_SIGNALED, SIGKILL);
 					}
 			if (!jobs[i].log)
 				jobs[i].log = xstrdup("not compiled: kbreed could not run nvcc\n");
@@ -304,7 +432,7 @@ out:
 	free(gencode);
 	free(arch);
 	free(include);
-	free(header);
+	free(include_dir);
 	free(dir);
 	free(cache);
 	return rc;

@@ -2,10 +2,13 @@
  * compile.h - the compile stage: candidate sources into shared objects with
  * nvcc, many at once, through a content-addressed cache.
  *
- * The cache key is SHA-256 over the source, the ABI header, the flags, the
- * target and nvcc's version: the same candidate is never compiled twice.
- * Products live in <cache>/build/<key>.so with the full log in <key>.log;
- * a source that nvcc rejected is remembered too (<key>.failed).
+ * The cache key is SHA-256 over everything nvcc sees but paths: the source,
+ * every header of the include directory (the ABI header), the fixed and
+ * extra flags, the target and nvcc's version: the same candidate is never
+ * compiled twice. Products live in <cache>/build/<key>.so with the full log
+ * in <key>.log; a source that nvcc rejected is remembered too (<key>.failed),
+ * but only on the compiler's verdict (a normal exit with an error status):
+ * a time limit, a signal or a full disk is tried again next time.
  */
 #ifndef KBREED_COMPILE_H
 #define KBREED_COMPILE_H
@@ -18,6 +21,7 @@ struct compile_opts {
 	int jobs;               /* nvcc processes at once; 0 means the CPU count */
 	double timeout_s;       /* per job; 0 means 300 s */
 	const char *extra;      /* extra nvcc flags, space-separated; may be NULL */
+	const char *include_dir; /* the headers candidates may include; NULL means <home>/include */
 	/* When set, compile_batch marks each job done under this lock and
 	 * broadcasts `cond`, so that another thread can judge candidates while
 	 * the rest still compile. */
@@ -44,12 +48,18 @@ void compile_job_release(struct compile_job *j);
  * way every job is marked done before it returns. */
 int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o);
 
+/* The cache key (64 hex digits and a NUL) of the source at path `source`
+ * under o (arch, extra, include_dir); runs nvcc --version once per compiler.
+ * Returns 0, or -1 when a file cannot be read or nvcc cannot be run. */
+int compile_key(const char *source, const struct compile_opts *o, char key[65]);
+
 /* The target for a compute capability: "sm_90a" for 9.0 (wgmma needs the
  * arch-specific target), "sm_100a" for 10.0, else "sm_XY". Static storage. */
 const char *compile_arch_for(int major, int minor);
 
 /* The nvcc to run: $KBREED_NVCC, else $CUDA_HOME/bin/nvcc, else
- * /usr/local/cuda/bin/nvcc when present, else "nvcc". Static storage. */
+ * /usr/local/cuda/bin/nvcc when present, else "nvcc", as the environment
+ * says now. Static storage, valid until the answer changes. */
 const char *compile_nvcc(void);
 
 #endif

@@ -1,5 +1,7 @@
 /*
  * template.c - reading template headers and realising genomes as sources.
+ * Loading a template also inlines the shared helper files it names on
+ * marker lines, so that every candidate made from it is one whole file.
  */
 #define _GNU_SOURCE
 #include "template.h"
@@ -10,6 +12,8 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +65,10 @@ static int parse_knob(struct template *t, char *spec, const char *path, int line
 		*bar2 = '\0';
 	struct knob *k = &t->knobs[t->n_knobs];
 	char *name = trim(spec);
+	if (!*name)
+		return error("%s:%d: a knob needs a name: 'knob NAME: v1 v2 | default v | what'", path, line);
+	if (template_knob(t, name) >= 0)
+		return error("%s:%d: a second knob named %s", path, line, name);
 	for (char *c = name; *c; c++)
 		if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_')
 			return error("%s:%d: knob names are UPPER_CASE identifiers, not '%s'", path, line, name);
@@ -88,11 +96,117 @@ static int parse_knob(struct template *t, char *spec, const char *path, int line
 	return 0;
 }
 
+/* One header field: `*field` is set from value, or an error if it was set. */
+static int header_field(char **field, const char *key, const char *value, const char *path, int line)
+{
+	if (*field)
+		return error("%s:%d: a second '%s' line", path, line, key);
+	*field = xstrdup(value);
+	return 0;
+}
+
+#define INLINE_MAX_FILES 8   /* helper files one template may pull in */
+#define INLINE_MAX_DEPTH 4   /* a helper may inline another, this deep */
+#define INLINE_MARKER "kbreed:inline"
+
+/* The helper files inlined so far, by real path: each goes in once. */
+struct inliner {
+	char *done[INLINE_MAX_FILES];
+	int n_done;
+	struct buf out;
+};
+
+/* Whether line (up to its newline) is a marker: '#include "F" // kbreed:inline'. */
+static bool is_marker(const char *line, size_t len)
+{
+	while (len && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	if (len < 8 || strncmp(line, "#include", 8))
+		return false;
+	return memmem(line, len, INLINE_MARKER, strlen(INLINE_MARKER)) != NULL;
+}
+
+static int inline_text(struct inliner *in, const char *path, const char *text, int depth);
+
+/* Replaces one marker line of file `path` by the named file's text. */
+static int inline_one(struct inliner *in, const char *path, int line, const char *l, size_t len, int depth)
+{
+	const char *q1 = memchr(l, '"', len);
+	const char *q2 = q1 ? memchr(q1 + 1, '"', len - (size_t)(q1 + 1 - l)) : NULL;
+	if (!q1 || !q2 || q2 == q1 + 1 || q1[1] == '/')
+		return error("%s:%d: a marker line reads '#include \"RELATIVE/PATH\" // %s'", path, line,
+			     INLINE_MARKER);
+	if (depth >= INLINE_MAX_DEPTH)
+		return error("%s:%d: helper files inline each other more than %d deep", path, line,
+			     INLINE_MAX_DEPTH);
+	char *rel = xasprintf("%.*s", (int)(q2 - q1 - 1), q1 + 1);
+	const char *slash = strrchr(path, '/');
+	char *want = slash ? xasprintf("%.*s/%s", (int)(slash - path), path, rel) : xstrdup(rel);
+	char real[PATH_MAX], *text = NULL;
+	int rc = 0;
+	if (!realpath(want, real)) {
+		rc = error("%s:%d: cannot inline %s (%s): %s", path, line, rel, want, strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < in->n_done; i++)
+		if (!strcmp(in->done[i], real))
+			goto out;  /* already inlined above: once is enough */
+	if (in->n_done == INLINE_MAX_FILES) {
+		rc = error("%s:%d: more than %d helper files inlined", path, line, INLINE_MAX_FILES);
+		goto out;
+	}
+	if (util_read_file(real, 1u << 20, &text, NULL)) {
+		rc = error("%s:%d: cannot inline %s", path, line, rel);
+		goto out;
+	}
+	in->done[in->n_done++] = xstrdup(real);
+	buf_printf(&in->out, "// ---- inlined from %s ----\n", rel);
+	rc = inline_text(in, real, text, depth + 1);
+	if (!rc)
+		buf_printf(&in->out, "// ---- end of %s ----\n", rel);
+out:
+	free(text);
+	free(want);
+	free(rel);
+	return rc;
+}
+
+static int inline_text(struct inliner *in, const char *path, const char *text, int depth)
+{
+	int rc = 0, line = 0;
+	for (const char *l = text; *l && !rc;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		line++;
+		if (is_marker(l, len))
+			rc = inline_one(in, path, line, l, len, depth);
+		else if (buf_append(&in->out, l, len) || buf_append(&in->out, "\n", 1))
+			rc = error("%s: the template with its helpers passes %u MiB", path, 4u);
+		l += len + (nl ? 1 : 0);
+	}
+	return rc;
+}
+
+int template_inline(const char *path, const char *text, char **out)
+{
+	struct inliner in;
+	memset(&in, 0, sizeof in);
+	buf_init(&in.out, 4u << 20);
+	int rc = inline_text(&in, path, text, 0);
+	for (int i = 0; i < in.n_done; i++)
+		free(in.done[i]);
+	*out = rc ? NULL : buf_detach(&in.out);
+	if (rc)
+		buf_release(&in.out);
+	return rc;
+}
+
 int template_parse(const char *path, const char *text, struct template *t)
 {
 	memset(t, 0, sizeof *t);
 	t->path = xstrdup(path);
-	t->text = xstrdup(text);
 	char *copy = xstrdup(text);
 	int rc = 0, line = 0;
 	for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
@@ -101,22 +215,23 @@ int template_parse(const char *path, const char *text, struct template *t)
 			break;  /* the header ends at the first line that is not a // comment */
 		char *s = trim(l + 2);
 		if (!strncmp(s, "kbreed-template:", 16))
-			t->name = xstrdup(trim(s + 16));
+			rc = header_field(&t->name, "kbreed-template:", trim(s + 16), path, line);
 		else if (!strncmp(s, "family:", 7))
-			t->family = xstrdup(trim(s + 7));
+			rc = header_field(&t->family, "family:", trim(s + 7), path, line);
 		else if (!strncmp(s, "problems:", 9))
-			t->problems = xstrdup(trim(s + 9));
-		else if (!strncmp(s, "seeds-from:", 11)) {
-			free(t->seeds_from);
-			t->seeds_from = xstrdup(trim(s + 11));
-		} else if (!strncmp(s, "knob ", 5))
+			rc = header_field(&t->problems, "problems:", trim(s + 9), path, line);
+		else if (!strncmp(s, "seeds-from:", 11))
+			rc = header_field(&t->seeds_from, "seeds-from:", trim(s + 11), path, line);
+		else if (!strncmp(s, "knob ", 5))
 			rc = parse_knob(t, s + 5, path, line);
 	}
 	free(copy);
 	if (!t->seeds_from)
 		t->seeds_from = xstrdup("");
-	if (!rc && (!t->name || !t->family || !t->problems))
+	if (!rc && (!t->name || !t->family || !t->problems || !*t->name))
 		rc = error("%s: a template opens with '// kbreed-template: NAME', '// family: F' and '// problems: P...'", path);
+	if (!rc)
+		rc = template_inline(path, text, &t->text);
 	if (rc)
 		template_release(t);
 	return rc;
@@ -223,6 +338,8 @@ bool template_accepts(const struct template *t, const char *settings)
 bool template_settings_name(const char *settings, const char *knob)
 {
 	size_t len = strlen(knob);
+	if (!len)
+		return false;  /* no name is named (and an empty needle never advances) */
 	for (const char *p = settings; (p = strstr(p, knob)); p += len)
 		if ((p == settings || p[-1] == ' ') && p[len] == '=')
 			return true;

@@ -12,6 +12,14 @@
  * template their settings of the knobs the two share (a convolution takes a
  * GEMM's tile shape). A genome is a template plus one value for each knob; realising a genome
  * prepends "#define KNOB value" lines to the template's text.
+ *
+ * Device helpers shared by several templates (the .cuh files of
+ * templates/common) are written once and named on a marker line,
+ *   #include "../common/hopper.cuh" // kbreed:inline
+ * so that the template still compiles on its own with nvcc. Loading the
+ * template replaces each marker line by that file's text (each file once,
+ * however often it is named), so its text, and every candidate realised
+ * from it, is one whole self-contained file.
  */
 #ifndef KBREED_TEMPLATE_H
 #define KBREED_TEMPLATE_H
@@ -35,7 +43,7 @@ struct template {
 	char *problems;   /* owned: space-separated problem names it serves */
 	char *seeds_from; /* owned: space-separated families it takes knob settings from; "" if none */
 	char *path;       /* owned */
-	char *text;       /* owned: the whole file */
+	char *text;       /* owned: the whole file, helper files inlined */
 	struct knob knobs[TEMPLATE_MAX_KNOBS];
 	int n_knobs;
 };
@@ -43,8 +51,15 @@ struct template {
 /* All templates under $KBREED_TEMPLATES, else <home>/templates, sorted by name. Returns 0, or -1 when
  * a template's header is malformed (reported with file and line). */
 int template_load_all(struct template **out, int *n);
-/* Parses one template file's header. */
+/* Parses one template file's header and inlines its helper files (marker
+ * lines name them relative to path). Returns 0, or -1 (reported with file
+ * and line) on a malformed header: a knob without a name, two knobs of one
+ * name, a header line given twice, a missing or unreadable helper file. */
 int template_parse(const char *path, const char *text, struct template *t);
+/* text (of the file at path) with every marker line replaced by the text of
+ * the file it names, recursively, each file at most once (*out: caller
+ * frees). Returns 0, or -1 when a named file cannot be read. */
+int template_inline(const char *path, const char *text, char **out);
 void template_release(struct template *t);
 void template_free_all(struct template *t, int n);
 /* The template of a name, or NULL. */

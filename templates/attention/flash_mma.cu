@@ -88,6 +88,7 @@
 #include <math.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
+#include "../common/ampere.cuh" // kbreed:inline
 
 static_assert(BLOCK_M == 64 || BLOCK_M == 128 || BLOCK_M == 256, "BLOCK_M is 64, 128 or 256");
 static_assert(BLOCK_N == 32 || BLOCK_N == 64 || BLOCK_N == 128, "BLOCK_N is 32, 64 or 128");
@@ -126,11 +127,6 @@ template <int D> struct fa_cfg {
 	static_assert(SMEM <= SMEM_CAP, "tiles do not fit in shared memory");
 };
 
-__device__ __forceinline__ uint32_t smem_addr(const void *p)
-{
-	return (uint32_t)__cvta_generic_to_shared(p);
-}
-
 /* Byte offset of 16-byte chunk c of row r in a swizzled tile of DS halves a row. */
 template <int DS> __device__ __forceinline__ uint32_t swz(int r, int c)
 {
@@ -151,43 +147,6 @@ template <int DS> __device__ __forceinline__ uint32_t chunk_addr(uint32_t lane, 
 {
 	constexpr int M = DS >= 64 ? 7 : 3;
 	return (lane ^ (uint32_t)(((2 * kc) & M) << 4)) + (uint32_t)(((2 * kc) & ~M) << 4);
-}
-
-/* 16 bytes global -> shared; n = 0 reads nothing and writes zeros. */
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int n)
-{
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(n));
-}
-__device__ __forceinline__ void cp_async_commit()
-{
-	asm volatile("cp.async.commit_group;\n" ::);
-}
-/* Wait until at most N of this thread's most recent groups are pending. */
-template <int N> __device__ __forceinline__ void cp_async_wait()
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-__device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
-}
-__device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr));
-}
-
-/* c += a (16x16, row) * b (16x8, col); fp16 in, fp32 accumulate. */
-__device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-		     "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 __device__ __forceinline__ float ex2(float x)
@@ -235,7 +194,7 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 	constexpr int NNT = BN / 8;  /* n8 tiles of S */
 	constexpr int NDT = D / 8;   /* n8 tiles of O */
 	extern __shared__ __align__(128) unsigned char smem[];
-	const uint32_t sQ = (smem_addr(smem) + 127) & ~127u; /* chunk_addr needs 128-byte tiles */
+	const uint32_t sQ = (smem_u32(smem) + 127) & ~127u; /* chunk_addr needs 128-byte tiles */
 	const uint32_t sK = sQ + C::Q_BYTES;             /* ST tiles */
 	const uint32_t sV = sK + ST * C::KV_BYTES;       /* ST tiles */
 
@@ -358,8 +317,8 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 				ldsm_x4(b, chunk_addr<DS>(aK, kc) + np * 16 * DS * 2);
 #pragma unroll
 				for (int f = 0; f < MF; f++) {
-					mma16816(sacc[f][2 * np], qa[f], b[0], b[2]);
-					mma16816(sacc[f][2 * np + 1], qa[f], b[1], b[3]);
+					mma_m16n8k16_f16(sacc[f][2 * np], qa[f], b[0], b[2]);
+					mma_m16n8k16_f16(sacc[f][2 * np + 1], qa[f], b[1], b[3]);
 				}
 			}
 		}
@@ -437,8 +396,8 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 				ldsm_x4_t(b, chunk_addr<DS>(aV, dp) + kk * 16 * DS * 2);
 #pragma unroll
 				for (int f = 0; f < MF; f++) {
-					mma16816(oacc[f][2 * dp], pa[f][kk], b[0], b[1]);
-					mma16816(oacc[f][2 * dp + 1], pa[f][kk], b[2], b[3]);
+					mma_m16n8k16_f16(oacc[f][2 * dp], pa[f][kk], b[0], b[1]);
+					mma_m16n8k16_f16(oacc[f][2 * dp + 1], pa[f][kk], b[2], b[3]);
 				}
 			}
 		}

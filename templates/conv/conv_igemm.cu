@@ -142,6 +142,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
+#include "../common/ampere.cuh" // kbreed:inline
 
 static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
 static_assert(BN == 32 || BN == 64 || BN == 96 || BN == 128, "BN is 32, 64, 96 or 128");
@@ -241,59 +242,7 @@ static_assert(NR % KPARTS == 0, "gather parts");
 
 #define BIG_NEG (-(1 << 29)) /* input row of positions past M: never inside */
 
-/* ---- PTX wrappers -------------------------------------------------------- */
-
-__device__ __forceinline__ unsigned smem_addr(const void *p)
-{
-	return (unsigned)__cvta_generic_to_shared(p);
-}
-
-/* 4-byte async copy; src_bytes 0 reads nothing and writes a zero. */
-__device__ __forceinline__ void cp_async4(unsigned dst, const void *src, int src_bytes)
-{
-	asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(src),
-		     "r"(src_bytes)
-		     : "memory");
-}
-
-__device__ __forceinline__ void cp_async16(unsigned dst, const void *src)
-{
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
-}
-
-__device__ __forceinline__ void cp_async_commit()
-{
-	asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-
-template <int N> __device__ __forceinline__ void cp_async_wait()
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
-__device__ __forceinline__ void ldmatrix_x4(unsigned r[4], unsigned addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr)
-		     : "memory");
-}
-
-__device__ __forceinline__ unsigned tf32_rna(float f)
-{
-	unsigned r;
-	asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(f));
-	return r;
-}
-
-/* d += a * b on one m16n8k8 tile. */
-__device__ __forceinline__ void mma_tf32(float d[4], const unsigned a[4], unsigned b0, unsigned b1)
-{
-	asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-	    "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-	    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-	    : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
+/* ---- PTX wrappers: cp.async, ldmatrix, mma.sync in templates/common; here this kernel's own ---- */
 
 /* max that returns NaN when either operand is NaN (as torch's max pool). */
 __device__ __forceinline__ float max_nan(float a, float b)
@@ -344,10 +293,10 @@ __global__ void conv_prep_weights(const float *__restrict__ w, /* (Cout, K) */
 			if (k1 < K)
 				w1 = w[(int64_t)n * K + k1];
 		}
-		unsigned b0 = tf32_rna(w0), b1 = tf32_rna(w1);
+		unsigned b0 = to_tf32(w0), b1 = to_tf32(w1);
 #if PRECISION == 3
-		unsigned s0 = tf32_rna(w0 - __uint_as_float(b0));
-		unsigned s1 = tf32_rna(w1 - __uint_as_float(b1));
+		unsigned s0 = to_tf32(w0 - __uint_as_float(b0));
+		unsigned s1 = to_tf32(w1 - __uint_as_float(b1));
 		reinterpret_cast<float4 *>(wsp)[i] = make_float4(__uint_as_float(b0), __uint_as_float(b1),
 								 __uint_as_float(s0), __uint_as_float(s1));
 #else
@@ -413,7 +362,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		kh = r / a.KW;
 		kw = r - kh * a.KW;
 	}
-	const unsigned sbase = smem_addr(smem);
+	const unsigned sbase = smem_u32(smem);
 	const float *wtile = a.wsp + (size_t)(n0 / 8) * 32 * FR;
 	const int bchunks = nvalid * 8 * FR; /* 16-byte chunks per k8 block row */
 
@@ -512,7 +461,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #pragma unroll
 			for (int i = 0; i < MT; i++) {
 				unsigned r[4];
-				ldmatrix_x4(r, sa + (unsigned)(a_lane + i * 16 * LDK + ks * 8) * 4u);
+				ldsm_x4(r, sa + (unsigned)(a_lane + i * 16 * LDK + ks * 8) * 4u);
 #pragma unroll
 				for (int c = 0; c < 4; c++) {
 #if PRECISION == 3
@@ -521,7 +470,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 					abig[i][c] = big;
 					asmall[i][c] = __float_as_uint(rest) & 0xffffe000u;
 #else
-					abig[i][c] = tf32_rna(__uint_as_float(r[c]));
+					abig[i][c] = to_tf32(__uint_as_float(r[c]));
 #endif
 				}
 			}
@@ -539,18 +488,18 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 					unsigned bs0 = __float_as_uint(b.z), bs1 = __float_as_uint(b.w);
 #pragma unroll
 					for (int i = 0; i < MT; i++)
-						mma_tf32(acc[i][j], asmall[i], bb0, bb1);
+						mma_m16n8k8_tf32(acc[i][j], asmall[i], bb0, bb1);
 #pragma unroll
 					for (int i = 0; i < MT; i++)
-						mma_tf32(acc[i][j], abig[i], bs0, bs1);
+						mma_m16n8k8_tf32(acc[i][j], abig[i], bs0, bs1);
 #pragma unroll
 					for (int i = 0; i < MT; i++)
-						mma_tf32(acc[i][j], abig[i], bb0, bb1);
+						mma_m16n8k8_tf32(acc[i][j], abig[i], bb0, bb1);
 #else
 					float2 b = *reinterpret_cast<const float2 *>(bp);
 #pragma unroll
 					for (int i = 0; i < MT; i++)
-						mma_tf32(acc[i][j], abig[i], __float_as_uint(b.x), __float_as_uint(b.y));
+						mma_m16n8k8_tf32(acc[i][j], abig[i], __float_as_uint(b.x), __float_as_uint(b.y));
 #endif
 				}
 			}

@@ -94,6 +94,7 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
+#include "../common/ampere.cuh" // kbreed:inline
 
 static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
 static_assert(BN == 64 || BN == 128 || BN == 256, "BN is 64, 128 or 256");
@@ -175,52 +176,20 @@ template <int CPR> __device__ __forceinline__ int swz(int r, int c)
 	return CPR >= 8 ? c ^ (r & 7) : c ^ ((r >> 1) & 3);
 }
 
-/* ---- PTX wrappers ------------------------------------------------------- */
+/* ---- PTX wrappers: cp.async, ldmatrix, mma.sync in templates/common; here this kernel's own ---- */
 
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid)
-{
-	int n = valid ? 16 : 0; /* 0: nothing is read, the 16 bytes are zeroed */
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(n)
-		     : "memory");
-}
-__device__ __forceinline__ void cp_async_commit()
-{
-	asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-template <int N> __device__ __forceinline__ void cp_async_wait()
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
 __device__ __forceinline__ void st_shared16(uint32_t dst, uint4 v)
 {
 	asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(dst), "r"(v.x), "r"(v.y),
 		     "r"(v.z), "r"(v.w)
 		     : "memory");
 }
-__device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr)
-		     : "memory");
-}
-__device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr)
-		     : "memory");
-}
-
 /* d += a * b for one m16n8k16 fragment; T selects fp16 or bf16 inputs. */
 template <typename T> struct mma_op;
 template <> struct mma_op<__half> {
 	static __device__ __forceinline__ void run(float d[4], const uint32_t a[4], const uint32_t b[2])
 	{
-		asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-			     "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-			     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+		mma_m16n8k16_f16(d, a, b[0], b[1]);
 	}
 	static __device__ __forceinline__ uint32_t pack(float x, float y)
 	{
@@ -232,10 +201,7 @@ template <> struct mma_op<__half> {
 template <> struct mma_op<__nv_bfloat16> {
 	static __device__ __forceinline__ void run(float d[4], const uint32_t a[4], const uint32_t b[2])
 	{
-		asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-			     "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-			     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+		mma_m16n8k16_bf16(d, a, b[0], b[1]);
 	}
 	static __device__ __forceinline__ uint32_t pack(float x, float y)
 	{
@@ -283,7 +249,7 @@ template <typename T, bool VEC>
 __global__ void __launch_bounds__(THREADS, 1) gemm_mma_kernel(const gemm_args g)
 {
 	extern __shared__ __align__(128) unsigned char smem[];
-	const uint32_t smem0 = (uint32_t)__cvta_generic_to_shared(smem);
+	const uint32_t smem0 = smem_u32(smem);
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 	const int64_t M = g.M, N = g.N, K = g.K;
 
@@ -330,7 +296,7 @@ __global__ void __launch_bounds__(THREADS, 1) gemm_mma_kernel(const gemm_args g)
 #pragma unroll
 			for (int i = 0; i < A_ITERS; i++) {
 				const bool ok = kok && i * A_RSTEP < a_rows;
-				cp_async16(sa + a_st + i * A_RSTEP * BK * 2, ok ? q : g.A, ok);
+				cp_async16(sa + a_st + i * A_RSTEP * BK * 2, ok ? q : g.A, ok ? 16 : 0);
 				q = chain(q, a_rs);
 			}
 		} else {
@@ -350,7 +316,7 @@ __global__ void __launch_bounds__(THREADS, 1) gemm_mma_kernel(const gemm_args g)
 			const uint32_t dst = sb + r * BN_E * 2 + swz<B_CPR>(r, b_c) * 16;
 			if (VEC) {
 				const bool ok = rok && b_cok;
-				cp_async16(dst, ok ? q : g.B, ok);
+				cp_async16(dst, ok ? q : g.B, ok ? 16 : 0);
 			} else {
 				st_shared16(dst, load8_guarded(q, rok ? b_cleft : 0));
 			}

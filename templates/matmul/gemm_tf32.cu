@@ -99,6 +99,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
+#include "../common/ampere.cuh" // kbreed:inline
 
 static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
 static_assert(BN == 64 || BN == 128 || BN == 256, "BN is 64, 128 or 256");
@@ -174,54 +175,15 @@ constexpr int A_CHUNKS = TBM * BK / 4, B_CHUNKS = BK * TBN / 4;
 static_assert(A_CHUNKS % NTHREADS == 0 && B_CHUNKS % NTHREADS == 0, "chunks per thread");
 static_assert(NTHREADS % (BK / 4) == 0 && NTHREADS % (TBN / 4) == 0, "chunk columns per thread");
 
-__device__ __forceinline__ void cp_async16(float *dst, const float *src, bool ok)
+/* The stage copies, from float pointers: `ok` false reads nothing and zero-fills. */
+__device__ __forceinline__ void cp_async16_f(float *dst, const float *src, bool ok)
 {
-	uint32_t d = (uint32_t)__cvta_generic_to_shared(dst);
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src),
-		     "r"(ok ? 16 : 0)
-		     : "memory");
+	cp_async16(smem_u32(dst), src, ok ? 16 : 0);
 }
 
-__device__ __forceinline__ void cp_async4(float *dst, const float *src, bool ok)
+__device__ __forceinline__ void cp_async4_f(float *dst, const float *src, bool ok)
 {
-	uint32_t d = (uint32_t)__cvta_generic_to_shared(dst);
-	asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src),
-		     "r"(ok ? 4 : 0)
-		     : "memory");
-}
-
-__device__ __forceinline__ void cp_async_commit()
-{
-	asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-
-template <int N> __device__ __forceinline__ void cp_async_wait()
-{
-	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], uint32_t addr)
-{
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(addr)
-		     : "memory");
-}
-
-__device__ __forceinline__ uint32_t to_tf32(float x)
-{
-	uint32_t r;
-	asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
-	return r;
-}
-
-/* d += a * b for one m16n8k8 tile (TF32 in, fp32 accumulate). */
-__device__ __forceinline__ void mma_tf32(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
-{
-	asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-	    "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-	    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-	    : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+	cp_async4(smem_u32(dst), src, ok ? 4 : 0);
 }
 
 __device__ __forceinline__ float comp(const float4 &v, int j)
@@ -248,13 +210,13 @@ __device__ __forceinline__ void load_stage(float *sA, float *sB, const float *__
 		for (int i = 0; i < A_CHUNKS / NTHREADS; i++) {
 			const int r = ar + i * AR;
 			const bool ok = a_in && m0 + r < M;
-			cp_async16(sA + r * SA + akc, ok ? ap + (int64_t)(i * AR) * K : A, ok);
+			cp_async16_f(sA + r * SA + akc, ok ? ap + (int64_t)(i * AR) * K : A, ok);
 		}
 #pragma unroll
 		for (int i = 0; i < B_CHUNKS / NTHREADS; i++) {
 			const int r = br + i * BR;
 			const bool ok = b_in && k0 + r < K;
-			cp_async16(sB + r * SB + bnc, ok ? bp + (int64_t)(i * BR) * N : B, ok);
+			cp_async16_f(sB + r * SB + bnc, ok ? bp + (int64_t)(i * BR) * N : B, ok);
 		}
 	} else {
 #pragma unroll 4
@@ -263,7 +225,7 @@ __device__ __forceinline__ void load_stage(float *sA, float *sB, const float *__
 			int r = c / BK, kc = c % BK;
 			int gm = m0 + r, gk = k0 + kc;
 			bool ok = gm < M && gk < K;
-			cp_async4(sA + r * SA + kc, ok ? A + (int64_t)gm * K + gk : A, ok);
+			cp_async4_f(sA + r * SA + kc, ok ? A + (int64_t)gm * K + gk : A, ok);
 		}
 #pragma unroll 4
 		for (int i = 0; i < 4 * B_CHUNKS / NTHREADS; i++) {
@@ -271,7 +233,7 @@ __device__ __forceinline__ void load_stage(float *sA, float *sB, const float *__
 			int r = c / TBN, nc = c % TBN;
 			int gk = k0 + r, gn = n0 + nc;
 			bool ok = gk < K && gn < N;
-			cp_async4(sB + r * SB + nc, ok ? B + (int64_t)gk * N + gn : B, ok);
+			cp_async4_f(sB + r * SB + nc, ok ? B + (int64_t)gk * N + gn : B, ok);
 		}
 	}
 }
@@ -328,7 +290,7 @@ gemm_tf32_kernel(const float *__restrict__ A, /* (M, K) */
 	}
 
 	/* Lane-dependent parts of the fragment addresses. */
-	const uint32_t smem_u = (uint32_t)__cvta_generic_to_shared(smem);
+	const uint32_t smem_u = smem_u32(smem);
 	const uint32_t a_lane =
 		(uint32_t)(((wm0 + (lane & 7) + ((lane >> 3) & 1) * 8) * SA + (lane >> 4) * 4) * 4);
 	const int b_lane = t * SB + wn0 + g * 4;
@@ -356,7 +318,7 @@ gemm_tf32_kernel(const float *__restrict__ A, /* (M, K) */
 			uint32_t a_raw[MT][4];
 #pragma unroll
 			for (int i = 0; i < MT; i++)
-				ldmatrix_x4(a_raw[i], sA_u + a_lane + (uint32_t)((i * 16 * SA + kk * 8) * 4));
+				ldsm_x4(a_raw[i], sA_u + a_lane + (uint32_t)((i * 16 * SA + kk * 8) * 4));
 			uint32_t b_big[NT][2];
 #if PRECISION == 3
 			uint32_t b_small[NT][2];
@@ -395,10 +357,10 @@ gemm_tf32_kernel(const float *__restrict__ A, /* (M, K) */
 #pragma unroll
 				for (int j = 0; j < NT; j++) {
 #if PRECISION == 3
-					mma_tf32(cor[i][j], a_small, b_big[j][0], b_big[j][1]);
-					mma_tf32(cor[i][j], a_big, b_small[j][0], b_small[j][1]);
+					mma_m16n8k8_tf32(cor[i][j], a_small, b_big[j][0], b_big[j][1]);
+					mma_m16n8k8_tf32(cor[i][j], a_big, b_small[j][0], b_small[j][1]);
 #endif
-					mma_tf32(acc[i][j], a_big, b_big[j][0], b_big[j][1]);
+					mma_m16n8k8_tf32(acc[i][j], a_big, b_big[j][0], b_big[j][1]);
 				}
 			}
 		}

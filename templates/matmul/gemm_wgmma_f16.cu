@@ -154,69 +154,11 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "r
 #define GEMM_WGMMA_DEVICE 0
 #endif
 
-/* ---- PTX wrappers: mbarrier, TMA, wgmma, setmaxnreg (sm_90a) ---- */
+/* ---- PTX wrappers: mbarrier, TMA, wgmma (sm_90a), in templates/common ---- */
 
-static __device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-	return (uint32_t)__cvta_generic_to_shared(p);
-}
+#include "../common/hopper.cuh" // kbreed:inline
 
-static __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count)
-{
-	asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
-}
-
-/* Wait until the phase of parity `parity` of the barrier has completed. */
-static __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
-{
-	uint32_t done;
-	do {
-		asm volatile("{\n.reg .pred p;\n"
-			     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-			     "selp.u32 %0, 1, 0, p;\n}\n"
-			     : "=r"(done)
-			     : "r"(bar), "r"(parity)
-			     : "memory");
-	} while (!done);
-}
-
-#if CLUSTER == 1
-static __device__ __forceinline__ void mbar_arrive(uint32_t bar)
-{
-	asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
-}
-#endif
-
-/* Arrive once and add `bytes` to the transaction count the phase waits for. */
-static __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes)
-{
-	asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
-		     : "memory");
-}
-
-/* One 2-D TMA box (x = inner coordinate, y = outer) into shared memory at dst;
- * completion is counted in bytes on the mbarrier. */
-static __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap *map, int x, int y,
-						   uint32_t bar)
-{
-	asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
-		     " [%0], [%1, {%2, %3}], [%4];" ::"r"(dst),
-		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar)
-		     : "memory");
-}
-
-#if CLUSTER > 1
-/* The same box written to the same offset of every block in `mask` of the
- * cluster, each block's mbarrier at offset `bar` counting the bytes. */
-static __device__ __forceinline__ void tma_load_2d_mc(uint32_t dst, const CUtensorMap *map, int x, int y,
-						      uint32_t bar, uint16_t mask)
-{
-	asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
-		     ".multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;" ::"r"(dst),
-		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar), "h"(mask)
-		     : "memory");
-}
-#endif
+/* ---- clusters ---- */
 
 static __device__ __forceinline__ int cluster_rank(void)
 {
@@ -258,34 +200,6 @@ static __device__ __forceinline__ void release_stage(uint32_t bar, int lane)
 	if (lane == 0)
 		mbar_arrive(bar);
 #endif
-}
-
-/* Shared-memory matrix descriptor, 128-byte swizzle (fields in the opening comment). */
-static __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
-{
-	return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) |
-	       ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
-}
-
-static __device__ __forceinline__ void wgmma_fence(void)
-{
-	asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
-}
-
-static __device__ __forceinline__ void wgmma_commit(void)
-{
-	asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
-}
-
-template <int N> static __device__ __forceinline__ void wgmma_wait(void)
-{
-	asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
-}
-
-/* Keeps the compiler from moving accumulator reads above a wgmma wait. */
-static __device__ __forceinline__ void acc_fence(float &x)
-{
-	asm volatile("" : "+f"(x)::"memory");
 }
 
 #if BN == 128
@@ -561,7 +475,7 @@ gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant
 			for (int mt = 0; mt < MT; mt++)
 #pragma unroll
 				for (int i = 0; i < BN / 2; i++)
-					acc_fence(acc[mt][i]);
+					reg_fence(acc[mt][i]);
 			release_stage(empty_bar + 8 * prev, lane);
 
 			/* Accumulator layout of m64nBN: register 4i+{0,1} holds row

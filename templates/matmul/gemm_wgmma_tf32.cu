@@ -140,82 +140,9 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "r
 #define GEMM_WGMMA_DEVICE 0
 #endif
 
-/* ---- PTX wrappers: mbarrier, TMA, wgmma, setmaxnreg (sm_90a) ---- */
+/* ---- PTX wrappers: mbarrier, TMA, wgmma (sm_90a), in templates/common ---- */
 
-static __device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-	return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-static __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count)
-{
-	asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
-}
-
-/* Wait until the phase of parity `parity` of the barrier has completed. */
-static __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
-{
-	uint32_t done;
-	do {
-		asm volatile("{\n.reg .pred p;\n"
-			     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-			     "selp.u32 %0, 1, 0, p;\n}\n"
-			     : "=r"(done)
-			     : "r"(bar), "r"(parity)
-			     : "memory");
-	} while (!done);
-}
-
-static __device__ __forceinline__ void mbar_arrive(uint32_t bar)
-{
-	asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
-}
-
-/* Arrive once and add `bytes` to the transaction count the phase waits for. */
-static __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes)
-{
-	asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
-		     : "memory");
-}
-
-/* One 2-D TMA box (x = inner coordinate, y = outer) into shared memory at dst;
- * completion is counted in bytes on the mbarrier. */
-static __device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap *map, int x, int y,
-						   uint32_t bar)
-{
-	asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
-		     " [%0], [%1, {%2, %3}], [%4];" ::"r"(dst),
-		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar)
-		     : "memory");
-}
-
-/* Shared-memory matrix descriptor, 128-byte swizzle (fields in the opening comment). */
-static __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
-{
-	return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) |
-	       ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
-}
-
-static __device__ __forceinline__ void wgmma_fence(void)
-{
-	asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
-}
-
-static __device__ __forceinline__ void wgmma_commit(void)
-{
-	asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
-}
-
-template <int N> static __device__ __forceinline__ void wgmma_wait(void)
-{
-	asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
-}
-
-/* Keeps the compiler from moving accumulator reads above a wgmma wait. */
-static __device__ __forceinline__ void acc_fence(float &x)
-{
-	asm volatile("" : "+f"(x)::"memory");
-}
+#include "../common/hopper.cuh" // kbreed:inline
 
 #if TBN == 128
 /* D(64 x 128, fp32, 64 per thread) += A(64 x 8) * B(128 x 8)^T; both TF32, K-major in shared memory. */
@@ -503,9 +430,9 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 			wgmma_wait<0>();
 #pragma unroll
 			for (int i = 0; i < TBN / 2; i++) {
-				acc_fence(acc[i]);
+				reg_fence(acc[i]);
 #if PRECISION == 3
-				acc_fence(cor[i]);
+				reg_fence(cor[i]);
 				acc[i] += cor[i];
 #endif
 			}

@@ -4,6 +4,9 @@
 # shared object (built once with cc, so that the judge's link-time check
 # reads a real ELF file) to the -o path. The fake worker judges candidates
 # by name, so nothing is ever loaded.
+# A source may ask for a broken machine, for as long as a file exists:
+#   // fake_nvcc: killed while /path/to/flag exists   (nvcc dies by SIGKILL)
+#   // fake_nvcc: disk full while /path/to/flag exists (exits 1, ENOSPC message)
 if [ "$1" = --version ]; then
 	echo "fake nvcc for kbreed tests, release 0.0"
 	exit 0
@@ -18,6 +21,13 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$out" ] && [ -n "$src" ] || { echo "fake_nvcc: need -o OUT and a .cu" >&2; exit 2; }
+flag_for() { sed -n "s|.*fake_nvcc: $1 while \(.*\) exists.*|\1|p" "$src" | head -n 1; }
+if grep -q "fake_nvcc: " "$src"; then
+	flag=$(flag_for killed)
+	[ -n "$flag" ] && [ -e "$flag" ] && kill -KILL $$
+	flag=$(flag_for "disk full")
+	[ -n "$flag" ] && [ -e "$flag" ] && { echo "fake_nvcc: write to TMPDIR: No space left on device" >&2; exit 1; }
+fi
 grep -q "this does not compile" "$src" && { echo "$src: error: fake compile error" >&2; exit 1; }
 empty=${TMPDIR:-/tmp}/kbreed-fake-nvcc-$(id -u).so
 if [ ! -s "$empty" ]; then

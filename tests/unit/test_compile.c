@@ -130,6 +130,131 @@ static void test_timeout(void **state)
 	free(dir);
 }
 
+/* The fake compiler (tests/cli/fake_nvcc.sh) by absolute path; restore
+ * with unsetenv("KBREED_NVCC"). */
+static void use_fake_nvcc(void)
+{
+	char cwd[4096];
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	char *fake = xasprintf("%s/tests/cli/fake_nvcc.sh", cwd);
+	setenv("KBREED_NVCC", fake, 1);
+	free(fake);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	assert_int_equal(util_write_file(path, text, strlen(text)), 0);
+}
+
+static void test_key_covers_inputs(void **state)
+{
+	/* Whatever nvcc sees changes the key: the source, any header of the
+	 * include directory (the ABI header first), the target, the flags. */
+	use_fake_nvcc();
+	char *dir = test_tmpdir(), *inc = xasprintf("%s/include", dir), *src = xasprintf("%s/k.cu", dir);
+	char *hdr = xasprintf("%s/kbreed_candidate.h", inc), *abi = NULL;
+	assert_int_equal(util_mkdirs(inc), 0);
+	assert_int_equal(util_read_file("include/kbreed_candidate.h", 1 << 20, &abi, NULL), 0);
+	write_text(hdr, abi);
+	write_text(src, "#include \"kbreed_candidate.h\"\n");
+	struct compile_opts o = { .arch = ARCH, .include_dir = inc };
+	char base[65], again[65], k[65];
+	assert_int_equal(compile_key(src, &o, base), 0);
+	assert_int_equal(strlen(base), 64);
+	assert_int_equal(compile_key(src, &o, again), 0);
+	assert_string_equal(base, again);
+
+	char *changed = xasprintf("%s\n/* one more line */\n", abi);
+	write_text(hdr, changed);
+	assert_int_equal(compile_key(src, &o, k), 0);
+	assert_string_not_equal(k, base);
+	write_text(hdr, abi);
+	assert_int_equal(compile_key(src, &o, k), 0);
+	assert_string_equal(k, base);
+
+	char *other = xasprintf("%s/helper.h", inc);
+	write_text(other, "#define X 1\n");
+	assert_int_equal(compile_key(src, &o, k), 0);
+	assert_string_not_equal(k, base);
+	unlink(other);
+
+	struct compile_opts o80 = { .arch = "sm_80", .include_dir = inc };
+	assert_int_equal(compile_key(src, &o80, k), 0);
+	assert_string_not_equal(k, base);
+	struct compile_opts ox = { .arch = ARCH, .include_dir = inc, .extra = "-DX=1" };
+	assert_int_equal(compile_key(src, &ox, k), 0);
+	assert_string_not_equal(k, base);
+	write_text(src, "#include \"kbreed_candidate.h\"\n// other\n");
+	assert_int_equal(compile_key(src, &o, k), 0);
+	assert_string_not_equal(k, base);
+
+	struct compile_opts missing = { .arch = ARCH, .include_dir = inc };
+	char *gone = xasprintf("%s/gone.cu", dir);
+	assert_int_equal(compile_key(gone, &missing, k), -1);
+	unsetenv("KBREED_NVCC");
+	util_remove_tree(dir);
+	free(gone);
+	free(other);
+	free(changed);
+	free(abi);
+	free(hdr);
+	free(src);
+	free(inc);
+	free(dir);
+}
+
+static void test_machine_failures_not_remembered(void **state)
+{
+	/* nvcc killed by a signal, or stopped by a full disk, says nothing about
+	 * the source: the next batch, on a mended machine, compiles it. Only the
+	 * compiler's verdict on the source is remembered. */
+	use_fake_nvcc();
+	char *dir = test_tmpdir(), *flag = xasprintf("%s/broken", dir);
+	const char *kinds[] = { "killed", "disk full" };
+	for (int i = 0; i < 2; i++) {
+		char *src = xasprintf("%s/k%d.cu", dir, i);
+		char *text = xasprintf("// fake_nvcc: %s while %s exists\n// %s %f\n", kinds[i], flag, dir,
+				       util_now());
+		write_text(src, text);
+		write_text(flag, "");
+		struct compile_opts o = { .arch = ARCH };
+		struct compile_job j = { .source = src };
+		assert_int_equal(compile_batch(&j, 1, &o), 0);
+		assert_false(j.ok);
+		assert_false(j.cached);
+		assert_false(j.timed_out);
+		assert_non_null(strstr(j.log, "not remembered as a failure"));
+		compile_job_release(&j);
+		unlink(flag);
+		struct compile_job k = { .source = src };
+		assert_int_equal(compile_batch(&k, 1, &o), 0);
+		if (!k.ok || k.cached)
+			fail_msg("after a %s nvcc, the source was remembered as failed:\n%s", kinds[i], k.log);
+		compile_job_release(&k);
+		free(text);
+		free(src);
+	}
+	/* A real verdict is still remembered. */
+	char *bad = xasprintf("%s/bad.cu", dir);
+	char *text = xasprintf("this does not compile %f\n", util_now());
+	write_text(bad, text);
+	struct compile_opts o = { .arch = ARCH };
+	struct compile_job b = { .source = bad };
+	assert_int_equal(compile_batch(&b, 1, &o), 0);
+	assert_false(b.ok);
+	compile_job_release(&b);
+	struct compile_job b2 = { .source = bad };
+	assert_int_equal(compile_batch(&b2, 1, &o), 0);
+	assert_true(!b2.ok && b2.cached);
+	compile_job_release(&b2);
+	unsetenv("KBREED_NVCC");
+	util_remove_tree(dir);
+	free(text);
+	free(bad);
+	free(flag);
+	free(dir);
+}
+
 static void test_shipped_kernels_compile(void **state)
 {
 	glob_t g;
@@ -160,6 +285,8 @@ int main(void)
 		cmocka_unit_test(test_abi_symbols),
 		cmocka_unit_test(test_compile_error_remembered),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_key_covers_inputs),
+		cmocka_unit_test(test_machine_failures_not_remembered),
 		cmocka_unit_test(test_shipped_kernels_compile),
 	};
 	return cmocka_run_group_tests_name("compile", tests, setup, NULL);

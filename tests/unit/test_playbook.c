@@ -85,6 +85,140 @@ static void test_header_parsing(void **state)
 	assert_int_equal(template_parse("bad.cu", "#include <x>\n", &t), -1);
 }
 
+static void test_header_errors(void **state)
+{
+	/* Each malformed header is refused (and released: the test runs
+	 * leak-free under a checker). A knob without a name used to hang
+	 * template_settings_name on an empty needle. */
+	const char *head = "// kbreed-template: b\n// family: f\n// problems: p\n";
+	const char *bad[] = {
+		"// knob : 1 2 | default 1 | x\n",
+		"// knob   : 1 2 | default 1 | x\n",
+		"// knob A: 1 2 | default 1 | x\n// knob A: 1 4 | default 4 | y\n",
+		"// kbreed-template: again\n",
+		"// family: g\n",
+		"// problems: q\n",
+		"// seeds-from: matmul\n// seeds-from: conv\n",
+	};
+	struct template t;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char *text = xasprintf("%s%s#include <x>\n", head, bad[i]);
+		if (template_parse("bad.cu", text, &t) != -1)
+			fail_msg("accepted a malformed header:\n%s", text);
+		free(text);
+	}
+	char *ok = xasprintf("%s// knob A: 1 2 | default 1 | x\n// knob B: 1 2 | default 1 | y\n", head);
+	assert_int_equal(template_parse("ok.cu", ok, &t), 0);
+	assert_int_equal(t.n_knobs, 2);
+	template_release(&t);
+	free(ok);
+	assert_false(template_settings_name("A=1 B=2", ""));
+}
+
+/* Writes text to dir/name, making the directories on the way. */
+static void put(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name), *slash = strrchr(path, '/');
+	*slash = '\0';
+	assert_int_equal(util_mkdirs(path), 0);
+	*slash = '/';
+	assert_int_equal(util_write_file(path, text, strlen(text)), 0);
+	free(path);
+}
+
+static void test_helpers_inlined(void **state)
+{
+	/* Marker lines are replaced by the named file, nested helpers too, each
+	 * file once; a missing file is an error naming file and line. */
+	char *dir = test_tmpdir();
+	put(dir, "common/a.cuh", "#include \"b.cuh\" // kbreed:inline\nint helper_a;\n");
+	put(dir, "common/b.cuh", "int helper_b;\n");
+	const char *text = "// kbreed-template: t\n// family: f\n// problems: p\n"
+			   "// knob A: 1 2 | default 1 | x\n"
+			   "#include \"../common/a.cuh\" // kbreed:inline\n"
+			   "  #include \"../common/b.cuh\"   // kbreed:inline\n"
+			   "#include \"../common/a.cuh\" // kbreed:inline\n"
+			   "int body;\n";
+	put(dir, "fam/t.cu", text);
+	char *path = xasprintf("%s/fam/t.cu", dir);
+	struct template t;
+	assert_int_equal(template_parse(path, text, &t), 0);
+	assert_null(strstr(t.text, "kbreed:inline"));
+	const char *b = strstr(t.text, "int helper_b;\n"), *a = strstr(t.text, "int helper_a;\n");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(b < a);                            /* b comes in where a names it */
+	assert_null(strstr(b + 1, "int helper_b;"));   /* once */
+	assert_null(strstr(a + 1, "int helper_a;"));
+	assert_non_null(strstr(t.text, "int body;\n"));
+	assert_int_equal(strncmp(t.text, "// kbreed-template: t\n", 22), 0);
+	struct genome g;
+	genome_default(&g, &t);
+	char *src = genome_realize(&g, NULL);
+	assert_null(strstr(src, "kbreed:inline"));
+	assert_non_null(strstr(src, "int helper_a;"));
+	free(src);
+	template_release(&t);
+
+	char *missing = xasprintf("%s#include \"../common/nope.cuh\" // kbreed:inline\n",
+				  "// kbreed-template: t\n// family: f\n// problems: p\n");
+	assert_int_equal(template_parse(path, missing, &t), -1);
+	char *odd = xasprintf("%s#include <common/a.cuh> // kbreed:inline\n",
+			      "// kbreed-template: t\n// family: f\n// problems: p\n");
+	assert_int_equal(template_parse(path, odd, &t), -1);
+	util_remove_tree(dir);
+	free(odd);
+	free(missing);
+	free(path);
+	free(dir);
+}
+
+static char *suite_defines(const struct template *t);
+
+static void test_realised_templates_stand_alone(void **state)
+{
+	/* Every shipped template's candidate holds no marker line and compiles
+	 * alone in an empty directory: nvcc is given no path to templates/. */
+	int with_helpers = 0;
+	char *dir = test_tmpdir();
+	if (!getenv("KBREED_PYTHON"))
+		setenv("KBREED_PYTHON", "/usr/bin/python3", 1);
+	struct compile_job jobs[64];
+	int n = 0;
+	for (int t = 0; t < n_tpls; t++) {
+		char *raw = NULL;
+		assert_int_equal(util_read_file(tpls[t].path, 1u << 20, &raw, NULL), 0);
+		with_helpers += strstr(raw, "kbreed:inline") != NULL;
+		free(raw);
+		struct genome g;
+		genome_default(&g, &tpls[t]);
+		char *defines = suite_defines(&tpls[t]);
+		char *src = genome_realize(&g, defines);
+		free(defines);
+		for (const char *l = src; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+			if (!strncmp(l, "#include \"", 10) && strncmp(l, "#include \"kbreed_candidate.h\"", 29))
+				fail_msg("%s realises with a local include: %.60s", tpls[t].name, l);
+		assert_null(strstr(src, "kbreed:inline"));
+		char *p = xasprintf("%s/%s.cu", dir, tpls[t].name);
+		assert_int_equal(util_write_file(p, src, strlen(src)), 0);
+		memset(&jobs[n], 0, sizeof jobs[n]);
+		jobs[n++].source = p;
+		assert_true(n < 64);
+		free(src);
+	}
+	assert_true(with_helpers >= 6);
+	struct compile_opts o = { .arch = "sm_90a" };
+	assert_int_equal(compile_batch(jobs, n, &o), 0);
+	for (int i = 0; i < n; i++) {
+		if (!jobs[i].ok)
+			fail_msg("%s does not compile alone:\n%s", jobs[i].source, jobs[i].log);
+		compile_job_release(&jobs[i]);
+		free((char *)jobs[i].source);
+	}
+	util_remove_tree(dir);
+	free(dir);
+}
+
 static void test_catalog_matches_templates(void **state)
 {
 	assert_true(n_tpls >= 6);
@@ -341,6 +475,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_parsing),
+		cmocka_unit_test(test_header_errors),
+		cmocka_unit_test(test_helpers_inlined),
+		cmocka_unit_test(test_realised_templates_stand_alone),
 		cmocka_unit_test(test_catalog_matches_templates),
 		cmocka_unit_test(test_templates_compile),
 		cmocka_unit_test(test_conditioned_on_history),

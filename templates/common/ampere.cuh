@@ -1,0 +1,106 @@
+// ampere.cuh - the sm_80 tensor-core and copy helpers of the mma.sync
+// templates (gemm_mma_f16, gemm_tf32, conv_igemm, flash_mma), written once:
+//   cp_async16(dst, src)          16 bytes global -> shared (.cg, L2 only)
+//   cp_async16(dst, src, n)       the same, reading n bytes (0 or 16) and zero-filling the rest
+//   cp_async4(dst, src, n)        4 bytes (.ca), reading n (0 or 4), zero-filling the rest
+//   cp_async_commit()             closes this thread's group of copies
+//   cp_async_wait<N>()            until at most N of its latest groups are pending
+//   ldsm_x4(r, addr)              ldmatrix: four 8x8 b16 matrices from shared memory
+//   ldsm_x4_t(r, addr)            the same, transposed
+//   mma_m16n8k16_f16 / _bf16      d += a * b, one m16n8k16 fragment, fp32 accumulate
+//   mma_m16n8k8_tf32              d += a * b, one m16n8k8 fragment of TF32
+//   to_tf32(x)                    fp32 rounded to TF32 (to nearest, ties away), as bits
+// Shared-memory operands are 32-bit addresses (smem_u32). Every copy, wait
+// and ldmatrix carries a "memory" clobber, so the compiler keeps ordinary
+// shared-memory reads and writes on their side of it.
+//
+// Not a template: kbreed inlines this file in place of the marker line that
+// names it (src/template.h), once per candidate, so that a candidate stays
+// one whole file.
+#ifndef KBREED_COMMON_AMPERE_CUH
+#define KBREED_COMMON_AMPERE_CUH
+
+#include <stdint.h>
+#include "smem.cuh" // kbreed:inline
+
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src)
+{
+	asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
+}
+
+/* src_bytes 0 reads nothing and writes 16 zero bytes. */
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes)
+{
+	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
+		     : "memory");
+}
+
+/* src_bytes 0 reads nothing and writes a zero. */
+__device__ __forceinline__ void cp_async4(uint32_t dst, const void *src, int src_bytes)
+{
+	asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
+		     : "memory");
+}
+
+__device__ __forceinline__ void cp_async_commit()
+{
+	asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+/* Wait until at most N of this thread's most recent groups are pending. */
+template <int N> __device__ __forceinline__ void cp_async_wait()
+{
+	asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+__device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr)
+{
+	asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+		     : "r"(addr)
+		     : "memory");
+}
+
+__device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], uint32_t addr)
+{
+	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+		     : "r"(addr)
+		     : "memory");
+}
+
+/* d += a (16x16, row) * b (16x8, col); fp16 in, fp32 accumulate. */
+__device__ __forceinline__ void mma_m16n8k16_f16(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
+{
+	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+		     "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* The same with bf16 inputs. */
+__device__ __forceinline__ void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
+{
+	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+		     "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* d += a (16x8, row) * b (8x8, col); TF32 in, fp32 accumulate. */
+__device__ __forceinline__ void mma_m16n8k8_tf32(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
+{
+	asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+	    "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+	    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+	    : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t to_tf32(float x)
+{
+	uint32_t r;
+	asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+	return r;
+}
+
+#endif
