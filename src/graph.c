@@ -10,7 +10,7 @@
 #include "graph.h"
 
 #include "log.h"
-#include "problem.h"
+#include "dtype.h"
 #include "util.h"
 
 #include <math.h>

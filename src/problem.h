@@ -10,6 +10,7 @@
 #define KBREED_PROBLEM_H
 
 #include "../include/kbreed_candidate.h"
+#include "dtype.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,10 +64,6 @@ char *problem_resolve(const char *name_or_path);
 /* Names of the built-in suite, NULL-terminated, in the suite's order. */
 extern const char *const problem_suite[];
 
-size_t dtype_size(enum kb_dtype t);
-const char *dtype_name(enum kb_dtype t);
-/* Parses "f32", "f16", ...; returns -1 when unknown. */
-int dtype_parse(const char *s);
 int64_t tensor_numel(const struct tensor_spec *t);
 size_t tensor_bytes(const struct tensor_spec *t);
 /* "16x64x256x256" into out (caller frees). */
