@@ -63,9 +63,7 @@ int population_add_candidate(struct population *pop, struct cand_row *c, bool *a
 		pop->cap_cands = pop->cap_cands ? 2 * pop->cap_cands : 64;
 		pop->cands = xrealloc(pop->cands, (size_t)pop->cap_cands * sizeof *pop->cands);
 	}
-	free(c->verdict);
 	free(c->detail);
-	c->verdict = xstrdup("");
 	c->detail = xstrdup("");
 	pop->cands[pop->n_cands++] = *c;
 	memset(c, 0, sizeof *c);
@@ -108,7 +106,7 @@ struct idea_row *population_idea(struct population *pop, int64_t id)
 
 bool cand_is_correct(const struct cand_row *c)
 {
-	return c->evaluated && !strcmp(c->verdict, verdict_name(VERDICT_CORRECT)) && c->median_ms > 0;
+	return c->evaluated && c->verdict == VERDICT_CORRECT && c->median_ms > 0;
 }
 
 const struct cand_row *population_best(const struct population *pop, int round)
@@ -136,7 +134,7 @@ int population_record(struct population *pop, struct cand_row *c, const struct j
 {
 	const struct eval_result *res = &o->res;
 	struct eval_row e = {
-		.verdict = verdict_name(res->verdict), .detail = res->detail, .log = res->log,
+		.verdict = res->verdict, .detail = res->detail, .log = res->log,
 		.pass_strict = res->pass[TOL_STRICT], .pass_crfm = res->pass[TOL_CRFM],
 		.timed = res->timed, .max_abs = res->stats.max_abs, .max_rel = res->stats.max_rel,
 		.median_ms = res->time.median_ms, .min_ms = res->time.min_ms,
@@ -149,9 +147,8 @@ int population_record(struct population *pop, struct cand_row *c, const struct j
 	if (store_eval_put(pop->db, c->id, &e))
 		return -1;
 	c->evaluated = true;
-	free(c->verdict);
 	free(c->detail);
-	c->verdict = xstrdup(e.verdict);
+	c->verdict = e.verdict;
 	c->detail = xstrdup(res->detail ? res->detail : "");
 	c->median_ms = res->timed && res->verdict == VERDICT_CORRECT ? res->time.median_ms : 0;
 	c->pct_eager = o->rep.pct_eager;
@@ -172,7 +169,7 @@ struct known *population_knowns(struct population *pop, const struct template *t
 		if (x->tpl && genome_parse(&x->genome, x->tpl, c->knobs))
 			x->tpl = NULL;  /* a template changed under a stored run: treat as hand-written */
 		x->correct = cand_is_correct(c) ||
-			     (dry_run && c->evaluated && !strcmp(c->verdict, verdict_name(VERDICT_NOT_RUN)));
+			     (dry_run && c->evaluated && c->verdict == VERDICT_NOT_RUN);
 		x->median_ms = c->median_ms;
 		x->pct_floor = c->pct_floor;
 		x->pct_eager = c->pct_eager;
@@ -259,7 +256,7 @@ char *population_idea_outcome(const struct population *pop, const struct idea_ro
 			ok++;
 			if (!best_ms || c->median_ms < best_ms)
 				best_ms = c->median_ms;
-		} else if (!failed && strcmp(c->verdict, verdict_name(VERDICT_NOT_RUN))) {
+		} else if (!failed && c->verdict != VERDICT_NOT_RUN) {
 			failed = c;
 		}
 	}
@@ -271,7 +268,7 @@ char *population_idea_outcome(const struct population *pop, const struct idea_ro
 		return xasprintf("%d realisations, compiled, not timed (dry run)", n);
 	char *why = first_line(failed->detail);
 	char *s = xasprintf("%d realisations, none correct; #%lld: %s: %s", n, (long long)failed->id,
-			    failed->verdict, why);
+			    verdict_name(failed->verdict), why);
 	free(why);
 	return s;
 }

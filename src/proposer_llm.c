@@ -441,8 +441,7 @@ static enum proposer_status llm_repair(void *self, const struct proposer_env *en
 	for (int i = 0; i < pop->n_cands; i++) {
 		const struct cand_row *c = &pop->cands[i];
 		if (c->round != round || strcmp(c->origin, want) || !c->evaluated || cand_is_correct(c) ||
-		    !strcmp(c->verdict, verdict_name(VERDICT_NOT_RUN)) ||
-		    !strcmp(c->verdict, verdict_name(VERDICT_TIMEOUT)))
+		    c->verdict == VERDICT_NOT_RUN || c->verdict == VERDICT_TIMEOUT)
 			continue;
 		bool repaired = false;
 		for (int j = 0; j < pop->n_cands; j++)

@@ -128,10 +128,10 @@ static int judge_round(struct search *s, int round)
 		const struct cand_row *b = population_best(&s->pop, round);
 		if (s->o->dry_run)
 			progress(false, "round %d/%d: compiled %d/%d (#%lld %s)", round, s->run.rounds, done + 1, n,
-				 (long long)c->id, c->verdict);
+				 (long long)c->id, verdict_name(c->verdict));
 		else
 			progress(false, "round %d/%d: judged %d/%d (#%lld %s) | best %.4f ms = %.0f%% of eager, %.0f%% of floor",
-				 round, s->run.rounds, done + 1, n, (long long)c->id, c->verdict,
+				 round, s->run.rounds, done + 1, n, (long long)c->id, verdict_name(c->verdict),
 				 b ? b->median_ms : 0, b ? b->pct_eager : 0, b ? b->pct_floor : 0);
 	}
 	if (rc)

@@ -738,7 +738,12 @@ int store_candidates_of_run(struct store *s, int64_t run, struct cand_row **rows
 		c->source = col_text(st, 8);
 		snprintf(c->sha, sizeof c->sha, "%s", sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "");
 		c->evaluated = sqlite3_column_int(st, 15);
-		c->verdict = col_text(st, 10);
+		const char *v = (const char *)sqlite3_column_text(st, 10);
+		if (c->evaluated && (!v || verdict_parse(v, &c->verdict))) {
+			error("candidate %lld has an unknown verdict '%s'", (long long)c->id, v ? v : "");
+			sqlite3_finalize(st);
+			return -1;
+		}
 		c->detail = col_text(st, 11);
 		c->median_ms = sqlite3_column_double(st, 12);
 		c->pct_eager = sqlite3_column_double(st, 13);
@@ -754,7 +759,6 @@ void cand_row_release(struct cand_row *c)
 	free(c->template_name);
 	free(c->knobs);
 	free(c->source);
-	free(c->verdict);
 	free(c->detail);
 	memset(c, 0, sizeof *c);
 }
@@ -786,7 +790,7 @@ int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e)
 		    " warmup, sets, flush_mb, pct_eager, pct_floor, floor_ms, gpu, sm_clock, mem_clock,"
 		    " compile_s, eval_s) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 		    " ON CONFLICT(candidate) DO NOTHING",
-		    "isssiiddiddddiiiidddsiidd", candidate, e->verdict, e->detail, e->log,
+		    "isssiiddiddddiiiidddsiidd", candidate, verdict_name(e->verdict), e->detail, e->log,
 		    (int64_t)e->pass_strict, (int64_t)e->pass_crfm, e->max_abs, e->max_rel,
 		    (int64_t)e->timed, e->median_ms, e->min_ms, e->max_ms, e->host_ms, (int64_t)e->reps,
 		    (int64_t)e->warmup, (int64_t)e->sets, (int64_t)e->flush_mb, e->pct_eager,

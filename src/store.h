@@ -7,6 +7,8 @@
 #ifndef KBREED_STORE_H
 #define KBREED_STORE_H
 
+#include "verdict.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,14 +67,15 @@ struct cand_row {
 	char sha[65];                 /* of source */
 	/* Filled when an evaluation exists. */
 	bool evaluated;
-	char *verdict;
+	enum verdict verdict;         /* when evaluated */
 	char *detail;
 	double median_ms;             /* 0 unless timed */
 	double pct_eager, pct_floor;
 };
 
 struct eval_row {
-	const char *verdict, *detail, *log;
+	enum verdict verdict;
+	const char *detail, *log;
 	bool pass_strict, pass_crfm, timed;
 	double max_abs, max_rel;
 	double median_ms, min_ms, max_ms, host_ms;

@@ -74,7 +74,7 @@ static void test_rows(void **state)
 	assert_true(dup);
 	assert_int_equal(c.id, first);
 
-	struct eval_row e = { .verdict = "correct", .detail = "fine", .timed = true, .median_ms = 1.25,
+	struct eval_row e = { .verdict = VERDICT_CORRECT, .detail = "fine", .timed = true, .median_ms = 1.25,
 			      .pct_eager = 200, .gpu = "G" };
 	assert_int_equal(store_eval_put(s, first, &e), 0);
 	e.median_ms = 9;  /* a second write for the same candidate is ignored */
@@ -85,7 +85,7 @@ static void test_rows(void **state)
 	assert_int_equal(store_candidates_of_run(s, run, &rows, &n), 0);
 	assert_int_equal(n, 1);
 	assert_true(rows[0].evaluated);
-	assert_string_equal(rows[0].verdict, "correct");
+	assert_int_equal(rows[0].verdict, VERDICT_CORRECT);
 	assert_true(rows[0].median_ms == 1.25);
 	assert_string_equal(rows[0].knobs, "A=1");
 	cand_row_release(&rows[0]);
@@ -205,24 +205,33 @@ static void test_states(void **state)
 		run_row_release(&back);
 	}
 	int64_t run = new_run(s);
-	static const char *const verdicts[] = { "correct", "incorrect", "rejected", "compile_error",
-		"load_error", "runtime_error", "timeout", "not_run" };
-	for (int i = 0; i < 8; i++) {
+	/* Every verdict is stored under its name and read back as itself. */
+	for (int i = 0; i < VERDICTS; i++) {
 		char *src = xasprintf("// %d", i);
 		struct cand_row c = { .run = run, .origin = "playbook", .template_name = "", .knobs = "", .source = src };
 		bool dup;
 		assert_int_equal(store_candidate_put(s, &c, &dup), 0);
-		struct eval_row e = { .verdict = verdicts[i] };
+		struct eval_row e = { .verdict = (enum verdict)i };
 		assert_int_equal(store_eval_put(s, c.id, &e), 0);
 		free(src);
 	}
+	struct cand_row *back_rows = NULL;
+	int n_back = 0;
+	assert_int_equal(store_candidates_of_run(s, run, &back_rows, &n_back), 0);
+	assert_int_equal(n_back, VERDICTS);
+	for (int i = 0; i < n_back; i++) {
+		assert_true(back_rows[i].evaluated);
+		assert_int_equal(back_rows[i].verdict, (enum verdict)i);
+		cand_row_release(&back_rows[i]);
+	}
+	free(back_rows);
 	struct cand_row c = { .run = run, .origin = "playbook", .template_name = "", .knobs = "", .source = "// x" };
 	bool dup;
 	assert_int_equal(store_candidate_put(s, &c, &dup), 0);
-	struct eval_row bad = { .verdict = "dry-run" };
+	struct eval_row bad = { .verdict = (enum verdict)VERDICTS };  /* named "?": no verdict */
 	assert_int_equal(store_eval_put(s, c.id, &bad), -1);  /* not ignored: refused */
 	store_close(s);
-	assert_int_equal(raw_int(path, "SELECT count(*) FROM evaluations"), 8);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM evaluations"), VERDICTS);
 	/* Strings outside the lists are refused by the database itself. */
 	assert_int_equal(raw_sql(path, "INSERT INTO runs(problem, status) VALUES('p', 'dry-run')"), SQLITE_CONSTRAINT);
 	assert_int_equal(raw_sql(path, "UPDATE runs SET status='finished' WHERE id=1"), SQLITE_CONSTRAINT);
@@ -248,7 +257,7 @@ static void test_references(void **state)
 	assert_int_equal(store_candidate_put(s, &c, &dup), -1);  /* no such idea */
 	c.idea = i.id;
 	assert_int_equal(store_candidate_put(s, &c, &dup), 0);
-	struct eval_row e = { .verdict = "correct" };
+	struct eval_row e = { .verdict = VERDICT_CORRECT };
 	assert_int_equal(store_eval_put(s, c.id + 1, &e), -1);  /* no such candidate */
 	struct run_row r;
 	assert_int_equal(store_run_get(s, run, &r), 0);
@@ -531,7 +540,7 @@ static void test_killed_mid_write(void **state)
 			bool dup;
 			if (store_candidate_put(w, &c, &dup))
 				_exit(3);
-			struct eval_row e = { .verdict = "correct", .median_ms = i };
+			struct eval_row e = { .verdict = VERDICT_CORRECT, .median_ms = i };
 			store_eval_put(w, c.id, &e);
 			free(src);
 		}
