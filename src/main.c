@@ -24,6 +24,7 @@
 #include "compare.h"
 #include "compile.h"
 #include "evaluate.h"
+#include "generate.h"
 #include "judge.h"
 #include "home.h"
 #include "log.h"
@@ -748,6 +749,42 @@ static int cmd_eval(const struct command *cmd, int argc, char **argv)
 			  argc - optind - 1);
 }
 
+/* Prints the naive kernel generated from a problem's op graph (round 0 of a
+ * run when the problem has no hand-written one). */
+static int cmd_generate(const struct command *cmd, int argc, char **argv)
+{
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ NULL });
+	if (rc >= 0)
+		return rc;
+	if (argc - optind != 1) {
+		error("generate takes one problem: kbreed generate PROBLEM");
+		return EXIT_USAGE;
+	}
+	struct problem p;
+	problem_init(&p);
+	char *path = problem_resolve(argv[optind]), *source = NULL, *why = NULL;
+	rc = EXIT_USAGE;
+	if (!path || bridge_describe(path, &p))
+		goto out;
+	if (!p.graph) {
+		error("%s: no op graph (%s)", p.name, p.graph_error ? p.graph_error : "not captured");
+		goto out;
+	}
+	int g = generate_naive(p.graph, &source, &why);
+	if (g > 0)
+		error("%s: the generator does not cover it: %s (kbreed run --llm can take it)", p.name, why ? why : "?");
+	if (g == 0) {
+		fputs(source, stdout);
+		rc = fflush(stdout) ? EXIT_USAGE : EXIT_OK;
+	}
+out:
+	free(source);
+	free(why);
+	free(path);
+	problem_release(&p);
+	return rc;
+}
+
 /* Lists the templates and their knobs, or prints one realised. */
 static int cmd_template(const struct command *cmd, int argc, char **argv)
 {
@@ -1047,6 +1084,16 @@ static const struct command commands[] = {
 	  "named, and records the winners beside PyTorch in a JSON file. With --out\n"
 	  "DIR, each problem's winner goes to DIR/PROBLEM.\n",
 	  { &search_group, &llm_group, &judge_group, &results_group } },
+	{ "generate", cmd_generate, "print the naive kernel generated from a problem's op graph",
+	  "usage: kbreed generate PROBLEM\n"
+	  "\n"
+	  "Prints the straightforward kernel (one CUDA kernel per ATen op of the\n"
+	  "problem's forward) that starts a run when the problem has no naive kernel\n"
+	  "of its own. Exit status 2 when the graph has an op the generator does not\n"
+	  "cover (a model can take it: kbreed run --llm).\n"
+	  "\n"
+	  PROBLEM_HELP,
+	  { NULL } },
 	{ "template", cmd_template, "list the playbook's templates, or print one realised",
 	  "usage: kbreed template [--for PROBLEM] [NAME [KNOB=VALUE...]]\n"
 	  "\n"
