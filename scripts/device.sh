@@ -5,6 +5,7 @@
 #   OUT=DIR sh scripts/device.sh test              # make test-gpu's checks
 #   OUT=DIR sh scripts/device.sh bench [ARGS...]   # kbreed bench ARGS (problems, options)
 #   OUT=DIR sh scripts/device.sh all [ARGS...]     # both
+#   OUT=DIR sh scripts/device.sh level1 DIR [K/N]  # generated naive kernels of DIR's problems (scripts/level1.sh)
 #   KBREED_GPU_SECTIONS="3 4" ... test              # some of test-gpu's sections
 #
 # The GPU machine may lack -dev headers: build kbreed elsewhere (`make`; jansson
@@ -35,6 +36,10 @@ if [ "$step" = test ] || [ "$step" = all ]; then
 	tail -1 "$OUT/test-gpu.txt" | grep -q ' 0 failed' || rc=1
 	ls "$OUT"/gpu/naive-*.json >/dev/null 2>&1 &&
 		sh bench/table.sh "$OUT"/gpu/naive-*.json >"$OUT/bench-naive.md"
+fi
+if [ "$step" = level1 ]; then
+	OUT="$OUT" sh scripts/level1.sh "$@" 2>&1 | tail -100 >"$OUT/level1-tail.txt"
+	cat "$OUT/level1-tail.txt"
 fi
 if [ "$step" = bench ] || [ "$step" = all ]; then
 	build/kbreed bench --out build/device-results/runs --results build/device-results/bench.json "$@" 2>&1 |

@@ -1,0 +1,43 @@
+#!/bin/sh
+# scripts/level1.sh - the generated naive kernels of a folder of problems,
+# judged on this GPU: for each KernelBench-format file, `kbreed generate`
+# writes the kernel that would start a run, and `kbreed eval` judges it
+# (correctness on fresh inputs; timing kept short, no PyTorch baseline).
+#
+#   sh scripts/level1.sh DIR [K/N]     every problem of DIR, or the K-th of N shards
+#
+# Writes $OUT/level1/<name>.{cu,json,log} and appends to $OUT/level1.txt one
+# line per problem: name | verdict (or "no kernel") | median ms | the judge's
+# detail (or the generator's reason). Problems run three at a time on the one
+# GPU (their timings are not comparable; only the verdicts count here). Ends
+# with "N correct of M".
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-build/level1-out}
+K=build/kbreed
+if [ "${1:-}" = --one ]; then
+	p=$2
+	name=$(basename "$p" .py)
+	o=$OUT/level1/$name
+	if ! "$K" generate "$p" >"$o.cu" 2>"$o.log"; then
+		echo "$name | no kernel | - | $(tail -1 "$o.log")"
+		exit 0
+	fi
+	timeout 400 "$K" eval --json --no-baseline --sets 2 --warmup 1 --reps 20 --timeout 240 "$p" "$o.cu" \
+		>"$o.json" 2>>"$o.log"
+	v=$(sed -n 's/.*"verdict": "\([a-z_]*\)".*/\1/p' "$o.json" | head -1)
+	ms=$(sed -n 's/.*"median_ms": \([0-9.e+-]*\).*/\1/p' "$o.json" | head -1)
+	d=$(sed -n 's/.*"detail": "\([^"]*\)".*/\1/p' "$o.json" | head -1 | cut -c1-200)
+	echo "$name | ${v:-error} | ${ms:--} | ${d:-$(tail -1 "$o.log" | cut -c1-200)}"
+	exit 0
+fi
+DIR=${1:?usage: scripts/level1.sh DIR [K/N]}
+SHARD=${2:-0/1}
+k=${SHARD%/*}
+n=${SHARD#*/}
+mkdir -p "$OUT/level1"
+ls "$DIR"/*.py | awk -v k="$k" -v n="$n" '(NR - 1) % n == k' >"$OUT/level1/list-$k"
+export OUT
+xargs -P 3 -n 1 sh "$0" --one <"$OUT/level1/list-$k" | sort >>"$OUT/level1.txt"
+cat "$OUT/level1.txt"
+echo "$(grep -c '| correct |' "$OUT/level1.txt") correct of $(grep -c . "$OUT/level1.txt")"
