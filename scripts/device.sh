@@ -32,10 +32,10 @@ rm -rf build/device-results
 mkdir -p build/device-results
 if [ "$step" = test ] || [ "$step" = all ]; then
 	# Straight into $OUT: a call cut short by its time limit still returns them.
-	KBREED_RESULTS="$OUT/gpu" sh tests/gpu/run.sh 2>&1 | tee "$OUT/test-gpu.txt"
+	KBREED_RESULTS=build/device-results/gpu sh tests/gpu/run.sh 2>&1 | tee "$OUT/test-gpu.txt"
 	tail -1 "$OUT/test-gpu.txt" | grep -q ' 0 failed' || rc=1
-	ls "$OUT"/gpu/naive-*.json >/dev/null 2>&1 &&
-		sh bench/table.sh "$OUT"/gpu/naive-*.json >"$OUT/bench-naive.md"
+	ls build/device-results/gpu/naive-*.json >/dev/null 2>&1 &&
+		sh bench/table.sh build/device-results/gpu/naive-*.json >"$OUT/bench-naive.md"
 fi
 if [ "$step" = level1 ]; then
 	OUT="$OUT" sh scripts/level1.sh "$@" 2>&1 | tail -100 >"$OUT/level1-tail.txt"
