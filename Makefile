@@ -60,7 +60,7 @@ $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP
 # JSON is encoded beside the structs it encodes: only src/bridge_json.c,
 # src/llm_json.c, src/llm_propose.c, src/propose.c and src/report.c include
 # jansson.h.
-LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/problem.c src/graph.c src/bridge.c src/bridge_json.c \
+LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/problem.c src/graph.c src/recognize.c src/bridge.c src/bridge_json.c \
 	src/template.c src/http.c src/llm.c src/llm_json.c src/llm_propose.c src/propose.c src/realize.c \
 	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/search.c \
 	src/compile.c src/policy.c src/linkcheck.c src/compare.c src/evaluate.c src/report.c

@@ -288,7 +288,12 @@ class Problem:
         if not isinstance(inputs, (list, tuple)):
             raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() returned %s, expected a list or "
                               "tuple of tensors" % (self.path, type(inputs).__name__))
+        inputs = list(inputs)
         for j, t in enumerate(inputs):
+            if isinstance(t, (int, float)) and not isinstance(t, bool):
+                # A Python number (a scale factor) becomes a 0-d tensor: the
+                # candidate ABI carries tensors only.
+                inputs[j] = t = torch.tensor(t)
             if not isinstance(t, torch.Tensor):
                 raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() element %d is %s, expected a "
                                   "tensor" % (self.path, j, type(t).__name__))
@@ -450,6 +455,10 @@ def _GraphRecorder(inputs, params):
                     bound[a.name] = args[j]
                 elif a.name in kwargs:
                     bound[a.name] = kwargs[a.name]
+                elif a.default_value is not None and not a.kwarg_only:
+                    v = a.default_value   # int[2] padding=0 stands for [0, 0]
+                    n = getattr(a, "N", None)
+                    bound[a.name] = [v] * n if isinstance(v, int) and n else v
             op_args, attrs = [], {}
             for name, v in bound.items():
                 if isinstance(v, torch.Tensor):

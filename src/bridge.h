@@ -89,5 +89,10 @@ int bridge_json_ceilings(const char *json, struct ceilings *c);
 /* Decodes an op graph alone (the "graph" object of describe's reply) into
  * *out (caller frees with graph_free). Returns 0, or -1 with the reason. */
 int bridge_json_graph_text(const char *json, struct op_graph **out);
+/* `kbreed describe --json`: p's name, family, op, declared, recognised,
+ * defines (the #define lines), flops, min_bytes, missing (or null), graph
+ * (describe's format, or null) and graph_error. Caller frees; NULL when
+ * encoding failed. */
+char *bridge_json_describe(const struct problem *p, bool recognised, const char *missing);
 
 #endif

@@ -594,3 +594,84 @@ out:
 	json_decref(j);
 	return rc;
 }
+
+/* ---- kbreed describe --json ---- */
+
+static json_t *encode_value(const struct graph_value *v)
+{
+	json_t *a;
+	switch (v->type) {
+	case GRAPH_BOOL: return json_boolean(v->b);
+	case GRAPH_INT: return json_integer(v->i);
+	case GRAPH_FLOAT:
+		return isfinite(v->f) ? json_real(v->f)
+			: json_string(isnan(v->f) ? "nan" : v->f > 0 ? "inf" : "-inf");
+	case GRAPH_STRING: return json_string(v->s ? v->s : "");
+	case GRAPH_INTS:
+	case GRAPH_FLOATS:
+		a = json_array();
+		for (int i = 0; i < v->n; i++)
+			json_array_append_new(a, v->type == GRAPH_INTS ? json_integer(v->ints[i])
+					      : isfinite(v->floats[i]) ? json_real(v->floats[i])
+					      : json_string(isnan(v->floats[i]) ? "nan"
+							    : v->floats[i] > 0 ? "inf" : "-inf"));
+		return a;
+	case GRAPH_NONE: break;
+	}
+	return json_null();
+}
+
+static json_t *encode_graph(const struct op_graph *g)
+{
+	static const char *const kinds[] = { "input", "param", "const", "inter" };
+	json_t *o = json_object(), *tensors = json_array(), *ops = json_array(), *outs = json_array();
+	for (int i = 0; i < g->n_tensors; i++) {
+		const struct graph_tensor *t = &g->tensors[i];
+		json_t *shape = json_array();
+		for (int d = 0; d < t->ndim; d++)
+			json_array_append_new(shape, json_integer(t->shape[d]));
+		json_t *e = json_pack("{s:s, s:s, s:s, s:o}", "kind", kinds[t->kind], "name", t->name,
+				      "dtype", t->dtype == GRAPH_DTYPE_OTHER ? "other"
+				      : dtype_name((enum kb_dtype)t->dtype), "shape", shape);
+		if (e && t->index >= 0)
+			json_object_set_new(e, "index", json_integer(t->index));
+		json_array_append_new(tensors, e);
+	}
+	for (int k = 0; k < g->n_ops; k++) {
+		const struct graph_op *op = &g->ops[k];
+		json_t *args = json_array(), *attrs = json_object(), *res = json_array();
+		for (int a = 0; a < op->n_args; a++)
+			json_array_append_new(args, json_pack("{s:s, s:i}", "name", op->args[a].name,
+							      "tensor", op->args[a].tensor));
+		for (int a = 0; a < op->n_attrs; a++)
+			json_object_set_new(attrs, op->attrs[a].name, encode_value(&op->attrs[a].value));
+		for (int r = 0; r < op->n_outputs; r++)
+			json_array_append_new(res, json_integer(op->outputs[r]));
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:o, s:o}", "op", op->name,
+						     "overload", op->overload, "args", args,
+						     "attrs", attrs, "outputs", res));
+	}
+	for (int r = 0; r < g->n_outputs; r++)
+		json_array_append_new(outs, json_integer(g->outputs[r]));
+	json_object_set_new(o, "tensors", tensors);
+	json_object_set_new(o, "ops", ops);
+	json_object_set_new(o, "outputs", outs);
+	return o;
+}
+
+char *bridge_json_describe(const struct problem *p, bool recognised, const char *missing)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:f, s:f}", "name", p->name,
+			      "family", p->family, "op", p->op, "declared", p->family_declared,
+			      "recognised", recognised, "defines", p->defines ? p->defines : "",
+			      "flops", p->flops, "min_bytes", p->min_bytes);
+	char *text = NULL;
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "missing", missing ? json_string(missing) : json_null());
+	json_object_set_new(o, "graph", p->graph ? encode_graph(p->graph) : json_null());
+	json_object_set_new(o, "graph_error", p->graph_error ? json_string(p->graph_error) : json_null());
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}

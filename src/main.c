@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "bridge.h"
+#include "recognize.h"
 #include "compare.h"
 #include "compile.h"
 #include "evaluate.h"
@@ -87,6 +88,56 @@ static const char *pick_arch(const char *flag, const struct gpu_info *g)
 static bool valid_arch(const char *a)
 {
 	return a && !strncmp(a, "sm_", 3) && strlen(a) >= 5 && strlen(a) < 12;
+}
+
+/* kbreed describe PROBLEM [--json]: the op graph, the family (declared or
+ * recognised), the floor's inputs and the defines. */
+static int cmd_describe(int argc, char **argv)
+{
+	bool json = argc == 3 && !strcmp(argv[2], "--json");
+	int rc = EXIT_USAGE;
+	struct problem p;
+	struct recognition r;
+	char *path = NULL, *text = NULL;
+	problem_init(&p);
+	recognition_init(&r);
+	if (argc < 2 || argc > 3 || (argc == 3 && !json)) {
+		error("usage: kbreed describe PROBLEM [--json]");
+		goto out;
+	}
+	path = problem_resolve(argv[1]);
+	if (!path || bridge_describe(path, &p))
+		goto out;
+	bool recognised = p.family_declared || (p.graph && recognize_graph(p.graph, &r));
+	if (json) {
+		text = bridge_json_describe(&p, recognised, recognised ? NULL : r.missing ? r.missing
+					    : p.graph_error);
+		if (!text) {
+			error("describe: cannot encode %s as JSON", p.name);
+			goto out;
+		}
+		printf("%s\n", text);
+	} else {
+		printf("problem   %s (%s)\nfamily    %s, op %s (%s)\n", p.name, p.path, p.family, p.op,
+		       p.family_declared ? "declared by the file" : recognised ? "recognised"
+		       : "NOT recognised; --llm can take it");
+		if (!recognised)
+			printf("missing   %s\n", r.missing ? r.missing : p.graph_error);
+		printf("floor     %.0f FLOPs, %.0f bytes\n", p.flops, p.min_bytes);
+		printf("defines   %s\n", p.defines && *p.defines ? "" : "(none)");
+		if (p.defines && *p.defines)
+			printf("%s", p.defines);
+		printf("graph%s\n", p.graph ? "" : " (none)");
+		if (p.graph)
+			graph_print(p.graph, stdout);
+	}
+	rc = EXIT_OK;
+out:
+	free(text);
+	free(path);
+	recognition_release(&r);
+	problem_release(&p);
+	return rc;
 }
 
 static int cmd_problems(int argc, char **argv)
@@ -660,6 +711,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[i];
 	argc -= i;
 	argv += i;
+	if (!strcmp(cmd, "describe"))
+		return cmd_describe(argc, argv);
 	if (!strcmp(cmd, "problems"))
 		return cmd_problems(argc, argv);
 	if (!strcmp(cmd, "eval"))
