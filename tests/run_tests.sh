@@ -23,7 +23,7 @@ for t in "$@"; do
 		failed=$((failed + 1))
 	fi
 done
-for script in "tests/bridge/test_bridge.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh; do
+for script in "tests/bridge/test_bridge.sh $KBREED_PYTHON" "tests/bridge/test_level1.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh; do
 	# shellcheck disable=SC2086
 	bash $script >"$log" 2>&1
 	cat "$log"
