@@ -69,7 +69,7 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 WORKER_CFLAGS := $(CFLAGS) -I$(CUDA_HOME)/include
 WORKER_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt
 
-UNIT_TESTS := test_util test_compare test_proc test_sandbox test_compile test_bridge_json test_bridge test_evaluate \
+UNIT_TESTS := test_util test_compare test_proc test_sandbox test_compile test_bridge_json test_graph test_bridge test_evaluate \
 	test_store test_playbook test_search test_policy test_linkcheck test_llm test_llm_propose test_report
 UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
