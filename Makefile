@@ -81,7 +81,7 @@ $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP
 # JSON is encoded beside the structs it encodes: only src/bridge_json.c,
 # src/llm_json.c, src/llm_propose.c, src/propose.c and src/report.c include
 # jansson.h.
-LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/generate.c src/bridge.c src/bridge_json.c \
+LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/recognize.c src/generate.c src/bridge.c src/bridge_json.c \
 	src/template.c src/http.c src/llm.c src/llm_json.c src/llm_propose.c src/propose.c src/realize.c \
 	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/proposer_generated.c src/search.c \
 	src/compile.c src/policy.c src/linkcheck.c src/compare.c src/worker_client.c src/verdict.c src/evaluate.c src/report.c
@@ -94,7 +94,7 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/worker_protocol.o
 WORKER_CFLAGS := $(CFLAGS) -I$(CUDA_HOME)/include
 WORKER_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt
 
-UNIT_TESTS := test_util test_compare test_proc test_sandbox test_compile test_bridge_json test_bridge test_evaluate \
+UNIT_TESTS := test_util test_compare test_proc test_sandbox test_compile test_bridge_json test_graph test_bridge test_evaluate \
 	test_store test_playbook test_search test_policy test_linkcheck test_llm test_llm_propose test_report test_generate
 UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 

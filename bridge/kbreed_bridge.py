@@ -192,6 +192,8 @@ class Problem:
                 raise BridgeError(EXIT_PROBLEM, "%s: no %s; a KernelBench problem defines "
                                   "class Model(nn.Module), get_inputs() and get_init_inputs()"
                                   % (self.path, kind))
+        self.declared = [a for a in ("KBREED_FAMILY", "KBREED_OP", "KBREED_DEFINES", "KBREED_FLOPS")
+                         if hasattr(m, a)]
         self.family = self._meta_str("KBREED_FAMILY", "generic")
         self.op = self._meta_str("KBREED_OP", self.name)
         self.notes = self._meta_str("KBREED_NOTES", "")
@@ -286,7 +288,12 @@ class Problem:
         if not isinstance(inputs, (list, tuple)):
             raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() returned %s, expected a list or "
                               "tuple of tensors" % (self.path, type(inputs).__name__))
+        inputs = list(inputs)
         for j, t in enumerate(inputs):
+            if isinstance(t, (int, float)) and not isinstance(t, bool):
+                # A Python number (a scale factor) becomes a 0-d tensor: the
+                # candidate ABI carries tensors only.
+                inputs[j] = t = torch.tensor(t)
             if not isinstance(t, torch.Tensor):
                 raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() element %d is %s, expected a "
                                   "tensor" % (self.path, j, type(t).__name__))
@@ -348,6 +355,175 @@ def _params_and_buffers(model):
 
 
 # ---------------------------------------------------------------------------
+# the op graph
+# ---------------------------------------------------------------------------
+#
+# describe records Model.forward as the ATen operators it calls: a
+# TorchDispatchMode (the mechanism make_fx is built on, present from torch
+# 1.13 to 2.x) sees every operator after autograd and after composite ops have
+# been broken down, with concrete (meta) tensors, so shapes are known and
+# Python control flow needs no tracing. docs/BRIDGE.md has the JSON format.
+
+GRAPH_MAX_OPS = 8192        # GRAPH_MAX_OPS in src/graph.h
+GRAPH_MAX_TENSORS = 16384   # GRAPH_MAX_TENSORS
+GRAPH_MAX_LIST = 64         # GRAPH_MAX_LIST
+GRAPH_MAX_NAME = 256        # GRAPH_MAX_NAME
+
+
+class _GraphError(Exception):
+    """The forward ran, but its graph cannot be described (too big, a dtype
+    or rank kbreed cannot carry, or the recorder met something unexpected)."""
+
+
+def _graph_value(v):
+    """A non-tensor argument as JSON: bool, int, float (non-finite ones as
+    the strings "inf", "-inf", "nan"), a list of numbers, a string, or None.
+    Raises _GraphError for anything else."""
+    if v is None or isinstance(v, (bool, str)):
+        if isinstance(v, str) and len(v.encode("utf-8")) > GRAPH_MAX_NAME:
+            raise _GraphError("a string argument is longer than %d bytes" % GRAPH_MAX_NAME)
+        return v
+    if isinstance(v, int):
+        if not -2**63 <= v < 2**63:
+            raise _GraphError("an integer argument does not fit 64 bits")
+        return v
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        if v in (float("inf"), float("-inf")):
+            return "inf" if v > 0 else "-inf"
+        return v
+    if isinstance(v, (list, tuple, torch.Size)):
+        if len(v) > GRAPH_MAX_LIST:
+            raise _GraphError("a list argument has more than %d elements" % GRAPH_MAX_LIST)
+        items = [_graph_value(x) for x in v]
+        if all(isinstance(x, int) and not isinstance(x, bool) for x in items):
+            return items
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in items):
+            return [float(x) for x in items]
+        raise _GraphError("a list argument holds %s" % ", ".join(sorted(set(type(x).__name__ for x in v))))
+    if isinstance(v, torch.dtype):
+        return DTYPE_NAMES.get(v, str(v).replace("torch.", ""))
+    if isinstance(v, (torch.device, torch.layout, torch.memory_format)):
+        return str(v).replace("torch.", "")
+    try:   # SymInt / SymFloat, or a torch scalar type of the newer releases
+        if isinstance(v, torch.SymInt):
+            return _graph_value(int(v))
+    except AttributeError:
+        pass
+    raise _GraphError("an argument of type %s" % type(v).__name__)
+
+
+def _GraphRecorder(inputs, params):
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+        """Keeps every tensor it sees alive (so that id() stays unique) and
+        numbers it: inputs, then parameters, then the rest as met."""
+
+        def __init__(self):
+            super().__init__()
+            self.tensors = []    # [kind, index, name, tensor]
+            self.ids = {}        # id(tensor) -> number
+            self.ops = []
+            self.error = None
+            for j, t in enumerate(inputs):
+                self._add(t, "input", j, None)
+            for j, (name, t) in enumerate(params):
+                if id(t) not in self.ids:
+                    self._add(t, "param", j, name)
+
+        def _add(self, t, kind, index, name):
+            if len(self.tensors) >= GRAPH_MAX_TENSORS:
+                raise _GraphError("more than %d tensors" % GRAPH_MAX_TENSORS)
+            n = len(self.tensors)
+            self.tensors.append([kind, index, name, t])
+            self.ids[id(t)] = n
+            return n
+
+        def _ref(self, t):
+            n = self.ids.get(id(t))
+            return n if n is not None else self._add(t, "const", -1, None)
+
+        def _record(self, func, args, kwargs, out):
+            if len(self.ops) >= GRAPH_MAX_OPS:
+                raise _GraphError("more than %d operators" % GRAPH_MAX_OPS)
+            schema = func._schema
+            bound = {}
+            for j, a in enumerate(schema.arguments):
+                if j < len(args):
+                    bound[a.name] = args[j]
+                elif a.name in kwargs:
+                    bound[a.name] = kwargs[a.name]
+                elif a.default_value is not None and not a.kwarg_only:
+                    v = a.default_value   # int[2] padding=0 stands for [0, 0]
+                    n = getattr(a, "N", None)
+                    bound[a.name] = [v] * n if isinstance(v, int) and n else v
+            op_args, attrs = [], {}
+            for name, v in bound.items():
+                if isinstance(v, torch.Tensor):
+                    op_args.append({"name": name, "tensor": self._ref(v)})
+                elif isinstance(v, (list, tuple)) and v and all(isinstance(x, torch.Tensor) for x in v):
+                    op_args.extend({"name": name, "tensor": self._ref(x)} for x in v)
+                elif isinstance(v, (list, tuple)) and any(isinstance(x, torch.Tensor) for x in v):
+                    op_args.extend({"name": name, "tensor": self._ref(x)} for x in v
+                                   if isinstance(x, torch.Tensor))   # Tensor?[]: Nones dropped
+                else:
+                    attrs[name] = _graph_value(v)
+            flat = list(out) if isinstance(out, (list, tuple)) else [out]
+            outs = []
+            number = len(self.ops)
+            for t in flat:
+                if isinstance(t, torch.Tensor):
+                    outs.append(self._add(t, "inter", number, None))   # in place: a new number
+            packet = func.overloadpacket.__name__
+            self.ops.append({"op": "aten." + packet if "::" not in str(schema.name) or
+                             schema.name.startswith("aten::") else schema.name.replace("::", "."),
+                             "overload": func._overloadname, "args": op_args,
+                             "attrs": attrs, "outputs": outs})
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            if self.error is None:
+                try:
+                    self._record(func, args, kwargs, out)
+                except _GraphError as e:
+                    self.error = str(e)
+                except Exception as e:   # the recorder's fault; the forward goes on
+                    self.error = "recording %s raised %s: %s" % (func, type(e).__name__, _short(e, 300))
+            return out
+
+        def graph(self, ins, params_desc, outputs):
+            """The JSON graph, given describe's input and param entries."""
+            if self.error is not None:
+                raise _GraphError(self.error)
+            tensors = []
+            for kind, index, name, t in self.tensors:
+                if t.dim() > MAX_DIMS:
+                    raise _GraphError("a tensor has %d dimensions; kbreed carries at most %d"
+                                      % (t.dim(), MAX_DIMS))
+                if kind == "input":
+                    name = ins[index]["name"]
+                elif kind == "param":
+                    name = params_desc[index]["name"]
+                e = {"kind": kind, "name": name or "t%d" % len(tensors),
+                     "dtype": DTYPE_NAMES.get(t.dtype, "other"), "shape": list(t.shape)}
+                if kind in ("input", "param"):
+                    e["index"] = index
+                tensors.append(e)
+            outs = []
+            for t in outputs:
+                n = self.ids.get(id(t))
+                if n is None:
+                    raise _GraphError("forward returned a tensor no operator made")
+                outs.append(n)
+            return {"tensors": tensors, "ops": self.ops, "outputs": outs}
+
+    return Recorder()
+
+
+# ---------------------------------------------------------------------------
 # describe
 # ---------------------------------------------------------------------------
 
@@ -370,21 +546,26 @@ def _flop_counter():
 
 
 def _forward_counting(prob, model, inputs, count):
-    """Forward, counting FLOPs with FlopCounterMode when asked and possible.
-    Returns (outputs, flops or None)."""
+    """Forward, counting FLOPs with FlopCounterMode when asked and possible,
+    and recording the op graph. Returns (outputs, flops or None, recorder)."""
     counter = _flop_counter() if count else None
     if counter is not None:
         try:
+            recorder = _GraphRecorder(inputs, _params_and_buffers(model))
             with torch.no_grad():
                 with counter(display=False) as fc:
-                    out = model(*inputs)
-            return prob.check_outputs(out), int(fc.get_total_flops())
+                    with recorder:
+                        out = model(*inputs)
+            return prob.check_outputs(out), int(fc.get_total_flops()), recorder
         except BridgeError:
             raise
         except Exception as e:
             _log("counting FLOPs failed (%s: %s); running without the counter"
                  % (type(e).__name__, _short(e, 300)))
-    return prob.forward(model, inputs), None
+    recorder = _GraphRecorder(inputs, _params_and_buffers(model))
+    with recorder:
+        outputs = prob.forward(model, inputs)
+    return outputs, None, recorder
 
 
 def _shapes_on_meta_context(prob, count):
@@ -393,8 +574,8 @@ def _shapes_on_meta_context(prob, count):
     with torch.device("meta"):
         model = prob.build_model(DEFAULT_SEED)
         inputs = prob.make_inputs(DEFAULT_SEED + 1)
-        outputs, flops = _forward_counting(prob, model, inputs, count)
-    return model, inputs, outputs, flops
+        outputs, flops, rec = _forward_counting(prob, model, inputs, count)
+    return model, inputs, outputs, flops, rec
 
 
 def _shapes_on_cpu_then_meta(prob, count):
@@ -404,16 +585,16 @@ def _shapes_on_cpu_then_meta(prob, count):
     inputs = prob.make_inputs(DEFAULT_SEED + 1)
     model.to("meta")
     inputs = [t.to("meta") for t in inputs]
-    outputs, flops = _forward_counting(prob, model, inputs, count)
-    return model, inputs, outputs, flops
+    outputs, flops, rec = _forward_counting(prob, model, inputs, count)
+    return model, inputs, outputs, flops, rec
 
 
 def _shapes_on_cpu(prob, count):
     """Last resort: the real forward on the CPU."""
     model = prob.build_model(DEFAULT_SEED)
     inputs = prob.make_inputs(DEFAULT_SEED + 1)
-    outputs, flops = _forward_counting(prob, model, inputs, count)
-    return model, inputs, outputs, flops
+    outputs, flops, rec = _forward_counting(prob, model, inputs, count)
+    return model, inputs, outputs, flops, rec
 
 
 def _infer_shapes(prob, count=True):
@@ -444,13 +625,22 @@ def _infer_shapes(prob, count=True):
 
 def cmd_describe(args):
     prob = Problem(args.problem)
-    model, inputs, outputs, counted = _infer_shapes(prob, count=prob.flops is None)
+    model, inputs, outputs, counted, recorder = _infer_shapes(prob, count=prob.flops is None)
     ins, params, outs = prob.describe_tensors(model, inputs, outputs)
     flops = prob.flops if prob.flops is not None else (counted or 0)
+    graph, graph_error = None, None
+    if recorder is None:
+        graph_error = "the op graph could not be recorded (see stderr)"
+    else:
+        try:
+            graph = recorder.graph(ins, params, outputs)
+        except _GraphError as e:
+            graph_error = str(e)
     return {
         "name": prob.name, "family": prob.family, "op": prob.op, "notes": prob.notes,
         "defines": prob.defines, "inputs": ins, "params": params, "outputs": outs,
         "flops": flops, "min_bytes": sum(_entry_bytes(e) for e in ins + params + outs),
+        "declared": prob.declared, "graph": graph, "graph_error": graph_error,
         "torch": _torch_version(), "file_sha256": prob.sha256,
     }
 
@@ -613,7 +803,7 @@ def cmd_reference(args):
         _check_deterministic(prob, native, prob.forward(model, _on_device(set0, device)))
         out_types = [(t.dtype, tuple(t.shape)) for t in native]
     else:
-        _, _, outs, _ = _infer_shapes(prob, count=False)
+        _, _, outs, _, _ = _infer_shapes(prob, count=False)
         out_types = [(t.dtype, tuple(t.shape)) for t in outs]
 
     ref_model = None

@@ -14,6 +14,7 @@
 
 #include "home.h"
 #include "log.h"
+#include "recognize.h"
 #include "proc.h"
 #include "util.h"
 
@@ -154,6 +155,7 @@ int bridge_describe(const char *path, struct problem *p)
 done:
 	free(p->path);
 	p->path = xstrdup(path);
+	recognize_problem(p);   /* an unrecognised graph is a warning, not a failure */
 	rc = 0;
 out:
 	free(json);

@@ -75,7 +75,9 @@ const char *bridge_python(void);
 
 /* When json is {"error": "..."}, returns the message (caller frees); else NULL. */
 char *bridge_json_error(const char *json);
-/* Fills a problem's description from describe's reply (path untouched). */
+/* Fills a problem's description from describe's reply (path untouched),
+ * its op graph included: p->graph, or p->graph_error when the bridge could
+ * not record one. A graph that is there but malformed is an error. */
 int bridge_json_problem(const char *json, struct problem *p);
 /* Fills r from a manifest and checks its tensors against the problem's;
  * sets must be a whole number >= 1 and seed a whole number that fits an int. */
@@ -83,5 +85,14 @@ int bridge_json_manifest(const char *json, const struct problem *p, struct refse
 /* Timings: reps must be a whole number >= 1 that fits an int. */
 int bridge_json_baseline(const char *json, struct baseline *b);
 int bridge_json_ceilings(const char *json, struct ceilings *c);
+
+/* Decodes an op graph alone (the "graph" object of describe's reply) into
+ * *out (caller frees with graph_free). Returns 0, or -1 with the reason. */
+int bridge_json_graph_text(const char *json, struct op_graph **out);
+/* `kbreed describe --json`: p's name, family, op, declared, recognised,
+ * defines (the #define lines), flops, min_bytes, missing (or null), graph
+ * (describe's format, or null) and graph_error. Caller frees; NULL when
+ * encoding failed. */
+char *bridge_json_describe(const struct problem *p, bool recognised, const char *missing);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include "bridge.h"
 
+#include "graph.h"
 #include "log.h"
 #include "util.h"
 
@@ -24,7 +25,7 @@
 static json_t *parse(const char *text, const char *what)
 {
 	json_error_t e;
-	json_t *j = json_loads(text, 0, &e);
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
 	if (!j)
 		error("%s: not JSON (%s at line %d)", what, e.text, e.line);
 	else if (!json_is_object(j)) {
@@ -151,6 +152,284 @@ static int get_defines(json_t *o, char **out, const char *what)
 	return 0;
 }
 
+
+/* ---- the op graph (docs/BRIDGE.md, "The op graph") ---- */
+
+/* A string of at most GRAPH_MAX_NAME bytes with no NUL inside, copied. */
+static int graph_string(json_t *v, char **out, const char *field, const char *what)
+{
+	if (!json_is_string(v))
+		return error("%s: %s is not a string", what, field);
+	size_t n = json_string_length(v);
+	if (n > GRAPH_MAX_NAME || strlen(json_string_value(v)) != n)
+		return error("%s: %s is longer than %d bytes or holds a NUL", what, field,
+			     GRAPH_MAX_NAME);
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+/* An index into the tensors: a JSON integer in [0, n). */
+static int graph_index(json_t *v, int n, int *out, const char *field, const char *what)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= n)
+		return error("%s: %s is not a tensor number in [0, %d)", what, field, n);
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+static int graph_tensor(json_t *e, int i, struct graph_tensor *t, const char *what)
+{
+	static const char *const kinds[] = { "input", "param", "const", "inter" };
+	char field[64];
+	snprintf(field, sizeof field, "graph tensor %d", i);
+	t->index = -1;
+	t->producer = -1;
+	if (!json_is_object(e))
+		return error("%s: %s is not an object", what, field);
+	json_t *kind = json_object_get(e, "kind"), *dtype = json_object_get(e, "dtype");
+	json_t *shape = json_object_get(e, "shape"), *index = json_object_get(e, "index");
+	int k = 0;
+	while (k < 4 && !(json_is_string(kind) && !strcmp(json_string_value(kind), kinds[k])))
+		k++;
+	if (k == 4)
+		return error("%s: %s has no kind among input, param, const, inter", what, field);
+	t->kind = (enum graph_tensor_kind)k;
+	if (graph_string(json_object_get(e, "name"), &t->name, field, what))
+		return -1;
+	if (!json_is_string(dtype))
+		return error("%s: %s has no dtype", what, field);
+	t->dtype = strcmp(json_string_value(dtype), "other") ? dtype_parse(json_string_value(dtype))
+		: GRAPH_DTYPE_OTHER;
+	if (t->dtype == -1 && strcmp(json_string_value(dtype), "other"))
+		return error("%s: %s has an unknown dtype", what, field);
+	if (!json_is_array(shape) || json_array_size(shape) > KBREED_MAX_DIMS)
+		return error("%s: %s has no shape of at most %d dims", what, field, KBREED_MAX_DIMS);
+	t->ndim = (int)json_array_size(shape);
+	int64_t numel = 1;
+	for (int d = 0; d < t->ndim; d++) {
+		json_t *v = json_array_get(shape, (size_t)d);
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return error("%s: %s has a bad dimension", what, field);
+		t->shape[d] = json_integer_value(v);
+		if (t->shape[d] > 0 && numel > BRIDGE_JSON_MAX_ELEMENTS / t->shape[d])
+			return error("%s: %s has more than %lld elements", what, field,
+				     (long long)BRIDGE_JSON_MAX_ELEMENTS);
+		numel *= t->shape[d];
+	}
+	if (t->kind == GRAPH_INPUT || t->kind == GRAPH_PARAM) {
+		if (!json_is_integer(index) || json_integer_value(index) < 0 ||
+		    json_integer_value(index) >= GRAPH_MAX_TENSORS)
+			return error("%s: %s has no index", what, field);
+		t->index = (int)json_integer_value(index);
+	}
+	return 0;
+}
+
+/* A JSON number as a double; "inf", "-inf" and "nan" stand for the
+ * non-finite floats JSON cannot write. */
+static bool graph_float(json_t *v, double *out)
+{
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return true;
+	}
+	const char *s = json_string_value(v);
+	if (!s)
+		return false;
+	if (!strcmp(s, "inf"))
+		*out = INFINITY;
+	else if (!strcmp(s, "-inf"))
+		*out = -INFINITY;
+	else if (!strcmp(s, "nan"))
+		*out = NAN;
+	else
+		return false;
+	return true;
+}
+
+static int graph_value(json_t *v, struct graph_value *out, const char *field, const char *what)
+{
+	memset(out, 0, sizeof *out);
+	if (json_is_null(v)) {
+		out->type = GRAPH_NONE;
+	} else if (json_is_boolean(v)) {
+		out->type = GRAPH_BOOL;
+		out->b = json_is_true(v);
+	} else if (json_is_integer(v)) {
+		out->type = GRAPH_INT;
+		out->i = json_integer_value(v);
+	} else if (json_is_real(v) || (json_is_string(v) && graph_float(v, &out->f))) {
+		out->type = GRAPH_FLOAT;
+		graph_float(v, &out->f);
+	} else if (json_is_string(v)) {
+		out->type = GRAPH_STRING;
+		return graph_string(v, &out->s, field, what);
+	} else if (json_is_array(v)) {
+		size_t n = json_array_size(v);
+		if (n > GRAPH_MAX_LIST)
+			return error("%s: %s has more than %d elements", what, field, GRAPH_MAX_LIST);
+		bool ints = true;
+		for (size_t i = 0; i < n; i++) {
+			json_t *x = json_array_get(v, i);
+			double d;
+			if (!json_is_integer(x) && !graph_float(x, &d))
+				return error("%s: %s holds something other than numbers", what, field);
+			ints &= json_is_integer(x);
+		}
+		out->type = ints ? GRAPH_INTS : GRAPH_FLOATS;
+		out->n = (int)n;
+		if (ints && n)
+			out->ints = xcalloc(n, sizeof *out->ints);
+		else if (n)
+			out->floats = xcalloc(n, sizeof *out->floats);
+		for (size_t i = 0; i < n; i++) {
+			json_t *x = json_array_get(v, i);
+			if (ints)
+				out->ints[i] = json_integer_value(x);
+			else
+				graph_float(x, &out->floats[i]);
+		}
+	} else {
+		return error("%s: %s is not a number, string, list, bool or null", what, field);
+	}
+	return 0;
+}
+
+static int graph_op(json_t *e, int k, struct op_graph *g, const char *what)
+{
+	struct graph_op *op = &g->ops[k];
+	char field[96];
+	snprintf(field, sizeof field, "graph op %d", k);
+	if (!json_is_object(e))
+		return error("%s: %s is not an object", what, field);
+	json_t *args = json_object_get(e, "args"), *attrs = json_object_get(e, "attrs");
+	json_t *outs = json_object_get(e, "outputs");
+	if (graph_string(json_object_get(e, "op"), &op->name, field, what) ||
+	    graph_string(json_object_get(e, "overload"), &op->overload, field, what))
+		return -1;
+	if (!json_is_array(args) || json_array_size(args) > GRAPH_MAX_OP_INPUTS ||
+	    !json_is_object(attrs) || json_object_size(attrs) > GRAPH_MAX_ATTRS ||
+	    !json_is_array(outs) || json_array_size(outs) > GRAPH_MAX_OP_OUTPUTS)
+		return error("%s: %s (%s) needs args (at most %d), attrs (at most %d) and outputs "
+			     "(at most %d)", what, field, op->name, GRAPH_MAX_OP_INPUTS,
+			     GRAPH_MAX_ATTRS, GRAPH_MAX_OP_OUTPUTS);
+	op->args = xcalloc(json_array_size(args) + 1, sizeof *op->args);
+	for (size_t a = 0; a < json_array_size(args); a++) {
+		json_t *x = json_array_get(args, a);
+		op->n_args++;
+		if (!json_is_object(x) ||
+		    graph_string(json_object_get(x, "name"), &op->args[a].name, field, what) ||
+		    graph_index(json_object_get(x, "tensor"), g->n_tensors, &op->args[a].tensor,
+				field, what))
+			return error("%s: %s (%s) argument %zu is not {name, tensor}", what, field,
+				     op->name, a);
+	}
+	op->attrs = xcalloc(json_object_size(attrs) + 1, sizeof *op->attrs);
+	const char *key;
+	json_t *v;
+	json_object_foreach(attrs, key, v) {
+		struct graph_attr *at = &op->attrs[op->n_attrs++];
+		if (strlen(key) > GRAPH_MAX_NAME)
+			return error("%s: %s has an attribute name over %d bytes", what, field,
+				     GRAPH_MAX_NAME);
+		at->name = xstrdup(key);
+		if (graph_value(v, &at->value, field, what))
+			return -1;
+	}
+	op->outputs = xcalloc(json_array_size(outs) + 1, sizeof *op->outputs);
+	for (size_t o = 0; o < json_array_size(outs); o++) {
+		int t;
+		if (graph_index(json_array_get(outs, o), g->n_tensors, &t, field, what))
+			return -1;
+		op->outputs[op->n_outputs++] = t;
+		if (g->tensors[t].kind != GRAPH_INTER || g->tensors[t].producer != -1)
+			return error("%s: %s (%s) returns tensor %d, which is not a new one", what,
+				     field, op->name, t);
+		g->tensors[t].producer = k;
+	}
+	return 0;
+}
+
+static int bridge_json_graph(json_t *j, struct op_graph **out, const char *what)
+{
+	struct op_graph *g = graph_new();
+	int rc = -1;
+	json_t *tensors = json_object_get(j, "tensors"), *ops = json_object_get(j, "ops");
+	json_t *outs = json_object_get(j, "outputs");
+	if (!json_is_object(j) || !json_is_array(tensors) || !json_is_array(ops) ||
+	    !json_is_array(outs)) {
+		error("%s: the graph needs tensors, ops and outputs lists", what);
+		goto out;
+	}
+	if (json_array_size(tensors) > GRAPH_MAX_TENSORS || json_array_size(ops) > GRAPH_MAX_OPS ||
+	    json_array_size(outs) > GRAPH_MAX_TENSORS) {
+		error("%s: the graph has more than %d tensors or %d ops", what, GRAPH_MAX_TENSORS,
+		      GRAPH_MAX_OPS);
+		goto out;
+	}
+	g->tensors = xcalloc(json_array_size(tensors) + 1, sizeof *g->tensors);
+	for (size_t i = 0; i < json_array_size(tensors); i++) {
+		g->n_tensors++;
+		if (graph_tensor(json_array_get(tensors, i), (int)i, &g->tensors[i], what))
+			goto out;
+		if (g->tensors[i].kind == GRAPH_INPUT)
+			g->n_inputs++;
+		else if (g->tensors[i].kind == GRAPH_PARAM)
+			g->n_params++;
+	}
+	g->ops = xcalloc(json_array_size(ops) + 1, sizeof *g->ops);
+	for (size_t k = 0; k < json_array_size(ops); k++) {
+		g->n_ops++;
+		if (graph_op(json_array_get(ops, k), (int)k, g, what))
+			goto out;
+	}
+	g->outputs = xcalloc(json_array_size(outs) + 1, sizeof *g->outputs);
+	for (size_t o = 0; o < json_array_size(outs); o++) {
+		if (graph_index(json_array_get(outs, o), g->n_tensors, &g->outputs[o],
+				"graph output", what))
+			goto out;
+		g->n_outputs++;
+	}
+	if (graph_validate(g, what))
+		goto out;
+	*out = g;
+	g = NULL;
+	rc = 0;
+out:
+	graph_free(g);
+	return rc;
+}
+
+int bridge_json_graph_text(const char *text, struct op_graph **out)
+{
+	const char *what = "op graph";
+	json_t *j = parse(text, what);
+	if (!j)
+		return -1;
+	int rc = bridge_json_graph(j, out, what);
+	json_decref(j);
+	return rc;
+}
+
+/* "declared": the KBREED_ names the file sets. Absent: none (an older bridge). */
+static int get_declared(json_t *o, struct problem *p, const char *what)
+{
+	p->family_declared = p->op_declared = p->defines_declared = false;
+	if (!o)
+		return 0;
+	if (!json_is_array(o) || json_array_size(o) > 16)
+		return error("%s: declared is not a short list", what);
+	for (size_t i = 0; i < json_array_size(o); i++) {
+		const char *s = json_string_value(json_array_get(o, i));
+		if (!s)
+			return error("%s: declared holds something other than names", what);
+		p->family_declared |= !strcmp(s, "KBREED_FAMILY");
+		p->op_declared |= !strcmp(s, "KBREED_OP");
+		p->defines_declared |= !strcmp(s, "KBREED_DEFINES");
+	}
+	return 0;
+}
+
 int bridge_json_problem(const char *text, struct problem *p)
 {
 	const char *what = "problem description";
@@ -181,8 +460,27 @@ int bridge_json_problem(const char *text, struct problem *p)
 		error("%s: the model returns no tensor", what);
 		goto out;
 	}
-	if (get_defines(json_object_get(j, "defines"), &p->defines, what))
+	if (get_defines(json_object_get(j, "defines"), &p->defines, what) ||
+	    get_declared(json_object_get(j, "declared"), p, what))
 		goto out;
+	graph_free(p->graph);
+	p->graph = NULL;
+	free(p->graph_error);
+	p->graph_error = NULL;
+	json_t *graph = json_object_get(j, "graph");
+	if (graph && !json_is_null(graph)) {
+		if (bridge_json_graph(graph, &p->graph, what))
+			goto out;
+		if (p->graph->n_inputs != p->n_inputs || p->graph->n_params != p->n_params ||
+		    p->graph->n_outputs != p->n_outputs) {
+			error("%s: the graph's inputs, params or outputs differ from the lists", what);
+			goto out;
+		}
+	} else {
+		json_t *why = json_object_get(j, "graph_error");
+		p->graph_error = xstrdup(json_is_string(why) ? json_string_value(why)
+					 : "the bridge sent no op graph (an older bridge?)");
+	}
 	rc = 0;
 out:
 	json_decref(j);
@@ -295,4 +593,85 @@ int bridge_json_ceilings(const char *text, struct ceilings *c)
 out:
 	json_decref(j);
 	return rc;
+}
+
+/* ---- kbreed describe --json ---- */
+
+static json_t *encode_value(const struct graph_value *v)
+{
+	json_t *a;
+	switch (v->type) {
+	case GRAPH_BOOL: return json_boolean(v->b);
+	case GRAPH_INT: return json_integer(v->i);
+	case GRAPH_FLOAT:
+		return isfinite(v->f) ? json_real(v->f)
+			: json_string(isnan(v->f) ? "nan" : v->f > 0 ? "inf" : "-inf");
+	case GRAPH_STRING: return json_string(v->s ? v->s : "");
+	case GRAPH_INTS:
+	case GRAPH_FLOATS:
+		a = json_array();
+		for (int i = 0; i < v->n; i++)
+			json_array_append_new(a, v->type == GRAPH_INTS ? json_integer(v->ints[i])
+					      : isfinite(v->floats[i]) ? json_real(v->floats[i])
+					      : json_string(isnan(v->floats[i]) ? "nan"
+							    : v->floats[i] > 0 ? "inf" : "-inf"));
+		return a;
+	case GRAPH_NONE: break;
+	}
+	return json_null();
+}
+
+static json_t *encode_graph(const struct op_graph *g)
+{
+	static const char *const kinds[] = { "input", "param", "const", "inter" };
+	json_t *o = json_object(), *tensors = json_array(), *ops = json_array(), *outs = json_array();
+	for (int i = 0; i < g->n_tensors; i++) {
+		const struct graph_tensor *t = &g->tensors[i];
+		json_t *shape = json_array();
+		for (int d = 0; d < t->ndim; d++)
+			json_array_append_new(shape, json_integer(t->shape[d]));
+		json_t *e = json_pack("{s:s, s:s, s:s, s:o}", "kind", kinds[t->kind], "name", t->name,
+				      "dtype", t->dtype == GRAPH_DTYPE_OTHER ? "other"
+				      : dtype_name((enum kb_dtype)t->dtype), "shape", shape);
+		if (e && t->index >= 0)
+			json_object_set_new(e, "index", json_integer(t->index));
+		json_array_append_new(tensors, e);
+	}
+	for (int k = 0; k < g->n_ops; k++) {
+		const struct graph_op *op = &g->ops[k];
+		json_t *args = json_array(), *attrs = json_object(), *res = json_array();
+		for (int a = 0; a < op->n_args; a++)
+			json_array_append_new(args, json_pack("{s:s, s:i}", "name", op->args[a].name,
+							      "tensor", op->args[a].tensor));
+		for (int a = 0; a < op->n_attrs; a++)
+			json_object_set_new(attrs, op->attrs[a].name, encode_value(&op->attrs[a].value));
+		for (int r = 0; r < op->n_outputs; r++)
+			json_array_append_new(res, json_integer(op->outputs[r]));
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:o, s:o, s:o}", "op", op->name,
+						     "overload", op->overload, "args", args,
+						     "attrs", attrs, "outputs", res));
+	}
+	for (int r = 0; r < g->n_outputs; r++)
+		json_array_append_new(outs, json_integer(g->outputs[r]));
+	json_object_set_new(o, "tensors", tensors);
+	json_object_set_new(o, "ops", ops);
+	json_object_set_new(o, "outputs", outs);
+	return o;
+}
+
+char *bridge_json_describe(const struct problem *p, bool recognised, const char *missing)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:f, s:f}", "name", p->name,
+			      "family", p->family, "op", p->op, "declared", p->family_declared,
+			      "recognised", recognised, "defines", p->defines ? p->defines : "",
+			      "flops", p->flops, "min_bytes", p->min_bytes);
+	char *text = NULL;
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "missing", missing ? json_string(missing) : json_null());
+	json_object_set_new(o, "graph", p->graph ? encode_graph(p->graph) : json_null());
+	json_object_set_new(o, "graph_error", p->graph_error ? json_string(p->graph_error) : json_null());
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
 }

@@ -21,10 +21,13 @@
  */
 #define _GNU_SOURCE
 #include "bridge.h"
+#include "recognize.h"
 #include "compare.h"
 #include "compile.h"
 #include "evaluate.h"
 #include "generate.h"
+#include "graph.h"
+#include "recognize.h"
 #include "judge.h"
 #include "home.h"
 #include "log.h"
@@ -749,6 +752,59 @@ static int cmd_eval(const struct command *cmd, int argc, char **argv)
 			  argc - optind - 1);
 }
 
+/* kbreed describe PROBLEM [--json]: the op graph, the family (declared or
+ * recognised), the floor's inputs and the defines. */
+static int cmd_describe(const struct command *cmd, int argc, char **argv)
+{
+	bool json = false;
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &json });
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_USAGE;
+	struct problem p;
+	struct recognition r;
+	char *path = NULL, *text = NULL;
+	problem_init(&p);
+	recognition_init(&r);
+	if (argc - optind != 1) {
+		error("describe takes one problem: kbreed describe PROBLEM [--json]");
+		goto out;
+	}
+	path = problem_resolve(argv[optind]);
+	if (!path || bridge_describe(path, &p))
+		goto out;
+	bool recognised = p.family_declared || (p.graph && recognize_graph(p.graph, &r));
+	if (json) {
+		text = bridge_json_describe(&p, recognised, recognised ? NULL : r.missing ? r.missing
+					    : p.graph_error);
+		if (!text) {
+			error("describe: cannot encode %s as JSON", p.name);
+			goto out;
+		}
+		printf("%s\n", text);
+	} else {
+		printf("problem   %s (%s)\nfamily    %s, op %s (%s)\n", p.name, p.path, p.family, p.op,
+		       p.family_declared ? "declared by the file" : recognised ? "recognised"
+		       : "NOT recognised; --llm can take it");
+		if (!recognised)
+			printf("missing   %s\n", r.missing ? r.missing : p.graph_error);
+		printf("floor     %.0f FLOPs, %.0f bytes\n", p.flops, p.min_bytes);
+		printf("defines   %s\n", p.defines && *p.defines ? "" : "(none)");
+		if (p.defines && *p.defines)
+			printf("%s", p.defines);
+		printf("graph%s\n", p.graph ? "" : " (none)");
+		if (p.graph)
+			graph_print(p.graph, stdout);
+	}
+	rc = EXIT_OK;
+out:
+	free(text);
+	free(path);
+	recognition_release(&r);
+	problem_release(&p);
+	return rc;
+}
+
 /* Prints the naive kernel generated from a problem's op graph (round 0 of a
  * run when the problem has no hand-written one). */
 static int cmd_generate(const struct command *cmd, int argc, char **argv)
@@ -1084,6 +1140,15 @@ static const struct command commands[] = {
 	  "named, and records the winners beside PyTorch in a JSON file. With --out\n"
 	  "DIR, each problem's winner goes to DIR/PROBLEM.\n",
 	  { &search_group, &llm_group, &judge_group, &results_group } },
+	{ "describe", cmd_describe, "a problem's op graph, its family, its floor and defines",
+	  "usage: kbreed describe [--json] PROBLEM\n"
+	  "\n"
+	  "Prints the problem's forward pass as ATen ops (captured by the bridge), the\n"
+	  "family kbreed recognises in it (or the file declares), the FLOPs and bytes\n"
+	  "of its floor, and the defines its templates get.\n"
+	  "\n"
+	  PROBLEM_HELP,
+	  { &json_group } },
 	{ "generate", cmd_generate, "print the naive kernel generated from a problem's op graph",
 	  "usage: kbreed generate PROBLEM\n"
 	  "\n"

@@ -1,0 +1,680 @@
+/*
+ * recognize.c - names a problem's family, op and hyper-parameters from its
+ * op graph (see recognize.h).
+ *
+ * The graph's shape-only ops (views, permutes, copies) are set aside and the
+ * rest, the compute ops, are matched family by family, most specific first:
+ * attention, convolutions, pooling, losses (a scalar result), softmax, scans,
+ * norms, matrix products, reductions, and last pointwise chains. Each rule
+ * reads only ATen names and schema attributes, so it holds on torch 1.13 and
+ * 2.x alike; where the two break an op down differently both forms are listed.
+ */
+#include "recognize.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECOGNIZE_MAX_DEFINES 4096   /* bytes of #define lines */
+
+/* The compute ops of a graph: indices into g->ops, views left out. */
+struct compute {
+	const struct op_graph *g;
+	int *ops;
+	int n;
+};
+
+static const char *const pointwise_ops[] = {
+	"relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "selu", "celu", "hardsigmoid",
+	"hardtanh", "hardswish", "relu6", "softplus", "silu", "mish", "abs", "neg", "exp", "log",
+	"log1p", "expm1", "sqrt", "rsqrt", "reciprocal", "erf", "sign", "square", "add", "sub",
+	"rsub", "mul", "div", "pow", "clamp", "clamp_min", "clamp_max", "where", "maximum",
+	"minimum", "threshold", "fill", "zeros_like", "ones_like", "full_like", "zeros", "ones",
+	"full", "empty_like", "eq", "ne", "gt", "lt", "ge", "le", "logical_not", "bitwise_not",
+	"masked_fill", "lerp", "xlogy", "_to_copy", "scalar_tensor", "sin", "cos", "floor", "ceil",
+	"round", "trunc", "frac", "logsigmoid", "log_sigmoid_forward", "softshrink", "hardshrink",
+	"tanhshrink", "triu", "tril", NULL,
+};
+
+static const char *const reduce_ops[] = {
+	"sum", "mean", "amax", "amin", "max", "min", "prod", "argmax", "argmin", "norm",
+	"linalg_vector_norm", "var", "std", "var_mean", "logsumexp", NULL,
+};
+
+static bool in_list(const char *const *list, const char *name)
+{
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(list[i], name))
+			return true;
+	return false;
+}
+
+/* "aten.relu" -> "relu"; other namespaces keep their prefix. */
+static const char *short_name(const struct graph_op *op)
+{
+	return strncmp(op->name, "aten.", 5) ? op->name : op->name + 5;
+}
+
+static const struct graph_op *cop(const struct compute *c, int k)
+{
+	return &c->g->ops[c->ops[k]];
+}
+
+static int count(const struct compute *c, const char *name)
+{
+	int n = 0;
+	for (int k = 0; k < c->n; k++)
+		n += !strcmp(short_name(cop(c, k)), name);
+	return n;
+}
+
+static const struct graph_op *find(const struct compute *c, const char *name)
+{
+	for (int k = 0; k < c->n; k++)
+		if (!strcmp(short_name(cop(c, k)), name))
+			return cop(c, k);
+	return NULL;
+}
+
+static bool has(const struct compute *c, const char *name)
+{
+	return find(c, name) != NULL;
+}
+
+static bool all_in(const struct compute *c, const char *const *a, const char *const *b)
+{
+	for (int k = 0; k < c->n; k++) {
+		const char *s = short_name(cop(c, k));
+		if (!in_list(a, s) && !(b && in_list(b, s)))
+			return false;
+	}
+	return true;
+}
+
+/* The graph tensor a view chain starts from: follows shape-only ops back. */
+static int view_source(const struct op_graph *g, int t)
+{
+	for (int guard = 0; guard < GRAPH_MAX_OPS && g->tensors[t].kind == GRAPH_INTER; guard++) {
+		const struct graph_op *op = &g->ops[g->tensors[t].producer];
+		if (!graph_op_is_view(op->name) || op->n_args < 1)
+			break;
+		t = op->args[0].tensor;
+	}
+	return t;
+}
+
+/* True when a permute/transpose/t lies between tensor t and where it came from. */
+static bool is_transposed(const struct op_graph *g, int t)
+{
+	for (int guard = 0; guard < GRAPH_MAX_OPS && g->tensors[t].kind == GRAPH_INTER; guard++) {
+		const struct graph_op *op = &g->ops[g->tensors[t].producer];
+		if (!graph_op_is_view(op->name) || op->n_args < 1)
+			break;
+		if (!strcmp(op->name, "aten.t") || !strcmp(op->name, "aten.transpose") ||
+		    !strcmp(op->name, "aten.numpy_T"))
+			return true;
+		if (!strcmp(op->name, "aten.permute")) {
+			const struct graph_attr *a = graph_op_attr(op, "dims");
+			if (a && a->value.type == GRAPH_INTS && a->value.n >= 2 &&
+			    a->value.ints[a->value.n - 1] != a->value.n - 1 &&
+			    a->value.ints[a->value.n - 1] != -1)
+				return true;
+		}
+		t = op->args[0].tensor;
+	}
+	return false;
+}
+
+/* ---- #define lines ---- */
+
+static void def_int(struct buf *b, const char *name, int64_t v)
+{
+	buf_printf(b, "#define %s %lld\n", name, (long long)v);
+}
+
+static void def_float(struct buf *b, const char *name, double v)
+{
+	if (isfinite(v))
+		buf_printf(b, "#define %s %.9g\n", name, v);
+	else
+		buf_printf(b, "#define %s %s\n", name, isnan(v) ? "(0.0f/0.0f)" : v > 0 ? "INFINITY" : "(-INFINITY)");
+}
+
+/* An int or int[] attribute, spatial dims deep: per-axis NAME_D/_H/_W
+ * (the last `dims` entries), and NAME itself when they are all equal. */
+static void def_axes(struct buf *b, const struct graph_op *op, const char *attr,
+		     const char *name, int dims, int64_t fallback)
+{
+	static const char *const axes[] = { "D", "H", "W" };
+	int64_t v[3] = { fallback, fallback, fallback };
+	const struct graph_attr *a = graph_op_attr(op, attr);
+	if (dims < 1 || dims > 3)
+		return;
+	for (int d = 0; d < dims; d++) {
+		if (a && a->value.type == GRAPH_INT)
+			v[d] = a->value.i;
+		else if (a && a->value.type == GRAPH_INTS && a->value.n > 0)
+			v[d] = a->value.ints[a->value.n - dims + d >= 0 ? a->value.n - dims + d
+					     : a->value.n - 1];
+	}
+	bool same = true;
+	for (int d = 1; d < dims; d++)
+		same &= v[d] == v[0];
+	if (same)
+		def_int(b, name, v[0]);
+	for (int d = 0; d < dims; d++) {
+		char full[64];
+		snprintf(full, sizeof full, "%s_%s", name, axes[3 - dims + d]);
+		def_int(b, full, v[d]);
+	}
+}
+
+/* The first int of an int or int[] attribute (a reduction's dim). */
+static bool first_int(const struct graph_op *op, const char *attr, int64_t *out)
+{
+	const struct graph_attr *a = graph_op_attr(op, attr);
+	if (a && a->value.type == GRAPH_INT) {
+		*out = a->value.i;
+		return true;
+	}
+	if (a && a->value.type == GRAPH_INTS && a->value.n >= 1) {
+		*out = a->value.ints[0];
+		return true;
+	}
+	return false;
+}
+
+static void set(struct recognition *r, const char *family, const char *op)
+{
+	r->family = xstrdup(family);
+	r->op = xstrdup(op);
+}
+
+static const char *dtype_suffix(const struct op_graph *g)
+{
+	return g->n_inputs > 0 && g->tensors[0].dtype == KB_F16 ? "_fp16"
+		: g->n_inputs > 0 && g->tensors[0].dtype == KB_BF16 ? "_bf16" : "_fp32";
+}
+
+/* ---- the families ---- */
+
+static bool attention(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	bool sdpa = false;
+	for (int k = 0; k < c->n; k++)
+		sdpa |= !strncmp(short_name(cop(c, k)), "_scaled_dot_product", 19) ||
+			!strcmp(short_name(cop(c, k)), "scaled_dot_product_attention");
+	int mms = count(c, "bmm") + count(c, "matmul") + count(c, "baddbmm");
+	if (!sdpa && !(mms >= 2 && (has(c, "_softmax") || has(c, "softmax"))))
+		return false;
+	set(r, "attention", !strcmp(dtype_suffix(c->g), "_fp16") ? "attention_fp16" : "attention");
+	return true;
+}
+
+static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	int n = count(c, "convolution") + count(c, "_convolution");
+	if (n == 0)
+		return false;
+	const struct graph_op *op = find(c, "convolution");
+	if (!op)
+		op = find(c, "_convolution");
+	const struct op_graph *g = c->g;
+	int w = graph_op_arg(op, "weight"), x = graph_op_arg(op, "input");
+	if (w < 0 || x < 0 || g->tensors[w].ndim < 3)
+		return false;
+	int dims = g->tensors[w].ndim - 2;
+	int64_t groups = 1, transposed = 0;
+	graph_op_int(op, "groups", &groups);
+	graph_op_int(op, "transposed", &transposed);
+	int64_t cin = g->tensors[x].ndim > 1 ? g->tensors[x].shape[1] : 0;
+	bool pointwise = true;
+	for (int d = 0; d < dims; d++)
+		pointwise &= g->tensors[w].shape[2 + d] == 1;
+	bool bias = graph_op_arg(op, "bias") >= 0;
+	char name[64];
+	const struct graph_op *pool = find(c, "max_pool2d_with_indices");
+	if (!pool)
+		pool = find(c, "max_pool2d");
+	if (n == 2 && groups > 1 && groups == cin && !transposed) {
+		snprintf(name, sizeof name, "conv%dd_depthwise_separable", dims);
+	} else if (n > 1) {
+		snprintf(name, sizeof name, "conv%dd_chain", dims);
+	} else if (dims == 2 && !transposed && has(c, "relu") && pool && c->n == 3) {
+		snprintf(name, sizeof name, "conv2d_relu_maxpool");
+	} else {
+		snprintf(name, sizeof name, "conv%s%dd%s", transposed ? "_transpose" : "", dims,
+			 groups > 1 && groups == cin && !transposed ? "_depthwise"
+			 : pointwise && groups == 1 ? "_pointwise" : groups > 1 ? "_grouped" : "");
+		for (int k = 0; k < c->n; k++)
+			if (cop(c, k) != op)
+				return false;   /* a conv plus other work: not one of ours */
+	}
+	set(r, "conv", name);
+	def_axes(b, op, "stride", "CONV_STRIDE", dims, 1);
+	def_axes(b, op, "padding", "CONV_PAD", dims, 0);
+	def_axes(b, op, "dilation", "CONV_DIL", dims, 1);
+	if (transposed)
+		def_axes(b, op, "output_padding", "CONV_OUT_PAD", dims, 0);
+	def_int(b, "CONV_GROUPS", groups);
+	def_int(b, "CONV_BIAS", bias);
+	def_int(b, "CONV_TRANSPOSED", transposed);
+	if (!strcmp(name, "conv2d_relu_maxpool")) {
+		def_int(b, "RELU", 1);
+		def_axes(b, pool, "kernel_size", "POOL", 2, 1);
+		def_axes(b, pool, "stride", "POOL_STRIDE", 2, 1);
+	}
+	return true;
+}
+
+static bool pool(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	static const char *const pools[] = {
+		"max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
+		"max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
+		"avg_pool3d", NULL,
+	};
+	if (c->n != 1 || !in_list(pools, short_name(cop(c, 0))))
+		return false;
+	const struct graph_op *op = cop(c, 0);
+	const struct op_graph *g = c->g;
+	/* 1-D pools reach ATen as 2-D ones over an unsqueezed input: the
+	 * problem's own rank says how many spatial dims there are. */
+	int src = view_source(g, op->args[0].tensor);
+	int dims = g->tensors[src].ndim - 2;
+	if (dims < 1 || dims > 3)
+		return false;
+	bool max = !strncmp(short_name(op), "max", 3);
+	char name[32];
+	snprintf(name, sizeof name, "%spool%dd", max ? "max" : "avg", dims);
+	set(r, "pool", name);
+	def_axes(b, op, "kernel_size", "POOL", dims, 1);
+	def_axes(b, op, "stride", "POOL_STRIDE", dims, 1);
+	def_axes(b, op, "padding", "POOL_PAD", dims, 0);
+	if (max)
+		def_axes(b, op, "dilation", "POOL_DIL", dims, 1);
+	int64_t v = 0;
+	if (graph_op_int(op, "ceil_mode", &v))
+		def_int(b, "POOL_CEIL", v);
+	if (!max && graph_op_int(op, "count_include_pad", &v))
+		def_int(b, "POOL_COUNT_PAD", v);
+	return true;
+}
+
+static bool loss(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	const struct op_graph *g = c->g;
+	if (g->n_outputs != 1 || g->tensors[g->outputs[0]].ndim != 0 || c->n == 0)
+		return false;
+	const char *op = NULL;
+	int norms = count(c, "norm") + count(c, "linalg_vector_norm");
+	if (has(c, "mse_loss") || (c->n <= 4 && has(c, "sub") && (has(c, "pow") || has(c, "square")) &&
+				  has(c, "mean")))
+		op = "mse_loss";
+	else if (has(c, "smooth_l1_loss") || has(c, "huber_loss"))
+		op = "huber_loss";
+	else if (has(c, "nll_loss") || has(c, "nll_loss_forward") || has(c, "cross_entropy_loss"))
+		op = "cross_entropy";
+	else if (has(c, "kl_div") || has(c, "xlogy"))
+		op = "kl_div";
+	else if (has(c, "triplet_margin_loss") || (norms >= 2 && (has(c, "clamp_min") || has(c, "clamp"))))
+		op = "triplet_margin_loss";
+	else if (has(c, "cosine_similarity") || ((norms >= 1 || has(c, "sqrt")) && has(c, "sum") &&
+						 has(c, "div") && !has(c, "clamp_min") && !has(c, "clamp")))
+		op = "cosine_similarity_loss";
+	else if ((has(c, "clamp_min") || has(c, "clamp") || has(c, "relu")) && has(c, "mul") &&
+		 has(c, "mean"))
+		op = "hinge_loss";
+	if (!op)
+		return false;
+	set(r, "loss", op);
+	const struct graph_op *hl = find(c, "smooth_l1_loss");
+	double v;
+	if (hl && graph_op_float(hl, "beta", &v))
+		def_float(b, "LOSS_BETA", v);
+	hl = find(c, "huber_loss");
+	if (hl && graph_op_float(hl, "delta", &v))
+		def_float(b, "LOSS_DELTA", v);
+	return true;
+}
+
+static bool softmax(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	if (c->n != 1)
+		return false;
+	const struct graph_op *op = cop(c, 0);
+	const char *s = short_name(op);
+	bool log = !strcmp(s, "_log_softmax") || !strcmp(s, "log_softmax");
+	if (!log && strcmp(s, "_softmax") && strcmp(s, "softmax"))
+		return false;
+	set(r, "softmax", log ? "log_softmax" : "softmax");
+	int64_t dim = -1;
+	if (first_int(op, "dim", &dim))
+		def_int(b, "SOFTMAX_DIM", dim);
+	return true;
+}
+
+static bool scan(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	const struct graph_op *op = find(c, "cumsum");
+	if (!op)
+		op = find(c, "cumprod");
+	if (!op)
+		return false;
+	static const char *const extra[] = { "flip", "cat", "mul", "sub", "zeros_like", "zeros",
+					     "where", "masked_fill", "cumsum", "cumprod", "fill", NULL };
+	if (!all_in(c, extra, NULL))
+		return false;
+	const struct op_graph *g = c->g;
+	char name[48];
+	const char *base = short_name(op);
+	bool masked = false;
+	for (int i = 0; i < g->n_inputs; i++)
+		masked |= g->tensors[i].dtype == KB_BOOL;
+	const char *variant = has(c, "flip") ? "_reverse"
+		: masked ? "_masked"
+		: has(c, "cat") || has(c, "sub") ? "_exclusive" : "";
+	snprintf(name, sizeof name, "%s%s", base, variant);
+	set(r, "scan", name);
+	int64_t dim = 0;
+	if (first_int(op, "dim", &dim))
+		def_int(b, "SCAN_DIM", dim);
+	return true;
+}
+
+static bool norm(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	const struct graph_op *op;
+	double eps;
+	if ((op = find(c, "native_layer_norm"))) {
+		set(r, "norm", "layernorm");
+		if (graph_op_float(op, "eps", &eps))
+			def_float(b, "NORM_EPS", eps);
+		return true;
+	}
+	if ((op = find(c, "native_batch_norm")) || (op = find(c, "_native_batch_norm_legit")) ||
+	    (op = find(c, "_native_batch_norm_legit_functional")) ||
+	    (op = find(c, "_native_batch_norm_legit_no_training"))) {
+		/* instance_norm reaches ATen as a batch norm over (1, N*C, ...). */
+		int src = view_source(c->g, op->args[0].tensor);
+		bool instance = src != op->args[0].tensor;
+		int64_t training = 0;
+		graph_op_int(op, "training", &training);
+		set(r, "norm", instance ? "instancenorm" : "batchnorm");
+		def_int(b, "NORM_TRAINING", training);
+		if (graph_op_float(op, "eps", &eps))
+			def_float(b, "NORM_EPS", eps);
+		return true;
+	}
+	if ((op = find(c, "native_group_norm"))) {
+		int64_t groups = 1;
+		set(r, "norm", "groupnorm");
+		if (graph_op_int(op, "group", &groups))
+			def_int(b, "NORM_GROUPS", groups);
+		if (graph_op_float(op, "eps", &eps))
+			def_float(b, "NORM_EPS", eps);
+		return true;
+	}
+	/* Normalisations written out: a statistic of x, then x divided by it. */
+	if (!(has(c, "div") || has(c, "mul")) || c->g->n_outputs != 1 ||
+	    c->g->tensors[c->g->outputs[0]].ndim == 0)
+		return false;
+	static const char *const parts[] = { "abs", "sum", "mean", "pow", "mul", "div", "sqrt",
+					     "rsqrt", "add", "norm", "linalg_vector_norm", "square",
+					     "clamp_min", "clamp", "sub", NULL };
+	if (!all_in(c, parts, NULL))
+		return false;
+	const struct graph_op *n2 = find(c, "norm");
+	if (!n2)
+		n2 = find(c, "linalg_vector_norm");
+	const char *name = NULL;
+	int64_t dim = 0;
+	if (n2) {
+		const struct graph_attr *d = graph_op_attr(n2, "dim");
+		bool all = !d || d->value.type == GRAPH_NONE ||
+			   (d->value.type == GRAPH_INTS && d->value.n != 1);
+		name = all ? "frobenius_norm" : "l2norm";
+		if (!all && first_int(n2, "dim", &dim))
+			def_int(b, "NORM_DIM", dim);
+	} else if (has(c, "abs") && (has(c, "sum") || has(c, "mean"))) {
+		name = "l1norm";
+	} else if ((has(c, "pow") || has(c, "square") || count(c, "mul") >= 2) && has(c, "mean") &&
+		   (has(c, "sqrt") || has(c, "rsqrt"))) {
+		name = "rmsnorm";
+	} else if (has(c, "sqrt") && has(c, "sum")) {
+		name = "l2norm";
+	}
+	if (!name)
+		return false;
+	const struct graph_op *red = find(c, "mean");
+	if (!red)
+		red = find(c, "sum");
+	if (!n2 && red && first_int(red, "dim", &dim))
+		def_int(b, "NORM_DIM", dim);
+	const struct graph_op *add = find(c, "add");
+	if (add && graph_op_float(add, "other", &eps))
+		def_float(b, "NORM_EPS", eps);
+	set(r, "norm", name);
+	return true;
+}
+
+static bool matmul(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	static const char *const mms[] = { "mm", "bmm", "addmm", "mv", "matmul", "dot", "baddbmm",
+					   "addmv", NULL };
+	static const char *const extra[] = { "triu", "tril", "mul", "add", NULL };
+	const struct op_graph *g = c->g;
+	const struct graph_op *op = NULL;
+	int n = 0;
+	for (int k = 0; k < c->n; k++)
+		if (in_list(mms, short_name(cop(c, k)))) {
+			op = op ? op : cop(c, k);
+			n++;
+		}
+	if (c->n == 1 && !op && !strcmp(short_name(cop(c, 0)), "mul") && g->n_inputs == 2 &&
+	    g->tensors[0].ndim == 1 && g->tensors[1].ndim == 2) {
+		set(r, "matmul", "matmul_diag");   /* diag(a) @ B is a broadcast multiply */
+		return true;
+	}
+	if (n != 1 || !all_in(c, mms, extra))
+		return false;
+	int a = graph_op_input(op, op->n_args >= 3 ? 1 : 0), bb = graph_op_input(op, op->n_args >= 3 ? 2 : 1);
+	if (a < 0 || bb < 0)
+		return false;
+	int sa = view_source(g, a), sb = view_source(g, bb);
+	bool ta = is_transposed(g, a), tb = is_transposed(g, bb);
+	const char *s = short_name(op);
+	char name[48];
+	if (has(c, "triu") || has(c, "tril"))
+		snprintf(name, sizeof name, "matmul_%s", has(c, "triu") ? "triu" : "tril");
+	else if (!strcmp(s, "mv") || (g->tensors[sb].ndim == 2 && g->tensors[sb].shape[1] == 1))
+		snprintf(name, sizeof name, "matvec");
+	else if (!strcmp(s, "dot"))
+		snprintf(name, sizeof name, "dot");
+	else if (g->tensors[sa].ndim >= 3 && g->tensors[sb].ndim >= 3 && g->tensors[sa].ndim ==
+		 g->tensors[sb].ndim && (!strcmp(s, "bmm") || !strcmp(s, "baddbmm")))
+		snprintf(name, sizeof name, "matmul_batched");
+	else if (g->tensors[sa].ndim >= 3 || g->tensors[sb].ndim >= 3)
+		snprintf(name, sizeof name, "matmul_tensor%dd", g->tensors[sa].ndim > g->tensors[sb].ndim
+			 ? g->tensors[sa].ndim : g->tensors[sb].ndim);
+	else if (ta || tb)
+		snprintf(name, sizeof name, "matmul_%s%s", ta ? "t" : "n", tb ? "t" : "n");
+	else
+		snprintf(name, sizeof name, "matmul%s", dtype_suffix(g));
+	set(r, "matmul", name);
+	def_int(b, "TRANS_A", ta);
+	def_int(b, "TRANS_B", tb);
+	return true;
+}
+
+static bool reduce(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	if (c->n != 1 || !in_list(reduce_ops, short_name(cop(c, 0))))
+		return false;
+	const struct graph_op *op = cop(c, 0);
+	char name[48];
+	const char *s = short_name(op);
+	if (!strcmp(s, "amax"))
+		s = "max";
+	else if (!strcmp(s, "amin"))
+		s = "min";
+	int64_t dim = 0, keepdim = 0;
+	bool has_dim = first_int(op, "dim", &dim);
+	snprintf(name, sizeof name, "%s%s", s, has_dim ? "_dim" : "_all");
+	set(r, "reduce", name);
+	if (has_dim)
+		def_int(b, "REDUCE_DIM", dim);
+	graph_op_int(op, "keepdim", &keepdim);
+	def_int(b, "KEEPDIM", keepdim);
+	return true;
+}
+
+static bool pointwise(const struct compute *c, struct recognition *r, struct buf *b)
+{
+	if (c->n == 0 || !all_in(c, pointwise_ops, NULL))
+		return false;
+	const struct graph_op *op = cop(c, 0);
+	const char *s = short_name(op), *name = "pointwise_chain";
+	double v;
+	if (c->n == 1) {
+		name = s;
+		if (!strcmp(s, "gelu")) {
+			const struct graph_attr *a = graph_op_attr(op, "approximate");
+			if (a && a->value.type == GRAPH_STRING && !strcmp(a->value.s, "tanh"))
+				name = "gelu_tanh";
+		} else if (!strcmp(s, "elu")) {
+			double scale = 1;
+			graph_op_float(op, "scale", &scale);
+			if (scale != 1)
+				name = "selu";
+			if (graph_op_float(op, "alpha", &v))
+				def_float(b, "ELU_ALPHA", v);
+			def_float(b, "ELU_SCALE", scale);
+		} else if (!strcmp(s, "silu")) {
+			name = "swish";
+		} else if (!strcmp(s, "mul")) {
+			name = "scale";
+		} else if (!strcmp(s, "leaky_relu")) {
+			def_float(b, "LEAKY_SLOPE", graph_op_float(op, "negative_slope", &v) ? v : 0.01);
+		} else if (!strcmp(s, "hardtanh")) {
+			def_float(b, "HARDTANH_MIN", graph_op_float(op, "min_val", &v) ? v : -1);
+			def_float(b, "HARDTANH_MAX", graph_op_float(op, "max_val", &v) ? v : 1);
+		} else if (!strcmp(s, "softplus")) {
+			def_float(b, "SOFTPLUS_BETA", graph_op_float(op, "beta", &v) ? v : 1);
+			def_float(b, "SOFTPLUS_THRESHOLD", graph_op_float(op, "threshold", &v) ? v : 20);
+		}
+	} else if (c->n == 2 && has(c, "sigmoid") && has(c, "mul")) {
+		name = "swish";
+	} else if (c->n == 3 && has(c, "abs") && has(c, "add") && has(c, "div")) {
+		name = "softsign";
+	}
+	set(r, "elementwise", name);
+	return true;
+}
+
+void recognition_init(struct recognition *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+void recognition_release(struct recognition *r)
+{
+	free(r->family);
+	free(r->op);
+	free(r->defines);
+	free(r->missing);
+	recognition_init(r);
+}
+
+/* The compute ops no family knows, as "aten.a, aten.b" (each once). */
+static char *uncovered(const struct compute *c)
+{
+	static const char *const known[] = {
+		"convolution", "_convolution", "max_pool1d", "max_pool2d", "max_pool3d",
+		"max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
+		"avg_pool3d", "_softmax", "_log_softmax", "cumsum", "cumprod", "native_layer_norm",
+		"native_batch_norm", "native_group_norm", "mm", "bmm", "addmm", "mv", "dot", "flip",
+		"cat", "mse_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "kl_div", NULL,
+	};
+	struct buf b;
+	buf_init(&b, 4096);
+	for (int k = 0; k < c->n; k++) {
+		const struct graph_op *op = cop(c, k);
+		const char *s = short_name(op);
+		if (in_list(pointwise_ops, s) || in_list(reduce_ops, s) || in_list(known, s))
+			continue;
+		if (b.len && strstr(buf_str(&b), op->name))
+			continue;
+		buf_printf(&b, "%s%s", b.len ? ", " : "", op->name);
+	}
+	if (!b.len)
+		buf_printf(&b, "a combination of covered ops that no family matches");
+	return buf_detach(&b);
+}
+
+bool recognize_graph(const struct op_graph *g, struct recognition *r)
+{
+	recognition_release(r);
+	struct compute c = { g, xcalloc((size_t)g->n_ops + 1, sizeof(int)), 0 };
+	for (int k = 0; k < g->n_ops; k++)
+		if (!graph_op_is_view(g->ops[k].name))
+			c.ops[c.n++] = k;
+	struct buf b;
+	buf_init(&b, RECOGNIZE_MAX_DEFINES);
+	bool ok = attention(&c, r, &b) || conv(&c, r, &b) || pool(&c, r, &b) ||
+		  loss(&c, r, &b) || softmax(&c, r, &b) || scan(&c, r, &b) || norm(&c, r, &b) ||
+		  matmul(&c, r, &b) || reduce(&c, r, &b) || pointwise(&c, r, &b);
+	if (ok) {
+		r->defines = b.len ? buf_detach(&b) : xstrdup("");
+	} else {
+		free(r->family);
+		free(r->op);
+		r->family = r->op = NULL;
+		r->defines = xstrdup("");
+		r->missing = c.n ? uncovered(&c) : xstrdup("a forward without compute ops");
+	}
+	buf_release(&b);
+	free(c.ops);
+	return ok;
+}
+
+bool recognize_problem(struct problem *p)
+{
+	struct recognition r;
+	bool ok = false;
+	recognition_init(&r);
+	if (p->family_declared) {
+		ok = true;
+		goto out;
+	}
+	if (!p->graph) {
+		warn("%s: no op graph (%s); family left as '%s', --llm can still take it", p->name,
+		     p->graph_error ? p->graph_error : "none sent", p->family);
+		goto out;
+	}
+	if (!recognize_graph(p->graph, &r)) {
+		warn("%s: not recognised: no playbook family covers %s; --llm can take it", p->name,
+		     r.missing);
+		goto out;
+	}
+	free(p->family);
+	p->family = r.family;
+	r.family = NULL;
+	if (!p->op_declared) {
+		free(p->op);
+		p->op = r.op;
+		r.op = NULL;
+	}
+	if (!p->defines_declared) {
+		free(p->defines);
+		p->defines = r.defines;
+		r.defines = NULL;
+	}
+	ok = true;
+out:
+	recognition_release(&r);
+	return ok;
+}

@@ -1,0 +1,67 @@
+#!/bin/bash
+# tests/bridge/test_level1.sh [PYTHON] - op-graph recognition on KernelBench
+# level 1: writes scaled-down copies of every problem in
+# $KBREED_KERNELBENCH/level1 (default ../shared/kernelbench from the checkout
+# root) into a temporary directory, runs `kbreed describe --json` on each and
+# requires a recognised family for at least 72 of the 76; then checks that the
+# suite's ten problems, recognised from their graphs alone, get the family
+# they declare. Skips (0 passed, 0 failed) when the folder is absent.
+set -u
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+export KBREED_PYTHON="${1:-${KBREED_PYTHON:-/usr/bin/python3}}"
+bench="${KBREED_KERNELBENCH:-$root/../shared/kernelbench}"
+passed=0
+failed=0
+if [ ! -d "$bench/level1" ]; then
+	echo "SKIP: no KernelBench level 1 at $bench/level1 (set KBREED_KERNELBENCH)"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export KBREED_CACHE="$tmp/cache" XDG_CACHE_HOME="$tmp/cache"
+bash tests/bridge/scale_level1.sh "$bench/level1" "$tmp/l1"
+total=0
+ok=0
+missing=""
+for f in "$tmp"/l1/*.py; do
+	total=$((total + 1))
+	out=$(build/kbreed -q describe "$f" --json 2>"$tmp/err")
+	if echo "$out" | grep -q '"recognised": *true'; then
+		ok=$((ok + 1))
+		fam=$(echo "$out" | sed -n 's/"graph".*//; s/.*"family": *"\([^"]*\)".*/\1/p')
+		op=$(echo "$out" | sed -n 's/"graph".*//; s/.*"op": *"\([^"]*\)".*/\1/p')
+		echo "  $(basename "$f" .py): $fam / $op"
+	else
+		missing="$missing $(basename "$f" .py)"
+		echo "  $(basename "$f" .py): NOT recognised: $(echo "$out" | sed -n 's/.*"missing": *\("[^"]*"\).*/\1/p') $(tail -1 "$tmp/err")"
+	fi
+done
+echo "recognised $ok of $total level-1 problems"
+[ -n "$missing" ] && echo "not recognised:$missing"
+if [ "$total" -ge 76 ] && [ "$ok" -ge 72 ]; then
+	passed=$((passed + 1))
+else
+	echo "FAIL: level 1 recognition ($ok of $total; want at least 72 of 76)"
+	failed=$((failed + 1))
+fi
+# The suite: the same files without their KBREED_FAMILY/OP/DEFINES lines
+# must be recognised into the family they declare.
+mkdir -p "$tmp/suite0"
+for f in problems/*.py; do
+	grep -v '^KBREED_\(FAMILY\|OP\|DEFINES\)' "$f" >"$tmp/suite0/$(basename "$f")"
+done
+bash tests/bridge/scale_level1.sh "$tmp/suite0" "$tmp/suite"
+for f in problems/*.py; do
+	want=$(sed -n 's/^KBREED_FAMILY = "\(.*\)"/\1/p' "$f")
+	got=$(build/kbreed -q describe "$tmp/suite/$(basename "$f")" --json 2>/dev/null | sed -n 's/"graph".*//; s/.*"family": *"\([^"]*\)".*/\1/p')
+	if [ "$got" = "$want" ]; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL: suite $(basename "$f"): recognised '$got', declares '$want'"
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,171 @@
+/* test_graph.c - the op graph decoded from describe's JSON (bridge_json.c),
+ * checked by graph_validate, and recognised (recognize.c). Bad and hostile
+ * graphs are rejected with an error, never half-built. Needs no Python. */
+#include "testing.h"
+
+#include "bridge.h"
+#include "graph.h"
+#include "recognize.h"
+#include "util.h"
+
+#include <math.h>
+#include <string.h>
+
+/* x (4x8) -> leaky_relu(negative_slope=0.2) -> out */
+#define T_X "{\"kind\": \"input\", \"index\": 0, \"name\": \"x\", \"dtype\": \"f32\", \"shape\": [4, 8]}"
+#define T_Y "{\"kind\": \"inter\", \"name\": \"t1\", \"dtype\": \"f32\", \"shape\": [4, 8]}"
+#define OP_LEAKY(out) "{\"op\": \"aten.leaky_relu\", \"overload\": \"default\"," \
+	" \"args\": [{\"name\": \"self\", \"tensor\": 0}], \"attrs\": {\"negative_slope\": 0.2}," \
+	" \"outputs\": [" out "]}"
+
+static int decode(const char *json, struct op_graph **g)
+{
+	*g = NULL;
+	return bridge_json_graph_text(json, g);
+}
+
+static void test_decode_and_recognise(void **state)
+{
+	struct op_graph *g;
+	assert_int_equal(decode("{\"tensors\": [" T_X ", " T_Y "], \"ops\": [" OP_LEAKY("1")
+				"], \"outputs\": [1]}", &g), 0);
+	assert_int_equal(g->n_tensors, 2);
+	assert_int_equal(g->n_inputs, 1);
+	assert_int_equal(g->tensors[1].producer, 0);
+	assert_string_equal(g->ops[0].name, "aten.leaky_relu");
+	double v = 0;
+	assert_true(graph_op_float(&g->ops[0], "negative_slope", &v) && v == 0.2);
+	struct recognition r;
+	recognition_init(&r);
+	assert_true(recognize_graph(g, &r));
+	assert_string_equal(r.family, "elementwise");
+	assert_string_equal(r.op, "leaky_relu");
+	assert_non_null(strstr(r.defines, "#define LEAKY_SLOPE 0.2\n"));
+	recognition_release(&r);
+	graph_free(g);
+}
+
+static void test_attribute_types(void **state)
+{
+	struct op_graph *g;
+	assert_int_equal(decode("{\"tensors\": [" T_X ", " T_Y "], \"ops\": [{\"op\": \"aten.hardtanh\","
+				" \"overload\": \"default\", \"args\": [{\"name\": \"self\", \"tensor\": 0}],"
+				" \"attrs\": {\"min_val\": \"-inf\", \"max_val\": 2, \"k\": [1, 2], \"f\": [1.5, \"nan\"],"
+				" \"b\": true, \"n\": null, \"s\": \"mean\"}, \"outputs\": [1]}], \"outputs\": [1]}", &g), 0);
+	const struct graph_op *op = &g->ops[0];
+	double v = 0;
+	assert_true(graph_op_float(op, "min_val", &v) && isinf(v) && v < 0);
+	assert_int_equal(graph_op_attr(op, "max_val")->value.type, GRAPH_INT);
+	assert_int_equal(graph_op_attr(op, "k")->value.type, GRAPH_INTS);
+	assert_int_equal(graph_op_attr(op, "f")->value.type, GRAPH_FLOATS);
+	assert_true(isnan(graph_op_attr(op, "f")->value.floats[1]));
+	assert_int_equal(graph_op_attr(op, "b")->value.type, GRAPH_BOOL);
+	assert_int_equal(graph_op_attr(op, "n")->value.type, GRAPH_NONE);
+	assert_string_equal(graph_op_attr(op, "s")->value.s, "mean");
+	graph_free(g);
+}
+
+static void test_rejects(void **state)
+{
+	struct op_graph *g;
+	const char *bad[] = {
+		"[]",
+		"{\"tensors\": [], \"ops\": [], \"outputs\": []}",   /* no output */
+		/* an op reading a tensor out of range, negative, or not yet made */
+		"{\"tensors\": [" T_X ", " T_Y "], \"ops\": [{\"op\": \"aten.relu\", \"overload\": \"\","
+		" \"args\": [{\"name\": \"self\", \"tensor\": 7}], \"attrs\": {}, \"outputs\": [1]}], \"outputs\": [1]}",
+		"{\"tensors\": [" T_X ", " T_Y "], \"ops\": [{\"op\": \"aten.relu\", \"overload\": \"\","
+		" \"args\": [{\"name\": \"self\", \"tensor\": -1}], \"attrs\": {}, \"outputs\": [1]}], \"outputs\": [1]}",
+		"{\"tensors\": [" T_X ", " T_Y "], \"ops\": [{\"op\": \"aten.relu\", \"overload\": \"\","
+		" \"args\": [{\"name\": \"self\", \"tensor\": 1}], \"attrs\": {}, \"outputs\": [1]}], \"outputs\": [1]}",
+		/* an op returning an input; two ops returning the same tensor; an orphan */
+		"{\"tensors\": [" T_X "], \"ops\": [" OP_LEAKY("0") "], \"outputs\": [0]}",
+		"{\"tensors\": [" T_X ", " T_Y "], \"ops\": [" OP_LEAKY("1") ", " OP_LEAKY("1") "], \"outputs\": [1]}",
+		"{\"tensors\": [" T_X ", " T_Y "], \"ops\": [], \"outputs\": [1]}",
+		/* a param before an input; a wrong index; an unknown kind or dtype */
+		"{\"tensors\": [{\"kind\": \"param\", \"index\": 0, \"name\": \"w\", \"dtype\": \"f32\", \"shape\": [2]}, "
+		T_X "], \"ops\": [], \"outputs\": [0]}",
+		"{\"tensors\": [{\"kind\": \"input\", \"index\": 3, \"name\": \"x\", \"dtype\": \"f32\", \"shape\": [2]}],"
+		" \"ops\": [], \"outputs\": [0]}",
+		"{\"tensors\": [{\"kind\": \"ghost\", \"name\": \"x\", \"dtype\": \"f32\", \"shape\": [2]}],"
+		" \"ops\": [], \"outputs\": [0]}",
+		"{\"tensors\": [{\"kind\": \"input\", \"index\": 0, \"name\": \"x\", \"dtype\": \"c64\", \"shape\": [2]}],"
+		" \"ops\": [], \"outputs\": [0]}",
+		/* shapes: too many dims, negative, overflowing, a float */
+		"{\"tensors\": [{\"kind\": \"input\", \"index\": 0, \"name\": \"x\", \"dtype\": \"f32\","
+		" \"shape\": [1,1,1,1,1,1,1,1,1]}], \"ops\": [], \"outputs\": [0]}",
+		"{\"tensors\": [{\"kind\": \"input\", \"index\": 0, \"name\": \"x\", \"dtype\": \"f32\", \"shape\": [-2]}],"
+		" \"ops\": [], \"outputs\": [0]}",
+		"{\"tensors\": [{\"kind\": \"input\", \"index\": 0, \"name\": \"x\", \"dtype\": \"f32\","
+		" \"shape\": [4294967296, 4294967296]}], \"ops\": [], \"outputs\": [0]}",
+		"{\"tensors\": [{\"kind\": \"input\", \"index\": 0, \"name\": \"x\", \"dtype\": \"f32\", \"shape\": [2.5]}],"
+		" \"ops\": [], \"outputs\": [0]}",
+		/* huge integers, an index past int, duplicate keys, a list of strings */
+		"{\"tensors\": [" T_X "], \"ops\": [], \"outputs\": [99999999999999999999]}",
+		"{\"tensors\": [" T_X "], \"ops\": [], \"outputs\": [4294967296]}",
+		"{\"tensors\": [" T_X "], \"ops\": [], \"outputs\": [0], \"outputs\": [0]}",
+		"{\"tensors\": [" T_X ", " T_Y "], \"ops\": [{\"op\": \"aten.relu\", \"overload\": \"\","
+		" \"args\": [{\"name\": \"self\", \"tensor\": 0}], \"attrs\": {\"k\": [\"a\"]}, \"outputs\": [1]}],"
+		" \"outputs\": [1]}",
+		/* an attribute that is an object */
+		"{\"tensors\": [" T_X ", " T_Y "], \"ops\": [{\"op\": \"aten.relu\", \"overload\": \"\","
+		" \"args\": [{\"name\": \"self\", \"tensor\": 0}], \"attrs\": {\"k\": {}}, \"outputs\": [1]}],"
+		" \"outputs\": [1]}",
+		NULL,
+	};
+	for (int i = 0; bad[i]; i++) {
+		g = (struct op_graph *)1;
+		assert_int_not_equal(decode(bad[i], &g), 0);
+		assert_null(g);
+	}
+}
+
+static void test_caps(void **state)
+{
+	/* A name over GRAPH_MAX_NAME bytes and a list over GRAPH_MAX_LIST are
+	 * rejected, not truncated. */
+	struct buf b;
+	buf_init(&b, 1u << 20);
+	buf_printf(&b, "{\"tensors\": [{\"kind\": \"input\", \"index\": 0, \"name\": \"");
+	for (int i = 0; i <= GRAPH_MAX_NAME; i++)
+		buf_printf(&b, "a");
+	buf_printf(&b, "\", \"dtype\": \"f32\", \"shape\": [2]}], \"ops\": [], \"outputs\": [0]}");
+	struct op_graph *g = NULL;
+	assert_int_not_equal(decode(buf_str(&b), &g), 0);
+	buf_release(&b);
+	buf_init(&b, 1u << 20);
+	buf_printf(&b, "{\"tensors\": [" T_X ", " T_Y "], \"ops\": [{\"op\": \"aten.sum\", \"overload\": \"\","
+		   " \"args\": [{\"name\": \"self\", \"tensor\": 0}], \"attrs\": {\"dim\": [0");
+	for (int i = 0; i < GRAPH_MAX_LIST; i++)
+		buf_printf(&b, ", 0");
+	buf_printf(&b, "]}, \"outputs\": [1]}], \"outputs\": [1]}");
+	assert_int_not_equal(decode(buf_str(&b), &g), 0);
+	buf_release(&b);
+}
+
+static void test_unrecognised_names_ops(void **state)
+{
+	struct op_graph *g;
+	assert_int_equal(decode("{\"tensors\": [" T_X ", " T_Y "], \"ops\": [{\"op\": \"aten.fft_fft\","
+				" \"overload\": \"default\", \"args\": [{\"name\": \"self\", \"tensor\": 0}],"
+				" \"attrs\": {}, \"outputs\": [1]}], \"outputs\": [1]}", &g), 0);
+	struct recognition r;
+	recognition_init(&r);
+	assert_false(recognize_graph(g, &r));
+	assert_null(r.family);
+	assert_non_null(strstr(r.missing, "aten.fft_fft"));
+	recognition_release(&r);
+	graph_free(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_and_recognise),
+		cmocka_unit_test(test_attribute_types),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_unrecognised_names_ops),
+	};
+	return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
+}
