@@ -8,7 +8,7 @@
 #
 # Writes $OUT/level1/<name>.{cu,json,log} and appends to $OUT/level1.txt one
 # line per problem: name | verdict (or "no kernel") | median ms | the judge's
-# detail (or the generator's reason). Problems run three at a time on the one
+# detail (or the generator's reason). Problems run two at a time on the one
 # GPU (their timings are not comparable; only the verdicts count here). Ends
 # with "N correct of M".
 set -u
@@ -19,6 +19,10 @@ if [ "${1:-}" = --one ]; then
 	p=$2
 	name=$(basename "$p" .py)
 	o=$OUT/level1/$name
+	# A cache of its own, removed after: the reference data of a full-size
+	# problem can take tens of GB, and the disk holds a few of them at most.
+	export KBREED_CACHE="${TMPDIR:-/tmp}/kbreed-level1/$name"
+	trap 'rm -rf "$KBREED_CACHE"' EXIT
 	if ! "$K" generate "$p" >"$o.cu" 2>"$o.log"; then
 		echo "$name | no kernel | - | $(tail -1 "$o.log")"
 		exit 0
@@ -39,5 +43,5 @@ mkdir -p "$OUT/level1"
 ls "$DIR"/*.py | awk -v k="$k" -v n="$n" '(NR - 1) % n == k' >"$OUT/level1/list-$k"
 export OUT
 # Each line lands as soon as its problem is judged: a run cut short keeps them.
-xargs -P 3 -n 1 sh "$0" --one <"$OUT/level1/list-$k" | tee -a "$OUT/level1.txt"
+xargs -P 2 -n 1 sh "$0" --one <"$OUT/level1/list-$k" | tee -a "$OUT/level1.txt"
 echo "$(grep -c '| correct |' "$OUT/level1.txt") correct of $(grep -c . "$OUT/level1.txt")"
