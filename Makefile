@@ -122,8 +122,9 @@ test-gpu: all
 # built again with clang and the sanitizers into build-fuzz/; each harness
 # runs FUZZ_SECONDS (default 60) from its seeds in tests/fuzz/corpus/NAME,
 # writing what it finds to build-fuzz/corpus/NAME (new inputs) and
-# build-fuzz/crash/ (failures). FUZZ_CC picks the compiler, FUZZ=NAME one
-# harness, FUZZ_ARGS adds libFuzzer options.
+# build-fuzz/crash/ (failures), with tests/fuzz/NAME.dict as its dictionary
+# where there is one. FUZZ_CC picks the compiler, FUZZ=NAME one harness,
+# FUZZ_ARGS adds libFuzzer options.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
@@ -156,8 +157,10 @@ fuzz: fuzz-build
 	@set -e; for n in $(FUZZ); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/crash; \
 		case " $(FUZZ_NO_LEAKS) " in *" $$n "*) leaks=0 ;; *) leaks=1 ;; esac; \
+		case $$n in llm_ideas|llm_source) dict=llm_reply ;; *) dict=$$n ;; esac; \
+		dict=tests/fuzz/$$dict.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 		echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
-		$(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -detect_leaks=$$leaks \
+		$(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -detect_leaks=$$leaks $$dict \
 			-artifact_prefix=$(FUZZ_BUILD)/crash/$$n- $(FUZZ_ARGS) \
 			$(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>$(FUZZ_BUILD)/fuzz_$$n.log \
 			|| { tail -n 60 $(FUZZ_BUILD)/fuzz_$$n.log; exit 1; }; \
