@@ -144,6 +144,7 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/kbreed_candidate.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_BUILD)/obj/http.o: FUZZ_CFLAGS += $(HTTP_CFLAGS)
+$(FUZZ_BUILD)/obj/http.o: $(HTTP_STAMP)
 
 $(FUZZ_BUILD)/libkbreed.a: $(FUZZ_OBJ)
 	ar rcs $@ $^
