@@ -131,10 +131,6 @@ FUZZ_BUILD := build-fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Wno-unused-parameter -D_FILE_OFFSET_BITS=64 $(FUZZ_SAN)
 FUZZ_NAMES := bridge_json llm_json llm_ideas llm_source catalog template policy linkcheck
-# Harnesses run without leak detection, each for a known leak not yet fixed:
-# template_parse leaks a repeated kbreed-template, family or problems line
-# (tests/fuzz/corpus/template/dup_header_lines.cu). Empty this when it is.
-FUZZ_NO_LEAKS := template
 FUZZ ?= $(FUZZ_NAMES)
 FUZZ_OBJ := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
@@ -157,11 +153,10 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	@set -e; for n in $(FUZZ); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/crash; \
-		case " $(FUZZ_NO_LEAKS) " in *" $$n "*) leaks=0 ;; *) leaks=1 ;; esac; \
 		case $$n in llm_ideas|llm_source) dict=llm_reply ;; *) dict=$$n ;; esac; \
 		dict=tests/fuzz/$$dict.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 		echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
-		$(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -detect_leaks=$$leaks $$dict \
+		$(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
 			-artifact_prefix=$(FUZZ_BUILD)/crash/$$n- $(FUZZ_ARGS) \
 			$(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>$(FUZZ_BUILD)/fuzz_$$n.log \
 			|| { tail -n 60 $(FUZZ_BUILD)/fuzz_$$n.log; exit 1; }; \
