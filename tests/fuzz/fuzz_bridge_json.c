@@ -3,7 +3,8 @@
  * arbitrary bytes. Their input is the stdout of a Python process that runs
  * the user's problem file, and cached copies of it on disk: outside input
  * that must come back as a filled struct or a reported error, never a crash,
- * a leak or a wrapped number. Every input goes through all five decoders;
+ * a leak or a wrapped number. Every input goes through all five decoders
+ * (a problem twice into the same struct, as bridge_describe decodes);
  * a manifest is checked against the problem the same input described, when
  * it described one, and against a fixed two-tensor problem.
  *
@@ -36,8 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	free(bridge_json_error(json));
 
+	/* Twice into one struct, as bridge_describe does when a cached reply
+	 * fails to decode and a fresh one is decoded over it. */
 	struct problem p;
 	problem_init(&p);
+	bridge_json_problem(json, &p);
 	int described = bridge_json_problem(json, &p);
 
 	struct refset r;
