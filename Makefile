@@ -6,6 +6,7 @@
 #                     AddressSanitizer and UndefinedBehaviorSanitizer
 #   make check        test, then test-asan (CI runs this)
 #   make test-gpu     the GPU checks (on a machine with an NVIDIA GPU)
+#   make fuzz         the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each
 #
 # Knobs: CUDA_HOME (default /usr/local/cuda), DEVELOPER=1 (warnings are
 # errors), PYTHON (interpreter with torch for the bridge tests), NO_CURL=1
@@ -154,7 +155,52 @@ check: test
 test-gpu: all
 	@sh tests/gpu/run.sh
 
-clean:
-	rm -rf build build-asan
+# The parsers of outside input under libFuzzer (tests/fuzz/). The library is
+# built again with clang and the sanitizers into build-fuzz/; each harness
+# runs FUZZ_SECONDS (default 60) from its seeds in tests/fuzz/corpus/NAME,
+# writing what it finds to build-fuzz/corpus/NAME (new inputs) and
+# build-fuzz/crash/ (failures), with tests/fuzz/NAME.dict as its dictionary
+# where there is one. FUZZ_CC picks the compiler, FUZZ=NAME one harness,
+# FUZZ_ARGS adds libFuzzer options.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Wno-unused-parameter -D_FILE_OFFSET_BITS=64 $(FUZZ_SAN)
+FUZZ_NAMES := bridge_json llm_json llm_ideas llm_source catalog template policy linkcheck
+FUZZ ?= $(FUZZ_NAMES)
+FUZZ_OBJ := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 
-.PHONY: all test test-asan check test-gpu clean
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/kbreed_candidate.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/obj/http.o: FUZZ_CFLAGS += $(HTTP_CFLAGS)
+$(FUZZ_BUILD)/obj/http.o: $(HTTP_STAMP)
+
+$(FUZZ_BUILD)/libkbreed.a: $(FUZZ_OBJ)
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libkbreed.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_BUILD)/libkbreed.a -Wl,--as-needed $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@set -e; for n in $(FUZZ); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/crash; \
+		case $$n in llm_ideas|llm_source) dict=llm_reply ;; *) dict=$$n ;; esac; \
+		dict=tests/fuzz/$$dict.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+		echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
+			-artifact_prefix=$(FUZZ_BUILD)/crash/$$n- $(FUZZ_ARGS) \
+			$(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>$(FUZZ_BUILD)/fuzz_$$n.log \
+			|| { tail -n 60 $(FUZZ_BUILD)/fuzz_$$n.log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz_$$n.log || true; \
+	done
+
+clean:
+	rm -rf build build-asan $(FUZZ_BUILD)
+
+.PHONY: all test test-asan check test-gpu clean fuzz fuzz-build

@@ -79,9 +79,15 @@ static char *get_string(json_t *o, const char *key, const char *fallback)
 	return xstrdup(json_is_string(v) ? json_string_value(v) : fallback);
 }
 
+/* Frees what *out held (a struct decoded over), then fills it. */
 static int get_specs(json_t *o, const char *key, struct tensor_spec **out, int *n,
 		     const char *what)
 {
+	for (int i = 0; *out && i < *n; i++)
+		free((*out)[i].name);
+	free(*out);
+	*out = NULL;
+	*n = 0;
 	json_t *arr = json_object_get(o, key);
 	if (!json_is_array(arr))
 		return error("%s: field '%s' missing or not a list", what, key);

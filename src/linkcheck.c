@@ -243,7 +243,9 @@ static int elf_view_parse(struct elf_view *v)
 	}
 	if (!dynsym_sh || !dynamic_sh)
 		return error("%s has no dynamic symbol table or dynamic section", v->path);
+	/* The string table must be one: a SHT_NOBITS one was never bounds-checked. */
 	if (dynsym_sh->sh_link >= eh->e_shnum || dynamic_sh->sh_link != dynsym_sh->sh_link ||
+	    v->sh[dynsym_sh->sh_link].sh_type != SHT_STRTAB ||
 	    dynsym_sh->sh_offset % 8 || dynamic_sh->sh_offset % 8)
 		return error("%s: inconsistent dynamic sections", v->path);
 	const Elf64_Shdr *str = &v->sh[dynsym_sh->sh_link];

@@ -106,6 +106,7 @@ int propose_parse_catalog(const char *text, struct idea_def **defs, int *n)
 		json_t *loose = json_object_get(o, "loose");
 		if (loose && !json_is_boolean(loose)) {
 			rc = error("idea catalogue: entry %zu (%s): loose must be true or false", i, d->id);
+			idea_def_release(d);  /* not counted in *n: the caller would not free it */
 			break;
 		}
 		d->loose = json_is_true(loose);

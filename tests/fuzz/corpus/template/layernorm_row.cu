@@ -1,0 +1,289 @@
+// kbreed-template: layernorm_row
+// family: norm
+// problems: layernorm
+// knob THREADS: 256 512 1024 | default 512 | threads per block (both kernels)
+// knob VEC: 1 2 4 | default 4 | floats per load and store (float, float2, float4)
+// knob BLOCKS_PER_ROW: 64 256 1024 | default 256 | blocks sharing one row (capped at one vector per thread for short rows)
+// knob ROWS_PER_LAUNCH: 0 1 2 | default 0 | rows per stats+normalise kernel pair: 0 = all rows in one pair (x read twice from DRAM, weight and bias once); 1 or 2 = pairs over groups of rows, meant to re-read x from L2 (measured slower on the suite problem: 0.54-0.59 ms against 0.45)
+/*
+ * layernorm_row.cu - nn.LayerNorm over the trailing dims, eps 1e-5, with
+ * elementwise affine:  y = (x - mean) / sqrt(var + eps) * weight + bias,
+ * mean and biased var over the D = numel(weight) elements of each row.
+ *
+ * Layout (contiguous, row-major, fp32):
+ *   in[0]  x      (R..., D0, D1, ...)  e.g. (16, 64, 256, 256): R = 16 rows
+ *   in[1]  weight (D0, D1, ...)        e.g. (64, 256, 256): D = 4,194,304
+ *   in[2]  bias   (D0, D1, ...)
+ *   out[0] y      same shape as x
+ *
+ * Strategy: two kernels per group of rows. Stats: grid (rows,
+ * BLOCKS_PER_ROW), the row index fastest; block (r, j) sums its contiguous
+ * slice of row r as shifted sums s1 = sum(x - K), s2 = sum((x - K)^2),
+ * K = the row's first element, in double per thread; the block's pair goes
+ * to a static scratch array and the last block of the row (atomic ticket)
+ * adds the pairs in double, writes (mean, rstd) for the row and resets the
+ * ticket. Normalise: same grid; each block reads its row's (mean, rstd) and
+ * writes its slice with streaming stores (y is never re-read). As the row
+ * index varies fastest, the blocks resident together share one slice of
+ * weight and bias, which should then cross DRAM about once in all, not once
+ * per row. (Measured on an H100 with the slice index fastest: 0.45 ms on
+ * the suite problem, about what re-reading weight and bias from DRAM for
+ * every row costs; the row-fastest order was not yet measured when
+ * written.) ROWS_PER_LAUNCH > 0 runs the pair per group of rows so that the
+ * second read of x might hit in L2, at the cost of more launches (measured
+ * slower, in the slice-fastest order).
+ * The vector path needs D % VEC == 0 and x, w, b, y aligned to VEC*4 bytes;
+ * otherwise the VEC=1 instantiation runs. Scratch: fixed __device__ arrays
+ * (4 MB of partials, per-row stats and tickets); large R is done in several
+ * launches.
+ */
+#ifndef THREADS
+#define THREADS 512
+#endif
+#ifndef VEC
+#define VEC 4
+#endif
+#ifndef BLOCKS_PER_ROW
+#define BLOCKS_PER_ROW 256
+#endif
+#ifndef ROWS_PER_LAUNCH
+#define ROWS_PER_LAUNCH 0
+#endif
+
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include "kbreed_candidate.h"
+
+static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
+static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
+static_assert(BLOCKS_PER_ROW >= 1 && BLOCKS_PER_ROW <= 4096, "BLOCKS_PER_ROW");
+static_assert(ROWS_PER_LAUNCH >= 0 && ROWS_PER_LAUNCH <= 64, "ROWS_PER_LAUNCH");
+
+KBREED_CANDIDATE_ABI
+
+#define LN_EPS 1e-5
+#define NWARPS (THREADS / 32)
+#define LN_MAX_ROWS 65536          /* rows per launch (stats, tickets) */
+#define LN_MAX_SLOTS (1 << 18)     /* partial (s1, s2) pairs per launch */
+
+__device__ double2 g_part[LN_MAX_SLOTS];
+__device__ float2 g_stats[LN_MAX_ROWS];   /* (mean, rstd) per row of a launch */
+__device__ unsigned g_ticket[LN_MAX_ROWS]; /* zero at load; reset by last block */
+
+template <int V> struct vec_t;
+template <> struct vec_t<1> { typedef float T; };
+template <> struct vec_t<2> { typedef float2 T; };
+template <> struct vec_t<4> { typedef float4 T; };
+
+__device__ __forceinline__ float comp(float v, int) { return v; }
+__device__ __forceinline__ float comp(float2 v, int j) { return j == 0 ? v.x : v.y; }
+__device__ __forceinline__ float comp(float4 v, int j)
+{
+	return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w;
+}
+__device__ __forceinline__ float norm1(float v, float m, float r, float w, float b)
+{
+	return (v - m) * r * w + b;
+}
+__device__ __forceinline__ float normv(float v, float m, float r, float w, float b)
+{
+	return norm1(v, m, r, w, b);
+}
+__device__ __forceinline__ float2 normv(float2 v, float m, float r, float2 w, float2 b)
+{
+	return make_float2(norm1(v.x, m, r, w.x, b.x), norm1(v.y, m, r, w.y, b.y));
+}
+__device__ __forceinline__ float4 normv(float4 v, float m, float r, float4 w, float4 b)
+{
+	return make_float4(norm1(v.x, m, r, w.x, b.x), norm1(v.y, m, r, w.y, b.y),
+			   norm1(v.z, m, r, w.z, b.z), norm1(v.w, m, r, w.w, b.w));
+}
+
+/* Block sum of a double pair; every thread gets it. sh: NWARPS double2. */
+__device__ double2 block_sum2(double2 v, double2 *sh)
+{
+	const unsigned full = 0xffffffffu;
+	for (int off = 16; off > 0; off >>= 1) {
+		v.x += __shfl_xor_sync(full, v.x, off);
+		v.y += __shfl_xor_sync(full, v.y, off);
+	}
+	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
+	if (lane == 0)
+		sh[wid] = v;
+	__syncthreads();
+	v = lane < NWARPS ? sh[lane] : make_double2(0.0, 0.0);
+	for (int off = 16; off > 0; off >>= 1) {
+		v.x += __shfl_xor_sync(full, v.x, off);
+		v.y += __shfl_xor_sync(full, v.y, off);
+	}
+	__syncthreads();
+	return v;
+}
+
+/* grid (rows of this launch, bpr): the row index varies fastest, so the
+ * blocks that run together share a slice (of weight and bias in ln_norm);
+ * x points at the launch's first row */
+template <int V>
+__global__ void __launch_bounds__(THREADS)
+ln_stats(const float *__restrict__ x, int64_t D, int bpr)
+{
+	typedef typename vec_t<V>::T T;
+	__shared__ double2 sh[NWARPS];
+	__shared__ bool last;
+	const int row = blockIdx.x, blk = blockIdx.y;
+	const float *xr = x + (int64_t)row * D;
+	const int64_t nv = D / V;
+	const int64_t cv = (nv + bpr - 1) / bpr;
+	const int64_t v0 = (int64_t)blk * cv;
+	const int64_t v1 = v0 + cv < nv ? v0 + cv : nv;
+	const float K = xr[0];
+	const T *xv = reinterpret_cast<const T *>(xr);
+	double s1 = 0.0, s2 = 0.0;
+	int64_t i = v0 + threadIdx.x;
+	for (; i + THREADS < v1; i += 2 * THREADS) {
+		T a = xv[i], b = xv[i + THREADS];
+		float f1 = 0.0f, f2 = 0.0f;
+#pragma unroll
+		for (int j = 0; j < V; j++) {
+			float d = comp(a, j) - K, e = comp(b, j) - K;
+			f1 += d + e;
+			f2 = fmaf(d, d, f2);
+			f2 = fmaf(e, e, f2);
+		}
+		s1 += (double)f1;
+		s2 += (double)f2;
+	}
+	if (i < v1) {
+		T a = xv[i];
+		float f1 = 0.0f, f2 = 0.0f;
+#pragma unroll
+		for (int j = 0; j < V; j++) {
+			float d = comp(a, j) - K;
+			f1 += d;
+			f2 = fmaf(d, d, f2);
+		}
+		s1 += (double)f1;
+		s2 += (double)f2;
+	}
+	double2 t = block_sum2(make_double2(s1, s2), sh);
+	if (threadIdx.x == 0) {
+		g_part[(int64_t)row * bpr + blk] = t;
+		__threadfence();
+		unsigned ticket = atomicAdd(&g_ticket[row], 1u);
+		last = (ticket == (unsigned)bpr - 1);
+	}
+	__syncthreads();
+	if (!last)
+		return;
+	__threadfence();
+	double2 a = make_double2(0.0, 0.0);
+	for (int k = threadIdx.x; k < bpr; k += THREADS) {
+		double2 p = __ldcg(&g_part[(int64_t)row * bpr + k]);
+		a.x += p.x;
+		a.y += p.y;
+	}
+	a = block_sum2(a, sh);
+	if (threadIdx.x == 0) {
+		double m1 = a.x / (double)D;
+		double var = a.y / (double)D - m1 * m1;
+		if (var < 0.0)
+			var = 0.0;
+		g_stats[row] = make_float2((float)((double)K + m1), (float)(1.0 / sqrt(var + LN_EPS)));
+		g_ticket[row] = 0u;
+	}
+}
+
+template <int V>
+__global__ void __launch_bounds__(THREADS)
+ln_norm(const float *__restrict__ x, const float *__restrict__ w,
+	const float *__restrict__ b, float *__restrict__ y, int64_t D, int bpr)
+{
+	typedef typename vec_t<V>::T T;
+	const int row = blockIdx.x, blk = blockIdx.y;
+	const int64_t nv = D / V;
+	const int64_t cv = (nv + bpr - 1) / bpr;
+	const int64_t v0 = (int64_t)blk * cv;
+	const int64_t v1 = v0 + cv < nv ? v0 + cv : nv;
+	const float2 st = g_stats[row];
+	const T *xv = reinterpret_cast<const T *>(x + (int64_t)row * D);
+	T *yv = reinterpret_cast<T *>(y + (int64_t)row * D);
+	const T *wv = reinterpret_cast<const T *>(w);
+	const T *bv = reinterpret_cast<const T *>(b);
+	int64_t i = v0 + threadIdx.x;
+	for (; i + THREADS < v1; i += 2 * THREADS) {
+		T a0 = xv[i], a1 = xv[i + THREADS];
+		T w0 = wv[i], w1 = wv[i + THREADS];
+		T b0 = bv[i], b1 = bv[i + THREADS];
+		__stcs(yv + i, normv(a0, st.x, st.y, w0, b0));
+		__stcs(yv + i + THREADS, normv(a1, st.x, st.y, w1, b1));
+	}
+	if (i < v1)
+		__stcs(yv + i, normv(xv[i], st.x, st.y, wv[i], bv[i]));
+}
+
+template <int V>
+static int run(const float *x, const float *w, const float *b, float *y,
+	       int64_t R, int64_t D, cudaStream_t st)
+{
+	const int64_t nv = D / V;
+	int64_t bpr = (nv + THREADS - 1) / THREADS;
+	if (bpr > BLOCKS_PER_ROW)
+		bpr = BLOCKS_PER_ROW;
+	if (bpr < 1)
+		bpr = 1;
+	int64_t per = ROWS_PER_LAUNCH > 0 ? ROWS_PER_LAUNCH : R;
+	if (per > LN_MAX_ROWS)
+		per = LN_MAX_ROWS;
+	if (per > LN_MAX_SLOTS / bpr)
+		per = LN_MAX_SLOTS / bpr;
+	for (int64_t r0 = 0; r0 < R; r0 += per) {
+		int64_t rows = R - r0 < per ? R - r0 : per;
+		dim3 grid((unsigned)rows, (unsigned)bpr);
+		ln_stats<V><<<grid, THREADS, 0, st>>>(x + r0 * D, D, (int)bpr);
+		if (cudaGetLastError() != cudaSuccess)
+			return KB_ERR_LAUNCH;
+		ln_norm<V><<<grid, THREADS, 0, st>>>(x + r0 * D, w, b, y + r0 * D, D, (int)bpr);
+		if (cudaGetLastError() != cudaSuccess)
+			return KB_ERR_LAUNCH;
+	}
+	return KB_OK;
+}
+
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
+			     kb_tensor *out, int n_out, void *stream)
+{
+	if (!in || !out || n_in != 3 || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *x = &in[0], *w = &in[1], *b = &in[2];
+	kb_tensor *y = &out[0];
+	if (x->dtype != KB_F32 || w->dtype != KB_F32 || b->dtype != KB_F32 ||
+	    y->dtype != KB_F32)
+		return KB_ERR_SHAPE;
+	if (w->ndim < 1 || x->ndim < w->ndim || x->ndim > KBREED_MAX_DIMS ||
+	    b->ndim != w->ndim || y->ndim != x->ndim)
+		return KB_ERR_SHAPE;
+	int lead = x->ndim - w->ndim;
+	for (int i = 0; i < w->ndim; i++)
+		if (x->shape[lead + i] != w->shape[i] || b->shape[i] != w->shape[i])
+			return KB_ERR_SHAPE;
+	for (int i = 0; i < x->ndim; i++)
+		if (y->shape[i] != x->shape[i] || x->shape[i] < 0)
+			return KB_ERR_SHAPE;
+	int64_t D = kb_numel(w);
+	int64_t N = kb_numel(x);
+	if (N == 0)
+		return KB_OK;
+	if (D == 0)
+		return KB_ERR_SHAPE;
+	int64_t R = N / D;
+	const float *xp = (const float *)x->data, *wp = (const float *)w->data;
+	const float *bp = (const float *)b->data;
+	float *yp = (float *)y->data;
+	cudaStream_t st = (cudaStream_t)stream;
+	const uintptr_t al = VEC * 4;
+	if (VEC > 1 && D % VEC == 0 && (uintptr_t)xp % al == 0 && (uintptr_t)wp % al == 0 &&
+	    (uintptr_t)bp % al == 0 && (uintptr_t)yp % al == 0)
+		return run<VEC>(xp, wp, bp, yp, R, D, st);
+	return run<1>(xp, wp, bp, yp, R, D, st);
+}

@@ -1,0 +1,431 @@
+// kbreed-template: softmax_online
+// family: softmax
+// problems: softmax
+// knob THREADS: 256 512 1024 | default 1024 | threads per block (one block works on one row at a time)
+// knob VEC: 1 2 4 | default 4 | floats per load and store (float, float2, float4)
+// knob ONLINE: 0 1 | default 1 | 1 = one read pass computing max and rescaled sum together, 0 = a max pass then a sum pass (the row is read three times)
+// knob STREAM_STORES: 0 1 | default 1 | 1 = y written with __stcs (evict-first) so the outputs do not push rows out of L2
+// knob BLOCKS_PER_SM: 0 1 2 | default 0 | 0 = one block per row; k = persistent grid of SMs*k blocks looping over rows (bounds the rows in flight, hence the L2 footprint of the re-read)
+// knob SMEM_KB: 0 96 200 | default 0 | KB of shared memory per block holding the start of the row between the passes (each thread keeps the vectors it loaded), so only the rest is re-read from L2
+/*
+ * softmax_online.cu - torch.softmax(x, dim=1), fp32.
+ *
+ * Layout (contiguous, row-major, fp32):
+ *   in[0]  x  (B, L, inner...)   e.g. (4096, 65536): B = 4096 rows of L = 65536
+ *   out[0] y  same shape
+ * B = shape[0], L = shape[1] (the softmax dim), I = product of shape[2:]
+ * (1 for a 2-D input). Element (b, l, i) lives at (b * L + l) * I + i.
+ *
+ * Strategy, I == 1 (the fast path): a block owns a row. Pass 1 reads the
+ * row once with VEC-wide loads and keeps a per-thread running (max, sum of
+ * exp(x - max)) pair, rescaling the sum when the max grows (ONLINE=1), or
+ * takes the max in one pass and the sum in a second (ONLINE=0); the pairs are
+ * merged across the warp by shuffles and across the block through shared
+ * memory. Pass 2 re-reads the row and writes exp(x - max) / sum. The re-read
+ * was meant to hit in L2, but measured on an H100 with 4096 x 65536 it does
+ * not (1.05 ms, about three DRAM passes, for a 0.72 ms floor): the rows in
+ * flight (256 KB each, one or more per SM) overflow what L2 keeps. SMEM_KB
+ * > 0 keeps the first SMEM_KB KB of the row's vectors in shared memory,
+ * written in pass 1 and read in pass 2 by the thread that loaded them (no
+ * extra barrier), so pass 2 re-reads only the rest: 56 KB a row with 200 KB,
+ * which with one block per SM fits L2 comfortably (untested on a GPU when
+ * written). Rows whose start is not aligned to
+ * VEC*4 bytes are split into a scalar head, a vector body and a scalar tail,
+ * provided x and y rows share the same misalignment; otherwise the scalar
+ * path runs. BLOCKS_PER_SM > 0 runs a persistent grid (SMs x k blocks, capped
+ * by occupancy) so that at most SMs*k rows are in flight.
+ * I > 1 (strided lines, correctness over speed): one thread per (b, i) line,
+ * neighbouring threads reading neighbouring i; max, sum (in double), write.
+ * expf() throughout (no fast-math intrinsics). No scratch memory.
+ */
+#ifndef THREADS
+#define THREADS 1024
+#endif
+#ifndef VEC
+#define VEC 4
+#endif
+#ifndef ONLINE
+#define ONLINE 1
+#endif
+#ifndef STREAM_STORES
+#define STREAM_STORES 1
+#endif
+#ifndef BLOCKS_PER_SM
+#define BLOCKS_PER_SM 0
+#endif
+#ifndef SMEM_KB
+#define SMEM_KB 0
+#endif
+
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include "kbreed_candidate.h"
+
+static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
+static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
+static_assert(ONLINE == 0 || ONLINE == 1, "ONLINE is 0 or 1");
+static_assert(STREAM_STORES == 0 || STREAM_STORES == 1, "STREAM_STORES is 0 or 1");
+static_assert(BLOCKS_PER_SM >= 0 && BLOCKS_PER_SM <= 8, "BLOCKS_PER_SM");
+static_assert(SMEM_KB >= 0 && SMEM_KB <= 227, "SMEM_KB");
+
+KBREED_CANDIDATE_ABI
+
+#define NWARPS (THREADS / 32)
+/* register budget: persistent grids promise BLOCKS_PER_SM resident blocks */
+#define LB_MIN (BLOCKS_PER_SM > 0 ? BLOCKS_PER_SM : 1)
+
+template <int V> struct vec_t;
+template <> struct vec_t<1> { typedef float T; };
+template <> struct vec_t<2> { typedef float2 T; };
+template <> struct vec_t<4> { typedef float4 T; };
+
+/* Component j of a vector; j is a compile-time constant after unrolling,
+ * so these stay in registers (no address taken). */
+__device__ __forceinline__ float comp(float v, int) { return v; }
+__device__ __forceinline__ float comp(float2 v, int j) { return j == 0 ? v.x : v.y; }
+__device__ __forceinline__ float comp(float4 v, int j)
+{
+	return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w;
+}
+__device__ __forceinline__ void setcomp(float &v, int, float f) { v = f; }
+__device__ __forceinline__ void setcomp(float2 &v, int j, float f)
+{
+	if (j == 0) v.x = f; else v.y = f;
+}
+__device__ __forceinline__ void setcomp(float4 &v, int j, float f)
+{
+	if (j == 0) v.x = f; else if (j == 1) v.y = f; else if (j == 2) v.z = f; else v.w = f;
+}
+
+template <typename T> __device__ __forceinline__ void store_y(T *p, T v)
+{
+#if STREAM_STORES
+	__stcs(p, v);
+#else
+	*p = v;
+#endif
+}
+
+/* (m, s) pairs: s = sum exp(x - m). Merge b into a. */
+__device__ __forceinline__ void ms_merge(float &m, float &s, float m2, float s2)
+{
+	float M = fmaxf(m, m2);
+	if (M == -INFINITY)
+		return; /* both empty */
+	float a = (m == -INFINITY) ? 0.0f : s * expf(m - M);
+	float b = (m2 == -INFINITY) ? 0.0f : s2 * expf(m2 - M);
+	m = M;
+	s = a + b;
+}
+
+/* Block-wide merge of (m, s); every thread gets the result. */
+__device__ void block_ms(float &m, float &s, float2 *sh)
+{
+	const unsigned full = 0xffffffffu;
+	for (int off = 16; off > 0; off >>= 1) {
+		float m2 = __shfl_xor_sync(full, m, off);
+		float s2 = __shfl_xor_sync(full, s, off);
+		ms_merge(m, s, m2, s2);
+	}
+	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
+	if (lane == 0)
+		sh[wid] = make_float2(m, s);
+	__syncthreads();
+	float2 t = lane < NWARPS ? sh[lane] : make_float2(-INFINITY, 0.0f);
+	m = t.x;
+	s = t.y;
+	for (int off = 16; off > 0; off >>= 1) {
+		float m2 = __shfl_xor_sync(full, m, off);
+		float s2 = __shfl_xor_sync(full, s, off);
+		ms_merge(m, s, m2, s2);
+	}
+	__syncthreads(); /* sh reused by the next call */
+}
+
+__device__ float block_max(float m, float *sh)
+{
+	const unsigned full = 0xffffffffu;
+	for (int off = 16; off > 0; off >>= 1)
+		m = fmaxf(m, __shfl_xor_sync(full, m, off));
+	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
+	if (lane == 0)
+		sh[wid] = m;
+	__syncthreads();
+	m = lane < NWARPS ? sh[lane] : -INFINITY;
+	for (int off = 16; off > 0; off >>= 1)
+		m = fmaxf(m, __shfl_xor_sync(full, m, off));
+	__syncthreads();
+	return m;
+}
+
+__device__ float block_sum(float v, float *sh)
+{
+	const unsigned full = 0xffffffffu;
+	for (int off = 16; off > 0; off >>= 1)
+		v += __shfl_xor_sync(full, v, off);
+	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
+	if (lane == 0)
+		sh[wid] = v;
+	__syncthreads();
+	v = lane < NWARPS ? sh[lane] : 0.0f;
+	for (int off = 16; off > 0; off >>= 1)
+		v += __shfl_xor_sync(full, v, off);
+	__syncthreads();
+	return v;
+}
+
+/*
+ * Visit the row xr[0, L) as: scalar head of h elements, vector body of nv
+ * vectors, scalar tail. f(float v, int64_t i) for scalars and
+ * fv(T v, int64_t i) for vectors starting at element i.
+ * Body vector k (0 <= k < nv) is always visited by thread k % THREADS, so a
+ * thread finds in the shared-memory cache sc[k] (k < nc) what it stored:
+ * MODE 0 reads global memory, MODE 1 reads it and stores vectors k < nc to
+ * sc, MODE 2 takes vectors k < nc from sc and the rest from global memory.
+ */
+template <int V, int MODE, typename FS, typename FV>
+__device__ __forceinline__ void visit(const float *xr, int64_t h, int64_t nv,
+				      int64_t L, typename vec_t<V>::T *sc, int64_t nc,
+				      FS fs, FV fv)
+{
+	typedef typename vec_t<V>::T T;
+	int t = threadIdx.x;
+	if (t < h)
+		fs(xr[t], (int64_t)t);
+	const T *xv = reinterpret_cast<const T *>(xr + h);
+	auto get = [&](int64_t k) -> T {
+		if (MODE == 2 && k < nc)
+			return sc[k];
+		return xv[k];
+	};
+	auto put = [&](int64_t k, const T &a) {
+		if (MODE == 1 && k < nc)
+			sc[k] = a;
+	};
+	int64_t i = t;
+	/* four vectors in flight per thread where possible */
+	for (; i + 3 * THREADS < nv; i += 4 * THREADS) {
+		T a = get(i), b = get(i + THREADS), c = get(i + 2 * THREADS), d = get(i + 3 * THREADS);
+		put(i, a);
+		put(i + THREADS, b);
+		put(i + 2 * THREADS, c);
+		put(i + 3 * THREADS, d);
+		fv(a, h + i * V);
+		fv(b, h + (i + THREADS) * V);
+		fv(c, h + (i + 2 * THREADS) * V);
+		fv(d, h + (i + 3 * THREADS) * V);
+	}
+	for (; i < nv; i += THREADS) {
+		T a = get(i);
+		put(i, a);
+		fv(a, h + i * V);
+	}
+	int64_t tail0 = h + nv * V;
+	if (tail0 + t < L)
+		fs(xr[tail0 + t], tail0 + t);
+}
+
+template <int V>
+__global__ void __launch_bounds__(THREADS, LB_MIN)
+softmax_rows(const float *__restrict__ x, float *__restrict__ y, int64_t B, int64_t L,
+	     int64_t nc)
+{
+	typedef typename vec_t<V>::T T;
+	__shared__ float2 sh[32];
+	extern __shared__ float4 sm_cache[]; /* nc vectors (nc = 0: none) */
+	T *sc = reinterpret_cast<T *>(sm_cache);
+	constexpr int M1 = SMEM_KB > 0 ? 1 : 0; /* first pass: fill the cache */
+	constexpr int M2 = SMEM_KB > 0 ? 2 : 0; /* later passes: use it */
+	for (int64_t r = blockIdx.x; r < B; r += gridDim.x) {
+		const float *xr = x + r * L;
+		float *yr = y + r * L;
+		int64_t h = 0;
+		if (V > 1) {
+			uintptr_t a = (uintptr_t)xr % (V * 4);
+			h = a ? (int64_t)((V * 4 - a) / 4) : 0;
+			if (h > L)
+				h = L;
+		}
+		int64_t nv = (L - h) / V;
+
+		float m = -INFINITY, s = 0.0f;
+#if ONLINE
+		visit<V, M1>(xr, h, nv, L, sc, nc,
+			 [&](float v, int64_t) {
+				 if (v > m) {
+					 s = (m == -INFINITY ? 0.0f : s * expf(m - v)) + 1.0f;
+					 m = v;
+				 } else if (m != -INFINITY) { /* else v = m = -inf: adds 0 */
+					 s += expf(v - m);
+				 }
+			 },
+			 [&](const T &v, int64_t) {
+				 float mc = comp(v, 0);
+#pragma unroll
+				 for (int j = 1; j < V; j++)
+					 mc = fmaxf(mc, comp(v, j));
+				 if (mc > m) {
+					 s = (m == -INFINITY) ? 0.0f : s * expf(m - mc);
+					 m = mc;
+				 }
+				 if (m != -INFINITY) { /* else all V values are -inf */
+					 float acc = 0.0f;
+#pragma unroll
+					 for (int j = 0; j < V; j++)
+						 acc += expf(comp(v, j) - m);
+					 s += acc;
+				 }
+			 });
+		block_ms(m, s, sh);
+#else
+		visit<V, M1>(xr, h, nv, L, sc, nc,
+			 [&](float v, int64_t) { m = fmaxf(m, v); },
+			 [&](const T &v, int64_t) {
+#pragma unroll
+				 for (int j = 0; j < V; j++)
+					 m = fmaxf(m, comp(v, j));
+			 });
+		m = block_max(m, (float *)sh);
+		visit<V, M2>(xr, h, nv, L, sc, nc,
+			 [&](float v, int64_t) { s += expf(v - m); },
+			 [&](const T &v, int64_t) {
+				 float acc = 0.0f;
+#pragma unroll
+				 for (int j = 0; j < V; j++)
+					 acc += expf(comp(v, j) - m);
+				 s += acc;
+			 });
+		s = block_sum(s, (float *)sh);
+#endif
+		const float inv = 1.0f / s;
+		const float mm = m;
+		T *yv = reinterpret_cast<T *>(yr + h);
+		visit<V, M2>(xr, h, nv, L, sc, nc,
+			 [&](float v, int64_t i) { store_y(yr + i, expf(v - mm) * inv); },
+			 [&](const T &v, int64_t i) {
+				 T o;
+#pragma unroll
+				 for (int j = 0; j < V; j++)
+					 setcomp(o, j, expf(comp(v, j) - mm) * inv);
+				 store_y(yv + (i - h) / V, o);
+			 });
+	}
+}
+
+/* General dim=1 softmax for I > 1: one thread per (b, i) line. */
+__global__ void softmax_strided(const float *__restrict__ x, float *__restrict__ y,
+				int64_t B, int64_t L, int64_t I)
+{
+	int64_t lines = B * I;
+	for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < lines;
+	     t += (int64_t)gridDim.x * blockDim.x) {
+		int64_t b = t / I, i = t - b * I;
+		const float *xl = x + b * L * I + i;
+		float *yl = y + b * L * I + i;
+		float m = -INFINITY;
+		for (int64_t l = 0; l < L; l++)
+			m = fmaxf(m, xl[l * I]);
+		double s = 0.0;
+		for (int64_t l = 0; l < L; l++)
+			s += (double)expf(xl[l * I] - m);
+		float inv = (float)(1.0 / s);
+		for (int64_t l = 0; l < L; l++)
+			yl[l * I] = expf(xl[l * I] - m) * inv;
+	}
+}
+
+static int g_sms = 0, g_optin = 0;
+
+template <int V> static int launch_rows(const float *x, float *y, int64_t B, int64_t L,
+					cudaStream_t st)
+{
+	typedef typename vec_t<V>::T T;
+	if (g_sms == 0) {
+		int dev = 0;
+		if (cudaGetDevice(&dev) != cudaSuccess ||
+		    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+		    cudaDeviceGetAttribute(&g_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
+			    cudaSuccess) {
+			g_sms = 0;
+			return KB_ERR_LAUNCH;
+		}
+		g_optin -= 1024; /* the static shared memory (sh) and some slack */
+	}
+	size_t smem = 0;
+	int64_t nc = 0;
+#if SMEM_KB > 0
+	{
+		static bool attr = false;
+		size_t cap = (size_t)SMEM_KB * 1024;
+		if (cap > (size_t)g_optin)
+			cap = (size_t)g_optin;
+		if (!attr) {
+			if (cudaFuncSetAttribute((const void *)softmax_rows<V>,
+						 cudaFuncAttributeMaxDynamicSharedMemorySize, (int)cap) !=
+			    cudaSuccess)
+				return KB_ERR_LAUNCH;
+			attr = true;
+		}
+		/* no more than a row's worth of vectors */
+		int64_t want = L / V + 1;
+		nc = (int64_t)(cap / sizeof(T));
+		if (nc > want)
+			nc = want;
+		smem = (size_t)nc * sizeof(T);
+	}
+#endif
+	int64_t grid = B;
+#if BLOCKS_PER_SM > 0
+	{
+		int per = 0;
+		if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, softmax_rows<V>, THREADS, smem) !=
+		    cudaSuccess)
+			return KB_ERR_LAUNCH;
+		if (per < 1)
+			per = 1;
+		int64_t cap = (int64_t)g_sms * (per < BLOCKS_PER_SM ? per : BLOCKS_PER_SM);
+		if (grid > cap)
+			grid = cap;
+	}
+#endif
+	if (grid > 2147483647LL)
+		grid = 2147483647LL;
+	softmax_rows<V><<<(unsigned)grid, THREADS, smem, st>>>(x, y, B, L, nc);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
+			     kb_tensor *out, int n_out, void *stream)
+{
+	if (!in || !out || n_in != 1 || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *x = &in[0];
+	kb_tensor *y = &out[0];
+	if (x->dtype != KB_F32 || y->dtype != KB_F32)
+		return KB_ERR_SHAPE;
+	if (x->ndim < 2 || x->ndim > KBREED_MAX_DIMS || y->ndim != x->ndim)
+		return KB_ERR_SHAPE;
+	for (int i = 0; i < x->ndim; i++)
+		if (x->shape[i] < 0 || y->shape[i] != x->shape[i])
+			return KB_ERR_SHAPE;
+	int64_t B = x->shape[0], L = x->shape[1], I = 1;
+	for (int i = 2; i < x->ndim; i++)
+		I *= x->shape[i];
+	if (B == 0 || L == 0 || I == 0)
+		return KB_OK;
+	const float *xp = (const float *)x->data;
+	float *yp = (float *)y->data;
+	cudaStream_t st = (cudaStream_t)stream;
+	if (I == 1) {
+		/* vector path: x and y rows share their misalignment (mod VEC*4) */
+		if (VEC > 1 && ((uintptr_t)xp % (VEC * 4)) == ((uintptr_t)yp % (VEC * 4)))
+			return launch_rows<VEC>(xp, yp, B, L, st);
+		return launch_rows<1>(xp, yp, B, L, st);
+	}
+	int64_t lines = B * I;
+	int64_t blocks = (lines + 255) / 256;
+	unsigned grid = (unsigned)(blocks < 1048576 ? blocks : 1048576);
+	softmax_strided<<<grid, 256, 0, st>>>(xp, yp, B, L, I);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}

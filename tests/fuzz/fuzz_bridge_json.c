@@ -1,0 +1,73 @@
+/*
+ * fuzz_bridge_json.c - feeds the bridge's JSON decoders (src/bridge_json.c)
+ * arbitrary bytes. Their input is the stdout of a Python process that runs
+ * the user's problem file, and cached copies of it on disk: outside input
+ * that must come back as a filled struct or a reported error, never a crash,
+ * a leak or a wrapped number. Every input goes through all five decoders
+ * (a problem twice into the same struct, as bridge_describe decodes);
+ * a manifest is checked against the problem the same input described, when
+ * it described one, and against a fixed two-tensor problem.
+ *
+ * Seeds (corpus/bridge_json/): a describe reply, a manifest, timings with
+ * and without torch.compile, ceilings, and an error reply, as docs/BRIDGE.md
+ * shows them.
+ */
+#include "bridge.h"
+#include "fuzz.h"
+#include "problem.h"
+
+static void fixed_problem(struct problem *p, struct tensor_spec *in, struct tensor_spec *out)
+{
+	problem_init(p);
+	memset(in, 0, sizeof *in);
+	memset(out, 0, sizeof *out);
+	in->dtype = out->dtype = KB_F32;
+	in->ndim = out->ndim = 2;
+	in->shape[0] = out->shape[0] = 4;
+	in->shape[1] = out->shape[1] = 8;
+	p->inputs = in;
+	p->n_inputs = 1;
+	p->outputs = out;
+	p->n_outputs = 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *json = fuzz_cstr(data, size);
+
+	free(bridge_json_error(json));
+
+	/* Twice into one struct, as bridge_describe does when a cached reply
+	 * fails to decode and a fresh one is decoded over it. */
+	struct problem p;
+	problem_init(&p);
+	bridge_json_problem(json, &p);
+	int described = bridge_json_problem(json, &p);
+
+	struct refset r;
+	memset(&r, 0, sizeof r);
+	if (!described)
+		bridge_json_manifest(json, &p, &r);
+	refset_release(&r);
+	problem_release(&p);
+
+	struct problem fixed;
+	struct tensor_spec in, out;
+	fixed_problem(&fixed, &in, &out);
+	memset(&r, 0, sizeof r);
+	bridge_json_manifest(json, &fixed, &r);
+	refset_release(&r);
+
+	struct baseline b;
+	memset(&b, 0, sizeof b);
+	bridge_json_baseline(json, &b);
+	baseline_release(&b);
+
+	struct ceilings c;
+	memset(&c, 0, sizeof c);
+	bridge_json_ceilings(json, &c);
+	ceilings_release(&c);
+
+	free(json);
+	return 0;
+}
