@@ -22,6 +22,9 @@
  *                 (Anthropic) error
  *   500           500 with a server error
  *   400           400 with an invalid-request error (a bad request: not retried)
+ *   400temp       400 refusing the temperature, as a reasoning model does:
+ *                 OpenAI's unsupported_value error with "param": "temperature",
+ *                 Anthropic's invalid_request_error whose message names it
  *   stall         reads the request, then answers nothing for 30 s (or until
  *                 the client hangs up)
  *   malformed     200 with the body {"choices": [
@@ -344,6 +347,15 @@ static void serve(int fd, const char *action, const struct request *rq)
 	} else if (!strcmp(action, "400")) {
 		error_reply(fd, anthropic, 400, "Bad Request", NULL, "invalid_request_error",
 			    "max_tokens: must be at most 8192");
+	} else if (!strcmp(action, "400temp")) {
+		if (anthropic)
+			error_reply(fd, true, 400, "Bad Request", NULL, "invalid_request_error",
+				    "temperature: not supported when thinking is enabled for this model");
+		else
+			respond(fd, 400, "Bad Request", NULL, "{\"error\":{\"message\":\"Unsupported value: "
+				"'temperature' does not support 0.5 with this model. Only the default (1) "
+				"value is supported.\",\"type\":\"invalid_request_error\",\"param\":"
+				"\"temperature\",\"code\":\"unsupported_value\"}}");
 	} else if (!strcmp(action, "stall")) {
 		stall(fd);
 	} else if (!strcmp(action, "malformed")) {
