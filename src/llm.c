@@ -273,7 +273,10 @@ int llm_config_parse(const char *spec, const char *base_url, struct llm_config *
 	}
 	if (c->api_key && !loopback && strncasecmp(c->base_url, "https://", 8))
 		warn("the API key goes to %s over plain http", host);
-	c->legacy_max_tokens = c->provider == LLM_OPENAI && !own;
+	/* max_completion_tokens everywhere (max_tokens is deprecated, and refused
+	 * by reasoning models); an old local server may know only max_tokens. */
+	const char *legacy = llm_env("KBREED_LLM_LEGACY_MAX_TOKENS");
+	c->legacy_max_tokens = c->provider == LLM_OPENAI && legacy && strcmp(legacy, "0");
 	return 0;
 }
 
@@ -290,9 +293,18 @@ static int llm_config_check(const struct llm_config *c)
 		if (!http_available())
 			return error("LLM config: kbreed was built without libcurl");
 		int max = c->max_tokens > 0 ? c->max_tokens : 16000;
-		if (c->provider == LLM_ANTHROPIC && c->reasoning_effort &&
-		    strcmp(c->reasoning_effort, "none") && max < 2048)
-			return error("LLM config: reasoning on Anthropic needs max_tokens >= 2048");
+		const char *effort = c->reasoning_effort;
+		long budget = llm_effort_budget(effort);
+		if (c->provider == LLM_OPENAI && budget > 0)
+			return error("LLM config: reasoning effort %s: a number of tokens is a thinking "
+				     "budget, for Anthropic only", effort);
+		if (c->provider == LLM_ANTHROPIC && budget > 0 && (budget < 1024 || budget >= max))
+			return error("LLM config: a thinking budget of %ld tokens: Anthropic wants at "
+				     "least 1024, and fewer than max_tokens (%d)", budget, max);
+		if (c->provider == LLM_ANTHROPIC && !budget && llm_effort_thinks(effort) &&
+		    !llm_effort_level(effort))
+			return error("LLM config: reasoning effort '%s' for Anthropic: none, minimal, "
+				     "low, medium, high, xhigh, max or a number of tokens", effort);
 	} else {
 		return error("LLM config: unknown provider %d", (int)c->provider);
 	}
@@ -544,6 +556,12 @@ static void llm_run_http(const struct llm_config *c, const char *system, const c
 	headers[nh] = NULL;
 
 	uint64_t rng = (uint64_t)(util_now() * 1e9) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)r;
+	/* A model that takes no temperature (a reasoning one) answers 400 naming
+	 * it: asked once more without it. The shallow copy owns nothing. */
+	struct llm_config no_temp = *c;
+	no_temp.temperature = -1;
+	bool temp_sent = strstr(body, "\"temperature\":") != NULL;
+	int retries = 0;  /* after retryable failures: the backoff's count */
 	for (int attempt = 0;; attempt++) {
 		struct http_response h;
 		http_response_init(&h);
@@ -555,19 +573,31 @@ static void llm_run_http(const struct llm_config *c, const char *system, const c
 		debug("%s %s: attempt %d: %s in %.2f s%s%s", name, c->model, attempt + 1,
 		      llm_status_name(r->status), util_now() - t0, r->error ? ": " : "",
 		      r->error ? r->error : "");
-		double wait = retry ? llm_backoff(c, attempt, h.retry_after, &rng) : 0;
+		double wait = retry ? llm_backoff(c, retries, h.retry_after, &rng) : 0;
+		bool drop_temp = !post_rc && h.status == 400 && temp_sent &&
+				 llm_json_error_names(buf_str(&h.body), "temperature");
 		http_response_release(&h);
+		if (drop_temp) {
+			info("%s %s: the model refuses the temperature; asking again without it",
+			     name, c->model);
+			free(body);
+			body = anthropic ? llm_json_anthropic_request(&no_temp, system, prompt)
+					 : llm_json_openai_request(&no_temp, system, prompt);
+			temp_sent = false;
+			continue;
+		}
 		if (!retry)
 			break;
-		if (attempt >= c->max_retries) {
+		if (retries >= c->max_retries) {
 			char *last = r->error;
 			r->error = xasprintf("gave up after %d attempts; the last: %s", attempt + 1,
 					     last ? last : "no reply");
 			free(last);
 			break;
 		}
+		retries++;
 		info("%s %s: %s; retry %d of %d in %.1f s", name, c->model, r->error ? r->error : "failed",
-		     attempt + 1, c->max_retries, wait);
+		     retries, c->max_retries, wait);
 		llm_sleep(wait);
 	}
 	free(url);

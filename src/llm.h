@@ -29,9 +29,10 @@ struct llm_config {
 	double temperature;      /* < 0: not sent */
 	int max_tokens;          /* output budget, reasoning included; 0: not sent
 				  * (Anthropic requires one: 16000 then) */
-	bool legacy_max_tokens;  /* OpenAI style: send "max_tokens" rather than
-				  * "max_completion_tokens" (every base URL but
-				  * api.openai.com's; compatible servers know only it) */
+	bool legacy_max_tokens;  /* OpenAI style: send the deprecated "max_tokens"
+				  * rather than "max_completion_tokens", for old
+				  * servers that know only it; set by
+				  * KBREED_LLM_LEGACY_MAX_TOKENS=1, else false */
 	char *reasoning_effort;  /* "low", "medium", "high" ...; NULL: not sent */
 	double timeout_s;        /* one attempt, from connect to the reply's last byte */
 	int max_retries;         /* further attempts after a retryable failure */
@@ -125,14 +126,28 @@ char *llm_scrub(char *s, const char *secret);
 /* The client's JSON (llm_json.c): request bodies, replies and error bodies
  * of the two wire formats, and the price table. */
 
+/* Reasoning efforts (c->reasoning_effort). Whether one asks for reasoning:
+ * set, and not "none". */
+bool llm_effort_thinks(const char *effort);
+/* An effort written as a number of tokens ("8000"): that number, the budget
+ * of Anthropic's budgeted thinking; 0 for anything else. */
+long llm_effort_budget(const char *effort);
+/* Anthropic's adaptive-thinking effort for a named one: minimal and low ->
+ * "low", medium -> "medium", high -> "high", xhigh and max -> "max"; NULL
+ * for any other name. */
+const char *llm_effort_level(const char *effort);
+
 /* The body of an OpenAI-style chat-completions request: system (omitted
- * when NULL or empty) and prompt as messages, with temperature, the output
- * budget and reasoning_effort when the config sets them (caller frees). */
+ * when NULL or empty) and prompt as messages, with the output budget
+ * (max_completion_tokens, or max_tokens when legacy_max_tokens) and
+ * reasoning_effort when the config sets them, and temperature when set and
+ * no reasoning is asked for (caller frees). */
 char *llm_json_openai_request(const struct llm_config *c, const char *system, const char *prompt);
 /* The body of an Anthropic Messages request (caller frees). max_tokens is
- * always sent (16000 when the config has none); reasoning_effort becomes
- * extended thinking with a budget of 1/4 (minimal, low), 1/2 (medium, other)
- * or 3/4 (high) of it, at least 1024 tokens, and then no temperature. */
+ * always sent (16000 when the config has none). A named reasoning effort
+ * becomes adaptive thinking, {"type": "adaptive"} with output_config.effort
+ * from llm_effort_level; a number of tokens becomes budgeted thinking,
+ * {"type": "enabled", "budget_tokens": N}. With thinking, no temperature. */
 char *llm_json_anthropic_request(const struct llm_config *c, const char *system, const char *prompt);
 /* Fill r->text, finish_reason and the token counts from a 2xx reply body,
  * and r->status with LLM_OK, or LLM_REFUSED (error = the refusal). Return 0;
@@ -147,6 +162,11 @@ int llm_json_anthropic_reply(const char *body, struct llm_reply *r);
  * message}}]. *type becomes "TYPE" or "TYPE/CODE" and *message the message,
  * each NULL when absent (caller frees). Returns 0 when either was found. */
 int llm_json_api_error(const char *body, char **type, char **message);
+
+/* Whether an error body names a request parameter: OpenAI's error.param
+ * is it, or the error's message mentions it ("Unsupported value:
+ * 'temperature' ..."). */
+bool llm_json_error_names(const char *body, const char *param);
 
 /* Prices of one model-name prefix, USD per million tokens. */
 struct price {

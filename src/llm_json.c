@@ -109,6 +109,31 @@ static json_t *llm_json_message(const char *role, const char *content)
 	return m;
 }
 
+bool llm_effort_thinks(const char *effort)
+{
+	return effort && *effort && strcmp(effort, "none");
+}
+
+long llm_effort_budget(const char *effort)
+{
+	size_t n = effort ? strlen(effort) : 0;
+	if (n == 0 || n > 9 || strspn(effort, "0123456789") != n)
+		return 0;
+	return strtol(effort, NULL, 10);
+}
+
+const char *llm_effort_level(const char *effort)
+{
+	static const char *const map[][2] = {
+		{ "minimal", "low" }, { "low", "low" }, { "medium", "medium" },
+		{ "high", "high" }, { "xhigh", "max" }, { "max", "max" },
+	};
+	for (size_t i = 0; effort && i < sizeof map / sizeof *map; i++)
+		if (!strcmp(effort, map[i][0]))
+			return map[i][1];
+	return NULL;
+}
+
 char *llm_json_openai_request(const struct llm_config *c, const char *system, const char *prompt)
 {
 	json_t *o = json_object();
@@ -118,7 +143,8 @@ char *llm_json_openai_request(const struct llm_config *c, const char *system, co
 		json_array_append_new(msgs, llm_json_message("system", system));
 	json_array_append_new(msgs, llm_json_message("user", prompt));
 	json_object_set_new(o, "messages", msgs);
-	if (c->temperature >= 0)
+	/* Reasoning models refuse any temperature but their default. */
+	if (c->temperature >= 0 && !llm_effort_thinks(c->reasoning_effort))
 		json_object_set_new(o, "temperature", json_real(c->temperature));
 	if (c->max_tokens > 0)
 		json_object_set_new(o, c->legacy_max_tokens ? "max_tokens" : "max_completion_tokens",
@@ -140,16 +166,16 @@ char *llm_json_anthropic_request(const struct llm_config *c, const char *system,
 	json_array_append_new(msgs, llm_json_message("user", prompt));
 	json_object_set_new(o, "messages", msgs);
 	const char *effort = c->reasoning_effort;
-	if (effort && strcmp(effort, "none")) {
-		long budget = max / 2;
-		if (!strcmp(effort, "minimal") || !strcmp(effort, "low"))
-			budget = max / 4;
-		else if (!strcmp(effort, "high"))
-			budget = max * 3 / 4;
-		if (budget < 1024)
-			budget = 1024;
+	long budget = llm_effort_budget(effort);
+	if (budget > 0) {
 		json_object_set_new(o, "thinking", json_pack("{s:s, s:I}", "type", "enabled",
 							     "budget_tokens", (json_int_t)budget));
+	} else if (llm_effort_thinks(effort)) {
+		/* llm_complete's check has refused an effort without a level. */
+		const char *level = llm_effort_level(effort);
+		json_object_set_new(o, "thinking", json_pack("{s:s}", "type", "adaptive"));
+		json_object_set_new(o, "output_config", json_pack("{s:s}", "effort",
+								  level ? level : "medium"));
 	} else if (c->temperature >= 0) {
 		json_object_set_new(o, "temperature", json_real(c->temperature));
 	}
@@ -346,6 +372,22 @@ int llm_json_api_error(const char *body, char **type, char **message)
 	}
 	json_decref(j);
 	return *type || *message ? 0 : -1;
+}
+
+bool llm_json_error_names(const char *body, const char *param)
+{
+	json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+	json_t *o = json_is_array(j) ? json_array_get(j, 0) : j;
+	json_t *e = json_object_get(o, "error");
+	json_t *named = json_object_get(json_is_object(e) ? e : o, "param");
+	bool found = json_is_string(named) && !strcmp(json_string_value(named), param);
+	json_decref(j);
+	char *type = NULL, *msg = NULL;
+	if (!found && !llm_json_api_error(body, &type, &msg))
+		found = msg && strstr(msg, param);
+	free(type);
+	free(msg);
+	return found;
 }
 
 /* The price table. */

@@ -167,24 +167,134 @@ static void set_budget(struct llm_config *c)
 	c->reasoning_effort = xstrdup("high");
 }
 
+static void set_temperature(struct llm_config *c)
+{
+	c->max_tokens = 4000;
+	c->temperature = 0.5;
+}
+
+static void set_thinking_budget(struct llm_config *c)
+{
+	set_budget(c);
+	free(c->reasoning_effort);
+	c->reasoning_effort = xstrdup("3000");
+}
+
+static void set_no_reasoning(struct llm_config *c)
+{
+	set_budget(c);
+	free(c->reasoning_effort);
+	c->reasoning_effort = xstrdup("none");
+}
+
 static void test_options_sent(void **state)
 {
 	skip_without_curl();
 	struct llm_reply r;
-	/* Not api.openai.com: the "max_tokens" that compatible servers know. */
+	/* Every OpenAI-style host gets max_completion_tokens; with a reasoning
+	 * effort, no temperature (reasoning models refuse it). */
 	char *log = exchange(LLM_OPENAI, "ok x", set_budget, &r, NULL);
 	assert_int_equal(r.status, LLM_OK);
-	assert_non_null(strstr(log, "\"temperature\":0.5"));
-	assert_non_null(strstr(log, "\"max_tokens\":4000"));
-	assert_null(strstr(log, "max_completion_tokens"));
+	assert_non_null(strstr(log, "\"max_completion_tokens\":4000"));
+	assert_null(strstr(log, "\"max_tokens\""));
+	assert_null(strstr(log, "temperature"));
 	assert_non_null(strstr(log, "\"reasoning_effort\":\"high\""));
 	llm_reply_release(&r);
 	free(log);
-	/* Anthropic: effort as a thinking budget, and then no temperature. */
+	/* No effort, or "none": the temperature goes. */
+	log = exchange(LLM_OPENAI, "ok x", set_temperature, &r, NULL);
+	assert_non_null(strstr(log, "\"temperature\":0.5"));
+	assert_non_null(strstr(log, "\"max_completion_tokens\":4000"));
+	assert_null(strstr(log, "reasoning_effort"));
+	llm_reply_release(&r);
+	free(log);
+	log = exchange(LLM_OPENAI, "ok x", set_no_reasoning, &r, NULL);
+	assert_non_null(strstr(log, "\"temperature\":0.5"));
+	assert_non_null(strstr(log, "\"reasoning_effort\":\"none\""));
+	llm_reply_release(&r);
+	free(log);
+	/* Anthropic: a named effort is adaptive thinking with that effort, and
+	 * then no temperature. */
 	log = exchange(LLM_ANTHROPIC, "ok x", set_budget, &r, NULL);
 	assert_int_equal(r.status, LLM_OK);
-	assert_non_null(strstr(log, "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":3000}"));
+	assert_non_null(strstr(log, "\"thinking\":{\"type\":\"adaptive\"}"));
+	assert_non_null(strstr(log, "\"output_config\":{\"effort\":\"high\"}"));
+	assert_null(strstr(log, "budget_tokens"));
 	assert_null(strstr(log, "temperature"));
+	llm_reply_release(&r);
+	free(log);
+	/* A number of tokens: budgeted thinking. */
+	log = exchange(LLM_ANTHROPIC, "ok x", set_thinking_budget, &r, NULL);
+	assert_int_equal(r.status, LLM_OK);
+	assert_non_null(strstr(log, "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":3000}"));
+	assert_null(strstr(log, "output_config"));
+	assert_null(strstr(log, "temperature"));
+	llm_reply_release(&r);
+	free(log);
+	/* "none": no thinking, the temperature. */
+	log = exchange(LLM_ANTHROPIC, "ok x", set_no_reasoning, &r, NULL);
+	assert_null(strstr(log, "thinking"));
+	assert_null(strstr(log, "output_config"));
+	assert_non_null(strstr(log, "\"temperature\":0.5"));
+	llm_reply_release(&r);
+	free(log);
+}
+
+static void test_effort_levels(void **state)
+{
+	const char *named[][2] = { { "minimal", "low" }, { "low", "low" }, { "medium", "medium" },
+				   { "high", "high" }, { "xhigh", "max" }, { "max", "max" } };
+	for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
+		assert_string_equal(llm_effort_level(named[i][0]), named[i][1]);
+		assert_int_equal(llm_effort_budget(named[i][0]), 0);
+		assert_true(llm_effort_thinks(named[i][0]));
+	}
+	assert_null(llm_effort_level("8000"));
+	assert_null(llm_effort_level("extreme"));
+	assert_int_equal(llm_effort_budget("8000"), 8000);
+	assert_int_equal(llm_effort_budget("8k"), 0);
+	assert_int_equal(llm_effort_budget("-8000"), 0);
+	assert_int_equal(llm_effort_budget("9999999999"), 0);  /* too long to be a budget */
+	assert_false(llm_effort_thinks("none"));
+	assert_false(llm_effort_thinks(NULL));
+}
+
+/* A 400 that names the temperature: asked once more without it, and the
+ * second attempt is counted; a second such 400 is not asked again. */
+static void test_temperature_refused(void **state)
+{
+	skip_without_curl();
+	struct llm_reply r;
+	for (size_t i = 0; i < 2; i++) {
+		char *log = exchange(both[i], "400temp\nok fine\n", set_temperature, &r, NULL);
+		assert_int_equal(r.status, LLM_OK);
+		assert_string_equal(r.text, "fine");
+		assert_int_equal(r.attempts, 2);
+		assert_int_equal(count(log, "request "), 2);
+		assert_int_equal(count(log, "\"temperature\":0.5"), 1);
+		char *second = strstr(log, "request 2:");
+		assert_non_null(second);
+		assert_null(strstr(second, "temperature\":"));
+		llm_reply_release(&r);
+		free(log);
+
+		log = exchange(both[i], "400temp\n", set_temperature, &r, NULL);
+		assert_int_equal(r.status, LLM_ERROR);
+		assert_int_equal(r.http_status, 400);
+		assert_int_equal(r.attempts, 2);
+		assert_int_equal(count(log, "request "), 2);
+		llm_reply_release(&r);
+		free(log);
+	}
+	/* Another 400, or one with no temperature sent, is not asked again. */
+	char *log = exchange(LLM_OPENAI, "400\nok no\n", set_temperature, &r, NULL);
+	assert_int_equal(r.status, LLM_ERROR);
+	assert_int_equal(r.attempts, 1);
+	llm_reply_release(&r);
+	free(log);
+	log = exchange(LLM_OPENAI, "400temp\nok no\n", NULL, &r, NULL);
+	assert_int_equal(r.status, LLM_ERROR);
+	assert_int_equal(r.attempts, 1);
 	llm_reply_release(&r);
 	free(log);
 }
@@ -474,9 +584,28 @@ static void test_config_specs(void **state)
 	assert_string_equal(c.model, "qwen2.5-coder:32b");
 	assert_string_equal(c.base_url, "http://127.0.0.1:11434/v1");
 	assert_null(c.api_key);
-	assert_true(c.legacy_max_tokens);
+	assert_false(c.legacy_max_tokens);  /* max_completion_tokens, everywhere */
 	assert_true(c.temperature < 0);
 	assert_null(c.reasoning_effort);
+	llm_config_release(&c);
+	/* The deprecated max_tokens only when asked for. */
+	setenv("KBREED_LLM_LEGACY_MAX_TOKENS", "1", 1);
+	assert_int_equal(llm_config_parse("openai:m", "http://127.0.0.1:8080/v1", &c), 0);
+	assert_true(c.legacy_max_tokens);
+	char *body = llm_json_openai_request(&(struct llm_config){ .model = "m", .max_tokens = 9,
+								  .temperature = -1,
+								  .legacy_max_tokens = true }, NULL, "p");
+	assert_non_null(strstr(body, "\"max_tokens\":9"));
+	assert_null(strstr(body, "max_completion_tokens"));
+	free(body);
+	llm_config_release(&c);
+	assert_int_equal(llm_config_parse("anthropic:claude", "http://localhost:8080/v1", &c), 0);
+	assert_false(c.legacy_max_tokens);
+	llm_config_release(&c);
+	setenv("KBREED_LLM_LEGACY_MAX_TOKENS", "0", 1);
+	assert_int_equal(llm_config_parse("openai:m", "http://127.0.0.1:8080/v1", &c), 0);
+	assert_false(c.legacy_max_tokens);
+	unsetenv("KBREED_LLM_LEGACY_MAX_TOKENS");
 	llm_config_release(&c);
 	assert_int_equal(llm_config_parse("anthropic:claude", "http://localhost:8080/v1", &c), 0);
 	llm_config_release(&c);
@@ -698,7 +827,19 @@ static void test_bad_config_fails_the_call(void **state)
 	c.model = xstrdup("m");
 	c.base_url = xstrdup("http://127.0.0.1:1/v1");
 	c.reasoning_effort = xstrdup("high");
-	c.max_tokens = 1500;  /* too small for a thinking budget */
+	c.max_tokens = 1500;
+	free(c.reasoning_effort);
+	c.reasoning_effort = xstrdup("1000");  /* below Anthropic's 1024 */
+	assert_int_equal(llm_complete(&c, NULL, "p", &r), -1);
+	free(c.reasoning_effort);
+	c.reasoning_effort = xstrdup("1500");  /* not below max_tokens */
+	assert_int_equal(llm_complete(&c, NULL, "p", &r), -1);
+	free(c.reasoning_effort);
+	c.reasoning_effort = xstrdup("extreme");  /* no adaptive level */
+	assert_int_equal(llm_complete(&c, NULL, "p", &r), -1);
+	free(c.reasoning_effort);
+	c.reasoning_effort = xstrdup("8000");  /* a budget is Anthropic's only */
+	c.provider = LLM_OPENAI;
 	assert_int_equal(llm_complete(&c, NULL, "p", &r), -1);
 	llm_config_release(&c);
 	llm_reply_release(&r);
@@ -717,6 +858,8 @@ int main(void)
 		cmocka_unit_test(test_cmd_sees_no_keys),
 		cmocka_unit_test(test_ok_and_what_was_sent),
 		cmocka_unit_test(test_options_sent),
+		cmocka_unit_test(test_effort_levels),
+		cmocka_unit_test(test_temperature_refused),
 		cmocka_unit_test(test_429_waits_retry_after),
 		cmocka_unit_test(test_retry_after_honoured_and_capped),
 		cmocka_unit_test(test_500_then_ok),
