@@ -343,7 +343,8 @@ static const struct cli_opt llm_opts[] = {
 	{ L_LLM, "llm", "SPEC", "a model proposes: openai:MODEL, anthropic:MODEL or cmd:COMMAND" },
 	{ L_LLM_CODE, "llm-code", "SPEC", "another model writes the realisations (default: --llm)" },
 	{ L_BASE_URL, "llm-base-url", "URL", "the provider's API address" },
-	{ L_EFFORT, "reasoning-effort", "E", "sent to models that take it (low, medium, high)" },
+	{ L_EFFORT, "reasoning-effort", "E", "minimal, low, medium, high, xhigh, max, none; "
+	  "for Anthropic also a thinking budget in tokens (8000)" },
 	{ L_MAX_OUTPUT_TOKENS, "max-output-tokens", "N", "per reply (default: the provider's)" },
 	{ L_TEMPERATURE, "temperature", "T", "sampling temperature, 0 to 2 (default: not sent)" },
 	{ L_MAX_COST, "max-cost", "USD", "stop when the requests have cost this much" },
