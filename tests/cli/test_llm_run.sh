@@ -219,8 +219,18 @@ check "round 0 by the model: ideas, then a kernel per idea" \
 	"$(q "$TMP/first.db" "SELECT group_concat(kind, ' ') FROM (SELECT kind FROM llm_calls ORDER BY id)")" "ideas realize realize"
 check "round 0 by the model: its kernels are round 0's, compiled" \
 	"$(q "$TMP/first.db" "SELECT count(*) FROM candidates c JOIN evaluations e ON e.candidate = c.id WHERE c.round = 0 AND c.origin = 'llm' AND e.verdict = 'not_run'")" 2
-grep -q "first kernel" <(q "$TMP/first.db" "SELECT prompt FROM llm_calls WHERE kind='realize'") &&
-	ok "round 0 by the model: asked to write the first kernel" || not_ok "round 0 by the model: asked to write the first kernel"
+# With an op graph, the generated naive kernel is round 0 too and is offered
+# to the model as its starting point; without one the model starts from the
+# reference alone.
+if [ "$(q "$TMP/first.db" "SELECT count(*) FROM candidates WHERE origin='generated' AND round=0")" = 1 ]; then
+	grep -q "not timed yet" <(q "$TMP/first.db" "SELECT prompt FROM llm_calls WHERE kind='ideas'") &&
+		grep -q "Parent #1" <(q "$TMP/first.db" "SELECT prompt FROM llm_calls WHERE kind='realize'") &&
+		ok "round 0 by the model: the generated kernel offered as its starting point" ||
+		not_ok "round 0 by the model: the generated kernel offered as its starting point"
+else
+	grep -q "first kernel" <(q "$TMP/first.db" "SELECT prompt FROM llm_calls WHERE kind='realize'") &&
+		ok "round 0 by the model: asked to write the first kernel" || not_ok "round 0 by the model: asked to write the first kernel"
+fi
 
 # A model endpoint that fails every call: the run exits non-zero with the last error.
 printf '%s\n' 400 >"$TMP/script"
