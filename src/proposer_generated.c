@@ -30,7 +30,7 @@ static enum proposer_status generated_seed(void *self, const struct proposer_env
 		return PROPOSER_FAILED;
 	}
 	if (rc > 0) {
-		info("the generator does not cover %s's graph: %s (--llm can take it)", p->name, why ? why : "?");
+		warn("the generator does not cover %s's graph: %s (--llm can take it)", p->name, why ? why : "?");
 		free(why);
 		return PROPOSER_OK;
 	}

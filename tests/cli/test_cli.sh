@@ -183,10 +183,13 @@ $RUN --db "$TMP/damaged.db" >/dev/null 2>"$TMP/err"; check "damaged database ($p
 grep -q "the database is damaged" "$TMP/err" && ok "damaged database named" || not_ok "damaged database named" "$(cat "$TMP/err")"
 
 # --- a problem with no naive kernel: the user's own kernel seeds round 0 ----
-sed 's/KBREED_OP = "gelu"/KBREED_OP = "gelu_nonaive"/' tests/data/search_gelu.py >"$TMP/nonaive.py"
+# (a sort: no naive kernel, and an op the generator does not cover)
+sed 's/KBREED_OP = "gelu"/KBREED_OP = "sort_nonaive"/; s/return F.gelu(x)/return torch.sort(x, dim=1).values/' \
+	tests/data/search_gelu.py >"$TMP/nonaive.py"
 $K -q run "$TMP/nonaive.py" --dry-run --rounds 0 --db "$TMP/nonaive.db" --out "$TMP/out-nonaive" >/dev/null 2>"$TMP/err"
 check "no round-0 seed: exit 2" $? 2
-grep -q "no round-0 seed" "$TMP/err" && ok "no round-0 seed: said, --seed-kernel named" || not_ok "no round-0 seed: said" "$(cat "$TMP/err")"
+grep -q "no round-0 seed" "$TMP/err" && grep -q "aten.sort" "$TMP/err" && ok "no round-0 seed: said, with the op the generator does not cover" ||
+	not_ok "no round-0 seed: said" "$(cat "$TMP/err")"
 $K -q run "$TMP/nonaive.py" --dry-run --rounds 0 --seed-kernel kernels/naive/gelu.cu --db "$TMP/nonaive.db" --out "$TMP/out-nonaive" >/dev/null 2>"$TMP/err"
 check "--seed-kernel: the run finishes" $? 0
 check "--seed-kernel: its kernel is round 0's" "$(q "$TMP/nonaive.db" "SELECT origin || ':' || round FROM candidates WHERE run=2")" "user:0"
