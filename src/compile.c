@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_CAP (256u << 10)
@@ -307,11 +308,24 @@ int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 	char *arch = xstrdup(o->arch);
 	char *gencode = gencode_of(arch);
 	struct running *slots = NULL;
+	char **slot_tmp = NULL;  /* each slot's TMPDIR */
 	if (width < 1)
 		width = 1;
 	if (nvcc_version(&version) || util_mkdirs(dir))
 		goto out;
 	slots = xcalloc((size_t)width, sizeof *slots);
+	/* A TMPDIR per slot: nvcc names its temporary files after its pid, and
+	 * every nvcc in a PID namespace of its own is pid 2. */
+	const char *tmp_base = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	slot_tmp = xcalloc((size_t)width, sizeof *slot_tmp);
+	for (int s = 0; s < width; s++) {
+		slot_tmp[s] = xasprintf("%s/kbreed-nvcc.%ld.%d", tmp_base, (long)getpid(), s);
+		util_remove_tree(slot_tmp[s]);
+		if (mkdir(slot_tmp[s], 0700) || chmod(slot_tmp[s], 01777)) {
+			error("cannot make %s: %s", slot_tmp[s], strerror(errno));
+			goto out;
+		}
+	}
 	int next = 0, active = 0;
 	while (next < n || active) {
 		/* Fill free slots. */
@@ -369,7 +383,7 @@ int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 			argv[k++] = j->source;
 			argv[k] = NULL;
 			struct proc_opts po = { .argv = argv, .cpu_seconds = (size_t)timeout + 5,
-						.file_size_mb = 1024, .no_network = true };
+						.file_size_mb = 1024, .no_network = true, .tmpdir = slot_tmp[s] };
 			pid_t pid;
 			if (proc_spawn_logged(&po, j->log_path, &pid)) {
 				free(tmp);
@@ -428,6 +442,12 @@ out:
 				jobs[i].log = xstrdup("not compiled: kbreed could not run nvcc\n");
 			mark_done(o, &jobs[i]);
 		}
+	for (int s = 0; slot_tmp && s < width; s++) {
+		if (slot_tmp[s])
+			util_remove_tree(slot_tmp[s]);
+		free(slot_tmp[s]);
+	}
+	free(slot_tmp);
 	free(slots);
 	free(gencode);
 	free(arch);

@@ -52,6 +52,9 @@ struct proc_opts {
 	bool see_refs;             /* with no_network: leave the reference directory
 				      visible (a stand-in worker in tests, which
 				      fakes right outputs by reading them) */
+	const char *tmpdir;        /* the child's TMPDIR; NULL: kbreed's (children in PID
+				      namespaces of their own share a pid: give each
+				      one that names temporary files by pid its own) */
 	const int *keep_fds;       /* descriptors the child inherits, same numbers */
 	int n_keep_fds;
 };

@@ -387,6 +387,20 @@ void sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_reques
 	static bool noted;
 	memset(plan, 0, sizeof *plan);
 	plan->env = clean_env_now();
+	if (req->tmpdir) {
+		/* Its own TMPDIR: children in PID namespaces of their own all have
+		 * the same pid, so temporary names made from the pid (nvcc's
+		 * tmpxft_<pid>_...) would collide in a shared directory. */
+		plan->tmpdir_var = xasprintf("TMPDIR=%s", req->tmpdir);
+		size_t n = 0;
+		while (plan->env[n] && strncmp(plan->env[n], "TMPDIR=", 7))
+			n++;
+		if (!plan->env[n]) {
+			plan->env = xrealloc(plan->env, (n + 2) * sizeof *plan->env);
+			plan->env[n + 1] = NULL;
+		}
+		plan->env[n] = plan->tmpdir_var;
+	}
 	plan->exec_argv = req->argv;
 	plan->isolate = req->isolate;
 	if (!req->isolate)
@@ -430,8 +444,10 @@ void sandbox_plan_release(struct sandbox_plan *plan)
 {
 	free(plan->hide);
 	free(plan->env);
+	free(plan->tmpdir_var);
 	plan->hide = NULL;
 	plan->env = NULL;
+	plan->tmpdir_var = NULL;
 }
 
 int sandbox_child_enter(const struct sandbox_plan *plan)

@@ -81,6 +81,7 @@ struct sandbox_request {
 	bool isolate;              /* it handles candidates (proc_opts.no_network) */
 	bool keep_user;            /* never change the user */
 	bool see_refs;             /* leave the reference directory visible */
+	const char *tmpdir;        /* the child's TMPDIR; NULL: kbreed's */
 };
 
 /* What a child does to isolate itself, worked out before fork. */
@@ -94,6 +95,7 @@ struct sandbox_plan {
 	const char *bwrap[SANDBOX_MAX_ARGV];  /* the bubblewrap command line */
 	const char *const *exec_argv;  /* what the child runs: bwrap or argv */
 	char **env;               /* the clean environment, made for this child */
+	char *tmpdir_var;         /* "TMPDIR=..." in env when the request set one; owned */
 };
 
 /* Fills plan for req (never fails: what cannot be had is left out, and said

@@ -255,6 +255,37 @@ static void test_machine_failures_not_remembered(void **state)
 	free(dir);
 }
 
+/* Sources of one name in other directories, compiled at once: nvcc names
+ * its temporary files after its pid, which is the same in every PID
+ * namespace of its own, so each compile needs a TMPDIR of its own. */
+static void test_same_name_at_once(void **state)
+{
+	char *src = NULL;
+	assert_int_equal(util_read_file("kernels/naive/conv2d.cu", 1u << 20, &src, NULL), 0);
+	char *dirs[3], *paths[3];
+	struct compile_job j[3] = { { 0 } };
+	for (int i = 0; i < 3; i++) {
+		dirs[i] = xasprintf("%s/same%d", getenv("KBREED_CACHE"), i);
+		paths[i] = xasprintf("%s/x.cu", dirs[i]);
+		char *text = xasprintf("// copy %d\n%s", i, src);
+		assert_int_equal(util_mkdirs(dirs[i]), 0);
+		assert_int_equal(util_write_file(paths[i], text, strlen(text)), 0);
+		free(text);
+		j[i].source = paths[i];
+	}
+	struct compile_opts o = { .arch = ARCH, .jobs = 3 };
+	assert_int_equal(compile_batch(j, 3, &o), 0);
+	for (int i = 0; i < 3; i++) {
+		if (!j[i].ok)
+			print_error("%s: %s\n", paths[i], j[i].log ? j[i].log : "");
+		assert_true(j[i].ok);
+		compile_job_release(&j[i]);
+		free(paths[i]);
+		free(dirs[i]);
+	}
+	free(src);
+}
+
 static void test_shipped_kernels_compile(void **state)
 {
 	glob_t g;
@@ -287,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_key_covers_inputs),
 		cmocka_unit_test(test_machine_failures_not_remembered),
+		cmocka_unit_test(test_same_name_at_once),
 		cmocka_unit_test(test_shipped_kernels_compile),
 	};
 	return cmocka_run_group_tests_name("compile", tests, setup, NULL);
