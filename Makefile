@@ -157,7 +157,9 @@ test-gpu: all
 
 # The parsers of outside input under libFuzzer (tests/fuzz/). The library is
 # built again with clang and the sanitizers into build-fuzz/; each harness
-# runs FUZZ_SECONDS (default 60) from its seeds in tests/fuzz/corpus/NAME,
+# runs FUZZ_SECONDS (default 60) from its seeds in tests/fuzz/corpus/NAME
+# (the template and policy harnesses also from the shipped templates and
+# kernels themselves, rather than copies of them),
 # writing what it finds to build-fuzz/corpus/NAME (new inputs) and
 # build-fuzz/crash/ (failures), with tests/fuzz/NAME.dict as its dictionary
 # where there is one. FUZZ_CC picks the compiler, FUZZ=NAME one harness,
@@ -191,11 +193,13 @@ fuzz: fuzz-build
 	@set -e; for n in $(FUZZ); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/crash; \
 		case $$n in llm_ideas|llm_source) dict=llm_reply ;; *) dict=$$n ;; esac; \
+		case $$n in template) seeds="templates/attention templates/conv templates/elementwise templates/matmul templates/norm templates/scan templates/softmax" ;; \
+		policy) seeds="kernels/naive kernels/hacks" ;; *) seeds= ;; esac; \
 		dict=tests/fuzz/$$dict.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 		echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
 		$(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
 			-artifact_prefix=$(FUZZ_BUILD)/crash/$$n- $(FUZZ_ARGS) \
-			$(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>$(FUZZ_BUILD)/fuzz_$$n.log \
+			$(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n $$seeds 2>$(FUZZ_BUILD)/fuzz_$$n.log \
 			|| { tail -n 60 $(FUZZ_BUILD)/fuzz_$$n.log; exit 1; }; \
 		grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz_$$n.log || true; \
 	done
