@@ -9,7 +9,8 @@
 # Writes $OUT/level1/<name>.{cu,json,log} and appends to $OUT/level1.txt one
 # line per problem: name | verdict (or "no kernel") | median ms | the judge's
 # detail (or the generator's reason). Problems run two at a time on the one
-# GPU (their timings are not comparable; only the verdicts count here). Ends
+# GPU, or KBREED_LEVEL1_JOBS at once (their timings are not comparable; only
+# the verdicts count here). Ends
 # with "N correct of M".
 set -u
 cd "$(dirname "$0")/.."
@@ -43,5 +44,5 @@ mkdir -p "$OUT/level1"
 ls "$DIR"/*.py | awk -v k="$k" -v n="$n" '(NR - 1) % n == k' >"$OUT/level1/list-$k"
 export OUT
 # Each line lands as soon as its problem is judged: a run cut short keeps them.
-xargs -P 2 -n 1 sh "$0" --one <"$OUT/level1/list-$k" | tee -a "$OUT/level1.txt"
+xargs -P "${KBREED_LEVEL1_JOBS:-2}" -n 1 sh "$0" --one <"$OUT/level1/list-$k" | tee -a "$OUT/level1.txt"
 echo "$(grep -c '| correct |' "$OUT/level1.txt") correct of $(grep -c . "$OUT/level1.txt")"
