@@ -22,7 +22,14 @@ if [ "${1:-}" = --one ]; then
 	o=$OUT/level1/$name
 	# A cache of its own, removed after: the reference data of a full-size
 	# problem can take tens of GB, and the disk holds a few of them at most.
-	export KBREED_CACHE="${TMPDIR:-/tmp}/kbreed-level1/$name"
+	# KBREED_LEVEL1_CACHES lists places for it (default $TMPDIR): the one
+	# with the most free space at the start is taken.
+	best=${TMPDIR:-/tmp} most=0
+	for d in ${KBREED_LEVEL1_CACHES:-}; do
+		free=$(df -Pk "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
+		[ "${free:-0}" -gt "$most" ] && best=$d most=$free
+	done
+	export KBREED_CACHE="$best/kbreed-level1/$name"
 	trap 'rm -rf "$KBREED_CACHE"' EXIT
 	if ! "$K" generate "$p" >"$o.cu" 2>"$o.log"; then
 		echo "$name | no kernel | - | $(tail -1 "$o.log")"
