@@ -303,6 +303,18 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 		cand_row_release(&c);
 	}
 	free(naive);
+	/* Each template that serves the problem, at its defaults: a short run
+	 * starts from the tuned families, not only from the naive kernel. */
+	for (int t = 0; t < n_tpls && !rc; t++) {
+		if (!template_serves(&tpls[t], p->op))
+			continue;
+		struct genome g;
+		genome_default(&g, &tpls[t]);
+		struct cand_row c = { .origin = xstrdup("template"), .template_name = xstrdup(tpls[t].name),
+				      .knobs = genome_knobs_str(&g), .source = genome_realize(&g, p->defines) };
+		rc = population_add_candidate(pop, &c, NULL);
+		cand_row_release(&c);
+	}
 	if (rc || !use_bank)
 		goto done;
 	/* The bank's kernels for this problem, its family, and the families

@@ -72,7 +72,8 @@ char *population_idea_outcome(const struct population *pop, const struct idea_ro
  * -1 (reported: a file that cannot be read). */
 int population_seed_files(struct population *pop, const char *const *paths, int n);
 
-/* Round 0: the problem's naive kernel (kernels/naive/OP.cu), then the bank's
+/* Round 0: the problem's naive kernel (kernels/naive/OP.cu), each template
+ * that serves the problem at its defaults, then the bank's
  * kernels for it, its family, and the families whose tile settings a
  * template serving it takes (seeds-from). Returns 0 or -1 (reported).
  * Finding nothing is not an error here: the loop asks the proposers next. */

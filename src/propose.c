@@ -64,6 +64,8 @@ void proposal_release(struct proposal *p)
 	free(p->catalog_id);
 	free(p->category);
 	free(p->text);
+	free(p->set);
+	free(p->vary);
 	memset(p, 0, sizeof *p);
 }
 
@@ -249,6 +251,131 @@ static char *fill(const struct propose_ctx *ctx, const char *text, const struct 
 	return buf_detach(&b);
 }
 
+static bool recombine_tried(const struct propose_ctx *ctx, const struct proposal *made, int n_made,
+			    const struct known *p1, const struct known *p2)
+{
+	for (int i = 0; i < n_made; i++)
+		if (made[i].parent1 == p1 && made[i].parent2 == p2)
+			return true;
+	return tried(ctx, "recombine", p1->id * 100003 + p2->id);
+}
+
+/* Up to `want` recombinations of two seeds of one template with different
+ * knob settings, best pairs first. Returns how many. */
+static int recombine(const struct propose_ctx *ctx, const struct known *const *seeds, int n_seeds, int want,
+		     struct proposal *out)
+{
+	int made = 0;
+	for (int a = 0; a < n_seeds && made < want; a++)
+		for (int b = a + 1; b < n_seeds && made < want; b++) {
+			const struct known *p1 = seeds[a], *p2 = seeds[b];
+			if (!p1->tpl || p1->tpl != p2->tpl || genome_equal(&p1->genome, &p2->genome) ||
+			    recombine_tried(ctx, out, made, p1, p2))
+				continue;
+			struct proposal *p = &out[made++];
+			char *k1 = genome_knobs_str(&p1->genome), *k2 = genome_knobs_str(&p2->genome);
+			p->def = NULL;
+			p->catalog_id = xstrdup("recombine");
+			p->category = xstrdup(p1->idea_category && *p1->idea_category ? p1->idea_category
+										 : "parallelism and occupancy");
+			p->text = xasprintf("Recombine the two best %s kernels: #%lld (%.4f ms, %s) and #%lld "
+					    "(%.4f ms, %s) reached their speed by different knob settings; "
+					    "taking each knob from one or the other may keep both gains.",
+					    p1->tpl->name, (long long)p1->id, p1->median_ms, k1,
+					    (long long)p2->id, p2->median_ms, k2);
+			p->parent1 = p1;
+			p->parent2 = p2;
+			p->to = p1->tpl;
+			p->set = xstrdup("");
+			p->vary = xstrdup("");
+			free(k1);
+			free(k2);
+		}
+	return made;
+}
+
+/* The category a knob's step belongs to, from its name. */
+static const char *knob_category(const char *name)
+{
+	static const struct { const char *word, *category; } map[] = {
+		{ "STAGE", "asynchronous operations and latency hiding" },
+		{ "PIPE", "asynchronous operations and latency hiding" },
+		{ "VEC", "memory access" }, { "TILE", "memory access" }, { "BM", "memory access" },
+		{ "BN", "memory access" }, { "BK", "memory access" }, { "STREAM", "memory access" },
+		{ "UNROLL", "control flow and loops" }, { "PRECISION", "data type and precision" },
+		{ "SPLIT", "parallelism and occupancy" }, { "WARPS", "parallelism and occupancy" },
+		{ "THREADS", "parallelism and occupancy" }, { "ROWS", "parallelism and occupancy" },
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strstr(name, map[i].word))
+			return map[i].category;
+	return "compute and instruction";
+}
+
+/* Up to `want` knob steps: for each seed of a template, best first, each
+ * knob moved one value up or down its list, unless that step was tried on
+ * that seed. Returns how many. Deterministic: seeds in rank order, knobs in
+ * the header's order, up before down. */
+static int knob_steps(const struct propose_ctx *ctx, const struct known *const *seeds, int n_seeds, int want,
+		      struct proposal *out)
+{
+	int made = 0;
+	for (int s = 0; s < n_seeds && made < want; s++) {
+		const struct known *p1 = seeds[s];
+		const struct template *t = p1->tpl;
+		if (!t)
+			continue;
+		for (int k = 0; k < t->n_knobs && made < want; k++) {
+			const struct knob *kn = &t->knobs[k];
+			int at = -1;
+			for (int v = 0; v < kn->n_values; v++)
+				if (kn->values[v] == p1->genome.value[k])
+					at = v;
+			for (int dir = 1; dir >= -1 && made < want; dir -= 2) {
+				int to = at + dir;
+				if (at < 0 || to < 0 || to >= kn->n_values)
+					continue;
+				/* PRECISION and its like lower precision: not under strict. */
+				if (ctx->strict && !strcmp(kn->name, "PRECISION") && kn->values[to] != kn->def)
+					continue;
+				char id[128], set[96];
+				snprintf(set, sizeof set, "%s=%d", kn->name, kn->values[to]);
+				snprintf(id, sizeof id, "step %s", set);
+				if (tried(ctx, id, p1->id))
+					continue;
+				struct proposal *p = &out[made++];
+				char *knobs = genome_knobs_str(&p1->genome);
+				p->def = NULL;
+				p->catalog_id = xstrdup(id);
+				p->category = xstrdup(knob_category(kn->name));
+				if (ctx->eager_ms > 0 && p1->median_ms > 0)
+					p->text = xasprintf(
+						"As #%lld (%s, %s) with %s instead of %d (%s): one step %s that knob from a "
+						"kernel at %.4f ms, %.0f%% of the %s floor; the catalogue has no untried "
+						"idea for it. Its other realisations also move one neighbouring knob.",
+						(long long)p1->id, t->name, knobs, set, p1->genome.value[k],
+						*kn->what ? kn->what : "a knob", dir > 0 ? "up" : "down",
+						p1->median_ms, p1->pct_floor, ctx->bound);
+				else
+					p->text = xasprintf(
+						"As #%lld (%s, %s) with %s instead of %d (%s): one step %s that knob; the "
+						"catalogue has no untried idea for it. Its other realisations also move "
+						"one neighbouring knob.",
+						(long long)p1->id, t->name, knobs, set, p1->genome.value[k],
+						*kn->what ? kn->what : "a knob", dir > 0 ? "up" : "down");
+				free(knobs);
+				p->parent1 = p1;
+				p->parent2 = NULL;
+				p->to = t;
+				p->set = xstrdup(set);
+				p->vary = xstrdup("");
+				p->step = true;
+			}
+		}
+	}
+	return made;
+}
+
 struct option_ {
 	const struct idea_def *def;
 	const struct known *parent;
@@ -273,30 +400,8 @@ int propose_playbook(const struct propose_ctx *ctx, const struct known *const *s
 		}
 
 	/* A recombination of two seeds of one template, when there are such. */
-	for (int a = 0; a < n_seeds && made < want && want > 1; a++)
-		for (int b = a + 1; b < n_seeds && made < 1; b++) {
-			const struct known *p1 = seeds[a], *p2 = seeds[b];
-			if (!p1->tpl || p1->tpl != p2->tpl || genome_equal(&p1->genome, &p2->genome) ||
-			    tried(ctx, "recombine", p1->id * 100003 + p2->id))
-				continue;
-			struct proposal *p = &out[made++];
-			char *k1 = genome_knobs_str(&p1->genome), *k2 = genome_knobs_str(&p2->genome);
-			p->def = NULL;
-			p->catalog_id = xstrdup("recombine");
-			p->category = xstrdup(p1->idea_category && *p1->idea_category ? p1->idea_category
-										 : "parallelism and occupancy");
-			p->text = xasprintf("Recombine the two best %s kernels: #%lld (%.4f ms, %s) and #%lld "
-					    "(%.4f ms, %s) reached their speed by different knob settings; "
-					    "taking each knob from one or the other may keep both gains.",
-					    p1->tpl->name, (long long)p1->id, p1->median_ms, k1,
-					    (long long)p2->id, p2->median_ms, k2);
-			p->parent1 = p1;
-			p->parent2 = p2;
-			p->to = p1->tpl;
-			free(k1);
-			free(k2);
-		}
-
+	if (want > 1)
+		made += recombine(ctx, seeds, n_seeds, 1, out + made);
 	while (made < want && n_opts > 0) {
 		double total = 0;
 		for (int i = 0; i < n_opts; i++)
@@ -320,7 +425,14 @@ int propose_playbook(const struct propose_ctx *ctx, const struct known *const *s
 		p->parent1 = o.parent;
 		p->parent2 = NULL;
 		p->to = o.to;
+		p->set = xstrdup(o.def->set);
+		p->vary = xstrdup(o.def->vary);
 	}
 	free(opts);
+	/* The catalogue ran dry: recombine more pairs, then step knobs. */
+	if (made < want)
+		made += recombine(ctx, seeds, n_seeds, want - made, out + made);
+	if (made < want)
+		made += knob_steps(ctx, seeds, n_seeds, want - made, out + made);
 	return made;
 }

@@ -62,6 +62,11 @@ struct proposal {
 	const struct known *parent1;
 	const struct known *parent2;  /* recombinations only */
 	const struct template *to;    /* the template its realisations use */
+	char *set;                    /* knob settings its realisations make ("" none); owned */
+	char *vary;                   /* knobs they draw freely; owned */
+	bool step;                    /* a knob step (catalogue run dry): realisations
+	                               * after the first also move one other knob
+	                               * to a neighbouring value */
 };
 
 void proposal_release(struct proposal *p);
@@ -85,7 +90,10 @@ struct propose_ctx {
 };
 
 /* Writes up to `want` proposals for the seeds into out (caller releases
- * each). Returns how many. */
+ * each). Returns how many. Catalogue ideas first; when they run dry, more
+ * recombinations of seeds of one template, then knob steps around the best
+ * seeds ("as #27 with STAGES=3 ..."): one knob to a neighbouring value, and
+ * in the step's other realisations one more knob beside it. */
 int propose_playbook(const struct propose_ctx *ctx, const struct known *const *seeds, int n_seeds,
 		     int want, struct proposal *out);
 

@@ -41,12 +41,12 @@ int realize_playbook(const struct proposal *p, int k, const struct genome *seen,
 	int made = 0;
 	struct genome base;
 	base_genome(p, &base);
-	if (p->def && *p->def->set) {
+	if (p->set && *p->set) {
 		struct genome set;
-		if (genome_parse(&set, p->to, p->def->set) == 0) {
+		if (genome_parse(&set, p->to, p->set) == 0) {
 			/* Only the knobs the idea names: genome_parse fills the rest with defaults. */
 			for (int i = 0; i < p->to->n_knobs; i++) {
-				if (template_settings_name(p->def->set, p->to->knobs[i].name))
+				if (template_settings_name(p->set, p->to->knobs[i].name))
 					base.value[i] = set.value[i];
 			}
 		}
@@ -59,9 +59,24 @@ int realize_playbook(const struct proposal *p, int k, const struct genome *seen,
 			for (int i = 0; i < p->to->n_knobs; i++)
 				if (rng_below(rng, 2))
 					g.value[i] = p->parent2->genome.value[i];
-		} else if (p->def && (attempt > 0 || made > 0)) {
+		} else if (p->step && (attempt > 0 || made > 0)) {
+			/* A knob step: one other knob to a neighbouring value. */
+			int i = rng_below(rng, p->to->n_knobs);
+			const struct knob *kn = &p->to->knobs[i];
+			/* Not the step's own knob; not precision (a loose move is
+			 * the catalogue's to make, under the loose tolerance). */
+			if (template_settings_name(p->set, kn->name) || !strcmp(kn->name, "PRECISION"))
+				continue;
+			for (int v = 0; v < kn->n_values; v++)
+				if (kn->values[v] == g.value[i]) {
+					int to = v + (rng_below(rng, 2) ? 1 : -1);
+					if (to >= 0 && to < kn->n_values)
+						g.value[i] = kn->values[to];
+					break;
+				}
+		} else if (p->vary && *p->vary && (attempt > 0 || made > 0)) {
 			for (int i = 0; i < p->to->n_knobs; i++)
-				if (util_word_in(p->def->vary, p->to->knobs[i].name))
+				if (util_word_in(p->vary, p->to->knobs[i].name))
 					g.value[i] = p->to->knobs[i].values[rng_below(rng, p->to->knobs[i].n_values)];
 		}
 		if (seen_before(&g, seen, n_seen) || seen_before(&g, out, made))

@@ -511,10 +511,14 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		if (population_seed_files(&s.pop, o->seed_kernels, o->n_seed_kernels) ||
 		    population_seed_round0(&s.pop, &s.j.p, s.tpls, s.n_tpls, s.j.gpu.name, o->use_bank))
 			goto out;
-		/* Nothing hand-written: a kernel generated from the op graph, then
-		 * the main proposer's own first kernels (a model writes them, with
-		 * the generated one offered as a starting point). */
-		if (s.pop.n_cands == 0) {
+		/* Nothing hand-written (templates at their defaults do not count:
+		 * they may not take this shape): a kernel generated from the op
+		 * graph, then the main proposer's own first kernels (a model
+		 * writes them, with the generated one offered as a starting point). */
+		bool handwritten = false;
+		for (int i = 0; i < s.pop.n_cands; i++)
+			handwritten |= !s.pop.cands[i].template_name || !*s.pop.cands[i].template_name;
+		if (!handwritten) {
 			struct proposer gen;
 			proposer_generated_new(&gen);
 			if (gen.ops->seed(gen.self, &s.env) == PROPOSER_FAILED)

@@ -471,6 +471,96 @@ static void test_realisations_and_recombination(void **state)
 		proposal_release(&p[i]);
 }
 
+static void test_knob_steps_when_the_catalogue_runs_dry(void **state)
+{
+	/* A seed of a template, every catalogue idea already tried on it (here:
+	 * no catalogue at all): the round is filled with knob steps, each an
+	 * English idea naming the parent, the knob and its new value. */
+	const struct template *t = template_find(tpls, n_tpls, "gemm_tf32");
+	assert_non_null(t);
+	struct known a = { .id = 27, .tpl = t, .correct = true, .median_ms = 1.5, .pct_floor = 77 };
+	genome_default(&a.genome, t);
+	const struct known *seeds[] = { &a };
+	uint64_t rng = 3;
+	struct propose_ctx ctx = ctx_for("matmul_fp32", "matmul", &a, 1, NULL, 0, &rng);
+	ctx.n_catalog = 0;
+	ctx.strict = true;
+	struct proposal p[64];
+	int n = propose_playbook(&ctx, seeds, 1, 64, p);
+	/* Every knob that can move up or down gives a step (PRECISION only
+	 * under the loose tolerance). */
+	int expect = 0;
+	for (int k = 0; k < t->n_knobs; k++) {
+		int at = 0;
+		for (int v = 0; v < t->knobs[k].n_values; v++)
+			if (t->knobs[k].values[v] == a.genome.value[k])
+				at = v;
+		if (!strcmp(t->knobs[k].name, "PRECISION"))
+			continue;
+		expect += (at > 0) + (at + 1 < t->knobs[k].n_values);
+	}
+	assert_true(expect >= 2);
+	assert_int_equal(n, expect);
+	struct genome seen[1] = { a.genome };
+	for (int i = 0; i < n; i++) {
+		assert_true(p[i].step);
+		assert_ptr_equal(p[i].parent1, &a);
+		assert_true(!strncmp(p[i].catalog_id, "step ", 5));
+		assert_string_equal(p[i].catalog_id + 5, p[i].set);
+		assert_non_null(strstr(p[i].text, "As #27"));
+		assert_non_null(strstr(p[i].text, p[i].set));
+		assert_null(strstr(p[i].set, "PRECISION"));
+		/* Realised: first the step alone, then with one more knob moved
+		 * to a neighbouring value; all distinct, none the parent. */
+		struct genome out[4];
+		int r = realize_playbook(&p[i], 4, seen, 1, &rng, out);
+		assert_true(r >= 1);
+		struct genome step;
+		assert_int_equal(genome_parse(&step, t, p[i].set), 0);
+		int diff = 0;
+		for (int k = 0; k < t->n_knobs; k++)
+			diff += out[0].value[k] != a.genome.value[k];
+		assert_int_equal(diff, 1);
+		for (int x = 1; x < r; x++) {
+			int d = 0;
+			for (int k = 0; k < t->n_knobs; k++)
+				d += out[x].value[k] != a.genome.value[k];
+			assert_int_equal(d, 2);
+			for (int y = 0; y < x; y++)
+				assert_false(genome_equal(&out[x], &out[y]));
+		}
+	}
+	/* A step tried on this seed is not proposed again. */
+	char *first = xasprintf("%s:27", p[0].catalog_id);
+	const char *tried[] = { first };
+	ctx.tried = tried;
+	ctx.n_tried = 1;
+	struct proposal q[64];
+	int m = propose_playbook(&ctx, seeds, 1, 64, q);
+	assert_int_equal(m, n - 1);
+	for (int i = 0; i < m; i++) {
+		assert_string_not_equal(q[i].catalog_id, p[0].catalog_id);
+		proposal_release(&q[i]);
+	}
+	for (int i = 0; i < n; i++)
+		proposal_release(&p[i]);
+	free(first);
+	/* The same seed gives the same steps in the same order (--seed). */
+	uint64_t r1 = 11, r2 = 11;
+	ctx.tried = NULL;
+	ctx.n_tried = 0;
+	ctx.rng = &r1;
+	int n1 = propose_playbook(&ctx, seeds, 1, 5, p);
+	ctx.rng = &r2;
+	int n2 = propose_playbook(&ctx, seeds, 1, 5, q);
+	assert_int_equal(n1, n2);
+	for (int i = 0; i < n1; i++) {
+		assert_string_equal(p[i].catalog_id, q[i].catalog_id);
+		proposal_release(&p[i]);
+		proposal_release(&q[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +574,9 @@ int main(void)
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_realisations_and_recombination),
+		cmocka_unit_test(test_knob_steps_when_the_catalogue_runs_dry),
 	};
+	if (getenv("KBREED_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("KBREED_TEST_FILTER"));
 	return cmocka_run_group_tests_name("playbook", tests, setup, teardown);
 }
