@@ -1,7 +1,8 @@
 /*
  * judge.c - the judging session (judge.h): problem, GPU, references,
  * baseline, ceilings and worker in one place, and every candidate through
- * the same checks in the same order: policy, compile, load, correctness,
+ * the same checks in the same order: policy (files the compiler would read,
+ * then libraries), compile, load, correctness,
  * timing, verdict.
  */
 #define _GNU_SOURCE
@@ -154,14 +155,12 @@ struct judge_batch *judge_batch_start(struct judge *j, const char *const *paths,
 	pthread_cond_init(&b->cond, NULL);
 	/* 1. policy: a banned source is not compiled at all. */
 	for (int i = 0; i < n; i++) {
-		if (!j->o.eval.allow_libraries) {
-			char *text = NULL;
-			if (util_read_file(paths[i], 16u << 20, &text, NULL) == 0)
-				policy_violation(text, &b->banned[i]);
-			else
-				b->banned[i] = xasprintf("the source %s cannot be read", paths[i]);
-			free(text);
-		}
+		char *text = NULL;
+		if (util_read_file(paths[i], 16u << 20, &text, NULL))
+			b->banned[i] = xasprintf("the source %s cannot be read", paths[i]);
+		else if (!policy_reads_files(text, &b->banned[i]) && !j->o.eval.allow_libraries)
+			policy_violation(text, &b->banned[i]);
+		free(text);
 		b->job_of[i] = b->banned[i] ? -1 : b->n_jobs;
 		if (!b->banned[i])
 			b->jobs[b->n_jobs++].source = paths[i];
