@@ -199,7 +199,14 @@ int judge_batch_next(struct judge_batch *b, int *index, struct judgement *out)
 	if (!job) {
 		eval_result_policy(&out->res, b->banned[i]);
 	} else if (!job->ok) {
-		eval_result_compile_error(&out->res, job->timed_out, job->log);
+		/* What is stored and shown to a model: the diagnostics of the
+		 * candidate's own file; the full log stays in the build cache. */
+		char *shown = compile_log_for_model(job->log, job->source);
+		char *log = job->log_path ? xasprintf("%s[kbreed: the full log is %s]\n", shown, job->log_path)
+					  : xstrdup(shown);
+		eval_result_compile_error(&out->res, job->timed_out, log);
+		free(log);
+		free(shown);
 	} else if (!j->o.eval.allow_libraries && (lc = linkcheck_so(job->so_path, &why)) != 0) {
 		/* 3a. what the shared object imports, whatever its text looked like. */
 		if (lc > 0) {
