@@ -43,6 +43,24 @@ int verdict_parse(const char *name, enum verdict *v);
 
 /* The thresholds of the rules. */
 
+/* The norm rule: ||got - ref||_2 / ||ref||_2 of every output tensor (of
+ * every input set and check call) may not exceed, per profile and output
+ * dtype (tolerance_norm_bound in compare.c):
+ * - strict fp32/fp64: 1e-4. fp32 arithmetic in another order lands at
+ *   1e-7..1e-6 (1e-5 for a 10^5-long sequential sum); TF32 inputs give
+ *   about 3e-4 and half-precision arithmetic 1e-3 and more, so both fail.
+ * - strict fp16: 1e-2, bf16: 2e-2: the output's own rounding (about
+ *   3e-4 and 2e-3) and a few roundings more pass.
+ * - crfm: 1e-2 (bf16 2e-2): TF32 and fp16 arithmetic pass; a zero, constant
+ *   or partial output (relative error near 1) fails however small the
+ *   values are. */
+#define VERDICT_NORM_STRICT_F32 1e-4
+#define VERDICT_NORM_STRICT_F16 1e-2
+#define VERDICT_NORM_STRICT_BF16 2e-2
+#define VERDICT_NORM_CRFM_F32 1e-2
+#define VERDICT_NORM_CRFM_F16 1e-2
+#define VERDICT_NORM_CRFM_BF16 2e-2
+
 /* Work hidden from the events: rejected when even the fastest host-timed
  * call exceeds HOST_RATIO x the median event time + HOST_MARGIN_MS. */
 #define VERDICT_HOST_RATIO 1.5

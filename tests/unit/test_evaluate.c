@@ -492,6 +492,7 @@ static const struct step steps[] = {
 	{ "correct", VERDICT_CORRECT, { "correct" }, 1 },
 	{ "mutate", VERDICT_REJECTED, { "input set 0", "modified input 0" }, 0 },
 	{ "nan", VERDICT_INCORRECT, { "no output was written" }, 1 },
+	{ "lowprec", VERDICT_INCORRECT, { "too large for the size of the output", "= 0.00015", "bound 0.0001, strict" }, 0 },
 	{ "slowhost", VERDICT_REJECTED, { "escaped" }, 0 },
 	{ "fewtimes", VERDICT_RUNTIME_ERROR, { "3 of 20 timings" }, 0 },
 	{ "correct", VERDICT_CORRECT, { "correct" }, 1 },
@@ -549,6 +550,14 @@ static void check_step(const struct step *st, const struct eval_result *res)
 		assert_int_equal(res->bad_output[TOL_STRICT], 0);
 		assert_true(fabs(res->stats.first_got[TOL_STRICT] - res->stats.first_want[TOL_STRICT] - 1.0) < 1e-5);
 		assert_int_equal(res->stats.n_nonfinite, 0);
+	} else if (!strcmp(st->name, "lowprec")) {
+		/* Every element within strict's element-wise rule, the norm not. */
+		assert_true(res->checked);
+		assert_int_equal(res->stats.n_bad[TOL_STRICT], 0);
+		assert_true(res->stats.norm_bad[TOL_STRICT]);
+		assert_false(res->pass[TOL_STRICT]);
+		assert_true(res->pass[TOL_CRFM]);
+		assert_true(fabs(res->stats.rel_l2 - 1.5e-4) < 1e-5);
 	} else if (!strcmp(st->name, "nan")) {
 		assert_true(res->checked);
 		assert_false(res->pass[TOL_STRICT]);
