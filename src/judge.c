@@ -233,7 +233,10 @@ int judge_batch_next(struct judge_batch *b, int *index, struct judgement *out)
 		}
 		j->gpu_s += util_now() - g0;
 	}
-	/* 6. the verdict, placed against PyTorch and the floor. */
+	/* 6. the verdict, placed against PyTorch and the floor; a result
+	 * beyond the memory floor is rejected, never a winner. */
+	if (j->have_ceil)
+		verdict_of_floor(&out->res, j->roof.memory_ms, j->p.min_bytes / 1e6, j->ceil.bandwidth_gbs);
 	out->rep = (struct eval_report){
 		.problem = &j->p, .candidate = b->paths[i], .arch = j->arch, .opts = &j->o.eval,
 		.result = &out->res, .gpu = &j->gpu, .baseline = j->have_base ? &j->base : NULL,

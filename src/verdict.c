@@ -212,6 +212,19 @@ void verdict_of_run(const struct worker_run *run, const struct verdict_basis *b,
 	free(host_ms);
 }
 
+bool verdict_of_floor(struct eval_result *res, double memory_floor_ms, double min_mb, double bandwidth_gbs)
+{
+	if (res->verdict != VERDICT_CORRECT || !res->timed || memory_floor_ms <= 0 ||
+	    res->time.max_ms >= VERDICT_FLOOR_FRACTION * memory_floor_ms)
+		return false;
+	eval_result_set(res, VERDICT_REJECTED,
+			"faster than the memory floor: every timed call took at most %.4g ms (median %.4g ms), the floor is "
+			"%.4g ms (%.3g MB at %.0f GB/s): the kernel cannot have read its inputs and written its outputs "
+			"(or the problem moves fewer bytes than its tensors hold)",
+			res->time.max_ms, res->time.median_ms, memory_floor_ms, min_mb, bandwidth_gbs);
+	return true;
+}
+
 bool verdict_needs_fresh_worker(const struct worker_run *run, const struct eval_result *res)
 {
 	/* Threads the candidate left running: its code is still loaded and may

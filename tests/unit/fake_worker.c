@@ -48,7 +48,8 @@
  * With $KBREED_FAKE_SEARCH set, any other name is a correct candidate whose
  * time (0.5 to 1.5 ms) comes from a hash of the name: a stand-in GPU for
  * tests of the search loop; $KBREED_FAKE_DELAY_MS makes each such candidate
- * take that long. With $KBREED_FAKE_GPU set, --info describes a
+ * take that long, and $KBREED_FAKE_TIME_SCALE multiplies its times (a
+ * tiny scale puts it below any memory floor). With $KBREED_FAKE_GPU set, --info describes a
  * made-up compute capability 9.0 device instead of reporting none.
  *
  * When $KBREED_FAKE_WORKER_STARTS (or $FAKE_WORKER_STARTS) names a file, one
@@ -385,6 +386,9 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 		for (const char *c = base; *c; c++)
 			h = h * 33 + (unsigned char)*c;
 		double t = 0.5 + (double)(h % 1000) / 1000.0;
+		const char *scale = getenv("KBREED_FAKE_TIME_SCALE");
+		if (scale && atof(scale) > 0)
+			t *= atof(scale);
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 2.0 * t, t);
 		times(j->reps, t, t + 0.05);

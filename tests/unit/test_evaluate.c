@@ -91,6 +91,25 @@ static void test_verdict_names(void **state)
 }
 
 /* Every verdict's name parses back to it; nothing else parses. */
+static void test_verdict_floor(void **state)
+{
+	struct eval_result r;
+	eval_result_init(&r);
+	eval_result_set(&r, VERDICT_CORRECT, "correct");
+	r.timed = true;
+	r.time = (struct timing){ .median_ms = 0.5, .min_ms = 0.4, .max_ms = 0.6, .reps = 20 };
+	assert_false(verdict_of_floor(&r, 0, 1, 3000));          /* no floor known: no rule */
+	assert_false(verdict_of_floor(&r, 0.7, 1, 3000));        /* 0.6 >= 0.85 x 0.7: within reach */
+	assert_int_equal(r.verdict, VERDICT_CORRECT);
+	assert_true(verdict_of_floor(&r, 1.0, 1, 3000));         /* every call below 0.85 ms */
+	assert_int_equal(r.verdict, VERDICT_REJECTED);
+	assert_non_null(strstr(r.detail, "faster than the memory floor"));
+	eval_result_set(&r, VERDICT_INCORRECT, "wrong");
+	assert_false(verdict_of_floor(&r, 1.0, 1, 3000));        /* wrong values stay incorrect */
+	assert_int_equal(r.verdict, VERDICT_INCORRECT);
+	eval_result_release(&r);
+}
+
 static void test_verdict_parse(void **state)
 {
 	(void)state;
@@ -717,6 +736,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdict_names),
 		cmocka_unit_test(test_verdict_parse),
+		cmocka_unit_test(test_verdict_floor),
 		cmocka_unit_test(test_protocol_job_round_trip),
 		cmocka_unit_test(test_protocol_job_defects),
 		cmocka_unit_test(test_protocol_replies),
