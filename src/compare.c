@@ -4,6 +4,8 @@
  */
 #include "compare.h"
 
+#include "verdict.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -31,6 +33,24 @@ void tolerance_get(enum tolerance_profile p, enum kb_dtype t, double *atol, doub
 	*rtol = tol;
 }
 
+double tolerance_norm_bound(enum tolerance_profile p, enum kb_dtype t)
+{
+	switch (t) {
+	case KB_F32:
+	case KB_F64:
+		return p == TOL_STRICT ? VERDICT_NORM_STRICT_F32 : VERDICT_NORM_CRFM_F32;
+	case KB_F16:
+		return p == TOL_STRICT ? VERDICT_NORM_STRICT_F16 : VERDICT_NORM_CRFM_F16;
+	case KB_BF16:
+		return p == TOL_STRICT ? VERDICT_NORM_STRICT_BF16 : VERDICT_NORM_CRFM_BF16;
+	case KB_I32:
+	case KB_I64:
+	case KB_BOOL:
+		break;
+	}
+	return 0;
+}
+
 void compare_stats_init(struct compare_stats *s)
 {
 	memset(s, 0, sizeof *s);
@@ -47,7 +67,12 @@ void compare_stats_merge(struct compare_stats *a, const struct compare_stats *b,
 			a->first_want[p] = b->first_want[p];
 		}
 		a->n_bad[p] += b->n_bad[p];
+		a->norm_bad[p] |= b->norm_bad[p];
 	}
+	a->err_sq += b->err_sq;
+	a->ref_sq += b->ref_sq;
+	if (b->rel_l2 > a->rel_l2)
+		a->rel_l2 = b->rel_l2;
 	a->n += b->n;
 	a->n_nonfinite += b->n_nonfinite;
 	if (b->max_abs > a->max_abs)
@@ -166,6 +191,8 @@ static void *compare_stretch(void *arg)
 			continue;
 		}
 		double d = fabs(got - want);
+		s->err_sq += d * d;
+		s->ref_sq += want * want;
 		if (d > s->max_abs)
 			s->max_abs = d;
 		if (want != 0 && d / fabs(want) > s->max_rel)
@@ -230,4 +257,11 @@ void compare_buffers(const void *ref, const void *got, enum kb_dtype t, int64_t 
 	compare_stats_init(out);
 	for (int i = 0; i < threads; i++)
 		compare_stats_merge(out, &w[i].stats, w[i].begin);
+	/* The norm rule, on this tensor as a whole. */
+	if (!is_integer(t) && out->ref_sq > 0) {
+		out->rel_l2 = sqrt(out->err_sq / out->ref_sq);
+		for (int p = 0; p < TOL_PROFILES; p++)
+			out->norm_bad[p] = out->rel_l2 > tolerance_norm_bound(p, t);
+	}
+	/* A zero reference: the elements decide. */
 }

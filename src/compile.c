@@ -457,3 +457,115 @@ out:
 	free(cache);
 	return rc;
 }
+
+/* Where a diagnostic line says it is: the length of the path that starts it
+ * ("F(12): error", "F:12:3: error", "F: In function", "F: Assembler
+ * messages:"), or 0 when it starts with no location. */
+static size_t location_len(const char *line, size_t len)
+{
+	if (!len || line[0] == ' ' || line[0] == '\t')
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		const char *p = line + i;
+		size_t d = 0;
+		if (*p == '(') {
+			while (i + 1 + d < len && p[1 + d] >= '0' && p[1 + d] <= '9')
+				d++;
+			if (d && i + 1 + d + 2 < len && p[1 + d] == ')' && p[2 + d] == ':')
+				return i;
+		} else if (*p == ':') {
+			while (i + 1 + d < len && p[1 + d] >= '0' && p[1 + d] <= '9')
+				d++;
+			if (d && i + 1 + d < len && p[1 + d] == ':')
+				return i;
+			static const char *const ctx[] = { ": In ", ": At ", ": Assembler messages:" };
+			for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++)
+				if (len - i >= strlen(ctx[k]) && !strncmp(p, ctx[k], strlen(ctx[k])))
+					return i;
+		}
+	}
+	return 0;
+}
+
+/* Whether the path (len bytes) names the candidate's own source. */
+static bool is_own_file(const char *path, size_t len, const char *source, const char *source_real)
+{
+	char *p = xasprintf("%.*s", (int)len, path);
+	bool own = !strcmp(p, source);
+	if (!own && source_real) {
+		char *real = realpath(p, NULL);
+		own = real && !strcmp(real, source_real);
+		free(real);
+	}
+	free(p);
+	return own;
+}
+
+/* Lines nvcc prints that are no diagnostic of a file: its own and ptxas's
+ * messages, the closing count, kbreed's notes. */
+static bool tool_line(const char *line, size_t len)
+{
+	static const char *const starts[] = { "ptxas", "nvlink", "nvcc fatal", "nvcc error", "nvcc warning",
+					      "[kbreed", "compilation terminated.", NULL };
+	for (int i = 0; starts[i]; i++)
+		if (len >= strlen(starts[i]) && !strncmp(line, starts[i], strlen(starts[i])))
+			return true;
+	char *l = xasprintf("%.*s", (int)len, line);
+	bool count = strstr(l, " detected in the compilation of \"") != NULL;
+	free(l);
+	return count;
+}
+
+char *compile_log_for_model(const char *log, const char *source)
+{
+	struct buf out, others;
+	buf_init(&out, LOG_CAP + 4096);
+	buf_init(&others, 1024);
+	char *source_real = source ? realpath(source, NULL) : NULL;
+	bool keep = false, last_blank = true;
+	int dropped = 0, n_others = 0;
+	for (const char *p = log ? log : ""; *p;) {
+		size_t len = strcspn(p, "\n");
+		size_t loc = location_len(p, len);
+		bool blank = strspn(p, " \t\r") >= len;
+		bool indented = len && (p[0] == ' ' || p[0] == '\t');
+		bool show;
+		if (loc) {
+			/* A diagnostic: shown, with what it quotes, for the candidate's own file only. */
+			keep = source && is_own_file(p, loc, source, source_real);
+			show = keep;
+			if (!keep) {
+				char *name = xasprintf("%.*s", (int)(loc > 200 ? 200 : loc), p);
+				if (!strstr(buf_str(&others), name) && n_others < 3) {
+					buf_printf(&others, "%s%s", n_others ? ", " : "", name);
+					n_others++;
+				}
+				free(name);
+			}
+		} else if (blank) {
+			show = !last_blank;
+		} else if (indented) {
+			show = keep;   /* a quoted source line, a caret, an instantiation context */
+		} else {
+			keep = false;
+			show = tool_line(p, len);
+		}
+		if (show) {
+			buf_append(&out, p, len);
+			buf_append(&out, "\n", 1);
+			last_blank = blank;
+		} else if (!blank) {
+			dropped++;
+		}
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	if (dropped)
+		buf_printf(&out, "[kbreed: %d line%s of the compiler's output that %s not about this kernel's own file left out%s%s%s]\n",
+			   dropped, dropped == 1 ? "" : "s", dropped == 1 ? "is" : "are", n_others ? " (" : "",
+			   buf_str(&others), n_others ? ")" : "");
+	free(source_real);
+	buf_release(&others);
+	return buf_detach(&out);
+}

@@ -53,6 +53,15 @@ int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
  * Returns 0, or -1 when a file cannot be read or nvcc cannot be run. */
 int compile_key(const char *source, const struct compile_opts *o, char key[65]);
 
+/* What of nvcc's log may be shown to a model (caller frees): the
+ * diagnostics about the candidate's own file (`source`, the path nvcc was
+ * given) with the lines they quote, the compiler's and ptxas's own
+ * messages and the error count. Diagnostics about any other file, and the
+ * source lines they quote, are left out, with one closing line that says
+ * how many lines and which files: what the compiler read is never echoed.
+ * The full log stays on disk for the user. */
+char *compile_log_for_model(const char *log, const char *source);
+
 /* The target for a compute capability: "sm_90a" for 9.0 (wgmma needs the
  * arch-specific target), "sm_100a" for 10.0, else "sm_XY". Static storage. */
 const char *compile_arch_for(int major, int minor);

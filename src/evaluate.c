@@ -46,6 +46,7 @@ void eval_result_init(struct eval_result *r)
 	compare_stats_init(&r->stats);
 	for (int p = 0; p < TOL_PROFILES; p++)
 		r->bad_set[p] = r->bad_output[p] = -1;
+	r->norm_set = r->norm_output = -1;
 }
 
 void eval_result_set(struct eval_result *r, enum verdict v, const char *fmt, ...)
@@ -336,6 +337,10 @@ static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_r
 				if (*scale == 0)
 					*scale = compare_scale(ref, t->dtype, tensor_numel(t));
 				compare_buffers(ref, got, t->dtype, tensor_numel(t), *scale, ev->opts.threads, &s);
+				if (s.rel_l2 > res->stats.rel_l2 || res->norm_set < 0) {
+					res->norm_set = k;
+					res->norm_output = j;
+				}
 				for (int q = 0; q < TOL_PROFILES; q++)
 					if (s.first_bad[q] >= 0 && res->bad_set[q] < 0) {
 						res->bad_set[q] = k;
@@ -362,7 +367,7 @@ static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_r
 		}
 	}
 	for (int q = 0; q < TOL_PROFILES; q++)
-		res->pass[q] = res->stats.n_bad[q] == 0;
+		res->pass[q] = res->stats.n_bad[q] == 0 && !res->stats.norm_bad[q];
 	res->checked = true;
 	return 0;
 }

@@ -74,6 +74,7 @@ struct eval_result {
 	int bad_set[TOL_PROFILES];       /* set of the first bad element, -1 when none; sets
 					    >= opts.sets are timed calls of set (n - sets) */
 	int bad_output[TOL_PROFILES];    /* output index of the first bad element */
+	int norm_set, norm_output;       /* where stats.rel_l2 (the largest) was found; -1 when none */
 	bool timed;                      /* timing numbers below are valid */
 	struct timing time;              /* CUDA events, L2 flushed before each call */
 	double host_median_ms;           /* host wall clock around call + device sync */

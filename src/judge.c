@@ -1,7 +1,8 @@
 /*
  * judge.c - the judging session (judge.h): problem, GPU, references,
  * baseline, ceilings and worker in one place, and every candidate through
- * the same checks in the same order: policy, compile, load, correctness,
+ * the same checks in the same order: policy (files the compiler would read,
+ * then libraries), compile, load, correctness,
  * timing, verdict.
  */
 #define _GNU_SOURCE
@@ -154,14 +155,12 @@ struct judge_batch *judge_batch_start(struct judge *j, const char *const *paths,
 	pthread_cond_init(&b->cond, NULL);
 	/* 1. policy: a banned source is not compiled at all. */
 	for (int i = 0; i < n; i++) {
-		if (!j->o.eval.allow_libraries) {
-			char *text = NULL;
-			if (util_read_file(paths[i], 16u << 20, &text, NULL) == 0)
-				policy_violation(text, &b->banned[i]);
-			else
-				b->banned[i] = xasprintf("the source %s cannot be read", paths[i]);
-			free(text);
-		}
+		char *text = NULL;
+		if (util_read_file(paths[i], 16u << 20, &text, NULL))
+			b->banned[i] = xasprintf("the source %s cannot be read", paths[i]);
+		else if (!policy_reads_files(text, &b->banned[i]) && !j->o.eval.allow_libraries)
+			policy_violation(text, &b->banned[i]);
+		free(text);
 		b->job_of[i] = b->banned[i] ? -1 : b->n_jobs;
 		if (!b->banned[i])
 			b->jobs[b->n_jobs++].source = paths[i];
@@ -200,7 +199,14 @@ int judge_batch_next(struct judge_batch *b, int *index, struct judgement *out)
 	if (!job) {
 		eval_result_policy(&out->res, b->banned[i]);
 	} else if (!job->ok) {
-		eval_result_compile_error(&out->res, job->timed_out, job->log);
+		/* What is stored and shown to a model: the diagnostics of the
+		 * candidate's own file; the full log stays in the build cache. */
+		char *shown = compile_log_for_model(job->log, job->source);
+		char *log = job->log_path ? xasprintf("%s[kbreed: the full log is %s]\n", shown, job->log_path)
+					  : xstrdup(shown);
+		eval_result_compile_error(&out->res, job->timed_out, log);
+		free(log);
+		free(shown);
 	} else if (!j->o.eval.allow_libraries && (lc = linkcheck_so(job->so_path, &why)) != 0) {
 		/* 3a. what the shared object imports, whatever its text looked like. */
 		if (lc > 0) {
@@ -227,7 +233,10 @@ int judge_batch_next(struct judge_batch *b, int *index, struct judgement *out)
 		}
 		j->gpu_s += util_now() - g0;
 	}
-	/* 6. the verdict, placed against PyTorch and the floor. */
+	/* 6. the verdict, placed against PyTorch and the floor; a result
+	 * beyond the memory floor is rejected, never a winner. */
+	if (j->have_ceil)
+		verdict_of_floor(&out->res, j->roof.memory_ms, j->p.min_bytes / 1e6, j->ceil.bandwidth_gbs);
 	out->rep = (struct eval_report){
 		.problem = &j->p, .candidate = b->paths[i], .arch = j->arch, .opts = &j->o.eval,
 		.result = &out->res, .gpu = &j->gpu, .baseline = j->have_base ? &j->base : NULL,

@@ -49,9 +49,10 @@ void report_print(FILE *f, const struct eval_report *r)
 	fprintf(f, "%s on %s: %s\n", r->candidate, r->problem->name, verdict_name(res->verdict));
 	fprintf(f, "  %s\n", res->detail ? res->detail : "");
 	if (res->checked) {
-		fprintf(f, "  correctness: strict %s, crfm %s; max abs err %.3g, max rel err %.3g over %lld elements\n",
+		fprintf(f, "  correctness: strict %s, crfm %s; max abs err %.3g, max rel err %.3g, "
+			"||got - ref|| / ||ref|| %.3g over %lld elements\n",
 			res->pass[TOL_STRICT] ? "pass" : "FAIL", res->pass[TOL_CRFM] ? "pass" : "FAIL",
-			res->stats.max_abs, res->stats.max_rel, (long long)res->stats.n);
+			res->stats.max_abs, res->stats.max_rel, res->stats.rel_l2, (long long)res->stats.n);
 	}
 	if (res->timed) {
 		fprintf(f, "  time: median %.4f ms (min %.4f, max %.4f, %d calls, L2 flushed; host %.4f ms)",
@@ -142,6 +143,9 @@ char *report_json(const struct eval_report *r)
 			json_t *v = json_pack("{s:b, s:f, s:f, s:I}", "pass", res->pass[p], "atol",
 					      atol, "rtol", rtol, "bad_elements",
 					      (json_int_t)res->stats.n_bad[p]);
+			json_object_set_new(v, "norm_bound",
+					    json_real(tolerance_norm_bound(p, r->problem->outputs[0].dtype)));
+			json_object_set_new(v, "norm_pass", json_boolean(!res->stats.norm_bad[p]));
 			if (res->stats.first_bad[p] >= 0) {
 				json_object_set_new(v, "first_bad", json_pack("{s:i, s:i, s:I, s:f, s:f}",
 					"set", res->bad_set[p], "output", res->bad_output[p],
@@ -153,6 +157,7 @@ char *report_json(const struct eval_report *r)
 		json_object_set_new(c, "elements", json_integer((json_int_t)res->stats.n));
 		json_object_set_new(c, "max_abs_err", json_real(res->stats.max_abs));
 		json_object_set_new(c, "max_rel_err", json_real(res->stats.max_rel));
+		json_object_set_new(c, "rel_l2_err", json_real(res->stats.rel_l2));
 		json_object_set_new(c, "nonfinite", json_integer((json_int_t)res->stats.n_nonfinite));
 		json_object_set_new(c, "sets", json_integer(r->opts->sets));
 		json_object_set_new(o, "correctness", c);

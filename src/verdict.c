@@ -109,15 +109,31 @@ static void describe_mismatch(const struct verdict_basis *b, struct eval_result 
 		eval_result_set(res, VERDICT_INCORRECT, "no output was written: every element still holds the NaN poison");
 		return;
 	}
+	int nset = res->norm_set >= 0 ? res->norm_set : 0, nout = res->norm_output >= 0 ? res->norm_output : 0;
+	const struct tensor_spec *nt = &b->problem->outputs[nout];
+	char *norm = xasprintf("||got - ref|| / ||ref|| = %.3g on %s %d, output %d (bound %g, %s)",
+			       res->stats.rel_l2, nset < b->sets ? "input set" : "the check call on input set",
+			       nset % b->sets, nout, tolerance_norm_bound(q, nt->dtype), tolerance_name(q));
+	if (res->stats.n_bad[q] == 0) {
+		/* Every element within its tolerance, the tensor as a whole not. */
+		eval_result_set(res, VERDICT_INCORRECT,
+				"the error is too large for the size of the output: %s, though every element is within "
+				"atol=%g rtol=%g; max abs err %.3g, max rel err %.3g (zeros, a partial output or arithmetic "
+				"below the output's precision?)",
+				norm, atol, rtol, res->stats.max_abs, res->stats.max_rel);
+		free(norm);
+		return;
+	}
 	char *where = index_str(t, res->stats.first_bad[q]);
 	eval_result_set(res, VERDICT_INCORRECT,
 			"%lld of %lld elements outside atol=%g rtol=%g (%s); first at %s %d, output %d %s: "
-			"got %.6g, want %.6g; max abs err %.3g, max rel err %.3g%s",
+			"got %.6g, want %.6g; max abs err %.3g, max rel err %.3g; %s%s",
 			(long long)res->stats.n_bad[q], (long long)res->stats.n, atol, rtol, tolerance_name(q),
 			set < b->sets ? "input set" : "timed call on input set", set % b->sets, out, where,
-			res->stats.first_got[q], res->stats.first_want[q], res->stats.max_abs, res->stats.max_rel,
+			res->stats.first_got[q], res->stats.first_want[q], res->stats.max_abs, res->stats.max_rel, norm,
 			res->stats.n_nonfinite ? "; some elements NaN/Inf where the reference is finite" : "");
 	free(where);
+	free(norm);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -188,11 +204,25 @@ void verdict_of_run(const struct worker_run *run, const struct verdict_basis *b,
 				"calls on inputs seen for the first time take %.3f ms (median of input sets 1 to %d), the timed calls on inputs seen before %.3f ms: results cached across calls?",
 				res->first_median_ms, b->sets - 1, res->time.median_ms);
 	} else {
-		eval_result_set(res, VERDICT_CORRECT, "correct on %d input sets and %d timed calls (%s); median %.4f ms",
-				b->sets, reps, tolerance_name(b->tolerance), res->time.median_ms);
+		eval_result_set(res, VERDICT_CORRECT, "correct on %d input sets and %d timed calls (%s; "
+				"||got - ref|| / ||ref|| at most %.2g); median %.4f ms",
+				b->sets, reps, tolerance_name(b->tolerance), res->stats.rel_l2, res->time.median_ms);
 	}
 	free(event_ms);
 	free(host_ms);
+}
+
+bool verdict_of_floor(struct eval_result *res, double memory_floor_ms, double min_mb, double bandwidth_gbs)
+{
+	if (res->verdict != VERDICT_CORRECT || !res->timed || memory_floor_ms <= 0 ||
+	    res->time.max_ms >= VERDICT_FLOOR_FRACTION * memory_floor_ms)
+		return false;
+	eval_result_set(res, VERDICT_REJECTED,
+			"faster than the memory floor: every timed call took at most %.4g ms (median %.4g ms), the floor is "
+			"%.4g ms (%.3g MB at %.0f GB/s): the kernel cannot have read its inputs and written its outputs "
+			"(or the problem moves fewer bytes than its tensors hold)",
+			res->time.max_ms, res->time.median_ms, memory_floor_ms, min_mb, bandwidth_gbs);
+	return true;
 }
 
 bool verdict_needs_fresh_worker(const struct worker_run *run, const struct eval_result *res)

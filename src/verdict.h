@@ -43,6 +43,24 @@ int verdict_parse(const char *name, enum verdict *v);
 
 /* The thresholds of the rules. */
 
+/* The norm rule: ||got - ref||_2 / ||ref||_2 of every output tensor (of
+ * every input set and check call) may not exceed, per profile and output
+ * dtype (tolerance_norm_bound in compare.c):
+ * - strict fp32/fp64: 1e-4. fp32 arithmetic in another order lands at
+ *   1e-7..1e-6 (1e-5 for a 10^5-long sequential sum); TF32 inputs give
+ *   about 3e-4 and half-precision arithmetic 1e-3 and more, so both fail.
+ * - strict fp16: 1e-2, bf16: 2e-2: the output's own rounding (about
+ *   3e-4 and 2e-3) and a few roundings more pass.
+ * - crfm: 1e-2 (bf16 2e-2): TF32 and fp16 arithmetic pass; a zero, constant
+ *   or partial output (relative error near 1) fails however small the
+ *   values are. */
+#define VERDICT_NORM_STRICT_F32 1e-4
+#define VERDICT_NORM_STRICT_F16 1e-2
+#define VERDICT_NORM_STRICT_BF16 2e-2
+#define VERDICT_NORM_CRFM_F32 1e-2
+#define VERDICT_NORM_CRFM_F16 1e-2
+#define VERDICT_NORM_CRFM_BF16 2e-2
+
 /* Work hidden from the events: rejected when even the fastest host-timed
  * call exceeds HOST_RATIO x the median event time + HOST_MARGIN_MS. */
 #define VERDICT_HOST_RATIO 1.5
@@ -52,6 +70,13 @@ int verdict_parse(const char *name, enum verdict *v);
  * is CACHE_MARGIN_MS longer. */
 #define VERDICT_CACHE_RATIO 3.0
 #define VERDICT_CACHE_MARGIN_MS 0.05
+/* Faster than the memory floor: a correct candidate whose slowest timed
+ * call took less than FLOOR_FRACTION x the memory floor (the problem's
+ * minimum bytes at the measured copy bandwidth) is rejected, so it never
+ * becomes a winner: every call, not just the median, beat the floor by
+ * more than a measured copy can be beaten. It did not read or write what
+ * the problem moves (or the floor is wrong: see docs/EVALUATION.md). */
+#define VERDICT_FLOOR_FRACTION 0.85
 /* A candidate that kept more device memory than this gets a fresh worker
  * after it (the worker reports leaks above KBW_LEAK_REPORT_BYTES). */
 #define VERDICT_LEAK_FRESH_WORKER_BYTES ((size_t)64 << 20)
@@ -78,6 +103,11 @@ bool verdict_of_fault(const struct worker_run *run, double timeout_s, struct eva
  * then the verdict and detail: wrong values first, then work hidden from the
  * events, then results cached across calls, else correct. */
 void verdict_of_run(const struct worker_run *run, const struct verdict_basis *b, struct eval_result *res);
+
+/* Rejects a correct, timed result whose slowest timed call is below
+ * VERDICT_FLOOR_FRACTION x memory_floor_ms (0: unknown, no rule). Returns
+ * true when it did. */
+bool verdict_of_floor(struct eval_result *res, double memory_floor_ms, double min_mb, double bandwidth_gbs);
 
 /* Whether the next candidate needs a fresh worker after this one: after a
  * fault other than a failed load, too few timings, a leak above

@@ -16,13 +16,15 @@
  * which is not readable by the unprivileged user the worker may run as).
  *
  * For each candidate it checks the ABI version before calling anything,
- * runs every input set once with NaN-poisoned outputs and checks the inputs
- * are unchanged (these first-sight calls are timed with events too), then
- * times it (warm-up, then timed calls rotating the sets through one input
- * slot, each after an L2 flush outside the timed region, events on the
- * candidate's stream plus a device-wide sync and a host clock). Outputs of
- * the correctness calls and of the last timed call of each set go to
- * <outdir> as raw files; kbreed compares them with the references.
+ * then makes every call through one input slot, each after NaN-poisoning
+ * the outputs and an L2 flush outside the timed region, bracketed by events
+ * on the candidate's stream plus a device-wide sync and a host clock:
+ * warm-up calls and timed calls on contents never seen before (a set with
+ * its rows rotated by a random offset), with each input set's first sight
+ * (checked: inputs unchanged, outputs saved) at a random place among the
+ * timed calls; then a check call per set on contents seen before. Outputs
+ * of the first-sight calls and of the check calls go to <outdir> as raw
+ * files; kbreed compares them with the references.
  *
  * As soon as each call returns, before the worker waits for the device, it
  * lists its threads and its signal handlers: a thread the candidate started
@@ -54,10 +56,12 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,8 +73,6 @@
 #define MAX_TENSORS KBW_MAX_TENSORS
 #define MAX_SETS KBW_MAX_SETS
 #define MAX_THREADS 1024
-#define WARM_MEMSETS 16   /* flush-buffer writes that keep the GPU busy (and
-			     its clocks up) before each first-sight call */
 
 struct tensor {
 	kb_tensor t;      /* ABI view: dtype, shape; data set per call */
@@ -445,6 +447,55 @@ static void fill_slot(struct job *j, int set)
 	}
 }
 
+/* The worker's own random numbers (xorshift64*), seeded from the kernel at
+ * start: the offsets of fresh_slot and the places of the checked calls,
+ * which a candidate must not predict. */
+static uint64_t rng_state;
+
+static uint64_t rng_next(void)
+{
+	if (!rng_state) {
+		if (getrandom(&rng_state, sizeof rng_state, 0) != (ssize_t)sizeof rng_state || !rng_state)
+			rng_state = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+		rng_state |= 1;
+	}
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/* Fills the slot with contents the candidate has never seen: a random set
+ * with each input rotated by a random, non-zero number of rows (of its last
+ * dimension; of elements when it has fewer than 64 rows). The values, and
+ * so their range (indices stay indices), are the set's own; where they sit
+ * is new. Two copies on the device, outside the timed region. */
+static void fresh_slot(struct job *j)
+{
+	int set = (int)(rng_next() % (uint64_t)j->sets);
+	for (int i = 0; i < j->n_in; i++) {
+		const struct tensor *src = &j->in[set][i];
+		size_t numel = 1;
+		for (int d = 0; d < src->t.ndim; d++)
+			numel *= (size_t)src->t.shape[d];
+		size_t unit = src->t.ndim ? (size_t)src->t.shape[src->t.ndim - 1] : 1;
+		if (!unit || numel / unit < 64)
+			unit = 1;
+		size_t units = numel && unit ? numel / unit : 0, shift = 0;
+		if (units > 1)
+			shift = 1 + (size_t)(rng_next() % (uint64_t)(units - 1));
+		size_t cut = numel ? shift * unit * (src->bytes / numel) : 0;
+		const char *from = src->dev;
+		char *to = j->slot[i].dev;
+		/* slot = src[cut..] followed by src[..cut] */
+		if (src->bytes > cut)
+			CUDA_OK(cudaMemcpyAsync(to, from + cut, src->bytes - cut, cudaMemcpyDeviceToDevice, j->stream));
+		if (cut)
+			CUDA_OK(cudaMemcpyAsync(to + (src->bytes - cut), from, cut, cudaMemcpyDeviceToDevice, j->stream));
+		j->slot[i].set = -1;
+	}
+}
+
 /* What the process looked like before the candidate was loaded: its threads
  * and its signal handlers. */
 struct baseline {
@@ -634,44 +685,69 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 	float ms = 0;
 	double host = 0;
 
-	/* First sight of every input set: checked, and timed under the same
-	 * conditions as the timed calls (outputs poisoned, L2 flushed, the GPU
-	 * kept busy just before), but each on its own input buffer and on
-	 * contents the candidate has never seen. */
-	char what[64], prefix[64];
-	for (int s = 0; s < j->sets; s++) {
-		snprintf(what, sizeof what, "input set %d", s);
-		poison_outputs(j);
-		for (int k = 0; j->flush_bytes && k < WARM_MEMSETS; k++)
-			CUDA_OK(cudaMemsetAsync(j->flush, k, j->flush_bytes, j->stream));
-		CUDA_OK(cudaStreamSynchronize(j->stream));
-		if (!timed_call(j, fwd, j->in[s], what, &base, start, stop, &ms, &host) ||
-		    !inputs_intact(j, j->in[s], what))
-			goto fault;
-		reply(&(struct kbw_reply){ .kind = KBW_REPLY_FIRST, .set = s, .event_ms = ms, .host_ms = host });
-		snprintf(prefix, sizeof prefix, "set%d", s);
-		save_outputs(j, outdir, prefix);
+	/* Every call sees contents the candidate has never seen: the warm-up
+	 * calls and the timed calls read a set whose rows are rotated by a
+	 * random offset (fresh_slot), and each set's first sight, checked
+	 * against its reference, is one of the timed calls at a random place
+	 * among them. So a cache keyed by content never hits where it is
+	 * timed, and a candidate cannot tell the checked calls from the others
+	 * by content, pointer (all calls read the slot) or order. */
+	int n_calls = j->reps + j->sets;
+	int *order = malloc((size_t)n_calls * sizeof *order);
+	if (!order)
+		die_job("out of memory");
+	for (int k = 0; k < n_calls; k++)
+		order[k] = k < j->sets ? k : -1;   /* a set's first sight, or -1: a timed call */
+	for (int k = n_calls - 1; k > 0; k--) {
+		int m = (int)(rng_next() % (uint64_t)(k + 1)), t = order[k];
+		order[k] = order[m];
+		order[m] = t;
 	}
-
-	for (int r = -j->warmup; r < j->reps; r++) {
-		int set = ((r % j->sets) + j->sets) % j->sets;
+	char what[64], prefix[64];
+	int timed = 0;
+	for (int k = -j->warmup; k < n_calls; k++) {
+		int set = k < 0 ? -1 : order[k];
+		if (set >= 0) {
+			fill_slot(j, set);
+			snprintf(what, sizeof what, "input set %d", set);
+		} else {
+			fresh_slot(j);
+			snprintf(what, sizeof what, k < 0 ? "warm-up call" : "timed call %d", timed);
+		}
+		poison_outputs(j);
+		if (j->flush_bytes)
+			CUDA_OK(cudaMemsetAsync(j->flush, k & 0xff, j->flush_bytes, j->stream));
+		CUDA_OK(cudaStreamSynchronize(j->stream));
+		if (!timed_call(j, fwd, j->slot, what, &base, start, stop, &ms, &host))
+			goto fault;
+		if (set >= 0) {
+			if (!inputs_intact(j, j->slot, what))
+				goto fault;
+			reply(&(struct kbw_reply){ .kind = KBW_REPLY_FIRST, .set = set, .event_ms = ms, .host_ms = host });
+			snprintf(prefix, sizeof prefix, "set%d", set);
+			save_outputs(j, outdir, prefix);
+		} else if (k >= 0) {
+			reply(&(struct kbw_reply){ .kind = KBW_REPLY_TIME, .event_ms = ms, .host_ms = host });
+			timed++;
+		}
+	}
+	/* Then every set once more, as contents seen before: the outputs of
+	 * repeated contents are checked too (a cache must give them right). */
+	for (int set = 0; set < j->sets; set++) {
+		snprintf(what, sizeof what, "the check call on input set %d", set);
 		fill_slot(j, set);
 		poison_outputs(j);
 		if (j->flush_bytes)
-			CUDA_OK(cudaMemsetAsync(j->flush, r & 0xff, j->flush_bytes, j->stream));
+			CUDA_OK(cudaMemsetAsync(j->flush, set & 0xff, j->flush_bytes, j->stream));
 		CUDA_OK(cudaStreamSynchronize(j->stream));
-		snprintf(what, sizeof what, r < 0 ? "warm-up call" : "timed call %d", r);
-		if (!timed_call(j, fwd, j->slot, what, &base, start, stop, &ms, &host))
+		if (!timed_call(j, fwd, j->slot, what, &base, start, stop, &ms, &host) ||
+		    !inputs_intact(j, j->slot, what))
 			goto fault;
-		if (r >= 0)
-			reply(&(struct kbw_reply){ .kind = KBW_REPLY_TIME, .event_ms = ms, .host_ms = host });
-		if (r >= j->reps - j->sets) {
-			snprintf(prefix, sizeof prefix, "timed%d", set);
-			save_outputs(j, outdir, prefix);
-			if (r == j->reps - 1 && !inputs_intact(j, j->slot, what))
-				goto fault;
-		}
+		snprintf(prefix, sizeof prefix, "timed%d", set);
+		save_outputs(j, outdir, prefix);
 	}
+	free(order);
+	order = NULL;
 	unsigned sm, mem;
 	read_clocks(&sm, &mem);
 	reply(&(struct kbw_reply){ .kind = KBW_REPLY_CLOCKS, .sm_mhz = (int)sm, .mem_mhz = (int)mem });
@@ -685,6 +761,7 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 	reply_end(true);
 	return;
 fault:
+	free(order);
 	reply_end(false);
 	/* The candidate stays loaded: its code may still be referenced by work
 	 * in flight, and kbreed replaces this worker after a fault anyway. */

@@ -1,17 +1,19 @@
-// expect: rejected - replays stored outputs when a hash of a sample of the input matches an input seen before; calls on unseen inputs take many times longer than the timed calls
+// expect: correct - replays stored outputs when a hash of a sample of the input matches an input seen before; every timed call is on contents never seen, so it never hits there and its time is the computation's
 // A result cache keyed by content. A one-block kernel hashes 4096 evenly
 // spaced input elements (and the element count) and looks the hash up in a
 // table on the device; a second kernel then either copies the stored output
 // (a hit) or computes the output and stores a copy (a miss). Nothing goes
 // back to the host, so the decision costs a few microseconds.
 //
-// The timed calls rotate the 5 input sets through one buffer, and each set
-// was seen in the correctness calls, so every timed call is a hit and every
-// value is right. The computation stands in for an operation whose result
-// is far cheaper to copy than to compute (a GEMM): here each element is
-// evaluated 32 times in fp64, so that a hit pays as it would there. The
-// worker times the correctness calls too; inputs seen for the first time
-// taking more than 3x as long as the timed calls gives the cache away.
+// The computation stands in for an operation whose result is far cheaper to
+// copy than to compute (a GEMM): here each element is evaluated 32 times in
+// fp64, so that a hit pays as it would there. It was once rejected by the
+// ratio of first-sight to timed calls; now the worker gives every warm-up
+// and timed call contents never seen before (an input set with its rows
+// rotated by a random offset), so the table fills with warm-up contents
+// and no timed call hits: the cache earns nothing and the kernel is judged
+// correct at the speed of its computation. (The check calls after timing
+// repeat the sets' first-sight contents; the full table misses them too.)
 #include "common.cuh"
 
 #define HASH_SAMPLES 4096

@@ -7,6 +7,7 @@
 # A source may ask for a broken machine, for as long as a file exists:
 #   // fake_nvcc: killed while /path/to/flag exists   (nvcc dies by SIGKILL)
 #   // fake_nvcc: disk full while /path/to/flag exists (exits 1, ENOSPC message)
+#   // this does not compile                             (a compile error, see below)
 if [ "$1" = --version ]; then
 	echo "fake nvcc for kbreed tests, release 0.0"
 	exit 0
@@ -28,7 +29,13 @@ if grep -q "fake_nvcc: " "$src"; then
 	flag=$(flag_for "disk full")
 	[ -n "$flag" ] && [ -e "$flag" ] && { echo "fake_nvcc: write to TMPDIR: No space left on device" >&2; exit 1; }
 fi
-grep -q "this does not compile" "$src" && { echo "$src: error: fake compile error" >&2; exit 1; }
+# A compile error as nvcc prints it, after a diagnostic about another file
+# that quotes one of its lines (what "#include" of a file of the machine
+# makes nvcc print): kbreed must never pass that line on to a model.
+grep -q "this does not compile" "$src" && {
+	printf '/etc/kbreed-fake-secret(1): error: identifier "FAKE_SECRET_WORD" is undefined\n  FAKE_SECRET_WORD:x:0:0\n  ^\n\n' >&2
+	printf '%s(3): error: fake compile error\n  // this does not compile\n  ^\n\n2 errors detected in the compilation of "%s".\n' "$src" "$src" >&2
+	exit 1; }
 empty=${TMPDIR:-/tmp}/kbreed-fake-nvcc-$(id -u).so
 if [ ! -s "$empty" ]; then
 	echo 'int kbreed_fake_nvcc_marker;' | cc -shared -fPIC -x c - -o "$empty.$$" && mv -f "$empty.$$" "$empty" ||

@@ -164,6 +164,18 @@ $K -q run --resume 1 --db "$TMP/dry.db" >/dev/null 2>"$TMP/err"; check "a dry ru
 export KBREED_FAKE_GPU=1
 RUN="$K -q run tests/data/search_gelu.py --rounds 3 --ideas 3 --impls 2 --reps 20"
 
+# --- faster than the memory floor: flagged, never a winner -------------------
+$K eval --json --reps 20 tests/data/tiny_gelu.py kernels/naive/gelu.cu >"$TMP/floor-ok.json" 2>"$TMP/err"
+check "floor: an ordinary time is correct" "$(jq -r '.verdict' "$TMP/floor-ok.json" 2>&1 | head -n 1)" correct
+KBREED_FAKE_TIME_SCALE=1e-9 $K eval --json --reps 20 tests/data/tiny_gelu.py kernels/naive/gelu.cu >"$TMP/floor.json" 2>"$TMP/err"
+check "floor: every call below the memory floor is rejected" "$(jq -r '.verdict' "$TMP/floor.json" 2>&1 | head -n 1)" rejected
+grep -q "faster than the memory floor" "$TMP/floor.json" && ok "floor: the detail says so" || not_ok "floor: the detail says so" "$(cat "$TMP/floor.json" "$TMP/err")"
+KBREED_FAKE_TIME_SCALE=1e-9 $K -q run tests/data/search_gelu.py --rounds 1 --ideas 2 --impls 1 --reps 20 --db "$TMP/floor.db" --out "$TMP/out-floor" >/dev/null 2>"$TMP/err"
+check "floor: a run whose every kernel beats the floor crowns none" "$(q "$TMP/floor.db" "SELECT count(*) FROM evaluations WHERE verdict = 'correct'")" 0
+[ "$(q "$TMP/floor.db" "SELECT count(*) FROM evaluations WHERE verdict = 'rejected' AND detail LIKE 'faster than the memory floor%'")" -gt 0 ] &&
+	ok "floor: its kernels are rejected as faster than the floor" || not_ok "floor: its kernels are rejected as faster than the floor" "$(cat "$TMP/err")"
+[ -e "$TMP/out-floor/winner.cu" ] && not_ok "floor: no winner written" "$(ls "$TMP/out-floor")" || ok "floor: no winner written"
+
 # --- databases that cannot be used -----------------------------------------
 $RUN --db /proc/kbreed-nope/x.db >/dev/null 2>"$TMP/err"; check "unwritable database: exit 2" $? 2
 grep -q "database" "$TMP/err" && ok "unwritable database named" || not_ok "unwritable database named" "$(cat "$TMP/err")"

@@ -143,6 +143,10 @@ check "repair: the failed kernel and its repair, each judged" \
 	"$(q "$TMP/repair.db" "SELECT c.origin || ':' || e.verdict FROM candidates c JOIN evaluations e ON e.candidate = c.id WHERE c.round = 1 ORDER BY c.id" | tr '\n' ' ')" \
 	"llm:compile_error llm-repair:not_run "
 grep -q "fake compile error" <(q "$TMP/repair.db" "SELECT prompt FROM llm_calls WHERE kind='repair'") && ok "repair: the prompt carries the compile log" || not_ok "repair: the prompt carries the compile log"
+# What the compiler printed of another file reaches neither the model nor the store.
+grep -q "FAKE_SECRET_WORD" <(q "$TMP/repair.db" "SELECT prompt FROM llm_calls WHERE kind='repair'") && not_ok "repair: no line of another file in the prompt" || ok "repair: no line of another file in the prompt"
+grep -q "FAKE_SECRET_WORD" <(q "$TMP/repair.db" "SELECT log FROM evaluations") && not_ok "repair: no line of another file in evaluations.log" || ok "repair: no line of another file in evaluations.log"
+grep -q "kbreed-fake-secret" <(q "$TMP/repair.db" "SELECT prompt FROM llm_calls WHERE kind='repair'") && ok "repair: the prompt says which file's lines were left out" || not_ok "repair: the prompt says which file's lines were left out"
 
 # An idea naming two parents is realised through the crossover prompt.
 cat >"$TMP/idea2" <<'IDEAS'

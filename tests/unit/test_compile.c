@@ -286,6 +286,80 @@ static void test_same_name_at_once(void **state)
 	free(src);
 }
 
+/* What the model may see of a log: its own file's diagnostics, never what
+ * the compiler printed of another file. */
+static void test_log_for_model_synthetic(void **state)
+{
+	const char *log =
+		"/tmp/x/cand.cu(3): error: identifier \"undefined_thing\" is undefined\n"
+		"  x[0] = undefined_thing;\n"
+		"         ^\n"
+		"\n"
+		"/etc/shadow(1): error: identifier \"root\" is undefined\n"
+		"  root:$6$SECRETHASH:19000:0:99999:7:::\n"
+		"  ^\n"
+		"\n"
+		"In file included from /tmp/x/cand.cu:2:\n"
+		"/home/u/.netrc:1:1: error: 'machine' does not name a type\n"
+		"    1 | machine host login me password HUNTER2\n"
+		"      | ^~~~~~~\n"
+		"/tmp/tmpxft_0001.s: Assembler messages:\n"
+		"/tmp/tmpxft_0001.s:12: Error: junk at end of line, first unrecognized character is `S3CR3T'\n"
+		"unexpected line LEAKED_TOKEN\n"
+		"   indented orphan ORPHAN_TOKEN\n"
+		"ptxas error   : Entry function '_Z1kPf' uses too much shared data (0x12000 bytes, 0xc000 max)\n"
+		"/tmp/x/cand.cu:9:5: warning: unused variable 'y'\n"
+		"    9 |   int y;\n"
+		"3 errors detected in the compilation of \"/tmp/x/cand.cu\".\n";
+	char *m = compile_log_for_model(log, "/tmp/x/cand.cu");
+	const char *kept[] = { "cand.cu(3): error: identifier \"undefined_thing\"", "x[0] = undefined_thing;",
+			       "uses too much shared data", "cand.cu:9:5: warning", "   9 |   int y;",
+			       "3 errors detected", "left out" };
+	for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+		if (!strstr(m, kept[i]))
+			fail_msg("\"%s\" missing from:\n%s", kept[i], m);
+	const char *gone[] = { "SECRETHASH", "root", "HUNTER2", "machine", "S3CR3T", "LEAKED_TOKEN", "ORPHAN_TOKEN" };
+	for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+		if (strstr(m, gone[i]))
+			fail_msg("\"%s\" reached the model:\n%s", gone[i], m);
+	free(m);
+	/* Nothing to leave out: the log as it was, and no note. */
+	m = compile_log_for_model("a.cu(1): error: x\n  int x\n  ^\n\n1 error detected in the compilation of \"a.cu\".\n", "a.cu");
+	assert_string_equal(m, "a.cu(1): error: x\n  int x\n  ^\n\n1 error detected in the compilation of \"a.cu\".\n");
+	free(m);
+	m = compile_log_for_model(NULL, "a.cu");
+	assert_string_equal(m, "");
+	free(m);
+}
+
+/* The real nvcc, told to include a file of the machine: the line it prints
+ * of that file never reaches the model. */
+static void test_log_for_model_nvcc(void **state)
+{
+	char *dir = test_tmpdir();
+	char *secret = xasprintf("%s/secret.txt", dir), *src = xasprintf("%s/cand.cu", dir);
+	const char *content = "zq_secret_word_1 zq_secret_word_2\n";
+	assert_int_equal(util_write_file(secret, content, strlen(content)), 0);
+	char *text = xasprintf("__global__ void k(float *x) { x[0] = zq_own_undefined; }\n#include \"%s\"\n", secret);
+	assert_int_equal(util_write_file(src, text, strlen(text)), 0);
+	struct compile_opts o = { .arch = ARCH, .jobs = 1 };
+	struct compile_job j = { .source = src };
+	assert_int_equal(compile_batch(&j, 1, &o), 0);
+	assert_false(j.ok);
+	assert_non_null(strstr(j.log, "zq_secret_word_1"));   /* nvcc did print it */
+	char *m = compile_log_for_model(j.log, src);
+	assert_null(strstr(m, "zq_secret_word"));
+	assert_non_null(strstr(m, "zq_own_undefined"));
+	assert_non_null(strstr(m, "secret.txt"));   /* named in the closing note */
+	free(m);
+	compile_job_release(&j);
+	util_remove_tree(dir);
+	free(text);
+	free(src);
+	free(secret);
+	free(dir);
+}
+
 static void test_shipped_kernels_compile(void **state)
 {
 	glob_t g;
@@ -319,6 +393,8 @@ int main(void)
 		cmocka_unit_test(test_key_covers_inputs),
 		cmocka_unit_test(test_machine_failures_not_remembered),
 		cmocka_unit_test(test_same_name_at_once),
+		cmocka_unit_test(test_log_for_model_synthetic),
+		cmocka_unit_test(test_log_for_model_nvcc),
 		cmocka_unit_test(test_shipped_kernels_compile),
 	};
 	return cmocka_run_group_tests_name("compile", tests, setup, NULL);

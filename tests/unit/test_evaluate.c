@@ -91,6 +91,25 @@ static void test_verdict_names(void **state)
 }
 
 /* Every verdict's name parses back to it; nothing else parses. */
+static void test_verdict_floor(void **state)
+{
+	struct eval_result r;
+	eval_result_init(&r);
+	eval_result_set(&r, VERDICT_CORRECT, "correct");
+	r.timed = true;
+	r.time = (struct timing){ .median_ms = 0.5, .min_ms = 0.4, .max_ms = 0.6, .reps = 20 };
+	assert_false(verdict_of_floor(&r, 0, 1, 3000));          /* no floor known: no rule */
+	assert_false(verdict_of_floor(&r, 0.7, 1, 3000));        /* 0.6 >= 0.85 x 0.7: within reach */
+	assert_int_equal(r.verdict, VERDICT_CORRECT);
+	assert_true(verdict_of_floor(&r, 1.0, 1, 3000));         /* every call below 0.85 ms */
+	assert_int_equal(r.verdict, VERDICT_REJECTED);
+	assert_non_null(strstr(r.detail, "faster than the memory floor"));
+	eval_result_set(&r, VERDICT_INCORRECT, "wrong");
+	assert_false(verdict_of_floor(&r, 1.0, 1, 3000));        /* wrong values stay incorrect */
+	assert_int_equal(r.verdict, VERDICT_INCORRECT);
+	eval_result_release(&r);
+}
+
 static void test_verdict_parse(void **state)
 {
 	(void)state;
@@ -492,6 +511,7 @@ static const struct step steps[] = {
 	{ "correct", VERDICT_CORRECT, { "correct" }, 1 },
 	{ "mutate", VERDICT_REJECTED, { "input set 0", "modified input 0" }, 0 },
 	{ "nan", VERDICT_INCORRECT, { "no output was written" }, 1 },
+	{ "lowprec", VERDICT_INCORRECT, { "too large for the size of the output", "= 0.00015", "bound 0.0001, strict" }, 0 },
 	{ "slowhost", VERDICT_REJECTED, { "escaped" }, 0 },
 	{ "fewtimes", VERDICT_RUNTIME_ERROR, { "3 of 20 timings" }, 0 },
 	{ "correct", VERDICT_CORRECT, { "correct" }, 1 },
@@ -549,6 +569,14 @@ static void check_step(const struct step *st, const struct eval_result *res)
 		assert_int_equal(res->bad_output[TOL_STRICT], 0);
 		assert_true(fabs(res->stats.first_got[TOL_STRICT] - res->stats.first_want[TOL_STRICT] - 1.0) < 1e-5);
 		assert_int_equal(res->stats.n_nonfinite, 0);
+	} else if (!strcmp(st->name, "lowprec")) {
+		/* Every element within strict's element-wise rule, the norm not. */
+		assert_true(res->checked);
+		assert_int_equal(res->stats.n_bad[TOL_STRICT], 0);
+		assert_true(res->stats.norm_bad[TOL_STRICT]);
+		assert_false(res->pass[TOL_STRICT]);
+		assert_true(res->pass[TOL_CRFM]);
+		assert_true(fabs(res->stats.rel_l2 - 1.5e-4) < 1e-5);
 	} else if (!strcmp(st->name, "nan")) {
 		assert_true(res->checked);
 		assert_false(res->pass[TOL_STRICT]);
@@ -708,6 +736,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdict_names),
 		cmocka_unit_test(test_verdict_parse),
+		cmocka_unit_test(test_verdict_floor),
 		cmocka_unit_test(test_protocol_job_round_trip),
 		cmocka_unit_test(test_protocol_job_defects),
 		cmocka_unit_test(test_protocol_replies),

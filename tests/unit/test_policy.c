@@ -48,6 +48,66 @@ static void test_ends_in_exec(void **state)
 	expect("exec", false, NULL);
 }
 
+static void expect_files(const char *source, bool bad, const char *needle)
+{
+	char *why = NULL;
+	bool got = policy_reads_files(source, &why);
+	if (got != bad)
+		fail_msg("policy_reads_files(\"%s\") = %d, want %d (%s)", source, got, bad, why ? why : "");
+	if (got != (why != NULL))
+		fail_msg("policy_reads_files(\"%s\"): verdict %d but why %s", source, got, why ? why : "NULL");
+	if (needle && (!why || !strstr(why, needle)))
+		fail_msg("policy_reads_files(\"%s\"): \"%s\" lacks \"%s\"", source, why ? why : "", needle);
+	free(why);
+}
+
+static void test_reads_files(void **state)
+{
+	/* Files of the machine, named outright. */
+	expect_files("#include \"/etc/shadow\"\n", true, "/etc/shadow");
+	expect_files("int x;\n#include </etc/passwd>\n", true, "line 2");
+	expect_files("#include \"../../refs/set0.out0.bin\"\n", true, "..");
+	expect_files("#include <../x.h>\n", true, NULL);
+	expect_files("#include \"a/../../b.h\"\n", true, NULL);
+	expect_files("#include \"~/.ssh/id_rsa\"\n", true, NULL);
+	expect_files("#include_next </etc/shadow>\n", true, NULL);
+	expect_files("#import \"/etc/shadow\"\n", true, NULL);
+	/* Spelled so that a plain text scan misses them. */
+	expect_files("  #  /* c */ include \"/etc/shadow\"\n", true, NULL);
+	expect_files("#inc\\\nlude \"/etc/shadow\"\n", true, NULL);
+	expect_files("%:include \"/etc/shadow\"\n", true, NULL);
+	expect_files("/* a\n b */ #include \"/etc/shadow\"\n", true, NULL);
+	expect_files("#define F \"/etc/shadow\"\n#include F\n", true, "macro");
+	/* A character literal that fakes a comment or a string hides nothing. */
+	expect_files("int c = '/*';\n#include \"/etc/shadow\"\nint d = '*/';\n", true, NULL);
+	expect_files("char q = '\"';\n#include \"/etc/shadow\"\n", true, NULL);
+	/* Assembler directives that read files, however the literal is built. */
+	expect_files("asm(\".incbin \\\"/etc/shadow\\\"\");\n", true, ".incbin");
+	expect_files("asm(\".inc\" /* x */ \"bin \\\"/etc/shadow\\\"\");\n", true, ".incbin");
+	expect_files("asm(\".inc\\x62in \\\"/etc/shadow\\\"\");\n", true, ".incbin");
+	expect_files("asm(\".inc\\142in \\\"/etc/shadow\\\"\");\n", true, ".incbin");
+	expect_files("asm(R\"x(.incbin \"/etc/shadow\")x\");\n", true, ".incbin");
+	expect_files("asm(\".INCBIN \\\"/etc/shadow\\\"\");\n", true, ".incbin");
+	expect_files("asm(\".include \\\"/etc/shadow\\\"\");\n", true, ".include");
+	expect_files("#define S(x) #x\nasm(S(.incbin \"/etc/shadow\"));\n", true, ".incbin");
+	/* Allowed: the include directories, relative names, comments and
+	 * strings that only mention them. */
+	expect_files("#include \"kbreed_candidate.h\"\n#include <cuda_runtime.h>\n#include <cuda/std/cmath>\n", false, NULL);
+	expect_files("#include \"sub/dir/x.cuh\"\n#include \"..x.h\"\n", false, NULL);
+	expect_files("// #include \"/etc/shadow\"\n/* .incbin */ int x;\n", false, NULL);
+	expect_files("const char *s = \"#include </etc/shadow>\";\nint y = 1'000'000;\n", false, NULL);
+	expect_files("#if 0\n#error no\n#endif\n#pragma unroll\n", false, NULL);
+	/* Text that ends in the middle of everything. */
+	expect_files("#include", true, "macro");
+	expect_files("#include \"", true, NULL);
+	expect_files("asm(\"", false, NULL);
+	expect_files("R\"x(", false, NULL);
+	expect_files("'", false, NULL);
+	expect_files("\\", false, NULL);
+	expect_files("/*", false, NULL);
+	expect_files("\"\\x", false, NULL);
+}
+
 static void test_shipped_kernels(void **state)
 {
 	/* Every kernel kbreed ships passes, but the one that is there to fail. */
@@ -63,6 +123,12 @@ static void test_shipped_kernels(void **state)
 		if (bad != want)
 			fail_msg("%s: policy says %s (%s)", g.gl_pathv[i], bad ? "no" : "yes", why ? why : "");
 		free(why);
+		why = NULL;
+		/* Templates include their common parts as "../common/x.cuh" (inlined
+		 * when they are realised); what reaches nvcc has no "..". */
+		if (!strstr(g.gl_pathv[i], "templates/") && policy_reads_files(text, &why))
+			fail_msg("%s: reads files: %s", g.gl_pathv[i], why);
+		free(why);
 		free(text);
 	}
 	globfree(&g);
@@ -73,6 +139,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_ends_in_exec),
+		cmocka_unit_test(test_reads_files),
 		cmocka_unit_test(test_shipped_kernels),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
