@@ -1060,6 +1060,30 @@ out:
 	return rc;
 }
 
+/* `kbreed merge TARGET SOURCE...`: store_merge, and what it brought. */
+static int cmd_merge(const struct command *cmd, int argc, char **argv)
+{
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ NULL });
+	if (rc >= 0)
+		return rc;
+	if (argc - optind < 2) {
+		error("merge takes a target and sources: kbreed merge TARGET.db SOURCE.db...");
+		return EXIT_USAGE;
+	}
+	struct store *s = store_open(argv[optind]);
+	if (!s)
+		return EXIT_USAGE;
+	struct store_merge_counts c;
+	rc = store_merge(s, (const char *const *)argv + optind + 1, argc - optind - 1, &c) ? EXIT_USAGE : EXIT_OK;
+	if (rc == EXIT_OK)
+		printf("merged %d database%s into %s: %d new runs, %d runs further along, %d ideas, "
+		       "%d candidates, %d evaluations, %d bank kernels, %d model calls\n", argc - optind - 1,
+		       argc - optind > 2 ? "s" : "", argv[optind], c.runs, c.runs_advanced, c.ideas, c.candidates,
+		       c.evaluations, c.bank, c.llm_calls);
+	store_close(s);
+	return rc;
+}
+
 static void print_version(void)
 {
 	printf("kbreed %s (candidate ABI %d)\n", KBREED_VERSION, KBREED_ABI_VERSION);
@@ -1141,6 +1165,17 @@ static const struct command commands[] = {
 	  "named, and records the winners beside PyTorch in a JSON file. With --out\n"
 	  "DIR, each problem's winner goes to DIR/PROBLEM.\n",
 	  { &search_group, &llm_group, &judge_group, &results_group } },
+	{ "merge", cmd_merge, "fold databases into one: runs, candidates, evaluations, the bank",
+	  "usage: kbreed merge TARGET.db SOURCE.db...\n"
+	  "\n"
+	  "Copies what the sources hold into the target (made when missing): runs,\n"
+	  "ideas, candidates, evaluations, model calls and the bank, with ids remapped.\n"
+	  "A run keeps its identity across databases: one the target has already gains\n"
+	  "only what it lacks, so merging twice adds nothing, and a copy that went on\n"
+	  "further (a resumed task) brings its later state. Runs that share an identity\n"
+	  "but not a problem are refused. One transaction: when any source fails,\n"
+	  "the target is left as it was. Exit status 2 then.\n",
+	  { NULL } },
 	{ "describe", cmd_describe, "a problem's op graph, its family, its floor and defines",
 	  "usage: kbreed describe [--json] PROBLEM\n"
 	  "\n"
