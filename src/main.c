@@ -270,7 +270,7 @@ static const struct cli_group judge_group = { "judging", judge_opts, judge_set }
 
 /* The search options, shared by run and bench; context: struct search_opts. */
 enum { S_ROUNDS, S_IDEAS, S_IMPLS, S_KEEP, S_SEED, S_MAX_MINUTES, S_MAX_CANDIDATES, S_DB,
-       S_OUT, S_NO_BANK, S_DRY_RUN, S_SEED_KERNEL };
+       S_OUT, S_NO_BANK, S_DRY_RUN, S_SEED_KERNEL, S_GPUS };
 
 static const struct cli_opt search_opts_table[] = {
 	{ S_ROUNDS, "rounds", "R", "rounds after round 0, 0 to 100 (5)" },
@@ -285,6 +285,7 @@ static const struct cli_opt search_opts_table[] = {
 	{ S_NO_BANK, "no-bank", NULL, "do not seed round 0 from the bank of earlier winners" },
 	{ S_DRY_RUN, "dry-run", NULL, "propose, realise and compile only: judge nothing, no GPU needed" },
 	{ S_SEED_KERNEL, "seed-kernel", "FILE", "add your own kernel to round 0 (repeatable, up to 16)" },
+	{ S_GPUS, "gpus", "LIST|all", "the GPUs to judge on, e.g. 0,2 (all visible; docs/SCALE.md)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -328,6 +329,11 @@ static int search_set(void *ctx, int id, const char *arg)
 		if (!util_file_exists(arg))
 			return error("--seed-kernel: %s does not exist or is not a file", arg);
 		so->seed_kernels[so->n_seed_kernels++] = arg;
+		return 0;
+	case S_GPUS:
+		if (gpu_spec_check(arg))
+			return -1;
+		so->gpus = arg;
 		return 0;
 	}
 	BUG("search option without a case");
