@@ -234,6 +234,7 @@ int gpu_select(const char *spec, struct gpu_info **gpus, int *n)
 		if (!device)
 			device = xasprintf("%d", idx[k]);
 		int q = gpu_info_query_on(device, &(*gpus)[k]);
+		(*gpus)[k].index = idx[k];
 		free(device);
 		if (q)
 			goto out;

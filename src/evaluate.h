@@ -43,6 +43,7 @@ struct gpu_info {
 	int sm_clock_mhz;           /* when queried; 0 when unknown */
 	int mem_clock_mhz;
 	int devices;                /* GPUs visible to the worker that was asked */
+	int index;                  /* its index among kbreed's visible GPUs (--gpus) */
 	char *device;               /* owned: CUDA_VISIBLE_DEVICES for a worker on this GPU
 				     * alone (an entry of kbreed's own list, else its index);
 				     * NULL: the host's only GPU, workers inherit kbreed's */
