@@ -60,7 +60,8 @@ struct search {
 	struct template *tpls;       /* the playbook's templates */
 	int n_tpls;
 	struct run_row run;
-	char *work;                  /* <cache>/runs/<id>: candidate sources for nvcc */
+	char *work;                  /* <cache>/runs/<uid>: candidate sources for nvcc (by
+				      * uid: runs of many databases share a cache) */
 	uint64_t rng;
 	double t0;                   /* when this invocation started */
 	bool stopped;                /* a budget ended the run early */
@@ -501,7 +502,7 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		     s.pop.n_ideas);
 	}
 	char *cache = util_cache_dir();
-	s.work = xasprintf("%s/runs/%lld", cache, (long long)s.run.id);
+	s.work = xasprintf("%s/runs/%s", cache, s.run.uid);
 	free(cache);
 	if (util_mkdirs(s.work))
 		goto out;

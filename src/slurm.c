@@ -37,9 +37,14 @@ char *slurm_task_name(const char *problem)
 	return name;
 }
 
-/* s in single quotes for sh: ' becomes '\''. */
+/* s as one word for sh: as it is when it holds nothing sh would read,
+ * else in single quotes (' becomes '\''). */
 static void quote(struct buf *b, const char *s)
 {
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=+.,:/@%") == strlen(s)) {
+		buf_printf(b, "%s", s);
+		return;
+	}
 	buf_printf(b, "'");
 	for (; *s; s++)
 		buf_printf(b, *s == '\'' ? "'\\''" : "%c", *s);

@@ -576,9 +576,19 @@ int store_run_create(struct store *s, struct run_row *r)
 		      (int64_t)r->ideas, (int64_t)r->impls, (int64_t)r->keep, (int64_t)r->seed,
 		      r->tolerance, r->gpu, r->arch, r->eager_ms, r->compile_ms,
 		      run_state_name(r->status));
-	if (!rc)
-		r->id = sqlite3_last_insert_rowid(s->db);
-	return rc ? -1 : 0;
+	if (rc)
+		return -1;
+	r->id = sqlite3_last_insert_rowid(s->db);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT uid FROM runs WHERE id=?", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, r->id) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return fail(s, "cannot read runs");
+	}
+	free(r->uid);
+	r->uid = col_text(st, 0);
+	sqlite3_finalize(st);
+	return 0;
 }
 
 int store_run_update(struct store *s, const struct run_row *r)
@@ -595,7 +605,7 @@ int store_run_get(struct store *s, int64_t id, struct run_row *r)
 	int rc = -1;
 	if (sqlite3_prepare_v2(s->db, "SELECT problem, problem_path, problem_sha, proposer, rounds,"
 			       " ideas, impls, keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status,"
-			       " winner, final_ms, final_eager_ms FROM runs WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
+			       " winner, final_ms, final_eager_ms, uid FROM runs WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
 		fail(s, "cannot read runs");
 		goto out;
 	}
@@ -636,6 +646,7 @@ int store_run_get(struct store *s, int64_t id, struct run_row *r)
 	r->winner = sqlite3_column_int64(st, 15);
 	r->final_ms = sqlite3_column_double(st, 16);
 	r->final_eager_ms = sqlite3_column_double(st, 17);
+	r->uid = col_text(st, 18);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -651,6 +662,7 @@ void run_row_release(struct run_row *r)
 	free(r->tolerance);
 	free(r->gpu);
 	free(r->arch);
+	free(r->uid);
 	memset(r, 0, sizeof *r);
 }
 

@@ -44,6 +44,8 @@ struct run_row {
 	int64_t winner;       /* candidate id, 0 when none */
 	double final_ms;      /* the winner re-timed at the end */
 	double final_eager_ms;/* PyTorch re-timed beside it */
+	char *uid;            /* its identity in every database (32 hex digits); set by
+			       * store_run_create and store_run_get */
 };
 
 struct idea_row {
