@@ -141,10 +141,21 @@ int judge_prepare(struct judge *j)
 		j->have_base = true;
 	}
 	j->ev = evaluator_new(&j->p, &j->refs, &j->o.eval);
-	for (int k = 0; j->ev && k < j->n_more; k++)
-		if (!(j->more[k].ev = evaluator_new_on(&j->p, &j->refs, &j->o.eval, j->more[k].gpu.device)))
-			return -1;
-	return j->ev ? 0 : -1;
+	if (!j->ev)
+		return -1;
+	/* A further GPU whose worker cannot be set up is left out; the others judge. */
+	for (int k = 0; k < j->n_more;) {
+		j->more[k].ev = evaluator_new_on(&j->p, &j->refs, &j->o.eval, j->more[k].gpu.device);
+		if (j->more[k].ev) {
+			k++;
+			continue;
+		}
+		warn("GPU %s is left out: its worker cannot be set up", j->more[k].gpu.device);
+		gpu_info_release(&j->more[k].gpu);
+		memmove(&j->more[k], &j->more[k + 1], (size_t)(j->n_more - k - 1) * sizeof *j->more);
+		j->n_more--;
+	}
+	return 0;
 }
 
 int judge_fresh_baseline(struct judge *j, struct baseline *b)

@@ -714,8 +714,9 @@ static int cmd_compile(const struct command *cmd, int argc, char **argv)
 static int eval_judge(const struct judge_cli *jc, bool json, bool baseline_on,
 		      const char *problem_arg, char **kernels, int n)
 {
+	/* One GPU, the first: a session's reports come in the kernels' order. */
 	struct judge_opts jo = { .eval = jc->eval, .arch = jc->arch, .baseline = baseline_on,
-				 .torch_compile = jc->torch_compile };
+				 .torch_compile = jc->torch_compile, .gpus = "0" };
 	int rc = EXIT_USAGE, index;
 	struct judge j;
 	struct judge_batch *batch = NULL;
