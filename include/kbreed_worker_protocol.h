@@ -168,7 +168,9 @@ int kbw_fault_parse(const char *name, enum kbw_fault *f);
 /* ---- `kbreed-worker --info` ----------------------------------------------
  *   protocol <version>, name <text>, cc <major> <minor>, sm_count <n>,
  *   l2_bytes <n>, mem_bytes <n>, smem_per_block_optin <n>, driver <n>,
- *   runtime <n>, clocks <sm_mhz> <mem_mhz>; or "error <why>". */
+ *   runtime <n>, clocks <sm_mhz> <mem_mhz>, devices <n>; or "error <why>".
+ * A reader skips lines it does not know: "devices" came later, and a
+ * worker without it has one device as far as kbreed knows. */
 
 struct kbw_info {
 	int version;                   /* protocol; 1 when the worker does not say */
@@ -179,6 +181,8 @@ struct kbw_info {
 	long long smem_per_block_optin; /* shared memory a block may opt in to, bytes */
 	int driver, runtime;           /* CUDA versions, e.g. 13000 */
 	int sm_clock_mhz, mem_clock_mhz; /* 0 when unknown */
+	int devices;                   /* CUDA devices visible to the worker (this
+	                                * one is the first); 1 when it does not say */
 };
 
 /* The whole --info text into buf. Returns its length, or -1 when it does

@@ -15,6 +15,7 @@
 #include "worker_client.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -93,13 +94,17 @@ void eval_result_release(struct eval_result *r)
 void gpu_info_release(struct gpu_info *g)
 {
 	free(g->name);
+	free(g->device);
 	memset(g, 0, sizeof *g);
 }
 
-int gpu_info_query(struct gpu_info *g)
+/* gpu_info_query for a worker that sees device alone (NULL: kbreed's view). */
+static int gpu_info_query_on(const char *device, struct gpu_info *g)
 {
 	const char *argv[] = { home_worker(), "--info", NULL };
-	struct proc_opts o = { .argv = argv, .timeout_s = 120 };
+	char *var = device ? xasprintf("CUDA_VISIBLE_DEVICES=%s", device) : NULL;
+	const char *env[] = { var, NULL };
+	struct proc_opts o = { .argv = argv, .timeout_s = 120, .env = env };
 	struct proc_result r;
 	struct kbw_info info;
 	char why[1024];
@@ -135,9 +140,115 @@ int gpu_info_query(struct gpu_info *g)
 	g->runtime = info.runtime;
 	g->sm_clock_mhz = info.sm_clock_mhz;
 	g->mem_clock_mhz = info.mem_clock_mhz;
+	g->devices = info.devices;
+	g->device = device ? xstrdup(device) : NULL;
 	rc = 0;
 out:
+	free(var);
 	proc_result_release(&r);
+	return rc;
+}
+
+int gpu_info_query(struct gpu_info *g)
+{
+	return gpu_info_query_on(NULL, g);
+}
+
+void gpu_list_free(struct gpu_info *gpus, int n)
+{
+	for (int i = 0; gpus && i < n; i++)
+		gpu_info_release(&gpus[i]);
+	free(gpus);
+}
+
+/* The indices spec names into idx (cap of them); returns how many, 0 for
+ * "all", -1 (reported) for anything else. */
+static int gpu_spec_parse(const char *spec, int *idx, int cap)
+{
+	int n = 0;
+	if (!spec || !strcmp(spec, "all"))
+		return 0;
+	for (const char *p = spec;;) {
+		char *end;
+		long v = isdigit((unsigned char)*p) ? strtol(p, &end, 10) : -1;
+		if (v < 0 || v >= 1024 || (*end && *end != ',') || n >= cap)
+			return error("--gpus wants all or GPU indices such as 0,2 (at most %d), not '%s'", cap, spec);
+		for (int k = 0; k < n; k++)
+			if (idx[k] == v)
+				return error("--gpus names GPU %ld twice", v);
+		idx[n++] = (int)v;
+		if (!*end)
+			return n;
+		p = end + 1;
+	}
+}
+
+int gpu_spec_check(const char *spec)
+{
+	int idx[256];
+	return gpu_spec_parse(spec, idx, 256) < 0 ? -1 : 0;
+}
+
+int gpu_select(const char *spec, struct gpu_info **gpus, int *n)
+{
+	int idx[256], want = gpu_spec_parse(spec, idx, 256), rc = -1;
+	struct gpu_info first = { 0 };
+	*gpus = NULL;
+	*n = 0;
+	if (want < 0)
+		goto out;
+	if (gpu_info_query(&first)) {
+		rc = -2;
+		goto out;
+	}
+	int visible = first.devices > 0 ? first.devices : 1;
+	if (visible == 1 && (want == 0 || (want == 1 && idx[0] == 0))) {
+		/* The host's one GPU, as it always ran. */
+		*gpus = xcalloc(1, sizeof **gpus);
+		(*gpus)[0] = first;
+		memset(&first, 0, sizeof first);
+		*n = 1;
+		rc = 0;
+		goto out;
+	}
+	if (want == 0)
+		for (want = 0; want < visible && want < 256; want++)
+			idx[want] = want;
+	/* A worker on one GPU sees it through CUDA_VISIBLE_DEVICES: the entry
+	 * of kbreed's own list when it has one (Slurm sets it), else the index. */
+	const char *list = getenv("CUDA_VISIBLE_DEVICES");
+	*gpus = xcalloc((size_t)want, sizeof **gpus);
+	for (int k = 0; k < want; k++) {
+		if (idx[k] >= visible) {
+			error("--gpus: there is no GPU %d here; %d %s visible (0 to %d)", idx[k], visible,
+			      visible == 1 ? "is" : "are", visible - 1);
+			goto out;
+		}
+		char *device = NULL;
+		if (list && *list) {
+			const char *p = list;
+			for (int skip = idx[k]; skip > 0 && p; skip--)
+				p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+			if (p)
+				device = strndup(p, strcspn(p, ","));
+		}
+		if (!device)
+			device = xasprintf("%d", idx[k]);
+		int q = gpu_info_query_on(device, &(*gpus)[k]);
+		(*gpus)[k].index = idx[k];
+		free(device);
+		if (q)
+			goto out;
+		*n = k + 1;
+	}
+	rc = 0;
+out:
+	gpu_info_release(&first);
+	if (rc) {
+		gpu_list_free(*gpus, want > 0 ? want : 0);
+		*gpus = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 
@@ -268,6 +379,12 @@ out:
 struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
 				const struct eval_opts *o)
 {
+	return evaluator_new_on(p, r, o, NULL);
+}
+
+struct evaluator *evaluator_new_on(const struct problem *p, const struct refset *r,
+				   const struct eval_opts *o, const char *device)
+{
 	if (o->sets > r->sets) {
 		error("asked for %d input sets, the reference data has %d", o->sets, r->sets);
 		return NULL;
@@ -290,6 +407,8 @@ struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
 	if (worker_client_init(&ev->wc, ev->tmp, ev->job_path, ev->fds, ev->n_fds))
 		goto fail;
 	ev->wc_ready = true;
+	if (device)
+		ev->wc.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
 	return ev;
 fail:
 	evaluator_free(ev);

@@ -42,6 +42,11 @@ struct gpu_info {
 	int driver, runtime;        /* CUDA versions, e.g. 13000 */
 	int sm_clock_mhz;           /* when queried; 0 when unknown */
 	int mem_clock_mhz;
+	int devices;                /* GPUs visible to the worker that was asked */
+	int index;                  /* its index among kbreed's visible GPUs (--gpus) */
+	char *device;               /* owned: CUDA_VISIBLE_DEVICES for a worker on this GPU
+				     * alone (an entry of kbreed's own list, else its index);
+				     * NULL: the host's only GPU, workers inherit kbreed's */
 };
 
 /* Asks the worker about the GPU (`kbreed-worker --info`). Returns 0, or -1
@@ -49,6 +54,20 @@ struct gpu_info {
  * (reason reported). */
 int gpu_info_query(struct gpu_info *g);
 void gpu_info_release(struct gpu_info *g);
+
+/* Whether spec is a --gpus value: "all", or indices among the visible GPUs
+ * ("0", "0,2,3"), each once. Returns 0, or -1 after a message. */
+int gpu_spec_check(const char *spec);
+/*
+ * The GPUs spec names (NULL: "all"), each described by a worker that sees it
+ * alone: *gpus (n of them, in the order named) is the caller's, released by
+ * gpu_list_free. A host with one GPU, asked for all, gives exactly what
+ * gpu_info_query gives (device NULL): one GPU runs as it always did.
+ * Returns 0; -2 (reported) when no GPU is usable at all; -1 (reported) when
+ * a GPU named is not there or cannot be used.
+ */
+int gpu_select(const char *spec, struct gpu_info **gpus, int *n);
+void gpu_list_free(struct gpu_info *gpus, int n);
 
 struct eval_opts {
 	int sets;          /* correctness input sets (>= 5) */
@@ -104,6 +123,10 @@ struct evaluator;
  * and refset must outlive it. Returns NULL on failure (reported). */
 struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
 				const struct eval_opts *o);
+/* The same, its worker on one GPU of several: device is gpu_info.device
+ * (copied; NULL: the worker inherits kbreed's view). */
+struct evaluator *evaluator_new_on(const struct problem *p, const struct refset *r,
+				   const struct eval_opts *o, const char *device);
 /* Judges one compiled candidate (a shared object). Always fills res with an
  * outcome; returns -1 only when kbreed itself failed (e.g. no worker could
  * be started), with res->detail saying why. */

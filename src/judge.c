@@ -39,6 +39,57 @@ static bool arch_ok(const char *a)
 	return true;
 }
 
+/* The GPUs of the session: the first named, and those of its model beside
+ * it. A first GPU that is one of several is made the one PyTorch and nvcc
+ * see, through CUDA_VISIBLE_DEVICES (restored at close). */
+static int open_gpus(struct judge *j)
+{
+	struct gpu_info *list = NULL;
+	int n = 0, rc = gpu_select(j->o.gpus, &list, &n);
+	if (rc == -2)
+		error("judging kernels needs an NVIDIA GPU; none is usable here (a dry run needs none)");
+	if (rc)
+		return -1;
+	j->gpu = list[0];
+	j->more = xcalloc((size_t)n, sizeof *j->more);
+	for (int k = 1; k < n; k++) {
+		if (!strcmp(list[k].name, j->gpu.name)) {
+			j->more[j->n_more++].gpu = list[k];
+			continue;
+		}
+		warn("GPU %s (%s) is left out: its times are not comparable with the %s's; "
+		     "give it a run of its own (--gpus %s)", list[k].device, list[k].name, j->gpu.name,
+		     list[k].device);
+		gpu_info_release(&list[k]);
+	}
+	free(list);
+	if (j->gpu.device) {
+		const char *had = getenv("CUDA_VISIBLE_DEVICES");
+		j->saved_env = had ? xstrdup(had) : NULL;
+		if (setenv("CUDA_VISIBLE_DEVICES", j->gpu.device, 1))
+			return error("cannot set CUDA_VISIBLE_DEVICES");
+		j->env_set = true;
+	}
+	if (j->n_more)
+		info("judging on %d GPUs (%s): %s", 1 + j->n_more, j->gpu.name, j->gpu.device);
+	for (int k = 0; k < j->n_more; k++)
+		info("  and %s", j->more[k].gpu.device);
+	return 0;
+}
+
+int judge_gpus(const struct judge *j)
+{
+	return 1 + j->n_more;
+}
+
+double judge_gpu_seconds(const struct judge *j)
+{
+	double s = j->gpu_s;
+	for (int k = 0; k < j->n_more; k++)
+		s += j->more[k].gpu_s;
+	return s;
+}
+
 int judge_open(struct judge *j, const char *problem_path, const struct judge_opts *o)
 {
 	memset(j, 0, sizeof *j);
@@ -55,8 +106,7 @@ int judge_open(struct judge *j, const char *problem_path, const struct judge_opt
 		j->gpu.name = xstrdup("none (dry run)");
 		if (!arch)
 			arch = "sm_90a";
-	} else if (gpu_info_query(&j->gpu)) {
-		error("judging kernels needs an NVIDIA GPU; none is usable here (a dry run needs none)");
+	} else if (open_gpus(j)) {
 		goto fail;
 	} else if (!arch) {
 		arch = compile_arch_for(j->gpu.cc_major, j->gpu.cc_minor);
@@ -92,7 +142,21 @@ int judge_prepare(struct judge *j)
 		j->have_base = true;
 	}
 	j->ev = evaluator_new(&j->p, &j->refs, &j->o.eval);
-	return j->ev ? 0 : -1;
+	if (!j->ev)
+		return -1;
+	/* A further GPU whose worker cannot be set up is left out; the others judge. */
+	for (int k = 0; k < j->n_more;) {
+		j->more[k].ev = evaluator_new_on(&j->p, &j->refs, &j->o.eval, j->more[k].gpu.device);
+		if (j->more[k].ev) {
+			k++;
+			continue;
+		}
+		warn("GPU %s is left out: its worker cannot be set up", j->more[k].gpu.device);
+		gpu_info_release(&j->more[k].gpu);
+		memmove(&j->more[k], &j->more[k + 1], (size_t)(j->n_more - k - 1) * sizeof *j->more);
+		j->n_more--;
+	}
+	return 0;
 }
 
 int judge_fresh_baseline(struct judge *j, struct baseline *b)
@@ -101,8 +165,23 @@ int judge_fresh_baseline(struct judge *j, struct baseline *b)
 			       j->o.torch_compile, b);
 }
 
+static void lanes_stop(struct judge *j);
+
 void judge_close(struct judge *j)
 {
+	lanes_stop(j);
+	for (int k = 0; k < j->n_more; k++) {
+		evaluator_free(j->more[k].ev);
+		gpu_info_release(&j->more[k].gpu);
+	}
+	free(j->more);
+	if (j->env_set) {
+		if (j->saved_env)
+			setenv("CUDA_VISIBLE_DEVICES", j->saved_env, 1);
+		else
+			unsetenv("CUDA_VISIBLE_DEVICES");
+	}
+	free(j->saved_env);
 	evaluator_free(j->ev);
 	baseline_release(&j->base);
 	ceilings_release(&j->ceil);
@@ -128,11 +207,31 @@ struct judge_batch {
 	struct compile_job *jobs;    /* the candidates that were not banned, in order */
 	int n_jobs;
 	struct compile_opts co;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_mutex_t lock;        /* guards the compile jobs' state and all below */
+	pthread_cond_t cond;         /* a job compiled, or an outcome is ready */
 	pthread_t tid;
 	bool threaded;
 	int compile_rc;
+	/* Several GPUs: the session's lane threads (one per GPU) take the next
+	 * candidate in order, judge it on their GPU and leave the outcome
+	 * here; judge_batch_next hands outcomes out as they finish. The fields
+	 * from laned on are guarded by the session's lane_lock. With one GPU
+	 * the caller's thread judges, in order, as it always did. */
+	bool laned;                  /* the session's lane threads judge it; else the caller */
+	int dispatched;              /* candidates a lane has taken */
+	int active;                  /* lanes judging one of its candidates now */
+	struct judgement *outs;      /* [n]: outcomes not yet handed out */
+	int *lane_of;                /* [n]: the lane that judged it; 0 is the first GPU */
+	int *finished;               /* [n]: candidates in the order they finished */
+	int n_finished, handed;      /* finished so far; handed out of those */
+	bool failed;                 /* a lane met a failure of kbreed's own */
+	bool stop;                   /* judge_batch_end: take nothing more */
+};
+
+/* What a lane thread needs: its session and which GPU it is. */
+struct lane_arg {
+	struct judge *j;
+	int lane;
 };
 
 static void *compile_thread(void *arg)
@@ -140,6 +239,167 @@ static void *compile_thread(void *arg)
 	struct judge_batch *b = arg;
 	b->compile_rc = compile_batch(b->jobs, b->n_jobs, &b->co);
 	return NULL;
+}
+
+/* Steps 1-5 for candidate i on GPU lane (0: the session's first): waits for
+ * its compile job, then the policy's, the compiler's or the worker's
+ * outcome into out. Returns 0, or -1 when kbreed itself failed. */
+static int judge_candidate(struct judge_batch *b, int i, int lane, struct judgement *out)
+{
+	struct judge *j = b->j;
+	int lc;
+	char *why = NULL;
+	struct compile_job *job = b->job_of[i] >= 0 ? &b->jobs[b->job_of[i]] : NULL;
+	memset(out, 0, sizeof *out);
+	eval_result_init(&out->res);
+	if (job) {
+		double wait0 = util_now();
+		pthread_mutex_lock(&b->lock);
+		while (!job->done)
+			pthread_cond_wait(&b->cond, &b->lock);
+		j->wait_s += util_now() - wait0;
+		pthread_mutex_unlock(&b->lock);
+		out->compile_s = job->cached ? 0 : job->seconds;
+	}
+	if (!job) {
+		eval_result_policy(&out->res, b->banned[i]);
+	} else if (!job->ok) {
+		/* What is stored and shown to a model: the diagnostics of the
+		 * candidate's own file; the full log stays in the build cache. */
+		char *shown = compile_log_for_model(job->log, job->source);
+		char *log = job->log_path ? xasprintf("%s[kbreed: the full log is %s]\n", shown, job->log_path)
+					  : xstrdup(shown);
+		eval_result_compile_error(&out->res, job->timed_out, log);
+		free(log);
+		free(shown);
+	} else if (!j->o.eval.allow_libraries && (lc = linkcheck_so(job->so_path, &why)) != 0) {
+		/* 3a. what the shared object imports, whatever its text looked like. */
+		if (lc > 0) {
+			char *detail = xasprintf("the link-time check: %s", why);
+			eval_result_policy(&out->res, detail);
+			free(detail);
+		} else {
+			out->res.verdict = VERDICT_LOAD_ERROR;
+			out->res.detail = xstrdup("the shared object could not be read for the link-time check");
+		}
+		free(why);
+	} else if (j->o.dry_run) {
+		out->res.verdict = VERDICT_NOT_RUN;
+		out->res.detail = xstrdup("dry run: compiled, not judged");
+	} else {
+		/* 3-5: load, correctness and timing, in the worker of this GPU. */
+		if (!j->ev && judge_prepare(j))
+			return -1;
+		struct evaluator *ev = lane ? j->more[lane - 1].ev : j->ev;
+		double g0 = util_now();
+		if (evaluator_run(ev, job->so_path, &out->res)) {
+			error("%s: %s", b->paths[i], out->res.detail ? out->res.detail : "evaluation failed");
+			judgement_release(out);
+			return -1;
+		}
+		if (lane)
+			j->more[lane - 1].gpu_s += util_now() - g0;
+		else
+			j->gpu_s += util_now() - g0;
+	}
+	return 0;
+}
+
+/* 6. the verdict of candidate i, judged on lane, placed against PyTorch and
+ * the floor (measured on the first GPU, of the same model); a result beyond
+ * the memory floor is rejected, never a winner. */
+static void judge_place(struct judge_batch *b, int i, int lane, struct judgement *out)
+{
+	struct judge *j = b->j;
+	if (j->have_ceil)
+		verdict_of_floor(&out->res, j->roof.memory_ms, j->p.min_bytes / 1e6, j->ceil.bandwidth_gbs);
+	out->rep = (struct eval_report){
+		.problem = &j->p, .candidate = b->paths[i], .arch = j->arch, .opts = &j->o.eval,
+		.result = &out->res, .gpu = lane ? &j->more[lane - 1].gpu : &j->gpu,
+		.baseline = j->have_base ? &j->base : NULL, .ceilings = j->have_ceil ? &j->ceil : NULL };
+	report_derive(&out->rep);
+	j->judged++;
+	if (lane)
+		j->more[lane - 1].judged++;
+}
+
+/* One GPU's thread: takes the current batch's next candidate whenever there
+ * is one, until the session closes. */
+static void *lane_thread(void *arg)
+{
+	struct lane_arg *a = arg;
+	struct judge *j = a->j;
+	pthread_mutex_lock(&j->lane_lock);
+	for (;;) {
+		struct judge_batch *b = j->current;
+		if (j->lanes_quit)
+			break;
+		if (!b || b->stop || b->failed || b->dispatched >= b->n) {
+			pthread_cond_wait(&j->lane_cond, &j->lane_lock);
+			continue;
+		}
+		int i = b->dispatched++;
+		b->active++;
+		pthread_mutex_unlock(&j->lane_lock);
+		struct judgement o;
+		int rc = judge_candidate(b, i, a->lane, &o);
+		pthread_mutex_lock(&j->lane_lock);
+		if (rc) {
+			b->failed = true;
+		} else {
+			b->outs[i] = o;
+			b->lane_of[i] = a->lane;
+			b->finished[b->n_finished++] = i;
+		}
+		b->active--;
+		pthread_cond_broadcast(&j->lane_cond);
+	}
+	pthread_mutex_unlock(&j->lane_lock);
+	free(a);
+	return NULL;
+}
+
+/* Starts one thread per GPU, once per session. Returns 0, or -1 when none
+ * could be started (the caller then judges alone). */
+static int lanes_start(struct judge *j)
+{
+	if (j->lanes)
+		return 0;
+	pthread_mutex_init(&j->lane_lock, NULL);
+	pthread_cond_init(&j->lane_cond, NULL);
+	j->lane_tid = xcalloc((size_t)j->n_more + 1, sizeof *j->lane_tid);
+	for (int k = 0; k <= j->n_more; k++) {
+		struct lane_arg *a = xcalloc(1, sizeof *a);
+		*a = (struct lane_arg){ .j = j, .lane = k };
+		if (pthread_create(&j->lane_tid[j->lanes], NULL, lane_thread, a)) {
+			free(a);
+			break;
+		}
+		j->lanes++;
+	}
+	if (j->lanes < 2) {
+		lanes_stop(j);
+		return -1;
+	}
+	return 0;
+}
+
+static void lanes_stop(struct judge *j)
+{
+	if (!j->lane_tid)
+		return;
+	pthread_mutex_lock(&j->lane_lock);
+	j->lanes_quit = true;
+	pthread_cond_broadcast(&j->lane_cond);
+	pthread_mutex_unlock(&j->lane_lock);
+	for (int k = 0; k < j->lanes; k++)
+		pthread_join(j->lane_tid[k], NULL);
+	pthread_mutex_destroy(&j->lane_lock);
+	pthread_cond_destroy(&j->lane_cond);
+	free(j->lane_tid);
+	j->lane_tid = NULL;
+	j->lanes = 0;
+	j->lanes_quit = false;
 }
 
 struct judge_batch *judge_batch_start(struct judge *j, const char *const *paths, int n)
@@ -173,6 +433,17 @@ struct judge_batch *judge_batch_start(struct judge *j, const char *const *paths,
 	b->threaded = pthread_create(&b->tid, NULL, compile_thread, b) == 0;
 	if (!b->threaded)
 		compile_thread(b);
+	/* 3-5 on every GPU at once, when there are several and a worker each. */
+	if (j->n_more && !j->o.dry_run && n > 1 && (j->ev || judge_prepare(j) == 0) && lanes_start(j) == 0) {
+		b->outs = xcalloc((size_t)n, sizeof *b->outs);
+		b->lane_of = xcalloc((size_t)n, sizeof *b->lane_of);
+		b->finished = xcalloc((size_t)n, sizeof *b->finished);
+		b->laned = true;
+		pthread_mutex_lock(&j->lane_lock);
+		j->current = b;
+		pthread_cond_broadcast(&j->lane_cond);
+		pthread_mutex_unlock(&j->lane_lock);
+	}
 	return b;
 }
 
@@ -181,68 +452,28 @@ int judge_batch_next(struct judge_batch *b, int *index, struct judgement *out)
 	if (b->next >= b->n)
 		return 0;
 	struct judge *j = b->j;
-	int i = b->next++, lc;
-	char *why = NULL;
-	struct compile_job *job = b->job_of[i] >= 0 ? &b->jobs[b->job_of[i]] : NULL;
-	memset(out, 0, sizeof *out);
-	eval_result_init(&out->res);
+	if (!b->laned) {
+		int i = b->next++;
+		*index = i;
+		if (judge_candidate(b, i, 0, out))
+			return -1;
+		judge_place(b, i, 0, out);
+		return 1;
+	}
+	pthread_mutex_lock(&j->lane_lock);
+	while (b->handed == b->n_finished && !b->failed)
+		pthread_cond_wait(&j->lane_cond, &j->lane_lock);
+	if (b->handed == b->n_finished) {
+		pthread_mutex_unlock(&j->lane_lock);
+		return -1;   /* a lane failed (reported) */
+	}
+	int i = b->finished[b->handed++], lane = b->lane_of[i];
+	*out = b->outs[i];
+	memset(&b->outs[i], 0, sizeof b->outs[i]);
+	judge_place(b, i, lane, out);   /* under the lock: the lanes count too */
+	pthread_mutex_unlock(&j->lane_lock);
+	b->next++;
 	*index = i;
-	if (job) {
-		double wait0 = util_now();
-		pthread_mutex_lock(&b->lock);
-		while (!job->done)
-			pthread_cond_wait(&b->cond, &b->lock);
-		pthread_mutex_unlock(&b->lock);
-		j->wait_s += util_now() - wait0;
-		out->compile_s = job->cached ? 0 : job->seconds;
-	}
-	if (!job) {
-		eval_result_policy(&out->res, b->banned[i]);
-	} else if (!job->ok) {
-		/* What is stored and shown to a model: the diagnostics of the
-		 * candidate's own file; the full log stays in the build cache. */
-		char *shown = compile_log_for_model(job->log, job->source);
-		char *log = job->log_path ? xasprintf("%s[kbreed: the full log is %s]\n", shown, job->log_path)
-					  : xstrdup(shown);
-		eval_result_compile_error(&out->res, job->timed_out, log);
-		free(log);
-		free(shown);
-	} else if (!j->o.eval.allow_libraries && (lc = linkcheck_so(job->so_path, &why)) != 0) {
-		/* 3a. what the shared object imports, whatever its text looked like. */
-		if (lc > 0) {
-			char *detail = xasprintf("the link-time check: %s", why);
-			eval_result_policy(&out->res, detail);
-			free(detail);
-		} else {
-			out->res.verdict = VERDICT_LOAD_ERROR;
-			out->res.detail = xstrdup("the shared object could not be read for the link-time check");
-		}
-		free(why);
-	} else if (j->o.dry_run) {
-		out->res.verdict = VERDICT_NOT_RUN;
-		out->res.detail = xstrdup("dry run: compiled, not judged");
-	} else {
-		/* 3-5: load, correctness and timing, in the worker. */
-		if (!j->ev && judge_prepare(j))
-			return -1;
-		double g0 = util_now();
-		if (evaluator_run(j->ev, job->so_path, &out->res)) {
-			error("%s: %s", b->paths[i], out->res.detail ? out->res.detail : "evaluation failed");
-			judgement_release(out);
-			return -1;
-		}
-		j->gpu_s += util_now() - g0;
-	}
-	/* 6. the verdict, placed against PyTorch and the floor; a result
-	 * beyond the memory floor is rejected, never a winner. */
-	if (j->have_ceil)
-		verdict_of_floor(&out->res, j->roof.memory_ms, j->p.min_bytes / 1e6, j->ceil.bandwidth_gbs);
-	out->rep = (struct eval_report){
-		.problem = &j->p, .candidate = b->paths[i], .arch = j->arch, .opts = &j->o.eval,
-		.result = &out->res, .gpu = &j->gpu, .baseline = j->have_base ? &j->base : NULL,
-		.ceilings = j->have_ceil ? &j->ceil : NULL };
-	report_derive(&out->rep);
-	j->judged++;
 	return 1;
 }
 
@@ -250,6 +481,18 @@ int judge_batch_end(struct judge_batch *b)
 {
 	if (!b)
 		return 0;
+	if (b->laned) {
+		/* The lanes finish what they hold, and take nothing more. */
+		struct judge *j = b->j;
+		pthread_mutex_lock(&j->lane_lock);
+		b->stop = true;
+		while (b->active)
+			pthread_cond_wait(&j->lane_cond, &j->lane_lock);
+		j->current = NULL;
+		pthread_mutex_unlock(&j->lane_lock);
+		for (int h = b->handed; h < b->n_finished; h++)
+			judgement_release(&b->outs[b->finished[h]]);
+	}
 	if (b->threaded)
 		pthread_join(b->tid, NULL);
 	int rc = b->compile_rc ? -1 : 0;
@@ -257,6 +500,9 @@ int judge_batch_end(struct judge_batch *b)
 		compile_job_release(&b->jobs[i]);
 	for (int i = 0; i < b->n; i++)
 		free(b->banned[i]);
+	free(b->outs);
+	free(b->lane_of);
+	free(b->finished);
 	free(b->jobs);
 	free(b->job_of);
 	free(b->banned);

@@ -17,6 +17,14 @@
  *   6. verdict      under the session's tolerance, placed against PyTorch
  *                   and the floor (src/report.h)
  *
+ * On a host of several GPUs, a session judges on those its options name
+ * (judge_opts.gpus), one worker per GPU: the candidates of a batch go to
+ * whichever GPU is free, each judged once. Times are comparable only on one
+ * GPU model, so a session uses the GPUs of one model, the first named's;
+ * PyTorch, the references and the ceilings are measured on that first GPU.
+ * With one GPU everything runs as in the one-GPU judge, in the caller's
+ * thread.
+ *
  * `kbreed eval`, every round of `kbreed run`, the winner's re-timing and
  * `kbreed bench` all judge through this file; docs/EVALUATION.md states
  * the rules it applies. The judge knows nothing of the search that feeds it.
@@ -29,6 +37,7 @@
 #include "problem.h"
 #include "report.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 
 struct judge_opts {
@@ -38,9 +47,18 @@ struct judge_opts {
 	bool baseline;           /* time PyTorch eager when the session is prepared */
 	bool torch_compile;      /* and torch.compile */
 	bool dry_run;            /* no GPU: policy and compile only; verdict not_run */
+	const char *gpus;        /* --gpus: "all" (NULL) or indices, e.g. "0,2" */
 };
 
 void judge_opts_defaults(struct judge_opts *o);
+
+/* A further GPU of the session's model, judging beside the first. */
+struct judge_lane {
+	struct gpu_info gpu;       /* its device is set */
+	struct evaluator *ev;      /* its worker; NULL until prepared */
+	double gpu_s;              /* seconds spent judging in its worker */
+	int judged;
+};
 
 struct judge {
 	struct judge_opts o;
@@ -57,7 +75,25 @@ struct judge {
 	double gpu_s;              /* seconds spent judging in the worker */
 	double wait_s;             /* seconds judging waited for nvcc */
 	int judged;                /* candidates given a verdict */
+	struct judge_lane *more;   /* GPUs beyond the first, of its model; owned */
+	int n_more;
+	/* With more than one GPU, one thread per GPU (lane 0: the first) lives
+	 * as long as the session: a worker dies with the thread that started
+	 * it (PR_SET_PDEATHSIG), so threads are not made per batch. */
+	pthread_t *lane_tid;       /* [1 + n_more] once started; owned */
+	int lanes;                 /* lane threads running */
+	pthread_mutex_t lane_lock; /* guards current and the batch's lane state */
+	pthread_cond_t lane_cond;  /* work for the lanes, or an outcome for the caller */
+	struct judge_batch *current; /* the batch the lanes take candidates from */
+	bool lanes_quit;           /* judge_close: the lane threads end */
+	bool env_set;              /* CUDA_VISIBLE_DEVICES was set to gpu.device for
+				    * PyTorch and nvcc; restored to saved_env at close */
+	char *saved_env;           /* kbreed's own CUDA_VISIBLE_DEVICES; NULL: unset */
 };
+
+/* GPUs judging in the session (1 + n_more), and their seconds of judging. */
+int judge_gpus(const struct judge *j);
+double judge_gpu_seconds(const struct judge *j);
 
 /* Describes the problem at path and finds the GPU (or, in a dry run, the
  * target alone). Cheap: nothing is timed. Returns 0, or -1 reported (the

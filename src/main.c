@@ -36,12 +36,14 @@
 #include "proc.h"
 #include "report.h"
 #include "search.h"
+#include "slurm.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -49,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -270,7 +273,7 @@ static const struct cli_group judge_group = { "judging", judge_opts, judge_set }
 
 /* The search options, shared by run and bench; context: struct search_opts. */
 enum { S_ROUNDS, S_IDEAS, S_IMPLS, S_KEEP, S_SEED, S_MAX_MINUTES, S_MAX_CANDIDATES, S_DB,
-       S_OUT, S_NO_BANK, S_DRY_RUN, S_SEED_KERNEL };
+       S_OUT, S_NO_BANK, S_DRY_RUN, S_SEED_KERNEL, S_GPUS };
 
 static const struct cli_opt search_opts_table[] = {
 	{ S_ROUNDS, "rounds", "R", "rounds after round 0, 0 to 100 (5)" },
@@ -285,6 +288,7 @@ static const struct cli_opt search_opts_table[] = {
 	{ S_NO_BANK, "no-bank", NULL, "do not seed round 0 from the bank of earlier winners" },
 	{ S_DRY_RUN, "dry-run", NULL, "propose, realise and compile only: judge nothing, no GPU needed" },
 	{ S_SEED_KERNEL, "seed-kernel", "FILE", "add your own kernel to round 0 (repeatable, up to 16)" },
+	{ S_GPUS, "gpus", "LIST|all", "the GPUs to judge on, e.g. 0,2 (all visible; docs/SCALE.md)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -328,6 +332,11 @@ static int search_set(void *ctx, int id, const char *arg)
 		if (!util_file_exists(arg))
 			return error("--seed-kernel: %s does not exist or is not a file", arg);
 		so->seed_kernels[so->n_seed_kernels++] = arg;
+		return 0;
+	case S_GPUS:
+		if (gpu_spec_check(arg))
+			return -1;
+		so->gpus = arg;
 		return 0;
 	}
 	BUG("search option without a case");
@@ -405,19 +414,38 @@ static int resume_set(void *ctx, int id, const char *arg)
 
 static const struct cli_group resume_group = { "run", resume_opts, resume_set };
 
-/* bench's own: --results; context: const char *. */
-static const struct cli_opt results_opts[] = {
-	{ 0, "results", "FILE", "where the JSON results go (bench/results/DATE-GPU.json)" },
+/* bench's own; context: struct bench_cli. */
+struct bench_cli {
+	const char *results;     /* --results FILE */
+	bool cont;               /* --continue: resume each problem's run in --db */
+	bool slurm;              /* --slurm: submit to Slurm instead (docs/SCALE.md) */
+	const char *slurm_dir;   /* --slurm-dir DIR; NULL: --out */
+};
+
+enum { B_RESULTS, B_CONTINUE, B_SLURM, B_SLURM_DIR };
+
+static const struct cli_opt bench_opts[] = {
+	{ B_RESULTS, "results", "FILE", "where the JSON results go (bench/results/DATE-GPU.json)" },
+	{ B_CONTINUE, "continue", NULL, "resume each problem's unfinished run in --db; keep a finished one" },
+	{ B_SLURM, "slurm", NULL, "submit a Slurm job array, one task per problem, then merge; "
+	  "sbatch options after -- (docs/SCALE.md)" },
+	{ B_SLURM_DIR, "slurm-dir", "DIR", "the Slurm bench's shared directory (default: --out)" },
 	{ 0, NULL, NULL, NULL },
 };
 
-static int results_set(void *ctx, int id, const char *arg)
+static int bench_set(void *ctx, int id, const char *arg)
 {
-	(void)id;
-	return parse_text(arg, "--results", (const char **)ctx);
+	struct bench_cli *b = ctx;
+	switch (id) {
+	case B_RESULTS: return parse_text(arg, "--results", &b->results);
+	case B_CONTINUE: b->cont = true; return 0;
+	case B_SLURM: b->slurm = true; return 0;
+	case B_SLURM_DIR: return parse_text(arg, "--slurm-dir", &b->slurm_dir);
+	}
+	BUG("bench option without a case");
 }
 
-static const struct cli_group results_group = { "bench", results_opts, results_set };
+static const struct cli_group results_group = { "bench", bench_opts, bench_set };
 
 /* --json, for problems and eval; context: bool. */
 static const struct cli_opt json_opts[] = {
@@ -686,8 +714,9 @@ static int cmd_compile(const struct command *cmd, int argc, char **argv)
 static int eval_judge(const struct judge_cli *jc, bool json, bool baseline_on,
 		      const char *problem_arg, char **kernels, int n)
 {
+	/* One GPU, the first: a session's reports come in the kernels' order. */
 	struct judge_opts jo = { .eval = jc->eval, .arch = jc->arch, .baseline = baseline_on,
-				 .torch_compile = jc->torch_compile };
+				 .torch_compile = jc->torch_compile, .gpus = "0" };
 	int rc = EXIT_USAGE, index;
 	struct judge j;
 	struct judge_batch *batch = NULL;
@@ -962,15 +991,262 @@ out:
 	return rc;
 }
 
+/* The winner of a problem's run as a bench row. */
+static void bench_row_fill(struct bench_row *row, const struct search_outcome *res)
+{
+	row->ok = true;
+	row->eager_ms = res->eager_ms;
+	row->compile_ms = res->compile_ms;
+	row->best_ms = res->best_ms;
+	row->pct_eager = res->pct_eager;
+	row->pct_compile = res->pct_compile;
+	row->pct_floor = res->pct_floor;
+	row->round_found = res->round_found;
+	row->pass_strict = res->pass_strict;
+	row->pass_crfm = res->pass_crfm;
+	row->run = res->run;
+}
+
+/*
+ * One problem of a bench into row: its search, or with cont, its latest run
+ * in the database resumed (a finished one is kept as it is, read back).
+ * The winner goes to out_base/NAME when out_base is set. Returns 0 when a
+ * correct kernel was found.
+ */
+static int bench_one(const struct search_opts *so_in, const char *name, const char *out_base, bool cont,
+		     struct bench_row *row)
+{
+	struct search_opts so = *so_in;
+	struct search_outcome res;
+	char *task = slurm_task_name(name);
+	char *out_dir = out_base ? xasprintf("%s/%s", out_base, task) : NULL;
+	int rc = -1;
+	so.out_dir = out_dir;
+	if (cont) {
+		struct store *db = store_open(so.db_path);
+		char *path = db ? problem_resolve(name) : NULL;
+		struct run_row r;
+		int got = path ? store_run_latest(db, path, &r) : -1;
+		store_close(db);
+		free(path);
+		if (got < 0)
+			goto out;
+		if (got == 1 && r.status == RUN_DONE) {
+			info("%s: run %lld finished earlier; kept as it is", name, (long long)r.id);
+			row->run = r.id;
+			row->ok = r.winner && r.final_ms > 0;
+			row->best_ms = r.final_ms;
+			row->eager_ms = r.final_eager_ms;
+			row->pct_eager = row->ok ? r.final_eager_ms / r.final_ms * 100 : 0;
+			rc = row->ok ? 0 : -1;
+			run_row_release(&r);
+			goto out;
+		}
+		if (got == 1 && r.status != RUN_DRY_RUN) {
+			info("%s: resuming run %lld (%s)", name, (long long)r.id, run_state_name(r.status));
+			so.resume = r.id;
+		}
+		if (got == 1)
+			run_row_release(&r);
+	}
+	if (search_run(&so, name, &res) == 0 && res.winner) {
+		bench_row_fill(row, &res);
+		rc = 0;
+	} else {
+		row->run = res.run;
+	}
+	search_outcome_release(&res);
+out:
+	free(out_dir);
+	free(task);
+	return rc;
+}
+
+/*
+ * A bench over several GPUs: each problem runs alone on one GPU, as many at
+ * once as there are GPUs, each in a process of its own (a run's judge, its
+ * PyTorch timings and its workers see that GPU only), each writing the one
+ * database (SQLite serialises them). rows get what each child found.
+ * Returns 0 when every problem found a correct kernel.
+ */
+static int bench_on_gpus(const struct search_opts *so, const char *const *names, int n, const char *out_base,
+			 bool cont, const struct gpu_info *gpus, int ng, struct bench_row *rows)
+{
+	pid_t *pid = xcalloc((size_t)ng, sizeof *pid);
+	int *fd = xcalloc((size_t)ng, sizeof *fd), *problem_of = xcalloc((size_t)ng, sizeof *problem_of);
+	int next = 0, running = 0, rc = 0;
+	while (next < n || running) {
+		for (int k = 0; k < ng && next < n; k++) {
+			int p[2];
+			if (pid[k] > 0)
+				continue;
+			if (pipe2(p, O_CLOEXEC)) {
+				error("bench: pipe: %s", strerror(errno));
+				next = n;
+				rc = -1;
+				break;
+			}
+			int i = next++;
+			fflush(NULL);
+			pid_t c = fork();
+			if (c == 0) {
+				close(p[0]);
+				struct search_opts o = *so;
+				char index[16];
+				snprintf(index, sizeof index, "%d", gpus[k].index);
+				o.gpus = index;
+				struct bench_row r = rows[i];
+				int one = bench_one(&o, names[i], out_base, cont, &r);
+				ssize_t w = write(p[1], &r, sizeof r);
+				fflush(NULL);
+				_exit(one == 0 && w == (ssize_t)sizeof r ? 0 : 1);
+			}
+			close(p[1]);
+			if (c < 0) {
+				close(p[0]);
+				error("bench: fork: %s", strerror(errno));
+				next = n;
+				rc = -1;
+				break;
+			}
+			info("bench: %s on GPU %d (%s)", names[i], gpus[k].index, gpus[k].name);
+			pid[k] = c;
+			fd[k] = p[0];
+			problem_of[k] = i;
+			running++;
+		}
+		if (!running)
+			break;
+		int st;
+		pid_t w = waitpid(-1, &st, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		for (int k = 0; k < ng; k++) {
+			if (pid[k] != w)
+				continue;
+			struct bench_row r, *row = &rows[problem_of[k]];
+			if (read(fd[k], &r, sizeof r) == (ssize_t)sizeof r) {
+				r.problem = row->problem;
+				r.tolerance = row->tolerance;
+				*row = r;
+			}
+			row->gpu = gpus[k].name;
+			if (!row->ok)
+				rc = -1;
+			close(fd[k]);
+			pid[k] = 0;
+			running--;
+		}
+	}
+	free(pid);
+	free(fd);
+	free(problem_of);
+	return rc;
+}
+
+/*
+ * What each Slurm task gets of the bench's command line: its search and
+ * judging options, not the problems, nor what the task sets itself (--db,
+ * --out, --results, --continue) or what only submitting means (--slurm,
+ * --slurm-dir). Options are matched as getopt_long does, by a unique prefix
+ * too. *out is argv's strings (caller frees the array).
+ */
+static void bench_task_args(const struct command *cmd, int argc, char **argv, const char ***out, int *n)
+{
+	static const char *const own[] = { "db", "out", "results", "continue", "slurm", "slurm-dir", NULL };
+	*out = xcalloc((size_t)argc + 1, sizeof **out);
+	*n = 0;
+	for (int k = 1; k < argc; k++) {
+		const char *a = argv[k];
+		if (strncmp(a, "--", 2) || !a[2])
+			continue;  /* a problem */
+		size_t len = strcspn(a + 2, "=");
+		const struct cli_opt *hit = NULL;
+		int hits = 0;
+		for (int g = 0; g < CLI_MAX_GROUPS && cmd->groups[g]; g++)
+			for (const struct cli_opt *o = cmd->groups[g]->opts; o->name; o++) {
+				if (strncmp(o->name, a + 2, len))
+					continue;
+				if (strlen(o->name) == len) {
+					hit = o;
+					hits = 1;
+					goto found;
+				}
+				hit = o;
+				hits++;
+			}
+found:
+		if (hits != 1)
+			continue;  /* refused by the parser already */
+		bool skip = false;
+		for (int i = 0; own[i]; i++)
+			skip |= !strcmp(hit->name, own[i]);
+		bool apart = hit->arg && !a[2 + len];
+		if (!skip) {
+			(*out)[(*n)++] = a;
+			if (apart && k + 1 < argc)
+				(*out)[(*n)++] = argv[k + 1];
+		}
+		if (apart)
+			k++;
+	}
+}
+
+/* `kbreed bench --slurm`: the job scripts into the shared directory and
+ * their submission. Returns the exit code. */
+static int bench_slurm(const struct command *cmd, int argc, char **argv, const struct search_opts *so,
+		       const struct bench_cli *bc, const char *const *names, int n, char **sbatch_args,
+		       int n_sbatch)
+{
+	const char *dir = bc->slurm_dir ? bc->slurm_dir : so->out_dir;
+	char *abs = NULL, *self = NULL, *array = NULL, *merge = NULL;
+	const char **task_args = NULL;
+	int n_task = 0, rc = EXIT_USAGE;
+	if (!dir) {
+		error("--slurm needs a shared directory for its databases and results: --slurm-dir DIR or --out DIR");
+		goto out;
+	}
+	if (check_out_dir(dir, bc->slurm_dir ? "--slurm-dir" : "--out"))
+		goto out;
+	abs = realpath(dir, NULL);
+	self = realpath("/proc/self/exe", NULL);
+	if (!abs || !self) {
+		error("--slurm: cannot find the absolute path of %s", abs ? "kbreed itself" : dir);
+		goto out;
+	}
+	bench_task_args(cmd, argc, argv, &task_args, &n_task);
+	struct slurm_bench sb = { .dir = abs, .kbreed = self, .problems = names, .n_problems = n,
+				  .task_args = task_args, .n_task_args = n_task,
+				  .sbatch_args = (const char *const *)sbatch_args, .n_sbatch_args = n_sbatch };
+	if (slurm_bench_submit(&sb, &array, &merge))
+		goto out;
+	printf("submitted: job array %s (%d tasks, one per problem), then job %s merges their databases\n"
+	       "  follow:  squeue -j %s,%s   or   sacct -j %s,%s --format=JobID,JobName,State,Elapsed\n"
+	       "  scripts: %s/kbreed-bench.sbatch, %s/kbreed-merge.sbatch\n"
+	       "  results: %s/kbreed.db (merged), %s/results/, %s/out/\n"
+	       "  a task that failed or was cancelled: the same command again resumes it\n",
+	       array, n, merge, array, merge, array, merge, abs, abs, abs, abs, abs);
+	rc = EXIT_OK;
+out:
+	free(abs);
+	free(self);
+	free(array);
+	free(merge);
+	free(task_args);
+	return rc;
+}
+
 static int cmd_bench(const struct command *cmd, int argc, char **argv)
 {
 	struct search_opts so;
 	struct judge_cli jc;
+	struct bench_cli bc = { 0 };
 	struct buf command;
 	struct bench_row *rows = NULL;
-	struct gpu_info g = { 0 };
-	const char *results = NULL;
-	int n = 0;
+	struct gpu_info *gpus = NULL;
+	int n = 0, ng = 0;
 	search_opts_defaults(&so);
 	judge_cli_init(&jc);
 	char *db = store_default_path();
@@ -980,83 +1256,148 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 	buf_printf(&command, "kbreed");
 	for (int k = 0; k < argc; k++)
 		buf_printf(&command, " %s", argv[k]);
-	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &results });
+	/* Past "--": sbatch's options (--slurm). */
+	int ends = argc;
+	for (int k = 1; k < argc; k++)
+		if (!strcmp(argv[k], "--")) {
+			ends = k;
+			break;
+		}
+	int rc = cli_parse_exit(cmd, ends, argv, (void *const[]){ &so, &so, &jc, &bc });
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_USAGE;
-	if (search_opts_ready(&so, &jc) || (results && check_out_file(results, "--results")))
+	if (ends < argc && !bc.slurm) {
+		error("bench: what follows -- is for sbatch: it needs --slurm");
+		goto out;
+	}
+	if (search_opts_ready(&so, &jc) || (bc.results && check_out_file(bc.results, "--results")))
 		goto out;
 	const char *const *names = (const char *const *)argv + optind;
-	n = argc - optind;
+	n = ends - optind;
 	if (n == 0) {
 		names = problem_suite;
 		while (problem_suite[n])
 			n++;
 	}
+	if (bc.slurm) {
+		rc = bench_slurm(cmd, ends, argv, &so, &bc, names, n, argv + ends + (ends < argc),
+				 argc - ends - (ends < argc));
+		goto out;
+	}
 	rows = xcalloc((size_t)n, sizeof *rows);
-	if (gpu_info_query(&g)) {
+	if (gpu_select(so.gpus, &gpus, &ng)) {
 		error("kbreed bench needs an NVIDIA GPU");
 		goto out;
 	}
 	rc = EXIT_OK;
-	const char *out_base = so.out_dir;
 	for (int i = 0; i < n; i++) {
-		struct search_outcome res;
-		char *out_dir = out_base ? xasprintf("%s/%s", out_base, names[i]) : NULL;
-		so.out_dir = out_dir;
-		info("bench %d/%d: %s", i + 1, n, names[i]);
 		rows[i].problem = names[i];
 		rows[i].tolerance = tolerance_name(so.eval.tolerance);
-		if (search_run(&so, names[i], &res) == 0 && res.winner) {
-			rows[i].ok = true;
-			rows[i].eager_ms = res.eager_ms;
-			rows[i].compile_ms = res.compile_ms;
-			rows[i].best_ms = res.best_ms;
-			rows[i].pct_eager = res.pct_eager;
-			rows[i].pct_compile = res.pct_compile;
-			rows[i].pct_floor = res.pct_floor;
-			rows[i].round_found = res.round_found;
-			rows[i].pass_strict = res.pass_strict;
-			rows[i].pass_crfm = res.pass_crfm;
-		} else {
-			rc = EXIT_JUDGED;
+	}
+	bool mixed = false;
+	for (int k = 1; k < ng; k++)
+		mixed |= strcmp(gpus[k].name, gpus[0].name) != 0;
+	if (ng > 1 && n > 1) {
+		/* Different problems on different GPUs at once, in one database
+		 * made (in WAL mode) before they start. */
+		struct store *made = store_open(so.db_path);
+		if (!made) {
+			rc = EXIT_USAGE;
+			goto out;
 		}
-		search_outcome_release(&res);
-		free(out_dir);
+		store_close(made);
+		if (bench_on_gpus(&so, names, n, so.out_dir, bc.cont, gpus, ng, rows))
+			rc = EXIT_JUDGED;
+	} else {
+		if (mixed)
+			warn("one problem on GPUs of several models: it runs on the %s's only", gpus[0].name);
+		for (int i = 0; i < n; i++) {
+			info("bench %d/%d: %s", i + 1, n, names[i]);
+			if (bench_one(&so, names[i], so.out_dir, bc.cont, &rows[i]))
+				rc = EXIT_JUDGED;
+		}
 	}
 	char date[16];
 	time_t now = time(NULL);
 	strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
-	char *safe = xstrdup(g.name);
+	/* Several models: the file says so, each row names its own; no time is
+	 * ever set against one taken on another model. */
+	struct buf gpu_names;
+	buf_init(&gpu_names, 1u << 16);
+	buf_printf(&gpu_names, "%s", gpus[0].name);
+	for (int k = 1; mixed && k < ng; k++) {
+		bool seen = false;
+		for (int m = 0; m < k; m++)
+			seen |= !strcmp(gpus[m].name, gpus[k].name);
+		if (!seen)
+			buf_printf(&gpu_names, ", %s", gpus[k].name);
+	}
+	if (!mixed)
+		for (int i = 0; i < n; i++)
+			rows[i].gpu = NULL;
+	char *safe = xstrdup(buf_str(&gpu_names));
 	for (char *c = safe; *c; c++)
 		if (!isalnum((unsigned char)*c))
 			*c = '-';
-	char *path = results ? xstrdup(results) : xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
-	char *json = report_bench_json(g.name, date, buf_str(&command), rows, n);
+	char *path = bc.results ? xstrdup(bc.results) : xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
+	char *json = report_bench_json(buf_str(&gpu_names), date, buf_str(&command), rows, n);
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
 	if ((slash && util_mkdirs(dir)) || util_write_file(path, json, strlen(json)))
 		rc = EXIT_USAGE;
-	printf("| problem | eager ms | compile ms | best ms | %% of eager | %% of compile | %% of floor | round |\n");
-	printf("|---|---|---|---|---|---|---|---|\n");
-	for (int i = 0; i < n; i++)
+	printf("| problem |%s eager ms | compile ms | best ms | %% of eager | %% of compile | %% of floor | round |\n",
+	       mixed ? " GPU |" : "");
+	printf("|---|%s---|---|---|---|---|---|---|\n", mixed ? "---|" : "");
+	for (int i = 0; i < n; i++) {
+		printf("| %s |", rows[i].problem);
+		if (mixed)
+			printf(" %s |", rows[i].gpu ? rows[i].gpu : "");
 		if (rows[i].ok)
-			printf("| %s | %.4f | %.4f | %.4f | %.1f | %.1f | %.1f | %d |\n", rows[i].problem,
-			       rows[i].eager_ms, rows[i].compile_ms, rows[i].best_ms, rows[i].pct_eager,
-			       rows[i].pct_compile, rows[i].pct_floor, rows[i].round_found);
+			printf(" %.4f | %.4f | %.4f | %.1f | %.1f | %.1f | %d |\n", rows[i].eager_ms,
+			       rows[i].compile_ms, rows[i].best_ms, rows[i].pct_eager, rows[i].pct_compile,
+			       rows[i].pct_floor, rows[i].round_found);
 		else
-			printf("| %s | no correct kernel | | | | | | |\n", rows[i].problem);
+			printf(" no correct kernel | | | | | | |\n");
+	}
+	if (mixed)
+		printf("(each problem's times are on its own GPU's model, beside PyTorch on that GPU)\n");
 	printf("results: %s\n", path);
+	buf_release(&gpu_names);
 	free(dir);
 	free(json);
 	free(path);
 	free(safe);
 out:
-	gpu_info_release(&g);
+	gpu_list_free(gpus, ng);
 	free(rows);
 	free(db);
 	buf_release(&command);
+	return rc;
+}
+
+/* `kbreed merge TARGET SOURCE...`: store_merge, and what it brought. */
+static int cmd_merge(const struct command *cmd, int argc, char **argv)
+{
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ NULL });
+	if (rc >= 0)
+		return rc;
+	if (argc - optind < 2) {
+		error("merge takes a target and sources: kbreed merge TARGET.db SOURCE.db...");
+		return EXIT_USAGE;
+	}
+	struct store *s = store_open(argv[optind]);
+	if (!s)
+		return EXIT_USAGE;
+	struct store_merge_counts c;
+	rc = store_merge(s, (const char *const *)argv + optind + 1, argc - optind - 1, &c) ? EXIT_USAGE : EXIT_OK;
+	if (rc == EXIT_OK)
+		printf("merged %d database%s into %s: %d new runs, %d runs further along, %d ideas, "
+		       "%d candidates, %d evaluations, %d bank kernels, %d model calls\n", argc - optind - 1,
+		       argc - optind > 2 ? "s" : "", argv[optind], c.runs, c.runs_advanced, c.ideas, c.candidates,
+		       c.evaluations, c.bank, c.llm_calls);
+	store_close(s);
 	return rc;
 }
 
@@ -1136,11 +1477,26 @@ static const struct command commands[] = {
 	  { &search_group, &llm_group, &judge_group, &resume_group } },
 	{ "bench", cmd_bench, "run the suite (or some problems) and record the results",
 	  "usage: kbreed bench [OPTIONS] [PROBLEM...]\n"
+	  "   or: kbreed bench --slurm --slurm-dir DIR [OPTIONS] [PROBLEM...] [-- SBATCH OPTIONS]\n"
 	  "\n"
 	  "Runs a search (as kbreed run) for each problem, the whole suite when none is\n"
 	  "named, and records the winners beside PyTorch in a JSON file. With --out\n"
-	  "DIR, each problem's winner goes to DIR/PROBLEM.\n",
+	  "DIR, each problem's winner goes to DIR/PROBLEM. On several GPUs, problems\n"
+	  "run at once, one per GPU. With --slurm, a Slurm job array runs one problem\n"
+	  "per task instead, each with its own database in DIR, and a final job merges\n"
+	  "them (docs/SCALE.md).\n",
 	  { &search_group, &llm_group, &judge_group, &results_group } },
+	{ "merge", cmd_merge, "fold databases into one: runs, candidates, evaluations, the bank",
+	  "usage: kbreed merge TARGET.db SOURCE.db...\n"
+	  "\n"
+	  "Copies what the sources hold into the target (made when missing): runs,\n"
+	  "ideas, candidates, evaluations, model calls and the bank, with ids remapped.\n"
+	  "A run keeps its identity across databases: one the target has already gains\n"
+	  "only what it lacks, so merging twice adds nothing, and a copy that went on\n"
+	  "further (a resumed task) brings its later state. Runs that share an identity\n"
+	  "but not a problem are refused. One transaction: when any source fails,\n"
+	  "the target is left as it was. Exit status 2 then.\n",
+	  { NULL } },
 	{ "describe", cmd_describe, "a problem's op graph, its family, its floor and defines",
 	  "usage: kbreed describe [--json] PROBLEM\n"
 	  "\n"

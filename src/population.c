@@ -141,7 +141,8 @@ int population_record(struct population *pop, struct cand_row *c, const struct j
 		.max_ms = res->time.max_ms, .host_ms = res->host_median_ms, .reps = res->time.reps,
 		.warmup = j->o.eval.warmup, .sets = j->o.eval.sets, .flush_mb = j->o.eval.flush_mb,
 		.pct_eager = o->rep.pct_eager, .pct_floor = o->rep.pct_floor, .floor_ms = o->rep.roof.floor_ms,
-		.gpu = j->gpu.name, .sm_clock = res->sm_clock_mhz, .mem_clock = res->mem_clock_mhz,
+		.gpu = o->rep.gpu ? o->rep.gpu->name : j->gpu.name,
+		.device = o->rep.gpu ? o->rep.gpu->device : NULL, .sm_clock = res->sm_clock_mhz, .mem_clock = res->mem_clock_mhz,
 		.compile_s = o->compile_s, .eval_s = res->wall_s,
 	};
 	if (store_eval_put(pop->db, c->id, &e))

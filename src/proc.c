@@ -281,7 +281,8 @@ static _Noreturn void child_exec(const struct proc_opts *o, const struct sandbox
 static void plan_for(const struct proc_opts *o, struct sandbox_plan *plan)
 {
 	struct sandbox_request req = { .argv = o->argv, .cwd = o->cwd, .isolate = o->no_network,
-				       .keep_user = o->keep_user, .see_refs = o->see_refs, .tmpdir = o->tmpdir };
+				       .keep_user = o->keep_user, .see_refs = o->see_refs, .tmpdir = o->tmpdir,
+				       .env = o->env };
 	sandbox_plan_prepare(plan, &req);
 }
 

@@ -57,6 +57,10 @@ struct proc_opts {
 				      one that names temporary files by pid its own) */
 	const int *keep_fds;       /* descriptors the child inherits, same numbers */
 	int n_keep_fds;
+	const char *const *env;    /* "NAME=VALUE" entries set in the child's clean
+				      environment over what it holds (e.g. the GPU
+				      worker's CUDA_VISIBLE_DEVICES); NULL-terminated;
+				      NULL: none */
 };
 
 struct proc_result {

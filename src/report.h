@@ -9,6 +9,7 @@
 #include "evaluate.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The time no kernel can beat on this machine: the larger of fewest bytes
@@ -55,6 +56,9 @@ struct bench_row {
 	double pct_eager, pct_compile, pct_floor;  /* 250 means 2.5x faster */
 	int round_found;
 	bool pass_strict, pass_crfm;  /* the winner's values under each profile */
+	const char *gpu;         /* the GPU model it ran on, when the bench used
+				  * several models; NULL: the file's "gpu" */
+	int64_t run;             /* the run in its database; 0 when unknown */
 };
 
 /* {"gpu", "date", "command", "results": [...]} (caller frees). */

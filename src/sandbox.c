@@ -382,6 +382,19 @@ bool sandbox_user_can_run(const char *const *argv, const char *cwd, uid_t uid, g
 	return ok;
 }
 
+/* Sets "NAME=VALUE" in the plan's environment (the entry is not copied). */
+static void env_put(struct sandbox_plan *plan, const char *entry)
+{
+	size_t len = strcspn(entry, "="), n = 0;
+	while (plan->env[n] && !(strncmp(plan->env[n], entry, len + 1) == 0))
+		n++;
+	if (!plan->env[n]) {
+		plan->env = xrealloc(plan->env, (n + 2) * sizeof *plan->env);
+		plan->env[n + 1] = NULL;
+	}
+	plan->env[n] = (char *)entry;
+}
+
 void sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_request *req)
 {
 	static bool noted;
@@ -392,15 +405,10 @@ void sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_reques
 		 * the same pid, so temporary names made from the pid (nvcc's
 		 * tmpxft_<pid>_...) would collide in a shared directory. */
 		plan->tmpdir_var = xasprintf("TMPDIR=%s", req->tmpdir);
-		size_t n = 0;
-		while (plan->env[n] && strncmp(plan->env[n], "TMPDIR=", 7))
-			n++;
-		if (!plan->env[n]) {
-			plan->env = xrealloc(plan->env, (n + 2) * sizeof *plan->env);
-			plan->env[n + 1] = NULL;
-		}
-		plan->env[n] = plan->tmpdir_var;
+		env_put(plan, plan->tmpdir_var);
 	}
+	for (int i = 0; req->env && req->env[i]; i++)
+		env_put(plan, req->env[i]);
 	plan->exec_argv = req->argv;
 	plan->isolate = req->isolate;
 	if (!req->isolate)

@@ -82,6 +82,8 @@ struct sandbox_request {
 	bool keep_user;            /* never change the user */
 	bool see_refs;             /* leave the reference directory visible */
 	const char *tmpdir;        /* the child's TMPDIR; NULL: kbreed's */
+	const char *const *env;    /* "NAME=VALUE" set over the clean environment;
+				      NULL-terminated, may be NULL; must outlive the plan */
 };
 
 /* What a child does to isolate itself, worked out before fork. */

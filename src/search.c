@@ -60,7 +60,8 @@ struct search {
 	struct template *tpls;       /* the playbook's templates */
 	int n_tpls;
 	struct run_row run;
-	char *work;                  /* <cache>/runs/<id>: candidate sources for nvcc */
+	char *work;                  /* <cache>/runs/<uid>: candidate sources for nvcc (by
+				      * uid: runs of many databases share a cache) */
 	uint64_t rng;
 	double t0;                   /* when this invocation started */
 	bool stopped;                /* a budget ended the run early */
@@ -161,7 +162,11 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 	time_t now = time(NULL);
 	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	buf_printf(&b, "# kbreed run %lld: %s\n\n", (long long)s->run.id, s->j.p.name);
-	buf_printf(&b, "- date: %s; GPU: %s (%s); proposer: %s\n", date, s->j.gpu.name, s->j.arch, s->run.proposer);
+	if (judge_gpus(&s->j) > 1)
+		buf_printf(&b, "- date: %s; GPU: %d x %s (%s), every time below on that model; proposer: %s\n", date,
+			   judge_gpus(&s->j), s->j.gpu.name, s->j.arch, s->run.proposer);
+	else
+		buf_printf(&b, "- date: %s; GPU: %s (%s); proposer: %s\n", date, s->j.gpu.name, s->j.arch, s->run.proposer);
 	buf_printf(&b, "- rounds %d, ideas %d per round, %d realisations each, %d seeds kept; tolerance %s; seed %d\n",
 		   s->run.rounds, s->run.ideas, s->run.impls, s->run.keep, s->run.tolerance, s->run.seed);
 	buf_printf(&b, "- PyTorch eager %.4f ms", s->j.base.eager.median_ms);
@@ -191,8 +196,8 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 	double wall = util_now() - s->t0;
 	buf_printf(&b, "- this invocation: %d candidates judged in %.1f min; %.0f candidates per GPU-hour; "
 		   "GPU idle %.0f%% of the time (compiling %.0f s, PyTorch and references the rest)\n\n",
-		   s->j.judged, wall / 60, s->j.gpu_s > 0 ? s->j.judged / (s->j.gpu_s / 3600) : 0,
-		   wall > 0 ? 100 * (1 - s->j.gpu_s / wall) : 0, s->j.wait_s);
+		   s->j.judged, wall / 60, judge_gpu_seconds(&s->j) > 0 ? s->j.judged / (judge_gpu_seconds(&s->j) / 3600) : 0,
+		   wall > 0 ? 100 * (1 - judge_gpu_seconds(&s->j) / (wall * judge_gpus(&s->j))) : 0, s->j.wait_s);
 
 	buf_printf(&b, "## Trajectory\n\n| round | candidates | correct | best this round (ms) | best so far (ms) | %% of eager | idea that got there |\n|---|---|---|---|---|---|---|\n");
 	for (int r = 0; r <= s->run.rounds; r++) {
@@ -458,7 +463,7 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			goto out;
 	}
 	struct judge_opts jo = { .eval = o->eval, .arch = o->arch, .baseline = true,
-				 .torch_compile = o->torch_compile, .dry_run = o->dry_run };
+				 .torch_compile = o->torch_compile, .dry_run = o->dry_run, .gpus = o->gpus };
 	if (o->resume)
 		jo.eval.tolerance = tolerance_parse(s.run.tolerance) == TOL_CRFM ? TOL_CRFM : TOL_STRICT;
 	if (judge_open(&s.j, path, &jo))
@@ -497,7 +502,7 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		     s.pop.n_ideas);
 	}
 	char *cache = util_cache_dir();
-	s.work = xasprintf("%s/runs/%lld", cache, (long long)s.run.id);
+	s.work = xasprintf("%s/runs/%s", cache, s.run.uid);
 	free(cache);
 	if (util_mkdirs(s.work))
 		goto out;

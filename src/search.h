@@ -41,6 +41,8 @@ struct search_opts {
 	const char *db_path;     /* the store */
 	const char *out_dir;     /* where winner and summary go; NULL: kbreed-out/ */
 	const char *arch;        /* compile target; NULL: detected */
+	const char *gpus;        /* --gpus: "all" (NULL) or indices, e.g. "0,2": the GPUs
+				  * of the first one's model judge at once */
 	bool torch_compile;      /* also time torch.compile */
 	bool use_bank;           /* seed round 0 from the bank */
 	const char *seed_kernels[16]; /* the user's own kernels, added to round 0 */

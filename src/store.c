@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,7 +53,9 @@ static const char *const schema =
 	" gpu TEXT, arch TEXT, eager_ms REAL, compile_ms REAL,"
 	" status TEXT NOT NULL CHECK(status IN ('running', 'done', 'stopped', 'failed', 'dry_run')),"
 	" winner INT REFERENCES candidates(id), final_ms REAL, final_eager_ms REAL,"
-	" started TEXT DEFAULT (datetime('now')), updated TEXT);"
+	" started TEXT DEFAULT (datetime('now')), updated TEXT,"
+	" uid TEXT NOT NULL DEFAULT (lower(hex(randomblob(16)))));"
+	"CREATE UNIQUE INDEX runs_uid ON runs(uid);"
 	"CREATE TABLE run_locks("
 	" run INTEGER PRIMARY KEY REFERENCES runs(id), pid INT NOT NULL, pid_start INT NOT NULL,"
 	" since TEXT DEFAULT (datetime('now')));"
@@ -74,7 +77,7 @@ static const char *const schema =
 	" max_abs REAL, max_rel REAL, timed INT, median_ms REAL, min_ms REAL, max_ms REAL,"
 	" host_ms REAL, reps INT, warmup INT, sets INT, flush_mb INT, pct_eager REAL,"
 	" pct_floor REAL, floor_ms REAL, gpu TEXT, sm_clock INT, mem_clock INT,"
-	" compile_s REAL, eval_s REAL, created TEXT DEFAULT (datetime('now')));"
+	" compile_s REAL, eval_s REAL, created TEXT DEFAULT (datetime('now')), device TEXT);"
 	"CREATE TABLE bank("
 	" id INTEGER PRIMARY KEY, problem TEXT, family TEXT, template TEXT, knobs TEXT,"
 	" source TEXT NOT NULL, source_sha TEXT NOT NULL, gpu TEXT, median_ms REAL,"
@@ -138,7 +141,7 @@ static const char *const schema_v1 =
  * with the states renamed and references of 0 made NULL, the old ones go. */
 static const char *const migrate_v1_aside =
 	"DROP INDEX IF EXISTS llm_calls_sha; DROP INDEX IF EXISTS candidates_run;"
-	"DROP INDEX IF EXISTS ideas_run;"
+	"DROP INDEX IF EXISTS ideas_run; DROP INDEX IF EXISTS runs_uid;"
 	"ALTER TABLE runs RENAME TO v1_runs; ALTER TABLE ideas RENAME TO v1_ideas;"
 	"ALTER TABLE candidates RENAME TO v1_candidates;"
 	"ALTER TABLE evaluations RENAME TO v1_evaluations; ALTER TABLE bank RENAME TO v1_bank;"
@@ -159,7 +162,10 @@ static const char *const migrate_v1_copy =
 	" source, source_sha, created)"
 	" SELECT id, run, round, NULLIF(idea, 0), NULLIF(parent1, 0), NULLIF(parent2, 0), origin,"
 	" template, knobs, source, source_sha, created FROM v1_candidates;"
-	"INSERT INTO evaluations SELECT * FROM v1_evaluations;"
+	"INSERT INTO evaluations(id, candidate, verdict, detail, log, pass_strict, pass_crfm, max_abs,"
+	" max_rel, timed, median_ms, min_ms, max_ms, host_ms, reps, warmup, sets, flush_mb, pct_eager,"
+	" pct_floor, floor_ms, gpu, sm_clock, mem_clock, compile_s, eval_s, created)"
+	" SELECT * FROM v1_evaluations;"
 	"INSERT INTO bank(id, problem, family, template, knobs, source, source_sha, gpu, median_ms,"
 	" pct_eager, run, created)"
 	" SELECT id, problem, family, template, knobs, source, source_sha, gpu, median_ms,"
@@ -169,6 +175,14 @@ static const char *const migrate_v1_copy =
 	" attempts, created FROM v1_llm_calls;"
 	"DROP TABLE v1_evaluations; DROP TABLE v1_candidates; DROP TABLE v1_ideas;"
 	"DROP TABLE v1_bank; DROP TABLE v1_llm_calls; DROP TABLE v1_runs; DROP TABLE meta;";
+
+/* Schema 2 to 3: every run gets an identity that survives a merge into
+ * another database (uid), and every evaluation the device it ran on. */
+static const char *const migrate_v2 =
+	"ALTER TABLE runs ADD COLUMN uid TEXT;"
+	"UPDATE runs SET uid = lower(hex(randomblob(16)));"
+	"CREATE UNIQUE INDEX runs_uid ON runs(uid);"
+	"ALTER TABLE evaluations ADD COLUMN device TEXT;";
 
 const char *run_state_name(enum run_state st)
 {
@@ -237,6 +251,7 @@ char *store_default_path(void)
 enum db_kind {
 	DB_EMPTY,     /* no tables: kbreed makes its own */
 	DB_V1,        /* kbreed's first schema: migrated */
+	DB_V2,        /* kbreed's second schema: migrated */
 	DB_CURRENT,   /* kbreed's, this schema */
 	DB_NEWER,     /* kbreed's, from a newer kbreed: refused */
 	DB_FOREIGN,   /* a SQLite database kbreed did not make: refused */
@@ -261,7 +276,8 @@ static int identify(struct store *s, enum db_kind *kind, int64_t *version)
 	}
 	if (app == APPLICATION_ID)
 		*kind = *version > STORE_SCHEMA_VERSION ? DB_NEWER
-			: ours == (int64_t)(sizeof tables / sizeof tables[0]) ? DB_CURRENT : DB_FOREIGN;
+			: ours != (int64_t)(sizeof tables / sizeof tables[0]) ? DB_FOREIGN
+			: *version == STORE_SCHEMA_VERSION ? DB_CURRENT : *version == 2 ? DB_V2 : DB_FOREIGN;
 	else if (app != 0 || *version != 0)
 		*kind = DB_FOREIGN;
 	else if (n_tables == 0)
@@ -331,6 +347,10 @@ static int make_current(struct store *s)
 			      s->path, (long long)dangling);
 			goto rollback;
 		}
+	} else if (kind == DB_V2) {
+		info("database %s: migrating schema 2 to %d", s->path, STORE_SCHEMA_VERSION);
+		if (run_sql(s, migrate_v2, "cannot migrate schema 2"))
+			goto rollback;
 	} else if (kind == DB_EMPTY) {
 		if (run_sql(s, schema, "cannot create the schema"))
 			goto rollback;
@@ -550,15 +570,25 @@ static char *col_text(sqlite3_stmt *st, int i)
 int store_run_create(struct store *s, struct run_row *r)
 {
 	int rc = exec(s, "INSERT INTO runs(problem, problem_path, problem_sha, proposer, rounds, ideas,"
-		      " impls, keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status)"
-		      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "ssssiiiiisssdds",
+		      " impls, keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status, uid)"
+		      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, lower(hex(randomblob(16))))", "ssssiiiiisssdds",
 		      r->problem, r->problem_path, r->problem_sha, r->proposer, (int64_t)r->rounds,
 		      (int64_t)r->ideas, (int64_t)r->impls, (int64_t)r->keep, (int64_t)r->seed,
 		      r->tolerance, r->gpu, r->arch, r->eager_ms, r->compile_ms,
 		      run_state_name(r->status));
-	if (!rc)
-		r->id = sqlite3_last_insert_rowid(s->db);
-	return rc ? -1 : 0;
+	if (rc)
+		return -1;
+	r->id = sqlite3_last_insert_rowid(s->db);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT uid FROM runs WHERE id=?", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, r->id) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return fail(s, "cannot read runs");
+	}
+	free(r->uid);
+	r->uid = col_text(st, 0);
+	sqlite3_finalize(st);
+	return 0;
 }
 
 int store_run_update(struct store *s, const struct run_row *r)
@@ -575,7 +605,7 @@ int store_run_get(struct store *s, int64_t id, struct run_row *r)
 	int rc = -1;
 	if (sqlite3_prepare_v2(s->db, "SELECT problem, problem_path, problem_sha, proposer, rounds,"
 			       " ideas, impls, keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status,"
-			       " winner, final_ms, final_eager_ms FROM runs WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
+			       " winner, final_ms, final_eager_ms, uid FROM runs WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
 		fail(s, "cannot read runs");
 		goto out;
 	}
@@ -616,6 +646,7 @@ int store_run_get(struct store *s, int64_t id, struct run_row *r)
 	r->winner = sqlite3_column_int64(st, 15);
 	r->final_ms = sqlite3_column_double(st, 16);
 	r->final_eager_ms = sqlite3_column_double(st, 17);
+	r->uid = col_text(st, 18);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -631,6 +662,7 @@ void run_row_release(struct run_row *r)
 	free(r->tolerance);
 	free(r->gpu);
 	free(r->arch);
+	free(r->uid);
 	memset(r, 0, sizeof *r);
 }
 
@@ -788,14 +820,14 @@ int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e)
 	return exec(s, "INSERT INTO evaluations(candidate, verdict, detail, log, pass_strict,"
 		    " pass_crfm, max_abs, max_rel, timed, median_ms, min_ms, max_ms, host_ms, reps,"
 		    " warmup, sets, flush_mb, pct_eager, pct_floor, floor_ms, gpu, sm_clock, mem_clock,"
-		    " compile_s, eval_s) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+		    " compile_s, eval_s, device) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 		    " ON CONFLICT(candidate) DO NOTHING",
-		    "isssiiddiddddiiiidddsiidd", candidate, verdict_name(e->verdict), e->detail, e->log,
+		    "isssiiddiddddiiiidddsiidds", candidate, verdict_name(e->verdict), e->detail, e->log,
 		    (int64_t)e->pass_strict, (int64_t)e->pass_crfm, e->max_abs, e->max_rel,
 		    (int64_t)e->timed, e->median_ms, e->min_ms, e->max_ms, e->host_ms, (int64_t)e->reps,
 		    (int64_t)e->warmup, (int64_t)e->sets, (int64_t)e->flush_mb, e->pct_eager,
 		    e->pct_floor, e->floor_ms, e->gpu, (int64_t)e->sm_clock, (int64_t)e->mem_clock,
-		    e->compile_s, e->eval_s) ? -1 : 0;
+		    e->compile_s, e->eval_s, e->device) ? -1 : 0;
 }
 
 char *store_eval_report(struct store *s, int64_t candidate)
@@ -921,4 +953,300 @@ void bank_row_release(struct bank_row *b)
 	free(b->source);
 	free(b->gpu);
 	memset(b, 0, sizeof *b);
+}
+
+int store_run_latest(struct store *s, const char *problem_path, struct run_row *r)
+{
+	int64_t id = 0;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT max(id) FROM runs WHERE problem_path=?", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read runs");
+	sqlite3_bind_text(st, 1, problem_path, -1, SQLITE_TRANSIENT);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW)
+		return fail(s, "cannot read runs");
+	if (!id)
+		return 0;
+	return store_run_get(s, id, r) ? -1 : 1;
+}
+
+/* ---- merge ------------------------------------------------------------------
+ *
+ * Each source's rows are copied into temporary tables of the target's
+ * connection (temp.s_runs ...), inside the target's one transaction; SQL then
+ * maps every source id to a target id (temp.m_run, m_idea, m_cand: an
+ * existing row of the same identity, else a new id above the target's
+ * largest) and inserts what the target lacks. Foreign keys are checked at
+ * COMMIT (defer_foreign_keys): ideas and candidates name each other. */
+
+static const char *const merge_tables[] = { "runs", "ideas", "candidates", "evaluations", "bank", "llm_calls" };
+
+/* Copies every row of table from src into temp.s_<table> of dst. */
+static int merge_copy_table(struct store *dst, struct store *src, const char *table)
+{
+	sqlite3_stmt *in = NULL, *out = NULL;
+	int rc = -1;
+	char *sel = xasprintf("SELECT * FROM main.%s", table), *ins = NULL;
+	if (sqlite3_prepare_v2(src->db, sel, -1, &in, NULL) != SQLITE_OK) {
+		fail(src, "cannot read it");
+		goto out;
+	}
+	int cols = sqlite3_column_count(in);
+	struct buf q;
+	buf_init(&q, 1u << 16);
+	buf_printf(&q, "INSERT INTO temp.s_%s VALUES(", table);
+	for (int i = 0; i < cols; i++)
+		buf_printf(&q, "%s?", i ? "," : "");
+	buf_printf(&q, ")");
+	ins = buf_detach(&q);
+	if (sqlite3_prepare_v2(dst->db, ins, -1, &out, NULL) != SQLITE_OK) {
+		fail(dst, "cannot copy a source's rows (another schema?)");
+		goto out;
+	}
+	int step;
+	while ((step = sqlite3_step(in)) == SQLITE_ROW) {
+		for (int i = 0; i < cols; i++)
+			if (sqlite3_bind_value(out, i + 1, sqlite3_column_value(in, i)) != SQLITE_OK) {
+				fail(dst, "cannot copy a source's rows");
+				goto out;
+			}
+		if (sqlite3_step(out) != SQLITE_DONE || sqlite3_reset(out) != SQLITE_OK) {
+			fail(dst, "cannot copy a source's rows");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		fail(src, "cannot read it");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(in);
+	sqlite3_finalize(out);
+	free(sel);
+	free(ins);
+	return rc;
+}
+
+/* One source's rows, now in temp.s_*, into the target. */
+static const char *const merge_map_sql =
+	"DELETE FROM temp.m_run; DELETE FROM temp.m_idea; DELETE FROM temp.m_cand;"
+	/* runs: the same uid is the same run */
+	"INSERT INTO temp.m_run SELECT s.id, r.id, 0 FROM temp.s_runs s JOIN main.runs r ON r.uid = s.uid;"
+	"INSERT INTO temp.m_run SELECT s.id, (SELECT coalesce(max(id), 0) FROM main.runs)"
+	" + row_number() OVER (ORDER BY s.id), 1 FROM temp.s_runs s"
+	" WHERE s.id NOT IN (SELECT src FROM temp.m_run);"
+	/* ideas: the same run, round, catalog entry and text */
+	"INSERT INTO temp.m_idea SELECT x.id, x.dst, 0 FROM (SELECT s.id AS id, (SELECT min(i.id)"
+	" FROM main.ideas i WHERE i.run = m.dst AND i.round IS s.round AND i.catalog_id IS s.catalog_id"
+	" AND i.text IS s.text) AS dst FROM temp.s_ideas s JOIN temp.m_run m ON m.src = s.run) x"
+	" WHERE x.dst IS NOT NULL;"
+	"INSERT INTO temp.m_idea SELECT s.id, (SELECT coalesce(max(id), 0) FROM main.ideas)"
+	" + row_number() OVER (ORDER BY s.id), 1 FROM temp.s_ideas s"
+	" WHERE s.id NOT IN (SELECT src FROM temp.m_idea);"
+	/* candidates: the same run and source */
+	"INSERT INTO temp.m_cand SELECT s.id, c.id, 0 FROM temp.s_candidates s"
+	" JOIN temp.m_run m ON m.src = s.run JOIN main.candidates c ON c.run = m.dst"
+	" AND c.source_sha = s.source_sha;"
+	"INSERT INTO temp.m_cand SELECT s.id, (SELECT coalesce(max(id), 0) FROM main.candidates)"
+	" + row_number() OVER (ORDER BY s.id), 1 FROM temp.s_candidates s"
+	" WHERE s.id NOT IN (SELECT src FROM temp.m_cand);";
+
+static const char *const merge_runs_sql =
+	"INSERT INTO main.runs(id, problem, problem_path, problem_sha, proposer, rounds, ideas, impls,"
+	" keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status, winner, final_ms,"
+	" final_eager_ms, started, updated, uid)"
+	" SELECT m.dst, s.problem, s.problem_path, s.problem_sha, s.proposer, s.rounds, s.ideas,"
+	" s.impls, s.keep, s.seed, s.tolerance, s.gpu, s.arch, s.eager_ms, s.compile_ms, s.status,"
+	" w.dst, s.final_ms, s.final_eager_ms, s.started, s.updated, s.uid"
+	" FROM temp.s_runs s JOIN temp.m_run m ON m.src = s.id LEFT JOIN temp.m_cand w ON w.src = s.winner"
+	" WHERE m.new ORDER BY s.id;";
+
+static const char *const merge_advance_sql =
+	"UPDATE main.runs SET (status, winner, final_ms, final_eager_ms, eager_ms, compile_ms, updated) ="
+	" (SELECT s.status, w.dst, s.final_ms, s.final_eager_ms, s.eager_ms, s.compile_ms, s.updated"
+	"  FROM temp.m_run m JOIN temp.s_runs s ON s.id = m.src LEFT JOIN temp.m_cand w ON w.src = s.winner"
+	"  WHERE m.dst = runs.id)"
+	" WHERE id IN (SELECT m.dst FROM temp.m_run m JOIN temp.s_runs s ON s.id = m.src JOIN main.runs r"
+	"  ON r.id = m.dst WHERE NOT m.new AND s.updated > coalesce(r.updated, ''));";
+
+static const char *const merge_ideas_sql =
+	"INSERT INTO main.ideas(id, run, round, catalog_id, category, text, parent1, parent2)"
+	" SELECT mi.dst, m.dst, s.round, s.catalog_id, s.category, s.text, p1.dst, p2.dst"
+	" FROM temp.s_ideas s JOIN temp.m_idea mi ON mi.src = s.id JOIN temp.m_run m ON m.src = s.run"
+	" LEFT JOIN temp.m_cand p1 ON p1.src = s.parent1 LEFT JOIN temp.m_cand p2 ON p2.src = s.parent2"
+	" WHERE mi.new ORDER BY s.id;";
+
+static const char *const merge_cands_sql =
+	"INSERT INTO main.candidates(id, run, round, idea, parent1, parent2, origin, template, knobs,"
+	" source, source_sha, created)"
+	" SELECT mc.dst, m.dst, s.round, mi.dst, p1.dst, p2.dst, s.origin, s.template, s.knobs,"
+	" s.source, s.source_sha, s.created"
+	" FROM temp.s_candidates s JOIN temp.m_cand mc ON mc.src = s.id JOIN temp.m_run m ON m.src = s.run"
+	" LEFT JOIN temp.m_idea mi ON mi.src = s.idea LEFT JOIN temp.m_cand p1 ON p1.src = s.parent1"
+	" LEFT JOIN temp.m_cand p2 ON p2.src = s.parent2 WHERE mc.new ORDER BY s.id;";
+
+static const char *const merge_evals_sql =
+	"INSERT INTO main.evaluations(candidate, verdict, detail, log, pass_strict, pass_crfm, max_abs,"
+	" max_rel, timed, median_ms, min_ms, max_ms, host_ms, reps, warmup, sets, flush_mb, pct_eager,"
+	" pct_floor, floor_ms, gpu, sm_clock, mem_clock, compile_s, eval_s, created, device)"
+	" SELECT mc.dst, s.verdict, s.detail, s.log, s.pass_strict, s.pass_crfm, s.max_abs, s.max_rel,"
+	" s.timed, s.median_ms, s.min_ms, s.max_ms, s.host_ms, s.reps, s.warmup, s.sets, s.flush_mb,"
+	" s.pct_eager, s.pct_floor, s.floor_ms, s.gpu, s.sm_clock, s.mem_clock, s.compile_s, s.eval_s,"
+	" s.created, s.device FROM temp.s_evaluations s JOIN temp.m_cand mc ON mc.src = s.candidate"
+	" WHERE NOT EXISTS (SELECT 1 FROM main.evaluations e WHERE e.candidate = mc.dst) ORDER BY s.id;";
+
+static const char *const merge_bank_faster_sql =
+	"UPDATE main.bank SET (median_ms, pct_eager, run) = (SELECT s.median_ms, s.pct_eager, m.dst"
+	"  FROM temp.s_bank s LEFT JOIN temp.m_run m ON m.src = s.run WHERE s.problem IS bank.problem"
+	"  AND s.gpu IS bank.gpu AND s.source_sha = bank.source_sha ORDER BY s.median_ms LIMIT 1)"
+	" WHERE EXISTS (SELECT 1 FROM temp.s_bank s WHERE s.problem IS bank.problem AND s.gpu IS bank.gpu"
+	"  AND s.source_sha = bank.source_sha AND s.median_ms < bank.median_ms);";
+
+static const char *const merge_bank_new_sql =
+	"INSERT INTO main.bank(problem, family, template, knobs, source, source_sha, gpu, median_ms,"
+	" pct_eager, run, created)"
+	" SELECT s.problem, s.family, s.template, s.knobs, s.source, s.source_sha, s.gpu, s.median_ms,"
+	" s.pct_eager, m.dst, s.created FROM temp.s_bank s LEFT JOIN temp.m_run m ON m.src = s.run"
+	" WHERE NOT EXISTS (SELECT 1 FROM main.bank b WHERE b.problem IS s.problem AND b.gpu IS s.gpu"
+	" AND b.source_sha = s.source_sha) ORDER BY s.id;";
+
+static const char *const merge_llm_sql =
+	"INSERT INTO main.llm_calls(run, round, kind, model, prompt_sha, prompt, reply, status, error,"
+	" in_tokens, out_tokens, cached_tokens, reasoning_tokens, cost_usd, attempts, created)"
+	" SELECT m.dst, s.round, s.kind, s.model, s.prompt_sha, s.prompt, s.reply, s.status, s.error,"
+	" s.in_tokens, s.out_tokens, s.cached_tokens, s.reasoning_tokens, s.cost_usd, s.attempts,"
+	" s.created FROM temp.s_llm_calls s LEFT JOIN temp.m_run m ON m.src = s.run"
+	" WHERE NOT EXISTS (SELECT 1 FROM main.llm_calls c WHERE c.run IS m.dst AND c.round IS s.round"
+	" AND c.kind IS s.kind AND c.prompt_sha IS s.prompt_sha AND c.created IS s.created"
+	" AND c.attempts IS s.attempts AND c.status IS s.status) ORDER BY s.id;";
+
+/* A run of the source that shares its uid with a target run of another
+ * problem or other fixed settings. */
+static const char *const merge_conflict_sql =
+	"SELECT s.id, r.id FROM temp.s_runs s JOIN main.runs r ON r.uid = s.uid"
+	" WHERE r.problem IS NOT s.problem OR r.problem_sha IS NOT s.problem_sha"
+	" OR r.proposer IS NOT s.proposer OR r.rounds IS NOT s.rounds OR r.ideas IS NOT s.ideas"
+	" OR r.impls IS NOT s.impls OR r.keep IS NOT s.keep OR r.seed IS NOT s.seed"
+	" OR r.tolerance IS NOT s.tolerance OR r.started IS NOT s.started LIMIT 1";
+
+/* Runs sql and adds the rows it changed to *count (NULL: not counted). */
+static int merge_step(struct store *s, const char *sql, int *count)
+{
+	if (run_sql(s, sql, "cannot merge"))
+		return -1;
+	if (count)
+		*count += sqlite3_changes(s->db);
+	return 0;
+}
+
+/* One source into the open transaction of s. */
+static int merge_one(struct store *s, const char *path, struct store_merge_counts *c)
+{
+	struct store *src = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	struct stat a, b;
+	if (stat(path, &a) == 0 && stat(s->path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		error("%s is the target database itself", path);
+		goto out;
+	}
+	if (!util_file_exists(path)) {
+		error("database %s does not exist", path);
+		goto out;
+	}
+	src = store_open(path);
+	if (!src)
+		goto out;
+	/* One consistent view of a source that may still be written. */
+	if (run_sql(src, "BEGIN", "cannot read it"))
+		goto out;
+	for (size_t i = 0; i < sizeof merge_tables / sizeof merge_tables[0]; i++) {
+		char *del = xasprintf("DELETE FROM temp.s_%s", merge_tables[i]);
+		int r = run_sql(s, del, "cannot merge");
+		free(del);
+		if (r || merge_copy_table(s, src, merge_tables[i]))
+			goto out;
+	}
+	run_sql(src, "COMMIT", "cannot read it");
+	if (sqlite3_prepare_v2(s->db, merge_conflict_sql, -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "cannot merge");
+		goto out;
+	}
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		error("run %lld of %s and run %lld of %s have one identity (uid) but another problem or other "
+		      "settings: they cannot be merged; nothing was written", (long long)sqlite3_column_int64(st, 0),
+		      path, (long long)sqlite3_column_int64(st, 1), s->path);
+		goto out;
+	}
+	if (step != SQLITE_DONE) {
+		fail(s, "cannot merge");
+		goto out;
+	}
+	int advanced = 0, faster = 0;
+	if (merge_step(s, merge_map_sql, NULL) || merge_step(s, merge_runs_sql, &c->runs) ||
+	    merge_step(s, merge_ideas_sql, &c->ideas) || merge_step(s, merge_cands_sql, &c->candidates) ||
+	    merge_step(s, merge_evals_sql, &c->evaluations) || merge_step(s, merge_advance_sql, &advanced) ||
+	    merge_step(s, merge_bank_faster_sql, &faster) || merge_step(s, merge_bank_new_sql, &c->bank) ||
+	    merge_step(s, merge_llm_sql, &c->llm_calls))
+		goto out;
+	c->runs_advanced += advanced;
+	c->bank += faster;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	store_close(src);
+	return rc;
+}
+
+int store_merge(struct store *s, const char *const *sources, int n, struct store_merge_counts *counts)
+{
+	struct store_merge_counts c = { 0 };
+	int rc = -1;
+	if (run_sql(s, "BEGIN IMMEDIATE; PRAGMA defer_foreign_keys=ON;", "cannot start a transaction"))
+		return -1;
+	struct buf q;
+	buf_init(&q, 1u << 16);
+	for (size_t i = 0; i < sizeof merge_tables / sizeof merge_tables[0]; i++)
+		buf_printf(&q, "CREATE TEMP TABLE s_%s AS SELECT * FROM main.%s WHERE 0;", merge_tables[i],
+			   merge_tables[i]);
+	buf_printf(&q, "CREATE TEMP TABLE m_run(src INTEGER PRIMARY KEY, dst INT NOT NULL, new INT NOT NULL);"
+		   "CREATE TEMP TABLE m_idea(src INTEGER PRIMARY KEY, dst INT NOT NULL, new INT NOT NULL);"
+		   "CREATE TEMP TABLE m_cand(src INTEGER PRIMARY KEY, dst INT NOT NULL, new INT NOT NULL);");
+	int made = run_sql(s, buf_str(&q), "cannot merge");
+	buf_release(&q);
+	if (made)
+		goto rollback;
+	for (int i = 0; i < n; i++) {
+		info("merging %s (%d/%d)", sources[i], i + 1, n);
+		if (merge_one(s, sources[i], &c))
+			goto rollback;
+	}
+	buf_init(&q, 1u << 16);
+	for (size_t i = 0; i < sizeof merge_tables / sizeof merge_tables[0]; i++)
+		buf_printf(&q, "DROP TABLE temp.s_%s;", merge_tables[i]);
+	buf_printf(&q, "DROP TABLE temp.m_run; DROP TABLE temp.m_idea; DROP TABLE temp.m_cand;");
+	int dropped = run_sql(s, buf_str(&q), "cannot merge");
+	buf_release(&q);
+	if (dropped)
+		goto rollback;
+	int64_t dangling = 0;
+	if (query_int(s, "SELECT count(*) FROM pragma_foreign_key_check", &dangling) || dangling) {
+		error("database %s: the merge would leave %lld references leading to no row; nothing was written",
+		      s->path, (long long)dangling);
+		goto rollback;
+	}
+	if (run_sql(s, "COMMIT", "cannot write the merge"))
+		goto rollback;
+	rc = 0;
+	if (counts)
+		*counts = c;
+	return rc;
+rollback:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }

@@ -44,6 +44,8 @@ struct run_row {
 	int64_t winner;       /* candidate id, 0 when none */
 	double final_ms;      /* the winner re-timed at the end */
 	double final_eager_ms;/* PyTorch re-timed beside it */
+	char *uid;            /* its identity in every database (32 hex digits); set by
+			       * store_run_create and store_run_get */
 };
 
 struct idea_row {
@@ -81,7 +83,9 @@ struct eval_row {
 	double median_ms, min_ms, max_ms, host_ms;
 	int reps, warmup, sets, flush_mb;
 	double pct_eager, pct_floor, floor_ms;
-	const char *gpu;
+	const char *gpu;              /* the model it was timed on */
+	const char *device;           /* which of the host's GPUs (its CUDA_VISIBLE_DEVICES
+	                               * entry, "0" ...); NULL when the only one */
 	int sm_clock, mem_clock;
 	double compile_s, eval_s;
 };
@@ -112,7 +116,7 @@ struct llm_call_row {
 /* The schema this kbreed writes, kept in PRAGMA user_version. Version 1 is
  * the schema of the first kbreed (user_version 0, meta.schema_version 1);
  * store_open migrates it. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Opens (creating when needed) the database at path. Returns NULL on failure,
  * reported with the path and the reason. Before anything is written it
@@ -161,6 +165,34 @@ char *store_llm_cached(struct store *s, const char *prompt_sha);
 int store_llm_totals(struct store *s, int64_t run, long *tokens, double *cost);
 
 int store_bank_put(struct store *s, const struct bank_row *b);
+
+/* What store_merge brought into the target. */
+struct store_merge_counts {
+	int runs;            /* runs new to the target */
+	int runs_advanced;   /* runs the target had, whose source copy was further along */
+	int ideas, candidates, evaluations, bank, llm_calls;  /* rows added (bank: or made faster) */
+};
+
+/*
+ * Folds the databases at sources[0..n) into s: runs, ideas, candidates,
+ * evaluations, the bank and the model calls, with ids remapped, in one
+ * transaction: on any failure (a source that cannot be opened, a conflict)
+ * nothing is written, and s is as it was. Each source is opened as
+ * store_open does (and so migrated to this schema when it is older).
+ *
+ * A run is known by its uid, which it keeps across databases: a run the
+ * target has already gains only the rows it lacks (candidates by source,
+ * ideas by round and text, evaluations by candidate), and takes the
+ * source's state (status, winner, final times) when the source's copy was
+ * updated later. Merging the same database twice adds nothing. Two runs
+ * with one uid but another problem or other fixed settings are a conflict:
+ * the merge is refused. Bank rows are one per (problem, GPU, source); the
+ * faster time is kept. counts may be NULL. Returns 0, or -1 (reported).
+ */
+int store_merge(struct store *s, const char *const *sources, int n, struct store_merge_counts *counts);
+/* The latest run of the problem at problem_path in the store, in r (caller
+ * releases). Returns 1 when there is one, 0 when none, -1 on error (reported). */
+int store_run_latest(struct store *s, const char *problem_path, struct run_row *r);
 /* Bank kernels for a problem, or for any of the space-separated families, on
  * a GPU: the problem's own first, then fastest first. */
 int store_bank_for(struct store *s, const char *problem, const char *family, const char *gpu,

@@ -176,6 +176,7 @@ void worker_client_release(struct worker_client *wc)
 	free(wc->worker_path);
 	free(wc->job_path);
 	free(wc->log_path);
+	free(wc->device_var);
 	free(wc->dir);
 	buf_release(&wc->pending);
 	memset(wc, 0, sizeof *wc);
@@ -201,8 +202,10 @@ int worker_client_start(struct worker_client *wc)
 	if (wc->proc.pid > 0)
 		return 0;
 	const char *argv[] = { wc->worker_path, wc->job_path, NULL };
+	const char *env[] = { wc->device_var, NULL };
 	struct proc_opts o = { .argv = argv, .no_network = true, .keep_user = !wc->drop,
-			       .see_refs = wc->standin, .keep_fds = wc->fds, .n_keep_fds = wc->n_fds };
+			       .see_refs = wc->standin, .keep_fds = wc->fds, .n_keep_fds = wc->n_fds,
+			       .env = env };
 	struct buf line;
 	struct kbw_reply r = { .kind = KBW_REPLY_ERROR };
 	char why[1024] = "";

@@ -67,6 +67,8 @@ struct worker_client {
 	bool standin;       /* $KBREED_WORKER names another worker and
 			       $KBREED_RUN_AS is not set: it may read references */
 	int count;          /* candidates sent, to name copies */
+	char *device_var;   /* "CUDA_VISIBLE_DEVICES=..." for a worker on one GPU of
+			       several; owned; NULL: kbreed's own environment */
 };
 
 /* Prepares a client; starts nothing. dir is the caller's private directory

@@ -188,6 +188,7 @@ static double now_ms(void)
 /* NVML, loaded at run time when the driver has it: the clocks during timing. */
 typedef int (*nvml_init_fn)(void);
 typedef int (*nvml_handle_fn)(unsigned, void **);
+typedef int (*nvml_pci_fn)(const char *, void **);
 typedef int (*nvml_clock_fn)(void *, int, unsigned *);
 static struct {
 	bool tried, ok;
@@ -204,11 +205,18 @@ static void read_clocks(unsigned *sm, unsigned *mem)
 		if (h) {
 			nvml_init_fn init = (nvml_init_fn)dlsym(h, "nvmlInit_v2");
 			nvml_handle_fn get = (nvml_handle_fn)dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
+			nvml_pci_fn by_pci = (nvml_pci_fn)dlsym(h, "nvmlDeviceGetHandleByPciBusId_v2");
 			nvml.clock = (nvml_clock_fn)dlsym(h, "nvmlDeviceGetClockInfo");
 			int dev = 0;
+			char pci[64];
 			cudaGetDevice(&dev);
-			nvml.ok = init && get && nvml.clock && init() == 0 &&
-				  get((unsigned)dev, &nvml.dev) == 0;
+			/* NVML numbers every GPU of the host and ignores
+			 * CUDA_VISIBLE_DEVICES (one GPU per worker on a multi-GPU
+			 * host): the device is found by its PCI address. */
+			bool have_pci = by_pci && cudaDeviceGetPCIBusId(pci, sizeof pci, dev) == cudaSuccess;
+			nvml.ok = init && (get || have_pci) && nvml.clock && init() == 0 &&
+				  ((have_pci && by_pci(pci, &nvml.dev) == 0) ||
+				   (get && get((unsigned)dev, &nvml.dev) == 0));
 		}
 	}
 	if (nvml.ok) {
@@ -235,7 +243,7 @@ static int print_info(void)
 		.version = KBREED_WORKER_PROTOCOL, .cc_major = p.major, .cc_minor = p.minor,
 		.sm_count = p.multiProcessorCount, .l2_bytes = p.l2CacheSize,
 		.mem_bytes = (long long)p.totalGlobalMem,
-		.smem_per_block_optin = (long long)p.sharedMemPerBlockOptin,
+		.smem_per_block_optin = (long long)p.sharedMemPerBlockOptin, .devices = n,
 	};
 	snprintf(info.name, sizeof info.name, "%s", p.name);
 	if ((e = cudaDriverGetVersion(&info.driver)) != cudaSuccess ||

@@ -455,9 +455,10 @@ int kbw_format_info(char *buf, size_t cap, const struct kbw_info *i)
 {
 	int n = snprintf(buf, cap,
 			 "protocol %d\nname %s\ncc %d %d\nsm_count %d\nl2_bytes %lld\nmem_bytes %lld\n"
-			 "smem_per_block_optin %lld\ndriver %d\nruntime %d\nclocks %d %d\n",
+			 "smem_per_block_optin %lld\ndriver %d\nruntime %d\nclocks %d %d\ndevices %d\n",
 			 i->version, i->name, i->cc_major, i->cc_minor, i->sm_count, i->l2_bytes, i->mem_bytes,
-			 i->smem_per_block_optin, i->driver, i->runtime, i->sm_clock_mhz, i->mem_clock_mhz);
+			 i->smem_per_block_optin, i->driver, i->runtime, i->sm_clock_mhz, i->mem_clock_mhz,
+			 i->devices > 0 ? i->devices : 1);
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -465,6 +466,7 @@ int kbw_parse_info(const char *text, struct kbw_info *i, char *why, size_t why_c
 {
 	memset(i, 0, sizeof *i);
 	i->version = 1;
+	i->devices = 1;
 	if (!strncmp(text, "error", 5)) {
 		const char *msg = text[5] == ' ' ? text + 6 : text + 5;
 		size_t len = strcspn(msg, "\n");
@@ -487,9 +489,12 @@ int kbw_parse_info(const char *text, struct kbw_info *i, char *why, size_t why_c
 		sscanf(one, "driver %d", &i->driver);
 		sscanf(one, "runtime %d", &i->runtime);
 		sscanf(one, "clocks %d %d", &i->sm_clock_mhz, &i->mem_clock_mhz);
+		sscanf(one, "devices %d", &i->devices);
 		line += len + (line[len] == '\n');
 	}
 	if (!i->name[0] || !i->cc_major)
 		return say(-1, why, why_cap, "the GPU worker's --info reply is incomplete");
+	if (i->devices < 1)
+		i->devices = 1;
 	return 0;
 }

@@ -7,6 +7,9 @@
 #    kernel after each, which must still come out correct: a bad candidate
 #    never spoils the next evaluation.
 # 3. Every template at its knob extremes on odd shapes; 4. reward hacks.
+# 5. --gpus on this host: asked for all, one GPU runs as kbreed always ran
+#    (same candidates under --seed, no device recorded); with several GPUs,
+#    a run judges on every one of the first's model (docs/SCALE.md).
 # Results (JSON from `kbreed eval --json`) go to $KBREED_RESULTS (default
 # build/gpu-results). Ends with "N passed, M failed".
 set -u
@@ -25,7 +28,7 @@ if [ ! -x "$K" ] || [ ! -x build/kbreed-worker ]; then
 fi
 
 # KBREED_GPU_SECTIONS picks sections (default "1 2 3 4").
-SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4}
+SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5}
 section() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 verdicts() { grep -o '"verdict": "[a-z_]*"' "$1" | sed 's/.*: "\(.*\)"/\1/'; }
@@ -144,6 +147,28 @@ for want in $expected; do
 	shift
 done
 
+fi
+
+if section 5; then
+# 5. --gpus. A short search twice, without --gpus and with --gpus all, from
+#    the same seed and without the bank: the same candidates. On one GPU,
+#    nothing names a device; on several, both runs judge on all of them.
+db=$RESULTS/gpus.db
+rm -f "$db" "$db-wal" "$db-shm"
+trail() { sqlite3 "$db" "SELECT group_concat(round || ':' || template || '[' || knobs || ']', ' ') FROM (SELECT * FROM candidates WHERE run = $1 ORDER BY id)"; }
+n_gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+for g in "" "--gpus all"; do
+	# shellcheck disable=SC2086
+	$K -q run gelu --rounds 1 --ideas 3 --impls 2 --seed 5 --no-bank --db "$db" --out "$RESULTS/gpus-out" $g \
+		>>"$RESULTS/gpus.log" 2>&1 && ok "run gelu ${g:-(no --gpus)}" || not_ok "run gelu ${g:-(no --gpus)}: see $RESULTS/gpus.log"
+done
+if [ "$(trail 1)" = "$(trail 2)" ] && [ -n "$(trail 1)" ]; then ok "--gpus all: the same candidates as without"; else not_ok "--gpus all: candidates differ: '$(trail 1)' vs '$(trail 2)'"; fi
+devices=$(sqlite3 "$db" "SELECT count(DISTINCT device) FROM evaluations WHERE device IS NOT NULL")
+if [ "$n_gpus" -le 1 ] && [ "$devices" = 0 ]; then ok "one GPU: no device recorded";
+elif [ "$n_gpus" -gt 1 ] && [ "$devices" -gt 1 ]; then ok "$n_gpus GPUs: candidates judged on $devices of them";
+else not_ok "GPUs $n_gpus, devices recorded $devices"; fi
+$K -q run gelu --gpus "$n_gpus" --db "$db" >/dev/null 2>&1
+if [ $? -eq 2 ]; then ok "--gpus $n_gpus (one past the last): refused"; else not_ok "--gpus $n_gpus: not refused"; fi
 fi
 
 echo "$pass passed, $fail failed"

@@ -26,7 +26,7 @@ layer_of() {
 	dtype | problem | graph | recognize | bridge | bridge_json | compile | policy | linkcheck | compare | \
 		evaluate | worker_client | verdict | report | judge) echo 1 ;;
 	template | realize | propose | generate | http | llm | llm_json | llm_propose | store | \
-		population | proposer | proposer_playbook | proposer_llm | proposer_generated | search) echo 2 ;;
+		population | proposer | proposer_playbook | proposer_llm | proposer_generated | search | slurm) echo 2 ;;
 	main) echo 3 ;;
 	*) echo "" ;;
 	esac

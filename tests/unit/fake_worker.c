@@ -52,6 +52,17 @@
  * tiny scale puts it below any memory floor). With $KBREED_FAKE_GPU set, --info describes a
  * made-up compute capability 9.0 device instead of reporting none.
  *
+ * With $KBREED_FAKE_GPUS set to a comma-separated list of model names
+ * ("H200,H200,A100"), it is a host of that many GPUs: --info reports the
+ * first visible one's name and "devices N", and $CUDA_VISIBLE_DEVICES (a
+ * list of indices into it) narrows what is visible, as for the real worker;
+ * a worker whose CUDA_VISIBLE_DEVICES names no listed GPU finds none.
+ *
+ * When $KBREED_FAKE_EVAL_LOG names a file, one line "<device> <so>" is
+ * appended to it per candidate judged, device being $CUDA_VISIBLE_DEVICES
+ * ("-" when unset) and so the candidate's basename: a test sees where each
+ * candidate ran, and that none ran twice.
+ *
  * When $KBREED_FAKE_WORKER_STARTS (or $FAKE_WORKER_STARTS) names a file, one
  * line is appended to it per process started, so that a test can count
  * worker restarts. kbreed passes only KBREED_* (and a few other) variables to
@@ -292,10 +303,58 @@ static void whoami(const struct job *j)
 	fault(KBW_FAULT_REJECTED, msg);
 }
 
+/* One line per candidate to $KBREED_FAKE_EVAL_LOG: where it ran. */
+static void note_eval(const char *base)
+{
+	const char *path = getenv("KBREED_FAKE_EVAL_LOG"), *dev = getenv("CUDA_VISIBLE_DEVICES");
+	if (!path || !*path)
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	char line[KBW_MAX_PATH + 64];
+	int n = snprintf(line, sizeof line, "%s %s\n", dev && *dev ? dev : "-", base);
+	if (n > 0 && write(fd, line, (size_t)n) != n)
+		die("cannot write %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* With $KBREED_FAKE_GPUS: the model of the first visible GPU into name and
+ * how many are visible; 0 when none is. */
+static int fake_gpus(char *name, size_t cap)
+{
+	const char *list = getenv("KBREED_FAKE_GPUS"), *vis = getenv("CUDA_VISIBLE_DEVICES");
+	char models[16][64];
+	int n = 0, visible = 0;
+	for (const char *p = list; p && *p && n < 16;) {
+		size_t len = strcspn(p, ",");
+		snprintf(models[n++], sizeof models[0], "%.*s", (int)(len < 63 ? len : 63), p);
+		p += len + (p[len] == ',');
+	}
+	if (!vis) {
+		if (n)
+			snprintf(name, cap, "%s", models[0]);
+		return n;
+	}
+	for (const char *p = vis; *p;) {
+		char *end;
+		long k = strtol(p, &end, 10);
+		if (end == p || k < 0 || k >= n)
+			break;  /* CUDA stops at the first entry it cannot use */
+		if (!visible++)
+			snprintf(name, cap, "%s", models[k]);
+		p = *end == ',' ? end + 1 : end;
+		if (*end != ',')
+			break;
+	}
+	return visible;
+}
+
 static void run_candidate(const struct job *j, const char *so, const char *outdir)
 {
 	const char *base = strrchr(so, '/');
 	base = base ? base + 1 : so;
+	note_eval(base);
 	if (strstr(base, "crash")) {
 		fprintf(stderr, "fake_worker: crashing on purpose\n");
 		fflush(stderr);
@@ -423,14 +482,17 @@ static void note_start(void)
 
 int main(int argc, char **argv)
 {
+	char model[64] = "Fake GPU";
+	int devices = getenv("KBREED_FAKE_GPUS") ? fake_gpus(model, sizeof model) : getenv("KBREED_FAKE_GPU") ? 1 : 0;
 	if (argc == 2 && !strcmp(argv[1], "--info")) {
-		if (getenv("KBREED_FAKE_GPU")) {
+		if (devices) {
 			struct kbw_info info = {
-				.version = protocol(), .name = "Fake GPU", .cc_major = 9, .cc_minor = 0,
+				.version = protocol(), .cc_major = 9, .cc_minor = 0,
 				.sm_count = 132, .l2_bytes = 52428800, .mem_bytes = 85899345920LL,
 				.smem_per_block_optin = 232448, .driver = 13000, .runtime = 13000,
-				.sm_clock_mhz = 1980, .mem_clock_mhz = 2619,
+				.sm_clock_mhz = 1980, .mem_clock_mhz = 2619, .devices = devices,
 			};
+			snprintf(info.name, sizeof info.name, "%s", model);
 			char text[2048];
 			if (kbw_format_info(text, sizeof text, &info) < 0)
 				die("cannot encode --info");
@@ -446,6 +508,11 @@ int main(int argc, char **argv)
 	}
 	static struct job j;
 	j.input0_fd = -1;
+	if (getenv("KBREED_FAKE_GPUS") && !devices) {
+		reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "no CUDA device is visible (CUDA_VISIBLE_DEVICES=%s)",
+			   getenv("CUDA_VISIBLE_DEVICES") ? getenv("CUDA_VISIBLE_DEVICES") : "");
+		return KBW_EXIT_NO_GPU;
+	}
 	if (getenv("KBREED_FAKE_NEEDS_ROOT") && getuid() != 0) {
 		reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "no CUDA device is visible to uid %d", (int)getuid());
 		return KBW_EXIT_NO_GPU;

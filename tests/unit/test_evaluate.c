@@ -378,7 +378,7 @@ static void test_protocol_commands_and_info(void **state)
 	struct kbw_info i = { .version = KBREED_WORKER_PROTOCOL, .name = "NVIDIA H100 80GB HBM3",
 			      .cc_major = 9, .cc_minor = 0, .sm_count = 132, .l2_bytes = 52428800,
 			      .mem_bytes = 85045837824LL, .smem_per_block_optin = 232448, .driver = 13000,
-			      .runtime = 13000, .sm_clock_mhz = 1980, .mem_clock_mhz = 2619 }, back;
+			      .runtime = 13000, .sm_clock_mhz = 1980, .mem_clock_mhz = 2619, .devices = 8 }, back;
 	char text[2048], why[256];
 	assert_true(kbw_format_info(text, sizeof text, &i) > 0);
 	assert_int_equal(kbw_parse_info(text, &back, why, sizeof why), 0);
@@ -389,6 +389,7 @@ static void test_protocol_commands_and_info(void **state)
 	/* Without a protocol line: a worker from before versions. */
 	assert_int_equal(kbw_parse_info("name X\ncc 8 0\n", &back, why, sizeof why), 0);
 	assert_int_equal(back.version, 1);
+	assert_int_equal(back.devices, 1);  /* nor a devices line: one GPU */
 	assert_int_equal(kbw_check_version(back.version, "GPU worker", "kbreed", why, sizeof why), -1);
 	assert_non_null(strstr(why, "protocol version mismatch"));
 	assert_int_equal(kbw_check_version(KBREED_WORKER_PROTOCOL, "GPU worker", "kbreed", why, sizeof why), 0);

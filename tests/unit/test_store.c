@@ -592,6 +592,236 @@ static void test_unusable(void **state)
 	free(path);
 }
 
+/* A database of one run: a parent and a child candidate (the child from an
+ * idea on the parent), both judged, the child the winner and banked. tag
+ * makes the sources differ between databases. Returns the path (caller frees). */
+static char *merge_source(const char *name, const char *tag, int extra_runs)
+{
+	char *path = xasprintf("%s/%s.db", tmp, name);
+	struct store *s = store_open(path);
+	assert_non_null(s);
+	for (int k = 0; k < extra_runs; k++)
+		new_run(s);  /* ids differ between sources, as they would */
+	int64_t run = new_run(s);
+	char *src1 = xasprintf("// parent %s", tag), *src2 = xasprintf("// child %s", tag);
+	bool dup;
+	struct cand_row p = { .run = run, .origin = "naive", .template_name = "", .knobs = "", .source = src1 };
+	assert_int_equal(store_candidate_put(s, &p, &dup), 0);
+	struct idea_row i = { .run = run, .round = 1, .catalog_id = "vec", .category = "memory",
+			      .text = "vectorise", .parent1 = p.id };
+	assert_int_equal(store_idea_put(s, &i), 0);
+	struct cand_row c = { .run = run, .round = 1, .idea = i.id, .parent1 = p.id, .origin = "playbook",
+			      .template_name = "t", .knobs = "VEC=4", .source = src2 };
+	assert_int_equal(store_candidate_put(s, &c, &dup), 0);
+	struct eval_row e = { .verdict = VERDICT_CORRECT, .median_ms = 2.0, .gpu = "G", .device = "1" };
+	assert_int_equal(store_eval_put(s, p.id, &e), 0);
+	e.median_ms = 1.0;
+	assert_int_equal(store_eval_put(s, c.id, &e), 0);
+	struct run_row r;
+	assert_int_equal(store_run_get(s, run, &r), 0);
+	r.status = RUN_DONE;
+	r.winner = c.id;
+	r.final_ms = 1.0;
+	assert_int_equal(store_run_update(s, &r), 0);
+	run_row_release(&r);
+	struct bank_row b = { .problem = "p", .family = "f", .template_name = "t", .knobs = "VEC=4",
+			      .source = src2, .gpu = "G", .median_ms = 1.0, .pct_eager = 250, .run = run };
+	assert_int_equal(store_bank_put(s, &b), 0);
+	struct llm_call_row l = { .run = run, .round = 1, .kind = "ideas", .model = "m", .prompt_sha = tag,
+				  .prompt = "p", .reply = "r", .status = "ok" };
+	assert_int_equal(store_llm_call_put(s, &l), 0);
+	store_close(s);
+	free(src1);
+	free(src2);
+	return path;
+}
+
+/* Every table's row count and largest id, as one string: equal strings,
+ * an unchanged database. */
+static char *fingerprint(const char *path)
+{
+	const char *tables[] = { "runs", "ideas", "candidates", "evaluations", "bank", "llm_calls" };
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+		char *q = xasprintf("SELECT count(*) * 100000 + coalesce(max(id), 0) FROM %s", tables[i]);
+		buf_printf(&b, "%s=%lld ", tables[i], raw_int(path, q));
+		free(q);
+	}
+	buf_printf(&b, "done=%lld", raw_int(path, "SELECT count(*) FROM runs WHERE status='done'"));
+	return buf_detach(&b);
+}
+
+static int merge(const char *target, const char *const *sources, int n, struct store_merge_counts *c)
+{
+	struct store *s = store_open(target);
+	assert_non_null(s);
+	int rc = store_merge(s, sources, n, c);
+	store_close(s);
+	return rc;
+}
+
+static void test_merge_remap(void **state)
+{
+	char *a = merge_source("ma", "a", 0), *b = merge_source("mb", "b", 2);
+	char *target = xasprintf("%s/mt.db", tmp);
+	struct store *s = store_open(target);
+	assert_non_null(s);
+	new_run(s);  /* the target's own run keeps id 1 */
+	store_close(s);
+	const char *srcs[] = { a, b };
+	struct store_merge_counts c;
+	assert_int_equal(merge(target, srcs, 2, &c), 0);
+	assert_int_equal(c.runs, 4);  /* a's one, b's three */
+	assert_int_equal(c.candidates, 4);
+	assert_int_equal(c.ideas, 2);
+	assert_int_equal(c.evaluations, 4);
+	assert_int_equal(c.bank, 2);
+	assert_int_equal(c.llm_calls, 2);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM runs"), 5);
+	/* Ids remapped, and every reference still leads to its own row. */
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM candidates c JOIN candidates p ON p.id = c.parent1"
+				 " WHERE substr(c.source, 10) = substr(p.source, 11) AND c.source LIKE '// child %'"), 2);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM runs r JOIN candidates w ON w.id = r.winner"
+				 " WHERE w.run = r.id AND w.source LIKE '// child %'"), 2);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM candidates c JOIN ideas i ON i.id = c.idea"
+				 " WHERE i.run = c.run AND i.parent1 = c.parent1"), 2);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM evaluations e JOIN candidates c ON c.id = e.candidate"
+				 " WHERE e.median_ms = 1.0 AND c.source LIKE '// child %' AND e.device = '1'"), 2);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM bank b JOIN runs r ON r.id = b.run"
+				 " JOIN candidates w ON w.id = r.winner WHERE w.source = b.source"), 2);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	assert_int_equal(raw_int(target, "SELECT count(DISTINCT uid) FROM runs"), 5);
+	/* Idempotent: again, and each source again alone, adds nothing. */
+	char *before = fingerprint(target);
+	assert_int_equal(merge(target, srcs, 2, &c), 0);
+	assert_int_equal(c.runs + c.candidates + c.ideas + c.evaluations + c.bank + c.llm_calls + c.runs_advanced, 0);
+	assert_int_equal(merge(target, srcs + 1, 1, &c), 0);
+	char *after = fingerprint(target);
+	assert_string_equal(before, after);
+	/* A source merged into itself is refused. */
+	assert_int_equal(merge(a, srcs, 1, &c), -1);
+	free(before);
+	free(after);
+	free(a);
+	free(b);
+	free(target);
+}
+
+/* A copy of a run that went on elsewhere (a resumed Slurm task) brings its
+ * new rows and its later state; the run is not doubled. */
+static void test_merge_advanced(void **state)
+{
+	char *a = merge_source("adv", "x", 0);
+	char *target = xasprintf("%s/adv-t.db", tmp);
+	const char *srcs[] = { a };
+	struct store_merge_counts c;
+	assert_int_equal(raw_sql(a, "UPDATE runs SET status='running', winner=NULL, updated='2000-01-01 00:00:00'"), SQLITE_OK);
+	assert_int_equal(merge(target, srcs, 1, &c), 0);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM runs WHERE status='running'"), 1);
+	/* The source's run goes on: a new candidate, judged, and it ends. */
+	struct store *s = store_open(a);
+	assert_non_null(s);
+	bool dup;
+	struct cand_row n = { .run = 1, .round = 2, .origin = "playbook", .template_name = "t", .knobs = "VEC=8",
+			      .source = "// later" };
+	assert_int_equal(store_candidate_put(s, &n, &dup), 0);
+	struct eval_row e = { .verdict = VERDICT_CORRECT, .median_ms = 0.5, .gpu = "G" };
+	assert_int_equal(store_eval_put(s, n.id, &e), 0);
+	struct run_row r;
+	assert_int_equal(store_run_get(s, 1, &r), 0);
+	r.status = RUN_DONE;
+	r.winner = n.id;
+	assert_int_equal(store_run_update(s, &r), 0);
+	run_row_release(&r);
+	store_close(s);
+	assert_int_equal(merge(target, srcs, 1, &c), 0);
+	assert_int_equal(c.runs, 0);
+	assert_int_equal(c.runs_advanced, 1);
+	assert_int_equal(c.candidates, 1);
+	assert_int_equal(c.evaluations, 1);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM runs"), 1);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM candidates"), 3);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM runs r JOIN candidates w ON w.id = r.winner"
+				 " WHERE r.status = 'done' AND w.source = '// later'"), 1);
+	/* The target's copy going on later keeps its own state against an older source. */
+	assert_int_equal(raw_sql(target, "UPDATE runs SET status='stopped', updated='2999-01-01 00:00:00'"), SQLITE_OK);
+	assert_int_equal(merge(target, srcs, 1, &c), 0);
+	assert_int_equal(c.runs_advanced, 0);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM runs WHERE status='stopped'"), 1);
+	free(a);
+	free(target);
+}
+
+/* Two runs of one uid with another problem: refused, nothing written. */
+static void test_merge_conflict(void **state)
+{
+	char *a = merge_source("ca", "a", 0), *b = merge_source("cb", "b", 0), *x = merge_source("cx", "x", 0);
+	char *target = xasprintf("%s/ct.db", tmp);
+	const char *first[] = { a };
+	assert_int_equal(merge(target, first, 1, NULL), 0);
+	char *uid_sql = xasprintf("ATTACH '%s' AS t; UPDATE runs SET uid = (SELECT uid FROM t.runs);"
+				  " UPDATE runs SET problem_sha = 'other'", a);
+	assert_int_equal(raw_sql(b, uid_sql), SQLITE_OK);
+	char *before = fingerprint(target);
+	const char *srcs[] = { x, b };
+	assert_int_equal(merge(target, srcs, 2, NULL), -1);
+	char *after = fingerprint(target);
+	assert_string_equal(before, after);  /* x, merged first, was rolled back too */
+	free(uid_sql);
+	free(before);
+	free(after);
+	free(a);
+	free(b);
+	free(x);
+	free(target);
+}
+
+/* A merge that fails mid-way (a later source is not a kbreed database, or
+ * is missing) leaves the target as it was. */
+static void test_merge_interrupted(void **state)
+{
+	char *a = merge_source("ia", "a", 0), *b = merge_source("ib", "b", 0);
+	char *target = xasprintf("%s/it.db", tmp), *bad = xasprintf("%s/ibad.db", tmp);
+	const char *one[] = { a };
+	assert_int_equal(merge(target, one, 1, NULL), 0);
+	assert_int_equal(raw_sql(bad, "CREATE TABLE notes(x TEXT);"), SQLITE_OK);
+	char *before = fingerprint(target);
+	const char *srcs[] = { b, bad };
+	assert_int_equal(merge(target, srcs, 2, NULL), -1);
+	char *after = fingerprint(target);
+	assert_string_equal(before, after);
+	free(after);
+	const char *missing[] = { b, "/nonexistent/kbreed.db" };
+	assert_int_equal(merge(target, missing, 2, NULL), -1);
+	after = fingerprint(target);
+	assert_string_equal(before, after);
+	assert_int_equal(raw_int(target, "SELECT count(*) FROM candidates WHERE source LIKE '%% b'"), 0);
+	free(before);
+	free(after);
+	free(a);
+	free(b);
+	free(bad);
+	free(target);
+}
+
+/* A database of schema 2 (no run uids, no devices) is migrated: each run
+ * gets a uid of its own. */
+static void test_migrate_v2(void **state)
+{
+	char *path = merge_source("v2", "v", 1);
+	assert_int_equal(raw_sql(path, "DROP INDEX runs_uid; ALTER TABLE runs DROP COLUMN uid;"
+				 " ALTER TABLE evaluations DROP COLUMN device; PRAGMA user_version=2;"), SQLITE_OK);
+	struct store *s = store_open(path);
+	assert_non_null(s);
+	int64_t run = new_run(s);
+	store_close(s);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(path, "SELECT count(DISTINCT uid) FROM runs WHERE length(uid) = 32"), run);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM evaluations WHERE device IS NULL"), 2);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +835,11 @@ int main(void)
 		cmocka_unit_test(test_run_lock),
 		cmocka_unit_test(test_killed_mid_write),
 		cmocka_unit_test(test_unusable),
+		cmocka_unit_test(test_merge_remap),
+		cmocka_unit_test(test_merge_advanced),
+		cmocka_unit_test(test_merge_conflict),
+		cmocka_unit_test(test_merge_interrupted),
+		cmocka_unit_test(test_migrate_v2),
 	};
 	return cmocka_run_group_tests_name("store", tests, setup, teardown);
 }
