@@ -25,6 +25,7 @@
 #include "compare.h"
 #include "compile.h"
 #include "evaluate.h"
+#include "export.h"
 #include "generate.h"
 #include "graph.h"
 #include "recognize.h"
@@ -45,6 +46,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,6 +482,49 @@ static int for_set(void *ctx, int id, const char *arg)
 }
 
 static const struct cli_group for_group = { "template", for_opts, for_set };
+
+/* export's and report's options; context: struct stored_cli. */
+struct stored_cli {
+	const char *db;          /* --db; NULL: the default store */
+	const char *out;         /* --out */
+};
+
+enum { O_DB, O_OUT };
+
+static const struct cli_opt export_opts[] = {
+	{ O_DB, "db", "PATH", "the store (default: $KBREED_DB, else <cache>/kbreed.db)" },
+	{ O_OUT, "out", "DIR", "where the files go (kbreed-out/PROBLEM-runN/export-cID)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int stored_set(void *ctx, int id, const char *arg)
+{
+	struct stored_cli *c = ctx;
+	if (id == O_DB)
+		return parse_text(arg, "--db", &c->db);
+	return parse_text(arg, "--out", &c->out);
+}
+
+static const struct cli_group export_group = { "export", export_opts, stored_set };
+
+/* A run (digits) or a candidate (c and digits) on the command line. */
+static int parse_run_or_candidate(const char *s, int64_t *run, int64_t *cand)
+{
+	int v;
+	*run = *cand = 0;
+	if ((s[0] == 'c' || s[0] == 'C') && isdigit((unsigned char)s[1])) {
+		if (parse_int(s + 1, 1, INT32_MAX, "a candidate (cID)", &v))
+			return -1;
+		*cand = v;
+		return 0;
+	}
+	if (!isdigit((unsigned char)s[0]))
+		return error("want a run number or a candidate as cID (c42), not '%s'", s);
+	if (parse_int(s, 1, INT32_MAX, "a run", &v))
+		return -1;
+	*run = v;
+	return 0;
+}
 
 /* ---- commands ------------------------------------------------------------ */
 
@@ -1060,6 +1105,44 @@ out:
 	return rc;
 }
 
+/* `kbreed export RUN|cID`: the winner of a run, or one candidate, as a
+ * standalone .cu, a KernelBench ModelNew file and a PyTorch operator. */
+static int cmd_export(const struct command *cmd, int argc, char **argv)
+{
+	struct stored_cli sc = { 0 };
+	struct export_request req = { 0 };
+	struct export_result res;
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &sc });
+	if (rc >= 0)
+		return rc;
+	if (argc - optind != 1) {
+		error("export takes one run or candidate: kbreed export RUN|cID [--out DIR]");
+		return EXIT_USAGE;
+	}
+	/* --out is made once the export is known to be possible. */
+	if (parse_run_or_candidate(argv[optind], &req.run, &req.candidate))
+		return EXIT_USAGE;
+	if (sc.out && util_file_exists(sc.out) && !util_is_dir(sc.out)) {
+		error("--out %s exists and is not a directory", sc.out);
+		return EXIT_USAGE;
+	}
+	char *db = sc.db ? xstrdup(sc.db) : store_default_path();
+	req.db_path = db;
+	req.out_dir = sc.out;
+	rc = EXIT_USAGE;
+	if (export_write(&req, &res) == 0) {
+		printf("exported candidate #%lld of run %lld (%s) to %s/\n", (long long)res.candidate,
+		       (long long)res.run, res.verdict, res.dir);
+		printf("  kernel.cu      the kernel, with kbreed_candidate.h beside it\n"
+		       "  model_new.py   ModelNew, a drop-in for the problem's Model (KernelBench format)\n"
+		       "  op/            the PyTorch operator: cd op && pip install --no-build-isolation .\n");
+		rc = EXIT_OK;
+	}
+	export_result_release(&res);
+	free(db);
+	return rc;
+}
+
 static void print_version(void)
 {
 	printf("kbreed %s (candidate ABI %d)\n", KBREED_VERSION, KBREED_ABI_VERSION);
@@ -1141,6 +1224,16 @@ static const struct command commands[] = {
 	  "named, and records the winners beside PyTorch in a JSON file. With --out\n"
 	  "DIR, each problem's winner goes to DIR/PROBLEM.\n",
 	  { &search_group, &llm_group, &judge_group, &results_group } },
+	{ "export", cmd_export, "write a run's winner (or a candidate) for PyTorch",
+	  "usage: kbreed export [--db PATH] [--out DIR] RUN|cID\n"
+	  "\n"
+	  "Writes the winner of run RUN, or candidate ID (c42), as the standalone\n"
+	  "kernel.cu with its ABI header, model_new.py (KernelBench's ModelNew: the\n"
+	  "problem's Model with forward() on the kernel, built with load_inline) and\n"
+	  "op/ (a PyTorch custom operator registered through torch.library, with a\n"
+	  "fake implementation for torch.compile, built by its setup.py).\n"
+	  "docs/EXPORT.md explains the files.\n",
+	  { &export_group } },
 	{ "describe", cmd_describe, "a problem's op graph, its family, its floor and defines",
 	  "usage: kbreed describe [--json] PROBLEM\n"
 	  "\n"
