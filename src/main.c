@@ -36,6 +36,7 @@
 #include "policy.h"
 #include "proc.h"
 #include "report.h"
+#include "report_html.h"
 #include "search.h"
 #include "store.h"
 #include "template.h"
@@ -505,7 +506,14 @@ static int stored_set(void *ctx, int id, const char *arg)
 	return parse_text(arg, "--out", &c->out);
 }
 
+static const struct cli_opt report_opts[] = {
+	{ O_DB, "db", "PATH", "the store (default: $KBREED_DB, else <cache>/kbreed.db)" },
+	{ O_OUT, "out", "FILE", "where the page goes (kbreed-out/PROBLEM-runN/report.html)" },
+	{ 0, NULL, NULL, NULL },
+};
+
 static const struct cli_group export_group = { "export", export_opts, stored_set };
+static const struct cli_group report_group = { "report", report_opts, stored_set };
 
 /* A run (digits) or a candidate (c and digits) on the command line. */
 static int parse_run_or_candidate(const char *s, int64_t *run, int64_t *cand)
@@ -1143,6 +1151,39 @@ static int cmd_export(const struct command *cmd, int argc, char **argv)
 	return rc;
 }
 
+/* `kbreed report RUN`: the run as one self-contained HTML page. */
+static int cmd_report(const struct command *cmd, int argc, char **argv)
+{
+	struct stored_cli sc = { 0 };
+	int64_t run, cand;
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &sc });
+	if (rc >= 0)
+		return rc;
+	if (argc - optind != 1) {
+		error("report takes one run: kbreed report RUN [--out FILE]");
+		return EXIT_USAGE;
+	}
+	if (parse_run_or_candidate(argv[optind], &run, &cand))
+		return EXIT_USAGE;
+	if (cand) {
+		error("report takes a run, not a candidate: kbreed report RUN");
+		return EXIT_USAGE;
+	}
+	if (sc.out && util_is_dir(sc.out)) {
+		error("--out %s is a directory; name the file", sc.out);
+		return EXIT_USAGE;
+	}
+	char *db = sc.db ? xstrdup(sc.db) : store_default_path(), *path = NULL;
+	rc = EXIT_USAGE;
+	if (report_html_write(db, run, sc.out, &path) == 0) {
+		printf("report: %s\n", path);
+		rc = EXIT_OK;
+	}
+	free(path);
+	free(db);
+	return rc;
+}
+
 static void print_version(void)
 {
 	printf("kbreed %s (candidate ABI %d)\n", KBREED_VERSION, KBREED_ABI_VERSION);
@@ -1234,6 +1275,15 @@ static const struct command commands[] = {
 	  "fake implementation for torch.compile, built by its setup.py).\n"
 	  "docs/EXPORT.md explains the files.\n",
 	  { &export_group } },
+	{ "report", cmd_report, "write a run as one HTML page: trajectory, candidates, lineage",
+	  "usage: kbreed report [--db PATH] [--out FILE] RUN\n"
+	  "\n"
+	  "Writes one self-contained HTML file (inline SVG, no script, no network):\n"
+	  "the best time per round against PyTorch eager, torch.compile and the\n"
+	  "floor; every candidate by round, coloured by verdict (hover for its idea\n"
+	  "and knobs); the winner's lineage with the idea on each edge; the ideas by\n"
+	  "category; the winner on the roofline of the GPU.\n",
+	  { &report_group } },
 	{ "describe", cmd_describe, "a problem's op graph, its family, its floor and defines",
 	  "usage: kbreed describe [--json] PROBLEM\n"
 	  "\n"
