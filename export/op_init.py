@@ -20,20 +20,18 @@ if not hasattr(torch.library, "custom_op"):
     raise ImportError("@KB_NS@ needs torch >= 2.4 (torch.library.custom_op); this is torch "
                       + torch.__version__ + ". The ModelNew file of the same export needs no op.")
 
-_reference_model = None
+# The problem's Model on the meta device, built here at import, outside any
+# tracing: it gives the op its output shapes (no data, no GPU work).
+with torch.random.fork_rng(devices=[]):
+    with torch.device("meta"):
+        _reference_model = Model(*get_init_inputs())
 _specs = {}
 
 
 def _reference(tensors):
     """The problem's Model.forward on tensors (arguments, then parameters and
     buffers by name): on meta copies for the shapes of the real op, on the
-    fake tensors themselves when torch.compile traces. The model is built
-    once on the meta device from the problem's get_init_inputs()."""
-    global _reference_model
-    if _reference_model is None:
-        with torch.random.fork_rng(devices=[]):
-            with torch.device("meta"):
-                _reference_model = Model(*get_init_inputs())
+    fake tensors themselves when torch.compile traces."""
     m = _reference_model
     names = [n for n, _ in m.named_parameters()] + [n for n, _ in m.named_buffers()]
     n_args = len(tensors) - len(names)
