@@ -65,19 +65,35 @@ static void page_release(struct page *pg)
 	ceilings_release(&pg->ceil);
 }
 
+/* The store hands rows over in id order (ORDER BY id): found by bisection,
+ * so that a run of 100k candidates draws in moments. */
 static const struct cand_row *cand_by_id(const struct page *pg, int64_t id)
 {
-	for (int i = 0; id && i < pg->n_cands; i++)
-		if (pg->cands[i].id == id)
-			return &pg->cands[i];
+	int lo = 0, hi = pg->n_cands - 1;
+	while (id && lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (pg->cands[mid].id == id)
+			return &pg->cands[mid];
+		if (pg->cands[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return NULL;
 }
 
 static const struct idea_row *idea_by_id(const struct page *pg, int64_t id)
 {
-	for (int i = 0; id && i < pg->n_ideas; i++)
-		if (pg->ideas[i].id == id)
-			return &pg->ideas[i];
+	int lo = 0, hi = pg->n_ideas - 1;
+	while (id && lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (pg->ideas[mid].id == id)
+			return &pg->ideas[mid];
+		if (pg->ideas[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return NULL;
 }
 
@@ -270,15 +286,16 @@ static void chart_candidates(struct buf *b, const struct page *pg)
 	time_refs(b, pg, lo, hi);
 	buf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%d\" text-anchor=\"end\">not timed</text>\n", ML - 6, strip + 4);
 	double span = round_band(rounds) * 0.7;
+	/* Candidates per round, and how many of each round are drawn so far. */
+	int *per = xcalloc((size_t)rounds + 2, sizeof *per), *seen = xcalloc((size_t)rounds + 2, sizeof *seen);
+	for (int i = 0; i < pg->n_cands; i++)
+		if (pg->cands[i].round >= 0 && pg->cands[i].round <= rounds)
+			per[pg->cands[i].round]++;
 	for (int i = 0, k = 0; i < pg->n_cands; i++) {
 		const struct cand_row *c = &pg->cands[i];
-		int n = 0, at = 0;
-		for (int j = 0; j < pg->n_cands; j++)
-			if (pg->cands[j].round == c->round) {
-				if (j < i)
-					at++;
-				n++;
-			}
+		if (c->round < 0 || c->round > rounds)
+			continue;
+		int n = per[c->round], at = seen[c->round]++;
 		double x = round_x(c->round, rounds) + (n > 1 ? ((double)at / (n - 1) - 0.5) * span : 0);
 		double y = timed(c) ? logmap(c->median_ms, lo, hi, H - MB, MT) : strip + ((k++ % 3) - 1) * 4;
 		const char *v = c->evaluated ? verdict_name(c->verdict) : "not_judged";
@@ -303,6 +320,8 @@ static void chart_candidates(struct buf *b, const struct page *pg)
 		}
 		buf_printf(b, "</title></circle>\n");
 	}
+	free(per);
+	free(seen);
 	/* The legend: one entry per verdict present. */
 	int row = 0;
 	for (int v = 0; verdict_list[v]; v++) {
@@ -609,6 +628,12 @@ static int page_load(struct page *pg, const char *db_path, int64_t run)
 	if (store_run_get(s, run, &pg->run) || store_candidates_of_run(s, run, &pg->cands, &pg->n_cands) ||
 	    store_ideas_of_run(s, run, &pg->ideas, &pg->n_ideas))
 		goto out;
+	for (int i = 1; i < pg->n_cands; i++)
+		if (pg->cands[i].id <= pg->cands[i - 1].id)
+			BUG("the store's candidates are not in id order");
+	for (int i = 1; i < pg->n_ideas; i++)
+		if (pg->ideas[i].id <= pg->ideas[i - 1].id)
+			BUG("the store's ideas are not in id order");
 	/* The sources are not drawn: memory stays small for long runs. */
 	for (int i = 0; i < pg->n_cands; i++) {
 		free(pg->cands[i].source);

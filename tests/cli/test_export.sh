@@ -98,6 +98,31 @@ d=$TMP/cwd/kbreed-out/search_gelu-run1/export-c$other
 [ -s "$d/model_new.py" ] && ok "the default --out: kbreed-out/PROBLEM-runN/export-cID" || not_ok "the default --out" "$(ls -R "$TMP/cwd" | head)"
 export_ok "gelu candidate $other" "$d" tests/data/search_gelu.py "$TMP/gelu.db" "$other"
 
+# --- a kernel whose text is hard to carry in a Python string -----------------
+# Quotes of every kind, backslashes, escapes Python would read, a tab, UTF-8
+# and an export skeleton's own key: the kernel handed to load_inline must
+# still be the source byte for byte (check_export.py compares them).
+"$PY" - "$TMP/tricky.cu" <<'PYEOF'
+import sys
+tricky = ("// kbreed test: quotes ' \" ''' \"\"\" and backslashes \\ \\\\ \\n \\x41 \\u00e9 {} %s @KB_NS@\n"
+          "// a tab:\tand UTF-8: \u00d7 \u00e9\n"
+          "#define KB_TRICKY \"a\\\"b\\\\c\\n\" \\\n  /* continued */\n")
+with open("kernels/naive/gelu.cu", encoding="utf-8") as f:
+    rest = f.read()
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    f.write(tricky + rest)
+PYEOF
+$K -q run tests/data/search_gelu.py --rounds 0 --reps 20 --seed-kernel "$TMP/tricky.cu" --db "$TMP/tricky.db" --out "$TMP/out-tricky" >/dev/null 2>"$TMP/err"
+check "a run seeded with the tricky kernel: exit 0" $? 0
+tricky=$(q "$TMP/tricky.db" "SELECT id FROM candidates WHERE origin='user'")
+$K export "c$tricky" --db "$TMP/tricky.db" --out "$TMP/tricky" >/dev/null 2>"$TMP/err"
+check "export of the tricky kernel: exit 0" $? 0
+grep -q "KB_TRICKY" "$TMP/tricky/model_new.py" && ok "the tricky kernel is the one exported" || not_ok "the tricky kernel is the one exported"
+export_ok "tricky kernel" "$TMP/tricky" tests/data/search_gelu.py "$TMP/tricky.db" "$tricky"
+{ printf '// not UTF-8: \377\n'; cat kernels/naive/gelu.cu; } >"$TMP/latin1.cu"
+$K -q run tests/data/search_gelu.py --rounds 0 --reps 20 --seed-kernel "$TMP/latin1.cu" --db "$TMP/latin1.db" --out "$TMP/out-latin1" >/dev/null 2>"$TMP/err"
+latin1=$(q "$TMP/latin1.db" "SELECT id FROM candidates WHERE origin='user'")
+
 # --- refused: exit 2, a clear message, nothing made --------------------------
 refused() {
 	local what=$1 msg=$2
@@ -116,6 +141,7 @@ refused "a database that does not exist" "no database at" $K export 1 --db "$TMP
 [ ! -e "$TMP/nope" ] && ok "no export directory made by a refused export" || not_ok "no export directory made by a refused export"
 $K -q run tests/data/search_gelu.py --dry-run --rounds 0 --db "$TMP/dry.db" --out "$TMP/out-dry" >/dev/null 2>&1
 refused "a run without a winner" "has no winner" $K export 1 --db "$TMP/dry.db" --out "$TMP/nope"
+refused "a kernel that is not UTF-8" "is not UTF-8 text" $K export "c$latin1" --db "$TMP/latin1.db" --out "$TMP/latin1"
 touch "$TMP/a-file"
 refused "--out on a file" "--out" $K export 1 --db "$TMP/gelu.db" --out "$TMP/a-file"
 
