@@ -252,22 +252,41 @@ int bridge_baseline(const struct problem *p, int reps, int warmup, int flush_mb,
 	return rc;
 }
 
-int bridge_ceilings(const char *gpu_name, struct ceilings *c)
+/* <cache>/machine/<gpu>.json, the GPU's name made safe for a file name
+ * (caller frees). */
+static char *ceilings_file(const char *gpu_name)
 {
-	int rc = -1;
-	char *cache = util_cache_dir(), *dir = xasprintf("%s/machine", cache);
+	char *cache = util_cache_dir();
 	char *safe = xstrdup(gpu_name && *gpu_name ? gpu_name : "gpu");
 	for (char *s = safe; *s; s++)
 		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.')
 			*s = '_';
-	char *file = xasprintf("%s/%s.json", dir, safe), *json = NULL;
-	if (util_file_exists(file) && !util_read_file(file, 1u << 20, &json, NULL) &&
-	    !bridge_json_ceilings(json, c)) {
+	char *file = xasprintf("%s/machine/%s.json", cache, safe);
+	free(safe);
+	free(cache);
+	return file;
+}
+
+int bridge_ceilings_cached(const char *gpu_name, struct ceilings *c)
+{
+	char *file = ceilings_file(gpu_name), *json = NULL;
+	int rc = util_file_exists(file) && !util_read_file(file, 1u << 20, &json, NULL) &&
+		 !bridge_json_ceilings(json, c) ? 0 : -1;
+	free(json);
+	free(file);
+	return rc;
+}
+
+int bridge_ceilings(const char *gpu_name, struct ceilings *c)
+{
+	int rc = -1;
+	char *file = ceilings_file(gpu_name), *json = NULL;
+	char *dir = xstrdup(file);
+	*strrchr(dir, '/') = '\0';
+	if (bridge_ceilings_cached(gpu_name, c) == 0) {
 		rc = 0;
 		goto out;
 	}
-	free(json);
-	json = NULL;
 	info("measuring this machine's ceilings once (bandwidth, matmul rates); cached in %s", file);
 	const char *args[] = { "ceilings", NULL };
 	if (run_bridge(args, CEILINGS_TIMEOUT_S, &json) || bridge_json_ceilings(json, c))
@@ -278,8 +297,6 @@ int bridge_ceilings(const char *gpu_name, struct ceilings *c)
 out:
 	free(json);
 	free(file);
-	free(safe);
 	free(dir);
-	free(cache);
 	return rc;
 }

@@ -67,6 +67,11 @@ int bridge_baseline(const struct problem *p, int reps, int warmup, int flush_mb,
 /* The machine's ceilings for the named GPU, measured once and cached. */
 int bridge_ceilings(const char *gpu_name, struct ceilings *c);
 
+/* The ceilings measured earlier for the named GPU, from the cache only:
+ * nothing is measured. Returns 0, or -1 when none are cached (reported only
+ * when the cached file is malformed). */
+int bridge_ceilings_cached(const char *gpu_name, struct ceilings *c);
+
 /* The Python interpreter the bridge runs under: $KBREED_PYTHON or python3. */
 const char *bridge_python(void);
 

@@ -25,6 +25,7 @@
 #include "compare.h"
 #include "compile.h"
 #include "evaluate.h"
+#include "export.h"
 #include "generate.h"
 #include "graph.h"
 #include "recognize.h"
@@ -35,6 +36,7 @@
 #include "policy.h"
 #include "proc.h"
 #include "report.h"
+#include "report_html.h"
 #include "search.h"
 #include "slurm.h"
 #include "store.h"
@@ -47,6 +49,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,6 +511,56 @@ static int for_set(void *ctx, int id, const char *arg)
 }
 
 static const struct cli_group for_group = { "template", for_opts, for_set };
+
+/* export's and report's options; context: struct stored_cli. */
+struct stored_cli {
+	const char *db;          /* --db; NULL: the default store */
+	const char *out;         /* --out */
+};
+
+enum { O_DB, O_OUT };
+
+static const struct cli_opt export_opts[] = {
+	{ O_DB, "db", "PATH", "the store (default: $KBREED_DB, else <cache>/kbreed.db)" },
+	{ O_OUT, "out", "DIR", "where the files go (kbreed-out/PROBLEM-runN/export-cID)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int stored_set(void *ctx, int id, const char *arg)
+{
+	struct stored_cli *c = ctx;
+	if (id == O_DB)
+		return parse_text(arg, "--db", &c->db);
+	return parse_text(arg, "--out", &c->out);
+}
+
+static const struct cli_opt report_opts[] = {
+	{ O_DB, "db", "PATH", "the store (default: $KBREED_DB, else <cache>/kbreed.db)" },
+	{ O_OUT, "out", "FILE", "where the page goes (kbreed-out/PROBLEM-runN/report.html)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static const struct cli_group export_group = { "export", export_opts, stored_set };
+static const struct cli_group report_group = { "report", report_opts, stored_set };
+
+/* A run (digits) or a candidate (c and digits) on the command line. */
+static int parse_run_or_candidate(const char *s, int64_t *run, int64_t *cand)
+{
+	int v;
+	*run = *cand = 0;
+	if ((s[0] == 'c' || s[0] == 'C') && isdigit((unsigned char)s[1])) {
+		if (parse_int(s + 1, 1, INT32_MAX, "a candidate (cID)", &v))
+			return -1;
+		*cand = v;
+		return 0;
+	}
+	if (!isdigit((unsigned char)s[0]))
+		return error("want a run number or a candidate as cID (c42), not '%s'", s);
+	if (parse_int(s, 1, INT32_MAX, "a run", &v))
+		return -1;
+	*run = v;
+	return 0;
+}
 
 /* ---- commands ------------------------------------------------------------ */
 
@@ -1401,6 +1454,77 @@ static int cmd_merge(const struct command *cmd, int argc, char **argv)
 	return rc;
 }
 
+/* `kbreed export RUN|cID`: the winner of a run, or one candidate, as a
+ * standalone .cu, a KernelBench ModelNew file and a PyTorch operator. */
+static int cmd_export(const struct command *cmd, int argc, char **argv)
+{
+	struct stored_cli sc = { 0 };
+	struct export_request req = { 0 };
+	struct export_result res;
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &sc });
+	if (rc >= 0)
+		return rc;
+	if (argc - optind != 1) {
+		error("export takes one run or candidate: kbreed export RUN|cID [--out DIR]");
+		return EXIT_USAGE;
+	}
+	/* --out is made once the export is known to be possible. */
+	if (parse_run_or_candidate(argv[optind], &req.run, &req.candidate))
+		return EXIT_USAGE;
+	if (sc.out && util_file_exists(sc.out) && !util_is_dir(sc.out)) {
+		error("--out %s exists and is not a directory", sc.out);
+		return EXIT_USAGE;
+	}
+	char *db = sc.db ? xstrdup(sc.db) : store_default_path();
+	req.db_path = db;
+	req.out_dir = sc.out;
+	rc = EXIT_USAGE;
+	if (export_write(&req, &res) == 0) {
+		printf("exported candidate #%lld of run %lld (%s) to %s/\n", (long long)res.candidate,
+		       (long long)res.run, res.verdict, res.dir);
+		printf("  kernel.cu      the kernel, with kbreed_candidate.h beside it\n"
+		       "  model_new.py   ModelNew, a drop-in for the problem's Model (KernelBench format)\n"
+		       "  op/            the PyTorch operator: cd op && pip install --no-build-isolation .\n");
+		rc = EXIT_OK;
+	}
+	export_result_release(&res);
+	free(db);
+	return rc;
+}
+
+/* `kbreed report RUN`: the run as one self-contained HTML page. */
+static int cmd_report(const struct command *cmd, int argc, char **argv)
+{
+	struct stored_cli sc = { 0 };
+	int64_t run, cand;
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &sc });
+	if (rc >= 0)
+		return rc;
+	if (argc - optind != 1) {
+		error("report takes one run: kbreed report RUN [--out FILE]");
+		return EXIT_USAGE;
+	}
+	if (parse_run_or_candidate(argv[optind], &run, &cand))
+		return EXIT_USAGE;
+	if (cand) {
+		error("report takes a run, not a candidate: kbreed report RUN");
+		return EXIT_USAGE;
+	}
+	if (sc.out && util_is_dir(sc.out)) {
+		error("--out %s is a directory; name the file", sc.out);
+		return EXIT_USAGE;
+	}
+	char *db = sc.db ? xstrdup(sc.db) : store_default_path(), *path = NULL;
+	rc = EXIT_USAGE;
+	if (report_html_write(db, run, sc.out, &path) == 0) {
+		printf("report: %s\n", path);
+		rc = EXIT_OK;
+	}
+	free(path);
+	free(db);
+	return rc;
+}
+
 static void print_version(void)
 {
 	printf("kbreed %s (candidate ABI %d)\n", KBREED_VERSION, KBREED_ABI_VERSION);
@@ -1497,6 +1621,25 @@ static const struct command commands[] = {
 	  "but not a problem are refused. One transaction: when any source fails,\n"
 	  "the target is left as it was. Exit status 2 then.\n",
 	  { NULL } },
+	{ "export", cmd_export, "write a run's winner (or a candidate) for PyTorch",
+	  "usage: kbreed export [--db PATH] [--out DIR] RUN|cID\n"
+	  "\n"
+	  "Writes the winner of run RUN, or candidate ID (c42), as the standalone\n"
+	  "kernel.cu with its ABI header, model_new.py (KernelBench's ModelNew: the\n"
+	  "problem's Model with forward() on the kernel, built with load_inline) and\n"
+	  "op/ (a PyTorch custom operator registered through torch.library, with a\n"
+	  "fake implementation for torch.compile, built by its setup.py).\n"
+	  "docs/EXPORT.md explains the files.\n",
+	  { &export_group } },
+	{ "report", cmd_report, "write a run as one HTML page: trajectory, candidates, lineage",
+	  "usage: kbreed report [--db PATH] [--out FILE] RUN\n"
+	  "\n"
+	  "Writes one self-contained HTML file (inline SVG, no script, no network):\n"
+	  "the best time per round against PyTorch eager, torch.compile and the\n"
+	  "floor; every candidate by round, coloured by verdict (hover for its idea\n"
+	  "and knobs); the winner's lineage with the idea on each edge; the ideas by\n"
+	  "category; the winner on the roofline of the GPU.\n",
+	  { &report_group } },
 	{ "describe", cmd_describe, "a problem's op graph, its family, its floor and defines",
 	  "usage: kbreed describe [--json] PROBLEM\n"
 	  "\n"

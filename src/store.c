@@ -812,6 +812,26 @@ char *store_candidate_source(struct store *s, int64_t id)
 	return src;
 }
 
+int store_candidate_run(struct store *s, int64_t id, int64_t *run)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT run FROM candidates WHERE id=?", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read candidates");
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*run = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else if (step == SQLITE_DONE) {
+		error("database %s has no candidate %lld", s->path, (long long)id);
+	} else {
+		fail(s, "cannot read candidates");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e)
 {
 	/* An evaluation is stored once, even when a resumed run races a crash

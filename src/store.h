@@ -153,6 +153,9 @@ void cand_row_release(struct cand_row *c);
 /* The source of one candidate (caller frees), or NULL (reported). */
 char *store_candidate_source(struct store *s, int64_t id);
 
+/* The run a candidate belongs to. Returns 0, or -1 reported (no such candidate). */
+int store_candidate_run(struct store *s, int64_t id, int64_t *run);
+
 int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e);
 /* The detail and log of a candidate's evaluation, as one report (caller frees). */
 char *store_eval_report(struct store *s, int64_t candidate);

@@ -213,7 +213,7 @@ KBREED_TEST_ENOSPC=/runs/ $RUN --db "$TMP/full.db" --out "$TMP/out-full" >/dev/n
 rc=$?
 [ $rc -ne 0 ] && ok "full disk: non-zero exit ($rc)" || not_ok "full disk: non-zero exit"
 grep -q "disk full" "$TMP/err" && ok "full disk: clear message" || not_ok "full disk: clear message" "$(cat "$TMP/err")"
-check "full disk: the run and its first candidate are stored" "$(q "$TMP/full.db" "SELECT count(*) FROM runs; SELECT count(*) FROM candidates" | tr '\n' ' ')" "1 1 "
+check "full disk: the run and its round-0 candidates (naive, gelu_vec at its defaults) are stored" "$(q "$TMP/full.db" "SELECT count(*) FROM runs; SELECT count(*) FROM candidates" | tr '\n' ' ')" "1 2 "
 $K -q run --resume 1 --db "$TMP/full.db" --out "$TMP/out-full" >/dev/null 2>"$TMP/err"
 check "full disk: resume finishes" $? 0
 check "full disk: resumed run done" "$(q "$TMP/full.db" "SELECT status FROM runs WHERE id=1")" done
@@ -301,7 +301,7 @@ peak() {
 }
 set -- $(peak $K -q run tests/data/search_gelu.py --db "$TMP/short.db" --out "$TMP/out-short" --rounds 8 --ideas 8 --impls 4 --reps 20)
 short_rc=$1 short_kb=$2
-set -- $(peak $K -q run tests/data/search_gelu.py --db "$TMP/long.db" --out "$TMP/out-long" --rounds 40 --ideas 8 --impls 4 --reps 20)
+set -- $(peak $K -q run tests/data/search_gelu.py --db "$TMP/long.db" --out "$TMP/out-long" --rounds 50 --ideas 8 --impls 4 --reps 20)
 long_rc=$1 long_kb=$2
 check "long run finished" "$long_rc" 0
 n=$(q "$TMP/long.db" "SELECT count(*) FROM candidates")

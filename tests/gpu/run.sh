@@ -10,6 +10,9 @@
 # 5. --gpus on this host: asked for all, one GPU runs as kbreed always ran
 #    (same candidates under --seed, no device recorded); with several GPUs,
 #    a run judges on every one of the first's model (docs/SCALE.md).
+# 6. Exports: the winner of a short run of a memory-bound problem, a GEMM and
+#    attention, exported (kbreed export), imported in PyTorch, checked
+#    against Model on fresh inputs and timed beside it (tests/gpu/check_export.py).
 # Results (JSON from `kbreed eval --json`) go to $KBREED_RESULTS (default
 # build/gpu-results). Ends with "N passed, M failed".
 set -u
@@ -27,8 +30,8 @@ if [ ! -x "$K" ] || [ ! -x build/kbreed-worker ]; then
 	exit 2
 fi
 
-# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4").
-SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5}
+# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4 5 6").
+SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5 6}
 section() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 verdicts() { grep -o '"verdict": "[a-z_]*"' "$1" | sed 's/.*: "\(.*\)"/\1/'; }
@@ -169,6 +172,49 @@ elif [ "$n_gpus" -gt 1 ] && [ "$devices" -gt 1 ]; then ok "$n_gpus GPUs: candida
 else not_ok "GPUs $n_gpus, devices recorded $devices"; fi
 $K -q run gelu --gpus "$n_gpus" --db "$db" >/dev/null 2>&1
 if [ $? -eq 2 ]; then ok "--gpus $n_gpus (one past the last): refused"; else not_ok "--gpus $n_gpus: not refused"; fi
+fi
+
+if section 6; then
+# 6. Exports in PyTorch. A short run of each (one round; KBREED_GPU_EXPORT
+#    names other problems), its winner exported, then tests/gpu/check_export.py:
+#    model_new.py built with load_inline and op/ built with its setup.py, each
+#    correct against Model (in higher precision) on fresh inputs and at least
+#    95% of the speed kbreed judged (the winner's re-timed median), op/ also
+#    under torch.compile(fullgraph=True). PYTHON: $KBREED_PYTHON, else python3.
+PY=${KBREED_PYTHON:-python3}
+DB=$RESULTS/export.db
+rm -f "$DB" "$DB-wal" "$DB-shm"
+for p in ${KBREED_GPU_EXPORT:-gelu matmul_fp16 attention_fp16}; do
+	out=$RESULTS/export-$p
+	rm -rf "$out"
+	echo "# $(date -u +%H:%M:%S) export: a short run of $p"
+	if ! $K -q run "$p" --rounds 1 --ideas 2 --impls 2 --no-bank --db "$DB" --out "$out/run" >"$out.log" 2>&1; then
+		not_ok "export $p: the short run found no winner"
+		tail -5 "$out.log"
+		continue
+	fi
+	run=$("$PY" -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM runs").fetchone()[0])' "$DB")
+	judged=$("$PY" -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT final_ms FROM runs WHERE id=?", (int(sys.argv[2]),)).fetchone()[0])' "$DB" "$run")
+	if ! $K export "$run" --db "$DB" --out "$out/export" >>"$out.log" 2>&1; then
+		not_ok "export $p: kbreed export $run"
+		tail -5 "$out.log"
+		continue
+	fi
+	ok "export $p: run $run exported (winner judged at $judged ms)"
+	$K report "$run" --db "$DB" --out "$out/report.html" >>"$out.log" 2>&1 && ok "export $p: report written" ||
+		not_ok "export $p: report written"
+	"$PY" tests/gpu/check_export.py "$out/export" "$judged" >"$out.check" 2>"$out.check.err"
+	rc=$?
+	while read -r line; do
+		case "$line" in
+		"ok - "*) ok "export $p: ${line#ok - }" ;;
+		"not ok - "*) not_ok "export $p: ${line#not ok - }" ;;
+		*) echo "$line" ;;
+		esac
+	done <"$out.check"
+	[ $rc -eq 0 ] || [ -s "$out.check" ] || { not_ok "export $p: check_export.py failed"; tail -20 "$out.check.err"; }
+done
+
 fi
 
 echo "$pass passed, $fail failed"

@@ -8,7 +8,7 @@
 #   judge  dtype, problem, graph, recognize, bridge, compile, policy, linkcheck, compare,
 #          evaluate, worker_client, verdict, report, judge: a problem and the
 #          judging of candidates for it. Depends on base. Never on breed.
-#   breed  template, realize, propose, generate, http, llm*, store,
+#   breed  template, realize, propose, generate, http, llm*, store, export, report_html,
 #          population, proposer*, search: the population, the proposers and
 #          the loop. Depends on judge and base.
 #   main   main.c: the command line, over everything.
@@ -26,7 +26,8 @@ layer_of() {
 	dtype | problem | graph | recognize | bridge | bridge_json | compile | policy | linkcheck | compare | \
 		evaluate | worker_client | verdict | report | judge) echo 1 ;;
 	template | realize | propose | generate | http | llm | llm_json | llm_propose | store | \
-		population | proposer | proposer_playbook | proposer_llm | proposer_generated | search | slurm) echo 2 ;;
+		population | proposer | proposer_playbook | proposer_llm | proposer_generated | search | slurm | \
+		export | report_html) echo 2 ;;
 	main) echo 3 ;;
 	*) echo "" ;;
 	esac

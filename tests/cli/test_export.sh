@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# test_export.sh - `kbreed export` without a GPU: runs made with the fake
+# worker (as tests/cli/test_cli.sh makes them), then their winners and a
+# candidate exported, and every file checked as far as a machine without
+# CUDA can: the files are there, the Python parses, and ModelNew, imported
+# with load_inline replaced by a CPU stand-in of the ABI
+# (tests/cli/check_export.py), has Model's constructor, signature,
+# parameters and state_dict and gives Model's outputs. Compiling and
+# running the exports on a GPU is `make test-gpu`, section 5.
+# Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+case ${KBREED_BUILD:-build} in
+/*) B=$KBREED_BUILD ;;
+*) B=$ROOT/${KBREED_BUILD:-build} ;;
+esac
+K=$B/kbreed
+PY=${PYTHON:-/usr/bin/python3}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-export-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
+q() { sqlite3 "$1" "$2" 2>&1; }
+
+export KBREED_CACHE=$TMP/cache
+export KBREED_WORKER=$B/tests/fake_worker
+export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
+export KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
+export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
+unset KBREED_DB KBREED_ARCH
+
+# The source of candidate $2 of database $1, byte for byte, into $3.
+source_of() { "$PY" -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+open(sys.argv[3], "w").write(c.execute("SELECT source FROM candidates WHERE id=?", (int(sys.argv[2]),)).fetchone()[0])' "$@"; }
+
+# export_ok NAME DIR PROBLEM DB CANDIDATE: the files, parsing, and ModelNew.
+export_ok() {
+	local name=$1 dir=$2 problem=$3 db=$4 cand=$5 f missing=""
+	for f in kernel.cu kbreed_candidate.h model_new.py README.md op/setup.py op/csrc/kernel.cu \
+		op/csrc/kbreed_candidate.h op/csrc/launch.cpp; do
+		[ -s "$dir/$f" ] || missing="$missing $f"
+	done
+	set -- "$dir"/op/kbreed_*/__init__.py
+	[ -s "$1" ] || missing="$missing op/PACKAGE/__init__.py"
+	[ -z "$missing" ] && ok "$name: every file written" || not_ok "$name: every file written" "missing:$missing"
+	local pkg
+	pkg=$(dirname "$1")
+	for f in "$dir/model_new.py" "$dir/op/setup.py" "$pkg/__init__.py" "$pkg/_runtime.py" "$pkg/problem.py"; do
+		"$PY" -m py_compile "$f" 2>"$TMP/err" && ok "$name: ${f#"$dir"/} parses" || not_ok "$name: ${f#"$dir"/} parses" "$(cat "$TMP/err")"
+	done
+	cmp -s "$problem" "$pkg/problem.py" && ok "$name: the op package carries the problem file verbatim" ||
+		not_ok "$name: the op package carries the problem file verbatim"
+	cmp -s "$ROOT/include/kbreed_candidate.h" "$dir/op/csrc/kbreed_candidate.h" && ok "$name: the ABI header beside the op's kernel" ||
+		not_ok "$name: the ABI header beside the op's kernel"
+	grep -q 'torch.library.custom_op("kbreed_[a-z0-9_]*::forward"' "$pkg/__init__.py" && grep -q "register_fake" "$pkg/__init__.py" &&
+		ok "$name: the op is registered through torch.library, with a fake" || not_ok "$name: the op is registered through torch.library, with a fake"
+	grep -q "CUDAExtension(" "$dir/op/setup.py" && grep -q '"csrc/launch.cpp", "csrc/kernel.cu"' "$dir/op/setup.py" &&
+		ok "$name: setup.py builds launch.cpp and kernel.cu" || not_ok "$name: setup.py builds launch.cpp and kernel.cu"
+	source_of "$db" "$cand" "$TMP/source.cu"
+	"$PY" tests/cli/check_export.py "$dir" "$problem" "$TMP/source.cu" >"$TMP/check" 2>"$TMP/check.err"
+	local rc=$?
+	sed "s/^/    /" "$TMP/check"
+	if [ $rc -eq 0 ] && grep -q "^ok - ModelNew's outputs are Model's" "$TMP/check"; then
+		ok "$name: ModelNew is a drop-in for Model ($(grep -c '^ok' "$TMP/check") checks, tests/cli/check_export.py)"
+	else
+		not_ok "$name: ModelNew is a drop-in for Model" "$(grep '^not ok' "$TMP/check"; tail -5 "$TMP/check.err")"
+	fi
+}
+
+# --- a problem with parameters: LayerNorm (weight, bias) ---------------------
+$K -q run tests/data/tiny_layernorm.py --rounds 1 --ideas 2 --impls 2 --reps 20 --db "$TMP/ln.db" --out "$TMP/out-ln" >/dev/null 2>"$TMP/err"
+check "layernorm run: exit 0" $? 0
+$K export 1 --db "$TMP/ln.db" --out "$TMP/ln" >"$TMP/out" 2>"$TMP/err"
+check "export of run 1: exit 0" $? 0
+grep -q "exported candidate #$(q "$TMP/ln.db" "SELECT winner FROM runs WHERE id=1") of run 1" "$TMP/out" && ok "export names the winner" ||
+	not_ok "export names the winner" "$(cat "$TMP/out" "$TMP/err")"
+export_ok "layernorm winner" "$TMP/ln" tests/data/tiny_layernorm.py "$TMP/ln.db" "$(q "$TMP/ln.db" "SELECT winner FROM runs WHERE id=1")"
+grep -q "def forward(x: torch.Tensor, ln_weight: torch.Tensor, ln_bias: torch.Tensor) -> torch.Tensor" "$TMP"/ln/op/kbreed_*/__init__.py &&
+	ok "the op's arguments: the input, then the parameters by name" || not_ok "the op's arguments" "$(grep -n "^def forward" "$TMP"/ln/op/kbreed_*/__init__.py)"
+
+# --- a longer run: its winner, and a candidate that is not the winner ------
+$K -q run tests/data/search_gelu.py --rounds 3 --ideas 3 --impls 2 --reps 20 --db "$TMP/gelu.db" --out "$TMP/out-gelu" >/dev/null 2>"$TMP/err"
+check "gelu run: exit 0" $? 0
+winner=$(q "$TMP/gelu.db" "SELECT winner FROM runs WHERE id=1")
+$K export 1 --db "$TMP/gelu.db" --out "$TMP/gelu" >/dev/null 2>"$TMP/err"
+check "export of the gelu run: exit 0" $? 0
+export_ok "gelu winner" "$TMP/gelu" tests/data/search_gelu.py "$TMP/gelu.db" "$winner"
+other=$(q "$TMP/gelu.db" "SELECT id FROM candidates WHERE id != $winner AND source LIKE '%kbreed_forward%' ORDER BY id DESC LIMIT 1")
+mkdir -p "$TMP/cwd"
+(cd "$TMP/cwd" && $K export "c$other" --db "$TMP/gelu.db" >"$TMP/out" 2>"$TMP/err")
+check "export of candidate c$other: exit 0" $? 0
+d=$TMP/cwd/kbreed-out/search_gelu-run1/export-c$other
+[ -s "$d/model_new.py" ] && ok "the default --out: kbreed-out/PROBLEM-runN/export-cID" || not_ok "the default --out" "$(ls -R "$TMP/cwd" | head)"
+export_ok "gelu candidate $other" "$d" tests/data/search_gelu.py "$TMP/gelu.db" "$other"
+
+# --- a kernel whose text is hard to carry in a Python string -----------------
+# Quotes of every kind, backslashes, escapes Python would read, a tab, UTF-8
+# and an export skeleton's own key: the kernel handed to load_inline must
+# still be the source byte for byte (check_export.py compares them).
+"$PY" - "$TMP/tricky.cu" <<'PYEOF'
+import sys
+tricky = ("// kbreed test: quotes ' \" ''' \"\"\" and backslashes \\ \\\\ \\n \\x41 \\u00e9 {} %s @KB_NS@\n"
+          "// a tab:\tand UTF-8: \u00d7 \u00e9\n"
+          "#define KB_TRICKY \"a\\\"b\\\\c\\n\" \\\n  /* continued */\n")
+with open("kernels/naive/gelu.cu", encoding="utf-8") as f:
+    rest = f.read()
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    f.write(tricky + rest)
+PYEOF
+$K -q run tests/data/search_gelu.py --rounds 0 --reps 20 --seed-kernel "$TMP/tricky.cu" --db "$TMP/tricky.db" --out "$TMP/out-tricky" >/dev/null 2>"$TMP/err"
+check "a run seeded with the tricky kernel: exit 0" $? 0
+tricky=$(q "$TMP/tricky.db" "SELECT id FROM candidates WHERE origin='user'")
+$K export "c$tricky" --db "$TMP/tricky.db" --out "$TMP/tricky" >/dev/null 2>"$TMP/err"
+check "export of the tricky kernel: exit 0" $? 0
+grep -q "KB_TRICKY" "$TMP/tricky/model_new.py" && ok "the tricky kernel is the one exported" || not_ok "the tricky kernel is the one exported"
+export_ok "tricky kernel" "$TMP/tricky" tests/data/search_gelu.py "$TMP/tricky.db" "$tricky"
+{ printf '// not UTF-8: \377\n'; cat kernels/naive/gelu.cu; } >"$TMP/latin1.cu"
+$K -q run tests/data/search_gelu.py --rounds 0 --reps 20 --seed-kernel "$TMP/latin1.cu" --db "$TMP/latin1.db" --out "$TMP/out-latin1" >/dev/null 2>"$TMP/err"
+latin1=$(q "$TMP/latin1.db" "SELECT id FROM candidates WHERE origin='user'")
+
+# --- refused: exit 2, a clear message, nothing made --------------------------
+refused() {
+	local what=$1 msg=$2
+	shift 2
+	"$@" >/dev/null 2>"$TMP/err"
+	local rc=$?
+	if [ $rc -eq 2 ] && grep -q -- "$msg" "$TMP/err"; then ok "refused: $what"; else not_ok "refused: $what" "rc $rc: $(cat "$TMP/err")"; fi
+}
+refused "no operand" "export takes one run" $K export --db "$TMP/gelu.db"
+refused "a run that is not a number" "want a run number or a candidate" $K export abc --db "$TMP/gelu.db"
+refused "run 0" "a run must be" $K export 0 --db "$TMP/gelu.db"
+refused "a run that does not exist" "run 9" $K export 9 --db "$TMP/gelu.db" --out "$TMP/nope"
+refused "a candidate that does not exist" "no candidate 99999" $K export c99999 --db "$TMP/gelu.db" --out "$TMP/nope"
+refused "a database that does not exist" "no database at" $K export 1 --db "$TMP/none.db" --out "$TMP/nope"
+[ ! -e "$TMP/none.db" ] && ok "no database made by a refused export" || not_ok "no database made by a refused export"
+[ ! -e "$TMP/nope" ] && ok "no export directory made by a refused export" || not_ok "no export directory made by a refused export"
+$K -q run tests/data/search_gelu.py --dry-run --rounds 0 --db "$TMP/dry.db" --out "$TMP/out-dry" >/dev/null 2>&1
+refused "a run without a winner" "has no winner" $K export 1 --db "$TMP/dry.db" --out "$TMP/nope"
+refused "a kernel that is not UTF-8" "is not UTF-8 text" $K export "c$latin1" --db "$TMP/latin1.db" --out "$TMP/latin1"
+touch "$TMP/a-file"
+refused "--out on a file" "--out" $K export 1 --db "$TMP/gelu.db" --out "$TMP/a-file"
+
+# --- the problem file changed since the run: warned, exported as it is now ---
+cp tests/data/tiny_layernorm.py "$TMP/moved.py"
+$K -q run "$TMP/moved.py" --rounds 0 --reps 20 --db "$TMP/moved.db" --out "$TMP/out-moved" >/dev/null 2>&1
+echo "# edited" >>"$TMP/moved.py"
+$K export 1 --db "$TMP/moved.db" --out "$TMP/moved" >/dev/null 2>"$TMP/err"
+check "export after the problem changed: exit 0" $? 0
+grep -q "changed since run 1 judged" "$TMP/err" && ok "a changed problem file is warned about" || not_ok "a changed problem file is warned about" "$(cat "$TMP/err")"
+rm "$TMP/moved.py"
+refused "the problem file gone" "cannot read the run's problem file" $K export 1 --db "$TMP/moved.db" --out "$TMP/nope"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
