@@ -313,13 +313,15 @@ static const char *knob_category(const char *name)
 }
 
 /* Up to `want` knob steps: for each seed of a template, best first, each
- * knob moved one value up or down its list, unless that step was tried on
+ * knob moved one value up or down its list (then two, ...), unless that step was tried on
  * that seed. Returns how many. Deterministic: seeds in rank order, knobs in
  * the header's order, up before down. */
 static int knob_steps(const struct propose_ctx *ctx, const struct known *const *seeds, int n_seeds, int want,
 		      struct proposal *out)
 {
 	int made = 0;
+	/* Neighbouring values first; further ones once those were all tried. */
+	for (int dist = 1; dist < TEMPLATE_MAX_VALUES && made < want; dist++)
 	for (int s = 0; s < n_seeds && made < want; s++) {
 		const struct known *p1 = seeds[s];
 		const struct template *t = p1->tpl;
@@ -332,7 +334,9 @@ static int knob_steps(const struct propose_ctx *ctx, const struct known *const *
 				if (kn->values[v] == p1->genome.value[k])
 					at = v;
 			for (int dir = 1; dir >= -1 && made < want; dir -= 2) {
-				int to = at + dir;
+				int to = at + dir * dist;
+				if (dist > 1 && !(at + dir * (dist - 1) >= 0 && at + dir * (dist - 1) < kn->n_values))
+					continue;
 				if (at < 0 || to < 0 || to >= kn->n_values)
 					continue;
 				/* PRECISION and its like lower precision: not under strict. */
@@ -350,7 +354,7 @@ static int knob_steps(const struct propose_ctx *ctx, const struct known *const *
 				p->category = xstrdup(knob_category(kn->name));
 				if (ctx->eager_ms > 0 && p1->median_ms > 0)
 					p->text = xasprintf(
-						"As #%lld (%s, %s) with %s instead of %d (%s): one step %s that knob from a "
+						"As #%lld (%s, %s) with %s instead of %d (%s): a step %s that knob from a "
 						"kernel at %.4f ms, %.0f%% of the %s floor; the catalogue has no untried "
 						"idea for it. Its other realisations also move one neighbouring knob.",
 						(long long)p1->id, t->name, knobs, set, p1->genome.value[k],
@@ -358,7 +362,7 @@ static int knob_steps(const struct propose_ctx *ctx, const struct known *const *
 						p1->median_ms, p1->pct_floor, ctx->bound);
 				else
 					p->text = xasprintf(
-						"As #%lld (%s, %s) with %s instead of %d (%s): one step %s that knob; the "
+						"As #%lld (%s, %s) with %s instead of %d (%s): a step %s that knob; the "
 						"catalogue has no untried idea for it. Its other realisations also move "
 						"one neighbouring knob.",
 						(long long)p1->id, t->name, knobs, set, p1->genome.value[k],

@@ -92,7 +92,8 @@ struct propose_ctx {
 /* Writes up to `want` proposals for the seeds into out (caller releases
  * each). Returns how many. Catalogue ideas first; when they run dry, more
  * recombinations of seeds of one template, then knob steps around the best
- * seeds ("as #27 with STAGES=3 ..."): one knob to a neighbouring value, and
+ * seeds ("as #27 with STAGES=3 ..."): one knob to a neighbouring value (further
+ * values once the neighbours were tried), and
  * in the step's other realisations one more knob beside it. */
 int propose_playbook(const struct propose_ctx *ctx, const struct known *const *seeds, int n_seeds,
 		     int want, struct proposal *out);

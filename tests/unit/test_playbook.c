@@ -487,9 +487,9 @@ static void test_knob_steps_when_the_catalogue_runs_dry(void **state)
 	ctx.strict = true;
 	struct proposal p[64];
 	int n = propose_playbook(&ctx, seeds, 1, 64, p);
-	/* Every knob that can move up or down gives a step (PRECISION only
-	 * under the loose tolerance). */
-	int expect = 0;
+	/* Every other value of every knob gives a step, neighbours first
+	 * (PRECISION only under the loose tolerance). */
+	int expect = 0, near = 0;
 	for (int k = 0; k < t->n_knobs; k++) {
 		int at = 0;
 		for (int v = 0; v < t->knobs[k].n_values; v++)
@@ -497,10 +497,25 @@ static void test_knob_steps_when_the_catalogue_runs_dry(void **state)
 				at = v;
 		if (!strcmp(t->knobs[k].name, "PRECISION"))
 			continue;
-		expect += (at > 0) + (at + 1 < t->knobs[k].n_values);
+		expect += t->knobs[k].n_values - 1;
+		near += (at > 0) + (at + 1 < t->knobs[k].n_values);
 	}
-	assert_true(expect >= 2);
+	assert_true(near >= 2 && expect > near);
 	assert_int_equal(n, expect);
+	for (int i = 0; i < near; i++) {
+		/* The first steps move a knob to a neighbouring value. */
+		struct genome g;
+		assert_int_equal(genome_parse(&g, t, p[i].set), 0);
+		for (int k = 0; k < t->n_knobs; k++)
+			if (template_settings_name(p[i].set, t->knobs[k].name)) {
+				int at = 0, to = 0;
+				for (int v = 0; v < t->knobs[k].n_values; v++) {
+					at = t->knobs[k].values[v] == a.genome.value[k] ? v : at;
+					to = t->knobs[k].values[v] == g.value[k] ? v : to;
+				}
+				assert_int_equal(abs(at - to), 1);
+			}
+	}
 	struct genome seen[1] = { a.genome };
 	for (int i = 0; i < n; i++) {
 		assert_true(p[i].step);
