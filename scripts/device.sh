@@ -40,6 +40,8 @@ fi
 if [ "$step" = level1 ]; then
 	OUT="$OUT" sh scripts/level1.sh "$@" 2>&1 | tail -100 >"$OUT/level1-tail.txt"
 	cat "$OUT/level1-tail.txt"
+	# Each problem's kernel, verdict and log, as one file: only 8 come back.
+	tar czf "$OUT/level1.tgz" -C "$OUT" level1 && rm -rf "$OUT/level1"
 fi
 if [ "$step" = bench ] || [ "$step" = all ]; then
 	build/kbreed bench --out build/device-results/runs --results build/device-results/bench.json "$@" 2>&1 |

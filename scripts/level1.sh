@@ -12,11 +12,21 @@
 # KBREED_LEVEL1_JOBS at once: faster, but the judge expects the GPU to itself,
 # and on the H200 two full-size problems at once had honest kernels rejected
 # by the host-clock check (the GPU time-slices between the processes, so the
-# host waits longer than the kernel's events say). Ends with "N correct of M".
+# host waits longer than the kernel's events say). Before judging, every
+# kernel is generated and compiled at once (KBREED_LEVEL1_PRECOMPILE=0: not),
+# so the GPU does not wait on nvcc. Ends with "N correct of M".
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build/level1-out}
 K=build/kbreed
+# The compile cache both passes share (not under $OUT: only results go back).
+CB=${KBREED_LEVEL1_BUILD:-${TMPDIR:-/tmp}/kbreed-level1-compiled}
+export KBREED_LEVEL1_BUILD=$CB
+if [ "${1:-}" = --gen ]; then
+	o=$OUT/level1/$(basename "$2" .py)
+	[ -s "$o.cu" ] || KBREED_CACHE="$CB" "$K" generate "$2" >"$o.cu" 2>"$o.log" || rm -f "$o.cu"
+	exit 0
+fi
 if [ "${1:-}" = --one ]; then
 	p=$2
 	name=$(basename "$p" .py)
@@ -32,10 +42,15 @@ if [ "${1:-}" = --one ]; then
 	done
 	export KBREED_CACHE="$best/kbreed-level1/$name"
 	trap 'rm -rf "$KBREED_CACHE"' EXIT
-	# The machine's ceilings are measured once for all problems, not per cache.
+	# The machine's ceilings are measured once for all problems, not per cache;
+	# the compiled kernels come from the shared compile cache of the first pass.
 	mkdir -p "$KBREED_CACHE/machine" "$OUT/level1/machine"
 	cp "$OUT/level1/machine/"*.json "$KBREED_CACHE/machine/" 2>/dev/null
-	if ! "$K" generate "$p" >"$o.cu" 2>"$o.log"; then
+	[ -d "$CB/build" ] && ln -s "$(cd "$CB/build" && pwd)" "$KBREED_CACHE/build"
+	if [ ! -s "$o.cu" ] && ! "$K" generate "$p" >"$o.cu" 2>"$o.log"; then
+		rm -f "$o.cu"
+	fi
+	if [ ! -s "$o.cu" ]; then
 		echo "$name | no kernel | - | $(tail -1 "$o.log")"
 		exit 0
 	fi
@@ -55,6 +70,17 @@ n=${SHARD#*/}
 mkdir -p "$OUT/level1"
 ls "$DIR"/*.py | awk -v k="$k" -v n="$n" '(NR - 1) % n == k' >"$OUT/level1/list-$k"
 export OUT
+# First pass, no GPU needed: every kernel generated and compiled, on all cores
+# at once, into a compile cache the judging pass shares. Only then are the
+# problems judged one at a time.
+if [ "${KBREED_LEVEL1_PRECOMPILE:-1}" = 1 ]; then
+	t0=$(date +%s)
+	mkdir -p "$CB"
+	xargs -P "$(nproc)" -n 1 sh "$0" --gen <"$OUT/level1/list-$k"
+	ls "$OUT"/level1/*.cu >/dev/null 2>&1 &&
+		KBREED_CACHE="$CB" "$K" -q compile "$OUT"/level1/*.cu >"$OUT/level1/compile.txt" 2>&1
+	echo "# generated and compiled in $(($(date +%s) - t0)) s: $(grep -c ': ok' "$OUT/level1/compile.txt" 2>/dev/null || echo 0) kernels" >&2
+fi
 # Each line lands as soon as its problem is judged: a run cut short keeps them.
 xargs -P "${KBREED_LEVEL1_JOBS:-1}" -n 1 sh "$0" --one <"$OUT/level1/list-$k" | tee -a "$OUT/level1.txt"
 echo "$(grep -c '| correct |' "$OUT/level1.txt") correct of $(grep -c . "$OUT/level1.txt")"

@@ -18,69 +18,100 @@ struct playbook {
 	int n_catalog;
 };
 
+/* The round's budget is ideas x impls new candidates. A first batch of
+ * `ideas` ideas is drawn; where their realisations fall short (an idea
+ * whose settings were all tried realises fewer), further batches of ideas
+ * (more recombinations, knob steps), each on twice as many of the best
+ * correct kernels as the one before, fill the rest, up to this many batches. */
+#define PLAYBOOK_BATCHES 4
+
 static enum proposer_status playbook_round(void *self, const struct proposer_env *env, int round)
 {
 	struct playbook *pb = self;
 	struct population *pop = env->pop;
 	const struct judge *j = env->judge;
-	int rc = 0, n_tried = 0;
+	int rc = 0, budget = env->run->ideas * env->run->impls, made = 0, n_ideas = 0, n_seeds = 0;
+	/* What was known at the round's start: this round's candidates are not judged yet. */
+	int n_known = pop->n_cands;
 	struct known *k = population_knowns(pop, env->tpls, env->n_tpls, env->dry_run);
-	const struct known **seeds = xcalloc((size_t)env->run->keep + 1, sizeof *seeds);
-	int n_seeds = population_pick_seeds(pop, k, env->run->keep, seeds);
-	char **tried = population_tried(pop, &n_tried);
+	/* Each batch's seeds, picked now, while k and the population agree:
+	 * later batches also build on lower-ranked correct kernels (twice as
+	 * many each time), as the space around the best may be spent. */
+	const struct known **seeds_of[PLAYBOOK_BATCHES];
+	int n_seeds_of[PLAYBOOK_BATCHES];
+	for (int b = 0; b < PLAYBOOK_BATCHES; b++) {
+		seeds_of[b] = xcalloc((size_t)n_known + 1, sizeof *seeds_of[b]);
+		n_seeds_of[b] = population_pick_seeds(pop, k, env->run->keep << b, seeds_of[b]);
+	}
+	const struct known **seeds = seeds_of[0];
+	n_seeds = n_seeds_of[0];
 	int n_seen = 0;
 	struct genome *seen = xcalloc((size_t)pop->n_cands + 1, sizeof *seen);
 	for (int i = 0; i < pop->n_cands; i++)
 		if (k[i].tpl)
 			seen[n_seen++] = k[i].genome;
-	struct propose_ctx ctx = {
-		.problem = j->p.op, .family = j->p.family, .bound = j->roof.bound,
-		.floor_ms = j->roof.floor_ms, .eager_ms = j->have_base ? j->base.eager.median_ms : 0,
-		.templates = env->tpls, .n_templates = env->n_tpls, .catalog = pb->catalog,
-		.n_catalog = pb->n_catalog, .history = k, .n_history = pop->n_cands,
-		.tried = (const char *const *)tried, .n_tried = n_tried, .rng = env->rng,
-		.strict = env->strict,
-	};
-	struct proposal *props = xcalloc((size_t)env->run->ideas + 1, sizeof *props);
-	int n_props = n_seeds ? propose_playbook(&ctx, seeds, n_seeds, env->run->ideas, props) : 0;
 	if (!n_seeds)
 		progress(true, "round %d: no correct kernel to build on; nothing to propose", round);
 	struct genome *real = xcalloc((size_t)env->run->impls + 1, sizeof *real);
-	for (int i = 0; i < n_props && !rc; i++) {
-		struct proposal *p = &props[i];
-		struct idea_row idea = { .round = round, .catalog_id = xstrdup(p->catalog_id),
-					 .category = xstrdup(p->category), .text = xstrdup(p->text),
-					 .parent1 = p->parent1->id, .parent2 = p->parent2 ? p->parent2->id : 0 };
-		int64_t parent1 = idea.parent1, parent2 = idea.parent2;
-		if (population_add_idea(pop, &idea)) {
-			idea_row_release(&idea);
-			rc = -1;
-			break;
+	for (int batch = 0; n_seeds && batch < PLAYBOOK_BATCHES && made < budget && !rc; batch++) {
+		/* What this run has tried, this round's earlier batches included. */
+		int n_tried = 0;
+		char **tried = population_tried(pop, &n_tried);
+		struct propose_ctx ctx = {
+			.problem = j->p.op, .family = j->p.family, .bound = j->roof.bound,
+			.floor_ms = j->roof.floor_ms, .eager_ms = j->have_base ? j->base.eager.median_ms : 0,
+			.templates = env->tpls, .n_templates = env->n_tpls, .catalog = pb->catalog,
+			.n_catalog = pb->n_catalog, .history = k, .n_history = n_known,
+			.tried = (const char *const *)tried, .n_tried = n_tried, .rng = env->rng,
+			.strict = env->strict,
+		};
+		int want = batch ? (budget - made + env->run->impls - 1) / env->run->impls : env->run->ideas;
+		seeds = seeds_of[batch];
+		n_seeds = n_seeds_of[batch];
+		struct proposal *props = xcalloc((size_t)want + 1, sizeof *props);
+		int n_props = propose_playbook(&ctx, seeds, n_seeds, want, props);
+		for (int i = 0; i < n_props && !rc; i++) {
+			struct proposal *p = &props[i];
+			struct idea_row idea = { .round = round, .catalog_id = xstrdup(p->catalog_id),
+						 .category = xstrdup(p->category), .text = xstrdup(p->text),
+						 .parent1 = p->parent1->id, .parent2 = p->parent2 ? p->parent2->id : 0 };
+			int64_t parent1 = idea.parent1, parent2 = idea.parent2;
+			if (population_add_idea(pop, &idea)) {
+				idea_row_release(&idea);
+				rc = -1;
+				break;
+			}
+			n_ideas++;
+			debug("idea %lld [%s] %s", (long long)idea.id, p->category, p->text);
+			int n_real = realize_playbook(p, env->run->impls, seen, n_seen, env->rng, real);
+			for (int r = 0; r < n_real && !rc; r++) {
+				seen = xrealloc(seen, (size_t)(n_seen + 1) * sizeof *seen);
+				seen[n_seen++] = real[r];
+				struct cand_row c = { .round = round, .idea = idea.id, .parent1 = parent1,
+						      .parent2 = parent2, .origin = xstrdup("playbook"),
+						      .template_name = xstrdup(real[r].tpl->name),
+						      .knobs = genome_knobs_str(&real[r]),
+						      .source = genome_realize(&real[r], j->p.defines) };
+				rc = population_add_candidate(pop, &c, NULL);
+				cand_row_release(&c);
+				made += !rc;
+			}
 		}
-		debug("idea %lld [%s] %s", (long long)idea.id, p->category, p->text);
-		int n_real = realize_playbook(p, env->run->impls, seen, n_seen, env->rng, real);
-		for (int r = 0; r < n_real && !rc; r++) {
-			seen = xrealloc(seen, (size_t)(n_seen + 1) * sizeof *seen);
-			seen[n_seen++] = real[r];
-			struct cand_row c = { .round = round, .idea = idea.id, .parent1 = parent1,
-					      .parent2 = parent2, .origin = xstrdup("playbook"),
-					      .template_name = xstrdup(real[r].tpl->name),
-					      .knobs = genome_knobs_str(&real[r]),
-					      .source = genome_realize(&real[r], j->p.defines) };
-			rc = population_add_candidate(pop, &c, NULL);
-			cand_row_release(&c);
-		}
+		for (int i = 0; i < n_props; i++)
+			proposal_release(&props[i]);
+		free(props);
+		for (int i = 0; i < n_tried; i++)
+			free(tried[i]);
+		free(tried);
+		if (!n_props && (batch + 1 == PLAYBOOK_BATCHES || n_seeds_of[batch + 1] == n_seeds))
+			break;  /* nothing untried is left, and no more kernels to build on */
 	}
-	progress(true, "round %d: %d ideas from %d seeds", round, n_props, n_seeds);
-	for (int i = 0; i < n_props; i++)
-		proposal_release(&props[i]);
-	free(props);
+	progress(true, "round %d: %d ideas from %d seeds, %d candidates%s", round, n_ideas, n_seeds_of[0], made,
+		 n_seeds && made < budget ? " (every setting of the templates near the correct kernels is tried)" : "");
 	free(real);
 	free(seen);
-	for (int i = 0; i < n_tried; i++)
-		free(tried[i]);
-	free(tried);
-	free(seeds);
+	for (int b = 0; b < PLAYBOOK_BATCHES; b++)
+		free(seeds_of[b]);
 	free(k);
 	return rc ? PROPOSER_FAILED : PROPOSER_OK;
 }

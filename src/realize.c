@@ -83,5 +83,28 @@ int realize_playbook(const struct proposal *p, int k, const struct genome *seen,
 			continue;
 		out[made++] = g;
 	}
+	/* Too few new settings (the idea's own knobs were all tried): widen by
+	 * moving one or two knobs the idea does not set to neighbouring values,
+	 * so that the idea is still realised k ways where k new ones exist. Not
+	 * for a recombination, whose children hold only its parents' values. */
+	for (int attempt = 0; !p->parent2 && made < k && attempt < 40 * k; attempt++) {
+		struct genome g = made ? out[rng_below(rng, made)] : base;
+		for (int moves = 1 + (attempt >= 10 * k); moves > 0; moves--) {
+			int i = rng_below(rng, p->to->n_knobs);
+			const struct knob *kn = &p->to->knobs[i];
+			if (p->set && template_settings_name(p->set, kn->name))
+				continue;
+			for (int v = 0; v < kn->n_values; v++)
+				if (kn->values[v] == g.value[i]) {
+					int to = v + (rng_below(rng, 2) ? 1 : -1);
+					if (to >= 0 && to < kn->n_values && !kn->loose[to])
+						g.value[i] = kn->values[to];
+					break;
+				}
+		}
+		if (seen_before(&g, seen, n_seen) || seen_before(&g, out, made))
+			continue;
+		out[made++] = g;
+	}
 	return made;
 }

@@ -495,6 +495,42 @@ static void test_realisations_and_recombination(void **state)
 		proposal_release(&p[i]);
 }
 
+static void test_realisations_widen_when_the_idea_is_spent(void **state)
+{
+	/* An idea whose own settings were all tried (it sets VEC=4, the
+	 * parent's value, and varies nothing) is still realised k ways: one or
+	 * two other knobs move to neighbouring values, the idea's own stays. */
+	const struct template *t = template_find(tpls, n_tpls, "gelu_vec");
+	assert_non_null(t);
+	struct known a = { .id = 5, .tpl = t, .correct = true, .median_ms = 1.0 };
+	genome_default(&a.genome, t);
+	struct proposal p = { .catalog_id = "x", .parent1 = &a, .to = t, .set = "VEC=4", .vary = "" };
+	struct genome seen[1] = { a.genome }, out[4];
+	uint64_t rng = 9;
+	int vec = template_knob(t, "VEC");
+	int r = realize_playbook(&p, 4, seen, 1, &rng, out);
+	assert_int_equal(r, 4);
+	for (int x = 0; x < r; x++) {
+		int d = 0;
+		for (int k = 0; k < t->n_knobs; k++)
+			d += out[x].value[k] != a.genome.value[k];
+		assert_true(d >= 1 && d <= 3);
+		assert_int_equal(out[x].value[vec], 4);
+		assert_false(genome_equal(&out[x], &a.genome));
+		for (int y = 0; y < x; y++)
+			assert_false(genome_equal(&out[x], &out[y]));
+	}
+	/* Nothing new left: a template of one knob of one value realises none. */
+	struct template one = { .name = "one", .n_knobs = 1 };
+	one.knobs[0] = (struct knob){ .name = "A", .values = { 1 }, .n_values = 1, .def = 1,
+				      .category = idea_categories[0] };
+	struct known b = { .id = 6, .tpl = &one, .correct = true };
+	genome_default(&b.genome, &one);
+	struct proposal q = { .catalog_id = "y", .parent1 = &b, .to = &one, .set = "", .vary = "A" };
+	struct genome seen1[1] = { b.genome };
+	assert_int_equal(realize_playbook(&q, 4, seen1, 1, &rng, out), 0);
+}
+
 static void test_knob_steps_when_the_catalogue_runs_dry(void **state)
 {
 	/* A seed of a template, every catalogue idea already tried on it (here:
@@ -634,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_realisations_and_recombination),
+		cmocka_unit_test(test_realisations_widen_when_the_idea_is_spent),
 		cmocka_unit_test(test_knob_steps_when_the_catalogue_runs_dry),
 	};
 	if (getenv("KBREED_TEST_FILTER"))
