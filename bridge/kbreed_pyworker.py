@@ -612,7 +612,7 @@ class Worker:
         self.replies.end(True)
         return None
 
-    def _call(self, model, what, baseline, keep, timers):
+    def _call(self, model, what, baseline, timers):
         """One call of the solution on the slot: returns (outputs, event_ms,
         host_ms)."""
         import time
@@ -681,7 +681,7 @@ class Worker:
             else:
                 self._fresh_slot()
                 what = "warm-up call" if k < 0 else "timed call %d" % timed
-            outs, event_ms, host_ms = self._call(model, what, baseline, keep, timers)
+            outs, event_ms, host_ms = self._call(model, what, baseline, timers)
             if s >= 0:
                 self._intact(own, golden, what)
                 self.replies.line("first %d %.6f %.6f" % (s, event_ms, host_ms))
@@ -695,7 +695,7 @@ class Worker:
             what = "the check call on input set %d" % s
             self._fill_slot(s)
             self._current_set = s
-            outs, _, _ = self._call(model, what, baseline, keep, timers)
+            outs, _, _ = self._call(model, what, baseline, timers)
             self._intact(own, golden, what)
             self._save(outs, outdir, "timed%d" % s)
             self._drop(outs, keep)
