@@ -491,8 +491,13 @@ class Worker:
         build = os.path.join(outdir, "build")
         os.makedirs(build, exist_ok=True)
         for var, sub in (("TORCH_EXTENSIONS_DIR", "torch_extensions"), ("TRITON_CACHE_DIR", "triton"),
-                         ("TORCHINDUCTOR_CACHE_DIR", "inductor"), ("XDG_CACHE_HOME", "cache")):
+                         ("TORCHINDUCTOR_CACHE_DIR", "inductor"), ("XDG_CACHE_HOME", "cache"), ("TMPDIR", "tmp")):
             os.environ[var] = os.path.join(build, sub)
+        # nvcc names its temporary files by pid, and in a process namespace of
+        # its own every worker's nvcc has the same few pids: a TMPDIR of its own.
+        os.makedirs(os.environ["TMPDIR"], exist_ok=True)
+        import tempfile
+        tempfile.tempdir = None
         spec = importlib.util.spec_from_file_location("kbreed_solution", path)
         if spec is None or spec.loader is None:
             raise Fault("load_error", "%s cannot be loaded as a Python module" % path)
