@@ -264,6 +264,7 @@ struct evaluator {
 	int count;          /* candidates judged, to name output directories */
 	int *fds;           /* reference inputs and parameters, opened here for the worker */
 	int n_fds;
+	bool python;        /* judges Python solutions in the Python worker */
 };
 
 /* Where outputs travel: RAM-backed /dev/shm when there, else $TMPDIR. */
@@ -382,8 +383,10 @@ struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
 	return evaluator_new_on(p, r, o, NULL);
 }
 
-struct evaluator *evaluator_new_on(const struct problem *p, const struct refset *r,
-				   const struct eval_opts *o, const char *device)
+/* The parts of an evaluator both kinds share: the private directory, the
+ * job and its descriptors. NULL on failure (reported). */
+static struct evaluator *evaluator_alloc(const struct problem *p, const struct refset *r,
+					 const struct eval_opts *o)
 {
 	if (o->sets > r->sets) {
 		error("asked for %d input sets, the reference data has %d", o->sets, r->sets);
@@ -404,15 +407,58 @@ struct evaluator *evaluator_new_on(const struct problem *p, const struct refset 
 	protect_refs(r->dir);
 	if (write_job(ev))
 		goto fail;
-	if (worker_client_init(&ev->wc, ev->tmp, ev->job_path, ev->fds, ev->n_fds))
-		goto fail;
-	ev->wc_ready = true;
-	if (device)
-		ev->wc.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
 	return ev;
 fail:
 	evaluator_free(ev);
 	return NULL;
+}
+
+struct evaluator *evaluator_new_on(const struct problem *p, const struct refset *r,
+				   const struct eval_opts *o, const char *device)
+{
+	struct evaluator *ev = evaluator_alloc(p, r, o);
+	if (!ev)
+		return NULL;
+	if (worker_client_init(&ev->wc, ev->tmp, ev->job_path, ev->fds, ev->n_fds)) {
+		evaluator_free(ev);
+		return NULL;
+	}
+	ev->wc_ready = true;
+	if (device)
+		ev->wc.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
+	return ev;
+}
+
+struct evaluator *evaluator_new_python(const struct problem *p, const struct refset *r,
+				       const struct eval_opts *o, const char *device)
+{
+	struct evaluator *ev = evaluator_alloc(p, r, o);
+	if (!ev)
+		return NULL;
+	/* The problem's text, for get_init_inputs(), as a descriptor: the
+	 * unprivileged worker may not be able to open it by its path. Its base
+	 * name only names it in messages (a path on the command line would be
+	 * checked for that user, and its absence keep the worker as root). */
+	int fd = open_for_worker(ev, p->path);
+	char src[32], seed[32], *copy = xstrdup(p->path);
+	snprintf(src, sizeof src, "fd:%d", fd);
+	snprintf(seed, sizeof seed, "%d", o->seed);
+	const char *args[] = { "--problem", src, "--problem-name", basename(copy), "--seed", seed, NULL };
+	char *script = xasprintf("%s/bridge/kbreed_pyworker.py", home_dir());
+	if (fd < 0 || worker_client_init_python(&ev->wc, ev->tmp, ev->job_path, ev->fds, ev->n_fds,
+						bridge_python(), script, args)) {
+		free(script);
+		free(copy);
+		evaluator_free(ev);
+		return NULL;
+	}
+	free(script);
+	free(copy);
+	ev->wc_ready = true;
+	ev->python = true;
+	if (device)
+		ev->wc.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
+	return ev;
 }
 
 /* Maps a file of `bytes` read-only; NULL on failure (reported). */
@@ -500,19 +546,24 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 	worker_run_init(&run, ev->opts.sets, ev->opts.reps);
 
 	if (worker_client_start(&ev->wc)) {
-		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not start the GPU worker");
+		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not start the %s worker",
+				ev->python ? "Python" : "GPU");
 		rc = -1;
 		goto out;
 	}
-	if (worker_client_eval(&ev->wc, so_path, outdir, ev->opts.timeout_s, &run)) {
-		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not hand %s to the GPU worker", so_path);
+	/* A Python solution compiles what it loads (load_inline) as it is
+	 * imported, inside the call. */
+	double limit_s = ev->opts.timeout_s + (ev->python ? EVAL_PYTHON_LOAD_S : 0);
+	if (worker_client_eval(&ev->wc, so_path, outdir, limit_s, &run)) {
+		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not hand %s to the %s worker", so_path,
+				ev->python ? "Python" : "GPU");
 		rc = -1;
 		goto out;
 	}
 	res->sm_clock_mhz = run.sm_clock_mhz;
 	res->mem_clock_mhz = run.mem_clock_mhz;
 	res->leaked_bytes = run.leaked_bytes;
-	if (verdict_of_fault(&run, ev->opts.timeout_s, res)) {
+	if (verdict_of_fault(&run, limit_s, res)) {
 		if (run.end != WORKER_END_OK)
 			res->log = worker_client_log_tail(&ev->wc);
 	} else if (check_outputs(ev, outdir, res)) {
@@ -523,7 +574,9 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 					   .tolerance = ev->opts.tolerance };
 		verdict_of_run(&run, &b, res);
 	}
-	if (worker_client_running(&ev->wc) && verdict_needs_fresh_worker(&run, res))
+	/* A Python worker has imported its solution for good: the next one
+	 * gets a fresh worker. */
+	if (worker_client_running(&ev->wc) && (ev->python || verdict_needs_fresh_worker(&run, res)))
 		worker_client_stop(&ev->wc, true);
 out:
 	res->wall_s = util_now() - t0;

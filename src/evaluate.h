@@ -127,7 +127,18 @@ struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
  * (copied; NULL: the worker inherits kbreed's view). */
 struct evaluator *evaluator_new_on(const struct problem *p, const struct refset *r,
 				   const struct eval_opts *o, const char *device);
-/* Judges one compiled candidate (a shared object). Always fills res with an
+/* An evaluator of Python solutions (KernelBench's `class ModelNew`): the
+ * same job, references, comparison and rules, its worker the Python worker
+ * (bridge/kbreed_pyworker.py under the bridge's Python) instead of
+ * kbreed-worker, isolated the same way. Each solution gets a fresh worker
+ * (Python cannot unload one), whose time limit is opts.timeout_s plus
+ * EVAL_PYTHON_LOAD_S for the solution's import (load_inline compiles then).
+ * device as for evaluator_new_on. */
+struct evaluator *evaluator_new_python(const struct problem *p, const struct refset *r,
+				       const struct eval_opts *o, const char *device);
+#define EVAL_PYTHON_LOAD_S 300
+/* Judges one compiled candidate (a shared object), or, for an evaluator of
+ * Python solutions, one solution's .py file. Always fills res with an
  * outcome; returns -1 only when kbreed itself failed (e.g. no worker could
  * be started), with res->detail saying why. */
 int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result *res);

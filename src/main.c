@@ -334,6 +334,9 @@ static int search_set(void *ctx, int id, const char *arg)
 				     (int)(sizeof so->seed_kernels / sizeof so->seed_kernels[0]));
 		if (!util_file_exists(arg))
 			return error("--seed-kernel: %s does not exist or is not a file", arg);
+		if (judge_is_python(arg))
+			return error("--seed-kernel: %s is a Python solution; a run breeds CUDA kernels "
+				     "(kbreed eval PROBLEM %s judges it)", arg, arg);
 		so->seed_kernels[so->n_seed_kernels++] = arg;
 		return 0;
 	case S_GPUS:
@@ -777,11 +780,18 @@ static int eval_judge(const struct judge_cli *jc, bool json, bool baseline_on,
 	char *path = problem_resolve(problem_arg);
 	if (!path)
 		goto out;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		char *why = NULL;
 		if (!util_file_exists(kernels[i])) {
 			error("kernel file %s does not exist or cannot be read", kernels[i]);
 			goto out;
 		}
+		if (judge_is_python(kernels[i]) && judge_python_check(kernels[i], &why)) {
+			error("%s", why);
+			free(why);
+			goto out;
+		}
+	}
 	if (judge_open(&j, path, &jo))
 		goto out;
 	opened = true;
@@ -826,7 +836,7 @@ static int cmd_eval(const struct command *cmd, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (argc - optind < 2) {
-		error("eval takes a problem and kernels: kbreed eval PROBLEM KERNEL.cu [KERNEL.cu...]");
+		error("eval takes a problem and kernels: kbreed eval PROBLEM KERNEL.cu|SOLUTION.py [...]");
 		return EXIT_USAGE;
 	}
 	if (check_env_arch())
@@ -1580,10 +1590,12 @@ static const struct command commands[] = {
 	  "the fewest bytes it must move.\n",
 	  { &json_group } },
 	{ "eval", cmd_eval, "judge kernels against PyTorch on this GPU, in one session",
-	  "usage: kbreed eval [OPTIONS] PROBLEM KERNEL.cu [KERNEL.cu...]\n"
+	  "usage: kbreed eval [OPTIONS] PROBLEM KERNEL.cu|SOLUTION.py [...]\n"
 	  "\n"
 	  "Compiles the kernels, checks them against PyTorch's outputs on several input\n"
-	  "sets, times them beside PyTorch and prints a report for each. Exit status:\n"
+	  "sets, times them beside PyTorch and prints a report for each. A .py file is\n"
+	  "a KernelBench-style solution (class ModelNew), judged in a Python worker\n"
+	  "by the same rules (docs/EVALUATION.md, Python solutions). Exit status:\n"
 	  "0 every kernel correct, 1 some kernel judged not correct, 2 bad usage or\n"
 	  "environment (no GPU, no torch, broken problem file).\n"
 	  "\n"

@@ -13,6 +13,11 @@
 # 6. Exports: the winner of a short run of a memory-bound problem, a GEMM and
 #    attention, exported (kbreed export), imported in PyTorch, checked
 #    against Model on fresh inputs and timed beside it (tests/gpu/check_export.py).
+# 7. Python solutions (KernelBench's class ModelNew, kernels/python/, each
+#    naming its expected class on its first line) judged by the Python
+#    worker on the suite's GELU, each followed by a correct one in plain
+#    torch ops, which must stay correct; then, when section 6 ran, the
+#    exported model_new.py of its gelu winner, which must be correct too.
 # Results (JSON from `kbreed eval --json`) go to $KBREED_RESULTS (default
 # build/gpu-results). Ends with "N passed, M failed".
 set -u
@@ -30,8 +35,8 @@ if [ ! -x "$K" ] || [ ! -x build/kbreed-worker ]; then
 	exit 2
 fi
 
-# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4 5 6").
-SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5 6}
+# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4 5 6 7").
+SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5 6 7}
 section() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 verdicts() { grep -o '"verdict": "[a-z_]*"' "$1" | sed 's/.*: "\(.*\)"/\1/'; }
@@ -215,6 +220,37 @@ for p in ${KBREED_GPU_EXPORT:-gelu matmul_fp16 attention_fp16}; do
 	[ $rc -eq 0 ] || [ -s "$out.check" ] || { not_ok "export $p: check_export.py failed"; tail -20 "$out.check.err"; }
 done
 
+fi
+
+if section 7; then
+# 7. Python solutions. load_inline builds in each solution's own directory,
+#    so the two that use it compile once each (a minute or so). The solutions
+#    run under $KBREED_PYTHON's torch, which must have CUDA.
+list=""
+expected=""
+for k in kernels/python/*.py; do
+	[ "$k" = kernels/python/gelu_torch.py ] && continue
+	want=$(sed -n '1s|^# expect: \([a-z_]*\).*|\1|p' "$k")
+	list="$list $k kernels/python/gelu_torch.py"
+	expected="$expected $want correct"
+done
+exported=$RESULTS/export-gelu/export/model_new.py
+if [ -f "$exported" ]; then
+	list="$list $exported"
+	expected="$expected correct"
+fi
+echo "# $(date -u +%H:%M:%S) python solutions: $(echo $list | wc -w)"
+# shellcheck disable=SC2086
+$K eval --json --timeout 60 --sets 3 --no-baseline gelu $list >"$RESULTS/python.json" 2>"$RESULTS/python.log"
+got=$(verdicts "$RESULTS/python.json" | tr '\n' ' ')
+set -- $list
+for want in $expected; do
+	g=$(echo "$got" | cut -d' ' -f1)
+	got=$(echo "$got" | cut -d' ' -f2-)
+	if [ "$g" = "$want" ]; then ok "python $1: $g"; else not_ok "python $1: got '$g', want '$want'"; fi
+	shift
+done
+sed -n 's/^  "detail": /# /p' "$RESULTS/python.json"
 fi
 
 echo "$pass passed, $fail failed"
