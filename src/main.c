@@ -978,6 +978,11 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 		if (brc)
 			goto out;  /* the bridge said why */
 	}
+	if (for_problem && !template_serves(one, p.op ? p.op : "", p.defines)) {
+		error("template %s does not serve %s (op %s%s%s)", one->name, p.name, p.op ? p.op : "?",
+		      *one->requires ? "; it requires the defines " : "", one->requires);
+		goto out;
+	}
 	struct buf knobs;
 	buf_init(&knobs, 1u << 16);
 	for (int i = optind + 1; i < argc; i++)

@@ -23,7 +23,7 @@ failed=0
 layer_of() {
 	case $1 in
 	log | util | proc | sandbox | home) echo 0 ;;
-	dtype | problem | graph | recognize | bridge | bridge_json | compile | policy | linkcheck | compare | \
+	dtype | problem | graph | recognize | pointwise | bridge | bridge_json | compile | policy | linkcheck | compare | \
 		evaluate | worker_client | verdict | report | judge) echo 1 ;;
 	template | realize | propose | generate | http | llm | llm_json | llm_propose | store | \
 		population | proposer | proposer_playbook | proposer_llm | proposer_generated | search | slurm | \

@@ -46,8 +46,8 @@ static void test_header_parsing(void **state)
 	assert_string_equal(t.knobs[0].category, "memory access");
 	assert_string_equal(t.knobs[0].what, "floats per load");
 	assert_int_equal(t.knobs[0].def, 4);
-	assert_true(template_serves(&t, "relu"));
-	assert_false(template_serves(&t, "rel"));
+	assert_true(template_serves(&t, "relu", NULL));
+	assert_false(template_serves(&t, "rel", NULL));
 	struct genome g;
 	assert_int_equal(genome_parse(&g, &t, "THREADS=128"), 0);
 	char *k = genome_knobs_str(&g);
@@ -391,7 +391,7 @@ static void test_conditioned_on_history(void **state)
 	for (int i = 0; i < n; i++) {
 		/* From a hand-written kernel, only ideas that bring a template apply. */
 		assert_non_null(p[i].to);
-		assert_true(template_serves(p[i].to, "gelu"));
+		assert_true(template_serves(p[i].to, "gelu", NULL));
 		/* The text carries the parent's measured facts. */
 		assert_true(strstr(p[i].text, "1.3000 ms") || strstr(p[i].text, "55%"));
 		assert_null(strstr(p[i].text, "{"));
