@@ -82,7 +82,9 @@ fi
 # 3. Every playbook template, at its defaults and at each knob's lowest and
 #    highest value, is correct on every odd-shaped problem of an op it serves
 #    (tests/data/odd_<op>*.py: sizes that are multiples of nothing), realised
-#    with that file's KBREED_DEFINES (`kbreed template --for`).
+#    with that file's KBREED_DEFINES (`kbreed template --for`). A template
+#    serving `*` (pointwise_vec) runs on every odd problem `template --for`
+#    accepts: those whose graph recognition wrote as KB_PW_BODY.
 if section 3; then
 T=build/gpu-templates
 rm -rf "$T"
@@ -103,8 +105,15 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 		if [ "$kind" = T ]; then
 			tname=$a
 			serves=0
-			for o in $b $c; do [ "$o" = "$op" ] && serves=1; done
-			[ $serves = 1 ] && $K template "$tname" --for "$odd" >"$T/$name/$tname--default.cu"
+			if [ "$b" = "*" ]; then
+				# problems: * (the pointwise template): served when
+				# `template --for` accepts the problem's defines.
+				$K -q template "$tname" --for "$odd" >"$T/$name/$tname--default.cu" 2>/dev/null &&
+					serves=1 || rm -f "$T/$name/$tname--default.cu"
+			else
+				for o in $b $c; do [ "$o" = "$op" ] && serves=1; done
+				[ $serves = 1 ] && $K template "$tname" --for "$odd" >"$T/$name/$tname--default.cu"
+			fi
 		elif [ $serves = 1 ]; then
 			$K template "$tname" "$a=$b" --for "$odd" >"$T/$name/$tname--$a-$b.cu"
 			$K template "$tname" "$a=$c" --for "$odd" >"$T/$name/$tname--$a-$c.cu"
