@@ -253,7 +253,10 @@ int pointwise_body(const struct op_graph *g, struct buf *out)
 			break;
 		}
 		const struct graph_tensor *r = &g->tensors[op->outputs[0]];
-		if (!(same_shape(r, y) || numel(r) == 1) || r->dtype == GRAPH_DTYPE_OTHER) {
+		/* Each result in the output's dtype (or bool, 0 or 1 exactly): the
+		 * chain runs in float, so a cast to another type, which would
+		 * round or truncate on the way, is not written. */
+		if (!(same_shape(r, y) || numel(r) == 1) || (r->dtype != y->dtype && r->dtype != KB_BOOL)) {
 			rc = 1;
 			break;
 		}

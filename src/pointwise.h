@@ -28,7 +28,8 @@ int pointwise_expr(const struct graph_op *op, char *e, size_t n);
  *                            input) and `real s[k]` (the one value of input k,
  *                            every other input) to `return y;`
  * Pure pointwise: one output; no parameters; every op pointwise with one
- * result; every tensor of the output's shape or of one element. Returns 0
+ * result in the output's dtype (or bool); every tensor of the output's
+ * shape or of one element. Returns 0
  * when appended, 1 when g is not pure pointwise (nothing appended). */
 int pointwise_body(const struct op_graph *g, struct buf *out);
 
