@@ -978,9 +978,11 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 		if (brc)
 			goto out;  /* the bridge said why */
 	}
-	if (for_problem && !template_serves(one, p.op ? p.op : "", p.defines)) {
-		error("template %s does not serve %s (op %s%s%s)", one->name, p.name, p.op ? p.op : "?",
-		      *one->requires ? "; it requires the defines " : "", one->requires);
+	/* A template that requires defines (pointwise_vec, the graph's body)
+	 * would realise as something else without them: refused. */
+	if (for_problem && *one->requires && !template_serves(one, p.op ? p.op : "", p.defines)) {
+		error("template %s does not serve %s: it requires the defines %s (a pure pointwise graph "
+		      "gives KB_PW_BODY; `kbreed describe` shows the problem's)", one->name, p.name, one->requires);
 		goto out;
 	}
 	struct buf knobs;
@@ -1683,7 +1685,9 @@ static const struct command commands[] = {
 	  "usage: kbreed template [--for PROBLEM] [NAME [KNOB=VALUE...]]\n"
 	  "\n"
 	  "Without a name, lists the templates and their knobs (* marks a default).\n"
-	  "With one, prints the template realised with the knobs given.\n",
+	  "With one, prints the template realised with the knobs given. A template\n"
+	  "that requires defines (pointwise_vec: the graph's expression) is refused\n"
+	  "for a problem that lacks them.\n",
 	  { &for_group } },
 	{ "compile", cmd_compile, "compile kernels through the cache",
 	  "usage: kbreed compile [--arch sm_XX] [--jobs N] KERNEL.cu...\n"
