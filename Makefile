@@ -143,8 +143,12 @@ $(BUILD)/tests/test_policy: tests/unit/test_policy.c src/policy.c src/policy.h $
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Isrc -o $@ $< src/policy.c $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
 
+# The kernels the unit tests compile (templates at their knob extremes, a
+# search's candidates) are kept in one nvcc cache for both builds, so that
+# test-asan does not run nvcc again on what test compiled (tests/unit/testing.h).
 test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server
-	@$(SAN_ENV) PYTHON="$(PYTHON)" KBREED_BUILD="$(BUILD)" sh tests/run_tests.sh $(UNIT_BIN)
+	@$(SAN_ENV) PYTHON="$(PYTHON)" KBREED_BUILD="$(BUILD)" KBREED_TEST_NVCC_CACHE=$(CURDIR)/build/test-nvcc-cache \
+		sh tests/run_tests.sh $(UNIT_BIN)
 
 test-asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 test

@@ -33,9 +33,11 @@ if [ -n "${SANITIZER_LOGS:-}" ]; then
 	}
 fi
 for t in "$@"; do
+	t0=$(date +%s)
 	"$t" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	echo "# $t: $(($(date +%s) - t0)) s"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log")
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log")
 	passed=$((passed + ${p:-0}))
@@ -48,8 +50,10 @@ for t in "$@"; do
 done
 for script in tests/layers/check.sh "tests/bridge/test_bridge.sh $KBREED_PYTHON" "tests/bridge/test_level1.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh tests/cli/test_gpus.sh tests/slurm/test_slurm.sh tests/cli/test_export.sh tests/cli/test_report.sh tests/cli/test_pyeval.sh; do
 	# shellcheck disable=SC2086
+	t0=$(date +%s)
 	bash $script >"$log" 2>&1
 	cat "$log"
+	echo "# $script: $(($(date +%s) - t0)) s"
 	line=$(tail -1 "$log")
 	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 	f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
