@@ -7,6 +7,9 @@
 #   make check        test, then test-asan (CI runs this)
 #   make test-gpu     the GPU checks (on a machine with an NVIDIA GPU)
 #   make fuzz         the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each
+#   make install      PREFIX/bin/kbreed, PREFIX/libexec/kbreed/kbreed-worker and
+#                     kbreed's files in PREFIX/share/kbreed (PREFIX=/usr/local;
+#                     DESTDIR for staging); make uninstall removes them
 #
 # Knobs: CUDA_HOME (default /usr/local/cuda), DEVELOPER=1 (warnings are
 # errors), PYTHON (interpreter with torch for the bridge tests), NO_CURL=1
@@ -204,7 +207,32 @@ fuzz: fuzz-build
 		grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz_$$n.log || true; \
 	done
 
+# An installed kbreed finds its files in ../share/kbreed beside its binary
+# (src/home.c), its worker in ../libexec/kbreed. The directories copied are
+# the ones kbreed reads at run time, with the docs the winners point to and
+# the worker's source (to rebuild the worker on a GPU host); Python's
+# caches are left behind.
+PREFIX ?= /usr/local
+INSTALL_DIR := $(DESTDIR)$(PREFIX)
+SHARE_DIRS := bridge docs include kernels playbook problems prompts templates worker
+
+install: all
+	install -d "$(INSTALL_DIR)/bin" "$(INSTALL_DIR)/libexec/kbreed" "$(INSTALL_DIR)/share/kbreed"
+	install -m 755 $(BUILD)/kbreed "$(INSTALL_DIR)/bin/kbreed"
+	install -m 755 $(BUILD)/kbreed-worker "$(INSTALL_DIR)/libexec/kbreed/kbreed-worker"
+	@set -e; for d in $(SHARE_DIRS); do \
+		rm -rf "$(INSTALL_DIR)/share/kbreed/$$d"; \
+		find $$d -name __pycache__ -prune -o -type f ! -name '*.pyc' -print | while read -r f; do \
+			install -D -m 644 "$$f" "$(INSTALL_DIR)/share/kbreed/$$f"; \
+		done; \
+	done
+	@echo "installed: $(INSTALL_DIR)/bin/kbreed (files in $(INSTALL_DIR)/share/kbreed)"
+
+uninstall:
+	rm -f "$(INSTALL_DIR)/bin/kbreed"
+	rm -rf "$(INSTALL_DIR)/libexec/kbreed" "$(INSTALL_DIR)/share/kbreed"
+
 clean:
 	rm -rf build build-asan $(FUZZ_BUILD)
 
-.PHONY: all test test-asan check test-gpu clean fuzz fuzz-build
+.PHONY: all test test-asan check test-gpu clean fuzz fuzz-build install uninstall
