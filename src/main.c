@@ -280,7 +280,7 @@ static const struct cli_opt search_opts_table[] = {
 	{ S_SEED, "seed", "N", "random seed of the proposer (1)" },
 	{ S_MAX_MINUTES, "max-minutes", "M", "stop after M minutes of wall clock" },
 	{ S_MAX_CANDIDATES, "max-candidates", "N", "stop after N candidates" },
-	{ S_DB, "db", "PATH", "the store (default: $KBREED_DB, else <cache>/kbreed.db)" },
+	{ S_DB, "db", "PATH", "the store (default: $KBREED_DB, else <data>/kbreed.db)" },
 	{ S_OUT, "out", "DIR", "where winner.cu and summary.md go (kbreed-out/PROBLEM-runN)" },
 	{ S_NO_BANK, "no-bank", NULL, "do not seed round 0 from the bank of earlier winners" },
 	{ S_DRY_RUN, "dry-run", NULL, "propose, realise and compile only: judge nothing, no GPU needed" },
@@ -407,7 +407,8 @@ static const struct cli_group resume_group = { "run", resume_opts, resume_set };
 
 /* bench's own: --results; context: const char *. */
 static const struct cli_opt results_opts[] = {
-	{ 0, "results", "FILE", "where the JSON results go (bench/results/DATE-GPU.json)" },
+	{ 0, "results", "FILE", "where the JSON results go (a checkout's bench/results/DATE-GPU.json; "
+	  "installed: <data>/bench/)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -929,10 +930,9 @@ static int cmd_run(const struct command *cmd, int argc, char **argv)
 {
 	struct search_opts so;
 	struct judge_cli jc;
+	char *db = NULL;
 	search_opts_defaults(&so);
 	judge_cli_init(&jc);
-	char *db = store_default_path();
-	so.db_path = db;
 	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &so });
 	if (rc >= 0)
 		goto out;
@@ -943,6 +943,8 @@ static int cmd_run(const struct command *cmd, int argc, char **argv)
 	}
 	if (search_opts_ready(&so, &jc))
 		goto out;
+	if (!so.db_path)
+		so.db_path = db = store_default_path();
 	struct search_outcome res;
 	if (search_run(&so, optind < argc ? argv[optind] : NULL, &res) == 0) {
 		if (so.dry_run)
@@ -971,10 +973,9 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 	struct gpu_info g = { 0 };
 	const char *results = NULL;
 	int n = 0;
+	char *db = NULL;
 	search_opts_defaults(&so);
 	judge_cli_init(&jc);
-	char *db = store_default_path();
-	so.db_path = db;
 	/* The command as typed goes into the results; parsing reorders argv. */
 	buf_init(&command, 1u << 16);
 	buf_printf(&command, "kbreed");
@@ -998,6 +999,8 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 		error("kbreed bench needs an NVIDIA GPU");
 		goto out;
 	}
+	if (!so.db_path)
+		so.db_path = db = store_default_path();
 	rc = EXIT_OK;
 	const char *out_base = so.out_dir;
 	for (int i = 0; i < n; i++) {
@@ -1031,7 +1034,13 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 	for (char *c = safe; *c; c++)
 		if (!isalnum((unsigned char)*c))
 			*c = '-';
-	char *path = results ? xstrdup(results) : xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
+	/* A checkout keeps its results beside the code; an installed kbreed in
+	 * the data directory. */
+	char *data = home_is_checkout() ? NULL : util_data_dir();
+	char *path = results ? xstrdup(results)
+		: data ? xasprintf("%s/bench/%s-%s.json", data, date, safe)
+		: xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
+	free(data);
 	char *json = report_bench_json(g.name, date, buf_str(&command), rows, n);
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	if (slash)
@@ -1206,8 +1215,11 @@ static void main_usage(FILE *f)
 		"-q only errors.\n"
 		"\n"
 		PROBLEM_HELP
-		"Environment: KBREED_PYTHON (python with torch), KBREED_CACHE (cache\n"
-		"directory), KBREED_DB (the store), KBREED_ARCH, KBREED_NVCC.\n");
+		"Environment: KBREED_PYTHON (python with torch), KBREED_DB (the store;\n"
+		"default <data>/kbreed.db, <data> being $XDG_DATA_HOME/kbreed or\n"
+		"~/.local/share/kbreed), KBREED_CACHE (cache directory; default\n"
+		"$XDG_CACHE_HOME/kbreed or ~/.cache/kbreed), KBREED_HOME (kbreed's own\n"
+		"files; default: found beside the binary), KBREED_ARCH, KBREED_NVCC.\n");
 }
 
 int main(int argc, char **argv)

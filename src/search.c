@@ -60,7 +60,7 @@ struct search {
 	struct template *tpls;       /* the playbook's templates */
 	int n_tpls;
 	struct run_row run;
-	char *work;                  /* <cache>/runs/<id>: candidate sources for nvcc */
+	char *work;                  /* <cache>/runs/<db key>/<id>: candidate sources for nvcc */
 	uint64_t rng;
 	double t0;                   /* when this invocation started */
 	bool stopped;                /* a budget ended the run early */
@@ -496,8 +496,11 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		info("resuming run %lld: %d candidates and %d ideas stored", (long long)s.run.id, s.pop.n_cands,
 		     s.pop.n_ideas);
 	}
-	char *cache = util_cache_dir();
-	s.work = xasprintf("%s/runs/%lld", cache, (long long)s.run.id);
+	/* Run ids count per database: the database's key keeps the work files
+	 * of run 1 of one apart from run 1 of another. */
+	char *cache = util_cache_dir(), *key = store_key(s.db);
+	s.work = xasprintf("%s/runs/%s/%lld", cache, key, (long long)s.run.id);
+	free(key);
 	free(cache);
 	if (util_mkdirs(s.work))
 		goto out;

@@ -14,12 +14,14 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* PRAGMA application_id of a kbreed database: "kbrd". A database of the
@@ -222,15 +224,119 @@ out:
 	return rc;
 }
 
+/* Whether path, or its -wal or -shm side file, exists. */
+static bool db_files_exist(const char *path)
+{
+	bool any = false;
+	const char *ext[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0] && !any; i++) {
+		char *p = xasprintf("%s%s", path, ext[i]);
+		struct stat st;
+		any = lstat(p, &st) == 0;
+		free(p);
+	}
+	return any;
+}
+
+/*
+ * Moves the database at from (with its WAL) to the new path to, which does
+ * not exist yet. The old one is first made one self-contained file: its
+ * journal mode is switched from WAL to DELETE, which checkpoints every
+ * committed transaction of the WAL into it and removes the WAL, and which
+ * SQLite refuses while any other connection has it open (a kbreed running on
+ * it). Then, under an exclusive lock, it is linked (or copied, across
+ * filesystems) to its new name, never over an existing file, and only then
+ * is the old name removed. store_open puts the new one back in WAL mode.
+ * Returns 0 when moved, 1 when not moved now (said why; from is used where
+ * it is), -1 when it failed (said; from is untouched).
+ */
+static int move_db(const char *from, const char *to)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *dir = xstrdup(to), *slash = strrchr(dir, '/');
+	char *wal = xasprintf("%s-wal", from), *shm = xasprintf("%s-shm", from);
+	char *mode = NULL;
+	int rc = 1;
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (slash && util_mkdirs(dir)) {
+		warn("cannot make the data directory %s; the database stays at %s", dir, from);
+		goto out;
+	}
+	if (sqlite3_open_v2(from, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, 2000) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode=DELETE", -1, &st, NULL) != SQLITE_OK) {
+		warn("cannot move the database %s to %s now: %s; it is used where it is", from, to,
+		     db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		mode = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!mode || strcmp(mode, "delete") || util_file_exists(wal)) {
+		warn("cannot move the database %s to %s now: another program has it open (%s); it is "
+		     "used where it is this time", from, to, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK) {
+		warn("cannot move the database %s to %s now (%s); it is used where it is this time",
+		     from, to, sqlite3_errmsg(db));
+		goto out;
+	}
+	int linked = util_link_or_copy(from, to);
+	if (linked == 0 && unlink(from)) {
+		/* Two names for one database: the new one is used from now on. */
+		warn("the database is at %s now, but its old name %s cannot be removed: %s", to, from,
+		     strerror(errno));
+	}
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (linked == 1) {
+		warn("a database appeared at %s meanwhile; %s is left where it is", to, from);
+		goto out;
+	}
+	rc = linked ? -1 : 0;
+	if (rc == 0)
+		unlink(shm);  /* WAL's index, rebuilt from nothing at the next open */
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(mode);
+	free(shm);
+	free(wal);
+	free(dir);
+	return rc;
+}
+
 char *store_default_path(void)
 {
 	const char *v = getenv("KBREED_DB");
 	if (v && *v)
 		return xstrdup(v);
-	char *cache = util_cache_dir();
-	char *p = xasprintf("%s/kbreed.db", cache);
+	char *data = util_data_dir(), *cache = util_cache_dir();
+	char *path = xasprintf("%s/kbreed.db", data), *old = xasprintf("%s/kbreed.db", cache);
+	if (strcmp(path, old) && util_file_exists(old)) {
+		if (db_files_exist(path)) {
+			warn("an older database is still at %s; kbreed uses %s and leaves the old one "
+			     "as it is (look at it with --db %s, then remove it)", old, path, old);
+		} else {
+			int moved = move_db(old, path);
+			if (moved == 0) {
+				info("moved the database from %s to %s: it holds the bank of winners and the "
+				     "history of runs, which are results, not cache", old, path);
+			} else {
+				if (moved < 0)
+					warn("the database stays at %s", old);
+				free(path);
+				path = xstrdup(old);
+			}
+		}
+	}
+	free(old);
 	free(cache);
-	return p;
+	free(data);
+	return path;
 }
 
 /* What store_open found at the path. */
@@ -491,6 +597,15 @@ void store_close(struct store *s)
 		sqlite3_close(s->db);
 	free(s->path);
 	free(s);
+}
+
+char *store_key(const struct store *s)
+{
+	char real[PATH_MAX], hex[65];
+	const char *p = realpath(s->path, real) ? real : s->path;
+	util_sha256_hex(p, strlen(p), hex);
+	hex[12] = '\0';
+	return xstrdup(hex);
 }
 
 /* Binds values by a tiny format: 'i' int64, 'r' a reference (int64 id, 0

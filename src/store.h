@@ -123,8 +123,18 @@ struct llm_call_row {
 struct store *store_open(const char *path);
 /* Releases the run lock this store holds, if any, and closes. NULL is a no-op. */
 void store_close(struct store *s);
-/* The default database path: $KBREED_DB, else <cache>/kbreed.db (caller frees). */
+/* The default database path (caller frees): $KBREED_DB, else kbreed.db in
+ * the data directory (util_data_dir()). A database an older kbreed left in
+ * <cache>/kbreed.db is moved there once, WAL and all, with a message; while
+ * it cannot be moved (another kbreed has it open) it is used where it is.
+ * When both exist, the data directory's is used and the old one is left as
+ * it is, said each time: nothing is merged, nothing removed. */
 char *store_default_path(void);
+
+/* A short name for this database, the same for every path that leads to
+ * it: the first 12 hex digits of the SHA-256 of its real path (caller
+ * frees). Keeps the work files of one database's runs apart from another's. */
+char *store_key(const struct store *s);
 
 int store_run_create(struct store *s, struct run_row *r);   /* sets r->id */
 int store_run_get(struct store *s, int64_t id, struct run_row *r);
