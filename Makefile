@@ -81,13 +81,13 @@ endif
 HTTP_STAMP := $(BUILD)/obj/http.flags
 $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP) || echo '$(HTTP_CFLAGS)' >$(HTTP_STAMP); })
 
-# Pipeline order: problem -> (propose [http, llm] -> realize) -> compile -> evaluate -> (store) -> report.
+# Pipeline order: problem -> (propose [http, llm] -> realize) -> compile -> evaluate -> (store) -> report, show.
 # JSON is encoded beside the structs it encodes: only src/bridge_json.c,
-# src/llm_json.c, src/llm_propose.c, src/propose.c and src/report.c include
-# jansson.h.
+# src/llm_json.c, src/llm_propose.c, src/propose.c, src/report.c and
+# src/show.c include jansson.h.
 LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/recognize.c src/generate.c src/bridge.c src/bridge_json.c \
 	src/template.c src/http.c src/llm.c src/llm_json.c src/llm_propose.c src/propose.c src/realize.c \
-	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/proposer_generated.c src/search.c \
+	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/proposer_generated.c src/search.c src/show.c \
 	src/compile.c src/policy.c src/linkcheck.c src/compare.c src/worker_client.c src/verdict.c src/evaluate.c src/report.c
 # The worker protocol's encoders and decoders, shared by kbreed, the GPU
 # worker and the fake worker (include/kbreed_worker_protocol.h).

@@ -36,6 +36,7 @@
 #include "proc.h"
 #include "report.h"
 #include "search.h"
+#include "show.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
@@ -43,6 +44,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -420,9 +422,15 @@ static int results_set(void *ctx, int id, const char *arg)
 
 static const struct cli_group results_group = { "bench", results_opts, results_set };
 
-/* --json, for problems and eval; context: bool. */
+/* --json, for problems, describe, eval and show; context: bool. */
 static const struct cli_opt json_opts[] = {
 	{ 0, "json", NULL, "print JSON (eval: one object, or a list for several kernels)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+/* --json, for run and bench; context: bool. */
+static const struct cli_opt outcome_json_opts[] = {
+	{ 0, "json", NULL, "print the outcome as one JSON object (progress stays on stderr)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -435,6 +443,21 @@ static int flag_set(void *ctx, int id, const char *arg)
 }
 
 static const struct cli_group json_group = { "output", json_opts, flag_set };
+static const struct cli_group outcome_json_group = { "output", outcome_json_opts, flag_set };
+
+/* show's --db; context: const char *. */
+static const struct cli_opt db_opts[] = {
+	{ 0, "db", "PATH", "the store (default: $KBREED_DB, else <data>/kbreed.db)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int db_set(void *ctx, int id, const char *arg)
+{
+	(void)id;
+	return parse_text(arg, "--db", (const char **)ctx);
+}
+
+static const struct cli_group db_group = { "store", db_opts, db_set };
 
 /* eval's own: --no-baseline; context: bool (set: no baseline). */
 static const struct cli_opt no_baseline_opts[] = {
@@ -484,7 +507,7 @@ static const struct cli_group for_group = { "template", for_opts, for_set };
 
 /* ---- commands ------------------------------------------------------------ */
 
-#define CLI_MAX_GROUPS 4
+#define CLI_MAX_GROUPS 5
 
 struct command {
 	const char *name;
@@ -931,9 +954,10 @@ static int cmd_run(const struct command *cmd, int argc, char **argv)
 	struct search_opts so;
 	struct judge_cli jc;
 	char *db = NULL;
+	bool json = false;
 	search_opts_defaults(&so);
 	judge_cli_init(&jc);
-	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &so });
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &so, &json });
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_USAGE;
@@ -947,7 +971,11 @@ static int cmd_run(const struct command *cmd, int argc, char **argv)
 		so.db_path = db = store_default_path();
 	struct search_outcome res;
 	if (search_run(&so, optind < argc ? argv[optind] : NULL, &res) == 0) {
-		if (so.dry_run)
+		if (json) {
+			char *text = show_outcome_json(&res, so.dry_run);
+			printf("%s\n", text);
+			free(text);
+		} else if (so.dry_run)
 			printf("dry run %lld: %d candidates proposed and compiled, none judged\n",
 			       (long long)res.run, res.candidates);
 		else if (res.winner)
@@ -955,8 +983,11 @@ static int cmd_run(const struct command *cmd, int argc, char **argv)
 			       res.winner_path, res.best_ms, res.pct_eager, res.eager_ms, res.pct_floor, res.round_found);
 		else
 			printf("no correct kernel was found\n");
-		printf("summary: %s\n", res.summary_path ? res.summary_path : "(none)");
+		if (!json)
+			printf("summary: %s\n", res.summary_path ? res.summary_path : "(none)");
 		rc = res.winner || so.dry_run ? EXIT_OK : EXIT_JUDGED;
+		if (fflush(stdout))
+			rc = EXIT_USAGE;
 	}
 	search_outcome_release(&res);
 out:
@@ -972,6 +1003,7 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 	struct bench_row *rows = NULL;
 	struct gpu_info g = { 0 };
 	const char *results = NULL;
+	bool json_out = false;
 	int n = 0;
 	char *db = NULL;
 	search_opts_defaults(&so);
@@ -981,7 +1013,7 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 	buf_printf(&command, "kbreed");
 	for (int k = 0; k < argc; k++)
 		buf_printf(&command, " %s", argv[k]);
-	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &results });
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &results, &json_out });
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_USAGE;
@@ -1010,7 +1042,9 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 		info("bench %d/%d: %s", i + 1, n, names[i]);
 		rows[i].problem = names[i];
 		rows[i].tolerance = tolerance_name(so.eval.tolerance);
-		if (search_run(&so, names[i], &res) == 0 && res.winner) {
+		int searched = search_run(&so, names[i], &res);
+		rows[i].run = res.run;
+		if (searched == 0 && res.winner) {
 			rows[i].ok = true;
 			rows[i].eager_ms = res.eager_ms;
 			rows[i].compile_ms = res.compile_ms;
@@ -1047,16 +1081,24 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 		*slash = '\0';
 	if ((slash && util_mkdirs(dir)) || util_write_file(path, json, strlen(json)))
 		rc = EXIT_USAGE;
-	printf("| problem | eager ms | compile ms | best ms | %% of eager | %% of compile | %% of floor | round |\n");
-	printf("|---|---|---|---|---|---|---|---|\n");
-	for (int i = 0; i < n; i++)
-		if (rows[i].ok)
-			printf("| %s | %.4f | %.4f | %.4f | %.1f | %.1f | %.1f | %d |\n", rows[i].problem,
-			       rows[i].eager_ms, rows[i].compile_ms, rows[i].best_ms, rows[i].pct_eager,
-			       rows[i].pct_compile, rows[i].pct_floor, rows[i].round_found);
-		else
-			printf("| %s | no correct kernel | | | | | | |\n", rows[i].problem);
-	printf("results: %s\n", path);
+	if (json_out) {
+		/* What the results file holds; where it is goes to stderr. */
+		printf("%s\n", json);
+		info("results: %s", path);
+	} else {
+		printf("| problem | eager ms | compile ms | best ms | %% of eager | %% of compile | %% of floor | round |\n");
+		printf("|---|---|---|---|---|---|---|---|\n");
+		for (int i = 0; i < n; i++)
+			if (rows[i].ok)
+				printf("| %s | %.4f | %.4f | %.4f | %.1f | %.1f | %.1f | %d |\n", rows[i].problem,
+				       rows[i].eager_ms, rows[i].compile_ms, rows[i].best_ms, rows[i].pct_eager,
+				       rows[i].pct_compile, rows[i].pct_floor, rows[i].round_found);
+			else
+				printf("| %s | no correct kernel | | | | | | |\n", rows[i].problem);
+		printf("results: %s\n", path);
+	}
+	if (fflush(stdout))
+		rc = EXIT_USAGE;
 	free(dir);
 	free(json);
 	free(path);
@@ -1066,6 +1108,45 @@ out:
 	free(rows);
 	free(db);
 	buf_release(&command);
+	return rc;
+}
+
+/* kbreed show [RUN [CANDIDATE]]: what a run stored, read back (src/show.c). */
+static int cmd_show(const struct command *cmd, int argc, char **argv)
+{
+	const char *db_flag = NULL;
+	bool json = false;
+	struct store *s = NULL;
+	char *db = NULL;
+	int run = 0, cand = 0;
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &db_flag, &json });
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_USAGE;
+	if (argc - optind > 2) {
+		error("show takes a run and at most one of its candidates: kbreed show [RUN [CANDIDATE]]");
+		goto out;
+	}
+	if ((optind < argc && parse_int(argv[optind], 1, INT_MAX, "RUN", &run)) ||
+	    (optind + 1 < argc && parse_int(argv[optind + 1], 1, INT_MAX, "CANDIDATE", &cand)))
+		goto out;
+	/* Reading must not make an empty database where none was. */
+	db = db_flag ? xstrdup(db_flag) : store_default_path();
+	if (!util_file_exists(db)) {
+		error("no database at %s: `kbreed run` stores its runs there, and --db PATH or "
+		      "KBREED_DB names another", db);
+		goto out;
+	}
+	s = store_open(db);
+	if (!s)
+		goto out;
+	int shown = !run ? show_runs(s, json, stdout)
+		: cand ? show_candidate(s, run, cand, json, stdout)
+		: show_run(s, run, json, stdout);
+	rc = shown || fflush(stdout) ? EXIT_USAGE : EXIT_OK;
+out:
+	store_close(s);
+	free(db);
 	return rc;
 }
 
@@ -1142,14 +1223,24 @@ static const struct command commands[] = {
 	  "or environment.\n"
 	  "\n"
 	  PROBLEM_HELP,
-	  { &search_group, &llm_group, &judge_group, &resume_group } },
+	  { &search_group, &llm_group, &judge_group, &resume_group, &outcome_json_group } },
 	{ "bench", cmd_bench, "run the suite (or some problems) and record the results",
 	  "usage: kbreed bench [OPTIONS] [PROBLEM...]\n"
 	  "\n"
 	  "Runs a search (as kbreed run) for each problem, the whole suite when none is\n"
 	  "named, and records the winners beside PyTorch in a JSON file. With --out\n"
 	  "DIR, each problem's winner goes to DIR/PROBLEM.\n",
-	  { &search_group, &llm_group, &judge_group, &results_group } },
+	  { &search_group, &llm_group, &judge_group, &results_group, &outcome_json_group } },
+	{ "show", cmd_show, "a run's candidates as a table, or one candidate whole",
+	  "usage: kbreed show [--db PATH] [--json] [RUN [CANDIDATE]]\n"
+	  "\n"
+	  "Without a run, lists the runs in the database. With one, prints its settings\n"
+	  "and every candidate: round, idea, template, knobs, verdict, time and %% of\n"
+	  "PyTorch eager (* marks the winner). With a candidate of that run too, prints\n"
+	  "where it came from, its verdict and timing, the errors and logs of its\n"
+	  "judging, and its source. --json prints the same as one JSON object. Exit\n"
+	  "status 2 for a database, run or candidate that does not exist.\n",
+	  { &db_group, &json_group } },
 	{ "describe", cmd_describe, "a problem's op graph, its family, its floor and defines",
 	  "usage: kbreed describe [--json] PROBLEM\n"
 	  "\n"

@@ -9,6 +9,7 @@
 #include "evaluate.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The time no kernel can beat on this machine: the larger of fewest bytes
@@ -49,6 +50,7 @@ char *report_json(const struct eval_report *r);
 /* One problem's line in a bench file. */
 struct bench_row {
 	const char *problem;
+	int64_t run;             /* the run in the store; 0 when none was made */
 	const char *tolerance;
 	bool ok;                 /* a correct kernel was found */
 	double eager_ms, compile_ms, best_ms;

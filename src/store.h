@@ -44,6 +44,7 @@ struct run_row {
 	int64_t winner;       /* candidate id, 0 when none */
 	double final_ms;      /* the winner re-timed at the end */
 	double final_eager_ms;/* PyTorch re-timed beside it */
+	char *started;        /* "YYYY-MM-DD HH:MM:SS" UTC, as read back; NULL before */
 };
 
 struct idea_row {
@@ -84,6 +85,13 @@ struct eval_row {
 	const char *gpu;
 	int sm_clock, mem_clock;
 	double compile_s, eval_s;
+};
+
+/* An evaluation as read back: the row, whose strings point into the
+ * record's own copies. */
+struct eval_record {
+	struct eval_row row;
+	char *detail, *log, *gpu;     /* owned; row.detail, row.log, row.gpu point here */
 };
 
 struct bank_row {
@@ -139,6 +147,8 @@ char *store_key(const struct store *s);
 int store_run_create(struct store *s, struct run_row *r);   /* sets r->id */
 int store_run_get(struct store *s, int64_t id, struct run_row *r);
 int store_run_update(struct store *s, const struct run_row *r);
+/* Every run of the database, oldest first (caller releases each and frees). */
+int store_runs(struct store *s, struct run_row **rows, int *n);
 void run_row_release(struct run_row *r);
 /* Takes the lock of a run for this process until store_close: refused
  * (-1, reported with the holder's pid) while another live process, or
@@ -155,11 +165,18 @@ void idea_row_release(struct idea_row *i);
 int store_candidate_put(struct store *s, struct cand_row *c, bool *dup);
 /* Every candidate of a run, oldest first, with its evaluation if any. */
 int store_candidates_of_run(struct store *s, int64_t run, struct cand_row **rows, int *n);
+/* One candidate of any run (c->run says which), with its evaluation's
+ * summary if any and its source. -1 after a message when there is none. */
+int store_candidate_get(struct store *s, int64_t id, struct cand_row *c);
 void cand_row_release(struct cand_row *c);
 /* The source of one candidate (caller frees), or NULL (reported). */
 char *store_candidate_source(struct store *s, int64_t id);
 
 int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e);
+/* A candidate's evaluation, every column: 0, 1 when it has none (not judged
+ * yet), -1 after a message. Release with eval_record_release. */
+int store_eval_get(struct store *s, int64_t candidate, struct eval_record *e);
+void eval_record_release(struct eval_record *e);
 /* The detail and log of a candidate's evaluation, as one report (caller frees). */
 char *store_eval_report(struct store *s, int64_t candidate);
 
