@@ -1235,7 +1235,7 @@ static const struct command commands[] = {
 	  "usage: kbreed show [--db PATH] [--json] [RUN [CANDIDATE]]\n"
 	  "\n"
 	  "Without a run, lists the runs in the database. With one, prints its settings\n"
-	  "and every candidate: round, idea, template, knobs, verdict, time and %% of\n"
+	  "and every candidate: round, idea, template, knobs, verdict, time and % of\n"
 	  "PyTorch eager (* marks the winner). With a candidate of that run too, prints\n"
 	  "where it came from, its verdict and timing, the errors and logs of its\n"
 	  "judging, and its source. --json prints the same as one JSON object. Exit\n"
