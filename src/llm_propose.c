@@ -95,7 +95,7 @@ char *llm_categories_text(void)
 	struct buf b;
 	buf_init(&b, 4096);
 	for (int c = 0; c < 6; c++)
-		buf_printf(&b, "  - %s\n", propose_categories[c]);
+		buf_printf(&b, "  - %s\n", idea_categories[c]);
 	return buf_detach(&b);
 }
 
@@ -353,8 +353,8 @@ static const char *canonical_category(const char *cat)
 	while (len && isspace((unsigned char)cat[len - 1]))
 		len--;
 	for (int c = 0; c < 6; c++)
-		if (strlen(propose_categories[c]) == len && !strncasecmp(cat, propose_categories[c], len))
-			return propose_categories[c];
+		if (strlen(idea_categories[c]) == len && !strncasecmp(cat, idea_categories[c], len))
+			return idea_categories[c];
 	return NULL;
 }
 

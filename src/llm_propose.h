@@ -36,7 +36,7 @@ int llm_prompt_load(const char *name, char **text);
 char *llm_prompt_fill(const char *tmpl, const char *const *keys, const char *const *values, int n);
 
 /* "- memory access\n- asynchronous ...\n": the six categories of
- * propose_categories, as the ideas prompt's {categories} (caller frees). */
+ * idea_categories, as the ideas prompt's {categories} (caller frees). */
 char *llm_categories_text(void);
 
 /* A seed as the ideas prompt shows it. */
@@ -69,7 +69,7 @@ char *llm_history_text(const struct llm_tried *tried, int n);
 
 /* One idea read from a reply. */
 struct llm_idea {
-	char *category;       /* owned; one of propose_categories, as spelt there */
+	char *category;       /* owned; one of idea_categories, as spelt there */
 	char *text;           /* owned; the idea in English */
 	int64_t parents[2];   /* seed ids named by the model; not checked against
 			       * the seeds here (the caller knows them) */

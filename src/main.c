@@ -968,11 +968,14 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 			for (int k = 0; k < t[i].n_knobs; k++) {
 				printf("  %-16s [", t[i].knobs[k].name);
 				for (int v = 0; v < t[i].knobs[k].n_values; v++)
-					printf("%s%d%s", v ? " " : "", t[i].knobs[k].values[v],
-					       t[i].knobs[k].values[v] == t[i].knobs[k].def ? "*" : "");
-				printf("]  %s\n", t[i].knobs[k].what);
+					printf("%s%d%s%s", v ? " " : "", t[i].knobs[k].values[v],
+					       t[i].knobs[k].values[v] == t[i].knobs[k].def ? "*" : "",
+					       t[i].knobs[k].loose[v] ? "~" : "");
+				printf("]  (%s) %s\n", t[i].knobs[k].category, t[i].knobs[k].what);
 			}
 		}
+		if (n)
+			printf("\n* the default; ~ a loose value (lowers precision: crfm runs only)\n");
 		rc = EXIT_OK;
 		goto out;
 	}

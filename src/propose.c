@@ -22,14 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const propose_categories[6] = {
-	"memory access",
-	"asynchronous operations and latency hiding",
-	"data type and precision",
-	"compute and instruction",
-	"parallelism and occupancy",
-	"control flow and loops",
-};
 
 uint64_t rng_next(uint64_t *s)
 {
@@ -129,7 +121,7 @@ int propose_load_catalog(struct idea_def **defs, int *n)
 	for (int i = 0; !rc && i < *n; i++) {
 		bool known = false;
 		for (int c = 0; c < 6; c++)
-			known |= !strcmp((*defs)[i].category, propose_categories[c]);
+			known |= !strcmp((*defs)[i].category, idea_categories[c]);
 		if (!known)
 			rc = error("%s: idea %s has category '%s', not one of the six", path,
 				   (*defs)[i].id, (*defs)[i].category);
@@ -294,24 +286,6 @@ static int recombine(const struct propose_ctx *ctx, const struct known *const *s
 	return made;
 }
 
-/* The category a knob's step belongs to, from its name. */
-static const char *knob_category(const char *name)
-{
-	static const struct { const char *word, *category; } map[] = {
-		{ "STAGE", "asynchronous operations and latency hiding" },
-		{ "PIPE", "asynchronous operations and latency hiding" },
-		{ "VEC", "memory access" }, { "TILE", "memory access" }, { "BM", "memory access" },
-		{ "BN", "memory access" }, { "BK", "memory access" }, { "STREAM", "memory access" },
-		{ "UNROLL", "control flow and loops" }, { "PRECISION", "data type and precision" },
-		{ "SPLIT", "parallelism and occupancy" }, { "WARPS", "parallelism and occupancy" },
-		{ "THREADS", "parallelism and occupancy" }, { "ROWS", "parallelism and occupancy" },
-	};
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strstr(name, map[i].word))
-			return map[i].category;
-	return "compute and instruction";
-}
-
 /* Up to `want` knob steps: for each seed of a template, best first, each
  * knob moved one value up or down its list (then two, ...), unless that step was tried on
  * that seed. Returns how many. Deterministic: seeds in rank order, knobs in
@@ -339,8 +313,8 @@ static int knob_steps(const struct propose_ctx *ctx, const struct known *const *
 					continue;
 				if (at < 0 || to < 0 || to >= kn->n_values)
 					continue;
-				/* PRECISION and its like lower precision: not under strict. */
-				if (ctx->strict && !strcmp(kn->name, "PRECISION") && kn->values[to] != kn->def)
+				/* A loose value lowers precision: never under strict. */
+				if (kn->loose[to] && ctx->strict)
 					continue;
 				char id[128], set[96];
 				snprintf(set, sizeof set, "%s=%d", kn->name, kn->values[to]);
@@ -351,7 +325,7 @@ static int knob_steps(const struct propose_ctx *ctx, const struct known *const *
 				char *knobs = genome_knobs_str(&p1->genome);
 				p->def = NULL;
 				p->catalog_id = xstrdup(id);
-				p->category = xstrdup(knob_category(kn->name));
+				p->category = xstrdup(kn->category);
 				if (ctx->eager_ms > 0 && p1->median_ms > 0)
 					p->text = xasprintf(
 						"As #%lld (%s, %s) with %s instead of %d (%s): a step %s that knob from a "

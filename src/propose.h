@@ -14,12 +14,11 @@
 #include <stdint.h>
 
 /* The six idea categories of the seed article. */
-extern const char *const propose_categories[6];
 
 /* One catalogue entry (playbook/ideas.json). */
 struct idea_def {
 	char *id;          /* stable name, e.g. "vectorize-loads" */
-	char *category;    /* one of propose_categories */
+	char *category;    /* one of idea_categories */
 	char *text;        /* English, with {slots} for measured facts */
 	char *families;    /* space-separated families it applies to, "*" for all */
 	char *from;        /* templates a parent may have: names, "naive", "*" */

@@ -63,14 +63,14 @@ int realize_playbook(const struct proposal *p, int k, const struct genome *seen,
 			/* A knob step: one other knob to a neighbouring value. */
 			int i = rng_below(rng, p->to->n_knobs);
 			const struct knob *kn = &p->to->knobs[i];
-			/* Not the step's own knob; not precision (a loose move is
-			 * the catalogue's to make, under the loose tolerance). */
-			if (template_settings_name(p->set, kn->name) || !strcmp(kn->name, "PRECISION"))
+			/* Not the step's own knob; never to a loose value (lowering
+			 * precision is the catalogue's move, under the loose tolerance). */
+			if (template_settings_name(p->set, kn->name))
 				continue;
 			for (int v = 0; v < kn->n_values; v++)
 				if (kn->values[v] == g.value[i]) {
 					int to = v + (rng_below(rng, 2) ? 1 : -1);
-					if (to >= 0 && to < kn->n_values)
+					if (to >= 0 && to < kn->n_values && !kn->loose[to])
 						g.value[i] = kn->values[to];
 					break;
 				}

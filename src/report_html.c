@@ -433,10 +433,10 @@ static void chart_categories(struct buf *b, const struct page *pg)
 	int ideas[6] = { 0 }, cands[6] = { 0 }, ok[6] = { 0 }, most = 1;
 	for (int k = 0; k < 6; k++) {
 		for (int i = 0; i < pg->n_ideas; i++)
-			ideas[k] += !strcmp(pg->ideas[i].category, propose_categories[k]);
+			ideas[k] += !strcmp(pg->ideas[i].category, idea_categories[k]);
 		for (int i = 0; i < pg->n_cands; i++) {
 			const struct idea_row *idea = idea_by_id(pg, pg->cands[i].idea);
-			if (idea && !strcmp(idea->category, propose_categories[k])) {
+			if (idea && !strcmp(idea->category, idea_categories[k])) {
 				cands[k]++;
 				ok[k] += timed(&pg->cands[i]);
 			}
@@ -451,8 +451,8 @@ static void chart_categories(struct buf *b, const struct page *pg)
 			   "<rect class=\"bar-all cat-bar\" x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"14\"><title>%s: %d candidates</title></rect>"
 			   "<rect class=\"bar-ok\" x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"14\"><title>%s: %d correct</title></rect>"
 			   "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">%d / %d correct</text>\n",
-			   left - 8, y + 15, propose_categories[k], ideas[k], ideas[k] == 1 ? "" : "s",
-			   left, y + 4, wa, propose_categories[k], cands[k], left, y + 4, wc, propose_categories[k], ok[k],
+			   left - 8, y + 15, idea_categories[k], ideas[k], ideas[k] == 1 ? "" : "s",
+			   left, y + 4, wa, idea_categories[k], cands[k], left, y + 4, wc, idea_categories[k], ok[k],
 			   left + wa + 6, y + 15, ok[k], cands[k]);
 	}
 	buf_printf(b, "</svg>\n");

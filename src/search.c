@@ -232,11 +232,11 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 		int ideas = 0, n = 0, ok = 0;
 		double gain = 0;
 		for (int i = 0; i < s->pop.n_ideas; i++)
-			ideas += !strcmp(s->pop.ideas[i].category, propose_categories[cat]);
+			ideas += !strcmp(s->pop.ideas[i].category, idea_categories[cat]);
 		for (int i = 0; i < s->pop.n_cands; i++) {
 			const struct cand_row *c = &s->pop.cands[i];
 			const struct idea_row *idea = c->idea ? population_idea(&s->pop, c->idea) : NULL;
-			if (!idea || strcmp(idea->category, propose_categories[cat]))
+			if (!idea || strcmp(idea->category, idea_categories[cat]))
 				continue;
 			n++;
 			const struct cand_row *parent = population_cand(&s->pop, c->parent1);
@@ -249,7 +249,7 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 		char speedup[32] = "-";
 		if (gain > 0)
 			snprintf(speedup, sizeof speedup, "%.2fx", gain);
-		buf_printf(&b, "| %s | %d | %d | %d | %s |\n", propose_categories[cat], ideas, n, ok, speedup);
+		buf_printf(&b, "| %s | %d | %d | %d | %s |\n", idea_categories[cat], ideas, n, ok, speedup);
 	}
 
 	buf_printf(&b, "\n## The winner's lineage\n\n");

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,23 +51,48 @@ static char *trim(char *s)
 	return s;
 }
 
-/* "// knob NAME: v1 v2 v3 | default v | what" */
+const char *const idea_categories[6] = {
+	"memory access",
+	"asynchronous operations and latency hiding",
+	"data type and precision",
+	"compute and instruction",
+	"parallelism and occupancy",
+	"control flow and loops",
+};
+
+const char *template_category(const char *word)
+{
+	size_t len = strlen(word);
+	const char *found = NULL;
+	for (int c = 0; c < 6 && len; c++)
+		if (!strncasecmp(idea_categories[c], word, len) &&
+		    (idea_categories[c][len] == '\0' || idea_categories[c][len] == ' ')) {
+			if (found)
+				return NULL;  /* ambiguous */
+			found = idea_categories[c];
+		}
+	return found;
+}
+
+#define KNOB_FORM "'knob NAME: v1 v2 | default v | category C | [loose v... |] what'"
+
+/* "// knob NAME: v1 v2 v3 | default v | category C | loose v... | what": the
+ * category and loose fields in any order after the default; what is the rest
+ * of the line. */
 static int parse_knob(struct template *t, char *spec, const char *path, int line)
 {
 	if (t->n_knobs == TEMPLATE_MAX_KNOBS)
 		return error("%s:%d: more than %d knobs", path, line, TEMPLATE_MAX_KNOBS);
 	char *colon = strchr(spec, ':');
 	char *bar1 = colon ? strchr(colon, '|') : NULL;
-	char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
 	if (!colon || !bar1)
-		return error("%s:%d: a knob line reads 'knob NAME: v1 v2 | default v | what'", path, line);
+		return error("%s:%d: a knob line reads " KNOB_FORM, path, line);
 	*colon = *bar1 = '\0';
-	if (bar2)
-		*bar2 = '\0';
 	struct knob *k = &t->knobs[t->n_knobs];
+	memset(k, 0, sizeof *k);
 	char *name = trim(spec);
 	if (!*name)
-		return error("%s:%d: a knob needs a name: 'knob NAME: v1 v2 | default v | what'", path, line);
+		return error("%s:%d: a knob needs a name: " KNOB_FORM, path, line);
 	if (template_knob(t, name) >= 0)
 		return error("%s:%d: a second knob named %s", path, line, name);
 	for (char *c = name; *c; c++)
@@ -77,21 +103,70 @@ static int parse_knob(struct template *t, char *spec, const char *path, int line
 	for (char *save = NULL, *v = strtok_r(vals, " ", &save); v; v = strtok_r(NULL, " ", &save)) {
 		char *end;
 		long x = strtol(v, &end, 10);
-		if (*end || k->n_values == TEMPLATE_MAX_VALUES)
+		if (*end || k->n_values == TEMPLATE_MAX_VALUES || x < -1000000000L || x > 1000000000L)
 			return error("%s:%d: knob %s: bad or too many values", path, line, name);
 		k->values[k->n_values++] = (int)x;
 	}
-	int def;
-	if (sscanf(trim(bar1 + 1), "default %d", &def) != 1 || k->n_values == 0)
+	/* The fields after the values: default, then category and loose. */
+	char *field = bar1 + 1, *what = NULL;
+	bool has_default = false;
+	while (field) {
+		while (isspace((unsigned char)*field))
+			field++;
+		if (has_default && strncmp(field, "category ", 9) && strncmp(field, "loose ", 6)) {
+			what = trim(field);  /* the rest of the line, bars and all */
+			break;
+		}
+		char *bar = strchr(field, '|');
+		if (bar)
+			*bar = '\0';
+		char *f = trim(field);
+		int v;
+		if (!has_default) {
+			if (sscanf(f, "default %d", &v) != 1 || k->n_values == 0)
+				return error("%s:%d: knob %s needs values and '| default V'", path, line, name);
+			bool found = false;
+			for (int i = 0; i < k->n_values; i++)
+				found |= k->values[i] == v;
+			if (!found)
+				return error("%s:%d: knob %s: default %d is not among its values", path, line, name, v);
+			k->def = v;
+			has_default = true;
+		} else if (!strncmp(f, "category ", 9)) {
+			if (k->category)
+				return error("%s:%d: knob %s: a second category", path, line, name);
+			k->category = template_category(trim(f + 9));
+			if (!k->category)
+				return error("%s:%d: knob %s: '%s' names none of the six idea categories (memory "
+					     "access, asynchronous operations and latency hiding, data type and precision, "
+					     "compute and instruction, parallelism and occupancy, control flow and loops)",
+					     path, line, name, trim(f + 9));
+		} else if (!strncmp(f, "loose ", 6)) {
+			for (char *save = NULL, *w = strtok_r(f + 6, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+				char *end;
+				long x = strtol(w, &end, 10);
+				int at = -1;
+				for (int i = 0; i < k->n_values && !*end; i++)
+					if (k->values[i] == x)
+						at = i;
+				if (at < 0)
+					return error("%s:%d: knob %s: loose value '%s' is not among its values", path, line,
+						     name, w);
+				if (k->values[at] == k->def)
+					return error("%s:%d: knob %s: the default %d cannot be loose", path, line, name,
+						     k->def);
+				k->loose[at] = true;
+			}
+		}
+		field = bar ? bar + 1 : NULL;
+	}
+	if (!has_default)
 		return error("%s:%d: knob %s needs values and '| default V'", path, line, name);
-	bool found = false;
-	for (int i = 0; i < k->n_values; i++)
-		found |= k->values[i] == def;
-	if (!found)
-		return error("%s:%d: knob %s: default %d is not among its values", path, line, name, def);
-	k->def = def;
+	if (!k->category)
+		return error("%s:%d: knob %s needs '| category C |' (one of the six idea categories)", path, line,
+			     name);
 	k->name = xstrdup(name);
-	k->what = xstrdup(bar2 ? trim(bar2 + 1) : "");
+	k->what = xstrdup(what ? what : "");
 	t->n_knobs++;
 	return 0;
 }

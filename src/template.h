@@ -6,8 +6,12 @@
  *   // kbreed-template: softmax_online
  *   // family: softmax
  *   // problems: softmax
- *   // knob THREADS: 256 512 1024 | default 512 | threads per block
+ *   // knob THREADS: 256 512 1024 | default 512 | category parallelism | threads per block
+ *   // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = TF32 ...
  *   // seeds-from: matmul          (optional)
+ * Each knob names the idea category its steps belong to (the category's
+ * first words suffice) and may mark values `loose`: settings that lower the
+ * precision, which a knob step never takes and strict runs never see.
  * The seeds-from line names families whose banked kernels may lend this
  * template their settings of the knobs the two share (a convolution takes a
  * GEMM's tile shape). A genome is a template plus one value for each knob; realising a genome
@@ -29,11 +33,21 @@
 #define TEMPLATE_MAX_KNOBS 12
 #define TEMPLATE_MAX_VALUES 8
 
+/* The six categories of ideas (CRFM's); a knob's step belongs to one. */
+extern const char *const idea_categories[6];
+/* The category that word names (a whole category, or its first words, any
+ * case), as spelt in idea_categories; NULL when none or several. */
+const char *template_category(const char *word);
+
 struct knob {
 	char *name;                          /* owned, e.g. "VEC" */
 	int values[TEMPLATE_MAX_VALUES];     /* allowed, in the header's order */
 	int n_values;
 	int def;                             /* the default, one of values */
+	bool loose[TEMPLATE_MAX_VALUES];     /* values[i] lowers precision below the model's
+					      * dtype (TF32 for fp32): only under the loose
+					      * tolerance, and only through the catalogue */
+	const char *category;                /* one of idea_categories: where a step of it belongs */
 	char *what;                          /* owned: the header's description */
 };
 

@@ -2,12 +2,12 @@
 // family: conv
 // problems: conv2d conv2d_relu_maxpool
 // seeds-from: matmul
-// knob BM: 64 128 256 | default 128 | output positions per block (rows of the implicit GEMM); halved while a thread would hold more than 128 accumulators (BM*BN/threads)
-// knob BN: 32 64 96 128 | default 96 | output channels per block, an upper bound: n8 tiles past Cout are neither loaded nor multiplied (Cout = 96 fits one BN = 96 or 128 block; 96 holds no idle accumulators)
-// knob BK: 16 32 | default 16 | reduction depth (Cin*KH*KW taps) per pipeline slice; K is padded with zeros to a multiple of BK
-// knob WARPS: 4 8 | default 8 | warps per block; the warp grid (along M x along N) is derived from the tile
-// knob STAGES: 2 3 4 | default 3 | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
-// knob PRECISION: 1 3 | default 3 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
+// knob BM: 64 128 256 | default 128 | category memory access | output positions per block (rows of the implicit GEMM); halved while a thread would hold more than 128 accumulators (BM*BN/threads)
+// knob BN: 32 64 96 128 | default 96 | category memory access | output channels per block, an upper bound: n8 tiles past Cout are neither loaded nor multiplied (Cout = 96 fits one BN = 96 or 128 block; 96 holds no idle accumulators)
+// knob BK: 16 32 | default 16 | category memory access | reduction depth (Cin*KH*KW taps) per pipeline slice; K is padded with zeros to a multiple of BK
+// knob WARPS: 4 8 | default 8 | category parallelism | warps per block; the warp grid (along M x along N) is derived from the tile
+// knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
+// knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
 /*
  * conv_igemm.cu - nn.Conv2d (groups 1, dilation 1, zero padding) with bias,
  * optionally followed by ReLU and MaxPool2d (no padding, floor mode), fp32,

@@ -1,11 +1,11 @@
 // kbreed-template: gelu_vec
 // family: elementwise
 // problems: gelu
-// knob THREADS: 128 256 512 | default 512 | threads per block
-// knob VEC: 1 2 4 | default 4 | floats per load and store (float, float2, float4)
-// knob ITEMS: 1 2 4 | default 1 | vectors per thread per iteration, all loaded before any is computed
-// knob GRID: 0 1 | default 0 | 0 = one thread per ITEMS vectors (grid covers all), 1 = grid-stride with a persistent grid of SMs x resident blocks
-// knob STREAM: 0 1 | default 0 | 1 = streaming cache hints (__ldcs loads, __stcs stores)
+// knob THREADS: 128 256 512 | default 512 | category parallelism | threads per block
+// knob VEC: 1 2 4 | default 4 | category memory access | floats per load and store (float, float2, float4)
+// knob ITEMS: 1 2 4 | default 1 | category control flow | vectors per thread per iteration, all loaded before any is computed
+// knob GRID: 0 1 | default 0 | category parallelism | 0 = one thread per ITEMS vectors (grid covers all), 1 = grid-stride with a persistent grid of SMs x resident blocks
+// knob STREAM: 0 1 | default 0 | category memory access | 1 = streaming cache hints (__ldcs loads, __stcs stores)
 /*
  * gelu_vec.cu - exact GELU, y = 0.5 * x * (1 + erf(x / sqrt(2))), fp32, any
  * shape (flattened to n elements), as F.gelu(x) with approximate='none'.

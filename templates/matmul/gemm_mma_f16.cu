@@ -1,12 +1,12 @@
 // kbreed-template: gemm_mma_f16
 // family: matmul
 // problems: matmul_fp16
-// knob BM: 64 128 256 | default 128 | block tile rows (of A and C); clamped so that a warp holds at most a 64x64 piece of C
-// knob BN: 64 128 256 | default 256 | block tile columns (of B and C); clamped like BM
-// knob BK: 32 64 | default 64 | depth of the K step staged in shared memory per pipeline stage
-// knob WARPS: 4 8 | default 8 | warps per block, arranged over the tile as the grid that makes each warp's piece of C most square
-// knob STAGES: 2 3 4 | default 3 | depth of the cp.async ring in shared memory (STAGES-1 K steps in flight while one is computed)
-// knob GROUP: 1 8 16 | default 8 | block raster: GROUP rows of tiles are swept column by column, so their A rows and the B columns in use stay in L2
+// knob BM: 64 128 256 | default 128 | category memory access | block tile rows (of A and C); clamped so that a warp holds at most a 64x64 piece of C
+// knob BN: 64 128 256 | default 256 | category memory access | block tile columns (of B and C); clamped like BM
+// knob BK: 32 64 | default 64 | category memory access | depth of the K step staged in shared memory per pipeline stage
+// knob WARPS: 4 8 | default 8 | category parallelism | warps per block, arranged over the tile as the grid that makes each warp's piece of C most square
+// knob STAGES: 2 3 4 | default 3 | category asynchronous | depth of the cp.async ring in shared memory (STAGES-1 K steps in flight while one is computed)
+// knob GROUP: 1 8 16 | default 8 | category memory access | block raster: GROUP rows of tiles are swept column by column, so their A rows and the B columns in use stay in L2
 /*
  * gemm_mma_f16.cu - C = A @ B on tensor cores with mma.sync, fp16 (or bf16)
  * in and out, fp32 accumulation.

@@ -1,12 +1,12 @@
 // kbreed-template: gemm_simt_f32
 // family: matmul
 // problems: matmul_fp32
-// knob BM: 64 128 | default 128 | rows of C per block
-// knob BN: 64 128 | default 128 | columns of C per block
-// knob BK: 8 16 | default 8 | depth of the A and B slices staged in shared memory per step
-// knob TM: 4 8 | default 8 | rows of C per thread (threads per block = BM/TM x BN/TN)
-// knob TN: 4 8 | default 8 | columns of C per thread
-// knob DOUBLE_BUFFER: 0 1 | default 1 | 1 = two shared-memory buffers: the next slice is loaded into registers while this one is multiplied, one barrier per step; 0 = load, barrier, multiply, barrier
+// knob BM: 64 128 | default 128 | category memory access | rows of C per block
+// knob BN: 64 128 | default 128 | category memory access | columns of C per block
+// knob BK: 8 16 | default 8 | category memory access | depth of the A and B slices staged in shared memory per step
+// knob TM: 4 8 | default 8 | category compute | rows of C per thread (threads per block = BM/TM x BN/TN)
+// knob TN: 4 8 | default 8 | category compute | columns of C per thread
+// knob DOUBLE_BUFFER: 0 1 | default 1 | category asynchronous | 1 = two shared-memory buffers: the next slice is loaded into registers while this one is multiplied, one barrier per step; 0 = load, barrier, multiply, barrier
 /*
  * gemm_simt_f32.cu - C = A @ B in fp32 on the CUDA cores, exact fp32 FMA.
  *

@@ -1,12 +1,12 @@
 // kbreed-template: gemm_tf32
 // family: matmul
 // problems: matmul_fp32
-// knob BM: 64 128 256 | default 128 | rows of C per block (halved, like BN, until the accumulators fit: 64 per thread and array at PRECISION=3, 128 at PRECISION=1)
-// knob BN: 64 128 256 | default 256 | columns of C per block (the default runs as 128 at PRECISION=3 after the clamp)
-// knob BK: 16 32 | default 32 | depth of the A and B slices staged per pipeline step
-// knob WARPS: 4 8 | default 8 | warps per block; the warp grid (along M x along N) is derived from the block tile
-// knob STAGES: 2 3 4 | default 4 | shared-memory ring of cp.async slices (fewer where the ring would pass 227 KB)
-// knob PRECISION: 1 3 | default 3 | 1 = inputs rounded once to TF32 (fast; within 1e-2, not 1e-4, at K = 4096); 3 = 3xTF32 split (big*big + big*small + small*big), about fp32 accuracy
+// knob BM: 64 128 256 | default 128 | category memory access | rows of C per block (halved, like BN, until the accumulators fit: 64 per thread and array at PRECISION=3, 128 at PRECISION=1)
+// knob BN: 64 128 256 | default 256 | category memory access | columns of C per block (the default runs as 128 at PRECISION=3 after the clamp)
+// knob BK: 16 32 | default 32 | category memory access | depth of the A and B slices staged per pipeline step
+// knob WARPS: 4 8 | default 8 | category parallelism | warps per block; the warp grid (along M x along N) is derived from the block tile
+// knob STAGES: 2 3 4 | default 4 | category asynchronous | shared-memory ring of cp.async slices (fewer where the ring would pass 227 KB)
+// knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = inputs rounded once to TF32 (fast; within 1e-2, not 1e-4, at K = 4096); 3 = 3xTF32 split (big*big + big*small + small*big), about fp32 accuracy
 /*
  * gemm_tf32.cu - C = A @ B in fp32 on the tensor cores (TF32 mma.sync).
  *

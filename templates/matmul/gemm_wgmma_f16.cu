@@ -1,12 +1,12 @@
 // kbreed-template: gemm_wgmma_f16
 // family: matmul
 // problems: matmul_fp16
-// knob BN: 128 192 256 | default 256 | block tile columns (of B and C) = the n of each wgmma (m64nBNk16)
-// knob WG_M: 64 128 | default 64 | rows of C per consumer warpgroup (one or two m64 wgmma per k step); 128 runs as 64 unless BN is 128, so that a thread holds at most 128 fp32 accumulators
-// knob CONSUMERS: 1 2 | default 2 | consumer warpgroups per block, stacked along M: the block tile is (CONSUMERS x WG_M) x BN and all consumers share each B stage
-// knob STAGES: 3 4 5 6 | default 4 | shared-memory stages of the TMA ring (A and B slices 64 deep in K); clamped to what fits in 227 KB
-// knob GROUP: 1 8 16 | default 8 | tile raster of the persistent loop: GROUP rows of tiles are swept column by column, so their A rows and the B columns in use stay in L2
-// knob CLUSTER: 1 2 | default 1 | blocks per thread-block cluster, on vertically adjacent tiles: with 2, each B slice is read from L2 once and multicast by TMA into both blocks' shared memory
+// knob BN: 128 192 256 | default 256 | category memory access | block tile columns (of B and C) = the n of each wgmma (m64nBNk16)
+// knob WG_M: 64 128 | default 64 | category compute | rows of C per consumer warpgroup (one or two m64 wgmma per k step); 128 runs as 64 unless BN is 128, so that a thread holds at most 128 fp32 accumulators
+// knob CONSUMERS: 1 2 | default 2 | category parallelism | consumer warpgroups per block, stacked along M: the block tile is (CONSUMERS x WG_M) x BN and all consumers share each B stage
+// knob STAGES: 3 4 5 6 | default 4 | category asynchronous | shared-memory stages of the TMA ring (A and B slices 64 deep in K); clamped to what fits in 227 KB
+// knob GROUP: 1 8 16 | default 8 | category memory access | tile raster of the persistent loop: GROUP rows of tiles are swept column by column, so their A rows and the B columns in use stay in L2
+// knob CLUSTER: 1 2 | default 1 | category memory access | blocks per thread-block cluster, on vertically adjacent tiles: with 2, each B slice is read from L2 once and multicast by TMA into both blocks' shared memory
 /*
  * gemm_wgmma_f16.cu - C = A @ B on Hopper tensor cores with wgmma, operands
  * brought into shared memory by the tensor memory accelerator (TMA); fp16 in

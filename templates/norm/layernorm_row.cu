@@ -1,10 +1,10 @@
 // kbreed-template: layernorm_row
 // family: norm
 // problems: layernorm
-// knob THREADS: 256 512 1024 | default 512 | threads per block (both kernels)
-// knob VEC: 1 2 4 | default 4 | floats per load and store (float, float2, float4)
-// knob BLOCKS_PER_ROW: 64 256 1024 | default 256 | blocks sharing one row (capped at one vector per thread for short rows)
-// knob ROWS_PER_LAUNCH: 0 1 2 | default 0 | rows per stats+normalise kernel pair: 0 = all rows in one pair (x read twice from DRAM, weight and bias once); 1 or 2 = pairs over groups of rows, meant to re-read x from L2 (measured slower on the suite problem: 0.54-0.59 ms against 0.45)
+// knob THREADS: 256 512 1024 | default 512 | category parallelism | threads per block (both kernels)
+// knob VEC: 1 2 4 | default 4 | category memory access | floats per load and store (float, float2, float4)
+// knob BLOCKS_PER_ROW: 64 256 1024 | default 256 | category parallelism | blocks sharing one row (capped at one vector per thread for short rows)
+// knob ROWS_PER_LAUNCH: 0 1 2 | default 0 | category parallelism | rows per stats+normalise kernel pair: 0 = all rows in one pair (x read twice from DRAM, weight and bias once); 1 or 2 = pairs over groups of rows, meant to re-read x from L2 (measured slower on the suite problem: 0.54-0.59 ms against 0.45)
 /*
  * layernorm_row.cu - nn.LayerNorm over the trailing dims, eps 1e-5, with
  * elementwise affine:  y = (x - mean) / sqrt(var + eps) * weight + bias,

@@ -1,12 +1,12 @@
 // kbreed-template: layernorm_split
 // family: norm
 // problems: layernorm
-// knob THREADS: 256 512 1024 | default 512 | threads per block
-// knob VEC: 1 2 4 | default 4 | floats per load and store (float, float2, float4)
-// knob BLOCKS_PER_SM: 1 2 4 | default 1 | resident blocks per SM of the persistent cooperative grid (lowered to what fits)
-// knob SMEM_CACHE: 0 1 | default 1 | 1 = each block keeps its slice of the current row in shared memory (x read from DRAM once); 0 = the normalise step re-reads x, hoping for L2 hits
-// knob HINTS: 0 1 2 | default 1 | cache hints: 0 = none; 1 = x loaded with __ldcs and y stored with __stcs (evict-first); 2 = as 1, and weight and bias loaded under an L2 evict_last policy so they stay in L2 from row to row
-// knob UNROLL: 1 2 4 | default 2 | vectors per thread per loop iteration, all loaded before use
+// knob THREADS: 256 512 1024 | default 512 | category parallelism | threads per block
+// knob VEC: 1 2 4 | default 4 | category memory access | floats per load and store (float, float2, float4)
+// knob BLOCKS_PER_SM: 1 2 4 | default 1 | category parallelism | resident blocks per SM of the persistent cooperative grid (lowered to what fits)
+// knob SMEM_CACHE: 0 1 | default 1 | category memory access | 1 = each block keeps its slice of the current row in shared memory (x read from DRAM once); 0 = the normalise step re-reads x, hoping for L2 hits
+// knob HINTS: 0 1 2 | default 1 | category memory access | cache hints: 0 = none; 1 = x loaded with __ldcs and y stored with __stcs (evict-first); 2 = as 1, and weight and bias loaded under an L2 evict_last policy so they stay in L2 from row to row
+// knob UNROLL: 1 2 4 | default 2 | category control flow | vectors per thread per loop iteration, all loaded before use
 /*
  * layernorm_split.cu - nn.LayerNorm over the trailing dims, eps 1e-5, with
  * elementwise affine:  y = (x - mean) / sqrt(var + eps) * weight + bias,

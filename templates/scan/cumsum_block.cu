@@ -1,10 +1,10 @@
 // kbreed-template: cumsum_block
 // family: scan
 // problems: cumsum
-// knob THREADS: 128 256 512 1024 | default 256 | threads per block; one block scans one row at a time
-// knob VEC: 1 2 4 | default 4 | floats per global load and store (float, float2, float4)
-// knob ITEMS: 1 2 4 8 | default 8 | vectors per thread per tile (tile = THREADS*ITEMS*VEC elements)
-// knob TRANSPOSE: 0 1 | default 1 | 1 = stage each tile through shared memory so that global loads and stores are warp-contiguous; 0 = each thread loads its own ITEMS consecutive vectors directly
+// knob THREADS: 128 256 512 1024 | default 256 | category parallelism | threads per block; one block scans one row at a time
+// knob VEC: 1 2 4 | default 4 | category memory access | floats per global load and store (float, float2, float4)
+// knob ITEMS: 1 2 4 8 | default 8 | category control flow | vectors per thread per tile (tile = THREADS*ITEMS*VEC elements)
+// knob TRANSPOSE: 0 1 | default 1 | category memory access | 1 = stage each tile through shared memory so that global loads and stores are warp-contiguous; 0 = each thread loads its own ITEMS consecutive vectors directly
 /*
  * cumsum_block.cu - torch.cumsum(x, dim=1), fp32.
  *

@@ -1,12 +1,12 @@
 // kbreed-template: softmax_online
 // family: softmax
 // problems: softmax
-// knob THREADS: 256 512 1024 | default 1024 | threads per block (one block works on one row at a time)
-// knob VEC: 1 2 4 | default 4 | floats per load and store (float, float2, float4)
-// knob ONLINE: 0 1 | default 1 | 1 = one read pass computing max and rescaled sum together, 0 = a max pass then a sum pass (the row is read three times)
-// knob STREAM_STORES: 0 1 | default 1 | 1 = y written with __stcs (evict-first) so the outputs do not push rows out of L2
-// knob BLOCKS_PER_SM: 0 1 2 | default 0 | 0 = one block per row; k = persistent grid of SMs*k blocks looping over rows (bounds the rows in flight, hence the L2 footprint of the re-read)
-// knob SMEM_KB: 0 96 200 | default 0 | KB of shared memory per block holding the start of the row between the passes (each thread keeps the vectors it loaded), so only the rest is re-read from L2
+// knob THREADS: 256 512 1024 | default 1024 | category parallelism | threads per block (one block works on one row at a time)
+// knob VEC: 1 2 4 | default 4 | category memory access | floats per load and store (float, float2, float4)
+// knob ONLINE: 0 1 | default 1 | category memory access | 1 = one read pass computing max and rescaled sum together, 0 = a max pass then a sum pass (the row is read three times)
+// knob STREAM_STORES: 0 1 | default 1 | category memory access | 1 = y written with __stcs (evict-first) so the outputs do not push rows out of L2
+// knob BLOCKS_PER_SM: 0 1 2 | default 0 | category parallelism | 0 = one block per row; k = persistent grid of SMs*k blocks looping over rows (bounds the rows in flight, hence the L2 footprint of the re-read)
+// knob SMEM_KB: 0 96 200 | default 0 | category memory access | KB of shared memory per block holding the start of the row between the passes (each thread keeps the vectors it loaded), so only the rest is re-read from L2
 /*
  * softmax_online.cu - torch.softmax(x, dim=1), fp32.
  *

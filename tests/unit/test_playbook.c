@@ -36,13 +36,15 @@ static int teardown(void **state)
 static void test_header_parsing(void **state)
 {
 	const char *text = "// kbreed-template: demo\n// family: elementwise\n// problems: gelu relu\n"
-			   "// knob VEC: 1 2 4 | default 4 | floats per load\n"
-			   "// knob THREADS: 128 256 | default 256 | threads\n#include <x>\n";
+			   "// knob VEC: 1 2 4 | default 4 | category Memory | floats per load\n"
+			   "// knob THREADS: 128 256 | default 256 | category compute | threads\n#include <x>\n";
 	struct template t;
 	assert_int_equal(template_parse("demo.cu", text, &t), 0);
 	assert_string_equal(t.name, "demo");
 	assert_int_equal(t.n_knobs, 2);
 	assert_int_equal(t.knobs[0].n_values, 3);
+	assert_string_equal(t.knobs[0].category, "memory access");
+	assert_string_equal(t.knobs[0].what, "floats per load");
 	assert_int_equal(t.knobs[0].def, 4);
 	assert_true(template_serves(&t, "relu"));
 	assert_false(template_serves(&t, "rel"));
@@ -74,14 +76,14 @@ static void test_header_parsing(void **state)
 	assert_false(template_seeds_from(&t, "matmul"));
 	template_release(&t);
 	assert_int_equal(template_parse("s.cu", "// kbreed-template: s\n// family: conv\n// problems: conv2d\n"
-					"// seeds-from: matmul attention\n// knob BM: 64 128 | default 64 | rows\n", &t), 0);
+					"// seeds-from: matmul attention\n// knob BM: 64 128 | default 64 | category compute | rows\n", &t), 0);
 	assert_true(template_seeds_from(&t, "matmul"));
 	assert_true(template_seeds_from(&t, "attention"));
 	assert_false(template_seeds_from(&t, "mat"));
 	template_release(&t);
 	/* A default outside the values, or a missing header, is an error. */
 	assert_int_equal(template_parse("bad.cu", "// kbreed-template: b\n// family: f\n// problems: p\n"
-					"// knob A: 1 2 | default 3 | x\n", &t), -1);
+					"// knob A: 1 2 | default 3 | category compute | x\n", &t), -1);
 	assert_int_equal(template_parse("bad.cu", "#include <x>\n", &t), -1);
 }
 
@@ -92,13 +94,22 @@ static void test_header_errors(void **state)
 	 * template_settings_name on an empty needle. */
 	const char *head = "// kbreed-template: b\n// family: f\n// problems: p\n";
 	const char *bad[] = {
-		"// knob : 1 2 | default 1 | x\n",
-		"// knob   : 1 2 | default 1 | x\n",
-		"// knob A: 1 2 | default 1 | x\n// knob A: 1 4 | default 4 | y\n",
+		"// knob : 1 2 | default 1 | category compute | x\n",
+		"// knob   : 1 2 | default 1 | category compute | x\n",
+		"// knob A: 1 2 | default 1 | category compute | x\n// knob A: 1 4 | default 4 | category compute | y\n",
 		"// kbreed-template: again\n",
 		"// family: g\n",
 		"// problems: q\n",
 		"// seeds-from: matmul\n// seeds-from: conv\n",
+		/* The category is required, named, and unique; loose values are
+		 * among the values and never the default. */
+		"// knob A: 1 2 | default 1 | x\n",
+		"// knob A: 1 2 | default 1 | category speed | x\n",
+		"// knob A: 1 2 | default 1 | category c | x\n",  /* not a whole word */
+		"// knob A: 1 2 | default 1 | category memory | category compute | x\n",
+		"// knob A: 1 2 | default 2 | category data | loose 3 | x\n",
+		"// knob A: 1 2 | default 2 | category data | loose 2 | x\n",
+		"// knob A: 1 2 | default 2 | category data | loose 1x | x\n",
 	};
 	struct template t;
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -107,12 +118,25 @@ static void test_header_errors(void **state)
 			fail_msg("accepted a malformed header:\n%s", text);
 		free(text);
 	}
-	char *ok = xasprintf("%s// knob A: 1 2 | default 1 | x\n// knob B: 1 2 | default 1 | y\n", head);
+	char *ok = xasprintf("%s// knob A: 1 2 | default 1 | category compute | x\n// knob B: 1 2 | default 1 | category compute | y\n", head);
 	assert_int_equal(template_parse("ok.cu", ok, &t), 0);
 	assert_int_equal(t.n_knobs, 2);
 	template_release(&t);
 	free(ok);
 	assert_false(template_settings_name("A=1 B=2", ""));
+	/* Category and loose in either order; what keeps its bars. */
+	ok = xasprintf("%s// knob P: 1 2 3 | default 3 | loose 1 2 | category data type | 1 = tf32 | 3 = fp32\n", head);
+	assert_int_equal(template_parse("ok.cu", ok, &t), 0);
+	assert_string_equal(t.knobs[0].category, "data type and precision");
+	assert_true(t.knobs[0].loose[0] && t.knobs[0].loose[1] && !t.knobs[0].loose[2]);
+	assert_string_equal(t.knobs[0].what, "1 = tf32 | 3 = fp32");
+	template_release(&t);
+	free(ok);
+	assert_null(template_category("async"));
+	assert_string_equal(template_category("asynchronous"), "asynchronous operations and latency hiding");
+	assert_string_equal(template_category("PARALLELISM AND"), "parallelism and occupancy");
+	assert_null(template_category("parallel"));  /* whole words only */
+	assert_null(template_category(""));
 }
 
 /* Writes text to dir/name, making the directories on the way. */
@@ -134,7 +158,7 @@ static void test_helpers_inlined(void **state)
 	put(dir, "common/a.cuh", "#include \"b.cuh\" // kbreed:inline\nint helper_a;\n");
 	put(dir, "common/b.cuh", "int helper_b;\n");
 	const char *text = "// kbreed-template: t\n// family: f\n// problems: p\n"
-			   "// knob A: 1 2 | default 1 | x\n"
+			   "// knob A: 1 2 | default 1 | category compute | x\n"
 			   "#include \"../common/a.cuh\" // kbreed:inline\n"
 			   "  #include \"../common/b.cuh\"   // kbreed:inline\n"
 			   "#include \"../common/a.cuh\" // kbreed:inline\n"
@@ -227,7 +251,7 @@ static void test_catalog_matches_templates(void **state)
 	for (int i = 0; i < n_cat; i++) {
 		const struct idea_def *d = &cat[i];
 		for (int c = 0; c < 6; c++)
-			per_cat[c] += !strcmp(d->category, propose_categories[c]);
+			per_cat[c] += !strcmp(d->category, idea_categories[c]);
 		if (*d->to) {
 			const struct template *t = template_find(tpls, n_tpls, d->to);
 			if (!t)
@@ -488,17 +512,19 @@ static void test_knob_steps_when_the_catalogue_runs_dry(void **state)
 	struct proposal p[64];
 	int n = propose_playbook(&ctx, seeds, 1, 64, p);
 	/* Every other value of every knob gives a step, neighbours first
-	 * (PRECISION only under the loose tolerance). */
+	 * (a loose value, PRECISION=1 here, only under the loose tolerance). */
+	int precision = template_knob(t, "PRECISION");
+	assert_true(precision >= 0 && t->knobs[precision].loose[0]);
 	int expect = 0, near = 0;
 	for (int k = 0; k < t->n_knobs; k++) {
 		int at = 0;
 		for (int v = 0; v < t->knobs[k].n_values; v++)
 			if (t->knobs[k].values[v] == a.genome.value[k])
 				at = v;
-		if (!strcmp(t->knobs[k].name, "PRECISION"))
-			continue;
-		expect += t->knobs[k].n_values - 1;
-		near += (at > 0) + (at + 1 < t->knobs[k].n_values);
+		for (int v = 0; v < t->knobs[k].n_values; v++)
+			expect += v != at && !t->knobs[k].loose[v];
+		near += (at > 0 && !t->knobs[k].loose[at - 1]) +
+			(at + 1 < t->knobs[k].n_values && !t->knobs[k].loose[at + 1]);
 	}
 	assert_true(near >= 2 && expect > near);
 	assert_int_equal(n, expect);
@@ -525,6 +551,10 @@ static void test_knob_steps_when_the_catalogue_runs_dry(void **state)
 		assert_non_null(strstr(p[i].text, "As #27"));
 		assert_non_null(strstr(p[i].text, p[i].set));
 		assert_null(strstr(p[i].set, "PRECISION"));
+		/* The step's category is its knob's, as the header states it. */
+		for (int k = 0; k < t->n_knobs; k++)
+			if (template_settings_name(p[i].set, t->knobs[k].name))
+				assert_string_equal(p[i].category, t->knobs[k].category);
 		/* Realised: first the step alone, then with one more knob moved
 		 * to a neighbouring value; all distinct, none the parent. */
 		struct genome out[4];
@@ -541,6 +571,8 @@ static void test_knob_steps_when_the_catalogue_runs_dry(void **state)
 			for (int k = 0; k < t->n_knobs; k++)
 				d += out[x].value[k] != a.genome.value[k];
 			assert_int_equal(d, 2);
+			/* The second knob moved never takes a loose value. */
+			assert_int_equal(out[x].value[precision], a.genome.value[precision]);
 			for (int y = 0; y < x; y++)
 				assert_false(genome_equal(&out[x], &out[y]));
 		}
@@ -560,6 +592,19 @@ static void test_knob_steps_when_the_catalogue_runs_dry(void **state)
 	for (int i = 0; i < n; i++)
 		proposal_release(&p[i]);
 	free(first);
+	/* Under the loose tolerance, the loose value is a step too. */
+	ctx.strict = false;
+	ctx.tried = NULL;
+	ctx.n_tried = 0;
+	m = propose_playbook(&ctx, seeds, 1, 64, q);
+	assert_int_equal(m, n + 1);
+	bool loose_step = false;
+	for (int i = 0; i < m; i++) {
+		loose_step |= !strcmp(q[i].set, "PRECISION=1");
+		proposal_release(&q[i]);
+	}
+	assert_true(loose_step);
+	ctx.strict = true;
 	/* The same seed gives the same steps in the same order (--seed). */
 	uint64_t r1 = 11, r2 = 11;
 	ctx.tried = NULL;

@@ -36,6 +36,7 @@ static int64_t new_run(struct store *s)
 			     .seed = 1, .tolerance = "strict", .gpu = "G", .arch = "sm_90a",
 			     .eager_ms = 2.5 };
 	assert_int_equal(store_run_create(s, &r), 0);
+	free(r.uid);  /* the one field store_run_create allocates */
 	return r.id;
 }
 
@@ -235,6 +236,8 @@ static void test_states(void **state)
 		assert_int_equal(store_run_create(s, &r), 0);
 		assert_int_equal(store_run_get(s, r.id, &back), 0);
 		assert_int_equal(back.status, st);
+		assert_string_equal(back.uid, r.uid);
+		free(r.uid);
 		run_row_release(&back);
 	}
 	int64_t run = new_run(s);
