@@ -15,7 +15,8 @@
 # errors), PYTHON (interpreter with torch for the bridge tests), NO_CURL=1
 # (no libcurl: the LLM proposer's HTTP providers are off), SANITIZE=1 (the
 # sanitized build under build-asan/; `make SANITIZE=1 test` is test-asan),
-# local overrides in config.mak.
+# UNIT_TESTS="test_store ..." and SHELL_TESTS="tests/cli/test_show.sh ..."
+# (test and test-asan run only those), local overrides in config.mak.
 -include config.mak
 
 CC ?= gcc
