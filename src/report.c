@@ -221,11 +221,10 @@ char *report_bench_json(const char *gpu, const char *date, const char *command,
 		const struct bench_row *r = &rows[i];
 		json_t *x = json_object();
 		json_object_set_new(x, "problem", text_json(r->problem));
+		json_object_set_new(x, "run", r->run ? json_integer((json_int_t)r->run) : json_null());
 		json_object_set_new(x, "tolerance", text_json(r->tolerance));
 		if (r->gpu)
 			json_object_set_new(x, "gpu", text_json(r->gpu));
-		if (r->run)
-			json_object_set_new(x, "run", json_integer(r->run));
 		json_object_set_new(x, "eager_ms", num_or_null(r->eager_ms, r->ok));
 		json_object_set_new(x, "compile_ms", num_or_null(r->compile_ms, r->ok && r->compile_ms > 0));
 		json_object_set_new(x, "best_ms", num_or_null(r->best_ms, r->ok));

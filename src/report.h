@@ -50,6 +50,7 @@ char *report_json(const struct eval_report *r);
 /* One problem's line in a bench file. */
 struct bench_row {
 	const char *problem;
+	int64_t run;             /* the run in its database; 0 when none was made */
 	const char *tolerance;
 	bool ok;                 /* a correct kernel was found */
 	double eager_ms, compile_ms, best_ms;
@@ -58,7 +59,6 @@ struct bench_row {
 	bool pass_strict, pass_crfm;  /* the winner's values under each profile */
 	const char *gpu;         /* the GPU model it ran on, when the bench used
 				  * several models; NULL: the file's "gpu" */
-	int64_t run;             /* the run in its database; 0 when unknown */
 };
 
 /* {"gpu", "date", "command", "results": [...]} (caller frees). */
