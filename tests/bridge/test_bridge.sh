@@ -270,6 +270,24 @@ bridge reference "$TMP/stress_half.py" --dir "$TMP/ref_half" --sets 1 --device c
 expect "reference --stress: a stressed fp16 input beyond fp16's range is skipped" 0 \
 	'[(e["kind"], e["why"]) for e in d["stress_skipped"]] == [("scale_up", "a stressed input is not finite in its dtype")]'
 
+cat >"$TMP/stress_raises.py" <<'EOF'
+import torch
+import torch.nn as nn
+class Model(nn.Module):
+    def forward(self, x):
+        if x.abs().max() > 50:
+            raise ValueError("outside the domain")
+        return x * 2
+def get_inputs():
+    return [torch.randn(8, 16)]
+def get_init_inputs():
+    return []
+EOF
+bridge reference "$TMP/stress_raises.py" --dir "$TMP/ref_raises" --sets 1 --device cpu --stress
+expect "reference --stress: a forward that raises on a stressed set skips it, the upcast kept" 0 \
+	'[e["kind"] for e in d["stress_skipped"]] == ["scale_up", "shift"] and d["upcast"] is True and
+	 all("outside the domain" in e["why"] for e in d["stress_skipped"]) and len(d["stress"]) == 3'
+
 # KBREED_STRESS narrows the kinds (made in kbreed's order) or turns them off;
 # anything but a list of known kinds, each once, is a problem-file error.
 sed 's/^import torch$/&\nKBREED_STRESS = ["ties", "scale_down"]/' "$DATA/tiny_gelu.py" >"$TMP/stress_some.py"
