@@ -233,12 +233,13 @@ static void judge_cli_init(struct judge_cli *j)
 	eval_opts_defaults(&j->eval);
 }
 
-enum { J_TOLERANCE, J_SETS, J_REPS, J_WARMUP, J_TIMEOUT, J_ARCH, J_TORCH_COMPILE,
+enum { J_TOLERANCE, J_SETS, J_STRESS, J_REPS, J_WARMUP, J_TIMEOUT, J_ARCH, J_TORCH_COMPILE,
        J_ALLOW_LIBRARIES };
 
 static const struct cli_opt judge_opts[] = {
 	{ J_TOLERANCE, "tolerance", "strict|crfm", "the profile that decides (strict); both are recorded" },
 	{ J_SETS, "sets", "N", "correctness input sets, 1 to 16 (5)" },
+	{ J_STRESS, "stress", "on|off", "also check stressed inputs: x1e3, x1e-3, shifted, ties, clustered maxima (on)" },
 	{ J_REPS, "reps", "N", "timed calls, L2 flushed before each, 20 to 100000 (30)" },
 	{ J_WARMUP, "warmup", "N", "untimed calls before timing, 0 to 100000 (5)" },
 	{ J_TIMEOUT, "timeout", "SECONDS", "wall-clock limit per kernel in the worker (180)" },
@@ -260,6 +261,11 @@ static int judge_set(void *ctx, int id, const char *arg)
 		j->tolerance_given = true;
 		return 0;
 	case J_SETS: return parse_int(arg, 1, 16, "--sets", &j->eval.sets);
+	case J_STRESS:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return error("--stress must be on or off, not '%s'", arg);
+		j->eval.stress = !strcmp(arg, "on");
+		return 0;
 	case J_REPS: return parse_int(arg, 20, 100000, "--reps", &j->eval.reps);
 	case J_WARMUP: return parse_int(arg, 0, 100000, "--warmup", &j->eval.warmup);
 	case J_TIMEOUT:

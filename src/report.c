@@ -160,6 +160,22 @@ char *report_json(const struct eval_report *r)
 		json_object_set_new(c, "rel_l2_err", json_real(res->stats.rel_l2));
 		json_object_set_new(c, "nonfinite", json_integer((json_int_t)res->stats.n_nonfinite));
 		json_object_set_new(c, "sets", json_integer(r->opts->sets));
+		/* How many sets of each kind were checked, and the stressed sets
+		 * the bridge skipped (docs/EVALUATION.md). */
+		json_t *kinds = json_object(), *skipped = json_array();
+		int per_kind[STRESS_KINDS] = { 0 };
+		for (int i = 0; r->refs && i < res->stressed && i < r->refs->n_stress; i++)
+			per_kind[r->refs->stress[i].kind]++;
+		json_object_set_new(kinds, "plain", json_integer(r->opts->sets));
+		for (int k = 0; k < STRESS_KINDS; k++)
+			json_object_set_new(kinds, stress_kind_name((enum stress_kind)k), json_integer(per_kind[k]));
+		for (int i = 0; r->refs && r->opts->stress && i < r->refs->n_skipped; i++) {
+			const struct stress_skip *sk = &r->refs->skipped[i];
+			json_array_append_new(skipped, json_pack("{s:s, s:i, s:o}", "kind", stress_kind_name(sk->kind),
+								 "from", sk->from, "why", text_json(sk->why)));
+		}
+		json_object_set_new(c, "set_kinds", kinds);
+		json_object_set_new(c, "stress_skipped", skipped);
 		json_object_set_new(o, "correctness", c);
 	}
 	if (res->timed) {

@@ -29,6 +29,7 @@ struct eval_report {
 	const char *candidate;            /* path of the .cu */
 	const char *arch;                 /* e.g. "sm_90a" */
 	const struct eval_opts *opts;
+	const struct refset *refs;        /* the stressed sets' kinds; may be NULL */
 	const struct eval_result *result;
 	const struct gpu_info *gpu;       /* may be NULL */
 	const struct baseline *baseline;  /* may be NULL */
