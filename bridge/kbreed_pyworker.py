@@ -9,7 +9,7 @@ this program instead of kbreed-worker, in the same sandbox (src/sandbox.c:
 its own network, process and mount namespaces, the reference directory
 covered, the unprivileged user when kbreed is root, a clean environment) and
 talks to it in the same protocol (include/kbreed_worker_protocol.h, version
-2, docs/WORKER.md):
+3, docs/WORKER.md):
 
     PYTHON kbreed_pyworker.py JOB --problem fd:N --problem-name NAME --seed S
 
@@ -50,13 +50,13 @@ reads as a reply. Exit codes are kbreed-worker's.
 import os
 import sys
 
-PROTOCOL = 2                 # KBREED_WORKER_PROTOCOL
+PROTOCOL = 3                 # KBREED_WORKER_PROTOCOL
 EXIT_NO_GPU = 2              # KBW_EXIT_NO_GPU: no CUDA (or no torch)
 EXIT_CUDA = 3                # KBW_EXIT_CUDA: a CUDA error; the context cannot be trusted
 EXIT_JOB = 4                 # KBW_EXIT_JOB: bad usage, a bad job, unreadable data
 EXIT_VERSION = 5             # KBW_EXIT_VERSION
 MAX_TENSORS = 64             # KBW_MAX_TENSORS
-MAX_SETS = 16                # KBW_MAX_SETS
+MAX_SETS = 32                # KBW_MAX_SETS
 MAX_PATH = 4096              # KBW_MAX_PATH
 MAX_LINE = 8192              # KBW_MAX_LINE
 MAX_DIMS = 8                 # KBREED_MAX_DIMS
@@ -119,7 +119,8 @@ def read_job(path):
             continue
         words = line.split(" ")
         where = "%s, line %d" % (path, lineno)
-        if words[0] in ("sets", "warmup", "reps", "flush_mb") and len(words) == 2 and words[0] not in seen:
+        if words[0] in ("sets", "timed_sets", "warmup", "reps", "flush_mb") and len(words) == 2 \
+                and words[0] not in seen:
             try:
                 seen[words[0]] = _int(words[1])
             except ValueError:
@@ -132,12 +133,15 @@ def read_job(path):
         raise JobError(EXIT_JOB, "%s is empty" % path)
     for k in ("sets", "warmup", "reps", "flush_mb"):
         job[k] = seen.get(k, 0)
+    # The first timed_sets sets feed the warm-up and timed calls; the others
+    # (stressed sets) are checked only. Absent: all of them.
+    job["timed_sets"] = seen.get("timed_sets", job["sets"])
     count = {k: 0 for k in KINDS}
     for t in job["tensors"]:
         count[t["kind"]] = max(count[t["kind"]], t["index"] + 1)
     job["n_inputs"], job["n_params"], job["n_outputs"] = count["input"], count["param"], count["output"]
     want = job["sets"] * job["n_inputs"] + job["n_params"] + job["n_outputs"]
-    if not 1 <= job["sets"] <= MAX_SETS or job["reps"] < 1 or job["warmup"] < 0 or job["flush_mb"] < 0 \
+    if not 1 <= job["sets"] <= MAX_SETS or not 1 <= job["timed_sets"] <= job["sets"] or job["reps"] < 1 or job["warmup"] < 0 or job["flush_mb"] < 0 \
             or job["n_outputs"] < 1 or len(job["tensors"]) != want:
         raise JobError(EXIT_JOB, "job %s is incomplete or out of range" % path)
     for t in job["tensors"]:
@@ -465,7 +469,7 @@ class Worker:
         """Contents never seen: a random set, each input rotated by a random,
         non-zero number of rows of its last dimension (of elements when it
         has fewer than 64 rows), as kbreed-worker's fresh_slot."""
-        s = self.rng.randrange(len(self.sets))
+        s = self.rng.randrange(self.job["timed_sets"])
         for dst, src in zip(self.slot, self.sets[s]):
             numel = src.numel()
             unit = src.shape[-1] if src.dim() else 1

@@ -35,7 +35,7 @@ void eval_opts_defaults(struct eval_opts *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	*o = (struct eval_opts){
-		.sets = 5, .seed = 42, .warmup = 5, .reps = 30, .flush_mb = 256,
+		.sets = 5, .stress = true, .seed = 42, .warmup = 5, .reps = 30, .flush_mb = 256,
 		.timeout_s = 180, .threads = cpus > 1 ? (int)(cpus > 16 ? 16 : cpus) : 1,
 		.tolerance = TOL_STRICT,
 	};
@@ -256,11 +256,12 @@ struct evaluator {
 	const struct problem *problem;
 	const struct refset *refs;
 	struct eval_opts opts;
+	int n_sets;         /* sets checked: opts.sets plain ones, then the stressed */
 	char *tmp;          /* private directory: job file, worker log, outputs */
 	char *job_path;
 	struct worker_client wc;  /* the worker's process */
 	bool wc_ready;      /* wc was initialised */
-	double *scale;      /* [set * n_outputs + j]: tolerance scale, 0 until computed */
+	double *scale;      /* [set * n_outputs + j]: tolerance scale, 0 until computed (n_sets sets) */
 	int count;          /* candidates judged, to name output directories */
 	int *fds;           /* reference inputs and parameters, opened here for the worker */
 	int n_fds;
@@ -317,6 +318,13 @@ static int open_for_worker(struct evaluator *ev, const char *path)
 	return fd;
 }
 
+/* The reference data's number for the worker's set s: the plain sets are
+ * the first opts.sets of the data's, the stressed ones follow its plain ones. */
+static int file_set(const struct evaluator *ev, int s)
+{
+	return s < ev->opts.sets ? s : ev->refs->sets + (s - ev->opts.sets);
+}
+
 /* The worker's job (include/kbreed_worker_protocol.h): the settings, every
  * tensor, the reference inputs and parameters as descriptors opened here. */
 static int write_job(struct evaluator *ev)
@@ -329,13 +337,14 @@ static int write_job(struct evaluator *ev)
 	int rc = -1;
 	kbw_job_init(&j);
 	j.version = KBREED_WORKER_PROTOCOL;
-	j.sets = o->sets;
+	j.sets = ev->n_sets;
+	j.timed_sets = o->sets;   /* timing stays on the problem's own distribution */
 	j.warmup = o->warmup;
 	j.reps = o->reps;
 	j.flush_mb = o->flush_mb;
-	for (int s = 0; s < o->sets; s++)
+	for (int s = 0; s < ev->n_sets; s++)
 		for (int i = 0; i < p->n_inputs; i++) {
-			char *path = xasprintf("%s/set%d.in%d.bin", ev->refs->dir, s, i);
+			char *path = xasprintf("%s/set%d.in%d.bin", ev->refs->dir, file_set(ev, s), i);
 			int fd = open_for_worker(ev, path);
 			free(path);
 			if (fd < 0)
@@ -392,11 +401,18 @@ static struct evaluator *evaluator_alloc(const struct problem *p, const struct r
 		error("asked for %d input sets, the reference data has %d", o->sets, r->sets);
 		return NULL;
 	}
+	int n_sets = o->sets + (o->stress ? r->n_stress : 0);
+	if (n_sets > KBW_MAX_SETS) {
+		error("%d input sets and %d stressed ones are more than the worker takes (%d)", o->sets,
+		      n_sets - o->sets, KBW_MAX_SETS);
+		return NULL;
+	}
 	struct evaluator *ev = xcalloc(1, sizeof *ev);
 	ev->problem = p;
 	ev->refs = r;
 	ev->opts = *o;
-	ev->scale = xcalloc((size_t)(o->sets * p->n_outputs), sizeof *ev->scale);
+	ev->n_sets = n_sets;
+	ev->scale = xcalloc((size_t)(n_sets * p->n_outputs), sizeof *ev->scale);
 	ev->tmp = make_private_dir();
 	if (!ev->tmp)
 		goto fail;
@@ -484,13 +500,13 @@ static const void *map_ro(const char *path, size_t bytes)
 static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_result *res)
 {
 	const struct problem *p = ev->problem;
-	int sets = ev->opts.sets;
+	int sets = ev->n_sets;
 	for (int k = 0; k < 2 * sets; k++) {
 		int set = k % sets;
 		for (int j = 0; j < p->n_outputs; j++) {
 			const struct tensor_spec *t = &p->outputs[j];
 			size_t bytes = tensor_bytes(t);
-			char *ref_path = xasprintf("%s/set%d.out%d.bin", ev->refs->dir, set, j);
+			char *ref_path = xasprintf("%s/set%d.out%d.bin", ev->refs->dir, file_set(ev, set), j);
 			char *got_path = xasprintf("%s/%s%d.out%d.bin", outdir, k < sets ? "set" : "timed", set, j);
 			const void *ref = map_ro(ref_path, bytes), *got = map_ro(got_path, bytes);
 			int rc = 0;
@@ -534,6 +550,7 @@ static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_r
 	for (int q = 0; q < TOL_PROFILES; q++)
 		res->pass[q] = res->stats.n_bad[q] == 0 && !res->stats.norm_bad[q];
 	res->checked = true;
+	res->stressed = ev->n_sets - ev->opts.sets;
 	return 0;
 }
 
@@ -543,7 +560,7 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 	int rc = 0;
 	char *outdir = xasprintf("%s/c%d", ev->tmp, ev->count++);
 	struct worker_run run;
-	worker_run_init(&run, ev->opts.sets, ev->opts.reps);
+	worker_run_init(&run, ev->n_sets, ev->opts.reps);
 
 	if (worker_client_start(&ev->wc)) {
 		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not start the %s worker",
@@ -571,6 +588,9 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 		rc = -1;
 	} else {
 		struct verdict_basis b = { .problem = ev->problem, .scale = ev->scale, .sets = ev->opts.sets,
+					   .n_sets = ev->n_sets, .stress = ev->refs->stress,
+					   .skipped = ev->opts.stress ? ev->refs->skipped : NULL,
+					   .n_skipped = ev->opts.stress ? ev->refs->n_skipped : 0,
 					   .tolerance = ev->opts.tolerance };
 		verdict_of_run(&run, &b, res);
 	}

@@ -131,7 +131,7 @@ int judge_prepare(struct judge *j)
 {
 	if (j->o.dry_run || j->ev)
 		return 0;
-	if (bridge_reference(&j->p, j->o.eval.sets, j->o.eval.seed, "cuda", &j->refs))
+	if (bridge_reference(&j->p, j->o.eval.sets, j->o.eval.seed, j->o.eval.stress, "cuda", &j->refs))
 		return -1;
 	j->have_ceil = bridge_ceilings(j->gpu.name, &j->ceil) == 0;
 	if (!j->have_ceil)
@@ -386,7 +386,7 @@ static void judge_place(struct judge_batch *b, int i, int lane, struct judgement
 		verdict_of_floor(&out->res, j->roof.memory_ms, j->p.min_bytes / 1e6, j->ceil.bandwidth_gbs);
 	out->rep = (struct eval_report){
 		.problem = &j->p, .candidate = b->paths[i], .arch = j->arch, .opts = &j->o.eval,
-		.result = &out->res, .gpu = lane ? &j->more[lane - 1].gpu : &j->gpu,
+		.refs = j->o.dry_run ? NULL : &j->refs, .result = &out->res, .gpu = lane ? &j->more[lane - 1].gpu : &j->gpu,
 		.baseline = j->have_base ? &j->base : NULL, .ceilings = j->have_ceil ? &j->ceil : NULL };
 	report_derive(&out->rep);
 	j->judged++;

@@ -78,6 +78,8 @@ struct search_outcome {
 	bool pass_crfm;
 	double max_abs_err, max_rel_err;
 	int candidates;          /* judged in this run */
+	bool stopped;            /* a budget ended it early; it can be resumed */
+	char *problem;           /* its name; owned */
 	char *winner_path;       /* owned */
 	char *summary_path;      /* owned */
 };

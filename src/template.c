@@ -367,7 +367,11 @@ int template_load_all(struct template **out, int *n)
 	int cap = 0;
 	const char *env = getenv("KBREED_TEMPLATES");
 	char *dir = env && *env ? xstrdup(env) : xasprintf("%s/templates", home_dir());
-	int rc = load_dir(dir, out, n, &cap);
+	/* A missing directory is a kbreed that cannot find its files, not an
+	 * empty playbook. */
+	int rc = util_is_dir(dir) ? load_dir(dir, out, n, &cap)
+		: error("no templates directory %s%s", dir, env && *env ? " ($KBREED_TEMPLATES)"
+			: "; set KBREED_HOME to kbreed's files, or install kbreed with `make install`");
 	free(dir);
 	if (rc) {
 		template_free_all(*out, *n);

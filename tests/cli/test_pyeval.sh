@@ -112,12 +112,14 @@ job() {
 	printf 'kbreed-job %s\nsets 1\nwarmup 1\nreps 3\nflush_mb 0\n' "$1"
 	printf 'tensor input 0 0 0 2 33 1030 %s\ntensor output -1 0 0 2 33 1030 -\n' "$TMP/in.bin"
 }
-job 2 >"$TMP/job"
+# The protocol's version, as kbreed and both workers are built with it.
+V=$(sed -n 's/^#define KBREED_WORKER_PROTOCOL \([0-9]*\).*/\1/p' include/kbreed_worker_protocol.h)
+job "$V" >"$TMP/job"
 mkdir -p "$TMP/o1" "$TMP/o2"
 printf 'eval %s\t%s\nfrob\neval %s\t%s\nquit\n' "$ROOT/$S/gelu_torch.py" "$TMP/o1" "$ROOT/$S/gelu_torch.py" "$TMP/o2" |
 	"$PY" $W "$TMP/job" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >"$TMP/replies" 2>"$TMP/log"
 check "worker: exit 0 after quit" $? 0
-check "worker: ready, version 2" "$(head -1 "$TMP/replies")" "ready 2 0"
+check "worker: ready, version $V" "$(head -1 "$TMP/replies")" "ready $V 0"
 check "worker: one first-sight call, three timed" "$(grep -c '^first 0 ' "$TMP/replies") $(grep -c '^time ' "$TMP/replies")" "1 3"
 check "worker: the first solution ends ok" "$(grep -m1 '^end' "$TMP/replies")" "end ok"
 [ -s "$TMP/o1/set0.out0.bin" ] && [ -s "$TMP/o1/timed0.out0.bin" ] && ok "worker: outputs written" || not_ok "worker: outputs written" "$(ls "$TMP/o1")"
@@ -129,11 +131,18 @@ job 1 >"$TMP/job1"
 echo quit | "$PY" $W "$TMP/job1" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >"$TMP/replies" 2>/dev/null
 check "worker: a job of protocol 1: exit 5" $? 5
 grep -q '^error .*protocol version mismatch' "$TMP/replies" && ok "worker: the mismatch is the reply" || not_ok "worker: the mismatch is the reply" "$(cat "$TMP/replies")"
-job 2 | sed 's/^tensor output.*//' >"$TMP/job-noout"
+job "$V" | sed 's/^tensor output.*//' >"$TMP/job-noout"
 echo quit | "$PY" $W "$TMP/job-noout" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >/dev/null 2>&1
 check "worker: a job without outputs: exit 4" $? 4
 echo quit | "$PY" $W "$TMP/job" --problem "$TMP/problem.py" >/dev/null 2>&1
 check "worker: bad usage: exit 4" $? 4
+# Stressed sets: timed_sets names the sets the timed calls draw on, at most sets.
+job "$V" | sed 's/^sets 1$/sets 1\ntimed_sets 2/' >"$TMP/job-timed"
+echo quit | "$PY" $W "$TMP/job-timed" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >/dev/null 2>&1
+check "worker: more timed sets than sets: exit 4" $? 4
+job "$V" | sed 's/^sets 1$/sets 1\ntimed_sets 1/' >"$TMP/job-timed"
+echo quit | "$PY" $W "$TMP/job-timed" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >/dev/null 2>&1
+check "worker: timed_sets within sets: exit 0" $? 0
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

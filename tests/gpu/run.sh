@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/gpu/run.sh - the checks that need an NVIDIA GPU (`make test-gpu`).
 #
-# 1. Each of the ten naive kernels is judged correct on its suite problem.
+# 1. Each of the ten naive kernels is judged correct on its suite problem,
+#    on the plain input sets and the stressed ones (docs/EVALUATION.md).
 # 2. Deliberately bad kernels (kernels/bad/, each naming its expected class on
 #    its first line) get that class, judged in one session with a correct
 #    kernel after each, which must still come out correct: a bad candidate
@@ -68,8 +69,11 @@ if section 1; then
 for p in layernorm softmax rmsnorm gelu cumsum matmul_fp32 matmul_fp16 conv2d conv2d_relu_maxpool attention_fp16; do
 	$K eval --json "$p" "kernels/naive/$p.cu" >"$RESULTS/naive-$p.json" 2>"$RESULTS/naive-$p.log"
 	g=$(verdicts "$RESULTS/naive-$p.json")
-	if [ "$g" = correct ]; then
-		ok "naive $p: correct"
+	if [ "$g" = correct ] && ! grep -q '"detail": "correct on 5 input sets, [0-9] stressed set' "$RESULTS/naive-$p.json"; then
+		not_ok "naive $p: correct, but judged on no stressed set"
+		sed -n 's/^  "detail": //p' "$RESULTS/naive-$p.json"
+	elif [ "$g" = correct ]; then
+		ok "naive $p: correct, stressed sets included"
 	else
 		not_ok "naive $p: got '$g'"
 		sed -n 's/^  "detail": //p' "$RESULTS/naive-$p.json"
@@ -163,6 +167,13 @@ for want in $expected; do
 	if [ "$g" = "$want" ]; then ok "$1: $g"; else not_ok "$1: got '$g', want '$want'"; fi
 	shift
 done
+# The kernel right only on torch.randn's range is caught by a stressed set,
+# and the detail names the kind.
+if grep -q '"detail": "stressed set scale_up: ' "$RESULTS/hacks.json"; then
+	ok "kernels/hacks/clamps_input.cu: caught by the stressed set scale_up"
+else
+	not_ok "kernels/hacks/clamps_input.cu: no detail names the stressed set scale_up"
+fi
 
 fi
 

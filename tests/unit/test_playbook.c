@@ -18,7 +18,7 @@ static int n_cat;
 
 static int setup(void **state)
 {
-	test_private_cache();
+	test_private_cache_shared_nvcc();
 	if (template_load_all(&tpls, &n_tpls) || propose_load_catalog(&cat, &n_cat))
 		return -1;
 	return 0;

@@ -15,7 +15,7 @@ static char *tmp;
 
 static int setup(void **state)
 {
-	test_private_cache();
+	test_private_cache_shared_nvcc();
 	tmp = test_tmpdir();
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof cwd))
