@@ -14,7 +14,12 @@
 # by the host-clock check (the GPU time-slices between the processes, so the
 # host waits longer than the kernel's events say). Before judging, every
 # kernel is generated and compiled at once (KBREED_LEVEL1_PRECOMPILE=0: not),
-# so the GPU does not wait on nvcc. Ends with "N correct of M".
+# so the GPU does not wait on nvcc. KBREED_LEVEL1_SETS (default 2) and
+# KBREED_LEVEL1_STRESS (on|off, default on) set the input sets judged: at
+# KernelBench's full sizes, reference data is most of a problem's time (the
+# stressed sets add five to the plain ones). Each result line ends with the
+# problem's seconds; <name>.log stamps each line of the judge's log. Ends
+# with "N correct of M".
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build/level1-out}
@@ -54,13 +59,18 @@ if [ "${1:-}" = --one ]; then
 		echo "$name | no kernel | - | $(tail -1 "$o.log")"
 		exit 0
 	fi
-	timeout 400 "$K" eval --json --no-baseline --sets 2 --warmup 1 --reps 20 --timeout 240 "$p" "$o.cu" \
-		>"$o.json" 2>>"$o.log"
+	# Each line of the judge's log carries the seconds since this problem
+	# started: where the time goes (references, the worker, the kernel).
+	t0=$(date +%s)
+	{ timeout 400 "$K" -v eval --json --no-baseline --sets "${KBREED_LEVEL1_SETS:-2}" \
+		--stress "${KBREED_LEVEL1_STRESS:-on}" --warmup 1 --reps 20 --timeout 240 "$p" "$o.cu" >"$o.json"; } 2>&1 |
+		while IFS= read -r l; do echo "+$(($(date +%s) - t0))s $l"; done >>"$o.log"
+	secs=$(($(date +%s) - t0))
 	cp -n "$KBREED_CACHE/machine/"*.json "$OUT/level1/machine/" 2>/dev/null
 	v=$(sed -n 's/.*"verdict": "\([a-z_]*\)".*/\1/p' "$o.json" | head -1)
 	ms=$(sed -n 's/.*"median_ms": \([0-9.e+-]*\).*/\1/p' "$o.json" | head -1)
 	d=$(sed -n 's/.*"detail": "\([^"]*\)".*/\1/p' "$o.json" | head -1 | cut -c1-200)
-	echo "$name | ${v:-error} | ${ms:--} | ${d:-$(tail -1 "$o.log" | cut -c1-200)}"
+	echo "$name | ${v:-error} | ${ms:--} | ${d:-$(tail -1 "$o.log" | cut -c1-200)} | ${secs}s"
 	exit 0
 fi
 DIR=${1:?usage: scripts/level1.sh DIR [K/N]}
@@ -79,7 +89,7 @@ if [ "${KBREED_LEVEL1_PRECOMPILE:-1}" = 1 ]; then
 	xargs -P "$(nproc)" -n 1 sh "$0" --gen <"$OUT/level1/list-$k"
 	ls "$OUT"/level1/*.cu >/dev/null 2>&1 &&
 		KBREED_CACHE="$CB" "$K" -q compile "$OUT"/level1/*.cu >"$OUT/level1/compile.txt" 2>&1
-	echo "# generated and compiled in $(($(date +%s) - t0)) s: $(grep -c ': ok' "$OUT/level1/compile.txt" 2>/dev/null || echo 0) kernels" >&2
+	echo "# generated and compiled in $(($(date +%s) - t0)) s: $(cat "$OUT/level1/compile.txt" 2>/dev/null | grep -c ': ok') kernels" >&2
 fi
 # Each line lands as soon as its problem is judged: a run cut short keeps them.
 xargs -P "${KBREED_LEVEL1_JOBS:-1}" -n 1 sh "$0" --one <"$OUT/level1/list-$k" | tee -a "$OUT/level1.txt"
