@@ -429,6 +429,19 @@ bool template_seeds_from(const struct template *t, const char *family)
 	return util_word_in(t->seeds_from, family);
 }
 
+/* A knob setting's value, "256": a decimal int and nothing else (no wrap,
+ * no trailing text). Returns 0, or -1 where it is not one. */
+static int knob_value(const char *s, int *v)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(s, &end, 10);
+	if (end == s || *end || errno || x < INT_MIN || x > INT_MAX)
+		return -1;
+	*v = (int)x;
+	return 0;
+}
+
 bool template_accepts(const struct template *t, const char *settings)
 {
 	char *copy = xstrdup(settings);
@@ -440,9 +453,9 @@ bool template_accepts(const struct template *t, const char *settings)
 			break;
 		}
 		*eq = '\0';
-		int k = template_knob(t, kv), v = atoi(eq + 1);
+		int k = template_knob(t, kv), v = 0;
 		ok = false;
-		for (int i = 0; k >= 0 && i < t->knobs[k].n_values; i++)
+		for (int i = 0; k >= 0 && knob_value(eq + 1, &v) == 0 && i < t->knobs[k].n_values; i++)
 			ok |= t->knobs[k].values[i] == v;
 	}
 	free(copy);
@@ -506,7 +519,8 @@ int genome_parse(struct genome *g, const struct template *t, const char *knobs)
 		if (eq) {
 			*eq = '\0';
 			k = template_knob(t, kv);
-			v = atoi(eq + 1);
+			if (knob_value(eq + 1, &v))
+				k = -1;
 		}
 		bool allowed = false;
 		for (int i = 0; k >= 0 && i < t->knobs[k].n_values; i++)
@@ -540,7 +554,9 @@ int genome_transplant(struct genome *g, const struct template *t, const char *kn
 		if (!eq)
 			continue;
 		*eq = '\0';
-		int k = template_knob(t, kv), v = atoi(eq + 1);
+		int k = template_knob(t, kv), v = 0;
+		if (knob_value(eq + 1, &v))
+			continue;
 		for (int i = 0; k >= 0 && i < t->knobs[k].n_values; i++)
 			if (t->knobs[k].values[i] == v) {
 				g->value[k] = v;

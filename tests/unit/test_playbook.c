@@ -55,6 +55,13 @@ static void test_header_parsing(void **state)
 	free(k);
 	assert_int_equal(genome_parse(&g, &t, "THREADS=100"), -1);
 	assert_int_equal(genome_parse(&g, &t, "NOPE=1"), -1);
+	/* A value is a whole int: no wrap past INT_MAX (2^32 + 128 is not 128),
+	 * no trailing text, not empty. */
+	assert_int_equal(genome_parse(&g, &t, "THREADS=4294967424"), -1);
+	assert_int_equal(genome_parse(&g, &t, "THREADS=128x"), -1);
+	assert_int_equal(genome_parse(&g, &t, "THREADS="), -1);
+	assert_false(template_accepts(&t, "THREADS=4294967424"));
+	assert_false(template_accepts(&t, "THREADS=128.5"));
 	assert_true(template_settings_name("VEC=2 THREADS=256", "THREADS"));
 	assert_false(template_settings_name("XVEC=2", "VEC"));
 	assert_false(template_settings_name("VECTOR=2", "VEC"));
@@ -69,6 +76,8 @@ static void test_header_parsing(void **state)
 	assert_non_null(strstr(src, "#define CONV_STRIDE 4\n#define VEC 4\n#define THREADS 128\n"));
 	free(src);
 	/* Transplant: shared knobs with allowed values carry, the rest is ignored. */
+	assert_int_equal(genome_transplant(&g, &t, "BM=128 THREADS=256 VEC=3 junk"), 1);
+	assert_int_equal(genome_transplant(&g, &t, "THREADS=4294967552 VEC=18446744073709551618"), 0);
 	assert_int_equal(genome_transplant(&g, &t, "BM=128 THREADS=256 VEC=3 junk"), 1);
 	k = genome_knobs_str(&g);
 	assert_string_equal(k, "VEC=4 THREADS=256");
