@@ -145,10 +145,11 @@ static int get_defines(json_t *o, char **out, const char *what)
 			rc = error("%s: define '%s' is not NAME: number", what, key);
 			break;
 		}
-		if (json_is_integer(v))
-			buf_printf(&b, "#define %s %lld\n", key, (long long)json_integer_value(v));
-		else
-			buf_printf(&b, "#define %s %.17g\n", key, json_real_value(v));
+		if (json_is_integer(v) ? buf_printf(&b, "#define %s %lld\n", key, (long long)json_integer_value(v))
+				       : buf_printf(&b, "#define %s %.17g\n", key, json_real_value(v))) {
+			rc = error("%s: the defines exceed %u KiB", what, (1u << 16) / 1024);
+			break;
+		}
 	}
 	if (rc) {
 		buf_release(&b);

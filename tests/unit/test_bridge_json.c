@@ -59,6 +59,19 @@ static void test_problem_defines(void **state)
 		problem_release(&p);
 		free(j);
 	}
+	/* Defines past 64 KiB are refused, not cut short: 3000 of about 24
+	 * bytes each. */
+	struct buf big;
+	buf_init(&big, 0);
+	buf_printf(&big, "{\"defines\": {");
+	for (int i = 0; i < 3000; i++)
+		buf_printf(&big, "%s\"DEFINE_NUMBER_%d\": %d", i ? ", " : "", i, i);
+	buf_printf(&big, "}, \"inputs\": [], \"params\": [], \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}],"
+		   " \"flops\": 0, \"min_bytes\": 4}");
+	problem_init(&p);
+	assert_int_equal(bridge_json_problem(buf_str(&big), &p), -1);
+	problem_release(&p);
+	buf_release(&big);
 }
 
 static void test_problem_rejects(void **state)
