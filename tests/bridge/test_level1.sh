@@ -28,11 +28,6 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export KBREED_CACHE="$tmp/cache" XDG_CACHE_HOME="$tmp/cache"
-# What nvcc built is shared by make test and make test-asan (nvcc is no code
-# the sanitizers watch): the second build's run finds the kernels compiled.
-if [ -n "${KBREED_TEST_NVCC_CACHE:-}" ]; then
-	mkdir -p "$KBREED_TEST_NVCC_CACHE" "$KBREED_CACHE" && ln -s "$KBREED_TEST_NVCC_CACHE" "$KBREED_CACHE/build"
-fi
 bash tests/bridge/scale_level1.sh "$bench/level1" "$tmp/l1"
 total=0
 ok=0

@@ -24,11 +24,6 @@ not_ok() { failed=$((failed + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export KBREED_CACHE="$tmp/cache" XDG_CACHE_HOME="$tmp/cache"
-# What nvcc built is shared by make test and make test-asan (nvcc is no code
-# the sanitizers watch): the second build's run finds the kernels compiled.
-if [ -n "${KBREED_TEST_NVCC_CACHE:-}" ]; then
-	mkdir -p "$KBREED_TEST_NVCC_CACHE" "$KBREED_CACHE" && ln -s "$KBREED_TEST_NVCC_CACHE" "$KBREED_CACHE/build"
-fi
 mkdir -p "$tmp/p" "$tmp/src"
 
 # The problems: level 1's pointwise ones (scaled down) where present, and
