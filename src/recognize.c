@@ -383,6 +383,11 @@ static bool scan(const struct compute *c, struct recognition *r, struct buf *b)
 	int64_t dim = 0;
 	if (first_int(op, "dim", &dim))
 		def_int(b, "SCAN_DIM", dim);
+	/* The variant for templates, which see defines, not names. */
+	if (!strcmp(base, "cumprod"))
+		def_int(b, "SCAN_PROD", 1);
+	if (*variant)
+		def_int(b, variant[1] == 'r' ? "SCAN_REVERSE" : variant[1] == 'm' ? "SCAN_MASKED" : "SCAN_EXCLUSIVE", 1);
 	return true;
 }
 

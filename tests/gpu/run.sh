@@ -100,7 +100,8 @@ $K template | awk '
 	  n = split(vals, v, " "); print "K " $1 " " v[1] " " v[n] }' >"$T/list"
 # KBREED_GPU_ODD narrows the odd problems (a glob; default all).
 for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
-	op=$(sed -n 's/^KBREED_OP *= *"\([a-z_0-9]*\)".*/\1/p' "$odd")
+	# The op the file declares, or the one recognition names (odd_cumprod).
+	op=$($K -q describe "$odd" 2>/dev/null | sed -n 's/^family .*, op \([a-z_0-9]*\) (.*/\1/p')
 	[ -n "$op" ] || continue
 	name=$(basename "$odd" .py)
 	mkdir -p "$T/$name"
