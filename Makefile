@@ -149,9 +149,12 @@ $(BUILD)/tests/test_policy: tests/unit/test_policy.c src/policy.c src/policy.h $
 
 # The kernels the unit tests compile (templates at their knob extremes, a
 # search's candidates) are kept in one nvcc cache for both builds, so that
-# test-asan does not run nvcc again on what test compiled (tests/unit/testing.h).
+# test-asan does not run nvcc again on what test compiled (tests/unit/testing.h);
+# the bridge's descriptions of the problems the shell tests write (level 1
+# scaled down) likewise, so that test-asan does not run Python on them again.
 test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server
 	@$(SAN_ENV) PYTHON="$(PYTHON)" KBREED_BUILD="$(BUILD)" KBREED_TEST_NVCC_CACHE=$(CURDIR)/build/test-nvcc-cache \
+		KBREED_TEST_DESCRIBE_CACHE=$(CURDIR)/build/test-describe-cache \
 		sh tests/run_tests.sh $(UNIT_BIN)
 
 test-asan:
