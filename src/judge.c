@@ -261,6 +261,8 @@ struct judge_batch {
 	const char *const *paths;
 	int n, next;
 	bool full;                   /* every timed call: no cutoff (the winner's re-timing) */
+	bool cutoff_set;             /* cutoff_ms is decided (at the first candidate run) */
+	double cutoff_ms;            /* adaptive timing's cutoff for the batch; 0: none */
 	char **banned;               /* the policy's objection per candidate, or NULL */
 	int *job_of;                 /* candidate -> its compile job; -1 when banned */
 	struct compile_job *jobs;    /* the candidates that were not banned, in order */
@@ -300,26 +302,33 @@ static void *compile_thread(void *arg)
 	return NULL;
 }
 
-/* The cutoff of adaptive timing for a candidate of b: JUDGE_EARLY_FACTOR x
- * the fastest correct median placed so far, else x PyTorch eager's; 0 for
- * none (adaptive timing off, a full batch, nothing to compare with). Called
- * once the session is prepared. */
+/* The cutoff of adaptive timing for the candidates of b: JUDGE_EARLY_FACTOR
+ * x the fastest correct median placed before the batch's first candidate
+ * ran, else x PyTorch eager's; 0 for none (adaptive timing off, a full batch,
+ * nothing to compare with). One cutoff for the whole batch, whatever order
+ * its candidates finish in, so that a run is the same on one GPU or several.
+ * Called once the session is prepared. */
 static double cutoff_for(struct judge_batch *b)
 {
 	struct judge *j = b->j;
 	if (!j->o.adaptive || b->full)
 		return 0;
-	const char *forced = getenv("KBREED_EARLY_CUTOFF_MS");
-	if (forced && *forced && atof(forced) > 0)
-		return atof(forced);
 	if (b->laned)
 		pthread_mutex_lock(&j->lane_lock);
-	double best = j->best_ms;
+	if (!b->cutoff_set) {
+		const char *forced = getenv("KBREED_EARLY_CUTOFF_MS");
+		if (forced && *forced && atof(forced) > 0)
+			b->cutoff_ms = atof(forced);
+		else if (j->best_ms > 0)
+			b->cutoff_ms = JUDGE_EARLY_FACTOR * j->best_ms;
+		else if (j->have_base && j->base.eager.median_ms > 0)
+			b->cutoff_ms = JUDGE_EARLY_FACTOR * j->base.eager.median_ms;
+		b->cutoff_set = true;
+	}
+	double cutoff = b->cutoff_ms;
 	if (b->laned)
 		pthread_mutex_unlock(&j->lane_lock);
-	if (best > 0)
-		return JUDGE_EARLY_FACTOR * best;
-	return j->have_base && j->base.eager.median_ms > 0 ? JUDGE_EARLY_FACTOR * j->base.eager.median_ms : 0;
+	return cutoff;
 }
 
 /* Steps 1-5 for candidate i on GPU lane (0: the session's first): waits for

@@ -26,8 +26,10 @@
  * thread.
  *
  * Adaptive timing (judge_opts.adaptive): each candidate is sent with a
- * cutoff, JUDGE_EARLY_FACTOR x the fastest correct median the session has
- * placed (PyTorch eager's before there is one); a candidate whose first
+ * cutoff, JUDGE_EARLY_FACTOR x the fastest correct median the session had
+ * placed when its batch began (PyTorch eager's before there is one; one
+ * cutoff per batch, so that the order candidates finish in, on one GPU or
+ * several, changes nothing); a candidate whose first
  * JUDGE_EARLY_CALLS timed calls are all slower stops timing there
  * (eval_result.early), its correctness checked in full. The winner's
  * re-timing (judge_one_full) never has a cutoff.

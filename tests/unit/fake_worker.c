@@ -65,10 +65,11 @@
  * list of indices into it) narrows what is visible, as for the real worker;
  * a worker whose CUDA_VISIBLE_DEVICES names no listed GPU finds none.
  *
- * When $KBREED_FAKE_EVAL_LOG names a file, one line "<device> <so>" is
- * appended to it per candidate judged, device being $CUDA_VISIBLE_DEVICES
- * ("-" when unset) and so the candidate's basename: a test sees where each
- * candidate ran, and that none ran twice.
+ * When $KBREED_FAKE_EVAL_LOG names a file, one line "<device> <so> <cutoff>"
+ * is appended to it per candidate judged, device being $CUDA_VISIBLE_DEVICES
+ * ("-" when unset), so the candidate's basename and cutoff the cutoff its
+ * eval command gave ("-" for none): a test sees where each candidate ran,
+ * that none ran twice, and which were judged adaptively.
  *
  * When $KBREED_FAKE_WORKER_STARTS (or $FAKE_WORKER_STARTS) names a file, one
  * line is appended to it per process started, so that a test can count
@@ -322,7 +323,7 @@ static void whoami(const struct job *j)
 }
 
 /* One line per candidate to $KBREED_FAKE_EVAL_LOG: where it ran. */
-static void note_eval(const char *base)
+static void note_eval(const char *base, double cutoff_ms)
 {
 	const char *path = getenv("KBREED_FAKE_EVAL_LOG"), *dev = getenv("CUDA_VISIBLE_DEVICES");
 	if (!path || !*path)
@@ -331,7 +332,10 @@ static void note_eval(const char *base)
 	if (fd < 0)
 		return;
 	char line[KBW_MAX_PATH + 64];
-	int n = snprintf(line, sizeof line, "%s %s\n", dev && *dev ? dev : "-", base);
+	char cut[64] = "-";
+	if (cutoff_ms > 0)
+		snprintf(cut, sizeof cut, "%g", cutoff_ms);
+	int n = snprintf(line, sizeof line, "%s %s %s\n", dev && *dev ? dev : "-", base, cut);
 	if (n > 0 && write(fd, line, (size_t)n) != n)
 		die("cannot write %s: %s", path, strerror(errno));
 	close(fd);
@@ -373,7 +377,7 @@ static void run_candidate(const struct job *j, const struct kbw_eval *e)
 	const char *so = e->so, *outdir = e->outdir;
 	const char *base = strrchr(so, '/');
 	base = base ? base + 1 : so;
-	note_eval(base);
+	note_eval(base, e->cutoff_ms);
 	if (strstr(base, "crash")) {
 		fprintf(stderr, "fake_worker: crashing on purpose\n");
 		fflush(stderr);
