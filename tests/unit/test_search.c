@@ -139,6 +139,17 @@ static void test_full_run(void **state)
 	free(sql);
 	assert_int_equal(query(db, "SELECT count(*) FROM bank"), 1);
 	assert_int_equal(query(db, "SELECT status='done' FROM runs WHERE id=1"), 1);
+	/* Adaptive timing, on by default: candidates clearly slower than the
+	 * best stop timing after 5 calls, are stored as such with their
+	 * cutoff, and none is the winner, which was timed in full. */
+	long long early = query(db, "SELECT count(*) FROM evaluations WHERE early = 1");
+	assert_true(early > 0);
+	assert_int_equal(res.early, early);
+	assert_int_equal(query(db, "SELECT count(*) FROM evaluations WHERE early = 1 AND reps = 5 AND"
+			 " median_ms > cutoff_ms"), early);
+	assert_int_equal(query(db, "SELECT count(*) FROM evaluations WHERE early = 0 AND reps = 20"),
+			 query(db, "SELECT count(*) FROM evaluations") - early);
+	assert_int_equal(query(db, "SELECT early FROM evaluations e JOIN runs r ON r.winner = e.candidate"), 0);
 	search_outcome_release(&res);
 
 	/* The same seed gives the same run. */
