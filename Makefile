@@ -7,12 +7,16 @@
 #   make check        test, then test-asan (CI runs this)
 #   make test-gpu     the GPU checks (on a machine with an NVIDIA GPU)
 #   make fuzz         the libFuzzer harnesses of tests/fuzz/, FUZZ_SECONDS each
+#   make install      PREFIX/bin/kbreed, PREFIX/libexec/kbreed/kbreed-worker and
+#                     kbreed's files in PREFIX/share/kbreed (PREFIX=/usr/local;
+#                     DESTDIR for staging); make uninstall removes them
 #
 # Knobs: CUDA_HOME (default /usr/local/cuda), DEVELOPER=1 (warnings are
 # errors), PYTHON (interpreter with torch for the bridge tests), NO_CURL=1
 # (no libcurl: the LLM proposer's HTTP providers are off), SANITIZE=1 (the
 # sanitized build under build-asan/; `make SANITIZE=1 test` is test-asan),
-# local overrides in config.mak.
+# UNIT_TESTS="test_store ..." and SHELL_TESTS="tests/cli/test_show.sh ..."
+# (test and test-asan run only those), local overrides in config.mak.
 -include config.mak
 
 CC ?= gcc
@@ -78,13 +82,13 @@ endif
 HTTP_STAMP := $(BUILD)/obj/http.flags
 $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP) || echo '$(HTTP_CFLAGS)' >$(HTTP_STAMP); })
 
-# Pipeline order: problem -> (propose [http, llm] -> realize) -> compile -> evaluate -> (store) -> report.
+# Pipeline order: problem -> (propose [http, llm] -> realize) -> compile -> evaluate -> (store) -> report, show.
 # JSON is encoded beside the structs it encodes: only src/bridge_json.c,
-# src/llm_json.c, src/llm_propose.c, src/propose.c and src/report.c include
-# jansson.h.
-LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/recognize.c src/generate.c src/bridge.c src/bridge_json.c \
+# src/llm_json.c, src/llm_propose.c, src/propose.c, src/report.c and
+# src/show.c include jansson.h.
+LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/recognize.c src/pointwise.c src/generate.c src/bridge.c src/bridge_json.c \
 	src/template.c src/http.c src/llm.c src/llm_json.c src/llm_propose.c src/propose.c src/realize.c \
-	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/proposer_generated.c src/search.c src/slurm.c src/export.c src/report_html.c \
+	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/proposer_generated.c src/search.c src/slurm.c src/export.c src/report_html.c src/show.c \
 	src/compile.c src/policy.c src/linkcheck.c src/compare.c src/worker_client.c src/verdict.c src/evaluate.c src/report.c
 # The worker protocol's encoders and decoders, shared by kbreed, the GPU
 # worker and the fake worker (include/kbreed_worker_protocol.h).
@@ -143,8 +147,12 @@ $(BUILD)/tests/test_policy: tests/unit/test_policy.c src/policy.c src/policy.h $
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Isrc -o $@ $< src/policy.c $(BUILD)/libkbreed.a -lcmocka -ldl -lsqlite3 $(LIBS)
 
+# The kernels the unit tests compile (templates at their knob extremes, a
+# search's candidates) are kept in one nvcc cache for both builds, so that
+# test-asan does not run nvcc again on what test compiled (tests/unit/testing.h).
 test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server
-	@$(SAN_ENV) PYTHON="$(PYTHON)" KBREED_BUILD="$(BUILD)" sh tests/run_tests.sh $(UNIT_BIN)
+	@$(SAN_ENV) PYTHON="$(PYTHON)" KBREED_BUILD="$(BUILD)" KBREED_TEST_NVCC_CACHE=$(CURDIR)/build/test-nvcc-cache \
+		sh tests/run_tests.sh $(UNIT_BIN)
 
 test-asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 test
@@ -204,7 +212,32 @@ fuzz: fuzz-build
 		grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/fuzz_$$n.log || true; \
 	done
 
+# An installed kbreed finds its files in ../share/kbreed beside its binary
+# (src/home.c), its worker in ../libexec/kbreed. The directories copied are
+# the ones kbreed reads at run time, with the docs the winners point to and
+# the worker's source (to rebuild the worker on a GPU host); Python's
+# caches are left behind.
+PREFIX ?= /usr/local
+INSTALL_DIR := $(DESTDIR)$(PREFIX)
+SHARE_DIRS := bridge docs export include kernels playbook problems prompts templates worker
+
+install: all
+	install -d "$(INSTALL_DIR)/bin" "$(INSTALL_DIR)/libexec/kbreed" "$(INSTALL_DIR)/share/kbreed"
+	install -m 755 $(BUILD)/kbreed "$(INSTALL_DIR)/bin/kbreed"
+	install -m 755 $(BUILD)/kbreed-worker "$(INSTALL_DIR)/libexec/kbreed/kbreed-worker"
+	@set -e; for d in $(SHARE_DIRS); do \
+		rm -rf "$(INSTALL_DIR)/share/kbreed/$$d"; \
+		find $$d -name __pycache__ -prune -o -type f ! -name '*.pyc' -print | while read -r f; do \
+			install -D -m 644 "$$f" "$(INSTALL_DIR)/share/kbreed/$$f"; \
+		done; \
+	done
+	@echo "installed: $(INSTALL_DIR)/bin/kbreed (files in $(INSTALL_DIR)/share/kbreed)"
+
+uninstall:
+	rm -f "$(INSTALL_DIR)/bin/kbreed"
+	rm -rf "$(INSTALL_DIR)/libexec/kbreed" "$(INSTALL_DIR)/share/kbreed"
+
 clean:
 	rm -rf build build-asan $(FUZZ_BUILD)
 
-.PHONY: all test test-asan check test-gpu clean fuzz fuzz-build
+.PHONY: all test test-asan check test-gpu clean fuzz fuzz-build install uninstall

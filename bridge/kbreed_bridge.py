@@ -49,6 +49,14 @@ EXIT_NO_CUDA = 4     # the command needs CUDA and there is none
 DEFAULT_SEED = 42
 MAX_DIMS = 8         # KBREED_MAX_DIMS in include/kbreed_candidate.h
 
+# Stressed input sets (reference --stress), in the order they are made:
+# STRESS_NAMES in src/bridge_json.c lists the same names.
+STRESS_KINDS = ("scale_up", "scale_down", "shift", "ties", "clustered_max")
+STRESS_SCALE_UP = 1e3
+STRESS_SCALE_DOWN = 1e-3
+STRESS_SHIFT_RMS = 100.0     # shift: + 100 x the tensor's rms
+STRESS_TIES_LEVELS = 4       # ties: a grid step of rms / 4, rounded to a power of two
+
 torch = None         # bound by _import_torch(), so that a missing torch is exit 3, not a crash
 
 # ---------------------------------------------------------------------------
@@ -206,6 +214,7 @@ class Problem:
             flops = int(flops)
         self.flops = flops   # None: count them
         self.defines = self._defines()
+        self.stress = self._stress()
 
     def _load(self, data):
         # The module name comes from a hash of the path and bytes, so two
@@ -247,6 +256,26 @@ class Problem:
                 raise BridgeError(EXIT_PROBLEM, "%s: KBREED_DEFINES entry %r: %r must be a C "
                                   "identifier and a finite number" % (self.path, k, v))
         return dict(d)
+
+    def _stress(self):
+        """KBREED_STRESS: the stressed input kinds the operator's domain
+        allows, a list of names from STRESS_KINDS ([] for none); absent: all."""
+        v = getattr(self.module, "KBREED_STRESS", None)
+        if v is None:
+            return list(STRESS_KINDS)
+        if not isinstance(v, (list, tuple)):
+            raise BridgeError(EXIT_PROBLEM, "%s: KBREED_STRESS must be a list of stress kinds "
+                              "(%s), or [] for none, not %r"
+                              % (self.path, ", ".join(STRESS_KINDS), v))
+        seen = []
+        for k in v:
+            if not isinstance(k, str) or k not in STRESS_KINDS:
+                raise BridgeError(EXIT_PROBLEM, "%s: KBREED_STRESS names %r, which is no stress "
+                                  "kind; kinds: %s" % (self.path, k, ", ".join(STRESS_KINDS)))
+            if k in seen:
+                raise BridgeError(EXIT_PROBLEM, "%s: KBREED_STRESS names %r twice" % (self.path, k))
+            seen.append(k)
+        return [k for k in STRESS_KINDS if k in seen]   # kbreed's order, whatever the file's
 
     def _meta_str(self, attr, default):
         v = getattr(self.module, attr, default)
@@ -640,7 +669,7 @@ def cmd_describe(args):
         "name": prob.name, "family": prob.family, "op": prob.op, "notes": prob.notes,
         "defines": prob.defines, "inputs": ins, "params": params, "outputs": outs,
         "flops": flops, "min_bytes": sum(_entry_bytes(e) for e in ins + params + outs),
-        "declared": prob.declared, "graph": graph, "graph_error": graph_error,
+        "declared": prob.declared, "stress": prob.stress, "graph": graph, "graph_error": graph_error,
         "torch": _torch_version(), "file_sha256": prob.sha256,
     }
 
@@ -747,6 +776,63 @@ def _on_device(inputs, device, dtype=None):
     return out
 
 
+def _stress_tensor(kind, t, rng):
+    """One input under a stress kind (STRESS_KINDS), in its own dtype, or t
+    itself: integer and boolean tensors and scalars (numel <= 1, hyper-
+    parameters such as a margin) are never touched. The arithmetic is in
+    float64 and rounded to the dtype once.
+      scale_up / scale_down  x * 1e3 / x * 1e-3
+      shift                  x + 100 * rms(x) (100 when rms is 0)
+      ties                   x rounded to a grid of step 2^round(log2(rms/4)):
+                             few distinct values, many equal ones
+      clustered_max          the tensor's maximum written at positions 0, p,
+                             p + 1 and n - 1 of the last dimension (p from
+                             rng): every row holds several equal maxima, two
+                             of them adjacent, and at those positions every
+                             other dimension is constant."""
+    import math
+    if not t.is_floating_point() or t.numel() <= 1:
+        return t
+    x = t.detach().to(torch.float64)
+    mask = torch.isfinite(x)
+    finite = x if bool(mask.all()) else x[mask]   # no copy in the usual case
+    del mask
+    rms = float(finite.pow(2).mean().sqrt()) if finite.numel() else 0.0
+    if kind == "scale_up":
+        y = x * STRESS_SCALE_UP
+    elif kind == "scale_down":
+        y = x * STRESS_SCALE_DOWN
+    elif kind == "shift":
+        y = x + STRESS_SHIFT_RMS * (rms if rms > 0 else 1.0)
+    elif kind == "ties":
+        step = 2.0 ** round(math.log2(rms / STRESS_TIES_LEVELS)) if rms > 0 else 1.0
+        y = torch.round(x / step) * step
+    elif kind == "clustered_max":
+        n = x.shape[-1] if x.dim() else 1
+        y = x.clone().reshape(-1, n) if n > 1 else x.clone().reshape(1, -1)
+        n = y.shape[1]
+        p = rng.randrange(1, n - 2) if n >= 4 else 0
+        cols = sorted(set([0, p, min(p + 1, n - 1), n - 1]))
+        y[:, cols] = float(finite.max()) if finite.numel() else 0.0
+        y = y.reshape(x.shape)
+    else:
+        raise AssertionError("unknown stress kind %r" % kind)
+    return y.to(t.dtype)
+
+
+def _stress_inputs(kind, inputs, seed):
+    """The stressed copy of one input set: every floating input under the
+    kind, reproducibly from the run's seed."""
+    import random
+    rng = random.Random("%d:%s" % (seed, kind))
+    return [_stress_tensor(kind, t, rng) for t in inputs]
+
+
+def _nonfinite(tensors):
+    """Non-finite elements per tensor (0 for integer ones)."""
+    return [int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0 for t in tensors]
+
+
 def _reference_settings():
     """Exact arithmetic for the reference: no TF32, no reduced-precision fp16
     reductions, deterministic algorithms where torch has them."""
@@ -829,42 +915,91 @@ def cmd_reference(args):
                               % ([list(t.shape) for t in outs], [list(s) for _, s in out_types]))
         return [t.to(dt) for t, (dt, _) in zip(outs, out_types)]
 
-    i = 0
-    while i < args.sets:
-        # Sets other than 0 are made as they are needed (they can be large)
-        # and made again, identically, if the sets are redone.
-        inputs = set0 if i == 0 else prob.make_inputs(seed + 1 + i)
-        got = [_entry(n["name"], t, prob.path) for n, t in zip(in_entries, inputs)]
-        if len(inputs) != len(set0) or got != in_entries:
-            raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() gave different shapes or dtypes "
-                              "for set %d than for set 0" % (prob.path, i))
-        try:
-            outs = reference_outputs(i, inputs)
-        except Exception as e:
-            if ref_model is None or (isinstance(e, BridgeError) and e.code == EXIT_PROBLEM):
-                raise
-            if native is None:
-                raise BridgeError(EXIT_OTHER, "%s: the upcast forward failed (%s) and the model "
-                                  "does not run at its own precision on %s either"
-                                  % (prob.path, _short(e, 500), device))
-            _log("upcast forward failed on set %d (%s); redoing every set at native precision"
-                 % (i, _short(e, 500)))
-            ref_model = None
-            i = 0
-            continue
-        if i == 0:
-            out_entries = [_entry("out%d" % j, t, prob.path) for j, t in enumerate(outs)]
-        for j, t in enumerate(inputs):
-            _write_tensor(directory, "set%d.in%d.bin" % (i, j), t)
-        for j, t in enumerate(outs):
-            _write_tensor(directory, "set%d.out%d.bin" % (i, j), t)
-        del outs, inputs
-        i += 1
+    # The plain sets 0..N-1, then with --stress one set per kind the file
+    # allows (KBREED_STRESS), numbered from N: kind m stresses plain set
+    # m % N. A stressed set whose reference has more non-finite elements
+    # than its plain set's (an overflow, a log of zero) is skipped and
+    # recorded, not written: there is nothing to judge a kernel against.
+    kinds = prob.stress if args.stress else []
+    plan = [(i, None, i) for i in range(args.sets)]
+    plan += [(args.sets + m, kind, m % args.sets) for m, kind in enumerate(kinds)]
+    while True:
+        nonfinite = {}          # plain set -> non-finite elements per output
+        stressed, skipped = [], []
+        k = 0
+        while k < len(plan):
+            i, kind, src = plan[k]
+            # Sets other than 0 are made as they are needed (they can be
+            # large) and made again, identically, if the sets are redone.
+            inputs = set0 if src == 0 else prob.make_inputs(seed + 1 + src)
+            got = [_entry(n["name"], t, prob.path) for n, t in zip(in_entries, inputs)]
+            if len(inputs) != len(set0) or got != in_entries:
+                raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() gave different shapes or dtypes "
+                                  "for set %d than for set 0" % (prob.path, src))
+            why = None
+            if kind is not None:
+                before = sum(_nonfinite(inputs))
+                inputs = _stress_inputs(kind, inputs, seed)
+                if sum(_nonfinite(inputs)) > before:
+                    why = "a stressed input is not finite in its dtype"
+            outs = None
+            if why is None:
+                try:
+                    outs = reference_outputs(i, inputs)
+                except Exception as e:
+                    # The plain sets ran at this precision: a stressed set
+                    # that fails is skipped, never a reason to redo them.
+                    if kind is not None:
+                        why = "the reference forward failed: %s" % _short(e, 300)
+                    elif ref_model is None or (isinstance(e, BridgeError) and e.code == EXIT_PROBLEM):
+                        raise
+                    elif native is None:
+                        raise BridgeError(EXIT_OTHER, "%s: the upcast forward failed (%s) and the "
+                                          "model does not run at its own precision on %s either"
+                                          % (prob.path, _short(e, 500), device))
+                    else:
+                        _log("upcast forward failed on set %d (%s); redoing every set at native "
+                             "precision" % (i, _short(e, 500)))
+                        ref_model = None
+                        break
+            if outs is not None and kind is None:
+                nonfinite[i] = _nonfinite(outs)
+            elif outs is not None:
+                bad = [(j, n, t.numel()) for j, (n, n0, t) in
+                       enumerate(zip(_nonfinite(outs), nonfinite[src], outs)) if n > n0]
+                if bad:
+                    j, n, total = bad[0]
+                    why = ("the reference is not finite: %d of %d elements of output %d are "
+                           "Inf or NaN" % (n, total, j))
+                    outs = None
+            if why is not None:
+                _log("stressed set %s (from set %d) skipped: %s" % (kind, src, why))
+                skipped.append({"kind": kind, "from": src, "why": why})
+                del inputs
+                k += 1
+                continue
+            if i == 0:
+                out_entries = [_entry("out%d" % j, t, prob.path) for j, t in enumerate(outs)]
+            n = args.sets + len(stressed)  # stressed sets are numbered without gaps
+            if kind is not None:
+                stressed.append({"set": n, "kind": kind, "from": src})
+            for j, t in enumerate(inputs):
+                _write_tensor(directory, "set%d.in%d.bin" % (i if kind is None else n, j), t)
+            for j, t in enumerate(outs):
+                _write_tensor(directory, "set%d.out%d.bin" % (i if kind is None else n, j), t)
+            del outs, inputs
+            k += 1
+        if k == len(plan):
+            break
+        for f in os.listdir(directory):   # redo every set: no set file of the attempt stays
+            if re.match(r"^set\d+\.(in|out)\d+\.bin$", f):
+                os.remove(os.path.join(directory, f))
 
     manifest = {
         "sets": args.sets, "seed": seed, "device": device, "upcast": ref_model is not None,
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "inputs": in_entries, "params": param_entries, "outputs": out_entries,
+        "stress": stressed, "stress_skipped": skipped,
         "torch": _torch_version(), "file_sha256": prob.sha256,
     }
     _write_atomic(directory, "manifest.json", (json.dumps(manifest) + "\n").encode())
@@ -1010,6 +1145,8 @@ def _parser():
     r.add_argument("--seed", type=int, default=DEFAULT_SEED)
     r.add_argument("--device", choices=("cuda", "cpu"), default=None,
                    help="default: cuda when available, else cpu")
+    r.add_argument("--stress", action="store_true",
+                   help="add the stressed input sets the problem allows (KBREED_STRESS)")
     r.set_defaults(func=cmd_reference)
 
     t = sub.add_parser("time", help="time PyTorch eager (and torch.compile)")

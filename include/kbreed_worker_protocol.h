@@ -1,6 +1,6 @@
 /*
  * kbreed_worker_protocol.h - the contract between kbreed and its GPU worker,
- * protocol version 2. docs/WORKER.md tells the whole story.
+ * protocol version 3. docs/WORKER.md tells the whole story.
  *
  * Three programs include this header and link worker/worker_protocol.c:
  * kbreed (src/worker_client.c, src/evaluate.c), the GPU worker
@@ -41,7 +41,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define KBREED_WORKER_PROTOCOL 2
+#define KBREED_WORKER_PROTOCOL 3
 
 /* Exit codes of the worker. */
 #define KBW_EXIT_OK 0
@@ -52,7 +52,7 @@
 
 /* Limits both sides enforce. */
 #define KBW_MAX_TENSORS 64  /* per kind (inputs of one set, params, outputs) */
-#define KBW_MAX_SETS 16     /* input sets */
+#define KBW_MAX_SETS 32     /* input sets (plain and stressed) */
 #define KBW_MAX_PATH 4096   /* bytes of a path on a job or command line */
 #define KBW_MAX_LINE 8192   /* bytes of a reply line, newline included */
 #define KBW_LEAK_REPORT_BYTES (16u << 20)  /* the worker reports a leak above this */
@@ -60,6 +60,9 @@
 /* ---- The job file ------------------------------------------------------
  *   kbreed-job <version>
  *   sets <n>            correctness input sets (1..KBW_MAX_SETS)
+ *   timed_sets <n>      the first n sets (1..sets) also feed the warm-up and
+ *                       timed calls; the others (stressed sets) are checked
+ *                       only. Absent: all of them. (Protocol 3.)
  *   warmup <n>          untimed calls before timing (>= 0)
  *   reps <n>            timed calls (>= 1)
  *   flush_mb <n>        L2 flush written before each timed call (>= 0)
@@ -83,6 +86,8 @@ struct kbw_tensor {
 struct kbw_job {
 	int version;        /* KBREED_WORKER_PROTOCOL when written by kbreed */
 	int sets, warmup, reps, flush_mb;
+	int timed_sets;     /* sets 0..timed_sets-1 feed the timed calls; 0 when
+			       writing means all (kbw_job_format writes sets) */
 	struct kbw_tensor *tensor;        /* in file order; owned */
 	int n_tensors;
 	int n_inputs;       /* inputs per set */

@@ -15,6 +15,14 @@ head_dim = 128
 
 KBREED_FLOPS = 4 * batch_size * num_heads * seq_len * seq_len * head_dim
 
+# Stressed inputs (docs/EVALUATION.md), all but scale_up: q and k times 1e3
+# give scores of about 1e6 whose top two in a row lie within fp32's rounding
+# of each other in a few of the 2^20 rows, so the attention weights there
+# depend on the order of the sums (in the reference as in any kernel), and
+# an honest kernel would fail by chance. PyTorch's own output is finite, so
+# the bridge cannot tell: the problem says so.
+KBREED_STRESS = ["scale_down", "shift", "ties", "clustered_max"]
+
 
 class Model(nn.Module):
     """softmax(q k^T / sqrt(d)) v."""

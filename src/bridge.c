@@ -30,11 +30,38 @@
 #define BASELINE_TIMEOUT_S 1200
 #define CEILINGS_TIMEOUT_S 600
 
+static const char *const stress_names[STRESS_KINDS] = {
+	[STRESS_SCALE_UP] = "scale_up",
+	[STRESS_SCALE_DOWN] = "scale_down",
+	[STRESS_SHIFT] = "shift",
+	[STRESS_TIES] = "ties",
+	[STRESS_CLUSTERED_MAX] = "clustered_max",
+};
+
+const char *stress_kind_name(enum stress_kind k)
+{
+	return (unsigned)k < STRESS_KINDS ? stress_names[k] : "?";
+}
+
+int stress_kind_parse(const char *name, enum stress_kind *k)
+{
+	for (int i = 0; name && i < STRESS_KINDS; i++)
+		if (!strcmp(name, stress_names[i])) {
+			*k = (enum stress_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
 void refset_release(struct refset *r)
 {
 	free(r->dir);
 	free(r->device);
 	free(r->gpu);
+	free(r->stress);
+	for (int i = 0; i < r->n_skipped; i++)
+		free(r->skipped[i].why);
+	free(r->skipped);
 	memset(r, 0, sizeof *r);
 }
 
@@ -183,13 +210,13 @@ out:
 	return rc;
 }
 
-int bridge_reference(const struct problem *p, int sets, int seed, const char *device,
+int bridge_reference(const struct problem *p, int sets, int seed, bool stress, const char *device,
 		     struct refset *r)
 {
 	int rc = -1;
 	char *script = script_path(), *cache = util_cache_dir();
 	char *dir = NULL, *tmp = NULL;
-	char key[65], *extra = xasprintf("sets=%d seed=%d device=%s", sets, seed, device);
+	char key[65], *extra = xasprintf("sets=%d seed=%d device=%s stress=%d", sets, seed, device, stress);
 	const char *files[] = { p->path, script, NULL };
 	if (hash_inputs(files, extra, key))
 		goto out;
@@ -198,8 +225,8 @@ int bridge_reference(const struct problem *p, int sets, int seed, const char *de
 		rc = 0;
 		goto out;
 	}
-	info("making reference data for %s (%d input sets, on %s); cached in %s", p->name, sets,
-	     device, dir);
+	info("making reference data for %s (%d input sets%s, on %s); cached in %s", p->name, sets,
+	     stress ? " and the stressed ones" : "", device, dir);
 	tmp = xasprintf("%s.tmp.%ld", dir, (long)getpid());
 	if (util_is_dir(tmp))
 		util_remove_tree(tmp);
@@ -209,7 +236,7 @@ int bridge_reference(const struct problem *p, int sets, int seed, const char *de
 	snprintf(sets_s, sizeof sets_s, "%d", sets);
 	snprintf(seed_s, sizeof seed_s, "%d", seed);
 	const char *args[] = { "reference", p->path, "--dir", tmp, "--sets", sets_s,
-			       "--seed", seed_s, "--device", device, NULL };
+			       "--seed", seed_s, "--device", device, stress ? "--stress" : NULL, NULL };
 	char *json = NULL;
 	if (run_bridge(args, REFERENCE_TIMEOUT_S, &json)) {
 		util_remove_tree(tmp);

@@ -11,14 +11,50 @@
 
 #include <stdbool.h>
 
-/* A directory of reference data: inputs and outputs of `sets` input sets. */
+/* The stressed input sets (docs/EVALUATION.md, *Inputs beyond one
+ * distribution*): a plain set's floating inputs transformed by the bridge,
+ * the reference recomputed by PyTorch on them. In the order they are made. */
+enum stress_kind {
+	STRESS_SCALE_UP,       /* x 1e3 */
+	STRESS_SCALE_DOWN,     /* x 1e-3 */
+	STRESS_SHIFT,          /* + 100 x rms */
+	STRESS_TIES,           /* rounded to a coarse grid: many equal values */
+	STRESS_CLUSTERED_MAX,  /* several equal maxima in every row, two adjacent */
+};
+#define STRESS_KINDS (STRESS_CLUSTERED_MAX + 1)
+
+/* "scale_up", "scale_down", "shift", "ties", "clustered_max"; "?" out of range. */
+const char *stress_kind_name(enum stress_kind k);
+/* The kind a name names. Returns 0, or -1 (k untouched) for another name. */
+int stress_kind_parse(const char *name, enum stress_kind *k);
+
+/* A stressed set in the reference data. */
+struct stress_set {
+	enum stress_kind kind;
+	int from;       /* the plain set it stresses */
+};
+
+/* A stressed set the bridge did not write: its reference is not finite (an
+ * overflow, the log of a zero) or could not be computed. */
+struct stress_skip {
+	enum stress_kind kind;
+	int from;
+	char *why;      /* owned */
+};
+
+/* A directory of reference data: inputs and outputs of `sets` plain input
+ * sets, then of n_stress stressed ones. */
 struct refset {
 	char *dir;      /* owned; holds manifest.json, param*.bin, set*.in*.bin, set*.out*.bin */
-	int sets;       /* input sets, each with its own seed */
+	int sets;       /* plain input sets (get_inputs()), each with its own seed */
 	int seed;       /* base seed: model under seed, set i under seed + 1 + i */
 	bool upcast;    /* references computed in higher precision than the model's */
 	char *device;   /* where they were computed ("cuda" or "cpu"); owned */
 	char *gpu;      /* GPU name when computed on one; owned, may be "" */
+	struct stress_set *stress;     /* [n_stress]: file set sets + i; owned, NULL when none */
+	int n_stress;
+	struct stress_skip *skipped;   /* [n_skipped]: stressed sets not made; owned */
+	int n_skipped;
 };
 
 struct timing {
@@ -55,9 +91,11 @@ void ceilings_release(struct ceilings *c);
  * Cached by the file's content. Returns 0 or -1 with the reason reported. */
 int bridge_describe(const char *path, struct problem *p);
 
-/* Makes sure reference data for (problem, sets, seed) exists in the cache,
- * computing it on the GPU when needed; fills r. `device` is "cuda" or "cpu". */
-int bridge_reference(const struct problem *p, int sets, int seed, const char *device,
+/* Makes sure reference data for (problem, sets, seed, stress) exists in the
+ * cache, computing it on the GPU when needed; fills r. `device` is "cuda" or
+ * "cpu"; with stress, the stressed sets the problem allows follow the plain
+ * ones (its KBREED_STRESS; those whose reference is not finite skipped). */
+int bridge_reference(const struct problem *p, int sets, int seed, bool stress, const char *device,
 		     struct refset *r);
 
 /* Times PyTorch eager (and torch.compile when with_compile) now, on this GPU. */
@@ -85,7 +123,11 @@ char *bridge_json_error(const char *json);
  * not record one. A graph that is there but malformed is an error. */
 int bridge_json_problem(const char *json, struct problem *p);
 /* Fills r from a manifest and checks its tensors against the problem's;
- * sets must be a whole number >= 1 and seed a whole number that fits an int. */
+ * sets must be a whole number >= 1 and seed a whole number that fits an int;
+ * "stress" (absent: none) lists the stressed sets as {"set", "kind", "from"},
+ * numbered sets, sets + 1, ... and each from a plain set, at most
+ * STRESS_KINDS of them, each kind once; "stress_skipped" (absent: none)
+ * lists {"kind", "from", "why"}. */
 int bridge_json_manifest(const char *json, const struct problem *p, struct refset *r);
 /* Timings: reps must be a whole number >= 1 that fits an int. */
 int bridge_json_baseline(const char *json, struct baseline *b);

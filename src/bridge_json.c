@@ -507,6 +507,59 @@ static bool same_specs(const struct tensor_spec *a, int na, const struct tensor_
 	return true;
 }
 
+/* A stress kind's name under key of e. */
+static int get_stress_kind(json_t *e, enum stress_kind *k, const char *what)
+{
+	json_t *v = json_object_get(e, "kind");
+	if (!json_is_string(v) || stress_kind_parse(json_string_value(v), k))
+		return error("%s: a stressed set's 'kind' is missing or no stress kind", what);
+	return 0;
+}
+
+/* The manifest's "stress" and "stress_skipped" (absent: none) into *r's
+ * fields, which the caller frees on failure too. Each kind at most once,
+ * written or skipped; written sets numbered sets, sets + 1, ... */
+static int get_stress(json_t *j, int sets, struct refset *r, const char *what)
+{
+	json_t *list = json_object_get(j, "stress"), *skip = json_object_get(j, "stress_skipped");
+	bool seen[STRESS_KINDS] = { false };
+	size_t i;
+	json_t *e;
+	if ((list && !json_is_array(list)) || (skip && !json_is_array(skip)))
+		return error("%s: 'stress' and 'stress_skipped' must be lists", what);
+	if (json_array_size(list) + json_array_size(skip) > STRESS_KINDS)
+		return error("%s: more stressed sets than there are stress kinds", what);
+	if (json_array_size(list))
+		r->stress = xcalloc(json_array_size(list), sizeof *r->stress);
+	json_array_foreach(list, i, e) {
+		struct stress_set *t = &r->stress[i];
+		int set = 0;
+		if (!json_is_object(e) || get_stress_kind(e, &t->kind, what) ||
+		    get_int(e, "set", 0, INT_MAX, &set, what) || get_int(e, "from", 0, sets - 1, &t->from, what))
+			return -1;
+		if ((long long)set != (long long)sets + (long long)i)
+			return error("%s: stressed set %d should be numbered %lld", what, set, (long long)sets + (long long)i);
+		if (seen[t->kind])
+			return error("%s: stress kind %s given twice", what, stress_kind_name(t->kind));
+		seen[t->kind] = true;
+		r->n_stress++;
+	}
+	if (json_array_size(skip))
+		r->skipped = xcalloc(json_array_size(skip), sizeof *r->skipped);
+	json_array_foreach(skip, i, e) {
+		struct stress_skip *t = &r->skipped[i];
+		if (!json_is_object(e) || get_stress_kind(e, &t->kind, what) ||
+		    get_int(e, "from", 0, sets - 1, &t->from, what))
+			return -1;
+		if (seen[t->kind])
+			return error("%s: stress kind %s given twice", what, stress_kind_name(t->kind));
+		seen[t->kind] = true;
+		t->why = get_string(e, "why", "");
+		r->n_skipped++;
+	}
+	return 0;
+}
+
 int bridge_json_manifest(const char *text, const struct problem *p, struct refset *r)
 {
 	const char *what = "reference manifest";
@@ -529,6 +582,19 @@ int bridge_json_manifest(const char *text, const struct problem *p, struct refse
 		error("%s: tensors differ from the problem's description", what);
 		goto out;
 	}
+	struct refset st = { 0 };
+	if (get_stress(j, sets, &st, what)) {
+		refset_release(&st);
+		goto out;
+	}
+	free(r->stress);
+	for (int i = 0; i < r->n_skipped; i++)
+		free(r->skipped[i].why);
+	free(r->skipped);
+	r->stress = st.stress;
+	r->n_stress = st.n_stress;
+	r->skipped = st.skipped;
+	r->n_skipped = st.n_skipped;
 	r->sets = sets;
 	r->seed = seed;
 	r->upcast = json_is_true(json_object_get(j, "upcast"));

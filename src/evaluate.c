@@ -35,7 +35,7 @@ void eval_opts_defaults(struct eval_opts *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	*o = (struct eval_opts){
-		.sets = 5, .seed = 42, .warmup = 5, .reps = 30, .flush_mb = 256,
+		.sets = 5, .stress = true, .seed = 42, .warmup = 5, .reps = 30, .flush_mb = 256,
 		.timeout_s = 180, .threads = cpus > 1 ? (int)(cpus > 16 ? 16 : cpus) : 1,
 		.tolerance = TOL_STRICT,
 	};
@@ -256,14 +256,16 @@ struct evaluator {
 	const struct problem *problem;
 	const struct refset *refs;
 	struct eval_opts opts;
+	int n_sets;         /* sets checked: opts.sets plain ones, then the stressed */
 	char *tmp;          /* private directory: job file, worker log, outputs */
 	char *job_path;
 	struct worker_client wc;  /* the worker's process */
 	bool wc_ready;      /* wc was initialised */
-	double *scale;      /* [set * n_outputs + j]: tolerance scale, 0 until computed */
+	double *scale;      /* [set * n_outputs + j]: tolerance scale, 0 until computed (n_sets sets) */
 	int count;          /* candidates judged, to name output directories */
 	int *fds;           /* reference inputs and parameters, opened here for the worker */
 	int n_fds;
+	bool python;        /* judges Python solutions in the Python worker */
 };
 
 /* Where outputs travel: RAM-backed /dev/shm when there, else $TMPDIR. */
@@ -316,6 +318,13 @@ static int open_for_worker(struct evaluator *ev, const char *path)
 	return fd;
 }
 
+/* The reference data's number for the worker's set s: the plain sets are
+ * the first opts.sets of the data's, the stressed ones follow its plain ones. */
+static int file_set(const struct evaluator *ev, int s)
+{
+	return s < ev->opts.sets ? s : ev->refs->sets + (s - ev->opts.sets);
+}
+
 /* The worker's job (include/kbreed_worker_protocol.h): the settings, every
  * tensor, the reference inputs and parameters as descriptors opened here. */
 static int write_job(struct evaluator *ev)
@@ -328,13 +337,14 @@ static int write_job(struct evaluator *ev)
 	int rc = -1;
 	kbw_job_init(&j);
 	j.version = KBREED_WORKER_PROTOCOL;
-	j.sets = o->sets;
+	j.sets = ev->n_sets;
+	j.timed_sets = o->sets;   /* timing stays on the problem's own distribution */
 	j.warmup = o->warmup;
 	j.reps = o->reps;
 	j.flush_mb = o->flush_mb;
-	for (int s = 0; s < o->sets; s++)
+	for (int s = 0; s < ev->n_sets; s++)
 		for (int i = 0; i < p->n_inputs; i++) {
-			char *path = xasprintf("%s/set%d.in%d.bin", ev->refs->dir, s, i);
+			char *path = xasprintf("%s/set%d.in%d.bin", ev->refs->dir, file_set(ev, s), i);
 			int fd = open_for_worker(ev, path);
 			free(path);
 			if (fd < 0)
@@ -382,18 +392,27 @@ struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
 	return evaluator_new_on(p, r, o, NULL);
 }
 
-struct evaluator *evaluator_new_on(const struct problem *p, const struct refset *r,
-				   const struct eval_opts *o, const char *device)
+/* The parts of an evaluator both kinds share: the private directory, the
+ * job and its descriptors. NULL on failure (reported). */
+static struct evaluator *evaluator_alloc(const struct problem *p, const struct refset *r,
+					 const struct eval_opts *o)
 {
 	if (o->sets > r->sets) {
 		error("asked for %d input sets, the reference data has %d", o->sets, r->sets);
+		return NULL;
+	}
+	int n_sets = o->sets + (o->stress ? r->n_stress : 0);
+	if (n_sets > KBW_MAX_SETS) {
+		error("%d input sets and %d stressed ones are more than the worker takes (%d)", o->sets,
+		      n_sets - o->sets, KBW_MAX_SETS);
 		return NULL;
 	}
 	struct evaluator *ev = xcalloc(1, sizeof *ev);
 	ev->problem = p;
 	ev->refs = r;
 	ev->opts = *o;
-	ev->scale = xcalloc((size_t)(o->sets * p->n_outputs), sizeof *ev->scale);
+	ev->n_sets = n_sets;
+	ev->scale = xcalloc((size_t)(n_sets * p->n_outputs), sizeof *ev->scale);
 	ev->tmp = make_private_dir();
 	if (!ev->tmp)
 		goto fail;
@@ -404,15 +423,58 @@ struct evaluator *evaluator_new_on(const struct problem *p, const struct refset 
 	protect_refs(r->dir);
 	if (write_job(ev))
 		goto fail;
-	if (worker_client_init(&ev->wc, ev->tmp, ev->job_path, ev->fds, ev->n_fds))
-		goto fail;
-	ev->wc_ready = true;
-	if (device)
-		ev->wc.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
 	return ev;
 fail:
 	evaluator_free(ev);
 	return NULL;
+}
+
+struct evaluator *evaluator_new_on(const struct problem *p, const struct refset *r,
+				   const struct eval_opts *o, const char *device)
+{
+	struct evaluator *ev = evaluator_alloc(p, r, o);
+	if (!ev)
+		return NULL;
+	if (worker_client_init(&ev->wc, ev->tmp, ev->job_path, ev->fds, ev->n_fds)) {
+		evaluator_free(ev);
+		return NULL;
+	}
+	ev->wc_ready = true;
+	if (device)
+		ev->wc.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
+	return ev;
+}
+
+struct evaluator *evaluator_new_python(const struct problem *p, const struct refset *r,
+				       const struct eval_opts *o, const char *device)
+{
+	struct evaluator *ev = evaluator_alloc(p, r, o);
+	if (!ev)
+		return NULL;
+	/* The problem's text, for get_init_inputs(), as a descriptor: the
+	 * unprivileged worker may not be able to open it by its path. Its base
+	 * name only names it in messages (a path on the command line would be
+	 * checked for that user, and its absence keep the worker as root). */
+	int fd = open_for_worker(ev, p->path);
+	char src[32], seed[32], *copy = xstrdup(p->path);
+	snprintf(src, sizeof src, "fd:%d", fd);
+	snprintf(seed, sizeof seed, "%d", o->seed);
+	const char *args[] = { "--problem", src, "--problem-name", basename(copy), "--seed", seed, NULL };
+	char *script = xasprintf("%s/bridge/kbreed_pyworker.py", home_dir());
+	if (fd < 0 || worker_client_init_python(&ev->wc, ev->tmp, ev->job_path, ev->fds, ev->n_fds,
+						bridge_python(), script, args)) {
+		free(script);
+		free(copy);
+		evaluator_free(ev);
+		return NULL;
+	}
+	free(script);
+	free(copy);
+	ev->wc_ready = true;
+	ev->python = true;
+	if (device)
+		ev->wc.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
+	return ev;
 }
 
 /* Maps a file of `bytes` read-only; NULL on failure (reported). */
@@ -438,13 +500,13 @@ static const void *map_ro(const char *path, size_t bytes)
 static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_result *res)
 {
 	const struct problem *p = ev->problem;
-	int sets = ev->opts.sets;
+	int sets = ev->n_sets;
 	for (int k = 0; k < 2 * sets; k++) {
 		int set = k % sets;
 		for (int j = 0; j < p->n_outputs; j++) {
 			const struct tensor_spec *t = &p->outputs[j];
 			size_t bytes = tensor_bytes(t);
-			char *ref_path = xasprintf("%s/set%d.out%d.bin", ev->refs->dir, set, j);
+			char *ref_path = xasprintf("%s/set%d.out%d.bin", ev->refs->dir, file_set(ev, set), j);
 			char *got_path = xasprintf("%s/%s%d.out%d.bin", outdir, k < sets ? "set" : "timed", set, j);
 			const void *ref = map_ro(ref_path, bytes), *got = map_ro(got_path, bytes);
 			int rc = 0;
@@ -488,6 +550,7 @@ static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_r
 	for (int q = 0; q < TOL_PROFILES; q++)
 		res->pass[q] = res->stats.n_bad[q] == 0 && !res->stats.norm_bad[q];
 	res->checked = true;
+	res->stressed = ev->n_sets - ev->opts.sets;
 	return 0;
 }
 
@@ -503,19 +566,24 @@ int evaluator_run_cutoff(struct evaluator *ev, const char *so_path, double cutof
 	int rc = 0;
 	char *outdir = xasprintf("%s/c%d", ev->tmp, ev->count++);
 	struct worker_run run;
-	worker_run_init(&run, ev->opts.sets, ev->opts.reps);
+	worker_run_init(&run, ev->n_sets, ev->opts.reps);
 	if (cutoff_ms > 0 && calls >= 1 && calls < ev->opts.reps) {
 		run.cutoff_ms = cutoff_ms;
 		run.cutoff_calls = calls;
 	}
 
 	if (worker_client_start(&ev->wc)) {
-		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not start the GPU worker");
+		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not start the %s worker",
+				ev->python ? "Python" : "GPU");
 		rc = -1;
 		goto out;
 	}
-	if (worker_client_eval(&ev->wc, so_path, outdir, ev->opts.timeout_s, &run)) {
-		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not hand %s to the GPU worker", so_path);
+	/* A Python solution compiles what it loads (load_inline) as it is
+	 * imported, inside the call. */
+	double limit_s = ev->opts.timeout_s + (ev->python ? EVAL_PYTHON_LOAD_S : 0);
+	if (worker_client_eval(&ev->wc, so_path, outdir, limit_s, &run)) {
+		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not hand %s to the %s worker", so_path,
+				ev->python ? "Python" : "GPU");
 		rc = -1;
 		goto out;
 	}
@@ -523,7 +591,7 @@ int evaluator_run_cutoff(struct evaluator *ev, const char *so_path, double cutof
 	res->mem_clock_mhz = run.mem_clock_mhz;
 	res->leaked_bytes = run.leaked_bytes;
 	res->cutoff_ms = run.cutoff_ms;
-	if (verdict_of_fault(&run, ev->opts.timeout_s, res)) {
+	if (verdict_of_fault(&run, limit_s, res)) {
 		if (run.end != WORKER_END_OK)
 			res->log = worker_client_log_tail(&ev->wc);
 	} else if (check_outputs(ev, outdir, res)) {
@@ -531,10 +599,15 @@ int evaluator_run_cutoff(struct evaluator *ev, const char *so_path, double cutof
 		rc = -1;
 	} else {
 		struct verdict_basis b = { .problem = ev->problem, .scale = ev->scale, .sets = ev->opts.sets,
+					   .n_sets = ev->n_sets, .stress = ev->refs->stress,
+					   .skipped = ev->opts.stress ? ev->refs->skipped : NULL,
+					   .n_skipped = ev->opts.stress ? ev->refs->n_skipped : 0,
 					   .tolerance = ev->opts.tolerance };
 		verdict_of_run(&run, &b, res);
 	}
-	if (worker_client_running(&ev->wc) && verdict_needs_fresh_worker(&run, res))
+	/* A Python worker has imported its solution for good: the next one
+	 * gets a fresh worker. */
+	if (worker_client_running(&ev->wc) && (ev->python || verdict_needs_fresh_worker(&run, res)))
 		worker_client_stop(&ev->wc, true);
 out:
 	res->wall_s = util_now() - t0;

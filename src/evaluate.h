@@ -70,7 +70,8 @@ int gpu_select(const char *spec, struct gpu_info **gpus, int *n);
 void gpu_list_free(struct gpu_info *gpus, int n);
 
 struct eval_opts {
-	int sets;          /* correctness input sets (>= 5) */
+	int sets;          /* plain correctness input sets (>= 5) */
+	bool stress;       /* also the stressed sets the reference data holds (on) */
 	int seed;          /* base seed of the reference data */
 	int warmup;        /* untimed calls before timing */
 	int reps;          /* timed calls (>= 20) */
@@ -91,9 +92,12 @@ struct eval_result {
 	bool pass[TOL_PROFILES];         /* verdict of the values under each profile */
 	struct compare_stats stats;      /* over every set and output, flat indices per tensor */
 	int bad_set[TOL_PROFILES];       /* set of the first bad element, -1 when none; sets
-					    >= opts.sets are timed calls of set (n - sets) */
+					    0..n-1 as the worker numbers them (plain, then
+					    stressed: n = opts.sets + stressed), n and above
+					    the check calls of set (k - n) */
 	int bad_output[TOL_PROFILES];    /* output index of the first bad element */
 	int norm_set, norm_output;       /* where stats.rel_l2 (the largest) was found; -1 when none */
+	int stressed;                    /* stressed sets checked (after the opts.sets plain ones) */
 	bool timed;                      /* timing numbers below are valid */
 	struct timing time;              /* CUDA events, L2 flushed before each call;
 					    time.reps: the timed calls made */
@@ -131,7 +135,18 @@ struct evaluator *evaluator_new(const struct problem *p, const struct refset *r,
  * (copied; NULL: the worker inherits kbreed's view). */
 struct evaluator *evaluator_new_on(const struct problem *p, const struct refset *r,
 				   const struct eval_opts *o, const char *device);
-/* Judges one compiled candidate (a shared object). Always fills res with an
+/* An evaluator of Python solutions (KernelBench's `class ModelNew`): the
+ * same job, references, comparison and rules, its worker the Python worker
+ * (bridge/kbreed_pyworker.py under the bridge's Python) instead of
+ * kbreed-worker, isolated the same way. Each solution gets a fresh worker
+ * (Python cannot unload one), whose time limit is opts.timeout_s plus
+ * EVAL_PYTHON_LOAD_S for the solution's import (load_inline compiles then).
+ * device as for evaluator_new_on. */
+struct evaluator *evaluator_new_python(const struct problem *p, const struct refset *r,
+				       const struct eval_opts *o, const char *device);
+#define EVAL_PYTHON_LOAD_S 300
+/* Judges one compiled candidate (a shared object), or, for an evaluator of
+ * Python solutions, one solution's .py file. Always fills res with an
  * outcome; returns -1 only when kbreed itself failed (e.g. no worker could
  * be started), with res->detail saying why. */
 int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result *res);

@@ -23,6 +23,8 @@
  */
 #include "generate.h"
 
+#include "pointwise.h"
+
 #include "util.h"
 
 #include <math.h>
@@ -110,12 +112,7 @@ static const char *base_name(const char *name)
 /* A double as a C++ literal of type real (or a named infinity / NaN). */
 static void fmt_num(char *out, size_t n, double v)
 {
-	if (isnan(v))
-		snprintf(out, n, "(real)NAN");
-	else if (isinf(v))
-		snprintf(out, n, "(real)%sINFINITY", v < 0 ? "-" : "");
-	else
-		snprintf(out, n, "(real)%.17g", v);
+	pointwise_literal(out, n, v);
 }
 
 static double attr_num(const struct graph_op *op, const char *name, double dflt)
@@ -306,137 +303,6 @@ static int bcast_strides(const struct graph_tensor *in, const struct graph_tenso
 
 /* ---- pointwise ---- */
 
-/* The expression of a pointwise op in x0, x1, x2 (its tensor arguments,
- * as real) and its attributes. Returns 0, or 1 when op is not pointwise. */
-static int pw_expr(const struct graph_op *op, char *e, size_t n)
-{
-	const char *b = base_name(op->name);
-	char nb[64];
-	snprintf(nb, sizeof nb, "%s", b);
-	size_t l = strlen(nb);
-	if (l > 1 && nb[l - 1] == '_' && nb[l - 2] != '_')
-		nb[l - 1] = 0;   /* in-place twin: the graph is in SSA form */
-	char a[64], c[64], d[64];
-	/* The second operand: a tensor, else the "other" scalar. */
-	const char *X1 = "x1";
-	char other[64];
-	if (op->n_args < 2) {
-		fmt_num(other, sizeof other, attr_num(op, "other", 0));
-		X1 = other;
-	}
-	fmt_num(a, sizeof a, attr_num(op, "alpha", 1));
-#define IS(s) (!strcmp(nb, s))
-	if (IS("relu")) snprintf(e, n, "(x0 != x0 ? x0 : (x0 > (real)0 ? x0 : (real)0))");
-	else if (IS("leaky_relu")) { fmt_num(a, sizeof a, attr_num(op, "negative_slope", 0.01)); snprintf(e, n, "(x0 > (real)0 ? x0 : x0 * %s)", a); }
-	else if (IS("sigmoid")) snprintf(e, n, "((real)1 / ((real)1 + exp(-x0)))");
-	else if (IS("tanh")) snprintf(e, n, "tanh(x0)");
-	else if (IS("gelu")) {
-		const char *ap = attr_str(op, "approximate");
-		if (ap && !strcmp(ap, "tanh"))
-			snprintf(e, n, "((real)0.5 * x0 * ((real)1 + tanh((real)0.79788456080286536 * (x0 + (real)0.044715 * x0 * x0 * x0))))");
-		else
-			snprintf(e, n, "((real)0.5 * x0 * ((real)1 + erf(x0 * (real)0.70710678118654752)))");
-	}
-	else if (IS("silu")) snprintf(e, n, "(x0 / ((real)1 + exp(-x0)))");
-	else if (IS("mish")) snprintf(e, n, "(x0 * tanh(log1p(exp(x0))))");
-	else if (IS("elu")) {
-		fmt_num(a, sizeof a, attr_num(op, "alpha", 1));
-		fmt_num(c, sizeof c, attr_num(op, "scale", 1));
-		fmt_num(d, sizeof d, attr_num(op, "input_scale", 1));
-		snprintf(e, n, "(x0 > (real)0 ? x0 * %s : expm1(x0 * %s) * %s * %s)", c, d, a, c);
-	}
-	else if (IS("selu")) snprintf(e, n, "(x0 > (real)0 ? x0 * (real)1.0507009873554805 : expm1(x0) * (real)1.6732632423543772 * (real)1.0507009873554805)");
-	else if (IS("celu")) { fmt_num(a, sizeof a, attr_num(op, "alpha", 1)); snprintf(e, n, "(x0 > (real)0 ? x0 : expm1(x0 / %s) * %s)", a, a); }
-	else if (IS("hardsigmoid")) snprintf(e, n, "(x0 != x0 ? x0 : (x0 <= (real)-3 ? (real)0 : (x0 >= (real)3 ? (real)1 : x0 / (real)6 + (real)0.5)))");
-	else if (IS("hardswish")) snprintf(e, n, "(x0 <= (real)-3 ? (real)0 : (x0 >= (real)3 ? x0 : x0 * (x0 + (real)3) / (real)6))");
-	else if (IS("hardtanh")) {
-		fmt_num(a, sizeof a, attr_num(op, "min_val", -1));
-		fmt_num(c, sizeof c, attr_num(op, "max_val", 1));
-		snprintf(e, n, "(x0 < %s ? %s : (x0 > %s ? %s : x0))", a, a, c, c);
-	}
-	else if (IS("softplus")) {
-		fmt_num(a, sizeof a, attr_num(op, "beta", 1));
-		fmt_num(c, sizeof c, attr_num(op, "threshold", 20));
-		snprintf(e, n, "(x0 * %s > %s ? x0 : log1p(exp(x0 * %s)) / %s)", a, c, a, a);
-	}
-	else if (IS("abs")) snprintf(e, n, "fabs(x0)");
-	else if (IS("neg")) snprintf(e, n, "(-x0)");
-	else if (IS("exp")) snprintf(e, n, "exp(x0)");
-	else if (IS("exp2")) snprintf(e, n, "exp2(x0)");
-	else if (IS("expm1")) snprintf(e, n, "expm1(x0)");
-	else if (IS("log")) snprintf(e, n, "log(x0)");
-	else if (IS("log2")) snprintf(e, n, "log2(x0)");
-	else if (IS("log10")) snprintf(e, n, "log10(x0)");
-	else if (IS("log1p")) snprintf(e, n, "log1p(x0)");
-	else if (IS("sqrt")) snprintf(e, n, "sqrt(x0)");
-	else if (IS("rsqrt")) snprintf(e, n, "((real)1 / sqrt(x0))");
-	else if (IS("reciprocal")) snprintf(e, n, "((real)1 / x0)");
-	else if (IS("square")) snprintf(e, n, "(x0 * x0)");
-	else if (IS("sin")) snprintf(e, n, "sin(x0)");
-	else if (IS("cos")) snprintf(e, n, "cos(x0)");
-	else if (IS("erf")) snprintf(e, n, "erf(x0)");
-	else if (IS("floor")) snprintf(e, n, "floor(x0)");
-	else if (IS("ceil")) snprintf(e, n, "ceil(x0)");
-	else if (IS("trunc")) snprintf(e, n, "trunc(x0)");
-	else if (IS("round")) snprintf(e, n, "rint(x0)");
-	else if (IS("sign") || IS("sgn")) snprintf(e, n, "(x0 != x0 ? x0 : (real)((x0 > (real)0) - (x0 < (real)0)))");
-	else if (IS("logical_not")) snprintf(e, n, "(real)(x0 == (real)0)");
-	else if (IS("logical_and")) snprintf(e, n, "(real)(x0 != (real)0 && %s != (real)0)", X1);
-	else if (IS("logical_or")) snprintf(e, n, "(real)(x0 != (real)0 || %s != (real)0)", X1);
-	else if (IS("mul")) snprintf(e, n, "(x0 * %s)", X1);
-	else if (IS("add")) snprintf(e, n, "(x0 + %s * %s)", a, X1);
-	else if (IS("sub")) snprintf(e, n, "(x0 - %s * %s)", a, X1);
-	else if (IS("rsub")) snprintf(e, n, "(%s - %s * x0)", X1, a);
-	else if (IS("div")) {
-		const char *m = attr_str(op, "rounding_mode");
-		if (m && !strcmp(m, "trunc")) snprintf(e, n, "trunc(x0 / %s)", X1);
-		else if (m && !strcmp(m, "floor")) snprintf(e, n, "floor(x0 / %s)", X1);
-		else snprintf(e, n, "(x0 / %s)", X1);
-	}
-	else if (IS("pow")) {
-		if (!strcmp(op->overload, "Tensor_Tensor")) snprintf(e, n, "pow(x0, x1)");
-		else if (!strcmp(op->overload, "Scalar")) { fmt_num(a, sizeof a, attr_num(op, "self", 1)); snprintf(e, n, "pow(%s, x0)", a); }
-		else {
-			double p = attr_num(op, "exponent", 1);
-			fmt_num(a, sizeof a, p);
-			if (p == 2) snprintf(e, n, "(x0 * x0)");
-			else if (p == 1) snprintf(e, n, "x0");
-			else if (p == 0.5) snprintf(e, n, "sqrt(x0)");
-			else snprintf(e, n, "pow(x0, %s)", a);
-		}
-	}
-	else if (IS("clamp") || IS("clamp_min") || IS("clamp_max") || IS("clip")) {
-		double lo = -INFINITY, hi = INFINITY;
-		if (!IS("clamp_max")) lo = attr_num(op, "min", -INFINITY);
-		if (!IS("clamp_min")) hi = attr_num(op, "max", INFINITY);
-		fmt_num(a, sizeof a, lo);
-		fmt_num(c, sizeof c, hi);
-		snprintf(e, n, "(x0 < %s ? %s : (x0 > %s ? %s : x0))", a, a, c, c);
-	}
-	else if (IS("maximum") || IS("fmax")) snprintf(e, n, "(x0 != x0 ? x0 : (x1 != x1 ? x1 : (x0 > x1 ? x0 : x1)))");
-	else if (IS("minimum") || IS("fmin")) snprintf(e, n, "(x0 != x0 ? x0 : (x1 != x1 ? x1 : (x0 < x1 ? x0 : x1)))");
-	else if (IS("where")) snprintf(e, n, "(x0 != (real)0 ? x1 : x2)");
-	else if (IS("masked_fill")) { fmt_num(a, sizeof a, attr_num(op, "value", 0)); snprintf(e, n, "(x1 != (real)0 ? %s : x0)", a); }
-	else if (IS("xlogy")) snprintf(e, n, "(%s != %s ? %s : (x0 == (real)0 ? (real)0 : x0 * log(%s)))", X1, X1, X1, X1);
-	else if (IS("eq")) snprintf(e, n, "(real)(x0 == %s)", X1);
-	else if (IS("ne")) snprintf(e, n, "(real)(x0 != %s)", X1);
-	else if (IS("gt")) snprintf(e, n, "(real)(x0 > %s)", X1);
-	else if (IS("ge")) snprintf(e, n, "(real)(x0 >= %s)", X1);
-	else if (IS("lt")) snprintf(e, n, "(real)(x0 < %s)", X1);
-	else if (IS("le")) snprintf(e, n, "(real)(x0 <= %s)", X1);
-	else if (IS("_to_copy") || IS("to") || IS("clone") || IS("contiguous") || IS("lift_fresh_copy") ||
-		 IS("alias") || IS("detach") || IS("positive") || IS("_copy") || IS("type_as")) snprintf(e, n, "x0");
-	else if (IS("copy")) snprintf(e, n, "x1");
-	else if (IS("zeros_like") || IS("zeros") || IS("new_zeros") || IS("empty_like") || IS("empty") ||
-		 IS("new_empty") || IS("zero")) snprintf(e, n, "(real)0");
-	else if (IS("ones_like") || IS("ones") || IS("new_ones")) snprintf(e, n, "(real)1");
-	else if (IS("full_like") || IS("full") || IS("new_full") || IS("fill")) { fmt_num(a, sizeof a, attr_num(op, IS("fill") ? "value" : "fill_value", 0)); snprintf(e, n, "%s", a); }
-	else if (IS("scalar_tensor")) { fmt_num(a, sizeof a, attr_num(op, "s", 0)); snprintf(e, n, "%s", a); }
-	else return 1;
-#undef IS
-	return 0;
-}
-
 static bool uses(const char *e, const char *x)
 {
 	return strstr(e, x) != NULL;
@@ -506,7 +372,7 @@ static void emit_pointwise_expr(struct gen *G, const struct graph_op *op, const 
 static int emit_pointwise(struct gen *G, const struct graph_op *op)
 {
 	char expr[1024];
-	if (pw_expr(op, expr, sizeof expr))
+	if (pointwise_expr(op, expr, sizeof expr))
 		return 1;
 	int y = op->outputs[0];
 	int xs[3];
@@ -1614,7 +1480,7 @@ bool generate_covers(const char *name)
 	const char *b = base_name(name);
 	if (is_alias_op(b) || family_of(name) || !strcmp(b, "diag"))
 		return true;
-	return pw_expr(&op, e, sizeof e) == 0;
+	return pointwise_expr(&op, e, sizeof e) == 0;
 }
 
 /* Shape-only: y shares x's storage (same elements in the same order). */

@@ -3,7 +3,8 @@
  * baseline, ceilings and worker in one place, and every candidate through
  * the same checks in the same order: policy (files the compiler would read,
  * then libraries), compile, load, correctness,
- * timing, verdict.
+ * timing, verdict. A Python solution skips the first three (it is not CUDA
+ * source) and is loaded, checked and timed by the Python worker.
  */
 #define _GNU_SOURCE
 #include "judge.h"
@@ -15,6 +16,7 @@
 #include "sandbox.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +132,7 @@ static int prepare_now(struct judge *j)
 {
 	double t0 = util_now();
 	int rc = -1;
-	if (bridge_reference(&j->p, j->o.eval.sets, j->o.eval.seed, "cuda", &j->refs))
+	if (bridge_reference(&j->p, j->o.eval.sets, j->o.eval.seed, j->o.eval.stress, "cuda", &j->refs))
 		goto out;
 	j->have_ceil = bridge_ceilings(j->gpu.name, &j->ceil) == 0;
 	if (!j->have_ceil)
@@ -230,6 +232,7 @@ void judge_close(struct judge *j)
 	lanes_stop(j);
 	for (int k = 0; k < j->n_more; k++) {
 		evaluator_free(j->more[k].ev);
+		evaluator_free(j->more[k].pyev);
 		gpu_info_release(&j->more[k].gpu);
 	}
 	free(j->more);
@@ -241,6 +244,7 @@ void judge_close(struct judge *j)
 	}
 	free(j->saved_env);
 	evaluator_free(j->ev);
+	evaluator_free(j->pyev);
 	baseline_release(&j->base);
 	ceilings_release(&j->ceil);
 	refset_release(&j->refs);
@@ -263,6 +267,7 @@ struct judge_batch {
 	bool full;                   /* every timed call: no cutoff (the winner's re-timing) */
 	bool cutoff_set;             /* cutoff_ms is decided (at the first candidate run) */
 	double cutoff_ms;            /* adaptive timing's cutoff for the batch; 0: none */
+	bool *python;                /* per candidate: a Python solution */
 	char **banned;               /* the policy's objection per candidate, or NULL */
 	int *job_of;                 /* candidate -> its compile job; -1 when banned */
 	struct compile_job *jobs;    /* the candidates that were not banned, in order */
@@ -331,6 +336,69 @@ static double cutoff_for(struct judge_batch *b)
 	return cutoff;
 }
 
+bool judge_is_python(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 3 && !strcmp(path + n - 3, ".py");
+}
+
+int judge_python_check(const char *path, char **why)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = -1;
+	*why = NULL;
+	if (util_read_file(path, 16u << 20, &text, &len)) {
+		*why = xasprintf("%s cannot be read (or is larger than 16 MiB)", path);
+		return -1;
+	}
+	/* ModelNew as a whole word, anywhere: a comment that names it passes
+	 * here and fails in the worker, which imports the file. */
+	for (const char *p = text; (p = strstr(p, "ModelNew")); p += 8) {
+		bool before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+		bool after = isalnum((unsigned char)p[8]) || p[8] == '_';
+		if (!before && !after) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc)
+		*why = xasprintf("%s defines no ModelNew: a Python solution is a KernelBench-style file "
+				 "with class ModelNew(nn.Module), built like the problem's Model "
+				 "(docs/EVALUATION.md, Python solutions)", path);
+	free(text);
+	return rc;
+}
+
+/* Steps 3-5 for a Python solution, in the Python worker of GPU lane (made at
+ * its first solution). Returns 0, or -1 when kbreed itself failed. */
+static int judge_python(struct judge *j, int lane, const char *path, struct judgement *out)
+{
+	if (j->o.dry_run) {
+		out->res.verdict = VERDICT_NOT_RUN;
+		out->res.detail = xstrdup("dry run: a Python solution is not judged");
+		return 0;
+	}
+	if (judge_prepare(j))
+		return -1;
+	struct evaluator **pyev = lane ? &j->more[lane - 1].pyev : &j->pyev;
+	if (!*pyev)
+		*pyev = evaluator_new_python(&j->p, &j->refs, &j->o.eval, lane ? j->more[lane - 1].gpu.device : NULL);
+	if (!*pyev)
+		return -1;
+	double g0 = util_now();
+	if (evaluator_run(*pyev, path, &out->res)) {
+		error("%s: %s", path, out->res.detail ? out->res.detail : "evaluation failed");
+		judgement_release(out);
+		return -1;
+	}
+	if (lane)
+		j->more[lane - 1].gpu_s += util_now() - g0;
+	else
+		j->gpu_s += util_now() - g0;
+	return 0;
+}
+
 /* Steps 1-5 for candidate i on GPU lane (0: the session's first): waits for
  * its compile job, then the policy's, the compiler's or the worker's
  * outcome into out. Returns 0, or -1 when kbreed itself failed. */
@@ -351,7 +419,10 @@ static int judge_candidate(struct judge_batch *b, int i, int lane, struct judgem
 		pthread_mutex_unlock(&b->lock);
 		out->compile_s = job->cached ? 0 : job->seconds;
 	}
-	if (!job) {
+	if (b->python[i]) {
+		if (judge_python(j, lane, b->paths[i], out))
+			return -1;
+	} else if (!job) {
 		eval_result_policy(&out->res, b->banned[i]);
 	} else if (!job->ok) {
 		/* What is stored and shown to a model: the diagnostics of the
@@ -406,7 +477,7 @@ static void judge_place(struct judge_batch *b, int i, int lane, struct judgement
 		verdict_of_floor(&out->res, j->roof.memory_ms, j->p.min_bytes / 1e6, j->ceil.bandwidth_gbs);
 	out->rep = (struct eval_report){
 		.problem = &j->p, .candidate = b->paths[i], .arch = j->arch, .opts = &j->o.eval,
-		.result = &out->res, .gpu = lane ? &j->more[lane - 1].gpu : &j->gpu,
+		.refs = j->o.dry_run ? NULL : &j->refs, .result = &out->res, .gpu = lane ? &j->more[lane - 1].gpu : &j->gpu,
 		.baseline = j->have_base ? &j->base : NULL, .ceilings = j->have_ceil ? &j->ceil : NULL };
 	report_derive(&out->rep);
 	if (out->res.verdict == VERDICT_CORRECT && out->res.timed)
@@ -503,14 +574,20 @@ static struct judge_batch *batch_start(struct judge *j, const char *const *paths
 	b->full = full;
 	b->paths = paths;
 	b->n = n;
+	b->python = xcalloc((size_t)n + 1, sizeof *b->python);
 	b->banned = xcalloc((size_t)n + 1, sizeof *b->banned);
 	b->job_of = xcalloc((size_t)n + 1, sizeof *b->job_of);
 	b->jobs = xcalloc((size_t)n + 1, sizeof *b->jobs);
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
-	/* 1. policy: a banned source is not compiled at all. */
+	/* 1. policy: a banned source is not compiled at all. A Python
+	 * solution is neither (docs/EVALUATION.md, Python solutions). */
 	for (int i = 0; i < n; i++) {
 		char *text = NULL;
+		if ((b->python[i] = judge_is_python(paths[i]))) {
+			b->job_of[i] = -1;
+			continue;
+		}
 		if (util_read_file(paths[i], 16u << 20, &text, NULL))
 			b->banned[i] = xasprintf("the source %s cannot be read", paths[i]);
 		else if (!policy_reads_files(text, &b->banned[i]) && !j->o.eval.allow_libraries)
@@ -606,6 +683,7 @@ int judge_batch_end(struct judge_batch *b)
 	free(b->jobs);
 	free(b->job_of);
 	free(b->banned);
+	free(b->python);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
 	free(b);

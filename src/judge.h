@@ -82,6 +82,7 @@ void judge_opts_defaults(struct judge_opts *o);
 struct judge_lane {
 	struct gpu_info gpu;       /* its device is set */
 	struct evaluator *ev;      /* its worker; NULL until prepared */
+	struct evaluator *pyev;    /* its Python worker; NULL until a .py comes */
 	double gpu_s;              /* seconds spent judging in its worker */
 	int judged;
 };
@@ -98,6 +99,8 @@ struct judge {
 	bool have_ceil;
 	struct roofline roof;      /* the floor; 0 when the ceilings are unknown */
 	struct evaluator *ev;      /* the GPU worker; NULL until prepared, or dry */
+	struct evaluator *pyev;    /* the Python worker, for Python solutions;
+				    * NULL until the first is judged */
 	double gpu_s;              /* seconds spent judging in the worker */
 	double wait_s;             /* seconds judging waited for nvcc */
 	double prepare_wait_s;     /* seconds judging (or the caller) waited for the
@@ -167,7 +170,18 @@ void judgement_release(struct judgement *o);
  * order, each as soon as its candidate is compiled and judged. */
 struct judge_batch;
 
-/* paths: the candidates' .cu files (not copied: they must outlive the batch). */
+/* Whether path is a Python solution (it ends in .py): a KernelBench-style
+ * `class ModelNew`, judged by the Python worker (docs/EVALUATION.md, Python
+ * solutions) with no library policy, compile or link check, and the rest as
+ * for a kernel. */
+bool judge_is_python(const char *path);
+/* Reads a Python solution's text, without running it: 0 when it names
+ * ModelNew, else -1 with *why (caller frees) saying what is wrong. Whether
+ * ModelNew is really a class the file defines is the worker's to find. */
+int judge_python_check(const char *path, char **why);
+
+/* paths: the candidates' .cu files, or Python solutions (judge_is_python)
+ * (not copied: they must outlive the batch). */
 struct judge_batch *judge_batch_start(struct judge *j, const char *const *paths, int n);
 /* Waits for the next outcome. Returns 1 with *index and *out filled (caller
  * releases out), 0 when every outcome was handed out, -1 when kbreed itself

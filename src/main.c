@@ -38,6 +38,7 @@
 #include "report.h"
 #include "report_html.h"
 #include "search.h"
+#include "show.h"
 #include "slurm.h"
 #include "store.h"
 #include "template.h"
@@ -47,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -234,12 +236,13 @@ static void judge_cli_init(struct judge_cli *j)
 	j->adaptive = -1;
 }
 
-enum { J_TOLERANCE, J_SETS, J_REPS, J_WARMUP, J_TIMEOUT, J_ARCH, J_TORCH_COMPILE,
+enum { J_TOLERANCE, J_SETS, J_STRESS, J_REPS, J_WARMUP, J_TIMEOUT, J_ARCH, J_TORCH_COMPILE,
        J_ALLOW_LIBRARIES, J_ADAPTIVE };
 
 static const struct cli_opt judge_opts[] = {
 	{ J_TOLERANCE, "tolerance", "strict|crfm", "the profile that decides (strict); both are recorded" },
 	{ J_SETS, "sets", "N", "correctness input sets, 1 to 16 (5)" },
+	{ J_STRESS, "stress", "on|off", "also check stressed inputs: x1e3, x1e-3, shifted, ties, clustered maxima (on)" },
 	{ J_REPS, "reps", "N", "timed calls, L2 flushed before each, 20 to 100000 (30)" },
 	{ J_WARMUP, "warmup", "N", "untimed calls before timing, 0 to 100000 (5)" },
 	{ J_TIMEOUT, "timeout", "SECONDS", "wall-clock limit per kernel in the worker (180)" },
@@ -263,6 +266,11 @@ static int judge_set(void *ctx, int id, const char *arg)
 		j->tolerance_given = true;
 		return 0;
 	case J_SETS: return parse_int(arg, 1, 16, "--sets", &j->eval.sets);
+	case J_STRESS:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return error("--stress must be on or off, not '%s'", arg);
+		j->eval.stress = !strcmp(arg, "on");
+		return 0;
 	case J_REPS: return parse_int(arg, 20, 100000, "--reps", &j->eval.reps);
 	case J_WARMUP: return parse_int(arg, 0, 100000, "--warmup", &j->eval.warmup);
 	case J_TIMEOUT:
@@ -296,7 +304,7 @@ static const struct cli_opt search_opts_table[] = {
 	{ S_SEED, "seed", "N", "random seed of the proposer (1)" },
 	{ S_MAX_MINUTES, "max-minutes", "M", "stop after M minutes of wall clock" },
 	{ S_MAX_CANDIDATES, "max-candidates", "N", "stop after N candidates" },
-	{ S_DB, "db", "PATH", "the store (default: $KBREED_DB, else <cache>/kbreed.db)" },
+	{ S_DB, "db", "PATH", "the store (default: $KBREED_DB, else <data>/kbreed.db)" },
 	{ S_OUT, "out", "DIR", "where winner.cu and summary.md go (kbreed-out/PROBLEM-runN)" },
 	{ S_NO_BANK, "no-bank", NULL, "do not seed round 0 from the bank of earlier winners" },
 	{ S_DRY_RUN, "dry-run", NULL, "propose, realise and compile only: judge nothing, no GPU needed" },
@@ -344,6 +352,9 @@ static int search_set(void *ctx, int id, const char *arg)
 				     (int)(sizeof so->seed_kernels / sizeof so->seed_kernels[0]));
 		if (!util_file_exists(arg))
 			return error("--seed-kernel: %s does not exist or is not a file", arg);
+		if (judge_is_python(arg))
+			return error("--seed-kernel: %s is a Python solution; a run breeds CUDA kernels "
+				     "(kbreed eval PROBLEM %s judges it)", arg, arg);
 		so->seed_kernels[so->n_seed_kernels++] = arg;
 		return 0;
 	case S_GPUS:
@@ -438,7 +449,8 @@ struct bench_cli {
 enum { B_RESULTS, B_CONTINUE, B_SLURM, B_SLURM_DIR };
 
 static const struct cli_opt bench_opts[] = {
-	{ B_RESULTS, "results", "FILE", "where the JSON results go (bench/results/DATE-GPU.json)" },
+	{ B_RESULTS, "results", "FILE", "where the JSON results go (a checkout's bench/results/DATE-GPU.json; "
+	  "installed: <data>/bench/)" },
 	{ B_CONTINUE, "continue", NULL, "resume each problem's unfinished run in --db; keep a finished one" },
 	{ B_SLURM, "slurm", NULL, "submit a Slurm job array, one task per problem, then merge; "
 	  "sbatch options after -- (docs/SCALE.md)" },
@@ -460,9 +472,15 @@ static int bench_set(void *ctx, int id, const char *arg)
 
 static const struct cli_group results_group = { "bench", bench_opts, bench_set };
 
-/* --json, for problems and eval; context: bool. */
+/* --json, for problems, describe, eval and show; context: bool. */
 static const struct cli_opt json_opts[] = {
 	{ 0, "json", NULL, "print JSON (eval: one object, or a list for several kernels)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+/* --json, for run and bench; context: bool. */
+static const struct cli_opt outcome_json_opts[] = {
+	{ 0, "json", NULL, "print the outcome as one JSON object (progress stays on stderr)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -475,6 +493,21 @@ static int flag_set(void *ctx, int id, const char *arg)
 }
 
 static const struct cli_group json_group = { "output", json_opts, flag_set };
+static const struct cli_group outcome_json_group = { "output", outcome_json_opts, flag_set };
+
+/* show's --db; context: const char *. */
+static const struct cli_opt db_opts[] = {
+	{ 0, "db", "PATH", "the store (default: $KBREED_DB, else <data>/kbreed.db)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static int db_set(void *ctx, int id, const char *arg)
+{
+	(void)id;
+	return parse_text(arg, "--db", (const char **)ctx);
+}
+
+static const struct cli_group db_group = { "store", db_opts, db_set };
 
 /* eval's own: --no-baseline; context: bool (set: no baseline). */
 static const struct cli_opt no_baseline_opts[] = {
@@ -531,7 +564,7 @@ struct stored_cli {
 enum { O_DB, O_OUT };
 
 static const struct cli_opt export_opts[] = {
-	{ O_DB, "db", "PATH", "the store (default: $KBREED_DB, else <cache>/kbreed.db)" },
+	{ O_DB, "db", "PATH", "the store (default: $KBREED_DB, else <data>/kbreed.db)" },
 	{ O_OUT, "out", "DIR", "where the files go (kbreed-out/PROBLEM-runN/export-cID)" },
 	{ 0, NULL, NULL, NULL },
 };
@@ -545,7 +578,7 @@ static int stored_set(void *ctx, int id, const char *arg)
 }
 
 static const struct cli_opt report_opts[] = {
-	{ O_DB, "db", "PATH", "the store (default: $KBREED_DB, else <cache>/kbreed.db)" },
+	{ O_DB, "db", "PATH", "the store (default: $KBREED_DB, else <data>/kbreed.db)" },
 	{ O_OUT, "out", "FILE", "where the page goes (kbreed-out/PROBLEM-runN/report.html)" },
 	{ 0, NULL, NULL, NULL },
 };
@@ -574,7 +607,7 @@ static int parse_run_or_candidate(const char *s, int64_t *run, int64_t *cand)
 
 /* ---- commands ------------------------------------------------------------ */
 
-#define CLI_MAX_GROUPS 4
+#define CLI_MAX_GROUPS 5
 
 struct command {
 	const char *name;
@@ -787,11 +820,18 @@ static int eval_judge(const struct judge_cli *jc, bool json, bool baseline_on,
 	char *path = problem_resolve(problem_arg);
 	if (!path)
 		goto out;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		char *why = NULL;
 		if (!util_file_exists(kernels[i])) {
 			error("kernel file %s does not exist or cannot be read", kernels[i]);
 			goto out;
 		}
+		if (judge_is_python(kernels[i]) && judge_python_check(kernels[i], &why)) {
+			error("%s", why);
+			free(why);
+			goto out;
+		}
+	}
 	if (judge_open(&j, path, &jo))
 		goto out;
 	opened = true;
@@ -837,7 +877,7 @@ static int cmd_eval(const struct command *cmd, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (argc - optind < 2) {
-		error("eval takes a problem and kernels: kbreed eval PROBLEM KERNEL.cu [KERNEL.cu...]");
+		error("eval takes a problem and kernels: kbreed eval PROBLEM KERNEL.cu|SOLUTION.py [...]");
 		return EXIT_USAGE;
 	}
 	if (check_env_arch())
@@ -979,6 +1019,13 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 		if (brc)
 			goto out;  /* the bridge said why */
 	}
+	/* A template that requires defines (pointwise_vec, the graph's body)
+	 * would realise as something else without them: refused. */
+	if (for_problem && *one->requires && !template_serves(one, p.op ? p.op : "", p.defines)) {
+		error("template %s does not serve %s: it requires the defines %s (a pure pointwise graph "
+		      "gives KB_PW_BODY; `kbreed describe` shows the problem's)", one->name, p.name, one->requires);
+		goto out;
+	}
 	struct buf knobs;
 	buf_init(&knobs, 1u << 16);
 	for (int i = optind + 1; i < argc; i++)
@@ -1026,11 +1073,11 @@ static int cmd_run(const struct command *cmd, int argc, char **argv)
 {
 	struct search_opts so;
 	struct judge_cli jc;
+	char *db = NULL;
+	bool json = false;
 	search_opts_defaults(&so);
 	judge_cli_init(&jc);
-	char *db = store_default_path();
-	so.db_path = db;
-	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &so });
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &so, &json });
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_USAGE;
@@ -1040,9 +1087,15 @@ static int cmd_run(const struct command *cmd, int argc, char **argv)
 	}
 	if (search_opts_ready(&so, &jc))
 		goto out;
+	if (!so.db_path)
+		so.db_path = db = store_default_path();
 	struct search_outcome res;
 	if (search_run(&so, optind < argc ? argv[optind] : NULL, &res) == 0) {
-		if (so.dry_run)
+		if (json) {
+			char *text = show_outcome_json(&res, so.dry_run);
+			printf("%s\n", text);
+			free(text);
+		} else if (so.dry_run)
 			printf("dry run %lld: %d candidates proposed and compiled, none judged\n",
 			       (long long)res.run, res.candidates);
 		else if (res.winner)
@@ -1050,8 +1103,11 @@ static int cmd_run(const struct command *cmd, int argc, char **argv)
 			       res.winner_path, res.best_ms, res.pct_eager, res.eager_ms, res.pct_floor, res.round_found);
 		else
 			printf("no correct kernel was found\n");
-		printf("summary: %s\n", res.summary_path ? res.summary_path : "(none)");
+		if (!json)
+			printf("summary: %s\n", res.summary_path ? res.summary_path : "(none)");
 		rc = res.winner || so.dry_run ? EXIT_OK : EXIT_JUDGED;
+		if (fflush(stdout))
+			rc = EXIT_USAGE;
 	}
 	search_outcome_release(&res);
 out:
@@ -1217,13 +1273,13 @@ static int bench_on_gpus(const struct search_opts *so, const char *const *names,
 /*
  * What each Slurm task gets of the bench's command line: its search and
  * judging options, not the problems, nor what the task sets itself (--db,
- * --out, --results, --continue) or what only submitting means (--slurm,
- * --slurm-dir). Options are matched as getopt_long does, by a unique prefix
+ * --out, --results, --continue), what only submitting means (--slurm,
+ * --slurm-dir) or how the submitter prints (--json). Options are matched as getopt_long does, by a unique prefix
  * too. *out is argv's strings (caller frees the array).
  */
 static void bench_task_args(const struct command *cmd, int argc, char **argv, const char ***out, int *n)
 {
-	static const char *const own[] = { "db", "out", "results", "continue", "slurm", "slurm-dir", NULL };
+	static const char *const own[] = { "db", "out", "results", "continue", "slurm", "slurm-dir", "json", NULL };
 	*out = xcalloc((size_t)argc + 1, sizeof **out);
 	*n = 0;
 	for (int k = 1; k < argc; k++) {
@@ -1314,11 +1370,11 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 	struct buf command;
 	struct bench_row *rows = NULL;
 	struct gpu_info *gpus = NULL;
+	bool json_out = false;
 	int n = 0, ng = 0;
+	char *db = NULL;
 	search_opts_defaults(&so);
 	judge_cli_init(&jc);
-	char *db = store_default_path();
-	so.db_path = db;
 	/* The command as typed goes into the results; parsing reorders argv. */
 	buf_init(&command, 1u << 16);
 	buf_printf(&command, "kbreed");
@@ -1331,7 +1387,7 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 			ends = k;
 			break;
 		}
-	int rc = cli_parse_exit(cmd, ends, argv, (void *const[]){ &so, &so, &jc, &bc });
+	int rc = cli_parse_exit(cmd, ends, argv, (void *const[]){ &so, &so, &jc, &bc, &json_out });
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_USAGE;
@@ -1348,6 +1404,11 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 		while (problem_suite[n])
 			n++;
 	}
+	if (bc.slurm && json_out) {
+		error("bench: --json prints the results, which a --slurm bench leaves in its directory's "
+		      "results/ later; drop one of them");
+		goto out;
+	}
 	if (bc.slurm) {
 		rc = bench_slurm(cmd, ends, argv, &so, &bc, names, n, argv + ends + (ends < argc),
 				 argc - ends - (ends < argc));
@@ -1358,6 +1419,8 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 		error("kbreed bench needs an NVIDIA GPU");
 		goto out;
 	}
+	if (!so.db_path)
+		so.db_path = db = store_default_path();
 	rc = EXIT_OK;
 	for (int i = 0; i < n; i++) {
 		rows[i].problem = names[i];
@@ -1408,30 +1471,44 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 	for (char *c = safe; *c; c++)
 		if (!isalnum((unsigned char)*c))
 			*c = '-';
-	char *path = bc.results ? xstrdup(bc.results) : xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
+	/* A checkout keeps its results beside the code; an installed kbreed in
+	 * the data directory. */
+	char *data = home_is_checkout() ? NULL : util_data_dir();
+	char *path = bc.results ? xstrdup(bc.results)
+		: data ? xasprintf("%s/bench/%s-%s.json", data, date, safe)
+		: xasprintf("%s/bench/results/%s-%s.json", home_dir(), date, safe);
+	free(data);
 	char *json = report_bench_json(buf_str(&gpu_names), date, buf_str(&command), rows, n);
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
 	if ((slash && util_mkdirs(dir)) || util_write_file(path, json, strlen(json)))
 		rc = EXIT_USAGE;
-	printf("| problem |%s eager ms | compile ms | best ms | %% of eager | %% of compile | %% of floor | round |\n",
-	       mixed ? " GPU |" : "");
-	printf("|---|%s---|---|---|---|---|---|---|\n", mixed ? "---|" : "");
-	for (int i = 0; i < n; i++) {
-		printf("| %s |", rows[i].problem);
+	if (json_out) {
+		/* What the results file holds; where it is goes to stderr. */
+		printf("%s\n", json);
+		info("results: %s", path);
+	} else {
+		printf("| problem |%s eager ms | compile ms | best ms | %% of eager | %% of compile | %% of floor "
+		       "| round |\n", mixed ? " GPU |" : "");
+		printf("|---|%s---|---|---|---|---|---|---|\n", mixed ? "---|" : "");
+		for (int i = 0; i < n; i++) {
+			printf("| %s |", rows[i].problem);
+			if (mixed)
+				printf(" %s |", rows[i].gpu ? rows[i].gpu : "");
+			if (rows[i].ok)
+				printf(" %.4f | %.4f | %.4f | %.1f | %.1f | %.1f | %d |\n", rows[i].eager_ms,
+				       rows[i].compile_ms, rows[i].best_ms, rows[i].pct_eager, rows[i].pct_compile,
+				       rows[i].pct_floor, rows[i].round_found);
+			else
+				printf(" no correct kernel | | | | | | |\n");
+		}
 		if (mixed)
-			printf(" %s |", rows[i].gpu ? rows[i].gpu : "");
-		if (rows[i].ok)
-			printf(" %.4f | %.4f | %.4f | %.1f | %.1f | %.1f | %d |\n", rows[i].eager_ms,
-			       rows[i].compile_ms, rows[i].best_ms, rows[i].pct_eager, rows[i].pct_compile,
-			       rows[i].pct_floor, rows[i].round_found);
-		else
-			printf(" no correct kernel | | | | | | |\n");
+			printf("(each problem's times are on its own GPU's model, beside PyTorch on that GPU)\n");
+		printf("results: %s\n", path);
 	}
-	if (mixed)
-		printf("(each problem's times are on its own GPU's model, beside PyTorch on that GPU)\n");
-	printf("results: %s\n", path);
+	if (fflush(stdout))
+		rc = EXIT_USAGE;
 	buf_release(&gpu_names);
 	free(dir);
 	free(json);
@@ -1540,6 +1617,45 @@ static int cmd_report(const struct command *cmd, int argc, char **argv)
 	return rc;
 }
 
+/* kbreed show [RUN [CANDIDATE]]: what a run stored, read back (src/show.c). */
+static int cmd_show(const struct command *cmd, int argc, char **argv)
+{
+	const char *db_flag = NULL;
+	bool json = false;
+	struct store *s = NULL;
+	char *db = NULL;
+	int run = 0, cand = 0;
+	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &db_flag, &json });
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_USAGE;
+	if (argc - optind > 2) {
+		error("show takes a run and at most one of its candidates: kbreed show [RUN [CANDIDATE]]");
+		goto out;
+	}
+	if ((optind < argc && parse_int(argv[optind], 1, INT_MAX, "RUN", &run)) ||
+	    (optind + 1 < argc && parse_int(argv[optind + 1], 1, INT_MAX, "CANDIDATE", &cand)))
+		goto out;
+	/* Reading must not make an empty database where none was. */
+	db = db_flag ? xstrdup(db_flag) : store_default_path();
+	if (!util_file_exists(db)) {
+		error("no database at %s: `kbreed run` stores its runs there, and --db PATH or "
+		      "KBREED_DB names another", db);
+		goto out;
+	}
+	s = store_open(db);
+	if (!s)
+		goto out;
+	int shown = !run ? show_runs(s, json, stdout)
+		: cand ? show_candidate(s, run, cand, json, stdout)
+		: show_run(s, run, json, stdout);
+	rc = shown || fflush(stdout) ? EXIT_USAGE : EXIT_OK;
+out:
+	store_close(s);
+	free(db);
+	return rc;
+}
+
 static void print_version(void)
 {
 	printf("kbreed %s (candidate ABI %d)\n", KBREED_VERSION, KBREED_ABI_VERSION);
@@ -1592,10 +1708,12 @@ static const struct command commands[] = {
 	  "the fewest bytes it must move.\n",
 	  { &json_group } },
 	{ "eval", cmd_eval, "judge kernels against PyTorch on this GPU, in one session",
-	  "usage: kbreed eval [OPTIONS] PROBLEM KERNEL.cu [KERNEL.cu...]\n"
+	  "usage: kbreed eval [OPTIONS] PROBLEM KERNEL.cu|SOLUTION.py [...]\n"
 	  "\n"
 	  "Compiles the kernels, checks them against PyTorch's outputs on several input\n"
-	  "sets, times them beside PyTorch and prints a report for each. Exit status:\n"
+	  "sets, times them beside PyTorch and prints a report for each. A .py file is\n"
+	  "a KernelBench-style solution (class ModelNew), judged in a Python worker\n"
+	  "by the same rules (docs/EVALUATION.md, Python solutions). Exit status:\n"
 	  "0 every kernel correct, 1 some kernel judged not correct, 2 bad usage or\n"
 	  "environment (no GPU, no torch, broken problem file).\n"
 	  "\n"
@@ -1613,7 +1731,7 @@ static const struct command commands[] = {
 	  "or environment.\n"
 	  "\n"
 	  PROBLEM_HELP,
-	  { &search_group, &llm_group, &judge_group, &resume_group } },
+	  { &search_group, &llm_group, &judge_group, &resume_group, &outcome_json_group } },
 	{ "bench", cmd_bench, "run the suite (or some problems) and record the results",
 	  "usage: kbreed bench [OPTIONS] [PROBLEM...]\n"
 	  "   or: kbreed bench --slurm --slurm-dir DIR [OPTIONS] [PROBLEM...] [-- SBATCH OPTIONS]\n"
@@ -1624,7 +1742,7 @@ static const struct command commands[] = {
 	  "run at once, one per GPU. With --slurm, a Slurm job array runs one problem\n"
 	  "per task instead, each with its own database in DIR, and a final job merges\n"
 	  "them (docs/SCALE.md).\n",
-	  { &search_group, &llm_group, &judge_group, &results_group } },
+	  { &search_group, &llm_group, &judge_group, &results_group, &outcome_json_group } },
 	{ "merge", cmd_merge, "fold databases into one: runs, candidates, evaluations, the bank",
 	  "usage: kbreed merge TARGET.db SOURCE.db...\n"
 	  "\n"
@@ -1655,6 +1773,16 @@ static const struct command commands[] = {
 	  "and knobs); the winner's lineage with the idea on each edge; the ideas by\n"
 	  "category; the winner on the roofline of the GPU.\n",
 	  { &report_group } },
+	{ "show", cmd_show, "a run's candidates as a table, or one candidate whole",
+	  "usage: kbreed show [--db PATH] [--json] [RUN [CANDIDATE]]\n"
+	  "\n"
+	  "Without a run, lists the runs in the database. With one, prints its settings\n"
+	  "and every candidate: round, idea, template, knobs, verdict, time and % of\n"
+	  "PyTorch eager (* marks the winner). With a candidate of that run too, prints\n"
+	  "where it came from, its verdict and timing, the errors and logs of its\n"
+	  "judging, and its source. --json prints the same as one JSON object. Exit\n"
+	  "status 2 for a database, run or candidate that does not exist.\n",
+	  { &db_group, &json_group } },
 	{ "describe", cmd_describe, "a problem's op graph, its family, its floor and defines",
 	  "usage: kbreed describe [--json] PROBLEM\n"
 	  "\n"
@@ -1678,7 +1806,9 @@ static const struct command commands[] = {
 	  "usage: kbreed template [--for PROBLEM] [NAME [KNOB=VALUE...]]\n"
 	  "\n"
 	  "Without a name, lists the templates and their knobs (* marks a default).\n"
-	  "With one, prints the template realised with the knobs given.\n",
+	  "With one, prints the template realised with the knobs given. A template\n"
+	  "that requires defines (pointwise_vec: the graph's expression) is refused\n"
+	  "for a problem that lacks them.\n",
 	  { &for_group } },
 	{ "compile", cmd_compile, "compile kernels through the cache",
 	  "usage: kbreed compile [--arch sm_XX] [--jobs N] KERNEL.cu...\n"
@@ -1720,8 +1850,11 @@ static void main_usage(FILE *f)
 		"-q only errors.\n"
 		"\n"
 		PROBLEM_HELP
-		"Environment: KBREED_PYTHON (python with torch), KBREED_CACHE (cache\n"
-		"directory), KBREED_DB (the store), KBREED_ARCH, KBREED_NVCC.\n");
+		"Environment: KBREED_PYTHON (python with torch), KBREED_DB (the store;\n"
+		"default <data>/kbreed.db, <data> being $XDG_DATA_HOME/kbreed or\n"
+		"~/.local/share/kbreed), KBREED_CACHE (cache directory; default\n"
+		"$XDG_CACHE_HOME/kbreed or ~/.cache/kbreed), KBREED_HOME (kbreed's own\n"
+		"files; default: found beside the binary), KBREED_ARCH, KBREED_NVCC.\n");
 }
 
 int main(int argc, char **argv)

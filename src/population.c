@@ -319,7 +319,7 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 	/* Each template that serves the problem, at its defaults: a short run
 	 * starts from the tuned families, not only from the naive kernel. */
 	for (int t = 0; t < n_tpls && !rc; t++) {
-		if (!template_serves(&tpls[t], p->op))
+		if (!template_serves(&tpls[t], p->op, p->defines))
 			continue;
 		struct genome g;
 		genome_default(&g, &tpls[t]);
@@ -336,7 +336,7 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 	buf_init(&families, 1u << 16);
 	buf_printf(&families, "%s", p->family);
 	for (int t = 0; t < n_tpls; t++)
-		if (template_serves(&tpls[t], p->op) && *tpls[t].seeds_from)
+		if (template_serves(&tpls[t], p->op, p->defines) && *tpls[t].seeds_from)
 			buf_printf(&families, " %s", tpls[t].seeds_from);
 	struct bank_row *bank = NULL;
 	int n = 0;
@@ -357,13 +357,13 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 			struct genome g;
 			if (k < 0 && same_problem) {
 				source = xstrdup(bank[i].source);
-			} else if (k < 0 && t && template_serves(t, p->op)) {
+			} else if (k < 0 && t && template_serves(t, p->op, p->defines)) {
 				if (genome_parse(&g, t, bank[i].knobs) == 0) {
 					to = t;
 					source = genome_realize(&g, p->defines);
 				}
 			} else if (k >= 0 && strcmp(bank[i].family, p->family) &&
-				   template_serves(&tpls[k], p->op) &&
+				   template_serves(&tpls[k], p->op, p->defines) &&
 				   template_seeds_from(&tpls[k], bank[i].family) &&
 				   genome_transplant(&g, &tpls[k], bank[i].knobs) > 0) {
 				to = &tpls[k];

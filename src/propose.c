@@ -158,7 +158,7 @@ static const struct template *target(const struct propose_ctx *ctx, const struct
 	const struct template *to = parent->tpl;
 	if (*d->to)
 		to = template_find(ctx->templates, ctx->n_templates, d->to);
-	if (!to || !template_serves(to, ctx->problem))
+	if (!to || !template_serves(to, ctx->problem, ctx->defines))
 		return NULL;
 	if (!template_accepts(to, d->set) || (*d->vary && !template_count_knobs(to, d->vary) && !*d->set))
 		return NULL;

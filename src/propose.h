@@ -74,6 +74,7 @@ void proposal_release(struct proposal *p);
 
 struct propose_ctx {
 	const char *problem;
+	const char *defines;     /* the problem's defines ("#define NAME value" lines), may be NULL */
 	const char *family;
 	const char *bound;            /* "memory" or "compute" */
 	double floor_ms;

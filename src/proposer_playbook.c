@@ -58,7 +58,7 @@ static enum proposer_status playbook_round(void *self, const struct proposer_env
 		int n_tried = 0;
 		char **tried = population_tried(pop, &n_tried);
 		struct propose_ctx ctx = {
-			.problem = j->p.op, .family = j->p.family, .bound = j->roof.bound,
+			.problem = j->p.op, .defines = j->p.defines, .family = j->p.family, .bound = j->roof.bound,
 			.floor_ms = j->roof.floor_ms, .eager_ms = j->have_base ? j->base.eager.median_ms : 0,
 			.templates = env->tpls, .n_templates = env->n_tpls, .catalog = pb->catalog,
 			.n_catalog = pb->n_catalog, .history = k, .n_history = n_known,

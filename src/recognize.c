@@ -12,13 +12,14 @@
 #include "recognize.h"
 
 #include "log.h"
+#include "pointwise.h"
 #include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RECOGNIZE_MAX_DEFINES 4096   /* bytes of #define lines */
+#define RECOGNIZE_MAX_DEFINES (80u << 10)   /* bytes of #define lines (a pointwise body included) */
 
 /* The compute ops of a graph: indices into g->ops, views left out. */
 struct compute {
@@ -572,6 +573,9 @@ static bool pointwise(const struct compute *c, struct recognition *r, struct buf
 		name = "softsign";
 	}
 	set(r, "elementwise", name);
+	/* The whole graph as one expression, for the pointwise template; none
+	 * when it is not pure pointwise (a broadcast operand, a parameter). */
+	pointwise_body(c->g, b);
 	return true;
 }
 

@@ -164,6 +164,22 @@ char *report_json(const struct eval_report *r)
 		json_object_set_new(c, "rel_l2_err", json_real(res->stats.rel_l2));
 		json_object_set_new(c, "nonfinite", json_integer((json_int_t)res->stats.n_nonfinite));
 		json_object_set_new(c, "sets", json_integer(r->opts->sets));
+		/* How many sets of each kind were checked, and the stressed sets
+		 * the bridge skipped (docs/EVALUATION.md). */
+		json_t *kinds = json_object(), *skipped = json_array();
+		int per_kind[STRESS_KINDS] = { 0 };
+		for (int i = 0; r->refs && i < res->stressed && i < r->refs->n_stress; i++)
+			per_kind[r->refs->stress[i].kind]++;
+		json_object_set_new(kinds, "plain", json_integer(r->opts->sets));
+		for (int k = 0; k < STRESS_KINDS; k++)
+			json_object_set_new(kinds, stress_kind_name((enum stress_kind)k), json_integer(per_kind[k]));
+		for (int i = 0; r->refs && r->opts->stress && i < r->refs->n_skipped; i++) {
+			const struct stress_skip *sk = &r->refs->skipped[i];
+			json_array_append_new(skipped, json_pack("{s:s, s:i, s:o}", "kind", stress_kind_name(sk->kind),
+								 "from", sk->from, "why", text_json(sk->why)));
+		}
+		json_object_set_new(c, "set_kinds", kinds);
+		json_object_set_new(c, "stress_skipped", skipped);
 		json_object_set_new(o, "correctness", c);
 	}
 	if (res->timed) {
@@ -228,11 +244,10 @@ char *report_bench_json(const char *gpu, const char *date, const char *command,
 		const struct bench_row *r = &rows[i];
 		json_t *x = json_object();
 		json_object_set_new(x, "problem", text_json(r->problem));
+		json_object_set_new(x, "run", r->run ? json_integer((json_int_t)r->run) : json_null());
 		json_object_set_new(x, "tolerance", text_json(r->tolerance));
 		if (r->gpu)
 			json_object_set_new(x, "gpu", text_json(r->gpu));
-		if (r->run)
-			json_object_set_new(x, "run", json_integer(r->run));
 		json_object_set_new(x, "eager_ms", num_or_null(r->eager_ms, r->ok));
 		json_object_set_new(x, "compile_ms", num_or_null(r->compile_ms, r->ok && r->compile_ms > 0));
 		json_object_set_new(x, "best_ms", num_or_null(r->best_ms, r->ok));

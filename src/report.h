@@ -29,6 +29,7 @@ struct eval_report {
 	const char *candidate;            /* path of the .cu */
 	const char *arch;                 /* e.g. "sm_90a" */
 	const struct eval_opts *opts;
+	const struct refset *refs;        /* the stressed sets' kinds; may be NULL */
 	const struct eval_result *result;
 	const struct gpu_info *gpu;       /* may be NULL */
 	const struct baseline *baseline;  /* may be NULL */
@@ -50,6 +51,7 @@ char *report_json(const struct eval_report *r);
 /* One problem's line in a bench file. */
 struct bench_row {
 	const char *problem;
+	int64_t run;             /* the run in its database; 0 when none was made */
 	const char *tolerance;
 	bool ok;                 /* a correct kernel was found */
 	double eager_ms, compile_ms, best_ms;
@@ -58,7 +60,6 @@ struct bench_row {
 	bool pass_strict, pass_crfm;  /* the winner's values under each profile */
 	const char *gpu;         /* the GPU model it ran on, when the bench used
 				  * several models; NULL: the file's "gpu" */
-	int64_t run;             /* the run in its database; 0 when unknown */
 };
 
 /* {"gpu", "date", "command", "results": [...]} (caller frees). */

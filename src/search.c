@@ -45,6 +45,7 @@ void search_opts_defaults(struct search_opts *o)
 
 void search_outcome_release(struct search_outcome *o)
 {
+	free(o->problem);
 	free(o->winner_path);
 	free(o->summary_path);
 	memset(o, 0, sizeof *o);
@@ -359,6 +360,8 @@ static int finish(struct search *s, struct search_outcome *out)
 {
 	const struct cand_row *w = population_best(&s->pop, s->run.rounds);
 	out->run = s->run.id;
+	out->problem = xstrdup(s->j.p.name);
+	out->stopped = s->stopped;
 	out->candidates = s->pop.n_cands;
 	out->early = s->j.early;
 	if (!s->o->dry_run && judge_prepare(&s->j))

@@ -81,6 +81,8 @@ struct search_outcome {
 	double max_abs_err, max_rel_err;
 	int candidates;          /* judged in this run */
 	int early;               /* of those judged in this invocation, timing stopped early */
+	bool stopped;            /* a budget ended it early; it can be resumed */
+	char *problem;           /* its name; owned */
 	char *winner_path;       /* owned */
 	char *summary_path;      /* owned */
 };

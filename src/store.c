@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* PRAGMA application_id of a kbreed database: "kbrd". A database of the
@@ -243,15 +245,119 @@ out:
 	return rc;
 }
 
+/* Whether path, or its -wal or -shm side file, exists. */
+static bool db_files_exist(const char *path)
+{
+	bool any = false;
+	const char *ext[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0] && !any; i++) {
+		char *p = xasprintf("%s%s", path, ext[i]);
+		struct stat st;
+		any = lstat(p, &st) == 0;
+		free(p);
+	}
+	return any;
+}
+
+/*
+ * Moves the database at from (with its WAL) to the new path to, which does
+ * not exist yet. The old one is first made one self-contained file: its
+ * journal mode is switched from WAL to DELETE, which checkpoints every
+ * committed transaction of the WAL into it and removes the WAL, and which
+ * SQLite refuses while any other connection has it open (a kbreed running on
+ * it). Then, under an exclusive lock, it is linked (or copied, across
+ * filesystems) to its new name, never over an existing file, and only then
+ * is the old name removed. store_open puts the new one back in WAL mode.
+ * Returns 0 when moved, 1 when not moved now (said why; from is used where
+ * it is), -1 when it failed (said; from is untouched).
+ */
+static int move_db(const char *from, const char *to)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *dir = xstrdup(to), *slash = strrchr(dir, '/');
+	char *wal = xasprintf("%s-wal", from), *shm = xasprintf("%s-shm", from);
+	char *mode = NULL;
+	int rc = 1;
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (slash && util_mkdirs(dir)) {
+		warn("cannot make the data directory %s; the database stays at %s", dir, from);
+		goto out;
+	}
+	if (sqlite3_open_v2(from, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, 2000) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode=DELETE", -1, &st, NULL) != SQLITE_OK) {
+		warn("cannot move the database %s to %s now: %s; it is used where it is", from, to,
+		     db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		mode = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!mode || strcmp(mode, "delete") || util_file_exists(wal)) {
+		warn("cannot move the database %s to %s now: another program has it open (%s); it is "
+		     "used where it is this time", from, to, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK) {
+		warn("cannot move the database %s to %s now (%s); it is used where it is this time",
+		     from, to, sqlite3_errmsg(db));
+		goto out;
+	}
+	int linked = util_link_or_copy(from, to);
+	if (linked == 0 && unlink(from)) {
+		/* Two names for one database: the new one is used from now on. */
+		warn("the database is at %s now, but its old name %s cannot be removed: %s", to, from,
+		     strerror(errno));
+	}
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (linked == 1) {
+		warn("a database appeared at %s meanwhile; %s is left where it is", to, from);
+		goto out;
+	}
+	rc = linked ? -1 : 0;
+	if (rc == 0)
+		unlink(shm);  /* WAL's index, rebuilt from nothing at the next open */
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(mode);
+	free(shm);
+	free(wal);
+	free(dir);
+	return rc;
+}
+
 char *store_default_path(void)
 {
 	const char *v = getenv("KBREED_DB");
 	if (v && *v)
 		return xstrdup(v);
-	char *cache = util_cache_dir();
-	char *p = xasprintf("%s/kbreed.db", cache);
+	char *data = util_data_dir(), *cache = util_cache_dir();
+	char *path = xasprintf("%s/kbreed.db", data), *old = xasprintf("%s/kbreed.db", cache);
+	if (strcmp(path, old) && util_file_exists(old)) {
+		if (db_files_exist(path)) {
+			warn("an older database is still at %s; kbreed uses %s and leaves the old one "
+			     "as it is (look at it with --db %s, then remove it)", old, path, old);
+		} else {
+			int moved = move_db(old, path);
+			if (moved == 0) {
+				info("moved the database from %s to %s: it holds the bank of winners and the "
+				     "history of runs, which are results, not cache", old, path);
+			} else {
+				if (moved < 0)
+					warn("the database stays at %s", old);
+				free(path);
+				path = xstrdup(old);
+			}
+		}
+	}
+	free(old);
 	free(cache);
-	return p;
+	free(data);
+	return path;
 }
 
 /* What store_open found at the path. */
@@ -609,13 +715,48 @@ int store_run_update(struct store *s, const struct run_row *r)
 		    r->id) ? -1 : 0;
 }
 
+/* The columns read_run() reads, in its order. */
+#define RUN_COLUMNS "id, problem, problem_path, problem_sha, proposer, rounds, ideas, impls, keep, seed," \
+	" tolerance, gpu, arch, eager_ms, compile_ms, status, winner, final_ms, final_eager_ms, started, uid"
+
+/* Reads a row of RUN_COLUMNS into r. Returns 0, or -1 after a message. */
+static int read_run(struct store *s, sqlite3_stmt *st, struct run_row *r)
+{
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(st, 0);
+	const char *status = (const char *)sqlite3_column_text(st, 15);
+	int state = run_state_parse(status);
+	if (state < 0)
+		return error("database %s: run %lld has an unknown state '%s'", s->path, (long long)r->id,
+			     status ? status : "");
+	r->problem = col_text(st, 1);
+	r->problem_path = col_text(st, 2);
+	r->problem_sha = col_text(st, 3);
+	r->proposer = col_text(st, 4);
+	r->rounds = sqlite3_column_int(st, 5);
+	r->ideas = sqlite3_column_int(st, 6);
+	r->impls = sqlite3_column_int(st, 7);
+	r->keep = sqlite3_column_int(st, 8);
+	r->seed = sqlite3_column_int(st, 9);
+	r->tolerance = col_text(st, 10);
+	r->gpu = col_text(st, 11);
+	r->arch = col_text(st, 12);
+	r->eager_ms = sqlite3_column_double(st, 13);
+	r->compile_ms = sqlite3_column_double(st, 14);
+	r->status = (enum run_state)state;
+	r->winner = sqlite3_column_int64(st, 16);
+	r->final_ms = sqlite3_column_double(st, 17);
+	r->final_eager_ms = sqlite3_column_double(st, 18);
+	r->started = col_text(st, 19);
+	r->uid = col_text(st, 20);
+	return 0;
+}
+
 int store_run_get(struct store *s, int64_t id, struct run_row *r)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
-	if (sqlite3_prepare_v2(s->db, "SELECT problem, problem_path, problem_sha, proposer, rounds,"
-			       " ideas, impls, keep, seed, tolerance, gpu, arch, eager_ms, compile_ms, status,"
-			       " winner, final_ms, final_eager_ms, uid FROM runs WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT " RUN_COLUMNS " FROM runs WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
 		fail(s, "cannot read runs");
 		goto out;
 	}
@@ -628,38 +769,43 @@ int store_run_get(struct store *s, int64_t id, struct run_row *r)
 			fail(s, "cannot read runs");
 		goto out;
 	}
-	memset(r, 0, sizeof *r);
-	r->id = id;
-	r->problem = col_text(st, 0);
-	r->problem_path = col_text(st, 1);
-	r->problem_sha = col_text(st, 2);
-	r->proposer = col_text(st, 3);
-	r->rounds = sqlite3_column_int(st, 4);
-	r->ideas = sqlite3_column_int(st, 5);
-	r->impls = sqlite3_column_int(st, 6);
-	r->keep = sqlite3_column_int(st, 7);
-	r->seed = sqlite3_column_int(st, 8);
-	r->tolerance = col_text(st, 9);
-	r->gpu = col_text(st, 10);
-	r->arch = col_text(st, 11);
-	r->eager_ms = sqlite3_column_double(st, 12);
-	r->compile_ms = sqlite3_column_double(st, 13);
-	const char *status = (const char *)sqlite3_column_text(st, 14);
-	int state = run_state_parse(status);
-	if (state < 0) {
-		error("database %s: run %lld has an unknown state '%s'", s->path, (long long)id,
-		      status ? status : "");
+	rc = read_run(s, st, r);
+	if (rc)
 		run_row_release(r);
-		goto out;
-	}
-	r->status = (enum run_state)state;
-	r->winner = sqlite3_column_int64(st, 15);
-	r->final_ms = sqlite3_column_double(st, 16);
-	r->final_eager_ms = sqlite3_column_double(st, 17);
-	r->uid = col_text(st, 18);
-	rc = 0;
 out:
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_runs(struct store *s, struct run_row **rows, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	int cap = 0, step, rc = -1;
+	*rows = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT " RUN_COLUMNS " FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read runs");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			*rows = xrealloc(*rows, (size_t)cap * sizeof **rows);
+		}
+		if (read_run(s, st, &(*rows)[*n])) {
+			run_row_release(&(*rows)[*n]);
+			goto out;
+		}
+		(*n)++;
+	}
+	rc = step == SQLITE_DONE ? 0 : fail(s, "cannot read runs");
+out:
+	sqlite3_finalize(st);
+	if (rc) {
+		for (int i = 0; i < *n; i++)
+			run_row_release(&(*rows)[i]);
+		free(*rows);
+		*rows = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 
@@ -673,6 +819,7 @@ void run_row_release(struct run_row *r)
 	free(r->gpu);
 	free(r->arch);
 	free(r->uid);
+	free(r->started);
 	memset(r, 0, sizeof *r);
 }
 
@@ -748,16 +895,45 @@ int store_candidate_put(struct store *s, struct cand_row *c, bool *dup)
 	return rc ? -1 : 0;
 }
 
+/* The columns read_cand() reads, in its order: a candidate and its
+ * evaluation's summary, if any. */
+#define CAND_COLUMNS "c.id, c.round, c.idea, c.parent1, c.parent2, c.origin, c.template, c.knobs," \
+	" c.source, c.source_sha, e.verdict, e.detail, e.median_ms, e.pct_eager, e.pct_floor," \
+	" e.id IS NOT NULL, c.run, e.early FROM candidates c LEFT JOIN evaluations e ON e.candidate = c.id"
+
+/* Reads a row of CAND_COLUMNS into c. Returns 0, or -1 after a message. */
+static int read_cand(sqlite3_stmt *st, struct cand_row *c)
+{
+	memset(c, 0, sizeof *c);
+	c->id = sqlite3_column_int64(st, 0);
+	c->run = sqlite3_column_int64(st, 16);
+	c->early = sqlite3_column_int(st, 17) != 0;
+	c->evaluated = sqlite3_column_int(st, 15);
+	const char *v = (const char *)sqlite3_column_text(st, 10);
+	if (c->evaluated && (!v || verdict_parse(v, &c->verdict)))
+		return error("candidate %lld has an unknown verdict '%s'", (long long)c->id, v ? v : "");
+	c->round = sqlite3_column_int(st, 1);
+	c->idea = sqlite3_column_int64(st, 2);
+	c->parent1 = sqlite3_column_int64(st, 3);
+	c->parent2 = sqlite3_column_int64(st, 4);
+	c->origin = col_text(st, 5);
+	c->template_name = col_text(st, 6);
+	c->knobs = col_text(st, 7);
+	c->source = col_text(st, 8);
+	snprintf(c->sha, sizeof c->sha, "%s", sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "");
+	c->detail = col_text(st, 11);
+	c->median_ms = sqlite3_column_double(st, 12);
+	c->pct_eager = sqlite3_column_double(st, 13);
+	c->pct_floor = sqlite3_column_double(st, 14);
+	return 0;
+}
+
 int store_candidates_of_run(struct store *s, int64_t run, struct cand_row **rows, int *n)
 {
 	sqlite3_stmt *st = NULL;
 	*rows = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT c.id, c.round, c.idea, c.parent1, c.parent2, c.origin,"
-			       " c.template, c.knobs, c.source, c.source_sha, e.verdict, e.detail,"
-			       " e.median_ms, e.pct_eager, e.pct_floor, e.id IS NOT NULL, e.early"
-			       " FROM candidates c LEFT JOIN evaluations e ON e.candidate = c.id"
-			       " WHERE c.run=? ORDER BY c.id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT " CAND_COLUMNS " WHERE c.run=? ORDER BY c.id", -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "cannot read candidates");
 	sqlite3_bind_int64(st, 1, run);
 	int cap = 0, step;
@@ -766,34 +942,35 @@ int store_candidates_of_run(struct store *s, int64_t run, struct cand_row **rows
 			cap = cap ? 2 * cap : 64;
 			*rows = xrealloc(*rows, (size_t)cap * sizeof **rows);
 		}
-		struct cand_row *c = &(*rows)[(*n)++];
-		memset(c, 0, sizeof *c);
-		c->id = sqlite3_column_int64(st, 0);
-		c->run = run;
-		c->round = sqlite3_column_int(st, 1);
-		c->idea = sqlite3_column_int64(st, 2);
-		c->parent1 = sqlite3_column_int64(st, 3);
-		c->parent2 = sqlite3_column_int64(st, 4);
-		c->origin = col_text(st, 5);
-		c->template_name = col_text(st, 6);
-		c->knobs = col_text(st, 7);
-		c->source = col_text(st, 8);
-		snprintf(c->sha, sizeof c->sha, "%s", sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "");
-		c->evaluated = sqlite3_column_int(st, 15);
-		const char *v = (const char *)sqlite3_column_text(st, 10);
-		if (c->evaluated && (!v || verdict_parse(v, &c->verdict))) {
-			error("candidate %lld has an unknown verdict '%s'", (long long)c->id, v ? v : "");
+		if (read_cand(st, &(*rows)[(*n)++])) {
 			sqlite3_finalize(st);
 			return -1;
 		}
-		c->detail = col_text(st, 11);
-		c->median_ms = sqlite3_column_double(st, 12);
-		c->pct_eager = sqlite3_column_double(st, 13);
-		c->pct_floor = sqlite3_column_double(st, 14);
-		c->early = sqlite3_column_int(st, 16) != 0;
 	}
 	sqlite3_finalize(st);
 	return step == SQLITE_DONE ? 0 : fail(s, "cannot read candidates");
+}
+
+int store_candidate_get(struct store *s, int64_t id, struct cand_row *c)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	memset(c, 0, sizeof *c);
+	if (sqlite3_prepare_v2(s->db, "SELECT " CAND_COLUMNS " WHERE c.id=?", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read candidates");
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		rc = read_cand(st, c);
+		if (rc)
+			cand_row_release(c);
+	} else if (step == SQLITE_DONE) {
+		error("database %s has no candidate %lld", s->path, (long long)id);
+	} else {
+		fail(s, "cannot read candidates");
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 void cand_row_release(struct cand_row *c)
@@ -881,6 +1058,73 @@ char *store_eval_report(struct store *s, int64_t candidate)
 	}
 	sqlite3_finalize(st);
 	return report ? report : xstrdup("");
+}
+
+int store_eval_get(struct store *s, int64_t candidate, struct eval_record *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	memset(e, 0, sizeof *e);
+	if (sqlite3_prepare_v2(s->db, "SELECT verdict, detail, log, pass_strict, pass_crfm, max_abs, max_rel,"
+			       " timed, median_ms, min_ms, max_ms, host_ms, reps, warmup, sets, flush_mb,"
+			       " pct_eager, pct_floor, floor_ms, gpu, sm_clock, mem_clock, compile_s, eval_s, device"
+			       " FROM evaluations WHERE candidate=?", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "cannot read evaluations");
+	sqlite3_bind_int64(st, 1, candidate);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		fail(s, "cannot read evaluations");
+		goto out;
+	}
+	struct eval_row *r = &e->row;
+	const char *v = (const char *)sqlite3_column_text(st, 0);
+	if (!v || verdict_parse(v, &r->verdict)) {
+		error("candidate %lld has an unknown verdict '%s'", (long long)candidate, v ? v : "");
+		goto out;
+	}
+	r->detail = e->detail = col_text(st, 1);
+	r->log = e->log = col_text(st, 2);
+	r->pass_strict = sqlite3_column_int(st, 3);
+	r->pass_crfm = sqlite3_column_int(st, 4);
+	r->max_abs = sqlite3_column_double(st, 5);
+	r->max_rel = sqlite3_column_double(st, 6);
+	r->timed = sqlite3_column_int(st, 7);
+	r->median_ms = sqlite3_column_double(st, 8);
+	r->min_ms = sqlite3_column_double(st, 9);
+	r->max_ms = sqlite3_column_double(st, 10);
+	r->host_ms = sqlite3_column_double(st, 11);
+	r->reps = sqlite3_column_int(st, 12);
+	r->warmup = sqlite3_column_int(st, 13);
+	r->sets = sqlite3_column_int(st, 14);
+	r->flush_mb = sqlite3_column_int(st, 15);
+	r->pct_eager = sqlite3_column_double(st, 16);
+	r->pct_floor = sqlite3_column_double(st, 17);
+	r->floor_ms = sqlite3_column_double(st, 18);
+	r->gpu = e->gpu = col_text(st, 19);
+	r->sm_clock = sqlite3_column_int(st, 20);
+	r->mem_clock = sqlite3_column_int(st, 21);
+	r->compile_s = sqlite3_column_double(st, 22);
+	r->eval_s = sqlite3_column_double(st, 23);
+	r->device = e->device = col_text(st, 24);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (rc)
+		eval_record_release(e);
+	return rc;
+}
+
+void eval_record_release(struct eval_record *e)
+{
+	free(e->detail);
+	free(e->log);
+	free(e->gpu);
+	free(e->device);
+	memset(e, 0, sizeof *e);
 }
 
 int store_llm_call_put(struct store *s, const struct llm_call_row *c)

@@ -46,6 +46,7 @@ struct run_row {
 	double final_eager_ms;/* PyTorch re-timed beside it */
 	char *uid;            /* its identity in every database (32 hex digits); set by
 			       * store_run_create and store_run_get */
+	char *started;        /* "YYYY-MM-DD HH:MM:SS" UTC, as read back; NULL before */
 };
 
 struct idea_row {
@@ -94,6 +95,14 @@ struct eval_row {
 	double cutoff_ms;             /* the cutoff it was judged under; 0: none */
 };
 
+/* An evaluation as read back: the row, whose strings point into the
+ * record's own copies. */
+struct eval_record {
+	struct eval_row row;
+	char *detail, *log, *gpu;     /* owned; row.detail, row.log, row.gpu point here */
+	char *device;                 /* owned; row.device points here ("" when not recorded) */
+};
+
 struct bank_row {
 	int64_t id;
 	char *problem, *family, *template_name, *knobs, *source, *gpu;
@@ -131,12 +140,19 @@ struct llm_call_row {
 struct store *store_open(const char *path);
 /* Releases the run lock this store holds, if any, and closes. NULL is a no-op. */
 void store_close(struct store *s);
-/* The default database path: $KBREED_DB, else <cache>/kbreed.db (caller frees). */
+/* The default database path (caller frees): $KBREED_DB, else kbreed.db in
+ * the data directory (util_data_dir()). A database an older kbreed left in
+ * <cache>/kbreed.db is moved there once, WAL and all, with a message; while
+ * it cannot be moved (another kbreed has it open) it is used where it is.
+ * When both exist, the data directory's is used and the old one is left as
+ * it is, said each time: nothing is merged, nothing removed. */
 char *store_default_path(void);
 
 int store_run_create(struct store *s, struct run_row *r);   /* sets r->id */
 int store_run_get(struct store *s, int64_t id, struct run_row *r);
 int store_run_update(struct store *s, const struct run_row *r);
+/* Every run of the database, oldest first (caller releases each and frees). */
+int store_runs(struct store *s, struct run_row **rows, int *n);
 void run_row_release(struct run_row *r);
 /* Takes the lock of a run for this process until store_close: refused
  * (-1, reported with the holder's pid) while another live process, or
@@ -153,6 +169,9 @@ void idea_row_release(struct idea_row *i);
 int store_candidate_put(struct store *s, struct cand_row *c, bool *dup);
 /* Every candidate of a run, oldest first, with its evaluation if any. */
 int store_candidates_of_run(struct store *s, int64_t run, struct cand_row **rows, int *n);
+/* One candidate of any run (c->run says which), with its evaluation's
+ * summary if any and its source. -1 after a message when there is none. */
+int store_candidate_get(struct store *s, int64_t id, struct cand_row *c);
 void cand_row_release(struct cand_row *c);
 /* The source of one candidate (caller frees), or NULL (reported). */
 char *store_candidate_source(struct store *s, int64_t id);
@@ -161,6 +180,10 @@ char *store_candidate_source(struct store *s, int64_t id);
 int store_candidate_run(struct store *s, int64_t id, int64_t *run);
 
 int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e);
+/* A candidate's evaluation, every column: 0, 1 when it has none (not judged
+ * yet), -1 after a message. Release with eval_record_release. */
+int store_eval_get(struct store *s, int64_t candidate, struct eval_record *e);
+void eval_record_release(struct eval_record *e);
 /* The detail and log of a candidate's evaluation, as one report (caller frees). */
 char *store_eval_report(struct store *s, int64_t candidate);
 

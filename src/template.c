@@ -25,6 +25,7 @@ void template_release(struct template *t)
 	free(t->family);
 	free(t->problems);
 	free(t->seeds_from);
+	free(t->requires);
 	free(t->path);
 	free(t->text);
 	for (int i = 0; i < t->n_knobs; i++) {
@@ -297,14 +298,21 @@ int template_parse(const char *path, const char *text, struct template *t)
 			rc = header_field(&t->problems, "problems:", trim(s + 9), path, line);
 		else if (!strncmp(s, "seeds-from:", 11))
 			rc = header_field(&t->seeds_from, "seeds-from:", trim(s + 11), path, line);
+		else if (!strncmp(s, "requires:", 9))
+			rc = header_field(&t->requires, "requires:", trim(s + 9), path, line);
 		else if (!strncmp(s, "knob ", 5))
 			rc = parse_knob(t, s + 5, path, line);
 	}
 	free(copy);
 	if (!t->seeds_from)
 		t->seeds_from = xstrdup("");
+	if (!t->requires)
+		t->requires = xstrdup("");
 	if (!rc && (!t->name || !t->family || !t->problems || !*t->name))
 		rc = error("%s: a template opens with '// kbreed-template: NAME', '// family: F' and '// problems: P...'", path);
+	if (!rc && !strcmp(t->problems, "*") && !*t->requires)
+		rc = error("%s: 'problems: *' (any problem) needs a 'requires:' line naming the defines that "
+			   "select its problems", path);
 	if (!rc)
 		rc = template_inline(path, text, &t->text);
 	if (rc)
@@ -359,7 +367,11 @@ int template_load_all(struct template **out, int *n)
 	int cap = 0;
 	const char *env = getenv("KBREED_TEMPLATES");
 	char *dir = env && *env ? xstrdup(env) : xasprintf("%s/templates", home_dir());
-	int rc = load_dir(dir, out, n, &cap);
+	/* A missing directory is a kbreed that cannot find its files, not an
+	 * empty playbook. */
+	int rc = util_is_dir(dir) ? load_dir(dir, out, n, &cap)
+		: error("no templates directory %s%s", dir, env && *env ? " ($KBREED_TEMPLATES)"
+			: "; set KBREED_HOME to kbreed's files, or install kbreed with `make install`");
 	free(dir);
 	if (rc) {
 		template_free_all(*out, *n);
@@ -380,9 +392,36 @@ const struct template *template_find(const struct template *t, int n, const char
 	return NULL;
 }
 
-bool template_serves(const struct template *t, const char *problem)
+bool template_defines_name(const char *defines, const char *name)
 {
-	return util_word_in(t->problems, problem);
+	size_t len = strlen(name);
+	for (const char *l = defines; l && *l && len;) {
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (!strncmp(l, "#define", 7)) {
+			const char *w = l + 7;
+			while (*w == ' ' || *w == '\t')
+				w++;
+			if (!strncmp(w, name, len) && (w[len] == ' ' || w[len] == '\t' || w[len] == '\n' ||
+							w[len] == '(' || w[len] == '\0'))
+				return true;
+		}
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	return false;
+}
+
+bool template_serves(const struct template *t, const char *op, const char *defines)
+{
+	if (strcmp(t->problems, "*") && !util_word_in(t->problems, op))
+		return false;
+	char *copy = xstrdup(t->requires);
+	bool ok = true;
+	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w && ok; w = strtok_r(NULL, " ", &save))
+		ok = template_defines_name(defines, w);
+	free(copy);
+	return ok;
 }
 
 bool template_seeds_from(const struct template *t, const char *family)

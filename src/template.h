@@ -9,6 +9,14 @@
  *   // knob THREADS: 256 512 1024 | default 512 | category parallelism | threads per block
  *   // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = TF32 ...
  *   // seeds-from: matmul          (optional)
+ *   // requires: KB_PW_BODY        (optional)
+ * The problems line names the problems (recognition's op names) the
+ * template serves, or is `*`: any problem, which then needs a requires
+ * line. A requires line
+ * names defines the problem must have (recognition writes them from the op
+ * graph) for the template to be offered at all: the pointwise template,
+ * `problems: *` with `requires: KB_PW_BODY`, serves every pure pointwise
+ * graph and no other, whatever recognition named it.
  * Each knob names the idea category its steps belong to (the category's
  * first words suffice) and may mark values `loose`: settings that lower the
  * precision, which a knob step never takes and strict runs never see.
@@ -56,6 +64,7 @@ struct template {
 	char *family;     /* owned */
 	char *problems;   /* owned: space-separated problem names it serves */
 	char *seeds_from; /* owned: space-separated families it takes knob settings from; "" if none */
+	char *requires;   /* owned: space-separated names the problem's defines must #define; "" if none */
 	char *path;       /* owned */
 	char *text;       /* owned: the whole file, helper files inlined */
 	struct knob knobs[TEMPLATE_MAX_KNOBS];
@@ -78,8 +87,12 @@ void template_release(struct template *t);
 void template_free_all(struct template *t, int n);
 /* The template of a name, or NULL. */
 const struct template *template_find(const struct template *t, int n, const char *name);
-/* Whether t serves problem (named in its problems line). */
-bool template_serves(const struct template *t, const char *problem);
+/* Whether t serves the problem of this op (named in its problems line, or
+ * the line is `*`) whose defines ("#define NAME value" lines, may be NULL)
+ * define every name of t's requires line. */
+bool template_serves(const struct template *t, const char *op, const char *defines);
+/* Whether defines ("#define NAME value" lines, may be NULL) define name. */
+bool template_defines_name(const char *defines, const char *name);
 /* Whether every "KNOB=value" in settings names a knob of t and an allowed
  * value (quietly: for deciding whether an idea applies). */
 bool template_accepts(const struct template *t, const char *settings);

@@ -210,6 +210,83 @@ out:
 	return rc;
 }
 
+/* Copies from into a new temporary beside to, synced; returns its name
+ * (caller frees and unlinks), or NULL after a message. */
+static char *copy_beside(const char *from, const char *to)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", to, (long)getpid());
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, ok = 0;
+	if (in < 0) {
+		error("cannot read %s: %s", from, strerror(errno));
+		goto out;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		error("cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	char chunk[1 << 16];
+	for (;;) {
+		ssize_t n = read(in, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error("cannot read %s: %s", from, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(out, chunk + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				error("cannot write %s: %s", tmp, strerror(errno));
+				goto out;
+			}
+			done += w;
+		}
+	}
+	if (fsync(out)) {
+		error("cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	ok = 1;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) && ok) {
+		error("cannot write %s: %s", tmp, strerror(errno));
+		ok = 0;
+	}
+	if (!ok && out >= 0)
+		unlink(tmp);
+	if (!ok) {
+		free(tmp);
+		tmp = NULL;
+	}
+	return tmp;
+}
+
+int util_link_or_copy(const char *from, const char *to)
+{
+	if (link(from, to) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return 1;
+	if (errno != EXDEV && errno != EPERM && errno != ENOTSUP)
+		return error("cannot link %s to %s: %s", from, to, strerror(errno));
+	char *tmp = copy_beside(from, to);
+	if (!tmp)
+		return -1;
+	int rc = 0;
+	if (link(tmp, to))
+		rc = errno == EEXIST ? 1 : error("cannot link %s to %s: %s", tmp, to, strerror(errno));
+	unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
 int util_mkdirs(const char *path)
 {
 	char *p = xstrdup(path);
@@ -376,6 +453,15 @@ char *util_cache_dir(void)
 		return xasprintf("%s/kbreed", v);
 	v = getenv("HOME");
 	return xasprintf("%s/.cache/kbreed", v && *v ? v : "/tmp");
+}
+
+char *util_data_dir(void)
+{
+	const char *v = getenv("XDG_DATA_HOME");
+	if (v && *v)
+		return xasprintf("%s/kbreed", v);
+	v = getenv("HOME");
+	return xasprintf("%s/.local/share/kbreed", v && *v ? v : "/tmp");
 }
 
 bool util_word_in(const char *list, const char *word)

@@ -41,6 +41,12 @@ __attribute__((format(printf, 1, 2))) char *xasprintf(const char *fmt, ...);
 int util_read_file(const char *path, size_t cap, char **out, size_t *len);
 /* Writes data to path atomically (temporary file, fsync, rename). */
 int util_write_file(const char *path, const void *data, size_t len);
+/* Gives the file from the name to as well, on any filesystem, never
+ * replacing a file at to: a hard link where both are on one filesystem,
+ * else a copy written beside to, synced, then linked into place. from stays;
+ * the caller removes it once the move is complete. Returns 0, 1 when to
+ * exists already (nothing done), or -1 after a message. */
+int util_link_or_copy(const char *from, const char *to);
 /* mkdir -p with mode 0700 for new directories. */
 int util_mkdirs(const char *path);
 /* rm -r of a directory tree that kbreed made; refuses "/" and "". */
@@ -70,5 +76,8 @@ double util_now(void);
 /* The user's cache directory for kbreed (caller frees): $KBREED_CACHE, else
  * $XDG_CACHE_HOME/kbreed, else $HOME/.cache/kbreed. */
 char *util_cache_dir(void);
+/* The user's data directory for kbreed, where results are kept (caller
+ * frees): $XDG_DATA_HOME/kbreed, else $HOME/.local/share/kbreed. */
+char *util_data_dir(void);
 
 #endif

@@ -115,7 +115,33 @@ static char *index_str(const struct tensor_spec *t, int64_t flat)
 	return buf_detach(&b);
 }
 
-/* Wrong values: how many, the first bad element, the largest errors. */
+static int all_sets(const struct verdict_basis *b)
+{
+	return b->n_sets > b->sets ? b->n_sets : b->sets;
+}
+
+/* The kind of checked call k (0..2n-1: first sights, then check calls), NULL
+ * for a plain set. */
+static const char *stress_of(const struct verdict_basis *b, int k)
+{
+	int s = k % all_sets(b);
+	return s < b->sets || !b->stress ? NULL : stress_kind_name(b->stress[s - b->sets].kind);
+}
+
+/* Checked call k as words: "input set 2", "the check call on input set 2",
+ * "stressed set ties (from input set 1)", "the check call on stressed set
+ * ties (from input set 1)" (caller frees). */
+static char *call_name(const struct verdict_basis *b, int k)
+{
+	int n = all_sets(b), s = k % n;
+	const char *check = k >= n ? "the check call on " : "";
+	if (!stress_of(b, k))
+		return xasprintf("%sinput set %d", check, s);
+	return xasprintf("%sstressed set %s (from input set %d)", check, stress_of(b, k), b->stress[s - b->sets].from);
+}
+
+/* Wrong values: how many, the first bad element, the largest errors; led by
+ * the stressed set's kind when the failure that decides is on one. */
 static void describe_mismatch(const struct verdict_basis *b, struct eval_result *res)
 {
 	enum tolerance_profile q = b->tolerance;
@@ -124,7 +150,7 @@ static void describe_mismatch(const struct verdict_basis *b, struct eval_result 
 	const struct tensor_spec *t = &b->problem->outputs[out];
 	double atol, rtol;
 	tolerance_get(q, t->dtype, &atol, &rtol);
-	double scale = b->scale[(set % b->sets) * b->problem->n_outputs + out];
+	double scale = b->scale[(set % all_sets(b)) * b->problem->n_outputs + out];
 	atol *= scale > 1 ? scale : 1;
 	if (res->stats.n_nonfinite == res->stats.n) {
 		eval_result_set(res, VERDICT_INCORRECT, "no output was written: every element still holds the NaN poison");
@@ -132,29 +158,58 @@ static void describe_mismatch(const struct verdict_basis *b, struct eval_result 
 	}
 	int nset = res->norm_set >= 0 ? res->norm_set : 0, nout = res->norm_output >= 0 ? res->norm_output : 0;
 	const struct tensor_spec *nt = &b->problem->outputs[nout];
-	char *norm = xasprintf("||got - ref|| / ||ref|| = %.3g on %s %d, output %d (bound %g, %s)",
-			       res->stats.rel_l2, nset < b->sets ? "input set" : "the check call on input set",
-			       nset % b->sets, nout, tolerance_norm_bound(q, nt->dtype), tolerance_name(q));
+	char *nname = call_name(b, nset);
+	char *norm = xasprintf("||got - ref|| / ||ref|| = %.3g on %s, output %d (bound %g, %s)",
+			       res->stats.rel_l2, nname, nout, tolerance_norm_bound(q, nt->dtype), tolerance_name(q));
+	free(nname);
 	if (res->stats.n_bad[q] == 0) {
 		/* Every element within its tolerance, the tensor as a whole not. */
+		const char *kind = stress_of(b, nset);
+		char *lead = kind ? xasprintf("stressed set %s: rel_l2 %.3g > %g; ", kind, res->stats.rel_l2,
+					      tolerance_norm_bound(q, nt->dtype)) : xstrdup("");
 		eval_result_set(res, VERDICT_INCORRECT,
-				"the error is too large for the size of the output: %s, though every element is within "
+				"%sthe error is too large for the size of the output: %s, though every element is within "
 				"atol=%g rtol=%g; max abs err %.3g, max rel err %.3g (zeros, a partial output or arithmetic "
 				"below the output's precision?)",
-				norm, atol, rtol, res->stats.max_abs, res->stats.max_rel);
+				lead, norm, atol, rtol, res->stats.max_abs, res->stats.max_rel);
+		free(lead);
 		free(norm);
 		return;
 	}
-	char *where = index_str(t, res->stats.first_bad[q]);
+	char *where = index_str(t, res->stats.first_bad[q]), *name = call_name(b, set);
+	const char *kind = stress_of(b, set);
+	char *lead = kind ? xasprintf("stressed set %s: ", kind) : xstrdup("");
 	eval_result_set(res, VERDICT_INCORRECT,
-			"%lld of %lld elements outside atol=%g rtol=%g (%s); first at %s %d, output %d %s: "
+			"%s%lld of %lld elements outside atol=%g rtol=%g (%s); first at %s, output %d %s: "
 			"got %.6g, want %.6g; max abs err %.3g, max rel err %.3g; %s%s",
-			(long long)res->stats.n_bad[q], (long long)res->stats.n, atol, rtol, tolerance_name(q),
-			set < b->sets ? "input set" : "timed call on input set", set % b->sets, out, where,
-			res->stats.first_got[q], res->stats.first_want[q], res->stats.max_abs, res->stats.max_rel, norm,
+			lead, (long long)res->stats.n_bad[q], (long long)res->stats.n, atol, rtol, tolerance_name(q),
+			name, out, where, res->stats.first_got[q], res->stats.first_want[q], res->stats.max_abs,
+			res->stats.max_rel, norm,
 			res->stats.n_nonfinite ? "; some elements NaN/Inf where the reference is finite" : "");
+	free(lead);
+	free(name);
 	free(where);
 	free(norm);
+}
+
+/* ", 4 stressed sets (scale_up, scale_down, ties, clustered_max; shift
+ * skipped: why)" for a correct verdict's detail; "" when stress is off and
+ * nothing was skipped (caller frees). */
+static char *stress_summary(const struct verdict_basis *b)
+{
+	int n = all_sets(b) - b->sets;
+	if (!n && !b->n_skipped)
+		return xstrdup("");
+	struct buf s;
+	buf_init(&s, 4096);
+	buf_printf(&s, ", %d stressed set%s (", n, n == 1 ? "" : "s");
+	for (int i = 0; i < n; i++)
+		buf_printf(&s, "%s%s", i ? ", " : "", stress_kind_name(b->stress[i].kind));
+	for (int i = 0; i < b->n_skipped; i++)
+		buf_printf(&s, "%s%s skipped: %s", i ? "; " : n ? "; " : "", stress_kind_name(b->skipped[i].kind),
+			   b->skipped[i].why ? b->skipped[i].why : "");
+	buf_printf(&s, ")");
+	return buf_detach(&s);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -177,11 +232,11 @@ static double median(double *v, int n)
  * first-sight calls run under the timed calls' conditions (outputs
  * poisoned, L2 flushed, the GPU busy just before), so an honest kernel takes
  * as long in both. Fills res->first_median_ms. */
-static bool cached_across_calls(const struct worker_run *run, struct eval_result *res)
+static bool cached_across_calls(const struct worker_run *run, const struct verdict_basis *b, struct eval_result *res)
 {
-	int n = 0;
+	int n = 0, plain = b->sets < run->sets ? b->sets : run->sets;   /* stressed sets are not timed */
 	double *v = xcalloc((size_t)(run->sets > 0 ? run->sets : 1), sizeof *v);
-	for (int s = 1; s < run->sets; s++)
+	for (int s = 1; s < plain; s++)
 		if (run->first_ms[s] >= 0)
 			v[n++] = run->first_ms[s];
 	bool cached = false;
@@ -213,7 +268,7 @@ void verdict_of_run(const struct worker_run *run, const struct verdict_basis *b,
 	res->sm_clock_mhz = run->sm_clock_mhz;
 	res->mem_clock_mhz = run->mem_clock_mhz;
 	res->leaked_bytes = run->leaked_bytes;
-	bool cached = cached_across_calls(run, res);
+	bool cached = cached_across_calls(run, b, res);
 	double fastest_host = host_ms[0];
 	if (!res->pass[b->tolerance]) {
 		describe_mismatch(b, res);
@@ -234,9 +289,11 @@ void verdict_of_run(const struct worker_run *run, const struct verdict_basis *b,
 				b->sets, reps, tolerance_name(b->tolerance), res->stats.rel_l2, res->time.median_ms,
 				run->cutoff_calls, run->cutoff_ms);
 	} else {
-		eval_result_set(res, VERDICT_CORRECT, "correct on %d input sets and %d timed calls (%s; "
+		char *stressed = stress_summary(b);
+		eval_result_set(res, VERDICT_CORRECT, "correct on %d input sets%s and %d timed calls (%s; "
 				"||got - ref|| / ||ref|| at most %.2g); median %.4f ms",
-				b->sets, reps, tolerance_name(b->tolerance), res->stats.rel_l2, res->time.median_ms);
+				b->sets, stressed, reps, tolerance_name(b->tolerance), res->stats.rel_l2, res->time.median_ms);
+		free(stressed);
 	}
 	free(event_ms);
 	free(host_ms);

@@ -13,6 +13,7 @@
 #ifndef KBREED_VERDICT_H
 #define KBREED_VERDICT_H
 
+#include "bridge.h"     /* the stressed sets' kinds */
 #include "compare.h"
 #include "problem.h"
 
@@ -88,7 +89,13 @@ struct worker_run;    /* worker_client.h */
 struct verdict_basis {
 	const struct problem *problem;    /* its outputs' shapes name the bad element */
 	const double *scale;              /* [set * n_outputs + j]: tolerance scales */
-	int sets;                         /* correctness input sets */
+	int sets;                         /* plain correctness input sets (0..sets-1) */
+	int n_sets;                       /* all sets checked, the stressed ones after the
+					     plain; 0 means sets (none stressed) */
+	const struct stress_set *stress;  /* [n_sets - sets]: the stressed sets' kinds */
+	const struct stress_skip *skipped;  /* [n_skipped]: stressed sets not made, named
+					       in a correct verdict's detail */
+	int n_skipped;
 	enum tolerance_profile tolerance; /* the profile that decides */
 };
 
@@ -107,7 +114,9 @@ bool verdict_of_fault(const struct worker_run *run, double timeout_s, struct eva
 /* Decides a complete run whose outputs were compared (res->pass, stats,
  * bad_set, bad_output filled): fills the timing fields of res from the run,
  * then the verdict and detail: wrong values first, then work hidden from the
- * events, then results cached across calls, else correct. */
+ * events, then results cached across calls, else correct. Wrong values on a
+ * stressed set are named by its kind: the detail starts "stressed set
+ * scale_up: ...". */
 void verdict_of_run(const struct worker_run *run, const struct verdict_basis *b, struct eval_result *res);
 
 /* Rejects a correct, timed result whose slowest timed call is below

@@ -111,8 +111,10 @@ static int copy_file(const char *from, const char *to, mode_t mode)
 	return rc;
 }
 
-int worker_client_init(struct worker_client *wc, const char *dir, const char *job_path,
-		       const int *fds, int n_fds)
+/* Sets up wc for worker_path (copied), run by interp when not NULL; a
+ * stand-in may see the references. */
+static int client_init(struct worker_client *wc, const char *dir, const char *job_path, const int *fds,
+		       int n_fds, const char *worker_path, const char *interp, bool standin)
 {
 	memset(wc, 0, sizeof *wc);
 	wc->proc.pid = -1;
@@ -122,21 +124,22 @@ int worker_client_init(struct worker_client *wc, const char *dir, const char *jo
 	wc->log_path = xasprintf("%s/worker.log", dir);
 	wc->fds = fds;
 	wc->n_fds = n_fds;
-	/* A stand-in worker ($KBREED_WORKER, as in tests) keeps kbreed's user
-	 * and sees the reference directory unless KBREED_RUN_AS asks
-	 * otherwise: it may need what the real one must not read. */
-	const char *standin = getenv("KBREED_WORKER"), *run_as = getenv("KBREED_RUN_AS");
-	wc->worker_path = xstrdup(home_worker());
-	wc->standin = standin && *standin && !(run_as && *run_as);
+	wc->worker_path = xstrdup(worker_path);
+	wc->origin_path = xstrdup(worker_path);
+	wc->interp = interp ? xstrdup(interp) : NULL;
+	wc->standin = standin;
 	wc->drop = !wc->standin && sandbox_run_as(&wc->run_uid, &wc->run_gid);
 	if (wc->drop) {
 		/* The worker reads its job and writes outputs (in directories
 		 * handed to it) here; it may not list or change anything else. */
 		wc->exec_dir = make_exec_dir(dir);
-		char *copy = wc->exec_dir ? xasprintf("%s/kbreed-worker", wc->exec_dir) : NULL;
+		char *base = xstrdup(worker_path);
+		char *copy = wc->exec_dir ? xasprintf("%s/%s", wc->exec_dir, interp ? basename(base) : "kbreed-worker") : NULL;
+		free(base);
 		if (!copy || chmod(dir, 0711) || chmod(wc->exec_dir, 0711) ||
-		    copy_file(wc->worker_path, copy, 0755)) {
-			warn("cannot prepare a directory for the unprivileged GPU worker: it runs as root");
+		    copy_file(wc->worker_path, copy, interp ? 0644 : 0755)) {
+			warn("cannot prepare a directory for the unprivileged %s worker: it runs as root",
+			     interp ? "Python" : "GPU");
 			wc->drop = false;
 			free(copy);
 		} else {
@@ -144,6 +147,31 @@ int worker_client_init(struct worker_client *wc, const char *dir, const char *jo
 			wc->worker_path = copy;
 		}
 	}
+	return 0;
+}
+
+int worker_client_init(struct worker_client *wc, const char *dir, const char *job_path,
+		       const int *fds, int n_fds)
+{
+	/* A stand-in worker ($KBREED_WORKER, as in tests) keeps kbreed's user
+	 * and sees the reference directory unless KBREED_RUN_AS asks
+	 * otherwise: it may need what the real one must not read. */
+	const char *standin = getenv("KBREED_WORKER"), *run_as = getenv("KBREED_RUN_AS");
+	return client_init(wc, dir, job_path, fds, n_fds, home_worker(), NULL,
+			   standin && *standin && !(run_as && *run_as));
+}
+
+int worker_client_init_python(struct worker_client *wc, const char *dir, const char *job_path,
+			      const int *fds, int n_fds, const char *interp, const char *script,
+			      const char *const *args)
+{
+	client_init(wc, dir, job_path, fds, n_fds, script, interp, false);
+	int n = 0;
+	while (args && args[n])
+		n++;
+	wc->args = xcalloc((size_t)n + 1, sizeof *wc->args);
+	for (int i = 0; i < n; i++)
+		wc->args[i] = xstrdup(args[i]);
 	return 0;
 }
 
@@ -174,9 +202,14 @@ void worker_client_release(struct worker_client *wc)
 		util_remove_tree(wc->exec_dir);
 	free(wc->exec_dir);
 	free(wc->worker_path);
+	free(wc->origin_path);
 	free(wc->job_path);
 	free(wc->log_path);
 	free(wc->device_var);
+	free(wc->interp);
+	for (int i = 0; wc->args && wc->args[i]; i++)
+		free(wc->args[i]);
+	free(wc->args);
 	free(wc->dir);
 	buf_release(&wc->pending);
 	memset(wc, 0, sizeof *wc);
@@ -197,11 +230,25 @@ char *worker_client_log_tail(struct worker_client *wc)
 	return text;
 }
 
+/* "GPU worker" or "Python worker", for messages. */
+static const char *kind_of(const struct worker_client *wc)
+{
+	return wc->interp ? "Python worker" : "GPU worker";
+}
+
 int worker_client_start(struct worker_client *wc)
 {
 	if (wc->proc.pid > 0)
 		return 0;
-	const char *argv[] = { wc->worker_path, wc->job_path, NULL };
+	const char *argv[16];
+	int argc = 0;
+	if (wc->interp)
+		argv[argc++] = wc->interp;
+	argv[argc++] = wc->worker_path;
+	argv[argc++] = wc->job_path;
+	for (int i = 0; wc->args && wc->args[i] && argc < 15; i++)
+		argv[argc++] = wc->args[i];
+	argv[argc] = NULL;
 	const char *env[] = { wc->device_var, NULL };
 	struct proc_opts o = { .argv = argv, .no_network = true, .keep_user = !wc->drop,
 			       .see_refs = wc->standin, .keep_fds = wc->fds, .n_keep_fds = wc->n_fds,
@@ -218,7 +265,7 @@ int worker_client_start(struct worker_client *wc)
 	signal(SIGPIPE, SIG_IGN);
 	int got = proc_read_line(&wc->proc, &wc->pending, &line, util_now() + WORKER_START_TIMEOUT_S);
 	bool ready = got == 1 && kbw_parse_reply(buf_str(&line), &r) == 0 && r.kind == KBW_REPLY_READY;
-	if (ready && !kbw_check_version(r.version, "GPU worker", "kbreed", why, sizeof why)) {
+	if (ready && !kbw_check_version(r.version, kind_of(wc), "kbreed", why, sizeof why)) {
 		wc->started = true;
 		wc->takes_cutoff = r.cutoff;
 		rc = 0;
@@ -232,18 +279,19 @@ int worker_client_start(struct worker_client *wc)
 	} else if (wc->drop && !wc->started && got != -2) {
 		/* Settled at the first start, before any candidate ran in it, so
 		 * that no candidate can bring this about. */
-		warn("the GPU worker could not start as an unprivileged user (%s%s%s); it runs as root",
-		     buf_str(&line), *tail ? "; its log: " : "", tail);
+		warn("the %s could not start as an unprivileged user (%s%s%s); it runs as root",
+		     kind_of(wc), buf_str(&line), *tail ? "; its log: " : "", tail);
 		free(tail);
 		wc->drop = false;
-		free(wc->worker_path);
-		wc->worker_path = xstrdup(home_worker());
+		char *copy = wc->worker_path;
+		wc->worker_path = xstrdup(wc->origin_path);
+		free(copy);
 		buf_release(&line);
 		return worker_client_start(wc);
 	} else if (got == -2) {
-		error("the GPU worker did not get ready within %d s", WORKER_START_TIMEOUT_S);
+		error("the %s did not get ready within %d s", kind_of(wc), WORKER_START_TIMEOUT_S);
 	} else {
-		error("the GPU worker could not start: %s%s", buf_str(&line), tail);
+		error("the %s could not start: %s%s", kind_of(wc), buf_str(&line), tail);
 	}
 	free(tail);
 out:
@@ -314,7 +362,7 @@ int worker_client_eval(struct worker_client *wc, const char *so_path, const char
 	if (worker_client_start(wc))
 		goto out;
 	if (util_mkdirs(outdir) || (wc->drop && chown(outdir, wc->run_uid, wc->run_gid))) {
-		error("cannot create %s for the GPU worker: %s", outdir, strerror(errno));
+		error("cannot create %s for the %s: %s", outdir, kind_of(wc), strerror(errno));
 		goto out;
 	}
 	const char *load = so_path;
@@ -330,7 +378,7 @@ int worker_client_eval(struct worker_client *wc, const char *so_path, const char
 		run->cutoff_ms = 0;   /* a worker that cannot stop early times every call */
 	int len = kbw_format_eval_cutoff(cmd, sizeof cmd, load, outdir, run->cutoff_ms, run->cutoff_calls);
 	if (len < 0) {
-		error("cannot send %s to the GPU worker: a tab or newline in the path, or too long", load);
+		error("cannot send %s to the %s: a tab or newline in the path, or too long", load, kind_of(wc));
 		goto out;
 	}
 	rc = 0;

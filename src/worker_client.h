@@ -58,7 +58,8 @@ void worker_run_release(struct worker_run *r);
 struct worker_client {
 	char *job_path;     /* the job file (written by the caller); owned copy */
 	char *log_path;     /* the worker's stderr; owned */
-	char *worker_path;  /* the program to start; owned */
+	char *worker_path;  /* the program to start (a copy, with drop); owned */
+	char *origin_path;  /* where the program is: home_worker() or the script; owned */
 	const int *fds;     /* descriptors the worker inherits; the caller's */
 	int n_fds;
 	struct proc proc;   /* pid -1 when none is running */
@@ -76,6 +77,9 @@ struct worker_client {
 	int count;          /* candidates sent, to name copies */
 	char *device_var;   /* "CUDA_VISIBLE_DEVICES=..." for a worker on one GPU of
 			       several; owned; NULL: kbreed's own environment */
+	char *interp;       /* the Python worker: the interpreter that runs
+			       worker_path (a script); owned; NULL: a program */
+	char **args;        /* its arguments after the job file; owned, NULL-terminated */
 };
 
 /* Prepares a client; starts nothing. dir is the caller's private directory
@@ -85,6 +89,15 @@ struct worker_client {
  * a warning). */
 int worker_client_init(struct worker_client *wc, const char *dir, const char *job_path,
 		       const int *fds, int n_fds);
+/* The same for the Python worker (bridge/kbreed_pyworker.py, docs/WORKER.md):
+ * `interp script JOB args...`, which judges Python solutions. It is never a
+ * stand-in: whatever $KBREED_WORKER says, it is isolated as the GPU worker
+ * is (reference directory hidden, the unprivileged user when kbreed is
+ * root, the script and each solution copied where that user can read them).
+ * args (NULL-terminated, may be NULL) are copied. */
+int worker_client_init_python(struct worker_client *wc, const char *dir, const char *job_path,
+			      const int *fds, int n_fds, const char *interp, const char *script,
+			      const char *const *args);
 /* Asks a running worker to quit, waits briefly, and removes the copies. */
 void worker_client_release(struct worker_client *wc);
 

@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/run_tests.sh - runs every test that needs no GPU (`make test`): the
 # cmocka unit tests given as arguments, then the shell tests of the bridge and
-# of the command line.
+# of the command line. SHELL_TESTS="tests/cli/test_show.sh ..." runs only
+# the shell tests named (make test-asan UNIT_TESTS=test_store SHELL_TESTS=...
+# then checks a part of kbreed under the sanitizers in minutes, not an hour).
 # Ends with one line "N passed, M failed" summing the test cases.
 set -u
 cd "$(dirname "$0")/.."
@@ -33,9 +35,11 @@ if [ -n "${SANITIZER_LOGS:-}" ]; then
 	}
 fi
 for t in "$@"; do
+	t0=$(date +%s)
 	"$t" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	echo "# $t: $(($(date +%s) - t0)) s"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log")
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log")
 	passed=$((passed + ${p:-0}))
@@ -46,10 +50,17 @@ for t in "$@"; do
 	fi
 	san_reports "$t"
 done
-for script in tests/layers/check.sh "tests/bridge/test_bridge.sh $KBREED_PYTHON" "tests/bridge/test_level1.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh tests/cli/test_gpus.sh tests/cli/test_adaptive.sh tests/slurm/test_slurm.sh tests/cli/test_export.sh tests/cli/test_report.sh; do
+for script in tests/layers/check.sh "tests/bridge/test_bridge.sh $KBREED_PYTHON" "tests/bridge/test_level1.sh $KBREED_PYTHON" "tests/bridge/test_pointwise.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh tests/cli/test_gpus.sh tests/cli/test_adaptive.sh tests/slurm/test_slurm.sh tests/cli/test_export.sh tests/cli/test_report.sh \
+	tests/cli/test_pyeval.sh tests/cli/test_show.sh tests/cli/test_store_paths.sh tests/cli/test_install.sh; do
+	case " ${SHELL_TESTS:-${script%% *}} " in
+	*" ${script%% *} "*) ;;
+	*) continue ;;
+	esac
+	t0=$(date +%s)
 	# shellcheck disable=SC2086
 	bash $script >"$log" 2>&1
 	cat "$log"
+	echo "# $script: $(($(date +%s) - t0)) s"
 	line=$(tail -1 "$log")
 	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 	f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')

@@ -118,8 +118,8 @@ int kbw_job_format(const struct kbw_job *j, char **text, size_t *len, char *why,
 	int rc = -1;
 	*text = NULL;
 	*len = 0;
-	if (append(text, len, &cap, "kbreed-job %d\nsets %d\nwarmup %d\nreps %d\nflush_mb %d\n", j->version,
-		   j->sets, j->warmup, j->reps, j->flush_mb))
+	if (append(text, len, &cap, "kbreed-job %d\nsets %d\ntimed_sets %d\nwarmup %d\nreps %d\nflush_mb %d\n",
+		   j->version, j->sets, j->timed_sets > 0 ? j->timed_sets : j->sets, j->warmup, j->reps, j->flush_mb))
 		goto oom;
 	for (int i = 0; i < j->n_tensors; i++) {
 		const struct kbw_tensor *t = &j->tensor[i];
@@ -202,7 +202,7 @@ int kbw_job_read(FILE *f, const char *name, struct kbw_job *j, char *why, size_t
 	size_t cap = 0;
 	ssize_t n;
 	int rc = KBW_EXIT_JOB, lineno = 0;
-	bool header = false, seen[4] = { false };
+	bool header = false, seen[5] = { false };
 	kbw_job_init(j);
 	j->version = -1;
 	while ((n = getline(&line, &cap, f)) > 0) {
@@ -226,10 +226,10 @@ int kbw_job_read(FILE *f, const char *name, struct kbw_job *j, char *why, size_t
 			header = true;
 			continue;
 		}
-		static const char *const keys[] = { "sets", "warmup", "reps", "flush_mb" };
-		int *vals[] = { &j->sets, &j->warmup, &j->reps, &j->flush_mb };
+		static const char *const keys[] = { "sets", "timed_sets", "warmup", "reps", "flush_mb" };
+		int *vals[] = { &j->sets, &j->timed_sets, &j->warmup, &j->reps, &j->flush_mb };
 		int k = 0, used = 0;
-		while (k < 4 && strncmp(line, keys[k], strlen(keys[k])))
+		while (k < 5 && strncmp(line, keys[k], strlen(keys[k])))
 			k++;
 		if (!strncmp(line, "tensor ", 7)) {
 			char msg[512];
@@ -237,7 +237,7 @@ int kbw_job_read(FILE *f, const char *name, struct kbw_job *j, char *why, size_t
 				say(0, why, why_cap, "%s, line %d: %s", name, lineno, msg);
 				goto fail;
 			}
-		} else if (k < 4 && line[strlen(keys[k])] == ' ' && !seen[k] &&
+		} else if (k < 5 && line[strlen(keys[k])] == ' ' && !seen[k] &&
 			   sscanf(line + strlen(keys[k]), " %d%n", vals[k], &used) == 1 &&
 			   !line[strlen(keys[k]) + (size_t)used]) {
 			seen[k] = true;
@@ -254,8 +254,10 @@ int kbw_job_read(FILE *f, const char *name, struct kbw_job *j, char *why, size_t
 		say(0, why, why_cap, "%s is empty", name);
 		goto fail;
 	}
-	if (j->sets < 1 || j->sets > KBW_MAX_SETS || j->reps < 1 || j->warmup < 0 || j->flush_mb < 0 ||
-	    j->n_outputs < 1 || !job_complete(j)) {
+	if (!seen[1])
+		j->timed_sets = j->sets;   /* every set feeds the timed calls */
+	if (j->sets < 1 || j->sets > KBW_MAX_SETS || j->timed_sets < 1 || j->timed_sets > j->sets ||
+	    j->reps < 1 || j->warmup < 0 || j->flush_mb < 0 || j->n_outputs < 1 || !job_complete(j)) {
 		say(0, why, why_cap, "job %s is incomplete or out of range", name);
 		goto fail;
 	}

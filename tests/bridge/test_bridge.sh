@@ -167,6 +167,147 @@ else
 	notok "reference tiny_gelu: odd sizes written whole" "rc=$rc"
 fi
 
+# --- stressed input sets (reference --stress) ---------------------------------
+
+R=$TMP/ref_stress
+bridge reference "$DATA/tiny_gelu.py" --dir "$R" --sets 2 --device cpu --stress
+expect "reference --stress: the five kinds after the plain sets, each from a plain set" 0 \
+	'[(e["set"], e["kind"], e["from"]) for e in d["stress"]] == [(2, "scale_up", 0), (3, "scale_down", 1),
+	  (4, "shift", 0), (5, "ties", 1), (6, "clustered_max", 0)] and d["stress_skipped"] == [] and d["sets"] == 2'
+good=1
+for s in 2 3 4 5 6; do
+	size_is "$R/set$s.in0.bin" 8580 && size_is "$R/set$s.out0.bin" 8580 || good=0
+done
+if [ "$good" = 1 ]; then ok "reference --stress: a set's files per stressed set"
+else notok "reference --stress: a set's files per stressed set" "$(ls "$R" | tr '\n' ' ')"; fi
+bridge reference "$DATA/tiny_gelu.py" --dir "$TMP/ref_stress2" --sets 2 --device cpu --stress
+same=1
+for f in "$R"/set*.bin; do cmp -s "$f" "$TMP/ref_stress2/$(basename "$f")" || same=0; done
+if [ "$rc" -eq 0 ] && [ "$same" = 1 ]; then ok "reference --stress: reproducible from the seed"
+else notok "reference --stress: reproducible from the seed"; fi
+bridge reference "$DATA/tiny_gelu.py" --dir "$TMP/ref_stress3" --sets 2 --device cpu --stress --seed 43
+if [ "$rc" -eq 0 ] && ! cmp -s "$R/set6.in0.bin" "$TMP/ref_stress3/set6.in0.bin"; then
+	ok "reference --stress: another seed, other stressed inputs"
+else
+	notok "reference --stress: another seed, other stressed inputs"
+fi
+if "$PY" - "$R" <<'EOF' 2>>"$TMP/err"; then
+import math, sys
+import numpy as np
+import torch
+d = sys.argv[1] + "/"
+def load(s, what):
+    return np.fromfile(d + "set%d.%s0.bin" % (s, what), np.float32).reshape(33, 65)
+x0, x1 = load(0, "in").astype(np.float64), load(1, "in").astype(np.float64)
+assert np.array_equal(load(2, "in"), (x0 * 1e3).astype(np.float32))            # scale_up, from set 0
+assert np.array_equal(load(3, "in"), (x1 * 1e-3).astype(np.float32))           # scale_down, from set 1
+rms = math.sqrt((x0 ** 2).mean())
+assert np.array_equal(load(4, "in"), (x0 + 100 * rms).astype(np.float32))      # shift
+t = load(5, "in")                                                               # ties: a grid
+step = 2.0 ** round(math.log2(math.sqrt((x1 ** 2).mean()) / 4))
+assert np.array_equal(t, np.round(x1 / step) * step) and len(np.unique(t)) < 40, len(np.unique(t))
+c = load(6, "in")                                                               # clustered maxima
+m = c.max()
+assert m == x0.max()
+cols = np.where((c == m).all(axis=0))[0]
+assert len(cols) >= 3 and 0 in cols and 64 in cols and any(b - a == 1 for a, b in zip(cols, cols[1:])), cols
+assert ((c == m).sum(axis=1) >= 3).all()
+for s in range(7):   # every reference recomputed by PyTorch, in float64, on the stressed inputs
+    x = torch.from_numpy(load(s, "in").astype(np.float64))
+    want = torch.nn.functional.gelu(x).float().numpy()
+    assert np.abs(load(s, "out") - want).max() <= 1e-6 * max(1.0, np.abs(want).max()), s
+EOF
+	ok "reference --stress: x1e3, x1e-3, + 100 rms, a grid, clustered maxima; references by PyTorch"
+else
+	notok "reference --stress: x1e3, x1e-3, + 100 rms, a grid, clustered maxima; references by PyTorch" "$(tail -n 3 "$TMP/err")"
+fi
+bridge reference "$DATA/tiny_gelu.py" --dir "$TMP/ref_plain" --sets 2 --device cpu
+if [ "$rc" -eq 0 ] && jcheck 'd["stress"] == [] and d["stress_skipped"] == []' && [ ! -e "$TMP/ref_plain/set2.in0.bin" ]; then
+	ok "reference without --stress: the plain sets alone"
+else
+	notok "reference without --stress: the plain sets alone"
+fi
+
+# A reference that overflows (exp of x1e3 and of x + 100 rms) and a stressed
+# input that does not fit its dtype (fp16 x1e3): skipped, recorded, the rest
+# numbered without gaps; integer inputs untouched.
+cat >"$TMP/stress_exp.py" <<'EOF'
+import torch
+import torch.nn as nn
+class Model(nn.Module):
+    def forward(self, x, idx):
+        return torch.exp(x).index_select(1, idx)
+def get_inputs():
+    return [torch.randn(6, 40), torch.randint(0, 40, (40,))]
+def get_init_inputs():
+    return []
+EOF
+bridge reference "$TMP/stress_exp.py" --dir "$TMP/ref_exp" --sets 2 --device cpu --stress
+expect "reference --stress: non-finite references skipped with the reason, the rest numbered on" 0 \
+	'[e["kind"] for e in d["stress_skipped"]] == ["scale_up", "shift"] and
+	 all("not finite" in e["why"] for e in d["stress_skipped"]) and
+	 [(e["set"], e["kind"]) for e in d["stress"]] == [(2, "scale_down"), (3, "ties"), (4, "clustered_max")]'
+if [ ! -e "$TMP/ref_exp/set5.in0.bin" ] && cmp -s "$TMP/ref_exp/set2.in1.bin" "$TMP/ref_exp/set1.in1.bin" &&
+	cmp -s "$TMP/ref_exp/set3.in1.bin" "$TMP/ref_exp/set1.in1.bin" &&
+	cmp -s "$TMP/ref_exp/set4.in1.bin" "$TMP/ref_exp/set0.in1.bin" &&
+	! cmp -s "$TMP/ref_exp/set2.in0.bin" "$TMP/ref_exp/set1.in0.bin"; then
+	ok "reference --stress: integer inputs untouched, no files of skipped sets"
+else
+	notok "reference --stress: integer inputs untouched, no files of skipped sets" "$(ls "$TMP/ref_exp" | tr '\n' ' ')"
+fi
+cat >"$TMP/stress_half.py" <<'EOF'
+import torch
+import torch.nn as nn
+class Model(nn.Module):
+    def forward(self, x):
+        return x * 2
+def get_inputs():
+    return [(torch.randn(8, 16) * 200).half()]
+def get_init_inputs():
+    return []
+EOF
+bridge reference "$TMP/stress_half.py" --dir "$TMP/ref_half" --sets 1 --device cpu --stress
+expect "reference --stress: a stressed fp16 input beyond fp16's range is skipped" 0 \
+	'[(e["kind"], e["why"]) for e in d["stress_skipped"]] == [("scale_up", "a stressed input is not finite in its dtype")]'
+
+cat >"$TMP/stress_raises.py" <<'EOF'
+import torch
+import torch.nn as nn
+class Model(nn.Module):
+    def forward(self, x):
+        if x.abs().max() > 50:
+            raise ValueError("outside the domain")
+        return x * 2
+def get_inputs():
+    return [torch.randn(8, 16)]
+def get_init_inputs():
+    return []
+EOF
+bridge reference "$TMP/stress_raises.py" --dir "$TMP/ref_raises" --sets 1 --device cpu --stress
+expect "reference --stress: a forward that raises on a stressed set skips it, the upcast kept" 0 \
+	'[e["kind"] for e in d["stress_skipped"]] == ["scale_up", "shift"] and d["upcast"] is True and
+	 all("outside the domain" in e["why"] for e in d["stress_skipped"]) and len(d["stress"]) == 3'
+
+# KBREED_STRESS narrows the kinds (made in kbreed's order) or turns them off;
+# anything but a list of known kinds, each once, is a problem-file error.
+sed 's/^import torch$/&\nKBREED_STRESS = ["ties", "scale_down"]/' "$DATA/tiny_gelu.py" >"$TMP/stress_some.py"
+bridge describe "$TMP/stress_some.py"
+expect "describe: KBREED_STRESS reported as stress" 0 'd["stress"] == ["scale_down", "ties"]'
+bridge reference "$TMP/stress_some.py" --dir "$TMP/ref_some" --sets 1 --device cpu --stress
+expect "reference --stress: KBREED_STRESS narrows the kinds" 0 \
+	'[(e["set"], e["kind"]) for e in d["stress"]] == [(1, "scale_down"), (2, "ties")] and d["stress_skipped"] == []'
+sed 's/^import torch$/&\nKBREED_STRESS = []/' "$DATA/tiny_gelu.py" >"$TMP/stress_none.py"
+bridge reference "$TMP/stress_none.py" --dir "$TMP/ref_none" --sets 1 --device cpu --stress
+expect "reference --stress: KBREED_STRESS = [] makes none" 0 'd["stress"] == [] and d["stress_skipped"] == []'
+bridge describe "$DATA/tiny_gelu.py"
+expect "describe: no KBREED_STRESS, every kind" 0 \
+	'd["stress"] == ["scale_up", "scale_down", "shift", "ties", "clustered_max"]'
+for bad in '"ties"' '["bogus"]' '["ties", "ties"]' '3' '[None]' '{"ties": 1}'; do
+	sed "s/^import torch$/&\nKBREED_STRESS = $bad/" "$DATA/tiny_gelu.py" >"$TMP/stress_bad.py"
+	bridge describe "$TMP/stress_bad.py"
+	expect "describe: KBREED_STRESS = $bad is an error" 2 '"KBREED_STRESS" in d["error"]'
+done
+
 # --- bad problem files: exit 2 with an error ----------------------------------
 
 for bad in bad_syntax bad_no_get_inputs bad_inputs_type; do

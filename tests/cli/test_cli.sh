@@ -29,7 +29,7 @@ not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "
 check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
 q() { sqlite3 "$1" "$2" 2>&1; }
 
-export KBREED_CACHE=$TMP/cache
+export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
 export KBREED_WORKER=$B/tests/fake_worker
 export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
 export KBREED_FAKE_SEARCH=1
@@ -66,6 +66,7 @@ for c in $cmds; do
 done
 $K run gelu --rounds 3 --help >"$TMP/out" 2>&1; check "run --help after other options: exit 0" $? 0
 grep -q -- "--tolerance" "$TMP/out" && grep -q -- "--rounds" "$TMP/out" && grep -q -- "--llm" "$TMP/out" \
+	&& grep -q -- "--stress on|off" "$TMP/out" \
 	&& ok "run --help lists the judging, search and LLM options" || not_ok "run --help lists its options"
 $K help eval >"$TMP/out" 2>&1; check "help eval: exit 0" $? 0
 grep -q "^usage: kbreed eval" "$TMP/out" && ok "help eval prints eval's usage" || not_ok "help eval prints eval's usage"
@@ -127,6 +128,8 @@ bad "--ideas -3" --ideas $BAD --ideas -3
 bad "--sets 5.0" --sets $BAD --sets 5.0
 bad "--reps +30" --reps $BAD --reps +30
 bad "--tolerance loose" --tolerance $BAD --tolerance loose
+bad "--stress maybe" --stress $BAD --stress maybe
+bad "eval --stress ON" --stress $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --stress ON
 bad "eval --sets 5x" --sets $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --sets 5x
 bad "compile --jobs ' 2'" --jobs $K compile --arch sm_90 --jobs ' 2' kernels/bad/good_gelu.cu
 bad "--db ''" --db $K run tests/data/search_gelu.py --dry-run --db ''
@@ -170,6 +173,16 @@ check "floor: an ordinary time is correct" "$(jq -r '.verdict' "$TMP/floor-ok.js
 KBREED_FAKE_TIME_SCALE=1e-9 $K eval --json --reps 20 tests/data/tiny_gelu.py kernels/naive/gelu.cu >"$TMP/floor.json" 2>"$TMP/err"
 check "floor: every call below the memory floor is rejected" "$(jq -r '.verdict' "$TMP/floor.json" 2>&1 | head -n 1)" rejected
 grep -q "faster than the memory floor" "$TMP/floor.json" && ok "floor: the detail says so" || not_ok "floor: the detail says so" "$(cat "$TMP/floor.json" "$TMP/err")"
+# --- stressed input sets: on by default, counted per kind in the JSON --------
+check "stress: the sets of each kind judged, in the eval JSON" \
+	"$(jq -c '.correctness.set_kinds' "$TMP/floor-ok.json" 2>&1)" \
+	'{"plain":5,"scale_up":1,"scale_down":1,"shift":1,"ties":1,"clustered_max":1}'
+grep -q '"detail": "correct on 5 input sets, 5 stressed sets (scale_up, scale_down, shift, ties, clustered_max)' \
+	"$TMP/floor-ok.json" && ok "stress: the correct detail names the kinds" || not_ok "stress: the correct detail names the kinds" "$(grep detail "$TMP/floor-ok.json")"
+$K eval --json --reps 20 --sets 3 --stress off tests/data/tiny_gelu.py kernels/naive/gelu.cu >"$TMP/nostress.json" 2>"$TMP/err"
+check "stress off: correct, no stressed set" \
+	"$(jq -c '[.verdict, .correctness.set_kinds, .correctness.stress_skipped]' "$TMP/nostress.json" 2>&1)" \
+	'["correct",{"plain":3,"scale_up":0,"scale_down":0,"shift":0,"ties":0,"clustered_max":0},[]]'
 KBREED_FAKE_TIME_SCALE=1e-9 $K -q run tests/data/search_gelu.py --rounds 1 --ideas 2 --impls 1 --reps 20 --db "$TMP/floor.db" --out "$TMP/out-floor" >/dev/null 2>"$TMP/err"
 check "floor: a run whose every kernel beats the floor crowns none" "$(q "$TMP/floor.db" "SELECT count(*) FROM evaluations WHERE verdict = 'correct'")" 0
 [ "$(q "$TMP/floor.db" "SELECT count(*) FROM evaluations WHERE verdict = 'rejected' AND detail LIKE 'faster than the memory floor%'")" -gt 0 ] &&

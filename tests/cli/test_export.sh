@@ -26,7 +26,7 @@ not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "
 check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
 q() { sqlite3 "$1" "$2" 2>&1; }
 
-export KBREED_CACHE=$TMP/cache
+export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
 export KBREED_WORKER=$B/tests/fake_worker
 export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
 export KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1

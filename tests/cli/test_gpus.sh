@@ -2,10 +2,11 @@
 # test_gpus.sh - every GPU of a host, without a GPU: the fake worker plays a
 # host of several (KBREED_FAKE_GPUS, a model name per GPU) and logs where each
 # candidate ran (KBREED_FAKE_EVAL_LOG). Checks that one run's candidates go to
-# both GPUs of one model, each judged once, with the device recorded; that a
-# run never mixes models; that --gpus picks; that one GPU, asked for all,
-# gives the very candidates and winner of the one-GPU kbreed; and that bench
-# runs different problems on different GPUs at once.
+# both GPUs of one model, each judged once, with the device recorded (and
+# shown by kbreed show); that a run never mixes models; that --gpus picks;
+# that one GPU, asked for all, gives the very candidates and winner of the
+# one-GPU kbreed; and that bench runs different problems on different GPUs
+# at once, its results naming each problem's run.
 #
 #   tests/cli/test_gpus.sh       (from anywhere; needs `make` and sqlite3)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
@@ -26,7 +27,7 @@ not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "
 check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
 q() { sqlite3 "$1" "$2" 2>&1; }
 
-export KBREED_CACHE=$TMP/cache
+export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
 export KBREED_WORKER=$B/tests/fake_worker
 export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
 export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
@@ -65,6 +66,15 @@ check "two GPUs: the store records the device of each evaluation" \
 check "two GPUs: and the model" "$(q "$TMP/two.db" "SELECT group_concat(DISTINCT gpu) FROM evaluations")" "H200"
 check "two GPUs: the same candidates as on one" "$(trail "$TMP/two.db")" "$(trail "$TMP/one.db")"
 grep -q "GPU: 2 x H200" "$TMP/o-two/summary.md" && ok "two GPUs: the summary names them" || not_ok "two GPUs: the summary names them"
+# kbreed show names the device a candidate was judged on.
+for dev in 0 1; do
+	c=$(q "$TMP/two.db" "SELECT min(candidate) FROM evaluations WHERE device = '$dev'")
+	$K show --db "$TMP/two.db" 1 "$c" >"$TMP/show" 2>"$TMP/err"
+	grep -q "^GPU       H200 (device $dev), " "$TMP/show" && ok "two GPUs: show names candidate $c's device ($dev)" ||
+		not_ok "two GPUs: show names candidate $c's device ($dev)" "$(cat "$TMP/show" "$TMP/err" | head -20)"
+	check "two GPUs: show --json names candidate $c's device" "$($K show --db "$TMP/two.db" 1 "$c" --json |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["candidate"]["evaluation"]["device"])' 2>&1)" "$dev"
+done
 
 # --- two models: a run keeps to one ------------------------------------------
 export KBREED_FAKE_GPUS=H200,A100
@@ -94,6 +104,9 @@ check "bench on two GPUs: exit 0" $? 0
 check "bench on two GPUs: three runs" "$(q "$TMP/bench.db" "SELECT count(*) FROM runs WHERE status = 'done'")" 3
 check "bench on two GPUs: each run on one GPU" "$(q "$TMP/bench.db" "SELECT count(*) FROM (SELECT c.run FROM evaluations e JOIN candidates c ON c.id = e.candidate GROUP BY c.run HAVING count(DISTINCT e.device) = 1)")" 3
 check "bench on two GPUs: both GPUs used" "$(q "$TMP/bench.db" "SELECT count(DISTINCT device) FROM evaluations")" 2
+check "bench on two GPUs: the results name each problem's run" \
+	"$(python3 -c 'import json, sys; print(" ".join(r["problem"].split("/")[-1][:-3] + ":" + str(r["run"]) for r in json.load(open(sys.argv[1]))["results"]))' "$TMP/bench.json" 2>&1)" \
+	"$(q "$TMP/bench.db" "SELECT group_concat(p || ':' || id, ' ') FROM (SELECT id, problem AS p FROM runs ORDER BY CASE problem WHEN 'search_gelu' THEN 0 WHEN 'tiny_gelu' THEN 1 ELSE 2 END)")"
 check "bench on two GPUs: one model, one table" "$(grep -c "| GPU |" "$TMP/out")" 0
 export KBREED_FAKE_GPUS=H200,A100
 $K -q bench tests/data/tiny_gelu.py tests/data/tiny_layernorm.py --reps 20 --rounds 0 --db "$TMP/bench2.db" \

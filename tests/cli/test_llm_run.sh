@@ -28,7 +28,7 @@ not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "
 check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
 q() { sqlite3 "$1" "$2" 2>&1; }
 
-export KBREED_CACHE=$TMP/cache
+export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
 export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
 export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
 export KBREED_API_KEY=test-key-4f1d

@@ -17,6 +17,8 @@ seq_k = 333
 head_dim = 64
 
 KBREED_FLOPS = 4 * batch_size * num_heads * seq_q * seq_k * head_dim
+# Every stressed kind but scale_up, as problems/attention_fp16.py says why.
+KBREED_STRESS = ["scale_down", "shift", "ties", "clustered_max"]
 
 
 class Model(nn.Module):

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/gpu/run.sh - the checks that need an NVIDIA GPU (`make test-gpu`).
 #
-# 1. Each of the ten naive kernels is judged correct on its suite problem.
+# 1. Each of the ten naive kernels is judged correct on its suite problem,
+#    on the plain input sets and the stressed ones (docs/EVALUATION.md).
 # 2. Deliberately bad kernels (kernels/bad/, each naming its expected class on
 #    its first line) get that class, judged in one session with a correct
 #    kernel after each, which must still come out correct: a bad candidate
@@ -13,7 +14,12 @@
 # 6. Exports: the winner of a short run of a memory-bound problem, a GEMM and
 #    attention, exported (kbreed export), imported in PyTorch, checked
 #    against Model on fresh inputs and timed beside it (tests/gpu/check_export.py).
-# 7. Adaptive timing in the real worker: eval under a forced tiny cutoff stops
+# 7. Python solutions (KernelBench's class ModelNew, kernels/python/, each
+#    naming its expected class on its first line) judged by the Python
+#    worker on the suite's GELU, each followed by a correct one in plain
+#    torch ops, which must stay correct; then, when section 6 ran, the
+#    exported model_new.py of its gelu winner, which must be correct too.
+# 8. Adaptive timing in the real worker: eval under a forced tiny cutoff stops
 #    after 5 timed calls, correct and checked in full; --adaptive off times
 #    every call; a short run stores its early stops and its winner fully
 #    timed, and its summary states the idle share.
@@ -34,8 +40,8 @@ if [ ! -x "$K" ] || [ ! -x build/kbreed-worker ]; then
 	exit 2
 fi
 
-# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4 5 6 7").
-SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5 6 7}
+# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4 5 6 7 8").
+SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5 6 7 8}
 section() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 verdicts() { grep -o '"verdict": "[a-z_]*"' "$1" | sed 's/.*: "\(.*\)"/\1/'; }
@@ -67,8 +73,11 @@ if section 1; then
 for p in layernorm softmax rmsnorm gelu cumsum matmul_fp32 matmul_fp16 conv2d conv2d_relu_maxpool attention_fp16; do
 	$K eval --json "$p" "kernels/naive/$p.cu" >"$RESULTS/naive-$p.json" 2>"$RESULTS/naive-$p.log"
 	g=$(verdicts "$RESULTS/naive-$p.json")
-	if [ "$g" = correct ]; then
-		ok "naive $p: correct"
+	if [ "$g" = correct ] && ! grep -q '"detail": "correct on 5 input sets, [0-9] stressed set' "$RESULTS/naive-$p.json"; then
+		not_ok "naive $p: correct, but judged on no stressed set"
+		sed -n 's/^  "detail": //p' "$RESULTS/naive-$p.json"
+	elif [ "$g" = correct ]; then
+		ok "naive $p: correct, stressed sets included"
 	else
 		not_ok "naive $p: got '$g'"
 		sed -n 's/^  "detail": //p' "$RESULTS/naive-$p.json"
@@ -81,7 +90,9 @@ fi
 # 3. Every playbook template, at its defaults and at each knob's lowest and
 #    highest value, is correct on every odd-shaped problem of an op it serves
 #    (tests/data/odd_<op>*.py: sizes that are multiples of nothing), realised
-#    with that file's KBREED_DEFINES (`kbreed template --for`).
+#    with that file's KBREED_DEFINES (`kbreed template --for`). A template
+#    serving `*` (pointwise_vec) runs on every odd problem `template --for`
+#    accepts: those whose graph recognition wrote as KB_PW_BODY.
 if section 3; then
 T=build/gpu-templates
 rm -rf "$T"
@@ -102,8 +113,15 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 		if [ "$kind" = T ]; then
 			tname=$a
 			serves=0
-			for o in $b $c; do [ "$o" = "$op" ] && serves=1; done
-			[ $serves = 1 ] && $K template "$tname" --for "$odd" >"$T/$name/$tname--default.cu"
+			if [ "$b" = "*" ]; then
+				# problems: * (the pointwise template): served when
+				# `template --for` accepts the problem's defines.
+				$K -q template "$tname" --for "$odd" >"$T/$name/$tname--default.cu" 2>/dev/null &&
+					serves=1 || rm -f "$T/$name/$tname--default.cu"
+			else
+				for o in $b $c; do [ "$o" = "$op" ] && serves=1; done
+				[ $serves = 1 ] && $K template "$tname" --for "$odd" >"$T/$name/$tname--default.cu"
+			fi
 		elif [ $serves = 1 ]; then
 			$K template "$tname" "$a=$b" --for "$odd" >"$T/$name/$tname--$a-$b.cu"
 			$K template "$tname" "$a=$c" --for "$odd" >"$T/$name/$tname--$a-$c.cu"
@@ -153,6 +171,13 @@ for want in $expected; do
 	if [ "$g" = "$want" ]; then ok "$1: $g"; else not_ok "$1: got '$g', want '$want'"; fi
 	shift
 done
+# The kernel right only on torch.randn's range is caught by a stressed set,
+# and the detail names the kind.
+if grep -q '"detail": "stressed set scale_up: ' "$RESULTS/hacks.json"; then
+	ok "kernels/hacks/clamps_input.cu: caught by the stressed set scale_up"
+else
+	not_ok "kernels/hacks/clamps_input.cu: no detail names the stressed set scale_up"
+fi
 
 fi
 
@@ -222,7 +247,38 @@ done
 fi
 
 if section 7; then
-# 7. Adaptive timing (docs/EVALUATION.md): the real worker honours a cutoff.
+# 7. Python solutions. load_inline builds in each solution's own directory,
+#    so the two that use it compile once each (a minute or so). The solutions
+#    run under $KBREED_PYTHON's torch, which must have CUDA.
+list=""
+expected=""
+for k in kernels/python/*.py; do
+	[ "$k" = kernels/python/gelu_torch.py ] && continue
+	want=$(sed -n '1s|^# expect: \([a-z_]*\).*|\1|p' "$k")
+	list="$list $k kernels/python/gelu_torch.py"
+	expected="$expected $want correct"
+done
+exported=$RESULTS/export-gelu/export/model_new.py
+if [ -f "$exported" ]; then
+	list="$list $exported"
+	expected="$expected correct"
+fi
+echo "# $(date -u +%H:%M:%S) python solutions: $(echo $list | wc -w)"
+# shellcheck disable=SC2086
+$K eval --json --timeout 60 --sets 3 --no-baseline gelu $list >"$RESULTS/python.json" 2>"$RESULTS/python.log"
+got=$(verdicts "$RESULTS/python.json" | tr '\n' ' ')
+set -- $list
+for want in $expected; do
+	g=$(echo "$got" | cut -d' ' -f1)
+	got=$(echo "$got" | cut -d' ' -f2-)
+	if [ "$g" = "$want" ]; then ok "python $1: $g"; else not_ok "python $1: got '$g', want '$want'"; fi
+	shift
+done
+sed -n 's/^  "detail": /# /p' "$RESULTS/python.json"
+fi
+
+if section 8; then
+# 8. Adaptive timing (docs/EVALUATION.md): the real worker honours a cutoff.
 #    KBREED_EARLY_CUTOFF_MS forces one far below any kernel's time.
 PY=${KBREED_PYTHON:-python3}
 jget() { "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>&1; }
@@ -261,7 +317,6 @@ else
 	not_ok "adaptive: the short run of softmax failed"
 	tail -5 "$RESULTS/adaptive-run.log"
 fi
-
 fi
 
 echo "$pass passed, $fail failed"

@@ -9,8 +9,8 @@
 #          evaluate, worker_client, verdict, report, judge: a problem and the
 #          judging of candidates for it. Depends on base. Never on breed.
 #   breed  template, realize, propose, generate, http, llm*, store, export, report_html,
-#          population, proposer*, search: the population, the proposers and
-#          the loop. Depends on judge and base.
+#          population, proposer*, search, slurm, show: the population, the proposers,
+#          the loop, and the stored runs exported and shown. Depends on judge and base.
 #   main   main.c: the command line, over everything.
 #
 # Also: no two files include each other's headers (a file never calls back
@@ -23,11 +23,11 @@ failed=0
 layer_of() {
 	case $1 in
 	log | util | proc | sandbox | home) echo 0 ;;
-	dtype | problem | graph | recognize | bridge | bridge_json | compile | policy | linkcheck | compare | \
+	dtype | problem | graph | recognize | pointwise | bridge | bridge_json | compile | policy | linkcheck | compare | \
 		evaluate | worker_client | verdict | report | judge) echo 1 ;;
 	template | realize | propose | generate | http | llm | llm_json | llm_propose | store | \
 		population | proposer | proposer_playbook | proposer_llm | proposer_generated | search | slurm | \
-		export | report_html) echo 2 ;;
+		export | report_html | show) echo 2 ;;
 	main) echo 3 ;;
 	*) echo "" ;;
 	esac

@@ -115,7 +115,7 @@ done
 ok "a one-node Slurm cluster on localhost"
 
 # --- the bench ------------------------------------------------------------------
-export KBREED_CACHE=$TMP/cache
+export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
 export KBREED_WORKER=$B/tests/fake_worker
 export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
 export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh

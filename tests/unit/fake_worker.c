@@ -11,6 +11,9 @@
  *   nan        every output all 0xff bytes (the NaN poison left in place)
  *   lowprec    every fp32 output element x 1.00015: within strict's element-wise
  *              rule for the tests' outputs (|ref| <= 2), not within its norm rule
+ *   clamp      every fp32 output element clamped to [-10, 10]: what a kernel
+ *              that clamps its input there gives for a GELU or an identity, right
+ *              on inputs of get_inputs()'s range, wrong on a set scaled by 1e3
  *   slowhost   correct outputs, "time 0.100000 5.000000" (work escaped the events)
  *   fewtimes   correct outputs, only 3 time lines, then "end ok"
  *   crash      raise(SIGSEGV)
@@ -41,7 +44,9 @@
  * the cutoff, it replies the first <calls> time lines and "early <calls>".
  *
  * The reference outputs are found beside the reference inputs named in the
- * job: <dir of set0.in0.bin>/set<s>.out<j>.bin. The job names inputs as
+ * job: input 0 of the job's set s, <dir>/set<f>.in0.bin, has its outputs in
+ * <dir>/set<f>.out<j>.bin (f differs from s when the evaluator uses fewer
+ * plain sets than the reference data holds, before the stressed ones). The job names inputs as
  * paths or as inherited descriptors ("fd:N"), whose paths the fake reads
  * from /proc/self/fd.
  *
@@ -93,7 +98,8 @@
 #include <unistd.h>
 
 struct job {
-	int sets, warmup, reps, flush_mb;
+	int sets, timed_sets, warmup, reps, flush_mb;
+	char *in0[KBW_MAX_SETS];  /* per set: the path of its input 0 */
 	int n_out;
 	int out_dtype[KBW_MAX_TENSORS];
 	size_t out_bytes[KBW_MAX_TENSORS];
@@ -185,6 +191,7 @@ static void load_job(struct job *j, const char *path)
 		exit(rc);
 	}
 	j->sets = kj.sets;
+	j->timed_sets = kj.timed_sets;
 	j->warmup = kj.warmup;
 	j->reps = kj.reps;
 	j->flush_mb = kj.flush_mb;
@@ -199,6 +206,11 @@ static void load_job(struct job *j, const char *path)
 		bool first_input = t->kind == KBW_INPUT && t->set == 0 && t->index == 0;
 		if (first_input && !strncmp(t->source, "fd:", 3))
 			j->input0_fd = atoi(t->source + 3);
+		if (t->kind == KBW_INPUT && t->index == 0) {
+			char target[4096];
+			source_path(t->source, target, sizeof target);
+			j->in0[t->set] = strdup(target);
+		}
 		if (!j->refdir || first_input) {
 			char target[4096];
 			source_path(t->source, target, sizeof target);
@@ -230,7 +242,17 @@ static void write_all(const char *path, const void *data, size_t bytes)
 		die("cannot write %s: %s", path, strerror(errno));
 }
 
-enum outputs { OUT_CORRECT, OUT_WRONG, OUT_NAN, OUT_LOWPREC };
+enum outputs { OUT_CORRECT, OUT_WRONG, OUT_NAN, OUT_LOWPREC, OUT_CLAMP };
+
+/* The reference output o of the job's set s: beside its input 0. */
+static void ref_output_path(const struct job *j, int s, int o, char *path, size_t cap)
+{
+	const char *in = j->in0[s];
+	size_t stem = in && strlen(in) > 8 && !strcmp(in + strlen(in) - 8, ".in0.bin") ? strlen(in) - 8 : 0;
+	if (!stem)
+		die("input 0 of set %d is not a reference file set<N>.in0.bin: %s", s, in ? in : "(none)");
+	snprintf(path, cap, "%.*s.out%d.bin", (int)stem, in, o);
+}
 
 /* Writes set<s>.out<j>.bin and timed<s>.out<j>.bin for every set and output. */
 static void write_outputs(const struct job *j, const char *outdir, enum outputs how)
@@ -246,9 +268,16 @@ static void write_outputs(const struct job *j, const char *outdir, enum outputs 
 					die("out of memory");
 				memset(data, 0xff, bytes);
 			} else {
-				snprintf(path, sizeof path, "%s/set%d.out%d.bin", j->refdir, s, o);
+				ref_output_path(j, s, o, path, sizeof path);
 				data = read_all(path, bytes);
 			}
+			if (how == OUT_CLAMP && j->out_dtype[o] == 0)
+				for (size_t i = 0; i + sizeof(float) <= bytes; i += sizeof(float)) {
+					float v;
+					memcpy(&v, (char *)data + i, sizeof v);
+					v = v > 10.0f ? 10.0f : v < -10.0f ? -10.0f : v;
+					memcpy((char *)data + i, &v, sizeof v);
+				}
 			if (how != OUT_LOWPREC) {
 				snprintf(path, sizeof path, "%s/timed%d.out%d.bin", outdir, s, o);
 				write_all(path, data, bytes);
@@ -451,6 +480,12 @@ static void run_candidate(const struct job *j, const struct kbw_eval *e)
 		end_ok();
 	} else if (strstr(base, "lowprec")) {
 		write_outputs(j, outdir, OUT_LOWPREC);
+		firsts(j, 1.0, 1.0);
+		times(j->reps, 1.0, 1.05);
+		clocks();
+		end_ok();
+	} else if (strstr(base, "clamp")) {
+		write_outputs(j, outdir, OUT_CLAMP);
 		firsts(j, 1.0, 1.0);
 		times(j->reps, 1.0, 1.05);
 		clocks();

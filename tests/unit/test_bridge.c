@@ -56,7 +56,7 @@ static void test_reference(void **state)
 	problem_init(&p);
 	assert_int_equal(bridge_describe("tests/data/tiny_gelu.py", &p), 0);
 	struct refset r = { 0 };
-	assert_int_equal(bridge_reference(&p, 5, 42, "cpu", &r), 0);
+	assert_int_equal(bridge_reference(&p, 5, 42, false, "cpu", &r), 0);
 	assert_int_equal(r.sets, 5);
 	assert_true(r.upcast);
 	size_t bytes = tensor_bytes(&p.inputs[0]);
@@ -85,13 +85,28 @@ static void test_reference(void **state)
 	/* Cached: a second request returns the same directory without work. */
 	struct refset again = { 0 };
 	double t0 = util_now();
-	assert_int_equal(bridge_reference(&p, 5, 42, "cpu", &again), 0);
+	assert_int_equal(bridge_reference(&p, 5, 42, false, "cpu", &again), 0);
 	assert_true(util_now() - t0 < 0.5);
 	assert_string_equal(again.dir, r.dir);
 	/* Another seed is other data. */
 	struct refset other = { 0 };
-	assert_int_equal(bridge_reference(&p, 5, 7, "cpu", &other), 0);
+	assert_int_equal(bridge_reference(&p, 5, 7, false, "cpu", &other), 0);
 	assert_string_not_equal(other.dir, r.dir);
+	/* With the stressed sets: other data, the five kinds after the plain sets. */
+	struct refset st = { 0 };
+	assert_int_equal(bridge_reference(&p, 2, 42, true, "cpu", &st), 0);
+	assert_string_not_equal(st.dir, r.dir);
+	assert_int_equal(st.sets, 2);
+	assert_int_equal(st.n_stress, STRESS_KINDS);
+	assert_int_equal(st.n_skipped, 0);
+	for (int k = 0; k < STRESS_KINDS; k++) {
+		assert_int_equal(st.stress[k].kind, k);
+		assert_int_equal(st.stress[k].from, k % 2);
+		char *in = xasprintf("%s/set%d.in0.bin", st.dir, 2 + k);
+		assert_true(util_file_exists(in));
+		free(in);
+	}
+	refset_release(&st);
 	refset_release(&other);
 	refset_release(&again);
 	refset_release(&r);
@@ -113,7 +128,7 @@ static void test_bad_problems(void **state)
 	problem_init(&p);
 	assert_int_equal(bridge_describe("tests/data/bad_nondeterministic.py", &p), 0);
 	struct refset r = { 0 };
-	assert_int_equal(bridge_reference(&p, 5, 42, "cpu", &r), -1);
+	assert_int_equal(bridge_reference(&p, 5, 42, false, "cpu", &r), -1);
 	assert_null(r.dir);
 	refset_release(&r);
 	problem_release(&p);

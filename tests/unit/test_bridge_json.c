@@ -106,6 +106,64 @@ static void test_manifest_must_match(void **state)
 	problem_release(&p);
 }
 
+/* The stressed sets of a manifest: numbered after the plain ones, from a
+ * plain set, each kind once whether written or skipped; anything else is
+ * refused and leaves the refset as it was. */
+static void test_manifest_stress(void **state)
+{
+	struct problem p;
+	problem_init(&p);
+	assert_int_equal(bridge_json_problem(describe_json, &p), 0);
+	const char *head = "{\"sets\": 2, \"seed\": 42,"
+		" \"inputs\": [{\"name\": \"x\", \"dtype\": \"f32\", \"shape\": [4, 8]}],"
+		" \"params\": [{\"name\": \"w\", \"dtype\": \"f32\", \"shape\": [8]}],"
+		" \"outputs\": [{\"name\": \"out0\", \"dtype\": \"f16\", \"shape\": [4, 8]}]";
+	struct refset r = { 0 };
+	char *j = xasprintf("%s, \"stress\": [{\"set\": 2, \"kind\": \"ties\", \"from\": 1},"
+			    " {\"set\": 3, \"kind\": \"scale_up\", \"from\": 0}],"
+			    " \"stress_skipped\": [{\"kind\": \"shift\", \"from\": 0, \"why\": \"overflow\"}]}", head);
+	assert_int_equal(bridge_json_manifest(j, &p, &r), 0);
+	free(j);
+	assert_int_equal(r.n_stress, 2);
+	assert_int_equal(r.stress[0].kind, STRESS_TIES);
+	assert_int_equal(r.stress[0].from, 1);
+	assert_int_equal(r.stress[1].kind, STRESS_SCALE_UP);
+	assert_int_equal(r.n_skipped, 1);
+	assert_int_equal(r.skipped[0].kind, STRESS_SHIFT);
+	assert_string_equal(r.skipped[0].why, "overflow");
+	const char *bad[] = {
+		"\"stress\": [{\"set\": 3, \"kind\": \"ties\", \"from\": 1}]",          /* a gap */
+		"\"stress\": [{\"set\": 2, \"kind\": \"bogus\", \"from\": 1}]",         /* no such kind */
+		"\"stress\": [{\"set\": 2, \"kind\": \"ties\", \"from\": 2}]",          /* from a stressed set */
+		"\"stress\": [{\"set\": 2, \"kind\": \"ties\", \"from\": -1}]",
+		"\"stress\": [{\"set\": 2, \"kind\": \"ties\", \"from\": 0}, {\"set\": 3, \"kind\": \"ties\", \"from\": 1}]",
+		"\"stress\": [{\"set\": 2, \"kind\": \"ties\", \"from\": 0}], \"stress_skipped\": [{\"kind\": \"ties\", \"from\": 0}]",
+		"\"stress\": {\"set\": 2}", "\"stress\": [3]", "\"stress_skipped\": \"none\"",
+		"\"stress\": [{\"set\": 2, \"kind\": 4, \"from\": 0}]",
+		"\"stress\": [{\"set\": 2, \"kind\": \"ties\"}]",
+		"\"stress_skipped\": [{\"kind\": \"ties\", \"from\": 0}, {\"kind\": \"shift\", \"from\": 0},"
+		" {\"kind\": \"scale_up\", \"from\": 0}, {\"kind\": \"scale_down\", \"from\": 0},"
+		" {\"kind\": \"clustered_max\", \"from\": 0}, {\"kind\": \"ties\", \"from\": 1}]",
+		NULL,
+	};
+	for (int i = 0; bad[i]; i++) {
+		j = xasprintf("%s, %s}", head, bad[i]);
+		if (bridge_json_manifest(j, &p, &r) != -1)
+			print_error("accepted: %s\n", bad[i]);
+		assert_int_equal(bridge_json_manifest(j, &p, &r), -1);
+		assert_int_equal(r.n_stress, 2);   /* untouched */
+		free(j);
+	}
+	/* Absent lists: none. */
+	j = xasprintf("%s}", head);
+	assert_int_equal(bridge_json_manifest(j, &p, &r), 0);
+	assert_int_equal(r.n_stress, 0);
+	assert_int_equal(r.n_skipped, 0);
+	free(j);
+	refset_release(&r);
+	problem_release(&p);
+}
+
 static void test_baseline_and_ceilings(void **state)
 {
 	struct baseline b = { 0 };
@@ -228,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_problem_defines),
 		cmocka_unit_test(test_problem_rejects),
 		cmocka_unit_test(test_manifest_must_match),
+		cmocka_unit_test(test_manifest_stress),
 		cmocka_unit_test(test_baseline_and_ceilings),
 		cmocka_unit_test(test_error_message),
 		cmocka_unit_test(test_numbers_out_of_range),

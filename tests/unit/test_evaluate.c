@@ -147,6 +147,7 @@ static void test_protocol_job_round_trip(void **state)
 	kbw_job_init(&j);
 	j.version = KBREED_WORKER_PROTOCOL;
 	j.sets = 2;
+	j.timed_sets = 1;   /* set 1 is checked only, as a stressed set */
 	j.warmup = 3;
 	j.reps = 25;
 	j.flush_mb = 64;
@@ -165,6 +166,7 @@ static void test_protocol_job_round_trip(void **state)
 	free(head);
 	assert_non_null(strstr(text, "tensor input 1 0 1 3 7 1 33 /some/where/set1.in0.bin\n"));
 	assert_non_null(strstr(text, "tensor output -1 1 6 0 -\n"));
+	assert_non_null(strstr(text, "\ntimed_sets 1\n"));
 
 	FILE *f = fmemopen(text, len, "r");
 	assert_non_null(f);
@@ -175,6 +177,7 @@ static void test_protocol_job_round_trip(void **state)
 	assert_int_equal(rc, 0);
 	assert_int_equal(back.version, KBREED_WORKER_PROTOCOL);
 	assert_int_equal(back.sets, 2);
+	assert_int_equal(back.timed_sets, 1);
 	assert_int_equal(back.warmup, 3);
 	assert_int_equal(back.reps, 25);
 	assert_int_equal(back.flush_mb, 64);
@@ -234,6 +237,17 @@ static void test_protocol_job_defects(void **state)
 	char *good = xasprintf("kbreed-job %d\n%s", KBREED_WORKER_PROTOCOL, body);
 	assert_int_equal(read_job_text(good, why, sizeof why), 0);
 	free(good);
+	/* Without a timed_sets line, every set feeds the timed calls. */
+	struct kbw_job j;
+	good = xasprintf("kbreed-job %d\nsets 2\nreps 1\ntensor input 0 0 0 1 4 fd:5\n"
+			 "tensor input 1 0 0 1 4 fd:6\ntensor output -1 0 0 1 4 -\n", KBREED_WORKER_PROTOCOL);
+	FILE *f = fmemopen(good, strlen(good), "r");
+	assert_non_null(f);
+	assert_int_equal(kbw_job_read(f, "job", &j, why, sizeof why), 0);
+	fclose(f);
+	assert_int_equal(j.timed_sets, 2);
+	kbw_job_release(&j);
+	free(good);
 
 	char *old = xasprintf("kbreed-job 1\n%s", body);
 	assert_int_equal(read_job_text(old, why, sizeof why), KBW_EXIT_VERSION);
@@ -259,6 +273,9 @@ static void test_protocol_job_defects(void **state)
 		"@\nsets 1\nreps 0\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",  /* no timed call */
 		"@\nsets 1\nreps 1\nrepsx 1\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",
 		"@\nsets 1\nreps 1\ntensor weight -1 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",
+		"@\nsets 1\ntimed_sets 0\nreps 1\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",
+		"@\nsets 1\ntimed_sets 2\nreps 1\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",
+		"@\nsets 1\ntimed_sets 1\ntimed_sets 1\nreps 1\ntensor input 0 0 0 1 4 fd:5\ntensor output -1 0 0 1 4 -\n",
 		NULL,
 	};
 	for (int i = 0; bad[i]; i++) {
@@ -688,6 +705,122 @@ static void test_sequence(void **state)
 	assert_int_equal(total, 8);
 }
 
+/* Reference data with stressed sets after the plain ones, as the bridge's
+ * `reference --stress` writes it: the five plain sets of make_refset, then
+ * set 5 = set 0 x 1e3 (scale_up) and set 6 = set 1 on a grid of 0.25
+ * (ties); clustered_max recorded as skipped. Outputs 2 * x throughout. */
+static char *stress_dir;
+static struct stress_set stress_sets[] = { { STRESS_SCALE_UP, 0 }, { STRESS_TIES, 1 } };
+static struct stress_skip stress_skips[] = { { STRESS_CLUSTERED_MAX, 0, "the reference is not finite" } };
+
+static struct refset make_stressed_refset(void)
+{
+	stress_dir = test_tmpdir();
+	for (int s = 0; s < SETS + 2; s++) {
+		int from = s < SETS ? s : stress_sets[s - SETS].from;
+		char *p = xasprintf("%s/set%d.in0.bin", refdir, from);
+		float x[ROWS * COLS], y[ROWS * COLS];
+		char *data = NULL;
+		size_t len = 0;
+		assert_int_equal(util_read_file(p, 1 << 20, &data, &len), 0);
+		assert_int_equal(len, sizeof x);
+		memcpy(x, data, sizeof x);
+		free(data);
+		free(p);
+		for (int i = 0; i < ROWS * COLS; i++) {
+			if (s >= SETS && stress_sets[s - SETS].kind == STRESS_SCALE_UP)
+				x[i] *= 1e3f;
+			else if (s >= SETS)
+				x[i] = roundf(x[i] * 4) / 4;
+			y[i] = 2.0f * x[i];
+		}
+		p = xasprintf("%s/set%d.in0.bin", stress_dir, s);
+		write_floats(p, x, ROWS * COLS);
+		free(p);
+		p = xasprintf("%s/set%d.out0.bin", stress_dir, s);
+		write_floats(p, y, ROWS * COLS);
+		free(p);
+	}
+	return (struct refset){ .dir = stress_dir, .sets = SETS, .seed = 42, .device = "cpu", .gpu = "",
+				.stress = stress_sets, .n_stress = 2, .skipped = stress_skips, .n_skipped = 1 };
+}
+
+static void judge_as(const struct refset *r, int sets, bool stress, const char *name, struct eval_result *res)
+{
+	struct eval_opts o;
+	eval_opts_defaults(&o);
+	o.reps = 20;
+	o.timeout_s = 10;
+	o.sets = sets;
+	o.stress = stress;
+	o.flush_mb = 0;
+	struct evaluator *ev = evaluator_new(&problem, r, &o);
+	assert_non_null(ev);
+	char *so = xasprintf("/nowhere/kbreed-test/%s.so", name);
+	eval_result_init(res);
+	assert_int_equal(evaluator_run(ev, so, res), 0);
+	free(so);
+	evaluator_free(ev);
+}
+
+/* A kernel right on get_inputs()'s range and wrong beyond it (the fake's
+ * "clamp": outputs clamped to [-10, 10], as a GELU of a clamped input gives)
+ * passes the plain sets, and a stressed set catches it, named by its kind;
+ * an honest kernel is correct on every kind, and the skipped kind is named. */
+static void test_stressed_sets(void **state)
+{
+	(void)state;
+	struct refset r = make_stressed_refset();
+	struct eval_result res;
+
+	judge_as(&r, SETS, true, "correct", &res);
+	if (res.verdict != VERDICT_CORRECT)
+		print_error("correct: %s\n", res.detail);
+	assert_int_equal(res.verdict, VERDICT_CORRECT);
+	assert_int_equal(res.stressed, 2);
+	assert_int_equal(res.stats.n, 2 * (SETS + 2) * ROWS * COLS);   /* first sights and check calls */
+	assert_non_null(strstr(res.detail, "correct on 5 input sets, 2 stressed sets (scale_up, ties; "
+				"clustered_max skipped: the reference is not finite) and 20 timed calls"));
+	assert_true(res.first_median_ms == 1.0);   /* the plain sets 1..4 only */
+	eval_result_release(&res);
+
+	judge_as(&r, SETS, true, "clamp", &res);
+	if (res.verdict != VERDICT_INCORRECT)
+		print_error("clamp: %s\n", res.detail);
+	assert_int_equal(res.verdict, VERDICT_INCORRECT);
+	assert_int_equal(strncmp(res.detail, "stressed set scale_up: ", 23), 0);
+	assert_non_null(strstr(res.detail, "first at stressed set scale_up (from input set 0), output 0"));
+	assert_int_equal(res.bad_set[TOL_STRICT], SETS);
+	eval_result_release(&res);
+
+	/* The same kernel without stressed sets: right on every plain set. */
+	judge_as(&r, SETS, false, "clamp", &res);
+	if (res.verdict != VERDICT_CORRECT)
+		print_error("clamp, --stress off: %s\n", res.detail);
+	assert_int_equal(res.verdict, VERDICT_CORRECT);
+	assert_int_equal(res.stressed, 0);
+	assert_int_equal(res.stats.n, 2 * SETS * ROWS * COLS);
+	assert_null(strstr(res.detail, "stressed"));
+	eval_result_release(&res);
+
+	/* Fewer plain sets than the data holds: the stressed sets are still
+	 * the data's sets 5 and 6, judged as the worker's sets 3 and 4. */
+	judge_as(&r, 3, true, "correct", &res);
+	if (res.verdict != VERDICT_CORRECT)
+		print_error("correct, 3 sets: %s\n", res.detail);
+	assert_int_equal(res.verdict, VERDICT_CORRECT);
+	assert_int_equal(res.stats.n, 2 * (3 + 2) * ROWS * COLS);
+	eval_result_release(&res);
+	judge_as(&r, 3, true, "clamp", &res);
+	assert_int_equal(res.verdict, VERDICT_INCORRECT);
+	assert_int_equal(res.bad_set[TOL_STRICT], 3);
+	assert_non_null(strstr(res.detail, "stressed set scale_up"));
+	eval_result_release(&res);
+
+	util_remove_tree(stress_dir);
+	free(stress_dir);
+}
+
 /* Adaptive timing through the fake worker, which announces a cutoff and
  * honours it (every call of "correct" takes 1 ms): a cutoff below the
  * candidate's time stops timing after the cutoff's calls, checked in full and
@@ -860,6 +993,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sequence, free_seq_ev),
 		cmocka_unit_test_teardown(test_adaptive, free_seq_ev),
 		cmocka_unit_test(test_isolation),
+		cmocka_unit_test(test_stressed_sets),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 

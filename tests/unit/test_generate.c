@@ -7,6 +7,7 @@
 #include "compile.h"
 #include "generate.h"
 #include "graph.h"
+#include "pointwise.h"
 #include "util.h"
 
 #define ARCH "sm_90a"
@@ -124,6 +125,66 @@ static void generate_and_compile(struct op_graph *g, const char *label)
 	free(path);
 	free(dir);
 	free(src);
+}
+
+/* pointwise_body: the defines of a graph, or NULL when it is refused. */
+static char *body_of(struct op_graph *g)
+{
+	assert_int_equal(graph_validate(g, "body"), 0);
+	struct buf b;
+	buf_init(&b, 1u << 16);
+	int rc = pointwise_body(g, &b);
+	char *out = rc ? NULL : buf_detach(&b);
+	if (rc) {
+		assert_int_equal(b.len, 0);  /* nothing appended */
+		buf_release(&b);
+	}
+	return out;
+}
+
+static void test_pointwise_body(void **state)
+{
+	int64_t s[] = { 7, 33 }, row[] = { 33 };
+	/* leaky_relu(x * s) with s a 0-d second input: one body, s read as s[1]. */
+	struct op_graph *g = graph_new();
+	int x = add_tensor(g, GRAPH_INPUT, KB_F16, 2, s);
+	int sc = add_tensor(g, GRAPH_INPUT, KB_F32, 0, NULL);
+	add_op(g, "aten.mul", "Tensor", 2, (int[]){ x, sc }, (const char *const[]){ "self", "other" });
+	int t = add_result(g, KB_F16, 2, s);
+	struct graph_op *op = add_op(g, "aten.leaky_relu", "default", 1, &t, (const char *const[]){ "self" });
+	attr_f(op, "negative_slope", 0.25);
+	set_output(g, add_result(g, KB_F16, 2, s));
+	char *body = body_of(g);
+	assert_non_null(body);
+	assert_non_null(strstr(body, "#define KB_PW_NIN 2\n#define KB_PW_MAIN 0\n#define KB_PW_BODY "));
+	assert_non_null(strstr(body, "real x1 = s[1];"));
+	assert_non_null(strstr(body, "x0 * (real)0.25"));
+	assert_non_null(strstr(body, "return t1;\n"));
+	free(body);
+	graph_free(g);
+	/* Refused: a broadcast row operand; a parameter; a cast to an integer
+	 * type on the way; a non-pointwise op. */
+	for (int k = 0; k < 4; k++) {
+		g = graph_new();
+		x = add_tensor(g, GRAPH_INPUT, KB_F32, 2, s);
+		int other = k == 0 ? add_tensor(g, GRAPH_INPUT, KB_F32, 1, row)
+			  : k == 1 ? add_tensor(g, GRAPH_PARAM, KB_F32, 0, NULL) : -1;
+		if (other >= 0) {
+			add_op(g, "aten.add", "Tensor", 2, (int[]){ x, other }, (const char *const[]){ "self", "other" });
+		} else if (k == 2) {
+			add_op(g, "aten._to_copy", "default", 1, &x, (const char *const[]){ "self" });
+			t = add_result(g, KB_I32, 2, s);
+			add_op(g, "aten._to_copy", "default", 1, &t, (const char *const[]){ "self" });
+		} else {
+			add_op(g, "aten.cumsum", "default", 1, &x, (const char *const[]){ "self" });
+			attr_i(&g->ops[0], "dim", 1);
+		}
+		set_output(g, add_result(g, KB_F32, 2, s));
+		body = body_of(g);
+		if (body)
+			fail_msg("case %d: a body for a graph that is not pure pointwise:\n%s", k, body);
+		graph_free(g);
+	}
 }
 
 static void test_relu(void **state)
@@ -317,6 +378,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uncovered),
 		cmocka_unit_test(test_relu),
+		cmocka_unit_test(test_pointwise_body),
 		cmocka_unit_test(test_conv2d_grouped),
 		cmocka_unit_test(test_conv_transpose3d_fp16),
 		cmocka_unit_test(test_layer_norm),

@@ -18,7 +18,7 @@ static int n_cat;
 
 static int setup(void **state)
 {
-	test_private_cache();
+	test_private_cache_shared_nvcc();
 	if (template_load_all(&tpls, &n_tpls) || propose_load_catalog(&cat, &n_cat))
 		return -1;
 	return 0;
@@ -46,8 +46,8 @@ static void test_header_parsing(void **state)
 	assert_string_equal(t.knobs[0].category, "memory access");
 	assert_string_equal(t.knobs[0].what, "floats per load");
 	assert_int_equal(t.knobs[0].def, 4);
-	assert_true(template_serves(&t, "relu"));
-	assert_false(template_serves(&t, "rel"));
+	assert_true(template_serves(&t, "relu", NULL));
+	assert_false(template_serves(&t, "rel", NULL));
 	struct genome g;
 	assert_int_equal(genome_parse(&g, &t, "THREADS=128"), 0);
 	char *k = genome_knobs_str(&g);
@@ -378,6 +378,49 @@ static void test_loose_ideas_only_under_crfm(void **state)
 	}
 }
 
+static void test_pointwise_template_offered(void **state)
+{
+	/* `problems: *` needs a requires line; the template then serves exactly
+	 * the problems whose defines define what it requires, whatever the op. */
+	struct template t;
+	assert_int_equal(template_parse("w.cu", "// kbreed-template: w\n// family: elementwise\n// problems: *\n"
+					"#include <x>\n", &t), -1);
+	assert_int_equal(template_parse("w.cu", "// kbreed-template: w\n// family: elementwise\n// problems: *\n"
+					"// requires: KB_PW_BODY\n#include <x>\n", &t), 0);
+	const char *body = "#define LEAKY_SLOPE 0.01\n#define KB_PW_BODY real t0 = v; return t0;\n";
+	assert_true(template_serves(&t, "leaky_relu", body));
+	assert_true(template_serves(&t, "pointwise_chain", body));
+	assert_false(template_serves(&t, "leaky_relu", NULL));
+	assert_false(template_serves(&t, "leaky_relu", ""));
+	assert_false(template_serves(&t, "leaky_relu", "#define KB_PW_BODYX 1\n#define Y KB_PW_BODY\n// KB_PW_BODY\n"));
+	assert_true(template_defines_name("  #define  F(x) x\n", "F"));
+	assert_false(template_defines_name("#define FF 1\n", "F"));
+	template_release(&t);
+	/* The catalogue moves a pointwise problem's naive kernel to
+	 * pointwise_vec only when recognition wrote its body. */
+	const struct template *pv = template_find(tpls, n_tpls, "pointwise_vec");
+	assert_non_null(pv);
+	assert_true(template_serves(pv, "relu", body));
+	assert_false(template_serves(pv, "gelu", NULL));
+	uint64_t rng = 7;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 0.9, .pct_floor = 60 };
+	const struct known *seeds[] = { &naive };
+	for (int with = 0; with < 2; with++) {
+		struct propose_ctx ctx = ctx_for("leaky_relu", "elementwise", &naive, 1, NULL, 0, &rng);
+		ctx.defines = with ? body : NULL;
+		struct proposal p[16];
+		int n = propose_playbook(&ctx, seeds, 1, 16, p), to_pv = 0;
+		for (int i = 0; i < n; i++) {
+			to_pv += p[i].to == pv;
+			proposal_release(&p[i]);
+		}
+		if (with)
+			assert_true(to_pv >= 1);
+		else
+			assert_int_equal(to_pv, 0);
+	}
+}
+
 static void test_conditioned_on_history(void **state)
 {
 	uint64_t rng = 42;
@@ -391,7 +434,7 @@ static void test_conditioned_on_history(void **state)
 	for (int i = 0; i < n; i++) {
 		/* From a hand-written kernel, only ideas that bring a template apply. */
 		assert_non_null(p[i].to);
-		assert_true(template_serves(p[i].to, "gelu"));
+		assert_true(template_serves(p[i].to, "gelu", NULL));
 		/* The text carries the parent's measured facts. */
 		assert_true(strstr(p[i].text, "1.3000 ms") || strstr(p[i].text, "55%"));
 		assert_null(strstr(p[i].text, "{"));
@@ -667,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_catalog_matches_templates),
 		cmocka_unit_test(test_templates_compile),
 		cmocka_unit_test(test_conditioned_on_history),
+		cmocka_unit_test(test_pointwise_template_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_realisations_and_recombination),

@@ -50,9 +50,10 @@ static void test_report_and_roofline(void **state)
 static void test_bench_json(void **state)
 {
 	/* A found kernel gives numbers (0 where not measured gives null); a
-	 * problem without one gives nulls; names that are not UTF-8 still encode. */
+	 * problem without one gives nulls; names that are not UTF-8 still encode;
+	 * each problem's run is named (null when none was stored). */
 	struct bench_row rows[2] = {
-		{ .problem = "ln", .tolerance = "strict", .ok = true, .eager_ms = 4, .compile_ms = 0,
+		{ .problem = "ln", .run = 7, .tolerance = "strict", .ok = true, .eager_ms = 4, .compile_ms = 0,
 		  .best_ms = 2, .pct_eager = 200, .pct_compile = 0, .pct_floor = 50, .round_found = 3,
 		  .pass_strict = true, .pass_crfm = true },
 		{ .problem = "bad \xff", .tolerance = "crfm", .ok = false, .eager_ms = 4, .round_found = 2 },
@@ -60,11 +61,11 @@ static void test_bench_json(void **state)
 	char *json = report_bench_json("H100", "2025-01-01", "kbreed bench", rows, 2);
 	const char *want[] = {
 		"\"gpu\": \"H100\"", "\"command\": \"kbreed bench\"",
-		"\"problem\": \"ln\",\n      \"tolerance\": \"strict\",\n      \"eager_ms\": 4.0,\n"
+		"\"problem\": \"ln\",\n      \"run\": 7,\n      \"tolerance\": \"strict\",\n      \"eager_ms\": 4.0,\n"
 		"      \"compile_ms\": null,\n      \"best_ms\": 2.0,\n      \"pct_eager\": 200.0,\n"
 		"      \"pct_compile\": null,\n      \"pct_floor\": 50.0,\n      \"round_found\": 3,\n"
 		"      \"passes_strict\": true,\n      \"passes_crfm\": true",
-		"\"problem\": \"bad ?\",\n      \"tolerance\": \"crfm\",\n      \"eager_ms\": null,\n"
+		"\"problem\": \"bad ?\",\n      \"run\": null,\n      \"tolerance\": \"crfm\",\n      \"eager_ms\": null,\n"
 		"      \"compile_ms\": null,\n      \"best_ms\": null,\n      \"pct_eager\": null,\n"
 		"      \"pct_compile\": null,\n      \"pct_floor\": null,\n      \"round_found\": null,\n"
 		"      \"passes_strict\": null,\n      \"passes_crfm\": null",

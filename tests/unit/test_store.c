@@ -59,6 +59,8 @@ static void test_rows(void **state)
 	assert_int_equal(store_run_get(s, run, &r), 0);
 	assert_int_equal(r.status, RUN_DONE);
 	assert_int_equal(r.winner, 0);
+	assert_int_equal(strlen(r.uid), 32);
+	char *uid = xstrdup(r.uid);
 	run_row_release(&r);
 	assert_int_equal(store_run_get(s, 999, &r), -1);
 
@@ -76,7 +78,7 @@ static void test_rows(void **state)
 	assert_int_equal(c.id, first);
 
 	struct eval_row e = { .verdict = VERDICT_CORRECT, .detail = "fine", .timed = true, .median_ms = 1.25,
-			      .pct_eager = 200, .gpu = "G" };
+			      .pct_eager = 200, .gpu = "G", .device = "1" };
 	assert_int_equal(store_eval_put(s, first, &e), 0);
 	e.median_ms = 9;  /* a second write for the same candidate is ignored */
 	assert_int_equal(store_eval_put(s, first, &e), 0);
@@ -91,6 +93,37 @@ static void test_rows(void **state)
 	assert_string_equal(rows[0].knobs, "A=1");
 	cand_row_release(&rows[0]);
 	free(rows);
+
+	/* Read back one at a time, every column: what `kbreed show` prints. */
+	struct cand_row one;
+	assert_int_equal(store_candidate_get(s, first, &one), 0);
+	assert_int_equal(one.run, run);
+	assert_int_equal(one.idea, i.id);
+	assert_string_equal(one.source, "__global__ void k(){}");
+	assert_true(one.evaluated && one.median_ms == 1.25);
+	cand_row_release(&one);
+	assert_int_equal(store_candidate_get(s, first + 100, &one), -1);
+	struct eval_record er;
+	assert_int_equal(store_eval_get(s, first, &er), 0);
+	assert_int_equal(er.row.verdict, VERDICT_CORRECT);
+	assert_string_equal(er.row.detail, "fine");
+	assert_string_equal(er.row.gpu, "G");
+	assert_string_equal(er.row.device, "1");
+	assert_true(er.row.timed && er.row.median_ms == 1.25 && er.row.pct_eager == 200);
+	eval_record_release(&er);
+	struct cand_row c2 = c;
+	c2.source = "__global__ void k2(){}";
+	assert_int_equal(store_candidate_put(s, &c2, &dup), 0);
+	assert_int_equal(store_eval_get(s, c2.id, &er), 1);  /* not judged yet */
+	struct run_row *runs;
+	assert_int_equal(store_runs(s, &runs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(runs[0].id, run);
+	assert_true(runs[0].started && strlen(runs[0].started) == 19);  /* YYYY-MM-DD HH:MM:SS */
+	assert_string_equal(runs[0].uid, uid);
+	free(uid);
+	run_row_release(&runs[0]);
+	free(runs);
 
 	struct bank_row b1 = { .problem = "p", .family = "f", .template_name = "t", .knobs = "A=1",
 			       .source = "s1", .gpu = "G", .median_ms = 2, .pct_eager = 100, .run = run };

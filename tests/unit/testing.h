@@ -12,8 +12,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +45,25 @@ static inline void test_private_cache(void)
 	char cwd[4096];
 	if (getcwd(cwd, sizeof cwd))
 		setenv("KBREED_HOME", cwd, 1);
+}
+
+/* test_private_cache, but the compiled kernels (<cache>/build) in
+ * $KBREED_TEST_NVCC_CACHE where make sets it: `make test-asan` then finds
+ * the templates that `make test` compiled, source, flags and nvcc alike, and
+ * does not run nvcc on them again (nvcc is no code the sanitizers watch).
+ * Only for tests that do not count cache hits. */
+static inline void test_private_cache_shared_nvcc(void)
+{
+	test_private_cache();
+	const char *shared = getenv("KBREED_TEST_NVCC_CACHE");
+	if (!shared || !*shared)
+		return;
+	char *link = NULL;
+	if (asprintf(&link, "%s/build", getenv("KBREED_CACHE")) < 0)
+		abort();
+	if ((mkdir(shared, 0755) == 0 || errno == EEXIST) && symlink(shared, link) != 0)
+		fprintf(stderr, "cannot link %s to %s: the kernels compile afresh\n", link, shared);
+	free(link);
 }
 
 #endif

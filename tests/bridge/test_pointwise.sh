@@ -1,0 +1,120 @@
+#!/bin/bash
+# tests/bridge/test_pointwise.sh [PYTHON] - the pointwise template on real
+# graphs: for scaled-down copies of KernelBench level 1's pointwise problems
+# ($KBREED_KERNELBENCH/level1) and the odd-shaped pointwise problems of
+# tests/data, recognition writes the graph's expression (KB_PW_BODY), `kbreed
+# template pointwise_vec --for` realises it, and nvcc compiles it at its
+# defaults and knob extremes (sm_90a; not in the sanitizer run); a dry run's
+# round 0 holds the template; a non-pointwise problem, and a pointwise one
+# with a broadcast operand, are offered neither.
+set -u
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+case ${KBREED_BUILD:-build} in
+/*) B=$KBREED_BUILD ;;
+*) B=$root/${KBREED_BUILD:-build} ;;
+esac
+K="$B/kbreed"
+export KBREED_PYTHON="${1:-${KBREED_PYTHON:-/usr/bin/python3}}"
+bench="${KBREED_KERNELBENCH:-$root/../shared/kernelbench}"
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "$2" | head -20 | sed 's/^/  /'; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export KBREED_CACHE="$tmp/cache" XDG_CACHE_HOME="$tmp/cache"
+mkdir -p "$tmp/p" "$tmp/src"
+
+# The problems: level 1's pointwise ones (scaled down) where present, and
+# the odd-shaped ones of tests/data.
+pw="19_ReLU 20_LeakyReLU 21_Sigmoid 22_Tanh 25_Swish 26_GELU_ 27_SELU_ 28_HardSigmoid 29_Softplus 30_Softsign 31_ELU 32_HardTanh 5_Matrix_scalar_multiplication"
+if [ -d "$bench/level1" ]; then
+	mkdir -p "$tmp/l1in"
+	for n in $pw; do
+		[ -f "$bench/level1/$n.py" ] && cp "$bench/level1/$n.py" "$tmp/l1in/"
+	done
+	bash tests/bridge/scale_level1.sh "$tmp/l1in" "$tmp/p" >/dev/null
+else
+	echo "# no KernelBench level 1 at $bench/level1: only tests/data's problems"
+fi
+cp tests/data/odd_leaky_relu*.py tests/data/odd_softplus_bf16.py tests/data/odd_scale.py \
+	tests/data/odd_pointwise_chain.py "$tmp/p/"
+n_l1=$(ls "$tmp/p" | grep -vc '^odd_')
+echo "# $n_l1 level-1 pointwise problems, $(ls "$tmp/p" | grep -c '^odd_') odd ones"
+
+# Each: recognised with a body; realised at the defaults; the knob extremes
+# on the odd ones and on a few level-1 ones (compiling every one is slow).
+for f in "$tmp"/p/*.py; do
+	name=$(basename "$f" .py)
+	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	if grep -q '^#define KB_PW_BODY ' "$tmp/$name.desc"; then ok "$name: its graph is written as KB_PW_BODY"
+	else not_ok "$name: its graph is written as KB_PW_BODY" "$(cat "$tmp/$name.desc")"; fi
+	"$K" -q template pointwise_vec --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
+		not_ok "$name: pointwise_vec realised" "$(cat "$tmp/err")"
+	case $name in
+	odd_* | 20_* | 5_*)
+		"$K" -q template pointwise_vec --for "$f" THREADS=64 VEC=1 ITEMS=1 GRID=0 STREAM=0 \
+			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
+		"$K" -q template pointwise_vec --for "$f" THREADS=1024 VEC=4 ITEMS=8 GRID=1 STREAM=1 \
+			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+	esac
+done
+# The body is the problem's: leaky_relu's slope and softplus's beta are in it.
+grep -q '(real)0.070000000000000007' "$tmp/src/odd_leaky_relu--default.cu" && ok "the slope is in the body" ||
+	not_ok "the slope is in the body"
+grep -q 'x0 \* (real)2 > (real)5' "$tmp/src/odd_softplus_bf16--default.cu" && ok "softplus's beta and threshold are in the body" ||
+	not_ok "softplus's beta and threshold are in the body"
+grep -q 'KB_PW_NIN 2' "$tmp/src/odd_scale--default.cu" && ok "the scalar input is an input of the template" ||
+	not_ok "the scalar input is an input of the template"
+if [ -z "${SANITIZER_LOGS:-}" ]; then
+	total=$(ls "$tmp"/src/*.cu | wc -l)
+	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
+	built=$(grep -c ': ok' "$tmp/compiled")
+	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
+		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
+fi
+
+# Not offered: a softmax (not pointwise) and a pointwise graph with a
+# broadcast operand (x + a row vector), by `template --for` and round 0.
+cat >"$tmp/bcast.py" <<'PY'
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x, b):
+        return torch.relu(x + b)
+
+
+def get_inputs():
+    return [torch.randn(16, 33), torch.randn(33)]
+
+
+def get_init_inputs():
+    return []
+PY
+sed 's/return F.gelu(x)/return torch.softmax(x, dim=1)/; /^KBREED_/d' tests/data/odd_gelu.py >"$tmp/softmax.py"
+for f in "$tmp/bcast.py" "$tmp/softmax.py"; do
+	name=$(basename "$f" .py)
+	"$K" -q template pointwise_vec --for "$f" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: pointwise_vec refused by template --for" ||
+		not_ok "$name: pointwise_vec refused by template --for (exit $rc)" "$(cat "$tmp/err")"
+done
+
+# Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
+export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
+for f in "$tmp"/p/odd_scale.py "$tmp"/p/odd_leaky_relu_fp16.py "$tmp/bcast.py" "$tmp/softmax.py"; do
+	name=$(basename "$f" .py)
+	"$K" -q run "$f" --dry-run --rounds 0 --db "$tmp/$name.db" --out "$tmp/out-$name" >/dev/null 2>"$tmp/err"
+	n=$(sqlite3 "$tmp/$name.db" "SELECT count(*) FROM candidates WHERE round = 0 AND template = 'pointwise_vec'" 2>&1)
+	case $name in
+	bcast | softmax) want=0 ;;
+	*) want=1 ;;
+	esac
+	[ "$n" = "$want" ] && ok "$name: dry run round 0 holds pointwise_vec $want time(s)" ||
+		not_ok "$name: dry run round 0 holds pointwise_vec $want time(s), not '$n'" "$(cat "$tmp/err")"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

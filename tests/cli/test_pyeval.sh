@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# test_pyeval.sh - `kbreed eval PROBLEM SOLUTION.py` on a machine without a
+# GPU: KernelBench-style solutions (class ModelNew) judged by the real Python
+# worker (bridge/kbreed_pyworker.py), isolated as on a GPU host, in its CPU
+# mode for tests (KBREED_PYWORKER_CPU=1: host clocks of CPU calls stand in
+# for CUDA events); the fake worker stands in for the GPU's description and
+# tests/unit/fake_python.sh for PyTorch's timings. A correct solution, one
+# whose parameters only the judge's loading makes right, reward hacks
+# (a cached result, a mutated input, reading the references, a thread left
+# running) and broken files, each with the class it must get; then the
+# Python worker alone, speaking the worker protocol. The same solutions on a
+# GPU: `make test-gpu`, section 7.
+# Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+case ${KBREED_BUILD:-build} in
+/*) B=$KBREED_BUILD ;;
+*) B=$ROOT/${KBREED_BUILD:-build} ;;
+esac
+K=$B/kbreed
+PY=${PYTHON:-/usr/bin/python3}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-pyeval-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
+
+export KBREED_CACHE=$TMP/cache
+export KBREED_WORKER=$B/tests/fake_worker
+export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
+export KBREED_FAKE_PYTHON_REAL=$PY
+export KBREED_FAKE_GPU=1 KBREED_PYWORKER_CPU=1
+export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
+unset KBREED_DB KBREED_ARCH KBREED_FAKE_SEARCH KBREED_FAKE_TIME_SCALE
+
+GELU=tests/data/search_gelu.py
+EVAL="$K eval --json --reps 20"
+S=kernels/python
+D=tests/data/pysolutions
+
+# judged NAME PROBLEM SOLUTION CLASS [DETAIL]: one solution gets CLASS (and
+# a detail holding DETAIL), and eval's exit status says so.
+judged() {
+	local name=$1 problem=$2 sol=$3 want=$4 detail=${5:-} rc want_rc=1
+	$EVAL "$problem" "$sol" >"$TMP/out.json" 2>"$TMP/err"
+	rc=$?
+	[ "$want" = correct ] && want_rc=0
+	local got
+	got=$(jq -r '.verdict' "$TMP/out.json" 2>/dev/null)
+	if [ "$got" = "$want" ] && [ $rc = $want_rc ]; then
+		ok "$name: $want (exit $rc)"
+	else
+		not_ok "$name: $want (exit $want_rc)" "got '$got' (exit $rc): $(jq -r '.detail' "$TMP/out.json" 2>/dev/null) $(tail -3 "$TMP/err")"
+	fi
+	if [ -n "$detail" ]; then
+		jq -r '.detail' "$TMP/out.json" 2>/dev/null | grep -q -- "$detail" && ok "$name: the detail says '$detail'" ||
+			not_ok "$name: the detail says '$detail'" "$(jq -r '.detail' "$TMP/out.json" 2>/dev/null)"
+	fi
+}
+
+# --- correct solutions --------------------------------------------------------
+judged "torch ops, exact GELU" $GELU $S/gelu_torch.py correct
+check "a correct solution: 20 timed calls" "$(jq -r '.time.reps' "$TMP/out.json" 2>&1)" 20
+judged "LayerNorm, parameters loaded from the problem" tests/data/tiny_layernorm.py $D/layernorm_ok.py correct
+
+# --- reward hacks -----------------------------------------------------------
+judged "a result cached on the first call" $GELU $S/cached.py incorrect
+judged "an input mutated" $GELU $S/mutates_input.py rejected "modified input 0"
+refs=$(ls "$KBREED_CACHE"/refs/*/set0.out0.bin 2>/dev/null | wc -l)
+[ "$refs" -gt 0 ] && ok "the references are in the cache ($refs), for the solution to look for" ||
+	not_ok "the references are in the cache" "$(ls -R "$KBREED_CACHE" 2>&1 | head)"
+judged "reading the reference outputs" $GELU $S/reads_refs.py incorrect
+judged "a thread left running" $GELU $S/left_thread.py rejected "threads of the solution still running"
+
+# --- broken solutions -------------------------------------------------------
+judged "forward raises" $GELU $D/raises.py runtime_error "ValueError: this solution gives up"
+judged "an output of the wrong shape" $GELU $D/wrong_shape.py runtime_error "output 0 is float32 \[33, 1029\]"
+judged "ModelNew only in a comment" $GELU $D/comment_only.py load_error "defines no ModelNew"
+printf 'import torch\nclass ModelNew(torch.nn.Module)\n' >"$TMP/syntax.py"
+judged "a syntax error" $GELU "$TMP/syntax.py" load_error "syntax error at line 2"
+$EVAL $GELU $D/no_model.py >"$TMP/out" 2>"$TMP/err"
+check "no ModelNew at all: exit 2" $? 2
+grep -q "defines no ModelNew" "$TMP/err" && ok "no ModelNew: said so" || not_ok "no ModelNew: said so" "$(cat "$TMP/err")"
+[ -s "$TMP/out" ] && not_ok "no ModelNew: nothing judged" "$(cat "$TMP/out")" || ok "no ModelNew: nothing judged"
+
+# --- one session, kernels and solutions -----------------------------------------
+# A hack, then a correct solution (a fresh worker, which reads the inputs
+# the first one read through the same descriptors), then a .cu kernel (the
+# GPU worker, here the fake, for which any such name is correct): each gets
+# its own class.
+KBREED_FAKE_SEARCH=1 $K eval --json --reps 20 $GELU $S/cached.py $S/gelu_torch.py kernels/naive/gelu.cu >"$TMP/mixed.json" 2>"$TMP/err"
+check "mixed session: exit 1 (one not correct)" $? 1
+check "mixed session: the classes in order" "$(jq -r '.[].verdict' "$TMP/mixed.json" 2>&1 | tr '\n' ' ')" "incorrect correct correct "
+
+# --- a Python solution is no seed of a run -----------------------------------------
+$K run $GELU --seed-kernel $S/gelu_torch.py --db "$TMP/run.db" >/dev/null 2>"$TMP/err"
+check "run --seed-kernel SOLUTION.py: exit 2" $? 2
+grep -q "is a Python solution" "$TMP/err" && ok "run --seed-kernel SOLUTION.py: said why" ||
+	not_ok "run --seed-kernel SOLUTION.py: said why" "$(cat "$TMP/err")"
+$K eval --help | grep -q "SOLUTION.py" && ok "eval --help names Python solutions" || not_ok "eval --help names Python solutions"
+
+# --- the Python worker alone, speaking the protocol -------------------------------
+# A job of one set of one (33, 1030) fp32 input, read by path; two "eval"s:
+# one solution per process.
+W=bridge/kbreed_pyworker.py
+"$PY" -c 'import sys; sys.stdout.buffer.write(bytes(33 * 1030 * 4))' >"$TMP/in.bin"
+printf 'import torch\ndef get_init_inputs():\n    return []\n' >"$TMP/problem.py"
+job() {
+	printf 'kbreed-job %s\nsets 1\nwarmup 1\nreps 3\nflush_mb 0\n' "$1"
+	printf 'tensor input 0 0 0 2 33 1030 %s\ntensor output -1 0 0 2 33 1030 -\n' "$TMP/in.bin"
+}
+# The protocol's version, as kbreed and both workers are built with it.
+V=$(sed -n 's/^#define KBREED_WORKER_PROTOCOL \([0-9]*\).*/\1/p' include/kbreed_worker_protocol.h)
+job "$V" >"$TMP/job"
+mkdir -p "$TMP/o1" "$TMP/o2"
+printf 'eval %s\t%s\nfrob\neval %s\t%s\nquit\n' "$ROOT/$S/gelu_torch.py" "$TMP/o1" "$ROOT/$S/gelu_torch.py" "$TMP/o2" |
+	"$PY" $W "$TMP/job" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >"$TMP/replies" 2>"$TMP/log"
+check "worker: exit 0 after quit" $? 0
+check "worker: ready, version $V" "$(head -1 "$TMP/replies")" "ready $V 0"
+check "worker: one first-sight call, three timed" "$(grep -c '^first 0 ' "$TMP/replies") $(grep -c '^time ' "$TMP/replies")" "1 3"
+check "worker: the first solution ends ok" "$(grep -m1 '^end' "$TMP/replies")" "end ok"
+[ -s "$TMP/o1/set0.out0.bin" ] && [ -s "$TMP/o1/timed0.out0.bin" ] && ok "worker: outputs written" || not_ok "worker: outputs written" "$(ls "$TMP/o1")"
+grep -q '^error unknown command$' "$TMP/replies" && ok "worker: an unknown command is answered" || not_ok "worker: an unknown command is answered" "$(cat "$TMP/replies")"
+grep -q '^fault load_error this worker has judged a solution already' "$TMP/replies" && [ "$(tail -1 "$TMP/replies")" = "end fault" ] &&
+	ok "worker: a second solution is refused" || not_ok "worker: a second solution is refused" "$(cat "$TMP/replies")"
+grep -q "CPU MODE" "$TMP/log" && ok "worker: the CPU mode says so in its log" || not_ok "worker: the CPU mode says so in its log"
+job 1 >"$TMP/job1"
+echo quit | "$PY" $W "$TMP/job1" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >"$TMP/replies" 2>/dev/null
+check "worker: a job of protocol 1: exit 5" $? 5
+grep -q '^error .*protocol version mismatch' "$TMP/replies" && ok "worker: the mismatch is the reply" || not_ok "worker: the mismatch is the reply" "$(cat "$TMP/replies")"
+job "$V" | sed 's/^tensor output.*//' >"$TMP/job-noout"
+echo quit | "$PY" $W "$TMP/job-noout" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >/dev/null 2>&1
+check "worker: a job without outputs: exit 4" $? 4
+echo quit | "$PY" $W "$TMP/job" --problem "$TMP/problem.py" >/dev/null 2>&1
+check "worker: bad usage: exit 4" $? 4
+# Stressed sets: timed_sets names the sets the timed calls draw on, at most sets.
+job "$V" | sed 's/^sets 1$/sets 1\ntimed_sets 2/' >"$TMP/job-timed"
+echo quit | "$PY" $W "$TMP/job-timed" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >/dev/null 2>&1
+check "worker: more timed sets than sets: exit 4" $? 4
+job "$V" | sed 's/^sets 1$/sets 1\ntimed_sets 1/' >"$TMP/job-timed"
+echo quit | "$PY" $W "$TMP/job-timed" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >/dev/null 2>&1
+check "worker: timed_sets within sets: exit 0" $? 0
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
