@@ -22,6 +22,13 @@
  * `kbreed-worker --info` prints the GPU's properties (struct kbw_info) and
  * exits 0, or prints "error <why>" and exits KBW_EXIT_NO_GPU.
  *
+ * Adaptive timing is an option both ends agree on without a new version: a
+ * worker that can stop timing early says so on its ready line ("ready
+ * <version> <free bytes> cutoff"), and only to such a worker does kbreed send
+ * a cutoff with a candidate ("eval ...TAB cutoff <ms> <calls>"); only a
+ * worker that was sent one replies "early <calls>". A worker or a kbreed that
+ * knows nothing of it never sees either.
+ *
  * Bump KBREED_WORKER_PROTOCOL on any change to a line's meaning or syntax.
  */
 #ifndef KBREED_WORKER_PROTOCOL_H
@@ -112,19 +119,42 @@ int kbw_check_version(int theirs, const char *what, const char *me, char *why, s
 
 /* ---- Commands, kbreed -> worker, one per line on the worker's stdin ----
  *   eval <candidate.so>TAB<outdir>   judge one candidate
+ *   eval <candidate.so>TAB<outdir>TABcutoff <ms> <calls>
+ *                                    the same, adaptively (only to a worker
+ *                                    whose ready line said "cutoff"): when
+ *                                    the fastest of the first <calls> timed
+ *                                    calls took more than <ms>, the worker
+ *                                    makes no more timed calls (the checked
+ *                                    calls all still happen) and replies
+ *                                    "early <calls made>" before "end ok"
  *   quit                             exit 0 */
 
 enum kbw_command { KBW_CMD_EVAL, KBW_CMD_QUIT, KBW_CMD_BAD };
 
+/* One eval command, decoded. */
+struct kbw_eval {
+	const char *so;        /* the candidate's shared object (points into the line) */
+	const char *outdir;    /* where its outputs go (points into the line) */
+	double cutoff_ms;      /* 0: time every call (no cutoff given) */
+	int cutoff_calls;      /* timed calls before the cutoff is looked at (>= 1) */
+};
+
 /* "eval so\toutdir\n" into buf. Returns its length, or -1 when a path holds
  * a tab or a newline or the line does not fit. */
 int kbw_format_eval(char *buf, size_t cap, const char *so, const char *outdir);
-/* Decodes a command line (newline stripped), in place: for EVAL, *so and
- * *outdir point into line. */
+/* The same with a cutoff (cutoff_ms <= 0: none, the plain line). calls >= 1. */
+int kbw_format_eval_cutoff(char *buf, size_t cap, const char *so, const char *outdir, double cutoff_ms,
+			   int calls);
+/* Decodes a command line (newline stripped), in place: for EVAL, e's paths
+ * point into line and its cutoff is 0 when none was given. */
+enum kbw_command kbw_parse_eval(char *line, struct kbw_eval *e);
+/* kbw_parse_eval for a reader that takes no cutoff (one given is ignored). */
 enum kbw_command kbw_parse_command(char *line, const char **so, const char **outdir);
 
 /* ---- Replies, worker -> kbreed, one per line -----------------------------
- *   ready <version> <free_bytes>     the job is loaded; commands welcome
+ *   ready <version> <free_bytes> [cutoff]
+ *                                    the job is loaded; commands welcome;
+ *                                    "cutoff": eval takes a cutoff
  *   error <message>                  the worker cannot go on (or an unknown
  *                                    command); it exits after a fatal one
  * Per "eval", in this order, ending with exactly one "end":
@@ -135,12 +165,15 @@ enum kbw_command kbw_parse_command(char *line, const char **so, const char **out
  *   leak <bytes>                     device memory the candidate kept
  *                                    (only above KBW_LEAK_REPORT_BYTES)
  *   threads <n>                      threads of the candidate left running
+ *   early <calls>                    timing stopped after <calls> timed calls,
+ *                                    the fastest slower than the cutoff (only
+ *                                    when eval gave one; before "end ok")
  *   end ok | end fault               "end fault" follows a fault line */
 
 enum kbw_reply_kind {
 	KBW_REPLY_READY, KBW_REPLY_ERROR, KBW_REPLY_FAULT, KBW_REPLY_FIRST,
 	KBW_REPLY_TIME, KBW_REPLY_CLOCKS, KBW_REPLY_LEAK, KBW_REPLY_THREADS,
-	KBW_REPLY_END,
+	KBW_REPLY_END, KBW_REPLY_EARLY,
 };
 
 enum kbw_fault { KBW_FAULT_LOAD, KBW_FAULT_RUNTIME, KBW_FAULT_REJECTED };
@@ -148,6 +181,7 @@ enum kbw_fault { KBW_FAULT_LOAD, KBW_FAULT_RUNTIME, KBW_FAULT_REJECTED };
 struct kbw_reply {
 	enum kbw_reply_kind kind;
 	int version;                  /* ready; 1 for a worker that predates versions */
+	bool cutoff;                  /* ready: eval takes a cutoff (adaptive timing) */
 	unsigned long long bytes;     /* ready: free device memory; leak: bytes kept */
 	enum kbw_fault fault;         /* fault */
 	const char *text;             /* error, fault: the message (points into the
@@ -156,6 +190,7 @@ struct kbw_reply {
 	double event_ms, host_ms;     /* first, time */
 	int sm_mhz, mem_mhz;          /* clocks */
 	int threads;                  /* threads */
+	int calls;                    /* early: timed calls made */
 	bool ok;                      /* end */
 };
 

@@ -556,11 +556,21 @@ static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_r
 
 int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result *res)
 {
+	return evaluator_run_cutoff(ev, so_path, 0, 0, res);
+}
+
+int evaluator_run_cutoff(struct evaluator *ev, const char *so_path, double cutoff_ms, int calls,
+			 struct eval_result *res)
+{
 	double t0 = util_now();
 	int rc = 0;
 	char *outdir = xasprintf("%s/c%d", ev->tmp, ev->count++);
 	struct worker_run run;
 	worker_run_init(&run, ev->n_sets, ev->opts.reps);
+	if (cutoff_ms > 0 && calls >= 1 && calls < ev->opts.reps) {
+		run.cutoff_ms = cutoff_ms;
+		run.cutoff_calls = calls;
+	}
 
 	if (worker_client_start(&ev->wc)) {
 		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not start the %s worker",
@@ -580,6 +590,7 @@ int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result 
 	res->sm_clock_mhz = run.sm_clock_mhz;
 	res->mem_clock_mhz = run.mem_clock_mhz;
 	res->leaked_bytes = run.leaked_bytes;
+	res->cutoff_ms = run.cutoff_ms;
 	if (verdict_of_fault(&run, limit_s, res)) {
 		if (run.end != WORKER_END_OK)
 			res->log = worker_client_log_tail(&ev->wc);

@@ -99,7 +99,11 @@ struct eval_result {
 	int norm_set, norm_output;       /* where stats.rel_l2 (the largest) was found; -1 when none */
 	int stressed;                    /* stressed sets checked (after the opts.sets plain ones) */
 	bool timed;                      /* timing numbers below are valid */
-	struct timing time;              /* CUDA events, L2 flushed before each call */
+	struct timing time;              /* CUDA events, L2 flushed before each call;
+					    time.reps: the timed calls made */
+	double cutoff_ms;                /* adaptive timing's cutoff sent with it; 0: none */
+	bool early;                      /* timing stopped at the cutoff: time.reps < the
+					    reps asked, every one of the first calls slower */
 	double host_median_ms;           /* host wall clock around call + device sync */
 	double first_median_ms;          /* events, correctness calls on input sets 1..sets-1
 					    (inputs seen for the first time); 0 when unknown */
@@ -146,6 +150,12 @@ struct evaluator *evaluator_new_python(const struct problem *p, const struct ref
  * outcome; returns -1 only when kbreed itself failed (e.g. no worker could
  * be started), with res->detail saying why. */
 int evaluator_run(struct evaluator *ev, const char *so_path, struct eval_result *res);
+/* The same, adaptively: when even the fastest of the first `calls` timed
+ * calls is slower than cutoff_ms, the worker makes no more timed calls (every
+ * checked call is still made) and res->early is set. cutoff_ms 0: none. A
+ * worker that cannot stop early times every call (res->cutoff_ms 0). */
+int evaluator_run_cutoff(struct evaluator *ev, const char *so_path, double cutoff_ms, int calls,
+			 struct eval_result *res);
 void evaluator_free(struct evaluator *ev);
 
 #endif

@@ -127,12 +127,13 @@ fail:
 	return -1;
 }
 
-int judge_prepare(struct judge *j)
+/* judge_prepare's work: references, ceilings, PyTorch, the workers. */
+static int prepare_now(struct judge *j)
 {
-	if (j->o.dry_run || j->ev)
-		return 0;
+	double t0 = util_now();
+	int rc = -1;
 	if (bridge_reference(&j->p, j->o.eval.sets, j->o.eval.seed, j->o.eval.stress, "cuda", &j->refs))
-		return -1;
+		goto out;
 	j->have_ceil = bridge_ceilings(j->gpu.name, &j->ceil) == 0;
 	if (!j->have_ceil)
 		warn("no machine ceilings: results are not placed against the floor");
@@ -140,12 +141,12 @@ int judge_prepare(struct judge *j)
 	if (j->o.baseline) {
 		info("timing PyTorch on %s", j->gpu.name);
 		if (judge_fresh_baseline(j, &j->base))
-			return -1;
+			goto out;
 		j->have_base = true;
 	}
 	j->ev = evaluator_new(&j->p, &j->refs, &j->o.eval);
 	if (!j->ev)
-		return -1;
+		goto out;
 	/* A further GPU whose worker cannot be set up is left out; the others judge. */
 	for (int k = 0; k < j->n_more;) {
 		j->more[k].ev = evaluator_new_on(&j->p, &j->refs, &j->o.eval, j->more[k].gpu.device);
@@ -158,7 +159,59 @@ int judge_prepare(struct judge *j)
 		memmove(&j->more[k], &j->more[k + 1], (size_t)(j->n_more - k - 1) * sizeof *j->more);
 		j->n_more--;
 	}
-	return 0;
+	info("references%s ready for %s (%.1f s)", j->o.baseline ? " and PyTorch's times" : "", j->p.name,
+	     util_now() - t0);
+	rc = 0;
+out:
+	j->prepare_s = util_now() - t0;
+	return rc;
+}
+
+static void *prepare_thread(void *arg)
+{
+	struct judge *j = arg;
+	j->prep_rc = prepare_now(j);
+	return NULL;
+}
+
+int judge_prepare_start(struct judge *j)
+{
+	if (j->o.dry_run || j->prep_done || j->prep_threaded)
+		return 0;
+	if (pthread_create(&j->prep_tid, NULL, prepare_thread, j) == 0) {
+		j->prep_threaded = true;
+		return 0;
+	}
+	return judge_prepare(j);
+}
+
+int judge_prepare(struct judge *j)
+{
+	if (j->o.dry_run)
+		return 0;
+	if (j->prep_done)
+		return j->prep_rc;
+	double t0 = util_now();
+	if (j->prep_threaded) {
+		pthread_join(j->prep_tid, NULL);
+		j->prep_threaded = false;
+	} else {
+		j->prep_rc = prepare_now(j);
+	}
+	j->prep_done = true;
+	j->prepare_wait_s += util_now() - t0;
+	return j->prep_rc;
+}
+
+bool judge_prepared(const struct judge *j)
+{
+	return j->o.dry_run || j->prep_done;
+}
+
+void judge_note_best(struct judge *j, double ms)
+{
+	if (ms > 0 && (j->best_ms <= 0 || ms < j->best_ms))
+		j->best_ms = ms;
 }
 
 int judge_fresh_baseline(struct judge *j, struct baseline *b)
@@ -171,6 +224,11 @@ static void lanes_stop(struct judge *j);
 
 void judge_close(struct judge *j)
 {
+	if (j->prep_threaded) {
+		/* Waited for, so that nothing it made is lost. */
+		pthread_join(j->prep_tid, NULL);
+		j->prep_threaded = false;
+	}
 	lanes_stop(j);
 	for (int k = 0; k < j->n_more; k++) {
 		evaluator_free(j->more[k].ev);
@@ -206,6 +264,9 @@ struct judge_batch {
 	struct judge *j;
 	const char *const *paths;
 	int n, next;
+	bool full;                   /* every timed call: no cutoff (the winner's re-timing) */
+	bool cutoff_set;             /* cutoff_ms is decided (at the first candidate run) */
+	double cutoff_ms;            /* adaptive timing's cutoff for the batch; 0: none */
 	bool *python;                /* per candidate: a Python solution */
 	char **banned;               /* the policy's objection per candidate, or NULL */
 	int *job_of;                 /* candidate -> its compile job; -1 when banned */
@@ -244,6 +305,35 @@ static void *compile_thread(void *arg)
 	struct judge_batch *b = arg;
 	b->compile_rc = compile_batch(b->jobs, b->n_jobs, &b->co);
 	return NULL;
+}
+
+/* The cutoff of adaptive timing for the candidates of b: JUDGE_EARLY_FACTOR
+ * x the fastest correct median placed before the batch's first candidate
+ * ran, else x PyTorch eager's; 0 for none (adaptive timing off, a full batch,
+ * nothing to compare with). One cutoff for the whole batch, whatever order
+ * its candidates finish in, so that a run is the same on one GPU or several.
+ * Called once the session is prepared. */
+static double cutoff_for(struct judge_batch *b)
+{
+	struct judge *j = b->j;
+	if (!j->o.adaptive || b->full)
+		return 0;
+	if (b->laned)
+		pthread_mutex_lock(&j->lane_lock);
+	if (!b->cutoff_set) {
+		const char *forced = getenv("KBREED_EARLY_CUTOFF_MS");
+		if (forced && *forced && atof(forced) > 0)
+			b->cutoff_ms = atof(forced);
+		else if (j->best_ms > 0)
+			b->cutoff_ms = JUDGE_EARLY_FACTOR * j->best_ms;
+		else if (j->have_base && j->base.eager.median_ms > 0)
+			b->cutoff_ms = JUDGE_EARLY_FACTOR * j->base.eager.median_ms;
+		b->cutoff_set = true;
+	}
+	double cutoff = b->cutoff_ms;
+	if (b->laned)
+		pthread_mutex_unlock(&j->lane_lock);
+	return cutoff;
 }
 
 bool judge_is_python(const char *path)
@@ -289,7 +379,7 @@ static int judge_python(struct judge *j, int lane, const char *path, struct judg
 		out->res.detail = xstrdup("dry run: a Python solution is not judged");
 		return 0;
 	}
-	if (!j->ev && judge_prepare(j))
+	if (judge_prepare(j))
 		return -1;
 	struct evaluator **pyev = lane ? &j->more[lane - 1].pyev : &j->pyev;
 	if (!*pyev)
@@ -359,11 +449,12 @@ static int judge_candidate(struct judge_batch *b, int i, int lane, struct judgem
 		out->res.detail = xstrdup("dry run: compiled, not judged");
 	} else {
 		/* 3-5: load, correctness and timing, in the worker of this GPU. */
-		if (!j->ev && judge_prepare(j))
+		if (judge_prepare(j))
 			return -1;
 		struct evaluator *ev = lane ? j->more[lane - 1].ev : j->ev;
+		double cutoff = cutoff_for(b);
 		double g0 = util_now();
-		if (evaluator_run(ev, job->so_path, &out->res)) {
+		if (evaluator_run_cutoff(ev, job->so_path, cutoff, JUDGE_EARLY_CALLS, &out->res)) {
 			error("%s: %s", b->paths[i], out->res.detail ? out->res.detail : "evaluation failed");
 			judgement_release(out);
 			return -1;
@@ -389,6 +480,9 @@ static void judge_place(struct judge_batch *b, int i, int lane, struct judgement
 		.refs = j->o.dry_run ? NULL : &j->refs, .result = &out->res, .gpu = lane ? &j->more[lane - 1].gpu : &j->gpu,
 		.baseline = j->have_base ? &j->base : NULL, .ceilings = j->have_ceil ? &j->ceil : NULL };
 	report_derive(&out->rep);
+	if (out->res.verdict == VERDICT_CORRECT && out->res.timed)
+		judge_note_best(j, out->res.time.median_ms);
+	j->early += out->res.early;
 	j->judged++;
 	if (lane)
 		j->more[lane - 1].judged++;
@@ -473,10 +567,11 @@ static void lanes_stop(struct judge *j)
 	j->lanes_quit = false;
 }
 
-struct judge_batch *judge_batch_start(struct judge *j, const char *const *paths, int n)
+static struct judge_batch *batch_start(struct judge *j, const char *const *paths, int n, bool full)
 {
 	struct judge_batch *b = xcalloc(1, sizeof *b);
 	b->j = j;
+	b->full = full;
 	b->paths = paths;
 	b->n = n;
 	b->python = xcalloc((size_t)n + 1, sizeof *b->python);
@@ -511,7 +606,7 @@ struct judge_batch *judge_batch_start(struct judge *j, const char *const *paths,
 	if (!b->threaded)
 		compile_thread(b);
 	/* 3-5 on every GPU at once, when there are several and a worker each. */
-	if (j->n_more && !j->o.dry_run && n > 1 && (j->ev || judge_prepare(j) == 0) && lanes_start(j) == 0) {
+	if (j->n_more && !j->o.dry_run && n > 1 && judge_prepare(j) == 0 && lanes_start(j) == 0) {
 		b->outs = xcalloc((size_t)n, sizeof *b->outs);
 		b->lane_of = xcalloc((size_t)n, sizeof *b->lane_of);
 		b->finished = xcalloc((size_t)n, sizeof *b->finished);
@@ -522,6 +617,11 @@ struct judge_batch *judge_batch_start(struct judge *j, const char *const *paths,
 		pthread_mutex_unlock(&j->lane_lock);
 	}
 	return b;
+}
+
+struct judge_batch *judge_batch_start(struct judge *j, const char *const *paths, int n)
+{
+	return batch_start(j, paths, n, false);
 }
 
 int judge_batch_next(struct judge_batch *b, int *index, struct judgement *out)
@@ -590,15 +690,25 @@ int judge_batch_end(struct judge_batch *b)
 	return rc;
 }
 
-int judge_one(struct judge *j, const char *path, struct judgement *out)
+static int one(struct judge *j, const char *path, bool full, struct judgement *out)
 {
 	const char *paths[1] = { path };
 	int index;
-	struct judge_batch *b = judge_batch_start(j, paths, 1);
+	struct judge_batch *b = batch_start(j, paths, 1, full);
 	int rc = judge_batch_next(b, &index, out);
 	if (judge_batch_end(b) && rc == 1) {
 		judgement_release(out);
 		rc = -1;
 	}
 	return rc == 1 ? 0 : -1;
+}
+
+int judge_one(struct judge *j, const char *path, struct judgement *out)
+{
+	return one(j, path, false, out);
+}
+
+int judge_one_full(struct judge *j, const char *path, struct judgement *out)
+{
+	return one(j, path, true, out);
 }

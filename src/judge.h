@@ -25,6 +25,21 @@
  * With one GPU everything runs as in the one-GPU judge, in the caller's
  * thread.
  *
+ * Adaptive timing (judge_opts.adaptive): each candidate is sent with a
+ * cutoff, JUDGE_EARLY_FACTOR x the fastest correct median the session had
+ * placed when its batch began (PyTorch eager's before there is one; one
+ * cutoff per batch, so that the order candidates finish in, on one GPU or
+ * several, changes nothing); a candidate whose first
+ * JUDGE_EARLY_CALLS timed calls are all slower stops timing there
+ * (eval_result.early), its correctness checked in full. The winner's
+ * re-timing (judge_one_full) never has a cutoff.
+ *
+ * Overlap: judge_prepare_start makes the references, reads the ceilings and
+ * times PyTorch in a thread of its own, while the caller writes candidates
+ * and nvcc compiles them; a candidate waits for it only when it is to run.
+ * The session counts where judging waited (for nvcc, for the references and
+ * PyTorch), so that a run can say where the GPU's idle time went.
+ *
  * `kbreed eval`, every round of `kbreed run`, the winner's re-timing and
  * `kbreed bench` all judge through this file; docs/EVALUATION.md states
  * the rules it applies. The judge knows nothing of the search that feeds it.
@@ -40,6 +55,15 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+/* Adaptive timing: the cutoff is this many times the fastest correct median
+ * so far (PyTorch eager's before any), and it is looked at after this many
+ * timed calls. A candidate within the factor of the best is a close
+ * contender and gets every timed call. $KBREED_EARLY_CUTOFF_MS, when set,
+ * replaces the cutoff of every candidate (tests: a tiny one forces an early
+ * stop). */
+#define JUDGE_EARLY_FACTOR 1.3
+#define JUDGE_EARLY_CALLS 5
+
 struct judge_opts {
 	struct eval_opts eval;   /* sets, reps, tolerance, time limit, library policy */
 	const char *arch;        /* compile target; NULL: $KBREED_ARCH, else the GPU's
@@ -47,6 +71,8 @@ struct judge_opts {
 	bool baseline;           /* time PyTorch eager when the session is prepared */
 	bool torch_compile;      /* and torch.compile */
 	bool dry_run;            /* no GPU: policy and compile only; verdict not_run */
+	bool adaptive;           /* adaptive timing: a cutoff for every candidate but
+				  * the winner's re-timing (off in eval by default) */
 	const char *gpus;        /* --gpus: "all" (NULL) or indices, e.g. "0,2" */
 };
 
@@ -77,7 +103,17 @@ struct judge {
 				    * NULL until the first is judged */
 	double gpu_s;              /* seconds spent judging in the worker */
 	double wait_s;             /* seconds judging waited for nvcc */
+	double prepare_wait_s;     /* seconds judging (or the caller) waited for the
+				    * references, ceilings and PyTorch's times */
+	double prepare_s;          /* seconds judge_prepare's work took */
 	int judged;                /* candidates given a verdict */
+	int early;                 /* of those, timing stopped early (adaptive) */
+	double best_ms;            /* the fastest correct median placed so far; 0: none */
+	/* judge_prepare_start: the preparation in a thread of its own. */
+	pthread_t prep_tid;
+	bool prep_threaded;        /* prep_tid runs (not yet joined) */
+	bool prep_done;            /* prepared (prep_rc says how) */
+	int prep_rc;
 	struct judge_lane *more;   /* GPUs beyond the first, of its model; owned */
 	int n_more;
 	/* With more than one GPU, one thread per GPU (lane 0: the first) lives
@@ -103,8 +139,20 @@ double judge_gpu_seconds(const struct judge *j);
  * session is then released). */
 int judge_open(struct judge *j, const char *problem_path, const struct judge_opts *o);
 /* Makes the reference data, reads the ceilings, times PyTorch (o.baseline)
- * and starts the worker. A no-op in a dry run. Returns 0 or -1 reported. */
+ * and starts the worker. A no-op in a dry run; after judge_prepare_start,
+ * waits for it. Returns 0 or -1 reported (and the same again after). */
 int judge_prepare(struct judge *j);
+/* Starts judge_prepare's work in a thread of its own and returns at once;
+ * candidates may be batched meanwhile (nvcc compiles; judging waits for it).
+ * Until judge_prepare returns, the caller must not read refs, base,
+ * have_base, ceil, have_ceil, roof or ev. Returns 0, or what judge_prepare
+ * returned when no thread could be started. */
+int judge_prepare_start(struct judge *j);
+/* Whether judge_prepare has finished (and so those fields may be read). */
+bool judge_prepared(const struct judge *j);
+/* A correct median known from elsewhere (a resumed run's best): the cutoff
+ * counts it as placed. */
+void judge_note_best(struct judge *j, double ms);
 void judge_close(struct judge *j);
 
 /* One candidate's outcome. */
@@ -145,6 +193,9 @@ int judge_batch_end(struct judge_batch *b);
 
 /* One candidate, through a batch of one. Returns 0 or -1 as above. */
 int judge_one(struct judge *j, const char *path, struct judgement *out);
+/* The same with every timed call whatever the session's adaptive timing
+ * says: the winner's re-timing. */
+int judge_one_full(struct judge *j, const char *path, struct judgement *out);
 
 /* Times PyTorch again now, for a comparison made beside it (the winner's
  * re-timing). Returns 0 or -1 reported. */

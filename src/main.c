@@ -225,16 +225,19 @@ struct judge_cli {
 	const char *arch;        /* --arch; NULL: $KBREED_ARCH, else the GPU's */
 	bool torch_compile;      /* also time torch.compile */
 	bool tolerance_given;    /* --tolerance was on the command line */
+	int adaptive;            /* --adaptive: 1 on, 0 off, -1 the command's default
+				  * (on for run and bench, off for eval) */
 };
 
 static void judge_cli_init(struct judge_cli *j)
 {
 	memset(j, 0, sizeof *j);
 	eval_opts_defaults(&j->eval);
+	j->adaptive = -1;
 }
 
 enum { J_TOLERANCE, J_SETS, J_STRESS, J_REPS, J_WARMUP, J_TIMEOUT, J_ARCH, J_TORCH_COMPILE,
-       J_ALLOW_LIBRARIES };
+       J_ALLOW_LIBRARIES, J_ADAPTIVE };
 
 static const struct cli_opt judge_opts[] = {
 	{ J_TOLERANCE, "tolerance", "strict|crfm", "the profile that decides (strict); both are recorded" },
@@ -246,6 +249,8 @@ static const struct cli_opt judge_opts[] = {
 	{ J_ARCH, "arch", "sm_XX", "compile target (default: $KBREED_ARCH, else the GPU's)" },
 	{ J_TORCH_COMPILE, "torch-compile", NULL, "also time torch.compile" },
 	{ J_ALLOW_LIBRARIES, "allow-libraries", NULL, "let kernels call cuBLAS, cuDNN, dlopen ... (else rejected)" },
+	{ J_ADAPTIVE, "adaptive", "on|off", "stop timing a kernel whose first 5 timed calls are all slower than "
+	  "1.3x the best so far (run, bench: on; eval: off)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -276,6 +281,11 @@ static int judge_set(void *ctx, int id, const char *arg)
 	case J_ARCH: return parse_arch(arg, "--arch", &j->arch);
 	case J_TORCH_COMPILE: j->torch_compile = true; return 0;
 	case J_ALLOW_LIBRARIES: j->eval.allow_libraries = true; return 0;
+	case J_ADAPTIVE:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return error("--adaptive must be on or off, not '%s'", arg);
+		j->adaptive = !strcmp(arg, "on");
+		return 0;
 	}
 	BUG("judge option without a case");
 }
@@ -802,7 +812,7 @@ static int eval_judge(const struct judge_cli *jc, bool json, bool baseline_on,
 {
 	/* One GPU, the first: a session's reports come in the kernels' order. */
 	struct judge_opts jo = { .eval = jc->eval, .arch = jc->arch, .baseline = baseline_on,
-				 .torch_compile = jc->torch_compile, .gpus = "0" };
+				 .torch_compile = jc->torch_compile, .gpus = "0", .adaptive = jc->adaptive == 1 };
 	int rc = EXIT_USAGE, index;
 	struct judge j;
 	struct judge_batch *batch = NULL;
@@ -825,7 +835,8 @@ static int eval_judge(const struct judge_cli *jc, bool json, bool baseline_on,
 	if (judge_open(&j, path, &jo))
 		goto out;
 	opened = true;
-	if (judge_prepare(&j))
+	/* nvcc compiles while the references and PyTorch's times are made. */
+	if (judge_prepare_start(&j))
 		goto out;
 	batch = judge_batch_start(&j, (const char *const *)kernels, n);
 	if (json && n > 1)
@@ -1043,6 +1054,7 @@ static int search_opts_ready(struct search_opts *so, const struct judge_cli *jc)
 {
 	so->eval = jc->eval;
 	so->torch_compile = jc->torch_compile;
+	so->adaptive = jc->adaptive != 0;
 	if (jc->tolerance_given)
 		so->given |= SEARCH_GIVEN_TOLERANCE;
 	so->arch = pick_arch(jc->arch, NULL);

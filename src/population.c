@@ -109,12 +109,19 @@ bool cand_is_correct(const struct cand_row *c)
 	return c->evaluated && c->verdict == VERDICT_CORRECT && c->median_ms > 0;
 }
 
+/* Whether a ranks before b: fully timed before stopped early (adaptive
+ * timing), then by median. */
+static bool faster(bool a_early, double a_ms, bool b_early, double b_ms)
+{
+	return a_early != b_early ? !a_early : a_ms < b_ms;
+}
+
 const struct cand_row *population_best(const struct population *pop, int round)
 {
 	const struct cand_row *b = NULL;
 	for (int i = 0; i < pop->n_cands; i++) {
 		const struct cand_row *c = &pop->cands[i];
-		if (c->round <= round && cand_is_correct(c) && (!b || c->median_ms < b->median_ms))
+		if (c->round <= round && cand_is_correct(c) && (!b || faster(c->early, c->median_ms, b->early, b->median_ms)))
 			b = c;
 	}
 	return b;
@@ -144,6 +151,7 @@ int population_record(struct population *pop, struct cand_row *c, const struct j
 		.gpu = o->rep.gpu ? o->rep.gpu->name : j->gpu.name,
 		.device = o->rep.gpu ? o->rep.gpu->device : NULL, .sm_clock = res->sm_clock_mhz, .mem_clock = res->mem_clock_mhz,
 		.compile_s = o->compile_s, .eval_s = res->wall_s,
+		.early = res->early, .cutoff_ms = res->cutoff_ms,
 	};
 	if (store_eval_put(pop->db, c->id, &e))
 		return -1;
@@ -154,6 +162,7 @@ int population_record(struct population *pop, struct cand_row *c, const struct j
 	c->median_ms = res->timed && res->verdict == VERDICT_CORRECT ? res->time.median_ms : 0;
 	c->pct_eager = o->rep.pct_eager;
 	c->pct_floor = o->rep.pct_floor;
+	c->early = res->early;
 	return 0;
 }
 
@@ -172,6 +181,7 @@ struct known *population_knowns(struct population *pop, const struct template *t
 		x->correct = cand_is_correct(c) ||
 			     (dry_run && c->evaluated && c->verdict == VERDICT_NOT_RUN);
 		x->median_ms = c->median_ms;
+		x->early = c->early;
 		x->pct_floor = c->pct_floor;
 		x->pct_eager = c->pct_eager;
 		x->idea = c->idea;
@@ -187,6 +197,8 @@ struct known *population_knowns(struct population *pop, const struct template *t
 static int cmp_by_time(const void *a, const void *b)
 {
 	const struct known *x = *(const struct known *const *)a, *y = *(const struct known *const *)b;
+	if (x->early != y->early)
+		return x->early ? 1 : -1;   /* fully timed first */
 	return (x->median_ms > y->median_ms) - (x->median_ms < y->median_ms);
 }
 

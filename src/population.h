@@ -43,7 +43,9 @@ struct cand_row *population_cand(struct population *pop, int64_t id);
 struct idea_row *population_idea(struct population *pop, int64_t id);
 /* Judged correct under the run's profile, and timed. */
 bool cand_is_correct(const struct cand_row *c);
-/* The fastest correct candidate of rounds up to `round`, or NULL. */
+/* The fastest correct candidate of rounds up to `round`, or NULL. A fully
+ * timed one always comes before one whose timing stopped early (adaptive
+ * timing), which is the best only when nothing was timed in full. */
 const struct cand_row *population_best(const struct population *pop, int round);
 /* The last round with a candidate, -1 when there is none. */
 int population_last_round(const struct population *pop);
@@ -58,7 +60,8 @@ struct known *population_knowns(struct population *pop, const struct template *t
 				bool dry_run);
 /* The best `keep` correct candidates of k (n_cands of them), at most half of
  * them (rounded up) of any one template, so that one lineage cannot crowd
- * out the others. seeds holds keep entries. Returns how many. */
+ * out the others; every fully timed one ranks before any whose timing
+ * stopped early. seeds holds keep entries. Returns how many. */
 int population_pick_seeds(const struct population *pop, struct known *k, int keep,
 			  const struct known **seeds);
 /* "catalog_id:parent" of every idea so far, for the playbook's no-retry rule

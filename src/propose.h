@@ -44,6 +44,8 @@ struct known {
 	struct genome genome;         /* valid when tpl */
 	bool correct;                 /* correct under the run's profile, and timed */
 	double median_ms;             /* when correct */
+	bool early;                   /* its timing stopped early (adaptive timing): it
+				       * ranks after every fully timed kernel */
 	double pct_floor;             /* when correct and known */
 	double pct_eager;
 	double parent_ms;             /* its first parent's median, 0 when unknown */

@@ -61,6 +61,10 @@ void report_print(FILE *f, const struct eval_report *r)
 		if (res->sm_clock_mhz)
 			fprintf(f, " at %d/%d MHz", res->sm_clock_mhz, res->mem_clock_mhz);
 		fputc('\n', f);
+		if (res->early)
+			fprintf(f, "  timing stopped early after %d of %d calls: the first were all slower than the "
+				"cutoff %.4f ms (adaptive timing; a winner is re-timed in full)\n",
+				res->time.reps, r->opts->reps, res->cutoff_ms);
 	}
 	if (r->baseline) {
 		fprintf(f, "  PyTorch eager: %.4f ms", r->baseline->eager.median_ms);
@@ -185,6 +189,9 @@ char *report_json(const struct eval_report *r)
 		json_object_set_new(t, "flush_mb", json_integer(r->opts->flush_mb));
 		json_object_set_new(t, "sm_clock_mhz", json_integer(res->sm_clock_mhz));
 		json_object_set_new(t, "mem_clock_mhz", json_integer(res->mem_clock_mhz));
+		json_object_set_new(t, "reps_asked", json_integer(r->opts->reps));
+		json_object_set_new(t, "early", json_boolean(res->early));
+		json_object_set_new(t, "cutoff_ms", num_or_null(res->cutoff_ms, res->cutoff_ms > 0));
 		json_object_set_new(o, "time", t);
 	}
 	if (r->baseline) {

@@ -304,7 +304,8 @@ static void chart_candidates(struct buf *b, const struct page *pg)
 			   v, c->id == pg->run.winner ? " winner" : "", x, y, c->id == pg->run.winner ? 6 : 3,
 			   (long long)c->id, c->round, c->origin, v);
 		if (timed(c))
-			buf_printf(b, ", %.4g ms (%.0f%% of eager)", c->median_ms, c->pct_eager);
+			buf_printf(b, ", %.4g ms (%.0f%% of eager)%s", c->median_ms, c->pct_eager,
+				   c->early ? ", timing stopped early (adaptive)" : "");
 		if (*c->template_name) {
 			buf_printf(b, "\ntemplate ");
 			esc(b, c->template_name);
@@ -409,7 +410,7 @@ static void chart_lineage(struct buf *b, const struct page *pg)
 			   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
 			   x[i] - 48, y[i] - 17, x[i], y[i] - 3, (long long)c->id, c->round, x[i], y[i] + 12);
 		if (timed(c))
-			buf_printf(b, "%.4g ms", c->median_ms);
+			buf_printf(b, "%.4g ms%s", c->median_ms, c->early ? " (early)" : "");
 		else
 			buf_printf(b, "%s", c->evaluated ? verdict_name(c->verdict) : "not judged");
 		buf_printf(b, "</text></g>\n");

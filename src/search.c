@@ -39,6 +39,7 @@ void search_opts_defaults(struct search_opts *o)
 	o->temperature = -1;
 	o->llm_concurrency = 4;
 	o->llm_repairs = 1;
+	o->adaptive = true;
 	eval_opts_defaults(&o->eval);
 }
 
@@ -66,7 +67,38 @@ struct search {
 	uint64_t rng;
 	double t0;                   /* when this invocation started */
 	bool stopped;                /* a budget ended the run early */
+	/* Where the GPU's idle time went, besides what the judge counts
+	 * (waiting for nvcc, for the references and PyTorch): seconds. */
+	double propose_s;            /* proposers writing ideas and candidates (round 0 too) */
+	double store_s;              /* recording outcomes in the store */
+	double retime_s;             /* PyTorch re-timed beside the winner */
 };
+
+/* A proposer's round (attempt 0) or its repair attempt of a round, its time
+ * counted as proposing. Proposers read what the judge measured (the floor,
+ * the ceilings, PyTorch), so the session is prepared first. */
+static enum proposer_status propose(struct search *s, int round, int attempt)
+{
+	if (judge_prepare(&s->j))
+		return PROPOSER_FAILED;
+	double t0 = util_now();
+	enum proposer_status ps = attempt ? s->prop.ops->repair(s->prop.self, &s->env, round, attempt)
+					  : s->prop.ops->round(s->prop.self, &s->env, round);
+	s->propose_s += util_now() - t0;
+	return ps;
+}
+
+/* A new run's row names PyTorch's time at its start, known once the session
+ * is prepared (it is made while round 0 compiles). */
+static void note_baseline(struct search *s)
+{
+	if (s->run.eager_ms > 0 || !judge_prepared(&s->j) || !s->j.have_base || !s->run.id)
+		return;
+	s->run.eager_ms = s->j.base.eager.median_ms;
+	s->run.compile_ms = s->j.base.has_compile ? s->j.base.compile.median_ms : 0;
+	if (store_run_update(s->db, &s->run))
+		warn("run %lld: PyTorch's time could not be stored with the run", (long long)s->run.id);
+}
 
 static bool out_of_time(const struct search *s)
 {
@@ -107,6 +139,8 @@ static int judge_round(struct search *s, int round)
 		free(c->source);
 		c->source = NULL;
 	}
+	if (!judge_prepared(&s->j))
+		info("round %d: compiling %d candidates while the references and PyTorch's times are made", round, n);
 	progress(false, "round %d: compiling %d candidates", round, n);
 	batch = judge_batch_start(&s->j, (const char *const *)paths, n);
 	for (int done = 0;; done++) {
@@ -123,8 +157,11 @@ static int judge_round(struct search *s, int round)
 			break;
 		}
 		struct cand_row *c = &s->pop.cands[idx[k]];
+		double t0 = util_now();
 		rc = population_record(&s->pop, c, &o, &s->j);
 		judgement_release(&o);
+		note_baseline(s);
+		s->store_s += util_now() - t0;
 		if (rc)
 			break;
 		const struct cand_row *b = population_best(&s->pop, round);
@@ -195,10 +232,22 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 		buf_printf(&b, "- %s\n", line);
 	free(line);
 	double wall = util_now() - s->t0;
-	buf_printf(&b, "- this invocation: %d candidates judged in %.1f min; %.0f candidates per GPU-hour; "
-		   "GPU idle %.0f%% of the time (compiling %.0f s, PyTorch and references the rest)\n\n",
-		   s->j.judged, wall / 60, judge_gpu_seconds(&s->j) > 0 ? s->j.judged / (judge_gpu_seconds(&s->j) / 3600) : 0,
-		   wall > 0 ? 100 * (1 - judge_gpu_seconds(&s->j) / (wall * judge_gpus(&s->j))) : 0, s->j.wait_s);
+	double busy = judge_gpu_seconds(&s->j), gpu_wall = wall * judge_gpus(&s->j);
+	double idle = gpu_wall > busy ? gpu_wall - busy : 0;
+	double named = s->j.wait_s + s->j.prepare_wait_s + s->retime_s + s->propose_s + s->store_s;
+	buf_printf(&b, "- this invocation: %d candidates judged in %.1f min; %.0f candidates per GPU-hour",
+		   s->j.judged, wall / 60, busy > 0 ? s->j.judged / (busy / 3600) : 0);
+	if (s->o->adaptive && !s->o->dry_run)
+		buf_printf(&b, "; %d stopped timing early (slower than %.1fx the best; every one checked in full)",
+			   s->j.early, JUDGE_EARLY_FACTOR);
+	buf_printf(&b, "\n");
+	if (!s->o->dry_run)
+		buf_printf(&b, "- GPU busy %.0f%% (judging %.1f s of %.1f s); idle share %.0f%%: waiting for nvcc %.1f s, "
+			   "for the references and PyTorch %.1f s, proposing %.1f s, the store %.1f s, other %.1f s\n",
+			   gpu_wall > 0 ? 100 * busy / gpu_wall : 0, busy, gpu_wall, gpu_wall > 0 ? 100 * idle / gpu_wall : 0,
+			   s->j.wait_s, s->j.prepare_wait_s + s->retime_s, s->propose_s, s->store_s,
+			   idle > named ? idle - named : 0);
+	buf_printf(&b, "\n");
 
 	buf_printf(&b, "## Trajectory\n\n| round | candidates | correct | best this round (ms) | best so far (ms) | %% of eager | idea that got there |\n|---|---|---|---|---|---|---|\n");
 	for (int r = 0; r <= s->run.rounds; r++) {
@@ -313,8 +362,11 @@ static int finish(struct search *s, struct search_outcome *out)
 	out->run = s->run.id;
 	out->problem = xstrdup(s->j.p.name);
 	out->stopped = s->stopped;
-	out->floor_ms = s->j.roof.floor_ms;
 	out->candidates = s->pop.n_cands;
+	out->early = s->j.early;
+	if (!s->o->dry_run && judge_prepare(&s->j))
+		return -1;
+	out->floor_ms = s->j.roof.floor_ms;
 	char *source = w ? store_candidate_source(s->db, w->id) : NULL;
 	if (w && !source)
 		return -1;
@@ -325,10 +377,15 @@ static int finish(struct search *s, struct search_outcome *out)
 		eval_result_init(&o.res);
 		progress(true, "re-timing the winner #%lld beside a fresh PyTorch measurement", (long long)w->id);
 		int rc = util_write_file(path, source, strlen(source));
+		double t0 = util_now();
+		if (!rc)
+			rc = judge_prepare(&s->j);
 		if (!rc)
 			rc = judge_fresh_baseline(&s->j, &fresh);
+		s->retime_s += util_now() - t0;
+		/* Every timed call, whatever adaptive timing did in the rounds. */
 		if (!rc)
-			rc = judge_one(&s->j, path, &o);
+			rc = judge_one_full(&s->j, path, &o);
 		if (!rc && o.res.verdict == VERDICT_CORRECT) {
 			out->winner = w->id;
 			out->round_found = w->round;
@@ -466,7 +523,8 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			goto out;
 	}
 	struct judge_opts jo = { .eval = o->eval, .arch = o->arch, .baseline = true,
-				 .torch_compile = o->torch_compile, .dry_run = o->dry_run, .gpus = o->gpus };
+				 .torch_compile = o->torch_compile, .dry_run = o->dry_run, .gpus = o->gpus,
+				 .adaptive = o->adaptive };
 	if (o->resume)
 		jo.eval.tolerance = tolerance_parse(s.run.tolerance) == TOL_CRFM ? TOL_CRFM : TOL_STRICT;
 	if (judge_open(&s.j, path, &jo))
@@ -478,7 +536,9 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		      (long long)o->resume);
 		goto out;
 	}
-	if (template_load_all(&s.tpls, &s.n_tpls) || open_proposer(&s, path) || judge_prepare(&s.j))
+	/* The references and PyTorch's times are made while round 0 is
+	 * written and compiled; judging waits for them. */
+	if (template_load_all(&s.tpls, &s.n_tpls) || open_proposer(&s, path) || judge_prepare_start(&s.j))
 		goto out;
 	if (!o->resume) {
 		s.run = (struct run_row){
@@ -488,8 +548,6 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			.rounds = o->rounds, .ideas = o->ideas, .impls = o->impls, .keep = o->keep,
 			.seed = o->seed, .tolerance = xstrdup(tolerance_name(o->eval.tolerance)),
 			.gpu = xstrdup(s.j.gpu.name), .arch = xstrdup(s.j.arch),
-			.eager_ms = s.j.base.eager.median_ms,
-			.compile_ms = s.j.base.has_compile ? s.j.base.compile.median_ms : 0,
 			.status = o->dry_run ? RUN_DRY_RUN : RUN_RUNNING,
 		};
 		if (store_run_create(s.db, &s.run) || store_run_lock(s.db, s.run.id))
@@ -503,6 +561,10 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			goto out;
 		info("resuming run %lld: %d candidates and %d ideas stored", (long long)s.run.id, s.pop.n_cands,
 		     s.pop.n_ideas);
+		/* Adaptive timing's cutoff starts from the best stored. */
+		const struct cand_row *best = population_best(&s.pop, s.run.rounds);
+		if (best)
+			judge_note_best(&s.j, best->median_ms);
 	}
 	char *cache = util_cache_dir();
 	s.work = xasprintf("%s/runs/%s", cache, s.run.uid);
@@ -516,6 +578,7 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 
 	int last = population_last_round(&s.pop);
 	if (last < 0) {
+		double t0 = util_now();
 		if (population_seed_files(&s.pop, o->seed_kernels, o->n_seed_kernels) ||
 		    population_seed_round0(&s.pop, &s.j.p, s.tpls, s.n_tpls, s.j.gpu.name, o->use_bank))
 			goto out;
@@ -532,12 +595,18 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			if (gen.ops->seed(gen.self, &s.env) == PROPOSER_FAILED)
 				goto out;
 			if (s.prop.ops->seed) {
+				/* A model reads the floor and the ceilings: prepared first. */
+				s.propose_s += util_now() - t0;
+				if (judge_prepare(&s.j))
+					goto out;
+				t0 = util_now();
 				enum proposer_status ps = s.prop.ops->seed(s.prop.self, &s.env);
 				if (ps == PROPOSER_FAILED)
 					goto out;
 				s.stopped |= ps == PROPOSER_STOP;
 			}
 		}
+		s.propose_s += util_now() - t0;
 		if (s.pop.n_cands == 0) {
 			error("%s has no round-0 seed: no kernels/naive/%s.cu, nothing in the bank, no --seed-kernel, "
 			      "no kernel generated from its graph%s", s.j.p.name, s.j.p.op,
@@ -552,7 +621,7 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		goto out;
 	/* A round 0 the model wrote is mended like any of its rounds. */
 	for (int a = 1; last == 0 && s.prop.ops->repair && a <= s.prop.repairs && !s.stopped; a++) {
-		enum proposer_status ps = s.prop.ops->repair(s.prop.self, &s.env, 0, a);
+		enum proposer_status ps = propose(&s, 0, a);
 		if (ps == PROPOSER_FAILED)
 			goto out;
 		s.stopped |= ps == PROPOSER_STOP;
@@ -565,14 +634,14 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 			s.stopped = true;
 			break;
 		}
-		enum proposer_status ps = s.prop.ops->round(s.prop.self, &s.env, r);
+		enum proposer_status ps = propose(&s, r, 0);
 		if (ps == PROPOSER_FAILED)
 			goto out;
 		s.stopped |= ps == PROPOSER_STOP;
 		if (judge_round(&s, r))
 			goto out;
 		for (int a = 1; s.prop.ops->repair && a <= s.prop.repairs && !s.stopped; a++) {
-			ps = s.prop.ops->repair(s.prop.self, &s.env, r, a);
+			ps = propose(&s, r, a);
 			if (ps == PROPOSER_FAILED)
 				goto out;
 			s.stopped |= ps == PROPOSER_STOP;

@@ -48,6 +48,8 @@ struct search_opts {
 	const char *seed_kernels[16]; /* the user's own kernels, added to round 0 */
 	int n_seed_kernels;
 	bool dry_run;            /* propose, realise and compile; judge nothing (no GPU needed) */
+	bool adaptive;           /* adaptive timing (judge.h): a candidate clearly slower
+				  * than the best stops timing early (on by default) */
 	/* The LLM proposer, when llm is set (else the playbook). */
 	const char *llm;         /* "openai:MODEL", "anthropic:MODEL", "cmd:COMMAND" */
 	const char *llm_code;    /* another model for realisations; NULL: llm */
@@ -78,6 +80,7 @@ struct search_outcome {
 	bool pass_crfm;
 	double max_abs_err, max_rel_err;
 	int candidates;          /* judged in this run */
+	int early;               /* of those judged in this invocation, timing stopped early */
 	bool stopped;            /* a budget ended it early; it can be resumed */
 	char *problem;           /* its name; owned */
 	char *winner_path;       /* owned */

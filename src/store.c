@@ -79,7 +79,8 @@ static const char *const schema =
 	" max_abs REAL, max_rel REAL, timed INT, median_ms REAL, min_ms REAL, max_ms REAL,"
 	" host_ms REAL, reps INT, warmup INT, sets INT, flush_mb INT, pct_eager REAL,"
 	" pct_floor REAL, floor_ms REAL, gpu TEXT, sm_clock INT, mem_clock INT,"
-	" compile_s REAL, eval_s REAL, created TEXT DEFAULT (datetime('now')), device TEXT);"
+	" compile_s REAL, eval_s REAL, created TEXT DEFAULT (datetime('now')), device TEXT,"
+	" early INT NOT NULL DEFAULT 0, cutoff_ms REAL);"
 	"CREATE TABLE bank("
 	" id INTEGER PRIMARY KEY, problem TEXT, family TEXT, template TEXT, knobs TEXT,"
 	" source TEXT NOT NULL, source_sha TEXT NOT NULL, gpu TEXT, median_ms REAL,"
@@ -185,6 +186,12 @@ static const char *const migrate_v2 =
 	"UPDATE runs SET uid = lower(hex(randomblob(16)));"
 	"CREATE UNIQUE INDEX runs_uid ON runs(uid);"
 	"ALTER TABLE evaluations ADD COLUMN device TEXT;";
+
+/* Schema 3 to 4: adaptive timing; whether an evaluation's timing stopped
+ * early, and the cutoff it was judged under. */
+static const char *const migrate_v3 =
+	"ALTER TABLE evaluations ADD COLUMN early INT NOT NULL DEFAULT 0;"
+	"ALTER TABLE evaluations ADD COLUMN cutoff_ms REAL;";
 
 const char *run_state_name(enum run_state st)
 {
@@ -358,6 +365,7 @@ enum db_kind {
 	DB_EMPTY,     /* no tables: kbreed makes its own */
 	DB_V1,        /* kbreed's first schema: migrated */
 	DB_V2,        /* kbreed's second schema: migrated */
+	DB_V3,        /* kbreed's third schema: migrated */
 	DB_CURRENT,   /* kbreed's, this schema */
 	DB_NEWER,     /* kbreed's, from a newer kbreed: refused */
 	DB_FOREIGN,   /* a SQLite database kbreed did not make: refused */
@@ -383,7 +391,8 @@ static int identify(struct store *s, enum db_kind *kind, int64_t *version)
 	if (app == APPLICATION_ID)
 		*kind = *version > STORE_SCHEMA_VERSION ? DB_NEWER
 			: ours != (int64_t)(sizeof tables / sizeof tables[0]) ? DB_FOREIGN
-			: *version == STORE_SCHEMA_VERSION ? DB_CURRENT : *version == 2 ? DB_V2 : DB_FOREIGN;
+			: *version == STORE_SCHEMA_VERSION ? DB_CURRENT : *version == 2 ? DB_V2
+			: *version == 3 ? DB_V3 : DB_FOREIGN;
 	else if (app != 0 || *version != 0)
 		*kind = DB_FOREIGN;
 	else if (n_tables == 0)
@@ -453,9 +462,10 @@ static int make_current(struct store *s)
 			      s->path, (long long)dangling);
 			goto rollback;
 		}
-	} else if (kind == DB_V2) {
-		info("database %s: migrating schema 2 to %d", s->path, STORE_SCHEMA_VERSION);
-		if (run_sql(s, migrate_v2, "cannot migrate schema 2"))
+	} else if (kind == DB_V2 || kind == DB_V3) {
+		info("database %s: migrating schema %d to %d", s->path, kind == DB_V2 ? 2 : 3, STORE_SCHEMA_VERSION);
+		if ((kind == DB_V2 && run_sql(s, migrate_v2, "cannot migrate schema 2")) ||
+		    run_sql(s, migrate_v3, "cannot migrate schema 3"))
 			goto rollback;
 	} else if (kind == DB_EMPTY) {
 		if (run_sql(s, schema, "cannot create the schema"))
@@ -889,7 +899,7 @@ int store_candidate_put(struct store *s, struct cand_row *c, bool *dup)
  * evaluation's summary, if any. */
 #define CAND_COLUMNS "c.id, c.round, c.idea, c.parent1, c.parent2, c.origin, c.template, c.knobs," \
 	" c.source, c.source_sha, e.verdict, e.detail, e.median_ms, e.pct_eager, e.pct_floor," \
-	" e.id IS NOT NULL, c.run FROM candidates c LEFT JOIN evaluations e ON e.candidate = c.id"
+	" e.id IS NOT NULL, c.run, e.early FROM candidates c LEFT JOIN evaluations e ON e.candidate = c.id"
 
 /* Reads a row of CAND_COLUMNS into c. Returns 0, or -1 after a message. */
 static int read_cand(sqlite3_stmt *st, struct cand_row *c)
@@ -897,6 +907,7 @@ static int read_cand(sqlite3_stmt *st, struct cand_row *c)
 	memset(c, 0, sizeof *c);
 	c->id = sqlite3_column_int64(st, 0);
 	c->run = sqlite3_column_int64(st, 16);
+	c->early = sqlite3_column_int(st, 17) != 0;
 	c->evaluated = sqlite3_column_int(st, 15);
 	const char *v = (const char *)sqlite3_column_text(st, 10);
 	if (c->evaluated && (!v || verdict_parse(v, &c->verdict)))
@@ -1017,14 +1028,15 @@ int store_eval_put(struct store *s, int64_t candidate, const struct eval_row *e)
 	return exec(s, "INSERT INTO evaluations(candidate, verdict, detail, log, pass_strict,"
 		    " pass_crfm, max_abs, max_rel, timed, median_ms, min_ms, max_ms, host_ms, reps,"
 		    " warmup, sets, flush_mb, pct_eager, pct_floor, floor_ms, gpu, sm_clock, mem_clock,"
-		    " compile_s, eval_s, device) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+		    " compile_s, eval_s, device, early, cutoff_ms)"
+		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 		    " ON CONFLICT(candidate) DO NOTHING",
-		    "isssiiddiddddiiiidddsiidds", candidate, verdict_name(e->verdict), e->detail, e->log,
+		    "isssiiddiddddiiiidddsiiddsid", candidate, verdict_name(e->verdict), e->detail, e->log,
 		    (int64_t)e->pass_strict, (int64_t)e->pass_crfm, e->max_abs, e->max_rel,
 		    (int64_t)e->timed, e->median_ms, e->min_ms, e->max_ms, e->host_ms, (int64_t)e->reps,
 		    (int64_t)e->warmup, (int64_t)e->sets, (int64_t)e->flush_mb, e->pct_eager,
 		    e->pct_floor, e->floor_ms, e->gpu, (int64_t)e->sm_clock, (int64_t)e->mem_clock,
-		    e->compile_s, e->eval_s, e->device) ? -1 : 0;
+		    e->compile_s, e->eval_s, e->device, (int64_t)e->early, e->cutoff_ms) ? -1 : 0;
 }
 
 char *store_eval_report(struct store *s, int64_t candidate)
@@ -1356,11 +1368,11 @@ static const char *const merge_cands_sql =
 static const char *const merge_evals_sql =
 	"INSERT INTO main.evaluations(candidate, verdict, detail, log, pass_strict, pass_crfm, max_abs,"
 	" max_rel, timed, median_ms, min_ms, max_ms, host_ms, reps, warmup, sets, flush_mb, pct_eager,"
-	" pct_floor, floor_ms, gpu, sm_clock, mem_clock, compile_s, eval_s, created, device)"
+	" pct_floor, floor_ms, gpu, sm_clock, mem_clock, compile_s, eval_s, created, device, early, cutoff_ms)"
 	" SELECT mc.dst, s.verdict, s.detail, s.log, s.pass_strict, s.pass_crfm, s.max_abs, s.max_rel,"
 	" s.timed, s.median_ms, s.min_ms, s.max_ms, s.host_ms, s.reps, s.warmup, s.sets, s.flush_mb,"
 	" s.pct_eager, s.pct_floor, s.floor_ms, s.gpu, s.sm_clock, s.mem_clock, s.compile_s, s.eval_s,"
-	" s.created, s.device FROM temp.s_evaluations s JOIN temp.m_cand mc ON mc.src = s.candidate"
+	" s.created, s.device, s.early, s.cutoff_ms FROM temp.s_evaluations s JOIN temp.m_cand mc ON mc.src = s.candidate"
 	" WHERE NOT EXISTS (SELECT 1 FROM main.evaluations e WHERE e.candidate = mc.dst) ORDER BY s.id;";
 
 static const char *const merge_bank_faster_sql =

@@ -74,6 +74,8 @@ struct cand_row {
 	char *detail;
 	double median_ms;             /* 0 unless timed */
 	double pct_eager, pct_floor;
+	bool early;                   /* timing stopped early (adaptive): median_ms is of
+				       * fewer calls, and it ranks after every fully timed one */
 };
 
 struct eval_row {
@@ -89,6 +91,8 @@ struct eval_row {
 	                               * entry, "0" ...); NULL when the only one */
 	int sm_clock, mem_clock;
 	double compile_s, eval_s;
+	bool early;                   /* adaptive timing stopped after `reps` timed calls */
+	double cutoff_ms;             /* the cutoff it was judged under; 0: none */
 };
 
 /* An evaluation as read back: the row, whose strings point into the
@@ -125,7 +129,7 @@ struct llm_call_row {
 /* The schema this kbreed writes, kept in PRAGMA user_version. Version 1 is
  * the schema of the first kbreed (user_version 0, meta.schema_version 1);
  * store_open migrates it. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Opens (creating when needed) the database at path. Returns NULL on failure,
  * reported with the path and the reason. Before anything is written it

@@ -41,10 +41,31 @@ int verdict_parse(const char *name, enum verdict *v)
 	return -1;
 }
 
+bool verdict_early_ok(const struct worker_run *run)
+{
+	if (!run->early || run->end != WORKER_END_OK || !(run->cutoff_ms > 0) || run->cutoff_calls < 1 ||
+	    run->n_times != run->early_calls || run->n_times < run->cutoff_calls || run->n_times >= run->reps)
+		return false;
+	double fastest = run->event_ms[0];
+	for (int k = 1; k < run->cutoff_calls; k++)
+		if (run->event_ms[k] < fastest)
+			fastest = run->event_ms[k];
+	return fastest > run->cutoff_ms;
+}
+
 bool verdict_of_fault(const struct worker_run *run, double timeout_s, struct eval_result *res)
 {
 	switch (run->end) {
 	case WORKER_END_OK:
+		if (run->early) {
+			if (verdict_early_ok(run))
+				return false;
+			eval_result_set(res, VERDICT_RUNTIME_ERROR, "the worker stopped timing after %d of %d calls, which %s",
+					run->n_times, run->reps, run->cutoff_ms > 0
+					? "the cutoff did not allow (a call among the first was not slower than it)"
+					: "nothing allowed (no cutoff was given)");
+			return true;
+		}
 		if (run->n_times >= run->reps)
 			return false;
 		eval_result_set(res, VERDICT_RUNTIME_ERROR, "the worker reported %d of %d timings", run->n_times, run->reps);
@@ -231,7 +252,10 @@ static bool cached_across_calls(const struct worker_run *run, const struct verdi
 
 void verdict_of_run(const struct worker_run *run, const struct verdict_basis *b, struct eval_result *res)
 {
-	int reps = run->reps;
+	/* Adaptive timing: the calls made before the cutoff stopped them. */
+	bool early = verdict_early_ok(run);
+	int reps = early ? run->n_times : run->reps;
+	res->early = early;
 	double *event_ms = xcalloc((size_t)reps, sizeof *event_ms), *host_ms = xcalloc((size_t)reps, sizeof *host_ms);
 	memcpy(event_ms, run->event_ms, (size_t)reps * sizeof *event_ms);
 	memcpy(host_ms, run->host_ms, (size_t)reps * sizeof *host_ms);
@@ -258,6 +282,12 @@ void verdict_of_run(const struct worker_run *run, const struct verdict_basis *b,
 		eval_result_set(res, VERDICT_REJECTED,
 				"calls on inputs seen for the first time take %.3f ms (median of input sets 1 to %d), the timed calls on inputs seen before %.3f ms: results cached across calls?",
 				res->first_median_ms, b->sets - 1, res->time.median_ms);
+	} else if (early) {
+		eval_result_set(res, VERDICT_CORRECT, "correct on %d input sets and %d timed calls (%s; "
+				"||got - ref|| / ||ref|| at most %.2g); median %.4f ms; timing stopped early: the "
+				"first %d calls were all slower than the cutoff %.4f ms",
+				b->sets, reps, tolerance_name(b->tolerance), res->stats.rel_l2, res->time.median_ms,
+				run->cutoff_calls, run->cutoff_ms);
 	} else {
 		char *stressed = stress_summary(b);
 		eval_result_set(res, VERDICT_CORRECT, "correct on %d input sets%s and %d timed calls (%s; "
@@ -291,7 +321,7 @@ bool verdict_needs_fresh_worker(const struct worker_run *run, const struct eval_
 	/* Anything but a failed load may have left state behind. */
 	if (run->end == WORKER_END_FAULT)
 		return run->fault != KBW_FAULT_LOAD;
-	if (run->end == WORKER_END_OK && run->n_times < run->reps)
+	if (run->end == WORKER_END_OK && run->n_times < run->reps && !verdict_early_ok(run))
 		return true;
 	/* Start the next candidate with a clean device. */
 	return run->leaked_bytes > VERDICT_LEAK_FRESH_WORKER_BYTES;

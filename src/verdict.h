@@ -99,8 +99,14 @@ struct verdict_basis {
 	enum tolerance_profile tolerance; /* the profile that decides */
 };
 
+/* Whether the run stopped timing early as adaptive timing allows: the
+ * worker said "early" after the cutoff's number of calls (fewer than reps),
+ * was given a cutoff, and even the fastest of those calls was slower. */
+bool verdict_early_ok(const struct worker_run *run);
+
 /* Decides a run that did not end "end ok" with every timing: a timeout, a
- * crash, an exit, a fault the worker reported, missing timings. Returns
+ * crash, an exit, a fault the worker reported, missing timings (fewer than
+ * reps are complete only when verdict_early_ok says so). Returns
  * true (res->verdict and detail set) when it decided, false for a run that
  * goes on to the comparison. */
 bool verdict_of_fault(const struct worker_run *run, double timeout_s, struct eval_result *res);
@@ -119,7 +125,8 @@ void verdict_of_run(const struct worker_run *run, const struct verdict_basis *b,
 bool verdict_of_floor(struct eval_result *res, double memory_floor_ms, double min_mb, double bandwidth_gbs);
 
 /* Whether the next candidate needs a fresh worker after this one: after a
- * fault other than a failed load, too few timings, a leak above
+ * fault other than a failed load, too few timings (an early stop the cutoff
+ * allowed is not too few), a leak above
  * VERDICT_LEAK_FRESH_WORKER_BYTES, or threads of the candidate left running. */
 bool verdict_needs_fresh_worker(const struct worker_run *run, const struct eval_result *res);
 

@@ -267,6 +267,7 @@ int worker_client_start(struct worker_client *wc)
 	bool ready = got == 1 && kbw_parse_reply(buf_str(&line), &r) == 0 && r.kind == KBW_REPLY_READY;
 	if (ready && !kbw_check_version(r.version, kind_of(wc), "kbreed", why, sizeof why)) {
 		wc->started = true;
+		wc->takes_cutoff = r.cutoff;
 		rc = 0;
 		goto out;
 	}
@@ -331,6 +332,10 @@ static bool take_reply(const char *l, struct worker_run *run)
 	case KBW_REPLY_THREADS:
 		run->threads_left = r.threads;
 		break;
+	case KBW_REPLY_EARLY:
+		run->early = true;
+		run->early_calls = r.calls;
+		break;
 	case KBW_REPLY_END:
 		run->end = r.ok ? WORKER_END_OK : WORKER_END_FAULT;
 		if (!r.ok && !run->fault_msg) {
@@ -369,7 +374,9 @@ int worker_client_eval(struct worker_client *wc, const char *so_path, const char
 		if (copy_file(so_path, so_copy, 0644) == 0)
 			load = so_copy;
 	}
-	int len = kbw_format_eval(cmd, sizeof cmd, load, outdir);
+	if (!wc->takes_cutoff)
+		run->cutoff_ms = 0;   /* a worker that cannot stop early times every call */
+	int len = kbw_format_eval_cutoff(cmd, sizeof cmd, load, outdir, run->cutoff_ms, run->cutoff_calls);
 	if (len < 0) {
 		error("cannot send %s to the %s: a tab or newline in the path, or too long", load, kind_of(wc));
 		goto out;

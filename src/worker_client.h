@@ -36,6 +36,12 @@ struct worker_run {
 	enum kbw_fault fault;     /* END_FAULT: the first fault's class */
 	char *fault_msg;          /* END_FAULT: its message; owned, may be NULL */
 	int sets, reps;           /* as asked */
+	double cutoff_ms;         /* adaptive timing, as asked (set by the caller before
+				     worker_client_eval; 0: none); 0 after it when the
+				     worker takes no cutoff, so none applied */
+	int cutoff_calls;         /* timed calls before the cutoff is looked at */
+	bool early;               /* "early": the worker stopped timing at the cutoff */
+	int early_calls;          /* the timed calls it says it made then */
 	double *event_ms;         /* [reps]: CUDA events per timed call, in order */
 	double *host_ms;          /* [reps]: host clock around call + device sync */
 	int n_times;              /* timed calls reported */
@@ -65,6 +71,7 @@ struct worker_client {
 	char *exec_dir;     /* with drop: where the worker and each candidate are
 			       copied for it to read (root's, 0711); may equal dir */
 	bool started;       /* a worker has started: how it starts is settled */
+	bool takes_cutoff;  /* the running worker's ready line said "cutoff" */
 	bool standin;       /* $KBREED_WORKER names another worker and
 			       $KBREED_RUN_AS is not set: it may read references */
 	int count;          /* candidates sent, to name copies */
@@ -103,7 +110,8 @@ void worker_client_stop(struct worker_client *wc, bool kill_it);
 
 /* Runs one candidate: creates outdir for the worker to write into, sends
  * the shared object (a copy the worker can read, when it runs as another
- * user) and reads replies until "end", the worker's death or timeout_s.
+ * user), with run->cutoff_ms when the worker takes a cutoff, and reads
+ * replies until "end", the worker's death or timeout_s.
  * A worker that died or timed out is gone afterwards. run must have been
  * initialised. Returns 0 with run filled, or -1 (reported) when kbreed
  * itself failed: no worker could be started, outdir could not be made. */

@@ -22,7 +22,10 @@
  * warm-up calls and timed calls on contents never seen before (a set with
  * its rows rotated by a random offset), with each input set's first sight
  * (checked: inputs unchanged, outputs saved) at a random place among the
- * timed calls; then a check call per set on contents seen before. Outputs
+ * timed calls; then a check call per set on contents seen before. With a
+ * cutoff (adaptive timing), a candidate whose first timed calls were all
+ * slower than it makes no more timed calls; every checked call still is
+ * made. Outputs
  * of the first-sight calls and of the check calls go to <outdir> as raw
  * files; kbreed compares them with the references.
  *
@@ -660,8 +663,11 @@ static void unload(void *h, const struct baseline *b)
 	dlclose(h);
 }
 
-static void run_candidate(struct job *j, const char *so, const char *outdir)
+/* One candidate: e names its shared object and output directory, and the
+ * cutoff of adaptive timing (0: none). */
+static void run_candidate(struct job *j, const struct kbw_eval *e)
 {
+	const char *so = e->so, *outdir = e->outdir;
 	static struct baseline base;
 	take_baseline(&base);
 	void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
@@ -717,8 +723,12 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 	}
 	char what[64], prefix[64];
 	int timed = 0;
+	float fastest = 0;
+	bool early = false;   /* adaptive timing: no more timed calls */
 	for (int k = -j->warmup; k < n_calls; k++) {
 		int set = k < 0 ? -1 : order[k];
+		if (early && k >= 0 && set < 0)
+			continue;   /* the first sights still to come are all made */
 		if (set >= 0) {
 			fill_slot(j, set);
 			snprintf(what, sizeof what, "input set %d", set);
@@ -740,9 +750,17 @@ static void run_candidate(struct job *j, const char *so, const char *outdir)
 			save_outputs(j, outdir, prefix);
 		} else if (k >= 0) {
 			reply(&(struct kbw_reply){ .kind = KBW_REPLY_TIME, .event_ms = ms, .host_ms = host });
-			timed++;
+			if (!timed++ || ms < fastest)
+				fastest = ms;
+			/* Adaptive timing: even the fastest of the first calls was
+			 * slower than the cutoff, so this candidate cannot come near
+			 * the best; its remaining timed calls are not made. */
+			if (e->cutoff_ms > 0 && timed == e->cutoff_calls && timed < j->reps && fastest > e->cutoff_ms)
+				early = true;
 		}
 	}
+	if (early)
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_EARLY, .calls = timed });
 	/* Then every set once more, as contents seen before: the outputs of
 	 * repeated contents are checked too (a cache must give them right). */
 	for (int set = 0; set < j->sets; set++) {
@@ -800,7 +818,8 @@ int main(int argc, char **argv)
 	read_clocks(&sm, &mem);  /* NVML starts now, not while a candidate is watched */
 	size_t free_b = 0, total = 0;
 	CUDA_OK(cudaMemGetInfo(&free_b, &total));
-	reply(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = KBREED_WORKER_PROTOCOL, .bytes = free_b });
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = KBREED_WORKER_PROTOCOL, .bytes = free_b,
+				   .cutoff = true });
 
 	char *line = NULL;
 	size_t cap = 0;
@@ -808,12 +827,12 @@ int main(int argc, char **argv)
 	while ((len = getline(&line, &cap, stdin)) > 0) {
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		const char *so, *outdir;
-		enum kbw_command c = kbw_parse_command(line, &so, &outdir);
+		struct kbw_eval e;
+		enum kbw_command c = kbw_parse_eval(line, &e);
 		if (c == KBW_CMD_QUIT)
 			break;
 		if (c == KBW_CMD_EVAL)
-			run_candidate(&j, so, outdir);
+			run_candidate(&j, &e);
 		else
 			reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "unknown command");
 	}

@@ -294,20 +294,53 @@ int kbw_format_eval(char *buf, size_t cap, const char *so, const char *outdir)
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
-enum kbw_command kbw_parse_command(char *line, const char **so, const char **outdir)
+int kbw_format_eval_cutoff(char *buf, size_t cap, const char *so, const char *outdir, double cutoff_ms,
+			   int calls)
 {
-	*so = *outdir = NULL;
+	int n = kbw_format_eval(buf, cap, so, outdir);
+	if (n < 0 || !(cutoff_ms > 0))
+		return n;
+	if (calls < 1 || cutoff_ms > 1e12)
+		return -1;
+	int m = snprintf(buf + n - 1, cap - (size_t)(n - 1), "\tcutoff %.6f %d\n", cutoff_ms, calls);
+	return m < 0 || (size_t)m >= cap - (size_t)(n - 1) ? -1 : n - 1 + m;
+}
+
+enum kbw_command kbw_parse_eval(char *line, struct kbw_eval *e)
+{
+	memset(e, 0, sizeof *e);
 	if (!strcmp(line, "quit"))
 		return KBW_CMD_QUIT;
 	if (strncmp(line, "eval ", 5))
 		return KBW_CMD_BAD;
 	char *tab = strchr(line + 5, '\t');
-	if (!tab || tab == line + 5 || !tab[1] || strchr(tab + 1, '\t'))
+	if (!tab || tab == line + 5 || !tab[1] || tab[1] == '\t')
 		return KBW_CMD_BAD;
+	char *third = strchr(tab + 1, '\t');
+	if (third) {
+		/* "cutoff <ms> <calls>", nothing else and nothing after. */
+		double ms = 0;
+		int calls = 0, used = 0;
+		if (sscanf(third + 1, "cutoff %lf %d%n", &ms, &calls, &used) != 2 || third[1 + used] ||
+		    !(ms > 0) || ms > 1e12 || calls < 1)
+			return KBW_CMD_BAD;
+		*third = '\0';
+		e->cutoff_ms = ms;
+		e->cutoff_calls = calls;
+	}
 	*tab = '\0';
-	*so = line + 5;
-	*outdir = tab + 1;
+	e->so = line + 5;
+	e->outdir = tab + 1;
 	return KBW_CMD_EVAL;
+}
+
+enum kbw_command kbw_parse_command(char *line, const char **so, const char **outdir)
+{
+	struct kbw_eval e;
+	enum kbw_command c = kbw_parse_eval(line, &e);
+	*so = e.so;
+	*outdir = e.outdir;
+	return c;
 }
 
 const char *kbw_fault_name(enum kbw_fault f)
@@ -359,7 +392,7 @@ int kbw_format_reply(char *buf, size_t cap, const struct kbw_reply *r)
 	char prefix[32];
 	switch (r->kind) {
 	case KBW_REPLY_READY:
-		n = snprintf(buf, cap, "ready %d %llu\n", r->version, r->bytes);
+		n = snprintf(buf, cap, "ready %d %llu%s\n", r->version, r->bytes, r->cutoff ? " cutoff" : "");
 		break;
 	case KBW_REPLY_ERROR:
 		return format_message(buf, cap, "error", r->text);
@@ -384,6 +417,9 @@ int kbw_format_reply(char *buf, size_t cap, const struct kbw_reply *r)
 	case KBW_REPLY_END:
 		n = snprintf(buf, cap, "end %s\n", r->ok ? "ok" : "fault");
 		break;
+	case KBW_REPLY_EARLY:
+		n = snprintf(buf, cap, "early %d\n", r->calls);
+		break;
 	default:
 		return -1;
 	}
@@ -405,6 +441,10 @@ int kbw_parse_reply(const char *line, struct kbw_reply *r)
 		r->kind = KBW_REPLY_READY;
 		if ((g = sscanf(line, "ready %d %llu%n", &r->version, &r->bytes, &u), whole(line, g, 2, u)))
 			return 0;
+		if (g == 2 && u > 0 && !strcmp(line + u, " cutoff")) {
+			r->cutoff = true;
+			return 0;
+		}
 		r->version = 1;   /* "ready <free_bytes>": a worker from before versions */
 		return (g = sscanf(line, "ready %llu%n", &r->bytes, &u), whole(line, g, 1, u)) ? 0 : -1;
 	}
@@ -444,6 +484,10 @@ int kbw_parse_reply(const char *line, struct kbw_reply *r)
 	if (!strncmp(line, "threads ", 8)) {
 		r->kind = KBW_REPLY_THREADS;
 		return (g = sscanf(line, "threads %d%n", &r->threads, &u), whole(line, g, 1, u)) ? 0 : -1;
+	}
+	if (!strncmp(line, "early ", 6)) {
+		r->kind = KBW_REPLY_EARLY;
+		return (g = sscanf(line, "early %d%n", &r->calls, &u), whole(line, g, 1, u)) && r->calls >= 0 ? 0 : -1;
 	}
 	if (!strcmp(line, "end ok") || !strcmp(line, "end fault")) {
 		r->kind = KBW_REPLY_END;

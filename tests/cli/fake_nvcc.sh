@@ -2,7 +2,8 @@
 # fake_nvcc.sh - stands in for nvcc (KBREED_NVCC) in tests that need many
 # candidates fast: answers --version, and "compiles" by copying an empty
 # shared object (built once with cc, so that the judge's link-time check
-# reads a real ELF file) to the -o path. The fake worker judges candidates
+# reads a real ELF file) to the -o path (logging the start of each compile to
+# $KBREED_FAKE_EVENT_LOG when set). The fake worker judges candidates
 # by name, so nothing is ever loaded.
 # A source may ask for a broken machine, for as long as a file exists:
 #   // fake_nvcc: killed while /path/to/flag exists   (nvcc dies by SIGKILL)
@@ -22,6 +23,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$out" ] && [ -n "$src" ] || { echo "fake_nvcc: need -o OUT and a .cu" >&2; exit 2; }
+# $KBREED_FAKE_EVENT_LOG: one line per compile, as it starts (see
+# tests/unit/fake_python.sh).
+[ -n "${KBREED_FAKE_EVENT_LOG:-}" ] && echo "nvcc $(basename "$src")" >>"$KBREED_FAKE_EVENT_LOG"
 flag_for() { sed -n "s|.*fake_nvcc: $1 while \(.*\) exists.*|\1|p" "$src" | head -n 1; }
 if grep -q "fake_nvcc: " "$src"; then
 	flag=$(flag_for killed)

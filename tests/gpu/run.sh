@@ -19,6 +19,10 @@
 #    worker on the suite's GELU, each followed by a correct one in plain
 #    torch ops, which must stay correct; then, when section 6 ran, the
 #    exported model_new.py of its gelu winner, which must be correct too.
+# 8. Adaptive timing in the real worker: eval under a forced tiny cutoff stops
+#    after 5 timed calls, correct and checked in full; --adaptive off times
+#    every call; a short run stores its early stops and its winner fully
+#    timed, and its summary states the idle share.
 # Results (JSON from `kbreed eval --json`) go to $KBREED_RESULTS (default
 # build/gpu-results). Ends with "N passed, M failed".
 set -u
@@ -36,8 +40,8 @@ if [ ! -x "$K" ] || [ ! -x build/kbreed-worker ]; then
 	exit 2
 fi
 
-# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4 5 6 7").
-SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5 6 7}
+# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4 5 6 7 8").
+SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5 6 7 8}
 section() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 verdicts() { grep -o '"verdict": "[a-z_]*"' "$1" | sed 's/.*: "\(.*\)"/\1/'; }
@@ -285,6 +289,48 @@ for want in $expected; do
 	shift
 done
 sed -n 's/^  "detail": /# /p' "$RESULTS/python.json"
+fi
+
+if section 8; then
+# 8. Adaptive timing (docs/EVALUATION.md): the real worker honours a cutoff.
+#    KBREED_EARLY_CUTOFF_MS forces one far below any kernel's time.
+PY=${KBREED_PYTHON:-python3}
+jget() { "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>&1; }
+KBREED_EARLY_CUTOFF_MS=0.0001 $K eval --json --adaptive on --reps 30 gelu kernels/naive/gelu.cu \
+	>"$RESULTS/adaptive-on.json" 2>"$RESULTS/adaptive-on.log"
+got=$(jget "$RESULTS/adaptive-on.json" "(d['verdict'], d['time']['reps'], d['time']['early'], d['correctness']['strict']['pass'])")
+if [ "$got" = "('correct', 5, True, True)" ]; then ok "adaptive: a tiny cutoff stops naive gelu after 5 timed calls, correct"
+else not_ok "adaptive: tiny cutoff: got $got (want correct, 5 calls, early, strict pass)"; tail -5 "$RESULTS/adaptive-on.log"; fi
+KBREED_EARLY_CUTOFF_MS=0.0001 $K eval --json --adaptive off --reps 30 gelu kernels/naive/gelu.cu \
+	>"$RESULTS/adaptive-off.json" 2>"$RESULTS/adaptive-off.log"
+got=$(jget "$RESULTS/adaptive-off.json" "(d['verdict'], d['time']['reps'], d['time']['early'])")
+if [ "$got" = "('correct', 30, False)" ]; then ok "adaptive off: every one of 30 timed calls"
+else not_ok "adaptive off: got $got (want correct, 30 calls, not early)"; fi
+# A short run: what stopped early is stored so, the winner was timed in full
+# (and re-timed without a cutoff), and the summary says where idle time went.
+db=$RESULTS/adaptive.db
+rm -f "$db" "$db-wal" "$db-shm"
+if $K -q run softmax --rounds 1 --ideas 4 --impls 2 --no-bank --db "$db" --out "$RESULTS/adaptive-run" \
+	>"$RESULTS/adaptive-run.log" 2>&1; then
+	ok "adaptive: a short run of softmax"
+	sq() { "$PY" -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$db" "$1"; }
+	early=$(sq "SELECT count(*) FROM evaluations WHERE early = 1")
+	bad=$(sq "SELECT count(*) FROM evaluations WHERE early = 1 AND NOT (reps = 5 AND median_ms > cutoff_ms)")
+	full=$(sq "SELECT count(*) FROM evaluations WHERE early = 0 AND verdict = 'correct' AND reps != 30")
+	# The winner is fully timed unless nothing was (it is re-timed in full then).
+	wearly=$(sq "SELECT count(*) FROM runs r JOIN evaluations e ON e.candidate = r.winner WHERE e.early = 1 AND EXISTS (SELECT 1 FROM evaluations f WHERE f.early = 0 AND f.verdict = 'correct')")
+	echo "# adaptive run: $early of $(sq "SELECT count(*) FROM evaluations") evaluations stopped early"
+	if [ "$bad" = 0 ] && [ "$full" = 0 ]; then ok "adaptive run: early stops after 5 calls above their cutoff, the rest 30 calls"
+	else not_ok "adaptive run: $bad early rows off, $full full rows with other reps"; fi
+	if [ "$wearly" = 0 ] && [ "$(sq "SELECT final_ms > 0 FROM runs")" = 1 ]; then ok "adaptive run: the winner timed in full, and re-timed"
+	else not_ok "adaptive run: an early winner though a fully timed kernel exists, or no re-timing"; fi
+	grep "GPU busy" "$RESULTS/adaptive-run/summary.md"
+	grep -q "idle share" "$RESULTS/adaptive-run/summary.md" && ok "adaptive run: the summary states the idle share" ||
+		not_ok "adaptive run: no idle share in the summary"
+else
+	not_ok "adaptive: the short run of softmax failed"
+	tail -5 "$RESULTS/adaptive-run.log"
+fi
 fi
 
 echo "$pass passed, $fail failed"

@@ -3,6 +3,13 @@
 # machines without a GPU: the bridge runs for real under $FAKE_PYTHON_REAL
 # (default /usr/bin/python3) on the CPU, except that PyTorch's timings and the
 # machine's ceilings, which need CUDA, are canned.
+# With $KBREED_FAKE_EVENT_LOG naming a file, the reference step appends
+# "reference start" and "reference end" to it; with
+# $KBREED_FAKE_REFERENCE_AWAITS_NVCC set too, it first waits (60 s at most)
+# for a line "nvcc ..." there (tests/cli/fake_nvcc.sh writes one as it
+# starts), so that it ends only after a compile began, and notes "reference:
+# no compile started" when none did: a test of overlap that reads the order
+# of the lines, not the clock.
 #   $1 = bridge script, $2 = command, rest = its arguments
 real=${KBREED_FAKE_PYTHON_REAL:-/usr/bin/python3}
 case "$2" in
@@ -21,8 +28,25 @@ reference)
 		[ "$a" = cuda ] && a=cpu
 		args="$args $a"
 	done
+	log=${KBREED_FAKE_EVENT_LOG:-}
+	if [ -z "$log" ]; then
+		# shellcheck disable=SC2086
+		exec "$real" "$script" $args
+	fi
+	echo "reference start" >>"$log"
+	if [ -n "${KBREED_FAKE_REFERENCE_AWAITS_NVCC:-}" ]; then
+		i=0
+		while ! grep -q '^nvcc' "$log" && [ $i -lt 600 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		grep -q '^nvcc' "$log" || echo "reference: no compile started" >>"$log"
+	fi
 	# shellcheck disable=SC2086
-	exec "$real" "$script" $args
+	"$real" "$script" $args
+	rc=$?
+	echo "reference end" >>"$log"
+	exit $rc
 	;;
 *)
 	exec "$real" "$@"

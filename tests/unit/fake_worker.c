@@ -28,6 +28,8 @@
  *   tinyfirst  correct; first-sight calls 0.04 ms, timed 0.005 ms (8x, but
  *              within the absolute margin)
  *   leftthread correct, and "threads 1": a thread of the candidate still runs
+ *   earlylie   correct outputs, 3 time lines of 1 ms and "early 3", whatever
+ *              the cutoff (a worker that stops early when it must not)
  *   whoami     fault rejected "uid U gid G input ok|<error> reference
  *              ok|<error>": who the worker runs as, whether it can read input
  *              set 0 through the descriptor it was given, and whether it can
@@ -35,6 +37,11 @@
  *
  * Every behaviour that ends "end ok" also replies "first <set> ..." for each
  * input set, as the real worker does.
+ *
+ * It announces "cutoff" on its ready line (unless $KBREED_FAKE_NO_CUTOFF is
+ * set) and honours an eval's cutoff as the real worker does for `correct`
+ * and the $KBREED_FAKE_SEARCH candidates: when the candidate's time is above
+ * the cutoff, it replies the first <calls> time lines and "early <calls>".
  *
  * The reference outputs are found beside the reference inputs named in the
  * job: input 0 of the job's set s, <dir>/set<f>.in0.bin, has its outputs in
@@ -63,10 +70,11 @@
  * list of indices into it) narrows what is visible, as for the real worker;
  * a worker whose CUDA_VISIBLE_DEVICES names no listed GPU finds none.
  *
- * When $KBREED_FAKE_EVAL_LOG names a file, one line "<device> <so>" is
- * appended to it per candidate judged, device being $CUDA_VISIBLE_DEVICES
- * ("-" when unset) and so the candidate's basename: a test sees where each
- * candidate ran, and that none ran twice.
+ * When $KBREED_FAKE_EVAL_LOG names a file, one line "<device> <so> <cutoff>"
+ * is appended to it per candidate judged, device being $CUDA_VISIBLE_DEVICES
+ * ("-" when unset), so the candidate's basename and cutoff the cutoff its
+ * eval command gave ("-" for none): a test sees where each candidate ran,
+ * that none ran twice, and which were judged adaptively.
  *
  * When $KBREED_FAKE_WORKER_STARTS (or $FAKE_WORKER_STARTS) names a file, one
  * line is appended to it per process started, so that a test can count
@@ -304,6 +312,17 @@ static void times(int n, double event_ms, double host_ms)
 		reply(&(struct kbw_reply){ .kind = KBW_REPLY_TIME, .event_ms = event_ms, .host_ms = host_ms });
 }
 
+/* The timed calls under e's cutoff: every call takes event_ms, so the
+ * fastest of the first calls is slower than the cutoff when event_ms is. */
+static void times_within(const struct job *j, const struct kbw_eval *e, double event_ms, double host_ms)
+{
+	bool early = e->cutoff_ms > 0 && e->cutoff_calls < j->reps && event_ms > e->cutoff_ms;
+	int n = early ? e->cutoff_calls : j->reps;
+	times(n, event_ms, host_ms);
+	if (early)
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_EARLY, .calls = n });
+}
+
 /* "first" replies: set 0 takes first0_ms, the others first_ms. */
 static void firsts(const struct job *j, double first0_ms, double first_ms)
 {
@@ -333,7 +352,7 @@ static void whoami(const struct job *j)
 }
 
 /* One line per candidate to $KBREED_FAKE_EVAL_LOG: where it ran. */
-static void note_eval(const char *base)
+static void note_eval(const char *base, double cutoff_ms)
 {
 	const char *path = getenv("KBREED_FAKE_EVAL_LOG"), *dev = getenv("CUDA_VISIBLE_DEVICES");
 	if (!path || !*path)
@@ -342,7 +361,10 @@ static void note_eval(const char *base)
 	if (fd < 0)
 		return;
 	char line[KBW_MAX_PATH + 64];
-	int n = snprintf(line, sizeof line, "%s %s\n", dev && *dev ? dev : "-", base);
+	char cut[64] = "-";
+	if (cutoff_ms > 0)
+		snprintf(cut, sizeof cut, "%g", cutoff_ms);
+	int n = snprintf(line, sizeof line, "%s %s %s\n", dev && *dev ? dev : "-", base, cut);
 	if (n > 0 && write(fd, line, (size_t)n) != n)
 		die("cannot write %s: %s", path, strerror(errno));
 	close(fd);
@@ -379,11 +401,12 @@ static int fake_gpus(char *name, size_t cap)
 	return visible;
 }
 
-static void run_candidate(const struct job *j, const char *so, const char *outdir)
+static void run_candidate(const struct job *j, const struct kbw_eval *e)
 {
+	const char *so = e->so, *outdir = e->outdir;
 	const char *base = strrchr(so, '/');
 	base = base ? base + 1 : so;
-	note_eval(base);
+	note_eval(base, e->cutoff_ms);
 	if (strstr(base, "crash")) {
 		fprintf(stderr, "fake_worker: crashing on purpose\n");
 		fflush(stderr);
@@ -407,6 +430,13 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 		fault(KBW_FAULT_REJECTED, "input set 0: the candidate modified input 0");
 	} else if (strstr(base, "whoami")) {
 		whoami(j);
+	} else if (strstr(base, "earlylie")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		firsts(j, 1.0, 1.0);
+		times(3, 1.0, 1.05);
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_EARLY, .calls = 3 });
+		clocks();
+		end_ok();
 	} else if (strstr(base, "cached")) {
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 5.0, 5.0);
@@ -469,7 +499,7 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 	} else if (strstr(base, "correct")) {
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 3.0, 1.0);
-		times(j->reps, 1.0, 1.05);
+		times_within(j, e, 1.0, 1.05);
 		clocks();
 		end_ok();
 	} else if (getenv("KBREED_FAKE_SEARCH")) {
@@ -485,7 +515,7 @@ static void run_candidate(const struct job *j, const char *so, const char *outdi
 			t *= atof(scale);
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 2.0 * t, t);
-		times(j->reps, t, t + 0.05);
+		times_within(j, e, t, t + 0.05);
 		clocks();
 		end_ok();
 	} else {
@@ -554,7 +584,8 @@ int main(int argc, char **argv)
 	}
 	load_job(&j, argv[1]);
 	note_start();
-	reply(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = protocol(), .bytes = 0 });
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = protocol(), .bytes = 0,
+				   .cutoff = !getenv("KBREED_FAKE_NO_CUTOFF") });
 
 	char *line = NULL;
 	size_t cap = 0;
@@ -562,12 +593,12 @@ int main(int argc, char **argv)
 	while ((len = getline(&line, &cap, stdin)) > 0) {
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		const char *so, *outdir;
-		enum kbw_command c = kbw_parse_command(line, &so, &outdir);
+		struct kbw_eval e;
+		enum kbw_command c = kbw_parse_eval(line, &e);
 		if (c == KBW_CMD_QUIT)
 			break;
 		if (c == KBW_CMD_EVAL)
-			run_candidate(&j, so, outdir);
+			run_candidate(&j, &e);
 		else
 			reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "unknown command");
 	}

@@ -334,6 +334,16 @@ static void test_protocol_replies(void **state)
 	assert_true(b.bytes == 1ULL << 33);
 	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_THREADS, .threads = 2 }, "threads 2", &b);
 	assert_int_equal(b.threads, 2);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_EARLY, .calls = 5 }, "early 5", &b);
+	assert_int_equal(b.calls, 5);
+	/* A worker that takes a cutoff says so on its ready line; one that
+	 * does not says nothing more, as before. */
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = KBREED_WORKER_PROTOCOL,
+					      .bytes = 7, .cutoff = true }, NULL, &b);
+	assert_true(b.cutoff);
+	assert_true(b.bytes == 7);
+	assert_int_equal(kbw_parse_reply("ready 2 7", &b), 0);
+	assert_false(b.cutoff);
 	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = true }, "end ok", &b);
 	assert_true(b.ok);
 	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = false }, "end fault", &b);
@@ -364,7 +374,8 @@ static void test_protocol_replies(void **state)
 	assert_int_equal(b.kind, KBW_REPLY_READY);
 	assert_int_equal(b.version, 1);
 	const char *bad[] = { "time 1.0", "time 1.0 2.0 3.0", "first x 1 1", "clocks 1", "fault teapot boom",
-			      "end", "end maybe", "leak -", "threads", "hello", "", "ready", NULL };
+			      "end", "end maybe", "leak -", "threads", "hello", "", "ready", "early", "early x",
+			      "early -1", "early 5 6", "ready 2 7 cutof", "ready 2 7 cutoff x", NULL };
 	for (int i = 0; bad[i]; i++) {
 		if (!kbw_parse_reply(bad[i], &b))
 			print_error("\"%s\" decoded as a reply\n", bad[i]);
@@ -387,6 +398,38 @@ static void test_protocol_commands_and_info(void **state)
 	assert_string_equal(outdir, "/tmp/kbreed-eval-1/c0");
 	assert_int_equal(kbw_format_eval(line, sizeof line, "/x/a\tb.so", "/o"), -1);
 	assert_int_equal(kbw_format_eval(line, sizeof line, "/x/a.so", "/o\n"), -1);
+	/* A cutoff travels as a third field; the plain line has none. */
+	struct kbw_eval e;
+	n = kbw_format_eval_cutoff(line, sizeof line, "/x/a.so", "/o", 1.25, 5);
+	assert_true(n > 0);
+	assert_string_equal(line, "eval /x/a.so\t/o\tcutoff 1.250000 5\n");
+	line[n - 1] = '\0';
+	assert_int_equal(kbw_parse_eval(line, &e), KBW_CMD_EVAL);
+	assert_string_equal(e.so, "/x/a.so");
+	assert_string_equal(e.outdir, "/o");
+	assert_true(e.cutoff_ms == 1.25);
+	assert_int_equal(e.cutoff_calls, 5);
+	n = kbw_format_eval_cutoff(line, sizeof line, "/x/a.so", "/o", 0, 5);
+	assert_string_equal(line, "eval /x/a.so\t/o\n");
+	line[n - 1] = '\0';
+	assert_int_equal(kbw_parse_eval(line, &e), KBW_CMD_EVAL);
+	assert_true(e.cutoff_ms == 0);
+	assert_int_equal(kbw_format_eval_cutoff(line, sizeof line, "/x/a.so", "/o", 1.0, 0), -1);
+	/* A reader that takes no cutoff still reads the paths. */
+	char with[] = "eval /x/a.so\t/o\tcutoff 2 5";
+	assert_int_equal(kbw_parse_command(with, &so, &outdir), KBW_CMD_EVAL);
+	assert_string_equal(outdir, "/o");
+	const char *bad_cut[] = { "eval /x.so\t/o\tcutoff", "eval /x.so\t/o\tcutoff 1", "eval /x.so\t/o\tcutoff 0 5",
+				  "eval /x.so\t/o\tcutoff -1 5", "eval /x.so\t/o\tcutoff 1 0", "eval /x.so\t/o\tcutoff 1 5 x",
+				  "eval /x.so\t/o\tcutoff 1 5\t", "eval /x.so\t/o\tfast", "eval /x.so\t\tcutoff 1 5", NULL };
+	for (int i = 0; bad_cut[i]; i++) {
+		char copy[256];
+		snprintf(copy, sizeof copy, "%s", bad_cut[i]);
+		if (kbw_parse_eval(copy, &e) != KBW_CMD_BAD)
+			print_error("\"%s\" decoded as a command\n", bad_cut[i]);
+		snprintf(copy, sizeof copy, "%s", bad_cut[i]);
+		assert_int_equal(kbw_parse_eval(copy, &e), KBW_CMD_BAD);
+	}
 	char quit[] = "quit", nothing[] = "eval /x.so", unknown[] = "dance";
 	assert_int_equal(kbw_parse_command(quit, &so, &outdir), KBW_CMD_QUIT);
 	assert_int_equal(kbw_parse_command(nothing, &so, &outdir), KBW_CMD_BAD);
@@ -778,6 +821,75 @@ static void test_stressed_sets(void **state)
 	free(stress_dir);
 }
 
+/* Adaptive timing through the fake worker, which announces a cutoff and
+ * honours it (every call of "correct" takes 1 ms): a cutoff below the
+ * candidate's time stops timing after the cutoff's calls, checked in full and
+ * correct, and flagged; one above it changes nothing; a worker that stops
+ * early without a cutoff that allows it is not believed. */
+static void test_adaptive(void **state)
+{
+	(void)state;
+	struct eval_opts o;
+	eval_opts_defaults(&o);
+	o.reps = 20;
+	o.timeout_s = 10;
+	o.sets = SETS;
+	o.warmup = 1;
+	o.flush_mb = 0;
+	struct evaluator *ev = seq_ev = evaluator_new(&problem, &refs, &o);
+	assert_non_null(ev);
+	struct eval_result res;
+
+	eval_result_init(&res);
+	int before = count_starts();
+	assert_int_equal(evaluator_run_cutoff(ev, "/nowhere/kbreed-test/correct.so", 0.5, 5, &res), 0);
+	assert_int_equal(res.verdict, VERDICT_CORRECT);
+	assert_true(res.checked && res.pass[TOL_STRICT]);
+	assert_int_equal(res.stats.n, 2 * SETS * ROWS * COLS);   /* every set checked, twice */
+	assert_true(res.timed && res.early);
+	assert_int_equal(res.time.reps, 5);
+	assert_true(res.time.median_ms == 1.0);
+	assert_true(res.cutoff_ms == 0.5);
+	assert_non_null(strstr(res.detail, "timing stopped early"));
+	assert_non_null(strstr(res.detail, "5 timed calls"));
+	eval_result_release(&res);
+
+	/* A close contender: every timed call. The same worker: an early stop
+	 * is no fault. */
+	eval_result_init(&res);
+	assert_int_equal(evaluator_run_cutoff(ev, "/nowhere/kbreed-test/correct.so", 1.3, 5, &res), 0);
+	assert_int_equal(res.verdict, VERDICT_CORRECT);
+	assert_false(res.early);
+	assert_int_equal(res.time.reps, 20);
+	assert_true(res.cutoff_ms == 1.3);
+	assert_null(strstr(res.detail, "early"));
+	eval_result_release(&res);
+	assert_int_equal(count_starts() - before, 1);
+
+	/* No cutoff: every call, as ever. */
+	eval_result_init(&res);
+	assert_int_equal(evaluator_run(ev, "/nowhere/kbreed-test/correct.so", &res), 0);
+	assert_false(res.early);
+	assert_int_equal(res.time.reps, 20);
+	assert_true(res.cutoff_ms == 0);
+	eval_result_release(&res);
+
+	/* A worker that stops early where the cutoff did not allow it. */
+	const double cuts[] = { 0, 5.0 };
+	for (int k = 0; k < 2; k++) {
+		eval_result_init(&res);
+		assert_int_equal(evaluator_run_cutoff(ev, "/nowhere/kbreed-test/earlylie.so", cuts[k], 3, &res), 0);
+		if (res.verdict != VERDICT_RUNTIME_ERROR)
+			print_error("earlylie, cutoff %g: %s (%s)\n", cuts[k], verdict_name(res.verdict), res.detail);
+		assert_int_equal(res.verdict, VERDICT_RUNTIME_ERROR);
+		assert_non_null(strstr(res.detail, "stopped timing after 3 of 20 calls"));
+		assert_false(res.timed);
+		eval_result_release(&res);
+	}
+	seq_ev = NULL;
+	evaluator_free(ev);
+}
+
 /* Whom the worker runs as, and what it can read: the reference inputs
  * through the descriptors it inherits, never a reference output. As root,
  * with KBREED_RUN_AS naming the unprivileged user (a stand-in worker keeps
@@ -879,6 +991,7 @@ int main(void)
 		cmocka_unit_test(test_opts_defaults),
 		cmocka_unit_test(test_too_many_sets),
 		cmocka_unit_test_teardown(test_sequence, free_seq_ev),
+		cmocka_unit_test_teardown(test_adaptive, free_seq_ev),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_stressed_sets),
 	};

@@ -139,6 +139,17 @@ static void test_full_run(void **state)
 	free(sql);
 	assert_int_equal(query(db, "SELECT count(*) FROM bank"), 1);
 	assert_int_equal(query(db, "SELECT status='done' FROM runs WHERE id=1"), 1);
+	/* Adaptive timing, on by default: candidates clearly slower than the
+	 * best stop timing after 5 calls, are stored as such with their
+	 * cutoff, and none is the winner, which was timed in full. */
+	long long early = query(db, "SELECT count(*) FROM evaluations WHERE early = 1");
+	assert_true(early > 0);
+	assert_int_equal(res.early, early);
+	assert_int_equal(query(db, "SELECT count(*) FROM evaluations WHERE early = 1 AND reps = 5 AND"
+			 " median_ms > cutoff_ms"), early);
+	assert_int_equal(query(db, "SELECT count(*) FROM evaluations WHERE early = 0 AND reps = 20"),
+			 query(db, "SELECT count(*) FROM evaluations") - early);
+	assert_int_equal(query(db, "SELECT early FROM evaluations e JOIN runs r ON r.winner = e.candidate"), 0);
 	search_outcome_release(&res);
 
 	/* The same seed gives the same run. */
@@ -157,13 +168,19 @@ static void test_full_run(void **state)
 	free(out);
 }
 
+static void exec_sql(const char *db, const char *sql);
+
 static void test_bank_seeds_next_run(void **state)
 {
-	/* A second run in the first database starts from the banked winner too. */
+	/* A second run in the first database starts from the banked winner too.
+	 * The winner may be a template's kernel at its defaults, which round 0
+	 * holds already (one copy of a source is kept): the banked text is
+	 * marked here so that its own candidate shows. */
 	char *db = xasprintf("%s/a.db", tmp), *out = xasprintf("%s/out-c", tmp);
 	struct search_opts o;
 	opts(&o, db, out);
 	o.rounds = 0;
+	exec_sql(db, "UPDATE bank SET source = source || '// banked' || char(10)");
 	struct search_outcome res;
 	assert_int_equal(search_run(&o, "tests/data/search_gelu.py", &res), 0);
 	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE run=2 AND origin='bank'"), 1);

@@ -847,7 +847,8 @@ static void test_migrate_v2(void **state)
 {
 	char *path = merge_source("v2", "v", 1);
 	assert_int_equal(raw_sql(path, "DROP INDEX runs_uid; ALTER TABLE runs DROP COLUMN uid;"
-				 " ALTER TABLE evaluations DROP COLUMN device; PRAGMA user_version=2;"), SQLITE_OK);
+				 " ALTER TABLE evaluations DROP COLUMN device; ALTER TABLE evaluations DROP COLUMN early;"
+				 " ALTER TABLE evaluations DROP COLUMN cutoff_ms; PRAGMA user_version=2;"), SQLITE_OK);
 	struct store *s = store_open(path);
 	assert_non_null(s);
 	int64_t run = new_run(s);
@@ -855,6 +856,42 @@ static void test_migrate_v2(void **state)
 	assert_int_equal(raw_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(path, "SELECT count(DISTINCT uid) FROM runs WHERE length(uid) = 32"), run);
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM evaluations WHERE device IS NULL"), 2);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM evaluations WHERE early = 0 AND cutoff_ms IS NULL"), 2);
+	free(path);
+}
+
+/* A database of schema 3 (no adaptive timing) is migrated: its evaluations
+ * were all timed in full; a new one records an early stop and its cutoff,
+ * and the candidates read back say which. */
+static void test_migrate_v3(void **state)
+{
+	char *path = merge_source("v3", "w", 1);
+	assert_int_equal(raw_sql(path, "ALTER TABLE evaluations DROP COLUMN early;"
+				 " ALTER TABLE evaluations DROP COLUMN cutoff_ms; PRAGMA user_version=3;"), SQLITE_OK);
+	struct store *s = store_open(path);
+	assert_non_null(s);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM evaluations WHERE early = 0 AND cutoff_ms IS NULL"), 2);
+	struct cand_row c = { .run = 1, .round = 1, .origin = "playbook", .template_name = "", .knobs = "",
+			      .source = "// timed early" };
+	bool dup;
+	assert_int_equal(store_candidate_put(s, &c, &dup), 0);
+	struct eval_row e = { .verdict = VERDICT_CORRECT, .detail = "stopped early", .timed = true,
+			      .median_ms = 3.0, .reps = 5, .early = true, .cutoff_ms = 1.3 };
+	assert_int_equal(store_eval_put(s, c.id, &e), 0);
+	struct cand_row *rows;
+	int n, early = 0;
+	assert_int_equal(store_candidates_of_run(s, 1, &rows, &n), 0);
+	for (int i = 0; i < n; i++) {
+		early += rows[i].early;
+		if (rows[i].id == c.id)
+			assert_true(rows[i].early && rows[i].median_ms == 3.0);
+		cand_row_release(&rows[i]);
+	}
+	free(rows);
+	assert_int_equal(early, 1);
+	store_close(s);
+	assert_int_equal(raw_int(path, "SELECT reps FROM evaluations WHERE early = 1 AND cutoff_ms = 1.3"), 5);
 	free(path);
 }
 
@@ -876,6 +913,7 @@ int main(void)
 		cmocka_unit_test(test_merge_conflict),
 		cmocka_unit_test(test_merge_interrupted),
 		cmocka_unit_test(test_migrate_v2),
+		cmocka_unit_test(test_migrate_v3),
 	};
 	return cmocka_run_group_tests_name("store", tests, setup, teardown);
 }

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# test_adaptive.sh - adaptive timing and overlap as a user meets them, on a
+# machine without a GPU: the scripted worker (<build>/tests/fake_worker) times
+# each candidate by a hash of its name and honours a cutoff as the real worker
+# does; tests/cli/fake_nvcc.sh compiles, tests/unit/fake_python.sh stands in
+# for PyTorch's timings (eager 2.0 ms). Checks:
+# - eval: off by default (every timed call); --adaptive on with a forced tiny
+#   cutoff ($KBREED_EARLY_CUTOFF_MS) stops early, says so and records it in
+#   its JSON; a worker that does not take a cutoff times every call;
+# - run: early-stopped candidates are stored as such, with fewer timed calls,
+#   never the winner while a fully timed one exists, and the winner is re-timed
+#   without a cutoff; --adaptive off times every call of every candidate;
+# - overlap: nvcc starts before the references are made (the fake reference
+#   step waits for a compile to begin: the order of the lines, not the clock);
+#   the summary states the idle share and its causes.
+#
+#   tests/cli/test_adaptive.sh   (from anywhere; needs `make` and sqlite3)
+# Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+case ${KBREED_BUILD:-build} in
+/*) B=$KBREED_BUILD ;;
+*) B=$ROOT/${KBREED_BUILD:-build} ;;
+esac
+K=$B/kbreed
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-adaptive-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
+q() { sqlite3 "$1" "$2" 2>&1; }
+# A field of eval's JSON: jq-like, with the Python at hand.
+PY=${PYTHON:-/usr/bin/python3}
+field() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2" 2>&1; }
+
+export KBREED_CACHE=$TMP/cache
+export KBREED_WORKER=$B/tests/fake_worker
+export KBREED_PYTHON=$ROOT/tests/unit/fake_python.sh
+export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
+export KBREED_FAKE_SEARCH=1
+export KBREED_FAKE_GPU=1
+unset KBREED_DB KBREED_FAKE_GPUS CUDA_VISIBLE_DEVICES KBREED_EARLY_CUTOFF_MS KBREED_FAKE_NO_CUTOFF
+
+# --- eval ----------------------------------------------------------------------
+EVAL="$K -q eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --reps 20 --json"
+KBREED_EARLY_CUTOFF_MS=0.01 $EVAL >"$TMP/off.json" 2>"$TMP/err"
+check "eval, adaptive off by default: exit 0" $? 0
+check "eval, off: every timed call" "$(field "$TMP/off.json" "d['time']['reps']")" 20
+check "eval, off: not early, no cutoff" "$(field "$TMP/off.json" "(d['time']['early'], d['time']['cutoff_ms'])")" "(False, None)"
+
+KBREED_EARLY_CUTOFF_MS=0.01 $EVAL --adaptive on >"$TMP/on.json" 2>"$TMP/err"
+check "eval --adaptive on, a tiny cutoff: exit 0 (correct)" $? 0
+check "eval, on: correct" "$(field "$TMP/on.json" "d['verdict']")" correct
+check "eval, on: 5 of 20 timed calls" "$(field "$TMP/on.json" "(d['time']['reps'], d['time']['reps_asked'])")" "(5, 20)"
+check "eval, on: early, under the cutoff given" "$(field "$TMP/on.json" "(d['time']['early'], d['time']['cutoff_ms'])")" "(True, 0.01)"
+check "eval, on: every set checked" "$(field "$TMP/on.json" "d['correctness']['strict']['pass']")" True
+KBREED_EARLY_CUTOFF_MS=0.01 $K -q eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --reps 20 --adaptive on >"$TMP/on.txt" 2>&1
+grep -q "timing stopped early after 5 of 20 calls" "$TMP/on.txt" && ok "eval, on: the report says timing stopped early" \
+	|| not_ok "eval, on: the report says timing stopped early" "$(cat "$TMP/on.txt")"
+
+# Without a forced cutoff the cutoff is 1.3 x PyTorch eager (2.0 ms here): the
+# fake's times (0.5 to 1.5 ms) are close contenders, timed in full.
+$EVAL --adaptive on >"$TMP/near.json" 2>"$TMP/err"
+check "eval, on, near PyTorch: every timed call" "$(field "$TMP/near.json" "(d['time']['reps'], d['time']['early'])")" "(20, False)"
+check "eval, on: the cutoff is 1.3 x eager" "$(field "$TMP/near.json" "round(d['time']['cutoff_ms'], 6)")" 2.6
+
+# A worker that does not say it takes a cutoff is never sent one.
+KBREED_FAKE_NO_CUTOFF=1 KBREED_EARLY_CUTOFF_MS=0.01 $EVAL --adaptive on >"$TMP/old.json" 2>"$TMP/err"
+check "eval, a worker without cutoffs: exit 0" $? 0
+check "eval, a worker without cutoffs: every timed call, no cutoff" \
+	"$(field "$TMP/old.json" "(d['time']['reps'], d['time']['early'], d['time']['cutoff_ms'])")" "(20, False, None)"
+
+$K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --adaptive maybe >/dev/null 2>"$TMP/err"
+check "--adaptive maybe: exit 2" $? 2
+grep -q "must be on or off" "$TMP/err" && ok "--adaptive maybe: says on or off" || not_ok "--adaptive maybe: says on or off" "$(cat "$TMP/err")"
+$K run --help | grep -q -- "--adaptive on|off" && ok "run --help lists --adaptive" || not_ok "run --help lists --adaptive"
+
+# --- run -------------------------------------------------------------------------
+RUN="$K -q run tests/data/search_gelu.py --rounds 2 --ideas 3 --impls 2 --reps 20 --seed 5"
+# Every candidate under a tiny cutoff: all stop early; the winner is re-timed
+# without a cutoff all the same (the fake's log names each eval's cutoff).
+KBREED_EARLY_CUTOFF_MS=0.01 KBREED_FAKE_EVAL_LOG=$TMP/ev-all $RUN --db "$TMP/all.db" --out "$TMP/o-all" >/dev/null 2>"$TMP/err"
+check "run, all early: exit 0" $? 0
+n=$(q "$TMP/all.db" "SELECT count(*) FROM evaluations")
+check "run, all early: every evaluation early, 5 timed calls, under the cutoff" \
+	"$(q "$TMP/all.db" "SELECT count(*) FROM evaluations WHERE early = 1 AND reps = 5 AND cutoff_ms = 0.01 AND verdict = 'correct'")" "$n"
+check "run, all early: a winner" "$(q "$TMP/all.db" "SELECT winner IS NOT NULL FROM runs")" 1
+check "run, all early: the last eval is the winner's re-timing, without a cutoff" "$(tail -n 1 "$TMP/ev-all" | awk '{print $3}')" "-"
+check "run, all early: every eval before it had the cutoff" "$(head -n -1 "$TMP/ev-all" | awk '$3 != "0.01"' | wc -l)" 0
+grep -q "$n stopped timing early" "$TMP/o-all/summary.md" && ok "run, all early: the summary counts them" \
+	|| not_ok "run, all early: the summary counts them" "$(grep 'this invocation' "$TMP/o-all/summary.md")"
+
+# The default: the cutoff is 1.3 x the best before each batch.
+KBREED_FAKE_EVAL_LOG=$TMP/ev-on $RUN --db "$TMP/on.db" --out "$TMP/o-on" >/dev/null 2>"$TMP/err"
+check "run, adaptive: exit 0" $? 0
+early=$(q "$TMP/on.db" "SELECT count(*) FROM evaluations WHERE early = 1")
+[ "$early" -gt 0 ] && ok "run, adaptive: $early candidates stopped early" || not_ok "run, adaptive: some candidates stopped early" "$early"
+check "run, adaptive: each early one made 5 timed calls, every one slower than its cutoff" \
+	"$(q "$TMP/on.db" "SELECT count(*) FROM evaluations WHERE early = 1 AND reps = 5 AND median_ms > cutoff_ms AND cutoff_ms > 0")" "$early"
+check "run, adaptive: the others made every timed call" \
+	"$(q "$TMP/on.db" "SELECT count(*) FROM evaluations WHERE early = 0 AND verdict = 'correct' AND reps != 20")" 0
+check "run, adaptive: the winner was timed in full" \
+	"$(q "$TMP/on.db" "SELECT e.early FROM runs r JOIN evaluations e ON e.candidate = r.winner")" 0
+check "run, adaptive: no early one is faster than the winner" \
+	"$(q "$TMP/on.db" "SELECT count(*) FROM evaluations e, runs r JOIN evaluations w ON w.candidate = r.winner WHERE e.early = 1 AND e.median_ms < w.median_ms")" 0
+check "run, adaptive: round 0's cutoff is 1.3 x eager" \
+	"$(q "$TMP/on.db" "SELECT DISTINCT round(e.cutoff_ms, 6) FROM evaluations e JOIN candidates c ON c.id = e.candidate WHERE c.round = 0")" 2.6
+check "run, adaptive: the winner re-timed without a cutoff" "$(tail -n 1 "$TMP/ev-on" | awk '{print $3}')" "-"
+
+$RUN --adaptive off --db "$TMP/off.db" --out "$TMP/o-off" >/dev/null 2>"$TMP/err"
+check "run --adaptive off: exit 0" $? 0
+check "run --adaptive off: nothing early, every timed call, no cutoff" \
+	"$(q "$TMP/off.db" "SELECT count(*) FROM evaluations WHERE early = 1 OR reps != 20 OR cutoff_ms != 0")" 0
+check "run --adaptive off: the same candidates" \
+	"$(q "$TMP/off.db" "SELECT count(*) FROM candidates")" "$(q "$TMP/on.db" "SELECT count(*) FROM candidates")"
+
+# --- overlap ---------------------------------------------------------------------
+# The reference step ends only once a compile has started: with the
+# references made before round 0 is compiled, it would wait in vain.
+export KBREED_CACHE=$TMP/cache2
+KBREED_FAKE_EVENT_LOG=$TMP/events KBREED_FAKE_REFERENCE_AWAITS_NVCC=1 $RUN --rounds 1 --db "$TMP/ov.db" --out "$TMP/o-ov" \
+	>/dev/null 2>"$TMP/err"
+check "overlap: exit 0" $? 0
+grep -q "no compile started" "$TMP/events" && not_ok "overlap: nvcc started while the references were made" "$(cat "$TMP/events")" \
+	|| ok "overlap: nvcc started while the references were made"
+first_nvcc=$(grep -n '^nvcc' "$TMP/events" | head -n 1 | cut -d: -f1)
+ref_end=$(grep -n '^reference end' "$TMP/events" | head -n 1 | cut -d: -f1)
+[ -n "$first_nvcc" ] && [ -n "$ref_end" ] && [ "$first_nvcc" -lt "$ref_end" ] \
+	&& ok "overlap: the first compile began before the references were done" \
+	|| not_ok "overlap: the first compile began before the references were done" "$(cat "$TMP/events")"
+grep -q "idle share [0-9]*%: waiting for nvcc [0-9.]* s, for the references and PyTorch [0-9.]* s, proposing [0-9.]* s, the store [0-9.]* s, other [0-9.]* s" \
+	"$TMP/o-ov/summary.md" && ok "overlap: the summary names where the idle time went" \
+	|| not_ok "overlap: the summary names where the idle time went" "$(cat "$TMP/o-ov/summary.md")"
+grep -q "GPU busy [0-9]*% (judging" "$TMP/o-ov/summary.md" && ok "overlap: the summary states the GPU's busy share" \
+	|| not_ok "overlap: the summary states the GPU's busy share"
+check "overlap: the run records PyTorch's time made meanwhile" "$(q "$TMP/ov.db" "SELECT eager_ms FROM runs")" 2.0
+
+# eval overlaps too: its kernel compiles while the references are made.
+export KBREED_CACHE=$TMP/cache3
+KBREED_FAKE_EVENT_LOG=$TMP/events-eval KBREED_FAKE_REFERENCE_AWAITS_NVCC=1 $EVAL >/dev/null 2>"$TMP/err"
+check "overlap, eval: exit 0" $? 0
+grep -q "no compile started" "$TMP/events-eval" && not_ok "overlap, eval: nvcc started while the references were made" \
+	|| ok "overlap, eval: nvcc started while the references were made"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
