@@ -7,6 +7,7 @@
  */
 #include "llm.h"
 
+#include "json_text.h"
 #include "log.h"
 #include "util.h"
 
@@ -14,22 +15,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A JSON string from text that may not be UTF-8 (compiler logs): bytes
- * outside ASCII become '?' when the text does not validate. */
-static json_t *text_json(const char *s)
-{
-	json_t *v = json_string(s ? s : "");
-	if (v)
-		return v;
-	char *copy = xstrdup(s);
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v ? v : json_string("");
-}
 
 /* The wire formats. Replies from model endpoints are data from
  * outside: nothing here prints, every field is checked for its type, and a
@@ -87,7 +72,7 @@ static long llm_json_tokens(json_t *o, const char *key)
 
 static void llm_json_set_text_json(json_t *o, const char *key, const char *s)
 {
-	json_object_set_new(o, key, text_json(s));
+	json_object_set_new(o, key, json_text(s));
 }
 
 static char *llm_json_dump(json_t *o)

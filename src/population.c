@@ -202,12 +202,11 @@ static int cmp_by_time(const void *a, const void *b)
 	return (x->median_ms > y->median_ms) - (x->median_ms < y->median_ms);
 }
 
-int population_pick_seeds(const struct population *pop, struct known *k, int keep,
-			  const struct known **seeds)
+int population_pick_seeds(const struct known *k, int n_k, int keep, const struct known **seeds)
 {
 	int n = 0;
-	const struct known **sorted = xcalloc((size_t)pop->n_cands + 1, sizeof *sorted);
-	for (int i = 0; i < pop->n_cands; i++)
+	const struct known **sorted = xcalloc((size_t)n_k + 1, sizeof *sorted);
+	for (int i = 0; i < n_k; i++)
 		if (k[i].correct)
 			sorted[n++] = &k[i];
 	qsort(sorted, (size_t)n, sizeof *sorted, cmp_by_time);

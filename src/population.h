@@ -58,12 +58,12 @@ int population_record(struct population *pop, struct cand_row *c, const struct j
  * what compiled counts as correct so that it can seed the next round. */
 struct known *population_knowns(struct population *pop, const struct template *tpls, int n_tpls,
 				bool dry_run);
-/* The best `keep` correct candidates of k (n_cands of them), at most half of
+/* The best `keep` correct candidates of k (n_k of them), at most half of
  * them (rounded up) of any one template, so that one lineage cannot crowd
  * out the others; every fully timed one ranks before any whose timing
- * stopped early. seeds holds keep entries. Returns how many. */
-int population_pick_seeds(const struct population *pop, struct known *k, int keep,
-			  const struct known **seeds);
+ * stopped early. seeds holds min(keep, n_k) entries; they point into k.
+ * Returns how many. */
+int population_pick_seeds(const struct known *k, int n_k, int keep, const struct known **seeds);
 /* "catalog_id:parent" of every idea so far, for the playbook's no-retry rule
  * (caller frees each and the array). */
 char **population_tried(const struct population *pop, int *n);

@@ -232,7 +232,7 @@ static enum proposer_status llm_write_round(struct llm_proposer *s, const struct
 		for (int i = 0; i < pop->n_cands && n_seeds < run->keep; i++)
 			seeds[n_seeds++] = &k[i];
 	} else {
-		n_seeds = population_pick_seeds(pop, k, run->keep, seeds);
+		n_seeds = population_pick_seeds(k, pop->n_cands, run->keep, seeds);
 	}
 	char *tmpl_ideas = NULL, *tmpl_real = NULL, *tmpl_comb = NULL, *abi = NULL, *reply = NULL;
 	struct llm_seed *ls = xcalloc((size_t)n_seeds + 1, sizeof *ls);

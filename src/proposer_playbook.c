@@ -34,17 +34,16 @@ static enum proposer_status playbook_round(void *self, const struct proposer_env
 	/* What was known at the round's start: this round's candidates are not judged yet. */
 	int n_known = pop->n_cands;
 	struct known *k = population_knowns(pop, env->tpls, env->n_tpls, env->dry_run);
-	/* Each batch's seeds, picked now, while k and the population agree:
-	 * later batches also build on lower-ranked correct kernels (twice as
-	 * many each time), as the space around the best may be spent. */
-	const struct known **seeds_of[PLAYBOOK_BATCHES];
-	int n_seeds_of[PLAYBOOK_BATCHES];
-	for (int b = 0; b < PLAYBOOK_BATCHES; b++) {
-		seeds_of[b] = xcalloc((size_t)n_known + 1, sizeof *seeds_of[b]);
-		n_seeds_of[b] = population_pick_seeds(pop, k, env->run->keep << b, seeds_of[b]);
-	}
-	const struct known **seeds = seeds_of[0];
-	n_seeds = n_seeds_of[0];
+	/* A batch's seeds are the best of the n_known kernels of k; later
+	 * batches also build on lower-ranked correct kernels (twice as many
+	 * each time), as the space around the best may be spent. Each batch's
+	 * are picked when it is reached (most rounds fill their budget with the
+	 * first), into `seeds`; `next` holds the next batch's when the end of a
+	 * batch needed them early (n_next, -1 when not picked). */
+	const struct known **seeds = xcalloc((size_t)n_known + 1, sizeof *seeds);
+	const struct known **next = xcalloc((size_t)n_known + 1, sizeof *next);
+	n_seeds = population_pick_seeds(k, n_known, env->run->keep, seeds);
+	int n_first = n_seeds, n_next = -1;
 	int n_seen = 0;
 	struct genome *seen = xcalloc((size_t)pop->n_cands + 1, sizeof *seen);
 	for (int i = 0; i < pop->n_cands; i++)
@@ -66,8 +65,15 @@ static enum proposer_status playbook_round(void *self, const struct proposer_env
 			.strict = env->strict,
 		};
 		int want = batch ? (budget - made + env->run->impls - 1) / env->run->impls : env->run->ideas;
-		seeds = seeds_of[batch];
-		n_seeds = n_seeds_of[batch];
+		if (batch) {
+			if (n_next < 0)
+				n_next = population_pick_seeds(k, n_known, env->run->keep << batch, next);
+			const struct known **t = seeds;
+			seeds = next;
+			next = t;
+			n_seeds = n_next;
+			n_next = -1;
+		}
 		struct proposal *props = xcalloc((size_t)want + 1, sizeof *props);
 		int n_props = propose_playbook(&ctx, seeds, n_seeds, want, props);
 		for (int i = 0; i < n_props && !rc; i++) {
@@ -103,15 +109,20 @@ static enum proposer_status playbook_round(void *self, const struct proposer_env
 		for (int i = 0; i < n_tried; i++)
 			free(tried[i]);
 		free(tried);
-		if (!n_props && (batch + 1 == PLAYBOOK_BATCHES || n_seeds_of[batch + 1] == n_seeds))
-			break;  /* nothing untried is left, and no more kernels to build on */
+		if (!n_props) {
+			if (batch + 1 == PLAYBOOK_BATCHES)
+				break;
+			n_next = population_pick_seeds(k, n_known, env->run->keep << (batch + 1), next);
+			if (n_next == n_seeds)
+				break;  /* nothing untried is left, and no more kernels to build on */
+		}
 	}
-	progress(true, "round %d: %d ideas from %d seeds, %d candidates%s", round, n_ideas, n_seeds_of[0], made,
+	progress(true, "round %d: %d ideas from %d seeds, %d candidates%s", round, n_ideas, n_first, made,
 		 n_seeds && made < budget ? " (every setting of the templates near the correct kernels is tried)" : "");
 	free(real);
 	free(seen);
-	for (int b = 0; b < PLAYBOOK_BATCHES; b++)
-		free(seeds_of[b]);
+	free(seeds);
+	free(next);
 	free(k);
 	return rc ? PROPOSER_FAILED : PROPOSER_OK;
 }

@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include "compare.h"
+#include "json_text.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -102,22 +103,6 @@ void report_print(FILE *f, const struct eval_report *r)
 	}
 }
 
-/* A JSON string from text that may not be UTF-8 (compiler logs): bytes
- * outside ASCII become '?' when the text does not validate. */
-static json_t *text_json(const char *s)
-{
-	json_t *v = json_string(s ? s : "");
-	if (v)
-		return v;
-	char *copy = xstrdup(s);
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v ? v : json_string("");
-}
-
 static json_t *timing_json(const struct timing *t)
 {
 	return json_pack("{s:f, s:f, s:f, s:i}", "median_ms", t->median_ms, "min_ms", t->min_ms,
@@ -133,11 +118,11 @@ char *report_json(const struct eval_report *r)
 {
 	const struct eval_result *res = r->result;
 	json_t *o = json_object();
-	json_object_set_new(o, "problem", text_json(r->problem->name));
-	json_object_set_new(o, "candidate", text_json(r->candidate));
+	json_object_set_new(o, "problem", json_text(r->problem->name));
+	json_object_set_new(o, "candidate", json_text(r->candidate));
 	json_object_set_new(o, "verdict", json_string(verdict_name(res->verdict)));
 	json_object_set_new(o, "tolerance", json_string(tolerance_name(r->opts->tolerance)));
-	json_object_set_new(o, "detail", text_json(res->detail));
+	json_object_set_new(o, "detail", json_text(res->detail));
 	json_object_set_new(o, "arch", json_string(r->arch ? r->arch : ""));
 	if (res->checked) {
 		json_t *c = json_object();
@@ -176,7 +161,7 @@ char *report_json(const struct eval_report *r)
 		for (int i = 0; r->refs && r->opts->stress && i < r->refs->n_skipped; i++) {
 			const struct stress_skip *sk = &r->refs->skipped[i];
 			json_array_append_new(skipped, json_pack("{s:s, s:i, s:o}", "kind", stress_kind_name(sk->kind),
-								 "from", sk->from, "why", text_json(sk->why)));
+								 "from", sk->from, "why", json_text(sk->why)));
 		}
 		json_object_set_new(c, "set_kinds", kinds);
 		json_object_set_new(c, "stress_skipped", skipped);
@@ -200,7 +185,7 @@ char *report_json(const struct eval_report *r)
 		if (r->baseline->has_compile)
 			json_object_set_new(b, "compile", timing_json(&r->baseline->compile));
 		if (r->baseline->compile_error)
-			json_object_set_new(b, "compile_error", text_json(r->baseline->compile_error));
+			json_object_set_new(b, "compile_error", json_text(r->baseline->compile_error));
 		json_object_set_new(o, "pytorch", b);
 	}
 	json_object_set_new(o, "pct_eager", num_or_null(r->pct_eager, r->pct_eager > 0));
@@ -224,7 +209,7 @@ char *report_json(const struct eval_report *r)
 		json_object_set_new(o, "leaked_bytes", json_integer((json_int_t)res->leaked_bytes));
 	json_object_set_new(o, "wall_s", json_real(res->wall_s));
 	if (res->log && *res->log)
-		json_object_set_new(o, "log", text_json(res->log));
+		json_object_set_new(o, "log", json_text(res->log));
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	char *out = xstrdup(s ? s : "{}");
@@ -236,18 +221,18 @@ char *report_bench_json(const char *gpu, const char *date, const char *command,
 			const struct bench_row *rows, int n)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "gpu", text_json(gpu));
-	json_object_set_new(o, "date", text_json(date));
-	json_object_set_new(o, "command", text_json(command));
+	json_object_set_new(o, "gpu", json_text(gpu));
+	json_object_set_new(o, "date", json_text(date));
+	json_object_set_new(o, "command", json_text(command));
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++) {
 		const struct bench_row *r = &rows[i];
 		json_t *x = json_object();
-		json_object_set_new(x, "problem", text_json(r->problem));
+		json_object_set_new(x, "problem", json_text(r->problem));
 		json_object_set_new(x, "run", r->run ? json_integer((json_int_t)r->run) : json_null());
-		json_object_set_new(x, "tolerance", text_json(r->tolerance));
+		json_object_set_new(x, "tolerance", json_text(r->tolerance));
 		if (r->gpu)
-			json_object_set_new(x, "gpu", text_json(r->gpu));
+			json_object_set_new(x, "gpu", json_text(r->gpu));
 		json_object_set_new(x, "eager_ms", num_or_null(r->eager_ms, r->ok));
 		json_object_set_new(x, "compile_ms", num_or_null(r->compile_ms, r->ok && r->compile_ms > 0));
 		json_object_set_new(x, "best_ms", num_or_null(r->best_ms, r->ok));

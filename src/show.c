@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "show.h"
 
+#include "json_text.h"
 #include "log.h"
 #include "util.h"
 #include "verdict.h"
@@ -23,22 +24,6 @@
 
 /* Width of the idea column of the table; longer texts end in "...". */
 #define IDEA_COLUMN 44
-
-/* A string as JSON; bytes that are not UTF-8 (a compiler's log may hold
- * them) become '?', so that the text is never dropped. */
-static json_t *text(const char *s)
-{
-	json_t *v = json_string(s ? s : "");
-	if (v)
-		return v;
-	char *copy = xstrdup(s);
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v ? v : json_string("");
-}
 
 /* v when it was measured (above 0), else null. */
 static json_t *measured(double v)
@@ -55,7 +40,7 @@ static json_t *ref(int64_t id)
 /* Text when not empty, else null. */
 static json_t *text_or_null(const char *s)
 {
-	return s && *s ? text(s) : json_null();
+	return s && *s ? json_text(s) : json_null();
 }
 
 /* Dumps and frees o, then prints it with a newline. */
@@ -74,20 +59,20 @@ static json_t *run_json(const struct run_row *r)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_integer((json_int_t)r->id));
-	json_object_set_new(o, "uid", text(r->uid));
-	json_object_set_new(o, "problem", text(r->problem));
-	json_object_set_new(o, "problem_path", text(r->problem_path));
+	json_object_set_new(o, "uid", json_text(r->uid));
+	json_object_set_new(o, "problem", json_text(r->problem));
+	json_object_set_new(o, "problem_path", json_text(r->problem_path));
 	json_object_set_new(o, "status", json_string(run_state_name(r->status)));
 	json_object_set_new(o, "started", text_or_null(r->started));
-	json_object_set_new(o, "proposer", text(r->proposer));
+	json_object_set_new(o, "proposer", json_text(r->proposer));
 	json_object_set_new(o, "rounds", json_integer(r->rounds));
 	json_object_set_new(o, "ideas", json_integer(r->ideas));
 	json_object_set_new(o, "impls", json_integer(r->impls));
 	json_object_set_new(o, "keep", json_integer(r->keep));
 	json_object_set_new(o, "seed", json_integer(r->seed));
-	json_object_set_new(o, "tolerance", text(r->tolerance));
-	json_object_set_new(o, "gpu", text(r->gpu));
-	json_object_set_new(o, "arch", text(r->arch));
+	json_object_set_new(o, "tolerance", json_text(r->tolerance));
+	json_object_set_new(o, "gpu", json_text(r->gpu));
+	json_object_set_new(o, "arch", json_text(r->arch));
 	json_object_set_new(o, "eager_ms", measured(r->eager_ms));
 	json_object_set_new(o, "compile_ms", measured(r->compile_ms));
 	json_object_set_new(o, "winner", ref(r->winner));
@@ -110,9 +95,9 @@ static json_t *idea_json(const struct idea_row *i)
 		return json_null();
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_integer((json_int_t)i->id));
-	json_object_set_new(o, "category", text(i->category));
-	json_object_set_new(o, "catalog_id", text(i->catalog_id));
-	json_object_set_new(o, "text", text(i->text));
+	json_object_set_new(o, "category", json_text(i->category));
+	json_object_set_new(o, "catalog_id", json_text(i->catalog_id));
+	json_object_set_new(o, "text", json_text(i->text));
 	return o;
 }
 
@@ -122,14 +107,14 @@ static json_t *cand_json(const struct cand_row *c, const struct idea_row *idea)
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_integer((json_int_t)c->id));
 	json_object_set_new(o, "round", json_integer(c->round));
-	json_object_set_new(o, "origin", text(c->origin));
+	json_object_set_new(o, "origin", json_text(c->origin));
 	json_object_set_new(o, "idea", idea_json(idea));
 	json_object_set_new(o, "parent1", ref(c->parent1));
 	json_object_set_new(o, "parent2", ref(c->parent2));
 	json_object_set_new(o, "template", text_or_null(c->template_name));
 	json_object_set_new(o, "knobs", text_or_null(c->knobs));
 	json_object_set_new(o, "verdict", c->evaluated ? json_string(verdict_name(c->verdict)) : json_null());
-	json_object_set_new(o, "detail", c->evaluated ? text(c->detail) : json_null());
+	json_object_set_new(o, "detail", c->evaluated ? json_text(c->detail) : json_null());
 	json_object_set_new(o, "median_ms", measured(c->median_ms));
 	json_object_set_new(o, "pct_eager", measured(c->pct_eager));
 	json_object_set_new(o, "pct_floor", measured(c->pct_floor));
@@ -241,8 +226,8 @@ static json_t *eval_json(const struct eval_row *e)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "verdict", json_string(verdict_name(e->verdict)));
-	json_object_set_new(o, "detail", text(e->detail));
-	json_object_set_new(o, "log", text(e->log));
+	json_object_set_new(o, "detail", json_text(e->detail));
+	json_object_set_new(o, "log", json_text(e->log));
 	json_object_set_new(o, "passes_strict", json_boolean(e->pass_strict));
 	json_object_set_new(o, "passes_crfm", json_boolean(e->pass_crfm));
 	json_object_set_new(o, "max_abs_err", json_real(e->max_abs));
@@ -317,9 +302,9 @@ int show_candidate(struct store *s, int64_t run, int64_t candidate, bool json, F
 	if (json) {
 		json_t *o = json_object(), *jc = cand_json(&c, idea);
 		json_object_set_new(o, "run", run_json(&r));
-		json_object_set_new(jc, "source_sha256", text(c.sha));
+		json_object_set_new(jc, "source_sha256", json_text(c.sha));
 		json_object_set_new(jc, "evaluation", has_eval == 0 ? eval_json(&e.row) : json_null());
-		json_object_set_new(jc, "source", text(c.source));
+		json_object_set_new(jc, "source", json_text(c.source));
 		json_object_set_new(o, "candidate", jc);
 		rc = print_json(o, f);
 		goto out;
@@ -394,7 +379,7 @@ char *show_outcome_json(const struct search_outcome *o, bool dry_run)
 	bool won = o->winner != 0;
 	json_t *j = json_object();
 	json_object_set_new(j, "run", json_integer((json_int_t)o->run));
-	json_object_set_new(j, "problem", text(o->problem));
+	json_object_set_new(j, "problem", json_text(o->problem));
 	json_object_set_new(j, "status", json_string(run_state_name(dry_run ? RUN_DRY_RUN
 		: o->stopped ? RUN_STOPPED : RUN_DONE)));
 	json_object_set_new(j, "candidates", json_integer(o->candidates));

@@ -14,7 +14,8 @@
  *   in[0]  x  any shape, n = numel elements    e.g. (4096, 65536)
  *   out[0] y  same shape
  *
- * Strategy: pure bandwidth. The flattened array is split into n / VEC
+ * Strategy: pure bandwidth (the loop: templates/common/vec_map.cuh). The
+ * flattened array is split into n / VEC
  * vectors; each thread loads ITEMS vectors (block-strided so every load
  * instruction is coalesced across the warp), then computes and stores them.
  * GRID=0 launches enough blocks for one pass (capped; the kernel still
@@ -56,10 +57,7 @@ static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
 
 KBREED_CANDIDATE_ABI
 
-template <int V> struct vec_t;
-template <> struct vec_t<1> { typedef float T; };
-template <> struct vec_t<2> { typedef float2 T; };
-template <> struct vec_t<4> { typedef float4 T; };
+#include "../common/vec_map.cuh" // kbreed:inline
 
 __device__ __forceinline__ float gelu1(float x)
 {
@@ -75,61 +73,13 @@ __device__ __forceinline__ float4 gelu_v(float4 v)
 	return make_float4(gelu1(v.x), gelu1(v.y), gelu1(v.z), gelu1(v.w));
 }
 
-template <typename T> __device__ __forceinline__ T ld(const T *p)
-{
-#if STREAM
-	return __ldcs(p);
-#else
-	return *p;
-#endif
-}
-template <typename T> __device__ __forceinline__ void st(T *p, T v)
-{
-#if STREAM
-	__stcs(p, v);
-#else
-	*p = v;
-#endif
-}
-
 template <int V>
 __global__ void __launch_bounds__(THREADS)
 gelu_kernel(const float *__restrict__ x, float *__restrict__ y, int64_t n)
 {
-	typedef typename vec_t<V>::T T;
-	const T *xv = reinterpret_cast<const T *>(x);
-	T *yv = reinterpret_cast<T *>(y);
-	const int64_t nv = n / V;
-	const int64_t chunk = (int64_t)THREADS * ITEMS;
-	const int64_t step = (int64_t)gridDim.x * chunk;
-	for (int64_t base = (int64_t)blockIdx.x * chunk + threadIdx.x; base < nv;
-	     base += step) {
-		T r[ITEMS];
-		if (base + (ITEMS - 1) * THREADS < nv) {
-#pragma unroll
-			for (int k = 0; k < ITEMS; k++)
-				r[k] = ld(xv + base + k * THREADS);
-#pragma unroll
-			for (int k = 0; k < ITEMS; k++)
-				st(yv + base + k * THREADS, gelu_v(r[k]));
-		} else {
-#pragma unroll
-			for (int k = 0; k < ITEMS; k++)
-				if (base + k * THREADS < nv)
-					r[k] = ld(xv + base + k * THREADS);
-#pragma unroll
-			for (int k = 0; k < ITEMS; k++)
-				if (base + k * THREADS < nv)
-					st(yv + base + k * THREADS, gelu_v(r[k]));
-		}
-	}
-	/* the n % V tail */
-	if (V > 1) {
-		int64_t t = (int64_t)blockIdx.x * THREADS + threadIdx.x;
-		int64_t i = nv * V + t;
-		if (t < V && i < n)
-			y[i] = gelu1(x[i]);
-	}
+	typedef typename word_t<V>::T W;
+	vec_map<THREADS, ITEMS, STREAM, W>(x, y, n, [](W w) { return gelu_v(w); },
+					   [](float v) { return gelu1(v); });
 }
 
 template <int V> static int launch(const float *x, float *y, int64_t n, cudaStream_t s)

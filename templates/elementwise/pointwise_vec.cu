@@ -23,7 +23,8 @@
  *                    threshold), any ABI dtype, read once per thread
  *   out[0]          y  x's shape and dtype
  *
- * Strategy: pure bandwidth. The flattened array is read as 4*VEC-byte words
+ * Strategy: pure bandwidth (the loop: templates/common/vec_map.cuh). The
+ * flattened array is read as 4*VEC-byte words
  * (float, float2, float4: 4*VEC/sizeof(T) elements each); each thread loads
  * ITEMS words (block-strided, so every load instruction is coalesced), then
  * computes f in float on every element and stores. Half types are widened
@@ -72,6 +73,8 @@ static_assert(KB_PW_NIN >= 1 && KB_PW_NIN <= 4 && KB_PW_MAIN >= 0 && KB_PW_MAIN 
 
 KBREED_CANDIDATE_ABI
 
+#include "../common/vec_map.cuh" // kbreed:inline
+
 typedef float real;
 
 /* The problem's expression: v is an element of x, s[k] the value of input k. */
@@ -109,29 +112,6 @@ static __device__ real load_scalar(const void *p, int dtype)
 	}
 }
 
-/* The word of a vectorised access: 4 * V bytes. */
-template <int V> struct word_t;
-template <> struct word_t<1> { typedef float T; };
-template <> struct word_t<2> { typedef float2 T; };
-template <> struct word_t<4> { typedef float4 T; };
-
-template <typename W> static __device__ __forceinline__ W ld(const W *p)
-{
-#if STREAM
-	return __ldcs(p);
-#else
-	return *p;
-#endif
-}
-template <typename W> static __device__ __forceinline__ void st(W *p, W v)
-{
-#if STREAM
-	__stcs(p, v);
-#else
-	*p = v;
-#endif
-}
-
 /* f on every element of one word of T. */
 template <typename T, typename W> static __device__ __forceinline__ W apply(W w, const real *s)
 {
@@ -152,43 +132,12 @@ pointwise_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t n, scalars 
 {
 	typedef typename word_t<VEC>::T Wv;
 	typedef typename std::conditional<WIDE, Wv, T>::type W;
-	constexpr int E = sizeof(W) / sizeof(T);
 	real s[KB_PW_NIN];
 #pragma unroll
 	for (int k = 0; k < KB_PW_NIN; k++)
 		s[k] = k == KB_PW_MAIN ? (real)0 : load_scalar(sc.p[k], sc.dtype[k]);
-	const W *xw = reinterpret_cast<const W *>(x);
-	W *yw = reinterpret_cast<W *>(y);
-	const int64_t nw = n / E;
-	const int64_t chunk = (int64_t)THREADS * ITEMS;
-	const int64_t step = (int64_t)gridDim.x * chunk;
-	for (int64_t base = (int64_t)blockIdx.x * chunk + threadIdx.x; base < nw; base += step) {
-		W r[ITEMS];
-		if (base + (ITEMS - 1) * THREADS < nw) {
-#pragma unroll
-			for (int k = 0; k < ITEMS; k++)
-				r[k] = ld(xw + base + k * THREADS);
-#pragma unroll
-			for (int k = 0; k < ITEMS; k++)
-				st(yw + base + k * THREADS, apply<T>(r[k], s));
-		} else {
-#pragma unroll
-			for (int k = 0; k < ITEMS; k++)
-				if (base + k * THREADS < nw)
-					r[k] = ld(xw + base + k * THREADS);
-#pragma unroll
-			for (int k = 0; k < ITEMS; k++)
-				if (base + k * THREADS < nw)
-					st(yw + base + k * THREADS, apply<T>(r[k], s));
-		}
-	}
-	/* the n % E tail */
-	if (E > 1) {
-		int64_t t = (int64_t)blockIdx.x * THREADS + threadIdx.x;
-		int64_t i = nw * E + t;
-		if (t < E && i < n)
-			y[i] = from_real<T>(kb_pw(to_real(x[i]), s));
-	}
+	vec_map<THREADS, ITEMS, STREAM, W>(x, y, n, [&](W w) { return apply<T>(w, s); },
+					   [&](T v) { return from_real<T>(kb_pw(to_real(v), s)); });
 }
 
 template <typename T, bool WIDE>

@@ -9,22 +9,8 @@
 # running the exports on a GPU is `make test-gpu`, section 5.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$ROOT/${KBREED_BUILD:-build} ;;
-esac
-K=$B/kbreed
+. "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-export-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
-q() { sqlite3 "$1" "$2" 2>&1; }
 
 export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
 export KBREED_WORKER=$B/tests/fake_worker
@@ -155,5 +141,4 @@ grep -q "changed since run 1 judged" "$TMP/err" && ok "a changed problem file is
 rm "$TMP/moved.py"
 refused "the problem file gone" "cannot read the run's problem file" $K export 1 --db "$TMP/moved.db" --out "$TMP/nope"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_summary

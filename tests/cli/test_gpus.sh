@@ -11,21 +11,7 @@
 #   tests/cli/test_gpus.sh       (from anywhere; needs `make` and sqlite3)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$ROOT/${KBREED_BUILD:-build} ;;
-esac
-K=$B/kbreed
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-gpus-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
-q() { sqlite3 "$1" "$2" 2>&1; }
+. "$(dirname "$0")/lib.sh"
 
 export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
 export KBREED_WORKER=$B/tests/fake_worker
@@ -122,5 +108,4 @@ check "bench --continue of a finished bench: exit 0" $? 0
 check "bench --continue: nothing judged again" "$(cat "$TMP/ev-again" 2>/dev/null | wc -l)" 0
 check "bench --continue: no new run" "$(q "$TMP/bench2.db" "SELECT count(*) FROM runs")" 2
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_summary

@@ -13,19 +13,7 @@
 #                                 worker, <build>/tests/fake_worker, built)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$ROOT/${KBREED_BUILD:-build} ;;
-esac
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-install-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 PY=${KBREED_PYTHON:-/usr/bin/python3}
 case $PY in */fake_python.sh) PY=/usr/bin/python3 ;; esac
@@ -147,5 +135,4 @@ make -C "$ROOT" --no-print-directory uninstall PREFIX="$P" $san >/dev/null 2>&1
 [ ! -e "$K" ] && [ ! -e "$P/share/kbreed" ] && [ ! -e "$P/libexec/kbreed" ] && ok "make uninstall removes what install made" ||
 	not_ok "make uninstall removes what install made"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_summary

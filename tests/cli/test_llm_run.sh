@@ -9,24 +9,9 @@
 # and judges nothing.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-# The build under test: build/, or $KBREED_BUILD (relative to the checkout or
-# absolute), e.g. the sanitized build-asan/ of `make test-asan`.
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$ROOT/${KBREED_BUILD:-build} ;;
-esac
-K=$B/kbreed
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-llm-test.XXXXXX")
+. "$(dirname "$0")/lib.sh"
 server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null; [ -z "${KEEP:-}" ] && rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
-q() { sqlite3 "$1" "$2" 2>&1; }
 
 export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
 export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
@@ -249,5 +234,4 @@ server=""
 grep -q "every request to the model failed" "$TMP/err" && ok "every call failed: the last error said" || not_ok "every call failed: the last error said" "$(cat "$TMP/err")"
 check "every call failed: round 0 kept (naive, the template at its defaults)" "$(q "$TMP/fail.db" "SELECT count(*) FROM evaluations")" 2
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_summary

@@ -12,21 +12,8 @@
 # GPU: `make test-gpu`, section 7.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$ROOT/${KBREED_BUILD:-build} ;;
-esac
-K=$B/kbreed
+. "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-pyeval-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
 
 export KBREED_CACHE=$TMP/cache
 export KBREED_WORKER=$B/tests/fake_worker
@@ -144,5 +131,4 @@ job "$V" | sed 's/^sets 1$/sets 1\ntimed_sets 1/' >"$TMP/job-timed"
 echo quit | "$PY" $W "$TMP/job-timed" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >/dev/null 2>&1
 check "worker: timed_sets within sets: exit 0" $? 0
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_summary

@@ -9,21 +9,7 @@
 # Without chromium the browser checks are skipped, saying so.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$ROOT/${KBREED_BUILD:-build} ;;
-esac
-K=$B/kbreed
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-report-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
-q() { sqlite3 "$1" "$2" 2>&1; }
+. "$(dirname "$0")/lib.sh"
 
 export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
 export KBREED_WORKER=$B/tests/fake_worker
@@ -134,5 +120,4 @@ grep -q "no winner: nothing to trace" "$TMP/dry.html" && grep -q "roofline not d
 check "a dry run's page: every candidate on the untimed strip" "$(grep -o 'class="cand v-not_run"' "$TMP/dry.html" | grep -c .)" \
 	"$(q "$TMP/dry.db" "SELECT count(*) FROM candidates")"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_summary

@@ -11,21 +11,7 @@
 #   tests/cli/test_show.sh       (from anywhere; needs `make`, sqlite3, python3)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$ROOT/${KBREED_BUILD:-build} ;;
-esac
-K=$B/kbreed
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-show-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
-q() { sqlite3 "$1" "$2" 2>&1; }
+. "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 
 export KBREED_CACHE=$TMP/cache XDG_DATA_HOME=$TMP/data
@@ -215,5 +201,4 @@ check "bench --json: stdout is the results file, with the run of each problem" "
 refused "bench --slurm --json" "drop one of them" $K bench --slurm --slurm-dir "$TMP/slurm" --json tests/data/search_gelu.py
 [ ! -e "$TMP/slurm" ] && ok "bench --slurm --json: nothing made" || not_ok "bench --slurm --json: nothing made"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_summary

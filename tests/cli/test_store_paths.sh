@@ -12,22 +12,9 @@
 #   tests/cli/test_store_paths.sh    (from anywhere; needs `make`, sqlite3, python3)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$ROOT/${KBREED_BUILD:-build} ;;
-esac
-K=$B/kbreed
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-paths-test.XXXXXX")
+. "$(dirname "$0")/lib.sh"
 SHM=
 trap 'rm -rf "$TMP" ${SHM:+"$SHM"}' EXIT
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
-q() { sqlite3 "$1" "$2" 2>&1; }
 PY=/usr/bin/python3
 
 export KBREED_WORKER=$B/tests/fake_worker
@@ -178,5 +165,4 @@ $K merge "$TMP/m.db" "$TMP/a.db" "$TMP/b.db" >/dev/null 2>>"$TMP/err"
 check "two databases merged: each run keeps its uid, so its directory" \
 	"$(q "$TMP/m.db" "SELECT uid FROM runs ORDER BY uid" | tr '\n' ' ')" "$(printf '%s\n%s\n' "$ua" "$ub" | sort | tr '\n' ' ')"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_summary

@@ -18,27 +18,16 @@
 #   tests/slurm/test_slurm.sh
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$ROOT/${KBREED_BUILD:-build} ;;
-esac
-K=$B/kbreed
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); [ -n "${2:-}" ] && echo "#   $2"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
-q() { sqlite3 "$1" "$2" 2>&1; }
+# Under /tmp, not a noexec /dev/shm; the directory must be reachable by munge's checks.
+TMP_PARENT=/tmp
+. "$(dirname "$0")/../cli/lib.sh"
 skip() {
 	if [ "${CI:-}" = true ]; then
 		not_ok "a Slurm cluster for the test" "$1"
 	else
 		echo "# skip: $1"
 	fi
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	test_summary
 	exit
 }
 
@@ -47,8 +36,6 @@ for t in munged slurmctld slurmd sbatch squeue scancel scontrol sinfo sqlite3; d
 done
 [ "$(id -u)" -eq 0 ] || skip "slurmd must run as root to start jobs; run this test as root (CI does)"
 
-# Under /tmp, not a noexec /dev/shm; the directory must be reachable by munge's checks.
-TMP=$(mktemp -d /tmp/kbreed-slurm-test.XXXXXX)
 S=$TMP/slurm
 mkdir -p "$S/state" "$S/spool" "$S/log"
 chmod 755 "$TMP" "$S"
@@ -195,5 +182,4 @@ check "merged: references lead to rows" "$(q "$M" "PRAGMA foreign_key_check")" "
 $K -q merge "$M" "$D"/db/*.db >/dev/null 2>&1
 check "merging again adds nothing" "$($K merge "$M" "$D"/db/*.db 2>/dev/null | grep -c ": 0 new runs, 0 runs further along, 0 ideas, 0 candidates, 0 evaluations, 0 bank kernels")" 1
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_summary
