@@ -62,6 +62,7 @@
 #include <string.h>
 #include <type_traits>
 #include "kbreed_candidate.h"
+#include "../common/dtype.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 32 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -80,14 +81,6 @@ static __device__ __forceinline__ real kb_pw(real v, const real *s)
 	(void)s;
 	KB_PW_BODY
 }
-
-static __device__ __forceinline__ real to_real(float v) { return v; }
-static __device__ __forceinline__ real to_real(__half v) { return __half2float(v); }
-static __device__ __forceinline__ real to_real(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T> static __device__ __forceinline__ T from_real(real v);
-template <> __device__ __forceinline__ float from_real<float>(real v) { return v; }
-template <> __device__ __forceinline__ __half from_real<__half>(real v) { return __float2half(v); }
-template <> __device__ __forceinline__ __nv_bfloat16 from_real<__nv_bfloat16>(real v) { return __float2bfloat16(v); }
 
 /* The one-element inputs: pointers and ABI dtypes, by value. */
 struct scalars {
@@ -109,19 +102,9 @@ static __device__ real load_scalar(const void *p, int dtype)
 	}
 }
 
-/* The word of a vectorised access: 4 * V bytes. */
-template <int V> struct word_t;
-template <> struct word_t<1> { typedef float T; };
-template <> struct word_t<2> { typedef float2 T; };
-template <> struct word_t<4> { typedef float4 T; };
-
 template <typename W> static __device__ __forceinline__ W ld(const W *p)
 {
-#if STREAM
-	return __ldcs(p);
-#else
-	return *p;
-#endif
+	return ld_word<STREAM>(p);
 }
 template <typename W> static __device__ __forceinline__ void st(W *p, W v)
 {
@@ -140,7 +123,7 @@ template <typename T, typename W> static __device__ __forceinline__ W apply(W w,
 	memcpy(e, &w, sizeof w);
 #pragma unroll
 	for (int j = 0; j < E; j++)
-		e[j] = from_real<T>(kb_pw(to_real(e[j]), s));
+		e[j] = from_float<T>(kb_pw(to_float(e[j]), s));
 	memcpy(&w, e, sizeof w);
 	return w;
 }
@@ -187,7 +170,7 @@ pointwise_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t n, scalars 
 		int64_t t = (int64_t)blockIdx.x * THREADS + threadIdx.x;
 		int64_t i = nw * E + t;
 		if (t < E && i < n)
-			y[i] = from_real<T>(kb_pw(to_real(x[i]), s));
+			y[i] = from_float<T>(kb_pw(to_float(x[i]), s));
 	}
 }
 
