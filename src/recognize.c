@@ -518,7 +518,8 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
  * one tensor: the values in the input's dtype, or the indices (argmax,
  * argmin, or the second result of max.dim/min.dim) as int64. Nothing is
  * written for anything else (all dims, dims apart, a dtype= cast, both
- * results of max.dim returned), and the template is then not offered. */
+ * results of max.dim returned), and the template is then not offered.
+ * KB_RED_INNERMOST is written too when the reduced axis is innermost. */
 static void reduce_template_defines(const struct op_graph *g, const struct graph_op *op, struct buf *b)
 {
 	const char *s = short_name(op);
@@ -580,6 +581,13 @@ static void reduce_template_defines(const struct op_graph *g, const struct graph
 	def_int(b, "KB_RED_DIM", lo);
 	def_int(b, "KB_RED_NDIMS", n);
 	def_int(b, "KB_RED_KEEPDIM", keepdim != 0);
+	/* The reduced axis innermost (nothing but extents of 1 after it): the
+	 * catalogue's ideas for rows; strided ones get those for columns. */
+	int64_t inner = 1;
+	for (int d = hi + 1; d < tx->ndim; d++)
+		inner *= tx->shape[d];
+	if (inner == 1)
+		def_int(b, "KB_RED_INNERMOST", 1);
 }
 
 static bool reduce(const struct compute *c, struct recognition *r, struct buf *b)
