@@ -48,6 +48,7 @@ void idea_def_release(struct idea_def *d)
 	free(d->to);
 	free(d->set);
 	free(d->vary);
+	free(d->requires);
 	memset(d, 0, sizeof *d);
 }
 
@@ -97,6 +98,7 @@ int propose_parse_catalog(const char *text, struct idea_def **defs, int *n)
 		d->to = get_string(o, "to", "");
 		d->set = get_string(o, "set", "");
 		d->vary = get_string(o, "vary", "");
+		d->requires = get_string(o, "requires", "");
 		json_t *loose = json_object_get(o, "loose");
 		if (loose && !json_is_boolean(loose)) {
 			rc = error("idea catalogue: entry %zu (%s): loose must be true or false", i, d->id);
@@ -147,11 +149,24 @@ static bool tried(const struct propose_ctx *ctx, const char *id, int64_t parent)
 	return false;
 }
 
+/* Whether the problem's defines have every name of an idea's requires and
+ * none of its "!NAME"s. */
+static bool requires_met(const char *requires, const char *defines)
+{
+	char *copy = xstrdup(requires);
+	bool ok = true;
+	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w && ok; w = strtok_r(NULL, " ", &save))
+		ok = *w == '!' ? !template_defines_name(defines, w + 1) : template_defines_name(defines, w);
+	free(copy);
+	return ok;
+}
+
 /* The template an idea moves a parent to, or NULL when it does not apply. */
 static const struct template *target(const struct propose_ctx *ctx, const struct idea_def *d,
 				     const struct known *parent)
 {
-	if (!list_has(d->families, ctx->family) || (d->loose && ctx->strict))
+	if (!list_has(d->families, ctx->family) || (d->loose && ctx->strict) ||
+	    !requires_met(d->requires, ctx->defines))
 		return NULL;
 	if (parent->tpl ? !list_has(d->from, parent->tpl->name) : !list_has(d->from, "naive"))
 		return NULL;

@@ -516,6 +516,85 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
 	return true;
 }
 
+/* The defines of the reduction template (templates/reduce/reduce_dim.cu)
+ * when op, the graph's one compute op, is a reduction it computes: sum,
+ * mean, amax/max, amin/min, prod, argmax or argmin over one dim or a run of
+ * adjacent dims, of the graph's one input (fp32, fp16 or bf16), returning
+ * one tensor: the values in the input's dtype, or the indices (argmax,
+ * argmin, or the second result of max.dim/min.dim) as int64. Nothing is
+ * written for anything else (all dims, dims apart, a dtype= cast, both
+ * results of max.dim returned), and the template is then not offered.
+ * KB_RED_INNERMOST is written too when the reduced axis is innermost. */
+static void reduce_template_defines(const struct op_graph *g, const struct graph_op *op, struct buf *b)
+{
+	const char *s = short_name(op);
+	int x = graph_op_input(op, 0);
+	if (x < 0 || g->n_inputs != 1 || g->n_params != 0 || g->n_outputs != 1 || x != 0 ||
+	    op->n_args != 1 || g->tensors[x].ndim < 1)
+		return;
+	const struct graph_tensor *tx = &g->tensors[x];
+	if (tx->dtype != KB_F32 && tx->dtype != KB_F16 && tx->dtype != KB_BF16)
+		return;
+	/* Which result the graph returns: the values, or max.dim's indices. */
+	int which = -1;
+	for (int k = 0; k < op->n_outputs; k++)
+		if (op->outputs[k] == g->outputs[0])
+			which = k;
+	const char *kind = NULL;
+	bool arg = false;
+	if (!strcmp(s, "sum")) kind = "KB_RED_SUM";
+	else if (!strcmp(s, "mean")) kind = "KB_RED_MEAN";
+	else if (!strcmp(s, "prod")) kind = "KB_RED_PROD";
+	else if (!strcmp(s, "amax") || (!strcmp(s, "max") && which == 0)) kind = "KB_RED_MAX";
+	else if (!strcmp(s, "amin") || (!strcmp(s, "min") && which == 0)) kind = "KB_RED_MIN";
+	else if (!strcmp(s, "argmax") || (!strcmp(s, "max") && which == 1)) { kind = "KB_RED_ARGMAX"; arg = true; }
+	else if (!strcmp(s, "argmin") || (!strcmp(s, "min") && which == 1)) { kind = "KB_RED_ARGMIN"; arg = true; }
+	if (!kind || which < 0 || (which == 1 && op->n_outputs != 2))
+		return;
+	const struct graph_tensor *ty = &g->tensors[g->outputs[0]];
+	if (ty->dtype != (arg ? KB_I64 : tx->dtype))
+		return;
+	/* The reduced dims: given, each once, adjacent. */
+	const struct graph_attr *a = graph_op_attr(op, "dim");
+	int64_t dims[KBREED_MAX_DIMS];
+	int n = 0;
+	if (a && a->value.type == GRAPH_INT)
+		dims[n++] = a->value.i;
+	else if (a && a->value.type == GRAPH_INTS && a->value.n >= 1 && a->value.n <= tx->ndim)
+		for (int k = 0; k < a->value.n; k++)
+			dims[n++] = a->value.ints[k];
+	if (n == 0)
+		return;
+	bool seen[KBREED_MAX_DIMS] = { false };
+	int lo = tx->ndim, hi = -1;
+	for (int k = 0; k < n; k++) {
+		int64_t d = dims[k] < 0 ? dims[k] + tx->ndim : dims[k];
+		if (d < 0 || d >= tx->ndim || seen[d])
+			return;
+		seen[d] = true;
+		lo = d < lo ? (int)d : lo;
+		hi = d > hi ? (int)d : hi;
+	}
+	if (hi - lo + 1 != n)
+		return;
+	int64_t keepdim = 0;
+	graph_op_int(op, "keepdim", &keepdim);
+	if (ty->ndim != (keepdim ? tx->ndim : tx->ndim - n))
+		return;
+	buf_printf(b, "#define KB_RED_OP %s\n", kind);
+	def_int(b, "KB_RED_RANK", tx->ndim);
+	def_int(b, "KB_RED_DIM", lo);
+	def_int(b, "KB_RED_NDIMS", n);
+	def_int(b, "KB_RED_KEEPDIM", keepdim != 0);
+	/* The reduced axis innermost (nothing but extents of 1 after it): the
+	 * catalogue's ideas for rows; strided ones get those for columns. */
+	int64_t inner = 1;
+	for (int d = hi + 1; d < tx->ndim; d++)
+		inner *= tx->shape[d];
+	if (inner == 1)
+		def_int(b, "KB_RED_INNERMOST", 1);
+}
+
 static bool reduce(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	if (c->n != 1 || !in_list(reduce_ops, short_name(cop(c, 0))))
@@ -535,6 +614,7 @@ static bool reduce(const struct compute *c, struct recognition *r, struct buf *b
 		def_int(b, "REDUCE_DIM", dim);
 	graph_op_int(op, "keepdim", &keepdim);
 	def_int(b, "KEEPDIM", keepdim);
+	reduce_template_defines(c->g, op, b);
 	return true;
 }
 

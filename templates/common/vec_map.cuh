@@ -1,6 +1,7 @@
 // vec_map.cuh - the bandwidth loop of the elementwise templates (gelu_vec,
 // pointwise_vec), written once:
 //   word_t<V>::T                  a word of 4 * V bytes: float, float2, float4
+//                                 (from dtype.cuh, which this file pulls in)
 //   vec_ld<S>(p), vec_st<S>(p, v) one load / store; S = 1 adds streaming
 //                                 (evict-first) cache hints, __ldcs / __stcs
 //   vec_map<NT, NI, S, W>(x, y, n, fw, fe)
@@ -22,11 +23,7 @@
 #define KBREED_COMMON_VEC_MAP_CUH
 
 #include <stdint.h>
-
-template <int V> struct word_t;
-template <> struct word_t<1> { typedef float T; };
-template <> struct word_t<2> { typedef float2 T; };
-template <> struct word_t<4> { typedef float4 T; };
+#include "dtype.cuh" // kbreed:inline
 
 template <bool S, typename W> static __device__ __forceinline__ W vec_ld(const W *p)
 {

@@ -63,6 +63,7 @@
 #include <string.h>
 #include <type_traits>
 #include "kbreed_candidate.h"
+#include "../common/dtype.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 32 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -83,14 +84,6 @@ static __device__ __forceinline__ real kb_pw(real v, const real *s)
 	(void)s;
 	KB_PW_BODY
 }
-
-static __device__ __forceinline__ real to_real(float v) { return v; }
-static __device__ __forceinline__ real to_real(__half v) { return __half2float(v); }
-static __device__ __forceinline__ real to_real(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T> static __device__ __forceinline__ T from_real(real v);
-template <> __device__ __forceinline__ float from_real<float>(real v) { return v; }
-template <> __device__ __forceinline__ __half from_real<__half>(real v) { return __float2half(v); }
-template <> __device__ __forceinline__ __nv_bfloat16 from_real<__nv_bfloat16>(real v) { return __float2bfloat16(v); }
 
 /* The one-element inputs: pointers and ABI dtypes, by value. */
 struct scalars {
@@ -120,7 +113,7 @@ template <typename T, typename W> static __device__ __forceinline__ W apply(W w,
 	memcpy(e, &w, sizeof w);
 #pragma unroll
 	for (int j = 0; j < E; j++)
-		e[j] = from_real<T>(kb_pw(to_real(e[j]), s));
+		e[j] = from_float<T>(kb_pw(to_float(e[j]), s));
 	memcpy(&w, e, sizeof w);
 	return w;
 }
@@ -137,7 +130,7 @@ pointwise_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t n, scalars 
 	for (int k = 0; k < KB_PW_NIN; k++)
 		s[k] = k == KB_PW_MAIN ? (real)0 : load_scalar(sc.p[k], sc.dtype[k]);
 	vec_map<THREADS, ITEMS, STREAM, W>(x, y, n, [&](W w) { return apply<T>(w, s); },
-					   [&](T v) { return from_real<T>(kb_pw(to_real(v), s)); });
+					   [&](T v) { return from_float<T>(kb_pw(to_float(v), s)); });
 }
 
 template <typename T, bool WIDE>

@@ -430,6 +430,64 @@ static void test_pointwise_template_offered(void **state)
 	}
 }
 
+static void test_reduce_template_offered(void **state)
+{
+	/* reduce_dim serves the reductions whose graph recognition wrote as
+	 * KB_RED_* defines, and nothing else. */
+	const char *rows = "#define REDUCE_DIM -1\n#define KB_RED_OP KB_RED_SUM\n#define KB_RED_RANK 2\n"
+			   "#define KB_RED_DIM 1\n#define KB_RED_NDIMS 1\n#define KB_RED_KEEPDIM 0\n"
+			   "#define KB_RED_INNERMOST 1\n";
+	const char *cols = "#define KB_RED_OP KB_RED_ARGMIN\n#define KB_RED_RANK 3\n#define KB_RED_DIM 1\n"
+			   "#define KB_RED_NDIMS 1\n#define KB_RED_KEEPDIM 0\n";
+	const struct template *rd = template_find(tpls, n_tpls, "reduce_dim");
+	assert_non_null(rd);
+	assert_true(template_serves(rd, "sum_dim", rows));
+	assert_true(template_serves(rd, "argmin_dim", cols));
+	assert_false(template_serves(rd, "sum_dim", "#define REDUCE_DIM 1\n#define KEEPDIM 0\n"));
+	assert_false(template_serves(rd, "sum_all", rows));
+	assert_false(template_serves(rd, "gelu", rows));
+	/* From the naive kernel the catalogue moves to reduce_dim only with
+	 * the defines; from reduce_dim, the row ideas (a warp or a block per
+	 * row) go to problems whose reduced axis is innermost, splitting R
+	 * among a column's threads to those whose axis is strided. */
+	uint64_t rng = 11;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 3.0, .pct_floor = 20 };
+	struct known tuned = { .id = 2, .tpl = rd, .correct = true, .median_ms = 1.0, .pct_floor = 70 };
+	genome_default(&tuned.genome, rd);
+	for (int with = 0; with < 3; with++) {
+		const char *defines = with == 0 ? NULL : with == 1 ? rows : cols;
+		struct known *hist = with ? &tuned : &naive;
+		const struct known *seeds[] = { hist };
+		struct propose_ctx ctx = ctx_for(with == 2 ? "argmin_dim" : "sum_dim", "reduce", hist, 1, NULL, 0, &rng);
+		ctx.defines = defines;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), to_rd = 0, row_ideas = 0, split = 0;
+		for (int i = 0; i < n; i++) {
+			to_rd += p[i].to == rd;
+			row_ideas += !strcmp(p[i].catalog_id, "reduce-warp-per-row") ||
+				     !strcmp(p[i].catalog_id, "reduce-block-per-row");
+			split += !strcmp(p[i].catalog_id, "reduce-split-r");
+			proposal_release(&p[i]);
+		}
+		if (with == 0) {
+			assert_int_equal(to_rd, 0);
+			/* ... and with the defines, from naive, reduce-one-pass. */
+			ctx.defines = rows;
+			n = propose_playbook(&ctx, seeds, 1, 64, p);
+			bool one_pass = false;
+			for (int i = 0; i < n; i++) {
+				one_pass |= !strcmp(p[i].catalog_id, "reduce-one-pass") && p[i].to == rd;
+				proposal_release(&p[i]);
+			}
+			assert_true(one_pass);
+		} else {
+			assert_true(to_rd >= 3);
+			assert_int_equal(row_ideas, with == 1 ? 2 : 0);
+			assert_int_equal(split, with == 1 ? 0 : 1);
+		}
+	}
+}
+
 static void test_conditioned_on_history(void **state)
 {
 	uint64_t rng = 42;
@@ -720,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_templates_compile),
 		cmocka_unit_test(test_conditioned_on_history),
 		cmocka_unit_test(test_pointwise_template_offered),
+		cmocka_unit_test(test_reduce_template_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_realisations_and_recombination),

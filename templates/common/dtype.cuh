@@ -1,0 +1,54 @@
+// dtype.cuh - the element types of the memory-bound templates (pointwise_vec,
+// reduce_dim), written once:
+//   to_float(v)        fp32, fp16 or bf16 widened to float (exact)
+//   from_float<T>(v)   float rounded to T (to nearest even)
+//   word_t<V>::T       the word of a vectorised access: 4 * V bytes (float,
+//                      float2, float4), whatever the element type it carries
+//   ld_word(p)         one word or element, with streaming (evict-first)
+//                      cache hints when `stream` is true
+//
+// Not a template: kbreed inlines this file in place of the marker line that
+// names it (src/template.h), once per candidate, so that a candidate stays
+// one whole file.
+#ifndef KBREED_COMMON_DTYPE_CUH
+#define KBREED_COMMON_DTYPE_CUH
+
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include <stdint.h>
+#include <string.h>
+
+static __device__ __forceinline__ float to_float(float v) { return v; }
+static __device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
+static __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <typename T> static __device__ __forceinline__ T from_float(float v);
+template <> __device__ __forceinline__ float from_float<float>(float v) { return v; }
+template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16(v); }
+
+template <int V> struct word_t;
+template <> struct word_t<1> { typedef float T; };
+template <> struct word_t<2> { typedef float2 T; };
+template <> struct word_t<4> { typedef float4 T; };
+
+/* The raw type of an S-byte access, for which __ldcs exists. */
+template <int S> struct raw_t;
+template <> struct raw_t<2> { typedef unsigned short T; };
+template <> struct raw_t<4> { typedef float T; };
+template <> struct raw_t<8> { typedef float2 T; };
+template <> struct raw_t<16> { typedef float4 T; };
+
+/* A word (float, float2, float4) or one 2-byte element, loaded plainly or
+ * with __ldcs (evict-first). */
+template <bool STREAMING, typename W> static __device__ __forceinline__ W ld_word(const W *p)
+{
+	typedef typename raw_t<(int)sizeof(W)>::T R;
+	const R *q = reinterpret_cast<const R *>(p);
+	R r = STREAMING ? __ldcs(q) : *q;
+	W w;
+	memcpy(&w, &r, sizeof w);
+	return w;
+}
+
+#endif
