@@ -41,7 +41,7 @@ static char *tmp;
 
 static int setup(void **state)
 {
-	test_private_cache();
+	test_private_cache_shared_nvcc();
 	tmp = test_tmpdir();
 	return 0;
 }
