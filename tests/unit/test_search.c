@@ -9,6 +9,7 @@
 #include "store.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <sqlite3.h>
 
 static char *tmp;
@@ -207,17 +208,31 @@ static void test_bank_lends_knobs_across_families(void **state)
 	/* A kernel banked for another family (a GEMM) lends the knob settings it
 	 * shares to a template here whose seeds-from line names that family. */
 	char *db = xasprintf("%s/x.db", tmp), *out = xasprintf("%s/out-x", tmp);
-	/* gelu_vec's copy inlines ../common/vec_map.cuh: laid out as in templates/. */
+	/* gelu_vec's copy inlines ../common/vec_map.cuh, which inlines
+	 * dtype.cuh: laid out as in templates/, every shared helper beside it. */
 	char *tdir = xasprintf("%s/tpl", tmp), *tfile = xasprintf("%s/elementwise/gelu_lent.cu", tdir);
-	char *cdir = xasprintf("%s/common", tdir), *helper = xasprintf("%s/vec_map.cuh", cdir);
-	char *text, *htext;
+	char *cdir = xasprintf("%s/common", tdir);
+	char *text;
 	assert_int_equal(util_read_file("templates/elementwise/gelu_vec.cu", 1 << 20, &text, NULL), 0);
-	assert_int_equal(util_read_file("templates/common/vec_map.cuh", 1 << 20, &htext, NULL), 0);
 	char *body = strstr(text, "// problems:");
 	assert_non_null(body);
 	char *lent = xasprintf("// kbreed-template: gelu_lent\n// family: elementwise\n// seeds-from: matmul scan\n%s", body);
 	assert_int_equal(util_mkdirs(cdir), 0);
-	assert_int_equal(util_write_file(helper, htext, strlen(htext)), 0);
+	DIR *common = opendir("templates/common");
+	assert_non_null(common);
+	for (struct dirent *e; (e = readdir(common));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *from = xasprintf("templates/common/%s", e->d_name), *to = xasprintf("%s/%s", cdir, e->d_name);
+		char *htext = NULL;
+		size_t hlen = 0;
+		assert_int_equal(util_read_file(from, 1 << 20, &htext, &hlen), 0);
+		assert_int_equal(util_write_file(to, htext, hlen), 0);
+		free(htext);
+		free(from);
+		free(to);
+	}
+	closedir(common);
 	char *edir = xasprintf("%s/elementwise", tdir);
 	assert_int_equal(util_mkdirs(edir), 0);
 	free(edir);
@@ -246,10 +261,8 @@ static void test_bank_lends_knobs_across_families(void **state)
 			       " AND knobs LIKE '%VEC=4%'"), 1);
 	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE run=2 AND origin LIKE 'bank:sm%'"), 0);
 	free(text);
-	free(htext);
 	free(lent);
 	free(tfile);
-	free(helper);
 	free(cdir);
 	free(tdir);
 	free(db);
