@@ -280,6 +280,7 @@ static int recombine(const struct propose_ctx *ctx, const struct known *const *s
 			    recombine_tried(ctx, out, made, p1, p2))
 				continue;
 			struct proposal *p = &out[made++];
+			*p = (struct proposal){ 0 };  /* every field, step included */
 			char *k1 = genome_knobs_str(&p1->genome), *k2 = genome_knobs_str(&p2->genome);
 			p->def = NULL;
 			p->catalog_id = xstrdup("recombine");
@@ -337,6 +338,7 @@ static int knob_steps(const struct propose_ctx *ctx, const struct known *const *
 				if (tried(ctx, id, p1->id))
 					continue;
 				struct proposal *p = &out[made++];
+				*p = (struct proposal){ 0 };  /* every field, step included */
 				char *knobs = genome_knobs_str(&p1->genome);
 				p->def = NULL;
 				p->catalog_id = xstrdup(id);
@@ -411,6 +413,7 @@ int propose_playbook(const struct propose_ctx *ctx, const struct known *const *s
 		struct option_ o = opts[pick];
 		opts[pick] = opts[--n_opts];
 		struct proposal *p = &out[made++];
+		*p = (struct proposal){ 0 };  /* every field, step included */
 		p->def = o.def;
 		p->catalog_id = xstrdup(o.def->id);
 		p->category = xstrdup(o.def->category);
