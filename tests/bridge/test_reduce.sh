@@ -13,40 +13,11 @@
 # reduced axis that is innermost and the column ones for a strided one.
 set -u
 cd "$(dirname "$0")/../.."
-root=$(pwd)
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$root/${KBREED_BUILD:-build} ;;
-esac
-K="$B/kbreed"
-export KBREED_PYTHON="${1:-${KBREED_PYTHON:-/usr/bin/python3}}"
-bench="${KBREED_KERNELBENCH:-$root/../shared/kernelbench}"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "$2" | head -20 | sed 's/^/  /'; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export KBREED_CACHE="$tmp/cache" XDG_CACHE_HOME="$tmp/cache"
-# The bridge's descriptions are shared with the other build's run (make test,
-# then test-asan): it finds these problems described and parses the JSON
-# again, without running Python on them again.
-if [ -n "${KBREED_TEST_DESCRIBE_CACHE:-}" ]; then
-	mkdir -p "$KBREED_TEST_DESCRIBE_CACHE" "$KBREED_CACHE" && ln -s "$KBREED_TEST_DESCRIBE_CACHE" "$KBREED_CACHE/describe"
-fi
-mkdir -p "$tmp/p" "$tmp/src"
+. tests/bridge/template_lib.sh
 
 # The problems: level 1's reductions (scaled down) where present, and the
 # odd-shaped ones of tests/data.
-if [ -d "$bench/level1" ]; then
-	mkdir -p "$tmp/l1in"
-	for f in "$bench"/level1/*_reduction_over_a_dimension.py "$bench"/level1/*_Arg*_over_a_dimension.py; do
-		[ -f "$f" ] && cp "$f" "$tmp/l1in/"
-	done
-	bash tests/bridge/scale_level1.sh "$tmp/l1in" "$tmp/p" >/dev/null
-else
-	echo "# no KernelBench level 1 at $bench/level1: only tests/data's problems"
-fi
+level1_copies $(cd "$bench/level1" 2>/dev/null && ls *_reduction_over_a_dimension.py *_Arg*_over_a_dimension.py 2>/dev/null | sed 's/\.py$//')
 cp tests/data/odd_reduce_*.py "$tmp/p/"
 n_l1=$(ls "$tmp/p" | grep -vc '^odd_')
 echo "# $n_l1 level-1 reductions, $(ls "$tmp/p" | grep -c '^odd_') odd ones"

@@ -9,38 +9,9 @@
 # it does not compute, and a problem of another family are not offered it.
 set -u
 cd "$(dirname "$0")/../.."
-root=$(pwd)
-case ${KBREED_BUILD:-build} in
-/*) B=$KBREED_BUILD ;;
-*) B=$root/${KBREED_BUILD:-build} ;;
-esac
-K="$B/kbreed"
-export KBREED_PYTHON="${1:-${KBREED_PYTHON:-/usr/bin/python3}}"
-bench="${KBREED_KERNELBENCH:-$root/../shared/kernelbench}"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "$2" | head -20 | sed 's/^/  /'; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export KBREED_CACHE="$tmp/cache" XDG_CACHE_HOME="$tmp/cache"
-# The bridge's descriptions are shared with the other build's run (make test,
-# then test-asan): it finds these problems described and parses the JSON
-# again, without running Python on them again.
-if [ -n "${KBREED_TEST_DESCRIBE_CACHE:-}" ]; then
-	mkdir -p "$KBREED_TEST_DESCRIBE_CACHE" "$KBREED_CACHE" && ln -s "$KBREED_TEST_DESCRIBE_CACHE" "$KBREED_CACHE/describe"
-fi
-mkdir -p "$tmp/p" "$tmp/src"
+. tests/bridge/template_lib.sh
 
-if [ -d "$bench/level1" ]; then
-	mkdir -p "$tmp/l1in"
-	for n in 90_cumprod 92_cumsum_exclusive 93_masked_cumsum; do
-		[ -f "$bench/level1/$n.py" ] && cp "$bench/level1/$n.py" "$tmp/l1in/"
-	done
-	bash tests/bridge/scale_level1.sh "$tmp/l1in" "$tmp/p" >/dev/null
-else
-	echo "# no KernelBench level 1 at $bench/level1: only tests/data's problems"
-fi
+level1_copies 90_cumprod 92_cumsum_exclusive 93_masked_cumsum
 cp tests/data/odd_cumsum*.py tests/data/odd_cumprod.py "$tmp/p/"
 
 # The variant each should be recognised as: its op, and the define that says so.

@@ -1,0 +1,40 @@
+# tests/bridge/template_lib.sh - what the template shell tests (test_pointwise,
+# test_scan, test_reduce) share; sourced from the checkout's root, with the
+# test's PYTHON as $1. Sets root, B and K (the build under test), bench
+# (KernelBench), passed/failed with ok and not_ok, and tmp (removed at exit),
+# where KBREED_CACHE lives; level1_copies NAME... writes scaled-down copies of
+# those level-1 problems, where present, into $tmp/p.
+root=$(pwd)
+case ${KBREED_BUILD:-build} in
+/*) B=$KBREED_BUILD ;;
+*) B=$root/${KBREED_BUILD:-build} ;;
+esac
+K="$B/kbreed"
+export KBREED_PYTHON="${1:-${KBREED_PYTHON:-/usr/bin/python3}}"
+bench="${KBREED_KERNELBENCH:-$root/../shared/kernelbench}"
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "$2" | head -20 | sed 's/^/  /'; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export KBREED_CACHE="$tmp/cache" XDG_CACHE_HOME="$tmp/cache"
+# The bridge's descriptions are shared with the other build's run (make test,
+# then test-asan): it finds these problems described and parses the JSON
+# again, without running Python on them again.
+if [ -n "${KBREED_TEST_DESCRIBE_CACHE:-}" ]; then
+	mkdir -p "$KBREED_TEST_DESCRIBE_CACHE" "$KBREED_CACHE" && ln -s "$KBREED_TEST_DESCRIBE_CACHE" "$KBREED_CACHE/describe"
+fi
+mkdir -p "$tmp/p" "$tmp/src"
+
+level1_copies() {
+	if [ ! -d "$bench/level1" ]; then
+		echo "# no KernelBench level 1 at $bench/level1: only tests/data's problems"
+		return 0
+	fi
+	mkdir -p "$tmp/l1in"
+	for n in "$@"; do
+		[ -f "$bench/level1/$n.py" ] && cp "$bench/level1/$n.py" "$tmp/l1in/"
+	done
+	bash tests/bridge/scale_level1.sh "$tmp/l1in" "$tmp/p" >/dev/null
+}
