@@ -4,75 +4,110 @@
 # of the command line. SHELL_TESTS="tests/cli/test_show.sh ..." runs only
 # the shell tests named (make test-asan UNIT_TESTS=test_store SHELL_TESTS=...
 # then checks a part of kbreed under the sanitizers in minutes, not an hour).
-# Ends with one line "N passed, M failed" summing the test cases.
+# KBREED_TEST_JOBS tests run at once (default: the number of CPUs, at most 4):
+# most tests wait on nvcc or Python, one process at a time. Each test's output
+# is printed whole as soon as it ends; the longest tests start first. Ends with
+# the tests that failed, if any, and one line "N passed, M failed" summing the
+# test cases.
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 export KBREED_PYTHON="${KBREED_PYTHON:-$PYTHON}"
-passed=0
-failed=0
-log=$(mktemp)
 
 # Sanitized builds (make test-asan) set SANITIZER_LOGS: every ASan or LSan
-# report of a process started here, or of its descendants that keep the
-# environment, then lands in that directory, and a test that left one there
-# failed whatever its own checks said (a test expecting "exit 1" must not pass
-# on a report's exit). UBSan's reports stay on stderr (GCC 12's combined
-# runtime ignores UBSan's log_path); their exit status, 86, gives them away.
-san_reports() { :; }
+# report of a process a test started, or of its descendants that keep the
+# environment, then lands in that test's directory under it, and a test that
+# left one there failed whatever its own checks said (a test expecting
+# "exit 1" must not pass on a report's exit). UBSan's reports stay on stderr
+# (GCC 12's combined runtime ignores UBSan's log_path); their exit status, 86,
+# gives them away.
+
+# --one DIR I: runs line I of DIR/list; writes DIR/I.log (its output) and
+# DIR/I.sum ("passed failed seconds").
+if [ "${1:-}" = --one ]; then
+	dir=$2 i=$3
+	t=$(sed -n "${i}p" "$dir/list")
+	log=$dir/$i.log
+	if [ -n "${SANITIZER_LOGS:-}" ]; then
+		mkdir -p "$SANITIZER_LOGS/$i"
+		export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANITIZER_LOGS/$i/asan"
+	fi
+	t0=$(date +%s)
+	case $t in
+	*.sh*)
+		# shellcheck disable=SC2086
+		bash $t >"$log" 2>&1
+		line=$(tail -1 "$log")
+		p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+		f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+		if [ -z "$p" ]; then
+			echo "$t printed no summary" >>"$log"
+			p=0 f=1
+		fi
+		;;
+	*)
+		"$t" >"$log" 2>&1
+		rc=$?
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log")
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log")
+		if [ "$rc" -ne 0 ] && [ -z "$f" ]; then
+			echo "$t exited with status $rc" >>"$log"
+			f=1
+		fi
+		;;
+	esac
+	secs=$(($(date +%s) - t0))
+	echo "# $t: $secs s" >>"$log"
+	if [ -n "${SANITIZER_LOGS:-}" ]; then
+		for r in "$SANITIZER_LOGS/$i"/asan.*; do
+			[ -f "$r" ] || continue
+			{ echo "sanitizer report from $t ($(basename "$r")):"; cat "$r"; } >>"$log"
+			f=$((${f:-0} + 1))
+		done
+	fi
+	echo "${p:-0} ${f:-0} $secs" >"$dir/$i.sum"
+	flock "$dir/list" cat "$log"
+	exit 0
+fi
+
 if [ -n "${SANITIZER_LOGS:-}" ]; then
 	rm -rf "$SANITIZER_LOGS" && mkdir -p "$SANITIZER_LOGS" || exit 1
-	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANITIZER_LOGS/asan"
-	# san_reports NAME: prints and counts the reports left since the last call.
-	san_reports() {
-		for r in "$SANITIZER_LOGS"/asan.*; do
-			[ -f "$r" ] || continue
-			echo "sanitizer report from $1 ($(basename "$r")):"
-			cat "$r"
-			failed=$((failed + 1))
-			mkdir -p "$SANITIZER_LOGS/seen" && mv "$r" "$SANITIZER_LOGS/seen/"
-		done
-	}
 fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
 for t in "$@"; do
-	t0=$(date +%s)
-	"$t" >"$log" 2>&1
-	rc=$?
-	cat "$log"
-	echo "# $t: $(($(date +%s) - t0)) s"
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log")
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log")
-	passed=$((passed + ${p:-0}))
-	failed=$((failed + ${f:-0}))
-	if [ "$rc" -ne 0 ] && [ -z "$f" ]; then
-		echo "$t exited with status $rc"
-		failed=$((failed + 1))
-	fi
-	san_reports "$t"
-done
+	echo "$t"
+done >"$dir/list"
 for script in tests/layers/check.sh "tests/bridge/test_bridge.sh $KBREED_PYTHON" "tests/bridge/test_level1.sh $KBREED_PYTHON" "tests/bridge/test_pointwise.sh $KBREED_PYTHON" "tests/bridge/test_scan.sh $KBREED_PYTHON" "tests/bridge/test_reduce.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh tests/cli/test_gpus.sh tests/cli/test_adaptive.sh tests/slurm/test_slurm.sh tests/cli/test_export.sh tests/cli/test_report.sh \
 	tests/cli/test_pyeval.sh tests/cli/test_show.sh tests/cli/test_store_paths.sh tests/cli/test_install.sh; do
 	case " ${SHELL_TESTS:-${script%% *}} " in
-	*" ${script%% *} "*) ;;
-	*) continue ;;
+	*" ${script%% *} "*) echo "$script" >>"$dir/list" ;;
 	esac
-	t0=$(date +%s)
-	# shellcheck disable=SC2086
-	bash $script >"$log" 2>&1
-	cat "$log"
-	echo "# $script: $(($(date +%s) - t0)) s"
-	line=$(tail -1 "$log")
-	p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-	f=$(echo "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-	if [ -z "$p" ]; then
-		echo "$script printed no summary"
-		failed=$((failed + 1))
-	else
-		passed=$((passed + p))
-		failed=$((failed + f))
-	fi
-	san_reports "$script"
 done
-rm -f "$log"
+n=$(grep -c . "$dir/list")
+# The longest first (seconds on a 2-core machine), so that the last to end is
+# not a long one started late.
+for slow in test_playbook test_level1.sh test_cli.sh test_reduce.sh test_pointwise.sh test_scan.sh; do
+	grep -n "$slow" "$dir/list" | cut -d: -f1
+done >"$dir/order"
+seq 1 "$n" | grep -vxF -f "$dir/order" >>"$dir/order"
+jobs=${KBREED_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+[ "$jobs" -gt 4 ] && [ -z "${KBREED_TEST_JOBS:-}" ] && jobs=4
+xargs -P "$jobs" -n 1 sh "$0" --one "$dir" <"$dir/order"
+passed=0
+failed=0
+i=1
+while [ "$i" -le "$n" ]; do
+	t=$(sed -n "${i}p" "$dir/list")
+	if [ -f "$dir/$i.sum" ]; then
+		read -r p f secs <"$dir/$i.sum"
+	else
+		p=0 f=1
+	fi
+	[ "$f" -gt 0 ] && echo "FAILED: $t ($f)"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	i=$((i + 1))
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
