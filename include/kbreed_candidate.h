@@ -65,6 +65,19 @@ static inline int64_t kb_numel(const kb_tensor *t)
 	return n;
 }
 
+/* Whether b has a's shape: as many dimensions (0..KBREED_MAX_DIMS) and the
+ * same extent in each, none negative. The check of an output against the
+ * input it mirrors; a source helper, not part of the binary interface. */
+static inline int kb_same_shape(const kb_tensor *a, const kb_tensor *b)
+{
+	if (a->ndim < 0 || a->ndim > KBREED_MAX_DIMS || b->ndim != a->ndim)
+		return 0;
+	for (int i = 0; i < a->ndim; i++)
+		if (a->shape[i] < 0 || b->shape[i] != a->shape[i])
+			return 0;
+	return 1;
+}
+
 /* Placed once at file scope in every candidate: exports the ABI version. */
 #define KBREED_CANDIDATE_ABI \
 	KB_EXPORT int kbreed_abi_version(void) { return KBREED_ABI_VERSION; }

@@ -99,9 +99,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	for (int i = 0; i < w->ndim; i++)
 		if (x->shape[lead + i] != w->shape[i] || b->shape[i] != w->shape[i])
 			return KB_ERR_SHAPE;
-	for (int i = 0; i < x->ndim; i++)
-		if (y->shape[i] != x->shape[i] || x->shape[i] < 0)
-			return KB_ERR_SHAPE;
+	if (!kb_same_shape(x, y))
+		return KB_ERR_SHAPE;
 
 	int64_t M = kb_numel(w);
 	int64_t N = kb_numel(x);

@@ -182,11 +182,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	kb_tensor *y = &out[0];
 	if (x->dtype != y->dtype || (x->dtype != KB_F32 && x->dtype != KB_F16 && x->dtype != KB_BF16))
 		return KB_ERR_SHAPE;
-	if (x->ndim < 0 || x->ndim > KBREED_MAX_DIMS || y->ndim != x->ndim)
+	if (!kb_same_shape(x, y))
 		return KB_ERR_SHAPE;
-	for (int i = 0; i < x->ndim; i++)
-		if (x->shape[i] < 0 || y->shape[i] != x->shape[i])
-			return KB_ERR_SHAPE;
 	scalars sc;
 	memset(&sc, 0, sizeof sc);
 	for (int k = 0; k < KB_PW_NIN; k++) {

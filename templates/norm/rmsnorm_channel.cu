@@ -190,11 +190,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	kb_tensor *y = &out[0];
 	if (x->dtype != KB_F32 || y->dtype != KB_F32)
 		return KB_ERR_SHAPE;
-	if (x->ndim < 2 || x->ndim > KBREED_MAX_DIMS || y->ndim != x->ndim)
+	if (x->ndim < 2 || !kb_same_shape(x, y))
 		return KB_ERR_SHAPE;
-	for (int i = 0; i < x->ndim; i++)
-		if (x->shape[i] < 0 || y->shape[i] != x->shape[i])
-			return KB_ERR_SHAPE;
 	int64_t B = x->shape[0], C = x->shape[1], S = 1;
 	for (int i = 2; i < x->ndim; i++)
 		S *= x->shape[i];

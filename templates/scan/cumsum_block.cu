@@ -363,19 +363,13 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	kb_tensor *y = &out[0];
 	if (x->dtype != KB_F32 || y->dtype != KB_F32)
 		return KB_ERR_SHAPE;
-	if (x->ndim < 1 || x->ndim > KBREED_MAX_DIMS || y->ndim != x->ndim)
+	if (x->ndim < 1 || !kb_same_shape(x, y))
 		return KB_ERR_SHAPE;
-	for (int i = 0; i < x->ndim; i++)
-		if (x->shape[i] < 0 || y->shape[i] != x->shape[i])
-			return KB_ERR_SHAPE;
 	const unsigned char *mp = NULL;
 #if SCAN_MASKED
 	const kb_tensor *mk = &in[1];
-	if (mk->dtype != KB_BOOL || mk->ndim != x->ndim)
+	if (mk->dtype != KB_BOOL || !kb_same_shape(x, mk))
 		return KB_ERR_SHAPE;
-	for (int i = 0; i < x->ndim; i++)
-		if (mk->shape[i] != x->shape[i])
-			return KB_ERR_SHAPE;
 	mp = (const unsigned char *)mk->data;
 #endif
 	int dim = SCAN_DIM < 0 ? SCAN_DIM + x->ndim : SCAN_DIM;

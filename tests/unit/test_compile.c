@@ -81,6 +81,25 @@ static void test_abi_symbols(void **state)
 		compile_job_release(&j[i]);
 }
 
+/* The header's shape helper, as candidates call it: b mirrors a exactly. */
+static void test_same_shape(void **state)
+{
+	kb_tensor a = { .ndim = 3, .shape = { 4, 0, 7 } }, b = a;
+	assert_true(kb_same_shape(&a, &b));
+	b.shape[2] = 6;
+	assert_false(kb_same_shape(&a, &b));
+	b = a;
+	b.ndim = 2;
+	assert_false(kb_same_shape(&a, &b));
+	a.shape[0] = b.shape[0] = -4;   /* equal, but no extent is negative */
+	b.ndim = 3;
+	assert_false(kb_same_shape(&a, &b));
+	kb_tensor s = { .ndim = 0 }, t = { .ndim = 0 };
+	assert_true(kb_same_shape(&s, &t));   /* scalars */
+	s.ndim = t.ndim = KBREED_MAX_DIMS + 1;
+	assert_false(kb_same_shape(&s, &t));
+}
+
 static void test_compile_error_remembered(void **state)
 {
 	struct compile_opts o = { .arch = ARCH };
@@ -388,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_arch_for),
 		cmocka_unit_test(test_compile_and_cache),
 		cmocka_unit_test(test_abi_symbols),
+		cmocka_unit_test(test_same_shape),
 		cmocka_unit_test(test_compile_error_remembered),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_key_covers_inputs),
