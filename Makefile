@@ -98,7 +98,16 @@ PROTO_H := include/kbreed_worker_protocol.h include/kbreed_candidate.h
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/worker_protocol.o
 
 WORKER_CFLAGS := $(CFLAGS) -I$(CUDA_HOME)/include
-WORKER_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt
+WORKER_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt -lm
+# The comparer's kernels (worker/compare_gpu.cu), compiled by nvcc for the
+# architectures in COMPARE_ARCH, with PTX for later ones; no GPU is needed to
+# build them. -fmad=false: the tolerance test rounds as the host's does;
+# no exceptions nor guarded statics, so the C link needs no libstdc++.
+NVCC ?= $(CUDA_HOME)/bin/nvcc
+COMPARE_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	-gencode arch=compute_90,code=compute_90
+WORKER_SRC := worker/worker.c worker/comparer.c $(PROTO_SRC)
+WORKER_H := worker/worker.h worker/compare_gpu.h $(PROTO_H)
 
 UNIT_TESTS := test_util test_compare test_proc test_sandbox test_compile test_bridge_json test_graph test_bridge test_evaluate \
 	test_store test_playbook test_search test_policy test_linkcheck test_llm test_llm_propose test_report test_generate
@@ -123,13 +132,18 @@ $(BUILD)/libkbreed.a: $(LIB_OBJ)
 $(BUILD)/kbreed: $(BUILD)/obj/main.o $(BUILD)/libkbreed.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/kbreed-worker: worker/worker.c $(PROTO_SRC) $(PROTO_H)
-	@mkdir -p $(BUILD)
-	$(CC) $(WORKER_CFLAGS) -o $@ worker/worker.c $(PROTO_SRC) $(WORKER_LIBS)
-
-$(BUILD)/tests/fake_worker: tests/unit/fake_worker.c $(PROTO_SRC) $(PROTO_H)
+$(BUILD)/obj/compare_gpu.o: worker/compare_gpu.cu worker/compare_gpu.h $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ tests/unit/fake_worker.c $(PROTO_SRC)
+	$(NVCC) -O2 -fmad=false -Xcompiler -fno-exceptions,-fno-threadsafe-statics $(COMPARE_ARCH) -c $< -o $@
+
+$(BUILD)/kbreed-worker: $(WORKER_SRC) $(WORKER_H) $(BUILD)/obj/compare_gpu.o
+	@mkdir -p $(BUILD)
+	$(CC) $(WORKER_CFLAGS) -o $@ $(WORKER_SRC) $(BUILD)/obj/compare_gpu.o $(WORKER_LIBS)
+
+# The fake comparer compares host copies with kbreed's own rule (src/compare.c).
+$(BUILD)/tests/fake_worker: tests/unit/fake_worker.c $(PROTO_SRC) $(PROTO_H) src/compare.c src/compare.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ tests/unit/fake_worker.c $(PROTO_SRC) src/compare.c -lpthread -lm
 
 $(BUILD)/tests/llm_server: tests/unit/llm_server.c
 	@mkdir -p $(dir $@)

@@ -50,7 +50,7 @@ reads as a reply. Exit codes are kbreed-worker's.
 import os
 import sys
 
-PROTOCOL = 3                 # KBREED_WORKER_PROTOCOL
+PROTOCOL = 4                 # KBREED_WORKER_PROTOCOL
 EXIT_NO_GPU = 2              # KBW_EXIT_NO_GPU: no CUDA (or no torch)
 EXIT_CUDA = 3                # KBW_EXIT_CUDA: a CUDA error; the context cannot be trusted
 EXIT_JOB = 4                 # KBW_EXIT_JOB: bad usage, a bad job, unreadable data

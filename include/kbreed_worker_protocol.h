@@ -1,6 +1,6 @@
 /*
  * kbreed_worker_protocol.h - the contract between kbreed and its GPU worker,
- * protocol version 3. docs/WORKER.md tells the whole story.
+ * protocol version 4. docs/WORKER.md tells the whole story.
  *
  * Three programs include this header and link worker/worker_protocol.c:
  * kbreed (src/worker_client.c, src/evaluate.c), the GPU worker
@@ -29,6 +29,15 @@
  * worker that was sent one replies "early <calls>". A worker or a kbreed that
  * knows nothing of it never sees either.
  *
+ * Checking on the GPU (protocol 4) is agreed the same way: a worker that
+ * can export its buffers says "ipc" on its ready line; kbreed may then send
+ * it "export" (its buffers' CUDA IPC handles, once) and "eval ...TAB gpu",
+ * after which the worker writes no output files but stops after each
+ * checked call with "check <set> <pass>" until kbreed answers "go" or
+ * "stop <why>". Meanwhile kbreed asks the comparer (`kbreed-worker JOB
+ * --compare`, a trusted process that never loads a candidate and holds the
+ * references on the GPU) to compare those buffers with the references.
+ *
  * Bump KBREED_WORKER_PROTOCOL on any change to a line's meaning or syntax.
  */
 #ifndef KBREED_WORKER_PROTOCOL_H
@@ -41,7 +50,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define KBREED_WORKER_PROTOCOL 3
+#define KBREED_WORKER_PROTOCOL 4
 
 /* Exit codes of the worker. */
 #define KBW_EXIT_OK 0
@@ -67,11 +76,21 @@
  *   reps <n>            timed calls (>= 1)
  *   flush_mb <n>        L2 flush written before each timed call (>= 0)
  *   tensor <kind> <set> <index> <dtype> <ndim> <d0> .. <dn-1> <source>
- * kind: input | param | output; set: the input set, -1 for the others;
- * dtype: enum kb_dtype; source: "fd:N" (an inherited descriptor), a path,
- * or "-" for outputs (which have no contents). Blank lines are ignored. */
+ *   tolerance <output> <atol> <rtol> <atol> <rtol>
+ *                       the comparer's only: atol and rtol of each
+ *                       tolerance profile (enum tolerance_profile order,
+ *                       src/compare.h) for that output, before its scale
+ * kind: input | param | output | reference; set: the input set, -1 for
+ * params and outputs; dtype: enum kb_dtype; source: "fd:N" (an inherited
+ * descriptor), a path, or "-" for outputs (which have no contents).
+ * A reference (protocol 4) is output <index> of set <set> as the problem
+ * computes it: only the comparer's job holds references, one per set and
+ * output, and the candidate's worker refuses a job with any. Blank lines
+ * are ignored. */
 
-enum kbw_kind { KBW_INPUT, KBW_PARAM, KBW_OUTPUT };
+enum kbw_kind { KBW_INPUT, KBW_PARAM, KBW_OUTPUT, KBW_REFERENCE };
+
+#define KBW_PROFILES 2   /* tolerance profiles the comparer applies at once */
 
 struct kbw_tensor {
 	enum kbw_kind kind;
@@ -92,6 +111,10 @@ struct kbw_job {
 	int n_tensors;
 	int n_inputs;       /* inputs per set */
 	int n_params, n_outputs;
+	int n_refs;         /* references (the comparer's job): sets x outputs */
+	double tol[KBW_MAX_TENSORS][2 * KBW_PROFILES];  /* per output: atol, rtol per
+							   profile (tolerance lines) */
+	int n_tols;         /* tolerance lines read (or to write): outputs 0..n_tols-1 */
 };
 
 void kbw_job_init(struct kbw_job *j);
@@ -118,6 +141,27 @@ size_t kbw_tensor_bytes(const struct kbw_tensor *t);
 int kbw_check_version(int theirs, const char *what, const char *me, char *why, size_t why_cap);
 
 /* ---- Commands, kbreed -> worker, one per line on the worker's stdin ----
+ * (For checking on the GPU, protocol 4:)
+ *   export                           the worker replies one "handle" line per
+ *                                    buffer a candidate is called with (the
+ *                                    input slot, the params, the outputs)
+ *                                    and "end ok"; once per worker
+ *   eval ...TABgpu                   (a last field, after any cutoff) the
+ *                                    checked calls write no files: after each
+ *                                    the worker replies "check <set> <pass>"
+ *                                    and waits for
+ *   go | stop <why>                  go on, or end the candidate with
+ *                                    "fault rejected <why>"
+ * To the comparer (`kbreed-worker JOB --compare`):
+ *   handle <kind> <index> <hex>      a buffer of the worker, as it exported it
+ *   attach                           open them: "end ok", or "fault ..."
+ *   compare <set> <pass>             compare the worker's outputs with set
+ *                                    <set>'s references and its inputs with
+ *                                    their golden copies: one "stats" line
+ *                                    per output then "end ok"; or "fault
+ *                                    rejected <why>" (an input changed) and
+ *                                    "end fault"
+ *   quit
  *   eval <candidate.so>TAB<outdir>   judge one candidate
  *   eval <candidate.so>TAB<outdir>TABcutoff <ms> <calls>
  *                                    the same, adaptively (only to a worker
@@ -129,7 +173,11 @@ int kbw_check_version(int theirs, const char *what, const char *me, char *why, s
  *                                    "early <calls made>" before "end ok"
  *   quit                             exit 0 */
 
-enum kbw_command { KBW_CMD_EVAL, KBW_CMD_QUIT, KBW_CMD_BAD };
+enum kbw_command {
+	KBW_CMD_EVAL, KBW_CMD_QUIT, KBW_CMD_BAD,
+	KBW_CMD_EXPORT, KBW_CMD_GO, KBW_CMD_STOP,         /* to the worker */
+	KBW_CMD_HANDLE, KBW_CMD_ATTACH, KBW_CMD_COMPARE,  /* to the comparer */
+};
 
 /* One eval command, decoded. */
 struct kbw_eval {
@@ -137,6 +185,24 @@ struct kbw_eval {
 	const char *outdir;    /* where its outputs go (points into the line) */
 	double cutoff_ms;      /* 0: time every call (no cutoff given) */
 	int cutoff_calls;      /* timed calls before the cutoff is looked at (>= 1) */
+	bool gpu;              /* "gpu": checked calls paced by check/go, no files */
+};
+
+/* A handle line's contents: a buffer of the worker's, as CUDA IPC names it. */
+#define KBW_HANDLE_HEX 256   /* at most this many hex digits */
+struct kbw_handle {
+	enum kbw_kind kind;    /* KBW_INPUT (the slot), KBW_PARAM or KBW_OUTPUT */
+	int index;
+	char hex[KBW_HANDLE_HEX + 1];
+};
+
+/* Any command, decoded (kbw_parse_cmd). */
+struct kbw_cmd {
+	enum kbw_command cmd;
+	struct kbw_eval eval;      /* EVAL */
+	struct kbw_handle handle;  /* HANDLE */
+	int set, pass;             /* COMPARE: the set, 0 first sight / 1 check call */
+	const char *text;          /* STOP: why (points into the line) */
 };
 
 /* "eval so\toutdir\n" into buf. Returns its length, or -1 when a path holds
@@ -145,6 +211,17 @@ int kbw_format_eval(char *buf, size_t cap, const char *so, const char *outdir);
 /* The same with a cutoff (cutoff_ms <= 0: none, the plain line). calls >= 1. */
 int kbw_format_eval_cutoff(char *buf, size_t cap, const char *so, const char *outdir, double cutoff_ms,
 			   int calls);
+/* The same with "gpu" as a last field when gpu is set. */
+int kbw_format_eval_opts(char *buf, size_t cap, const char *so, const char *outdir, double cutoff_ms,
+			 int calls, bool gpu);
+/* "handle <kind> <index> <hex>\n": the same text is the worker's reply and
+ * the comparer's command. Returns its length, or -1. */
+int kbw_format_handle(char *buf, size_t cap, const struct kbw_handle *h);
+/* "stop <why>\n", why on one line and cut to fit as a fault's message.
+ * Returns its length, or -1. */
+int kbw_format_stop(char *buf, size_t cap, const char *why);
+/* Decodes any command line (newline stripped), in place. */
+enum kbw_command kbw_parse_cmd(char *line, struct kbw_cmd *c);
 /* Decodes a command line (newline stripped), in place: for EVAL, e's paths
  * point into line and its cutoff is 0 when none was given. */
 enum kbw_command kbw_parse_eval(char *line, struct kbw_eval *e);
@@ -152,9 +229,22 @@ enum kbw_command kbw_parse_eval(char *line, struct kbw_eval *e);
 enum kbw_command kbw_parse_command(char *line, const char **so, const char **outdir);
 
 /* ---- Replies, worker -> kbreed, one per line -----------------------------
- *   ready <version> <free_bytes> [cutoff]
+ *   ready <version> <free_bytes> [cutoff] [ipc] [compare]
  *                                    the job is loaded; commands welcome;
- *                                    "cutoff": eval takes a cutoff
+ *                                    "cutoff": eval takes a cutoff; "ipc":
+ *                                    export and eval's gpu field are taken;
+ *                                    "compare": this is a comparer
+ *   handle <kind> <index> <hex>      (export) one buffer's IPC handle
+ *   check <set> <pass>               (eval with gpu) a checked call is done,
+ *                                    its outputs in the exported buffers;
+ *                                    pass 0: set's first sight, 1: its
+ *                                    check call; the worker waits for go
+ *   stats <output> <scale> <n> <bad> <bad> <first> <first> <got> <want>
+ *         <got> <want> <nonfinite> <max_abs> <max_rel> <err_sq> <ref_sq>
+ *                                    (the comparer's, per output) what
+ *                                    src/compare.c's compare_buffers counts,
+ *                                    per profile where two are given; first
+ *                                    -1 when none
  *   error <message>                  the worker cannot go on (or an unknown
  *                                    command); it exits after a fatal one
  * Per "eval", in this order, ending with exactly one "end":
@@ -173,7 +263,22 @@ enum kbw_command kbw_parse_command(char *line, const char **so, const char **out
 enum kbw_reply_kind {
 	KBW_REPLY_READY, KBW_REPLY_ERROR, KBW_REPLY_FAULT, KBW_REPLY_FIRST,
 	KBW_REPLY_TIME, KBW_REPLY_CLOCKS, KBW_REPLY_LEAK, KBW_REPLY_THREADS,
-	KBW_REPLY_END, KBW_REPLY_EARLY,
+	KBW_REPLY_END, KBW_REPLY_EARLY, KBW_REPLY_HANDLE, KBW_REPLY_CHECK,
+	KBW_REPLY_STATS,
+};
+
+/* One output's comparison as the comparer reports it: the counts and sums
+ * of struct compare_stats (src/compare.h) before the norm rule, which kbreed
+ * applies. Indices are flat, per tensor. */
+struct kbw_stats {
+	int output;
+	double scale;                      /* max(1, rms of the reference) */
+	long long n;
+	long long n_bad[KBW_PROFILES];
+	long long first_bad[KBW_PROFILES]; /* -1 when none */
+	double first_got[KBW_PROFILES], first_want[KBW_PROFILES];
+	long long n_nonfinite;
+	double max_abs, max_rel, err_sq, ref_sq;
 };
 
 enum kbw_fault { KBW_FAULT_LOAD, KBW_FAULT_RUNTIME, KBW_FAULT_REJECTED };
@@ -182,6 +287,11 @@ struct kbw_reply {
 	enum kbw_reply_kind kind;
 	int version;                  /* ready; 1 for a worker that predates versions */
 	bool cutoff;                  /* ready: eval takes a cutoff (adaptive timing) */
+	bool ipc;                     /* ready: export and eval's gpu field are taken */
+	bool compare;                 /* ready: a comparer */
+	struct kbw_handle handle;     /* handle */
+	int pass;                     /* check (with set) */
+	struct kbw_stats stats;       /* stats */
 	unsigned long long bytes;     /* ready: free device memory; leak: bytes kept */
 	enum kbw_fault fault;         /* fault */
 	const char *text;             /* error, fault: the message (points into the

@@ -257,11 +257,19 @@ void compare_buffers(const void *ref, const void *got, enum kb_dtype t, int64_t 
 	compare_stats_init(out);
 	for (int i = 0; i < threads; i++)
 		compare_stats_merge(out, &w[i].stats, w[i].begin);
+	compare_finish(out, t);
+}
+
+void compare_finish(struct compare_stats *s, enum kb_dtype t)
+{
+	s->rel_l2 = 0;
+	for (int p = 0; p < TOL_PROFILES; p++)
+		s->norm_bad[p] = false;
 	/* The norm rule, on this tensor as a whole. */
-	if (!is_integer(t) && out->ref_sq > 0) {
-		out->rel_l2 = sqrt(out->err_sq / out->ref_sq);
+	if (!is_integer(t) && s->ref_sq > 0) {
+		s->rel_l2 = sqrt(s->err_sq / s->ref_sq);
 		for (int p = 0; p < TOL_PROFILES; p++)
-			out->norm_bad[p] = out->rel_l2 > tolerance_norm_bound(p, t);
+			s->norm_bad[p] = s->rel_l2 > tolerance_norm_bound(p, t);
 	}
 	/* A zero reference: the elements decide. */
 }

@@ -72,6 +72,10 @@ void compare_stats_merge(struct compare_stats *a, const struct compare_stats *b,
 void compare_buffers(const void *ref, const void *got, enum kb_dtype t, int64_t n,
 		     double scale, int threads, struct compare_stats *out);
 
+/* The norm rule on one tensor's counts and sums (what compare_buffers ends
+ * with, and what kbreed applies to the comparer's counts from the GPU):
+ * rel_l2 from err_sq and ref_sq, norm_bad per profile. */
+void compare_finish(struct compare_stats *s, enum kb_dtype t);
 /* max(1, root mean square of the finite elements of ref): the scale of the
  * absolute tolerance for that reference. */
 double compare_scale(const void *ref, enum kb_dtype t, int64_t n);

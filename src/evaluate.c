@@ -3,6 +3,16 @@
  * candidate to the worker (src/worker_client.c), compares the outputs it
  * wrote with the reference outputs (which only this process reads), and asks
  * the rules (src/verdict.c) for the verdict.
+ *
+ * Checking on the GPU (opts.gpu_compare, docs/EVALUATION.md): beside the
+ * worker runs a comparer (`kbreed-worker JOB --compare`, trusted, started
+ * here with the references as descriptors) that holds the references and
+ * golden inputs on the GPU. The worker exports its buffers' IPC handles
+ * once per process; they are handed to the comparer, and at each checked
+ * call the worker pauses ("check") while the comparer compares in place and
+ * answers with the counts compare_buffers() would have found. When the
+ * comparer cannot start, attach or answer, the evaluator falls back to the
+ * output files, for good, with a warning.
  */
 #define _GNU_SOURCE
 #include "evaluate.h"
@@ -39,6 +49,8 @@ void eval_opts_defaults(struct eval_opts *o)
 		.timeout_s = 180, .threads = cpus > 1 ? (int)(cpus > 16 ? 16 : cpus) : 1,
 		.tolerance = TOL_STRICT,
 	};
+	const char *cmp = getenv("KBREED_COMPARE");
+	o->gpu_compare = cmp && !strcmp(cmp, "gpu");
 }
 
 void eval_result_init(struct eval_result *r)
@@ -266,7 +278,17 @@ struct evaluator {
 	int *fds;           /* reference inputs and parameters, opened here for the worker */
 	int n_fds;
 	bool python;        /* judges Python solutions in the Python worker */
+	/* Checking on the GPU (opts.gpu_compare): */
+	char *cmp_job_path; /* the comparer's job: the worker's plus the references */
+	int *cmp_fds;       /* its descriptors: the worker's and the references' */
+	int n_cmp_fds;
+	struct worker_client cmp;  /* the comparer's process */
+	bool cmp_ready;     /* cmp was initialised */
+	bool cmp_off;       /* fell back to the output files for good */
+	int attached;       /* wc.starts when the comparer was attached to it; 0: never */
 };
+
+_Static_assert(TOL_PROFILES == KBW_PROFILES, "the comparer reports one count per tolerance profile");
 
 /* Where outputs travel: RAM-backed /dev/shm when there, else $TMPDIR. */
 static char *make_private_dir(void)
@@ -307,15 +329,22 @@ static void protect_refs(const char *dir)
 	free(hidden);
 }
 
-/* Opens a reference input for the worker to inherit; its job names it fd:N. */
-static int open_for_worker(struct evaluator *ev, const char *path)
+/* Opens a file for a child to inherit, appending it to fds; its job names
+ * it fd:N. */
+static int open_for(int **fds, int *n, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error("cannot open %s: %s", path, strerror(errno));
-	ev->fds = xrealloc(ev->fds, (size_t)(ev->n_fds + 1) * sizeof *ev->fds);
-	ev->fds[ev->n_fds++] = fd;
+	*fds = xrealloc(*fds, (size_t)(*n + 1) * sizeof **fds);
+	(*fds)[(*n)++] = fd;
 	return fd;
+}
+
+/* Opens a reference input for the worker to inherit. */
+static int open_for_worker(struct evaluator *ev, const char *path)
+{
+	return open_for(&ev->fds, &ev->n_fds, path);
 }
 
 /* The reference data's number for the worker's set s: the plain sets are
@@ -377,9 +406,47 @@ static int write_job(struct evaluator *ev)
 		goto out;
 	}
 	rc = util_write_file(ev->job_path, text, len);
+	if (rc || !ev->cmp_job_path)
+		goto out;
+	/* The comparer's job: the same, with every reference output and each
+	 * output's tolerances. Its descriptors are the worker's and the
+	 * references', which the worker never inherits. */
+	ev->cmp_fds = xcalloc((size_t)ev->n_fds + 1, sizeof *ev->cmp_fds);
+	memcpy(ev->cmp_fds, ev->fds, (size_t)ev->n_fds * sizeof *ev->fds);
+	ev->n_cmp_fds = ev->n_fds;
+	for (int s = 0; s < ev->n_sets; s++)
+		for (int i = 0; i < p->n_outputs; i++) {
+			char *path = xasprintf("%s/set%d.out%d.bin", ev->refs->dir, file_set(ev, s), i);
+			int fd = open_for(&ev->cmp_fds, &ev->n_cmp_fds, path);
+			free(path);
+			if (fd < 0) {
+				rc = -1;
+				goto out;
+			}
+			char src[32];
+			snprintf(src, sizeof src, "fd:%d", fd);
+			const struct tensor_spec *t = &p->outputs[i];
+			if (kbw_job_add(&j, KBW_REFERENCE, s, i, (int)t->dtype, t->ndim, t->shape, src))
+				goto oom;
+		}
+	for (int i = 0; i < p->n_outputs && i < KBW_MAX_TENSORS; i++)
+		for (int q = 0; q < TOL_PROFILES; q++)
+			tolerance_get(q, p->outputs[i].dtype, &j.tol[i][2 * q], &j.tol[i][2 * q + 1]);
+	j.n_tols = p->n_outputs;
+	free(text);
+	text = NULL;
+	if (kbw_job_format(&j, &text, &len, why, sizeof why)) {
+		error("cannot write the comparer's job: %s", why);
+		rc = -1;
+		goto out;
+	}
+	rc = util_write_file(ev->cmp_job_path, text, len);
+	if (!rc && chmod(ev->cmp_job_path, 0600))
+		rc = error("cannot make %s private: %s", ev->cmp_job_path, strerror(errno));
 	goto out;
 oom:
 	error("cannot build the GPU worker's job: out of memory");
+	rc = -1;
 out:
 	free(text);
 	kbw_job_release(&j);
@@ -417,6 +484,8 @@ static struct evaluator *evaluator_alloc(const struct problem *p, const struct r
 	if (!ev->tmp)
 		goto fail;
 	ev->job_path = xasprintf("%s/job", ev->tmp);
+	if (o->gpu_compare)
+		ev->cmp_job_path = xasprintf("%s/compare.job", ev->tmp);
 	/* The references sit in this process's memory while it compares: no
 	 * process of the same user may read it, or its /proc entries. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -442,6 +511,12 @@ struct evaluator *evaluator_new_on(const struct problem *p, const struct refset 
 	ev->wc_ready = true;
 	if (device)
 		ev->wc.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
+	if (ev->cmp_job_path) {
+		worker_client_init_comparer(&ev->cmp, ev->tmp, ev->cmp_job_path, ev->cmp_fds, ev->n_cmp_fds);
+		ev->cmp_ready = true;
+		if (device)
+			ev->cmp.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
+	}
 	return ev;
 }
 
@@ -495,6 +570,39 @@ static const void *map_ro(const char *path, size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Folds one output's comparison (k: the checked call, as res->bad_set
+ * numbers them; j: the output) into res. */
+static void fold_output(struct eval_result *res, int k, int j, const struct compare_stats *s)
+{
+	if (s->rel_l2 > res->stats.rel_l2 || res->norm_set < 0) {
+		res->norm_set = k;
+		res->norm_output = j;
+	}
+	for (int q = 0; q < TOL_PROFILES; q++)
+		if (s->first_bad[q] >= 0 && res->bad_set[q] < 0) {
+			res->bad_set[q] = k;
+			res->bad_output[q] = j;
+		}
+	/* Flat indices stay per tensor: merge without offset, keep the first. */
+	struct compare_stats before = res->stats;
+	compare_stats_merge(&res->stats, s, 0);
+	for (int q = 0; q < TOL_PROFILES; q++)
+		if (before.first_bad[q] >= 0) {
+			res->stats.first_bad[q] = before.first_bad[q];
+			res->stats.first_got[q] = before.first_got[q];
+			res->stats.first_want[q] = before.first_want[q];
+		}
+}
+
+/* Every checked call's outputs are folded in: the verdict of the values. */
+static void finish_outputs(const struct evaluator *ev, struct eval_result *res)
+{
+	for (int q = 0; q < TOL_PROFILES; q++)
+		res->pass[q] = res->stats.n_bad[q] == 0 && !res->stats.norm_bad[q];
+	res->checked = true;
+	res->stressed = ev->n_sets - ev->opts.sets;
+}
+
 /* Compares every saved output with its reference. Returns 0, or -1 when
  * files were missing (a worker bug, reported). */
 static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_result *res)
@@ -518,24 +626,7 @@ static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_r
 				if (*scale == 0)
 					*scale = compare_scale(ref, t->dtype, tensor_numel(t));
 				compare_buffers(ref, got, t->dtype, tensor_numel(t), *scale, ev->opts.threads, &s);
-				if (s.rel_l2 > res->stats.rel_l2 || res->norm_set < 0) {
-					res->norm_set = k;
-					res->norm_output = j;
-				}
-				for (int q = 0; q < TOL_PROFILES; q++)
-					if (s.first_bad[q] >= 0 && res->bad_set[q] < 0) {
-						res->bad_set[q] = k;
-						res->bad_output[q] = j;
-					}
-				/* Flat indices stay per tensor: merge without offset, keep the first. */
-				struct compare_stats before = res->stats;
-				compare_stats_merge(&res->stats, &s, 0);
-				for (int q = 0; q < TOL_PROFILES; q++)
-					if (before.first_bad[q] >= 0) {
-						res->stats.first_bad[q] = before.first_bad[q];
-						res->stats.first_got[q] = before.first_got[q];
-						res->stats.first_want[q] = before.first_want[q];
-					}
+				fold_output(res, k, j, &s);
 			}
 			if (ref)
 				munmap((void *)ref, bytes ? bytes : 1);
@@ -547,10 +638,149 @@ static int check_outputs(struct evaluator *ev, const char *outdir, struct eval_r
 				return -1;
 		}
 	}
-	for (int q = 0; q < TOL_PROFILES; q++)
-		res->pass[q] = res->stats.n_bad[q] == 0 && !res->stats.norm_bad[q];
-	res->checked = true;
-	res->stressed = ev->n_sets - ev->opts.sets;
+	finish_outputs(ev, res);
+	return 0;
+}
+
+/* The verdict of a run whose outputs were all compared (src/verdict.c). */
+static void judge_values(const struct evaluator *ev, const struct worker_run *run, struct eval_result *res)
+{
+	struct verdict_basis b = { .problem = ev->problem, .scale = ev->scale, .sets = ev->opts.sets,
+				   .n_sets = ev->n_sets, .stress = ev->refs->stress,
+				   .skipped = ev->opts.stress ? ev->refs->skipped : NULL,
+				   .n_skipped = ev->opts.stress ? ev->refs->n_skipped : 0,
+				   .tolerance = ev->opts.tolerance };
+	verdict_of_run(run, &b, res);
+}
+
+/* Checking on the GPU gives way to the output files for the rest of this
+ * evaluator's life; said once. */
+static void gpu_off(struct evaluator *ev, const char *why)
+{
+	if (!ev->cmp_off)
+		warn("checking on the GPU is off for %s: %s; outputs are compared from files", ev->problem->name, why);
+	ev->cmp_off = true;
+	if (ev->cmp_ready)
+		worker_client_stop(&ev->cmp, true);
+}
+
+/* Collects the worker's "handle" lines (export). */
+struct handles {
+	struct kbw_handle h[3 * KBW_MAX_TENSORS];
+	int n;
+};
+
+static void take_handle(void *ctx, const struct kbw_reply *r)
+{
+	struct handles *hs = ctx;
+	if (r->kind == KBW_REPLY_HANDLE && hs->n < 3 * KBW_MAX_TENSORS)
+		hs->h[hs->n++] = r->handle;
+}
+
+/* Readies checking on the GPU for the next candidate: the comparer running
+ * and attached to the running worker's buffers (exported once per worker
+ * process). Returns true when the candidate may be checked there. */
+static bool gpu_ready(struct evaluator *ev)
+{
+	if (!ev->opts.gpu_compare || ev->cmp_off || !ev->cmp_ready || ev->python)
+		return false;
+	if (!ev->wc.takes_ipc) {
+		gpu_off(ev, "the GPU worker cannot export its buffers");
+		return false;
+	}
+	if (!worker_client_running(&ev->cmp) && worker_client_start(&ev->cmp)) {
+		gpu_off(ev, "the comparer did not start");
+		return false;
+	}
+	if (ev->attached == ev->wc.starts)
+		return true;
+	struct handles hs = { .n = 0 };
+	char *why = NULL;
+	int rc = worker_client_request(&ev->wc, "export\n", 60, take_handle, &hs, &why);
+	for (int i = 0; rc == 0 && i < hs.n; i++) {
+		char line[KBW_MAX_LINE];
+		rc = kbw_format_handle(line, sizeof line, &hs.h[i]) < 0 ? -1 : worker_client_send(&ev->cmp, line);
+	}
+	if (rc == 0) {
+		free(why);
+		why = NULL;
+		rc = worker_client_request(&ev->cmp, "attach\n", 60, NULL, NULL, &why);
+	}
+	if (rc) {
+		char *msg = xasprintf("the comparer could not reach the worker's buffers (%s)",
+				      why ? why : "a process did not answer");
+		gpu_off(ev, msg);
+		free(msg);
+		free(why);
+		return false;
+	}
+	ev->attached = ev->wc.starts;
+	return true;
+}
+
+/* One candidate's checks on the GPU, as worker_client_eval asks for them. */
+struct gpu_check {
+	struct evaluator *ev;
+	struct eval_result *res;
+	int k;              /* the checked call being folded (res->bad_set numbering) */
+	bool failed;        /* the comparer failed: the candidate is judged again */
+	bool rejected;      /* the comparer's fault is the candidate's doing */
+};
+
+static void take_stats(void *ctx, const struct kbw_reply *r)
+{
+	struct gpu_check *g = ctx;
+	const struct problem *p = g->ev->problem;
+	if (r->kind == KBW_REPLY_FAULT) {
+		g->rejected = r->fault == KBW_FAULT_REJECTED;
+		return;
+	}
+	if (r->kind != KBW_REPLY_STATS || r->stats.output >= p->n_outputs)
+		return;
+	const struct kbw_stats *k = &r->stats;
+	struct compare_stats s;
+	compare_stats_init(&s);
+	s.n = k->n;
+	s.n_nonfinite = k->n_nonfinite;
+	s.max_abs = k->max_abs;
+	s.max_rel = k->max_rel;
+	s.err_sq = k->err_sq;
+	s.ref_sq = k->ref_sq;
+	for (int q = 0; q < TOL_PROFILES; q++) {
+		s.n_bad[q] = k->n_bad[q];
+		s.first_bad[q] = k->first_bad[q];
+		s.first_got[q] = k->first_got[q];
+		s.first_want[q] = k->first_want[q];
+	}
+	compare_finish(&s, p->outputs[k->output].dtype);
+	int set = g->k % g->ev->n_sets;
+	g->ev->scale[set * p->n_outputs + k->output] = k->scale;
+	fold_output(g->res, g->k, k->output, &s);
+}
+
+static int gpu_check(void *ctx, int set, int pass, char **stop_why)
+{
+	struct gpu_check *g = ctx;
+	struct evaluator *ev = g->ev;
+	char line[64], *why = NULL;
+	*stop_why = NULL;
+	if (set >= ev->n_sets) {
+		g->failed = true;
+		return -1;
+	}
+	snprintf(line, sizeof line, "compare %d %d\n", set, pass);
+	g->k = pass ? ev->n_sets + set : set;
+	g->rejected = false;
+	int rc = worker_client_request(&ev->cmp, line, ev->opts.timeout_s, take_stats, g, &why);
+	if (rc == 1 && g->rejected) {
+		*stop_why = why;   /* an input or parameter changed: the candidate's fault */
+		return 0;
+	}
+	free(why);
+	if (rc) {
+		g->failed = true;
+		return -1;
+	}
 	return 0;
 }
 
@@ -581,6 +811,12 @@ int evaluator_run_cutoff(struct evaluator *ev, const char *so_path, double cutof
 	/* A Python solution compiles what it loads (load_inline) as it is
 	 * imported, inside the call. */
 	double limit_s = ev->opts.timeout_s + (ev->python ? EVAL_PYTHON_LOAD_S : 0);
+	struct gpu_check g = { .ev = ev, .res = res };
+	if (gpu_ready(ev)) {
+		run.gpu = true;
+		run.on_check = gpu_check;
+		run.check_ctx = &g;   /* the comparer's answers count in the candidate's time */
+	}
 	if (worker_client_eval(&ev->wc, so_path, outdir, limit_s, &run)) {
 		eval_result_set(res, VERDICT_RUNTIME_ERROR, "kbreed could not hand %s to the %s worker", so_path,
 				ev->python ? "Python" : "GPU");
@@ -591,19 +827,33 @@ int evaluator_run_cutoff(struct evaluator *ev, const char *so_path, double cutof
 	res->mem_clock_mhz = run.mem_clock_mhz;
 	res->leaked_bytes = run.leaked_bytes;
 	res->cutoff_ms = run.cutoff_ms;
+	if (g.failed) {
+		/* The comparer broke, not the candidate: judge it again from files. */
+		gpu_off(ev, "the comparer failed during a candidate");
+		worker_client_stop(&ev->wc, true);
+		worker_run_release(&run);
+		if (util_is_dir(outdir))
+			util_remove_tree(outdir);
+		free(outdir);
+		eval_result_release(res);
+		return evaluator_run_cutoff(ev, so_path, cutoff_ms, calls, res);
+	}
 	if (verdict_of_fault(&run, limit_s, res)) {
 		if (run.end != WORKER_END_OK)
 			res->log = worker_client_log_tail(&ev->wc);
+	} else if (run.gpu && run.checks != 2 * ev->n_sets) {
+		eval_result_set(res, VERDICT_RUNTIME_ERROR, "the worker asked for %d checks, not %d", run.checks,
+				2 * ev->n_sets);
+		rc = -1;
+	} else if (run.gpu) {
+		finish_outputs(ev, res);
+		res->gpu_checked = true;
+		judge_values(ev, &run, res);
 	} else if (check_outputs(ev, outdir, res)) {
 		eval_result_set(res, VERDICT_RUNTIME_ERROR, "outputs missing from %s", outdir);
 		rc = -1;
 	} else {
-		struct verdict_basis b = { .problem = ev->problem, .scale = ev->scale, .sets = ev->opts.sets,
-					   .n_sets = ev->n_sets, .stress = ev->refs->stress,
-					   .skipped = ev->opts.stress ? ev->refs->skipped : NULL,
-					   .n_skipped = ev->opts.stress ? ev->refs->n_skipped : 0,
-					   .tolerance = ev->opts.tolerance };
-		verdict_of_run(&run, &b, res);
+		judge_values(ev, &run, res);
 	}
 	/* A Python worker has imported its solution for good: the next one
 	 * gets a fresh worker. */
@@ -624,6 +874,12 @@ void evaluator_free(struct evaluator *ev)
 		return;
 	if (ev->wc_ready)
 		worker_client_release(&ev->wc);   /* asks the worker to quit */
+	if (ev->cmp_ready)
+		worker_client_release(&ev->cmp);
+	for (int i = ev->n_fds; i < ev->n_cmp_fds; i++)
+		close(ev->cmp_fds[i]);   /* the references' (the rest are the worker's) */
+	free(ev->cmp_fds);
+	free(ev->cmp_job_path);
 	for (int i = 0; i < ev->n_fds; i++)
 		close(ev->fds[i]);
 	free(ev->fds);

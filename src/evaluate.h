@@ -80,6 +80,9 @@ struct eval_opts {
 	int threads;       /* host threads for comparisons */
 	enum tolerance_profile tolerance;  /* the profile that decides the verdict */
 	bool allow_libraries;              /* skip the library policy (src/policy.h) */
+	bool gpu_compare;  /* check outputs on the GPU in a comparer (docs/EVALUATION.md,
+			      "Checking on the GPU"): opt-in, $KBREED_COMPARE=gpu or
+			      --compare gpu; falls back to the host files */
 };
 
 void eval_opts_defaults(struct eval_opts *o);
@@ -89,6 +92,7 @@ struct eval_result {
 	char *detail;                    /* one line: why; owned */
 	char *log;                       /* compile log or worker stderr; owned, may be NULL */
 	bool checked;                    /* outputs were compared */
+	bool gpu_checked;                /* ... on the GPU, by the comparer */
 	bool pass[TOL_PROFILES];         /* verdict of the values under each profile */
 	struct compare_stats stats;      /* over every set and output, flat indices per tensor */
 	int bad_set[TOL_PROFILES];       /* set of the first bad element, -1 when none; sets

@@ -114,7 +114,7 @@ static int copy_file(const char *from, const char *to, mode_t mode)
 /* Sets up wc for worker_path (copied), run by interp when not NULL; a
  * stand-in may see the references. */
 static int client_init(struct worker_client *wc, const char *dir, const char *job_path, const int *fds,
-		       int n_fds, const char *worker_path, const char *interp, bool standin)
+		       int n_fds, const char *worker_path, const char *interp, bool standin, bool trusted)
 {
 	memset(wc, 0, sizeof *wc);
 	wc->proc.pid = -1;
@@ -128,7 +128,8 @@ static int client_init(struct worker_client *wc, const char *dir, const char *jo
 	wc->origin_path = xstrdup(worker_path);
 	wc->interp = interp ? xstrdup(interp) : NULL;
 	wc->standin = standin;
-	wc->drop = !wc->standin && sandbox_run_as(&wc->run_uid, &wc->run_gid);
+	wc->comparer = trusted;
+	wc->drop = !wc->standin && !trusted && sandbox_run_as(&wc->run_uid, &wc->run_gid);
 	if (wc->drop) {
 		/* The worker reads its job and writes outputs (in directories
 		 * handed to it) here; it may not list or change anything else. */
@@ -158,14 +159,25 @@ int worker_client_init(struct worker_client *wc, const char *dir, const char *jo
 	 * otherwise: it may need what the real one must not read. */
 	const char *standin = getenv("KBREED_WORKER"), *run_as = getenv("KBREED_RUN_AS");
 	return client_init(wc, dir, job_path, fds, n_fds, home_worker(), NULL,
-			   standin && *standin && !(run_as && *run_as));
+			   standin && *standin && !(run_as && *run_as), false);
+}
+
+int worker_client_init_comparer(struct worker_client *wc, const char *dir, const char *job_path,
+				const int *fds, int n_fds)
+{
+	client_init(wc, dir, job_path, fds, n_fds, home_worker(), NULL, false, true);
+	free(wc->log_path);
+	wc->log_path = xasprintf("%s/comparer.log", dir);
+	wc->args = xcalloc(2, sizeof *wc->args);
+	wc->args[0] = xstrdup("--compare");
+	return 0;
 }
 
 int worker_client_init_python(struct worker_client *wc, const char *dir, const char *job_path,
 			      const int *fds, int n_fds, const char *interp, const char *script,
 			      const char *const *args)
 {
-	client_init(wc, dir, job_path, fds, n_fds, script, interp, false);
+	client_init(wc, dir, job_path, fds, n_fds, script, interp, false, false);
 	int n = 0;
 	while (args && args[n])
 		n++;
@@ -233,7 +245,7 @@ char *worker_client_log_tail(struct worker_client *wc)
 /* "GPU worker" or "Python worker", for messages. */
 static const char *kind_of(const struct worker_client *wc)
 {
-	return wc->interp ? "Python worker" : "GPU worker";
+	return wc->interp ? "Python worker" : wc->comparer ? "comparer" : "GPU worker";
 }
 
 int worker_client_start(struct worker_client *wc)
@@ -251,7 +263,7 @@ int worker_client_start(struct worker_client *wc)
 	argv[argc] = NULL;
 	const char *env[] = { wc->device_var, NULL };
 	struct proc_opts o = { .argv = argv, .no_network = true, .keep_user = !wc->drop,
-			       .see_refs = wc->standin, .keep_fds = wc->fds, .n_keep_fds = wc->n_fds,
+			       .see_refs = wc->standin && !wc->comparer, .keep_fds = wc->fds, .n_keep_fds = wc->n_fds,
 			       .env = env };
 	struct buf line;
 	struct kbw_reply r = { .kind = KBW_REPLY_ERROR };
@@ -265,15 +277,20 @@ int worker_client_start(struct worker_client *wc)
 	signal(SIGPIPE, SIG_IGN);
 	int got = proc_read_line(&wc->proc, &wc->pending, &line, util_now() + WORKER_START_TIMEOUT_S);
 	bool ready = got == 1 && kbw_parse_reply(buf_str(&line), &r) == 0 && r.kind == KBW_REPLY_READY;
-	if (ready && !kbw_check_version(r.version, kind_of(wc), "kbreed", why, sizeof why)) {
+	if (ready && !kbw_check_version(r.version, kind_of(wc), "kbreed", why, sizeof why) &&
+	    (!wc->comparer || r.compare)) {
 		wc->started = true;
+		wc->starts++;
 		wc->takes_cutoff = r.cutoff;
+		wc->takes_ipc = r.ipc;
 		rc = 0;
 		goto out;
 	}
 	char *tail = worker_client_log_tail(wc);
 	worker_client_stop(wc, true);
-	if (ready) {
+	if (ready && wc->comparer && !why[0]) {
+		error("%s is not a comparer: its ready line lacks \"compare\"", wc->worker_path);
+	} else if (ready) {
 		/* Another protocol: no fallback can help. */
 		error("%s (%s)", why, wc->worker_path);
 	} else if (wc->drop && !wc->started && got != -2) {
@@ -345,9 +362,71 @@ static bool take_reply(const char *l, struct worker_run *run)
 		return true;
 	case KBW_REPLY_READY:
 	case KBW_REPLY_ERROR:
+	case KBW_REPLY_HANDLE:
+	case KBW_REPLY_CHECK:    /* answered in worker_client_eval */
+	case KBW_REPLY_STATS:
 		break;
 	}
 	return false;
+}
+
+/* A "check": asks the caller's on_check, answers "go" or "stop <why>".
+ * Returns -1 when the answer could not be sent. */
+static int answer_check(struct worker_client *wc, const struct kbw_reply *r, struct worker_run *run)
+{
+	char *why = NULL;
+	if (!run->on_check || run->on_check(run->check_ctx, r->set, r->pass, &why) || why) {
+		char line[KBW_MAX_LINE];
+		if (!why)
+			why = xstrdup("kbreed could not check this call");
+		int n = kbw_format_stop(line, sizeof line, why);
+		free(why);
+		if (n < 0)
+			return -1;
+		return worker_client_send(wc, line);
+	}
+	run->checks++;
+	return worker_client_send(wc, "go\n");
+}
+
+int worker_client_send(struct worker_client *wc, const char *line)
+{
+	size_t len = strlen(line);
+	if (wc->proc.pid <= 0 || write(wc->proc.in_fd, line, len) != (ssize_t)len) {
+		worker_client_stop(wc, true);
+		return -1;
+	}
+	return 0;
+}
+
+int worker_client_request(struct worker_client *wc, const char *line, double timeout_s,
+			  void (*take)(void *ctx, const struct kbw_reply *r), void *ctx, char **fault_msg)
+{
+	struct buf l;
+	int rc = -1;
+	buf_init(&l, 1u << 20);
+	if (fault_msg)
+		*fault_msg = NULL;
+	if (line && worker_client_send(wc, line))
+		goto out;
+	double deadline = util_now() + timeout_s;
+	while (proc_read_line(&wc->proc, &wc->pending, &l, deadline) == 1) {
+		struct kbw_reply r;
+		if (kbw_parse_reply(buf_str(&l), &r))
+			continue;
+		if (r.kind == KBW_REPLY_FAULT && fault_msg && !*fault_msg)
+			*fault_msg = xstrdup(r.text);
+		if (r.kind == KBW_REPLY_END) {
+			rc = r.ok ? 0 : 1;
+			goto out;
+		}
+		if (take)
+			take(ctx, &r);
+	}
+	worker_client_stop(wc, true);   /* died, or silent past the deadline */
+out:
+	buf_release(&l);
+	return rc;
 }
 
 int worker_client_eval(struct worker_client *wc, const char *so_path, const char *outdir,
@@ -376,7 +455,9 @@ int worker_client_eval(struct worker_client *wc, const char *so_path, const char
 	}
 	if (!wc->takes_cutoff)
 		run->cutoff_ms = 0;   /* a worker that cannot stop early times every call */
-	int len = kbw_format_eval_cutoff(cmd, sizeof cmd, load, outdir, run->cutoff_ms, run->cutoff_calls);
+	if (!wc->takes_ipc)
+		run->gpu = false;     /* nor does one that cannot export write no files */
+	int len = kbw_format_eval_opts(cmd, sizeof cmd, load, outdir, run->cutoff_ms, run->cutoff_calls, run->gpu);
 	if (len < 0) {
 		error("cannot send %s to the %s: a tab or newline in the path, or too long", load, kind_of(wc));
 		goto out;
@@ -390,8 +471,17 @@ int worker_client_eval(struct worker_client *wc, const char *so_path, const char
 	double deadline = util_now() + timeout_s;
 	int got;
 	bool ended = false;
-	while (!ended && (got = proc_read_line(&wc->proc, &wc->pending, &line, deadline)) == 1)
+	while (!ended && (got = proc_read_line(&wc->proc, &wc->pending, &line, deadline)) == 1) {
+		struct kbw_reply r;
+		if (run->gpu && kbw_parse_reply(buf_str(&line), &r) == 0 && r.kind == KBW_REPLY_CHECK) {
+			if (answer_check(wc, &r, run)) {
+				run->end = WORKER_END_GONE;
+				goto out;
+			}
+			continue;
+		}
 		ended = take_reply(buf_str(&line), run);
+	}
 	if (ended)
 		goto out;
 	if (got == -2) {

@@ -50,6 +50,16 @@ struct worker_run {
 	size_t leaked_bytes;      /* device memory the candidate kept; 0 below the
 				     worker's reporting threshold */
 	int threads_left;         /* threads of the candidate still running */
+	/* Checking on the GPU (set by the caller before worker_client_eval): */
+	bool gpu;                 /* ask for "check" pauses instead of output files;
+				     false after it when the worker takes no "gpu" */
+	int (*on_check)(void *ctx, int set, int pass, char **stop_why);
+				  /* called at each "check": 0 and *stop_why NULL
+				     to go on, 0 and a message (malloc'd) to stop
+				     the candidate, -1 when the check itself failed
+				     (the candidate is stopped) */
+	void *check_ctx;
+	int checks;               /* "check" lines answered */
 };
 
 void worker_run_init(struct worker_run *r, int sets, int reps);
@@ -72,6 +82,9 @@ struct worker_client {
 			       copied for it to read (root's, 0711); may equal dir */
 	bool started;       /* a worker has started: how it starts is settled */
 	bool takes_cutoff;  /* the running worker's ready line said "cutoff" */
+	bool takes_ipc;     /* ... said "ipc": export and eval's gpu field */
+	bool comparer;      /* started with --compare (a trusted comparer) */
+	int starts;         /* processes started, to tell a new one from the last */
 	bool standin;       /* $KBREED_WORKER names another worker and
 			       $KBREED_RUN_AS is not set: it may read references */
 	int count;          /* candidates sent, to name copies */
@@ -98,6 +111,22 @@ int worker_client_init(struct worker_client *wc, const char *dir, const char *jo
 int worker_client_init_python(struct worker_client *wc, const char *dir, const char *job_path,
 			      const int *fds, int n_fds, const char *interp, const char *script,
 			      const char *const *args);
+/* The same for the comparer, `kbreed-worker JOB --compare` (docs/WORKER.md):
+ * trusted, it runs as kbreed's own user (never the unprivileged one, which
+ * the candidate's worker may run as), in its own network namespace, and
+ * reads the references through fds. */
+int worker_client_init_comparer(struct worker_client *wc, const char *dir, const char *job_path,
+				const int *fds, int n_fds);
+/* Sends one line (newline included) to a running process. Returns 0, or -1
+ * (the process is stopped) when it would not take it. */
+int worker_client_send(struct worker_client *wc, const char *line);
+/* Sends line (when not NULL) and reads replies until "end", each passed to
+ * take (may be NULL) with ctx. Returns 0 at "end ok", 1 at "end fault"
+ * (*fault_msg, when given, gets the first fault's message, malloc'd), -1
+ * when the process died or did not answer within timeout_s (it is then
+ * stopped). */
+int worker_client_request(struct worker_client *wc, const char *line, double timeout_s,
+			  void (*take)(void *ctx, const struct kbw_reply *r), void *ctx, char **fault_msg);
 /* Asks a running worker to quit, waits briefly, and removes the copies. */
 void worker_client_release(struct worker_client *wc);
 

@@ -50,6 +50,7 @@
 #define _GNU_SOURCE
 #include "../include/kbreed_candidate.h"
 #include "../include/kbreed_worker_protocol.h"
+#include "worker.h"
 
 #include <cuda_runtime.h>
 #include <dirent.h>
@@ -108,7 +109,7 @@ struct job {
 static FILE *replies;
 
 /* Sends one reply, encoded by the protocol's own encoder. */
-static void reply(const struct kbw_reply *r)
+void reply(const struct kbw_reply *r)
 {
 	FILE *f = replies ? replies : stdout;
 	char line[KBW_MAX_LINE];
@@ -119,9 +120,7 @@ static void reply(const struct kbw_reply *r)
 }
 
 /* A reply that carries a message: error or fault. */
-static void reply_text(enum kbw_reply_kind kind, enum kbw_fault fault, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void reply_text(enum kbw_reply_kind kind, enum kbw_fault fault, const char *fmt, ...)
+void reply_text(enum kbw_reply_kind kind, enum kbw_fault fault, const char *fmt, ...)
 {
 	char msg[KBW_MAX_LINE];
 	va_list ap;
@@ -131,13 +130,13 @@ static void reply_text(enum kbw_reply_kind kind, enum kbw_fault fault, const cha
 	reply(&(struct kbw_reply){ .kind = kind, .fault = fault, .text = msg });
 }
 
-static void reply_end(bool ok)
+void reply_end(bool ok)
 {
 	reply(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = ok });
 }
 
 /* Moves the reply channel off descriptor 1 and points 1 at stderr. */
-static void private_replies(void)
+void private_replies(void)
 {
 	fflush(stdout);
 	int fd = fcntl(1, F_DUPFD_CLOEXEC, 64);
@@ -156,7 +155,7 @@ static const char *one_line(char *s)
 	return s;
 }
 
-static _Noreturn void die_cuda(const char *what, cudaError_t e)
+_Noreturn void die_cuda(const char *what, cudaError_t e)
 {
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
@@ -172,7 +171,7 @@ static void cuda_ok(cudaError_t e, const char *what)
 		die_cuda(what, e);
 }
 
-static _Noreturn void die_job(const char *fmt, ...)
+_Noreturn void die_job(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -271,7 +270,7 @@ static int print_info(void)
 
 /* Maps a raw file read-only, checking its size. "fd:N" names an inherited
  * descriptor, which is closed once mapped. */
-static const void *map_file(const char *path, size_t bytes)
+const void *map_file(const char *path, size_t bytes)
 {
 	int fd;
 	if (!strncmp(path, "fd:", 3)) {
@@ -305,6 +304,13 @@ static void load_job(struct job *j, const char *path)
 	struct kbw_job kj;
 	char why[1024];
 	int rc = kbw_job_load(path, &kj, why, sizeof why);
+	if (!rc && kj.n_refs) {
+		/* References are the comparer's alone: a candidate must never
+		 * share a process with one. */
+		snprintf(why, sizeof why, "%s names reference outputs: only a comparer (--compare) takes those", path);
+		kbw_job_release(&kj);
+		rc = KBW_EXIT_JOB;
+	}
 	if (rc) {
 		reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "%s", why);
 		fprintf(stderr, "kbreed-worker: %s\n", why);
@@ -663,6 +669,58 @@ static void unload(void *h, const struct baseline *b)
 	dlclose(h);
 }
 
+/* "export": the CUDA IPC handle of every buffer a candidate is called with
+ * (the input slot, the parameters, the outputs), for kbreed to hand to the
+ * comparer. The handles name this process's allocations; they give nobody
+ * anything of the comparer's. */
+static void export_handles(struct job *j)
+{
+	struct tensor *lists[] = { j->slot, j->param, j->out };
+	int counts[] = { j->n_in, j->n_param, j->n_out };
+	enum kbw_kind kinds[] = { KBW_INPUT, KBW_PARAM, KBW_OUTPUT };
+	for (int l = 0; l < 3; l++)
+		for (int i = 0; i < counts[l]; i++) {
+			cudaIpcMemHandle_t h;
+			cudaError_t e = cudaIpcGetMemHandle(&h, lists[l][i].dev);
+			if (e != cudaSuccess) {
+				cudaGetLastError();   /* not sticky: candidates may still be judged */
+				reply_text(KBW_REPLY_FAULT, KBW_FAULT_RUNTIME, "cannot export %s %d: %s",
+					   l == 0 ? "input" : l == 1 ? "param" : "output", i, cudaGetErrorString(e));
+				reply_end(false);
+				return;
+			}
+			struct kbw_reply r = { .kind = KBW_REPLY_HANDLE, .handle = { .kind = kinds[l], .index = i } };
+			const unsigned char *b = (const unsigned char *)&h;
+			for (size_t k = 0; k < sizeof h; k++)
+				snprintf(r.handle.hex + 2 * k, 3, "%02x", b[k]);
+			reply(&r);
+		}
+	reply_end(true);
+}
+
+/* Checking on the GPU: a checked call is done and its outputs are in the
+ * exported buffers (the device is synchronised); kbreed has the comparer
+ * look at them and answers "go", or "stop <why>" (an input was modified),
+ * which ends the candidate as rejected. Returns false after a fault reply. */
+static bool await_check(int set, int pass)
+{
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_CHECK, .set = set, .pass = pass });
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len = getline(&line, &cap, stdin);
+	if (len <= 0)
+		die_job("kbreed went away during a check");
+	if (line[len - 1] == '\n')
+		line[--len] = '\0';
+	struct kbw_cmd c;
+	bool go = kbw_parse_cmd(line, &c) == KBW_CMD_GO;
+	if (!go)
+		reply_text(KBW_REPLY_FAULT, KBW_FAULT_REJECTED, "%s",
+			   c.cmd == KBW_CMD_STOP && *c.text ? c.text : "kbreed stopped the candidate at a check");
+	free(line);
+	return go;
+}
+
 /* One candidate: e names its shared object and output directory, and the
  * cutoff of adaptive timing (0: none). */
 static void run_candidate(struct job *j, const struct kbw_eval *e)
@@ -742,7 +800,12 @@ static void run_candidate(struct job *j, const struct kbw_eval *e)
 		CUDA_OK(cudaStreamSynchronize(j->stream));
 		if (!timed_call(j, fwd, j->slot, what, &base, start, stop, &ms, &host))
 			goto fault;
-		if (set >= 0) {
+		if (set >= 0 && e->gpu) {
+			/* The comparer checks the inputs and the outputs. */
+			reply(&(struct kbw_reply){ .kind = KBW_REPLY_FIRST, .set = set, .event_ms = ms, .host_ms = host });
+			if (!await_check(set, 0))
+				goto fault;
+		} else if (set >= 0) {
 			if (!inputs_intact(j, j->slot, what))
 				goto fault;
 			reply(&(struct kbw_reply){ .kind = KBW_REPLY_FIRST, .set = set, .event_ms = ms, .host_ms = host });
@@ -770,8 +833,14 @@ static void run_candidate(struct job *j, const struct kbw_eval *e)
 		if (j->flush_bytes)
 			CUDA_OK(cudaMemsetAsync(j->flush, set & 0xff, j->flush_bytes, j->stream));
 		CUDA_OK(cudaStreamSynchronize(j->stream));
-		if (!timed_call(j, fwd, j->slot, what, &base, start, stop, &ms, &host) ||
-		    !inputs_intact(j, j->slot, what))
+		if (!timed_call(j, fwd, j->slot, what, &base, start, stop, &ms, &host))
+			goto fault;
+		if (e->gpu) {
+			if (!await_check(set, 1))
+				goto fault;
+			continue;
+		}
+		if (!inputs_intact(j, j->slot, what))
 			goto fault;
 		snprintf(prefix, sizeof prefix, "timed%d", set);
 		save_outputs(j, outdir, prefix);
@@ -801,8 +870,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--info"))
 		return print_info();
+	if (argc == 3 && argv[1][0] != '-' && !strcmp(argv[2], "--compare"))
+		return comparer_main(argv[1]);
 	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: kbreed-worker JOBFILE | --info\n");
+		fprintf(stderr, "usage: kbreed-worker JOBFILE [--compare] | --info\n");
 		return EXIT_JOB;
 	}
 	private_replies();
@@ -819,7 +890,7 @@ int main(int argc, char **argv)
 	size_t free_b = 0, total = 0;
 	CUDA_OK(cudaMemGetInfo(&free_b, &total));
 	reply(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = KBREED_WORKER_PROTOCOL, .bytes = free_b,
-				   .cutoff = true });
+				   .cutoff = true, .ipc = true });
 
 	char *line = NULL;
 	size_t cap = 0;
@@ -827,12 +898,14 @@ int main(int argc, char **argv)
 	while ((len = getline(&line, &cap, stdin)) > 0) {
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		struct kbw_eval e;
-		enum kbw_command c = kbw_parse_eval(line, &e);
-		if (c == KBW_CMD_QUIT)
+		struct kbw_cmd c;
+		kbw_parse_cmd(line, &c);
+		if (c.cmd == KBW_CMD_QUIT)
 			break;
-		if (c == KBW_CMD_EVAL)
-			run_candidate(&j, &e);
+		if (c.cmd == KBW_CMD_EVAL)
+			run_candidate(&j, &c.eval);
+		else if (c.cmd == KBW_CMD_EXPORT)
+			export_handles(&j);
 		else
 			reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "unknown command");
 	}

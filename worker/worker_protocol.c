@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[] = { [KBW_INPUT] = "input", [KBW_PARAM] = "param", [KBW_OUTPUT] = "output" };
+static const char *const kind_names[] = { [KBW_INPUT] = "input", [KBW_PARAM] = "param", [KBW_OUTPUT] = "output",
+					  [KBW_REFERENCE] = "reference" };
 static const char *const fault_names[] = {
 	[KBW_FAULT_LOAD] = "load_error", [KBW_FAULT_RUNTIME] = "runtime_error", [KBW_FAULT_REJECTED] = "rejected",
 };
@@ -64,6 +65,10 @@ int kbw_job_add(struct kbw_job *j, enum kbw_kind kind, int set, int index, int d
 	if (source && !(t->source = strdup(source)))
 		return -1;
 	j->n_tensors++;
+	if (kind == KBW_REFERENCE) {
+		j->n_refs++;   /* checked against sets x outputs once all are read */
+		return 0;
+	}
 	int *count = kind == KBW_INPUT ? &j->n_inputs : kind == KBW_PARAM ? &j->n_params : &j->n_outputs;
 	if (index + 1 > *count)
 		*count = index + 1;
@@ -128,13 +133,22 @@ int kbw_job_format(const struct kbw_job *j, char **text, size_t *len, char *why,
 			rc = say(-1, why, why_cap, "tensor %d's source cannot go on a job line: \"%.64s\"", i, src);
 			goto fail;
 		}
-		if ((unsigned)t->kind > KBW_OUTPUT ||
+		if ((unsigned)t->kind > KBW_REFERENCE ||
 		    append(text, len, &cap, "tensor %s %d %d %d %d", kind_names[t->kind], t->set, t->index, t->dtype, t->ndim))
 			goto oom;
 		for (int d = 0; d < t->ndim && d < KBREED_MAX_DIMS; d++)
 			if (append(text, len, &cap, " %lld", (long long)t->shape[d]))
 				goto oom;
 		if (append(text, len, &cap, " %s\n", src))
+			goto oom;
+	}
+	for (int o = 0; o < j->n_tols && o < KBW_MAX_TENSORS; o++) {
+		if (append(text, len, &cap, "tolerance %d", o))
+			goto oom;
+		for (int k = 0; k < 2 * KBW_PROFILES; k++)
+			if (append(text, len, &cap, " %.17g", j->tol[o][k]))
+				goto oom;
+		if (append(text, len, &cap, "\n"))
 			goto oom;
 	}
 	return 0;
@@ -155,13 +169,13 @@ static int parse_tensor(struct kbw_job *j, const char *line, char *why, size_t w
 	if (sscanf(line, "tensor %15s %d %d %d %d%n", kind, &set, &idx, &dtype, &ndim, &used) != 5)
 		return say(-1, why, why_cap, "bad tensor line: %.200s", line);
 	int k = -1;
-	for (int i = 0; i <= KBW_OUTPUT; i++)
+	for (int i = 0; i <= KBW_REFERENCE; i++)
 		if (!strcmp(kind, kind_names[i]))
 			k = i;
 	if (k < 0)
 		return say(-1, why, why_cap, "unknown tensor kind: %.200s", line);
 	if (idx < 0 || idx >= KBW_MAX_TENSORS || ndim < 0 || ndim > KBREED_MAX_DIMS || dtype < 0 || dtype > KB_BOOL ||
-	    (k == KBW_INPUT ? set < 0 || set >= KBW_MAX_SETS : set != -1))
+	    (k == KBW_INPUT || k == KBW_REFERENCE ? set < 0 || set >= KBW_MAX_SETS : set != -1))
 		return say(-1, why, why_cap, "tensor line out of range: %.200s", line);
 	const char *p = line + used;
 	int64_t shape[KBREED_MAX_DIMS];
@@ -178,7 +192,7 @@ static int parse_tensor(struct kbw_job *j, const char *line, char *why, size_t w
 	p++;
 	bool none = !strcmp(p, "-");
 	if (none != (k == KBW_OUTPUT))
-		return say(-1, why, why_cap, "%s", k == KBW_OUTPUT ? "an output with contents" : "an input or param without contents");
+		return say(-1, why, why_cap, "%s", k == KBW_OUTPUT ? "an output with contents" : "an input, param or reference without contents");
 	if (strlen(p) >= KBW_MAX_PATH)
 		return say(-1, why, why_cap, "tensor source longer than %d bytes", KBW_MAX_PATH);
 	for (int i = 0; i < j->n_tensors; i++)
@@ -193,7 +207,11 @@ static int parse_tensor(struct kbw_job *j, const char *line, char *why, size_t w
 static bool job_complete(const struct kbw_job *j)
 {
 	int want = j->sets * j->n_inputs + j->n_params + j->n_outputs;
-	return j->n_tensors == want;   /* no duplicates, so a missing one shows */
+	/* References: none (the candidate's worker), or every set's every
+	 * output (the comparer's job). */
+	if (j->n_refs && j->n_refs != j->sets * j->n_outputs)
+		return false;
+	return j->n_tensors == want + j->n_refs;   /* no duplicates, so a missing one shows */
 }
 
 int kbw_job_read(FILE *f, const char *name, struct kbw_job *j, char *why, size_t why_cap)
@@ -231,7 +249,28 @@ int kbw_job_read(FILE *f, const char *name, struct kbw_job *j, char *why, size_t
 		int k = 0, used = 0;
 		while (k < 5 && strncmp(line, keys[k], strlen(keys[k])))
 			k++;
-		if (!strncmp(line, "tensor ", 7)) {
+		if (!strncmp(line, "tolerance ", 10)) {
+			int o = -1, u = 0;
+			double *t = NULL;
+			if (sscanf(line, "tolerance %d%n", &o, &u) != 1 || o != j->n_tols || o >= KBW_MAX_TENSORS) {
+				say(0, why, why_cap, "%s, line %d: bad or out-of-order tolerance line: %.200s", name, lineno, line);
+				goto fail;
+			}
+			t = j->tol[o];
+			for (int q = 0; q < 2 * KBW_PROFILES; q++) {
+				int m = 0;
+				if (sscanf(line + u, " %lf%n", &t[q], &m) != 1 || !(t[q] >= 0) || t[q] > 1e9) {
+					say(0, why, why_cap, "%s, line %d: bad tolerance: %.200s", name, lineno, line);
+					goto fail;
+				}
+				u += m;
+			}
+			if (line[u]) {
+				say(0, why, why_cap, "%s, line %d: bad tolerance line: %.200s", name, lineno, line);
+				goto fail;
+			}
+			j->n_tols++;
+		} else if (!strncmp(line, "tensor ", 7)) {
 			char msg[512];
 			if (parse_tensor(j, line, msg, sizeof msg)) {
 				say(0, why, why_cap, "%s, line %d: %s", name, lineno, msg);
@@ -261,8 +300,12 @@ int kbw_job_read(FILE *f, const char *name, struct kbw_job *j, char *why, size_t
 		say(0, why, why_cap, "job %s is incomplete or out of range", name);
 		goto fail;
 	}
+	if (j->n_tols && j->n_tols != j->n_outputs) {
+		say(0, why, why_cap, "job %s: tolerances for %d outputs, but %d outputs", name, j->n_tols, j->n_outputs);
+		goto fail;
+	}
 	for (int i = 0; i < j->n_tensors; i++)
-		if (j->tensor[i].kind == KBW_INPUT && j->tensor[i].set >= j->sets) {
+		if ((j->tensor[i].kind == KBW_INPUT || j->tensor[i].kind == KBW_REFERENCE) && j->tensor[i].set >= j->sets) {
 			say(0, why, why_cap, "job %s: an input of set %d, but %d sets", name, j->tensor[i].set, j->sets);
 			goto fail;
 		}
@@ -306,32 +349,119 @@ int kbw_format_eval_cutoff(char *buf, size_t cap, const char *so, const char *ou
 	return m < 0 || (size_t)m >= cap - (size_t)(n - 1) ? -1 : n - 1 + m;
 }
 
-enum kbw_command kbw_parse_eval(char *line, struct kbw_eval *e)
+int kbw_format_eval_opts(char *buf, size_t cap, const char *so, const char *outdir, double cutoff_ms,
+			 int calls, bool gpu)
 {
-	memset(e, 0, sizeof *e);
-	if (!strcmp(line, "quit"))
-		return KBW_CMD_QUIT;
-	if (strncmp(line, "eval ", 5))
-		return KBW_CMD_BAD;
+	int n = kbw_format_eval_cutoff(buf, cap, so, outdir, cutoff_ms, calls);
+	if (n < 0 || !gpu)
+		return n;
+	if ((size_t)n + 4 >= cap)
+		return -1;
+	memcpy(buf + n - 1, "\tgpu\n", 6);
+	return n + 4;
+}
+
+/* Decodes "eval ..." (after kbw_parse_cmd saw its name) into e. */
+static enum kbw_command parse_eval_line(char *line, struct kbw_eval *e)
+{
 	char *tab = strchr(line + 5, '\t');
 	if (!tab || tab == line + 5 || !tab[1] || tab[1] == '\t')
 		return KBW_CMD_BAD;
-	char *third = strchr(tab + 1, '\t');
-	if (third) {
-		/* "cutoff <ms> <calls>", nothing else and nothing after. */
+	char *field = strchr(tab + 1, '\t');
+	if (field)
+		*field++ = '\0';
+	/* Options, one per field: "cutoff <ms> <calls>" first when given, then
+	 * "gpu"; each once, nothing else. */
+	while (field) {
+		char *next = strchr(field, '\t');
+		if (next)
+			*next++ = '\0';
 		double ms = 0;
 		int calls = 0, used = 0;
-		if (sscanf(third + 1, "cutoff %lf %d%n", &ms, &calls, &used) != 2 || third[1 + used] ||
-		    !(ms > 0) || ms > 1e12 || calls < 1)
+		if (!strcmp(field, "gpu") && !e->gpu) {
+			e->gpu = true;
+		} else if (!e->gpu && !(e->cutoff_ms > 0) &&
+			   sscanf(field, "cutoff %lf %d%n", &ms, &calls, &used) == 2 && !field[used] &&
+			   ms > 0 && ms <= 1e12 && calls >= 1) {
+			e->cutoff_ms = ms;
+			e->cutoff_calls = calls;
+		} else {
 			return KBW_CMD_BAD;
-		*third = '\0';
-		e->cutoff_ms = ms;
-		e->cutoff_calls = calls;
+		}
+		field = next;
 	}
 	*tab = '\0';
 	e->so = line + 5;
 	e->outdir = tab + 1;
 	return KBW_CMD_EVAL;
+}
+
+int kbw_format_handle(char *buf, size_t cap, const struct kbw_handle *h)
+{
+	size_t len = strlen(h->hex);
+	if ((h->kind != KBW_INPUT && h->kind != KBW_PARAM && h->kind != KBW_OUTPUT) || h->index < 0 ||
+	    h->index >= KBW_MAX_TENSORS || !len || len > KBW_HANDLE_HEX || strspn(h->hex, "0123456789abcdef") != len)
+		return -1;
+	int n = snprintf(buf, cap, "handle %s %d %s\n", kind_names[h->kind], h->index, h->hex);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* Decodes "handle <kind> <index> <hex>". Returns 0 or -1. */
+static int parse_handle(const char *line, struct kbw_handle *h)
+{
+	char kind[16];
+	int used = 0;
+	memset(h, 0, sizeof *h);
+	if (sscanf(line, "handle %15s %d %n", kind, &h->index, &used) != 2 || !used)
+		return -1;
+	const char *hex = line + used;
+	size_t len = strlen(hex);
+	if (!len || len > KBW_HANDLE_HEX || strspn(hex, "0123456789abcdef") != len || h->index < 0 ||
+	    h->index >= KBW_MAX_TENSORS)
+		return -1;
+	int k = -1;
+	for (int i = 0; i <= KBW_OUTPUT; i++)
+		if (!strcmp(kind, kind_names[i]))
+			k = i;
+	if (k < 0)
+		return -1;
+	h->kind = (enum kbw_kind)k;
+	memcpy(h->hex, hex, len + 1);
+	return 0;
+}
+
+enum kbw_command kbw_parse_cmd(char *line, struct kbw_cmd *c)
+{
+	memset(c, 0, sizeof *c);
+	int u = 0;
+	if (!strcmp(line, "quit"))
+		return c->cmd = KBW_CMD_QUIT;
+	if (!strncmp(line, "eval ", 5))
+		return c->cmd = parse_eval_line(line, &c->eval);
+	if (!strcmp(line, "export"))
+		return c->cmd = KBW_CMD_EXPORT;
+	if (!strcmp(line, "go"))
+		return c->cmd = KBW_CMD_GO;
+	if (!strncmp(line, "stop ", 5) || !strcmp(line, "stop")) {
+		c->text = line[4] ? line + 5 : line + 4;
+		return c->cmd = KBW_CMD_STOP;
+	}
+	if (!strcmp(line, "attach"))
+		return c->cmd = KBW_CMD_ATTACH;
+	if (!strncmp(line, "handle ", 7))
+		return c->cmd = parse_handle(line, &c->handle) ? KBW_CMD_BAD : KBW_CMD_HANDLE;
+	if (!strncmp(line, "compare ", 8) && sscanf(line, "compare %d %d%n", &c->set, &c->pass, &u) == 2 &&
+	    !line[u] && c->set >= 0 && c->set < KBW_MAX_SETS && (c->pass == 0 || c->pass == 1))
+		return c->cmd = KBW_CMD_COMPARE;
+	return c->cmd = KBW_CMD_BAD;
+}
+
+enum kbw_command kbw_parse_eval(char *line, struct kbw_eval *e)
+{
+	struct kbw_cmd c;
+	enum kbw_command k = kbw_parse_cmd(line, &c);
+	*e = c.eval;
+	return k == KBW_CMD_EVAL || k == KBW_CMD_QUIT ? k : KBW_CMD_BAD;
 }
 
 enum kbw_command kbw_parse_command(char *line, const char **so, const char **outdir)
@@ -386,14 +516,34 @@ static int format_message(char *buf, size_t cap, const char *prefix, const char 
 	return (int)n;
 }
 
+int kbw_format_stop(char *buf, size_t cap, const char *why)
+{
+	return format_message(buf, cap, "stop", why);
+}
+
 int kbw_format_reply(char *buf, size_t cap, const struct kbw_reply *r)
 {
 	int n;
 	char prefix[32];
 	switch (r->kind) {
 	case KBW_REPLY_READY:
-		n = snprintf(buf, cap, "ready %d %llu%s\n", r->version, r->bytes, r->cutoff ? " cutoff" : "");
+		n = snprintf(buf, cap, "ready %d %llu%s%s%s\n", r->version, r->bytes, r->cutoff ? " cutoff" : "",
+			     r->ipc ? " ipc" : "", r->compare ? " compare" : "");
 		break;
+	case KBW_REPLY_HANDLE:
+		return kbw_format_handle(buf, cap, &r->handle);
+	case KBW_REPLY_CHECK:
+		n = snprintf(buf, cap, "check %d %d\n", r->set, r->pass);
+		break;
+	case KBW_REPLY_STATS: {
+		const struct kbw_stats *s = &r->stats;
+		/* %.17g: every double comes back as it was. */
+		n = snprintf(buf, cap, "stats %d %.17g %lld %lld %lld %lld %lld %.17g %.17g %.17g %.17g %lld %.17g %.17g %.17g %.17g\n",
+			     s->output, s->scale, s->n, s->n_bad[0], s->n_bad[1], s->first_bad[0], s->first_bad[1],
+			     s->first_got[0], s->first_want[0], s->first_got[1], s->first_want[1], s->n_nonfinite,
+			     s->max_abs, s->max_rel, s->err_sq, s->ref_sq);
+		break;
+	}
 	case KBW_REPLY_ERROR:
 		return format_message(buf, cap, "error", r->text);
 	case KBW_REPLY_FAULT:
@@ -441,9 +591,18 @@ int kbw_parse_reply(const char *line, struct kbw_reply *r)
 		r->kind = KBW_REPLY_READY;
 		if ((g = sscanf(line, "ready %d %llu%n", &r->version, &r->bytes, &u), whole(line, g, 2, u)))
 			return 0;
-		if (g == 2 && u > 0 && !strcmp(line + u, " cutoff")) {
-			r->cutoff = true;
-			return 0;
+		if (g == 2 && u > 0) {
+			/* Options, each once, in this order. */
+			const char *p = line + u;
+			static const char *const opt[] = { " cutoff", " ipc", " compare" };
+			bool *flag[] = { &r->cutoff, &r->ipc, &r->compare };
+			for (int k = 0; k < 3; k++)
+				if (!strncmp(p, opt[k], strlen(opt[k])) && (!p[strlen(opt[k])] || p[strlen(opt[k])] == ' ')) {
+					*flag[k] = true;
+					p += strlen(opt[k]);
+				}
+			if (!*p)
+				return 0;
 		}
 		r->version = 1;   /* "ready <free_bytes>": a worker from before versions */
 		return (g = sscanf(line, "ready %llu%n", &r->bytes, &u), whole(line, g, 1, u)) ? 0 : -1;
@@ -488,6 +647,24 @@ int kbw_parse_reply(const char *line, struct kbw_reply *r)
 	if (!strncmp(line, "early ", 6)) {
 		r->kind = KBW_REPLY_EARLY;
 		return (g = sscanf(line, "early %d%n", &r->calls, &u), whole(line, g, 1, u)) && r->calls >= 0 ? 0 : -1;
+	}
+	if (!strncmp(line, "handle ", 7)) {
+		r->kind = KBW_REPLY_HANDLE;
+		return parse_handle(line, &r->handle);
+	}
+	if (!strncmp(line, "check ", 6)) {
+		r->kind = KBW_REPLY_CHECK;
+		return (g = sscanf(line, "check %d %d%n", &r->set, &r->pass, &u), whole(line, g, 2, u)) && r->set >= 0 &&
+		       (r->pass == 0 || r->pass == 1) ? 0 : -1;
+	}
+	if (!strncmp(line, "stats ", 6)) {
+		struct kbw_stats *s = &r->stats;
+		r->kind = KBW_REPLY_STATS;
+		g = sscanf(line, "stats %d %lf %lld %lld %lld %lld %lld %lf %lf %lf %lf %lld %lf %lf %lf %lf%n", &s->output,
+			   &s->scale, &s->n, &s->n_bad[0], &s->n_bad[1], &s->first_bad[0], &s->first_bad[1], &s->first_got[0],
+			   &s->first_want[0], &s->first_got[1], &s->first_want[1], &s->n_nonfinite, &s->max_abs, &s->max_rel,
+			   &s->err_sq, &s->ref_sq, &u);
+		return whole(line, g, 16, u) && s->output >= 0 && s->output < KBW_MAX_TENSORS && s->n >= 0 ? 0 : -1;
 	}
 	if (!strcmp(line, "end ok") || !strcmp(line, "end fault")) {
 		r->kind = KBW_REPLY_END;

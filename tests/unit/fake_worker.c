@@ -76,6 +76,28 @@
  * eval command gave ("-" for none): a test sees where each candidate ran,
  * that none ran twice, and which were judged adaptively.
  *
+ * Checking on the GPU (docs/EVALUATION.md), with files for memory: the fake
+ * announces "ipc" on its ready line (unless $KBREED_FAKE_NO_IPC is set); on
+ * "export" it replies one "handle" per input, parameter and output, whose hex
+ * digits spell the path of a file in <the job's directory>/fake-ipc-<pid>/
+ * that stands for the buffer. Given "eval ...TABgpu", a behaviour that ends
+ * "end ok" then, for each checked call (each set's first sight, then each
+ * set's check call), puts that call's outputs and inputs into those files,
+ * replies "check <set> <pass>" and waits for "go" ("stop <why>": "fault
+ * rejected <why>", "end fault"); it deletes the output files it wrote to
+ * <outdir>, so that a kbreed that compared them would find none. mutategpu
+ * is correct but changes input 0 of the check call of set 1 (only a
+ * comparer sees it).
+ *
+ * `fake_worker JOB --compare` is the fake comparer: it reads the comparer's
+ * job (references, golden inputs, tolerances), replies "ready ... compare",
+ * takes "handle" and "attach" lines (attach fails when a handle's file does
+ * not exist), and on "compare <set> <pass>" compares the files the handles
+ * name with the golden inputs and the references, by src/compare.c's own
+ * compare_buffers, answering "stats" lines as the real comparer does.
+ * $KBREED_FAKE_CMP_FAIL=attach makes attach fail, =compare makes the comparer
+ * exit at its first compare (a comparer that broke).
+ *
  * When $KBREED_FAKE_WORKER_STARTS (or $FAKE_WORKER_STARTS) names a file, one
  * line is appended to it per process started, so that a test can count
  * worker restarts. kbreed passes only KBREED_* (and a few other) variables to
@@ -84,6 +106,7 @@
  */
 #define _GNU_SOURCE
 #include "../../include/kbreed_worker_protocol.h"
+#include "compare.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,7 +128,23 @@ struct job {
 	size_t out_bytes[KBW_MAX_TENSORS];
 	char *refdir;
 	int input0_fd;  /* the descriptor of input set 0, input 0; -1 when a path */
+	char *in_path[KBW_MAX_SETS][KBW_MAX_TENSORS];  /* every input's file */
+	size_t in_bytes[KBW_MAX_TENSORS];
+	int n_in;
+	char *param_path[KBW_MAX_TENSORS];
+	size_t param_bytes[KBW_MAX_TENSORS];
+	int n_param;
+	char *job_dir;  /* where the job file is: the fake's "device memory" goes below */
 };
+
+/* Checking on the GPU: the eval being run, when it asked for it. */
+static struct {
+	const struct job *j;
+	const char *outdir;
+	bool gpu;             /* "eval ...TABgpu" */
+	bool mutate;          /* mutategpu */
+	char dir[4096];       /* exported: the buffers' files; "" before export */
+} ipc;
 
 /* Sends one reply through the protocol's encoder. */
 static void reply(const struct kbw_reply *r)
@@ -136,8 +175,96 @@ static void fault(enum kbw_fault f, const char *msg)
 	reply(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = false });
 }
 
+static void write_all(const char *path, const void *data, size_t bytes);
+static void *read_all(const char *path, size_t bytes);
+static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void copy_to(const char *from, const char *to, size_t bytes, bool flip)
+{
+	char *data = read_all(from, bytes);
+	if (flip && bytes)
+		data[0] ^= 1;
+	write_all(to, data, bytes);
+	free(data);
+}
+
+/* Checking on the GPU: every checked call, paced by kbreed's go. Returns
+ * false after "fault" and "end fault" (kbreed said stop). */
+static bool gpu_checks(void)
+{
+	const struct job *j = ipc.j;
+	char from[4096 + 64], to[4096 + 64];
+	for (int pass = 0; pass < 2; pass++)
+		for (int s = 0; s < j->sets; s++) {
+			for (int o = 0; o < j->n_out; o++) {
+				snprintf(from, sizeof from, "%s/%s%d.out%d.bin", ipc.outdir, pass ? "timed" : "set", s, o);
+				snprintf(to, sizeof to, "%s/output%d", ipc.dir, o);
+				copy_to(from, to, j->out_bytes[o], false);
+			}
+			for (int i = 0; i < j->n_in; i++) {
+				snprintf(to, sizeof to, "%s/input%d", ipc.dir, i);
+				copy_to(j->in_path[s][i], to, j->in_bytes[i], ipc.mutate && pass == 1 && s == 1 && i == 0);
+			}
+			for (int i = 0; i < j->n_param; i++) {
+				snprintf(to, sizeof to, "%s/param%d", ipc.dir, i);
+				copy_to(j->param_path[i], to, j->param_bytes[i], false);
+			}
+			reply(&(struct kbw_reply){ .kind = KBW_REPLY_CHECK, .set = s, .pass = pass });
+			char *line = NULL;
+			size_t cap = 0;
+			ssize_t len = getline(&line, &cap, stdin);
+			if (len > 0 && line[len - 1] == '\n')
+				line[--len] = '\0';
+			struct kbw_cmd c;
+			enum kbw_command k = len > 0 ? kbw_parse_cmd(line, &c) : KBW_CMD_BAD;
+			if (k != KBW_CMD_GO) {
+				reply_text(KBW_REPLY_FAULT, KBW_FAULT_REJECTED, "%s",
+					   k == KBW_CMD_STOP ? c.text : "fake_worker: no go");
+				reply(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = false });
+				free(line);
+				return false;
+			}
+			free(line);
+		}
+	/* No output files: what kbreed knows it learnt from the comparer. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int s = 0; s < j->sets; s++)
+			for (int o = 0; o < j->n_out; o++) {
+				snprintf(from, sizeof from, "%s/%s%d.out%d.bin", ipc.outdir, pass ? "timed" : "set", s, o);
+				unlink(from);
+			}
+	return true;
+}
+
 static void end_ok(void)
 {
+	if (ipc.gpu && !gpu_checks())
+		return;
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = true });
+}
+
+/* "export": a file per buffer, its path in hex as the handle. */
+static void export_handles(const struct job *j)
+{
+	snprintf(ipc.dir, sizeof ipc.dir, "%s/fake-ipc-%ld", j->job_dir, (long)getpid());
+	if (mkdir(ipc.dir, 0700) && errno != EEXIST) {
+		reply_text(KBW_REPLY_FAULT, KBW_FAULT_RUNTIME, "cannot create %s: %s", ipc.dir, strerror(errno));
+		reply(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = false });
+		ipc.dir[0] = '\0';
+		return;
+	}
+	static const char *const names[] = { "input", "param", "output" };
+	int counts[] = { j->n_in, j->n_param, j->n_out };
+	for (int l = 0; l < 3; l++)
+		for (int i = 0; i < counts[l]; i++) {
+			char path[4096 + 64];
+			struct kbw_reply r = { .kind = KBW_REPLY_HANDLE, .handle = { .kind = (enum kbw_kind)l, .index = i } };
+			snprintf(path, sizeof path, "%s/%s%d", ipc.dir, names[l], i);
+			if (strlen(path) * 2 > KBW_HANDLE_HEX)
+				die("%s is too long for a handle", path);
+			for (size_t k = 0; path[k]; k++)
+				snprintf(r.handle.hex + 2 * k, 3, "%02x", (unsigned char)path[k]);
+			reply(&r);
+		}
 	reply(&(struct kbw_reply){ .kind = KBW_REPLY_END, .ok = true });
 }
 
@@ -196,8 +323,26 @@ static void load_job(struct job *j, const char *path)
 	j->reps = kj.reps;
 	j->flush_mb = kj.flush_mb;
 	j->n_out = kj.n_outputs;
+	j->n_in = kj.n_inputs;
+	j->n_param = kj.n_params;
+	char *copy = strdup(path);
+	j->job_dir = strdup(dirname(copy));
+	free(copy);
+	if (kj.n_refs)
+		die("%s names reference outputs: only a comparer takes those", path);
 	for (int i = 0; i < kj.n_tensors; i++) {
 		const struct kbw_tensor *t = &kj.tensor[i];
+		if (t->kind != KBW_OUTPUT) {
+			char target[4096];
+			source_path(t->source, target, sizeof target);
+			if (t->kind == KBW_INPUT) {
+				j->in_path[t->set][t->index] = strdup(target);
+				j->in_bytes[t->index] = kbw_tensor_bytes(t);
+			} else {
+				j->param_path[t->index] = strdup(target);
+				j->param_bytes[t->index] = kbw_tensor_bytes(t);
+			}
+		}
 		if (t->kind == KBW_OUTPUT) {
 			j->out_dtype[t->index] = t->dtype;
 			j->out_bytes[t->index] = kbw_tensor_bytes(t);
@@ -407,6 +552,10 @@ static void run_candidate(const struct job *j, const struct kbw_eval *e)
 	const char *base = strrchr(so, '/');
 	base = base ? base + 1 : so;
 	note_eval(base, e->cutoff_ms);
+	ipc.j = j;
+	ipc.outdir = outdir;
+	ipc.gpu = e->gpu && ipc.dir[0];
+	ipc.mutate = strstr(base, "mutategpu") != NULL;
 	if (strstr(base, "crash")) {
 		fprintf(stderr, "fake_worker: crashing on purpose\n");
 		fflush(stderr);
@@ -426,6 +575,12 @@ static void run_candidate(const struct job *j, const struct kbw_eval *e)
 	} else if (strstr(base, "cudafail")) {
 		fault(KBW_FAULT_RUNTIME, "input set 0: an illegal memory access");
 		exit(3);
+	} else if (strstr(base, "mutategpu")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		firsts(j, 1.0, 1.0);
+		times(j->reps, 1.0, 1.05);
+		clocks();
+		end_ok();
 	} else if (strstr(base, "mutate")) {
 		fault(KBW_FAULT_REJECTED, "input set 0: the candidate modified input 0");
 	} else if (strstr(base, "whoami")) {
@@ -525,6 +680,177 @@ static void run_candidate(const struct job *j, const struct kbw_eval *e)
 	}
 }
 
+/* ---- The fake comparer ---------------------------------------------- */
+
+static struct {
+	struct kbw_job job;
+	char *ref[KBW_MAX_SETS][KBW_MAX_TENSORS];    /* reference files */
+	char *in[KBW_MAX_SETS][KBW_MAX_TENSORS];     /* golden inputs */
+	char *param[KBW_MAX_TENSORS];
+	const struct kbw_tensor *out[KBW_MAX_TENSORS];
+	size_t in_bytes[KBW_MAX_TENSORS], param_bytes[KBW_MAX_TENSORS];
+	char *given[3][KBW_MAX_TENSORS];             /* handle paths, by kind */
+	char *attached[3][KBW_MAX_TENSORS];
+} fc;
+
+static bool same_file(const char *a, const char *b, size_t bytes)
+{
+	char *x = read_all(a, bytes), *y = read_all(b, bytes);
+	bool same = !memcmp(x, y, bytes);
+	free(x);
+	free(y);
+	return same;
+}
+
+static void fake_attach(void)
+{
+	const struct kbw_job *j = &fc.job;
+	int counts[] = { j->n_inputs, j->n_params, j->n_outputs };
+	const char *fail = getenv("KBREED_FAKE_CMP_FAIL");
+	bool ok = !(fail && !strcmp(fail, "attach"));
+	for (int l = 0; l < 3; l++)
+		for (int i = 0; i < counts[l]; i++) {
+			free(fc.attached[l][i]);
+			fc.attached[l][i] = fc.given[l][i];
+			fc.given[l][i] = NULL;
+			ok = ok && fc.attached[l][i];
+		}
+	if (!ok) {
+		fault(KBW_FAULT_RUNTIME, "cannot open the worker's buffers");
+		return;
+	}
+	end_ok();
+}
+
+static void fake_compare(int set, int pass)
+{
+	const struct kbw_job *j = &fc.job;
+	const char *fail = getenv("KBREED_FAKE_CMP_FAIL");
+	if (fail && !strcmp(fail, "compare"))
+		exit(3);
+	if (set >= j->sets || !fc.attached[2][0]) {
+		fault(KBW_FAULT_RUNTIME, "no such set, or not attached");
+		return;
+	}
+	char what[64];
+	snprintf(what, sizeof what, pass ? "the check call on input set %d" : "input set %d", set);
+	for (int i = 0; i < j->n_inputs; i++)
+		if (!same_file(fc.attached[0][i], fc.in[set][i], fc.in_bytes[i])) {
+			snprintf(what + strlen(what), sizeof what - strlen(what), ": the candidate modified input %d", i);
+			fault(KBW_FAULT_REJECTED, what);
+			return;
+		}
+	for (int i = 0; i < j->n_params; i++)
+		if (!same_file(fc.attached[1][i], fc.param[i], fc.param_bytes[i])) {
+			snprintf(what + strlen(what), sizeof what - strlen(what), ": the candidate modified parameter %d", i);
+			fault(KBW_FAULT_REJECTED, what);
+			return;
+		}
+	for (int o = 0; o < j->n_outputs; o++) {
+		const struct kbw_tensor *t = fc.out[o];
+		size_t bytes = kbw_tensor_bytes(t);
+		int64_t n = bytes / (kbw_tensor_bytes(&(struct kbw_tensor){ .dtype = t->dtype }));
+		void *ref = read_all(fc.ref[set][o], bytes), *got = read_all(fc.attached[2][o], bytes);
+		double scale = compare_scale(ref, t->dtype, n);
+		struct compare_stats cs;
+		compare_buffers(ref, got, t->dtype, n, scale, 1, &cs);
+		struct kbw_reply r = { .kind = KBW_REPLY_STATS };
+		struct kbw_stats *k = &r.stats;
+		k->output = o;
+		k->scale = scale;
+		k->n = cs.n;
+		k->n_nonfinite = cs.n_nonfinite;
+		k->max_abs = cs.max_abs;
+		k->max_rel = cs.max_rel;
+		k->err_sq = cs.err_sq;
+		k->ref_sq = cs.ref_sq;
+		for (int q = 0; q < KBW_PROFILES; q++) {
+			k->n_bad[q] = cs.n_bad[q];
+			k->first_bad[q] = cs.first_bad[q];
+			k->first_got[q] = cs.first_got[q];
+			k->first_want[q] = cs.first_want[q];
+		}
+		reply(&r);
+		free(ref);
+		free(got);
+	}
+	end_ok();
+}
+
+/* Hex digits back to the path they spell. */
+static char *unhex(const char *hex)
+{
+	size_t n = strlen(hex) / 2;
+	char *p = calloc(n + 1, 1);
+	for (size_t i = 0; p && i < n; i++) {
+		unsigned v = 0;
+		sscanf(hex + 2 * i, "%2x", &v);
+		p[i] = (char)v;
+	}
+	return p;
+}
+
+static int comparer_main(const char *path)
+{
+	char why[1024];
+	struct kbw_job *j = &fc.job;
+	int rc = kbw_job_load(path, j, why, sizeof why);
+	if (!rc && (j->n_refs != j->sets * j->n_outputs || j->n_tols != j->n_outputs)) {
+		snprintf(why, sizeof why, "%s: a comparer's job names every reference and tolerance", path);
+		rc = KBW_EXIT_JOB;
+	}
+	if (rc) {
+		reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "%s", why);
+		return rc;
+	}
+	for (int i = 0; i < j->n_tensors; i++) {
+		const struct kbw_tensor *t = &j->tensor[i];
+		char target[4096];
+		if (t->kind == KBW_OUTPUT) {
+			fc.out[t->index] = t;
+			continue;
+		}
+		source_path(t->source, target, sizeof target);
+		if (t->kind == KBW_REFERENCE) {
+			fc.ref[t->set][t->index] = strdup(target);
+		} else if (t->kind == KBW_INPUT) {
+			fc.in[t->set][t->index] = strdup(target);
+			fc.in_bytes[t->index] = kbw_tensor_bytes(t);
+		} else {
+			fc.param[t->index] = strdup(target);
+			fc.param_bytes[t->index] = kbw_tensor_bytes(t);
+		}
+	}
+	reply(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = protocol(), .bytes = 0, .compare = true });
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, stdin)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		struct kbw_cmd c;
+		switch (kbw_parse_cmd(line, &c)) {
+		case KBW_CMD_HANDLE:
+			free(fc.given[c.handle.kind][c.handle.index]);
+			fc.given[c.handle.kind][c.handle.index] = unhex(c.handle.hex);
+			break;
+		case KBW_CMD_ATTACH:
+			fake_attach();
+			break;
+		case KBW_CMD_COMPARE:
+			fake_compare(c.set, c.pass);
+			break;
+		case KBW_CMD_QUIT:
+			free(line);
+			return 0;
+		default:
+			reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "unknown command");
+		}
+	}
+	free(line);
+	return 0;
+}
+
 static void note_start(void)
 {
 	const char *path = getenv("KBREED_FAKE_WORKER_STARTS");
@@ -567,8 +893,10 @@ int main(int argc, char **argv)
 		printf("error the fake worker has no GPU\n");
 		return KBW_EXIT_NO_GPU;
 	}
+	if (argc == 3 && argv[1][0] != '-' && !strcmp(argv[2], "--compare"))
+		return comparer_main(argv[1]);
 	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: fake_worker JOBFILE\n");
+		fprintf(stderr, "usage: fake_worker JOBFILE [--compare]\n");
 		return KBW_EXIT_JOB;
 	}
 	static struct job j;
@@ -585,7 +913,7 @@ int main(int argc, char **argv)
 	load_job(&j, argv[1]);
 	note_start();
 	reply(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = protocol(), .bytes = 0,
-				   .cutoff = !getenv("KBREED_FAKE_NO_CUTOFF") });
+				   .cutoff = !getenv("KBREED_FAKE_NO_CUTOFF"), .ipc = !getenv("KBREED_FAKE_NO_IPC") });
 
 	char *line = NULL;
 	size_t cap = 0;
@@ -593,12 +921,14 @@ int main(int argc, char **argv)
 	while ((len = getline(&line, &cap, stdin)) > 0) {
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		struct kbw_eval e;
-		enum kbw_command c = kbw_parse_eval(line, &e);
-		if (c == KBW_CMD_QUIT)
+		struct kbw_cmd c;
+		kbw_parse_cmd(line, &c);
+		if (c.cmd == KBW_CMD_QUIT)
 			break;
-		if (c == KBW_CMD_EVAL)
-			run_candidate(&j, &e);
+		if (c.cmd == KBW_CMD_EVAL)
+			run_candidate(&j, &c.eval);
+		else if (c.cmd == KBW_CMD_EXPORT && !getenv("KBREED_FAKE_NO_IPC"))
+			export_handles(&j);
 		else
 			reply_text(KBW_REPLY_ERROR, KBW_FAULT_LOAD, "unknown command");
 	}

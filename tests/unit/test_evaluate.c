@@ -455,6 +455,160 @@ static void test_protocol_commands_and_info(void **state)
 	assert_int_equal(kbw_check_version(KBREED_WORKER_PROTOCOL, "GPU worker", "kbreed", why, sizeof why), 0);
 }
 
+/* The lines of checking on the GPU (protocol 4): the ready line's options,
+ * export's handles, the worker's checks and kbreed's answers, the
+ * comparer's commands and its stats (every double as it was, NaN and
+ * infinities too), and the comparer's job with references and tolerances. */
+static void test_protocol_gpu_lines(void **state)
+{
+	(void)state;
+	struct kbw_reply b;
+	char line[KBW_MAX_LINE];
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = 4, .bytes = 9, .cutoff = true,
+					      .ipc = true }, "ready 4 9 cutoff ipc", &b);
+	assert_true(b.cutoff && b.ipc && !b.compare);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_READY, .version = 4, .bytes = 9, .compare = true },
+			 "ready 4 9 compare", &b);
+	assert_true(!b.cutoff && !b.ipc && b.compare);
+	assert_int_equal(kbw_parse_reply("ready 4 9 ipc", &b), 0);
+	assert_true(b.ipc && !b.cutoff);
+
+	struct kbw_handle h = { .kind = KBW_OUTPUT, .index = 2 };
+	for (int k = 0; k < 64; k++)
+		snprintf(h.hex + 2 * k, 3, "%02x", (unsigned)(k * 37 + 1) & 0xff);
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_HANDLE, .handle = h }, NULL, &b);
+	assert_int_equal(b.handle.kind, KBW_OUTPUT);
+	assert_int_equal(b.handle.index, 2);
+	assert_string_equal(b.handle.hex, h.hex);
+	/* The same line is the comparer's command. */
+	int n = kbw_format_handle(line, sizeof line, &h);
+	assert_true(n > 0);
+	line[n - 1] = '\0';
+	struct kbw_cmd c;
+	assert_int_equal(kbw_parse_cmd(line, &c), KBW_CMD_HANDLE);
+	assert_string_equal(c.handle.hex, h.hex);
+	struct kbw_handle bad_h = h;
+	bad_h.hex[5] = 'G';
+	assert_int_equal(kbw_format_handle(line, sizeof line, &bad_h), -1);
+	bad_h = h;
+	bad_h.kind = KBW_REFERENCE;   /* a reference is never a worker's buffer */
+	assert_int_equal(kbw_format_handle(line, sizeof line, &bad_h), -1);
+
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_CHECK, .set = 6, .pass = 1 }, "check 6 1", &b);
+	assert_int_equal(b.set, 6);
+	assert_int_equal(b.pass, 1);
+	struct kbw_stats st = { .output = 1, .scale = 1.0 / 3, .n = 1LL << 31, .n_bad = { 3, 1 },
+				.first_bad = { 7, 11 }, .first_got = { NAN, -INFINITY }, .first_want = { 0.1, 1e-300 },
+				.n_nonfinite = 2, .max_abs = 0.7, .max_rel = 1e9, .err_sq = 1.0 / 7, .ref_sq = 2.0 / 9 };
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_STATS, .stats = st }, NULL, &b);
+	assert_true(isnan(b.stats.first_got[0]) && isinf(b.stats.first_got[1]) && b.stats.first_got[1] < 0);
+	b.stats.first_got[0] = st.first_got[0] = 0;
+	b.stats.first_got[1] = st.first_got[1] = 0;
+	const struct kbw_stats *k = &b.stats;
+	assert_true(k->output == st.output && k->scale == st.scale && k->n == st.n && k->n_nonfinite == st.n_nonfinite);
+	assert_true(k->max_abs == st.max_abs && k->max_rel == st.max_rel && k->err_sq == st.err_sq &&
+		    k->ref_sq == st.ref_sq);
+	for (int q = 0; q < KBW_PROFILES; q++)
+		assert_true(k->n_bad[q] == st.n_bad[q] && k->first_bad[q] == st.first_bad[q] &&
+			    k->first_want[q] == st.first_want[q]);
+	st.first_bad[0] = st.first_bad[1] = -1;
+	reply_round_trip(&(struct kbw_reply){ .kind = KBW_REPLY_STATS, .stats = st }, NULL, &b);
+	assert_true(b.stats.first_bad[0] == -1 && b.stats.first_bad[1] == -1);
+
+	/* kbreed's commands: eval's gpu field, after any cutoff. */
+	n = kbw_format_eval_opts(line, sizeof line, "/x/a.so", "/o", 1.5, 3, true);
+	assert_string_equal(line, "eval /x/a.so\t/o\tcutoff 1.500000 3\tgpu\n");
+	line[n - 1] = '\0';
+	assert_int_equal(kbw_parse_cmd(line, &c), KBW_CMD_EVAL);
+	assert_true(c.eval.gpu && c.eval.cutoff_ms == 1.5 && c.eval.cutoff_calls == 3);
+	assert_string_equal(c.eval.outdir, "/o");
+	n = kbw_format_eval_opts(line, sizeof line, "/x/a.so", "/o", 0, 0, true);
+	assert_string_equal(line, "eval /x/a.so\t/o\tgpu\n");
+	n = kbw_format_stop(line, sizeof line, "input set 1:\nthe candidate modified input 0");
+	assert_string_equal(line, "stop input set 1: the candidate modified input 0\n");
+	line[n - 1] = '\0';
+	assert_int_equal(kbw_parse_cmd(line, &c), KBW_CMD_STOP);
+	assert_string_equal(c.text, "input set 1: the candidate modified input 0");
+	struct { const char *text; enum kbw_command cmd; } cmds[] = {
+		{ "export", KBW_CMD_EXPORT }, { "go", KBW_CMD_GO }, { "attach", KBW_CMD_ATTACH },
+		{ "compare 3 0", KBW_CMD_COMPARE }, { "compare 3 2", KBW_CMD_BAD }, { "compare -1 0", KBW_CMD_BAD },
+		{ "compare 3", KBW_CMD_BAD }, { "compare 3 1 x", KBW_CMD_BAD }, { "go on", KBW_CMD_BAD },
+		{ "handle output 0", KBW_CMD_BAD }, { "handle reference 0 ab", KBW_CMD_BAD },
+		{ "handle input 0 AB", KBW_CMD_BAD }, { "eval /x.so\t/o\tgpu\tgpu", KBW_CMD_BAD },
+		{ "eval /x.so\t/o\tgpu\tcutoff 1 5", KBW_CMD_BAD }, { "eval /x.so\t/o\tgpux", KBW_CMD_BAD },
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		char copy[256];
+		snprintf(copy, sizeof copy, "%s", cmds[i].text);
+		if (kbw_parse_cmd(copy, &c) != cmds[i].cmd)
+			print_error("\"%s\" decoded as command %d\n", cmds[i].text, (int)c.cmd);
+		assert_int_equal(c.cmd, cmds[i].cmd);
+	}
+	const char *bad[] = { "check 1", "check 1 2", "check -1 0", "stats 0 1 2", "handle output 0 xyz",
+			      "ready 4 9 ipc cutoff", "ready 4 9 ipc ipc", NULL };
+	for (int i = 0; bad[i]; i++) {
+		if (!kbw_parse_reply(bad[i], &b))
+			print_error("\"%s\" decoded as a reply\n", bad[i]);
+		assert_int_equal(kbw_parse_reply(bad[i], &b), -1);
+	}
+
+	/* The comparer's job: references of every set's output, tolerances. */
+	struct kbw_job j, back;
+	kbw_job_init(&j);
+	j.version = KBREED_WORKER_PROTOCOL;
+	j.sets = 2;
+	j.warmup = 1;
+	j.reps = 3;
+	int64_t shape[1] = { 4 };
+	char why[512], *text = NULL;
+	size_t len = 0;
+	for (int s = 0; s < 2; s++)
+		assert_int_equal(kbw_job_add(&j, KBW_INPUT, s, 0, KB_F32, 1, shape, s ? "fd:8" : "fd:7"), 0);
+	assert_int_equal(kbw_job_add(&j, KBW_OUTPUT, -1, 0, KB_F32, 1, shape, NULL), 0);
+	assert_int_equal(kbw_job_add(&j, KBW_REFERENCE, 0, 0, KB_F32, 1, shape, "fd:9"), 0);
+	assert_int_equal(kbw_job_add(&j, KBW_REFERENCE, 1, 0, KB_F32, 1, shape, "fd:10"), 0);
+	j.n_tols = 1;
+	j.tol[0][0] = 1e-4;
+	j.tol[0][1] = 1e-4;
+	j.tol[0][2] = 1e-2;
+	j.tol[0][3] = 1.0 / 3;
+	assert_int_equal(kbw_job_format(&j, &text, &len, why, sizeof why), 0);
+	assert_non_null(strstr(text, "tensor reference 1 0 0 1 4 fd:10\n"));
+	FILE *f = fmemopen(text, len, "r");
+	assert_int_equal(kbw_job_read(f, "job", &back, why, sizeof why), 0);
+	fclose(f);
+	assert_int_equal(back.n_refs, 2);
+	assert_int_equal(back.n_tols, 1);
+	assert_true(back.tol[0][3] == 1.0 / 3 && back.tol[0][0] == 1e-4);
+	kbw_job_release(&back);
+	free(text);
+	/* A reference short, or a tolerance line out of order, is refused. */
+	const char *defects[] = {
+		"tensor input 0 0 0 1 4 fd:7\ntensor output -1 0 0 1 4 -\ntensor reference 0 0 0 1 4 fd:9\n",
+		"tensor input 0 0 0 1 4 fd:7\ntensor output -1 0 0 1 4 -\ntensor reference 0 0 0 1 4 -\n",
+		"tensor input 0 0 0 1 4 fd:7\ntensor output -1 0 0 1 4 -\ntolerance 1 1 1 1 1\n",
+		"tensor input 0 0 0 1 4 fd:7\ntensor output -1 0 0 1 4 -\ntolerance 0 1 1 1\n",
+		"tensor input 0 0 0 1 4 fd:7\ntensor output -1 0 0 1 4 -\ntolerance 0 1 1 1 -1\n",
+	};
+	for (size_t i = 0; i < sizeof defects / sizeof defects[0]; i++) {
+		char *t = xasprintf("kbreed-job %d\nsets %d\nwarmup 1\nreps 3\nflush_mb 0\n%s", KBREED_WORKER_PROTOCOL,
+				    i == 0 ? 2 : 1, defects[i]);
+		if (i == 0) {   /* two sets: set 1's input given, its reference not */
+			char *more = xasprintf("%stensor input 1 0 0 1 4 fd:8\n", t);
+			free(t);
+			t = more;
+		}
+		f = fmemopen(t, strlen(t), "r");
+		int rc = kbw_job_read(f, "job", &back, why, sizeof why);
+		fclose(f);
+		if (rc != KBW_EXIT_JOB)
+			print_error("defect %zu read: %s\n", i, t);
+		assert_int_equal(rc, KBW_EXIT_JOB);
+		free(t);
+	}
+	kbw_job_release(&j);
+}
+
 /* Each end refuses the other's version: the (fake) worker a job of another
  * version, kbreed a worker that announces another one. */
 static void test_protocol_version_mismatch(void **state)
@@ -703,6 +857,140 @@ static void test_sequence(void **state)
 	evaluator_free(ev);  /* asks the worker to quit; starts none */
 	assert_int_equal(count_starts(), total);
 	assert_int_equal(total, 8);
+}
+
+/* Checking on the GPU, through the fake worker and the fake comparer: every
+ * step of the sequence gets the verdict, the detail and the numbers it gets
+ * from the output files, and the outputs came through the comparer (the fake
+ * deletes its output files when it checks there, so a kbreed that read them
+ * would find none). The comparer alone sees an input changed in a check call
+ * (mutategpu), and a comparer that cannot attach, or dies during a
+ * candidate, leaves the files to judge it, for good. */
+static struct evaluator *gpu_ev;
+
+static int free_gpu_ev(void **state)
+{
+	(void)state;
+	evaluator_free(gpu_ev);
+	evaluator_free(seq_ev);
+	gpu_ev = seq_ev = NULL;
+	unsetenv("KBREED_FAKE_CMP_FAIL");
+	unsetenv("KBREED_FAKE_NO_IPC");
+	return 0;
+}
+
+static struct evaluator *new_seq(bool gpu)
+{
+	struct eval_opts o;
+	eval_opts_defaults(&o);
+	o.reps = 20;
+	o.timeout_s = 2;
+	o.sets = SETS;
+	o.warmup = 1;
+	o.flush_mb = 0;
+	o.gpu_compare = gpu;
+	struct evaluator *ev = evaluator_new(&problem, &refs, &o);
+	assert_non_null(ev);
+	return ev;
+}
+
+static void judge_named(struct evaluator *ev, const char *name, struct eval_result *res)
+{
+	char *so = xasprintf("/nowhere/kbreed-test/%s.so", name);
+	eval_result_init(res);
+	assert_int_equal(evaluator_run(ev, so, res), 0);
+	free(so);
+}
+
+static void test_gpu_compare(void **state)
+{
+	(void)state;
+	struct evaluator *host = seq_ev = new_seq(false), *gpu = gpu_ev = new_seq(true);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		const struct step *st = &steps[i];
+		struct eval_result a, b;
+		judge_named(host, st->name, &a);
+		judge_named(gpu, st->name, &b);
+		if (a.verdict != b.verdict || strcmp(a.detail, b.detail) || a.checked != b.checked)
+			print_error("%s: files: %s (%s); GPU: %s (%s)\n", st->name, verdict_name(a.verdict), a.detail,
+				    verdict_name(b.verdict), b.detail);
+		check_step(st, &b);
+		assert_int_equal(a.verdict, b.verdict);
+		assert_string_equal(a.detail, b.detail);
+		assert_false(a.gpu_checked);
+		assert_int_equal(b.gpu_checked, b.checked);   /* every comparison on the GPU */
+		if (b.checked) {
+			assert_int_equal(a.stats.n, b.stats.n);
+			assert_int_equal(a.stats.n_nonfinite, b.stats.n_nonfinite);
+			assert_true(a.stats.max_abs == b.stats.max_abs && a.stats.max_rel == b.stats.max_rel);
+			assert_true(a.stats.rel_l2 == b.stats.rel_l2);
+			assert_int_equal(a.norm_set, b.norm_set);
+			for (int q = 0; q < TOL_PROFILES; q++) {
+				assert_int_equal(a.stats.n_bad[q], b.stats.n_bad[q]);
+				assert_int_equal(a.stats.first_bad[q], b.stats.first_bad[q]);
+				assert_int_equal(a.bad_set[q], b.bad_set[q]);
+				assert_int_equal(a.pass[q], b.pass[q]);
+				if (a.stats.first_bad[q] >= 0)
+					assert_true(a.stats.first_got[q] == b.stats.first_got[q] ||
+						    (isnan(a.stats.first_got[q]) && isnan(b.stats.first_got[q])));
+			}
+		}
+		eval_result_release(&a);
+		eval_result_release(&b);
+	}
+
+	/* An input changed in a check call: only the comparer looks there. */
+	struct eval_result res;
+	judge_named(host, "mutategpu", &res);
+	assert_int_equal(res.verdict, VERDICT_CORRECT);
+	eval_result_release(&res);
+	judge_named(gpu, "mutategpu", &res);
+	if (res.verdict != VERDICT_REJECTED)
+		print_error("mutategpu: %s (%s)\n", verdict_name(res.verdict), res.detail);
+	assert_int_equal(res.verdict, VERDICT_REJECTED);
+	assert_non_null(strstr(res.detail, "the check call on input set 1: the candidate modified input 0"));
+	eval_result_release(&res);
+	/* ... and a fresh worker after it is attached again. */
+	judge_named(gpu, "correct", &res);
+	assert_int_equal(res.verdict, VERDICT_CORRECT);
+	assert_true(res.gpu_checked);
+	eval_result_release(&res);
+	seq_ev = NULL;
+	evaluator_free(host);
+
+	/* A comparer that dies during a candidate: judged again from files,
+	 * and so are the candidates after it. */
+	setenv("KBREED_FAKE_CMP_FAIL", "compare", 1);
+	evaluator_free(gpu);
+	gpu = gpu_ev = new_seq(true);
+	for (int k = 0; k < 2; k++) {
+		judge_named(gpu, k ? "wrong" : "correct", &res);
+		assert_int_equal(res.verdict, k ? VERDICT_INCORRECT : VERDICT_CORRECT);
+		assert_true(res.checked);
+		assert_false(res.gpu_checked);
+		eval_result_release(&res);
+	}
+
+	/* One that cannot open the worker's buffers: files from the start. */
+	setenv("KBREED_FAKE_CMP_FAIL", "attach", 1);
+	evaluator_free(gpu);
+	gpu = gpu_ev = new_seq(true);
+	judge_named(gpu, "correct", &res);
+	assert_int_equal(res.verdict, VERDICT_CORRECT);
+	assert_true(res.checked);
+	assert_false(res.gpu_checked);
+	eval_result_release(&res);
+	unsetenv("KBREED_FAKE_CMP_FAIL");
+
+	/* A worker that cannot export: files, as before. */
+	setenv("KBREED_FAKE_NO_IPC", "1", 1);
+	evaluator_free(gpu);
+	gpu = gpu_ev = new_seq(true);
+	judge_named(gpu, "wrong", &res);
+	assert_int_equal(res.verdict, VERDICT_INCORRECT);
+	assert_false(res.gpu_checked);
+	eval_result_release(&res);
+	unsetenv("KBREED_FAKE_NO_IPC");
 }
 
 /* Reference data with stressed sets after the plain ones, as the bridge's
@@ -987,11 +1275,13 @@ int main(void)
 		cmocka_unit_test(test_protocol_job_defects),
 		cmocka_unit_test(test_protocol_replies),
 		cmocka_unit_test(test_protocol_commands_and_info),
+		cmocka_unit_test(test_protocol_gpu_lines),
 		cmocka_unit_test(test_protocol_version_mismatch),
 		cmocka_unit_test(test_opts_defaults),
 		cmocka_unit_test(test_too_many_sets),
 		cmocka_unit_test_teardown(test_sequence, free_seq_ev),
 		cmocka_unit_test_teardown(test_adaptive, free_seq_ev),
+		cmocka_unit_test_teardown(test_gpu_compare, free_gpu_ev),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_stressed_sets),
 	};
