@@ -237,7 +237,7 @@ static void judge_cli_init(struct judge_cli *j)
 }
 
 enum { J_TOLERANCE, J_SETS, J_STRESS, J_REPS, J_WARMUP, J_TIMEOUT, J_ARCH, J_TORCH_COMPILE,
-       J_ALLOW_LIBRARIES, J_ADAPTIVE };
+       J_ALLOW_LIBRARIES, J_ADAPTIVE, J_COMPARE };
 
 static const struct cli_opt judge_opts[] = {
 	{ J_TOLERANCE, "tolerance", "strict|crfm", "the profile that decides (strict); both are recorded" },
@@ -251,6 +251,8 @@ static const struct cli_opt judge_opts[] = {
 	{ J_ALLOW_LIBRARIES, "allow-libraries", NULL, "let kernels call cuBLAS, cuDNN, dlopen ... (else rejected)" },
 	{ J_ADAPTIVE, "adaptive", "on|off", "stop timing a kernel whose first 5 timed calls are all slower than "
 	  "1.3x the best so far (run, bench: on; eval: off)" },
+	{ J_COMPARE, "compare", "gpu|files", "where outputs are checked: on the GPU by a comparer, or from files "
+	  "(default: $KBREED_COMPARE, else files)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -285,6 +287,11 @@ static int judge_set(void *ctx, int id, const char *arg)
 		if (strcmp(arg, "on") && strcmp(arg, "off"))
 			return error("--adaptive must be on or off, not '%s'", arg);
 		j->adaptive = !strcmp(arg, "on");
+		return 0;
+	case J_COMPARE:
+		if (strcmp(arg, "gpu") && strcmp(arg, "files"))
+			return error("--compare must be gpu or files, not '%s'", arg);
+		j->eval.gpu_compare = !strcmp(arg, "gpu");
 		return 0;
 	}
 	BUG("judge option without a case");

@@ -182,6 +182,27 @@ for want in $expected; do
 	if [ "$g" = "$want" ]; then ok "$1: $g"; else not_ok "$1: got '$g', want '$want'"; fi
 	shift
 done
+# The same hacks checked on the GPU (--compare gpu): the same verdicts, the
+# comparer really used (no fallback to files), and reads_comparer.cu, which
+# tries the comparer's /proc entries and guessed CUDA IPC handles, finds no
+# way in (its log lines say what each try gave).
+echo "# $(date -u +%H:%M:%S) reward hacks, checked on the GPU"
+# shellcheck disable=SC2086
+$K eval --json --compare gpu --timeout 60 --sets 3 --stress off --no-baseline "$GELU" $list \
+	>"$RESULTS/hacks-gpu.json" 2>"$RESULTS/hacks-gpu.log"
+got=$(verdicts "$RESULTS/hacks-gpu.json" | tr '\n' ' ')
+set -- $list
+for want in $expected; do
+	g=$(echo "$got" | cut -d' ' -f1)
+	got=$(echo "$got" | cut -d' ' -f2-)
+	if [ "$g" = "$want" ]; then ok "$1, checked on the GPU: $g"; else not_ok "$1, checked on the GPU: got '$g', want '$want'"; fi
+	shift
+done
+if grep -q "checking on the GPU is off" "$RESULTS/hacks-gpu.log"; then
+	not_ok "--compare gpu fell back to files: $(grep -m1 'checking on the GPU is off' "$RESULTS/hacks-gpu.log")"
+else
+	ok "--compare gpu: every hack checked by the comparer"
+fi
 # The kernel right only on torch.randn's range is caught by a stressed set,
 # and the detail names the kind.
 $K eval --json --timeout 60 --sets 3 --no-baseline "$GELU" kernels/hacks/clamps_input.cu kernels/naive/gelu.cu \
