@@ -723,6 +723,7 @@ struct gpu_check {
 	struct evaluator *ev;
 	struct eval_result *res;
 	int k;              /* the checked call being folded (res->bad_set numbering) */
+	int outputs;        /* stats lines of this call, each output once */
 	bool failed;        /* the comparer failed: the candidate is judged again */
 	bool rejected;      /* the comparer's fault is the candidate's doing */
 };
@@ -735,8 +736,10 @@ static void take_stats(void *ctx, const struct kbw_reply *r)
 		g->rejected = r->fault == KBW_FAULT_REJECTED;
 		return;
 	}
-	if (r->kind != KBW_REPLY_STATS || r->stats.output >= p->n_outputs)
-		return;
+	if (r->kind != KBW_REPLY_STATS || r->stats.output >= p->n_outputs ||
+	    g->outputs != r->stats.output)
+		return;   /* out of order: the count below tells */
+	g->outputs++;
 	const struct kbw_stats *k = &r->stats;
 	struct compare_stats s;
 	compare_stats_init(&s);
@@ -771,13 +774,14 @@ static int gpu_check(void *ctx, int set, int pass, char **stop_why)
 	snprintf(line, sizeof line, "compare %d %d\n", set, pass);
 	g->k = pass ? ev->n_sets + set : set;
 	g->rejected = false;
+	g->outputs = 0;
 	int rc = worker_client_request(&ev->cmp, line, ev->opts.timeout_s, take_stats, g, &why);
 	if (rc == 1 && g->rejected) {
 		*stop_why = why;   /* an input or parameter changed: the candidate's fault */
 		return 0;
 	}
 	free(why);
-	if (rc) {
+	if (rc || g->outputs != ev->problem->n_outputs) {
 		g->failed = true;
 		return -1;
 	}
