@@ -17,6 +17,7 @@
 #include <math.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #define FAKE_WORKER TEST_BUILD "/tests/fake_worker"
 #define SETS 5
@@ -607,6 +608,48 @@ static void test_protocol_gpu_lines(void **state)
 		free(t);
 	}
 	kbw_job_release(&j);
+}
+
+/* The candidate's worker never takes a reference output: the real worker
+ * (which reads its job before it looks for a GPU) and the fake refuse a job
+ * that names one, with exit 4 and an "error" reply. */
+static void test_worker_refuses_references(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir(), *job = xasprintf("%s/job", dir), *ref = xasprintf("%s/r.bin", dir);
+	char *in = xasprintf("%s/i.bin", dir), *replies = xasprintf("%s/replies", dir);
+	float four[4] = { 1, 2, 3, 4 };
+	write_floats(in, four, 4);
+	write_floats(ref, four, 4);
+	char *text = xasprintf("kbreed-job %d\nsets 1\nwarmup 0\nreps 1\nflush_mb 0\ntensor input 0 0 0 1 4 %s\n"
+			       "tensor output -1 0 0 1 4 -\ntensor reference 0 0 0 1 4 %s\n", KBREED_WORKER_PROTOCOL, in, ref);
+	assert_int_equal(util_write_file(job, text, strlen(text)), 0);
+	const char *workers[] = { TEST_BUILD "/kbreed-worker", FAKE_WORKER };
+	for (int w = 0; w < 2; w++) {
+		if (access(workers[w], X_OK))
+			continue;   /* the real worker is built by `make all` */
+		char *cmd = xasprintf("%s %s </dev/null >%s 2>/dev/null", workers[w], job, replies);
+		int st = system(cmd);
+		free(cmd);
+		assert_true(WIFEXITED(st));
+		if (WEXITSTATUS(st) != KBW_EXIT_JOB)
+			print_error("%s: exit %d\n", workers[w], WEXITSTATUS(st));
+		assert_int_equal(WEXITSTATUS(st), KBW_EXIT_JOB);
+		char *got = NULL;
+		size_t len = 0;
+		assert_int_equal(util_read_file(replies, 1 << 16, &got, &len), 0);
+		if (w == 0)   /* the fake only says it on stderr */
+			assert_non_null(strstr(got, "only a comparer (--compare) takes those"));
+		assert_null(strstr(got, "ready"));
+		free(got);
+	}
+	util_remove_tree(dir);
+	free(dir);
+	free(job);
+	free(ref);
+	free(in);
+	free(replies);
+	free(text);
 }
 
 /* Each end refuses the other's version: the (fake) worker a job of another
@@ -1276,6 +1319,7 @@ int main(void)
 		cmocka_unit_test(test_protocol_replies),
 		cmocka_unit_test(test_protocol_commands_and_info),
 		cmocka_unit_test(test_protocol_gpu_lines),
+		cmocka_unit_test(test_worker_refuses_references),
 		cmocka_unit_test(test_protocol_version_mismatch),
 		cmocka_unit_test(test_opts_defaults),
 		cmocka_unit_test(test_too_many_sets),
