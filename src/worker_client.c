@@ -420,10 +420,16 @@ int worker_client_request(struct worker_client *wc, const char *line, double tim
 			rc = r.ok ? 0 : 1;
 			goto out;
 		}
+		if (r.kind == KBW_REPLY_ERROR) {
+			/* A command it does not know, or a fatal error: no "end" follows. */
+			if (fault_msg && !*fault_msg)
+				*fault_msg = xstrdup(r.text);
+			break;
+		}
 		if (take)
 			take(ctx, &r);
 	}
-	worker_client_stop(wc, true);   /* died, or silent past the deadline */
+	worker_client_stop(wc, true);   /* died, silent past the deadline, or an error */
 out:
 	buf_release(&l);
 	return rc;

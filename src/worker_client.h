@@ -123,8 +123,8 @@ int worker_client_send(struct worker_client *wc, const char *line);
 /* Sends line (when not NULL) and reads replies until "end", each passed to
  * take (may be NULL) with ctx. Returns 0 at "end ok", 1 at "end fault"
  * (*fault_msg, when given, gets the first fault's message, malloc'd), -1
- * when the process died or did not answer within timeout_s (it is then
- * stopped). */
+ * when the process died, did not answer within timeout_s, or replied
+ * "error" (it is then stopped; *fault_msg gets the error's message). */
 int worker_client_request(struct worker_client *wc, const char *line, double timeout_s,
 			  void (*take)(void *ctx, const struct kbw_reply *r), void *ctx, char **fault_msg);
 /* Asks a running worker to quit, waits briefly, and removes the copies. */

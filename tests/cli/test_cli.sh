@@ -115,6 +115,7 @@ bad "--tolerance loose" --tolerance $BAD --tolerance loose
 bad "--stress maybe" --stress $BAD --stress maybe
 bad "eval --stress ON" --stress $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --stress ON
 bad "eval --sets 5x" --sets $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --sets 5x
+bad "eval --compare cpu" --compare $K eval tests/data/tiny_gelu.py kernels/bad/good_gelu.cu --compare cpu
 bad "compile --jobs ' 2'" --jobs $K compile --arch sm_90 --jobs ' 2' kernels/bad/good_gelu.cu
 bad "--db ''" --db $K run tests/data/search_gelu.py --dry-run --db ''
 bad "--llm ''" --llm $BAD --llm ''
@@ -157,6 +158,12 @@ check "floor: an ordinary time is correct" "$(jq -r '.verdict' "$TMP/floor-ok.js
 KBREED_FAKE_TIME_SCALE=1e-9 $K eval --json --reps 20 tests/data/tiny_gelu.py kernels/naive/gelu.cu >"$TMP/floor.json" 2>"$TMP/err"
 check "floor: every call below the memory floor is rejected" "$(jq -r '.verdict' "$TMP/floor.json" 2>&1 | head -n 1)" rejected
 grep -q "faster than the memory floor" "$TMP/floor.json" && ok "floor: the detail says so" || not_ok "floor: the detail says so" "$(cat "$TMP/floor.json" "$TMP/err")"
+# --- checking on the GPU (the fake comparer): the same verdict and numbers ---
+$K eval --json --reps 20 --compare gpu tests/data/tiny_gelu.py kernels/naive/gelu.cu >"$TMP/cmp-gpu.json" 2>"$TMP/err"
+check "--compare gpu: correct" "$(jq -r '.verdict' "$TMP/cmp-gpu.json" 2>&1 | head -n 1)" correct
+grep -q "checking on the GPU is off" "$TMP/err" && not_ok "--compare gpu: no fallback to files" "$(cat "$TMP/err")" ||
+	ok "--compare gpu: no fallback to files"
+check "--compare gpu: the detail of the files' check" "$(jq -r '.detail' "$TMP/cmp-gpu.json")" "$(jq -r '.detail' "$TMP/floor-ok.json")"
 # --- stressed input sets: on by default, counted per kind in the JSON --------
 check "stress: the sets of each kind judged, in the eval JSON" \
 	"$(jq -c '.correctness.set_kinds' "$TMP/floor-ok.json" 2>&1)" \

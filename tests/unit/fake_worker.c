@@ -684,18 +684,33 @@ static void run_candidate(const struct job *j, const struct kbw_eval *e)
 
 static struct {
 	struct kbw_job job;
-	char *ref[KBW_MAX_SETS][KBW_MAX_TENSORS];    /* reference files */
-	char *in[KBW_MAX_SETS][KBW_MAX_TENSORS];     /* golden inputs */
-	char *param[KBW_MAX_TENSORS];
+	const char *ref[KBW_MAX_SETS][KBW_MAX_TENSORS];  /* reference sources ("fd:N") */
+	const char *in[KBW_MAX_SETS][KBW_MAX_TENSORS];   /* golden inputs */
+	const char *param[KBW_MAX_TENSORS];
 	const struct kbw_tensor *out[KBW_MAX_TENSORS];
 	size_t in_bytes[KBW_MAX_TENSORS], param_bytes[KBW_MAX_TENSORS];
 	char *given[3][KBW_MAX_TENSORS];             /* handle paths, by kind */
 	char *attached[3][KBW_MAX_TENSORS];
 } fc;
 
-static bool same_file(const char *a, const char *b, size_t bytes)
+/* A job's source: "fd:N" read through the descriptor from offset 0 (the
+ * comparer, kbreed's own, does not see the reference directory by path),
+ * else the file. */
+static void *read_source(const char *source, size_t bytes)
 {
-	char *x = read_all(a, bytes), *y = read_all(b, bytes);
+	if (strncmp(source, "fd:", 3))
+		return read_all(source, bytes);
+	char *data = malloc(bytes ? bytes : 1);
+	int fd = atoi(source + 3);
+	if (!data || (bytes && pread(fd, data, bytes, 0) != (ssize_t)bytes))
+		die("cannot read %s: %s", source, strerror(errno));
+	return data;
+}
+
+/* Whether the file a handle names holds the golden contents. */
+static bool same_file(const char *a, const char *golden, size_t bytes)
+{
+	char *x = read_all(a, bytes), *y = read_source(golden, bytes);
 	bool same = !memcmp(x, y, bytes);
 	free(x);
 	free(y);
@@ -750,7 +765,7 @@ static void fake_compare(int set, int pass)
 		const struct kbw_tensor *t = fc.out[o];
 		size_t bytes = kbw_tensor_bytes(t);
 		int64_t n = bytes / (kbw_tensor_bytes(&(struct kbw_tensor){ .dtype = t->dtype }));
-		void *ref = read_all(fc.ref[set][o], bytes), *got = read_all(fc.attached[2][o], bytes);
+		void *ref = read_source(fc.ref[set][o], bytes), *got = read_all(fc.attached[2][o], bytes);
 		double scale = compare_scale(ref, t->dtype, n);
 		struct compare_stats cs;
 		compare_buffers(ref, got, t->dtype, n, scale, 1, &cs);
@@ -805,19 +820,17 @@ static int comparer_main(const char *path)
 	}
 	for (int i = 0; i < j->n_tensors; i++) {
 		const struct kbw_tensor *t = &j->tensor[i];
-		char target[4096];
 		if (t->kind == KBW_OUTPUT) {
 			fc.out[t->index] = t;
 			continue;
 		}
-		source_path(t->source, target, sizeof target);
 		if (t->kind == KBW_REFERENCE) {
-			fc.ref[t->set][t->index] = strdup(target);
+			fc.ref[t->set][t->index] = t->source;
 		} else if (t->kind == KBW_INPUT) {
-			fc.in[t->set][t->index] = strdup(target);
+			fc.in[t->set][t->index] = t->source;
 			fc.in_bytes[t->index] = kbw_tensor_bytes(t);
 		} else {
-			fc.param[t->index] = strdup(target);
+			fc.param[t->index] = t->source;
 			fc.param_bytes[t->index] = kbw_tensor_bytes(t);
 		}
 	}
