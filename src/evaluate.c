@@ -514,6 +514,9 @@ struct evaluator *evaluator_new_on(const struct problem *p, const struct refset 
 	if (ev->cmp_job_path) {
 		worker_client_init_comparer(&ev->cmp, ev->tmp, ev->cmp_job_path, ev->cmp_fds, ev->n_cmp_fds);
 		ev->cmp_ready = true;
+		/* Legacy CUDA IPC handles do not cross process namespaces: the
+		 * worker and the comparer stay in kbreed's (docs/EVALUATION.md). */
+		ev->wc.host_pids = ev->cmp.host_pids = true;
 		if (device)
 			ev->cmp.device_var = xasprintf("CUDA_VISIBLE_DEVICES=%s", device);
 	}

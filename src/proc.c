@@ -282,7 +282,7 @@ static void plan_for(const struct proc_opts *o, struct sandbox_plan *plan)
 {
 	struct sandbox_request req = { .argv = o->argv, .cwd = o->cwd, .isolate = o->no_network,
 				       .keep_user = o->keep_user, .see_refs = o->see_refs, .tmpdir = o->tmpdir,
-				       .env = o->env };
+				       .env = o->env, .host_pids = o->host_pids };
 	sandbox_plan_prepare(plan, &req);
 }
 

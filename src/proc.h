@@ -61,6 +61,11 @@ struct proc_opts {
 				      environment over what it holds (e.g. the GPU
 				      worker's CUDA_VISIBLE_DEVICES); NULL-terminated;
 				      NULL: none */
+	bool host_pids;            /* with no_network: stay in kbreed's process
+				      namespace (the GPU worker and the comparer of
+				      --compare gpu: legacy CUDA IPC handles do not
+				      cross process namespaces); the rest of the
+				      sandbox stays */
 };
 
 struct proc_result {

@@ -414,6 +414,12 @@ void sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_reques
 	if (!req->isolate)
 		return;
 	plan->kind = sandbox_kind();
+	/* Without a process namespace, where one was asked to be left out: the
+	 * kinds without one work wherever those with one do. */
+	if (req->host_pids && plan->kind == SANDBOX_NS_PID)
+		plan->kind = SANDBOX_NS;
+	else if (req->host_pids && plan->kind == SANDBOX_BWRAP_PID)
+		plan->kind = SANDBOX_BWRAP;
 	char *hide = sandbox_hidden_dir();
 	if (!req->see_refs && util_is_dir(hide))
 		plan->hide = hide;

@@ -84,6 +84,7 @@ struct sandbox_request {
 	const char *tmpdir;        /* the child's TMPDIR; NULL: kbreed's */
 	const char *const *env;    /* "NAME=VALUE" set over the clean environment;
 				      NULL-terminated, may be NULL; must outlive the plan */
+	bool host_pids;            /* no process namespace of its own (proc_opts) */
 };
 
 /* What a child does to isolate itself, worked out before fork. */

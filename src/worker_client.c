@@ -263,7 +263,7 @@ int worker_client_start(struct worker_client *wc)
 	argv[argc] = NULL;
 	const char *env[] = { wc->device_var, NULL };
 	struct proc_opts o = { .argv = argv, .no_network = true, .keep_user = !wc->drop,
-			       .see_refs = wc->standin && !wc->comparer, .keep_fds = wc->fds, .n_keep_fds = wc->n_fds,
+			       .see_refs = wc->standin && !wc->comparer, .host_pids = wc->host_pids, .keep_fds = wc->fds, .n_keep_fds = wc->n_fds,
 			       .env = env };
 	struct buf line;
 	struct kbw_reply r = { .kind = KBW_REPLY_ERROR };

@@ -85,6 +85,9 @@ struct worker_client {
 	bool takes_ipc;     /* ... said "ipc": export and eval's gpu field */
 	bool comparer;      /* started with --compare (a trusted comparer) */
 	int starts;         /* processes started, to tell a new one from the last */
+	bool host_pids;     /* no process namespace of its own (set by the caller
+			       before the start: --compare gpu, whose CUDA IPC
+			       handles do not cross process namespaces) */
 	bool standin;       /* $KBREED_WORKER names another worker and
 			       $KBREED_RUN_AS is not set: it may read references */
 	int count;          /* candidates sent, to name copies */

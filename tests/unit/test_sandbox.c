@@ -101,6 +101,55 @@ static void test_no_network(void **state)
 	close(fd);
 }
 
+/* The process namespace a sandboxed child of these options is in, as
+ * /proc/self/ns/pid names it; "" when it cannot be read. */
+static char *child_pid_ns(bool host_pids)
+{
+	const char *argv[] = { "readlink", "/proc/self/ns/pid", NULL };
+	struct proc_opts o = { .argv = argv, .timeout_s = 30, .no_network = true, .keep_user = true,
+			       .host_pids = host_pids };
+	struct proc_result r;
+	proc_result_init(&r);
+	char *ns = xstrdup(proc_run(&o, &r) == 0 && r.end == PROC_EXITED && r.exit_code == 0 ? buf_str(&r.out) : "");
+	proc_result_release(&r);
+	return ns;
+}
+
+/* host_pids (the GPU worker and the comparer of --compare gpu) leaves out
+ * the process namespace, and only it: the child is in kbreed's, and still
+ * has a network of its own. */
+static void test_host_pids(void **state)
+{
+	if (!sandbox_available()) {
+		fprintf(stderr, "no sandbox here: host_pids is not tested\n");
+		skip();
+	}
+	struct sandbox_request req = { .argv = (const char *const[]){ "true", NULL }, .isolate = true,
+				       .keep_user = true };
+	struct sandbox_plan plan;
+	sandbox_plan_prepare(&plan, &req);
+	assert_int_equal(plan.kind, sandbox_kind());
+	sandbox_plan_release(&plan);
+	req.host_pids = true;
+	sandbox_plan_prepare(&plan, &req);
+	assert_false(sandbox_has_pid_ns(plan.kind));
+	assert_int_not_equal(plan.kind, SANDBOX_NONE);
+	sandbox_plan_release(&plan);
+
+	char own[256];
+	ssize_t n = readlink("/proc/self/ns/pid", own, sizeof own - 1);
+	assert_true(n > 0);
+	own[n] = '\0';
+	char *shared = child_pid_ns(true), *apart = child_pid_ns(false);
+	shared[strcspn(shared, "\n")] = '\0';
+	apart[strcspn(apart, "\n")] = '\0';
+	assert_string_equal(shared, own);
+	if (sandbox_has_pid_ns(sandbox_kind()))
+		assert_string_not_equal(apart, own);
+	free(shared);
+	free(apart);
+}
+
 static void test_bwrap_argv(void **state)
 {
 	const char *argv[] = { "prog", "a b", NULL };
@@ -324,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_secrets_stripped),
 		cmocka_unit_test(test_no_network),
 		cmocka_unit_test(test_bwrap_argv),
+		cmocka_unit_test(test_host_pids),
 		cmocka_unit_test(test_hidden_dir_name),
 		cmocka_unit_test(test_reference_dir_hidden),
 		cmocka_unit_test(test_run_as_root),
