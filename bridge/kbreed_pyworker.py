@@ -60,6 +60,7 @@ MAX_SETS = 32                # KBW_MAX_SETS
 MAX_PATH = 4096              # KBW_MAX_PATH
 MAX_LINE = 8192              # KBW_MAX_LINE
 MAX_DIMS = 8                 # KBREED_MAX_DIMS
+TAIL_MS = 0.05               # KBW_TAIL_MS: device work left after the stream finished
 KINDS = ("input", "param", "output")
 # enum kb_dtype, in order: the torch dtype's name and its bytes per element.
 DTYPES = (("float32", 4), ("float16", 2), ("bfloat16", 2), ("float64", 8),
@@ -623,7 +624,8 @@ class Worker:
 
     def _call(self, model, what, baseline, timers):
         """One call of the solution on the slot: returns (outputs, event_ms,
-        host_ms)."""
+        host_ms, tail_ms), tail_ms being how long the device still worked
+        after PyTorch's current stream had finished (work on other streams)."""
         import time
         args = self._args()
         if self.flush is not None:
@@ -637,6 +639,7 @@ class Worker:
                     t1 = time.perf_counter()
                     why = baseline.broken()
                     event_ms = host_ms = (t1 - t0) * 1e3
+                    tail_ms = 0.0
                 else:
                     start, stop, synchronize = timers
                     t0 = time.perf_counter()
@@ -646,8 +649,11 @@ class Worker:
                     w0 = time.perf_counter()
                     why = baseline.broken()
                     w1 = time.perf_counter()
+                    stop.synchronize()
+                    ts = time.perf_counter()
                     synchronize()
                     t1 = time.perf_counter()
+                    tail_ms = (t1 - ts) * 1e3
                     event_ms = start.elapsed_time(stop)
                     # The look at threads and handlers is the judge's own
                     # work (about 0.2 ms in Python): not the solution's time.
@@ -662,7 +668,7 @@ class Worker:
                                                         "ModelNew.forward raised ", _short(e)), cuda)
         if why:
             raise Fault("rejected", "%s: %s" % (what, why))
-        return self._outputs(out, what), event_ms, host_ms
+        return self._outputs(out, what), event_ms, host_ms, tail_ms
 
     def _judge(self, path, outdir):
         cls = self._import(path, outdir)
@@ -681,6 +687,7 @@ class Worker:
         order = list(range(job["sets"])) + [-1] * job["reps"]
         self.rng.shuffle(order)
         timed = 0
+        least_tail = 0.0
         for k in range(-job["warmup"], len(order)):
             s = order[k] if k >= 0 else -1
             if s >= 0:
@@ -690,21 +697,28 @@ class Worker:
             else:
                 self._fresh_slot()
                 what = "warm-up call" if k < 0 else "timed call %d" % timed
-            outs, event_ms, host_ms = self._call(model, what, baseline, timers)
+            outs, event_ms, host_ms, tail_ms = self._call(model, what, baseline, timers)
             if s >= 0:
                 self._intact(own, golden, what)
                 self.replies.line("first %d %.6f %.6f" % (s, event_ms, host_ms))
                 self._save(outs, outdir, "set%d" % s)
             elif k >= 0:
                 self.replies.line("time %.6f %.6f" % (event_ms, host_ms))
+                least_tail = tail_ms if not timed else min(least_tail, tail_ms)
                 timed += 1
             self._drop(outs, keep)
             del outs
+        # As the C worker (KBW_TAIL_MS): every timed call left the device
+        # working after the current stream was done, so work escaped the events.
+        if timed and least_tail > TAIL_MS:
+            raise Fault("rejected", "work escaped the events: after PyTorch's current stream had finished, the "
+                        "device still worked at least %.3f ms in every timed call (limit %.2f ms): all work "
+                        "must be on the current stream" % (least_tail, TAIL_MS))
         for s in range(job["sets"]):
             what = "the check call on input set %d" % s
             self._fill_slot(s)
             self._current_set = s
-            outs, _, _ = self._call(model, what, baseline, timers)
+            outs, _, _, _ = self._call(model, what, baseline, timers)
             self._intact(own, golden, what)
             self._save(outs, outdir, "timed%d" % s)
             self._drop(outs, keep)

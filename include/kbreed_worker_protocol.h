@@ -65,6 +65,10 @@
 #define KBW_MAX_PATH 4096   /* bytes of a path on a job or command line */
 #define KBW_MAX_LINE 8192   /* bytes of a reply line, newline included */
 #define KBW_LEAK_REPORT_BYTES (16u << 20)  /* the worker reports a leak above this */
+/* Work still on the device after the candidate's stream finished, in even the
+ * fastest-draining timed call: work on another stream, which the events miss
+ * (rejected). An idle device drains in a few microseconds. */
+#define KBW_TAIL_MS 0.05
 
 /* ---- The job file ------------------------------------------------------
  *   kbreed-job <version>

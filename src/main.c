@@ -479,6 +479,16 @@ static int bench_set(void *ctx, int id, const char *arg)
 
 static const struct cli_group results_group = { "bench", bench_opts, bench_set };
 
+/* run's Slurm options (bench's, for one problem); context: struct bench_cli. */
+static const struct cli_opt run_slurm_opts[] = {
+	{ B_SLURM, "slurm", NULL, "submit the run to Slurm as a one-task job array, then merge into DIR/kbreed.db; "
+	  "sbatch options after -- (docs/SCALE.md)" },
+	{ B_SLURM_DIR, "slurm-dir", "DIR", "the shared directory of the Slurm job (default: --out)" },
+	{ 0, NULL, NULL, NULL },
+};
+
+static const struct cli_group run_slurm_group = { "Slurm", run_slurm_opts, bench_set };
+
 /* --json, for problems, describe, eval and show; context: bool. */
 static const struct cli_opt json_opts[] = {
 	{ 0, "json", NULL, "print JSON (eval: one object, or a list for several kernels)" },
@@ -614,7 +624,7 @@ static int parse_run_or_candidate(const char *s, int64_t *run, int64_t *cand)
 
 /* ---- commands ------------------------------------------------------------ */
 
-#define CLI_MAX_GROUPS 5
+#define CLI_MAX_GROUPS 6
 
 struct command {
 	const char *name;
@@ -1076,24 +1086,55 @@ static int search_opts_ready(struct search_opts *so, const struct judge_cli *jc)
 	return 0;
 }
 
+static int bench_slurm(const struct command *cmd, int argc, char **argv, const struct search_opts *so,
+		       const struct bench_cli *bc, const char *const *names, int n, char **sbatch_args,
+		       int n_sbatch);
+
 static int cmd_run(const struct command *cmd, int argc, char **argv)
 {
 	struct search_opts so;
 	struct judge_cli jc;
+	struct bench_cli bc = { 0 };
 	char *db = NULL;
 	bool json = false;
 	search_opts_defaults(&so);
 	judge_cli_init(&jc);
-	int rc = cli_parse_exit(cmd, argc, argv, (void *const[]){ &so, &so, &jc, &so, &json });
+	/* Past "--": sbatch's options (--slurm). */
+	int ends = argc;
+	for (int k = 1; k < argc; k++)
+		if (!strcmp(argv[k], "--")) {
+			ends = k;
+			break;
+		}
+	int rc = cli_parse_exit(cmd, ends, argv, (void *const[]){ &so, &so, &jc, &so, &bc, &json });
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_USAGE;
-	if (so.resume ? argc - optind > 1 : argc - optind != 1) {
+	if (ends < argc && !bc.slurm) {
+		error("run: what follows -- is for sbatch: it needs --slurm");
+		goto out;
+	}
+	if (so.resume ? ends - optind > 1 : ends - optind != 1) {
 		error(so.resume ? "run --resume RUN takes no problem, or the run's own" : "run takes one problem: kbreed run PROBLEM");
+		goto out;
+	}
+	if (bc.slurm_dir && !bc.slurm) {
+		error("run: --slurm-dir is the directory of a --slurm job: it needs --slurm");
+		goto out;
+	}
+	if (bc.slurm && (so.resume || json)) {
+		error("run --slurm: %s", so.resume ? "the job resumes its own run when submitted again; drop --resume"
+						   : "--json prints the outcome, which the job leaves in its directory; drop one of them");
 		goto out;
 	}
 	if (search_opts_ready(&so, &jc))
 		goto out;
+	if (bc.slurm) {
+		/* A bench of one problem: the same job scripts, resumable task and merge. */
+		rc = bench_slurm(cmd, ends, argv, &so, &bc, (const char *const *)argv + optind, 1,
+				 argv + ends + (ends < argc), argc - ends - (ends < argc));
+		goto out;
+	}
 	if (!so.db_path)
 		so.db_path = db = store_default_path();
 	struct search_outcome res;
@@ -1280,13 +1321,15 @@ static int bench_on_gpus(const struct search_opts *so, const char *const *names,
 /*
  * What each Slurm task gets of the bench's command line: its search and
  * judging options, not the problems, nor what the task sets itself (--db,
- * --out, --results, --continue), what only submitting means (--slurm,
- * --slurm-dir) or how the submitter prints (--json). Options are matched as getopt_long does, by a unique prefix
+ * --out, --results, --continue; run's --resume), what only submitting means
+ * (--slurm, --slurm-dir) or how the submitter prints (--json). run --slurm
+ * hands its options on the same way: its task is a bench of one problem. Options are matched as getopt_long does, by a unique prefix
  * too. *out is argv's strings (caller frees the array).
  */
 static void bench_task_args(const struct command *cmd, int argc, char **argv, const char ***out, int *n)
 {
-	static const char *const own[] = { "db", "out", "results", "continue", "slurm", "slurm-dir", "json", NULL };
+	static const char *const own[] = { "db", "out", "results", "continue", "slurm", "slurm-dir", "json",
+					   "resume", NULL };
 	*out = xcalloc((size_t)argc + 1, sizeof **out);
 	*n = 0;
 	for (int k = 1; k < argc; k++) {
@@ -1353,12 +1396,12 @@ static int bench_slurm(const struct command *cmd, int argc, char **argv, const s
 				  .sbatch_args = (const char *const *)sbatch_args, .n_sbatch_args = n_sbatch };
 	if (slurm_bench_submit(&sb, &array, &merge))
 		goto out;
-	printf("submitted: job array %s (%d tasks, one per problem), then job %s merges their databases\n"
+	printf("submitted: job array %s (%d task%s, one per problem), then job %s merges their databases\n"
 	       "  follow:  squeue -j %s,%s   or   sacct -j %s,%s --format=JobID,JobName,State,Elapsed\n"
 	       "  scripts: %s/kbreed-bench.sbatch, %s/kbreed-merge.sbatch\n"
 	       "  results: %s/kbreed.db (merged), %s/results/, %s/out/\n"
 	       "  a task that failed or was cancelled: the same command again resumes it\n",
-	       array, n, merge, array, merge, array, merge, abs, abs, abs, abs, abs);
+	       array, n, n == 1 ? "" : "s", merge, array, merge, array, merge, abs, abs, abs, abs, abs);
 	rc = EXIT_OK;
 out:
 	free(abs);
@@ -1729,16 +1772,18 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "breed kernels for a problem over rounds",
 	  "usage: kbreed run [OPTIONS] PROBLEM\n"
 	  "   or: kbreed run --resume RUN [OPTIONS]\n"
+	  "   or: kbreed run --slurm --slurm-dir DIR [OPTIONS] PROBLEM [-- SBATCH OPTIONS]\n"
 	  "\n"
 	  "Round 0 judges the problem's naive kernel and the bank's; each later round\n"
 	  "the proposer (the playbook, or a model with --llm) writes ideas for the best\n"
 	  "kernels so far, each idea is realised several ways, compiled and judged.\n"
 	  "The winner and a summary are written out at the end. Exit status: 0 a\n"
 	  "correct kernel was found (or a dry run finished), 1 none was, 2 bad usage\n"
-	  "or environment.\n"
+	  "or environment. With --slurm, the run is submitted to Slurm instead, as\n"
+	  "a bench of one problem (docs/SCALE.md).\n"
 	  "\n"
 	  PROBLEM_HELP,
-	  { &search_group, &llm_group, &judge_group, &resume_group, &outcome_json_group } },
+	  { &search_group, &llm_group, &judge_group, &resume_group, &run_slurm_group, &outcome_json_group } },
 	{ "bench", cmd_bench, "run the suite (or some problems) and record the results",
 	  "usage: kbreed bench [OPTIONS] [PROBLEM...]\n"
 	  "   or: kbreed bench --slurm --slurm-dir DIR [OPTIONS] [PROBLEM...] [-- SBATCH OPTIONS]\n"

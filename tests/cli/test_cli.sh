@@ -95,6 +95,12 @@ bad "--temperature -0.5" --temperature $BAD --temperature -0.5
 bad "--temperature 3" --temperature $BAD --temperature 3
 bad "--temperature ' 1'" --temperature $BAD --temperature ' 1'
 bad "--arch 'sm_90;rm'" --arch $BAD --arch 'sm_90;rm'
+bad "run: sbatch options without --slurm" "needs --slurm" $BAD -- --time=5
+bad "run: --slurm-dir without --slurm" "needs --slurm" $BAD --slurm-dir "$TMP/slurm"
+bad "run --slurm --resume" "drop --resume" $K run --slurm --slurm-dir "$TMP/slurm" --db "$TMP/bad.db" --resume 1
+bad "run --slurm --json" "drop one of them" $BAD --slurm --slurm-dir "$TMP/slurm" --json
+bad "run --slurm without a directory" "shared directory" $BAD --slurm
+[ ! -e "$TMP/slurm" ] && ok "refused run --slurm: nothing made" || not_ok "refused run --slurm: nothing made"
 bad "--arch 'sm_90 a'" --arch $BAD --arch 'sm_90 a'
 bad "--arch compute_90" --arch $BAD --arch compute_90
 bad "--arch sm_" --arch $BAD --arch sm_

@@ -289,12 +289,13 @@ done
 fi
 
 if section 7; then
-# 7. Python solutions. load_inline builds in each solution's own directory,
+# 7. Python solutions (KBREED_GPU_PYTHON names some of kernels/python/).
+#    load_inline builds in each solution's own directory,
 #    so the two that use it compile once each (a minute or so). The solutions
 #    run under $KBREED_PYTHON's torch, which must have CUDA.
 list=""
 expected=""
-for k in kernels/python/*.py; do
+for k in ${KBREED_GPU_PYTHON:-kernels/python/*.py}; do
 	[ "$k" = kernels/python/gelu_torch.py ] && continue
 	want=$(sed -n '1s|^# expect: \([a-z_]*\).*|\1|p' "$k")
 	list="$list $k kernels/python/gelu_torch.py"

@@ -182,4 +182,17 @@ check "merged: references lead to rows" "$(q "$M" "PRAGMA foreign_key_check")" "
 $K -q merge "$M" "$D"/db/*.db >/dev/null 2>&1
 check "merging again adds nothing" "$($K merge "$M" "$D"/db/*.db 2>/dev/null | grep -c ": 0 new runs, 0 runs further along, 0 ideas, 0 candidates, 0 evaluations, 0 bank kernels")" 1
 
+# --- run --slurm: one problem's run, a bench of one -----------------------------
+D=$TMP/run
+$K -q run --slurm --slurm-dir "$D" --rounds 2 --ideas 2 --impls 2 --reps 20 "$P1" -- --time=30 --partition=kbreed \
+	>"$TMP/out3" 2>"$TMP/err3"; check "run --slurm: submitted, exit 0" $? 0
+grep -q "1 task, one per problem" "$TMP/out3" && ok "run --slurm says what it submitted" || not_ok "run --slurm says what it submitted" "$(cat "$TMP/out3" "$TMP/err3")"
+grep -q "^#SBATCH --array=0-0$" "$D/kbreed-bench.sbatch" && grep -q "rounds" "$D/kbreed-bench.sbatch" \
+	&& ok "run --slurm: an array of one, with run's options" || not_ok "run --slurm: job script" "$(cat "$D/kbreed-bench.sbatch")"
+wait_jobs && ok "run --slurm: the task and the merge ended" || not_ok "run --slurm: the task and the merge ended" "$(squeue 2>&1)"
+check "run --slurm: one run in the merged database, finished, with its winner" \
+	"$(q "$D/kbreed.db" "SELECT count(*) || ' ' || sum(status = 'done') || ' ' || sum(winner IS NOT NULL) FROM runs")" "1 1 1"
+grep -q "2 rounds x 2 ideas x 2 realisations" "$D"/logs/bench-*.out && ok "run --slurm: the task searched as the run was asked to" \
+	|| not_ok "run --slurm: the task searched as asked" "$(cat "$D"/logs/bench-*.out)"
+
 test_summary
