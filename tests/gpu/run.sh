@@ -184,8 +184,9 @@ for want in $expected; do
 done
 # The same hacks checked on the GPU (--compare gpu): the same verdicts, the
 # comparer really used (no fallback to files), and reads_comparer.cu, which
-# tries the comparer's /proc entries and guessed CUDA IPC handles, finds no
-# way in (its log lines say what each try gave).
+# tries the comparer's /proc entries (mem, maps, fd/) and CUDA IPC handles
+# guessed from its own output buffer's, finds no way in: any way that opens
+# makes it fail as runtime_error instead of the incorrect it expects.
 echo "# $(date -u +%H:%M:%S) reward hacks, checked on the GPU"
 # shellcheck disable=SC2086
 $K eval --json --compare gpu --timeout 60 --sets 3 --stress off --no-baseline "$GELU" $list \
