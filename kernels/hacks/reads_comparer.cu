@@ -23,6 +23,14 @@
 #include <string.h>
 #include <unistd.h>
 
+// read() through a volatile pointer, which the compiler cannot fold back into
+// a call: with _FORTIFY_SOURCE (Ubuntu's compilers turn it on) a read into a
+// buffer of known size becomes __read_chk, and a two-argument open() becomes
+// __open_2, which kbreed's link check refuses before the kernel ever runs
+// (so open() gets its third argument). The plain names are what the static
+// CUDA runtime imports already.
+static ssize_t (*volatile plain_read)(int, void *, size_t) = read;
+
 // errno as the log says it (strerror is not on the link check's list).
 static const char *errno_text(void)
 {
@@ -43,10 +51,10 @@ static int find_comparer(void)
 			continue;
 		char path[64], args[4096];
 		snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-		int fd = open(path, O_RDONLY);
+		int fd = open(path, O_RDONLY, 0);
 		if (fd < 0)
 			continue;
-		ssize_t n = read(fd, args, sizeof args - 1);
+		ssize_t n = plain_read(fd, args, sizeof args - 1);
 		close(fd);
 		if (n <= 10)
 			continue;
@@ -71,16 +79,16 @@ static int try_proc(int pid, size_t out_bytes)
 	int holes = 0;
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/mem", pid);
-	int fd = open(path, O_RDONLY);
+	int fd = open(path, O_RDONLY, 0);
 	fprintf(stderr, "reads_comparer: open %s: %s\n", path, fd < 0 ? errno_text() : "OPENED");
 	if (fd >= 0) {
 		holes++;
 		close(fd);
 	}
 	snprintf(path, sizeof path, "/proc/%d/maps", pid);
-	fd = open(path, O_RDONLY);
+	fd = open(path, O_RDONLY, 0);
 	char maps[256];
-	ssize_t got = fd >= 0 ? read(fd, maps, sizeof maps) : -1;
+	ssize_t got = fd >= 0 ? plain_read(fd, maps, sizeof maps) : -1;
 	fprintf(stderr, "reads_comparer: read %s: %s\n", path, got > 0 ? "READ" : errno_text());
 	holes += got > 0;
 	if (fd >= 0)
@@ -94,7 +102,7 @@ static int try_proc(int pid, size_t out_bytes)
 			continue;
 		char file[128];
 		snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-		int f = open(file, O_RDONLY);
+		int f = open(file, O_RDONLY, 0);
 		if (f >= 0 && lseek(f, 0, SEEK_END) == (off_t)out_bytes) {
 			fprintf(stderr, "reads_comparer: opened %s, a file the size of the output\n", file);
 			holes++;
