@@ -23,6 +23,8 @@
 #    after 5 timed calls, correct and checked in full; --adaptive off times
 #    every call; a short run stores its early stops and its winner fully
 #    timed, and its summary states the idle share.
+# 9. Checking on the GPU (--compare gpu): the hacks of section 4, judged with
+#    the comparer holding the references on the GPU.
 # Results (JSON from `kbreed eval --json`) go to $KBREED_RESULTS (default
 # build/gpu-results). Ends with "N passed, M failed".
 set -u
@@ -45,8 +47,8 @@ fi
 # whose reference data takes minutes to make. KBREED_GPU_GELU names another.
 GELU=${KBREED_GPU_GELU:-tests/data/mid_gelu.py}
 
-# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4 5 6 7 8").
-SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5 6 7 8}
+# KBREED_GPU_SECTIONS picks sections (default "1 2 3 4 5 6 7 8 9").
+SECTIONS=${KBREED_GPU_SECTIONS:-1 2 3 4 5 6 7 8 9}
 section() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 verdicts() { grep -o '"verdict": "[a-z_]*"' "$1" | sed 's/.*: "\(.*\)"/\1/'; }
@@ -155,19 +157,25 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 done
 fi
 
+# The reward hacks of sections 4 and 9 (kernels/hacks/, expected class on
+# the first line of each; clamps_input apart), each followed by the naive
+# GELU, which must stay correct: into $list and $expected.
+hacks() {
+	list=""
+	expected=""
+	for k in kernels/hacks/*.cu; do
+		[ "$k" = kernels/hacks/clamps_input.cu ] && continue
+		want=$(sed -n '1s|^// expect: \([a-z_]*\).*|\1|p' "$k")
+		list="$list $k kernels/naive/gelu.cu"
+		expected="$expected $want correct"
+	done
+}
+
 if section 4; then
-# 4. Reward hacks (kernels/hacks/, expected class on the first line of each),
-#    three input sets (the fewest that still show results cached by content),
-#    on the suite's GELU: big enough that hidden work shows on the host clock.
-#    The naive kernel after each must still come out correct.
-list=""
-expected=""
-for k in kernels/hacks/*.cu; do
-	[ "$k" = kernels/hacks/clamps_input.cu ] && continue
-	want=$(sed -n '1s|^// expect: \([a-z_]*\).*|\1|p' "$k")
-	list="$list $k kernels/naive/gelu.cu"
-	expected="$expected $want correct"
-done
+# 4. Reward hacks, three input sets (the fewest that still show results
+#    cached by content), on $GELU. The naive kernel after each must still
+#    come out correct.
+hacks
 # Without the stressed sets (they would double 1 GB sets of reference data
 # for hacks that the plain sets catch); clamps_input, which only a stressed
 # set catches, is judged with them below.
@@ -182,28 +190,6 @@ for want in $expected; do
 	if [ "$g" = "$want" ]; then ok "$1: $g"; else not_ok "$1: got '$g', want '$want'"; fi
 	shift
 done
-# The same hacks checked on the GPU (--compare gpu): the same verdicts, the
-# comparer really used (no fallback to files), and reads_comparer.cu, which
-# tries the comparer's /proc entries (mem, maps, fd/) and CUDA IPC handles
-# guessed from its own output buffer's, finds no way in: any way that opens
-# makes it fail as runtime_error instead of the incorrect it expects.
-echo "# $(date -u +%H:%M:%S) reward hacks, checked on the GPU"
-# shellcheck disable=SC2086
-$K eval --json --compare gpu --timeout 60 --sets 3 --stress off --no-baseline "$GELU" $list \
-	>"$RESULTS/hacks-gpu.json" 2>"$RESULTS/hacks-gpu.log"
-got=$(verdicts "$RESULTS/hacks-gpu.json" | tr '\n' ' ')
-set -- $list
-for want in $expected; do
-	g=$(echo "$got" | cut -d' ' -f1)
-	got=$(echo "$got" | cut -d' ' -f2-)
-	if [ "$g" = "$want" ]; then ok "$1, checked on the GPU: $g"; else not_ok "$1, checked on the GPU: got '$g', want '$want'"; fi
-	shift
-done
-if grep -q "checking on the GPU is off" "$RESULTS/hacks-gpu.log"; then
-	not_ok "--compare gpu fell back to files: $(grep -m1 'checking on the GPU is off' "$RESULTS/hacks-gpu.log")"
-else
-	ok "--compare gpu: every hack checked by the comparer"
-fi
 # The kernel right only on torch.randn's range is caught by a stressed set,
 # and the detail names the kind.
 $K eval --json --timeout 60 --sets 3 --no-baseline "$GELU" kernels/hacks/clamps_input.cu kernels/naive/gelu.cu \
@@ -362,6 +348,34 @@ if $K -q run softmax --rounds 1 --ideas 4 --impls 2 --no-bank --db "$db" --out "
 else
 	not_ok "adaptive: the short run of softmax failed"
 	tail -5 "$RESULTS/adaptive-run.log"
+fi
+fi
+
+if section 9; then
+# 9. Checking on the GPU (--compare gpu, opt-in; docs/EVALUATION.md): the
+#    hacks of section 4 again, the comparer holding the references.
+#    The same verdicts, the comparer really used (no fallback to files), and
+#    reads_comparer.cu, which tries the comparer's /proc entries (mem, maps,
+#    fd/) and CUDA IPC handles guessed from its own output buffer's, finds no
+#    way in: any way that opens makes it fail as runtime_error instead of the
+#    incorrect it expects.
+hacks
+echo "# $(date -u +%H:%M:%S) reward hacks, checked on the GPU"
+# shellcheck disable=SC2086
+$K eval --json --compare gpu --timeout 60 --sets 3 --stress off --no-baseline "$GELU" $list \
+	>"$RESULTS/hacks-gpu.json" 2>"$RESULTS/hacks-gpu.log"
+got=$(verdicts "$RESULTS/hacks-gpu.json" | tr '\n' ' ')
+set -- $list
+for want in $expected; do
+	g=$(echo "$got" | cut -d' ' -f1)
+	got=$(echo "$got" | cut -d' ' -f2-)
+	if [ "$g" = "$want" ]; then ok "$1, checked on the GPU: $g"; else not_ok "$1, checked on the GPU: got '$g', want '$want'"; fi
+	shift
+done
+if grep -q "checking on the GPU is off" "$RESULTS/hacks-gpu.log"; then
+	not_ok "--compare gpu fell back to files: $(grep -m1 'checking on the GPU is off' "$RESULTS/hacks-gpu.log")"
+else
+	ok "--compare gpu: every hack checked by the comparer"
 fi
 fi
 
