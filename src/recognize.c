@@ -333,21 +333,36 @@ static bool attr_is(const struct graph_op *op, const char *name, double want)
 	return graph_op_float(op, name, &v) && v == want;
 }
 
-/* An op of tensors x and y in either order (a symmetric one: sub squared, mul). */
-static bool args_are(const struct graph_op *op, int x, int y, bool either_order)
-{
-	int a = graph_op_input(op, 0), b = graph_op_input(op, 1);
-	return op->n_args == 2 && ((a == x && b == y) || (either_order && a == y && b == x));
-}
-
-/* Whether tensor t is input k as it comes: the input itself, or views of it
- * (an expand to its own shape) that leave its shape. */
+/* Whether tensor t is input k as it comes: the input itself, or copies and
+ * views that leave its elements in place (broadcast_tensors' expand to its
+ * own shape, clone, a view to the same shape), never a permute. */
 static bool is_input(const struct op_graph *g, int t, int k)
 {
-	if (t < 0 || t >= g->n_tensors || view_source(g, t) != k)
-		return false;
-	const struct graph_tensor *a = &g->tensors[t], *b = &g->tensors[k];
-	return a->ndim == b->ndim && !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim);
+	static const char *const same[] = {
+		"expand", "expand_as", "clone", "contiguous", "alias", "detach", "view", "reshape",
+		"_unsafe_view", "lift_fresh", NULL,
+	};
+	const struct graph_tensor *b = &g->tensors[k];
+	for (int guard = 0; guard < GRAPH_MAX_OPS && t >= 0 && t < g->n_tensors; guard++) {
+		const struct graph_tensor *a = &g->tensors[t];
+		if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim))
+			return false;
+		if (t == k)
+			return true;
+		const struct graph_op *op = producer(g, t);
+		if (!op || !in_list(same, short_name(op)) || op->n_args < 1)
+			return false;
+		t = graph_op_input(op, 0);
+	}
+	return false;
+}
+
+/* An op of inputs x and y in either order (a symmetric one: sub squared, mul). */
+static bool args_are(const struct op_graph *g, const struct graph_op *op, int x, int y, bool either_order)
+{
+	int a = graph_op_input(op, 0), b = graph_op_input(op, 1);
+	return op->n_args == 2 && ((is_input(g, a, x) && is_input(g, b, y)) ||
+				   (either_order && is_input(g, a, y) && is_input(g, b, x)));
 }
 
 /* An int[] attribute that names only the last of ndim dims. */
@@ -374,6 +389,8 @@ static bool clamped_norm(const struct op_graph *g, int t, int k, double *eps)
 	if (!(is_op(op, "clamp_min") || is_op(op, "clamp_min_")) || op->n_args != 1 || !graph_op_float(op, "min", eps))
 		return false;
 	op = producer(g, graph_op_input(op, 0));
+	if (is_op(op, "clone"))   /* torch 2 clones the norm before clamping it in place */
+		op = producer(g, graph_op_input(op, 0));
 	if (!op || op->n_args != 1 || !graph_op_int(op, "keepdim", &keep) || !keep || !attr_none(op, "dtype"))
 		return false;
 	if (!sq)
@@ -409,6 +426,31 @@ static int loss_reduction(const struct op_graph *g, const struct graph_op *op, i
 	return graph_op_input(op, 0);
 }
 
+/* cross_entropy(x, t) of (B, C) logits and (B,) int64 classes, as torch
+ * decomposes it: nll_loss_forward(_log_softmax(x, 1), t), no weight, mean or
+ * sum, its ignore_index. Writes the defines and returns "cross_entropy", or
+ * NULL for anything else (weights, more dims, label smoothing). */
+static const char *cross_entropy_defines(const struct op_graph *g, const struct graph_op *nll, struct buf *b)
+{
+	const struct graph_tensor *x = &g->tensors[0], *t = &g->tensors[1];
+	int64_t red = 0, ignore = 0, half = 0, dim = 0;
+	if (g->n_inputs != 2 || x->ndim != 2 || t->dtype != KB_I64 || t->ndim != 1 || t->shape[0] != x->shape[0])
+		return NULL;
+	if (nll->n_outputs < 1 || nll->outputs[0] != g->outputs[0] || graph_op_arg(nll, "weight") >= 0 ||
+	    !graph_op_int(nll, "reduction", &red) || (red != 1 && red != 2) ||
+	    !graph_op_int(nll, "ignore_index", &ignore) || !is_input(g, graph_op_arg(nll, "target"), 1))
+		return NULL;
+	const struct graph_op *ls = producer(g, graph_op_arg(nll, "self"));
+	if (!(is_op(ls, "_log_softmax") || is_op(ls, "log_softmax")) || ls->n_args != 1 ||
+	    !is_input(g, graph_op_input(ls, 0), 0) || !graph_op_int(ls, "dim", &dim) || (dim != 1 && dim != -1) ||
+	    (graph_op_int(ls, "half_to_float", &half) && half) || !attr_none(ls, "dtype"))
+		return NULL;
+	buf_printf(b, "#define KB_LOSS_OP KB_LOSS_CROSS_ENTROPY\n#define KB_LOSS_REDUCTION %s\n",
+		   red == 1 ? "KB_LOSS_MEAN" : "KB_LOSS_SUM");
+	buf_printf(b, "#define KB_LOSS_IGNORE_INDEX (%lld)\n#define KB_LOSS_ROWS 1\n", (long long)ignore);
+	return "cross_entropy";
+}
+
 /* The defines of the loss template (templates/loss/loss_reduce.cu) for a
  * graph that computes, from its inputs as they come (all of one shape and
  * one float dtype, no parameters) and to a 0-d result of that dtype, one of:
@@ -422,7 +464,8 @@ static int loss_reduction(const struct op_graph *g, const struct graph_op *op, i
  * of a term per row, for the catalogue's row ideas). Anything else gets none, and the
  * template is then not offered. Returns the op that recognition names the loss
  * ("mse_loss", "huber_loss", "kl_div", "hinge_loss",
- * "triplet_margin_loss", "cosine_similarity_loss"), or NULL where nothing was written. */
+ * "triplet_margin_loss", "cosine_similarity_loss"; "cross_entropy" from
+ * cross_entropy_defines), or NULL where nothing was written. */
 static const char *loss_template_defines(const struct op_graph *g, struct buf *b)
 {
 	if (g->n_params != 0 || g->n_inputs < 2 || g->n_inputs > 3 || g->n_outputs != 1)
@@ -432,6 +475,9 @@ static const char *loss_template_defines(const struct op_graph *g, struct buf *b
 		return NULL;
 	if (ty->ndim != 0 || ty->dtype != t0->dtype)
 		return NULL;
+	const struct graph_op *nll = producer(g, g->outputs[0]);
+	if (is_op(nll, "nll_loss_forward") || is_op(nll, "nll_loss"))
+		return cross_entropy_defines(g, nll, b);
 	for (int i = 1; i < g->n_inputs; i++) {
 		const struct graph_tensor *t = &g->tensors[i];
 		if (t->dtype != t0->dtype || t->ndim != t0->ndim ||
@@ -447,7 +493,7 @@ static const char *loss_template_defines(const struct op_graph *g, struct buf *b
 	bool log_input = false;
 	char param[160] = "";
 	if (g->n_inputs == 2 && (is_op(top, "mse_loss") || is_op(top, "smooth_l1_loss") ||
-				 is_op(top, "huber_loss")) && args_are(top, 0, 1, true)) {
+				 is_op(top, "huber_loss")) && args_are(g, top, 0, 1, true)) {
 		if (!graph_op_int(top, "reduction", &red) || (red != 1 && red != 2))
 			return NULL;
 		kind = is_op(top, "mse_loss") ? "KB_LOSS_MSE" : is_op(top, "huber_loss") ? "KB_LOSS_HUBER"
@@ -472,7 +518,7 @@ static const char *loss_template_defines(const struct op_graph *g, struct buf *b
 		    (is_op(op, "mul") && op->n_args == 2 && graph_op_input(op, 0) == graph_op_input(op, 1))) {
 			/* (x - y) ** 2 */
 			const struct graph_op *d = producer(g, graph_op_input(op, 0));
-			if (!is_op(d, "sub") || !args_are(d, 0, 1, true) || !(attr_none(d, "alpha") || attr_is(d, "alpha", 1)))
+			if (!is_op(d, "sub") || !args_are(g, d, 0, 1, true) || !(attr_none(d, "alpha") || attr_is(d, "alpha", 1)))
 				return NULL;
 			kind = "KB_LOSS_MSE";
 		} else if (is_op(op, "rsub") && op->n_args == 1 && attr_is(op, "other", 1) &&
@@ -506,34 +552,35 @@ static const char *loss_template_defines(const struct op_graph *g, struct buf *b
 			    !(attr_none(s, "alpha") || attr_is(s, "alpha", 1)))
 				return NULL;
 			const struct graph_op *m = producer(g, graph_op_input(s, 0));
-			if (!is_op(m, "mul") || !args_are(m, 0, 1, true))
+			if (!is_op(m, "mul") || !args_are(g, m, 0, 1, true))
 				return NULL;
 			kind = "KB_LOSS_HINGE";
 		} else if (is_op(op, "sub") && op->n_args == 2 && (attr_none(op, "alpha") || attr_is(op, "alpha", 1))) {
 			/* xlogy(t, t) - t * L */
 			const struct graph_op *xl = producer(g, graph_op_input(op, 0));
 			const struct graph_op *m = producer(g, graph_op_input(op, 1));
-			if (!is_op(xl, "xlogy") || !args_are(xl, 1, 1, false) || !is_op(m, "mul") || m->n_args != 2)
+			if (!is_op(xl, "xlogy") || !args_are(g, xl, 1, 1, false) || !is_op(m, "mul") || m->n_args != 2)
 				return NULL;
-			int l = graph_op_input(m, 0) == 1 ? graph_op_input(m, 1) : graph_op_input(m, 0);
-			if (graph_op_input(m, 0) != 1 && graph_op_input(m, 1) != 1)
+			int l = is_input(g, graph_op_input(m, 0), 1) ? graph_op_input(m, 1) : graph_op_input(m, 0);
+			if (!is_input(g, graph_op_input(m, 0), 1) && !is_input(g, graph_op_input(m, 1), 1))
 				return NULL;
 			const struct graph_op *lg = producer(g, l);
-			log_input = is_op(lg, "log") && lg->n_args == 1 && graph_op_input(lg, 0) == 0;
-			if (l != 0 && !log_input)
+			log_input = is_op(lg, "log") && lg->n_args == 1 && is_input(g, graph_op_input(lg, 0), 0);
+			if (!is_input(g, l, 0) && !log_input)
 				return NULL;
 			kind = "KB_LOSS_KL_DIV";
 		} else if (is_op(op, "mul") && op->n_args == 2) {
 			/* exp(t) * (t - L) */
 			const struct graph_op *e = producer(g, graph_op_input(op, 0));
 			const struct graph_op *d = producer(g, graph_op_input(op, 1));
-			if (!is_op(e, "exp") || e->n_args != 1 || graph_op_input(e, 0) != 1 || !is_op(d, "sub") ||
-			    d->n_args != 2 || graph_op_input(d, 0) != 1 || !(attr_none(d, "alpha") || attr_is(d, "alpha", 1)))
+			if (!is_op(e, "exp") || e->n_args != 1 || !is_input(g, graph_op_input(e, 0), 1) || !is_op(d, "sub") ||
+			    d->n_args != 2 || !is_input(g, graph_op_input(d, 0), 1) ||
+			    !(attr_none(d, "alpha") || attr_is(d, "alpha", 1)))
 				return NULL;
 			int l = graph_op_input(d, 1);
 			const struct graph_op *lg = producer(g, l);
-			log_input = is_op(lg, "log") && lg->n_args == 1 && graph_op_input(lg, 0) == 0;
-			if (l != 0 && !log_input)
+			log_input = is_op(lg, "log") && lg->n_args == 1 && is_input(g, graph_op_input(lg, 0), 0);
+			if (!is_input(g, l, 0) && !log_input)
 				return NULL;
 			kind = "KB_LOSS_KL_DIV";
 			log_target = 1;
@@ -576,7 +623,7 @@ static const char *loss_template_defines(const struct op_graph *g, struct buf *b
 			    !(attr_none(e, "alpha") || attr_is(e, "alpha", 1)))
 				return NULL;
 			const struct graph_op *d = producer(g, graph_op_input(e, 0));
-			if (!is_op(d, "sub") || !args_are(d, 0, k + 1, false) || !(attr_none(d, "alpha") || attr_is(d, "alpha", 1)))
+			if (!is_op(d, "sub") || !args_are(g, d, 0, k + 1, false) || !(attr_none(d, "alpha") || attr_is(d, "alpha", 1)))
 				return NULL;
 		}
 		if (eps[0] != eps[1] || !isfinite(margin) || !isfinite(eps[0]))

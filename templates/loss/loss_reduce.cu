@@ -1,12 +1,12 @@
 // kbreed-template: loss_reduce
 // family: loss
-// problems: mse_loss huber_loss kl_div triplet_margin_loss cosine_similarity_loss hinge_loss
+// problems: mse_loss huber_loss kl_div triplet_margin_loss cosine_similarity_loss hinge_loss cross_entropy
 // requires: KB_LOSS_OP
 // knob THREADS: 128 256 512 1024 | default 512 | category parallelism | threads per block
 // knob VEC: 1 2 4 | default 4 | category memory access | 4-byte words per load (4, 8 or 16 bytes: 1, 2 or 4 floats, 2, 4 or 8 halves)
 // knob UNROLL: 1 2 4 8 | default 4 | category asynchronous operations and latency hiding | words of each input a thread has in flight before it combines any
 // knob BLOCKS_PER_SM: 1 2 4 8 | default 2 | category parallelism | resident blocks aimed for per SM: the grid is SMs x this, or fewer when the work is small
-// knob PER_ROW: 0 1 2 | default 0 | category parallelism | row losses (triplet, cosine): threads per row, 0 = by shape (a warp for rows up to 32 words a lane, else the block), 1 = a warp, 2 = the whole block
+// knob PER_ROW: 0 1 2 | default 0 | category parallelism | row losses (triplet, cosine, cross-entropy): threads per row, 0 = by shape (a warp for rows up to 32 words a lane, else the block), 1 = a warp, 2 = the whole block
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = streaming loads (__ldcs, evict-first): every input byte is read once
 /*
  * loss_reduce.cu - a loss to its scalar in one pass: every input element is
@@ -31,8 +31,10 @@
  *   KB_LOSS_MARGIN     triplet_margin_loss's margin
  *   KB_LOSS_EPS        triplet: added to each difference (pairwise_distance);
  *                      cosine: the floor of each norm
- *   KB_LOSS_ROWS       1 for a loss of a term per row (triplet, cosine): read
- *                      by the catalogue's row ideas, not here
+ *   KB_LOSS_IGNORE_INDEX  cross_entropy's ignore_index
+ *   KB_LOSS_ROWS       1 for a loss of a term per row (triplet, cosine,
+ *                      cross-entropy): read by the catalogue's row ideas,
+ *                      not here
  *
  * The terms, as PyTorch computes them (x = in[0], y = in[1], d = x - y):
  *   KB_LOSS_MSE        d^2
@@ -46,12 +48,19 @@
  *   KB_LOSS_TRIPLET    max(margin + ||a - p + eps|| - ||a - n + eps||, 0),
  *                      a, p, n = in[0..2], the 2-norm along the row
  *   KB_LOSS_COSINE     1 - sum(x y) / (max(||x||, eps) max(||y||, eps))
+ *   KB_LOSS_CROSS_ENTROPY  logsumexp(x) - x[t], x = in[0] (B, C) the logits
+ *                      of a row, t = in[1] (B,) its int64 class; a row whose
+ *                      t is ignore_index adds nothing, and the mean is over
+ *                      the rows that are not (no weights, no label
+ *                      smoothing); a t out of [0, C) gives NaN (torch stops
+ *                      with a device assert)
  * A NaN anywhere gives NaN (every clamp here is written so that it keeps a
  * NaN, as torch's clamp does); no input is clamped or assumed finite.
  *
  * Layout (contiguous, row-major): the inputs share one shape (no
- * broadcast: recognition writes no KB_LOSS_OP for a broadcast graph);
- * out[0] is 0-d, in in[0]'s dtype.
+ * broadcast: recognition writes no KB_LOSS_OP for a broadcast graph),
+ * but for cross-entropy's (B, C) logits and (B,) classes; out[0] is 0-d,
+ * in in[0]'s dtype.
  *
  * Strategy. Element losses: the blocks grid-stride over 4*VEC-byte words
  * of all inputs at once, UNROLL words of each in flight per thread; the E
@@ -61,7 +70,9 @@
  * The elements past the last whole word are taken one at a time. Row
  * losses: a warp or the block per row (PER_ROW) walks its rows' words,
  * keeping the row's sums in double, meets by shuffles (and shared memory for
- * a block), and its first thread adds the row's term. Either way each block
+ * a block), and its first thread adds the row's term; cross-entropy keeps a
+ * running maximum and the sum of exponentials below it (one pass), merged
+ * pairwise. Either way each block
  * then sums its threads in double and writes its partial to a static
  * scratch array; the last block to take a ticket adds the partials in a
  * fixed order (the result does not depend on which block finished last),
@@ -97,6 +108,7 @@
 #define KB_LOSS_HINGE 4
 #define KB_LOSS_TRIPLET 5
 #define KB_LOSS_COSINE 6
+#define KB_LOSS_CROSS_ENTROPY 7
 #define KB_LOSS_MEAN 1   /* torch's reduction enum: 1 mean, 2 sum */
 #define KB_LOSS_SUM 2
 #define KB_LOSS_BATCHMEAN 3
@@ -126,6 +138,9 @@
 #ifndef KB_LOSS_EPS
 #define KB_LOSS_EPS 1e-6
 #endif
+#ifndef KB_LOSS_IGNORE_INDEX
+#define KB_LOSS_IGNORE_INDEX (-100)
+#endif
 
 #include <cuda_runtime.h>
 #include <math.h>
@@ -141,17 +156,18 @@ static_assert(UNROLL >= 1 && UNROLL <= 8, "UNROLL");
 static_assert(BLOCKS_PER_SM >= 1 && BLOCKS_PER_SM <= 32, "BLOCKS_PER_SM");
 static_assert(PER_ROW >= 0 && PER_ROW <= 2, "PER_ROW is 0, 1 or 2");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
-static_assert(KB_LOSS_OP >= KB_LOSS_MSE && KB_LOSS_OP <= KB_LOSS_COSINE, "KB_LOSS_OP");
+static_assert(KB_LOSS_OP >= KB_LOSS_MSE && KB_LOSS_OP <= KB_LOSS_CROSS_ENTROPY, "KB_LOSS_OP");
 static_assert(KB_LOSS_REDUCTION >= KB_LOSS_MEAN && KB_LOSS_REDUCTION <= KB_LOSS_BATCHMEAN, "KB_LOSS_REDUCTION");
 
 KBREED_CANDIDATE_ABI
 
 #define ROWS (KB_LOSS_OP == KB_LOSS_TRIPLET || KB_LOSS_OP == KB_LOSS_COSINE)
+#define CE (KB_LOSS_OP == KB_LOSS_CROSS_ENTROPY)
 #define N_IN (KB_LOSS_OP == KB_LOSS_TRIPLET ? 3 : 2)
 #define NWARPS (THREADS / 32)
 #define LOSS_MAX_GRID 4096
 
-__device__ double g_part[LOSS_MAX_GRID]; /* a partial sum per block */
+__device__ double2 g_part[LOSS_MAX_GRID]; /* a partial (sum, count) per block */
 __device__ unsigned g_ticket;            /* zero at load; reset by the last block */
 
 /* ---- the terms ---- */
@@ -250,17 +266,20 @@ static __device__ __forceinline__ double block_sum(double v, double *sh)
 	return warp_sum(v);
 }
 
-/* Adds the block's acc to the grid's total; the last block writes
- * total / div to y. The partials are added in block order by a fixed tree,
- * whichever block comes last. */
+/* Adds the block's acc (and cnt, the rows it counted: cross-entropy) to
+ * the grid's totals; the last block writes total / div to y, or total /
+ * count for cross-entropy's mean. The partials are added in block order by
+ * a fixed tree, whichever block comes last. */
 template <typename T>
-static __device__ __forceinline__ void grid_finish(double acc, T *__restrict__ y, double div)
+static __device__ __forceinline__ void grid_finish(double acc, double cnt, T *__restrict__ y, double div)
 {
 	__shared__ double sh[NWARPS];
 	__shared__ bool last;
 	acc = block_sum(acc, sh);
+	if (CE)
+		cnt = block_sum(cnt, sh);
 	if (threadIdx.x == 0) {
-		g_part[blockIdx.x] = acc;
+		g_part[blockIdx.x] = make_double2(acc, cnt);
 		__threadfence();
 		last = atomicAdd(&g_ticket, 1u) == gridDim.x - 1;
 	}
@@ -268,12 +287,17 @@ static __device__ __forceinline__ void grid_finish(double acc, T *__restrict__ y
 	if (!last)
 		return;
 	__threadfence();
-	double a = 0.0;
-	for (int k = threadIdx.x; k < (int)gridDim.x; k += THREADS)
-		a += __ldcg(&g_part[k]);
+	double a = 0.0, c = 0.0;
+	for (int k = threadIdx.x; k < (int)gridDim.x; k += THREADS) {
+		const double2 p = __ldcg(&g_part[k]);
+		a += p.x;
+		c += p.y;
+	}
 	a = block_sum(a, sh);
+	if (CE)
+		c = block_sum(c, sh);
 	if (threadIdx.x == 0) {
-		y[0] = from_float<T>((float)(a / div));
+		y[0] = from_float<T>((float)(a / (CE && KB_LOSS_REDUCTION == KB_LOSS_MEAN ? c : div)));
 		g_ticket = 0u;
 	}
 }
@@ -316,7 +340,7 @@ loss_elems(const T *__restrict__ x, const T *__restrict__ y, T *__restrict__ out
 	/* The elements past the last whole word. */
 	for (int64_t i = nw * E + (int64_t)blockIdx.x * THREADS + threadIdx.x; i < n; i += stride)
 		acc += (double)term(to_float(x[i]), to_float(y[i]));
-	grid_finish(acc, out, div);
+	grid_finish(acc, 0.0, out, div);
 }
 
 /* ---- row losses ---- */
@@ -393,7 +417,97 @@ loss_rows(const T *__restrict__ a, const T *__restrict__ b, const T *__restrict_
 		if (lane == 0 && r < rows)
 			acc += row_term(s);
 	}
-	grid_finish(acc, out, div);
+	grid_finish(acc, 0.0, out, div);
+}
+
+/* ---- cross-entropy: logsumexp of a row less its class's logit ---- */
+
+/* A row's running maximum m and the sum s of exp(v - m) of what it saw. An
+ * equal maximum adds 1 (so -inf and +inf rows stay finite in s, as their
+ * logsumexp is -inf or +inf in torch too); a NaN makes s NaN. */
+struct lse_t {
+	float m, s;
+};
+
+__device__ __forceinline__ void lse_add(lse_t &a, float v)
+{
+	if (v > a.m) {
+		a.s = a.s * expf(a.m - v) + 1.0f;
+		a.m = v;
+	} else {
+		a.s += v == a.m ? 1.0f : expf(v - a.m);
+	}
+}
+
+__device__ __forceinline__ lse_t lse_merge(lse_t a, lse_t b)
+{
+	const float m = a.m > b.m ? a.m : b.m;
+	lse_t r;
+	r.m = m;
+	r.s = (a.m == m ? a.s : a.s * expf(a.m - m)) + (b.m == m ? b.s : b.s * expf(b.m - m));
+	return r;
+}
+
+/* G threads per row (a warp, or the block), as loss_rows. */
+template <typename T, typename W, int G>
+__global__ void __launch_bounds__(THREADS)
+loss_ce(const T *__restrict__ x, const int64_t *__restrict__ tgt, T *__restrict__ out, int64_t rows, int64_t C)
+{
+	constexpr int E = (int)(sizeof(W) / sizeof(T));
+	constexpr int GROUPS = THREADS / G;
+	__shared__ lse_t part[NWARPS];
+	const int lane = threadIdx.x % G, group = threadIdx.x / G;
+	const int64_t nw = C / E;   /* C % E == 0 on the word path */
+	double acc = 0.0, cnt = 0.0;
+	for (int64_t first = (int64_t)blockIdx.x * GROUPS; first < rows; first += (int64_t)gridDim.x * GROUPS) {
+		const int64_t r = first + group;
+		lse_t a = { -INFINITY, 0.0f };
+		if (r < rows) {
+			const W *xw = reinterpret_cast<const W *>(x + r * C);
+			for (int64_t k = lane; k < nw; k += G * UNROLL) {
+				W w[UNROLL];
+#pragma unroll
+				for (int u = 0; u < UNROLL; u++)
+					if (k + u * G < nw)
+						w[u] = ld_word<STREAM>(xw + k + u * G);
+#pragma unroll
+				for (int u = 0; u < UNROLL; u++) {
+					if (k + u * G >= nw)
+						break;
+					T e[E];
+					memcpy(e, &w[u], sizeof w[u]);
+#pragma unroll
+					for (int j = 0; j < E; j++)
+						lse_add(a, to_float(e[j]));
+				}
+			}
+		}
+#pragma unroll
+		for (int off = 16; off > 0; off >>= 1) {
+			lse_t b;
+			b.m = __shfl_xor_sync(0xffffffffu, a.m, off);
+			b.s = __shfl_xor_sync(0xffffffffu, a.s, off);
+			a = lse_merge(a, b);
+		}
+		if (G > 32) {
+			__syncthreads();
+			if (threadIdx.x % 32 == 0)
+				part[threadIdx.x / 32] = a;
+			__syncthreads();
+			a = part[0];
+			for (int w = 1; w < NWARPS; w++)
+				a = lse_merge(a, part[w]);
+		}
+		if (lane == 0 && r < rows) {
+			const int64_t t = tgt[r];
+			if (t != (int64_t)KB_LOSS_IGNORE_INDEX) {
+				const double xt = t >= 0 && t < C ? (double)to_float(x[r * C + t]) : (double)NAN;
+				acc += (double)a.m + log((double)a.s) - xt;
+				cnt += 1.0;
+			}
+		}
+	}
+	grid_finish(acc, cnt, out, 0.0);
 }
 
 /* ---- launch ---- */
@@ -431,7 +545,26 @@ static int launch(const kb_tensor *in, T *out, int64_t n, int64_t rows, int64_t 
 		wide = wide && (uintptr_t)in[i].data % sizeof(W) == 0;
 	const T *a = (const T *)in[0].data, *b = (const T *)in[1].data;
 	const T *c = N_IN == 3 ? (const T *)in[2].data : nullptr;
-#if ROWS
+#if CE
+	(void)c;
+	(void)n;
+	(void)div;
+	wide = E > 1 && (uintptr_t)in[0].data % sizeof(W) == 0 && D % E == 0;
+	const int64_t per_lane = (D / (wide ? E : 1) + 31) / 32;
+	const bool warp = PER_ROW == 1 || (PER_ROW == 0 && per_lane <= 32);
+	const int groups = warp ? NWARPS : 1;
+	const unsigned grid = grid_of((rows + groups - 1) / groups);
+	const int64_t *t = (const int64_t *)in[1].data;
+	if (warp && wide)
+		loss_ce<T, W, 32><<<grid, THREADS, 0, st>>>(a, t, out, rows, D);
+	else if (warp)
+		loss_ce<T, T, 32><<<grid, THREADS, 0, st>>>(a, t, out, rows, D);
+	else if (wide)
+		loss_ce<T, W, THREADS><<<grid, THREADS, 0, st>>>(a, t, out, rows, D);
+	else
+		loss_ce<T, T, THREADS><<<grid, THREADS, 0, st>>>(a, t, out, rows, D);
+	(void)b;
+#elif ROWS
 	wide = wide && D % E == 0;
 	const int64_t per_lane = (D / (wide ? E : 1) + 31) / 32;
 	const bool warp = PER_ROW == 1 || (PER_ROW == 0 && per_lane <= 32);
@@ -466,8 +599,10 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	const int dt = in[0].dtype;
 	if ((dt != KB_F32 && dt != KB_F16 && dt != KB_BF16) || out[0].dtype != dt)
 		return KB_ERR_SHAPE;
-	/* One shape for all inputs. */
-	for (int i = 1; i < N_IN; i++) {
+	/* One shape for all inputs; for cross-entropy (B, C) and (B,) int64. */
+	if (CE && (in[0].ndim != 2 || in[1].dtype != KB_I64 || in[1].ndim != 1 || in[1].shape[0] != in[0].shape[0]))
+		return KB_ERR_SHAPE;
+	for (int i = 1; i < N_IN && !CE; i++) {
 		if (in[i].dtype != dt || in[i].ndim != in[0].ndim)
 			return KB_ERR_SHAPE;
 		for (int d = 0; d < in[0].ndim; d++)

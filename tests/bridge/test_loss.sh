@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/bridge/test_loss.sh [PYTHON] - the loss template on real graphs: for
 # scaled-down copies of KernelBench level 1's losses ($KBREED_KERNELBENCH/
-# level1: MSE, Huber, KL divergence, triplet margin) and the odd-shaped
+# level1: MSE, Huber, KL divergence, triplet margin; cross-entropy, cosine
+# and hinge losses are not among its development problems) and the odd-shaped
 # losses of tests/data (odd_loss_*.py), recognition writes KB_LOSS_* defines
 # (the loss, its reduction and its constants, read from the graph),
 # `kbreed template loss_reduce --for` realises them, and nvcc compiles them
@@ -9,7 +10,8 @@
 # in the sanitizer run). Graphs the template does not compute (a broadcast
 # operand, another power, a reduction over a dim first, a sum divided by
 # something else than the batch, a 1-norm, another constant, a cosine along
-# another dim than the last) get no KB_LOSS_OP and are
+# another dim than the last, cross-entropy with label smoothing or class
+# weights) get no KB_LOSS_OP and are
 # refused; a dry run's round 0 holds loss_reduce for a loss and not for the
 # others; a run on the fake GPU proposes ideas of the catalogue's loss-*
 # family, the row ones only for a loss with a term per row.
@@ -69,6 +71,8 @@ want odd_loss_kl_div_log_target "KB_LOSS_OP KB_LOSS_KL_DIV" "KB_LOSS_REDUCTION K
 want odd_loss_hinge "KB_LOSS_OP KB_LOSS_HINGE" "KB_LOSS_REDUCTION KB_LOSS_MEAN"
 want odd_loss_triplet_fp16 "KB_LOSS_OP KB_LOSS_TRIPLET" "KB_LOSS_REDUCTION KB_LOSS_MEAN" "KB_LOSS_MARGIN (0.29999999999999999)" \
 	"KB_LOSS_EPS (9.9999999999999995e-07)" "KB_LOSS_ROWS 1"
+want odd_loss_cross_entropy "KB_LOSS_OP KB_LOSS_CROSS_ENTROPY" "KB_LOSS_REDUCTION KB_LOSS_MEAN" "KB_LOSS_IGNORE_INDEX (5)" "KB_LOSS_ROWS 1"
+want odd_loss_cross_entropy_bf16 "KB_LOSS_OP KB_LOSS_CROSS_ENTROPY" "KB_LOSS_REDUCTION KB_LOSS_SUM" "KB_LOSS_IGNORE_INDEX (-100)"
 want odd_loss_cosine "KB_LOSS_OP KB_LOSS_COSINE" "KB_LOSS_REDUCTION KB_LOSS_MEAN" "KB_LOSS_EPS (1e-08)" "KB_LOSS_ROWS 1"
 want odd_loss_triplet_sum "KB_LOSS_OP KB_LOSS_TRIPLET" "KB_LOSS_REDUCTION KB_LOSS_SUM" "KB_LOSS_MARGIN (2)" "KB_LOSS_EPS (0.0001)"
 lacks odd_loss_mse_fp16 KB_LOSS_ROWS KB_LOSS_BETA KB_LOSS_LOG_INPUT
@@ -102,7 +106,9 @@ variant kl_halved odd_loss_kl_div "F.kl_div(torch.log(predictions), targets, red
 variant triplet_l1 odd_loss_triplet_sum "F.triplet_margin_loss(anchor, positive, negative, p=1)"
 variant hinge_two odd_loss_hinge "torch.mean(torch.clamp(2 - predictions * targets, min=0))"
 variant cosine_dim0 odd_loss_cosine "torch.mean(1 - F.cosine_similarity(predictions, targets, dim=0))"
-for name in broadcast cube dim_first kl_halved triplet_l1 hinge_two cosine_dim0; do
+variant smoothed odd_loss_cross_entropy "F.cross_entropy(predictions, targets, label_smoothing=0.1)"
+variant weighted odd_loss_cross_entropy "F.nll_loss(torch.log_softmax(predictions, 1), targets, weight=predictions[0].abs())"
+for name in broadcast cube dim_first kl_halved triplet_l1 hinge_two cosine_dim0 smoothed weighted; do
 	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
 	grep -q KB_LOSS_OP "$tmp/$name.desc" && not_ok "$name: no KB_LOSS_OP" "$(cat "$tmp/$name.desc")"
 	"$K" -q template loss_reduce --for "$tmp/$name.py" >/dev/null 2>"$tmp/err"

@@ -502,7 +502,7 @@ static void test_loss_template_offered(void **state)
 	assert_true(template_serves(lr, "triplet_margin_loss", rows));
 	assert_false(template_serves(lr, "huber_loss", "#define LOSS_BETA 1\n"));
 	assert_false(template_serves(lr, "huber_loss", NULL));
-	assert_false(template_serves(lr, "cross_entropy", elems));
+	assert_false(template_serves(lr, "log_softmax", elems));
 	assert_false(template_serves(lr, "sum_dim", elems));
 	/* From the naive kernel the catalogue moves to loss_reduce only with
 	 * the defines; from loss_reduce, the row ideas (a warp or a block per
