@@ -305,6 +305,353 @@ static bool pool(const struct compute *c, struct recognition *r, struct buf *b)
 	return true;
 }
 
+/* ---- the loss template's defines ---- */
+
+/* The op that made tensor t, or NULL for an input, a parameter or a constant. */
+static const struct graph_op *producer(const struct op_graph *g, int t)
+{
+	if (t < 0 || t >= g->n_tensors || g->tensors[t].kind != GRAPH_INTER)
+		return NULL;
+	return &g->ops[g->tensors[t].producer];
+}
+
+static bool is_op(const struct graph_op *op, const char *name)
+{
+	return op && !strcmp(short_name(op), name);
+}
+
+/* An attribute that is absent or None (an optional argument not given). */
+static bool attr_none(const struct graph_op *op, const char *name)
+{
+	const struct graph_attr *a = graph_op_attr(op, name);
+	return !a || a->value.type == GRAPH_NONE;
+}
+
+static bool attr_is(const struct graph_op *op, const char *name, double want)
+{
+	double v;
+	return graph_op_float(op, name, &v) && v == want;
+}
+
+/* Whether tensor t is input k as it comes: the input itself, or copies and
+ * views that leave its elements in place (broadcast_tensors' expand to its
+ * own shape, clone, a view to the same shape), never a permute. */
+static bool is_input(const struct op_graph *g, int t, int k)
+{
+	static const char *const same[] = {
+		"expand", "expand_as", "clone", "contiguous", "alias", "detach", "view", "reshape",
+		"_unsafe_view", "lift_fresh", NULL,
+	};
+	const struct graph_tensor *b = &g->tensors[k];
+	for (int guard = 0; guard < GRAPH_MAX_OPS && t >= 0 && t < g->n_tensors; guard++) {
+		const struct graph_tensor *a = &g->tensors[t];
+		if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim))
+			return false;
+		if (t == k)
+			return true;
+		const struct graph_op *op = producer(g, t);
+		if (!op || !in_list(same, short_name(op)) || op->n_args < 1)
+			return false;
+		t = graph_op_input(op, 0);
+	}
+	return false;
+}
+
+/* An op of inputs x and y in either order (a symmetric one: sub squared, mul). */
+static bool args_are(const struct op_graph *g, const struct graph_op *op, int x, int y, bool either_order)
+{
+	int a = graph_op_input(op, 0), b = graph_op_input(op, 1);
+	return op->n_args == 2 && ((is_input(g, a, x) && is_input(g, b, y)) ||
+				   (either_order && is_input(g, a, y) && is_input(g, b, x)));
+}
+
+/* An int[] attribute that names only the last of ndim dims. */
+static bool last_dim(const struct graph_op *op, const char *name, int ndim)
+{
+	const struct graph_attr *a = graph_op_attr(op, name);
+	return a && a->value.type == GRAPH_INTS && a->value.n == 1 &&
+	       (a->value.ints[0] == ndim - 1 || a->value.ints[0] == -1);
+}
+
+/* max(||x||, eps) along the last dim, x being input k, as torch's
+ * cosine_similarity decomposes it: sqrt(clamp_min(sum(x ** 2, dim, keepdim),
+ * eps ** 2)) (torch 1.13) or clamp_min(linalg_vector_norm(x, 2, dim,
+ * keepdim), eps) (torch 2); in-place forms too. Sets eps; false for
+ * anything else. */
+static bool clamped_norm(const struct op_graph *g, int t, int k, double *eps)
+{
+	const struct graph_op *op = producer(g, t);
+	const int nd = g->tensors[k].ndim;
+	int64_t keep = 0;
+	bool sq = is_op(op, "sqrt") || is_op(op, "sqrt_");
+	if (sq)
+		op = producer(g, graph_op_input(op, 0));
+	if (!(is_op(op, "clamp_min") || is_op(op, "clamp_min_")) || op->n_args != 1 || !graph_op_float(op, "min", eps))
+		return false;
+	op = producer(g, graph_op_input(op, 0));
+	if (is_op(op, "clone"))   /* torch 2 clones the norm before clamping it in place */
+		op = producer(g, graph_op_input(op, 0));
+	if (!op || op->n_args != 1 || !graph_op_int(op, "keepdim", &keep) || !keep || !attr_none(op, "dtype"))
+		return false;
+	if (!sq)
+		return is_op(op, "linalg_vector_norm") && attr_is(op, "ord", 2) && last_dim(op, "dim", nd) &&
+		       is_input(g, graph_op_input(op, 0), k);
+	if (!is_op(op, "sum") || !last_dim(op, "dim", nd) || !(*eps >= 0))
+		return false;
+	*eps = sqrt(*eps);
+	op = producer(g, graph_op_input(op, 0));
+	return is_op(op, "pow") && op->n_args == 1 && attr_is(op, "exponent", 2) && is_input(g, graph_op_input(op, 0), k);
+}
+
+/* The reduction to a scalar at the end of a decomposed loss: mean or sum of
+ * all elements (no dim, no dtype), or a sum divided by in[0]'s first extent
+ * (kl_div's batchmean). Returns the tensor reduced, or -1. */
+static int loss_reduction(const struct op_graph *g, const struct graph_op *op, int *red)
+{
+	if (is_op(op, "div") && op->n_args == 1 && g->tensors[0].ndim > 0 &&
+	    attr_is(op, "other", (double)g->tensors[0].shape[0]) && attr_none(op, "rounding_mode")) {
+		op = producer(g, graph_op_input(op, 0));
+		if (!is_op(op, "sum"))
+			return -1;
+		*red = 3;
+	} else if (is_op(op, "mean")) {
+		*red = 1;
+	} else if (is_op(op, "sum")) {
+		*red = 2;
+	} else {
+		return -1;
+	}
+	if (op->n_args != 1 || !attr_none(op, "dim") || !attr_none(op, "dtype"))
+		return -1;
+	return graph_op_input(op, 0);
+}
+
+/* cross_entropy(x, t) of (B, C) logits and (B,) int64 classes, as torch
+ * decomposes it: nll_loss_forward(_log_softmax(x, 1), t), no weight, mean or
+ * sum, its ignore_index. Writes the defines and returns "cross_entropy", or
+ * NULL for anything else (weights, more dims, label smoothing). */
+static const char *cross_entropy_defines(const struct op_graph *g, const struct graph_op *nll, struct buf *b)
+{
+	const struct graph_tensor *x = &g->tensors[0], *t = &g->tensors[1];
+	int64_t red = 0, ignore = 0, half = 0, dim = 0;
+	if (g->n_inputs != 2 || x->ndim != 2 || t->dtype != KB_I64 || t->ndim != 1 || t->shape[0] != x->shape[0])
+		return NULL;
+	if (nll->n_outputs < 1 || nll->outputs[0] != g->outputs[0] || graph_op_arg(nll, "weight") >= 0 ||
+	    !graph_op_int(nll, "reduction", &red) || (red != 1 && red != 2) ||
+	    !graph_op_int(nll, "ignore_index", &ignore) || !is_input(g, graph_op_arg(nll, "target"), 1))
+		return NULL;
+	const struct graph_op *ls = producer(g, graph_op_arg(nll, "self"));
+	if (!(is_op(ls, "_log_softmax") || is_op(ls, "log_softmax")) || ls->n_args != 1 ||
+	    !is_input(g, graph_op_input(ls, 0), 0) || !graph_op_int(ls, "dim", &dim) || (dim != 1 && dim != -1) ||
+	    (graph_op_int(ls, "half_to_float", &half) && half) || !attr_none(ls, "dtype"))
+		return NULL;
+	buf_printf(b, "#define KB_LOSS_OP KB_LOSS_CROSS_ENTROPY\n#define KB_LOSS_REDUCTION %s\n",
+		   red == 1 ? "KB_LOSS_MEAN" : "KB_LOSS_SUM");
+	buf_printf(b, "#define KB_LOSS_IGNORE_INDEX (%lld)\n#define KB_LOSS_ROWS 1\n", (long long)ignore);
+	return "cross_entropy";
+}
+
+/* The defines of the loss template (templates/loss/loss_reduce.cu) for a
+ * graph that computes, from its inputs as they come (all of one shape and
+ * one float dtype, no parameters) and to a 0-d result of that dtype, one of:
+ * mse_loss, or mean/sum((x - y) ** 2); smooth_l1_loss (beta); huber_loss
+ * (delta); kl_div as torch decomposes it, xlogy(t, t) - t * L or, with
+ * log_target, exp(t) * (t - L), where L is in[0] or log(in[0]), reduced by
+ * mean, sum or batchmean; mean/sum(clamp(1 - x * y, min=0)) (hinge); and
+ * triplet_margin_loss as torch decomposes it (p = 2, eps, margin, no swap;
+ * the norm along the last dim); and mean/sum(1 - cosine_similarity(x, y,
+ * dim=-1)) as torch 1.13 or 2 decomposes it (KB_LOSS_ROWS then marks a loss
+ * of a term per row, for the catalogue's row ideas). Anything else gets none, and the
+ * template is then not offered. Returns the op that recognition names the loss
+ * ("mse_loss", "huber_loss", "kl_div", "hinge_loss",
+ * "triplet_margin_loss", "cosine_similarity_loss"; "cross_entropy" from
+ * cross_entropy_defines), or NULL where nothing was written. */
+static const char *loss_template_defines(const struct op_graph *g, struct buf *b)
+{
+	if (g->n_params != 0 || g->n_inputs < 2 || g->n_inputs > 3 || g->n_outputs != 1)
+		return NULL;
+	const struct graph_tensor *t0 = &g->tensors[0], *ty = &g->tensors[g->outputs[0]];
+	if (t0->dtype != KB_F32 && t0->dtype != KB_F16 && t0->dtype != KB_BF16)
+		return NULL;
+	if (ty->ndim != 0 || ty->dtype != t0->dtype)
+		return NULL;
+	const struct graph_op *nll = producer(g, g->outputs[0]);
+	if (is_op(nll, "nll_loss_forward") || is_op(nll, "nll_loss"))
+		return cross_entropy_defines(g, nll, b);
+	for (int i = 1; i < g->n_inputs; i++) {
+		const struct graph_tensor *t = &g->tensors[i];
+		if (t->dtype != t0->dtype || t->ndim != t0->ndim ||
+		    memcmp(t->shape, t0->shape, sizeof(int64_t) * (size_t)t0->ndim))
+			return NULL;
+	}
+	const struct graph_op *top = producer(g, g->outputs[0]), *op;
+	if (!top)
+		return NULL;
+	const char *kind = NULL;
+	int64_t red = 0, log_target = 0;
+	double v = 0;
+	bool log_input = false;
+	char param[160] = "";
+	if (g->n_inputs == 2 && (is_op(top, "mse_loss") || is_op(top, "smooth_l1_loss") ||
+				 is_op(top, "huber_loss")) && args_are(g, top, 0, 1, true)) {
+		if (!graph_op_int(top, "reduction", &red) || (red != 1 && red != 2))
+			return NULL;
+		kind = is_op(top, "mse_loss") ? "KB_LOSS_MSE" : is_op(top, "huber_loss") ? "KB_LOSS_HUBER"
+											  : "KB_LOSS_SMOOTH_L1";
+		if (is_op(top, "smooth_l1_loss")) {
+			if (!graph_op_float(top, "beta", &v) || !(v >= 0))
+				return NULL;
+			snprintf(param, sizeof param, "#define KB_LOSS_BETA (%.17g)\n", v);
+		} else if (is_op(top, "huber_loss")) {
+			if (!graph_op_float(top, "delta", &v) || !(v > 0))
+				return NULL;
+			snprintf(param, sizeof param, "#define KB_LOSS_DELTA (%.17g)\n", v);
+		}
+	} else if (g->n_inputs == 2) {
+		int ired = 0;
+		int body = loss_reduction(g, top, &ired);
+		red = ired;
+		op = producer(g, body);
+		if (!op)
+			return NULL;
+		if ((is_op(op, "pow") && op->n_args == 1 && attr_is(op, "exponent", 2)) ||
+		    (is_op(op, "mul") && op->n_args == 2 && graph_op_input(op, 0) == graph_op_input(op, 1))) {
+			/* (x - y) ** 2 */
+			const struct graph_op *d = producer(g, graph_op_input(op, 0));
+			if (!is_op(d, "sub") || !args_are(g, d, 0, 1, true) || !(attr_none(d, "alpha") || attr_is(d, "alpha", 1)))
+				return NULL;
+			kind = "KB_LOSS_MSE";
+		} else if (is_op(op, "rsub") && op->n_args == 1 && attr_is(op, "other", 1) &&
+			   (attr_none(op, "alpha") || attr_is(op, "alpha", 1))) {
+			/* 1 - cosine_similarity(x, y, dim=-1): the sum along the
+			 * last dim of (x / max(||x||, eps)) * (y / max(||y||, eps)) */
+			const struct graph_op *sm = producer(g, graph_op_input(op, 0));
+			int64_t keep = 0;
+			if (!is_op(sm, "sum") || sm->n_args != 1 || !last_dim(sm, "dim", t0->ndim) ||
+			    (graph_op_int(sm, "keepdim", &keep) && keep) || !attr_none(sm, "dtype") || red == 3)
+				return NULL;
+			const struct graph_op *m = producer(g, graph_op_input(sm, 0));
+			if (!is_op(m, "mul") || m->n_args != 2)
+				return NULL;
+			double eps[2] = { -1, -1 };
+			for (int k = 0; k < 2; k++) {
+				const struct graph_op *dv = producer(g, graph_op_input(m, k));
+				if (!is_op(dv, "div") || dv->n_args != 2 || !attr_none(dv, "rounding_mode") ||
+				    !is_input(g, graph_op_input(dv, 0), k) || !clamped_norm(g, graph_op_input(dv, 1), k, &eps[k]))
+					return NULL;
+			}
+			if (eps[0] != eps[1] || !isfinite(eps[0]) || t0->ndim < 1)
+				return NULL;
+			kind = "KB_LOSS_COSINE";
+			snprintf(param, sizeof param, "#define KB_LOSS_EPS (%.17g)\n#define KB_LOSS_ROWS 1\n", eps[0]);
+		} else if ((is_op(op, "clamp") && attr_is(op, "min", 0) && attr_none(op, "max")) ||
+			   (is_op(op, "clamp_min") && attr_is(op, "min", 0))) {
+			/* clamp(1 - x * y, min=0) */
+			const struct graph_op *s = producer(g, graph_op_input(op, 0));
+			if (!is_op(s, "rsub") || s->n_args != 1 || !attr_is(s, "other", 1) ||
+			    !(attr_none(s, "alpha") || attr_is(s, "alpha", 1)))
+				return NULL;
+			const struct graph_op *m = producer(g, graph_op_input(s, 0));
+			if (!is_op(m, "mul") || !args_are(g, m, 0, 1, true))
+				return NULL;
+			kind = "KB_LOSS_HINGE";
+		} else if (is_op(op, "sub") && op->n_args == 2 && (attr_none(op, "alpha") || attr_is(op, "alpha", 1))) {
+			/* xlogy(t, t) - t * L */
+			const struct graph_op *xl = producer(g, graph_op_input(op, 0));
+			const struct graph_op *m = producer(g, graph_op_input(op, 1));
+			if (!is_op(xl, "xlogy") || !args_are(g, xl, 1, 1, false) || !is_op(m, "mul") || m->n_args != 2)
+				return NULL;
+			int l = is_input(g, graph_op_input(m, 0), 1) ? graph_op_input(m, 1) : graph_op_input(m, 0);
+			if (!is_input(g, graph_op_input(m, 0), 1) && !is_input(g, graph_op_input(m, 1), 1))
+				return NULL;
+			const struct graph_op *lg = producer(g, l);
+			log_input = is_op(lg, "log") && lg->n_args == 1 && is_input(g, graph_op_input(lg, 0), 0);
+			if (!is_input(g, l, 0) && !log_input)
+				return NULL;
+			kind = "KB_LOSS_KL_DIV";
+		} else if (is_op(op, "mul") && op->n_args == 2) {
+			/* exp(t) * (t - L) */
+			const struct graph_op *e = producer(g, graph_op_input(op, 0));
+			const struct graph_op *d = producer(g, graph_op_input(op, 1));
+			if (!is_op(e, "exp") || e->n_args != 1 || !is_input(g, graph_op_input(e, 0), 1) || !is_op(d, "sub") ||
+			    d->n_args != 2 || !is_input(g, graph_op_input(d, 0), 1) ||
+			    !(attr_none(d, "alpha") || attr_is(d, "alpha", 1)))
+				return NULL;
+			int l = graph_op_input(d, 1);
+			const struct graph_op *lg = producer(g, l);
+			log_input = is_op(lg, "log") && lg->n_args == 1 && is_input(g, graph_op_input(lg, 0), 0);
+			if (!is_input(g, l, 0) && !log_input)
+				return NULL;
+			kind = "KB_LOSS_KL_DIV";
+			log_target = 1;
+		} else {
+			return NULL;
+		}
+		if (red == 3 && strcmp(kind, "KB_LOSS_KL_DIV"))
+			return NULL;
+	} else {
+		/* clamp_min(margin + ||a - p + eps|| - ||a - n + eps||, 0), reduced */
+		int ired = 0;
+		int body = loss_reduction(g, top, &ired);
+		red = ired;
+		op = producer(g, body);
+		if (red == 3 || !((is_op(op, "clamp_min") && attr_is(op, "min", 0)) ||
+				  (is_op(op, "clamp") && attr_is(op, "min", 0) && attr_none(op, "max"))))
+			return NULL;
+		const struct graph_op *s = producer(g, graph_op_input(op, 0));
+		if (!is_op(s, "sub") || s->n_args != 2 || !(attr_none(s, "alpha") || attr_is(s, "alpha", 1)))
+			return NULL;
+		const struct graph_op *am = producer(g, graph_op_input(s, 0));
+		double margin = 0, eps[2] = { 0, 0 };
+		if (!is_op(am, "add") || am->n_args != 1 || !graph_op_float(am, "other", &margin) ||
+		    !(attr_none(am, "alpha") || attr_is(am, "alpha", 1)))
+			return NULL;
+		int norms[2] = { graph_op_input(am, 0), graph_op_input(s, 1) };
+		for (int k = 0; k < 2; k++) {
+			/* ||a - in[k + 1] + eps||_2 along the last dim */
+			const struct graph_op *n = producer(g, norms[k]);
+			const struct graph_attr *dim = n ? graph_op_attr(n, "dim") : NULL;
+			int64_t keep = 0;
+			if (!(is_op(n, "norm") && attr_is(n, "p", 2)) && !(is_op(n, "linalg_vector_norm") && attr_is(n, "ord", 2)))
+				return NULL;
+			if (n->n_args != 1 || !dim || dim->value.type != GRAPH_INTS || dim->value.n != 1 ||
+			    (dim->value.ints[0] != t0->ndim - 1 && dim->value.ints[0] != -1) ||
+			    (graph_op_int(n, "keepdim", &keep) && keep) || !attr_none(n, "dtype") || t0->ndim < 1)
+				return NULL;
+			const struct graph_op *e = producer(g, graph_op_input(n, 0));
+			if (!is_op(e, "add") || e->n_args != 1 || !graph_op_float(e, "other", &eps[k]) ||
+			    !(attr_none(e, "alpha") || attr_is(e, "alpha", 1)))
+				return NULL;
+			const struct graph_op *d = producer(g, graph_op_input(e, 0));
+			if (!is_op(d, "sub") || !args_are(g, d, 0, k + 1, false) || !(attr_none(d, "alpha") || attr_is(d, "alpha", 1)))
+				return NULL;
+		}
+		if (eps[0] != eps[1] || !isfinite(margin) || !isfinite(eps[0]))
+			return NULL;
+		kind = "KB_LOSS_TRIPLET";
+		snprintf(param, sizeof param, "#define KB_LOSS_MARGIN (%.17g)\n#define KB_LOSS_EPS (%.17g)\n"
+			 "#define KB_LOSS_ROWS 1\n", margin, eps[0]);
+	}
+	buf_printf(b, "#define KB_LOSS_OP %s\n", kind);
+	buf_printf(b, "#define KB_LOSS_REDUCTION %s\n",
+		   red == 1 ? "KB_LOSS_MEAN" : red == 2 ? "KB_LOSS_SUM" : "KB_LOSS_BATCHMEAN");
+	buf_printf(b, "%s", param);
+	if (!strcmp(kind, "KB_LOSS_KL_DIV")) {
+		def_int(b, "KB_LOSS_LOG_INPUT", log_input);
+		def_int(b, "KB_LOSS_LOG_TARGET", log_target);
+	}
+	static const char *const names[][2] = {
+		{ "KB_LOSS_MSE", "mse_loss" }, { "KB_LOSS_SMOOTH_L1", "huber_loss" },
+		{ "KB_LOSS_HUBER", "huber_loss" }, { "KB_LOSS_KL_DIV", "kl_div" },
+		{ "KB_LOSS_HINGE", "hinge_loss" }, { "KB_LOSS_TRIPLET", "triplet_margin_loss" },
+		{ "KB_LOSS_COSINE", "cosine_similarity_loss" },
+	};
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+		if (!strcmp(kind, names[k][0]))
+			return names[k][1];
+	return NULL;
+}
+
 static bool loss(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	const struct op_graph *g = c->g;
@@ -329,8 +676,18 @@ static bool loss(const struct compute *c, struct recognition *r, struct buf *b)
 	else if ((has(c, "clamp_min") || has(c, "clamp") || has(c, "relu")) && has(c, "mul") &&
 		 has(c, "mean"))
 		op = "hinge_loss";
-	if (!op)
+	/* A loss the template computes is named by the exact match (kl_div
+	 * with log_target decomposes to exp, sub and mul, which the rules
+	 * above do not know). */
+	struct buf t;
+	buf_init(&t, 1024);
+	const char *exact = loss_template_defines(g, &t);
+	if (exact)
+		op = exact;
+	if (!op) {
+		buf_release(&t);
 		return false;
+	}
 	set(r, "loss", op);
 	const struct graph_op *hl = find(c, "smooth_l1_loss");
 	double v;
@@ -339,6 +696,9 @@ static bool loss(const struct compute *c, struct recognition *r, struct buf *b)
 	hl = find(c, "huber_loss");
 	if (hl && graph_op_float(hl, "delta", &v))
 		def_float(b, "LOSS_DELTA", v);
+	if (t.len)
+		buf_printf(b, "%s", buf_str(&t));
+	buf_release(&t);
 	return true;
 }
 

@@ -1,5 +1,5 @@
 # tests/bridge/template_lib.sh - what the template shell tests (test_pointwise,
-# test_scan, test_reduce) share; sourced from the checkout's root, with the
+# test_scan, test_reduce, test_loss) share; sourced from the checkout's root, with the
 # test's PYTHON as $1. Sets root, B and K (the build under test), bench
 # (KernelBench), passed/failed with ok and not_ok, and tmp (removed at exit),
 # where KBREED_CACHE lives; level1_copies NAME... writes scaled-down copies of

@@ -488,6 +488,62 @@ static void test_reduce_template_offered(void **state)
 	}
 }
 
+static void test_loss_template_offered(void **state)
+{
+	/* loss_reduce serves the losses whose graph recognition wrote as
+	 * KB_LOSS_* defines, and nothing else. */
+	const char *elems = "#define LOSS_BETA 1\n#define KB_LOSS_OP KB_LOSS_SMOOTH_L1\n"
+			    "#define KB_LOSS_REDUCTION KB_LOSS_MEAN\n#define KB_LOSS_BETA (1)\n";
+	const char *rows = "#define KB_LOSS_OP KB_LOSS_TRIPLET\n#define KB_LOSS_REDUCTION KB_LOSS_MEAN\n"
+			   "#define KB_LOSS_MARGIN (1)\n#define KB_LOSS_EPS (1e-06)\n#define KB_LOSS_ROWS 1\n";
+	const struct template *lr = template_find(tpls, n_tpls, "loss_reduce");
+	assert_non_null(lr);
+	assert_true(template_serves(lr, "huber_loss", elems));
+	assert_true(template_serves(lr, "triplet_margin_loss", rows));
+	assert_false(template_serves(lr, "huber_loss", "#define LOSS_BETA 1\n"));
+	assert_false(template_serves(lr, "huber_loss", NULL));
+	assert_false(template_serves(lr, "log_softmax", elems));
+	assert_false(template_serves(lr, "sum_dim", elems));
+	/* From the naive kernel the catalogue moves to loss_reduce only with
+	 * the defines; from loss_reduce, the row ideas (a warp or a block per
+	 * row) go only to a loss with a term per row. */
+	uint64_t rng = 13;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 3.0, .pct_floor = 20 };
+	struct known tuned = { .id = 2, .tpl = lr, .correct = true, .median_ms = 1.0, .pct_floor = 70 };
+	genome_default(&tuned.genome, lr);
+	for (int with = 0; with < 3; with++) {
+		const char *defines = with == 0 ? NULL : with == 1 ? elems : rows;
+		struct known *hist = with ? &tuned : &naive;
+		const struct known *seeds[] = { hist };
+		const char *op = with == 2 ? "triplet_margin_loss" : "huber_loss";
+		struct propose_ctx ctx = ctx_for(op, "loss", hist, 1, NULL, 0, &rng);
+		ctx.defines = defines;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), to_lr = 0, row_ideas = 0;
+		for (int i = 0; i < n; i++) {
+			to_lr += p[i].to == lr;
+			row_ideas += !strcmp(p[i].catalog_id, "loss-warp-per-row") ||
+				     !strcmp(p[i].catalog_id, "loss-block-per-row");
+			proposal_release(&p[i]);
+		}
+		if (with == 0) {
+			assert_int_equal(to_lr, 0);
+			/* ... and with the defines, from naive, loss-one-pass. */
+			ctx.defines = elems;
+			n = propose_playbook(&ctx, seeds, 1, 64, p);
+			bool one_pass = false;
+			for (int i = 0; i < n; i++) {
+				one_pass |= !strcmp(p[i].catalog_id, "loss-one-pass") && p[i].to == lr;
+				proposal_release(&p[i]);
+			}
+			assert_true(one_pass);
+		} else {
+			assert_true(to_lr >= 3);
+			assert_int_equal(row_ideas, with == 2 ? 2 : 0);
+		}
+	}
+}
+
 static void test_conditioned_on_history(void **state)
 {
 	uint64_t rng = 42;
@@ -779,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_conditioned_on_history),
 		cmocka_unit_test(test_pointwise_template_offered),
 		cmocka_unit_test(test_reduce_template_offered),
+		cmocka_unit_test(test_loss_template_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_realisations_and_recombination),

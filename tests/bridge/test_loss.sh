@@ -1,0 +1,168 @@
+#!/bin/bash
+# tests/bridge/test_loss.sh [PYTHON] - the loss template on real graphs: for
+# scaled-down copies of KernelBench level 1's losses ($KBREED_KERNELBENCH/
+# level1: MSE, Huber, KL divergence, triplet margin; cross-entropy, cosine
+# and hinge losses are not among its development problems) and the odd-shaped
+# losses of tests/data (odd_loss_*.py), recognition writes KB_LOSS_* defines
+# (the loss, its reduction and its constants, read from the graph),
+# `kbreed template loss_reduce --for` realises them, and nvcc compiles them
+# at the defaults and, for the odd ones, at the knob extremes (sm_90a; not
+# in the sanitizer run). Graphs the template does not compute (a broadcast
+# operand, another power, a reduction over a dim first, a sum divided by
+# something else than the batch, a 1-norm, another constant, a cosine along
+# another dim than the last, cross-entropy with label smoothing or class
+# weights) get no KB_LOSS_OP and are
+# refused; a dry run's round 0 holds loss_reduce for a loss and not for the
+# others; a run on the fake GPU proposes ideas of the catalogue's loss-*
+# family, the row ones only for a loss with a term per row.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/bridge/template_lib.sh
+
+level1_copies 94_MSELoss 96_HuberLoss 98_KLDivLoss 99_TripletMarginLoss
+cp tests/data/odd_loss_*.py "$tmp/p/"
+n_l1=$(ls "$tmp/p" | grep -vc '^odd_')
+echo "# $n_l1 level-1 losses, $(ls "$tmp/p" | grep -c '^odd_') odd ones"
+
+# Each: recognised with KB_LOSS_OP; realised at the defaults; the odd ones
+# also at every knob's lowest and highest values.
+for f in "$tmp"/p/*.py; do
+	name=$(basename "$f" .py)
+	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	if grep -q '^family    loss, ' "$tmp/$name.desc" && grep -q '^#define KB_LOSS_OP KB_LOSS_' "$tmp/$name.desc"; then
+		ok "$name: recognised as a loss with KB_LOSS_OP"
+	else not_ok "$name: recognised as a loss with KB_LOSS_OP" "$(cat "$tmp/$name.desc")"; fi
+	"$K" -q template loss_reduce --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
+		not_ok "$name: loss_reduce realised" "$(cat "$tmp/err")"
+	"$K" -q template reduce_dim --for "$f" >/dev/null 2>&1 &&
+		not_ok "$name: reduce_dim is not offered to a loss"
+	case $name in
+	odd_*)
+		"$K" -q template loss_reduce --for "$f" THREADS=128 VEC=1 UNROLL=1 BLOCKS_PER_SM=1 PER_ROW=1 STREAM=0 \
+			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
+		"$K" -q template loss_reduce --for "$f" THREADS=1024 VEC=4 UNROLL=8 BLOCKS_PER_SM=8 PER_ROW=2 STREAM=1 \
+			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+	esac
+done
+
+# The defines say what each graph computes, with the constants the problem
+# gives (parenthesised: a margin may be negative).
+want() { # problem, then the define lines it must have
+	p=$1
+	shift
+	for d in "$@"; do
+		grep -qxF "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
+	done
+	ok "$p: $*"
+}
+lacks() { # problem, then names it must not define
+	p=$1
+	shift
+	for d in "$@"; do
+		grep -q "^#define $d " "$tmp/$p.desc" && { not_ok "$p: no $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
+	done
+	ok "$p: no $*"
+}
+want odd_loss_mse_fp16 "KB_LOSS_OP KB_LOSS_MSE" "KB_LOSS_REDUCTION KB_LOSS_MEAN"
+want odd_loss_smooth_l1 "KB_LOSS_OP KB_LOSS_SMOOTH_L1" "KB_LOSS_REDUCTION KB_LOSS_SUM" "KB_LOSS_BETA (0.5)"
+want odd_loss_huber_bf16 "KB_LOSS_OP KB_LOSS_HUBER" "KB_LOSS_REDUCTION KB_LOSS_MEAN" "KB_LOSS_DELTA (0.69999999999999996)"
+want odd_loss_kl_div "KB_LOSS_OP KB_LOSS_KL_DIV" "KB_LOSS_REDUCTION KB_LOSS_BATCHMEAN" "KB_LOSS_LOG_INPUT 1" "KB_LOSS_LOG_TARGET 0"
+want odd_loss_kl_div_log_target "KB_LOSS_OP KB_LOSS_KL_DIV" "KB_LOSS_REDUCTION KB_LOSS_SUM" "KB_LOSS_LOG_INPUT 0" "KB_LOSS_LOG_TARGET 1"
+want odd_loss_hinge "KB_LOSS_OP KB_LOSS_HINGE" "KB_LOSS_REDUCTION KB_LOSS_MEAN"
+want odd_loss_triplet_fp16 "KB_LOSS_OP KB_LOSS_TRIPLET" "KB_LOSS_REDUCTION KB_LOSS_MEAN" "KB_LOSS_MARGIN (0.29999999999999999)" \
+	"KB_LOSS_EPS (9.9999999999999995e-07)" "KB_LOSS_ROWS 1"
+want odd_loss_cross_entropy "KB_LOSS_OP KB_LOSS_CROSS_ENTROPY" "KB_LOSS_REDUCTION KB_LOSS_MEAN" "KB_LOSS_IGNORE_INDEX (5)" "KB_LOSS_ROWS 1"
+want odd_loss_cross_entropy_bf16 "KB_LOSS_OP KB_LOSS_CROSS_ENTROPY" "KB_LOSS_REDUCTION KB_LOSS_SUM" "KB_LOSS_IGNORE_INDEX (-100)"
+want odd_loss_cosine "KB_LOSS_OP KB_LOSS_COSINE" "KB_LOSS_REDUCTION KB_LOSS_MEAN" "KB_LOSS_EPS (1e-08)" "KB_LOSS_ROWS 1"
+want odd_loss_triplet_sum "KB_LOSS_OP KB_LOSS_TRIPLET" "KB_LOSS_REDUCTION KB_LOSS_SUM" "KB_LOSS_MARGIN (2)" "KB_LOSS_EPS (0.0001)"
+lacks odd_loss_mse_fp16 KB_LOSS_ROWS KB_LOSS_BETA KB_LOSS_LOG_INPUT
+grep -q '^family    loss, op kl_div ' "$tmp/odd_loss_kl_div_log_target.desc" &&
+	ok "odd_loss_kl_div_log_target: named kl_div (exp, sub, mul matched exactly)" ||
+	not_ok "odd_loss_kl_div_log_target: named kl_div" "$(head -3 "$tmp/odd_loss_kl_div_log_target.desc")"
+if [ "$n_l1" -eq 4 ]; then
+	want 94_MSELoss "KB_LOSS_OP KB_LOSS_MSE" "KB_LOSS_REDUCTION KB_LOSS_MEAN"
+	want 96_HuberLoss "KB_LOSS_OP KB_LOSS_SMOOTH_L1" "KB_LOSS_BETA (1)"
+	want 98_KLDivLoss "KB_LOSS_OP KB_LOSS_KL_DIV" "KB_LOSS_REDUCTION KB_LOSS_BATCHMEAN" "KB_LOSS_LOG_INPUT 1"
+	want 99_TripletMarginLoss "KB_LOSS_OP KB_LOSS_TRIPLET" "KB_LOSS_MARGIN (1)" "KB_LOSS_ROWS 1"
+fi
+if [ -z "${SANITIZER_LOGS:-}" ]; then
+	total=$(ls "$tmp"/src/*.cu | wc -l)
+	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
+	built=$(grep -c ': ok' "$tmp/compiled")
+	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
+		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
+fi
+
+# Graphs the template does not compute, each from an odd problem with
+# another forward: no KB_LOSS_OP written, and refused by `template --for`
+# (recognition still names most of them losses, for the generated kernel).
+variant() { # name, problem, forward expression
+	sed "s|^        return .*|        return $3|" "tests/data/$2.py" >"$tmp/$1.py"
+}
+variant broadcast odd_loss_mse_fp16 "torch.mean((predictions - targets[0]) ** 2)"
+variant cube odd_loss_mse_fp16 "torch.mean((predictions - targets) ** 3)"
+variant dim_first odd_loss_mse_fp16 "torch.mean(torch.mean((predictions - targets) ** 2, dim=1))"
+variant kl_halved odd_loss_kl_div "F.kl_div(torch.log(predictions), targets, reduction=\"sum\") / 2"
+variant triplet_l1 odd_loss_triplet_sum "F.triplet_margin_loss(anchor, positive, negative, p=1)"
+variant hinge_two odd_loss_hinge "torch.mean(torch.clamp(2 - predictions * targets, min=0))"
+variant cosine_dim0 odd_loss_cosine "torch.mean(1 - F.cosine_similarity(predictions, targets, dim=0))"
+variant smoothed odd_loss_cross_entropy "F.cross_entropy(predictions, targets, label_smoothing=0.1)"
+variant weighted odd_loss_cross_entropy "F.nll_loss(torch.log_softmax(predictions, 1), targets, weight=predictions[0].abs())"
+for name in broadcast cube dim_first kl_halved triplet_l1 hinge_two cosine_dim0 smoothed weighted; do
+	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
+	grep -q KB_LOSS_OP "$tmp/$name.desc" && not_ok "$name: no KB_LOSS_OP" "$(cat "$tmp/$name.desc")"
+	"$K" -q template loss_reduce --for "$tmp/$name.py" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: loss_reduce refused by template --for" ||
+		not_ok "$name: loss_reduce refused by template --for (exit $rc)" "$(cat "$tmp/err")"
+done
+
+# torch's own mse_loss (through broadcast_tensors) is one too, summed here.
+variant mse_functional odd_loss_mse_fp16 "F.mse_loss(predictions, targets, reduction=\"sum\")"
+"$K" -q describe "$tmp/mse_functional.py" >"$tmp/mse_functional.desc" 2>&1
+want mse_functional "KB_LOSS_OP KB_LOSS_MSE" "KB_LOSS_REDUCTION KB_LOSS_SUM"
+
+# Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
+export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
+# Cross-entropy's naive kernel is not generated (nll_loss_forward): the
+# template alone makes its round 0.
+for f in "$tmp"/p/odd_loss_kl_div.py "$tmp"/p/odd_loss_triplet_fp16.py "$tmp"/p/odd_loss_cross_entropy.py "$tmp/cube.py"; do
+	name=$(basename "$f" .py)
+	"$K" -q run "$f" --dry-run --rounds 0 --db "$tmp/$name.db" --out "$tmp/out-$name" >/dev/null 2>"$tmp/err"
+	n=$(sqlite3 "$tmp/$name.db" "SELECT count(*) FROM candidates WHERE round = 0 AND template = 'loss_reduce'" 2>&1)
+	case $name in
+	cube) w=0 ;;
+	*) w=1 ;;
+	esac
+	[ "$n" = "$w" ] && ok "$name: dry run round 0 holds loss_reduce $w time(s)" ||
+		not_ok "$name: dry run round 0 holds loss_reduce $w time(s), not '$n'" "$(cat "$tmp/err")"
+done
+
+# A run on the fake GPU (every candidate correct, times from a hash of its
+# name; references from the CPU, PyTorch's timings canned): the rounds after
+# 0 propose the catalogue's loss-* ideas, the row ones only for a loss with
+# a term per row, and their kernels are loss_reduce's.
+export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
+export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
+for name in odd_loss_smooth_l1 odd_loss_triplet_sum; do
+	"$K" -q run "$tmp/p/$name.py" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
+		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
+	rc=$?
+	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
+	n_loss=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'loss-%'" 2>&1)
+	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'loss_reduce'" 2>&1)
+	[ $rc -eq 0 ] && [ "${n_loss:-0}" -ge 2 ] && [ "${n_tpl:-0}" -ge 4 ] &&
+		ok "$name: a fake-GPU run proposes loss-* ideas ($n_loss) and loss_reduce kernels ($n_tpl)" ||
+		not_ok "$name: a fake-GPU run proposes loss-* ideas and loss_reduce kernels (exit $rc, $n_loss, $n_tpl)" "$ideas $(tail -5 "$tmp/err")"
+	case $name in
+	*triplet*) ;;
+	*)
+		hit=""
+		for b in loss-warp-per-row loss-block-per-row; do
+			case " $ideas " in *" $b "*) hit="$hit $b" ;; esac
+		done
+		[ -z "$hit" ] && ok "$name: no row idea proposed" || not_ok "$name: no row idea proposed" "$ideas" ;;
+	esac
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
