@@ -602,13 +602,9 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	/* One shape for all inputs; for cross-entropy (B, C) and (B,) int64. */
 	if (CE && (in[0].ndim != 2 || in[1].dtype != KB_I64 || in[1].ndim != 1 || in[1].shape[0] != in[0].shape[0]))
 		return KB_ERR_SHAPE;
-	for (int i = 1; i < N_IN && !CE; i++) {
-		if (in[i].dtype != dt || in[i].ndim != in[0].ndim)
+	for (int i = 1; i < N_IN && !CE; i++)
+		if (in[i].dtype != dt || !kb_same_shape(&in[0], &in[i]))
 			return KB_ERR_SHAPE;
-		for (int d = 0; d < in[0].ndim; d++)
-			if (in[i].shape[d] != in[0].shape[d])
-				return KB_ERR_SHAPE;
-	}
 	const int64_t n = kb_numel(&in[0]);
 	if (n < 0)
 		return KB_ERR_SHAPE;
