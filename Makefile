@@ -219,7 +219,7 @@ fuzz: fuzz-build
 	@set -e; for n in $(FUZZ); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/crash; \
 		case $$n in llm_ideas|llm_source) dict=llm_reply ;; *) dict=$$n ;; esac; \
-		case $$n in template) seeds="templates/attention templates/conv templates/elementwise templates/matmul templates/norm templates/scan templates/softmax" ;; \
+		case $$n in template) seeds="$(filter-out templates/common,$(wildcard templates/*))" ;; \
 		policy) seeds="kernels/naive kernels/hacks" ;; *) seeds= ;; esac; \
 		dict=tests/fuzz/$$dict.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 		echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
