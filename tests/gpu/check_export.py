@@ -107,7 +107,7 @@ def fresh_inputs(problem, seed):
 
 def judge(name, model, problem, state, fn=None):
     """Correct on two fresh input sets, then timed beside Model."""
-    fn = fn or model
+    fn = model if fn is None else fn   # not `fn or model`: a compiled module has no truth value (its __len__ raises)
     for seed in (90001, 90002):
         inputs = fresh_inputs(problem, seed)
         try:
