@@ -3,8 +3,9 @@
 // problems: maxpool1d maxpool2d maxpool3d avgpool1d avgpool2d avgpool3d
 // requires: POOL_OP
 // knob THREADS: 64 128 256 512 1024 | default 256 | category parallelism | threads per block
-// knob OPT: 1 2 4 8 | default 2 | category parallelism | adjacent outputs along the innermost axis computed by one thread
+// knob OPT: 1 2 4 8 | default 4 | category parallelism | adjacent outputs along the innermost axis computed by one thread
 // knob WINDOW: 0 1 | default 1 | category memory access | 1 = a thread loads the input span its OPT outputs share once into registers (up to 64 elements), 0 = every output reads its own window
+// knob VEC: 1 2 4 | default 4 | category memory access | 4-byte words per load of the register span (4, 8 or 16 bytes), used where the stride along W is 1, OPT a multiple of the word's elements and rows start on a word
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = streaming loads (__ldcs, evict-first): no window overlaps another's rows
 /*
  * pool_nd.cu - max and average pooling over the last 1, 2 or 3 dims (the
@@ -41,6 +42,8 @@
  *                  replaces the running maximum (from -inf) when it is greater or
  *                  NaN, so a NaN anywhere gives NaN, ties keep the first index and
  *                  NaNs the last; a window with no element inside gives -inf
+ *                  and, like one of -infs only, the index of its first tap at
+ *                  or past 0 on every axis
  *   avg            the float sum of the elements inside the input, divided by the
  *                  window's size clipped to I + P per axis (count_include_pad), or
  *                  by the number of elements inside (not), or by divisor_override
@@ -51,6 +54,11 @@
  * once, (OPT-1)*S + DIL*(K-1) + 1 elements (WINDOW=1; with stride 1 that is
  * OPT + K - 1 loads for OPT*K uses, and elements no output uses are never
  * loaded), or reads each output's K elements (WINDOW=0, or a span over 64).
+ * With stride 1 along W, OPT a multiple of a word's E elements and every
+ * row starting on a word (IW a multiple of E, x aligned), the span is read
+ * as 4*VEC-byte words: a thread's first output is then a multiple of E, so
+ * the span starts PW mod E elements into its first word, a compile-time
+ * offset, and every word lies wholly inside the row or wholly outside.
  * Neighbouring threads own neighbouring runs of outputs, so a warp's loads
  * are one stretch of the input row, served from L1 where windows overlap.
  * The window is a compile-time constant: every loop over it unrolls. Threads
@@ -61,10 +69,13 @@
 #define THREADS 256
 #endif
 #ifndef OPT
-#define OPT 2
+#define OPT 4
 #endif
 #ifndef WINDOW
 #define WINDOW 1
+#endif
+#ifndef VEC
+#define VEC 4
 #endif
 #ifndef STREAM
 #define STREAM 0
@@ -146,6 +157,7 @@
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(OPT == 1 || OPT == 2 || OPT == 4 || OPT == 8, "OPT is 1, 2, 4 or 8");
 static_assert(WINDOW == 0 || WINDOW == 1, "WINDOW is 0 or 1");
+static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC is 1, 2 or 4");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
 static_assert(POOL_OP == POOL_OP_MAX || POOL_OP == POOL_OP_AVG, "POOL_OP");
 static_assert(POOL_D >= 1 && POOL_H >= 1 && POOL_W >= 1, "POOL_D/H/W: windows of at least 1");
@@ -189,7 +201,7 @@ struct acc_t {
 static __device__ __forceinline__ void acc_init(acc_t &a)
 {
 	a.v = IS_MAX ? -INFINITY : 0.0f;
-	a.i = -1;
+	a.i = 0;
 }
 
 /* One input element, at flat index i of its plane, into the result. */
@@ -212,9 +224,11 @@ static __device__ __forceinline__ T load(const T *p)
 }
 
 /* One axis of a window: its first input coordinate, the range of window
- * taps k inside the input [k0, k1), and (avg) its size clipped to I + P. */
+ * taps k inside the input [k0, k1), its first tap at or past 0 (where
+ * PyTorch's index of a maximum starts, even past the input), and (avg) its
+ * size clipped to I + P. */
 struct axis_t {
-	int start, k0, k1, size;
+	int start, k0, k1, first, size;
 };
 
 template <int K, int S, int P, int DIL>
@@ -224,6 +238,7 @@ static __device__ __forceinline__ axis_t axis_of(int o, int in)
 	a.start = o * S - P;
 	/* taps k with 0 <= start + k*DIL < in */
 	a.k0 = a.start >= 0 ? 0 : (-a.start + DIL - 1) / DIL;
+	a.first = a.start + a.k0 * DIL;
 	const int last = in - 1 - a.start;   /* largest k*DIL still inside */
 	a.k1 = last < 0 ? 0 : min(K, last / DIL + 1);
 	if (a.k0 > a.k1)
@@ -250,7 +265,18 @@ static __device__ __forceinline__ void put(T *y, int64_t *yi, int64_t o, const a
 
 /* The kernel: `rows` output rows of OW outputs each (rows = planes*OD*OH),
  * runs = ceil(OW / OPT) per row; IDX is the index type of (row, run) pairs. */
-template <typename T, typename IDX>
+/* Whether the span may be read as words of W for element type T (the
+ * shape's part, IW % E == 0 and an aligned x, is checked at launch). */
+template <typename T>
+struct wide_t {
+	typedef typename word_t<VEC>::T W;
+	static constexpr int E = (int)(sizeof(W) / sizeof(T));
+	static constexpr bool ok = IN_REGS && VEC > 1 && SW == 1 && OPT % E == 0;
+	static constexpr int SHIFT = ((-PW) % E + E) % E;   /* the span's offset in its first word */
+	static constexpr int NW = (SHIFT + SPAN + E - 1) / E;  /* words covering the span */
+};
+
+template <typename T, typename IDX, bool WIDE>
 __global__ void __launch_bounds__(THREADS)
 pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi, IDX rows, int ID, int IH,
 	    int IW, int OD, int OH, int OW)
@@ -269,17 +295,17 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 		const axis_t ah = axis_of<KH, SH, PH, DH>(oh, IH);
 		/* Per output j: the taps along W inside the input. */
 		int w0[OPT], w1[OPT], wsize[OPT];
+		acc_t acc[OPT];
 #pragma unroll
 		for (int j = 0; j < OPT; j++) {
 			const axis_t aw = axis_of<KW, SW, PW, DW>(ow0 + j, IW);
 			w0[j] = aw.k0;
 			w1[j] = aw.k1;
 			wsize[j] = aw.size;
-		}
-		acc_t acc[OPT];
-#pragma unroll
-		for (int j = 0; j < OPT; j++)
 			acc_init(acc[j]);
+			/* The index a maximum keeps when no element beats -inf. */
+			acc[j].i = ((int64_t)ad.first * IH + ah.first) * IW + aw.first;
+		}
 		const int wstart = ow0 * SW - PW;   /* the span's first input column */
 #pragma unroll 1
 		for (int kd = ad.k0; kd < ad.k1; kd++) {
@@ -296,10 +322,32 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 				if (IN_REGS) {
 					/* The span, once; e is the column offset from wstart. */
 					float s[IN_REGS ? SPAN : 1];
+					if (WIDE && wide_t<T>::ok) {
+						typedef typename wide_t<T>::W W;
+						constexpr int E = wide_t<T>::E, SHIFT = wide_t<T>::SHIFT;
+						const int a = wstart - SHIFT;   /* a multiple of E, as IW is */
 #pragma unroll
-					for (int e = 0; e < (IN_REGS ? SPAN : 1); e++) {
-						const int iw = wstart + e;
-						s[e] = (iw >= 0 && iw < IW) ? to_float(load(xr + iw)) : 0.0f;
+						for (int q = 0; q < wide_t<T>::NW; q++) {
+							T e[E];
+							if (a + q * E >= 0 && a + q * E < IW) {
+								const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(xr + a + q * E));
+								memcpy(e, &w, sizeof w);
+							} else {
+#pragma unroll
+								for (int k = 0; k < E; k++)
+									e[k] = from_float<T>(0.0f);
+							}
+#pragma unroll
+							for (int k = 0; k < E; k++)
+								if (q * E + k - SHIFT >= 0 && q * E + k - SHIFT < (IN_REGS ? SPAN : 1))
+									s[q * E + k - SHIFT] = to_float(e[k]);
+						}
+					} else {
+#pragma unroll
+						for (int e = 0; e < (IN_REGS ? SPAN : 1); e++) {
+							const int iw = wstart + e;
+							s[e] = (iw >= 0 && iw < IW) ? to_float(load(xr + iw)) : 0.0f;
+						}
 					}
 #pragma unroll
 					for (int j = 0; j < OPT; j++)
@@ -350,12 +398,18 @@ static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *
 	const int64_t total = rows * runs;
 	const int64_t blocks = (total + THREADS - 1) / THREADS;
 	const unsigned grid = (unsigned)(blocks > 1048576 ? 1048576 : blocks);   /* the rest grid-strides */
-	if (total + (int64_t)grid * THREADS < 4294967295LL)
-		pool_kernel<T, uint32_t><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, (int)ie[0], (int)ie[1],
-								   (int)ie[2], (int)oe[0], (int)oe[1], (int)oe[2]);
+	const bool small = total + (int64_t)grid * THREADS < 4294967295LL;
+	const bool wide = wide_t<T>::ok && ie[2] % wide_t<T>::E == 0 &&
+			  (uintptr_t)x % sizeof(typename wide_t<T>::W) == 0;
+	const int I0 = (int)ie[0], I1 = (int)ie[1], I2 = (int)ie[2], O0 = (int)oe[0], O1 = (int)oe[1], O2 = (int)oe[2];
+	if (small && wide)
+		pool_kernel<T, uint32_t, true><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0, O1, O2);
+	else if (small)
+		pool_kernel<T, uint32_t, false><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0, O1, O2);
+	else if (wide)
+		pool_kernel<T, uint64_t, true><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0, O1, O2);
 	else
-		pool_kernel<T, uint64_t><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, (int)ie[0], (int)ie[1],
-								   (int)ie[2], (int)oe[0], (int)oe[1], (int)oe[2]);
+		pool_kernel<T, uint64_t, false><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0, O1, O2);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 

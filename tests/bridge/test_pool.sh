@@ -4,9 +4,10 @@
 # ($KBREED_KERNELBENCH/level1: max and average, 1-D to 3-D) and the
 # odd-shaped pools of tests/data (odd_pool_*.py: dilation, ceil mode,
 # count_include_pad off, divisor_override, max's indices, fp16, bf16, an
-# unbatched input), recognition writes the POOL_* defines and POOL_OP,
-# `kbreed template pool_nd --for` realises them, and nvcc compiles them at
-# the defaults and at the knob extremes (sm_90a; not in the sanitizer run).
+# unbatched input, stride 1 on aligned rows), recognition writes the POOL_*
+# defines and POOL_OP, `kbreed template pool_nd --for` realises them, and
+# nvcc compiles them at the defaults and at the knob extremes (sm_90a; not
+# in the sanitizer run).
 # Graphs the template does not compute (a pool and a relu, the indices
 # alone, a flattened result, a transposed input) get no POOL_OP and are
 # refused; a dry run's round 0 holds pool_nd for a pool and not for the
@@ -36,9 +37,9 @@ for f in "$tmp"/p/*.py; do
 		not_ok "$name: reduce_dim is not offered to a pool"
 	case $name in
 	odd_*)
-		"$K" -q template pool_nd --for "$f" THREADS=64 OPT=1 WINDOW=0 STREAM=0 \
+		"$K" -q template pool_nd --for "$f" THREADS=64 OPT=1 WINDOW=0 VEC=1 STREAM=0 \
 			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template pool_nd --for "$f" THREADS=1024 OPT=8 WINDOW=1 STREAM=1 \
+		"$K" -q template pool_nd --for "$f" THREADS=1024 OPT=8 WINDOW=1 VEC=4 STREAM=1 \
 			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
 	esac
 done
@@ -54,6 +55,7 @@ want() { # problem, then the define lines it must have
 	ok "$p: $*"
 }
 want odd_pool_max1d "POOL_OP POOL_OP_MAX" "POOL_W 5" "POOL_STRIDE_W 2" "POOL_PAD_W 2" "POOL_DIL_W 3" "POOL_CEIL 1"
+want odd_pool_max1d_wide "POOL_OP POOL_OP_MAX" "POOL_W 7" "POOL_STRIDE_W 1" "POOL_PAD_W 3" "POOL_DIL_W 2" "POOL_CEIL 0"
 want odd_pool_max2d_fp16 "POOL_OP POOL_OP_MAX" "POOL_H 3" "POOL_W 4" "POOL_STRIDE_H 2" "POOL_STRIDE_W 3" \
 	"POOL_PAD_H 1" "POOL_PAD_W 2" "POOL_DIL_H 2" "POOL_DIL_W 1"
 want odd_pool_max3d_indices "POOL_OP POOL_OP_MAX" "POOL_D 3" "POOL_STRIDE_D 2" "POOL_CEIL 0"
@@ -66,7 +68,7 @@ want 45_Average_Pooling_2D "POOL_OP POOL_OP_AVG" "POOL_STRIDE_H 11" "POOL_STRIDE
 want 41_Max_Pooling_1D "POOL_OP POOL_OP_MAX" "POOL_DIL_W 3"
 # The pooled dims: the op's (1-D pools are traced as 2-D ones over an
 # unsqueezed input), whatever the input's rank.
-for p in odd_pool_max1d odd_pool_avg1d odd_pool_avg2d_unbatched; do
+for p in odd_pool_max1d odd_pool_max1d_wide odd_pool_avg1d odd_pool_avg2d_unbatched; do
 	case $p in
 	*1d) axes='[DH]' ;;
 	*) axes=D ;;
