@@ -52,12 +52,12 @@
  * od, oh). For each (kd, kh) of the window whose input row lies inside, it
  * either loads the span of that row all OPT outputs draw on into registers
  * once, (OPT-1)*S + DIL*(K-1) + 1 elements (WINDOW=1; with stride 1 that is
- * OPT + K - 1 loads for OPT*K uses, and elements no output uses are never
- * loaded), or reads each output's K elements (WINDOW=0, or a span over 64).
+ * OPT + DIL*(K-1) loads for OPT*K uses, and elements no output uses are
+ * never loaded), or reads each output's K elements (WINDOW=0, or a span over 64).
  * With stride 1 along W, OPT a multiple of a word's E elements and every
  * row starting on a word (IW a multiple of E, x aligned), the span is read
  * as 4*VEC-byte words: a thread's first output is then a multiple of E, so
- * the span starts PW mod E elements into its first word, a compile-time
+ * the span starts (-PW) mod E elements into its first word, a compile-time
  * offset, and every word lies wholly inside the row or wholly outside.
  * Neighbouring threads own neighbouring runs of outputs, so a warp's loads
  * are one stretch of the input row, served from L1 where windows overlap.
