@@ -129,6 +129,25 @@ static bool is_transposed(const struct op_graph *g, int t)
 	return false;
 }
 
+/* True when only views that keep the elements' order (unsqueeze,
+ * squeeze, view, reshape) lie between tensor t and where it came from. */
+static bool only_reshapes(const struct op_graph *g, int t)
+{
+	static const char *const keep[] = {
+		"aten.unsqueeze", "aten.squeeze", "aten.view", "aten.reshape", "aten._unsafe_view",
+		"aten.alias", "aten.contiguous", "aten.clone", NULL,
+	};
+	for (int guard = 0; guard < GRAPH_MAX_OPS && g->tensors[t].kind == GRAPH_INTER; guard++) {
+		const struct graph_op *op = &g->ops[g->tensors[t].producer];
+		if (!graph_op_is_view(op->name) || op->n_args < 1)
+			break;
+		if (!in_list(keep, op->name))
+			return false;
+		t = op->args[0].tensor;
+	}
+	return true;
+}
+
 /* ---- #define lines ---- */
 
 static void def_int(struct buf *b, const char *name, int64_t v)
@@ -282,18 +301,27 @@ static bool pool(const struct compute *c, struct recognition *r, struct buf *b)
 		return false;
 	const struct graph_op *op = cop(c, 0);
 	const struct op_graph *g = c->g;
-	/* 1-D pools reach ATen as 2-D ones over an unsqueezed input: the
-	 * problem's own rank says how many spatial dims there are. */
+	/* 1-D pools reach ATen as 2-D ones over an unsqueezed input: the op's
+	 * name says how many spatial dims there are, one less where its input
+	 * has one dim more than the problem's. The input may be unbatched,
+	 * (C, L...), or batched, (N, C, L...). */
 	int src = view_source(g, op->args[0].tensor);
-	int dims = g->tensors[src].ndim - 2;
-	if (dims < 1 || dims > 3)
+	const char *digit = strpbrk(short_name(op), "123");
+	int dims = digit ? *digit - '0' : 0;
+	if (g->tensors[op->args[0].tensor].ndim == g->tensors[src].ndim + 1)
+		dims--;
+	if (dims < 1 || dims > 3 || g->tensors[src].ndim < dims + 1 || g->tensors[src].ndim > dims + 2)
 		return false;
 	bool max = !strncmp(short_name(op), "max", 3);
 	char name[32];
 	snprintf(name, sizeof name, "%spool%dd", max ? "max" : "avg", dims);
 	set(r, "pool", name);
 	def_axes(b, op, "kernel_size", "POOL", dims, 1);
-	def_axes(b, op, "stride", "POOL_STRIDE", dims, 1);
+	/* stride=None reaches ATen as an empty list: the window's size. */
+	const struct graph_attr *stride = graph_op_attr(op, "stride");
+	bool no_stride = !stride || stride->value.type == GRAPH_NONE ||
+			 (stride->value.type == GRAPH_INTS && stride->value.n == 0);
+	def_axes(b, op, no_stride ? "kernel_size" : "stride", "POOL_STRIDE", dims, 1);
 	def_axes(b, op, "padding", "POOL_PAD", dims, 0);
 	if (max)
 		def_axes(b, op, "dilation", "POOL_DIL", dims, 1);
@@ -302,6 +330,21 @@ static bool pool(const struct compute *c, struct recognition *r, struct buf *b)
 		def_int(b, "POOL_CEIL", v);
 	if (!max && graph_op_int(op, "count_include_pad", &v))
 		def_int(b, "POOL_COUNT_PAD", v);
+	if (!max && graph_op_int(op, "divisor_override", &v))
+		def_int(b, "POOL_DIVISOR", v);
+	/* pool_nd computes the values, and the indices as a second result,
+	 * from the one input: POOL_OP only where the graph is just that, the
+	 * views between being the 1-D pools' unsqueeze and squeeze. */
+	const struct graph_tensor *tx = &g->tensors[src];
+	bool served = g->n_inputs == 1 && g->n_params == 0 && src == 0 && op->n_args == 1 &&
+		      only_reshapes(g, op->args[0].tensor) && (tx->dtype == KB_F32 || tx->dtype == KB_F16 ||
+								 tx->dtype == KB_BF16) &&
+		      g->n_outputs >= 1 && g->n_outputs <= op->n_outputs && (max || g->n_outputs == 1);
+	for (int k = 0; served && k < g->n_outputs; k++)
+		served = view_source(g, g->outputs[k]) == op->outputs[k] && only_reshapes(g, g->outputs[k]) &&
+			 g->tensors[g->outputs[k]].ndim == tx->ndim;
+	if (served)
+		buf_printf(b, "#define POOL_OP %s\n", max ? "POOL_OP_MAX" : "POOL_OP_AVG");
 	return true;
 }
 

@@ -544,6 +544,48 @@ static void test_loss_template_offered(void **state)
 	}
 }
 
+static void test_pool_template_offered(void **state)
+{
+	/* pool_nd serves the pools whose graph recognition marked with
+	 * POOL_OP, max and average, 1-D to 3-D, and nothing else. */
+	const char *max3 = "#define POOL 3\n#define POOL_D 3\n#define POOL_H 3\n#define POOL_W 3\n"
+			   "#define POOL_STRIDE_W 2\n#define POOL_OP POOL_OP_MAX\n";
+	const char *avg1 = "#define POOL_W 8\n#define POOL_COUNT_PAD 1\n#define POOL_OP POOL_OP_AVG\n";
+	const struct template *pn = template_find(tpls, n_tpls, "pool_nd");
+	assert_non_null(pn);
+	assert_true(template_serves(pn, "maxpool3d", max3));
+	assert_true(template_serves(pn, "avgpool1d", avg1));
+	assert_false(template_serves(pn, "avgpool1d", "#define POOL_W 8\n#define POOL_COUNT_PAD 1\n"));
+	assert_false(template_serves(pn, "conv2d_relu_maxpool", max3));
+	assert_false(template_serves(pn, "sum_dim", max3));
+	/* From the naive kernel the catalogue moves to pool_nd only with
+	 * POOL_OP; from pool_nd, the pool-* ideas stay on it. */
+	uint64_t rng = 5;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 3.0, .pct_floor = 20 };
+	struct known tuned = { .id = 2, .tpl = pn, .correct = true, .median_ms = 1.0, .pct_floor = 60 };
+	genome_default(&tuned.genome, pn);
+	for (int with = 0; with < 3; with++) {
+		struct known *hist = with == 2 ? &tuned : &naive;
+		const struct known *seeds[] = { hist };
+		struct propose_ctx ctx = ctx_for("avgpool1d", "pool", hist, 1, NULL, 0, &rng);
+		ctx.defines = with ? avg1 : NULL;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), to_pn = 0, one_pass = 0, pool_ideas = 0;
+		for (int i = 0; i < n; i++) {
+			to_pn += p[i].to == pn;
+			one_pass += !strcmp(p[i].catalog_id, "pool-one-pass") && p[i].to == pn;
+			pool_ideas += !strncmp(p[i].catalog_id, "pool-", 5) && p[i].to == pn;
+			proposal_release(&p[i]);
+		}
+		if (with == 0)
+			assert_int_equal(to_pn, 0);
+		else if (with == 1)
+			assert_int_equal(one_pass, 1);
+		else
+			assert_true(pool_ideas >= 3 && one_pass == 0);
+	}
+}
+
 static void test_conditioned_on_history(void **state)
 {
 	uint64_t rng = 42;
@@ -836,6 +878,7 @@ int main(void)
 		cmocka_unit_test(test_pointwise_template_offered),
 		cmocka_unit_test(test_reduce_template_offered),
 		cmocka_unit_test(test_loss_template_offered),
+		cmocka_unit_test(test_pool_template_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_realisations_and_recombination),

@@ -1,0 +1,139 @@
+#!/bin/bash
+# tests/bridge/test_pool.sh [PYTHON] - the pooling template on real graphs:
+# for scaled-down copies of KernelBench level 1's pools
+# ($KBREED_KERNELBENCH/level1: max and average, 1-D to 3-D) and the
+# odd-shaped pools of tests/data (odd_pool_*.py: dilation, ceil mode,
+# count_include_pad off, divisor_override, max's indices, fp16, bf16, an
+# unbatched input, stride 1 on aligned rows), recognition writes the POOL_*
+# defines and POOL_OP, `kbreed template pool_nd --for` realises them, and
+# nvcc compiles them at the defaults and at the knob extremes (sm_90a; not
+# in the sanitizer run).
+# Graphs the template does not compute (a pool and a relu, the indices
+# alone, a flattened result, a transposed input) get no POOL_OP and are
+# refused; a dry run's round 0 holds pool_nd for a pool and not for the
+# others; a run on the fake GPU proposes the catalogue's pool-* ideas and
+# their kernels are pool_nd's.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/bridge/template_lib.sh
+
+# The problems: level 1's pools (scaled down) where present, and the
+# odd-shaped ones of tests/data.
+level1_copies $(cd "$bench/level1" 2>/dev/null && ls *_Pooling_*.py 2>/dev/null | sed 's/\.py$//')
+cp tests/data/odd_pool_*.py "$tmp/p/"
+n_l1=$(ls "$tmp/p" | grep -vc '^odd_')
+echo "# $n_l1 level-1 pools, $(ls "$tmp/p" | grep -c '^odd_') odd ones"
+
+# Each: recognised with POOL_OP; realised at the defaults; the odd ones
+# also at every knob's lowest and highest values.
+for f in "$tmp"/p/*.py; do
+	name=$(basename "$f" .py)
+	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	if grep -q '^#define POOL_OP POOL_OP_\(MAX\|AVG\)$' "$tmp/$name.desc"; then ok "$name: recognised with POOL_OP"
+	else not_ok "$name: recognised with POOL_OP" "$(cat "$tmp/$name.desc")"; fi
+	"$K" -q template pool_nd --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
+		not_ok "$name: pool_nd realised" "$(cat "$tmp/err")"
+	"$K" -q template reduce_dim --for "$f" >/dev/null 2>&1 &&
+		not_ok "$name: reduce_dim is not offered to a pool"
+	case $name in
+	odd_*)
+		"$K" -q template pool_nd --for "$f" THREADS=64 OPT=1 WINDOW=0 VEC=1 STREAM=0 \
+			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
+		"$K" -q template pool_nd --for "$f" THREADS=1024 OPT=8 WINDOW=1 VEC=4 STREAM=1 \
+			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+	esac
+done
+
+# The defines say what each graph computes.
+want() { # problem, then the define lines it must have
+	p=$1
+	shift
+	[ -f "$tmp/$p.desc" ] || { echo "# $p: not here"; return; }
+	for d in "$@"; do
+		grep -qx "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
+	done
+	ok "$p: $*"
+}
+want odd_pool_max1d "POOL_OP POOL_OP_MAX" "POOL_W 5" "POOL_STRIDE_W 2" "POOL_PAD_W 2" "POOL_DIL_W 3" "POOL_CEIL 1"
+want odd_pool_max1d_wide "POOL_OP POOL_OP_MAX" "POOL_W 7" "POOL_STRIDE_W 1" "POOL_PAD_W 3" "POOL_DIL_W 2" "POOL_CEIL 0"
+want odd_pool_max2d_fp16 "POOL_OP POOL_OP_MAX" "POOL_H 3" "POOL_W 4" "POOL_STRIDE_H 2" "POOL_STRIDE_W 3" \
+	"POOL_PAD_H 1" "POOL_PAD_W 2" "POOL_DIL_H 2" "POOL_DIL_W 1"
+want odd_pool_max3d_indices "POOL_OP POOL_OP_MAX" "POOL_D 3" "POOL_STRIDE_D 2" "POOL_CEIL 0"
+want odd_pool_avg1d "POOL_OP POOL_OP_AVG" "POOL_W 4" "POOL_STRIDE_W 3" "POOL_COUNT_PAD 0" "POOL_CEIL 1"
+want odd_pool_avg2d_bf16 "POOL_OP POOL_OP_AVG" "POOL_H 5" "POOL_W 5" "POOL_COUNT_PAD 1"
+want odd_pool_avg2d_unbatched "POOL_OP POOL_OP_AVG" "POOL_H 3" "POOL_W 3" "POOL_COUNT_PAD 0"
+want odd_pool_avg3d_divisor "POOL_OP POOL_OP_AVG" "POOL_D 2" "POOL_H 3" "POOL_STRIDE_D 1" "POOL_PAD_W 0" "POOL_DIVISOR 7"
+# stride=None is the window.
+want 45_Average_Pooling_2D "POOL_OP POOL_OP_AVG" "POOL_STRIDE_H 11" "POOL_STRIDE_W 11"
+want 41_Max_Pooling_1D "POOL_OP POOL_OP_MAX" "POOL_DIL_W 3"
+# The pooled dims: the op's (1-D pools are traced as 2-D ones over an
+# unsqueezed input), whatever the input's rank.
+for p in odd_pool_max1d odd_pool_max1d_wide odd_pool_avg1d odd_pool_avg2d_unbatched; do
+	case $p in
+	*1d) axes='[DH]' ;;
+	*) axes=D ;;
+	esac
+	grep -q "^#define POOL_$axes " "$tmp/$p.desc" && not_ok "$p: no POOL_$axes" "$(grep '^#define' "$tmp/$p.desc")" ||
+		ok "$p: no POOL_$axes"
+done
+if [ -z "${SANITIZER_LOGS:-}" ]; then
+	total=$(ls "$tmp"/src/*.cu | wc -l)
+	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
+	built=$(grep -c ': ok' "$tmp/compiled")
+	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
+		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
+fi
+
+# Graphs the template does not compute, each from odd_pool_max3d_indices.py
+# with another forward: refused by `template --for`, and no POOL_OP written.
+variant() { # name, forward expression
+	sed "s|return self.pool(x)|return $2|" tests/data/odd_pool_max3d_indices.py >"$tmp/$1.py"
+}
+variant with_relu "torch.relu(self.pool(x)[0])"
+variant indices_only "self.pool(x)[1]"
+variant flattened "self.pool(x)[0].flatten(1)"
+variant transposed "self.pool(x.transpose(3, 4))[0]"
+variant values_only "self.pool(x)[0]"
+for name in with_relu indices_only flattened transposed; do
+	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
+	grep -q POOL_OP "$tmp/$name.desc" && not_ok "$name: no POOL_OP" "$(cat "$tmp/$name.desc")"
+	"$K" -q template pool_nd --for "$tmp/$name.py" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: pool_nd refused by template --for" ||
+		not_ok "$name: pool_nd refused by template --for (exit $rc)" "$(cat "$tmp/err")"
+done
+"$K" -q describe "$tmp/values_only.py" >"$tmp/values_only.desc" 2>&1
+want values_only "POOL_OP POOL_OP_MAX" "POOL_D 3"
+
+# Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
+export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
+for f in "$tmp"/p/odd_pool_avg1d.py "$tmp"/p/odd_pool_max3d_indices.py "$tmp/with_relu.py" "$tmp/indices_only.py"; do
+	name=$(basename "$f" .py)
+	"$K" -q run "$f" --dry-run --rounds 0 --db "$tmp/$name.db" --out "$tmp/out-$name" >/dev/null 2>"$tmp/err"
+	n=$(sqlite3 "$tmp/$name.db" "SELECT count(*) FROM candidates WHERE round = 0 AND template = 'pool_nd'" 2>&1)
+	case $name in
+	with_relu | indices_only) w=0 ;;
+	*) w=1 ;;
+	esac
+	[ "$n" = "$w" ] && ok "$name: dry run round 0 holds pool_nd $w time(s)" ||
+		not_ok "$name: dry run round 0 holds pool_nd $w time(s), not '$n'" "$(cat "$tmp/err")"
+done
+
+# A run on the fake GPU (every candidate correct, times from a hash of its
+# name; references from the CPU, PyTorch's timings canned): the rounds after
+# 0 propose the catalogue's pool-* ideas, and their kernels are pool_nd's.
+export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
+export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
+for name in odd_pool_avg2d_unbatched; do
+	"$K" -q run "$tmp/p/$name.py" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
+		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
+	rc=$?
+	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
+	n_pool=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'pool-%'" 2>&1)
+	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'pool_nd'" 2>&1)
+	[ $rc -eq 0 ] && [ "${n_pool:-0}" -ge 2 ] && [ "${n_tpl:-0}" -ge 4 ] &&
+		ok "$name: a fake-GPU run proposes pool-* ideas ($n_pool) and pool_nd kernels ($n_tpl)" ||
+		not_ok "$name: a fake-GPU run proposes pool-* ideas and pool_nd kernels (exit $rc, $n_pool, $n_tpl)" "$ideas $(tail -5 "$tmp/err")"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
