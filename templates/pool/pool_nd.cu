@@ -424,7 +424,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	if (y->dtype != x->dtype || x->ndim < DIMS + 1 || y->ndim != x->ndim)
 		return KB_ERR_SHAPE;
-	if (n_out == 2 && (out[1].dtype != KB_I64 || out[1].ndim != y->ndim))
+	if (n_out == 2 && (out[1].dtype != KB_I64 || !kb_same_shape(y, &out[1])))
 		return KB_ERR_SHAPE;
 	/* The planes, then (D, H, W) in and out, missing axes of extent 1. */
 	const int nd = x->ndim;
@@ -445,10 +445,6 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	for (int a = 0; a < DIMS; a++)
 		if (y->shape[nd - DIMS + a] != oe[3 - DIMS + a])
 			return KB_ERR_SHAPE;
-	if (n_out == 2)
-		for (int d = 0; d < nd; d++)
-			if (out[1].shape[d] != y->shape[d])
-				return KB_ERR_SHAPE;
 	if (planes == 0)
 		return KB_OK;
 	cudaStream_t st = (cudaStream_t)stream;
