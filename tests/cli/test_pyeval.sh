@@ -23,6 +23,20 @@ export KBREED_FAKE_GPU=1 KBREED_PYWORKER_CPU=1
 export KBREED_NVCC=$ROOT/tests/cli/fake_nvcc.sh
 unset KBREED_DB KBREED_ARCH KBREED_FAKE_SEARCH KBREED_FAKE_TIME_SCALE
 
+# The Python worker's constants are the C headers' (each line names its
+# #define in a comment): the two ends of the protocol must not drift apart.
+consts=$(sed -n 's/^\([A-Z_]*\) = \([0-9.]*\) *# \(KB[A-Z_]*\).*/\1 \2 \3/p' bridge/kbreed_pyworker.py)
+n=0
+while read -r name value define; do
+	[ -n "$name" ] || continue
+	n=$((n + 1))
+	c=$(sed -n "s/^#define $define \([0-9.]*\)\( .*\)\{0,1\}$/\1/p" include/kbreed_worker_protocol.h include/kbreed_candidate.h)
+	check "the Python worker's $name is $define" "$value" "$c"
+done <<CONSTS
+$consts
+CONSTS
+[ "$n" -ge 10 ] && ok "the Python worker names $n of the headers' constants" || not_ok "the Python worker's constants: $n found"
+
 GELU=tests/data/search_gelu.py
 EVAL="$K eval --json --reps 20"
 S=kernels/python
