@@ -215,7 +215,9 @@ if [ "$(q "$TMP/first.db" "SELECT count(*) FROM candidates WHERE origin='generat
 	grep -q "not timed yet" <(q "$TMP/first.db" "SELECT prompt FROM llm_calls WHERE kind='ideas'") &&
 		grep -q "Parent #1" <(q "$TMP/first.db" "SELECT prompt FROM llm_calls WHERE kind='realize'") &&
 		ok "round 0 by the model: the generated kernel offered as its starting point" ||
-		not_ok "round 0 by the model: the generated kernel offered as its starting point"
+		not_ok "round 0 by the model: the generated kernel offered as its starting point" \
+			"$(q "$TMP/first.db" "SELECT id || ' ' || origin || ' ' || coalesce(template, '-') FROM candidates"; \
+			   q "$TMP/first.db" "SELECT kind || ': ' || prompt FROM llm_calls" | grep -E '^(ideas|realize):|Seed|Parent|first kernel')"
 else
 	grep -q "first kernel" <(q "$TMP/first.db" "SELECT prompt FROM llm_calls WHERE kind='realize'") &&
 		ok "round 0 by the model: asked to write the first kernel" || not_ok "round 0 by the model: asked to write the first kernel"
