@@ -38,3 +38,14 @@ level1_copies() {
 	done
 	bash tests/bridge/scale_level1.sh "$tmp/l1in" "$tmp/p" >/dev/null
 }
+
+# round0_holds TEMPLATE FILE WANT: a dry run of FILE (KBREED_NVCC standing in
+# for nvcc) has WANT candidates of TEMPLATE in round 0.
+round0_holds() {
+	local name n
+	name=$(basename "$2" .py)
+	"$K" -q run "$2" --dry-run --rounds 0 --db "$tmp/$name.db" --out "$tmp/out-$name" >/dev/null 2>"$tmp/err"
+	n=$(sqlite3 "$tmp/$name.db" "SELECT count(*) FROM candidates WHERE round = 0 AND template = '$1'" 2>&1)
+	[ "$n" = "$3" ] && ok "$name: dry run round 0 holds $1 $3 time(s)" ||
+		not_ok "$name: dry run round 0 holds $1 $3 time(s), not '$n'" "$(cat "$tmp/err")"
+}
