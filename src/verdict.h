@@ -66,9 +66,9 @@ int verdict_parse(const char *name, enum verdict *v);
  * call exceeds HOST_RATIO x the median event time + HOST_MARGIN_MS. */
 #define VERDICT_HOST_RATIO 1.5
 #define VERDICT_HOST_MARGIN_MS 0.2
-/* Results cached across calls: rejected when the median first-sight call
- * (input sets 1 and later) exceeds CACHE_RATIO x the median timed call and
- * is CACHE_MARGIN_MS longer. */
+/* Results cached across calls: rejected when even the fastest first-sight
+ * call (input sets 1 and later) exceeds CACHE_RATIO x the median timed call
+ * and is CACHE_MARGIN_MS longer. */
 #define VERDICT_CACHE_RATIO 3.0
 #define VERDICT_CACHE_MARGIN_MS 0.05
 /* Faster than the memory floor: a correct candidate whose slowest timed

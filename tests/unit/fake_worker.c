@@ -27,6 +27,8 @@
  *   lazyfirst  correct; the first call of all (input set 0) takes 80 ms
  *   tinyfirst  correct; first-sight calls 0.04 ms, timed 0.005 ms (8x, but
  *              within the absolute margin)
+ *   noisyfirst correct; first-sight calls on odd sets take 6 ms (a busy
+ *              host), on even sets 1 ms as the timed calls
  *   leftthread correct, and "threads 1": a thread of the candidate still runs
  *   earlylie   correct outputs, 3 time lines of 1 ms and "early 3", whatever
  *              the cutoff (a worker that stops early when it must not)
@@ -601,6 +603,14 @@ static void run_candidate(const struct job *j, const struct kbw_eval *e)
 	} else if (strstr(base, "lazyfirst")) {
 		write_outputs(j, outdir, OUT_CORRECT);
 		firsts(j, 80.0, 1.0);
+		times(j->reps, 1.0, 1.05);
+		clocks();
+		end_ok();
+	} else if (strstr(base, "noisyfirst")) {
+		write_outputs(j, outdir, OUT_CORRECT);
+		for (int s = 0; s < j->sets; s++)
+			reply(&(struct kbw_reply){ .kind = KBW_REPLY_FIRST, .set = s, .event_ms = s % 2 ? 6.0 : 1.0,
+						   .host_ms = (s % 2 ? 6.0 : 1.0) + 0.05 });
 		times(j->reps, 1.0, 1.05);
 		clocks();
 		end_ok();
