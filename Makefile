@@ -87,7 +87,7 @@ $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP
 # src/llm_json.c, src/llm_propose.c, src/propose.c, src/report.c,
 # src/show.c and src/json_text.c (text as a JSON string, shared by report,
 # show and llm_json) include jansson.h.
-LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/recognize.c src/pointwise.c src/generate.c src/bridge.c src/bridge_json.c \
+LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/recognize.c src/views.c src/pointwise.c src/generate.c src/bridge.c src/bridge_json.c \
 	src/template.c src/http.c src/llm.c src/llm_json.c src/llm_propose.c src/propose.c src/realize.c \
 	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/proposer_generated.c src/search.c src/slurm.c src/export.c src/report_html.c src/show.c \
 	src/compile.c src/policy.c src/linkcheck.c src/compare.c src/worker_client.c src/verdict.c src/evaluate.c src/report.c src/json_text.c

@@ -10,6 +10,7 @@
  * 2.x alike; where the two break an op down differently both forms are listed.
  */
 #include "recognize.h"
+#include "views.h"
 
 #include "log.h"
 #include "pointwise.h"
@@ -105,28 +106,6 @@ static int view_source(const struct op_graph *g, int t)
 		t = op->args[0].tensor;
 	}
 	return t;
-}
-
-/* True when a permute/transpose/t lies between tensor t and where it came from. */
-static bool is_transposed(const struct op_graph *g, int t)
-{
-	for (int guard = 0; guard < GRAPH_MAX_OPS && g->tensors[t].kind == GRAPH_INTER; guard++) {
-		const struct graph_op *op = &g->ops[g->tensors[t].producer];
-		if (!graph_op_is_view(op->name) || op->n_args < 1)
-			break;
-		if (!strcmp(op->name, "aten.t") || !strcmp(op->name, "aten.transpose") ||
-		    !strcmp(op->name, "aten.numpy_T"))
-			return true;
-		if (!strcmp(op->name, "aten.permute")) {
-			const struct graph_attr *a = graph_op_attr(op, "dims");
-			if (a && a->value.type == GRAPH_INTS && a->value.n >= 2 &&
-			    a->value.ints[a->value.n - 1] != a->value.n - 1 &&
-			    a->value.ints[a->value.n - 1] != -1)
-				return true;
-		}
-		t = op->args[0].tensor;
-	}
-	return false;
 }
 
 /* True when only views that keep the elements' order (unsqueeze,
@@ -870,6 +849,47 @@ static bool norm(const struct compute *c, struct recognition *r, struct buf *b)
 	return true;
 }
 
+/* How a matrix product's operands and result lie in memory, as the matmul
+ * templates take them: A stored (..., M, K) or, transposed, (..., K, M); B
+ * (..., K, N) or (..., N, K); the result (..., M, N). Found by following
+ * the views between the stored tensors (inputs 0 and 1) and the product
+ * (op, whose operands are args a and b, its result res), and between res
+ * and the forward's one output. False when they lie otherwise (operands
+ * swapped, a slice, a dim reordered in another way). */
+static bool mm_layout(const struct op_graph *g, int a, int b, int res, bool *ta, bool *tb)
+{
+	struct view_dims da, db;
+	int sa, sb, so;
+	if (g->n_outputs != 1 || !view_dims_of(g, a, -1, &sa, &da) || !view_dims_of(g, b, -1, &sb, &db) ||
+	    !view_keeps_order(g, g->outputs[0], res, &so) || so != res)
+		return false;
+	if (g->tensors[sa].kind != GRAPH_INPUT || g->tensors[sa].index != 0 ||
+	    g->tensors[sb].kind != GRAPH_INPUT || g->tensors[sb].index != 1)
+		return false;
+	const int r = g->tensors[a].ndim, na = g->tensors[sa].ndim, nb = g->tensors[sb].ndim;
+	if (r < 2 || g->tensors[b].ndim != r || na < 2 || nb < 2)
+		return false;
+	const int64_t *sha = g->tensors[sa].shape, *shb = g->tensors[sb].shape;
+#define ATOM(sh, i) ((sh)[i] != 1 ? (i) : -1)
+	if (view_dim_is(&da, r - 1, ATOM(sha, na - 1)) && view_dims_span(g, sa, &da, 0, r - 1, 0, na - 1))
+		*ta = false;
+	else if (view_dim_is(&da, r - 1, ATOM(sha, na - 2)) && view_dim_is(&da, r - 2, ATOM(sha, na - 1)) &&
+		 view_dims_span(g, sa, &da, 0, r - 2, 0, na - 2))
+		*ta = true;
+	else
+		return false;
+	if (view_dim_is(&db, r - 1, ATOM(shb, nb - 1)) && view_dim_is(&db, r - 2, ATOM(shb, nb - 2)) &&
+	    view_dims_span(g, sb, &db, 0, r - 2, 0, nb - 2))
+		*tb = false;
+	else if (view_dim_is(&db, r - 1, ATOM(shb, nb - 2)) && view_dim_is(&db, r - 2, ATOM(shb, nb - 1)) &&
+		 view_dims_span(g, sb, &db, 0, r - 2, 0, nb - 2))
+		*tb = true;
+	else
+		return false;
+#undef ATOM
+	return true;
+}
+
 static bool matmul(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	static const char *const mms[] = { "mm", "bmm", "addmm", "mv", "matmul", "dot", "baddbmm",
@@ -891,20 +911,34 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
 	if (n != 1 || !all_in(c, mms, extra))
 		return false;
 	int a = graph_op_input(op, op->n_args >= 3 ? 1 : 0), bb = graph_op_input(op, op->n_args >= 3 ? 2 : 1);
-	if (a < 0 || bb < 0)
+	if (a < 0 || bb < 0 || op->n_outputs != 1)
 		return false;
 	int sa = view_source(g, a), sb = view_source(g, bb);
-	bool ta = is_transposed(g, a), tb = is_transposed(g, bb);
 	const char *s = short_name(op);
+	/* The product alone, or cut to a triangle (triu/tril of its result). */
+	const struct graph_op *tri = find(c, "triu");
+	if (!tri)
+		tri = find(c, "tril");
+	int res = op->outputs[0];
+	int64_t diag = 0;
+	bool plain = c->n == 1 || (c->n == 2 && tri && tri->n_args == 1 && tri->args[0].tensor == res &&
+				   tri->n_outputs == 1 && (!graph_op_attr(tri, "diagonal") ||
+							   graph_op_int(tri, "diagonal", &diag)));
+	if (plain && tri)
+		res = tri->outputs[0];
+	bool ta = false, tb = false;
+	bool known = plain && (!strcmp(s, "mm") || !strcmp(s, "bmm") || !strcmp(s, "matmul")) &&
+		     mm_layout(g, a, bb, res, &ta, &tb);
 	char name[48];
-	if (has(c, "triu") || has(c, "tril"))
+	if (tri)
 		snprintf(name, sizeof name, "matmul_%s", has(c, "triu") ? "triu" : "tril");
 	else if (!strcmp(s, "mv") || (g->tensors[sb].ndim == 2 && g->tensors[sb].shape[1] == 1))
 		snprintf(name, sizeof name, "matvec");
 	else if (!strcmp(s, "dot"))
 		snprintf(name, sizeof name, "dot");
-	else if (g->tensors[sa].ndim >= 3 && g->tensors[sb].ndim >= 3 && g->tensors[sa].ndim ==
-		 g->tensors[sb].ndim && (!strcmp(s, "bmm") || !strcmp(s, "baddbmm")))
+	else if (!known)
+		snprintf(name, sizeof name, "matmul_other");   /* no template: the naive kernel */
+	else if (g->tensors[sa].ndim >= 3 && g->tensors[sb].ndim >= 3)
 		snprintf(name, sizeof name, "matmul_batched");
 	else if (g->tensors[sa].ndim >= 3 || g->tensors[sb].ndim >= 3)
 		snprintf(name, sizeof name, "matmul_tensor%dd", g->tensors[sa].ndim > g->tensors[sb].ndim
@@ -913,9 +947,22 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
 		snprintf(name, sizeof name, "matmul_%s%s", ta ? "t" : "n", tb ? "t" : "n");
 	else
 		snprintf(name, sizeof name, "matmul%s", dtype_suffix(g));
+	if (tri && !known)
+		snprintf(name, sizeof name, "matmul_other");
+	/* The layouts beyond the plain product are fp32's (gemm_wgmma_tf32);
+	 * in another dtype they are named with it, and no template takes them. */
+	if (strcmp(dtype_suffix(g), "_fp32") && strncmp(name, "matmul_fp", 9) && strncmp(name, "matmul_bf", 9) &&
+	    strcmp(name, "matmul_other") && strcmp(name, "matvec") && strcmp(name, "dot"))
+		snprintf(name + strlen(name), sizeof name - strlen(name), "%s", dtype_suffix(g));
 	set(r, "matmul", name);
-	def_int(b, "TRANS_A", ta);
-	def_int(b, "TRANS_B", tb);
+	if (known) {
+		def_int(b, "TRANS_A", ta);
+		def_int(b, "TRANS_B", tb);
+	}
+	if (known && tri) {
+		def_int(b, "MATMUL_TRI", has(c, "triu") ? 1 : 2);
+		def_int(b, "MATMUL_TRI_DIAG", diag);
+	}
 	return true;
 }
 

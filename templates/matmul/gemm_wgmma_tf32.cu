@@ -1,38 +1,57 @@
 // kbreed-template: gemm_wgmma_tf32
 // family: matmul
-// problems: matmul_fp32
+// problems: matmul_fp32 matmul_nt matmul_tn matmul_tt matmul_batched matmul_tensor3d matmul_tensor4d matmul_triu matmul_tril
 // knob BN: 128 256 | default 256 | category memory access | block tile columns = the n of each wgmma (m64nBNk8); runs as 128 at PRECISION=3, whose two accumulator sets would not fit in registers at 256
 // knob STAGES: 2 3 4 | default 4 | category asynchronous | shared-memory stages of the TMA ring (operand slices 32 deep in K); clamped to what fits in 227 KB (3 at PRECISION=3)
 // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 3 = 3xTF32 split prepared by a pre-pass (hi*hi + lo*hi + hi*lo, about fp32 accuracy); 1 = one TF32 product per step (within 1e-2, not 1e-4, at K = 4096)
 // knob GROUP: 1 8 16 | default 8 | category memory access | tile raster of the persistent loop: GROUP rows of tiles are swept column by column, so their A rows and B columns stay in L2
+// knob SPLIT_K: 0 1 2 4 8 16 32 | default 0 | category parallelism | K ranges computed by separate tiles into fp32 partial sums, added by a second pass in a fixed order; 0 = as many as it takes to give every SM a tile when there are fewer tiles than SMs (large K, small M x N), 1 = none
 /*
  * gemm_wgmma_tf32.cu - C = A @ B in fp32 on Hopper tensor cores with
  * wgmma (TF32 inputs, fp32 accumulation), operands brought into shared
  * memory by the tensor memory accelerator (TMA). Needs sm_90a (wgmma,
  * setmaxnreg, TMA); on any other GPU it returns KB_ERR_SHAPE.
  *
- * Layout (contiguous, row-major, fp32):
- *   in[0]  A  (..., M, K)   e.g. (4096, 4096); leading dims fold into M
- *   in[1]  B  (K, N)        e.g. (4096, 4096); N is the contiguous dim
+ * Layout (contiguous, row-major, fp32). C = op(A) @ op(B), op(X) = X, or
+ * X with its last two dims swapped where the problem's defines say
+ * TRANS_A / TRANS_B (A.T, B.T, transpose(-2, -1) in the model):
+ *   in[0]  A  (..., M, K), or (..., K, M) with TRANS_A
+ *   in[1]  B  (..., K, N), or (..., N, K) with TRANS_B
  *   out[0] C  (..., M, N)
+ * The leading dims are a batch: each operand has the same leading dims as
+ * C (strided batches, bmm) or none (one matrix for every batch, as the
+ * weights of a tensor-matrix product). Where B has none and A is not
+ * transposed, A's leading dims simply fold into M (e.g. (16, 1024, 2048) @
+ * (2048, 768) is one 16384 x 768 x 2048 product). MATMUL_TRI = 1 (triu) or
+ * 2 (tril), with MATMUL_TRI_DIAG the diagonal, keeps only C's upper or
+ * lower triangle (torch.triu / torch.tril of the product): tiles wholly in
+ * the zeroed part are written as zeros without being computed, the tiles
+ * on the diagonal are masked as they are stored.
  *
  * Pre-pass. wgmma reads TF32 operands from shared memory only K-major
- * (no transpose bit for 32-bit types). A (M, K) row-major is K-major; B is
- * not, so a tiled shared-memory transpose writes B^T (N, K) into scratch
- * (cudaMallocAsync, freed with cudaFreeAsync on the stream), rows of pitch
- * ldk = K rounded up to 4 (16 bytes, as TMA wants). With PRECISION=3 the
- * pre-pass also splits every value x into hi = tf32(x) (cvt.rna) and lo =
- * tf32(x - hi) (x - hi is exact in fp32): four scratch operands A_hi, A_lo
- * (M, ldk) and B_hi^T, B_lo^T (N, ldk). With PRECISION=1 only B^T is
- * written (rounded with cvt.rna) and A is read in place by TMA, its low 13
- * mantissa bits ignored by the tensor core; A is copied (and rounded) into
- * an (M, ldk) scratch only when K % 4 != 0 or A is not 16-byte aligned.
- * The tensor maps keep the true extent K, so the pitch padding is never
- * read.
+ * (no transpose bit for 32-bit types). A (M, K) and B^T (N, K) are K-major;
+ * A^T and B as stored ((K, M), (K, N)) are not, so a tiled shared-memory
+ * transpose writes them K-major into scratch (cudaMallocAsync, freed with
+ * cudaFreeAsync on the stream), each batch's matrix after the other, rows
+ * of pitch ldk = K rounded up to 4 (16 bytes, as TMA wants). With
+ * PRECISION=3 the pre-pass also splits every value x into hi = tf32(x)
+ * (cvt.rna) and lo = tf32(x - hi) (x - hi is exact in fp32), so every
+ * operand is copied: hi and lo of each. With PRECISION=1 a K-major operand
+ * is read in place by TMA (its low 13 mantissa bits ignored by the tensor
+ * core) unless K % 4 != 0 or its base is not 16-byte aligned; the others
+ * are written once, rounded with cvt.rna. The tensor maps are 3-D (K, rows,
+ * batch) and keep the true extent K, so the pitch padding is never read.
+ *
+ * Split K. When the tiles are fewer than the SMs (K = 524288 with M = N =
+ * 256 makes 4 tiles), each tile's K range is cut into SPLIT_K pieces,
+ * every piece a tile of its own, whose fp32 results go to a scratch array
+ * of partial sums; a second kernel adds the pieces in order (deterministic,
+ * no atomics).
  *
  * Main kernel. A persistent grid (one block per SM, held to one by asking
  * for more than half the SM's shared memory) walks the 128 x TBN tiles of
- * C in a grouped raster (GROUP tile rows column by column). Each block is
+ * C, of every batch and K piece, each batch's in a grouped raster (GROUP
+ * tile rows column by column). Each block is
  * warp-specialised: warpgroup 0 is the producer (it drops to 40 registers
  * with setmaxnreg and one thread issues every copy), warpgroups 1 and 2
  * are consumers (raised to 232 registers), each owning 64 rows of the
@@ -79,8 +98,8 @@
  * K == 0 writes zeros. Tensor maps are encoded on the host every call
  * (cuTensorMapEncodeTiled, reached through cudaGetDriverEntryPoint: no
  * driver library is linked) and passed as __grid_constant__ parameters.
- * Untimed on a GPU when written: descriptor and index maps were checked
- * against a CPU model, not on hardware.
+ * The batch, transpose, triangle and split-K paths were added without a
+ * GPU at hand; tests/data/odd_matmul_fp32_*.py are their GPU checks.
  */
 #ifndef BN
 #define BN 256
@@ -94,6 +113,22 @@
 #ifndef GROUP
 #define GROUP 8
 #endif
+#ifndef SPLIT_K
+#define SPLIT_K 0
+#endif
+/* From the problem (recognition), not knobs. */
+#ifndef TRANS_A
+#define TRANS_A 0
+#endif
+#ifndef TRANS_B
+#define TRANS_B 0
+#endif
+#ifndef MATMUL_TRI
+#define MATMUL_TRI 0
+#endif
+#ifndef MATMUL_TRI_DIAG
+#define MATMUL_TRI_DIAG 0
+#endif
 
 #include <cuda.h> /* CUtensorMap and its enums: types only, no driver calls linked */
 #include <cuda_runtime.h>
@@ -104,6 +139,9 @@ static_assert(BN == 128 || BN == 256, "BN is 128 or 256");
 static_assert(STAGES >= 2 && STAGES <= 8, "STAGES");
 static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
 static_assert(GROUP >= 1 && GROUP <= 64, "GROUP");
+static_assert(SPLIT_K >= 0 && SPLIT_K <= 64, "SPLIT_K");
+static_assert((TRANS_A == 0 || TRANS_A == 1) && (TRANS_B == 0 || TRANS_B == 1), "TRANS_A, TRANS_B are 0 or 1");
+static_assert(MATMUL_TRI >= 0 && MATMUL_TRI <= 2, "MATMUL_TRI is 0, 1 (triu) or 2 (tril)");
 
 KBREED_CANDIDATE_ABI
 
@@ -215,73 +253,96 @@ static __device__ __forceinline__ float tf32_rna(float x)
 }
 
 /*
- * hi[r, c] = tf32(src[r, c]) and, when lo is not NULL, lo[r, c] = tf32(src
- * - hi) for src (rows, cols) with pitch cols; hi and lo have pitch ldd (a
- * multiple of 4, 16-byte aligned bases). VEC: cols % 4 == 0 and src 16-byte
- * aligned, so one thread handles a float4. Blocks stride over rows (y) and
- * column chunks (x).
+ * hi[z, r, c] = tf32(src[z, r, c]) and, when lo is not NULL, lo[z, r, c] =
+ * tf32(src - hi) for `batch` matrices src (rows, cols), pitch cols, each
+ * rows * cols apart; hi and lo have pitch ldd (a multiple of 4, 16-byte
+ * aligned bases), each matrix rows * ldd after the last. VEC: cols % 4 ==
+ * 0 and src 16-byte aligned, so one thread handles a float4. Blocks stride
+ * over rows (y), column chunks (x) and matrices (z).
  */
 template <bool VEC>
 __global__ void __launch_bounds__(256)
-split_rows_kernel(const float *__restrict__ src, int64_t rows, int cols, float *__restrict__ hi,
+split_rows_kernel(const float *__restrict__ src, int64_t rows, int cols, int64_t batch, float *__restrict__ hi,
 		  float *__restrict__ lo, int64_t ldd)
 {
 	const int units = VEC ? cols / 4 : cols;
-	for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-		for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < units; u += gridDim.x * blockDim.x) {
-			if (VEC) {
-				const float4 x = *reinterpret_cast<const float4 *>(src + r * cols + 4 * (int64_t)u);
-				const float4 h = make_float4(tf32_rna(x.x), tf32_rna(x.y), tf32_rna(x.z),
-							     tf32_rna(x.w));
-				*reinterpret_cast<float4 *>(hi + r * ldd + 4 * (int64_t)u) = h;
-				if (lo)
-					*reinterpret_cast<float4 *>(lo + r * ldd + 4 * (int64_t)u) =
-						make_float4(tf32_rna(x.x - h.x), tf32_rna(x.y - h.y),
-							    tf32_rna(x.z - h.z), tf32_rna(x.w - h.w));
-			} else {
-				const float x = src[r * cols + u];
-				const float h = tf32_rna(x);
-				hi[r * ldd + u] = h;
-				if (lo)
-					lo[r * ldd + u] = tf32_rna(x - h);
+	for (int64_t z = blockIdx.z; z < batch; z += gridDim.z) {
+		const float *sz = src + z * rows * cols;
+		float *hz = hi + z * rows * ldd, *lz = lo ? lo + z * rows * ldd : NULL;
+		for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+			for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < units; u += gridDim.x * blockDim.x) {
+				if (VEC) {
+					const float4 x = *reinterpret_cast<const float4 *>(sz + r * cols + 4 * (int64_t)u);
+					const float4 h = make_float4(tf32_rna(x.x), tf32_rna(x.y), tf32_rna(x.z),
+								     tf32_rna(x.w));
+					*reinterpret_cast<float4 *>(hz + r * ldd + 4 * (int64_t)u) = h;
+					if (lz)
+						*reinterpret_cast<float4 *>(lz + r * ldd + 4 * (int64_t)u) =
+							make_float4(tf32_rna(x.x - h.x), tf32_rna(x.y - h.y),
+								    tf32_rna(x.z - h.z), tf32_rna(x.w - h.w));
+				} else {
+					const float x = sz[r * cols + u];
+					const float h = tf32_rna(x);
+					hz[r * ldd + u] = h;
+					if (lz)
+						lz[r * ldd + u] = tf32_rna(x - h);
+				}
 			}
 		}
 	}
 }
 
 /*
- * The same for the transpose: B (K, N) row-major in, hi[n, k] =
- * tf32(B[k, n]) (and lo) out with pitch ldk. 32 x 32 tiles through shared
- * memory (padded to 33 columns: no bank conflicts either way), block 32 x 8;
- * blockIdx.x picks the 32 columns of B, blockIdx.y strides over 32-row tiles.
+ * The same for the transpose: `batch` matrices X (K, R) row-major in, each
+ * K * R apart; hi[z, r, k] = tf32(X[z, k, r]) (and lo) out, pitch ldk, each
+ * matrix R * ldk after the last. 32 x 32 tiles through shared memory
+ * (padded to 33 columns: no bank conflicts either way), block 32 x 8;
+ * blockIdx.x picks the 32 columns of X, blockIdx.y strides over 32-row
+ * tiles, blockIdx.z over the matrices.
  */
 __global__ void __launch_bounds__(256)
-transpose_split_kernel(const float *__restrict__ B, int K, int N, float *__restrict__ hi,
+transpose_split_kernel(const float *__restrict__ X, int K, int R, int64_t batch, float *__restrict__ hi,
 		       float *__restrict__ lo, int64_t ldk)
 {
 	__shared__ float t[32][33];
-	const int n0 = blockIdx.x * 32, tiles_k = (K + 31) / 32;
+	const int r0 = blockIdx.x * 32, tiles_k = (K + 31) / 32;
 	const int tx = threadIdx.x, ty = threadIdx.y;
-	for (int tk = blockIdx.y; tk < tiles_k; tk += gridDim.y) {
-		const int k0 = tk * 32;
+	for (int64_t z = blockIdx.z; z < batch; z += gridDim.z) {
+		const float *xz = X + z * K * (int64_t)R;
+		float *hz = hi + z * R * ldk, *lz = lo ? lo + z * R * ldk : NULL;
+		for (int tk = blockIdx.y; tk < tiles_k; tk += gridDim.y) {
+			const int k0 = tk * 32;
 #pragma unroll
-		for (int j = 0; j < 4; j++) {
-			const int k = k0 + ty + 8 * j, n = n0 + tx;
-			t[ty + 8 * j][tx] = (k < K && n < N) ? B[(int64_t)k * N + n] : 0.0f;
-		}
-		__syncthreads();
-#pragma unroll
-		for (int j = 0; j < 4; j++) {
-			const int n = n0 + ty + 8 * j, k = k0 + tx;
-			if (n < N && k < K) {
-				const float x = t[tx][ty + 8 * j];
-				const float h = tf32_rna(x);
-				hi[(int64_t)n * ldk + k] = h;
-				if (lo)
-					lo[(int64_t)n * ldk + k] = tf32_rna(x - h);
+			for (int j = 0; j < 4; j++) {
+				const int k = k0 + ty + 8 * j, r = r0 + tx;
+				t[ty + 8 * j][tx] = (k < K && r < R) ? xz[(int64_t)k * R + r] : 0.0f;
 			}
+			__syncthreads();
+#pragma unroll
+			for (int j = 0; j < 4; j++) {
+				const int r = r0 + ty + 8 * j, k = k0 + tx;
+				if (r < R && k < K) {
+					const float x = t[tx][ty + 8 * j];
+					const float h = tf32_rna(x);
+					hz[(int64_t)r * ldk + k] = h;
+					if (lz)
+						lz[(int64_t)r * ldk + k] = tf32_rna(x - h);
+				}
+			}
+			__syncthreads();
 		}
-		__syncthreads();
+	}
+}
+
+/* C[i] = the sum over the pieces p < nsplit of part[p * n + i], in order. */
+__global__ void __launch_bounds__(256)
+sum_pieces_kernel(const float *__restrict__ part, int nsplit, int64_t n, float *__restrict__ C)
+{
+	for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+		float sum = part[i];
+		for (int p = 1; p < nsplit; p++)
+			sum += part[p * n + i];
+		C[i] = sum;
 	}
 }
 
@@ -313,16 +374,66 @@ static __device__ __forceinline__ void store2(float *C, int64_t ldc, int N, int 
 	}
 }
 
+/* Whether the tile at (m0, n0) lies wholly where MATMUL_TRI zeroes C. */
+static __device__ __forceinline__ bool tile_zeroed(int m0, int n0)
+{
+#if MATMUL_TRI == 1
+	return (n0 + TBN - 1) - m0 < MATMUL_TRI_DIAG; /* every column - row below the diagonal */
+#elif MATMUL_TRI == 2
+	return n0 - (m0 + BM - 1) > MATMUL_TRI_DIAG;
+#else
+	return false;
+#endif
+}
+
+/* x, or 0 where MATMUL_TRI zeroes C[r, c]. */
+static __device__ __forceinline__ float tri_keep(float x, int r, int c)
+{
+#if MATMUL_TRI == 1
+	return c - r >= MATMUL_TRI_DIAG ? x : 0.0f;
+#elif MATMUL_TRI == 2
+	return c - r <= MATMUL_TRI_DIAG ? x : 0.0f;
+#else
+	return x;
+#endif
+}
+
+/* The work of tile number t: K piece, batch, tile row and column. */
+struct tile_work {
+	int piece, bt, tm, tn;
+};
+
+static __device__ __forceinline__ tile_work work_of(int t, int batch, int tiles_m, int tiles_n)
+{
+	const int per_batch = tiles_m * tiles_n;
+	tile_work w;
+	w.piece = t / (batch * per_batch);
+	const int rest = t - w.piece * batch * per_batch;
+	w.bt = rest / per_batch;
+	tile_of(rest - w.bt * per_batch, tiles_m, tiles_n, w.tm, w.tn);
+	return w;
+}
+
+/* The first K step of piece p of nsplit over nk steps (piece nsplit: nk). */
+static __device__ __forceinline__ int piece_start(int p, int nk, int nsplit)
+{
+	return (int)((int64_t)p * nk / nsplit);
+}
+
 /*
- * The persistent kernel. tmA / tmAl: A hi / lo (M rows, K cols), box 32 x
- * 128; tmB / tmBl: B^T hi / lo (N rows, K cols), box 32 x TBN (the lo maps
- * are unused at PRECISION=1). C: (M, N), pitch ldc. pair: N even and C
- * 8-byte aligned (float2 stores).
+ * The persistent kernel. tmA / tmAl: A hi / lo (K, M, batch_a), box 32 x
+ * 128 x 1; tmB / tmBl: B^T hi / lo (K, N, batch_b), box 32 x TBN x 1 (the
+ * lo maps are unused at PRECISION=1); a_batched / b_batched: whether the
+ * operand has a matrix per batch (else matrix 0 serves every batch). C:
+ * nsplit x batch matrices (M, N), each M * N after the last (nsplit > 1:
+ * the partial sums of the K pieces). pair: N even and C 8-byte aligned
+ * (float2 stores).
  */
 __global__ void __launch_bounds__(NTHREADS, 1)
 gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmAl,
 		       const __grid_constant__ CUtensorMap tmB, const __grid_constant__ CUtensorMap tmBl,
-		       float *__restrict__ C, int M, int N, int K, int64_t ldc, int pair)
+		       float *__restrict__ C, int M, int N, int K, int batch, int a_batched, int b_batched,
+		       int nsplit, int pair)
 {
 #if GEMM_WGMMA_DEVICE
 	extern __shared__ uint8_t smem_raw[];
@@ -331,7 +442,7 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 	const uint32_t empty_bar = full_bar + NSTAGE * 8;      /* NSTAGE x 8 bytes */
 
 	const int tiles_m = (M + BM - 1) / BM, tiles_n = (N + TBN - 1) / TBN;
-	const int tiles = tiles_m * tiles_n;
+	const int tiles = tiles_m * tiles_n * batch * nsplit;
 	const int nk = (K + BK - 1) / BK;
 	const int wg = threadIdx.x / 128;
 
@@ -358,20 +469,23 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 			int s = 0;
 			uint32_t phase = 0;
 			for (int t = blockIdx.x; t < tiles; t += gridDim.x) {
-				int tm, tn;
-				tile_of(t, tiles_m, tiles_n, tm, tn);
-				const int m0 = tm * BM, n0 = tn * TBN;
-				for (int kb = 0; kb < nk; kb++) {
+				const tile_work w = work_of(t, batch, tiles_m, tiles_n);
+				const int m0 = w.tm * BM, n0 = w.tn * TBN;
+				if (tile_zeroed(m0, n0))
+					continue;
+				const int za = a_batched ? w.bt : 0, zb = b_batched ? w.bt : 0;
+				const int kb1 = piece_start(w.piece + 1, nk, nsplit);
+				for (int kb = piece_start(w.piece, nk, nsplit); kb < kb1; kb++) {
 					/* first pass: parity 1 of a fresh barrier counts as complete */
 					mbar_wait(empty_bar + 8 * s, phase ^ 1);
 					const uint32_t fb = full_bar + 8 * s;
 					const uint32_t sa = base + s * STAGE_BYTES, sb = sa + NSPLIT * A_BYTES;
 					mbar_arrive_expect_tx(fb, STAGE_BYTES);
-					tma_load_2d(sa, &tmA, kb * BK, m0, fb);
-					tma_load_2d(sb, &tmB, kb * BK, n0, fb);
+					tma_load_3d(sa, &tmA, kb * BK, m0, za, fb);
+					tma_load_3d(sb, &tmB, kb * BK, n0, zb, fb);
 #if PRECISION == 3
-					tma_load_2d(sa + A_BYTES, &tmAl, kb * BK, m0, fb);
-					tma_load_2d(sb + B_BYTES, &tmBl, kb * BK, n0, fb);
+					tma_load_3d(sa + A_BYTES, &tmAl, kb * BK, m0, za, fb);
+					tma_load_3d(sb + B_BYTES, &tmBl, kb * BK, n0, zb, fb);
 #endif
 					if (++s == NSTAGE) {
 						s = 0;
@@ -392,54 +506,60 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 		int s = 0;
 		uint32_t phase = 0;
 		for (int t = blockIdx.x; t < tiles; t += gridDim.x) {
-			int tm, tn;
-			tile_of(t, tiles_m, tiles_n, tm, tn);
-			const int m0 = tm * BM, n0 = tn * TBN;
-			int prev = 0;
-			for (int kb = 0; kb < nk; kb++) {
-				mbar_wait(full_bar + 8 * s, phase);
-				const uint32_t sa = base + s * STAGE_BYTES + cw * 64 * 128;
-				const uint32_t sb = base + s * STAGE_BYTES + NSPLIT * A_BYTES;
-				wgmma_fence();
+			const tile_work w = work_of(t, batch, tiles_m, tiles_n);
+			const int m0 = w.tm * BM, n0 = w.tn * TBN;
+			/* A zeroed tile is stored as zeros without touching acc (a
+			 * non-wgmma write to it would serialise the wgmma pipeline). */
+			const bool zero = tile_zeroed(m0, n0);
+			if (!zero) {
+				const int kb0 = piece_start(w.piece, nk, nsplit), kb1 = piece_start(w.piece + 1, nk, nsplit);
+				int prev = 0;
+				for (int kb = kb0; kb < kb1; kb++) {
+					mbar_wait(full_bar + 8 * s, phase);
+					const uint32_t sa = base + s * STAGE_BYTES + cw * 64 * 128;
+					const uint32_t sb = base + s * STAGE_BYTES + NSPLIT * A_BYTES;
+					wgmma_fence();
 #pragma unroll
-				for (int kk = 0; kk < BK / 8; kk++) {
-					const uint64_t da = smem_desc(sa + kk * 32, 16, 1024);
-					const uint64_t db = smem_desc(sb + kk * 32, 16, 1024);
-					/* scale-d 0 on the tile's first k8 step: D = A*B */
+					for (int kk = 0; kk < BK / 8; kk++) {
+						const uint64_t da = smem_desc(sa + kk * 32, 16, 1024);
+						const uint64_t db = smem_desc(sb + kk * 32, 16, 1024);
+						/* scale-d 0 on the piece's first k8 step: D = A*B */
 #if PRECISION == 3
-					const uint64_t dal = smem_desc(sa + A_BYTES + kk * 32, 16, 1024);
-					const uint64_t dbl = smem_desc(sb + B_BYTES + kk * 32, 16, 1024);
-					WGMMA(cor, dal, db, kb + kk);
-					WGMMA(cor, da, dbl, 1);
+						const uint64_t dal = smem_desc(sa + A_BYTES + kk * 32, 16, 1024);
+						const uint64_t dbl = smem_desc(sb + B_BYTES + kk * 32, 16, 1024);
+						WGMMA(cor, dal, db, kb - kb0 + kk);
+						WGMMA(cor, da, dbl, 1);
 #endif
-					WGMMA(acc, da, db, kb + kk);
+						WGMMA(acc, da, db, kb - kb0 + kk);
+					}
+					wgmma_commit();
+					if (kb > kb0) {
+						/* the previous step's group is done: free its stage */
+						wgmma_wait<1>();
+						if (lane == 0)
+							mbar_arrive(empty_bar + 8 * prev);
+					}
+					prev = s;
+					if (++s == NSTAGE) {
+						s = 0;
+						phase ^= 1;
+					}
 				}
-				wgmma_commit();
-				if (kb > 0) {
-					/* the previous step's group is done: free its stage */
-					wgmma_wait<1>();
-					if (lane == 0)
-						mbar_arrive(empty_bar + 8 * prev);
-				}
-				prev = s;
-				if (++s == NSTAGE) {
-					s = 0;
-					phase ^= 1;
-				}
-			}
-			wgmma_wait<0>();
+				wgmma_wait<0>();
 #pragma unroll
-			for (int i = 0; i < TBN / 2; i++) {
-				reg_fence(acc[i]);
+				for (int i = 0; i < TBN / 2; i++) {
+					reg_fence(acc[i]);
 #if PRECISION == 3
-				reg_fence(cor[i]);
-				acc[i] += cor[i];
+					reg_fence(cor[i]);
+					acc[i] += cor[i];
 #endif
+				}
+				if (lane == 0)
+					mbar_arrive(empty_bar + 8 * prev);
 			}
-			if (lane == 0)
-				mbar_arrive(empty_bar + 8 * prev);
 
 			/* Accumulator layout in the opening comment. */
+			float *Ct = C + ((int64_t)w.piece * batch + w.bt) * M * (int64_t)N;
 			const bool pr = pair != 0;
 			const int r0 = m0 + cw * 64 + warp * 16 + (lane >> 2);
 			const int r1 = r0 + 8;
@@ -448,9 +568,11 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 				const int c = n0 + 8 * i + 2 * (lane & 3);
 				if (c < N) {
 					if (r0 < M)
-						store2(C, ldc, N, r0, c, acc[4 * i], acc[4 * i + 1], pr);
+						store2(Ct, N, N, r0, c, zero ? 0.0f : tri_keep(acc[4 * i], r0, c),
+						       zero ? 0.0f : tri_keep(acc[4 * i + 1], r0, c + 1), pr);
 					if (r1 < M)
-						store2(C, ldc, N, r1, c, acc[4 * i + 2], acc[4 * i + 3], pr);
+						store2(Ct, N, N, r1, c, zero ? 0.0f : tri_keep(acc[4 * i + 2], r1, c),
+						       zero ? 0.0f : tri_keep(acc[4 * i + 3], r1, c + 1), pr);
 				}
 			}
 		}
@@ -498,49 +620,108 @@ static int setup(void)
 	return KB_OK;
 }
 
-/* A 2-D fp32 tensor map: `inner` x `outer` elements, rows `pitch` elements
- * apart, boxes of 32 (128 bytes) x box_outer, 128-byte swizzle, zero fill. */
-static int make_map(CUtensorMap *map, const float *ptr, int64_t inner, int64_t outer, int64_t pitch,
-		    uint32_t box_outer)
+/* A 3-D fp32 tensor map: `batch` matrices of `inner` x `outer` elements,
+ * rows `pitch` elements apart, matrices outer * pitch apart; boxes of 32
+ * (128 bytes) x box_outer x 1, 128-byte swizzle, zero fill. */
+static int make_map(CUtensorMap *map, const float *ptr, int64_t inner, int64_t outer, int64_t batch,
+		    int64_t pitch, uint32_t box_outer)
 {
-	cuuint64_t dims[2] = { (cuuint64_t)inner, (cuuint64_t)outer };
-	cuuint64_t strides[1] = { (cuuint64_t)pitch * 4 };
-	cuuint32_t box[2] = { BK, box_outer };
-	cuuint32_t estr[2] = { 1, 1 };
-	CUresult r = g_encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, (void *)ptr, dims, strides, box, estr,
+	cuuint64_t dims[3] = { (cuuint64_t)inner, (cuuint64_t)outer, (cuuint64_t)batch };
+	cuuint64_t strides[2] = { (cuuint64_t)pitch * 4, (cuuint64_t)(outer * pitch * 4) };
+	cuuint32_t box[3] = { BK, box_outer, 1 };
+	cuuint32_t estr[3] = { 1, 1, 1 };
+	CUresult r = g_encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 3, (void *)ptr, dims, strides, box, estr,
 			      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
 			      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
 	return r == CUDA_SUCCESS ? KB_OK : KB_ERR_LAUNCH;
 }
 
-/* hi (and lo, when not NULL) = the rounded / split copy of src (rows, cols), pitch ldd. */
-static int launch_split_rows(const float *src, int64_t rows, int64_t cols, float *hi, float *lo, int64_t ldd,
-			     cudaStream_t st)
+static unsigned grid_cap(int64_t n, int64_t cap)
 {
-	const bool vec = cols % 4 == 0 && (uintptr_t)src % 16 == 0;
-	const int64_t units = vec ? cols / 4 : cols;
-	const int64_t gx = (units + 255) / 256;
-	dim3 grid((unsigned)(gx < 1024 ? gx : 1024), (unsigned)(rows < 65535 ? rows : 65535));
-	if (vec)
-		split_rows_kernel<true><<<grid, 256, 0, st>>>(src, rows, (int)cols, hi, lo, ldd);
-	else
-		split_rows_kernel<false><<<grid, 256, 0, st>>>(src, rows, (int)cols, hi, lo, ldd);
-	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+	return (unsigned)(n < 1 ? 1 : n < cap ? n : cap);
 }
 
-/* hi (and lo) = the rounded / split B^T (N, K), pitch ldk, from B (K, N). */
-static int launch_transpose(const float *B, int64_t K, int64_t N, float *hi, float *lo, int64_t ldk,
-			    cudaStream_t st)
+/* One operand as the main kernel reads it: `batch` matrices of `rows` x K,
+ * K-major. Stored K-major (kmajor) it is split (and padded) by rows, else
+ * transposed from (K, rows); with no scratch given (in place), nothing
+ * runs. */
+struct operand {
+	const float *src; /* as the caller passed it */
+	int64_t batch, rows;
+	bool kmajor;
+	bool copy;        /* written into scratch (hi, lo) */
+	const float *hi, *lo;
+	int64_t pitch;
+};
+
+static int prepare(struct operand *o, int64_t K, int64_t ldk, float *hi, float *lo, cudaStream_t st)
 {
-	const int64_t tk = (K + 31) / 32;
-	dim3 grid((unsigned)((N + 31) / 32), (unsigned)(tk < 65535 ? tk : 65535));
-	transpose_split_kernel<<<grid, dim3(32, 8), 0, st>>>(B, (int)K, (int)N, hi, lo, ldk);
+	if (!o->copy) {
+		o->hi = o->lo = o->src;
+		o->pitch = K;
+		return KB_OK;
+	}
+	o->hi = hi;
+	o->lo = lo;
+	o->pitch = ldk;
+	if (o->kmajor) {
+		const bool vec = K % 4 == 0 && (uintptr_t)o->src % 16 == 0;
+		const int64_t units = vec ? K / 4 : K;
+		dim3 grid(grid_cap((units + 255) / 256, 1024), grid_cap(o->rows, 65535), grid_cap(o->batch, 65535));
+		if (vec)
+			split_rows_kernel<true><<<grid, 256, 0, st>>>(o->src, o->rows, (int)K, o->batch, hi, lo, ldk);
+		else
+			split_rows_kernel<false><<<grid, 256, 0, st>>>(o->src, o->rows, (int)K, o->batch, hi, lo, ldk);
+	} else {
+		dim3 grid(grid_cap((o->rows + 31) / 32, 0x7fffffff), grid_cap((K + 31) / 32, 65535),
+			  grid_cap(o->batch, 65535));
+		transpose_split_kernel<<<grid, dim3(32, 8), 0, st>>>(o->src, (int)K, (int)o->rows, o->batch, hi, lo,
+								      ldk);
+	}
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
 static size_t round256(size_t x)
 {
 	return (x + 255) / 256 * 256;
+}
+
+/* The product of dims [0, n) of t. */
+static int64_t lead(const kb_tensor *t, int n)
+{
+	int64_t p = 1;
+	for (int i = 0; i < n; i++)
+		p *= t->shape[i];
+	return p;
+}
+
+/* Whether t's n leading dims are c's last n leading dims (c has nc). */
+static bool same_lead(const kb_tensor *t, int n, const kb_tensor *c, int nc)
+{
+	for (int i = 0; i < n; i++)
+		if (t->shape[i] != c->shape[nc - n + i])
+			return false;
+	return true;
+}
+
+/* K pieces: SPLIT_K, or (0) enough to give every SM a tile when there are
+ * fewer tiles than SMs, each piece at least 8 K steps; at most nk. */
+static int pieces(int64_t tiles, int64_t nk)
+{
+	int64_t p = SPLIT_K;
+	if (p == 0) {
+		p = 1;
+		if (tiles < g_sms) {
+			p = g_sms / tiles;
+			if (p > nk / 8)
+				p = nk / 8;
+			if (p > 32)
+				p = 32;
+		}
+	}
+	if (p > nk)
+		p = nk;
+	return p < 1 ? 1 : (int)p;
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
@@ -551,34 +732,59 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	kb_tensor *c = &out[0];
 	if (a->dtype != KB_F32 || b->dtype != KB_F32 || c->dtype != KB_F32)
 		return KB_ERR_SHAPE;
-	if (a->ndim < 2 || a->ndim > KBREED_MAX_DIMS || b->ndim != 2 || c->ndim != a->ndim)
+	const int na = a->ndim, nb = b->ndim, nc = c->ndim;
+	if (na < 2 || nb < 2 || na > KBREED_MAX_DIMS || nb > KBREED_MAX_DIMS || nc < 2 || nc > KBREED_MAX_DIMS)
 		return KB_ERR_SHAPE;
-	const int nd = a->ndim;
-	const int64_t K = a->shape[nd - 1], N = b->shape[1];
-	if (K < 0 || N < 0 || b->shape[0] != K || c->shape[nd - 1] != N)
-		return KB_ERR_SHAPE;
-	int64_t M = 1;
-	for (int i = 0; i < nd - 1; i++) {
-		if (a->shape[i] < 0 || c->shape[i] != a->shape[i])
+	for (int i = 0; i < na; i++)
+		if (a->shape[i] < 0)
 			return KB_ERR_SHAPE;
-		M *= a->shape[i];
+	for (int i = 0; i < nb; i++)
+		if (b->shape[i] < 0)
+			return KB_ERR_SHAPE;
+	/* The matrices: op(A) (M, K), op(B) (K, N). */
+	const int64_t M = TRANS_A ? a->shape[na - 1] : a->shape[na - 2];
+	const int64_t K = TRANS_A ? a->shape[na - 2] : a->shape[na - 1];
+	const int64_t N = TRANS_B ? b->shape[nb - 2] : b->shape[nb - 1];
+	if ((TRANS_B ? b->shape[nb - 1] : b->shape[nb - 2]) != K || c->shape[nc - 1] != N)
+		return KB_ERR_SHAPE;
+	/* The batch: A's leading dims fold into M where B has none and A is
+	 * not transposed (nor C cut to a triangle, which is per matrix);
+	 * otherwise each operand has C's leading dims or none. */
+	int64_t rows_a = M, batch = 1;
+	bool a_batched = false, b_batched = false;
+	if (nb == 2 && !TRANS_A && !MATMUL_TRI) {
+		if (nc != na || !same_lead(a, na - 1, c, nc))
+			return KB_ERR_SHAPE;
+		rows_a = lead(a, na - 1);
+	} else {
+		if (c->shape[nc - 2] != M || (na > 2 && (na != nc || !same_lead(a, na - 2, c, nc))) ||
+		    (nb > 2 && (nb != nc || !same_lead(b, nb - 2, c, nc))) || (na == 2 && nb == 2 && nc != 2))
+			return KB_ERR_SHAPE;
+		batch = lead(c, nc - 2);
+		a_batched = na > 2;
+		b_batched = nb > 2;
 	}
-	if (M == 0 || N == 0)
+	if (rows_a == 0 || N == 0 || batch == 0)
 		return KB_OK;
 	cudaStream_t st = (cudaStream_t)stream;
 	if (K == 0) /* an empty sum: C = 0 */
-		return cudaMemsetAsync(c->data, 0, (size_t)(M * N * 4), st) == cudaSuccess ? KB_OK
-											 : KB_ERR_LAUNCH;
-	/* int coordinates in the kernel, with a tile of headroom */
-	const int64_t lim = 0x7fffffffLL - 512;
-	const int64_t tiles = ((M + BM - 1) / BM) * ((N + TBN - 1) / TBN);
-	if (M > lim || N > lim || K > lim || tiles > lim)
-		return KB_ERR_SHAPE;
+		return cudaMemsetAsync(c->data, 0, (size_t)(batch * rows_a * N * 4), st) == cudaSuccess
+			       ? KB_OK
+			       : KB_ERR_LAUNCH;
 
 	int rc = setup();
 	if (rc)
 		return rc;
 	if (g_major != 9) /* wgmma and this kernel's setmaxnreg are sm_90a only */
+		return KB_ERR_SHAPE;
+	/* int coordinates in the kernel, with a tile of headroom */
+	const int64_t lim = 0x7fffffffLL - 512;
+	const int64_t nk = (K + BK - 1) / BK;
+	const int64_t tiles = ((rows_a + BM - 1) / BM) * ((N + TBN - 1) / TBN) * batch;
+	if (rows_a > lim || N > lim || K > lim || batch > lim || tiles > lim)
+		return KB_ERR_SHAPE;
+	const int nsplit = pieces(tiles, nk);
+	if (tiles * nsplit > lim)
 		return KB_ERR_SHAPE;
 	if (!g_attr_set) {
 		if (cudaFuncSetAttribute((const void *)gemm_wgmma_tf32_kernel,
@@ -596,67 +802,64 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		g_attr_set = true;
 	}
 
-	/* Scratch, one allocation: [A_hi][A_lo][B_hi^T][B_lo^T] (PRECISION=3) or
-	 * [B^T][A copy if needed] (PRECISION=1); rows of pitch ldk floats. */
-	const float *ap = (const float *)a->data, *bp = (const float *)b->data;
-	const int64_t ldk = (K + 3) / 4 * 4;
-	const size_t a_piece = round256((size_t)(M * ldk * 4)), b_piece = round256((size_t)(N * ldk * 4));
-#if PRECISION == 3
-	const bool copy_a = true;
-#else
-	const bool copy_a = K % 4 != 0 || (uintptr_t)ap % 16 != 0;
+	/* The operands, and whether each needs a scratch copy (see the top). */
+	struct operand oa = { (const float *)a->data, a_batched ? batch : 1, rows_a, !TRANS_A, true, NULL, NULL, 0 };
+	struct operand ob = { (const float *)b->data, b_batched ? batch : 1, N, TRANS_B != 0, true, NULL, NULL, 0 };
+#if PRECISION == 1
+	oa.copy = !(oa.kmajor && K % 4 == 0 && (uintptr_t)oa.src % 16 == 0);
+	ob.copy = !(ob.kmajor && K % 4 == 0 && (uintptr_t)ob.src % 16 == 0);
 #endif
-	const size_t bytes = NSPLIT * b_piece + (copy_a ? NSPLIT * a_piece : 0);
+	/* Scratch, one allocation: [A_hi][A_lo][B_hi][B_lo] (the lo pieces at
+	 * PRECISION=3, each copied operand's), then the partial sums. */
+	const int64_t ldk = (K + 3) / 4 * 4;
+	const size_t a_piece = oa.copy ? round256((size_t)(oa.batch * rows_a * ldk * 4)) : 0;
+	const size_t b_piece = ob.copy ? round256((size_t)(ob.batch * N * ldk * 4)) : 0;
+	const int64_t c_elems = batch * rows_a * N;
+	const size_t part_bytes = nsplit > 1 ? round256((size_t)(nsplit * c_elems * 4)) : 0;
+	const size_t bytes = NSPLIT * (a_piece + b_piece) + part_bytes;
 	uint8_t *scratch = NULL;
 	if (cudaMallocAsync((void **)&scratch, bytes, st) != cudaSuccess)
 		return KB_ERR_LAUNCH;
-
-	float *bt_hi = (float *)scratch, *bt_lo = NULL;
-	float *a_hi = NULL, *a_lo = NULL;
-	int64_t lda = K;
+	uint8_t *at = scratch;
+	float *a_hi = (float *)at, *a_lo = NSPLIT == 2 ? (float *)(at + a_piece) : NULL;
+	at += NSPLIT * a_piece;
+	float *b_hi = (float *)at, *b_lo = NSPLIT == 2 ? (float *)(at + b_piece) : NULL;
+	at += NSPLIT * b_piece;
+	float *part = nsplit > 1 ? (float *)at : NULL;
+	float *dst = part ? part : (float *)c->data;
 	CUtensorMap map_a, map_al, map_b, map_bl;
 	unsigned grid;
-#if PRECISION == 3
-	bt_lo = (float *)(scratch + b_piece);
-#endif
-	if (copy_a) {
-		a_hi = (float *)(scratch + NSPLIT * b_piece);
-#if PRECISION == 3
-		a_lo = (float *)(scratch + NSPLIT * b_piece + a_piece);
-#endif
-		rc = launch_split_rows(ap, M, K, a_hi, a_lo, ldk, st);
-		if (rc)
-			goto out;
-		ap = a_hi;
-		lda = ldk;
-	}
-	rc = launch_transpose(bp, K, N, bt_hi, bt_lo, ldk, st);
-	if (rc)
-		goto out;
 
-	rc = make_map(&map_a, ap, K, M, lda, BM);
-	if (rc)
-		goto out;
-	rc = make_map(&map_b, bt_hi, K, N, ldk, TBN);
-	if (rc)
-		goto out;
+	rc = prepare(&oa, K, ldk, a_hi, a_lo, st);
+	if (!rc)
+		rc = prepare(&ob, K, ldk, b_hi, b_lo, st);
+	if (!rc)
+		rc = make_map(&map_a, oa.hi, K, rows_a, oa.batch, oa.pitch, BM);
+	if (!rc)
+		rc = make_map(&map_b, ob.hi, K, N, ob.batch, ob.pitch, TBN);
 #if PRECISION == 3
-	rc = make_map(&map_al, a_lo, K, M, ldk, BM);
-	if (rc)
-		goto out;
-	rc = make_map(&map_bl, bt_lo, K, N, ldk, TBN);
-	if (rc)
-		goto out;
+	if (!rc)
+		rc = make_map(&map_al, oa.lo, K, rows_a, oa.batch, oa.pitch, BM);
+	if (!rc)
+		rc = make_map(&map_bl, ob.lo, K, N, ob.batch, ob.pitch, TBN);
 #else
 	map_al = map_a; /* unused */
 	map_bl = map_b;
 #endif
-	grid = (unsigned)(tiles < g_sms ? tiles : g_sms);
+	if (rc)
+		goto out;
+	grid = (unsigned)(tiles * nsplit < g_sms ? tiles * nsplit : g_sms);
 	gemm_wgmma_tf32_kernel<<<grid, NTHREADS, SMEM_ALLOC, st>>>(
-		map_a, map_al, map_b, map_bl, (float *)c->data, (int)M, (int)N, (int)K, (int64_t)N,
-		(N % 2 == 0 && (uintptr_t)c->data % 8 == 0) ? 1 : 0);
+		map_a, map_al, map_b, map_bl, dst, (int)rows_a, (int)N, (int)K, (int)batch, a_batched ? 1 : 0,
+		b_batched ? 1 : 0, nsplit, (N % 2 == 0 && (uintptr_t)dst % 8 == 0) ? 1 : 0);
 	if (cudaGetLastError() != cudaSuccess)
 		rc = KB_ERR_LAUNCH;
+	if (!rc && part) {
+		sum_pieces_kernel<<<grid_cap((c_elems + 255) / 256, 4 * g_sms), 256, 0, st>>>(part, nsplit, c_elems,
+											   (float *)c->data);
+		if (cudaGetLastError() != cudaSuccess)
+			rc = KB_ERR_LAUNCH;
+	}
 out:
 	if (cudaFreeAsync(scratch, st) != cudaSuccess)
 		rc = KB_ERR_LAUNCH;

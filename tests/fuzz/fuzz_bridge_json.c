@@ -8,13 +8,15 @@
  * a manifest is checked against the problem the same input described, when
  * it described one, and against a fixed two-tensor problem.
  *
- * Seeds (corpus/bridge_json/): a describe reply, a manifest (one with
+ * Seeds (corpus/bridge_json/): describe replies (two with matrix products
+ * reached through views and a tril), a manifest (one with
  * stressed sets written and skipped), timings with and without
  * torch.compile, ceilings, and an error reply, as docs/BRIDGE.md shows them.
  */
 #include "bridge.h"
 #include "fuzz.h"
 #include "problem.h"
+#include "recognize.h"
 
 static void fixed_problem(struct problem *p, struct tensor_spec *in, struct tensor_spec *out)
 {
@@ -43,6 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	problem_init(&p);
 	bridge_json_problem(json, &p);
 	int described = bridge_json_problem(json, &p);
+	/* Recognition reads the decoded graph (views, attributes, shapes) as
+	 * the run does after every describe. */
+	if (!described)
+		recognize_problem(&p);
 
 	struct refset r;
 	memset(&r, 0, sizeof r);
