@@ -1,0 +1,24 @@
+"""Template test problem: a depthwise Conv2d(7, 7, 3, padding=1, groups=7)
+with bias in fp16 on (2, 7, 19, 131) -> (2, 7, 19, 131): half precision
+weights and data, rows of an odd length longer than one tile."""
+import torch
+import torch.nn as nn
+
+KBREED_NOTES = "fp16 depthwise convolution for the conv_depthwise template tests"
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(7, 7, 3, padding=1, groups=7, bias=True).half()
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def get_inputs():
+    return [torch.randn(2, 7, 19, 131, dtype=torch.float16)]
+
+
+def get_init_inputs():
+    return []
