@@ -6,6 +6,7 @@
 // knob TILE_H: 8 16 32 64 | default 16 | category memory access | output rows of a block's tile; a taller tile stages proportionally less halo ((TILE_H-1)*SH + DH*(KH-1) + 1 input rows for TILE_H output rows)
 // knob OUT_PER_THREAD: 1 2 4 8 | default 4 | category parallelism | vertically adjacent outputs one thread computes, sharing every input row it reads from shared memory
 // knob THREADS: 64 128 256 512 | default 256 | category parallelism | threads per block
+// knob VEC: 1 4 | default 4 | category memory access | elements per load while staging the window: 4 = one 16-byte (fp32) or 8-byte (fp16, bf16) load and one 16-byte shared store per four elements, used where W is a multiple of 4 and x is aligned; 1 = element by element
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
 /*
  * conv_depthwise.cu - nn.Conv2d with groups == in_channels (a depthwise
@@ -47,8 +48,14 @@
  * (oh0*SH - PH, ow0*SW - PW), into shared memory as fp32: consecutive
  * threads load consecutive columns of a row (coalesced), and elements in
  * the padding or past the input are written as zero without being read, so
- * nothing outside x is ever addressed. Neighbouring tiles of a plane have
- * neighbouring block numbers, so the halo they share is read from L2.
+ * nothing outside x is ever addressed. With VEC = 4, where W is a multiple
+ * of 4 and x is aligned, a thread loads four elements at once: tiles start
+ * on multiples of TILE_W, so every window row starts SHIFT = (-PW) mod 4
+ * elements into an aligned word, a compile-time offset; the rows are staged
+ * from that word on, at a pitch of whole words, and every word lies wholly
+ * inside the input row or wholly outside it (W being a multiple of 4).
+ * Neighbouring tiles of a plane have neighbouring block numbers, so the halo
+ * they share is read from L2.
  * Then, for each output channel of the plane, its KH*KW weights are copied
  * to shared memory (and into registers where there are at most 64) and
  * each thread computes OUT_PER_THREAD vertically adjacent outputs of one
@@ -81,6 +88,9 @@
 #endif
 #ifndef THREADS
 #define THREADS 256
+#endif
+#ifndef VEC
+#define VEC 4
 #endif
 #ifndef STREAM
 #define STREAM 0
@@ -134,6 +144,7 @@
 
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include <string.h>
 #include "kbreed_candidate.h"
 #include "../common/dtype.cuh" // kbreed:inline
 
@@ -152,6 +163,7 @@ static_assert(TILE_H == 8 || TILE_H == 16 || TILE_H == 32 || TILE_H == 64, "TILE
 static_assert(OPT == 1 || OPT == 2 || OPT == 4 || OPT == 8, "OUT_PER_THREAD is 1, 2, 4 or 8");
 static_assert(TILE_H % OPT == 0, "a tile holds whole row groups");
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 512, "THREADS");
+static_assert(VEC == 1 || VEC == 4, "VEC is 1 or 4");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
 static_assert(KH >= 1 && KW >= 1, "CONV_KERNEL: windows of at least 1");
 static_assert(SH >= 1 && SW >= 1, "CONV_STRIDE");
@@ -162,11 +174,15 @@ static_assert(CONV_TRANSPOSED == 0, "a transposed convolution is not this templa
 
 KBREED_CANDIDATE_ABI
 
-/* The staged window of a tile of th x TILE_W outputs, in elements. */
+/* The staged window of a tile of th x TILE_W outputs, in elements; with
+ * VEC = 4 each row is stored from the aligned word its first element lies
+ * in, SHIFT elements in, at a pitch of whole words. */
 constexpr int in_rows(int th) { return (th - 1) * SH + DH * (KH - 1) + 1; }
 constexpr int IN_W = (TILE_W - 1) * SW + DW * (KW - 1) + 1;
+constexpr int SHIFT = VEC == 4 ? ((-PW) % 4 + 4) % 4 : 0;
+constexpr int PITCH = VEC == 4 ? (SHIFT + IN_W + 3) / 4 * 4 : IN_W;
 constexpr int SMEM_CAP = 160 * 1024;
-constexpr int smem_bytes(int th) { return (in_rows(th) * IN_W + KH * KW) * (int)sizeof(float); }
+constexpr int smem_bytes(int th) { return (in_rows(th) * PITCH + KH * KW) * (int)sizeof(float); }
 /* The tile height: TILE_H, halved while its window would not fit. */
 constexpr int fit_rows(int th) { return th > OPT && smem_bytes(th) > SMEM_CAP ? fit_rows(th / 2) : th; }
 constexpr int TH = fit_rows(TILE_H);
@@ -181,6 +197,21 @@ constexpr int SPAN = (OPT - 1) * SH + DH * (KH - 1) + 1;
 /* The weights live in registers where they are few. */
 constexpr bool W_IN_REGS = KH * KW <= 64;
 
+/* Four elements from an aligned address, widened to float. */
+static __device__ __forceinline__ float4 load4(const float *p)
+{
+	return *reinterpret_cast<const float4 *>(p);
+}
+
+template <typename T>
+static __device__ __forceinline__ float4 load4(const T *p)
+{
+	const uint2 u = *reinterpret_cast<const uint2 *>(p);
+	T e[4];
+	memcpy(e, &u, sizeof u);
+	return make_float4(to_float(e[0]), to_float(e[1]), to_float(e[2]), to_float(e[3]));
+}
+
 template <typename T>
 static __device__ __forceinline__ void store(T *p, float v)
 {
@@ -192,15 +223,16 @@ static __device__ __forceinline__ void store(T *p, float v)
 }
 
 /* One block per (input plane, tile) pair, grid-striding; tiles_w x tiles_h
- * tiles per plane, the plane index b / tiles = n*C + c. */
-template <typename T>
+ * tiles per plane, the plane index b / tiles = n*C + c. WIDE: the window
+ * is staged four elements at a time (VEC = 4, W a multiple of 4, x aligned). */
+template <typename T, bool WIDE>
 __global__ void __launch_bounds__(THREADS)
 dw_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, T *__restrict__ y,
 	  int64_t total, int C, int mult, int H, int W, int OH, int OW, int tiles_h, int tiles_w)
 {
-	extern __shared__ float smem[];
-	float *s_in = smem;                 /* [IN_H][IN_W] */
-	float *s_w = smem + IN_H * IN_W;    /* [KH][KW] */
+	extern __shared__ float4 smem4[];
+	float *s_in = reinterpret_cast<float *>(smem4);   /* [IN_H][PITCH], row r's element c at SHIFT + c */
+	float *s_w = s_in + IN_H * PITCH;                 /* [KH][KW] */
 	const int tiles = tiles_h * tiles_w;
 	for (int64_t b = blockIdx.x; b < total; b += gridDim.x) {
 		const int64_t plane = b / tiles;
@@ -211,11 +243,26 @@ dw_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict_
 		const int64_t n = plane / C;
 		const T *xp = x + plane * (int64_t)H * W;
 		__syncthreads();   /* the previous tile's readers are done with s_in and s_w */
+		if (WIDE) {
+			/* Word q of row r holds input columns iw0 - SHIFT + 4q .. + 3. */
+			constexpr int NW = PITCH / 4;
 #pragma unroll 4
-		for (int i = threadIdx.x; i < IN_H * IN_W; i += THREADS) {
-			const int r = i / IN_W, col = i - r * IN_W;
-			const int ih = ih0 + r, iw = iw0 + col;
-			s_in[i] = ih >= 0 && ih < H && iw >= 0 && iw < W ? to_float(xp[ih * W + iw]) : 0.0f;
+			for (int i = threadIdx.x; i < IN_H * NW; i += THREADS) {
+				const int r = i / NW, q = i - r * NW;
+				const int ih = ih0 + r, iw = iw0 - SHIFT + 4 * q;
+				float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+				if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+					v = load4(xp + ih * W + iw);
+				reinterpret_cast<float4 *>(s_in)[i] = v;
+			}
+		} else {
+#pragma unroll 4
+			for (int i = threadIdx.x; i < IN_H * IN_W; i += THREADS) {
+				const int r = i / IN_W, col = i - r * IN_W;
+				const int ih = ih0 + r, iw = iw0 + col;
+				s_in[r * PITCH + SHIFT + col] =
+					ih >= 0 && ih < H && iw >= 0 && iw < W ? to_float(xp[ih * W + iw]) : 0.0f;
+			}
 		}
 		for (int m = 0; m < mult; m++) {
 			const int co = c * mult + m;
@@ -242,12 +289,12 @@ dw_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict_
 				for (int j = 0; j < OPT; j++)
 					acc[j] = bv;
 				/* Row e of the span holds tap kh = (e - j*SH)/DH of output j. */
-				const float *sp = s_in + g * OPT * SH * IN_W + col * SW;
+				const float *sp = s_in + g * OPT * SH * PITCH + SHIFT + col * SW;
 #pragma unroll
 				for (int e = 0; e < SPAN; e++)
 #pragma unroll
 					for (int kw = 0; kw < KW; kw++) {
-						const float v = sp[e * IN_W + kw * DW];
+						const float v = sp[e * PITCH + kw * DW];
 #pragma unroll
 						for (int j = 0; j < OPT; j++) {
 							const int d = e - j * SH;
@@ -276,13 +323,16 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int C, int mult,
 	const int tiles_h = (OH + TH - 1) / TH, tiles_w = (OW + TILE_W - 1) / TILE_W;
 	const int64_t total = N * C * (int64_t)tiles_h * tiles_w;
 	const unsigned grid = (unsigned)(total < (1 << 30) ? total : (1 << 30));   /* the rest grid-strides */
+	const bool wide = VEC == 4 && W % 4 == 0 && (uintptr_t)in[0].data % (4 * sizeof(T)) == 0;
+	void (*kernel)(const T *, const T *, const T *, T *, int64_t, int, int, int, int, int, int, int, int) =
+		wide ? dw_kernel<T, true> : dw_kernel<T, false>;
 	if (SMEM_BYTES > 48 * 1024 &&
-	    cudaFuncSetAttribute((const void *)dw_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+	    cudaFuncSetAttribute((const void *)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
 				 SMEM_BYTES) != cudaSuccess)
 		return KB_ERR_LAUNCH;
-	dw_kernel<T><<<grid, THREADS, SMEM_BYTES, st>>>((const T *)in[0].data, (const T *)in[1].data,
-							 CONV_BIAS ? (const T *)in[2].data : nullptr, (T *)y->data,
-							 total, C, mult, H, W, OH, OW, tiles_h, tiles_w);
+	kernel<<<grid, THREADS, SMEM_BYTES, st>>>((const T *)in[0].data, (const T *)in[1].data,
+						   CONV_BIAS ? (const T *)in[2].data : nullptr, (T *)y->data, total, C,
+						   mult, H, W, OH, OW, tiles_h, tiles_w);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 

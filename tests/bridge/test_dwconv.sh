@@ -5,7 +5,7 @@
 # asymmetric inputs and windows) and the odd-shaped ones of tests/data
 # (odd_dwconv_*.py: stride 2, dilation 2, an asymmetric window, unequal
 # padding, no bias, a channel multiplier of 2, fp16, bf16 on an unbatched
-# input), recognition names them conv2d_depthwise and writes the CONV_*
+# input, rows of a multiple of 4 elements for the wide staging loads), recognition names them conv2d_depthwise and writes the CONV_*
 # defines with the window (CONV_KERNEL_H/_W), `kbreed template conv_depthwise
 # --for` realises them, and nvcc compiles them at the defaults and at the
 # knob extremes (sm_90a; not in the sanitizer run). conv_igemm is not
@@ -40,9 +40,9 @@ for f in "$tmp"/p/*.py; do
 		not_ok "$name: conv_depthwise realised" "$(cat "$tmp/err")"
 	case $name in
 	odd_*)
-		"$K" -q template conv_depthwise --for "$f" TILE_W=32 TILE_H=8 OUT_PER_THREAD=1 THREADS=64 STREAM=0 \
+		"$K" -q template conv_depthwise --for "$f" TILE_W=32 TILE_H=8 OUT_PER_THREAD=1 THREADS=64 VEC=1 STREAM=0 \
 			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template conv_depthwise --for "$f" TILE_W=128 TILE_H=64 OUT_PER_THREAD=8 THREADS=512 STREAM=1 \
+		"$K" -q template conv_depthwise --for "$f" TILE_W=128 TILE_H=64 OUT_PER_THREAD=8 THREADS=512 VEC=4 STREAM=1 \
 			>"$tmp/src/$name--high.cu" 2>>"$tmp/err"
 		"$K" -q template conv_depthwise --for "$f" TILE_W=32 TILE_H=8 OUT_PER_THREAD=8 THREADS=512 \
 			>"$tmp/src/$name--idle.cu" 2>>"$tmp/err" ;;
@@ -74,6 +74,7 @@ want odd_dwconv_dilated "CONV_KERNEL_H 3" "CONV_KERNEL_W 5" "CONV_PAD_H 2" "CONV
 want odd_dwconv_mult2 "CONV_KERNEL_H 5" "CONV_KERNEL_W 3" "CONV_STRIDE_H 1" "CONV_STRIDE_W 2" "CONV_PAD_H 0" \
 	"CONV_GROUPS 4" "CONV_BIAS 1"
 want odd_dwconv_fp16 "CONV_KERNEL 3" "CONV_PAD 1" "CONV_GROUPS 7"
+want odd_dwconv_aligned "CONV_KERNEL 5" "CONV_PAD_H 2" "CONV_PAD_W 1" "CONV_GROUPS 6" "CONV_BIAS 1"
 want odd_dwconv_bf16_unbatched "CONV_KERNEL 7" "CONV_STRIDE_H 3" "CONV_DIL_H 1" "CONV_DIL_W 2" "CONV_GROUPS 3"
 want 83_conv_depthwise_2D_square_input_asymmetric_kernel "CONV_KERNEL_H 3" "CONV_KERNEL_W 1" "CONV_BIAS 0"
 want 85_conv_depthwise_2D_asymmetric_input_asymmetric_kernel "CONV_KERNEL_H 3" "CONV_KERNEL_W 7"
