@@ -631,6 +631,23 @@ static void test_dwconv_template_offered(void **state)
 		else
 			assert_true(dw_ideas >= 3 && direct == 0);
 	}
+	/* A parent that stages element by element is offered the wide loads;
+	 * one that has them already is not. */
+	for (int vec = 1; vec <= 4; vec += 3) {
+		char set[16];
+		snprintf(set, sizeof set, "VEC=%d", vec);
+		assert_int_equal(genome_parse(&tuned.genome, cd, set), 0);
+		const struct known *seeds[] = { &tuned };
+		struct propose_ctx ctx = ctx_for("conv2d_depthwise", "conv", &tuned, 1, NULL, 0, &rng);
+		ctx.defines = dw;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), wide = 0;
+		for (int i = 0; i < n; i++) {
+			wide += !strcmp(p[i].catalog_id, "dwconv-wide-staging");
+			proposal_release(&p[i]);
+		}
+		assert_int_equal(wide, vec == 1);
+	}
 }
 
 static void test_conditioned_on_history(void **state)
