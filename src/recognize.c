@@ -142,12 +142,28 @@ static void def_float(struct buf *b, const char *name, double v)
 		buf_printf(b, "#define %s %s\n", name, isnan(v) ? "(0.0f/0.0f)" : v > 0 ? "INFINITY" : "(-INFINITY)");
 }
 
-/* An int or int[] attribute, spatial dims deep: per-axis NAME_D/_H/_W
- * (the last `dims` entries), and NAME itself when they are all equal. */
+/* Per-axis values v[0..dims) as NAME_D/_H/_W (the last `dims` axes), and
+ * NAME itself when they are all equal. */
+static void def_values(struct buf *b, const char *name, int dims, const int64_t *v)
+{
+	static const char *const axes[] = { "D", "H", "W" };
+	bool same = true;
+	for (int d = 1; d < dims; d++)
+		same &= v[d] == v[0];
+	if (same)
+		def_int(b, name, v[0]);
+	for (int d = 0; d < dims; d++) {
+		char full[64];
+		snprintf(full, sizeof full, "%s_%s", name, axes[3 - dims + d]);
+		def_int(b, full, v[d]);
+	}
+}
+
+/* An int or int[] attribute, spatial dims deep, as def_values writes it
+ * (the last `dims` entries; one int stands for every axis). */
 static void def_axes(struct buf *b, const struct graph_op *op, const char *attr,
 		     const char *name, int dims, int64_t fallback)
 {
-	static const char *const axes[] = { "D", "H", "W" };
 	int64_t v[3] = { fallback, fallback, fallback };
 	const struct graph_attr *a = graph_op_attr(op, attr);
 	if (dims < 1 || dims > 3)
@@ -159,16 +175,7 @@ static void def_axes(struct buf *b, const struct graph_op *op, const char *attr,
 			v[d] = a->value.ints[a->value.n - dims + d >= 0 ? a->value.n - dims + d
 					     : a->value.n - 1];
 	}
-	bool same = true;
-	for (int d = 1; d < dims; d++)
-		same &= v[d] == v[0];
-	if (same)
-		def_int(b, name, v[0]);
-	for (int d = 0; d < dims; d++) {
-		char full[64];
-		snprintf(full, sizeof full, "%s_%s", name, axes[3 - dims + d]);
-		def_int(b, full, v[d]);
-	}
+	def_values(b, name, dims, v);
 }
 
 /* The first int of an int or int[] attribute (a reduction's dim). */
@@ -256,6 +263,10 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	def_axes(b, op, "stride", "CONV_STRIDE", dims, 1);
 	def_axes(b, op, "padding", "CONV_PAD", dims, 0);
 	def_axes(b, op, "dilation", "CONV_DIL", dims, 1);
+	/* The window, from the weight's trailing dims (Cout, Cin/groups, k...):
+	 * a template that unrolls over it need not read it at run time. */
+	if (dims <= 3)
+		def_values(b, "CONV_KERNEL", dims, g->tensors[w].shape + 2);
 	if (transposed)
 		def_axes(b, op, "output_padding", "CONV_OUT_PAD", dims, 0);
 	def_int(b, "CONV_GROUPS", groups);

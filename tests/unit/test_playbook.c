@@ -586,6 +586,70 @@ static void test_pool_template_offered(void **state)
 	}
 }
 
+static void test_dwconv_template_offered(void **state)
+{
+	/* conv_depthwise serves depthwise 2-D convolutions whose window
+	 * recognition wrote (CONV_KERNEL_H/_W), and nothing else; conv_igemm
+	 * (dense convolutions) is not offered to them. */
+	const char *dw = "#define CONV_STRIDE 1\n#define CONV_KERNEL_H 3\n#define CONV_KERNEL_W 7\n"
+			 "#define CONV_GROUPS 8\n#define CONV_BIAS 0\n";
+	const struct template *cd = template_find(tpls, n_tpls, "conv_depthwise");
+	const struct template *ig = template_find(tpls, n_tpls, "conv_igemm");
+	assert_non_null(cd);
+	assert_non_null(ig);
+	assert_true(template_serves(cd, "conv2d_depthwise", dw));
+	assert_false(template_serves(cd, "conv2d_depthwise", "#define CONV_STRIDE 1\n#define CONV_GROUPS 8\n"));
+	assert_false(template_serves(cd, "conv2d", dw));
+	assert_false(template_serves(cd, "conv2d_grouped", dw));
+	assert_false(template_serves(ig, "conv2d_depthwise", dw));
+	/* From the naive kernel the catalogue moves to conv_depthwise (and
+	 * never to conv_igemm) only with the window; from conv_depthwise, the
+	 * dwconv-* ideas stay on it. */
+	uint64_t rng = 9;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 3.0, .pct_floor = 20 };
+	struct known tuned = { .id = 2, .tpl = cd, .correct = true, .median_ms = 1.0, .pct_floor = 60 };
+	genome_default(&tuned.genome, cd);
+	for (int with = 0; with < 3; with++) {
+		struct known *hist = with == 2 ? &tuned : &naive;
+		const struct known *seeds[] = { hist };
+		struct propose_ctx ctx = ctx_for("conv2d_depthwise", "conv", hist, 1, NULL, 0, &rng);
+		ctx.defines = with ? dw : NULL;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), to_cd = 0, to_ig = 0, direct = 0, dw_ideas = 0;
+		for (int i = 0; i < n; i++) {
+			to_cd += p[i].to == cd;
+			to_ig += p[i].to == ig;
+			direct += !strcmp(p[i].catalog_id, "dwconv-direct") && p[i].to == cd;
+			dw_ideas += !strncmp(p[i].catalog_id, "dwconv-", 7) && p[i].to == cd;
+			proposal_release(&p[i]);
+		}
+		assert_int_equal(to_ig, 0);
+		if (with == 0)
+			assert_int_equal(to_cd, 0);
+		else if (with == 1)
+			assert_int_equal(direct, 1);
+		else
+			assert_true(dw_ideas >= 3 && direct == 0);
+	}
+	/* A parent that stages element by element is offered the wide loads;
+	 * one that has them already is not. */
+	for (int vec = 1; vec <= 4; vec += 3) {
+		char set[16];
+		snprintf(set, sizeof set, "VEC=%d", vec);
+		assert_int_equal(genome_parse(&tuned.genome, cd, set), 0);
+		const struct known *seeds[] = { &tuned };
+		struct propose_ctx ctx = ctx_for("conv2d_depthwise", "conv", &tuned, 1, NULL, 0, &rng);
+		ctx.defines = dw;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), wide = 0;
+		for (int i = 0; i < n; i++) {
+			wide += !strcmp(p[i].catalog_id, "dwconv-wide-staging");
+			proposal_release(&p[i]);
+		}
+		assert_int_equal(wide, vec == 1);
+	}
+}
+
 static void test_conditioned_on_history(void **state)
 {
 	uint64_t rng = 42;
@@ -879,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_reduce_template_offered),
 		cmocka_unit_test(test_loss_template_offered),
 		cmocka_unit_test(test_pool_template_offered),
+		cmocka_unit_test(test_dwconv_template_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_realisations_and_recombination),
