@@ -833,8 +833,9 @@ static bool norm(const struct compute *c, struct recognition *r, struct buf *b)
 	int64_t dim = 0;
 	if (n2) {
 		const struct graph_attr *d = graph_op_attr(n2, "dim");
+		int nd = n2->n_args > 0 ? c->g->tensors[n2->args[0].tensor].ndim : -1;
 		bool all = !d || d->value.type == GRAPH_NONE ||
-			   (d->value.type == GRAPH_INTS && d->value.n != 1);
+			   (d->value.type == GRAPH_INTS && (d->value.n == 0 || d->value.n == nd));
 		name = all ? "frobenius_norm" : "l2norm";
 		if (!all && first_int(n2, "dim", &dim))
 			def_int(b, "NORM_DIM", dim);
@@ -856,6 +857,16 @@ static bool norm(const struct compute *c, struct recognition *r, struct buf *b)
 	const struct graph_op *add = find(c, "add");
 	if (add && graph_op_float(add, "other", &eps))
 		def_float(b, "NORM_EPS", eps);
+	/* Exactly x / ||x||_F (templates/norm/frobenius.cu): the norm (p 2) of
+	 * input 0 over every element and the division of input 0 by it. */
+	const struct graph_op *div = find(c, "div");
+	double p = 2.0;
+	if (!strcmp(name, "frobenius_norm") && c->n == 2 && div && div->n_args == 2 && n2->n_args == 1 &&
+	    (!graph_op_attr(n2, "p") || graph_op_float(n2, "p", &p)) && p == 2.0 &&
+	    div->args[1].tensor == n2->outputs[0] && c->g->outputs[0] == div->outputs[0] &&
+	    n2->args[0].tensor == div->args[0].tensor && c->g->tensors[div->args[0].tensor].kind == GRAPH_INPUT &&
+	    c->g->tensors[div->args[0].tensor].index == 0 && c->g->n_inputs == 1 && c->g->n_params == 0)
+		def_int(b, "NORM_FRO_PLAIN", 1);
 	set(r, "norm", name);
 	return true;
 }
