@@ -903,12 +903,12 @@ static bool result_is(const struct op_graph *g, int t)
  * Nothing is written otherwise (a bias, a transposed A, a scaled result),
  * and the template is then not offered. */
 static void matvec_template_defines(const struct compute *c, const struct graph_op *op, int a, int bb,
-				    bool ta, struct buf *b)
+				    struct buf *b)
 {
 	const struct op_graph *g = c->g;
 	const char *s = short_name(op);
 	if (c->n != 1 || (strcmp(s, "mm") && strcmp(s, "mv") && strcmp(s, "matmul")) || op->n_args != 2 ||
-	    g->n_inputs != 2 || g->n_params != 0 || ta || op->n_outputs < 1)
+	    g->n_inputs != 2 || g->n_params != 0 || op->n_outputs < 1)
 		return;
 	const struct graph_tensor *opa = &g->tensors[a], *opb = &g->tensors[bb];
 	const struct graph_tensor *in_a = &g->tensors[0], *in_b = &g->tensors[1];
@@ -1032,7 +1032,7 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
 	def_int(b, "TRANS_A", ta);
 	def_int(b, "TRANS_B", tb);
 	if (!strcmp(name, "matvec"))
-		matvec_template_defines(c, op, a, bb, ta, b);
+		matvec_template_defines(c, op, a, bb, b);
 	return true;
 }
 

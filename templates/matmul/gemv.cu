@@ -25,12 +25,12 @@
  * read by every row but from L2 (or L1, for the rows of one block).
  *
  * Strategy: a block works on ROWS_PER_BLOCK rows at once, each row by a
- * group of G = THREADS / ROWS_PER_BLOCK threads (a multiple of 32). Where
+ * group of ROW_THREADS = THREADS / ROWS_PER_BLOCK threads (whole warps). Where
  * there are few rows for the SMs (K-heavy shapes: 256 rows of 131072), a row
  * is split into SPLIT_K slices of K, each slice a block of its own, and a
  * second kernel adds each row's SPLIT_K partial sums in slice order. The
  * group walks its slice a 4*VEC-byte word per thread at a time (neighbouring
- * threads on neighbouring words: every warp load is one 512-byte run),
+ * threads on neighbouring words: every warp load is one run of 32 words),
  * UNROLL words in flight, each multiplied by the same word of x and summed
  * in fp32, one accumulator per unrolled word. The threads' sums meet by a
  * warp shuffle tree, then in shared memory between a group's warps, in a
@@ -84,8 +84,8 @@ KBREED_CANDIDATE_ABI
 #define NWARPS (THREADS / 32)
 /* Rows a block holds at once (a warp at least per row), threads per row. */
 #define RPB (ROWS_PER_BLOCK < NWARPS ? ROWS_PER_BLOCK : NWARPS)
-#define G (THREADS / RPB)
-static_assert(G % 32 == 0 && G * RPB == THREADS, "a row's group is whole warps");
+#define ROW_THREADS (THREADS / RPB)
+static_assert(ROW_THREADS % 32 == 0 && ROW_THREADS * RPB == THREADS, "a row's group is whole warps");
 
 #define GEMV_MAX_PARTS (1 << 18)        /* floats of scratch for the slices' sums */
 __device__ float g_part[GEMV_MAX_PARTS];  /* [row][slice] */
@@ -100,7 +100,8 @@ static __device__ __forceinline__ float warp_sum(float v)
 }
 
 /* One thread's share of sum_k a[k] * x[k] over the words [w0, w1) of one
- * row: words lane, lane + G, ..., UNROLL of them loaded before any is used.
+ * row: words lane, lane + ROW_THREADS, ..., UNROLL of them loaded before
+ * any is used.
  * W is the word (T itself on the element path), E its elements. */
 template <typename T, typename W>
 static __device__ __forceinline__ float row_share(const W *__restrict__ a, const W *__restrict__ x, int64_t w0,
@@ -111,17 +112,17 @@ static __device__ __forceinline__ float row_share(const W *__restrict__ a, const
 #pragma unroll
 	for (int u = 0; u < UNROLL; u++)
 		acc[u] = 0.0f;
-	for (int64_t w = w0 + lane; w < w1; w += (int64_t)G * UNROLL) {
+	for (int64_t w = w0 + lane; w < w1; w += (int64_t)ROW_THREADS * UNROLL) {
 		W ra[UNROLL], rx[UNROLL];
 #pragma unroll
 		for (int u = 0; u < UNROLL; u++)
-			if (w + (int64_t)u * G < w1) {
-				ra[u] = ld_word<STREAM == 1>(a + w + (int64_t)u * G);
-				rx[u] = ld_word<false>(x + w + (int64_t)u * G);
+			if (w + (int64_t)u * ROW_THREADS < w1) {
+				ra[u] = ld_word<STREAM == 1>(a + w + (int64_t)u * ROW_THREADS);
+				rx[u] = ld_word<false>(x + w + (int64_t)u * ROW_THREADS);
 			}
 #pragma unroll
 		for (int u = 0; u < UNROLL; u++) {
-			if (w + (int64_t)u * G >= w1)
+			if (w + (int64_t)u * ROW_THREADS >= w1)
 				break;
 			T ea[E], ex[E];
 			memcpy(ea, &ra[u], sizeof ra[u]);
@@ -147,7 +148,7 @@ gemv_kernel(const T *__restrict__ A, const T *__restrict__ x, T *__restrict__ y,
 	    int64_t nw, int split, int64_t chunk)
 {
 	__shared__ float wsum[NWARPS];
-	const int lane = threadIdx.x % G, group = threadIdx.x / G;
+	const int lane = threadIdx.x % ROW_THREADS, group = threadIdx.x / ROW_THREADS;
 	const int64_t groups = (rows + RPB - 1) / RPB;
 	const W *xw = reinterpret_cast<const W *>(x);
 	/* Every thread of the block runs the same iterations (the barriers below). */
@@ -160,14 +161,14 @@ gemv_kernel(const T *__restrict__ A, const T *__restrict__ x, T *__restrict__ y,
 		if (r < rows && w0 < w1)
 			s = row_share<T, W>(reinterpret_cast<const W *>(A + r * k), xw, w0, w1, lane);
 		s = warp_sum(s);
-		if (G > 32) {
+		if (ROW_THREADS > 32) {
 			if (threadIdx.x % 32 == 0)
 				wsum[threadIdx.x / 32] = s;
 			__syncthreads();
 			if (lane == 0) {
 				s = 0.0f;
-				for (int k = 0; k < G / 32; k++)   /* the group's warps, in order */
-					s += wsum[group * (G / 32) + k];
+				for (int k = 0; k < ROW_THREADS / 32; k++)   /* the group's warps, in order */
+					s += wsum[group * (ROW_THREADS / 32) + k];
 			}
 			__syncthreads();
 		}
@@ -209,14 +210,18 @@ static int split_of(int64_t rows, int64_t nw, int *split)
 {
 	int s = SPLIT_K;
 	if (s == 0) {
-		int dev = 0, sms = 0;
-		if (cudaGetDevice(&dev) != cudaSuccess ||
-		    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
+		static int sms = 0;   /* the device's, asked once */
+		int dev = 0;
+		if (sms == 0 && (cudaGetDevice(&dev) != cudaSuccess ||
+				 cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+				 sms < 1)) {
+			sms = 0;
 			return KB_ERR_LAUNCH;
+		}
 		const int64_t wave = (int64_t)sms * (2048 / THREADS);
 		const int64_t groups = (rows + RPB - 1) / RPB;
 		s = 1;
-		while (s < 32 && groups * s * 2 <= wave && nw / (s * 2) >= (int64_t)G * UNROLL)
+		while (s < 32 && groups * s * 2 <= wave && nw / (s * 2) >= (int64_t)ROW_THREADS * UNROLL)
 			s *= 2;
 	}
 	while (s > 1 && rows * s > GEMV_MAX_PARTS)
