@@ -113,8 +113,8 @@ static int view_source(const struct op_graph *g, int t)
 static bool only_reshapes(const struct op_graph *g, int t)
 {
 	static const char *const keep[] = {
-		"aten.unsqueeze", "aten.squeeze", "aten.view", "aten.reshape", "aten._unsafe_view",
-		"aten.alias", "aten.contiguous", "aten.clone", NULL,
+		"aten.unsqueeze", "aten.squeeze", "aten.view", "aten.reshape", "aten._reshape_alias",
+		"aten._unsafe_view", "aten.alias", "aten.contiguous", "aten.clone", NULL,
 	};
 	for (int guard = 0; guard < GRAPH_MAX_OPS && g->tensors[t].kind == GRAPH_INTER; guard++) {
 		const struct graph_op *op = &g->ops[g->tensors[t].producer];
@@ -912,6 +912,107 @@ static bool mm_layout(const struct op_graph *g, int a, int b, int res, bool *ta,
 	return true;
 }
 
+/* Whether t is fp32, fp16 or bf16: the dtypes of the memory-bound templates. */
+static bool float_dtype(const struct graph_tensor *t)
+{
+	return t->dtype == KB_F32 || t->dtype == KB_F16 || t->dtype == KB_BF16;
+}
+
+static int64_t numel_of(const struct graph_tensor *t)
+{
+	int64_t n = 1;
+	for (int d = 0; d < t->ndim; d++)
+		n *= t->shape[d];
+	return n;
+}
+
+/* Whether the graph's one result is tensor t, or t through views that keep
+ * the elements' order (a result reshaped, an extent of 1 dropped). */
+static bool result_is(const struct op_graph *g, int t)
+{
+	if (g->n_outputs != 1)
+		return false;
+	int o = g->outputs[0];
+	return view_source(g, o) == t && only_reshapes(g, o) && numel_of(&g->tensors[o]) == numel_of(&g->tensors[t]);
+}
+
+/* The define of the matrix-vector template (templates/matmul/gemv.cu),
+ * KB_MATVEC, when the graph is y = A @ b and nothing more: one mm, mv or
+ * matmul of the two inputs, fp32, fp16 or bf16 alike, A (..., K) taken in
+ * its own order (leading dims folded into rows by reshapes, not
+ * transposed), b's K elements in their order (a (K, 1) or (K,) input, or any
+ * view of a tensor with one extent above 1), the result in the rows' order.
+ * Nothing is written otherwise (a bias, a transposed A, a scaled result),
+ * and the template is then not offered. */
+static void matvec_template_defines(const struct compute *c, const struct graph_op *op, int a, int bb,
+				    struct buf *b)
+{
+	const struct op_graph *g = c->g;
+	const char *s = short_name(op);
+	if (c->n != 1 || (strcmp(s, "mm") && strcmp(s, "mv") && strcmp(s, "matmul")) || op->n_args != 2 ||
+	    g->n_inputs != 2 || g->n_params != 0 || op->n_outputs < 1)
+		return;
+	const struct graph_tensor *opa = &g->tensors[a], *opb = &g->tensors[bb];
+	const struct graph_tensor *in_a = &g->tensors[0], *in_b = &g->tensors[1];
+	if (view_source(g, a) != 0 || view_source(g, bb) != 1 || !only_reshapes(g, a) || opa->ndim != 2 ||
+	    in_a->ndim < 2 || in_a->shape[in_a->ndim - 1] != opa->shape[1])
+		return;
+	const int64_t k = opa->shape[1];
+	if (!((opb->ndim == 1 && opb->shape[0] == k) || (opb->ndim == 2 && opb->shape[0] == k && opb->shape[1] == 1)) ||
+	    numel_of(in_b) != k)
+		return;
+	int wide = 0;   /* b's source: extents above 1 */
+	for (int d = 0; d < in_b->ndim; d++)
+		wide += in_b->shape[d] > 1;
+	if (!only_reshapes(g, bb) && wide > 1)
+		return;
+	const struct graph_tensor *ty = &g->tensors[op->outputs[0]];
+	if (!float_dtype(in_a) || in_b->dtype != in_a->dtype || ty->dtype != in_a->dtype ||
+	    !result_is(g, op->outputs[0]))
+		return;
+	def_int(b, "KB_MATVEC", 1);
+}
+
+/* The define of the row-scaling template (templates/matmul/rowscale.cu),
+ * KB_DIAG_ROWS, when the graph is diag(a) @ B (1: y[i, j] = a[i] * B[i, j],
+ * a scaling the rows) or B @ diag(a) (0: y[i, j] = B[i, j] * a[j], the
+ * columns), written either as a broadcast multiply (mul, the two inputs)
+ * or as aten.diag feeding an mm: a the 1-D input 0, B the 2-D input 1 as it
+ * is, one dtype (fp32, fp16 or bf16) throughout, the result in B's order.
+ * diag_out is the tensor aten.diag made (-1 for the multiply). Nothing is
+ * written otherwise. */
+static void diag_template_defines(const struct op_graph *g, const struct graph_op *op, int diag_out,
+				  struct buf *b)
+{
+	const struct graph_tensor *in_a = &g->tensors[0], *in_b = &g->tensors[1];
+	if (g->n_inputs != 2 || g->n_params != 0 || op->n_args != 2 || op->n_outputs < 1 || in_a->ndim != 1 ||
+	    in_b->ndim != 2 || !float_dtype(in_a) || in_b->dtype != in_a->dtype ||
+	    g->tensors[op->outputs[0]].dtype != in_a->dtype || !result_is(g, op->outputs[0]))
+		return;
+	const int64_t n = in_b->shape[0], m = in_b->shape[1];
+	int rows = -1;
+	for (int k = 0; k < 2; k++) {
+		int t = op->args[k].tensor, other = op->args[1 - k].tensor;
+		if (other != 1)
+			continue;   /* B as it is */
+		if (diag_out >= 0) {
+			if (t == diag_out)
+				rows = k == 0;   /* diag(a) @ B, or B @ diag(a) */
+			continue;
+		}
+		const struct graph_tensor *tt = &g->tensors[t];
+		if (view_source(g, t) != 0 || !only_reshapes(g, t))
+			continue;
+		if (tt->ndim == 2 && tt->shape[0] == n && tt->shape[1] == 1 && in_a->shape[0] == n)
+			rows = 1;   /* a[:, None] * B */
+		else if (((tt->ndim == 1 && tt->shape[0] == m) || (tt->ndim == 2 && tt->shape[0] == 1 &&
+			  tt->shape[1] == m)) && in_a->shape[0] == m)
+			rows = 0;   /* B * a, B * a[None, :] */
+	}
+	if (rows >= 0)
+		def_int(b, "KB_DIAG_ROWS", rows);
+}
+
 static bool matmul(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	static const char *const mms[] = { "mm", "bmm", "addmm", "mv", "matmul", "dot", "baddbmm",
@@ -928,7 +1029,21 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
 	if (c->n == 1 && !op && !strcmp(short_name(cop(c, 0)), "mul") && g->n_inputs == 2 &&
 	    g->tensors[0].ndim == 1 && g->tensors[1].ndim == 2) {
 		set(r, "matmul", "matmul_diag");   /* diag(a) @ B is a broadcast multiply */
+		diag_template_defines(g, cop(c, 0), -1, b);
 		return true;
+	}
+	/* torch.diag(a) @ B (or B @ torch.diag(a)) written out: the same product. */
+	const struct graph_op *dg = find(c, "diag");
+	if (c->n == 2 && dg && op && !strcmp(short_name(op), "mm") && g->n_inputs == 2 &&
+	    g->tensors[0].ndim == 1 && g->tensors[1].ndim == 2 && dg->n_args == 1 && dg->n_outputs == 1 &&
+	    graph_op_input(dg, 0) == 0) {
+		int64_t diagonal = 0;
+		graph_op_int(dg, "diagonal", &diagonal);
+		if (diagonal == 0) {
+			set(r, "matmul", "matmul_diag");
+			diag_template_defines(g, op, dg->outputs[0], b);
+			return true;
+		}
 	}
 	if (n != 1 || !all_in(c, mms, extra))
 		return false;
@@ -985,6 +1100,8 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
 		def_int(b, "MATMUL_TRI", has(c, "triu") ? 1 : 2);
 		def_int(b, "MATMUL_TRI_DIAG", diag);
 	}
+	if (!strcmp(name, "matvec"))
+		matvec_template_defines(c, op, a, bb, b);
 	return true;
 }
 

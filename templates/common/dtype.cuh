@@ -6,6 +6,7 @@
 //                      float2, float4), whatever the element type it carries
 //   ld_word(p)         one word or element, with streaming (evict-first)
 //                      cache hints when `stream` is true
+//   st_word(p, w)      one word or element stored, likewise
 //
 // Not a template: kbreed inlines this file in place of the marker line that
 // names it (src/template.h), once per candidate, so that a candidate stays
@@ -49,6 +50,18 @@ template <bool STREAMING, typename W> static __device__ __forceinline__ W ld_wor
 	W w;
 	memcpy(&w, &r, sizeof w);
 	return w;
+}
+
+/* A word or one 2-byte element, stored plainly or with __stcs (evict-first). */
+template <bool STREAMING, typename W> static __device__ __forceinline__ void st_word(W *p, W w)
+{
+	typedef typename raw_t<(int)sizeof(W)>::T R;
+	R r;
+	memcpy(&r, &w, sizeof r);
+	if (STREAMING)
+		__stcs(reinterpret_cast<R *>(p), r);
+	else
+		*reinterpret_cast<R *>(p) = r;
 }
 
 #endif

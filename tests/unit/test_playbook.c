@@ -650,6 +650,62 @@ static void test_dwconv_template_offered(void **state)
 	}
 }
 
+/* The ideas of a memory-bound matrix template: from the naive kernel,
+ * `one_pass` moving to t, only where the problem's defines say t serves it;
+ * from t's own kernel, at least min_own of the ideas named `prefix`*, none
+ * of them the move from naive. */
+static void matrix_template_ideas(const struct template *t, const char *op, const char *defines,
+				  const char *one_pass_id, const char *prefix, int min_own)
+{
+	uint64_t rng = 9;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 3.0, .pct_floor = 20 };
+	struct known tuned = { .id = 2, .tpl = t, .correct = true, .median_ms = 1.0, .pct_floor = 60 };
+	genome_default(&tuned.genome, t);
+	for (int with = 0; with < 3; with++) {
+		struct known *hist = with == 2 ? &tuned : &naive;
+		const struct known *seeds[] = { hist };
+		struct propose_ctx ctx = ctx_for(op, "matmul", hist, 1, NULL, 0, &rng);
+		ctx.defines = with ? defines : NULL;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), to_t = 0, one_pass = 0, own = 0;
+		for (int i = 0; i < n; i++) {
+			to_t += p[i].to == t;
+			one_pass += !strcmp(p[i].catalog_id, one_pass_id) && p[i].to == t;
+			own += !strncmp(p[i].catalog_id, prefix, strlen(prefix)) && p[i].to == t;
+			proposal_release(&p[i]);
+		}
+		if (with == 0)
+			assert_int_equal(to_t, 0);
+		else if (with == 1)
+			assert_int_equal(one_pass, 1);
+		else
+			assert_true(own >= min_own && one_pass == 0);
+	}
+}
+
+static void test_matrix_vector_templates_offered(void **state)
+{
+	/* gemv serves the matrix-vector products recognition marked with
+	 * KB_MATVEC (A @ b and nothing more); rowscale the diagonal products
+	 * marked with KB_DIAG_ROWS, either side. */
+	const char *mv = "#define TRANS_A 0\n#define TRANS_B 0\n#define KB_MATVEC 1\n";
+	const char *rows = "#define KB_DIAG_ROWS 1\n", *cols = "#define KB_DIAG_ROWS 0\n";
+	const struct template *gv = template_find(tpls, n_tpls, "gemv");
+	const struct template *rs = template_find(tpls, n_tpls, "rowscale");
+	assert_non_null(gv);
+	assert_non_null(rs);
+	assert_true(template_serves(gv, "matvec", mv));
+	assert_false(template_serves(gv, "matvec", "#define TRANS_A 0\n#define TRANS_B 0\n"));
+	assert_false(template_serves(gv, "matmul_fp32", mv));
+	assert_false(template_serves(gv, "matmul_diag", rows));
+	assert_true(template_serves(rs, "matmul_diag", rows));
+	assert_true(template_serves(rs, "matmul_diag", cols));
+	assert_false(template_serves(rs, "matmul_diag", NULL));
+	assert_false(template_serves(rs, "matvec", mv));
+	matrix_template_ideas(gv, "matvec", mv, "gemv-one-pass", "gemv-", 4);
+	matrix_template_ideas(rs, "matmul_diag", cols, "rowscale-one-pass", "rowscale-", 2);
+}
+
 static void test_conditioned_on_history(void **state)
 {
 	uint64_t rng = 42;
@@ -944,6 +1000,7 @@ int main(void)
 		cmocka_unit_test(test_loss_template_offered),
 		cmocka_unit_test(test_pool_template_offered),
 		cmocka_unit_test(test_dwconv_template_offered),
+		cmocka_unit_test(test_matrix_vector_templates_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_realisations_and_recombination),
