@@ -4,7 +4,7 @@
 // seeds-from: matmul
 // knob BM: 64 128 256 | default 128 | category memory access | output positions per block (rows of the implicit GEMM); halved while a thread would hold more than 128 accumulators (BM*BN/threads)
 // knob BN: 32 64 96 128 | default 96 | category memory access | output channels per block, an upper bound: n8 tiles past Cout are neither loaded nor multiplied (Cout = 96 fits one BN = 96 or 128 block; 96 holds no idle accumulators)
-// knob BK: 16 32 | default 16 | category memory access | reduction depth (Cin*KH*KW taps) per pipeline slice; K is padded with zeros to a multiple of BK
+// knob BK: 16 32 | default 16 | category memory access | reduction depth (Cin/groups*KD*KH*KW taps) per pipeline slice; K is padded with zeros to a multiple of BK
 // knob WARPS: 4 8 | default 8 | category parallelism | warps per block; the warp grid (along M x along N) is derived from the tile
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
 // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
@@ -510,9 +510,9 @@ struct conv_args {
 	float *y;          /* (N, Cout, Ho, Wo) or (N, Cout, Po, Qo) */
 	int Cin, H, W, Cout, KH, KW, Ho, Wo, Po, Qo;
 	int M, K, nk;      /* positions, taps, BK slices */
-	int nnb;           /* n8 blocks of the prepared weights */
-	int ntiles;        /* channel tiles */
-	int dci, dkh, dkw; /* BK as (ci, kh, kw) digits: BK = (dci*KH + dkh)*KW + dkw */
+	int nnb;           /* n8 blocks of the prepared weights, per group */
+	int ntiles;        /* channel tiles, of all groups */
+	int dci, dkh, dkw; /* BK as (ci, [kd,] kh, kw) digits: BK = ((dci*KD + dkd)*KH + dkh)*KW + dkw */
 	/* Only where the problem needs them (the 2-D forward conv's kernel is
 	 * the same code as before they were added): */
 #if CONV_DIMS == 3
