@@ -260,6 +260,7 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 				return false;   /* a conv plus other work: not one of ours */
 	}
 	set(r, "conv", name);
+	def_int(b, "CONV_DIMS", dims);
 	def_axes(b, op, "stride", "CONV_STRIDE", dims, 1);
 	def_axes(b, op, "padding", "CONV_PAD", dims, 0);
 	def_axes(b, op, "dilation", "CONV_DIL", dims, 1);

@@ -1,43 +1,78 @@
 // kbreed-template: conv_igemm
 // family: conv
-// problems: conv2d conv2d_relu_maxpool
+// problems: conv2d conv2d_relu_maxpool conv1d conv3d conv1d_grouped conv2d_grouped conv3d_grouped conv1d_pointwise conv2d_pointwise conv3d_pointwise conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_grouped conv_transpose2d_grouped conv_transpose3d_grouped conv_transpose1d_pointwise conv_transpose2d_pointwise conv_transpose3d_pointwise
 // seeds-from: matmul
 // knob BM: 64 128 256 | default 128 | category memory access | output positions per block (rows of the implicit GEMM); halved while a thread would hold more than 128 accumulators (BM*BN/threads)
 // knob BN: 32 64 96 128 | default 96 | category memory access | output channels per block, an upper bound: n8 tiles past Cout are neither loaded nor multiplied (Cout = 96 fits one BN = 96 or 128 block; 96 holds no idle accumulators)
-// knob BK: 16 32 | default 16 | category memory access | reduction depth (Cin*KH*KW taps) per pipeline slice; K is padded with zeros to a multiple of BK
+// knob BK: 16 32 | default 16 | category memory access | reduction depth (Cin/groups*KD*KH*KW taps) per pipeline slice; K is padded with zeros to a multiple of BK
 // knob WARPS: 4 8 | default 8 | category parallelism | warps per block; the warp grid (along M x along N) is derived from the tile
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
 // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
 /*
- * conv_igemm.cu - nn.Conv2d (groups 1, dilation 1, zero padding) with bias,
- * optionally followed by ReLU and MaxPool2d (no padding, floor mode), fp32,
- * as an implicit GEMM on the tensor cores (mma.sync m16n8k8 TF32).
+ * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
+ * padding; any stride, padding, dilation and output padding per axis; any
+ * groups) with or without bias, a forward 2-D one optionally followed by
+ * ReLU and MaxPool2d (no padding, floor mode), fp32, as an implicit GEMM on
+ * the tensor cores (mma.sync m16n8k8 TF32). Depthwise convolutions
+ * (groups = Cin) are not served: one input channel per group leaves K at
+ * the tap count, too short for the tensor cores (conv2d_depthwise has a
+ * direct template of its own).
  *
- * Hyper-parameters no tensor carries come from the problem file
- * (KBREED_DEFINES), as #defines in front of this file:
- *   CONV_STRIDE, CONV_PAD   required
+ * Hyper-parameters no tensor carries come from recognition (or the problem
+ * file's KBREED_DEFINES), as #defines in front of this file:
+ *   CONV_DIMS               1, 2 or 3 (default: 3 where a _D name is given,
+ *                           1 where only _W names are, else 2)
+ *   CONV_STRIDE[_D|_H|_W]   required; the per-axis name wins over the bare one
+ *   CONV_PAD[_D|_H|_W]      required
+ *   CONV_DIL[_D|_H|_W]      default 1
+ *   CONV_OUT_PAD[_D|_H|_W]  default 0 (transposed only)
+ *   CONV_GROUPS             default 1
+ *   CONV_TRANSPOSED         0 or 1 (default 0)
  *   RELU                    0 or 1 (default 0)
  *   POOL                    max-pool window, 0 = no pooling (default 0)
  *   POOL_STRIDE             pool stride (default POOL, as in PyTorch)
+ * Each is a compile-time constant: the 2-D forward conv of groups 1 and
+ * dilation 1 compiles to the kernel it was before the rest was added.
  *
- * Layout (contiguous, row-major, fp32):
- *   in[0]  x       (N, Cin, H, W)        e.g. (100, 3, 224, 224)
- *   in[1]  weight  (Cout, Cin, KH, KW)   e.g. (96, 3, 11, 11)
- *   in[2]  bias    (Cout)                absent when n_in == 2
- *   out[0] y       (N, Cout, Ho, Wo)     POOL = 0, e.g. (100, 96, 55, 55)
- *                  (N, Cout, Po, Qo)     POOL > 0, e.g. (100, 96, 27, 27)
- *   Ho = (H + 2*CONV_PAD - KH) / CONV_STRIDE + 1, Wo likewise;
+ * Layout (contiguous, row-major, fp32), spatial axes (D, H, W) as many as
+ * CONV_DIMS (the missing ones count as 1: a 1-D conv runs as a 2-D one with
+ * H = KH = 1), G = CONV_GROUPS:
+ *   in[0]  x       (N, Cin, D, H, W)           e.g. (100, 3, 224, 224)
+ *   in[1]  weight  (Cout, Cin/G, KD, KH, KW)   e.g. (96, 3, 11, 11)
+ *                  (Cin, Cout/G, KD, KH, KW)   transposed
+ *   in[2]  bias    (Cout)                      absent when n_in == 2
+ *   out[0] y       (N, Cout, Do, Ho, Wo)       POOL = 0, e.g. (100, 96, 55, 55)
+ *                  (N, Cout, Po, Qo)           POOL > 0, e.g. (100, 96, 27, 27)
+ *   Ho = (H + 2*PAD - DIL*(KH-1) - 1) / STRIDE + 1, per axis;
+ *   transposed: Ho = (H-1)*STRIDE - 2*PAD + DIL*(KH-1) + OUT_PAD + 1;
  *   Po = (Ho - POOL) / POOL_STRIDE + 1, Qo likewise.
  *
- * The GEMM: D[m][co] = sum_k A[m][k] * B[k][co], m = (n, oh, ow) flattened
- * (M = N*Ho*Wo), k = (ci, kh, kw) flattened (K = Cin*KH*KW), A[m][k] =
- * x[n][ci][oh*S - P + kh][ow*S - P + kw] (0 in the padding) and B[k][co] =
- * weight[co][k] (the weight tensor as stored is B transposed).
+ * The GEMM, one per group g: D[m][co] = sum_k A[m][k] * B[k][co], m = (n,
+ * od, oh, ow) flattened (M = N*Do*Ho*Wo), co one of the group's Cout/G
+ * channels, k = (ci, kd, kh, kw) flattened over the group's Cin/G input
+ * channels (K = Cin/G*KD*KH*KW), and per axis
+ *   forward:     A = x[n][g*Cin/G + ci][oh*STRIDE - PAD + kh*DIL] (0 outside),
+ *                B = weight[g*Cout/G + co][k] (the weight as stored is B
+ *                transposed);
+ *   transposed, stride 1 on every axis: the forward conv above with padding
+ *                DIL*(k-1) - PAD (which may be negative) and B = weight[g*Cin/G
+ *                + ci][co][taps flipped along every axis] (the flattened tap
+ *                index t read as T-1-t), so it runs the forward kernel;
+ *   transposed, a stride above 1 (TGATHER): A = x[...][(oh + PAD - kh*DIL) /
+ *                STRIDE] where that divides and lies inside, 0 otherwise, B =
+ *                the weight unflipped. Correct but wasteful: only about one
+ *                tap in STRIDE per axis is nonzero, and every one is gathered
+ *                and multiplied (no knob changes it; a sub-pixel split into
+ *                STRIDE^dims forward convolutions would not).
+ * A block's channel tile lies inside one group (the channel tiles of a
+ * group are ceil((Cout/G)/BN), so a small Cout/G leaves part of a BN tile
+ * idle, and BN = 32 suits it best).
  *
  * Weights first. A small kernel rewrites the weights once per call into the
  * order in which the mma wants them (a static __device__ buffer; a
- * cudaMallocAsync one where that is too small), K and Cout padded with
- * zeros to multiples of 8: for each (k8 block kb, n8 block nb) 32 lanes x
+ * cudaMallocAsync one where that is too small), group by group, K and
+ * Cout/G padded with zeros to multiples of 8 (the transposed weights
+ * swapped and flipped here, see above): for each (k8 block kb, n8 block nb) 32 lanes x
  * {b0, b1} (PRECISION=1) or {b0, b1, b0 small, b1 small} (PRECISION=3),
  * b0 = B[8kb + t][8nb + g], b1 = B[8kb + t + 4][8nb + g] (g = lane/4,
  * t = lane%4), each already rounded to TF32 (cvt.rna) and, for 3xTF32,
@@ -58,11 +93,13 @@
  *   A slice (TBM x BK): gathered from x on the fly (im2col): lane l of a
  *     warp loads tap k = slice*BK + l % BK for one position (two positions
  *     per warp when BK = 16), so a warp reads runs of consecutive kw, i.e.
- *     consecutive addresses of x. Each position's base address and its
- *     first input row/column (oh*S - P, ow*S - P) are computed once per
- *     block into a shared table; each thread carries the (ci, kh, kw) of its
- *     tap from slice to slice with a mixed-radix add, so no division runs in
- *     the loop. 4-byte cp.async; taps in the padding, past K or past M copy
+ *     consecutive addresses of x (DIL apart). Each position's base address
+ *     and its first input row/column (oh*S - P, ow*S - P; a depth too for
+ *     3-D) are computed once per block into a shared table; each thread
+ *     carries the (ci, kd, kh, kw) of its tap from slice to slice with a
+ *     mixed-radix add, so no division runs in the loop (TGATHER's divide by
+ *     the constant STRIDE aside: the table holds oh + P and the sample's
+ *     address, and each tap's input position is worked out per copy). 4-byte cp.async; taps in the padding, past K or past M copy
  *     zero bytes (src-size 0: nothing is read, the slot is zero-filled).
  *     Stored row-major sA[TBM][BK + 4]: the 4-float pad puts the eight
  *     16-byte rows read by one ldmatrix phase in distinct banks, and the
@@ -101,8 +138,10 @@
  *     split between blocks are completed by their neighbours' atomics.
  *     Every window has at least one conv output (floor mode), so every cell
  *     is written.
- * Limits (KB_ERR_SHAPE otherwise): N*Ho*Wo, Cin*H*W and Cin*KH*KW below
- * 2^31 - 2^16. NaN propagates through ReLU and the pool as in PyTorch.
+ * Limits (KB_ERR_SHAPE otherwise): N*Do*Ho*Wo, Cin*D*H*W, Cin/G*KD*KH*KW
+ * and Cout below 2^31 - 2^16; every extent, DIL*(k-1) and extent*STRIDE
+ * below 2^28; Cin and Cout divisible by G. NaN propagates through ReLU and
+ * the pool as in PyTorch.
  */
 #ifndef BM
 #define BM 256
@@ -123,11 +162,132 @@
 #define PRECISION 3
 #endif
 
-#ifndef CONV_STRIDE
-#error "conv_igemm: CONV_STRIDE is not defined (the problem file sets it in KBREED_DEFINES)"
+/* ---- the problem's hyper-parameters, per axis (D, H, W) ----
+ * Recognition writes CONV_DIMS and each axis's CONV_STRIDE_A, CONV_PAD_A,
+ * CONV_DIL_A (CONV_OUT_PAD_A when transposed), with the bare name where
+ * the axes agree; a file that declares its own KBREED_DEFINES may give the
+ * bare names only (then it is 2-D unless an axis name says otherwise).
+ * Axes the problem does not have are 1 wide: STRIDE 1, PAD 0, DIL 1. */
+#ifndef CONV_DIMS
+#if defined(CONV_STRIDE_D) || defined(CONV_PAD_D)
+#define CONV_DIMS 3
+#elif defined(CONV_STRIDE_H) || defined(CONV_PAD_H)
+#define CONV_DIMS 2
+#elif defined(CONV_STRIDE_W) || defined(CONV_PAD_W)
+#define CONV_DIMS 1
+#else
+#define CONV_DIMS 2
 #endif
-#ifndef CONV_PAD
-#error "conv_igemm: CONV_PAD is not defined (the problem file sets it in KBREED_DEFINES)"
+#endif
+#ifndef CONV_GROUPS
+#define CONV_GROUPS 1
+#endif
+#ifndef CONV_TRANSPOSED
+#define CONV_TRANSPOSED 0
+#endif
+
+#if defined(CONV_STRIDE_W)
+#define STRIDE_W CONV_STRIDE_W
+#elif defined(CONV_STRIDE)
+#define STRIDE_W CONV_STRIDE
+#else
+#error "conv_igemm: CONV_STRIDE is not defined (recognition writes it, or the problem file's KBREED_DEFINES)"
+#endif
+#if CONV_DIMS < 2
+#define STRIDE_H 1
+#elif defined(CONV_STRIDE_H)
+#define STRIDE_H CONV_STRIDE_H
+#else
+#define STRIDE_H CONV_STRIDE
+#endif
+#if CONV_DIMS < 3
+#define STRIDE_D 1
+#elif defined(CONV_STRIDE_D)
+#define STRIDE_D CONV_STRIDE_D
+#else
+#define STRIDE_D CONV_STRIDE
+#endif
+
+#if defined(CONV_PAD_W)
+#define PAD_W CONV_PAD_W
+#elif defined(CONV_PAD)
+#define PAD_W CONV_PAD
+#else
+#error "conv_igemm: CONV_PAD is not defined (recognition writes it, or the problem file's KBREED_DEFINES)"
+#endif
+#if CONV_DIMS < 2
+#define PAD_H 0
+#elif defined(CONV_PAD_H)
+#define PAD_H CONV_PAD_H
+#else
+#define PAD_H CONV_PAD
+#endif
+#if CONV_DIMS < 3
+#define PAD_D 0
+#elif defined(CONV_PAD_D)
+#define PAD_D CONV_PAD_D
+#else
+#define PAD_D CONV_PAD
+#endif
+
+#if defined(CONV_DIL_W)
+#define DIL_W CONV_DIL_W
+#elif defined(CONV_DIL)
+#define DIL_W CONV_DIL
+#else
+#define DIL_W 1
+#endif
+#if CONV_DIMS < 2
+#define DIL_H 1
+#elif defined(CONV_DIL_H)
+#define DIL_H CONV_DIL_H
+#elif defined(CONV_DIL)
+#define DIL_H CONV_DIL
+#else
+#define DIL_H 1
+#endif
+#if CONV_DIMS < 3
+#define DIL_D 1
+#elif defined(CONV_DIL_D)
+#define DIL_D CONV_DIL_D
+#elif defined(CONV_DIL)
+#define DIL_D CONV_DIL
+#else
+#define DIL_D 1
+#endif
+
+#if defined(CONV_OUT_PAD_W)
+#define OPAD_W CONV_OUT_PAD_W
+#elif defined(CONV_OUT_PAD)
+#define OPAD_W CONV_OUT_PAD
+#else
+#define OPAD_W 0
+#endif
+#if CONV_DIMS < 2
+#define OPAD_H 0
+#elif defined(CONV_OUT_PAD_H)
+#define OPAD_H CONV_OUT_PAD_H
+#elif defined(CONV_OUT_PAD)
+#define OPAD_H CONV_OUT_PAD
+#else
+#define OPAD_H 0
+#endif
+#if CONV_DIMS < 3
+#define OPAD_D 0
+#elif defined(CONV_OUT_PAD_D)
+#define OPAD_D CONV_OUT_PAD_D
+#elif defined(CONV_OUT_PAD)
+#define OPAD_D CONV_OUT_PAD
+#else
+#define OPAD_D 0
+#endif
+
+/* Transposed with a stride above 1 on some axis: the division gather (see
+ * the top); transposed with stride 1 everywhere runs as a forward conv. */
+#if CONV_TRANSPOSED && (STRIDE_D > 1 || STRIDE_H > 1 || STRIDE_W > 1)
+#define TGATHER 1
+#else
+#define TGATHER 0
 #endif
 #ifndef RELU
 #define RELU 0
@@ -150,7 +310,16 @@ static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2, 3 or 4");
 static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
-static_assert(CONV_STRIDE >= 1 && CONV_PAD >= 0, "CONV_STRIDE >= 1, CONV_PAD >= 0");
+static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
+static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
+static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
+static_assert(DIL_D >= 1 && DIL_H >= 1 && DIL_W >= 1, "dilations >= 1");
+static_assert(OPAD_D >= 0 && OPAD_H >= 0 && OPAD_W >= 0, "output paddings >= 0");
+static_assert(CONV_TRANSPOSED || (OPAD_D == 0 && OPAD_H == 0 && OPAD_W == 0),
+	      "output padding belongs to a transposed convolution");
+static_assert(CONV_GROUPS >= 1, "CONV_GROUPS >= 1");
+static_assert(CONV_TRANSPOSED == 0 || CONV_TRANSPOSED == 1, "CONV_TRANSPOSED is 0 or 1");
+static_assert(POOL == 0 || (CONV_DIMS == 2 && !CONV_TRANSPOSED), "the fused max-pool follows a forward 2-D conv");
 static_assert(RELU == 0 || RELU == 1, "RELU is 0 or 1");
 static_assert(POOL >= 0 && (POOL == 0 || POOL_STRIDE >= 1), "POOL >= 0, POOL_STRIDE >= 1");
 
@@ -199,7 +368,8 @@ constexpr int LDK = BK + 4;                         /* sA row stride (floats) */
 constexpr int A_FLOATS = TBM * LDK;
 constexpr int B_FLOATS = (BK / 8) * (BN / 8) * 32 * FR;
 constexpr int STAGE_FLOATS = A_FLOATS + B_FLOATS;
-constexpr int MINFO_BYTES = TBM * 16;               /* int4 per position */
+/* int4 per position, and for 3-D an int (the first input depth) */
+constexpr int MINFO_BYTES = TBM * 16 + (CONV_DIMS == 3 ? TBM * 4 : 0);
 constexpr int SMEM_CAP = 227 * 1024;
 constexpr int fit_stages()
 {
@@ -241,6 +411,7 @@ constexpr int KPARTS = BK / 8;
 static_assert(NR % KPARTS == 0, "gather parts");
 
 #define BIG_NEG (-(1 << 29)) /* input row of positions past M: never inside */
+#define BIG_POS (1 << 29)    /* TGATHER: the kh offset of taps past K, never inside */
 
 /* ---- PTX wrappers: cp.async, ldmatrix, mma.sync in templates/common; here this kernel's own ---- */
 
@@ -273,25 +444,50 @@ __device__ __forceinline__ float act(float v)
 
 /* ---- weights into fragment order ----------------------------------------- */
 
-/* wsp: (nkb, nnb, 32 lanes, FR) floats; nkb = k8 blocks up to K padded to a
- * multiple of BK (zeros past K), nnb = ceil(Cout/8) (zeros past Cout). */
-__global__ void conv_prep_weights(const float *__restrict__ w, /* (Cout, K) */
-				  float *__restrict__ wsp, int Cout, int K, int nkb, int nnb)
+/* wsp: (CONV_GROUPS, nkb, nnb, 32 lanes, FR) floats; nkb = k8 blocks up to
+ * K padded to a multiple of BK (zeros past K), nnb = ceil(Coutg/8) (zeros
+ * past the group's channels). B[k][co] of group grp, k = (ci, tap):
+ *   forward     w[grp*Coutg + co][ci][tap]          w is (Cout, Cin/groups, k...)
+ *   transposed  w[grp*Cg + ci][co][T - 1 - tap]     w is (Cin, Cout/groups, k...),
+ *               flipped along every axis (FLIP; the TGATHER gather takes
+ *               the taps as they are: tap, not T - 1 - tap) */
+#define FLIP (CONV_TRANSPOSED && !TGATHER)
+__global__ void conv_prep_weights(const float *__restrict__ w,
+				  float *__restrict__ wsp, int Coutg, int K, int nkb, int nnb, int T)
 {
-	int64_t total = (int64_t)nkb * nnb * 32;
+	int64_t total = (int64_t)CONV_GROUPS * nkb * nnb * 32;
 	for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
 	     i += (int64_t)gridDim.x * blockDim.x) {
 		int lane = (int)(i & 31);
 		int64_t blk = i >> 5;
 		int nb = (int)(blk % nnb), kb = (int)(blk / nnb);
+#if CONV_GROUPS > 1
+		const int grp = kb / nkb;
+		kb -= grp * nkb;
+#else
+		const int grp = 0;
+#endif
 		int n = nb * 8 + (lane >> 2);
 		int k0 = kb * 8 + (lane & 3), k1 = k0 + 4;
 		float w0 = 0.0f, w1 = 0.0f;
-		if (n < Cout) {
+		if (n < Coutg) {
+#if CONV_TRANSPOSED
+			const int Cg = K / T;
+			if (k0 < K) {
+				int ci = k0 / T, t = k0 - ci * T;
+				w0 = w[((int64_t)(grp * Cg + ci) * Coutg + n) * T + (FLIP ? T - 1 - t : t)];
+			}
+			if (k1 < K) {
+				int ci = k1 / T, t = k1 - ci * T;
+				w1 = w[((int64_t)(grp * Cg + ci) * Coutg + n) * T + (FLIP ? T - 1 - t : t)];
+			}
+#else
+			const int64_t co = (int64_t)grp * Coutg + n;
 			if (k0 < K)
-				w0 = w[(int64_t)n * K + k0];
+				w0 = w[co * K + k0];
 			if (k1 < K)
-				w1 = w[(int64_t)n * K + k1];
+				w1 = w[co * K + k1];
+#endif
 		}
 		unsigned b0 = to_tf32(w0), b1 = to_tf32(w1);
 #if PRECISION == 3
@@ -314,9 +510,23 @@ struct conv_args {
 	float *y;          /* (N, Cout, Ho, Wo) or (N, Cout, Po, Qo) */
 	int Cin, H, W, Cout, KH, KW, Ho, Wo, Po, Qo;
 	int M, K, nk;      /* positions, taps, BK slices */
-	int nnb;           /* n8 blocks of the prepared weights */
-	int ntiles;        /* channel tiles */
-	int dci, dkh, dkw; /* BK as (ci, kh, kw) digits: BK = (dci*KH + dkh)*KW + dkw */
+	int nnb;           /* n8 blocks of the prepared weights, per group */
+	int ntiles;        /* channel tiles, of all groups */
+	int dci, dkh, dkw; /* BK as (ci, [kd,] kh, kw) digits: BK = ((dci*KD + dkd)*KH + dkh)*KW + dkw */
+	/* Only where the problem needs them (the 2-D forward conv's kernel is
+	 * the same code as before they were added): */
+#if CONV_DIMS == 3
+	int D, KD, Do, dkd; /* input depth, kernel depth, output depth, BK's kd digit */
+#endif
+#if CONV_GROUPS > 1
+	int Cg, Coutg, tpg; /* in and out channels per group, channel tiles per group */
+#endif
+#if CONV_TRANSPOSED && !TGATHER
+	int pad_d, pad_h, pad_w; /* DIL*(k-1) - PAD per axis */
+#endif
+#if TGATHER
+	int DS, HS, WS; /* D*STRIDE_D, H*STRIDE_H, W*STRIDE_W */
+#endif
 };
 
 __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_args a)
@@ -326,26 +536,91 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 	const int tile_m = blockIdx.x / a.ntiles, tile_n = blockIdx.x - tile_m * a.ntiles;
+#if CONV_GROUPS > 1
+	/* The channel tiles of one group, then the next group's. */
+	const int grp = tile_n / a.tpg, tn = tile_n - grp * a.tpg;
+	const int m0 = tile_m * TBM, n0 = grp * a.Coutg + tn * BN;
+	const int mcount = min(TBM, a.M - m0);
+	const int ncols = min(BN, a.Coutg - tn * BN);
+	const int co_end = (grp + 1) * a.Coutg; /* the group's channels end here */
+	const int64_t cin0 = (int64_t)grp * a.Cg; /* the group's first input channel */
+#else
 	const int m0 = tile_m * TBM, n0 = tile_n * BN;
 	const int mcount = min(TBM, a.M - m0);
 	const int ncols = min(BN, a.Cout - n0);
-	const int nvalid = (ncols + 7) >> 3; /* n8 blocks with a channel below Cout */
+	const int co_end = a.Cout;
+#endif
+	const int nvalid = (ncols + 7) >> 3; /* n8 blocks with a channel below co_end */
 	const int HoWo = a.Ho * a.Wo;
+#if CONV_DIMS == 3
+	const int npos = a.Do * HoWo; /* output positions per sample */
+	const int HW = a.H * a.W;
+	int *mid = reinterpret_cast<int *>(minfo + TBM); /* first input depth per position */
+#else
+	const int npos = HoWo;
+#endif
+#if CONV_TRANSPOSED && !TGATHER
+	const int pad_h = a.pad_h, pad_w = a.pad_w;
+#if CONV_DIMS == 3
+	const int pad_d = a.pad_d;
+#endif
+#elif !TGATHER
+	constexpr int pad_h = PAD_H, pad_w = PAD_W;
+#if CONV_DIMS == 3
+	constexpr int pad_d = PAD_D;
+#endif
+#endif
 
-	/* Per-position table: x address of tap (0,0,0) and the first input row/column. */
+	/* Per-position table: x address of tap (0,0,0) and the first input
+	 * row/column (TGATHER: the sample's address and oh + PAD, ow + PAD). */
 	for (int r = tid; r < TBM; r += NTHREADS) {
 		int4 e;
 		if (r < mcount) {
 			int m = m0 + r;
-			int n = m / HoWo, p = m - n * HoWo;
+			int n = m / npos, p = m - n * npos;
+#if CONV_DIMS == 3
+			int od = p / HoWo;
+			p -= od * HoWo;
+#endif
 			int oh = p / a.Wo, ow = p - oh * a.Wo;
-			int ih0 = oh * CONV_STRIDE - CONV_PAD, iw0 = ow * CONV_STRIDE - CONV_PAD;
+#if TGATHER
+			int ih0 = oh + PAD_H, iw0 = ow + PAD_W;
+#if CONV_DIMS == 3
+			mid[r] = od + PAD_D;
+#if CONV_GROUPS > 1
+			int64_t off = ((int64_t)n * a.Cin + cin0) * a.D * HW;
+#else
+			int64_t off = (int64_t)n * a.Cin * a.D * HW;
+#endif
+#elif CONV_GROUPS > 1
+			int64_t off = ((int64_t)n * a.Cin + cin0) * a.H * a.W;
+#else
+			int64_t off = (int64_t)n * a.Cin * a.H * a.W;
+#endif
+#else
+			int ih0 = oh * STRIDE_H - pad_h, iw0 = ow * STRIDE_W - pad_w;
+#if CONV_DIMS == 3
+			int id0 = od * STRIDE_D - pad_d;
+			mid[r] = id0;
+#if CONV_GROUPS > 1
+			int64_t off = ((int64_t)n * a.Cin + cin0) * a.D * HW + (int64_t)id0 * HW + (int64_t)ih0 * a.W + iw0;
+#else
+			int64_t off = (int64_t)n * a.Cin * a.D * HW + (int64_t)id0 * HW + (int64_t)ih0 * a.W + iw0;
+#endif
+#elif CONV_GROUPS > 1
+			int64_t off = ((int64_t)n * a.Cin + cin0) * a.H * a.W + (int64_t)ih0 * a.W + iw0;
+#else
 			int64_t off = (int64_t)n * a.Cin * a.H * a.W + (int64_t)ih0 * a.W + iw0;
+#endif
+#endif
 			unsigned long long p64 = (unsigned long long)(uintptr_t)a.x + (unsigned long long)(off * 4);
 			e = make_int4((int)(unsigned)p64, (int)(unsigned)(p64 >> 32), ih0, iw0);
 		} else {
 			unsigned long long p64 = (unsigned long long)(uintptr_t)a.x;
 			e = make_int4((int)(unsigned)p64, (int)(unsigned)(p64 >> 32), BIG_NEG, 0);
+#if CONV_DIMS == 3
+			mid[r] = 0;
+#endif
 		}
 		minfo[r] = e;
 	}
@@ -355,6 +630,18 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	const int kk = lane % BK;
 	const int row0 = RPI == 1 ? warp : (warp >> 2) * 8 + (warp & 3) + 4 * (lane / BK);
 	int ci, kh, kw;
+#if CONV_DIMS == 3
+	int kd;
+	{
+		int khw = a.KH * a.KW, t = a.KD * khw;
+		ci = kk / t;
+		int r = kk - ci * t;
+		kd = r / khw;
+		r -= kd * khw;
+		kh = r / a.KW;
+		kw = r - kh * a.KW;
+	}
+#else
 	{
 		int khw = a.KH * a.KW;
 		ci = kk / khw;
@@ -362,8 +649,14 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		kh = r / a.KW;
 		kw = r - kh * a.KW;
 	}
+#endif
 	const unsigned sbase = smem_u32(smem);
+#if CONV_GROUPS > 1
+	/* the group's prepared weights, then this tile's n8 blocks in them */
+	const float *wtile = a.wsp + ((size_t)grp * a.nk * (BK / 8) * a.nnb + (size_t)(tn * BN / 8)) * 32 * FR;
+#else
 	const float *wtile = a.wsp + (size_t)(n0 / 8) * 32 * FR;
+#endif
 	const int bchunks = nvalid * 8 * FR; /* 16-byte chunks per k8 block row */
 
 	/* The copies of one slice are issued in KPARTS pieces: slice_begin
@@ -371,11 +664,41 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	 * rows p*NR/KPARTS .. (p+1)*NR/KPARTS - 1 of this thread's A column
 	 * (part 0 also the B slice), slice_end advances the tap by BK. */
 	unsigned g_sa = 0, g_koff = 0;
-	int g_khv = 0;
+	int g_khv = 0; /* the tap's row offset kh*DIL_H (past K: outside every row) */
+#if TGATHER
+	int g_kwv = 0; /* kw*DIL_W */
+#endif
+#if CONV_DIMS == 3
+	int g_kdv = 0; /* kd*DIL_D */
+#endif
 	auto slice_begin = [&](int slot) {
 		g_sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
-		g_khv = ci < a.Cin ? kh : BIG_NEG;
-		g_koff = ((unsigned)ci * (unsigned)a.H + (unsigned)kh) * (unsigned)a.W + (unsigned)kw;
+#if CONV_GROUPS > 1
+		const int cg = a.Cg; /* input channels per group */
+#else
+		const int cg = a.Cin;
+#endif
+#if CONV_DIMS == 3
+		g_kdv = kd * DIL_D;
+#endif
+#if TGATHER
+		/* input index * STRIDE = table entry - tap offset */
+		g_kwv = kw * DIL_W;
+		g_khv = ci < cg ? kh * DIL_H : BIG_POS;
+#if CONV_DIMS == 3
+		g_koff = (unsigned)ci * (unsigned)a.D * (unsigned)HW;
+#else
+		g_koff = (unsigned)ci * (unsigned)a.H * (unsigned)a.W;
+#endif
+#else
+		g_khv = ci < cg ? kh * DIL_H : BIG_NEG;
+#if CONV_DIMS == 3
+		g_koff = (((unsigned)ci * (unsigned)a.D + (unsigned)g_kdv) * (unsigned)a.H + (unsigned)(kh * DIL_H)) *
+				 (unsigned)a.W + (unsigned)(kw * DIL_W);
+#else
+		g_koff = ((unsigned)ci * (unsigned)a.H + (unsigned)(kh * DIL_H)) * (unsigned)a.W + (unsigned)(kw * DIL_W);
+#endif
+#endif
 	};
 	auto gather_part = [&](int p, int slice) {
 		const unsigned dst0 = g_sa + (unsigned)(row0 * LDK + kk) * 4u;
@@ -383,10 +706,28 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		for (int q = 0; q < NR / KPARTS; q++) {
 			const int i = p * (NR / KPARTS) + q;
 			int4 e = minfo[row0 + i * ROWSTEP];
-			int ih = e.z + g_khv, iw = e.w + kw;
+#if TGATHER
+			/* tap k of output o reads (o + PAD - k*DIL) / STRIDE where divisible */
+			unsigned nh = (unsigned)(e.z - g_khv), nw = (unsigned)(e.w - g_kwv);
+			bool ok = nh < (unsigned)a.HS && nw < (unsigned)a.WS && nh % STRIDE_H == 0 && nw % STRIDE_W == 0;
+			unsigned o = (nh / STRIDE_H) * (unsigned)a.W + nw / STRIDE_W;
+#if CONV_DIMS == 3
+			unsigned nd = (unsigned)(mid[row0 + i * ROWSTEP] - g_kdv);
+			ok = ok && nd < (unsigned)a.DS && nd % STRIDE_D == 0;
+			o += (nd / STRIDE_D) * (unsigned)HW;
+#endif
+			unsigned long long p64 = ((unsigned long long)(unsigned)e.y << 32) | (unsigned)e.x;
+			const float *src = reinterpret_cast<const float *>(p64 + (unsigned long long)(g_koff + o) * 4u);
+#else
+			int ih = e.z + g_khv, iw = e.w + kw * DIL_W;
 			bool ok = (unsigned)ih < (unsigned)a.H && (unsigned)iw < (unsigned)a.W;
+#if CONV_DIMS == 3
+			int id = mid[row0 + i * ROWSTEP] + g_kdv;
+			ok = ok && (unsigned)id < (unsigned)a.D;
+#endif
 			unsigned long long p64 = ((unsigned long long)(unsigned)e.y << 32) | (unsigned)e.x;
 			const float *src = reinterpret_cast<const float *>(p64 + (unsigned long long)g_koff * 4u);
+#endif
 			cp_async4(dst0 + (unsigned)(i * ROWSTEP * LDK) * 4u, src, ok ? 4 : 0);
 		}
 		if (p == 0) {
@@ -407,10 +748,22 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			kh++;
 		}
 		kh += a.dkh;
+#if CONV_DIMS == 3
+		if (kh >= a.KH) {
+			kh -= a.KH;
+			kd++;
+		}
+		kd += a.dkd;
+		if (kd >= a.KD) {
+			kd -= a.KD;
+			ci++;
+		}
+#else
 		if (kh >= a.KH) {
 			kh -= a.KH;
 			ci++;
 		}
+#endif
 		ci += a.dci;
 	};
 
@@ -527,8 +880,8 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		ybase[u] = -1;
 		if (r < mcount) {
 			int m = m0 + r;
-			int n = m / HoWo, p = m - n * HoWo;
-			ybase[u] = ((int64_t)n * a.Cout + n0) * HoWo + p;
+			int n = m / npos, p = m - n * npos;
+			ybase[u] = ((int64_t)n * a.Cout + n0) * npos + p;
 		}
 	}
 #else
@@ -560,9 +913,9 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			const int co = n0 + col + 2 * t;
 			float b0 = 0.0f, b1 = 0.0f;
 			if (a.bias) {
-				if (co < a.Cout)
+				if (co < co_end)
 					b0 = __ldg(a.bias + co);
-				if (co + 1 < a.Cout)
+				if (co + 1 < co_end)
 					b1 = __ldg(a.bias + co + 1);
 			}
 #pragma unroll
@@ -581,10 +934,10 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		for (int u = 0; u < EU; u++) {
 			if (ybase[u] < 0)
 				continue;
-			float *yp = a.y + ybase[u] + (int64_t)c0 * HoWo;
+			float *yp = a.y + ybase[u] + (int64_t)c0 * npos;
 			const int r = er0 + u * ERT;
 			for (int c = ec0; c < ncw; c += ECT)
-				__stcs(yp + (int64_t)c * HoWo, sC[c * LDC + r]);
+				__stcs(yp + (int64_t)c * npos, sC[c * LDC + r]);
 		}
 #else
 		{
@@ -656,19 +1009,49 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	if (x->dtype != KB_F32 || w->dtype != KB_F32 || y->dtype != KB_F32 ||
 	    (b && b->dtype != KB_F32))
 		return KB_ERR_SHAPE;
-	if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4 || (b && b->ndim != 1))
+	if (x->ndim != CONV_DIMS + 2 || w->ndim != CONV_DIMS + 2 || y->ndim != CONV_DIMS + 2 ||
+	    (b && b->ndim != 1))
 		return KB_ERR_SHAPE;
-	const int64_t lim = (int64_t)INT32_MAX - 65536;
-	int64_t N = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
-	int64_t Cout = w->shape[0], KH = w->shape[2], KW = w->shape[3];
-	if (N < 0 || Cin < 1 || H < 1 || W < 1 || Cout < 1 || KH < 1 || KW < 1)
+	const int64_t lim = (int64_t)INT32_MAX - 65536, ext = (int64_t)1 << 28;
+	/* Spatial extents as (D, H, W), 1 on the axes the problem lacks. */
+	int64_t N = x->shape[0], Cin = x->shape[1];
+	int64_t isz[3] = { 1, 1, 1 }, ksz[3] = { 1, 1, 1 }, osz[3];
+	for (int d = 0; d < CONV_DIMS; d++) {
+		isz[3 - CONV_DIMS + d] = x->shape[2 + d];
+		ksz[3 - CONV_DIMS + d] = w->shape[2 + d];
+	}
+	const int64_t str[3] = { STRIDE_D, STRIDE_H, STRIDE_W }, pad[3] = { PAD_D, PAD_H, PAD_W };
+	const int64_t dil[3] = { DIL_D, DIL_H, DIL_W };
+#if CONV_TRANSPOSED
+	const int64_t opad[3] = { OPAD_D, OPAD_H, OPAD_W };
+#endif
+#if CONV_TRANSPOSED
+	int64_t Cout = w->shape[1] * CONV_GROUPS; /* w is (Cin, Cout/groups, k...) */
+	if (w->shape[0] != Cin)
 		return KB_ERR_SHAPE;
-	if (w->shape[1] != Cin || (b && b->shape[0] != Cout))
+#else
+	int64_t Cout = w->shape[0];               /* w is (Cout, Cin/groups, k...) */
+	if (w->shape[1] * CONV_GROUPS != Cin)
 		return KB_ERR_SHAPE;
-	if (H + 2 * CONV_PAD < KH || W + 2 * CONV_PAD < KW)
+#endif
+	if (N < 0 || Cin < 1 || Cout < 1 || Cin % CONV_GROUPS || Cout % CONV_GROUPS || (b && b->shape[0] != Cout))
 		return KB_ERR_SHAPE;
-	int64_t Ho = (H + 2 * CONV_PAD - KH) / CONV_STRIDE + 1;
-	int64_t Wo = (W + 2 * CONV_PAD - KW) / CONV_STRIDE + 1;
+	for (int d = 0; d < 3; d++) {
+		if (isz[d] < 1 || ksz[d] < 1 || isz[d] >= ext || dil[d] * (ksz[d] - 1) >= ext)
+			return KB_ERR_SHAPE;
+#if CONV_TRANSPOSED
+		osz[d] = (isz[d] - 1) * str[d] - 2 * pad[d] + dil[d] * (ksz[d] - 1) + opad[d] + 1;
+#else
+		if (isz[d] + 2 * pad[d] < dil[d] * (ksz[d] - 1) + 1)
+			return KB_ERR_SHAPE;
+		osz[d] = (isz[d] + 2 * pad[d] - dil[d] * (ksz[d] - 1) - 1) / str[d] + 1;
+#endif
+		if (osz[d] < 1 || osz[d] >= ext || isz[d] * str[d] >= ext)
+			return KB_ERR_SHAPE;
+	}
+	const int64_t D = isz[0], H = isz[1], W = isz[2], KD = ksz[0], KH = ksz[1], KW = ksz[2];
+	const int64_t Do = osz[0], Ho = osz[1], Wo = osz[2];
+	const int64_t Cg = Cin / CONV_GROUPS, Coutg = Cout / CONV_GROUPS, T = KD * KH * KW;
 	int64_t Po = 0, Qo = 0;
 #if POOL > 0
 	if (Ho < POOL || Wo < POOL)
@@ -678,11 +1061,14 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	if (y->shape[0] != N || y->shape[1] != Cout || y->shape[2] != Po || y->shape[3] != Qo)
 		return KB_ERR_SHAPE;
 #else
-	if (y->shape[0] != N || y->shape[1] != Cout || y->shape[2] != Ho || y->shape[3] != Wo)
+	if (y->shape[0] != N || y->shape[1] != Cout)
 		return KB_ERR_SHAPE;
+	for (int d = 0; d < CONV_DIMS; d++)
+		if (y->shape[2 + d] != osz[3 - CONV_DIMS + d])
+			return KB_ERR_SHAPE;
 #endif
-	int64_t M = N * Ho * Wo, K = Cin * KH * KW;
-	if (M > lim || Cin * H * W > lim || K > lim || Cout > lim || H > lim || W > lim)
+	int64_t M = N * Do * Ho * Wo, K = Cg * T;
+	if (M > lim || Cin * D * H * W > lim || K > lim || Cout > lim || T > lim)
 		return KB_ERR_SHAPE;
 	if (M == 0)
 		return KB_OK; /* N == 0: y is empty */
@@ -699,8 +1085,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	/* Weights in fragment order. */
 	int nk = (int)((K + BK - 1) / BK);
 	int nkb = nk * (BK / 8); /* k8 blocks up to the padded K the slices read */
-	int nnb = (int)((Cout + 7) / 8);
-	size_t wsp_floats = (size_t)nkb * nnb * 32 * FR;
+	int nnb = (int)((Coutg + 7) / 8); /* per group */
+	size_t wsp_floats = (size_t)CONV_GROUPS * nkb * nnb * 32 * FR;
 	float *wsp = NULL;
 	bool own = false;
 	if (wsp_floats <= WSP_STATIC_FLOATS) {
@@ -717,10 +1103,10 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	}
 	int rc = KB_OK;
 	{
-		int64_t th = (int64_t)nkb * nnb * 32;
+		int64_t th = (int64_t)CONV_GROUPS * nkb * nnb * 32;
 		int64_t blocks = (th + 255) / 256;
 		conv_prep_weights<<<(unsigned)(blocks < 65536 ? blocks : 65536), 256, 0, st>>>(
-			(const float *)w->data, wsp, (int)Cout, (int)K, nkb, nnb);
+			(const float *)w->data, wsp, (int)Coutg, (int)K, nkb, nnb, (int)T);
 		if (cudaGetLastError() != cudaSuccess) {
 			rc = KB_ERR_LAUNCH;
 			goto out;
@@ -752,11 +1138,33 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		a.K = (int)K;
 		a.nk = nk;
 		a.nnb = nnb;
-		a.ntiles = (int)((Cout + BN - 1) / BN);
+		int tpg = (int)((Coutg + BN - 1) / BN); /* channel tiles per group */
+		a.ntiles = CONV_GROUPS * tpg;
 		int khw = (int)(KH * KW);
-		a.dci = BK / khw;
+		a.dci = BK / (int)T;
 		a.dkh = (BK % khw) / (int)KW;
 		a.dkw = (BK % khw) % (int)KW;
+#if CONV_DIMS == 3
+		a.D = (int)D;
+		a.KD = (int)KD;
+		a.Do = (int)Do;
+		a.dkd = (BK % (int)T) / khw;
+#endif
+#if CONV_GROUPS > 1
+		a.Cg = (int)Cg;
+		a.Coutg = (int)Coutg;
+		a.tpg = tpg;
+#endif
+#if CONV_TRANSPOSED && !TGATHER
+		a.pad_d = (int)(DIL_D * (KD - 1) - PAD_D);
+		a.pad_h = (int)(DIL_H * (KH - 1) - PAD_H);
+		a.pad_w = (int)(DIL_W * (KW - 1) - PAD_W);
+#endif
+#if TGATHER
+		a.DS = (int)(D * STRIDE_D);
+		a.HS = (int)(H * STRIDE_H);
+		a.WS = (int)(W * STRIDE_W);
+#endif
 		int64_t grid = ((M + TBM - 1) / TBM) * a.ntiles;
 		if (grid > INT32_MAX) {
 			rc = KB_ERR_SHAPE;

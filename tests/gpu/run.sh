@@ -107,9 +107,10 @@ mkdir -p "$T"
 $K template | awk '
 	/^[a-z]/ { name = $1; ops = $0; sub(/.*serves /, "", ops); sub(/\)$/, "", ops)
 		print "T " name " " ops; next }
-	{ vals = $0; sub(/^[^[]*\[/, "", vals); sub(/\].*/, "", vals); gsub(/\*/, "", vals)
+	{ vals = $0; sub(/^[^[]*\[/, "", vals); sub(/\].*/, "", vals); gsub(/[*~]/, "", vals)
 	  n = split(vals, v, " "); print "K " $1 " " v[1] " " v[n] }' >"$T/list"
-# KBREED_GPU_ODD narrows the odd problems (a glob; default all).
+# KBREED_GPU_ODD narrows the odd problems (a glob; default all), e.g.
+# "tests/data/odd_conv*.py" for conv_igemm on every kind of convolution it serves.
 for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 	# The op the file declares, or the one recognition names (odd_cumprod).
 	op=$($K -q describe "$odd" 2>/dev/null | sed -n 's/^family .*, op \([a-z_0-9]*\) (.*/\1/p')

@@ -1,0 +1,163 @@
+#!/bin/bash
+# tests/bridge/test_conv.sh [PYTHON] - the implicit-GEMM convolution template
+# on real graphs: for scaled-down copies of KernelBench level 1's
+# convolutions ($KBREED_KERNELBENCH/level1: 1-D to 3-D, strided, padded,
+# dilated, grouped, transposed) and the odd-shaped ones of tests/data
+# (odd_conv*.py: 1-D, 3-D, dilation, groups, a 1x1 kernel, asymmetric
+# hyper-parameters, transposed with stride 1 and above, output padding, no
+# bias), recognition names the op and writes the CONV_* defines, `kbreed
+# template conv_igemm --for` realises them, and nvcc compiles them at the
+# defaults and at the knob extremes (sm_90a; not in the sanitizer run).
+# The ops it does not serve (depthwise, depthwise-separable) are refused:
+# `kbreed template` does not list them among its ops, a dry run's round 0
+# holds conv_igemm for the others and not for them, and a run on the fake
+# GPU proposes conv_igemm kernels for a grouped transposed conv and none
+# for a depthwise one.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/bridge/template_lib.sh
+
+# The ops conv_igemm serves, from its header.
+served=$(sed -n 's|^// problems: ||p' templates/conv/conv_igemm.cu)
+serves() { case " $served " in *" $1 "*) return 0 ;; esac; return 1; }
+for op in conv1d conv2d conv3d conv2d_grouped conv_transpose1d conv_transpose2d conv_transpose3d \
+	conv_transpose3d_grouped conv2d_pointwise conv2d_relu_maxpool; do
+	serves $op && ok "conv_igemm serves $op" || not_ok "conv_igemm serves $op" "$served"
+done
+for op in conv2d_depthwise conv1d_depthwise conv3d_depthwise conv2d_depthwise_separable conv2d_chain; do
+	serves $op && not_ok "conv_igemm does not serve $op" "$served" || ok "conv_igemm does not serve $op"
+done
+"$K" template 2>/dev/null | grep '^conv_igemm' | grep -q 'conv_transpose3d_grouped' &&
+	ok "kbreed template lists conv_igemm's new ops" || not_ok "kbreed template lists conv_igemm's new ops"
+
+# The problems: level 1's convolutions (scaled down) where present, and the
+# odd-shaped ones of tests/data.
+level1_copies $(cd "$bench/level1" 2>/dev/null && ls *_conv_*.py 2>/dev/null | sed 's/\.py$//')
+cp tests/data/odd_conv*.py "$tmp/p/"
+n_l1=$(ls "$tmp/p" | grep -vc '^odd_')
+echo "# $n_l1 level-1 convolutions, $(ls "$tmp/p" | grep -c '^odd_') odd ones"
+
+# Each: recognised as a conv with CONV_DIMS (or declared by the file);
+# realised where served, at the defaults; the odd ones also at every
+# knob's lowest and highest values.
+n_served=0
+n_refused=0
+for f in "$tmp"/p/*.py; do
+	name=$(basename "$f" .py)
+	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	op=$(sed -n 's/^family *conv, op \([a-z_0-9]*\) (.*/\1/p' "$tmp/$name.desc")
+	if [ -z "$op" ]; then
+		not_ok "$name: recognised as a convolution" "$(head -5 "$tmp/$name.desc")"
+		continue
+	fi
+	if grep -q '(recognised)' "$tmp/$name.desc"; then
+		grep -q '^#define CONV_DIMS [123]$' "$tmp/$name.desc" && grep -q '^#define CONV_GROUPS ' "$tmp/$name.desc" &&
+			ok "$name: recognised as $op with CONV_DIMS and CONV_GROUPS" ||
+			not_ok "$name: recognised as $op with CONV_DIMS and CONV_GROUPS" "$(grep '^#define' "$tmp/$name.desc")"
+	fi
+	if ! serves "$op"; then
+		n_refused=$((n_refused + 1))
+		continue
+	fi
+	n_served=$((n_served + 1))
+	"$K" -q template conv_igemm --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
+		not_ok "$name: conv_igemm realised" "$(cat "$tmp/err")"
+	case $name in
+	odd_*)
+		"$K" -q template conv_igemm --for "$f" BM=64 BN=32 BK=16 WARPS=4 STAGES=2 PRECISION=1 \
+			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
+		"$K" -q template conv_igemm --for "$f" BM=256 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=3 \
+			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+	esac
+done
+echo "# $n_served served, $n_refused refused (depthwise and the like)"
+[ "$n_served" -ge 15 ] && ok "at least 15 convolutions served ($n_served)" ||
+	not_ok "at least 15 convolutions served ($n_served)"
+
+# The defines say what each graph computes.
+want() { # problem, then the define lines it must have
+	p=$1
+	shift
+	[ -f "$tmp/$p.desc" ] || { echo "# $p: not here"; return; }
+	for d in "$@"; do
+		grep -qx "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
+	done
+	ok "$p: $*"
+}
+want odd_conv1d "CONV_DIMS 1" "CONV_STRIDE_W 3" "CONV_PAD_W 2" "CONV_DIL_W 2" "CONV_BIAS 1" "CONV_TRANSPOSED 0"
+want odd_conv2d_dilated "CONV_DIMS 2" "CONV_STRIDE_H 1" "CONV_STRIDE_W 2" "CONV_PAD_H 2" "CONV_PAD_W 3" \
+	"CONV_DIL_H 2" "CONV_DIL_W 3" "CONV_BIAS 0"
+want odd_conv3d "CONV_DIMS 3" "CONV_STRIDE_D 2" "CONV_PAD_W 2" "CONV_DIL_H 2" "CONV_GROUPS 1"
+want odd_conv2d_grouped "CONV_DIMS 2" "CONV_GROUPS 3" "CONV_STRIDE 2"
+want odd_conv3d_grouped "CONV_DIMS 3" "CONV_GROUPS 2" "CONV_PAD_W 0"
+want odd_conv_transpose1d "CONV_DIMS 1" "CONV_TRANSPOSED 1" "CONV_DIL_W 3" "CONV_OUT_PAD_W 2" "CONV_STRIDE_W 1"
+want odd_conv_transpose1d_strided "CONV_TRANSPOSED 1" "CONV_STRIDE_W 2" "CONV_OUT_PAD_W 1"
+want odd_conv_transpose2d "CONV_TRANSPOSED 1" "CONV_STRIDE 1" "CONV_PAD_H 1" "CONV_PAD_W 3" "CONV_DIL_H 2"
+want odd_conv_transpose2d_strided "CONV_TRANSPOSED 1" "CONV_STRIDE_H 2" "CONV_STRIDE_W 3" "CONV_OUT_PAD_W 2" "CONV_GROUPS 2"
+want odd_conv_transpose3d_grouped "CONV_DIMS 3" "CONV_TRANSPOSED 1" "CONV_GROUPS 4" "CONV_OUT_PAD_D 1" "CONV_DIL_H 2"
+# The ops' names: what the problems line is matched against.
+op_is() { grep -q "^family *conv, op $2 (" "$tmp/$1.desc" 2>/dev/null && ok "$1: op $2" ||
+	{ [ -f "$tmp/$1.desc" ] && not_ok "$1: op $2" "$(head -2 "$tmp/$1.desc")" || echo "# $1: not here"; }; }
+op_is odd_conv2d_pointwise conv2d_pointwise
+op_is odd_conv_transpose2d_strided conv_transpose2d_grouped
+op_is odd_conv_transpose3d_grouped conv_transpose3d_grouped
+op_is 82_conv_depthwise_2D_square_input_square_kernel conv2d_depthwise
+op_is 86_conv_depthwise_separable_2D conv2d_depthwise_separable
+
+if [ -z "${SANITIZER_LOGS:-}" ]; then
+	total=$(ls "$tmp"/src/*.cu | wc -l)
+	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
+	built=$(grep -c ': ok' "$tmp/compiled")
+	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
+		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
+fi
+
+# A depthwise conv (groups = Cin, from odd_conv2d_grouped.py): recognised
+# as such, so not one of conv_igemm's.
+sed 's/nn.Conv2d(12, 30, 3, stride=2, padding=1, groups=3/nn.Conv2d(12, 24, 3, stride=2, padding=1, groups=12/' \
+	tests/data/odd_conv2d_grouped.py >"$tmp/depthwise.py"
+"$K" -q describe "$tmp/depthwise.py" >"$tmp/depthwise.desc" 2>&1
+op_is depthwise conv2d_depthwise
+
+# Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
+export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
+for f in "$tmp"/p/odd_conv1d.py "$tmp"/p/odd_conv3d_grouped.py "$tmp"/p/odd_conv_transpose2d_strided.py \
+	"$tmp"/p/odd_conv2d.py "$tmp/depthwise.py"; do
+	name=$(basename "$f" .py)
+	case $name in
+	depthwise) w=0 ;;
+	*) w=1 ;;
+	esac
+	round0_holds conv_igemm "$f" "$w"
+done
+for f in "$tmp"/p/8[2-6]_conv_depthwise*.py; do
+	[ -f "$f" ] && round0_holds conv_igemm "$f" 0
+done
+
+# A run on the fake GPU (every candidate correct, times from a hash of its
+# name; references from the CPU, PyTorch's timings canned): a grouped
+# transposed conv gets the catalogue's conv-* ideas and conv_igemm kernels
+# after round 0; a depthwise one gets no conv_igemm kernel in any round.
+export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
+export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
+for f in "$tmp/p/odd_conv_transpose3d_grouped.py" "$tmp/depthwise.py"; do
+	name=$(basename "$f" .py)
+	"$K" -q run "$f" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
+		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
+	rc=$?
+	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
+	n_conv=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'conv-%'" 2>&1)
+	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE template = 'conv_igemm'" 2>&1)
+	n_late=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'conv_igemm'" 2>&1)
+	if [ "$name" = depthwise ]; then
+		[ $rc -eq 0 ] && [ "${n_tpl:-1}" = 0 ] &&
+			ok "$name: a fake-GPU run proposes no conv_igemm kernel" ||
+			not_ok "$name: a fake-GPU run proposes no conv_igemm kernel (exit $rc, $n_tpl)" "$ideas $(tail -5 "$tmp/err")"
+	else
+		[ $rc -eq 0 ] && [ "${n_conv:-0}" -ge 2 ] && [ "${n_late:-0}" -ge 4 ] &&
+			ok "$name: a fake-GPU run proposes conv-* ideas ($n_conv) and conv_igemm kernels ($n_late)" ||
+			not_ok "$name: a fake-GPU run proposes conv-* ideas and conv_igemm kernels (exit $rc, $n_conv, $n_late)" "$ideas $(tail -5 "$tmp/err")"
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
