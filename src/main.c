@@ -1036,6 +1036,11 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 		if (brc)
 			goto out;  /* the bridge said why */
 	}
+	/* An op the template does not list: realised anyway (a look at what
+	 * it would do), but said, since no search would offer it. */
+	if (for_problem && strcmp(one->problems, "*") && !util_word_in(one->problems, p.op ? p.op : ""))
+		warn("template %s does not list %s's op %s among those it serves (%s): realised anyway, "
+		     "but no search offers it there", one->name, p.name, p.op ? p.op : "(none)", one->problems);
 	/* A template that requires defines (pointwise_vec, the graph's body)
 	 * would realise as something else without them: refused. */
 	if (for_problem && *one->requires && !template_serves(one, p.op ? p.op : "", p.defines)) {
@@ -1860,7 +1865,8 @@ static const struct command commands[] = {
 	  "Without a name, lists the templates and their knobs (* marks a default).\n"
 	  "With one, prints the template realised with the knobs given. A template\n"
 	  "that requires defines (pointwise_vec: the graph's expression) is refused\n"
-	  "for a problem that lacks them.\n",
+	  "for a problem that lacks them; one that does not list the problem's op is\n"
+	  "realised with a warning (no search would offer it there).\n",
 	  { &for_group } },
 	{ "compile", cmd_compile, "compile kernels through the cache",
 	  "usage: kbreed compile [--arch sm_XX] [--jobs N] KERNEL.cu...\n"

@@ -95,6 +95,12 @@ for name in swapped sliced batch_moved broadcast; do
 	if [ "$op" = matmul_other ] && ! grep -q TRANS_A "$tmp/$name.desc"; then ok "$name: matmul_other, no TRANS_A"
 	else not_ok "$name: matmul_other, no TRANS_A (op '$op')" "$(cat "$tmp/$name.desc")"; fi
 done
+# Realised on request all the same, with a warning that no search offers it.
+"$K" template gemm_wgmma_tf32 --for "$tmp/swapped.py" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && grep -q "does not list swapped's op matmul_other" "$tmp/err" &&
+	ok "swapped: template --for realises gemm_wgmma_tf32 with a warning" ||
+	not_ok "swapped: template --for realises gemm_wgmma_tf32 with a warning (exit $rc)" "$(cat "$tmp/err")"
 # A transposed product in fp16: named with its dtype, which no template takes.
 sed -e "s|torch.randn(517, 333), torch.randn(517, 259)|torch.randn(51, 33, dtype=torch.float16), torch.randn(51, 29, dtype=torch.float16)|" \
 	tests/data/odd_matmul_fp32_tn.py >"$tmp/tn_fp16.py"
