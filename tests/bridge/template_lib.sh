@@ -1,9 +1,11 @@
 # tests/bridge/template_lib.sh - what the template shell tests (test_pointwise,
-# test_scan, test_reduce, test_loss) share; sourced from the checkout's root, with the
+# test_scan, test_reduce, test_loss, test_pool, test_matmul, test_matvec,
+# test_dwconv, test_conv, test_frobenius) share; sourced from the checkout's root, with the
 # test's PYTHON as $1. Sets root, B and K (the build under test), bench
 # (KernelBench), passed/failed with ok and not_ok, and tmp (removed at exit),
 # where KBREED_CACHE lives; level1_copies NAME... writes scaled-down copies of
-# those level-1 problems, where present, into $tmp/p.
+# those level-1 problems, where present, into $tmp/p; compile_realisations and
+# round0_holds are below.
 root=$(pwd)
 case ${KBREED_BUILD:-build} in
 /*) B=$KBREED_BUILD ;;
@@ -48,4 +50,17 @@ round0_holds() {
 	n=$(sqlite3 "$tmp/$name.db" "SELECT count(*) FROM candidates WHERE round = 0 AND template = '$1'" 2>&1)
 	[ "$n" = "$3" ] && ok "$name: dry run round 0 holds $1 $3 time(s)" ||
 		not_ok "$name: dry run round 0 holds $1 $3 time(s), not '$n'" "$(cat "$tmp/err")"
+}
+
+# compile_realisations: nvcc (through `kbreed compile`, sm_90a) compiles every
+# realisation the test wrote into $tmp/src; skipped in the sanitizer run,
+# whose build of kbreed is the thing under test there, not the templates.
+compile_realisations() {
+	local total built
+	[ -z "${SANITIZER_LOGS:-}" ] || return 0
+	total=$(ls "$tmp"/src/*.cu | wc -l)
+	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
+	built=$(grep -c ': ok' "$tmp/compiled")
+	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
+		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
 }

@@ -104,13 +104,7 @@ op_is odd_conv_transpose3d_grouped conv_transpose3d_grouped
 op_is 82_conv_depthwise_2D_square_input_square_kernel conv2d_depthwise
 op_is 86_conv_depthwise_separable_2D conv2d_depthwise_separable
 
-if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
-fi
+compile_realisations
 
 # A depthwise conv (groups = Cin, from odd_conv2d_grouped.py): recognised
 # as such, so not one of conv_igemm's.

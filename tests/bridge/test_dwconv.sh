@@ -81,13 +81,7 @@ want 85_conv_depthwise_2D_asymmetric_input_asymmetric_kernel "CONV_KERNEL_H 3" "
 # The bare name only where the axes agree.
 grep -q '^#define CONV_KERNEL ' "$tmp/odd_dwconv_mult2.desc" &&
 	not_ok "odd_dwconv_mult2: no bare CONV_KERNEL for a 5x3 window" || ok "odd_dwconv_mult2: no bare CONV_KERNEL for a 5x3 window"
-if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
-fi
+compile_realisations
 
 # Graphs the template does not compute, each from odd_dwconv_stride2.py with
 # another module or forward: refused by `template --for`.

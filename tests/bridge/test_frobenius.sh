@@ -32,13 +32,7 @@ for f in "$tmp"/p/*.py; do
 			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
 	esac
 done
-if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
-fi
+compile_realisations
 
 # Not x / ||x||_F: each from odd_frobenius.py with another forward.
 variant() { # name, forward body

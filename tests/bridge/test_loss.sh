@@ -85,13 +85,7 @@ if [ "$n_l1" -eq 4 ]; then
 	want 98_KLDivLoss "KB_LOSS_OP KB_LOSS_KL_DIV" "KB_LOSS_REDUCTION KB_LOSS_BATCHMEAN" "KB_LOSS_LOG_INPUT 1"
 	want 99_TripletMarginLoss "KB_LOSS_OP KB_LOSS_TRIPLET" "KB_LOSS_MARGIN (1)" "KB_LOSS_ROWS 1"
 fi
-if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
-fi
+compile_realisations
 
 # Graphs the template does not compute, each from an odd problem with
 # another forward: no KB_LOSS_OP written, and refused by `template --for`

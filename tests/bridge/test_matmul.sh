@@ -70,13 +70,7 @@ want 16_Matmul_with_transposed_A matmul_tn "TRANS_A 1" "TRANS_B 0"
 want 17_Matmul_with_transposed_B matmul_nt "TRANS_A 0" "TRANS_B 1"
 want 18_Matmul_with_transposed_both matmul_tt "TRANS_A 1" "TRANS_B 1"
 
-if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
-fi
+compile_realisations
 
 # Products whose operands lie in ways the templates do not take, each from
 # odd_matmul_fp32_tn.py with another forward (and inputs): named

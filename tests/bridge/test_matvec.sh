@@ -86,13 +86,7 @@ want odd_rowscale_cols "KB_DIAG_ROWS 0"
 want odd_rowscale_cols_bf16 "KB_DIAG_ROWS 0"
 want 12_Matmul_with_diagonal_matrices_ "KB_DIAG_ROWS 1"
 want 4_Matrix_vector_multiplication_ "KB_MATVEC 1"
-if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
-fi
+compile_realisations
 
 # Graphs the templates do not compute, each from an odd problem with
 # another forward or other inputs: no define written, the template refused

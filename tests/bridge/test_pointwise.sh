@@ -44,13 +44,7 @@ grep -q 'x0 \* (real)2 > (real)5' "$tmp/src/odd_softplus_bf16--default.cu" && ok
 	not_ok "softplus's beta and threshold are in the body"
 grep -q 'KB_PW_NIN 2' "$tmp/src/odd_scale--default.cu" && ok "the scalar input is an input of the template" ||
 	not_ok "the scalar input is an input of the template"
-if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
-fi
+compile_realisations
 
 # Not offered: a softmax (not pointwise) and a pointwise graph with a
 # broadcast operand (x + a row vector), by `template --for` and round 0.

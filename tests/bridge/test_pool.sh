@@ -76,13 +76,7 @@ for p in odd_pool_max1d odd_pool_max1d_wide odd_pool_avg1d odd_pool_avg2d_unbatc
 	grep -q "^#define POOL_$axes " "$tmp/$p.desc" && not_ok "$p: no POOL_$axes" "$(grep '^#define' "$tmp/$p.desc")" ||
 		ok "$p: no POOL_$axes"
 done
-if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
-fi
+compile_realisations
 
 # Graphs the template does not compute, each from odd_pool_max3d_indices.py
 # with another forward: refused by `template --for`, and no POOL_OP written.

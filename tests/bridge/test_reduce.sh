@@ -60,13 +60,7 @@ want odd_reduce_argmax_bf16 "KB_RED_OP KB_RED_ARGMAX" "KB_RED_DIM 1" "KB_RED_INN
 want odd_reduce_argmin "KB_RED_OP KB_RED_ARGMIN" "KB_RED_KEEPDIM 1"
 grep -q '^#define KB_RED_INNERMOST' "$tmp/odd_reduce_mean_strided.desc" &&
 	not_ok "odd_reduce_mean_strided: a strided axis is not KB_RED_INNERMOST" || ok "odd_reduce_mean_strided: a strided axis is not KB_RED_INNERMOST"
-if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
-fi
+compile_realisations
 
 # Graphs the template does not compute, each from odd_reduce_argmin.py with
 # another forward: refused by `template --for`, and no KB_RED_OP written.
