@@ -27,6 +27,9 @@
 #    the comparer holding the references on the GPU.
 # Results (JSON from `kbreed eval --json`) go to $KBREED_RESULTS (default
 # build/gpu-results). Ends with "N passed, M failed".
+# KBREED_GPU_PREPARE=sm_90a (with section 3 alone) only compiles section 3's
+# candidates for that arch into $KBREED_CACHE, on any machine with nvcc: a
+# cache to carry to the GPU machine, whose device time then goes to judging.
 set -u
 cd "$(dirname "$0")/../.."
 K=build/kbreed
@@ -144,6 +147,14 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 			for f in "$T/$name"/*.cu; do case "$f" in *--PRECISION-1.cu) ;; *) set -- "$@" "$f" ;; esac; done
 		fi
 		[ -e "${1:-/nonexistent}" ] || continue
+		if [ -n "${KBREED_GPU_PREPARE:-}" ]; then
+			# Compile only, for the GPU's arch, into $KBREED_CACHE: a cache
+			# built on a machine without a GPU, carried to one with it.
+			echo "# $(date -u +%H:%M:%S) compiling for $KBREED_GPU_PREPARE: $odd, $# candidates"
+			$K -q compile --arch "$KBREED_GPU_PREPARE" "$@" >/dev/null ||
+				echo "# some of them did not compile (the GPU run will say which)"
+			continue
+		fi
 		echo "# $(date -u +%H:%M:%S) templates on $odd: $# candidates, $tol tolerance"
 		$K eval --json --no-baseline --reps 20 --timeout 20 --tolerance $tol "$odd" "$@" \
 			>"$RESULTS/templates-$name-$tol.json" 2>"$RESULTS/templates-$name-$tol.log"
