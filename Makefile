@@ -149,6 +149,11 @@ $(BUILD)/tests/llm_server: tests/unit/llm_server.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
+# Whether a compiled candidate takes its problem's shapes (no GPU needed).
+$(BUILD)/tests/shape_probe: tests/unit/shape_probe.c include/kbreed_candidate.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -ldl
+
 # The unit tests find their helpers (fake worker, loopback server) in the
 # build they belong to.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libkbreed.a tests/unit/testing.h
@@ -167,7 +172,7 @@ $(BUILD)/tests/test_policy: tests/unit/test_policy.c src/policy.c src/policy.h $
 # test-asan does not run nvcc again on what test compiled (tests/unit/testing.h);
 # the bridge's descriptions of the problems the shell tests write (level 1
 # scaled down) likewise, so that test-asan does not run Python on them again.
-test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server
+test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server $(BUILD)/tests/shape_probe
 	@$(SAN_ENV) PYTHON="$(PYTHON)" KBREED_BUILD="$(BUILD)" KBREED_TEST_NVCC_CACHE=$(CURDIR)/build/test-nvcc-cache \
 		KBREED_TEST_DESCRIBE_CACHE=$(CURDIR)/build/test-describe-cache \
 		sh tests/run_tests.sh $(UNIT_BIN)

@@ -1033,14 +1033,21 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
 		diag_template_defines(g, cop(c, 0), -1, b);
 		return true;
 	}
-	/* torch.diag(a) @ B (or B @ torch.diag(a)) written out: the same product. */
+	/* torch.diag(a) @ B (or B @ torch.diag(a)) written out: the same product.
+	 * Newer torch decomposes diag of a vector into diag_embed(a) (offset 0,
+	 * dims -2 and -1). */
 	const struct graph_op *dg = find(c, "diag");
+	if (!dg)
+		dg = find(c, "diag_embed");
 	if (c->n == 2 && dg && op && !strcmp(short_name(op), "mm") && g->n_inputs == 2 &&
 	    g->tensors[0].ndim == 1 && g->tensors[1].ndim == 2 && dg->n_args == 1 && dg->n_outputs == 1 &&
 	    graph_op_input(dg, 0) == 0) {
-		int64_t diagonal = 0;
+		int64_t diagonal = 0, dim1 = -2, dim2 = -1;
 		graph_op_int(dg, "diagonal", &diagonal);
-		if (diagonal == 0) {
+		graph_op_int(dg, "offset", &diagonal);
+		graph_op_int(dg, "dim1", &dim1);
+		graph_op_int(dg, "dim2", &dim2);
+		if (diagonal == 0 && (dim1 == -2 || dim1 == 0) && (dim2 == -1 || dim2 == 1)) {
 			set(r, "matmul", "matmul_diag");
 			diag_template_defines(g, op, dg->outputs[0], b);
 			return true;

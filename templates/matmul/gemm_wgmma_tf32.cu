@@ -5,7 +5,7 @@
 // knob STAGES: 2 3 4 | default 4 | category asynchronous | shared-memory stages of the TMA ring (operand slices 32 deep in K); clamped to what fits in 227 KB (3 at PRECISION=3)
 // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 3 = 3xTF32 split prepared by a pre-pass (hi*hi + lo*hi + hi*lo, about fp32 accuracy); 1 = one TF32 product per step (within 1e-2, not 1e-4, at K = 4096)
 // knob GROUP: 1 8 16 | default 8 | category memory access | tile raster of the persistent loop: GROUP rows of tiles are swept column by column, so their A rows and B columns stay in L2
-// knob SPLIT_K: 0 1 2 4 8 16 32 | default 0 | category parallelism | K ranges computed by separate tiles into fp32 partial sums, added by a second pass in a fixed order; 0 = as many as it takes to give every SM a tile when there are fewer tiles than SMs (large K, small M x N), 1 = none
+// knob SPLIT_K: 0 1 2 4 8 16 32 | default 0 | category parallelism | K ranges computed by separate tiles into fp32 partial sums, added by a second pass in a fixed order; 0 = as many as it takes to give every SM a tile when there are fewer tiles than SMs (large K, small M x N), 1 = none; in every case pieces of at most 8192 K
 /*
  * gemm_wgmma_tf32.cu - C = A @ B in fp32 on Hopper tensor cores with
  * wgmma (TF32 inputs, fp32 accumulation), operands brought into shared
@@ -46,7 +46,11 @@
  * 256 makes 4 tiles), each tile's K range is cut into SPLIT_K pieces,
  * every piece a tile of its own, whose fp32 results go to a scratch array
  * of partial sums; a second kernel adds the pieces in order (deterministic,
- * no atomics).
+ * no atomics). Whatever SPLIT_K says, no piece is longer than PIECE_K
+ * (8192): the tensor core's fp32 accumulation is not round-to-nearest, and
+ * its drift grows with the length of the sum (on the H200, one 8-deep step
+ * at a time over K = 40003 took gemm_tf32's 3xTF32 past the strict
+ * tolerance); the partial sums are added in IEEE fp32.
  *
  * Main kernel. A persistent grid (one block per SM, held to one by asking
  * for more than half the SM's shared memory) walks the 128 x TBN tiles of
@@ -116,6 +120,8 @@
 #ifndef SPLIT_K
 #define SPLIT_K 0
 #endif
+/* The longest K range one tile sums on the tensor cores (see Split K). */
+#define PIECE_K 8192
 /* From the problem (recognition), not knobs. */
 #ifndef TRANS_A
 #define TRANS_A 0
@@ -695,17 +701,18 @@ static int64_t lead(const kb_tensor *t, int n)
 	return p;
 }
 
-/* Whether t's n leading dims are c's last n leading dims (c has nc). */
-static bool same_lead(const kb_tensor *t, int n, const kb_tensor *c, int nc)
+/* Whether t's dims [0, n) are c's dims [0, n) (t and c of one rank). */
+static bool same_lead(const kb_tensor *t, int n, const kb_tensor *c)
 {
 	for (int i = 0; i < n; i++)
-		if (t->shape[i] != c->shape[nc - n + i])
+		if (t->shape[i] != c->shape[i])
 			return false;
 	return true;
 }
 
 /* K pieces: SPLIT_K, or (0) enough to give every SM a tile when there are
- * fewer tiles than SMs, each piece at least 8 K steps; at most nk. */
+ * fewer tiles than SMs, each piece at least 8 K steps; in either case at
+ * least enough that no piece is longer than PIECE_K; at most nk. */
 static int pieces(int64_t tiles, int64_t nk)
 {
 	int64_t p = SPLIT_K;
@@ -719,6 +726,9 @@ static int pieces(int64_t tiles, int64_t nk)
 				p = 32;
 		}
 	}
+	const int64_t steps = PIECE_K / BK, by_length = (nk + steps - 1) / steps;
+	if (p < by_length)
+		p = by_length;
 	if (p > nk)
 		p = nk;
 	return p < 1 ? 1 : (int)p;
@@ -753,12 +763,12 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	int64_t rows_a = M, batch = 1;
 	bool a_batched = false, b_batched = false;
 	if (nb == 2 && !TRANS_A && !MATMUL_TRI) {
-		if (nc != na || !same_lead(a, na - 1, c, nc))
+		if (nc != na || !same_lead(a, na - 1, c))
 			return KB_ERR_SHAPE;
 		rows_a = lead(a, na - 1);
 	} else {
-		if (c->shape[nc - 2] != M || (na > 2 && (na != nc || !same_lead(a, na - 2, c, nc))) ||
-		    (nb > 2 && (nb != nc || !same_lead(b, nb - 2, c, nc))) || (na == 2 && nb == 2 && nc != 2))
+		if (c->shape[nc - 2] != M || (na > 2 && (na != nc || !same_lead(a, na - 2, c))) ||
+		    (nb > 2 && (nb != nc || !same_lead(b, nb - 2, c))) || (na == 2 && nb == 2 && nc != 2))
 			return KB_ERR_SHAPE;
 		batch = lead(c, nc - 2);
 		a_batched = na > 2;

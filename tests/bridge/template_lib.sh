@@ -63,4 +63,34 @@ compile_realisations() {
 	built=$(grep -c ': ok' "$tmp/compiled")
 	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
 		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
+	probe_shapes
+}
+
+# probe_shapes: each compiled realisation $tmp/src/NAME--*.cu of a problem
+# $tmp/p/NAME.py takes that problem's shapes: its kbreed_forward, called with
+# them on this machine without a GPU (build/tests/shape_probe), gets past its
+# shape and dtype checks (any status but KB_ERR_SHAPE; the first CUDA call
+# then fails). A host-side check that refuses the problem a template was
+# realised for is found here, not on the GPU.
+probe_shapes() {
+	local src so name spec refused=0 probed=0 why=""
+	[ -x "$B/tests/shape_probe" ] || { not_ok "shape probe built ($B/tests/shape_probe)"; return; }
+	while read -r src so; do
+		src=${src%:}
+		name=$(basename "$src" .cu)
+		name=${name%%--*}
+		[ -f "$tmp/p/$name.py" ] && [ -f "$so" ] || continue
+		spec=$("$K" -q describe --json "$tmp/p/$name.py" | python3 tests/bridge/shape_spec.py) || continue
+		probed=$((probed + 1))
+		# shellcheck disable=SC2086
+		if ! "$B/tests/shape_probe" "$so" $spec >/dev/null 2>"$tmp/probe-err"; then
+			refused=$((refused + 1))
+			why="$why$(basename "$src"): $spec $(cat "$tmp/probe-err")
+"
+		fi
+	done <<EOF_COMPILED
+$(grep ': ok' "$tmp/compiled" | awk '{ print $1, $NF }')
+EOF_COMPILED
+	[ "$refused" -eq 0 ] && ok "all $probed compiled realisations take their problem's shapes" ||
+		not_ok "$refused of $probed compiled realisations refuse their problem's shapes (KB_ERR_SHAPE)" "$why"
 }

@@ -151,19 +151,31 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 			# Compile only, for the GPU's arch, into $KBREED_CACHE: a cache
 			# built on a machine without a GPU, carried to one with it.
 			echo "# $(date -u +%H:%M:%S) compiling for $KBREED_GPU_PREPARE: $odd, $# candidates"
-			$K -q compile --arch "$KBREED_GPU_PREPARE" "$@" >/dev/null ||
+			$K -q compile --arch "$KBREED_GPU_PREPARE" "$@" >"$T/$name/compiled" ||
 				echo "# some of them did not compile (the GPU run will say which)"
+			# And each takes the problem's shapes (tests/unit/shape_probe.c).
+			spec=$($K -q describe --json "$odd" | python3 tests/bridge/shape_spec.py)
+			grep ': ok' "$T/$name/compiled" | awk '{ print $1, $NF }' | while read -r src so; do
+				# shellcheck disable=SC2086
+				build/tests/shape_probe "$so" $spec >/dev/null 2>&1 ||
+					echo "not ok - ${src%:} refuses the shapes of $odd ($spec)"
+			done
 			continue
 		fi
 		echo "# $(date -u +%H:%M:%S) templates on $odd: $# candidates, $tol tolerance"
 		$K eval --json --no-baseline --reps 20 --timeout 20 --tolerance $tol "$odd" "$@" \
 			>"$RESULTS/templates-$name-$tol.json" 2>"$RESULTS/templates-$name-$tol.log"
 		got=$(verdicts "$RESULTS/templates-$name-$tol.json" | tr '\n' ' ')
+		# KBREED_TEST_REFUSED in the file names templates whose strict
+		# realisations must refuse it (beyond their accurate range).
+		refused=$(sed -n 's/^KBREED_TEST_REFUSED = "\(.*\)"/ \1 /p' "$odd")
 		for k in "$@"; do
 			g=$(echo "$got" | cut -d' ' -f1)
 			got=$(echo "$got" | cut -d' ' -f2-)
-			if [ "$g" = correct ]; then ok "$(basename "$k" .cu) on $odd ($tol): correct"
-			else not_ok "$(basename "$k" .cu) on $odd ($tol): got '$g'"; fi
+			want=correct
+			case "$tol:$refused" in strict:*" $(basename "$k" | sed 's/--.*//') "*) want=runtime_error ;; esac
+			if [ "$g" = $want ]; then ok "$(basename "$k" .cu) on $odd ($tol): $want"
+			else not_ok "$(basename "$k" .cu) on $odd ($tol): got '$g', not $want"; fi
 		done
 	done
 done

@@ -158,6 +158,48 @@ static void test_unrecognised_names_ops(void **state)
 	graph_free(g);
 }
 
+/* diag(a) @ B and B @ diag(a) as newer torch writes them: diag of a vector
+ * becomes diag_embed (offset 0, dims -2 and -1), feeding an mm. Either way
+ * round it is the row-scaling product (templates/matmul/rowscale.cu). */
+static void recognise_diag(const char *diag_op, const char *attrs, bool rows, const char *want)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "{\"tensors\": [{\"kind\": \"input\", \"index\": 0, \"name\": \"a\", \"dtype\": \"f32\", \"shape\": [5]},"
+		   " {\"kind\": \"input\", \"index\": 1, \"name\": \"B\", \"dtype\": \"f32\", \"shape\": [5, 5]},"
+		   " {\"kind\": \"inter\", \"name\": \"t2\", \"dtype\": \"f32\", \"shape\": [5, 5]},"
+		   " {\"kind\": \"inter\", \"name\": \"t3\", \"dtype\": \"f32\", \"shape\": [5, 5]}],"
+		   " \"ops\": [{\"op\": \"aten.%s\", \"overload\": \"default\", \"args\": [{\"name\": \"self\", \"tensor\": 0}],"
+		   " \"attrs\": {%s}, \"outputs\": [2]},"
+		   " {\"op\": \"aten.mm\", \"overload\": \"default\", \"args\": [{\"name\": \"self\", \"tensor\": %d},"
+		   " {\"name\": \"mat2\", \"tensor\": %d}], \"attrs\": {}, \"outputs\": [3]}], \"outputs\": [3]}",
+		   diag_op, attrs, rows ? 2 : 1, rows ? 1 : 2);
+	struct op_graph *g;
+	assert_int_equal(decode(buf_str(&b), &g), 0);
+	struct recognition r;
+	recognition_init(&r);
+	bool found = recognize_graph(g, &r);
+	if (want) {
+		assert_true(found);
+		assert_string_equal(r.op, "matmul_diag");
+		assert_non_null(strstr(r.defines, want));
+	} else {
+		assert_true(!found || strcmp(r.op, "matmul_diag"));
+	}
+	recognition_release(&r);
+	graph_free(g);
+	buf_release(&b);
+}
+
+static void test_diag_embed_product(void **state)
+{
+	recognise_diag("diag", "\"diagonal\": 0", true, "#define KB_DIAG_ROWS 1\n");
+	recognise_diag("diag_embed", "\"offset\": 0, \"dim1\": -2, \"dim2\": -1", true, "#define KB_DIAG_ROWS 1\n");
+	recognise_diag("diag_embed", "", false, "#define KB_DIAG_ROWS 0\n");
+	/* Not the diagonal matrix of a: another diagonal. */
+	recognise_diag("diag_embed", "\"offset\": 1", true, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_unrecognised_names_ops),
+		cmocka_unit_test(test_diag_embed_product),
 	};
 	return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
 }
