@@ -177,6 +177,10 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 			if [ "$g" = $want ]; then ok "$(basename "$k" .cu) on $odd ($tol): $want"
 			else not_ok "$(basename "$k" .cu) on $odd ($tol): got '$g', not $want"; fi
 		done
+		# What went wrong, in the output (a call cut short returns only that).
+		grep -o '"detail": "[^"]*"' "$RESULTS/templates-$name-$tol.json" | grep -v '"detail": "correct' |
+			cut -c1-300 | sort | uniq -c | head -5 | sed 's/^/# /'
+
 	done
 done
 fi
