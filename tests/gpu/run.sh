@@ -110,7 +110,7 @@ mkdir -p "$T"
 $K template | awk '
 	/^[a-z]/ { name = $1; ops = $0; sub(/.*serves /, "", ops); sub(/\)$/, "", ops)
 		print "T " name " " ops; next }
-	{ vals = $0; sub(/^[^[]*\[/, "", vals); sub(/\].*/, "", vals); gsub(/[*~]/, "", vals)
+	/^  [A-Z]/ { vals = $0; sub(/^[^[]*\[/, "", vals); sub(/\].*/, "", vals); gsub(/[*~]/, "", vals)
 	  n = split(vals, v, " "); print "K " $1 " " v[1] " " v[n] }' >"$T/list"
 # KBREED_GPU_ODD narrows the odd problems (a glob; default all), e.g.
 # "tests/data/odd_conv*.py" for conv_igemm on every kind of convolution it serves.
