@@ -807,8 +807,9 @@ static int rownorm_plain(const struct compute *c, const char *name, const struct
 		want = 1;
 		src = x;
 	} else if (!strcmp(name, "l2norm") && c->n == 2 && n2 && n2->n_args == 1) {
-		double p = 2.0;
-		if (graph_op_attr(n2, "p") && (!graph_op_float(n2, "p", &p) || p != 2.0))
+		double p = 2.0, ord = 2.0; /* norm's p, linalg_vector_norm's ord */
+		if ((graph_op_attr(n2, "p") && (!graph_op_float(n2, "p", &p) || p != 2.0)) ||
+		    (graph_op_attr(n2, "ord") && (!graph_op_float(n2, "ord", &ord) || ord != 2.0)))
 			return 0;
 		red = n2;
 		want = 2;
