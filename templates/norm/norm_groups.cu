@@ -64,6 +64,11 @@
  * elements, some 16 blocks each). Scratch is static: at most 2^20 groups
  * and 2^18 partial pairs (P is lowered to fit); more groups are refused.
  * var is clamped at 0; a NaN in a group makes its outputs NaN.
+ * Runs shorter than a block (batch norm with S of a few elements,
+ * BatchNorm1d on (N, C)) are not walked run by run, which would leave most
+ * threads idle: the block's threads stride over its range element by
+ * element, each finding its run by a division (scattered loads; a layout
+ * with threads across channels for such shapes is not written yet).
  */
 #ifndef THREADS
 #define THREADS 256
@@ -289,13 +294,20 @@ __global__ void __launch_bounds__(THREADS) stats_kernel(const T *__restrict__ x,
 	const int64_t lo = gr.M * j / gr.P, hi = gr.M * (j + 1) / gr.P;
 	acc_t acc;
 	acc_init(acc);
-	if (lo < hi)
+	if (gr.L < THREADS) {
+		for (int64_t i = lo + threadIdx.x; i < hi; i += THREADS) {
+			const int64_t s = i / gr.L;
+			acc_add(acc, to_float(base[s * gr.segstride + (i - s * gr.L)]), k);
+			acc_step(acc);
+		}
+	} else if (lo < hi) {
 		for (int64_t s = lo / gr.L; s <= (hi - 1) / gr.L; s++) {
 			const int64_t a0 = lo > s * gr.L ? lo - s * gr.L : 0;
 			const int64_t a1 = hi < (s + 1) * gr.L ? hi - s * gr.L : gr.L;
 			const T *p = base + s * gr.segstride;
 			run_stats<T, V>(p, p - x, a0, a1, k, acc);
 		}
+	}
 	double2 sums = block_sum2(acc_sums(acc, k));
 	__shared__ bool last;
 	if (gr.P > 1) {
