@@ -785,6 +785,45 @@ static bool scan(const struct compute *c, struct recognition *r, struct buf *b)
 	return true;
 }
 
+/* Whether the graph is exactly input 0 divided by its L1 norm (abs, sum) or
+ * its L2 norm (norm or linalg_vector_norm, p 2) over one dim with keepdim,
+ * and nothing else: 1 or 2, or 0 where it is anything else. */
+static int rownorm_plain(const struct compute *c, const char *name, const struct graph_op *n2,
+			 const struct graph_op *div)
+{
+	const struct op_graph *g = c->g;
+	if (!div || div->n_args != 2 || g->n_inputs != 1 || g->n_params != 0 || g->outputs[0] != div->outputs[0])
+		return 0;
+	const int x = div->args[0].tensor;
+	if (g->tensors[x].kind != GRAPH_INPUT || g->tensors[x].index != 0)
+		return 0;
+	const struct graph_op *red = NULL;
+	int want = 0, src = -1;
+	if (!strcmp(name, "l1norm") && c->n == 3 && has(c, "abs") && (red = find(c, "sum"))) {
+		const struct graph_op *ab = find(c, "abs");
+		if (ab->n_args != 1 || ab->args[0].tensor != x || red->n_args != 1 ||
+		    red->args[0].tensor != ab->outputs[0])
+			return 0;
+		want = 1;
+		src = x;
+	} else if (!strcmp(name, "l2norm") && c->n == 2 && n2 && n2->n_args == 1) {
+		double p = 2.0, ord = 2.0; /* norm's p, linalg_vector_norm's ord */
+		if ((graph_op_attr(n2, "p") && (!graph_op_float(n2, "p", &p) || p != 2.0)) ||
+		    (graph_op_attr(n2, "ord") && (!graph_op_float(n2, "ord", &ord) || ord != 2.0)))
+			return 0;
+		red = n2;
+		want = 2;
+		src = n2->args[0].tensor;
+	}
+	if (!want || src != x || div->args[1].tensor != red->outputs[0])
+		return 0;
+	const struct graph_attr *d = graph_op_attr(red, "dim");
+	int64_t keep = 0;
+	if (!d || d->value.type != GRAPH_INTS || d->value.n != 1 || !graph_op_int(red, "keepdim", &keep) || !keep)
+		return 0;
+	return want;
+}
+
 static bool norm(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	const struct graph_op *op;
@@ -805,6 +844,10 @@ static bool norm(const struct compute *c, struct recognition *r, struct buf *b)
 		graph_op_int(op, "training", &training);
 		set(r, "norm", instance ? "instancenorm" : "batchnorm");
 		def_int(b, "NORM_TRAINING", training);
+		/* For templates: an instance norm's statistics are over the
+		 * batch norm's spatial dims, the last ndim - 2 of x. */
+		if (instance && c->g->tensors[op->args[0].tensor].ndim > 2)
+			def_int(b, "NORM_INSTANCE", c->g->tensors[op->args[0].tensor].ndim - 2);
 		if (graph_op_float(op, "eps", &eps))
 			def_float(b, "NORM_EPS", eps);
 		return true;
@@ -862,6 +905,11 @@ static bool norm(const struct compute *c, struct recognition *r, struct buf *b)
 	 * input 0 over every element and the division of input 0 by it. */
 	const struct graph_op *div = find(c, "div");
 	double p = 2.0;
+	/* Exactly x / sum(|x|, dim, keepdim) or x / ||x||_2 over one dim, keepdim
+	 * (templates/norm/rownorm.cu): NORM_ROW_P is 1 or 2. */
+	int p_row = rownorm_plain(c, name, n2, div);
+	if (p_row)
+		def_int(b, "NORM_ROW_P", p_row);
 	if (!strcmp(name, "frobenius_norm") && c->n == 2 && div && div->n_args == 2 && n2->n_args == 1 &&
 	    (!graph_op_attr(n2, "p") || graph_op_float(n2, "p", &p)) && p == 2.0 &&
 	    div->args[1].tensor == n2->outputs[0] && c->g->outputs[0] == div->outputs[0] &&

@@ -1,8 +1,8 @@
 # tests/bridge/template_lib.sh - what the template shell tests (test_pointwise,
 # test_scan, test_reduce, test_loss, test_pool, test_matmul, test_matvec,
-# test_dwconv, test_conv, test_frobenius) share; sourced from the checkout's root, with the
-# test's PYTHON as $1. Sets root, B and K (the build under test), bench
-# (KernelBench), passed/failed with ok and not_ok, and tmp (removed at exit),
+# test_dwconv, test_conv, test_frobenius, test_norms) share; sourced from the
+# checkout's root, with the test's PYTHON as $1. Sets root, B and K (the build
+# under test), bench (KernelBench), passed/failed with ok and not_ok, and tmp (removed at exit),
 # where KBREED_CACHE lives; level1_copies NAME... writes scaled-down copies of
 # those level-1 problems, where present, into $tmp/p; compile_realisations and
 # round0_holds are below.
@@ -38,6 +38,7 @@ level1_copies() {
 	for n in "$@"; do
 		[ -f "$bench/level1/$n.py" ] && cp "$bench/level1/$n.py" "$tmp/l1in/"
 	done
+	ls "$tmp/l1in"/*.py >/dev/null 2>&1 || return 0
 	bash tests/bridge/scale_level1.sh "$tmp/l1in" "$tmp/p" >/dev/null
 }
 
