@@ -9,6 +9,9 @@
 //   ms_push(m, s, v)          one value added to a pair, online: the sum is
 //                             rescaled when the max grows
 //   ms_push_vec(m, s, v)      V values: one rescale for the vector's max
+//   sm_out<LOG>(v, m, k)      y from x = v and the row's max m: exp(v - m) * k,
+//                             k = 1 / sum; for log_softmax (LOG = 1)
+//                             v - m - k, k = log(sum)
 //   block_ms<NW>(m, s, sh)    the pairs of a block of NW warps merged; every
 //                             thread gets the result (sh: 32 float2 of shared
 //                             memory, free again on return)
@@ -83,6 +86,11 @@ __device__ __forceinline__ void ms_push_vec(float &m, float &s, const T &v)
 			acc += expf(comp(v, j) - m);
 		s += acc;
 	}
+}
+
+template <int LOG> __device__ __forceinline__ float sm_out(float v, float m, float k)
+{
+	return LOG ? (v - m) - k : expf(v - m) * k;
 }
 
 template <int NW> __device__ void block_ms(float &m, float &s, float2 *sh)

@@ -110,17 +110,6 @@ template <typename T> __device__ __forceinline__ void store_y(T *p, T v)
 #endif
 }
 
-/* y from x, the row's max m and inv = 1 / sum, or for log_softmax
- * lse = log(sum). */
-__device__ __forceinline__ float sm_out(float v, float m, float inv_or_lse)
-{
-#if SOFTMAX_LOG
-	return (v - m) - inv_or_lse;
-#else
-	return expf(v - m) * inv_or_lse;
-#endif
-}
-
 /* One cluster a row at a time; S floats a slice (a multiple of V). */
 template <int V>
 __global__ void __launch_bounds__(THREADS, 1)
@@ -177,7 +166,7 @@ softmax_cluster(const float *__restrict__ x, float *__restrict__ y, int64_t B, i
 			T v = sl[k], o;
 #pragma unroll
 			for (int j = 0; j < V; j++)
-				setcomp(o, j, sm_out(comp(v, j), m, inv));
+				setcomp(o, j, sm_out<SOFTMAX_LOG>(comp(v, j), m, inv));
 			store_y(ys + k, o);
 		}
 	}

@@ -110,17 +110,6 @@ template <typename T> __device__ __forceinline__ void store_y(T *p, T v)
 #endif
 }
 
-/* y from x and the row's max m: exp(x - m) * inv, where inv = 1 / sum, or
- * for log_softmax x - m - lse, where lse = log(sum). */
-__device__ __forceinline__ float sm_out(float v, float m, float inv_or_lse)
-{
-#if SOFTMAX_LOG
-	return (v - m) - inv_or_lse;
-#else
-	return expf(v - m) * inv_or_lse;
-#endif
-}
-
 __device__ float block_max(float m, float *sh)
 {
 	const unsigned full = 0xffffffffu;
@@ -257,12 +246,12 @@ softmax_rows(const float *__restrict__ x, float *__restrict__ y, int64_t B, int6
 		const float mm = m;
 		T *yv = reinterpret_cast<T *>(yr + h);
 		visit<V, M2>(xr, h, nv, L, sc, nc,
-			 [&](float v, int64_t i) { store_y(yr + i, sm_out(v, mm, inv)); },
+			 [&](float v, int64_t i) { store_y(yr + i, sm_out<SOFTMAX_LOG>(v, mm, inv)); },
 			 [&](const T &v, int64_t i) {
 				 T o;
 #pragma unroll
 				 for (int j = 0; j < V; j++)
-					 setcomp(o, j, sm_out(comp(v, j), mm, inv));
+					 setcomp(o, j, sm_out<SOFTMAX_LOG>(comp(v, j), mm, inv));
 				 store_y(yv + (i - h) / V, o);
 			 });
 	}
@@ -317,13 +306,13 @@ softmax_strided(const float *__restrict__ x, float *__restrict__ y, int64_t B, i
 		for (; l + 3 * SPL < L; l += 4 * SPL) {
 			float a = xl[l * I], c = xl[(l + SPL) * I];
 			float d = xl[(l + 2 * SPL) * I], e = xl[(l + 3 * SPL) * I];
-			store_y(yl + l * I, sm_out(a, m, inv));
-			store_y(yl + (l + SPL) * I, sm_out(c, m, inv));
-			store_y(yl + (l + 2 * SPL) * I, sm_out(d, m, inv));
-			store_y(yl + (l + 3 * SPL) * I, sm_out(e, m, inv));
+			store_y(yl + l * I, sm_out<SOFTMAX_LOG>(a, m, inv));
+			store_y(yl + (l + SPL) * I, sm_out<SOFTMAX_LOG>(c, m, inv));
+			store_y(yl + (l + 2 * SPL) * I, sm_out<SOFTMAX_LOG>(d, m, inv));
+			store_y(yl + (l + 3 * SPL) * I, sm_out<SOFTMAX_LOG>(e, m, inv));
 		}
 		for (; l < L; l += SPL)
-			store_y(yl + l * I, sm_out(xl[l * I], m, inv));
+			store_y(yl + l * I, sm_out<SOFTMAX_LOG>(xl[l * I], m, inv));
 	}
 }
 
