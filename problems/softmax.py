@@ -4,6 +4,7 @@ import torch.nn as nn
 
 KBREED_FAMILY = "softmax"
 KBREED_NOTES = "torch.softmax over 65536-element rows, 4096 rows"
+KBREED_DEFINES = {"SOFTMAX_DIM": 1, "SOFTMAX_INNERMOST": 1}
 
 batch_size = 4096
 dim = 65536

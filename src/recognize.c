@@ -749,6 +749,20 @@ static bool softmax(const struct compute *c, struct recognition *r, struct buf *
 	int64_t dim = -1;
 	if (first_int(op, "dim", &dim))
 		def_int(b, "SOFTMAX_DIM", dim);
+	if (log)
+		def_int(b, "SOFTMAX_LOG", 1);
+	/* The softmax axis innermost (nothing but extents of 1 after it): rows
+	 * for the row and cluster templates; a strided axis gets the ideas for
+	 * columns. */
+	int x = graph_op_input(op, 0);
+	if (x >= 0) {
+		const struct graph_tensor *tx = &c->g->tensors[x];
+		int64_t d = dim < 0 ? dim + tx->ndim : dim, inner = 1;
+		for (int64_t k = d + 1; k < tx->ndim; k++)
+			inner *= tx->shape[k];
+		if (d >= 0 && d < tx->ndim && inner == 1)
+			def_int(b, "SOFTMAX_INNERMOST", 1);
+	}
 	return true;
 }
 

@@ -1,20 +1,29 @@
 // kbreed-template: softmax_online
 // family: softmax
-// problems: softmax
+// problems: softmax log_softmax
 // knob THREADS: 256 512 1024 | default 1024 | category parallelism | threads per block (one block works on one row at a time)
 // knob VEC: 1 2 4 | default 4 | category memory access | floats per load and store (float, float2, float4)
 // knob ONLINE: 0 1 | default 1 | category memory access | 1 = one read pass computing max and rescaled sum together, 0 = a max pass then a sum pass (the row is read three times)
 // knob STREAM_STORES: 0 1 | default 1 | category memory access | 1 = y written with __stcs (evict-first) so the outputs do not push rows out of L2
 // knob BLOCKS_PER_SM: 0 1 2 | default 0 | category parallelism | 0 = one block per row; k = persistent grid of SMs*k blocks looping over rows (bounds the rows in flight, hence the L2 footprint of the re-read)
 // knob SMEM_KB: 0 96 200 | default 0 | category memory access | KB of shared memory per block holding the start of the row between the passes (each thread keeps the vectors it loaded), so only the rest is re-read from L2
+// knob SPLIT: 0 1 2 4 8 | default 0 | category parallelism | strided axis (I > 1): threads of a 256-thread block sharing one column (b, i), each taking every SPLIT-th step of L; 0 = by shape (more where the columns are too few to fill the GPU)
 /*
- * softmax_online.cu - torch.softmax(x, dim=1), fp32.
+ * softmax_online.cu - torch.softmax(x, dim) and torch.log_softmax(x, dim),
+ * fp32, along any dim.
+ *
+ * The problem's defines, written by recognition (src/recognize.c) and placed
+ * before this file, say what to compute; compiled on its own it is a
+ * softmax over dim 1:
+ *   SOFTMAX_DIM  the softmax dim (negative: counted from the end)
+ *   SOFTMAX_LOG  1 = log_softmax: y = x - max - log(sum exp(x - max))
  *
  * Layout (contiguous, row-major, fp32):
- *   in[0]  x  (B, L, inner...)   e.g. (4096, 65536): B = 4096 rows of L = 65536
+ *   in[0]  x  (outer..., L, inner...)   e.g. (4096, 65536): B = 4096 rows of L = 65536
  *   out[0] y  same shape
- * B = shape[0], L = shape[1] (the softmax dim), I = product of shape[2:]
- * (1 for a 2-D input). Element (b, l, i) lives at (b * L + l) * I + i.
+ * B = product of the dims before SOFTMAX_DIM, L = its extent, I = product
+ * of the dims after it (1 when it is the last). Element (b, l, i) lives at
+ * (b * L + l) * I + i.
  *
  * Strategy, I == 1 (the fast path): a block owns a row. Pass 1 reads the
  * row once with VEC-wide loads and keeps a per-thread running (max, sum of
@@ -34,9 +43,14 @@
  * provided x and y rows share the same misalignment; otherwise the scalar
  * path runs. BLOCKS_PER_SM > 0 runs a persistent grid (SMs x k blocks, capped
  * by occupancy) so that at most SMs*k rows are in flight.
- * I > 1 (strided lines, correctness over speed): one thread per (b, i) line,
- * neighbouring threads reading neighbouring i; max, sum (in double), write.
+ * I > 1 (the strided path): a column (b, i) is the L elements I apart;
+ * neighbouring threads take neighbouring columns, so each step of a warp
+ * reads one contiguous run of I. A column is walked by SPLIT threads of the
+ * block, each with an online (max, sum) pair over every SPLIT-th element
+ * (four loads in flight); the pairs meet in shared memory in a fixed order,
+ * and a second pass writes the column. Two reads and one write of x in all.
  * expf() throughout (no fast-math intrinsics). No scratch memory.
+ * Rows of -inf give NaN (exp(-inf - -inf)), as PyTorch's softmax does.
  */
 #ifndef THREADS
 #define THREADS 1024
@@ -56,11 +70,21 @@
 #ifndef SMEM_KB
 #define SMEM_KB 0
 #endif
+#ifndef SPLIT
+#define SPLIT 0
+#endif
+#ifndef SOFTMAX_DIM
+#define SOFTMAX_DIM 1
+#endif
+#ifndef SOFTMAX_LOG
+#define SOFTMAX_LOG 0
+#endif
 
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
+#include "../common/softmax_stats.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -68,35 +92,14 @@ static_assert(ONLINE == 0 || ONLINE == 1, "ONLINE is 0 or 1");
 static_assert(STREAM_STORES == 0 || STREAM_STORES == 1, "STREAM_STORES is 0 or 1");
 static_assert(BLOCKS_PER_SM >= 0 && BLOCKS_PER_SM <= 8, "BLOCKS_PER_SM");
 static_assert(SMEM_KB >= 0 && SMEM_KB <= 227, "SMEM_KB");
+static_assert(SPLIT == 0 || SPLIT == 1 || SPLIT == 2 || SPLIT == 4 || SPLIT == 8, "SPLIT");
+static_assert(SOFTMAX_LOG == 0 || SOFTMAX_LOG == 1, "SOFTMAX_LOG is 0 or 1");
 
 KBREED_CANDIDATE_ABI
 
 #define NWARPS (THREADS / 32)
 /* register budget: persistent grids promise BLOCKS_PER_SM resident blocks */
 #define LB_MIN (BLOCKS_PER_SM > 0 ? BLOCKS_PER_SM : 1)
-
-template <int V> struct vec_t;
-template <> struct vec_t<1> { typedef float T; };
-template <> struct vec_t<2> { typedef float2 T; };
-template <> struct vec_t<4> { typedef float4 T; };
-
-/* Component j of a vector; j is a compile-time constant after unrolling,
- * so these stay in registers (no address taken). */
-__device__ __forceinline__ float comp(float v, int) { return v; }
-__device__ __forceinline__ float comp(float2 v, int j) { return j == 0 ? v.x : v.y; }
-__device__ __forceinline__ float comp(float4 v, int j)
-{
-	return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w;
-}
-__device__ __forceinline__ void setcomp(float &v, int, float f) { v = f; }
-__device__ __forceinline__ void setcomp(float2 &v, int j, float f)
-{
-	if (j == 0) v.x = f; else v.y = f;
-}
-__device__ __forceinline__ void setcomp(float4 &v, int j, float f)
-{
-	if (j == 0) v.x = f; else if (j == 1) v.y = f; else if (j == 2) v.z = f; else v.w = f;
-}
 
 template <typename T> __device__ __forceinline__ void store_y(T *p, T v)
 {
@@ -105,42 +108,6 @@ template <typename T> __device__ __forceinline__ void store_y(T *p, T v)
 #else
 	*p = v;
 #endif
-}
-
-/* (m, s) pairs: s = sum exp(x - m). Merge b into a. */
-__device__ __forceinline__ void ms_merge(float &m, float &s, float m2, float s2)
-{
-	float M = fmaxf(m, m2);
-	if (M == -INFINITY)
-		return; /* both empty */
-	float a = (m == -INFINITY) ? 0.0f : s * expf(m - M);
-	float b = (m2 == -INFINITY) ? 0.0f : s2 * expf(m2 - M);
-	m = M;
-	s = a + b;
-}
-
-/* Block-wide merge of (m, s); every thread gets the result. */
-__device__ void block_ms(float &m, float &s, float2 *sh)
-{
-	const unsigned full = 0xffffffffu;
-	for (int off = 16; off > 0; off >>= 1) {
-		float m2 = __shfl_xor_sync(full, m, off);
-		float s2 = __shfl_xor_sync(full, s, off);
-		ms_merge(m, s, m2, s2);
-	}
-	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
-	if (lane == 0)
-		sh[wid] = make_float2(m, s);
-	__syncthreads();
-	float2 t = lane < NWARPS ? sh[lane] : make_float2(-INFINITY, 0.0f);
-	m = t.x;
-	s = t.y;
-	for (int off = 16; off > 0; off >>= 1) {
-		float m2 = __shfl_xor_sync(full, m, off);
-		float s2 = __shfl_xor_sync(full, s, off);
-		ms_merge(m, s, m2, s2);
-	}
-	__syncthreads(); /* sh reused by the next call */
 }
 
 __device__ float block_max(float m, float *sh)
@@ -252,32 +219,9 @@ softmax_rows(const float *__restrict__ x, float *__restrict__ y, int64_t B, int6
 		float m = -INFINITY, s = 0.0f;
 #if ONLINE
 		visit<V, M1>(xr, h, nv, L, sc, nc,
-			 [&](float v, int64_t) {
-				 if (v > m) {
-					 s = (m == -INFINITY ? 0.0f : s * expf(m - v)) + 1.0f;
-					 m = v;
-				 } else if (m != -INFINITY) { /* else v = m = -inf: adds 0 */
-					 s += expf(v - m);
-				 }
-			 },
-			 [&](const T &v, int64_t) {
-				 float mc = comp(v, 0);
-#pragma unroll
-				 for (int j = 1; j < V; j++)
-					 mc = fmaxf(mc, comp(v, j));
-				 if (mc > m) {
-					 s = (m == -INFINITY) ? 0.0f : s * expf(m - mc);
-					 m = mc;
-				 }
-				 if (m != -INFINITY) { /* else all V values are -inf */
-					 float acc = 0.0f;
-#pragma unroll
-					 for (int j = 0; j < V; j++)
-						 acc += expf(comp(v, j) - m);
-					 s += acc;
-				 }
-			 });
-		block_ms(m, s, sh);
+			 [&](float v, int64_t) { ms_push(m, s, v); },
+			 [&](const T &v, int64_t) { ms_push_vec(m, s, v); });
+		block_ms<NWARPS>(m, s, sh);
 #else
 		visit<V, M1>(xr, h, nv, L, sc, nc,
 			 [&](float v, int64_t) { m = fmaxf(m, v); },
@@ -298,49 +242,85 @@ softmax_rows(const float *__restrict__ x, float *__restrict__ y, int64_t B, int6
 			 });
 		s = block_sum(s, (float *)sh);
 #endif
-		const float inv = 1.0f / s;
+		const float inv = SOFTMAX_LOG ? logf(s) : 1.0f / s;
 		const float mm = m;
 		T *yv = reinterpret_cast<T *>(yr + h);
 		visit<V, M2>(xr, h, nv, L, sc, nc,
-			 [&](float v, int64_t i) { store_y(yr + i, expf(v - mm) * inv); },
+			 [&](float v, int64_t i) { store_y(yr + i, sm_out<SOFTMAX_LOG>(v, mm, inv)); },
 			 [&](const T &v, int64_t i) {
 				 T o;
 #pragma unroll
 				 for (int j = 0; j < V; j++)
-					 setcomp(o, j, expf(comp(v, j) - mm) * inv);
+					 setcomp(o, j, sm_out<SOFTMAX_LOG>(comp(v, j), mm, inv));
 				 store_y(yv + (i - h) / V, o);
 			 });
 	}
 }
 
-/* General dim=1 softmax for I > 1: one thread per (b, i) line. */
-__global__ void softmax_strided(const float *__restrict__ x, float *__restrict__ y,
-				int64_t B, int64_t L, int64_t I)
+/* The strided path (I > 1): SPL threads per column, 256 / SPL columns a block. */
+#define STRIDED_THREADS 256
+template <int SPL>
+__global__ void __launch_bounds__(STRIDED_THREADS, 4)
+softmax_strided(const float *__restrict__ x, float *__restrict__ y, int64_t B, int64_t L, int64_t I)
 {
-	int64_t lines = B * I;
-	for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < lines;
-	     t += (int64_t)gridDim.x * blockDim.x) {
-		int64_t b = t / I, i = t - b * I;
+	constexpr int CW = STRIDED_THREADS / SPL; /* columns a block */
+	__shared__ float2 part[SPL][CW];
+	const int tx = threadIdx.x % CW, ty = threadIdx.x / CW;
+	const int64_t lines = B * I;
+	for (int64_t c0 = (int64_t)blockIdx.x * CW; c0 < lines; c0 += (int64_t)gridDim.x * CW) {
+		const int64_t t = c0 + tx;
+		const bool live = t < lines;
+		const int64_t b = live ? t / I : 0, i = live ? t - b * I : 0;
 		const float *xl = x + b * L * I + i;
 		float *yl = y + b * L * I + i;
-		float m = -INFINITY;
-		for (int64_t l = 0; l < L; l++)
-			m = fmaxf(m, xl[l * I]);
-		double s = 0.0;
-		for (int64_t l = 0; l < L; l++)
-			s += (double)expf(xl[l * I] - m);
-		float inv = (float)(1.0 / s);
-		for (int64_t l = 0; l < L; l++)
-			yl[l * I] = expf(xl[l * I] - m) * inv;
+		float m = -INFINITY, s = 0.0f;
+		if (live) {
+			int64_t l = ty;
+			for (; l + 3 * SPL < L; l += 4 * SPL) {
+				float a = xl[l * I], c = xl[(l + SPL) * I];
+				float d = xl[(l + 2 * SPL) * I], e = xl[(l + 3 * SPL) * I];
+				ms_push(m, s, a);
+				ms_push(m, s, c);
+				ms_push(m, s, d);
+				ms_push(m, s, e);
+			}
+			for (; l < L; l += SPL)
+				ms_push(m, s, xl[l * I]);
+		}
+		if (SPL > 1) {
+			/* every thread of the column merges the same pairs in the
+			 * same order, so all get the same (m, s) */
+			part[ty][tx] = make_float2(m, s);
+			__syncthreads();
+			m = -INFINITY;
+			s = 0.0f;
+#pragma unroll
+			for (int k = 0; k < SPL; k++)
+				ms_merge(m, s, part[k][tx].x, part[k][tx].y);
+			__syncthreads(); /* part reused by the next columns */
+		}
+		if (!live)
+			continue;
+		const float inv = SOFTMAX_LOG ? logf(s) : 1.0f / s;
+		int64_t l = ty;
+		for (; l + 3 * SPL < L; l += 4 * SPL) {
+			float a = xl[l * I], c = xl[(l + SPL) * I];
+			float d = xl[(l + 2 * SPL) * I], e = xl[(l + 3 * SPL) * I];
+			store_y(yl + l * I, sm_out<SOFTMAX_LOG>(a, m, inv));
+			store_y(yl + (l + SPL) * I, sm_out<SOFTMAX_LOG>(c, m, inv));
+			store_y(yl + (l + 2 * SPL) * I, sm_out<SOFTMAX_LOG>(d, m, inv));
+			store_y(yl + (l + 3 * SPL) * I, sm_out<SOFTMAX_LOG>(e, m, inv));
+		}
+		for (; l < L; l += SPL)
+			store_y(yl + l * I, sm_out<SOFTMAX_LOG>(xl[l * I], m, inv));
 	}
 }
 
 static int g_sms = 0, g_optin = 0;
 
-template <int V> static int launch_rows(const float *x, float *y, int64_t B, int64_t L,
-					cudaStream_t st)
+/* The SM count and the shared memory a block may opt into, once. */
+static int device_props(void)
 {
-	typedef typename vec_t<V>::T T;
 	if (g_sms == 0) {
 		int dev = 0;
 		if (cudaGetDevice(&dev) != cudaSuccess ||
@@ -352,6 +332,15 @@ template <int V> static int launch_rows(const float *x, float *y, int64_t B, int
 		}
 		g_optin -= 1024; /* the static shared memory (sh) and some slack */
 	}
+	return KB_OK;
+}
+
+template <int V> static int launch_rows(const float *x, float *y, int64_t B, int64_t L,
+					cudaStream_t st)
+{
+	typedef typename vec_t<V>::T T;
+	if (device_props() != KB_OK)
+		return KB_ERR_LAUNCH;
 	size_t smem = 0;
 	int64_t nc = 0;
 #if SMEM_KB > 0
@@ -395,6 +384,33 @@ template <int V> static int launch_rows(const float *x, float *y, int64_t B, int
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
+/* The strided path; SPLIT = 0 picks the threads per column by shape: more
+ * while the columns leave the GPU short of threads (2048 an SM) and each
+ * thread still has at least 8 steps of L. */
+static int launch_strided(const float *x, float *y, int64_t B, int64_t L, int64_t I,
+			  cudaStream_t st)
+{
+	if (device_props() != KB_OK)
+		return KB_ERR_LAUNCH;
+	int64_t lines = B * I;
+	int spl = SPLIT;
+	if (spl == 0) {
+		spl = 1;
+		while (spl < 8 && lines * spl < (int64_t)g_sms * 2048 && L >= 16 * spl)
+			spl *= 2;
+	}
+	int64_t cw = STRIDED_THREADS / spl;
+	int64_t blocks = (lines + cw - 1) / cw;
+	unsigned grid = (unsigned)(blocks < 1048576 ? blocks : 1048576);
+	switch (spl) {
+	case 1: softmax_strided<1><<<grid, STRIDED_THREADS, 0, st>>>(x, y, B, L, I); break;
+	case 2: softmax_strided<2><<<grid, STRIDED_THREADS, 0, st>>>(x, y, B, L, I); break;
+	case 4: softmax_strided<4><<<grid, STRIDED_THREADS, 0, st>>>(x, y, B, L, I); break;
+	default: softmax_strided<8><<<grid, STRIDED_THREADS, 0, st>>>(x, y, B, L, I); break;
+	}
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			     kb_tensor *out, int n_out, void *stream)
 {
@@ -404,10 +420,15 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	kb_tensor *y = &out[0];
 	if (x->dtype != KB_F32 || y->dtype != KB_F32)
 		return KB_ERR_SHAPE;
-	if (x->ndim < 2 || !kb_same_shape(x, y))
+	if (x->ndim < 1 || !kb_same_shape(x, y))
 		return KB_ERR_SHAPE;
-	int64_t B = x->shape[0], L = x->shape[1], I = 1;
-	for (int i = 2; i < x->ndim; i++)
+	const int d = SOFTMAX_DIM < 0 ? SOFTMAX_DIM + x->ndim : SOFTMAX_DIM;
+	if (d < 0 || d >= x->ndim)
+		return KB_ERR_SHAPE;
+	int64_t B = 1, L = x->shape[d], I = 1;
+	for (int i = 0; i < d; i++)
+		B *= x->shape[i];
+	for (int i = d + 1; i < x->ndim; i++)
 		I *= x->shape[i];
 	if (B == 0 || L == 0 || I == 0)
 		return KB_OK;
@@ -420,9 +441,5 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			return launch_rows<VEC>(xp, yp, B, L, st);
 		return launch_rows<1>(xp, yp, B, L, st);
 	}
-	int64_t lines = B * I;
-	int64_t blocks = (lines + 255) / 256;
-	unsigned grid = (unsigned)(blocks < 1048576 ? blocks : 1048576);
-	softmax_strided<<<grid, 256, 0, st>>>(xp, yp, B, L, I);
-	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+	return launch_strided(xp, yp, B, L, I, st);
 }

@@ -1,0 +1,284 @@
+// kbreed-template: softmax_cluster
+// family: softmax
+// problems: softmax log_softmax
+// requires: SOFTMAX_INNERMOST
+// knob CLUSTER: 2 4 8 16 | default 8 | category memory access | blocks of a thread-block cluster sharing one row, each holding 1/CLUSTER of it in shared memory (16 is a non-portable cluster size)
+// knob THREADS: 256 512 1024 | default 1024 | category parallelism | threads per block
+// knob VEC: 1 2 4 | default 4 | category memory access | floats per load and store (float, float2, float4), where rows are a multiple of VEC long and x and y aligned to it; else 1
+// knob STREAM: 0 1 | default 1 | category memory access | 1 = x read with __ldcs and y written with __stcs (evict-first): neither is touched again
+/*
+ * softmax_cluster.cu - torch.softmax(x, dim) and torch.log_softmax(x, dim)
+ * over an innermost dim whose rows are too long for one SM's shared memory,
+ * fp32; sm_90 (thread-block clusters, distributed shared memory).
+ *
+ * The problem's defines, written by recognition (src/recognize.c) and placed
+ * before this file:
+ *   SOFTMAX_DIM        the softmax dim (negative: counted from the end)
+ *   SOFTMAX_LOG        1 = log_softmax: y = x - max - log(sum exp(x - max))
+ *   SOFTMAX_INNERMOST  the dim is innermost (required: rows are contiguous)
+ *
+ * Layout (contiguous, row-major, fp32):
+ *   in[0]  x  (outer..., L)   e.g. (4096, 393216): rows of 1.5 MB
+ *   out[0] y  same shape
+ *
+ * Why: a row-at-a-time softmax reads each row twice (statistics, then
+ * output); when the rows in flight do not fit in L2 the second read comes
+ * from DRAM, and one SM's 227 KB of shared memory cannot hold a 1.5 MB row.
+ * A cluster of CLUSTER blocks, one per SM, can: it holds the row across its
+ * blocks' shared memory, so x is read from DRAM once and y written once.
+ *
+ * Strategy: the row is cut into CLUSTER slices of S floats (S = L / CLUSTER
+ * rounded up to a multiple of the vector width; the last slices may be
+ * short or empty). Block rank r of a cluster loads slice r with V-wide
+ * loads (four in flight per thread) into its shared memory, keeping an
+ * online (max, sum of exp(x - max)) pair per thread, merged across the
+ * block (shuffles, then shared memory). Thread 0 publishes the block's pair
+ * in stat[parity of the row]; cluster.sync(); every thread then reads the
+ * CLUSTER pairs through distributed shared memory (map_shared_rank) and
+ * merges them in rank order, so all blocks get bit-identical statistics;
+ * each block writes its slice normalised from shared memory. Each thread
+ * reads back only the vectors it stored, so no barrier is needed between
+ * the load and the write of a slice, nor between rows.
+ * The grid is persistent: as many clusters as fit at once (cudaOccupancy-
+ * MaxActiveClusters), each looping over rows r = cluster, cluster +
+ * clusters, ...; every block of a cluster runs the same rows.
+ * Synchronisation: stat is double-buffered by row parity, so one
+ * cluster.sync a row suffices: a block writes stat[p] for row k + 2 only
+ * after the sync of row k + 1, which every peer reaches after its reads of
+ * row k's stat[p]. A last cluster.sync keeps every block (and its shared
+ * memory) alive until its peers have read its final pair.
+ * Unsupported (KB_ERR_SHAPE, at launch): a slice larger than the shared
+ * memory a block may have (the row does not fit the cluster: 4 x 227 KB
+ * is too little for a 1.5 MB row, 8 is enough), a GPU that cannot place a
+ * cluster of CLUSTER such blocks, a dim that is not innermost, not fp32.
+ * expf() throughout (no fast-math intrinsics). Rows of -inf give NaN, as
+ * PyTorch's softmax does.
+ */
+#ifndef CLUSTER
+#define CLUSTER 8
+#endif
+#ifndef THREADS
+#define THREADS 1024
+#endif
+#ifndef VEC
+#define VEC 4
+#endif
+#ifndef STREAM
+#define STREAM 1
+#endif
+#ifndef SOFTMAX_DIM
+#define SOFTMAX_DIM 1
+#endif
+#ifndef SOFTMAX_LOG
+#define SOFTMAX_LOG 0
+#endif
+
+#include <cooperative_groups.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include "kbreed_candidate.h"
+#include "../common/softmax_stats.cuh" // kbreed:inline
+
+namespace cg = cooperative_groups;
+
+static_assert(CLUSTER == 2 || CLUSTER == 4 || CLUSTER == 8 || CLUSTER == 16, "CLUSTER");
+static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
+static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
+static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
+static_assert(SOFTMAX_LOG == 0 || SOFTMAX_LOG == 1, "SOFTMAX_LOG is 0 or 1");
+
+KBREED_CANDIDATE_ABI
+
+#define NWARPS (THREADS / 32)
+
+template <typename T> __device__ __forceinline__ T load_x(const T *p)
+{
+#if STREAM
+	return __ldcs(p);
+#else
+	return *p;
+#endif
+}
+
+template <typename T> __device__ __forceinline__ void store_y(T *p, T v)
+{
+#if STREAM
+	__stcs(p, v);
+#else
+	*p = v;
+#endif
+}
+
+/* One cluster a row at a time; S floats a slice (a multiple of V). */
+template <int V>
+__global__ void __launch_bounds__(THREADS, 1)
+softmax_cluster(const float *__restrict__ x, float *__restrict__ y, int64_t B, int64_t L, int S)
+{
+	typedef typename vec_t<V>::T T;
+	extern __shared__ float4 sm_slice[]; /* S floats: this block's slice of the row */
+	__shared__ float2 red[32];           /* block_ms's scratch */
+	__shared__ float2 stat[2];           /* this block's (max, sum) by row parity; peers read it */
+	T *sl = reinterpret_cast<T *>(sm_slice);
+	cg::cluster_group cluster = cg::this_cluster();
+	const int rank = (int)cluster.block_rank();
+	const int64_t clusters = gridDim.x / CLUSTER, cid = blockIdx.x / CLUSTER;
+	const int64_t lo = (int64_t)rank * S; /* the slice's first element */
+	const int n = lo < L ? (int)(L - lo < S ? L - lo : S) : 0;
+	const int nv = n / V; /* n is a multiple of V where V > 1 */
+	const int t = threadIdx.x;
+	int par = 0;
+	for (int64_t r = cid; r < B; r += clusters, par ^= 1) {
+		const T *xs = reinterpret_cast<const T *>(x + r * L + lo);
+		T *ys = reinterpret_cast<T *>(y + r * L + lo);
+		float m = -INFINITY, s = 0.0f;
+		int k = t;
+		for (; k + 3 * THREADS < nv; k += 4 * THREADS) {
+			T a = load_x(xs + k), b = load_x(xs + k + THREADS);
+			T c = load_x(xs + k + 2 * THREADS), d = load_x(xs + k + 3 * THREADS);
+			sl[k] = a;
+			sl[k + THREADS] = b;
+			sl[k + 2 * THREADS] = c;
+			sl[k + 3 * THREADS] = d;
+			ms_push_vec(m, s, a);
+			ms_push_vec(m, s, b);
+			ms_push_vec(m, s, c);
+			ms_push_vec(m, s, d);
+		}
+		for (; k < nv; k += THREADS) {
+			T a = load_x(xs + k);
+			sl[k] = a;
+			ms_push_vec(m, s, a);
+		}
+		block_ms<NWARPS>(m, s, red);
+		if (t == 0)
+			stat[par] = make_float2(m, s);
+		cluster.sync(); /* every block's pair of this row published */
+		m = -INFINITY;
+		s = 0.0f;
+#pragma unroll
+		for (int q = 0; q < CLUSTER; q++) {
+			float2 o = *cluster.map_shared_rank(&stat[par], q);
+			ms_merge(m, s, o.x, o.y);
+		}
+		const float inv = SOFTMAX_LOG ? logf(s) : 1.0f / s;
+		for (k = t; k < nv; k += THREADS) {
+			T v = sl[k], o;
+#pragma unroll
+			for (int j = 0; j < V; j++)
+				setcomp(o, j, sm_out<SOFTMAX_LOG>(comp(v, j), m, inv));
+			store_y(ys + k, o);
+		}
+	}
+	cluster.sync(); /* no block leaves while a peer may still read its stat */
+}
+
+static int g_sms = 0, g_optin = 0, g_major = 0;
+
+/* The device's SM count, major version and the shared memory a block may
+ * opt into, once. */
+static int device_props(void)
+{
+	if (g_sms == 0) {
+		int dev = 0;
+		if (cudaGetDevice(&dev) != cudaSuccess ||
+		    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+		    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+		    cudaDeviceGetAttribute(&g_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
+			    cudaSuccess) {
+			g_sms = 0;
+			return KB_ERR_LAUNCH;
+		}
+		g_optin -= 1024; /* the static shared memory (red, stat) and some slack */
+	}
+	return KB_OK;
+}
+
+template <int V> static int launch(const float *x, float *y, int64_t B, int64_t L, cudaStream_t st)
+{
+	/* per block's state, kept across calls: the dynamic shared memory the
+	 * kernel is allowed, and how many clusters fit at the last size asked */
+	static size_t allowed = 0, asked = 0;
+	static int fit = 0;
+	int64_t S = (L + CLUSTER - 1) / CLUSTER;
+	S = (S + V - 1) / V * V;
+	if (device_props() != KB_OK)
+		return KB_ERR_LAUNCH;
+	if (g_major < 9)
+		return KB_ERR_SHAPE; /* no clusters before sm_90 */
+	if (S * 4 > (int64_t)g_optin)
+		return KB_ERR_SHAPE; /* the row does not fit the cluster's shared memory */
+	const size_t smem = (size_t)S * 4;
+	if (smem > allowed) {
+		if (cudaFuncSetAttribute((const void *)softmax_cluster<V>,
+					 cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) != cudaSuccess)
+			return KB_ERR_LAUNCH;
+		allowed = smem;
+	}
+#if CLUSTER > 8
+	static bool non_portable = false;
+	if (!non_portable) {
+		if (cudaFuncSetAttribute((const void *)softmax_cluster<V>,
+					 cudaFuncAttributeNonPortableClusterSizeAllowed, 1) != cudaSuccess)
+			return KB_ERR_SHAPE; /* the GPU does not allow clusters of 16 */
+		non_portable = true;
+	}
+#endif
+	cudaLaunchConfig_t cfg = {};
+	cudaLaunchAttribute at[1];
+	at[0].id = cudaLaunchAttributeClusterDimension;
+	at[0].val.clusterDim.x = CLUSTER;
+	at[0].val.clusterDim.y = 1;
+	at[0].val.clusterDim.z = 1;
+	cfg.blockDim = dim3(THREADS);
+	cfg.dynamicSmemBytes = smem;
+	cfg.stream = st;
+	cfg.attrs = at;
+	cfg.numAttrs = 1;
+	if (smem != asked) {
+		cfg.gridDim = dim3((unsigned)(g_sms / CLUSTER > 0 ? g_sms / CLUSTER * CLUSTER : CLUSTER));
+		fit = 0;
+		if (cudaOccupancyMaxActiveClusters(&fit, (const void *)softmax_cluster<V>, &cfg) !=
+		    cudaSuccess)
+			return KB_ERR_LAUNCH;
+		asked = smem;
+	}
+	if (fit < 1)
+		return KB_ERR_SHAPE; /* no cluster of CLUSTER such blocks fits on this GPU */
+	int64_t clusters = B < fit ? B : fit;
+	cfg.gridDim = dim3((unsigned)(clusters * CLUSTER));
+	if (cudaLaunchKernelEx(&cfg, softmax_cluster<V>, x, y, B, L, (int)S) != cudaSuccess)
+		return KB_ERR_LAUNCH;
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
+			     kb_tensor *out, int n_out, void *stream)
+{
+	if (!in || !out || n_in != 1 || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *x = &in[0];
+	kb_tensor *y = &out[0];
+	if (x->dtype != KB_F32 || y->dtype != KB_F32)
+		return KB_ERR_SHAPE;
+	if (x->ndim < 1 || !kb_same_shape(x, y))
+		return KB_ERR_SHAPE;
+	const int d = SOFTMAX_DIM < 0 ? SOFTMAX_DIM + x->ndim : SOFTMAX_DIM;
+	if (d < 0 || d >= x->ndim)
+		return KB_ERR_SHAPE;
+	int64_t B = 1, L = x->shape[d];
+	for (int i = 0; i < d; i++)
+		B *= x->shape[i];
+	for (int i = d + 1; i < x->ndim; i++)
+		if (x->shape[i] != 1)
+			return KB_ERR_SHAPE; /* a strided softmax dim: softmax_online's */
+	if (B == 0 || L == 0)
+		return KB_OK;
+	const float *xp = (const float *)x->data;
+	float *yp = (float *)y->data;
+	cudaStream_t st = (cudaStream_t)stream;
+	/* vector loads: every row, and so every slice, starts aligned */
+	if (VEC > 1 && L % VEC == 0 && (uintptr_t)xp % (VEC * 4) == 0 && (uintptr_t)yp % (VEC * 4) == 0)
+		return launch<VEC>(xp, yp, B, L, st);
+	return launch<1>(xp, yp, B, L, st);
+}
