@@ -150,48 +150,37 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 		fi
 	done <"$T/list"
 	# PRECISION=1 realisations (single TF32 for fp32 data) are meant to pass
-	# only the loose crfm tolerance: they are judged under it, the rest strict.
-	for tol in strict crfm; do
-		if [ $tol = crfm ]; then set -- "$T/$name"/*--PRECISION-1.cu; else
-			set --
-			for f in "$T/$name"/*.cu; do case "$f" in *--PRECISION-1.cu) ;; *) set -- "$@" "$f" ;; esac; done
-		fi
-		[ -e "${1:-/nonexistent}" ] || continue
-		if [ -n "${KBREED_GPU_PREPARE:-}" ]; then
-			# Compile only, for the GPU's arch, into $KBREED_CACHE: a cache
-			# built on a machine without a GPU, carried to one with it.
-			echo "# $(date -u +%H:%M:%S) compiling for $KBREED_GPU_PREPARE: $odd, $# candidates"
-			$K -q compile --arch "$KBREED_GPU_PREPARE" "$@" >"$T/$name/compiled" ||
-				echo "# some of them did not compile (the GPU run will say which)"
-			# And each takes the problem's shapes (tests/unit/shape_probe.c).
-			spec=$($K -q describe --json "$odd" | python3 tests/bridge/shape_spec.py)
-			grep ': ok' "$T/$name/compiled" | awk '{ print $1, $NF }' | while read -r src so; do
-				# shellcheck disable=SC2086
-				build/tests/shape_probe "$so" $spec >/dev/null 2>&1 ||
-					echo "not ok - ${src%:} refuses the shapes of $odd ($spec)"
-			done
-			continue
-		fi
-		echo "# $(date -u +%H:%M:%S) templates on $odd: $# candidates, $tol tolerance"
-		$K eval --json --no-baseline --reps 20 --timeout 20 --tolerance $tol "$odd" "$@" \
-			>"$RESULTS/templates-$name-$tol.json" 2>"$RESULTS/templates-$name-$tol.log"
-		got=$(verdicts "$RESULTS/templates-$name-$tol.json" | tr '\n' ' ')
-		# KBREED_TEST_REFUSED in the file names templates whose strict
-		# realisations must refuse it (beyond their accurate range).
-		refused=$(sed -n 's/^KBREED_TEST_REFUSED = "\(.*\)"/ \1 /p' "$odd")
-		for k in "$@"; do
-			g=$(echo "$got" | cut -d' ' -f1)
-			got=$(echo "$got" | cut -d' ' -f2-)
-			want=correct
-			case "$tol:$refused" in strict:*" $(basename "$k" | sed 's/--.*//') "*) want=runtime_error ;; esac
-			if [ "$g" = $want ]; then ok "$(basename "$k" .cu) on $odd ($tol): $want"
-			else not_ok "$(basename "$k" .cu) on $odd ($tol): got '$g', not $want"; fi
+	# only the loose crfm tolerance, the rest the strict one. One session
+	# judges them all under crfm (so every input set is checked for every
+	# candidate), and both profiles' results are read from its JSON.
+	set -- "$T/$name"/*.cu
+	[ -e "$1" ] || continue
+	if [ -n "${KBREED_GPU_PREPARE:-}" ]; then
+		# Compile only, for the GPU's arch, into $KBREED_CACHE: a cache
+		# built on a machine without a GPU, carried to one with it.
+		echo "# $(date -u +%H:%M:%S) compiling for $KBREED_GPU_PREPARE: $odd, $# candidates"
+		$K -q compile --arch "$KBREED_GPU_PREPARE" "$@" >"$T/$name/compiled" ||
+			echo "# some of them did not compile (the GPU run will say which)"
+		# And each takes the problem's shapes (tests/unit/shape_probe.c).
+		spec=$($K -q describe --json "$odd" | python3 tests/bridge/shape_spec.py)
+		grep ': ok' "$T/$name/compiled" | awk '{ print $1, $NF }' | while read -r src so; do
+			# shellcheck disable=SC2086
+			build/tests/shape_probe "$so" $spec >/dev/null 2>&1 ||
+				echo "not ok - ${src%:} refuses the shapes of $odd ($spec)"
 		done
-		# What went wrong, in the output (a call cut short returns only that).
-		grep -o '"detail": "[^"]*"' "$RESULTS/templates-$name-$tol.json" | grep -v '"detail": "correct' |
-			cut -c1-300 | sort | uniq -c | head -5 | sed 's/^/# /'
-
-	done
+		continue
+	fi
+	echo "# $(date -u +%H:%M:%S) templates on $odd: $# candidates"
+	$K eval --json --no-baseline --reps 20 --timeout 20 --tolerance crfm "$odd" "$@" \
+		>"$RESULTS/templates-$name.json" 2>"$RESULTS/templates-$name.log"
+	# KBREED_TEST_REFUSED in the file names templates whose strict
+	# realisations must refuse it (beyond their accurate range).
+	refused=$(sed -n 's/^KBREED_TEST_REFUSED = "\(.*\)"/\1/p' "$odd")
+	python3 tests/gpu/section3_verdicts.py "$RESULTS/templates-$name.json" "$odd" "$refused" "$@" \
+		>"$T/$name/verdicts"
+	while read -r res what; do
+		if [ "$res" = ok ]; then ok "$what"; else not_ok "$what"; fi
+	done <"$T/$name/verdicts"
 done
 fi
 
