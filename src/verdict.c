@@ -153,7 +153,7 @@ static void describe_mismatch(const struct verdict_basis *b, struct eval_result 
 	double scale = b->scale[(set % all_sets(b)) * b->problem->n_outputs + out];
 	atol *= scale > 1 ? scale : 1;
 	if (res->stats.n_nonfinite == res->stats.n) {
-		eval_result_set(res, VERDICT_INCORRECT, "no output was written: every element still holds the NaN poison");
+		eval_result_set(res, VERDICT_INCORRECT, "no finite output: every element is NaN or infinite (either no output was written and the NaN poison is still there, or what was written is not finite)");
 		return;
 	}
 	int nset = res->norm_set >= 0 ? res->norm_set : 0, nout = res->norm_output >= 0 ? res->norm_output : 0;
