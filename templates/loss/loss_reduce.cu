@@ -507,7 +507,7 @@ loss_ce(const T *__restrict__ x, const int64_t *__restrict__ tgt, T *__restrict_
 			}
 		}
 	}
-	grid_finish(acc, cnt, out, 0.0);
+	grid_finish(acc, cnt, out, 1.0);   /* sum: divided by 1; mean: by cnt */
 }
 
 /* ---- launch ---- */
