@@ -59,11 +59,7 @@ grep -q '^#define SCAN_REVERSE 1$' <("$K" -q describe "$tmp/reverse.py" 2>&1) &&
 	ok "reverse: recognised with SCAN_REVERSE" || not_ok "reverse: recognised with SCAN_REVERSE"
 
 if [ -z "${SANITIZER_LOGS:-}" ]; then
-	total=$(ls "$tmp"/src/*.cu | wc -l)
-	"$K" -q compile --arch sm_90a --jobs 2 "$tmp"/src/*.cu >"$tmp/compiled" 2>&1
-	built=$(grep -c ': ok' "$tmp/compiled")
-	[ "$built" -eq "$total" ] && ok "nvcc compiles all $total realisations" ||
-		not_ok "nvcc compiles all $total realisations (only $built)" "$(grep -v ': ok' "$tmp/compiled")"
+	compile_realisations
 	"$K" -q template cumsum_block --for "$tmp/reverse.py" >"$tmp/reverse.cu" 2>"$tmp/err"
 	"$K" -q compile --arch sm_90a "$tmp/reverse.cu" >"$tmp/compiled" 2>&1
 	log=$(sed -n 's/.*compile_error.* \(\/.*\)$/\1/p' "$tmp/compiled")
