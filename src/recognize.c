@@ -108,19 +108,15 @@ static int view_source(const struct op_graph *g, int t)
 	return t;
 }
 
-/* True when only views that keep the elements' order (unsqueeze,
- * squeeze, view, reshape) lie between tensor t and where it came from. */
+/* True when only views that keep the elements' order (view_is_reshape:
+ * no permute, slice or expand) lie between tensor t and where it came from. */
 static bool only_reshapes(const struct op_graph *g, int t)
 {
-	static const char *const keep[] = {
-		"aten.unsqueeze", "aten.squeeze", "aten.view", "aten.reshape", "aten._reshape_alias",
-		"aten._unsafe_view", "aten.alias", "aten.contiguous", "aten.clone", NULL,
-	};
 	for (int guard = 0; guard < GRAPH_MAX_OPS && g->tensors[t].kind == GRAPH_INTER; guard++) {
 		const struct graph_op *op = &g->ops[g->tensors[t].producer];
 		if (!graph_op_is_view(op->name) || op->n_args < 1)
 			break;
-		if (!in_list(keep, op->name))
+		if (!view_is_reshape(op->name))
 			return false;
 		t = op->args[0].tensor;
 	}

@@ -6,6 +6,32 @@
 
 #include <string.h>
 
+
+/* Views that regroup dims without moving an element (the source's order
+ * kept, dims merged or split), and those that copy or alias a tensor as it
+ * is: with unsqueeze, the views that reshape only. */
+static const char *const regroups[] = {
+	"aten.squeeze", "aten.view", "aten._unsafe_view", "aten.reshape", "aten._reshape_alias",
+	"aten.flatten", "aten.unflatten", "aten.view_as", "aten.reshape_as", NULL,
+};
+static const char *const copies[] = {
+	"aten.clone", "aten.contiguous", "aten.detach", "aten.alias", "aten.lift_fresh",
+	"aten.lift_fresh_copy", NULL,
+};
+
+static bool in_names(const char *const *names, const char *name)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+bool view_is_reshape(const char *name)
+{
+	return !strcmp(name, "aten.unsqueeze") || in_names(regroups, name) || in_names(copies, name);
+}
+
 /* A dim index as the op wrote it (negative from the end) in [0, ndim), or -1. */
 static int norm_dim(int64_t d, int ndim)
 {
@@ -139,9 +165,7 @@ static bool apply(const struct op_graph *g, const struct graph_op *op, int sourc
 	}
 	if (!strcmp(name, "aten.unsqueeze"))
 		return graph_op_int(op, "dim", &v0) && insert_empty(d, norm_dim(v0, d->ndim + 1));
-	if (!strcmp(name, "aten.squeeze") || !strcmp(name, "aten.view") || !strcmp(name, "aten._unsafe_view") ||
-	    !strcmp(name, "aten.reshape") || !strcmp(name, "aten._reshape_alias") || !strcmp(name, "aten.flatten") ||
-	    !strcmp(name, "aten.unflatten") || !strcmp(name, "aten.view_as") || !strcmp(name, "aten.reshape_as"))
+	if (in_names(regroups, name))
 		return regroup(&g->tensors[source], d, out);
 	return false;
 }
@@ -251,13 +275,7 @@ bool view_keeps_order(const struct op_graph *g, int t, int stop, int *source)
 			const struct graph_tensor *out = &g->tensors[t];
 			if (out->ndim != in->ndim || memcmp(out->shape, in->shape, sizeof(int64_t) * (size_t)in->ndim))
 				return false;
-		} else if (strcmp(name, "aten.clone") && strcmp(name, "aten.contiguous") && strcmp(name, "aten.detach") &&
-			   strcmp(name, "aten.alias") && strcmp(name, "aten.unsqueeze") && strcmp(name, "aten.squeeze") &&
-			   strcmp(name, "aten.view") && strcmp(name, "aten._unsafe_view") && strcmp(name, "aten.reshape") &&
-			   strcmp(name, "aten._reshape_alias") && strcmp(name, "aten.flatten") &&
-			   strcmp(name, "aten.unflatten") && strcmp(name, "aten.view_as") &&
-			   strcmp(name, "aten.reshape_as") && strcmp(name, "aten.lift_fresh") &&
-			   strcmp(name, "aten.lift_fresh_copy")) {
+		} else if (!view_is_reshape(name)) {
 			return false;
 		}
 		t = op->args[0].tensor;

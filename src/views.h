@@ -47,4 +47,9 @@ bool view_dims_span(const struct op_graph *g, int source, const struct view_dims
  * *source as view_dims_of does. */
 bool view_keeps_order(const struct op_graph *g, int t, int stop, int *source);
 
+/* True for a view op that neither moves nor drops an element: it regroups
+ * dims (view, reshape, squeeze, unsqueeze, flatten, ...) or copies or
+ * aliases the tensor as it is (clone, contiguous, detach, alias). */
+bool view_is_reshape(const char *name);
+
 #endif
