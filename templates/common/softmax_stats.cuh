@@ -15,6 +15,11 @@
 //   block_ms<NW>(m, s, sh)    the pairs of a block of NW warps merged; every
 //                             thread gets the result (sh: 32 float2 of shared
 //                             memory, free again on return)
+//   softmax_shape(in, n_in, out, n_out, &B, &L, &I)
+//                             (host) the checks every softmax candidate makes
+//                             (one fp32 input, an output of its shape, SOFTMAX_DIM
+//                             in range) and x as B x L x I, L the softmax dim:
+//                             KB_OK or KB_ERR_SHAPE
 // A row of -inf stays (-inf, 0), so exp(x - max) is NaN there, as in PyTorch.
 //
 // Not a template: kbreed inlines this file in place of the marker line that
@@ -114,6 +119,28 @@ template <int NW> __device__ void block_ms(float &m, float &s, float2 *sh)
 		ms_merge(m, s, m2, s2);
 	}
 	__syncthreads(); /* sh reused by the next call */
+}
+
+/* Host: the shape checks and the B x L x I view of x (see the top). */
+static int softmax_shape(const kb_tensor *in, int n_in, const kb_tensor *out, int n_out, int64_t *B,
+			 int64_t *L, int64_t *I)
+{
+	if (!in || !out || n_in != 1 || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *x = &in[0], *y = &out[0];
+	if (x->dtype != KB_F32 || y->dtype != KB_F32 || x->ndim < 1 || !kb_same_shape(x, y))
+		return KB_ERR_SHAPE;
+	const int d = SOFTMAX_DIM < 0 ? SOFTMAX_DIM + x->ndim : SOFTMAX_DIM;
+	if (d < 0 || d >= x->ndim)
+		return KB_ERR_SHAPE;
+	*B = 1;
+	*L = x->shape[d];
+	*I = 1;
+	for (int i = 0; i < d; i++)
+		*B *= x->shape[i];
+	for (int i = d + 1; i < x->ndim; i++)
+		*I *= x->shape[i];
+	return KB_OK;
 }
 
 #endif

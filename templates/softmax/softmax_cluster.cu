@@ -255,25 +255,15 @@ template <int V> static int launch(const float *x, float *y, int64_t B, int64_t 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			     kb_tensor *out, int n_out, void *stream)
 {
-	if (!in || !out || n_in != 1 || n_out != 1)
+	int64_t B, L, I;
+	if (softmax_shape(in, n_in, out, n_out, &B, &L, &I))
 		return KB_ERR_SHAPE;
-	const kb_tensor *x = &in[0];
-	kb_tensor *y = &out[0];
-	if (x->dtype != KB_F32 || y->dtype != KB_F32)
-		return KB_ERR_SHAPE;
-	if (x->ndim < 1 || !kb_same_shape(x, y))
-		return KB_ERR_SHAPE;
-	const int d = SOFTMAX_DIM < 0 ? SOFTMAX_DIM + x->ndim : SOFTMAX_DIM;
-	if (d < 0 || d >= x->ndim)
-		return KB_ERR_SHAPE;
-	int64_t B = 1, L = x->shape[d];
-	for (int i = 0; i < d; i++)
-		B *= x->shape[i];
-	for (int i = d + 1; i < x->ndim; i++)
-		if (x->shape[i] != 1)
-			return KB_ERR_SHAPE; /* a strided softmax dim: softmax_online's */
+	if (I != 1)
+		return KB_ERR_SHAPE; /* a strided softmax dim: softmax_online's */
 	if (B == 0 || L == 0)
 		return KB_OK;
+	const kb_tensor *x = &in[0];
+	kb_tensor *y = &out[0];
 	const float *xp = (const float *)x->data;
 	float *yp = (float *)y->data;
 	cudaStream_t st = (cudaStream_t)stream;

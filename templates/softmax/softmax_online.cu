@@ -414,24 +414,13 @@ static int launch_strided(const float *x, float *y, int64_t B, int64_t L, int64_
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			     kb_tensor *out, int n_out, void *stream)
 {
-	if (!in || !out || n_in != 1 || n_out != 1)
+	int64_t B, L, I;
+	if (softmax_shape(in, n_in, out, n_out, &B, &L, &I))
 		return KB_ERR_SHAPE;
-	const kb_tensor *x = &in[0];
-	kb_tensor *y = &out[0];
-	if (x->dtype != KB_F32 || y->dtype != KB_F32)
-		return KB_ERR_SHAPE;
-	if (x->ndim < 1 || !kb_same_shape(x, y))
-		return KB_ERR_SHAPE;
-	const int d = SOFTMAX_DIM < 0 ? SOFTMAX_DIM + x->ndim : SOFTMAX_DIM;
-	if (d < 0 || d >= x->ndim)
-		return KB_ERR_SHAPE;
-	int64_t B = 1, L = x->shape[d], I = 1;
-	for (int i = 0; i < d; i++)
-		B *= x->shape[i];
-	for (int i = d + 1; i < x->ndim; i++)
-		I *= x->shape[i];
 	if (B == 0 || L == 0 || I == 0)
 		return KB_OK;
+	const kb_tensor *x = &in[0];
+	kb_tensor *y = &out[0];
 	const float *xp = (const float *)x->data;
 	float *yp = (float *)y->data;
 	cudaStream_t st = (cudaStream_t)stream;
