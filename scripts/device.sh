@@ -5,7 +5,8 @@
 #   OUT=DIR sh scripts/device.sh test              # make test-gpu's checks
 #   OUT=DIR sh scripts/device.sh bench [ARGS...]   # kbreed bench ARGS (problems, options)
 #   OUT=DIR sh scripts/device.sh all [ARGS...]     # both
-#   OUT=DIR sh scripts/device.sh level1 DIR [K/N]  # generated naive kernels of DIR's problems (scripts/level1.sh)
+#   OUT=DIR sh scripts/device.sh level1 DIR [K/N]  # generated naive kernels of DIR's problems (scripts/level1.sh;
+#                                                  # KBREED_LEVEL1_LIMIT=SECONDS ends it in time)
 #   KBREED_GPU_SECTIONS="3 4" ... test              # some of test-gpu's sections
 #
 # The GPU machine may lack -dev headers: build kbreed elsewhere (`make`; jansson
@@ -38,7 +39,8 @@ if [ "$step" = test ] || [ "$step" = all ]; then
 		sh bench/table.sh build/device-results/gpu/naive-*.json >"$OUT/bench-naive.md"
 fi
 if [ "$step" = level1 ]; then
-	OUT="$OUT" sh scripts/level1.sh "$@" 2>&1 | tail -100 >"$OUT/level1-tail.txt"
+	# KBREED_LEVEL1_LIMIT (seconds) stops the judging in time for the tarball.
+	OUT="$OUT" timeout "${KBREED_LEVEL1_LIMIT:-0}" sh scripts/level1.sh "$@" 2>&1 | tail -100 >"$OUT/level1-tail.txt"
 	cat "$OUT/level1-tail.txt"
 	# Each problem's kernel, verdict and log, as one file: only 8 come back.
 	tar czf "$OUT/level1.tgz" -C "$OUT" level1 && rm -rf "$OUT/level1"
