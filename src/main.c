@@ -34,6 +34,7 @@
 #include "log.h"
 #include "problem.h"
 #include "policy.h"
+#include "population.h"
 #include "proc.h"
 #include "report.h"
 #include "report_html.h"
@@ -1182,6 +1183,35 @@ static void bench_row_fill(struct bench_row *row, const struct search_outcome *r
 	row->pass_strict = res->pass_strict;
 	row->pass_crfm = res->pass_crfm;
 	row->run = res->run;
+	row->winner = res->winner;
+	row->floor_ms = res->floor_ms;
+	row->bound = res->bound;
+}
+
+/* The winner's template, knobs, idea and donor into row->facts, read from
+ * the store: one reading for every row, whichever process found it (a
+ * bench over several GPUs hands rows back through a pipe, which carries no
+ * strings). Returns 0 or -1 (reported). */
+static int bench_row_facts(struct store *db, struct bench_row *row)
+{
+	if (!row->ok || !row->winner)
+		return 0;
+	struct population pop;
+	population_init(&pop, db, row->run);
+	int rc = population_load(&pop);
+	if (!rc)
+		rc = population_winner_facts(&pop, row->winner, &row->facts);
+	population_release(&pop);
+	/* A run kept as it was (--continue) was not re-judged here: its floor
+	 * is the one its winner was judged against. */
+	struct eval_record e;
+	int got = !rc && row->floor_ms <= 0 ? store_eval_get(db, row->winner, &e) : 1;
+	if (got == 0) {
+		row->floor_ms = e.row.floor_ms;
+		row->pct_floor = row->floor_ms > 0 && row->best_ms > 0 ? row->floor_ms / row->best_ms * 100 : 0;
+		eval_record_release(&e);
+	}
+	return got < 0 ? -1 : rc;
 }
 
 /*
@@ -1212,6 +1242,7 @@ static int bench_one(const struct search_opts *so_in, const char *name, const ch
 			info("%s: run %lld finished earlier; kept as it is", name, (long long)r.id);
 			row->run = r.id;
 			row->ok = r.winner && r.final_ms > 0;
+			row->winner = r.winner;
 			row->best_ms = r.final_ms;
 			row->eager_ms = r.final_eager_ms;
 			row->pct_eager = row->ok ? r.final_eager_ms / r.final_ms * 100 : 0;
@@ -1305,6 +1336,8 @@ static int bench_on_gpus(const struct search_opts *so, const char *const *names,
 				continue;
 			struct bench_row r, *row = &rows[problem_of[k]];
 			if (read(fd[k], &r, sizeof r) == (ssize_t)sizeof r) {
+				/* Its numbers; its strings are the parent's own (bound is a
+				 * literal, at the same address in a forked child). */
 				r.problem = row->problem;
 				r.tolerance = row->tolerance;
 				*row = r;
@@ -1504,6 +1537,11 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 				rc = EXIT_JUDGED;
 		}
 	}
+	struct store *store = store_open(so.db_path);
+	for (int i = 0; i < n; i++)
+		if (!store || bench_row_facts(store, &rows[i]))
+			rc = EXIT_USAGE;
+	store_close(store);
 	char date[16];
 	time_t now = time(NULL);
 	strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
@@ -1571,6 +1609,8 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 	free(safe);
 out:
 	gpu_list_free(gpus, ng);
+	for (int i = 0; rows && i < n; i++)
+		winner_facts_release(&rows[i].facts);
 	free(rows);
 	free(db);
 	buf_release(&command);

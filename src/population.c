@@ -13,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The two origins of a bank kernel (population_seed_round0): "bank", the
+ * problem's own, taken whole; "bank:PROBLEM/TEMPLATE", another problem's,
+ * whose knobs a template here took. */
+#define ORIGIN_BANK "bank"
+
 void population_init(struct population *pop, struct store *db, int64_t run)
 {
 	memset(pop, 0, sizeof *pop);
@@ -102,6 +107,47 @@ struct idea_row *population_idea(struct population *pop, int64_t id)
 		if (pop->ideas[i].id == id)
 			return &pop->ideas[i];
 	return NULL;
+}
+
+int population_winner_facts(struct population *pop, int64_t winner, struct winner_facts *f)
+{
+	memset(f, 0, sizeof *f);
+	const struct cand_row *w = population_cand(pop, winner), *root = w;
+	if (!w)
+		return error("run %lld has no candidate %lld", (long long)pop->run, (long long)winner);
+	const struct idea_row *idea = w->idea ? population_idea(pop, w->idea) : NULL;
+	f->template_name = xstrdup(w->template_name);
+	f->knobs = xstrdup(w->knobs);
+	f->idea = idea ? xstrdup(idea->text) : NULL;
+	/* A line is at most as long as the run has candidates: a parent cycle
+	 * (a damaged database) ends the walk rather than hanging it. */
+	for (int steps = 0; root->parent1 && steps < pop->n_cands; steps++) {
+		const struct cand_row *up = population_cand(pop, root->parent1);
+		if (!up)
+			break;
+		root = up;
+	}
+	const char *o = root->origin;
+	size_t n = strlen(ORIGIN_BANK);
+	if (strncmp(o, ORIGIN_BANK, n) || (o[n] && o[n] != ':'))
+		return 0;
+	f->donor_seed = root->id;
+	const char *slash = o[n] ? strrchr(o + n + 1, '/') : NULL;
+	if (slash) {
+		f->donor_problem = xasprintf("%.*s", (int)(slash - (o + n + 1)), o + n + 1);
+		f->donor_template = xstrdup(slash + 1);
+		return 0;
+	}
+	/* The problem's own bank kernel, kept whole with its template's name. */
+	struct run_row r;
+	if (store_run_get(pop->db, pop->run, &r)) {
+		winner_facts_release(f);
+		return -1;
+	}
+	f->donor_problem = xstrdup(r.problem);
+	f->donor_template = xstrdup(root->template_name);
+	run_row_release(&r);
+	return 0;
 }
 
 bool cand_is_correct(const struct cand_row *c)
@@ -371,8 +417,8 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 			if (!source)
 				continue;
 			struct cand_row c = {
-				.origin = same_problem ? xstrdup("bank")
-						       : xasprintf("bank:%s/%s", bank[i].problem, bank[i].template_name),
+				.origin = same_problem ? xstrdup(ORIGIN_BANK)
+						       : xasprintf(ORIGIN_BANK ":%s/%s", bank[i].problem, bank[i].template_name),
 				.template_name = xstrdup(to ? to->name : bank[i].template_name),
 				.knobs = to ? genome_knobs_str(&g) : xstrdup(bank[i].knobs), .source = source };
 			if (to && to != t)

@@ -50,6 +50,14 @@ const struct cand_row *population_best(const struct population *pop, int round);
 /* The last round with a candidate, -1 when there is none. */
 int population_last_round(const struct population *pop);
 
+/* What the results say of candidate `winner` (store.h's struct winner_facts):
+ * its template, knobs and idea, and the bank kernel its line started from,
+ * followed by parent1 back to its round-0 seed, whose origin says whether
+ * the bank gave it (population_seed_round0). The population must be loaded
+ * (population_load, or the running search's). Returns 0, or -1 (reported:
+ * no such candidate, or the run unreadable); f is empty then. */
+int population_winner_facts(struct population *pop, int64_t winner, struct winner_facts *f);
+
 /* Records the judge's outcome of candidate c: stored, then kept. */
 int population_record(struct population *pop, struct cand_row *c, const struct judgement *o,
 		      const struct judge *j);

@@ -3,6 +3,7 @@
  * and how close to what the hardware allows; and the same as JSON (--json,
  * bench files), through jansson.
  */
+#define _GNU_SOURCE
 #include "report.h"
 
 #include "compare.h"
@@ -217,6 +218,47 @@ char *report_json(const struct eval_report *r)
 	return out;
 }
 
+/* Stored knobs, "VEC=4 THREADS=256", as {"VEC": 4, "THREADS": 256}: an
+ * integer value as a number, any other as text, a name without a value as
+ * null; null when there are none. */
+static json_t *knobs_json(const char *knobs)
+{
+	if (!knobs || !*knobs)
+		return json_null();
+	json_t *o = json_object();
+	char *copy = xstrdup(knobs);
+	for (char *save = NULL, *kv = strtok_r(copy, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(kv, '='), *end = NULL;
+		if (eq)
+			*eq = '\0';
+		json_t *v = json_null();
+		if (eq) {
+			long long n = strtoll(eq + 1, &end, 10);
+			v = eq[1] && !*end ? json_integer((json_int_t)n) : json_text(eq + 1);
+		}
+		json_object_set_new(o, kv, v);
+	}
+	free(copy);
+	return o;
+}
+
+void report_winner_json(struct json_t *o, const struct winner_facts *f)
+{
+	bool has = f && f->template_name;
+	json_object_set_new(o, "template", has && *f->template_name ? json_text(f->template_name) : json_null());
+	json_object_set_new(o, "knobs", knobs_json(has ? f->knobs : NULL));
+	json_object_set_new(o, "idea", has && f->idea ? json_text(f->idea) : json_null());
+	json_t *donor = json_null();
+	if (has && f->donor_problem) {
+		donor = json_object();
+		json_object_set_new(donor, "problem", json_text(f->donor_problem));
+		json_object_set_new(donor, "template", f->donor_template && *f->donor_template
+						       ? json_text(f->donor_template) : json_null());
+		json_object_set_new(donor, "seed", json_integer((json_int_t)f->donor_seed));
+	}
+	json_object_set_new(o, "donor", donor);
+}
+
 char *report_bench_json(const char *gpu, const char *date, const char *command,
 			const struct bench_row *rows, int n)
 {
@@ -236,12 +278,16 @@ char *report_bench_json(const char *gpu, const char *date, const char *command,
 		json_object_set_new(x, "eager_ms", num_or_null(r->eager_ms, r->ok));
 		json_object_set_new(x, "compile_ms", num_or_null(r->compile_ms, r->ok && r->compile_ms > 0));
 		json_object_set_new(x, "best_ms", num_or_null(r->best_ms, r->ok));
+		json_object_set_new(x, "floor_ms", num_or_null(r->floor_ms, r->floor_ms > 0));
+		json_object_set_new(x, "bound", r->floor_ms > 0 && r->bound ? json_string(r->bound) : json_null());
 		json_object_set_new(x, "pct_eager", num_or_null(r->pct_eager, r->ok));
 		json_object_set_new(x, "pct_compile", num_or_null(r->pct_compile, r->ok && r->pct_compile > 0));
 		json_object_set_new(x, "pct_floor", num_or_null(r->pct_floor, r->ok && r->pct_floor > 0));
 		json_object_set_new(x, "round_found", r->ok ? json_integer(r->round_found) : json_null());
 		json_object_set_new(x, "passes_strict", r->ok ? json_boolean(r->pass_strict) : json_null());
 		json_object_set_new(x, "passes_crfm", r->ok ? json_boolean(r->pass_crfm) : json_null());
+		json_object_set_new(x, "winner", r->ok && r->winner ? json_integer((json_int_t)r->winner) : json_null());
+		report_winner_json(x, r->ok ? &r->facts : NULL);
 		json_array_append_new(arr, x);
 	}
 	json_object_set_new(o, "results", arr);

@@ -7,6 +7,7 @@
 
 #include "bridge.h"
 #include "evaluate.h"
+#include "store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,12 +56,25 @@ struct bench_row {
 	const char *tolerance;
 	bool ok;                 /* a correct kernel was found */
 	double eager_ms, compile_ms, best_ms;
+	double floor_ms;         /* 0 when unknown */
+	const char *bound;       /* "memory" or "compute" (static); NULL when unknown */
 	double pct_eager, pct_compile, pct_floor;  /* 250 means 2.5x faster */
 	int round_found;
 	bool pass_strict, pass_crfm;  /* the winner's values under each profile */
+	int64_t winner;          /* its candidate id; 0 when none */
+	struct winner_facts facts;  /* its template, knobs, idea and donor, read
+				     * from the store; owned (winner_facts_release) */
 	const char *gpu;         /* the GPU model it ran on, when the bench used
 				  * several models; NULL: the file's "gpu" */
 };
+
+/* The winner's facts into the JSON object o: "template" (null for a
+ * hand-written source), "knobs" (an object, name -> value: a number where
+ * the stored value is an integer; null when none), "idea" (null for a
+ * round-0 seed) and "donor" ({"problem", "template", "seed"}, or null when
+ * its line did not start from the bank). f NULL: all four null. */
+struct json_t;
+void report_winner_json(struct json_t *o, const struct winner_facts *f);
 
 /* {"gpu", "date", "command", "results": [...]} (caller frees). */
 char *report_bench_json(const char *gpu, const char *date, const char *command,

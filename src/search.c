@@ -48,6 +48,7 @@ void search_outcome_release(struct search_outcome *o)
 	free(o->problem);
 	free(o->winner_path);
 	free(o->summary_path);
+	winner_facts_release(&o->facts);
 	memset(o, 0, sizeof *o);
 }
 
@@ -367,6 +368,7 @@ static int finish(struct search *s, struct search_outcome *out)
 	if (!s->o->dry_run && judge_prepare(&s->j))
 		return -1;
 	out->floor_ms = s->j.roof.floor_ms;
+	out->bound = out->floor_ms > 0 ? s->j.roof.bound : NULL;
 	char *source = w ? store_candidate_source(s->db, w->id) : NULL;
 	if (w && !source)
 		return -1;
@@ -434,6 +436,8 @@ static int finish(struct search *s, struct search_outcome *out)
 	}
 	if (!rc)
 		rc = store_run_update(s->db, &s->run);
+	if (!rc && out->winner)
+		rc = population_winner_facts(&s->pop, out->winner, &out->facts);
 out:
 	free(source);
 	return rc;

@@ -12,6 +12,7 @@
 #define KBREED_SEARCH_H
 
 #include "evaluate.h"
+#include "store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,7 +75,8 @@ struct search_outcome {
 	double best_ms;          /* the winner, re-timed at the end */
 	double eager_ms;         /* PyTorch eager beside it */
 	double compile_ms;       /* torch.compile beside it; 0 when not measured */
-	double floor_ms;
+	double floor_ms;         /* 0 when unknown */
+	const char *bound;       /* "memory" or "compute" (static); NULL when the floor is unknown */
 	double pct_eager, pct_compile, pct_floor;
 	bool pass_strict;        /* the winner's values under each profile, re-timed run */
 	bool pass_crfm;
@@ -82,6 +84,8 @@ struct search_outcome {
 	int candidates;          /* judged in this run */
 	int early;               /* of those judged in this invocation, timing stopped early */
 	bool stopped;            /* a budget ended it early; it can be resumed */
+	struct winner_facts facts; /* the winner's template, knobs, idea and donor; empty
+				    * when there is none */
 	char *problem;           /* its name; owned */
 	char *winner_path;       /* owned */
 	char *summary_path;      /* owned */

@@ -15,6 +15,7 @@
 
 #include "json_text.h"
 #include "log.h"
+#include "report.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -389,6 +390,7 @@ char *show_outcome_json(const struct search_outcome *o, bool dry_run)
 	json_object_set_new(j, "eager_ms", won ? json_real(o->eager_ms) : json_null());
 	json_object_set_new(j, "compile_ms", won ? measured(o->compile_ms) : json_null());
 	json_object_set_new(j, "floor_ms", measured(o->floor_ms));
+	json_object_set_new(j, "bound", o->floor_ms > 0 && o->bound ? json_string(o->bound) : json_null());
 	json_object_set_new(j, "pct_eager", won ? json_real(o->pct_eager) : json_null());
 	json_object_set_new(j, "pct_compile", won ? measured(o->pct_compile) : json_null());
 	json_object_set_new(j, "pct_floor", won ? measured(o->pct_floor) : json_null());
@@ -396,6 +398,7 @@ char *show_outcome_json(const struct search_outcome *o, bool dry_run)
 	json_object_set_new(j, "passes_crfm", won ? json_boolean(o->pass_crfm) : json_null());
 	json_object_set_new(j, "max_abs_err", won ? json_real(o->max_abs_err) : json_null());
 	json_object_set_new(j, "max_rel_err", won ? json_real(o->max_rel_err) : json_null());
+	report_winner_json(j, won ? &o->facts : NULL);
 	json_object_set_new(j, "winner_path", text_or_null(o->winner_path));
 	json_object_set_new(j, "summary_path", text_or_null(o->summary_path));
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -94,6 +94,12 @@ check "bench on two GPUs: the results name each problem's run" \
 	"$(python3 -c 'import json, sys; print(" ".join(r["problem"].split("/")[-1][:-3] + ":" + str(r["run"]) for r in json.load(open(sys.argv[1]))["results"]))' "$TMP/bench.json" 2>&1)" \
 	"$(q "$TMP/bench.db" "SELECT group_concat(p || ':' || id, ' ') FROM (SELECT id, problem AS p FROM runs ORDER BY CASE problem WHEN 'search_gelu' THEN 0 WHEN 'tiny_gelu' THEN 1 ELSE 2 END)")"
 check "bench on two GPUs: one model, one table" "$(grep -c "| GPU |" "$TMP/out")" 0
+# Each child hands its row back through a pipe, which carries no strings:
+# the winners' templates and knobs are read from the database after.
+check "bench on two GPUs: each row's winner, template and knobs, as stored" \
+	"$(jq -r '.results[] | "\(.winner) \(.template // "") \((.knobs // {}) | to_entries | map("\(.key)=\(.value)") | join(" "))"' "$TMP/bench.json" 2>&1)" \
+	"$(q "$TMP/bench.db" "SELECT r.winner || ' ' || c.template || ' ' || c.knobs FROM runs r JOIN candidates c ON c.id = r.winner
+		ORDER BY CASE r.problem WHEN 'search_gelu' THEN 0 WHEN 'tiny_gelu' THEN 1 ELSE 2 END")"
 export KBREED_FAKE_GPUS=H200,A100
 $K -q bench tests/data/tiny_gelu.py tests/data/tiny_layernorm.py --reps 20 --rounds 0 --db "$TMP/bench2.db" \
 	--results "$TMP/bench2.json" >"$TMP/out" 2>"$TMP/err"

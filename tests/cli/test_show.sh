@@ -4,7 +4,8 @@
 # against the database itself, its refusals (no such database, run or
 # candidate, a candidate of another run: exit 2, nothing created), and the
 # JSON outcome of `kbreed run --json` and `kbreed bench --json` (refused
-# with --slurm). A scripted worker (<build>/tests/fake_worker) stands in for
+# with --slurm), each winner's template, knobs, idea and donor among it. A
+# scripted worker (<build>/tests/fake_worker) stands in for
 # the GPU, tests/cli/fake_nvcc.sh for nvcc, tests/unit/fake_python.sh for
 # PyTorch's timings.
 #
@@ -37,10 +38,16 @@ db = sqlite3.connect(sys.argv[2])
 run, status, winner, final_ms, final_eager = db.execute(
     "SELECT id, status, winner, final_ms, final_eager_ms FROM runs ORDER BY id DESC LIMIT 1").fetchone()
 n = db.execute("SELECT count(*) FROM candidates WHERE run=?", (run,)).fetchone()[0]
-round_found = db.execute("SELECT round FROM candidates WHERE id=?", (winner,)).fetchone()[0]
+round_found, tpl, knobs, idea = db.execute("SELECT c.round, c.template, c.knobs, i.text FROM candidates c"
+                                          " LEFT JOIN ideas i ON i.id = c.idea WHERE c.id=?", (winner,)).fetchone()
 want = {"run": run, "problem": "search_gelu", "status": status, "candidates": n, "winner": winner,
-        "round_found": round_found, "best_ms": final_ms, "eager_ms": final_eager, "passes_strict": True}
+        "round_found": round_found, "best_ms": final_ms, "eager_ms": final_eager, "passes_strict": True,
+        "template": tpl or None, "idea": idea, "donor": None}
 bad = {k: (o.get(k), v) for k, v in want.items() if o.get(k) != v}
+if " ".join("%s=%s" % kv for kv in (o["knobs"] or {}).items()) != (knobs or ""):
+    bad["knobs"] = (o["knobs"], knobs)
+if o["bound"] not in ("memory", "compute") or not o["floor_ms"]:
+    bad["bound"] = (o["bound"], o["floor_ms"])
 if abs(o["pct_eager"] - final_eager / final_ms * 100) > 1e-6:
     bad["pct_eager"] = o["pct_eager"]
 for k in ("winner_path", "summary_path"):
@@ -48,7 +55,7 @@ for k in ("winner_path", "summary_path"):
         bad[k] = o[k]
 print(bad or "same")
 EOF
-check "run --json: one object, as the database has it (run, status, winner, times, files)" "$(cat "$TMP/py")" same
+check "run --json: one object, as the database has it (run, status, winner, times, files, template, knobs, idea, no donor)" "$(cat "$TMP/py")" same
 
 $K -q run tests/data/search_gelu.py --dry-run --rounds 1 --ideas 2 --impls 1 --db "$DB" --out "$TMP/out2" --json >"$TMP/dry.json" 2>"$TMP/err"
 check "run --dry-run --json: exit 0" $? 0
@@ -184,18 +191,63 @@ q "$TMP/foreign.db" "CREATE TABLE notes(x TEXT);" >/dev/null
 refused "another program's database" "not a kbreed database" $K show --db "$TMP/foreign.db" 1
 
 # --- bench --json --------------------------------------------------------------
-$K -q bench tests/data/search_gelu.py --rounds 1 --ideas 2 --impls 1 --reps 20 --db "$TMP/bench.db" \
-	--out "$TMP/bench-out" --results "$TMP/bench.json" --json >"$TMP/bench.stdout" 2>"$TMP/err"
+# Two problems in one database: the second, a GELU of another shape, is
+# seeded from the bank by the first's winner (gelu_vec serves both; the fake
+# GPU times a kernel by its source, so the banked one is as fast there), and
+# with this --seed its winner descends from that seed over two rounds.
+sed 's/^M, N = .*/M, N = 17, 2050/' tests/data/search_gelu.py >"$TMP/other_gelu.py"
+$K -q bench tests/data/search_gelu.py "$TMP/other_gelu.py" --seed 2 --rounds 2 --ideas 2 --impls 2 --reps 20 \
+	--db "$TMP/bench.db" --out "$TMP/bench-out" --results "$TMP/bench.json" --json >"$TMP/bench.stdout" 2>"$TMP/err"
 check "bench --json: exit 0" $? 0
 "$PY" - "$TMP/bench.stdout" "$TMP/bench.json" "$TMP/bench.db" <<'EOF' >"$TMP/py" 2>&1
 import json, sqlite3, sys
 o = json.load(open(sys.argv[1]))  # the whole of stdout is one object
 f = json.load(open(sys.argv[2]))
-run, final_ms = sqlite3.connect(sys.argv[3]).execute("SELECT id, final_ms FROM runs").fetchone()
-r = o["results"][0]
-print("same" if o == f and len(o["results"]) == 1 and r["run"] == run and r["best_ms"] == final_ms else [o, f])
+runs = sqlite3.connect(sys.argv[3]).execute("SELECT id, final_ms FROM runs ORDER BY id").fetchall()
+got = [(r["run"], r["best_ms"]) for r in o["results"]]
+print("same" if o == f and got == runs and len(runs) == 2 else [o, f, runs])
 EOF
 check "bench --json: stdout is the results file, with the run of each problem" "$(cat "$TMP/py")" same
+# Each row's winner as the database has it: the run's winner, its template,
+# knobs and idea, the floor its evaluation was judged against, and the
+# donor: the bank kernel at the root of its line (parent1 back to round 0).
+"$PY" - "$TMP/bench.json" "$TMP/bench.db" <<'EOF' >"$TMP/py" 2>&1
+import json, sqlite3, sys
+rows = json.load(open(sys.argv[1]))["results"]
+db = sqlite3.connect(sys.argv[2])
+bad = []
+for r in rows:
+    winner, problem = db.execute("SELECT winner, problem FROM runs WHERE id=?", (r["run"],)).fetchone()
+    tpl, knobs, idea, floor = db.execute(
+        "SELECT c.template, c.knobs, i.text, e.floor_ms FROM candidates c LEFT JOIN ideas i ON i.id = c.idea"
+        " JOIN evaluations e ON e.candidate = c.id WHERE c.id=?", (winner,)).fetchone()
+    root = winner
+    while True:
+        parent = db.execute("SELECT parent1 FROM candidates WHERE id=?", (root,)).fetchone()[0]
+        if not parent:
+            break
+        root = parent
+    origin, root_tpl = db.execute("SELECT origin, template FROM candidates WHERE id=?", (root,)).fetchone()
+    donor = None
+    if origin.startswith("bank:"):
+        p, t = origin[len("bank:"):].rsplit("/", 1)
+        donor = {"problem": p, "template": t, "seed": root}
+    elif origin == "bank":
+        donor = {"problem": problem, "template": root_tpl or None, "seed": root}
+    want = {"winner": winner, "template": tpl or None, "idea": idea, "donor": donor}
+    have = {k: r[k] for k in want}
+    knobs_text = " ".join("%s=%s" % kv for kv in (r["knobs"] or {}).items())
+    if (have != want or knobs_text != (knobs or "") or abs(r["floor_ms"] - floor) > 1e-12
+            or r["bound"] not in ("memory", "compute") or abs(r["pct_floor"] - floor / r["best_ms"] * 100) > 1e-6):
+        bad.append([have, want, r["knobs"], knobs, r["floor_ms"], floor, r["bound"]])
+print(bad or "same")
+EOF
+check "bench --json: each winner's template, knobs, idea, floor and donor, as stored" "$(cat "$TMP/py")" same
+check "bench --json: the second problem's winner descends from the first's, lent by the bank" \
+	"$(jq -r '.results[1].donor | "\(.problem)/\(.template) \(.seed)"' "$TMP/bench.json" 2>&1)" \
+	"$(q "$TMP/bench.db" "SELECT b.problem || '/' || b.template || ' ' || c.id FROM bank b, candidates c
+		WHERE b.run = 1 AND c.run = 2 AND c.origin = 'bank:' || b.problem || '/' || b.template")"
+check "bench --json: the first problem's winner owes the bank nothing" "$(jq -c '.results[0].donor' "$TMP/bench.json")" null
 # A Slurm bench's results come later, from its jobs: --json is refused
 # before anything is written or submitted.
 refused "bench --slurm --json" "drop one of them" $K bench --slurm --slurm-dir "$TMP/slurm" --json tests/data/search_gelu.py

@@ -49,31 +49,51 @@ static void test_report_and_roofline(void **state)
 
 static void test_bench_json(void **state)
 {
-	/* A found kernel gives numbers (0 where not measured gives null); a
-	 * problem without one gives nulls; names that are not UTF-8 still encode;
-	 * each problem's run is named (null when none was stored). */
-	struct bench_row rows[2] = {
+	/* A found kernel gives numbers (0 where not measured gives null) and its
+	 * winner: template, knobs as an object (integers as numbers, other
+	 * values as text, a bare name as null), idea and donor; a problem
+	 * without one gives nulls; names that are not UTF-8 still encode; each
+	 * problem's run is named (null when none was stored). */
+	struct bench_row rows[3] = {
 		{ .problem = "ln", .run = 7, .tolerance = "strict", .ok = true, .eager_ms = 4, .compile_ms = 0,
-		  .best_ms = 2, .pct_eager = 200, .pct_compile = 0, .pct_floor = 50, .round_found = 3,
-		  .pass_strict = true, .pass_crfm = true },
+		  .best_ms = 2, .floor_ms = 1, .bound = "memory", .pct_eager = 200, .pct_compile = 0, .pct_floor = 50,
+		  .round_found = 3, .pass_strict = true, .pass_crfm = true, .winner = 42,
+		  .facts = { .template_name = xstrdup("gelu_vec"), .knobs = xstrdup("VEC=4 MODE=fast FLAG NEG=-2"),
+			     .idea = xstrdup("use float4"), .donor_problem = xstrdup("mm"),
+			     .donor_template = xstrdup("gemm_x"), .donor_seed = 5 } },
 		{ .problem = "bad \xff", .tolerance = "crfm", .ok = false, .eager_ms = 4, .round_found = 2 },
+		{ .problem = "naive", .run = 8, .tolerance = "strict", .ok = true, .eager_ms = 4, .best_ms = 4,
+		  .pct_eager = 100, .winner = 1, .facts = { .template_name = xstrdup(""), .knobs = xstrdup("") } },
 	};
-	char *json = report_bench_json("H100", "2025-01-01", "kbreed bench", rows, 2);
+	char *json = report_bench_json("H100", "2025-01-01", "kbreed bench", rows, 3);
 	const char *want[] = {
 		"\"gpu\": \"H100\"", "\"command\": \"kbreed bench\"",
 		"\"problem\": \"ln\",\n      \"run\": 7,\n      \"tolerance\": \"strict\",\n      \"eager_ms\": 4.0,\n"
-		"      \"compile_ms\": null,\n      \"best_ms\": 2.0,\n      \"pct_eager\": 200.0,\n"
+		"      \"compile_ms\": null,\n      \"best_ms\": 2.0,\n      \"floor_ms\": 1.0,\n"
+		"      \"bound\": \"memory\",\n      \"pct_eager\": 200.0,\n"
 		"      \"pct_compile\": null,\n      \"pct_floor\": 50.0,\n      \"round_found\": 3,\n"
-		"      \"passes_strict\": true,\n      \"passes_crfm\": true",
+		"      \"passes_strict\": true,\n      \"passes_crfm\": true,\n      \"winner\": 42,\n"
+		"      \"template\": \"gelu_vec\",\n      \"knobs\": {\n        \"VEC\": 4,\n"
+		"        \"MODE\": \"fast\",\n        \"FLAG\": null,\n        \"NEG\": -2\n      },\n"
+		"      \"idea\": \"use float4\",\n      \"donor\": {\n        \"problem\": \"mm\",\n"
+		"        \"template\": \"gemm_x\",\n        \"seed\": 5\n      }\n",
 		"\"problem\": \"bad ?\",\n      \"run\": null,\n      \"tolerance\": \"crfm\",\n      \"eager_ms\": null,\n"
-		"      \"compile_ms\": null,\n      \"best_ms\": null,\n      \"pct_eager\": null,\n"
+		"      \"compile_ms\": null,\n      \"best_ms\": null,\n      \"floor_ms\": null,\n"
+		"      \"bound\": null,\n      \"pct_eager\": null,\n"
 		"      \"pct_compile\": null,\n      \"pct_floor\": null,\n      \"round_found\": null,\n"
-		"      \"passes_strict\": null,\n      \"passes_crfm\": null",
+		"      \"passes_strict\": null,\n      \"passes_crfm\": null,\n      \"winner\": null,\n"
+		"      \"template\": null,\n      \"knobs\": null,\n      \"idea\": null,\n      \"donor\": null\n",
+		/* A hand-written winner with no floor known: no template, knobs or bound. */
+		"\"problem\": \"naive\",", "\"winner\": 1,\n      \"template\": null,\n      \"knobs\": null,\n"
+		"      \"idea\": null,\n      \"donor\": null\n",
 	};
 	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
 		if (!strstr(json, want[i]))
 			fail_msg("no %s in\n%s", want[i], json);
+	assert_null(strstr(strstr(json, "\"problem\": \"naive\""), "\"bound\": \"memory\""));
 	free(json);
+	for (int i = 0; i < 3; i++)
+		winner_facts_release(&rows[i].facts);
 	json = report_bench_json("g", "d", "c", NULL, 0);
 	assert_non_null(strstr(json, "\"results\": []"));
 	free(json);

@@ -5,6 +5,7 @@
  * conditioning, reproducibility, the store, outputs, and resume. */
 #include "testing.h"
 
+#include "population.h"
 #include "search.h"
 #include "store.h"
 #include "util.h"
@@ -297,12 +298,107 @@ static void test_budget_then_resume(void **state)
 	free(out);
 }
 
+/* A candidate of the population with a source of its own; its id. */
+static int64_t add_cand(struct population *pop, int round, int64_t idea, int64_t parent1, const char *origin,
+			const char *tpl, const char *knobs)
+{
+	static int made;
+	struct cand_row c = { .round = round, .idea = idea, .parent1 = parent1, .origin = xstrdup(origin),
+			      .template_name = xstrdup(tpl), .knobs = xstrdup(knobs),
+			      .source = xasprintf("// kernel %d\n", made++) };
+	bool added = false;
+	assert_int_equal(population_add_candidate(pop, &c, &added), 0);
+	assert_true(added);
+	return pop->cands[pop->n_cands - 1].id;
+}
+
+static int64_t add_idea(struct population *pop, int round, int64_t parent1, const char *text)
+{
+	struct idea_row i = { .round = round, .catalog_id = xstrdup("c"), .category = xstrdup("memory access"),
+			      .text = xstrdup(text), .parent1 = parent1 };
+	assert_int_equal(population_add_idea(pop, &i), 0);
+	return i.id;
+}
+
+static void test_winner_facts(void **state)
+{
+	/* What the results say of a winner, read back from the store: its
+	 * template, knobs and idea, and the bank kernel at the root of its line
+	 * (parent1 back to round 0): another problem's ("bank:mm/gemm_x"), the
+	 * problem's own ("bank", named by the run's problem), or none. */
+	char *db = xasprintf("%s/facts.db", tmp);
+	struct store *s = store_open(db);
+	assert_non_null(s);
+	struct run_row r = { .problem = "gelu", .problem_path = "/gelu.py", .problem_sha = "ab",
+			     .proposer = "playbook", .rounds = 2, .ideas = 1, .impls = 1, .keep = 1, .seed = 1,
+			     .tolerance = "strict", .gpu = "G", .arch = "sm_90a", .eager_ms = 1 };
+	assert_int_equal(store_run_create(s, &r), 0);
+	free(r.uid);
+	struct population pop;
+	population_init(&pop, s, r.id);
+	int64_t naive = add_cand(&pop, 0, 0, 0, "naive", "", "");
+	int64_t own = add_cand(&pop, 0, 0, 0, "bank", "gelu_vec", "VEC=4 THREADS=256");
+	int64_t lent = add_cand(&pop, 0, 0, 0, "bank:mm/gemm_x", "gelu_lent", "THREADS=128");
+	int64_t i1 = add_idea(&pop, 1, lent, "more threads");
+	int64_t c1 = add_cand(&pop, 1, i1, lent, "playbook", "gelu_lent", "THREADS=256");
+	int64_t i2 = add_idea(&pop, 2, c1, "float4 loads");
+	int64_t c2 = add_cand(&pop, 2, i2, c1, "playbook", "gelu_lent", "THREADS=256 VEC=4");
+	int64_t i3 = add_idea(&pop, 1, own, "streaming stores");
+	int64_t c3 = add_cand(&pop, 1, i3, own, "playbook", "gelu_vec", "VEC=4 THREADS=256 STREAM=1");
+	int64_t i4 = add_idea(&pop, 1, naive, "vectorise");
+	int64_t c4 = add_cand(&pop, 1, i4, naive, "playbook", "gelu_vec", "VEC=2");
+	population_release(&pop);
+
+	/* Read back as bench does, from the store alone. */
+	population_init(&pop, s, r.id);
+	assert_int_equal(population_load(&pop), 0);
+	struct winner_facts f;
+	assert_int_equal(population_winner_facts(&pop, c2, &f), 0);
+	assert_string_equal(f.template_name, "gelu_lent");
+	assert_string_equal(f.knobs, "THREADS=256 VEC=4");
+	assert_string_equal(f.idea, "float4 loads");
+	assert_string_equal(f.donor_problem, "mm");
+	assert_string_equal(f.donor_template, "gemm_x");
+	assert_int_equal(f.donor_seed, lent);
+	winner_facts_release(&f);
+	assert_int_equal(population_winner_facts(&pop, c3, &f), 0);
+	assert_string_equal(f.idea, "streaming stores");
+	assert_string_equal(f.donor_problem, "gelu");
+	assert_string_equal(f.donor_template, "gelu_vec");
+	assert_int_equal(f.donor_seed, own);
+	winner_facts_release(&f);
+	/* A bank seed that wins itself is its own donor. */
+	assert_int_equal(population_winner_facts(&pop, lent, &f), 0);
+	assert_null(f.idea);
+	assert_int_equal(f.donor_seed, lent);
+	winner_facts_release(&f);
+	assert_int_equal(population_winner_facts(&pop, c4, &f), 0);
+	assert_string_equal(f.template_name, "gelu_vec");
+	assert_null(f.donor_problem);
+	assert_null(f.donor_template);
+	assert_int_equal(f.donor_seed, 0);
+	winner_facts_release(&f);
+	assert_int_equal(population_winner_facts(&pop, naive, &f), 0);
+	assert_string_equal(f.template_name, "");
+	assert_string_equal(f.knobs, "");
+	assert_null(f.idea);
+	assert_null(f.donor_problem);
+	winner_facts_release(&f);
+	/* Not a candidate of this run. */
+	assert_int_equal(population_winner_facts(&pop, c4 + 100, &f), -1);
+	assert_null(f.template_name);
+	population_release(&pop);
+	store_close(s);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_run),
 		cmocka_unit_test(test_bank_seeds_next_run),
 		cmocka_unit_test(test_bank_lends_knobs_across_families),
+		cmocka_unit_test(test_winner_facts),
 		cmocka_unit_test(test_budget_then_resume),
 	};
 	return cmocka_run_group_tests_name("search", tests, setup, teardown);
