@@ -12,8 +12,9 @@
 # The GPU machine may lack -dev headers: build kbreed elsewhere (`make`; jansson
 # is linked statically) and bring build/ along. Candidates and the worker are
 # compiled with that machine's nvcc. Results: $OUT/machine.txt, test-gpu.txt,
-# bench.txt, bench-naive.md, and results.tgz (JSON results, run summaries and
-# winners) - $OUT may return only a few files.
+# bench.txt, bench-naive.md, bench-table.md (bench/bench_table.sh, where the
+# machine has jq), and results.tgz (JSON results, run summaries and winners) -
+# $OUT may return only a few files.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build/device-out}
@@ -48,6 +49,8 @@ fi
 if [ "$step" = bench ] || [ "$step" = all ]; then
 	build/kbreed bench --out build/device-results/runs --results build/device-results/bench.json "$@" 2>&1 |
 		tee "$OUT/bench.txt"
+	[ -f build/device-results/bench.json ] && command -v jq >/dev/null &&
+		sh bench/bench_table.sh build/device-results/bench.json >"$OUT/bench-table.md"
 fi
 tar czf "$OUT/results.tgz" -C build device-results 2>/dev/null
 exit $rc

@@ -4,12 +4,12 @@
 # against the database itself, its refusals (no such database, run or
 # candidate, a candidate of another run: exit 2, nothing created), and the
 # JSON outcome of `kbreed run --json` and `kbreed bench --json` (refused
-# with --slurm), each winner's template, knobs, idea and donor among it. A
-# scripted worker (<build>/tests/fake_worker) stands in for
-# the GPU, tests/cli/fake_nvcc.sh for nvcc, tests/unit/fake_python.sh for
-# PyTorch's timings.
+# with --slurm), each winner's template, knobs, idea and donor among it, and
+# bench/bench_table.sh's table of a bench file. A scripted worker
+# (<build>/tests/fake_worker) stands in for the GPU, tests/cli/fake_nvcc.sh
+# for nvcc, tests/unit/fake_python.sh for PyTorch's timings.
 #
-#   tests/cli/test_show.sh       (from anywhere; needs `make`, sqlite3, python3)
+#   tests/cli/test_show.sh       (from anywhere; needs `make`, sqlite3, python3, jq)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -190,7 +190,7 @@ refused "an unknown option" "unknown option '--bogus'" $K show --bogus
 q "$TMP/foreign.db" "CREATE TABLE notes(x TEXT);" >/dev/null
 refused "another program's database" "not a kbreed database" $K show --db "$TMP/foreign.db" 1
 
-# --- bench --json --------------------------------------------------------------
+# --- bench --json, and bench/bench_table.sh -------------------------------------
 # Two problems in one database: the second, a GELU of another shape, is
 # seeded from the bank by the first's winner (gelu_vec serves both; the fake
 # GPU times a kernel by its source, so the banked one is as fast there), and
@@ -248,6 +248,24 @@ check "bench --json: the second problem's winner descends from the first's, lent
 	"$(q "$TMP/bench.db" "SELECT b.problem || '/' || b.template || ' ' || c.id FROM bank b, candidates c
 		WHERE b.run = 1 AND c.run = 2 AND c.origin = 'bank:' || b.problem || '/' || b.template")"
 check "bench --json: the first problem's winner owes the bank nothing" "$(jq -c '.results[0].donor' "$TMP/bench.json")" null
+# The table of that file: each problem's row, its numbers and its winner as
+# stored, then the command, GPU and date.
+sh bench/bench_table.sh "$TMP/bench.json" >"$TMP/table" 2>"$TMP/err"
+check "bench_table.sh: exit 0" $? 0
+check "bench_table.sh: the header" "$(head -1 "$TMP/table")" \
+	"| problem | eager ms | compile ms | found ms | % of eager | % of compile | % of floor | round | template | knobs | donor |"
+for run in 1 2; do
+	p=$(jq -r ".results[$run - 1].problem" "$TMP/bench.json")
+	donor=$(jq -r ".results[$run - 1].donor.seed // 0" "$TMP/bench.json")
+	want=$(q "$TMP/bench.db" "SELECT '| $p | ' || printf('%.4f', r.final_eager_ms) || ' | - | ' || printf('%.4f', r.final_ms)
+		|| ' | ' || printf('%.1f%%', r.final_eager_ms / r.final_ms * 100) || ' | - | '
+		|| printf('%.1f%%', e.floor_ms / r.final_ms * 100) || ' | ' || c.round || ' | ' || c.template || ' | '
+		|| c.knobs || ' | ' || coalesce((SELECT substr(origin, 6) FROM candidates WHERE id = $donor), '-') || ' |'
+		FROM runs r JOIN candidates c ON c.id = r.winner JOIN evaluations e ON e.candidate = c.id WHERE r.id = $run")
+	check "bench_table.sh: run $run's row, as stored" "$(grep -F "| $p |" "$TMP/table")" "$want"
+done
+check "bench_table.sh: the command, GPU and date" "$(tail -1 "$TMP/table")" \
+	"command: \`$(jq -r .command "$TMP/bench.json")\`; GPU: Fake GPU; date: $(date -u +%F)"
 # A Slurm bench's results come later, from its jobs: --json is refused
 # before anything is written or submitted.
 refused "bench --slurm --json" "drop one of them" $K bench --slurm --slurm-dir "$TMP/slurm" --json tests/data/search_gelu.py
