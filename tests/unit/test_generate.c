@@ -346,6 +346,11 @@ static void test_chain(void **state)
 	assert_int_equal(generate_naive(g, &src, &why), 0);
 	assert_non_null(strstr(src, "cudaMallocAsync"));
 	assert_non_null(strstr(src, "cudaFreeAsync"));
+	/* The scratch stays mapped between calls, set before the first allocation. */
+	const char *keep = strstr(src, "\tkb_keep_scratch_mapped();");
+	assert_non_null(keep);
+	assert_true(keep < strstr(src, "cudaMallocAsync(&scratch"));
+	assert_non_null(strstr(src, "cudaMemPoolAttrReleaseThreshold"));
 	assert_non_null(strstr(src, "copy_out0"));
 	free(src);
 	generate_and_compile(g, "chain");
