@@ -1385,11 +1385,50 @@ bool recognize_graph(const struct op_graph *g, struct recognition *r)
 	return ok;
 }
 
+/* The numel of graph tensor t, as a double (the counts below exceed 2^53
+ * only for tensors no GPU holds). */
+static double graph_numel(const struct op_graph *g, int t)
+{
+	double n = 1;
+	for (int d = 0; d < g->tensors[t].ndim; d++)
+		n *= (double)g->tensors[t].shape[d];
+	return n;
+}
+
+/* One convolution's FLOPs, two per multiply-add, as PyTorch's FlopCounterMode
+ * counts them: each output element (each input element of a transposed
+ * one) meets Cin/groups x window weights (Cout/groups x window), which is
+ * the weight's numel over its first dim either way round. 0 where the
+ * tensors are not there. */
+static double conv_flops(const struct op_graph *g, const struct graph_op *op)
+{
+	int64_t transposed = 0;
+	int w = graph_op_arg(op, "weight"), x = graph_op_arg(op, "input");
+	graph_op_int(op, "transposed", &transposed);
+	int t = transposed ? x : op->n_outputs > 0 ? op->outputs[0] : -1;
+	if (w < 0 || t < 0 || t >= g->n_tensors || g->tensors[w].ndim < 3 || g->tensors[w].shape[0] < 1)
+		return 0;
+	return 2 * graph_numel(g, t) * (graph_numel(g, w) / (double)g->tensors[w].shape[0]);
+}
+
+double recognize_flops(const struct op_graph *g)
+{
+	double flops = 0;
+	for (int k = 0; g && k < g->n_ops; k++) {
+		const char *name = short_name(&g->ops[k]);
+		if (!strcmp(name, "convolution") || !strcmp(name, "_convolution"))
+			flops += conv_flops(g, &g->ops[k]);
+	}
+	return flops;
+}
+
 bool recognize_problem(struct problem *p)
 {
 	struct recognition r;
 	bool ok = false;
 	recognition_init(&r);
+	if (p->flops <= 0 && p->graph)
+		p->flops = recognize_flops(p->graph);   /* torch without FlopCounterMode counted none */
 	if (p->family_declared) {
 		ok = true;
 		goto out;
