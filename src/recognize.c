@@ -216,6 +216,59 @@ static bool attention(const struct compute *c, struct recognition *r, struct buf
 	return true;
 }
 
+/* An int or int[] attribute whose every entry is want (absent: the default
+ * dflt stands for it). */
+static bool ints_all(const struct graph_op *op, const char *attr, int64_t want, int64_t dflt)
+{
+	const struct graph_attr *a = graph_op_attr(op, attr);
+	if (!a || a->value.type == GRAPH_NONE)
+		return want == dflt;
+	if (a->value.type == GRAPH_INT)
+		return a->value.i == want;
+	if (a->value.type != GRAPH_INTS)
+		return false;
+	for (int i = 0; i < a->value.n; i++)
+		if (a->value.ints[i] != want)
+			return false;
+	return true;
+}
+
+/* Whether the graph is exactly a depthwise conv dw (the first compute op)
+ * feeding a pointwise one: a 1x1 window, stride 1, no padding, groups 1,
+ * over every channel dw makes; the forward's one input into dw, and the
+ * parameters in the order the fused template reads them (dw's weight and
+ * bias, then the pointwise's). Sets *pw to the pointwise conv. */
+static bool separable(const struct compute *c, const struct graph_op *dw, const struct graph_op **pw)
+{
+	const struct op_graph *g = c->g;
+	if (c->n != 2 || cop(c, 0) != dw || dw->n_outputs < 1)
+		return false;
+	const struct graph_op *op = cop(c, 1);
+	int x = graph_op_arg(op, "input"), w = graph_op_arg(op, "weight"), bias = graph_op_arg(op, "bias");
+	int w1 = graph_op_arg(dw, "weight"), bias1 = graph_op_arg(dw, "bias"), x1 = graph_op_arg(dw, "input");
+	int64_t groups = 1, transposed = 0;
+	graph_op_int(op, "groups", &groups);
+	graph_op_int(op, "transposed", &transposed);
+	if (x < 0 || w < 0 || view_source(g, x) != dw->outputs[0] || !only_reshapes(g, x) ||
+	    g->tensors[x].ndim != g->tensors[dw->outputs[0]].ndim || groups != 1 || transposed ||
+	    !ints_all(op, "stride", 1, 1) || !ints_all(op, "padding", 0, 0))
+		return false;
+	const struct graph_tensor *tw = &g->tensors[w], *tw1 = &g->tensors[w1];
+	if (tw->ndim != tw1->ndim || tw->shape[1] != tw1->shape[0])
+		return false;
+	for (int d = 2; d < tw->ndim; d++)
+		if (tw->shape[d] != 1)
+			return false;
+	/* in[0] x; in[1..] dw's weight (and bias), the pointwise's weight (and bias). */
+	int next = g->n_inputs;
+	if (g->n_inputs != 1 || x1 < 0 || view_source(g, x1) != 0 || w1 != next++ ||
+	    (bias1 >= 0 && bias1 != next++) || w != next++ || (bias >= 0 && bias != next++) ||
+	    g->n_params != next - g->n_inputs)
+		return false;
+	*pw = op;
+	return true;
+}
+
 static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	int n = count(c, "convolution") + count(c, "_convolution");
@@ -241,7 +294,8 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	const struct graph_op *pool = find(c, "max_pool2d_with_indices");
 	if (!pool)
 		pool = find(c, "max_pool2d");
-	if (n == 2 && groups > 1 && groups == cin && !transposed) {
+	const struct graph_op *pw = NULL;
+	if (n == 2 && groups > 1 && groups == cin && !transposed && separable(c, op, &pw)) {
 		snprintf(name, sizeof name, "conv%dd_depthwise_separable", dims);
 	} else if (n > 1) {
 		snprintf(name, sizeof name, "conv%dd_chain", dims);
@@ -269,6 +323,8 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	def_int(b, "CONV_GROUPS", groups);
 	def_int(b, "CONV_BIAS", bias);
 	def_int(b, "CONV_TRANSPOSED", transposed);
+	if (pw)   /* the depthwise conv's hyper-parameters above, the pointwise's bias here */
+		def_int(b, "CONV_PW_BIAS", graph_op_arg(pw, "bias") >= 0);
 	if (!strcmp(name, "conv2d_relu_maxpool")) {
 		def_int(b, "RELU", 1);
 		def_axes(b, pool, "kernel_size", "POOL", 2, 1);
