@@ -234,11 +234,29 @@ static void test_conv_flops(void **state)
 	assert_true(recognize_problem(&p));
 	assert_string_equal(p.op, "conv2d_depthwise_separable");
 	assert_true(p.flops == want);
+	assert_non_null(strstr(p.defines, "#define CONV_PW_BIAS 0\n"));
 	/* A count the bridge made stands. */
 	p.flops = 123;
 	recognize_problem(&p);
 	assert_true(p.flops == 123);
 	problem_release(&p);
+
+	/* A 3x3 second conv is no pointwise one: a chain, without CONV_PW_BIAS,
+	 * its FLOPs counted all the same. */
+	assert_int_equal(decode("{\"tensors\": [" T_IN(0, "x", "[2, 4, 5, 7]") ", "
+				T_PARAM(0, "depthwise.weight", "[4, 1, 3, 3]") ", "
+				T_PARAM(1, "pointwise.weight", "[6, 4, 3, 3]") ", "
+				T_INTER("t3", "[2, 4, 5, 7]") ", " T_INTER("t4", "[2, 6, 5, 7]") "], \"ops\": ["
+				OP_CONV(0, 1, false, 4, 1, 3) ", " OP_CONV(3, 2, false, 1, 1, 4) "], \"outputs\": [4]}",
+				&g), 0);
+	struct recognition r;
+	recognition_init(&r);
+	assert_true(recognize_graph(g, &r));
+	assert_string_equal(r.op, "conv2d_chain");
+	assert_null(strstr(r.defines, "CONV_PW_BIAS"));
+	recognition_release(&r);
+	assert_true(recognize_flops(g) == 2.0 * 2 * 4 * 5 * 7 * 9 + 2.0 * 2 * 6 * 5 * 7 * 4 * 9);
+	graph_free(g);
 
 	/* Transposed, weight (Cin 4, Cout/groups 3, 2, 2): each input element
 	 * meets 3*2*2 weights. */
