@@ -216,6 +216,59 @@ static bool attention(const struct compute *c, struct recognition *r, struct buf
 	return true;
 }
 
+/* An int or int[] attribute whose every entry is want (absent: the default
+ * dflt stands for it). */
+static bool ints_all(const struct graph_op *op, const char *attr, int64_t want, int64_t dflt)
+{
+	const struct graph_attr *a = graph_op_attr(op, attr);
+	if (!a || a->value.type == GRAPH_NONE)
+		return want == dflt;
+	if (a->value.type == GRAPH_INT)
+		return a->value.i == want;
+	if (a->value.type != GRAPH_INTS)
+		return false;
+	for (int i = 0; i < a->value.n; i++)
+		if (a->value.ints[i] != want)
+			return false;
+	return true;
+}
+
+/* Whether the graph is exactly a depthwise conv dw (the first compute op)
+ * feeding a pointwise one: a 1x1 window, stride 1, no padding, groups 1,
+ * over every channel dw makes; the forward's one input into dw, and the
+ * parameters in the order the fused template reads them (dw's weight and
+ * bias, then the pointwise's). Sets *pw to the pointwise conv. */
+static bool separable(const struct compute *c, const struct graph_op *dw, const struct graph_op **pw)
+{
+	const struct op_graph *g = c->g;
+	if (c->n != 2 || cop(c, 0) != dw || dw->n_outputs < 1)
+		return false;
+	const struct graph_op *op = cop(c, 1);
+	int x = graph_op_arg(op, "input"), w = graph_op_arg(op, "weight"), bias = graph_op_arg(op, "bias");
+	int w1 = graph_op_arg(dw, "weight"), bias1 = graph_op_arg(dw, "bias"), x1 = graph_op_arg(dw, "input");
+	int64_t groups = 1, transposed = 0;
+	graph_op_int(op, "groups", &groups);
+	graph_op_int(op, "transposed", &transposed);
+	if (x < 0 || w < 0 || view_source(g, x) != dw->outputs[0] || !only_reshapes(g, x) ||
+	    g->tensors[x].ndim != g->tensors[dw->outputs[0]].ndim || groups != 1 || transposed ||
+	    !ints_all(op, "stride", 1, 1) || !ints_all(op, "padding", 0, 0))
+		return false;
+	const struct graph_tensor *tw = &g->tensors[w], *tw1 = &g->tensors[w1];
+	if (tw->ndim != tw1->ndim || tw->shape[1] != tw1->shape[0])
+		return false;
+	for (int d = 2; d < tw->ndim; d++)
+		if (tw->shape[d] != 1)
+			return false;
+	/* in[0] x; in[1..] dw's weight (and bias), the pointwise's weight (and bias). */
+	int next = g->n_inputs;
+	if (g->n_inputs != 1 || x1 < 0 || view_source(g, x1) != 0 || w1 != next++ ||
+	    (bias1 >= 0 && bias1 != next++) || w != next++ || (bias >= 0 && bias != next++) ||
+	    g->n_params != next - g->n_inputs)
+		return false;
+	*pw = op;
+	return true;
+}
+
 static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	int n = count(c, "convolution") + count(c, "_convolution");
@@ -241,7 +294,8 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	const struct graph_op *pool = find(c, "max_pool2d_with_indices");
 	if (!pool)
 		pool = find(c, "max_pool2d");
-	if (n == 2 && groups > 1 && groups == cin && !transposed) {
+	const struct graph_op *pw = NULL;
+	if (n == 2 && groups > 1 && groups == cin && !transposed && separable(c, op, &pw)) {
 		snprintf(name, sizeof name, "conv%dd_depthwise_separable", dims);
 	} else if (n > 1) {
 		snprintf(name, sizeof name, "conv%dd_chain", dims);
@@ -269,6 +323,8 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	def_int(b, "CONV_GROUPS", groups);
 	def_int(b, "CONV_BIAS", bias);
 	def_int(b, "CONV_TRANSPOSED", transposed);
+	if (pw)   /* the depthwise conv's hyper-parameters above, the pointwise's bias here */
+		def_int(b, "CONV_PW_BIAS", graph_op_arg(pw, "bias") >= 0);
 	if (!strcmp(name, "conv2d_relu_maxpool")) {
 		def_int(b, "RELU", 1);
 		def_axes(b, pool, "kernel_size", "POOL", 2, 1);
@@ -1385,11 +1441,50 @@ bool recognize_graph(const struct op_graph *g, struct recognition *r)
 	return ok;
 }
 
+/* The numel of graph tensor t, as a double (the counts below exceed 2^53
+ * only for tensors no GPU holds). */
+static double graph_numel(const struct op_graph *g, int t)
+{
+	double n = 1;
+	for (int d = 0; d < g->tensors[t].ndim; d++)
+		n *= (double)g->tensors[t].shape[d];
+	return n;
+}
+
+/* One convolution's FLOPs, two per multiply-add, as PyTorch's FlopCounterMode
+ * counts them: each output element (each input element of a transposed
+ * one) meets Cin/groups x window weights (Cout/groups x window), which is
+ * the weight's numel over its first dim either way round. 0 where the
+ * tensors are not there. */
+static double conv_flops(const struct op_graph *g, const struct graph_op *op)
+{
+	int64_t transposed = 0;
+	int w = graph_op_arg(op, "weight"), x = graph_op_arg(op, "input");
+	graph_op_int(op, "transposed", &transposed);
+	int t = transposed ? x : op->n_outputs > 0 ? op->outputs[0] : -1;
+	if (w < 0 || t < 0 || t >= g->n_tensors || g->tensors[w].ndim < 3 || g->tensors[w].shape[0] < 1)
+		return 0;
+	return 2 * graph_numel(g, t) * (graph_numel(g, w) / (double)g->tensors[w].shape[0]);
+}
+
+double recognize_flops(const struct op_graph *g)
+{
+	double flops = 0;
+	for (int k = 0; g && k < g->n_ops; k++) {
+		const char *name = short_name(&g->ops[k]);
+		if (!strcmp(name, "convolution") || !strcmp(name, "_convolution"))
+			flops += conv_flops(g, &g->ops[k]);
+	}
+	return flops;
+}
+
 bool recognize_problem(struct problem *p)
 {
 	struct recognition r;
 	bool ok = false;
 	recognition_init(&r);
+	if (p->flops <= 0 && p->graph)
+		p->flops = recognize_flops(p->graph);   /* torch without FlopCounterMode counted none */
 	if (p->family_declared) {
 		ok = true;
 		goto out;

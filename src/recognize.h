@@ -33,11 +33,19 @@ void recognition_release(struct recognition *r);
  * found; otherwise r->missing says what was not covered. */
 bool recognize_graph(const struct op_graph *g, struct recognition *r);
 
+/* The FLOPs (two per multiply-add) of the graph's convolutions, counted
+ * from their tensors' shapes as PyTorch's FlopCounterMode counts them: a
+ * depthwise-separable pair is the depthwise's 2*N*C*OH*OW*KH*KW plus the
+ * pointwise's 2*N*Cout*OH*OW*C. 0 for a graph without any. */
+double recognize_flops(const struct op_graph *g);
+
 /* Applies recognition to a loaded problem: when the file does not declare
  * KBREED_FAMILY, p->family, p->op (unless KBREED_OP is declared) and
  * p->defines (unless KBREED_DEFINES is declared) come from the graph. An
  * unrecognised graph leaves family "generic" and warns, naming the ops not
- * covered and saying that --llm can take them. Returns true when p's family
+ * covered and saying that --llm can take them. Where p->flops is 0 (the
+ * bridge's torch could not count them, as on torch 1.13) it becomes
+ * recognize_flops(p->graph). Returns true when p's family
  * was declared or recognised. */
 bool recognize_problem(struct problem *p);
 

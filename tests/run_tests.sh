@@ -78,7 +78,7 @@ trap 'rm -rf "$dir"' EXIT
 for t in "$@"; do
 	echo "$t"
 done >"$dir/list"
-for script in tests/layers/check.sh "tests/bridge/test_bridge.sh $KBREED_PYTHON" "tests/bridge/test_level1.sh $KBREED_PYTHON" "tests/bridge/test_pointwise.sh $KBREED_PYTHON" "tests/bridge/test_scan.sh $KBREED_PYTHON" "tests/bridge/test_reduce.sh $KBREED_PYTHON" "tests/bridge/test_loss.sh $KBREED_PYTHON" "tests/bridge/test_pool.sh $KBREED_PYTHON" "tests/bridge/test_matmul.sh $KBREED_PYTHON" "tests/bridge/test_dwconv.sh $KBREED_PYTHON" "tests/bridge/test_frobenius.sh $KBREED_PYTHON" "tests/bridge/test_norms.sh $KBREED_PYTHON" "tests/bridge/test_softmax.sh $KBREED_PYTHON" "tests/bridge/test_matvec.sh $KBREED_PYTHON" "tests/bridge/test_conv.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh tests/cli/test_gpus.sh tests/cli/test_adaptive.sh tests/slurm/test_slurm.sh tests/cli/test_export.sh tests/cli/test_report.sh \
+for script in tests/layers/check.sh "tests/bridge/test_bridge.sh $KBREED_PYTHON" "tests/bridge/test_level1.sh $KBREED_PYTHON" "tests/bridge/test_pointwise.sh $KBREED_PYTHON" "tests/bridge/test_scan.sh $KBREED_PYTHON" "tests/bridge/test_reduce.sh $KBREED_PYTHON" "tests/bridge/test_loss.sh $KBREED_PYTHON" "tests/bridge/test_pool.sh $KBREED_PYTHON" "tests/bridge/test_matmul.sh $KBREED_PYTHON" "tests/bridge/test_dwconv.sh $KBREED_PYTHON" "tests/bridge/test_dwsep.sh $KBREED_PYTHON" "tests/bridge/test_frobenius.sh $KBREED_PYTHON" "tests/bridge/test_norms.sh $KBREED_PYTHON" "tests/bridge/test_softmax.sh $KBREED_PYTHON" "tests/bridge/test_matvec.sh $KBREED_PYTHON" "tests/bridge/test_conv.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh tests/cli/test_gpus.sh tests/cli/test_adaptive.sh tests/slurm/test_slurm.sh tests/cli/test_export.sh tests/cli/test_report.sh \
 	tests/cli/test_pyeval.sh tests/cli/test_show.sh tests/cli/test_store_paths.sh tests/cli/test_install.sh; do
 	case " ${SHELL_TESTS:-${script%% *}} " in
 	*" ${script%% *} "*) echo "$script" >>"$dir/list" ;;
@@ -87,7 +87,7 @@ done
 n=$(grep -c . "$dir/list")
 # The longest first (seconds on a 2-core machine), so that the last to end is
 # not a long one started late.
-for slow in test_playbook test_level1.sh test_norms.sh test_cli.sh test_loss.sh test_reduce.sh test_pool.sh test_matmul.sh test_dwconv.sh test_matvec.sh test_conv.sh test_pointwise.sh test_scan.sh test_softmax.sh; do
+for slow in test_playbook test_level1.sh test_norms.sh test_cli.sh test_loss.sh test_reduce.sh test_pool.sh test_matmul.sh test_dwconv.sh test_dwsep.sh test_matvec.sh test_conv.sh test_pointwise.sh test_scan.sh test_softmax.sh; do
 	grep -n "$slow" "$dir/list" | cut -d: -f1
 done >"$dir/order"
 seq 1 "$n" | grep -vxF -f "$dir/order" >>"$dir/order"

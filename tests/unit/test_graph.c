@@ -200,6 +200,78 @@ static void test_diag_embed_product(void **state)
 	recognise_diag("diag_embed", "\"offset\": 1", true, NULL);
 }
 
+/* A depthwise-separable pair, x (2x4x5x7) -> 3x3 depthwise (groups 4,
+ * padding 1) -> 1x1 pointwise to 6 channels, and a transposed conv: the
+ * FLOPs come from the shapes when torch did not count them. */
+#define T_IN(i, name, shape) "{\"kind\": \"input\", \"index\": " #i ", \"name\": \"" name "\"," \
+	" \"dtype\": \"f32\", \"shape\": " shape "}"
+#define T_PARAM(i, name, shape) "{\"kind\": \"param\", \"index\": " #i ", \"name\": \"" name "\"," \
+	" \"dtype\": \"f32\", \"shape\": " shape "}"
+#define T_INTER(name, shape) "{\"kind\": \"inter\", \"name\": \"" name "\", \"dtype\": \"f32\", \"shape\": " shape "}"
+#define OP_CONV(x, w, transposed, groups, pad, out) "{\"op\": \"aten.convolution\", \"overload\": \"default\"," \
+	" \"args\": [{\"name\": \"input\", \"tensor\": " #x "}, {\"name\": \"weight\", \"tensor\": " #w "}]," \
+	" \"attrs\": {\"stride\": [1, 1], \"padding\": [" #pad ", " #pad "], \"dilation\": [1, 1]," \
+	" \"transposed\": " #transposed ", \"output_padding\": [0, 0], \"groups\": " #groups "}," \
+	" \"outputs\": [" #out "]}"
+
+static void test_conv_flops(void **state)
+{
+	struct op_graph *g;
+	assert_int_equal(decode("{\"tensors\": [" T_IN(0, "x", "[2, 4, 5, 7]") ", "
+				T_PARAM(0, "depthwise.weight", "[4, 1, 3, 3]") ", "
+				T_PARAM(1, "pointwise.weight", "[6, 4, 1, 1]") ", "
+				T_INTER("t3", "[2, 4, 5, 7]") ", " T_INTER("t4", "[2, 6, 5, 7]") "], \"ops\": ["
+				OP_CONV(0, 1, false, 4, 1, 3) ", " OP_CONV(3, 2, false, 1, 0, 4) "], \"outputs\": [4]}",
+				&g), 0);
+	/* depthwise 2*N*C*OH*OW*KH*KW, pointwise 2*N*Cout*OH*OW*C */
+	const double want = 2.0 * 2 * 4 * 5 * 7 * 9 + 2.0 * 2 * 6 * 5 * 7 * 4;
+	assert_true(recognize_flops(g) == want);
+	struct problem p;
+	problem_init(&p);
+	p.name = xstrdup("dwsep");
+	p.family = xstrdup("generic");
+	p.graph = g;
+	assert_true(recognize_problem(&p));
+	assert_string_equal(p.op, "conv2d_depthwise_separable");
+	assert_true(p.flops == want);
+	assert_non_null(strstr(p.defines, "#define CONV_PW_BIAS 0\n"));
+	/* A count the bridge made stands. */
+	p.flops = 123;
+	recognize_problem(&p);
+	assert_true(p.flops == 123);
+	problem_release(&p);
+
+	/* A 3x3 second conv is no pointwise one: a chain, without CONV_PW_BIAS,
+	 * its FLOPs counted all the same. */
+	assert_int_equal(decode("{\"tensors\": [" T_IN(0, "x", "[2, 4, 5, 7]") ", "
+				T_PARAM(0, "depthwise.weight", "[4, 1, 3, 3]") ", "
+				T_PARAM(1, "pointwise.weight", "[6, 4, 3, 3]") ", "
+				T_INTER("t3", "[2, 4, 5, 7]") ", " T_INTER("t4", "[2, 6, 5, 7]") "], \"ops\": ["
+				OP_CONV(0, 1, false, 4, 1, 3) ", " OP_CONV(3, 2, false, 1, 1, 4) "], \"outputs\": [4]}",
+				&g), 0);
+	struct recognition r;
+	recognition_init(&r);
+	assert_true(recognize_graph(g, &r));
+	assert_string_equal(r.op, "conv2d_chain");
+	assert_null(strstr(r.defines, "CONV_PW_BIAS"));
+	recognition_release(&r);
+	assert_true(recognize_flops(g) == 2.0 * 2 * 4 * 5 * 7 * 9 + 2.0 * 2 * 6 * 5 * 7 * 4 * 9);
+	graph_free(g);
+
+	/* Transposed, weight (Cin 4, Cout/groups 3, 2, 2): each input element
+	 * meets 3*2*2 weights. */
+	assert_int_equal(decode("{\"tensors\": [" T_IN(0, "x", "[2, 4, 5, 7]") ", "
+				T_PARAM(0, "w", "[4, 3, 2, 2]") ", " T_INTER("t2", "[2, 3, 6, 8]") "], \"ops\": ["
+				OP_CONV(0, 1, true, 1, 0, 2) "], \"outputs\": [2]}", &g), 0);
+	assert_true(recognize_flops(g) == 2.0 * 2 * 4 * 5 * 7 * 3 * 2 * 2);
+	graph_free(g);
+	/* Nothing to count: 0. */
+	assert_int_equal(decode("{\"tensors\": [" T_X ", " T_Y "], \"ops\": [" OP_LEAKY("1")
+				"], \"outputs\": [1]}", &g), 0);
+	assert_true(recognize_flops(g) == 0);
+	graph_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_unrecognised_names_ops),
 		cmocka_unit_test(test_diag_embed_product),
+		cmocka_unit_test(test_conv_flops),
 	};
 	return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
 }

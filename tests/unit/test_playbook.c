@@ -650,6 +650,58 @@ static void test_dwconv_template_offered(void **state)
 	}
 }
 
+static void test_dwsep_template_offered(void **state)
+{
+	/* conv_dwsep serves depthwise-separable 2-D convolutions whose window
+	 * and pointwise bias recognition wrote, and nothing else; neither
+	 * conv_depthwise nor conv_igemm is offered to them. */
+	const char *ds = "#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_KERNEL_H 3\n#define CONV_KERNEL_W 3\n"
+			 "#define CONV_GROUPS 64\n#define CONV_BIAS 0\n#define CONV_PW_BIAS 0\n";
+	const struct template *t = template_find(tpls, n_tpls, "conv_dwsep");
+	const struct template *cd = template_find(tpls, n_tpls, "conv_depthwise");
+	const struct template *ig = template_find(tpls, n_tpls, "conv_igemm");
+	assert_non_null(t);
+	assert_true(template_serves(t, "conv2d_depthwise_separable", ds));
+	assert_false(template_serves(t, "conv2d_depthwise_separable",
+				     "#define CONV_KERNEL_H 3\n#define CONV_KERNEL_W 3\n#define CONV_GROUPS 64\n"));
+	assert_false(template_serves(t, "conv2d_depthwise", ds));
+	assert_false(template_serves(t, "conv2d_chain", ds));
+	assert_false(template_serves(cd, "conv2d_depthwise_separable", ds));
+	assert_false(template_serves(ig, "conv2d_depthwise_separable", ds));
+	/* From the naive kernel the catalogue moves to conv_dwsep only with the
+	 * defines; from conv_dwsep, the dwsep-* ideas stay on it, the loose one
+	 * only under the loose tolerance. */
+	uint64_t rng = 11;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 3.0, .pct_floor = 20 };
+	struct known tuned = { .id = 2, .tpl = t, .correct = true, .median_ms = 1.0, .pct_floor = 60 };
+	genome_default(&tuned.genome, t);
+	for (int with = 0; with < 4; with++) {
+		struct known *hist = with >= 2 ? &tuned : &naive;
+		const struct known *seeds[] = { hist };
+		struct propose_ctx ctx = ctx_for("conv2d_depthwise_separable", "conv", hist, 1, NULL, 0, &rng);
+		ctx.defines = with ? ds : NULL;
+		ctx.strict = with != 3;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), to_t = 0, others = 0, fused = 0, own = 0, loose = 0;
+		for (int i = 0; i < n; i++) {
+			to_t += p[i].to == t;
+			others += p[i].to == cd || p[i].to == ig;
+			fused += !strcmp(p[i].catalog_id, "dwsep-fused") && p[i].to == t;
+			own += !strncmp(p[i].catalog_id, "dwsep-", 6) && p[i].to == t;
+			loose += !strcmp(p[i].catalog_id, "dwsep-tf32-loose");
+			proposal_release(&p[i]);
+		}
+		assert_int_equal(others, 0);
+		if (with == 0)
+			assert_int_equal(to_t, 0);
+		else if (with == 1)
+			assert_int_equal(fused, 1);
+		else
+			assert_true(own >= 3 && fused == 0);
+		assert_int_equal(loose > 0, with == 3);
+	}
+}
+
 /* The ideas of a memory-bound matrix template: from the naive kernel,
  * `one_pass` moving to t, only where the problem's defines say t serves it;
  * from t's own kernel, at least min_own of the ideas named `prefix`*, none
@@ -1000,6 +1052,7 @@ int main(void)
 		cmocka_unit_test(test_loss_template_offered),
 		cmocka_unit_test(test_pool_template_offered),
 		cmocka_unit_test(test_dwconv_template_offered),
+		cmocka_unit_test(test_dwsep_template_offered),
 		cmocka_unit_test(test_matrix_vector_templates_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
