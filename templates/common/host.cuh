@@ -14,7 +14,7 @@
 
 #include <cuda_runtime.h>
 
-static int kb_sm_count(void)
+static inline int kb_sm_count(void)
 {
 	int dev = 0, n = 0;
 	if (cudaGetDevice(&dev) != cudaSuccess ||

@@ -43,19 +43,19 @@
 
 #include <string.h>
 
-static __device__ __forceinline__ float kb_shfl_xor(float v, int off)
+__device__ __forceinline__ float kb_shfl_xor(float v, int off)
 {
 	return __shfl_xor_sync(0xffffffffu, v, off);
 }
 
-static __device__ __forceinline__ double kb_shfl_xor(double v, int off)
+__device__ __forceinline__ double kb_shfl_xor(double v, int off)
 {
 	return __shfl_xor_sync(0xffffffffu, v, off);
 }
 
 /* Any other T (float2, double2, a struct of floats, doubles and ints): its
  * 32-bit words one at a time. */
-template <typename T> static __device__ __forceinline__ T kb_shfl_xor(T v, int off)
+template <typename T> __device__ __forceinline__ T kb_shfl_xor(T v, int off)
 {
 	static_assert(sizeof(T) % 4 == 0, "kb_shfl_xor moves whole 32-bit words");
 	unsigned w[sizeof(T) / 4];
@@ -69,7 +69,7 @@ template <typename T> static __device__ __forceinline__ T kb_shfl_xor(T v, int o
 
 /* op over the 32 lanes of the warp (all of them must call); every lane
  * returns the result. */
-template <typename T, typename Op> static __device__ __forceinline__ T kb_warp_reduce(T v, Op op)
+template <typename T, typename Op> __device__ __forceinline__ T kb_warp_reduce(T v, Op op)
 {
 #pragma unroll
 	for (int off = 16; off > 0; off >>= 1)
@@ -80,7 +80,7 @@ template <typename T, typename Op> static __device__ __forceinline__ T kb_warp_r
 /* op over each group of NW consecutive warps of the block; see the
  * contract at the top. */
 template <int NW, typename T, typename Op>
-static __device__ __forceinline__ T kb_block_reduce(T v, T *sh, Op op, T identity)
+__device__ __forceinline__ T kb_block_reduce(T v, T *sh, Op op, T identity)
 {
 	static_assert(NW >= 1 && NW <= 32, "a group of 1 to 32 warps");
 	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
