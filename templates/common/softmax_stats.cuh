@@ -113,7 +113,8 @@ struct ms_merge_op {
 
 template <int NW> __device__ void block_ms(float &m, float &s, float2 *sh)
 {
-	const float2 t = kb_block_reduce<NW>(make_float2(m, s), sh, ms_merge_op(), make_float2(-INFINITY, 0.0f));
+	const float2 empty = make_float2(-INFINITY, 0.0f);
+	const float2 t = kb_block_reduce<NW>(make_float2(m, s), sh, ms_merge_op(), empty);
 	m = t.x;
 	s = t.y;
 }
