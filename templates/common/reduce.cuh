@@ -1,12 +1,13 @@
 // reduce.cuh - the warp and block reductions of the templates (rownorm,
 // norm_groups, frobenius, layernorm_row, layernorm_split, gemv, loss_reduce,
-// reduce_dim, the softmax templates through softmax_stats.cuh), written once,
+// reduce_dim, flash_wgmma, the softmax templates through softmax_stats.cuh),
+// written once,
 // for any value type T and any combine op (sum, max, a (max, sum) merge, an
 // (arg, value) merge):
 //   kb_shfl_xor(v, off)           v from lane (lane ^ off) of the warp; any T
 //                                 of whole 32-bit words, moved word by word
-//   kb_warp_reduce(v, op)         op over the warp's 32 values; every lane
-//                                 gets the result
+//   kb_warp_reduce(v, op)         op over the warp's 32 values; all 32 lanes
+//                                 call it, and every lane gets the result
 //   kb_block_reduce<NW>(v, sh, op, identity)
 //                                 op over groups of NW consecutive warps (NW
 //                                 = the block's warps: over the whole block);
@@ -20,7 +21,8 @@
 //
 // kb_block_reduce's contract:
 // - every thread of the block calls it, with the same NW (it holds two
-//   __syncthreads); NW divides the block's warps and is at most 32;
+//   __syncthreads); the block is whole warps, NW divides their number and
+//   is at most 32;
 // - sh is shared memory of one T per warp of the block (NW of them when the
 //   group is the block): each warp's result meets there;
 // - the result is valid in every thread of the group on return;
