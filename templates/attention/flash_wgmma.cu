@@ -143,6 +143,7 @@ template <int D> struct fa_cfg {
 /* ---- PTX wrappers: mbarrier, TMA, wgmma (sm_90a), in templates/common ---- */
 
 #include "../common/hopper.cuh" // kbreed:inline
+#include "../common/reduce.cuh" // kbreed:inline
 
 /* D(64 x 64, fp32, 32 a thread) (+)= A(64 x 16, smem, K-major) * B(16 x 64, smem, K-major). */
 static __device__ __forceinline__ void wgmma_ss_n64(float *d, uint64_t da, uint64_t db, int scale_d)
@@ -496,9 +497,7 @@ attn_rowwise(const __half *__restrict__ q, const __half *__restrict__ k,
 			if (d < D)
 				sc = fmaf(qv[i], __half2float(kr[d]), sc);
 		}
-#pragma unroll
-		for (int off = 16; off > 0; off >>= 1)
-			sc += __shfl_xor_sync(0xffffffffu, sc, off);
+		sc = kb_warp_reduce(sc, kb_sum());
 		const float m_new = fmaxf(m, sc);
 		const float corr = exp2f((m - m_new) * sl2); /* 0 the first time */
 		const float p = exp2f((sc - m_new) * sl2);

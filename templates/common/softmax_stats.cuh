@@ -12,9 +12,11 @@
 //   sm_out<LOG>(v, m, k)      y from x = v and the row's max m: exp(v - m) * k,
 //                             k = 1 / sum; for log_softmax (LOG = 1)
 //                             v - m - k, k = log(sum)
-//   block_ms<NW>(m, s, sh)    the pairs of a block of NW warps merged; every
-//                             thread gets the result (sh: 32 float2 of shared
-//                             memory, free again on return)
+//   block_ms<NW>(m, s, sh)    the pairs of a block of NW warps merged
+//                             (kb_block_reduce of reduce.cuh, which this file
+//                             pulls in, with ms_merge); every thread gets the
+//                             result (sh: NW float2 of shared memory, free
+//                             again on return)
 //   softmax_shape(in, n_in, out, n_out, &B, &L, &I)
 //                             (host) the checks every softmax candidate makes
 //                             (one fp32 input, an output of its shape, SOFTMAX_DIM
@@ -29,6 +31,7 @@
 #define KBREED_COMMON_SOFTMAX_STATS_CUH
 
 #include <math.h>
+#include "reduce.cuh" // kbreed:inline
 
 template <int V> struct vec_t;
 template <> struct vec_t<1> { typedef float T; };
@@ -98,27 +101,22 @@ template <int LOG> __device__ __forceinline__ float sm_out(float v, float m, flo
 	return LOG ? (v - m) - k : expf(v - m) * k;
 }
 
+/* ms_merge as a combine op on (m, s) pairs: commutative bit for bit (the
+ * larger maximum, then a sum of two terms), (-inf, 0) its identity. */
+struct ms_merge_op {
+	__device__ __forceinline__ float2 operator()(float2 a, float2 b) const
+	{
+		ms_merge(a.x, a.y, b.x, b.y);
+		return a;
+	}
+};
+
 template <int NW> __device__ void block_ms(float &m, float &s, float2 *sh)
 {
-	const unsigned full = 0xffffffffu;
-	for (int off = 16; off > 0; off >>= 1) {
-		float m2 = __shfl_xor_sync(full, m, off);
-		float s2 = __shfl_xor_sync(full, s, off);
-		ms_merge(m, s, m2, s2);
-	}
-	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
-	if (lane == 0)
-		sh[wid] = make_float2(m, s);
-	__syncthreads();
-	float2 t = lane < NW ? sh[lane] : make_float2(-INFINITY, 0.0f);
+	const float2 empty = make_float2(-INFINITY, 0.0f);
+	const float2 t = kb_block_reduce<NW>(make_float2(m, s), sh, ms_merge_op(), empty);
 	m = t.x;
 	s = t.y;
-	for (int off = 16; off > 0; off >>= 1) {
-		float m2 = __shfl_xor_sync(full, m, off);
-		float s2 = __shfl_xor_sync(full, s, off);
-		ms_merge(m, s, m2, s2);
-	}
-	__syncthreads(); /* sh reused by the next call */
 }
 
 /* Host: the shape checks and the B x L x I view of x (see the top). */

@@ -58,6 +58,7 @@ static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
 KBREED_CANDIDATE_ABI
 
 #include "../common/vec_map.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 __device__ __forceinline__ float gelu1(float x)
 {
@@ -93,9 +94,9 @@ template <int V> static int launch(const float *x, float *y, int64_t n, cudaStre
 	{
 		static int cached_grid = 0;
 		if (cached_grid == 0) {
-			int dev = 0, sms = 0, per = 0;
-			if (cudaGetDevice(&dev) != cudaSuccess ||
-			    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+			const int sms = kb_sm_count();
+			int per = 0;
+			if (sms == 0 ||
 			    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, gelu_kernel<V>, THREADS, 0) != cudaSuccess)
 				return KB_ERR_LAUNCH;
 			cached_grid = sms * (per > 0 ? per : 1);

@@ -75,6 +75,7 @@ static_assert(KB_PW_NIN >= 1 && KB_PW_NIN <= 4 && KB_PW_MAIN >= 0 && KB_PW_MAIN 
 KBREED_CANDIDATE_ABI
 
 #include "../common/vec_map.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 typedef float real;
 
@@ -145,9 +146,9 @@ static int launch(const T *x, T *y, int64_t n, const scalars &sc, cudaStream_t s
 	{
 		static int cached_grid = 0;
 		if (cached_grid == 0) {
-			int dev = 0, sms = 0, per = 0;
-			if (cudaGetDevice(&dev) != cudaSuccess ||
-			    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+			const int sms = kb_sm_count();
+			int per = 0;
+			if (sms == 0 ||
 			    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, pointwise_kernel<T, WIDE>, THREADS, 0) != cudaSuccess)
 				return KB_ERR_LAUNCH;
 			cached_grid = sms * (per > 0 ? per : 1);

@@ -149,6 +149,8 @@
 #include <type_traits>
 #include "kbreed_candidate.h"
 #include "../common/dtype.cuh" // kbreed:inline
+#include "../common/reduce.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -242,28 +244,28 @@ __device__ __forceinline__ double row_term(const double *s)
 #endif
 }
 
-/* ---- sums across a warp, a block, the grid ---- */
+/* A row's ROW_SUMS sums, reduced together (one pair of barriers for all). */
+struct row_sums_t {
+	double v[ROW_SUMS];
+};
 
-static __device__ __forceinline__ double warp_sum(double v)
-{
+struct row_sums_add {
+	__device__ __forceinline__ row_sums_t operator()(row_sums_t a, row_sums_t b) const
+	{
 #pragma unroll
-	for (int off = 16; off > 0; off >>= 1)
-		v += __shfl_xor_sync(0xffffffffu, v, off);
-	return v;
-}
+		for (int q = 0; q < ROW_SUMS; q++)
+			a.v[q] += b.v[q];
+		return a;
+	}
+};
 
-/* The block's total, valid in every thread; sh holds NWARPS doubles. Every
- * thread of the block must call it. */
+/* ---- sums across a block, the grid ---- */
+
+/* The block's total, valid in every thread (kb_block_reduce: every thread
+ * of the block calls it; sh holds NWARPS doubles). */
 static __device__ __forceinline__ double block_sum(double v, double *sh)
 {
-	v = warp_sum(v);
-	__syncthreads();   /* sh may still be read from a previous call */
-	if (threadIdx.x % 32 == 0)
-		sh[threadIdx.x / 32] = v;
-	__syncthreads();
-	const int lane = threadIdx.x % 32;
-	v = lane < NWARPS ? sh[lane] : 0.0;   /* every warp adds the same partials */
-	return warp_sum(v);
+	return kb_block_reduce<NWARPS>(v, sh, kb_sum(), 0.0);
 }
 
 /* Adds the block's acc (and cnt, the rows it counted: cross-entropy) to
@@ -356,14 +358,14 @@ loss_rows(const T *__restrict__ a, const T *__restrict__ b, const T *__restrict_
 {
 	constexpr int E = (int)(sizeof(W) / sizeof(T));
 	constexpr int GROUPS = THREADS / G;
-	__shared__ double part[ROW_SUMS][NWARPS];
+	__shared__ row_sums_t part[NWARPS];
 	const int lane = threadIdx.x % G, group = threadIdx.x / G;
 	const int64_t nw = D / E;   /* D % E == 0 on the word path */
 	double acc = 0.0;
 	/* Every thread of the block runs the same iterations (the barriers). */
 	for (int64_t first = (int64_t)blockIdx.x * GROUPS; first < rows; first += (int64_t)gridDim.x * GROUPS) {
 		const int64_t r = first + group;
-		double s[ROW_SUMS] = { 0.0, 0.0, 0.0 };
+		row_sums_t s = { { 0.0, 0.0, 0.0 } };
 		if (r < rows) {
 			const W *aw = reinterpret_cast<const W *>(a + r * D);
 			const W *bw = reinterpret_cast<const W *>(b + r * D);
@@ -393,29 +395,18 @@ loss_rows(const T *__restrict__ a, const T *__restrict__ b, const T *__restrict_
 						row_add(f, to_float(ea[j]), to_float(eb[j]), N_IN == 3 ? to_float(ec[j]) : 0.0f);
 #pragma unroll
 					for (int q = 0; q < ROW_SUMS; q++)
-						s[q] += (double)f[q];
+						s.v[q] += (double)f[q];
 				}
 			}
 		}
-#pragma unroll
-		for (int q = 0; q < ROW_SUMS; q++)
-			s[q] = warp_sum(s[q]);
 		if (G > 32) {
-			__syncthreads();
-			if (threadIdx.x % 32 == 0)
-#pragma unroll
-				for (int q = 0; q < ROW_SUMS; q++)
-					part[q][threadIdx.x / 32] = s[q];
-			__syncthreads();
-#pragma unroll
-			for (int q = 0; q < ROW_SUMS; q++) {
-				s[q] = 0.0;
-				for (int w = 0; w < NWARPS; w++)
-					s[q] += part[q][w];
-			}
+			const row_sums_t zero = { { 0.0, 0.0, 0.0 } };
+			s = kb_block_reduce<NWARPS>(s, part, row_sums_add(), zero);
+		} else {
+			s = kb_warp_reduce(s, row_sums_add());
 		}
 		if (lane == 0 && r < rows)
-			acc += row_term(s);
+			acc += row_term(s.v);
 	}
 	grid_finish(acc, 0.0, out, div);
 }
@@ -447,6 +438,12 @@ __device__ __forceinline__ lse_t lse_merge(lse_t a, lse_t b)
 	r.s = (a.m == m ? a.s : a.s * expf(a.m - m)) + (b.m == m ? b.s : b.s * expf(b.m - m));
 	return r;
 }
+
+/* lse_merge as a combine op: commutative bit for bit (the larger maximum,
+ * then a sum of two terms), (-inf, 0) its identity. */
+struct lse_merge_op {
+	__device__ __forceinline__ lse_t operator()(lse_t a, lse_t b) const { return lse_merge(a, b); }
+};
 
 /* G threads per row (a warp, or the block), as loss_rows. */
 template <typename T, typename W, int G>
@@ -482,21 +479,11 @@ loss_ce(const T *__restrict__ x, const int64_t *__restrict__ tgt, T *__restrict_
 				}
 			}
 		}
-#pragma unroll
-		for (int off = 16; off > 0; off >>= 1) {
-			lse_t b;
-			b.m = __shfl_xor_sync(0xffffffffu, a.m, off);
-			b.s = __shfl_xor_sync(0xffffffffu, a.s, off);
-			a = lse_merge(a, b);
-		}
 		if (G > 32) {
-			__syncthreads();
-			if (threadIdx.x % 32 == 0)
-				part[threadIdx.x / 32] = a;
-			__syncthreads();
-			a = part[0];
-			for (int w = 1; w < NWARPS; w++)
-				a = lse_merge(a, part[w]);
+			const lse_t empty = { -INFINITY, 0.0f };
+			a = kb_block_reduce<NWARPS>(a, part, lse_merge_op(), empty);
+		} else {
+			a = kb_warp_reduce(a, lse_merge_op());
 		}
 		if (lane == 0 && r < rows) {
 			const int64_t t = tgt[r];
@@ -515,12 +502,10 @@ loss_ce(const T *__restrict__ x, const int64_t *__restrict__ tgt, T *__restrict_
 static int sm_count()
 {
 	static int n = 0;
-	if (n == 0) {
-		int dev = 0;
-		if (cudaGetDevice(&dev) != cudaSuccess ||
-		    cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n < 1)
-			n = 132;
-	}
+	if (n == 0)
+		n = kb_sm_count();
+	if (n == 0)
+		n = 132;
 	return n;
 }
 

@@ -187,6 +187,7 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "r
 /* ---- PTX wrappers: mbarrier, TMA, wgmma (sm_90a), in templates/common ---- */
 
 #include "../common/hopper.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 #if TBN == 128
 /* D(64 x 128, fp32, 64 per thread) += A(64 x 8) * B(128 x 8)^T; both TF32, K-major in shared memory. */
@@ -604,9 +605,9 @@ static int setup(void)
 	if (g_sms > 0)
 		return KB_OK;
 	int dev = 0;
-	if (cudaGetDevice(&dev) != cudaSuccess ||
-	    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
-	    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+	g_sms = kb_sm_count();
+	if (g_sms == 0 || cudaGetDevice(&dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
 		g_sms = 0;
 		return KB_ERR_LAUNCH;
 	}

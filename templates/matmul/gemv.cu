@@ -70,6 +70,8 @@
 #include <string.h>
 #include "kbreed_candidate.h"
 #include "../common/dtype.cuh" // kbreed:inline
+#include "../common/reduce.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(ROWS_PER_BLOCK >= 1 && ROWS_PER_BLOCK <= 32 && (ROWS_PER_BLOCK & (ROWS_PER_BLOCK - 1)) == 0,
@@ -89,15 +91,6 @@ static_assert(ROW_THREADS % 32 == 0 && ROW_THREADS * RPB == THREADS, "a row's gr
 
 #define GEMV_MAX_PARTS (1 << 18)        /* floats of scratch for the slices' sums */
 __device__ float g_part[GEMV_MAX_PARTS];  /* [row][slice] */
-
-/* The sum of v over a warp, every lane left holding it. */
-static __device__ __forceinline__ float warp_sum(float v)
-{
-#pragma unroll
-	for (int off = 16; off > 0; off >>= 1)
-		v += __shfl_xor_sync(0xffffffffu, v, off);
-	return v;
-}
 
 /* One thread's share of sum_k a[k] * x[k] over the words [w0, w1) of one
  * row: words lane, lane + ROW_THREADS, ..., UNROLL of them loaded before
@@ -160,18 +153,12 @@ gemv_kernel(const T *__restrict__ A, const T *__restrict__ x, T *__restrict__ y,
 		float s = 0.0f;
 		if (r < rows && w0 < w1)
 			s = row_share<T, W>(reinterpret_cast<const W *>(A + r * k), xw, w0, w1, lane);
-		s = warp_sum(s);
-		if (ROW_THREADS > 32) {
-			if (threadIdx.x % 32 == 0)
-				wsum[threadIdx.x / 32] = s;
-			__syncthreads();
-			if (lane == 0) {
-				s = 0.0f;
-				for (int k = 0; k < ROW_THREADS / 32; k++)   /* the group's warps, in order */
-					s += wsum[group * (ROW_THREADS / 32) + k];
-			}
-			__syncthreads();
-		}
+		/* A fixed tree over the row's group of warps (wsum: one float per
+		 * warp of the block, free again on return). */
+		if (ROW_THREADS > 32)
+			s = kb_block_reduce<ROW_THREADS / 32>(s, wsum, kb_sum(), 0.0f);
+		else
+			s = kb_warp_reduce(s, kb_sum());
 		if (lane == 0 && r < rows) {
 			if (split == 1)
 				y[r] = from_float<T>(s);
@@ -211,13 +198,10 @@ static int split_of(int64_t rows, int64_t nw, int *split)
 	int s = SPLIT_K;
 	if (s == 0) {
 		static int sms = 0;   /* the device's, asked once */
-		int dev = 0;
-		if (sms == 0 && (cudaGetDevice(&dev) != cudaSuccess ||
-				 cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-				 sms < 1)) {
-			sms = 0;
+		if (sms == 0)
+			sms = kb_sm_count();
+		if (sms == 0)
 			return KB_ERR_LAUNCH;
-		}
 		const int64_t wave = (int64_t)sms * (2048 / THREADS);
 		const int64_t groups = (rows + RPB - 1) / RPB;
 		s = 1;

@@ -53,6 +53,8 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
+#include "../common/reduce.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(THREADS == 256 || THREADS == 512 || THREADS == 1024, "THREADS is 256, 512 or 1024");
 static_assert(BLOCKS_PER_SM >= 1 && BLOCKS_PER_SM <= 8, "BLOCKS_PER_SM");
@@ -65,25 +67,7 @@ KBREED_CANDIDATE_ABI
 
 static __device__ double g_partial[MAX_BLOCKS];
 
-/* The sum of v over the block, in a fixed order; valid in thread 0. */
-static __device__ __forceinline__ double block_sum(double v)
-{
-	__shared__ double warp_sums[THREADS / 32];
-	for (int o = 16; o > 0; o >>= 1)
-		v += __shfl_down_sync(0xffffffffu, v, o);
-	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-	if (lane == 0)
-		warp_sums[warp] = v;
-	__syncthreads();
-	v = 0.0;
-	if (warp == 0) {
-		for (int w = lane; w < THREADS / 32; w += 32)
-			v += warp_sums[w];
-		for (int o = 16; o > 0; o >>= 1)
-			v += __shfl_down_sync(0xffffffffu, v, o);
-	}
-	return v;
-}
+#define NWARPS (THREADS / 32)
 
 /* Pass 1: partial[block] = the sum of x^2 over this block's chunks. */
 template <int VEC>
@@ -116,7 +100,8 @@ __global__ void __launch_bounds__(THREADS) sumsq_kernel(const float *__restrict_
 		for (int64_t j = first; j < n; j += stride)
 			acc += (double)x[j] * x[j];
 	}
-	acc = block_sum(acc);
+	__shared__ double sh[NWARPS];
+	acc = kb_block_reduce<NWARPS>(acc, sh, kb_sum(), 0.0); /* a fixed tree */
 	if (threadIdx.x == 0)
 		g_partial[blockIdx.x] = acc;
 }
@@ -139,15 +124,12 @@ template <int VEC>
 __global__ void __launch_bounds__(THREADS) scale_kernel(const float *__restrict__ x, float *__restrict__ y,
 							 int64_t n, int parts)
 {
-	__shared__ float s_norm;
+	__shared__ double sh[NWARPS];
 	double t = 0.0;
 	for (int p = threadIdx.x; p < parts; p += THREADS)
 		t += g_partial[p];
-	t = block_sum(t);
-	if (threadIdx.x == 0)
-		s_norm = (float)sqrt(t);
-	__syncthreads();
-	const float norm = s_norm;
+	t = kb_block_reduce<NWARPS>(t, sh, kb_sum(), 0.0); /* the same bits in every thread */
+	const float norm = (float)sqrt(t);
 	const int64_t stride = (int64_t)gridDim.x * THREADS;
 	const int64_t first = (int64_t)blockIdx.x * THREADS + threadIdx.x;
 	if (VEC == 4) {
@@ -210,14 +192,10 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	}
 	if (n == 0)
 		return KB_OK;
-	if (g_sms == 0) {
-		int dev = 0;
-		if (cudaGetDevice(&dev) != cudaSuccess ||
-		    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || g_sms < 1) {
-			g_sms = 0;
-			return KB_ERR_LAUNCH;
-		}
-	}
+	if (g_sms == 0)
+		g_sms = kb_sm_count();
+	if (g_sms == 0)
+		return KB_ERR_LAUNCH;
 	const float *xp = (const float *)x->data;
 	float *yp = (float *)y->data;
 	cudaStream_t st = (cudaStream_t)stream;

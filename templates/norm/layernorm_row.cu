@@ -54,6 +54,7 @@
 #include <math.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
+#include "../common/reduce.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -98,27 +99,6 @@ __device__ __forceinline__ float4 normv(float4 v, float m, float r, float4 w, fl
 {
 	return make_float4(norm1(v.x, m, r, w.x, b.x), norm1(v.y, m, r, w.y, b.y),
 			   norm1(v.z, m, r, w.z, b.z), norm1(v.w, m, r, w.w, b.w));
-}
-
-/* Block sum of a double pair; every thread gets it. sh: NWARPS double2. */
-__device__ double2 block_sum2(double2 v, double2 *sh)
-{
-	const unsigned full = 0xffffffffu;
-	for (int off = 16; off > 0; off >>= 1) {
-		v.x += __shfl_xor_sync(full, v.x, off);
-		v.y += __shfl_xor_sync(full, v.y, off);
-	}
-	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
-	if (lane == 0)
-		sh[wid] = v;
-	__syncthreads();
-	v = lane < NWARPS ? sh[lane] : make_double2(0.0, 0.0);
-	for (int off = 16; off > 0; off >>= 1) {
-		v.x += __shfl_xor_sync(full, v.x, off);
-		v.y += __shfl_xor_sync(full, v.y, off);
-	}
-	__syncthreads();
-	return v;
 }
 
 /* grid (rows of this launch, bpr): the row index varies fastest, so the
@@ -166,7 +146,7 @@ ln_stats(const float *__restrict__ x, int64_t D, int bpr)
 		s1 += (double)f1;
 		s2 += (double)f2;
 	}
-	double2 t = block_sum2(make_double2(s1, s2), sh);
+	double2 t = kb_block_reduce<NWARPS>(make_double2(s1, s2), sh, kb_sum2(), make_double2(0.0, 0.0));
 	if (threadIdx.x == 0) {
 		g_part[(int64_t)row * bpr + blk] = t;
 		__threadfence();
@@ -183,7 +163,7 @@ ln_stats(const float *__restrict__ x, int64_t D, int bpr)
 		a.x += p.x;
 		a.y += p.y;
 	}
-	a = block_sum2(a, sh);
+	a = kb_block_reduce<NWARPS>(a, sh, kb_sum2(), make_double2(0.0, 0.0));
 	if (threadIdx.x == 0) {
 		double m1 = a.x / (double)D;
 		double var = a.y / (double)D - m1 * m1;

@@ -65,6 +65,8 @@
 #include <math.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
+#include "../common/reduce.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 namespace cg = cooperative_groups;
 
@@ -175,27 +177,6 @@ __device__ __forceinline__ float4 load_wb(const float4 *p, uint64_t pol)
 	(void)pol;
 	return __ldg(p);
 #endif
-}
-
-/* Block sum of a double pair; every thread gets it. sh: NWARPS double2. */
-__device__ double2 block_sum2(double2 v, double2 *sh)
-{
-	const unsigned full = 0xffffffffu;
-	for (int off = 16; off > 0; off >>= 1) {
-		v.x += __shfl_xor_sync(full, v.x, off);
-		v.y += __shfl_xor_sync(full, v.y, off);
-	}
-	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
-	if (lane == 0)
-		sh[wid] = v;
-	__syncthreads();
-	v = lane < NWARPS ? sh[lane] : make_double2(0.0, 0.0);
-	for (int off = 16; off > 0; off >>= 1) {
-		v.x += __shfl_xor_sync(full, v.x, off);
-		v.y += __shfl_xor_sync(full, v.y, off);
-	}
-	__syncthreads();
-	return v;
 }
 
 /* UNROLL vectors per thread of one slice_pass iteration; GUARD checks i < n. */
@@ -315,7 +296,8 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 		float K0 = __ldg(x);
 		slice_pass<V, CACHE, false, true>(sx, nullptr, reinterpret_cast<const T *>(x) + v0,
 						  wv, bv, nullptr, n, true, 0.0f, 0.0f, K0, s1, s2);
-		double2 t = block_sum2(make_double2(s1, s2), sh);
+		double2 t = kb_block_reduce<NWARPS>(make_double2(s1, s2), sh, kb_sum2(),
+						    make_double2(0.0, 0.0));
 		if (threadIdx.x == 0)
 			g_part[blk] = t;
 	}
@@ -329,7 +311,7 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 			a.x += p.x;
 			a.y += p.y;
 		}
-		a = block_sum2(a, sh);
+		a = kb_block_reduce<NWARPS>(a, sh, kb_sum2(), make_double2(0.0, 0.0));
 		const float K = __ldg(x + r * D);
 		double m1 = a.x / (double)D;
 		double var = a.y / (double)D - m1 * m1;
@@ -346,7 +328,8 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 			const float Kn = __ldg(x + (r + 1) * D);
 			slice_pass<V, CACHE, true, true>(sx, xc, xn, wv, bv, yv, n, (r & 1) != 0, mean,
 							 rstd, Kn, s1, s2);
-			double2 t = block_sum2(make_double2(s1, s2), sh);
+			double2 t = kb_block_reduce<NWARPS>(make_double2(s1, s2), sh, kb_sum2(),
+							    make_double2(0.0, 0.0));
 			if (threadIdx.x == 0)
 				g_part[((r + 1) & 1) * LN_MAX_GRID + blk] = t;
 		} else {
@@ -449,12 +432,12 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	int64_t R = N / D;
 	if (g_sms == 0) {
 		int dev = 0, coop = 0;
-		if (cudaGetDevice(&dev) != cudaSuccess ||
+		g_sms = kb_sm_count();
+		if (g_sms == 0 || cudaGetDevice(&dev) != cudaSuccess ||
 		    cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, dev) != cudaSuccess ||
 		    !coop ||
 		    cudaDeviceGetAttribute(&g_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
-			    cudaSuccess ||
-		    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+			    cudaSuccess) {
 			g_sms = 0;
 			return KB_ERR_LAUNCH;
 		}

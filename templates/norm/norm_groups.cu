@@ -101,6 +101,8 @@
 #include <string.h>
 #include "kbreed_candidate.h"
 #include "../common/dtype.cuh" // kbreed:inline
+#include "../common/reduce.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(THREADS == 128 || THREADS == 256 || THREADS == 512, "THREADS is 128, 256 or 512");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC is 1, 2 or 4");
@@ -213,26 +215,6 @@ static __device__ __forceinline__ double2 acc_sums(const acc_t &a, float k)
 #endif
 }
 
-/* The sum of v over the block, in a fixed order; valid in thread 0. */
-static __device__ __forceinline__ double2 block_sum2(double2 v)
-{
-	__shared__ double2 warp_sums[NWARPS];
-	for (int o = 16; o > 0; o >>= 1) {
-		v.x += __shfl_down_sync(0xffffffffu, v.x, o);
-		v.y += __shfl_down_sync(0xffffffffu, v.y, o);
-	}
-	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-	if (lane == 0)
-		warp_sums[warp] = v;
-	__syncthreads();
-	if (threadIdx.x == 0)
-		for (int w = 1; w < NWARPS; w++) {
-			v.x += warp_sums[w].x;
-			v.y += warp_sums[w].y;
-		}
-	return v;
-}
-
 /* Adds elements [a0, a1) of the run p (element a at p[a], p - x0 elements
  * from x's start) to the thread's statistics: a head one element at a time
  * up to the first VEC-aligned element, whole vectors, then the tail. */
@@ -308,7 +290,10 @@ __global__ void __launch_bounds__(THREADS) stats_kernel(const T *__restrict__ x,
 			run_stats<T, V>(p, p - x, a0, a1, k, acc);
 		}
 	}
-	double2 sums = block_sum2(acc_sums(acc, k));
+	/* The block's sums, in a fixed order (kb_block_reduce's tree). */
+	__shared__ double2 sh[NWARPS];
+	const double2 zero = make_double2(0.0, 0.0);
+	double2 sums = kb_block_reduce<NWARPS>(acc_sums(acc, k), sh, kb_sum2(), zero);
 	__shared__ bool last;
 	if (gr.P > 1) {
 		if (threadIdx.x == 0) {
@@ -326,7 +311,7 @@ __global__ void __launch_bounds__(THREADS) stats_kernel(const T *__restrict__ x,
 			t.x += v.x;
 			t.y += v.y;
 		}
-		sums = block_sum2(t);
+		sums = kb_block_reduce<NWARPS>(t, sh, kb_sum2(), zero);
 		if (threadIdx.x == 0)
 			g_ticket[g] = 0;
 	}
@@ -610,14 +595,10 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	gr.M = gr.segs * gr.L;
 	if (NG_STATS && groups > NG_MAX_GROUPS)
 		return KB_ERR_SHAPE;
-	if (g_sms == 0) {
-		int dev = 0;
-		if (cudaGetDevice(&dev) != cudaSuccess ||
-		    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || g_sms < 1) {
-			g_sms = 0;
-			return KB_ERR_LAUNCH;
-		}
-	}
+	if (g_sms == 0)
+		g_sms = kb_sm_count();
+	if (g_sms == 0)
+		return KB_ERR_LAUNCH;
 	cudaStream_t st = (cudaStream_t)stream;
 	if (x->dtype == KB_F16)
 		return run<__half>(x->data, y->data, gr, groups, q, st);

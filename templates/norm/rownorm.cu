@@ -64,6 +64,8 @@
 #include <string.h>
 #include "kbreed_candidate.h"
 #include "../common/dtype.cuh" // kbreed:inline
+#include "../common/reduce.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 128 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC is 1, 2 or 4");
@@ -110,13 +112,6 @@ static __device__ __forceinline__ float term(float v)
 template <typename T> static __device__ __forceinline__ float finish(float s)
 {
 	return NORM_ROW_P == 2 ? sqrtf(s) : s;
-}
-
-static __device__ __forceinline__ float warp_sum(float v)
-{
-	for (int o = 16; o > 0; o >>= 1)
-		v += __shfl_xor_sync(0xffffffffu, v, o);
-	return v;
 }
 
 /* Rows innermost. A group of NT threads (a warp, or the block when NT is
@@ -169,16 +164,12 @@ __global__ void __launch_bounds__(THREADS) rows_kernel(const T *__restrict__ x, 
 			for (int e = 0; e < V; e++)
 				s += term(to_float(u.v[e]));
 		}
-		s = warp_sum(s);
-		if (NT == THREADS) {
-			if ((threadIdx.x & 31) == 0)
-				warp_part[threadIdx.x >> 5] = s;
-			__syncthreads();
-			s = 0.f;
-			for (int q = 0; q < NWARPS; q++) /* the same order in every thread */
-				s += warp_part[q];
-			__syncthreads(); /* warp_part is free for the next row */
-		}
+		/* the same tree, so the same bits, in every thread of the group;
+		 * the block's reduction leaves warp_part free for the next row */
+		if (NT == THREADS)
+			s = kb_block_reduce<NWARPS>(s, warp_part, kb_sum(), 0.f);
+		else
+			s = kb_warp_reduce(s, kb_sum());
 		const float n = finish<T>(s);
 		if (lane < h)
 			yr[lane] = from_float<T>(head / n);
@@ -279,14 +270,10 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	const int64_t R = x->shape[dim];
 	if (outer * R * inner == 0)
 		return KB_OK;
-	if (g_sms == 0) {
-		int dev = 0;
-		if (cudaGetDevice(&dev) != cudaSuccess ||
-		    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || g_sms < 1) {
-			g_sms = 0;
-			return KB_ERR_LAUNCH;
-		}
-	}
+	if (g_sms == 0)
+		g_sms = kb_sm_count();
+	if (g_sms == 0)
+		return KB_ERR_LAUNCH;
 	cudaStream_t st = (cudaStream_t)stream;
 	if (x->dtype == KB_F16)
 		return run<__half>(x->data, y->data, outer, R, inner, st);

@@ -92,6 +92,7 @@
 #include <type_traits>
 #include "kbreed_candidate.h"
 #include "../common/dtype.cuh" // kbreed:inline
+#include "../common/reduce.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -159,14 +160,24 @@ static __device__ __forceinline__ void merge(acc_t &a, float bv, int bi)
 #endif
 }
 
-static __device__ __forceinline__ void warp_merge(acc_t &a)
-{
-#pragma unroll
-	for (int off = 16; off > 0; off >>= 1) {
-		float bv = __shfl_xor_sync(0xffffffffu, a.v, off);
-		int bi = ARG ? __shfl_xor_sync(0xffffffffu, a.i, off) : 0;
-		merge(a, bv, bi);
+/* merge as a combine op of kb_warp_reduce and kb_block_reduce
+ * (templates/common/reduce.cuh), acc_init() its identity. */
+struct acc_merge {
+	__device__ __forceinline__ acc_t operator()(acc_t a, acc_t b) const
+	{
+		merge(a, b.v, b.i);
+		return a;
 	}
+};
+
+/* Their shuffle of an acc_t (found by argument-dependent lookup): the index
+ * moves only for argmax and argmin, the only ops that read it. */
+static __device__ __forceinline__ acc_t kb_shfl_xor(acc_t a, int off)
+{
+	acc_t b;
+	b.v = __shfl_xor_sync(0xffffffffu, a.v, off);
+	b.i = ARG ? __shfl_xor_sync(0xffffffffu, a.i, off) : 0;
+	return b;
 }
 
 /* Writes one output: the value in x's dtype (the mean divided by R), or the
@@ -240,17 +251,10 @@ reduce_rows(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 		acc_t a = acc_init();
 		if (o < rows)
 			a = row_share<T, G>(x + o * R, R, lane);
-		warp_merge(a);
-		if (G > 32) {
-			if (threadIdx.x % 32 == 0)
-				part[threadIdx.x / 32] = a;
-			__syncthreads();
-			if (threadIdx.x < 32) {
-				a = threadIdx.x < NWARPS ? part[threadIdx.x] : acc_init();
-				warp_merge(a);
-			}
-			__syncthreads();
-		}
+		if (G > 32)
+			a = kb_block_reduce<NWARPS>(a, part, acc_merge(), acc_init());
+		else
+			a = kb_warp_reduce(a, acc_merge());
 		if (lane == 0 && o < rows)
 			put(y, yi, o, a, R);
 	}

@@ -79,6 +79,7 @@
 #include <stdint.h>
 #include "kbreed_candidate.h"
 #include "../common/softmax_stats.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 namespace cg = cooperative_groups;
 
@@ -181,8 +182,8 @@ static int device_props(void)
 {
 	if (g_sms == 0) {
 		int dev = 0;
-		if (cudaGetDevice(&dev) != cudaSuccess ||
-		    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+		g_sms = kb_sm_count();
+		if (g_sms == 0 || cudaGetDevice(&dev) != cudaSuccess ||
 		    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
 		    cudaDeviceGetAttribute(&g_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
 			    cudaSuccess) {

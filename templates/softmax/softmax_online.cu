@@ -85,6 +85,8 @@
 #include <stdint.h>
 #include "kbreed_candidate.h"
 #include "../common/softmax_stats.cuh" // kbreed:inline
+#include "../common/reduce.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -108,38 +110,6 @@ template <typename T> __device__ __forceinline__ void store_y(T *p, T v)
 #else
 	*p = v;
 #endif
-}
-
-__device__ float block_max(float m, float *sh)
-{
-	const unsigned full = 0xffffffffu;
-	for (int off = 16; off > 0; off >>= 1)
-		m = fmaxf(m, __shfl_xor_sync(full, m, off));
-	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
-	if (lane == 0)
-		sh[wid] = m;
-	__syncthreads();
-	m = lane < NWARPS ? sh[lane] : -INFINITY;
-	for (int off = 16; off > 0; off >>= 1)
-		m = fmaxf(m, __shfl_xor_sync(full, m, off));
-	__syncthreads();
-	return m;
-}
-
-__device__ float block_sum(float v, float *sh)
-{
-	const unsigned full = 0xffffffffu;
-	for (int off = 16; off > 0; off >>= 1)
-		v += __shfl_xor_sync(full, v, off);
-	int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
-	if (lane == 0)
-		sh[wid] = v;
-	__syncthreads();
-	v = lane < NWARPS ? sh[lane] : 0.0f;
-	for (int off = 16; off > 0; off >>= 1)
-		v += __shfl_xor_sync(full, v, off);
-	__syncthreads();
-	return v;
 }
 
 /*
@@ -230,7 +200,7 @@ softmax_rows(const float *__restrict__ x, float *__restrict__ y, int64_t B, int6
 				 for (int j = 0; j < V; j++)
 					 m = fmaxf(m, comp(v, j));
 			 });
-		m = block_max(m, (float *)sh);
+		m = kb_block_reduce<NWARPS>(m, (float *)sh, kb_fmax(), -INFINITY);
 		visit<V, M2>(xr, h, nv, L, sc, nc,
 			 [&](float v, int64_t) { s += expf(v - m); },
 			 [&](const T &v, int64_t) {
@@ -240,7 +210,7 @@ softmax_rows(const float *__restrict__ x, float *__restrict__ y, int64_t B, int6
 					 acc += expf(comp(v, j) - m);
 				 s += acc;
 			 });
-		s = block_sum(s, (float *)sh);
+		s = kb_block_reduce<NWARPS>(s, (float *)sh, kb_sum(), 0.0f);
 #endif
 		const float inv = SOFTMAX_LOG ? logf(s) : 1.0f / s;
 		const float mm = m;
@@ -323,8 +293,8 @@ static int device_props(void)
 {
 	if (g_sms == 0) {
 		int dev = 0;
-		if (cudaGetDevice(&dev) != cudaSuccess ||
-		    cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+		g_sms = kb_sm_count();
+		if (g_sms == 0 || cudaGetDevice(&dev) != cudaSuccess ||
 		    cudaDeviceGetAttribute(&g_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
 			    cudaSuccess) {
 			g_sms = 0;

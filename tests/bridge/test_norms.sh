@@ -4,11 +4,11 @@
 # BatchNorm2d, InstanceNorm2d, GroupNorm, L1 and L2 norm over dim 1; and
 # scaled-down copies of level 1's where present) and the odd-shaped ones
 # (odd_batchnorm*, odd_instancenorm*, odd_groupnorm*, odd_l1norm*,
-# odd_l2norm*), recognition names the op and writes the defines the
-# templates read (NORM_INSTANCE, NORM_GROUPS, NORM_TRAINING, NORM_ROW_P);
-# `kbreed template norm_groups|rownorm --for` realises them and nvcc compiles
-# them at the defaults and at every knob's extremes (sm_90a; not in the
-# sanitizer run). Row norms that are not exactly x / ||x|| over one dim
+# odd_l2norm*, odd_layernorm*), recognition names the op and writes the
+# defines the templates read (NORM_INSTANCE, NORM_GROUPS, NORM_TRAINING,
+# NORM_ROW_P); `kbreed template norm_groups|rownorm|layernorm_row|layernorm_split
+# --for` realises them and nvcc compiles them at the defaults and at every
+# knob's extremes (sm_90a; not in the sanitizer run). Row norms that are not exactly x / ||x|| over one dim
 # with keepdim (an eps, F.normalize's clamp, a mean, no keepdim) get no
 # NORM_ROW_P and are refused by rownorm; a dry run's round 0 holds each
 # template where it serves.
@@ -18,7 +18,8 @@ cd "$(dirname "$0")/../.."
 
 level1_copies 33_BatchNorm 34_InstanceNorm 35_GroupNorm_ 38_L1Norm_ 39_L2Norm_
 cp tests/data/kb_*norm.py tests/data/odd_batchnorm*.py tests/data/odd_instancenorm*.py \
-	tests/data/odd_groupnorm*.py tests/data/odd_l1norm*.py tests/data/odd_l2norm*.py "$tmp/p/"
+	tests/data/odd_groupnorm*.py tests/data/odd_l1norm*.py tests/data/odd_l2norm*.py \
+	tests/data/odd_layernorm*.py "$tmp/p/"
 
 # want NAME: the op and the defines that must (+) and must not (-) be there.
 want() {
@@ -29,6 +30,7 @@ want() {
 	*GroupNorm* | *groupnorm*) echo "groupnorm norm_groups +NORM_GROUPS -NORM_INSTANCE" ;;
 	*L1Norm* | *l1norm*) echo "l1norm rownorm +NORM_ROW_P_1 +NORM_DIM" ;;
 	*L2Norm* | *l2norm*) echo "l2norm rownorm +NORM_ROW_P_2 +NORM_DIM" ;;
+	*layernorm*) echo "layernorm layernorm_row" ;;
 	esac
 }
 for f in "$tmp"/p/*.py; do
@@ -64,6 +66,16 @@ for f in "$tmp"/p/*.py; do
 		"$K" -q template rownorm --for "$f" THREADS=1024 VEC=4 PER_ROW=2 CACHE=16 STREAM=1 \
 			>"$tmp/src/$name--high.cu" 2>>"$tmp/err"
 		"$K" -q template rownorm --for "$f" PER_ROW=0 VEC=2 CACHE=4 >"$tmp/src/$name--mid.cu" 2>>"$tmp/err" ;;
+	odd_layernorm | odd_layernorm_vec)
+		"$K" -q template layernorm_row --for "$f" THREADS=256 VEC=1 BLOCKS_PER_ROW=64 ROWS_PER_LAUNCH=1 \
+			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
+		"$K" -q template layernorm_row --for "$f" THREADS=1024 VEC=4 BLOCKS_PER_ROW=1024 ROWS_PER_LAUNCH=2 \
+			>"$tmp/src/$name--high.cu" 2>>"$tmp/err"
+		"$K" -q template layernorm_split --for "$f" >"$tmp/src/$name--split.cu" 2>>"$tmp/err"
+		"$K" -q template layernorm_split --for "$f" THREADS=256 VEC=1 BLOCKS_PER_SM=1 SMEM_CACHE=0 HINTS=0 \
+			UNROLL=1 >"$tmp/src/$name--split-low.cu" 2>>"$tmp/err"
+		"$K" -q template layernorm_split --for "$f" THREADS=1024 VEC=4 BLOCKS_PER_SM=4 SMEM_CACHE=1 HINTS=2 \
+			UNROLL=4 >"$tmp/src/$name--split-high.cu" 2>>"$tmp/err" ;;
 	esac
 done
 compile_realisations
