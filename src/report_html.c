@@ -271,9 +271,6 @@ static void chart_trajectory(struct buf *b, const struct page *pg)
 	buf_printf(b, "</svg>\n");
 }
 
-static const char *const verdict_list[] = { "correct", "incorrect", "rejected", "compile_error",
-					    "load_error", "runtime_error", "timeout", "not_run", NULL };
-
 static void chart_candidates(struct buf *b, const struct page *pg)
 {
 	double lo, hi;
@@ -325,16 +322,16 @@ static void chart_candidates(struct buf *b, const struct page *pg)
 	free(seen);
 	/* The legend: one entry per verdict present. */
 	int row = 0;
-	for (int v = 0; verdict_list[v]; v++) {
+	for (int v = 0; v < VERDICTS; v++) {
 		int n = 0;
 		for (int i = 0; i < pg->n_cands; i++)
-			n += pg->cands[i].evaluated && !strcmp(verdict_name(pg->cands[i].verdict), verdict_list[v]);
+			n += pg->cands[i].evaluated && pg->cands[i].verdict == (enum verdict)v;
 		if (!n)
 			continue;
 		buf_printf(b, "<circle class=\"cand v-%s legend\" cx=\"%d\" cy=\"%d\" r=\"4\"/>"
 			   "<text class=\"tick\" x=\"%d\" y=\"%d\">%s (%d)</text>\n",
-			   verdict_list[v], W - MR + 20, MT + 150 + 16 * row, W - MR + 28, MT + 154 + 16 * row,
-			   verdict_list[v], n);
+			   verdict_name(v), W - MR + 20, MT + 150 + 16 * row, W - MR + 28, MT + 154 + 16 * row,
+			   verdict_name(v), n);
 		row++;
 	}
 	buf_printf(b, "</svg>\n");
