@@ -805,11 +805,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		 * default the pool hands memory back at every synchronisation, so
 		 * each call would map its hundreds of MB afresh. Keep it mapped:
 		 * a workspace, never results (each call rewrites all of it). */
-		cudaMemPool_t pool;
-		int dev = 0;
-		uint64_t keep = UINT64_MAX;
-		if (cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess)
-			cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+		kb_keep_pool_mapped();
 		g_attr_set = true;
 	}
 
