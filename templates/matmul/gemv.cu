@@ -39,9 +39,11 @@
  * on a word, so that every row starts on one too; otherwise (an odd K, an
  * offset base) every load is one element, still coalesced. Row offsets are
  * 64-bit; blocks grid-stride over (row group, slice) pairs.
- * The partial sums of SPLIT_K live in a scratch array of this module
- * (GEMV_MAX_PARTS floats); a shape needing more takes fewer slices. One call
- * at a time per process: the scratch is shared by every call.
+ * The partial sums of SPLIT_K live in scratch of the call's own
+ * (cudaMallocAsync on its stream, rows x split floats, every one written by
+ * the first kernel before the second reads it; freed with cudaFreeAsync on
+ * the stream), so that calls on several streams at once do not share them;
+ * at most GEMV_MAX_PARTS floats: a shape needing more takes fewer slices.
  */
 #ifndef THREADS
 #define THREADS 256
@@ -89,8 +91,7 @@ KBREED_CANDIDATE_ABI
 #define ROW_THREADS (THREADS / RPB)
 static_assert(ROW_THREADS % 32 == 0 && ROW_THREADS * RPB == THREADS, "a row's group is whole warps");
 
-#define GEMV_MAX_PARTS (1 << 18)        /* floats of scratch for the slices' sums */
-__device__ float g_part[GEMV_MAX_PARTS];  /* [row][slice] */
+#define GEMV_MAX_PARTS (1 << 18)        /* most floats of scratch for the slices' sums */
 
 /* One thread's share of sum_k a[k] * x[k] over the words [w0, w1) of one
  * row: words lane, lane + ROW_THREADS, ..., UNROLL of them loaded before
@@ -134,11 +135,12 @@ static __device__ __forceinline__ float row_share(const W *__restrict__ a, const
 
 /* The product: `rows` rows of k elements, nw words; `split` slices per row
  * (a power of two at most 32), each of `chunk` words. split == 1 writes y,
- * else the slices' sums into g_part[row * split + slice]. */
+ * else the slices' sums into part[row * split + slice] (the call's scratch,
+ * rows x split floats). */
 template <typename T, typename W>
 __global__ void __launch_bounds__(THREADS)
-gemv_kernel(const T *__restrict__ A, const T *__restrict__ x, T *__restrict__ y, int64_t rows, int64_t k,
-	    int64_t nw, int split, int64_t chunk)
+gemv_kernel(const T *__restrict__ A, const T *__restrict__ x, T *__restrict__ y, float *__restrict__ part,
+	    int64_t rows, int64_t k, int64_t nw, int split, int64_t chunk)
 {
 	__shared__ float wsum[NWARPS];
 	const int lane = threadIdx.x % ROW_THREADS, group = threadIdx.x / ROW_THREADS;
@@ -163,19 +165,20 @@ gemv_kernel(const T *__restrict__ A, const T *__restrict__ x, T *__restrict__ y,
 			if (split == 1)
 				y[r] = from_float<T>(s);
 			else
-				g_part[r * split + slice] = s;
+				part[r * split + slice] = s;
 		}
 	}
 }
 
 /* The second pass of a split row: its slices' sums, in slice order. */
 template <typename T>
-__global__ void __launch_bounds__(256) gemv_finish(T *__restrict__ y, int64_t rows, int split)
+__global__ void __launch_bounds__(256)
+gemv_finish(const float *__restrict__ part, T *__restrict__ y, int64_t rows, int split)
 {
 	for (int64_t r = (int64_t)blockIdx.x * 256 + threadIdx.x; r < rows; r += (int64_t)gridDim.x * 256) {
 		float s = 0.0f;
 		for (int k = 0; k < split; k++)
-			s += g_part[r * split + k];
+			s += part[r * split + k];
 		y[r] = from_float<T>(s);
 	}
 }
@@ -225,15 +228,24 @@ static int run(const T *A, const T *x, T *y, int64_t rows, int64_t k, cudaStream
 		return rc;
 	const int64_t chunk = (nw + split - 1) / split;
 	const int64_t groups = (rows + RPB - 1) / RPB;
-	gemv_kernel<T, W><<<grid_of(groups * split), THREADS, 0, st>>>(A, x, y, rows, k, nw, split, chunk);
-	if (cudaGetLastError() != cudaSuccess)
-		return KB_ERR_LAUNCH;
+	/* The slices' sums: the call's own, on its stream (see the top). */
+	float *part = NULL;
 	if (split > 1) {
-		gemv_finish<T><<<grid_of((rows + 255) / 256), 256, 0, st>>>(y, rows, split);
-		if (cudaGetLastError() != cudaSuccess)
+		kb_keep_pool_mapped();
+		if (cudaMallocAsync((void **)&part, (size_t)(rows * split) * sizeof(float), st) != cudaSuccess)
 			return KB_ERR_LAUNCH;
 	}
-	return KB_OK;
+	gemv_kernel<T, W><<<grid_of(groups * split), THREADS, 0, st>>>(A, x, y, part, rows, k, nw, split, chunk);
+	if (cudaGetLastError() != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	if (!rc && split > 1) {
+		gemv_finish<T><<<grid_of((rows + 255) / 256), 256, 0, st>>>(part, y, rows, split);
+		if (cudaGetLastError() != cudaSuccess)
+			rc = KB_ERR_LAUNCH;
+	}
+	if (part && cudaFreeAsync(part, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	return rc;
 }
 
 template <typename T>
