@@ -33,7 +33,10 @@
  * does not); eager PyTorch moves the same bytes (norm, then div).
  * The chunks past the last whole float4 (numel % 4) and any x or y not
  * 16-byte aligned take the scalar path (VEC = 1). The partial sums live in
- * a static __device__ array (no allocation per call). NaN or inf anywhere
+ * scratch of the call's own (cudaMallocAsync on its stream, one double per
+ * block, each written by pass 1 before pass 2 reads it; cudaFreeAsync on
+ * the stream after pass 2), so that calls on several streams at once do
+ * not share them; the pool keeps it mapped between calls. NaN or inf anywhere
  * makes every output NaN (or 0 and NaN), as in PyTorch; an all-zero x
  * gives 0 / 0 = NaN, as PyTorch does.
  */
@@ -65,13 +68,12 @@ KBREED_CANDIDATE_ABI
 
 #define MAX_BLOCKS 4096 /* of either pass; 132 SMs x 8 is 1056 */
 
-static __device__ double g_partial[MAX_BLOCKS];
-
 #define NWARPS (THREADS / 32)
 
 /* Pass 1: partial[block] = the sum of x^2 over this block's chunks. */
 template <int VEC>
-__global__ void __launch_bounds__(THREADS) sumsq_kernel(const float *__restrict__ x, int64_t n)
+__global__ void __launch_bounds__(THREADS) sumsq_kernel(const float *__restrict__ x, double *__restrict__ partial,
+							 int64_t n)
 {
 	const int64_t stride = (int64_t)gridDim.x * THREADS;
 	const int64_t first = (int64_t)blockIdx.x * THREADS + threadIdx.x;
@@ -103,7 +105,7 @@ __global__ void __launch_bounds__(THREADS) sumsq_kernel(const float *__restrict_
 	__shared__ double sh[NWARPS];
 	acc = kb_block_reduce<NWARPS>(acc, sh, kb_sum(), 0.0); /* a fixed tree */
 	if (threadIdx.x == 0)
-		g_partial[blockIdx.x] = acc;
+		partial[blockIdx.x] = acc;
 }
 
 static __device__ __forceinline__ float4 load4(const float4 *p)
@@ -122,12 +124,12 @@ static __device__ __forceinline__ void store4(float4 *p, float4 v)
 /* Pass 2: y = x / sqrt(the sum of the `parts` partial sums). */
 template <int VEC>
 __global__ void __launch_bounds__(THREADS) scale_kernel(const float *__restrict__ x, float *__restrict__ y,
-							 int64_t n, int parts)
+							 const double *__restrict__ partial, int64_t n, int parts)
 {
 	__shared__ double sh[NWARPS];
 	double t = 0.0;
 	for (int p = threadIdx.x; p < parts; p += THREADS)
-		t += g_partial[p];
+		t += partial[p];
 	t = kb_block_reduce<NWARPS>(t, sh, kb_sum(), 0.0); /* the same bits in every thread */
 	const float norm = (float)sqrt(t);
 	const int64_t stride = (int64_t)gridDim.x * THREADS;
@@ -169,11 +171,23 @@ static int launch(const float *x, float *y, int64_t n, cudaStream_t st)
 	const int64_t cap = (int64_t)g_sms * BLOCKS_PER_SM < MAX_BLOCKS ? (int64_t)g_sms * BLOCKS_PER_SM : MAX_BLOCKS;
 	if (blocks > cap)
 		blocks = cap;
-	sumsq_kernel<VEC><<<(unsigned)blocks, THREADS, 0, st>>>(x, n);
-	if (cudaGetLastError() != cudaSuccess)
+	/* The blocks' partial sums: the call's own, on its stream. */
+	double *partial = NULL;
+	int rc = KB_OK;
+	kb_keep_pool_mapped();
+	if (cudaMallocAsync((void **)&partial, (size_t)blocks * sizeof(double), st) != cudaSuccess)
 		return KB_ERR_LAUNCH;
-	scale_kernel<VEC><<<(unsigned)blocks, THREADS, 0, st>>>(x, y, n, (int)blocks);
-	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+	sumsq_kernel<VEC><<<(unsigned)blocks, THREADS, 0, st>>>(x, partial, n);
+	if (cudaGetLastError() != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	if (!rc) {
+		scale_kernel<VEC><<<(unsigned)blocks, THREADS, 0, st>>>(x, y, partial, n, (int)blocks);
+		if (cudaGetLastError() != cudaSuccess)
+			rc = KB_ERR_LAUNCH;
+	}
+	if (cudaFreeAsync(partial, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	return rc;
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
