@@ -73,13 +73,15 @@
  * a block), and its first thread adds the row's term; cross-entropy keeps a
  * running maximum and the sum of exponentials below it (one pass), merged
  * pairwise. Either way each block
- * then sums its threads in double and writes its partial to a static
- * scratch array; the last block to take a ticket adds the partials in a
- * fixed order (the result does not depend on which block finished last),
- * writes the output and resets the ticket for the next call. The word path
- * needs every input aligned to the word (and, for rows, D a multiple of the
- * word's elements); otherwise the one-element instantiation runs. One call
- * at a time per process: the scratch is shared by every call.
+ * then sums its threads in double and writes its partial to scratch; the
+ * last block to take a ticket adds the partials in a fixed order (the
+ * result does not depend on which block finished last) and writes the
+ * output. The partials and the ticket are the call's own (cudaMallocAsync
+ * on its stream, the ticket zeroed there by cudaMemsetAsync, all freed by
+ * cudaFreeAsync on the stream after the kernel), so that calls on several
+ * streams at once do not share them. The word path needs every input
+ * aligned to the word (and, for rows, D a multiple of the word's
+ * elements); otherwise the one-element instantiation runs.
  */
 #ifndef THREADS
 #define THREADS 512
@@ -169,8 +171,11 @@ KBREED_CANDIDATE_ABI
 #define NWARPS (THREADS / 32)
 #define LOSS_MAX_GRID 4096
 
-__device__ double2 g_part[LOSS_MAX_GRID]; /* a partial (sum, count) per block */
-__device__ unsigned g_ticket;            /* zero at load; reset by the last block */
+/* A call's grid-wide state, in its own scratch (see the top). */
+struct grid_state {
+	double2 *part;    /* a partial (sum, count) per block */
+	unsigned *ticket; /* blocks done; zeroed before the kernel */
+};
 
 /* ---- the terms ---- */
 
@@ -273,7 +278,8 @@ static __device__ __forceinline__ double block_sum(double v, double *sh)
  * count for cross-entropy's mean. The partials are added in block order by
  * a fixed tree, whichever block comes last. */
 template <typename T>
-static __device__ __forceinline__ void grid_finish(double acc, double cnt, T *__restrict__ y, double div)
+static __device__ __forceinline__ void grid_finish(double acc, double cnt, T *__restrict__ y, double div,
+						   grid_state gs)
 {
 	__shared__ double sh[NWARPS];
 	__shared__ bool last;
@@ -281,9 +287,9 @@ static __device__ __forceinline__ void grid_finish(double acc, double cnt, T *__
 	if (CE)
 		cnt = block_sum(cnt, sh);
 	if (threadIdx.x == 0) {
-		g_part[blockIdx.x] = make_double2(acc, cnt);
+		gs.part[blockIdx.x] = make_double2(acc, cnt);
 		__threadfence();
-		last = atomicAdd(&g_ticket, 1u) == gridDim.x - 1;
+		last = atomicAdd(gs.ticket, 1u) == gridDim.x - 1;
 	}
 	__syncthreads();
 	if (!last)
@@ -291,17 +297,15 @@ static __device__ __forceinline__ void grid_finish(double acc, double cnt, T *__
 	__threadfence();
 	double a = 0.0, c = 0.0;
 	for (int k = threadIdx.x; k < (int)gridDim.x; k += THREADS) {
-		const double2 p = __ldcg(&g_part[k]);
+		const double2 p = __ldcg(&gs.part[k]);
 		a += p.x;
 		c += p.y;
 	}
 	a = block_sum(a, sh);
 	if (CE)
 		c = block_sum(c, sh);
-	if (threadIdx.x == 0) {
+	if (threadIdx.x == 0)
 		y[0] = from_float<T>((float)(a / (CE && KB_LOSS_REDUCTION == KB_LOSS_MEAN ? c : div)));
-		g_ticket = 0u;
-	}
 }
 
 /* ---- element losses ---- */
@@ -310,7 +314,8 @@ static __device__ __forceinline__ void grid_finish(double acc, double cnt, T *__
  * itself for the one-element path). */
 template <typename T, typename W>
 __global__ void __launch_bounds__(THREADS)
-loss_elems(const T *__restrict__ x, const T *__restrict__ y, T *__restrict__ out, int64_t n, double div)
+loss_elems(const T *__restrict__ x, const T *__restrict__ y, T *__restrict__ out, int64_t n, double div,
+	   grid_state gs)
 {
 	constexpr int E = (int)(sizeof(W) / sizeof(T));
 	const int64_t nw = n / E;
@@ -342,7 +347,7 @@ loss_elems(const T *__restrict__ x, const T *__restrict__ y, T *__restrict__ out
 	/* The elements past the last whole word. */
 	for (int64_t i = nw * E + (int64_t)blockIdx.x * THREADS + threadIdx.x; i < n; i += stride)
 		acc += (double)term(to_float(x[i]), to_float(y[i]));
-	grid_finish(acc, 0.0, out, div);
+	grid_finish(acc, 0.0, out, div, gs);
 }
 
 /* ---- row losses ---- */
@@ -354,7 +359,7 @@ loss_elems(const T *__restrict__ x, const T *__restrict__ y, T *__restrict__ out
 template <typename T, typename W, int G>
 __global__ void __launch_bounds__(THREADS)
 loss_rows(const T *__restrict__ a, const T *__restrict__ b, const T *__restrict__ c, T *__restrict__ out,
-	  int64_t rows, int64_t D, double div)
+	  int64_t rows, int64_t D, double div, grid_state gs)
 {
 	constexpr int E = (int)(sizeof(W) / sizeof(T));
 	constexpr int GROUPS = THREADS / G;
@@ -408,7 +413,7 @@ loss_rows(const T *__restrict__ a, const T *__restrict__ b, const T *__restrict_
 		if (lane == 0 && r < rows)
 			acc += row_term(s.v);
 	}
-	grid_finish(acc, 0.0, out, div);
+	grid_finish(acc, 0.0, out, div, gs);
 }
 
 /* ---- cross-entropy: logsumexp of a row less its class's logit ---- */
@@ -448,7 +453,8 @@ struct lse_merge_op {
 /* G threads per row (a warp, or the block), as loss_rows. */
 template <typename T, typename W, int G>
 __global__ void __launch_bounds__(THREADS)
-loss_ce(const T *__restrict__ x, const int64_t *__restrict__ tgt, T *__restrict__ out, int64_t rows, int64_t C)
+loss_ce(const T *__restrict__ x, const int64_t *__restrict__ tgt, T *__restrict__ out, int64_t rows, int64_t C,
+	grid_state gs)
 {
 	constexpr int E = (int)(sizeof(W) / sizeof(T));
 	constexpr int GROUPS = THREADS / G;
@@ -494,7 +500,7 @@ loss_ce(const T *__restrict__ x, const int64_t *__restrict__ tgt, T *__restrict_
 			}
 		}
 	}
-	grid_finish(acc, cnt, out, 1.0);   /* sum: divided by 1; mean: by cnt */
+	grid_finish(acc, cnt, out, 1.0, gs);   /* sum: divided by 1; mean: by cnt */
 }
 
 /* ---- launch ---- */
@@ -520,6 +526,27 @@ static unsigned grid_of(int64_t units)
 	return (unsigned)(g < 1 ? 1 : g);
 }
 
+/* The call's grid state for `grid` blocks, one allocation on st
+ * ([grid partials][ticket]), the ticket zeroed on st; *mem is what the
+ * caller frees with cudaFreeAsync on st. On failure nothing is left
+ * allocated. */
+static int state_new(unsigned grid, cudaStream_t st, grid_state *gs, void **mem)
+{
+	const size_t part_bytes = (size_t)grid * sizeof(double2);
+	void *p = NULL;
+	kb_keep_pool_mapped();
+	if (cudaMallocAsync(&p, part_bytes + sizeof(unsigned), st) != cudaSuccess)
+		return KB_ERR_LAUNCH;
+	gs->part = (double2 *)p;
+	gs->ticket = (unsigned *)((char *)p + part_bytes);
+	if (cudaMemsetAsync(gs->ticket, 0, sizeof(unsigned), st) != cudaSuccess) {
+		cudaFreeAsync(p, st);
+		return KB_ERR_LAUNCH;
+	}
+	*mem = p;
+	return KB_OK;
+}
+
 template <typename T>
 static int launch(const kb_tensor *in, T *out, int64_t n, int64_t rows, int64_t D, double div, cudaStream_t st)
 {
@@ -530,50 +557,65 @@ static int launch(const kb_tensor *in, T *out, int64_t n, int64_t rows, int64_t 
 		wide = wide && (uintptr_t)in[i].data % sizeof(W) == 0;
 	const T *a = (const T *)in[0].data, *b = (const T *)in[1].data;
 	const T *c = N_IN == 3 ? (const T *)in[2].data : nullptr;
+	/* The grid and the instantiation. */
 #if CE
 	(void)c;
 	(void)n;
 	(void)div;
+	(void)b;
 	wide = E > 1 && (uintptr_t)in[0].data % sizeof(W) == 0 && D % E == 0;
 	const int64_t per_lane = (D / (wide ? E : 1) + 31) / 32;
 	const bool warp = PER_ROW == 1 || (PER_ROW == 0 && per_lane <= 32);
 	const int groups = warp ? NWARPS : 1;
 	const unsigned grid = grid_of((rows + groups - 1) / groups);
 	const int64_t *t = (const int64_t *)in[1].data;
-	if (warp && wide)
-		loss_ce<T, W, 32><<<grid, THREADS, 0, st>>>(a, t, out, rows, D);
-	else if (warp)
-		loss_ce<T, T, 32><<<grid, THREADS, 0, st>>>(a, t, out, rows, D);
-	else if (wide)
-		loss_ce<T, W, THREADS><<<grid, THREADS, 0, st>>>(a, t, out, rows, D);
-	else
-		loss_ce<T, T, THREADS><<<grid, THREADS, 0, st>>>(a, t, out, rows, D);
-	(void)b;
 #elif ROWS
 	wide = wide && D % E == 0;
 	const int64_t per_lane = (D / (wide ? E : 1) + 31) / 32;
 	const bool warp = PER_ROW == 1 || (PER_ROW == 0 && per_lane <= 32);
 	const int groups = warp ? NWARPS : 1;
 	const unsigned grid = grid_of((rows + groups - 1) / groups);
-	if (warp && wide)
-		loss_rows<T, W, 32><<<grid, THREADS, 0, st>>>(a, b, c, out, rows, D, div);
-	else if (warp)
-		loss_rows<T, T, 32><<<grid, THREADS, 0, st>>>(a, b, c, out, rows, D, div);
-	else if (wide)
-		loss_rows<T, W, THREADS><<<grid, THREADS, 0, st>>>(a, b, c, out, rows, D, div);
-	else
-		loss_rows<T, T, THREADS><<<grid, THREADS, 0, st>>>(a, b, c, out, rows, D, div);
 #else
 	(void)c;
 	(void)rows;
 	(void)D;
 	const unsigned grid = grid_of((n / (wide ? E : 1) + THREADS - 1) / THREADS);
-	if (wide)
-		loss_elems<T, W><<<grid, THREADS, 0, st>>>(a, b, out, n, div);
-	else
-		loss_elems<T, T><<<grid, THREADS, 0, st>>>(a, b, out, n, div);
 #endif
-	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+	/* The call's own partials and ticket, on its stream (see the top). */
+	grid_state gs;
+	void *mem = NULL;
+	int rc = state_new(grid, st, &gs, &mem);
+	if (rc)
+		return rc;
+#if CE
+	if (warp && wide)
+		loss_ce<T, W, 32><<<grid, THREADS, 0, st>>>(a, t, out, rows, D, gs);
+	else if (warp)
+		loss_ce<T, T, 32><<<grid, THREADS, 0, st>>>(a, t, out, rows, D, gs);
+	else if (wide)
+		loss_ce<T, W, THREADS><<<grid, THREADS, 0, st>>>(a, t, out, rows, D, gs);
+	else
+		loss_ce<T, T, THREADS><<<grid, THREADS, 0, st>>>(a, t, out, rows, D, gs);
+#elif ROWS
+	if (warp && wide)
+		loss_rows<T, W, 32><<<grid, THREADS, 0, st>>>(a, b, c, out, rows, D, div, gs);
+	else if (warp)
+		loss_rows<T, T, 32><<<grid, THREADS, 0, st>>>(a, b, c, out, rows, D, div, gs);
+	else if (wide)
+		loss_rows<T, W, THREADS><<<grid, THREADS, 0, st>>>(a, b, c, out, rows, D, div, gs);
+	else
+		loss_rows<T, T, THREADS><<<grid, THREADS, 0, st>>>(a, b, c, out, rows, D, div, gs);
+#else
+	if (wide)
+		loss_elems<T, W><<<grid, THREADS, 0, st>>>(a, b, out, n, div, gs);
+	else
+		loss_elems<T, T><<<grid, THREADS, 0, st>>>(a, b, out, n, div, gs);
+#endif
+	if (cudaGetLastError() != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	if (cudaFreeAsync(mem, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	return rc;
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
