@@ -49,10 +49,10 @@
  *   K = the group's first element (STATS 0/1), or keeps Welford's (n,
  *   mean, M2) and turns it into those sums at the end (STATS 2); the
  *   block's sums meet in double by a fixed shuffle tree. With P > 1 each
- *   block leaves its pair in a static scratch array and the last block of
- *   the group to finish (atomic ticket) adds the P pairs in the same fixed
- *   order whoever it is: the result does not depend on timing. The group's
- *   (mean, rstd) go to a static array.
+ *   block leaves its pair in scratch and the last block of the group to
+ *   finish (atomic ticket) adds the P pairs in the same fixed order
+ *   whoever it is: the result does not depend on timing. The group's
+ *   (mean, rstd) go to scratch too.
  *   Normalise: rows of at least THREADS x VEC elements take a grid (rows,
  *   chunks); the block reads its row's channel parameters once and streams
  *   its chunk. Shorter rows take a flat grid-stride loop, a vector at a
@@ -61,8 +61,12 @@
  * P is chosen by shape with SPLIT = 0: groups x P about one wave of
  * resident blocks, each block at least 4 x THREADS x VEC x UNROLL
  * elements (batch norm over 16 x 64 x 256 x 256: 64 groups of 1M
- * elements, some 16 blocks each). Scratch is static: at most 2^20 groups
- * and 2^18 partial pairs (P is lowered to fit); more groups are refused.
+ * elements, some 16 blocks each). Scratch is the call's own: one
+ * cudaMallocAsync on its stream ([pairs][stats][tickets]), the tickets
+ * zeroed there by cudaMemsetAsync, freed by cudaFreeAsync on the stream
+ * after the normalise pass, so that calls on several streams at once do
+ * not share it; at most 2^20 groups and 2^18 partial pairs (P is lowered
+ * to fit); more groups are refused. Eval-mode batch norm takes none.
  * var is clamped at 0; a NaN in a group makes its outputs NaN.
  * Runs shorter than a block (batch norm with S of a few elements,
  * BatchNorm1d on (N, C)) are not walked run by run, which would leave most
@@ -126,9 +130,6 @@ KBREED_CANDIDATE_ABI
 #define NG_MAX_PARTS (1 << 18)
 #define NWARPS (THREADS / 32)
 
-static __device__ float2 g_stats[NG_MAX_GROUPS];   /* per group: (mean, rstd) */
-static __device__ double2 g_part[NG_MAX_PARTS];    /* [group][block]: (s1, s2) */
-static __device__ unsigned g_ticket[NG_MAX_GROUPS]; /* blocks of the group done; reset by the last */
 
 /* V elements of T in one aligned access. */
 template <typename T, int V> struct alignas(sizeof(T) * V) pack_t {
@@ -262,10 +263,14 @@ struct groups_t {
 	int64_t segs, L, segstride, gstride, M;
 	int P;       /* blocks per group */
 	double eps;
+	/* The call's scratch (see the top). */
+	float2 *stats;    /* per group: (mean, rstd) */
+	double2 *part;    /* [group][block]: (s1, s2); P > 1 only */
+	unsigned *ticket; /* per group: its blocks done, zeroed before; P > 1 only */
 };
 
 /* Statistics of group blockIdx.x, block blockIdx.y of P: (mean, rstd) to
- * g_stats, by the group's only or last block. */
+ * gr.stats, by the group's only or last block. */
 template <typename T, int V>
 __global__ void __launch_bounds__(THREADS) stats_kernel(const T *__restrict__ x, groups_t gr)
 {
@@ -297,9 +302,9 @@ __global__ void __launch_bounds__(THREADS) stats_kernel(const T *__restrict__ x,
 	__shared__ bool last;
 	if (gr.P > 1) {
 		if (threadIdx.x == 0) {
-			g_part[g * gr.P + j] = sums;
+			gr.part[g * gr.P + j] = sums;
 			__threadfence();
-			last = atomicAdd(&g_ticket[g], 1u) == (unsigned)gr.P - 1;
+			last = atomicAdd(&gr.ticket[g], 1u) == (unsigned)gr.P - 1;
 		}
 		__syncthreads();
 		if (!last)
@@ -307,20 +312,18 @@ __global__ void __launch_bounds__(THREADS) stats_kernel(const T *__restrict__ x,
 		/* The last block: every pair, in block order (a fixed tree). */
 		double2 t = make_double2(0.0, 0.0);
 		for (int q = threadIdx.x; q < gr.P; q += THREADS) {
-			const double2 v = __ldcg(&g_part[g * gr.P + q]);
+			const double2 v = __ldcg(&gr.part[g * gr.P + q]);
 			t.x += v.x;
 			t.y += v.y;
 		}
 		sums = kb_block_reduce<NWARPS>(t, sh, kb_sum2(), zero);
-		if (threadIdx.x == 0)
-			g_ticket[g] = 0;
 	}
 	if (threadIdx.x == 0) {
 		const double m1 = sums.x / (double)gr.M;
 		double var = sums.y / (double)gr.M - m1 * m1;
 		if (var < 0.0)
 			var = 0.0;
-		g_stats[g] = make_float2((float)((double)k + m1), (float)(1.0 / sqrt(var + gr.eps)));
+		gr.stats[g] = make_float2((float)((double)k + m1), (float)(1.0 / sqrt(var + gr.eps)));
 	}
 }
 
@@ -332,6 +335,7 @@ struct params_t {
 	int64_t C, S, rows;
 	int64_t cg;            /* group norm: channels per group */
 	double eps;
+	const float2 *stats;   /* per group: (mean, rstd), the statistics pass's */
 };
 
 /* Row r's y = (x - m) * a + b. */
@@ -343,11 +347,11 @@ static __device__ __forceinline__ void row_coeffs(const params_t &q, int64_t r, 
 	a = (float)(1.0 / sqrt((double)ld_param(q.rv, q.rv_dt, c) + q.eps));
 #else
 #if defined(NORM_GROUPS)
-	const float2 st = g_stats[r / q.cg];
+	const float2 st = q.stats[r / q.cg];
 #elif defined(NORM_INSTANCE)
-	const float2 st = g_stats[r];
+	const float2 st = q.stats[r];
 #else
-	const float2 st = g_stats[c];
+	const float2 st = q.stats[c];
 #endif
 	m = st.x;
 	a = st.y;
@@ -445,8 +449,8 @@ __global__ void __launch_bounds__(THREADS) normalize_flat(const T *__restrict__ 
 
 static int g_sms = 0;
 
-template <typename T, int V>
-static int launch_stats(const T *x, const groups_t &gr, int64_t groups, cudaStream_t st)
+/* Blocks per group of the statistics pass, V elements per load. */
+static int parts_of(const groups_t &gr, int64_t groups, int V)
 {
 	int64_t P = SPLIT;
 	if (SPLIT == 0) {
@@ -463,10 +467,20 @@ static int launch_stats(const T *x, const groups_t &gr, int64_t groups, cudaStre
 		P = NG_MAX_PARTS / groups;
 	if (P < 1)
 		P = 1;
-	groups_t g = gr;
-	g.P = (int)P;
-	stats_kernel<T, V><<<dim3((unsigned)groups, (unsigned)P), THREADS, 0, st>>>(x, g);
+	return (int)P;
+}
+
+/* gr.P, gr's scratch and the tickets' zeroing already set. */
+template <typename T, int V>
+static int launch_stats(const T *x, const groups_t &gr, int64_t groups, cudaStream_t st)
+{
+	stats_kernel<T, V><<<dim3((unsigned)groups, (unsigned)gr.P), THREADS, 0, st>>>(x, gr);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+static size_t round256(size_t n)
+{
+	return (n + 255) / 256 * 256;
 }
 
 template <typename T, int V>
@@ -489,18 +503,40 @@ static int launch_normalize(const T *x, T *y, const params_t &q, cudaStream_t st
 }
 
 template <typename T>
-static int run(const void *xp, void *yp, const groups_t &gr, int64_t groups, const params_t &q, cudaStream_t st)
+static int run(const void *xp, void *yp, const groups_t &gr0, int64_t groups, const params_t &q0, cudaStream_t st)
 {
 	const T *x = (const T *)xp;
 	T *y = (T *)yp;
 	const size_t align = sizeof(T) * VEC;
 	const bool x_al = (uintptr_t)x % align == 0, y_al = (uintptr_t)y % align == 0;
+	groups_t gr = gr0;
+	params_t q = q0;
+	uint8_t *scratch = NULL;
 	int rc = KB_OK;
-	if (NG_STATS)
-		rc = x_al ? launch_stats<T, VEC>(x, gr, groups, st) : launch_stats<T, 1>(x, gr, groups, st);
+	if (NG_STATS) {
+		/* The call's scratch, one allocation on its stream: [pairs]
+		 * [stats][tickets], the pairs and tickets only where P > 1. */
+		gr.P = parts_of(gr, groups, x_al ? VEC : 1);
+		const size_t part_bytes = gr.P > 1 ? round256((size_t)(groups * gr.P) * sizeof(double2)) : 0;
+		const size_t stats_bytes = round256((size_t)groups * sizeof(float2));
+		const size_t ticket_bytes = gr.P > 1 ? (size_t)groups * sizeof(unsigned) : 0;
+		kb_keep_pool_mapped();
+		if (cudaMallocAsync((void **)&scratch, part_bytes + stats_bytes + ticket_bytes, st) != cudaSuccess)
+			return KB_ERR_LAUNCH;
+		gr.part = gr.P > 1 ? (double2 *)scratch : NULL;
+		gr.stats = (float2 *)(scratch + part_bytes);
+		gr.ticket = gr.P > 1 ? (unsigned *)(scratch + part_bytes + stats_bytes) : NULL;
+		q.stats = gr.stats;
+		if (gr.ticket && cudaMemsetAsync(gr.ticket, 0, ticket_bytes, st) != cudaSuccess)
+			rc = KB_ERR_LAUNCH;
+		if (!rc)
+			rc = x_al ? launch_stats<T, VEC>(x, gr, groups, st) : launch_stats<T, 1>(x, gr, groups, st);
+	}
 	if (!rc)
 		rc = x_al && y_al && q.S % VEC == 0 ? launch_normalize<T, VEC>(x, y, q, st)
 						    : launch_normalize<T, 1>(x, y, q, st);
+	if (scratch && cudaFreeAsync(scratch, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
 	return rc;
 }
 
