@@ -20,9 +20,9 @@
  * BLOCKS_PER_ROW), the row index fastest; block (r, j) sums its contiguous
  * slice of row r as shifted sums s1 = sum(x - K), s2 = sum((x - K)^2),
  * K = the row's first element, in double per thread; the block's pair goes
- * to a static scratch array and the last block of the row (atomic ticket)
- * adds the pairs in double, writes (mean, rstd) for the row and resets the
- * ticket. Normalise: same grid; each block reads its row's (mean, rstd) and
+ * to scratch and the last block of the row (atomic ticket) adds the pairs
+ * in double, writes (mean, rstd) for the row and resets the ticket for the
+ * call's next pair of kernels. Normalise: same grid; each block reads its row's (mean, rstd) and
  * writes its slice with streaming stores (y is never re-read). As the row
  * index varies fastest, the blocks resident together share one slice of
  * weight and bias, which should then cross DRAM about once in all, not once
@@ -33,9 +33,12 @@
  * second read of x might hit in L2, at the cost of more launches (measured
  * slower, in the slice-fastest order).
  * The vector path needs D % VEC == 0 and x, w, b, y aligned to VEC*4 bytes;
- * otherwise the VEC=1 instantiation runs. Scratch: fixed __device__ arrays
- * (4 MB of partials, per-row stats and tickets); large R is done in several
- * launches.
+ * otherwise the VEC=1 instantiation runs. Scratch: the call's own, one
+ * cudaMallocAsync on its stream sized for one launch (at most 2^18
+ * partials, 2^16 rows' stats and tickets), the tickets zeroed there by
+ * cudaMemsetAsync, freed by cudaFreeAsync on the stream after the last
+ * launch, so that calls on several streams at once do not share it; large
+ * R is done in several launches, one after the other on the stream.
  */
 #ifndef THREADS
 #define THREADS 512
@@ -55,6 +58,7 @@
 #include <stdint.h>
 #include "kbreed_candidate.h"
 #include "../common/reduce.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -68,9 +72,12 @@ KBREED_CANDIDATE_ABI
 #define LN_MAX_ROWS 65536          /* rows per launch (stats, tickets) */
 #define LN_MAX_SLOTS (1 << 18)     /* partial (s1, s2) pairs per launch */
 
-__device__ double2 g_part[LN_MAX_SLOTS];
-__device__ float2 g_stats[LN_MAX_ROWS];   /* (mean, rstd) per row of a launch */
-__device__ unsigned g_ticket[LN_MAX_ROWS]; /* zero at load; reset by last block */
+/* A call's scratch, for the rows of one launch (see the top). */
+struct ln_scratch {
+	double2 *part;    /* [row][block]: (s1, s2) */
+	float2 *stats;    /* (mean, rstd) per row */
+	unsigned *ticket; /* per row: its blocks done; zeroed before the first launch, reset by the last block */
+};
 
 template <int V> struct vec_t;
 template <> struct vec_t<1> { typedef float T; };
@@ -106,7 +113,7 @@ __device__ __forceinline__ float4 normv(float4 v, float m, float r, float4 w, fl
  * x points at the launch's first row */
 template <int V>
 __global__ void __launch_bounds__(THREADS)
-ln_stats(const float *__restrict__ x, int64_t D, int bpr)
+ln_stats(const float *__restrict__ x, int64_t D, int bpr, ln_scratch sc)
 {
 	typedef typename vec_t<V>::T T;
 	__shared__ double2 sh[NWARPS];
@@ -148,9 +155,9 @@ ln_stats(const float *__restrict__ x, int64_t D, int bpr)
 	}
 	double2 t = kb_block_reduce<NWARPS>(make_double2(s1, s2), sh, kb_sum2(), make_double2(0.0, 0.0));
 	if (threadIdx.x == 0) {
-		g_part[(int64_t)row * bpr + blk] = t;
+		sc.part[(int64_t)row * bpr + blk] = t;
 		__threadfence();
-		unsigned ticket = atomicAdd(&g_ticket[row], 1u);
+		unsigned ticket = atomicAdd(&sc.ticket[row], 1u);
 		last = (ticket == (unsigned)bpr - 1);
 	}
 	__syncthreads();
@@ -159,7 +166,7 @@ ln_stats(const float *__restrict__ x, int64_t D, int bpr)
 	__threadfence();
 	double2 a = make_double2(0.0, 0.0);
 	for (int k = threadIdx.x; k < bpr; k += THREADS) {
-		double2 p = __ldcg(&g_part[(int64_t)row * bpr + k]);
+		double2 p = __ldcg(&sc.part[(int64_t)row * bpr + k]);
 		a.x += p.x;
 		a.y += p.y;
 	}
@@ -169,15 +176,15 @@ ln_stats(const float *__restrict__ x, int64_t D, int bpr)
 		double var = a.y / (double)D - m1 * m1;
 		if (var < 0.0)
 			var = 0.0;
-		g_stats[row] = make_float2((float)((double)K + m1), (float)(1.0 / sqrt(var + LN_EPS)));
-		g_ticket[row] = 0u;
+		sc.stats[row] = make_float2((float)((double)K + m1), (float)(1.0 / sqrt(var + LN_EPS)));
+		sc.ticket[row] = 0u;
 	}
 }
 
 template <int V>
 __global__ void __launch_bounds__(THREADS)
 ln_norm(const float *__restrict__ x, const float *__restrict__ w,
-	const float *__restrict__ b, float *__restrict__ y, int64_t D, int bpr)
+	const float *__restrict__ b, float *__restrict__ y, int64_t D, int bpr, const float2 *__restrict__ stats)
 {
 	typedef typename vec_t<V>::T T;
 	const int row = blockIdx.x, blk = blockIdx.y;
@@ -185,7 +192,7 @@ ln_norm(const float *__restrict__ x, const float *__restrict__ w,
 	const int64_t cv = (nv + bpr - 1) / bpr;
 	const int64_t v0 = (int64_t)blk * cv;
 	const int64_t v1 = v0 + cv < nv ? v0 + cv : nv;
-	const float2 st = g_stats[row];
+	const float2 st = stats[row];
 	const T *xv = reinterpret_cast<const T *>(x + (int64_t)row * D);
 	T *yv = reinterpret_cast<T *>(y + (int64_t)row * D);
 	const T *wv = reinterpret_cast<const T *>(w);
@@ -200,6 +207,11 @@ ln_norm(const float *__restrict__ x, const float *__restrict__ w,
 	}
 	if (i < v1)
 		__stcs(yv + i, normv(xv[i], st.x, st.y, wv[i], bv[i]));
+}
+
+static size_t round256(size_t n)
+{
+	return (n + 255) / 256 * 256;
 }
 
 template <int V>
@@ -217,17 +229,38 @@ static int run(const float *x, const float *w, const float *b, float *y,
 		per = LN_MAX_ROWS;
 	if (per > LN_MAX_SLOTS / bpr)
 		per = LN_MAX_SLOTS / bpr;
-	for (int64_t r0 = 0; r0 < R; r0 += per) {
+	/* The call's scratch for one launch's rows, one allocation on its
+	 * stream: [pairs][stats][tickets], every launch reusing it in turn. */
+	const int64_t live = R < per ? R : per;
+	const size_t part_bytes = round256((size_t)(live * bpr) * sizeof(double2));
+	const size_t stats_bytes = round256((size_t)live * sizeof(float2));
+	const size_t ticket_bytes = (size_t)live * sizeof(unsigned);
+	uint8_t *mem = NULL;
+	int rc = KB_OK;
+	kb_keep_pool_mapped();
+	if (cudaMallocAsync((void **)&mem, part_bytes + stats_bytes + ticket_bytes, st) != cudaSuccess)
+		return KB_ERR_LAUNCH;
+	ln_scratch sc;
+	sc.part = (double2 *)mem;
+	sc.stats = (float2 *)(mem + part_bytes);
+	sc.ticket = (unsigned *)(mem + part_bytes + stats_bytes);
+	if (cudaMemsetAsync(sc.ticket, 0, ticket_bytes, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	for (int64_t r0 = 0; r0 < R && !rc; r0 += per) {
 		int64_t rows = R - r0 < per ? R - r0 : per;
 		dim3 grid((unsigned)rows, (unsigned)bpr);
-		ln_stats<V><<<grid, THREADS, 0, st>>>(x + r0 * D, D, (int)bpr);
+		ln_stats<V><<<grid, THREADS, 0, st>>>(x + r0 * D, D, (int)bpr, sc);
+		if (cudaGetLastError() != cudaSuccess) {
+			rc = KB_ERR_LAUNCH;
+			break;
+		}
+		ln_norm<V><<<grid, THREADS, 0, st>>>(x + r0 * D, w, b, y + r0 * D, D, (int)bpr, sc.stats);
 		if (cudaGetLastError() != cudaSuccess)
-			return KB_ERR_LAUNCH;
-		ln_norm<V><<<grid, THREADS, 0, st>>>(x + r0 * D, w, b, y + r0 * D, D, (int)bpr);
-		if (cudaGetLastError() != cudaSuccess)
-			return KB_ERR_LAUNCH;
+			rc = KB_ERR_LAUNCH;
 	}
-	return KB_OK;
+	if (cudaFreeAsync(mem, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	return rc;
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
