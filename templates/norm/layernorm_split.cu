@@ -28,8 +28,12 @@
  *   row r (x from shared memory with SMEM_CACHE=1, else re-read from L2)
  *   while loading row r+1 (into shared memory) and accumulating its shifted
  *   sums s1 = sum(x - K), s2 = sum((x - K)^2), K = x[r+1, 0], in float per
- *   loop iteration and double per thread; the block's pair goes to a static
- *   double-buffered scratch array (parity r+1).
+ *   loop iteration and double per thread; the block's pair goes to a
+ *   double-buffered scratch array (parity r+1): the call's own, 2 x grid
+ *   pairs by cudaMallocAsync on its stream (every pair is written before
+ *   the grid.sync that precedes its reading, so it needs no zeroing),
+ *   freed by cudaFreeAsync on the stream after the kernel, so that calls
+ *   on several streams at once do not share it.
  * So reads of row r+1 overlap the writes of row r, x crosses DRAM once with
  * SMEM_CACHE=1 (slices of 127 KB per SM for D = 4M fit shared memory).
  * Weight and bias (32 MB for the suite problem) are read once per row: they
@@ -84,7 +88,6 @@ KBREED_CANDIDATE_ABI
 #define LB_MIN (BLOCKS_PER_SM * THREADS <= 2048 ? BLOCKS_PER_SM : 2048 / THREADS)
 #define LN_MAX_GRID 4096
 
-__device__ double2 g_part[2 * LN_MAX_GRID]; /* [parity][block] (s1, s2) */
 
 template <int V> struct vec_t;
 template <> struct vec_t<1> { typedef float T; };
@@ -275,8 +278,10 @@ __device__ __forceinline__ void slice_pass(
 template <int V, bool CACHE>
 __global__ void __launch_bounds__(THREADS, LB_MIN)
 ln_coop(const float *__restrict__ x, const float *__restrict__ w,
-	const float *__restrict__ b, float *__restrict__ y, int64_t R, int64_t D, int64_t cv)
+	const float *__restrict__ b, float *__restrict__ y, int64_t R, int64_t D, int64_t cv,
+	double2 *__restrict__ part)
 {
+	/* part: the call's scratch, [parity][block] (s1, s2), 2 x gridDim.x pairs */
 	typedef typename vec_t<V>::T T;
 	extern __shared__ float4 smem_raw[];
 	T *sx = reinterpret_cast<T *>(smem_raw);
@@ -299,12 +304,12 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 		double2 t = kb_block_reduce<NWARPS>(make_double2(s1, s2), sh, kb_sum2(),
 						    make_double2(0.0, 0.0));
 		if (threadIdx.x == 0)
-			g_part[blk] = t;
+			part[blk] = t;
 	}
 	for (int64_t r = 0; r < R; r++) {
 		grid.sync();
 		/* statistics of row r from the grid's partials */
-		const double2 *pp = g_part + (r & 1) * LN_MAX_GRID;
+		const double2 *pp = part + (r & 1) * G;
 		double2 a = make_double2(0.0, 0.0);
 		for (int k = threadIdx.x; k < G; k += THREADS) {
 			double2 p = __ldcg(pp + k);
@@ -331,7 +336,7 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 			double2 t = kb_block_reduce<NWARPS>(make_double2(s1, s2), sh, kb_sum2(),
 							    make_double2(0.0, 0.0));
 			if (threadIdx.x == 0)
-				g_part[((r + 1) & 1) * LN_MAX_GRID + blk] = t;
+				part[((r + 1) & 1) * G + blk] = t;
 		} else {
 			slice_pass<V, CACHE, true, false>(sx, xc, nullptr, wv, bv, yv, n, (r & 1) != 0,
 							  mean, rstd, 0.0f, s1, s2);
@@ -341,17 +346,26 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 
 static int g_sms = 0, g_optin = 0;
 
+/* The kernel on G blocks, with the call's own partials (2 x G pairs,
+ * allocated and freed on st). */
 template <int V, bool CACHE>
 static int launch(const float *x, const float *w, const float *b, float *y, int64_t R,
 		  int64_t D, int G, int64_t cv, size_t smem, cudaStream_t st)
 {
+	double2 *part = NULL;
+	int rc = KB_OK;
+	kb_keep_pool_mapped();
+	if (cudaMallocAsync((void **)&part, 2 * (size_t)G * sizeof(double2), st) != cudaSuccess)
+		return KB_ERR_LAUNCH;
 	void *args[] = {(void *)&x, (void *)&w, (void *)&b, (void *)&y,
-			(void *)&R, (void *)&D, (void *)&cv};
+			(void *)&R, (void *)&D, (void *)&cv, (void *)&part};
 	cudaError_t e = cudaLaunchCooperativeKernel((const void *)ln_coop<V, CACHE>, dim3(G),
 						    dim3(THREADS), args, smem, st);
 	if (e != cudaSuccess || cudaGetLastError() != cudaSuccess)
-		return KB_ERR_LAUNCH;
-	return KB_OK;
+		rc = KB_ERR_LAUNCH;
+	if (cudaFreeAsync(part, st) != cudaSuccess)
+		rc = KB_ERR_LAUNCH;
+	return rc;
 }
 
 template <int V>
