@@ -69,8 +69,11 @@
  * idle, and BN = 32 suits it best).
  *
  * Weights first. A small kernel rewrites the weights once per call into the
- * order in which the mma wants them (a static __device__ buffer; a
- * cudaMallocAsync one where that is too small), group by group, K and
+ * order in which the mma wants them (scratch of the call's own, by
+ * cudaMallocAsync on its stream and freed by cudaFreeAsync there after the
+ * main kernel, so that calls on several streams at once, with their own
+ * weights, do not share it; the pool keeps it mapped between calls),
+ * group by group, K and
  * Cout/G padded with zeros to multiples of 8 (the transposed weights
  * swapped and flipped here, see above): for each (k8 block kb, n8 block nb) 32 lanes x
  * {b0, b1} (PRECISION=1) or {b0, b1, b0 small, b1 small} (PRECISION=3),
@@ -303,6 +306,7 @@
 #include <stdint.h>
 #include "kbreed_candidate.h"
 #include "../common/ampere.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
 static_assert(BN == 32 || BN == 64 || BN == 96 || BN == 128, "BN is 32, 64, 96 or 128");
@@ -996,9 +1000,6 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 
 /* ---- host ----------------------------------------------------------------- */
 
-#define WSP_STATIC_FLOATS (1 << 20) /* 4 MB: Cout = 96, K = 363 needs 94 KB */
-__device__ __align__(16) float g_wsp[WSP_STATIC_FLOATS];
-
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			     kb_tensor *out, int n_out, void *stream)
 {
@@ -1088,19 +1089,9 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	int nnb = (int)((Coutg + 7) / 8); /* per group */
 	size_t wsp_floats = (size_t)CONV_GROUPS * nkb * nnb * 32 * FR;
 	float *wsp = NULL;
-	bool own = false;
-	if (wsp_floats <= WSP_STATIC_FLOATS) {
-		static float *static_wsp = NULL;
-		if (!static_wsp && cudaGetSymbolAddress((void **)&static_wsp, g_wsp) != cudaSuccess) {
-			static_wsp = NULL;
-			return KB_ERR_LAUNCH;
-		}
-		wsp = static_wsp;
-	} else {
-		if (cudaMallocAsync((void **)&wsp, wsp_floats * sizeof(float), st) != cudaSuccess)
-			return KB_ERR_LAUNCH;
-		own = true;
-	}
+	kb_keep_pool_mapped();
+	if (cudaMallocAsync((void **)&wsp, wsp_floats * sizeof(float), st) != cudaSuccess)
+		return KB_ERR_LAUNCH;
 	int rc = KB_OK;
 	{
 		int64_t th = (int64_t)CONV_GROUPS * nkb * nnb * 32;
@@ -1175,7 +1166,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			rc = KB_ERR_LAUNCH;
 	}
 out:
-	if (own && cudaFreeAsync(wsp, st) != cudaSuccess && rc == KB_OK)
+	if (cudaFreeAsync(wsp, st) != cudaSuccess && rc == KB_OK)
 		rc = KB_ERR_LAUNCH;
 	return rc;
 }
