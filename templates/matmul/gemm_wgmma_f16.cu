@@ -599,6 +599,7 @@ static int tma_operand(const __half *src, int64_t rows, int64_t cols, cudaStream
 	if (cols % 8 == 0 && (uintptr_t)src % 16 == 0)
 		return KB_OK;
 	int64_t p = (cols + 7) / 8 * 8;
+	kb_keep_pool_mapped();
 	if (cudaMallocAsync(copy, (size_t)(rows * p * 2), st) != cudaSuccess) {
 		*copy = NULL;
 		return KB_ERR_LAUNCH;
