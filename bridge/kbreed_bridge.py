@@ -38,6 +38,7 @@ import platform
 import re
 import statistics
 import sys
+import time
 import traceback
 import warnings
 
@@ -58,6 +59,7 @@ STRESS_SHIFT_RMS = 100.0     # shift: + 100 x the tensor's rms
 STRESS_TIES_LEVELS = 4       # ties: a grid step of rms / 4, rounded to a power of two
 
 torch = None         # bound by _import_torch(), so that a missing torch is exit 3, not a crash
+VERBOSE = False      # --verbose: log where the time goes (kbreed -v passes it)
 
 # ---------------------------------------------------------------------------
 # errors and output
@@ -74,6 +76,44 @@ class BridgeError(Exception):
 
 def _log(msg):
     print("kbreed_bridge: " + msg, file=sys.stderr, flush=True)
+
+
+class _Phases:
+    """Seconds spent in each phase of a piece of work, for --verbose. Phases
+    are named as they are entered (`with ph("write"):`); a phase entered again
+    adds to its time. On CUDA the device is synchronised at the end of each
+    phase, so that asynchronous work is charged to the phase that queued it;
+    without --verbose nothing is measured and nothing synchronised."""
+
+    def __init__(self, device):
+        self.sync = VERBOSE and device == "cuda"
+        self.seconds = {}    # phase name -> seconds, in the order first entered
+
+    def __call__(self, name):
+        return _PhaseTimer(self, name)
+
+    def line(self):
+        total = sum(self.seconds.values())
+        parts = ["%s %.2f" % (k, v) for k, v in self.seconds.items()]
+        return "%.2f s: %s" % (total, ", ".join(parts))
+
+
+class _PhaseTimer:
+    def __init__(self, phases, name):
+        self.phases, self.name = phases, name
+
+    def __enter__(self):
+        if VERBOSE:
+            self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        if VERBOSE:
+            if self.phases.sync:
+                torch.cuda.synchronize()
+            dt = time.perf_counter() - self.start
+            self.phases.seconds[self.name] = self.phases.seconds.get(self.name, 0.0) + dt
+        return False
 
 
 def _claim_stdout():
@@ -704,8 +744,11 @@ def _write_atomic(directory, name, data):
     os.replace(tmp, os.path.join(directory, name))
 
 
-def _write_tensor(directory, name, t):
-    _write_atomic(directory, name, memoryview(_tensor_bytes_view(t)))
+def _write_tensor(directory, name, t, ph):
+    with ph("to_host"):
+        data = memoryview(_tensor_bytes_view(t))
+    with ph("write"):
+        _write_atomic(directory, name, data)
 
 
 def _prepare_dir(directory):
@@ -863,22 +906,35 @@ def cmd_reference(args):
     seed, directory = args.seed, args.dir
     _prepare_dir(directory)
 
-    model = prob.build_model(seed)
+    if VERBOSE:
+        _log("reference %s: device %s, %d CPU threads, torch %s" % (
+            prob.name, device, torch.get_num_threads(), torch.__version__))
+    ph = _Phases(device)   # the model and its parameters
+    with ph("build_model"):
+        model = prob.build_model(seed)
     state = _params_and_buffers(model)   # CPU tensors as built, before any forward
     param_entries = [_entry(n, t, prob.path) for n, t in state]
     for j, (_, t) in enumerate(state):
-        _write_tensor(directory, "param%d.bin" % j, t)
-    pristine = copy.deepcopy(model)       # the upcast copy is made from this
-    model = model.to(device)
+        _write_tensor(directory, "param%d.bin" % j, t, ph)
+    with ph("model_to_device"):
+        pristine = copy.deepcopy(model)       # the upcast copy is made from this
+        model = model.to(device)
+    set_phases = {}   # set number -> _Phases; set 0's native forwards are charged to set 0
 
     # Set 0 at the model's own precision, twice: the determinism check, and
     # the output dtypes the reference is cast back to.
-    set0 = prob.make_inputs(seed + 1)
+    ph0 = set_phases[0] = _Phases(device)
+    with ph0("get_inputs"):
+        set0 = prob.make_inputs(seed + 1)
     in_entries = [_entry(n, t, prob.path) for n, t in zip(prob.input_names(model, len(set0)), set0)]
     target = _upcast_dtype(pristine, set0)
     native = None
     try:
-        native = prob.forward(model, _on_device(set0, device))
+        with ph0("to_device"):
+            dev = _on_device(set0, device)
+        with ph0("forward"):
+            native = prob.forward(model, dev)
+        del dev
     except BridgeError as e:
         if e.code == EXIT_PROBLEM or device != "cpu" or target != torch.float32:
             raise
@@ -886,7 +942,11 @@ def cmd_reference(args):
         # still run. (Only on the CPU: on CUDA such a model is simply broken.)
         _log("native-precision forward failed on the CPU (%s); using the upcast alone" % e)
     if native is not None:
-        _check_deterministic(prob, native, prob.forward(model, _on_device(set0, device)))
+        with ph0("to_device"):
+            dev = _on_device(set0, device)
+        with ph0("determinism"):
+            _check_deterministic(prob, native, prob.forward(model, dev))
+        del dev
         out_types = [(t.dtype, tuple(t.shape)) for t in native]
     else:
         _, _, outs, _, _ = _infer_shapes(prob, count=False)
@@ -895,25 +955,40 @@ def cmd_reference(args):
     ref_model = None
     if target is not None:
         try:
-            ref_model = copy.deepcopy(pristine).to(device=device, dtype=target)
+            with ph("model_to_device"):
+                ref_model = copy.deepcopy(pristine).to(device=device, dtype=target)
         except Exception as e:
             _log("cannot convert the model to %s (%s); reference at native precision" % (target, e))
     else:
         _log("nothing floating point to upcast; reference at native precision")
+    if VERBOSE:
+        _log("reference model and %d parameter files: %s" % (len(state), ph.line()))
 
-    def reference_outputs(i, inputs):
+    def reference_outputs(i, inputs, ph):
         """Set i's reference: upcast if ref_model, else native."""
         if ref_model is None:
             if i == 0 and native is not None:
                 return native
-            return prob.forward(model, _on_device(inputs, device))
-        outs = prob.forward(ref_model, _on_device(inputs, device, target))
+            with ph("to_device"):
+                dev = _on_device(inputs, device)
+            with ph("forward"):
+                return prob.forward(model, dev)
+        with ph("to_device"):
+            dev = _on_device(inputs, device, target)
+        with ph("upcast"):
+            outs = prob.forward(ref_model, dev)
+        del dev
         if i == 0 and native is None:   # the determinism check, on the upcast instead
-            _check_deterministic(prob, outs, prob.forward(ref_model, _on_device(inputs, device, target)))
+            with ph("to_device"):
+                dev = _on_device(inputs, device, target)
+            with ph("determinism"):
+                _check_deterministic(prob, outs, prob.forward(ref_model, dev))
+            del dev
         if [tuple(t.shape) for t in outs] != [s for _, s in out_types]:
             raise BridgeError(EXIT_OTHER, "upcast outputs have shapes %s, native ones %s"
                               % ([list(t.shape) for t in outs], [list(s) for _, s in out_types]))
-        return [t.to(dt) for t, (dt, _) in zip(outs, out_types)]
+        with ph("cast_back"):
+            return [t.to(dt) for t, (dt, _) in zip(outs, out_types)]
 
     # The plain sets 0..N-1, then with --stress one set per kind the file
     # allows (KBREED_STRESS), numbered from N: kind m stresses plain set
@@ -929,23 +1004,31 @@ def cmd_reference(args):
         k = 0
         while k < len(plan):
             i, kind, src = plan[k]
+            if i not in set_phases:
+                set_phases[i] = _Phases(device)
+            ph = set_phases[i]
             # Sets other than 0 are made as they are needed (they can be
             # large) and made again, identically, if the sets are redone.
-            inputs = set0 if src == 0 else prob.make_inputs(seed + 1 + src)
+            if src == 0:
+                inputs = set0
+            else:
+                with ph("get_inputs"):
+                    inputs = prob.make_inputs(seed + 1 + src)
             got = [_entry(n["name"], t, prob.path) for n, t in zip(in_entries, inputs)]
             if len(inputs) != len(set0) or got != in_entries:
                 raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() gave different shapes or dtypes "
                                   "for set %d than for set 0" % (prob.path, src))
             why = None
             if kind is not None:
-                before = sum(_nonfinite(inputs))
-                inputs = _stress_inputs(kind, inputs, seed)
-                if sum(_nonfinite(inputs)) > before:
-                    why = "a stressed input is not finite in its dtype"
+                with ph("stress"):
+                    before = sum(_nonfinite(inputs))
+                    inputs = _stress_inputs(kind, inputs, seed)
+                    if sum(_nonfinite(inputs)) > before:
+                        why = "a stressed input is not finite in its dtype"
             outs = None
             if why is None:
                 try:
-                    outs = reference_outputs(i, inputs)
+                    outs = reference_outputs(i, inputs, ph)
                 except Exception as e:
                     # The plain sets ran at this precision: a stressed set
                     # that fails is skipped, never a reason to redo them.
@@ -963,10 +1046,13 @@ def cmd_reference(args):
                         ref_model = None
                         break
             if outs is not None and kind is None:
-                nonfinite[i] = _nonfinite(outs)
+                with ph("nonfinite"):
+                    nonfinite[i] = _nonfinite(outs)
             elif outs is not None:
+                with ph("nonfinite"):
+                    counts = _nonfinite(outs)
                 bad = [(j, n, t.numel()) for j, (n, n0, t) in
-                       enumerate(zip(_nonfinite(outs), nonfinite[src], outs)) if n > n0]
+                       enumerate(zip(counts, nonfinite[src], outs)) if n > n0]
                 if bad:
                     j, n, total = bad[0]
                     why = ("the reference is not finite: %d of %d elements of output %d are "
@@ -984,10 +1070,12 @@ def cmd_reference(args):
             if kind is not None:
                 stressed.append({"set": n, "kind": kind, "from": src})
             for j, t in enumerate(inputs):
-                _write_tensor(directory, "set%d.in%d.bin" % (i if kind is None else n, j), t)
+                _write_tensor(directory, "set%d.in%d.bin" % (i if kind is None else n, j), t, ph)
             for j, t in enumerate(outs):
-                _write_tensor(directory, "set%d.out%d.bin" % (i if kind is None else n, j), t)
+                _write_tensor(directory, "set%d.out%d.bin" % (i if kind is None else n, j), t, ph)
             del outs, inputs
+            if VERBOSE:
+                _log("reference set %d%s: %s" % (i, "" if kind is None else " (%s)" % kind, ph.line()))
             k += 1
         if k == len(plan):
             break
@@ -1131,6 +1219,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser():
     p = _Parser(prog="kbreed_bridge.py", description="kbreed's PyTorch bridge (docs/BRIDGE.md)")
+    p.add_argument("--verbose", action="store_true",
+                   help="log on stderr where the time goes (reference: seconds per phase per set)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -1167,8 +1257,11 @@ def _parser():
 def main(argv=None):
     out_fd = _claim_stdout()
     code = 0
+    started = time.perf_counter()
     try:
         args = _parser().parse_args(argv)
+        global VERBOSE
+        VERBOSE = args.verbose
         if args.command == "reference":
             # cuBLAS is only deterministic with a fixed workspace; must be set
             # before CUDA starts.
@@ -1182,6 +1275,9 @@ def main(argv=None):
         oom = "out of memory" in str(e).lower()
         result, code = {"error": "%s%s: %s" % ("out of memory: " if oom else "", type(e).__name__,
                                                 _short(e))}, EXIT_OTHER
+    if VERBOSE:
+        _log("%s: %s after %.2f s" % (args.command, "failed" if code else "done",
+                                      time.perf_counter() - started))
     sys.stdout.flush()
     sys.stderr.flush()
     _emit(out_fd, result)
