@@ -735,18 +735,39 @@ def _tensor_bytes_view(t):
     return a.view(np.uint8)
 
 
+WRITE_CHUNK = 64 << 20   # bytes per write call
+
+
+def _write_fd(fd, view):
+    """Writes the whole flat byte view into fd, in calls of WRITE_CHUNK bytes
+    (os.write may write less than asked). One thread: a tmpfs file takes
+    its writes one at a time, so splitting one file among threads gains
+    nothing."""
+    done = 0
+    while done < len(view):
+        n = os.write(fd, view[done:done + WRITE_CHUNK])
+        if n <= 0:
+            raise OSError("short write")
+        done += n
+
+
 def _write_atomic(directory, name, data):
     """Writes data (bytes-like) to directory/name through a temporary name and
-    a rename, so a reader never sees a half-written file."""
+    a rename, so a reader never sees a half-written file. The bytes go from
+    data's own memory to the file, with no buffered file object between."""
     tmp = os.path.join(directory, ".%s.tmp%d" % (name, os.getpid()))
-    with open(tmp, "wb") as f:
-        f.write(data)
+    view = memoryview(data).cast("B")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        _write_fd(fd, view)
+    finally:
+        os.close(fd)
     os.replace(tmp, os.path.join(directory, name))
 
 
 def _write_tensor(directory, name, t, ph):
     with ph("to_host"):
-        data = memoryview(_tensor_bytes_view(t))
+        data = _tensor_bytes_view(t)
     with ph("write"):
         _write_atomic(directory, name, data)
 
@@ -819,6 +840,17 @@ def _on_device(inputs, device, dtype=None):
     return out
 
 
+def _fresh_copies(base, dtype=None):
+    """Fresh copies of tensors already on the device (floating ones cast to
+    dtype if given), made there: the same values _on_device gives from the
+    host tensors base was copied from, without copying from the host again."""
+    out = []
+    for u in base:
+        v = u.to(dtype) if dtype is not None and u.is_floating_point() else u
+        out.append(v.clone() if v.data_ptr() == u.data_ptr() else v)
+    return out
+
+
 def _stress_tensor(kind, t, rng):
     """One input under a stress kind (STRESS_KINDS), in its own dtype, or t
     itself: integer and boolean tensors and scalars (numel <= 1, hyper-
@@ -873,7 +905,8 @@ def _stress_inputs(kind, inputs, seed):
 
 def _nonfinite(tensors):
     """Non-finite elements per tensor (0 for integer ones)."""
-    return [int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0 for t in tensors]
+    return [t.numel() - int(torch.isfinite(t).sum()) if t.is_floating_point() else 0
+            for t in tensors]
 
 
 def _reference_settings():
@@ -888,6 +921,68 @@ def _reference_settings():
         torch.use_deterministic_algorithms(True, warn_only=True)
     except Exception as e:
         _log("deterministic algorithms unavailable: %s" % e)
+
+
+class _Writer:
+    """Writes the reference files on a thread of its own, so that writing one
+    set overlaps making the next: the bytes go to the host (from the device,
+    where the tensors are there) and into the files while the main thread
+    runs get_inputs() and the forwards. Files are written in the order they
+    are handed over, each atomically (_write_atomic). The first error is
+    raised again in the main thread by the next put(), drain() or close(),
+    and nothing more is written after it. The caller drains one set's files
+    before it hands over the next set's, so at most one set waits."""
+
+    def __init__(self, directory):
+        import queue
+        import threading
+        self.directory = directory
+        self.jobs = queue.Queue()
+        self.error = None       # the first exception a write raised
+        self.cancelled = False
+        self.phases = {}        # set number -> _Phases of its writes (no device sync)
+        self.thread = threading.Thread(target=self._run, name="kbreed-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                self.jobs.task_done()
+                return
+            name, t, key = job
+            del job
+            try:
+                if self.error is None and not self.cancelled:
+                    _write_tensor(self.directory, name, t, self.phases.setdefault(key, _Phases("cpu")))
+            except BaseException as e:   # raised again in the main thread
+                self.error = e
+            del t
+            self.jobs.task_done()
+
+    def _raise(self):
+        if self.error is not None:
+            e, self.error = self.error, None
+            self.cancelled = True
+            raise e
+
+    def put(self, name, t, key):
+        """Queues tensor t for the file name; key is the set it belongs to."""
+        self._raise()
+        self.jobs.put((name, t, key))
+
+    def drain(self):
+        """Waits until every file handed over is written."""
+        self.jobs.join()
+        self._raise()
+
+    def close(self):
+        """Ends the thread: after an error elsewhere, the files still queued
+        are dropped (the run failed: nothing it leaves is used)."""
+        if self.thread.is_alive():
+            self.cancelled = self.cancelled or sys.exc_info()[0] is not None
+            self.jobs.put(None)
+            self.thread.join()
 
 
 def cmd_reference(args):
@@ -905,7 +1000,15 @@ def cmd_reference(args):
     _reference_settings()
     seed, directory = args.seed, args.dir
     _prepare_dir(directory)
+    writer = _Writer(directory)
+    try:
+        return _reference(args, prob, device, writer)
+    finally:
+        writer.close()
 
+
+def _reference(args, prob, device, writer):
+    seed, directory = args.seed, args.dir
     if VERBOSE:
         _log("reference %s: device %s, %d CPU threads, torch %s" % (
             prob.name, device, torch.get_num_threads(), torch.__version__))
@@ -919,19 +1022,22 @@ def cmd_reference(args):
     with ph("model_to_device"):
         pristine = copy.deepcopy(model)       # the upcast copy is made from this
         model = model.to(device)
-    set_phases = {}   # set number -> _Phases; set 0's native forwards are charged to set 0
+    set_phases = {}   # set number -> _Phases of the main thread; set 0's native forwards count for set 0
 
     # Set 0 at the model's own precision, twice: the determinism check, and
-    # the output dtypes the reference is cast back to.
+    # the output dtypes the reference is cast back to. Its inputs go to the
+    # device once; each forward gets fresh copies made there.
     ph0 = set_phases[0] = _Phases(device)
     with ph0("get_inputs"):
         set0 = prob.make_inputs(seed + 1)
     in_entries = [_entry(n, t, prob.path) for n, t in zip(prob.input_names(model, len(set0)), set0)]
     target = _upcast_dtype(pristine, set0)
+    with ph0("to_device"):
+        base0 = [t.to(device) for t in set0]   # on the CPU: set0 itself
     native = None
     try:
         with ph0("to_device"):
-            dev = _on_device(set0, device)
+            dev = _fresh_copies(base0)
         with ph0("forward"):
             native = prob.forward(model, dev)
         del dev
@@ -943,7 +1049,7 @@ def cmd_reference(args):
         _log("native-precision forward failed on the CPU (%s); using the upcast alone" % e)
     if native is not None:
         with ph0("to_device"):
-            dev = _on_device(set0, device)
+            dev = _fresh_copies(base0)
         with ph0("determinism"):
             _check_deterministic(prob, native, prob.forward(model, dev))
         del dev
@@ -964,23 +1070,29 @@ def cmd_reference(args):
     if VERBOSE:
         _log("reference model and %d parameter files: %s" % (len(state), ph.line()))
 
+    def device_inputs(i, inputs, dtype=None):
+        """Fresh device copies of set i's inputs (cast to dtype if given)."""
+        if i == 0 and base0 is not None:
+            return _fresh_copies(base0, dtype)
+        return _on_device(inputs, device, dtype)
+
     def reference_outputs(i, inputs, ph):
         """Set i's reference: upcast if ref_model, else native."""
         if ref_model is None:
             if i == 0 and native is not None:
                 return native
             with ph("to_device"):
-                dev = _on_device(inputs, device)
+                dev = device_inputs(i, inputs)
             with ph("forward"):
                 return prob.forward(model, dev)
         with ph("to_device"):
-            dev = _on_device(inputs, device, target)
+            dev = device_inputs(i, inputs, target)
         with ph("upcast"):
             outs = prob.forward(ref_model, dev)
         del dev
         if i == 0 and native is None:   # the determinism check, on the upcast instead
             with ph("to_device"):
-                dev = _on_device(inputs, device, target)
+                dev = device_inputs(i, inputs, target)
             with ph("determinism"):
                 _check_deterministic(prob, outs, prob.forward(ref_model, dev))
             del dev
@@ -990,17 +1102,30 @@ def cmd_reference(args):
         with ph("cast_back"):
             return [t.to(dt) for t, (dt, _) in zip(outs, out_types)]
 
+    def log_set(i, kind):
+        """With --verbose, set i's seconds: the main thread's phases, then
+        the writer's (to_host, write), which overlap the next set's."""
+        if VERBOSE and i in set_phases:
+            line = set_phases.pop(i)
+            w = writer.phases.pop(i, None)
+            if w is not None:
+                line.seconds.update(("(writer) " + k, v) for k, v in w.seconds.items())
+            _log("reference set %d%s: %s" % (i, "" if kind is None else " (%s)" % kind, line.line()))
+
     # The plain sets 0..N-1, then with --stress one set per kind the file
     # allows (KBREED_STRESS), numbered from N: kind m stresses plain set
     # m % N. A stressed set whose reference has more non-finite elements
     # than its plain set's (an overflow, a log of zero) is skipped and
     # recorded, not written: there is nothing to judge a kernel against.
+    # The writer writes set i while set i + 1 is made.
     kinds = prob.stress if args.stress else []
     plan = [(i, None, i) for i in range(args.sets)]
     plan += [(args.sets + m, kind, m % args.sets) for m, kind in enumerate(kinds)]
+    counted = set(src for _, kind, src in plan if kind is not None)   # plain sets stress compares with
     while True:
         nonfinite = {}          # plain set -> non-finite elements per output
         stressed, skipped = [], []
+        pending = None          # (set, kind) the writer still writes
         k = 0
         while k < len(plan):
             i, kind, src = plan[k]
@@ -1018,6 +1143,14 @@ def cmd_reference(args):
             if len(inputs) != len(set0) or got != in_entries:
                 raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() gave different shapes or dtypes "
                                   "for set %d than for set 0" % (prob.path, src))
+            if pending is not None:
+                with set_phases.setdefault(pending[0], _Phases(device))("wait_for_writer"):
+                    writer.drain()
+                log_set(*pending)
+                pending = None
+            if kind is None:   # a plain set's inputs are written whatever its forward does
+                for j, t in enumerate(inputs):
+                    writer.put("set%d.in%d.bin" % (i, j), t, i)
             why = None
             if kind is not None:
                 with ph("stress"):
@@ -1046,8 +1179,9 @@ def cmd_reference(args):
                         ref_model = None
                         break
             if outs is not None and kind is None:
-                with ph("nonfinite"):
-                    nonfinite[i] = _nonfinite(outs)
+                if i in counted:
+                    with ph("nonfinite"):
+                        nonfinite[i] = _nonfinite(outs)
             elif outs is not None:
                 with ph("nonfinite"):
                     counts = _nonfinite(outs)
@@ -1062,21 +1196,25 @@ def cmd_reference(args):
                 _log("stressed set %s (from set %d) skipped: %s" % (kind, src, why))
                 skipped.append({"kind": kind, "from": src, "why": why})
                 del inputs
+                log_set(i, kind)
                 k += 1
                 continue
             if i == 0:
                 out_entries = [_entry("out%d" % j, t, prob.path) for j, t in enumerate(outs)]
+                base0 = None   # set 0's forwards are done
             n = args.sets + len(stressed)  # stressed sets are numbered without gaps
             if kind is not None:
                 stressed.append({"set": n, "kind": kind, "from": src})
-            for j, t in enumerate(inputs):
-                _write_tensor(directory, "set%d.in%d.bin" % (i if kind is None else n, j), t, ph)
+                for j, t in enumerate(inputs):
+                    writer.put("set%d.in%d.bin" % (n, j), t, i)
             for j, t in enumerate(outs):
-                _write_tensor(directory, "set%d.out%d.bin" % (i if kind is None else n, j), t, ph)
+                writer.put("set%d.out%d.bin" % (i if kind is None else n, j), t, i)
             del outs, inputs
-            if VERBOSE:
-                _log("reference set %d%s: %s" % (i, "" if kind is None else " (%s)" % kind, ph.line()))
+            pending = (i, kind)
             k += 1
+        writer.drain()
+        if pending is not None:
+            log_set(*pending)
         if k == len(plan):
             break
         for f in os.listdir(directory):   # redo every set: no set file of the attempt stays
