@@ -1078,6 +1078,7 @@ def _reference(args, prob, device, writer):
 
     def reference_outputs(i, inputs, ph):
         """Set i's reference: upcast if ref_model, else native."""
+        nonlocal base0
         if ref_model is None:
             if i == 0 and native is not None:
                 return native
@@ -1087,6 +1088,8 @@ def _reference(args, prob, device, writer):
                 return prob.forward(model, dev)
         with ph("to_device"):
             dev = device_inputs(i, inputs, target)
+            if i == 0 and native is not None:
+                base0 = None   # its last copy is made: free it before the upcast forward
         with ph("upcast"):
             outs = prob.forward(ref_model, dev)
         del dev

@@ -216,17 +216,17 @@ ref = copy.deepcopy(model)
 
 def reference(xs, target):
     with torch.no_grad():
-        r = ref(*[x.to(target) if x.is_floating_point() else x.clone() for x in xs])
+        r = ref(*[x.to(target) if target is not None and x.is_floating_point() else x.clone()
+                  for x in xs])
     r = [r] if isinstance(r, torch.Tensor) else list(r)
     return [t.to(dt) for t, dt in zip(r, outs)]
 
-assert man["upcast"] is True
 checked = 0
-target = None
+target = None   # None: at the model's own precision ("upcast": false)
 for i in range(man["sets"]):
     torch.manual_seed(S + 1 + i)
     xs = [torch.tensor(x) if isinstance(x, (int, float)) else x for x in m.get_inputs()]
-    if target is None:
+    if target is None and man["upcast"]:
         fl = floats + [x.dtype for x in xs if x.is_floating_point()]
         target = torch.float32 if all(t in (torch.float16, torch.bfloat16) for t in fl) else torch.float64
         ref = ref.to(dtype=target)
@@ -243,17 +243,60 @@ for s in man["stress"]:   # stressed inputs as written; their references recompu
 assert checked == len(outs) * (man["sets"] + len(man["stress"])), checked
 print(checked)
 EOF
+# Two rarer paths: the upcast fails on set 1, so every set is redone at the
+# model's own precision; a fp16 model that does not run on the CPU, so set 0's
+# determinism check runs on the float32 upcast (fp16 and bool outputs).
+cat >"$TMP/bytes_redo.py" <<'EOF'
+import torch
+import torch.nn as nn
+class Model(nn.Module):
+    calls = 0
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(17))
+    def forward(self, x):
+        if x.dtype == torch.float64:
+            Model.calls += 1
+            if Model.calls >= 2:
+                raise RuntimeError("no float64 here")
+        return torch.tanh(x * self.w)
+def get_inputs():
+    return [torch.randn(5, 17)]
+def get_init_inputs():
+    return []
+EOF
+cat >"$TMP/bytes_halfcpu.py" <<'EOF'
+import torch
+import torch.nn as nn
+class Model(nn.Module):
+    def forward(self, x, y):
+        if x.dtype == torch.float16 and x.device.type == "cpu":
+            raise RuntimeError("no half kernel on the CPU")
+        return torch.sigmoid(x) * y, (x > 0)
+def get_inputs():
+    return [torch.randn(6, 40).half(), torch.randn(6, 40).half()]
+def get_init_inputs():
+    return []
+EOF
 for spec in "tiny_gelu:--stress" "odd_leaky_relu_fp16:--stress" "odd_groupnorm_bf16:" \
-	"odd_pool_max3d_indices:--stress" "odd_batchnorm:"; do
+	"odd_pool_max3d_indices:--stress" "odd_batchnorm:" "$TMP/bytes_redo:" "$TMP/bytes_halfcpu:--stress"; do
 	p=${spec%%:*}
+	case $p in /*) f=$p.py; p=$(basename "$p") ;; *) f=$DATA/$p.py ;; esac
 	R=$TMP/bytes_$p
-	bridge reference "$DATA/$p.py" --dir "$R" --sets 3 --device cpu ${spec#*:}
-	if [ "$rc" -eq 0 ] && n=$("$PY" "$TMP/same_bytes.py" "$DATA/$p.py" "$R" 2>>"$TMP/err"); then
+	bridge reference "$f" --dir "$R" --sets 3 --device cpu ${spec#*:}
+	if [ "$rc" -eq 0 ] && n=$("$PY" "$TMP/same_bytes.py" "$f" "$R" 2>>"$TMP/err"); then
 		ok "reference $p ${spec#*:}: every file byte for byte as recomputed plainly ($n outputs)"
 	else
 		notok "reference $p ${spec#*:}: every file byte for byte as recomputed plainly" "rc=$rc; $(tail -n 2 "$TMP/err")"
 	fi
 done
+
+if grep -q '"upcast": false' "$TMP/bytes_bytes_redo/manifest.json" 2>/dev/null &&
+	grep -q '"upcast": true' "$TMP/bytes_bytes_halfcpu/manifest.json" 2>/dev/null; then
+	ok "reference: the redo at native precision and the upcast-only fp16 model were the paths taken"
+else
+	notok "reference: the redo at native precision and the upcast-only fp16 model were the paths taken"
+fi
 
 # --verbose: a line of phase seconds per set, the same bytes.
 bridge --verbose reference "$DATA/odd_pool_max3d_indices.py" --dir "$TMP/bytes_verbose" --sets 3 --device cpu --stress
