@@ -929,7 +929,7 @@ class _Writer:
     where the tensors are there) and into the files while the main thread
     runs get_inputs() and the forwards. Files are written in the order they
     are handed over, each atomically (_write_atomic). The first error is
-    raised again in the main thread by the next put(), drain() or close(),
+    raised again in the main thread by the next put() or drain(),
     and nothing more is written after it. The caller drains one set's files
     before it hands over the next set's, so at most one set waits."""
 
@@ -976,11 +976,12 @@ class _Writer:
         self.jobs.join()
         self._raise()
 
-    def close(self):
-        """Ends the thread: after an error elsewhere, the files still queued
-        are dropped (the run failed: nothing it leaves is used)."""
+    def close(self, failed):
+        """Ends the thread, after the files still queued are written, or,
+        when the run failed, after the one being written (the rest are
+        dropped: nothing a failed run leaves is used)."""
         if self.thread.is_alive():
-            self.cancelled = self.cancelled or sys.exc_info()[0] is not None
+            self.cancelled = self.cancelled or failed
             self.jobs.put(None)
             self.thread.join()
 
@@ -1001,10 +1002,13 @@ def cmd_reference(args):
     seed, directory = args.seed, args.dir
     _prepare_dir(directory)
     writer = _Writer(directory)
+    failed = True
     try:
-        return _reference(args, prob, device, writer)
+        manifest = _reference(args, prob, device, writer)
+        failed = False
+        return manifest
     finally:
-        writer.close()
+        writer.close(failed)
 
 
 def _reference(args, prob, device, writer):
