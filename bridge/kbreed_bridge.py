@@ -38,6 +38,7 @@ import platform
 import re
 import statistics
 import sys
+import time
 import traceback
 import warnings
 
@@ -58,6 +59,7 @@ STRESS_SHIFT_RMS = 100.0     # shift: + 100 x the tensor's rms
 STRESS_TIES_LEVELS = 4       # ties: a grid step of rms / 4, rounded to a power of two
 
 torch = None         # bound by _import_torch(), so that a missing torch is exit 3, not a crash
+VERBOSE = False      # --verbose: log where the time goes (kbreed -v passes it)
 
 # ---------------------------------------------------------------------------
 # errors and output
@@ -74,6 +76,44 @@ class BridgeError(Exception):
 
 def _log(msg):
     print("kbreed_bridge: " + msg, file=sys.stderr, flush=True)
+
+
+class _Phases:
+    """Seconds spent in each phase of a piece of work, for --verbose. Phases
+    are named as they are entered (`with ph("write"):`); a phase entered again
+    adds to its time. On CUDA the device is synchronised at the end of each
+    phase, so that asynchronous work is charged to the phase that queued it;
+    without --verbose nothing is measured and nothing synchronised."""
+
+    def __init__(self, device):
+        self.sync = VERBOSE and device == "cuda"
+        self.seconds = {}    # phase name -> seconds, in the order first entered
+
+    def __call__(self, name):
+        return _PhaseTimer(self, name)
+
+    def line(self):
+        total = sum(self.seconds.values())
+        parts = ["%s %.2f" % (k, v) for k, v in self.seconds.items()]
+        return "%.2f s: %s" % (total, ", ".join(parts))
+
+
+class _PhaseTimer:
+    def __init__(self, phases, name):
+        self.phases, self.name = phases, name
+
+    def __enter__(self):
+        if VERBOSE:
+            self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        if VERBOSE:
+            if self.phases.sync:
+                torch.cuda.synchronize()
+            dt = time.perf_counter() - self.start
+            self.phases.seconds[self.name] = self.phases.seconds.get(self.name, 0.0) + dt
+        return False
 
 
 def _claim_stdout():
@@ -695,17 +735,41 @@ def _tensor_bytes_view(t):
     return a.view(np.uint8)
 
 
+WRITE_CHUNK = 64 << 20   # bytes per write call
+
+
+def _write_fd(fd, view):
+    """Writes the whole flat byte view into fd, in calls of WRITE_CHUNK bytes
+    (os.write may write less than asked). One thread: a tmpfs file takes
+    its writes one at a time, so splitting one file among threads gains
+    nothing."""
+    done = 0
+    while done < len(view):
+        n = os.write(fd, view[done:done + WRITE_CHUNK])
+        if n <= 0:
+            raise OSError("short write")
+        done += n
+
+
 def _write_atomic(directory, name, data):
     """Writes data (bytes-like) to directory/name through a temporary name and
-    a rename, so a reader never sees a half-written file."""
+    a rename, so a reader never sees a half-written file. The bytes go from
+    data's own memory to the file, with no buffered file object between."""
     tmp = os.path.join(directory, ".%s.tmp%d" % (name, os.getpid()))
-    with open(tmp, "wb") as f:
-        f.write(data)
+    view = memoryview(data).cast("B")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        _write_fd(fd, view)
+    finally:
+        os.close(fd)
     os.replace(tmp, os.path.join(directory, name))
 
 
-def _write_tensor(directory, name, t):
-    _write_atomic(directory, name, memoryview(_tensor_bytes_view(t)))
+def _write_tensor(directory, name, t, ph):
+    with ph("to_host"):
+        data = _tensor_bytes_view(t)
+    with ph("write"):
+        _write_atomic(directory, name, data)
 
 
 def _prepare_dir(directory):
@@ -776,6 +840,17 @@ def _on_device(inputs, device, dtype=None):
     return out
 
 
+def _fresh_copies(base, dtype=None):
+    """Fresh copies of tensors already on the device (floating ones cast to
+    dtype if given), made there: the same values _on_device gives from the
+    host tensors base was copied from, without copying from the host again."""
+    out = []
+    for u in base:
+        v = u.to(dtype) if dtype is not None and u.is_floating_point() else u
+        out.append(v.clone() if v.data_ptr() == u.data_ptr() else v)
+    return out
+
+
 def _stress_tensor(kind, t, rng):
     """One input under a stress kind (STRESS_KINDS), in its own dtype, or t
     itself: integer and boolean tensors and scalars (numel <= 1, hyper-
@@ -830,7 +905,8 @@ def _stress_inputs(kind, inputs, seed):
 
 def _nonfinite(tensors):
     """Non-finite elements per tensor (0 for integer ones)."""
-    return [int((~torch.isfinite(t)).sum()) if t.is_floating_point() else 0 for t in tensors]
+    return [t.numel() - int(torch.isfinite(t).sum()) if t.is_floating_point() else 0
+            for t in tensors]
 
 
 def _reference_settings():
@@ -845,6 +921,69 @@ def _reference_settings():
         torch.use_deterministic_algorithms(True, warn_only=True)
     except Exception as e:
         _log("deterministic algorithms unavailable: %s" % e)
+
+
+class _Writer:
+    """Writes the reference files on a thread of its own, so that writing one
+    set overlaps making the next: the bytes go to the host (from the device,
+    where the tensors are there) and into the files while the main thread
+    runs get_inputs() and the forwards. Files are written in the order they
+    are handed over, each atomically (_write_atomic). The first error is
+    raised again in the main thread by the next put() or drain(),
+    and nothing more is written after it. The caller drains one set's files
+    before it hands over the next set's, so at most one set waits."""
+
+    def __init__(self, directory):
+        import queue
+        import threading
+        self.directory = directory
+        self.jobs = queue.Queue()
+        self.error = None       # the first exception a write raised
+        self.cancelled = False
+        self.phases = {}        # set number -> _Phases of its writes (no device sync)
+        self.thread = threading.Thread(target=self._run, name="kbreed-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                self.jobs.task_done()
+                return
+            name, t, key = job
+            del job
+            try:
+                if self.error is None and not self.cancelled:
+                    _write_tensor(self.directory, name, t, self.phases.setdefault(key, _Phases("cpu")))
+            except BaseException as e:   # raised again in the main thread
+                self.error = e
+            del t
+            self.jobs.task_done()
+
+    def _raise(self):
+        if self.error is not None:
+            e, self.error = self.error, None
+            self.cancelled = True
+            raise e
+
+    def put(self, name, t, key):
+        """Queues tensor t for the file name; key is the set it belongs to."""
+        self._raise()
+        self.jobs.put((name, t, key))
+
+    def drain(self):
+        """Waits until every file handed over is written."""
+        self.jobs.join()
+        self._raise()
+
+    def close(self, failed):
+        """Ends the thread, after the files still queued are written, or,
+        when the run failed, after the one being written (the rest are
+        dropped: nothing a failed run leaves is used)."""
+        if self.thread.is_alive():
+            self.cancelled = self.cancelled or failed
+            self.jobs.put(None)
+            self.thread.join()
 
 
 def cmd_reference(args):
@@ -862,23 +1001,50 @@ def cmd_reference(args):
     _reference_settings()
     seed, directory = args.seed, args.dir
     _prepare_dir(directory)
+    writer = _Writer(directory)
+    failed = True
+    try:
+        manifest = _reference(args, prob, device, writer)
+        failed = False
+        return manifest
+    finally:
+        writer.close(failed)
 
-    model = prob.build_model(seed)
+
+def _reference(args, prob, device, writer):
+    seed, directory = args.seed, args.dir
+    if VERBOSE:
+        _log("reference %s: device %s, %d CPU threads, torch %s" % (
+            prob.name, device, torch.get_num_threads(), torch.__version__))
+    ph = _Phases(device)   # the model and its parameters
+    with ph("build_model"):
+        model = prob.build_model(seed)
     state = _params_and_buffers(model)   # CPU tensors as built, before any forward
     param_entries = [_entry(n, t, prob.path) for n, t in state]
     for j, (_, t) in enumerate(state):
-        _write_tensor(directory, "param%d.bin" % j, t)
-    pristine = copy.deepcopy(model)       # the upcast copy is made from this
-    model = model.to(device)
+        _write_tensor(directory, "param%d.bin" % j, t, ph)
+    with ph("model_to_device"):
+        pristine = copy.deepcopy(model)       # the upcast copy is made from this
+        model = model.to(device)
+    set_phases = {}   # set number -> _Phases of the main thread; set 0's native forwards count for set 0
 
     # Set 0 at the model's own precision, twice: the determinism check, and
-    # the output dtypes the reference is cast back to.
-    set0 = prob.make_inputs(seed + 1)
+    # the output dtypes the reference is cast back to. Its inputs go to the
+    # device once; each forward gets fresh copies made there.
+    ph0 = set_phases[0] = _Phases(device)
+    with ph0("get_inputs"):
+        set0 = prob.make_inputs(seed + 1)
     in_entries = [_entry(n, t, prob.path) for n, t in zip(prob.input_names(model, len(set0)), set0)]
     target = _upcast_dtype(pristine, set0)
+    with ph0("to_device"):
+        base0 = [t.to(device) for t in set0]   # on the CPU: set0 itself
     native = None
     try:
-        native = prob.forward(model, _on_device(set0, device))
+        with ph0("to_device"):
+            dev = _fresh_copies(base0)
+        with ph0("forward"):
+            native = prob.forward(model, dev)
+        del dev
     except BridgeError as e:
         if e.code == EXIT_PROBLEM or device != "cpu" or target != torch.float32:
             raise
@@ -886,7 +1052,11 @@ def cmd_reference(args):
         # still run. (Only on the CPU: on CUDA such a model is simply broken.)
         _log("native-precision forward failed on the CPU (%s); using the upcast alone" % e)
     if native is not None:
-        _check_deterministic(prob, native, prob.forward(model, _on_device(set0, device)))
+        with ph0("to_device"):
+            dev = _fresh_copies(base0)
+        with ph0("determinism"):
+            _check_deterministic(prob, native, prob.forward(model, dev))
+        del dev
         out_types = [(t.dtype, tuple(t.shape)) for t in native]
     else:
         _, _, outs, _, _ = _infer_shapes(prob, count=False)
@@ -895,57 +1065,110 @@ def cmd_reference(args):
     ref_model = None
     if target is not None:
         try:
-            ref_model = copy.deepcopy(pristine).to(device=device, dtype=target)
+            with ph("model_to_device"):
+                ref_model = copy.deepcopy(pristine).to(device=device, dtype=target)
         except Exception as e:
             _log("cannot convert the model to %s (%s); reference at native precision" % (target, e))
     else:
         _log("nothing floating point to upcast; reference at native precision")
+    if VERBOSE:
+        _log("reference model and %d parameter files: %s" % (len(state), ph.line()))
 
-    def reference_outputs(i, inputs):
+    def device_inputs(i, inputs, dtype=None):
+        """Fresh device copies of set i's inputs (cast to dtype if given)."""
+        if i == 0 and base0 is not None:
+            return _fresh_copies(base0, dtype)
+        return _on_device(inputs, device, dtype)
+
+    def reference_outputs(i, inputs, ph):
         """Set i's reference: upcast if ref_model, else native."""
+        nonlocal base0
         if ref_model is None:
             if i == 0 and native is not None:
                 return native
-            return prob.forward(model, _on_device(inputs, device))
-        outs = prob.forward(ref_model, _on_device(inputs, device, target))
+            with ph("to_device"):
+                dev = device_inputs(i, inputs)
+            with ph("forward"):
+                return prob.forward(model, dev)
+        with ph("to_device"):
+            dev = device_inputs(i, inputs, target)
+            if i == 0 and native is not None:
+                base0 = None   # its last copy is made: free it before the upcast forward
+        with ph("upcast"):
+            outs = prob.forward(ref_model, dev)
+        del dev
         if i == 0 and native is None:   # the determinism check, on the upcast instead
-            _check_deterministic(prob, outs, prob.forward(ref_model, _on_device(inputs, device, target)))
+            with ph("to_device"):
+                dev = device_inputs(i, inputs, target)
+            with ph("determinism"):
+                _check_deterministic(prob, outs, prob.forward(ref_model, dev))
+            del dev
         if [tuple(t.shape) for t in outs] != [s for _, s in out_types]:
             raise BridgeError(EXIT_OTHER, "upcast outputs have shapes %s, native ones %s"
                               % ([list(t.shape) for t in outs], [list(s) for _, s in out_types]))
-        return [t.to(dt) for t, (dt, _) in zip(outs, out_types)]
+        with ph("cast_back"):
+            return [t.to(dt) for t, (dt, _) in zip(outs, out_types)]
+
+    def log_set(i, kind):
+        """With --verbose, set i's seconds: the main thread's phases, then
+        the writer's (to_host, write), which overlap the next set's."""
+        if VERBOSE and i in set_phases:
+            line = set_phases.pop(i)
+            w = writer.phases.pop(i, None)
+            if w is not None:
+                line.seconds.update(("(writer) " + k, v) for k, v in w.seconds.items())
+            _log("reference set %d%s: %s" % (i, "" if kind is None else " (%s)" % kind, line.line()))
 
     # The plain sets 0..N-1, then with --stress one set per kind the file
     # allows (KBREED_STRESS), numbered from N: kind m stresses plain set
     # m % N. A stressed set whose reference has more non-finite elements
     # than its plain set's (an overflow, a log of zero) is skipped and
     # recorded, not written: there is nothing to judge a kernel against.
+    # The writer writes set i while set i + 1 is made.
     kinds = prob.stress if args.stress else []
     plan = [(i, None, i) for i in range(args.sets)]
     plan += [(args.sets + m, kind, m % args.sets) for m, kind in enumerate(kinds)]
+    counted = set(src for _, kind, src in plan if kind is not None)   # plain sets stress compares with
     while True:
         nonfinite = {}          # plain set -> non-finite elements per output
         stressed, skipped = [], []
+        pending = None          # (set, kind) the writer still writes
         k = 0
         while k < len(plan):
             i, kind, src = plan[k]
+            if i not in set_phases:
+                set_phases[i] = _Phases(device)
+            ph = set_phases[i]
             # Sets other than 0 are made as they are needed (they can be
             # large) and made again, identically, if the sets are redone.
-            inputs = set0 if src == 0 else prob.make_inputs(seed + 1 + src)
+            if src == 0:
+                inputs = set0
+            else:
+                with ph("get_inputs"):
+                    inputs = prob.make_inputs(seed + 1 + src)
             got = [_entry(n["name"], t, prob.path) for n, t in zip(in_entries, inputs)]
             if len(inputs) != len(set0) or got != in_entries:
                 raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() gave different shapes or dtypes "
                                   "for set %d than for set 0" % (prob.path, src))
+            if pending is not None:
+                with set_phases.setdefault(pending[0], _Phases(device))("wait_for_writer"):
+                    writer.drain()
+                log_set(*pending)
+                pending = None
+            if kind is None:   # a plain set's inputs are written whatever its forward does
+                for j, t in enumerate(inputs):
+                    writer.put("set%d.in%d.bin" % (i, j), t, i)
             why = None
             if kind is not None:
-                before = sum(_nonfinite(inputs))
-                inputs = _stress_inputs(kind, inputs, seed)
-                if sum(_nonfinite(inputs)) > before:
-                    why = "a stressed input is not finite in its dtype"
+                with ph("stress"):
+                    before = sum(_nonfinite(inputs))
+                    inputs = _stress_inputs(kind, inputs, seed)
+                    if sum(_nonfinite(inputs)) > before:
+                        why = "a stressed input is not finite in its dtype"
             outs = None
             if why is None:
                 try:
-                    outs = reference_outputs(i, inputs)
+                    outs = reference_outputs(i, inputs, ph)
                 except Exception as e:
                     # The plain sets ran at this precision: a stressed set
                     # that fails is skipped, never a reason to redo them.
@@ -963,10 +1186,14 @@ def cmd_reference(args):
                         ref_model = None
                         break
             if outs is not None and kind is None:
-                nonfinite[i] = _nonfinite(outs)
+                if i in counted:
+                    with ph("nonfinite"):
+                        nonfinite[i] = _nonfinite(outs)
             elif outs is not None:
+                with ph("nonfinite"):
+                    counts = _nonfinite(outs)
                 bad = [(j, n, t.numel()) for j, (n, n0, t) in
-                       enumerate(zip(_nonfinite(outs), nonfinite[src], outs)) if n > n0]
+                       enumerate(zip(counts, nonfinite[src], outs)) if n > n0]
                 if bad:
                     j, n, total = bad[0]
                     why = ("the reference is not finite: %d of %d elements of output %d are "
@@ -976,19 +1203,25 @@ def cmd_reference(args):
                 _log("stressed set %s (from set %d) skipped: %s" % (kind, src, why))
                 skipped.append({"kind": kind, "from": src, "why": why})
                 del inputs
+                log_set(i, kind)
                 k += 1
                 continue
             if i == 0:
                 out_entries = [_entry("out%d" % j, t, prob.path) for j, t in enumerate(outs)]
+                base0 = None   # set 0's forwards are done
             n = args.sets + len(stressed)  # stressed sets are numbered without gaps
             if kind is not None:
                 stressed.append({"set": n, "kind": kind, "from": src})
-            for j, t in enumerate(inputs):
-                _write_tensor(directory, "set%d.in%d.bin" % (i if kind is None else n, j), t)
+                for j, t in enumerate(inputs):
+                    writer.put("set%d.in%d.bin" % (n, j), t, i)
             for j, t in enumerate(outs):
-                _write_tensor(directory, "set%d.out%d.bin" % (i if kind is None else n, j), t)
+                writer.put("set%d.out%d.bin" % (i if kind is None else n, j), t, i)
             del outs, inputs
+            pending = (i, kind)
             k += 1
+        writer.drain()
+        if pending is not None:
+            log_set(*pending)
         if k == len(plan):
             break
         for f in os.listdir(directory):   # redo every set: no set file of the attempt stays
@@ -1131,6 +1364,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser():
     p = _Parser(prog="kbreed_bridge.py", description="kbreed's PyTorch bridge (docs/BRIDGE.md)")
+    p.add_argument("--verbose", action="store_true",
+                   help="log on stderr where the time goes (reference: seconds per phase per set)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -1167,8 +1402,11 @@ def _parser():
 def main(argv=None):
     out_fd = _claim_stdout()
     code = 0
+    started = time.perf_counter()
     try:
         args = _parser().parse_args(argv)
+        global VERBOSE
+        VERBOSE = args.verbose
         if args.command == "reference":
             # cuBLAS is only deterministic with a fixed workspace; must be set
             # before CUDA starts.
@@ -1182,6 +1420,9 @@ def main(argv=None):
         oom = "out of memory" in str(e).lower()
         result, code = {"error": "%s%s: %s" % ("out of memory: " if oom else "", type(e).__name__,
                                                 _short(e))}, EXIT_OTHER
+    if VERBOSE:
+        _log("%s: %s after %.2f s" % (args.command, "failed" if code else "done",
+                                      time.perf_counter() - started))
     sys.stdout.flush()
     sys.stderr.flush()
     _emit(out_fd, result)

@@ -89,6 +89,21 @@ static char *script_path(void)
 	return xasprintf("%s/bridge/kbreed_bridge.py", home_dir());
 }
 
+/* With -v, the bridge's stderr (its --verbose log among the rest), one
+ * debug line per line, after it ends: kbreed captures it to put into error
+ * messages, so it is not seen as it is written. */
+static void debug_lines(const char *text)
+{
+	if (log_verbosity < LOG_DEBUG)
+		return;
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		int len = nl ? (int)(nl - text) : (int)strlen(text);
+		debug("bridge: %.*s", len, text);
+		text += len + (nl != NULL);
+	}
+}
+
 /* Runs one bridge command; on success *json holds its reply (caller frees). */
 static int run_bridge(const char *const *args, double timeout_s, char **json)
 {
@@ -97,6 +112,8 @@ static int run_bridge(const char *const *args, double timeout_s, char **json)
 	int n = 0, rc = -1;
 	argv[n++] = bridge_python();
 	argv[n++] = script;
+	if (log_verbosity >= LOG_DEBUG)
+		argv[n++] = "--verbose";   /* the bridge logs where its time goes */
 	for (int i = 0; args[i] && n < 31; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
@@ -109,6 +126,7 @@ static int run_bridge(const char *const *args, double timeout_s, char **json)
 		error("cannot start the PyTorch bridge with %s (set KBREED_PYTHON)", argv[0]);
 		goto out;
 	}
+	debug_lines(buf_str(&r.err));
 	if (r.end == PROC_TIMEOUT) {
 		error("the PyTorch bridge (%s) did not finish within %.0f s", args[0], timeout_s);
 		goto out;

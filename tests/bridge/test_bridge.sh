@@ -167,6 +167,192 @@ else
 	notok "reference tiny_gelu: odd sizes written whole" "rc=$rc"
 fi
 
+# --- reference bytes against an independent computation ---------------------
+# The bridge writes set i's files on a thread while it makes set i + 1, and
+# gives set 0's forwards copies made on the device: none of that may change
+# a byte. The checker recomputes every file the plain way documented in
+# docs/BRIDGE.md (seeds, upcast, cast back, raw little-endian bytes), without
+# the bridge's code, and compares the bytes.
+cat >"$TMP/same_bytes.py" <<'EOF'
+import copy, importlib.util, json, sys
+import numpy as np
+import torch
+path, d = sys.argv[1], sys.argv[2] + "/"
+man = json.load(open(d + "manifest.json"))
+spec = importlib.util.spec_from_file_location("problem_under_test", path)
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+S = man["seed"]
+TYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16, "f64": torch.float64,
+         "i32": torch.int32, "i64": torch.int64, "bool": torch.bool}
+
+def raw(t):
+    t = t.detach().contiguous()
+    if t.dtype in (torch.float16, torch.bfloat16):
+        t = t.view(torch.int16)
+    elif t.dtype == torch.bool:
+        t = t.to(torch.uint8)
+    return t.numpy().tobytes()   # this machine is little-endian, as the files are
+
+def same(name, t):
+    got = open(d + name, "rb").read()
+    assert got == raw(t), "%s differs (%d bytes, expected %d)" % (name, len(got), len(raw(t)))
+
+def load(name, e):
+    dt = TYPES[e["dtype"]]
+    data = bytearray(open(d + name, "rb").read())
+    if dt == torch.bool:
+        return torch.frombuffer(data, dtype=torch.uint8).to(torch.bool).reshape(e["shape"])
+    return torch.frombuffer(data, dtype=dt).reshape(e["shape"]).clone()
+
+torch.manual_seed(S)
+model = m.Model(*m.get_init_inputs())
+state = list(model.named_parameters()) + list(model.named_buffers())
+for j, (_, t) in enumerate(state):
+    same("param%d.bin" % j, t)
+floats = [t.dtype for _, t in state if t.is_floating_point()]
+outs = [TYPES[e["dtype"]] for e in man["outputs"]]
+ref = copy.deepcopy(model)
+
+def reference(xs, target):
+    with torch.no_grad():
+        r = ref(*[x.to(target) if target is not None and x.is_floating_point() else x.clone()
+                  for x in xs])
+    r = [r] if isinstance(r, torch.Tensor) else list(r)
+    return [t.to(dt) for t, dt in zip(r, outs)]
+
+checked = 0
+target = None   # None: at the model's own precision ("upcast": false)
+for i in range(man["sets"]):
+    torch.manual_seed(S + 1 + i)
+    xs = [torch.tensor(x) if isinstance(x, (int, float)) else x for x in m.get_inputs()]
+    if target is None and man["upcast"]:
+        fl = floats + [x.dtype for x in xs if x.is_floating_point()]
+        target = torch.float32 if all(t in (torch.float16, torch.bfloat16) for t in fl) else torch.float64
+        ref = ref.to(dtype=target)
+    for j, x in enumerate(xs):
+        same("set%d.in%d.bin" % (i, j), x)
+    for j, y in enumerate(reference(xs, target)):
+        same("set%d.out%d.bin" % (i, j), y)
+        checked += 1
+for s in man["stress"]:   # stressed inputs as written; their references recomputed
+    xs = [load("set%d.in%d.bin" % (s["set"], j), e) for j, e in enumerate(man["inputs"])]
+    for j, y in enumerate(reference(xs, target)):
+        same("set%d.out%d.bin" % (s["set"], j), y)
+        checked += 1
+assert checked == len(outs) * (man["sets"] + len(man["stress"])), checked
+print(checked)
+EOF
+# Two rarer paths: the upcast fails on set 1, so every set is redone at the
+# model's own precision; a fp16 model that does not run on the CPU, so set 0's
+# determinism check runs on the float32 upcast (fp16 and bool outputs).
+cat >"$TMP/bytes_redo.py" <<'EOF'
+import torch
+import torch.nn as nn
+class Model(nn.Module):
+    calls = 0
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(17))
+    def forward(self, x):
+        if x.dtype == torch.float64:
+            Model.calls += 1
+            if Model.calls >= 2:
+                raise RuntimeError("no float64 here")
+        return torch.tanh(x * self.w)
+def get_inputs():
+    return [torch.randn(5, 17)]
+def get_init_inputs():
+    return []
+EOF
+cat >"$TMP/bytes_halfcpu.py" <<'EOF'
+import torch
+import torch.nn as nn
+class Model(nn.Module):
+    def forward(self, x, y):
+        if x.dtype == torch.float16 and x.device.type == "cpu":
+            raise RuntimeError("no half kernel on the CPU")
+        return torch.sigmoid(x) * y, (x > 0)
+def get_inputs():
+    return [torch.randn(6, 40).half(), torch.randn(6, 40).half()]
+def get_init_inputs():
+    return []
+EOF
+for spec in "tiny_gelu:--stress" "odd_leaky_relu_fp16:--stress" "odd_groupnorm_bf16:" \
+	"odd_pool_max3d_indices:--stress" "odd_batchnorm:" "$TMP/bytes_redo:" "$TMP/bytes_halfcpu:--stress"; do
+	p=${spec%%:*}
+	case $p in /*) f=$p.py; p=$(basename "$p") ;; *) f=$DATA/$p.py ;; esac
+	R=$TMP/bytes_$p
+	bridge reference "$f" --dir "$R" --sets 3 --device cpu ${spec#*:}
+	if [ "$rc" -eq 0 ] && n=$("$PY" "$TMP/same_bytes.py" "$f" "$R" 2>>"$TMP/err"); then
+		ok "reference $p ${spec#*:}: every file byte for byte as recomputed plainly ($n outputs)"
+	else
+		notok "reference $p ${spec#*:}: every file byte for byte as recomputed plainly" "rc=$rc; $(tail -n 2 "$TMP/err")"
+	fi
+done
+
+if grep -q '"upcast": false' "$TMP/bytes_bytes_redo/manifest.json" 2>/dev/null &&
+	grep -q '"upcast": true' "$TMP/bytes_bytes_halfcpu/manifest.json" 2>/dev/null; then
+	ok "reference: the redo at native precision and the upcast-only fp16 model were the paths taken"
+else
+	notok "reference: the redo at native precision and the upcast-only fp16 model were the paths taken"
+fi
+
+# --verbose: a line of phase seconds per set, the same bytes.
+bridge --verbose reference "$DATA/odd_pool_max3d_indices.py" --dir "$TMP/bytes_verbose" --sets 3 --device cpu --stress
+good=1
+for i in 0 1 2; do
+	grep -Eq "^kbreed_bridge: reference set $i: [0-9.]+ s: .*get_inputs [0-9.]+.*upcast [0-9.]+.*\(writer\) write [0-9.]+" "$TMP/err" || good=0
+done
+grep -Eq "^kbreed_bridge: reference set 0: .*forward [0-9.]+, determinism [0-9.]+" "$TMP/err" || good=0
+grep -Eq "^kbreed_bridge: reference set [0-9]+ \(scale_up\): .*stress [0-9.]+" "$TMP/err" || good=0
+grep -q "^kbreed_bridge: reference: done after" "$TMP/err" || good=0
+if [ "$rc" -eq 0 ] && [ "$good" = 1 ] && diff -r "$TMP/bytes_verbose" "$TMP/bytes_odd_pool_max3d_indices" >/dev/null; then
+	ok "reference --verbose: seconds per phase for each set on stderr, the same files"
+else
+	notok "reference --verbose: seconds per phase for each set on stderr, the same files" "rc=$rc; $(grep 'reference set' "$TMP/err" | head -n 3)"
+fi
+bridge reference "$DATA/tiny_gelu.py" --dir "$TMP/ref_quiet" --sets 2 --device cpu
+if [ "$rc" -eq 0 ] && ! grep -q "reference set" "$TMP/err"; then
+	ok "reference without --verbose: no timings"
+else
+	notok "reference without --verbose: no timings" "$(head -n 3 "$TMP/err")"
+fi
+
+# kbreed -v passes --verbose and shows the bridge's stderr as debug lines;
+# without -v the bridge stays quiet and its stderr is not shown.
+case ${KBREED_BUILD:-build} in
+/*) KB=$KBREED_BUILD/kbreed ;;
+*) KB=$ROOT/${KBREED_BUILD:-build}/kbreed ;;
+esac
+if [ -x "$KB" ]; then
+	KBREED_PYTHON=$PY KBREED_CACHE=$TMP/kcache1 "$KB" -v describe "$DATA/tiny_gelu.py" >/dev/null 2>"$TMP/kerr"
+	krc=$?
+	KBREED_PYTHON=$PY KBREED_CACHE=$TMP/kcache2 "$KB" describe "$DATA/tiny_gelu.py" >/dev/null 2>"$TMP/kerr2"
+	if [ "$krc" -eq 0 ] && grep -q "^kbreed: debug: bridge: kbreed_bridge: describe: done after [0-9.]* s$" "$TMP/kerr" &&
+		! grep -q "kbreed_bridge" "$TMP/kerr2"; then
+		ok "kbreed -v: the bridge's --verbose log shown as debug lines"
+	else
+		notok "kbreed -v: the bridge's --verbose log shown as debug lines" "rc=$krc; $(tail -n 3 "$TMP/kerr")"
+	fi
+else
+	notok "kbreed -v: the bridge's --verbose log shown as debug lines" "$KB is not built (make)"
+fi
+
+# A write that fails on the writer thread still fails the command: a file
+# size limit below the first set file's 8580 bytes (Python ignores SIGXFSZ,
+# so the write raises EFBIG).
+rm -rf "$TMP/ref_efbig"
+(ulimit -f 8; "$PY" "$BRIDGE" reference "$DATA/tiny_gelu.py" --dir "$TMP/ref_efbig" --sets 2 --device cpu >"$TMP/out" 2>"$TMP/err")
+rc=$?
+expect "reference: a write that fails on the writer thread is exit 1 with the error" 1 \
+	'"File too large" in d["error"]'
+if [ ! -e "$TMP/ref_efbig/manifest.json" ] && [ -z "$(ls "$TMP/ref_efbig" | grep 'set1')" ]; then
+	ok "reference: after a failed write, no manifest and no later set's files"
+else
+	notok "reference: after a failed write, no manifest and no later set's files" "$(ls -a "$TMP/ref_efbig" | tr '\n' ' ')"
+fi
+
 # --- stressed input sets (reference --stress) ---------------------------------
 
 R=$TMP/ref_stress

@@ -35,6 +35,15 @@ check "one GPU, --gpus all: the same winner" "$(winner "$TMP/all.db")" "$(winner
 check "one GPU: the worker kept kbreed's view (no CUDA_VISIBLE_DEVICES)" "$(awk '{print $1}' "$TMP/ev-all" | sort -u)" "-"
 check "one GPU: no device recorded" "$(q "$TMP/all.db" "SELECT count(*) FROM evaluations WHERE device IS NOT NULL")" 0
 
+# kbreed -v: the bridge's per-set reference timings among the debug lines
+# (a cache of its own, so that the references are made, not found).
+KBREED_FAKE_GPU=1 KBREED_CACHE=$TMP/cache-v ${RUN/ -q / -v } --rounds 1 --db "$TMP/v.db" --out "$TMP/o-v" >/dev/null 2>"$TMP/err"
+check "-v: exit 0" $? 0
+grep -Eq "^kbreed: debug: bridge: kbreed_bridge: reference set 0: [0-9.]+ s: get_inputs" "$TMP/err" &&
+	grep -q "^kbreed: debug: bridge: kbreed_bridge: reference: done after" "$TMP/err" &&
+	ok "-v: the reference's seconds per phase and set shown" ||
+	not_ok "-v: the reference's seconds per phase and set shown" "$(grep bridge "$TMP/err" | head -n 5)"
+
 # --- two GPUs of one model: one run on both -----------------------------------
 export KBREED_FAKE_GPUS=H200,H200
 KBREED_FAKE_EVAL_LOG=$TMP/ev-two KBREED_FAKE_WORKER_STARTS=$TMP/starts-two $RUN --db "$TMP/two.db" --out "$TMP/o-two" >/dev/null 2>"$TMP/err"

@@ -10,8 +10,15 @@
 # starts), so that it ends only after a compile began, and notes "reference:
 # no compile started" when none did: a test of overlap that reads the order
 # of the lines, not the clock.
-#   $1 = bridge script, $2 = command, rest = its arguments
+#   $1 = bridge script, [--verbose,] $2 = command, rest = its arguments
 real=${KBREED_FAKE_PYTHON_REAL:-/usr/bin/python3}
+verbose=""   # kbreed -v puts --verbose before the command: passed on to the bridge
+if [ "${2:-}" = --verbose ]; then
+	s=$1
+	shift 2
+	set -- "$s" "$@"
+	verbose=--verbose
+fi
 case "$2" in
 time)
 	echo '{"eager": {"median_ms": 2.0, "min_ms": 1.9, "max_ms": 2.2, "reps": 30}, "compile": null, "gpu": "Fake GPU", "torch": "fake"}'
@@ -31,7 +38,7 @@ reference)
 	log=${KBREED_FAKE_EVENT_LOG:-}
 	if [ -z "$log" ]; then
 		# shellcheck disable=SC2086
-		exec "$real" "$script" $args
+		exec "$real" "$script" $verbose $args
 	fi
 	echo "reference start" >>"$log"
 	if [ -n "${KBREED_FAKE_REFERENCE_AWAITS_NVCC:-}" ]; then
@@ -43,12 +50,14 @@ reference)
 		grep -q '^nvcc' "$log" || echo "reference: no compile started" >>"$log"
 	fi
 	# shellcheck disable=SC2086
-	"$real" "$script" $args
+	"$real" "$script" $verbose $args
 	rc=$?
 	echo "reference end" >>"$log"
 	exit $rc
 	;;
 *)
-	exec "$real" "$@"
+	s=$1
+	shift
+	exec "$real" "$s" $verbose "$@"
 	;;
 esac
