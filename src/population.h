@@ -13,6 +13,7 @@
 
 #include "judge.h"
 #include "propose.h"
+#include "report.h"
 #include "store.h"
 #include "template.h"
 
@@ -50,7 +51,7 @@ const struct cand_row *population_best(const struct population *pop, int round);
 /* The last round with a candidate, -1 when there is none. */
 int population_last_round(const struct population *pop);
 
-/* What the results say of candidate `winner` (store.h's struct winner_facts):
+/* What the results say of candidate `winner` (report.h's struct winner_facts):
  * its template, knobs and idea, and the bank kernel its line started from,
  * followed by parent1 back to its round-0 seed, whose origin says whether
  * the bank gave it (population_seed_round0). The population must be loaded

@@ -242,6 +242,16 @@ static json_t *knobs_json(const char *knobs)
 	return o;
 }
 
+void winner_facts_release(struct winner_facts *f)
+{
+	free(f->template_name);
+	free(f->knobs);
+	free(f->idea);
+	free(f->donor_problem);
+	free(f->donor_template);
+	memset(f, 0, sizeof *f);
+}
+
 void report_winner_json(struct json_t *o, const struct winner_facts *f)
 {
 	bool has = f && f->template_name;

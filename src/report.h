@@ -7,7 +7,6 @@
 
 #include "bridge.h"
 #include "evaluate.h"
-#include "store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +47,22 @@ void report_print(FILE *f, const struct eval_report *r);
 
 /* One eval report as a JSON object (caller frees). */
 char *report_json(const struct eval_report *r);
+
+/* What the results (bench files, `run --json`) say of a run's winner, read
+ * from its stored rows by population_winner_facts. Every string is owned;
+ * winner_facts_release frees them. */
+struct winner_facts {
+	char *template_name;   /* "" for a hand-written source (naive, generated, model's) */
+	char *knobs;           /* as stored: "VEC=4 THREADS=256"; "" when none */
+	char *idea;            /* the text of the idea it realises; NULL for a round-0 seed */
+	char *donor_problem;   /* the bank kernel its line (parent1 back to round 0)
+				* started from: the problem it was banked for; NULL
+				* when the line did not start from the bank */
+	char *donor_template;  /* that kernel's template ("" when hand-written); NULL with no donor */
+	int64_t donor_seed;    /* the round-0 candidate it became in this run; 0 with no donor */
+};
+
+void winner_facts_release(struct winner_facts *f);
 
 /* One problem's line in a bench file. */
 struct bench_row {

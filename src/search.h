@@ -12,6 +12,7 @@
 #define KBREED_SEARCH_H
 
 #include "evaluate.h"
+#include "report.h"
 #include "store.h"
 
 #include <stdbool.h>

@@ -870,16 +870,6 @@ void idea_row_release(struct idea_row *i)
 	memset(i, 0, sizeof *i);
 }
 
-void winner_facts_release(struct winner_facts *f)
-{
-	free(f->template_name);
-	free(f->knobs);
-	free(f->idea);
-	free(f->donor_problem);
-	free(f->donor_template);
-	memset(f, 0, sizeof *f);
-}
-
 int store_candidate_put(struct store *s, struct cand_row *c, bool *dup)
 {
 	*dup = false;

@@ -110,22 +110,6 @@ struct bank_row {
 	int64_t run;
 };
 
-/* What the results (bench files, `run --json`) say of a run's winner, read
- * from its stored rows by population_winner_facts. Every string is owned;
- * winner_facts_release frees them. */
-struct winner_facts {
-	char *template_name;   /* "" for a hand-written source (naive, generated, model's) */
-	char *knobs;           /* as stored: "VEC=4 THREADS=256"; "" when none */
-	char *idea;            /* the text of the idea it realises; NULL for a round-0 seed */
-	char *donor_problem;   /* the bank kernel its line (parent1 back to round 0)
-				* started from: the problem it was banked for; NULL
-				* when the line did not start from the bank */
-	char *donor_template;  /* that kernel's template ("" when hand-written); NULL with no donor */
-	int64_t donor_seed;    /* the round-0 candidate it became in this run; 0 with no donor */
-};
-
-void winner_facts_release(struct winner_facts *f);
-
 /* One request to a model, as the LLM proposer made it. Keys are never here. */
 struct llm_call_row {
 	int64_t run;
