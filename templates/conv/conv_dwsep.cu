@@ -112,40 +112,7 @@
 #define CONV_PAD_H 1
 #define CONV_PAD_W 1
 #endif
-#ifndef CONV_KERNEL_W
-#define CONV_KERNEL_W CONV_KERNEL_H
-#endif
-/* Per-axis values, from the bare name where only that is given. */
-#ifndef CONV_STRIDE
-#define CONV_STRIDE 1
-#endif
-#ifndef CONV_STRIDE_H
-#define CONV_STRIDE_H CONV_STRIDE
-#endif
-#ifndef CONV_STRIDE_W
-#define CONV_STRIDE_W CONV_STRIDE
-#endif
-#ifndef CONV_PAD
-#define CONV_PAD 0
-#endif
-#ifndef CONV_PAD_H
-#define CONV_PAD_H CONV_PAD
-#endif
-#ifndef CONV_PAD_W
-#define CONV_PAD_W CONV_PAD
-#endif
-#ifndef CONV_DIL
-#define CONV_DIL 1
-#endif
-#ifndef CONV_DIL_H
-#define CONV_DIL_H CONV_DIL
-#endif
-#ifndef CONV_DIL_W
-#define CONV_DIL_W CONV_DIL
-#endif
-#ifndef CONV_BIAS
-#define CONV_BIAS 0
-#endif
+#include "../common/conv_axes.cuh" // kbreed:inline
 #ifndef CONV_PW_BIAS
 #define CONV_PW_BIAS 0
 #endif
