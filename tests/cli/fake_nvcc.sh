@@ -9,6 +9,10 @@
 #   // fake_nvcc: killed while /path/to/flag exists   (nvcc dies by SIGKILL)
 #   // fake_nvcc: disk full while /path/to/flag exists (exits 1, ENOSPC message)
 #   // this does not compile                             (a compile error, see below)
+# With $KBREED_FAKE_SLOW_TEXT set, a source that contains that text gets the
+# line "kbreed-fake-slow" after its shared object's bytes: the fake worker
+# (KBREED_FAKE_SEARCH) times it 1 ms slower, as a naive kernel is slow on a
+# GPU, so that a test's winner does not hang on a hash of the sources.
 if [ "$1" = --version ]; then
 	echo "fake nvcc for kbreed tests, release 0.0"
 	exit 0
@@ -46,3 +50,6 @@ if [ ! -s "$empty" ]; then
 		{ echo "fake_nvcc: cannot build an empty shared object" >&2; exit 2; }
 fi
 cp "$empty" "$out"
+if [ -n "${KBREED_FAKE_SLOW_TEXT:-}" ] && grep -qF -- "$KBREED_FAKE_SLOW_TEXT" "$src"; then
+	echo kbreed-fake-slow >>"$out"
+fi

@@ -194,9 +194,12 @@ refused "another program's database" "not a kbreed database" $K show --db "$TMP/
 # Two problems in one database: the second, a GELU of another shape, is
 # seeded from the bank by the first's winner (gelu_vec serves both; the fake
 # GPU times a kernel by its source, so the banked one is as fast there), and
-# with this --seed its winner descends from that seed over two rounds.
+# with this --seed its winner descends from that seed over two rounds. The
+# naive kernel (kernels/naive/gelu.cu) is made slow, as on a GPU, so that the
+# first problem's winner is a template's, which the bank can lend (its own
+# cache: the marks are made as kernels are compiled).
 sed 's/^M, N = .*/M, N = 17, 2050/' tests/data/search_gelu.py >"$TMP/other_gelu.py"
-$K -q bench tests/data/search_gelu.py "$TMP/other_gelu.py" --seed 2 --rounds 2 --ideas 2 --impls 2 --reps 20 \
+KBREED_CACHE=$TMP/bench-cache KBREED_FAKE_SLOW_TEXT="naive/gelu.cu -" $K -q bench tests/data/search_gelu.py "$TMP/other_gelu.py" --seed 2 --rounds 2 --ideas 2 --impls 2 --reps 20 \
 	--db "$TMP/bench.db" --out "$TMP/bench-out" --results "$TMP/bench.json" --json >"$TMP/bench.stdout" 2>"$TMP/err"
 check "bench --json: exit 0" $? 0
 "$PY" - "$TMP/bench.stdout" "$TMP/bench.json" "$TMP/bench.db" <<'EOF' >"$TMP/py" 2>&1
@@ -259,8 +262,8 @@ for run in 1 2; do
 	donor=$(jq -r ".results[$run - 1].donor.seed // 0" "$TMP/bench.json")
 	want=$(q "$TMP/bench.db" "SELECT '| $p | ' || printf('%.4f', r.final_eager_ms) || ' | - | ' || printf('%.4f', r.final_ms)
 		|| ' | ' || printf('%.1f%%', r.final_eager_ms / r.final_ms * 100) || ' | - | '
-		|| printf('%.1f%%', e.floor_ms / r.final_ms * 100) || ' | ' || c.round || ' | ' || c.template || ' | '
-		|| c.knobs || ' | ' || coalesce((SELECT substr(origin, 6) FROM candidates WHERE id = $donor), '-') || ' |'
+		|| printf('%.1f%%', e.floor_ms / r.final_ms * 100) || ' | ' || c.round || ' | ' || coalesce(nullif(c.template, ''), '-') || ' | '
+		|| coalesce(nullif(c.knobs, ''), '-') || ' | ' || coalesce((SELECT substr(origin, 6) FROM candidates WHERE id = $donor), '-') || ' |'
 		FROM runs r JOIN candidates c ON c.id = r.winner JOIN evaluations e ON e.candidate = c.id WHERE r.id = $run")
 	check "bench_table.sh: run $run's row, as stored" "$(grep -F "| $p |" "$TMP/table")" "$want"
 done

@@ -63,7 +63,8 @@
  * time (0.5 to 1.5 ms) comes from a hash of the name: a stand-in GPU for
  * tests of the search loop; $KBREED_FAKE_DELAY_MS makes each such candidate
  * take that long, and $KBREED_FAKE_TIME_SCALE multiplies its times (a
- * tiny scale puts it below any memory floor). With $KBREED_FAKE_GPU set, --info describes a
+ * tiny scale puts it below any memory floor). A shared object that fake_nvcc.sh
+ * marked "kbreed-fake-slow" ($KBREED_FAKE_SLOW_TEXT) takes 1 ms more. With $KBREED_FAKE_GPU set, --info describes a
  * made-up compute capability 9.0 device instead of reporting none.
  *
  * With $KBREED_FAKE_GPUS set to a comma-separated list of model names
@@ -548,6 +549,20 @@ static int fake_gpus(char *name, size_t cap)
 	return visible;
 }
 
+/* Whether fake_nvcc.sh appended its "kbreed-fake-slow" line to so. */
+static bool marked_slow(const char *so)
+{
+	static const char mark[] = "kbreed-fake-slow\n";
+	FILE *f = fopen(so, "rb");
+	if (!f)
+		return false;
+	char tail[sizeof mark - 1];
+	bool slow = fseek(f, -(long)sizeof tail, SEEK_END) == 0 && fread(tail, 1, sizeof tail, f) == sizeof tail &&
+		    memcmp(tail, mark, sizeof tail) == 0;
+	fclose(f);
+	return slow;
+}
+
 static void run_candidate(const struct job *j, const struct kbw_eval *e)
 {
 	const char *so = e->so, *outdir = e->outdir;
@@ -675,6 +690,8 @@ static void run_candidate(const struct job *j, const struct kbw_eval *e)
 		for (const char *c = base; *c; c++)
 			h = h * 33 + (unsigned char)*c;
 		double t = 0.5 + (double)(h % 1000) / 1000.0;
+		if (marked_slow(so))
+			t += 1.0;
 		const char *scale = getenv("KBREED_FAKE_TIME_SCALE");
 		if (scale && atof(scale) > 0)
 			t *= atof(scale);
