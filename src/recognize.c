@@ -1467,13 +1467,64 @@ static double conv_flops(const struct op_graph *g, const struct graph_op *op)
 	return 2 * graph_numel(g, t) * (graph_numel(g, w) / (double)g->tensors[w].shape[0]);
 }
 
+/* The length of tensor t's last axis (its contracted one in a product); 0
+ * where t is absent or a scalar. */
+static double last_axis(const struct op_graph *g, int t)
+{
+	if (t < 0 || t >= g->n_tensors || g->tensors[t].ndim < 1)
+		return 0;
+	return (double)g->tensors[t].shape[g->tensors[t].ndim - 1];
+}
+
+/* One matrix product's FLOPs, two per multiply-add: each output element is a
+ * dot product along the last axis of the left operand, whichever ATen
+ * spelling (mm, addmm, bmm, baddbmm, mv, addmv, dot, matmul) holds it. 0
+ * where the tensors are not there, or for ops that are no product. */
+static double product_flops(const struct op_graph *g, const struct graph_op *op)
+{
+	static const struct {
+		const char *name, *left;
+	} products[] = {
+		{ "mm", "self" }, { "bmm", "self" }, { "mv", "self" }, { "dot", "self" }, { "matmul", "self" },
+		{ "addmm", "mat1" }, { "baddbmm", "batch1" }, { "addmv", "mat" },
+	};
+	const char *name = short_name(op);
+	for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) {
+		if (strcmp(name, products[i].name))
+			continue;
+		int left = graph_op_arg(op, products[i].left), out = op->n_outputs > 0 ? op->outputs[0] : -1;
+		if (out < 0 || out >= g->n_tensors)
+			return 0;
+		return 2 * graph_numel(g, out) * last_axis(g, left);
+	}
+	return 0;
+}
+
+/* Scaled dot-product attention, as FlopCounterMode counts it: the two
+ * products, Q K^T (B*H*Sq*Sk*D multiply-adds) and P V (B*H*Sq*Sk*Dv). */
+static double attention_flops(const struct op_graph *g, const struct graph_op *op)
+{
+	const char *name = short_name(op);
+	if (strncmp(name, "_scaled_dot_product", 19) && strcmp(name, "scaled_dot_product_attention"))
+		return 0;
+	int q = graph_op_arg(op, "query"), k = graph_op_arg(op, "key"), v = graph_op_arg(op, "value");
+	if (q < 0 || k < 0 || v < 0 || g->tensors[q].ndim < 2 || g->tensors[k].ndim < 2 || last_axis(g, q) < 1)
+		return 0;
+	double sk = (double)g->tensors[k].shape[g->tensors[k].ndim - 2];
+	double rows = graph_numel(g, q) / last_axis(g, q);   /* B*H*Sq */
+	return 2 * rows * sk * (last_axis(g, q) + last_axis(g, v));
+}
+
 double recognize_flops(const struct op_graph *g)
 {
 	double flops = 0;
 	for (int k = 0; g && k < g->n_ops; k++) {
-		const char *name = short_name(&g->ops[k]);
+		const struct graph_op *op = &g->ops[k];
+		const char *name = short_name(op);
 		if (!strcmp(name, "convolution") || !strcmp(name, "_convolution"))
-			flops += conv_flops(g, &g->ops[k]);
+			flops += conv_flops(g, op);
+		else
+			flops += product_flops(g, op) + attention_flops(g, op);
 	}
 	return flops;
 }

@@ -33,10 +33,13 @@ void recognition_release(struct recognition *r);
  * found; otherwise r->missing says what was not covered. */
 bool recognize_graph(const struct op_graph *g, struct recognition *r);
 
-/* The FLOPs (two per multiply-add) of the graph's convolutions, counted
- * from their tensors' shapes as PyTorch's FlopCounterMode counts them: a
- * depthwise-separable pair is the depthwise's 2*N*C*OH*OW*KH*KW plus the
- * pointwise's 2*N*Cout*OH*OW*C. 0 for a graph without any. */
+/* The FLOPs (two per multiply-add) of the graph's convolutions, matrix
+ * products (mm, addmm, bmm, baddbmm, mv, addmv, dot, matmul) and
+ * scaled dot-product attention, counted from their tensors' shapes as
+ * PyTorch's FlopCounterMode counts them: a depthwise-separable pair is the
+ * depthwise's 2*N*C*OH*OW*KH*KW plus the pointwise's 2*N*Cout*OH*OW*C, a
+ * product 2 x its output's numel x the left operand's last axis. 0 for a
+ * graph without any. */
 double recognize_flops(const struct op_graph *g);
 
 /* Applies recognition to a loaded problem: when the file does not declare
