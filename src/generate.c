@@ -24,8 +24,10 @@
  * block per reduced row, grid-stride loops with 64-bit indices.
  */
 #include "generate.h"
+#include "home.h"
 
 #include "pointwise.h"
+#include "template.h"
 
 #include "util.h"
 
@@ -36,6 +38,10 @@
 #define GEN_SOURCE_CAP (16u << 20)   /* bytes of generated source */
 #define GEN_WHY_CAP 4096
 #define GEN_THREADS 256
+#define GEN_WARPS (GEN_THREADS / 32)
+/* Where the marker lines of the shared device helpers point, relative to
+ * the templates directory (the .cuh files of templates/common). */
+#define GEN_COMMON "common/"
 #define GEN_MAX_GRID (1 << 20)
 
 enum gen_loc_kind { LOC_NONE = 0, LOC_IN, LOC_OUT, LOC_SCRATCH };
@@ -55,6 +61,7 @@ struct gen {
 	int n_scratch;
 	int op;                   /* index of the op being emitted */
 	bool f64;                 /* the graph holds fp64: real is double */
+	bool block_reduce;        /* a kernel calls kb_block_reduce (templates/common/reduce.cuh) */
 };
 
 /* ---- small helpers ---- */
@@ -910,18 +917,19 @@ static int emit_softmax(struct gen *G, const struct graph_op *op)
 		   "\t\tdouble m = -INFINITY;\n"
 		   "\t\tfor (int64_t j = threadIdx.x; j < %lld; j += blockDim.x) {\n"
 		   "\t\t\tdouble v = (double)kb_ld(x[base + j * %lld]);\n\t\t\tif (v > m || v != v) m = v;\n\t\t}\n"
-		   "\t\tm = kb_block_max(m, sh);\n"
+		   "\t\tm = kb_block_reduce<%d>(m, sh, kb_max_nan(), (double)-INFINITY);\n"
 		   "\t\tdouble sum = 0.0;\n"
 		   "\t\tfor (int64_t j = threadIdx.x; j < %lld; j += blockDim.x)\n"
 		   "\t\t\tsum += exp((double)kb_ld(x[base + j * %lld]) - m);\n"
-		   "\t\tsum = kb_block_sum(sum, sh);\n"
+		   "\t\tsum = kb_block_reduce<%d>(sum, sh, kb_sum(), 0.0);\n"
 		   "\t\tfor (int64_t j = threadIdx.x; j < %lld; j += blockDim.x) {\n"
 		   "\t\t\tdouble v = (double)kb_ld(x[base + j * %lld]) - m;\n"
 		   "\t\t\tkb_st(&y[base + j * %lld], %s);\n\t\t}\n\t}\n}\n",
-		   kname, ctype(tx->dtype), ctype(T(G, y)->dtype), GEN_THREADS, (long long)rows,
+		   kname, ctype(tx->dtype), ctype(T(G, y)->dtype), GEN_WARPS, (long long)rows,
 		   (long long)inner, (long long)(D * inner), (long long)inner, (long long)D, (long long)inner,
-		   (long long)D, (long long)inner, (long long)D, (long long)inner, (long long)inner,
-		   logsm ? "v - log(sum)" : "exp(v) / sum");
+		   GEN_WARPS, (long long)D, (long long)inner, GEN_WARPS, (long long)D, (long long)inner,
+		   (long long)inner, logsm ? "v - log(sum)" : "exp(v) / sum");
+	G->block_reduce = true;
 	ptr(G, x, false, px, sizeof px);
 	ptr(G, y, true, py, sizeof py);
 	snprintf(args, sizeof args, "%s, %s", px, py);
@@ -1042,7 +1050,7 @@ static int emit_norm(struct gen *G, const struct graph_op *op)
 		   "\tfor (int64_t g = blockIdx.x; g < %lldLL; g += gridDim.x) {\n"
 		   "\t\tint64_t base = g * %lldLL;\n"
 		   "\t\tdouble mean, rstd;\n",
-		   kname, ctype(tx->dtype), wt, bt, rmt, rvt, ctype(T(G, y)->dtype), mt, rt, GEN_THREADS,
+		   kname, ctype(tx->dtype), wt, bt, rmt, rvt, ctype(T(G, y)->dtype), mt, rt, GEN_WARPS,
 		   (long long)groups, (long long)gstride);
 #define ELEM "base + (j / %lld) * %lldLL + j %% %lld"
 	char el[200];
@@ -1054,12 +1062,13 @@ static int emit_norm(struct gen *G, const struct graph_op *op)
 	} else {
 		buf_printf(&G->kern, "\t\tdouble s = 0.0;\n"
 			   "\t\tfor (int64_t j = threadIdx.x; j < %lldLL; j += blockDim.x)\n\t\t\ts += (double)kb_ld(x[%s]);\n"
-			   "\t\tmean = kb_block_sum(s, sh) / %lld.0;\n"
+			   "\t\tmean = kb_block_reduce<%d>(s, sh, kb_sum(), 0.0) / %lld.0;\n"
 			   "\t\tdouble q = 0.0;\n"
 			   "\t\tfor (int64_t j = threadIdx.x; j < %lldLL; j += blockDim.x) {\n"
 			   "\t\t\tdouble v = (double)kb_ld(x[%s]) - mean;\n\t\t\tq += v * v;\n\t\t}\n"
-			   "\t\trstd = 1.0 / sqrt(kb_block_sum(q, sh) / %lld.0 + %.17g);\n",
-			   (long long)len, el, (long long)len, (long long)len, el, (long long)len, eps);
+			   "\t\trstd = 1.0 / sqrt(kb_block_reduce<%d>(q, sh, kb_sum(), 0.0) / %lld.0 + %.17g);\n",
+			   (long long)len, el, GEN_WARPS, (long long)len, (long long)len, el, GEN_WARPS, (long long)len, eps);
+		G->block_reduce = true;
 	}
 	buf_printf(&G->kern, "\t\tif (threadIdx.x == 0 && smean) kb_st(&smean[g], mean);\n"
 		   "\t\tif (threadIdx.x == 0 && srstd) kb_st(&srstd[g], rstd);\n"
@@ -1536,7 +1545,13 @@ static void emit_preamble(struct gen *G, struct buf *o)
 		   " * scratch; pointwise math in `real`, sums in double.\n */\n"
 		   "#include <cuda_runtime.h>\n#include <cuda_fp16.h>\n#include <cuda_bf16.h>\n"
 		   "#include <math.h>\n#include <stdint.h>\n#include \"kbreed_candidate.h\"\n\n"
-		   "KBREED_CANDIDATE_ABI\n\n"
+		   "KBREED_CANDIDATE_ABI\n\n");
+	/* The shared helpers, inlined by generate_naive (src/template.h). */
+	if (G->n_scratch)
+		buf_printf(o, "#include \"" GEN_COMMON "host.cuh\" // kbreed:inline\n");
+	if (G->block_reduce)
+		buf_printf(o, "#include \"" GEN_COMMON "reduce.cuh\" // kbreed:inline\n");
+	buf_printf(o, "%s"
 		   "typedef %s real;\n\n"
 		   "static __device__ __forceinline__ real kb_ld(float v) { return (real)v; }\n"
 		   "static __device__ __forceinline__ real kb_ld(double v) { return (real)v; }\n"
@@ -1552,34 +1567,10 @@ static void emit_preamble(struct gen *G, struct buf *o)
 		   "static __device__ __forceinline__ void kb_st(int32_t *p, double v) { *p = (int32_t)v; }\n"
 		   "static __device__ __forceinline__ void kb_st(int64_t *p, double v) { *p = (int64_t)v; }\n"
 		   "static __device__ __forceinline__ void kb_st(bool *p, double v) { *p = v != 0.0; }\n\n"
-		   "/* Block-wide sum and max (NaN wins) of one value per thread; sh holds blockDim.x doubles. */\n"
-		   "static __device__ double kb_block_sum(double v, double *sh)\n{\n"
-		   "\tsh[threadIdx.x] = v;\n\t__syncthreads();\n"
-		   "\tfor (int w = blockDim.x / 2; w > 0; w >>= 1) {\n"
-		   "\t\tif (threadIdx.x < w)\n\t\t\tsh[threadIdx.x] += sh[threadIdx.x + w];\n\t\t__syncthreads();\n\t}\n"
-		   "\tdouble r = sh[0];\n\t__syncthreads();\n\treturn r;\n}\n\n"
-		   "static __device__ double kb_block_max(double v, double *sh)\n{\n"
-		   "\tsh[threadIdx.x] = v;\n\t__syncthreads();\n"
-		   "\tfor (int w = blockDim.x / 2; w > 0; w >>= 1) {\n"
-		   "\t\tif (threadIdx.x < w) {\n\t\t\tdouble o = sh[threadIdx.x + w];\n"
-		   "\t\t\tif (o > sh[threadIdx.x] || o != o)\n\t\t\t\tsh[threadIdx.x] = o;\n\t\t}\n\t\t__syncthreads();\n\t}\n"
-		   "\tdouble r = sh[0];\n\t__syncthreads();\n\treturn r;\n}\n\n"
 		   "static bool kb_is(const kb_tensor *t, int dtype, int ndim, const int64_t *shape)\n{\n"
 		   "\tif (t->dtype != dtype || t->ndim != ndim)\n\t\treturn false;\n"
 		   "\tfor (int i = 0; i < ndim; i++)\n\t\tif (t->shape[i] != shape[i])\n\t\t\treturn false;\n"
-		   "\treturn true;\n}\n", G->f64 ? "double" : "float");
-	if (G->n_scratch)
-		buf_printf(o, "\n/* The scratch comes from the device's default memory pool, which by default\n"
-			   " * hands memory back at every synchronisation: each call would map its\n"
-			   " * scratch afresh, host time outside the kernels' events. Keep it mapped\n"
-			   " * (a workspace, never results: each call rewrites what it reads). */\n"
-			   "static void kb_keep_scratch_mapped(void)\n{\n"
-			   "\tstatic bool done;\n\tcudaMemPool_t pool;\n\tint dev = 0;\n"
-			   "\tuint64_t keep = UINT64_MAX;\n"
-			   "\tif (done)\n\t\treturn;\n"
-			   "\tif (cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess)\n"
-			   "\t\tcudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);\n"
-			   "\tdone = true;\n}\n");
+		   "\treturn true;\n}\n", G->n_scratch || G->block_reduce ? "\n" : "", G->f64 ? "double" : "float");
 }
 
 static void emit_check(struct buf *o, const char *arr, int i, const struct graph_tensor *t)
@@ -1669,7 +1660,10 @@ int generate_naive(const struct op_graph *g, char **source, char **why)
 		emit_check(&o, "in", i, &g->tensors[i]);
 	for (int j = 0; j < g->n_outputs; j++)
 		emit_check(&o, "out", j, &g->tensors[g->outputs[j]]);
-	buf_printf(&o, "\n%s", G.n_scratch ? "\tkb_keep_scratch_mapped();\n" : "");
+	/* The scratch comes from the device's default memory pool, which by
+	 * default hands memory back at every synchronisation: each call would
+	 * map its scratch afresh, host time outside the kernels' events. */
+	buf_printf(&o, "\n%s", G.n_scratch ? "\tkb_keep_pool_mapped();  /* scratch stays mapped between calls */\n" : "");
 	buf_append(&o, buf_str(&G.body), G.body.len);
 	buf_printf(&o, "\tgoto done;  /* everything is enqueued */\n"
 		   "done:\n"
@@ -1682,7 +1676,14 @@ int generate_naive(const struct op_graph *g, char **source, char **why)
 		rc = -1;
 		goto out;
 	}
-	*source = buf_detach(&o);
+	/* The marker lines replaced by the helpers' text: one whole file. */
+	char *templates = xasprintf("%s/templates/naive.cu", home_dir()), *text = buf_detach(&o);
+	if (template_inline(templates, text, source)) {
+		buf_printf(&G.why, "the shared device helpers (templates/common) could not be inlined");
+		rc = -1;
+	}
+	free(templates);
+	free(text);
 out:
 	if (rc)
 		*why = xstrdup(G.why.len ? buf_str(&G.why) : "generation failed");

@@ -1,4 +1,5 @@
-// host.cuh - host helpers of the templates' kbreed_forward, written once:
+// host.cuh - host helpers of the templates' kbreed_forward (and of the naive
+// kernels src/generate.c writes), written once:
 //   kb_sm_count()   the current device's number of SMs (multiprocessors), for
 //                   sizing a grid to the machine; 0 where the runtime cannot
 //                   say (no device, a failed call, a count below 1): the

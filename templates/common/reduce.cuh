@@ -1,7 +1,7 @@
 // reduce.cuh - the warp and block reductions of the templates (rownorm,
 // norm_groups, frobenius, layernorm_row, layernorm_split, gemv, loss_reduce,
-// reduce_dim, flash_wgmma, the softmax templates through softmax_stats.cuh),
-// written once,
+// reduce_dim, flash_wgmma, the softmax templates through softmax_stats.cuh,
+// and the naive kernels src/generate.c writes), written once,
 // for any value type T and any combine op (sum, max, a (max, sum) merge, an
 // (arg, value) merge):
 //   kb_shfl_xor(v, off)           v from lane (lane ^ off) of the warp; any T
@@ -106,6 +106,15 @@ struct kb_sum2 {
 	__device__ __forceinline__ double2 operator()(double2 a, double2 b) const
 	{
 		return make_double2(a.x + b.x, a.y + b.y);
+	}
+};
+
+/* max where a NaN wins, as torch.max propagates it (the naive kernels of
+ * src/generate.c); between two NaNs, or +0 and -0, either may come out. */
+struct kb_max_nan {
+	template <typename T> __device__ __forceinline__ T operator()(T a, T b) const
+	{
+		return b > a || b != b ? b : a;
 	}
 };
 

@@ -262,6 +262,13 @@ static void test_layer_norm(void **state)
 	add_result(g, KB_F32, 3, st);
 	add_result(g, KB_F32, 3, st);
 	set_output(g, y);
+	/* The statistics: templates/common/reduce.cuh's block reduction over
+	 * the 8 warps of a 256-thread block, inlined. */
+	char *src = NULL, *why = NULL;
+	assert_int_equal(generate_naive(g, &src, &why), 0);
+	assert_non_null(strstr(src, "// ---- inlined from common/reduce.cuh ----"));
+	assert_non_null(strstr(src, "kb_block_reduce<8>(s, sh, kb_sum(), 0.0)"));
+	free(src);
 	generate_and_compile(g, "layer_norm");
 	graph_free(g);
 }
@@ -346,11 +353,15 @@ static void test_chain(void **state)
 	assert_int_equal(generate_naive(g, &src, &why), 0);
 	assert_non_null(strstr(src, "cudaMallocAsync"));
 	assert_non_null(strstr(src, "cudaFreeAsync"));
-	/* The scratch stays mapped between calls, set before the first allocation. */
-	const char *keep = strstr(src, "\tkb_keep_scratch_mapped();");
+	/* The scratch stays mapped between calls, set before the first
+	 * allocation, by templates/common/host.cuh's helper, inlined: the
+	 * candidate is one whole file, with no marker line left. */
+	const char *keep = strstr(src, "\tkb_keep_pool_mapped();");
 	assert_non_null(keep);
 	assert_true(keep < strstr(src, "cudaMallocAsync(&scratch"));
+	assert_non_null(strstr(src, "// ---- inlined from common/host.cuh ----"));
 	assert_non_null(strstr(src, "cudaMemPoolAttrReleaseThreshold"));
+	assert_null(strstr(src, "kbreed:inline"));
 	assert_non_null(strstr(src, "copy_out0"));
 	free(src);
 	generate_and_compile(g, "chain");
