@@ -72,7 +72,8 @@ def load_module(path):
 
 
 def phased(exe, conv, x):
-    """y of conv(x) rebuilt phase by phase, and how often each output was written."""
+    """y of conv(x) rebuilt phase by phase, how often each output was
+    written, and how many phases had no taps (bias alone)."""
     dims = x.dim() - 2
     w, b = conv.weight.detach(), conv.bias
     G = conv.groups
@@ -85,6 +86,7 @@ def phased(exe, conv, x):
     n = x.shape[0]
     y = torch.zeros((n, coutg * G) + tuple(osz), dtype=x.dtype)
     hits = torch.zeros(tuple(osz), dtype=torch.int64)
+    notap = 0
     queries = [(r, S[a], D[a], P[a], ksz[a], osz[a]) for a in range(dims) for r in range(S[a])]
     rows = phase_tables(exe, queries)
     table, i = [], 0
@@ -103,6 +105,7 @@ def phased(exe, conv, x):
         yp = torch.zeros((n, coutg * G) + tuple(nout), dtype=x.dtype)
         if b is not None:
             yp += b.detach().view((1, -1) + (1,) * dims)
+        notap += any(p["ntap"] == 0 for p in ax)
         if all(p["ntap"] > 0 for p in ax):
             for q in itertools.product(*[range(p["ntap"]) for p in ax]):
                 k = tuple(p["k0"] + (p["ntap"] - 1 - qa) * p["kstep"] for p, qa in zip(ax, q))
@@ -124,7 +127,7 @@ def phased(exe, conv, x):
         sl = tuple(slice(p["o0"], p["o0"] + (p["nout"] - 1) * S[a] + 1, S[a]) for a, p in enumerate(ax))
         y[(slice(None), slice(None)) + sl] = yp
         hits[sl] += 1
-    return y, hits
+    return y, hits, notap
 
 
 def sizes(conv, dims):
@@ -156,14 +159,14 @@ def main(argv):
                 continue
             conv = conv.double()
             dims = conv.weight.dim() - 2
-            tried, worst, empty, bad0 = 0, 0.0, 0, bad
+            tried, worst, empty, notap, bad0 = 0, 0.0, 0, 0, bad
             for s in sizes(conv, dims):
                 x = torch.randn((2, conv.in_channels) + s, dtype=torch.float64)
                 tried += 1
                 with torch.no_grad():
                     want = conv(x)
                     try:
-                        got, hits = phased(exe, conv, x)
+                        got, hits, nt = phased(exe, conv, x)
                     except ValueError as e:
                         print("not ok %s %s: %s" % (name, s, e))
                         bad += 1
@@ -182,10 +185,11 @@ def main(argv):
                 if not err < 1e-10:
                     print("not ok %s %s: max error %.3g" % (name, s, err))
                     bad += 1
+                notap += nt
                 empty += sum(1 for a in range(dims) if want.shape[2 + a] < conv.stride[a])
-            print("%s %s: stride %s dilation %s kernel %s, %d input sizes, max error %.1e%s" %
+            print("%s %s: stride %s dilation %s kernel %s, %d input sizes, max error %.1e%s%s" %
                   ("ok" if bad == bad0 else "not ok", name, tuple(conv.stride), tuple(conv.dilation), tuple(conv.kernel_size), tried, worst,
-                   ", phases with no outputs" if empty else ""))
+                   ", phases with no outputs" if empty else "", ", phases with no taps" if notap else ""))
     return 1 if bad else 0
 
 
