@@ -15,7 +15,9 @@
 # for a depthwise one.
 # The phase split (PHASES=1) of the strided transposed convs: recognition
 # marks them (CONV_TRANSPOSED_STRIDED, and only them), their PHASES=1
-# realisations compile and take the problem's shapes, its index arithmetic
+# realisations compile and take the problem's shapes, PHASES=1 compiles to
+# the PTX of PHASES=0 where the division gather does not apply (and not
+# where it does), its index arithmetic
 # (templates/common/conv_phase.cuh) rebuilds each transposed conv phase by
 # phase as PyTorch computes it (conv_phase_check.py, on the CPU), and a
 # fake-GPU run proposes the idea for a strided transposed conv and not for
@@ -137,6 +139,31 @@ op_is 82_conv_depthwise_2D_square_input_square_kernel conv2d_depthwise
 op_is 86_conv_depthwise_separable_2D conv2d_depthwise_separable
 
 compile_realisations
+
+# Where the division gather does not apply (a forward conv, a stride-1
+# transposed one) PHASES=1 is PHASES=0: the same device code, PTX for PTX.
+if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
+	for name in odd_conv2d_grouped odd_conv_transpose2d; do
+		[ -f "$tmp/p/$name.py" ] || continue
+		for ph in 0 1; do
+			"$K" -q template conv_igemm --for "$tmp/p/$name.py" PHASES=$ph >"$tmp/ptx-$name-$ph.cu" 2>"$tmp/err" &&
+				nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/ptx-$name-$ph.ptx" "$tmp/ptx-$name-$ph.cu" 2>>"$tmp/err"
+		done
+		[ -s "$tmp/ptx-$name-0.ptx" ] && cmp -s "$tmp/ptx-$name-0.ptx" "$tmp/ptx-$name-1.ptx" &&
+			ok "$name: PHASES=1 compiles to the PTX of PHASES=0" ||
+			not_ok "$name: PHASES=1 compiles to the PTX of PHASES=0" "$(cat "$tmp/err")"
+	done
+	# ... and where it applies, it does not.
+	name=odd_conv_transpose2d_strided
+	for ph in 0 1; do
+		"$K" -q template conv_igemm --for "$tmp/p/$name.py" PHASES=$ph >"$tmp/ptx-$name-$ph.cu" 2>"$tmp/err" &&
+			nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/ptx-$name-$ph.ptx" "$tmp/ptx-$name-$ph.cu" 2>>"$tmp/err"
+	done
+	[ -s "$tmp/ptx-$name-1.ptx" ] && ! cmp -s "$tmp/ptx-$name-0.ptx" "$tmp/ptx-$name-1.ptx" &&
+		grep -q conv_prep_phase_weights "$tmp/ptx-$name-1.ptx" &&
+		ok "$name: PHASES=1 compiles to the phase split" ||
+		not_ok "$name: PHASES=1 compiles to the phase split" "$(cat "$tmp/err")"
+fi
 
 # The phase split's index arithmetic, on the CPU: every transposed conv
 # here (level 1's and the odd ones) rebuilt phase by phase from the
