@@ -182,7 +182,8 @@
  *     is written.
  * Limits (KB_ERR_SHAPE otherwise): N*Do*Ho*Wo, Cin*D*H*W, Cin/G*KD*KH*KW
  * and Cout below 2^31 - 2^16; every extent, DIL*(k-1) and extent*STRIDE
- * below 2^28; Cin and Cout divisible by G. NaN propagates through ReLU and
+ * below 2^28; Cin and Cout divisible by G; PHASES=1: at most 65535 phases
+ * (STRIDE_D*STRIDE_H*STRIDE_W, a static_assert). NaN propagates through ReLU and
  * the pool as in PyTorch.
  */
 #ifndef BM
