@@ -155,22 +155,31 @@ static void def_values(struct buf *b, const char *name, int dims, const int64_t 
 	}
 }
 
-/* An int or int[] attribute, spatial dims deep, as def_values writes it
- * (the last `dims` entries; one int stands for every axis). */
-static void def_axes(struct buf *b, const struct graph_op *op, const char *attr,
-		     const char *name, int dims, int64_t fallback)
+/* An int or int[] attribute, spatial dims deep, into v[0..dims) (the last
+ * `dims` entries; one int stands for every axis; fallback where absent). */
+static void axes_values(const struct graph_op *op, const char *attr, int dims, int64_t fallback,
+			int64_t v[3])
 {
-	int64_t v[3] = { fallback, fallback, fallback };
 	const struct graph_attr *a = graph_op_attr(op, attr);
-	if (dims < 1 || dims > 3)
-		return;
-	for (int d = 0; d < dims; d++) {
+	for (int d = 0; d < 3; d++)
+		v[d] = fallback;
+	for (int d = 0; d < dims && d < 3; d++) {
 		if (a && a->value.type == GRAPH_INT)
 			v[d] = a->value.i;
 		else if (a && a->value.type == GRAPH_INTS && a->value.n > 0)
 			v[d] = a->value.ints[a->value.n - dims + d >= 0 ? a->value.n - dims + d
 					     : a->value.n - 1];
 	}
+}
+
+/* That attribute as def_values writes it. */
+static void def_axes(struct buf *b, const struct graph_op *op, const char *attr,
+		     const char *name, int dims, int64_t fallback)
+{
+	int64_t v[3];
+	if (dims < 1 || dims > 3)
+		return;
+	axes_values(op, attr, dims, fallback, v);
 	def_values(b, name, dims, v);
 }
 
@@ -323,6 +332,17 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	def_int(b, "CONV_GROUPS", groups);
 	def_int(b, "CONV_BIAS", bias);
 	def_int(b, "CONV_TRANSPOSED", transposed);
+	/* A transposed conv with a stride above 1 on some axis: most of its
+	 * taps meet no input (the ideas that split it by output phase ask). */
+	if (transposed && dims <= 3) {
+		int64_t stride[3];
+		bool strided = false;
+		axes_values(op, "stride", dims, 1, stride);
+		for (int d = 0; d < dims; d++)
+			strided |= stride[d] > 1;
+		if (strided)
+			def_int(b, "CONV_TRANSPOSED_STRIDED", 1);
+	}
 	if (pw)   /* the depthwise conv's hyper-parameters above, the pointwise's bias here */
 		def_int(b, "CONV_PW_BIAS", graph_op_arg(pw, "bias") >= 0);
 	if (!strcmp(name, "conv2d_relu_maxpool")) {

@@ -8,6 +8,7 @@
 // knob WARPS: 4 8 | default 8 | category parallelism | warps per block; the warp grid (along M x along N) is derived from the tile
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
 // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
+// knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -58,12 +59,48 @@
  *                DIL*(k-1) - PAD (which may be negative) and B = weight[g*Cin/G
  *                + ci][co][taps flipped along every axis] (the flattened tap
  *                index t read as T-1-t), so it runs the forward kernel;
- *   transposed, a stride above 1 (TGATHER): A = x[...][(oh + PAD - kh*DIL) /
- *                STRIDE] where that divides and lies inside, 0 otherwise, B =
- *                the weight unflipped. Correct but wasteful: only about one
- *                tap in STRIDE per axis is nonzero, and every one is gathered
- *                and multiplied (no knob changes it; a sub-pixel split into
- *                STRIDE^dims forward convolutions would not).
+ *   transposed, a stride above 1 (TGATHER), PHASES=0 (TDIV): A =
+ *                x[...][(oh + PAD - kh*DIL) / STRIDE] where that divides and
+ *                lies inside, 0 otherwise, B = the weight unflipped. Correct
+ *                but wasteful: only about one tap in STRIDE per axis is
+ *                nonzero, and every one is gathered and multiplied;
+ *   transposed, a stride above 1, PHASES=1 (PHASED): one GEMM per output
+ *                phase, each a forward conv of stride 1 over only the taps
+ *                that divide (below).
+ *
+ * The phase split (PHASED). Output o of a strided axis has the phase r =
+ * (o + PAD) mod STRIDE; the taps k with k*DIL = r (mod STRIDE) are exactly
+ * those that divide, every kstep = STRIDE/gcd(DIL, STRIDE)-th from the
+ * first, k0, and the phase's outputs are every STRIDE-th from o0. Taking a
+ * phase's taps in reverse, tap q (k = k0 + (ntap-1-q)*kstep) of the phase's
+ * output j (o = o0 + j*STRIDE) reads input j + q*dstep - pad, dstep =
+ * DIL/gcd(DIL, STRIDE): a forward conv of stride 1, dilation dstep and a
+ * padding (maybe negative) of the phase's own (templates/common/
+ * conv_phase.cuh works these out, for the host and the device alike). With
+ * the phases of the axes combined (STRIDE_D*STRIDE_H*STRIDE_W of them, the
+ * grid's y dimension, phase = (rd*STRIDE_H + rh)*STRIDE_W + rw), phase p is
+ * the GEMM
+ *   M = N x its outputs (about M/phases), K = Cin/G x its taps (about
+ *   K/phases), N = Cout/G,
+ * run by the forward gather (conv_phase_setup rewrites a block's copy of
+ * the arguments into the phase's extents, pads and weights); its tiles
+ * store every STRIDE-th output of y. The weight re-layout lays each phase's
+ * taps out contiguously and reversed (conv_prep_phase_weights), in a slot
+ * per phase sized for the phase with the most taps; the grid's x dimension
+ * covers the phase with the most outputs, and the blocks past a smaller
+ * phase's end return at once. Edge cases:
+ *   - KH not a multiple of STRIDE: the phases' tap counts differ by one;
+ *   - DIL not coprime with STRIDE: the phases r that gcd(DIL, STRIDE) does
+ *     not divide have no taps at all (K = 0: no slice runs, the outputs get
+ *     the bias alone, or 0);
+ *   - output padding, or an output shorter than STRIDE: the phases' output
+ *     counts differ by one, and a phase may have none (M = 0: all its
+ *     blocks return);
+ *   - groups: as for the other paths, a block's channel tile lies in one
+ *     group, and each phase's slot holds every group's weights.
+ * PHASES=1 is the same kernel as PHASES=0 where TGATHER is 0 (a forward
+ * conv, or a transposed one of stride 1 everywhere).
+ *
  * A block's channel tile lies inside one group (the channel tiles of a
  * group are ceil((Cout/G)/BN), so a small Cout/G leaves part of a BN tile
  * idle, and BN = 32 suits it best).
@@ -83,8 +120,8 @@
  * one 16-byte (8-byte) shared-memory load with no conversion.
  *
  * Main kernel. A block owns a tile of TBM output positions by BN output
- * channels (one-dimensional grid, channel tiles of one position tile
- * adjacent). K is walked in BK-deep slices through a STAGES ring of
+ * channels (grid x: position tiles, the channel tiles of one adjacent;
+ * grid y: the phase, PHASED only). K is walked in BK-deep slices through a STAGES ring of
  * shared-memory buffers filled by cp.async, STAGES-1 slices ahead of the
  * one being multiplied, one __syncthreads per slice. The copies of the
  * slice ahead are issued in BK/8 pieces, one before each k8 step of the
@@ -102,7 +139,9 @@
  *     carries the (ci, kd, kh, kw) of its tap from slice to slice with a
  *     mixed-radix add, so no division runs in the loop (TGATHER's divide by
  *     the constant STRIDE aside: the table holds oh + P and the sample's
- *     address, and each tap's input position is worked out per copy). 4-byte cp.async; taps in the padding, past K or past M copy
+ *     address, and each tap's input position is worked out per copy; the
+ *     phase split has no division: it is a forward gather). 4-byte
+ *     cp.async; taps in the padding, past K or past M copy
  *     zero bytes (src-size 0: nothing is read, the slot is zero-filled).
  *     Stored row-major sA[TBM][BK + 4]: the 4-float pad puts the eight
  *     16-byte rows read by one ldmatrix phase in distinct banks, and the
@@ -143,7 +182,8 @@
  *     is written.
  * Limits (KB_ERR_SHAPE otherwise): N*Do*Ho*Wo, Cin*D*H*W, Cin/G*KD*KH*KW
  * and Cout below 2^31 - 2^16; every extent, DIL*(k-1) and extent*STRIDE
- * below 2^28; Cin and Cout divisible by G. NaN propagates through ReLU and
+ * below 2^28; Cin and Cout divisible by G; PHASES=1: at most 65535 phases
+ * (STRIDE_D*STRIDE_H*STRIDE_W, a static_assert). NaN propagates through ReLU and
  * the pool as in PyTorch.
  */
 #ifndef BM
@@ -163,6 +203,9 @@
 #endif
 #ifndef PRECISION
 #define PRECISION 3
+#endif
+#ifndef PHASES
+#define PHASES 0
 #endif
 
 /* ---- the problem's hyper-parameters, per axis (D, H, W) ----
@@ -292,6 +335,11 @@
 #else
 #define TGATHER 0
 #endif
+/* PHASED: TGATHER split by output phase (PHASES=1), each phase a forward
+ * conv of stride 1 over its own taps (see the top); TDIV: TGATHER's
+ * division gather over every tap (PHASES=0). */
+#define PHASED (TGATHER && PHASES)
+#define TDIV (TGATHER && !PHASES)
 #ifndef RELU
 #define RELU 0
 #endif
@@ -307,6 +355,7 @@
 #include "kbreed_candidate.h"
 #include "../common/ampere.cuh" // kbreed:inline
 #include "../common/host.cuh" // kbreed:inline
+#include "../common/conv_phase.cuh" // kbreed:inline
 
 static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
 static_assert(BN == 32 || BN == 64 || BN == 96 || BN == 128, "BN is 32, 64, 96 or 128");
@@ -314,6 +363,7 @@ static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2, 3 or 4");
 static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
+static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -330,6 +380,29 @@ static_assert(POOL >= 0 && (POOL == 0 || POOL_STRIDE >= 1), "POOL >= 0, POOL_STR
 KBREED_CANDIDATE_ABI
 
 #define NTHREADS (WARPS * 32)
+
+/* The gather's stride and dilation per axis: the problem's, or under
+ * PHASED a phase's (stride 1, dilation DIL / gcd(DIL, STRIDE): see
+ * conv_phase.cuh). NPHASE phases, the grid's y dimension. */
+__host__ __device__ constexpr int cgcd(int x, int y) { return y ? cgcd(y, x % y) : x; }
+#if PHASED
+#define GSTR_D 1
+#define GSTR_H 1
+#define GSTR_W 1
+#define GDIL_D (DIL_D / cgcd(DIL_D, STRIDE_D))
+#define GDIL_H (DIL_H / cgcd(DIL_H, STRIDE_H))
+#define GDIL_W (DIL_W / cgcd(DIL_W, STRIDE_W))
+#define NPHASE (STRIDE_D * STRIDE_H * STRIDE_W)
+#else
+#define GSTR_D STRIDE_D
+#define GSTR_H STRIDE_H
+#define GSTR_W STRIDE_W
+#define GDIL_D DIL_D
+#define GDIL_H DIL_H
+#define GDIL_W DIL_W
+#define NPHASE 1
+#endif
+static_assert(NPHASE <= 65535, "the phases are the grid's y dimension");
 
 /* Block tile rows: halved while a thread would hold more than 128 accumulators. */
 constexpr int clamp_bm(int bm)
@@ -505,6 +578,71 @@ __global__ void conv_prep_weights(const float *__restrict__ w,
 	}
 }
 
+#if PHASED
+/* Phase ph's geometry per axis (D, H, W): ph = (rd*STRIDE_H + rh)*STRIDE_W
+ * + rw; an axis the problem lacks is one phase of one tap and one output.
+ * k* are the kernel's extents, o* the whole output's. */
+__host__ __device__ __forceinline__ void conv_phase_axes(int ph, int kd, int kh, int kw, int od, int oh, int ow,
+							 conv_phase_axis *pd, conv_phase_axis *phh, conv_phase_axis *pw)
+{
+	const int rw = ph % STRIDE_W, rh = ph / STRIDE_W % STRIDE_H, rd = ph / STRIDE_W / STRIDE_H;
+	*pd = conv_phase_axis_of(rd, STRIDE_D, DIL_D, PAD_D, kd, od);
+	*phh = conv_phase_axis_of(rh, STRIDE_H, DIL_H, PAD_H, kh, oh);
+	*pw = conv_phase_axis_of(rw, STRIDE_W, DIL_W, PAD_W, kw, ow);
+}
+
+/* PHASED: wsp holds NPHASE slots of (CONV_GROUPS, nkb, nnb, 32 lanes, FR)
+ * floats (blockIdx.y: the phase), nkb enough for the phase with the most
+ * taps. In phase ph, B[k][co] of group grp, k = (ci, qd, qh, qw) over the
+ * phase's taps (ntap per axis), is
+ *   w[grp*Cg + ci][co][kd][kh][kw],  kh = k0 + (ntap - 1 - qh)*kstep
+ * per axis (the phase's taps, reversed: conv_phase.cuh), zero past the
+ * phase's K = Cg*ntap_d*ntap_h*ntap_w. */
+__global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__restrict__ wsp, int Cg,
+					int Coutg, int KD, int KH, int KW, int nkb, int nnb)
+{
+	conv_phase_axis pd, phh, pw;
+	conv_phase_axes(blockIdx.y, KD, KH, KW, 1, 1, 1, &pd, &phh, &pw);
+	const int tw = pw.ntap, thw = phh.ntap * pw.ntap, tp = pd.ntap * thw; /* the phase's taps */
+	const int Kp = Cg * tp, T = KD * KH * KW;
+	const int64_t total = (int64_t)CONV_GROUPS * nkb * nnb * 32;
+	wsp += (size_t)blockIdx.y * total * FR;
+	for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+	     i += (int64_t)gridDim.x * blockDim.x) {
+		int lane = (int)(i & 31);
+		int64_t blk = i >> 5;
+		int nb = (int)(blk % nnb), kb = (int)(blk / nnb);
+		const int grp = kb / nkb;
+		kb -= grp * nkb;
+		int n = nb * 8 + (lane >> 2);
+		float wv[2] = { 0.0f, 0.0f };
+#pragma unroll
+		for (int h = 0; h < 2; h++) {
+			const int k = kb * 8 + (lane & 3) + 4 * h;
+			if (n >= Coutg || k >= Kp)
+				continue;
+			int ci = k / tp, t = k - ci * tp;
+			int qd = t / thw;
+			t -= qd * thw;
+			int qh = t / tw, qw = t - qh * tw;
+			int kd = pd.k0 + (pd.ntap - 1 - qd) * pd.kstep;
+			int kh = phh.k0 + (phh.ntap - 1 - qh) * phh.kstep;
+			int kw = pw.k0 + (pw.ntap - 1 - qw) * pw.kstep;
+			wv[h] = w[((int64_t)(grp * Cg + ci) * Coutg + n) * T + ((int64_t)kd * KH + kh) * KW + kw];
+		}
+		unsigned b0 = to_tf32(wv[0]), b1 = to_tf32(wv[1]);
+#if PRECISION == 3
+		unsigned s0 = to_tf32(wv[0] - __uint_as_float(b0));
+		unsigned s1 = to_tf32(wv[1] - __uint_as_float(b1));
+		reinterpret_cast<float4 *>(wsp)[i] = make_float4(__uint_as_float(b0), __uint_as_float(b1),
+								 __uint_as_float(s0), __uint_as_float(s1));
+#else
+		reinterpret_cast<float2 *>(wsp)[i] = make_float2(__uint_as_float(b0), __uint_as_float(b1));
+#endif
+	}
+}
+#endif
+
 /* ---- the convolution ------------------------------------------------------ */
 
 struct conv_args {
@@ -525,21 +663,80 @@ struct conv_args {
 #if CONV_GROUPS > 1
 	int Cg, Coutg, tpg; /* in and out channels per group, channel tiles per group */
 #endif
-#if CONV_TRANSPOSED && !TGATHER
-	int pad_d, pad_h, pad_w; /* DIL*(k-1) - PAD per axis */
+#if (CONV_TRANSPOSED && !TGATHER) || PHASED
+	int pad_d, pad_h, pad_w; /* DIL*(k-1) - PAD per axis; PHASED: the phase's */
 #endif
-#if TGATHER
+#if TDIV
 	int DS, HS, WS; /* D*STRIDE_D, H*STRIDE_H, W*STRIDE_W */
+#endif
+#if PHASED
+	/* The host fills the problem's values; conv_phase_setup turns a copy
+	 * into the block's phase: KH, KW, (KD), Ho, Wo, (Do), M, K, nk, the
+	 * digits, the pads and wsp become the phase's, a forward conv of
+	 * stride 1 whose outputs are every STRIDE-th of y from (od0, oh0, ow0). */
+	int N;                /* samples */
+	int KDf, KHf, KWf;    /* the kernel's extents (1 on missing axes) */
+	int Dof, Hof, Wof;    /* y's extents (1 on missing axes) */
+	int nkg;              /* BK slices per group in a phase's weight slot */
+	int od0, oh0, ow0;    /* the phase's first output per axis */
 #endif
 };
 
-__global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_args a)
+#if PHASED
+/* a, filled by the host for the whole problem, becomes phase ph's GEMM. */
+__device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
+{
+	conv_phase_axis pd, phh, pw;
+	conv_phase_axes(ph, a.KDf, a.KHf, a.KWf, a.Dof, a.Hof, a.Wof, &pd, &phh, &pw);
+	const int Cg = a.Cin / CONV_GROUPS;
+	const int tp = pd.ntap * phh.ntap * pw.ntap;
+	a.K = Cg * tp;
+	a.nk = (a.K + BK - 1) / BK;
+	a.M = a.N * pd.nout * phh.nout * pw.nout;
+	/* a phase with no taps runs no slice (bias only); its digits need extents >= 1 */
+	a.KH = max(phh.ntap, 1);
+	a.KW = max(pw.ntap, 1);
+	a.Ho = phh.nout;
+	a.Wo = pw.nout;
+	a.pad_d = pd.pad;
+	a.pad_h = phh.pad;
+	a.pad_w = pw.pad;
+	a.od0 = pd.o0;
+	a.oh0 = phh.o0;
+	a.ow0 = pw.o0;
+	const int khw = a.KH * a.KW;
+#if CONV_DIMS == 3
+	a.KD = max(pd.ntap, 1);
+	a.Do = pd.nout;
+	const int T = a.KD * khw;
+	a.dkd = (BK % T) / khw;
+#else
+	const int T = khw;
+#endif
+	a.dci = BK / T;
+	a.dkh = (BK % khw) / a.KW;
+	a.dkw = (BK % khw) % a.KW;
+	a.wsp += (size_t)ph * CONV_GROUPS * a.nkg * (BK / 8) * a.nnb * 32 * FR;
+}
+#endif
+
+__global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_args args)
 {
 	extern __shared__ __align__(16) float smem[];
 	int4 *minfo = reinterpret_cast<int4 *>(smem + NSTAGE * STAGE_FLOATS);
 
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+#if PHASED
+	conv_args a = args;
+	conv_phase_setup(a, blockIdx.y);
+#else
+	const conv_args &a = args;
+#endif
 	const int tile_m = blockIdx.x / a.ntiles, tile_n = blockIdx.x - tile_m * a.ntiles;
+#if PHASED
+	if (tile_m * TBM >= a.M)
+		return; /* the grid covers the largest phase; this one is smaller (block-uniform) */
+#endif
 #if CONV_GROUPS > 1
 	/* The channel tiles of one group, then the next group's. */
 	const int grp = tile_n / a.tpg, tn = tile_n - grp * a.tpg;
@@ -563,12 +760,12 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #else
 	const int npos = HoWo;
 #endif
-#if CONV_TRANSPOSED && !TGATHER
+#if (CONV_TRANSPOSED && !TGATHER) || PHASED
 	const int pad_h = a.pad_h, pad_w = a.pad_w;
 #if CONV_DIMS == 3
 	const int pad_d = a.pad_d;
 #endif
-#elif !TGATHER
+#elif !TDIV
 	constexpr int pad_h = PAD_H, pad_w = PAD_W;
 #if CONV_DIMS == 3
 	constexpr int pad_d = PAD_D;
@@ -576,7 +773,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 
 	/* Per-position table: x address of tap (0,0,0) and the first input
-	 * row/column (TGATHER: the sample's address and oh + PAD, ow + PAD). */
+	 * row/column (TDIV: the sample's address and oh + PAD, ow + PAD). */
 	for (int r = tid; r < TBM; r += NTHREADS) {
 		int4 e;
 		if (r < mcount) {
@@ -587,7 +784,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			p -= od * HoWo;
 #endif
 			int oh = p / a.Wo, ow = p - oh * a.Wo;
-#if TGATHER
+#if TDIV
 			int ih0 = oh + PAD_H, iw0 = ow + PAD_W;
 #if CONV_DIMS == 3
 			mid[r] = od + PAD_D;
@@ -602,9 +799,9 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			int64_t off = (int64_t)n * a.Cin * a.H * a.W;
 #endif
 #else
-			int ih0 = oh * STRIDE_H - pad_h, iw0 = ow * STRIDE_W - pad_w;
+			int ih0 = oh * GSTR_H - pad_h, iw0 = ow * GSTR_W - pad_w;
 #if CONV_DIMS == 3
-			int id0 = od * STRIDE_D - pad_d;
+			int id0 = od * GSTR_D - pad_d;
 			mid[r] = id0;
 #if CONV_GROUPS > 1
 			int64_t off = ((int64_t)n * a.Cin + cin0) * a.D * HW + (int64_t)id0 * HW + (int64_t)ih0 * a.W + iw0;
@@ -657,7 +854,12 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	const unsigned sbase = smem_u32(smem);
 #if CONV_GROUPS > 1
 	/* the group's prepared weights, then this tile's n8 blocks in them */
-	const float *wtile = a.wsp + ((size_t)grp * a.nk * (BK / 8) * a.nnb + (size_t)(tn * BN / 8)) * 32 * FR;
+#if PHASED
+	const int nkg = a.nkg; /* slices per group in the phase's slot */
+#else
+	const int nkg = a.nk;
+#endif
+	const float *wtile = a.wsp + ((size_t)grp * nkg * (BK / 8) * a.nnb + (size_t)(tn * BN / 8)) * 32 * FR;
 #else
 	const float *wtile = a.wsp + (size_t)(n0 / 8) * 32 * FR;
 #endif
@@ -669,7 +871,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	 * (part 0 also the B slice), slice_end advances the tap by BK. */
 	unsigned g_sa = 0, g_koff = 0;
 	int g_khv = 0; /* the tap's row offset kh*DIL_H (past K: outside every row) */
-#if TGATHER
+#if TDIV
 	int g_kwv = 0; /* kw*DIL_W */
 #endif
 #if CONV_DIMS == 3
@@ -683,9 +885,9 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		const int cg = a.Cin;
 #endif
 #if CONV_DIMS == 3
-		g_kdv = kd * DIL_D;
+		g_kdv = kd * GDIL_D;
 #endif
-#if TGATHER
+#if TDIV
 		/* input index * STRIDE = table entry - tap offset */
 		g_kwv = kw * DIL_W;
 		g_khv = ci < cg ? kh * DIL_H : BIG_POS;
@@ -695,12 +897,12 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		g_koff = (unsigned)ci * (unsigned)a.H * (unsigned)a.W;
 #endif
 #else
-		g_khv = ci < cg ? kh * DIL_H : BIG_NEG;
+		g_khv = ci < cg ? kh * GDIL_H : BIG_NEG;
 #if CONV_DIMS == 3
-		g_koff = (((unsigned)ci * (unsigned)a.D + (unsigned)g_kdv) * (unsigned)a.H + (unsigned)(kh * DIL_H)) *
-				 (unsigned)a.W + (unsigned)(kw * DIL_W);
+		g_koff = (((unsigned)ci * (unsigned)a.D + (unsigned)g_kdv) * (unsigned)a.H + (unsigned)(kh * GDIL_H)) *
+				 (unsigned)a.W + (unsigned)(kw * GDIL_W);
 #else
-		g_koff = ((unsigned)ci * (unsigned)a.H + (unsigned)(kh * DIL_H)) * (unsigned)a.W + (unsigned)(kw * DIL_W);
+		g_koff = ((unsigned)ci * (unsigned)a.H + (unsigned)(kh * GDIL_H)) * (unsigned)a.W + (unsigned)(kw * GDIL_W);
 #endif
 #endif
 	};
@@ -710,7 +912,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		for (int q = 0; q < NR / KPARTS; q++) {
 			const int i = p * (NR / KPARTS) + q;
 			int4 e = minfo[row0 + i * ROWSTEP];
-#if TGATHER
+#if TDIV
 			/* tap k of output o reads (o + PAD - k*DIL) / STRIDE where divisible */
 			unsigned nh = (unsigned)(e.z - g_khv), nw = (unsigned)(e.w - g_kwv);
 			bool ok = nh < (unsigned)a.HS && nw < (unsigned)a.WS && nh % STRIDE_H == 0 && nw % STRIDE_W == 0;
@@ -723,7 +925,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			unsigned long long p64 = ((unsigned long long)(unsigned)e.y << 32) | (unsigned)e.x;
 			const float *src = reinterpret_cast<const float *>(p64 + (unsigned long long)(g_koff + o) * 4u);
 #else
-			int ih = e.z + g_khv, iw = e.w + kw * DIL_W;
+			int ih = e.z + g_khv, iw = e.w + kw * GDIL_W;
 			bool ok = (unsigned)ih < (unsigned)a.H && (unsigned)iw < (unsigned)a.W;
 #if CONV_DIMS == 3
 			int id = mid[row0 + i * ROWSTEP] + g_kdv;
@@ -877,6 +1079,11 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	constexpr int ECT = NTHREADS / ERT;
 	constexpr int EU = TBM / ERT;
 	const int er0 = tid % ERT, ec0 = tid / ERT;
+#if PHASED
+	const int ynpos = a.Dof * a.Hof * a.Wof; /* y's positions per sample and channel */
+#else
+	const int ynpos = npos;
+#endif
 	int64_t ybase[EU];
 #pragma unroll
 	for (int u = 0; u < EU; u++) {
@@ -885,7 +1092,21 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		if (r < mcount) {
 			int m = m0 + r;
 			int n = m / npos, p = m - n * npos;
+#if PHASED
+			/* the phase's position p is y's (od, oh, ow)*STRIDE + (od0, oh0, ow0) */
+#if CONV_DIMS == 3
+			int od = p / HoWo;
+			p -= od * HoWo;
+			const int yd = od * STRIDE_D + a.od0;
+#else
+			const int yd = 0;
+#endif
+			int oh = p / a.Wo, ow = p - oh * a.Wo;
+			int64_t q = ((int64_t)yd * a.Hof + oh * STRIDE_H + a.oh0) * a.Wof + ow * STRIDE_W + a.ow0;
+			ybase[u] = ((int64_t)n * a.Cout + n0) * ynpos + q;
+#else
 			ybase[u] = ((int64_t)n * a.Cout + n0) * npos + p;
+#endif
 		}
 	}
 #else
@@ -938,10 +1159,10 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		for (int u = 0; u < EU; u++) {
 			if (ybase[u] < 0)
 				continue;
-			float *yp = a.y + ybase[u] + (int64_t)c0 * npos;
+			float *yp = a.y + ybase[u] + (int64_t)c0 * ynpos;
 			const int r = er0 + u * ERT;
 			for (int c = ec0; c < ncw; c += ECT)
-				__stcs(yp + (int64_t)c * npos, sC[c * LDC + r]);
+				__stcs(yp + (int64_t)c * ynpos, sC[c * LDC + r]);
 		}
 #else
 		{
@@ -1085,9 +1306,26 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 
 	/* Weights in fragment order. */
 	int nk = (int)((K + BK - 1) / BK);
+	int64_t Mgrid = M; /* positions the grid's x dimension covers */
+#if PHASED
+	/* Each phase's slot holds as many slices as the phase with the most
+	 * taps needs; the grid covers the phase with the most positions. */
+	{
+		int64_t Kmax = 0, Mmax = 0;
+		for (int ph = 0; ph < NPHASE; ph++) {
+			conv_phase_axis pd, phh, pw;
+			conv_phase_axes(ph, (int)KD, (int)KH, (int)KW, (int)Do, (int)Ho, (int)Wo, &pd, &phh, &pw);
+			int64_t Kp = Cg * pd.ntap * phh.ntap * pw.ntap, Mp = N * pd.nout * phh.nout * pw.nout;
+			Kmax = Kp > Kmax ? Kp : Kmax;
+			Mmax = Mp > Mmax ? Mp : Mmax;
+		}
+		nk = (int)((Kmax + BK - 1) / BK);
+		Mgrid = Mmax;
+	}
+#endif
 	int nkb = nk * (BK / 8); /* k8 blocks up to the padded K the slices read */
 	int nnb = (int)((Coutg + 7) / 8); /* per group */
-	size_t wsp_floats = (size_t)CONV_GROUPS * nkb * nnb * 32 * FR;
+	size_t wsp_floats = (size_t)NPHASE * CONV_GROUPS * nkb * nnb * 32 * FR;
 	float *wsp = NULL;
 	kb_keep_pool_mapped();
 	if (cudaMallocAsync((void **)&wsp, wsp_floats * sizeof(float), st) != cudaSuccess)
@@ -1096,8 +1334,14 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	{
 		int64_t th = (int64_t)CONV_GROUPS * nkb * nnb * 32;
 		int64_t blocks = (th + 255) / 256;
+#if PHASED
+		if (nkb > 0)
+			conv_prep_phase_weights<<<dim3((unsigned)(blocks < 65536 ? blocks : 65536), NPHASE), 256, 0, st>>>(
+				(const float *)w->data, wsp, (int)Cg, (int)Coutg, (int)KD, (int)KH, (int)KW, nkb, nnb);
+#else
 		conv_prep_weights<<<(unsigned)(blocks < 65536 ? blocks : 65536), 256, 0, st>>>(
 			(const float *)w->data, wsp, (int)Coutg, (int)K, nkb, nnb, (int)T);
+#endif
 		if (cudaGetLastError() != cudaSuccess) {
 			rc = KB_ERR_LAUNCH;
 			goto out;
@@ -1151,17 +1395,27 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		a.pad_h = (int)(DIL_H * (KH - 1) - PAD_H);
 		a.pad_w = (int)(DIL_W * (KW - 1) - PAD_W);
 #endif
-#if TGATHER
+#if TDIV
 		a.DS = (int)(D * STRIDE_D);
 		a.HS = (int)(H * STRIDE_H);
 		a.WS = (int)(W * STRIDE_W);
 #endif
-		int64_t grid = ((M + TBM - 1) / TBM) * a.ntiles;
+#if PHASED
+		a.N = (int)N;
+		a.KDf = (int)KD;
+		a.KHf = (int)KH;
+		a.KWf = (int)KW;
+		a.Dof = (int)Do;
+		a.Hof = (int)Ho;
+		a.Wof = (int)Wo;
+		a.nkg = nk;
+#endif
+		int64_t grid = ((Mgrid + TBM - 1) / TBM) * a.ntiles;
 		if (grid > INT32_MAX) {
 			rc = KB_ERR_SHAPE;
 			goto out;
 		}
-		conv_igemm_kernel<<<(unsigned)grid, NTHREADS, SMEM_BYTES, st>>>(a);
+		conv_igemm_kernel<<<dim3((unsigned)grid, NPHASE), NTHREADS, SMEM_BYTES, st>>>(a);
 		if (cudaGetLastError() != cudaSuccess)
 			rc = KB_ERR_LAUNCH;
 	}

@@ -13,6 +13,15 @@
 # holds conv_igemm for the others and not for them, and a run on the fake
 # GPU proposes conv_igemm kernels for a grouped transposed conv and none
 # for a depthwise one.
+# The phase split (PHASES=1) of the strided transposed convs: recognition
+# marks them (CONV_TRANSPOSED_STRIDED, and only them), their PHASES=1
+# realisations compile and take the problem's shapes, PHASES=1 compiles to
+# the PTX of PHASES=0 where the division gather does not apply (and not
+# where it does), its index arithmetic
+# (templates/common/conv_phase.cuh) rebuilds each transposed conv phase by
+# phase as PyTorch computes it (conv_phase_check.py, on the CPU), and a
+# fake-GPU run proposes the idea for a strided transposed conv and not for
+# a forward one.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/bridge/template_lib.sh
@@ -42,6 +51,7 @@ echo "# $n_l1 level-1 convolutions, $(ls "$tmp/p" | grep -c '^odd_') odd ones"
 # knob's lowest and highest values.
 n_served=0
 n_refused=0
+n_phased=0
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
 	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
@@ -64,12 +74,26 @@ for f in "$tmp"/p/*.py; do
 		not_ok "$name: conv_igemm realised" "$(cat "$tmp/err")"
 	case $name in
 	odd_*)
-		"$K" -q template conv_igemm --for "$f" BM=64 BN=32 BK=16 WARPS=4 STAGES=2 PRECISION=1 \
+		"$K" -q template conv_igemm --for "$f" BM=64 BN=32 BK=16 WARPS=4 STAGES=2 PRECISION=1 PHASES=0 \
 			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template conv_igemm --for "$f" BM=256 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=3 \
+		"$K" -q template conv_igemm --for "$f" BM=256 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=3 PHASES=1 \
 			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
 	esac
+	# The phase split where it applies: at the defaults, and for the odd
+	# ones with the lowest tile too (its smallest tiles see most phases end).
+	if grep -qx '#define CONV_TRANSPOSED_STRIDED 1' "$tmp/$name.desc"; then
+		n_phased=$((n_phased + 1))
+		"$K" -q template conv_igemm --for "$f" PHASES=1 >"$tmp/src/$name--phases.cu" 2>>"$tmp/err" ||
+			not_ok "$name: conv_igemm realised with PHASES=1" "$(cat "$tmp/err")"
+		case $name in
+		odd_*) "$K" -q template conv_igemm --for "$f" BM=64 BN=32 BK=16 WARPS=4 STAGES=2 PRECISION=1 PHASES=1 \
+			>"$tmp/src/$name--phaseslow.cu" 2>>"$tmp/err" ;;
+		esac
+	fi
 done
+echo "# $n_phased strided transposed convolutions realised with PHASES=1"
+[ "$n_phased" -ge 3 ] && ok "at least 3 strided transposed convolutions realised with PHASES=1 ($n_phased)" ||
+	not_ok "at least 3 strided transposed convolutions realised with PHASES=1 ($n_phased)"
 echo "# $n_served served, $n_refused refused (depthwise and the like)"
 [ "$n_served" -ge 15 ] && ok "at least 15 convolutions served ($n_served)" ||
 	not_ok "at least 15 convolutions served ($n_served)"
@@ -95,6 +119,16 @@ want odd_conv_transpose1d_strided "CONV_TRANSPOSED 1" "CONV_STRIDE_W 2" "CONV_OU
 want odd_conv_transpose2d "CONV_TRANSPOSED 1" "CONV_STRIDE 1" "CONV_PAD_H 1" "CONV_PAD_W 3" "CONV_DIL_H 2"
 want odd_conv_transpose2d_strided "CONV_TRANSPOSED 1" "CONV_STRIDE_H 2" "CONV_STRIDE_W 3" "CONV_OUT_PAD_W 2" "CONV_GROUPS 2"
 want odd_conv_transpose3d_grouped "CONV_DIMS 3" "CONV_TRANSPOSED 1" "CONV_GROUPS 4" "CONV_OUT_PAD_D 1" "CONV_DIL_H 2"
+want odd_conv_transpose1d_strided "CONV_TRANSPOSED_STRIDED 1"
+want odd_conv_transpose2d_strided "CONV_TRANSPOSED_STRIDED 1"
+want odd_conv_transpose3d_grouped "CONV_TRANSPOSED_STRIDED 1"
+# Not for a stride-1 transposed conv, nor for a strided forward one.
+for p in odd_conv_transpose1d odd_conv_transpose2d odd_conv1d odd_conv2d_grouped; do
+	[ -f "$tmp/$p.desc" ] || continue
+	grep -q '^#define CONV_TRANSPOSED_STRIDED' "$tmp/$p.desc" &&
+		not_ok "$p: no CONV_TRANSPOSED_STRIDED" "$(grep '^#define' "$tmp/$p.desc")" ||
+		ok "$p: no CONV_TRANSPOSED_STRIDED"
+done
 # The ops' names: what the problems line is matched against.
 op_is() { grep -q "^family *conv, op $2 (" "$tmp/$1.desc" 2>/dev/null && ok "$1: op $2" ||
 	{ [ -f "$tmp/$1.desc" ] && not_ok "$1: op $2" "$(head -2 "$tmp/$1.desc")" || echo "# $1: not here"; }; }
@@ -105,6 +139,48 @@ op_is 82_conv_depthwise_2D_square_input_square_kernel conv2d_depthwise
 op_is 86_conv_depthwise_separable_2D conv2d_depthwise_separable
 
 compile_realisations
+
+# Where the division gather does not apply (a forward conv, a stride-1
+# transposed one) PHASES=1 is PHASES=0: the same device code, PTX for PTX.
+if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
+	for name in odd_conv2d_grouped odd_conv_transpose2d; do
+		[ -f "$tmp/p/$name.py" ] || continue
+		for ph in 0 1; do
+			"$K" -q template conv_igemm --for "$tmp/p/$name.py" PHASES=$ph >"$tmp/ptx-$name-$ph.cu" 2>"$tmp/err" &&
+				nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/ptx-$name-$ph.ptx" "$tmp/ptx-$name-$ph.cu" 2>>"$tmp/err"
+		done
+		[ -s "$tmp/ptx-$name-0.ptx" ] && cmp -s "$tmp/ptx-$name-0.ptx" "$tmp/ptx-$name-1.ptx" &&
+			ok "$name: PHASES=1 compiles to the PTX of PHASES=0" ||
+			not_ok "$name: PHASES=1 compiles to the PTX of PHASES=0" "$(cat "$tmp/err")"
+	done
+	# ... and where it applies, it does not.
+	name=odd_conv_transpose2d_strided
+	for ph in 0 1; do
+		"$K" -q template conv_igemm --for "$tmp/p/$name.py" PHASES=$ph >"$tmp/ptx-$name-$ph.cu" 2>"$tmp/err" &&
+			nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/ptx-$name-$ph.ptx" "$tmp/ptx-$name-$ph.cu" 2>>"$tmp/err"
+	done
+	[ -s "$tmp/ptx-$name-1.ptx" ] && ! cmp -s "$tmp/ptx-$name-0.ptx" "$tmp/ptx-$name-1.ptx" &&
+		grep -q conv_prep_phase_weights "$tmp/ptx-$name-1.ptx" &&
+		ok "$name: PHASES=1 compiles to the phase split" ||
+		not_ok "$name: PHASES=1 compiles to the phase split" "$(cat "$tmp/err")"
+fi
+
+# The phase split's index arithmetic, on the CPU: every transposed conv
+# here (level 1's and the odd ones) rebuilt phase by phase from the
+# template's own conv_phase.cuh matches PyTorch, each output written once.
+tfiles=$(ls "$tmp"/p/*transpose*.py 2>/dev/null)
+"$KBREED_PYTHON" tests/bridge/conv_phase_check.py templates/common/conv_phase.cuh $tfiles >"$tmp/phase.out" 2>&1
+rc=$?
+n_ok=$(grep -c '^ok ' "$tmp/phase.out")
+n_t=$(echo "$tfiles" | grep -c .)
+sed 's/^/# /' "$tmp/phase.out" | grep -v '^# ok ' | head -20
+[ $rc -eq 0 ] && [ "$n_ok" -eq "$n_t" ] && [ "$n_t" -ge 5 ] &&
+	ok "the phase split rebuilds all $n_t transposed convolutions as PyTorch does" ||
+	not_ok "the phase split rebuilds all $n_t transposed convolutions as PyTorch does (exit $rc, $n_ok ok)" \
+		"$(grep -v '^ok ' "$tmp/phase.out")"
+grep -q '^ok .*phases with no outputs' "$tmp/phase.out" && grep -q '^ok .*phases with no taps' "$tmp/phase.out" &&
+	ok "the check met phases with no outputs and phases with no taps" ||
+	not_ok "the check met phases with no outputs and phases with no taps" "$(cat "$tmp/phase.out")"
 
 # A depthwise conv (groups = Cin, from odd_conv2d_grouped.py): recognised
 # as such, so not one of conv_igemm's.
@@ -131,10 +207,12 @@ done
 # A run on the fake GPU (every candidate correct, times from a hash of its
 # name; references from the CPU, PyTorch's timings canned): a grouped
 # transposed conv gets the catalogue's conv-* ideas and conv_igemm kernels
-# after round 0; a depthwise one gets no conv_igemm kernel in any round.
+# after round 0, among them the phase split (conv-transposed-phases, its
+# kernels at PHASES=1); a strided forward conv gets conv_igemm kernels but
+# never that idea; a depthwise one gets no conv_igemm kernel in any round.
 export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
 export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
-for f in "$tmp/p/odd_conv_transpose3d_grouped.py" "$tmp/depthwise.py"; do
+for f in "$tmp/p/odd_conv_transpose3d_grouped.py" "$tmp/p/odd_conv2d_grouped.py" "$tmp/depthwise.py"; do
 	name=$(basename "$f" .py)
 	"$K" -q run "$f" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
 		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
@@ -143,6 +221,9 @@ for f in "$tmp/p/odd_conv_transpose3d_grouped.py" "$tmp/depthwise.py"; do
 	n_conv=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'conv-%'" 2>&1)
 	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE template = 'conv_igemm'" 2>&1)
 	n_late=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'conv_igemm'" 2>&1)
+	n_ph=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id = 'conv-transposed-phases'" 2>&1)
+	n_phk=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates c JOIN ideas i ON c.idea = i.id
+		WHERE i.catalog_id = 'conv-transposed-phases' AND c.template = 'conv_igemm' AND ' ' || c.knobs || ' ' LIKE '% PHASES=1 %'" 2>&1)
 	if [ "$name" = depthwise ]; then
 		[ $rc -eq 0 ] && [ "${n_tpl:-1}" = 0 ] &&
 			ok "$name: a fake-GPU run proposes no conv_igemm kernel" ||
@@ -152,6 +233,15 @@ for f in "$tmp/p/odd_conv_transpose3d_grouped.py" "$tmp/depthwise.py"; do
 			ok "$name: a fake-GPU run proposes conv-* ideas ($n_conv) and conv_igemm kernels ($n_late)" ||
 			not_ok "$name: a fake-GPU run proposes conv-* ideas and conv_igemm kernels (exit $rc, $n_conv, $n_late)" "$ideas $(tail -5 "$tmp/err")"
 	fi
+	case $name in
+	odd_conv_transpose3d_grouped)
+		[ "${n_ph:-0}" -ge 1 ] && [ "${n_phk:-0}" -ge 1 ] &&
+			ok "$name: the run proposes the phase split ($n_ph) with PHASES=1 kernels ($n_phk)" ||
+			not_ok "$name: the run proposes the phase split with PHASES=1 kernels ($n_ph, $n_phk)" "$ideas" ;;
+	*)
+		[ "${n_ph:-1}" = 0 ] && ok "$name: the run does not propose the phase split" ||
+			not_ok "$name: the run does not propose the phase split ($n_ph)" "$ideas" ;;
+	esac
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

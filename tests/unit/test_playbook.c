@@ -650,6 +650,52 @@ static void test_dwconv_template_offered(void **state)
 	}
 }
 
+static void test_conv_phases_offered(void **state)
+{
+	/* conv-transposed-phases (conv_igemm's PHASES=1) is offered where
+	 * recognition marks a transposed conv with a stride above 1
+	 * (CONV_TRANSPOSED_STRIDED), from the naive kernel and from a
+	 * conv_igemm parent at PHASES=0; never to a forward or a stride-1
+	 * transposed conv. */
+	const char *tstrided = "#define CONV_DIMS 2\n#define CONV_STRIDE 2\n#define CONV_PAD 1\n"
+			       "#define CONV_GROUPS 1\n#define CONV_TRANSPOSED 1\n#define CONV_TRANSPOSED_STRIDED 1\n";
+	const char *tunit = "#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n"
+			    "#define CONV_GROUPS 1\n#define CONV_TRANSPOSED 1\n";
+	const char *fwd = "#define CONV_DIMS 2\n#define CONV_STRIDE 2\n#define CONV_PAD 1\n"
+			  "#define CONV_GROUPS 1\n#define CONV_TRANSPOSED 0\n";
+	const struct template *ig = template_find(tpls, n_tpls, "conv_igemm");
+	assert_non_null(ig);
+	uint64_t rng = 11;
+	struct known naive = { .id = 1, .correct = true, .median_ms = 3.0, .pct_floor = 20 };
+	struct known tuned = { .id = 2, .tpl = ig, .correct = true, .median_ms = 1.0, .pct_floor = 40 };
+	genome_default(&tuned.genome, ig);
+	const char *ops[] = { "conv_transpose2d", "conv_transpose2d", "conv2d" };
+	const char *defs[] = { tstrided, tunit, fwd };
+	for (int d = 0; d < 3; d++) {
+		for (int from = 0; from < 2; from++) {
+			struct known *hist = from ? &tuned : &naive;
+			const struct known *seeds[] = { hist };
+			struct propose_ctx ctx = ctx_for(ops[d], "conv", hist, 1, NULL, 0, &rng);
+			ctx.defines = defs[d];
+			struct proposal p[64];
+			int n = propose_playbook(&ctx, seeds, 1, 64, p), phases = 0;
+			for (int i = 0; i < n; i++) {
+				if (!strcmp(p[i].catalog_id, "conv-transposed-phases")) {
+					phases++;
+					assert_ptr_equal(p[i].to, ig);
+					assert_string_equal(p[i].set, "PHASES=1");
+				}
+				proposal_release(&p[i]);
+			}
+			if (d == 0 && phases != 1)
+				fail_msg("a strided transposed conv (from %s) is offered the phase split %d times, not once",
+					 from ? "conv_igemm" : "naive", phases);
+			if (d > 0 && phases != 0)
+				fail_msg("%s (from %s) is offered the phase split", ops[d], from ? "conv_igemm" : "naive");
+		}
+	}
+}
+
 static void test_dwsep_template_offered(void **state)
 {
 	/* conv_dwsep serves depthwise-separable 2-D convolutions whose window
@@ -1053,6 +1099,7 @@ int main(void)
 		cmocka_unit_test(test_pool_template_offered),
 		cmocka_unit_test(test_dwconv_template_offered),
 		cmocka_unit_test(test_dwsep_template_offered),
+		cmocka_unit_test(test_conv_phases_offered),
 		cmocka_unit_test(test_matrix_vector_templates_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
