@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/bridge/test_template_state.sh - no template keeps a call's grid-wide
+# tests/bridge/test_template_state.sh [PYTHON] - no template keeps a call's grid-wide
 # state (partial sums, tickets, scratch) in a mutable __device__ or
 # __managed__ global: a candidate exported into PyTorch may be called on two
 # CUDA streams at once, and both calls would then share it. Each call takes
@@ -14,7 +14,7 @@
 # initialised ones its source declares const or constexpr (__constant__ is
 # .const; a mutable variable, zeroed or initialised, is .global). A template
 # that needs a problem's defines is realised --for the problem of tests/data
-# named below, which runs the bridge (KBREED_PYTHON).
+# named below, which runs the bridge (PYTHON, else $KBREED_PYTHON).
 # Prints "ok - ..." / "not ok - ..." and "N passed, M failed" last, like the
 # other shell tests.
 set -u
@@ -126,6 +126,7 @@ problem_for() {
 	esac
 }
 
+export KBREED_PYTHON="${1:-${KBREED_PYTHON:-/usr/bin/python3}}"
 case ${KBREED_BUILD:-build} in
 /*) B=$KBREED_BUILD ;;
 *) B=$(pwd)/${KBREED_BUILD:-build} ;;
