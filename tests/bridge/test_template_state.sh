@@ -1,9 +1,10 @@
 #!/bin/sh
-# tests/bridge/test_template_state.sh [PYTHON] - no template keeps a call's grid-wide
-# state (partial sums, tickets, scratch) in a mutable __device__ or
-# __managed__ global: a candidate exported into PyTorch may be called on two
-# CUDA streams at once, and both calls would then share it. Each call takes
-# its own, stream-ordered (templates/common/host.cuh says how). Constants
+# tests/bridge/test_template_state.sh [PYTHON] - no template keeps a
+# call's grid-wide state (partial sums, tickets, scratch) in a mutable
+# __device__ or __managed__ global: a candidate exported into PyTorch may be
+# called on two CUDA streams at once, and both calls would then share it.
+# Each call takes its own, stream-ordered (templates/common/host.cuh says
+# how). Constants
 # (__constant__, const, constexpr) are fine; functions are not variables.
 # The scan first proves itself on made-up declarations, then reads every
 # .cu and .cuh under templates/. Needs no build, no nvcc, no Python.
