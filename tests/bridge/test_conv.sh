@@ -54,7 +54,7 @@ n_refused=0
 n_phased=0
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	describe "$f"
 	op=$(sed -n 's/^family *conv, op \([a-z_0-9]*\) (.*/\1/p' "$tmp/$name.desc")
 	if [ -z "$op" ]; then
 		not_ok "$name: recognised as a convolution" "$(head -5 "$tmp/$name.desc")"
@@ -70,24 +70,19 @@ for f in "$tmp"/p/*.py; do
 		continue
 	fi
 	n_served=$((n_served + 1))
-	"$K" -q template conv_igemm --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
-		not_ok "$name: conv_igemm realised" "$(cat "$tmp/err")"
+	realise conv_igemm "$f" default
 	case $name in
 	odd_*)
-		"$K" -q template conv_igemm --for "$f" BM=64 BN=32 BK=16 WARPS=4 STAGES=2 PRECISION=1 PHASES=0 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template conv_igemm --for "$f" BM=256 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=3 PHASES=1 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+		realise conv_igemm "$f" low BM=64 BN=32 BK=16 WARPS=4 STAGES=2 PRECISION=1 PHASES=0
+		realise conv_igemm "$f" high BM=256 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=3 PHASES=1 ;;
 	esac
 	# The phase split where it applies: at the defaults, and for the odd
 	# ones with the lowest tile too (its smallest tiles see most phases end).
 	if grep -qx '#define CONV_TRANSPOSED_STRIDED 1' "$tmp/$name.desc"; then
 		n_phased=$((n_phased + 1))
-		"$K" -q template conv_igemm --for "$f" PHASES=1 >"$tmp/src/$name--phases.cu" 2>>"$tmp/err" ||
-			not_ok "$name: conv_igemm realised with PHASES=1" "$(cat "$tmp/err")"
+		realise conv_igemm "$f" phases PHASES=1
 		case $name in
-		odd_*) "$K" -q template conv_igemm --for "$f" BM=64 BN=32 BK=16 WARPS=4 STAGES=2 PRECISION=1 PHASES=1 \
-			>"$tmp/src/$name--phaseslow.cu" 2>>"$tmp/err" ;;
+		odd_*) realise conv_igemm "$f" phaseslow BM=64 BN=32 BK=16 WARPS=4 STAGES=2 PRECISION=1 PHASES=1 ;;
 		esac
 	fi
 done
@@ -99,15 +94,6 @@ echo "# $n_served served, $n_refused refused (depthwise and the like)"
 	not_ok "at least 15 convolutions served ($n_served)"
 
 # The defines say what each graph computes.
-want() { # problem, then the define lines it must have
-	p=$1
-	shift
-	[ -f "$tmp/$p.desc" ] || { echo "# $p: not here"; return; }
-	for d in "$@"; do
-		grep -qx "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: $*"
-}
 want odd_conv1d "CONV_DIMS 1" "CONV_STRIDE_W 3" "CONV_PAD_W 2" "CONV_DIL_W 2" "CONV_BIAS 1" "CONV_TRANSPOSED 0"
 want odd_conv2d_dilated "CONV_DIMS 2" "CONV_STRIDE_H 1" "CONV_STRIDE_W 2" "CONV_PAD_H 2" "CONV_PAD_W 3" \
 	"CONV_DIL_H 2" "CONV_DIL_W 3" "CONV_BIAS 0"
@@ -124,19 +110,14 @@ want odd_conv_transpose2d_strided "CONV_TRANSPOSED_STRIDED 1"
 want odd_conv_transpose3d_grouped "CONV_TRANSPOSED_STRIDED 1"
 # Not for a stride-1 transposed conv, nor for a strided forward one.
 for p in odd_conv_transpose1d odd_conv_transpose2d odd_conv1d odd_conv2d_grouped; do
-	[ -f "$tmp/$p.desc" ] || continue
-	grep -q '^#define CONV_TRANSPOSED_STRIDED' "$tmp/$p.desc" &&
-		not_ok "$p: no CONV_TRANSPOSED_STRIDED" "$(grep '^#define' "$tmp/$p.desc")" ||
-		ok "$p: no CONV_TRANSPOSED_STRIDED"
+	lacks "$p" CONV_TRANSPOSED_STRIDED
 done
 # The ops' names: what the problems line is matched against.
-op_is() { grep -q "^family *conv, op $2 (" "$tmp/$1.desc" 2>/dev/null && ok "$1: op $2" ||
-	{ [ -f "$tmp/$1.desc" ] && not_ok "$1: op $2" "$(head -2 "$tmp/$1.desc")" || echo "# $1: not here"; }; }
-op_is odd_conv2d_pointwise conv2d_pointwise
-op_is odd_conv_transpose2d_strided conv_transpose2d_grouped
-op_is odd_conv_transpose3d_grouped conv_transpose3d_grouped
-op_is 82_conv_depthwise_2D_square_input_square_kernel conv2d_depthwise
-op_is 86_conv_depthwise_separable_2D conv2d_depthwise_separable
+want_op odd_conv2d_pointwise conv2d_pointwise
+want_op odd_conv_transpose2d_strided conv_transpose2d_grouped
+want_op odd_conv_transpose3d_grouped conv_transpose3d_grouped
+want_op 82_conv_depthwise_2D_square_input_square_kernel conv2d_depthwise
+want_op 86_conv_depthwise_separable_2D conv2d_depthwise_separable
 
 compile_realisations
 
@@ -186,8 +167,8 @@ grep -q '^ok .*phases with no outputs' "$tmp/phase.out" && grep -q '^ok .*phases
 # as such, so not one of conv_igemm's.
 sed 's/nn.Conv2d(12, 30, 3, stride=2, padding=1, groups=3/nn.Conv2d(12, 24, 3, stride=2, padding=1, groups=12/' \
 	tests/data/odd_conv2d_grouped.py >"$tmp/depthwise.py"
-"$K" -q describe "$tmp/depthwise.py" >"$tmp/depthwise.desc" 2>&1
-op_is depthwise conv2d_depthwise
+describe "$tmp/depthwise.py"
+want_op depthwise conv2d_depthwise
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
@@ -204,44 +185,24 @@ for f in "$tmp"/p/8[2-6]_conv_depthwise*.py; do
 	[ -f "$f" ] && round0_holds conv_igemm "$f" 0
 done
 
-# A run on the fake GPU (every candidate correct, times from a hash of its
-# name; references from the CPU, PyTorch's timings canned): a grouped
-# transposed conv gets the catalogue's conv-* ideas and conv_igemm kernels
-# after round 0, among them the phase split (conv-transposed-phases, its
-# kernels at PHASES=1); a strided forward conv gets conv_igemm kernels but
-# never that idea; a depthwise one gets no conv_igemm kernel in any round.
-export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
-export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
-for f in "$tmp/p/odd_conv_transpose3d_grouped.py" "$tmp/p/odd_conv2d_grouped.py" "$tmp/depthwise.py"; do
-	name=$(basename "$f" .py)
-	"$K" -q run "$f" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
-		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
-	rc=$?
-	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
-	n_conv=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'conv-%'" 2>&1)
-	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE template = 'conv_igemm'" 2>&1)
-	n_late=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'conv_igemm'" 2>&1)
-	n_ph=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id = 'conv-transposed-phases'" 2>&1)
-	n_phk=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates c JOIN ideas i ON c.idea = i.id
-		WHERE i.catalog_id = 'conv-transposed-phases' AND c.template = 'conv_igemm' AND ' ' || c.knobs || ' ' LIKE '% PHASES=1 %'" 2>&1)
-	if [ "$name" = depthwise ]; then
-		[ $rc -eq 0 ] && [ "${n_tpl:-1}" = 0 ] &&
-			ok "$name: a fake-GPU run proposes no conv_igemm kernel" ||
-			not_ok "$name: a fake-GPU run proposes no conv_igemm kernel (exit $rc, $n_tpl)" "$ideas $(tail -5 "$tmp/err")"
-	else
-		[ $rc -eq 0 ] && [ "${n_conv:-0}" -ge 2 ] && [ "${n_late:-0}" -ge 4 ] &&
-			ok "$name: a fake-GPU run proposes conv-* ideas ($n_conv) and conv_igemm kernels ($n_late)" ||
-			not_ok "$name: a fake-GPU run proposes conv-* ideas and conv_igemm kernels (exit $rc, $n_conv, $n_late)" "$ideas $(tail -5 "$tmp/err")"
-	fi
-	case $name in
-	odd_conv_transpose3d_grouped)
-		[ "${n_ph:-0}" -ge 1 ] && [ "${n_phk:-0}" -ge 1 ] &&
-			ok "$name: the run proposes the phase split ($n_ph) with PHASES=1 kernels ($n_phk)" ||
-			not_ok "$name: the run proposes the phase split with PHASES=1 kernels ($n_ph, $n_phk)" "$ideas" ;;
-	*)
-		[ "${n_ph:-1}" = 0 ] && ok "$name: the run does not propose the phase split" ||
-			not_ok "$name: the run does not propose the phase split ($n_ph)" "$ideas" ;;
-	esac
-done
+# A run on the fake GPU (fake_gpu_run): a grouped transposed conv gets the
+# catalogue's conv-* ideas and conv_igemm kernels after round 0, among them
+# the phase split (conv-transposed-phases, its kernels at PHASES=1); a
+# strided forward conv gets conv_igemm kernels but never that idea; a
+# depthwise one gets no conv_igemm kernel in any round.
+fake_gpu_proposes "$tmp/p/odd_conv_transpose3d_grouped.py" conv- conv_igemm
+n_ph=$(run_sql "SELECT count(*) FROM ideas WHERE catalog_id = 'conv-transposed-phases'")
+n_phk=$(run_sql "SELECT count(*) FROM candidates c JOIN ideas i ON c.idea = i.id
+	WHERE i.catalog_id = 'conv-transposed-phases' AND c.template = 'conv_igemm' AND ' ' || c.knobs || ' ' LIKE '% PHASES=1 %'")
+[ "${n_ph:-0}" -ge 1 ] 2>/dev/null && [ "${n_phk:-0}" -ge 1 ] 2>/dev/null &&
+	ok "$run_name: the run proposes the phase split ($n_ph) with PHASES=1 kernels ($n_phk)" ||
+	not_ok "$run_name: the run proposes the phase split with PHASES=1 kernels ($n_ph, $n_phk)" "$run_ideas"
+fake_gpu_proposes "$tmp/p/odd_conv2d_grouped.py" conv- conv_igemm
+run_has_no_idea conv-transposed-phases
+fake_gpu_run "$tmp/depthwise.py"
+n_tpl=$(run_sql "SELECT count(*) FROM candidates WHERE template = 'conv_igemm'")
+[ $run_rc -eq 0 ] && [ "$n_tpl" = 0 ] && ok "depthwise: a fake-GPU run proposes no conv_igemm kernel" ||
+	not_ok "depthwise: a fake-GPU run proposes no conv_igemm kernel (exit $run_rc, $n_tpl)" "$run_ideas $(tail -5 "$tmp/err")"
+run_has_no_idea conv-transposed-phases
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

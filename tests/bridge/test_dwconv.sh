@@ -30,22 +30,18 @@ echo "# $n_l1 level-1 depthwise convolutions, $(ls "$tmp/p" | grep -c '^odd_') o
 # with more threads than a small tile has outputs.
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	describe "$f"
 	if grep -q '^family *conv, op conv2d_depthwise (recognised)' "$tmp/$name.desc" &&
 		grep -q '^#define CONV_KERNEL_H [1-9]' "$tmp/$name.desc" &&
 		grep -q '^#define CONV_KERNEL_W [1-9]' "$tmp/$name.desc"; then
 		ok "$name: recognised as conv2d_depthwise with its window"
 	else not_ok "$name: recognised as conv2d_depthwise with its window" "$(cat "$tmp/$name.desc")"; fi
-	"$K" -q template conv_depthwise --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
-		not_ok "$name: conv_depthwise realised" "$(cat "$tmp/err")"
+	realise conv_depthwise "$f" default
 	case $name in
 	odd_*)
-		"$K" -q template conv_depthwise --for "$f" TILE_W=32 TILE_H=8 OUT_PER_THREAD=1 THREADS=64 VEC=1 STREAM=0 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template conv_depthwise --for "$f" TILE_W=128 TILE_H=64 OUT_PER_THREAD=8 THREADS=512 VEC=4 STREAM=1 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err"
-		"$K" -q template conv_depthwise --for "$f" TILE_W=32 TILE_H=8 OUT_PER_THREAD=8 THREADS=512 \
-			>"$tmp/src/$name--idle.cu" 2>>"$tmp/err" ;;
+		realise conv_depthwise "$f" low TILE_W=32 TILE_H=8 OUT_PER_THREAD=1 THREADS=64 VEC=1 STREAM=0
+		realise conv_depthwise "$f" high TILE_W=128 TILE_H=64 OUT_PER_THREAD=8 THREADS=512 VEC=4 STREAM=1
+		realise conv_depthwise "$f" idle TILE_W=32 TILE_H=8 OUT_PER_THREAD=8 THREADS=512 ;;
 	esac
 done
 
@@ -59,15 +55,6 @@ case " $serves " in
 esac
 
 # The defines say what each graph computes.
-want() { # problem, then the define lines it must have
-	p=$1
-	shift
-	[ -f "$tmp/$p.desc" ] || { echo "# $p: not here"; return; }
-	for d in "$@"; do
-		grep -qx "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: $*"
-}
 want odd_dwconv_stride2 "CONV_KERNEL 3" "CONV_STRIDE_H 2" "CONV_STRIDE_W 2" "CONV_PAD 1" "CONV_GROUPS 6" "CONV_BIAS 1"
 want odd_dwconv_dilated "CONV_KERNEL_H 3" "CONV_KERNEL_W 5" "CONV_PAD_H 2" "CONV_PAD_W 3" "CONV_DIL_H 2" "CONV_DIL_W 2" \
 	"CONV_BIAS 0"
@@ -79,8 +66,7 @@ want odd_dwconv_bf16_unbatched "CONV_KERNEL 7" "CONV_STRIDE_H 3" "CONV_DIL_H 1" 
 want 83_conv_depthwise_2D_square_input_asymmetric_kernel "CONV_KERNEL_H 3" "CONV_KERNEL_W 1" "CONV_BIAS 0"
 want 85_conv_depthwise_2D_asymmetric_input_asymmetric_kernel "CONV_KERNEL_H 3" "CONV_KERNEL_W 7"
 # The bare name only where the axes agree.
-grep -q '^#define CONV_KERNEL ' "$tmp/odd_dwconv_mult2.desc" &&
-	not_ok "odd_dwconv_mult2: no bare CONV_KERNEL for a 5x3 window" || ok "odd_dwconv_mult2: no bare CONV_KERNEL for a 5x3 window"
+lacks odd_dwconv_mult2 CONV_KERNEL
 compile_realisations
 
 # Graphs the template does not compute, each from odd_dwconv_stride2.py with
@@ -93,12 +79,9 @@ variant grouped 's/groups=6/groups=2/'
 variant with_relu 's/return self.conv(x)/return torch.relu(self.conv(x))/'
 variant same_as_stride2 's/^KBREED_NOTES.*/KBREED_NOTES = "a copy"/'
 for name in dense grouped with_relu; do
-	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
+	describe "$tmp/$name.py"
 	grep -q 'op conv2d_depthwise' "$tmp/$name.desc" && not_ok "$name: not conv2d_depthwise" "$(cat "$tmp/$name.desc")"
-	"$K" -q template conv_depthwise --for "$tmp/$name.py" >/dev/null 2>"$tmp/err"
-	rc=$?
-	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: conv_depthwise refused by template --for" ||
-		not_ok "$name: conv_depthwise refused by template --for (exit $rc)" "$(cat "$tmp/err")"
+	refused conv_depthwise "$tmp/$name.py"
 done
 # The variants' edits took: the unedited copy is still served.
 "$K" -q template conv_depthwise --for "$tmp/same_as_stride2.py" >/dev/null 2>"$tmp/err" &&
@@ -120,24 +103,8 @@ if [ -f "$tmp/p/82_conv_depthwise_2D_square_input_square_kernel.py" ]; then
 	round0_holds conv_igemm "$tmp/p/82_conv_depthwise_2D_square_input_square_kernel.py" 0
 fi
 
-# A run on the fake GPU (every candidate correct, times from a hash of its
-# name; references from the CPU, PyTorch's timings canned): the rounds after
-# 0 propose the catalogue's dwconv-* ideas, and their kernels are
-# conv_depthwise's.
-export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
-export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
-for name in odd_dwconv_dilated; do
-	"$K" -q run "$tmp/p/$name.py" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
-		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
-	rc=$?
-	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
-	n_dw=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'dwconv-%'" 2>&1)
-	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'conv_depthwise'" 2>&1)
-	n_igemm=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE template = 'conv_igemm'" 2>&1)
-	[ $rc -eq 0 ] && [ "${n_dw:-0}" -ge 2 ] && [ "${n_tpl:-0}" -ge 4 ] && [ "$n_igemm" = 0 ] &&
-		ok "$name: a fake-GPU run proposes dwconv-* ideas ($n_dw) and conv_depthwise kernels ($n_tpl), no conv_igemm" ||
-		not_ok "$name: a fake-GPU run proposes dwconv-* ideas and conv_depthwise kernels (exit $rc, $n_dw, $n_tpl, igemm $n_igemm)" \
-			"$ideas $(tail -5 "$tmp/err")"
-done
+# A run on the fake GPU (fake_gpu_run): the rounds after 0 propose the
+# catalogue's dwconv-* ideas, and their kernels are conv_depthwise's.
+fake_gpu_proposes "$tmp/p/odd_dwconv_dilated.py" dwconv- conv_depthwise conv_igemm
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

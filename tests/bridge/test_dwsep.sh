@@ -37,7 +37,7 @@ echo "# $(ls "$tmp/p" | grep -vc '^odd_') KernelBench-form problems, $(ls "$tmp/
 # values, and in TF32 (PRECISION=1).
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	describe "$f"
 	if grep -q '^family *conv, op conv2d_depthwise_separable (recognised)' "$tmp/$name.desc" &&
 		grep -q '^#define CONV_KERNEL_H [1-9]' "$tmp/$name.desc" &&
 		grep -q '^#define CONV_PW_BIAS [01]$' "$tmp/$name.desc"; then
@@ -60,17 +60,13 @@ print("%d %d" % (d["flops"], want))' 2>&1)
 	set -- $floor
 	[ $# -eq 2 ] && [ "$1" = "$2" ] && [ "$1" -gt 0 ] && ok "$name: floor of $1 FLOPs, depthwise plus pointwise" ||
 		not_ok "$name: floor of depthwise plus pointwise FLOPs (got, want)" "$floor"
-	"$K" -q template conv_dwsep --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
-		not_ok "$name: conv_dwsep realised" "$(cat "$tmp/err")"
+	realise conv_dwsep "$f" default
 	case $name in
 	odd_*)
-		"$K" -q template conv_dwsep --for "$f" TILE_W=16 TILE_H=1 CO_TILE=16 KC=8 THREADS=64 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template conv_dwsep --for "$f" TILE_W=64 TILE_H=8 CO_TILE=128 KC=32 THREADS=256 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err"
-		"$K" -q template conv_dwsep --for "$f" PRECISION=1 >"$tmp/src/$name--tf32.cu" 2>>"$tmp/err"
-		"$K" -q template conv_dwsep --for "$f" TILE_W=16 TILE_H=1 CO_TILE=16 THREADS=256 PRECISION=1 \
-			>"$tmp/src/$name--tf32-idle.cu" 2>>"$tmp/err" ;;
+		realise conv_dwsep "$f" low TILE_W=16 TILE_H=1 CO_TILE=16 KC=8 THREADS=64
+		realise conv_dwsep "$f" high TILE_W=64 TILE_H=8 CO_TILE=128 KC=32 THREADS=256
+		realise conv_dwsep "$f" tf32 PRECISION=1
+		realise conv_dwsep "$f" tf32-idle TILE_W=16 TILE_H=1 CO_TILE=16 THREADS=256 PRECISION=1 ;;
 	esac
 done
 # The realisations at the knob extremes are what they say.
@@ -94,15 +90,6 @@ for t in conv_depthwise conv_igemm; do
 done
 
 # The defines say what each graph computes.
-want() { # problem, then the define lines it must have
-	p=$1
-	shift
-	[ -f "$tmp/$p.desc" ] || { echo "# $p: not here"; return; }
-	for d in "$@"; do
-		grep -qx "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: $*"
-}
 want odd_dwsep "CONV_KERNEL 3" "CONV_PAD 1" "CONV_STRIDE 1" "CONV_GROUPS 6" "CONV_BIAS 0" "CONV_PW_BIAS 0"
 want odd_dwsep_strided "CONV_KERNEL_H 3" "CONV_KERNEL_W 5" "CONV_STRIDE 2" "CONV_PAD_H 1" "CONV_PAD_W 3" \
 	"CONV_DIL_H 2" "CONV_DIL_W 1" "CONV_GROUPS 5" "CONV_BIAS 1" "CONV_PW_BIAS 1"
@@ -126,13 +113,10 @@ variant pointwise_first 's/^        self.depthwise = nn.Conv2d(5, 5, (3, 5)/    
 variant same_as_strided 's/^KBREED_NOTES.*/KBREED_NOTES = "a copy"/'
 grep -c 'self.pointwise = ' "$tmp/pointwise_first.py" | grep -qx 2 || not_ok "pointwise_first: the edit took" "$(cat "$tmp/pointwise_first.py")"
 for name in dense_second grouped_second strided_second relu_between pointwise_first; do
-	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
+	describe "$tmp/$name.py"
 	grep -q 'op conv2d_depthwise_separable' "$tmp/$name.desc" &&
 		not_ok "$name: not conv2d_depthwise_separable" "$(head -3 "$tmp/$name.desc")"
-	"$K" -q template conv_dwsep --for "$tmp/$name.py" >/dev/null 2>"$tmp/err"
-	rc=$?
-	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: conv_dwsep refused by template --for" ||
-		not_ok "$name: conv_dwsep refused by template --for (exit $rc)" "$(cat "$tmp/err")"
+	refused conv_dwsep "$tmp/$name.py"
 done
 # The variants' edits took: the unedited copy is still served.
 "$K" -q template conv_dwsep --for "$tmp/same_as_strided.py" >/dev/null 2>"$tmp/err" &&
@@ -148,24 +132,8 @@ if [ -f "$tmp/p/86_conv_depthwise_separable_2D.py" ]; then
 	round0_holds conv_dwsep "$tmp/p/86_conv_depthwise_separable_2D.py" 1
 fi
 
-# A run on the fake GPU (every candidate correct, times from a hash of its
-# name; references from the CPU, PyTorch's timings canned): the rounds after
-# 0 propose the catalogue's dwsep-* ideas, and their kernels are
-# conv_dwsep's.
-export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
-export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
-for name in odd_dwsep; do
-	"$K" -q run "$tmp/p/$name.py" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
-		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
-	rc=$?
-	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
-	n_ds=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'dwsep-%'" 2>&1)
-	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'conv_dwsep'" 2>&1)
-	n_other=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE template IN ('conv_igemm', 'conv_depthwise')" 2>&1)
-	[ $rc -eq 0 ] && [ "${n_ds:-0}" -ge 2 ] && [ "${n_tpl:-0}" -ge 4 ] && [ "$n_other" = 0 ] &&
-		ok "$name: a fake-GPU run proposes dwsep-* ideas ($n_ds) and conv_dwsep kernels ($n_tpl), no other conv template" ||
-		not_ok "$name: a fake-GPU run proposes dwsep-* ideas and conv_dwsep kernels (exit $rc, $n_ds, $n_tpl, others $n_other)" \
-			"$ideas $(tail -5 "$tmp/err")"
-done
+# A run on the fake GPU (fake_gpu_run): the rounds after 0 propose the
+# catalogue's dwsep-* ideas, and their kernels are conv_dwsep's.
+fake_gpu_proposes "$tmp/p/odd_dwsep.py" dwsep- conv_dwsep conv_igemm conv_depthwise
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

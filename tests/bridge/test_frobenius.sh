@@ -16,20 +16,13 @@ level1_copies 37_FrobeniusNorm_
 cp tests/data/odd_frobenius*.py "$tmp/p/"
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
-	if grep -q "op frobenius_norm " "$tmp/$name.desc" && grep -qx "#define NORM_FRO_PLAIN 1" "$tmp/$name.desc"; then
-		ok "$name: frobenius_norm, NORM_FRO_PLAIN"
-	else
-		not_ok "$name: frobenius_norm, NORM_FRO_PLAIN" "$(head -8 "$tmp/$name.desc")"
-	fi
-	"$K" -q template frobenius --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
-		not_ok "$name: frobenius realised" "$(cat "$tmp/err")"
+	describe "$f"
+	want_op "$name" frobenius_norm "NORM_FRO_PLAIN 1"
+	realise frobenius "$f" default
 	case $name in
 	odd_frobenius)
-		"$K" -q template frobenius --for "$f" THREADS=256 BLOCKS_PER_SM=1 UNROLL=1 STREAM=0 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template frobenius --for "$f" THREADS=1024 BLOCKS_PER_SM=4 UNROLL=4 STREAM=1 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+		realise frobenius "$f" low THREADS=256 BLOCKS_PER_SM=1 UNROLL=1 STREAM=0
+		realise frobenius "$f" high THREADS=1024 BLOCKS_PER_SM=4 UNROLL=4 STREAM=1 ;;
 	esac
 done
 compile_realisations
@@ -42,13 +35,10 @@ variant eps "torch.norm(x, p='fro') + 1e-6"
 variant some_dims "torch.norm(x, p='fro', dim=[1, 2], keepdim=True)"
 variant p1 "torch.norm(x, p=1)"
 for name in eps some_dims p1; do
-	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
+	describe "$tmp/$name.py"
 	grep -q NORM_FRO_PLAIN "$tmp/$name.desc" && not_ok "$name: no NORM_FRO_PLAIN" "$(cat "$tmp/$name.desc")" ||
 		ok "$name: no NORM_FRO_PLAIN ($(sed -n 's/^family *\(.*\)/\1/p' "$tmp/$name.desc"))"
-	"$K" -q template frobenius --for "$tmp/$name.py" >/dev/null 2>"$tmp/err"
-	rc=$?
-	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: frobenius refused by template --for" ||
-		not_ok "$name: frobenius refused by template --for (exit $rc)" "$(cat "$tmp/err")"
+	refused frobenius "$tmp/$name.py"
 done
 
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh

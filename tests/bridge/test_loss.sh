@@ -28,41 +28,22 @@ echo "# $n_l1 level-1 losses, $(ls "$tmp/p" | grep -c '^odd_') odd ones"
 # also at every knob's lowest and highest values.
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	describe "$f"
 	if grep -q '^family    loss, ' "$tmp/$name.desc" && grep -q '^#define KB_LOSS_OP KB_LOSS_' "$tmp/$name.desc"; then
 		ok "$name: recognised as a loss with KB_LOSS_OP"
 	else not_ok "$name: recognised as a loss with KB_LOSS_OP" "$(cat "$tmp/$name.desc")"; fi
-	"$K" -q template loss_reduce --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
-		not_ok "$name: loss_reduce realised" "$(cat "$tmp/err")"
+	realise loss_reduce "$f" default
 	"$K" -q template reduce_dim --for "$f" >/dev/null 2>&1 &&
 		not_ok "$name: reduce_dim is not offered to a loss"
 	case $name in
 	odd_*)
-		"$K" -q template loss_reduce --for "$f" THREADS=128 VEC=1 UNROLL=1 BLOCKS_PER_SM=1 PER_ROW=1 STREAM=0 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template loss_reduce --for "$f" THREADS=1024 VEC=4 UNROLL=8 BLOCKS_PER_SM=8 PER_ROW=2 STREAM=1 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+		realise loss_reduce "$f" low THREADS=128 VEC=1 UNROLL=1 BLOCKS_PER_SM=1 PER_ROW=1 STREAM=0
+		realise loss_reduce "$f" high THREADS=1024 VEC=4 UNROLL=8 BLOCKS_PER_SM=8 PER_ROW=2 STREAM=1 ;;
 	esac
 done
 
 # The defines say what each graph computes, with the constants the problem
 # gives (parenthesised: a margin may be negative).
-want() { # problem, then the define lines it must have
-	p=$1
-	shift
-	for d in "$@"; do
-		grep -qxF "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: $*"
-}
-lacks() { # problem, then names it must not define
-	p=$1
-	shift
-	for d in "$@"; do
-		grep -q "^#define $d " "$tmp/$p.desc" && { not_ok "$p: no $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: no $*"
-}
 want odd_loss_mse_fp16 "KB_LOSS_OP KB_LOSS_MSE" "KB_LOSS_REDUCTION KB_LOSS_MEAN"
 want odd_loss_smooth_l1 "KB_LOSS_OP KB_LOSS_SMOOTH_L1" "KB_LOSS_REDUCTION KB_LOSS_SUM" "KB_LOSS_BETA (0.5)"
 want odd_loss_huber_bf16 "KB_LOSS_OP KB_LOSS_HUBER" "KB_LOSS_REDUCTION KB_LOSS_MEAN" "KB_LOSS_DELTA (0.69999999999999996)"
@@ -103,17 +84,14 @@ variant cosine_dim0 odd_loss_cosine "torch.mean(1 - F.cosine_similarity(predicti
 variant smoothed odd_loss_cross_entropy "F.cross_entropy(predictions, targets, label_smoothing=0.1)"
 variant weighted odd_loss_cross_entropy "F.nll_loss(torch.log_softmax(predictions, 1), targets, weight=predictions[0].abs())"
 for name in broadcast cube dim_first kl_halved triplet_l1 hinge_two cosine_dim0 smoothed weighted; do
-	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
+	describe "$tmp/$name.py"
 	grep -q KB_LOSS_OP "$tmp/$name.desc" && not_ok "$name: no KB_LOSS_OP" "$(cat "$tmp/$name.desc")"
-	"$K" -q template loss_reduce --for "$tmp/$name.py" >/dev/null 2>"$tmp/err"
-	rc=$?
-	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: loss_reduce refused by template --for" ||
-		not_ok "$name: loss_reduce refused by template --for (exit $rc)" "$(cat "$tmp/err")"
+	refused loss_reduce "$tmp/$name.py"
 done
 
 # torch's own mse_loss (through broadcast_tensors) is one too, summed here.
 variant mse_functional odd_loss_mse_fp16 "F.mse_loss(predictions, targets, reduction=\"sum\")"
-"$K" -q describe "$tmp/mse_functional.py" >"$tmp/mse_functional.desc" 2>&1
+describe "$tmp/mse_functional.py"
 want mse_functional "KB_LOSS_OP KB_LOSS_MSE" "KB_LOSS_REDUCTION KB_LOSS_SUM"
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
@@ -129,31 +107,11 @@ for f in "$tmp"/p/odd_loss_kl_div.py "$tmp"/p/odd_loss_triplet_fp16.py "$tmp"/p/
 	round0_holds loss_reduce "$f" "$w"
 done
 
-# A run on the fake GPU (every candidate correct, times from a hash of its
-# name; references from the CPU, PyTorch's timings canned): the rounds after
-# 0 propose the catalogue's loss-* ideas, the row ones only for a loss with
-# a term per row, and their kernels are loss_reduce's.
-export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
-export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
-for name in odd_loss_smooth_l1 odd_loss_triplet_sum; do
-	"$K" -q run "$tmp/p/$name.py" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
-		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
-	rc=$?
-	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
-	n_loss=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'loss-%'" 2>&1)
-	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'loss_reduce'" 2>&1)
-	[ $rc -eq 0 ] && [ "${n_loss:-0}" -ge 2 ] && [ "${n_tpl:-0}" -ge 4 ] &&
-		ok "$name: a fake-GPU run proposes loss-* ideas ($n_loss) and loss_reduce kernels ($n_tpl)" ||
-		not_ok "$name: a fake-GPU run proposes loss-* ideas and loss_reduce kernels (exit $rc, $n_loss, $n_tpl)" "$ideas $(tail -5 "$tmp/err")"
-	case $name in
-	*triplet*) ;;
-	*)
-		hit=""
-		for b in loss-warp-per-row loss-block-per-row; do
-			case " $ideas " in *" $b "*) hit="$hit $b" ;; esac
-		done
-		[ -z "$hit" ] && ok "$name: no row idea proposed" || not_ok "$name: no row idea proposed" "$ideas" ;;
-	esac
-done
+# A run on the fake GPU (fake_gpu_run): the rounds after 0 propose the
+# catalogue's loss-* ideas, the row ones only for a loss with a term per
+# row, and their kernels are loss_reduce's.
+fake_gpu_proposes "$tmp/p/odd_loss_smooth_l1.py" loss- loss_reduce
+run_has_no_idea loss-warp-per-row loss-block-per-row
+fake_gpu_proposes "$tmp/p/odd_loss_triplet_sum.py" loss- loss_reduce
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -24,51 +24,36 @@ echo "# $(ls "$tmp/p" | grep -vc '^odd_') level-1 products, $(ls "$tmp/p" | grep
 serves=" matmul_fp32 matmul_nt matmul_tn matmul_tt matmul_batched matmul_tensor3d matmul_tensor4d matmul_triu matmul_tril "
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1 || { not_ok "$name: described" "$(cat "$tmp/$name.desc")"; continue; }
+	describe "$f" || { not_ok "$name: described" "$(cat "$tmp/$name.desc")"; continue; }
 	op=$(sed -n 's/^family .*, op \([a-z_0-9]*\) (.*/\1/p' "$tmp/$name.desc")
-	echo "$op" >"$tmp/$name.op"
 	case "$serves" in *" $op "*) ;; *) continue ;; esac
-	"$K" -q template gemm_wgmma_tf32 --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
-		not_ok "$name: gemm_wgmma_tf32 realised" "$(cat "$tmp/err")"
+	realise gemm_wgmma_tf32 "$f" default
 	case $name in
 	odd_*)
-		"$K" -q template gemm_wgmma_tf32 --for "$f" BN=128 STAGES=2 PRECISION=1 GROUP=1 SPLIT_K=1 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template gemm_wgmma_tf32 --for "$f" BN=256 STAGES=4 PRECISION=3 GROUP=16 SPLIT_K=32 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+		realise gemm_wgmma_tf32 "$f" low BN=128 STAGES=2 PRECISION=1 GROUP=1 SPLIT_K=1
+		realise gemm_wgmma_tf32 "$f" high BN=256 STAGES=4 PRECISION=3 GROUP=16 SPLIT_K=32 ;;
 	esac
 done
 
 # The op and the defines say how the operands lie.
-want() { # problem, op, then the define lines it must have
-	p=$1
-	op=$2
-	shift 2
-	[ -f "$tmp/$p.desc" ] || { echo "# $p: not here"; return; }
-	[ "$(cat "$tmp/$p.op")" = "$op" ] || { not_ok "$p: op $op" "$(head -3 "$tmp/$p.desc")"; return; }
-	for d in "$@"; do
-		grep -qx "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: $op $*"
-}
-want odd_matmul_fp32_tn matmul_tn "TRANS_A 1" "TRANS_B 0"
-want odd_matmul_fp32_nt matmul_nt "TRANS_A 0" "TRANS_B 1"
-want odd_matmul_fp32_tt matmul_tt "TRANS_A 1" "TRANS_B 1"
-want odd_matmul_fp32_batched matmul_batched "TRANS_A 0" "TRANS_B 0"
-want odd_matmul_fp32_batched_nt matmul_batched "TRANS_A 0" "TRANS_B 1"
-want odd_matmul_fp32_tensor3d matmul_tensor3d "TRANS_A 0" "TRANS_B 0"
-want odd_matmul_fp32_tensor4d matmul_tensor4d "TRANS_A 0" "TRANS_B 0"
-want odd_matmul_fp32_triu matmul_triu "TRANS_A 0" "TRANS_B 0" "MATMUL_TRI 1" "MATMUL_TRI_DIAG 0"
-want odd_matmul_fp32_tril_diag matmul_tril "MATMUL_TRI 2" "MATMUL_TRI_DIAG 3"
-want odd_matmul_fp32_splitk matmul_fp32 "TRANS_A 0" "TRANS_B 0"
-want 1_Square_matrix_multiplication_ matmul_fp32 "TRANS_A 0" "TRANS_B 0"
-want 10_3D_tensor_matrix_multiplication matmul_tensor3d "TRANS_A 0" "TRANS_B 0"
-want 11_4D_tensor_matrix_multiplication matmul_tensor4d "TRANS_A 0" "TRANS_B 0"
-want 14_Matmul_for_upper_triangular_matrices matmul_triu "MATMUL_TRI 1" "MATMUL_TRI_DIAG 0"
-want 15_Matmul_for_lower_triangular_matrices matmul_tril "MATMUL_TRI 2"
-want 16_Matmul_with_transposed_A matmul_tn "TRANS_A 1" "TRANS_B 0"
-want 17_Matmul_with_transposed_B matmul_nt "TRANS_A 0" "TRANS_B 1"
-want 18_Matmul_with_transposed_both matmul_tt "TRANS_A 1" "TRANS_B 1"
+want_op odd_matmul_fp32_tn matmul_tn "TRANS_A 1" "TRANS_B 0"
+want_op odd_matmul_fp32_nt matmul_nt "TRANS_A 0" "TRANS_B 1"
+want_op odd_matmul_fp32_tt matmul_tt "TRANS_A 1" "TRANS_B 1"
+want_op odd_matmul_fp32_batched matmul_batched "TRANS_A 0" "TRANS_B 0"
+want_op odd_matmul_fp32_batched_nt matmul_batched "TRANS_A 0" "TRANS_B 1"
+want_op odd_matmul_fp32_tensor3d matmul_tensor3d "TRANS_A 0" "TRANS_B 0"
+want_op odd_matmul_fp32_tensor4d matmul_tensor4d "TRANS_A 0" "TRANS_B 0"
+want_op odd_matmul_fp32_triu matmul_triu "TRANS_A 0" "TRANS_B 0" "MATMUL_TRI 1" "MATMUL_TRI_DIAG 0"
+want_op odd_matmul_fp32_tril_diag matmul_tril "MATMUL_TRI 2" "MATMUL_TRI_DIAG 3"
+want_op odd_matmul_fp32_splitk matmul_fp32 "TRANS_A 0" "TRANS_B 0"
+want_op 1_Square_matrix_multiplication_ matmul_fp32 "TRANS_A 0" "TRANS_B 0"
+want_op 10_3D_tensor_matrix_multiplication matmul_tensor3d "TRANS_A 0" "TRANS_B 0"
+want_op 11_4D_tensor_matrix_multiplication matmul_tensor4d "TRANS_A 0" "TRANS_B 0"
+want_op 14_Matmul_for_upper_triangular_matrices matmul_triu "MATMUL_TRI 1" "MATMUL_TRI_DIAG 0"
+want_op 15_Matmul_for_lower_triangular_matrices matmul_tril "MATMUL_TRI 2"
+want_op 16_Matmul_with_transposed_A matmul_tn "TRANS_A 1" "TRANS_B 0"
+want_op 17_Matmul_with_transposed_B matmul_nt "TRANS_A 0" "TRANS_B 1"
+want_op 18_Matmul_with_transposed_both matmul_tt "TRANS_A 1" "TRANS_B 1"
 
 compile_realisations
 
@@ -84,7 +69,7 @@ variant sliced "torch.matmul(A[:, :30], B)" "torch.randn(20, 40), torch.randn(30
 variant batch_moved "torch.matmul(A.transpose(0, 1), B)" "torch.randn(20, 3, 30), torch.randn(3, 30, 17)"
 variant broadcast "torch.matmul(A, B)" "torch.randn(20, 30), torch.randn(4, 30, 17)"
 for name in swapped sliced batch_moved broadcast; do
-	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
+	describe "$tmp/$name.py"
 	op=$(sed -n 's/^family .*, op \([a-z_0-9]*\) (.*/\1/p' "$tmp/$name.desc")
 	if [ "$op" = matmul_other ] && ! grep -q TRANS_A "$tmp/$name.desc"; then ok "$name: matmul_other, no TRANS_A"
 	else not_ok "$name: matmul_other, no TRANS_A (op '$op')" "$(cat "$tmp/$name.desc")"; fi
@@ -98,7 +83,7 @@ rc=$?
 # A transposed product in fp16: named with its dtype, which no template takes.
 sed -e "s|torch.randn(517, 333), torch.randn(517, 259)|torch.randn(51, 33, dtype=torch.float16), torch.randn(51, 29, dtype=torch.float16)|" \
 	tests/data/odd_matmul_fp32_tn.py >"$tmp/tn_fp16.py"
-"$K" -q describe "$tmp/tn_fp16.py" >"$tmp/tn_fp16.desc" 2>&1
+describe "$tmp/tn_fp16.py"
 grep -q "op matmul_tn_fp16 " "$tmp/tn_fp16.desc" && ok "tn_fp16: op matmul_tn_fp16" ||
 	not_ok "tn_fp16: op matmul_tn_fp16" "$(head -3 "$tmp/tn_fp16.desc")"
 

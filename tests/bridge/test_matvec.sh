@@ -36,7 +36,7 @@ tpl_of() {
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
 	t=$(tpl_of "$name")
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	describe "$f"
 	if [ "$t" = gemv ]; then
 		def='#define KB_MATVEC 1'
 		op=matvec
@@ -51,34 +51,20 @@ for f in "$tmp"/p/*.py; do
 	else
 		not_ok "$name: recognised as $op with ${def#\#define }" "$(cat "$tmp/$name.desc")"
 	fi
-	"$K" -q template "$t" --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
-		not_ok "$name: $t realised" "$(cat "$tmp/err")"
+	realise "$t" "$f" default
 	"$K" -q template "$other" --for "$f" >/dev/null 2>&1 &&
 		not_ok "$name: $other is not offered to $op"
 	case $name in
 	odd_matvec*)
-		"$K" -q template gemv --for "$f" THREADS=64 ROWS_PER_BLOCK=1 SPLIT_K=0 VEC=1 UNROLL=1 STREAM=0 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template gemv --for "$f" THREADS=1024 ROWS_PER_BLOCK=8 SPLIT_K=32 VEC=4 UNROLL=8 STREAM=1 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+		realise gemv "$f" low THREADS=64 ROWS_PER_BLOCK=1 SPLIT_K=0 VEC=1 UNROLL=1 STREAM=0
+		realise gemv "$f" high THREADS=1024 ROWS_PER_BLOCK=8 SPLIT_K=32 VEC=4 UNROLL=8 STREAM=1 ;;
 	odd_rowscale*)
-		"$K" -q template rowscale --for "$f" THREADS=64 VEC=1 ITEMS=1 STREAM=0 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template rowscale --for "$f" THREADS=1024 VEC=4 ITEMS=8 STREAM=1 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+		realise rowscale "$f" low THREADS=64 VEC=1 ITEMS=1 STREAM=0
+		realise rowscale "$f" high THREADS=1024 VEC=4 ITEMS=8 STREAM=1 ;;
 	esac
 done
 
 # The side a diagonal product scales says KB_DIAG_ROWS.
-want() { # problem, then the define lines it must have
-	p=$1
-	shift
-	[ -f "$tmp/$p.desc" ] || { echo "# $p: not here"; return; }
-	for d in "$@"; do
-		grep -qx "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: $*"
-}
 want odd_rowscale "KB_DIAG_ROWS 1"
 want odd_rowscale_diag "KB_DIAG_ROWS 1"
 want odd_rowscale_fp16 "KB_DIAG_ROWS 1"
@@ -105,14 +91,11 @@ for name in mv_scaled mv_relu mv_transposed diag_mixed diag_relu; do
 	mv_*) t=gemv ;;
 	*) t=rowscale ;;
 	esac
-	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
+	describe "$tmp/$name.py"
 	grep -q 'KB_MATVEC\|KB_DIAG_ROWS' "$tmp/$name.desc" && not_ok "$name: no KB_MATVEC or KB_DIAG_ROWS" "$(cat "$tmp/$name.desc")"
-	"$K" -q template $t --for "$tmp/$name.py" >/dev/null 2>"$tmp/err"
-	rc=$?
-	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: $t refused by template --for" ||
-		not_ok "$name: $t refused by template --for (exit $rc)" "$(cat "$tmp/err")"
+	refused $t "$tmp/$name.py"
 done
-"$K" -q describe "$tmp/mv_plain.py" >"$tmp/mv_plain.desc" 2>&1
+describe "$tmp/mv_plain.py"
 want mv_plain "KB_MATVEC 1"
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
@@ -122,21 +105,8 @@ round0_holds gemv "$tmp/mv_scaled.py" 0
 round0_holds rowscale "$tmp/p/odd_rowscale_cols.py" 1
 round0_holds rowscale "$tmp/diag_mixed.py" 0
 
-# A run on the fake GPU (every candidate correct, times from a hash of its
-# name; references from the CPU, PyTorch's timings canned): the rounds after
-# 0 propose the catalogue's gemv-* ideas, and their kernels are gemv's.
-export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
-export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
-for name in odd_matvec_vec; do
-	"$K" -q run "$tmp/p/$name.py" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
-		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
-	rc=$?
-	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
-	n_gemv=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'gemv-%'" 2>&1)
-	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'gemv'" 2>&1)
-	[ $rc -eq 0 ] && [ "${n_gemv:-0}" -ge 2 ] && [ "${n_tpl:-0}" -ge 4 ] &&
-		ok "$name: a fake-GPU run proposes gemv-* ideas ($n_gemv) and gemv kernels ($n_tpl)" ||
-		not_ok "$name: a fake-GPU run proposes gemv-* ideas and gemv kernels (exit $rc, $n_gemv, $n_tpl)" "$ideas $(tail -5 "$tmp/err")"
-done
+# A run on the fake GPU (fake_gpu_run): the rounds after 0 propose the
+# catalogue's gemv-* ideas, and their kernels are gemv's.
+fake_gpu_proposes "$tmp/p/odd_matvec_vec.py" gemv- gemv
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

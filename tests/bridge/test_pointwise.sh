@@ -24,17 +24,14 @@ echo "# $n_l1 level-1 pointwise problems, $(ls "$tmp/p" | grep -c '^odd_') odd o
 # on the odd ones and on a few level-1 ones (compiling every one is slow).
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	describe "$f"
 	if grep -q '^#define KB_PW_BODY ' "$tmp/$name.desc"; then ok "$name: its graph is written as KB_PW_BODY"
 	else not_ok "$name: its graph is written as KB_PW_BODY" "$(cat "$tmp/$name.desc")"; fi
-	"$K" -q template pointwise_vec --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
-		not_ok "$name: pointwise_vec realised" "$(cat "$tmp/err")"
+	realise pointwise_vec "$f" default
 	case $name in
 	odd_* | 20_* | 5_*)
-		"$K" -q template pointwise_vec --for "$f" THREADS=64 VEC=1 ITEMS=1 GRID=0 STREAM=0 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template pointwise_vec --for "$f" THREADS=1024 VEC=4 ITEMS=8 GRID=1 STREAM=1 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+		realise pointwise_vec "$f" low THREADS=64 VEC=1 ITEMS=1 GRID=0 STREAM=0
+		realise pointwise_vec "$f" high THREADS=1024 VEC=4 ITEMS=8 GRID=1 STREAM=1 ;;
 	esac
 done
 # The body is the problem's: leaky_relu's slope and softplus's beta are in it.
@@ -66,26 +63,17 @@ def get_init_inputs():
     return []
 PY
 sed 's/return F.gelu(x)/return torch.softmax(x, dim=1)/; /^KBREED_/d' tests/data/odd_gelu.py >"$tmp/softmax.py"
-for f in "$tmp/bcast.py" "$tmp/softmax.py"; do
-	name=$(basename "$f" .py)
-	"$K" -q template pointwise_vec --for "$f" >/dev/null 2>"$tmp/err"
-	rc=$?
-	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: pointwise_vec refused by template --for" ||
-		not_ok "$name: pointwise_vec refused by template --for (exit $rc)" "$(cat "$tmp/err")"
-done
+refused pointwise_vec "$tmp/bcast.py"
+refused pointwise_vec "$tmp/softmax.py"
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
 for f in "$tmp"/p/odd_scale.py "$tmp"/p/odd_leaky_relu_fp16.py "$tmp/bcast.py" "$tmp/softmax.py"; do
-	name=$(basename "$f" .py)
-	"$K" -q run "$f" --dry-run --rounds 0 --db "$tmp/$name.db" --out "$tmp/out-$name" >/dev/null 2>"$tmp/err"
-	n=$(sqlite3 "$tmp/$name.db" "SELECT count(*) FROM candidates WHERE round = 0 AND template = 'pointwise_vec'" 2>&1)
-	case $name in
-	bcast | softmax) want=0 ;;
-	*) want=1 ;;
+	case $(basename "$f" .py) in
+	bcast | softmax) w=0 ;;
+	*) w=1 ;;
 	esac
-	[ "$n" = "$want" ] && ok "$name: dry run round 0 holds pointwise_vec $want time(s)" ||
-		not_ok "$name: dry run round 0 holds pointwise_vec $want time(s), not '$n'" "$(cat "$tmp/err")"
+	round0_holds pointwise_vec "$f" "$w"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -28,32 +28,20 @@ echo "# $n_l1 level-1 pools, $(ls "$tmp/p" | grep -c '^odd_') odd ones"
 # also at every knob's lowest and highest values.
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	describe "$f"
 	if grep -q '^#define POOL_OP POOL_OP_\(MAX\|AVG\)$' "$tmp/$name.desc"; then ok "$name: recognised with POOL_OP"
 	else not_ok "$name: recognised with POOL_OP" "$(cat "$tmp/$name.desc")"; fi
-	"$K" -q template pool_nd --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" ||
-		not_ok "$name: pool_nd realised" "$(cat "$tmp/err")"
+	realise pool_nd "$f" default
 	"$K" -q template reduce_dim --for "$f" >/dev/null 2>&1 &&
 		not_ok "$name: reduce_dim is not offered to a pool"
 	case $name in
 	odd_*)
-		"$K" -q template pool_nd --for "$f" THREADS=64 OPT=1 WINDOW=0 VEC=1 STREAM=0 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template pool_nd --for "$f" THREADS=1024 OPT=8 WINDOW=1 VEC=4 STREAM=1 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+		realise pool_nd "$f" low THREADS=64 OPT=1 WINDOW=0 VEC=1 STREAM=0
+		realise pool_nd "$f" high THREADS=1024 OPT=8 WINDOW=1 VEC=4 STREAM=1 ;;
 	esac
 done
 
 # The defines say what each graph computes.
-want() { # problem, then the define lines it must have
-	p=$1
-	shift
-	[ -f "$tmp/$p.desc" ] || { echo "# $p: not here"; return; }
-	for d in "$@"; do
-		grep -qx "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: $*"
-}
 want odd_pool_max1d "POOL_OP POOL_OP_MAX" "POOL_W 5" "POOL_STRIDE_W 2" "POOL_PAD_W 2" "POOL_DIL_W 3" "POOL_CEIL 1"
 want odd_pool_max1d_wide "POOL_OP POOL_OP_MAX" "POOL_W 7" "POOL_STRIDE_W 1" "POOL_PAD_W 3" "POOL_DIL_W 2" "POOL_CEIL 0"
 want odd_pool_max2d_fp16 "POOL_OP POOL_OP_MAX" "POOL_H 3" "POOL_W 4" "POOL_STRIDE_H 2" "POOL_STRIDE_W 3" \
@@ -89,14 +77,11 @@ variant flattened "self.pool(x)[0].flatten(1)"
 variant transposed "self.pool(x.transpose(3, 4))[0]"
 variant values_only "self.pool(x)[0]"
 for name in with_relu indices_only flattened transposed; do
-	"$K" -q describe "$tmp/$name.py" >"$tmp/$name.desc" 2>&1
+	describe "$tmp/$name.py"
 	grep -q POOL_OP "$tmp/$name.desc" && not_ok "$name: no POOL_OP" "$(cat "$tmp/$name.desc")"
-	"$K" -q template pool_nd --for "$tmp/$name.py" >/dev/null 2>"$tmp/err"
-	rc=$?
-	[ $rc -eq 2 ] && grep -q "does not serve" "$tmp/err" && ok "$name: pool_nd refused by template --for" ||
-		not_ok "$name: pool_nd refused by template --for (exit $rc)" "$(cat "$tmp/err")"
+	refused pool_nd "$tmp/$name.py"
 done
-"$K" -q describe "$tmp/values_only.py" >"$tmp/values_only.desc" 2>&1
+describe "$tmp/values_only.py"
 want values_only "POOL_OP POOL_OP_MAX" "POOL_D 3"
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
@@ -110,21 +95,8 @@ for f in "$tmp"/p/odd_pool_avg1d.py "$tmp"/p/odd_pool_max3d_indices.py "$tmp/wit
 	round0_holds pool_nd "$f" "$w"
 done
 
-# A run on the fake GPU (every candidate correct, times from a hash of its
-# name; references from the CPU, PyTorch's timings canned): the rounds after
-# 0 propose the catalogue's pool-* ideas, and their kernels are pool_nd's.
-export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
-export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
-for name in odd_pool_avg2d_unbatched; do
-	"$K" -q run "$tmp/p/$name.py" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
-		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
-	rc=$?
-	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
-	n_pool=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE 'pool-%'" 2>&1)
-	n_tpl=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM candidates WHERE round > 0 AND template = 'pool_nd'" 2>&1)
-	[ $rc -eq 0 ] && [ "${n_pool:-0}" -ge 2 ] && [ "${n_tpl:-0}" -ge 4 ] &&
-		ok "$name: a fake-GPU run proposes pool-* ideas ($n_pool) and pool_nd kernels ($n_tpl)" ||
-		not_ok "$name: a fake-GPU run proposes pool-* ideas and pool_nd kernels (exit $rc, $n_pool, $n_tpl)" "$ideas $(tail -5 "$tmp/err")"
-done
+# A run on the fake GPU (fake_gpu_run): the rounds after 0 propose the
+# catalogue's pool-* ideas, and their kernels are pool_nd's.
+fake_gpu_proposes "$tmp/p/odd_pool_avg2d_unbatched.py" pool- pool_nd
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -26,7 +26,7 @@ want_of() {
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
 	set -- $(want_of "$name")
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	describe "$f"
 	if grep -q "op $1 (" "$tmp/$name.desc" && { [ "$2" = - ] || grep -q "^#define $2 1$" "$tmp/$name.desc"; }; then
 		ok "$name: recognised as $1$([ "$2" = - ] || echo " ($2)")"
 	else
@@ -36,14 +36,11 @@ for f in "$tmp"/p/*.py; do
 	others=$(grep -c '^#define SCAN_\(PROD\|EXCLUSIVE\|MASKED\|REVERSE\) ' "$tmp/$name.desc")
 	[ "$others" -eq "$([ "$2" = - ] && echo 0 || echo 1)" ] && ok "$name: one variant define at most" ||
 		not_ok "$name: $others variant defines" "$(cat "$tmp/$name.desc")"
-	"$K" -q template cumsum_block --for "$f" >"$tmp/src/$name--default.cu" 2>"$tmp/err" &&
-		ok "$name: cumsum_block realised" || not_ok "$name: cumsum_block realised" "$(cat "$tmp/err")"
+	realise cumsum_block "$f" default && ok "$name: cumsum_block realised"
 	case $name in
 	odd_*)
-		"$K" -q template cumsum_block --for "$f" THREADS=128 VEC=1 ITEMS=1 TRANSPOSE=0 \
-			>"$tmp/src/$name--low.cu" 2>>"$tmp/err"
-		"$K" -q template cumsum_block --for "$f" THREADS=1024 VEC=4 ITEMS=8 TRANSPOSE=1 \
-			>"$tmp/src/$name--high.cu" 2>>"$tmp/err" ;;
+		realise cumsum_block "$f" low THREADS=128 VEC=1 ITEMS=1 TRANSPOSE=0
+		realise cumsum_block "$f" high THREADS=1024 VEC=4 ITEMS=8 TRANSPOSE=1 ;;
 	esac
 done
 grep -q '^#define SCAN_MASKED 1$' "$tmp/src/odd_cumsum_masked--default.cu" &&
@@ -71,13 +68,9 @@ fi
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
 for f in "$tmp"/p/odd_cumprod.py "$tmp"/p/odd_cumsum_masked.py "$tmp/reverse.py" "$tmp/softmax.py"; do
-	name=$(basename "$f" .py)
-	"$K" -q run "$f" --dry-run --rounds 0 --db "$tmp/$name.db" --out "$tmp/out-$name" >/dev/null 2>"$tmp/err"
-	n=$(sqlite3 "$tmp/$name.db" "SELECT count(*) FROM candidates WHERE round = 0 AND template = 'cumsum_block'" 2>&1)
-	want=1
-	case $name in reverse | softmax) want=0 ;; esac
-	[ "$n" = "$want" ] && ok "$name: dry run round 0 holds cumsum_block $want time(s)" ||
-		not_ok "$name: dry run round 0 holds cumsum_block $want time(s), not '$n'" "$(cat "$tmp/err")"
+	w=1
+	case $(basename "$f" .py) in reverse | softmax) w=0 ;; esac
+	round0_holds cumsum_block "$f" "$w"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -31,31 +31,27 @@ innermost() { grep -qx "#define SOFTMAX_INNERMOST 1" "$tmp/$1.desc"; }
 # defaults and, for the odd ones, at every knob's lowest and highest value.
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
-	"$K" -q describe "$f" >"$tmp/$name.desc" 2>&1
+	describe "$f"
 	case $name in
 	*log_softmax*) op=log_softmax ;;
 	*) op=softmax ;;
 	esac
 	if grep -q "^family    softmax, op $op (" "$tmp/$name.desc"; then ok "$name: softmax family, op $op"
 	else not_ok "$name: softmax family, op $op" "$(head -4 "$tmp/$name.desc")"; fi
-	"$K" -q template softmax_online --for "$f" >"$tmp/src/$name--online-default.cu" 2>"$tmp/err" ||
-		not_ok "$name: softmax_online realised" "$(cat "$tmp/err")"
+	realise softmax_online "$f" online-default
 	case $name in
 	odd_*)
-		"$K" -q template softmax_online --for "$f" THREADS=256 VEC=1 ONLINE=0 STREAM_STORES=0 \
-			BLOCKS_PER_SM=0 SMEM_KB=0 SPLIT=1 >"$tmp/src/$name--online-low.cu" 2>>"$tmp/err"
-		"$K" -q template softmax_online --for "$f" THREADS=1024 VEC=4 ONLINE=1 STREAM_STORES=1 \
-			BLOCKS_PER_SM=2 SMEM_KB=200 SPLIT=8 >"$tmp/src/$name--online-high.cu" 2>>"$tmp/err" ;;
+		realise softmax_online "$f" online-low THREADS=256 VEC=1 ONLINE=0 STREAM_STORES=0 \
+			BLOCKS_PER_SM=0 SMEM_KB=0 SPLIT=1
+		realise softmax_online "$f" online-high THREADS=1024 VEC=4 ONLINE=1 STREAM_STORES=1 \
+			BLOCKS_PER_SM=2 SMEM_KB=200 SPLIT=8 ;;
 	esac
 	if innermost "$name"; then
-		"$K" -q template softmax_cluster --for "$f" >"$tmp/src/$name--cluster-default.cu" 2>"$tmp/err" ||
-			not_ok "$name: softmax_cluster realised" "$(cat "$tmp/err")"
+		realise softmax_cluster "$f" cluster-default
 		case $name in
 		odd_*)
-			"$K" -q template softmax_cluster --for "$f" CLUSTER=2 THREADS=256 VEC=1 STREAM=0 \
-				>"$tmp/src/$name--cluster-low.cu" 2>>"$tmp/err"
-			"$K" -q template softmax_cluster --for "$f" CLUSTER=16 THREADS=1024 VEC=4 STREAM=1 \
-				>"$tmp/src/$name--cluster-high.cu" 2>>"$tmp/err" ;;
+			realise softmax_cluster "$f" cluster-low CLUSTER=2 THREADS=256 VEC=1 STREAM=0
+			realise softmax_cluster "$f" cluster-high CLUSTER=16 THREADS=1024 VEC=4 STREAM=1 ;;
 		esac
 	elif grep -q "^#define SOFTMAX_DIM" "$tmp/$name.desc"; then
 		# recognised, and strided: the cluster template is refused
@@ -68,22 +64,6 @@ for f in "$tmp"/p/*.py; do
 done
 
 # The defines say what each graph computes.
-want() { # problem, then the define lines it must have
-	p=$1
-	shift
-	for d in "$@"; do
-		grep -qx "#define $d" "$tmp/$p.desc" || { not_ok "$p: #define $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: $*"
-}
-lacks() { # problem, then define names it must not have
-	p=$1
-	shift
-	for d in "$@"; do
-		grep -q "^#define $d " "$tmp/$p.desc" && { not_ok "$p: no $d" "$(grep '^#define' "$tmp/$p.desc")"; return; }
-	done
-	ok "$p: none of $*"
-}
 want odd_log_softmax "SOFTMAX_DIM 1" "SOFTMAX_LOG 1" "SOFTMAX_INNERMOST 1"
 want odd_log_softmax_strided "SOFTMAX_DIM 1" "SOFTMAX_LOG 1"
 lacks odd_log_softmax_strided SOFTMAX_INNERMOST
@@ -108,27 +88,12 @@ round0_holds softmax_cluster "$tmp/p/odd_softmax_cluster.py" 1
 round0_holds softmax_cluster "$tmp/p/odd_softmax_dim1_long.py" 0
 round0_holds softmax_online "$tmp/p/odd_log_softmax_strided.py" 1
 
-# A run on the fake GPU (every candidate correct, times from a hash of its
-# name; references from the CPU, PyTorch's timings canned): the rounds after
-# 0 propose softmax-cluster-* ideas for long innermost rows and
-# softmax-strided-* ones for a strided dim, and never the other family.
-export KBREED_WORKER=$B/tests/fake_worker KBREED_FAKE_SEARCH=1 KBREED_FAKE_GPU=1
-export KBREED_FAKE_PYTHON_REAL=$KBREED_PYTHON KBREED_PYTHON=$root/tests/unit/fake_python.sh
-for name in odd_softmax_cluster odd_softmax_dim1_long; do
-	"$K" -q run "$tmp/p/$name.py" --rounds 3 --ideas 4 --impls 2 --reps 20 --db "$tmp/run-$name.db" \
-		--out "$tmp/run-$name" >/dev/null 2>"$tmp/err"
-	rc=$?
-	ideas=$(sqlite3 "$tmp/run-$name.db" "SELECT DISTINCT catalog_id FROM ideas" 2>&1 | tr '\n' ' ')
-	case $name in
-	*cluster) good=softmax-cluster- bad=softmax-strided- ;;
-	*) good=softmax-strided- bad=softmax-cluster- ;;
-	esac
-	n_good=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE '$good%'" 2>&1)
-	n_bad=$(sqlite3 "$tmp/run-$name.db" "SELECT count(*) FROM ideas WHERE catalog_id LIKE '$bad%'" 2>&1)
-	[ $rc -eq 0 ] && [ "${n_good:-0}" -ge 1 ] &&
-		ok "$name: a fake-GPU run proposes $good* ideas ($n_good)" ||
-		not_ok "$name: a fake-GPU run proposes $good* ideas (exit $rc, $n_good)" "$ideas $(tail -5 "$tmp/err")"
-	[ "$n_bad" = 0 ] && ok "$name: no $bad* idea proposed" || not_ok "$name: no $bad* idea proposed" "$ideas"
-done
+# A run on the fake GPU (fake_gpu_run): the rounds after 0 propose
+# softmax-cluster-* ideas for long innermost rows and softmax-strided-* ones
+# for a strided dim, and never the other family.
+fake_gpu_proposes -i 1 "$tmp/p/odd_softmax_cluster.py" softmax-cluster-
+run_has_no_idea 'softmax-strided-%'
+fake_gpu_proposes -i 1 "$tmp/p/odd_softmax_dim1_long.py" softmax-strided-
+run_has_no_idea 'softmax-cluster-%'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
