@@ -248,10 +248,13 @@ static void recognise_product(const char *tensors, const char *ops, int out, con
 	buf_release(&b);
 }
 
-#define MM_IN(i, dt, sh) "{\"kind\": \"input\", \"index\": " #i ", \"name\": \"in" #i "\", \"dtype\": \"" dt "\", \"shape\": " sh "}"
+/* Graph tensors and a two-operand product, as describe's JSON has them. */
+#define MM_IN(i, dt, sh) \
+	"{\"kind\": \"input\", \"index\": " #i ", \"name\": \"in" #i "\", \"dtype\": \"" dt "\", \"shape\": " sh "}"
 #define MM_MID(n, dt, sh) "{\"kind\": \"inter\", \"name\": \"t" #n "\", \"dtype\": \"" dt "\", \"shape\": " sh "}"
-#define MM_OP(name, a, b, out) "{\"op\": \"aten." name "\", \"overload\": \"default\", \"args\": [{\"name\": \"self\"," \
-	" \"tensor\": " #a "}, {\"name\": \"mat2\", \"tensor\": " #b "}], \"attrs\": {}, \"outputs\": [" #out "]}"
+#define MM_OP(name, a, b, out) \
+	"{\"op\": \"aten." name "\", \"overload\": \"default\", \"args\": [{\"name\": \"self\", \"tensor\": " #a "}," \
+	" {\"name\": \"mat2\", \"tensor\": " #b "}], \"attrs\": {}, \"outputs\": [" #out "]}"
 
 /* The 16-bit products are named with their dtype and carry the defines
  * gemm_wgmma_f16 is compiled from: TRANS_A/TRANS_B as in fp32, MATMUL_BATCH
