@@ -176,6 +176,13 @@ if [ -z "${SANITIZER_LOGS:-}" ]; then
 	ptx_has f16_batched_tt f16 1 0 3
 	ptx_has odd_matmul_bf16_batched bf16 0 1 3
 	ptx_has bf16_plain bf16 0 1 2
+	# A tensor times a matrix folds into the plain kernel: the PTX of the
+	# template with no defines at all (the one measured against cuBLAS).
+	"$K" -q template gemm_wgmma_f16 >"$tmp/plain.cu" 2>"$tmp/err" &&
+		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/plain.ptx" "$tmp/plain.cu" 2>>"$tmp/err"
+	[ -s "$tmp/plain.ptx" ] && cmp -s "$tmp/plain.ptx" "$tmp/f16_tensor3d.ptx" &&
+		ok "f16_tensor3d: the PTX of gemm_wgmma_f16 without defines" ||
+		not_ok "f16_tensor3d: the PTX of gemm_wgmma_f16 without defines" "$(cat "$tmp/err")"
 fi
 
 compile_realisations
