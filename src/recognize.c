@@ -1228,8 +1228,10 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
 		snprintf(name, sizeof name, "matmul%s", dtype_suffix(g));
 	if (tri && !known)
 		snprintf(name, sizeof name, "matmul_other");
-	/* The layouts beyond the plain product are fp32's (gemm_wgmma_tf32);
-	 * in another dtype they are named with it, and no template takes them. */
+	/* The layouts beyond the plain product in fp32 are named for the
+	 * layout alone (gemm_wgmma_tf32 takes them); in another dtype the name
+	 * ends in it (matmul_nt_fp16, matmul_batched_bf16), and gemm_wgmma_f16
+	 * takes the fp16 and bf16 ones but the triangles. */
 	if (strcmp(dtype_suffix(g), "_fp32") && strncmp(name, "matmul_fp", 9) && strncmp(name, "matmul_bf", 9) &&
 	    strcmp(name, "matmul_other") && strcmp(name, "matvec") && strcmp(name, "dot"))
 		snprintf(name + strlen(name), sizeof name - strlen(name), "%s", dtype_suffix(g));
@@ -1237,6 +1239,14 @@ static bool matmul(const struct compute *c, struct recognition *r, struct buf *b
 	if (known) {
 		def_int(b, "TRANS_A", ta);
 		def_int(b, "TRANS_B", tb);
+		/* A batch that does not fold into A's rows (B has leading dims, or
+		 * A is transposed under them): gemm_wgmma_f16 compiles its batch
+		 * loop only then (gemm_wgmma_tf32 reads the batch at run time). */
+		if (g->tensors[sb].ndim > 2 || (g->tensors[sa].ndim > 2 && ta))
+			def_int(b, "MATMUL_BATCH", 1);
+		/* gemm_wgmma_f16's element type, chosen when it is compiled */
+		if (g->tensors[sa].dtype == KB_BF16)
+			def_int(b, "MATMUL_BF16", 1);
 	}
 	if (known && tri) {
 		def_int(b, "MATMUL_TRI", has(c, "triu") ? 1 : 2);

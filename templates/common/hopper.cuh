@@ -3,7 +3,8 @@
 //   mbar_init / mbar_wait / mbar_arrive / mbar_arrive_expect_tx
 //                                 mbarriers in this block's shared memory
 //   tma_load_2d / tma_load_3d     one TMA box global -> shared, counted in bytes on an mbarrier
-//   tma_load_2d_mc                the same box multicast to the blocks of a cluster
+//   tma_load_2d_mc / tma_load_3d_mc
+//                                 the same boxes multicast to the blocks of a cluster
 //   smem_desc(addr, lbo, sbo)     a wgmma shared-memory matrix descriptor, 128-byte swizzle
 //   wgmma_fence / wgmma_commit / wgmma_wait<N>
 //                                 ordering and completion of asynchronous wgmma groups
@@ -85,6 +86,17 @@ __device__ __forceinline__ void tma_load_3d(uint32_t dst, const CUtensorMap *map
 	asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
 		     " [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(dst),
 		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar)
+		     : "memory");
+}
+
+/* The 3-D box written to the same offset of every block in `mask` of the
+ * cluster, as tma_load_2d_mc does the 2-D one. */
+__device__ __forceinline__ void tma_load_3d_mc(uint32_t dst, const CUtensorMap *map, int x, int y, int z,
+					       uint32_t bar, uint16_t mask)
+{
+	asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     ".multicast::cluster [%0], [%1, {%2, %3, %4}], [%5], %6;" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar), "h"(mask)
 		     : "memory");
 }
 

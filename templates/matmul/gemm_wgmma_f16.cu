@@ -1,6 +1,6 @@
 // kbreed-template: gemm_wgmma_f16
 // family: matmul
-// problems: matmul_fp16
+// problems: matmul_fp16 matmul_nt_fp16 matmul_tn_fp16 matmul_tt_fp16 matmul_batched_fp16 matmul_tensor3d_fp16 matmul_tensor4d_fp16 matmul_bf16 matmul_nt_bf16 matmul_tn_bf16 matmul_tt_bf16 matmul_batched_bf16 matmul_tensor3d_bf16 matmul_tensor4d_bf16
 // knob BN: 128 192 256 | default 256 | category memory access | block tile columns (of B and C) = the n of each wgmma (m64nBNk16)
 // knob WG_M: 64 128 | default 64 | category compute | rows of C per consumer warpgroup (one or two m64 wgmma per k step); 128 runs as 64 unless BN is 128, so that a thread holds at most 128 fp32 accumulators
 // knob CONSUMERS: 1 2 | default 2 | category parallelism | consumer warpgroups per block, stacked along M: the block tile is (CONSUMERS x WG_M) x BN and all consumers share each B stage
@@ -9,31 +9,45 @@
 // knob CLUSTER: 1 2 | default 1 | category memory access | blocks per thread-block cluster, on vertically adjacent tiles: with 2, each B slice is read from L2 once and multicast by TMA into both blocks' shared memory
 /*
  * gemm_wgmma_f16.cu - C = A @ B on Hopper tensor cores with wgmma, operands
- * brought into shared memory by the tensor memory accelerator (TMA); fp16 in
- * and out, fp32 accumulation. Needs sm_90a (wgmma, setmaxnreg, TMA); on any
- * other GPU it returns KB_ERR_SHAPE.
+ * brought into shared memory by the tensor memory accelerator (TMA); fp16
+ * (or bf16) in and out, fp32 accumulation. Needs sm_90a (wgmma, setmaxnreg,
+ * TMA); on any other GPU it returns KB_ERR_SHAPE.
  *
- * Layout (contiguous, row-major, fp16):
- *   in[0]  A  (..., M, K)   e.g. (4096, 4096); leading dims fold into M
- *   in[1]  B  (K, N)        e.g. (4096, 4096); N is the contiguous dim
+ * Layout (contiguous, row-major, all three fp16, or bf16 where recognition
+ * writes MATMUL_BF16). C = op(A) @ op(B), op(X) = X, or X with its last two
+ * dims swapped where recognition writes TRANS_A / TRANS_B (A.T, B.T,
+ * transpose(-2, -1) in the model):
+ *   in[0]  A  (..., M, K), or (..., K, M) with TRANS_A   e.g. (4096, 4096)
+ *   in[1]  B  (K, N), or (N, K) with TRANS_B             e.g. (4096, 4096)
  *   out[0] C  (..., M, N)
+ * Where B is one matrix and A is not transposed, A's leading dims fold into
+ * M (a (16, 1024, 2048) tensor times a (2048, 768) matrix is one 16384 x
+ * 768 x 2048 product): the plain kernel. Other leading dims are a batch,
+ * which recognition marks with MATMUL_BATCH (B has leading dims, or A is
+ * transposed under them): each operand then has C's leading dims (strided
+ * batches, bmm) or none (one matrix for every batch), and the kernel walks
+ * the tiles of every batch. Without MATMUL_BATCH such shapes, and with
+ * MATMUL_TRI (a triangle of the product, gemm_wgmma_tf32's) every shape,
+ * return KB_ERR_SHAPE.
  *
  * Strategy. A persistent grid (one block per SM, held to one by asking for
  * more than half the SM's shared memory) walks the BM x BN tiles of C, BM =
  * CONSUMERS * WG_M. Blocks come in clusters of CLUSTER; a cluster takes a
- * unit of CLUSTER vertically adjacent tiles (same columns of B), block rank
- * r the r-th, and the clusters walk the units in a grouped raster (GROUP
- * rows of units column by column); a unit's tile below M is computed from
+ * unit of CLUSTER vertically adjacent tiles (same columns of B, same
+ * batch), block rank r the r-th, and the clusters walk the units in a
+ * grouped raster (GROUP rows of units column by column, one batch after the
+ * other); a unit's tile below M is computed from
  * any valid rows of A and not stored. Each block is warp-specialised:
  * warpgroup 0 is the producer (it drops to 40 registers with setmaxnreg and
  * one thread issues all copies), warpgroups 1..CONSUMERS are consumers
  * (raised to 232 or 240 registers). For every tile and every 64-deep K
  * step, the producer waits until ring stage s is empty, announces the
  * stage's byte count on its "full" mbarrier and issues
- * cp.async.bulk.tensor copies: its own BM x 64 box of A, and the 64 x 64
- * boxes of B numbered j = rank (mod CLUSTER) among the BN/64 of the stage,
- * multicast to every block of the cluster (so each block's "full" barrier
- * counts bytes sent by all producers of the cluster). Each consumer waits on
+ * cp.async.bulk.tensor copies: its own BM x 64 box of A (BM/64 boxes of
+ * 64 x 64 with TRANS_A), and the 64 x 64 boxes of B numbered j = rank (mod
+ * CLUSTER) among the BN/64 of the stage, multicast to every block of the
+ * cluster (so each block's "full" barrier counts bytes sent by all
+ * producers of the cluster). Each consumer waits on
  * "full", issues 4 k16 steps of wgmma.mma_async m64nBNk16 (twice each when
  * WG_M = 128) into fp32 accumulators held in registers, commits them as one
  * group, and once the previous step's group has completed
@@ -46,7 +60,7 @@
  * runs on across tiles, so the producer fetches the next tile while the
  * consumers store this one. Cluster barriers after the mbarrier set-up and
  * before exit keep remote arrivals within the blocks' lifetimes.
- * Epilogue: accumulators are rounded to fp16 and stored straight from
+ * Epilogue: accumulators are rounded to fp16 (bf16) and stored straight from
  * registers, skipping rows >= M and columns >= N: where N % 8 == 0 (and C
  * is 16-byte aligned) the 4 lanes of each quad first transpose their half2
  * pairs with two shuffle steps so that each lane writes 8 consecutive
@@ -74,19 +88,44 @@
  *     atom, LBO stepping along N between atoms and SBO along K.
  * The mapping was checked element by element against a model of both sides
  * on the CPU for every knob setting (not on a GPU when written).
+ * The transposed operands are copied by TMA as they are stored, in boxes of
+ * the same bytes, and wgmma's transpose bits (16-bit types only) read them
+ * with the other major-ness:
+ *   A with TRANS_A, stored (K, M): the A slice is BM/64 chunks of [64 k][64
+ *     m], chunk i covering rows 64i..64i+63 of the tile, row k of it at i *
+ *     8192 + k * 128: M-major (imm-trans-a 1), the layout of B above. The
+ *     m64 block at row0 starts at row0 * 128 as before (64 rows of 128
+ *     bytes = one chunk); start = that + kk * 2048, SBO = 1024 (next 8 k
+ *     rows), LBO = 8192 (next 64 rows: one m64 block never reaches it);
+ *   B with TRANS_B, stored (N, K): the B slice is [BN][64], row n of it (64
+ *     k) at n * 128, written as BN/64 boxes of 64 n x 64 k: K-major
+ *     (imm-trans-b 0), read as A is: start = slice + kk * 32, SBO = 1024,
+ *     LBO unused (1).
+ * Stage sizes, ring and barriers are the same in all four layouts. These
+ * were checked as the plain one was: a CPU model of TMA's swizzled writes
+ * against the descriptors' reads (the PTX ISA's canonical layouts), every
+ * element of every k16 step, for every BN, WG_M and CONSUMERS.
  *
  * Edges. TMA fills the parts of a box outside the tensor with zeros, so
  * tiles hanging over M, N or K need no special case: zero k columns of A
  * meet zero k rows of B, and rows >= M or columns >= N are not stored. TMA
- * needs 16-byte aligned row pitches and base addresses: when K % 8 or N % 8
- * is not 0 (or a base is not 16-byte aligned) the operand is first copied
+ * needs 16-byte aligned row pitches and base addresses: when the stored
+ * row length of an operand (K or N, M with TRANS_A) is not a multiple of
+ * 8 (or its base is not 16-byte aligned) the operand is first copied
  * into scratch (cudaMallocAsync, freed with cudaFreeAsync on the stream)
  * with its pitch rounded up to 8 elements; the tensor map keeps the true
  * extent, so the padding is never read. K == 0 writes zeros.
  *
  * Tensor maps are encoded on the host every call (cuTensorMapEncodeTiled,
  * reached through cudaGetDriverEntryPoint: no driver library is linked) and
- * passed as __grid_constant__ parameters.
+ * passed as __grid_constant__ parameters; with MATMUL_BATCH they are 3-D,
+ * the batch outermost (extent 1 for an operand without one).
+ *
+ * With none of TRANS_A, TRANS_B, MATMUL_BATCH and MATMUL_BF16 the kernel is
+ * the plain fp16 one, PTX for PTX (tests/bridge/test_matmul.sh). The
+ * transposed, batched and bf16 paths were added without a GPU at hand;
+ * tests/data/odd_matmul_fp16_nt.py, _fp16_tn.py and _bf16_batched.py are
+ * their GPU checks.
  */
 #ifndef BN
 #define BN 256
@@ -106,10 +145,29 @@
 #ifndef CLUSTER
 #define CLUSTER 1
 #endif
+/* From the problem (recognition), not knobs. */
+#ifndef TRANS_A
+#define TRANS_A 0
+#endif
+#ifndef TRANS_B
+#define TRANS_B 0
+#endif
+#ifndef MATMUL_BATCH
+#define MATMUL_BATCH 0
+#endif
+#ifndef MATMUL_BF16
+#define MATMUL_BF16 0
+#endif
+#ifndef MATMUL_TRI
+#define MATMUL_TRI 0
+#endif
 
 #include <cuda.h> /* CUtensorMap and its enums: types only, no driver calls linked */
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
+#if MATMUL_BF16
+#include <cuda_bf16.h>
+#endif
 #include <stdint.h>
 #include "kbreed_candidate.h"
 
@@ -119,6 +177,9 @@ static_assert(CONSUMERS == 1 || CONSUMERS == 2, "CONSUMERS is 1 or 2");
 static_assert(STAGES >= 2 && STAGES <= 8, "STAGES");
 static_assert(GROUP >= 1 && GROUP <= 64, "GROUP");
 static_assert(CLUSTER == 1 || CLUSTER == 2, "CLUSTER is 1 or 2");
+static_assert((TRANS_A == 0 || TRANS_A == 1) && (TRANS_B == 0 || TRANS_B == 1), "TRANS_A, TRANS_B are 0 or 1");
+static_assert(MATMUL_BATCH == 0 || MATMUL_BATCH == 1, "MATMUL_BATCH is 0 or 1");
+static_assert(MATMUL_BF16 == 0 || MATMUL_BF16 == 1, "MATMUL_BF16 is 0 or 1");
 
 KBREED_CANDIDATE_ABI
 
@@ -152,6 +213,33 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "r
 #define GEMM_WGMMA_DEVICE 1
 #else
 #define GEMM_WGMMA_DEVICE 0
+#endif
+
+/* The element type as C++, wgmma (its input type) and TMA name it. */
+#if MATMUL_BF16
+typedef __nv_bfloat16 elem_t;
+#define ELEM_PTX "bf16"
+#define ELEM_KB KB_BF16
+#define ELEM_TMA CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+#else
+typedef __half elem_t;
+#define ELEM_PTX "f16"
+#define ELEM_KB KB_F16
+#define ELEM_TMA CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+#endif
+
+/* wgmma's transpose bits (imm-trans-a, imm-trans-b): 1 reads the operand
+ * MN-major. A is M-major as stored with TRANS_A; B is N-major as stored
+ * without TRANS_B, K-major with it. */
+#if TRANS_A
+#define TNSP_A "1"
+#else
+#define TNSP_A "0"
+#endif
+#if TRANS_B
+#define TNSP_B "0"
+#else
+#define TNSP_B "1"
 #endif
 
 /* ---- PTX wrappers: mbarrier, TMA, wgmma (sm_90a), in templates/common ---- */
@@ -204,16 +292,16 @@ static __device__ __forceinline__ void release_stage(uint32_t bar, int lane)
 }
 
 #if BN == 128
-/* D(64 x 128, fp32, 64 per thread) += A(64 x 16) * B(16 x 128); A K-major, B N-major (imm-trans-b 1). */
+/* D(64 x 128, fp32, 64 per thread) += A(64 x 16) * B(16 x 128); the transpose bits as above. */
 static __device__ __forceinline__ void wgmma_n128(float *d, uint64_t da, uint64_t db, int scale_d)
 {
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {"
+		     "wgmma.mma_async.sync.aligned.m64n128k16.f32." ELEM_PTX "." ELEM_PTX " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
 		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
 		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
-		     "}, %64, %65, p, 1, 1, 0, 1;\n}\n"
+		     "}, %64, %65, p, 1, 1, " TNSP_A ", " TNSP_B ";\n}\n"
 		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
 		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
 		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
@@ -228,18 +316,18 @@ static __device__ __forceinline__ void wgmma_n128(float *d, uint64_t da, uint64_
 #endif
 
 #if BN == 192
-/* D(64 x 192, fp32, 96 per thread) += A(64 x 16) * B(16 x 192); A K-major, B N-major (imm-trans-b 1). */
+/* D(64 x 192, fp32, 96 per thread) += A(64 x 16) * B(16 x 192); the transpose bits as above. */
 static __device__ __forceinline__ void wgmma_n192(float *d, uint64_t da, uint64_t db, int scale_d)
 {
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %98, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n192k16.f32.f16.f16 {"
+		     "wgmma.mma_async.sync.aligned.m64n192k16.f32." ELEM_PTX "." ELEM_PTX " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
 		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
 		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
 		     "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
 		     "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
-		     "}, %96, %97, p, 1, 1, 0, 1;\n}\n"
+		     "}, %96, %97, p, 1, 1, " TNSP_A ", " TNSP_B ";\n}\n"
 		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
 		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
 		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
@@ -258,11 +346,11 @@ static __device__ __forceinline__ void wgmma_n192(float *d, uint64_t da, uint64_
 #endif
 
 #if BN == 256
-/* D(64 x 256, fp32, 128 per thread) += A(64 x 16) * B(16 x 256); A K-major, B N-major (imm-trans-b 1). */
+/* D(64 x 256, fp32, 128 per thread) += A(64 x 16) * B(16 x 256); the transpose bits as above. */
 static __device__ __forceinline__ void wgmma_n256(float *d, uint64_t da, uint64_t db, int scale_d)
 {
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {"
+		     "wgmma.mma_async.sync.aligned.m64n256k16.f32." ELEM_PTX "." ELEM_PTX " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
 		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
@@ -271,7 +359,7 @@ static __device__ __forceinline__ void wgmma_n256(float *d, uint64_t da, uint64_
 		     "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, "
 		     "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "
 		     "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
-		     "}, %128, %129, p, 1, 1, 0, 1;\n}\n"
+		     "}, %128, %129, p, 1, 1, " TNSP_A ", " TNSP_B ";\n}\n"
 		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
 		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
 		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
@@ -306,10 +394,14 @@ static __device__ __forceinline__ void unit_of(int u, int units_m, int units_n, 
 	un = r / rows;
 }
 
-/* fp16(x) in the low half (lower address), fp16(y) in the high half. */
+/* elem(x) in the low half (lower address), elem(y) in the high half. */
 static __device__ __forceinline__ uint32_t pack_half2(float x, float y)
 {
+#if MATMUL_BF16
+	__nv_bfloat162 h = __floats2bfloat162_rn(x, y);
+#else
 	__half2 h = __floats2half2_rn(x, y);
+#endif
 	return *reinterpret_cast<uint32_t *>(&h);
 }
 
@@ -340,10 +432,19 @@ static __device__ __forceinline__ void quad_transpose(uint32_t v[4], int lane)
 }
 
 /* Stores C[r, c] and C[r, c + 1] (c even; c + 1 may be past N only when !pair). */
-static __device__ __forceinline__ void store2(__half *C, int64_t ldc, int N, int r, int c, float x,
+static __device__ __forceinline__ void store2(elem_t *C, int64_t ldc, int N, int r, int c, float x,
 					      float y, bool pair)
 {
-	__half *p = C + (int64_t)r * ldc + c;
+	elem_t *p = C + (int64_t)r * ldc + c;
+#if MATMUL_BF16
+	if (pair) {
+		*reinterpret_cast<__nv_bfloat162 *>(p) = __floats2bfloat162_rn(x, y);
+	} else {
+		p[0] = __float2bfloat16_rn(x);
+		if (c + 1 < N)
+			p[1] = __float2bfloat16_rn(y);
+	}
+#else
 	if (pair) {
 		*reinterpret_cast<__half2 *>(p) = __floats2half2_rn(x, y);
 	} else {
@@ -351,18 +452,53 @@ static __device__ __forceinline__ void store2(__half *C, int64_t ldc, int N, int
 		if (c + 1 < N)
 			p[1] = __float2half_rn(y);
 	}
+#endif
 }
+
+/* One TMA box of an operand into shared memory at dst: x the inner (stored
+ * contiguous) coordinate, y the outer, z the batch (3-D maps, MATMUL_BATCH;
+ * ignored otherwise). load_box_mc writes it into every block of `mask` in
+ * the cluster. */
+static __device__ __forceinline__ void load_box(uint32_t dst, const CUtensorMap *map, int x, int y, int z,
+						uint32_t bar)
+{
+#if MATMUL_BATCH
+	tma_load_3d(dst, map, x, y, z, bar);
+#else
+	tma_load_2d(dst, map, x, y, bar);
+#endif
+}
+
+#if CLUSTER > 1
+static __device__ __forceinline__ void load_box_mc(uint32_t dst, const CUtensorMap *map, int x, int y, int z,
+						   uint32_t bar, uint16_t mask)
+{
+#if MATMUL_BATCH
+	tma_load_3d_mc(dst, map, x, y, z, bar, mask);
+#else
+	tma_load_2d_mc(dst, map, x, y, bar, mask);
+#endif
+}
+#endif
 
 /*
  * The persistent kernel, launched in clusters of CLUSTER blocks along x.
- * tmA: A (M rows, K cols), box 64 x BM. tmB: B (K rows, N cols), box 64 x
- * 64. C: (M, N), pitch ldc. pair: 2 when N % 8 == 0 and C is 16-byte aligned
- * (16-byte stores), else 1 when N is even and C 4-byte aligned (half2
- * stores), else 0.
+ * tmA: A (M rows, K cols), box 64 x BM; with TRANS_A (K rows, M cols), box
+ * 64 x 64. tmB: B (K rows, N cols), box 64 x 64; with TRANS_B (N rows, K
+ * cols), the same box. C: (M, N), pitch ldc. pair: 2 when N % 8 == 0 and C
+ * is 16-byte aligned (16-byte stores), else 1 when N is even and C 4-byte
+ * aligned (half2 stores), else 0. With MATMUL_BATCH the maps have a third
+ * dim, the batch (a_batched / b_batched: whether the operand has a matrix
+ * per batch, else matrix 0 serves every one), and C holds `batch` (M, N)
+ * matrices, each M * ldc after the last.
  */
 __global__ void __launch_bounds__(384, 1)
 gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB,
-		  __half *__restrict__ C, int M, int N, int K, int64_t ldc, int pair)
+		  elem_t *__restrict__ C, int M, int N, int K, int64_t ldc, int pair
+#if MATMUL_BATCH
+		  , int batch, int a_batched, int b_batched
+#endif
+		  )
 {
 #if GEMM_WGMMA_DEVICE
 	extern __shared__ uint8_t smem_raw[];
@@ -373,7 +509,12 @@ gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant
 	/* A unit is CLUSTER vertically adjacent tiles, one per block of the cluster. */
 	const int tiles_m = (M + BM - 1) / BM;
 	const int units_m = (tiles_m + CLUSTER - 1) / CLUSTER, units_n = (N + BN - 1) / BN;
+#if MATMUL_BATCH
+	const int per_batch = units_m * units_n;
+	const int units = per_batch * batch;
+#else
 	const int units = units_m * units_n;
+#endif
 	const int cluster_id = blockIdx.x / CLUSTER, clusters = gridDim.x / CLUSTER;
 	const int rank = cluster_rank();
 	const int nk = (K + BK - 1) / BK;
@@ -401,7 +542,14 @@ gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant
 			uint32_t phase = 0;
 			for (int u = cluster_id; u < units; u += clusters) {
 				int um, un;
+#if MATMUL_BATCH
+				const int bt = u / per_batch;
+				unit_of(u - bt * per_batch, units_m, units_n, um, un);
+				const int za = a_batched ? bt : 0, zb = b_batched ? bt : 0;
+#else
 				unit_of(u, units_m, units_n, um, un);
+				const int za = 0, zb = 0;
+#endif
 				int m0 = (um * CLUSTER + rank) * BM;
 				if (m0 >= M) /* a unit's spare tile: load anything valid, store nothing */
 					m0 = 0;
@@ -413,15 +561,27 @@ gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant
 					const uint32_t sa = base + s * STAGE_BYTES, sb = sa + A_BYTES;
 					/* this block's A box + every B chunk (some from the peer) */
 					mbar_arrive_expect_tx(fb, STAGE_BYTES);
-					tma_load_2d(sa, &tmA, kb * BK, m0, fb);
+#if TRANS_A
+#pragma unroll
+					for (int i = 0; i < BM / 64; i++)
+						load_box(sa + i * 8192, &tmA, m0 + 64 * i, kb * BK, za, fb);
+#else
+					load_box(sa, &tmA, kb * BK, m0, za, fb);
+#endif
 #pragma unroll
 					for (int j = 0; j < BN / 64; j++) {
+						/* chunk j: columns n0 + 64j .. of B, as stored */
+#if TRANS_B
+						const int bx = kb * BK, by = n0 + 64 * j;
+#else
+						const int bx = n0 + 64 * j, by = kb * BK;
+#endif
 #if CLUSTER == 1
-						tma_load_2d(sb + j * B_CHUNK_BYTES, &tmB, n0 + 64 * j, kb * BK, fb);
+						load_box(sb + j * B_CHUNK_BYTES, &tmB, bx, by, zb, fb);
 #else
 						if (j % CLUSTER == rank)
-							tma_load_2d_mc(sb + j * B_CHUNK_BYTES, &tmB, n0 + 64 * j,
-								       kb * BK, fb, (uint16_t)((1u << CLUSTER) - 1));
+							load_box_mc(sb + j * B_CHUNK_BYTES, &tmB, bx, by, zb, fb,
+								    (uint16_t)((1u << CLUSTER) - 1));
 #endif
 					}
 					if (++s == NSTAGE) {
@@ -441,7 +601,14 @@ gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant
 		uint32_t phase = 0;
 		for (int u = cluster_id; u < units; u += clusters) {
 			int um, un;
+#if MATMUL_BATCH
+			const int bt = u / per_batch;
+			unit_of(u - bt * per_batch, units_m, units_n, um, un);
+			elem_t *const Ct = C + (int64_t)bt * M * ldc;
+#else
 			unit_of(u, units_m, units_n, um, un);
+			elem_t *const Ct = C;
+#endif
 			const int m0 = (um * CLUSTER + rank) * BM, n0 = un * BN;
 			int prev = 0;
 			for (int kb = 0; kb < nk; kb++) {
@@ -451,10 +618,18 @@ gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant
 				wgmma_fence();
 #pragma unroll
 				for (int kk = 0; kk < BK / 16; kk++) {
+#if TRANS_B
+					const uint64_t db = smem_desc(sb + kk * 32, 16, 1024);
+#else
 					const uint64_t db = smem_desc(sb + kk * 2048, B_CHUNK_BYTES, 1024);
+#endif
 #pragma unroll
 					for (int mt = 0; mt < MT; mt++) {
+#if TRANS_A
+						const uint64_t da = smem_desc(sa + mt * 64 * 128 + kk * 2048, 8192, 1024);
+#else
 						const uint64_t da = smem_desc(sa + mt * 64 * 128 + kk * 32, 16, 1024);
+#endif
 						/* scale-d 0 on the tile's first k16 step: D = A*B */
 						WGMMA(acc[mt], da, db, kb + kk);
 					}
@@ -506,7 +681,7 @@ gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant
 							quad_transpose(v, lane);
 							const int c = n0 + 32 * g + 8 * q;
 							if (r < M && c < N)
-								*reinterpret_cast<uint4 *>(C + (int64_t)r * ldc + c) =
+								*reinterpret_cast<uint4 *>(Ct + (int64_t)r * ldc + c) =
 									make_uint4(v[0], v[1], v[2], v[3]);
 						}
 					}
@@ -517,9 +692,9 @@ gemm_wgmma_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_constant
 						const int c = n0 + 8 * i + 2 * (lane & 3);
 						if (c < N) {
 							if (r0 < M)
-								store2(C, ldc, N, r0, c, acc[mt][4 * i], acc[mt][4 * i + 1], pr);
+								store2(Ct, ldc, N, r0, c, acc[mt][4 * i], acc[mt][4 * i + 1], pr);
 							if (r1 < M)
-								store2(C, ldc, N, r1, c, acc[mt][4 * i + 2], acc[mt][4 * i + 3],
+								store2(Ct, ldc, N, r1, c, acc[mt][4 * i + 2], acc[mt][4 * i + 3],
 								       pr);
 						}
 					}
@@ -572,26 +747,29 @@ static int setup(void)
 	return KB_OK;
 }
 
-/* A 2-D fp16 tensor map: `inner` x `outer` elements, rows `pitch` elements
- * apart, boxes of box_inner x box_outer, 128-byte swizzle, zero fill. */
-static int make_map(CUtensorMap *map, const void *ptr, int64_t inner, int64_t outer, int64_t pitch,
-		    uint32_t box_inner, uint32_t box_outer)
+/* A tensor map of `batch` matrices of `inner` x `outer` elements, rows
+ * `pitch` elements apart, matrices outer * pitch apart (3-D with
+ * MATMUL_BATCH, else 2-D and batch 1); boxes of box_inner x box_outer (x 1),
+ * 128-byte swizzle, zero fill. */
+static int make_map(CUtensorMap *map, const void *ptr, int64_t inner, int64_t outer, int64_t batch,
+		    int64_t pitch, uint32_t box_inner, uint32_t box_outer)
 {
-	cuuint64_t dims[2] = { (cuuint64_t)inner, (cuuint64_t)outer };
-	cuuint64_t strides[1] = { (cuuint64_t)pitch * 2 };
-	cuuint32_t box[2] = { box_inner, box_outer };
-	cuuint32_t estr[2] = { 1, 1 };
-	CUresult r = g_encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, (void *)ptr, dims, strides, box, estr,
+	cuuint64_t dims[3] = { (cuuint64_t)inner, (cuuint64_t)outer, (cuuint64_t)batch };
+	cuuint64_t strides[2] = { (cuuint64_t)pitch * 2, (cuuint64_t)(outer * pitch * 2) };
+	cuuint32_t box[3] = { box_inner, box_outer, 1 };
+	cuuint32_t estr[3] = { 1, 1, 1 };
+	CUresult r = g_encode(map, ELEM_TMA, MATMUL_BATCH ? 3 : 2, (void *)ptr, dims, strides, box, estr,
 			      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
 			      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
 	return r == CUDA_SUCCESS ? KB_OK : KB_ERR_LAUNCH;
 }
 
-/* A (rows x cols, pitch cols) is usable by TMA as is when its pitch is a
- * multiple of 16 bytes and its base 16-byte aligned; otherwise it is copied
- * into scratch with the pitch rounded up to 8 elements (*copy, *pitch). */
-static int tma_operand(const __half *src, int64_t rows, int64_t cols, cudaStream_t st,
-		       const __half **use, void **copy, int64_t *pitch)
+/* An operand stored as rows x cols (all its matrices' rows one after the
+ * other, pitch cols) is usable by TMA as is when its pitch is a multiple of
+ * 16 bytes and its base 16-byte aligned; otherwise it is copied into
+ * scratch with the pitch rounded up to 8 elements (*copy, *pitch). */
+static int tma_operand(const elem_t *src, int64_t rows, int64_t cols, cudaStream_t st,
+		       const elem_t **use, void **copy, int64_t *pitch)
 {
 	*use = src;
 	*copy = NULL;
@@ -607,42 +785,86 @@ static int tma_operand(const __half *src, int64_t rows, int64_t cols, cudaStream
 	if (cudaMemcpy2DAsync(*copy, (size_t)p * 2, src, (size_t)cols * 2, (size_t)cols * 2, (size_t)rows,
 			      cudaMemcpyDeviceToDevice, st) != cudaSuccess)
 		return KB_ERR_LAUNCH;
-	*use = (const __half *)*copy;
+	*use = (const elem_t *)*copy;
 	*pitch = p;
 	return KB_OK;
+}
+
+/* The product of dims [0, n) of t. */
+static int64_t lead(const kb_tensor *t, int n)
+{
+	int64_t p = 1;
+	for (int i = 0; i < n; i++)
+		p *= t->shape[i];
+	return p;
+}
+
+/* Whether t's dims [0, n) are c's dims [0, n). */
+static bool same_lead(const kb_tensor *t, int n, const kb_tensor *c)
+{
+	for (int i = 0; i < n; i++)
+		if (t->shape[i] != c->shape[i])
+			return false;
+	return true;
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
 {
 	if (!in || !out || n_in != 2 || n_out != 1)
 		return KB_ERR_SHAPE;
+	if (MATMUL_TRI) /* a triangle of the product: not computed here */
+		return KB_ERR_SHAPE;
 	const kb_tensor *a = &in[0], *b = &in[1];
 	kb_tensor *c = &out[0];
-	if (a->dtype != KB_F16 || b->dtype != KB_F16 || c->dtype != KB_F16)
+	if (a->dtype != ELEM_KB || b->dtype != ELEM_KB || c->dtype != ELEM_KB)
 		return KB_ERR_SHAPE;
-	if (a->ndim < 2 || a->ndim > KBREED_MAX_DIMS || b->ndim != 2 || c->ndim != a->ndim)
+	const int na = a->ndim, nb = b->ndim, nc = c->ndim;
+	if (na < 2 || nb < 2 || nc < 2 || na > KBREED_MAX_DIMS || nb > KBREED_MAX_DIMS || nc > KBREED_MAX_DIMS)
 		return KB_ERR_SHAPE;
-	const int nd = a->ndim;
-	const int64_t K = a->shape[nd - 1], N = b->shape[1];
-	if (K < 0 || N < 0 || b->shape[0] != K || c->shape[nd - 1] != N)
-		return KB_ERR_SHAPE;
-	int64_t M = 1;
-	for (int i = 0; i < nd - 1; i++) {
-		if (a->shape[i] < 0 || c->shape[i] != a->shape[i])
+	for (int i = 0; i < na; i++)
+		if (a->shape[i] < 0)
 			return KB_ERR_SHAPE;
-		M *= a->shape[i];
+	for (int i = 0; i < nb; i++)
+		if (b->shape[i] < 0)
+			return KB_ERR_SHAPE;
+	/* The matrices: op(A) (M, K), op(B) (K, N). */
+	const int64_t M = TRANS_A ? a->shape[na - 1] : a->shape[na - 2];
+	const int64_t K = TRANS_A ? a->shape[na - 2] : a->shape[na - 1];
+	const int64_t N = TRANS_B ? b->shape[nb - 2] : b->shape[nb - 1];
+	if ((TRANS_B ? b->shape[nb - 1] : b->shape[nb - 2]) != K || c->shape[nc - 1] != N)
+		return KB_ERR_SHAPE;
+	/* The batch: A's leading dims fold into M where B has none and A is
+	 * not transposed; otherwise each operand has C's leading dims or none,
+	 * and a batch of more than one matrix of either needs MATMUL_BATCH. */
+	int64_t rows_a = M, batch = 1;
+	bool a_batched = false, b_batched = false;
+	if (nb == 2 && !TRANS_A) {
+		if (nc != na || !same_lead(a, na - 1, c))
+			return KB_ERR_SHAPE;
+		rows_a = lead(a, na - 1);
+	} else {
+		if (c->shape[nc - 2] != M || (na > 2 && (na != nc || !same_lead(a, na - 2, c))) ||
+		    (nb > 2 && (nb != nc || !same_lead(b, nb - 2, c))) || (na == 2 && nb == 2 && nc != 2))
+			return KB_ERR_SHAPE;
+		batch = lead(c, nc - 2);
+		a_batched = na > 2;
+		b_batched = nb > 2;
+		if (!MATMUL_BATCH && (a_batched || b_batched))
+			return KB_ERR_SHAPE;
 	}
-	if (M == 0 || N == 0)
+	if (rows_a == 0 || N == 0 || batch == 0)
 		return KB_OK;
 	cudaStream_t st = (cudaStream_t)stream;
 	if (K == 0) /* an empty sum: C = 0 */
-		return cudaMemsetAsync(c->data, 0, (size_t)(M * N * 2), st) == cudaSuccess ? KB_OK
-											 : KB_ERR_LAUNCH;
+		return cudaMemsetAsync(c->data, 0, (size_t)(batch * rows_a * N * 2), st) == cudaSuccess
+			       ? KB_OK
+			       : KB_ERR_LAUNCH;
 	/* int coordinates in the kernel, with a tile of headroom */
 	const int64_t lim = 0x7fffffffLL - 512;
-	const int64_t tiles_m = (M + BM - 1) / BM;
+	const int64_t tiles_m = (rows_a + BM - 1) / BM;
 	const int64_t units_m = (tiles_m + CLUSTER - 1) / CLUSTER, units_n = (N + BN - 1) / BN;
-	if (M > lim || N > lim || K > lim || units_m * units_n > lim || units_m + GROUP > lim)
+	if (rows_a > lim || N > lim || K > lim || batch > lim || units_m * units_n > lim / batch ||
+	    units_m + GROUP > lim)
 		return KB_ERR_SHAPE;
 
 	int rc = setup();
@@ -677,23 +899,29 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		g_clusters = n > 0 ? n : 1;
 	}
 
-	const __half *ap, *bp;
+	/* Each operand as stored: its matrices (one, or one per batch) of
+	 * rows x cols, cols contiguous. */
+	const int64_t mats_a = a_batched ? batch : 1, mats_b = b_batched ? batch : 1;
+	const int64_t rows_sa = TRANS_A ? K : rows_a, cols_sa = TRANS_A ? M : K;
+	const int64_t rows_sb = TRANS_B ? N : K, cols_sb = TRANS_B ? K : N;
+	const elem_t *ap, *bp;
 	void *a_copy = NULL, *b_copy = NULL;
 	int64_t lda, ldb;
 	CUtensorMap map_a, map_b;
-	const int64_t units = units_m * units_n;
+	const int64_t units = units_m * units_n * batch;
 	unsigned grid;
 	int pair;
-	rc = tma_operand((const __half *)a->data, M, K, st, &ap, &a_copy, &lda);
+	rc = tma_operand((const elem_t *)a->data, mats_a * rows_sa, cols_sa, st, &ap, &a_copy, &lda);
 	if (rc)
 		goto out;
-	rc = tma_operand((const __half *)b->data, K, N, st, &bp, &b_copy, &ldb);
+	rc = tma_operand((const elem_t *)b->data, mats_b * rows_sb, cols_sb, st, &bp, &b_copy, &ldb);
 	if (rc)
 		goto out;
-	rc = make_map(&map_a, ap, K, M, lda, BK, BM);
+	/* A: BM x 64 (k) boxes, or 64 (m) x 64 (k) as stored (K, M); B: 64 x 64 either way */
+	rc = make_map(&map_a, ap, cols_sa, rows_sa, mats_a, lda, TRANS_A ? 64 : BK, TRANS_A ? BK : BM);
 	if (rc)
 		goto out;
-	rc = make_map(&map_b, bp, N, K, ldb, 64, BK);
+	rc = make_map(&map_b, bp, cols_sb, rows_sb, mats_b, ldb, 64, BK);
 	if (rc)
 		goto out;
 	grid = (unsigned)((units < g_clusters ? units : g_clusters) * CLUSTER);
@@ -714,8 +942,12 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		cfg.stream = st;
 		cfg.attrs = at;
 		cfg.numAttrs = CLUSTER > 1 ? 1 : 0;
-		if (cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel, map_a, map_b, (__half *)c->data, (int)M,
-				       (int)N, (int)K, (int64_t)N, pair) != cudaSuccess ||
+		if (cudaLaunchKernelEx(&cfg, gemm_wgmma_kernel, map_a, map_b, (elem_t *)c->data, (int)rows_a,
+				       (int)N, (int)K, (int64_t)N, pair
+#if MATMUL_BATCH
+				       , (int)batch, a_batched ? 1 : 0, b_batched ? 1 : 0
+#endif
+				       ) != cudaSuccess ||
 		    cudaGetLastError() != cudaSuccess)
 			rc = KB_ERR_LAUNCH;
 	}

@@ -6,6 +6,7 @@
 #include "bridge.h"
 #include "graph.h"
 #include "recognize.h"
+#include "template.h"
 #include "util.h"
 
 #include <math.h>
@@ -214,6 +215,79 @@ static void test_diag_embed_product(void **state)
 	" \"transposed\": " #transposed ", \"output_padding\": [0, 0], \"groups\": " #groups "}," \
 	" \"outputs\": [" #out "]}"
 
+/* A product of two inputs (JSON tensors and ops after them) recognised
+ * as op `want`, with the define lines `has` (each "NAME value", in one
+ * string separated by ';') and without the names `lacks` (';' too). */
+static void recognise_product(const char *tensors, const char *ops, int out, const char *want, const char *has,
+			      const char *lacks)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "{\"tensors\": [%s], \"ops\": [%s], \"outputs\": [%d]}", tensors, ops, out);
+	struct op_graph *g;
+	assert_int_equal(decode(buf_str(&b), &g), 0);
+	struct recognition r;
+	recognition_init(&r);
+	assert_true(recognize_graph(g, &r));
+	assert_string_equal(r.op, want);
+	char *copy = xstrdup(has);
+	for (char *save = NULL, *d = strtok_r(copy, ";", &save); d; d = strtok_r(NULL, ";", &save)) {
+		char line[96];
+		snprintf(line, sizeof line, "#define %s\n", d);
+		if (!strstr(r.defines, line))
+			fail_msg("%s: '%s' not among the defines:\n%s", want, d, r.defines);
+	}
+	free(copy);
+	copy = xstrdup(lacks);
+	for (char *save = NULL, *d = strtok_r(copy, ";", &save); d; d = strtok_r(NULL, ";", &save))
+		if (template_defines_name(r.defines, d))
+			fail_msg("%s: %s among the defines:\n%s", want, d, r.defines);
+	free(copy);
+	recognition_release(&r);
+	graph_free(g);
+	buf_release(&b);
+}
+
+/* Graph tensors and a two-operand product, as describe's JSON has them. */
+#define MM_IN(i, dt, sh) \
+	"{\"kind\": \"input\", \"index\": " #i ", \"name\": \"in" #i "\", \"dtype\": \"" dt "\", \"shape\": " sh "}"
+#define MM_MID(n, dt, sh) "{\"kind\": \"inter\", \"name\": \"t" #n "\", \"dtype\": \"" dt "\", \"shape\": " sh "}"
+#define MM_OP(name, a, b, out) \
+	"{\"op\": \"aten." name "\", \"overload\": \"default\", \"args\": [{\"name\": \"self\", \"tensor\": " #a "}," \
+	" {\"name\": \"mat2\", \"tensor\": " #b "}], \"attrs\": {}, \"outputs\": [" #out "]}"
+
+/* The 16-bit products are named with their dtype and carry the defines
+ * gemm_wgmma_f16 is compiled from: TRANS_A/TRANS_B as in fp32, MATMUL_BATCH
+ * where the batch does not fold into A's rows, MATMUL_BF16 for bf16. */
+static void test_matmul_16bit(void **state)
+{
+	/* torch.bmm in bf16 */
+	recognise_product(MM_IN(0, "bf16", "[2, 3, 4]") ", " MM_IN(1, "bf16", "[2, 4, 5]") ", " MM_MID(2, "bf16", "[2, 3, 5]"),
+			  MM_OP("bmm", 0, 1, 2), 2, "matmul_batched_bf16",
+			  "TRANS_A 0;TRANS_B 0;MATMUL_BATCH 1;MATMUL_BF16 1", "MATMUL_TRI");
+	/* the same in fp32: the batch define, not the dtype's */
+	recognise_product(MM_IN(0, "f32", "[2, 3, 4]") ", " MM_IN(1, "f32", "[2, 4, 5]") ", " MM_MID(2, "f32", "[2, 3, 5]"),
+			  MM_OP("bmm", 0, 1, 2), 2, "matmul_batched", "MATMUL_BATCH 1", "MATMUL_BF16");
+	/* x @ w.T in fp16: B transposed, no batch */
+	recognise_product(MM_IN(0, "f16", "[3, 4]") ", " MM_IN(1, "f16", "[5, 4]") ", " MM_MID(2, "f16", "[4, 5]") ", "
+			  MM_MID(3, "f16", "[3, 5]"),
+			  "{\"op\": \"aten.t\", \"overload\": \"default\", \"args\": [{\"name\": \"self\", \"tensor\": 1}],"
+			  " \"attrs\": {}, \"outputs\": [2]}, " MM_OP("mm", 0, 2, 3),
+			  3, "matmul_nt_fp16", "TRANS_A 0;TRANS_B 1", "MATMUL_BATCH;MATMUL_BF16");
+	/* A.T @ B in bf16, plain matrices */
+	recognise_product(MM_IN(0, "bf16", "[4, 3]") ", " MM_IN(1, "bf16", "[4, 5]") ", " MM_MID(2, "bf16", "[3, 4]") ", "
+			  MM_MID(3, "bf16", "[3, 5]"),
+			  "{\"op\": \"aten.t\", \"overload\": \"default\", \"args\": [{\"name\": \"self\", \"tensor\": 0}],"
+			  " \"attrs\": {}, \"outputs\": [2]}, " MM_OP("mm", 2, 1, 3),
+			  3, "matmul_tn_bf16", "TRANS_A 1;TRANS_B 0;MATMUL_BF16 1", "MATMUL_BATCH");
+	/* a plain fp16 product keeps its name */
+	recognise_product(MM_IN(0, "f16", "[3, 4]") ", " MM_IN(1, "f16", "[4, 5]") ", " MM_MID(2, "f16", "[3, 5]"),
+			  MM_OP("mm", 0, 1, 2), 2, "matmul_fp16", "TRANS_A 0;TRANS_B 0", "MATMUL_BATCH;MATMUL_BF16");
+}
+#undef MM_IN
+#undef MM_MID
+#undef MM_OP
+
 static void test_conv_flops(void **state)
 {
 	struct op_graph *g;
@@ -317,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_unrecognised_names_ops),
 		cmocka_unit_test(test_diag_embed_product),
+		cmocka_unit_test(test_matmul_16bit),
 		cmocka_unit_test(test_conv_flops),
 	};
 	return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
