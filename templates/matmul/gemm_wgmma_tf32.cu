@@ -188,6 +188,7 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "r
 
 #include "../common/hopper.cuh" // kbreed:inline
 #include "../common/host.cuh" // kbreed:inline
+#include "../common/gemm_operands.cuh" // kbreed:inline
 
 #if TBN == 128
 /* D(64 x 128, fp32, 64 per thread) += A(64 x 8) * B(128 x 8)^T; both TF32, K-major in shared memory. */
@@ -693,24 +694,6 @@ static size_t round256(size_t x)
 	return (x + 255) / 256 * 256;
 }
 
-/* The product of dims [0, n) of t. */
-static int64_t lead(const kb_tensor *t, int n)
-{
-	int64_t p = 1;
-	for (int i = 0; i < n; i++)
-		p *= t->shape[i];
-	return p;
-}
-
-/* Whether t's dims [0, n) are c's dims [0, n) (t and c of one rank). */
-static bool same_lead(const kb_tensor *t, int n, const kb_tensor *c)
-{
-	for (int i = 0; i < n; i++)
-		if (t->shape[i] != c->shape[i])
-			return false;
-	return true;
-}
-
 /* K pieces: SPLIT_K, or (0) enough to give every SM a tile when there are
  * fewer tiles than SMs, each piece at least 8 K steps; in either case at
  * least enough that no piece is longer than PIECE_K; at most nk. */
@@ -741,40 +724,14 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		return KB_ERR_SHAPE;
 	const kb_tensor *a = &in[0], *b = &in[1];
 	kb_tensor *c = &out[0];
-	if (a->dtype != KB_F32 || b->dtype != KB_F32 || c->dtype != KB_F32)
+	/* op(A) (M, K), op(B) (K, N), and the batch (templates/common/
+	 * gemm_operands.cuh); A's leading dims fold into M but under a
+	 * triangle, which is cut per matrix */
+	struct kb_gemm_shape gs;
+	if (kb_gemm_operands(a, b, c, KB_F32, TRANS_A, TRANS_B, !MATMUL_TRI, &gs) != KB_OK)
 		return KB_ERR_SHAPE;
-	const int na = a->ndim, nb = b->ndim, nc = c->ndim;
-	if (na < 2 || nb < 2 || na > KBREED_MAX_DIMS || nb > KBREED_MAX_DIMS || nc < 2 || nc > KBREED_MAX_DIMS)
-		return KB_ERR_SHAPE;
-	for (int i = 0; i < na; i++)
-		if (a->shape[i] < 0)
-			return KB_ERR_SHAPE;
-	for (int i = 0; i < nb; i++)
-		if (b->shape[i] < 0)
-			return KB_ERR_SHAPE;
-	/* The matrices: op(A) (M, K), op(B) (K, N). */
-	const int64_t M = TRANS_A ? a->shape[na - 1] : a->shape[na - 2];
-	const int64_t K = TRANS_A ? a->shape[na - 2] : a->shape[na - 1];
-	const int64_t N = TRANS_B ? b->shape[nb - 2] : b->shape[nb - 1];
-	if ((TRANS_B ? b->shape[nb - 1] : b->shape[nb - 2]) != K || c->shape[nc - 1] != N)
-		return KB_ERR_SHAPE;
-	/* The batch: A's leading dims fold into M where B has none and A is
-	 * not transposed (nor C cut to a triangle, which is per matrix);
-	 * otherwise each operand has C's leading dims or none. */
-	int64_t rows_a = M, batch = 1;
-	bool a_batched = false, b_batched = false;
-	if (nb == 2 && !TRANS_A && !MATMUL_TRI) {
-		if (nc != na || !same_lead(a, na - 1, c))
-			return KB_ERR_SHAPE;
-		rows_a = lead(a, na - 1);
-	} else {
-		if (c->shape[nc - 2] != M || (na > 2 && (na != nc || !same_lead(a, na - 2, c))) ||
-		    (nb > 2 && (nb != nc || !same_lead(b, nb - 2, c))) || (na == 2 && nb == 2 && nc != 2))
-			return KB_ERR_SHAPE;
-		batch = lead(c, nc - 2);
-		a_batched = na > 2;
-		b_batched = nb > 2;
-	}
+	const int64_t N = gs.N, K = gs.K, rows_a = gs.rows_a, batch = gs.batch;
+	const bool a_batched = gs.a_batched, b_batched = gs.b_batched;
 	if (rows_a == 0 || N == 0 || batch == 0)
 		return KB_OK;
 	cudaStream_t st = (cudaStream_t)stream;
