@@ -288,6 +288,16 @@ static void test_matmul_16bit(void **state)
 #undef MM_MID
 #undef MM_OP
 
+/* The FLOPs recognition counts in the graph of json (which must decode). */
+static double flops_of(const char *json)
+{
+	struct op_graph *g;
+	assert_int_equal(decode(json, &g), 0);
+	double flops = recognize_flops(g);
+	graph_free(g);
+	return flops;
+}
+
 static void test_conv_flops(void **state)
 {
 	struct op_graph *g;
@@ -344,35 +354,25 @@ static void test_conv_flops(void **state)
 #define OP_MM(name, args, out) "{\"op\": \"aten." name "\", \"overload\": \"default\", \"args\": [" args "]," \
 	" \"attrs\": {}, \"outputs\": [" #out "]}"
 #define ARG(name, t) "{\"name\": \"" name "\", \"tensor\": " #t "}"
-	assert_int_equal(decode("{\"tensors\": [" T_IN(0, "a", "[3, 5]") ", " T_IN(1, "b", "[5, 4]") ", "
+	assert_true(flops_of("{\"tensors\": [" T_IN(0, "a", "[3, 5]") ", " T_IN(1, "b", "[5, 4]") ", "
 				T_INTER("c", "[3, 4]") "], \"ops\": [" OP_MM("mm", ARG("self", 0) ", " ARG("mat2", 1), 2)
-				"], \"outputs\": [2]}", &g), 0);
-	assert_true(recognize_flops(g) == 2.0 * 3 * 4 * 5);
-	graph_free(g);
-	assert_int_equal(decode("{\"tensors\": [" T_IN(0, "a", "[2, 3, 5]") ", " T_IN(1, "b", "[2, 5, 4]") ", "
+				"], \"outputs\": [2]}") == 2.0 * 3 * 4 * 5);
+	assert_true(flops_of("{\"tensors\": [" T_IN(0, "a", "[2, 3, 5]") ", " T_IN(1, "b", "[2, 5, 4]") ", "
 				T_INTER("c", "[2, 3, 4]") "], \"ops\": [" OP_MM("bmm", ARG("self", 0) ", " ARG("mat2", 1), 2)
-				"], \"outputs\": [2]}", &g), 0);
-	assert_true(recognize_flops(g) == 2.0 * 2 * 3 * 4 * 5);
-	graph_free(g);
+				"], \"outputs\": [2]}") == 2.0 * 2 * 3 * 4 * 5);
 	/* addmm's left operand is mat1 (5 long), not its bias self (4). */
-	assert_int_equal(decode("{\"tensors\": [" T_IN(0, "a", "[3, 5]") ", " T_IN(1, "b", "[5, 4]") ", "
+	assert_true(flops_of("{\"tensors\": [" T_IN(0, "a", "[3, 5]") ", " T_IN(1, "b", "[5, 4]") ", "
 				T_PARAM(0, "bias", "[4]") ", " T_INTER("c", "[3, 4]") "], \"ops\": ["
 				OP_MM("addmm", ARG("self", 2) ", " ARG("mat1", 0) ", " ARG("mat2", 1), 3)
-				"], \"outputs\": [3]}", &g), 0);
-	assert_true(recognize_flops(g) == 2.0 * 3 * 4 * 5);
-	graph_free(g);
-	assert_int_equal(decode("{\"tensors\": [" T_IN(0, "a", "[3, 5]") ", " T_IN(1, "v", "[5]") ", "
+				"], \"outputs\": [3]}") == 2.0 * 3 * 4 * 5);
+	assert_true(flops_of("{\"tensors\": [" T_IN(0, "a", "[3, 5]") ", " T_IN(1, "v", "[5]") ", "
 				T_INTER("c", "[3]") "], \"ops\": [" OP_MM("mv", ARG("self", 0) ", " ARG("vec", 1), 2)
-				"], \"outputs\": [2]}", &g), 0);
-	assert_true(recognize_flops(g) == 2.0 * 3 * 5);
-	graph_free(g);
+				"], \"outputs\": [2]}") == 2.0 * 3 * 5);
 	/* Attention: q (2, 3, 7, 8), k and v (2, 3, 9, 8): Q K^T and P V. */
-	assert_int_equal(decode("{\"tensors\": [" T_IN(0, "q", "[2, 3, 7, 8]") ", " T_IN(1, "k", "[2, 3, 9, 8]") ", "
+	assert_true(flops_of("{\"tensors\": [" T_IN(0, "q", "[2, 3, 7, 8]") ", " T_IN(1, "k", "[2, 3, 9, 8]") ", "
 				T_IN(2, "v", "[2, 3, 9, 8]") ", " T_INTER("o", "[2, 3, 7, 8]") "], \"ops\": ["
 				OP_MM("_scaled_dot_product_flash_attention", ARG("query", 0) ", " ARG("key", 1) ", "
-				      ARG("value", 2), 3) "], \"outputs\": [3]}", &g), 0);
-	assert_true(recognize_flops(g) == 2.0 * 2 * 3 * 7 * 9 * (8 + 8));
-	graph_free(g);
+				      ARG("value", 2), 3) "], \"outputs\": [3]}") == 2.0 * 2 * 3 * 7 * 9 * (8 + 8));
 #undef OP_MM
 #undef ARG
 	/* Nothing to count: 0. */
