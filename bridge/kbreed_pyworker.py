@@ -60,7 +60,7 @@ MAX_SETS = 32                # KBW_MAX_SETS
 MAX_PATH = 4096              # KBW_MAX_PATH
 MAX_LINE = 8192              # KBW_MAX_LINE
 MAX_DIMS = 8                 # KBREED_MAX_DIMS
-TAIL_MS = 0.05               # KBW_TAIL_MS: device work left after the stream finished
+TAIL_MS = 0.02               # KBW_TAIL_MS: device work left after the stream finished
 KINDS = ("input", "param", "output")
 # enum kb_dtype, in order: the torch dtype's name and its bytes per element.
 DTYPES = (("float32", 4), ("float16", 2), ("bfloat16", 2), ("float64", 8),

@@ -8,6 +8,8 @@
 #   OUT=DIR sh scripts/device.sh level1 DIR [K/N]  # generated naive kernels of DIR's problems (scripts/level1.sh;
 #                                                  # KBREED_LEVEL1_LIMIT=SECONDS ends it in time)
 #   KBREED_GPU_SECTIONS="3 4" ... test              # some of test-gpu's sections
+#   KBREED_DEVICE_LIMIT=SECONDS ... test            # stop the checks in time for results.tgz
+#                                                  # (a call cut by its own limit returns no tarball)
 #
 # The GPU machine may lack -dev headers: build kbreed elsewhere (`make`; jansson
 # is linked statically) and bring build/ along. Candidates and the worker are
@@ -34,7 +36,8 @@ rm -rf build/device-results
 mkdir -p build/device-results
 if [ "$step" = test ] || [ "$step" = all ]; then
 	# Straight into $OUT: a call cut short by its time limit still returns them.
-	KBREED_RESULTS=build/device-results/gpu sh tests/gpu/run.sh 2>&1 | tee "$OUT/test-gpu.txt"
+	KBREED_RESULTS=build/device-results/gpu timeout "${KBREED_DEVICE_LIMIT:-0}" sh tests/gpu/run.sh 2>&1 |
+		tee "$OUT/test-gpu.txt"
 	tail -1 "$OUT/test-gpu.txt" | grep -q ' 0 failed' || rc=1
 	ls build/device-results/gpu/naive-*.json >/dev/null 2>&1 &&
 		sh bench/table.sh build/device-results/gpu/naive-*.json >"$OUT/bench-naive.md"

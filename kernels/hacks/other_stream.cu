@@ -1,6 +1,7 @@
 // expect: rejected
 // Does the work on a stream of its own, so that events on the candidate's
-// stream see nothing: the host clock around the call must give it away.
+// stream see nothing: the worker's wait for the whole device after the
+// stream's end event (KBW_TAIL_MS) must give it away, in every timed call.
 #include "common.cuh"
 KBREED_CANDIDATE_ABI
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)

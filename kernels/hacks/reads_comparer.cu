@@ -117,11 +117,27 @@ static int try_proc(int pid, size_t out_bytes)
 	return holes;
 }
 
+// Whether p is one of this process's own buffers (the worker's inputs and
+// outputs): a guessed handle that opens one of those is no way into the
+// comparer (a driver may ignore a byte of the handle, or open a handle of
+// the same process).
+static bool own_buffer(const void *p, const kb_tensor *in, int n_in, const kb_tensor *out, int n_out)
+{
+	for (int i = 0; i < n_in; i++)
+		if (p == in[i].data)
+			return true;
+	for (int i = 0; i < n_out; i++)
+		if (p == out[i].data)
+			return true;
+	return false;
+}
+
 // Tries CUDA IPC handles made from the handle of its own output buffer: the
 // comparer's pid put where its own appears, then single bytes changed.
-// Returns the number that opened (each closed again).
-static int try_ipc(int pid, void *own)
+// Returns the number that opened memory other than its own (each closed again).
+static int try_ipc(int pid, const kb_tensor *in, int n_in, const kb_tensor *out, int n_out)
 {
+	void *own = out[0].data;
 	cudaIpcMemHandle_t mine, guess;
 	if (cudaIpcGetMemHandle(&mine, own) != cudaSuccess) {
 		cudaGetLastError();
@@ -146,8 +162,10 @@ static int try_ipc(int pid, void *own)
 		void *p = NULL;
 		tries++;
 		if (cudaIpcOpenMemHandle(&p, guess, cudaIpcMemLazyEnablePeerAccess) == cudaSuccess) {
-			fprintf(stderr, "reads_comparer: a guessed IPC handle (variant %d) OPENED\n", variant);
-			opened++;
+			bool mine = own_buffer(p, in, n_in, out, n_out);
+			fprintf(stderr, "reads_comparer: a guessed IPC handle (variant %d) opened %p: %s\n", variant, p,
+				mine ? "one of its own buffers, no way in" : "OPENED");
+			opened += !mine;
 			cudaIpcCloseMemHandle(p);
 		}
 		cudaGetLastError();
@@ -166,7 +184,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		tried = true;
 		int pid = find_comparer();
 		fprintf(stderr, "reads_comparer: comparer %s (pid %d)\n", pid > 0 ? "found" : "not visible", pid);
-		holes = (pid > 0 ? try_proc(pid, bytes) : 0) + try_ipc(pid, out[0].data);
+		holes = (pid > 0 ? try_proc(pid, bytes) : 0) + try_ipc(pid, in, n_in, out, n_out);
 		if (holes)
 			fprintf(stderr, "reads_comparer: %d way(s) into the comparer OPENED: failing on purpose\n", holes);
 	}

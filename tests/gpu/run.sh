@@ -56,6 +56,38 @@ section() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 verdicts() { grep -o '"verdict": "[a-z_]*"' "$1" | sed 's/.*: "\(.*\)"/\1/'; }
 
+# expect FILE PREFIX SUFFIX: each of $list's kernels got its class in
+# $expected (FILE: the results of one `kbreed eval --json` of $list, in
+# order); a "not ok" is followed by the result's detail and the end of its
+# log, as comment lines (the JSON stays on the GPU machine).
+expect() {
+	_got=$(verdicts "$1" | tr '\n' ' ')
+	_k=0
+	# shellcheck disable=SC2086
+	set -- "$1" "$2" "$3" $list
+	_file=$1 _pre=$2 _suf=$3
+	shift 3
+	for _want in $expected; do
+		_g=$(echo "$_got" | cut -d' ' -f1)
+		_got=$(echo "$_got" | cut -d' ' -f2-)
+		if [ "$_g" = "$_want" ]; then
+			ok "$_pre$1$_suf: $_g"
+		else
+			not_ok "$_pre$1$_suf: got '$_g', want '$_want'"
+			python3 - "$_file" "$_k" <<'PY' 2>/dev/null
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = (d.get("results", [d]) if isinstance(d, dict) else d)[int(sys.argv[2])]
+print("#   detail: " + " ".join((r.get("detail") or "-").split())[:600])
+for line in (r.get("log") or "").splitlines()[-12:]:
+    print("#   log: " + line[:300])
+PY
+		fi
+		_k=$((_k + 1))
+		shift
+	done
+}
+
 if section 2; then
 # 2 first: it is quick, and says early whether the worker works at all.
 list=""
@@ -68,14 +100,7 @@ for k in kernels/bad/*.cu; do
 done
 # shellcheck disable=SC2086
 $K eval --json --timeout 20 --no-baseline tests/data/tiny_gelu.py $list >"$RESULTS/bad.json" 2>"$RESULTS/bad.log"
-got=$(verdicts "$RESULTS/bad.json" | tr '\n' ' ')
-set -- $list
-for want in $expected; do
-	g=$(echo "$got" | cut -d' ' -f1)
-	got=$(echo "$got" | cut -d' ' -f2-)
-	if [ "$g" = "$want" ]; then ok "$1: $g"; else not_ok "$1: got '$g', want '$want'"; fi
-	shift
-done
+expect "$RESULTS/bad.json" "" ""
 
 fi
 
@@ -217,14 +242,7 @@ hacks
 echo "# $(date -u +%H:%M:%S) reward hacks: $(echo $list | wc -w) kernels"
 # shellcheck disable=SC2086
 $K eval --json --timeout 60 --sets 3 --stress off --no-baseline "$GELU" $list >"$RESULTS/hacks.json" 2>"$RESULTS/hacks.log"
-got=$(verdicts "$RESULTS/hacks.json" | tr '\n' ' ')
-set -- $list
-for want in $expected; do
-	g=$(echo "$got" | cut -d' ' -f1)
-	got=$(echo "$got" | cut -d' ' -f2-)
-	if [ "$g" = "$want" ]; then ok "$1: $g"; else not_ok "$1: got '$g', want '$want'"; fi
-	shift
-done
+expect "$RESULTS/hacks.json" "" ""
 # The kernel right only on torch.randn's range is caught by a stressed set,
 # and the detail names the kind.
 $K eval --json --timeout 60 --sets 3 --no-baseline "$GELU" kernels/hacks/clamps_input.cu kernels/naive/gelu.cu \
@@ -333,14 +351,7 @@ fi
 echo "# $(date -u +%H:%M:%S) python solutions: $(echo $list | wc -w)"
 # shellcheck disable=SC2086
 $K eval --json --timeout 60 --sets 3 --no-baseline "$GELU" $list >"$RESULTS/python.json" 2>"$RESULTS/python.log"
-got=$(verdicts "$RESULTS/python.json" | tr '\n' ' ')
-set -- $list
-for want in $expected; do
-	g=$(echo "$got" | cut -d' ' -f1)
-	got=$(echo "$got" | cut -d' ' -f2-)
-	if [ "$g" = "$want" ]; then ok "python $1: $g"; else not_ok "python $1: got '$g', want '$want'"; fi
-	shift
-done
+expect "$RESULTS/python.json" "python " ""
 sed -n 's/^  "detail": /# /p' "$RESULTS/python.json"
 fi
 
@@ -399,14 +410,7 @@ echo "# $(date -u +%H:%M:%S) reward hacks, checked on the GPU"
 # shellcheck disable=SC2086
 $K eval --json --compare gpu --timeout 60 --sets 3 --stress off --no-baseline "$GELU" $list \
 	>"$RESULTS/hacks-gpu.json" 2>"$RESULTS/hacks-gpu.log"
-got=$(verdicts "$RESULTS/hacks-gpu.json" | tr '\n' ' ')
-set -- $list
-for want in $expected; do
-	g=$(echo "$got" | cut -d' ' -f1)
-	got=$(echo "$got" | cut -d' ' -f2-)
-	if [ "$g" = "$want" ]; then ok "$1, checked on the GPU: $g"; else not_ok "$1, checked on the GPU: got '$g', want '$want'"; fi
-	shift
-done
+expect "$RESULTS/hacks-gpu.json" "" ", checked on the GPU"
 if grep -q "checking on the GPU is off" "$RESULTS/hacks-gpu.log"; then
 	not_ok "--compare gpu fell back to files: $(grep -m1 'checking on the GPU is off' "$RESULTS/hacks-gpu.log")"
 else
