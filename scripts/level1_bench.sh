@@ -39,7 +39,7 @@
 # Prints one line per problem, stamped with the seconds since the start, and
 # a last line: done, correct, skipped, not started.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 OUT=${OUT:-build/level1-bench-out}
 K=${KBREED_BUILD:-build}/kbreed
 W=${KBREED_BENCH_WORK:-build/level1-bench}
@@ -205,5 +205,5 @@ while read -r p; do
 	fi
 done <"$W/list"
 [ -n "$left" ] && say "not started before the deadline ($deadline s):$left"
-say "$n_done done, $n_correct correct, $n_skipped skipped (results already), $(echo $left | wc -w) not started"
+say "$n_done done, $n_correct correct, $n_skipped skipped (results already), $(echo "$left" | wc -w) not started"
 exit 0
