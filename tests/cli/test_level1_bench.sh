@@ -192,4 +192,10 @@ check "level1_bench.sh: the stopped problem is left for the next call" "$(tail -
 [ ! -e "$TMP/out/bench/c_gelu.json" ] && ok "level1_bench.sh: no results file for the stopped problem" ||
 	not_ok "level1_bench.sh: no results file for the stopped problem"
 [ "$secs" -lt 15 ] && ok "level1_bench.sh: ends soon after the deadline ($secs s)" || not_ok "level1_bench.sh: ends soon after the deadline" "$secs s"
+# KBREED_BENCH_KEEP_REFS=1: the reference data stays (so the removal above
+# had something to remove).
+KBREED_BENCH_KEEP_REFS=1 sh $L "$TMP/l1/c_gelu.py" -- --rounds 0 --reps 20 >"$TMP/run4" 2>&1
+check "level1_bench.sh: the stopped problem runs in the next call" "$(tail -1 "$TMP/run4" | sed 's/^+[0-9]*s //')" \
+	"1 done, 1 correct, 0 skipped (results already), 0 not started"
+check "level1_bench.sh: KBREED_BENCH_KEEP_REFS=1 keeps its reference data" "$(ls "$TMP/cache/refs" | sed 's/-.*//')" c_gelu
 test_summary
