@@ -99,9 +99,10 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		[ "$fam" = pointwise ] && fam=elementwise
 		[ "$fam" = reduction ] && fam=reduce
 		dir=$(level1_dir) || exit 2
+		# In KernelBench's order: by the number that starts the name.
 		for p in "$dir"/*.py; do
 			[ "$(family_of "$p" | cut -d' ' -f1)" = "$fam" ] && echo "$p"
-		done >>"$W/list.new"
+		done | awk -F/ '{ n = $NF; sub(/_.*/, "", n); print n + 0 "\t" $0 }' | sort -n -k1,1 | cut -f2- >>"$W/list.new"
 		;;
 	*)
 		echo "level1_bench.sh: neither a problem file (.py) nor a family: $1" >&2
