@@ -86,7 +86,7 @@ level1_dir() {
 }
 
 # The problems, in the order named, each once: $W/list.
-mkdir -p "$W" "$OUT/bench" || exit 2
+mkdir -p "$W" || exit 2
 : >"$W/list.new"
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	case $1 in
@@ -132,6 +132,7 @@ if [ $list_only = 1 ]; then
 	exit 0
 fi
 
+mkdir -p "$OUT/bench" || exit 2
 # The options every problem gets, then the caller's.
 defaults="--max-minutes 1 --torch-compile"
 for o in "$@"; do
