@@ -15,7 +15,8 @@
 # how many are correct, which problems have no results yet or no correct
 # kernel, the geometric means of the speed-ups over eager and torch.compile,
 # each target checked (met, or missed by how much, and on how many of the
-# group's problems), and the commands that made the rows, with the problem's
+# group's problems; a problem with no correct kernel misses the targets on
+# each problem's speed-up), and the commands that made the rows, with the problem's
 # file and name written PROBLEM.
 #
 # Targets, memory: every problem >= 95% of eager, every memory-bound one >=
@@ -104,14 +105,20 @@ function sort_names(list, n,    i, j, t) {
 }
 # geo(sum of logs, count): the geometric mean as "1.23x (N problems)", "-" for none.
 function geo(s, n) { return n ? sprintf("%.2fx (%d problem%s)", exp(s / n), n, n == 1 ? "" : "s") : "-" }
-# target_each(what, want, got, count, below, worst, ...): a per-problem target.
-function target_each(what, n_judged, n_below, below, worst, worst_name, want, scope) {
+# target_each(what, judged, n_below, below, worst, worst_name, want, n_bad, bad, scope):
+# a per-problem target, missed by the worst problem below it and by each with
+# no correct kernel (n_bad of them, named in bad; 0 where those do not count).
+function target_each(what, n_judged, n_below, below, worst, worst_name, want, n_bad, bad, scope,    t) {
 	if (n_judged == 0)
-		return "- " what ": not judged yet (no correct results)"
-	if (n_below == 0)
+		return "- " what ": not judged yet"
+	if (n_below == 0 && n_bad == 0)
 		return "- " what ": met" scope
-	return sprintf("- %s: missed by %.1f points at the worst (%s); %d below: %s%s", what, want - worst, worst_name,
-		n_below, below, scope)
+	t = "- " what ": missed"
+	if (n_below)
+		t = t sprintf(" by %.1f points at the worst (%s); %d below: %s", want - worst, worst_name, n_below, below)
+	if (n_bad)
+		t = t (n_below ? "; " : ": ") "no correct kernel for " bad
+	return t scope
 }
 function target_geo(what, s, n, want, scope,    g) {
 	if (n == 0)
@@ -200,11 +207,11 @@ function table(g, title, families,    i, n, list, name, f, r, nm, nc, nmiss, mis
 	print ""
 	print "Targets:"
 	if (g == "memory") {
-		print target_each("every problem >= 95% of eager", nc, nb95, b95, w95, w95n, 95, scope(nc, nset))
-		print target_each("every memory-bound problem >= 85% of its floor", nfl, nbfl, bfl, wfl, wfln, 85, scope(nc, nset))
+		print target_each("every problem >= 95% of eager", n, nb95, b95, w95, w95n, 95, nbad, bad, scope(n, nset))
+		print target_each("every memory-bound problem >= 85% of its floor", nfl, nbfl, bfl, wfl, wfln, 85, 0, "", scope(nc, nset))
 		print target_geo("geometric mean >= 1.6x eager", se, ne, 1.6, scope(nc, nset))
 	} else {
-		print target_each("none below 90% of eager", nc, nb90, b90, w95, w95n, 90, scope(nc, nset))
+		print target_each("none below 90% of eager", n, nb90, b90, w95, w95n, 90, nbad, bad, scope(n, nset))
 		print target_geo("geometric mean >= 1.5x eager over the matrix products", smm, nmm, 1.5, scope(nmm, nmmset))
 		print target_geo("geometric mean >= 1.3x eager over the convolutions", scv, ncv, 1.3, scope(ncv, ncvset))
 	}
