@@ -24,7 +24,8 @@
 # (results, logs, winners) to $OUT/level1-bench.tgz, both renamed into place:
 # a call cut short returns every problem finished before the cut.
 #
-# A problem is skipped when NAME.json is already in $OUT/bench or in one of
+# A problem is skipped when NAME.json is already in $OUT/bench, in W (an
+# earlier call on the same machine: a warm one keeps build/) or in one of
 # $KBREED_BENCH_DONE (space-separated folders, default bench/level1/h200: the
 # results committed from earlier calls).
 #
@@ -118,7 +119,7 @@ rm -f "$W/list.new"
 
 # done_in NAME: the folder that already holds NAME's results, if any.
 done_in() {
-	for d in "$OUT/bench" ${KBREED_BENCH_DONE-bench/level1/h200}; do
+	for d in "$OUT/bench" "$W" ${KBREED_BENCH_DONE-bench/level1/h200}; do
 		[ -f "$d/$1.json" ] && { echo "$d"; return 0; }
 	done
 	return 1

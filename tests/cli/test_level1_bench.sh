@@ -186,9 +186,15 @@ check "level1_bench.sh: a second call finds all done" "$(tail -1 "$TMP/run2" | s
 	"0 done, 0 correct, 3 skipped (results already), 0 not started"
 check "level1_bench.sh: results in \$OUT/bench count as done" "$(grep -c "skipped, results already in $TMP/out/bench" "$TMP/run2")" 2
 
+# $OUT emptied, as for each call on a machine kept warm: the work folder's
+# results still count.
+rm -r "$TMP/out"
+sh $L "$TMP/l1/b_gelu.py" "$TMP/l1/c_gelu.py" >"$TMP/run2b" 2>&1
+check "level1_bench.sh: results in the work folder count as done" "$(grep -c "skipped, results already in $TMP/work" "$TMP/run2b")" 2
+
 # A problem still running at the deadline is stopped: no results, not done,
 # the script ends in time (each candidate takes 3 s on this fake GPU).
-rm -f "$TMP/out/bench/c_gelu.json"
+rm -f "$TMP/work/c_gelu.json"
 t0=$(date +%s)
 KBREED_FAKE_DELAY_MS=3000 KBREED_BENCH_DEADLINE=2 KBREED_BENCH_GUESS=1 sh $L "$TMP/l1/c_gelu.py" -- --rounds 0 --reps 20 >"$TMP/run3" 2>&1
 secs=$(($(date +%s) - t0))
