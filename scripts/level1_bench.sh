@@ -38,7 +38,7 @@
 # after it ($KBREED_BENCH_KEEP_REFS=1: kept).
 #
 # Prints one line per problem, stamped with the seconds since the start, and
-# a last line: done, correct, skipped, not started.
+# a last line: done, correct, skipped, left for the next call.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 OUT=${OUT:-build/level1-bench-out}
@@ -207,6 +207,6 @@ while read -r p; do
 			"$(field "$name" pct_floor 1)% of floor, $(field "$name" template) (${secs}s)"
 	fi
 done <"$W/list"
-[ -n "$left" ] && say "not started before the deadline ($deadline s):$left"
-say "$n_done done, $n_correct correct, $n_skipped skipped (results already), $(echo "$left" | wc -w) not started"
+[ -n "$left" ] && say "left for the next call (deadline $deadline s):$left"
+say "$n_done done, $n_correct correct, $n_skipped skipped (results already), $(echo "$left" | wc -w) left"
 exit 0

@@ -152,10 +152,10 @@ KBREED_BENCH_DEADLINE=100 KBREED_BENCH_GUESS=90 sh $L "$TMP/l1/a_gelu.py" "$TMP/
 check "level1_bench.sh: exit 0 when the deadline leaves no time" $? 0
 check "level1_bench.sh: the kept problem skipped" "$(grep -c "a_gelu: skipped, results already in $TMP/done" "$TMP/run0")" 1
 check "level1_bench.sh: a guess of 90 s and a quarter does not fit in 100 s: none started" \
-	"$(grep -c ': start' "$TMP/run0") $(grep 'not started before' "$TMP/run0" | sed 's/^+[0-9]*s //')" \
-	"0 not started before the deadline (100 s): b_gelu c_gelu"
+	"$(grep -c ': start' "$TMP/run0") $(grep 'left for the next call' "$TMP/run0" | sed 's/^+[0-9]*s //')" \
+	"0 left for the next call (deadline 100 s): b_gelu c_gelu"
 check "level1_bench.sh: the last line counts" "$(tail -1 "$TMP/run0" | sed 's/^+[0-9]*s //')" \
-	"0 done, 0 correct, 1 skipped (results already), 2 not started"
+	"0 done, 0 correct, 1 skipped (results already), 2 left"
 [ ! -e "$TMP/work/b_gelu.log" ] && [ -z "$(ls "$TMP/out/bench")" ] && ok "level1_bench.sh: nothing ran, nothing written" ||
 	not_ok "level1_bench.sh: nothing ran, nothing written"
 
@@ -164,7 +164,7 @@ KBREED_BENCH_DEADLINE=600 KBREED_BENCH_GUESS=1 sh $L "$TMP/l1/a_gelu.py" "$TMP/l
 	-- --rounds 0 --reps 20 >"$TMP/run1" 2>&1
 check "level1_bench.sh: exit 0" $? 0
 check "level1_bench.sh: two done, both correct" "$(tail -1 "$TMP/run1" | sed 's/^+[0-9]*s //')" \
-	"2 done, 2 correct, 1 skipped (results already), 0 not started"
+	"2 done, 2 correct, 1 skipped (results already), 0 left"
 first=$(sed -n 's/.*b_gelu: .* ms, .*(\([0-9]*\)s)$/\1/p' "$TMP/run1")
 check "level1_bench.sh: the second's estimate is the first's seconds" \
 	"$(grep -c "c_gelu: start (elementwise/gelu, ~${first:-x}s)" "$TMP/run1")" 1
@@ -183,7 +183,7 @@ check "level1_bench.sh: each problem's reference data removed after it" "$(ls "$
 # Again: everything is done, in $OUT or kept.
 sh $L "$TMP/l1/a_gelu.py" "$TMP/l1/b_gelu.py" "$TMP/l1/c_gelu.py" >"$TMP/run2" 2>&1
 check "level1_bench.sh: a second call finds all done" "$(tail -1 "$TMP/run2" | sed 's/^+[0-9]*s //')" \
-	"0 done, 0 correct, 3 skipped (results already), 0 not started"
+	"0 done, 0 correct, 3 skipped (results already), 0 left"
 check "level1_bench.sh: results in \$OUT/bench count as done" "$(grep -c "skipped, results already in $TMP/out/bench" "$TMP/run2")" 2
 
 # $OUT emptied, as for each call on a machine kept warm: the work folder's
@@ -200,7 +200,7 @@ KBREED_FAKE_DELAY_MS=3000 KBREED_BENCH_DEADLINE=2 KBREED_BENCH_GUESS=1 sh $L "$T
 secs=$(($(date +%s) - t0))
 check "level1_bench.sh: the problem stopped at the deadline" "$(grep -c 'c_gelu: stopped at the deadline after [0-9]*s, no results' "$TMP/run3")" 1
 check "level1_bench.sh: the stopped problem is left for the next call" "$(tail -1 "$TMP/run3" | sed 's/^+[0-9]*s //')" \
-	"0 done, 0 correct, 0 skipped (results already), 1 not started"
+	"0 done, 0 correct, 0 skipped (results already), 1 left"
 [ ! -e "$TMP/out/bench/c_gelu.json" ] && ok "level1_bench.sh: no results file for the stopped problem" ||
 	not_ok "level1_bench.sh: no results file for the stopped problem"
 [ "$secs" -lt 15 ] && ok "level1_bench.sh: ends soon after the deadline ($secs s)" || not_ok "level1_bench.sh: ends soon after the deadline" "$secs s"
@@ -208,6 +208,6 @@ check "level1_bench.sh: the stopped problem is left for the next call" "$(tail -
 # had something to remove).
 KBREED_BENCH_KEEP_REFS=1 sh $L "$TMP/l1/c_gelu.py" -- --rounds 0 --reps 20 >"$TMP/run4" 2>&1
 check "level1_bench.sh: the stopped problem runs in the next call" "$(tail -1 "$TMP/run4" | sed 's/^+[0-9]*s //')" \
-	"1 done, 1 correct, 0 skipped (results already), 0 not started"
+	"1 done, 1 correct, 0 skipped (results already), 0 left"
 check "level1_bench.sh: KBREED_BENCH_KEEP_REFS=1 keeps its reference data" "$(ls "$TMP/cache/refs" | sed 's/-.*//')" c_gelu
 test_summary
