@@ -7,6 +7,9 @@
 #   OUT=DIR sh scripts/device.sh all [ARGS...]     # both
 #   OUT=DIR sh scripts/device.sh level1 DIR [K/N]  # generated naive kernels of DIR's problems (scripts/level1.sh;
 #                                                  # KBREED_LEVEL1_LIMIT=SECONDS ends it in time)
+#   OUT=DIR sh scripts/device.sh level1-bench [FILES|FAMILY...] [-- OPTIONS]
+#                                                  # kbreed bench one problem at a time (scripts/level1_bench.sh;
+#                                                  # KBREED_BENCH_DEADLINE=SECONDS starts none that cannot end in time)
 #   KBREED_GPU_SECTIONS="3 4" ... test              # some of test-gpu's sections
 #   KBREED_DEVICE_LIMIT=SECONDS ... test            # stop the checks in time for results.tgz
 #                                                  # (a call cut by its own limit returns no tarball)
@@ -49,11 +52,19 @@ if [ "$step" = level1 ]; then
 	# Each problem's kernel, verdict and log, as one file: only 8 come back.
 	tar czf "$OUT/level1.tgz" -C "$OUT" level1 && rm -rf "$OUT/level1"
 fi
+if [ "$step" = level1-bench ]; then
+	# Each problem's results land in $OUT/bench/NAME.json as it ends, and all
+	# of them (with logs and winners) in $OUT/level1-bench.tgz, rewritten after
+	# each: a call cut short returns what was finished. Only 8 files come back:
+	# at a whole end the loose copies go, the tarball has them.
+	OUT="$OUT" sh scripts/level1_bench.sh "$@" 2>&1 | tee "$OUT/level1-bench.txt"
+	[ -s "$OUT/level1-bench.tgz" ] && rm -rf "$OUT/bench"
+fi
 if [ "$step" = bench ] || [ "$step" = all ]; then
 	build/kbreed bench --out build/device-results/runs --results build/device-results/bench.json "$@" 2>&1 |
 		tee "$OUT/bench.txt"
 	[ -f build/device-results/bench.json ] && command -v jq >/dev/null &&
 		sh bench/bench_table.sh build/device-results/bench.json >"$OUT/bench-table.md"
 fi
-tar czf "$OUT/results.tgz" -C build device-results 2>/dev/null
+[ "$step" = level1-bench ] || tar czf "$OUT/results.tgz" -C build device-results 2>/dev/null
 exit $rc

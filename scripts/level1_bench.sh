@@ -1,0 +1,212 @@
+#!/bin/sh
+# scripts/level1_bench.sh - KernelBench level 1 benchmarked a few problems at
+# a time, across calls that each have a time limit: `kbreed bench` on one
+# problem after the other, each result file kept as soon as it is written, and
+# no problem started that cannot finish before the deadline.
+#
+#   sh scripts/level1_bench.sh [PROBLEM.py | FAMILY]... [-- BENCH OPTIONS...]
+#   sh scripts/level1_bench.sh --list [PROBLEM.py | FAMILY]...   what would run, nothing run
+#   sh scripts/level1_bench.sh --index DIR      "NAME FAMILY OP" per problem of DIR
+#
+# A FAMILY is one of kbreed's (elementwise, reduce, norm, softmax, scan, loss,
+# pool, matmul, conv, attention; pointwise and reduction say the first two):
+# every problem of the level-1 folder ($KBREED_LEVEL1_DIR, else .kb/level1,
+# shared/kernelbench/level1 or ../shared/kernelbench/level1, the first that
+# exists) of that family. A problem's family is read from the index
+# ($KBREED_BENCH_INDEX, default bench/level1/families.txt, which --index
+# writes), else from `kbreed -q describe`.
+#
+# Each problem runs as `kbreed bench FILE --max-minutes 1 --torch-compile
+# --out W/runs --results W/NAME.json` (W: $KBREED_BENCH_WORK, default
+# build/level1-bench), BENCH OPTIONS after these (--max-minutes or
+# --torch-compile among them replace the defaults); its log is W/NAME.log.
+# Its results file is then copied to $OUT/bench/NAME.json, and W as a whole
+# (results, logs, winners) to $OUT/level1-bench.tgz, both renamed into place:
+# a call cut short returns every problem finished before the cut.
+#
+# A problem is skipped when NAME.json is already in $OUT/bench, in W (an
+# earlier call on the same machine: a warm one keeps build/) or in one of
+# $KBREED_BENCH_DONE (space-separated folders, default bench/level1/h200: the
+# results committed from earlier calls).
+#
+# KBREED_BENCH_DEADLINE=SECONDS (from this script's start; 0 or unset: none):
+# a problem is started only if the longest problem so far, or
+# $KBREED_BENCH_GUESS seconds (default 150) before any has run, plus a quarter,
+# fits in the time left; a problem still running at the deadline is stopped
+# (its result is lost, the next call runs it again). Reference data of a
+# full-size problem can take GBs: each problem's is removed from the cache
+# after it ($KBREED_BENCH_KEEP_REFS=1: kept).
+#
+# Prints one line per problem, stamped with the seconds since the start, and
+# a last line: done, correct, skipped, left for the next call.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+OUT=${OUT:-build/level1-bench-out}
+K=${KBREED_BUILD:-build}/kbreed
+W=${KBREED_BENCH_WORK:-build/level1-bench}
+INDEX=${KBREED_BENCH_INDEX:-bench/level1/families.txt}
+t0=$(date +%s)
+
+usage() {
+	echo "usage: sh scripts/level1_bench.sh [--list] [PROBLEM.py | FAMILY]... [-- BENCH OPTIONS...]" >&2
+	echo "   or: sh scripts/level1_bench.sh --index DIR" >&2
+	exit 2
+}
+
+# family_of FILE: "FAMILY OP" of FILE, from the index where it names FILE,
+# else from kbreed's description; "none -" where neither says.
+family_of() {
+	fo_name=$(basename "$1" .py)
+	fo=$(awk -v n="$fo_name" '$1 == n { print $2, $3; exit }' "$INDEX" 2>/dev/null)
+	[ -n "$fo" ] || fo=$("$K" -q describe "$1" 2>/dev/null |
+		sed -n 's/^family *\([A-Za-z0-9_]*\), op \([A-Za-z0-9_]*\).*/\1 \2/p' | head -1)
+	echo "${fo:-none -}"
+}
+
+if [ "${1:-}" = --index ]; then
+	[ $# -eq 2 ] && [ -d "$2" ] || usage
+	INDEX=/dev/null
+	echo "# problem family op: kbreed -q describe of each problem of level 1 (scripts/level1_bench.sh --index)"
+	for p in "$2"/*.py; do
+		echo "$(basename "$p" .py) $(family_of "$p")"
+	done
+	exit 0
+fi
+list_only=0
+if [ "${1:-}" = --list ]; then
+	list_only=1
+	shift
+fi
+
+level1_dir() {
+	for d in ${KBREED_LEVEL1_DIR:-} .kb/level1 shared/kernelbench/level1 ../shared/kernelbench/level1; do
+		[ -d "$d" ] && { echo "$d"; return 0; }
+	done
+	echo "level1_bench.sh: no level-1 folder (set KBREED_LEVEL1_DIR)" >&2
+	return 1
+}
+
+# The problems, in the order named, each once: $W/list.
+mkdir -p "$W" || exit 2
+: >"$W/list.new"
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+	case $1 in
+	*.py)
+		[ -f "$1" ] || { echo "level1_bench.sh: no such problem: $1" >&2; exit 2; }
+		echo "$1" >>"$W/list.new"
+		;;
+	elementwise | pointwise | reduce | reduction | norm | softmax | scan | loss | pool | matmul | conv | attention)
+		fam=$1
+		[ "$fam" = pointwise ] && fam=elementwise
+		[ "$fam" = reduction ] && fam=reduce
+		dir=$(level1_dir) || exit 2
+		# In KernelBench's order: by the number that starts the name.
+		for p in "$dir"/*.py; do
+			[ "$(family_of "$p" | cut -d' ' -f1)" = "$fam" ] && echo "$p"
+		done | awk -F/ '{ n = $NF; sub(/_.*/, "", n); print n + 0 "\t" $0 }' | sort -n -k1,1 | cut -f2- >>"$W/list.new"
+		;;
+	*)
+		echo "level1_bench.sh: neither a problem file (.py) nor a family: $1" >&2
+		usage
+		;;
+	esac
+	shift
+done
+[ $# -gt 0 ] && shift # the --
+awk '!seen[$0]++' "$W/list.new" >"$W/list"
+rm -f "$W/list.new"
+[ -s "$W/list" ] || { echo "level1_bench.sh: no problems" >&2; exit 2; }
+
+# done_in NAME: the folder that already holds NAME's results, if any.
+done_in() {
+	for d in "$OUT/bench" "$W" ${KBREED_BENCH_DONE-bench/level1/h200}; do
+		[ -f "$d/$1.json" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+if [ $list_only = 1 ]; then
+	while read -r p; do
+		name=$(basename "$p" .py)
+		d=$(done_in "$name") && echo "$name: done ($d)" || echo "$p"
+	done <"$W/list"
+	exit 0
+fi
+
+mkdir -p "$OUT/bench" || exit 2
+# The options every problem gets, then the caller's.
+defaults="--max-minutes 1 --torch-compile"
+for o in "$@"; do
+	case $o in
+	--max-minutes) defaults=$(echo "$defaults" | sed 's/--max-minutes 1 *//') ;;
+	--torch-compile) defaults=$(echo "$defaults" | sed 's/ *--torch-compile//') ;;
+	esac
+done
+cache=${KBREED_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kbreed}
+deadline=${KBREED_BENCH_DEADLINE:-0}
+guess=${KBREED_BENCH_GUESS:-150}
+longest=0 n_done=0 n_correct=0 n_skipped=0 left=""
+say() { echo "+$(($(date +%s) - t0))s $*"; }
+
+# field NAME KEY [DIGITS]: KEY's first value in W/NAME.json, "-" for null;
+# a number with DIGITS decimals where DIGITS is given.
+field() {
+	fv=$(sed -n "s/.*\"$2\": \\([^,]*\\),*\$/\\1/p" "$W/$1.json" | head -1 | tr -d '"')
+	case $fv in
+	"" | null) echo - ;;
+	*) [ -n "${3:-}" ] && awk -v x="$fv" -v d="$3" 'BEGIN { printf("%." d "f\n", x) }' || echo "$fv" ;;
+	esac
+}
+
+while read -r p; do
+	name=$(basename "$p" .py)
+	if d=$(done_in "$name"); then
+		n_skipped=$((n_skipped + 1))
+		say "$name: skipped, results already in $d"
+		continue
+	fi
+	now=$(($(date +%s) - t0))
+	est=$guess
+	[ $longest -gt 0 ] && est=$longest
+	need=$((est + est / 4))
+	if [ "$deadline" -gt 0 ] && [ $((now + need)) -ge "$deadline" ]; then
+		left="$left $name"
+		continue
+	fi
+	say "$name: start ($(family_of "$p" | tr ' ' '/'), ~${est}s)"
+	rm -f "$W/$name.json"
+	start=$(date +%s)
+	# At the deadline TERM (to kbreed and its children), KILL 10 s later.
+	tmo=""
+	[ "$deadline" -gt 0 ] && tmo="timeout -k 10 $((deadline - now))"
+	# shellcheck disable=SC2086
+	$tmo "$K" bench "$p" $defaults --out "$W/runs" --results "$W/$name.json" "$@" </dev/null >"$W/$name.log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	[ $secs -gt $longest ] && longest=$secs
+	[ "${KBREED_BENCH_KEEP_REFS:-0}" = 1 ] || rm -rf "$cache/refs/$name"-*
+	if [ "$deadline" -gt 0 ] && { [ $rc -eq 124 ] || [ $rc -eq 137 ]; }; then
+		say "$name: stopped at the deadline after ${secs}s, no results"
+		left="$left $name"
+		continue
+	fi
+	if [ ! -s "$W/$name.json" ]; then
+		say "$name: failed (exit $rc) after ${secs}s, no results: $(tail -1 "$W/$name.log")"
+		continue
+	fi
+	cp "$W/$name.json" "$OUT/bench/$name.json.part" && mv "$OUT/bench/$name.json.part" "$OUT/bench/$name.json"
+	tar czf "$OUT/level1-bench.tgz.part" -C "$(dirname "$W")" "$(basename "$W")" &&
+		mv "$OUT/level1-bench.tgz.part" "$OUT/level1-bench.tgz"
+	n_done=$((n_done + 1))
+	best=$(field "$name" best_ms 4)
+	if [ "$best" = - ]; then
+		say "$name: no correct kernel (${secs}s)"
+	else
+		n_correct=$((n_correct + 1))
+		say "$name: $best ms, $(field "$name" pct_eager 1)% of eager, $(field "$name" pct_compile 1)% of compile," \
+			"$(field "$name" pct_floor 1)% of floor, $(field "$name" template) (${secs}s)"
+	fi
+done <"$W/list"
+[ -n "$left" ] && say "left for the next call (deadline $deadline s):$left"
+say "$n_done done, $n_correct correct, $n_skipped skipped (results already), $(echo "$left" | wc -w) left"
+exit 0
