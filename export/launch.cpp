@@ -4,20 +4,25 @@
 // kb_tensor (device pointer, dtype, shape), inputs then outputs, on the
 // current CUDA stream of the tensors' device. Nothing here synchronises.
 //
-//   launch(ins, outs)  the caller allocated the outputs
-//   run(ins, tag)      the outputs allocated here, with the shapes and dtypes
-//                      of a per-signature cache (key: tag, then each input's
-//                      dtype and shape); on a miss the function given to
-//                      set_spec_fn(fn) is asked once, under the GIL:
-//                      fn(tag, ins) -> ([meta tensor per output], single).
-//                      Returns one tensor when single, else a tuple.
-// kb_run() is what the custom operator's CUDA kernel calls (op_module.cpp),
-// so torch.ops and torch.compile's graphs reach the kernel without Python,
-// but for a new input signature.
+//   launch(ins, outs)      the caller allocated the outputs
+//   run(ins, tag, fn)      the outputs allocated here, with the shapes and
+//                          dtypes of a per-signature cache (key: tag, then
+//                          each input's dtype and shape); on a miss fn is
+//                          asked once, under the GIL: fn(tag, ins) ->
+//                          ([meta tensor per output], single); fn None: the
+//                          one set_spec_fn(fn) gave. Returns one tensor when
+//                          single, else a tuple.
+//   new_tag()              a tag no other caller in this process has (1, 2,
+//                          ...; 0 is the operator's): one per set of outputs
+//                          rules, e.g. per module with its constructor's args
+// kb_run() is what the custom operator's CUDA kernel calls (op_module.cpp,
+// tag 0, set_spec_fn's function), so torch.ops and torch.compile's graphs
+// reach the kernel without Python, but for a new input signature.
 #include <torch/extension.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -90,6 +95,12 @@ static std::unordered_map<std::string, std::shared_ptr<const kb_out_spec>> kb_sp
 // The Python spec function: a new reference, kept for the life of the
 // process (never released: the interpreter may be gone at exit).
 static PyObject *kb_spec_fn = nullptr;
+static std::atomic<int64_t> kb_next_tag{1};
+
+int64_t new_tag()
+{
+	return kb_next_tag++;
+}
 
 void set_spec_fn(py::object fn)
 {
@@ -118,7 +129,8 @@ static std::string kb_key(int64_t tag, const std::vector<at::Tensor> &ins)
 	return key;
 }
 
-static std::shared_ptr<const kb_out_spec> kb_spec_of(int64_t tag, const std::vector<at::Tensor> &ins)
+// fn: borrowed, nullptr for set_spec_fn's.
+static std::shared_ptr<const kb_out_spec> kb_spec_of(int64_t tag, const std::vector<at::Tensor> &ins, PyObject *fn)
 {
 	const std::string key = kb_key(tag, ins);
 	{
@@ -131,8 +143,10 @@ static std::shared_ptr<const kb_out_spec> kb_spec_of(int64_t tag, const std::vec
 	auto spec = std::make_shared<kb_out_spec>();
 	{
 		py::gil_scoped_acquire gil;
-		TORCH_CHECK(kb_spec_fn, "kbreed: no output spec function (set_spec_fn was not called)");
-		py::object got = py::reinterpret_borrow<py::object>(kb_spec_fn)(tag, ins);
+		if (!fn)
+			fn = kb_spec_fn;
+		TORCH_CHECK(fn, "kbreed: no output spec function (set_spec_fn was not called)");
+		py::object got = py::reinterpret_borrow<py::object>(fn)(tag, ins);
 		py::tuple pair = got.cast<py::tuple>();
 		TORCH_CHECK(pair.size() == 2, "kbreed: the spec function must return (outputs, single)");
 		for (const at::Tensor &m : pair[0].cast<std::vector<at::Tensor>>()) {
@@ -149,15 +163,16 @@ static std::shared_ptr<const kb_out_spec> kb_spec_of(int64_t tag, const std::vec
 }
 
 // The kernel on ins (made contiguous), its outputs allocated here on the
-// device of ins[0]; *single says whether forward() returns one tensor.
-std::vector<at::Tensor> kb_run(int64_t tag, const std::vector<at::Tensor> &given, bool *single)
+// device of ins[0], their spec asked of fn (borrowed; nullptr: set_spec_fn's)
+// on a new signature; *single says whether forward() returns one tensor.
+std::vector<at::Tensor> kb_run(int64_t tag, const std::vector<at::Tensor> &given, bool *single, PyObject *fn)
 {
 	TORCH_CHECK(!given.empty(), "kbreed: no input tensors");
 	std::vector<at::Tensor> ins;
 	ins.reserve(given.size());
 	for (const at::Tensor &t : given)
 		ins.push_back(t.contiguous());
-	std::shared_ptr<const kb_out_spec> spec = kb_spec_of(tag, ins);
+	std::shared_ptr<const kb_out_spec> spec = kb_spec_of(tag, ins, fn);
 	const at::TensorOptions on = at::TensorOptions().device(ins[0].device());
 	std::vector<at::Tensor> outs;
 	outs.reserve(spec->shapes.size());
@@ -168,10 +183,10 @@ std::vector<at::Tensor> kb_run(int64_t tag, const std::vector<at::Tensor> &given
 	return outs;
 }
 
-py::object run(std::vector<at::Tensor> ins, int64_t tag)
+py::object run(std::vector<at::Tensor> ins, int64_t tag, py::object spec_fn)
 {
 	bool single = false;
-	std::vector<at::Tensor> outs = kb_run(tag, ins, &single);
+	std::vector<at::Tensor> outs = kb_run(tag, ins, &single, spec_fn.is_none() ? nullptr : spec_fn.ptr());
 	if (single)
 		return py::cast(outs[0]);
 	py::tuple t(outs.size());

@@ -5,7 +5,6 @@
 
 @KB_RUNTIME@
 
-import itertools as _kb_itertools
 import threading as _kb_threading
 
 from torch.utils.cpp_extension import load_inline as _kb_load_inline
@@ -13,8 +12,8 @@ from torch.utils.cpp_extension import load_inline as _kb_load_inline
 # The kernel, with its ABI header (include/kbreed_candidate.h) written in.
 _KB_KERNEL = '''@KB_KERNEL@'''
 
-# The C++ wrapper (export/launch.cpp): run(ins, tag) allocates the outputs
-# and calls kbreed_forward(); launch(ins, outs) takes them allocated.
+# The C++ wrapper (export/launch.cpp): run(ins, tag, spec_fn) allocates the
+# outputs and calls kbreed_forward(); launch(ins, outs) takes them allocated.
 _KB_LAUNCH = '''@KB_LAUNCH@'''
 
 # Built once per machine (PyTorch caches it under ~/.cache/torch_extensions).
@@ -22,16 +21,16 @@ _kb_ext = _kb_load_inline(
     name="@KB_EXT_NAME@",
     cpp_sources=[_KB_LAUNCH],
     cuda_sources=[_KB_KERNEL],
-    functions=["launch", "run", "set_spec_fn"],
+    functions=["launch", "run", "new_tag"],
     extra_cflags=["-O3"],
     extra_cuda_cflags=_kb_nvcc_flags("@KB_ARCH@"),
     verbose=False,
 )
 
-# run()'s outputs, per ModelNew (its tag: copies share it, as they share
-# the constructor's arguments) and input signature, cached in C++; on a new
-# signature it asks _kb_spec once, about the forward() under way.
-_kb_tags = _kb_itertools.count(1)
+# run()'s outputs, per ModelNew (its tag) and input signature, cached in
+# C++; on a new signature it asks _kb_spec once, about the forward() under
+# way. Tags come from the extension: unique in the process, however often
+# this file is run there.
 _kb_calling = _kb_threading.local()
 
 
@@ -39,8 +38,6 @@ def _kb_spec(tag, ins):
     m, args = _kb_calling.now
     return _kb_output_spec(Model, m._kb_init, m, args)
 
-
-_kb_ext.set_spec_fn(_kb_spec)
 
 
 class ModelNew(Model):
@@ -53,12 +50,17 @@ class ModelNew(Model):
         super().__init__(*args, **kwargs)
         self._kb_init = (args, kwargs)
         self._kb_scalars = {}
-        self._kb_tag = next(_kb_tags)
+        self._kb_tag = _kb_ext.new_tag()
+
+    def __setstate__(self, state):
+        # A copy or an unpickled module: a tag of this process.
+        super().__setstate__(state)
+        self._kb_tag = _kb_ext.new_tag()
 
     def forward(self, @KB_FORWARD_PARAMS@):
         args = @KB_FORWARD_ARGS@
         _kb_calling.now = (self, args)
         try:
-            return _kb_ext.run(_kb_tensors(self, args, self._kb_scalars), self._kb_tag)
+            return _kb_ext.run(_kb_tensors(self, args, self._kb_scalars), self._kb_tag, _kb_spec)
         finally:
             _kb_calling.now = None

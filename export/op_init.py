@@ -73,4 +73,4 @@ class ModelNew(Model):
         tensors = _kb_tensors(self, @KB_FORWARD_ARGS@, self._kb_scalars)
         if torch.compiler.is_compiling():
             return forward(*tensors)
-        return _C.run(tensors, 0)
+        return _C.run(tensors, 0, _spec)

@@ -16,7 +16,7 @@ static void kb_forward_cuda(const c10::OperatorHandle &op, torch::jit::Stack *st
 		ins.push_back(v.toTensor());
 	torch::jit::drop(stack, n);
 	bool single = false;
-	std::vector<at::Tensor> outs = kb_run(0, ins, &single);
+	std::vector<at::Tensor> outs = kb_run(0, ins, &single, nullptr);
 	TORCH_CHECK(outs.size() == op.schema().returns().size(), "kbreed: ", outs.size(),
 		    " outputs, but the schema returns ", op.schema().returns().size());
 	for (at::Tensor &o : outs)
@@ -56,6 +56,7 @@ TORCH_LIBRARY_IMPL(@KB_NS@, CUDA, m)
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m)
 {
 	m.def("launch", &launch, "kbreed_forward(ins, outs) on the current stream; outs allocated by the caller");
-	m.def("run", &run, "the kernel on ins, its outputs allocated from the cached spec of tag");
+	m.def("run", &run, "the kernel on ins, its outputs allocated from the cached spec of (tag, signature)");
+	m.def("new_tag", &new_tag, "a tag of run() no other caller has");
 	m.def("set_spec_fn", &set_spec_fn, "fn(tag, ins) -> ([meta tensor per output], single), asked once per signature");
 }

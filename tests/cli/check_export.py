@@ -4,9 +4,10 @@
 
 model_new.py is imported with torch.utils.cpp_extension.load_inline replaced
 by a stand-in that records what it was asked to build and returns a module
-that does on the CPU what export/launch.cpp does on the GPU: run(ins, tag)
-makes ins contiguous, asks the spec function given to set_spec_fn once per
-(tag, input signature) for the outputs' shapes and dtypes, allocates them,
+that does on the CPU what export/launch.cpp does on the GPU:
+run(ins, tag, fn) makes ins contiguous, asks fn (None: the one given to
+set_spec_fn) once per (tag, input signature) for the outputs' shapes and
+dtypes, allocates them,
 and launch(ins, outs) computes what docs/ABI.md says kbreed_forward() must:
 in[] = forward()'s arguments, then named_parameters(), then
 named_buffers(); out[] = forward()'s results, preallocated. The
@@ -24,6 +25,7 @@ compiles its C++ for syntax and parses its schema).
 
 Prints "ok - ..." / "not ok - ..." lines; exits 1 when one failed.
 """
+import copy
 import importlib.util
 import inspect
 import os
@@ -58,26 +60,32 @@ calls = []
 
 class Launcher:
     """launch(ins, outs) as the ABI defines it, computed by the problem's Model;
-    run(ins, tag) and set_spec_fn(fn) as launch.cpp defines them."""
+    run(ins, tag, fn), set_spec_fn(fn) and new_tag() as launch.cpp defines them."""
 
     def __init__(self):
         self.launched = 0
         self.spec_fn = None
         self.specs = {}
         self.asked = 0
+        self.tags = 0
+
+    def new_tag(self):
+        self.tags += 1
+        return self.tags
 
     def set_spec_fn(self, fn):
         self.spec_fn = fn
         self.specs = {}
 
-    def run(self, ins, tag):
+    def run(self, ins, tag, fn):
         assert isinstance(tag, int), "tag %r is not an int" % (tag,)
+        fn = self.spec_fn if fn is None else fn
         ins = [t.contiguous() for t in ins]
         key = (tag,) + tuple((t.dtype, tuple(t.shape)) for t in ins)
         if key not in self.specs:
-            assert self.spec_fn is not None, "run() before set_spec_fn()"
+            assert fn is not None, "run() with no spec function"
             self.asked += 1
-            metas, single = self.spec_fn(tag, ins)
+            metas, single = fn(tag, ins)
             assert isinstance(single, bool), "single is %r" % (single,)
             assert all(isinstance(m, torch.Tensor) for m in metas), "the spec is not a list of tensors"
             assert not single or len(metas) == 1, "single, but %d outputs" % len(metas)
@@ -149,13 +157,13 @@ check("no #include of the ABI header left for load_inline to find",
       not any(l.lstrip().startswith("#") and "kbreed_candidate.h" in l for l in cuda_lines))
 check("the wrapper calls kbreed_forward with the current stream",
       "kbreed_forward(" in kw.get("cpp_sources", [""])[0] and "getCurrentCUDAStream" in kw.get("cpp_sources", [""])[0])
-check("functions=['launch', 'run', 'set_spec_fn']", kw.get("functions") == ["launch", "run", "set_spec_fn"],
+check("functions=['launch', 'run', 'new_tag']", kw.get("functions") == ["launch", "run", "new_tag"],
       kw.get("functions"))
 cpp = kw.get("cpp_sources", [""])[0]
 check("the wrapper defines run() and set_spec_fn(), and no operator (that is op/'s)",
-      "py::object run(std::vector<at::Tensor> ins, int64_t tag)" in cpp and "void set_spec_fn(py::object fn)" in cpp
+      "py::object run(std::vector<at::Tensor> ins, int64_t tag, py::object spec_fn)" in cpp
+      and "int64_t new_tag()" in cpp
       and "TORCH_LIBRARY" not in cpp and "PYBIND11_MODULE" not in cpp)
-check("the spec function was given at import", launcher.spec_fn is not None)
 flags = kw.get("extra_cuda_cflags", [])
 check("one target, the run's (no CUDA here): %s" % [f for f in flags if "arch" in f],
       [f for f in flags if "arch" in f] == ["-gencode=arch=compute_90a,code=sm_90a"], flags)
@@ -211,4 +219,15 @@ for seed in (11, 12):
           and all(torch.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True) for a, b in zip(want, got_l)))
 check("the kernel was launched for each call", launcher.launched == 2, launcher.launched)
 check("the outputs' spec asked once for one signature", launcher.asked == 1, launcher.asked)
+# A copy (deepcopy goes through __setstate__, as unpickling does) gets a tag
+# of its own from the extension, so its outputs' spec is asked for again.
+twin = copy.deepcopy(new)
+check("ModelNew's tags come from the extension, a copy's too: %r, %r" % (new._kb_tag, twin._kb_tag),
+      launcher.tags == 2 and {new._kb_tag, twin._kb_tag} == {1, 2}, launcher.tags)
+with torch.no_grad():
+    got = twin(*inputs)
+check("the copy's outputs are Model's, its spec asked for itself",
+      launcher.asked == 2 and all(torch.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)
+                                  for a, b in zip(want, [got] if isinstance(got, torch.Tensor) else list(got))),
+      launcher.asked)
 sys.exit(1 if failed else 0)

@@ -11,7 +11,7 @@ Model.forward gives on get_inputs(). Checked: csrc/launch.cpp defines the
 operator with exactly that schema (which torch's own schema parser accepts)
 in TORCH_LIBRARY of the package's namespace, implements it for CUDA in
 TORCH_LIBRARY_IMPL, names the package as its Python module and exports
-launch, run and set_spec_fn; the package registers its fake implementation
+launch, run, set_spec_fn and new_tag; the package registers its fake implementation
 for that operator with the schema's argument names, gives the C++ side its
 spec function and calls _C.run in ModelNew's eager path; setup.py builds
 the extension as <package>._C. Compiling launch.cpp is test_export.sh's.
@@ -85,10 +85,11 @@ check("TORCH_LIBRARY_IMPL(%s, CUDA, m) implements forward" % ns,
       and cpp.count('m.impl("forward", ') == 1)
 check("the operator names its Python module (for the fake): %s" % ns,
       'm.set_python_module("%s")' % ns in cpp and 'm.impl_abstract_pystub("%s")' % ns in cpp)
-check("the Python module exports launch, run and set_spec_fn",
-      all('m.def("%s", &%s,' % (f, f) in cpp for f in ("launch", "run", "set_spec_fn"))
+check("the Python module exports launch, run, set_spec_fn and new_tag",
+      all('m.def("%s", &%s,' % (f, f) in cpp for f in ("launch", "run", "set_spec_fn", "new_tag"))
       and "PYBIND11_MODULE(TORCH_EXTENSION_NAME, m)" in cpp)
-check("the CUDA kernel allocates through kb_run, with the package's tag 0", "kb_run(0, ins, &single)" in cpp)
+check("the CUDA kernel allocates through kb_run, with the package's tag 0 and spec function",
+      "kb_run(0, ins, &single, nullptr)" in cpp)
 
 # --- the package --------------------------------------------------------------
 tree = ast.parse(init)
@@ -102,7 +103,7 @@ if fakes:
 calls = [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.Call)]
 check("the package gives the C++ side its spec function", "_C.set_spec_fn(_spec)" in calls, calls)
 check("ModelNew: torch.ops under torch.compile, _C.run in eager mode",
-      "forward(*tensors)" in calls and "_C.run(tensors, 0)" in calls
+      "forward(*tensors)" in calls and "_C.run(tensors, 0, _spec)" in calls
       and "forward = torch.ops.%s.forward" % ns in init)
 check("no torch.library.custom_op (the op is C++'s)", "custom_op(" not in init)
 check("setup.py builds %s._C from launch.cpp and kernel.cu" % ns,
