@@ -88,9 +88,10 @@ export_ok "tiny_pair" "$TMP/pair" tests/data/tiny_pair.py "$TMP/pair.db" "$pair"
 grep -q 'm.def("forward(Tensor a, Tensor b, Tensor alpha) -> (Tensor, Tensor)");' "$TMP"/pair/op/csrc/launch.cpp &&
 	ok "tiny_pair's schema: the number a Tensor, the tuple two" ||
 	not_ok "tiny_pair's schema" "$(grep -n 'm.def("forward' "$TMP"/pair/op/csrc/launch.cpp)"
-# The operator's C++ against this machine's torch headers (1.13: the
-# set_python_module lines are for torch >= 2.2 and not compiled here).
-# Debian's CPU torch lacks CUDA's generated cuda_cmake_macros.h: a stand-in.
+# The C++ against this machine's torch headers: the operator's, and
+# model_new.py's as load_inline would build it (its sources, then the module
+# it writes for functions=[...]). Debian's CPU torch lacks CUDA's generated
+# cuda_cmake_macros.h: a stand-in.
 inc=$("$PY" -c 'import torch.utils.cpp_extension as c; print(" ".join(c.include_paths()))' 2>/dev/null)
 pyinc=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 cuda=${CUDA_HOME:-/usr/local/cuda}/include
@@ -100,11 +101,34 @@ if [ -n "$inc" ] && [ -f "$1/torch/extension.h" ] && [ -f "$cuda/cuda_runtime_ap
 	[ -f "$1/c10/cuda/impl/cuda_cmake_macros.h" ] || echo '#define C10_CUDA_BUILD_SHARED_LIBS' >"$TMP/inc/c10/cuda/impl/cuda_cmake_macros.h"
 	flags=""
 	for i in $inc "$TMP/inc" "$pyinc" "$cuda" "$TMP/pair/op/csrc"; do flags="$flags -I$i"; done
+	"$PY" - "$TMP/pair/model_new.py" "$TMP/inline.cpp" <<'PYEOF' 2>"$TMP/err.py"
+import importlib.util, sys
+import torch.utils.cpp_extension as cpp_extension
+asked = {}
+def record(**kw):
+    asked.update(kw)
+    raise SystemExit(0)
+cpp_extension.load_inline = record
+spec = importlib.util.spec_from_file_location("model_new_cpp", sys.argv[1])
+try:
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+except SystemExit:
+    pass
+with open(sys.argv[2], "w") as f:
+    f.write("#include <torch/extension.h>\n" + asked["cpp_sources"][0] + "\nPYBIND11_MODULE(TORCH_EXTENSION_NAME, m)\n{\n"
+            + "".join('m.def("%s", torch::wrap_pybind_function(%s), "%s");\n' % (n, n, n) for n in asked["functions"]) + "}\n")
+PYEOF
 	# shellcheck disable=SC2086
 	if g++ -fsyntax-only -w -std=c++17 $flags -DTORCH_EXTENSION_NAME=_C "$TMP/pair/op/csrc/launch.cpp" 2>"$TMP/err"; then
 		ok "op/csrc/launch.cpp compiles against torch's headers (g++ -fsyntax-only)"
 	else
 		not_ok "op/csrc/launch.cpp compiles against torch's headers" "$(grep -m5 error "$TMP/err")"
+	fi
+	# shellcheck disable=SC2086
+	if [ -s "$TMP/inline.cpp" ] && g++ -fsyntax-only -w -std=c++17 $flags -DTORCH_EXTENSION_NAME=_C "$TMP/inline.cpp" 2>"$TMP/err"; then
+		ok "model_new.py's C++, as load_inline builds it, compiles against torch's headers"
+	else
+		not_ok "model_new.py's C++, as load_inline builds it, compiles" "$(tail -3 "$TMP/err.py"; grep -m5 error "$TMP/err")"
 	fi
 else
 	ok "op/csrc/launch.cpp compiles # SKIP no torch C++ headers, CUDA headers or g++ here"
