@@ -17,7 +17,9 @@
 //                          rules, e.g. per module with its constructor's args
 // kb_run() is what the custom operator's CUDA kernel calls (op_module.cpp,
 // tag 0, set_spec_fn's function), so torch.ops and torch.compile's graphs
-// reach the kernel without Python, but for a new input signature.
+// reach the kernel without Python, but for a new input signature. All of it
+// is static: the Python module is written into the same file (load_inline,
+// op_module.cpp), and two exports loaded in one process share no symbol.
 #include <torch/extension.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -65,7 +67,7 @@ static kb_tensor kb_view(const at::Tensor &t, const char *what, size_t i, const 
 	return k;
 }
 
-void launch(std::vector<at::Tensor> ins, std::vector<at::Tensor> outs)
+[[maybe_unused]] static void launch(std::vector<at::Tensor> ins, std::vector<at::Tensor> outs)
 {
 	TORCH_CHECK(!outs.empty(), "kbreed: no output tensors");
 	const at::Device dev = outs[0].device();
@@ -97,12 +99,12 @@ static std::unordered_map<std::string, std::shared_ptr<const kb_out_spec>> kb_sp
 static PyObject *kb_spec_fn = nullptr;
 static std::atomic<int64_t> kb_next_tag{1};
 
-int64_t new_tag()
+[[maybe_unused]] static int64_t new_tag()
 {
 	return kb_next_tag++;
 }
 
-void set_spec_fn(py::object fn)
+[[maybe_unused]] static void set_spec_fn(py::object fn)
 {
 	py::gil_scoped_acquire gil;
 	{
@@ -165,7 +167,7 @@ static std::shared_ptr<const kb_out_spec> kb_spec_of(int64_t tag, const std::vec
 // The kernel on ins (made contiguous), its outputs allocated here on the
 // device of ins[0], their spec asked of fn (borrowed; nullptr: set_spec_fn's)
 // on a new signature; *single says whether forward() returns one tensor.
-std::vector<at::Tensor> kb_run(int64_t tag, const std::vector<at::Tensor> &given, bool *single, PyObject *fn)
+static std::vector<at::Tensor> kb_run(int64_t tag, const std::vector<at::Tensor> &given, bool *single, PyObject *fn)
 {
 	TORCH_CHECK(!given.empty(), "kbreed: no input tensors");
 	std::vector<at::Tensor> ins;
@@ -183,7 +185,7 @@ std::vector<at::Tensor> kb_run(int64_t tag, const std::vector<at::Tensor> &given
 	return outs;
 }
 
-py::object run(std::vector<at::Tensor> ins, int64_t tag, py::object spec_fn)
+[[maybe_unused]] static py::object run(std::vector<at::Tensor> ins, int64_t tag, py::object spec_fn)
 {
 	bool single = false;
 	std::vector<at::Tensor> outs = kb_run(tag, ins, &single, spec_fn.is_none() ? nullptr : spec_fn.ptr());

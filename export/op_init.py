@@ -11,8 +11,6 @@
 #   import @KB_NS@
 #   y = torch.ops.@KB_NS@.forward(@KB_OP_ARGS@)
 #   model = @KB_NS@.ModelNew(*@KB_NS@.get_init_inputs()).cuda()
-from typing import List, Tuple  # noqa: F401  (the op's annotations may use them)
-
 import torch
 
 if not hasattr(torch.library, "register_fake"):

@@ -166,8 +166,8 @@ static bool is_identifier(const char *s)
 	return true;
 }
 
-/* Python's keywords and the names the op's body uses: an argument of the
- * op must be none of them. */
+/* Python's keywords, the names the op's Python uses and the one name torch's
+ * schema parser refuses: an argument of the op must be none of them. */
 static bool reserved(const char *s)
 {
 	static const char *const words[] = {
@@ -175,7 +175,7 @@ static bool reserved(const char *s)
 		"continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
 		"if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
 		"return", "try", "while", "with", "yield", "self", "torch", "forward", "ins", "outs",
-		"spec", "t", NULL };
+		"spec", "t", "NoneType", NULL };
 	for (int i = 0; words[i]; i++)
 		if (!strcmp(s, words[i]))
 			return true;
@@ -259,8 +259,8 @@ struct export_job {
 	char *ns;                       /* kbreed_<problem>_c<id> */
 	char *banner;                   /* the comment that opens each file, '#' lines */
 	char *fwd_params, *fwd_args;    /* ModelNew.forward's parameters and its args tuple */
-	char *op_params, *op_args, *op_return;  /* the custom op's signature */
-	char *op_schema;                /* the same as a TORCH_LIBRARY schema */
+	char *op_args;                  /* the op's arguments, "x, ln_weight, ln_bias" */
+	char *op_schema;                /* its TORCH_LIBRARY schema */
 };
 
 static void export_job_release(struct export_job *j)
@@ -274,9 +274,7 @@ static void export_job_release(struct export_job *j)
 	free(j->banner);
 	free(j->fwd_params);
 	free(j->fwd_args);
-	free(j->op_params);
 	free(j->op_args);
-	free(j->op_return);
 	free(j->op_schema);
 }
 
@@ -385,14 +383,12 @@ static int prepare(struct export_job *j)
 	int n = j->p.n_inputs + j->p.n_params;
 	char **names = xcalloc((size_t)n + 1, sizeof *names);
 	struct buf schema;
-	buf_init(&params, 1u << 20);
 	buf_init(&args, 1u << 20);
 	buf_init(&schema, 1u << 20);
 	buf_printf(&schema, "forward(");
 	for (int i = 0; i < n; i++) {
 		const struct tensor_spec *t = i < j->p.n_inputs ? &j->p.inputs[i] : &j->p.params[i - j->p.n_inputs];
 		names[i] = op_arg_name(t->name, names, i);
-		buf_printf(&params, "%s%s: torch.Tensor", i ? ", " : "", names[i]);
 		buf_printf(&args, "%s%s", i ? ", " : "", names[i]);
 		buf_printf(&schema, "%sTensor %s", i ? ", " : "", names[i]);
 	}
@@ -404,18 +400,7 @@ static int prepare(struct export_job *j)
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	j->op_params = buf_detach(&params);
 	j->op_args = buf_detach(&args);
-	if (j->p.n_outputs == 1) {
-		j->op_return = xstrdup("torch.Tensor");
-	} else {
-		buf_init(&b, 1u << 16);
-		buf_printf(&b, "Tuple[");
-		for (int i = 0; i < j->p.n_outputs; i++)
-			buf_printf(&b, "%storch.Tensor", i ? ", " : "");
-		buf_printf(&b, "]");
-		j->op_return = buf_detach(&b);
-	}
 	return 0;
 }
 
@@ -452,7 +437,7 @@ static int write_files(struct export_job *j, const char *dir)
 		"KB_BANNER", j->banner, "KB_NS", j->ns, "KB_NAME", j->ns, "KB_CANDIDATE", cand,
 		"KB_ARCH", j->run.arch, "KB_PROBLEM", j->run.problem, "KB_VERSION", "0.0.0",
 		"KB_FORWARD_PARAMS", j->fwd_params, "KB_FORWARD_ARGS", j->fwd_args,
-		"KB_OP_PARAMS", j->op_params, "KB_OP_ARGS", j->op_args, "KB_OP_RETURN", j->op_return,
+		"KB_OP_ARGS", j->op_args,
 		"KB_SINGLE", single, "KB_EXT_NAME", j->ns, "KB_SCHEMA", j->op_schema, NULL };
 
 	/* The standalone kernel, as the store holds it, its header beside. */
