@@ -39,7 +39,6 @@ def _kb_spec(tag, ins):
     return _kb_output_spec(Model, m._kb_init, m, args)
 
 
-
 class ModelNew(Model):
     """The problem's Model with forward() computed by kbreed's kernel
     (candidate #@KB_CANDIDATE@). Same constructor, parameters, buffers and

@@ -9,8 +9,10 @@
 # allocated from the spec it gave once. The custom operator of op/
 # (tests/cli/check_op.py): defined in C++ with the schema the problem
 # implies (a tuple return and a number among the arguments: tiny_pair),
-# registered for CUDA, its fake in Python on the same arguments; its C++
-# compiled (g++ -fsyntax-only) against this machine's torch headers.
+# registered for CUDA, its fake in Python on the same arguments; tiny_pair's
+# built for the CPU and called through torch's dispatcher
+# (tests/cli/check_op_cpu.py); model_new.py's C++ compiled (g++
+# -fsyntax-only) against this machine's torch headers.
 # Building and running the exports on a GPU is `make test-gpu`, section 6.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
@@ -88,9 +90,9 @@ export_ok "tiny_pair" "$TMP/pair" tests/data/tiny_pair.py "$TMP/pair.db" "$pair"
 grep -q 'm.def("forward(Tensor a, Tensor b, Tensor alpha) -> (Tensor, Tensor)");' "$TMP"/pair/op/csrc/launch.cpp &&
 	ok "tiny_pair's schema: the number a Tensor, the tuple two" ||
 	not_ok "tiny_pair's schema" "$(grep -n 'm.def("forward' "$TMP"/pair/op/csrc/launch.cpp)"
-# The C++ against this machine's torch headers: the operator's, and
-# model_new.py's as load_inline would build it (its sources, then the module
-# it writes for functions=[...]). Debian's CPU torch lacks CUDA's generated
+# model_new.py's C++ against this machine's torch headers, as load_inline
+# would build it (its sources, then the module it writes for
+# functions=[...]). Debian's CPU torch lacks CUDA's generated
 # cuda_cmake_macros.h: a stand-in.
 inc=$("$PY" -c 'import torch.utils.cpp_extension as c; print(" ".join(c.include_paths()))' 2>/dev/null)
 pyinc=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
@@ -119,19 +121,28 @@ with open(sys.argv[2], "w") as f:
             + "".join('m.def("%s", torch::wrap_pybind_function(%s), "%s");\n' % (n, n, n) for n in asked["functions"]) + "}\n")
 PYEOF
 	# shellcheck disable=SC2086
-	if g++ -fsyntax-only -w -std=c++17 $flags -DTORCH_EXTENSION_NAME=_C "$TMP/pair/op/csrc/launch.cpp" 2>"$TMP/err"; then
-		ok "op/csrc/launch.cpp compiles against torch's headers (g++ -fsyntax-only)"
-	else
-		not_ok "op/csrc/launch.cpp compiles against torch's headers" "$(grep -m5 error "$TMP/err")"
-	fi
-	# shellcheck disable=SC2086
 	if [ -s "$TMP/inline.cpp" ] && g++ -fsyntax-only -w -std=c++17 $flags -DTORCH_EXTENSION_NAME=_C "$TMP/inline.cpp" 2>"$TMP/err"; then
 		ok "model_new.py's C++, as load_inline builds it, compiles against torch's headers"
 	else
 		not_ok "model_new.py's C++, as load_inline builds it, compiles" "$(tail -3 "$TMP/err.py"; grep -m5 error "$TMP/err")"
 	fi
 else
-	ok "op/csrc/launch.cpp compiles # SKIP no torch C++ headers, CUDA headers or g++ here"
+	ok "model_new.py's C++ compiles # SKIP no torch C++ headers, CUDA headers or g++ here"
+fi
+# The operator built for the CPU (its CUDA ties swapped, a CPU kbreed_forward
+# of tiny_pair) and called through torch's dispatcher and its Python module.
+if [ -n "$inc" ] && "$PY" -c 'import sys, torch.utils.cpp_extension as c; sys.exit(not c.is_ninja_available())' 2>/dev/null; then
+	mkdir -p "$TMP/opcpu"
+	"$PY" tests/cli/check_op_cpu.py "$TMP/pair/op" "$TMP/opcpu" >"$TMP/check" 2>"$TMP/check.err"
+	rc=$?
+	sed "s/^/    /" "$TMP/check"
+	if [ $rc -eq 0 ] && grep -q "^ok - through the dispatcher" "$TMP/check"; then
+		ok "tiny_pair's operator built on the CPU and called through the dispatcher ($(grep -c '^ok' "$TMP/check") checks, tests/cli/check_op_cpu.py)"
+	else
+		not_ok "tiny_pair's operator on the CPU" "$(grep '^not ok' "$TMP/check"; tail -5 "$TMP/check.err")"
+	fi
+else
+	ok "tiny_pair's operator on the CPU # SKIP no torch C++ extension builder (ninja) here"
 fi
 
 # --- a longer run: its winner, and a candidate that is not the winner ------
