@@ -10,9 +10,11 @@
 # (tests/cli/check_op.py): defined in C++ with the schema the problem
 # implies (a tuple return and a number among the arguments: tiny_pair),
 # registered for CUDA, its fake in Python on the same arguments; tiny_pair's
-# built for the CPU and called through torch's dispatcher
-# (tests/cli/check_op_cpu.py); model_new.py's C++ compiled (g++
-# -fsyntax-only) against this machine's torch headers.
+# built for the CPU and called through torch's dispatcher, and its
+# model_new.py's C++ with load_inline, ModelNew called through it
+# (tests/cli/check_cpp_cpu.py); model_new.py's C++ as load_inline would
+# build it for CUDA compiled (g++ -fsyntax-only) against this machine's
+# torch headers.
 # Building and running the exports on a GPU is `make test-gpu`, section 6.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
@@ -129,20 +131,21 @@ PYEOF
 else
 	ok "model_new.py's C++ compiles # SKIP no torch C++ headers, CUDA headers or g++ here"
 fi
-# The operator built for the CPU (its CUDA ties swapped, a CPU kbreed_forward
-# of tiny_pair) and called through torch's dispatcher and its Python module.
+# The operator and model_new.py's C++ built for the CPU (their CUDA ties
+# swapped, a CPU kbreed_forward of tiny_pair) and called: the operator
+# through torch's dispatcher and its Python module, ModelNew through run().
 if [ -n "$inc" ] && "$PY" -c 'import sys, torch.utils.cpp_extension as c; sys.exit(not c.is_ninja_available())' 2>/dev/null; then
 	mkdir -p "$TMP/opcpu"
-	"$PY" tests/cli/check_op_cpu.py "$TMP/pair/op" "$TMP/opcpu" >"$TMP/check" 2>"$TMP/check.err"
+	"$PY" tests/cli/check_cpp_cpu.py "$TMP/pair" "$TMP/opcpu" >"$TMP/check" 2>"$TMP/check.err"
 	rc=$?
 	sed "s/^/    /" "$TMP/check"
-	if [ $rc -eq 0 ] && grep -q "^ok - through the dispatcher" "$TMP/check"; then
-		ok "tiny_pair's operator built on the CPU and called through the dispatcher ($(grep -c '^ok' "$TMP/check") checks, tests/cli/check_op_cpu.py)"
+	if [ $rc -eq 0 ] && grep -q "^ok - through the dispatcher" "$TMP/check" && grep -q "^ok - ModelNew's outputs are Model's" "$TMP/check"; then
+		ok "tiny_pair's C++ built for the CPU: the operator through the dispatcher, ModelNew through run() ($(grep -c '^ok' "$TMP/check") checks, tests/cli/check_cpp_cpu.py)"
 	else
-		not_ok "tiny_pair's operator on the CPU" "$(grep '^not ok' "$TMP/check"; tail -5 "$TMP/check.err")"
+		not_ok "tiny_pair's C++ on the CPU" "$(grep '^not ok' "$TMP/check"; tail -5 "$TMP/check.err")"
 	fi
 else
-	ok "tiny_pair's operator on the CPU # SKIP no torch C++ extension builder (ninja) here"
+	ok "tiny_pair's C++ on the CPU # SKIP no torch C++ extension builder (ninja) here"
 fi
 
 # --- a longer run: its winner, and a candidate that is not the winner ------

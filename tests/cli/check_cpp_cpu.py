@@ -1,20 +1,29 @@
-"""check_op_cpu.py - the C++ operator of tiny_pair's export, built and called
-on the CPU with this machine's torch (any version with C++ extensions).
+"""check_cpp_cpu.py - the C++ of tiny_pair's export, built and called on the
+CPU with this machine's torch (any version with C++ extensions).
 
-    python3 tests/cli/check_op_cpu.py OP_DIR WORK_DIR
+    python3 tests/cli/check_cpp_cpu.py EXPORT_DIR WORK_DIR
 
-OP_DIR is the op/ of an export of tests/data/tiny_pair.py (a, b, alpha in;
-a + alpha * b and a * b out). Its csrc/launch.cpp is taken as written, with
-only what ties it to CUDA swapped for the CPU (each swap must apply): the
-two CUDA headers for a guard and a stream that do nothing, is_cuda() for
-is_cpu(), the CUDA dispatch key for CPU. kbreed_forward is a CPU stand-in
-that computes tiny_pair. Built with torch.utils.cpp_extension.load into
-WORK_DIR, then checked through torch's dispatcher and through the Python
-module: the schema registered, the call refused before a spec function is
-given, the outputs (a tuple) right, the spec function asked once per
-signature (and again for a new shape or after set_spec_fn), run() with its
-own spec function and tags from new_tag(), a spec function's Python error
-raised as itself, a kernel's refusal as RuntimeError naming KB_ERR_SHAPE.
+EXPORT_DIR is an export of tests/data/tiny_pair.py (a, b, alpha in;
+a + alpha * b and a * b out). Its C++ is taken as written, with only what
+ties it to CUDA swapped for the CPU (each swap must apply): the two CUDA
+headers for a guard and a stream that do nothing, is_cuda() for is_cpu(),
+the CUDA dispatch key for CPU. kbreed_forward is a CPU stand-in that
+computes tiny_pair. Built into WORK_DIR with torch's own builder:
+
+op/csrc/launch.cpp with torch.utils.cpp_extension.load, then checked
+through torch's dispatcher and through the Python module: the schema
+registered, the call refused before a spec function is given, the outputs
+(a tuple) right, the spec function asked once per signature (and again for
+a new shape or after set_spec_fn), run() with its own spec function and
+tags from new_tag(), a spec function's Python error raised as itself, a
+kernel's refusal as RuntimeError naming KB_ERR_SHAPE.
+
+model_new.py's C++ with load_inline as model_new.py asks for it (its
+cpp_sources, functions, name), the CPU stand-in added; then model_new.py
+run twice in this process with load_inline answering with that module:
+ModelNew's outputs are Model's, instances and copies take tags of their
+own, and a ModelNew of the first run still works after the second run
+(which shares the extension).
 
 Prints "ok - ..." / "not ok - ..." lines; exits 1 when one failed.
 """
@@ -24,7 +33,8 @@ import sys
 import torch
 from torch.utils.cpp_extension import load
 
-op_dir, work = sys.argv[1:3]
+export_dir, work = sys.argv[1:3]
+op_dir = os.path.join(export_dir, "op")
 failed = 0
 
 
@@ -165,4 +175,71 @@ try:
     check("a kernel's refusal raised, naming KB_ERR_SHAPE", False)
 except RuntimeError as e:
     check("a kernel's refusal raised, naming KB_ERR_SHAPE", "KB_ERR_SHAPE" in str(e), e)
+
+# --- model_new.py's C++, as load_inline builds it -----------------------------
+import importlib.util  # noqa: E402
+
+import torch.utils.cpp_extension as cpp_extension  # noqa: E402
+
+real_load_inline = cpp_extension.load_inline
+asked_for = []
+
+
+def ask(**kw):
+    asked_for.append(kw)
+    raise SystemExit(0)
+
+
+def run_model_new(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(export_dir, "model_new.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+cpp_extension.load_inline = ask
+try:
+    run_model_new("model_new_asks")
+except SystemExit:
+    pass
+kw = asked_for[0]
+src = kw["cpp_sources"][0]
+inline_swaps = [a for a in swaps if "CUDA, m)" not in a[0]]
+missing = [a for a, _ in inline_swaps if a not in src]
+check("model_new.py's C++ has what ties it to CUDA where expected (%d swaps), and no operator" % len(inline_swaps),
+      not missing and "TORCH_LIBRARY" not in src, missing)
+for a, b in inline_swaps:
+    src = src.replace(a, b)
+os.makedirs(os.path.join(work, "inline"), exist_ok=True)
+try:
+    ext = real_load_inline(name=kw["name"], cpp_sources=[src + STUB.replace('#include "kbreed_candidate.h"', "")],
+                           functions=kw["functions"], extra_cflags=["-std=c++17", "-w"],
+                           build_directory=os.path.join(work, "inline"), verbose=False)
+    check("model_new.py's C++ builds with load_inline (functions=%s)" % kw["functions"], True)
+except Exception as e:
+    check("model_new.py's C++ builds with load_inline", False, str(e)[-2000:])
+    sys.exit(1)
+cpp_extension.load_inline = lambda **kw: ext
+first = run_model_new("model_new_first")
+torch.manual_seed(6)
+inputs = first.get_inputs()
+want = first.Model()(*inputs)
+m1, m2 = first.ModelNew(), first.ModelNew()
+got = m1(*inputs)
+check("ModelNew's outputs are Model's, through the C++ run()",
+      isinstance(got, tuple) and all(torch.allclose(g, w) for g, w in zip(got, want)))
+import copy  # noqa: E402
+twin = copy.deepcopy(m1)
+tags = [m1._kb_tag, m2._kb_tag, twin._kb_tag]
+check("each ModelNew and a copy take a tag of their own: %s" % tags, len(set(tags)) == 3, tags)
+check("the copy computes the same", all(torch.allclose(g, w) for g, w in zip(twin(*inputs), want)))
+second = run_model_new("model_new_second")
+m3 = second.ModelNew()
+check("after model_new.py ran again in this process, old and new ModelNew both compute (tags %d, %d)"
+      % (m1._kb_tag, m3._kb_tag),
+      m3._kb_tag not in tags and all(torch.allclose(g, w) for g, w in zip(m1(*inputs), want))
+      and all(torch.allclose(g, w) for g, w in zip(m3(*inputs), want)))
+a2 = [torch.randn(2, 7), torch.randn(2, 7), 2.0]
+check("a new shape and number: outputs of that shape",
+      all(torch.allclose(g, w) for g, w in zip(m1(*a2), first.Model()(*a2))))
 sys.exit(1 if failed else 0)
