@@ -1,31 +1,31 @@
 @KB_BANNER@
-# A PyTorch custom operator, torch.ops.@KB_NS@.forward, registered through
-# torch.library (torch >= 2.4) with a fake implementation, so torch.compile
-# traces around it; and ModelNew, the problem's Model whose forward() calls
-# it. Build the extension first (setup.py, beside this package):
+# A PyTorch custom operator, torch.ops.@KB_NS@.forward, defined in C++
+# (csrc/launch.cpp: TORCH_LIBRARY, schema "@KB_SCHEMA@",
+# and a CUDA kernel that allocates the outputs and calls kbreed_forward()
+# with no Python on the way), with its fake implementation here
+# (register_fake, torch >= 2.4), so torch.compile traces around it; and
+# ModelNew, the problem's Model whose forward() calls it. Build the
+# extension first (setup.py, beside this package):
 #   pip install --no-build-isolation .      or  python setup.py build_ext --inplace
 # then:
 #   import @KB_NS@
 #   y = torch.ops.@KB_NS@.forward(@KB_OP_ARGS@)
 #   model = @KB_NS@.ModelNew(*@KB_NS@.get_init_inputs()).cuda()
-from typing import List, Tuple  # noqa: F401  (the op's annotations may use them)
-
 import torch
 
-from . import _C
-from ._runtime import _kb_empty_outputs, _kb_functional_call, _kb_result, _kb_tensors
-from .problem import Model, get_init_inputs, get_inputs  # noqa: F401
-
-if not hasattr(torch.library, "custom_op"):
-    raise ImportError("@KB_NS@ needs torch >= 2.4 (torch.library.custom_op); this is torch "
+if not hasattr(torch.library, "register_fake"):
+    raise ImportError("@KB_NS@ needs torch >= 2.4 (torch.library.register_fake); this is torch "
                       + torch.__version__ + ". The ModelNew file of the same export needs no op.")
+
+from . import _C  # noqa: E402  (registers the operator)
+from ._runtime import _kb_functional_call, _kb_tensors  # noqa: E402
+from .problem import Model, get_init_inputs, get_inputs  # noqa: E402,F401
 
 # The problem's Model on the meta device, built here at import, outside any
 # tracing: it gives the op its output shapes (no data, no GPU work).
 with torch.random.fork_rng(devices=[]):
     with torch.device("meta"):
         _reference_model = Model(*get_init_inputs())
-_specs = {}
 
 
 def _reference(tensors):
@@ -40,30 +40,18 @@ def _reference(tensors):
     return [out] if isinstance(out, torch.Tensor) else list(out)
 
 
-def _spec(ins):
-    key = tuple((tuple(t.shape), t.dtype) for t in ins)
-    spec = _specs.get(key)
-    if spec is None:
-        outs = _reference([torch.empty(t.shape, dtype=t.dtype, device="meta") for t in ins])
-        spec = _specs[key] = ([(tuple(o.shape), o.dtype) for o in outs], @KB_SINGLE@)
-    return spec
+def _spec(tag, ins):
+    """For the C++ side, once per input signature: a meta tensor per output
+    and whether the op returns one tensor."""
+    outs = _reference([torch.empty(t.shape, dtype=t.dtype, device="meta") for t in ins])
+    return [torch.empty(o.shape, dtype=o.dtype, device="meta") for o in outs], @KB_SINGLE@
 
 
-def _launch(ins):
-    """The kernel on contiguous CUDA tensors ins: its outputs, allocated here."""
-    spec = _spec(ins)
-    outs = _kb_empty_outputs(spec, ins[0].device)
-    _C.launch(ins, outs)
-    return _kb_result(outs, spec)
+_C.set_spec_fn(_spec)
+forward = torch.ops.@KB_NS@.forward
 
 
-@torch.library.custom_op("@KB_NS@::forward", mutates_args=(), device_types="cuda")
-def forward(@KB_OP_PARAMS@) -> @KB_OP_RETURN@:
-    """kbreed candidate #@KB_CANDIDATE@: in[] = @KB_OP_ARGS@ (docs/ABI.md)."""
-    return _launch([t.contiguous() for t in (@KB_OP_ARGS@,)])
-
-
-@forward.register_fake
+@torch.library.register_fake("@KB_NS@::forward")
 def _(@KB_OP_ARGS@):
     outs = [o.new_empty(o.shape) for o in _reference([@KB_OP_ARGS@])]
     return outs[0] if @KB_SINGLE@ else tuple(outs)
@@ -71,10 +59,9 @@ def _(@KB_OP_ARGS@):
 
 class ModelNew(Model):
     """The problem's Model with forward() through torch.ops.@KB_NS@.forward
-    under torch.compile, and straight to the kernel in eager mode (the
-    custom op's Python dispatch costs tens of microseconds a call, a fifth
-    of a small kernel's time): same constructor, parameters and
-    state_dict; no autograd."""
+    under torch.compile, and in eager mode through _C.run, the C++ function
+    the op's CUDA kernel calls (one call from Python, no dispatcher): same
+    constructor, parameters and state_dict; no autograd."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,4 +71,4 @@ class ModelNew(Model):
         tensors = _kb_tensors(self, @KB_FORWARD_ARGS@, self._kb_scalars)
         if torch.compiler.is_compiling():
             return forward(*tensors)
-        return _launch([t.contiguous() for t in tensors])
+        return _C.run(tensors, 0, _spec)

@@ -3,9 +3,9 @@
 # passes them (docs/ABI.md): in[] = forward()'s arguments in order (a Python
 # number becomes a 0-d tensor, as the bridge makes it), then
 # named_parameters(), then named_buffers(); every tensor contiguous. out[] =
-# forward()'s results, allocated here with the shapes and dtypes the
-# problem's own Model.forward gives, found once per input signature by
-# running it on the meta device (no data, no GPU work).
+# forward()'s results, allocated by the C++ side (launch.cpp, run) with the
+# shapes and dtypes the problem's own Model.forward gives, found once per
+# input signature by running it on the meta device (no data, no GPU work).
 import os as _kb_os
 
 import torch as _kb_torch
@@ -43,7 +43,8 @@ def _kb_nvcc_flags(default_arch):
 
 def _kb_tensors(module, args, scalars):
     """in[] for kbreed_forward: args (numbers as 0-d tensors on the device
-    of the first tensor, cached in scalars), parameters, buffers."""
+    of the first tensor, cached in scalars), parameters, buffers. The C++
+    side (run) makes each contiguous."""
     params = [p for _, p in module.named_parameters()] + [b for _, b in module.named_buffers()]
     device = None
     for t in list(args) + params:
@@ -58,8 +59,8 @@ def _kb_tensors(module, args, scalars):
             if t is None:
                 t = scalars[key] = _kb_torch.tensor(a).to(device)
             a = t
-        ins.append(a.contiguous())
-    return ins + [p.detach().contiguous() for p in params]
+        ins.append(a)
+    return ins + [p.detach() for p in params]
 
 
 def _kb_meta(t):
@@ -85,29 +86,18 @@ def _kb_reference_on_meta(model_class, init, module, args):
         return _kb_functional_call(ref, state, tuple(_kb_meta(a) for a in args))
 
 
-def _kb_output_specs(model_class, init, module, args, ins, cache):
-    """[(shape, dtype)] of forward()'s outputs and whether it returns one
-    tensor, for the shapes and dtypes of ins; cached per signature. Where the
-    forward cannot run on meta, it runs once for real (the problem's own
-    Model.forward, under no_grad) to learn them."""
-    key = tuple((tuple(t.shape), t.dtype) for t in ins)
-    spec = cache.get(key)
-    if spec is None:
-        try:
-            out = _kb_reference_on_meta(model_class, init, module, args)
-        except Exception:
-            with _kb_torch.no_grad():
-                out = model_class.forward(module, *args)
-        single = isinstance(out, _kb_torch.Tensor)
-        outs = [out] if single else list(out)
-        spec = cache[key] = ([(tuple(o.shape), o.dtype) for o in outs], single)
-    return spec
-
-
-def _kb_empty_outputs(spec, device):
-    return [_kb_torch.empty(shape, dtype=dtype, device=device) for shape, dtype in spec[0]]
-
-
-def _kb_result(outs, spec):
-    return outs[0] if spec[1] else tuple(outs)
+def _kb_output_spec(model_class, init, module, args):
+    """What run() allocates for forward(*args) of module: ([a meta tensor
+    of each output's shape and dtype], whether forward() returns one
+    tensor). run() asks once per input signature and caches the answer.
+    Where the forward cannot run on meta, it runs once for real (the
+    problem's own Model.forward, under no_grad) to learn them."""
+    try:
+        out = _kb_reference_on_meta(model_class, init, module, args)
+    except Exception:
+        with _kb_torch.no_grad():
+            out = model_class.forward(module, *args)
+    single = isinstance(out, _kb_torch.Tensor)
+    outs = [out] if single else list(out)
+    return [_kb_meta(o) for o in outs], single
 # ---- end of the kbreed export runtime ------------------------------------

@@ -166,8 +166,8 @@ static bool is_identifier(const char *s)
 	return true;
 }
 
-/* Python's keywords and the names the op's body uses: an argument of the
- * op must be none of them. */
+/* Python's keywords, the names the op's Python uses and the one name torch's
+ * schema parser refuses: an argument of the op must be none of them. */
 static bool reserved(const char *s)
 {
 	static const char *const words[] = {
@@ -175,7 +175,7 @@ static bool reserved(const char *s)
 		"continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
 		"if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
 		"return", "try", "while", "with", "yield", "self", "torch", "forward", "ins", "outs",
-		"spec", "t", NULL };
+		"spec", "t", "NoneType", NULL };
 	for (int i = 0; words[i]; i++)
 		if (!strcmp(s, words[i]))
 			return true;
@@ -259,7 +259,8 @@ struct export_job {
 	char *ns;                       /* kbreed_<problem>_c<id> */
 	char *banner;                   /* the comment that opens each file, '#' lines */
 	char *fwd_params, *fwd_args;    /* ModelNew.forward's parameters and its args tuple */
-	char *op_params, *op_args, *op_return;  /* the custom op's signature */
+	char *op_args;                  /* the op's arguments, "x, ln_weight, ln_bias" */
+	char *op_schema;                /* its TORCH_LIBRARY schema */
 };
 
 static void export_job_release(struct export_job *j)
@@ -273,9 +274,8 @@ static void export_job_release(struct export_job *j)
 	free(j->banner);
 	free(j->fwd_params);
 	free(j->fwd_args);
-	free(j->op_params);
 	free(j->op_args);
-	free(j->op_return);
+	free(j->op_schema);
 }
 
 /* The run and candidate named by req, from the store. */
@@ -376,32 +376,31 @@ static int prepare(struct export_job *j)
 	j->fwd_params = buf_detach(&params);
 	j->fwd_args = buf_detach(&args);
 
-	/* The op: one tensor argument per entry of in[], named after it. */
+	/* The op: one tensor argument per entry of in[], named after it (a
+	 * number among forward()'s arguments is a 0-d tensor there, as in[]
+	 * carries it). The schema says the same in TORCH_LIBRARY's terms:
+	 * "forward(Tensor x, Tensor w) -> Tensor", "-> (Tensor, Tensor)". */
 	int n = j->p.n_inputs + j->p.n_params;
 	char **names = xcalloc((size_t)n + 1, sizeof *names);
-	buf_init(&params, 1u << 20);
+	struct buf schema;
 	buf_init(&args, 1u << 20);
+	buf_init(&schema, 1u << 20);
+	buf_printf(&schema, "forward(");
 	for (int i = 0; i < n; i++) {
 		const struct tensor_spec *t = i < j->p.n_inputs ? &j->p.inputs[i] : &j->p.params[i - j->p.n_inputs];
 		names[i] = op_arg_name(t->name, names, i);
-		buf_printf(&params, "%s%s: torch.Tensor", i ? ", " : "", names[i]);
 		buf_printf(&args, "%s%s", i ? ", " : "", names[i]);
+		buf_printf(&schema, "%sTensor %s", i ? ", " : "", names[i]);
 	}
+	buf_printf(&schema, ") -> %s", j->p.n_outputs == 1 ? "" : "(");
+	for (int i = 0; i < j->p.n_outputs; i++)
+		buf_printf(&schema, "%sTensor", i ? ", " : "");
+	buf_printf(&schema, "%s", j->p.n_outputs == 1 ? "" : ")");
+	j->op_schema = buf_detach(&schema);
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	j->op_params = buf_detach(&params);
 	j->op_args = buf_detach(&args);
-	if (j->p.n_outputs == 1) {
-		j->op_return = xstrdup("torch.Tensor");
-	} else {
-		buf_init(&b, 1u << 16);
-		buf_printf(&b, "Tuple[");
-		for (int i = 0; i < j->p.n_outputs; i++)
-			buf_printf(&b, "%storch.Tensor", i ? ", " : "");
-		buf_printf(&b, "]");
-		j->op_return = buf_detach(&b);
-	}
 	return 0;
 }
 
@@ -426,20 +425,20 @@ static int write_files(struct export_job *j, const char *dir)
 	int rc = -1;
 	char *runtime = skeleton("runtime.py"), *launch = skeleton("launch.cpp");
 	char *model_new = skeleton("model_new.py"), *op_init = skeleton("op_init.py");
-	char *setup = skeleton("setup.py");
+	char *setup = skeleton("setup.py"), *op_module = skeleton("op_module.cpp"), *module = NULL;
 	char *kernel_inline = NULL, *kernel_py = NULL, *launch_inline = NULL, *launch_py = NULL;
 	char *launch_pkg = NULL, *text = NULL, *cxx = banner_as(j->banner, "//"), *md = banner_as(j->banner, ""), *kernel_cu = NULL;
 	char *opdir = xasprintf("%s/op", dir), *csrc = xasprintf("%s/op/csrc", dir);
 	char *pkg = xasprintf("%s/op/%s", dir, j->ns), *cand = xasprintf("%lld", (long long)j->cand.id);
-	if (!runtime || !launch || !model_new || !op_init || !setup)
+	if (!runtime || !launch || !model_new || !op_init || !setup || !op_module)
 		goto out;
 	const char *single = j->p.n_outputs == 1 ? "True" : "False";
 	const char *const keys[] = {
 		"KB_BANNER", j->banner, "KB_NS", j->ns, "KB_NAME", j->ns, "KB_CANDIDATE", cand,
 		"KB_ARCH", j->run.arch, "KB_PROBLEM", j->run.problem, "KB_VERSION", "0.0.0",
 		"KB_FORWARD_PARAMS", j->fwd_params, "KB_FORWARD_ARGS", j->fwd_args,
-		"KB_OP_PARAMS", j->op_params, "KB_OP_ARGS", j->op_args, "KB_OP_RETURN", j->op_return,
-		"KB_SINGLE", single, "KB_EXT_NAME", j->ns, NULL };
+		"KB_OP_ARGS", j->op_args,
+		"KB_SINGLE", single, "KB_EXT_NAME", j->ns, "KB_SCHEMA", j->op_schema, NULL };
 
 	/* The standalone kernel, as the store holds it, its header beside. */
 	kernel_cu = xasprintf("%s\n// Build: nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_%s,code=%s"
@@ -468,10 +467,11 @@ static int write_files(struct export_job *j, const char *dir)
 	free(text);
 	text = NULL;
 
-	/* op/: setup.py, csrc/ and the package. */
-	const char *pkg_keys[] = { "KB_HEADER", "#include \"kbreed_candidate.h\"", "KB_NAME", j->ns, "KB_MODULE",
-				   "\nPYBIND11_MODULE(TORCH_EXTENSION_NAME, m)\n{\n\tm.def(\"launch\", &launch,"
-				   " \"calls kbreed_forward(ins, outs) on the current stream\");\n}\n", NULL };
+	/* op/: setup.py, csrc/ and the package; its launch.cpp ends with the
+	 * operator's registration and the Python module. */
+	if (!(module = fill(op_module, keys)))
+		goto out;
+	const char *pkg_keys[] = { "KB_HEADER", "#include \"kbreed_candidate.h\"", "KB_NAME", j->ns, "KB_MODULE", module, NULL };
 	if (!(launch_pkg = fill(launch, pkg_keys)) || write_text(csrc, "launch.cpp", launch_pkg) ||
 	    write_text(csrc, "kernel.cu", kernel_cu) || write_text(csrc, "kbreed_candidate.h", j->header) ||
 	    write_text(pkg, "problem.py", j->problem_source) || write_text(pkg, "_runtime.py", runtime))
@@ -509,6 +509,8 @@ out:
 	free(model_new);
 	free(op_init);
 	free(setup);
+	free(op_module);
+	free(module);
 	free(kernel_inline);
 	free(kernel_py);
 	free(launch_inline);

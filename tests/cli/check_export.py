@@ -4,22 +4,28 @@
 
 model_new.py is imported with torch.utils.cpp_extension.load_inline replaced
 by a stand-in that records what it was asked to build and returns a module
-whose launch(ins, outs) computes, on the CPU, what docs/ABI.md says
-kbreed_forward() must: in[] = forward()'s arguments, then named_parameters(),
-then named_buffers(); out[] = forward()'s results, preallocated. The
+that does on the CPU what export/launch.cpp does on the GPU:
+run(ins, tag, fn) makes ins contiguous, asks fn (None: the one given to
+set_spec_fn) once per (tag, input signature) for the outputs' shapes and
+dtypes, allocates them,
+and launch(ins, outs) computes what docs/ABI.md says kbreed_forward() must:
+in[] = forward()'s arguments, then named_parameters(), then
+named_buffers(); out[] = forward()'s results, preallocated. The
 stand-in holds the problem's own Model, imported separately, so a wrong
 order, count, dtype or output shape in the export shows as an error or a
 wrong value. Checked: ModelNew's constructor, forward() signature,
 parameters and state_dict against Model's; ModelNew's outputs against
 Model's on fresh inputs; the sources and flags given to load_inline.
 
-Not checked here (they need CUDA and nvcc: `make test-gpu`, section 5):
+Not checked here (they need CUDA and nvcc: `make test-gpu`, section 6):
 that the kernel compiles under load_inline, its values and speed on the
-GPU, and the custom operator of op/ (torch.library.custom_op needs
-torch >= 2.4; CI has Debian's 1.13).
+GPU, and the custom operator of op/ working (torch.library.register_fake
+needs torch >= 2.4; CI has Debian's 1.13: tests/cli/test_export.sh only
+compiles its C++ for syntax and parses its schema).
 
 Prints "ok - ..." / "not ok - ..." lines; exits 1 when one failed.
 """
+import copy
 import importlib.util
 import inspect
 import os
@@ -53,10 +59,41 @@ calls = []
 
 
 class Launcher:
-    """launch(ins, outs) as the ABI defines it, computed by the problem's Model."""
+    """launch(ins, outs) as the ABI defines it, computed by the problem's Model;
+    run(ins, tag, fn), set_spec_fn(fn) and new_tag() as launch.cpp defines them."""
 
     def __init__(self):
         self.launched = 0
+        self.spec_fn = None
+        self.specs = {}
+        self.asked = 0
+        self.tags = 0
+
+    def new_tag(self):
+        self.tags += 1
+        return self.tags
+
+    def set_spec_fn(self, fn):
+        self.spec_fn = fn
+        self.specs = {}
+
+    def run(self, ins, tag, fn):
+        assert isinstance(tag, int), "tag %r is not an int" % (tag,)
+        fn = self.spec_fn if fn is None else fn
+        ins = [t.contiguous() for t in ins]
+        key = (tag,) + tuple((t.dtype, tuple(t.shape)) for t in ins)
+        if key not in self.specs:
+            assert fn is not None, "run() with no spec function"
+            self.asked += 1
+            metas, single = fn(tag, ins)
+            assert isinstance(single, bool), "single is %r" % (single,)
+            assert all(isinstance(m, torch.Tensor) for m in metas), "the spec is not a list of tensors"
+            assert not single or len(metas) == 1, "single, but %d outputs" % len(metas)
+            self.specs[key] = ([(tuple(m.shape), m.dtype) for m in metas], single)
+        shapes, single = self.specs[key]
+        outs = [torch.empty(s, dtype=d) for s, d in shapes]
+        self.launch(ins, outs)
+        return outs[0] if single else tuple(outs)
 
     def launch(self, ins, outs):
         self.launched += 1
@@ -120,7 +157,13 @@ check("no #include of the ABI header left for load_inline to find",
       not any(l.lstrip().startswith("#") and "kbreed_candidate.h" in l for l in cuda_lines))
 check("the wrapper calls kbreed_forward with the current stream",
       "kbreed_forward(" in kw.get("cpp_sources", [""])[0] and "getCurrentCUDAStream" in kw.get("cpp_sources", [""])[0])
-check("functions=['launch']", kw.get("functions") == ["launch"], kw.get("functions"))
+check("functions=['launch', 'run', 'new_tag']", kw.get("functions") == ["launch", "run", "new_tag"],
+      kw.get("functions"))
+cpp = kw.get("cpp_sources", [""])[0]
+check("the wrapper defines run() and set_spec_fn(), and no operator (that is op/'s)",
+      "py::object run(std::vector<at::Tensor> ins, int64_t tag, py::object spec_fn)" in cpp
+      and "int64_t new_tag()" in cpp
+      and "TORCH_LIBRARY" not in cpp and "PYBIND11_MODULE" not in cpp)
 flags = kw.get("extra_cuda_cflags", [])
 check("one target, the run's (no CUDA here): %s" % [f for f in flags if "arch" in f],
       [f for f in flags if "arch" in f] == ["-gencode=arch=compute_90a,code=sm_90a"], flags)
@@ -175,4 +218,16 @@ for seed in (11, 12):
           len(want) == len(got_l) and type(got) is type(want[0] if len(want) == 1 else tuple(want))
           and all(torch.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True) for a, b in zip(want, got_l)))
 check("the kernel was launched for each call", launcher.launched == 2, launcher.launched)
+check("the outputs' spec asked once for one signature", launcher.asked == 1, launcher.asked)
+# A copy (deepcopy goes through __setstate__, as unpickling does) gets a tag
+# of its own from the extension, so its outputs' spec is asked for again.
+twin = copy.deepcopy(new)
+check("ModelNew's tags come from the extension, a copy's too: %r, %r" % (new._kb_tag, twin._kb_tag),
+      launcher.tags == 2 and {new._kb_tag, twin._kb_tag} == {1, 2}, launcher.tags)
+with torch.no_grad():
+    got = twin(*inputs)
+check("the copy's outputs are Model's, its spec asked for itself",
+      launcher.asked == 2 and all(torch.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)
+                                  for a, b in zip(want, [got] if isinstance(got, torch.Tensor) else list(got))),
+      launcher.asked)
 sys.exit(1 if failed else 0)

@@ -5,8 +5,17 @@
 # CUDA can: the files are there, the Python parses, and ModelNew, imported
 # with load_inline replaced by a CPU stand-in of the ABI
 # (tests/cli/check_export.py), has Model's constructor, signature,
-# parameters and state_dict and gives Model's outputs. Compiling and
-# running the exports on a GPU is `make test-gpu`, section 5.
+# parameters and state_dict and gives Model's outputs, its outputs
+# allocated from the spec it gave once. The custom operator of op/
+# (tests/cli/check_op.py): defined in C++ with the schema the problem
+# implies (a tuple return and a number among the arguments: tiny_pair),
+# registered for CUDA, its fake in Python on the same arguments; tiny_pair's
+# built for the CPU and called through torch's dispatcher, and its
+# model_new.py's C++ with load_inline, ModelNew called through it
+# (tests/cli/check_cpp_cpu.py); model_new.py's C++ as load_inline would
+# build it for CUDA compiled (g++ -fsyntax-only) against this machine's
+# torch headers.
+# Building and running the exports on a GPU is `make test-gpu`, section 6.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -43,13 +52,17 @@ export_ok() {
 		not_ok "$name: the op package carries the problem file verbatim"
 	cmp -s "$ROOT/include/kbreed_candidate.h" "$dir/op/csrc/kbreed_candidate.h" && ok "$name: the ABI header beside the op's kernel" ||
 		not_ok "$name: the ABI header beside the op's kernel"
-	grep -q 'torch.library.custom_op("kbreed_[a-z0-9_]*::forward"' "$pkg/__init__.py" && grep -q "register_fake" "$pkg/__init__.py" &&
-		ok "$name: the op is registered through torch.library, with a fake" || not_ok "$name: the op is registered through torch.library, with a fake"
-	grep -q "CUDAExtension(" "$dir/op/setup.py" && grep -q '"csrc/launch.cpp", "csrc/kernel.cu"' "$dir/op/setup.py" &&
-		ok "$name: setup.py builds launch.cpp and kernel.cu" || not_ok "$name: setup.py builds launch.cpp and kernel.cu"
+	"$PY" tests/cli/check_op.py "$dir/op" "$problem" >"$TMP/check" 2>"$TMP/check.err"
+	local rc=$?
+	sed "s/^/    /" "$TMP/check"
+	if [ $rc -eq 0 ] && grep -q "^ok - its schema is the problem's" "$TMP/check"; then
+		ok "$name: the operator is defined in C++ with the problem's schema, its fake in Python ($(grep -c '^ok' "$TMP/check") checks, tests/cli/check_op.py)"
+	else
+		not_ok "$name: the operator's registration" "$(grep '^not ok' "$TMP/check"; tail -5 "$TMP/check.err")"
+	fi
 	source_of "$db" "$cand" "$TMP/source.cu"
 	"$PY" tests/cli/check_export.py "$dir" "$problem" "$TMP/source.cu" >"$TMP/check" 2>"$TMP/check.err"
-	local rc=$?
+	rc=$?
 	sed "s/^/    /" "$TMP/check"
 	if [ $rc -eq 0 ] && grep -q "^ok - ModelNew's outputs are Model's" "$TMP/check"; then
 		ok "$name: ModelNew is a drop-in for Model ($(grep -c '^ok' "$TMP/check") checks, tests/cli/check_export.py)"
@@ -66,8 +79,74 @@ check "export of run 1: exit 0" $? 0
 grep -q "exported candidate #$(q "$TMP/ln.db" "SELECT winner FROM runs WHERE id=1") of run 1" "$TMP/out" && ok "export names the winner" ||
 	not_ok "export names the winner" "$(cat "$TMP/out" "$TMP/err")"
 export_ok "layernorm winner" "$TMP/ln" tests/data/tiny_layernorm.py "$TMP/ln.db" "$(q "$TMP/ln.db" "SELECT winner FROM runs WHERE id=1")"
-grep -q "def forward(x: torch.Tensor, ln_weight: torch.Tensor, ln_bias: torch.Tensor) -> torch.Tensor" "$TMP"/ln/op/kbreed_*/__init__.py &&
-	ok "the op's arguments: the input, then the parameters by name" || not_ok "the op's arguments" "$(grep -n "^def forward" "$TMP"/ln/op/kbreed_*/__init__.py)"
+grep -q 'm.def("forward(Tensor x, Tensor ln_weight, Tensor ln_bias) -> Tensor");' "$TMP"/ln/op/csrc/launch.cpp &&
+	ok "the op's arguments: the input, then the parameters by name" || not_ok "the op's arguments" "$(grep -n 'm.def("forward' "$TMP"/ln/op/csrc/launch.cpp)"
+
+# --- two tensors and a number in, a tuple out: the schema, the C++ compiled --
+$K -q run tests/data/tiny_pair.py --rounds 0 --reps 20 --seed-kernel kernels/naive/gelu.cu --db "$TMP/pair.db" --out "$TMP/out-pair" >/dev/null 2>"$TMP/err"
+check "a run of tiny_pair seeded with a kernel: exit 0" $? 0
+pair=$(q "$TMP/pair.db" "SELECT id FROM candidates WHERE origin='user'")
+$K export "c$pair" --db "$TMP/pair.db" --out "$TMP/pair" >/dev/null 2>"$TMP/err"
+check "export of tiny_pair's kernel: exit 0" $? 0
+export_ok "tiny_pair" "$TMP/pair" tests/data/tiny_pair.py "$TMP/pair.db" "$pair"
+grep -q 'm.def("forward(Tensor a, Tensor b, Tensor alpha) -> (Tensor, Tensor)");' "$TMP"/pair/op/csrc/launch.cpp &&
+	ok "tiny_pair's schema: the number a Tensor, the tuple two" ||
+	not_ok "tiny_pair's schema" "$(grep -n 'm.def("forward' "$TMP"/pair/op/csrc/launch.cpp)"
+# model_new.py's C++ against this machine's torch headers, as load_inline
+# would build it (its sources, then the module it writes for
+# functions=[...]). Debian's CPU torch lacks CUDA's generated
+# cuda_cmake_macros.h: a stand-in.
+inc=$("$PY" -c 'import torch.utils.cpp_extension as c; print(" ".join(c.include_paths()))' 2>/dev/null)
+pyinc=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+cuda=${CUDA_HOME:-/usr/local/cuda}/include
+set -- $inc
+if [ -n "$inc" ] && [ -f "$1/torch/extension.h" ] && [ -f "$cuda/cuda_runtime_api.h" ] && command -v g++ >/dev/null; then
+	mkdir -p "$TMP/inc/c10/cuda/impl"
+	[ -f "$1/c10/cuda/impl/cuda_cmake_macros.h" ] || echo '#define C10_CUDA_BUILD_SHARED_LIBS' >"$TMP/inc/c10/cuda/impl/cuda_cmake_macros.h"
+	flags=""
+	for i in $inc "$TMP/inc" "$pyinc" "$cuda" "$TMP/pair/op/csrc"; do flags="$flags -I$i"; done
+	"$PY" - "$TMP/pair/model_new.py" "$TMP/inline.cpp" <<'PYEOF' 2>"$TMP/err.py"
+import importlib.util, sys
+import torch.utils.cpp_extension as cpp_extension
+asked = {}
+def record(**kw):
+    asked.update(kw)
+    raise SystemExit(0)
+cpp_extension.load_inline = record
+spec = importlib.util.spec_from_file_location("model_new_cpp", sys.argv[1])
+try:
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+except SystemExit:
+    pass
+with open(sys.argv[2], "w") as f:
+    f.write("#include <torch/extension.h>\n" + asked["cpp_sources"][0] + "\nPYBIND11_MODULE(TORCH_EXTENSION_NAME, m)\n{\n"
+            + "".join('m.def("%s", torch::wrap_pybind_function(%s), "%s");\n' % (n, n, n) for n in asked["functions"]) + "}\n")
+PYEOF
+	# shellcheck disable=SC2086
+	if [ -s "$TMP/inline.cpp" ] && g++ -fsyntax-only -w -std=c++17 $flags -DTORCH_EXTENSION_NAME=_C "$TMP/inline.cpp" 2>"$TMP/err"; then
+		ok "model_new.py's C++, as load_inline builds it, compiles against torch's headers"
+	else
+		not_ok "model_new.py's C++, as load_inline builds it, compiles" "$(tail -3 "$TMP/err.py"; grep -m5 error "$TMP/err")"
+	fi
+else
+	ok "model_new.py's C++ compiles # SKIP no torch C++ headers, CUDA headers or g++ here"
+fi
+# The operator and model_new.py's C++ built for the CPU (their CUDA ties
+# swapped, a CPU kbreed_forward of tiny_pair) and called: the operator
+# through torch's dispatcher and its Python module, ModelNew through run().
+if [ -n "$inc" ] && "$PY" -c 'import sys, torch.utils.cpp_extension as c; sys.exit(not c.is_ninja_available())' 2>/dev/null; then
+	mkdir -p "$TMP/opcpu"
+	"$PY" tests/cli/check_cpp_cpu.py "$TMP/pair" "$TMP/opcpu" >"$TMP/check" 2>"$TMP/check.err"
+	rc=$?
+	sed "s/^/    /" "$TMP/check"
+	if [ $rc -eq 0 ] && grep -q "^ok - through the dispatcher" "$TMP/check" && grep -q "^ok - ModelNew's outputs are Model's" "$TMP/check"; then
+		ok "tiny_pair's C++ built for the CPU: the operator through the dispatcher, ModelNew through run() ($(grep -c '^ok' "$TMP/check") checks, tests/cli/check_cpp_cpu.py)"
+	else
+		not_ok "tiny_pair's C++ on the CPU" "$(grep '^not ok' "$TMP/check"; tail -5 "$TMP/check.err")"
+	fi
+else
+	ok "tiny_pair's C++ on the CPU # SKIP no torch C++ extension builder (ninja) here"
+fi
 
 # --- a longer run: its winner, and a candidate that is not the winner ------
 $K -q run tests/data/search_gelu.py --rounds 3 --ideas 3 --impls 2 --reps 20 --db "$TMP/gelu.db" --out "$TMP/out-gelu" >/dev/null 2>"$TMP/err"
