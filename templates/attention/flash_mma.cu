@@ -3,8 +3,8 @@
 // problems: attention_fp16
 // knob BLOCK_M: 64 128 256 | default 256 | category memory access | query rows per block (one (b, h) each), 16 per m16 fragment; each warp holds BLOCK_M / (16 * warps) fragments, at most 2 (1 for D = 256), the block shrinking to fit
 // knob BLOCK_N: 32 64 128 | default 64 | category memory access | keys per step of the key loop (K and V tiles of BLOCK_N rows); at most 64 for D = 256, and for D > 64 with two fragments per warp
-// knob WARPS: 4 8 | default 8 | category parallelism | warps per block, lowered to BLOCK_M / 16 where the block has fewer 16-row fragments
-// knob STAGES: 1 2 3 | default 2 | category asynchronous | slots of the K/V shared-memory ring: 1 = V loads during S and the softmax, the next K during P V; 2 = the next step's K and V load during this step; 3 = two steps ahead (lowered to what fits in 227 KB)
+// knob WARPS: 2 4 8 | default 8 | category parallelism | warps per block, lowered to BLOCK_M / 16 where the block has fewer 16-row fragments
+// knob STAGES: 1 2 3 4 | default 2 | category asynchronous | slots of the K/V shared-memory ring: 1 = V loads during S and the softmax, the next K during P V; 2 = the next step's K and V load during this step; 3 and 4 = two and three steps ahead (lowered to what fits in 227 KB)
 // knob Q_IN_REGS: 0 1 | default 0 | category memory access | 1 = the warp's Q fragments are read from shared memory once and stay in registers; 0 = re-read with ldmatrix at every key step (fewer registers); only with one fragment per warp or D <= 64
 /*
  * flash_mma.cu - F.scaled_dot_product_attention(q, k, v), not causal, no

@@ -1,10 +1,10 @@
 // kbreed-template: rmsnorm_channel
 // family: norm
 // problems: rmsnorm
-// knob THREADS: 128 256 512 | default 256 | category parallelism | threads per block
+// knob THREADS: 128 256 512 1024 | default 256 | category parallelism | threads per block
 // knob VEC: 1 2 4 | default 2 | category memory access | consecutive positions per thread (float, float2, float4 loads)
-// knob CSPLIT: 4 8 16 | default 8 | category parallelism | channel groups per block: thread (g, p) handles channels g, g+CSPLIT, ... of position vector p
-// knob CACHE_CH: 0 8 16 | default 8 | category memory access | channels per thread kept in registers between the sum and the write (read x once); 0, or C > CSPLIT*CACHE_CH, re-reads x from L1/L2
+// knob CSPLIT: 2 4 8 16 | default 8 | category parallelism | channel groups per block: thread (g, p) handles channels g, g+CSPLIT, ... of position vector p
+// knob CACHE_CH: 0 4 8 16 32 | default 8 | category memory access | channels per thread kept in registers between the sum and the write (read x once); 0, or C > CSPLIT*CACHE_CH, re-reads x from L1/L2
 /*
  * rmsnorm_channel.cu - RMS normalisation across dim 1, no weight, eps 1e-5:
  *   y = x / sqrt(mean(x^2, dim=1, keepdim=True) + eps), fp32.

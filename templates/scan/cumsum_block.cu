@@ -1,10 +1,11 @@
 // kbreed-template: cumsum_block
 // family: scan
 // problems: cumsum cumprod cumsum_exclusive cumsum_masked
-// knob THREADS: 128 256 512 1024 | default 256 | category parallelism | threads per block; one block scans one row at a time
+// knob THREADS: 64 128 256 512 1024 | default 256 | category parallelism | threads per block; one block scans one row at a time
 // knob VEC: 1 2 4 | default 4 | category memory access | floats per global load and store (float, float2, float4)
 // knob ITEMS: 1 2 4 8 | default 8 | category control flow | vectors per thread per tile (tile = THREADS*ITEMS*VEC elements)
 // knob TRANSPOSE: 0 1 | default 1 | category memory access | 1 = stage each tile through shared memory so that global loads and stores are warp-contiguous; 0 = each thread loads its own ITEMS consecutive vectors directly
+// knob GRID: 0 1 | default 0 | category parallelism | 0 = one block per row (grid-stride past the launch cap), 1 = a persistent grid of SMs x resident blocks striding over the rows
 /*
  * cumsum_block.cu - an inclusive or exclusive scan along one dim, fp32:
  * torch.cumsum(x, dim) (the suite's cumsum; KernelBench 89), cumprod (90),
@@ -37,6 +38,9 @@
  * directly (VEC-wide, stride ITEMS*VEC*4 bytes across the warp, completed
  * in L1). The vector path needs L % VEC == 0 and x, y (and the mask, to
  * VEC bytes) aligned; otherwise the VEC=1 instantiation runs.
+ * GRID=0 launches one block per row (capped; the blocks still grid-stride
+ * over rows past the cap), GRID=1 a persistent grid sized by the occupancy
+ * calculator, each block scanning every gridDim-th row.
  * I > 1 (general, correctness over speed): one thread per (b, i) line, a
  * sequential double running scan, neighbouring threads on neighbouring i.
  * No scratch memory.
@@ -57,6 +61,9 @@
 #ifndef TRANSPOSE
 #define TRANSPOSE 1
 #endif
+#ifndef GRID
+#define GRID 0
+#endif
 #if defined(SCAN_REVERSE) && SCAN_REVERSE
 #error "cumsum_block scans forwards: it does not compute a reverse scan (SCAN_REVERSE)"
 #endif
@@ -76,11 +83,13 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
 static_assert(ITEMS >= 1 && ITEMS <= 16, "ITEMS");
 static_assert(TRANSPOSE == 0 || TRANSPOSE == 1, "TRANSPOSE is 0 or 1");
+static_assert(GRID == 0 || GRID == 1, "GRID is 0 or 1");
 
 /* The scan's operator and its identity, in double. */
 #if SCAN_PROD
@@ -350,6 +359,21 @@ static int launch_rows(const float *x, const unsigned char *m, float *y, int64_t
 	}
 #endif
 	unsigned grid = (unsigned)(B < 2147483647LL ? B : 2147483647LL);
+#if GRID
+	{
+		static int cached_grid = 0;
+		if (cached_grid == 0) {
+			const int sms = kb_sm_count();
+			int per = 0;
+			if (sms == 0 || cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, cumsum_rows<V>, THREADS, smem) !=
+						cudaSuccess)
+				return KB_ERR_LAUNCH;
+			cached_grid = sms * (per > 0 ? per : 1);
+		}
+		if (grid > (unsigned)cached_grid)
+			grid = (unsigned)cached_grid;
+	}
+#endif
 	cumsum_rows<V><<<grid, THREADS, smem, st>>>(x, m, y, B, L);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }

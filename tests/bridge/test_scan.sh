@@ -39,8 +39,8 @@ for f in "$tmp"/p/*.py; do
 	realise cumsum_block "$f" default && ok "$name: cumsum_block realised"
 	case $name in
 	odd_*)
-		realise cumsum_block "$f" low THREADS=128 VEC=1 ITEMS=1 TRANSPOSE=0
-		realise cumsum_block "$f" high THREADS=1024 VEC=4 ITEMS=8 TRANSPOSE=1 ;;
+		realise cumsum_block "$f" low THREADS=64 VEC=1 ITEMS=1 TRANSPOSE=0 GRID=0
+		realise cumsum_block "$f" high THREADS=1024 VEC=4 ITEMS=8 TRANSPOSE=1 GRID=1 ;;
 	esac
 done
 grep -q '^#define SCAN_MASKED 1$' "$tmp/src/odd_cumsum_masked--default.cu" &&

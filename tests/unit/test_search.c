@@ -68,6 +68,25 @@ static long long query(const char *db, const char *sql)
 	return v;
 }
 
+/* The ideas of a database's run 1, in order: round, catalogue id, parents and text. */
+static char *idea_trail(const char *db)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	struct buf b;
+	buf_init(&b, 16u << 20);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT round, catalog_id, parent1, parent2, text FROM ideas"
+					    " WHERE run = 1 ORDER BY id", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		buf_printf(&b, "%d:%s:%lld+%lld:%s;", sqlite3_column_int(st, 0),
+			   (const char *)sqlite3_column_text(st, 1), (long long)sqlite3_column_int64(st, 2),
+			   (long long)sqlite3_column_int64(st, 3), (const char *)sqlite3_column_text(st, 4));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return buf_detach(&b);
+}
+
 static char *knob_trail(const char *db)
 {
 	struct store *s = store_open(db);
@@ -174,6 +193,97 @@ static void test_full_run(void **state)
 	free(out2);
 	free(db);
 	free(out);
+}
+
+/* The suite's ten problems, scaled down (tests/data/fill_<name>.py: the
+ * same ops, dtypes, layouts and defines on tiny tensors). */
+static const char *const suite[] = { "attention_fp16", "conv2d", "conv2d_relu_maxpool", "cumsum", "gelu",
+				     "layernorm", "matmul_fp16", "matmul_fp32", "rmsnorm", "softmax" };
+
+/* At least this many new candidates in each round of a default run
+ * (budget: 8 ideas x 4 realisations = 32). */
+#define FILL_MIN 24
+
+static void test_default_budget_fills_every_round(void **state)
+{
+	/* Every default run (5 rounds x 8 ideas x 4 realisations) fills every
+	 * round on each suite family: at least FILL_MIN new candidates judged in
+	 * each of rounds 1-5, every one a distinct realisation made from an
+	 * idea stated in English, and the same --seed gives the same run. The
+	 * fake nvcc (tests/cli/fake_nvcc.sh) compiles, and a private cache keeps
+	 * its empty objects apart from the real ones; the rerun finds them and
+	 * the reference data there. About 90 s of CPU for the twenty runs. */
+	char cwd[4096];
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	char *nvcc = xasprintf("%s/tests/cli/fake_nvcc.sh", cwd), *cache = xasprintf("%s/fill-cache", tmp);
+	char *cache_was = xstrdup(getenv("KBREED_CACHE"));
+	setenv("KBREED_NVCC", nvcc, 1);
+	setenv("KBREED_CACHE", cache, 1);
+	int failures = 0;
+	for (size_t p = 0; p < sizeof suite / sizeof suite[0]; p++) {
+		char *path = xasprintf("tests/data/fill_%s.py", suite[p]);
+		char *db[2], *out[2];
+		struct search_opts o;
+		for (int run = 0; run < 2; run++) {
+			db[run] = xasprintf("%s/fill-%s-%d.db", tmp, suite[p], run);
+			out[run] = xasprintf("%s/fill-%s-%d", tmp, suite[p], run);
+			search_opts_defaults(&o);
+			o.seed = 5;
+			o.db_path = db[run];
+			o.out_dir = out[run];
+			o.eval.stress = false;
+			struct search_outcome res;
+			assert_int_equal(search_run(&o, path, &res), 0);
+			assert_true(res.winner > 0);
+			search_outcome_release(&res);
+		}
+		char line[256];
+		int n = snprintf(line, sizeof line, "%-20s", suite[p]);
+		bool short_round = false;
+		for (int r = 1; r <= o.rounds; r++) {
+			char *sql = xasprintf("SELECT count(*) FROM candidates WHERE round=%d", r);
+			long long c = query(db[0], sql);
+			free(sql);
+			n += snprintf(line + n, sizeof line - (size_t)n, " %3lld", c);
+			short_round |= c < FILL_MIN;
+		}
+		print_message("%s%s\n", line, short_round ? "  <- a round below " "24" : "");
+		failures += short_round;
+		/* Every candidate judged; each of rounds 1-5 from an idea in English
+		 * on a template (its realisation named by its knobs); no realisation
+		 * made twice in the run. */
+		assert_int_equal(query(db[0], "SELECT count(*) FROM candidates"),
+				 query(db[0], "SELECT count(*) FROM evaluations"));
+		assert_int_equal(query(db[0], "SELECT count(*) FROM candidates c LEFT JOIN ideas i ON i.id = c.idea"
+				       " WHERE c.round > 0 AND (i.id IS NULL OR length(i.text) < 40"
+				       " OR c.template = '' OR c.knobs = '')"), 0);
+		assert_int_equal(query(db[0], "SELECT count(*) FROM (SELECT template, knobs FROM candidates"
+				       " WHERE template != '' GROUP BY 1, 2 HAVING count(*) > 1)"), 0);
+		/* An idea that realised nothing new is not an idea of the run. */
+		assert_int_equal(query(db[0], "SELECT count(*) FROM ideas i WHERE NOT EXISTS"
+				       " (SELECT 1 FROM candidates c WHERE c.idea = i.id)"), 0);
+		/* The same seed, the same run. */
+		char *t1 = knob_trail(db[0]), *t2 = knob_trail(db[1]);
+		assert_string_equal(t1, t2);
+		free(t1);
+		free(t2);
+		t1 = idea_trail(db[0]);
+		t2 = idea_trail(db[1]);
+		assert_string_equal(t1, t2);
+		free(t1);
+		free(t2);
+		for (int run = 0; run < 2; run++) {
+			free(db[run]);
+			free(out[run]);
+		}
+		free(path);
+	}
+	assert_int_equal(failures, 0);
+	unsetenv("KBREED_NVCC");
+	setenv("KBREED_CACHE", cache_was, 1);
+	free(cache_was);
+	free(cache);
+	free(nvcc);
 }
 
 static void exec_sql(const char *db, const char *sql);
@@ -400,6 +510,9 @@ int main(void)
 		cmocka_unit_test(test_bank_lends_knobs_across_families),
 		cmocka_unit_test(test_winner_facts),
 		cmocka_unit_test(test_budget_then_resume),
+		cmocka_unit_test(test_default_budget_fills_every_round),
 	};
+	if (getenv("KBREED_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("KBREED_TEST_FILTER"));
 	return cmocka_run_group_tests_name("search", tests, setup, teardown);
 }
