@@ -42,9 +42,13 @@ CODE
 done
 
 # start_server SCRIPT: runs the scripted endpoint; sets $server and $port.
+# Each test kills its server; the idle limit only ends a leaked one. It is
+# long: between two calls a run may make reference data and compile, which
+# under the sanitizers on a loaded 2-core machine took over 30 s (the round-0
+# test's server had gone when its kernels were asked for).
 start_server() {
 	: >"$TMP/requests"
-	"$B/tests/llm_server" "$1" "$TMP/requests" 30 >"$TMP/port" 2>"$TMP/server.err" &
+	"$B/tests/llm_server" "$1" "$TMP/requests" 300 >"$TMP/port" 2>"$TMP/server.err" &
 	server=$!
 	for _ in $(seq 50); do
 		port=$(sed -n 's/^port //p' "$TMP/port")
