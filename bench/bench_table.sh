@@ -25,18 +25,15 @@ for f in "$@"; do
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	# One tab-separated line per row, "-" for what is missing; awk formats
 	# the numbers.
-	jq -r '
+	jq -L "$(dirname "$0")" -r '
+	include "winner";
 	def v: if . == null then "-" else tostring end;
 	.results[] | [
 		(.problem + (if .gpu then " (" + .gpu + ")" else "" end)),
 		(.eager_ms | v), (.compile_ms | v), (.best_ms | v),
 		(.pct_eager | v), (.pct_compile | v), (.pct_floor | v), (.round_found | v),
 		(.template | v),
-		(if (.knobs | type) == "object" and (.knobs | length) > 0
-		 then .knobs | to_entries | map(.key + (if .value == null then "" else "=" + (.value | tostring) end)) | join(" ")
-		 else "-" end),
-		(if .donor == null then "-"
-		 else .donor.problem + (if .donor.template then "/" + .donor.template else "" end) end)
+		knobs_text, donor_text
 	] | @tsv' "$f" | awk -F '\t' '
 	function ms(x) { return x == "-" ? x : sprintf("%.4f", x) }
 	function pct(x) { return x == "-" ? x : sprintf("%.1f%%", x) }

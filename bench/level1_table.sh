@@ -64,7 +64,8 @@ done >"$files"
 {
 	awk '!/^#/ && NF >= 2 { print "I\t" $1 "\t" $2 }' "$index"
 	while IFS= read -r f; do
-		jq -r '
+		jq -L "$(dirname "$0")" -r '
+		include "winner";
 		def v: if . == null then "-" else tostring end;
 		.gpu as $gpu | .date as $date | .command as $cmd |
 		.results[] |
@@ -77,11 +78,7 @@ done >"$files"
 		 (.eager_ms | v), (.compile_ms | v), (.best_ms | v),
 		 (.pct_eager | v), (.pct_compile | v), (.pct_floor | v), (.bound | v),
 		 (.template | v),
-		 (if (.knobs | type) == "object" and (.knobs | length) > 0
-		  then .knobs | to_entries | map(.key + (if .value == null then "" else "=" + (.value | tostring) end)) | join(" ")
-		  else "-" end),
-		 (if .donor == null then "-"
-		  else .donor.problem + (if .donor.template then "/" + .donor.template else "" end) end)
+		 knobs_text, donor_text
 		] | @tsv' "$f"
 	done <"$files"
 } | awk -F '\t' -v group="$group" '
