@@ -30,21 +30,16 @@ Prints "ok - ..." / "not ok - ..." lines; exits 1 when one failed.
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, exit_status  # noqa: E402  (tests/tap.py)
+
 import torch
 from torch.utils.cpp_extension import load
 
 export_dir, work = sys.argv[1:3]
 op_dir = os.path.join(export_dir, "op")
-failed = 0
 
 
-def check(what, cond, detail=""):
-    global failed
-    print(("ok - " if cond else "not ok - ") + what, flush=True)
-    if not cond:
-        failed += 1
-        if detail:
-            print("#   " + str(detail).replace("\n", "\n#   "), flush=True)
 
 
 STUB = r"""/* tiny_pair's kbreed_forward on the CPU: out0 = a + alpha * b, out1 = a * b. */
@@ -242,4 +237,4 @@ check("after model_new.py ran again in this process, old and new ModelNew both c
 a2 = [torch.randn(2, 7), torch.randn(2, 7), 2.0]
 check("a new shape and number: outputs of that shape",
       all(torch.allclose(g, w) for g, w in zip(m1(*a2), first.Model()(*a2))))
-sys.exit(1 if failed else 0)
+sys.exit(exit_status())

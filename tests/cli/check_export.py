@@ -31,20 +31,15 @@ import inspect
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, exit_status  # noqa: E402  (tests/tap.py)
+
 import torch
 import torch.utils.cpp_extension as cpp_extension
 
 export_dir, problem_path, source_path = sys.argv[1:4]
-failed = 0
 
 
-def check(what, cond, detail=""):
-    global failed
-    print(("ok - " if cond else "not ok - ") + what)
-    if not cond:
-        failed += 1
-        if detail:
-            print("#   " + str(detail).replace("\n", "\n#   "))
 
 
 def load(name, path):
@@ -230,4 +225,4 @@ check("the copy's outputs are Model's, its spec asked for itself",
       launcher.asked == 2 and all(torch.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)
                                   for a, b in zip(want, [got] if isinstance(got, torch.Tensor) else list(got))),
       launcher.asked)
-sys.exit(1 if failed else 0)
+sys.exit(exit_status())

@@ -25,19 +25,14 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, exit_status  # noqa: E402  (tests/tap.py)
+
 import torch
 
 op_dir, problem_path = sys.argv[1:3]
-failed = 0
 
 
-def check(what, cond, detail=""):
-    global failed
-    print(("ok - " if cond else "not ok - ") + what)
-    if not cond:
-        failed += 1
-        if detail:
-            print("#   " + str(detail).replace("\n", "\n#   "))
 
 
 spec = importlib.util.spec_from_file_location("kbreed_problem_for_op", problem_path)
@@ -108,4 +103,4 @@ check("ModelNew: torch.ops under torch.compile, _C.run in eager mode",
 check("no torch.library.custom_op (the op is C++'s)", "custom_op(" not in init)
 check("setup.py builds %s._C from launch.cpp and kernel.cu" % ns,
       '"%s._C", ["csrc/launch.cpp", "csrc/kernel.cu"]' % ns in setup)
-sys.exit(1 if failed else 0)
+sys.exit(exit_status())

@@ -38,6 +38,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import check, exit_status  # noqa: E402  (tests/tap.py)
+
 import torch
 
 
@@ -52,17 +55,9 @@ def ms_arg(text):
 
 export_dir, judged_ms, eager_ms = sys.argv[1], ms_arg(sys.argv[2]), ms_arg(sys.argv[3])
 with_op = "--no-op" not in sys.argv
-failed = 0
 REPS, WARM_S, WARM_MIN_CALLS, FLUSH_MB, KEEP = 60, 0.5, 5, 256, 0.95
 
 
-def check(what, cond, detail=""):
-    global failed
-    print(("ok - " if cond else "not ok - ") + what, flush=True)
-    if not cond:
-        failed += 1
-        if detail:
-            print("#   " + str(detail).replace("\n", "\n#   "), flush=True)
 
 
 def load(name, path):
@@ -244,4 +239,4 @@ if timed and judged_ms > 0 and eager_ms > 0:
             check(figure + " (>= %.0f%%)" % (KEEP * 100), kept >= KEEP)
         else:
             print("# " + figure + " (not required: see docs/EXPORT.md)", flush=True)
-sys.exit(1 if failed else 0)
+sys.exit(exit_status())
