@@ -117,18 +117,27 @@ static int try_proc(int pid, size_t out_bytes)
 	return holes;
 }
 
-// Whether p is one of this process's own buffers (the worker's inputs and
+// Whether p shows one of this process's own buffers (the worker's inputs and
 // outputs): a guessed handle that opens one of those is no way into the
-// comparer (a driver may ignore a byte of the handle, or open a handle of
-// the same process).
+// comparer. A driver may ignore a byte of the handle, or open a handle of the
+// same process as a second mapping at another address (seen on the H200 with
+// no comparer running), so a mapping counts as its own when it starts at an
+// own buffer's address or with the same first bytes (the output was filled
+// with a pattern beforehand; the inputs hold random values).
+enum { PROBE = 64 };
 static bool own_buffer(const void *p, const kb_tensor *in, int n_in, const kb_tensor *out, int n_out)
 {
-	for (int i = 0; i < n_in; i++)
-		if (p == in[i].data)
+	unsigned char seen[PROBE], own[PROBE];
+	bool readable = cudaMemcpy(seen, p, PROBE, cudaMemcpyDeviceToHost) == cudaSuccess;
+	cudaGetLastError();
+	for (int k = 0; k < n_in + n_out; k++) {
+		const kb_tensor *t = k < n_in ? &in[k] : &out[k - n_in];
+		if (p == t->data)
 			return true;
-	for (int i = 0; i < n_out; i++)
-		if (p == out[i].data)
+		if (readable && (size_t)kb_numel(t) * 2 >= PROBE &&
+		    cudaMemcpy(own, t->data, PROBE, cudaMemcpyDeviceToHost) == cudaSuccess && !memcmp(seen, own, PROBE))
 			return true;
+	}
 	return false;
 }
 
@@ -145,6 +154,10 @@ static int try_ipc(int pid, const kb_tensor *in, int n_in, const kb_tensor *out,
 		return 0;
 	}
 	int opened = 0, tries = 0, self = getpid();
+	// A pattern no reference holds, so that an alias of the output is known
+	// by its contents.
+	cudaMemset(own, 0x5b, (size_t)kb_numel(&out[0]) * sizeof(float));
+	cudaDeviceSynchronize();
 	for (int variant = 0; variant < 1 + (int)sizeof mine.reserved * 4; variant++) {
 		guess = mine;
 		if (variant == 0) {
@@ -164,7 +177,7 @@ static int try_ipc(int pid, const kb_tensor *in, int n_in, const kb_tensor *out,
 		if (cudaIpcOpenMemHandle(&p, guess, cudaIpcMemLazyEnablePeerAccess) == cudaSuccess) {
 			bool mine = own_buffer(p, in, n_in, out, n_out);
 			fprintf(stderr, "reads_comparer: a guessed IPC handle (variant %d) opened %p: %s\n", variant, p,
-				mine ? "one of its own buffers, no way in" : "OPENED");
+				mine ? "one of its own buffers (its address or contents), no way in" : "OPENED");
 			opened += !mine;
 			cudaIpcCloseMemHandle(p);
 		}
