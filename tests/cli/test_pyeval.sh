@@ -8,8 +8,9 @@
 # whose parameters only the judge's loading makes right, reward hacks
 # (a cached result, a mutated input, reading the references, a thread left
 # running) and broken files, each with the class it must get; then the
-# Python worker alone, speaking the worker protocol. The same solutions on a
-# GPU: `make test-gpu`, section 7.
+# Python worker alone, speaking the worker protocol, and its tail rule's
+# arithmetic (the floor of Python's own wait). The same solutions on a GPU:
+# `make test-gpu`, section 7.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -144,5 +145,43 @@ check "worker: more timed sets than sets: exit 4" $? 4
 job "$V" | sed 's/^sets 1$/sets 1\ntimed_sets 1/' >"$TMP/job-timed"
 echo quit | "$PY" $W "$TMP/job-timed" --problem "$TMP/problem.py" --problem-name problem.py --seed 42 >/dev/null 2>&1
 check "worker: timed_sets within sets: exit 0" $? 0
+
+# --- the tail's floor: work past the stream's end, judged above Python's own wait -----
+# The worker's functions with stand-ins for CUDA's events and synchronize
+# (no GPU here): a synchronize() that takes 2 ms on an idle device is the
+# floor, an honest call's tail of 2.01 ms is no hidden work, 2.1 ms is.
+# Numbers from the H200: an honest GELU's least tail 0.026 ms over a floor
+# of about that size passes; on a floor of zero (the floor ignored) it did not.
+floor=$("$PY" - <<'PYEOF' 2>&1
+import sys, time
+sys.path.insert(0, "bridge")
+import kbreed_pyworker as w
+
+class Event:
+    def record(self): pass
+    def synchronize(self): pass
+    def elapsed_time(self, other): return 0.0
+
+class Quiet:
+    def broken(self): return None
+
+def synchronize():
+    time.sleep(0.002)
+
+floor = w.tail_floor((Event(), Event(), synchronize), Quiet(), lambda: None, calls=5)
+print("floor", "ok" if 2.0 <= floor < 50.0 else floor)
+print("honest", w.tail_fault(floor + 0.01, floor))
+why = w.tail_fault(floor + 0.1, floor) or ""
+print("hidden", "floor of %.3f ms" % floor in why and "escaped the events" in why)
+print("h200", w.tail_fault(0.026, 0.024), w.tail_fault(0.026, 0.0) is not None, w.tail_fault(0.05, 0.024) is not None)
+print("median", w.median([0.02, 5.0, 0.021, 0.019, 9.0]), w.median([1, 2, 3, 4]), w.median([]))
+PYEOF
+)
+line() { echo "$floor" | sed -n "s/^$1 //p"; }
+check "tail floor: synchronize() timed as in a call (2 ms a wait)" "$(line floor)" ok
+check "tail floor: a tail 0.01 ms above the floor is no hidden work" "$(line honest)" None
+check "tail floor: 0.1 ms above it is, and the detail states the floor" "$(line hidden)" True
+check "tail floor: H200's honest GELU passes, rejected on a floor of zero; 0.05 ms rejected" "$(line h200)" "None True True"
+check "tail floor: the median ignores slow samples" "$(line median)" "0.021 2.5 0.0"
 
 test_summary
