@@ -212,6 +212,38 @@ int population_record(struct population *pop, struct cand_row *c, const struct j
 	return 0;
 }
 
+/* Where a candidate comes in its round's judging order (population_to_judge),
+ * lower first: in round 0 by where it came from, tuned first; every
+ * candidate of a later round alike (the proposer's order). */
+#define JUDGE_RANKS 5
+static int judge_rank(const struct cand_row *c)
+{
+	if (c->round > 0)
+		return 0;
+	size_t n = strlen(ORIGIN_BANK);
+	if (!strncmp(c->origin, ORIGIN_BANK, n) && (!c->origin[n] || c->origin[n] == ':'))
+		return 0;
+	if (!strcmp(c->origin, "template"))
+		return 1;
+	if (!strcmp(c->origin, "user"))
+		return 2;
+	if (!strcmp(c->origin, "naive") || !strcmp(c->origin, "generated"))
+		return 4;
+	return 3;   /* a model's own first kernels */
+}
+
+int population_to_judge(const struct population *pop, int round, int *idx)
+{
+	int n = 0;
+	for (int rank = 0; rank < JUDGE_RANKS; rank++)
+		for (int i = 0; i < pop->n_cands; i++) {
+			const struct cand_row *c = &pop->cands[i];
+			if (c->round == round && !c->evaluated && judge_rank(c) == rank)
+				idx[n++] = i;
+		}
+	return n;
+}
+
 struct known *population_knowns(struct population *pop, const struct template *tpls, int n_tpls,
 				bool dry_run)
 {

@@ -59,6 +59,18 @@ int population_last_round(const struct population *pop);
  * no such candidate, or the run unreadable); f is empty then. */
 int population_winner_facts(struct population *pop, int64_t winner, struct winner_facts *f);
 
+/* The candidates of `round` not yet judged, as indices into pop->cands, in
+ * the order to judge them, into idx (room for pop->n_cands). Returns how
+ * many. Round 0 judges what is known to be tuned first: the bank's kernels,
+ * then each template at its defaults, then the user's own kernels, then any
+ * a model wrote, and the naive and generated kernels last; each group in
+ * the order it was added. A short run's budget then goes on the kernels
+ * that may win, not on timing a naive one; the naive kernel is still
+ * judged when time remains (and first when it is the only seed). Later
+ * rounds keep the proposer's order. Only the order changes, never which
+ * candidates there are: --seed gives the same run. */
+int population_to_judge(const struct population *pop, int round, int *idx);
+
 /* Records the judge's outcome of candidate c: stored, then kept. */
 int population_record(struct population *pop, struct cand_row *c, const struct judgement *o,
 		      const struct judge *j);

@@ -112,14 +112,13 @@ static bool over_budget(const struct search *s)
 }
 
 /* Compiles and judges every candidate of a round that has no evaluation
- * yet, recording each outcome as it comes. */
+ * yet, in the population's order (round 0: the bank and the templates
+ * before the naive kernel), recording each outcome as it comes. */
 static int judge_round(struct search *s, int round)
 {
-	int n = 0, rc = 0;
+	int rc = 0;
 	int *idx = xcalloc((size_t)s->pop.n_cands + 1, sizeof *idx);
-	for (int i = 0; i < s->pop.n_cands; i++)
-		if (s->pop.cands[i].round == round && !s->pop.cands[i].evaluated)
-			idx[n++] = i;
+	int n = population_to_judge(&s->pop, round, idx);
 	char **paths = xcalloc((size_t)n + 1, sizeof *paths);
 	struct judge_batch *batch = NULL;
 	if (!n)

@@ -9,7 +9,9 @@
 #   its JSON; a worker that does not take a cutoff times every call;
 # - run: early-stopped candidates are stored as such, with fewer timed calls,
 #   never the winner while a fully timed one exists, and the winner is re-timed
-#   without a cutoff; --adaptive off times every call of every candidate;
+#   without a cutoff; round 0 judges its template before the naive kernel,
+#   and a naive kernel far slower than PyTorch stops early under 1.3 x eager;
+#   --adaptive off times every call of every candidate;
 # - overlap: nvcc starts before the references are made (the fake reference
 #   step waits for a compile to begin: the order of the lines, not the clock);
 #   the summary states the idle share and its causes.
@@ -109,6 +111,27 @@ check "run, adaptive: no early one is faster than the winner" \
 check "run, adaptive: round 0's cutoff is 1.3 x eager" \
 	"$(q "$TMP/on.db" "SELECT DISTINCT round(e.cutoff_ms, 6) FROM evaluations e JOIN candidates c ON c.id = e.candidate WHERE c.round = 0")" 2.6
 check "run, adaptive: the winner re-timed without a cutoff" "$(tail -n 1 "$TMP/ev-on" | awk '{print $3}')" "-"
+
+# Round 0 spends a short budget on what may win: the template at its defaults
+# is judged before the naive kernel, and a naive kernel hundreds of times
+# slower than PyTorch (500 ms a call against eager's 2.0 ms) stops after its
+# first 5 timed calls under round 0's cutoff, 1.3 x eager: nothing is timed
+# yet, and PyTorch's time, made while round 0 compiles, is known before the
+# first candidate runs. (A cache of its own: the mark is made at compile time.)
+KBREED_CACHE=$TMP/cache-r0 KBREED_FAKE_SLOW_TEXT="naive/gelu.cu -" KBREED_FAKE_SLOW_MS=500 $RUN --rounds 0 --db "$TMP/r0.db" --out "$TMP/o-r0" \
+	>/dev/null 2>"$TMP/err"
+check "run, round 0: exit 0" $? 0
+check "run, round 0: the template judged before the naive kernel" \
+	"$(q "$TMP/r0.db" "SELECT c.origin FROM evaluations e JOIN candidates c ON c.id = e.candidate ORDER BY e.id" | tr '\n' ' ')" \
+	"template naive "
+check "run, round 0: the naive kernel (500 ms) stopped after 5 timed calls, under 1.3 x eager" \
+	"$(q "$TMP/r0.db" "SELECT e.early, e.reps, round(e.cutoff_ms, 6), e.median_ms > 100 * r.eager_ms FROM evaluations e
+		JOIN candidates c ON c.id = e.candidate JOIN runs r ON r.id = c.run WHERE c.origin = 'naive'")" "1|5|2.6|1"
+check "run, round 0: the template, a close contender, timed in full under the same cutoff" \
+	"$(q "$TMP/r0.db" "SELECT e.early, e.reps, round(e.cutoff_ms, 6) FROM evaluations e
+		JOIN candidates c ON c.id = e.candidate WHERE c.origin = 'template'")" "0|20|2.6"
+check "run, round 0: the template wins" \
+	"$(q "$TMP/r0.db" "SELECT c.origin FROM runs r JOIN candidates c ON c.id = r.winner")" template
 
 $RUN --adaptive off --db "$TMP/off.db" --out "$TMP/o-off" >/dev/null 2>"$TMP/err"
 check "run --adaptive off: exit 0" $? 0

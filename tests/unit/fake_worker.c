@@ -64,7 +64,9 @@
  * tests of the search loop; $KBREED_FAKE_DELAY_MS makes each such candidate
  * take that long, and $KBREED_FAKE_TIME_SCALE multiplies its times (a
  * tiny scale puts it below any memory floor). A shared object that fake_nvcc.sh
- * marked "kbreed-fake-slow" ($KBREED_FAKE_SLOW_TEXT) takes 1 ms more. With $KBREED_FAKE_GPU set, --info describes a
+ * marked "kbreed-fake-slow" ($KBREED_FAKE_SLOW_TEXT) takes 1 ms more
+ * ($KBREED_FAKE_SLOW_MS more when set: a naive kernel hundreds of times
+ * slower than PyTorch). With $KBREED_FAKE_GPU set, --info describes a
  * made-up compute capability 9.0 device instead of reporting none.
  *
  * With $KBREED_FAKE_GPUS set to a comma-separated list of model names
@@ -690,8 +692,9 @@ static void run_candidate(const struct job *j, const struct kbw_eval *e)
 		for (const char *c = base; *c; c++)
 			h = h * 33 + (unsigned char)*c;
 		double t = 0.5 + (double)(h % 1000) / 1000.0;
+		const char *slow_ms = getenv("KBREED_FAKE_SLOW_MS");
 		if (marked_slow(so))
-			t += 1.0;
+			t += slow_ms && atof(slow_ms) > 0 ? atof(slow_ms) : 1.0;
 		const char *scale = getenv("KBREED_FAKE_TIME_SCALE");
 		if (scale && atof(scale) > 0)
 			t *= atof(scale);

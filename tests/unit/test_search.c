@@ -135,6 +135,12 @@ static void test_full_run(void **state)
 	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE round=0 AND origin='naive'"), 1);
 	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE round=0 AND origin='template'"
 			 " AND template='gelu_vec' AND knobs != ''"), 1);
+	/* Round 0 judges the template before the naive kernel: a short run's
+	 * budget goes on what may win. */
+	assert_int_equal(query(db, "SELECT c.origin = 'template' FROM evaluations e JOIN candidates c"
+			       " ON c.id = e.candidate WHERE c.round = 0 ORDER BY e.id LIMIT 1"), 1);
+	assert_int_equal(query(db, "SELECT c.origin = 'naive' FROM evaluations e JOIN candidates c"
+			       " ON c.id = e.candidate WHERE c.round = 0 ORDER BY e.id DESC LIMIT 1"), 1);
 	/* Every round fills its budget, ideas x impls new candidates, with
 	 * more ideas where the first ones realise fewer. */
 	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE round=1"), 6);
@@ -502,6 +508,54 @@ static void test_winner_facts(void **state)
 	free(db);
 }
 
+static void test_judge_order(void **state)
+{
+	/* Round 0 is judged tuned first: the bank's kernels, the templates at
+	 * their defaults, the user's, a model's, then the naive and generated
+	 * ones, each group in the order it came; what was judged is skipped.
+	 * Later rounds keep the order they were proposed in. */
+	char *db = xasprintf("%s/order.db", tmp);
+	struct store *s = store_open(db);
+	assert_non_null(s);
+	struct run_row r = { .problem = "gelu", .problem_path = "/gelu.py", .problem_sha = "ab",
+			     .proposer = "playbook", .rounds = 1, .ideas = 1, .impls = 1, .keep = 1, .seed = 1,
+			     .tolerance = "strict", .gpu = "G", .arch = "sm_90a", .eager_ms = 1 };
+	assert_int_equal(store_run_create(s, &r), 0);
+	free(r.uid);
+	struct population pop;
+	population_init(&pop, s, r.id);
+	int64_t naive = add_cand(&pop, 0, 0, 0, "naive", "", "");
+	int64_t user = add_cand(&pop, 0, 0, 0, "user", "", "");
+	int64_t tpl = add_cand(&pop, 0, 0, 0, "template", "gelu_vec", "VEC=4");
+	int64_t gen = add_cand(&pop, 0, 0, 0, "generated", "", "");
+	int64_t llm = add_cand(&pop, 0, 0, 0, "llm", "", "");
+	int64_t lent = add_cand(&pop, 0, 0, 0, "bank:mm/gemm_x", "gelu_lent", "THREADS=128");
+	int64_t tpl2 = add_cand(&pop, 0, 0, 0, "template", "gelu_x", "");
+	int64_t own = add_cand(&pop, 0, 0, 0, "bank", "gelu_vec", "VEC=2");
+	int64_t judged = add_cand(&pop, 0, 0, 0, "template", "gelu_y", "");
+	int64_t b1 = add_cand(&pop, 1, 0, own, "playbook", "gelu_vec", "VEC=8");
+	int64_t a1 = add_cand(&pop, 1, 0, naive, "llm", "", "");
+	population_cand(&pop, judged)->evaluated = true;
+	int idx[16];
+	int n = population_to_judge(&pop, 0, idx);
+	const int64_t want0[] = { lent, own, tpl, tpl2, user, llm, naive, gen };
+	assert_int_equal(n, 8);
+	for (int k = 0; k < n; k++)
+		assert_int_equal(pop.cands[idx[k]].id, want0[k]);
+	n = population_to_judge(&pop, 1, idx);
+	assert_int_equal(n, 2);
+	assert_int_equal(pop.cands[idx[0]].id, b1);
+	assert_int_equal(pop.cands[idx[1]].id, a1);
+	/* The naive kernel alone is judged all the same. */
+	population_release(&pop);
+	population_init(&pop, s, r.id);
+	add_cand(&pop, 0, 0, 0, "naive", "", "");
+	assert_int_equal(population_to_judge(&pop, 0, idx), 1);
+	population_release(&pop);
+	store_close(s);
+	free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_bank_seeds_next_run),
 		cmocka_unit_test(test_bank_lends_knobs_across_families),
 		cmocka_unit_test(test_winner_facts),
+		cmocka_unit_test(test_judge_order),
 		cmocka_unit_test(test_budget_then_resume),
 		cmocka_unit_test(test_default_budget_fills_every_round),
 	};
