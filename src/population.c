@@ -18,6 +18,13 @@
  * whose knobs a template here took. */
 #define ORIGIN_BANK "bank"
 
+/* Whether an origin is the bank's: "bank" or "bank:PROBLEM/TEMPLATE". */
+static bool bank_origin(const char *o)
+{
+	size_t n = strlen(ORIGIN_BANK);
+	return !strncmp(o, ORIGIN_BANK, n) && (!o[n] || o[n] == ':');
+}
+
 void population_init(struct population *pop, struct store *db, int64_t run)
 {
 	memset(pop, 0, sizeof *pop);
@@ -129,7 +136,7 @@ int population_winner_facts(struct population *pop, int64_t winner, struct winne
 	}
 	const char *o = root->origin;
 	size_t n = strlen(ORIGIN_BANK);
-	if (strncmp(o, ORIGIN_BANK, n) || (o[n] && o[n] != ':'))
+	if (!bank_origin(o))
 		return 0;
 	f->donor_seed = root->id;
 	const char *slash = o[n] ? strrchr(o + n + 1, '/') : NULL;
@@ -220,8 +227,7 @@ static int judge_rank(const struct cand_row *c)
 {
 	if (c->round > 0)
 		return 0;
-	size_t n = strlen(ORIGIN_BANK);
-	if (!strncmp(c->origin, ORIGIN_BANK, n) && (!c->origin[n] || c->origin[n] == ':'))
+	if (bank_origin(c->origin))
 		return 0;
 	if (!strcmp(c->origin, "template"))
 		return 1;
