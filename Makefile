@@ -87,7 +87,7 @@ $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP
 # src/llm_json.c, src/llm_propose.c, src/propose.c, src/report.c,
 # src/show.c and src/json_text.c (text as a JSON string, shared by report,
 # show and llm_json) include jansson.h.
-LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/recognize.c src/views.c src/pointwise.c src/generate.c src/bridge.c src/bridge_json.c \
+LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/recognize.c src/views.c src/pointwise.c src/generate.c src/bridge.c src/bridge_json.c src/refbudget.c \
 	src/template.c src/http.c src/llm.c src/llm_json.c src/llm_propose.c src/propose.c src/realize.c \
 	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/proposer_generated.c src/search.c src/slurm.c src/export.c src/report_html.c src/show.c \
 	src/compile.c src/policy.c src/linkcheck.c src/compare.c src/worker_client.c src/verdict.c src/evaluate.c src/report.c src/json_text.c
@@ -109,7 +109,7 @@ COMPARE_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,cod
 WORKER_SRC := worker/worker.c worker/comparer.c $(PROTO_SRC)
 WORKER_H := worker/worker.h worker/compare_gpu.h $(PROTO_H)
 
-UNIT_TESTS := test_util test_compare test_proc test_sandbox test_compile test_bridge_json test_graph test_bridge test_evaluate \
+UNIT_TESTS := test_util test_compare test_proc test_sandbox test_compile test_bridge_json test_graph test_bridge test_refbudget test_evaluate \
 	test_store test_playbook test_search test_policy test_linkcheck test_llm test_llm_propose test_report test_generate
 UNIT_BIN := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 

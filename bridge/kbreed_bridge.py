@@ -989,6 +989,8 @@ class _Writer:
 def cmd_reference(args):
     if args.sets < 1:
         raise BridgeError(EXIT_OTHER, "--sets must be at least 1")
+    if args.stress_max is not None and (args.stress_max < 0 or not args.stress):
+        raise BridgeError(EXIT_OTHER, "--stress-max must be at least 0, and goes with --stress")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda":
         _require_cuda("reference --device cuda")
@@ -1061,6 +1063,8 @@ def _reference(args, prob, device, writer):
     else:
         _, _, outs, _, _ = _infer_shapes(prob, count=False)
         out_types = [(t.dtype, tuple(t.shape)) for t in outs]
+    has_native = native is not None   # the model runs at its own precision here
+    n_inputs = len(set0)
 
     ref_model = None
     if target is not None:
@@ -1084,7 +1088,7 @@ def _reference(args, prob, device, writer):
         """Set i's reference: upcast if ref_model, else native."""
         nonlocal base0
         if ref_model is None:
-            if i == 0 and native is not None:
+            if i == 0 and native is not None:   # still held: set 0's first pass
                 return native
             with ph("to_device"):
                 dev = device_inputs(i, inputs)
@@ -1097,7 +1101,7 @@ def _reference(args, prob, device, writer):
         with ph("upcast"):
             outs = prob.forward(ref_model, dev)
         del dev
-        if i == 0 and native is None:   # the determinism check, on the upcast instead
+        if i == 0 and not has_native:   # the determinism check, on the upcast instead
             with ph("to_device"):
                 dev = device_inputs(i, inputs, target)
             with ph("determinism"):
@@ -1126,6 +1130,12 @@ def _reference(args, prob, device, writer):
     # recorded, not written: there is nothing to judge a kernel against.
     # The writer writes set i while set i + 1 is made.
     kinds = prob.stress if args.stress else []
+    budget_why = "over kbreed's reference data budget (KBREED_REF_BUDGET_GB)"
+    left_out = []           # kinds beyond --stress-max: recorded as skipped, nothing made
+    if args.stress_max is not None and args.stress_max < len(kinds):
+        left_out = [{"kind": kind, "from": (args.stress_max + m) % args.sets, "why": budget_why}
+                    for m, kind in enumerate(kinds[args.stress_max:])]
+        kinds = kinds[:args.stress_max]
     plan = [(i, None, i) for i in range(args.sets)]
     plan += [(args.sets + m, kind, m % args.sets) for m, kind in enumerate(kinds)]
     counted = set(src for _, kind, src in plan if kind is not None)   # plain sets stress compares with
@@ -1139,15 +1149,20 @@ def _reference(args, prob, device, writer):
             if i not in set_phases:
                 set_phases[i] = _Phases(device)
             ph = set_phases[i]
-            # Sets other than 0 are made as they are needed (they can be
-            # large) and made again, identically, if the sets are redone.
-            if src == 0:
+            # Sets are made as they are needed (they can be large) and
+            # made again, identically, when needed again; set 0's inputs
+            # are kept only while the next step stresses them too.
+            if src == 0 and set0 is not None:
                 inputs = set0
             else:
                 with ph("get_inputs"):
                     inputs = prob.make_inputs(seed + 1 + src)
+            if k + 1 < len(plan) and plan[k + 1][2] == 0 and src == 0:
+                set0 = inputs
+            else:
+                set0 = None
             got = [_entry(n["name"], t, prob.path) for n, t in zip(in_entries, inputs)]
-            if len(inputs) != len(set0) or got != in_entries:
+            if len(inputs) != n_inputs or got != in_entries:
                 raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() gave different shapes or dtypes "
                                   "for set %d than for set 0" % (prob.path, src))
             if pending is not None:
@@ -1176,7 +1191,7 @@ def _reference(args, prob, device, writer):
                         why = "the reference forward failed: %s" % _short(e, 300)
                     elif ref_model is None or (isinstance(e, BridgeError) and e.code == EXIT_PROBLEM):
                         raise
-                    elif native is None:
+                    elif not has_native:
                         raise BridgeError(EXIT_OTHER, "%s: the upcast forward failed (%s) and the "
                                           "model does not run at its own precision on %s either"
                                           % (prob.path, _short(e, 500), device))
@@ -1208,7 +1223,7 @@ def _reference(args, prob, device, writer):
                 continue
             if i == 0:
                 out_entries = [_entry("out%d" % j, t, prob.path) for j, t in enumerate(outs)]
-                base0 = None   # set 0's forwards are done
+                base0 = native = None   # set 0's forwards are done; a redo computes it again
             n = args.sets + len(stressed)  # stressed sets are numbered without gaps
             if kind is not None:
                 stressed.append({"set": n, "kind": kind, "from": src})
@@ -1232,7 +1247,7 @@ def _reference(args, prob, device, writer):
         "sets": args.sets, "seed": seed, "device": device, "upcast": ref_model is not None,
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "inputs": in_entries, "params": param_entries, "outputs": out_entries,
-        "stress": stressed, "stress_skipped": skipped,
+        "stress": stressed, "stress_skipped": skipped + left_out,
         "torch": _torch_version(), "file_sha256": prob.sha256,
     }
     _write_atomic(directory, "manifest.json", (json.dumps(manifest) + "\n").encode())
@@ -1382,6 +1397,9 @@ def _parser():
                    help="default: cuda when available, else cpu")
     r.add_argument("--stress", action="store_true",
                    help="add the stressed input sets the problem allows (KBREED_STRESS)")
+    r.add_argument("--stress-max", type=int, default=None, metavar="K",
+                   help="with --stress: make only the first K of those kinds; the others are "
+                   "listed as skipped (kbreed's reference data budget)")
     r.set_defaults(func=cmd_reference)
 
     t = sub.add_parser("time", help="time PyTorch eager (and torch.compile)")

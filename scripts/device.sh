@@ -9,7 +9,9 @@
 #                                                  # KBREED_LEVEL1_LIMIT=SECONDS ends it in time)
 #   OUT=DIR sh scripts/device.sh level1-bench [FILES|FAMILY...] [-- OPTIONS]
 #                                                  # kbreed bench one problem at a time (scripts/level1_bench.sh;
-#                                                  # KBREED_BENCH_DEADLINE=SECONDS starts none that cannot end in time)
+#                                                  # KBREED_BENCH_DEADLINE=SECONDS starts none that cannot end in time;
+#                                                  # its cache is on disk, build/level1-bench-cache where KBREED_CACHE
+#                                                  # is in RAM, unless KBREED_BENCH_CACHE=DIR names one)
 #   KBREED_GPU_SECTIONS="3 4" ... test              # some of test-gpu's sections
 #   KBREED_DEVICE_LIMIT=SECONDS ... test            # stop the checks in time for results.tgz
 #                                                  # (a call cut by its own limit returns no tarball)
@@ -26,6 +28,9 @@ OUT=${OUT:-build/device-out}
 mkdir -p "$OUT"
 step=${1:-all}
 [ $# -gt 0 ] && shift
+# The cache: KBREED_CACHE, else /tmp/kbreed-cache. Where that is in RAM (a
+# tmpfs /tmp), level1-bench moves it to disk itself; each full-size problem's
+# reference data stays within kbreed's budget (docs/EVALUATION.md).
 export KBREED_CACHE=${KBREED_CACHE:-/tmp/kbreed-cache}
 export PYTHONUNBUFFERED=1
 {

@@ -35,7 +35,15 @@
 # fits in the time left; a problem still running at the deadline is stopped
 # (its result is lost, the next call runs it again). Reference data of a
 # full-size problem can take GBs: each problem's is removed from the cache
-# after it ($KBREED_BENCH_KEEP_REFS=1: kept).
+# after it ($KBREED_BENCH_KEEP_REFS=1: kept), and kbreed makes no more of it
+# than its budget allows (docs/EVALUATION.md, KBREED_REF_BUDGET_GB).
+#
+# The cache kbreed uses here (compiled kernels, descriptions, reference data)
+# is on disk: KBREED_CACHE (else kbreed's default), unless that is in RAM
+# (tmpfs or ramfs: /dev/shm, on some machines /tmp), where a full-size
+# problem's sets would take the machine's memory; then W-cache
+# (build/level1-bench-cache), said on the first line. KBREED_BENCH_CACHE=DIR
+# names the cache outright, in RAM or not (the caller's choice).
 #
 # Prints one line per problem, stamped with the seconds since the start, and
 # a last line: done, correct, skipped, left for the next call.
@@ -142,11 +150,35 @@ for o in "$@"; do
 	--torch-compile) defaults=$(echo "$defaults" | sed 's/ *--torch-compile//') ;;
 	esac
 done
-cache=${KBREED_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kbreed}
 deadline=${KBREED_BENCH_DEADLINE:-0}
 guess=${KBREED_BENCH_GUESS:-150}
 longest=0 n_done=0 n_correct=0 n_skipped=0 left=""
 say() { echo "+$(($(date +%s) - t0))s $*"; }
+
+# in_ram DIR: DIR (or the nearest folder above it that exists) is on tmpfs or ramfs.
+in_ram() {
+	ir=$1
+	while [ ! -d "$ir" ] && [ "$ir" != "$(dirname "$ir")" ]; do ir=$(dirname "$ir"); done
+	case $(stat -f -c %T "$ir" 2>/dev/null) in
+	tmpfs | ramfs) return 0 ;;
+	esac
+	return 1
+}
+# The cache: on disk unless the caller names one (see the top).
+if [ -n "${KBREED_BENCH_CACHE:-}" ]; then
+	cache=$KBREED_BENCH_CACHE
+else
+	cache=${KBREED_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kbreed}
+	if in_ram "$cache"; then
+		if in_ram "${W%/}-cache"; then
+			say "the cache $cache is in RAM, and so is ${W%/}-cache: it stays (KBREED_BENCH_CACHE=DIR: another)"
+		else
+			say "the cache $cache is in RAM: using ${W%/}-cache, on disk (KBREED_BENCH_CACHE=DIR: another)"
+			cache=${W%/}-cache
+		fi
+	fi
+fi
+export KBREED_CACHE=$cache
 
 # field NAME KEY [DIGITS]: KEY's first value in W/NAME.json, "-" for null;
 # a number with DIGITS decimals where DIGITS is given.

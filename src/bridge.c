@@ -6,7 +6,8 @@
  *   describe/<key>.json        problem descriptions, keyed by file and bridge
  *   refs/<name>-<key>/          reference data (docs/BRIDGE.md), made in a
  *                               temporary directory and renamed into place, so
- *                               an interrupted run never leaves a half set
+ *                               an interrupted run never leaves a half set;
+ *                               as many sets as the budget allows (refbudget.h)
  *   machine/<gpu>.json          the machine's measured ceilings
  */
 #define _GNU_SOURCE
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "recognize.h"
 #include "proc.h"
+#include "refbudget.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -228,33 +230,97 @@ out:
 	return rc;
 }
 
+/* The cache directory of a plan's reference data (caller frees), or NULL
+ * (reported). A plan that leaves out none of the stressed kinds has the key
+ * it had before there was a budget, so earlier caches still serve. */
+static char *plan_dir(const struct problem *p, const char *cache, const char *script,
+		      const struct ref_plan *plan, int seed, bool stress, const char *device)
+{
+	char key[65], *extra = xasprintf("sets=%d seed=%d device=%s stress=%d", plan->sets, seed, device, stress);
+	if (stress && plan->stress < p->n_stress_kinds) {
+		char *more = xasprintf("%s stress_max=%d", extra, plan->stress);
+		free(extra);
+		extra = more;
+	}
+	const char *files[] = { p->path, script, NULL };
+	char *dir = hash_inputs(files, extra, key) ? NULL : xasprintf("%s/refs/%s-%.16s", cache, p->name, key);
+	free(extra);
+	return dir;
+}
+
+static bool same_plan(const struct ref_plan *a, const struct ref_plan *b)
+{
+	return a->sets == b->sets && a->stress == b->stress;
+}
+
+/* Says once that the budget cut the sets asked for to `used`. */
+static void say_cut(const struct problem *p, const struct ref_plan *asked, const struct ref_plan *used,
+		    const struct ref_budget *b)
+{
+	char per[32], all[32], lim[32];
+	ref_bytes_str(ref_set_bytes(p), per, sizeof per);
+	ref_bytes_str(ref_plan_bytes(p, asked), all, sizeof all);
+	ref_bytes_str(b->bytes, lim, sizeof lim);
+	int n = used->sets + used->stress;
+	warn("reference data for %s: %d sets of %s would take %s, more than the budget %s (%s): "
+	     "judging on %d set%s (%d plain, %d stressed)", p->name, asked->sets + asked->stress, per, all, lim,
+	     b->why, n, n == 1 ? "" : "s", used->sets, used->stress);
+}
+
 int bridge_reference(const struct problem *p, int sets, int seed, bool stress, const char *device,
 		     struct refset *r)
 {
 	int rc = -1;
 	char *script = script_path(), *cache = util_cache_dir();
-	char *dir = NULL, *tmp = NULL;
-	char key[65], *extra = xasprintf("sets=%d seed=%d device=%s stress=%d", sets, seed, device, stress);
-	const char *files[] = { p->path, script, NULL };
-	if (hash_inputs(files, extra, key))
+	char *refs = xasprintf("%s/refs", cache), *dir = NULL, *tmp = NULL;
+	struct ref_plan asked = { .sets = sets, .stress = stress ? p->n_stress_kinds : 0 };
+	struct ref_budget budget;
+	if (util_mkdirs(refs) || ref_budget_for(refs, &budget))
 		goto out;
-	dir = xasprintf("%s/refs/%s-%.16s", cache, p->name, key);
-	if (util_is_dir(dir) && load_manifest(dir, p, r) == 0) {
-		rc = 0;
-		goto out;
+	/* The plan the budget allows; a larger one made earlier (the budget is
+	 * read from the free space, which its own data lowers) serves as well. */
+	struct ref_plan fit = ref_plan_fit(p, asked, budget.bytes), plan = asked;
+	for (;;) {
+		free(dir);
+		if (!(dir = plan_dir(p, cache, script, &plan, seed, stress, device)))
+			goto out;
+		if (util_is_dir(dir) && load_manifest(dir, p, r) == 0) {
+			if (!same_plan(&plan, &asked))
+				say_cut(p, &asked, &plan, &budget);
+			rc = 0;
+			goto out;
+		}
+		if (same_plan(&plan, &fit) || !ref_plan_shrink(&plan))
+			break;
 	}
-	info("making reference data for %s (%d input sets%s, on %s); cached in %s", p->name, sets,
-	     stress ? " and the stressed ones" : "", device, dir);
+	if (!same_plan(&fit, &asked))
+		say_cut(p, &asked, &fit, &budget);
+	char made[64] = "";
+	if (stress && fit.stress == asked.stress)
+		snprintf(made, sizeof made, " and the stressed ones");
+	else if (stress)
+		snprintf(made, sizeof made, " and %d of the %d stressed ones", fit.stress, asked.stress);
+	info("making reference data for %s (%d input set%s%s, on %s); cached in %s", p->name, fit.sets,
+	     fit.sets == 1 ? "" : "s", made, device, dir);
 	tmp = xasprintf("%s.tmp.%ld", dir, (long)getpid());
 	if (util_is_dir(tmp))
 		util_remove_tree(tmp);
 	if (util_mkdirs(tmp))
 		goto out;
-	char sets_s[16], seed_s[16];
-	snprintf(sets_s, sizeof sets_s, "%d", sets);
+	char sets_s[16], seed_s[16], stress_s[16];
+	snprintf(sets_s, sizeof sets_s, "%d", fit.sets);
 	snprintf(seed_s, sizeof seed_s, "%d", seed);
-	const char *args[] = { "reference", p->path, "--dir", tmp, "--sets", sets_s,
-			       "--seed", seed_s, "--device", device, stress ? "--stress" : NULL, NULL };
+	snprintf(stress_s, sizeof stress_s, "%d", fit.stress);
+	const char *args[16] = { "reference", p->path, "--dir", tmp, "--sets", sets_s,
+				 "--seed", seed_s, "--device", device };
+	int n = 10;
+	if (stress)
+		args[n++] = "--stress";
+	if (stress && fit.stress < asked.stress) {
+		args[n++] = "--stress-max";
+		args[n++] = stress_s;
+	}
+	args[n] = NULL;
 	char *json = NULL;
 	if (run_bridge(args, REFERENCE_TIMEOUT_S, &json)) {
 		util_remove_tree(tmp);
@@ -272,9 +338,9 @@ int bridge_reference(const struct problem *p, int sets, int seed, bool stress, c
 	if (rc)
 		error("the bridge's reference data in %s does not match the problem", dir);
 out:
-	free(extra);
 	free(tmp);
 	free(dir);
+	free(refs);
 	free(cache);
 	free(script);
 	return rc;

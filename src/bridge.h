@@ -94,7 +94,11 @@ int bridge_describe(const char *path, struct problem *p);
 /* Makes sure reference data for (problem, sets, seed, stress) exists in the
  * cache, computing it on the GPU when needed; fills r. `device` is "cuda" or
  * "cpu"; with stress, the stressed sets the problem allows follow the plain
- * ones (its KBREED_STRESS; those whose reference is not finite skipped). */
+ * ones (its KBREED_STRESS; those whose reference is not finite skipped).
+ * Where they would exceed the reference data's budget (src/refbudget.h),
+ * fewer are made, in refbudget's order, and a warning says so: r->sets may
+ * then be below `sets`, and the stressed kinds left out are among
+ * r->skipped. The caller judges on r->sets plain sets. */
 int bridge_reference(const struct problem *p, int sets, int seed, bool stress, const char *device,
 		     struct refset *r);
 

@@ -437,6 +437,24 @@ static int get_declared(json_t *o, struct problem *p, const char *what)
 	return 0;
 }
 
+/* "stress": the stressed input kinds the file allows, counted. Absent: all
+ * (an older bridge, whose files could not narrow them). */
+static int get_stress_kinds(json_t *o, struct problem *p, const char *what)
+{
+	p->n_stress_kinds = STRESS_KINDS;
+	if (!o)
+		return 0;
+	if (!json_is_array(o) || json_array_size(o) > STRESS_KINDS)
+		return error("%s: stress is not a list of at most %d kinds", what, STRESS_KINDS);
+	for (size_t i = 0; i < json_array_size(o); i++) {
+		enum stress_kind k;
+		if (stress_kind_parse(json_string_value(json_array_get(o, i)), &k))
+			return error("%s: stress holds something other than a stress kind", what);
+	}
+	p->n_stress_kinds = (int)json_array_size(o);
+	return 0;
+}
+
 int bridge_json_problem(const char *text, struct problem *p)
 {
 	const char *what = "problem description";
@@ -468,7 +486,8 @@ int bridge_json_problem(const char *text, struct problem *p)
 		goto out;
 	}
 	if (get_defines(json_object_get(j, "defines"), &p->defines, what) ||
-	    get_declared(json_object_get(j, "declared"), p, what))
+	    get_declared(json_object_get(j, "declared"), p, what) ||
+	    get_stress_kinds(json_object_get(j, "stress"), p, what))
 		goto out;
 	graph_free(p->graph);
 	p->graph = NULL;

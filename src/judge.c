@@ -134,6 +134,12 @@ static int prepare_now(struct judge *j)
 	int rc = -1;
 	if (bridge_reference(&j->p, j->o.eval.sets, j->o.eval.seed, j->o.eval.stress, "cuda", &j->refs))
 		goto out;
+	/* The budget may have cut the plain sets: the candidates are judged, and
+	 * their evaluations recorded, on those made (the stressed ones it left
+	 * out are among refs.skipped). Nothing else reads eval.sets before the
+	 * session is prepared. */
+	if (j->refs.sets < j->o.eval.sets)
+		j->o.eval.sets = j->refs.sets;
 	j->have_ceil = bridge_ceilings(j->gpu.name, &j->ceil) == 0;
 	if (!j->have_ceil)
 		warn("no machine ceilings: results are not placed against the floor");

@@ -1954,8 +1954,10 @@ static void main_usage(FILE *f)
 		"Environment: KBREED_PYTHON (python with torch), KBREED_DB (the store;\n"
 		"default <data>/kbreed.db, <data> being $XDG_DATA_HOME/kbreed or\n"
 		"~/.local/share/kbreed), KBREED_CACHE (cache directory; default\n"
-		"$XDG_CACHE_HOME/kbreed or ~/.cache/kbreed), KBREED_HOME (kbreed's own\n"
-		"files; default: found beside the binary), KBREED_ARCH, KBREED_NVCC.\n");
+		"$XDG_CACHE_HOME/kbreed or ~/.cache/kbreed), KBREED_REF_BUDGET_GB (the\n"
+		"reference data's cap in GB, default 32, or off; fewer input sets are\n"
+		"judged above it), KBREED_HOME (kbreed's own files; default: found beside\n"
+		"the binary), KBREED_ARCH, KBREED_NVCC.\n");
 }
 
 int main(int argc, char **argv)

@@ -50,6 +50,9 @@ struct problem {
 	                         * defines are the file's, as before recognition) */
 	bool op_declared;       /* the file sets KBREED_OP */
 	bool defines_declared;  /* the file sets KBREED_DEFINES */
+	int n_stress_kinds;     /* stressed input kinds the file allows (its KBREED_STRESS),
+	                         * 0 to STRESS_KINDS (src/bridge.h); all when describe
+	                         * did not say */
 };
 
 void problem_init(struct problem *p);

@@ -79,7 +79,7 @@ for t in "$@"; do
 	echo "$t"
 done >"$dir/list"
 for script in tests/layers/check.sh tests/bridge/test_template_state.sh "tests/bridge/test_bridge.sh $KBREED_PYTHON" "tests/bridge/test_level1.sh $KBREED_PYTHON" "tests/bridge/test_pointwise.sh $KBREED_PYTHON" "tests/bridge/test_scan.sh $KBREED_PYTHON" "tests/bridge/test_reduce.sh $KBREED_PYTHON" "tests/bridge/test_loss.sh $KBREED_PYTHON" "tests/bridge/test_pool.sh $KBREED_PYTHON" "tests/bridge/test_matmul.sh $KBREED_PYTHON" "tests/bridge/test_dwconv.sh $KBREED_PYTHON" "tests/bridge/test_dwsep.sh $KBREED_PYTHON" "tests/bridge/test_frobenius.sh $KBREED_PYTHON" "tests/bridge/test_norms.sh $KBREED_PYTHON" "tests/bridge/test_softmax.sh $KBREED_PYTHON" "tests/bridge/test_matvec.sh $KBREED_PYTHON" "tests/bridge/test_conv.sh $KBREED_PYTHON" tests/cli/test_cli.sh tests/cli/test_llm_run.sh tests/cli/test_gpus.sh tests/cli/test_adaptive.sh tests/slurm/test_slurm.sh tests/cli/test_export.sh tests/cli/test_report.sh \
-	tests/cli/test_pyeval.sh tests/cli/test_show.sh tests/cli/test_store_paths.sh tests/cli/test_install.sh tests/cli/test_level1_bench.sh; do
+	tests/cli/test_pyeval.sh tests/cli/test_show.sh tests/cli/test_store_paths.sh tests/cli/test_install.sh tests/cli/test_level1_bench.sh tests/cli/test_refbudget.sh; do
 	case " ${SHELL_TESTS:-${script%% *}} " in
 	*" ${script%% *} "*) echo "$script" >>"$dir/list" ;;
 	esac

@@ -413,6 +413,23 @@ if [ "$rc" -eq 0 ] && jcheck 'd["stress"] == [] and d["stress_skipped"] == []' &
 else
 	notok "reference without --stress: the plain sets alone"
 fi
+# --stress-max (kbreed's reference budget): the first K kinds made, the
+# others skipped for the budget and not written; the sets made are the
+# same bytes as without it.
+bridge reference "$DATA/tiny_gelu.py" --dir "$TMP/ref_max" --sets 2 --device cpu --stress --stress-max 2
+expect "reference --stress-max 2: two kinds made, three skipped for the budget" 0 \
+	'[(e["set"], e["kind"], e["from"]) for e in d["stress"]] == [(2, "scale_up", 0), (3, "scale_down", 1)] and
+	 [(e["kind"], e["from"]) for e in d["stress_skipped"]] == [("shift", 0), ("ties", 1), ("clustered_max", 0)] and
+	 all("budget" in e["why"] for e in d["stress_skipped"])'
+same=1
+for f in "$TMP/ref_max"/set*.bin; do cmp -s "$f" "$R/$(basename "$f")" || same=0; done
+if [ "$same" = 1 ] && [ -e "$TMP/ref_max/set3.in0.bin" ] && [ ! -e "$TMP/ref_max/set4.in0.bin" ]; then
+	ok "reference --stress-max 2: the sets made, byte for byte those of --stress; no more"
+else
+	notok "reference --stress-max 2: the sets made, byte for byte those of --stress; no more" "$(ls "$TMP/ref_max" | tr '\n' ' ')"
+fi
+bridge reference "$DATA/tiny_gelu.py" --dir "$TMP/ref_max0" --sets 2 --device cpu --stress-max 1
+expect "reference --stress-max without --stress: refused" 1 '"goes with --stress" in d["error"]'
 
 # A reference that overflows (exp of x1e3 and of x + 100 rms) and a stressed
 # input that does not fit its dtype (fp16 x1e3): skipped, recorded, the rest

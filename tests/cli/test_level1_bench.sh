@@ -7,7 +7,8 @@
 # for PyTorch's timings): families resolved from the index and from kbreed's
 # description, problems with kept results skipped, none started that the
 # deadline leaves no time for, one cut at the deadline, each result copied
-# under $OUT and into its tarball as it ends.
+# under $OUT and into its tarball as it ends; a cache in RAM moved to disk
+# (KBREED_BENCH_CACHE: kept where the caller names it).
 #
 #   tests/cli/test_level1_bench.sh   (from anywhere; needs `make`, python3 with torch, jq)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
@@ -210,4 +211,33 @@ KBREED_BENCH_KEEP_REFS=1 sh $L "$TMP/l1/c_gelu.py" -- --rounds 0 --reps 20 >"$TM
 check "level1_bench.sh: the stopped problem runs in the next call" "$(tail -1 "$TMP/run4" | sed 's/^+[0-9]*s //')" \
 	"1 done, 1 correct, 0 skipped (results already), 0 left"
 check "level1_bench.sh: KBREED_BENCH_KEEP_REFS=1 keeps its reference data" "$(ls "$TMP/cache/refs" | sed 's/-.*//')" c_gelu
+
+# A cache in RAM (KBREED_CACHE on /dev/shm, as when it filled the H200's
+# memory): the script's cache goes to disk, W-cache, and says so; unless
+# KBREED_BENCH_CACHE names one, which is used as it is. Each time, the
+# reference data is removed after the problem.
+ramfs() { case $(stat -f -c %T "$1" 2>/dev/null) in tmpfs | ramfs) return 0 ;; esac; return 1; }
+if [ -d /dev/shm ] && [ -w /dev/shm ] && ramfs /dev/shm && ! ramfs "$TMP"; then
+	shm=$(mktemp -d /dev/shm/kbreed-level1-bench-test.XXXXXX)
+	trap 'rm -rf "$TMP" "$shm"' EXIT
+	rm -f "$TMP/work/c_gelu.json" "$TMP/out/bench/c_gelu.json"
+	KBREED_CACHE=$shm/cache sh $L "$TMP/l1/c_gelu.py" -- --rounds 0 --reps 20 >"$TMP/run5" 2>&1
+	check "level1_bench.sh: a cache in RAM is replaced by W-cache, said first" \
+		"$(head -1 "$TMP/run5" | sed 's/^+[0-9]*s //')" \
+		"the cache $shm/cache is in RAM: using $TMP/work-cache, on disk (KBREED_BENCH_CACHE=DIR: another)"
+	check "level1_bench.sh: the problem ran with the cache on disk" "$(tail -1 "$TMP/run5" | sed 's/^+[0-9]*s //')" \
+		"1 done, 1 correct, 0 skipped (results already), 0 left"
+	[ -d "$TMP/work-cache/refs" ] && [ -z "$(ls "$TMP/work-cache/refs")" ] && [ ! -e "$shm/cache/refs" ] &&
+		ok "level1_bench.sh: its reference data made on disk, removed after it, none in RAM" ||
+		not_ok "level1_bench.sh: its reference data made on disk, removed after it, none in RAM" \
+			"$(ls -R "$TMP/work-cache/refs" "$shm/cache" 2>&1 | head -5)"
+	tar tzf "$TMP/out/level1-bench.tgz" >"$TMP/tar5" && ! grep -q 'work-cache' "$TMP/tar5" &&
+		ok "level1_bench.sh: the cache on disk is not in the tarball" || not_ok "level1_bench.sh: the cache on disk is not in the tarball"
+	rm -f "$TMP/work/c_gelu.json" "$TMP/out/bench/c_gelu.json"
+	KBREED_BENCH_KEEP_REFS=1 KBREED_BENCH_CACHE=$shm/named sh $L "$TMP/l1/c_gelu.py" -- --rounds 0 --reps 20 >"$TMP/run6" 2>&1
+	check "level1_bench.sh: KBREED_BENCH_CACHE in RAM is the caller's choice: used, nothing said" \
+		"$(ls "$shm/named/refs" 2>&1 | sed 's/-.*//') $(grep -c 'is in RAM' "$TMP/run6")" "c_gelu 0"
+else
+	ok "level1_bench.sh: a cache in RAM # skip: no writable tmpfs /dev/shm beside a $TMP on disk"
+fi
 test_summary

@@ -113,6 +113,70 @@ static void test_reference(void **state)
 	problem_release(&p);
 }
 
+/* The budget: tiny_gelu's sets are 17160 bytes (33 x 65 fp32 in and out).
+ * Within it, everything asked; over it, fewer sets in refbudget's order,
+ * the stressed kinds left out listed as skipped; and a smaller budget later
+ * takes the data already made rather than making less. */
+static void test_reference_budget(void **state)
+{
+	struct problem p;
+	problem_init(&p);
+	assert_int_equal(bridge_describe("tests/data/tiny_gelu.py", &p), 0);
+	assert_int_equal(p.n_stress_kinds, STRESS_KINDS);
+	/* Room for 3 sets of 10: 2 plain, 1 stressed (scale_up); 4 kinds left out. */
+	setenv("KBREED_REF_BUDGET_GB", "0.00006", 1);
+	struct refset r = { 0 };
+	assert_int_equal(bridge_reference(&p, 5, 11, true, "cpu", &r), 0);
+	assert_int_equal(r.sets, 2);
+	assert_int_equal(r.n_stress, 1);
+	assert_int_equal(r.stress[0].kind, STRESS_SCALE_UP);
+	assert_int_equal(r.n_skipped, 4);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(r.skipped[k].kind, STRESS_SCALE_DOWN + k);
+		assert_non_null(strstr(r.skipped[k].why, "budget"));
+	}
+	char *f = xasprintf("%s/set2.in0.bin", r.dir);
+	assert_true(util_file_exists(f));
+	free(f);
+	f = xasprintf("%s/set3.in0.bin", r.dir);
+	assert_false(util_file_exists(f));
+	free(f);
+	/* Room for less than one set: one plain set, never none. */
+	setenv("KBREED_REF_BUDGET_GB", "0.00001", 1);
+	struct refset one = { 0 };
+	assert_int_equal(bridge_reference(&p, 5, 12, true, "cpu", &one), 0);
+	assert_int_equal(one.sets, 1);
+	assert_int_equal(one.n_stress, 0);
+	assert_int_equal(one.n_skipped, STRESS_KINDS);
+	/* Room for 2 sets, where seed 11's 3 are already made: those serve. */
+	setenv("KBREED_REF_BUDGET_GB", "0.00004", 1);
+	struct refset again = { 0 };
+	double t0 = util_now();
+	assert_int_equal(bridge_reference(&p, 5, 11, true, "cpu", &again), 0);
+	assert_true(util_now() - t0 < 0.5);
+	assert_string_equal(again.dir, r.dir);
+	assert_int_equal(again.sets, 2);
+	/* off: all 5 + 5, as without a budget. */
+	setenv("KBREED_REF_BUDGET_GB", "off", 1);
+	struct refset all = { 0 };
+	assert_int_equal(bridge_reference(&p, 5, 11, true, "cpu", &all), 0);
+	assert_int_equal(all.sets, 5);
+	assert_int_equal(all.n_stress, STRESS_KINDS);
+	assert_int_equal(all.n_skipped, 0);
+	assert_string_not_equal(all.dir, r.dir);
+	/* A malformed budget is an error, not a silent default. */
+	setenv("KBREED_REF_BUDGET_GB", "many", 1);
+	struct refset bad = { 0 };
+	assert_int_equal(bridge_reference(&p, 5, 11, true, "cpu", &bad), -1);
+	unsetenv("KBREED_REF_BUDGET_GB");
+	refset_release(&bad);
+	refset_release(&all);
+	refset_release(&again);
+	refset_release(&one);
+	refset_release(&r);
+	problem_release(&p);
+}
+
 static void test_bad_problems(void **state)
 {
 	const char *bad[] = { "tests/data/bad_syntax.py", "tests/data/bad_no_get_inputs.py",
@@ -162,6 +226,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_reference),
+		cmocka_unit_test(test_reference_budget),
 		cmocka_unit_test(test_bad_problems),
 		cmocka_unit_test(test_no_torch_no_gpu),
 	};

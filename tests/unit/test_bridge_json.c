@@ -74,6 +74,39 @@ static void test_problem_defines(void **state)
 	buf_release(&big);
 }
 
+/* "stress": the kinds the file allows, counted for the reference budget;
+ * absent (an older bridge): all of them. */
+static void test_problem_stress_kinds(void **state)
+{
+	struct problem p;
+	problem_init(&p);
+	assert_int_equal(bridge_json_problem(describe_json, &p), 0);
+	assert_int_equal(p.n_stress_kinds, STRESS_KINDS);
+	problem_release(&p);
+	const char *good[][2] = { { "[]", "0" }, { "[\"ties\"]", "1" }, { "[\"scale_down\", \"shift\", \"ties\"]", "3" } };
+	for (int i = 0; i < 3; i++) {
+		char *j = xasprintf("{\"stress\": %s, \"inputs\": [], \"params\": [],"
+				    " \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}], \"flops\": 0,"
+				    " \"min_bytes\": 4}", good[i][0]);
+		problem_init(&p);
+		assert_int_equal(bridge_json_problem(j, &p), 0);
+		assert_int_equal(p.n_stress_kinds, atoi(good[i][1]));
+		problem_release(&p);
+		free(j);
+	}
+	const char *bad[] = { "\"ties\"", "[\"warp\"]", "[1]",
+			      "[\"ties\", \"ties\", \"ties\", \"ties\", \"ties\", \"ties\"]", NULL };
+	for (int i = 0; bad[i]; i++) {
+		char *j = xasprintf("{\"stress\": %s, \"inputs\": [], \"params\": [],"
+				    " \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}], \"flops\": 0,"
+				    " \"min_bytes\": 4}", bad[i]);
+		problem_init(&p);
+		assert_int_equal(bridge_json_problem(j, &p), -1);
+		problem_release(&p);
+		free(j);
+	}
+}
+
 static void test_problem_rejects(void **state)
 {
 	struct problem p;
@@ -297,6 +330,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_problem),
 		cmocka_unit_test(test_problem_defines),
+		cmocka_unit_test(test_problem_stress_kinds),
 		cmocka_unit_test(test_problem_rejects),
 		cmocka_unit_test(test_manifest_must_match),
 		cmocka_unit_test(test_manifest_stress),
