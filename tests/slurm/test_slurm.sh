@@ -141,7 +141,9 @@ scancel "${array}_1"; check "scancel of task 1" $? 0
 wait_jobs && ok "the array and the merge ended" || not_ok "the array and the merge ended" "$(squeue 2>&1)"
 check "task 1 was cancelled" "$(scontrol show job "${array}_1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z]*\).*/\1/p')" CANCELLED
 check "task 1's run is unfinished" "$(q "$db2" "SELECT status FROM runs")" running
-before=$(q "$db2" "SELECT group_concat(e.id || ':' || e.candidate, ' ') FROM evaluations e ORDER BY e.id")
+# (group_concat in id order: an ORDER BY outside it orders the one result
+# row only, and SQLite may read the rows through the candidate index.)
+before=$(q "$db2" "SELECT group_concat(e.id || ':' || e.candidate, ' ') FROM (SELECT * FROM evaluations ORDER BY id) e")
 n_before=$(q "$db2" "SELECT count(*) FROM evaluations")
 [ "$n_before" -ge 3 ] && ok "task 1 judged $n_before candidates before it was cancelled" || not_ok "task 1 judged some" "$n_before"
 M=$D/kbreed.db
