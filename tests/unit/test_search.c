@@ -428,6 +428,21 @@ static int64_t add_cand(struct population *pop, int round, int64_t idea, int64_t
 	return pop->cands[pop->n_cands - 1].id;
 }
 
+/* A store in tmp/FILE holding one run of gelu with ROUNDS rounds. */
+static struct store *open_run(const char *file, int rounds, char **db, int64_t *run)
+{
+	*db = xasprintf("%s/%s", tmp, file);
+	struct store *s = store_open(*db);
+	assert_non_null(s);
+	struct run_row r = { .problem = "gelu", .problem_path = "/gelu.py", .problem_sha = "ab",
+			     .proposer = "playbook", .rounds = rounds, .ideas = 1, .impls = 1, .keep = 1, .seed = 1,
+			     .tolerance = "strict", .gpu = "G", .arch = "sm_90a", .eager_ms = 1 };
+	assert_int_equal(store_run_create(s, &r), 0);
+	free(r.uid);
+	*run = r.id;
+	return s;
+}
+
 static int64_t add_idea(struct population *pop, int round, int64_t parent1, const char *text)
 {
 	struct idea_row i = { .round = round, .catalog_id = xstrdup("c"), .category = xstrdup("memory access"),
@@ -442,16 +457,11 @@ static void test_winner_facts(void **state)
 	 * template, knobs and idea, and the bank kernel at the root of its line
 	 * (parent1 back to round 0): another problem's ("bank:mm/gemm_x"), the
 	 * problem's own ("bank", named by the run's problem), or none. */
-	char *db = xasprintf("%s/facts.db", tmp);
-	struct store *s = store_open(db);
-	assert_non_null(s);
-	struct run_row r = { .problem = "gelu", .problem_path = "/gelu.py", .problem_sha = "ab",
-			     .proposer = "playbook", .rounds = 2, .ideas = 1, .impls = 1, .keep = 1, .seed = 1,
-			     .tolerance = "strict", .gpu = "G", .arch = "sm_90a", .eager_ms = 1 };
-	assert_int_equal(store_run_create(s, &r), 0);
-	free(r.uid);
+	char *db = NULL;
+	int64_t run = 0;
+	struct store *s = open_run("facts.db", 2, &db, &run);
 	struct population pop;
-	population_init(&pop, s, r.id);
+	population_init(&pop, s, run);
 	int64_t naive = add_cand(&pop, 0, 0, 0, "naive", "", "");
 	int64_t own = add_cand(&pop, 0, 0, 0, "bank", "gelu_vec", "VEC=4 THREADS=256");
 	int64_t lent = add_cand(&pop, 0, 0, 0, "bank:mm/gemm_x", "gelu_lent", "THREADS=128");
@@ -466,7 +476,7 @@ static void test_winner_facts(void **state)
 	population_release(&pop);
 
 	/* Read back as bench does, from the store alone. */
-	population_init(&pop, s, r.id);
+	population_init(&pop, s, run);
 	assert_int_equal(population_load(&pop), 0);
 	struct winner_facts f;
 	assert_int_equal(population_winner_facts(&pop, c2, &f), 0);
@@ -514,16 +524,11 @@ static void test_judge_order(void **state)
 	 * their defaults, the user's, a model's, then the naive and generated
 	 * ones, each group in the order it came; what was judged is skipped.
 	 * Later rounds keep the order they were proposed in. */
-	char *db = xasprintf("%s/order.db", tmp);
-	struct store *s = store_open(db);
-	assert_non_null(s);
-	struct run_row r = { .problem = "gelu", .problem_path = "/gelu.py", .problem_sha = "ab",
-			     .proposer = "playbook", .rounds = 1, .ideas = 1, .impls = 1, .keep = 1, .seed = 1,
-			     .tolerance = "strict", .gpu = "G", .arch = "sm_90a", .eager_ms = 1 };
-	assert_int_equal(store_run_create(s, &r), 0);
-	free(r.uid);
+	char *db = NULL;
+	int64_t run = 0;
+	struct store *s = open_run("order.db", 1, &db, &run);
 	struct population pop;
-	population_init(&pop, s, r.id);
+	population_init(&pop, s, run);
 	int64_t naive = add_cand(&pop, 0, 0, 0, "naive", "", "");
 	int64_t user = add_cand(&pop, 0, 0, 0, "user", "", "");
 	int64_t tpl = add_cand(&pop, 0, 0, 0, "template", "gelu_vec", "VEC=4");
@@ -548,7 +553,7 @@ static void test_judge_order(void **state)
 	assert_int_equal(pop.cands[idx[1]].id, a1);
 	/* The naive kernel alone is judged all the same. */
 	population_release(&pop);
-	population_init(&pop, s, r.id);
+	population_init(&pop, s, run);
 	add_cand(&pop, 0, 0, 0, "naive", "", "");
 	assert_int_equal(population_to_judge(&pop, 0, idx), 1);
 	population_release(&pop);
