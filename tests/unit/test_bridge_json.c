@@ -34,6 +34,19 @@ static void test_problem(void **state)
 	problem_release(&p);
 }
 
+/* bridge_json_problem() on the least description with one more member,
+ * "KEY": VALUE, into a fresh *p (released by the caller). */
+static int parse_with(const char *key, const char *value, struct problem *p)
+{
+	char *j = xasprintf("{\"%s\": %s, \"inputs\": [], \"params\": [],"
+			    " \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}], \"flops\": 0,"
+			    " \"min_bytes\": 4}", key, value);
+	problem_init(p);
+	int rc = bridge_json_problem(j, p);
+	free(j);
+	return rc;
+}
+
 static void test_problem_defines(void **state)
 {
 	/* KBREED_DEFINES become #define lines, in the file's order. */
@@ -51,13 +64,8 @@ static void test_problem_defines(void **state)
 	problem_release(&p);
 	const char *bad[] = { "{\"1X\": 1}", "{\"A B\": 1}", "{\"X\": \"4\"}", "[1]", NULL };
 	for (int i = 0; bad[i]; i++) {
-		char *j = xasprintf("{\"defines\": %s, \"inputs\": [], \"params\": [],"
-				    " \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}], \"flops\": 0,"
-				    " \"min_bytes\": 4}", bad[i]);
-		problem_init(&p);
-		assert_int_equal(bridge_json_problem(j, &p), -1);
+		assert_int_equal(parse_with("defines", bad[i], &p), -1);
 		problem_release(&p);
-		free(j);
 	}
 	/* Defines past 64 KiB are refused, not cut short: 3000 of about 24
 	 * bytes each. */
@@ -85,25 +93,15 @@ static void test_problem_stress_kinds(void **state)
 	problem_release(&p);
 	const char *good[][2] = { { "[]", "0" }, { "[\"ties\"]", "1" }, { "[\"scale_down\", \"shift\", \"ties\"]", "3" } };
 	for (int i = 0; i < 3; i++) {
-		char *j = xasprintf("{\"stress\": %s, \"inputs\": [], \"params\": [],"
-				    " \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}], \"flops\": 0,"
-				    " \"min_bytes\": 4}", good[i][0]);
-		problem_init(&p);
-		assert_int_equal(bridge_json_problem(j, &p), 0);
+		assert_int_equal(parse_with("stress", good[i][0], &p), 0);
 		assert_int_equal(p.n_stress_kinds, atoi(good[i][1]));
 		problem_release(&p);
-		free(j);
 	}
 	const char *bad[] = { "\"ties\"", "[\"warp\"]", "[1]",
 			      "[\"ties\", \"ties\", \"ties\", \"ties\", \"ties\", \"ties\"]", NULL };
 	for (int i = 0; bad[i]; i++) {
-		char *j = xasprintf("{\"stress\": %s, \"inputs\": [], \"params\": [],"
-				    " \"outputs\": [{\"dtype\": \"f32\", \"shape\": [1]}], \"flops\": 0,"
-				    " \"min_bytes\": 4}", bad[i]);
-		problem_init(&p);
-		assert_int_equal(bridge_json_problem(j, &p), -1);
+		assert_int_equal(parse_with("stress", bad[i], &p), -1);
 		problem_release(&p);
-		free(j);
 	}
 }
 
