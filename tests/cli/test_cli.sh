@@ -320,10 +320,16 @@ check "long run: every candidate judged once" "$(q "$TMP/long.db" "SELECT (SELEC
 check "long run: database sound" "$(q "$TMP/long.db" "PRAGMA integrity_check")" ok
 short_n=$(q "$TMP/short.db" "SELECT count(*) FROM candidates")
 growth=$((long_kb - short_kb))
-if [ "$short_rc" -eq 0 ] && [ "$growth" -lt 16384 ]; then
+# The plain build grows about 4 MB from the short run to the long one (CI,
+# 2026-12-03); under the sanitizers every small allocation carries redzones
+# and the allocator's own bookkeeping, and the same runs grew 10 to 17 MB.
+# The plain run holds the bound on real growth; the sanitized one gets twice it.
+limit=16384
+[ -n "${SANITIZER_LOGS:-}" ] && limit=32768
+if [ "$short_rc" -eq 0 ] && [ "$growth" -lt "$limit" ]; then
 	ok "memory flat: peak ${short_kb} kB at $short_n candidates, ${long_kb} kB at $n"
 else
-	not_ok "memory flat" "peak ${short_kb} kB at $short_n candidates, ${long_kb} kB at $n (rc $short_rc)"
+	not_ok "memory flat" "peak ${short_kb} kB at $short_n candidates, ${long_kb} kB at $n (rc $short_rc; growth limit $limit kB)"
 fi
 
 test_summary
