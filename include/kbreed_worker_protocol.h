@@ -65,8 +65,8 @@
 #define KBW_MAX_PATH 4096   /* bytes of a path on a job or command line */
 #define KBW_MAX_LINE 8192   /* bytes of a reply line, newline included */
 #define KBW_LEAK_REPORT_BYTES (16u << 20)  /* the worker reports a leak above this */
-/* Work still on the device after the candidate's stream finished, in even the
- * fastest-draining timed call: work on another stream, which the events miss
+/* Work still on the device after the candidate's stream finished, in the
+ * median timed call: work on another stream, which the events miss
  * (rejected). An idle device drains in a few microseconds; at 0.05 ms a
  * hidden GELU of 64 MB (about 0.04 ms) got through on the H200. */
 #define KBW_TAIL_MS 0.02

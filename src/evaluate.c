@@ -12,7 +12,8 @@
  * call the worker pauses ("check") while the comparer compares in place and
  * answers with the counts compare_buffers() would have found. When the
  * comparer cannot start, attach or answer, the evaluator falls back to the
- * output files, for good, with a warning.
+ * output files, for good: said as a warning where --compare gpu asked for
+ * the comparer, as a debug line where it is only the default.
  */
 #define _GNU_SOURCE
 #include "evaluate.h"
@@ -50,7 +51,8 @@ void eval_opts_defaults(struct eval_opts *o)
 		.tolerance = TOL_STRICT,
 	};
 	const char *cmp = getenv("KBREED_COMPARE");
-	o->gpu_compare = cmp && !strcmp(cmp, "gpu");
+	o->gpu_compare = !cmp || strcmp(cmp, "files");
+	o->compare_asked = cmp && !strcmp(cmp, "gpu");
 }
 
 void eval_result_init(struct eval_result *r)
@@ -660,8 +662,10 @@ static void judge_values(const struct evaluator *ev, const struct worker_run *ru
  * evaluator's life; said once. */
 static void gpu_off(struct evaluator *ev, const char *why)
 {
-	if (!ev->cmp_off)
+	if (!ev->cmp_off && ev->opts.compare_asked)
 		warn("checking on the GPU is off for %s: %s; outputs are compared from files", ev->problem->name, why);
+	else if (!ev->cmp_off)
+		debug("checking on the GPU is off for %s: %s; outputs are compared from files", ev->problem->name, why);
 	ev->cmp_off = true;
 	if (ev->cmp_ready)
 		worker_client_stop(&ev->cmp, true);

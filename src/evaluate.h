@@ -81,8 +81,10 @@ struct eval_opts {
 	enum tolerance_profile tolerance;  /* the profile that decides the verdict */
 	bool allow_libraries;              /* skip the library policy (src/policy.h) */
 	bool gpu_compare;  /* check outputs on the GPU in a comparer (docs/EVALUATION.md,
-			      "Checking on the GPU"): opt-in, $KBREED_COMPARE=gpu or
-			      --compare gpu; falls back to the host files */
+			      "Checking on the GPU"): the default; --compare files or
+			      $KBREED_COMPARE=files turns it off. Falls back to the
+			      host files where the comparer cannot run */
+	bool compare_asked; /* --compare gpu or $KBREED_COMPARE=gpu: the fallback is said */
 };
 
 void eval_opts_defaults(struct eval_opts *o);

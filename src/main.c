@@ -253,7 +253,7 @@ static const struct cli_opt judge_opts[] = {
 	{ J_ADAPTIVE, "adaptive", "on|off", "stop timing a kernel whose first 5 timed calls are all slower than "
 	  "1.3x the best so far (run, bench: on; eval: off)" },
 	{ J_COMPARE, "compare", "gpu|files", "where outputs are checked: on the GPU by a comparer, or from files "
-	  "(default: $KBREED_COMPARE, else files)" },
+	  "(default: $KBREED_COMPARE, else gpu where the worker can, files elsewhere)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -292,7 +292,7 @@ static int judge_set(void *ctx, int id, const char *arg)
 	case J_COMPARE:
 		if (strcmp(arg, "gpu") && strcmp(arg, "files"))
 			return error("--compare must be gpu or files, not '%s'", arg);
-		j->eval.gpu_compare = !strcmp(arg, "gpu");
+		j->eval.gpu_compare = j->eval.compare_asked = !strcmp(arg, "gpu");
 		return 0;
 	}
 	BUG("judge option without a case");

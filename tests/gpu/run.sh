@@ -24,8 +24,9 @@
 #    after 5 timed calls, correct and checked in full; --adaptive off times
 #    every call; a short run stores its early stops and its winner fully
 #    timed, and its summary states the idle share.
-# 9. Checking on the GPU (--compare gpu): the hacks of section 4, judged with
-#    the comparer holding the references on the GPU.
+# 9. Checking on the GPU (--compare gpu, the default, asked for so that a
+#    fallback is said): the hacks of section 4 (which checks from files),
+#    judged with the comparer holding the references on the GPU.
 # Results (JSON from `kbreed eval --json`) go to $KBREED_RESULTS (default
 # build/gpu-results). Ends with "N passed, M failed".
 # KBREED_GPU_PREPARE=sm_90a (with section 3 alone) only compiles section 3's
@@ -233,7 +234,8 @@ hacks() {
 }
 
 if section 4; then
-# 4. Reward hacks, three input sets (the fewest that still show results
+# 4. Reward hacks, checked from files (--compare files; section 9 checks
+#    them on the GPU), three input sets (the fewest that still show results
 #    cached by content), on $GELU. The naive kernel after each must still
 #    come out correct.
 hacks
@@ -242,19 +244,21 @@ hacks
 # set catches, is judged with them below.
 echo "# $(date -u +%H:%M:%S) reward hacks: $(echo $list | wc -w) kernels"
 # shellcheck disable=SC2086
-$K eval --json --timeout 60 --sets 3 --stress off --no-baseline "$GELU" $list >"$RESULTS/hacks.json" 2>"$RESULTS/hacks.log"
+$K eval --json --compare files --timeout 60 --sets 3 --stress off --no-baseline "$GELU" $list >"$RESULTS/hacks.json" 2>"$RESULTS/hacks.log"
 expect "$RESULTS/hacks.json" "" ""
 # The kernel right only on torch.randn's range is caught by a stressed set,
-# and the detail names the kind.
+# and the detail names the kind: scale_up or shift, the sets past its clamp
+# (from files the sets are compared in order, scale_up first; on the GPU in
+# the order the worker first sees them).
 $K eval --json --timeout 60 --sets 3 --no-baseline "$GELU" kernels/hacks/clamps_input.cu kernels/naive/gelu.cu \
 	>"$RESULTS/clamps.json" 2>"$RESULTS/clamps.log"
 got=$(verdicts "$RESULTS/clamps.json" | tr '\n' ' ')
 [ "$got" = "incorrect correct " ] && ok "kernels/hacks/clamps_input.cu: incorrect, and the naive kernel after it correct" ||
 	not_ok "kernels/hacks/clamps_input.cu: got '$got', want 'incorrect correct'"
-if grep -q '"detail": "stressed set scale_up: ' "$RESULTS/clamps.json"; then
-	ok "kernels/hacks/clamps_input.cu: caught by the stressed set scale_up"
+if grep -q '"detail": "stressed set \(scale_up\|shift\): ' "$RESULTS/clamps.json"; then
+	ok "kernels/hacks/clamps_input.cu: caught by a stressed set past its clamp (scale_up or shift)"
 else
-	not_ok "kernels/hacks/clamps_input.cu: no detail names the stressed set scale_up"
+	not_ok "kernels/hacks/clamps_input.cu: no detail starts with the stressed set scale_up or shift"
 fi
 
 fi
@@ -404,8 +408,8 @@ fi
 fi
 
 if section 9; then
-# 9. Checking on the GPU (--compare gpu, opt-in; docs/EVALUATION.md): the
-#    hacks of section 4 again, the comparer holding the references.
+# 9. Checking on the GPU (--compare gpu, the default; docs/EVALUATION.md):
+#    the hacks of section 4 again, the comparer holding the references.
 #    The same verdicts, the comparer really used (no fallback to files), and
 #    reads_comparer.cu, which tries the comparer's /proc entries (mem, maps,
 #    fd/) and CUDA IPC handles guessed from its own output buffer's, finds no
