@@ -387,7 +387,7 @@ int population_seed_files(struct population *pop, const char *const *paths, int 
 }
 
 int population_seed_round0(struct population *pop, const struct problem *p, const struct template *tpls,
-			   int n_tpls, const char *gpu, bool use_bank)
+			   int n_tpls, const char *gpu, const char *arch, bool use_bank)
 {
 	char *naive = xasprintf("%s/kernels/naive/%s.cu", home_dir(), p->op);
 	int rc = 0;
@@ -400,9 +400,15 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 	}
 	free(naive);
 	/* Each template that serves the problem, at its defaults: a short run
-	 * starts from the tuned families, not only from the naive kernel. */
-	for (int t = 0; t < n_tpls && !rc; t++) {
-		if (!template_serves(&tpls[t], p->op, p->defines))
+	 * starts from the tuned families, not only from the naive kernel.
+	 * Those written for this GPU's target (their arch line) come first, so
+	 * that round 0 judges them first (population_to_judge keeps the order
+	 * within a kind): a one-minute attention run on the H200 spent its
+	 * time on flash_mma and never judged flash_wgmma. */
+	for (int k = 0; k < 2 * n_tpls && !rc; k++) {
+		int t = k % n_tpls;
+		bool own = arch && *tpls[t].arch && !strcmp(tpls[t].arch, arch);
+		if (own != (k < n_tpls) || !template_serves(&tpls[t], p->op, p->defines))
 			continue;
 		struct genome g;
 		genome_default(&g, &tpls[t]);

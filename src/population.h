@@ -97,11 +97,12 @@ char *population_idea_outcome(const struct population *pop, const struct idea_ro
 int population_seed_files(struct population *pop, const char *const *paths, int n);
 
 /* Round 0: the problem's naive kernel (kernels/naive/OP.cu), each template
- * that serves the problem at its defaults, then the bank's
+ * that serves the problem at its defaults (those whose arch line is `arch`,
+ * the compile target, first), then the bank's
  * kernels for it, its family, and the families whose tile settings a
  * template serving it takes (seeds-from). Returns 0 or -1 (reported).
  * Finding nothing is not an error here: the loop asks the proposers next. */
 int population_seed_round0(struct population *pop, const struct problem *p, const struct template *tpls,
-			   int n_tpls, const char *gpu, bool use_bank);
+			   int n_tpls, const char *gpu, const char *arch, bool use_bank);
 
 #endif

@@ -583,7 +583,7 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 	if (last < 0) {
 		double t0 = util_now();
 		if (population_seed_files(&s.pop, o->seed_kernels, o->n_seed_kernels) ||
-		    population_seed_round0(&s.pop, &s.j.p, s.tpls, s.n_tpls, s.j.gpu.name, o->use_bank))
+		    population_seed_round0(&s.pop, &s.j.p, s.tpls, s.n_tpls, s.j.gpu.name, s.j.arch, o->use_bank))
 			goto out;
 		/* Nothing hand-written (templates at their defaults do not count:
 		 * they may not take this shape): a kernel generated from the op

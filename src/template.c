@@ -25,6 +25,7 @@ void template_release(struct template *t)
 	free(t->family);
 	free(t->problems);
 	free(t->seeds_from);
+	free(t->arch);
 	free(t->requires);
 	free(t->path);
 	free(t->text);
@@ -300,6 +301,8 @@ int template_parse(const char *path, const char *text, struct template *t)
 			rc = header_field(&t->seeds_from, "seeds-from:", trim(s + 11), path, line);
 		else if (!strncmp(s, "requires:", 9))
 			rc = header_field(&t->requires, "requires:", trim(s + 9), path, line);
+		else if (!strncmp(s, "arch:", 5))
+			rc = header_field(&t->arch, "arch:", trim(s + 5), path, line);
 		else if (!strncmp(s, "knob ", 5))
 			rc = parse_knob(t, s + 5, path, line);
 	}
@@ -308,6 +311,8 @@ int template_parse(const char *path, const char *text, struct template *t)
 		t->seeds_from = xstrdup("");
 	if (!t->requires)
 		t->requires = xstrdup("");
+	if (!t->arch)
+		t->arch = xstrdup("");
 	if (!rc && (!t->name || !t->family || !t->problems || !*t->name))
 		rc = error("%s: a template opens with '// kbreed-template: NAME', '// family: F' and '// problems: P...'", path);
 	if (!rc && !strcmp(t->problems, "*") && !*t->requires)

@@ -10,6 +10,7 @@
  *   // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = TF32 ...
  *   // seeds-from: matmul          (optional)
  *   // requires: KB_PW_BODY        (optional)
+ *   // arch: sm_90a                (optional)
  * The problems line names the problems (recognition's op names) the
  * template serves, or is `*`: any problem, which then needs a requires
  * line. A requires line
@@ -20,6 +21,10 @@
  * Each knob names the idea category its steps belong to (the category's
  * first words suffice) and may mark values `loose`: settings that lower the
  * precision, which a knob step never takes and strict runs never see.
+ * An arch line names the one compile target whose features the template
+ * needs (wgmma and TMA: sm_90a; elsewhere it returns KB_ERR_SHAPE): on that
+ * GPU its round-0 candidate is judged before the other templates', as the
+ * one written for it.
  * The seeds-from line names families whose banked kernels may lend this
  * template their settings of the knobs the two share (a convolution takes a
  * GEMM's tile shape). A genome is a template plus one value for each knob; realising a genome
@@ -65,6 +70,7 @@ struct template {
 	char *problems;   /* owned: space-separated problem names it serves */
 	char *seeds_from; /* owned: space-separated families it takes knob settings from; "" if none */
 	char *requires;   /* owned: space-separated names the problem's defines must #define; "" if none */
+	char *arch;       /* owned: the compile target it is written for ("sm_90a"); "" for any */
 	char *path;       /* owned */
 	char *text;       /* owned: the whole file, helper files inlined */
 	struct knob knobs[TEMPLATE_MAX_KNOBS];

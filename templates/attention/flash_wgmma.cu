@@ -1,6 +1,7 @@
 // kbreed-template: flash_wgmma
 // family: attention
 // problems: attention_fp16
+// arch: sm_90a
 // knob BLOCK_N: 64 128 | default 128 | category memory access | keys per step of the key loop = the n of the S = Q K^T wgmma and the k extent of P V; lowered to 64 for D = 128 with three consumers (160 registers a thread)
 // knob STAGES: 2 3 4 | default 2 | category asynchronous | slots of the K/V shared-memory ring filled by TMA ahead of the consumers (lowered to what fits in 227 KB)
 // knob CONSUMERS: 2 3 | default 2 | category parallelism | consumer warpgroups of 64 query rows each: the block owns 64 x CONSUMERS query rows of one head, all sharing each K/V tile

@@ -1,6 +1,7 @@
 // kbreed-template: gemm_wgmma_f16
 // family: matmul
 // problems: matmul_fp16 matmul_nt_fp16 matmul_tn_fp16 matmul_tt_fp16 matmul_batched_fp16 matmul_tensor3d_fp16 matmul_tensor4d_fp16 matmul_bf16 matmul_nt_bf16 matmul_tn_bf16 matmul_tt_bf16 matmul_batched_bf16 matmul_tensor3d_bf16 matmul_tensor4d_bf16
+// arch: sm_90a
 // knob BN: 128 192 256 | default 256 | category memory access | block tile columns (of B and C) = the n of each wgmma (m64nBNk16)
 // knob WG_M: 64 128 | default 64 | category compute | rows of C per consumer warpgroup (one or two m64 wgmma per k step); 128 runs as 64 unless BN is 128, so that a thread holds at most 128 fp32 accumulators
 // knob CONSUMERS: 1 2 | default 2 | category parallelism | consumer warpgroups per block, stacked along M: the block tile is (CONSUMERS x WG_M) x BN and all consumers share each B stage

@@ -1,6 +1,7 @@
 // kbreed-template: gemm_wgmma_tf32
 // family: matmul
 // problems: matmul_fp32 matmul_nt matmul_tn matmul_tt matmul_batched matmul_tensor3d matmul_tensor4d matmul_triu matmul_tril
+// arch: sm_90a
 // knob BN: 128 256 | default 256 | category memory access | block tile columns = the n of each wgmma (m64nBNk8); runs as 128 at PRECISION=3, whose two accumulator sets would not fit in registers at 256
 // knob STAGES: 2 3 4 | default 4 | category asynchronous | shared-memory stages of the TMA ring (operand slices 32 deep in K); clamped to what fits in 227 KB (3 at PRECISION=3)
 // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 3 = 3xTF32 split prepared by a pre-pass (hi*hi + lo*hi + hi*lo, about fp32 accuracy); 1 = one TF32 product per step (within 1e-2, not 1e-4, at K = 4096)

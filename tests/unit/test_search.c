@@ -561,6 +561,55 @@ static void test_judge_order(void **state)
 	free(db);
 }
 
+static void test_round0_own_arch_first(void **state)
+{
+	/* Round 0's templates at their defaults: those whose arch line is the
+	 * compile target come first, then the others in their order; on
+	 * another target the order is the templates' own. */
+	static const char *const texts[] = {
+		"// kbreed-template: t_mma\n// family: f\n// problems: op_x\n"
+		"// knob A: 1 2 | default 1 | category compute | a\n__global__ void k() {}\n",
+		"// kbreed-template: t_other\n// family: f\n// problems: op_y\n__global__ void k() {}\n",
+		"// kbreed-template: t_wgmma\n// family: f\n// problems: op_x\n// arch: sm_90a\n"
+		"__global__ void k() {}\n",
+		"// kbreed-template: t_simt\n// family: f\n// problems: op_x\n__global__ void k() {}\n",
+	};
+	struct template tpls[4];
+	for (int t = 0; t < 4; t++) {
+		memset(&tpls[t], 0, sizeof tpls[t]);
+		assert_int_equal(template_parse("mem.cu", texts[t], &tpls[t]), 0);
+	}
+	assert_string_equal(tpls[2].arch, "sm_90a");
+	assert_string_equal(tpls[0].arch, "");
+	struct problem p;
+	problem_init(&p);
+	p.name = xstrdup("op_x_problem");
+	p.family = xstrdup("f");
+	p.op = xstrdup("op_x");
+	p.defines = xstrdup("");
+	const char *const archs[] = { "sm_90a", "sm_80" };
+	const char *const want[2][3] = { { "t_wgmma", "t_mma", "t_simt" }, { "t_mma", "t_wgmma", "t_simt" } };
+	for (int a = 0; a < 2; a++) {
+		char *db = NULL;
+		int64_t run = 0;
+		struct store *st = open_run(a ? "arch80.db" : "arch90.db", 1, &db, &run);
+		struct population pop;
+		population_init(&pop, st, run);
+		assert_int_equal(population_seed_round0(&pop, &p, tpls, 4, "GPU", archs[a], false), 0);
+		int idx[8];
+		int n = population_to_judge(&pop, 0, idx);
+		assert_int_equal(n, 3);
+		for (int k = 0; k < n; k++)
+			assert_string_equal(pop.cands[idx[k]].template_name, want[a][k]);
+		population_release(&pop);
+		store_close(st);
+		free(db);
+	}
+	problem_release(&p);
+	for (int t = 0; t < 4; t++)
+		template_release(&tpls[t]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_bank_lends_knobs_across_families),
 		cmocka_unit_test(test_winner_facts),
 		cmocka_unit_test(test_judge_order),
+		cmocka_unit_test(test_round0_own_arch_first),
 		cmocka_unit_test(test_budget_then_resume),
 		cmocka_unit_test(test_default_budget_fills_every_round),
 	};
