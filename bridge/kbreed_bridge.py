@@ -232,6 +232,7 @@ class Problem:
         except OSError as e:
             raise BridgeError(EXIT_PROBLEM, "cannot read problem file %s: %s" % (path, e.strerror or e))
         self.sha256 = hashlib.sha256(data).hexdigest()
+        self.inputs_on_cpu = False   # make_inputs: the device would not do
         self.module = self._load(data)
         m = self.module
         for attr, kind in (("Model", "class Model(nn.Module)"), ("get_inputs", "get_inputs()"),
@@ -349,11 +350,35 @@ class Problem:
                               % (self.path, type(model).__name__))
         return model
 
-    def make_inputs(self, seed):
-        """get_inputs() under torch.manual_seed(seed), checked."""
+    def make_inputs(self, seed, device=None):
+        """get_inputs() under torch.manual_seed(seed), checked. With a CUDA
+        device (the references), its tensor factories make the tensors
+        there: on one CPU core torch.randn and .half() of attention's three
+        268 MB inputs take about 8 s a set (1.9 s and 0.8 s a tensor on the
+        development machine), and the references make 9 sets; a one-minute
+        run on the H200 waited 50 s for them. The same seed gives the same values there each
+        time (the references make a set again for its stressed copies); a
+        get_inputs() that cannot run so (numpy on a tensor, say), or a torch
+        without device contexts, makes them on the CPU, as describe does."""
+        if (device is not None and str(device).startswith("cuda") and hasattr(torch.device, "__enter__")
+                and not self.inputs_on_cpu):
+            try:
+                if seed is not None:
+                    torch.manual_seed(seed)
+                with torch.device(device):
+                    inputs = self.module.get_inputs()
+                return self._checked_inputs(inputs)
+            except BridgeError:
+                raise
+            except Exception as e:
+                _log("%s: get_inputs() on %s raised %s; its inputs are made on the CPU"
+                     % (self.path, device, _short(e, 200)))
+                self.inputs_on_cpu = True
         if seed is not None:
             torch.manual_seed(seed)
-        inputs = self._user("get_inputs()", self.module.get_inputs)
+        return self._checked_inputs(self._user("get_inputs()", self.module.get_inputs))
+
+    def _checked_inputs(self, inputs):
         if not isinstance(inputs, (list, tuple)):
             raise BridgeError(EXIT_PROBLEM, "%s: get_inputs() returned %s, expected a list or "
                               "tuple of tensors" % (self.path, type(inputs).__name__))
@@ -1035,7 +1060,7 @@ def _reference(args, prob, device, writer):
     # device once; each forward gets fresh copies made there.
     ph0 = set_phases[0] = _Phases(device)
     with ph0("get_inputs"):
-        set0 = prob.make_inputs(seed + 1)
+        set0 = prob.make_inputs(seed + 1, device)
     in_entries = [_entry(n, t, prob.path) for n, t in zip(prob.input_names(model, len(set0)), set0)]
     target = _upcast_dtype(pristine, set0)
     with ph0("to_device"):
@@ -1156,7 +1181,7 @@ def _reference(args, prob, device, writer):
                 inputs = set0
             else:
                 with ph("get_inputs"):
-                    inputs = prob.make_inputs(seed + 1 + src)
+                    inputs = prob.make_inputs(seed + 1 + src, device)
             if k + 1 < len(plan) and plan[k + 1][2] == 0 and src == 0:
                 set0 = inputs
             else:
