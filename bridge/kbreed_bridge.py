@@ -356,17 +356,16 @@ class Problem:
         there: on one CPU core torch.randn and .half() of attention's three
         268 MB inputs take about 8 s a set (1.9 s and 0.8 s a tensor on the
         development machine), and the references make 9 sets; a one-minute
-        run on the H200 waited 50 s for them. The same seed gives the same values there each
-        time (the references make a set again for its stressed copies); a
-        get_inputs() that cannot run so (numpy on a tensor, say), or a torch
-        without device contexts, makes them on the CPU, as describe does."""
+        run on the H200 waited 50 s for them. The same seed gives the same
+        values there each time (the references make a set again for its
+        stressed copies); a get_inputs() that cannot run so (numpy on a
+        tensor, say), or a torch without device contexts, makes them on the
+        CPU, as describe does."""
         if (device is not None and str(device).startswith("cuda") and hasattr(torch.device, "__enter__")
                 and not self.inputs_on_cpu):
             try:
-                if seed is not None:
-                    torch.manual_seed(seed)
                 with torch.device(device):
-                    inputs = self.module.get_inputs()
+                    inputs = self._seeded_inputs(seed)
                 return self._checked_inputs(inputs)
             except BridgeError:
                 raise
@@ -374,9 +373,12 @@ class Problem:
                 _log("%s: get_inputs() on %s raised %s; its inputs are made on the CPU"
                      % (self.path, device, _short(e, 200)))
                 self.inputs_on_cpu = True
+        return self._checked_inputs(self._user("get_inputs()", self._seeded_inputs, seed))
+
+    def _seeded_inputs(self, seed):
         if seed is not None:
             torch.manual_seed(seed)
-        return self._checked_inputs(self._user("get_inputs()", self.module.get_inputs))
+        return self.module.get_inputs()
 
     def _checked_inputs(self, inputs):
         if not isinstance(inputs, (list, tuple)):

@@ -4,7 +4,7 @@
  * wrote with the reference outputs (which only this process reads), and asks
  * the rules (src/verdict.c) for the verdict.
  *
- * Checking on the GPU (opts.gpu_compare, docs/EVALUATION.md): beside the
+ * Checking on the GPU (opts.compare, docs/EVALUATION.md): beside the
  * worker runs a comparer (`kbreed-worker JOB --compare`, trusted, started
  * here with the references as descriptors) that holds the references and
  * golden inputs on the GPU. The worker exports its buffers' IPC handles
@@ -51,8 +51,8 @@ void eval_opts_defaults(struct eval_opts *o)
 		.tolerance = TOL_STRICT,
 	};
 	const char *cmp = getenv("KBREED_COMPARE");
-	o->gpu_compare = !cmp || strcmp(cmp, "files");
-	o->compare_asked = cmp && !strcmp(cmp, "gpu");
+	o->compare = !cmp ? COMPARE_DEFAULT : !strcmp(cmp, "gpu") ? COMPARE_GPU :
+		     !strcmp(cmp, "files") ? COMPARE_FILES : COMPARE_DEFAULT;
 }
 
 void eval_result_init(struct eval_result *r)
@@ -280,7 +280,7 @@ struct evaluator {
 	int *fds;           /* reference inputs and parameters, opened here for the worker */
 	int n_fds;
 	bool python;        /* judges Python solutions in the Python worker */
-	/* Checking on the GPU (opts.gpu_compare): */
+	/* Checking on the GPU (opts.compare): */
 	char *cmp_job_path; /* the comparer's job: the worker's plus the references */
 	int *cmp_fds;       /* its descriptors: the worker's and the references' */
 	int n_cmp_fds;
@@ -486,7 +486,7 @@ static struct evaluator *evaluator_alloc(const struct problem *p, const struct r
 	if (!ev->tmp)
 		goto fail;
 	ev->job_path = xasprintf("%s/job", ev->tmp);
-	if (o->gpu_compare)
+	if (o->compare != COMPARE_FILES)
 		ev->cmp_job_path = xasprintf("%s/compare.job", ev->tmp);
 	/* The references sit in this process's memory while it compares: no
 	 * process of the same user may read it, or its /proc entries. */
@@ -662,10 +662,9 @@ static void judge_values(const struct evaluator *ev, const struct worker_run *ru
  * evaluator's life; said once. */
 static void gpu_off(struct evaluator *ev, const char *why)
 {
-	if (!ev->cmp_off && ev->opts.compare_asked)
-		warn("checking on the GPU is off for %s: %s; outputs are compared from files", ev->problem->name, why);
-	else if (!ev->cmp_off)
-		debug("checking on the GPU is off for %s: %s; outputs are compared from files", ev->problem->name, why);
+	void (*say)(const char *, ...) = ev->opts.compare == COMPARE_GPU ? warn : debug;
+	if (!ev->cmp_off)
+		say("checking on the GPU is off for %s: %s; outputs are compared from files", ev->problem->name, why);
 	ev->cmp_off = true;
 	if (ev->cmp_ready)
 		worker_client_stop(&ev->cmp, true);
@@ -689,7 +688,7 @@ static void take_handle(void *ctx, const struct kbw_reply *r)
  * process). Returns true when the candidate may be checked there. */
 static bool gpu_ready(struct evaluator *ev)
 {
-	if (!ev->opts.gpu_compare || ev->cmp_off || !ev->cmp_ready || ev->python)
+	if (ev->opts.compare == COMPARE_FILES || ev->cmp_off || !ev->cmp_ready || ev->python)
 		return false;
 	if (!ev->wc.takes_ipc) {
 		gpu_off(ev, "the GPU worker cannot export its buffers");

@@ -69,6 +69,15 @@ int gpu_spec_check(const char *spec);
 int gpu_select(const char *spec, struct gpu_info **gpus, int *n);
 void gpu_list_free(struct gpu_info *gpus, int n);
 
+/* Where outputs are checked: on the GPU by a comparer unless told files;
+ * where the comparer cannot run, from files, said as a warning only where
+ * --compare gpu (or $KBREED_COMPARE=gpu) asked for it. */
+enum compare_mode {
+	COMPARE_DEFAULT,  /* the comparer where it runs, else files, quietly */
+	COMPARE_GPU,      /* --compare gpu: the same, a fallback warned */
+	COMPARE_FILES,    /* --compare files */
+};
+
 struct eval_opts {
 	int sets;          /* plain correctness input sets (>= 5) */
 	bool stress;       /* also the stressed sets the reference data holds (on) */
@@ -80,11 +89,8 @@ struct eval_opts {
 	int threads;       /* host threads for comparisons */
 	enum tolerance_profile tolerance;  /* the profile that decides the verdict */
 	bool allow_libraries;              /* skip the library policy (src/policy.h) */
-	bool gpu_compare;  /* check outputs on the GPU in a comparer (docs/EVALUATION.md,
-			      "Checking on the GPU"): the default; --compare files or
-			      $KBREED_COMPARE=files turns it off. Falls back to the
-			      host files where the comparer cannot run */
-	bool compare_asked; /* --compare gpu or $KBREED_COMPARE=gpu: the fallback is said */
+	enum compare_mode compare;  /* where outputs are checked (docs/EVALUATION.md,
+				       "Checking on the GPU") */
 };
 
 void eval_opts_defaults(struct eval_opts *o);

@@ -292,7 +292,7 @@ static int judge_set(void *ctx, int id, const char *arg)
 	case J_COMPARE:
 		if (strcmp(arg, "gpu") && strcmp(arg, "files"))
 			return error("--compare must be gpu or files, not '%s'", arg);
-		j->eval.gpu_compare = j->eval.compare_asked = !strcmp(arg, "gpu");
+		j->eval.compare = !strcmp(arg, "gpu") ? COMPARE_GPU : COMPARE_FILES;
 		return 0;
 	}
 	BUG("judge option without a case");

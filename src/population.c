@@ -405,18 +405,18 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 	 * that round 0 judges them first (population_to_judge keeps the order
 	 * within a kind): a one-minute attention run on the H200 spent its
 	 * time on flash_mma and never judged flash_wgmma. */
-	for (int k = 0; k < 2 * n_tpls && !rc; k++) {
-		int t = k % n_tpls;
-		bool own = arch && *tpls[t].arch && !strcmp(tpls[t].arch, arch);
-		if (own != (k < n_tpls) || !template_serves(&tpls[t], p->op, p->defines))
-			continue;
-		struct genome g;
-		genome_default(&g, &tpls[t]);
-		struct cand_row c = { .origin = xstrdup("template"), .template_name = xstrdup(tpls[t].name),
-				      .knobs = genome_knobs_str(&g), .source = genome_realize(&g, p->defines) };
-		rc = population_add_candidate(pop, &c, NULL);
-		cand_row_release(&c);
-	}
+	for (int pass = 0; pass < 2; pass++)   /* 0: this target's own, 1: the rest */
+		for (int t = 0; t < n_tpls && !rc; t++) {
+			bool own = arch && *tpls[t].arch && !strcmp(tpls[t].arch, arch);
+			if (own != (pass == 0) || !template_serves(&tpls[t], p->op, p->defines))
+				continue;
+			struct genome g;
+			genome_default(&g, &tpls[t]);
+			struct cand_row c = { .origin = xstrdup("template"), .template_name = xstrdup(tpls[t].name),
+					      .knobs = genome_knobs_str(&g), .source = genome_realize(&g, p->defines) };
+			rc = population_add_candidate(pop, &c, NULL);
+			cand_row_release(&c);
+		}
 	if (rc || !use_bank)
 		goto done;
 	/* The bank's kernels for this problem, its family, and the families

@@ -934,7 +934,7 @@ static struct evaluator *new_seq(bool gpu)
 	o.sets = SETS;
 	o.warmup = 1;
 	o.flush_mb = 0;
-	o.gpu_compare = gpu;
+	o.compare = gpu ? COMPARE_GPU : COMPARE_FILES;
 	struct evaluator *ev = evaluator_new(&problem, &refs, &o);
 	assert_non_null(ev);
 	return ev;
