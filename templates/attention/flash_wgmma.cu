@@ -3,7 +3,7 @@
 // problems: attention_fp16
 // arch: sm_90a
 // knob BLOCK_N: 64 128 | default 128 | category memory access | keys per step of the key loop = the n of the S = Q K^T wgmma and the k extent of P V; lowered to 64 for D = 128 with three consumers (160 registers a thread)
-// knob STAGES: 2 3 4 | default 2 | category asynchronous | slots of the K/V shared-memory ring filled by TMA ahead of the consumers (lowered to what fits in 227 KB)
+// knob STAGES: 2 3 4 | default 3 | category asynchronous | slots of the K/V shared-memory ring filled by TMA ahead of the consumers (lowered to what fits in 227 KB: 3 for D = 128 with 128-key steps; on the H200 3 ran 3.573 ms against 3.825 ms with 2, bench/suite-defaults-2026-12-04-h200.md)
 // knob CONSUMERS: 2 3 | default 2 | category parallelism | consumer warpgroups of 64 query rows each: the block owns 64 x CONSUMERS query rows of one head, all sharing each K/V tile
 /*
  * flash_wgmma.cu - F.scaled_dot_product_attention(q, k, v), not causal, no
@@ -84,7 +84,7 @@
 #define BLOCK_N 128
 #endif
 #ifndef STAGES
-#define STAGES 2
+#define STAGES 3
 #endif
 #ifndef CONSUMERS
 #define CONSUMERS 2
