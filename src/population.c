@@ -223,6 +223,7 @@ int population_record(struct population *pop, struct cand_row *c, const struct j
  * lower first: in round 0 by where it came from, tuned first; every
  * candidate of a later round alike (the proposer's order). */
 #define JUDGE_RANKS 5
+#define JUDGE_RANK_NAIVE 4
 static int judge_rank(const struct cand_row *c)
 {
 	if (c->round > 0)
@@ -234,19 +235,22 @@ static int judge_rank(const struct cand_row *c)
 	if (!strcmp(c->origin, "user"))
 		return 2;
 	if (!strcmp(c->origin, "naive") || !strcmp(c->origin, "generated"))
-		return 4;
+		return JUDGE_RANK_NAIVE;
 	return 3;   /* a model's own first kernels */
 }
 
-int population_to_judge(const struct population *pop, int round, int *idx)
+int population_to_judge(const struct population *pop, int round, bool defer_naive, int *idx)
 {
 	int n = 0;
-	for (int rank = 0; rank < JUDGE_RANKS; rank++)
+	for (int rank = 0; rank < JUDGE_RANKS; rank++) {
+		if (rank == JUDGE_RANK_NAIVE && defer_naive && n > 0)
+			break;
 		for (int i = 0; i < pop->n_cands; i++) {
 			const struct cand_row *c = &pop->cands[i];
 			if (c->round == round && !c->evaluated && judge_rank(c) == rank)
 				idx[n++] = i;
 		}
+	}
 	return n;
 }
 

@@ -68,8 +68,12 @@ int population_winner_facts(struct population *pop, int64_t winner, struct winne
  * that may win, not on timing a naive one; the naive kernel is still
  * judged when time remains (and first when it is the only seed). Later
  * rounds keep the proposer's order. Only the order changes, never which
- * candidates there are: --seed gives the same run. */
-int population_to_judge(const struct population *pop, int round, int *idx);
+ * candidates there are: --seed gives the same run.
+ *
+ * defer_naive leaves round 0's naive and generated kernels out whenever
+ * anything else of the round is still to be judged: a run with a
+ * wall-clock budget judges them after its last round (search.c). */
+int population_to_judge(const struct population *pop, int round, bool defer_naive, int *idx);
 
 /* Records the judge's outcome of candidate c: stored, then kept. */
 int population_record(struct population *pop, struct cand_row *c, const struct judgement *o,

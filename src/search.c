@@ -101,6 +101,15 @@ static void note_baseline(struct search *s)
 		warn("run %lld: PyTorch's time could not be stored with the run", (long long)s->run.id);
 }
 
+/* Whether a kernel of round 0 is still to be judged. */
+static bool round0_waits(const struct search *s)
+{
+	for (int i = 0; i < s->pop.n_cands; i++)
+		if (s->pop.cands[i].round == 0 && !s->pop.cands[i].evaluated)
+			return true;
+	return false;
+}
+
 static bool out_of_time(const struct search *s)
 {
 	return s->o->max_minutes > 0 && util_now() - s->t0 > s->o->max_minutes * 60;
@@ -113,12 +122,14 @@ static bool over_budget(const struct search *s)
 
 /* Compiles and judges every candidate of a round that has no evaluation
  * yet, in the population's order (round 0: the bank and the templates
- * before the naive kernel), recording each outcome as it comes. */
-static int judge_round(struct search *s, int round)
+ * before the naive kernel; with defer_naive, the naive kernel not at all
+ * while anything else of round 0 is to be judged), recording each outcome
+ * as it comes. */
+static int judge_round(struct search *s, int round, bool defer_naive)
 {
 	int rc = 0;
 	int *idx = xcalloc((size_t)s->pop.n_cands + 1, sizeof *idx);
-	int n = population_to_judge(&s->pop, round, idx);
+	int n = population_to_judge(&s->pop, round, defer_naive, idx);
 	char **paths = xcalloc((size_t)n + 1, sizeof *paths);
 	struct judge_batch *batch = NULL;
 	if (!n)
@@ -620,7 +631,12 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		}
 		last = 0;
 	}
-	if (judge_round(&s, last))
+	/* With a wall-clock budget, round 0's naive kernel waits for the end
+	 * of the run once anything faster of round 0 is correct: it cannot
+	 * seed the search then, and a slow one spends a short budget (the
+	 * one-minute attention run: 25 s on its 867 ms calls before round 1). */
+	bool defer = o->max_minutes > 0 && !o->dry_run;
+	if (judge_round(&s, last, defer))
 		goto out;
 	/* A round 0 the model wrote is mended like any of its rounds. */
 	for (int a = 1; last == 0 && s.prop.ops->repair && a <= s.prop.repairs && !s.stopped; a++) {
@@ -628,8 +644,17 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		if (ps == PROPOSER_FAILED)
 			goto out;
 		s.stopped |= ps == PROPOSER_STOP;
-		if (judge_round(&s, 0))
+		if (judge_round(&s, 0, defer))
 			goto out;
+	}
+	if (last == 0 && round0_waits(&s) && !s.stopped) {
+		if (!population_best(&s.pop, 0)) {
+			if (judge_round(&s, 0, false))   /* nothing else is correct: the naive kernel seeds */
+				goto out;
+		} else {
+			info("round 0: the naive kernel is judged after the last round, if time remains (a faster "
+			     "kernel of round 0 is correct and the run has a wall-clock budget)");
+		}
 	}
 	for (int r = last + 1; r <= s.run.rounds && !s.stopped; r++) {
 		if (over_budget(&s)) {
@@ -641,16 +666,24 @@ int search_run(const struct search_opts *o, const char *problem_arg, struct sear
 		if (ps == PROPOSER_FAILED)
 			goto out;
 		s.stopped |= ps == PROPOSER_STOP;
-		if (judge_round(&s, r))
+		if (judge_round(&s, r, false))
 			goto out;
 		for (int a = 1; s.prop.ops->repair && a <= s.prop.repairs && !s.stopped; a++) {
 			ps = propose(&s, r, a);
 			if (ps == PROPOSER_FAILED)
 				goto out;
 			s.stopped |= ps == PROPOSER_STOP;
-			if (judge_round(&s, r))
+			if (judge_round(&s, r, false))
 				goto out;
 		}
+	}
+	/* Round 0's deferred naive kernel, in the time left; without any, the
+	 * run stays resumable for it. */
+	if (round0_waits(&s) && !o->dry_run) {
+		if (out_of_time(&s))
+			s.stopped = true;
+		else if (judge_round(&s, 0, false))
+			goto out;
 	}
 	rc = finish(&s, out);
 out:

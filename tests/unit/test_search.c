@@ -141,6 +141,10 @@ static void test_full_run(void **state)
 			       " ON c.id = e.candidate WHERE c.round = 0 ORDER BY e.id LIMIT 1"), 1);
 	assert_int_equal(query(db, "SELECT c.origin = 'naive' FROM evaluations e JOIN candidates c"
 			       " ON c.id = e.candidate WHERE c.round = 0 ORDER BY e.id DESC LIMIT 1"), 1);
+	/* Without a wall-clock budget, round 0 is judged whole before round 1. */
+	assert_int_equal(query(db, "SELECT count(*) FROM evaluations e JOIN candidates c ON c.id = e.candidate"
+			       " WHERE c.round = 0 AND e.id > (SELECT min(e2.id) FROM evaluations e2 JOIN candidates c2"
+			       " ON c2.id = e2.candidate WHERE c2.round = 1)"), 0);
 	/* Every round fills its budget, ideas x impls new candidates, with
 	 * more ideas where the first ones realise fewer. */
 	assert_int_equal(query(db, "SELECT count(*) FROM candidates WHERE round=1"), 6);
@@ -518,6 +522,30 @@ static void test_winner_facts(void **state)
 	free(db);
 }
 
+static void test_budget_defers_naive(void **state)
+{
+	/* With a wall-clock budget, round 0's naive kernel is judged after the
+	 * last round once the template of round 0 is correct: it seeds
+	 * nothing, and is still judged, once, in the time left. */
+	char *db = xasprintf("%s/budget.db", tmp), *out = xasprintf("%s/out-budget", tmp);
+	struct search_opts o;
+	opts(&o, db, out);
+	o.max_minutes = 60;
+	struct search_outcome res;
+	assert_int_equal(search_run(&o, "tests/data/search_gelu.py", &res), 0);
+	assert_true(res.winner > 0);
+	assert_int_equal(query(db, "SELECT count(*) FROM candidates"), query(db, "SELECT count(*) FROM evaluations"));
+	assert_int_equal(query(db, "SELECT c.origin = 'naive' FROM evaluations e JOIN candidates c"
+			       " ON c.id = e.candidate ORDER BY e.id DESC LIMIT 1"), 1);
+	assert_int_equal(query(db, "SELECT count(*) FROM evaluations e JOIN candidates c ON c.id = e.candidate"
+			       " WHERE c.round = 2"), 6);
+	assert_int_equal(query(db, "SELECT count(*) FROM ideas WHERE parent1 IN"
+			       " (SELECT id FROM candidates WHERE origin = 'naive')"), 0);
+	assert_int_equal(query(db, "SELECT status='done' FROM runs WHERE id=1"), 1);
+	free(db);
+	free(out);
+}
+
 static void test_judge_order(void **state)
 {
 	/* Round 0 is judged tuned first: the bank's kernels, the templates at
@@ -542,20 +570,36 @@ static void test_judge_order(void **state)
 	int64_t a1 = add_cand(&pop, 1, 0, naive, "llm", "", "");
 	population_cand(&pop, judged)->evaluated = true;
 	int idx[16];
-	int n = population_to_judge(&pop, 0, idx);
+	int n = population_to_judge(&pop, 0, false, idx);
 	const int64_t want0[] = { lent, own, tpl, tpl2, user, llm, naive, gen };
 	assert_int_equal(n, 8);
 	for (int k = 0; k < n; k++)
 		assert_int_equal(pop.cands[idx[k]].id, want0[k]);
-	n = population_to_judge(&pop, 1, idx);
+	n = population_to_judge(&pop, 1, false, idx);
 	assert_int_equal(n, 2);
 	assert_int_equal(pop.cands[idx[0]].id, b1);
 	assert_int_equal(pop.cands[idx[1]].id, a1);
-	/* The naive kernel alone is judged all the same. */
+	/* Deferred (a run with a wall-clock budget), the naive and generated
+	 * kernels wait while anything else of round 0 is to be judged; later
+	 * rounds are the same either way. */
+	n = population_to_judge(&pop, 0, true, idx);
+	assert_int_equal(n, 6);
+	for (int k = 0; k < n; k++)
+		assert_int_equal(pop.cands[idx[k]].id, want0[k]);
+	assert_int_equal(population_to_judge(&pop, 1, true, idx), 2);
+	for (int i = 0; i < pop.n_cands; i++)
+		if (pop.cands[i].id != naive && pop.cands[i].id != gen)
+			pop.cands[i].evaluated = true;
+	n = population_to_judge(&pop, 0, true, idx);
+	assert_int_equal(n, 2);
+	assert_int_equal(pop.cands[idx[0]].id, naive);
+	assert_int_equal(pop.cands[idx[1]].id, gen);
+	/* The naive kernel alone is judged all the same, deferred or not. */
 	population_release(&pop);
 	population_init(&pop, s, run);
 	add_cand(&pop, 0, 0, 0, "naive", "", "");
-	assert_int_equal(population_to_judge(&pop, 0, idx), 1);
+	assert_int_equal(population_to_judge(&pop, 0, false, idx), 1);
+	assert_int_equal(population_to_judge(&pop, 0, true, idx), 1);
 	population_release(&pop);
 	store_close(s);
 	free(db);
@@ -597,7 +641,7 @@ static void test_round0_own_arch_first(void **state)
 		population_init(&pop, st, run);
 		assert_int_equal(population_seed_round0(&pop, &p, tpls, 4, "GPU", archs[a], false), 0);
 		int idx[8];
-		int n = population_to_judge(&pop, 0, idx);
+		int n = population_to_judge(&pop, 0, false, idx);
 		assert_int_equal(n, 3);
 		for (int k = 0; k < n; k++)
 			assert_string_equal(pop.cands[idx[k]].template_name, want[a][k]);
@@ -618,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_bank_lends_knobs_across_families),
 		cmocka_unit_test(test_winner_facts),
 		cmocka_unit_test(test_judge_order),
+		cmocka_unit_test(test_budget_defers_naive),
 		cmocka_unit_test(test_round0_own_arch_first),
 		cmocka_unit_test(test_budget_then_resume),
 		cmocka_unit_test(test_default_budget_fills_every_round),
