@@ -23,7 +23,8 @@
 # 8. Adaptive timing in the real worker: eval under a forced tiny cutoff stops
 #    after 5 timed calls, correct and checked in full; --adaptive off times
 #    every call; a short run stores its early stops and its winner fully
-#    timed, and its summary states the idle share.
+#    timed, and its summary states the idle share. The references make their
+#    inputs on the GPU, and on the CPU (said) where get_inputs() cannot.
 # 9. Checking on the GPU (--compare gpu, the default, asked for so that a
 #    fallback is said): the hacks of section 4 (which checks from files),
 #    judged with the comparer holding the references on the GPU.
@@ -405,6 +406,26 @@ else
 	not_ok "adaptive: the short run of softmax failed"
 	tail -5 "$RESULTS/adaptive-run.log"
 fi
+# The references make each set's inputs on the GPU (get_inputs() with the
+# GPU as torch's default device), and fall back to the CPU, said once, for
+# a get_inputs() that cannot run there (numpy_gelu.py: .numpy() of a GPU
+# tensor). A cache of their own, so that the references are made here.
+for f in "$GELU" tests/data/numpy_gelu.py; do
+	name=$(basename "$f" .py)
+	KBREED_CACHE=$RESULTS/inputs-cache-$name $K -v eval --json --sets 1 --stress off --no-baseline "$f" \
+		kernels/naive/gelu.cu >"$RESULTS/inputs-$name.json" 2>"$RESULTS/inputs-$name.log"
+	verdict=$(jget "$RESULTS/inputs-$name.json" "d['verdict']")
+	on_gpu=$(grep -c "reference $name: device cuda" "$RESULTS/inputs-$name.log")
+	fell=$(grep -c "get_inputs() on cuda.* raised" "$RESULTS/inputs-$name.log")
+	want_fell=0
+	[ "$name" = numpy_gelu ] && want_fell=1
+	if [ "$verdict" = correct ] && [ "$on_gpu" -ge 1 ] && [ "$fell" = "$want_fell" ]; then
+		ok "references of $name: made on cuda, inputs fell back to the CPU $fell time(s), judged correct"
+	else
+		not_ok "references of $name: verdict $verdict, 'device cuda' $on_gpu line(s), CPU fallback said $fell time(s) (want $want_fell)"
+		grep -m3 "reference\|get_inputs" "$RESULTS/inputs-$name.log"
+	fi
+done
 fi
 
 if section 9; then
