@@ -422,6 +422,10 @@ static int judge_candidate(struct judge_batch *b, int i, int lane, struct judgem
 		while (!job->done)
 			pthread_cond_wait(&b->cond, &b->lock);
 		j->wait_s += util_now() - wait0;
+		if (!job->cached && job->seconds > 0) {
+			j->nvcc_s += job->seconds;
+			j->compiled++;
+		}
 		pthread_mutex_unlock(&b->lock);
 		out->compile_s = job->cached ? 0 : job->seconds;
 	}
@@ -608,6 +612,7 @@ static struct judge_batch *batch_start(struct judge *j, const char *const *paths
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	b->co = (struct compile_opts){ .arch = j->arch, .jobs = cpus > 3 ? (int)cpus - 2 : 1,
 				       .lock = &b->lock, .cond = &b->cond };
+	j->compile_jobs = b->co.jobs;
 	b->threaded = pthread_create(&b->tid, NULL, compile_thread, b) == 0;
 	if (!b->threaded)
 		compile_thread(b);

@@ -103,6 +103,9 @@ struct judge {
 				    * NULL until the first is judged */
 	double gpu_s;              /* seconds spent judging in the worker */
 	double wait_s;             /* seconds judging waited for nvcc */
+	double nvcc_s;             /* nvcc's own seconds, summed over the candidates it compiled */
+	int compiled;              /* candidates nvcc compiled (not found in the cache) */
+	int compile_jobs;          /* nvcc processes at once, as the last batch ran them */
 	double prepare_wait_s;     /* seconds judging (or the caller) waited for the
 				    * references, ceilings and PyTorch's times */
 	double prepare_s;          /* seconds judge_prepare's work took */

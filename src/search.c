@@ -258,6 +258,21 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 			   gpu_wall > 0 ? 100 * busy / gpu_wall : 0, busy, gpu_wall, gpu_wall > 0 ? 100 * idle / gpu_wall : 0,
 			   s->j.wait_s, s->j.prepare_wait_s + s->retime_s, s->propose_s, s->store_s,
 			   idle > named ? idle - named : 0);
+	/* Which of the two sets the pace: nvcc making candidates (so many at
+	 * once) or the GPUs judging them. */
+	if (!s->o->dry_run && s->j.judged > 0) {
+		if (!s->j.compiled) {
+			buf_printf(&b, "- nvcc: nothing compiled, every candidate was in the cache\n");
+		} else {
+			double each = s->j.nvcc_s / s->j.compiled;
+			double made = each / (s->j.compile_jobs > 0 ? s->j.compile_jobs : 1);
+			double judged = busy / s->j.judged / judge_gpus(&s->j);
+			buf_printf(&b, "- nvcc: %d candidates compiled, %.1f s each, %d at once: one every %.2f s; "
+				   "the GPU%s judged one every %.2f s%s\n", s->j.compiled, each, s->j.compile_jobs, made,
+				   judge_gpus(&s->j) > 1 ? "s" : "", judged,
+				   made > judged ? ": the compiler, not the GPU, set this run's pace" : "");
+		}
+	}
 	buf_printf(&b, "\n");
 
 	buf_printf(&b, "## Trajectory\n\n| round | candidates | correct | best this round (ms) | best so far (ms) | %% of eager | idea that got there |\n|---|---|---|---|---|---|---|\n");
