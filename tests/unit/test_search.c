@@ -546,6 +546,7 @@ static void test_budget_defers_naive(void **state)
 	assert_int_equal(query(db, "SELECT count(*) FROM ideas WHERE parent1 IN"
 			       " (SELECT id FROM candidates WHERE origin = 'naive')"), 0);
 	assert_int_equal(query(db, "SELECT status='done' FROM runs WHERE id=1"), 1);
+	search_outcome_release(&res);
 	free(db);
 	free(out);
 }
