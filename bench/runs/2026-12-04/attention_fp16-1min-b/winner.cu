@@ -1,0 +1,948 @@
+// kbreed winner for attention_fp16: 3.8001 ms on NVIDIA H200 = 100% of PyTorch eager (3.8006 ms), 77% of the floor.
+// Run 1, candidate 2, round 0. Build it as a shared object with its ABI header beside it:
+//   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
+// and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
+// kbreed candidate: template flash_wgmma
+#define BLOCK_N 128
+#define STAGES 3
+#define CONSUMERS 2
+// kbreed-template: flash_wgmma
+// family: attention
+// problems: attention_fp16
+// arch: sm_90a
+// knob BLOCK_N: 64 128 | default 128 | category memory access | keys per step of the key loop = the n of the S = Q K^T wgmma and the k extent of P V; lowered to 64 for D = 128 with three consumers (160 registers a thread)
+// knob STAGES: 2 3 4 | default 3 | category asynchronous | slots of the K/V shared-memory ring filled by TMA ahead of the consumers (lowered to what fits in 227 KB: 3 for D = 128 with 128-key steps; on the H200 3 ran 3.573 ms against 3.825 ms with 2, bench/suite-defaults-2026-12-04-h200.md)
+// knob CONSUMERS: 2 3 | default 2 | category parallelism | consumer warpgroups of 64 query rows each: the block owns 64 x CONSUMERS query rows of one head, all sharing each K/V tile
+/*
+ * flash_wgmma.cu - F.scaled_dot_product_attention(q, k, v), not causal, no
+ * mask, no dropout, scale 1/sqrt(D), fp16 in and out, fp32 accumulation, on
+ * Hopper tensor cores (wgmma) with K and V streamed in by the tensor memory
+ * accelerator (TMA):
+ *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] / sqrt(D)) v[bh, j, :]
+ *
+ * Layout (contiguous, row-major, fp16):
+ *   in[0]  q    (..., Sq, D)   e.g. (16, 16, 4096, 128)
+ *   in[1]  k    (..., Sk, D)   e.g. (16, 16, 4096, 128)
+ *   in[2]  v    (..., Sk, D)   e.g. (16, 16, 4096, 128)
+ *   out[0] out  (..., Sq, D)   e.g. (16, 16, 4096, 128)
+ * The leading dims (rank >= 2) are equal in all four and fold into BH.
+ * Sq >= 0 and Sk >= 1 are any sizes.
+ *
+ * Two paths. The fast path takes D = 64 or 128 on an sm_90 GPU with 16-byte
+ * aligned tensors; everything else (other head dims up to 512, unaligned
+ * pointers, other GPUs) runs a plain kernel: one warp a query row, lanes
+ * striding over D, keys one at a time with an online softmax in fp32. It is
+ * slow but exact enough, and it keeps every shape correct.
+ *
+ * Fast path (FlashAttention-3 style, without ping-pong scheduling). Block
+ * `blk` of a 1-D grid of nqb * BH blocks owns query rows [qb * BM, qb * BM +
+ * BM) of head bh = blk / nqb, qb = blk % nqb (the blocks of one head run side
+ * by side and share its K and V in L2), BM = 64 * CONSUMERS. Warpgroup 0 is
+ * the producer: it drops to 24 or 32 registers (setmaxnreg) and one thread
+ * issues every TMA copy: the Q tile once (on its own mbarrier), then for each
+ * step j of BN keys the K and V tiles into ring slot j % ST, after waiting
+ * for the slot's "empty" mbarrier and announcing the bytes on its "full"
+ * one. Warpgroups 1..CONSUMERS are consumers (raised to 240 or 160
+ * registers); consumer cw owns query rows cw * 64 .. + 63 of the tile:
+ *   - S = Q K^T: D/16 wgmma m64nBNk16, both operands from shared memory,
+ *     K-major (Q rows and K rows both have D contiguous), fp32 accumulators;
+ *   - keys >= Sk are set to -inf (TMA filled their K rows with zeros);
+ *   - online softmax on the accumulators, base 2 with log2(e)/sqrt(D) folded
+ *     into one FMA before ex2; row max over the 4 lanes of a quad by two
+ *     shuffles; O rescaled by exp2(m_old - m_new); row sums kept per lane and
+ *     reduced at the end;
+ *   - P rounded to fp16 in registers and fed as the register A operand of
+ *     O += P V: BN/16 wgmma m64nDk16, V from shared memory N-major (V rows
+ *     are keys = the k of this product, D contiguous = its n), imm-trans-b 1.
+ *   The next step's S wgmma is issued right behind this step's P V (both
+ *   then waited for together), so the tensor cores see the two back to back;
+ *   afterwards lane 0 of each consumer warp arrives on the slot's "empty".
+ * Epilogue: O / l rounded to fp16 and stored from registers as half2, rows
+ * >= Sq skipped.
+ *
+ * Register fragments (PTX ISA, wgmma m64nNk16): accumulator register
+ * 4i + 2h + e of a thread of warp w (of the warpgroup), lane = 4g + t, is
+ * row 16w + g + 8h, column 8i + 2t + e. The register A fragment of a k16
+ * slice has a0,a1: row g, columns 2t, 2t+1; a2,a3: row g + 8; a4,a5: row g,
+ * columns 8 + 2t, 8 + 2t + 1; a6,a7: row g + 8, columns 8 + 2t.. (plus 16w
+ * rows). So the accumulators 8kk .. 8kk + 7 of S, packed in pairs, are
+ * exactly the A fragment of k16 slice kk of P: no data movement.
+ *
+ * Shared memory (dynamic, from a 1024-byte boundary): the Q tile, ST K
+ * tiles, ST V tiles, then the mbarriers. Every tile is D/64 chunks of
+ * [rows][64] fp16 (128-byte rows; chunk c holds columns 64c .. 64c + 63),
+ * written by TMA with 128-byte swizzling (16-byte piece p of row r at piece
+ * p ^ (r % 8) within each 1024-byte group of 8 rows); chunk c of a tile of
+ * R rows starts at c * R * 128. Matrix descriptors (start >> 4 in bits
+ * 0-13, LBO >> 4 in 16-29, SBO >> 4 in 32-45, swizzle mode 1 = 128B in bits
+ * 62-63):
+ *   Q (A, K-major), k16 step kk: start = Q + (kk / 4) * BM * 128 +
+ *     cw * 64 * 128 + (kk % 4) * 32, SBO = 1024 (next 8 rows);
+ *   K (B, K-major), k16 step kk: start = K + (kk / 4) * BN * 128 +
+ *     (kk % 4) * 32, SBO = 1024 (next 8 keys);
+ *   V (B, N-major), k16 step kk (keys 16kk ..): start = V + kk * 2048,
+ *     SBO = 1024 (next 8 keys), LBO = BN * 128 (next 64 columns of D).
+ *
+ * Edges. The tensor maps are 3-D (D, S, BH), so a box reaching past Sq or
+ * Sk within a head is zero-filled (never the next head's rows), and the
+ * full box's bytes still count on the mbarrier. Zero Q rows give finite
+ * scores and are not stored; zero K rows are masked; zero V rows meet P = 0.
+ */
+#ifndef BLOCK_N
+#define BLOCK_N 128
+#endif
+#ifndef STAGES
+#define STAGES 3
+#endif
+#ifndef CONSUMERS
+#define CONSUMERS 2
+#endif
+
+#include <cuda.h> /* CUtensorMap and its enums: types only, no driver calls linked */
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#include <math.h>
+#include <stdint.h>
+#include "kbreed_candidate.h"
+
+static_assert(BLOCK_N == 64 || BLOCK_N == 128, "BLOCK_N is 64 or 128");
+static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2 to 4");
+static_assert(CONSUMERS == 2 || CONSUMERS == 3, "CONSUMERS is 2 or 3");
+
+KBREED_CANDIDATE_ABI
+
+#define SMEM_OPTIN 232448    /* 227 KB: the sm_90 per-block limit */
+#define SMEM_EXTRA (1024 + 256) /* alignment slack + mbarriers */
+
+/* Ring slots (at most `want`, at least 2) that fit beside the Q tile. */
+constexpr int fa_fit_stages(int want, int q_bytes, int kv_bytes)
+{
+	return want <= 2 || q_bytes + 2 * want * kv_bytes + SMEM_EXTRA <= SMEM_OPTIN
+		       ? want
+		       : fa_fit_stages(want - 1, q_bytes, kv_bytes);
+}
+
+/* Everything the fast kernel for head dim D derives from the knobs. */
+template <int D> struct fa_cfg {
+	static constexpr int CONS = CONSUMERS;
+	static constexpr int BM = 64 * CONS;                       /* query rows a block */
+	static constexpr int BN = (CONS == 3 && D == 128) ? 64 : BLOCK_N;
+	static constexpr int NT = 128 * (CONS + 1);                /* producer + consumers */
+	static constexpr int Q_BYTES = BM * D * 2;
+	static constexpr int KV_BYTES = BN * D * 2;                /* one K or V tile */
+	static constexpr int ST = fa_fit_stages(STAGES, Q_BYTES, KV_BYTES);
+	static constexpr int SMEM = Q_BYTES + 2 * ST * KV_BYTES + SMEM_EXTRA;
+	static constexpr int PRODUCER_REGS = CONS == 2 ? 24 : 32;
+	static constexpr int CONSUMER_REGS = CONS == 2 ? 240 : 160;
+	static_assert(D == 64 || D == 128, "fast path head dims");
+	static_assert(SMEM <= SMEM_OPTIN, "shared memory");
+	/* two slots at least: a consumer waits for slot j + 1 before it frees slot j */
+	static_assert(ST >= 2, "two ring slots must fit");
+	static_assert(8 * (1 + 2 * ST) <= 256, "mbarriers fit their reserve");
+	static_assert(Q_BYTES % 1024 == 0 && KV_BYTES % 1024 == 0, "tiles keep 1024-byte alignment");
+	static_assert(128 * PRODUCER_REGS + 128 * CONS * CONSUMER_REGS <= 65536, "register file");
+};
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define FA_WGMMA_DEVICE 1
+#else
+#define FA_WGMMA_DEVICE 0
+#endif
+
+/* ---- PTX wrappers: mbarrier, TMA, wgmma (sm_90a), in templates/common ---- */
+
+// ---- inlined from ../common/hopper.cuh ----
+// hopper.cuh - the sm_90a helpers of the wgmma templates (gemm_wgmma_f16,
+// gemm_wgmma_tf32, flash_wgmma), written once:
+//   mbar_init / mbar_wait / mbar_arrive / mbar_arrive_expect_tx
+//                                 mbarriers in this block's shared memory
+//   tma_load_2d / tma_load_3d     one TMA box global -> shared, counted in bytes on an mbarrier
+//   tma_load_2d_mc / tma_load_3d_mc
+//                                 the same boxes multicast to the blocks of a cluster
+//   smem_desc(addr, lbo, sbo)     a wgmma shared-memory matrix descriptor, 128-byte swizzle
+//   wgmma_fence / wgmma_commit / wgmma_wait<N>
+//                                 ordering and completion of asynchronous wgmma groups
+//   reg_fence(x)                  keeps the compiler from moving a register's use across a
+//                                 wgmma wait (accumulators) or reusing an in-flight A operand
+// Shared-memory operands are 32-bit addresses (smem_u32). The descriptor
+// fields: start address >> 4 in bits 0-13, leading-dimension byte offset
+// >> 4 in 16-29, stride byte offset >> 4 in 32-45, swizzle mode 1 (128 B)
+// in bits 62-63. The wgmma instructions themselves (shape, types,
+// transposes) stay in each template, beside the tiling they serve.
+//
+// Not a template: kbreed inlines this file in place of the marker line that
+// names it (src/template.h), once per candidate, so that a candidate stays
+// one whole file.
+#ifndef KBREED_COMMON_HOPPER_CUH
+#define KBREED_COMMON_HOPPER_CUH
+
+#include <cuda.h> /* CUtensorMap: types only, no driver calls linked */
+#include <stdint.h>
+// ---- inlined from smem.cuh ----
+// smem.cuh - the shared-memory address of a pointer, as the 32-bit operand
+// that PTX's shared-space instructions (cp.async, ldmatrix, mbarrier, TMA,
+// wgmma descriptors) take. Shared by ampere.cuh and hopper.cuh.
+//
+// Not a template: kbreed inlines this file in place of the marker line that
+// names it (src/template.h), once per candidate, so that a candidate stays
+// one whole file.
+#ifndef KBREED_COMMON_SMEM_CUH
+#define KBREED_COMMON_SMEM_CUH
+
+#include <stdint.h>
+
+__device__ __forceinline__ uint32_t smem_u32(const void *p)
+{
+	return (uint32_t)__cvta_generic_to_shared(p);
+}
+
+#endif
+// ---- end of smem.cuh ----
+
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count)
+{
+	asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
+}
+
+/* Wait until the phase of parity `parity` of the barrier has completed. */
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
+{
+	uint32_t done;
+	do {
+		asm volatile("{\n.reg .pred p;\n"
+			     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+			     "selp.u32 %0, 1, 0, p;\n}\n"
+			     : "=r"(done)
+			     : "r"(bar), "r"(parity)
+			     : "memory");
+	} while (!done);
+}
+
+__device__ __forceinline__ void mbar_arrive(uint32_t bar)
+{
+	asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+
+/* Arrive once and add `bytes` to the transaction count the phase waits for. */
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes)
+{
+	asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
+		     : "memory");
+}
+
+/* One 2-D TMA box (x = inner coordinate, y = outer) into shared memory at dst;
+ * completion is counted in bytes on the mbarrier. */
+__device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap *map, int x, int y, uint32_t bar)
+{
+	asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     " [%0], [%1, {%2, %3}], [%4];" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar)
+		     : "memory");
+}
+
+/* The same box written to the same offset of every block in `mask` of the
+ * cluster, each block's mbarrier at offset `bar` counting the bytes. */
+__device__ __forceinline__ void tma_load_2d_mc(uint32_t dst, const CUtensorMap *map, int x, int y, uint32_t bar,
+					       uint16_t mask)
+{
+	asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     ".multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar), "h"(mask)
+		     : "memory");
+}
+
+/* One 3-D TMA box (x = column, y = row, z = the outer index) into shared
+ * memory at dst; completion is counted in bytes on the mbarrier. */
+__device__ __forceinline__ void tma_load_3d(uint32_t dst, const CUtensorMap *map, int x, int y, int z,
+					    uint32_t bar)
+{
+	asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     " [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar)
+		     : "memory");
+}
+
+/* The 3-D box written to the same offset of every block in `mask` of the
+ * cluster, as tma_load_2d_mc does the 2-D one. */
+__device__ __forceinline__ void tma_load_3d_mc(uint32_t dst, const CUtensorMap *map, int x, int y, int z,
+					       uint32_t bar, uint16_t mask)
+{
+	asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     ".multicast::cluster [%0], [%1, {%2, %3, %4}], [%5], %6;" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar), "h"(mask)
+		     : "memory");
+}
+
+/* Shared-memory matrix descriptor, 128-byte swizzle (fields above). */
+__device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
+{
+	return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) |
+	       ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
+}
+
+__device__ __forceinline__ void wgmma_fence(void)
+{
+	asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
+}
+
+__device__ __forceinline__ void wgmma_commit(void)
+{
+	asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
+}
+
+template <int N> __device__ __forceinline__ void wgmma_wait(void)
+{
+	asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
+}
+
+__device__ __forceinline__ void reg_fence(float &x)
+{
+	asm volatile("" : "+f"(x)::"memory");
+}
+
+__device__ __forceinline__ void reg_fence(uint32_t &x)
+{
+	asm volatile("" : "+r"(x)::"memory");
+}
+
+#endif
+// ---- end of ../common/hopper.cuh ----
+// ---- inlined from ../common/reduce.cuh ----
+// reduce.cuh - the warp and block reductions of the templates (rownorm,
+// norm_groups, frobenius, layernorm_row, layernorm_split, gemv, loss_reduce,
+// reduce_dim, flash_wgmma, the softmax templates through softmax_stats.cuh,
+// and the naive kernels src/generate.c writes), written once,
+// for any value type T and any combine op (sum, max, a (max, sum) merge, an
+// (arg, value) merge):
+//   kb_shfl_xor(v, off)           v from lane (lane ^ off) of the warp; any T
+//                                 of whole 32-bit words, moved word by word
+//   kb_warp_reduce(v, op)         op over the warp's 32 values; all 32 lanes
+//                                 call it, and every lane gets the result
+//   kb_block_reduce<NW>(v, sh, op, identity)
+//                                 op over groups of NW consecutive warps (NW
+//                                 = the block's warps: over the whole block);
+//                                 every thread gets its group's result
+// op(a, b) returns a combined with b. It must be commutative, bit for bit
+// (a + b == b + a holds in IEEE arithmetic), so that the two lanes of each
+// butterfly step, and hence all lanes, hold the same value; identity is its
+// neutral value (0 for a sum, -inf for a max): op(v, identity) == v.
+// The order of the combines is a fixed tree, the same in every lane, every
+// warp and every run: deterministic, the result bit-identical in all threads.
+//
+// kb_block_reduce's contract:
+// - every thread of the block calls it, with the same NW (it holds two
+//   __syncthreads); the block is whole warps, NW divides their number and
+//   is at most 32;
+// - sh is shared memory of one T per warp of the block (NW of them when the
+//   group is the block): each warp's result meets there;
+// - the result is valid in every thread of the group on return;
+// - it ends with a __syncthreads, so sh may be written again at once (the
+//   next call, or other use) without a barrier of the caller's.
+// Stages: a butterfly over each warp; lane 0 of each warp writes sh[warp];
+// a barrier; every warp reads its group's NW values (identity past them)
+// into its lanes and runs the butterfly again; a barrier.
+//
+// A type may bring its own kb_shfl_xor(T, int) overload, declared before the
+// reduction is instantiated (argument-dependent lookup finds it), to move
+// fewer words than the generic one (reduce_dim's accumulator shuffles its
+// index only for argmax and argmin).
+//
+// Not a template: kbreed inlines this file in place of the marker line that
+// names it (src/template.h), once per candidate, so that a candidate stays
+// one whole file.
+#ifndef KBREED_COMMON_REDUCE_CUH
+#define KBREED_COMMON_REDUCE_CUH
+
+#include <string.h>
+
+__device__ __forceinline__ float kb_shfl_xor(float v, int off)
+{
+	return __shfl_xor_sync(0xffffffffu, v, off);
+}
+
+__device__ __forceinline__ double kb_shfl_xor(double v, int off)
+{
+	return __shfl_xor_sync(0xffffffffu, v, off);
+}
+
+/* Any other T (float2, double2, a struct of floats, doubles and ints): its
+ * 32-bit words one at a time. */
+template <typename T> __device__ __forceinline__ T kb_shfl_xor(T v, int off)
+{
+	static_assert(sizeof(T) % 4 == 0, "kb_shfl_xor moves whole 32-bit words");
+	unsigned w[sizeof(T) / 4];
+	memcpy(w, &v, sizeof v);
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(T) / 4); i++)
+		w[i] = __shfl_xor_sync(0xffffffffu, w[i], off);
+	memcpy(&v, w, sizeof v);
+	return v;
+}
+
+/* op over the 32 lanes of the warp (all of them must call); every lane
+ * returns the result. */
+template <typename T, typename Op> __device__ __forceinline__ T kb_warp_reduce(T v, Op op)
+{
+#pragma unroll
+	for (int off = 16; off > 0; off >>= 1)
+		v = op(v, kb_shfl_xor(v, off));
+	return v;
+}
+
+/* op over each group of NW consecutive warps of the block; see the
+ * contract at the top. */
+template <int NW, typename T, typename Op>
+__device__ __forceinline__ T kb_block_reduce(T v, T *sh, Op op, T identity)
+{
+	static_assert(NW >= 1 && NW <= 32, "a group of 1 to 32 warps");
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	v = kb_warp_reduce(v, op);
+	if (lane == 0)
+		sh[warp] = v;
+	__syncthreads();
+	v = lane < NW ? sh[warp / NW * NW + lane] : identity;
+	v = kb_warp_reduce(v, op);
+	__syncthreads(); /* sh is free again */
+	return v;
+}
+
+/* The combine ops the templates share. */
+struct kb_sum {
+	template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+};
+
+/* (x, y) pairs summed componentwise: a block's (sum, sum of squares). */
+struct kb_sum2 {
+	__device__ __forceinline__ double2 operator()(double2 a, double2 b) const
+	{
+		return make_double2(a.x + b.x, a.y + b.y);
+	}
+};
+
+/* max where a NaN wins, as torch.max propagates it (the naive kernels of
+ * src/generate.c); between two NaNs, or +0 and -0, either may come out. */
+struct kb_max_nan {
+	template <typename T> __device__ __forceinline__ T operator()(T a, T b) const
+	{
+		return b > a || b != b ? b : a;
+	}
+};
+
+/* fmaxf: a NaN is dropped in favour of the other value, as fmaxf does. */
+struct kb_fmax {
+	__device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+#endif
+// ---- end of ../common/reduce.cuh ----
+
+/* D(64 x 64, fp32, 32 a thread) (+)= A(64 x 16, smem, K-major) * B(16 x 64, smem, K-major). */
+static __device__ __forceinline__ void wgmma_ss_n64(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     "}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+
+/* D(64 x 64, fp32, 32 a thread) += A(64 x 16, registers) * B(16 x 64, smem, N-major: imm-trans-b 1). */
+static __device__ __forceinline__ void wgmma_rs_n64(float *d, const uint32_t *a, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     "}, {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d));
+}
+
+/* D(64 x 128, fp32, 64 a thread) (+)= A(64 x 16, smem, K-major) * B(16 x 128, smem, K-major). */
+static __device__ __forceinline__ void wgmma_ss_n128(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+
+/* D(64 x 128, fp32, 64 a thread) += A(64 x 16, registers) * B(16 x 128, smem, N-major: imm-trans-b 1). */
+static __device__ __forceinline__ void wgmma_rs_n128(float *d, const uint32_t *a, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     "}, {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d));
+}
+
+/* S += Q K^T over the D/16 k16 steps (the first overwrites S). */
+template <int D, int BN, int BM>
+static __device__ __forceinline__ void issue_qk(float *sacc, uint32_t q_base, uint32_t k_base)
+{
+#pragma unroll
+	for (int kk = 0; kk < D / 16; kk++) {
+		const uint32_t off = (uint32_t)((kk % 4) * 32); /* k16 step within a 128-byte row */
+		const uint64_t da = smem_desc(q_base + (kk / 4) * BM * 128 + off, 16, 1024);
+		const uint64_t db = smem_desc(k_base + (kk / 4) * BN * 128 + off, 16, 1024);
+		if (BN == 128)
+			wgmma_ss_n128(sacc, da, db, kk);
+		else
+			wgmma_ss_n64(sacc, da, db, kk);
+	}
+}
+
+/* O += P V over the BN/16 k16 steps; P from registers. */
+template <int D, int BN>
+static __device__ __forceinline__ void issue_pv(float *oacc, uint32_t (*pa)[4], uint32_t v_base)
+{
+#pragma unroll
+	for (int kk = 0; kk < BN / 16; kk++) {
+		const uint64_t db = smem_desc(v_base + kk * 2048, BN * 128, 1024);
+		if (D == 128)
+			wgmma_rs_n128(oacc, pa[kk], db, 1);
+		else
+			wgmma_rs_n64(oacc, pa[kk], db, 1);
+	}
+}
+
+__device__ __forceinline__ float ex2(float x)
+{
+	float y;
+	asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+	return y;
+}
+
+__device__ __forceinline__ uint32_t pack_half2(float lo, float hi)
+{
+	__half2 h = __floats2half2_rn(lo, hi);
+	return *reinterpret_cast<uint32_t *>(&h);
+}
+
+/*
+ * The fast kernel. tmQ: q as (D, Sq, BH), box 64 x BM x 1; tmK, tmV: k and v
+ * as (D, Sk, BH), box 64 x BN x 1. o: (BH, Sq, D).
+ */
+template <int D>
+__global__ void __launch_bounds__(fa_cfg<D>::NT, 1)
+flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__ CUtensorMap tmK,
+		const __grid_constant__ CUtensorMap tmV, __half *__restrict__ o, int Sq, int Sk,
+		int nqb, float sl2 /* log2(e) / sqrt(D) */)
+{
+#if FA_WGMMA_DEVICE
+	typedef fa_cfg<D> C;
+	constexpr int BM = C::BM, BN = C::BN, ST = C::ST, CH = D / 64;
+	constexpr int NNT = BN / 8; /* n8 column groups of S */
+	constexpr int NDT = D / 8;  /* n8 column groups of O */
+	extern __shared__ uint8_t smem_raw[];
+	const uint32_t sQ = (smem_u32(smem_raw) + 1023u) & ~1023u;
+	const uint32_t sK = sQ + C::Q_BYTES;         /* ST tiles */
+	const uint32_t sV = sK + ST * C::KV_BYTES;   /* ST tiles */
+	const uint32_t q_bar = sV + ST * C::KV_BYTES;
+	const uint32_t full_bar = q_bar + 8;          /* ST x 8 bytes */
+	const uint32_t empty_bar = full_bar + ST * 8; /* ST x 8 bytes */
+
+	const int bh = (int)(blockIdx.x / (unsigned)nqb);
+	const int q0 = (int)(blockIdx.x % (unsigned)nqb) * BM;
+	const int nkb = (Sk + BN - 1) / BN;
+	const int wg = threadIdx.x / 128;
+
+	if (threadIdx.x == 0) {
+		mbar_init(q_bar, 1);
+		for (int s = 0; s < ST; s++) {
+			mbar_init(full_bar + 8 * s, 1);                  /* the producer's expect_tx */
+			mbar_init(empty_bar + 8 * s, 4 * C::CONS);       /* lane 0 of each consumer warp */
+		}
+		asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+		asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+	}
+	__syncthreads();
+
+	if (wg == 0) {
+		/* Producer warpgroup: one thread issues every copy. */
+		asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(C::PRODUCER_REGS));
+		if (threadIdx.x == 0) {
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmQ) : "memory");
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmK) : "memory");
+			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmV) : "memory");
+			mbar_arrive_expect_tx(q_bar, C::Q_BYTES);
+#pragma unroll
+			for (int c = 0; c < CH; c++)
+				tma_load_3d(sQ + c * BM * 128, &tmQ, 64 * c, q0, bh, q_bar);
+			int s = 0;
+			uint32_t phase = 0;
+			for (int j = 0; j < nkb; j++) {
+				/* first pass: parity 1 of a fresh barrier counts as complete */
+				mbar_wait(empty_bar + 8 * s, phase ^ 1);
+				const uint32_t fb = full_bar + 8 * s;
+				mbar_arrive_expect_tx(fb, 2 * C::KV_BYTES);
+#pragma unroll
+				for (int c = 0; c < CH; c++) {
+					tma_load_3d(sK + s * C::KV_BYTES + c * BN * 128, &tmK, 64 * c, j * BN, bh, fb);
+					tma_load_3d(sV + s * C::KV_BYTES + c * BN * 128, &tmV, 64 * c, j * BN, bh, fb);
+				}
+				if (++s == ST) {
+					s = 0;
+					phase ^= 1;
+				}
+			}
+		}
+	} else {
+		asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(C::CONSUMER_REGS));
+		const int cw = wg - 1;
+		const int tid = threadIdx.x & 127, warp = tid >> 5, lane = tid & 31;
+		const int g = lane >> 2, t = lane & 3;
+		const uint32_t q_base = sQ + cw * 64 * 128;
+
+		float oacc[D / 2];  /* O: register 4i + 2h + e = row g + 8h, column 8i + 2t + e */
+		float sacc[BN / 2]; /* S, then P in fp32, same layout */
+		uint32_t pa[BN / 16][4]; /* P in fp16: the A fragments of the BN/16 k16 steps */
+		float row_m[2] = { -INFINITY, -INFINITY }, row_l[2] = { 0.0f, 0.0f };
+#pragma unroll
+		for (int i = 0; i < D / 2; i++)
+			oacc[i] = 0.0f;
+
+		mbar_wait(q_bar, 0);
+		int s = 0;
+		uint32_t phase = 0;
+		mbar_wait(full_bar, 0);
+		wgmma_fence();
+		issue_qk<D, BN, BM>(sacc, q_base, sK);
+		wgmma_commit();
+		wgmma_wait<0>();
+#pragma unroll
+		for (int i = 0; i < BN / 2; i++)
+			reg_fence(sacc[i]);
+
+		for (int j = 0; j < nkb; j++) {
+			const int kv0 = j * BN;
+			/* keys past Sk (last step only) */
+			if (kv0 + BN > Sk) {
+#pragma unroll
+				for (int n = 0; n < NNT; n++)
+#pragma unroll
+					for (int e = 0; e < 2; e++)
+						if (kv0 + n * 8 + 2 * t + e >= Sk) {
+							sacc[4 * n + e] = -INFINITY;
+							sacc[4 * n + 2 + e] = -INFINITY;
+						}
+			}
+
+			/* online softmax, base 2; sacc becomes P (fp32) */
+#pragma unroll
+			for (int h = 0; h < 2; h++) {
+				float mx = -INFINITY;
+#pragma unroll
+				for (int n = 0; n < NNT; n++)
+					mx = fmaxf(mx, fmaxf(sacc[4 * n + 2 * h], sacc[4 * n + 2 * h + 1]));
+				mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+				mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+				const float m_new = fmaxf(row_m[h], mx);
+				const float ms = m_new == -INFINITY ? 0.0f : m_new * sl2;
+				const float corr = ex2(row_m[h] * sl2 - ms); /* 0 the first time */
+				row_m[h] = m_new;
+				float sum = 0.0f;
+#pragma unroll
+				for (int n = 0; n < NNT; n++) {
+					const float p0 = ex2(fmaf(sacc[4 * n + 2 * h], sl2, -ms));
+					const float p1 = ex2(fmaf(sacc[4 * n + 2 * h + 1], sl2, -ms));
+					sacc[4 * n + 2 * h] = p0;
+					sacc[4 * n + 2 * h + 1] = p1;
+					sum += p0 + p1;
+				}
+				row_l[h] = row_l[h] * corr + sum;
+#pragma unroll
+				for (int d = 0; d < NDT; d++) {
+					oacc[4 * d + 2 * h] *= corr;
+					oacc[4 * d + 2 * h + 1] *= corr;
+				}
+			}
+			/* k16 step kk of P V is S columns 16kk .. 16kk + 15: registers 8kk .. 8kk + 7 */
+#pragma unroll
+			for (int kk = 0; kk < BN / 16; kk++)
+#pragma unroll
+				for (int r = 0; r < 4; r++)
+					pa[kk][r] = pack_half2(sacc[8 * kk + 2 * r], sacc[8 * kk + 2 * r + 1]);
+
+			/* O += P V for this step, then S = Q K^T for the next, back to back */
+			wgmma_fence();
+			issue_pv<D, BN>(oacc, pa, sV + s * C::KV_BYTES);
+			wgmma_commit();
+			int sn = s + 1;
+			uint32_t pn = phase;
+			if (sn == ST) {
+				sn = 0;
+				pn ^= 1;
+			}
+			if (j + 1 < nkb) {
+				mbar_wait(full_bar + 8 * sn, pn);
+				wgmma_fence();
+				issue_qk<D, BN, BM>(sacc, q_base, sK + sn * C::KV_BYTES);
+				wgmma_commit();
+			}
+			wgmma_wait<0>();
+#pragma unroll
+			for (int i = 0; i < D / 2; i++)
+				reg_fence(oacc[i]);
+#pragma unroll
+			for (int i = 0; i < BN / 2; i++)
+				reg_fence(sacc[i]);
+#pragma unroll
+			for (int kk = 0; kk < BN / 16; kk++)
+#pragma unroll
+				for (int r = 0; r < 4; r++)
+					reg_fence(pa[kk][r]);
+			/* K and V of slot s are read: hand the slot back */
+			if (lane == 0)
+				mbar_arrive(empty_bar + 8 * s);
+			s = sn;
+			phase = pn;
+		}
+
+		/* O / l, rounded to fp16; rows past Sq are not written */
+#pragma unroll
+		for (int h = 0; h < 2; h++) {
+			float l = row_l[h];
+			l += __shfl_xor_sync(0xffffffffu, l, 1);
+			l += __shfl_xor_sync(0xffffffffu, l, 2);
+			const float inv = 1.0f / l;
+			const int row = q0 + cw * 64 + warp * 16 + g + 8 * h;
+			if (row < Sq) {
+				__half *orow = o + ((int64_t)bh * Sq + row) * D + 2 * t;
+#pragma unroll
+				for (int d = 0; d < NDT; d++)
+					*reinterpret_cast<__half2 *>(orow + d * 8) =
+						__floats2half2_rn(oacc[4 * d + 2 * h] * inv,
+								  oacc[4 * d + 2 * h + 1] * inv);
+			}
+		}
+	}
+#endif
+}
+
+/*
+ * The plain path: warp w of the grid takes query row w of (BH * Sq, D);
+ * lane l holds elements l, l + 32, ... (DPL of them, D <= 32 * DPL) of its q
+ * row and O row. Keys are visited one at a time: the score is a warp sum,
+ * then the online softmax update, all in fp32.
+ */
+template <int DPL>
+__global__ void __launch_bounds__(256)
+attn_rowwise(const __half *__restrict__ q, const __half *__restrict__ k,
+	     const __half *__restrict__ v, __half *__restrict__ o, int64_t rows, int64_t Sq,
+	     int64_t Sk, int D, float sl2)
+{
+	const int64_t r = (int64_t)blockIdx.x * 8 + (threadIdx.x >> 5);
+	const int lane = threadIdx.x & 31;
+	if (r >= rows)
+		return;
+	const int64_t bh = r / Sq;
+	const __half *qr = q + r * D;
+	const __half *kb = k + bh * Sk * D, *vb = v + bh * Sk * D;
+	float qv[DPL], acc[DPL];
+#pragma unroll
+	for (int i = 0; i < DPL; i++) {
+		const int d = lane + 32 * i;
+		qv[i] = d < D ? __half2float(qr[d]) : 0.0f;
+		acc[i] = 0.0f;
+	}
+	float m = -INFINITY, l = 0.0f;
+	for (int64_t j = 0; j < Sk; j++) {
+		const __half *kr = kb + j * D, *vr = vb + j * D;
+		float sc = 0.0f;
+#pragma unroll
+		for (int i = 0; i < DPL; i++) {
+			const int d = lane + 32 * i;
+			if (d < D)
+				sc = fmaf(qv[i], __half2float(kr[d]), sc);
+		}
+		sc = kb_warp_reduce(sc, kb_sum());
+		const float m_new = fmaxf(m, sc);
+		const float corr = exp2f((m - m_new) * sl2); /* 0 the first time */
+		const float p = exp2f((sc - m_new) * sl2);
+		m = m_new;
+		l = l * corr + p;
+#pragma unroll
+		for (int i = 0; i < DPL; i++) {
+			const int d = lane + 32 * i;
+			acc[i] = acc[i] * corr + (d < D ? p * __half2float(vr[d]) : 0.0f);
+		}
+	}
+	const float inv = 1.0f / l;
+	__half *orow = o + r * D;
+#pragma unroll
+	for (int i = 0; i < DPL; i++) {
+		const int d = lane + 32 * i;
+		if (d < D)
+			orow[d] = __float2half_rn(acc[i] * inv);
+	}
+}
+
+/* ---- host side ---- */
+
+/* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI). */
+typedef CUresult (*encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+				    const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+				    const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+				    CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static encode_tiled_fn g_encode = NULL;
+static int g_ready = 0;  /* 1: looked up; the fast path needs g_major == 9 and g_encode */
+static int g_major = 0;
+static int g_attr64 = 0, g_attr128 = 0; /* shared-memory attribute set per kernel */
+
+/* Finds the encoder and the compute capability once. */
+static int setup(void)
+{
+	if (g_ready)
+		return KB_OK;
+	int dev = 0;
+	if (cudaGetDevice(&dev) != cudaSuccess ||
+	    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
+		return KB_ERR_LAUNCH;
+	void *fn = NULL;
+	cudaDriverEntryPointQueryResult qr = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+	cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
+							 cudaEnableDefault, &qr);
+#else
+	cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &qr);
+#endif
+	if (e == cudaSuccess && qr == cudaDriverEntryPointSuccess && fn)
+		g_encode = (encode_tiled_fn)fn;
+	else
+		(void)cudaGetLastError(); /* no encoder: the plain path only */
+	g_ready = 1;
+	return KB_OK;
+}
+
+/* A 3-D fp16 tensor map over (D, S, BH) contiguous, boxes of 64 x rows x 1,
+ * 128-byte swizzle, zero fill outside. */
+static int make_map(CUtensorMap *map, const void *ptr, int64_t D, int64_t S, int64_t BH, uint32_t rows)
+{
+	cuuint64_t dims[3] = { (cuuint64_t)D, (cuuint64_t)S, (cuuint64_t)BH };
+	cuuint64_t strides[2] = { (cuuint64_t)(D * 2), (cuuint64_t)(S * D * 2) };
+	cuuint32_t box[3] = { 64, rows, 1 };
+	cuuint32_t estr[3] = { 1, 1, 1 };
+	CUresult r = g_encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3, (void *)ptr, dims, strides, box, estr,
+			      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+			      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+	return r == CUDA_SUCCESS ? KB_OK : KB_ERR_LAUNCH;
+}
+
+template <int D>
+static int flash_launch(const __half *q, const __half *k, const __half *v, __half *o, int64_t BH,
+			int64_t Sq, int64_t Sk, cudaStream_t st, int *attr)
+{
+	typedef fa_cfg<D> C;
+	if (!*attr) {
+		if (cudaFuncSetAttribute((const void *)flash_wgmma_fwd<D>,
+					 cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM) != cudaSuccess)
+			return KB_ERR_LAUNCH;
+		*attr = 1;
+	}
+	CUtensorMap mq, mk, mv;
+	if (make_map(&mq, q, D, Sq, BH, C::BM) || make_map(&mk, k, D, Sk, BH, C::BN) ||
+	    make_map(&mv, v, D, Sk, BH, C::BN))
+		return KB_ERR_LAUNCH;
+	const int64_t nqb = (Sq + C::BM - 1) / C::BM;
+	const float sl2 = (float)(1.4426950408889634 / sqrt((double)D));
+	flash_wgmma_fwd<D><<<(unsigned)(nqb * BH), C::NT, C::SMEM, st>>>(mq, mk, mv, o, (int)Sq, (int)Sk,
+									 (int)nqb, sl2);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+template <int DPL>
+static int rowwise_launch(const __half *q, const __half *k, const __half *v, __half *o, int64_t BH,
+			  int64_t Sq, int64_t Sk, int64_t D, cudaStream_t st)
+{
+	const int64_t rows = BH * Sq, blocks = (rows + 7) / 8;
+	if (blocks > 2147483647LL)
+		return KB_ERR_SHAPE;
+	const float sl2 = (float)(1.4426950408889634 / sqrt((double)D));
+	attn_rowwise<DPL><<<(unsigned)blocks, 256, 0, st>>>(q, k, v, o, rows, Sq, Sk, (int)D, sl2);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
+{
+	if (!in || !out || n_in != 3 || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *q = &in[0], *k = &in[1], *v = &in[2];
+	kb_tensor *o = &out[0];
+	if (q->dtype != KB_F16 || k->dtype != KB_F16 || v->dtype != KB_F16 || o->dtype != KB_F16)
+		return KB_ERR_SHAPE;
+	const int nd = q->ndim;
+	if (nd < 2 || nd > KBREED_MAX_DIMS || k->ndim != nd || v->ndim != nd || o->ndim != nd)
+		return KB_ERR_SHAPE;
+	int64_t BH = 1;
+	for (int i = 0; i < nd - 2; i++) {
+		if (q->shape[i] < 0 || k->shape[i] != q->shape[i] || v->shape[i] != q->shape[i] ||
+		    o->shape[i] != q->shape[i])
+			return KB_ERR_SHAPE;
+		BH *= q->shape[i];
+	}
+	const int64_t Sq = q->shape[nd - 2], D = q->shape[nd - 1], Sk = k->shape[nd - 2];
+	if (Sq < 0 || Sk < 1 || D < 1 || k->shape[nd - 1] != D || v->shape[nd - 2] != Sk ||
+	    v->shape[nd - 1] != D || o->shape[nd - 2] != Sq || o->shape[nd - 1] != D)
+		return KB_ERR_SHAPE;
+	if (BH == 0 || Sq == 0)
+		return KB_OK;
+	const __half *qp = (const __half *)q->data, *kp = (const __half *)k->data;
+	const __half *vp = (const __half *)v->data;
+	__half *op = (__half *)o->data;
+	cudaStream_t st = (cudaStream_t)stream;
+	int rc = setup();
+	if (rc)
+		return rc;
+
+	/* the fast path: TMA needs 16-byte aligned bases (row pitches D * 2 are) */
+	const bool aligned = ((uintptr_t)qp | (uintptr_t)kp | (uintptr_t)vp | (uintptr_t)op) % 16 == 0;
+	const int64_t lim = 2147483647LL - 512; /* int rows and grid in the kernel */
+	if (g_major == 9 && g_encode && aligned && (D == 64 || D == 128) && Sq <= lim && Sk <= lim &&
+	    BH <= lim && ((Sq + 191) / 64) * BH <= lim) {
+		if (D == 128)
+			return flash_launch<128>(qp, kp, vp, op, BH, Sq, Sk, st, &g_attr128);
+		return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, st, &g_attr64);
+	}
+	/* everything else: one warp a query row */
+	if (D <= 128)
+		return rowwise_launch<4>(qp, kp, vp, op, BH, Sq, Sk, D, st);
+	if (D <= 256)
+		return rowwise_launch<8>(qp, kp, vp, op, BH, Sq, Sk, D, st);
+	if (D <= 512)
+		return rowwise_launch<16>(qp, kp, vp, op, BH, Sq, Sk, D, st);
+	return KB_ERR_SHAPE;
+}
