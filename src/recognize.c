@@ -1559,6 +1559,28 @@ double recognize_flops(const struct op_graph *g)
 	return flops;
 }
 
+static bool has_half(const struct tensor_spec *t, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (t[i].dtype == KB_F16 || t[i].dtype == KB_BF16)
+			return true;
+	return false;
+}
+
+/* "#define KB_F32_ONLY 1" appended to p->defines where no tensor of p is
+ * fp16 or bf16: the memory-bound templates then leave their half-precision
+ * kernels and headers out of every candidate's compile (about a quarter of
+ * its nvcc time; templates/common/dtype.cuh). */
+static void note_f32_only(struct problem *p)
+{
+	if (has_half(p->inputs, p->n_inputs) || has_half(p->params, p->n_params) ||
+	    has_half(p->outputs, p->n_outputs) || (p->defines && strstr(p->defines, "KB_F32_ONLY")))
+		return;
+	char *d = xasprintf("%s#define KB_F32_ONLY 1\n", p->defines ? p->defines : "");
+	free(p->defines);
+	p->defines = d;
+}
+
 bool recognize_problem(struct problem *p)
 {
 	struct recognition r;
@@ -1595,6 +1617,8 @@ bool recognize_problem(struct problem *p)
 	}
 	ok = true;
 out:
+	if (ok)
+		note_f32_only(p);
 	recognition_release(&r);
 	return ok;
 }

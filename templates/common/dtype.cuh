@@ -7,6 +7,13 @@
 //   ld_word(p)         one word or element, with streaming (evict-first)
 //                      cache hints when `stream` is true
 //   st_word(p, w)      one word or element stored, likewise
+//   kb_takes_dtype(dt) whether this build takes elements of dtype dt
+//
+// KB_F32_ONLY (recognition writes 1 where every tensor of the problem is
+// fp32, or an integer) leaves fp16 and bf16 out: their headers, overloads and
+// the templates' fp16/bf16 kernels (each such kernel sits under
+// `#if !KB_F32_ONLY`), about a quarter of a candidate's nvcc time. Such a
+// build answers KB_ERR_SHAPE for fp16 or bf16 tensors.
 //
 // Not a template: kbreed inlines this file in place of the marker line that
 // names it (src/template.h), once per candidate, so that a candidate stays
@@ -14,19 +21,32 @@
 #ifndef KBREED_COMMON_DTYPE_CUH
 #define KBREED_COMMON_DTYPE_CUH
 
+#ifndef KB_F32_ONLY
+#define KB_F32_ONLY 0
+#endif
+#if !KB_F32_ONLY
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
+#endif
 #include <stdint.h>
 #include <string.h>
+#include "kbreed_candidate.h"
 
 static __device__ __forceinline__ float to_float(float v) { return v; }
-static __device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
-static __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-
 template <typename T> static __device__ __forceinline__ T from_float(float v);
 template <> __device__ __forceinline__ float from_float<float>(float v) { return v; }
+#if !KB_F32_ONLY
+static __device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
+static __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half(v); }
 template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16(v); }
+#endif
+
+/* fp32 always; fp16 and bf16 unless KB_F32_ONLY. */
+static inline bool kb_takes_dtype(int dt)
+{
+	return dt == KB_F32 || (!KB_F32_ONLY && (dt == KB_F16 || dt == KB_BF16));
+}
 
 template <int V> struct word_t;
 template <> struct word_t<1> { typedef float T; };

@@ -318,7 +318,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	const kb_tensor *x = &in[0], *wt = &in[1];
 	kb_tensor *y = &out[0];
-	if (x->dtype != KB_F32 && x->dtype != KB_F16 && x->dtype != KB_BF16)
+	if (!kb_takes_dtype(x->dtype))
 		return KB_ERR_SHAPE;
 	if (wt->dtype != x->dtype || y->dtype != x->dtype || (CONV_BIAS && in[2].dtype != x->dtype))
 		return KB_ERR_SHAPE;
@@ -349,9 +349,14 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	switch (x->dtype) {
 	case KB_F32:
 		return launch<float>(in, y, N, (int)C, mult, (int)H, (int)W, (int)OH, (int)OW, st);
+#if !KB_F32_ONLY
 	case KB_F16:
 		return launch<__half>(in, y, N, (int)C, mult, (int)H, (int)W, (int)OH, (int)OW, st);
 	default:
 		return launch<__nv_bfloat16>(in, y, N, (int)C, mult, (int)H, (int)W, (int)OH, (int)OW, st);
+#else
+	default:
+		return KB_ERR_SHAPE;
+#endif
 	}
 }

@@ -421,7 +421,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	const kb_tensor *x = &in[0], *dw = &in[1], *pw = &in[2 + CONV_BIAS];
 	kb_tensor *y = &out[0];
-	if (x->dtype != KB_F32 && x->dtype != KB_F16 && x->dtype != KB_BF16)
+	if (!kb_takes_dtype(x->dtype))
 		return KB_ERR_SHAPE;
 	for (int i = 1; i < n_in; i++)
 		if (in[i].dtype != x->dtype)
@@ -460,9 +460,14 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	switch (x->dtype) {
 	case KB_F32:
 		return launch<float>(in, y, N, (int)C, mult, (int)Cout, (int)H, (int)W, (int)OH, (int)OW, st);
+#if !KB_F32_ONLY
 	case KB_F16:
 		return launch<__half>(in, y, N, (int)C, mult, (int)Cout, (int)H, (int)W, (int)OH, (int)OW, st);
 	default:
 		return launch<__nv_bfloat16>(in, y, N, (int)C, mult, (int)Cout, (int)H, (int)W, (int)OH, (int)OW, st);
+#else
+	default:
+		return KB_ERR_SHAPE;
+#endif
 	}
 }

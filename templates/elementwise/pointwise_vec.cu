@@ -96,8 +96,10 @@ static __device__ real load_scalar(const void *p, int dtype)
 {
 	switch (dtype) {
 	case KB_F32: return *(const float *)p;
+#if !KB_F32_ONLY
 	case KB_F16: return __half2float(*(const __half *)p);
 	case KB_BF16: return __bfloat162float(*(const __nv_bfloat16 *)p);
+#endif
 	case KB_F64: return (real)*(const double *)p;
 	case KB_I32: return (real)*(const int32_t *)p;
 	case KB_I64: return (real)*(const int64_t *)p;
@@ -181,7 +183,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	const kb_tensor *x = &in[KB_PW_MAIN];
 	kb_tensor *y = &out[0];
-	if (x->dtype != y->dtype || (x->dtype != KB_F32 && x->dtype != KB_F16 && x->dtype != KB_BF16))
+	if (x->dtype != y->dtype || !kb_takes_dtype(x->dtype))
 		return KB_ERR_SHAPE;
 	if (!kb_same_shape(x, y))
 		return KB_ERR_SHAPE;
@@ -201,7 +203,11 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	cudaStream_t st = (cudaStream_t)stream;
 	switch (x->dtype) {
 	case KB_F32: return run<float>(x, y, n, sc, st);
+#if !KB_F32_ONLY
 	case KB_F16: return run<__half>(x, y, n, sc, st);
 	default: return run<__nv_bfloat16>(x, y, n, sc, st);
+#else
+	default: return KB_ERR_SHAPE;
+#endif
 	}
 }

@@ -624,7 +624,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	if (!in || !out || n_in != N_IN || n_out != 1 || out[0].ndim != 0)
 		return KB_ERR_SHAPE;
 	const int dt = in[0].dtype;
-	if ((dt != KB_F32 && dt != KB_F16 && dt != KB_BF16) || out[0].dtype != dt)
+	if (!kb_takes_dtype(dt) || out[0].dtype != dt)
 		return KB_ERR_SHAPE;
 	/* One shape for all inputs; for cross-entropy (B, C) and (B,) int64. */
 	if (CE && (in[0].ndim != 2 || in[1].dtype != KB_I64 || in[1].ndim != 1 || in[1].shape[0] != in[0].shape[0]))
@@ -654,9 +654,14 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	switch (dt) {
 	case KB_F32:
 		return launch<float>(in, (float *)out[0].data, n, rows, D, div, st);
+#if !KB_F32_ONLY
 	case KB_F16:
 		return launch<__half>(in, (__half *)out[0].data, n, rows, D, div, st);
 	default:
 		return launch<__nv_bfloat16>(in, (__nv_bfloat16 *)out[0].data, n, rows, D, div, st);
+#else
+	default:
+		return KB_ERR_SHAPE;
+#endif
 	}
 }

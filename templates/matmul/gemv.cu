@@ -264,7 +264,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	const kb_tensor *a = &in[0], *x = &in[1];
 	kb_tensor *y = &out[0];
-	if (a->dtype != KB_F32 && a->dtype != KB_F16 && a->dtype != KB_BF16)
+	if (!kb_takes_dtype(a->dtype))
 		return KB_ERR_SHAPE;
 	if (x->dtype != a->dtype || y->dtype != a->dtype)
 		return KB_ERR_SHAPE;
@@ -293,10 +293,15 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	switch (a->dtype) {
 	case KB_F32:
 		return launch<float>((const float *)a->data, (const float *)x->data, (float *)y->data, rows, k, st);
+#if !KB_F32_ONLY
 	case KB_F16:
 		return launch<__half>((const __half *)a->data, (const __half *)x->data, (__half *)y->data, rows, k, st);
 	default:
 		return launch<__nv_bfloat16>((const __nv_bfloat16 *)a->data, (const __nv_bfloat16 *)x->data,
 					     (__nv_bfloat16 *)y->data, rows, k, st);
+#else
+	default:
+		return KB_ERR_SHAPE;
+#endif
 	}
 }

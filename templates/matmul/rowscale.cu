@@ -156,7 +156,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	const kb_tensor *a = &in[0], *b = &in[1];
 	kb_tensor *y = &out[0];
-	if (b->dtype != KB_F32 && b->dtype != KB_F16 && b->dtype != KB_BF16)
+	if (!kb_takes_dtype(b->dtype))
 		return KB_ERR_SHAPE;
 	if (a->dtype != b->dtype || y->dtype != b->dtype || a->ndim != 1 || b->ndim != 2 || y->ndim < 0 ||
 	    y->ndim > KBREED_MAX_DIMS)
@@ -175,10 +175,15 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	switch (b->dtype) {
 	case KB_F32:
 		return launch<float>((const float *)a->data, (const float *)b->data, (float *)y->data, n, m, st);
+#if !KB_F32_ONLY
 	case KB_F16:
 		return launch<__half>((const __half *)a->data, (const __half *)b->data, (__half *)y->data, n, m, st);
 	default:
 		return launch<__nv_bfloat16>((const __nv_bfloat16 *)a->data, (const __nv_bfloat16 *)b->data,
 					     (__nv_bfloat16 *)y->data, n, m, st);
+#else
+	default:
+		return KB_ERR_SHAPE;
+#endif
 	}
 }

@@ -139,10 +139,12 @@ template <typename T, int V> struct alignas(sizeof(T) * V) pack_t {
 /* One element of a parameter tensor that is fp32 or x's dtype. */
 static __device__ __forceinline__ float ld_param(const void *p, int dtype, int64_t i)
 {
+#if !KB_F32_ONLY
 	if (dtype == KB_F16)
 		return __half2float(((const __half *)p)[i]);
 	if (dtype == KB_BF16)
 		return __bfloat162float(((const __nv_bfloat16 *)p)[i]);
+#endif
 	return ((const float *)p)[i];
 }
 
@@ -553,7 +555,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	const kb_tensor *x = &in[0];
 	kb_tensor *y = &out[0];
 	if (!kb_same_shape(x, y) || x->dtype != y->dtype ||
-	    (x->dtype != KB_F32 && x->dtype != KB_F16 && x->dtype != KB_BF16))
+	    !kb_takes_dtype(x->dtype))
 		return KB_ERR_SHAPE;
 	const int64_t numel = kb_numel(x);
 	params_t q;
@@ -636,9 +638,11 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	if (g_sms == 0)
 		return KB_ERR_LAUNCH;
 	cudaStream_t st = (cudaStream_t)stream;
+#if !KB_F32_ONLY
 	if (x->dtype == KB_F16)
 		return run<__half>(x->data, y->data, gr, groups, q, st);
 	if (x->dtype == KB_BF16)
 		return run<__nv_bfloat16>(x->data, y->data, gr, groups, q, st);
+#endif
 	return run<float>(x->data, y->data, gr, groups, q, st);
 }

@@ -257,7 +257,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	const kb_tensor *x = &in[0];
 	kb_tensor *y = &out[0];
 	if (!kb_same_shape(x, y) || x->dtype != y->dtype ||
-	    (x->dtype != KB_F32 && x->dtype != KB_F16 && x->dtype != KB_BF16))
+	    !kb_takes_dtype(x->dtype))
 		return KB_ERR_SHAPE;
 	const int dim = NORM_DIM < 0 ? NORM_DIM + x->ndim : NORM_DIM;
 	if (dim < 0 || dim >= x->ndim)
@@ -275,9 +275,11 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	if (g_sms == 0)
 		return KB_ERR_LAUNCH;
 	cudaStream_t st = (cudaStream_t)stream;
+#if !KB_F32_ONLY
 	if (x->dtype == KB_F16)
 		return run<__half>(x->data, y->data, outer, R, inner, st);
 	if (x->dtype == KB_BF16)
 		return run<__nv_bfloat16>(x->data, y->data, outer, R, inner, st);
+#endif
 	return run<float>(x->data, y->data, outer, R, inner, st);
 }

@@ -378,7 +378,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	const kb_tensor *x = &in[0];
 	kb_tensor *y = &out[0];
-	if (x->dtype != KB_F32 && x->dtype != KB_F16 && x->dtype != KB_BF16)
+	if (!kb_takes_dtype(x->dtype))
 		return KB_ERR_SHAPE;
 	if (y->dtype != (ARG ? KB_I64 : x->dtype))
 		return KB_ERR_SHAPE;
@@ -415,10 +415,15 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	switch (x->dtype) {
 	case KB_F32:
 		return launch<float>((const float *)x->data, ARG ? nullptr : (float *)y->data, yi, outer, (int)r, inner, st);
+#if !KB_F32_ONLY
 	case KB_F16:
 		return launch<__half>((const __half *)x->data, ARG ? nullptr : (__half *)y->data, yi, outer, (int)r, inner, st);
 	default:
 		return launch<__nv_bfloat16>((const __nv_bfloat16 *)x->data, ARG ? nullptr : (__nv_bfloat16 *)y->data, yi,
 					     outer, (int)r, inner, st);
+#else
+	default:
+		return KB_ERR_SHAPE;
+#endif
 	}
 }
