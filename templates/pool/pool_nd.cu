@@ -5,8 +5,9 @@
 // knob THREADS: 64 128 256 512 1024 | default 256 | category parallelism | threads per block
 // knob OPT: 1 2 4 8 | default 4 | category parallelism | adjacent outputs along the innermost axis computed by one thread
 // knob WINDOW: 0 1 | default 1 | category memory access | 1 = a thread loads the input span its OPT outputs share once into registers (up to 64 elements), 0 = every output reads its own window
-// knob VEC: 1 2 4 | default 4 | category memory access | 4-byte words per load of the register span (4, 8 or 16 bytes), used where the stride along W is 1, OPT a multiple of the word's elements and rows start on a word
+// knob VEC: 1 2 4 | default 4 | category memory access | 4-byte words per load of the register span (4, 8 or 16 bytes), used where OPT times the stride along W is a multiple of the word's elements and rows start on a word
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = streaming loads (__ldcs, evict-first): no window overlaps another's rows
+// knob ROWS: 0 1 | default 1 | category memory access | 1 = a block reads the window's input rows whole (coalesced words), reduces them column by column into shared memory, then every output of the row from there; 0 = each thread reads its own outputs' spans
 /*
  * pool_nd.cu - max and average pooling over the last 1, 2 or 3 dims (the
  * MaxPool1d/2d/3d and AvgPool1d/2d/3d modules, F.max_pool*, F.avg_pool*),
@@ -54,16 +55,28 @@
  * once, (OPT-1)*S + DIL*(K-1) + 1 elements (WINDOW=1; with stride 1 that is
  * OPT + DIL*(K-1) loads for OPT*K uses, and elements no output uses are
  * never loaded), or reads each output's K elements (WINDOW=0, or a span over 64).
- * With stride 1 along W, OPT a multiple of a word's E elements and every
- * row starting on a word (IW a multiple of E, x aligned), the span is read
- * as 4*VEC-byte words: a thread's first output is then a multiple of E, so
- * the span starts (-PW) mod E elements into its first word, a compile-time
+ * With OPT times the stride along W a multiple of a word's E elements and
+ * every row starting on a word (IW a multiple of E, x aligned), the span is
+ * read as 4*VEC-byte words: a thread's first input column is then -PW plus a
+ * multiple of E, so the span starts (-PW) mod E elements into its first word, a compile-time
  * offset, and every word lies wholly inside the row or wholly outside.
  * Neighbouring threads own neighbouring runs of outputs, so a warp's loads
  * are one stretch of the input row, served from L1 where windows overlap.
  * The window is a compile-time constant: every loop over it unrolls. Threads
  * grid-stride over (row, run of OPT) pairs; index math is 32-bit where the
  * count of pairs fits, input offsets are 64-bit.
+ *
+ * ROWS = 1 reads the input as the hardware likes it, whatever the stride:
+ * a block owns a tile of one output row (up to ROW_SPAN input columns), and
+ * its threads read each input row of the window in turn as consecutive
+ * words (a warp's load is one stretch of the row), keeping per column the
+ * maximum or sum over the window's rows (kd, kh) in registers; those column
+ * results go to shared memory, and each output is then its window's columns
+ * there. Max and sum are separable, so the value is the same (a sum up to
+ * rounding order); the index of a maximum is not (its ties follow PyTorch's
+ * row-major order), so a model that returns indices runs the ROWS = 0
+ * kernel, as does a tile of fewer than THREADS / 4 words (short rows: a
+ * block would idle) or a window wider than ROW_SPAN.
  */
 #ifndef THREADS
 #define THREADS 256
@@ -79,6 +92,9 @@
 #endif
 #ifndef STREAM
 #define STREAM 0
+#endif
+#ifndef ROWS
+#define ROWS 1
 #endif
 
 /* The ops, as recognition names them in POOL_OP. */
@@ -159,6 +175,7 @@ static_assert(OPT == 1 || OPT == 2 || OPT == 4 || OPT == 8, "OPT is 1, 2, 4 or 8
 static_assert(WINDOW == 0 || WINDOW == 1, "WINDOW is 0 or 1");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC is 1, 2 or 4");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
+static_assert(ROWS == 0 || ROWS == 1, "ROWS is 0 or 1");
 static_assert(POOL_OP == POOL_OP_MAX || POOL_OP == POOL_OP_AVG, "POOL_OP");
 static_assert(POOL_D >= 1 && POOL_H >= 1 && POOL_W >= 1, "POOL_D/H/W: windows of at least 1");
 static_assert(POOL_STRIDE_D >= 1 && POOL_STRIDE_H >= 1 && POOL_STRIDE_W >= 1, "POOL_STRIDE");
@@ -271,7 +288,7 @@ template <typename T>
 struct wide_t {
 	typedef typename word_t<VEC>::T W;
 	static constexpr int E = (int)(sizeof(W) / sizeof(T));
-	static constexpr bool ok = IN_REGS && VEC > 1 && SW == 1 && OPT % E == 0;
+	static constexpr bool ok = IN_REGS && VEC > 1 && (OPT * SW) % E == 0;
 	static constexpr int SHIFT = ((-PW) % E + E) % E;   /* the span's offset in its first word */
 	static constexpr int NW = (SHIFT + SPAN + E - 1) / E;  /* words covering the span */
 };
@@ -377,6 +394,94 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 	}
 }
 
+/* ROWS = 1: input columns of one output row's tile held in shared memory. */
+#define ROW_SPAN 8192
+
+/* The column result of a and v: their maximum (NaN wins) or their sum. */
+static __device__ __forceinline__ float col_add(float a, float v)
+{
+#if IS_MAX
+	return (v > a || v != v) ? v : a;
+#else
+	return a + v;
+#endif
+}
+
+/* `rows` output rows (planes*OD*OH) of OW outputs, in tiles of `tile`
+ * outputs; WIDE: rows read as words of VEC 4-byte words (IW a multiple of
+ * the word's elements, x aligned), else element by element. */
+template <typename T, bool WIDE>
+__global__ void __launch_bounds__(THREADS)
+pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int ID, int IH, int IW, int OD,
+		 int OH, int OW, int tile)
+{
+	typedef typename word_t<VEC>::T W;
+	constexpr int E = WIDE ? (int)(sizeof(W) / sizeof(T)) : 1;
+	__shared__ float col[ROW_SPAN];
+	const int tiles = (OW + tile - 1) / tile;
+	const float none = IS_MAX ? -INFINITY : 0.0f;
+	for (int64_t b = blockIdx.x; b < rows * tiles; b += gridDim.x) {
+		const int ow0 = (int)(b % tiles) * tile;
+		int64_t r = b / tiles;   /* plane*OD*OH + od*OH + oh */
+		const int oh = (int)(r % OH);
+		const int od = (int)(r / OH % OD);
+		const T *xp = x + (r / OH / OD) * ID * IH * IW;
+		const axis_t ad = axis_of<KD, SD, PD, DD>(od, ID);
+		const axis_t ah = axis_of<KH, SH, PH, DH>(oh, IH);
+		const int nout = min(tile, OW - ow0);
+		const int c0 = ow0 * SW - PW;   /* the span's first input column */
+		const int span = (nout - 1) * SW + DW * (KW - 1) + 1;
+		const int a0 = c0 >= 0 ? c0 / E * E : -((-c0 + E - 1) / E * E);   /* c0 rounded down to a word */
+		const int words = (c0 + span - a0 + E - 1) / E;
+		for (int q = threadIdx.x; q < words; q += THREADS) {
+			const int c = a0 + q * E;   /* a word lies wholly inside the row or wholly outside */
+			float v[E];
+#pragma unroll
+			for (int k = 0; k < E; k++)
+				v[k] = none;
+			if (c >= 0 && c < IW) {
+#pragma unroll 1
+				for (int kd = ad.k0; kd < ad.k1; kd++) {
+					const T *xd = xp + (int64_t)(ad.start + kd * DD) * IH * IW + c;
+#pragma unroll
+					for (int kh = 0; kh < KH; kh++) {
+						if (kh < ah.k0 || kh >= ah.k1)
+							continue;
+						const T *xr = xd + (int64_t)(ah.start + kh * DH) * IW;
+						T e[E];
+						if (WIDE) {
+							const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(xr));
+							memcpy(e, &w, sizeof e);
+						} else {
+							e[0] = load(xr);
+						}
+#pragma unroll
+						for (int k = 0; k < E; k++)
+							v[k] = col_add(v[k], to_float(e[k]));
+					}
+				}
+			}
+#pragma unroll
+			for (int k = 0; k < E; k++)
+				if (c + k - c0 >= 0 && c + k - c0 < span)
+					col[c + k - c0] = v[k];
+		}
+		__syncthreads();
+		const int cnt_dh = (ad.k1 - ad.k0) * (ah.k1 - ah.k0), size_dh = ad.size * ah.size;
+		for (int j = threadIdx.x; j < nout; j += THREADS) {
+			const axis_t aw = axis_of<KW, SW, PW, DW>(ow0 + j, IW);
+			acc_t a;
+			acc_init(a);
+#pragma unroll
+			for (int kw = 0; kw < KW; kw++)
+				if (kw >= aw.k0 && kw < aw.k1)
+					acc_add(a, col[j * SW + kw * DW], 0);
+			put(y, (int64_t *)nullptr, r * OW + ow0 + j, a, cnt_dh * (aw.k1 - aw.k0), size_dh * aw.size);
+		}
+		__syncthreads();
+	}
+}
+
 /* ---- launch ---- */
 
 /* PyTorch's output extent of one axis (pooling_output_shape). */
@@ -402,6 +507,24 @@ static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *
 	const bool wide = wide_t<T>::ok && ie[2] % wide_t<T>::E == 0 &&
 			  (uintptr_t)x % sizeof(typename wide_t<T>::W) == 0;
 	const int I0 = (int)ie[0], I1 = (int)ie[1], I2 = (int)ie[2], O0 = (int)oe[0], O1 = (int)oe[1], O2 = (int)oe[2];
+	if (ROWS == 1 && !yi && DW * (KW - 1) + 1 <= ROW_SPAN) {
+		typedef typename word_t<VEC>::T W;
+		const bool rwide = ie[2] % (int64_t)(sizeof(W) / sizeof(T)) == 0 && (uintptr_t)x % sizeof(W) == 0;
+		const int e = rwide ? (int)(sizeof(W) / sizeof(T)) : 1;
+		/* The most outputs whose span fits, less a word of alignment. */
+		const int64_t fit = (ROW_SPAN - e - DW * (KW - 1)) / SW + 1;
+		const int tile = (int)(oe[2] < fit ? oe[2] : fit);
+		const int64_t tspan = (int64_t)(tile - 1) * SW + DW * (KW - 1) + 1;
+		if (tile >= 1 && tspan / e >= THREADS / 4) {
+			const int64_t blocks = rows * ((oe[2] + tile - 1) / tile);
+			const unsigned g = (unsigned)(blocks > 1048576 ? 1048576 : blocks);
+			if (rwide)
+				pool_rows_kernel<T, true><<<g, THREADS, 0, st>>>(x, y, rows, I0, I1, I2, O0, O1, O2, tile);
+			else
+				pool_rows_kernel<T, false><<<g, THREADS, 0, st>>>(x, y, rows, I0, I1, I2, O0, O1, O2, tile);
+			return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+		}
+	}
 	if (small && wide)
 		pool_kernel<T, uint32_t, true><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0, O1, O2);
 	else if (small)
@@ -420,7 +543,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	const kb_tensor *x = &in[0];
 	kb_tensor *y = &out[0];
-	if (x->dtype != KB_F32 && x->dtype != KB_F16 && x->dtype != KB_BF16)
+	if (!kb_takes_dtype(x->dtype))
 		return KB_ERR_SHAPE;
 	if (y->dtype != x->dtype || x->ndim < DIMS + 1 || y->ndim != x->ndim)
 		return KB_ERR_SHAPE;
@@ -452,10 +575,15 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	switch (x->dtype) {
 	case KB_F32:
 		return launch<float>((const float *)x->data, (float *)y->data, yi, planes, ie, oe, st);
+#if !KB_F32_ONLY
 	case KB_F16:
 		return launch<__half>((const __half *)x->data, (__half *)y->data, yi, planes, ie, oe, st);
 	default:
 		return launch<__nv_bfloat16>((const __nv_bfloat16 *)x->data, (__nv_bfloat16 *)y->data, yi, planes,
 					     ie, oe, st);
+#else
+	default:
+		return KB_ERR_SHAPE;
+#endif
 	}
 }

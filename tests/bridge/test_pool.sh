@@ -4,7 +4,8 @@
 # ($KBREED_KERNELBENCH/level1: max and average, 1-D to 3-D) and the
 # odd-shaped pools of tests/data (odd_pool_*.py: dilation, ceil mode,
 # count_include_pad off, divisor_override, max's indices, fp16, bf16, an
-# unbatched input, stride 1 on aligned rows), recognition writes the POOL_*
+# unbatched input, stride 1 on aligned rows, rows wide enough for the
+# block-per-row kernel, in fp16 and fp32), recognition writes the POOL_*
 # defines and POOL_OP, `kbreed template pool_nd --for` realises them, and
 # nvcc compiles them at the defaults and at the knob extremes (sm_90a; not
 # in the sanitizer run).
@@ -36,8 +37,8 @@ for f in "$tmp"/p/*.py; do
 		not_ok "$name: reduce_dim is not offered to a pool"
 	case $name in
 	odd_*)
-		realise pool_nd "$f" low THREADS=64 OPT=1 WINDOW=0 VEC=1 STREAM=0
-		realise pool_nd "$f" high THREADS=1024 OPT=8 WINDOW=1 VEC=4 STREAM=1 ;;
+		realise pool_nd "$f" low THREADS=64 OPT=1 WINDOW=0 VEC=1 STREAM=0 ROWS=0
+		realise pool_nd "$f" high THREADS=1024 OPT=8 WINDOW=1 VEC=4 STREAM=1 ROWS=1 ;;
 	esac
 done
 
@@ -51,6 +52,8 @@ want odd_pool_avg1d "POOL_OP POOL_OP_AVG" "POOL_W 4" "POOL_STRIDE_W 3" "POOL_COU
 want odd_pool_avg2d_bf16 "POOL_OP POOL_OP_AVG" "POOL_H 5" "POOL_W 5" "POOL_COUNT_PAD 1"
 want odd_pool_avg2d_unbatched "POOL_OP POOL_OP_AVG" "POOL_H 3" "POOL_W 3" "POOL_COUNT_PAD 0"
 want odd_pool_avg3d_divisor "POOL_OP POOL_OP_AVG" "POOL_D 2" "POOL_H 3" "POOL_STRIDE_D 1" "POOL_PAD_W 0" "POOL_DIVISOR 7"
+want odd_pool_avg2d_rows_fp16 "POOL_OP POOL_OP_AVG" "POOL_H 3" "POOL_W 5" "POOL_STRIDE_H 2" "POOL_STRIDE_W 3" "POOL_CEIL 1"
+want odd_pool_max3d_rows "POOL_OP POOL_OP_MAX" "POOL_D 2" "POOL_H 3" "POOL_W 3" "POOL_STRIDE_W 3" "POOL_DIL_H 2"
 # stride=None is the window.
 want 45_Average_Pooling_2D "POOL_OP POOL_OP_AVG" "POOL_STRIDE_H 11" "POOL_STRIDE_W 11"
 want 41_Max_Pooling_1D "POOL_OP POOL_OP_MAX" "POOL_DIL_W 3"
