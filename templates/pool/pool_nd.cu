@@ -394,8 +394,10 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 	}
 }
 
-/* ROWS = 1: input columns of one output row's tile held in shared memory. */
+/* ROWS = 1: input columns of one output row's tile held in shared memory,
+ * and the words of each input row a thread has in flight at once. */
 #define ROW_SPAN 8192
+#define ROW_WORDS 4
 
 /* The column result of a and v: their maximum (NaN wins) or their sum. */
 static __device__ __forceinline__ float col_add(float a, float v)
@@ -433,38 +435,56 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int I
 		const int span = (nout - 1) * SW + DW * (KW - 1) + 1;
 		const int a0 = c0 >= 0 ? c0 / E * E : -((-c0 + E - 1) / E * E);   /* c0 rounded down to a word */
 		const int words = (c0 + span - a0 + E - 1) / E;
-		for (int q = threadIdx.x; q < words; q += THREADS) {
-			const int c = a0 + q * E;   /* a word lies wholly inside the row or wholly outside */
-			float v[E];
+		/* ROW_WORDS words a thread, THREADS apart: all their loads of one
+		 * input row in flight before any is combined (a 1-D pool's window
+		 * has one row). A word lies wholly inside the row or wholly outside. */
+		for (int q0 = threadIdx.x; q0 < words; q0 += THREADS * ROW_WORDS) {
+			float v[ROW_WORDS][E];
+			bool in[ROW_WORDS];
 #pragma unroll
-			for (int k = 0; k < E; k++)
-				v[k] = none;
-			if (c >= 0 && c < IW) {
+			for (int u = 0; u < ROW_WORDS; u++) {
+				const int c = a0 + (q0 + u * THREADS) * E;
+				in[u] = q0 + u * THREADS < words && c >= 0 && c < IW;
+#pragma unroll
+				for (int k = 0; k < E; k++)
+					v[u][k] = none;
+			}
 #pragma unroll 1
-				for (int kd = ad.k0; kd < ad.k1; kd++) {
-					const T *xd = xp + (int64_t)(ad.start + kd * DD) * IH * IW + c;
+			for (int kd = ad.k0; kd < ad.k1; kd++) {
+				const T *xd = xp + (int64_t)(ad.start + kd * DD) * IH * IW + a0 + q0 * E;
 #pragma unroll
-					for (int kh = 0; kh < KH; kh++) {
-						if (kh < ah.k0 || kh >= ah.k1)
+				for (int kh = 0; kh < KH; kh++) {
+					if (kh < ah.k0 || kh >= ah.k1)
+						continue;
+					const T *xr = xd + (int64_t)(ah.start + kh * DH) * IW;
+					T e[ROW_WORDS][E];
+#pragma unroll
+					for (int u = 0; u < ROW_WORDS; u++) {
+						if (!in[u])
 							continue;
-						const T *xr = xd + (int64_t)(ah.start + kh * DH) * IW;
-						T e[E];
 						if (WIDE) {
-							const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(xr));
-							memcpy(e, &w, sizeof e);
+							const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(xr + u * THREADS * E));
+							memcpy(e[u], &w, sizeof e[u]);
 						} else {
-							e[0] = load(xr);
+							e[u][0] = load(xr + u * THREADS);
 						}
-#pragma unroll
-						for (int k = 0; k < E; k++)
-							v[k] = col_add(v[k], to_float(e[k]));
 					}
+#pragma unroll
+					for (int u = 0; u < ROW_WORDS; u++)
+						if (in[u])
+#pragma unroll
+							for (int k = 0; k < E; k++)
+								v[u][k] = col_add(v[u][k], to_float(e[u][k]));
 				}
 			}
 #pragma unroll
-			for (int k = 0; k < E; k++)
-				if (c + k - c0 >= 0 && c + k - c0 < span)
-					col[c + k - c0] = v[k];
+			for (int u = 0; u < ROW_WORDS; u++) {
+				const int c = a0 + (q0 + u * THREADS) * E;
+#pragma unroll
+				for (int k = 0; k < E; k++)
+					if (q0 + u * THREADS < words && c + k - c0 >= 0 && c + k - c0 < span)
+						col[c + k - c0] = v[u][k];
+			}
 		}
 		__syncthreads();
 		const int cnt_dh = (ad.k1 - ad.k0) * (ah.k1 - ah.k0), size_dh = ad.size * ah.size;
