@@ -487,16 +487,36 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int I
 			}
 		}
 		__syncthreads();
+		/* Every tap, unconditionally: a column outside the input holds the
+		 * neutral value. An average divides by the window's count, which is
+		 * the same for every window inside the row: its reciprocal, once
+		 * (an output within 1 ulp of the quotient; a division for the few
+		 * windows the row's ends clip). */
+		T *yr = y + r * OW + ow0;
+#if !IS_MAX
 		const int cnt_dh = (ad.k1 - ad.k0) * (ah.k1 - ah.k0), size_dh = ad.size * ah.size;
+		const int full = POOL_DIVISOR ? POOL_DIVISOR : (POOL_COUNT_PAD ? size_dh : cnt_dh) * KW;
+		const float inv = full ? 1.0f / (float)full : 0.0f;
+#endif
 		for (int j = threadIdx.x; j < nout; j += THREADS) {
-			const axis_t aw = axis_of<KW, SW, PW, DW>(ow0 + j, IW);
-			acc_t a;
-			acc_init(a);
+			float a = none;
 #pragma unroll
 			for (int kw = 0; kw < KW; kw++)
-				if (kw >= aw.k0 && kw < aw.k1)
-					acc_add(a, col[j * SW + kw * DW], 0);
-			put(y, (int64_t *)nullptr, r * OW + ow0 + j, a, cnt_dh * (aw.k1 - aw.k0), size_dh * aw.size);
+				a = col_add(a, col[j * SW + kw * DW]);
+#if IS_MAX
+			yr[j] = from_float<T>(a);
+#else
+			const int start = (ow0 + j) * SW - PW;
+			const bool inside = POOL_DIVISOR || (POOL_COUNT_PAD ? start + KW <= IW + PW
+								  : start >= 0 && start + (KW - 1) * DW < IW);
+			if (inside) {
+				yr[j] = from_float<T>(a * inv);
+			} else {
+				const axis_t aw = axis_of<KW, SW, PW, DW>(ow0 + j, IW);
+				const int div = POOL_COUNT_PAD ? size_dh * aw.size : cnt_dh * (aw.k1 - aw.k0);
+				yr[j] = from_float<T>(div ? a / (float)div : 0.0f);
+			}
+#endif
 		}
 		__syncthreads();
 	}
