@@ -29,6 +29,9 @@
 # $KBREED_BENCH_DONE (space-separated folders, default bench/level1/h200: the
 # results committed from earlier calls).
 #
+# KBREED_BENCH_FLAGS: kbreed's own options before `bench` (e.g. -v: the
+# log then has the reference data's seconds per phase and set).
+#
 # KBREED_BENCH_DEADLINE=SECONDS (from this script's start; 0 or unset: none):
 # a problem is started only if the longest problem so far, or
 # $KBREED_BENCH_GUESS seconds (default 150) before any has run, plus a quarter,
@@ -212,7 +215,7 @@ while read -r p; do
 	tmo=""
 	[ "$deadline" -gt 0 ] && tmo="timeout -k 10 $((deadline - now))"
 	# shellcheck disable=SC2086
-	$tmo "$K" bench "$p" $defaults --out "$W/runs" --results "$W/$name.json" "$@" </dev/null >"$W/$name.log" 2>&1
+	$tmo "$K" ${KBREED_BENCH_FLAGS:-} bench "$p" $defaults --out "$W/runs" --results "$W/$name.json" "$@" </dev/null >"$W/$name.log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
 	[ $secs -gt $longest ] && longest=$secs

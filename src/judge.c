@@ -146,7 +146,8 @@ static int prepare_now(struct judge *j)
 	roofline_compute(&j->p, j->have_ceil ? &j->ceil : NULL, &j->roof);
 	if (j->o.baseline) {
 		info("timing PyTorch on %s", j->gpu.name);
-		if (judge_fresh_baseline(j, &j->base))
+		if (bridge_baseline(&j->p, j->o.eval.reps, j->o.eval.warmup, j->o.eval.flush_mb,
+				    j->o.torch_compile && !j->o.compile_late, &j->base))
 			goto out;
 		j->have_base = true;
 	}

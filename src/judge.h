@@ -70,6 +70,11 @@ struct judge_opts {
 	                          * (sm_90a in a dry run) */
 	bool baseline;           /* time PyTorch eager when the session is prepared */
 	bool torch_compile;      /* and torch.compile */
+	bool compile_late;       /* torch.compile in judge_fresh_baseline only, not
+				  * when the session is prepared: a search's minutes
+				  * go to its candidates (inductor's compilation of a
+				  * full-size model takes tens of seconds), and its
+				  * winner's re-timing measures torch.compile */
 	bool dry_run;            /* no GPU: policy and compile only; verdict not_run */
 	bool adaptive;           /* adaptive timing: a cutoff for every candidate but
 				  * the winner's re-timing (off in eval by default) */

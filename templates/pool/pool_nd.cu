@@ -75,8 +75,11 @@
  * there. Max and sum are separable, so the value is the same (a sum up to
  * rounding order); the index of a maximum is not (its ties follow PyTorch's
  * row-major order), so a model that returns indices runs the ROWS = 0
- * kernel, as does a tile of fewer than THREADS / 4 words (short rows: a
- * block would idle) or a window wider than ROW_SPAN.
+ * kernel, as does a window wider than ROW_SPAN. Short rows share a block:
+ * up to THREADS / 32 of them, each with whole warps that still cover its
+ * words in one pass (a block per short row idles and waits on barriers; a
+ * 3-D pool of 256-wide rows ran at 7% of its floor so); rows too short to
+ * give even one warp a quarter of its threads' words run the ROWS = 0 kernel.
  */
 #ifndef THREADS
 #define THREADS 256
@@ -411,20 +414,29 @@ static __device__ __forceinline__ float col_add(float a, float v)
 
 /* `rows` output rows (planes*OD*OH) of OW outputs, in tiles of `tile`
  * outputs; WIDE: rows read as words of VEC 4-byte words (IW a multiple of
- * the word's elements, x aligned), else element by element. */
+ * the word's elements, x aligned), else element by element. A block takes
+ * `rpb` rows at once where a row is short (tile = OW): each row THREADS/rpb
+ * threads (whole warps) and ROW_SPAN/rpb columns of the shared memory. */
 template <typename T, bool WIDE>
 __global__ void __launch_bounds__(THREADS)
 pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int ID, int IH, int IW, int OD,
-		 int OH, int OW, int tile)
+		 int OH, int OW, int tile, int rpb)
 {
 	typedef typename word_t<VEC>::T W;
 	constexpr int E = WIDE ? (int)(sizeof(W) / sizeof(T)) : 1;
-	__shared__ float col[ROW_SPAN];
+	__shared__ float smem[ROW_SPAN];
+	const int group = THREADS / rpb, t = threadIdx.x % group;
+	float *col = smem + threadIdx.x / group * (ROW_SPAN / rpb);
 	const int tiles = (OW + tile - 1) / tile;
+	const int64_t sets = (rows + rpb - 1) / rpb;
 	const float none = IS_MAX ? -INFINITY : 0.0f;
-	for (int64_t b = blockIdx.x; b < rows * tiles; b += gridDim.x) {
+	for (int64_t b = blockIdx.x; b < sets * tiles; b += gridDim.x) {
 		const int ow0 = (int)(b % tiles) * tile;
-		int64_t r = b / tiles;   /* plane*OD*OH + od*OH + oh */
+		int64_t r = b / tiles * rpb + threadIdx.x / group;   /* plane*OD*OH + od*OH + oh */
+		/* A group past the last row reads the last (and writes nothing). */
+		const bool live = r < rows;
+		if (!live)
+			r = rows - 1;
 		const int oh = (int)(r % OH);
 		const int od = (int)(r / OH % OD);
 		const T *xp = x + (r / OH / OD) * ID * IH * IW;
@@ -435,16 +447,16 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int I
 		const int span = (nout - 1) * SW + DW * (KW - 1) + 1;
 		const int a0 = c0 >= 0 ? c0 / E * E : -((-c0 + E - 1) / E * E);   /* c0 rounded down to a word */
 		const int words = (c0 + span - a0 + E - 1) / E;
-		/* ROW_WORDS words a thread, THREADS apart: all their loads of one
+		/* ROW_WORDS words a thread, `group` apart: all their loads of one
 		 * input row in flight before any is combined (a 1-D pool's window
 		 * has one row). A word lies wholly inside the row or wholly outside. */
-		for (int q0 = threadIdx.x; q0 < words; q0 += THREADS * ROW_WORDS) {
+		for (int q0 = t; q0 < words; q0 += group * ROW_WORDS) {
 			float v[ROW_WORDS][E];
 			bool in[ROW_WORDS];
 #pragma unroll
 			for (int u = 0; u < ROW_WORDS; u++) {
-				const int c = a0 + (q0 + u * THREADS) * E;
-				in[u] = q0 + u * THREADS < words && c >= 0 && c < IW;
+				const int c = a0 + (q0 + u * group) * E;
+				in[u] = q0 + u * group < words && c >= 0 && c < IW;
 #pragma unroll
 				for (int k = 0; k < E; k++)
 					v[u][k] = none;
@@ -463,10 +475,10 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int I
 						if (!in[u])
 							continue;
 						if (WIDE) {
-							const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(xr + u * THREADS * E));
+							const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(xr + u * group * E));
 							memcpy(e[u], &w, sizeof e[u]);
 						} else {
-							e[u][0] = load(xr + u * THREADS);
+							e[u][0] = load(xr + u * group);
 						}
 					}
 #pragma unroll
@@ -479,10 +491,10 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int I
 			}
 #pragma unroll
 			for (int u = 0; u < ROW_WORDS; u++) {
-				const int c = a0 + (q0 + u * THREADS) * E;
+				const int c = a0 + (q0 + u * group) * E;
 #pragma unroll
 				for (int k = 0; k < E; k++)
-					if (q0 + u * THREADS < words && c + k - c0 >= 0 && c + k - c0 < span)
+					if (q0 + u * group < words && c + k - c0 >= 0 && c + k - c0 < span)
 						col[c + k - c0] = v[u][k];
 			}
 		}
@@ -498,7 +510,7 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int I
 		const int full = POOL_DIVISOR ? POOL_DIVISOR : (POOL_COUNT_PAD ? size_dh : cnt_dh) * KW;
 		const float inv = full ? 1.0f / (float)full : 0.0f;
 #endif
-		for (int j = threadIdx.x; j < nout; j += THREADS) {
+		for (int j = t; j < (live ? nout : 0); j += group) {
 			float a = none;
 #pragma unroll
 			for (int kw = 0; kw < KW; kw++)
@@ -555,13 +567,19 @@ static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *
 		const int64_t fit = (ROW_SPAN - e - DW * (KW - 1)) / SW + 1;
 		const int tile = (int)(oe[2] < fit ? oe[2] : fit);
 		const int64_t tspan = (int64_t)(tile - 1) * SW + DW * (KW - 1) + 1;
-		if (tile >= 1 && tspan / e >= THREADS / 4) {
-			const int64_t blocks = rows * ((oe[2] + tile - 1) / tile);
+		/* Rows of a whole tile share a block while each row's threads
+		 * still cover its words in one pass and its span fits its share. */
+		int rpb = 1;
+		while (tile == O2 && rpb * 2 <= THREADS / 32 && (int64_t)(THREADS / (rpb * 2)) * ROW_WORDS * e >= tspan + e &&
+		       tspan + e <= ROW_SPAN / (rpb * 2))
+			rpb *= 2;
+		if (tile >= 1 && tspan / e >= THREADS / rpb / 4) {
+			const int64_t blocks = (rows + rpb - 1) / rpb * ((oe[2] + tile - 1) / tile);
 			const unsigned g = (unsigned)(blocks > 1048576 ? 1048576 : blocks);
 			if (rwide)
-				pool_rows_kernel<T, true><<<g, THREADS, 0, st>>>(x, y, rows, I0, I1, I2, O0, O1, O2, tile);
+				pool_rows_kernel<T, true><<<g, THREADS, 0, st>>>(x, y, rows, I0, I1, I2, O0, O1, O2, tile, rpb);
 			else
-				pool_rows_kernel<T, false><<<g, THREADS, 0, st>>>(x, y, rows, I0, I1, I2, O0, O1, O2, tile);
+				pool_rows_kernel<T, false><<<g, THREADS, 0, st>>>(x, y, rows, I0, I1, I2, O0, O1, O2, tile, rpb);
 			return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 		}
 	}

@@ -161,6 +161,20 @@ grep -q "GPU busy [0-9]*% (judging" "$TMP/o-ov/summary.md" && ok "overlap: the s
 	|| not_ok "overlap: the summary states the GPU's busy share"
 check "overlap: the run records PyTorch's time made meanwhile" "$(q "$TMP/ov.db" "SELECT eager_ms FROM runs")" 2.0
 
+# --torch-compile: the search's minutes are not spent on inductor. The
+# session starts timing eager alone; torch.compile is timed beside the
+# winner's re-timing, and that figure is the run's and the summary's.
+export KBREED_CACHE=$TMP/cache4
+KBREED_FAKE_EVENT_LOG=$TMP/events-tc $RUN --rounds 1 --torch-compile --db "$TMP/tc.db" --out "$TMP/o-tc" \
+	>/dev/null 2>"$TMP/err"
+check "--torch-compile: exit 0" $? 0
+check "--torch-compile: eager timed at the start, torch.compile only beside the winner's re-timing" \
+	"$(grep '^time' "$TMP/events-tc" | tr '\n' ' ')" "time eager time compile "
+check "--torch-compile: the run records torch.compile's time" "$(q "$TMP/tc.db" "SELECT compile_ms FROM runs")" 1.5
+grep -q "PyTorch eager 2.0000 ms, torch.compile 1.5000 ms" "$TMP/o-tc/summary.md" &&
+	ok "--torch-compile: the summary names torch.compile's time" ||
+	not_ok "--torch-compile: the summary names torch.compile's time" "$(head -6 "$TMP/o-tc/summary.md")"
+
 # eval overlaps too: its kernel compiles while the references are made.
 export KBREED_CACHE=$TMP/cache3
 KBREED_FAKE_EVENT_LOG=$TMP/events-eval KBREED_FAKE_REFERENCE_AWAITS_NVCC=1 $EVAL >/dev/null 2>"$TMP/err"

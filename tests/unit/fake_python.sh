@@ -4,7 +4,8 @@
 # (default /usr/bin/python3) on the CPU, except that PyTorch's timings and the
 # machine's ceilings, which need CUDA, are canned.
 # With $KBREED_FAKE_EVENT_LOG naming a file, the reference step appends
-# "reference start" and "reference end" to it; with
+# "reference start" and "reference end" to it, and the time step "time
+# eager" or "time compile"; with
 # $KBREED_FAKE_REFERENCE_AWAITS_NVCC set too, it first waits (60 s at most)
 # for a line "nvcc ..." there (tests/cli/fake_nvcc.sh writes one as it
 # starts), so that it ends only after a compile began, and notes "reference:
@@ -21,7 +22,15 @@ if [ "${2:-}" = --verbose ]; then
 fi
 case "$2" in
 time)
-	echo '{"eager": {"median_ms": 2.0, "min_ms": 1.9, "max_ms": 2.2, "reps": 30}, "compile": null, "gpu": "Fake GPU", "torch": "fake"}'
+	# torch.compile (--compile) at 1.5 ms; "time eager" or "time compile" in
+	# the event log.
+	compile=null
+	case " $* " in
+	*" --compile "*) compile='{"median_ms": 1.5, "min_ms": 1.4, "max_ms": 1.6, "reps": 30}' ;;
+	esac
+	[ -n "${KBREED_FAKE_EVENT_LOG:-}" ] &&
+		echo "time $([ "$compile" = null ] && echo eager || echo compile)" >>"$KBREED_FAKE_EVENT_LOG"
+	echo '{"eager": {"median_ms": 2.0, "min_ms": 1.9, "max_ms": 2.2, "reps": 30}, "compile": '"$compile"', "gpu": "Fake GPU", "torch": "fake"}'
 	;;
 ceilings)
 	echo '{"gpu": "Fake GPU", "bandwidth_gbs": 3000.0, "fp32_tflops": 50.0, "tf32_tflops": 300.0, "fp16_tflops": 700.0, "bf16_tflops": 700.0, "sm_count": 132, "l2_bytes": 52428800, "cc": "9.0"}'
