@@ -1320,7 +1320,11 @@ def cmd_time(args):
     prob = Problem(args.problem)
     _set_tf32(False, True)   # PyTorch's defaults, whatever the environment did
     model = prob.build_model(args.seed).to("cuda")
-    arg_sets = [[t.to("cuda") for t in prob.make_inputs(args.seed + 1 + i)] for i in range(2)]
+    # Made on the GPU, as the references are: torch.rand makes 2.1 GB on one
+    # CPU core in 7 s, and a full-size level-1 problem's two sets are up to
+    # 17 GB (46_Average_Pooling_3D's, 8.6 GB each: this command took 38 s of
+    # its one-minute run on the H200, the references 17 s).
+    arg_sets = [[t.to("cuda") for t in prob.make_inputs(args.seed + 1 + i, "cuda")] for i in range(2)]
     prob.forward(model, arg_sets[0])   # checks the outputs once, outside the timing
     flush = _flush_buffer(args.flush_mb)
     with torch.no_grad():
