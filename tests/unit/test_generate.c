@@ -111,6 +111,13 @@ static void generate_and_compile(struct op_graph *g, const char *label)
 	assert_non_null(strstr(src, "KBREED_CANDIDATE_ABI"));
 	assert_non_null(strstr(src, "__global__"));
 	assert_non_null(strstr(src, "cudaGetLastError"));
+	/* The half headers and overloads only where a tensor is fp16 or bf16
+	 * (nvcc's time). */
+	bool half = false;
+	for (int i = 0; i < g->n_tensors; i++)
+		half |= g->tensors[i].dtype == KB_F16 || g->tensors[i].dtype == KB_BF16;
+	assert_int_equal(strstr(src, "#include <cuda_fp16.h>") != NULL, half);
+	assert_int_equal(strstr(src, "kb_ld(__half v)") != NULL, half);
 	char *dir = test_tmpdir();
 	char *path = xasprintf("%s/%s.cu", dir, label);
 	assert_int_equal(util_write_file(path, src, strlen(src)), 0);
