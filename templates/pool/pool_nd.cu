@@ -416,10 +416,13 @@ static __device__ __forceinline__ float col_add(float a, float v)
  * outputs; WIDE: rows read as words of VEC 4-byte words (IW a multiple of
  * the word's elements, x aligned), else element by element. A block takes
  * `rpb` rows at once where a row is short (tile = OW): each row THREADS/rpb
- * threads (whole warps) and ROW_SPAN/rpb columns of the shared memory. */
-template <typename T, bool WIDE>
+ * threads (whole warps) and ROW_SPAN/rpb columns of the shared memory.
+ * Block and row indices are 32-bit (IDX): a 64-bit division is a call of
+ * some 70 instructions, each row takes five, and short rows paid more for
+ * them than for their loads. Counts past 32 bits run the ROWS = 0 kernel. */
+template <typename T, bool WIDE, typename IDX = uint32_t>
 __global__ void __launch_bounds__(THREADS)
-pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int ID, int IH, int IW, int OD,
+pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, IDX rows, int ID, int IH, int IW, int OD,
 		 int OH, int OW, int tile, int rpb)
 {
 	typedef typename word_t<VEC>::T W;
@@ -427,19 +430,19 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int I
 	__shared__ float smem[ROW_SPAN];
 	const int group = THREADS / rpb, t = threadIdx.x % group;
 	float *col = smem + threadIdx.x / group * (ROW_SPAN / rpb);
-	const int tiles = (OW + tile - 1) / tile;
-	const int64_t sets = (rows + rpb - 1) / rpb;
+	const IDX tiles = (IDX)((OW + tile - 1) / tile);
+	const IDX sets = (rows + rpb - 1) / rpb;
 	const float none = IS_MAX ? -INFINITY : 0.0f;
-	for (int64_t b = blockIdx.x; b < sets * tiles; b += gridDim.x) {
+	for (IDX b = blockIdx.x; b < sets * tiles; b += gridDim.x) {
 		const int ow0 = (int)(b % tiles) * tile;
-		int64_t r = b / tiles * rpb + threadIdx.x / group;   /* plane*OD*OH + od*OH + oh */
+		IDX r = b / tiles * rpb + threadIdx.x / group;   /* plane*OD*OH + od*OH + oh */
 		/* A group past the last row reads the last (and writes nothing). */
 		const bool live = r < rows;
 		if (!live)
 			r = rows - 1;
-		const int oh = (int)(r % OH);
-		const int od = (int)(r / OH % OD);
-		const T *xp = x + (r / OH / OD) * ID * IH * IW;
+		const int oh = (int)(r % (IDX)OH);
+		const int od = (int)(r / (IDX)OH % (IDX)OD);
+		const T *xp = x + (int64_t)(r / (IDX)OH / (IDX)OD) * ID * IH * IW;
 		const axis_t ad = axis_of<KD, SD, PD, DD>(od, ID);
 		const axis_t ah = axis_of<KH, SH, PH, DH>(oh, IH);
 		const int nout = min(tile, OW - ow0);
@@ -504,7 +507,7 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int I
 		 * the same for every window inside the row: its reciprocal, once
 		 * (an output within 1 ulp of the quotient; a division for the few
 		 * windows the row's ends clip). */
-		T *yr = y + r * OW + ow0;
+		T *yr = y + (int64_t)r * OW + ow0;
 #if !IS_MAX
 		const int cnt_dh = (ad.k1 - ad.k0) * (ah.k1 - ah.k0), size_dh = ad.size * ah.size;
 		const int full = POOL_DIVISOR ? POOL_DIVISOR : (POOL_COUNT_PAD ? size_dh : cnt_dh) * KW;
@@ -573,13 +576,18 @@ static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *
 		while (tile == O2 && rpb * 2 <= THREADS / 32 && (int64_t)(THREADS / (rpb * 2)) * ROW_WORDS * e >= tspan + e &&
 		       tspan + e <= ROW_SPAN / (rpb * 2))
 			rpb *= 2;
-		if (tile >= 1 && tspan / e >= THREADS / rpb / 4) {
-			const int64_t blocks = (rows + rpb - 1) / rpb * ((oe[2] + tile - 1) / tile);
-			const unsigned g = (unsigned)(blocks > 1048576 ? 1048576 : blocks);
+		const int64_t blocks = tile >= 1 ? (rows + rpb - 1) / rpb * ((oe[2] + tile - 1) / tile) : 0;
+		const unsigned g = (unsigned)(blocks > 1048576 ? 1048576 : blocks);
+		/* The last block index, a grid's stride past it and the last row
+		 * in 32 bits (past them the input would be hundreds of GB). */
+		const bool fits32 = blocks + g < 4294967295LL && rows + THREADS < 4294967295LL;
+		if (tile >= 1 && tspan / e >= THREADS / rpb / 4 && fits32) {
 			if (rwide)
-				pool_rows_kernel<T, true><<<g, THREADS, 0, st>>>(x, y, rows, I0, I1, I2, O0, O1, O2, tile, rpb);
+				pool_rows_kernel<T, true><<<g, THREADS, 0, st>>>(x, y, (uint32_t)rows, I0, I1, I2, O0, O1, O2, tile,
+										  rpb);
 			else
-				pool_rows_kernel<T, false><<<g, THREADS, 0, st>>>(x, y, rows, I0, I1, I2, O0, O1, O2, tile, rpb);
+				pool_rows_kernel<T, false><<<g, THREADS, 0, st>>>(x, y, (uint32_t)rows, I0, I1, I2, O0, O1, O2, tile,
+										   rpb);
 			return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 		}
 	}
