@@ -23,7 +23,8 @@ export KBREED_PYTHON="${KBREED_PYTHON:-$PYTHON}"
 # gives them away.
 
 # --one DIR I: runs line I of DIR/list; writes DIR/I.log (its output) and
-# DIR/I.sum ("passed failed seconds").
+# DIR/I.sum ("passed failed seconds"); the log's last line "# TEST: N s,
+# CPU M s" (wall and CPU seconds).
 if [ "${1:-}" = --one ]; then
 	dir=$2 i=$3
 	t=$(sed -n "${i}p" "$dir/list")
@@ -57,7 +58,13 @@ if [ "${1:-}" = --one ]; then
 		;;
 	esac
 	secs=$(($(date +%s) - t0))
-	echo "# $t: $secs s" >>"$log"
+	# And the CPU seconds (user + system) of the processes it ran, as this
+	# shell's children: what the test costs, where its wall time on CI's two
+	# cores is shared with the test beside it.
+	times >"$log.times"
+	cpu=$(awk 'NR == 2 { for (k = 1; k <= 2; k++) { split($k, a, "m"); sub(/s$/, "", a[2]); c += a[1] * 60 + a[2] }
+		printf "%.0f", c }' "$log.times")
+	echo "# $t: $secs s, CPU ${cpu:-?} s" >>"$log"
 	if [ -n "${SANITIZER_LOGS:-}" ]; then
 		for r in "$SANITIZER_LOGS/$i"/asan.*; do
 			[ -f "$r" ] || continue
