@@ -72,8 +72,8 @@ struct judge_opts {
 	bool torch_compile;      /* and torch.compile */
 	bool compile_late;       /* torch.compile in judge_fresh_baseline only, not
 				  * when the session is prepared: a search's minutes
-				  * go to its candidates (inductor's compilation of a
-				  * full-size model takes tens of seconds), and its
+				  * go to its candidates (torch.compile's timing took
+				  * 6-14 s of level-1 runs on the H200), and its
 				  * winner's re-timing measures torch.compile */
 	bool dry_run;            /* no GPU: policy and compile only; verdict not_run */
 	bool adaptive;           /* adaptive timing: a cutoff for every candidate but
