@@ -127,6 +127,13 @@ fail:
 	return -1;
 }
 
+/* PyTorch's times with the session's timing options; torch.compile's too
+ * when with_compile. */
+static int time_pytorch(struct judge *j, bool with_compile, struct baseline *b)
+{
+	return bridge_baseline(&j->p, j->o.eval.reps, j->o.eval.warmup, j->o.eval.flush_mb, with_compile, b);
+}
+
 /* judge_prepare's work: references, ceilings, PyTorch, the workers. */
 static int prepare_now(struct judge *j)
 {
@@ -146,8 +153,7 @@ static int prepare_now(struct judge *j)
 	roofline_compute(&j->p, j->have_ceil ? &j->ceil : NULL, &j->roof);
 	if (j->o.baseline) {
 		info("timing PyTorch on %s", j->gpu.name);
-		if (bridge_baseline(&j->p, j->o.eval.reps, j->o.eval.warmup, j->o.eval.flush_mb,
-				    j->o.torch_compile && !j->o.compile_late, &j->base))
+		if (time_pytorch(j, j->o.torch_compile && !j->o.compile_late, &j->base))
 			goto out;
 		j->have_base = true;
 	}
@@ -223,8 +229,7 @@ void judge_note_best(struct judge *j, double ms)
 
 int judge_fresh_baseline(struct judge *j, struct baseline *b)
 {
-	return bridge_baseline(&j->p, j->o.eval.reps, j->o.eval.warmup, j->o.eval.flush_mb,
-			       j->o.torch_compile, b);
+	return time_pytorch(j, j->o.torch_compile, b);
 }
 
 static void lanes_stop(struct judge *j);

@@ -89,14 +89,14 @@ static enum proposer_status propose(struct search *s, int round, int attempt)
 	return ps;
 }
 
-/* A new run's row names PyTorch's time at its start, known once the session
- * is prepared (it is made while round 0 compiles). */
+/* A new run's row names PyTorch eager's time at its start, known once the
+ * session is prepared (it is made while round 0 compiles); torch.compile's
+ * comes with the winner's re-timing (finish). */
 static void note_baseline(struct search *s)
 {
 	if (s->run.eager_ms > 0 || !judge_prepared(&s->j) || !s->j.have_base || !s->run.id)
 		return;
 	s->run.eager_ms = s->j.base.eager.median_ms;
-	s->run.compile_ms = s->j.base.has_compile ? s->j.base.compile.median_ms : 0;
 	if (store_run_update(s->db, &s->run))
 		warn("run %lld: PyTorch's time could not be stored with the run", (long long)s->run.id);
 }
