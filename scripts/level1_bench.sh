@@ -20,6 +20,10 @@
 # --out W/runs --results W/NAME.json` (W: $KBREED_BENCH_WORK, default
 # build/level1-bench), BENCH OPTIONS after these (--max-minutes or
 # --torch-compile among them replace the defaults); its log is W/NAME.log.
+# A problem of the memory-bound families also gets --no-bank: those targets
+# are for a run from an empty bank, while the database of a machine kept warm
+# holds the winners of the problems before it. Matrix products, convolutions
+# and attention may borrow from the bank (their results name the donor).
 # Its results file is then copied to $OUT/bench/NAME.json, and W as a whole
 # (results, logs, winners) to $OUT/level1-bench.tgz, both renamed into place:
 # a call cut short returns every problem finished before the cut.
@@ -214,8 +218,10 @@ while read -r p; do
 	# At the deadline TERM (to kbreed and its children), KILL 10 s later.
 	tmo=""
 	[ "$deadline" -gt 0 ] && tmo="timeout -k 10 $((deadline - now))"
+	bank=--no-bank
+	case $(family_of "$p") in matmul* | conv* | attention*) bank= ;; esac
 	# shellcheck disable=SC2086
-	$tmo "$K" ${KBREED_BENCH_FLAGS:-} bench "$p" $defaults --out "$W/runs" --results "$W/$name.json" "$@" </dev/null >"$W/$name.log" 2>&1
+	$tmo "$K" ${KBREED_BENCH_FLAGS:-} bench "$p" $defaults $bank --out "$W/runs" --results "$W/$name.json" "$@" </dev/null >"$W/$name.log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
 	[ $secs -gt $longest ] && longest=$secs

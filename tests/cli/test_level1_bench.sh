@@ -176,6 +176,9 @@ for p in b_gelu c_gelu; do
 		"$TMP/l1/$p.py true true"
 	cmp -s "$TMP/out/bench/$p.json" "$TMP/work/$p.json" && ok "level1_bench.sh: $p's copy is whole" || not_ok "level1_bench.sh: $p's copy is whole"
 done
+check "level1_bench.sh: an elementwise problem runs from an empty bank, a matrix product may borrow" \
+	"$(jq -r '.command | test(" --no-bank ") | tostring' "$TMP/out/bench/c_gelu.json" "$TMP/out/bench/b_gelu.json" | tr '\n' ' ')" \
+	"true false "
 check "level1_bench.sh: the tarball holds both results, logs and winners" \
 	"$(tar tzf "$TMP/out/level1-bench.tgz" 2>&1 | grep -E '^work/(b_gelu|c_gelu)\.(json|log)$|^work/runs/[bc]_gelu/winner\.cu$' | sort | tr '\n' ' ')" \
 	"work/b_gelu.json work/b_gelu.log work/c_gelu.json work/c_gelu.log work/runs/b_gelu/winner.cu work/runs/c_gelu/winner.cu "
