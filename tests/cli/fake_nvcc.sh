@@ -31,20 +31,27 @@ done
 # tests/unit/fake_python.sh).
 [ -n "${KBREED_FAKE_EVENT_LOG:-}" ] && echo "nvcc $(basename "$src")" >>"$KBREED_FAKE_EVENT_LOG"
 flag_for() { sed -n "s|.*fake_nvcc: $1 while \(.*\) exists.*|\1|p" "$src" | head -n 1; }
-if grep -q "fake_nvcc: " "$src"; then
+# One grep for both markers: the tests that use this compile thousands of
+# candidates, each a few processes.
+marks=$(grep -o -e "fake_nvcc: " -e "this does not compile" "$src")
+case $marks in
+*"fake_nvcc: "*)
 	flag=$(flag_for killed)
 	[ -n "$flag" ] && [ -e "$flag" ] && kill -KILL $$
 	flag=$(flag_for "disk full")
 	[ -n "$flag" ] && [ -e "$flag" ] && { echo "fake_nvcc: write to TMPDIR: No space left on device" >&2; exit 1; }
-fi
+	;;
+esac
 # A compile error as nvcc prints it, after a diagnostic about another file
 # that quotes one of its lines (what "#include" of a file of the machine
 # makes nvcc print): kbreed must never pass that line on to a model.
-grep -q "this does not compile" "$src" && {
+case $marks in *"this does not compile"*)
 	printf '/etc/kbreed-fake-secret(1): error: identifier "FAKE_SECRET_WORD" is undefined\n  FAKE_SECRET_WORD:x:0:0\n  ^\n\n' >&2
 	printf '%s(3): error: fake compile error\n  // this does not compile\n  ^\n\n2 errors detected in the compilation of "%s".\n' "$src" "$src" >&2
-	exit 1; }
-empty=${TMPDIR:-/tmp}/kbreed-fake-nvcc-$(id -u).so
+	exit 1 ;;
+esac
+# The empty object, one per user (the name: $USER where set, else id -u).
+empty=${TMPDIR:-/tmp}/kbreed-fake-nvcc-${USER:-$(id -u)}.so
 if [ ! -s "$empty" ]; then
 	echo 'int kbreed_fake_nvcc_marker;' | cc -shared -fPIC -x c - -o "$empty.$$" && mv -f "$empty.$$" "$empty" ||
 		{ echo "fake_nvcc: cannot build an empty shared object" >&2; exit 2; }

@@ -218,15 +218,27 @@ static const char *const suite[] = { "attention_fp16", "conv2d", "conv2d_relu_ma
  * (budget: 8 ideas x 4 realisations = 32). */
 #define FILL_MIN 24
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#else
+#define UNDER_ASAN 0
+#endif
+
 static void test_default_budget_fills_every_round(void **state)
 {
 	/* Every default run (5 rounds x 8 ideas x 4 realisations) fills every
 	 * round on each suite family: at least FILL_MIN new candidates judged in
 	 * each of rounds 1-5, every one a distinct realisation made from an
-	 * idea stated in English, and the same --seed gives the same run. The
-	 * fake nvcc (tests/cli/fake_nvcc.sh) compiles, and a private cache keeps
-	 * its empty objects apart from the real ones; the rerun finds them and
-	 * the reference data there. About 90 s of CPU for the twenty runs. */
+	 * idea stated in English, and the same --seed gives the same run (run
+	 * again for three families of different templates and catalogue
+	 * paths: the rerun of all ten took a third of this test's time, under
+	 * the sanitizers minutes of CI, and proved no more). The fake nvcc
+	 * (tests/cli/fake_nvcc.sh) compiles, and a private cache keeps its
+	 * empty objects apart from the real ones; the rerun finds them and the
+	 * reference data there. About 60 s of CPU for the thirteen runs.
+	 * Under AddressSanitizer only those three families run (six runs):
+	 * filling a round is the playbook's arithmetic, the same in either
+	 * build, and the ten took ten of CI's minutes there. */
 	char cwd[4096];
 	assert_non_null(getcwd(cwd, sizeof cwd));
 	char *nvcc = xasprintf("%s/tests/cli/fake_nvcc.sh", cwd), *cache = xasprintf("%s/fill-cache", tmp);
@@ -235,12 +247,18 @@ static void test_default_budget_fills_every_round(void **state)
 	setenv("KBREED_CACHE", cache, 1);
 	int failures = 0;
 	for (size_t p = 0; p < sizeof suite / sizeof suite[0]; p++) {
+		bool rerun = !strcmp(suite[p], "conv2d") || !strcmp(suite[p], "matmul_fp16") ||
+			     !strcmp(suite[p], "softmax");
+		if (UNDER_ASAN && !rerun)
+			continue;
 		char *path = xasprintf("tests/data/fill_%s.py", suite[p]);
 		char *db[2], *out[2];
 		struct search_opts o;
 		for (int run = 0; run < 2; run++) {
 			db[run] = xasprintf("%s/fill-%s-%d.db", tmp, suite[p], run);
 			out[run] = xasprintf("%s/fill-%s-%d", tmp, suite[p], run);
+			if (run == 1 && !rerun)
+				break;
 			search_opts_defaults(&o);
 			o.seed = 5;
 			o.db_path = db[run];
@@ -277,15 +295,17 @@ static void test_default_budget_fills_every_round(void **state)
 		assert_int_equal(query(db[0], "SELECT count(*) FROM ideas i WHERE NOT EXISTS"
 				       " (SELECT 1 FROM candidates c WHERE c.idea = i.id)"), 0);
 		/* The same seed, the same run. */
-		char *t1 = knob_trail(db[0]), *t2 = knob_trail(db[1]);
-		assert_string_equal(t1, t2);
-		free(t1);
-		free(t2);
-		t1 = idea_trail(db[0]);
-		t2 = idea_trail(db[1]);
-		assert_string_equal(t1, t2);
-		free(t1);
-		free(t2);
+		if (rerun) {
+			char *t1 = knob_trail(db[0]), *t2 = knob_trail(db[1]);
+			assert_string_equal(t1, t2);
+			free(t1);
+			free(t2);
+			t1 = idea_trail(db[0]);
+			t2 = idea_trail(db[1]);
+			assert_string_equal(t1, t2);
+			free(t1);
+			free(t2);
+		}
 		for (int run = 0; run < 2; run++) {
 			free(db[run]);
 			free(out[run]);
