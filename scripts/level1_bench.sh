@@ -212,14 +212,15 @@ while read -r p; do
 		left="$left $name"
 		continue
 	fi
-	say "$name: start ($(family_of "$p" | tr ' ' '/'), ~${est}s)"
+	pfam=$(family_of "$p") # once: without the index it asks kbreed describe (Python)
+	say "$name: start ($(echo "$pfam" | tr ' ' '/'), ~${est}s)"
 	rm -f "$W/$name.json"
 	start=$(date +%s)
 	# At the deadline TERM (to kbreed and its children), KILL 10 s later.
 	tmo=""
 	[ "$deadline" -gt 0 ] && tmo="timeout -k 10 $((deadline - now))"
 	bank=--no-bank
-	case $(family_of "$p") in matmul* | conv* | attention*) bank= ;; esac
+	case $pfam in matmul* | conv* | attention*) bank= ;; esac
 	# shellcheck disable=SC2086
 	$tmo "$K" ${KBREED_BENCH_FLAGS:-} bench "$p" $defaults $bank --out "$W/runs" --results "$W/$name.json" "$@" </dev/null >"$W/$name.log" 2>&1
 	rc=$?
