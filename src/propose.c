@@ -49,6 +49,7 @@ void idea_def_release(struct idea_def *d)
 	free(d->set);
 	free(d->vary);
 	free(d->requires);
+	free(d->when);
 	memset(d, 0, sizeof *d);
 }
 
@@ -99,6 +100,7 @@ int propose_parse_catalog(const char *text, struct idea_def **defs, int *n)
 		d->set = get_string(o, "set", "");
 		d->vary = get_string(o, "vary", "");
 		d->requires = get_string(o, "requires", "");
+		d->when = get_string(o, "when", "");
 		json_t *loose = json_object_get(o, "loose");
 		if (loose && !json_is_boolean(loose)) {
 			rc = error("idea catalogue: entry %zu (%s): loose must be true or false", i, d->id);
@@ -161,12 +163,30 @@ static bool requires_met(const char *requires, const char *defines)
 	return ok;
 }
 
+/* Whether the parent has every "KNOB=value" of an idea's when (a naive
+ * parent has no knobs: only an empty when holds for it). */
+static bool when_met(const char *when, const struct known *parent)
+{
+	if (!*when)
+		return true;
+	if (!parent->tpl)
+		return false;
+	struct genome g;
+	if (genome_parse(&g, parent->tpl, when))
+		return false;
+	for (int k = 0; k < parent->tpl->n_knobs; k++)
+		if (template_settings_name(when, parent->tpl->knobs[k].name) &&
+		    g.value[k] != parent->genome.value[k])
+			return false;
+	return true;
+}
+
 /* The template an idea moves a parent to, or NULL when it does not apply. */
 static const struct template *target(const struct propose_ctx *ctx, const struct idea_def *d,
 				     const struct known *parent)
 {
 	if (!list_has(d->families, ctx->family) || (d->loose && ctx->strict) ||
-	    !requires_met(d->requires, ctx->defines))
+	    !requires_met(d->requires, ctx->defines) || !when_met(d->when, parent))
 		return NULL;
 	if (parent->tpl ? !list_has(d->from, parent->tpl->name) : !list_has(d->from, "naive"))
 		return NULL;
@@ -177,9 +197,14 @@ static const struct template *target(const struct propose_ctx *ctx, const struct
 		return NULL;
 	if (!template_accepts(to, d->set) || (*d->vary && !template_count_knobs(to, d->vary) && !*d->set))
 		return NULL;
-	/* It must change something: a new template, a knob it sets, or knobs to vary. */
-	if (to != parent->tpl || template_count_knobs(to, d->vary))
+	/* It must change what it says it changes: a new template; else a knob
+	 * it sets (an idea whose settings the parent already has would state a
+	 * change that is not made, whatever it varies); else, setting nothing,
+	 * knobs to vary. */
+	if (to != parent->tpl)
 		return to;
+	if (!*d->set)
+		return template_count_knobs(to, d->vary) ? to : NULL;
 	struct genome g;
 	if (genome_parse(&g, to, d->set))
 		return NULL;

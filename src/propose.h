@@ -27,14 +27,16 @@ struct idea_def {
 	char *vary;        /* knobs its realisations vary, "THREADS UNROLL" */
 	char *requires;    /* defines the problem must have, "!NAME" for one it must
 	                    * not have ("KB_RED_INNERMOST"); "" for any problem */
+	char *when;        /* knob values the parent must have, "BM=256", where the
+	                    * text's premise is about them; "" for any parent */
 	bool loose;        /* it lowers precision below the model's dtype (TF32 for
 	                    * fp32): proposed only under the loose crfm tolerance */
 };
 
 void idea_def_release(struct idea_def *d);
 /* Parses the playbook's idea catalogue: a JSON list of objects with string
- * fields id, category, text, families, from, to, set, vary, requires, and
- * boolean loose. */
+ * fields id, category, text, families, from, to, set, vary, requires, when,
+ * and boolean loose. */
 int propose_parse_catalog(const char *json, struct idea_def **defs, int *n);
 /* Loads $KBREED_PLAYBOOK, else <home>/playbook/ideas.json. */
 int propose_load_catalog(struct idea_def **defs, int *n);

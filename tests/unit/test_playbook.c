@@ -272,6 +272,15 @@ static void test_catalog_matches_templates(void **state)
 				if (template_knob(t, w) < 0)
 					fail_msg("idea %s varies %s, which %s lacks", d->id, w, t->name);
 			free(copy);
+			/* when names knobs of the templates the parent may have. */
+			copy = xstrdup(d->from);
+			for (char *sv = NULL, *w = strtok_r(copy, " ", &sv); w && *d->when; w = strtok_r(NULL, " ", &sv)) {
+				const struct template *f = template_find(tpls, n_tpls, w);
+				if (!f || !template_accepts(f, d->when))
+					fail_msg("idea %s's when '%s' does not fit its parent template %s", d->id,
+						 d->when, w);
+			}
+			free(copy);
 		} else {
 			/* A generic idea must fit at least one template. */
 			bool fits = false;
@@ -699,6 +708,48 @@ static void test_conv_phases_offered(void **state)
 	}
 }
 
+static void test_ideas_change_what_they_say(void **state)
+{
+	/* An idea's text describes a change: conv-two-blocks-per-sm halves a
+	 * 256-position tile ("when": "BM=256"), so a conv_igemm parent at BM=128
+	 * is not offered it; and an idea that keeps the template must change a
+	 * knob it sets: conv-transposed-phases (PHASES=1, varying BM BN) is not
+	 * offered to a parent that already has PHASES=1. */
+	const char *tstrided = "#define CONV_DIMS 2\n#define CONV_STRIDE 2\n#define CONV_PAD 1\n"
+			       "#define CONV_GROUPS 1\n#define CONV_TRANSPOSED 1\n#define CONV_TRANSPOSED_STRIDED 1\n";
+	const struct template *ig = template_find(tpls, n_tpls, "conv_igemm");
+	assert_non_null(ig);
+	struct { const char *knobs, *idea; int offered; } cases[] = {
+		{ "BM=256 BN=96 WARPS=8 PHASES=0", "conv-two-blocks-per-sm", 1 },
+		{ "BM=128 BN=96 WARPS=8 PHASES=0", "conv-two-blocks-per-sm", 0 },
+		{ "BM=128 BN=128 WARPS=8 PHASES=0", "conv-two-blocks-per-sm", 0 },
+		{ "BM=128 BN=96 WARPS=8 PHASES=0", "conv-transposed-phases", 1 },
+		{ "BM=128 BN=96 WARPS=8 PHASES=1", "conv-transposed-phases", 0 },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		uint64_t rng = 3;
+		struct known parent = { .id = 7, .tpl = ig, .correct = true, .median_ms = 1.0, .pct_floor = 40 };
+		assert_int_equal(genome_parse(&parent.genome, ig, cases[c].knobs), 0);
+		const struct known *seeds[] = { &parent };
+		struct propose_ctx ctx = ctx_for("conv_transpose2d", "conv", &parent, 1, NULL, 0, &rng);
+		ctx.defines = tstrided;
+		struct proposal p[64];
+		int n = propose_playbook(&ctx, seeds, 1, 64, p), got = 0;
+		for (int i = 0; i < n; i++) {
+			if (!strcmp(p[i].catalog_id, cases[c].idea)) {
+				got++;
+				char *k = genome_knobs_str(&parent.genome);  /* the parent, as it is */
+				assert_non_null(strstr(p[i].text, k));
+				free(k);
+			}
+			proposal_release(&p[i]);
+		}
+		if (got != cases[c].offered)
+			fail_msg("%s offered %d times to a conv_igemm parent at %s, expected %d", cases[c].idea, got,
+				 cases[c].knobs, cases[c].offered);
+	}
+}
+
 static void test_dwsep_template_offered(void **state)
 {
 	/* conv_dwsep serves depthwise-separable 2-D convolutions whose window
@@ -1103,6 +1154,7 @@ int main(void)
 		cmocka_unit_test(test_dwconv_template_offered),
 		cmocka_unit_test(test_dwsep_template_offered),
 		cmocka_unit_test(test_conv_phases_offered),
+		cmocka_unit_test(test_ideas_change_what_they_say),
 		cmocka_unit_test(test_matrix_vector_templates_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
