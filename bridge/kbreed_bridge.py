@@ -1329,9 +1329,18 @@ def cmd_time(args):
     flush = _flush_buffer(args.flush_mb)
     with torch.no_grad():
         eager = _time_calls(model, arg_sets, args.reps, args.warmup, flush)
+        eager_fp32 = None
+        if args.eager_fp32:
+            # cuDNN's convolutions use TF32 by default; the strict tolerance
+            # asks for fp32 arithmetic: eager timed that way too, beside.
+            _set_tf32(False, False)
+            try:
+                eager_fp32 = _time_calls(model, arg_sets, args.reps, args.warmup, flush)
+            finally:
+                _set_tf32(False, True)
         compiled = _time_compiled(model, arg_sets, args, flush) if args.compile else None
-    return {"eager": eager, "compile": compiled, "gpu": torch.cuda.get_device_name(0),
-            "torch": _torch_version()}
+    return {"eager": eager, "eager_fp32": eager_fp32, "compile": compiled,
+            "gpu": torch.cuda.get_device_name(0), "torch": _torch_version()}
 
 
 def _time_compiled(model, arg_sets, args, flush):
@@ -1439,6 +1448,8 @@ def _parser():
     t.add_argument("--warmup", type=int, default=10)
     t.add_argument("--flush-mb", type=int, default=256)
     t.add_argument("--compile", action="store_true")
+    t.add_argument("--eager-fp32", action="store_true",
+                   help="time eager again with TF32 off (cuDNN and matmul), as eager_fp32")
     t.add_argument("--seed", type=int, default=DEFAULT_SEED)
     t.set_defaults(func=cmd_time)
 

@@ -346,6 +346,19 @@ out:
 	return rc;
 }
 
+bool bridge_tf32_by_default(const struct problem *p)
+{
+	bool conv = p->family && !strcmp(p->family, "conv");
+	for (int i = 0; p->graph && i < p->graph->n_ops && !conv; i++)
+		conv = strstr(p->graph->ops[i].name, "convolution") != NULL;  /* aten.convolution, aten._convolution */
+	bool fp32 = false;
+	for (int i = 0; i < p->n_inputs; i++)
+		fp32 |= p->inputs[i].dtype == KB_F32;
+	for (int i = 0; i < p->n_params; i++)
+		fp32 |= p->params[i].dtype == KB_F32;
+	return conv && fp32;
+}
+
 int bridge_baseline(const struct problem *p, int reps, int warmup, int flush_mb,
 		    bool with_compile, struct baseline *b)
 {
@@ -353,8 +366,13 @@ int bridge_baseline(const struct problem *p, int reps, int warmup, int flush_mb,
 	snprintf(reps_s, sizeof reps_s, "%d", reps);
 	snprintf(warm_s, sizeof warm_s, "%d", warmup);
 	snprintf(flush_s, sizeof flush_s, "%d", flush_mb);
-	const char *args[] = { "time", p->path, "--reps", reps_s, "--warmup", warm_s,
-			       "--flush-mb", flush_s, with_compile ? "--compile" : NULL, NULL };
+	const char *args[12] = { "time", p->path, "--reps", reps_s, "--warmup", warm_s, "--flush-mb", flush_s };
+	int n = 8;
+	if (with_compile)
+		args[n++] = "--compile";
+	if (bridge_tf32_by_default(p))
+		args[n++] = "--eager-fp32";
+	args[n] = NULL;
 	char *json = NULL;
 	int rc = run_bridge(args, BASELINE_TIMEOUT_S, &json);
 	if (!rc)

@@ -67,6 +67,8 @@ struct timing {
 /* PyTorch's time for a problem, measured with kbreed's protocol. */
 struct baseline {
 	struct timing eager;
+	bool has_eager_fp32;     /* eager timed again with TF32 off (bridge_tf32_by_default) */
+	struct timing eager_fp32;
 	bool has_compile;        /* torch.compile was asked for and ran */
 	struct timing compile;
 	char *compile_error;     /* owned; NULL unless torch.compile failed */
@@ -102,7 +104,14 @@ int bridge_describe(const char *path, struct problem *p);
 int bridge_reference(const struct problem *p, int sets, int seed, bool stress, const char *device,
 		     struct refset *r);
 
-/* Times PyTorch eager (and torch.compile when with_compile) now, on this GPU. */
+/* Whether PyTorch's defaults compute part of this problem in TF32, which
+ * the strict tolerance rejects: cuDNN's convolutions allow TF32 unless told
+ * otherwise (torch.backends.cudnn.allow_tf32), so an fp32 problem with a
+ * convolution (its family, or an aten.convolution in its graph). */
+bool bridge_tf32_by_default(const struct problem *p);
+
+/* Times PyTorch eager (and torch.compile when with_compile) now, on this
+ * GPU; where bridge_tf32_by_default, eager also with TF32 off. */
 int bridge_baseline(const struct problem *p, int reps, int warmup, int flush_mb,
 		    bool with_compile, struct baseline *b);
 

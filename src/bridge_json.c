@@ -650,6 +650,9 @@ int bridge_json_baseline(const char *text, struct baseline *b)
 	if (!j)
 		return -1;
 	int rc = get_timing(json_object_get(j, "eager"), &b->eager, what);
+	json_t *f = json_object_get(j, "eager_fp32");
+	if (!rc && json_is_object(f) && !(rc = get_timing(f, &b->eager_fp32, what)))
+		b->has_eager_fp32 = true;
 	json_t *c = json_object_get(j, "compile");
 	if (!rc && json_is_object(c)) {
 		json_t *err = json_object_get(c, "error");

@@ -154,7 +154,8 @@ static int judge_round(struct search *s, int round, bool defer_naive)
 		info("round %d: compiling %d candidates while the references and PyTorch's times are made", round, n);
 	progress(false, "round %d: compiling %d candidates", round, n);
 	batch = judge_batch_start(&s->j, (const char *const *)paths, n);
-	for (int done = 0;; done++) {
+	int done = 0;
+	for (;; done++) {
 		struct judgement o;
 		int k;
 		if (out_of_time(s)) {
@@ -187,7 +188,10 @@ static int judge_round(struct search *s, int round, bool defer_naive)
 	if (rc)
 		goto out;
 	const struct cand_row *b = population_best(&s->pop, round);
-	if (s->o->dry_run)
+	if (done < n && s->stopped)
+		progress(true, "round %d/%d stopped by the wall-clock budget: %d of %d candidates %s; best %.4f ms",
+			 round, s->run.rounds, done, n, s->o->dry_run ? "compiled" : "judged", b ? b->median_ms : 0);
+	else if (s->o->dry_run)
 		progress(true, "round %d/%d done: %d candidates compiled (dry run)", round, s->run.rounds, n);
 	else
 		progress(true, "round %d/%d done: %d candidates; best %.4f ms = %.0f%% of PyTorch eager, %.0f%% of the floor",
@@ -219,6 +223,9 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 	buf_printf(&b, "- rounds %d, ideas %d per round, %d realisations each, %d seeds kept; tolerance %s; seed %d\n",
 		   s->run.rounds, s->run.ideas, s->run.impls, s->run.keep, s->run.tolerance, s->run.seed);
 	buf_printf(&b, "- PyTorch eager %.4f ms", s->j.base.eager.median_ms);
+	if (s->j.base.has_eager_fp32)
+		buf_printf(&b, " (its defaults: cuDNN in TF32; %.4f ms with TF32 off, the fp32 arithmetic "
+			   "the strict tolerance asks for)", s->j.base.eager_fp32.median_ms);
 	if (out->compile_ms > 0)   /* measured beside the winner's re-timing */
 		buf_printf(&b, ", torch.compile %.4f ms", out->compile_ms);
 	buf_printf(&b, "; floor %.4f ms (%s-bound)\n", s->j.roof.floor_ms, s->j.roof.bound);
@@ -226,6 +233,9 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 		buf_printf(&b, "- **winner**: candidate #%lld, round %d: %.4f ms re-timed beside PyTorch eager %.4f ms = "
 			   "**%.0f%% of PyTorch eager**", (long long)w->id, w->round, out->best_ms, out->eager_ms,
 			   out->pct_eager);
+		if (out->eager_fp32_ms > 0)
+			buf_printf(&b, ", %.0f%% of eager with TF32 off (%.4f ms)", out->pct_eager_fp32,
+				   out->eager_fp32_ms);
 		if (out->compile_ms > 0)
 			buf_printf(&b, ", %.0f%% of torch.compile", out->pct_compile);
 		buf_printf(&b, ", %.0f%% of the floor\n", out->pct_floor);
@@ -275,15 +285,18 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 	}
 	buf_printf(&b, "\n");
 
-	buf_printf(&b, "## Trajectory\n\n| round | candidates | correct | best this round (ms) | best so far (ms) | %% of eager | idea that got there |\n|---|---|---|---|---|---|---|\n");
+	/* judged: candidates with a verdict; a wall-clock budget can end a
+	 * round before every one of its candidates was judged. */
+	buf_printf(&b, "## Trajectory\n\n| round | candidates | judged | correct | best this round (ms) | best so far (ms) | %% of eager | idea that got there |\n|---|---|---|---|---|---|---|---|\n");
 	for (int r = 0; r <= s->run.rounds; r++) {
-		int n = 0, ok = 0;
+		int n = 0, judged = 0, ok = 0;
 		const struct cand_row *br = NULL;
 		for (int i = 0; i < s->pop.n_cands; i++) {
 			const struct cand_row *c = &s->pop.cands[i];
 			if (c->round != r)
 				continue;
 			n++;
+			judged += c->evaluated;
 			if (cand_is_correct(c)) {
 				ok++;
 				if (!br || c->median_ms < br->median_ms)
@@ -297,7 +310,7 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 		char round_best[32] = "-";
 		if (br)
 			snprintf(round_best, sizeof round_best, "%.4f", br->median_ms);
-		buf_printf(&b, "| %d | %d | %d | %s | %.4f | %.0f%% | %s |\n", r, n, ok, round_best,
+		buf_printf(&b, "| %d | %d | %d | %d | %s | %.4f | %.0f%% | %s |\n", r, n, judged, ok, round_best,
 			   bs ? bs->median_ms : 0, bs ? bs->pct_eager : 0,
 			   idea ? idea->text : bs ? bs->origin : "-");
 	}
@@ -419,7 +432,9 @@ static int finish(struct search *s, struct search_outcome *out)
 			out->best_ms = o.res.time.median_ms;
 			out->eager_ms = fresh.eager.median_ms;
 			out->compile_ms = fresh.has_compile ? fresh.compile.median_ms : 0;
+			out->eager_fp32_ms = fresh.has_eager_fp32 ? fresh.eager_fp32.median_ms : 0;
 			out->pct_eager = out->eager_ms / out->best_ms * 100;
+			out->pct_eager_fp32 = out->eager_fp32_ms > 0 ? out->eager_fp32_ms / out->best_ms * 100 : 0;
 			out->pct_compile = out->compile_ms > 0 ? out->compile_ms / out->best_ms * 100 : 0;
 			out->pct_floor = out->floor_ms > 0 ? out->floor_ms / out->best_ms * 100 : 0;
 			out->pass_strict = o.res.pass[TOL_STRICT];

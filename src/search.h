@@ -76,6 +76,9 @@ struct search_outcome {
 	double best_ms;          /* the winner, re-timed at the end */
 	double eager_ms;         /* PyTorch eager beside it */
 	double compile_ms;       /* torch.compile beside it; 0 when not measured */
+	double eager_fp32_ms;    /* eager with TF32 off beside it, where PyTorch's defaults
+				  * use TF32 (bridge_tf32_by_default); 0 when not measured */
+	double pct_eager_fp32;   /* 0 when not measured */
 	double floor_ms;         /* 0 when unknown */
 	const char *bound;       /* "memory" or "compute" (static); NULL when the floor is unknown */
 	double pct_eager, pct_compile, pct_floor;

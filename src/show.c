@@ -394,6 +394,10 @@ char *show_outcome_json(const struct search_outcome *o, bool dry_run)
 	json_object_set_new(j, "pct_eager", won ? json_real(o->pct_eager) : json_null());
 	json_object_set_new(j, "pct_compile", won ? measured(o->pct_compile) : json_null());
 	json_object_set_new(j, "pct_floor", won ? measured(o->pct_floor) : json_null());
+	if (won && o->eager_fp32_ms > 0) {  /* only where PyTorch's defaults use TF32 */
+		json_object_set_new(j, "eager_fp32_ms", json_real(o->eager_fp32_ms));
+		json_object_set_new(j, "pct_eager_fp32", json_real(o->pct_eager_fp32));
+	}
 	json_object_set_new(j, "passes_strict", won ? json_boolean(o->pass_strict) : json_null());
 	json_object_set_new(j, "passes_crfm", won ? json_boolean(o->pass_crfm) : json_null());
 	json_object_set_new(j, "max_abs_err", won ? json_real(o->max_abs_err) : json_null());

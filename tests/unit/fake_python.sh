@@ -28,9 +28,14 @@ time)
 	case " $* " in
 	*" --compile "*) compile='{"median_ms": 1.5, "min_ms": 1.4, "max_ms": 1.6, "reps": 30}' ;;
 	esac
+	# eager with TF32 off (--eager-fp32) at 6 ms.
+	fp32=null
+	case " $* " in
+	*" --eager-fp32 "*) fp32='{"median_ms": 6.0, "min_ms": 5.9, "max_ms": 6.1, "reps": 30}' ;;
+	esac
 	[ -n "${KBREED_FAKE_EVENT_LOG:-}" ] &&
 		echo "time $([ "$compile" = null ] && echo eager || echo compile)" >>"$KBREED_FAKE_EVENT_LOG"
-	echo '{"eager": {"median_ms": 2.0, "min_ms": 1.9, "max_ms": 2.2, "reps": 30}, "compile": '"$compile"', "gpu": "Fake GPU", "torch": "fake"}'
+	echo '{"eager": {"median_ms": 2.0, "min_ms": 1.9, "max_ms": 2.2, "reps": 30}, "eager_fp32": '"$fp32"', "compile": '"$compile"', "gpu": "Fake GPU", "torch": "fake"}'
 	;;
 ceilings)
 	echo '{"gpu": "Fake GPU", "bandwidth_gbs": 3000.0, "fp32_tflops": 50.0, "tf32_tflops": 300.0, "fp16_tflops": 700.0, "bf16_tflops": 700.0, "sm_count": 132, "l2_bytes": 52428800, "cc": "9.0"}'

@@ -45,6 +45,33 @@ static void test_describe(void **state)
 	problem_release(&p);
 }
 
+static void test_tf32_by_default(void **state)
+{
+	/* PyTorch's defaults run cuDNN's convolutions in TF32: an fp32 problem
+	 * with a convolution gets eager timed with TF32 off too; an fp16 one,
+	 * or one without a convolution, does not. The graph alone is enough
+	 * (a convolution among ops that no family names). */
+	const struct { const char *path; bool tf32; } cases[] = {
+		{ "tests/data/odd_conv2d.py", true },
+		{ "tests/data/odd_dwconv_fp16.py", false },
+		{ "tests/data/tiny_layernorm.py", false },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct problem p;
+		problem_init(&p);
+		assert_int_equal(bridge_describe(cases[i].path, &p), 0);
+		if (bridge_tf32_by_default(&p) != cases[i].tf32)
+			fail_msg("%s: bridge_tf32_by_default says %d", cases[i].path, !cases[i].tf32);
+		if (cases[i].tf32) {
+			assert_non_null(p.graph);
+			free(p.family);
+			p.family = xstrdup("unknown");
+			assert_true(bridge_tf32_by_default(&p));
+		}
+		problem_release(&p);
+	}
+}
+
 static double gelu(double x)
 {
 	return 0.5 * x * (1 + erf(x / sqrt(2.0)));
@@ -225,6 +252,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_tf32_by_default),
 		cmocka_unit_test(test_reference),
 		cmocka_unit_test(test_reference_budget),
 		cmocka_unit_test(test_bad_problems),

@@ -219,6 +219,21 @@ static void test_baseline_and_ceilings(void **state)
 	baseline_release(&b);
 	assert_int_equal(bridge_json_baseline("{\"eager\": {\"median_ms\": 1.5}}", &b), -1);
 	baseline_release(&b);
+	/* Eager with TF32 off, where the bridge was asked for it; null otherwise;
+	 * a malformed one is an error, not a missing one. */
+	assert_int_equal(bridge_json_baseline("{\"eager\": {\"median_ms\": 1.5, \"min_ms\": 1.4, \"max_ms\": 2, \"reps\": 30},"
+					" \"eager_fp32\": {\"median_ms\": 4.5, \"min_ms\": 4.4, \"max_ms\": 5, \"reps\": 30},"
+					" \"compile\": null, \"gpu\": \"H\"}", &b), 0);
+	assert_true(b.has_eager_fp32 && b.eager_fp32.median_ms == 4.5);
+	baseline_release(&b);
+	assert_int_equal(bridge_json_baseline("{\"eager\": {\"median_ms\": 1.5, \"min_ms\": 1.4, \"max_ms\": 2, \"reps\": 30},"
+					" \"eager_fp32\": null, \"gpu\": \"H\"}", &b), 0);
+	assert_false(b.has_eager_fp32);
+	baseline_release(&b);
+	assert_int_equal(bridge_json_baseline("{\"eager\": {\"median_ms\": 1.5, \"min_ms\": 1.4, \"max_ms\": 2, \"reps\": 30},"
+					" \"eager_fp32\": {\"median_ms\": -1}, \"gpu\": \"H\"}", &b), -1);
+	assert_false(b.has_eager_fp32);
+	baseline_release(&b);
 
 	struct ceilings c = { 0 };
 	assert_int_equal(bridge_json_ceilings("{\"gpu\": \"H\", \"bandwidth_gbs\": 3000, \"fp32_tflops\": 50,"

@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <sqlite3.h>
 
 static char *tmp;
@@ -267,6 +268,19 @@ static void test_default_budget_fills_every_round(void **state)
 			struct search_outcome res;
 			assert_int_equal(search_run(&o, path, &res), 0);
 			assert_true(res.winner > 0);
+			/* Eager with TF32 off beside eager (the fake bridge's 6 ms)
+			 * only where PyTorch's defaults use TF32: the fp32
+			 * convolutions. */
+			bool tf32 = !strncmp(suite[p], "conv2d", 6);
+			if (res.eager_fp32_ms != (tf32 ? 6.0 : 0))
+				fail_msg("%s: eager with TF32 off %g ms", suite[p], res.eager_fp32_ms);
+			char *md = NULL;
+			assert_int_equal(util_read_file(res.summary_path, 1 << 20, &md, NULL), 0);
+			assert_true(!!strstr(md, "; 6.0000 ms with TF32 off, the fp32 arithmetic") == tf32);
+			if (tf32)
+				assert_true(fabs(res.pct_eager_fp32 - 600 / res.best_ms) < 1e-9 &&
+					    strstr(md, "% of eager with TF32 off (6.0000 ms)"));
+			free(md);
 			search_outcome_release(&res);
 		}
 		char line[256];
@@ -437,6 +451,36 @@ static void test_budget_then_resume(void **state)
 	search_outcome_release(&res);
 	/* A finished run is not resumed again. */
 	assert_int_equal(search_run(&o, NULL, &res), -1);
+	search_outcome_release(&res);
+	free(db);
+	free(out);
+}
+
+static void test_time_budget_mid_round(void **state)
+{
+	/* A wall-clock budget spent before a round's candidates are judged:
+	 * the run stops, resumable, and the summary's trajectory tells the
+	 * candidates the round made from those it judged (none here: the
+	 * budget is gone before the first). */
+	char *db = xasprintf("%s/t.db", tmp), *out = xasprintf("%s/out-t", tmp);
+	struct search_opts o;
+	opts(&o, db, out);
+	o.max_minutes = 1e-9;
+	struct search_outcome res;
+	search_run(&o, "tests/data/search_gelu.py", &res);
+	assert_int_equal(query(db, "SELECT status='stopped' FROM runs WHERE id=1"), 1);
+	long long made = query(db, "SELECT count(*) FROM candidates WHERE round=0"),
+		  judged = query(db, "SELECT count(*) FROM candidates c JOIN evaluations e ON e.candidate=c.id"
+				     " WHERE c.round=0");
+	assert_true(made > judged);
+	char *md = NULL, row[64];
+	assert_non_null(res.summary_path);
+	assert_int_equal(util_read_file(res.summary_path, 1 << 20, &md, NULL), 0);
+	assert_non_null(strstr(md, "\n| round | candidates | judged | correct | "));
+	snprintf(row, sizeof row, "\n| 0 | %lld | %lld | ", made, judged);
+	if (!strstr(md, row))
+		fail_msg("no trajectory row '%s' in:\n%s", row + 1, md);
+	free(md);
 	search_outcome_release(&res);
 	free(db);
 	free(out);
@@ -692,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_budget_defers_naive),
 		cmocka_unit_test(test_round0_own_arch_first),
 		cmocka_unit_test(test_budget_then_resume),
+		cmocka_unit_test(test_time_budget_mid_round),
 		cmocka_unit_test(test_default_budget_fills_every_round),
 	};
 	if (getenv("KBREED_TEST_FILTER"))
