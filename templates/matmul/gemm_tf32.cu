@@ -6,7 +6,8 @@
 // knob BK: 16 32 | default 32 | category memory access | depth of the A and B slices staged per pipeline step
 // knob WARPS: 4 8 | default 8 | category parallelism | warps per block; the warp grid (along M x along N) is derived from the block tile
 // knob STAGES: 2 3 4 | default 4 | category asynchronous | shared-memory ring of cp.async slices (fewer where the ring would pass 227 KB)
-// knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = inputs rounded once to TF32 (fast; within 1e-2, not 1e-4, at K = 4096); 3 = 3xTF32 split (big*big + big*small + small*big), about fp32 accuracy, for K up to 8192 (longer K refused)
+// knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = inputs rounded once to TF32 (fast; within 1e-2, not 1e-4, at K = 4096); 3 = 3xTF32 split (big*big + big*small + small*big), about fp32 accuracy (a K longer than 8192 is cut into pieces, see SPLIT_K)
+// knob SPLIT_K: 0 1 2 4 8 16 32 | default 0 | category parallelism | K ranges computed by separate blocks into fp32 partial sums, added in a fixed order by a second pass; 0 = as many as it takes to give every SM a block when there are fewer tiles than SMs (large K, small M x N), 1 = none; at PRECISION=3 in every case pieces of at most 8192 K
 /*
  * gemm_tf32.cu - C = A @ B in fp32 on the tensor cores (TF32 mma.sync).
  *
@@ -68,16 +69,26 @@
  * |ref|) at K = 4096 (randn inputs), separate ones at ~0.23, plain TF32 at
  * ~11: PRECISION=1 passes only looser tolerances, such as 1e-2. The drift
  * grows with K: on the H200, K = 40003 took every PRECISION=3 setting past
- * the strict tolerance, so at PRECISION=3 K above MAX_K_STRICT (8192, about
- * half the tolerance by the model) is refused (KB_ERR_SHAPE): a long K is
- * gemm_wgmma_tf32's, which cuts it into pieces summed in IEEE fp32.
+ * the strict tolerance, so at PRECISION=3 no sum on the tensor cores is
+ * longer than MAX_K_STRICT (8192, about half the tolerance by the model):
+ * a longer K is cut into pieces (below).
+ * Split K. The K range is cut into nsplit pieces of klen (a multiple of
+ * BK): SPLIT_K of them, or (0) enough to give every SM a block when the
+ * tiles are fewer than the SMs (M = N = 256, K = 524288 makes 4 tiles of
+ * 128 x 128); at PRECISION=3 at least enough that none is longer than
+ * MAX_K_STRICT. blockIdx.y is the piece: its blocks read A's columns and
+ * B's rows of that range and store their tile's fp32 result into a scratch
+ * array of partial sums (cudaMallocAsync on the stream), piece p at p * M *
+ * N; sum_pieces_kernel (templates/common/split_k.cuh) then adds the pieces
+ * in order into C, in IEEE fp32 (deterministic, no atomics). With one piece
+ * the blocks store into C and there is no scratch.
  * Register clamp: each thread holds TBM*TBN/(32*WARPS) accumulators per
  * array; the block tile is halved (the longer side first, BN when square)
  * until that is at most 64 (PRECISION=3, two arrays) or 128 (PRECISION=1).
  * The defaults run 128 x 128 tiles of 8 warps with 64 x 32 warp tiles at
  * PRECISION=3 and 128 x 256 with 64 x 64 warp tiles at PRECISION=1.
  * Inf/NaN inputs propagate as NaN with PRECISION=3 (small = inf - inf).
- * No scratch memory. Untimed on a GPU when written: the fragment, copy and
+ * No scratch memory without a split. Untimed on a GPU when written: the fragment, copy and
  * store index maps were checked against a CPU model of ldmatrix and mma for
  * every knob setting and ragged shapes, not on hardware.
  */
@@ -99,6 +110,9 @@
 #ifndef PRECISION
 #define PRECISION 3
 #endif
+#ifndef SPLIT_K
+#define SPLIT_K 0
+#endif
 /* The longest K the 3xTF32 accumulation keeps within the strict tolerance. */
 #define MAX_K_STRICT 8192
 
@@ -106,6 +120,8 @@
 #include <stdint.h>
 #include "kbreed_candidate.h"
 #include "../common/ampere.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
+#include "../common/split_k.cuh" // kbreed:inline
 
 static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
 static_assert(BN == 64 || BN == 128 || BN == 256, "BN is 64, 128 or 256");
@@ -113,6 +129,7 @@ static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2, 3 or 4");
 static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
+static_assert(SPLIT_K >= 0 && SPLIT_K <= 32, "SPLIT_K is 0 to 32");
 
 KBREED_CANDIDATE_ABI
 
@@ -197,11 +214,12 @@ __device__ __forceinline__ float comp(const float4 &v, int j)
 	return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w;
 }
 
-/* Issue the copies of k-slice k0 into one stage (sA, sB). */
+/* Issue the copies of k-slice k0 into one stage (sA, sB); K is the piece's
+ * length, lda the distance between A's rows. */
 template <bool VEC>
 __device__ __forceinline__ void load_stage(float *sA, float *sB, const float *__restrict__ A,
-					   const float *__restrict__ B, int M, int N, int K, int m0,
-					   int n0, int k0, int tid)
+					   const float *__restrict__ B, int M, int N, int K, int64_t lda,
+					   int m0, int n0, int k0, int tid)
 {
 	if (VEC) {
 		/* a thread's chunks lie AR rows (A) or BR rows (B) apart in one column */
@@ -210,13 +228,13 @@ __device__ __forceinline__ void load_stage(float *sA, float *sB, const float *__
 		const int br = tid / (TBN / 4), bnc = (tid % (TBN / 4)) * 4;
 		const bool a_in = k0 + akc < K; /* K % 4 == 0: the chunk is all in or all out */
 		const bool b_in = n0 + bnc < N; /* N % 4 == 0: likewise */
-		const float *ap = A + (int64_t)(m0 + ar) * K + (k0 + akc);
+		const float *ap = A + (int64_t)(m0 + ar) * lda + (k0 + akc);
 		const float *bp = B + (int64_t)(k0 + br) * N + (n0 + bnc);
 #pragma unroll
 		for (int i = 0; i < A_CHUNKS / NTHREADS; i++) {
 			const int r = ar + i * AR;
 			const bool ok = a_in && m0 + r < M;
-			cp_async16_f(sA + r * SA + akc, ok ? ap + (int64_t)(i * AR) * K : A, ok);
+			cp_async16_f(sA + r * SA + akc, ok ? ap + (int64_t)(i * AR) * lda : A, ok);
 		}
 #pragma unroll
 		for (int i = 0; i < B_CHUNKS / NTHREADS; i++) {
@@ -231,7 +249,7 @@ __device__ __forceinline__ void load_stage(float *sA, float *sB, const float *__
 			int r = c / BK, kc = c % BK;
 			int gm = m0 + r, gk = k0 + kc;
 			bool ok = gm < M && gk < K;
-			cp_async4_f(sA + r * SA + kc, ok ? A + (int64_t)gm * K + gk : A, ok);
+			cp_async4_f(sA + r * SA + kc, ok ? A + (int64_t)gm * lda + gk : A, ok);
 		}
 #pragma unroll 4
 		for (int i = 0; i < 4 * B_CHUNKS / NTHREADS; i++) {
@@ -246,11 +264,18 @@ __device__ __forceinline__ void load_stage(float *sA, float *sB, const float *__
 
 template <bool VEC>
 __global__ void __launch_bounds__(NTHREADS, 1)
-gemm_tf32_kernel(const float *__restrict__ A, /* (M, K) */
-		 const float *__restrict__ B, /* (K, N) */
-		 float *__restrict__ C,       /* (M, N) */
-		 int M, int N, int K)
+gemm_tf32_kernel(const float *__restrict__ A, /* (M, Kall), rows lda apart */
+		 const float *__restrict__ B, /* (Kall, N) */
+		 float *__restrict__ C,       /* (M, N), or nsplit of them: the partial sums */
+		 int M, int N, int Kall, int klen)
 {
+	/* This block's K piece: columns [k_begin, k_begin + K) of A, rows of B. */
+	const int64_t lda = Kall;
+	const int k_begin = blockIdx.y * klen;
+	const int K = min(klen, Kall - k_begin);
+	A += k_begin;
+	B += (int64_t)k_begin * N;
+	C += (int64_t)blockIdx.y * M * N;
 	extern __shared__ float4 smem4[];
 	float *smem = reinterpret_cast<float *>(smem4);
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -291,7 +316,7 @@ gemm_tf32_kernel(const float *__restrict__ A, /* (M, K) */
 	for (int s = 0; s < NSTAGE - 1; s++) {
 		if (s < KT)
 			load_stage<VEC>(smem + s * STAGE_FLOATS, smem + s * STAGE_FLOATS + TBM * SA, A, B,
-					M, N, K, m0, n0, s * BK, tid);
+					M, N, K, lda, m0, n0, s * BK, tid);
 		cp_async_commit();
 	}
 
@@ -311,7 +336,7 @@ gemm_tf32_kernel(const float *__restrict__ A, /* (M, K) */
 			if (nk < KT) {
 				int s = nk % NSTAGE;
 				load_stage<VEC>(smem + s * STAGE_FLOATS, smem + s * STAGE_FLOATS + TBM * SA,
-						A, B, M, N, K, m0, n0, nk * BK, tid);
+						A, B, M, N, K, lda, m0, n0, nk * BK, tid);
 			}
 			cp_async_commit();
 		}
@@ -413,10 +438,11 @@ gemm_tf32_kernel(const float *__restrict__ A, /* (M, K) */
 }
 
 static bool g_attr_set[2];
+static int g_sms = 0;
 
 template <bool VEC>
-static int launch(const float *A, const float *B, float *C, int M, int N, int K, unsigned grid,
-		  cudaStream_t st)
+static int launch(const float *A, const float *B, float *C, int M, int N, int K, int klen, unsigned blocks,
+		  unsigned nsplit, cudaStream_t st)
 {
 	if (!g_attr_set[VEC]) {
 		if (cudaFuncSetAttribute((const void *)gemm_tf32_kernel<VEC>,
@@ -424,8 +450,32 @@ static int launch(const float *A, const float *B, float *C, int M, int N, int K,
 			return KB_ERR_LAUNCH;
 		g_attr_set[VEC] = true;
 	}
-	gemm_tf32_kernel<VEC><<<grid, NTHREADS, SMEM_BYTES, st>>>(A, B, C, M, N, K);
+	gemm_tf32_kernel<VEC><<<dim3(blocks, nsplit), NTHREADS, SMEM_BYTES, st>>>(A, B, C, M, N, K, klen);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+/* K pieces: SPLIT_K, or (0) enough to give every SM a block when there are
+ * fewer tiles than SMs, each piece at least 8 BK steps; at PRECISION=3 at
+ * least enough that none is longer than MAX_K_STRICT; at most nk. */
+static int64_t pieces(int64_t tiles, int64_t nk)
+{
+	int64_t p = SPLIT_K;
+	if (p == 0) {
+		p = 1;
+		if (tiles < g_sms) {
+			p = g_sms / tiles;
+			if (p > nk / 8)
+				p = nk / 8;
+			if (p > 32)
+				p = 32;
+		}
+	}
+	const int64_t steps = MAX_K_STRICT / BK, by_length = (nk + steps - 1) / steps;
+	if (PRECISION == 3 && p < by_length)
+		p = by_length;
+	if (p > nk)
+		p = nk;
+	return p < 1 ? 1 : p;
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
@@ -444,20 +494,49 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	/* int indices in the kernel, with a tile of headroom */
 	if (M > INT32_MAX - 1024 || N > INT32_MAX - 1024 || K > INT32_MAX - 1024)
 		return KB_ERR_SHAPE;
-	/* Beyond its accurate range (see the top): refused, not answered loosely. */
-	if (PRECISION == 3 && K > MAX_K_STRICT)
-		return KB_ERR_SHAPE;
 	if (M == 0 || N == 0)
 		return KB_OK; /* nothing to write */
 	const int64_t blocks = ((M + TBM - 1) / TBM) * ((N + TBN - 1) / TBN);
 	if (blocks > INT32_MAX)
 		return KB_ERR_SHAPE;
+	if (g_sms == 0 && (g_sms = kb_sm_count()) == 0)
+		return KB_ERR_LAUNCH;
+	/* The pieces, each a whole number of BK steps, none empty. */
+	const int64_t nk = (K + BK - 1) / BK;
+	int64_t nsplit = pieces(blocks, nk);
+	const int64_t klen = nk == 0 ? BK : (nk + nsplit - 1) / nsplit * BK;
+	nsplit = K == 0 ? 1 : (K + klen - 1) / klen;
+	if (nsplit > 65535)
+		return KB_ERR_SHAPE;
 	const float *ap = (const float *)a->data, *bp = (const float *)b->data;
 	float *cp = (float *)c->data;
-	const bool vec = K % 4 == 0 && N % 4 == 0 && (uintptr_t)ap % 16 == 0 &&
-			 (uintptr_t)bp % 16 == 0 && (uintptr_t)cp % 16 == 0;
 	cudaStream_t st = (cudaStream_t)stream;
-	if (vec)
-		return launch<true>(ap, bp, cp, (int)M, (int)N, (int)K, (unsigned)blocks, st);
-	return launch<false>(ap, bp, cp, (int)M, (int)N, (int)K, (unsigned)blocks, st);
+	/* The pieces' partial sums: a workspace kept mapped between calls
+	 * (templates/common/host.cuh), rewritten whole by every call. */
+	float *part = NULL;
+	if (nsplit > 1) {
+		kb_keep_pool_mapped();
+		if (cudaMallocAsync((void **)&part, (size_t)(nsplit * M * N) * sizeof(float), st) != cudaSuccess)
+			return KB_ERR_LAUNCH;
+	}
+	float *dst = part ? part : cp;
+	/* klen is a multiple of BK (of 4): every piece's A columns and B rows
+	 * keep the base alignment. */
+	const bool vec = K % 4 == 0 && N % 4 == 0 && (uintptr_t)ap % 16 == 0 &&
+			 (uintptr_t)bp % 16 == 0 && (uintptr_t)dst % 16 == 0;
+	int rc = vec ? launch<true>(ap, bp, dst, (int)M, (int)N, (int)K, (int)klen, (unsigned)blocks,
+				     (unsigned)nsplit, st)
+		     : launch<false>(ap, bp, dst, (int)M, (int)N, (int)K, (int)klen, (unsigned)blocks,
+				      (unsigned)nsplit, st);
+	if (part) {
+		if (!rc) {
+			const int64_t n = M * N, want = (n + 255) / 256, cap = 4 * (int64_t)g_sms;
+			sum_pieces_kernel<<<(unsigned)(want < cap ? want : cap), 256, 0, st>>>(part, (int)nsplit, n, cp);
+			if (cudaGetLastError() != cudaSuccess)
+				rc = KB_ERR_LAUNCH;
+		}
+		if (cudaFreeAsync(part, st) != cudaSuccess)
+			rc = KB_ERR_LAUNCH;
+	}
+	return rc;
 }

@@ -190,6 +190,7 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "r
 #include "../common/hopper.cuh" // kbreed:inline
 #include "../common/host.cuh" // kbreed:inline
 #include "../common/gemm_operands.cuh" // kbreed:inline
+#include "../common/split_k.cuh" // kbreed:inline
 
 #if TBN == 128
 /* D(64 x 128, fp32, 64 per thread) += A(64 x 8) * B(128 x 8)^T; both TF32, K-major in shared memory. */
@@ -340,18 +341,6 @@ transpose_split_kernel(const float *__restrict__ X, int K, int R, int64_t batch,
 			}
 			__syncthreads();
 		}
-	}
-}
-
-/* C[i] = the sum over the pieces p < nsplit of part[p * n + i], in order. */
-__global__ void __launch_bounds__(256)
-sum_pieces_kernel(const float *__restrict__ part, int nsplit, int64_t n, float *__restrict__ C)
-{
-	for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-		float sum = part[i];
-		for (int p = 1; p < nsplit; p++)
-			sum += part[p * n + i];
-		C[i] = sum;
 	}
 }
 

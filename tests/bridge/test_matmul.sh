@@ -8,7 +8,8 @@
 # the product (src/views.c) and writes the op and TRANS_A, TRANS_B,
 # MATMUL_TRI; `kbreed template gemm_wgmma_tf32 --for` realises each, and
 # nvcc compiles them at the defaults and at the knob extremes (sm_90a; not
-# in the sanitizer run). The same for fp16 and bf16 products (tests/data's
+# in the sanitizer run); gemm_tf32 likewise for the odd plain products, the
+# long K among them (split into pieces, no longer refused). The same for fp16 and bf16 products (tests/data's
 # odd_matmul_fp16_nt, _fp16_tn, _bf16_batched and a few written here) and
 # gemm_wgmma_f16, whose PTX shows the wgmma each layout needs and whose
 # realisations refuse what their defines do not cover. Products whose
@@ -36,6 +37,13 @@ for f in "$tmp"/p/*.py; do
 	odd_*)
 		realise gemm_wgmma_tf32 "$f" low BN=128 STAGES=2 PRECISION=1 GROUP=1 SPLIT_K=1
 		realise gemm_wgmma_tf32 "$f" high BN=256 STAGES=4 PRECISION=3 GROUP=16 SPLIT_K=32 ;;
+	esac
+	# gemm_tf32 (mma.sync) takes the plain rank-2 product, a long K cut
+	# into pieces (odd_matmul_fp32_splitk: the shape probe sees it taken).
+	case $name:$op in
+	odd_*:matmul_fp32)
+		realise gemm_tf32 "$f" default
+		realise gemm_tf32 "$f" high BM=256 BN=256 STAGES=4 PRECISION=3 SPLIT_K=32 ;;
 	esac
 done
 
