@@ -454,30 +454,6 @@ static int launch(const float *A, const float *B, float *C, int M, int N, int K,
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
-/* K pieces: SPLIT_K, or (0) enough to give every SM a block when there are
- * fewer tiles than SMs, each piece at least 8 BK steps; at PRECISION=3 at
- * least enough that none is longer than MAX_K_STRICT; at most nk. */
-static int64_t pieces(int64_t tiles, int64_t nk)
-{
-	int64_t p = SPLIT_K;
-	if (p == 0) {
-		p = 1;
-		if (tiles < g_sms) {
-			p = g_sms / tiles;
-			if (p > nk / 8)
-				p = nk / 8;
-			if (p > 32)
-				p = 32;
-		}
-	}
-	const int64_t steps = MAX_K_STRICT / BK, by_length = (nk + steps - 1) / steps;
-	if (PRECISION == 3 && p < by_length)
-		p = by_length;
-	if (p > nk)
-		p = nk;
-	return p < 1 ? 1 : p;
-}
-
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
 {
 	if (!in || !out || n_in != 2 || n_out != 1)
@@ -503,7 +479,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		return KB_ERR_LAUNCH;
 	/* The pieces, each a whole number of BK steps, none empty. */
 	const int64_t nk = (K + BK - 1) / BK;
-	int64_t nsplit = pieces(blocks, nk);
+	/* at PRECISION=3 no piece longer than MAX_K_STRICT (see the top) */
+	int64_t nsplit = kb_split_pieces(SPLIT_K, blocks, nk, g_sms, PRECISION == 3 ? MAX_K_STRICT / BK : 0);
 	const int64_t klen = nk == 0 ? BK : (nk + nsplit - 1) / nsplit * BK;
 	nsplit = K == 0 ? 1 : (K + klen - 1) / klen;
 	if (nsplit > 65535)

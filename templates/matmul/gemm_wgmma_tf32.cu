@@ -684,30 +684,6 @@ static size_t round256(size_t x)
 	return (x + 255) / 256 * 256;
 }
 
-/* K pieces: SPLIT_K, or (0) enough to give every SM a tile when there are
- * fewer tiles than SMs, each piece at least 8 K steps; in either case at
- * least enough that no piece is longer than PIECE_K; at most nk. */
-static int pieces(int64_t tiles, int64_t nk)
-{
-	int64_t p = SPLIT_K;
-	if (p == 0) {
-		p = 1;
-		if (tiles < g_sms) {
-			p = g_sms / tiles;
-			if (p > nk / 8)
-				p = nk / 8;
-			if (p > 32)
-				p = 32;
-		}
-	}
-	const int64_t steps = PIECE_K / BK, by_length = (nk + steps - 1) / steps;
-	if (p < by_length)
-		p = by_length;
-	if (p > nk)
-		p = nk;
-	return p < 1 ? 1 : (int)p;
-}
-
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
 {
 	if (!in || !out || n_in != 2 || n_out != 1)
@@ -741,7 +717,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	const int64_t tiles = ((rows_a + BM - 1) / BM) * ((N + TBN - 1) / TBN) * batch;
 	if (rows_a > lim || N > lim || K > lim || batch > lim || tiles > lim)
 		return KB_ERR_SHAPE;
-	const int nsplit = pieces(tiles, nk);
+	const int nsplit = (int)kb_split_pieces(SPLIT_K, tiles, nk, g_sms, PIECE_K / BK);
 	if (tiles * nsplit > lim)
 		return KB_ERR_SHAPE;
 	if (!g_attr_set) {
