@@ -8,6 +8,7 @@
 // knob WARPS: 4 8 | default 8 | category parallelism | warps per block; the warp grid (along M x along N) is derived from the tile
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
 // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
+// knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
@@ -180,6 +181,42 @@
  *     split between blocks are completed by their neighbours' atomics.
  *     Every window has at least one conv output (floor mode), so every cell
  *     is written.
+ * WGMMA=1 (Hopper, sm_90a). The same gather, weights and epilogue; the
+ * products move from mma.sync (one warp, m16n8k8, B fragments loaded from
+ * shared memory into registers per warp) to wgmma.mma_async m64nBNk8
+ * (a warpgroup of four warps, B read by the tensor cores straight from
+ * shared memory, once per warpgroup). BK is 32 (one 128-byte row of 32
+ * taps per channel, the unit of the 128-byte swizzle), BN 64 or 128 (32
+ * and 96 run as 64 and 128: every column of the wgmma is multiplied, the
+ * ones past Cout are not stored), and a warpgroup owns TBM / (WARPS/4)
+ * positions, one or two m64 tiles (BM is raised or lowered to fit).
+ *   Weights: conv_prep_weights writes, per group and BK slice, the rows of
+ *     B^T (one per output channel, nnb*8 of them, 32 taps = 128 bytes
+ *     each), first the big halves, then (PRECISION=3) the small ones.
+ *     The block copies its BN rows of each with 16-byte cp.async into the
+ *     stage, 16-byte piece c of row r at piece c ^ (r % 8) of the row
+ *     (the 128-byte swizzle TMA writes for gemm_wgmma_tf32: each piece
+ *     starts on a 1024-byte boundary, the dynamic shared memory is aligned
+ *     up to 1024 bytes). wgmma reads it K-major through a descriptor: start
+ *     = piece + 32 * k8 step, SBO = 1024 (next 8 rows), LBO unused.
+ *   A: each warp loads its 16 rows of each m64 tile with ldmatrix from sA,
+ *     as the mma.sync path does (the register layout of wgmma's A for
+ *     tf32 is mma.sync's m16n8k8 one, warp w of the warpgroup holding rows
+ *     16w..16w+15), and splits them into big and small in registers.
+ *   Per slice: cp.async.wait, fence.proxy.async (the copies were made by
+ *     the generic proxy, wgmma reads through the async one), the block
+ *     barrier; every A fragment of the slice is loaded and split, then
+ *     wgmma.fence and, per k8 step and m64 tile, small*big, big*small and
+ *     big*big (PRECISION=3) into one accumulator set, as the mma.sync path
+ *     does; one commit, then wgmma.wait_group 0 before the slot can be
+ *     refilled, the A registers fenced after the wait so that the compiler
+ *     keeps them until the tensor cores have read them.
+ *   Accumulators: register 4i+{0,1} holds row 16*w + lane/4 of the m64
+ *     tile, columns 8i + 2*(lane%4) + {0,1}; 4i+{2,3} 8 rows further
+ *     down. They go through sC to the same epilogue.
+ * Written without a GPU at hand: tests/data/odd_conv*.py with WGMMA=1 in
+ * `make test-gpu` (section 3) are its checks.
+ *
  * Limits (KB_ERR_SHAPE otherwise): N*Do*Ho*Wo, Cin*D*H*W, Cin/G*KD*KH*KW
  * and Cout below 2^31 - 2^16; every extent, DIL*(k-1) and extent*STRIDE
  * below 2^28; Cin and Cout divisible by G; PHASES=1: at most 65535 phases
@@ -206,6 +243,21 @@
 #endif
 #ifndef PHASES
 #define PHASES 0
+#endif
+#ifndef WGMMA
+#define WGMMA 0
+#endif
+/* WGMMA: 32 taps per slice (a 128-byte row), BN 64 or 128 (see the top). */
+#if WGMMA && BK != 32
+#undef BK
+#define BK 32
+#endif
+#if WGMMA && BN == 32
+#undef BN
+#define BN 64
+#elif WGMMA && BN == 96
+#undef BN
+#define BN 128
 #endif
 
 /* ---- the problem's hyper-parameters, per axis (D, H, W) ----
@@ -356,6 +408,14 @@
 #include "../common/ampere.cuh" // kbreed:inline
 #include "../common/host.cuh" // kbreed:inline
 #include "../common/conv_phase.cuh" // kbreed:inline
+#if WGMMA
+#include "../common/hopper.cuh" // kbreed:inline
+#endif
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define CONV_WGMMA_DEVICE WGMMA
+#else
+#define CONV_WGMMA_DEVICE 0
+#endif
 
 static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
 static_assert(BN == 32 || BN == 64 || BN == 96 || BN == 128, "BN is 32, 64, 96 or 128");
@@ -364,6 +424,8 @@ static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2, 3 or 4");
 static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
 static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
+static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
+static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -411,7 +473,20 @@ constexpr int clamp_bm(int bm)
 		bm /= 2;
 	return bm;
 }
+#if WGMMA
+/* Warpgroups, and the positions each owns: whole m64 tiles (MW of them). */
+constexpr int NWG = WARPS / 4;
+constexpr int clamp_wg(int bm)
+{
+	return bm < 64 * NWG ? 64 * NWG : bm > 128 * NWG ? 128 * NWG : bm;
+}
+constexpr int TBM = clamp_wg(clamp_bm(BM));
+constexpr int RWG = TBM / NWG;
+constexpr int MW = RWG / 64;
+static_assert(RWG % 64 == 0 && MW >= 1 && MW <= 2, "a warpgroup owns one or two m64 tiles");
+#else
 constexpr int TBM = clamp_bm(BM);
+#endif
 
 /* Warp grid: the WARPS_N (warps along the channels) whose warp tile needs
  * the fewest fragment loads per k step (MT + NT), fewer columns on ties. */
@@ -448,15 +523,23 @@ constexpr int STAGE_FLOATS = A_FLOATS + B_FLOATS;
 /* int4 per position, and for 3-D an int (the first input depth) */
 constexpr int MINFO_BYTES = TBM * 16 + (CONV_DIMS == 3 ? TBM * 4 : 0);
 constexpr int SMEM_CAP = 227 * 1024;
+/* WGMMA: slack to align the ring up to 1024 bytes (the swizzle's unit) */
+constexpr int ALIGN_SLACK = WGMMA ? 1024 : 0;
 constexpr int fit_stages()
 {
 	int s = STAGES;
-	while (s > 2 && s * STAGE_FLOATS * 4 + MINFO_BYTES > SMEM_CAP)
+	while (s > 2 && s * STAGE_FLOATS * 4 + MINFO_BYTES + ALIGN_SLACK > SMEM_CAP)
 		s--;
 	return s;
 }
 constexpr int NSTAGE = fit_stages();
-constexpr int SMEM_BYTES = NSTAGE * STAGE_FLOATS * 4 + MINFO_BYTES;
+constexpr int SMEM_BYTES = NSTAGE * STAGE_FLOATS * 4 + MINFO_BYTES + ALIGN_SLACK;
+#if WGMMA
+/* one piece of B^T in a stage: BN rows of 32 taps */
+constexpr int BPIECE_BYTES = BN * 128;
+static_assert((A_FLOATS * 4) % 1024 == 0 && (STAGE_FLOATS * 4) % 1024 == 0 && BPIECE_BYTES % 1024 == 0,
+	      "B pieces start on 1024-byte boundaries");
+#endif
 static_assert(SMEM_BYTES <= SMEM_CAP, "shared memory");
 
 /* Gather: lanes along k, RPI positions per warp instruction, NR per thread. */
@@ -480,7 +563,13 @@ static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue stagin
 /* Two blocks per SM where the accumulators leave room (at most 64 per
  * thread, so 128 registers suffice) and two rings fit in shared memory:
  * one block's gather then overlaps the other's mma and epilogue. */
+#if WGMMA
+/* The slice's A fragments (32 registers per m64 tile) stay live beside the
+ * accumulators while the wgmma run: two blocks only for the smallest tiles. */
+constexpr int MINB = (TBM * BN / NTHREADS <= 32 && 2 * (SMEM_BYTES + 1024) <= 228 * 1024) ? 2 : 1;
+#else
 constexpr int MINB = (TBM * BN / NTHREADS <= 64 && 2 * (SMEM_BYTES + 1024) <= 228 * 1024) ? 2 : 1;
+#endif
 
 /* The gather of the next slice is issued in KPARTS pieces, one before each
  * k8 step of the current slice, so that its copies drain while mma issue. */
@@ -529,6 +618,43 @@ __device__ __forceinline__ float act(float v)
  *               flipped along every axis (FLIP; the TGATHER gather takes
  *               the taps as they are: tap, not T - 1 - tap) */
 #define FLIP (CONV_TRANSPOSED && !TGATHER)
+
+/* Stores the prepared values of item i of wsp: lane (i % 32) of k8 block
+ * kb and n8 block nb (i / 32 = (grp * nkb + kb) * nnb + nb), w0 = B[8kb +
+ * t][8nb + g] and w1 = B[8kb + t + 4][8nb + g] (g = lane/4, t = lane%4):
+ * rounded to TF32, and for 3xTF32 split into big and small. Fragment order
+ * (see above) at item i; under WGMMA the rows of B^T (see the top): per
+ * group and BK slice, the big piece of nnb*8 rows of 32 taps, then the
+ * small one, each row a channel. */
+__device__ __forceinline__ void wsp_put(float *__restrict__ wsp, int64_t i, int nnb, float w0, float w1)
+{
+	const unsigned b0 = to_tf32(w0), b1 = to_tf32(w1);
+#if PRECISION == 3
+	const unsigned s0 = to_tf32(w0 - __uint_as_float(b0));
+	const unsigned s1 = to_tf32(w1 - __uint_as_float(b1));
+#endif
+#if WGMMA
+	const int lane = (int)(i & 31);
+	const int64_t blk = i >> 5;
+	const int nb = (int)(blk % nnb);
+	const int64_t kbg = blk / nnb; /* grp * nkb + kb; nkb is a whole number of slices */
+	const int64_t slice = kbg / (BK / 8);
+	const int kin = (int)(kbg % (BK / 8)) * 8 + (lane & 3);
+	const int64_t piece = (int64_t)nnb * 8 * 32;
+	float *p = wsp + slice * (FR / 2) * piece + (int64_t)(nb * 8 + (lane >> 2)) * 32 + kin;
+	p[0] = __uint_as_float(b0);
+	p[4] = __uint_as_float(b1);
+#if PRECISION == 3
+	p[piece] = __uint_as_float(s0);
+	p[piece + 4] = __uint_as_float(s1);
+#endif
+#elif PRECISION == 3
+	reinterpret_cast<float4 *>(wsp)[i] = make_float4(__uint_as_float(b0), __uint_as_float(b1),
+							 __uint_as_float(s0), __uint_as_float(s1));
+#else
+	reinterpret_cast<float2 *>(wsp)[i] = make_float2(__uint_as_float(b0), __uint_as_float(b1));
+#endif
+}
 __global__ void conv_prep_weights(const float *__restrict__ w,
 				  float *__restrict__ wsp, int Coutg, int K, int nkb, int nnb, int T)
 {
@@ -566,15 +692,7 @@ __global__ void conv_prep_weights(const float *__restrict__ w,
 				w1 = w[co * K + k1];
 #endif
 		}
-		unsigned b0 = to_tf32(w0), b1 = to_tf32(w1);
-#if PRECISION == 3
-		unsigned s0 = to_tf32(w0 - __uint_as_float(b0));
-		unsigned s1 = to_tf32(w1 - __uint_as_float(b1));
-		reinterpret_cast<float4 *>(wsp)[i] = make_float4(__uint_as_float(b0), __uint_as_float(b1),
-								 __uint_as_float(s0), __uint_as_float(s1));
-#else
-		reinterpret_cast<float2 *>(wsp)[i] = make_float2(__uint_as_float(b0), __uint_as_float(b1));
-#endif
+		wsp_put(wsp, i, nnb, w0, w1);
 	}
 }
 
@@ -630,17 +748,57 @@ __global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__re
 			int kw = pw.k0 + (pw.ntap - 1 - qw) * pw.kstep;
 			wv[h] = w[((int64_t)(grp * Cg + ci) * Coutg + n) * T + ((int64_t)kd * KH + kh) * KW + kw];
 		}
-		unsigned b0 = to_tf32(wv[0]), b1 = to_tf32(wv[1]);
-#if PRECISION == 3
-		unsigned s0 = to_tf32(wv[0] - __uint_as_float(b0));
-		unsigned s1 = to_tf32(wv[1] - __uint_as_float(b1));
-		reinterpret_cast<float4 *>(wsp)[i] = make_float4(__uint_as_float(b0), __uint_as_float(b1),
-								 __uint_as_float(s0), __uint_as_float(s1));
-#else
-		reinterpret_cast<float2 *>(wsp)[i] = make_float2(__uint_as_float(b0), __uint_as_float(b1));
-#endif
+		wsp_put(wsp, i, nnb, wv[0], wv[1]);
 	}
 }
+#endif
+
+#if WGMMA
+/* D(64 x BN, fp32, BN/2 per thread) += A(64 x 8, registers) * B(BN x 8)^T
+ * (shared memory, K-major, 128-byte swizzle); both TF32. */
+#if BN == 64
+static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
+{
+#if CONV_WGMMA_DEVICE
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     "}, {%32, %33, %34, %35}, %36, p, 1, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+#else
+	__trap();
+#endif
+}
+#else
+static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
+{
+#if CONV_WGMMA_DEVICE
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     "}, {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+#else
+	__trap();
+#endif
+}
+#endif
 #endif
 
 /* ---- the convolution ------------------------------------------------------ */
@@ -722,7 +880,13 @@ __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
 
 __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_args args)
 {
-	extern __shared__ __align__(16) float smem[];
+	extern __shared__ __align__(16) float smem_raw[];
+#if WGMMA
+	/* the ring aligned up to 1024 bytes (SMEM_BYTES holds the slack) */
+	float *const smem = smem_raw + (((1024u - (smem_u32(smem_raw) & 1023u)) & 1023u) >> 2);
+#else
+	float *const smem = smem_raw;
+#endif
 	int4 *minfo = reinterpret_cast<int4 *>(smem + NSTAGE * STAGE_FLOATS);
 
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -859,11 +1023,19 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #else
 	const int nkg = a.nk;
 #endif
+#if WGMMA
+	const float *wtile = a.wsp + (size_t)grp * nkg * (BK / 8) * a.nnb * 32 * FR + (size_t)tn * BN * 32;
+#else
 	const float *wtile = a.wsp + ((size_t)grp * nkg * (BK / 8) * a.nnb + (size_t)(tn * BN / 8)) * 32 * FR;
+#endif
+#elif WGMMA
+	const float *wtile = a.wsp + (size_t)n0 * 32; /* row n0 of each piece */
 #else
 	const float *wtile = a.wsp + (size_t)(n0 / 8) * 32 * FR;
 #endif
+#if !WGMMA
 	const int bchunks = nvalid * 8 * FR; /* 16-byte chunks per k8 block row */
+#endif
 
 	/* The copies of one slice are issued in KPARTS pieces: slice_begin
 	 * fixes the slot and this thread's tap offset, gather_part(p) copies
@@ -938,6 +1110,19 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		}
 		if (p == 0) {
 			const unsigned sb = g_sa + (unsigned)A_FLOATS * 4u;
+#if WGMMA
+			/* the slice's rows of B^T below Cout, swizzled (see the top) */
+			const float *gs = wtile + (size_t)slice * (BK / 8) * a.nnb * 32 * FR;
+			const size_t gpiece = (size_t)a.nnb * 8 * 32;
+			const int chunks = nvalid * 8 * 8; /* 16-byte pieces of one B piece */
+#pragma unroll
+			for (int h = 0; h < FR / 2; h++)
+				for (int c = tid; c < chunks; c += NTHREADS) {
+					const int r = c >> 3, q = c & 7;
+					cp_async16(sb + (unsigned)(h * BPIECE_BYTES + r * 128 + ((q ^ (r & 7)) << 4)),
+						   gs + h * gpiece + r * 32 + q * 4);
+				}
+#else
 #pragma unroll
 			for (int kb = 0; kb < BK / 8; kb++) {
 				const float *g = wtile + ((size_t)(slice * (BK / 8) + kb) * a.nnb) * 32 * FR;
@@ -945,6 +1130,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				for (int c = tid; c < bchunks; c += NTHREADS)
 					cp_async16(d + (unsigned)c * 16u, g + c * 4);
 			}
+#endif
 		}
 	};
 	auto slice_end = [&]() {
@@ -973,6 +1159,18 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		ci += a.dci;
 	};
 
+#if WGMMA
+	/* warp wq of warpgroup wg: rows rowbase.. +15 of each of its m64 tiles */
+	const int wg = warp >> 2, wq = warp & 3;
+	const int rowbase = wg * RWG + wq * 16;
+	float acc[MW][BN / 2];
+#pragma unroll
+	for (int i = 0; i < MW; i++)
+#pragma unroll
+		for (int c = 0; c < BN / 2; c++)
+			acc[i][c] = 0.0f;
+	const int a_lane = (rowbase + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
+#else
 	const int wm = warp % WARPS_M, wn = warp / WARPS_M;
 	float acc[MT][NT][4];
 #pragma unroll
@@ -985,6 +1183,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 
 	/* ldmatrix row address of this lane (see the top), in floats within a slot */
 	const int a_lane = (wm * WTM + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
+#endif
 
 #pragma unroll 1
 	for (int s = 0; s < NSTAGE - 1; s++) {
@@ -1001,6 +1200,10 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #pragma unroll 1
 	for (int kt = 0; kt < a.nk; kt++) {
 		cp_async_wait<NSTAGE - 2>();
+#if WGMMA
+		/* this thread's copies, made by the generic proxy, seen by wgmma's async one */
+		asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#endif
 		__syncthreads(); /* slice kt visible to all; slot (kt-1) % NSTAGE free */
 		const int ls = kt + NSTAGE - 1; /* the slice loaded during this one */
 		const bool loading = ls < a.nk;
@@ -1008,6 +1211,74 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			slice_begin(ls % NSTAGE);
 		const int slot = kt % NSTAGE;
 		const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
+#if WGMMA
+		/* every A fragment of the slice, split; then the wgmma of its k8 steps */
+		uint32_t abig[BK / 8][MW][4];
+#if PRECISION == 3
+		uint32_t asmall[BK / 8][MW][4];
+#endif
+#pragma unroll
+		for (int ks = 0; ks < BK / 8; ks++) {
+			if (loading)
+				gather_part(ks, ls);
+#pragma unroll
+			for (int i = 0; i < MW; i++) {
+				uint32_t r[4];
+				ldsm_x4(r, sa + (unsigned)(a_lane + i * 64 * LDK + ks * 8) * 4u);
+#pragma unroll
+				for (int c = 0; c < 4; c++) {
+#if PRECISION == 3
+					uint32_t big = r[c] & 0xffffe000u;
+					float rest = __uint_as_float(r[c]) - __uint_as_float(big);
+					abig[ks][i][c] = big;
+					asmall[ks][i][c] = __float_as_uint(rest) & 0xffffe000u;
+#else
+					abig[ks][i][c] = to_tf32(__uint_as_float(r[c]));
+#endif
+				}
+			}
+		}
+		{
+			const unsigned sbh = sa + (unsigned)A_FLOATS * 4u; /* big piece of B^T */
+			wgmma_fence();
+#pragma unroll
+			for (int ks = 0; ks < BK / 8; ks++) {
+				const uint64_t dbig = smem_desc(sbh + (unsigned)ks * 32u, 16, 1024);
+#if PRECISION == 3
+				const uint64_t dsmall = smem_desc(sbh + (unsigned)BPIECE_BYTES + (unsigned)ks * 32u, 16, 1024);
+#pragma unroll
+				for (int i = 0; i < MW; i++) {
+					wgmma_rs(acc[i], asmall[ks][i], dbig);
+					wgmma_rs(acc[i], abig[ks][i], dsmall);
+					wgmma_rs(acc[i], abig[ks][i], dbig);
+				}
+#else
+#pragma unroll
+				for (int i = 0; i < MW; i++)
+					wgmma_rs(acc[i], abig[ks][i], dbig);
+#endif
+			}
+			wgmma_commit();
+			wgmma_wait<0>();
+			/* the tensor cores have read the A registers: only now may they be reused */
+#pragma unroll
+			for (int ks = 0; ks < BK / 8; ks++)
+#pragma unroll
+				for (int i = 0; i < MW; i++)
+#pragma unroll
+					for (int c = 0; c < 4; c++) {
+						reg_fence(abig[ks][i][c]);
+#if PRECISION == 3
+						reg_fence(asmall[ks][i][c]);
+#endif
+					}
+#pragma unroll
+			for (int i = 0; i < MW; i++)
+#pragma unroll
+				for (int c = 0; c < BN / 2; c++)
+					reg_fence(acc[i][c]);
+		}
+#else
 		const float *sB = smem + slot * STAGE_FLOATS + A_FLOATS;
 #pragma unroll
 		for (int ks = 0; ks < BK / 8; ks++) {
@@ -1063,6 +1334,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				}
 			}
 		}
+#endif
 		if (loading)
 			slice_end();
 		cp_async_commit();
@@ -1129,6 +1401,31 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	for (int c0 = 0; c0 < ncols; c0 += CW) {
 		if (c0 > 0)
 			__syncthreads(); /* the previous chunk has been read */
+#if WGMMA
+#pragma unroll
+		for (int j = 0; j < BN / 8; j++) {
+			const int col = j * 8; /* first column of accumulators 4j..4j+3 */
+			if (col >= ncols || col < c0 || col >= c0 + CW)
+				continue;
+			const int cl = col - c0 + 2 * t;
+			const int co = n0 + col + 2 * t;
+			float b0 = 0.0f, b1 = 0.0f;
+			if (a.bias) {
+				if (co < co_end)
+					b0 = __ldg(a.bias + co);
+				if (co + 1 < co_end)
+					b1 = __ldg(a.bias + co + 1);
+			}
+#pragma unroll
+			for (int i = 0; i < MW; i++) {
+				const int r = rowbase + i * 64 + g;
+				sC[cl * LDC + r] = act(acc[i][4 * j] + b0);
+				sC[(cl + 1) * LDC + r] = act(acc[i][4 * j + 1] + b1);
+				sC[cl * LDC + r + 8] = act(acc[i][4 * j + 2] + b0);
+				sC[(cl + 1) * LDC + r + 8] = act(acc[i][4 * j + 3] + b1);
+			}
+		}
+#else
 #pragma unroll
 		for (int j = 0; j < NT; j++) {
 			const int col = (wn + WARPS_N * j) * 8; /* first column of this n8 tile */
@@ -1152,6 +1449,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				sC[(cl + 1) * LDC + r + 8] = act(acc[i][j][3] + b1);
 			}
 		}
+#endif
 		__syncthreads();
 		const int ncw = min(CW, ncols - c0);
 #if POOL == 0
@@ -1296,6 +1594,19 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_OK; /* N == 0: y is empty */
 
 	cudaStream_t st = (cudaStream_t)stream;
+#if WGMMA
+	static int major = 0; /* wgmma is sm_90a's */
+	if (major == 0) {
+		int dev = 0;
+		if (cudaGetDevice(&dev) != cudaSuccess ||
+		    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+			major = 0;
+			return KB_ERR_LAUNCH;
+		}
+	}
+	if (major != 9)
+		return KB_ERR_SHAPE;
+#endif
 	static bool attr_set = false;
 	if (!attr_set) {
 		if (cudaFuncSetAttribute(conv_igemm_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
