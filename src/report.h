@@ -19,7 +19,7 @@ struct roofline {
 	double memory_ms;     /* min_bytes / bandwidth */
 	double compute_ms;    /* flops / peak for the problem's dtype */
 	const char *bound;    /* "memory" or "compute"; static */
-	double peak_tflops;   /* the peak used */
+	double peak_tflops;   /* the peak used (fp32: FP32 or a third of TF32, whichever is higher) */
 };
 
 void roofline_compute(const struct problem *p, const struct ceilings *c, struct roofline *r);

@@ -47,6 +47,32 @@ static void test_report_and_roofline(void **state)
 	problem_release(&p);
 }
 
+static void test_fp32_floor_takes_3xtf32(void **state)
+{
+	/* An fp32 problem's arithmetic floor is at the faster of the FP32 units
+	 * and a third of TF32 (3xTF32 keeps fp32 accuracy); fp16 keeps its own. */
+	struct problem p;
+	problem_init(&p);
+	assert_int_equal(bridge_json_problem(describe_json, &p), 0);
+	p.min_bytes = 3e9;  /* 1 ms at 3000 GB/s */
+	p.flops = 100e9;    /* 2 ms at 50 TFLOP/s, 0.67 ms at 450 / 3 */
+	struct ceilings c = { .bandwidth_gbs = 3000, .fp32_tflops = 50, .tf32_tflops = 450, .fp16_tflops = 800 };
+	struct roofline r;
+	roofline_compute(&p, &c, &r);
+	assert_true(r.peak_tflops > 149.9 && r.peak_tflops < 150.1);
+	assert_true(r.compute_ms > 0.66 && r.compute_ms < 0.67);
+	assert_string_equal(r.bound, "memory");
+	c.tf32_tflops = 120; /* a third of it below FP32: FP32 stands */
+	roofline_compute(&p, &c, &r);
+	assert_true(r.peak_tflops > 49.9 && r.peak_tflops < 50.1);
+	assert_string_equal(r.bound, "compute");
+	p.inputs[0].dtype = KB_F16;
+	c.tf32_tflops = 4500;
+	roofline_compute(&p, &c, &r);
+	assert_true(r.peak_tflops > 799.9 && r.peak_tflops < 800.1);
+	problem_release(&p);
+}
+
 static void test_bench_json(void **state)
 {
 	/* A found kernel gives numbers (0 where not measured gives null) and its
@@ -103,6 +129,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_and_roofline),
+		cmocka_unit_test(test_fp32_floor_takes_3xtf32),
 		cmocka_unit_test(test_bench_json),
 	};
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
