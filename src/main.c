@@ -1018,9 +1018,20 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 					       t[i].knobs[k].loose[v] ? "~" : "");
 				printf("]  (%s) %s\n", t[i].knobs[k].category, t[i].knobs[k].what);
 			}
+			for (int r = 0; r < t[i].n_same; r++) {
+				const struct knob_same *sm = &t[i].same[r];
+				printf("  same:");
+				for (int w = 0; w < sm->n_when; w++)
+					printf(" %s=%d", t[i].knobs[sm->when_knob[w]].name, sm->when_value[w]);
+				printf(" as");
+				for (int a = 0; a < sm->n_as; a++)
+					printf(" %s=%d", t[i].knobs[sm->as_knob[a]].name, sm->as_value[a]);
+				putchar('\n');
+			}
 		}
 		if (n)
-			printf("\n* the default; ~ a loose value (lowers precision: crfm runs only)\n");
+			printf("\n* the default; ~ a loose value (lowers precision: crfm runs only); same: settings the "
+			       "template runs as others (realised as those)\n");
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -1055,6 +1066,13 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 		buf_printf(&knobs, "%s%s", i > optind + 1 ? " " : "", argv[i]);
 	struct genome g;
 	if (genome_parse(&g, one, buf_str(&knobs)) == 0) {
+		char *asked = genome_knobs_str(&g);
+		if (genome_canonical(&g)) {
+			char *runs = genome_knobs_str(&g);
+			info("%s runs %s as %s (its same: lines): realised so", one->name, asked, runs);
+			free(runs);
+		}
+		free(asked);
 		char *src = genome_realize(&g, p.defines);
 		fputs(src, stdout);
 		free(src);
@@ -1911,7 +1929,9 @@ static const struct command commands[] = {
 	  "With one, prints the template realised with the knobs given. A template\n"
 	  "that requires defines (pointwise_vec: the graph's expression) is refused\n"
 	  "for a problem that lacks them; one that does not list the problem's op is\n"
-	  "realised with a warning (no search would offer it there).\n",
+	  "realised with a warning (no search would offer it there). Settings a\n"
+	  "template runs as others (its `same:` lines, listed with its knobs: conv_igemm\n"
+	  "with WGMMA=1 runs BK=16 as BK=32) are realised as those, and it says so.\n",
 	  { &for_group } },
 	{ "compile", cmd_compile, "compile kernels through the cache",
 	  "usage: kbreed compile [--arch sm_XX] [--jobs N] KERNEL.cu...\n"

@@ -266,6 +266,8 @@ struct known *population_knowns(struct population *pop, const struct template *t
 		x->tpl = *c->template_name ? template_find(tpls, n_tpls, c->template_name) : NULL;
 		if (x->tpl && genome_parse(&x->genome, x->tpl, c->knobs))
 			x->tpl = NULL;  /* a template changed under a stored run: treat as hand-written */
+		else if (x->tpl)
+			genome_canonical(&x->genome);   /* stored before a same line: as it runs */
 		x->correct = cand_is_correct(c) ||
 			     (dry_run && c->evaluated && c->verdict == VERDICT_NOT_RUN);
 		x->median_ms = c->median_ms;
@@ -416,6 +418,7 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 				continue;
 			struct genome g;
 			genome_default(&g, &tpls[t]);
+			genome_canonical(&g);
 			struct cand_row c = { .origin = xstrdup("template"), .template_name = xstrdup(tpls[t].name),
 					      .knobs = genome_knobs_str(&g), .source = genome_realize(&g, p->defines) };
 			rc = population_add_candidate(pop, &c, NULL);
@@ -452,6 +455,7 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 				source = xstrdup(bank[i].source);
 			} else if (k < 0 && t && template_serves(t, p->op, p->defines)) {
 				if (genome_parse(&g, t, bank[i].knobs) == 0) {
+					genome_canonical(&g);
 					to = t;
 					source = genome_realize(&g, p->defines);
 				}
@@ -459,6 +463,7 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 				   template_serves(&tpls[k], p->op, p->defines) &&
 				   template_seeds_from(&tpls[k], bank[i].family) &&
 				   genome_transplant(&g, &tpls[k], bank[i].knobs) > 0) {
+				genome_canonical(&g);
 				to = &tpls[k];
 				source = genome_realize(&g, p->defines);
 			}

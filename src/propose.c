@@ -205,15 +205,16 @@ static const struct template *target(const struct propose_ctx *ctx, const struct
 		return to;
 	if (!*d->set)
 		return template_count_knobs(to, d->vary) ? to : NULL;
-	struct genome g;
-	if (genome_parse(&g, to, d->set))
+	struct genome set, g = parent->genome, was = parent->genome;
+	if (genome_parse(&set, to, d->set))
 		return NULL;
-	for (int k = 0; k < to->n_knobs; k++) {
-		if (template_settings_name(d->set, to->knobs[k].name) &&
-		    g.value[k] != parent->genome.value[k])
-			return to;
-	}
-	return NULL;
+	for (int k = 0; k < to->n_knobs; k++)
+		if (template_settings_name(d->set, to->knobs[k].name))
+			g.value[k] = set.value[k];
+	/* where the template runs those settings as the parent's, no change either */
+	genome_canonical(&g);
+	genome_canonical(&was);
+	return genome_equal(&g, &was) ? NULL : to;
 }
 
 /* How well a category has paid off in this run: 1 + the mean log speed-up

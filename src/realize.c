@@ -79,6 +79,7 @@ int realize_playbook(const struct proposal *p, int k, const struct genome *seen,
 				if (util_word_in(p->vary, p->to->knobs[i].name))
 					g.value[i] = p->to->knobs[i].values[rng_below(rng, p->to->knobs[i].n_values)];
 		}
+		genome_canonical(&g);   /* settings the template runs as others: those */
 		if (seen_before(&g, seen, n_seen) || seen_before(&g, out, made))
 			continue;
 		out[made++] = g;
@@ -102,6 +103,7 @@ int realize_playbook(const struct proposal *p, int k, const struct genome *seen,
 					break;
 				}
 		}
+		genome_canonical(&g);
 		if (seen_before(&g, seen, n_seen) || seen_before(&g, out, made))
 			continue;
 		out[made++] = g;

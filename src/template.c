@@ -81,6 +81,56 @@ const char *template_category(const char *word)
 /* "// knob NAME: v1 v2 v3 | default v | category C | loose v... | what": the
  * category and loose fields in any order after the default; what is the rest
  * of the line. */
+/* "KNOB=V KNOB=V" of a same line into knob indices and values (allowed ones). */
+static int parse_same_side(const struct template *t, char *side, int *knob, int *value, int *n,
+			   const char *path, int line)
+{
+	*n = 0;
+	for (char *save = NULL, *kv = strtok_r(side, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			return error("%s:%d: a same line reads '// same: KNOB=V... as KNOB=V...', not '%s'", path,
+				     line, kv);
+		*eq = '\0';
+		int k = template_knob(t, kv);
+		if (k < 0)
+			return error("%s:%d: same: no knob %s above this line", path, line, kv);
+		char *end;
+		long v = strtol(eq + 1, &end, 10);
+		bool allowed = false;
+		for (int i = 0; i < t->knobs[k].n_values && !*end && eq[1]; i++)
+			allowed |= t->knobs[k].values[i] == v;
+		if (!allowed)
+			return error("%s:%d: same: %s=%s is not among the knob's values", path, line, kv, eq + 1);
+		for (int i = 0; i < *n; i++)
+			if (knob[i] == k)
+				return error("%s:%d: same: %s named twice on one side", path, line, kv);
+		knob[*n] = k;
+		value[(*n)++] = (int)v;
+	}
+	return 0;
+}
+
+/* "KNOB=V... as KNOB=V...": genomes with the first values run as with the second. */
+static int parse_same(struct template *t, char *spec, const char *path, int line)
+{
+	if (t->n_same == TEMPLATE_MAX_SAME)
+		return error("%s:%d: more than %d same lines", path, line, TEMPLATE_MAX_SAME);
+	char *as = strstr(spec, " as ");
+	if (!as)
+		return error("%s:%d: a same line reads '// same: KNOB=V... as KNOB=V...'", path, line);
+	*as = '\0';
+	struct knob_same *r = &t->same[t->n_same];
+	memset(r, 0, sizeof *r);
+	if (parse_same_side(t, spec, r->when_knob, r->when_value, &r->n_when, path, line) ||
+	    parse_same_side(t, as + 4, r->as_knob, r->as_value, &r->n_as, path, line))
+		return -1;
+	if (!r->n_when || !r->n_as)
+		return error("%s:%d: a same line names settings on both sides of 'as'", path, line);
+	t->n_same++;
+	return 0;
+}
+
 static int parse_knob(struct template *t, char *spec, const char *path, int line)
 {
 	if (t->n_knobs == TEMPLATE_MAX_KNOBS)
@@ -305,6 +355,8 @@ int template_parse(const char *path, const char *text, struct template *t)
 			rc = header_field(&t->arch, "arch:", trim(s + 5), path, line);
 		else if (!strncmp(s, "knob ", 5))
 			rc = parse_knob(t, s + 5, path, line);
+		else if (!strncmp(s, "same:", 5))
+			rc = parse_same(t, s + 5, path, line);
 	}
 	free(copy);
 	if (!t->seeds_from)
@@ -547,6 +599,29 @@ bool genome_equal(const struct genome *a, const struct genome *b)
 		if (a->value[i] != b->value[i])
 			return false;
 	return true;
+}
+
+int genome_canonical(struct genome *g)
+{
+	const struct template *t = g->tpl;
+	int changed = 0;
+	for (int pass = 0; t && pass < t->n_same; pass++) {
+		int before = changed;
+		for (int i = 0; i < t->n_same; i++) {
+			const struct knob_same *r = &t->same[i];
+			bool holds = true;
+			for (int w = 0; w < r->n_when && holds; w++)
+				holds = g->value[r->when_knob[w]] == r->when_value[w];
+			for (int a = 0; a < r->n_as && holds; a++)
+				if (g->value[r->as_knob[a]] != r->as_value[a]) {
+					g->value[r->as_knob[a]] = r->as_value[a];
+					changed++;
+				}
+		}
+		if (changed == before)
+			break;
+	}
+	return changed;
 }
 
 int genome_transplant(struct genome *g, const struct template *t, const char *knobs)

@@ -11,6 +11,7 @@
  *   // seeds-from: matmul          (optional)
  *   // requires: KB_PW_BODY        (optional)
  *   // arch: sm_90a                (optional)
+ *   // same: WGMMA=1 BK=16 as BK=32  (optional, any number, after the knobs)
  * The problems line names the problems (recognition's op names) the
  * template serves, or is `*`: any problem, which then needs a requires
  * line. A requires line
@@ -25,6 +26,12 @@
  * needs (wgmma and TMA: sm_90a; elsewhere it returns KB_ERR_SHAPE): on that
  * GPU its round-0 candidate is judged before the other templates', as the
  * one written for it.
+ * A same line says that every genome with the values before "as" compiles
+ * to the kernel of the genome with the values after it instead (the
+ * template overrides those knobs there: conv_igemm's wgmma path runs BK =
+ * 32 whatever BK says). Realisations are rewritten to that one genome
+ * (genome_canonical), so a search neither judges one kernel twice nor
+ * records settings that did not run.
  * The seeds-from line names families whose banked kernels may lend this
  * template their settings of the knobs the two share (a convolution takes a
  * GEMM's tile shape). A genome is a template plus one value for each knob; realising a genome
@@ -45,6 +52,7 @@
 
 #define TEMPLATE_MAX_KNOBS 12
 #define TEMPLATE_MAX_VALUES 8
+#define TEMPLATE_MAX_SAME 16
 
 /* The six categories of ideas (CRFM's); a knob's step belongs to one. */
 extern const char *const idea_categories[6];
@@ -64,6 +72,13 @@ struct knob {
 	char *what;                          /* owned: the header's description */
 };
 
+/* One same line: knob indices and values, before "as" (when) and after. */
+struct knob_same {
+	int n_when, n_as;
+	int when_knob[TEMPLATE_MAX_KNOBS], when_value[TEMPLATE_MAX_KNOBS];
+	int as_knob[TEMPLATE_MAX_KNOBS], as_value[TEMPLATE_MAX_KNOBS];
+};
+
 struct template {
 	char *name;       /* owned, e.g. "softmax_online" */
 	char *family;     /* owned */
@@ -75,6 +90,8 @@ struct template {
 	char *text;       /* owned: the whole file, helper files inlined */
 	struct knob knobs[TEMPLATE_MAX_KNOBS];
 	int n_knobs;
+	struct knob_same same[TEMPLATE_MAX_SAME];
+	int n_same;
 };
 
 /* All templates under $KBREED_TEMPLATES, else <home>/templates, sorted by name. Returns 0, or -1 when
@@ -123,6 +140,11 @@ char *genome_knobs_str(const struct genome *g);
  * -1 when a knob or value is unknown to the template. */
 int genome_parse(struct genome *g, const struct template *t, const char *knobs);
 bool genome_equal(const struct genome *a, const struct genome *b);
+/* Rewrites g by its template's same lines, each applied where all its
+ * values before "as" hold, until none changes it (at most as many passes
+ * as there are lines, so a cycle cannot hang it). Returns how many knob
+ * values changed. */
+int genome_canonical(struct genome *g);
 /* t's defaults, then every "KNOB=value" of knobs that t also has with that
  * value allowed; other settings are ignored. Returns how many were taken. */
 int genome_transplant(struct genome *g, const struct template *t, const char *knobs);

@@ -10,6 +10,13 @@
 // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
+// same: WGMMA=1 BK=16 as BK=32
+// same: WGMMA=1 BN=32 as BN=64
+// same: WGMMA=1 BN=96 as BN=128
+// same: WGMMA=1 WARPS=4 BM=256 as BM=128
+// same: WGMMA=1 WARPS=8 BM=64 as BM=128
+// same: WARPS=4 BN=96 BM=256 as BM=128
+// same: WARPS=4 BN=128 BM=256 as BM=128
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -562,14 +569,11 @@ static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue stagin
 
 /* Two blocks per SM where the accumulators leave room (at most 64 per
  * thread, so 128 registers suffice) and two rings fit in shared memory:
- * one block's gather then overlaps the other's mma and epilogue. */
-#if WGMMA
-/* The slice's A fragments (32 registers per m64 tile) stay live beside the
- * accumulators while the wgmma run: two blocks only for the smallest tiles. */
-constexpr int MINB = (TBM * BN / NTHREADS <= 32 && 2 * (SMEM_BYTES + 1024) <= 228 * 1024) ? 2 : 1;
-#else
+ * one block's gather then overlaps the other's mma and epilogue (WGMMA:
+ * and the other's wgmma fill the tensor cores while this one waits for
+ * its slice; its A fragments, 32 registers per m64 tile, still fit: 128
+ * registers, a spill of a few bytes at the most). */
 constexpr int MINB = (TBM * BN / NTHREADS <= 64 && 2 * (SMEM_BYTES + 1024) <= 228 * 1024) ? 2 : 1;
-#endif
 
 /* The gather of the next slice is issued in KPARTS pieces, one before each
  * k8 step of the current slice, so that its copies drain while mma issue. */

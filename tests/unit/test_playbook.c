@@ -932,6 +932,145 @@ static void test_categories_that_pay_are_favoured(void **state)
 	assert_true((double)memory / draws > (double)memory_ideas / applicable);
 }
 
+static void test_same_lines(void **state)
+{
+	/* A same line: genomes with the values before "as" run as the genome
+	 * with the values after it. Parsed against the knobs above it;
+	 * canonicalisation applies the lines until none changes the genome
+	 * (a chain is followed, a cycle ends); realisations and ideas use it. */
+	const char *head = "// kbreed-template: s\n// family: f\n// problems: p\n"
+			   "// knob W: 0 1 | default 0 | category compute | path\n"
+			   "// knob BK: 16 32 | default 16 | category memory | depth\n"
+			   "// knob BN: 32 64 96 128 | default 96 | category memory | tile\n";
+	char *text = xasprintf("%s// same: W=1 BK=16 as BK=32\n// same: W=1 BN=32 as BN=64\n"
+			       "// same: W=1 BN=96 as BN=128\n// same: BN=128 BK=32 W=0 as BN=96\n#include <x>\n", head);
+	struct template t;
+	assert_int_equal(template_parse("s.cu", text, &t), 0);
+	free(text);
+	assert_int_equal(t.n_same, 4);
+	assert_int_equal(t.same[0].n_when, 2);
+	assert_int_equal(t.same[0].n_as, 1);
+	struct genome g;
+	assert_int_equal(genome_parse(&g, &t, "W=1 BK=16 BN=32"), 0);
+	assert_int_equal(genome_canonical(&g), 2);
+	char *k = genome_knobs_str(&g);
+	assert_string_equal(k, "W=1 BK=32 BN=64");
+	free(k);
+	assert_int_equal(genome_canonical(&g), 0);    /* canonical stays */
+	assert_int_equal(genome_parse(&g, &t, "W=0 BK=16 BN=32"), 0);
+	assert_int_equal(genome_canonical(&g), 0);    /* no line holds */
+	assert_int_equal(genome_parse(&g, &t, "W=0 BK=32 BN=128"), 0);
+	assert_int_equal(genome_canonical(&g), 1);
+	assert_int_equal(g.value[2], 96);
+	/* An idea that sets BK=16 on a W=1 parent (at BK=32) changes nothing
+	 * that runs: not offered as a change; W=1 on a W=0 parent is, and each
+	 * of its realisations is canonical and new. */
+	struct known parent = { .id = 3, .tpl = &t, .correct = true, .median_ms = 1.0 };
+	assert_int_equal(genome_parse(&parent.genome, &t, "W=0 BK=16 BN=96"), 0);
+	struct proposal pr = { .catalog_id = "w", .parent1 = &parent, .to = &t, .set = "W=1", .vary = "BK BN" };
+	struct genome seen[1] = { parent.genome }, out[8];
+	uint64_t rng = 5;
+	int r = realize_playbook(&pr, 8, seen, 1, &rng, out);
+	assert_int_equal(r, 2);   /* W=1 leaves BK=32 and BN 64 or 128: two kernels */
+	for (int x = 0; x < r; x++) {
+		struct genome c = out[x];
+		assert_int_equal(genome_canonical(&c), 0);
+		assert_int_equal(out[x].value[0], 1);
+		assert_int_equal(out[x].value[1], 32);
+		for (int y = 0; y < x; y++)
+			assert_false(genome_equal(&out[x], &out[y]));
+	}
+	template_release(&t);
+	/* A cycle ends (at most as many passes as lines). */
+	text = xasprintf("%s// same: BN=32 as BN=64\n// same: BN=64 as BN=32\n#include <x>\n", head);
+	assert_int_equal(template_parse("c.cu", text, &t), 0);
+	free(text);
+	assert_int_equal(genome_parse(&g, &t, "BN=32"), 0);
+	assert_true(genome_canonical(&g) <= 4);   /* two passes of two lines */
+	template_release(&t);
+	/* Malformed lines are refused: no "as", an empty side, a knob not
+	 * above the line, a value the knob lacks, a knob twice on one side. */
+	const char *bad[] = {
+		"// same: W=1 BK=16\n", "// same: as BK=32\n", "// same: W=1 as\n",
+		"// same: X=1 as BK=32\n", "// same: W=1 BK=8 as BK=32\n", "// same: W=1 as BK=32x\n",
+		"// same: W=1 W=1 as BK=32\n", "// same: W=1 BK as BK=32\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		text = xasprintf("%s%s#include <x>\n", head, bad[i]);
+		if (template_parse("bad.cu", text, &t) != -1)
+			fail_msg("accepted a malformed same line:\n%s", bad[i]);
+		free(text);
+	}
+	text = xasprintf("// kbreed-template: s\n// family: f\n// problems: p\n// same: W=1 as W=0\n"
+			 "// knob W: 0 1 | default 0 | category compute | path\n#include <x>\n");
+	assert_int_equal(template_parse("order.cu", text, &t), -1);   /* before its knob */
+	free(text);
+}
+
+static void test_ideas_do_not_restate_same_settings(void **state)
+{
+	/* conv_igemm runs BK=16 as BK=32 under WGMMA=1: conv-pipeline-depth
+	 * varies STAGES and BK, and is still offered (STAGES moves), but no
+	 * realisation records BK=16 with WGMMA=1; conv-wgmma is not offered to a
+	 * parent already at WGMMA=1. */
+	const struct template *ig = template_find(tpls, n_tpls, "conv_igemm");
+	assert_non_null(ig);
+	int bk = template_knob(ig, "BK"), wg = template_knob(ig, "WGMMA");
+	assert_true(bk >= 0 && wg >= 0);
+	uint64_t rng = 11;
+	struct known parent = { .id = 7, .tpl = ig, .correct = true, .median_ms = 1.0, .pct_floor = 40 };
+	assert_int_equal(genome_parse(&parent.genome, ig, "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1"), 0);
+	const struct known *seeds[] = { &parent };
+	struct propose_ctx ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
+	ctx.defines = "#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
+	struct proposal p[64];
+	int n = propose_playbook(&ctx, seeds, 1, 64, p), realised = 0;
+	struct genome seen[1] = { parent.genome }, out[8];
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(p[i].catalog_id, "conv-wgmma"))
+			fail_msg("conv-wgmma offered to a parent at WGMMA=1");
+		if (p[i].to == ig) {
+			int r = realize_playbook(&p[i], 8, seen, 1, &rng, out);
+			for (int x = 0; x < r; x++, realised++)
+				if (out[x].value[wg] == 1 && out[x].value[bk] == 16)
+					fail_msg("%s realised BK=16 with WGMMA=1", p[i].catalog_id);
+		}
+		proposal_release(&p[i]);
+	}
+	assert_true(realised > 0);
+	/* At WGMMA=0 the idea is offered. */
+	assert_int_equal(genome_parse(&parent.genome, ig, "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0"), 0);
+	ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
+	ctx.defines = "#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
+	n = propose_playbook(&ctx, seeds, 1, 64, p);
+	int offered = 0;
+	for (int i = 0; i < n; i++) {
+		offered += !strcmp(p[i].catalog_id, "conv-wgmma");
+		proposal_release(&p[i]);
+	}
+	assert_int_equal(offered, 1);
+	/* An idea that sets BK=16: a change at WGMMA=0, none at WGMMA=1 (it
+	 * runs as BK=32 there), so offered to the first parent only. */
+	struct idea_def bk16 = { .id = "bk16", .category = "memory access", .text = "halve BK ({knobs})",
+				 .families = "conv", .from = "conv_igemm", .to = "conv_igemm", .set = "BK=16",
+				 .vary = "", .requires = "", .when = "" };
+	for (int w = 0; w < 2; w++) {
+		assert_int_equal(genome_parse(&parent.genome, ig, w ? "BK=32 WGMMA=1" : "BK=32 WGMMA=0"), 0);
+		ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
+		ctx.defines = "#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
+		ctx.catalog = &bk16;
+		ctx.n_catalog = 1;
+		n = propose_playbook(&ctx, seeds, 1, 64, p);
+		offered = 0;
+		for (int i = 0; i < n; i++) {
+			offered += !strcmp(p[i].catalog_id, "bk16");
+			proposal_release(&p[i]);
+		}
+		if (offered != !w)
+			fail_msg("an idea setting BK=16 offered %d times to a parent at BK=32 WGMMA=%d", offered, w);
+	}
+}
+
 static void test_realisations_and_recombination(void **state)
 {
 	const struct template *t = template_find(tpls, n_tpls, "gelu_vec");
@@ -1158,6 +1297,8 @@ int main(void)
 		cmocka_unit_test(test_matrix_vector_templates_offered),
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
+		cmocka_unit_test(test_same_lines),
+		cmocka_unit_test(test_ideas_do_not_restate_same_settings),
 		cmocka_unit_test(test_realisations_and_recombination),
 		cmocka_unit_test(test_realisations_widen_when_the_idea_is_spent),
 		cmocka_unit_test(test_knob_steps_when_the_catalogue_runs_dry),
