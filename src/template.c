@@ -78,9 +78,6 @@ const char *template_category(const char *word)
 
 #define KNOB_FORM "'knob NAME: v1 v2 | default v | category C | [loose v... |] what'"
 
-/* "// knob NAME: v1 v2 v3 | default v | category C | loose v... | what": the
- * category and loose fields in any order after the default; what is the rest
- * of the line. */
 /* "KNOB=V KNOB=V" of a same line into knob indices and values (allowed ones). */
 static int parse_same_side(const struct template *t, char *side, int *knob, int *value, int *n,
 			   const char *path, int line)
@@ -131,6 +128,9 @@ static int parse_same(struct template *t, char *spec, const char *path, int line
 	return 0;
 }
 
+/* "// knob NAME: v1 v2 v3 | default v | category C | loose v... | what": the
+ * category and loose fields in any order after the default; what is the rest
+ * of the line. */
 static int parse_knob(struct template *t, char *spec, const char *path, int line)
 {
 	if (t->n_knobs == TEMPLATE_MAX_KNOBS)
