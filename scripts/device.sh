@@ -12,6 +12,9 @@
 #                                                  # KBREED_BENCH_DEADLINE=SECONDS starts none that cannot end in time;
 #                                                  # its cache is on disk, build/level1-bench-cache where KBREED_CACHE
 #                                                  # is in RAM, unless KBREED_BENCH_CACHE=DIR names one)
+#   OUT=DIR sh scripts/device.sh probe TEMPLATE SETTINGS... -- PROBLEM...
+#                                                  # one template at several knob settings per problem, beside
+#                                                  # eager, one kbreed eval each (scripts/template_probe.sh)
 #   KBREED_GPU_SECTIONS="3 4" ... test              # some of test-gpu's sections
 #   KBREED_DEVICE_LIMIT=SECONDS ... test            # stop the checks in time for results.tgz
 #                                                  # (a call cut by its own limit returns no tarball)
@@ -65,11 +68,16 @@ if [ "$step" = level1-bench ]; then
 	OUT="$OUT" sh scripts/level1_bench.sh "$@" 2>&1 | tee "$OUT/level1-bench.txt"
 	[ -s "$OUT/level1-bench.tgz" ] && rm -rf "$OUT/bench"
 fi
+if [ "$step" = probe ]; then
+	# $OUT/probe.md and, for a few problems, each one's JSON and realisations.
+	OUT="$OUT/probe" sh scripts/template_probe.sh "$@" 2>&1 | tee "$OUT/probe.txt"
+	tar czf "$OUT/probe.tgz" -C "$OUT" probe && rm -rf "$OUT/probe"
+fi
 if [ "$step" = bench ] || [ "$step" = all ]; then
 	build/kbreed bench --out build/device-results/runs --results build/device-results/bench.json "$@" 2>&1 |
 		tee "$OUT/bench.txt"
 	[ -f build/device-results/bench.json ] && command -v jq >/dev/null &&
 		sh bench/bench_table.sh build/device-results/bench.json >"$OUT/bench-table.md"
 fi
-[ "$step" = level1-bench ] || tar czf "$OUT/results.tgz" -C build device-results 2>/dev/null
+[ "$step" = level1-bench ] || [ "$step" = probe ] || tar czf "$OUT/results.tgz" -C build device-results 2>/dev/null
 exit $rc

@@ -8,7 +8,8 @@
 # description, problems with kept results skipped, none started that the
 # deadline leaves no time for, one cut at the deadline, each result copied
 # under $OUT and into its tarball as it ends; a cache in RAM moved to disk
-# (KBREED_BENCH_CACHE: kept where the caller names it).
+# (KBREED_BENCH_CACHE: kept where the caller names it); and
+# scripts/template_probe.sh there (settings of one template side by side).
 #
 #   tests/cli/test_level1_bench.sh   (from anywhere; needs `make`, python3 with torch, jq)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
@@ -252,4 +253,27 @@ if [ -d /dev/shm ] && [ -w /dev/shm ] && ramfs /dev/shm && ! ramfs "$TMP"; then
 else
 	ok "level1_bench.sh: a cache in RAM # skip: no writable tmpfs /dev/shm beside a $TMP on disk"
 fi
+
+# --- scripts/template_probe.sh on the fake GPU -------------------------------------
+# Two settings of gelu_vec on one problem: both realised, one session (the
+# references made once), a row each; a setting the template lacks and bad
+# usage said and refused.
+P=scripts/template_probe.sh
+OUT=$TMP/probe sh $P gelu_vec "" "VEC=2" -- "$TMP/l1/a_gelu.py" >"$TMP/probe.out" 2>"$TMP/probe.err"
+check "template_probe.sh: exit 0" $? 0
+check "template_probe.sh: a row per setting, judged" \
+	"$(grep '^| a_gelu' "$TMP/probe/probe.md" | cut -d'|' -f3,4 | tr -d ' ' | tr '\n' ' ')" "(defaults)|correct VEC=2|correct "
+check "template_probe.sh: one session, the reference data made once" "$(grep -c 'making reference data' "$TMP/probe.err")" 1
+check "template_probe.sh: the realisations and the session's JSON kept" \
+	"$(ls "$TMP/probe" | grep -c '^a_gelu-[12]\.cu$') $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$TMP/probe/a_gelu.json")" "2 2"
+check "template_probe.sh: the table printed" "$(grep -c '^| a_gelu' "$TMP/probe.out")" 2
+OUT=$TMP/probe2 sh $P gelu_vec "VEC=3" -- "$TMP/l1/a_gelu.py" >/dev/null 2>"$TMP/probe2.err"
+check "template_probe.sh: a setting the template lacks: exit 1, said" \
+	"$? $(grep -c 'not realised with' "$TMP/probe2.err") $(grep -c 'not realised' "$TMP/probe2/probe.md")" "1 1 1"
+sh $P gelu_vec "VEC=2" "$TMP/l1/a_gelu.py" >/dev/null 2>&1
+check "template_probe.sh: no -- before the problems: exit 2" $? 2
+sh $P no_such_template "" -- "$TMP/l1/a_gelu.py" >/dev/null 2>&1
+check "template_probe.sh: no such template: exit 2" $? 2
+sh $P gelu_vec "" -- "$TMP/l1/none.py" >/dev/null 2>&1
+check "template_probe.sh: no such problem file: exit 2" $? 2
 test_summary
