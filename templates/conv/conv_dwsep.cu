@@ -7,7 +7,7 @@
 // knob CO_TILE: 16 32 64 128 | default 128 | category memory access | output channels per block: the depthwise tile is computed once per block and feeds CO_TILE channels, so it is recomputed Cout/CO_TILE times per pixel tile
 // knob KC: 8 16 32 | default 8 | category control flow and loops | intermediate (depthwise) channels per step: each step stages KC input windows, makes KC depthwise tiles and adds KC terms into every output; deeper steps mean fewer barriers and more shared memory
 // knob THREADS: 64 128 256 | default 256 | category parallelism | threads per block; each holds TILE_H*TILE_W*CO_TILE/THREADS accumulators
-// knob PRECISION: 1 32 | default 32 | category data type | loose 1 | 32 = the pointwise step on fp32 FMAs (strict); 1 = single TF32 tensor-core products (mma.sync m16n8k8; passes only the loose crfm tolerance)
+// knob PRECISION: 1 3 32 | default 32 | category data type | loose 1 | 32 = the pointwise step on fp32 FMAs (strict); 3 = 3xTF32 tensor-core products (mma.sync m16n8k8, each value split into big and small: big*big + big*small + small*big, fp32-class accuracy, strict); 1 = single TF32 tensor-core products (passes only the loose crfm tolerance)
 /*
  * conv_dwsep.cu - a depthwise-separable convolution, nn.Conv2d(C, CM, (KH,
  * KW), groups=C) followed by nn.Conv2d(CM, Cout, 1), fused: the depthwise
@@ -70,7 +70,14 @@
  *        tiles dealt round-robin to the warps, and each 8-deep slice of
  *        KC is one mma.sync m16n8k8 per tile, both operands rounded to
  *        TF32 (cvt.rna) as the fragments are read (rows padded by 8
- *        floats, so a fragment's 32 reads hit 32 banks).
+ *        floats, so a fragment's 32 reads hit 32 banks);
+ *      PRECISION = 3: the same tiles, every value split as it is read
+ *        into big = tf32(x) and small = tf32(x - big) (x - big is exact),
+ *        and three products per slice into the one accumulator,
+ *        small*big, big*small, big*big (small*small, about 2^-22
+ *        relative, dropped): fp32-class sums on the tensor cores. Written
+ *        without a GPU at hand; make test-gpu's section 3 judges it (every
+ *        PRECISION value).
  * Then each thread stores its outputs: a warp writes runs of consecutive
  * pixels of one channel (PRECISION = 32; rows of 8 for the mma tiles).
  * Pixels of the tile past OH or OW are computed from zeros and never
@@ -143,7 +150,8 @@ static_assert(TILE_H == 1 || TILE_H == 2 || TILE_H == 4 || TILE_H == 8, "TILE_H 
 static_assert(CO_TILE == 16 || CO_TILE == 32 || CO_TILE == 64 || CO_TILE == 128, "CO_TILE is 16, 32, 64 or 128");
 static_assert(KC == 8 || KC == 16 || KC == 32, "KC is 8, 16 or 32");
 static_assert(THREADS == 64 || THREADS == 128 || THREADS == 256, "THREADS is 64, 128 or 256");
-static_assert(PRECISION == 1 || PRECISION == 32, "PRECISION is 1 (TF32) or 32 (fp32 FMA)");
+static_assert(PRECISION == 1 || PRECISION == 3 || PRECISION == 32,
+	      "PRECISION is 1 (TF32), 3 (3xTF32) or 32 (fp32 FMA)");
 static_assert(KH >= 1 && KW >= 1, "CONV_KERNEL: windows of at least 1");
 static_assert(SH >= 1 && SW >= 1, "CONV_STRIDE");
 static_assert(PH >= 0 && PW >= 0, "CONV_PAD");
@@ -202,7 +210,7 @@ constexpr int NPX = P / TP;                    /* threads along the pixels */
 constexpr int NCO = CO_TILE / TCO;             /* threads along the channels */
 static_assert(TP * TCO == ACC && TP <= P && TCO <= CO_TILE && NPX * NCO == THREADS, "the thread block");
 
-/* PRECISION = 1: m16 x n8 tiles dealt round-robin to the warps. */
+/* PRECISION = 1 or 3: m16 x n8 tiles dealt round-robin to the warps. */
 constexpr int WARPS = THREADS / 32;
 constexpr int NT_ALL = CO_TILE / 8;
 constexpr int TILES = P / 16 * NT_ALL;
@@ -336,9 +344,26 @@ dwsep_kernel(const T *__restrict__ x, const T *__restrict__ dw, const T *__restr
 						if (tile >= TILES)   /* the same for the whole warp */
 							break;
 						const int m0 = tile / NT_ALL * 16 + g, n0 = tile % NT_ALL * 8 + g;
-						const uint32_t a[4] = { to_tf32(m_lo[m0]), to_tf32(m_lo[m0 + 8]), to_tf32(m_hi[m0]),
-									to_tf32(m_hi[m0 + 8]) };
-						mma_m16n8k8_tf32(acc[i], a, to_tf32(w_lo[n0]), to_tf32(w_hi[n0]));
+						if constexpr (PRECISION == 3) {
+							const float av[4] = { m_lo[m0], m_lo[m0 + 8], m_hi[m0], m_hi[m0 + 8] };
+							const float w0 = w_lo[n0], w1 = w_hi[n0];
+							uint32_t big[4], small[4];
+#pragma unroll
+							for (int c = 0; c < 4; c++) {
+								big[c] = to_tf32(av[c]);
+								small[c] = to_tf32(av[c] - __uint_as_float(big[c]));
+							}
+							const uint32_t b0 = to_tf32(w0), b1 = to_tf32(w1);
+							const uint32_t s0 = to_tf32(w0 - __uint_as_float(b0));
+							const uint32_t s1 = to_tf32(w1 - __uint_as_float(b1));
+							mma_m16n8k8_tf32(acc[i], small, b0, b1);
+							mma_m16n8k8_tf32(acc[i], big, s0, s1);
+							mma_m16n8k8_tf32(acc[i], big, b0, b1);
+						} else {
+							const uint32_t a[4] = { to_tf32(m_lo[m0]), to_tf32(m_lo[m0 + 8]),
+										to_tf32(m_hi[m0]), to_tf32(m_hi[m0 + 8]) };
+							mma_m16n8k8_tf32(acc[i], a, to_tf32(w_lo[n0]), to_tf32(w_hi[n0]));
+						}
 					}
 				}
 			}

@@ -34,7 +34,7 @@ echo "# $(ls "$tmp/p" | grep -vc '^odd_') KernelBench-form problems, $(ls "$tmp/
 # depthwise's 2*N*CM*OH*OW*KH*KW FLOPs plus the pointwise's
 # 2*N*Cout*OH*OW*CM, from the parameters' and the output's shapes; realised
 # at the defaults; the odd ones also at every knob's lowest and highest
-# values, and in TF32 (PRECISION=1).
+# values, in TF32 (PRECISION=1) and in 3xTF32 (PRECISION=3).
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
 	describe "$f"
@@ -66,6 +66,7 @@ print("%d %d" % (d["flops"], want))' 2>&1)
 		realise conv_dwsep "$f" low TILE_W=16 TILE_H=1 CO_TILE=16 KC=8 THREADS=64
 		realise conv_dwsep "$f" high TILE_W=64 TILE_H=8 CO_TILE=128 KC=32 THREADS=256
 		realise conv_dwsep "$f" tf32 PRECISION=1
+		realise conv_dwsep "$f" tf32x3 TILE_W=32 TILE_H=2 CO_TILE=64 THREADS=128 PRECISION=3
 		realise conv_dwsep "$f" tf32-idle TILE_W=16 TILE_H=1 CO_TILE=16 THREADS=256 PRECISION=1 ;;
 	esac
 done
@@ -75,9 +76,9 @@ grep -q '^#define TILE_W 16$' "$tmp/src/odd_dwsep--low.cu" && grep -q '^#define 
 	not_ok "the knob extremes are realised" "$(grep -h '^#define \(TILE_W\|KC\|PRECISION\) ' "$tmp"/src/odd_dwsep--*.cu)"
 
 # PRECISION=1 is marked loose: `kbreed template` lists it with ~.
-"$K" template 2>/dev/null | sed -n '/^conv_dwsep /,/^[a-z]/p' | grep -q '^  PRECISION  *\[1~ 32\*\]' &&
-	ok "conv_dwsep lists PRECISION 1 as loose and 32 as the default" ||
-	not_ok "conv_dwsep lists PRECISION 1 as loose and 32 as the default" "$("$K" template 2>&1 | sed -n '/^conv_dwsep /,/^[a-z]/p')"
+"$K" template 2>/dev/null | sed -n '/^conv_dwsep /,/^[a-z]/p' | grep -q '^  PRECISION  *\[1~ 3 32\*\]' &&
+	ok "conv_dwsep lists PRECISION 1 as loose, 3 as strict and 32 as the default" ||
+	not_ok "conv_dwsep lists PRECISION 1 as loose, 3 as strict and 32 as the default" "$("$K" template 2>&1 | sed -n '/^conv_dwsep /,/^[a-z]/p')"
 
 # Neither conv_depthwise nor conv_igemm serves the op.
 for t in conv_depthwise conv_igemm; do

@@ -126,7 +126,7 @@ done
 fi
 
 # 3. Every playbook template, at its defaults and at each knob's lowest and
-#    highest value, is correct on every odd-shaped problem of an op it serves
+#    highest value (every value of PRECISION), is correct on every odd-shaped problem of an op it serves
 #    (tests/data/odd_<op>*.py: sizes that are multiples of nothing), realised
 #    with that file's KBREED_DEFINES (`kbreed template --for`). A template
 #    serving `*` (pointwise_vec) runs on every odd problem `template --for`
@@ -139,7 +139,9 @@ $K template | awk '
 	/^[a-z]/ { name = $1; ops = $0; sub(/.*serves /, "", ops); sub(/\)$/, "", ops)
 		print "T " name " " ops; next }
 	/^  [A-Z]/ { vals = $0; sub(/^[^[]*\[/, "", vals); sub(/\].*/, "", vals); gsub(/[*~]/, "", vals)
-	  n = split(vals, v, " "); print "K " $1 " " v[1] " " v[n] }' >"$T/list"
+	  n = split(vals, v, " "); print "K " $1 " " v[1] " " v[n]
+	  # PRECISION changes the arithmetic: every value, not only the ends
+	  if ($1 == "PRECISION") for (i = 2; i < n; i++) print "K " $1 " " v[i] " " v[i] }' >"$T/list"
 # KBREED_GPU_ODD narrows the odd problems (a glob; default all), e.g.
 # "tests/data/odd_conv*.py" for conv_igemm on every kind of convolution it serves.
 for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
