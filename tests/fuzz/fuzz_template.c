@@ -8,53 +8,23 @@
  * values), then realised at their defaults, which reads every knob again.
  *
  * Seeds (corpus/template/): every template of templates/ (headers and
- * code), a few headers with a bad knob line, and dup_header_lines.cu.
+ * code), a few headers with a bad knob line, dup_header_lines.cu and
+ * same_lines.cu.
  *
- * Known and not yet fixed: template_parse leaks the first value of a
- * kbreed-template, family or problems line that the header repeats
- * (dup_header_lines.cu). Until src/template.c frees it, such inputs are
- * skipped here, so that leak detection stays on for everything else (with it
- * off, the leak fills the fuzzer's memory within two minutes). Delete
- * repeats_a_header_line() once the fix is in.
+ * A parsed template's same lines are checked too: knob indices within the
+ * template, values among the knob's, and canonicalising the defaults keeps
+ * every value allowed. A header line given twice is an error, released
+ * with the rest (test_playbook's test_header_errors; fuzzed here too).
  */
 #include "fuzz.h"
 #include "template.h"
 
-#include <ctype.h>
 #include <stdbool.h>
-
-/* Whether the header (the leading // lines, as template_parse reads them)
- * names the template, its family or its problems more than once. */
-static bool repeats_a_header_line(const char *text)
-{
-	static const char *const keys[] = { "kbreed-template:", "family:", "problems:" };
-	int seen[3] = { 0 };
-	const char *l = text;
-	while (*l) {
-		while (*l == '\n')
-			l++;
-		if (!*l || strncmp(l, "//", 2))
-			break;
-		const char *s = l + 2;
-		while (isspace((unsigned char)*s) && *s != '\n')
-			s++;
-		for (int k = 0; k < 3; k++)
-			if (!strncmp(s, keys[k], strlen(keys[k])) && ++seen[k] > 1)
-				return true;
-		const char *eol = strchr(l, '\n');
-		l = eol ? eol : l + strlen(l);
-	}
-	return false;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_cstr(data, size);
 	struct template t;
-	if (repeats_a_header_line(text)) {
-		free(text);
-		return 0;
-	}
 	if (!template_parse("fuzz.cu", text, &t)) {
 		if (!t.name || !t.family || !t.problems || !t.seeds_from ||
 		    t.n_knobs < 0 || t.n_knobs > TEMPLATE_MAX_KNOBS)
@@ -69,8 +39,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!found)
 				abort();
 		}
+		if (t.n_same < 0 || t.n_same > TEMPLATE_MAX_SAME)
+			abort();
+		for (int r = 0; r < t.n_same; r++) {
+			const struct knob_same *sm = &t.same[r];
+			if (sm->n_when < 1 || sm->n_as < 1 || sm->n_when > t.n_knobs || sm->n_as > t.n_knobs)
+				abort();
+			for (int w = 0; w < sm->n_when; w++)
+				if (sm->when_knob[w] < 0 || sm->when_knob[w] >= t.n_knobs)
+					abort();
+			for (int a = 0; a < sm->n_as; a++)
+				if (sm->as_knob[a] < 0 || sm->as_knob[a] >= t.n_knobs)
+					abort();
+		}
 		struct genome g;
 		genome_default(&g, &t);
+		genome_canonical(&g);
+		for (int i = 0; i < t.n_knobs; i++) {
+			bool allowed = false;
+			for (int v = 0; v < t.knobs[i].n_values; v++)
+				allowed |= t.knobs[i].values[v] == g.value[i];
+			if (!allowed)
+				abort();
+		}
 		free(genome_realize(&g, NULL));
 		template_release(&t);
 	}
