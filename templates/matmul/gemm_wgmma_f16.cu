@@ -8,6 +8,8 @@
 // knob STAGES: 3 4 5 6 | default 4 | category asynchronous | shared-memory stages of the TMA ring (A and B slices 64 deep in K); clamped to what fits in 227 KB
 // knob GROUP: 1 8 16 | default 8 | category memory access | tile raster of the persistent loop: GROUP rows of tiles are swept column by column, so their A rows and the B columns in use stay in L2
 // knob CLUSTER: 1 2 | default 1 | category memory access | blocks per thread-block cluster, on vertically adjacent tiles: with 2, each B slice is read from L2 once and multicast by TMA into both blocks' shared memory
+// same: WG_M=128 BN=192 as WG_M=64
+// same: WG_M=128 BN=256 as WG_M=64
 /*
  * gemm_wgmma_f16.cu - C = A @ B on Hopper tensor cores with wgmma, operands
  * brought into shared memory by the tensor memory accelerator (TMA); fp16

@@ -8,6 +8,9 @@
 // knob VEC: 1 2 4 | default 4 | category memory access | 4-byte words per load of A and x (4, 8 or 16 bytes), used where K is a multiple of the word's elements and A and x start on a word
 // knob UNROLL: 1 2 4 8 | default 4 | category asynchronous operations and latency hiding | words of A each thread has in flight before it multiplies any
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = streaming loads of A (__ldcs, evict-first): A is read once, x stays in L2 for every row
+// same: THREADS=64 ROWS_PER_BLOCK=4 as ROWS_PER_BLOCK=2
+// same: THREADS=64 ROWS_PER_BLOCK=8 as ROWS_PER_BLOCK=2
+// same: THREADS=128 ROWS_PER_BLOCK=8 as ROWS_PER_BLOCK=4
 /*
  * gemv.cu - y = A @ x, a matrix times a vector (torch.matmul(A, B) with B
  * (K, 1), torch.mv, A @ v), leading batch dims of A folded into its rows;

@@ -33,6 +33,8 @@ problem_for() {
 	case $1 in
 	conv_igemm) echo tests/data/odd_conv2d.py ;;
 	gemm_wgmma_tf32) echo tests/data/odd_matmul_fp32.py ;;
+	gemm_wgmma_f16) echo tests/data/odd_matmul_fp16.py ;;
+	gemv) echo tests/data/odd_matvec.py ;;
 	*) echo "" ;;
 	esac
 }
