@@ -1013,6 +1013,7 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	 * varies STAGES and BK, and is still offered (STAGES moves), but no
 	 * realisation records BK=16 with WGMMA=1; conv-wgmma is not offered to a
 	 * parent already at WGMMA=1. */
+	const char *conv2d_defines = "#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
 	const struct template *ig = template_find(tpls, n_tpls, "conv_igemm");
 	assert_non_null(ig);
 	int bk = template_knob(ig, "BK"), wg = template_knob(ig, "WGMMA");
@@ -1022,7 +1023,7 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	assert_int_equal(genome_parse(&parent.genome, ig, "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1"), 0);
 	const struct known *seeds[] = { &parent };
 	struct propose_ctx ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
-	ctx.defines = "#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
+	ctx.defines = conv2d_defines;
 	struct proposal p[64];
 	int n = propose_playbook(&ctx, seeds, 1, 64, p), realised = 0;
 	struct genome seen[1] = { parent.genome }, out[8];
@@ -1041,7 +1042,7 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	/* At WGMMA=0 the idea is offered. */
 	assert_int_equal(genome_parse(&parent.genome, ig, "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0"), 0);
 	ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
-	ctx.defines = "#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
+	ctx.defines = conv2d_defines;
 	n = propose_playbook(&ctx, seeds, 1, 64, p);
 	int offered = 0;
 	for (int i = 0; i < n; i++) {
@@ -1057,7 +1058,7 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	for (int w = 0; w < 2; w++) {
 		assert_int_equal(genome_parse(&parent.genome, ig, w ? "BK=32 WGMMA=1" : "BK=32 WGMMA=0"), 0);
 		ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
-		ctx.defines = "#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
+		ctx.defines = conv2d_defines;
 		ctx.catalog = &bk16;
 		ctx.n_catalog = 1;
 		n = propose_playbook(&ctx, seeds, 1, 64, p);
