@@ -9,14 +9,21 @@
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
 // knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
+// knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
 // same: WGMMA=1 BK=16 as BK=32
 // same: WGMMA=1 BN=32 as BN=64
 // same: WGMMA=1 BN=96 as BN=128
 // same: WGMMA=1 WARPS=4 BM=256 as BM=128
 // same: WGMMA=1 WARPS=8 BM=64 as BM=128
+// same: WGMMA=0 OVERLAP=1 as OVERLAP=0
+// same: WGMMA=1 OVERLAP=1 STAGES=2 as STAGES=3
+// same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 as OVERLAP=0
+// same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 as OVERLAP=0
 // same: WARPS=4 BN=96 BM=256 as BM=128
 // same: WARPS=4 BN=128 BM=256 as BM=128
+// check: WGMMA=1 OVERLAP=1
+// check: WGMMA=1 OVERLAP=1 BM=128 BN=64 WARPS=4 STAGES=4
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -218,6 +225,16 @@
  *     does; one commit, then wgmma.wait_group 0 before the slot can be
  *     refilled, the A registers fenced after the wait so that the compiler
  *     keeps them until the tensor cores have read them.
+ *   OVERLAP=1: wait_group 1 instead of 0, so that slice kt's products run
+ *     on the tensor cores while the warps wait at the next barrier, load and
+ *     split slice kt+1's A fragments and issue its gather. The A registers
+ *     come in two sets (the main loop takes two slices per trip, each with
+ *     its own set, a constant index), the set of the group just retired
+ *     fenced after each wait; the ring loads STAGES-2 slices ahead, not
+ *     STAGES-1, so that the slot refilled in slice kt (slice kt-2's) is no
+ *     longer read by any warpgroup's wgmma (each retired it in slice kt-1,
+ *     before the barrier of slice kt). STAGES 2 runs as 3; two m64 tiles of
+ *     128 columns run without (no registers for a second set).
  *   Accumulators: register 4i+{0,1} holds row 16*w + lane/4 of the m64
  *     tile, columns 8i + 2*(lane%4) + {0,1}; 4i+{2,3} 8 rows further
  *     down. They go through sC to the same epilogue.
@@ -265,6 +282,25 @@
 #elif WGMMA && BN == 96
 #undef BN
 #define BN 128
+#endif
+#ifndef OVERLAP
+#define OVERLAP 0
+#endif
+/* OVERLAP belongs to the wgmma path; there the ring needs a third stage.
+ * A warpgroup with two m64 tiles of 128 columns (128 accumulators) has no
+ * registers left for a second A set: ptxas would serialise the wgmma, so
+ * it runs without (the same: lines in the header, in this order). */
+#if !WGMMA && OVERLAP
+#undef OVERLAP
+#define OVERLAP 0
+#endif
+#if OVERLAP && STAGES < 3
+#undef STAGES
+#define STAGES 3
+#endif
+#if OVERLAP && BN == 128 && ((WARPS == 8 && BM == 256) || (WARPS == 4 && BM >= 128))
+#undef OVERLAP
+#define OVERLAP 0
 #endif
 
 /* ---- the problem's hyper-parameters, per axis (D, H, W) ----
@@ -433,6 +469,7 @@ static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
 static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
 static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
+static_assert(OVERLAP == 0 || OVERLAP == 1, "OVERLAP is 0 or 1");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -532,14 +569,20 @@ constexpr int MINFO_BYTES = TBM * 16 + (CONV_DIMS == 3 ? TBM * 4 : 0);
 constexpr int SMEM_CAP = 227 * 1024;
 /* WGMMA: slack to align the ring up to 1024 bytes (the swizzle's unit) */
 constexpr int ALIGN_SLACK = WGMMA ? 1024 : 0;
+/* A register sets (OVERLAP: slice kt's are read by the tensor cores while
+ * slice kt+1's load), and the slices the ring holds ahead of the one being
+ * multiplied: a slot is refilled only once no wgmma in flight reads it. */
+constexpr int NBUF = 1 + OVERLAP;
 constexpr int fit_stages()
 {
 	int s = STAGES;
-	while (s > 2 && s * STAGE_FLOATS * 4 + MINFO_BYTES + ALIGN_SLACK > SMEM_CAP)
+	while (s > 1 + NBUF && s * STAGE_FLOATS * 4 + MINFO_BYTES + ALIGN_SLACK > SMEM_CAP)
 		s--;
 	return s;
 }
 constexpr int NSTAGE = fit_stages();
+constexpr int AHEAD = NSTAGE - NBUF;
+static_assert(AHEAD >= 1, "the ring loads at least one slice ahead");
 constexpr int SMEM_BYTES = NSTAGE * STAGE_FLOATS * 4 + MINFO_BYTES + ALIGN_SLACK;
 #if WGMMA
 /* one piece of B^T in a stage: BN rows of 32 taps */
@@ -573,7 +616,14 @@ static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue stagin
  * and the other's wgmma fill the tensor cores while this one waits for
  * its slice; its A fragments, 32 registers per m64 tile, still fit: 128
  * registers, a spill of a few bytes at the most). */
-constexpr int MINB = (TBM * BN / NTHREADS <= 64 && 2 * (SMEM_BYTES + 1024) <= 228 * 1024) ? 2 : 1;
+#if OVERLAP
+/* ... and where the accumulators and both A register sets fit in 96 */
+constexpr int A_REGS = NBUF * (BK / 8) * MW * 4 * (PRECISION == 3 ? 2 : 1);
+constexpr bool REGS2 = TBM * BN / NTHREADS + A_REGS <= 96;
+#else
+constexpr bool REGS2 = TBM * BN / NTHREADS <= 64;
+#endif
+constexpr int MINB = (REGS2 && 2 * (SMEM_BYTES + 1024) <= 228 * 1024) ? 2 : 1;
 
 /* The gather of the next slice is issued in KPARTS pieces, one before each
  * k8 step of the current slice, so that its copies drain while mma issue. */
@@ -1174,6 +1224,48 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		for (int c = 0; c < BN / 2; c++)
 			acc[i][c] = 0.0f;
 	const int a_lane = (rowbase + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
+	/* every A fragment of a slice, split; set b of NBUF (OVERLAP: the other
+	 * set is still being read by the tensor cores) */
+	uint32_t abig[NBUF][BK / 8][MW][4];
+#if PRECISION == 3
+	uint32_t asmall[NBUF][BK / 8][MW][4];
+#endif
+	auto a_fence = [&](int set) {
+#pragma unroll
+		for (int ks = 0; ks < BK / 8; ks++)
+#pragma unroll
+			for (int i = 0; i < MW; i++)
+#pragma unroll
+				for (int c = 0; c < 4; c++) {
+					reg_fence(abig[set][ks][i][c]);
+#if PRECISION == 3
+					reg_fence(asmall[set][ks][i][c]);
+#endif
+				}
+	};
+	auto acc_fence = [&]() {
+#pragma unroll
+		for (int i = 0; i < MW; i++)
+#pragma unroll
+			for (int c = 0; c < BN / 2; c++)
+				reg_fence(acc[i][c]);
+	};
+#if OVERLAP
+	/* the first wait fences the set no slice has filled yet */
+#pragma unroll
+	for (int b = 0; b < NBUF; b++)
+#pragma unroll
+		for (int ks = 0; ks < BK / 8; ks++)
+#pragma unroll
+			for (int i = 0; i < MW; i++)
+#pragma unroll
+				for (int c = 0; c < 4; c++) {
+					abig[b][ks][i][c] = 0u;
+#if PRECISION == 3
+					asmall[b][ks][i][c] = 0u;
+#endif
+				}
+#endif
 #else
 	const int wm = warp % WARPS_M, wn = warp / WARPS_M;
 	float acc[MT][NT][4];
@@ -1190,7 +1282,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 
 #pragma unroll 1
-	for (int s = 0; s < NSTAGE - 1; s++) {
+	for (int s = 0; s < AHEAD; s++) {
 		if (s < a.nk) {
 			slice_begin(s);
 #pragma unroll
@@ -1201,15 +1293,23 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		cp_async_commit();
 	}
 
+	/* NBUF slices per trip, so that each one's A register set is a constant */
 #pragma unroll 1
-	for (int kt = 0; kt < a.nk; kt++) {
-		cp_async_wait<NSTAGE - 2>();
+	for (int kt0 = 0; kt0 < a.nk; kt0 += NBUF) {
+#pragma unroll
+	for (int b = 0; b < NBUF; b++) {
+		const int kt = kt0 + b;
+		if (NBUF > 1 && kt >= a.nk)
+			break;
+		cp_async_wait<AHEAD - 1>();
 #if WGMMA
 		/* this thread's copies, made by the generic proxy, seen by wgmma's async one */
 		asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
 #endif
-		__syncthreads(); /* slice kt visible to all; slot (kt-1) % NSTAGE free */
-		const int ls = kt + NSTAGE - 1; /* the slice loaded during this one */
+		/* slice kt visible to all; slot (kt-NBUF) % NSTAGE free (OVERLAP: every
+		 * warpgroup's wait_group 1 in slice kt-1 retired slice kt-2's wgmma) */
+		__syncthreads();
+		const int ls = kt + AHEAD; /* the slice loaded during this one */
 		const bool loading = ls < a.nk;
 		if (loading)
 			slice_begin(ls % NSTAGE);
@@ -1217,10 +1317,6 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
 #if WGMMA
 		/* every A fragment of the slice, split; then the wgmma of its k8 steps */
-		uint32_t abig[BK / 8][MW][4];
-#if PRECISION == 3
-		uint32_t asmall[BK / 8][MW][4];
-#endif
 #pragma unroll
 		for (int ks = 0; ks < BK / 8; ks++) {
 			if (loading)
@@ -1234,10 +1330,10 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #if PRECISION == 3
 					uint32_t big = r[c] & 0xffffe000u;
 					float rest = __uint_as_float(r[c]) - __uint_as_float(big);
-					abig[ks][i][c] = big;
-					asmall[ks][i][c] = __float_as_uint(rest) & 0xffffe000u;
+					abig[b][ks][i][c] = big;
+					asmall[b][ks][i][c] = __float_as_uint(rest) & 0xffffe000u;
 #else
-					abig[ks][i][c] = to_tf32(__uint_as_float(r[c]));
+					abig[b][ks][i][c] = to_tf32(__uint_as_float(r[c]));
 #endif
 				}
 			}
@@ -1252,35 +1348,25 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				const uint64_t dsmall = smem_desc(sbh + (unsigned)BPIECE_BYTES + (unsigned)ks * 32u, 16, 1024);
 #pragma unroll
 				for (int i = 0; i < MW; i++) {
-					wgmma_rs(acc[i], asmall[ks][i], dbig);
-					wgmma_rs(acc[i], abig[ks][i], dsmall);
-					wgmma_rs(acc[i], abig[ks][i], dbig);
+					wgmma_rs(acc[i], asmall[b][ks][i], dbig);
+					wgmma_rs(acc[i], abig[b][ks][i], dsmall);
+					wgmma_rs(acc[i], abig[b][ks][i], dbig);
 				}
 #else
 #pragma unroll
 				for (int i = 0; i < MW; i++)
-					wgmma_rs(acc[i], abig[ks][i], dbig);
+					wgmma_rs(acc[i], abig[b][ks][i], dbig);
 #endif
 			}
 			wgmma_commit();
-			wgmma_wait<0>();
-			/* the tensor cores have read the A registers: only now may they be reused */
-#pragma unroll
-			for (int ks = 0; ks < BK / 8; ks++)
-#pragma unroll
-				for (int i = 0; i < MW; i++)
-#pragma unroll
-					for (int c = 0; c < 4; c++) {
-						reg_fence(abig[ks][i][c]);
-#if PRECISION == 3
-						reg_fence(asmall[ks][i][c]);
+			/* OVERLAP: slice kt-1's group is done, slice kt's runs on */
+			wgmma_wait<OVERLAP>();
+			/* the tensor cores have read the retired group's A registers: only
+			 * now may they be reused (OVERLAP: the other set) */
+			a_fence((b + OVERLAP) % NBUF);
+#if !OVERLAP
+			acc_fence();
 #endif
-					}
-#pragma unroll
-			for (int i = 0; i < MW; i++)
-#pragma unroll
-				for (int c = 0; c < BN / 2; c++)
-					reg_fence(acc[i][c]);
 		}
 #else
 		const float *sB = smem + slot * STAGE_FLOATS + A_FLOATS;
@@ -1343,6 +1429,15 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			slice_end();
 		cp_async_commit();
 	}
+	}
+#if OVERLAP
+	/* the last slice's group */
+	wgmma_wait<0>();
+#pragma unroll
+	for (int set = 0; set < NBUF; set++)
+		a_fence(set);
+	acc_fence();
+#endif
 	cp_async_wait<0>();
 	__syncthreads(); /* the ring is free for the epilogue */
 

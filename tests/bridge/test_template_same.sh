@@ -10,6 +10,7 @@
 #   - `kbreed template --for` asked for the WHEN values realises the AS
 #     ones and says so on stderr;
 #   - `kbreed template` lists the line under the template's knobs.
+# And each "// check:" line's settings realise as asked.
 # Under the sanitizers (SANITIZER_LOGS) the PTX comparisons are skipped.
 # Parsing (a knob or value not in the template, no "as") is covered by
 # test_playbook; the search's use (no genome judged twice, an idea that
@@ -97,6 +98,30 @@ $(cat "$tmp/$t-$i.err")"
 	done <"$tmp/$t.same"
 done
 [ "$n_lines" -gt 0 ] && ok "$n_lines same lines checked" || not_ok "some template has same lines to check"
+
+# "// check: KNOB=V..." lines (settings make test-gpu's section 3 judges as
+# well): each names knob values of its template, and realises with every
+# one of them in place (no same line rewrites a setting it asks for).
+n_checks=0
+for f in templates/*/*.cu; do
+	t=$(sed -n 's|^// kbreed-template: ||p' "$f")
+	sed -n 's|^// check: ||p' "$f" >"$tmp/$t.check"
+	while read -r settings; do
+		n_checks=$((n_checks + 1))
+		# shellcheck disable=SC2086
+		if ! "$K" -q template "$t" $settings >"$tmp/$t-check.cu" 2>"$tmp/$t-check.err"; then
+			not_ok "$t: 'check: $settings' realises" "$(cat "$tmp/$t-check.err")"
+			continue
+		fi
+		missing=""
+		for kv in $settings; do
+			grep -qx "#define ${kv%%=*} ${kv#*=}" "$tmp/$t-check.cu" || missing="$missing $kv"
+		done
+		[ -z "$missing" ] && ok "$t: 'check: $settings' realises as asked" ||
+			not_ok "$t: 'check: $settings' realises as asked" "rewritten:$missing"
+	done <"$tmp/$t.check"
+done
+[ "$n_checks" -gt 0 ] && ok "$n_checks check lines realised" || not_ok "some template has check lines"
 [ -z "${SANITIZER_LOGS:-}" ] || echo "# skip: the PTX comparisons (nvcc's, done in the plain run)"
 
 echo "$passed passed, $failed failed"

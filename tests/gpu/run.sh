@@ -126,7 +126,8 @@ done
 fi
 
 # 3. Every playbook template, at its defaults and at each knob's lowest and
-#    highest value (every value of PRECISION), is correct on every odd-shaped problem of an op it serves
+#    highest value (every value of PRECISION), and at the settings of its
+#    "// check:" header lines, is correct on every odd-shaped problem of an op it serves
 #    (tests/data/odd_<op>*.py: sizes that are multiples of nothing), realised
 #    with that file's KBREED_DEFINES (`kbreed template --for`). A template
 #    serving `*` (pointwise_vec) runs on every odd problem `template --for`
@@ -179,6 +180,19 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 			$K template "$tname" "$a=$c" --for "$odd" >"$T/$name/$tname--$a-$c.cu"
 		fi
 	done <"$T/list"
+	# And each served template's "// check: KNOB=V..." header lines: settings
+	# whose knobs act only together (conv_igemm's OVERLAP needs WGMMA=1).
+	for d in "$T/$name"/*--default.cu; do
+		[ -e "$d" ] || continue
+		tname=$(basename "$d" --default.cu)
+		tsrc=$(grep -lx "// kbreed-template: $tname" templates/*/*.cu | head -1)
+		[ -n "$tsrc" ] || continue
+		sed -n 's|^// check: ||p' "$tsrc" | awk '{ print NR, $0 }' | while read -r i settings; do
+			# shellcheck disable=SC2086
+			$K -q template "$tname" $settings --for "$odd" >"$T/$name/$tname--check$i.cu" ||
+				not_ok "$tname on $odd: check line $i ($settings) not realised"
+		done
+	done
 	# PRECISION=1 realisations (single TF32 for fp32 data) are meant to pass
 	# only the loose crfm tolerance, the rest the strict one. One session
 	# judges them all under crfm (so every input set is checked for every
