@@ -1297,138 +1297,138 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #pragma unroll 1
 	for (int kt0 = 0; kt0 < a.nk; kt0 += NBUF) {
 #pragma unroll
-	for (int b = 0; b < NBUF; b++) {
-		const int kt = kt0 + b;
-		if (NBUF > 1 && kt >= a.nk)
-			break;
-		cp_async_wait<AHEAD - 1>();
+		for (int b = 0; b < NBUF; b++) {
+			const int kt = kt0 + b;
+			if (NBUF > 1 && kt >= a.nk)
+				break;
+			cp_async_wait<AHEAD - 1>();
 #if WGMMA
-		/* this thread's copies, made by the generic proxy, seen by wgmma's async one */
-		asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+			/* this thread's copies, made by the generic proxy, seen by wgmma's async one */
+			asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
 #endif
-		/* slice kt visible to all; slot (kt-NBUF) % NSTAGE free (OVERLAP: every
-		 * warpgroup's wait_group 1 in slice kt-1 retired slice kt-2's wgmma) */
-		__syncthreads();
-		const int ls = kt + AHEAD; /* the slice loaded during this one */
-		const bool loading = ls < a.nk;
-		if (loading)
-			slice_begin(ls % NSTAGE);
-		const int slot = kt % NSTAGE;
-		const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
-#if WGMMA
-		/* every A fragment of the slice, split; then the wgmma of its k8 steps */
-#pragma unroll
-		for (int ks = 0; ks < BK / 8; ks++) {
+			/* slice kt visible to all; slot (kt-NBUF) % NSTAGE free (OVERLAP: every
+			 * warpgroup's wait_group 1 in slice kt-1 retired slice kt-2's wgmma) */
+			__syncthreads();
+			const int ls = kt + AHEAD; /* the slice loaded during this one */
+			const bool loading = ls < a.nk;
 			if (loading)
-				gather_part(ks, ls);
-#pragma unroll
-			for (int i = 0; i < MW; i++) {
-				uint32_t r[4];
-				ldsm_x4(r, sa + (unsigned)(a_lane + i * 64 * LDK + ks * 8) * 4u);
-#pragma unroll
-				for (int c = 0; c < 4; c++) {
-#if PRECISION == 3
-					uint32_t big = r[c] & 0xffffe000u;
-					float rest = __uint_as_float(r[c]) - __uint_as_float(big);
-					abig[b][ks][i][c] = big;
-					asmall[b][ks][i][c] = __float_as_uint(rest) & 0xffffe000u;
-#else
-					abig[b][ks][i][c] = to_tf32(__uint_as_float(r[c]));
-#endif
-				}
-			}
-		}
-		{
-			const unsigned sbh = sa + (unsigned)A_FLOATS * 4u; /* big piece of B^T */
-			wgmma_fence();
+				slice_begin(ls % NSTAGE);
+			const int slot = kt % NSTAGE;
+			const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
+#if WGMMA
+			/* every A fragment of the slice, split; then the wgmma of its k8 steps */
 #pragma unroll
 			for (int ks = 0; ks < BK / 8; ks++) {
-				const uint64_t dbig = smem_desc(sbh + (unsigned)ks * 32u, 16, 1024);
-#if PRECISION == 3
-				const uint64_t dsmall = smem_desc(sbh + (unsigned)BPIECE_BYTES + (unsigned)ks * 32u, 16, 1024);
+				if (loading)
+					gather_part(ks, ls);
 #pragma unroll
 				for (int i = 0; i < MW; i++) {
-					wgmma_rs(acc[i], asmall[b][ks][i], dbig);
-					wgmma_rs(acc[i], abig[b][ks][i], dsmall);
-					wgmma_rs(acc[i], abig[b][ks][i], dbig);
+					uint32_t r[4];
+					ldsm_x4(r, sa + (unsigned)(a_lane + i * 64 * LDK + ks * 8) * 4u);
+#pragma unroll
+					for (int c = 0; c < 4; c++) {
+#if PRECISION == 3
+						uint32_t big = r[c] & 0xffffe000u;
+						float rest = __uint_as_float(r[c]) - __uint_as_float(big);
+						abig[b][ks][i][c] = big;
+						asmall[b][ks][i][c] = __float_as_uint(rest) & 0xffffe000u;
+#else
+						abig[b][ks][i][c] = to_tf32(__uint_as_float(r[c]));
+#endif
+					}
 				}
+			}
+			{
+				const unsigned sbh = sa + (unsigned)A_FLOATS * 4u; /* big piece of B^T */
+				wgmma_fence();
+#pragma unroll
+				for (int ks = 0; ks < BK / 8; ks++) {
+					const uint64_t dbig = smem_desc(sbh + (unsigned)ks * 32u, 16, 1024);
+#if PRECISION == 3
+					const uint64_t dsmall = smem_desc(sbh + (unsigned)BPIECE_BYTES + (unsigned)ks * 32u, 16, 1024);
+#pragma unroll
+					for (int i = 0; i < MW; i++) {
+						wgmma_rs(acc[i], asmall[b][ks][i], dbig);
+						wgmma_rs(acc[i], abig[b][ks][i], dsmall);
+						wgmma_rs(acc[i], abig[b][ks][i], dbig);
+					}
 #else
 #pragma unroll
-				for (int i = 0; i < MW; i++)
-					wgmma_rs(acc[i], abig[b][ks][i], dbig);
+					for (int i = 0; i < MW; i++)
+						wgmma_rs(acc[i], abig[b][ks][i], dbig);
 #endif
-			}
-			wgmma_commit();
-			/* OVERLAP: slice kt-1's group is done, slice kt's runs on */
-			wgmma_wait<OVERLAP>();
-			/* the tensor cores have read the retired group's A registers: only
-			 * now may they be reused (OVERLAP: the other set) */
-			a_fence((b + OVERLAP) % NBUF);
+				}
+				wgmma_commit();
+				/* OVERLAP: slice kt-1's group is done, slice kt's runs on */
+				wgmma_wait<OVERLAP>();
+				/* the tensor cores have read the retired group's A registers: only
+				 * now may they be reused (OVERLAP: the other set) */
+				a_fence((b + OVERLAP) % NBUF);
 #if !OVERLAP
-			acc_fence();
+				acc_fence();
 #endif
-		}
+			}
 #else
-		const float *sB = smem + slot * STAGE_FLOATS + A_FLOATS;
+			const float *sB = smem + slot * STAGE_FLOATS + A_FLOATS;
 #pragma unroll
-		for (int ks = 0; ks < BK / 8; ks++) {
+			for (int ks = 0; ks < BK / 8; ks++) {
+				if (loading)
+					gather_part(ks, ls);
+				unsigned abig[MT][4];
+#if PRECISION == 3
+				unsigned asmall[MT][4];
+#endif
+#pragma unroll
+				for (int i = 0; i < MT; i++) {
+					unsigned r[4];
+					ldsm_x4(r, sa + (unsigned)(a_lane + i * 16 * LDK + ks * 8) * 4u);
+#pragma unroll
+					for (int c = 0; c < 4; c++) {
+#if PRECISION == 3
+						unsigned big = r[c] & 0xffffe000u;
+						float rest = __uint_as_float(r[c]) - __uint_as_float(big);
+						abig[i][c] = big;
+						asmall[i][c] = __float_as_uint(rest) & 0xffffe000u;
+#else
+						abig[i][c] = to_tf32(__uint_as_float(r[c]));
+#endif
+					}
+				}
+#pragma unroll
+				for (int jc = 0; jc < NT; jc += NCH) {
+					if (wn + WARPS_N * jc >= nvalid)
+						continue; /* warp-uniform: these n8 tiles are past Cout */
+#pragma unroll
+					for (int jj = 0; jj < NCH; jj++) {
+						const int j = jc + jj;
+						const float *bp = sB + ((ks * (BN / 8) + wn + WARPS_N * j) * 32 + lane) * FR;
+#if PRECISION == 3
+						float4 b = *reinterpret_cast<const float4 *>(bp);
+						unsigned bb0 = __float_as_uint(b.x), bb1 = __float_as_uint(b.y);
+						unsigned bs0 = __float_as_uint(b.z), bs1 = __float_as_uint(b.w);
+#pragma unroll
+						for (int i = 0; i < MT; i++)
+							mma_m16n8k8_tf32(acc[i][j], asmall[i], bb0, bb1);
+#pragma unroll
+						for (int i = 0; i < MT; i++)
+							mma_m16n8k8_tf32(acc[i][j], abig[i], bs0, bs1);
+#pragma unroll
+						for (int i = 0; i < MT; i++)
+							mma_m16n8k8_tf32(acc[i][j], abig[i], bb0, bb1);
+#else
+						float2 b = *reinterpret_cast<const float2 *>(bp);
+#pragma unroll
+						for (int i = 0; i < MT; i++)
+							mma_m16n8k8_tf32(acc[i][j], abig[i], __float_as_uint(b.x), __float_as_uint(b.y));
+#endif
+					}
+				}
+			}
+#endif
 			if (loading)
-				gather_part(ks, ls);
-			unsigned abig[MT][4];
-#if PRECISION == 3
-			unsigned asmall[MT][4];
-#endif
-#pragma unroll
-			for (int i = 0; i < MT; i++) {
-				unsigned r[4];
-				ldsm_x4(r, sa + (unsigned)(a_lane + i * 16 * LDK + ks * 8) * 4u);
-#pragma unroll
-				for (int c = 0; c < 4; c++) {
-#if PRECISION == 3
-					unsigned big = r[c] & 0xffffe000u;
-					float rest = __uint_as_float(r[c]) - __uint_as_float(big);
-					abig[i][c] = big;
-					asmall[i][c] = __float_as_uint(rest) & 0xffffe000u;
-#else
-					abig[i][c] = to_tf32(__uint_as_float(r[c]));
-#endif
-				}
-			}
-#pragma unroll
-			for (int jc = 0; jc < NT; jc += NCH) {
-				if (wn + WARPS_N * jc >= nvalid)
-					continue; /* warp-uniform: these n8 tiles are past Cout */
-#pragma unroll
-				for (int jj = 0; jj < NCH; jj++) {
-					const int j = jc + jj;
-					const float *bp = sB + ((ks * (BN / 8) + wn + WARPS_N * j) * 32 + lane) * FR;
-#if PRECISION == 3
-					float4 b = *reinterpret_cast<const float4 *>(bp);
-					unsigned bb0 = __float_as_uint(b.x), bb1 = __float_as_uint(b.y);
-					unsigned bs0 = __float_as_uint(b.z), bs1 = __float_as_uint(b.w);
-#pragma unroll
-					for (int i = 0; i < MT; i++)
-						mma_m16n8k8_tf32(acc[i][j], asmall[i], bb0, bb1);
-#pragma unroll
-					for (int i = 0; i < MT; i++)
-						mma_m16n8k8_tf32(acc[i][j], abig[i], bs0, bs1);
-#pragma unroll
-					for (int i = 0; i < MT; i++)
-						mma_m16n8k8_tf32(acc[i][j], abig[i], bb0, bb1);
-#else
-					float2 b = *reinterpret_cast<const float2 *>(bp);
-#pragma unroll
-					for (int i = 0; i < MT; i++)
-						mma_m16n8k8_tf32(acc[i][j], abig[i], __float_as_uint(b.x), __float_as_uint(b.y));
-#endif
-				}
-			}
+				slice_end();
+			cp_async_commit();
 		}
-#endif
-		if (loading)
-			slice_end();
-		cp_async_commit();
-	}
 	}
 #if OVERLAP
 	/* the last slice's group */
