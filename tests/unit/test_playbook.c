@@ -1070,6 +1070,32 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 		if (offered != !w)
 			fail_msg("an idea setting BK=16 offered %d times to a parent at BK=32 WGMMA=%d", offered, w);
 	}
+	/* conv-wgmma-overlap (when WGMMA=1, set OVERLAP=1): offered to a wgmma
+	 * parent without it; not to one with it, nor to an mma.sync parent,
+	 * nor where OVERLAP=1 runs as 0 (two m64 tiles of 128 columns: its
+	 * same: line), where it would restate the parent. */
+	const struct {
+		const char *genome;
+		int want;
+	} cases[] = {
+		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 OVERLAP=0", 1 },
+		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 OVERLAP=1", 0 },
+		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 OVERLAP=0", 0 },
+		{ "BM=256 BN=128 BK=32 WARPS=8 WGMMA=1 OVERLAP=0", 0 },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		assert_int_equal(genome_parse(&parent.genome, ig, cases[c].genome), 0);
+		ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
+		ctx.defines = conv2d_defines;
+		n = propose_playbook(&ctx, seeds, 1, 64, p);
+		offered = 0;
+		for (int i = 0; i < n; i++) {
+			offered += !strcmp(p[i].catalog_id, "conv-wgmma-overlap");
+			proposal_release(&p[i]);
+		}
+		if (offered != cases[c].want)
+			fail_msg("conv-wgmma-overlap offered %d times to a parent at %s", offered, cases[c].genome);
+	}
 }
 
 static void test_realisations_and_recombination(void **state)
