@@ -143,6 +143,10 @@ $K template | awk '
 	  n = split(vals, v, " "); print "K " $1 " " v[1] " " v[n]
 	  # PRECISION changes the arithmetic: every value, not only the ends
 	  if ($1 == "PRECISION") for (i = 2; i < n; i++) print "K " $1 " " v[i] " " v[i] }' >"$T/list"
+# Each template's "// check: KNOB=V..." header lines, as "NAME I SETTINGS":
+# settings whose knobs act only together (conv_igemm's OVERLAP needs WGMMA=1).
+awk 'FNR == 1 { name = "" } /^\/\/ kbreed-template: / { name = $3; n = 0 }
+	/^\/\/ check: / && name != "" { sub(/^\/\/ check: /, ""); print name, ++n, $0 }' templates/*/*.cu >"$T/checks"
 # KBREED_GPU_ODD narrows the odd problems (a glob; default all), e.g.
 # "tests/data/odd_conv*.py" for conv_igemm on every kind of convolution it serves.
 for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
@@ -180,19 +184,13 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 			$K template "$tname" "$a=$c" --for "$odd" >"$T/$name/$tname--$a-$c.cu"
 		fi
 	done <"$T/list"
-	# And each served template's "// check: KNOB=V..." header lines: settings
-	# whose knobs act only together (conv_igemm's OVERLAP needs WGMMA=1).
-	for d in "$T/$name"/*--default.cu; do
-		[ -e "$d" ] || continue
-		tname=$(basename "$d" --default.cu)
-		tsrc=$(grep -lx "// kbreed-template: $tname" templates/*/*.cu | head -1)
-		[ -n "$tsrc" ] || continue
-		sed -n 's|^// check: ||p' "$tsrc" | awk '{ print NR, $0 }' | while read -r i settings; do
-			# shellcheck disable=SC2086
-			$K -q template "$tname" $settings --for "$odd" >"$T/$name/$tname--check$i.cu" ||
-				not_ok "$tname on $odd: check line $i ($settings) not realised"
-		done
-	done
+	# And each served template's check lines (see $T/checks).
+	while read -r tname i settings; do
+		[ -e "$T/$name/$tname--default.cu" ] || continue
+		# shellcheck disable=SC2086
+		$K -q template "$tname" $settings --for "$odd" >"$T/$name/$tname--check$i.cu" ||
+			not_ok "$tname on $odd: check line $i ($settings) not realised"
+	done <"$T/checks"
 	# PRECISION=1 realisations (single TF32 for fp32 data) are meant to pass
 	# only the loose crfm tolerance, the rest the strict one. One session
 	# judges them all under crfm (so every input set is checked for every
