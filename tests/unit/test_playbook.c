@@ -1007,13 +1007,35 @@ static void test_same_lines(void **state)
 	free(text);
 }
 
+static const char *const conv2d_defines =
+	"#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
+
+/* How many times the playbook offers idea ID to PARENT (a conv2d's
+ * conv_igemm kernel; the catalogue, or CATALOG's one idea). */
+static int offers(struct known *parent, const char *id, const struct idea_def *catalog, uint64_t *rng)
+{
+	const struct known *seeds[] = { parent };
+	struct propose_ctx ctx = ctx_for("conv2d", "conv", parent, 1, NULL, 0, rng);
+	ctx.defines = conv2d_defines;
+	if (catalog) {
+		ctx.catalog = catalog;
+		ctx.n_catalog = 1;
+	}
+	struct proposal p[64];
+	int n = propose_playbook(&ctx, seeds, 1, 64, p), offered = 0;
+	for (int i = 0; i < n; i++) {
+		offered += !strcmp(p[i].catalog_id, id);
+		proposal_release(&p[i]);
+	}
+	return offered;
+}
+
 static void test_ideas_do_not_restate_same_settings(void **state)
 {
 	/* conv_igemm runs BK=16 as BK=32 under WGMMA=1: conv-pipeline-depth
 	 * varies STAGES and BK, and is still offered (STAGES moves), but no
 	 * realisation records BK=16 with WGMMA=1; conv-wgmma is not offered to a
 	 * parent already at WGMMA=1. */
-	const char *conv2d_defines = "#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
 	const struct template *ig = template_find(tpls, n_tpls, "conv_igemm");
 	assert_non_null(ig);
 	int bk = template_knob(ig, "BK"), wg = template_knob(ig, "WGMMA");
@@ -1041,15 +1063,7 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	assert_true(realised > 0);
 	/* At WGMMA=0 the idea is offered. */
 	assert_int_equal(genome_parse(&parent.genome, ig, "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0"), 0);
-	ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
-	ctx.defines = conv2d_defines;
-	n = propose_playbook(&ctx, seeds, 1, 64, p);
-	int offered = 0;
-	for (int i = 0; i < n; i++) {
-		offered += !strcmp(p[i].catalog_id, "conv-wgmma");
-		proposal_release(&p[i]);
-	}
-	assert_int_equal(offered, 1);
+	assert_int_equal(offers(&parent, "conv-wgmma", NULL, &rng), 1);
 	/* An idea that sets BK=16: a change at WGMMA=0, none at WGMMA=1 (it
 	 * runs as BK=32 there), so offered to the first parent only. */
 	struct idea_def bk16 = { .id = "bk16", .category = "memory access", .text = "halve BK ({knobs})",
@@ -1057,16 +1071,7 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 				 .vary = "", .requires = "", .when = "" };
 	for (int w = 0; w < 2; w++) {
 		assert_int_equal(genome_parse(&parent.genome, ig, w ? "BK=32 WGMMA=1" : "BK=32 WGMMA=0"), 0);
-		ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
-		ctx.defines = conv2d_defines;
-		ctx.catalog = &bk16;
-		ctx.n_catalog = 1;
-		n = propose_playbook(&ctx, seeds, 1, 64, p);
-		offered = 0;
-		for (int i = 0; i < n; i++) {
-			offered += !strcmp(p[i].catalog_id, "bk16");
-			proposal_release(&p[i]);
-		}
+		int offered = offers(&parent, "bk16", &bk16, &rng);
 		if (offered != !w)
 			fail_msg("an idea setting BK=16 offered %d times to a parent at BK=32 WGMMA=%d", offered, w);
 	}
@@ -1085,14 +1090,7 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		assert_int_equal(genome_parse(&parent.genome, ig, cases[c].genome), 0);
-		ctx = ctx_for("conv2d", "conv", &parent, 1, NULL, 0, &rng);
-		ctx.defines = conv2d_defines;
-		n = propose_playbook(&ctx, seeds, 1, 64, p);
-		offered = 0;
-		for (int i = 0; i < n; i++) {
-			offered += !strcmp(p[i].catalog_id, "conv-wgmma-overlap");
-			proposal_release(&p[i]);
-		}
+		int offered = offers(&parent, "conv-wgmma-overlap", NULL, &rng);
 		if (offered != cases[c].want)
 			fail_msg("conv-wgmma-overlap offered %d times to a parent at %s", offered, cases[c].genome);
 	}
