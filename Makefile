@@ -90,7 +90,7 @@ $(shell mkdir -p $(BUILD)/obj && { echo '$(HTTP_CFLAGS)' | cmp -s - $(HTTP_STAMP
 LIB_SRC := src/log.c src/util.c src/proc.c src/sandbox.c src/home.c src/dtype.c src/problem.c src/graph.c src/recognize.c src/views.c src/pointwise.c src/generate.c src/bridge.c src/bridge_json.c src/refbudget.c \
 	src/template.c src/http.c src/llm.c src/llm_json.c src/llm_propose.c src/propose.c src/realize.c \
 	src/store.c src/judge.c src/population.c src/proposer_playbook.c src/proposer_llm.c src/proposer_generated.c src/search.c src/slurm.c src/export.c src/report_html.c src/show.c \
-	src/compile.c src/policy.c src/linkcheck.c src/compare.c src/worker_client.c src/verdict.c src/evaluate.c src/report.c src/json_text.c
+	src/compile.c src/compile_group.c src/policy.c src/linkcheck.c src/compare.c src/worker_client.c src/verdict.c src/evaluate.c src/report.c src/json_text.c
 # The worker protocol's encoders and decoders, shared by kbreed, the GPU
 # worker and the fake worker (include/kbreed_worker_protocol.h).
 PROTO_SRC := worker/worker_protocol.c
@@ -200,7 +200,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Wno-unused-parameter -D_FILE_OFFSET_BITS=64 $(FUZZ_SAN)
-FUZZ_NAMES := bridge_json llm_json llm_ideas llm_source catalog template policy linkcheck
+FUZZ_NAMES := bridge_json llm_json llm_ideas llm_source catalog template policy linkcheck compile_group
 FUZZ ?= $(FUZZ_NAMES)
 FUZZ_OBJ := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
@@ -228,7 +228,7 @@ fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
 	@n=$*; mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/crash; \
 	case $$n in llm_ideas|llm_source) dict=llm_reply ;; *) dict=$$n ;; esac; \
 	case $$n in template) seeds="$(filter-out templates/common,$(wildcard templates/*))" ;; \
-	policy) seeds="kernels/naive kernels/hacks" ;; *) seeds= ;; esac; \
+	policy|compile_group) seeds="kernels/naive kernels/hacks" ;; *) seeds= ;; esac; \
 	dict=tests/fuzz/$$dict.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 	$(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
 		-artifact_prefix=$(FUZZ_BUILD)/crash/$$n- $(FUZZ_ARGS) \

@@ -4,7 +4,9 @@
 #define _GNU_SOURCE
 #include "compile.h"
 
+#include "compile_group.h"
 #include "home.h"
+#include "linkcheck.h"
 #include "log.h"
 #include "proc.h"
 #include "util.h"
@@ -110,12 +112,25 @@ static int add_words(const char **argv, int n, char *words)
 	return n;
 }
 
+/* What a slot runs: a job alone, a group's unit, or one member's link. */
+enum task_kind { TASK_ALONE, TASK_GROUP, TASK_LINK };
+
+struct task {
+	enum task_kind kind;
+	int job;     /* TASK_ALONE, TASK_LINK: the job */
+	int group;   /* TASK_GROUP, TASK_LINK: the group */
+	int member;  /* TASK_LINK: its place in the group */
+};
+
 struct running {
 	pid_t pid;
 	double started;
-	char *tmp_so;
-	char *key_path;   /* <cache>/build/<key>, without extension */
-	int job;          /* index into the batch */
+	char *tmp_so;     /* what nvcc writes: a job's object, a group's unit's .o */
+	char *key_path;   /* <cache>/build/<key>, without extension (not for a group) */
+	int job;          /* index into the batch; -1 for a group */
+	struct task task;
+	double limit;     /* seconds it may run */
+	char *log_path;   /* where its output goes */
 };
 
 static char *read_log(const char *path)
@@ -187,6 +202,7 @@ static void finish(struct compile_job *j, struct running *r, enum proc_end end, 
 	free(so);
 	free(r->tmp_so);
 	free(r->key_path);
+	free(r->log_path);
 	memset(r, 0, sizeof *r);
 }
 
@@ -298,130 +314,424 @@ int compile_key(const char *source, const struct compile_opts *o, char key[65])
 	return rc;
 }
 
+/* A group of candidates compiled as one translation unit (compile_group.h). */
+struct group {
+	int member[COMPILE_GROUP_MAX];  /* jobs, in the unit's order */
+	int n;
+	char *stem;                     /* <cache>/build/group.<pid>.<k>: its .cu, .o and .log */
+	char *log;                      /* nvcc's output for the unit */
+	double seconds;                 /* the unit's compile */
+	int links;                      /* members whose link ended */
+};
+
+/* One batch's state: its jobs, their plan and what runs. */
+struct batch {
+	struct compile_job *jobs;
+	int n;
+	const struct compile_opts *o;
+	char *dir;                 /* <cache>/build */
+	char *version, *include, *include_dir, *gencode, *extra;
+	double timeout;
+	char **key_path;           /* [n]: <dir>/<key> without extension, or NULL */
+	int *twin_of;              /* [n]: an earlier job with the same key, or -1 */
+	char **text;               /* [n]: the source, kept while its group is made */
+	struct task *plan;         /* tasks in order: jobs alone and groups */
+	int n_plan, next;
+	struct task *urgent;       /* links and retries, before the plan's next */
+	int n_urgent;
+	struct group *groups;
+	int n_groups;
+	struct running *slots;
+	char **slot_tmp;           /* each slot's TMPDIR */
+	int width;
+};
+
+/* Settles job i (its fields final) and every later job of the same key. */
+static void settle(struct batch *b, int i)
+{
+	struct compile_job *j = &b->jobs[i];
+	for (int t = i + 1; t < b->n; t++) {
+		struct compile_job *w = &b->jobs[t];
+		if (b->twin_of[t] != i)
+			continue;
+		w->ok = j->ok;
+		w->cached = true;
+		w->timed_out = j->timed_out;
+		w->so_path = j->so_path ? xstrdup(j->so_path) : NULL;
+		w->log = j->log ? xstrdup(j->log) : NULL;
+		w->log_path = j->log_path ? xstrdup(j->log_path) : NULL;
+		mark_done(b->o, w);
+	}
+	mark_done(b->o, j);
+}
+
+static void push_urgent(struct batch *b, struct task t)
+{
+	b->urgent[b->n_urgent++] = t;
+}
+
+/* The next task, retries and links first; false when none is left. */
+static bool next_task(struct batch *b, struct task *t)
+{
+	if (b->n_urgent) {
+		*t = b->urgent[0];
+		memmove(b->urgent, b->urgent + 1, (size_t)--b->n_urgent * sizeof *b->urgent);
+		return true;
+	}
+	if (b->next < b->n_plan) {
+		*t = b->plan[b->next++];
+		return true;
+	}
+	return false;
+}
+
+/* Keys every job, settles those the cache already holds, and plans the
+ * rest: consecutive jobs that may share a unit in groups of up to
+ * compile_group_size(), fewer when that keeps every slot busy. */
+static void plan_batch(struct batch *b)
+{
+	int *todo = xcalloc((size_t)b->n + 1, sizeof *todo), n_todo = 0;
+	for (int i = 0; i < b->n; i++) {
+		struct compile_job *j = &b->jobs[i];
+		char key[65], *why = NULL;
+		b->twin_of[i] = -1;
+		if (key_of(j->source, b->include_dir, b->gencode, b->o->extra, b->version, key, &why)) {
+			j->log = why;
+			mark_done(b->o, j);
+			continue;
+		}
+		b->key_path[i] = xasprintf("%s/%s", b->dir, key);
+		char *so = xasprintf("%s.so", b->key_path[i]), *failed = xasprintf("%s.failed", b->key_path[i]);
+		j->log_path = xasprintf("%s.log", b->key_path[i]);
+		if (util_file_exists(so) || util_file_exists(failed)) {
+			j->ok = util_file_exists(so);
+			j->cached = true;
+			j->so_path = j->ok ? so : NULL;
+			if (j->ok)
+				so = NULL;
+			j->log = read_log(j->log_path);
+			mark_done(b->o, j);
+		} else {
+			for (int k = 0; k < n_todo && b->twin_of[i] < 0; k++)
+				if (!strcmp(b->key_path[todo[k]], b->key_path[i]))
+					b->twin_of[i] = todo[k];
+			if (b->twin_of[i] < 0)
+				todo[n_todo++] = i;
+		}
+		free(so);
+		free(failed);
+	}
+	int most = b->o->group > 0 ? b->o->group : compile_group_size();
+	int size = (n_todo + b->width - 1) / b->width;
+	if (size > most)
+		size = most;
+	if (size > COMPILE_GROUP_MAX)
+		size = COMPILE_GROUP_MAX;
+	b->plan = xcalloc((size_t)n_todo + 1, sizeof *b->plan);
+	b->urgent = xcalloc((size_t)2 * n_todo + 1, sizeof *b->urgent);
+	b->groups = xcalloc((size_t)n_todo + 1, sizeof *b->groups);
+	struct group *open = NULL;  /* the group being filled */
+	for (int k = 0; k < n_todo; k++) {
+		int i = todo[k];
+		const char *why = NULL;
+		size_t len = 0;
+		bool fits = size > 1 && !util_read_file(b->jobs[i].source, 16u << 20, &b->text[i], &len) &&
+			    compile_group_fits(b->text[i], len, b->jobs[i].source, &why);
+		if (!fits) {
+			if (why)
+				debug("%s compiles alone: it %s", b->jobs[i].source, why);
+			free(b->text[i]);
+			b->text[i] = NULL;
+			b->plan[b->n_plan++] = (struct task){ TASK_ALONE, i, -1, 0 };
+			continue;
+		}
+		if (!open || open->n == size) {
+			open = &b->groups[b->n_groups];
+			b->plan[b->n_plan++] = (struct task){ TASK_GROUP, -1, b->n_groups++, 0 };
+		}
+		open->member[open->n++] = i;
+	}
+	/* A group of one is a job alone. */
+	for (int t = 0; t < b->n_plan; t++) {
+		struct group *g = b->plan[t].kind == TASK_GROUP ? &b->groups[b->plan[t].group] : NULL;
+		if (g && g->n == 1)
+			b->plan[t] = (struct task){ TASK_ALONE, g->member[0], -1, 0 };
+	}
+	free(todo);
+}
+
+/* Starts task t in slot s; -1 when kbreed could not start nvcc. */
+static int start_task(struct batch *b, int s, struct task t)
+{
+	const char *argv[MAX_FLAGS + 8];
+	char *extra = xstrdup(b->extra), *tmp = NULL, *log_path = NULL, *source = NULL, *object = NULL;
+	char *sym[2] = { NULL, NULL };
+	double limit = b->timeout;
+	int k = 0, rc = 0;
+	argv[k++] = compile_nvcc();
+	for (int f = 0; fixed_flags[f]; f++)
+		if (t.kind != TASK_GROUP || strcmp(fixed_flags[f], "-shared"))
+			argv[k++] = fixed_flags[f];
+	argv[k++] = "-gencode";
+	argv[k++] = b->gencode;
+	argv[k++] = b->include;
+	k = add_words(argv, k, extra);
+	if (t.kind == TASK_GROUP) {
+		struct group *g = &b->groups[t.group];
+		const char *texts[COMPILE_GROUP_MAX], *paths[COMPILE_GROUP_MAX];
+		for (int m = 0; m < g->n; m++) {
+			texts[m] = b->text[g->member[m]];
+			paths[m] = b->jobs[g->member[m]].source;
+		}
+		g->stem = xasprintf("%s/group.%ld.%d", b->dir, (long)getpid(), t.group);
+		source = xasprintf("%s.cu", g->stem);
+		char *unit = compile_group_source(texts, paths, g->n, source);
+		for (int m = 0; m < g->n; m++) {
+			free(b->text[g->member[m]]);
+			b->text[g->member[m]] = NULL;
+		}
+		if (util_write_file(source, unit, strlen(unit))) {
+			free(unit);
+			rc = -1;
+			goto out;
+		}
+		free(unit);
+		tmp = xasprintf("%s.o", g->stem);
+		log_path = xasprintf("%s.log", g->stem);
+		argv[k++] = "-c";
+	} else {
+		tmp = xasprintf("%s.so.tmp.%ld.%d", b->key_path[t.job], (long)getpid(), s);
+		log_path = xstrdup(b->jobs[t.job].log_path);
+		source = xstrdup(b->jobs[t.job].source);
+	}
+	argv[k++] = "-o";
+	argv[k++] = tmp;
+	if (t.kind == TASK_LINK) {
+		char fwd[64], abi[64];
+		compile_group_symbols(t.member, fwd, abi);
+		sym[0] = xasprintf("--defsym=kbreed_forward=%s", fwd);
+		sym[1] = xasprintf("--defsym=kbreed_abi_version=%s", abi);
+		object = xasprintf("%s.o", b->groups[t.group].stem);
+		argv[k++] = "-Xlinker";
+		argv[k++] = sym[0];
+		argv[k++] = "-Xlinker";
+		argv[k++] = sym[1];
+		argv[k++] = object;
+		free(log_path);
+		log_path = xasprintf("%s.link", b->key_path[t.job]);
+	} else {
+		argv[k++] = source;
+	}
+	argv[k] = NULL;
+	struct proc_opts po = { .argv = argv, .cpu_seconds = (size_t)limit + 5, .file_size_mb = 1024,
+				.no_network = true, .tmpdir = b->slot_tmp[s] };
+	pid_t pid;
+	if (proc_spawn_logged(&po, log_path, &pid)) {
+		rc = -1;
+		goto out;
+	}
+	debug("compiling %s%s", t.kind == TASK_LINK ? "(link) " : "", t.kind == TASK_LINK ? object : source);
+	b->slots[s] = (struct running){ pid, util_now(), tmp, t.kind == TASK_GROUP ? NULL : xstrdup(b->key_path[t.job]),
+					t.kind == TASK_GROUP ? -1 : t.job, t, limit, log_path };
+	tmp = log_path = NULL;
+out:
+	if (rc && t.kind == TASK_GROUP)
+		error("cannot write %s", source ? source : "a group's source");
+	free(tmp);
+	free(log_path);
+	free(source);
+	free(object);
+	free(sym[0]);
+	free(sym[1]);
+	free(extra);
+	return rc;
+}
+
+/* A group's unit ended: its members are linked, or compiled alone when it
+ * did not compile (whatever the reason: the diagnostics must be each
+ * member's own). A group has one job's time limit, not its members' sum:
+ * one member that takes nvcc past it (a compile bomb) costs the others one
+ * limit, then meets it alone. */
+static void group_ended(struct batch *b, struct running *r, enum proc_end end, int code)
+{
+	struct group *g = &b->groups[r->task.group];
+	g->seconds = util_now() - r->started;
+	g->log = read_log(r->log_path);
+	unlink(r->log_path);
+	char *unit = xasprintf("%s.cu", g->stem);
+	unlink(unit);
+	free(unit);
+	bool ok = end == PROC_EXITED && code == 0;
+	if (!ok)
+		debug("a group of %d did not compile (%s); its members compile alone", g->n,
+		      end == PROC_TIMEOUT ? "time limit" : "nvcc failed");
+	for (int m = 0; m < g->n; m++)
+		push_urgent(b, ok ? (struct task){ TASK_LINK, g->member[m], r->task.group, m }
+				  : (struct task){ TASK_ALONE, g->member[m], -1, 0 });
+	if (!ok)
+		unlink(r->tmp_so);
+	free(r->tmp_so);
+	free(r->log_path);
+	memset(r, 0, sizeof *r);
+}
+
+/* A member's link ended: its object is kept, or it compiles alone (a link
+ * that failed, or an object that imports what the link-time check refuses:
+ * a member never answers for another's code). */
+static void link_ended(struct batch *b, struct running *r, enum proc_end end, int code)
+{
+	struct group *g = &b->groups[r->task.group];
+	struct compile_job *j = &b->jobs[r->job];
+	char *why = NULL, *link_log = read_log(r->log_path);
+	bool ok = end == PROC_EXITED && code == 0;
+	if (ok && linkcheck_so(r->tmp_so, &why) != 0) {
+		debug("%s: its group's object fails the link-time check (%s); it compiles alone", j->source,
+		      why ? why : "unreadable");
+		ok = false;
+	}
+	free(why);
+	char *so = xasprintf("%s.so", r->key_path);
+	if (ok && rename(r->tmp_so, so) == 0) {
+		j->ok = true;
+		j->so_path = so;
+		so = NULL;
+		j->grouped = g->n;
+		j->seconds = g->seconds / g->n + (util_now() - r->started);
+		j->log = xasprintf("%s%s", g->log ? g->log : "", link_log);
+		util_write_file(j->log_path, j->log, strlen(j->log));
+		settle(b, r->job);
+	} else {
+		unlink(r->tmp_so);
+		push_urgent(b, (struct task){ TASK_ALONE, r->job, -1, 0 });
+	}
+	unlink(r->log_path);
+	if (++g->links == g->n) {
+		char *object = xasprintf("%s.o", g->stem);
+		unlink(object);
+		free(object);
+	}
+	free(so);
+	free(link_log);
+	free(r->tmp_so);
+	free(r->key_path);
+	free(r->log_path);
+	memset(r, 0, sizeof *r);
+}
+
+static void batch_release(struct batch *b)
+{
+	for (int i = 0; i < b->n; i++) {
+		free(b->key_path[i]);
+		free(b->text[i]);
+	}
+	for (int g = 0; g < b->n_groups; g++) {
+		if (b->groups[g].stem) {
+			char *left = xasprintf("%s.o", b->groups[g].stem);
+			unlink(left);
+			free(left);
+			left = xasprintf("%s.cu", b->groups[g].stem);
+			unlink(left);
+			free(left);
+		}
+		free(b->groups[g].stem);
+		free(b->groups[g].log);
+	}
+	for (int s = 0; b->slot_tmp && s < b->width; s++) {
+		if (b->slot_tmp[s])
+			util_remove_tree(b->slot_tmp[s]);
+		free(b->slot_tmp[s]);
+	}
+	free(b->slot_tmp);
+	free(b->slots);
+	free(b->key_path);
+	free(b->twin_of);
+	free(b->text);
+	free(b->plan);
+	free(b->urgent);
+	free(b->groups);
+	free(b->gencode);
+	free(b->include);
+	free(b->include_dir);
+	free(b->extra);
+	free(b->dir);
+}
+
 int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 {
-	char *version = NULL, *cache = util_cache_dir();
-	char *dir = xasprintf("%s/build", cache), *include_dir = include_dir_of(o);
-	char *include = xasprintf("-I%s", include_dir);
-	int rc = -1, width = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
-	double timeout = o->timeout_s > 0 ? o->timeout_s : 300;
-	char *arch = xstrdup(o->arch);
-	char *gencode = gencode_of(arch);
-	struct running *slots = NULL;
-	char **slot_tmp = NULL;  /* each slot's TMPDIR */
-	if (width < 1)
-		width = 1;
-	if (nvcc_version(&version) || util_mkdirs(dir))
+	char *cache = util_cache_dir();
+	struct batch b = { .jobs = jobs, .n = n, .o = o };
+	int rc = -1;
+	b.dir = xasprintf("%s/build", cache);
+	b.include_dir = include_dir_of(o);
+	b.include = xasprintf("-I%s", b.include_dir);
+	b.gencode = gencode_of(o->arch);
+	b.extra = xstrdup(o->extra ? o->extra : "");
+	b.width = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	b.timeout = o->timeout_s > 0 ? o->timeout_s : 300;
+	b.key_path = xcalloc((size_t)n + 1, sizeof *b.key_path);
+	b.twin_of = xcalloc((size_t)n + 1, sizeof *b.twin_of);
+	b.text = xcalloc((size_t)n + 1, sizeof *b.text);
+	free(cache);
+	if (b.width < 1)
+		b.width = 1;
+	if (nvcc_version(&b.version) || util_mkdirs(b.dir))
 		goto out;
-	slots = xcalloc((size_t)width, sizeof *slots);
+	b.slots = xcalloc((size_t)b.width, sizeof *b.slots);
 	/* A TMPDIR per slot: nvcc names its temporary files after its pid, and
 	 * every nvcc in a PID namespace of its own is pid 2. */
 	const char *tmp_base = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	slot_tmp = xcalloc((size_t)width, sizeof *slot_tmp);
-	for (int s = 0; s < width; s++) {
-		slot_tmp[s] = xasprintf("%s/kbreed-nvcc.%ld.%d", tmp_base, (long)getpid(), s);
-		util_remove_tree(slot_tmp[s]);
-		if (mkdir(slot_tmp[s], 0700) || chmod(slot_tmp[s], 01777)) {
-			error("cannot make %s: %s", slot_tmp[s], strerror(errno));
+	b.slot_tmp = xcalloc((size_t)b.width, sizeof *b.slot_tmp);
+	for (int s = 0; s < b.width; s++) {
+		b.slot_tmp[s] = xasprintf("%s/kbreed-nvcc.%ld.%d", tmp_base, (long)getpid(), s);
+		util_remove_tree(b.slot_tmp[s]);
+		if (mkdir(b.slot_tmp[s], 0700) || chmod(b.slot_tmp[s], 01777)) {
+			error("cannot make %s: %s", b.slot_tmp[s], strerror(errno));
 			goto out;
 		}
 	}
-	int next = 0, active = 0;
-	while (next < n || active) {
+	plan_batch(&b);
+	int active = 0;
+	for (;;) {
 		/* Fill free slots. */
-		for (int s = 0; s < width && next < n; s++) {
-			if (slots[s].pid)
+		struct task t;
+		for (int s = 0; s < b.width; s++) {
+			if (b.slots[s].pid)
 				continue;
-			struct compile_job *j = &jobs[next++];
-			char key[65], *why = NULL;
-			if (key_of(j->source, include_dir, gencode, o->extra, version, key, &why)) {
-				j->log = why;
-				mark_done(o, j);
-				goto next_job;
-			}
-			char *key_path = xasprintf("%s/%s", dir, key);
-			char *so = xasprintf("%s.so", key_path), *failed = xasprintf("%s.failed", key_path);
-			j->log_path = xasprintf("%s.log", key_path);
-			if (util_file_exists(so) || util_file_exists(failed)) {
-				j->ok = util_file_exists(so);
-				j->cached = true;
-				j->so_path = j->ok ? so : NULL;
-				if (!j->ok)
-					free(so);
-				j->log = read_log(j->log_path);
-				free(failed);
-				free(key_path);
-				mark_done(o, j);
-				s--;  /* this slot is still free */
-				continue;
-			}
-			free(so);
-			free(failed);
-			bool twin = false;  /* the same source is compiling in another slot */
-			for (int t = 0; t < width; t++)
-				twin |= slots[t].pid && !strcmp(slots[t].key_path, key_path);
-			if (twin) {
-				free(key_path);
-				free(j->log_path);
-				j->log_path = NULL;
-				next--;
+			if (!next_task(&b, &t))
 				break;
-			}
-			char *tmp = xasprintf("%s.so.tmp.%ld.%d", key_path, (long)getpid(), s);
-			char *extra = xstrdup(o->extra ? o->extra : "");
-			const char *argv[MAX_FLAGS];
-			int k = 0;
-			argv[k++] = compile_nvcc();
-			for (int f = 0; fixed_flags[f]; f++)
-				argv[k++] = fixed_flags[f];
-			argv[k++] = "-gencode";
-			argv[k++] = gencode;
-			argv[k++] = include;
-			k = add_words(argv, k, extra);
-			argv[k++] = "-o";
-			argv[k++] = tmp;
-			argv[k++] = j->source;
-			argv[k] = NULL;
-			struct proc_opts po = { .argv = argv, .cpu_seconds = (size_t)timeout + 5,
-						.file_size_mb = 1024, .no_network = true, .tmpdir = slot_tmp[s] };
-			pid_t pid;
-			if (proc_spawn_logged(&po, j->log_path, &pid)) {
-				free(tmp);
-				free(key_path);
-				free(extra);
+			if (start_task(&b, s, t))
 				goto out;
-			}
-			debug("compiling %s", j->source);
-			slots[s] = (struct running){ pid, util_now(), tmp, key_path, next - 1 };
-			free(extra);
 			active++;
-			continue;
-next_job:
-			s--;
 		}
+		if (!active && !b.n_urgent && b.next == b.n_plan)
+			break;
 		/* Reap whatever finished; kill what ran too long. */
-		for (int s = 0; s < width; s++) {
-			if (!slots[s].pid)
+		for (int s = 0; s < b.width; s++) {
+			struct running *r = &b.slots[s];
+			if (!r->pid)
 				continue;
-			struct compile_job *j = &jobs[slots[s].job];
 			enum proc_end end;
 			int code = 0;
-			int w = proc_wait_nohang(slots[s].pid, &end, &code);
-			if (w == 0 && util_now() - slots[s].started > timeout) {
-				proc_kill(slots[s].pid);
-				j->seconds = util_now() - slots[s].started;
-				finish(j, &slots[s], PROC_TIMEOUT, 0);
-				mark_done(o, j);
-				active--;
-			} else if (w != 0) {
-				j->seconds = util_now() - slots[s].started;
-				if (w < 0) {
-					end = PROC_FAILED;  /* lost track of it: no verdict */
-					code = 0;
-				}
-				finish(j, &slots[s], end, code);
-				mark_done(o, j);
-				active--;
+			int w = proc_wait_nohang(r->pid, &end, &code);
+			if (w == 0 && util_now() - r->started > r->limit) {
+				proc_kill(r->pid);
+				end = PROC_TIMEOUT;
+			} else if (w == 0) {
+				continue;
+			} else if (w < 0) {
+				end = PROC_FAILED;  /* lost track of it: no verdict */
+				code = 0;
+			}
+			active--;
+			if (r->task.kind == TASK_GROUP) {
+				group_ended(&b, r, end, code);
+			} else if (r->task.kind == TASK_LINK) {
+				link_ended(&b, r, end, code);
+			} else {
+				int i = r->job;
+				jobs[i].seconds = util_now() - r->started;
+				finish(&jobs[i], r, end, code);
+				settle(&b, i);
 			}
 		}
 		if (active)
@@ -430,31 +740,25 @@ next_job:
 	rc = 0;
 out:
 	/* On failure, jobs never started still get their outcome: not compiled. */
+	for (int s = 0; b.slots && s < b.width; s++)
+		if (b.slots[s].pid) {
+			proc_kill(b.slots[s].pid);
+			if (b.slots[s].job >= 0 && !jobs[b.slots[s].job].done)
+				finish(&jobs[b.slots[s].job], &b.slots[s], PROC_SIGNALED, SIGKILL);
+			else
+				unlink(b.slots[s].tmp_so);
+			free(b.slots[s].tmp_so);
+			free(b.slots[s].key_path);
+			free(b.slots[s].log_path);
+			memset(&b.slots[s], 0, sizeof b.slots[s]);
+		}
 	for (int i = 0; i < n; i++)
 		if (!jobs[i].done) {
-			if (slots)
-				for (int s = 0; s < width; s++)
-					if (slots[s].pid && slots[s].job == i) {
-						proc_kill(slots[s].pid);
-						finish(&jobs[i], &slots[s], PROC_SIGNALED, SIGKILL);
-					}
 			if (!jobs[i].log)
 				jobs[i].log = xstrdup("not compiled: kbreed could not run nvcc\n");
 			mark_done(o, &jobs[i]);
 		}
-	for (int s = 0; slot_tmp && s < width; s++) {
-		if (slot_tmp[s])
-			util_remove_tree(slot_tmp[s]);
-		free(slot_tmp[s]);
-	}
-	free(slot_tmp);
-	free(slots);
-	free(gencode);
-	free(arch);
-	free(include);
-	free(include_dir);
-	free(dir);
-	free(cache);
+	batch_release(&b);
 	return rc;
 }
 

@@ -9,6 +9,12 @@
  * in <key>.log; a source that nvcc rejected is remembered too (<key>.failed),
  * but only on the compiler's verdict (a normal exit with an error status):
  * a time limit, a signal or a full disk is tried again next time.
+ *
+ * Sources that may share a translation unit are compiled in groups
+ * (compile_group.h): one nvcc for the group, one link per member, each
+ * member's object under its own key. A group that fails, or a member whose
+ * object the link-time check (linkcheck.h) refuses, is compiled alone, so
+ * that outcomes and diagnostics are always a source's own.
  */
 #ifndef KBREED_COMPILE_H
 #define KBREED_COMPILE_H
@@ -22,6 +28,8 @@ struct compile_opts {
 	double timeout_s;       /* per job; 0 means 300 s */
 	const char *extra;      /* extra nvcc flags, space-separated; may be NULL */
 	const char *include_dir; /* the headers candidates may include; NULL means <home>/include */
+	int group;              /* candidates one nvcc compiles at most (compile_group.h); 0 means
+				 * compile_group_size(), 1 compiles each alone */
 	/* When set, compile_batch marks each job done under this lock and
 	 * broadcasts `cond`, so that another thread can judge candidates while
 	 * the rest still compile. */
@@ -37,7 +45,9 @@ struct compile_job {
 	char *so_path;          /* out, owned: the shared object when ok */
 	char *log;              /* out, owned: nvcc's output (capped at 256 KiB) */
 	char *log_path;         /* out, owned: the full log on disk */
-	double seconds;         /* out: time nvcc took */
+	double seconds;         /* out: time nvcc took (a group's member: its share of the
+				 * group's compile and its own link) */
+	int grouped;            /* out: compiled in a group of this many (0: alone) */
 	bool done;              /* out: the fields above are final */
 };
 

@@ -24,6 +24,7 @@
 #include "recognize.h"
 #include "compare.h"
 #include "compile.h"
+#include "compile_group.h"
 #include "evaluate.h"
 #include "export.h"
 #include "generate.h"
@@ -539,13 +540,15 @@ static const struct cli_group no_baseline_group = { "eval", no_baseline_opts, fl
 struct compile_cli {
 	const char *arch;        /* NULL: $KBREED_ARCH, else the GPU's */
 	int jobs;                /* nvcc processes at once; 0: one per core */
+	int group;               /* sources one nvcc compiles at most; 0: the default */
 };
 
-enum { C_ARCH, C_JOBS };
+enum { C_ARCH, C_JOBS, C_GROUP };
 
 static const struct cli_opt compile_opts_table[] = {
 	{ C_ARCH, "arch", "sm_XX", "compile target (default: $KBREED_ARCH, else the GPU's)" },
 	{ C_JOBS, "jobs", "N", "nvcc processes at once, 1 to 1024 (one per core)" },
+	{ C_GROUP, "group", "N", "sources one nvcc compiles at most, 1 to 8 (default $KBREED_COMPILE_GROUP, else 4)" },
 	{ 0, NULL, NULL, NULL },
 };
 
@@ -554,6 +557,8 @@ static int compile_set(void *ctx, int id, const char *arg)
 	struct compile_cli *c = ctx;
 	if (id == C_ARCH)
 		return parse_arch(arg, "--arch", &c->arch);
+	if (id == C_GROUP)
+		return parse_int(arg, 1, COMPILE_GROUP_MAX, "--group", &c->group);
 	return parse_int(arg, 1, 1024, "--jobs", &c->jobs);
 }
 
@@ -804,12 +809,15 @@ static int cmd_compile(const struct command *cmd, int argc, char **argv)
 	struct compile_job *j = xcalloc((size_t)n, sizeof *j);
 	for (int i = 0; i < n; i++)
 		j[i].source = argv[optind + i];
-	struct compile_opts o = { .arch = arch, .jobs = cc.jobs };
+	struct compile_opts o = { .arch = arch, .jobs = cc.jobs, .group = cc.group };
 	rc = compile_batch(j, n, &o) ? EXIT_USAGE : EXIT_OK;
 	for (int i = 0; i < n; i++) {
-		printf("%s: %s%s (%.1f s) %s\n", j[i].source,
+		char *with = j[i].grouped ? xasprintf(", in a group of %d", j[i].grouped) : xstrdup("");
+		printf("%s: %s%s%s (%.1f s) %s\n", j[i].source,
 		       j[i].ok ? "ok" : j[i].timed_out ? "timeout" : "compile_error",
-		       j[i].cached ? ", cached" : "", j[i].seconds, j[i].ok ? j[i].so_path : j[i].log_path ? j[i].log_path : "");
+		       j[i].cached ? ", cached" : "", with, j[i].seconds,
+		       j[i].ok ? j[i].so_path : j[i].log_path ? j[i].log_path : "");
+		free(with);
 		if (!j[i].ok && rc == EXIT_OK)
 			rc = EXIT_JUDGED;
 		compile_job_release(&j[i]);
@@ -1934,7 +1942,7 @@ static const struct command commands[] = {
 	  "with WGMMA=1 runs BK=16 as BK=32) are realised as those, and it says so.\n",
 	  { &for_group } },
 	{ "compile", cmd_compile, "compile kernels through the cache",
-	  "usage: kbreed compile [--arch sm_XX] [--jobs N] KERNEL.cu...\n"
+	  "usage: kbreed compile [--arch sm_XX] [--jobs N] [--group N] KERNEL.cu...\n"
 	  "\n"
 	  "Compiles each kernel to a shared object through the cache and prints where\n"
 	  "it is, or where the compiler's log is. Exit status: 0 all compiled, 1 some\n"
@@ -1979,7 +1987,8 @@ static void main_usage(FILE *f)
 		"$XDG_CACHE_HOME/kbreed or ~/.cache/kbreed), KBREED_REF_BUDGET_GB (the\n"
 		"reference data's cap in GB, default 32, or off; fewer input sets are\n"
 		"judged above it), KBREED_HOME (kbreed's own files; default: found beside\n"
-		"the binary), KBREED_ARCH, KBREED_NVCC.\n");
+		"the binary), KBREED_ARCH, KBREED_NVCC, KBREED_COMPILE_GROUP (candidates\n"
+		"one nvcc compiles at most, 1 to 8, default 4).\n");
 }
 
 int main(int argc, char **argv)

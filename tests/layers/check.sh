@@ -5,7 +5,7 @@
 #
 #   base   log, util, proc, sandbox, home: the logger, buffers and files,
 #          child processes and their sandbox. Depends on nothing of kbreed's.
-#   judge  dtype, problem, graph, recognize, views, bridge, refbudget, json_text, compile, policy, linkcheck, compare,
+#   judge  dtype, problem, graph, recognize, views, bridge, refbudget, json_text, compile, compile_group, policy, linkcheck, compare,
 #          evaluate, worker_client, verdict, report, judge: a problem and the
 #          judging of candidates for it. Depends on base. Never on breed.
 #   breed  template, realize, propose, generate, http, llm*, store, export, report_html,
@@ -23,7 +23,7 @@ failed=0
 layer_of() {
 	case $1 in
 	log | util | proc | sandbox | home) echo 0 ;;
-	dtype | problem | graph | recognize | views | pointwise | bridge | bridge_json | refbudget | json_text | compile | policy | linkcheck | compare | \
+	dtype | problem | graph | recognize | views | pointwise | bridge | bridge_json | refbudget | json_text | compile | compile_group | policy | linkcheck | compare | \
 		evaluate | worker_client | verdict | report | judge) echo 1 ;;
 	template | realize | propose | generate | http | llm | llm_json | llm_propose | store | \
 		population | proposer | proposer_playbook | proposer_llm | proposer_generated | search | slurm | \

@@ -4,13 +4,21 @@
 #include "testing.h"
 
 #include "compile.h"
+#include "compile_group.h"
 #include "../../include/kbreed_candidate.h"
+#include "proc.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <glob.h>
 
 #define ARCH "sm_90a"
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int setup(void **state)
 {
@@ -379,6 +387,324 @@ static void test_log_for_model_nvcc(void **state)
 	free(dir);
 }
 
+/* What may share a translation unit, and what must compile alone. */
+static void test_group_fits(void **state)
+{
+	static const struct {
+		const char *text;
+		bool fits;
+	} cases[] = {
+		{ "#include <cuda_runtime.h>\n#include \"kbreed_candidate.h\"\n#define BM 64\n"
+		  "extern __shared__ __align__(16) float smem[];\n__global__ void k(float *x) { x[0] = smem[0]; }\n"
+		  "KBREED_CANDIDATE_ABI;\n#pragma unroll\n", true },
+		{ "/* extern int x; a constructor */\n// #pragma pack(1)\nconst char *s = \"extern constructor\";\n", true },
+		{ "extern \"C\" int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *s)\n{ return 0; }\n", true },
+		{ "  #  include <cuda_fp16.h>\n#if 0\n#error no\n#endif\n", true },
+		{ "#include <cublas_v2.h>\n", false },          /* a header not included first */
+		{ "#include \"../common/host.cuh\"\n", false },
+		{ "extern \"C\" __global__ void k(float *x) {}\n", false },  /* one name for the whole unit */
+		{ "extern int counter;\n", false },
+		{ "extern \"C\" {\nint kbreed_forward(void);\n}\n", false },
+		{ "__attribute__((constructor)) static void f(void) {}\n", false },
+		{ "static void g(void) __attribute__((destructor));\n", false },
+		{ "#pragma pack(1)\n", false },                   /* outlives the member */
+		{ "#line 7 \"other.cu\"\n", false },
+		{ "#define kbreed_forward my_forward\n", false },
+		{ "#define KB_EXPORT\n", false },
+		{ "const char *p = R\"(extern)\";\n", false },
+		{ "#include_next <stdio.h>\n", false },
+		{ "#define \\\n  BM 64\n#include \\\n <cublas_v2.h>\n", false },  /* continued lines */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *why = NULL;
+		bool fits = compile_group_fits(cases[i].text, strlen(cases[i].text), "/tmp/c1.cu", &why);
+		if (fits != cases[i].fits)
+			fail_msg("case %zu: fits %d, want %d (%s):\n%s", i, fits, cases[i].fits, why ? why : "", cases[i].text);
+		assert_true(fits ? why == NULL : why != NULL);
+	}
+	const char *why = NULL;
+	assert_false(compile_group_fits("int x;\n", 7, "/tmp/a\"b.cu", &why));  /* no #line for it */
+	assert_false(compile_group_fits("int x;\0int y;\n", 14, "/tmp/c1.cu", &why));
+	setenv("KBREED_COMPILE_GROUP", "1", 1);
+	assert_int_equal(compile_group_size(), 1);
+	setenv("KBREED_COMPILE_GROUP", "9", 1);
+	assert_int_equal(compile_group_size(), COMPILE_GROUP_DEFAULT);
+	setenv("KBREED_COMPILE_GROUP", "3x", 1);
+	assert_int_equal(compile_group_size(), COMPILE_GROUP_DEFAULT);
+	unsetenv("KBREED_COMPILE_GROUP");
+}
+
+/* PTX with what a namespace and the order of functions change taken out:
+ * mangled names and the names of extern __shared__ arrays become "F",
+ * labels and local depots lose their function's number, the ".globl"
+ * comments and blank lines go; then the top-level declarations, one string each, sorted.
+ * Returns how many (caller frees each and the array). */
+static int ptx_units(const char *path, char ***out)
+{
+	char *text = NULL;
+	assert_int_equal(util_read_file(path, 64u << 20, &text, NULL), 0);
+	struct buf names, b;
+	buf_init(&names, 1 << 16);
+	buf_init(&b, 128u << 20);
+	/* The extern shared arrays' names, each as " name\n". */
+	for (char *p = strstr(text, ".extern .shared"); p; p = strstr(p + 1, ".extern .shared")) {
+		char *e = strstr(p, "[]"), *w = e;
+		while (w && w > p && (isalnum((unsigned char)w[-1]) || w[-1] == '_'))
+			w--;
+		if (w && w < e)
+			buf_printf(&names, " %.*s\n", (int)(e - w), w);
+	}
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n");
+		if (strspn(p, " \t") >= len || (strstr(p, "// .globl") && (size_t)(strstr(p, "// .globl") - p) < len)) {
+			p += len + (p[len] == '\n');
+			continue;
+		}
+		for (size_t i = 0; i < len;) {
+			bool start = i == 0 || !(isalnum((unsigned char)p[i - 1]) || p[i - 1] == '_' || p[i - 1] == '$');
+			size_t w = 0;
+			while (i + w < len && (isalnum((unsigned char)p[i + w]) || p[i + w] == '_' || p[i + w] == '$'))
+				w++;
+			if (!start || !w) {
+				buf_append(&b, p + i, 1);
+				i++;
+				continue;
+			}
+			char *word = xasprintf(" %.*s\n", (int)w, p + i);
+			if (!strncmp(p + i, "_Z", 2) || strstr(buf_str(&names), word))
+				buf_append(&b, "F", 1);
+			else if (!strncmp(p + i, "$L__BB", 6) || !strncmp(p + i, "__local_depot", 13)) {
+				size_t k = !strncmp(p + i, "$L__BB", 6) ? 6 : 13;
+				buf_append(&b, p + i, k);
+				while (k < w && isdigit((unsigned char)p[i + k]))
+					k++;
+				buf_append(&b, p + i + k, w - k);
+			} else
+				buf_append(&b, p + i, w);
+			free(word);
+			i += w;
+		}
+		buf_append(&b, "\n", 1);
+		p += len + (p[len] == '\n');
+	}
+	/* Split before every top-level declaration. */
+	char *all = buf_detach(&b), **units = NULL;
+	int n = 0;
+	for (char *p = all; *p;) {
+		char *e = p;
+		do {
+			e = strchr(e, '\n');
+			e = e ? e + 1 : p + strlen(p);
+		} while (*e && !(*e == '.' && strncmp(e, ".loc", 4)));
+		units = realloc(units, (size_t)(n + 1) * sizeof *units);
+		units[n++] = xasprintf("%.*s", (int)(e - p), p);
+		p = e;
+	}
+	qsort(units, (size_t)n, sizeof *units, cmp_str);
+	free(all);
+	free(text);
+	buf_release(&names);
+	*out = units;
+	return n;
+}
+
+static void nvcc_ptx(const char *source, const char *ptx)
+{
+	const char *argv[] = { compile_nvcc(), "-O3", "-std=c++17", "-arch=sm_90a", "-Iinclude", "-ptx", "-o", ptx,
+			       source, NULL };
+	struct proc_opts po = { .argv = argv, .timeout_s = 300 };
+	struct proc_result r;
+	proc_result_init(&r);
+	assert_int_equal(proc_run(&po, &r), 0);
+	if (r.end != PROC_EXITED || r.exit_code)
+		fail_msg("nvcc -ptx %s:\n%s", source, buf_str(&r.err));
+	proc_result_release(&r);
+}
+
+/* A group compiles to the same device code as its members alone: the same
+ * kernels, instruction for instruction, whatever names the members share
+ * (kernels, macros, extern shared arrays, helpers). */
+static void test_group_same_code(void **state)
+{
+	char *dir = test_tmpdir();
+	static const char *const texts[2] = {
+		"#include <cuda_runtime.h>\n#include \"kbreed_candidate.h\"\n#define SCALE 2.0f\n"
+		"extern __shared__ float tile[];\n"
+		"static __device__ float twice(float v) { return v * SCALE; }\n"
+		"__global__ void kernel(const float *x, float *y, long n)\n"
+		"{ long i = blockIdx.x * (long)blockDim.x + threadIdx.x; tile[threadIdx.x] = i < n ? x[i] : 0.f;\n"
+		"  __syncthreads(); if (i < n) y[i] = twice(tile[threadIdx.x ^ 1]); }\n"
+		"KBREED_CANDIDATE_ABI;\n"
+		"KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)\n"
+		"{ long n = kb_numel(&in[0]); kernel<<<(n + 255) / 256, 256, 1024, (cudaStream_t)stream>>>(\n"
+		"  (const float *)in[0].data, (float *)out[0].data, n); return cudaGetLastError() ? KB_ERR_LAUNCH : KB_OK; }\n",
+		"#include <cuda_runtime.h>\n#include <math.h>\n#include \"kbreed_candidate.h\"\n#define SCALE 3\n"
+		"extern __shared__ double tile[];\n"
+		"static __device__ float twice(float v) { return tanhf(v) + SCALE; }\n"
+		"template <int N> __global__ void kernel(const float *x, float *y, long n)\n"
+		"{ long i = blockIdx.x * (long)blockDim.x + threadIdx.x;\n#pragma unroll\n"
+		"  for (int k = 0; k < N; k++) tile[k] = k; if (i < n) y[i] = twice(x[i]) + tile[i % N]; }\n"
+		"KBREED_CANDIDATE_ABI;\n"
+		"KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)\n"
+		"{ long n = kb_numel(&in[0]); kernel<4><<<(n + 127) / 128, 128, 64, (cudaStream_t)stream>>>(\n"
+		"  (const float *)in[0].data, (float *)out[0].data, n); return cudaGetLastError() ? KB_ERR_LAUNCH : KB_OK; }\n",
+	};
+	const char *paths[3];
+	const char *all[3];
+	char *text = NULL;
+	size_t len = 0;
+	assert_int_equal(util_read_file("kernels/bad/good_gelu.cu", 1 << 20, &text, &len), 0);
+	for (int m = 0; m < 3; m++) {
+		all[m] = m < 2 ? texts[m] : text;
+		paths[m] = xasprintf("%s/m%d.cu", dir, m);
+		assert_int_equal(util_write_file(paths[m], all[m], strlen(all[m])), 0);
+		const char *why = NULL;
+		if (!compile_group_fits(all[m], strlen(all[m]), paths[m], &why))
+			fail_msg("%s does not fit a group: %s", paths[m], why);
+	}
+	char *unit_path = xasprintf("%s/group.cu", dir), *unit = compile_group_source(all, paths, 3, unit_path);
+	assert_int_equal(util_write_file(unit_path, unit, strlen(unit)), 0);
+	char *ptx = xasprintf("%s/group.ptx", dir);
+	nvcc_ptx(unit_path, ptx);
+	char **grouped = NULL, **alone = NULL;
+	int n_grouped = ptx_units(ptx, &grouped), n_alone = 0;
+	for (int m = 0; m < 3; m++) {
+		char *one = xasprintf("%s/m%d.ptx", dir, m), **units = NULL;
+		nvcc_ptx(paths[m], one);
+		int n = ptx_units(one, &units);
+		for (int k = 0; k < n; k++) {
+			if (!strncmp(units[k], ".version", 8) || !strncmp(units[k], ".target", 7) ||
+			    !strncmp(units[k], ".address_size", 13) || units[k][0] != '.') {
+				free(units[k]);
+				continue;  /* the file's header, once in the group */
+			}
+			alone = realloc(alone, (size_t)(n_alone + 1) * sizeof *alone);
+			alone[n_alone++] = units[k];
+		}
+		free(units);
+		free(one);
+	}
+	qsort(alone, (size_t)n_alone, sizeof *alone, cmp_str);
+	int kernels = 0, g = 0;
+	for (int k = 0; k < n_grouped; k++) {
+		if (!strncmp(grouped[k], ".version", 8) || !strncmp(grouped[k], ".target", 7) ||
+		    !strncmp(grouped[k], ".address_size", 13) || grouped[k][0] != '.')
+			continue;
+		if (g >= n_alone || strcmp(grouped[k], alone[g]))
+			fail_msg("the group's device code differs from its members' alone (%d of %d, %d):\n--- group:\n[%.2000s]\n--- alone:\n[%.2000s]", k, n_grouped, n_alone,
+				 grouped[k], g < n_alone ? alone[g] : "(nothing)");
+		kernels += strstr(grouped[k], ".entry") != NULL;
+		g++;
+	}
+	assert_int_equal(g, n_alone);
+	assert_true(kernels >= 3);
+	for (int k = 0; k < n_grouped; k++)
+		free(grouped[k]);
+	for (int k = 0; k < n_alone; k++)
+		free(alone[k]);
+	free(grouped);
+	free(alone);
+	for (int m = 0; m < 3; m++)
+		free((char *)paths[m]);
+	util_remove_tree(dir);
+	free(ptx);
+	free(unit);
+	free(unit_path);
+	free(text);
+	free(dir);
+}
+
+/* A source never seen before: `from`'s text with a unique last line. */
+static char *fresh_copy(const char *dir, const char *from, const char *name)
+{
+	char *text = NULL, *path = xasprintf("%s/%s", dir, name);
+	assert_int_equal(util_read_file(from, 1 << 20, &text, NULL), 0);
+	char *unique = xasprintf("%s\n// %s %s %f\n", text, dir, name, util_now());
+	assert_int_equal(util_write_file(path, unique, strlen(unique)), 0);
+	free(unique);
+	free(text);
+	return path;
+}
+
+/* Each member's object is its own: kbreed_abi_version and kbreed_forward
+ * are the member's (one member answers another ABI version); a member that
+ * does not link (no kbreed_forward) and the members of a group that does not
+ * compile are compiled alone, each with its own outcome and diagnostics. */
+static void test_group_outcomes(void **state)
+{
+	char *dir = test_tmpdir();
+	char *good = fresh_copy(dir, "kernels/bad/good_gelu.cu", "good.cu");
+	char *other = fresh_copy(dir, "kernels/bad/abi_mismatch.cu", "other.cu");
+	char *none = fresh_copy(dir, "kernels/bad/no_symbol.cu", "none.cu");
+	struct compile_opts o = { .arch = ARCH, .jobs = 1, .group = 3 };
+	struct compile_job j[3] = { { .source = good }, { .source = other }, { .source = none } };
+	assert_int_equal(compile_batch(j, 3, &o), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(j[i].ok && !j[i].cached);
+	assert_int_equal(j[0].grouped, 3);
+	assert_int_equal(j[1].grouped, 3);
+	assert_int_equal(j[2].grouped, 0);   /* its link failed: compiled alone */
+	int want[2] = { KBREED_ABI_VERSION, 0 };
+	void *h = dlopen(j[1].so_path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	int (*abi)(void) = (int (*)(void))dlsym(h, "kbreed_abi_version");
+	want[1] = abi();
+	dlclose(h);
+	assert_int_not_equal(want[1], KBREED_ABI_VERSION);
+	for (int i = 0; i < 2; i++) {
+		h = dlopen(j[i].so_path, RTLD_NOW | RTLD_LOCAL);
+		assert_non_null(h);
+		abi = (int (*)(void))dlsym(h, "kbreed_abi_version");
+		assert_non_null(abi);
+		assert_int_equal(abi(), want[i]);
+		assert_non_null(dlsym(h, "kbreed_forward"));
+		dlclose(h);
+	}
+	h = dlopen(j[2].so_path, RTLD_NOW | RTLD_LOCAL);
+	assert_null(dlsym(h, "kbreed_forward"));
+	dlclose(h);
+	for (int i = 0; i < 3; i++)
+		compile_job_release(&j[i]);
+
+	/* One member does not compile: every member compiles alone. */
+	char *a = fresh_copy(dir, "kernels/bad/good_gelu.cu", "a.cu");
+	char *broken = fresh_copy(dir, "kernels/bad/compile_error.cu", "broken.cu");
+	char *c = fresh_copy(dir, "kernels/bad/good_gelu.cu", "c.cu");
+	struct compile_job k[3] = { { .source = a }, { .source = broken }, { .source = c } };
+	const char *why = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	assert_int_equal(util_read_file(broken, 1 << 20, &text, &len), 0);
+	assert_true(compile_group_fits(text, len, broken, &why));  /* it was in the group */
+	free(text);
+	assert_int_equal(compile_batch(k, 3, &o), 0);
+	assert_true(k[0].ok && k[2].ok);
+	assert_false(k[1].ok);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(k[i].grouped, 0);
+	assert_non_null(strstr(k[1].log, "broken.cu"));
+	assert_null(strstr(k[1].log, "/a.cu"));
+	assert_null(strstr(k[0].log, "broken.cu"));
+	assert_true(util_file_exists(k[1].log_path));
+	for (int i = 0; i < 3; i++)
+		compile_job_release(&k[i]);
+	/* The group's own files are gone; only keyed products stay. */
+	char *cache = util_cache_dir();
+	char *pattern = xasprintf("%s/build/group.*", cache);
+	glob_t g;
+	assert_int_equal(glob(pattern, 0, NULL, &g), GLOB_NOMATCH);
+	free(pattern);
+	free(cache);
+	util_remove_tree(dir);
+	free(a);
+	free(broken);
+	free(c);
+	free(good);
+	free(other);
+	free(none);
+	free(dir);
+}
+
 static void test_shipped_kernels_compile(void **state)
 {
 	glob_t g;
@@ -415,6 +741,9 @@ int main(void)
 		cmocka_unit_test(test_same_name_at_once),
 		cmocka_unit_test(test_log_for_model_synthetic),
 		cmocka_unit_test(test_log_for_model_nvcc),
+		cmocka_unit_test(test_group_fits),
+		cmocka_unit_test(test_group_same_code),
+		cmocka_unit_test(test_group_outcomes),
 		cmocka_unit_test(test_shipped_kernels_compile),
 	};
 	return cmocka_run_group_tests_name("compile", tests, setup, NULL);
