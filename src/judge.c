@@ -431,6 +431,7 @@ static int judge_candidate(struct judge_batch *b, int i, int lane, struct judgem
 		if (!job->cached && job->seconds > 0) {
 			j->nvcc_s += job->seconds;
 			j->compiled++;
+			j->grouped += job->grouped > 0;
 		}
 		pthread_mutex_unlock(&b->lock);
 		out->compile_s = job->cached ? 0 : job->seconds;

@@ -110,6 +110,7 @@ struct judge {
 	double wait_s;             /* seconds judging waited for nvcc */
 	double nvcc_s;             /* nvcc's own seconds, summed over the candidates it compiled */
 	int compiled;              /* candidates nvcc compiled (not found in the cache) */
+	int grouped;               /* of those, compiled several to one nvcc (compile_group.h) */
 	int compile_jobs;          /* nvcc processes at once, as the last batch ran them */
 	double prepare_wait_s;     /* seconds judging (or the caller) waited for the
 				    * references, ceilings and PyTorch's times */

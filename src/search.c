@@ -256,8 +256,12 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 	double busy = judge_gpu_seconds(&s->j), gpu_wall = wall * judge_gpus(&s->j);
 	double idle = gpu_wall > busy ? gpu_wall - busy : 0;
 	double named = s->j.wait_s + s->j.prepare_wait_s + s->retime_s + s->propose_s + s->store_s;
-	buf_printf(&b, "- this invocation: %d candidates judged in %.1f min; %.0f candidates per GPU-hour",
-		   s->j.judged, wall / 60, busy > 0 ? s->j.judged / (busy / 3600) : 0);
+	if (s->o->dry_run)
+		buf_printf(&b, "- this invocation: %d candidates compiled in %.1f min (a dry run: none judged)", s->j.judged,
+			   wall / 60);
+	else
+		buf_printf(&b, "- this invocation: %d candidates judged in %.1f min; %.0f candidates per GPU-hour",
+			   s->j.judged, wall / 60, busy > 0 ? s->j.judged / (busy / 3600) : 0);
 	if (s->o->adaptive && !s->o->dry_run)
 		buf_printf(&b, "; %d stopped timing early (slower than %.1fx the best; every one checked in full)",
 			   s->j.early, JUDGE_EARLY_FACTOR);
@@ -270,17 +274,19 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 			   idle > named ? idle - named : 0);
 	/* Which of the two sets the pace: nvcc making candidates (so many at
 	 * once) or the GPUs judging them. */
-	if (!s->o->dry_run && s->j.judged > 0) {
+	if (s->j.judged > 0) {
 		if (!s->j.compiled) {
 			buf_printf(&b, "- nvcc: nothing compiled, every candidate was in the cache\n");
 		} else {
 			double each = s->j.nvcc_s / s->j.compiled;
 			double made = each / (s->j.compile_jobs > 0 ? s->j.compile_jobs : 1);
 			double judged = busy / s->j.judged / judge_gpus(&s->j);
-			buf_printf(&b, "- nvcc: %d candidates compiled, %.1f s each, %d at once: one every %.2f s; "
-				   "the GPU%s judged one every %.2f s%s\n", s->j.compiled, each, s->j.compile_jobs, made,
-				   judge_gpus(&s->j) > 1 ? "s" : "", judged,
-				   made > judged ? ": the compiler, not the GPU, set this run's pace" : "");
+			buf_printf(&b, "- nvcc: %d candidates compiled (%d of them several to one nvcc), %.1f s each, "
+				   "%d at once: one every %.2f s", s->j.compiled, s->j.grouped, each, s->j.compile_jobs, made);
+			if (!s->o->dry_run)
+				buf_printf(&b, "; the GPU%s judged one every %.2f s%s", judge_gpus(&s->j) > 1 ? "s" : "", judged,
+					   made > judged ? ": the compiler, not the GPU, set this run's pace" : "");
+			buf_printf(&b, "\n");
 		}
 	}
 	buf_printf(&b, "\n");

@@ -14,7 +14,9 @@
 #   --adaptive off times every call of every candidate;
 # - overlap: nvcc starts before the references are made (the fake reference
 #   step waits for a compile to begin: the order of the lines, not the clock);
-#   the summary states the idle share and its causes.
+#   the summary states the idle share and its causes;
+# - groups: the judge compiles several candidates to one nvcc, and the
+#   summary counts them.
 #
 #   tests/cli/test_adaptive.sh   (from anywhere; needs `make` and sqlite3)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
@@ -160,6 +162,14 @@ grep -q "idle share [0-9]*%: waiting for nvcc [0-9.]* s, for the references and 
 grep -q "GPU busy [0-9]*% (judging" "$TMP/o-ov/summary.md" && ok "overlap: the summary states the GPU's busy share" \
 	|| not_ok "overlap: the summary states the GPU's busy share"
 check "overlap: the run records PyTorch's time made meanwhile" "$(q "$TMP/ov.db" "SELECT eager_ms FROM runs")" 2.0
+# The judge compiles in groups (src/compile_group.h): the fake nvcc logs a
+# group's compile as one line naming its members, and the summary counts
+# the candidates compiled that way.
+grep -q '^nvcc group c[0-9]*\.cu c[0-9]*\.cu' "$TMP/events" && ok "groups: the judge compiles several candidates to one nvcc" \
+	|| not_ok "groups: the judge compiles several candidates to one nvcc" "$(grep '^nvcc' "$TMP/events")"
+grouped=$(sed -n 's/.*candidates compiled (\([0-9]*\) of them several to one nvcc).*/\1/p' "$TMP/o-ov/summary.md")
+[ -n "$grouped" ] && [ "$grouped" -gt 1 ] && ok "groups: the summary counts the candidates compiled in groups ($grouped)" \
+	|| not_ok "groups: the summary counts the candidates compiled in groups" "$(grep 'nvcc:' "$TMP/o-ov/summary.md")"
 
 # --torch-compile: the search's minutes are not spent on inductor. The
 # session starts timing eager alone; torch.compile is timed beside the
