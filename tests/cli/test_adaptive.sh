@@ -28,6 +28,7 @@ case ${KBREED_BUILD:-build} in
 *) B=$ROOT/${KBREED_BUILD:-build} ;;
 esac
 K=$B/kbreed
+unset KBREED_COMPILE_GROUP   # the default grouping, whatever the caller set
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbreed-adaptive-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 passed=0
