@@ -265,7 +265,7 @@ bool compile_group_fits(const char *text, size_t len, const char *path, const ch
 {
 	struct scan s;
 	if (strpbrk(path, "\"\\\n")) {
-		*why = "its path cannot be written in a #line directive";
+		*why = "has a path that a #line directive cannot name";
 		return false;
 	}
 	scan_text(&s, text, len);
