@@ -5,6 +5,7 @@
 
 #include "compile.h"
 #include "compile_group.h"
+#include "linkcheck.h"
 #include "../../include/kbreed_candidate.h"
 #include "proc.h"
 #include "util.h"
@@ -628,8 +629,9 @@ static char *fresh_copy(const char *dir, const char *from, const char *name)
 
 /* Each member's object is its own: kbreed_abi_version and kbreed_forward
  * are the member's (one member answers another ABI version); a member that
- * does not link (no kbreed_forward) and the members of a group that does not
- * compile are compiled alone, each with its own outcome and diagnostics. */
+ * does not link (no kbreed_forward), the members of a group that does not
+ * compile, and a member whose object the link-time check refuses for a
+ * mate's data are compiled alone, each with its own outcome and diagnostics. */
 static void test_group_outcomes(void **state)
 {
 	char *dir = test_tmpdir();
@@ -688,6 +690,30 @@ static void test_group_outcomes(void **state)
 	assert_true(util_file_exists(k[1].log_path));
 	for (int i = 0; i < 3; i++)
 		compile_job_release(&k[i]);
+	/* A mate whose object names a vendor library (what the link-time check
+	 * refuses): the other member's object would hold that name too, so it
+	 * is compiled alone, and its own object passes. */
+	char *clean = fresh_copy(dir, "kernels/bad/good_gelu.cu", "clean.cu");
+	char *named = xasprintf("%s/named.cu", dir);
+	char *gelu = NULL;
+	assert_int_equal(util_read_file("kernels/bad/good_gelu.cu", 1 << 20, &gelu, NULL), 0);
+	char *named_text = xasprintf("%s\n__attribute__((used)) static const char library[] = \"libcu\" \"blas.so.13\";\n// %s\n",
+				     gelu, dir);
+	assert_int_equal(util_write_file(named, named_text, strlen(named_text)), 0);
+	struct compile_job m[2] = { { .source = clean }, { .source = named } };
+	assert_int_equal(compile_batch(m, 2, &o), 0);
+	assert_true(m[0].ok && m[1].ok);
+	assert_int_equal(m[0].grouped, 0);
+	char *lc_why = NULL;
+	assert_int_equal(linkcheck_so(m[0].so_path, &lc_why), 0);
+	assert_true(linkcheck_so(m[1].so_path, &lc_why) > 0);
+	free(lc_why);
+	for (int i = 0; i < 2; i++)
+		compile_job_release(&m[i]);
+	free(named_text);
+	free(gelu);
+	free(named);
+	free(clean);
 	/* The group's own files are gone; only keyed products stay. */
 	char *cache = util_cache_dir();
 	char *pattern = xasprintf("%s/build/group.*", cache);
