@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,7 +461,9 @@ static void plan_batch(struct batch *b)
 	free(todo);
 }
 
-/* Starts task t in slot s; -1 when kbreed could not start nvcc. */
+/* Starts task t in slot s: 0 when it runs, 1 when nothing was started
+ * (a group whose unit could not be written: its members wait as jobs
+ * alone), -1 when kbreed could not start nvcc. */
 static int start_task(struct batch *b, int s, struct task t)
 {
 	const char *argv[MAX_FLAGS + 8];
@@ -483,7 +486,8 @@ static int start_task(struct batch *b, int s, struct task t)
 			texts[m] = b->text[g->member[m]];
 			paths[m] = b->jobs[g->member[m]].source;
 		}
-		g->stem = xasprintf("%s/group.%ld.%d", b->dir, (long)getpid(), t.group);
+		static atomic_int units;  /* groups made by this process: unique names */
+		g->stem = xasprintf("%s/group.%ld.%d", b->dir, (long)getpid(), atomic_fetch_add(&units, 1));
 		source = xasprintf("%s.cu", g->stem);
 		char *unit = compile_group_source(texts, paths, g->n, source);
 		for (int m = 0; m < g->n; m++) {
@@ -491,8 +495,11 @@ static int start_task(struct batch *b, int s, struct task t)
 			b->text[g->member[m]] = NULL;
 		}
 		if (util_write_file(source, unit, strlen(unit))) {
+			warn("cannot write %s; its %d candidates compile alone", source, g->n);
+			for (int m = 0; m < g->n; m++)
+				push_urgent(b, (struct task){ TASK_ALONE, g->member[m], -1, 0 });
 			free(unit);
-			rc = -1;
+			rc = 1;
 			goto out;
 		}
 		free(unit);
@@ -535,8 +542,6 @@ static int start_task(struct batch *b, int s, struct task t)
 					t.kind == TASK_GROUP ? -1 : t.job, t, limit, log_path };
 	tmp = log_path = NULL;
 out:
-	if (rc && t.kind == TASK_GROUP)
-		error("cannot write %s", source ? source : "a group's source");
 	free(tmp);
 	free(log_path);
 	free(source);
@@ -699,8 +704,13 @@ int compile_batch(struct compile_job *jobs, int n, const struct compile_opts *o)
 				continue;
 			if (!next_task(&b, &t))
 				break;
-			if (start_task(&b, s, t))
+			int started = start_task(&b, s, t);
+			if (started < 0)
 				goto out;
+			if (started > 0) {
+				s--;  /* this slot is still free */
+				continue;
+			}
 			active++;
 		}
 		if (!active && !b.n_urgent && b.next == b.n_plan)
