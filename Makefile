@@ -228,7 +228,7 @@ fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
 	@n=$*; mkdir -p $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/crash; \
 	case $$n in llm_ideas|llm_source) dict=llm_reply ;; *) dict=$$n ;; esac; \
 	case $$n in template) seeds="$(filter-out templates/common,$(wildcard templates/*))" ;; \
-	policy|compile_group) seeds="kernels/naive kernels/hacks" ;; *) seeds= ;; esac; \
+	policy) seeds="kernels/naive kernels/hacks" ;; compile_group) seeds="kernels/naive kernels/bad kernels/hacks" ;; *) seeds= ;; esac; \
 	dict=tests/fuzz/$$dict.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 	$(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
 		-artifact_prefix=$(FUZZ_BUILD)/crash/$$n- $(FUZZ_ARGS) \

@@ -8,8 +8,10 @@
  * builds must hold both members and restore every macro it saved (what the
  * members' own text says aside).
  *
- * Seeds: the kernels of kernels/ and the templates of templates/ (as for
- * the policy's harness).
+ * Seeds: the candidates of kernels/naive, kernels/bad and kernels/hacks
+ * (most fit a group; the hacks mostly do not), and tests/fuzz/corpus/
+ * compile_group/ (directives continued over lines, the ABI's extern "C",
+ * extern __shared__, a constructor).
  */
 #include "fuzz.h"
 #include "compile_group.h"
