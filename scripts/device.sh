@@ -15,6 +15,11 @@
 #   OUT=DIR sh scripts/device.sh probe TEMPLATE SETTINGS... -- PROBLEM...
 #                                                  # one template at several knob settings per problem, beside
 #                                                  # eager, one kbreed eval each (scripts/template_probe.sh)
+#   OUT=DIR sh scripts/device.sh groups [PROBLEM...] [-- OPTIONS]
+#                                                  # kbreed bench twice, each candidate compiled alone
+#                                                  # (KBREED_COMPILE_GROUP=1) and then in groups (the default),
+#                                                  # a fresh cache and database each: the nvcc wait and the
+#                                                  # GPU's busy share of each run ($OUT/groups.md)
 #   KBREED_GPU_SECTIONS="3 4" ... test              # some of test-gpu's sections
 #   KBREED_DEVICE_LIMIT=SECONDS ... test            # stop the checks in time for results.tgz
 #                                                  # (a call cut by its own limit returns no tarball)
@@ -78,6 +83,41 @@ if [ "$step" = bench ] || [ "$step" = all ]; then
 		tee "$OUT/bench.txt"
 	[ -f build/device-results/bench.json ] && command -v jq >/dev/null &&
 		sh bench/bench_table.sh build/device-results/bench.json >"$OUT/bench-table.md"
+fi
+if [ "$step" = groups ]; then
+	# Default problems: four of the suite that ran 287 s at the defaults
+	# on 2026-12-04 (bench/suite-defaults-2026-12-04-h200.md).
+	problems=""
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do problems="$problems $1"; shift; done
+	[ "${1:-}" = -- ] && shift
+	[ -n "$problems" ] || problems="matmul_fp16 conv2d_relu_maxpool layernorm softmax"
+	for mode in alone groups; do
+		d=build/device-results/groups-$mode
+		rm -rf "$d" && mkdir -p "$d"
+		group=; [ $mode = alone ] && group=1
+		start=$(date +%s)
+		# shellcheck disable=SC2086 # the problems are words
+		KBREED_COMPILE_GROUP=$group KBREED_CACHE=$d/cache build/kbreed bench $problems --no-bank \
+			--db "$d/k.db" --out "$d/runs" --results "$d/bench.json" "$@" 2>&1 | tail -20 >"$OUT/groups-$mode.txt"
+		echo "$mode: $(($(date +%s) - start)) s" >>"$OUT/groups-wall.txt"
+		rm -rf "$d/cache"
+	done
+	{
+		echo "# kbreed bench$problems --no-bank, alone (KBREED_COMPILE_GROUP=1) and in groups"
+		echo
+		cat "$OUT/groups-wall.txt"
+		for mode in alone groups; do
+			echo
+			echo "## $mode"
+			for f in "build/device-results/groups-$mode"/runs/*/summary.md; do
+				[ -f "$f" ] || continue
+				echo "- $(basename "$(dirname "$f")"): $(grep -h -e '^- GPU busy' -e '^- nvcc:' "$f" | sed 's/^- //' | tr '\n' ' ')"
+			done
+			command -v jq >/dev/null && [ -f build/device-results/groups-$mode/bench.json ] &&
+				sh bench/bench_table.sh build/device-results/groups-$mode/bench.json
+		done
+	} >"$OUT/groups.md"
+	cat "$OUT/groups.md"
 fi
 [ "$step" = level1-bench ] || [ "$step" = probe ] || tar czf "$OUT/results.tgz" -C build device-results 2>/dev/null
 exit $rc
