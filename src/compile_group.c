@@ -119,6 +119,69 @@ static void add_macro(struct scan *s, const char *name, size_t len)
 	s->macros[s->n_macros++] = xasprintf("%.*s", (int)len, name);
 }
 
+/* After the word `extern` (p just past it): whether the declaration is one
+ * a member may keep in its namespace: an extern __shared__ array, or an
+ * extern "C" entry point of the ABI. */
+static bool extern_fits(const char *p, const char *end)
+{
+	p = skip_space(p, end, false);
+	if (end - p >= 10 && !strncmp(p, "__shared__", 10) && !is_word((unsigned char)p[10]))
+		return true;
+	if (end - p < 3 || strncmp(p, "\"C\"", 3))
+		return false;
+	/* The declaration up to its parameters or body: it must name an entry point. */
+	const char *stop = p + 3;
+	while (stop < end && *stop != '(' && *stop != '{' && *stop != ';')
+		stop++;
+	if (stop >= end || *stop != '(')
+		return false;
+	static const char *const entries[] = { "kbreed_forward", "kbreed_abi_version" };
+	for (size_t i = 0; i < 2; i++) {
+		size_t l = strlen(entries[i]);
+		const char *q = stop;
+		while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n'))
+			q--;
+		if ((size_t)(q - p) >= l && !strncmp(q - l, entries[i], l) && !is_word((unsigned char)q[-(ptrdiff_t)l - 1]))
+			return true;
+	}
+	return false;
+}
+
+/* The word (or other character) at p, checked: what a group cannot hold
+ * (a raw string, an extern name, load-time code, token pasting that could
+ * spell either). Returns what follows it. */
+static const char *check_word(struct scan *s, const char *p, const char *end)
+{
+	if (*p == '#' && p + 1 < end && p[1] == '#') {
+		s->why = "pastes tokens (##), which could spell what a group cannot hold";
+		return p + 2;
+	}
+	if (!is_word((unsigned char)*p))
+		return p + 1;
+	const char *w = p;
+	while (p < end && is_word((unsigned char)*p))
+		p++;
+	size_t n = (size_t)(p - w);
+	if (p < end && *p == '"' && (n == 1 || n == 2 || n == 3) && w[n - 1] == 'R')
+		s->why = "has a raw string literal";
+	else if (n == 6 && !strncmp(w, "extern", 6) && !extern_fits(p, end))
+		s->why = "declares an extern name (global to the whole unit)";
+	else if ((n == 11 && !strncmp(w, "constructor", 11)) || (n == 10 && !strncmp(w, "destructor", 10)) ||
+		 (n == 13 && !strncmp(w, "init_priority", 13)))
+		s->why = "runs code when loaded (a constructor or destructor)";
+	return p;
+}
+
+/* A macro's body (p to end): its words as the text's, literals and
+ * comments skipped. */
+static void check_body(struct scan *s, const char *p, const char *end)
+{
+	while (p < end && !s->why) {
+		const char *q = skip_unit(p, end);
+		p = q != p ? q : check_word(s, p, end);
+	}
+}
+
 /* One directive, p just past its '#', end the end of its (joined) line. */
 static void directive(struct scan *s, const char *p, const char *end)
 {
@@ -143,6 +206,7 @@ static void directive(struct scan *s, const char *p, const char *end)
 			s->why = "has a #define without a name";
 		else
 			add_macro(s, name, (size_t)(p - name));
+		check_body(s, p, end);
 		return;
 	}
 	if (n == 6 && !strncmp(w, "pragma", 6)) {
@@ -170,34 +234,6 @@ static void directive(struct scan *s, const char *p, const char *end)
 		return;
 	}
 	s->why = "has a directive a group cannot hold (#line, #include_next, a computed #include ...)";
-}
-
-/* After the word `extern` (p just past it): whether the declaration is one
- * a member may keep in its namespace: an extern __shared__ array, or an
- * extern "C" entry point of the ABI. */
-static bool extern_fits(const char *p, const char *end)
-{
-	p = skip_space(p, end, false);
-	if (end - p >= 10 && !strncmp(p, "__shared__", 10) && !is_word((unsigned char)p[10]))
-		return true;
-	if (end - p < 3 || strncmp(p, "\"C\"", 3))
-		return false;
-	/* The declaration up to its parameters or body: it must name an entry point. */
-	const char *stop = p + 3;
-	while (stop < end && *stop != '(' && *stop != '{' && *stop != ';')
-		stop++;
-	if (stop >= end || *stop != '(')
-		return false;
-	static const char *const entries[] = { "kbreed_forward", "kbreed_abi_version" };
-	for (size_t i = 0; i < 2; i++) {
-		size_t l = strlen(entries[i]);
-		const char *q = stop;
-		while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n'))
-			q--;
-		if ((size_t)(q - p) >= l && !strncmp(q - l, entries[i], l) && !is_word((unsigned char)q[-(ptrdiff_t)l - 1]))
-			return true;
-	}
-	return false;
 }
 
 /* Reads a member's text; s->why set when it cannot be grouped. */
@@ -243,21 +279,7 @@ static void scan_text(struct scan *s, const char *text, size_t len)
 			continue;
 		}
 		line_start = false;
-		if (!is_word((unsigned char)*p)) {
-			p++;
-			continue;
-		}
-		const char *w = p;
-		while (p < end && is_word((unsigned char)*p))
-			p++;
-		size_t n = (size_t)(p - w);
-		if (p < end && *p == '"' && (n == 1 || n == 2 || n == 3) && w[n - 1] == 'R')
-			s->why = "has a raw string literal";
-		else if (n == 6 && !strncmp(w, "extern", 6) && !extern_fits(p, end))
-			s->why = "declares an extern name (global to the whole unit)";
-		else if ((n == 11 && !strncmp(w, "constructor", 11)) || (n == 10 && !strncmp(w, "destructor", 10)) ||
-			 (n == 13 && !strncmp(w, "init_priority", 13)))
-			s->why = "runs code when loaded (a constructor or destructor)";
+		p = check_word(s, p, end);
 	}
 }
 

@@ -19,7 +19,9 @@
  * member defines or undefines is saved before it and restored after it with
  * push_macro/pop_macro); no declaration that names a global entity (extern,
  * except the ABI's entry points and extern __shared__ arrays); no code that
- * runs at load time (constructor, destructor attributes). A group that does
+ * runs at load time (constructor, destructor attributes), whether written
+ * in the code or in a macro's body; no token pasting (##), which could
+ * spell either. A group that does
  * not compile, or a member that does not link, is compiled alone: its
  * diagnostics and verdict are then its own (compile.c).
  */

@@ -415,6 +415,10 @@ static void test_group_fits(void **state)
 		{ "const char *p = R\"(extern)\";\n", false },
 		{ "#include_next <stdio.h>\n", false },
 		{ "#define \\\n  BM 64\n#include \\\n <cublas_v2.h>\n", false },  /* continued lines */
+		{ "#define CTOR __attribute__((constructor))\nCTOR static void f(void) {}\n", false },  /* in a macro */
+		{ "#define EXPORT extern \"C\"\nEXPORT __global__ void k(void) {}\n", false },
+		{ "#define CAT(a, b) a##b\n", false },          /* pasting could spell either */
+		{ "#define TILE(x) ((x) * 16) /* extern */\n#define NAME \"constructor\"\n", true },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *why = NULL;
