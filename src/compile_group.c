@@ -102,8 +102,24 @@ static const char *skip_space(const char *p, const char *end, bool stop_at_newli
 	}
 }
 
+/* Whether a macro of this name may configure the headers (reserved names,
+ * NDEBUG, CUDA's and its libraries' switches): a group includes them before
+ * any member, so a member that sets one would get headers unlike its own. */
+static bool configures_headers(const char *name, size_t len)
+{
+	static const char *const prefixes[] = { "_", "NDEBUG", "CUDA", "CUB", "CCCL", "THRUST", "LIBCUDACXX" };
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+		if (len >= strlen(prefixes[i]) && !strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
 static void add_macro(struct scan *s, const char *name, size_t len)
 {
+	if (configures_headers(name, len)) {
+		s->why = "defines a macro that may configure the headers a group includes first";
+		return;
+	}
 	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
 		if (strlen(reserved[i]) == len && !strncmp(reserved[i], name, len)) {
 			s->why = "defines a name of the ABI";

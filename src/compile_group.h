@@ -21,7 +21,8 @@
  * except the ABI's entry points and extern __shared__ arrays); no code that
  * runs at load time (constructor, destructor attributes), whether written
  * in the code or in a macro's body; no token pasting (##), which could
- * spell either. A group that does
+ * spell either; no macro that may configure the headers (reserved names,
+ * NDEBUG, CUDA_..., CUB_...), since the unit includes them before any member. A group that does
  * not compile, or a member that does not link, is compiled alone: its
  * diagnostics and verdict are then its own (compile.c).
  */

@@ -418,6 +418,9 @@ static void test_group_fits(void **state)
 		{ "#define CTOR __attribute__((constructor))\nCTOR static void f(void) {}\n", false },  /* in a macro */
 		{ "#define EXPORT extern \"C\"\nEXPORT __global__ void k(void) {}\n", false },
 		{ "#define CAT(a, b) a##b\n", false },          /* pasting could spell either */
+		{ "#define __CUDA_NO_HALF_OPERATORS__\n#include <cuda_fp16.h>\n", false },  /* configures a header */
+		{ "#define NDEBUG 1\n", false },
+		{ "#undef _GNU_SOURCE\n", false },
 		{ "#define TILE(x) ((x) * 16) /* extern */\n#define NAME \"constructor\"\n", true },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
