@@ -387,8 +387,9 @@ static bool next_task(struct batch *b, struct task *t)
 }
 
 /* Keys every job, settles those the cache already holds, and plans the
- * rest: consecutive jobs that may share a unit in groups of up to
- * compile_group_size(), fewer when that keeps every slot busy. */
+ * rest: consecutive jobs that may share a unit and include the same
+ * headers in groups of up to compile_group_size(), fewer when that keeps
+ * every slot busy. */
 static void plan_batch(struct batch *b)
 {
 	int *todo = xcalloc((size_t)b->n + 1, sizeof *todo), n_todo = 0;
@@ -432,12 +433,14 @@ static void plan_batch(struct batch *b)
 	b->urgent = xcalloc((size_t)2 * n_todo + 1, sizeof *b->urgent);
 	b->groups = xcalloc((size_t)n_todo + 1, sizeof *b->groups);
 	struct group *open = NULL;  /* the group being filled */
+	uint64_t open_headers = 0;  /* the headers its members include */
 	for (int k = 0; k < n_todo; k++) {
 		int i = todo[k];
 		const char *why = NULL;
 		size_t len = 0;
+		uint64_t headers = 0;
 		bool fits = size > 1 && !util_read_file(b->jobs[i].source, 16u << 20, &b->text[i], &len) &&
-			    compile_group_fits(b->text[i], len, b->jobs[i].source, &why);
+			    compile_group_fits(b->text[i], len, b->jobs[i].source, &why, &headers);
 		if (!fits) {
 			if (why)
 				debug("%s compiles alone: it %s", b->jobs[i].source, why);
@@ -446,8 +449,9 @@ static void plan_batch(struct batch *b)
 			b->plan[b->n_plan++] = (struct task){ TASK_ALONE, i, -1, 0 };
 			continue;
 		}
-		if (!open || open->n == size) {
+		if (!open || open->n == size || open_headers != headers) {
 			open = &b->groups[b->n_groups];
+			open_headers = headers;
 			b->plan[b->n_plan++] = (struct task){ TASK_GROUP, -1, b->n_groups++, 0 };
 		}
 		open->member[open->n++] = i;

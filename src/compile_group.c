@@ -29,6 +29,7 @@ static const char *const headers[] = {
 	"cuda/barrier", "cuda/pipeline", "kbreed_candidate.h",
 };
 #define N_HEADERS (int)(sizeof headers / sizeof headers[0])
+_Static_assert(sizeof headers / sizeof headers[0] <= 64, "a header set is one uint64_t");
 
 /* Names a member must not define: the group's own renaming and the ABI's. */
 static const char *const reserved[] = { "kbreed_forward", "kbreed_abi_version", "KB_EXPORT", "KB_EXTERN_C",
@@ -299,7 +300,7 @@ static void scan_text(struct scan *s, const char *text, size_t len)
 	}
 }
 
-bool compile_group_fits(const char *text, size_t len, const char *path, const char **why)
+bool compile_group_fits(const char *text, size_t len, const char *path, const char **why, uint64_t *header_set)
 {
 	struct scan s;
 	if (strpbrk(path, "\"\\\n")) {
@@ -309,6 +310,11 @@ bool compile_group_fits(const char *text, size_t len, const char *path, const ch
 	scan_text(&s, text, len);
 	scan_release(&s);
 	*why = s.why;
+	if (header_set) {
+		*header_set = 0;
+		for (int h = 0; h < N_HEADERS; h++)
+			*header_set |= s.uses[h] ? (uint64_t)1 << h : 0;
+	}
 	return !s.why;
 }
 

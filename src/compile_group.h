@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define COMPILE_GROUP_MAX 8       /* members of one group at most */
 #define COMPILE_GROUP_DEFAULT 4   /* compile_group_size() when not told */
@@ -41,8 +42,11 @@
 int compile_group_size(void);
 
 /* Whether a candidate's source (text, len bytes, read from `path`) can share
- * a translation unit. When not, *why (static storage) says why. */
-bool compile_group_fits(const char *text, size_t len, const char *path, const char **why);
+ * a translation unit. When not, *why (static storage) says why. When it can
+ * and `header_set` is not NULL, *header_set is the set of headers it
+ * includes (a bit each): only members of one set share a unit, so that each member's
+ * unit includes what it does, no more. */
+bool compile_group_fits(const char *text, size_t len, const char *path, const char **why, uint64_t *header_set);
 
 /* The translation unit of n members (1..COMPILE_GROUP_MAX), each of which
  * fits: the headers they include, then each member in its namespace, with

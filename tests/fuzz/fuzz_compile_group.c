@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size)
 		memcpy(text, data, size);   /* not NUL-terminated: the length is the text's */
 	const char *why = "unset";
-	bool fits = compile_group_fits(text, size, "/tmp/member.cu", &why);
+	uint64_t headers = 0;
+	bool fits = compile_group_fits(text, size, "/tmp/member.cu", &why, &headers);
 	if (fits != (why == NULL))
 		abort();
 	if (fits) {

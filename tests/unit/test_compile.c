@@ -425,14 +425,24 @@ static void test_group_fits(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *why = NULL;
-		bool fits = compile_group_fits(cases[i].text, strlen(cases[i].text), "/tmp/c1.cu", &why);
+		bool fits = compile_group_fits(cases[i].text, strlen(cases[i].text), "/tmp/c1.cu", &why, NULL);
 		if (fits != cases[i].fits)
 			fail_msg("case %zu: fits %d, want %d (%s):\n%s", i, fits, cases[i].fits, why ? why : "", cases[i].text);
 		assert_true(fits ? why == NULL : why != NULL);
 	}
 	const char *why = NULL;
-	assert_false(compile_group_fits("int x;\n", 7, "/tmp/a\"b.cu", &why));  /* no #line for it */
-	assert_false(compile_group_fits("int x;\0int y;\n", 14, "/tmp/c1.cu", &why));
+	assert_false(compile_group_fits("int x;\n", 7, "/tmp/a\"b.cu", &why, NULL));  /* no #line for it */
+	assert_false(compile_group_fits("int x;\0int y;\n", 14, "/tmp/c1.cu", &why, NULL));
+	/* The headers a member includes, as a set: the same set in any order
+	 * and spelling, another set for one more header. */
+	static const char *const sets[3] = { "#include <math.h>\n#include <cuda_runtime.h>\n",
+					     "#  include <cuda_runtime.h> // the runtime\n#include <math.h>\n",
+					     "#include <cuda_runtime.h>\n#include <math.h>\n#include <cuda_fp16.h>\n" };
+	uint64_t set[3];
+	for (int i = 0; i < 3; i++)
+		assert_true(compile_group_fits(sets[i], strlen(sets[i]), "/tmp/c1.cu", &why, &set[i]));
+	assert_true(set[0] == set[1] && set[0] != 0);
+	assert_true(set[2] != set[0]);
 	setenv("KBREED_COMPILE_GROUP", "1", 1);
 	assert_int_equal(compile_group_size(), 1);
 	setenv("KBREED_COMPILE_GROUP", "9", 1);
@@ -567,7 +577,7 @@ static void test_group_same_code(void **state)
 		paths[m] = xasprintf("%s/m%d.cu", dir, m);
 		assert_int_equal(util_write_file(paths[m], all[m], strlen(all[m])), 0);
 		const char *why = NULL;
-		if (!compile_group_fits(all[m], strlen(all[m]), paths[m], &why))
+		if (!compile_group_fits(all[m], strlen(all[m]), paths[m], &why, NULL))
 			fail_msg("%s does not fit a group: %s", paths[m], why);
 	}
 	char *unit_path = xasprintf("%s/group.cu", dir), *unit = compile_group_source(all, paths, 3, unit_path);
@@ -652,7 +662,8 @@ static char *fresh_copy(const char *dir, const char *from, const char *name)
  * are the member's (one member answers another ABI version); a member that
  * does not link (no kbreed_forward), the members of a group that does not
  * compile, and a member whose object the link-time check refuses for a
- * mate's data are compiled alone, each with its own outcome and diagnostics. */
+ * mate's data are compiled alone, each with its own outcome and diagnostics;
+ * members that include other headers are never grouped together. */
 static void test_group_outcomes(void **state)
 {
 	char *dir = test_tmpdir();
@@ -688,7 +699,7 @@ static void test_group_outcomes(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	assert_int_equal(util_read_file(broken, 1 << 20, &text, &len), 0);
-	assert_true(compile_group_fits(text, len, broken, &why));  /* it was in the group */
+	assert_true(compile_group_fits(text, len, broken, &why, NULL));  /* it was in the group */
 	free(text);
 	assert_int_equal(compile_batch(k, 3, &o), 0);
 	assert_true(k[0].ok && k[2].ok);
@@ -725,6 +736,24 @@ static void test_group_outcomes(void **state)
 	free(gelu);
 	free(named);
 	free(clean);
+	/* Members that include other headers never share a unit: each unit
+	 * includes what its members do, no more. */
+	char *plain = fresh_copy(dir, "kernels/bad/good_gelu.cu", "plain.cu");
+	char *more = xasprintf("%s/more.cu", dir), *more_text = NULL;
+	assert_int_equal(util_read_file("kernels/bad/good_gelu.cu", 1 << 20, &more_text, NULL), 0);
+	char *with_fp16 = xasprintf("#include <cuda_fp16.h>\n%s// %s\n", more_text, dir);
+	assert_int_equal(util_write_file(more, with_fp16, strlen(with_fp16)), 0);
+	struct compile_job h[2] = { { .source = plain }, { .source = more } };
+	assert_int_equal(compile_batch(h, 2, &o), 0);
+	assert_true(h[0].ok && h[1].ok);
+	assert_int_equal(h[0].grouped, 0);
+	assert_int_equal(h[1].grouped, 0);
+	for (int i = 0; i < 2; i++)
+		compile_job_release(&h[i]);
+	free(with_fp16);
+	free(more_text);
+	free(more);
+	free(plain);
 	/* The group's own files are gone; only keyed products stay. */
 	char *cache = util_cache_dir();
 	char *pattern = xasprintf("%s/build/group.*", cache);
