@@ -646,16 +646,22 @@ static int abi_version_of(const char *so, bool *has_forward)
 	return version;
 }
 
-/* A source never seen before: `from`'s text with a unique last line. */
-static char *fresh_copy(const char *dir, const char *from, const char *name)
+/* A source never seen before: `head`, `from`'s text, `tail` and a unique
+ * last line, written to dir/name (caller frees the path). */
+static char *fresh_variant(const char *dir, const char *from, const char *name, const char *head, const char *tail)
 {
 	char *text = NULL, *path = xasprintf("%s/%s", dir, name);
 	assert_int_equal(util_read_file(from, 1 << 20, &text, NULL), 0);
-	char *unique = xasprintf("%s\n// %s %s %f\n", text, dir, name, util_now());
+	char *unique = xasprintf("%s%s\n%s\n// %s %s %f\n", head, text, tail, dir, name, util_now());
 	assert_int_equal(util_write_file(path, unique, strlen(unique)), 0);
 	free(unique);
 	free(text);
 	return path;
+}
+
+static char *fresh_copy(const char *dir, const char *from, const char *name)
+{
+	return fresh_variant(dir, from, name, "", "");
 }
 
 /* Each member's object is its own: kbreed_abi_version and kbreed_forward
@@ -716,12 +722,8 @@ static void test_group_outcomes(void **state)
 	 * refuses): the other member's object would hold that name too, so it
 	 * is compiled alone, and its own object passes. */
 	char *clean = fresh_copy(dir, "kernels/bad/good_gelu.cu", "clean.cu");
-	char *named = xasprintf("%s/named.cu", dir);
-	char *gelu = NULL;
-	assert_int_equal(util_read_file("kernels/bad/good_gelu.cu", 1 << 20, &gelu, NULL), 0);
-	char *named_text = xasprintf("%s\n__attribute__((used)) static const char library[] = \"libcu\" \"blas.so.13\";\n// %s\n",
-				     gelu, dir);
-	assert_int_equal(util_write_file(named, named_text, strlen(named_text)), 0);
+	char *named = fresh_variant(dir, "kernels/bad/good_gelu.cu", "named.cu", "",
+				    "__attribute__((used)) static const char library[] = \"libcu\" \"blas.so.13\";");
 	struct compile_job m[2] = { { .source = clean }, { .source = named } };
 	assert_int_equal(compile_batch(m, 2, &o), 0);
 	assert_true(m[0].ok && m[1].ok);
@@ -732,17 +734,12 @@ static void test_group_outcomes(void **state)
 	free(lc_why);
 	for (int i = 0; i < 2; i++)
 		compile_job_release(&m[i]);
-	free(named_text);
-	free(gelu);
 	free(named);
 	free(clean);
 	/* Members that include other headers never share a unit: each unit
 	 * includes what its members do, no more. */
 	char *plain = fresh_copy(dir, "kernels/bad/good_gelu.cu", "plain.cu");
-	char *more = xasprintf("%s/more.cu", dir), *more_text = NULL;
-	assert_int_equal(util_read_file("kernels/bad/good_gelu.cu", 1 << 20, &more_text, NULL), 0);
-	char *with_fp16 = xasprintf("#include <cuda_fp16.h>\n%s// %s\n", more_text, dir);
-	assert_int_equal(util_write_file(more, with_fp16, strlen(with_fp16)), 0);
+	char *more = fresh_variant(dir, "kernels/bad/good_gelu.cu", "more.cu", "#include <cuda_fp16.h>\n", "");
 	struct compile_job h[2] = { { .source = plain }, { .source = more } };
 	assert_int_equal(compile_batch(h, 2, &o), 0);
 	assert_true(h[0].ok && h[1].ok);
@@ -750,8 +747,6 @@ static void test_group_outcomes(void **state)
 	assert_int_equal(h[1].grouped, 0);
 	for (int i = 0; i < 2; i++)
 		compile_job_release(&h[i]);
-	free(with_fp16);
-	free(more_text);
 	free(more);
 	free(plain);
 	/* The group's own files are gone; only keyed products stay. */
