@@ -5,6 +5,10 @@
 //   tma_load_2d / tma_load_3d     one TMA box global -> shared, counted in bytes on an mbarrier
 //   tma_load_2d_mc / tma_load_3d_mc
 //                                 the same boxes multicast to the blocks of a cluster
+//   bulk_load(dst, src, bytes, bar, policy)
+//                                 one contiguous run global -> shared by the bulk copy
+//                                 engine (no tensor map), counted in bytes on an mbarrier
+//   l2_evict_first()              an L2 policy for data read once (bulk_load's policy)
 //   smem_desc(addr, lbo, sbo)     a wgmma shared-memory matrix descriptor, 128-byte swizzle
 //   wgmma_fence / wgmma_commit / wgmma_wait<N>
 //                                 ordering and completion of asynchronous wgmma groups
@@ -97,6 +101,28 @@ __device__ __forceinline__ void tma_load_3d_mc(uint32_t dst, const CUtensorMap *
 	asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
 		     ".multicast::cluster [%0], [%1, {%2, %3, %4}], [%5], %6;" ::"r"(dst),
 		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar), "h"(mask)
+		     : "memory");
+}
+
+/* An L2 cache policy under which the lines a load brings in are the first
+ * to go: for data read once. */
+__device__ __forceinline__ uint64_t l2_evict_first(void)
+{
+	uint64_t policy;
+	asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+	return policy;
+}
+
+/* `bytes` contiguous bytes (a multiple of 16, both addresses 16-byte
+ * aligned) from global memory at src into shared memory at dst, by the bulk
+ * copy engine: one thread issues it, and its completion is counted in bytes
+ * on the mbarrier (the issuer's mbar_arrive_expect_tx announces them). */
+__device__ __forceinline__ void bulk_load(uint32_t dst, const void *src, uint32_t bytes, uint32_t bar,
+					  uint64_t policy)
+{
+	asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint"
+		     " [%0], [%1], %2, [%3], %4;" ::"r"(dst),
+		     "l"((uint64_t)src), "r"(bytes), "r"(bar), "l"(policy)
 		     : "memory");
 }
 

@@ -6,6 +6,12 @@
 // knob THREADS: 256 512 1024 | default 1024 | category parallelism | threads per block
 // knob VEC: 1 2 4 | default 4 | category memory access | floats per load and store (float, float2, float4), where rows are a multiple of VEC long and x and y aligned to it; else 1
 // knob STREAM: 0 1 | default 1 | category memory access | 1 = x read with __ldcs and y written with __stcs (evict-first): neither is touched again
+// knob BULK: 0 1 | default 0 | category asynchronous | 1 = each block's slice arrives by bulk copies (cp.async.bulk: one thread issues, an mbarrier per chunk counts the bytes, no registers hold loads in flight), in CHUNKS pieces, and a piece is refilled with the next row's slice as soon as this row's output has been written from it, so that the next row's load overlaps this row's cluster barrier and writes (rows a multiple of 4 floats, x 16-byte aligned; else as 0)
+// knob CHUNKS: 2 4 8 | default 4 | category asynchronous | BULK=1 only: pieces of a block's slice, each with its own mbarrier: more start the next row's load earlier in the writes, at one block barrier each
+// same: BULK=0 CHUNKS=2 as CHUNKS=4
+// same: BULK=0 CHUNKS=8 as CHUNKS=4
+// check: BULK=1 CHUNKS=2
+// check: BULK=1 CHUNKS=8 CLUSTER=16 THREADS=256
 /*
  * softmax_cluster.cu - torch.softmax(x, dim) and torch.log_softmax(x, dim)
  * over an innermost dim whose rows are too long for one SM's shared memory,
@@ -47,6 +53,19 @@
  * after the sync of row k + 1, which every peer reaches after its reads of
  * row k's stat[p]. A last cluster.sync keeps every block (and its shared
  * memory) alive until its peers have read its final pair.
+ * BULK=1: the same statistics and writes, but the slice comes into shared
+ * memory by the bulk copy engine (cp.async.bulk, global to shared, with an
+ * L2 evict-first policy), cut into CHUNKS pieces of whole float4s. Thread 0
+ * arms piece c's mbarrier with its byte count and issues its copy; the
+ * threads wait on each piece in turn (phase parity = the row's count mod 2)
+ * and fold it into their (max, sum). The writes go piece by piece too;
+ * after each, a block barrier (every thread is done reading the piece) and
+ * thread 0 refills it with the next row's piece (a proxy fence first: the
+ * threads read it through the generic proxy, the copy writes it through
+ * the async one). So the next row's bytes are in flight while this row's
+ * cluster barrier and writes run, with no registers held for them. Every
+ * piece's size follows from the slice's, the same for every row, so a
+ * piece that is empty for a block is never armed nor waited on.
  * Unsupported (KB_ERR_SHAPE, at launch): a slice larger than the shared
  * memory a block may have (the row does not fit the cluster: 4 x 227 KB
  * is too little for a 1.5 MB row, 8 is enough), a GPU that cannot place a
@@ -66,6 +85,12 @@
 #ifndef STREAM
 #define STREAM 1
 #endif
+#ifndef BULK
+#define BULK 0
+#endif
+#ifndef CHUNKS
+#define CHUNKS 4
+#endif
 #ifndef SOFTMAX_DIM
 #define SOFTMAX_DIM 1
 #endif
@@ -80,6 +105,9 @@
 #include "kbreed_candidate.h"
 #include "../common/softmax_stats.cuh" // kbreed:inline
 #include "../common/host.cuh" // kbreed:inline
+#if BULK
+#include "../common/hopper.cuh" // kbreed:inline
+#endif
 
 namespace cg = cooperative_groups;
 
@@ -88,6 +116,8 @@ static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
 static_assert(SOFTMAX_LOG == 0 || SOFTMAX_LOG == 1, "SOFTMAX_LOG is 0 or 1");
+static_assert(BULK == 0 || BULK == 1, "BULK is 0 or 1");
+static_assert(CHUNKS == 2 || CHUNKS == 4 || CHUNKS == 8, "CHUNKS is 2, 4 or 8");
 
 KBREED_CANDIDATE_ABI
 
@@ -174,6 +204,95 @@ softmax_cluster(const float *__restrict__ x, float *__restrict__ y, int64_t B, i
 	cluster.sync(); /* no block leaves while a peer may still read its stat */
 }
 
+#if BULK
+/* BULK=1: one cluster a row at a time as above, the slice (S floats, a
+ * multiple of 4) brought in by bulk copies, CHUNKS pieces of cv float4s. */
+__global__ void __launch_bounds__(THREADS, 1)
+softmax_cluster_bulk(const float *__restrict__ x, float *__restrict__ y, int64_t B, int64_t L, int S)
+{
+	extern __shared__ __align__(128) float4 sm_slice[]; /* S floats: this block's slice of the row */
+	__shared__ float2 red[32];
+	__shared__ float2 stat[2];
+	__shared__ __align__(8) uint64_t full[CHUNKS]; /* piece c's bytes have landed */
+	float4 *sl = sm_slice;
+	cg::cluster_group cluster = cg::this_cluster();
+	const int rank = (int)cluster.block_rank();
+	const int64_t clusters = gridDim.x / CLUSTER, cid = blockIdx.x / CLUSTER;
+	const int64_t lo = (int64_t)rank * S;
+	const int n = lo < L ? (int)(L - lo < S ? L - lo : S) : 0;
+	const int nv = n / 4;
+	const int cv = (nv + CHUNKS - 1) / CHUNKS; /* float4s a piece; the last ones may be short or empty */
+	const int t = threadIdx.x;
+	const uint64_t policy = l2_evict_first();
+	if (t == 0) {
+		for (int c = 0; c < CHUNKS; c++)
+			mbar_init(smem_u32(&full[c]), 1);
+		asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+		asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+	}
+	__syncthreads();
+	/* Thread 0: piece c of row r's slice into place. */
+	auto refill = [&](int64_t r, int c) {
+		const int b = c * cv, e = min(b + cv, nv);
+		if (b >= e)
+			return;
+		const uint32_t bar = smem_u32(&full[c]), bytes = (uint32_t)(e - b) * 16u;
+		mbar_arrive_expect_tx(bar, bytes);
+		bulk_load(smem_u32(sl + b), x + r * L + lo + 4 * (int64_t)b, bytes, bar, policy);
+	};
+	if (t == 0 && cid < B)
+		for (int c = 0; c < CHUNKS; c++)
+			refill(cid, c);
+	int par = 0;
+	for (int64_t r = cid; r < B; r += clusters, par ^= 1) {
+		float4 *ys = reinterpret_cast<float4 *>(y + r * L + lo);
+		float m = -INFINITY, s = 0.0f;
+		for (int c = 0; c < CHUNKS; c++) {
+			const int b = c * cv, e = min(b + cv, nv);
+			if (b >= e)
+				break; /* this piece and the ones after it are empty */
+			mbar_wait(smem_u32(&full[c]), (uint32_t)par);
+			for (int k = b + t; k < e; k += THREADS)
+				ms_push_vec(m, s, sl[k]);
+		}
+		block_ms<NWARPS>(m, s, red);
+		if (t == 0)
+			stat[par] = make_float2(m, s);
+		cluster.sync(); /* every block's pair of this row published */
+		m = -INFINITY;
+		s = 0.0f;
+#pragma unroll
+		for (int q = 0; q < CLUSTER; q++) {
+			float2 o = *cluster.map_shared_rank(&stat[par], q);
+			ms_merge(m, s, o.x, o.y);
+		}
+		const float inv = SOFTMAX_LOG ? logf(s) : 1.0f / s;
+		const int64_t next = r + clusters;
+		for (int c = 0; c < CHUNKS; c++) {
+			const int b = c * cv, e = min(b + cv, nv);
+			if (b >= e)
+				break;
+			for (int k = b + t; k < e; k += THREADS) {
+				float4 v = sl[k], o;
+				o.x = sm_out<SOFTMAX_LOG>(v.x, m, inv);
+				o.y = sm_out<SOFTMAX_LOG>(v.y, m, inv);
+				o.z = sm_out<SOFTMAX_LOG>(v.z, m, inv);
+				o.w = sm_out<SOFTMAX_LOG>(v.w, m, inv);
+				store_y(ys + k, o);
+			}
+			if (next < B) {
+				__syncthreads(); /* every thread is done reading piece c */
+				if (t == 0) {
+					asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+					refill(next, c);
+				}
+			}
+		}
+	}
+	cluster.sync(); /* no block leaves while a peer may still read its stat */
+}
+#endif
+
 static int g_sms = 0, g_optin = 0, g_major = 0;
 
 /* The device's SM count, major version and the shared memory a block may
@@ -195,12 +314,20 @@ static int device_props(void)
 	return KB_OK;
 }
 
-template <int V> static int launch(const float *x, float *y, int64_t B, int64_t L, cudaStream_t st)
+typedef void (*kernel_fn)(const float *, float *, int64_t, int64_t, int);
+
+/* A kernel's state, kept across calls: the dynamic shared memory it is
+ * allowed, and how many clusters fit at the last size asked. */
+struct launch_state {
+	size_t allowed, asked;
+	int fit;
+	bool non_portable;
+};
+
+/* kern over B rows of L floats, slices a multiple of V floats. */
+static int launch(kernel_fn kern, struct launch_state *ls, int V, const float *x, float *y, int64_t B,
+		  int64_t L, cudaStream_t st)
 {
-	/* per block's state, kept across calls: the dynamic shared memory the
-	 * kernel is allowed, and how many clusters fit at the last size asked */
-	static size_t allowed = 0, asked = 0;
-	static int fit = 0;
 	int64_t S = (L + CLUSTER - 1) / CLUSTER;
 	S = (S + V - 1) / V * V;
 	if (device_props() != KB_OK)
@@ -210,21 +337,18 @@ template <int V> static int launch(const float *x, float *y, int64_t B, int64_t 
 	if (S * 4 > (int64_t)g_optin)
 		return KB_ERR_SHAPE; /* the row does not fit the cluster's shared memory */
 	const size_t smem = (size_t)S * 4;
-	if (smem > allowed) {
-		if (cudaFuncSetAttribute((const void *)softmax_cluster<V>,
-					 cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) != cudaSuccess)
+	if (smem > ls->allowed) {
+		if (cudaFuncSetAttribute((const void *)kern, cudaFuncAttributeMaxDynamicSharedMemorySize,
+					 (int)smem) != cudaSuccess)
 			return KB_ERR_LAUNCH;
-		allowed = smem;
+		ls->allowed = smem;
 	}
-#if CLUSTER > 8
-	static bool non_portable = false;
-	if (!non_portable) {
-		if (cudaFuncSetAttribute((const void *)softmax_cluster<V>,
-					 cudaFuncAttributeNonPortableClusterSizeAllowed, 1) != cudaSuccess)
+	if (CLUSTER > 8 && !ls->non_portable) {
+		if (cudaFuncSetAttribute((const void *)kern, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) !=
+		    cudaSuccess)
 			return KB_ERR_SHAPE; /* the GPU does not allow clusters of 16 */
-		non_portable = true;
+		ls->non_portable = true;
 	}
-#endif
 	cudaLaunchConfig_t cfg = {};
 	cudaLaunchAttribute at[1];
 	at[0].id = cudaLaunchAttributeClusterDimension;
@@ -236,19 +360,18 @@ template <int V> static int launch(const float *x, float *y, int64_t B, int64_t 
 	cfg.stream = st;
 	cfg.attrs = at;
 	cfg.numAttrs = 1;
-	if (smem != asked) {
+	if (smem != ls->asked) {
 		cfg.gridDim = dim3((unsigned)(g_sms / CLUSTER > 0 ? g_sms / CLUSTER * CLUSTER : CLUSTER));
-		fit = 0;
-		if (cudaOccupancyMaxActiveClusters(&fit, (const void *)softmax_cluster<V>, &cfg) !=
-		    cudaSuccess)
+		ls->fit = 0;
+		if (cudaOccupancyMaxActiveClusters(&ls->fit, (const void *)kern, &cfg) != cudaSuccess)
 			return KB_ERR_LAUNCH;
-		asked = smem;
+		ls->asked = smem;
 	}
-	if (fit < 1)
+	if (ls->fit < 1)
 		return KB_ERR_SHAPE; /* no cluster of CLUSTER such blocks fits on this GPU */
-	int64_t clusters = B < fit ? B : fit;
+	int64_t clusters = B < ls->fit ? B : ls->fit;
 	cfg.gridDim = dim3((unsigned)(clusters * CLUSTER));
-	if (cudaLaunchKernelEx(&cfg, softmax_cluster<V>, x, y, B, L, (int)S) != cudaSuccess)
+	if (cudaLaunchKernelEx(&cfg, kern, x, y, B, L, (int)S) != cudaSuccess)
 		return KB_ERR_LAUNCH;
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
@@ -269,7 +392,14 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	float *yp = (float *)y->data;
 	cudaStream_t st = (cudaStream_t)stream;
 	/* vector loads: every row, and so every slice, starts aligned */
+#if BULK
+	/* bulk copies: 16-byte aligned rows (every slice is a multiple of 4 floats) */
+	static struct launch_state bulk;
+	if (L % 4 == 0 && (uintptr_t)xp % 16 == 0 && (uintptr_t)yp % 16 == 0)
+		return launch(softmax_cluster_bulk, &bulk, 4, xp, yp, B, L, st);
+#endif
+	static struct launch_state vec, one;
 	if (VEC > 1 && L % VEC == 0 && (uintptr_t)xp % (VEC * 4) == 0 && (uintptr_t)yp % (VEC * 4) == 0)
-		return launch<VEC>(xp, yp, B, L, st);
-	return launch<1>(xp, yp, B, L, st);
+		return launch(softmax_cluster<VEC>, &vec, VEC, xp, yp, B, L, st);
+	return launch(softmax_cluster<1>, &one, 1, xp, yp, B, L, st);
 }

@@ -51,7 +51,7 @@ for f in "$tmp"/p/*.py; do
 		case $name in
 		odd_*)
 			realise softmax_cluster "$f" cluster-low CLUSTER=2 THREADS=256 VEC=1 STREAM=0
-			realise softmax_cluster "$f" cluster-high CLUSTER=16 THREADS=1024 VEC=4 STREAM=1 ;;
+			realise softmax_cluster "$f" cluster-high CLUSTER=16 THREADS=1024 VEC=4 STREAM=1 BULK=1 CHUNKS=8 ;;
 		esac
 	elif grep -q "^#define SOFTMAX_DIM" "$tmp/$name.desc"; then
 		# recognised, and strided: the cluster template is refused
@@ -74,6 +74,7 @@ want odd_softmax_lastdim "SOFTMAX_DIM -1" "SOFTMAX_INNERMOST 1"
 lacks odd_softmax_lastdim SOFTMAX_LOG
 want odd_softmax_cluster "SOFTMAX_DIM 1" "SOFTMAX_INNERMOST 1"
 want odd_softmax_cluster_vec "SOFTMAX_DIM 1" "SOFTMAX_INNERMOST 1"
+want odd_softmax_cluster_rows "SOFTMAX_DIM 1" "SOFTMAX_INNERMOST 1"
 want odd_softmax_unit_tail "SOFTMAX_DIM 1" "SOFTMAX_INNERMOST 1"
 [ -f "$tmp/p/23_Softmax.py" ] && want 23_Softmax "SOFTMAX_DIM 1" "SOFTMAX_INNERMOST 1"
 # The realisations carry them ahead of the template.

@@ -36,6 +36,7 @@ problem_for() {
 	gemm_wgmma_tf32) echo tests/data/odd_matmul_fp32.py ;;
 	gemm_wgmma_f16) echo tests/data/odd_matmul_fp16.py ;;
 	gemv) echo tests/data/odd_matvec.py ;;
+	softmax_cluster) echo tests/data/odd_softmax_cluster_vec.py ;;
 	*) echo "" ;;
 	esac
 }
