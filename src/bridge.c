@@ -22,9 +22,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DESCRIBE_TIMEOUT_S 300
@@ -228,6 +230,47 @@ out:
 	free(json);
 	free(file);
 	return rc;
+}
+
+pid_t bridge_describe_ahead(const char *const *names, int n)
+{
+	if (n <= 0)
+		return 0;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		debug("describing ahead: fork failed (%s); each problem is described when it starts",
+		      strerror(errno));
+		return 0;
+	}
+	if (pid > 0)
+		return pid;
+	/* The child: quiet, and gone with _exit (the parent's atexit work is
+	 * the parent's). */
+	log_verbosity = LOG_QUIET;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+	}
+	for (int i = 0; i < n; i++) {
+		char *path = problem_resolve(names[i]);
+		struct problem p;
+		memset(&p, 0, sizeof p);
+		if (path && bridge_describe(path, &p) == 0)
+			problem_release(&p);
+		free(path);
+	}
+	_exit(0);
+}
+
+void bridge_describe_ahead_end(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 /* The cache directory of a plan's reference data (caller frees), or NULL

@@ -10,6 +10,7 @@
 #include "problem.h"
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* The stressed input sets (docs/EVALUATION.md, *Inputs beyond one
  * distribution*): a plain set's floating inputs transformed by the bridge,
@@ -92,6 +93,19 @@ void ceilings_release(struct ceilings *c);
 /* Loads a problem file's description into p (p->path is set from path).
  * Cached by the file's content. Returns 0 or -1 with the reason reported. */
 int bridge_describe(const char *path, struct problem *p);
+
+/* Describes the problems `names` (suite names or paths) into the describe
+ * cache, one after the other, in a child process, so that a bench's later
+ * problems find their descriptions made while the first ones run (a
+ * description starts Python and imports PyTorch: seconds of nothing for the
+ * GPU). The child prints nothing; a problem it cannot describe is left to be
+ * described, and reported, when it starts. Returns the child's pid, or 0
+ * when there is nothing to do or no child could be started (nothing is lost
+ * either way). Call before any thread starts (it forks). */
+pid_t bridge_describe_ahead(const char *const *names, int n);
+
+/* Waits for bridge_describe_ahead's child (a pid of 0: nothing to wait for). */
+void bridge_describe_ahead_end(pid_t pid);
 
 /* Makes sure reference data for (problem, sets, seed, stress) exists in the
  * cache, computing it on the GPU when needed; fills r. `device` is "cuda" or

@@ -1559,11 +1559,14 @@ static int cmd_bench(const struct command *cmd, int argc, char **argv)
 	} else {
 		if (mixed)
 			warn("one problem on GPUs of several models: it runs on the %s's only", gpus[0].name);
+		/* The later problems are described while the first ones run. */
+		pid_t ahead = bridge_describe_ahead(names + 1, n - 1);
 		for (int i = 0; i < n; i++) {
 			info("bench %d/%d: %s", i + 1, n, names[i]);
 			if (bench_one(&so, names[i], so.out_dir, bc.cont, &rows[i]))
 				rc = EXIT_JUDGED;
 		}
+		bridge_describe_ahead_end(ahead);
 	}
 	struct store *store = store_open(so.db_path);
 	for (int i = 0; i < n; i++)

@@ -199,9 +199,18 @@ refused "another program's database" "not a kbreed database" $K show --db "$TMP/
 # first problem's winner is a template's, which the bank can lend (its own
 # cache: the marks are made as kernels are compiled).
 sed 's/^M, N = .*/M, N = 17, 2050/' tests/data/search_gelu.py >"$TMP/other_gelu.py"
-KBREED_CACHE=$TMP/bench-cache KBREED_FAKE_SLOW_TEXT="naive/gelu.cu -" $K -q bench tests/data/search_gelu.py "$TMP/other_gelu.py" --seed 2 --rounds 2 --ideas 2 --impls 2 --reps 20 \
+KBREED_FAKE_EVENT_LOG=$TMP/bench-events KBREED_CACHE=$TMP/bench-cache KBREED_FAKE_SLOW_TEXT="naive/gelu.cu -" \
+	$K -q bench tests/data/search_gelu.py "$TMP/other_gelu.py" --seed 2 --rounds 2 --ideas 2 --impls 2 --reps 20 \
 	--db "$TMP/bench.db" --out "$TMP/bench-out" --results "$TMP/bench.json" --json >"$TMP/bench.stdout" 2>"$TMP/err"
 check "bench --json: exit 0" $? 0
+# The second problem is described while the first runs: its description
+# starts before the first run's PyTorch timing (which follows the first
+# one's description and references), not after the first run's end.
+first_describe=$(grep -n '^describe other_gelu.py$' "$TMP/bench-events" | head -1 | cut -d: -f1)
+first_time=$(grep -n '^time ' "$TMP/bench-events" | head -1 | cut -d: -f1)
+[ -n "$first_describe" ] && [ -n "$first_time" ] && [ "$first_describe" -lt "$first_time" ] &&
+	ok "bench: the second problem is described while the first runs" ||
+	not_ok "bench: the second problem is described while the first runs" "$(cat "$TMP/bench-events")"
 "$PY" - "$TMP/bench.stdout" "$TMP/bench.json" "$TMP/bench.db" <<'EOF' >"$TMP/py" 2>&1
 import json, sqlite3, sys
 o = json.load(open(sys.argv[1]))  # the whole of stdout is one object

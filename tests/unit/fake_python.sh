@@ -5,7 +5,7 @@
 # machine's ceilings, which need CUDA, are canned.
 # With $KBREED_FAKE_EVENT_LOG naming a file, the reference step appends
 # "reference start" and "reference end" to it, and the time step "time
-# eager" or "time compile"; with
+# eager" or "time compile", and the describe step "describe FILE"; with
 # $KBREED_FAKE_REFERENCE_AWAITS_NVCC set too, it first waits (60 s at most)
 # for a line "nvcc ..." there (tests/cli/fake_nvcc.sh writes one as it
 # starts), so that it ends only after a compile began, and notes "reference:
@@ -68,6 +68,13 @@ reference)
 	rc=$?
 	echo "reference end" >>"$log"
 	exit $rc
+	;;
+describe)
+	# "describe FILE" in the event log as it starts.
+	[ -n "${KBREED_FAKE_EVENT_LOG:-}" ] && echo "describe $(basename "$3")" >>"$KBREED_FAKE_EVENT_LOG"
+	s=$1
+	shift
+	exec "$real" "$s" $verbose "$@"
 	;;
 *)
 	s=$1
