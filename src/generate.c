@@ -897,9 +897,13 @@ static int emit_loss(struct gen *G, const struct graph_op *op)
 
 /* ---- softmax ---- */
 
+/* softmax, log_softmax, and _safe_softmax (PyTorch's attention without a
+ * fused kernel: a row whose every element is -inf, all masked, gives zeros
+ * instead of NaN). */
 static int emit_softmax(struct gen *G, const struct graph_op *op)
 {
 	bool logsm = strstr(op->name, "log_softmax") != NULL;
+	bool safe = !strcmp(base_name(op->name), "_safe_softmax");
 	int x = graph_op_input(op, 0), y = op->outputs[0];
 	const struct graph_tensor *tx = T(G, x);
 	int d = norm_dim(attr_int(op, "dim", -1), tx->ndim);
@@ -928,7 +932,7 @@ static int emit_softmax(struct gen *G, const struct graph_op *op)
 		   kname, ctype(tx->dtype), ctype(T(G, y)->dtype), GEN_WARPS, (long long)rows,
 		   (long long)inner, (long long)(D * inner), (long long)inner, (long long)D, (long long)inner,
 		   GEN_WARPS, (long long)D, (long long)inner, GEN_WARPS, (long long)D, (long long)inner,
-		   (long long)inner, logsm ? "v - log(sum)" : "exp(v) / sum");
+		   (long long)inner, logsm ? "v - log(sum)" : safe ? "m == -INFINITY ? 0.0 : exp(v) / sum" : "exp(v) / sum");
 	G->block_reduce = true;
 	ptr(G, x, false, px, sizeof px);
 	ptr(G, y, true, py, sizeof py);
@@ -1462,7 +1466,7 @@ static const struct gen_family gen_families[] = {
 	{ "sum mean prod amax amin max min argmax argmin any all var std norm linalg_vector_norm frobenius_norm",
 	  emit_reduce },
 	{ "mse_loss l1_loss smooth_l1_loss huber_loss soft_margin_loss", emit_loss },
-	{ "_softmax _log_softmax softmax log_softmax", emit_softmax },
+	{ "_softmax _log_softmax softmax log_softmax _safe_softmax", emit_softmax },
 	{ "cumsum cumprod", emit_scan },
 	{ "native_layer_norm layer_norm native_group_norm group_norm native_batch_norm batch_norm "
 	  "_native_batch_norm_legit _native_batch_norm_legit_no_training _native_batch_norm_legit_functional",

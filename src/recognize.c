@@ -212,16 +212,60 @@ static const char *dtype_suffix(const struct op_graph *g)
 
 /* ---- the families ---- */
 
+static bool is_sdpa(const struct graph_op *op)
+{
+	return !strncmp(short_name(op), "_scaled_dot_product", 19) ||
+	       !strcmp(short_name(op), "scaled_dot_product_attention");
+}
+
+/* Whether an attention graph computes what the flash templates do:
+ * softmax(q k^T * scale) v with no mask, not causal, no dropout, and (for a
+ * fused op, whose arguments say) the default scale 1/sqrt(D). A fused SDPA
+ * op says all of this in its arguments. A decomposed one (PyTorch's math
+ * path on the meta device, with _safe_softmax; or attention written out)
+ * shows a mask as the ops that make or apply one, and dropout as its own
+ * ops; its scale is a constant of a mul or div that is not checked here
+ * (a wrong one is an incorrect verdict, not a wrong winner). */
+static bool attention_plain(const struct compute *c)
+{
+	static const char *const masking[] = {
+		"tril", "triu", "where", "masked_fill", "dropout", "native_dropout", "bernoulli",
+		"rand_like", "randn_like", NULL,
+	};
+	for (int k = 0; k < c->n; k++) {
+		const struct graph_op *op = cop(c, k);
+		if (in_list(masking, short_name(op)))
+			return false;
+		if (!is_sdpa(op))
+			continue;
+		int64_t causal = 0;
+		double dropout = 0;
+		const struct graph_attr *scale = graph_op_attr(op, "scale");
+		if ((graph_op_int(op, "is_causal", &causal) && causal) ||
+		    (graph_op_float(op, "dropout_p", &dropout) && dropout != 0) ||
+		    (scale && scale->value.type != GRAPH_NONE) || graph_op_arg(op, "attn_mask") >= 0 ||
+		    graph_op_arg(op, "attn_bias") >= 0)
+			return false;
+	}
+	return true;
+}
+
+/* Attention: "attention_fp16" (the flash templates' op) or "attention"
+ * where it is plain (above), "attention_masked" where it is causal, masked,
+ * scaled otherwise or has dropout: no template serves that yet, so it runs
+ * from its generated kernel. */
 static bool attention(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	bool sdpa = false;
 	for (int k = 0; k < c->n; k++)
-		sdpa |= !strncmp(short_name(cop(c, k)), "_scaled_dot_product", 19) ||
-			!strcmp(short_name(cop(c, k)), "scaled_dot_product_attention");
+		sdpa |= is_sdpa(cop(c, k));
 	int mms = count(c, "bmm") + count(c, "matmul") + count(c, "baddbmm");
-	if (!sdpa && !(mms >= 2 && (has(c, "_softmax") || has(c, "softmax"))))
+	if (!sdpa && !(mms >= 2 && (has(c, "_softmax") || has(c, "softmax") || has(c, "_safe_softmax"))))
 		return false;
-	set(r, "attention", !strcmp(dtype_suffix(c->g), "_fp16") ? "attention_fp16" : "attention");
+	if (!attention_plain(c))
+		set(r, "attention", "attention_masked");
+	else
+		set(r, "attention", !strcmp(dtype_suffix(c->g), "_fp16") ? "attention_fp16" : "attention");
 	return true;
 }
 

@@ -375,6 +375,26 @@ static void test_chain(void **state)
 	graph_free(g);
 }
 
+/* _safe_softmax (PyTorch's attention on its math path): a softmax whose
+ * rows of nothing but -inf (every key masked) give zeros, not NaN. */
+static void test_safe_softmax(void **state)
+{
+	struct op_graph *g = graph_new();
+	int64_t xs[] = { 2, 3, 7, 9 };
+	int x = add_tensor(g, GRAPH_INPUT, KB_F16, 4, xs);
+	struct graph_op *op = add_op(g, "aten._safe_softmax", "default", 1, &x, (const char *const[]){ "self" });
+	attr_i(op, "dim", -1);
+	attr_none(op, "dtype");
+	set_output(g, add_result(g, KB_F16, 4, xs));
+	char *src = NULL, *why = NULL;
+	assert_int_equal(generate_naive(g, &src, &why), 0);
+	assert_non_null(strstr(src, "m == -INFINITY ? 0.0 : exp(v) / sum"));
+	free(src);
+	assert_true(generate_covers("aten._safe_softmax"));
+	generate_and_compile(g, "safe_softmax");
+	graph_free(g);
+}
+
 static void test_uncovered(void **state)
 {
 	struct op_graph *g = graph_new();
@@ -409,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_matmul_transposed),
 		cmocka_unit_test(test_max_pool2d),
 		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_safe_softmax),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

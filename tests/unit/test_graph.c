@@ -382,6 +382,76 @@ static void test_conv_flops(void **state)
 	graph_free(g);
 }
 
+/* Attention is "attention_fp16" (the flash templates' op) only where it is
+ * what they compute: a fused SDPA op without a mask, causality, dropout or
+ * a scale of its own, or a decomposed one (PyTorch's math path: bmm,
+ * _safe_softmax, bmm) with no op that makes or applies a mask; otherwise
+ * "attention_masked", which no template serves. */
+static const char *attention_op(const char *dtype, const char *ops, int n_inter)
+{
+	static char op[64];
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "{\"tensors\": [");
+	const char *names[] = { "q", "k", "v", "m" };
+	for (int i = 0; i < 4; i++)
+		buf_printf(&b, "{\"kind\": \"input\", \"index\": %d, \"name\": \"%s\", \"dtype\": \"%s\", "
+			   "\"shape\": %s}, ", i, names[i], dtype, i == 3 ? "[7, 7]" : "[2, 3, 7, 8]");
+	for (int i = 0; i < n_inter; i++)
+		buf_printf(&b, "%s{\"kind\": \"inter\", \"name\": \"t%d\", \"dtype\": \"%s\", \"shape\": [2, 3, 7, %d]}",
+			   i ? ", " : "", i, dtype, i == 0 || i == 1 ? 7 : 8);
+	buf_printf(&b, "], \"ops\": [%s], \"outputs\": [%d]}", ops, 3 + n_inter);
+	struct op_graph *g;
+	assert_int_equal(decode(buf_str(&b), &g), 0);
+	struct recognition r;
+	recognition_init(&r);
+	assert_true(recognize_graph(g, &r));
+	assert_string_equal(r.family, "attention");
+	snprintf(op, sizeof op, "%s", r.op);
+	recognition_release(&r);
+	graph_free(g);
+	buf_release(&b);
+	return op;
+}
+
+#define SDPA(name, args, attrs) "{\"op\": \"aten." name "\", \"overload\": \"default\", \"args\": [" \
+	"{\"name\": \"query\", \"tensor\": 0}, {\"name\": \"key\", \"tensor\": 1}, {\"name\": \"value\", \"tensor\": 2}" \
+	args "], \"attrs\": {" attrs "}, \"outputs\": [4]}"
+#define OP1(name, a, attrs, out) "{\"op\": \"aten." name "\", \"overload\": \"default\", \"args\": [" \
+	"{\"name\": \"self\", \"tensor\": " #a "}], \"attrs\": {" attrs "}, \"outputs\": [" #out "]}"
+#define OP2(name, a, b, out) "{\"op\": \"aten." name "\", \"overload\": \"default\", \"args\": [" \
+	"{\"name\": \"self\", \"tensor\": " #a "}, {\"name\": \"mat2\", \"tensor\": " #b "}], \"attrs\": {}," \
+	" \"outputs\": [" #out "]}"
+
+static void test_attention_kinds(void **state)
+{
+	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", ""), 1), "attention_fp16");
+	assert_string_equal(attention_op("f16", SDPA("_scaled_dot_product_flash_attention", "",
+						      "\"dropout_p\": 0.0, \"is_causal\": false, \"scale\": null"), 1),
+			    "attention_fp16");
+	assert_string_equal(attention_op("f32", SDPA("scaled_dot_product_attention", "", ""), 1), "attention");
+	assert_string_equal(attention_op("f16", SDPA("_scaled_dot_product_flash_attention", "",
+						      "\"is_causal\": true"), 1), "attention_masked");
+	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": 0.5"), 1),
+			    "attention_masked");
+	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"dropout_p\": 0.1"), 1),
+			    "attention_masked");
+	assert_string_equal(attention_op("f16", SDPA("_scaled_dot_product_efficient_attention",
+						      ", {\"name\": \"attn_bias\", \"tensor\": 3}", ""), 1),
+			    "attention_masked");
+	/* Decomposed: q k^T (t0), _safe_softmax (t1), P v (t2); then with a
+	 * causal mask: tril of the scores first. */
+	assert_string_equal(attention_op("f32", OP2("bmm", 0, 1, 4) ", " OP1("_safe_softmax", 4, "\"dim\": -1", 5)
+					 ", " OP2("bmm", 5, 2, 6), 3),
+			    "attention");
+	assert_string_equal(attention_op("f32", OP2("bmm", 0, 1, 4) ", " OP1("tril", 4, "", 5) ", "
+					 OP1("_safe_softmax", 5, "\"dim\": -1", 6) ", " OP2("bmm", 6, 2, 7), 4),
+			    "attention_masked");
+}
+#undef SDPA
+#undef OP1
+#undef OP2
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_diag_embed_product),
 		cmocka_unit_test(test_matmul_16bit),
 		cmocka_unit_test(test_conv_flops),
+		cmocka_unit_test(test_attention_kinds),
 	};
 	return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
 }
