@@ -219,25 +219,34 @@ static bool is_sdpa(const struct graph_op *op)
 }
 
 /* Whether an attention graph computes what the flash templates do:
- * softmax(q k^T * scale) v with no mask, not causal, no dropout, and (for a
- * fused op, whose arguments say) the default scale 1/sqrt(D). A fused SDPA
- * op says all of this in its arguments. A decomposed one (PyTorch's math
- * path on the meta device, with _safe_softmax; or attention written out)
- * shows a mask as the ops that make or apply one, and dropout as its own
- * ops; its scale is a constant of a mul or div that is not checked here
- * (a wrong one is an incorrect verdict, not a wrong winner). */
+ * softmax(q k^T / sqrt(D)) v with no mask, not causal, no dropout. A fused
+ * SDPA op says all of this in its arguments (a scale of its own included).
+ * A decomposed one (PyTorch's math path on the meta device, with
+ * _safe_softmax; or attention written out) shows a mask as the ops that make
+ * or apply one, dropout as its own ops, and its scale as the constants its
+ * muls and divs apply (the math path scales q and k^T by D^-1/4 each): their
+ * product must be 1/sqrt(D), D the last extent of the first input. */
 static bool attention_plain(const struct compute *c)
 {
 	static const char *const masking[] = {
 		"tril", "triu", "where", "masked_fill", "dropout", "native_dropout", "bernoulli",
 		"rand_like", "randn_like", NULL,
 	};
+	bool fused = false;
+	double factor = 1;
 	for (int k = 0; k < c->n; k++) {
 		const struct graph_op *op = cop(c, k);
-		if (in_list(masking, short_name(op)))
+		const char *name = short_name(op);
+		double v = 0;
+		if (in_list(masking, name))
 			return false;
+		if (!strcmp(name, "mul") && graph_op_float(op, "other", &v))
+			factor *= v;
+		if (!strcmp(name, "div") && graph_op_float(op, "other", &v))
+			factor = v != 0 ? factor / v : 0;
 		if (!is_sdpa(op))
 			continue;
+		fused = true;
 		int64_t causal = 0;
 		double dropout = 0;
 		const struct graph_attr *scale = graph_op_attr(op, "scale");
@@ -247,7 +256,12 @@ static bool attention_plain(const struct compute *c)
 		    graph_op_arg(op, "attn_bias") >= 0)
 			return false;
 	}
-	return true;
+	if (fused)
+		return factor == 1;
+	const struct op_graph *g = c->g;
+	if (g->n_inputs < 1 || g->tensors[0].ndim < 1 || g->tensors[0].shape[g->tensors[0].ndim - 1] < 1)
+		return false;
+	return fabs(factor * sqrt((double)g->tensors[0].shape[g->tensors[0].ndim - 1]) - 1) < 1e-5;
 }
 
 /* Attention: "attention_fp16" (the flash templates' op) or "attention"

@@ -439,14 +439,30 @@ static void test_attention_kinds(void **state)
 	assert_string_equal(attention_op("f16", SDPA("_scaled_dot_product_efficient_attention",
 						      ", {\"name\": \"attn_bias\", \"tensor\": 3}", ""), 1),
 			    "attention_masked");
-	/* Decomposed: q k^T (t0), _safe_softmax (t1), P v (t2); then with a
-	 * causal mask: tril of the scores first. */
+	/* Decomposed as PyTorch's math path: q and k scaled by D^-1/4 each
+	 * (D = 8), q k^T, _safe_softmax, P v; then with a causal mask (tril
+	 * of the scores), and without the scaling. Written out: q k^T / sqrt(D). */
+#define Q4 "\"other\": 0.5946035575013605"
+	assert_string_equal(attention_op("f32", OP1("mul", 0, Q4, 4) ", " OP1("mul", 1, Q4, 5) ", " OP2("bmm", 4, 5, 6)
+					 ", " OP1("_safe_softmax", 6, "\"dim\": -1", 7) ", " OP2("bmm", 7, 2, 8), 5),
+			    "attention");
+	assert_string_equal(attention_op("f32", OP1("mul", 0, Q4, 4) ", " OP1("mul", 1, Q4, 5) ", " OP2("bmm", 4, 5, 6)
+					 ", " OP1("tril", 6, "", 7) ", " OP1("_safe_softmax", 7, "\"dim\": -1", 8) ", "
+					 OP2("bmm", 8, 2, 9), 6),
+			    "attention_masked");
 	assert_string_equal(attention_op("f32", OP2("bmm", 0, 1, 4) ", " OP1("_safe_softmax", 4, "\"dim\": -1", 5)
 					 ", " OP2("bmm", 5, 2, 6), 3),
-			    "attention");
-	assert_string_equal(attention_op("f32", OP2("bmm", 0, 1, 4) ", " OP1("tril", 4, "", 5) ", "
-					 OP1("_safe_softmax", 5, "\"dim\": -1", 6) ", " OP2("bmm", 6, 2, 7), 4),
 			    "attention_masked");
+	assert_string_equal(attention_op("f16", OP2("bmm", 0, 1, 4) ", " OP1("div", 4, "\"other\": 2.8284271247461903", 5)
+					 ", " OP1("_softmax", 5, "\"dim\": -1", 6) ", " OP2("bmm", 6, 2, 7), 4),
+			    "attention_fp16");
+	/* A fused op whose query was scaled first: not the default scale. */
+	assert_string_equal(attention_op("f16", OP1("mul", 0, Q4, 4) ", "
+					 "{\"op\": \"aten.scaled_dot_product_attention\", \"overload\": \"default\", \"args\": ["
+					 "{\"name\": \"query\", \"tensor\": 4}, {\"name\": \"key\", \"tensor\": 1}, "
+					 "{\"name\": \"value\", \"tensor\": 2}], \"attrs\": {}, \"outputs\": [5]}", 2),
+			    "attention_masked");
+#undef Q4
 }
 #undef SDPA
 #undef OP1
