@@ -141,6 +141,28 @@ template <typename T> __device__ __forceinline__ void store_y(T *p, T v)
 #endif
 }
 
+/* The row's statistics from this block's (m, s) pair: merged across the
+ * block, published in stat[par] for the peers, and after one cluster barrier
+ * every block's pair merged in rank order (so all blocks get bit-identical
+ * values). m becomes the row's max; returns what sm_out takes with it:
+ * 1 / sum, or log(sum) for log_softmax. */
+__device__ __forceinline__ float cluster_row_stats(float &m, float s, float2 *red, float2 *stat, int par)
+{
+	cg::cluster_group cluster = cg::this_cluster();
+	block_ms<NWARPS>(m, s, red);
+	if (threadIdx.x == 0)
+		stat[par] = make_float2(m, s);
+	cluster.sync(); /* every block's pair of this row published */
+	m = -INFINITY;
+	s = 0.0f;
+#pragma unroll
+	for (int q = 0; q < CLUSTER; q++) {
+		float2 o = *cluster.map_shared_rank(&stat[par], q);
+		ms_merge(m, s, o.x, o.y);
+	}
+	return SOFTMAX_LOG ? logf(s) : 1.0f / s;
+}
+
 /* One cluster a row at a time; S floats a slice (a multiple of V). */
 template <int V>
 __global__ void __launch_bounds__(THREADS, 1)
@@ -181,18 +203,7 @@ softmax_cluster(const float *__restrict__ x, float *__restrict__ y, int64_t B, i
 			sl[k] = a;
 			ms_push_vec(m, s, a);
 		}
-		block_ms<NWARPS>(m, s, red);
-		if (t == 0)
-			stat[par] = make_float2(m, s);
-		cluster.sync(); /* every block's pair of this row published */
-		m = -INFINITY;
-		s = 0.0f;
-#pragma unroll
-		for (int q = 0; q < CLUSTER; q++) {
-			float2 o = *cluster.map_shared_rank(&stat[par], q);
-			ms_merge(m, s, o.x, o.y);
-		}
-		const float inv = SOFTMAX_LOG ? logf(s) : 1.0f / s;
+		const float inv = cluster_row_stats(m, s, red, stat, par);
 		for (k = t; k < nv; k += THREADS) {
 			T v = sl[k], o;
 #pragma unroll
@@ -255,18 +266,7 @@ softmax_cluster_bulk(const float *__restrict__ x, float *__restrict__ y, int64_t
 			for (int k = b + t; k < e; k += THREADS)
 				ms_push_vec(m, s, sl[k]);
 		}
-		block_ms<NWARPS>(m, s, red);
-		if (t == 0)
-			stat[par] = make_float2(m, s);
-		cluster.sync(); /* every block's pair of this row published */
-		m = -INFINITY;
-		s = 0.0f;
-#pragma unroll
-		for (int q = 0; q < CLUSTER; q++) {
-			float2 o = *cluster.map_shared_rank(&stat[par], q);
-			ms_merge(m, s, o.x, o.y);
-		}
-		const float inv = SOFTMAX_LOG ? logf(s) : 1.0f / s;
+		const float inv = cluster_row_stats(m, s, red, stat, par);
 		const int64_t next = r + clusters;
 		for (int c = 0; c < CHUNKS; c++) {
 			const int b = c * cv, e = min(b + cv, nv);
