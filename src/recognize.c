@@ -390,6 +390,10 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	def_int(b, "CONV_GROUPS", groups);
 	def_int(b, "CONV_BIAS", bias);
 	def_int(b, "CONV_TRANSPOSED", transposed);
+	/* A 1x1 window everywhere, stride 1, no padding, groups 1: each image a
+	 * plain GEMM, weight times x's rows (conv_pointwise's requires line). */
+	if (strstr(name, "_pointwise") && !transposed && ints_all(op, "stride", 1, 1) && ints_all(op, "padding", 0, 0))
+		def_int(b, "CONV_POINTWISE_PLAIN", 1);
 	/* A transposed conv with a stride above 1 on some axis: most of its
 	 * taps meet no input (the ideas that split it by output phase ask). */
 	if (transposed && dims <= 3) {

@@ -1,0 +1,51 @@
+#!/bin/bash
+# tests/bridge/test_conv_pointwise.sh [PYTHON] - the pointwise (1x1)
+# convolution template on real graphs: for a scaled-down copy of KernelBench
+# level 1's 87_conv_pointwise_2D and the odd-shaped 1x1 convs of tests/data
+# (2-D with and without bias, with and without 16-byte alignment, 3-D),
+# recognition writes CONV_POINTWISE_PLAIN (a 1x1 window, stride 1, no
+# padding, groups 1), `kbreed template conv_pointwise --for` realises them,
+# and nvcc compiles them at the defaults and at the knob extremes (sm_90a;
+# not in the sanitizer run). A 1x1 conv with a stride and a 3x3 conv get no
+# CONV_POINTWISE_PLAIN and are refused. A dry run's round 0 holds
+# conv_pointwise for the plain ones and not for the strided one.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/bridge/template_lib.sh
+
+level1_copies 87_conv_pointwise_2D
+cp tests/data/odd_conv2d_pointwise.py tests/data/odd_conv2d_pointwise_vec.py tests/data/odd_conv3d_pointwise.py "$tmp/p/"
+for f in "$tmp"/p/*.py; do
+	name=$(basename "$f" .py)
+	describe "$f"
+	realise conv_pointwise "$f" default
+	case $name in
+	odd_*)
+		realise conv_pointwise "$f" low BM=64 BN=64 BK=16 WARPS=4 STAGES=2 PRECISION=1
+		realise conv_pointwise "$f" high BM=128 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=3 ;;
+	esac
+done
+want_op odd_conv2d_pointwise conv2d_pointwise "CONV_POINTWISE_PLAIN 1" "CONV_BIAS 0"
+want_op odd_conv2d_pointwise_vec conv2d_pointwise "CONV_POINTWISE_PLAIN 1" "CONV_BIAS 1"
+want_op odd_conv3d_pointwise conv3d_pointwise "CONV_POINTWISE_PLAIN 1" "CONV_DIMS 3"
+want_op 87_conv_pointwise_2D conv2d_pointwise "CONV_POINTWISE_PLAIN 1"
+compile_realisations
+
+# Not a plain GEMM of x's rows: a 1x1 window with a stride, and a 3x3 conv.
+cp tests/data/odd_conv2d_pointwise_strided.py tests/data/odd_conv2d.py "$tmp/"
+for name in odd_conv2d_pointwise_strided odd_conv2d; do
+	describe "$tmp/$name.py"
+	lacks "$name" CONV_POINTWISE_PLAIN
+	refused conv_pointwise "$tmp/$name.py"
+done
+want_op odd_conv2d_pointwise_strided conv2d_pointwise "CONV_STRIDE 2"
+
+# Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
+export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
+round0_holds conv_pointwise "$tmp/p/odd_conv2d_pointwise_vec.py" 1
+# (each call runs again into the problem's one database: the first count
+# is of one run)
+round0_holds conv_igemm "$tmp/odd_conv2d_pointwise_strided.py" 1
+round0_holds conv_pointwise "$tmp/odd_conv2d_pointwise_strided.py" 0
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
