@@ -10,6 +10,12 @@
 //   mma_m16n8k16_f16 / _bf16      d += a * b, one m16n8k16 fragment, fp32 accumulate
 //   mma_m16n8k8_tf32              d += a * b, one m16n8k8 fragment of TF32
 //   to_tf32(x)                    fp32 rounded to TF32 (to nearest, ties away), as bits
+//   tf32_split(x, big, small)     x as big + small, two TF32s (3xTF32's operands):
+//                                 big = tf32(x), small = tf32(x - big) (x - big is exact)
+//   tf32_split_trunc(x, big, small)
+//                                 the same by truncation: the top 19 bits of x, then of
+//                                 x - big (two logic ops where the rounding takes two
+//                                 conversions; about 2^-20 relative instead of 2^-22)
 // Shared-memory operands are 32-bit addresses (smem_u32). Every copy, wait
 // and ldmatrix carries a "memory" clobber, so the compiler keeps ordinary
 // shared-memory reads and writes on their side of it.
@@ -101,6 +107,19 @@ __device__ __forceinline__ uint32_t to_tf32(float x)
 	uint32_t r;
 	asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
 	return r;
+}
+
+__device__ __forceinline__ void tf32_split(float x, uint32_t &big, uint32_t &small)
+{
+	big = to_tf32(x);
+	small = to_tf32(x - __uint_as_float(big));
+}
+
+/* x as bits (an ldmatrix register, say). */
+__device__ __forceinline__ void tf32_split_trunc(uint32_t x, uint32_t &big, uint32_t &small)
+{
+	big = x & 0xffffe000u;
+	small = __float_as_uint(__uint_as_float(x) - __uint_as_float(big)) & 0xffffe000u;
 }
 
 #endif

@@ -347,15 +347,12 @@ dwsep_kernel(const T *__restrict__ x, const T *__restrict__ dw, const T *__restr
 						if constexpr (PRECISION == 3) {
 							const float av[4] = { m_lo[m0], m_lo[m0 + 8], m_hi[m0], m_hi[m0 + 8] };
 							const float w0 = w_lo[n0], w1 = w_hi[n0];
-							uint32_t big[4], small[4];
+							uint32_t big[4], small[4], b0, b1, s0, s1;
 #pragma unroll
-							for (int c = 0; c < 4; c++) {
-								big[c] = to_tf32(av[c]);
-								small[c] = to_tf32(av[c] - __uint_as_float(big[c]));
-							}
-							const uint32_t b0 = to_tf32(w0), b1 = to_tf32(w1);
-							const uint32_t s0 = to_tf32(w0 - __uint_as_float(b0));
-							const uint32_t s1 = to_tf32(w1 - __uint_as_float(b1));
+							for (int c = 0; c < 4; c++)
+								tf32_split(av[c], big[c], small[c]);
+							tf32_split(w0, b0, s0);
+							tf32_split(w1, b1, s1);
 							mma_m16n8k8_tf32(acc[i], small, b0, b1);
 							mma_m16n8k8_tf32(acc[i], big, s0, s1);
 							mma_m16n8k8_tf32(acc[i], big, b0, b1);

@@ -682,10 +682,12 @@ __device__ __forceinline__ float act(float v)
  * small one, each row a channel. */
 __device__ __forceinline__ void wsp_put(float *__restrict__ wsp, int64_t i, int nnb, float w0, float w1)
 {
-	const unsigned b0 = to_tf32(w0), b1 = to_tf32(w1);
 #if PRECISION == 3
-	const unsigned s0 = to_tf32(w0 - __uint_as_float(b0));
-	const unsigned s1 = to_tf32(w1 - __uint_as_float(b1));
+	uint32_t b0, b1, s0, s1;
+	tf32_split(w0, b0, s0);
+	tf32_split(w1, b1, s1);
+#else
+	const unsigned b0 = to_tf32(w0), b1 = to_tf32(w1);
 #endif
 #if WGMMA
 	const int lane = (int)(i & 31);
@@ -1328,10 +1330,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #pragma unroll
 					for (int c = 0; c < 4; c++) {
 #if PRECISION == 3
-						uint32_t big = r[c] & 0xffffe000u;
-						float rest = __uint_as_float(r[c]) - __uint_as_float(big);
-						abig[b][ks][i][c] = big;
-						asmall[b][ks][i][c] = __float_as_uint(rest) & 0xffffe000u;
+						tf32_split_trunc(r[c], abig[b][ks][i][c], asmall[b][ks][i][c]);
 #else
 						abig[b][ks][i][c] = to_tf32(__uint_as_float(r[c]));
 #endif
@@ -1385,10 +1384,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #pragma unroll
 					for (int c = 0; c < 4; c++) {
 #if PRECISION == 3
-						unsigned big = r[c] & 0xffffe000u;
-						float rest = __uint_as_float(r[c]) - __uint_as_float(big);
-						abig[i][c] = big;
-						asmall[i][c] = __float_as_uint(rest) & 0xffffe000u;
+						tf32_split_trunc(r[c], abig[i][c], asmall[i][c]);
 #else
 						abig[i][c] = to_tf32(__uint_as_float(r[c]));
 #endif

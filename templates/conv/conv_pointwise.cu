@@ -160,13 +160,12 @@ __device__ __forceinline__ void load_slice(float *stage, const float *__restrict
 	}
 }
 
-/* x as TF32: big (PRECISION=3: the top 19 bits) and, for 3xTF32, small (the
- * rest's top 19 bits; x - big is exact). PRECISION=1: rounded once. */
+/* x as TF32: PRECISION=3 big and small by truncation (ampere.cuh's
+ * tf32_split_trunc); PRECISION=1 rounded once (small unused). */
 __device__ __forceinline__ void tf32_parts(uint32_t x, uint32_t &big, uint32_t &small)
 {
 #if PRECISION == 3
-	big = x & 0xffffe000u;
-	small = __float_as_uint(__uint_as_float(x) - __uint_as_float(big)) & 0xffffe000u;
+	tf32_split_trunc(x, big, small);
 #else
 	big = to_tf32(__uint_as_float(x));
 	small = 0;

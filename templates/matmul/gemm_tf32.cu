@@ -362,11 +362,12 @@ gemm_tf32_kernel(const float *__restrict__ A, /* (M, Kall), rows lda apart */
 #pragma unroll
 				for (int jj = 0; jj < 4; jj++) {
 					float x0 = comp(lo, jj), x1 = comp(hi, jj);
+#if PRECISION == 3
+					tf32_split(x0, b_big[4 * h + jj][0], b_small[4 * h + jj][0]);
+					tf32_split(x1, b_big[4 * h + jj][1], b_small[4 * h + jj][1]);
+#else
 					b_big[4 * h + jj][0] = to_tf32(x0);
 					b_big[4 * h + jj][1] = to_tf32(x1);
-#if PRECISION == 3
-					b_small[4 * h + jj][0] = to_tf32(x0 - __uint_as_float(b_big[4 * h + jj][0]));
-					b_small[4 * h + jj][1] = to_tf32(x1 - __uint_as_float(b_big[4 * h + jj][1]));
 #endif
 				}
 			}
@@ -380,9 +381,10 @@ gemm_tf32_kernel(const float *__restrict__ A, /* (M, Kall), rows lda apart */
 #pragma unroll
 				for (int e = 0; e < 4; e++) {
 					float x = __uint_as_float(a_raw[i][e]);
-					a_big[e] = to_tf32(x);
 #if PRECISION == 3
-					a_small[e] = to_tf32(x - __uint_as_float(a_big[e]));
+					tf32_split(x, a_big[e], a_small[e]);
+#else
+					a_big[e] = to_tf32(x);
 #endif
 				}
 #pragma unroll
