@@ -38,11 +38,16 @@
  * is memory-bound where Cin is small (87_conv_pointwise_2D: K = 64, 12.9 GB
  * of x and y against 0.8 TFLOP of 3xTF32 products).
  *
- * Tiling. Block (bx, by) owns output channels [by*BM, by*BM + BM) of the
- * positions [p0, p0 + BN) of one image (bx = image * tiles + tile, so that
- * consecutive blocks read consecutive stretches of x). K (Cin) is walked in
- * BK-deep slices through a ring of STAGES shared-memory stages filled by
- * cp.async STAGES-1 slices ahead, one barrier a slice:
+ * Tiling. A tile is BM output channels by BN positions of one image (the
+ * position tile fastest, then the image, then the channel tile). The grid
+ * is persistent, as many blocks as fit at once (occupancy), block b taking
+ * tiles b, b + grid, ...; its work is one sequence of (tile, K slice) items,
+ * K (Cin) walked in BK-deep slices through a ring of STAGES shared-memory
+ * stages filled by cp.async STAGES-1 items ahead, one barrier an item, the
+ * ring running across tile boundaries: the next tile's slices load while
+ * this tile's last is multiplied and its results stored (a Cin of one or
+ * two slices leaves a non-persistent block nothing to overlap its loads
+ * with but its own epilogue). Per stage:
  *   sA [BM][BK + 4]  the weight's rows (16-byte copies of BK/4 pieces a row);
  *                    the 4-float pad puts the eight 16-byte rows an
  *                    ldmatrix phase reads in distinct banks;
@@ -63,12 +68,13 @@
  * 19 bits, in registers, and issues small*big, big*small, big*big into one
  * fp32 accumulator (small*small, ~2^-20 relative, dropped); PRECISION=1
  * rounds once (cvt.rna.tf32).
- * Epilogue: accumulator (c0, c1) is row g, columns 2t, 2t+1 (c2, c3 eight
- * rows down): the bias added, written straight from registers with
- * evict-first stores, a float2 per pair (V16), so a quad writes 32
- * contiguous bytes of a y row.
+ * Epilogue, after a tile's last slice: accumulator (c0, c1) is row g,
+ * columns 2t, 2t+1 (c2, c3 eight rows down): the bias added, written
+ * straight from registers with evict-first stores, a float2 per pair (V16),
+ * so a quad writes 32 contiguous bytes of a y row; then the accumulators
+ * start again from zero.
  * Unsupported (KB_ERR_SHAPE): not fp32, shapes that disagree, a window
- * other than 1, more than 2^31 - 1 position tiles, P or Cin past 2^31 - 1.
+ * other than 1, P, Cin or Cout past 2^31 - 1.
  */
 #ifndef BM
 #define BM 128
@@ -96,6 +102,7 @@
 #include <stdint.h>
 #include "kbreed_candidate.h"
 #include "../common/ampere.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
 
 static_assert(BM == 64 || BM == 128, "BM is 64 or 128");
 static_assert(BN == 64 || BN == 128, "BN is 64 or 128");
@@ -172,20 +179,79 @@ __device__ __forceinline__ void tf32_parts(uint32_t x, uint32_t &big, uint32_t &
 #endif
 }
 
+/* A tile's place: output channels from co0, positions from p0 of image img.
+ * Tiles run position tile fastest, then image, then channel tile, so the
+ * blocks at work at one time read neighbouring stretches of x. */
+struct tile_at {
+	int64_t img;
+	int p0, co0;
+};
+
+__device__ __forceinline__ tile_at tile_of(int64_t tile, int tilesP, int64_t N)
+{
+	const int64_t per_ct = N * tilesP;
+	const int64_t rest = tile % per_ct;
+	return { rest / tilesP, (int)(rest % tilesP) * BN, (int)(tile / per_ct) * BM };
+}
+
+/* The accumulators of tile `at` to y, with the bias, evict-first. */
+template <bool V16>
+__device__ __forceinline__ void store_tile(float (&acc)[MT][NTL][4], const tile_at &at, const float *__restrict__ bias,
+					   float *__restrict__ y, int Co, int P)
+{
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	const int g = lane >> 2, t = lane & 3;
+	const int wm = warp % WARPS_M, wn = warp / WARPS_M;
+#pragma unroll
+	for (int i = 0; i < MT; i++) {
+#pragma unroll
+		for (int h = 0; h < 2; h++) {
+			const int co = at.co0 + wm * WM + i * 16 + g + 8 * h;
+			if (co >= Co)
+				continue;
+			const float b = bias ? bias[co] : 0.0f;
+			float *yr = y + (at.img * Co + co) * (int64_t)P;
+#pragma unroll
+			for (int j = 0; j < NTL; j++) {
+				const int p = at.p0 + wn * WN + j * 8 + 2 * t;
+				const float v0 = acc[i][j][2 * h] + b, v1 = acc[i][j][2 * h + 1] + b;
+				if (V16) {
+					if (p < P) /* P even: p + 1 < P too */
+						__stcs(reinterpret_cast<float2 *>(yr + p), make_float2(v0, v1));
+				} else {
+					if (p < P)
+						__stcs(yr + p, v0);
+					if (p + 1 < P)
+						__stcs(yr + p + 1, v1);
+				}
+			}
+		}
+	}
+}
+
+/* Persistent: block b takes tiles b, b + gridDim.x, ...; its work is one
+ * sequence of (tile, slice) items, and the ring runs across tile
+ * boundaries, so the next tile's first slices load while this tile's last
+ * is multiplied and its results are stored (with a Cin of a slice or two,
+ * a tile's whole x arrives during the previous tile's products). */
 template <bool V16>
 __global__ void __launch_bounds__(NT)
 conv_pointwise(const float *__restrict__ x, const float *__restrict__ w, const float *__restrict__ bias,
-	       float *__restrict__ y, int Ci, int Co, int P, int tiles)
+	       float *__restrict__ y, int64_t N, int Ci, int Co, int P, int tilesP, int64_t tiles)
 {
 	extern __shared__ __align__(16) float smem[];
 	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 	const int g = lane >> 2, t = lane & 3;
 	const int wm = warp % WARPS_M, wn = warp / WARPS_M;
-	const int64_t img = blockIdx.x / (unsigned)tiles;
-	const int p0 = (int)(blockIdx.x % (unsigned)tiles) * BN;
-	const int co0 = blockIdx.y * BM;
-	const float *xs = x + img * Ci * (int64_t)P;
 	const int nk = (Ci + BK - 1) / BK;
+	const int64_t mine = tiles > blockIdx.x ? (tiles - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+	const int64_t items = mine * nk;
+	/* item `it` of this block: slice it % nk of its tile it / nk */
+	auto load_item = [&](int64_t it) {
+		const tile_at at = tile_of(blockIdx.x + it / nk * gridDim.x, tilesP, N);
+		load_slice<V16>(smem + (int)(it % STAGES) * STAGE_FLOATS, w, x + at.img * Ci * (int64_t)P, at.co0,
+				at.p0, (int)(it % nk) * BK, Ci, Co, P);
+	};
 
 	float acc[MT][NTL][4];
 #pragma unroll
@@ -198,21 +264,20 @@ conv_pointwise(const float *__restrict__ x, const float *__restrict__ w, const f
 
 #pragma unroll
 	for (int s = 0; s < STAGES - 1; s++) {
-		if (s < nk)
-			load_slice<V16>(smem + s * STAGE_FLOATS, w, xs, co0, p0, s * BK, Ci, Co, P);
+		if (s < items)
+			load_item(s);
 		cp_async_commit();
 	}
 	/* ldmatrix rows of this lane: rows 0-15 of an m16 tile, k 0-3 or 4-7 */
 	const int a_lane = (wm * WM + (lane & 15)) * LDA + (lane >> 4) * 4;
 	const int b_lane = t * LDB + wn * WN + g;
-	for (int kt = 0; kt < nk; kt++) {
-		cp_async_wait<STAGES - 2>(); /* slice kt landed (this thread's copies) */
-		__syncthreads();             /* ... everyone's; and slice kt-1's stage is free */
-		const int nxt = kt + STAGES - 1;
-		if (nxt < nk)
-			load_slice<V16>(smem + (nxt % STAGES) * STAGE_FLOATS, w, xs, co0, p0, nxt * BK, Ci, Co, P);
+	for (int64_t it = 0; it < items; it++) {
+		cp_async_wait<STAGES - 2>(); /* item it landed (this thread's copies) */
+		__syncthreads();             /* ... everyone's; and item it-1's stage is free */
+		if (it + STAGES - 1 < items)
+			load_item(it + STAGES - 1);
 		cp_async_commit(); /* possibly empty: the group count stays uniform */
-		const float *sA = smem + (kt % STAGES) * STAGE_FLOATS, *sB = sA + BM * LDA;
+		const float *sA = smem + (int)(it % STAGES) * STAGE_FLOATS, *sB = sA + BM * LDA;
 		const uint32_t sa = smem_u32(sA);
 #pragma unroll
 		for (int ks = 0; ks < BK / 8; ks++) {
@@ -241,53 +306,44 @@ conv_pointwise(const float *__restrict__ x, const float *__restrict__ w, const f
 				}
 			}
 		}
-	}
-	cp_async_wait<0>();
-
-	/* Epilogue: straight from the accumulators to y, evict-first. */
+		if (it % nk == nk - 1) { /* the tile's last slice: its results out, fresh accumulators */
+			store_tile<V16>(acc, tile_of(blockIdx.x + it / nk * gridDim.x, tilesP, N), bias, y, Co, P);
 #pragma unroll
-	for (int i = 0; i < MT; i++) {
+			for (int i = 0; i < MT; i++)
 #pragma unroll
-		for (int h = 0; h < 2; h++) {
-			const int co = co0 + wm * WM + i * 16 + g + 8 * h;
-			if (co >= Co)
-				continue;
-			const float b = bias ? bias[co] : 0.0f;
-			float *yr = y + (img * Co + co) * (int64_t)P;
+				for (int j = 0; j < NTL; j++)
 #pragma unroll
-			for (int j = 0; j < NTL; j++) {
-				const int p = p0 + wn * WN + j * 8 + 2 * t;
-				const float v0 = acc[i][j][2 * h] + b, v1 = acc[i][j][2 * h + 1] + b;
-				if (V16) {
-					if (p < P) /* P even: p + 1 < P too */
-						__stcs(reinterpret_cast<float2 *>(yr + p), make_float2(v0, v1));
-				} else {
-					if (p < P)
-						__stcs(yr + p, v0);
-					if (p + 1 < P)
-						__stcs(yr + p + 1, v1);
-				}
-			}
+					for (int e = 0; e < 4; e++)
+						acc[i][j][e] = 0.0f;
 		}
 	}
+	cp_async_wait<0>();
 }
 
 template <bool V16>
 static int launch(const float *x, const float *w, const float *bias, float *y, int64_t N, int Ci, int Co, int P,
 		  cudaStream_t st)
 {
-	static bool attr = false;
-	if (!attr) {
+	/* kept across calls: the shared memory allowed, the blocks an SM holds */
+	static int per_sm = 0;
+	if (per_sm == 0) {
 		if (cudaFuncSetAttribute((const void *)conv_pointwise<V16>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-					 SMEM_BYTES) != cudaSuccess)
+					 SMEM_BYTES) != cudaSuccess ||
+		    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, conv_pointwise<V16>, NT, SMEM_BYTES) !=
+			    cudaSuccess)
 			return KB_ERR_LAUNCH;
-		attr = true;
+		if (per_sm < 1)
+			return KB_ERR_SHAPE; /* the ring does not fit an SM */
 	}
-	const int64_t tiles = ((int64_t)P + BN - 1) / BN, blocks = N * tiles, chans = ((int64_t)Co + BM - 1) / BM;
-	if (blocks > 2147483647LL || chans > 65535)
+	const int sms = kb_sm_count();
+	if (sms < 1)
+		return KB_ERR_LAUNCH;
+	const int64_t tilesP = ((int64_t)P + BN - 1) / BN, chans = ((int64_t)Co + BM - 1) / BM;
+	if (tilesP > 2147483647LL)
 		return KB_ERR_SHAPE;
-	conv_pointwise<V16><<<dim3((unsigned)blocks, (unsigned)chans), NT, SMEM_BYTES, st>>>(x, w, bias, y, Ci, Co, P,
-											     (int)tiles);
+	const int64_t tiles = N * tilesP * chans;
+	const int64_t grid = tiles < (int64_t)per_sm * sms ? tiles : (int64_t)per_sm * sms;
+	conv_pointwise<V16><<<(unsigned)grid, NT, SMEM_BYTES, st>>>(x, w, bias, y, N, Ci, Co, P, (int)tilesP, tiles);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
