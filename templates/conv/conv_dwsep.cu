@@ -8,6 +8,20 @@
 // knob KC: 8 16 32 | default 8 | category control flow and loops | intermediate (depthwise) channels per step: each step stages KC input windows, makes KC depthwise tiles and adds KC terms into every output; deeper steps mean fewer barriers and more shared memory
 // knob THREADS: 64 128 256 | default 256 | category parallelism | threads per block; each holds TILE_H*TILE_W*CO_TILE/THREADS accumulators
 // knob PRECISION: 1 3 32 | default 32 | category data type | loose 1 | 32 = the pointwise step on fp32 FMAs (strict); 3 = 3xTF32 tensor-core products (mma.sync m16n8k8, each value split into big and small: big*big + big*small + small*big, fp32-class accuracy, strict); 1 = single TF32 tensor-core products (passes only the loose crfm tolerance)
+// knob SPLIT: 0 1 | default 0 | category memory access | 1 = not fused: the depthwise step writes the intermediate (fp32) to stream-ordered scratch, then the pointwise step runs as a GEMM per image on the tensor cores (templates/common/pw_gemm.cuh, conv_pointwise's: 3xTF32, TF32 at PRECISION=1); the intermediate crosses memory twice, but the products run at the tensor cores' rate; 0 = fused
+// same: SPLIT=1 PRECISION=32 as PRECISION=3
+// same: SPLIT=1 TILE_W=16 as TILE_W=32
+// same: SPLIT=1 TILE_W=64 as TILE_W=32
+// same: SPLIT=1 TILE_H=1 as TILE_H=4
+// same: SPLIT=1 TILE_H=2 as TILE_H=4
+// same: SPLIT=1 TILE_H=8 as TILE_H=4
+// same: SPLIT=1 CO_TILE=16 as CO_TILE=128
+// same: SPLIT=1 CO_TILE=32 as CO_TILE=128
+// same: SPLIT=1 CO_TILE=64 as CO_TILE=128
+// same: SPLIT=1 KC=16 as KC=8
+// same: SPLIT=1 KC=32 as KC=8
+// same: SPLIT=1 THREADS=64 as THREADS=256
+// same: SPLIT=1 THREADS=128 as THREADS=256
 /*
  * conv_dwsep.cu - a depthwise-separable convolution, nn.Conv2d(C, CM, (KH,
  * KW), groups=C) followed by nn.Conv2d(CM, Cout, 1), fused: the depthwise
@@ -111,6 +125,9 @@
 #ifndef PRECISION
 #define PRECISION 32
 #endif
+#ifndef SPLIT
+#define SPLIT 0
+#endif
 
 /* Compiled on its own: a 3x3 window, padding 1, no biases. */
 #ifndef CONV_KERNEL_H
@@ -135,6 +152,9 @@
 #include "kbreed_candidate.h"
 #include "../common/dtype.cuh" // kbreed:inline
 #include "../common/ampere.cuh" // kbreed:inline
+#if SPLIT
+#include "../common/pw_gemm.cuh" // kbreed:inline
+#endif
 
 #define KH CONV_KERNEL_H
 #define KW CONV_KERNEL_W
@@ -152,6 +172,7 @@ static_assert(KC == 8 || KC == 16 || KC == 32, "KC is 8, 16 or 32");
 static_assert(THREADS == 64 || THREADS == 128 || THREADS == 256, "THREADS is 64, 128 or 256");
 static_assert(PRECISION == 1 || PRECISION == 3 || PRECISION == 32,
 	      "PRECISION is 1 (TF32), 3 (3xTF32) or 32 (fp32 FMA)");
+static_assert(SPLIT == 0 || SPLIT == 1, "SPLIT is 0 or 1");
 static_assert(KH >= 1 && KW >= 1, "CONV_KERNEL: windows of at least 1");
 static_assert(SH >= 1 && SW >= 1, "CONV_STRIDE");
 static_assert(PH >= 0 && PW >= 0, "CONV_PAD");
@@ -428,6 +449,101 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int C, int mult,
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
+#if SPLIT
+/* SPLIT=1, the depthwise step alone: mid[n][cm][oh][ow] in fp32 (as the
+ * fused path keeps it), a block a run of 1024 outputs of one (n, cm) plane
+ * (32-bit index arithmetic within it), the window unrolled, x through the
+ * read-only cache (neighbouring windows overlap). */
+#define SPLIT_RUN 1024
+template <typename T>
+__global__ void __launch_bounds__(256)
+dw_mid_kernel(const T *__restrict__ x, const T *__restrict__ dw, const T *__restrict__ dwb, float *__restrict__ mid,
+	      int runs, int C, int mult, int H, int W, int OH, int OW)
+{
+	const int64_t plane = blockIdx.x / (unsigned)runs;   /* n * CM + cm */
+	const int cm = (int)(plane % (C * mult)), p0 = (int)(blockIdx.x % (unsigned)runs) * SPLIT_RUN;
+	const int64_t n = plane / (C * mult);
+	const T *xp = x + (n * C + cm / mult) * (int64_t)H * W;
+	float w[KH * KW];
+#pragma unroll
+	for (int k = 0; k < KH * KW; k++)
+		w[k] = to_float(dw[(int64_t)cm * KH * KW + k]);
+	const float b = CONV_BIAS ? to_float(dwb[cm]) : 0.0f;
+	float *mp = mid + plane * (int64_t)OH * OW;
+	const int count = OH * OW;
+#pragma unroll 4
+	for (int p = p0 + threadIdx.x; p < min(p0 + SPLIT_RUN, count); p += 256) {
+		const int oh = p / OW, ow = p - oh * OW;
+		float acc = b;
+#pragma unroll
+		for (int kh = 0; kh < KH; kh++) {
+			const int ih = oh * SH - PH + kh * DH;
+			if (ih < 0 || ih >= H)
+				continue;
+#pragma unroll
+			for (int kw = 0; kw < KW; kw++) {
+				const int iw = ow * SW - PW + kw * DW;
+				if (iw >= 0 && iw < W)
+					acc = fmaf(w[kh * KW + kw], to_float(xp[(int64_t)ih * W + iw]), acc);
+			}
+		}
+		mp[p] = acc;
+	}
+}
+
+/* fp16 and bf16 pointwise weights widened to fp32 for the GEMM. */
+template <typename T> __global__ void widen_kernel(const T *__restrict__ a, float *__restrict__ b, int64_t n)
+{
+	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+		b[i] = to_float(a[i]);
+}
+
+/* SPLIT=1: the depthwise step into fp32 scratch, then the pointwise GEMM
+ * (pw_gemm.cuh at conv_pointwise's default tile) over it, y rounded to T. */
+typedef pwg<128, 128, 32, 8, 3, PRECISION == 1 ? 1 : 3> SPLIT_GEMM;
+
+template <typename T>
+static int launch_split(const kb_tensor *in, kb_tensor *y, int64_t N, int C, int mult, int Cout, int H, int W,
+			int OH, int OW, cudaStream_t st)
+{
+	const int CM = C * mult;
+	if ((int64_t)OH * OW > 2147483647LL)
+		return KB_ERR_SHAPE;
+	const int P = OH * OW;
+	const int64_t runs = ((int64_t)P + SPLIT_RUN - 1) / SPLIT_RUN, blocks = N * CM * runs;
+	if (blocks > 2147483647LL)
+		return KB_ERR_SHAPE;
+	const kb_tensor *pw = &in[2 + CONV_BIAS];
+	const bool wide = sizeof(T) != sizeof(float);   /* the pointwise weights need widening */
+	const size_t mid_n = (size_t)(N * CM) * (size_t)P, w_n = wide ? (size_t)Cout * CM : 0;
+	float *mid = nullptr;
+	kb_keep_pool_mapped();
+	if (cudaMallocAsync((void **)&mid, (mid_n + w_n) * sizeof(float), st) != cudaSuccess)
+		return KB_ERR_LAUNCH;
+	float *wf = wide ? mid + mid_n : (float *)pw->data;   /* mid_n floats keep wf 4-byte aligned */
+	dw_mid_kernel<T><<<(unsigned)blocks, 256, 0, st>>>((const T *)in[0].data, (const T *)in[1].data,
+							    CONV_BIAS ? (const T *)in[2].data : nullptr, mid, (int)runs,
+							    C, mult, H, W, OH, OW);
+	if (wide)
+		widen_kernel<T><<<(unsigned)((w_n + 255) / 256 < 4096 ? (w_n + 255) / 256 : 4096), 256, 0, st>>>(
+			(const T *)pw->data, wf, (int64_t)w_n);
+	int rc = cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+	if (rc == KB_OK) {
+		const T *bp = CONV_PW_BIAS ? (const T *)pw[1].data : nullptr;
+		T *yp = (T *)y->data;
+		const bool v16 = P % 4 == 0 && CM % 4 == 0 && ((uintptr_t)wf | (uintptr_t)yp) % 16 == 0;
+		rc = v16 ? pwg_launch<SPLIT_GEMM, true, T>(mid, wf, bp, yp, N, CM, Cout, P, st)
+			 : pwg_launch<SPLIT_GEMM, false, T>(mid, wf, bp, yp, N, CM, Cout, P, st);
+	}
+	if (cudaFreeAsync(mid, st) != cudaSuccess && rc == KB_OK)
+		rc = KB_ERR_LAUNCH;
+	return rc;
+}
+#define LAUNCH launch_split
+#else
+#define LAUNCH launch
+#endif
+
 /* PyTorch's output extent of one axis; below 1 where the dilated window
  * does not fit in the padded input (PyTorch refuses that). */
 static int64_t out_extent(int64_t in, int k, int s, int p, int dil)
@@ -481,12 +597,12 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	const int mult = (int)(CM / C);
 	switch (x->dtype) {
 	case KB_F32:
-		return launch<float>(in, y, N, (int)C, mult, (int)Cout, (int)H, (int)W, (int)OH, (int)OW, st);
+		return LAUNCH<float>(in, y, N, (int)C, mult, (int)Cout, (int)H, (int)W, (int)OH, (int)OW, st);
 #if !KB_F32_ONLY
 	case KB_F16:
-		return launch<__half>(in, y, N, (int)C, mult, (int)Cout, (int)H, (int)W, (int)OH, (int)OW, st);
+		return LAUNCH<__half>(in, y, N, (int)C, mult, (int)Cout, (int)H, (int)W, (int)OH, (int)OW, st);
 	default:
-		return launch<__nv_bfloat16>(in, y, N, (int)C, mult, (int)Cout, (int)H, (int)W, (int)OH, (int)OW, st);
+		return LAUNCH<__nv_bfloat16>(in, y, N, (int)C, mult, (int)Cout, (int)H, (int)W, (int)OH, (int)OW, st);
 #else
 	default:
 		return KB_ERR_SHAPE;

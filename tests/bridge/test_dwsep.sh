@@ -67,7 +67,9 @@ print("%d %d" % (d["flops"], want))' 2>&1)
 		realise conv_dwsep "$f" high TILE_W=64 TILE_H=8 CO_TILE=128 KC=32 THREADS=256
 		realise conv_dwsep "$f" tf32 PRECISION=1
 		realise conv_dwsep "$f" tf32x3 TILE_W=32 TILE_H=2 CO_TILE=64 THREADS=128 PRECISION=3
-		realise conv_dwsep "$f" tf32-idle TILE_W=16 TILE_H=1 CO_TILE=16 THREADS=256 PRECISION=1 ;;
+		realise conv_dwsep "$f" tf32-idle TILE_W=16 TILE_H=1 CO_TILE=16 THREADS=256 PRECISION=1
+		realise conv_dwsep "$f" split SPLIT=1
+		realise conv_dwsep "$f" split-tf32 SPLIT=1 PRECISION=1 ;;
 	esac
 done
 # The realisations at the knob extremes are what they say.

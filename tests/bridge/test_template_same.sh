@@ -37,6 +37,7 @@ problem_for() {
 	gemm_wgmma_f16) echo tests/data/odd_matmul_fp16.py ;;
 	gemv) echo tests/data/odd_matvec.py ;;
 	softmax_cluster) echo tests/data/odd_softmax_cluster_vec.py ;;
+	conv_dwsep) echo tests/data/kb_conv_dwsep.py ;;
 	*) echo "" ;;
 	esac
 }

@@ -1,0 +1,277 @@
+// pw_gemm.cuh - the GEMM of a pointwise (1x1) convolution, written once for
+// the templates that run one (conv_pointwise; conv_dwsep with SPLIT=1):
+//   y[n][co][p] = bias[co] + sum_ci w[co][ci] * x[n][ci][p]
+// over N images of P positions, x and w fp32, y and bias of type TY (fp32,
+// or fp16 and bf16 rounded from the fp32 accumulators), on mma.sync m16n8k8 TF32
+// (3xTF32 at PREC = 3, one TF32 product at PREC = 1). conv_pointwise.cu's
+// header comment tells the strategy: a persistent grid, each block a
+// sequence of (tile, K slice) items through a cp.async ring that runs across
+// tile boundaries, the weight's rows and x's rows copied 16 bytes at a time
+// where V16 (P and Cin multiples of 4, 16-byte aligned pointers), y written
+// from the accumulators.
+//   pwg<BM, BN, BK, WARPS, STAGES, PREC>   the tile's constants (a type)
+//   pwg_launch<C, V16, TY>(x, w, bias, y, N, Ci, Co, P, stream)
+//                                 the kernel on as many blocks as fit at
+//                                 once: KB_OK, KB_ERR_SHAPE where the ring
+//                                 does not fit an SM, KB_ERR_LAUNCH
+// The constants are members of a type, not macros, so that a template's own
+// knob macros (conv_pointwise's BM, BN...) are not rewritten in here.
+//
+// Not a template: kbreed inlines this file in place of the marker line that
+// names it (src/template.h), once per candidate, so that a candidate stays
+// one whole file.
+#ifndef KBREED_COMMON_PW_GEMM_CUH
+#define KBREED_COMMON_PW_GEMM_CUH
+
+#include <cuda_runtime.h>
+#include <stdint.h>
+#include <type_traits>
+#include "kbreed_candidate.h"
+#include "ampere.cuh" // kbreed:inline
+#include "dtype.cuh" // kbreed:inline
+#include "host.cuh" // kbreed:inline
+
+template <int kBM, int kBN, int kBK, int kWarps, int kStages, int kPrec> struct pwg {
+	static constexpr int bm = kBM, bn = kBN, bk = kBK, stages = kStages, prec = kPrec;
+	static constexpr int nt = kWarps * 32;
+	static constexpr int warps_m = 2, warps_n = kWarps / 2;
+	static constexpr int wm = bm / warps_m, wn = bn / warps_n;   /* channels, positions a warp */
+	static constexpr int mt = wm / 16, ntl = wn / 8;
+	static constexpr int lda = bk + 4, ldb = bn + 8;              /* sA, sB rows, floats */
+	static constexpr int stage_floats = bm * lda + bk * ldb;
+	static constexpr int smem_bytes = stages * stage_floats * 4;
+	static_assert(kWarps == 4 || kWarps == 8, "4 or 8 warps");
+	static_assert(kPrec == 1 || kPrec == 3, "PREC is 1 or 3");
+	static_assert(bk % 8 == 0 && stages >= 2, "whole k8 steps, a ring of two stages at least");
+	static_assert(wn % 8 == 0 && wm % 16 == 0, "warp tiles of whole mma tiles");
+	static_assert(ldb % 32 == 8, "the B fragment's loads are conflict-free at a row stride of 8 banks");
+	static_assert(smem_bytes <= 227 * 1024, "the ring fits an SM's shared memory");
+};
+
+/* One C::bk slice of the weight (sA) and of x[n] (sB) into a stage. */
+template <class C, bool V16>
+__device__ __forceinline__ void pwg_load_slice(float *stage, const float *__restrict__ w, const float *__restrict__ xs,
+					   int co0, int p0, int k0, int Ci, int Co, int P)
+{
+	const int tid = threadIdx.x;
+	float *sA = stage, *sB = stage + C::bm * C::lda;
+	if (V16) {
+		/* Cin and P are multiples of 4: a piece lies wholly inside or outside */
+		for (int i = tid; i < C::bm * (C::bk / 4); i += C::nt) {
+			const int r = i / (C::bk / 4), c = 4 * (i % (C::bk / 4));
+			const int co = co0 + r, k = k0 + c;
+			const bool ok = co < Co && k < Ci;
+			cp_async16(smem_u32(sA + r * C::lda + c), ok ? w + (int64_t)co * Ci + k : w, ok ? 16 : 0);
+		}
+		for (int i = tid; i < C::bk * (C::bn / 4); i += C::nt) {
+			const int r = i / (C::bn / 4), c = 4 * (i % (C::bn / 4));
+			const int k = k0 + r, p = p0 + c;
+			const bool ok = k < Ci && p < P;
+			cp_async16(smem_u32(sB + r * C::ldb + c), ok ? xs + (int64_t)k * P + p : xs, ok ? 16 : 0);
+		}
+	} else {
+		for (int i = tid; i < C::bm * C::bk; i += C::nt) {
+			const int r = i / C::bk, c = i % C::bk;
+			const int co = co0 + r, k = k0 + c;
+			const bool ok = co < Co && k < Ci;
+			cp_async4(smem_u32(sA + r * C::lda + c), ok ? w + (int64_t)co * Ci + k : w, ok ? 4 : 0);
+		}
+		for (int i = tid; i < C::bk * C::bn; i += C::nt) {
+			const int r = i / C::bn, c = i % C::bn;
+			const int k = k0 + r, p = p0 + c;
+			const bool ok = k < Ci && p < P;
+			cp_async4(smem_u32(sB + r * C::ldb + c), ok ? xs + (int64_t)k * P + p : xs, ok ? 4 : 0);
+		}
+	}
+}
+
+/* x as TF32: PREC=3 big and small by truncation (ampere.cuh's
+ * tf32_split_trunc); PREC=1 rounded once (small unused). */
+template <int PREC> __device__ __forceinline__ void pwg_parts(uint32_t x, uint32_t &big, uint32_t &small)
+{
+	if constexpr (PREC == 3) {
+		tf32_split_trunc(x, big, small);
+	} else {
+		big = to_tf32(__uint_as_float(x));
+		small = 0;
+	}
+}
+
+/* A tile's place: output channels from co0, positions from p0 of image img.
+ * Tiles run position tile fastest, then image, then channel tile, so the
+ * blocks at work at one time read neighbouring stretches of x. */
+struct pwg_tile {
+	int64_t img;
+	int p0, co0;
+};
+
+template <class C> __device__ __forceinline__ pwg_tile pwg_tile_of(int64_t tile, int tilesP, int64_t N)
+{
+	const int64_t per_ct = N * tilesP;
+	const int64_t rest = tile % per_ct;
+	return { rest / tilesP, (int)(rest % tilesP) * C::bn, (int)(tile / per_ct) * C::bm };
+}
+
+/* One output, evict-first where it is fp32 (fp16 and bf16 rounded from v). */
+template <typename TY> __device__ __forceinline__ void pwg_st(TY *p, float v)
+{
+	if constexpr (std::is_same<TY, float>::value)
+		__stcs(p, v);
+	else
+		*p = from_float<TY>(v);
+}
+
+/* The accumulators of tile `at` to y, with the bias, evict-first. */
+template <class C, bool V16, typename TY>
+__device__ __forceinline__ void pwg_store_tile(float (&acc)[C::mt][C::ntl][4], const pwg_tile &at, const TY *__restrict__ bias,
+					       TY *__restrict__ y, int Co, int P)
+{
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	const int g = lane >> 2, t = lane & 3;
+	const int wm = warp % C::warps_m, wn = warp / C::warps_m;
+#pragma unroll
+	for (int i = 0; i < C::mt; i++) {
+#pragma unroll
+		for (int h = 0; h < 2; h++) {
+			const int co = at.co0 + wm * C::wm + i * 16 + g + 8 * h;
+			if (co >= Co)
+				continue;
+			const float b = bias ? to_float(bias[co]) : 0.0f;
+			TY *yr = y + (at.img * Co + co) * (int64_t)P;
+#pragma unroll
+			for (int j = 0; j < C::ntl; j++) {
+				const int p = at.p0 + wn * C::wn + j * 8 + 2 * t;
+				const float v0 = acc[i][j][2 * h] + b, v1 = acc[i][j][2 * h + 1] + b;
+				if constexpr (V16 && std::is_same<TY, float>::value) {
+					if (p < P) /* P even: p + 1 < P too */
+						__stcs(reinterpret_cast<float2 *>(yr + p), make_float2(v0, v1));
+				} else {
+					if (p < P)
+						pwg_st(yr + p, v0);
+					if (p + 1 < P)
+						pwg_st(yr + p + 1, v1);
+				}
+			}
+		}
+	}
+}
+
+/* Persistent: block b takes tiles b, b + gridDim.x, ...; its work is one
+ * sequence of (tile, slice) items, and the ring runs across tile
+ * boundaries, so the next tile's first slices load while this tile's last
+ * is multiplied and its results are stored (with a Cin of a slice or two,
+ * a tile's whole x arrives during the previous tile's products). */
+template <class C, bool V16, typename TY>
+__global__ void __launch_bounds__(C::nt)
+pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *__restrict__ bias,
+	       TY *__restrict__ y, int64_t N, int Ci, int Co, int P, int tilesP, int64_t tiles)
+{
+	extern __shared__ __align__(16) float pwg_smem[];
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	const int g = lane >> 2, t = lane & 3;
+	const int wm = warp % C::warps_m, wn = warp / C::warps_m;
+	const int nk = (Ci + C::bk - 1) / C::bk;
+	const int64_t mine = tiles > blockIdx.x ? (tiles - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+	const int64_t items = mine * nk;
+	/* item `it` of this block: slice it % nk of its tile it / nk */
+	auto load_item = [&](int64_t it) {
+		const pwg_tile at = pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N);
+		pwg_load_slice<C, V16>(pwg_smem + (int)(it % C::stages) * C::stage_floats, w, x + at.img * Ci * (int64_t)P, at.co0,
+				at.p0, (int)(it % nk) * C::bk, Ci, Co, P);
+	};
+
+	float acc[C::mt][C::ntl][4];
+#pragma unroll
+	for (int i = 0; i < C::mt; i++)
+#pragma unroll
+		for (int j = 0; j < C::ntl; j++)
+#pragma unroll
+			for (int e = 0; e < 4; e++)
+				acc[i][j][e] = 0.0f;
+
+#pragma unroll
+	for (int s = 0; s < C::stages - 1; s++) {
+		if (s < items)
+			load_item(s);
+		cp_async_commit();
+	}
+	/* ldmatrix rows of this lane: rows 0-15 of an m16 tile, k 0-3 or 4-7 */
+	const int a_lane = (wm * C::wm + (lane & 15)) * C::lda + (lane >> 4) * 4;
+	const int b_lane = t * C::ldb + wn * C::wn + g;
+	for (int64_t it = 0; it < items; it++) {
+		cp_async_wait<C::stages - 2>(); /* item it landed (this thread's copies) */
+		__syncthreads();             /* ... everyone's; and item it-1's stage is free */
+		if (it + C::stages - 1 < items)
+			load_item(it + C::stages - 1);
+		cp_async_commit(); /* possibly empty: the group count stays uniform */
+		const float *sA = pwg_smem + (int)(it % C::stages) * C::stage_floats, *sB = sA + C::bm * C::lda;
+		const uint32_t sa = smem_u32(sA);
+#pragma unroll
+		for (int ks = 0; ks < C::bk / 8; ks++) {
+			uint32_t abig[C::mt][4], asmall[C::mt][4];
+#pragma unroll
+			for (int i = 0; i < C::mt; i++) {
+				uint32_t r[4];
+				ldsm_x4(r, sa + (uint32_t)(a_lane + i * 16 * C::lda + ks * 8) * 4u);
+#pragma unroll
+				for (int c = 0; c < 4; c++)
+					pwg_parts<C::prec>(r[c], abig[i][c], asmall[i][c]);
+			}
+#pragma unroll
+			for (int j = 0; j < C::ntl; j++) {
+				const float *bp = sB + b_lane + ks * 8 * C::ldb + j * 8;
+				uint32_t b0, b1, s0, s1;
+				pwg_parts<C::prec>(__float_as_uint(bp[0]), b0, s0);
+				pwg_parts<C::prec>(__float_as_uint(bp[4 * C::ldb]), b1, s1);
+#pragma unroll
+				for (int i = 0; i < C::mt; i++) {
+					if constexpr (C::prec == 3) {
+						mma_m16n8k8_tf32(acc[i][j], asmall[i], b0, b1);
+						mma_m16n8k8_tf32(acc[i][j], abig[i], s0, s1);
+					}
+					mma_m16n8k8_tf32(acc[i][j], abig[i], b0, b1);
+				}
+			}
+		}
+		if (it % nk == nk - 1) { /* the tile's last slice: its results out, fresh accumulators */
+			pwg_store_tile<C, V16, TY>(acc, pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N), bias, y, Co, P);
+#pragma unroll
+			for (int i = 0; i < C::mt; i++)
+#pragma unroll
+				for (int j = 0; j < C::ntl; j++)
+#pragma unroll
+					for (int e = 0; e < 4; e++)
+						acc[i][j][e] = 0.0f;
+		}
+	}
+	cp_async_wait<0>();
+}
+
+template <class C, bool V16, typename TY>
+static int pwg_launch(const float *x, const float *w, const TY *bias, TY *y, int64_t N, int Ci, int Co, int P,
+		  cudaStream_t st)
+{
+	/* kept across calls: the shared memory allowed, the blocks an SM holds */
+	static int per_sm = 0;
+	if (per_sm == 0) {
+		if (cudaFuncSetAttribute((const void *)pwg_kernel<C, V16, TY>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+					 C::smem_bytes) != cudaSuccess ||
+		    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, pwg_kernel<C, V16, TY>, C::nt, C::smem_bytes) !=
+			    cudaSuccess)
+			return KB_ERR_LAUNCH;
+		if (per_sm < 1)
+			return KB_ERR_SHAPE; /* the ring does not fit an SM */
+	}
+	const int sms = kb_sm_count();
+	if (sms < 1)
+		return KB_ERR_LAUNCH;
+	const int64_t tilesP = ((int64_t)P + C::bn - 1) / C::bn, chans = ((int64_t)Co + C::bm - 1) / C::bm;
+	if (tilesP > 2147483647LL)
+		return KB_ERR_SHAPE;
+	const int64_t tiles = N * tilesP * chans;
+	const int64_t grid = tiles < (int64_t)per_sm * sms ? tiles : (int64_t)per_sm * sms;
+	pwg_kernel<C, V16, TY><<<(unsigned)grid, C::nt, C::smem_bytes, st>>>(x, w, bias, y, N, Ci, Co, P, (int)tilesP, tiles);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+#endif
