@@ -112,6 +112,17 @@ template <class C> __device__ __forceinline__ pwg_tile pwg_tile_of(int64_t tile,
 	return { rest / tilesP, (int)(rest % tilesP) * C::bn, (int)(tile / per_ct) * C::bm };
 }
 
+template <class C> __device__ __forceinline__ void pwg_zero(float (&acc)[C::mt][C::ntl][4])
+{
+#pragma unroll
+	for (int i = 0; i < C::mt; i++)
+#pragma unroll
+		for (int j = 0; j < C::ntl; j++)
+#pragma unroll
+			for (int e = 0; e < 4; e++)
+				acc[i][j][e] = 0.0f;
+}
+
 /* One output, evict-first where it is fp32 (fp16 and bf16 rounded from v). */
 template <typename TY> __device__ __forceinline__ void pwg_st(TY *p, float v)
 {
@@ -181,13 +192,7 @@ pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *_
 	};
 
 	float acc[C::mt][C::ntl][4];
-#pragma unroll
-	for (int i = 0; i < C::mt; i++)
-#pragma unroll
-		for (int j = 0; j < C::ntl; j++)
-#pragma unroll
-			for (int e = 0; e < 4; e++)
-				acc[i][j][e] = 0.0f;
+	pwg_zero<C>(acc);
 
 #pragma unroll
 	for (int s = 0; s < C::stages - 1; s++) {
@@ -235,13 +240,7 @@ pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *_
 		}
 		if (it % nk == nk - 1) { /* the tile's last slice: its results out, fresh accumulators */
 			pwg_store_tile<C, V16, TY>(acc, pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N), bias, y, Co, P);
-#pragma unroll
-			for (int i = 0; i < C::mt; i++)
-#pragma unroll
-				for (int j = 0; j < C::ntl; j++)
-#pragma unroll
-					for (int e = 0; e < 4; e++)
-						acc[i][j][e] = 0.0f;
+			pwg_zero<C>(acc);
 		}
 	}
 	cp_async_wait<0>();
