@@ -20,6 +20,14 @@
 #                                                  # (KBREED_COMPILE_GROUP=1) and then in groups (the default),
 #                                                  # a fresh cache and database each: the nvcc wait and the
 #                                                  # GPU's busy share of each run ($OUT/groups.md)
+#   OUT=DIR sh scripts/device.sh plan FILE          # several of these steps in one call, each under its own
+#                                                  # time limit (lines "SECONDS NAME [VAR=VALUE...] STEP ARGS...",
+#                                                  # shell quoting; '#' comments): each into $OUT/NAME, then
+#                                                  # all of them in $OUT/plan.tgz, a log in $OUT/plan.txt
+#   OUT=DIR sh scripts/device.sh describe FILE...   # each problem's description (kbreed describe --json)
+#                                                  # into $OUT/NAME.json
+#   sh scripts/device.sh clean                      # the reference data under $KBREED_CACHE removed (between
+#                                                  # the steps of a plan that share a cache in RAM)
 #   KBREED_GPU_SECTIONS="3 4" ... test              # some of test-gpu's sections
 #   KBREED_DEVICE_LIMIT=SECONDS ... test            # stop the checks in time for results.tgz
 #                                                  # (a call cut by its own limit returns no tarball)
@@ -120,5 +128,59 @@ if [ "$step" = groups ]; then
 	} >"$OUT/groups.md"
 	cat "$OUT/groups.md"
 fi
-[ "$step" = level1-bench ] || [ "$step" = probe ] || tar czf "$OUT/results.tgz" -C build device-results 2>/dev/null
+if [ "$step" = describe ]; then
+	for f in "$@"; do
+		build/kbreed describe --json "$f" >"$OUT/$(basename "$f" .py).json" 2>&1 || rc=1
+	done
+fi
+if [ "$step" = clean ]; then
+	rm -rf "$KBREED_CACHE/refs"
+fi
+if [ "$step" = plan ]; then
+	# One call, several steps: each line runs as `OUT=$OUT/NAME timeout
+	# SECONDS sh scripts/device.sh STEP ARGS...` with its VAR=VALUE words
+	# exported, one after the other; a step cut by its limit leaves what it
+	# wrote. A call returns at most 8 files: the steps' folders go into one
+	# tarball, their starts and last lines into plan.txt.
+	plan=${1:-}
+	if [ ! -f "$plan" ]; then
+		echo "usage: sh scripts/device.sh plan FILE (lines: SECONDS NAME [VAR=VALUE...] STEP ARGS...)" >&2
+		exit 2
+	fi
+	t0=$(date +%s)
+	names=""
+	: >"$OUT/plan.txt"
+	while IFS= read -r line <&3; do
+		case $line in '' | '#'*) continue ;; esac
+		eval "set -- $line"
+		if [ $# -lt 3 ]; then
+			echo "plan: '$line': SECONDS NAME [VAR=VALUE...] STEP ARGS..." | tee -a "$OUT/plan.txt"
+			rc=1
+			continue
+		fi
+		secs=$1 name=$2
+		shift 2
+		mkdir -p "$OUT/$name"
+		names="$names $name"
+		echo "[$(($(date +%s) - t0)) s] $name: $*" | tee -a "$OUT/plan.txt"
+		(
+			while [ $# -gt 0 ] && [ "${1#*=}" != "$1" ]; do
+				# shellcheck disable=SC2163 # "$1" is a VAR=VALUE word: export assigns it
+				export "$1"
+				shift
+			done
+			OUT="$OUT/$name" exec timeout "$secs" sh scripts/device.sh "$@"
+		) </dev/null >"$OUT/$name/step.txt" 2>&1
+		step_rc=$?
+		[ $step_rc -eq 0 ] || rc=1
+		tail -30 "$OUT/$name/step.txt" | tee -a "$OUT/plan.txt"
+		echo "[$(($(date +%s) - t0)) s] $name: exit $step_rc" | tee -a "$OUT/plan.txt"
+	done 3<"$plan"
+	# shellcheck disable=SC2086 # the names are words
+	[ -n "$names" ] && tar czf "$OUT/plan.tgz" -C "$OUT" $names && (cd "$OUT" && rm -rf $names)
+fi
+case $step in
+level1-bench | probe | plan | describe | clean) ;;
+*) tar czf "$OUT/results.tgz" -C build device-results 2>/dev/null ;;
+esac
 exit $rc

@@ -1,0 +1,23 @@
+"""SDPA problem for describing on the GPU machine (scripts/plans): scale."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, scale=0.3)
+
+
+def get_inputs():
+    q = torch.randn(2, 3, 96, 64).half()
+    k = torch.randn(2, 3, 80, 64).half()
+    v = torch.randn(2, 3, 80, 64).half()
+    return [q, k, v]
+
+
+def get_init_inputs():
+    return []
