@@ -197,6 +197,17 @@ field() {
 	esac
 }
 
+# The problems after the first to run are described in the background, one
+# after the other, while the first ones run: a description starts Python and
+# imports torch (seconds), inside a run's one-minute budget unless it is
+# cached. The first describes itself.
+first=1
+while read -r p; do
+	done_in "$(basename "$p" .py)" >/dev/null && continue
+	[ $first = 1 ] && first=0 && continue
+	"$K" -q describe "$p" >/dev/null 2>&1
+done <"$W/list" &
+ahead=$!
 while read -r p; do
 	name=$(basename "$p" .py)
 	if d=$(done_in "$name"); then
@@ -249,6 +260,8 @@ while read -r p; do
 			"$(field "$name" pct_floor 1)% of floor, $(field "$name" template) (${secs}s)"
 	fi
 done <"$W/list"
+kill "$ahead" 2>/dev/null
+wait "$ahead" 2>/dev/null
 [ -n "$left" ] && say "left for the next call (deadline $deadline s):$left"
 say "$n_done done, $n_correct correct, $n_skipped skipped (results already), $(echo "$left" | wc -w) left"
 exit 0

@@ -168,9 +168,18 @@ check "level1_bench.sh: the last line counts" "$(tail -1 "$TMP/run0" | sed 's/^+
 	not_ok "level1_bench.sh: nothing ran, nothing written"
 
 # A deadline in time: b_gelu and c_gelu run, the second guessed from the first.
-KBREED_BENCH_DEADLINE=600 KBREED_BENCH_GUESS=1 sh $L "$TMP/l1/a_gelu.py" "$TMP/l1/b_gelu.py" "$TMP/l1/c_gelu.py" \
-	-- --rounds 0 --reps 20 >"$TMP/run1" 2>&1
+# (No description cached: --list above described c_gelu.)
+rm -rf "$TMP/cache/describe"
+KBREED_FAKE_EVENT_LOG=$TMP/events1 KBREED_BENCH_DEADLINE=600 KBREED_BENCH_GUESS=1 sh $L "$TMP/l1/a_gelu.py" \
+	"$TMP/l1/b_gelu.py" "$TMP/l1/c_gelu.py" -- --rounds 0 --reps 20 >"$TMP/run1" 2>&1
 check "level1_bench.sh: exit 0" $? 0
+# c_gelu is described in the background while b_gelu runs: its description
+# starts before b_gelu's PyTorch timing, not after b_gelu's run.
+c_describe=$(grep -n '^describe c_gelu.py$' "$TMP/events1" | head -1 | cut -d: -f1)
+first_time=$(grep -n '^time ' "$TMP/events1" | head -1 | cut -d: -f1)
+[ -n "$c_describe" ] && [ -n "$first_time" ] && [ "$c_describe" -lt "$first_time" ] &&
+	ok "level1_bench.sh: the next problem is described while the first runs" ||
+	not_ok "level1_bench.sh: the next problem is described while the first runs" "$(cat "$TMP/events1")"
 check "level1_bench.sh: two done, both correct" "$(tail -1 "$TMP/run1" | sed 's/^+[0-9]*s //')" \
 	"2 done, 2 correct, 1 skipped (results already), 0 left"
 first=$(sed -n 's/.*b_gelu: .* ms, .*(\([0-9]*\)s)$/\1/p' "$TMP/run1")
