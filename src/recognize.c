@@ -218,6 +218,18 @@ static bool is_sdpa(const struct graph_op *op)
 	       !strcmp(short_name(op), "scaled_dot_product_attention");
 }
 
+/* Whether op (a mul or div) applies a constant the graph does not record:
+ * a 0-dim tensor that no op made (a number wrapped as a tensor). */
+static bool unknown_constant(const struct op_graph *g, const struct graph_op *op)
+{
+	for (int a = 0; a < op->n_args; a++) {
+		const struct graph_tensor *t = &g->tensors[op->args[a].tensor];
+		if (t->kind == GRAPH_CONST && t->ndim == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Whether an attention graph computes what the flash templates do:
  * softmax(q k^T / sqrt(D)) v with no mask, not causal, no dropout. A fused
  * SDPA op says all of this in its arguments (a scale of its own included).
@@ -225,14 +237,16 @@ static bool is_sdpa(const struct graph_op *op)
  * _safe_softmax; or attention written out) shows a mask as the ops that make
  * or apply one, dropout as its own ops, and its scale as the constants its
  * muls and divs apply (the math path scales q and k^T by D^-1/4 each): their
- * product must be 1/sqrt(D), D the last extent of the first input. */
+ * product must be 1/sqrt(D), D the last extent of the first input. Where a
+ * constant was recorded as a tensor without its value, the scale is not
+ * known here and is taken as the default (the judge finds a wrong one). */
 static bool attention_plain(const struct compute *c)
 {
 	static const char *const masking[] = {
 		"tril", "triu", "where", "masked_fill", "dropout", "native_dropout", "bernoulli",
 		"rand_like", "randn_like", NULL,
 	};
-	bool fused = false;
+	bool fused = false, unknown = false;
 	double factor = 1;
 	for (int k = 0; k < c->n; k++) {
 		const struct graph_op *op = cop(c, k);
@@ -242,8 +256,10 @@ static bool attention_plain(const struct compute *c)
 			return false;
 		if (!strcmp(name, "mul") && graph_op_float(op, "other", &v))
 			factor *= v;
-		if (!strcmp(name, "div") && graph_op_float(op, "other", &v))
+		else if (!strcmp(name, "div") && graph_op_float(op, "other", &v))
 			factor = v != 0 ? factor / v : 0;
+		else if (!strcmp(name, "mul") || !strcmp(name, "div"))
+			unknown |= unknown_constant(c->g, op);
 		if (!is_sdpa(op))
 			continue;
 		fused = true;
@@ -257,7 +273,9 @@ static bool attention_plain(const struct compute *c)
 			return false;
 	}
 	if (fused)
-		return factor == 1;
+		return factor == 1 && !unknown;
+	if (unknown)
+		return true;
 	const struct op_graph *g = c->g;
 	if (g->n_inputs < 1 || g->tensors[0].ndim < 1 || g->tensors[0].shape[g->tensors[0].ndim - 1] < 1)
 		return false;

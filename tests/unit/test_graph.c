@@ -463,6 +463,28 @@ static void test_attention_kinds(void **state)
 					 "{\"name\": \"value\", \"tensor\": 2}], \"attrs\": {}, \"outputs\": [5]}", 2),
 			    "attention_masked");
 #undef Q4
+	/* The math path's scale as a number wrapped in a 0-dim tensor (no value
+	 * recorded): the scale is unknown here, taken as the default. */
+	struct op_graph *g;
+	assert_int_equal(decode("{\"tensors\": ["
+				"{\"kind\": \"input\", \"index\": 0, \"name\": \"q\", \"dtype\": \"f16\", \"shape\": [2, 3, 7, 8]}, "
+				"{\"kind\": \"input\", \"index\": 1, \"name\": \"k\", \"dtype\": \"f16\", \"shape\": [2, 3, 8, 7]}, "
+				"{\"kind\": \"input\", \"index\": 2, \"name\": \"v\", \"dtype\": \"f16\", \"shape\": [2, 3, 7, 8]}, "
+				"{\"kind\": \"const\", \"name\": \"c\", \"dtype\": \"f32\", \"shape\": []}, "
+				"{\"kind\": \"inter\", \"name\": \"t0\", \"dtype\": \"f16\", \"shape\": [2, 3, 7, 8]}, "
+				"{\"kind\": \"inter\", \"name\": \"t1\", \"dtype\": \"f16\", \"shape\": [2, 3, 7, 7]}, "
+				"{\"kind\": \"inter\", \"name\": \"t2\", \"dtype\": \"f16\", \"shape\": [2, 3, 7, 7]}, "
+				"{\"kind\": \"inter\", \"name\": \"t3\", \"dtype\": \"f16\", \"shape\": [2, 3, 7, 8]}], "
+				"\"ops\": [{\"op\": \"aten.mul\", \"overload\": \"Tensor\", \"args\": [{\"name\": \"self\", \"tensor\": 0}, "
+				"{\"name\": \"other\", \"tensor\": 3}], \"attrs\": {}, \"outputs\": [4]}, "
+				OP2("bmm", 4, 1, 5) ", " OP1("_safe_softmax", 5, "\"dim\": -1", 6) ", " OP2("bmm", 6, 2, 7)
+				"], \"outputs\": [7]}", &g), 0);
+	struct recognition r;
+	recognition_init(&r);
+	assert_true(recognize_graph(g, &r));
+	assert_string_equal(r.op, "attention_fp16");
+	recognition_release(&r);
+	graph_free(g);
 }
 #undef SDPA
 #undef OP1
