@@ -231,7 +231,8 @@ static bool unknown_constant(const struct op_graph *g, const struct graph_op *op
 }
 
 /* Whether an attention graph computes what the flash templates do:
- * softmax(q k^T / sqrt(D)) v with no mask, not causal, no dropout. A fused
+ * softmax(q k^T / sqrt(D)) v of its three inputs, with no mask, not causal,
+ * no dropout. A fused
  * SDPA op says all of this in its arguments (a scale of its own included).
  * A decomposed one (PyTorch's math path on the meta device, with
  * _safe_softmax; or attention written out) shows a mask as the ops that make
@@ -242,10 +243,17 @@ static bool unknown_constant(const struct op_graph *g, const struct graph_op *op
  * known here and is taken as the default (the judge finds a wrong one). */
 static bool attention_plain(const struct compute *c)
 {
+	/* Ops that make or apply a mask or a bias (torch 2.11's math path adds
+	 * an attn_mask, or its causal mask made by ones, tril and where, to the
+	 * scores), and dropout's. */
 	static const char *const masking[] = {
-		"tril", "triu", "where", "masked_fill", "dropout", "native_dropout", "bernoulli",
+		"tril", "triu", "where", "masked_fill", "add", "sub", "dropout", "native_dropout", "bernoulli",
 		"rand_like", "randn_like", NULL,
 	};
+	/* The templates take exactly q, k and v (a mask or a bias as a fourth
+	 * input is not theirs to apply). */
+	if (c->g->n_inputs != 3)
+		return false;
 	bool fused = false, unknown = false;
 	double factor = 1;
 	for (int k = 0; k < c->n; k++) {

@@ -387,16 +387,23 @@ static void test_conv_flops(void **state)
  * a scale of its own, or a decomposed one (PyTorch's math path: bmm,
  * _safe_softmax, bmm) with no op that makes or applies a mask; otherwise
  * "attention_masked", which no template serves. */
-static const char *attention_op(const char *dtype, const char *ops, int n_inter)
+static const char *attention_op_in(const char *dtype, const char *ops, int n_inter, bool mask_input)
 {
 	static char op[64];
 	struct buf b;
 	buf_init(&b, 0);
 	buf_printf(&b, "{\"tensors\": [");
-	const char *names[] = { "q", "k", "v", "m" };
-	for (int i = 0; i < 4; i++)
+	const char *names[] = { "q", "k", "v" };
+	for (int i = 0; i < 3; i++)
 		buf_printf(&b, "{\"kind\": \"input\", \"index\": %d, \"name\": \"%s\", \"dtype\": \"%s\", "
-			   "\"shape\": %s}, ", i, names[i], dtype, i == 3 ? "[7, 7]" : "[2, 3, 7, 8]");
+			   "\"shape\": [2, 3, 7, 8]}, ", i, names[i], dtype);
+	/* tensor 3, m (7 x 7): a fourth input, or a constant no op reads */
+	if (mask_input)
+		buf_printf(&b, "{\"kind\": \"input\", \"index\": 3, \"name\": \"m\", \"dtype\": \"%s\", "
+			   "\"shape\": [7, 7]}, ", dtype);
+	else
+		buf_printf(&b, "{\"kind\": \"const\", \"name\": \"m\", \"dtype\": \"%s\", \"shape\": [7, 7]}, ",
+			   dtype);
 	for (int i = 0; i < n_inter; i++)
 		buf_printf(&b, "%s{\"kind\": \"inter\", \"name\": \"t%d\", \"dtype\": \"%s\", \"shape\": [2, 3, 7, %d]}",
 			   i ? ", " : "", i, dtype, i == 0 || i == 1 ? 7 : 8);
@@ -412,6 +419,11 @@ static const char *attention_op(const char *dtype, const char *ops, int n_inter)
 	graph_free(g);
 	buf_release(&b);
 	return op;
+}
+
+static const char *attention_op(const char *dtype, const char *ops, int n_inter)
+{
+	return attention_op_in(dtype, ops, n_inter, false);
 }
 
 #define SDPA(name, args, attrs) "{\"op\": \"aten." name "\", \"overload\": \"default\", \"args\": [" \
@@ -436,8 +448,8 @@ static void test_attention_kinds(void **state)
 			    "attention_masked");
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"dropout_p\": 0.1"), 1),
 			    "attention_masked");
-	assert_string_equal(attention_op("f16", SDPA("_scaled_dot_product_efficient_attention",
-						      ", {\"name\": \"attn_bias\", \"tensor\": 3}", ""), 1),
+	assert_string_equal(attention_op_in("f16", SDPA("_scaled_dot_product_efficient_attention",
+							 ", {\"name\": \"attn_bias\", \"tensor\": 3}", ""), 1, true),
 			    "attention_masked");
 	/* Decomposed as PyTorch's math path: q and k scaled by D^-1/4 each
 	 * (D = 8), q k^T, _safe_softmax, P v; then with a causal mask (tril
@@ -456,6 +468,14 @@ static void test_attention_kinds(void **state)
 	assert_string_equal(attention_op("f16", OP2("bmm", 0, 1, 4) ", " OP1("div", 4, "\"other\": 2.8284271247461903", 5)
 					 ", " OP1("_softmax", 5, "\"dim\": -1", 6) ", " OP2("bmm", 6, 2, 7), 4),
 			    "attention_fp16");
+	/* torch 2.11's math path with an attn_mask: the mask, a fourth input,
+	 * added to the scaled scores. */
+	assert_string_equal(attention_op_in("f32", OP1("mul", 0, Q4, 4) ", " OP1("mul", 1, Q4, 5) ", "
+					    OP2("bmm", 4, 5, 6) ", {\"op\": \"aten.add\", \"overload\": \"Tensor\", \"args\": ["
+					    "{\"name\": \"self\", \"tensor\": 6}, {\"name\": \"other\", \"tensor\": 3}], \"attrs\": {},"
+					    " \"outputs\": [7]}, " OP1("_safe_softmax", 7, "\"dim\": -1", 8) ", " OP2("bmm", 8, 2, 9), 6,
+					    true),
+			    "attention_masked");
 	/* A fused op whose query was scaled first: not the default scale. */
 	assert_string_equal(attention_op("f16", OP1("mul", 0, Q4, 4) ", "
 					 "{\"op\": \"aten.scaled_dot_product_attention\", \"overload\": \"default\", \"args\": ["
@@ -490,6 +510,34 @@ static void test_attention_kinds(void **state)
 #undef OP1
 #undef OP2
 
+/* The graphs torch 2.11 records on the meta device (its math path: the
+ * inputs upcast, q and k^T scaled by D^-1/4 as mul.Scalar, _safe_softmax)
+ * for F.scaled_dot_product_attention of the files of tests/data/sdpa, described
+ * on the GPU machine (H100, 2026-12-05): only the plain fp16 one is the
+ * flash templates'. */
+static void test_attention_torch_graphs(void **state)
+{
+	static const struct { const char *file, *op; } want[] = {
+		{ "plain", "attention_fp16" }, { "bf16", "attention" }, { "causal", "attention_masked" },
+		{ "scale", "attention_masked" }, { "mask", "attention_masked" },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char path[128], *json = NULL;
+		snprintf(path, sizeof path, "tests/data/sdpa/graphs/%s.json", want[i].file);
+		assert_int_equal(util_read_file(path, 1u << 20, &json, NULL), 0);
+		struct op_graph *g;
+		assert_int_equal(decode(json, &g), 0);
+		struct recognition r;
+		recognition_init(&r);
+		assert_true(recognize_graph(g, &r));
+		if (strcmp(r.op, want[i].op))
+			fail_msg("%s: op %s, not %s", want[i].file, r.op, want[i].op);
+		recognition_release(&r);
+		graph_free(g);
+		free(json);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_matmul_16bit),
 		cmocka_unit_test(test_conv_flops),
 		cmocka_unit_test(test_attention_kinds),
+		cmocka_unit_test(test_attention_torch_graphs),
 	};
 	return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
 }
