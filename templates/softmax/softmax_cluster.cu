@@ -6,7 +6,7 @@
 // knob THREADS: 256 512 1024 | default 1024 | category parallelism | threads per block
 // knob VEC: 1 2 4 | default 4 | category memory access | floats per load and store (float, float2, float4), where rows are a multiple of VEC long and x and y aligned to it; else 1
 // knob STREAM: 0 1 | default 1 | category memory access | 1 = x read with __ldcs and y written with __stcs (evict-first): neither is touched again
-// knob BULK: 0 1 | default 0 | category asynchronous | 1 = each block's slice arrives by bulk copies (cp.async.bulk: one thread issues, an mbarrier per chunk counts the bytes, no registers hold loads in flight), in CHUNKS pieces, and a piece is refilled with the next row's slice as soon as this row's output has been written from it, so that the next row's load overlaps this row's cluster barrier and writes (rows a multiple of 4 floats, x 16-byte aligned; else as 0)
+// knob BULK: 0 1 | default 1 | category asynchronous | 1 = each block's slice arrives by bulk copies (cp.async.bulk: one thread issues, an mbarrier per chunk counts the bytes, no registers hold loads in flight), in CHUNKS pieces, and a piece is refilled with the next row's slice as soon as this row's output has been written from it, so that the next row's load overlaps this row's cluster barrier and writes (rows a multiple of 4 floats, x 16-byte aligned; else as 0; on 23_Softmax, H100: 88.8% of the floor against 82.0% with 0)
 // knob CHUNKS: 2 4 8 | default 4 | category asynchronous | BULK=1 only: pieces of a block's slice, each with its own mbarrier: more start the next row's load earlier in the writes, at one block barrier each
 // same: BULK=0 CHUNKS=2 as CHUNKS=4
 // same: BULK=0 CHUNKS=8 as CHUNKS=4
@@ -86,7 +86,7 @@
 #define STREAM 1
 #endif
 #ifndef BULK
-#define BULK 0
+#define BULK 1
 #endif
 #ifndef CHUNKS
 #define CHUNKS 4
