@@ -140,7 +140,8 @@ if [ "$step" = plan ]; then
 	# One call, several steps: each line runs as `OUT=$OUT/NAME timeout
 	# SECONDS sh scripts/device.sh STEP ARGS...` with its VAR=VALUE words
 	# exported, one after the other; a step cut by its limit leaves what it
-	# wrote. A call returns at most 8 files: the steps' folders go into one
+	# wrote. Each step first writes the machine's facts (nvidia-smi, torch's
+	# import: several seconds), so a limit below about 15 s cuts even clean. A call returns at most 8 files: the steps' folders go into one
 	# tarball, their starts and last lines into plan.txt.
 	plan=${1:-}
 	if [ ! -f "$plan" ]; then
