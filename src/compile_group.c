@@ -142,7 +142,7 @@ static void add_macro(struct scan *s, const char *name, size_t len)
 static bool extern_fits(const char *p, const char *end)
 {
 	p = skip_space(p, end, false);
-	if (end - p >= 10 && !strncmp(p, "__shared__", 10) && !is_word((unsigned char)p[10]))
+	if (end - p >= 10 && !strncmp(p, "__shared__", 10) && (end - p == 10 || !is_word((unsigned char)p[10])))
 		return true;
 	if (end - p < 3 || strncmp(p, "\"C\"", 3))
 		return false;

@@ -433,6 +433,21 @@ static void test_group_fits(void **state)
 	const char *why = NULL;
 	assert_false(compile_group_fits("int x;\n", 7, "/tmp/a\"b.cu", &why, NULL));  /* no #line for it */
 	assert_false(compile_group_fits("int x;\0int y;\n", 14, "/tmp/c1.cu", &why, NULL));
+	/* Texts are not NUL-terminated: a scan that ends at a word's last byte
+	 * must not look one past it (a heap copy of exactly the text, so that
+	 * the sanitizers see a read past it). */
+	static const char *const ends[] = { "extern __shared__", "extern \"C\"", "#define", "#include <math.h",
+					    "/* open", "\"open", "#", "x\\", "extern" };
+	for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+		size_t len = strlen(ends[i]);
+		char *copy = malloc(len);
+		assert_non_null(copy);
+		memcpy(copy, ends[i], len);
+		why = "unset";
+		bool fits = compile_group_fits(copy, len, "/tmp/c1.cu", &why, NULL);
+		assert_true(fits ? why == NULL : why != NULL);
+		free(copy);
+	}
 	/* The headers a member includes, as a set: the same set in any order
 	 * and spelling, another set for one more header. */
 	static const char *const sets[3] = { "#include <math.h>\n#include <cuda_runtime.h>\n",
