@@ -96,6 +96,14 @@ static bool all_in(const struct compute *c, const char *const *a, const char *co
 	return true;
 }
 
+/* The op that made tensor t, or NULL for an input, a parameter or a constant. */
+static const struct graph_op *producer(const struct op_graph *g, int t)
+{
+	if (t < 0 || t >= g->n_tensors || g->tensors[t].kind != GRAPH_INTER)
+		return NULL;
+	return &g->ops[g->tensors[t].producer];
+}
+
 /* The graph tensor a view chain starts from: follows shape-only ops back. */
 static int view_source(const struct op_graph *g, int t)
 {
@@ -230,18 +238,62 @@ static bool unknown_constant(const struct op_graph *g, const struct graph_op *op
 	return false;
 }
 
+/* Whether tensor t is the scalar v: a 0-dim tensor made by scalar_tensor
+ * with that value (or, where the op took it as a number, attr of op). */
+static bool scalar_is(const struct op_graph *g, const struct graph_op *op, const char *arg, double v)
+{
+	double x;
+	int t = graph_op_arg(op, arg);
+	if (t < 0)
+		return graph_op_float(op, arg, &x) && x == v;
+	const struct graph_op *made = producer(g, t);
+	return made && !strcmp(short_name(made), "scalar_tensor") && g->tensors[t].ndim == 0 &&
+	       graph_op_float(made, "s", &x) && x == v;
+}
+
+/* Whether the masking ops of a decomposed attention are exactly the causal
+ * mask of torch's math path for is_causal=True: ones(Sq, Sk), its tril
+ * (diagonal 0), where(tril, 0, -inf), added once to the scores. Key j is
+ * then seen by query i where j <= i (the top-left diagonal, for any Sq and
+ * Sk), as the templates' ATTN_CAUSAL computes. */
+static bool causal_mask(const struct compute *c)
+{
+	const struct op_graph *g = c->g;
+	if (count(c, "ones") != 1 || count(c, "tril") != 1 || count(c, "where") != 1 || count(c, "add") != 1 ||
+	    g->n_inputs != 3 || g->tensors[0].ndim < 2 || g->tensors[1].ndim < 2)
+		return false;
+	const struct graph_op *tril = find(c, "tril"), *where = find(c, "where"), *add = find(c, "add");
+	const struct graph_op *ones = producer(g, graph_op_input(tril, 0));
+	int64_t diagonal = 0;
+	double alpha = 1;
+	if (!ones || strcmp(short_name(ones), "ones") || ones->n_outputs != 1 || tril->n_outputs != 1 ||
+	    where->n_outputs != 1 || (graph_op_attr(tril, "diagonal") && !graph_op_int(tril, "diagonal", &diagonal)) ||
+	    diagonal != 0 || (graph_op_attr(add, "alpha") && !graph_op_float(add, "alpha", &alpha)) || alpha != 1)
+		return false;
+	const struct graph_tensor *m = &g->tensors[ones->outputs[0]];
+	const struct graph_tensor *q = &g->tensors[0], *k = &g->tensors[1];
+	if (m->ndim != 2 || m->shape[0] != q->shape[q->ndim - 2] || m->shape[1] != k->shape[k->ndim - 2])
+		return false;
+	if (graph_op_arg(where, "condition") != tril->outputs[0] || !scalar_is(g, where, "self", 0) ||
+	    !scalar_is(g, where, "other", -INFINITY))
+		return false;
+	return add->n_args == 2 && (add->args[0].tensor == where->outputs[0]) != (add->args[1].tensor == where->outputs[0]);
+}
+
 /* Whether an attention graph computes what the flash templates do:
- * softmax(q k^T / sqrt(D)) v of its three inputs, with no mask, not causal,
- * no dropout. A fused
- * SDPA op says all of this in its arguments (a scale of its own included).
- * A decomposed one (PyTorch's math path on the meta device, with
+ * softmax(q k^T * scale [+ causal mask]) v of its three inputs, no other
+ * mask, no dropout; *causal and *scale say which (scale 0: the default,
+ * 1/sqrt(D)). A fused SDPA op says all of this in its arguments. A
+ * decomposed one (PyTorch's math path on the meta device, with
  * _safe_softmax; or attention written out) shows a mask as the ops that make
- * or apply one, dropout as its own ops, and its scale as the constants its
- * muls and divs apply (the math path scales q and k^T by D^-1/4 each): their
- * product must be 1/sqrt(D), D the last extent of the first input. Where a
- * constant was recorded as a tensor without its value, the scale is not
- * known here and is taken as the default (the judge finds a wrong one). */
-static bool attention_plain(const struct compute *c)
+ * or apply one (only torch's causal mask, causal_mask above, is taken),
+ * dropout as its own ops, and its scale as the constants its muls and divs
+ * apply (the math path scales q and k^T by D^-1/4 each, or by scale^1/2):
+ * their product is the scale. Where a constant was recorded as a tensor
+ * without its value, the scale is not known here and is taken as the
+ * default (the judge finds a wrong one). The templates' online softmax
+ * needs a positive scale. */
+static bool attention_form(const struct compute *c, bool *causal, double *scale)
 {
 	/* Ops that make or apply a mask or a bias (torch 2.11's math path adds
 	 * an attn_mask, or its causal mask made by ones, tril and where, to the
@@ -250,18 +302,19 @@ static bool attention_plain(const struct compute *c)
 		"tril", "triu", "where", "masked_fill", "add", "sub", "dropout", "native_dropout", "bernoulli",
 		"rand_like", "randn_like", NULL,
 	};
+	*causal = false;
+	*scale = 0;
 	/* The templates take exactly q, k and v (a mask or a bias as a fourth
 	 * input is not theirs to apply). */
 	if (c->g->n_inputs != 3)
 		return false;
-	bool fused = false, unknown = false;
-	double factor = 1;
+	bool fused = false, unknown = false, masked = false;
+	double factor = 1, fused_scale = 0;
 	for (int k = 0; k < c->n; k++) {
 		const struct graph_op *op = cop(c, k);
 		const char *name = short_name(op);
 		double v = 0;
-		if (in_list(masking, name))
-			return false;
+		masked |= in_list(masking, name);
 		if (!strcmp(name, "mul") && graph_op_float(op, "other", &v))
 			factor *= v;
 		else if (!strcmp(name, "div") && graph_op_float(op, "other", &v))
@@ -271,29 +324,46 @@ static bool attention_plain(const struct compute *c)
 		if (!is_sdpa(op))
 			continue;
 		fused = true;
-		int64_t causal = 0;
+		int64_t is_causal = 0;
 		double dropout = 0;
-		const struct graph_attr *scale = graph_op_attr(op, "scale");
-		if ((graph_op_int(op, "is_causal", &causal) && causal) ||
-		    (graph_op_float(op, "dropout_p", &dropout) && dropout != 0) ||
-		    (scale && scale->value.type != GRAPH_NONE) || graph_op_arg(op, "attn_mask") >= 0 ||
+		const struct graph_attr *sc = graph_op_attr(op, "scale");
+		if ((graph_op_float(op, "dropout_p", &dropout) && dropout != 0) || graph_op_arg(op, "attn_mask") >= 0 ||
 		    graph_op_arg(op, "attn_bias") >= 0)
 			return false;
+		if (sc && sc->value.type != GRAPH_NONE && !graph_op_float(op, "scale", &fused_scale))
+			return false;
+		*causal |= graph_op_int(op, "is_causal", &is_causal) && is_causal;
 	}
-	if (fused)
-		return factor == 1 && !unknown;
+	if (masked) {
+		if (fused || !causal_mask(c))
+			return false;
+		*causal = true;
+	}
+	if (fused) {
+		if (factor != 1 || unknown || (fused_scale != 0 && !(fused_scale > 0 && isfinite(fused_scale))))
+			return false;
+		*scale = fused_scale;
+		return true;
+	}
 	if (unknown)
 		return true;
 	const struct op_graph *g = c->g;
 	if (g->n_inputs < 1 || g->tensors[0].ndim < 1 || g->tensors[0].shape[g->tensors[0].ndim - 1] < 1)
 		return false;
-	return fabs(factor * sqrt((double)g->tensors[0].shape[g->tensors[0].ndim - 1]) - 1) < 1e-5;
+	if (!(factor > 0 && isfinite(factor)))
+		return false;
+	/* the default where it is 1/sqrt(D) to float precision */
+	if (fabs(factor * sqrt((double)g->tensors[0].shape[g->tensors[0].ndim - 1]) - 1) >= 1e-5)
+		*scale = factor;
+	return true;
 }
 
-/* Attention: "attention_fp16" (the flash templates' op) or "attention"
- * where it is plain (above), "attention_masked" where it is causal, masked,
- * scaled otherwise or has dropout: no template serves that yet, so it runs
- * from its generated kernel. */
+/* Attention: "attention_fp16" where the flash templates compute it
+ * (attention_form: plain, or causal or scaled as ATTN_CAUSAL and
+ * ATTN_SCALE say), "attention" where it is plain in another dtype,
+ * "attention_masked" otherwise (masked, with dropout, or causal or scaled
+ * in another dtype): no template serves those yet, so they run from their
+ * generated kernel. */
 static bool attention(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	bool sdpa = false;
@@ -302,10 +372,19 @@ static bool attention(const struct compute *c, struct recognition *r, struct buf
 	int mms = count(c, "bmm") + count(c, "matmul") + count(c, "baddbmm");
 	if (!sdpa && !(mms >= 2 && (has(c, "_softmax") || has(c, "softmax") || has(c, "_safe_softmax"))))
 		return false;
-	if (!attention_plain(c))
-		set(r, "attention", "attention_masked");
-	else
-		set(r, "attention", !strcmp(dtype_suffix(c->g), "_fp16") ? "attention_fp16" : "attention");
+	bool causal;
+	double scale;
+	bool form = attention_form(c, &causal, &scale);
+	bool fp16 = !strcmp(dtype_suffix(c->g), "_fp16");
+	if (form && fp16) {
+		set(r, "attention", "attention_fp16");
+		if (causal)
+			def_int(b, "ATTN_CAUSAL", 1);
+		if (scale != 0)
+			def_float(b, "ATTN_SCALE", scale);
+	} else {
+		set(r, "attention", form && !causal && scale == 0 ? "attention" : "attention_masked");
+	}
 	return true;
 }
 
@@ -500,14 +579,6 @@ static bool pool(const struct compute *c, struct recognition *r, struct buf *b)
 }
 
 /* ---- the loss template's defines ---- */
-
-/* The op that made tensor t, or NULL for an input, a parameter or a constant. */
-static const struct graph_op *producer(const struct op_graph *g, int t)
-{
-	if (t < 0 || t >= g->n_tensors || g->tensors[t].kind != GRAPH_INTER)
-		return NULL;
-	return &g->ops[g->tensors[t].producer];
-}
 
 static bool is_op(const struct graph_op *op, const char *name)
 {

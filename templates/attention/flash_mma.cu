@@ -7,9 +7,12 @@
 // knob STAGES: 1 2 3 4 | default 2 | category asynchronous | slots of the K/V shared-memory ring: 1 = V loads during S and the softmax, the next K during P V; 2 = the next step's K and V load during this step; 3 and 4 = two and three steps ahead (lowered to what fits in 227 KB)
 // knob Q_IN_REGS: 0 1 | default 0 | category memory access | 1 = the warp's Q fragments are read from shared memory once and stay in registers; 0 = re-read with ldmatrix at every key step (fewer registers); only with one fragment per warp or D <= 64
 /*
- * flash_mma.cu - F.scaled_dot_product_attention(q, k, v), not causal, no
- * mask, no dropout, scale 1/sqrt(D), fp16 in and out, fp32 accumulation:
- *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] / sqrt(D)) v[bh, j, :]
+ * flash_mma.cu - F.scaled_dot_product_attention(q, k, v), causal or not, no
+ * mask, no dropout, scale 1/sqrt(D) or the problem's, fp16 in and out, fp32
+ * accumulation:
+ *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] * scale) v[bh, j, :]
+ * j over the keys, or where causal over j <= i. The problem's defines
+ * (ATTN_CAUSAL, ATTN_SCALE) and their helpers: templates/common/attention.cuh.
  *
  * Layout (contiguous, row-major, fp16):
  *   in[0]  q    (..., Sq, D)   e.g. (16, 16, 4096, 128)
@@ -21,12 +24,13 @@
  * compile-time instantiation chosen at run time (others: KB_ERR_SHAPE); v
  * has the head dim of q and k. Sq >= 0 and Sk >= 1 are any sizes.
  *
- * Strategy (FlashAttention-2 on tensor cores, mma.sync): block `blk` of a
- * 1-D grid of nqb * BH blocks owns query rows [qb * BM, qb * BM + BM) of head
- * bh = blk / nqb, qb = blk % nqb, so the blocks of one head run side by side
- * and share its K and V in L2. Warp w owns MF fragments of 16 query rows,
- * rows (w * MF + f) * 16 .. + 15 of the block. The block walks the keys in
- * steps of BN:
+ * Strategy (FlashAttention-2 on tensor cores, mma.sync): each block of a
+ * 1-D grid of nqb * BH blocks owns query rows [qb * BM, qb * BM + BM) of a
+ * head bh (attn_block: the blocks of one head side by side, sharing its K
+ * and V in L2; where causal, the longest query blocks first). Warp w owns MF
+ * fragments of 16 query rows, rows (w * MF + f) * 16 .. + 15 of the block.
+ * The block walks the keys in steps of BN, up to Sk (where causal, up to its
+ * last row: attn_keys):
  *   - the K and V tiles (BN x D each) arrive in shared memory by 16-byte
  *     cp.async (rows past Sk zero-filled) in a ring of ST slots, ST - 1
  *     steps ahead, one barrier a step (ST = 1: K and V as separate groups,
@@ -36,8 +40,9 @@
  *     operand (row), K as the B operand through non-transposed ldmatrix (a
  *     row-major (keys, D) tile is exactly the "col" layout of K^T); each K
  *     fragment serves the warp's MF query fragments;
- *   - online softmax in registers, base 2: scores times log2(e)/sqrt(D)
- *     folded into one FMA before ex2; keys >= Sk are -inf; the running row
+ *   - online softmax in registers, base 2: scores times log2(e) x scale
+ *     folded into one FMA before ex2; keys >= Sk (and where causal, keys
+ *     past the row) are -inf; the running row
  *     max m and partial row sum l live in the four lanes of a quad (max
  *     reduced by two shuffles at each step, l only at the end); O is
  *     rescaled by exp2(m_old - m_new);
@@ -89,6 +94,7 @@
 #include <stdint.h>
 #include "kbreed_candidate.h"
 #include "../common/ampere.cuh" // kbreed:inline
+#include "../common/attention.cuh" // kbreed:inline
 
 static_assert(BLOCK_M == 64 || BLOCK_M == 128 || BLOCK_M == 256, "BLOCK_M is 64, 128 or 256");
 static_assert(BLOCK_N == 32 || BLOCK_N == 64 || BLOCK_N == 128, "BLOCK_N is 32, 64 or 128");
@@ -186,7 +192,7 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 	  const __half *__restrict__ k,  /* (BH, Sk, D) */
 	  const __half *__restrict__ v,  /* (BH, Sk, D) */
 	  __half *__restrict__ o,        /* (BH, Sq, D) */
-	  int Sq, int Sk, int nqb, float sl2 /* log2(e) / sqrt(D) */)
+	  int Sq, int Sk, int nqb, float sl2 /* log2(e) x scale */)
 {
 	typedef fa_cfg<D> C;
 	constexpr int DS = C::DS, MF = C::MF, BM = C::BM, BN = C::BN, NT = C::NT, ST = C::ST;
@@ -200,12 +206,14 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 	const int g = lane >> 2, t = lane & 3; /* row in the 8-row group, column pair */
-	const int64_t bh = blockIdx.x / (unsigned)nqb;
-	const int q0 = (int)(blockIdx.x % (unsigned)nqb) * BM;
+	int64_t bh;
+	int qb;
+	attn_block(nqb, &bh, &qb);
+	const int q0 = qb * BM;
 	const __half *qg = q + (bh * Sq + q0) * D;
 	const __half *kg = k + bh * Sk * D;
 	const __half *vg = v + bh * Sk * D;
-	const int nkb = (Sk + BN - 1) / BN;
+	const int nkb = (attn_keys(Sk, q0 + BM) + BN - 1) / BN;
 
 	/*
 	 * ldmatrix .x4 over a 16 x 16 block: lanes 8i .. 8i + 7 give the rows of
@@ -323,16 +331,20 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 			}
 		}
 
-		/* keys past Sk (last step only) */
-		if (kv0 + BN > Sk) {
+		/* keys past Sk (last step only); where causal, keys past the row
+		 * (steps reaching past the warp's first row) */
+		if (kv0 + BN > Sk || (ATTN_CAUSAL && kv0 + BN - 1 > q0 + warp * MF * 16)) {
 #pragma unroll
-			for (int n = 0; n < NNT; n++)
+			for (int f = 0; f < MF; f++)
 #pragma unroll
-				for (int e = 0; e < 4; e++)
-					if (kv0 + n * 8 + 2 * t + (e & 1) >= Sk)
+				for (int n = 0; n < NNT; n++)
 #pragma unroll
-						for (int f = 0; f < MF; f++)
+					for (int e = 0; e < 4; e++) {
+						const int key = kv0 + n * 8 + 2 * t + (e & 1);
+						const int row = q0 + (warp * MF + f) * 16 + g + 8 * (e >> 1);
+						if (key >= Sk || attn_hidden(key, row))
 							sacc[f][n][e] = -INFINITY;
+					}
 		}
 
 		/* online softmax, base 2; sacc becomes P (fp32) */
@@ -458,7 +470,7 @@ static int flash_launch(const __half *q, const __half *k, const __half *v, __hal
 	const int64_t blocks = nqb * BH;
 	if (Sq > 2147483647LL - 512 || Sk > 2147483647LL - 512 || blocks > 2147483647LL)
 		return KB_ERR_SHAPE; /* row indices are int in the kernel, the grid is 1-D */
-	const float sl2 = (float)(1.4426950408889634 / sqrt((double)D));
+	const float sl2 = attn_sl2(D);
 	flash_fwd<D><<<(unsigned)blocks, C::NT, C::SMEM, st>>>(q, k, v, o, (int)Sq, (int)Sk,
 								  (int)nqb, sl2);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;

@@ -6,11 +6,13 @@
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | slots of the K/V shared-memory ring filled by TMA ahead of the consumers (lowered to what fits in 227 KB: 3 for D = 128 with 128-key steps; on the H200 3 ran 3.573 ms against 3.825 ms with 2, bench/suite-defaults-2026-12-04-h200.md)
 // knob CONSUMERS: 2 3 | default 2 | category parallelism | consumer warpgroups of 64 query rows each: the block owns 64 x CONSUMERS query rows of one head, all sharing each K/V tile
 /*
- * flash_wgmma.cu - F.scaled_dot_product_attention(q, k, v), not causal, no
- * mask, no dropout, scale 1/sqrt(D), fp16 in and out, fp32 accumulation, on
- * Hopper tensor cores (wgmma) with K and V streamed in by the tensor memory
- * accelerator (TMA):
- *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] / sqrt(D)) v[bh, j, :]
+ * flash_wgmma.cu - F.scaled_dot_product_attention(q, k, v), causal or not,
+ * no mask, no dropout, scale 1/sqrt(D) or the problem's, fp16 in and out,
+ * fp32 accumulation, on Hopper tensor cores (wgmma) with K and V streamed in
+ * by the tensor memory accelerator (TMA):
+ *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] * scale) v[bh, j, :]
+ * j over the keys, or where causal over j <= i. The problem's defines
+ * (ATTN_CAUSAL, ATTN_SCALE) and their helpers: templates/common/attention.cuh.
  *
  * Layout (contiguous, row-major, fp16):
  *   in[0]  q    (..., Sq, D)   e.g. (16, 16, 4096, 128)
@@ -26,10 +28,12 @@
  * striding over D, keys one at a time with an online softmax in fp32. It is
  * slow but exact enough, and it keeps every shape correct.
  *
- * Fast path (FlashAttention-3 style, without ping-pong scheduling). Block
- * `blk` of a 1-D grid of nqb * BH blocks owns query rows [qb * BM, qb * BM +
- * BM) of head bh = blk / nqb, qb = blk % nqb (the blocks of one head run side
- * by side and share its K and V in L2), BM = 64 * CONSUMERS. Warpgroup 0 is
+ * Fast path (FlashAttention-3 style, without ping-pong scheduling). Each
+ * block of a 1-D grid of nqb * BH blocks owns query rows [qb * BM, qb * BM +
+ * BM) of a head bh (attn_block: the blocks of one head side by side, sharing
+ * its K and V in L2; where causal, the longest query blocks first), BM = 64 *
+ * CONSUMERS, and reads the keys up to Sk (where causal, up to its last row:
+ * attn_keys). Warpgroup 0 is
  * the producer: it drops to 24 or 32 registers (setmaxnreg) and one thread
  * issues every TMA copy: the Q tile once (on its own mbarrier), then for each
  * step j of BN keys the K and V tiles into ring slot j % ST, after waiting
@@ -38,8 +42,9 @@
  * registers); consumer cw owns query rows cw * 64 .. + 63 of the tile:
  *   - S = Q K^T: D/16 wgmma m64nBNk16, both operands from shared memory,
  *     K-major (Q rows and K rows both have D contiguous), fp32 accumulators;
- *   - keys >= Sk are set to -inf (TMA filled their K rows with zeros);
- *   - online softmax on the accumulators, base 2 with log2(e)/sqrt(D) folded
+ *   - keys >= Sk are set to -inf (TMA filled their K rows with zeros), and
+ *     where causal the keys past each row;
+ *   - online softmax on the accumulators, base 2 with log2(e) x scale folded
  *     into one FMA before ex2; row max over the 4 lanes of a quad by two
  *     shuffles; O rescaled by exp2(m_old - m_new); row sums kept per lane and
  *     reduced at the end;
@@ -145,6 +150,7 @@ template <int D> struct fa_cfg {
 
 #include "../common/hopper.cuh" // kbreed:inline
 #include "../common/reduce.cuh" // kbreed:inline
+#include "../common/attention.cuh" // kbreed:inline
 
 /* D(64 x 64, fp32, 32 a thread) (+)= A(64 x 16, smem, K-major) * B(16 x 64, smem, K-major). */
 static __device__ __forceinline__ void wgmma_ss_n64(float *d, uint64_t da, uint64_t db, int scale_d)
@@ -269,7 +275,7 @@ template <int D>
 __global__ void __launch_bounds__(fa_cfg<D>::NT, 1)
 flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__ CUtensorMap tmK,
 		const __grid_constant__ CUtensorMap tmV, __half *__restrict__ o, int Sq, int Sk,
-		int nqb, float sl2 /* log2(e) / sqrt(D) */)
+		int nqb, float sl2 /* log2(e) x scale */)
 {
 #if FA_WGMMA_DEVICE
 	typedef fa_cfg<D> C;
@@ -284,9 +290,12 @@ flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__
 	const uint32_t full_bar = q_bar + 8;          /* ST x 8 bytes */
 	const uint32_t empty_bar = full_bar + ST * 8; /* ST x 8 bytes */
 
-	const int bh = (int)(blockIdx.x / (unsigned)nqb);
-	const int q0 = (int)(blockIdx.x % (unsigned)nqb) * BM;
-	const int nkb = (Sk + BN - 1) / BN;
+	int64_t bh64;
+	int qb;
+	attn_block(nqb, &bh64, &qb);
+	const int bh = (int)bh64;
+	const int q0 = qb * BM;
+	const int nkb = (attn_keys(Sk, q0 + BM) + BN - 1) / BN;
 	const int wg = threadIdx.x / 128;
 
 	if (threadIdx.x == 0) {
@@ -358,16 +367,20 @@ flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__
 
 		for (int j = 0; j < nkb; j++) {
 			const int kv0 = j * BN;
-			/* keys past Sk (last step only) */
-			if (kv0 + BN > Sk) {
+			/* keys past Sk (last step only); where causal, keys past the
+			 * row (steps reaching past the warp's first row) */
+			const int row0 = q0 + cw * 64 + warp * 16; /* rows row0 + g, row0 + g + 8 */
+			if (kv0 + BN > Sk || (ATTN_CAUSAL && kv0 + BN - 1 > row0)) {
 #pragma unroll
 				for (int n = 0; n < NNT; n++)
 #pragma unroll
-					for (int e = 0; e < 2; e++)
-						if (kv0 + n * 8 + 2 * t + e >= Sk) {
+					for (int e = 0; e < 2; e++) {
+						const int key = kv0 + n * 8 + 2 * t + e;
+						if (key >= Sk || attn_hidden(key, row0 + g))
 							sacc[4 * n + e] = -INFINITY;
+						if (key >= Sk || attn_hidden(key, row0 + g + 8))
 							sacc[4 * n + 2 + e] = -INFINITY;
-						}
+					}
 			}
 
 			/* online softmax, base 2; sacc becomes P (fp32) */
@@ -465,8 +478,9 @@ flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__
 /*
  * The plain path: warp w of the grid takes query row w of (BH * Sq, D);
  * lane l holds elements l, l + 32, ... (DPL of them, D <= 32 * DPL) of its q
- * row and O row. Keys are visited one at a time: the score is a warp sum,
- * then the online softmax update, all in fp32.
+ * row and O row. Keys are visited one at a time (where causal, those up to
+ * the row's own index): the score is a warp sum, then the online softmax
+ * update, all in fp32.
  */
 template <int DPL>
 __global__ void __launch_bounds__(256)
@@ -489,7 +503,8 @@ attn_rowwise(const __half *__restrict__ q, const __half *__restrict__ k,
 		acc[i] = 0.0f;
 	}
 	float m = -INFINITY, l = 0.0f;
-	for (int64_t j = 0; j < Sk; j++) {
+	const int64_t qi = r % Sq, nk = ATTN_CAUSAL && qi + 1 < Sk ? qi + 1 : Sk;
+	for (int64_t j = 0; j < nk; j++) {
 		const __half *kr = kb + j * D, *vr = vb + j * D;
 		float sc = 0.0f;
 #pragma unroll
@@ -588,7 +603,7 @@ static int flash_launch(const __half *q, const __half *k, const __half *v, __hal
 	    make_map(&mv, v, D, Sk, BH, C::BN))
 		return KB_ERR_LAUNCH;
 	const int64_t nqb = (Sq + C::BM - 1) / C::BM;
-	const float sl2 = (float)(1.4426950408889634 / sqrt((double)D));
+	const float sl2 = attn_sl2(D);
 	flash_wgmma_fwd<D><<<(unsigned)(nqb * BH), C::NT, C::SMEM, st>>>(mq, mk, mv, o, (int)Sq, (int)Sk,
 									 (int)nqb, sl2);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
@@ -601,7 +616,7 @@ static int rowwise_launch(const __half *q, const __half *k, const __half *v, __h
 	const int64_t rows = BH * Sq, blocks = (rows + 7) / 8;
 	if (blocks > 2147483647LL)
 		return KB_ERR_SHAPE;
-	const float sl2 = (float)(1.4426950408889634 / sqrt((double)D));
+	const float sl2 = attn_sl2(D);
 	attn_rowwise<DPL><<<(unsigned)blocks, 256, 0, st>>>(q, k, v, o, rows, Sq, Sk, (int)D, sl2);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }

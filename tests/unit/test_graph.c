@@ -382,14 +382,26 @@ static void test_conv_flops(void **state)
 	graph_free(g);
 }
 
+/* The recognised op, then each #define as " NAME=VALUE". */
+static void op_and_defines(const struct recognition *r, char *out, size_t size)
+{
+	size_t n = (size_t)snprintf(out, size, "%s", r->op);
+	for (const char *p = r->defines; (p = strstr(p, "#define ")) && n < size; p++) {
+		char name[64], value[64];
+		if (sscanf(p, "#define %63s %63s", name, value) == 2)
+			n += (size_t)snprintf(out + n, size - n, " %s=%s", name, value);
+	}
+}
+
 /* Attention is "attention_fp16" (the flash templates' op) only where it is
- * what they compute: a fused SDPA op without a mask, causality, dropout or
- * a scale of its own, or a decomposed one (PyTorch's math path: bmm,
- * _safe_softmax, bmm) with no op that makes or applies a mask; otherwise
+ * what they compute: a fused SDPA op without a mask or dropout, or a
+ * decomposed one (PyTorch's math path: bmm, _safe_softmax, bmm) with no op
+ * that makes or applies a mask but torch's causal mask; causality and a
+ * scale other than 1/sqrt(D) as ATTN_CAUSAL and ATTN_SCALE. Otherwise
  * "attention_masked", which no template serves. */
 static const char *attention_op_in(const char *dtype, const char *ops, int n_inter, bool mask_input)
 {
-	static char op[64];
+	static char op[128];
 	struct buf b;
 	buf_init(&b, 0);
 	buf_printf(&b, "{\"tensors\": [");
@@ -414,7 +426,7 @@ static const char *attention_op_in(const char *dtype, const char *ops, int n_int
 	recognition_init(&r);
 	assert_true(recognize_graph(g, &r));
 	assert_string_equal(r.family, "attention");
-	snprintf(op, sizeof op, "%s", r.op);
+	op_and_defines(&r, op, sizeof op);
 	recognition_release(&r);
 	graph_free(g);
 	buf_release(&b);
@@ -443,9 +455,13 @@ static void test_attention_kinds(void **state)
 			    "attention_fp16");
 	assert_string_equal(attention_op("f32", SDPA("scaled_dot_product_attention", "", ""), 1), "attention");
 	assert_string_equal(attention_op("f16", SDPA("_scaled_dot_product_flash_attention", "",
-						      "\"is_causal\": true"), 1), "attention_masked");
+						      "\"is_causal\": true"), 1), "attention_fp16 ATTN_CAUSAL=1");
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": 0.5"), 1),
+			    "attention_fp16 ATTN_SCALE=0.5");
+	assert_string_equal(attention_op("f32", SDPA("scaled_dot_product_attention", "", "\"scale\": 0.5"), 1),
 			    "attention_masked");
+	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": -0.5"), 1),
+			    "attention_masked");  /* the online softmax needs a positive scale */
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"dropout_p\": 0.1"), 1),
 			    "attention_masked");
 	assert_string_equal(attention_op_in("f16", SDPA("_scaled_dot_product_efficient_attention",
@@ -465,6 +481,9 @@ static void test_attention_kinds(void **state)
 	assert_string_equal(attention_op("f32", OP2("bmm", 0, 1, 4) ", " OP1("_safe_softmax", 4, "\"dim\": -1", 5)
 					 ", " OP2("bmm", 5, 2, 6), 3),
 			    "attention_masked");
+	assert_string_equal(attention_op("f16", OP2("bmm", 0, 1, 4) ", " OP1("_safe_softmax", 4, "\"dim\": -1", 5)
+					 ", " OP2("bmm", 5, 2, 6), 3),
+			    "attention_fp16 ATTN_SCALE=1");
 	assert_string_equal(attention_op("f16", OP2("bmm", 0, 1, 4) ", " OP1("div", 4, "\"other\": 2.8284271247461903", 5)
 					 ", " OP1("_softmax", 5, "\"dim\": -1", 6) ", " OP2("bmm", 6, 2, 7), 4),
 			    "attention_fp16");
@@ -517,21 +536,39 @@ static void test_attention_kinds(void **state)
  * flash templates'. */
 static void test_attention_torch_graphs(void **state)
 {
-	static const struct { const char *file, *op; } want[] = {
-		{ "plain", "attention_fp16" }, { "bf16", "attention" }, { "causal", "attention_masked" },
-		{ "scale", "attention_masked" }, { "mask", "attention_masked" },
+	static const struct { const char *file, *op, *from, *to; } want[] = {
+		{ "plain", "attention_fp16", NULL, NULL }, { "bf16", "attention", NULL, NULL },
+		{ "causal", "attention_fp16 ATTN_CAUSAL=1", NULL, NULL },
+		{ "scale", "attention_fp16 ATTN_SCALE=0.3", NULL, NULL }, { "mask", "attention_masked", NULL, NULL },
+		/* the causal graph changed: another diagonal, where's values
+		 * swapped, the mask's shape transposed: not torch's causal mask */
+		{ "causal", "attention_masked", "\"diagonal\":0", "\"diagonal\":1" },
+		{ "causal", "attention_masked", "\"tensor\":10},{\"name\":\"other\",\"tensor\":9}",
+		  "\"tensor\":9},{\"name\":\"other\",\"tensor\":10}" },
+		{ "causal", "attention_masked", "\"name\":\"t7\",\"dtype\":\"bool\",\"shape\":[96,80]",
+		  "\"name\":\"t7\",\"dtype\":\"bool\",\"shape\":[80,96]" },
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		char path[128], *json = NULL;
 		snprintf(path, sizeof path, "tests/data/sdpa/graphs/%s.json", want[i].file);
 		assert_int_equal(util_read_file(path, 1u << 20, &json, NULL), 0);
+		if (want[i].from) {
+			/* the change, in place (no longer than the text it replaces) */
+			char *at = strstr(json, want[i].from);
+			assert_non_null(at);
+			assert_true(strlen(want[i].to) == strlen(want[i].from));
+			memcpy(at, want[i].to, strlen(want[i].to));
+		}
 		struct op_graph *g;
 		assert_int_equal(decode(json, &g), 0);
 		struct recognition r;
 		recognition_init(&r);
 		assert_true(recognize_graph(g, &r));
-		if (strcmp(r.op, want[i].op))
-			fail_msg("%s: op %s, not %s", want[i].file, r.op, want[i].op);
+		char op[128];
+		op_and_defines(&r, op, sizeof op);
+		if (strcmp(op, want[i].op))
+			fail_msg("%s (%s): %s, not %s", want[i].file, want[i].to ? want[i].to : "as described", op,
+				 want[i].op);
 		recognition_release(&r);
 		graph_free(g);
 		free(json);

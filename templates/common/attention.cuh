@@ -1,0 +1,67 @@
+// attention.cuh - what the attention templates (flash_mma, flash_wgmma) take
+// from the problem, written once: the problem's defines, written by
+// recognition (src/recognize.c) before the template, and what follows from
+// them.
+//   ATTN_CAUSAL   1: query i sees keys j <= i only (torch's is_causal: the
+//                 mask is tril(ones(Sq, Sk)), aligned at the top left for
+//                 any Sq and Sk, so every query sees key 0); absent: 0
+//   ATTN_SCALE    the scores' scale, > 0 (SDPA's scale=, or the constants a
+//                 decomposed graph multiplies by); absent: 1/sqrt(D)
+// The helpers:
+//   attn_sl2(D)                    log2(e) x the scale: the factor the online
+//                                  softmax folds into its ex2 (host side)
+//   attn_keys(Sk, q_end)           keys a block whose last query row is
+//                                  q_end - 1 reads: Sk, or q_end where causal
+//   attn_hidden(key, row)          whether the causal mask hides key from
+//                                  query row (never where not causal)
+//   attn_block(nqb, &bh, &qb)      this block's head and query block, of a
+//                                  1-D grid of nqb x BH blocks
+#ifndef KBREED_ATTENTION_CUH
+#define KBREED_ATTENTION_CUH
+
+#include <math.h>
+#include <stdint.h>
+
+#ifndef ATTN_CAUSAL
+#define ATTN_CAUSAL 0
+#endif
+static_assert(ATTN_CAUSAL == 0 || ATTN_CAUSAL == 1, "ATTN_CAUSAL is 0 or 1");
+
+static inline float attn_sl2(int64_t D)
+{
+#ifdef ATTN_SCALE
+	(void)D;
+	return (float)(1.4426950408889634 * (double)(ATTN_SCALE));
+#else
+	return (float)(1.4426950408889634 / sqrt((double)D));
+#endif
+}
+
+static __host__ __device__ __forceinline__ int attn_keys(int Sk, int q_end)
+{
+	return ATTN_CAUSAL && q_end < Sk ? q_end : Sk;
+}
+
+static __device__ __forceinline__ bool attn_hidden(int key, int row)
+{
+	return ATTN_CAUSAL && key > row;
+}
+
+/* Block blockIdx.x of a 1-D grid of nqb x BH: its head bh and query block
+ * qb. Not causal, the blocks of one head side by side (they share its K and
+ * V in L2). Causal, the query blocks with the most keys first, over all
+ * heads (qb = nqb - 1 for the first BH blocks): the longest start first and
+ * the short ones fill the tail. */
+static __device__ __forceinline__ void attn_block(int nqb, int64_t *bh, int *qb)
+{
+	const unsigned blk = blockIdx.x, heads = gridDim.x / (unsigned)nqb;
+	if (ATTN_CAUSAL) {
+		*bh = blk % heads;
+		*qb = nqb - 1 - (int)(blk / heads);
+	} else {
+		*bh = blk / (unsigned)nqb;
+		*qb = (int)(blk % (unsigned)nqb);
+	}
+}
+
+#endif
