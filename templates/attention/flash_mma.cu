@@ -155,19 +155,6 @@ template <int DS> __device__ __forceinline__ uint32_t chunk_addr(uint32_t lane, 
 	return (lane ^ (uint32_t)(((2 * kc) & M) << 4)) + (uint32_t)(((2 * kc) & ~M) << 4);
 }
 
-__device__ __forceinline__ float ex2(float x)
-{
-	float y;
-	asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-	return y;
-}
-
-__device__ __forceinline__ uint32_t pack_half2(float lo, float hi)
-{
-	__half2 h = __floats2half2_rn(lo, hi);
-	return *reinterpret_cast<uint32_t *>(&h);
-}
-
 /*
  * Start the copy of rows [0, R) of a (rows, D) fp16 matrix at g into the
  * swizzled tile at s; rows >= valid are zero-filled (g itself stays a valid

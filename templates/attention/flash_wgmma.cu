@@ -254,19 +254,6 @@ static __device__ __forceinline__ void issue_pv(float *oacc, uint32_t (*pa)[4], 
 	}
 }
 
-__device__ __forceinline__ float ex2(float x)
-{
-	float y;
-	asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-	return y;
-}
-
-__device__ __forceinline__ uint32_t pack_half2(float lo, float hi)
-{
-	__half2 h = __floats2half2_rn(lo, hi);
-	return *reinterpret_cast<uint32_t *>(&h);
-}
-
 /*
  * The fast kernel. tmQ: q as (D, Sq, BH), box 64 x BM x 1; tmK, tmV: k and v
  * as (D, Sk, BH), box 64 x BN x 1. o: (BH, Sq, D).

@@ -16,9 +16,14 @@
 //                                  query row (never where not causal)
 //   attn_block(nqb, &bh, &qb)      this block's head and query block, of a
 //                                  1-D grid of nqb x BH blocks
+//   ex2(x)                         2^x by the SFU (ex2.approx.ftz): the
+//                                  online softmax's exponential
+//   pack_half2(lo, hi)             two floats rounded to fp16, packed as an
+//                                  mma operand register (lo in the low half)
 #ifndef KBREED_ATTENTION_CUH
 #define KBREED_ATTENTION_CUH
 
+#include <cuda_fp16.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -62,6 +67,20 @@ static __device__ __forceinline__ void attn_block(int nqb, int64_t *bh, int *qb)
 		*bh = blk / (unsigned)nqb;
 		*qb = (int)(blk % (unsigned)nqb);
 	}
+}
+
+/* 2^x on the special function unit; -inf gives 0. */
+static __device__ __forceinline__ float ex2(float x)
+{
+	float y;
+	asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+	return y;
+}
+
+static __device__ __forceinline__ uint32_t pack_half2(float lo, float hi)
+{
+	__half2 h = __floats2half2_rn(lo, hi);
+	return *reinterpret_cast<uint32_t *>(&h);
 }
 
 #endif
