@@ -433,6 +433,7 @@ static int get_declared(json_t *o, struct problem *p, const char *what)
 		p->family_declared |= !strcmp(s, "KBREED_FAMILY");
 		p->op_declared |= !strcmp(s, "KBREED_OP");
 		p->defines_declared |= !strcmp(s, "KBREED_DEFINES");
+		p->flops_declared |= !strcmp(s, "KBREED_FLOPS");
 	}
 	return 0;
 }

@@ -50,6 +50,7 @@ struct problem {
 	                         * defines are the file's, as before recognition) */
 	bool op_declared;       /* the file sets KBREED_OP */
 	bool defines_declared;  /* the file sets KBREED_DEFINES */
+	bool flops_declared;    /* the file sets KBREED_FLOPS (flops is the file's) */
 	int n_stress_kinds;     /* stressed input kinds the file allows (its KBREED_STRESS),
 	                         * 0 to STRESS_KINDS (src/bridge.h); all when describe
 	                         * did not say */

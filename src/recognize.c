@@ -1740,6 +1740,26 @@ static void note_f32_only(struct problem *p)
 	p->defines = d;
 }
 
+/* Causal attention (ATTN_CAUSAL among the defines, q and k as inputs 0 and
+ * 1): the share of the scores the mask leaves, sum over query rows i of
+ * min(i + 1, Sk), over Sq * Sk. FlopCounterMode counts every score of an
+ * SDPA op or of the math path's products; a kernel computes only those a
+ * row sees (about half where Sq = Sk), and the floor is that work. 1 where
+ * not causal. */
+static double causal_share(const struct problem *p)
+{
+	if (!p->defines || !strstr(p->defines, "#define ATTN_CAUSAL 1\n") || p->n_inputs < 2 ||
+	    p->inputs[0].ndim < 2 || p->inputs[1].ndim < 2)
+		return 1;
+	double sq = (double)p->inputs[0].shape[p->inputs[0].ndim - 2];
+	double sk = (double)p->inputs[1].shape[p->inputs[1].ndim - 2];
+	if (sq < 1 || sk < 1)
+		return 1;
+	/* rows 0 .. m - 1 see i + 1 keys, the rest all sk */
+	double m = sq < sk ? sq : sk;
+	return (m * (m + 1) / 2 + (sq - m) * sk) / (sq * sk);
+}
+
 bool recognize_problem(struct problem *p)
 {
 	struct recognition r;
@@ -1776,8 +1796,11 @@ bool recognize_problem(struct problem *p)
 	}
 	ok = true;
 out:
-	if (ok)
+	if (ok) {
 		note_f32_only(p);
+		if (!p->flops_declared)
+			p->flops *= causal_share(p);
+	}
 	recognition_release(&r);
 	return ok;
 }

@@ -575,6 +575,46 @@ static void test_attention_torch_graphs(void **state)
 	}
 }
 
+/* Causal attention's floor is the work its mask leaves: the FLOPs counted
+ * for every score scale by sum_i min(i + 1, Sk) / (Sq Sk); a count the file
+ * declares stands, and a plain attention keeps its count. */
+static void test_causal_flops(void **state)
+{
+	static const struct { const char *file; bool declared; double share; } cases[] = {
+		/* Sq = 96 queries, Sk = 80 keys: rows 0..79 see i + 1, 16 rows all 80 */
+		{ "causal", false, (80.0 * 81 / 2 + 16 * 80) / (96.0 * 80) },
+		{ "causal", true, 1 },
+		{ "plain", false, 1 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char path[128], *json = NULL;
+		snprintf(path, sizeof path, "tests/data/sdpa/graphs/%s.json", cases[i].file);
+		assert_int_equal(util_read_file(path, 1u << 20, &json, NULL), 0);
+		struct problem p;
+		problem_init(&p);
+		assert_int_equal(decode(json, &p.graph), 0);
+		free(json);
+		p.name = xstrdup(cases[i].file);
+		p.family = xstrdup("generic");
+		p.n_inputs = 3;
+		p.inputs = xcalloc(3, sizeof *p.inputs);
+		for (int t = 0; t < 3; t++) {
+			const struct graph_tensor *g = &p.graph->tensors[t];
+			p.inputs[t].name = xstrdup(g->name);
+			p.inputs[t].dtype = (enum kb_dtype)g->dtype;
+			p.inputs[t].ndim = g->ndim;
+			memcpy(p.inputs[t].shape, g->shape, sizeof g->shape);
+		}
+		p.flops = 1e9;
+		p.flops_declared = cases[i].declared;
+		assert_true(recognize_problem(&p));
+		if (fabs(p.flops - 1e9 * cases[i].share) > 1)
+			fail_msg("%s%s: %.0f FLOPs, want %.0f", cases[i].file, cases[i].declared ? " (declared)" : "",
+				 p.flops, 1e9 * cases[i].share);
+		problem_release(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -588,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_conv_flops),
 		cmocka_unit_test(test_attention_kinds),
 		cmocka_unit_test(test_attention_torch_graphs),
+		cmocka_unit_test(test_causal_flops),
 	};
 	return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
 }
