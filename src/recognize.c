@@ -358,12 +358,12 @@ static bool attention_form(const struct compute *c, bool *causal, double *scale)
 	return true;
 }
 
-/* Attention: "attention_fp16" where the flash templates compute it
- * (attention_form: plain, or causal or scaled as ATTN_CAUSAL and
- * ATTN_SCALE say), "attention" where it is plain in another dtype,
- * "attention_masked" otherwise (masked, with dropout, or causal or scaled
- * in another dtype): no template serves those yet, so they run from their
- * generated kernel. */
+/* Attention: "attention_fp16" or "attention_bf16" where the flash
+ * templates compute it (attention_form: plain, or causal or scaled as
+ * ATTN_CAUSAL and ATTN_SCALE say; bf16 as ATTN_BF16 says), "attention"
+ * where it is plain in fp32, "attention_masked" otherwise (masked, with
+ * dropout, or causal or scaled in fp32): no template serves those yet, so
+ * they run from their generated kernel. */
 static bool attention(const struct compute *c, struct recognition *r, struct buf *b)
 {
 	bool sdpa = false;
@@ -375,9 +375,12 @@ static bool attention(const struct compute *c, struct recognition *r, struct buf
 	bool causal;
 	double scale;
 	bool form = attention_form(c, &causal, &scale);
-	bool fp16 = !strcmp(dtype_suffix(c->g), "_fp16");
-	if (form && fp16) {
-		set(r, "attention", "attention_fp16");
+	const char *dtype = dtype_suffix(c->g);
+	if (form && (!strcmp(dtype, "_fp16") || !strcmp(dtype, "_bf16"))) {
+		bool bf16 = !strcmp(dtype, "_bf16");
+		set(r, "attention", bf16 ? "attention_bf16" : "attention_fp16");
+		if (bf16)
+			def_int(b, "ATTN_BF16", 1);
 		if (causal)
 			def_int(b, "ATTN_CAUSAL", 1);
 		if (scale != 0)

@@ -1,6 +1,6 @@
 // kbreed-template: flash_mma
 // family: attention
-// problems: attention_fp16
+// problems: attention_fp16 attention_bf16
 // knob BLOCK_M: 64 128 256 | default 256 | category memory access | query rows per block (one (b, h) each), 16 per m16 fragment; each warp holds BLOCK_M / (16 * warps) fragments, at most 2 (1 for D = 256), the block shrinking to fit
 // knob BLOCK_N: 32 64 128 | default 64 | category memory access | keys per step of the key loop (K and V tiles of BLOCK_N rows); at most 64 for D = 256, and for D > 64 with two fragments per warp
 // knob WARPS: 2 4 8 | default 8 | category parallelism | warps per block, lowered to BLOCK_M / 16 where the block has fewer 16-row fragments
@@ -8,13 +8,14 @@
 // knob Q_IN_REGS: 0 1 | default 0 | category memory access | 1 = the warp's Q fragments are read from shared memory once and stay in registers; 0 = re-read with ldmatrix at every key step (fewer registers); only with one fragment per warp or D <= 64
 /*
  * flash_mma.cu - F.scaled_dot_product_attention(q, k, v), causal or not, no
- * mask, no dropout, scale 1/sqrt(D) or the problem's, fp16 in and out, fp32
- * accumulation:
+ * mask, no dropout, scale 1/sqrt(D) or the problem's, fp16 or bf16 in and
+ * out (attn_t), fp32 accumulation:
  *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] * scale) v[bh, j, :]
  * j over the keys, or where causal over j <= i. The problem's defines
- * (ATTN_CAUSAL, ATTN_SCALE) and their helpers: templates/common/attention.cuh.
+ * (ATTN_CAUSAL, ATTN_SCALE, ATTN_BF16) and their helpers:
+ * templates/common/attention.cuh.
  *
- * Layout (contiguous, row-major, fp16):
+ * Layout (contiguous, row-major, attn_t: fp16, or bf16 where ATTN_BF16):
  *   in[0]  q    (..., Sq, D)   e.g. (16, 16, 4096, 128)
  *   in[1]  k    (..., Sk, D)   e.g. (16, 16, 4096, 128)
  *   in[2]  v    (..., Sk, D)   e.g. (16, 16, 4096, 128)
@@ -36,7 +37,7 @@
  *     steps ahead, one barrier a step (ST = 1: K and V as separate groups,
  *     three barriers a step, V landing while S and the softmax are computed
  *     and the next K while P V is);
- *   - S = Q K^T by mma.sync.m16n8k16 (fp16 in, fp32 accumulate): Q as the A
+ *   - S = Q K^T by mma.sync.m16n8k16 (attn_t in, fp32 accumulate): Q as the A
  *     operand (row), K as the B operand through non-transposed ldmatrix (a
  *     row-major (keys, D) tile is exactly the "col" layout of K^T); each K
  *     fragment serves the warp's MF query fragments;
@@ -46,15 +47,15 @@
  *     max m and partial row sum l live in the four lanes of a quad (max
  *     reduced by two shuffles at each step, l only at the end); O is
  *     rescaled by exp2(m_old - m_new);
- *   - P is rounded to fp16 in registers: the accumulator of two adjacent
+ *   - P is rounded to attn_t in registers: the accumulator of two adjacent
  *     n8 tiles of S is, element for element, the A fragment of a k16 step of
  *     P V, so P never touches shared memory; V is the B operand through
  *     ldmatrix.trans.
- * At the end O / l is rounded to fp16 and written with half2 stores, rows
+ * At the end O / l is rounded to attn_t and written in pairs (32-bit stores), rows
  * >= Sq skipped. The scores never touch global memory.
  *
  * Shared memory (dynamic): Q tile (BM x DS), then ST K tiles, then ST V
- * tiles (BN x DS each), fp16, DS = D (128 for D = 96, whose rows are padded),
+ * tiles (BN x DS each), attn_t, DS = D (128 for D = 96, whose rows are padded),
  * from a 128-byte boundary (the kernel rounds the base up; 128 bytes more
  * are asked for). Each row is a run of 16-byte chunks, chunk c of row r
  * stored at c ^ (r & 7) (at c ^ ((r >> 1) & 3) for the 64-byte rows of
@@ -133,6 +134,16 @@ template <int D> struct fa_cfg {
 	static_assert(SMEM <= SMEM_CAP, "tiles do not fit in shared memory");
 };
 
+/* d += a * b, one m16n8k16 fragment in the inputs' type, fp32 accumulate. */
+__device__ __forceinline__ void mma_attn(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
+{
+#if ATTN_BF16
+	mma_m16n8k16_bf16(d, a, b0, b1);
+#else
+	mma_m16n8k16_f16(d, a, b0, b1);
+#endif
+}
+
 /* Byte offset of 16-byte chunk c of row r in a swizzled tile of DS halves a row. */
 template <int DS> __device__ __forceinline__ uint32_t swz(int r, int c)
 {
@@ -156,12 +167,12 @@ template <int DS> __device__ __forceinline__ uint32_t chunk_addr(uint32_t lane, 
 }
 
 /*
- * Start the copy of rows [0, R) of a (rows, D) fp16 matrix at g into the
+ * Start the copy of rows [0, R) of a (rows, D) attn_t matrix at g into the
  * swizzled tile at s; rows >= valid are zero-filled (g itself stays a valid
  * address: it is a row that exists).
  */
 template <int D, int DS, int R, int NT>
-__device__ __forceinline__ void load_tile(uint32_t s, const __half *g, int valid, int tid)
+__device__ __forceinline__ void load_tile(uint32_t s, const attn_t *g, int valid, int tid)
 {
 	constexpr int CH = D / 8; /* 16-byte chunks a row */
 #pragma unroll
@@ -175,10 +186,10 @@ __device__ __forceinline__ void load_tile(uint32_t s, const __half *g, int valid
 
 template <int D>
 __global__ void __launch_bounds__(fa_cfg<D>::NT, 1)
-flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
-	  const __half *__restrict__ k,  /* (BH, Sk, D) */
-	  const __half *__restrict__ v,  /* (BH, Sk, D) */
-	  __half *__restrict__ o,        /* (BH, Sq, D) */
+flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, D) */
+	  const attn_t *__restrict__ k,  /* (BH, Sk, D) */
+	  const attn_t *__restrict__ v,  /* (BH, Sk, D) */
+	  attn_t *__restrict__ o,        /* (BH, Sq, D) */
 	  int Sq, int Sk, int nqb, float sl2 /* log2(e) x scale */)
 {
 	typedef fa_cfg<D> C;
@@ -197,9 +208,9 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 	int qb;
 	attn_block(nqb, &bh, &qb);
 	const int q0 = qb * BM;
-	const __half *qg = q + (bh * Sq + q0) * D;
-	const __half *kg = k + bh * Sk * D;
-	const __half *vg = v + bh * Sk * D;
+	const attn_t *qg = q + (bh * Sq + q0) * D;
+	const attn_t *kg = k + bh * Sk * D;
+	const attn_t *vg = v + bh * Sk * D;
 	const int nkb = (attn_keys(Sk, q0 + BM) + BN - 1) / BN;
 
 	/*
@@ -312,8 +323,8 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 				ldsm_x4(b, chunk_addr<DS>(aK, kc) + np * 16 * DS * 2);
 #pragma unroll
 				for (int f = 0; f < MF; f++) {
-					mma_m16n8k16_f16(sacc[f][2 * np], qa[f], b[0], b[2]);
-					mma_m16n8k16_f16(sacc[f][2 * np + 1], qa[f], b[1], b[3]);
+					mma_attn(sacc[f][2 * np], qa[f], b[0], b[2]);
+					mma_attn(sacc[f][2 * np + 1], qa[f], b[1], b[3]);
 				}
 			}
 		}
@@ -366,16 +377,16 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 				}
 			}
 		}
-		/* P to fp16 A fragments: k16 step kk is n8 tiles 2kk (a0, a1) and 2kk + 1 (a2, a3) */
+		/* P to attn_t A fragments: k16 step kk is n8 tiles 2kk (a0, a1) and 2kk + 1 (a2, a3) */
 		uint32_t pa[MF][NNT / 2][4];
 #pragma unroll
 		for (int f = 0; f < MF; f++)
 #pragma unroll
 			for (int kk = 0; kk < NNT / 2; kk++) {
-				pa[f][kk][0] = pack_half2(sacc[f][2 * kk][0], sacc[f][2 * kk][1]);
-				pa[f][kk][1] = pack_half2(sacc[f][2 * kk][2], sacc[f][2 * kk][3]);
-				pa[f][kk][2] = pack_half2(sacc[f][2 * kk + 1][0], sacc[f][2 * kk + 1][1]);
-				pa[f][kk][3] = pack_half2(sacc[f][2 * kk + 1][2], sacc[f][2 * kk + 1][3]);
+				pa[f][kk][0] = attn_pack2(sacc[f][2 * kk][0], sacc[f][2 * kk][1]);
+				pa[f][kk][1] = attn_pack2(sacc[f][2 * kk][2], sacc[f][2 * kk][3]);
+				pa[f][kk][2] = attn_pack2(sacc[f][2 * kk + 1][0], sacc[f][2 * kk + 1][1]);
+				pa[f][kk][3] = attn_pack2(sacc[f][2 * kk + 1][2], sacc[f][2 * kk + 1][3]);
 			}
 
 		if (ST == 1) {
@@ -395,8 +406,8 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 				ldsm_x4_t(b, chunk_addr<DS>(aV, dp) + kk * 16 * DS * 2);
 #pragma unroll
 				for (int f = 0; f < MF; f++) {
-					mma_m16n8k16_f16(oacc[f][2 * dp], pa[f][kk], b[0], b[1]);
-					mma_m16n8k16_f16(oacc[f][2 * dp + 1], pa[f][kk], b[2], b[3]);
+					mma_attn(oacc[f][2 * dp], pa[f][kk], b[0], b[1]);
+					mma_attn(oacc[f][2 * dp + 1], pa[f][kk], b[2], b[3]);
 				}
 			}
 		}
@@ -410,7 +421,7 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 	}
 	cp_async_wait<0>(); /* nothing left in flight at exit */
 
-	/* O / l, rounded to fp16; rows past Sq are not written */
+	/* O / l, rounded to attn_t; rows past Sq are not written */
 #pragma unroll
 	for (int f = 0; f < MF; f++) {
 #pragma unroll
@@ -421,12 +432,11 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 			const float inv = 1.0f / l;
 			const int row = q0 + (warp * MF + f) * 16 + g + 8 * h;
 			if (row < Sq) {
-				__half *orow = o + (bh * Sq + row) * D + 2 * t;
+				attn_t *orow = o + (bh * Sq + row) * D + 2 * t;
 #pragma unroll
 				for (int d = 0; d < NDT; d++) {
-					__half2 hv = __floats2half2_rn(oacc[f][d][2 * h] * inv,
-								       oacc[f][d][2 * h + 1] * inv);
-					*reinterpret_cast<__half2 *>(orow + d * 8) = hv;
+					*reinterpret_cast<uint32_t *>(orow + d * 8) =
+						attn_pack2(oacc[f][d][2 * h] * inv, oacc[f][d][2 * h + 1] * inv);
 				}
 			}
 		}
@@ -434,7 +444,7 @@ flash_fwd(const __half *__restrict__ q,  /* (BH, Sq, D) */
 }
 
 template <int D>
-static int flash_launch(const __half *q, const __half *k, const __half *v, __half *o,
+static int flash_launch(const attn_t *q, const attn_t *k, const attn_t *v, attn_t *o,
 			int64_t BH, int64_t Sq, int64_t Sk, cudaStream_t st)
 {
 	typedef fa_cfg<D> C;
@@ -470,8 +480,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	const kb_tensor *q = &in[0], *k = &in[1], *v = &in[2];
 	kb_tensor *o = &out[0];
-	if (q->dtype != KB_F16 || k->dtype != KB_F16 || v->dtype != KB_F16 ||
-	    o->dtype != KB_F16)
+	if (q->dtype != ATTN_KB_DTYPE || k->dtype != ATTN_KB_DTYPE || v->dtype != ATTN_KB_DTYPE ||
+	    o->dtype != ATTN_KB_DTYPE)
 		return KB_ERR_SHAPE;
 	const int nd = q->ndim;
 	if (nd < 2 || nd > KBREED_MAX_DIMS || k->ndim != nd || v->ndim != nd || o->ndim != nd)
@@ -492,9 +502,9 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		return KB_ERR_SHAPE;
 	if (BH == 0 || Sq == 0)
 		return KB_OK;
-	const __half *qp = (const __half *)q->data, *kp = (const __half *)k->data;
-	const __half *vp = (const __half *)v->data;
-	__half *op = (__half *)o->data;
+	const attn_t *qp = (const attn_t *)q->data, *kp = (const attn_t *)k->data;
+	const attn_t *vp = (const attn_t *)v->data;
+	attn_t *op = (attn_t *)o->data;
 	cudaStream_t st = (cudaStream_t)stream;
 	switch (D) {
 	case 32: return flash_launch<32>(qp, kp, vp, op, BH, Sq, Sk, st);

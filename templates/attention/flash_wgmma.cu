@@ -1,20 +1,21 @@
 // kbreed-template: flash_wgmma
 // family: attention
-// problems: attention_fp16
+// problems: attention_fp16 attention_bf16
 // arch: sm_90a
 // knob BLOCK_N: 64 128 | default 128 | category memory access | keys per step of the key loop = the n of the S = Q K^T wgmma and the k extent of P V; lowered to 64 for D = 128 with three consumers (160 registers a thread)
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | slots of the K/V shared-memory ring filled by TMA ahead of the consumers (lowered to what fits in 227 KB: 3 for D = 128 with 128-key steps; on the H200 3 ran 3.573 ms against 3.825 ms with 2, bench/suite-defaults-2026-12-04-h200.md)
 // knob CONSUMERS: 2 3 | default 2 | category parallelism | consumer warpgroups of 64 query rows each: the block owns 64 x CONSUMERS query rows of one head, all sharing each K/V tile
 /*
  * flash_wgmma.cu - F.scaled_dot_product_attention(q, k, v), causal or not,
- * no mask, no dropout, scale 1/sqrt(D) or the problem's, fp16 in and out,
- * fp32 accumulation, on Hopper tensor cores (wgmma) with K and V streamed in
- * by the tensor memory accelerator (TMA):
+ * no mask, no dropout, scale 1/sqrt(D) or the problem's, fp16 or bf16 in and
+ * out (attn_t), fp32 accumulation, on Hopper tensor cores (wgmma) with K and
+ * V streamed in by the tensor memory accelerator (TMA):
  *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] * scale) v[bh, j, :]
  * j over the keys, or where causal over j <= i. The problem's defines
- * (ATTN_CAUSAL, ATTN_SCALE) and their helpers: templates/common/attention.cuh.
+ * (ATTN_CAUSAL, ATTN_SCALE, ATTN_BF16) and their helpers:
+ * templates/common/attention.cuh.
  *
- * Layout (contiguous, row-major, fp16):
+ * Layout (contiguous, row-major, attn_t: fp16, or bf16 where ATTN_BF16):
  *   in[0]  q    (..., Sq, D)   e.g. (16, 16, 4096, 128)
  *   in[1]  k    (..., Sk, D)   e.g. (16, 16, 4096, 128)
  *   in[2]  v    (..., Sk, D)   e.g. (16, 16, 4096, 128)
@@ -48,13 +49,13 @@
  *     into one FMA before ex2; row max over the 4 lanes of a quad by two
  *     shuffles; O rescaled by exp2(m_old - m_new); row sums kept per lane and
  *     reduced at the end;
- *   - P rounded to fp16 in registers and fed as the register A operand of
+ *   - P rounded to attn_t in registers and fed as the register A operand of
  *     O += P V: BN/16 wgmma m64nDk16, V from shared memory N-major (V rows
  *     are keys = the k of this product, D contiguous = its n), imm-trans-b 1.
  *   The next step's S wgmma is issued right behind this step's P V (both
  *   then waited for together), so the tensor cores see the two back to back;
  *   afterwards lane 0 of each consumer warp arrives on the slot's "empty".
- * Epilogue: O / l rounded to fp16 and stored from registers as half2, rows
+ * Epilogue: O / l rounded to attn_t and stored from registers in pairs, rows
  * >= Sq skipped.
  *
  * Register fragments (PTX ISA, wgmma m64nNk16): accumulator register
@@ -67,7 +68,7 @@
  *
  * Shared memory (dynamic, from a 1024-byte boundary): the Q tile, ST K
  * tiles, ST V tiles, then the mbarriers. Every tile is D/64 chunks of
- * [rows][64] fp16 (128-byte rows; chunk c holds columns 64c .. 64c + 63),
+ * [rows][64] attn_t (128-byte rows; chunk c holds columns 64c .. 64c + 63),
  * written by TMA with 128-byte swizzling (16-byte piece p of row r at piece
  * p ^ (r % 8) within each 1024-byte group of 8 rows); chunk c of a tile of
  * R rows starts at c * R * 128. Matrix descriptors (start >> 4 in bits
@@ -156,7 +157,7 @@ template <int D> struct fa_cfg {
 static __device__ __forceinline__ void wgmma_ss_n64(float *d, uint64_t da, uint64_t db, int scale_d)
 {
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {"
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32." ATTN_PTX_TYPE "." ATTN_PTX_TYPE " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
 		     "}, %32, %33, p, 1, 1, 0, 0;\n}\n"
@@ -171,7 +172,7 @@ static __device__ __forceinline__ void wgmma_ss_n64(float *d, uint64_t da, uint6
 static __device__ __forceinline__ void wgmma_rs_n64(float *d, const uint32_t *a, uint64_t db, int scale_d)
 {
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {"
+		     "wgmma.mma_async.sync.aligned.m64n64k16.f32." ATTN_PTX_TYPE "." ATTN_PTX_TYPE " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
 		     "}, {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
@@ -186,7 +187,7 @@ static __device__ __forceinline__ void wgmma_rs_n64(float *d, const uint32_t *a,
 static __device__ __forceinline__ void wgmma_ss_n128(float *d, uint64_t da, uint64_t db, int scale_d)
 {
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {"
+		     "wgmma.mma_async.sync.aligned.m64n128k16.f32." ATTN_PTX_TYPE "." ATTN_PTX_TYPE " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
 		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
@@ -207,7 +208,7 @@ static __device__ __forceinline__ void wgmma_ss_n128(float *d, uint64_t da, uint
 static __device__ __forceinline__ void wgmma_rs_n128(float *d, const uint32_t *a, uint64_t db, int scale_d)
 {
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {"
+		     "wgmma.mma_async.sync.aligned.m64n128k16.f32." ATTN_PTX_TYPE "." ATTN_PTX_TYPE " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
 		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
@@ -261,7 +262,7 @@ static __device__ __forceinline__ void issue_pv(float *oacc, uint32_t (*pa)[4], 
 template <int D>
 __global__ void __launch_bounds__(fa_cfg<D>::NT, 1)
 flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__ CUtensorMap tmK,
-		const __grid_constant__ CUtensorMap tmV, __half *__restrict__ o, int Sq, int Sk,
+		const __grid_constant__ CUtensorMap tmV, attn_t *__restrict__ o, int Sq, int Sk,
 		int nqb, float sl2 /* log2(e) x scale */)
 {
 #if FA_WGMMA_DEVICE
@@ -334,7 +335,7 @@ flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__
 
 		float oacc[D / 2];  /* O: register 4i + 2h + e = row g + 8h, column 8i + 2t + e */
 		float sacc[BN / 2]; /* S, then P in fp32, same layout */
-		uint32_t pa[BN / 16][4]; /* P in fp16: the A fragments of the BN/16 k16 steps */
+		uint32_t pa[BN / 16][4]; /* P in attn_t: the A fragments of the BN/16 k16 steps */
 		float row_m[2] = { -INFINITY, -INFINITY }, row_l[2] = { 0.0f, 0.0f };
 #pragma unroll
 		for (int i = 0; i < D / 2; i++)
@@ -404,7 +405,7 @@ flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__
 			for (int kk = 0; kk < BN / 16; kk++)
 #pragma unroll
 				for (int r = 0; r < 4; r++)
-					pa[kk][r] = pack_half2(sacc[8 * kk + 2 * r], sacc[8 * kk + 2 * r + 1]);
+					pa[kk][r] = attn_pack2(sacc[8 * kk + 2 * r], sacc[8 * kk + 2 * r + 1]);
 
 			/* O += P V for this step, then S = Q K^T for the next, back to back */
 			wgmma_fence();
@@ -441,7 +442,7 @@ flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__
 			phase = pn;
 		}
 
-		/* O / l, rounded to fp16; rows past Sq are not written */
+		/* O / l, rounded to attn_t; rows past Sq are not written */
 #pragma unroll
 		for (int h = 0; h < 2; h++) {
 			float l = row_l[h];
@@ -450,12 +451,11 @@ flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__
 			const float inv = 1.0f / l;
 			const int row = q0 + cw * 64 + warp * 16 + g + 8 * h;
 			if (row < Sq) {
-				__half *orow = o + ((int64_t)bh * Sq + row) * D + 2 * t;
+				attn_t *orow = o + ((int64_t)bh * Sq + row) * D + 2 * t;
 #pragma unroll
 				for (int d = 0; d < NDT; d++)
-					*reinterpret_cast<__half2 *>(orow + d * 8) =
-						__floats2half2_rn(oacc[4 * d + 2 * h] * inv,
-								  oacc[4 * d + 2 * h + 1] * inv);
+					*reinterpret_cast<uint32_t *>(orow + d * 8) =
+						attn_pack2(oacc[4 * d + 2 * h] * inv, oacc[4 * d + 2 * h + 1] * inv);
 			}
 		}
 	}
@@ -471,8 +471,8 @@ flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__
  */
 template <int DPL>
 __global__ void __launch_bounds__(256)
-attn_rowwise(const __half *__restrict__ q, const __half *__restrict__ k,
-	     const __half *__restrict__ v, __half *__restrict__ o, int64_t rows, int64_t Sq,
+attn_rowwise(const attn_t *__restrict__ q, const attn_t *__restrict__ k,
+	     const attn_t *__restrict__ v, attn_t *__restrict__ o, int64_t rows, int64_t Sq,
 	     int64_t Sk, int D, float sl2)
 {
 	const int64_t r = (int64_t)blockIdx.x * 8 + (threadIdx.x >> 5);
@@ -480,25 +480,25 @@ attn_rowwise(const __half *__restrict__ q, const __half *__restrict__ k,
 	if (r >= rows)
 		return;
 	const int64_t bh = r / Sq;
-	const __half *qr = q + r * D;
-	const __half *kb = k + bh * Sk * D, *vb = v + bh * Sk * D;
+	const attn_t *qr = q + r * D;
+	const attn_t *kb = k + bh * Sk * D, *vb = v + bh * Sk * D;
 	float qv[DPL], acc[DPL];
 #pragma unroll
 	for (int i = 0; i < DPL; i++) {
 		const int d = lane + 32 * i;
-		qv[i] = d < D ? __half2float(qr[d]) : 0.0f;
+		qv[i] = d < D ? attn_to_float(qr[d]) : 0.0f;
 		acc[i] = 0.0f;
 	}
 	float m = -INFINITY, l = 0.0f;
 	const int64_t qi = r % Sq, nk = ATTN_CAUSAL && qi + 1 < Sk ? qi + 1 : Sk;
 	for (int64_t j = 0; j < nk; j++) {
-		const __half *kr = kb + j * D, *vr = vb + j * D;
+		const attn_t *kr = kb + j * D, *vr = vb + j * D;
 		float sc = 0.0f;
 #pragma unroll
 		for (int i = 0; i < DPL; i++) {
 			const int d = lane + 32 * i;
 			if (d < D)
-				sc = fmaf(qv[i], __half2float(kr[d]), sc);
+				sc = fmaf(qv[i], attn_to_float(kr[d]), sc);
 		}
 		sc = kb_warp_reduce(sc, kb_sum());
 		const float m_new = fmaxf(m, sc);
@@ -509,16 +509,16 @@ attn_rowwise(const __half *__restrict__ q, const __half *__restrict__ k,
 #pragma unroll
 		for (int i = 0; i < DPL; i++) {
 			const int d = lane + 32 * i;
-			acc[i] = acc[i] * corr + (d < D ? p * __half2float(vr[d]) : 0.0f);
+			acc[i] = acc[i] * corr + (d < D ? p * attn_to_float(vr[d]) : 0.0f);
 		}
 	}
 	const float inv = 1.0f / l;
-	__half *orow = o + r * D;
+	attn_t *orow = o + r * D;
 #pragma unroll
 	for (int i = 0; i < DPL; i++) {
 		const int d = lane + 32 * i;
 		if (d < D)
-			orow[d] = __float2half_rn(acc[i] * inv);
+			orow[d] = attn_from_float(acc[i] * inv);
 	}
 }
 
@@ -560,7 +560,7 @@ static int setup(void)
 	return KB_OK;
 }
 
-/* A 3-D fp16 tensor map over (D, S, BH) contiguous, boxes of 64 x rows x 1,
+/* A 3-D attn_t tensor map over (D, S, BH) contiguous, boxes of 64 x rows x 1,
  * 128-byte swizzle, zero fill outside. */
 static int make_map(CUtensorMap *map, const void *ptr, int64_t D, int64_t S, int64_t BH, uint32_t rows)
 {
@@ -568,14 +568,15 @@ static int make_map(CUtensorMap *map, const void *ptr, int64_t D, int64_t S, int
 	cuuint64_t strides[2] = { (cuuint64_t)(D * 2), (cuuint64_t)(S * D * 2) };
 	cuuint32_t box[3] = { 64, rows, 1 };
 	cuuint32_t estr[3] = { 1, 1, 1 };
-	CUresult r = g_encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3, (void *)ptr, dims, strides, box, estr,
+	const CUtensorMapDataType type = ATTN_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+	CUresult r = g_encode(map, type, 3, (void *)ptr, dims, strides, box, estr,
 			      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
 			      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
 	return r == CUDA_SUCCESS ? KB_OK : KB_ERR_LAUNCH;
 }
 
 template <int D>
-static int flash_launch(const __half *q, const __half *k, const __half *v, __half *o, int64_t BH,
+static int flash_launch(const attn_t *q, const attn_t *k, const attn_t *v, attn_t *o, int64_t BH,
 			int64_t Sq, int64_t Sk, cudaStream_t st, int *attr)
 {
 	typedef fa_cfg<D> C;
@@ -597,7 +598,7 @@ static int flash_launch(const __half *q, const __half *k, const __half *v, __hal
 }
 
 template <int DPL>
-static int rowwise_launch(const __half *q, const __half *k, const __half *v, __half *o, int64_t BH,
+static int rowwise_launch(const attn_t *q, const attn_t *k, const attn_t *v, attn_t *o, int64_t BH,
 			  int64_t Sq, int64_t Sk, int64_t D, cudaStream_t st)
 {
 	const int64_t rows = BH * Sq, blocks = (rows + 7) / 8;
@@ -614,7 +615,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		return KB_ERR_SHAPE;
 	const kb_tensor *q = &in[0], *k = &in[1], *v = &in[2];
 	kb_tensor *o = &out[0];
-	if (q->dtype != KB_F16 || k->dtype != KB_F16 || v->dtype != KB_F16 || o->dtype != KB_F16)
+	if (q->dtype != ATTN_KB_DTYPE || k->dtype != ATTN_KB_DTYPE || v->dtype != ATTN_KB_DTYPE ||
+	    o->dtype != ATTN_KB_DTYPE)
 		return KB_ERR_SHAPE;
 	const int nd = q->ndim;
 	if (nd < 2 || nd > KBREED_MAX_DIMS || k->ndim != nd || v->ndim != nd || o->ndim != nd)
@@ -632,9 +634,9 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		return KB_ERR_SHAPE;
 	if (BH == 0 || Sq == 0)
 		return KB_OK;
-	const __half *qp = (const __half *)q->data, *kp = (const __half *)k->data;
-	const __half *vp = (const __half *)v->data;
-	__half *op = (__half *)o->data;
+	const attn_t *qp = (const attn_t *)q->data, *kp = (const attn_t *)k->data;
+	const attn_t *vp = (const attn_t *)v->data;
+	attn_t *op = (attn_t *)o->data;
 	cudaStream_t st = (cudaStream_t)stream;
 	int rc = setup();
 	if (rc)

@@ -7,6 +7,9 @@
 //                 any Sq and Sk, so every query sees key 0); absent: 0
 //   ATTN_SCALE    the scores' scale, > 0 (SDPA's scale=, or the constants a
 //                 decomposed graph multiplies by); absent: 1/sqrt(D)
+//   ATTN_BF16     1: q, k, v and the output are bf16; absent: fp16
+//                 (attn_t, ATTN_KB_DTYPE, ATTN_PTX_TYPE: the element, its
+//                 ABI dtype, its name in PTX's mma and wgmma)
 // The helpers:
 //   attn_sl2(D)                    log2(e) x the scale: the factor the online
 //                                  softmax folds into its ex2 (host side)
@@ -18,8 +21,12 @@
 //                                  1-D grid of nqb x BH blocks
 //   ex2(x)                         2^x by the SFU (ex2.approx.ftz): the
 //                                  online softmax's exponential
-//   pack_half2(lo, hi)             two floats rounded to fp16, packed as an
-//                                  mma operand register (lo in the low half)
+//   attn_pack2(lo, hi)             two floats rounded to attn_t, packed as
+//                                  an mma operand register (lo in the low
+//                                  half), or two adjacent outputs
+//   attn_to_float(x), attn_from_float(f)
+//                                  an attn_t widened (exact); a float
+//                                  rounded to attn_t (to nearest)
 #ifndef KBREED_ATTENTION_CUH
 #define KBREED_ATTENTION_CUH
 
@@ -30,7 +37,22 @@
 #ifndef ATTN_CAUSAL
 #define ATTN_CAUSAL 0
 #endif
+#ifndef ATTN_BF16
+#define ATTN_BF16 0
+#endif
 static_assert(ATTN_CAUSAL == 0 || ATTN_CAUSAL == 1, "ATTN_CAUSAL is 0 or 1");
+static_assert(ATTN_BF16 == 0 || ATTN_BF16 == 1, "ATTN_BF16 is 0 or 1");
+
+#if ATTN_BF16
+#include <cuda_bf16.h>
+typedef __nv_bfloat16 attn_t;
+#define ATTN_KB_DTYPE KB_BF16
+#define ATTN_PTX_TYPE "bf16"
+#else
+typedef __half attn_t;
+#define ATTN_KB_DTYPE KB_F16
+#define ATTN_PTX_TYPE "f16"
+#endif
 
 static inline float attn_sl2(int64_t D)
 {
@@ -77,10 +99,32 @@ static __device__ __forceinline__ float ex2(float x)
 	return y;
 }
 
-static __device__ __forceinline__ uint32_t pack_half2(float lo, float hi)
+static __device__ __forceinline__ uint32_t attn_pack2(float lo, float hi)
 {
+#if ATTN_BF16
+	__nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+#else
 	__half2 h = __floats2half2_rn(lo, hi);
+#endif
 	return *reinterpret_cast<uint32_t *>(&h);
+}
+
+static __device__ __forceinline__ float attn_to_float(attn_t x)
+{
+#if ATTN_BF16
+	return __bfloat162float(x);
+#else
+	return __half2float(x);
+#endif
+}
+
+static __device__ __forceinline__ attn_t attn_from_float(float f)
+{
+#if ATTN_BF16
+	return __float2bfloat16_rn(f);
+#else
+	return __float2half_rn(f);
+#endif
 }
 
 #endif

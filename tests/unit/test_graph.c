@@ -397,7 +397,8 @@ static void op_and_defines(const struct recognition *r, char *out, size_t size)
  * what they compute: a fused SDPA op without a mask or dropout, or a
  * decomposed one (PyTorch's math path: bmm, _safe_softmax, bmm) with no op
  * that makes or applies a mask but torch's causal mask; causality and a
- * scale other than 1/sqrt(D) as ATTN_CAUSAL and ATTN_SCALE. Otherwise
+ * scale other than 1/sqrt(D) as ATTN_CAUSAL and ATTN_SCALE; "attention_bf16"
+ * (ATTN_BF16) likewise. Otherwise "attention" (plain fp32) or
  * "attention_masked", which no template serves. */
 static const char *attention_op_in(const char *dtype, const char *ops, int n_inter, bool mask_input)
 {
@@ -454,6 +455,8 @@ static void test_attention_kinds(void **state)
 						      "\"dropout_p\": 0.0, \"is_causal\": false, \"scale\": null"), 1),
 			    "attention_fp16");
 	assert_string_equal(attention_op("f32", SDPA("scaled_dot_product_attention", "", ""), 1), "attention");
+	assert_string_equal(attention_op("bf16", SDPA("scaled_dot_product_attention", "", "\"is_causal\": true"), 1),
+			    "attention_bf16 ATTN_BF16=1 ATTN_CAUSAL=1");
 	assert_string_equal(attention_op("f16", SDPA("_scaled_dot_product_flash_attention", "",
 						      "\"is_causal\": true"), 1), "attention_fp16 ATTN_CAUSAL=1");
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": 0.5"), 1),
@@ -532,12 +535,12 @@ static void test_attention_kinds(void **state)
 /* The graphs torch 2.11 records on the meta device (its math path: the
  * inputs upcast, q and k^T scaled by D^-1/4 as mul.Scalar, _safe_softmax)
  * for F.scaled_dot_product_attention of the files of tests/data/sdpa, described
- * on the GPU machine (H100, 2026-12-05): only the plain fp16 one is the
- * flash templates'. */
+ * on the GPU machine (H100, 2026-12-05): all but the masked one are the
+ * flash templates', with the defines that say how. */
 static void test_attention_torch_graphs(void **state)
 {
 	static const struct { const char *file, *op, *from, *to; } want[] = {
-		{ "plain", "attention_fp16", NULL, NULL }, { "bf16", "attention", NULL, NULL },
+		{ "plain", "attention_fp16", NULL, NULL }, { "bf16", "attention_bf16 ATTN_BF16=1", NULL, NULL },
 		{ "causal", "attention_fp16 ATTN_CAUSAL=1", NULL, NULL },
 		{ "scale", "attention_fp16 ATTN_SCALE=0.3", NULL, NULL }, { "mask", "attention_masked", NULL, NULL },
 		/* the causal graph changed: another diagonal, where's values

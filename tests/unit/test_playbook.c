@@ -327,9 +327,10 @@ static void test_templates_compile(void **state)
 	 * test_realised_templates_stand_alone). Knobs are independent by
 	 * design (a template clamps what does not fit), so two sources per
 	 * template cover them: one per knob end took 290 nvcc runs, 27 minutes
-	 * of a 2-core CI machine. The attention templates' highest end also
-	 * takes the problem facts they may meet (causal, a scale of its own:
-	 * templates/common/attention.cuh), so that both sides of them compile. */
+	 * of a 2-core CI machine. The attention templates also take the
+	 * problem facts they may meet (templates/common/attention.cuh): bf16 at
+	 * the lowest end, causal with a scale of its own at the highest, so
+	 * that both sides of each compile. */
 	struct compile_job jobs[128];
 	char *paths[128];
 	int n = 0;
@@ -343,9 +344,11 @@ static void test_templates_compile(void **state)
 			genome_default(&g, &tpls[t]);
 			for (int k = 0; k < tpls[t].n_knobs; k++)
 				g.value[k] = tpls[t].knobs[k].values[end ? tpls[t].knobs[k].n_values - 1 : 0];
+			bool attention = !strcmp(tpls[t].family, "attention");
 			char *facts = xasprintf("%s%s", defines,
-						end && !strcmp(tpls[t].family, "attention")
-							? "#define ATTN_CAUSAL 1\n#define ATTN_SCALE 0.3\n" : "");
+						!attention ? ""
+						: end	   ? "#define ATTN_CAUSAL 1\n#define ATTN_SCALE 0.3\n"
+							   : "#define ATTN_BF16 1\n");
 			char *src = genome_realize(&g, facts);
 			free(facts);
 			paths[n] = xasprintf("%s/%s-%s.cu", dir, tpls[t].name, end ? "highest" : "lowest");
