@@ -21,9 +21,12 @@
  *   in[2]  v    (..., Sk, D)   e.g. (16, 16, 4096, 128)
  *   out[0] out  (..., Sq, D)   e.g. (16, 16, 4096, 128)
  * The leading dims (batch, heads: any number of them, rank >= 2) are equal
- * in all four and fold into BH. D is 32, 64, 96, 128 or 256, each a
- * compile-time instantiation chosen at run time (others: KB_ERR_SHAPE); v
- * has the head dim of q and k. Sq >= 0 and Sk >= 1 are any sizes.
+ * in all four and fold into BH. D is any multiple of 8 up to 256 (others:
+ * KB_ERR_SHAPE): the kernel is instantiated for D = 32, 64, 96, 128 and 256
+ * and runs as the smallest that holds it, the columns past the tensors'
+ * head dim (dg) zero-filled in shared memory, where they add nothing to the
+ * scores, and not stored. v has the head dim of q and k. Sq >= 0 and Sk >= 1
+ * are any sizes.
  *
  * Strategy (FlashAttention-2 on tensor cores, mma.sync): each block of a
  * 1-D grid of nqb * BH blocks owns query rows [qb * BM, qb * BM + BM) of a
@@ -167,30 +170,31 @@ template <int DS> __device__ __forceinline__ uint32_t chunk_addr(uint32_t lane, 
 }
 
 /*
- * Start the copy of rows [0, R) of a (rows, D) attn_t matrix at g into the
- * swizzled tile at s; rows >= valid are zero-filled (g itself stays a valid
- * address: it is a row that exists).
+ * Start the copy of rows [0, R) of a (rows, dg) attn_t matrix at g into the
+ * swizzled tile at s, D columns a row: rows >= valid and columns >= dg are
+ * zero-filled (g itself stays a valid address: it is a row that exists).
  */
 template <int D, int DS, int R, int NT>
-__device__ __forceinline__ void load_tile(uint32_t s, const attn_t *g, int valid, int tid)
+__device__ __forceinline__ void load_tile(uint32_t s, const attn_t *g, int valid, int dg, int tid)
 {
 	constexpr int CH = D / 8; /* 16-byte chunks a row */
 #pragma unroll
 	for (int i = tid; i < R * CH; i += NT) {
 		const int r = i / CH, c = i % CH;
-		const bool ok = r < valid;
-		cp_async16(s + swz<DS>(r, c), ok ? (const void *)(g + (int64_t)r * D + c * 8)
+		const bool ok = r < valid && c * 8 < dg;
+		cp_async16(s + swz<DS>(r, c), ok ? (const void *)(g + (int64_t)r * dg + c * 8)
 						 : (const void *)g, ok ? 16 : 0);
 	}
 }
 
 template <int D>
 __global__ void __launch_bounds__(fa_cfg<D>::NT, 1)
-flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, D) */
-	  const attn_t *__restrict__ k,  /* (BH, Sk, D) */
-	  const attn_t *__restrict__ v,  /* (BH, Sk, D) */
-	  attn_t *__restrict__ o,        /* (BH, Sq, D) */
-	  int Sq, int Sk, int nqb, float sl2 /* log2(e) x scale */)
+flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, dg) */
+	  const attn_t *__restrict__ k,  /* (BH, Sk, dg) */
+	  const attn_t *__restrict__ v,  /* (BH, Sk, dg) */
+	  attn_t *__restrict__ o,        /* (BH, Sq, dg) */
+	  int Sq, int Sk, int dg /* the tensors' head dim, <= D */, int nqb,
+	  float sl2 /* log2(e) x scale */)
 {
 	typedef fa_cfg<D> C;
 	constexpr int DS = C::DS, MF = C::MF, BM = C::BM, BN = C::BN, NT = C::NT, ST = C::ST;
@@ -208,9 +212,9 @@ flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, D) */
 	int qb;
 	attn_block(nqb, &bh, &qb);
 	const int q0 = qb * BM;
-	const attn_t *qg = q + (bh * Sq + q0) * D;
-	const attn_t *kg = k + bh * Sk * D;
-	const attn_t *vg = v + bh * Sk * D;
+	const attn_t *qg = q + (bh * Sq + q0) * dg;
+	const attn_t *kg = k + bh * Sk * dg;
+	const attn_t *vg = v + bh * Sk * dg;
 	const int nkb = (attn_keys(Sk, q0 + BM) + BN - 1) / BN;
 
 	/*
@@ -224,20 +228,20 @@ flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, D) */
 	const uint32_t aQ = sQ + warp * MF * 16 * DS * 2 + lo;
 
 	/* prologue: Q with the first K/V tiles */
-	load_tile<D, DS, BM, NT>(sQ, qg, Sq - q0, tid);
+	load_tile<D, DS, BM, NT>(sQ, qg, Sq - q0, dg, tid);
 	if (ST == 1) {
-		load_tile<D, DS, BN, NT>(sK, kg, Sk, tid);
+		load_tile<D, DS, BN, NT>(sK, kg, Sk, dg, tid);
 		cp_async_commit();
-		load_tile<D, DS, BN, NT>(sV, vg, Sk, tid);
+		load_tile<D, DS, BN, NT>(sV, vg, Sk, dg, tid);
 		cp_async_commit();
 	} else {
 #pragma unroll
 		for (int s = 0; s < ST - 1; s++) {
 			if (s < nkb) {
-				load_tile<D, DS, BN, NT>(sK + s * C::KV_BYTES, kg + (int64_t)s * BN * D,
-							 Sk - s * BN, tid);
-				load_tile<D, DS, BN, NT>(sV + s * C::KV_BYTES, vg + (int64_t)s * BN * D,
-							 Sk - s * BN, tid);
+				load_tile<D, DS, BN, NT>(sK + s * C::KV_BYTES, kg + (int64_t)s * BN * dg,
+							 Sk - s * BN, dg, tid);
+				load_tile<D, DS, BN, NT>(sV + s * C::KV_BYTES, vg + (int64_t)s * BN * dg,
+							 Sk - s * BN, dg, tid);
 			}
 			cp_async_commit();
 		}
@@ -287,10 +291,10 @@ flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, D) */
 			const int jn = j + ST - 1;
 			if (jn < nkb) {
 				const int sn = jn % ST;
-				load_tile<D, DS, BN, NT>(sK + sn * C::KV_BYTES, kg + (int64_t)jn * BN * D,
-							 Sk - jn * BN, tid);
-				load_tile<D, DS, BN, NT>(sV + sn * C::KV_BYTES, vg + (int64_t)jn * BN * D,
-							 Sk - jn * BN, tid);
+				load_tile<D, DS, BN, NT>(sK + sn * C::KV_BYTES, kg + (int64_t)jn * BN * dg,
+							 Sk - jn * BN, dg, tid);
+				load_tile<D, DS, BN, NT>(sV + sn * C::KV_BYTES, vg + (int64_t)jn * BN * dg,
+							 Sk - jn * BN, dg, tid);
 			}
 			cp_async_commit(); /* possibly empty: keeps the group count uniform */
 		}
@@ -393,7 +397,7 @@ flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, D) */
 			cp_async_wait<0>(); /* V_j landed */
 			__syncthreads();    /* ... for everyone, and everyone is done with K_j */
 			if (j + 1 < nkb)
-				load_tile<D, DS, BN, NT>(sK, kg + (int64_t)(kv0 + BN) * D, Sk - (kv0 + BN), tid);
+				load_tile<D, DS, BN, NT>(sK, kg + (int64_t)(kv0 + BN) * dg, Sk - (kv0 + BN), dg, tid);
 			cp_async_commit();
 		}
 
@@ -415,7 +419,7 @@ flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, D) */
 		if (ST == 1) {
 			__syncthreads(); /* everyone is done with V_j */
 			if (j + 1 < nkb)
-				load_tile<D, DS, BN, NT>(sV, vg + (int64_t)(kv0 + BN) * D, Sk - (kv0 + BN), tid);
+				load_tile<D, DS, BN, NT>(sV, vg + (int64_t)(kv0 + BN) * dg, Sk - (kv0 + BN), dg, tid);
 			cp_async_commit();
 		}
 	}
@@ -432,11 +436,12 @@ flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, D) */
 			const float inv = 1.0f / l;
 			const int row = q0 + (warp * MF + f) * 16 + g + 8 * h;
 			if (row < Sq) {
-				attn_t *orow = o + (bh * Sq + row) * D + 2 * t;
+				attn_t *orow = o + (bh * Sq + row) * dg + 2 * t;
 #pragma unroll
 				for (int d = 0; d < NDT; d++) {
-					*reinterpret_cast<uint32_t *>(orow + d * 8) =
-						attn_pack2(oacc[f][d][2 * h] * inv, oacc[f][d][2 * h + 1] * inv);
+					if (d * 8 < dg) /* the padded columns are not the tensor's */
+						*reinterpret_cast<uint32_t *>(orow + d * 8) =
+							attn_pack2(oacc[f][d][2 * h] * inv, oacc[f][d][2 * h + 1] * inv);
 				}
 			}
 		}
@@ -445,7 +450,7 @@ flash_fwd(const attn_t *__restrict__ q,  /* (BH, Sq, D) */
 
 template <int D>
 static int flash_launch(const attn_t *q, const attn_t *k, const attn_t *v, attn_t *o,
-			int64_t BH, int64_t Sq, int64_t Sk, cudaStream_t st)
+			int64_t BH, int64_t Sq, int64_t Sk, int dg, cudaStream_t st)
 {
 	typedef fa_cfg<D> C;
 	static bool attr = false;
@@ -467,8 +472,8 @@ static int flash_launch(const attn_t *q, const attn_t *k, const attn_t *v, attn_
 	const int64_t blocks = nqb * BH;
 	if (Sq > 2147483647LL - 512 || Sk > 2147483647LL - 512 || blocks > 2147483647LL)
 		return KB_ERR_SHAPE; /* row indices are int in the kernel, the grid is 1-D */
-	const float sl2 = attn_sl2(D);
-	flash_fwd<D><<<(unsigned)blocks, C::NT, C::SMEM, st>>>(q, k, v, o, (int)Sq, (int)Sk,
+	const float sl2 = attn_sl2(dg);
+	flash_fwd<D><<<(unsigned)blocks, C::NT, C::SMEM, st>>>(q, k, v, o, (int)Sq, (int)Sk, dg,
 								  (int)nqb, sl2);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
@@ -497,8 +502,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	if (Sq < 0 || Sk < 1 || k->shape[nd - 1] != D || v->shape[nd - 2] != Sk ||
 	    v->shape[nd - 1] != D || o->shape[nd - 2] != Sq || o->shape[nd - 1] != D)
 		return KB_ERR_SHAPE;
-	/* 16-byte cp.async needs 16-byte aligned rows (D is a multiple of 8) */
-	if (((uintptr_t)q->data | (uintptr_t)k->data | (uintptr_t)v->data | (uintptr_t)o->data) % 16)
+	/* 16-byte cp.async needs 16-byte aligned rows: D a multiple of 8 */
+	if (D % 8 || ((uintptr_t)q->data | (uintptr_t)k->data | (uintptr_t)v->data | (uintptr_t)o->data) % 16)
 		return KB_ERR_SHAPE;
 	if (BH == 0 || Sq == 0)
 		return KB_OK;
@@ -506,12 +511,17 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	const attn_t *vp = (const attn_t *)v->data;
 	attn_t *op = (attn_t *)o->data;
 	cudaStream_t st = (cudaStream_t)stream;
-	switch (D) {
-	case 32: return flash_launch<32>(qp, kp, vp, op, BH, Sq, Sk, st);
-	case 64: return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, st);
-	case 96: return flash_launch<96>(qp, kp, vp, op, BH, Sq, Sk, st);
-	case 128: return flash_launch<128>(qp, kp, vp, op, BH, Sq, Sk, st);
-	case 256: return flash_launch<256>(qp, kp, vp, op, BH, Sq, Sk, st);
-	default: return KB_ERR_SHAPE;
-	}
+	/* the smallest instantiation that holds D, its columns past D zero */
+	const int dg = (int)D;
+	if (D <= 32)
+		return flash_launch<32>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+	if (D <= 64)
+		return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+	if (D <= 96)
+		return flash_launch<96>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+	if (D <= 128)
+		return flash_launch<128>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+	if (D <= 256)
+		return flash_launch<256>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+	return KB_ERR_SHAPE;
 }

@@ -23,11 +23,14 @@
  * The leading dims (rank >= 2) are equal in all four and fold into BH.
  * Sq >= 0 and Sk >= 1 are any sizes.
  *
- * Two paths. The fast path takes D = 64 or 128 on an sm_90 GPU with 16-byte
- * aligned tensors; everything else (other head dims up to 512, unaligned
- * pointers, other GPUs) runs a plain kernel: one warp a query row, lanes
- * striding over D, keys one at a time with an online softmax in fp32. It is
- * slow but exact enough, and it keeps every shape correct.
+ * Two paths. The fast path takes D = 64, and D = 72 to 128 in steps of 8
+ * (as 128: the tensor maps are D wide, so TMA fills the tiles' columns past
+ * D with zeros, which add nothing to the scores, and they are not stored),
+ * on an sm_90 GPU with 16-byte aligned tensors; everything else (other head
+ * dims up to 512, unaligned pointers, other GPUs) runs a plain kernel: one
+ * warp a query row, lanes striding over D, keys one at a time with an online
+ * softmax in fp32. It is slow but exact enough, and it keeps every shape
+ * correct.
  *
  * Fast path (FlashAttention-3 style, without ping-pong scheduling). Each
  * block of a 1-D grid of nqb * BH blocks owns query rows [qb * BM, qb * BM +
@@ -263,7 +266,7 @@ template <int D>
 __global__ void __launch_bounds__(fa_cfg<D>::NT, 1)
 flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__ CUtensorMap tmK,
 		const __grid_constant__ CUtensorMap tmV, attn_t *__restrict__ o, int Sq, int Sk,
-		int nqb, float sl2 /* log2(e) x scale */)
+		int dg /* the tensors' head dim, <= D */, int nqb, float sl2 /* log2(e) x scale */)
 {
 #if FA_WGMMA_DEVICE
 	typedef fa_cfg<D> C;
@@ -451,11 +454,12 @@ flash_wgmma_fwd(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__
 			const float inv = 1.0f / l;
 			const int row = q0 + cw * 64 + warp * 16 + g + 8 * h;
 			if (row < Sq) {
-				attn_t *orow = o + ((int64_t)bh * Sq + row) * D + 2 * t;
+				attn_t *orow = o + ((int64_t)bh * Sq + row) * dg + 2 * t;
 #pragma unroll
 				for (int d = 0; d < NDT; d++)
-					*reinterpret_cast<uint32_t *>(orow + d * 8) =
-						attn_pack2(oacc[4 * d + 2 * h] * inv, oacc[4 * d + 2 * h + 1] * inv);
+					if (d * 8 < dg) /* the padded columns are not the tensor's */
+						*reinterpret_cast<uint32_t *>(orow + d * 8) =
+							attn_pack2(oacc[4 * d + 2 * h] * inv, oacc[4 * d + 2 * h + 1] * inv);
 			}
 		}
 	}
@@ -561,7 +565,8 @@ static int setup(void)
 }
 
 /* A 3-D attn_t tensor map over (D, S, BH) contiguous, boxes of 64 x rows x 1,
- * 128-byte swizzle, zero fill outside. */
+ * 128-byte swizzle, zero fill outside (rows past S, and the columns of a
+ * box past D). */
 static int make_map(CUtensorMap *map, const void *ptr, int64_t D, int64_t S, int64_t BH, uint32_t rows)
 {
 	cuuint64_t dims[3] = { (cuuint64_t)D, (cuuint64_t)S, (cuuint64_t)BH };
@@ -577,7 +582,7 @@ static int make_map(CUtensorMap *map, const void *ptr, int64_t D, int64_t S, int
 
 template <int D>
 static int flash_launch(const attn_t *q, const attn_t *k, const attn_t *v, attn_t *o, int64_t BH,
-			int64_t Sq, int64_t Sk, cudaStream_t st, int *attr)
+			int64_t Sq, int64_t Sk, int dg, cudaStream_t st, int *attr)
 {
 	typedef fa_cfg<D> C;
 	if (!*attr) {
@@ -587,13 +592,14 @@ static int flash_launch(const attn_t *q, const attn_t *k, const attn_t *v, attn_
 		*attr = 1;
 	}
 	CUtensorMap mq, mk, mv;
-	if (make_map(&mq, q, D, Sq, BH, C::BM) || make_map(&mk, k, D, Sk, BH, C::BN) ||
-	    make_map(&mv, v, D, Sk, BH, C::BN))
+	/* the maps are dg wide: the tiles' columns past dg arrive as zeros */
+	if (make_map(&mq, q, dg, Sq, BH, C::BM) || make_map(&mk, k, dg, Sk, BH, C::BN) ||
+	    make_map(&mv, v, dg, Sk, BH, C::BN))
 		return KB_ERR_LAUNCH;
 	const int64_t nqb = (Sq + C::BM - 1) / C::BM;
-	const float sl2 = attn_sl2(D);
+	const float sl2 = attn_sl2(dg);
 	flash_wgmma_fwd<D><<<(unsigned)(nqb * BH), C::NT, C::SMEM, st>>>(mq, mk, mv, o, (int)Sq, (int)Sk,
-									 (int)nqb, sl2);
+									 dg, (int)nqb, sl2);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
@@ -642,14 +648,16 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	if (rc)
 		return rc;
 
-	/* the fast path: TMA needs 16-byte aligned bases (row pitches D * 2 are) */
+	/* the fast path: TMA needs 16-byte aligned bases and row pitches (D a
+	 * multiple of 8); D = 64 runs as itself, 72 to 128 as 128 with the
+	 * columns past D zero */
 	const bool aligned = ((uintptr_t)qp | (uintptr_t)kp | (uintptr_t)vp | (uintptr_t)op) % 16 == 0;
 	const int64_t lim = 2147483647LL - 512; /* int rows and grid in the kernel */
-	if (g_major == 9 && g_encode && aligned && (D == 64 || D == 128) && Sq <= lim && Sk <= lim &&
-	    BH <= lim && ((Sq + 191) / 64) * BH <= lim) {
-		if (D == 128)
-			return flash_launch<128>(qp, kp, vp, op, BH, Sq, Sk, st, &g_attr128);
-		return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, st, &g_attr64);
+	if (g_major == 9 && g_encode && aligned && D % 8 == 0 && (D == 64 || (D > 64 && D <= 128)) &&
+	    Sq <= lim && Sk <= lim && BH <= lim && ((Sq + 191) / 64) * BH <= lim) {
+		if (D > 64)
+			return flash_launch<128>(qp, kp, vp, op, BH, Sq, Sk, (int)D, st, &g_attr128);
+		return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, (int)D, st, &g_attr64);
 	}
 	/* everything else: one warp a query row */
 	if (D <= 128)

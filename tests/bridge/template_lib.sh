@@ -1,11 +1,11 @@
 # tests/bridge/template_lib.sh - what the template shell tests (test_pointwise,
 # test_scan, test_reduce, test_loss, test_pool, test_matmul, test_matvec,
 # test_dwconv, test_dwsep, test_conv, test_frobenius, test_norms,
-# test_softmax) share; sourced from the checkout's root, with the test's
-# PYTHON as $1. Sets root, B and K (the build under test), bench
-# (KernelBench), passed/failed with ok and not_ok, and tmp (removed at exit),
-# where KBREED_CACHE lives, with $tmp/p for the problems and $tmp/src for the
-# realisations. The functions below, in the order a test uses them:
+# test_softmax, test_conv_pointwise, test_attention) share; sourced from the
+# checkout's root, with the test's PYTHON as $1. Sets root, B and K (the
+# build under test), bench (KernelBench), passed/failed with ok and not_ok,
+# and tmp (removed at exit), where KBREED_CACHE lives, with $tmp/p for the
+# problems and $tmp/src for the realisations. The functions below, in the order a test uses them:
 #   level1_copies NAME...      scaled-down copies of level-1 problems
 #   describe FILE              its description in $tmp/NAME.desc
 #   realise TEMPLATE FILE TAG [KNOB=V...]  a realisation in $tmp/src
