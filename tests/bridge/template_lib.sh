@@ -5,7 +5,8 @@
 # checkout's root, with the test's PYTHON as $1. Sets root, B and K (the
 # build under test), bench (KernelBench), passed/failed with ok and not_ok,
 # and tmp (removed at exit), where KBREED_CACHE lives, with $tmp/p for the
-# problems and $tmp/src for the realisations. The functions below, in the order a test uses them:
+# problems and $tmp/src for the realisations. The functions below, in the
+# order a test uses them:
 #   level1_copies NAME...      scaled-down copies of level-1 problems
 #   describe FILE              its description in $tmp/NAME.desc
 #   realise TEMPLATE FILE TAG [KNOB=V...]  a realisation in $tmp/src
