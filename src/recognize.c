@@ -330,8 +330,9 @@ static bool attention_form(const struct compute *c, bool *causal, double *scale)
 		if ((graph_op_float(op, "dropout_p", &dropout) && dropout != 0) || graph_op_arg(op, "attn_mask") >= 0 ||
 		    graph_op_arg(op, "attn_bias") >= 0)
 			return false;
-		if (sc && sc->value.type != GRAPH_NONE && !graph_op_float(op, "scale", &fused_scale))
-			return false;
+		if (sc && sc->value.type != GRAPH_NONE &&
+		    (!graph_op_float(op, "scale", &fused_scale) || !(fused_scale > 0 && isfinite(fused_scale))))
+			return false;  /* scale=0 is uniform weights, not the default */
 		*causal |= graph_op_int(op, "is_causal", &is_causal) && is_causal;
 	}
 	if (masked) {
@@ -339,22 +340,19 @@ static bool attention_form(const struct compute *c, bool *causal, double *scale)
 			return false;
 		*causal = true;
 	}
-	if (fused) {
-		if (factor != 1 || unknown || (fused_scale != 0 && !(fused_scale > 0 && isfinite(fused_scale))))
-			return false;
-		*scale = fused_scale;
-		return true;
-	}
-	if (unknown)
+	if (fused && (factor != 1 || unknown))
+		return false;
+	if (unknown || (fused && fused_scale == 0))
 		return true;
 	const struct op_graph *g = c->g;
 	if (g->n_inputs < 1 || g->tensors[0].ndim < 1 || g->tensors[0].shape[g->tensors[0].ndim - 1] < 1)
 		return false;
-	if (!(factor > 0 && isfinite(factor)))
+	double s = fused ? fused_scale : factor;
+	if (!(s > 0 && isfinite(s)))
 		return false;
 	/* the default where it is 1/sqrt(D) to float precision */
-	if (fabs(factor * sqrt((double)g->tensors[0].shape[g->tensors[0].ndim - 1]) - 1) >= 1e-5)
-		*scale = factor;
+	if (fabs(s * sqrt((double)g->tensors[0].shape[g->tensors[0].ndim - 1]) - 1) >= 1e-5)
+		*scale = s;
 	return true;
 }
 

@@ -465,6 +465,11 @@ static void test_attention_kinds(void **state)
 			    "attention_masked");
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": -0.5"), 1),
 			    "attention_masked");  /* the online softmax needs a positive scale */
+	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": 0.0"), 1),
+			    "attention_masked");  /* uniform weights, not the default */
+	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": 0.35355339059327373"),
+				      1),
+			    "attention_fp16");  /* 1/sqrt(8), the default said aloud */
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"dropout_p\": 0.1"), 1),
 			    "attention_masked");
 	assert_string_equal(attention_op_in("f16", SDPA("_scaled_dot_product_efficient_attention",
