@@ -481,27 +481,10 @@ static int flash_launch(const attn_t *q, const attn_t *k, const attn_t *v, attn_
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			     kb_tensor *out, int n_out, void *stream)
 {
-	if (!in || !out || n_in != 3 || n_out != 1)
+	int64_t BH, Sq, Sk, D;
+	if (attn_shapes(in, n_in, out, n_out, &BH, &Sq, &Sk, &D))
 		return KB_ERR_SHAPE;
-	const kb_tensor *q = &in[0], *k = &in[1], *v = &in[2];
-	kb_tensor *o = &out[0];
-	if (q->dtype != ATTN_KB_DTYPE || k->dtype != ATTN_KB_DTYPE || v->dtype != ATTN_KB_DTYPE ||
-	    o->dtype != ATTN_KB_DTYPE)
-		return KB_ERR_SHAPE;
-	const int nd = q->ndim;
-	if (nd < 2 || nd > KBREED_MAX_DIMS || k->ndim != nd || v->ndim != nd || o->ndim != nd)
-		return KB_ERR_SHAPE;
-	int64_t BH = 1;
-	for (int i = 0; i < nd - 2; i++) {
-		if (q->shape[i] < 0 || k->shape[i] != q->shape[i] || v->shape[i] != q->shape[i] ||
-		    o->shape[i] != q->shape[i])
-			return KB_ERR_SHAPE;
-		BH *= q->shape[i];
-	}
-	const int64_t Sq = q->shape[nd - 2], D = q->shape[nd - 1], Sk = k->shape[nd - 2];
-	if (Sq < 0 || Sk < 1 || k->shape[nd - 1] != D || v->shape[nd - 2] != Sk ||
-	    v->shape[nd - 1] != D || o->shape[nd - 2] != Sq || o->shape[nd - 1] != D)
-		return KB_ERR_SHAPE;
+	const kb_tensor *q = &in[0], *k = &in[1], *v = &in[2], *o = &out[0];
 	/* 16-byte cp.async needs 16-byte aligned rows: D a multiple of 8 */
 	if (D % 8 || ((uintptr_t)q->data | (uintptr_t)k->data | (uintptr_t)v->data | (uintptr_t)o->data) % 16)
 		return KB_ERR_SHAPE;

@@ -17,6 +17,9 @@
 //                                  q_end - 1 reads: Sk, or q_end where causal
 //   attn_hidden(key, row)          whether the causal mask hides key from
 //                                  query row (never where not causal)
+//   attn_shapes(in, n_in, out, n_out, &BH, &Sq, &Sk, &D)
+//                                  the ABI's tensors checked as attention's
+//                                  (0, or KB_ERR_SHAPE)
 //   attn_block(nqb, &bh, &qb)      this block's head and query block, of a
 //                                  1-D grid of nqb x BH blocks
 //   ex2(x)                         2^x by the SFU (ex2.approx.ftz): the
@@ -62,6 +65,36 @@ static inline float attn_sl2(int64_t D)
 #else
 	return (float)(1.4426950408889634 / sqrt((double)D));
 #endif
+}
+
+/* The ABI's tensors as attention's: in q (..., Sq, D), k and v (..., Sk, D),
+ * out (..., Sq, D), all attn_t, of one rank from 2, the leading dims equal
+ * (BH: their product), Sk and D at least 1; KB_ERR_SHAPE for anything
+ * else. */
+static int attn_shapes(const kb_tensor *in, int n_in, const kb_tensor *out, int n_out, int64_t *BH,
+		       int64_t *Sq, int64_t *Sk, int64_t *D)
+{
+	if (!in || !out || n_in != 3 || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *q = &in[0], *k = &in[1], *v = &in[2], *o = &out[0];
+	if (q->dtype != ATTN_KB_DTYPE || k->dtype != ATTN_KB_DTYPE || v->dtype != ATTN_KB_DTYPE ||
+	    o->dtype != ATTN_KB_DTYPE)
+		return KB_ERR_SHAPE;
+	const int nd = q->ndim;
+	if (nd < 2 || nd > KBREED_MAX_DIMS || k->ndim != nd || v->ndim != nd || o->ndim != nd)
+		return KB_ERR_SHAPE;
+	*BH = 1;
+	for (int i = 0; i < nd - 2; i++) {
+		if (q->shape[i] < 0 || k->shape[i] != q->shape[i] || v->shape[i] != q->shape[i] ||
+		    o->shape[i] != q->shape[i])
+			return KB_ERR_SHAPE;
+		*BH *= q->shape[i];
+	}
+	*Sq = q->shape[nd - 2], *D = q->shape[nd - 1], *Sk = k->shape[nd - 2];
+	if (*Sq < 0 || *Sk < 1 || *D < 1 || k->shape[nd - 1] != *D || v->shape[nd - 2] != *Sk ||
+	    v->shape[nd - 1] != *D || o->shape[nd - 2] != *Sq || o->shape[nd - 1] != *D)
+		return KB_ERR_SHAPE;
+	return 0;
 }
 
 static __host__ __device__ __forceinline__ int attn_keys(int Sk, int q_end)
