@@ -20,6 +20,7 @@
 #                                                  # (KBREED_COMPILE_GROUP=1) and then in groups (the default),
 #                                                  # a fresh cache and database each: the nvcc wait and the
 #                                                  # GPU's busy share of each run ($OUT/groups.md)
+#                                                  # (KBREED_GROUPS_MODES="alone" or "groups": one pass only)
 #   OUT=DIR sh scripts/device.sh plan FILE          # several of these steps in one call, each under its own
 #                                                  # time limit (lines "SECONDS NAME [VAR=VALUE...] STEP ARGS...",
 #                                                  # shell quoting; '#' comments): each into $OUT/NAME, then
@@ -54,6 +55,8 @@ export PYTHONUNBUFFERED=1
 	nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader
 	python3 -c 'import torch; print("torch", torch.__version__)'
 	build/kbreed version
+	# nvcc's pace depends on the CPUs: how many, and the cgroup's quota if any.
+	echo "cpus: $(nproc) online; cgroup cpu.max: $(cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo none)"
 } 2>&1 | tee "$OUT/machine.txt"
 rc=0
 rm -rf build/device-results
@@ -100,7 +103,8 @@ if [ "$step" = groups ]; then
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do problems="$problems $1"; shift; done
 	[ "${1:-}" = -- ] && shift
 	[ -n "$problems" ] || problems="matmul_fp16 conv2d_relu_maxpool layernorm"
-	for mode in alone groups; do
+	# KBREED_GROUPS_MODES="groups" runs one pass only (the other timed before).
+	for mode in ${KBREED_GROUPS_MODES:-alone groups}; do
 		d=build/device-results/groups-$mode
 		rm -rf "$d" && mkdir -p "$d"
 		group=; [ $mode = alone ] && group=1
