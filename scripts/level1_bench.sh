@@ -30,8 +30,12 @@
 #
 # A problem is skipped when NAME.json is already in $OUT/bench, in W (an
 # earlier call on the same machine: a warm one keeps build/) or in one of
-# $KBREED_BENCH_DONE (space-separated folders, default bench/level1/h200: the
-# results committed from earlier calls).
+# $KBREED_BENCH_DONE (space-separated folders; default, the results committed
+# from earlier calls on this GPU's model: R/h200 on an H200, R/h100 on an
+# H100, by nvidia-smi's name, R/h200 where there is no GPU (--list on the
+# development machine), none on other GPUs; R is $KBREED_BENCH_RESULTS,
+# default bench/level1). A ratio is valid within one GPU only: an H100's
+# results do not stand for the H200's.
 #
 # KBREED_BENCH_FLAGS: kbreed's own options before `bench` (e.g. -v: the
 # log then has the reference data's seconds per phase and set).
@@ -132,9 +136,21 @@ awk '!seen[$0]++' "$W/list.new" >"$W/list"
 rm -f "$W/list.new"
 [ -s "$W/list" ] || { echo "level1_bench.sh: no problems" >&2; exit 2; }
 
+# The committed results of this GPU's model (above).
+gpu_results() {
+	r=${KBREED_BENCH_RESULTS:-bench/level1}
+	case $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1) in
+	*H100*) echo "$r/h100" ;;
+	*H200* | "") echo "$r/h200" ;;
+	*) echo "" ;;
+	esac
+}
+kept=${KBREED_BENCH_DONE-$(gpu_results)}
+
 # done_in NAME: the folder that already holds NAME's results, if any.
 done_in() {
-	for d in "$OUT/bench" "$W" ${KBREED_BENCH_DONE-bench/level1/h200}; do
+	# shellcheck disable=SC2086 # the folders are words
+	for d in "$OUT/bench" "$W" $kept; do
 		[ -f "$d/$1.json" ] && { echo "$d"; return 0; }
 	done
 	return 1

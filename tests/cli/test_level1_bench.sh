@@ -154,6 +154,20 @@ export KBREED_BENCH_DONE=$TMP/done
 check "level1_bench.sh --list: a problem with results kept is done" \
 	"$(sh $L --list "$TMP/l1/a_gelu.py" "$TMP/l1/b_gelu.py" 2>&1 | tr '\n' ' ')" "a_gelu: done ($TMP/done) $TMP/l1/b_gelu.py "
 
+# Unset, the kept results are those of this GPU's model, by nvidia-smi's name.
+mkdir -p "$TMP/smi" "$TMP/res/h100" "$TMP/res/h200"
+echo '{"results": []}' >"$TMP/res/h100/b_gelu.json"
+echo '{"results": []}' >"$TMP/res/h200/c_gelu.json"
+for gpu in "NVIDIA H100 80GB HBM3:b_gelu: done ($TMP/res/h100) $TMP/l1/c_gelu.py " \
+	"NVIDIA H200:$TMP/l1/b_gelu.py c_gelu: done ($TMP/res/h200) " \
+	"NVIDIA A100-SXM4-80GB:$TMP/l1/b_gelu.py $TMP/l1/c_gelu.py "; do
+	printf '#!/bin/sh\necho "%s"\n' "${gpu%%:*}" >"$TMP/smi/nvidia-smi"
+	chmod +x "$TMP/smi/nvidia-smi"
+	check "level1_bench.sh --list on an ${gpu%%:*}: its own model's kept results only" \
+		"$(env -u KBREED_BENCH_DONE PATH="$TMP/smi:$PATH" KBREED_BENCH_RESULTS=$TMP/res \
+			sh $L --list "$TMP/l1/b_gelu.py" "$TMP/l1/c_gelu.py" 2>&1 | tr '\n' ' ')" "${gpu#*:}"
+done
+
 # No time for the first problem's guess: nothing starts, nothing runs.
 KBREED_BENCH_DEADLINE=100 KBREED_BENCH_GUESS=90 sh $L "$TMP/l1/a_gelu.py" "$TMP/l1/b_gelu.py" "$TMP/l1/c_gelu.py" \
 	-- --rounds 0 --reps 20 >"$TMP/run0" 2>&1
