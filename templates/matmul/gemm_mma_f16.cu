@@ -11,6 +11,12 @@
  * gemm_mma_f16.cu - C = A @ B on tensor cores with mma.sync, fp16 (or bf16)
  * in and out, fp32 accumulation.
  *
+ * The element type is chosen when the candidate is compiled: fp16, or bf16
+ * where the problem's defines say MATMUL_BF16 (recognition writes it for a
+ * bf16 product, src/recognize.c); tensors of the other type are refused
+ * (KB_ERR_SHAPE). One type's kernels and headers only: both cost nvcc twice
+ * the device code and cuda_bf16.h for a problem that has one.
+ *
  * Layout (contiguous, row-major, all three of one dtype, fp16 or bf16):
  *   in[0]  A  (..., M, K)   e.g. (4096, 4096); leading dims fold into M
  *   in[1]  B  (K, N)        e.g. (4096, 4096)
@@ -88,10 +94,15 @@
 #ifndef GROUP
 #define GROUP 8
 #endif
+#ifndef MATMUL_BF16
+#define MATMUL_BF16 0
+#endif
 
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
+#if MATMUL_BF16
 #include <cuda_bf16.h>
+#endif
 #include <stdint.h>
 #include "kbreed_candidate.h"
 #include "../common/ampere.cuh" // kbreed:inline
@@ -99,6 +110,7 @@
 static_assert(BM == 64 || BM == 128 || BM == 256, "BM is 64, 128 or 256");
 static_assert(BN == 64 || BN == 128 || BN == 256, "BN is 64, 128 or 256");
 static_assert(BK == 32 || BK == 64, "BK is 32 or 64");
+static_assert(MATMUL_BF16 == 0 || MATMUL_BF16 == 1, "MATMUL_BF16 is 0 or 1");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2 to 4");
 static_assert(GROUP >= 1 && GROUP <= 64, "GROUP is 1 to 64");
@@ -198,6 +210,7 @@ template <> struct mma_op<__half> {
 	}
 	static __device__ __forceinline__ __half one(float x) { return __float2half_rn(x); }
 };
+#if MATMUL_BF16
 template <> struct mma_op<__nv_bfloat16> {
 	static __device__ __forceinline__ void run(float d[4], const uint32_t a[4], const uint32_t b[2])
 	{
@@ -210,6 +223,12 @@ template <> struct mma_op<__nv_bfloat16> {
 	}
 	static __device__ __forceinline__ __nv_bfloat16 one(float x) { return __float2bfloat16_rn(x); }
 };
+typedef __nv_bfloat16 elem_t; /* the element type, as the problem's defines say */
+#define ELEM_KB KB_BF16
+#else
+typedef __half elem_t;
+#define ELEM_KB KB_F16
+#endif
 
 /* ---- the kernel --------------------------------------------------------- */
 
@@ -470,7 +489,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	const kb_tensor *a = &in[0], *b = &in[1];
 	kb_tensor *c = &out[0];
 	const int32_t dt = a->dtype;
-	if ((dt != KB_F16 && dt != KB_BF16) || b->dtype != dt || c->dtype != dt)
+	if (dt != ELEM_KB || b->dtype != dt || c->dtype != dt)
 		return KB_ERR_SHAPE;
 	if (a->ndim < 2 || a->ndim > KBREED_MAX_DIMS || b->ndim != 2 || c->ndim != a->ndim)
 		return KB_ERR_SHAPE;
@@ -503,7 +522,5 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			 (uintptr_t)b->data % 16 == 0;
 	g.c_vec = N % 2 == 0 && (uintptr_t)c->data % 4 == 0;
 	cudaStream_t st = (cudaStream_t)stream;
-	if (dt == KB_F16)
-		return vec ? launch<__half, true>(g, st) : launch<__half, false>(g, st);
-	return vec ? launch<__nv_bfloat16, true>(g, st) : launch<__nv_bfloat16, false>(g, st);
+	return vec ? launch<elem_t, true>(g, st) : launch<elem_t, false>(g, st);
 }
