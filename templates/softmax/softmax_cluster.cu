@@ -39,7 +39,7 @@
  * loads (four in flight per thread) into its shared memory, keeping an
  * online (max, sum of exp(x - max)) pair per thread, merged across the
  * block (shuffles, then shared memory). Thread 0 publishes the block's pair
- * in stat[parity of the row]; cluster.sync(); every thread then reads the
+ * in stat[parity of the row]; cluster_sync(); every thread then reads the
  * CLUSTER pairs through distributed shared memory (map_shared_rank) and
  * merges them in rank order, so all blocks get bit-identical statistics;
  * each block writes its slice normalised from shared memory. Each thread
@@ -49,9 +49,9 @@
  * MaxActiveClusters), each looping over rows r = cluster, cluster +
  * clusters, ...; every block of a cluster runs the same rows.
  * Synchronisation: stat is double-buffered by row parity, so one
- * cluster.sync a row suffices: a block writes stat[p] for row k + 2 only
+ * cluster_sync a row suffices: a block writes stat[p] for row k + 2 only
  * after the sync of row k + 1, which every peer reaches after its reads of
- * row k's stat[p]. A last cluster.sync keeps every block (and its shared
+ * row k's stat[p]. A last cluster_sync keeps every block (and its shared
  * memory) alive until its peers have read its final pair.
  * BULK=1: the same statistics and writes, but the slice comes into shared
  * memory by the bulk copy engine (cp.async.bulk, global to shared, with an
@@ -98,7 +98,6 @@
 #define SOFTMAX_LOG 0
 #endif
 
-#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>
@@ -109,7 +108,14 @@
 #include "../common/hopper.cuh" // kbreed:inline
 #endif
 
-namespace cg = cooperative_groups;
+/* The cluster's barrier, by CUDA's sm_90 intrinsics (what cooperative
+ * groups' cluster.sync() calls; its header costs nvcc about 2.5 s of every
+ * compile): arrive with release, wait with acquire. */
+static __device__ __forceinline__ void cluster_sync()
+{
+	__cluster_barrier_arrive();
+	__cluster_barrier_wait();
+}
 
 static_assert(CLUSTER == 2 || CLUSTER == 4 || CLUSTER == 8 || CLUSTER == 16, "CLUSTER");
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
@@ -148,16 +154,15 @@ template <typename T> __device__ __forceinline__ void store_y(T *p, T v)
  * 1 / sum, or log(sum) for log_softmax. */
 __device__ __forceinline__ float cluster_row_stats(float &m, float s, float2 *red, float2 *stat, int par)
 {
-	cg::cluster_group cluster = cg::this_cluster();
 	block_ms<NWARPS>(m, s, red);
 	if (threadIdx.x == 0)
 		stat[par] = make_float2(m, s);
-	cluster.sync(); /* every block's pair of this row published */
+	cluster_sync(); /* every block's pair of this row published */
 	m = -INFINITY;
 	s = 0.0f;
 #pragma unroll
 	for (int q = 0; q < CLUSTER; q++) {
-		float2 o = *cluster.map_shared_rank(&stat[par], q);
+		float2 o = *static_cast<float2 *>(__cluster_map_shared_rank(&stat[par], q));
 		ms_merge(m, s, o.x, o.y);
 	}
 	return SOFTMAX_LOG ? logf(s) : 1.0f / s;
@@ -173,8 +178,7 @@ softmax_cluster(const float *__restrict__ x, float *__restrict__ y, int64_t B, i
 	__shared__ float2 red[32];           /* block_ms's scratch */
 	__shared__ float2 stat[2];           /* this block's (max, sum) by row parity; peers read it */
 	T *sl = reinterpret_cast<T *>(sm_slice);
-	cg::cluster_group cluster = cg::this_cluster();
-	const int rank = (int)cluster.block_rank();
+	const int rank = (int)__clusterRelativeBlockRank();
 	const int64_t clusters = gridDim.x / CLUSTER, cid = blockIdx.x / CLUSTER;
 	const int64_t lo = (int64_t)rank * S; /* the slice's first element */
 	const int n = lo < L ? (int)(L - lo < S ? L - lo : S) : 0;
@@ -212,7 +216,7 @@ softmax_cluster(const float *__restrict__ x, float *__restrict__ y, int64_t B, i
 			store_y(ys + k, o);
 		}
 	}
-	cluster.sync(); /* no block leaves while a peer may still read its stat */
+	cluster_sync(); /* no block leaves while a peer may still read its stat */
 }
 
 #if BULK
@@ -226,8 +230,7 @@ softmax_cluster_bulk(const float *__restrict__ x, float *__restrict__ y, int64_t
 	__shared__ float2 stat[2];
 	__shared__ __align__(8) uint64_t full[CHUNKS]; /* piece c's bytes have landed */
 	float4 *sl = sm_slice;
-	cg::cluster_group cluster = cg::this_cluster();
-	const int rank = (int)cluster.block_rank();
+	const int rank = (int)__clusterRelativeBlockRank();
 	const int64_t clusters = gridDim.x / CLUSTER, cid = blockIdx.x / CLUSTER;
 	const int64_t lo = (int64_t)rank * S;
 	const int n = lo < L ? (int)(L - lo < S ? L - lo : S) : 0;
@@ -289,7 +292,7 @@ softmax_cluster_bulk(const float *__restrict__ x, float *__restrict__ y, int64_t
 			}
 		}
 	}
-	cluster.sync(); /* no block leaves while a peer may still read its stat */
+	cluster_sync(); /* no block leaves while a peer may still read its stat */
 }
 #endif
 
