@@ -56,8 +56,6 @@
 #endif
 
 #include <cuda_runtime.h>
-#include <cuda_fp16.h>
-#include <cuda_bf16.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
