@@ -22,7 +22,7 @@
  * persistent cooperative kernel (cudaLaunchCooperativeKernel, grid = SMs x
  * BLOCKS_PER_SM, checked against occupancy); block j owns the same
  * contiguous slice of D (cv vectors) in every row. Per row r:
- *   grid.sync(); every block adds the grid's partial (s1, s2) pairs of row r
+ *   grid_barrier(); every block adds the grid's partial (s1, s2) pairs of row r
  *   in double -> mean, rstd; then one fused loop over the slice (ascending
  *   on even rows, descending on odd rows: see slice_pass) normalises
  *   row r (x from shared memory with SMEM_CACHE=1, else re-read from L2)
@@ -31,7 +31,7 @@
  *   loop iteration and double per thread; the block's pair goes to a
  *   double-buffered scratch array (parity r+1): the call's own, 2 x grid
  *   pairs by cudaMallocAsync on its stream (every pair is written before
- *   the grid.sync that precedes its reading, so it needs no zeroing),
+ *   the grid barrier that precedes its reading, so it needs no zeroing),
  *   freed by cudaFreeAsync on the stream after the kernel, so that calls
  *   on several streams at once do not share it.
  * So reads of row r+1 overlap the writes of row r, x crosses DRAM once with
@@ -40,7 +40,8 @@
  * should stay in L2, but measured on an H100 (HINTS=1) they do not, and
  * 16 rows x 32 MB of re-reads make the kernel 0.43 ms against a 0.19 ms
  * floor; HINTS=2 asks L2 to keep them (evict_last policy), untested on a
- * GPU when written. One grid.sync per row. With SMEM_CACHE=1 and a slice too big
+ * GPU when written. One grid barrier per row (templates/common/grid_barrier.cuh,
+ * on a word after the partials, zeroed on the stream before the launch). With SMEM_CACHE=1 and a slice too big
  * for shared memory, the SMEM_CACHE=0 path runs. The vector path needs
  * D % VEC == 0 and x, w, b, y aligned to VEC*4 bytes; otherwise the VEC=1
  * instantiation runs.
@@ -65,14 +66,12 @@
 #endif
 
 #include <cuda_runtime.h>
-#include <cooperative_groups.h>
 #include <math.h>
 #include <stdint.h>
 #include "kbreed_candidate.h"
 #include "../common/reduce.cuh" // kbreed:inline
 #include "../common/host.cuh" // kbreed:inline
-
-namespace cg = cooperative_groups;
+#include "../common/grid_barrier.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -279,14 +278,14 @@ template <int V, bool CACHE>
 __global__ void __launch_bounds__(THREADS, LB_MIN)
 ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 	const float *__restrict__ b, float *__restrict__ y, int64_t R, int64_t D, int64_t cv,
-	double2 *__restrict__ part)
+	double2 *__restrict__ part, unsigned int *bar)
 {
-	/* part: the call's scratch, [parity][block] (s1, s2), 2 x gridDim.x pairs */
+	/* part: the call's scratch, [parity][block] (s1, s2), 2 x gridDim.x pairs;
+	 * bar: the grid barrier's word, zero at the launch */
 	typedef typename vec_t<V>::T T;
 	extern __shared__ float4 smem_raw[];
 	T *sx = reinterpret_cast<T *>(smem_raw);
 	__shared__ double2 sh[NWARPS];
-	cg::grid_group grid = cg::this_grid();
 	const int G = gridDim.x, blk = blockIdx.x;
 	const int64_t nv = D / V;
 	const int64_t v0 = (int64_t)blk * cv < nv ? (int64_t)blk * cv : nv;
@@ -307,7 +306,7 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 			part[blk] = t;
 	}
 	for (int64_t r = 0; r < R; r++) {
-		grid.sync();
+		grid_barrier(bar);
 		/* statistics of row r from the grid's partials */
 		const double2 *pp = part + (r & 1) * G;
 		double2 a = make_double2(0.0, 0.0);
@@ -346,8 +345,8 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 
 static int g_sms = 0, g_optin = 0;
 
-/* The kernel on G blocks, with the call's own partials (2 x G pairs,
- * allocated and freed on st). */
+/* The kernel on G blocks, with the call's own partials (2 x G pairs) and
+ * barrier word, allocated, zeroed (the word) and freed on st. */
 template <int V, bool CACHE>
 static int launch(const float *x, const float *w, const float *b, float *y, int64_t R,
 		  int64_t D, int G, int64_t cv, size_t smem, cudaStream_t st)
@@ -355,12 +354,15 @@ static int launch(const float *x, const float *w, const float *b, float *y, int6
 	double2 *part = NULL;
 	int rc = KB_OK;
 	kb_keep_pool_mapped();
-	if (cudaMallocAsync((void **)&part, 2 * (size_t)G * sizeof(double2), st) != cudaSuccess)
+	if (cudaMallocAsync((void **)&part, 2 * (size_t)G * sizeof(double2) + sizeof(double2), st) != cudaSuccess)
 		return KB_ERR_LAUNCH;
+	unsigned int *bar = reinterpret_cast<unsigned int *>(part + 2 * (size_t)G);
 	void *args[] = {(void *)&x, (void *)&w, (void *)&b, (void *)&y,
-			(void *)&R, (void *)&D, (void *)&cv, (void *)&part};
-	cudaError_t e = cudaLaunchCooperativeKernel((const void *)ln_coop<V, CACHE>, dim3(G),
-						    dim3(THREADS), args, smem, st);
+			(void *)&R, (void *)&D, (void *)&cv, (void *)&part, (void *)&bar};
+	cudaError_t e = cudaMemsetAsync(bar, 0, sizeof *bar, st);
+	if (e == cudaSuccess)
+		e = cudaLaunchCooperativeKernel((const void *)ln_coop<V, CACHE>, dim3(G), dim3(THREADS), args,
+						smem, st);
 	if (e != cudaSuccess || cudaGetLastError() != cudaSuccess)
 		rc = KB_ERR_LAUNCH;
 	if (cudaFreeAsync(part, st) != cudaSuccess)
