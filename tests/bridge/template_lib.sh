@@ -1,7 +1,7 @@
 # tests/bridge/template_lib.sh - what the template shell tests (test_pointwise,
 # test_scan, test_reduce, test_loss, test_pool, test_matmul, test_matvec,
 # test_dwconv, test_dwsep, test_conv, test_frobenius, test_norms,
-# test_softmax, test_conv_pointwise, test_attention) share; sourced from the
+# test_softmax, test_conv_pointwise, test_attention, test_headers) share; sourced from the
 # checkout's root, with the test's PYTHON as $1. Sets root, B and K (the
 # build under test), bench (KernelBench), passed/failed with ok and not_ok,
 # and tmp (removed at exit), where KBREED_CACHE lives, with $tmp/p for the
