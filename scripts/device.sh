@@ -104,7 +104,8 @@ if [ "$step" = groups ]; then
 	[ "${1:-}" = -- ] && shift
 	[ -n "$problems" ] || problems="matmul_fp16 conv2d_relu_maxpool layernorm"
 	# KBREED_GROUPS_MODES="groups" runs one pass only (the other timed before).
-	for mode in ${KBREED_GROUPS_MODES:-alone groups}; do
+	modes=${KBREED_GROUPS_MODES:-alone groups}
+	for mode in $modes; do
 		d=build/device-results/groups-$mode
 		rm -rf "$d" && mkdir -p "$d"
 		group=; [ $mode = alone ] && group=1
@@ -119,7 +120,7 @@ if [ "$step" = groups ]; then
 		echo "# kbreed bench$problems --no-bank, alone (KBREED_COMPILE_GROUP=1) and in groups"
 		echo
 		cat "$OUT/groups-wall.txt"
-		for mode in alone groups; do
+		for mode in $modes; do
 			echo
 			echo "## $mode"
 			for f in "build/device-results/groups-$mode"/runs/*/summary.md; do
