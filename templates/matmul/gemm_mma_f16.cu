@@ -198,18 +198,6 @@ __device__ __forceinline__ void st_shared16(uint32_t dst, uint4 v)
 }
 /* d += a * b for one m16n8k16 fragment; T selects fp16 or bf16 inputs. */
 template <typename T> struct mma_op;
-template <> struct mma_op<__half> {
-	static __device__ __forceinline__ void run(float d[4], const uint32_t a[4], const uint32_t b[2])
-	{
-		mma_m16n8k16_f16(d, a, b[0], b[1]);
-	}
-	static __device__ __forceinline__ uint32_t pack(float x, float y)
-	{
-		__half2 h = __floats2half2_rn(x, y);
-		return *reinterpret_cast<uint32_t *>(&h);
-	}
-	static __device__ __forceinline__ __half one(float x) { return __float2half_rn(x); }
-};
 #if MATMUL_BF16
 template <> struct mma_op<__nv_bfloat16> {
 	static __device__ __forceinline__ void run(float d[4], const uint32_t a[4], const uint32_t b[2])
@@ -226,6 +214,18 @@ template <> struct mma_op<__nv_bfloat16> {
 typedef __nv_bfloat16 elem_t; /* the element type, as the problem's defines say */
 #define ELEM_KB KB_BF16
 #else
+template <> struct mma_op<__half> {
+	static __device__ __forceinline__ void run(float d[4], const uint32_t a[4], const uint32_t b[2])
+	{
+		mma_m16n8k16_f16(d, a, b[0], b[1]);
+	}
+	static __device__ __forceinline__ uint32_t pack(float x, float y)
+	{
+		__half2 h = __floats2half2_rn(x, y);
+		return *reinterpret_cast<uint32_t *>(&h);
+	}
+	static __device__ __forceinline__ __half one(float x) { return __float2half_rn(x); }
+};
 typedef __half elem_t;
 #define ELEM_KB KB_F16
 #endif
