@@ -2,13 +2,17 @@
 // family: matmul
 // problems: matmul_fp32 matmul_nt matmul_tn matmul_tt matmul_batched matmul_tensor3d matmul_tensor4d matmul_triu matmul_tril
 // arch: sm_90a
-// knob BN: 128 256 | default 256 | category memory access | block tile columns = the n of each wgmma (m64nBNk8); runs as 128 at PRECISION=3, whose two accumulator sets would not fit in registers at 256
-// knob STAGES: 2 3 4 | default 4 | category asynchronous | shared-memory stages of the TMA ring (operand slices 32 deep in K); clamped to what fits in 227 KB (3 at PRECISION=3)
-// knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 3 = 3xTF32 split prepared by a pre-pass (hi*hi + lo*hi + hi*lo, about fp32 accuracy); 1 = one TF32 product per step (within 1e-2, not 1e-4, at K = 4096)
+// knob BN: 128 256 | default 256 | category memory access | block tile columns = the n of each wgmma (m64nBNk8); runs as 128 at PRECISION=2 and 3, whose two accumulator sets would not fit in registers at 256
+// knob STAGES: 2 3 4 | default 4 | category asynchronous | shared-memory stages of the TMA ring (operand slices of 128 bytes in K: 32 fp32, 64 bf16); clamped to what fits in 227 KB (3 at PRECISION=2 and 3)
+// knob PRECISION: 1 2 3 | default 3 | category data type | loose 1 | 3 = 3xTF32 split prepared by a pre-pass (hi*hi + lo*hi + hi*lo, about fp32 accuracy); 2 = 3xBF16, the same three products of bfloat16 halves at twice TF32's tensor-core rate (about 4e-6 relative, as fp32's own rounding at large K; strict allows 1e-4); 1 = one TF32 product per step (within 1e-2, not 1e-4, at K = 4096)
 // knob GROUP: 1 8 16 | default 8 | category memory access | tile raster of the persistent loop: GROUP rows of tiles are swept column by column, so their A rows and B columns stay in L2
 // knob SPLIT_K: 0 1 2 4 8 16 32 | default 0 | category parallelism | K ranges computed by separate tiles into fp32 partial sums, added by a second pass in a fixed order; 0 = as many as it takes to give every SM a tile when there are fewer tiles than SMs (large K, small M x N), 1 = none; in every case pieces of at most 8192 K
 // same: PRECISION=3 BN=256 as BN=128
 // same: PRECISION=3 STAGES=4 as STAGES=3
+// same: PRECISION=2 BN=256 as BN=128
+// same: PRECISION=2 STAGES=4 as STAGES=3
+// check: PRECISION=2
+// check: PRECISION=2 BN=128 STAGES=2 GROUP=1
 /*
  * gemm_wgmma_tf32.cu - C = A @ B in fp32 on Hopper tensor cores with
  * wgmma (TF32 inputs, fp32 accumulation), operands brought into shared
@@ -36,7 +40,7 @@
  * A^T and B as stored ((K, M), (K, N)) are not, so a tiled shared-memory
  * transpose writes them K-major into scratch (cudaMallocAsync, freed with
  * cudaFreeAsync on the stream), each batch's matrix after the other, rows
- * of pitch ldk = K rounded up to 4 (16 bytes, as TMA wants). With
+ * of pitch ldk = K rounded up to 16 bytes (as TMA wants). With
  * PRECISION=3 the pre-pass also splits every value x into hi = tf32(x)
  * (cvt.rna) and lo = tf32(x - hi) (x - hi is exact in fp32), so every
  * operand is copied: hi and lo of each. With PRECISION=1 a K-major operand
@@ -80,6 +84,23 @@
  * truncated into fp32) put this at ~0.23 of the strict tolerance (1e-4 *
  * max(1, rms) + 1e-4 * |ref|) at K = 4096, one shared accumulator at ~0.7.
  * Inf/NaN inputs come out as NaN at PRECISION=3 (lo = inf - inf).
+ *
+ * PRECISION=2 (3xBF16). The same three products, of bfloat16 halves: the
+ * pre-pass writes hi = bf16(x) and lo = bf16(x - hi) (cvt.rn; x - hi is
+ * exact in fp32), 2 bytes each, and the consumers issue wgmma m64nTBNk16
+ * .bf16 (K-major, no transpose), which the tensor cores run at twice the
+ * TF32 rate: the three products cost 1.5 TF32 products, not 3. bf16 keeps
+ * fp32's exponent range (no scaling, no overflow that fp32 would not
+ * have); each half carries 8 significant bits, so hi + lo holds x to about
+ * 2^-17 and lo*lo, dropped, is about 2^-16 of a product. On the CPU
+ * (exact products of the halves, PyTorch's bf16 rounding), against fp64:
+ * ||C - ref|| / ||ref|| about 4.4e-6 at K = 8 to 65536 (fp32's own
+ * summation at K = 65536: 4.6e-6; 3xTF32 8e-8; TF32 3e-4), the worst
+ * element at 0.45 of the strict tolerance at K = 8 and 0.17 at K = 4096,
+ * inputs x 1e3 alike. A stage holds 64 bf16 of K per row (the same 128
+ * bytes, so the same boxes, swizzle and descriptors: a k16 step of bf16 is
+ * 32 bytes as a k8 step of tf32 is), the rows of the scratch copies a
+ * multiple of 8 elements (16 bytes).
  * Epilogue: C = acc (+ cor), stored straight from registers (float2 where
  * N is even and C 8-byte aligned), skipping rows >= M and columns >= N.
  *
@@ -146,7 +167,7 @@
 
 static_assert(BN == 128 || BN == 256, "BN is 128 or 256");
 static_assert(STAGES >= 2 && STAGES <= 8, "STAGES");
-static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
+static_assert(PRECISION >= 1 && PRECISION <= 3, "PRECISION is 1, 2 or 3");
 static_assert(GROUP >= 1 && GROUP <= 64, "GROUP");
 static_assert(SPLIT_K >= 0 && SPLIT_K <= 64, "SPLIT_K");
 static_assert((TRANS_A == 0 || TRANS_A == 1) && (TRANS_B == 0 || TRANS_B == 1), "TRANS_A, TRANS_B are 0 or 1");
@@ -155,14 +176,16 @@ static_assert(MATMUL_TRI >= 0 && MATMUL_TRI <= 2, "MATMUL_TRI is 0, 1 (triu) or 
 KBREED_CANDIDATE_ABI
 
 /* Tile geometry, after the clamps the knobs describe. */
-#define BK 32                                       /* K per stage: one 128-byte swizzle row of fp32 */
+#define EBYTES (PRECISION == 2 ? 2 : 4)             /* bytes of an operand element: bf16 or tf32 */
+#define BK (128 / EBYTES)                           /* K per stage: one 128-byte swizzle row */
+#define KSTEP (32 / EBYTES)                         /* K per wgmma: k8 tf32, k16 bf16 (32 bytes) */
 #define CONSUMERS 2                                 /* consumer warpgroups, 64 rows each */
 #define BM 128                                      /* block tile rows */
-#define TBN ((PRECISION == 3 && BN > 128) ? 128 : BN) /* block tile columns (<= 128 accumulators) */
-#define NSPLIT (PRECISION == 3 ? 2 : 1)             /* pieces per operand: hi (and lo) */
+#define TBN ((PRECISION != 1 && BN > 128) ? 128 : BN) /* block tile columns (<= 128 accumulators) */
+#define NSPLIT (PRECISION != 1 ? 2 : 1)             /* pieces per operand: hi (and lo) */
 #define NTHREADS (128 * (CONSUMERS + 1))            /* producer warpgroup + consumers */
-#define A_BYTES (BM * BK * 4)                       /* one A piece: 16 KB */
-#define B_BYTES (TBN * BK * 4)                      /* one B^T piece */
+#define A_BYTES (BM * BK * EBYTES)                  /* one A piece: 16 KB */
+#define B_BYTES (TBN * BK * EBYTES)                 /* one B^T piece */
 #define STAGE_BYTES (NSPLIT * (A_BYTES + B_BYTES))
 #define SMEM_OPTIN 232448                           /* 227 KB: the sm_90 per-block limit */
 #define SMEM_EXTRA (1024 + 256)                     /* alignment slack + mbarriers */
@@ -194,7 +217,7 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "r
 #include "../common/gemm_operands.cuh" // kbreed:inline
 #include "../common/split_k.cuh" // kbreed:inline
 
-#if TBN == 128
+#if TBN == 128 && PRECISION != 2
 /* D(64 x 128, fp32, 64 per thread) += A(64 x 8) * B(128 x 8)^T; both TF32, K-major in shared memory. */
 static __device__ __forceinline__ void wgmma_n128(float *d, uint64_t da, uint64_t db, int scale_d)
 {
@@ -216,6 +239,30 @@ static __device__ __forceinline__ void wgmma_n128(float *d, uint64_t da, uint64_
 		     : "l"(da), "l"(db), "r"(scale_d));
 }
 #define WGMMA wgmma_n128
+#endif
+
+#if PRECISION == 2
+/* D(64 x 128, fp32, 64 per thread) += A(64 x 16) * B(128 x 16)^T; both bf16, K-major in shared memory. */
+static __device__ __forceinline__ void wgmma_bf16_n128(float *d, uint64_t da, uint64_t db, int scale_d)
+{
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : "l"(da), "l"(db), "r"(scale_d));
+}
+#define WGMMA wgmma_bf16_n128
 #endif
 
 #if TBN == 256
@@ -254,7 +301,40 @@ static __device__ __forceinline__ void wgmma_n256(float *d, uint64_t da, uint64_
 #define WGMMA wgmma_n256
 #endif
 
-/* ---- pre-pass: TF32 rounding, hi/lo split, transpose of B ---- */
+/* ---- pre-pass: TF32 (or bf16) rounding, hi/lo split, transpose of B ---- */
+
+#if PRECISION == 2
+typedef uint16_t elem_t; /* an operand element as the tensor cores read it: bf16 bits */
+
+/* x rounded to the nearest bf16 (ties to even), as its bits. */
+static __device__ __forceinline__ uint16_t bf16_rn(float x)
+{
+	uint16_t r;
+	asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(r) : "f"(x));
+	return r;
+}
+
+/* hi = bf16(x), lo = bf16(x - hi). */
+static __device__ __forceinline__ void split_one(float x, elem_t &hi, elem_t &lo)
+{
+	hi = bf16_rn(x);
+	lo = bf16_rn(x - __uint_as_float((uint32_t)hi << 16));
+}
+
+/* Four consecutive elements' hi at h (and lo at l, unless NULL), 8-byte aligned. */
+static __device__ __forceinline__ void split4(float4 x, elem_t *h, elem_t *l)
+{
+	elem_t h0, h1, h2, h3, l0, l1, l2, l3;
+	split_one(x.x, h0, l0);
+	split_one(x.y, h1, l1);
+	split_one(x.z, h2, l2);
+	split_one(x.w, h3, l3);
+	*reinterpret_cast<uint2 *>(h) = make_uint2(h0 | (uint32_t)h1 << 16, h2 | (uint32_t)h3 << 16);
+	if (l)
+		*reinterpret_cast<uint2 *>(l) = make_uint2(l0 | (uint32_t)l1 << 16, l2 | (uint32_t)l3 << 16);
+}
+#else
+typedef float elem_t; /* tf32 in fp32 bits */
 
 /* x rounded to the nearest TF32 value (ties away from zero), as fp32 bits. */
 static __device__ __forceinline__ float tf32_rna(float x)
@@ -264,40 +344,61 @@ static __device__ __forceinline__ float tf32_rna(float x)
 	return __uint_as_float(r);
 }
 
+/* hi = tf32(x), lo = tf32(x - hi). */
+static __device__ __forceinline__ void split_one(float x, elem_t &hi, elem_t &lo)
+{
+	hi = tf32_rna(x);
+	lo = tf32_rna(x - hi);
+}
+
+/* Four consecutive elements' hi at h (and lo at l, unless NULL), 16-byte aligned. */
+static __device__ __forceinline__ void split4(float4 x, elem_t *h, elem_t *l)
+{
+	const float4 hv = make_float4(tf32_rna(x.x), tf32_rna(x.y), tf32_rna(x.z), tf32_rna(x.w));
+	*reinterpret_cast<float4 *>(h) = hv;
+	if (l)
+		*reinterpret_cast<float4 *>(l) = make_float4(tf32_rna(x.x - hv.x), tf32_rna(x.y - hv.y),
+							     tf32_rna(x.z - hv.z), tf32_rna(x.w - hv.w));
+}
+#endif
+
+/* One element's hi at h (and lo at l, unless NULL). */
+static __device__ __forceinline__ void split1(float x, elem_t *h, elem_t *l)
+{
+	elem_t hv, lv;
+	split_one(x, hv, lv);
+	*h = hv;
+	if (l)
+		*l = lv;
+}
+
 /*
- * hi[z, r, c] = tf32(src[z, r, c]) and, when lo is not NULL, lo[z, r, c] =
- * tf32(src - hi) for `batch` matrices src (rows, cols), pitch cols, each
- * rows * cols apart; hi and lo have pitch ldd (a multiple of 4, 16-byte
- * aligned bases), each matrix rows * ldd after the last. VEC: cols % 4 ==
- * 0 and src 16-byte aligned, so one thread handles a float4. Blocks stride
- * over rows (y), column chunks (x) and matrices (z).
+ * hi[z, r, c] = tf32(src[z, r, c]) (bf16 at PRECISION=2) and, when lo is
+ * not NULL, lo[z, r, c] = tf32(src - hi), for `batch` matrices src (rows,
+ * cols), pitch cols, each rows * cols apart; hi and lo have pitch ldd (a
+ * multiple of 16 bytes, 16-byte aligned bases), each matrix rows * ldd
+ * after the last. VEC: cols % 4 == 0 and src 16-byte aligned, so one
+ * thread handles a float4. Blocks stride over rows (y), column chunks (x)
+ * and matrices (z).
  */
 template <bool VEC>
 __global__ void __launch_bounds__(256)
-split_rows_kernel(const float *__restrict__ src, int64_t rows, int cols, int64_t batch, float *__restrict__ hi,
-		  float *__restrict__ lo, int64_t ldd)
+split_rows_kernel(const float *__restrict__ src, int64_t rows, int cols, int64_t batch, elem_t *__restrict__ hi,
+		  elem_t *__restrict__ lo, int64_t ldd)
 {
 	const int units = VEC ? cols / 4 : cols;
 	for (int64_t z = blockIdx.z; z < batch; z += gridDim.z) {
 		const float *sz = src + z * rows * cols;
-		float *hz = hi + z * rows * ldd, *lz = lo ? lo + z * rows * ldd : NULL;
+		elem_t *hz = hi + z * rows * ldd, *lz = lo ? lo + z * rows * ldd : NULL;
 		for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
 			for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < units; u += gridDim.x * blockDim.x) {
 				if (VEC) {
 					const float4 x = *reinterpret_cast<const float4 *>(sz + r * cols + 4 * (int64_t)u);
-					const float4 h = make_float4(tf32_rna(x.x), tf32_rna(x.y), tf32_rna(x.z),
-								     tf32_rna(x.w));
-					*reinterpret_cast<float4 *>(hz + r * ldd + 4 * (int64_t)u) = h;
-					if (lz)
-						*reinterpret_cast<float4 *>(lz + r * ldd + 4 * (int64_t)u) =
-							make_float4(tf32_rna(x.x - h.x), tf32_rna(x.y - h.y),
-								    tf32_rna(x.z - h.z), tf32_rna(x.w - h.w));
+					const int64_t d = r * ldd + 4 * (int64_t)u;
+					split4(x, hz + d, lz ? lz + d : NULL);
 				} else {
-					const float x = sz[r * cols + u];
-					const float h = tf32_rna(x);
-					hz[r * ldd + u] = h;
-					if (lz)
-						lz[r * ldd + u] = tf32_rna(x - h);
+					const int64_t d = r * ldd + u;
+					split1(sz[r * cols + u], hz + d, lz ? lz + d : NULL);
 				}
 			}
 		}
@@ -313,15 +414,15 @@ split_rows_kernel(const float *__restrict__ src, int64_t rows, int cols, int64_t
  * tiles, blockIdx.z over the matrices.
  */
 __global__ void __launch_bounds__(256)
-transpose_split_kernel(const float *__restrict__ X, int K, int R, int64_t batch, float *__restrict__ hi,
-		       float *__restrict__ lo, int64_t ldk)
+transpose_split_kernel(const float *__restrict__ X, int K, int R, int64_t batch, elem_t *__restrict__ hi,
+		       elem_t *__restrict__ lo, int64_t ldk)
 {
 	__shared__ float t[32][33];
 	const int r0 = blockIdx.x * 32, tiles_k = (K + 31) / 32;
 	const int tx = threadIdx.x, ty = threadIdx.y;
 	for (int64_t z = blockIdx.z; z < batch; z += gridDim.z) {
 		const float *xz = X + z * K * (int64_t)R;
-		float *hz = hi + z * R * ldk, *lz = lo ? lo + z * R * ldk : NULL;
+		elem_t *hz = hi + z * R * ldk, *lz = lo ? lo + z * R * ldk : NULL;
 		for (int tk = blockIdx.y; tk < tiles_k; tk += gridDim.y) {
 			const int k0 = tk * 32;
 #pragma unroll
@@ -334,11 +435,8 @@ transpose_split_kernel(const float *__restrict__ X, int K, int R, int64_t batch,
 			for (int j = 0; j < 4; j++) {
 				const int r = r0 + ty + 8 * j, k = k0 + tx;
 				if (r < R && k < K) {
-					const float x = t[tx][ty + 8 * j];
-					const float h = tf32_rna(x);
-					hz[(int64_t)r * ldk + k] = h;
-					if (lz)
-						lz[(int64_t)r * ldk + k] = tf32_rna(x - h);
+					const int64_t d = (int64_t)r * ldk + k;
+					split1(t[tx][ty + 8 * j], hz + d, lz ? lz + d : NULL);
 				}
 			}
 			__syncthreads();
@@ -462,7 +560,7 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 		if (threadIdx.x == 0) {
 			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmA) : "memory");
 			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmB) : "memory");
-#if PRECISION == 3
+#if NSPLIT == 2
 			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmAl) : "memory");
 			asm volatile("prefetch.tensormap [%0];" ::"l"((uint64_t)&tmBl) : "memory");
 #endif
@@ -483,7 +581,7 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 					mbar_arrive_expect_tx(fb, STAGE_BYTES);
 					tma_load_3d(sa, &tmA, kb * BK, m0, za, fb);
 					tma_load_3d(sb, &tmB, kb * BK, n0, zb, fb);
-#if PRECISION == 3
+#if NSPLIT == 2
 					tma_load_3d(sa + A_BYTES, &tmAl, kb * BK, m0, za, fb);
 					tma_load_3d(sb + B_BYTES, &tmBl, kb * BK, n0, zb, fb);
 #endif
@@ -500,7 +598,7 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 		const int cw = wg - 1;
 		const int tid = threadIdx.x & 127, warp = tid >> 5, lane = tid & 31;
 		float acc[TBN / 2];
-#if PRECISION == 3
+#if NSPLIT == 2
 		float cor[TBN / 2];
 #endif
 		int s = 0;
@@ -520,11 +618,11 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 					const uint32_t sb = base + s * STAGE_BYTES + NSPLIT * A_BYTES;
 					wgmma_fence();
 #pragma unroll
-					for (int kk = 0; kk < BK / 8; kk++) {
+					for (int kk = 0; kk < BK / KSTEP; kk++) {
 						const uint64_t da = smem_desc(sa + kk * 32, 16, 1024);
 						const uint64_t db = smem_desc(sb + kk * 32, 16, 1024);
 						/* scale-d 0 on the piece's first k8 step: D = A*B */
-#if PRECISION == 3
+#if NSPLIT == 2
 						const uint64_t dal = smem_desc(sa + A_BYTES + kk * 32, 16, 1024);
 						const uint64_t dbl = smem_desc(sb + B_BYTES + kk * 32, 16, 1024);
 						WGMMA(cor, dal, db, kb - kb0 + kk);
@@ -549,7 +647,7 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 #pragma unroll
 				for (int i = 0; i < TBN / 2; i++) {
 					reg_fence(acc[i]);
-#if PRECISION == 3
+#if NSPLIT == 2
 					reg_fence(cor[i]);
 					acc[i] += cor[i];
 #endif
@@ -620,17 +718,20 @@ static int setup(void)
 	return KB_OK;
 }
 
-/* A 3-D fp32 tensor map: `batch` matrices of `inner` x `outer` elements,
- * rows `pitch` elements apart, matrices outer * pitch apart; boxes of 32
- * (128 bytes) x box_outer x 1, 128-byte swizzle, zero fill. */
-static int make_map(CUtensorMap *map, const float *ptr, int64_t inner, int64_t outer, int64_t batch,
+/* A 3-D tensor map of operand elements (fp32, or bf16 at PRECISION=2):
+ * `batch` matrices of `inner` x `outer` elements, rows `pitch` elements
+ * apart, matrices outer * pitch apart; boxes of BK (128 bytes) x box_outer
+ * x 1, 128-byte swizzle, zero fill. */
+static int make_map(CUtensorMap *map, const elem_t *ptr, int64_t inner, int64_t outer, int64_t batch,
 		    int64_t pitch, uint32_t box_outer)
 {
 	cuuint64_t dims[3] = { (cuuint64_t)inner, (cuuint64_t)outer, (cuuint64_t)batch };
-	cuuint64_t strides[2] = { (cuuint64_t)pitch * 4, (cuuint64_t)(outer * pitch * 4) };
+	cuuint64_t strides[2] = { (cuuint64_t)(pitch * EBYTES), (cuuint64_t)(outer * pitch * EBYTES) };
 	cuuint32_t box[3] = { BK, box_outer, 1 };
 	cuuint32_t estr[3] = { 1, 1, 1 };
-	CUresult r = g_encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 3, (void *)ptr, dims, strides, box, estr,
+	const CUtensorMapDataType type =
+		PRECISION == 2 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT32;
+	CUresult r = g_encode(map, type, 3, (void *)ptr, dims, strides, box, estr,
 			      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
 			      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
 	return r == CUDA_SUCCESS ? KB_OK : KB_ERR_LAUNCH;
@@ -650,14 +751,14 @@ struct operand {
 	int64_t batch, rows;
 	bool kmajor;
 	bool copy;        /* written into scratch (hi, lo) */
-	const float *hi, *lo;
+	const elem_t *hi, *lo;
 	int64_t pitch;
 };
 
-static int prepare(struct operand *o, int64_t K, int64_t ldk, float *hi, float *lo, cudaStream_t st)
+static int prepare(struct operand *o, int64_t K, int64_t ldk, elem_t *hi, elem_t *lo, cudaStream_t st)
 {
-	if (!o->copy) {
-		o->hi = o->lo = o->src;
+	if (!o->copy) { /* PRECISION=1 only: elem_t is float */
+		o->hi = o->lo = (const elem_t *)o->src;
 		o->pitch = K;
 		return KB_OK;
 	}
@@ -742,10 +843,11 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	ob.copy = !(ob.kmajor && K % 4 == 0 && (uintptr_t)ob.src % 16 == 0);
 #endif
 	/* Scratch, one allocation: [A_hi][A_lo][B_hi][B_lo] (the lo pieces at
-	 * PRECISION=3, each copied operand's), then the partial sums. */
-	const int64_t ldk = (K + 3) / 4 * 4;
-	const size_t a_piece = oa.copy ? round256((size_t)(oa.batch * rows_a * ldk * 4)) : 0;
-	const size_t b_piece = ob.copy ? round256((size_t)(ob.batch * N * ldk * 4)) : 0;
+	 * PRECISION=2 and 3, each copied operand's), then the partial sums;
+	 * rows of 16 bytes' multiple, as TMA wants. */
+	const int64_t ldk = (K + 16 / EBYTES - 1) / (16 / EBYTES) * (16 / EBYTES);
+	const size_t a_piece = oa.copy ? round256((size_t)(oa.batch * rows_a * ldk * EBYTES)) : 0;
+	const size_t b_piece = ob.copy ? round256((size_t)(ob.batch * N * ldk * EBYTES)) : 0;
 	const int64_t c_elems = batch * rows_a * N;
 	const size_t part_bytes = nsplit > 1 ? round256((size_t)(nsplit * c_elems * 4)) : 0;
 	const size_t bytes = NSPLIT * (a_piece + b_piece) + part_bytes;
@@ -753,9 +855,9 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 	if (cudaMallocAsync((void **)&scratch, bytes, st) != cudaSuccess)
 		return KB_ERR_LAUNCH;
 	uint8_t *at = scratch;
-	float *a_hi = (float *)at, *a_lo = NSPLIT == 2 ? (float *)(at + a_piece) : NULL;
+	elem_t *a_hi = (elem_t *)at, *a_lo = NSPLIT == 2 ? (elem_t *)(at + a_piece) : NULL;
 	at += NSPLIT * a_piece;
-	float *b_hi = (float *)at, *b_lo = NSPLIT == 2 ? (float *)(at + b_piece) : NULL;
+	elem_t *b_hi = (elem_t *)at, *b_lo = NSPLIT == 2 ? (elem_t *)(at + b_piece) : NULL;
 	at += NSPLIT * b_piece;
 	float *part = nsplit > 1 ? (float *)at : NULL;
 	float *dst = part ? part : (float *)c->data;
@@ -769,7 +871,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 		rc = make_map(&map_a, oa.hi, K, rows_a, oa.batch, oa.pitch, BM);
 	if (!rc)
 		rc = make_map(&map_b, ob.hi, K, N, ob.batch, ob.pitch, TBN);
-#if PRECISION == 3
+#if NSPLIT == 2
 	if (!rc)
 		rc = make_map(&map_al, oa.lo, K, rows_a, oa.batch, oa.pitch, BM);
 	if (!rc)

@@ -25,7 +25,8 @@ cp tests/data/odd_matmul_fp32_*.py "$tmp/p/"
 echo "# $(ls "$tmp/p" | grep -vc '^odd_') level-1 products, $(ls "$tmp/p" | grep -c '^odd_') odd ones"
 
 # Each: described; the layouts gemm_wgmma_tf32 serves are realised at the
-# defaults, the odd ones also at every knob's lowest and highest values.
+# defaults, the odd ones also at every knob's lowest and highest values,
+# three of them at PRECISION=2 (between the ends).
 serves=" matmul_fp32 matmul_nt matmul_tn matmul_tt matmul_batched matmul_tensor3d matmul_tensor4d matmul_triu matmul_tril "
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
@@ -37,6 +38,12 @@ for f in "$tmp"/p/*.py; do
 	odd_*)
 		realise gemm_wgmma_tf32 "$f" low BN=128 STAGES=2 PRECISION=1 GROUP=1 SPLIT_K=1
 		realise gemm_wgmma_tf32 "$f" high BN=256 STAGES=4 PRECISION=3 GROUP=16 SPLIT_K=32 ;;
+	esac
+	# 3xBF16 (PRECISION=2, bf16 halves and k16 wgmma) on a row-major, a
+	# transposed (the transposing pre-pass) and a split-K product.
+	case $name in
+	odd_matmul_fp32 | odd_matmul_fp32_tn | odd_matmul_fp32_splitk)
+		realise gemm_wgmma_tf32 "$f" bf16x3 PRECISION=2 STAGES=2 GROUP=1 ;;
 	esac
 	# gemm_tf32 (mma.sync) takes the plain rank-2 product, a long K cut
 	# into pieces (odd_matmul_fp32_splitk: the shape probe sees it taken).
