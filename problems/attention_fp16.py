@@ -14,6 +14,9 @@ seq_len = 4096
 head_dim = 128
 
 KBREED_FLOPS = 4 * batch_size * num_heads * seq_len * seq_len * head_dim
+# The head dim, as recognition writes it for an attention it recognises: the
+# flash templates then compile only the kernels of this head dim.
+KBREED_DEFINES = {"ATTN_HEAD_DIM": head_dim}
 
 # Stressed inputs (docs/EVALUATION.md), all but scale_up: q and k times 1e3
 # give scores of about 1e6 whose top two in a row lie within fp32's rounding

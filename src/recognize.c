@@ -358,7 +358,9 @@ static bool attention_form(const struct compute *c, bool *causal, double *scale)
 
 /* Attention: "attention_fp16" or "attention_bf16" where the flash
  * templates compute it (attention_form: plain, or causal or scaled as
- * ATTN_CAUSAL and ATTN_SCALE say; bf16 as ATTN_BF16 says), "attention"
+ * ATTN_CAUSAL and ATTN_SCALE say; bf16 as ATTN_BF16 says; ATTN_HEAD_DIM,
+ * q's last dim, keeps the templates' kernels to those of this head dim),
+ * "attention"
  * where it is plain in fp32, "attention_masked" otherwise (masked, with
  * dropout, or causal or scaled in fp32): no template serves those yet, so
  * they run from their generated kernel. */
@@ -383,6 +385,9 @@ static bool attention(const struct compute *c, struct recognition *r, struct buf
 			def_int(b, "ATTN_CAUSAL", 1);
 		if (scale != 0)
 			def_float(b, "ATTN_SCALE", scale);
+		const struct graph_tensor *q = &c->g->tensors[0];
+		if (q->ndim >= 1 && q->shape[q->ndim - 1] >= 1)
+			def_int(b, "ATTN_HEAD_DIM", q->shape[q->ndim - 1]);
 	} else {
 		set(r, "attention", form && !causal && scale == 0 ? "attention" : "attention_masked");
 	}

@@ -12,7 +12,7 @@
  * out (attn_t), fp32 accumulation:
  *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] * scale) v[bh, j, :]
  * j over the keys, or where causal over j <= i. The problem's defines
- * (ATTN_CAUSAL, ATTN_SCALE, ATTN_BF16) and their helpers:
+ * (ATTN_CAUSAL, ATTN_SCALE, ATTN_BF16, ATTN_HEAD_DIM) and their helpers:
  * templates/common/attention.cuh.
  *
  * Layout (contiguous, row-major, attn_t: fp16, or bf16 where ATTN_BF16):
@@ -494,17 +494,29 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	const attn_t *vp = (const attn_t *)v->data;
 	attn_t *op = (attn_t *)o->data;
 	cudaStream_t st = (cudaStream_t)stream;
-	/* the smallest instantiation that holds D, its columns past D zero */
+	/* the smallest compiled instantiation that holds D, its columns past D
+	 * zero (ATTN_HEAD_DIM compiles only the problem's: templates/common/
+	 * attention.cuh) */
 	const int dg = (int)D;
+#if ATTN_KEEP(0, 32)
 	if (D <= 32)
 		return flash_launch<32>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+#endif
+#if ATTN_KEEP(32, 64)
 	if (D <= 64)
 		return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+#endif
+#if ATTN_KEEP(64, 96)
 	if (D <= 96)
 		return flash_launch<96>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+#endif
+#if ATTN_KEEP(96, 128)
 	if (D <= 128)
 		return flash_launch<128>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+#endif
+#if ATTN_KEEP(128, 256)
 	if (D <= 256)
 		return flash_launch<256>(qp, kp, vp, op, BH, Sq, Sk, dg, st);
+#endif
 	return KB_ERR_SHAPE;
 }

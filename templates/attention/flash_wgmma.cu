@@ -12,7 +12,7 @@
  * V streamed in by the tensor memory accelerator (TMA):
  *   out[bh, i, :] = sum_j softmax_j(q[bh, i, :] . k[bh, j, :] * scale) v[bh, j, :]
  * j over the keys, or where causal over j <= i. The problem's defines
- * (ATTN_CAUSAL, ATTN_SCALE, ATTN_BF16) and their helpers:
+ * (ATTN_CAUSAL, ATTN_SCALE, ATTN_BF16, ATTN_HEAD_DIM) and their helpers:
  * templates/common/attention.cuh.
  *
  * Layout (contiguous, row-major, attn_t: fp16, or bf16 where ATTN_BF16):
@@ -537,7 +537,13 @@ typedef CUresult (*encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32
 static encode_tiled_fn g_encode = NULL;
 static int g_ready = 0;  /* 1: looked up; the fast path needs g_major == 9 and g_encode */
 static int g_major = 0;
-static int g_attr64 = 0, g_attr128 = 0; /* shared-memory attribute set per kernel */
+/* shared-memory attribute set per kernel (of those compiled) */
+#if ATTN_KEEP(63, 64)
+static int g_attr64 = 0;
+#endif
+#if ATTN_KEEP(64, 128)
+static int g_attr128 = 0;
+#endif
 
 /* Finds the encoder and the compute capability once. */
 static int setup(void)
@@ -633,21 +639,34 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int 
 
 	/* the fast path: TMA needs 16-byte aligned bases and row pitches (D a
 	 * multiple of 8); D = 64 runs as itself, 72 to 128 as 128 with the
-	 * columns past D zero */
+	 * columns past D zero (ATTN_HEAD_DIM compiles only the problem's
+	 * kernels: templates/common/attention.cuh; a D whose kernel is not
+	 * compiled goes on to the row kernels) */
 	const bool aligned = ((uintptr_t)qp | (uintptr_t)kp | (uintptr_t)vp | (uintptr_t)op) % 16 == 0;
 	const int64_t lim = 2147483647LL - 512; /* int rows and grid in the kernel */
 	if (g_major == 9 && g_encode && aligned && D % 8 == 0 && (D == 64 || (D > 64 && D <= 128)) &&
 	    Sq <= lim && Sk <= lim && BH <= lim && ((Sq + 191) / 64) * BH <= lim) {
+#if ATTN_KEEP(64, 128)
 		if (D > 64)
 			return flash_launch<128>(qp, kp, vp, op, BH, Sq, Sk, (int)D, st, &g_attr128);
-		return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, (int)D, st, &g_attr64);
+#endif
+#if ATTN_KEEP(63, 64)
+		if (D == 64)
+			return flash_launch<64>(qp, kp, vp, op, BH, Sq, Sk, (int)D, st, &g_attr64);
+#endif
 	}
 	/* everything else: one warp a query row */
+#if ATTN_KEEP(0, 128)
 	if (D <= 128)
 		return rowwise_launch<4>(qp, kp, vp, op, BH, Sq, Sk, D, st);
+#endif
+#if ATTN_KEEP(128, 256)
 	if (D <= 256)
 		return rowwise_launch<8>(qp, kp, vp, op, BH, Sq, Sk, D, st);
+#endif
+#if ATTN_KEEP(256, 512)
 	if (D <= 512)
 		return rowwise_launch<16>(qp, kp, vp, op, BH, Sq, Sk, D, st);
+#endif
 	return KB_ERR_SHAPE;
 }

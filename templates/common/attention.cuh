@@ -10,6 +10,13 @@
 //   ATTN_BF16     1: q, k, v and the output are bf16; absent: fp16
 //                 (attn_t, ATTN_KB_DTYPE, ATTN_PTX_TYPE: the element, its
 //                 ABI dtype, its name in PTX's mma and wgmma)
+//   ATTN_HEAD_DIM the problem's head dim D (q's last dim): a template then
+//                 compiles only the kernels of its head-dim ladder that
+//                 this D runs on, not every rung (each rung costs nvcc
+//                 0.3-0.4 s of a candidate's 3-5 s); another D is taken
+//                 where a kept rung holds it, else refused (KB_ERR_SHAPE).
+//                 Absent: every rung. ATTN_KEEP(lo, hi) says whether the
+//                 rung for lo < D <= hi is compiled.
 // The helpers:
 //   attn_sl2(D)                    log2(e) x the scale: the factor the online
 //                                  softmax folds into its ex2 (host side)
@@ -45,6 +52,12 @@
 #endif
 static_assert(ATTN_CAUSAL == 0 || ATTN_CAUSAL == 1, "ATTN_CAUSAL is 0 or 1");
 static_assert(ATTN_BF16 == 0 || ATTN_BF16 == 1, "ATTN_BF16 is 0 or 1");
+#ifdef ATTN_HEAD_DIM
+static_assert(ATTN_HEAD_DIM >= 1, "ATTN_HEAD_DIM is the head dim, at least 1");
+#define ATTN_KEEP(lo, hi) (ATTN_HEAD_DIM > (lo) && ATTN_HEAD_DIM <= (hi))
+#else
+#define ATTN_KEEP(lo, hi) 1
+#endif
 
 #if ATTN_BF16
 #include <cuda_bf16.h>

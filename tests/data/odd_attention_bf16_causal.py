@@ -8,13 +8,13 @@ import torch.nn.functional as F
 KBREED_FAMILY = "attention"
 KBREED_OP = "attention_bf16"
 KBREED_NOTES = "odd-shaped causal attention in bf16 (D = 128, Sq = Sk) for the template tests"
-# What recognition writes for bf16 with is_causal=True (src/recognize.c).
-KBREED_DEFINES = {"ATTN_BF16": 1, "ATTN_CAUSAL": 1}
-
 batch_size = 2
 num_heads = 2
 seq = 517
 head_dim = 128
+
+# What recognition writes for bf16 with is_causal=True (src/recognize.c).
+KBREED_DEFINES = {"ATTN_BF16": 1, "ATTN_CAUSAL": 1, "ATTN_HEAD_DIM": head_dim}
 
 # The products as if not causal: an upper bound (the mask hides about half).
 KBREED_FLOPS = 4 * batch_size * num_heads * seq * seq * head_dim

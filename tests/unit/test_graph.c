@@ -397,8 +397,8 @@ static void op_and_defines(const struct recognition *r, char *out, size_t size)
  * what they compute: a fused SDPA op without a mask or dropout, or a
  * decomposed one (PyTorch's math path: bmm, _safe_softmax, bmm) with no op
  * that makes or applies a mask but torch's causal mask; causality and a
- * scale other than 1/sqrt(D) as ATTN_CAUSAL and ATTN_SCALE; "attention_bf16"
- * (ATTN_BF16) likewise. Otherwise "attention" (plain fp32) or
+ * scale other than 1/sqrt(D) as ATTN_CAUSAL and ATTN_SCALE, the head dim
+ * (8 here) as ATTN_HEAD_DIM; "attention_bf16" (ATTN_BF16) likewise. Otherwise "attention" (plain fp32) or
  * "attention_masked", which no template serves. */
 static const char *attention_op_in(const char *dtype, const char *ops, int n_inter, bool mask_input)
 {
@@ -450,17 +450,17 @@ static const char *attention_op(const char *dtype, const char *ops, int n_inter)
 
 static void test_attention_kinds(void **state)
 {
-	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", ""), 1), "attention_fp16");
+	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", ""), 1), "attention_fp16 ATTN_HEAD_DIM=8");
 	assert_string_equal(attention_op("f16", SDPA("_scaled_dot_product_flash_attention", "",
 						      "\"dropout_p\": 0.0, \"is_causal\": false, \"scale\": null"), 1),
-			    "attention_fp16");
+			    "attention_fp16 ATTN_HEAD_DIM=8");
 	assert_string_equal(attention_op("f32", SDPA("scaled_dot_product_attention", "", ""), 1), "attention");
 	assert_string_equal(attention_op("bf16", SDPA("scaled_dot_product_attention", "", "\"is_causal\": true"), 1),
-			    "attention_bf16 ATTN_BF16=1 ATTN_CAUSAL=1");
+			    "attention_bf16 ATTN_BF16=1 ATTN_CAUSAL=1 ATTN_HEAD_DIM=8");
 	assert_string_equal(attention_op("f16", SDPA("_scaled_dot_product_flash_attention", "",
-						      "\"is_causal\": true"), 1), "attention_fp16 ATTN_CAUSAL=1");
+						      "\"is_causal\": true"), 1), "attention_fp16 ATTN_CAUSAL=1 ATTN_HEAD_DIM=8");
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": 0.5"), 1),
-			    "attention_fp16 ATTN_SCALE=0.5");
+			    "attention_fp16 ATTN_SCALE=0.5 ATTN_HEAD_DIM=8");
 	assert_string_equal(attention_op("f32", SDPA("scaled_dot_product_attention", "", "\"scale\": 0.5"), 1),
 			    "attention_masked");
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": -0.5"), 1),
@@ -469,7 +469,7 @@ static void test_attention_kinds(void **state)
 			    "attention_masked");  /* uniform weights, not the default */
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"scale\": 0.35355339059327373"),
 				      1),
-			    "attention_fp16");  /* 1/sqrt(8), the default said aloud */
+			    "attention_fp16 ATTN_HEAD_DIM=8");  /* 1/sqrt(8), the default said aloud */
 	assert_string_equal(attention_op("f16", SDPA("scaled_dot_product_attention", "", "\"dropout_p\": 0.1"), 1),
 			    "attention_masked");
 	assert_string_equal(attention_op_in("f16", SDPA("_scaled_dot_product_efficient_attention",
@@ -491,10 +491,10 @@ static void test_attention_kinds(void **state)
 			    "attention_masked");
 	assert_string_equal(attention_op("f16", OP2("bmm", 0, 1, 4) ", " OP1("_safe_softmax", 4, "\"dim\": -1", 5)
 					 ", " OP2("bmm", 5, 2, 6), 3),
-			    "attention_fp16 ATTN_SCALE=1");
+			    "attention_fp16 ATTN_SCALE=1 ATTN_HEAD_DIM=8");
 	assert_string_equal(attention_op("f16", OP2("bmm", 0, 1, 4) ", " OP1("div", 4, "\"other\": 2.8284271247461903", 5)
 					 ", " OP1("_softmax", 5, "\"dim\": -1", 6) ", " OP2("bmm", 6, 2, 7), 4),
-			    "attention_fp16");
+			    "attention_fp16 ATTN_HEAD_DIM=8");
 	/* torch 2.11's math path with an attn_mask: the mask, a fourth input,
 	 * added to the scaled scores. */
 	assert_string_equal(attention_op_in("f32", OP1("mul", 0, Q4, 4) ", " OP1("mul", 1, Q4, 5) ", "
@@ -541,13 +541,13 @@ static void test_attention_kinds(void **state)
  * inputs upcast, q and k^T scaled by D^-1/4 as mul.Scalar, _safe_softmax)
  * for F.scaled_dot_product_attention of the files of tests/data/sdpa, described
  * on the GPU machine (H100, 2026-12-05): all but the masked one are the
- * flash templates', with the defines that say how. */
+ * flash templates', with the defines that say how (the head dim, 64, too). */
 static void test_attention_torch_graphs(void **state)
 {
 	static const struct { const char *file, *op, *from, *to; } want[] = {
-		{ "plain", "attention_fp16", NULL, NULL }, { "bf16", "attention_bf16 ATTN_BF16=1", NULL, NULL },
-		{ "causal", "attention_fp16 ATTN_CAUSAL=1", NULL, NULL },
-		{ "scale", "attention_fp16 ATTN_SCALE=0.3", NULL, NULL }, { "mask", "attention_masked", NULL, NULL },
+		{ "plain", "attention_fp16 ATTN_HEAD_DIM=64", NULL, NULL }, { "bf16", "attention_bf16 ATTN_BF16=1 ATTN_HEAD_DIM=64", NULL, NULL },
+		{ "causal", "attention_fp16 ATTN_CAUSAL=1 ATTN_HEAD_DIM=64", NULL, NULL },
+		{ "scale", "attention_fp16 ATTN_SCALE=0.3 ATTN_HEAD_DIM=64", NULL, NULL }, { "mask", "attention_masked", NULL, NULL },
 		/* the causal graph changed: another diagonal, where's values
 		 * swapped, the mask's shape transposed: not torch's causal mask */
 		{ "causal", "attention_masked", "\"diagonal\":0", "\"diagonal\":1" },
