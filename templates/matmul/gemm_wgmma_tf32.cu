@@ -217,17 +217,25 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "r
 #include "../common/gemm_operands.cuh" // kbreed:inline
 #include "../common/split_k.cuh" // kbreed:inline
 
-#if TBN == 128 && PRECISION != 2
-/* D(64 x 128, fp32, 64 per thread) += A(64 x 8) * B(128 x 8)^T; both TF32, K-major in shared memory. */
+#if TBN == 128
+/* D(64 x 128, fp32, 64 per thread) += A(64 x K) * B(128 x K)^T, both K-major
+ * in shared memory: TF32 k8 steps, or bf16 k16 at PRECISION=2 (whose
+ * instruction also takes the transpose bits: 0, K-major). */
+#if PRECISION == 2
+#define WGMMA_N128 "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16"
+#define WGMMA_ARGS "p, 1, 1, 0, 0"
+#else
+#define WGMMA_N128 "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32"
+#define WGMMA_ARGS "p, 1, 1"
+#endif
 static __device__ __forceinline__ void wgmma_n128(float *d, uint64_t da, uint64_t db, int scale_d)
 {
-	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {"
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n" WGMMA_N128 " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
 		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
 		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
-		     "}, %64, %65, p, 1, 1;\n}\n"
+		     "}, %64, %65, " WGMMA_ARGS ";\n}\n"
 		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
 		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
 		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
@@ -239,30 +247,6 @@ static __device__ __forceinline__ void wgmma_n128(float *d, uint64_t da, uint64_
 		     : "l"(da), "l"(db), "r"(scale_d));
 }
 #define WGMMA wgmma_n128
-#endif
-
-#if PRECISION == 2
-/* D(64 x 128, fp32, 64 per thread) += A(64 x 16) * B(128 x 16)^T; both bf16, K-major in shared memory. */
-static __device__ __forceinline__ void wgmma_bf16_n128(float *d, uint64_t da, uint64_t db, int scale_d)
-{
-	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
-		     "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-		     : "l"(da), "l"(db), "r"(scale_d));
-}
-#define WGMMA wgmma_bf16_n128
 #endif
 
 #if TBN == 256
