@@ -196,39 +196,37 @@ __device__ __forceinline__ void st_shared16(uint32_t dst, uint4 v)
 		     "r"(v.z), "r"(v.w)
 		     : "memory");
 }
-/* d += a * b for one m16n8k16 fragment; T selects fp16 or bf16 inputs. */
-template <typename T> struct mma_op;
+/* The element type, as the problem's defines say (only that one is compiled),
+ * and its conversions. */
 #if MATMUL_BF16
-template <> struct mma_op<__nv_bfloat16> {
-	static __device__ __forceinline__ void run(float d[4], const uint32_t a[4], const uint32_t b[2])
-	{
-		mma_m16n8k16_bf16(d, a, b[0], b[1]);
-	}
-	static __device__ __forceinline__ uint32_t pack(float x, float y)
-	{
-		__nv_bfloat162 h = __floats2bfloat162_rn(x, y);
-		return *reinterpret_cast<uint32_t *>(&h);
-	}
-	static __device__ __forceinline__ __nv_bfloat16 one(float x) { return __float2bfloat16_rn(x); }
-};
-typedef __nv_bfloat16 elem_t; /* the element type, as the problem's defines say */
+typedef __nv_bfloat16 elem_t;
+typedef __nv_bfloat162 elem2_t;
 #define ELEM_KB KB_BF16
+#define ELEM_MMA mma_m16n8k16_bf16
+#define ELEM2_RN __floats2bfloat162_rn
+#define ELEM_RN __float2bfloat16_rn
 #else
-template <> struct mma_op<__half> {
+typedef __half elem_t;
+typedef __half2 elem2_t;
+#define ELEM_KB KB_F16
+#define ELEM_MMA mma_m16n8k16_f16
+#define ELEM2_RN __floats2half2_rn
+#define ELEM_RN __float2half_rn
+#endif
+/* d += a * b for one m16n8k16 fragment of T (elem_t: the kernel is
+ * instantiated for no other). */
+template <typename T> struct mma_op {
 	static __device__ __forceinline__ void run(float d[4], const uint32_t a[4], const uint32_t b[2])
 	{
-		mma_m16n8k16_f16(d, a, b[0], b[1]);
+		ELEM_MMA(d, a, b[0], b[1]);
 	}
 	static __device__ __forceinline__ uint32_t pack(float x, float y)
 	{
-		__half2 h = __floats2half2_rn(x, y);
+		elem2_t h = ELEM2_RN(x, y);
 		return *reinterpret_cast<uint32_t *>(&h);
 	}
-	static __device__ __forceinline__ __half one(float x) { return __float2half_rn(x); }
+	static __device__ __forceinline__ T one(float x) { return ELEM_RN(x); }
 };
-typedef __half elem_t;
-#define ELEM_KB KB_F16
-#endif
 
 /* ---- the kernel --------------------------------------------------------- */
 
