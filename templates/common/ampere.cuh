@@ -122,4 +122,14 @@ __device__ __forceinline__ void tf32_split_trunc(uint32_t x, uint32_t &big, uint
 	small = __float_as_uint(__uint_as_float(x) - __uint_as_float(big)) & 0xffffe000u;
 }
 
+/* Two values as bfloat16 pairs for the 3xBF16 split: hi = bf16(x) and
+ * lo = bf16(x - hi), both rounded to nearest (ties to even), x0 in the low
+ * half of each register (the element of the lower k index), x1 in the high. */
+__device__ __forceinline__ void bf16x2_split(float x0, float x1, uint32_t &hi, uint32_t &lo)
+{
+	asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(hi) : "f"(x1), "f"(x0));
+	const float h0 = __uint_as_float(hi << 16), h1 = __uint_as_float(hi & 0xffff0000u);
+	asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(lo) : "f"(x1 - h1), "f"(x0 - h0));
+}
+
 #endif

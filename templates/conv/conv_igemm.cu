@@ -7,7 +7,7 @@
 // knob BK: 16 32 | default 16 | category memory access | reduction depth (Cin/groups*KD*KH*KW taps) per pipeline slice; K is padded with zeros to a multiple of BK
 // knob WARPS: 4 8 | default 8 | category parallelism | warps per block; the warp grid (along M x along N) is derived from the tile
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
-// knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
+// knob PRECISION: 1 2 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy; 2 = 3xBF16, the same three products of bfloat16 halves on wgmma m64nBNk16 at twice TF32's rate (about 4e-6 relative; WGMMA=1 only, runs as 3 under WGMMA=0)
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
@@ -17,6 +17,7 @@
 // same: WGMMA=1 WARPS=4 BM=256 as BM=128
 // same: WGMMA=1 WARPS=8 BM=64 as BM=128
 // same: WGMMA=0 OVERLAP=1 as OVERLAP=0
+// same: WGMMA=0 PRECISION=2 as PRECISION=3
 // same: WGMMA=1 OVERLAP=1 STAGES=2 as STAGES=3
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 as OVERLAP=0
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 as OVERLAP=0
@@ -24,6 +25,8 @@
 // same: WARPS=4 BN=128 BM=256 as BM=128
 // check: WGMMA=1 OVERLAP=1
 // check: WGMMA=1 OVERLAP=1 BM=128 BN=64 WARPS=4 STAGES=4
+// check: WGMMA=1 OVERLAP=1 PRECISION=2
+// check: WGMMA=1 PRECISION=2 BM=128 BN=64 WARPS=4
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -286,6 +289,11 @@
 #ifndef OVERLAP
 #define OVERLAP 0
 #endif
+/* 3xBF16 is the wgmma path's (k16 steps from two of the gather's k8 ones) */
+#if !WGMMA && PRECISION == 2
+#undef PRECISION
+#define PRECISION 3
+#endif
 /* OVERLAP belongs to the wgmma path; there the ring needs a third stage.
  * A warpgroup with two m64 tiles of 128 columns (128 accumulators) has no
  * registers left for a second A set: ptxas would serialise the wgmma, so
@@ -465,7 +473,7 @@ static_assert(BN == 32 || BN == 64 || BN == 96 || BN == 128, "BN is 32, 64, 96 o
 static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2, 3 or 4");
-static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
+static_assert(PRECISION >= 1 && PRECISION <= 3, "PRECISION is 1, 2 or 3");
 static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
 static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
@@ -528,6 +536,8 @@ constexpr int TBM = clamp_wg(clamp_bm(BM));
 constexpr int RWG = TBM / NWG;
 constexpr int MW = RWG / 64;
 static_assert(RWG % 64 == 0 && MW >= 1 && MW <= 2, "a warpgroup owns one or two m64 tiles");
+/* wgmma K steps per slice: k8 on TF32, k16 on bf16 (PRECISION=2) */
+constexpr int KSTEPS = PRECISION == 2 ? BK / 16 : BK / 8;
 #else
 constexpr int TBM = clamp_bm(BM);
 #endif
@@ -559,7 +569,7 @@ constexpr int NCH = NT % 2 == 0 ? 2 : 1; /* n8 tiles per skip test */
 static_assert(warp_cost(WARPS_N) < (1 << 20), "no warp grid fits the tile");
 static_assert(NT % NCH == 0, "NT");
 
-constexpr int FR = PRECISION == 3 ? 4 : 2;          /* floats per lane per B block */
+constexpr int FR = PRECISION == 3 ? 4 : 2;          /* floats per lane per B block (PRECISION=2: two bf16 pairs) */
 constexpr int LDK = BK + 4;                         /* sA row stride (floats) */
 constexpr int A_FLOATS = TBM * LDK;
 constexpr int B_FLOATS = (BK / 8) * (BN / 8) * 32 * FR;
@@ -587,6 +597,9 @@ constexpr int SMEM_BYTES = NSTAGE * STAGE_FLOATS * 4 + MINFO_BYTES + ALIGN_SLACK
 #if WGMMA
 /* one piece of B^T in a stage: BN rows of 32 taps */
 constexpr int BPIECE_BYTES = BN * 128;
+/* where the small halves of B^T start: the next piece (TF32), or the
+ * second half of each row (bf16: 64 bytes of hi, then 64 of lo) */
+constexpr int SMALL_OFF = PRECISION == 2 ? 64 : BPIECE_BYTES;
 static_assert((A_FLOATS * 4) % 1024 == 0 && (STAGE_FLOATS * 4) % 1024 == 0 && BPIECE_BYTES % 1024 == 0,
 	      "B pieces start on 1024-byte boundaries");
 #endif
@@ -618,7 +631,7 @@ static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue stagin
  * registers, a spill of a few bytes at the most). */
 #if OVERLAP
 /* ... and where the accumulators and both A register sets fit in 96 */
-constexpr int A_REGS = NBUF * (BK / 8) * MW * 4 * (PRECISION == 3 ? 2 : 1);
+constexpr int A_REGS = NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
 constexpr bool REGS2 = TBM * BN / NTHREADS + A_REGS <= 96;
 #else
 constexpr bool REGS2 = TBM * BN / NTHREADS <= 64;
@@ -682,6 +695,23 @@ __device__ __forceinline__ float act(float v)
  * small one, each row a channel. */
 __device__ __forceinline__ void wsp_put(float *__restrict__ wsp, int64_t i, int nnb, float w0, float w1)
 {
+#if PRECISION == 2
+	/* one row of B^T per channel and slice: 64 bytes of bf16 hi, then 64 of
+	 * lo; taps t and t+4 of k8 block kk are slots 2t and 2t+1 of its half
+	 * of a k16 step (see the top), one 4-byte word each */
+	uint32_t hi, lo;
+	bf16x2_split(w0, w1, hi, lo);
+	const int lane = (int)(i & 31);
+	const int64_t blk = i >> 5;
+	const int nb = (int)(blk % nnb);
+	const int64_t kbg = blk / nnb; /* grp * nkb + kb; nkb is a whole number of slices */
+	const int64_t slice = kbg / (BK / 8);
+	const int kk = (int)(kbg % (BK / 8));
+	uint32_t *p = reinterpret_cast<uint32_t *>(wsp) + slice * ((int64_t)nnb * 8 * 32) +
+		      (int64_t)(nb * 8 + (lane >> 2)) * 32 + 4 * kk + (lane & 3);
+	p[0] = hi;
+	p[16] = lo;
+#else
 #if PRECISION == 3
 	uint32_t b0, b1, s0, s1;
 	tf32_split(w0, b0, s0);
@@ -710,6 +740,7 @@ __device__ __forceinline__ void wsp_put(float *__restrict__ wsp, int64_t i, int 
 #else
 	reinterpret_cast<float2 *>(wsp)[i] = make_float2(__uint_as_float(b0), __uint_as_float(b1));
 #endif
+#endif /* PRECISION == 2 */
 }
 __global__ void conv_prep_weights(const float *__restrict__ w,
 				  float *__restrict__ wsp, int Coutg, int K, int nkb, int nnb, int T)
@@ -811,16 +842,24 @@ __global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__re
 
 #if WGMMA
 /* D(64 x BN, fp32, BN/2 per thread) += A(64 x 8, registers) * B(BN x 8)^T
- * (shared memory, K-major, 128-byte swizzle); both TF32. */
+ * (shared memory, K-major, 128-byte swizzle); both TF32, or at PRECISION=2
+ * A(64 x 16) * B(BN x 16)^T on bf16 (B not transposed: K-major). */
+#if PRECISION == 2
+#define WGMMA_RS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k16.f32.bf16.bf16"
+#define WGMMA_RS_ARGS "p, 1, 1, 0"
+#else
+#define WGMMA_RS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k8.f32.tf32.tf32"
+#define WGMMA_RS_ARGS "p, 1, 1"
+#endif
 #if BN == 64
 static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
 {
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 {"
+		     WGMMA_RS(64) " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
-		     "}, {%32, %33, %34, %35}, %36, p, 1, 1;\n}\n"
+		     "}, {%32, %33, %34, %35}, %36, " WGMMA_RS_ARGS ";\n}\n"
 		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
 		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
 		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
@@ -835,12 +874,12 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 {
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-		     "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {"
+		     WGMMA_RS(128) " {"
 		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
 		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
 		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
 		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
-		     "}, {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+		     "}, {%64, %65, %66, %67}, %68, " WGMMA_RS_ARGS ";\n}\n"
 		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
 		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
 		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
@@ -1228,19 +1267,19 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	const int a_lane = (rowbase + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
 	/* every A fragment of a slice, split; set b of NBUF (OVERLAP: the other
 	 * set is still being read by the tensor cores) */
-	uint32_t abig[NBUF][BK / 8][MW][4];
-#if PRECISION == 3
-	uint32_t asmall[NBUF][BK / 8][MW][4];
+	uint32_t abig[NBUF][KSTEPS][MW][4];
+#if PRECISION != 1
+	uint32_t asmall[NBUF][KSTEPS][MW][4];
 #endif
 	auto a_fence = [&](int set) {
 #pragma unroll
-		for (int ks = 0; ks < BK / 8; ks++)
+		for (int ks = 0; ks < KSTEPS; ks++)
 #pragma unroll
 			for (int i = 0; i < MW; i++)
 #pragma unroll
 				for (int c = 0; c < 4; c++) {
 					reg_fence(abig[set][ks][i][c]);
-#if PRECISION == 3
+#if PRECISION != 1
 					reg_fence(asmall[set][ks][i][c]);
 #endif
 				}
@@ -1257,13 +1296,13 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #pragma unroll
 	for (int b = 0; b < NBUF; b++)
 #pragma unroll
-		for (int ks = 0; ks < BK / 8; ks++)
+		for (int ks = 0; ks < KSTEPS; ks++)
 #pragma unroll
 			for (int i = 0; i < MW; i++)
 #pragma unroll
 				for (int c = 0; c < 4; c++) {
 					abig[b][ks][i][c] = 0u;
-#if PRECISION == 3
+#if PRECISION != 1
 					asmall[b][ks][i][c] = 0u;
 #endif
 				}
@@ -1318,33 +1357,45 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			const int slot = kt % NSTAGE;
 			const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
 #if WGMMA
-			/* every A fragment of the slice, split; then the wgmma of its k8 steps */
+			/* every A fragment of the slice, split; then the wgmma of its K steps */
 #pragma unroll
-			for (int ks = 0; ks < BK / 8; ks++) {
+			for (int k8 = 0; k8 < BK / 8; k8++) {
 				if (loading)
-					gather_part(ks, ls);
+					gather_part(k8, ls);
 #pragma unroll
 				for (int i = 0; i < MW; i++) {
 					uint32_t r[4];
-					ldsm_x4(r, sa + (unsigned)(a_lane + i * 64 * LDK + ks * 8) * 4u);
+					ldsm_x4(r, sa + (unsigned)(a_lane + i * 64 * LDK + k8 * 8) * 4u);
+#if PRECISION == 2
+					/* k16 step k8/2: taps t and t+4 of this k8 step (r[0], r[2]
+					 * row g; r[1], r[3] row g+8) are its slots 2t, 2t+1 (+8 for
+					 * the odd k8 step), as the weights were laid out */
+					const int ks = k8 / 2, h = (k8 & 1) * 2;
+					bf16x2_split(__uint_as_float(r[0]), __uint_as_float(r[2]), abig[b][ks][i][h],
+						     asmall[b][ks][i][h]);
+					bf16x2_split(__uint_as_float(r[1]), __uint_as_float(r[3]), abig[b][ks][i][h + 1],
+						     asmall[b][ks][i][h + 1]);
+#else
 #pragma unroll
 					for (int c = 0; c < 4; c++) {
 #if PRECISION == 3
-						tf32_split_trunc(r[c], abig[b][ks][i][c], asmall[b][ks][i][c]);
+						tf32_split_trunc(r[c], abig[b][k8][i][c], asmall[b][k8][i][c]);
 #else
-						abig[b][ks][i][c] = to_tf32(__uint_as_float(r[c]));
+						abig[b][k8][i][c] = to_tf32(__uint_as_float(r[c]));
 #endif
 					}
+#endif
 				}
 			}
 			{
 				const unsigned sbh = sa + (unsigned)A_FLOATS * 4u; /* big piece of B^T */
 				wgmma_fence();
 #pragma unroll
-				for (int ks = 0; ks < BK / 8; ks++) {
+				for (int ks = 0; ks < KSTEPS; ks++) {
+					/* a K step is 32 bytes of a row (k8 TF32, k16 bf16) */
 					const uint64_t dbig = smem_desc(sbh + (unsigned)ks * 32u, 16, 1024);
-#if PRECISION == 3
-					const uint64_t dsmall = smem_desc(sbh + (unsigned)BPIECE_BYTES + (unsigned)ks * 32u, 16, 1024);
+#if PRECISION != 1
+					const uint64_t dsmall = smem_desc(sbh + (unsigned)SMALL_OFF + (unsigned)ks * 32u, 16, 1024);
 #pragma unroll
 					for (int i = 0; i < MW; i++) {
 						wgmma_rs(acc[i], asmall[b][ks][i], dbig);

@@ -8,8 +8,9 @@
 # bias), recognition names the op and writes the CONV_* defines, `kbreed
 # template conv_igemm --for` realises them, and nvcc compiles them at the
 # defaults and at the knob extremes, the odd ones also with the products
-# on wgmma (WGMMA=1), overlapped with the next slice's loads (OVERLAP=1)
-# (sm_90a; not in the sanitizer run).
+# on wgmma (WGMMA=1), overlapped with the next slice's loads (OVERLAP=1),
+# that one on 3xTF32 and 3xBF16 (PRECISION=3 and 2) in turn (sm_90a; not
+# in the sanitizer run).
 # The ops it does not serve (depthwise, depthwise-separable) are refused:
 # `kbreed template` does not list them among its ops, a dry run's round 0
 # holds conv_igemm for the others and not for them, and a run on the fake
@@ -54,6 +55,7 @@ echo "# $n_l1 level-1 convolutions, $(ls "$tmp/p" | grep -c '^odd_') odd ones"
 n_served=0
 n_refused=0
 n_phased=0
+n_odd=0
 for f in "$tmp"/p/*.py; do
 	name=$(basename "$f" .py)
 	describe "$f"
@@ -79,8 +81,11 @@ for f in "$tmp"/p/*.py; do
 		realise conv_igemm "$f" high BM=256 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=3 PHASES=1
 		# wgmma (sm_90a): BN 32 and BK 16 run as 64 and 32, one warpgroup of two m64 tiles
 		realise conv_igemm "$f" wgmma BM=256 BN=32 BK=16 WARPS=4 STAGES=2 PRECISION=3 PHASES=1 WGMMA=1
-		# and overlapped (wait_group 1, two A register sets), two m64 tiles of 64 columns
-		realise conv_igemm "$f" overlap BM=128 BN=64 BK=32 WARPS=4 STAGES=3 PRECISION=3 PHASES=1 WGMMA=1 OVERLAP=1 ;;
+		# and overlapped (wait_group 1, two A register sets), two m64 tiles of
+		# 64 columns, 3xTF32 and 3xBF16 on every other file
+		n_odd=$((n_odd + 1))
+		realise conv_igemm "$f" overlap BM=128 BN=64 BK=32 WARPS=4 STAGES=3 PRECISION=$((2 + n_odd % 2)) PHASES=1 \
+			WGMMA=1 OVERLAP=1 ;;
 	esac
 	# The phase split where it applies: at the defaults, and for the odd
 	# ones with the lowest tile too (its smallest tiles see most phases end).

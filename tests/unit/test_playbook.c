@@ -1103,6 +1103,25 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 		if (offered != cases[c].want)
 			fail_msg("conv-wgmma-overlap offered %d times to a parent at %s", offered, cases[c].genome);
 	}
+	/* conv-wgmma-3xbf16 (set WGMMA=1 PRECISION=2): offered to a 3xTF32
+	 * parent on either path, not to one already at 3xBF16 on wgmma; an
+	 * mma.sync parent at PRECISION=2 runs as 3 (its same: line) and is
+	 * offered it too. */
+	const struct {
+		const char *genome;
+		int want;
+	} bf16[] = {
+		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=3", 1 },
+		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=3", 1 },
+		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2", 0 },
+		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=2", 1 },
+	};
+	for (size_t c = 0; c < sizeof bf16 / sizeof bf16[0]; c++) {
+		assert_int_equal(genome_parse(&parent.genome, ig, bf16[c].genome), 0);
+		int offered = offers(&parent, "conv-wgmma-3xbf16", NULL, &rng);
+		if (offered != bf16[c].want)
+			fail_msg("conv-wgmma-3xbf16 offered %d times to a parent at %s", offered, bf16[c].genome);
+	}
 }
 
 static void test_realisations_and_recombination(void **state)
