@@ -238,6 +238,21 @@
  *     longer read by any warpgroup's wgmma (each retired it in slice kt-1,
  *     before the barrier of slice kt). STAGES 2 runs as 3; two m64 tiles of
  *     128 columns run without (no registers for a second set).
+ *   PRECISION=2 (3xBF16): the same three products of bfloat16 halves, hi =
+ *     bf16(x), lo = bf16(x - hi) (cvt.rn), on wgmma m64nBNk16 .bf16, which
+ *     the tensor cores run at twice the TF32 rate. A k16 step is built from
+ *     the two k8 fragments ldmatrix loads (no other load): a thread holds
+ *     taps t and t+4 of each (rows g and g+8), and a bf16 register holds
+ *     two taps, so taps t, t+4 of the even k8 step fill slots 2t, 2t+1 of
+ *     the k16 step and the odd step's slots 2t+8, 2t+9: the step's 16 taps
+ *     are multiplied in the order 0 4 1 5 2 6 3 7, 8 12 9 13 ... The weights
+ *     are laid out in that order too, one 128-byte row per channel and
+ *     slice: 64 bytes of hi (2 k16 steps), then 64 of lo, in the one
+ *     swizzled piece (a K step is 32 bytes of a row, as for TF32; the small
+ *     halves' descriptors start 64 bytes in). A_REGS halve: 2 k16 steps of
+ *     4 hi and 4 lo registers per m64 tile, not 4 k8 steps of 4 + 4.
+ *     Accuracy as gemm_wgmma_tf32's PRECISION=2 (about 4e-6 relative in
+ *     the norm on its CPU model; strict allows 1e-4).
  *   Accumulators: register 4i+{0,1} holds row 16*w + lane/4 of the m64
  *     tile, columns 8i + 2*(lane%4) + {0,1}; 4i+{2,3} 8 rows further
  *     down. They go through sC to the same epilogue.
