@@ -145,6 +145,18 @@ $(BUILD)/tests/fake_worker: tests/unit/fake_worker.c $(PROTO_SRC) $(PROTO_H) src
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ tests/unit/fake_worker.c $(PROTO_SRC) src/compare.c -lpthread -lm
 
+# The fake nvcc the tests compile with (tests/cli/fake_nvcc.sh runs it): one
+# plain copy in build/ for both builds, since a sanitized one would start
+# slower than the compiles it stands for; the empty shared object it copies
+# beside it.
+build/tests/fake_nvcc: tests/cli/fake_nvcc.c build/tests/fake_nvcc_empty.so
+	@mkdir -p $(dir $@)
+	cc -O2 -g -std=c11 -Wall -Wextra -o $@ $<
+
+build/tests/fake_nvcc_empty.so:
+	@mkdir -p $(dir $@)
+	echo 'int kbreed_fake_nvcc_marker;' | cc -shared -fPIC -x c - -o $@
+
 $(BUILD)/tests/llm_server: tests/unit/llm_server.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
@@ -172,7 +184,7 @@ $(BUILD)/tests/test_policy: tests/unit/test_policy.c src/policy.c src/policy.h $
 # test-asan does not run nvcc again on what test compiled (tests/unit/testing.h);
 # the bridge's descriptions of the problems the shell tests write (level 1
 # scaled down) likewise, so that test-asan does not run Python on them again.
-test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server $(BUILD)/tests/shape_probe
+test: all $(UNIT_BIN) $(BUILD)/tests/fake_worker $(BUILD)/tests/llm_server $(BUILD)/tests/shape_probe build/tests/fake_nvcc
 	@$(SAN_ENV) PYTHON="$(PYTHON)" KBREED_BUILD="$(BUILD)" KBREED_TEST_NVCC_CACHE=$(CURDIR)/build/test-nvcc-cache \
 		KBREED_TEST_DESCRIBE_CACHE=$(CURDIR)/build/test-describe-cache \
 		sh tests/run_tests.sh $(UNIT_BIN)
