@@ -1087,40 +1087,29 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	/* conv-wgmma-overlap (when WGMMA=1, set OVERLAP=1): offered to a wgmma
 	 * parent without it; not to one with it, nor to an mma.sync parent,
 	 * nor where OVERLAP=1 runs as 0 (two m64 tiles of 128 columns: its
-	 * same: line), where it would restate the parent. */
-	const struct {
-		const char *genome;
-		int want;
-	} cases[] = {
-		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 OVERLAP=0", 1 },
-		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 OVERLAP=1", 0 },
-		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 OVERLAP=0", 0 },
-		{ "BM=256 BN=128 BK=32 WARPS=8 WGMMA=1 OVERLAP=0", 0 },
-	};
-	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-		assert_int_equal(genome_parse(&parent.genome, ig, cases[c].genome), 0);
-		int offered = offers(&parent, "conv-wgmma-overlap", NULL, &rng);
-		if (offered != cases[c].want)
-			fail_msg("conv-wgmma-overlap offered %d times to a parent at %s", offered, cases[c].genome);
-	}
-	/* conv-wgmma-3xbf16 (set WGMMA=1 PRECISION=2): offered to a 3xTF32
+	 * same: line), where it would restate the parent.
+	 * conv-wgmma-3xbf16 (set WGMMA=1 PRECISION=2): offered to a 3xTF32
 	 * parent on either path, not to one already at 3xBF16 on wgmma; an
 	 * mma.sync parent at PRECISION=2 runs as 3 (its same: line) and is
 	 * offered it too. */
 	const struct {
-		const char *genome;
+		const char *idea, *genome;
 		int want;
-	} bf16[] = {
-		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=3", 1 },
-		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=3", 1 },
-		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2", 0 },
-		{ "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=2", 1 },
+	} cases[] = {
+		{ "conv-wgmma-overlap", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 OVERLAP=0", 1 },
+		{ "conv-wgmma-overlap", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 OVERLAP=1", 0 },
+		{ "conv-wgmma-overlap", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 OVERLAP=0", 0 },
+		{ "conv-wgmma-overlap", "BM=256 BN=128 BK=32 WARPS=8 WGMMA=1 OVERLAP=0", 0 },
+		{ "conv-wgmma-3xbf16", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=3", 1 },
+		{ "conv-wgmma-3xbf16", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=3", 1 },
+		{ "conv-wgmma-3xbf16", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2", 0 },
+		{ "conv-wgmma-3xbf16", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=2", 1 },
 	};
-	for (size_t c = 0; c < sizeof bf16 / sizeof bf16[0]; c++) {
-		assert_int_equal(genome_parse(&parent.genome, ig, bf16[c].genome), 0);
-		int offered = offers(&parent, "conv-wgmma-3xbf16", NULL, &rng);
-		if (offered != bf16[c].want)
-			fail_msg("conv-wgmma-3xbf16 offered %d times to a parent at %s", offered, bf16[c].genome);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		assert_int_equal(genome_parse(&parent.genome, ig, cases[c].genome), 0);
+		int offered = offers(&parent, cases[c].idea, NULL, &rng);
+		if (offered != cases[c].want)
+			fail_msg("%s offered %d times to a parent at %s", cases[c].idea, offered, cases[c].genome);
 	}
 }
 
