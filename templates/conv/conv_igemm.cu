@@ -19,14 +19,17 @@
 // same: WGMMA=0 OVERLAP=1 as OVERLAP=0
 // same: WGMMA=0 PRECISION=2 as PRECISION=3
 // same: WGMMA=1 OVERLAP=1 STAGES=2 as STAGES=3
-// same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 as OVERLAP=0
-// same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 as OVERLAP=0
+// same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 PRECISION=3 as OVERLAP=0
+// same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 PRECISION=3 as OVERLAP=0
+// same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 PRECISION=1 as OVERLAP=0
+// same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 PRECISION=1 as OVERLAP=0
 // same: WARPS=4 BN=96 BM=256 as BM=128
 // same: WARPS=4 BN=128 BM=256 as BM=128
 // check: WGMMA=1 OVERLAP=1
 // check: WGMMA=1 OVERLAP=1 BM=128 BN=64 WARPS=4 STAGES=4
 // check: WGMMA=1 OVERLAP=1 PRECISION=2
 // check: WGMMA=1 PRECISION=2 BM=128 BN=64 WARPS=4
+// check: WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -237,7 +240,9 @@
  *     STAGES-1, so that the slot refilled in slice kt (slice kt-2's) is no
  *     longer read by any warpgroup's wgmma (each retired it in slice kt-1,
  *     before the barrier of slice kt). STAGES 2 runs as 3; two m64 tiles of
- *     128 columns run without (no registers for a second set).
+ *     128 columns run without at PRECISION=3 (no registers for a second
+ *     set of 64) and 1; PRECISION=2 holds half as many A registers (32 a
+ *     set), and there two sets fit beside the 128 accumulators.
  *   PRECISION=2 (3xBF16): the same three products of bfloat16 halves, hi =
  *     bf16(x), lo = bf16(x - hi) (cvt.rn), on wgmma m64nBNk16 .bf16, which
  *     the tensor cores run at twice the TF32 rate. A k16 step is built from
@@ -311,8 +316,11 @@
 #endif
 /* OVERLAP belongs to the wgmma path; there the ring needs a third stage.
  * A warpgroup with two m64 tiles of 128 columns (128 accumulators) has no
- * registers left for a second A set: ptxas would serialise the wgmma, so
- * it runs without (the same: lines in the header, in this order). */
+ * registers left for a second 3xTF32 A set (64): ptxas would serialise the
+ * wgmma, so it runs without (the same: lines in the header, in this
+ * order); the 32 of a 3xBF16 set fit (240 registers, no spill). TF32
+ * alone (PRECISION=1, loose only) has ptxas serialise the wgmma with
+ * OVERLAP=1 at any tile; it runs without here as before. */
 #if !WGMMA && OVERLAP
 #undef OVERLAP
 #define OVERLAP 0
@@ -321,7 +329,7 @@
 #undef STAGES
 #define STAGES 3
 #endif
-#if OVERLAP && BN == 128 && ((WARPS == 8 && BM == 256) || (WARPS == 4 && BM >= 128))
+#if OVERLAP && PRECISION != 2 && BN == 128 && ((WARPS == 8 && BM == 256) || (WARPS == 4 && BM >= 128))
 #undef OVERLAP
 #define OVERLAP 0
 #endif
