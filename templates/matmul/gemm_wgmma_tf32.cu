@@ -97,7 +97,9 @@
  * ||C - ref|| / ||ref|| about 4.4e-6 at K = 8 to 65536 (fp32's own
  * summation at K = 65536: 4.6e-6; 3xTF32 8e-8; TF32 3e-4), the worst
  * element at 0.45 of the strict tolerance at K = 8 and 0.17 at K = 4096,
- * inputs x 1e3 alike. A stage holds 64 bf16 of K per row (the same 128
+ * inputs x 1e3 alike. On an H100 (tests/data/odd_matmul_fp32*.py):
+ * 5.8e-6 to 1.2e-5 (bench/device-2026-12-06-h100.md), the tensor cores'
+ * accumulation included. A stage holds 64 bf16 of K per row (the same 128
  * bytes, so the same boxes, swizzle and descriptors: a k16 step of bf16 is
  * 32 bytes as a k8 step of tf32 is), the rows of the scratch copies a
  * multiple of 8 elements (16 bytes).
