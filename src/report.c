@@ -22,12 +22,16 @@ void roofline_compute(const struct problem *p, const struct ceilings *c, struct 
 		return;
 	enum kb_dtype t = p->n_inputs ? p->inputs[0].dtype : p->outputs[0].dtype;
 	r->peak_tflops = t == KB_F16 ? c->fp16_tflops : t == KB_BF16 ? c->bf16_tflops : c->fp32_tflops;
-	/* fp32 to fp32 accuracy also runs as 3xTF32 on the tensor cores, three
-	 * TF32 products per step: where that beats the FP32 units, it is the
-	 * limit (the FLOPs counted are those of GEMMs, convolutions and
-	 * attention, which it serves). */
+	/* fp32 to fp32 accuracy also runs on the tensor cores as three products
+	 * of split halves per step: 3xTF32, and 3xBF16 (bf16 halves at twice
+	 * the TF32 rate, within the strict tolerance: bench/device-2026-12-06-h100.md).
+	 * Where the fastest of them beats the FP32 units, it is the limit (the
+	 * FLOPs counted are those of GEMMs, convolutions and attention, which
+	 * they serve). */
 	if (t == KB_F32 && c->tf32_tflops / 3 > r->peak_tflops)
 		r->peak_tflops = c->tf32_tflops / 3;
+	if (t == KB_F32 && c->bf16_tflops / 3 > r->peak_tflops)
+		r->peak_tflops = c->bf16_tflops / 3;
 	r->memory_ms = p->min_bytes / (c->bandwidth_gbs * 1e9) * 1e3;
 	r->compute_ms = r->peak_tflops > 0 ? p->flops / (r->peak_tflops * 1e12) * 1e3 : 0;
 	r->floor_ms = r->memory_ms > r->compute_ms ? r->memory_ms : r->compute_ms;

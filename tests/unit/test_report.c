@@ -49,8 +49,9 @@ static void test_report_and_roofline(void **state)
 
 static void test_fp32_floor_takes_3xtf32(void **state)
 {
-	/* An fp32 problem's arithmetic floor is at the faster of the FP32 units
-	 * and a third of TF32 (3xTF32 keeps fp32 accuracy); fp16 keeps its own. */
+	/* An fp32 problem's arithmetic floor is at the fastest of the FP32
+	 * units, a third of TF32 and a third of bf16 (3xTF32 and 3xBF16 keep
+	 * the strict tolerance); fp16 keeps its own. */
 	struct problem p;
 	problem_init(&p);
 	assert_int_equal(bridge_json_problem(describe_json, &p), 0);
@@ -66,6 +67,13 @@ static void test_fp32_floor_takes_3xtf32(void **state)
 	roofline_compute(&p, &c, &r);
 	assert_true(r.peak_tflops > 49.9 && r.peak_tflops < 50.1);
 	assert_string_equal(r.bound, "compute");
+	c.bf16_tflops = 900; /* 3xBF16: a third of it, above the others */
+	roofline_compute(&p, &c, &r);
+	assert_true(r.peak_tflops > 299.9 && r.peak_tflops < 300.1);
+	assert_true(r.compute_ms > 0.33 && r.compute_ms < 0.34);
+	c.tf32_tflops = 1200; /* and where a third of TF32 is higher still, that */
+	roofline_compute(&p, &c, &r);
+	assert_true(r.peak_tflops > 399.9 && r.peak_tflops < 400.1);
 	p.inputs[0].dtype = KB_F16;
 	c.tf32_tflops = 4500;
 	roofline_compute(&p, &c, &r);
