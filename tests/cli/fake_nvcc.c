@@ -80,15 +80,24 @@ static void spill(const char *path, const char *bytes, size_t n, const char *tai
 		die("cannot write", path);
 }
 
+/* The length of the line at line (without its newline) in *n, and the
+ * next line, or NULL after the last. */
+static const char *next_line(const char *line, size_t *n)
+{
+	const char *end = strchr(line, '\n');
+	*n = end ? (size_t)(end - line) : strlen(line);
+	return end ? end + 1 : NULL;
+}
+
 /* The flag file of the first line of src that says "fake_nvcc: KIND while
  * FLAG exists", or NULL. */
 static char *flag_for(const char *src, const char *kind)
 {
 	char key[64];
 	snprintf(key, sizeof key, "fake_nvcc: %s while ", kind);
-	for (const char *line = src; *line;) {
-		const char *end = strchr(line, '\n');
-		size_t n = end ? (size_t)(end - line) : strlen(line);
+	size_t n;
+	for (const char *line = src, *next; line; line = next) {
+		next = next_line(line, &n);
 		const char *k = memmem(line, n, key, strlen(key));
 		if (k) {
 			const char *f = k + strlen(key), *last = NULL;
@@ -97,9 +106,6 @@ static char *flag_for(const char *src, const char *kind)
 			if (last)
 				return strndup(f, (size_t)(last - f));
 		}
-		if (!end)
-			break;
-		line = end + 1;
 	}
 	return NULL;
 }
@@ -107,14 +113,12 @@ static char *flag_for(const char *src, const char *kind)
 /* Line i (from 1) of s, without its newline, or NULL. */
 static char *line_of(const char *s, long i)
 {
-	for (long at = 1; *s; at++) {
-		const char *end = strchr(s, '\n');
-		size_t n = end ? (size_t)(end - s) : strlen(s);
+	size_t n;
+	long at = 1;
+	for (const char *line = s, *next; line; line = next, at++) {
+		next = next_line(line, &n);
 		if (at == i)
-			return strndup(s, n);
-		if (!end)
-			break;
-		s = end + 1;
+			return strndup(line, n);
 	}
 	return NULL;
 }
@@ -129,9 +133,9 @@ static char *members_of(const char *text, const char *self)
 		exit(2);
 	out[0] = '\0';
 	static const char pre[] = "#line 1 \"";
-	for (const char *line = text; *line;) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
+	size_t len;
+	for (const char *line = text, *next; line; line = next) {
+		next = next_line(line, &len);
 		if (len > sizeof pre && !strncmp(line, pre, sizeof pre - 1) && line[len - 1] == '"') {
 			const char *p = line + sizeof pre - 1;
 			size_t plen = len - (sizeof pre - 1) - 1;
@@ -142,9 +146,6 @@ static char *members_of(const char *text, const char *self)
 				out[n] = '\0';
 			}
 		}
-		if (!end)
-			break;
-		line = end + 1;
 	}
 	return out;
 }
