@@ -2,6 +2,8 @@
 // templates (gemm_mma_f16, gemm_tf32, conv_igemm, flash_mma), written once:
 //   cp_async16(dst, src)          16 bytes global -> shared (.cg, L2 only)
 //   cp_async16(dst, src, n)       the same, reading n bytes (0 or 16) and zero-filling the rest
+//   cp_async16_ca(dst, src, n)    16 bytes through L1 (.ca: for gathers that read a line again),
+//                                 reading n bytes (0 or 16) and zero-filling the rest
 //   cp_async4(dst, src, n)        4 bytes (.ca), reading n (0 or 4), zero-filling the rest
 //   cp_async_commit()             closes this thread's group of copies
 //   cp_async_wait<N>()            until at most N of its latest groups are pending
@@ -38,6 +40,13 @@ __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src)
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes)
 {
 	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
+		     : "memory");
+}
+
+/* As above, cached in L1 on the way (.ca). */
+__device__ __forceinline__ void cp_async16_ca(uint32_t dst, const void *src, int src_bytes)
+{
+	asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
 		     : "memory");
 }
 

@@ -11,6 +11,7 @@
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
+// knob NHWC: 0 1 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
 // same: WGMMA=1 BK=16 as BK=32
 // same: WGMMA=1 BN=32 as BN=64
 // same: WGMMA=1 BN=96 as BN=128
@@ -30,6 +31,9 @@
 // check: WGMMA=1 OVERLAP=1 PRECISION=2
 // check: WGMMA=1 PRECISION=2 BM=128 BN=64 WARPS=4
 // check: WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
+// check: NHWC=1 BK=16 BM=64
+// check: NHWC=1 WGMMA=1 PRECISION=2
+// check: NHWC=1 WGMMA=1 OVERLAP=1 PRECISION=2 BN=64 WARPS=4
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -121,6 +125,24 @@
  *     group, and each phase's slot holds every group's weights.
  * PHASES=1 is the same kernel as PHASES=0 where TGATHER is 0 (a forward
  * conv, or a transposed one of stride 1 everywhere).
+ *
+ * Channels-last (NHWC=1, CLAST: wherever the gather is a forward one,
+ * i.e. not TGATHER's). The gather below copies one input value per 4-byte
+ * cp.async, because in x's own layout consecutive taps (ci, kh, kw) of a
+ * position are neither adjacent nor aligned. conv_prep_input rewrites x
+ * once per call into scratch as xc (N, D, H, W, G, Cgp), each group's Cg
+ * channels padded with zeros to Cgp, a multiple of 4 (a 32 x 32 tiled
+ * transpose through shared memory), and K runs over (tap, channel), k =
+ * ((kd*KH + kh)*KW + kw)*Cgp + ci, K = T*Cgp. Four consecutive k of a
+ * position are then four adjacent channels of one input pixel, 16 aligned
+ * bytes: one 16-byte cp.async (.ca: the neighbouring positions and taps
+ * read the same pixels, so they stay in L1) fills them, a quarter of the
+ * copies. A lane copies 4 taps of a row, so a warp covers 4 rows (BK =
+ * 32) or 8 (BK = 16); its state is (ci, kw, kh[, kd]) with ci the fastest
+ * digit and the top digit past its extent meaning past K. The weights are
+ * laid out in the same (tap, channel) order, zero on the padding channels;
+ * everything after the gather is unchanged. The cost: x read and written
+ * once more, and Cg rounded up to 4 in K.
  *
  * A block's channel tile lies inside one group (the channel tiles of a
  * group are ceil((Cout/G)/BN), so a small Cout/G leaves part of a BN tile
@@ -311,6 +333,9 @@
 #ifndef OVERLAP
 #define OVERLAP 0
 #endif
+#ifndef NHWC
+#define NHWC 0
+#endif
 /* 3xBF16 is the wgmma path's (k16 steps from two of the gather's k8 ones) */
 #if !WGMMA && PRECISION == 2
 #undef PRECISION
@@ -468,6 +493,10 @@
  * division gather over every tap (PHASES=0). */
 #define PHASED (TGATHER && PHASES)
 #define TDIV (TGATHER && !PHASES)
+/* CLAST: the channels-last gather (NHWC=1), where the gather is a forward
+ * one over the problem's own taps (not TGATHER's, whose phases and
+ * divisions index the taps otherwise). */
+#define CLAST (NHWC && !TGATHER)
 #ifndef RELU
 #define RELU 0
 #endif
@@ -503,6 +532,7 @@ static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
 static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
 static_assert(OVERLAP == 0 || OVERLAP == 1, "OVERLAP is 0 or 1");
+static_assert(NHWC == 0 || NHWC == 1, "NHWC is 0 or 1");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -630,11 +660,17 @@ static_assert((A_FLOATS * 4) % 1024 == 0 && (STAGE_FLOATS * 4) % 1024 == 0 && BP
 #endif
 static_assert(SMEM_BYTES <= SMEM_CAP, "shared memory");
 
-/* Gather: lanes along k, RPI positions per warp instruction, NR per thread. */
-constexpr int RPI = 32 / BK;
+/* Gather: lanes along k, RPI positions per warp instruction, NR per thread
+ * (CLAST: a lane copies GCH = 4 taps of a row, so 4 or 8 positions). */
+#if CLAST
+constexpr int GCH = 4;
+#else
+constexpr int GCH = 1;
+#endif
+constexpr int RPI = 32 * GCH / BK;
 constexpr int ROWSTEP = WARPS * RPI;
 constexpr int NR = TBM / ROWSTEP;
-static_assert(TBM % ROWSTEP == 0, "gather rows");
+static_assert(TBM % ROWSTEP == 0 && NR >= 1, "gather rows");
 
 /* Epilogue staging: sC[CW][TBM + 4], CW channels at a time. */
 constexpr int LDC = TBM + 4;
@@ -664,9 +700,12 @@ constexpr bool REGS2 = TBM * BN / NTHREADS <= 64;
 constexpr int MINB = (REGS2 && 2 * (SMEM_BYTES + 1024) <= 228 * 1024) ? 2 : 1;
 
 /* The gather of the next slice is issued in KPARTS pieces, one before each
- * k8 step of the current slice, so that its copies drain while mma issue. */
+ * k8 step of the current slice, so that its copies drain while mma issue;
+ * where a thread copies fewer rows than that, one row a piece (GPARTS, the
+ * pieces past it copy nothing). */
 constexpr int KPARTS = BK / 8;
-static_assert(NR % KPARTS == 0, "gather parts");
+constexpr int GPARTS = NR < KPARTS ? NR : KPARTS;
+static_assert(NR % GPARTS == 0, "gather parts");
 
 #define BIG_NEG (-(1 << 29)) /* input row of positions past M: never inside */
 #define BIG_POS (1 << 29)    /* TGATHER: the kh offset of taps past K, never inside */
@@ -704,7 +743,8 @@ __device__ __forceinline__ float act(float v)
 
 /* wsp: (CONV_GROUPS, nkb, nnb, 32 lanes, FR) floats; nkb = k8 blocks up to
  * K padded to a multiple of BK (zeros past K), nnb = ceil(Coutg/8) (zeros
- * past the group's channels). B[k][co] of group grp, k = (ci, tap):
+ * past the group's channels). B[k][co] of group grp, k = (ci, tap), or
+ * under CLAST k = (tap, ci) over Cgp channels (zero past Cg):
  *   forward     w[grp*Coutg + co][ci][tap]          w is (Cout, Cin/groups, k...)
  *   transposed  w[grp*Cg + ci][co][T - 1 - tap]     w is (Cin, Cout/groups, k...),
  *               flipped along every axis (FLIP; the TGATHER gather takes
@@ -767,8 +807,8 @@ __device__ __forceinline__ void wsp_put(float *__restrict__ wsp, int64_t i, int 
 #endif
 #endif /* PRECISION == 2 */
 }
-__global__ void conv_prep_weights(const float *__restrict__ w,
-				  float *__restrict__ wsp, int Coutg, int K, int nkb, int nnb, int T)
+__global__ void conv_prep_weights(const float *__restrict__ w, float *__restrict__ wsp, int Cg, int Cgp,
+				  int Coutg, int K, int nkb, int nnb, int T)
 {
 	int64_t total = (int64_t)CONV_GROUPS * nkb * nnb * 32;
 	for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
@@ -782,31 +822,67 @@ __global__ void conv_prep_weights(const float *__restrict__ w,
 #else
 		const int grp = 0;
 #endif
-		int n = nb * 8 + (lane >> 2);
-		int k0 = kb * 8 + (lane & 3), k1 = k0 + 4;
-		float w0 = 0.0f, w1 = 0.0f;
-		if (n < Coutg) {
-#if CONV_TRANSPOSED
-			const int Cg = K / T;
-			if (k0 < K) {
-				int ci = k0 / T, t = k0 - ci * T;
-				w0 = w[((int64_t)(grp * Cg + ci) * Coutg + n) * T + (FLIP ? T - 1 - t : t)];
-			}
-			if (k1 < K) {
-				int ci = k1 / T, t = k1 - ci * T;
-				w1 = w[((int64_t)(grp * Cg + ci) * Coutg + n) * T + (FLIP ? T - 1 - t : t)];
-			}
+		const int n = nb * 8 + (lane >> 2);
+		float wv[2] = { 0.0f, 0.0f };
+#pragma unroll
+		for (int h = 0; h < 2; h++) {
+			const int k = kb * 8 + (lane & 3) + 4 * h;
+			if (n >= Coutg || k >= K)
+				continue;
+#if CLAST
+			const int t = k / Cgp, ci = k - t * Cgp;
+			if (ci >= Cg)
+				continue; /* a padding channel */
 #else
-			const int64_t co = (int64_t)grp * Coutg + n;
-			if (k0 < K)
-				w0 = w[co * K + k0];
-			if (k1 < K)
-				w1 = w[co * K + k1];
+			const int ci = k / T, t = k - ci * T;
+#endif
+#if CONV_TRANSPOSED
+			wv[h] = w[((int64_t)(grp * Cg + ci) * Coutg + n) * T + (FLIP ? T - 1 - t : t)];
+#else
+			wv[h] = w[(((int64_t)grp * Coutg + n) * Cg + ci) * T + t];
 #endif
 		}
-		wsp_put(wsp, i, nnb, w0, w1);
+		wsp_put(wsp, i, nnb, wv[0], wv[1]);
 	}
 }
+
+#if CLAST
+/* x (N, Cin, S), S = D*H*W, rewritten channels-last as xc (N, S, G, Cgp):
+ * group grp's channel ci at xc[n][p][grp][ci], channels past Cg zero. A
+ * 32 x 32 tile (channels x positions) per block and sample, through shared
+ * memory, so that both the reads (along positions) and the writes (along
+ * channels) are whole lines; grid (position tiles, channel tiles, samples
+ * up to 65535, the rest by a loop). */
+__global__ void __launch_bounds__(256) conv_prep_input(const float *__restrict__ x, float *__restrict__ xc, int N,
+						       int Cg, int Cgp, int S)
+{
+	__shared__ float tile[32][33];
+	const int ctot = CONV_GROUPS * Cgp;
+	const int p0 = blockIdx.x * 32, c0 = blockIdx.y * 32;
+	const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
+	for (int n = blockIdx.z; n < N; n += gridDim.z) {
+		const float *xn = x + (int64_t)n * CONV_GROUPS * Cg * S;
+#pragma unroll
+		for (int r = ty; r < 32; r += 8) {
+			const int c = c0 + r, p = p0 + tx;
+			const int grp = c / Cgp, ci = c - grp * Cgp;
+			float v = 0.0f;
+			if (c < ctot && ci < Cg && p < S)
+				v = xn[(int64_t)(grp * Cg + ci) * S + p];
+			tile[r][tx] = v;
+		}
+		__syncthreads();
+		float *xo = xc + (int64_t)n * S * ctot;
+#pragma unroll
+		for (int r = ty; r < 32; r += 8) {
+			const int p = p0 + r, c = c0 + tx;
+			if (p < S && c < ctot)
+				xo[(int64_t)p * ctot + c] = tile[tx][r];
+		}
+		__syncthreads();
+	}
+}
+#endif
 
 #if PHASED
 /* Phase ph's geometry per axis (D, H, W): ph = (rd*STRIDE_H + rh)*STRIDE_W
@@ -932,7 +1008,11 @@ struct conv_args {
 	int M, K, nk;      /* positions, taps, BK slices */
 	int nnb;           /* n8 blocks of the prepared weights, per group */
 	int ntiles;        /* channel tiles, of all groups */
-	int dci, dkh, dkw; /* BK as (ci, [kd,] kh, kw) digits: BK = ((dci*KD + dkd)*KH + dkh)*KW + dkw */
+	int dci, dkh, dkw; /* BK as (ci, [kd,] kh, kw) digits: BK = ((dci*KD + dkd)*KH + dkh)*KW + dkw;
+			    * CLAST: as ([kd,] kh, kw, ci) digits, BK = ((dkd*KH + dkh)*KW + dkw)*Cgp + dci */
+#if CLAST
+	int Cgp, ctot; /* channels per group and tap as laid out (Cg rounded up to 4); G*Cgp */
+#endif
 	/* Only where the problem needs them (the 2-D forward conv's kernel is
 	 * the same code as before they were added): */
 #if CONV_DIMS == 3
@@ -1082,6 +1162,21 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #else
 			int64_t off = (int64_t)n * a.Cin * a.H * a.W;
 #endif
+#elif CLAST
+			/* xc[n][id0][ih0][iw0][grp][0] (channels-last, see conv_prep_input) */
+			int ih0 = oh * GSTR_H - pad_h, iw0 = ow * GSTR_W - pad_w;
+#if CONV_DIMS == 3
+			int id0 = od * GSTR_D - pad_d;
+			mid[r] = id0;
+			int64_t pix = ((int64_t)n * a.D + id0) * HW + (int64_t)ih0 * a.W + iw0;
+#else
+			int64_t pix = (int64_t)n * a.H * a.W + (int64_t)ih0 * a.W + iw0;
+#endif
+#if CONV_GROUPS > 1
+			int64_t off = pix * a.ctot + (int64_t)grp * a.Cgp;
+#else
+			int64_t off = pix * a.ctot;
+#endif
 #else
 			int ih0 = oh * GSTR_H - pad_h, iw0 = ow * GSTR_W - pad_w;
 #if CONV_DIMS == 3
@@ -1112,6 +1207,32 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	__syncthreads();
 
 	/* Gather state: this thread's tap column kk and positions row0 + i*ROWSTEP. */
+#if CLAST
+	/* GCH taps (channels of one tap) from column kk; a warp's RPI rows: 4
+	 * (BK = 32, a quarter-warp's 8 copies fill one 128-byte row) or 8 (BK =
+	 * 16: rows 4 apart share a quarter-warp, 80 words apart, disjoint banks) */
+	const int kk = GCH * (lane % (BK / GCH));
+	const int rj = lane / (BK / GCH);
+	const int row0 = warp * RPI + (RPI == 8 ? (rj >> 1) + (rj & 1) * 4 : rj);
+	int ci, kh, kw;
+#if CONV_DIMS == 3
+	int kd;
+	{
+		const int t = kk / a.Cgp;
+		ci = kk - t * a.Cgp;
+		kw = t % a.KW;
+		kh = t / a.KW % a.KH;
+		kd = t / a.KW / a.KH;
+	}
+#else
+	{
+		const int t = kk / a.Cgp;
+		ci = kk - t * a.Cgp;
+		kw = t % a.KW;
+		kh = t / a.KW;
+	}
+#endif
+#else
 	const int kk = lane % BK;
 	const int row0 = RPI == 1 ? warp : (warp >> 2) * 8 + (warp & 3) + 4 * (lane / BK);
 	int ci, kh, kw;
@@ -1135,6 +1256,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		kw = r - kh * a.KW;
 	}
 #endif
+#endif /* CLAST */
 	const unsigned sbase = smem_u32(smem);
 #if CONV_GROUPS > 1
 	/* the group's prepared weights, then this tile's n8 blocks in them */
@@ -1159,8 +1281,9 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 
 	/* The copies of one slice are issued in KPARTS pieces: slice_begin
 	 * fixes the slot and this thread's tap offset, gather_part(p) copies
-	 * rows p*NR/KPARTS .. (p+1)*NR/KPARTS - 1 of this thread's A column
-	 * (part 0 also the B slice), slice_end advances the tap by BK. */
+	 * rows p*NR/GPARTS .. (p+1)*NR/GPARTS - 1 of this thread's A column
+	 * (part 0 also the B slice; parts from GPARTS on no rows), slice_end
+	 * advances the tap by BK. */
 	unsigned g_sa = 0, g_koff = 0;
 	int g_khv = 0; /* the tap's row offset kh*DIL_H (past K: outside every row) */
 #if TDIV
@@ -1188,6 +1311,19 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #else
 		g_koff = (unsigned)ci * (unsigned)a.H * (unsigned)a.W;
 #endif
+#elif CLAST
+		/* channel ci of tap (kd, kh, kw) at xc[...][kd*DIL][kh*DIL][kw*DIL][ci]
+		 * from the position's base; past K when the top digit has run out */
+		(void)cg;
+#if CONV_DIMS == 3
+		g_khv = kd < a.KD ? kh * GDIL_H : BIG_NEG;
+		g_koff = (((unsigned)g_kdv * (unsigned)a.H + (unsigned)(kh * GDIL_H)) * (unsigned)a.W +
+			  (unsigned)(kw * GDIL_W)) * (unsigned)a.ctot + (unsigned)ci;
+#else
+		g_khv = kh < a.KH ? kh * GDIL_H : BIG_NEG;
+		g_koff = ((unsigned)(kh * GDIL_H) * (unsigned)a.W + (unsigned)(kw * GDIL_W)) * (unsigned)a.ctot +
+			 (unsigned)ci;
+#endif
 #else
 		g_khv = ci < cg ? kh * GDIL_H : BIG_NEG;
 #if CONV_DIMS == 3
@@ -1201,8 +1337,10 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	auto gather_part = [&](int p, int slice) {
 		const unsigned dst0 = g_sa + (unsigned)(row0 * LDK + kk) * 4u;
 #pragma unroll
-		for (int q = 0; q < NR / KPARTS; q++) {
-			const int i = p * (NR / KPARTS) + q;
+		for (int q = 0; q < NR / GPARTS; q++) {
+			const int i = p * (NR / GPARTS) + q;
+			if (GPARTS < KPARTS && p >= GPARTS)
+				break;
 			int4 e = minfo[row0 + i * ROWSTEP];
 #if TDIV
 			/* tap k of output o reads (o + PAD - k*DIL) / STRIDE where divisible */
@@ -1226,7 +1364,11 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			unsigned long long p64 = ((unsigned long long)(unsigned)e.y << 32) | (unsigned)e.x;
 			const float *src = reinterpret_cast<const float *>(p64 + (unsigned long long)g_koff * 4u);
 #endif
+#if CLAST
+			cp_async16_ca(dst0 + (unsigned)(i * ROWSTEP * LDK) * 4u, src, ok ? 16 : 0);
+#else
 			cp_async4(dst0 + (unsigned)(i * ROWSTEP * LDK) * 4u, src, ok ? 4 : 0);
+#endif
 		}
 		if (p == 0) {
 			const unsigned sb = g_sa + (unsigned)A_FLOATS * 4u;
@@ -1254,6 +1396,27 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		}
 	};
 	auto slice_end = [&]() {
+#if CLAST
+		/* ([kd,] kh, kw, ci) += BK's digits, one carry per digit */
+		ci += a.dci;
+		if (ci >= a.Cgp) {
+			ci -= a.Cgp;
+			kw++;
+		}
+		kw += a.dkw;
+		if (kw >= a.KW) {
+			kw -= a.KW;
+			kh++;
+		}
+		kh += a.dkh;
+#if CONV_DIMS == 3
+		if (kh >= a.KH) {
+			kh -= a.KH;
+			kd++;
+		}
+		kd += a.dkd;
+#endif
+#else
 		kw += a.dkw;
 		if (kw >= a.KW) {
 			kw -= a.KW;
@@ -1277,6 +1440,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		}
 #endif
 		ci += a.dci;
+#endif /* CLAST */
 	};
 
 #if WGMMA
@@ -1759,6 +1923,15 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			return KB_ERR_SHAPE;
 #endif
 	int64_t M = N * Do * Ho * Wo, K = Cg * T;
+#if CLAST
+	/* channels-last: each group's channels padded to Cgp, K = (tap, channel) */
+	const int64_t Cgp = (Cg + 3) / 4 * 4, ctot = CONV_GROUPS * Cgp, S = D * H * W;
+	K = T * Cgp;
+	if (S * ctot > lim || (ctot + 31) / 32 > 65535)
+		return KB_ERR_SHAPE;
+#else
+	const int64_t Cgp = Cg;
+#endif
 	if (M > lim || Cin * D * H * W > lim || K > lim || Cout > lim || T > lim)
 		return KB_ERR_SHAPE;
 	if (M == 0)
@@ -1808,11 +1981,24 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	int nkb = nk * (BK / 8); /* k8 blocks up to the padded K the slices read */
 	int nnb = (int)((Coutg + 7) / 8); /* per group */
 	size_t wsp_floats = (size_t)NPHASE * CONV_GROUPS * nkb * nnb * 32 * FR;
-	float *wsp = NULL;
+	float *wsp = NULL, *xc = NULL;
 	kb_keep_pool_mapped();
 	if (cudaMallocAsync((void **)&wsp, wsp_floats * sizeof(float), st) != cudaSuccess)
 		return KB_ERR_LAUNCH;
 	int rc = KB_OK;
+#if CLAST
+	if (cudaMallocAsync((void **)&xc, (size_t)(N * S * ctot) * sizeof(float), st) != cudaSuccess) {
+		rc = KB_ERR_LAUNCH;
+		goto out;
+	}
+	conv_prep_input<<<dim3((unsigned)((S + 31) / 32), (unsigned)((ctot + 31) / 32),
+			       (unsigned)(N < 65535 ? N : 65535)), 256, 0, st>>>(
+		(const float *)x->data, xc, (int)N, (int)Cg, (int)Cgp, (int)S);
+	if (cudaGetLastError() != cudaSuccess) {
+		rc = KB_ERR_LAUNCH;
+		goto out;
+	}
+#endif
 	{
 		int64_t th = (int64_t)CONV_GROUPS * nkb * nnb * 32;
 		int64_t blocks = (th + 255) / 256;
@@ -1822,7 +2008,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 				(const float *)w->data, wsp, (int)Cg, (int)Coutg, (int)KD, (int)KH, (int)KW, nkb, nnb);
 #else
 		conv_prep_weights<<<(unsigned)(blocks < 65536 ? blocks : 65536), 256, 0, st>>>(
-			(const float *)w->data, wsp, (int)Coutg, (int)K, nkb, nnb, (int)T);
+			(const float *)w->data, wsp, (int)Cg, (int)Cgp, (int)Coutg, (int)K, nkb, nnb, (int)T);
 #endif
 		if (cudaGetLastError() != cudaSuccess) {
 			rc = KB_ERR_LAUNCH;
@@ -1837,7 +2023,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 #endif
 	{
 		conv_args a;
-		a.x = (const float *)x->data;
+		a.x = CLAST ? xc : (const float *)x->data;
 		a.wsp = wsp;
 		a.bias = b ? (const float *)b->data : NULL;
 		a.y = (float *)y->data;
@@ -1857,15 +2043,31 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		a.nnb = nnb;
 		int tpg = (int)((Coutg + BN - 1) / BN); /* channel tiles per group */
 		a.ntiles = CONV_GROUPS * tpg;
-		int khw = (int)(KH * KW);
+#if CLAST
+		a.Cgp = (int)Cgp;
+		a.ctot = (int)ctot;
+		const int dt = BK / (int)Cgp; /* whole taps in BK */
+		a.dci = BK % (int)Cgp;
+		a.dkw = dt % (int)KW;
+#if CONV_DIMS == 3
+		a.dkh = dt / (int)KW % (int)KH;
+		a.dkd = dt / (int)(KW * KH);
+#else
+		a.dkh = dt / (int)KW;
+#endif
+#else
+		const int khw = (int)(KH * KW);
 		a.dci = BK / (int)T;
 		a.dkh = (BK % khw) / (int)KW;
 		a.dkw = (BK % khw) % (int)KW;
 #if CONV_DIMS == 3
+		a.dkd = (BK % (int)T) / khw;
+#endif
+#endif
+#if CONV_DIMS == 3
 		a.D = (int)D;
 		a.KD = (int)KD;
 		a.Do = (int)Do;
-		a.dkd = (BK % (int)T) / khw;
 #endif
 #if CONV_GROUPS > 1
 		a.Cg = (int)Cg;
@@ -1903,6 +2105,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	}
 out:
 	if (cudaFreeAsync(wsp, st) != cudaSuccess && rc == KB_OK)
+		rc = KB_ERR_LAUNCH;
+	if (xc && cudaFreeAsync(xc, st) != cudaSuccess && rc == KB_OK)
 		rc = KB_ERR_LAUNCH;
 	return rc;
 }

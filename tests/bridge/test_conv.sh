@@ -155,6 +155,21 @@ if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 		grep -q conv_prep_phase_weights "$tmp/ptx-$name-1.ptx" &&
 		ok "$name: PHASES=1 compiles to the phase split" ||
 		not_ok "$name: PHASES=1 compiles to the phase split" "$(cat "$tmp/err")"
+	# NHWC=1: the channels-last gather (its pre-pass, conv_prep_input) for
+	# a grouped forward conv; none for the strided transposed one, whose
+	# division gather stays as it is (the PTX of NHWC=0, made above).
+	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=1 >"$tmp/nhwc-t.cu" 2>"$tmp/err" &&
+		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc-t.ptx" "$tmp/nhwc-t.cu" 2>>"$tmp/err"
+	[ -s "$tmp/nhwc-t.ptx" ] && cmp -s "$tmp/ptx-$name-0.ptx" "$tmp/nhwc-t.ptx" &&
+		ok "$name: NHWC=1 compiles to the PTX of NHWC=0" ||
+		not_ok "$name: NHWC=1 compiles to the PTX of NHWC=0" "$(cat "$tmp/err")"
+	name=odd_conv2d_grouped
+	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=1 >"$tmp/nhwc-g.cu" 2>"$tmp/err" &&
+		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc-g.ptx" "$tmp/nhwc-g.cu" 2>>"$tmp/err"
+	[ -s "$tmp/nhwc-g.ptx" ] && grep -q conv_prep_input "$tmp/nhwc-g.ptx" &&
+		grep -q 'cp.async.ca.shared.global.*16' "$tmp/nhwc-g.ptx" &&
+		ok "$name: NHWC=1 compiles to the channels-last gather" ||
+		not_ok "$name: NHWC=1 compiles to the channels-last gather" "$(cat "$tmp/err")"
 fi
 
 # The phase split's index arithmetic, on the CPU: every transposed conv

@@ -1019,13 +1019,20 @@ static void test_same_lines(void **state)
 static const char *const conv2d_defines =
 	"#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
 
-/* How many times the playbook offers idea ID to PARENT (a conv2d's
- * conv_igemm kernel; the catalogue, or CATALOG's one idea). */
-static int offers(struct known *parent, const char *id, const struct idea_def *catalog, uint64_t *rng)
+/* A strided transposed conv's (recognition adds CONV_TRANSPOSED_STRIDED). */
+static const char *const tconv2d_strided_defines =
+	"#define CONV_DIMS 2\n#define CONV_STRIDE 2\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n"
+	"#define CONV_TRANSPOSED 1\n#define CONV_TRANSPOSED_STRIDED 1\n";
+
+/* How many times the playbook offers idea ID to PARENT (a conv_igemm
+ * kernel of the problem DEFINES describe; the catalogue, or CATALOG's one
+ * idea). */
+static int offers_for(struct known *parent, const char *id, const struct idea_def *catalog, uint64_t *rng,
+		      const char *defines)
 {
 	const struct known *seeds[] = { parent };
 	struct propose_ctx ctx = ctx_for("conv2d", "conv", parent, 1, NULL, 0, rng);
-	ctx.defines = conv2d_defines;
+	ctx.defines = defines;
 	if (catalog) {
 		ctx.catalog = catalog;
 		ctx.n_catalog = 1;
@@ -1037,6 +1044,12 @@ static int offers(struct known *parent, const char *id, const struct idea_def *c
 		proposal_release(&p[i]);
 	}
 	return offered;
+}
+
+/* The same for a conv2d's kernel. */
+static int offers(struct known *parent, const char *id, const struct idea_def *catalog, uint64_t *rng)
+{
+	return offers_for(parent, id, catalog, rng, conv2d_defines);
 }
 
 static void test_ideas_do_not_restate_same_settings(void **state)
@@ -1091,7 +1104,9 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	 * conv-wgmma-3xbf16 (set WGMMA=1 PRECISION=2): offered to a 3xTF32
 	 * parent on either path, not to one already at 3xBF16 on wgmma; an
 	 * mma.sync parent at PRECISION=2 runs as 3 (its same: line) and is
-	 * offered it too. */
+	 * offered it too.
+	 * conv-channels-last (when NHWC=0, set NHWC=1): offered to a parent
+	 * with the NCHW gather on either path, not to one already channels-last. */
 	const struct {
 		const char *idea, *genome;
 		int want;
@@ -1104,6 +1119,9 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 		{ "conv-wgmma-3xbf16", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=3", 1 },
 		{ "conv-wgmma-3xbf16", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2", 0 },
 		{ "conv-wgmma-3xbf16", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=2", 1 },
+		{ "conv-channels-last", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=0", 1 },
+		{ "conv-channels-last", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 NHWC=0", 1 },
+		{ "conv-channels-last", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=1", 0 },
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		assert_int_equal(genome_parse(&parent.genome, ig, cases[c].genome), 0);
@@ -1111,6 +1129,12 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 		if (offered != cases[c].want)
 			fail_msg("%s offered %d times to a parent at %s", cases[c].idea, offered, cases[c].genome);
 	}
+	/* A strided transposed conv gathers through its phases or divisions,
+	 * which NHWC=1 leaves as they are: not offered there. */
+	assert_int_equal(genome_parse(&parent.genome, ig, "BM=128 BN=128 BK=32 WARPS=8 NHWC=0"), 0);
+	int offered = offers_for(&parent, "conv-channels-last", NULL, &rng, tconv2d_strided_defines);
+	if (offered != 0)
+		fail_msg("conv-channels-last offered %d times to a strided transposed conv", offered);
 }
 
 static void test_realisations_and_recombination(void **state)
