@@ -1036,10 +1036,18 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 					printf(" %s=%d", t[i].knobs[sm->as_knob[a]].name, sm->as_value[a]);
 				putchar('\n');
 			}
+			for (int r = 0; r < t[i].n_start; r++) {
+				const struct knob_start *st = &t[i].start[r];
+				printf("  start %s:", st->arch);
+				for (int k = 0; k < st->n; k++)
+					printf(" %s=%d", t[i].knobs[st->knob[k]].name, st->value[k]);
+				putchar('\n');
+			}
 		}
 		if (n)
 			printf("\n* the default; ~ a loose value (lowers precision: crfm runs only); same: settings the "
-			       "template runs as others (realised as those)\n");
+			       "template runs as others (realised as those); start ARCH: settings round 0 also "
+			       "judges on that target\n");
 		rc = EXIT_OK;
 		goto out;
 	}

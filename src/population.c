@@ -392,6 +392,17 @@ int population_seed_files(struct population *pop, const char *const *paths, int 
 	return 0;
 }
 
+/* Adds g (made canonical), realised for p, to round 0. */
+static int seed_genome(struct population *pop, const struct problem *p, struct genome *g)
+{
+	genome_canonical(g);
+	struct cand_row c = { .origin = xstrdup("template"), .template_name = xstrdup(g->tpl->name),
+			      .knobs = genome_knobs_str(g), .source = genome_realize(g, p->defines) };
+	int rc = population_add_candidate(pop, &c, NULL);
+	cand_row_release(&c);
+	return rc;
+}
+
 int population_seed_round0(struct population *pop, const struct problem *p, const struct template *tpls,
 			   int n_tpls, const char *gpu, const char *arch, bool use_bank)
 {
@@ -410,19 +421,26 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 	 * Those written for this GPU's target (their arch line) come first, so
 	 * that round 0 judges them first (population_to_judge keeps the order
 	 * within a kind): a one-minute attention run on the H200 spent its
-	 * time on flash_mma and never judged flash_wgmma. */
-	for (int pass = 0; pass < 2; pass++)   /* 0: this target's own, 1: the rest */
+	 * time on flash_mma and never judged flash_wgmma. Then the settings of
+	 * the start lines for this target (measured best on it), then the
+	 * other templates' defaults. */
+	for (int pass = 0; pass < 3 && !rc; pass++)   /* 0: this target's own, 1: start lines, 2: the rest */
 		for (int t = 0; t < n_tpls && !rc; t++) {
-			bool own = arch && *tpls[t].arch && !strcmp(tpls[t].arch, arch);
-			if (own != (pass == 0) || !template_serves(&tpls[t], p->op, p->defines))
+			const struct template *tp = &tpls[t];
+			if (!template_serves(tp, p->op, p->defines))
 				continue;
+			bool own = arch && *tp->arch && !strcmp(tp->arch, arch);
 			struct genome g;
-			genome_default(&g, &tpls[t]);
-			genome_canonical(&g);
-			struct cand_row c = { .origin = xstrdup("template"), .template_name = xstrdup(tpls[t].name),
-					      .knobs = genome_knobs_str(&g), .source = genome_realize(&g, p->defines) };
-			rc = population_add_candidate(pop, &c, NULL);
-			cand_row_release(&c);
+			if (pass == 1) {
+				for (int i = 0; i < tp->n_start && !rc; i++)
+					if (arch && !strcmp(tp->start[i].arch, arch)) {
+						genome_start(&g, tp, i);
+						rc = seed_genome(pop, p, &g);
+					}
+			} else if (own == (pass == 0)) {
+				genome_default(&g, tp);
+				rc = seed_genome(pop, p, &g);
+			}
 		}
 	if (rc || !use_bank)
 		goto done;

@@ -78,30 +78,33 @@ const char *template_category(const char *word)
 
 #define KNOB_FORM "'knob NAME: v1 v2 | default v | category C | [loose v... |] what'"
 
-/* "KNOB=V KNOB=V" of a same line into knob indices and values (allowed ones). */
-static int parse_same_side(const struct template *t, char *side, int *knob, int *value, int *n,
-			   const char *path, int line)
+#define SAME_FORM "'// same: KNOB=V... as KNOB=V...'"
+#define START_FORM "'// start ARCH: KNOB=V...'"
+
+/* "KNOB=V KNOB=V" of a same or start line (what: "same", "start"; form:
+ * the line's form) into knob indices and values (allowed ones). */
+static int parse_settings(const struct template *t, char *side, int *knob, int *value, int *n,
+			  const char *what, const char *form, const char *path, int line)
 {
 	*n = 0;
 	for (char *save = NULL, *kv = strtok_r(side, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(kv, '=');
 		if (!eq)
-			return error("%s:%d: a same line reads '// same: KNOB=V... as KNOB=V...', not '%s'", path,
-				     line, kv);
+			return error("%s:%d: a %s line reads %s, not '%s'", path, line, what, form, kv);
 		*eq = '\0';
 		int k = template_knob(t, kv);
 		if (k < 0)
-			return error("%s:%d: same: no knob %s above this line", path, line, kv);
+			return error("%s:%d: %s: no knob %s above this line", path, line, what, kv);
 		char *end;
 		long v = strtol(eq + 1, &end, 10);
 		bool allowed = false;
 		for (int i = 0; i < t->knobs[k].n_values && !*end && eq[1]; i++)
 			allowed |= t->knobs[k].values[i] == v;
 		if (!allowed)
-			return error("%s:%d: same: %s=%s is not among the knob's values", path, line, kv, eq + 1);
+			return error("%s:%d: %s: %s=%s is not among the knob's values", path, line, what, kv, eq + 1);
 		for (int i = 0; i < *n; i++)
 			if (knob[i] == k)
-				return error("%s:%d: same: %s named twice on one side", path, line, kv);
+				return error("%s:%d: %s: %s named twice", path, line, what, kv);
 		knob[*n] = k;
 		value[(*n)++] = (int)v;
 	}
@@ -115,16 +118,39 @@ static int parse_same(struct template *t, char *spec, const char *path, int line
 		return error("%s:%d: more than %d same lines", path, line, TEMPLATE_MAX_SAME);
 	char *as = strstr(spec, " as ");
 	if (!as)
-		return error("%s:%d: a same line reads '// same: KNOB=V... as KNOB=V...'", path, line);
+		return error("%s:%d: a same line reads " SAME_FORM, path, line);
 	*as = '\0';
 	struct knob_same *r = &t->same[t->n_same];
 	memset(r, 0, sizeof *r);
-	if (parse_same_side(t, spec, r->when_knob, r->when_value, &r->n_when, path, line) ||
-	    parse_same_side(t, as + 4, r->as_knob, r->as_value, &r->n_as, path, line))
+	if (parse_settings(t, spec, r->when_knob, r->when_value, &r->n_when, "same", SAME_FORM, path, line) ||
+	    parse_settings(t, as + 4, r->as_knob, r->as_value, &r->n_as, "same", SAME_FORM, path, line))
 		return -1;
 	if (!r->n_when || !r->n_as)
 		return error("%s:%d: a same line names settings on both sides of 'as'", path, line);
 	t->n_same++;
+	return 0;
+}
+
+/* "ARCH: KNOB=V...": settings round 0 also judges on that target. */
+static int parse_start(struct template *t, char *spec, const char *path, int line)
+{
+	if (t->n_start == TEMPLATE_MAX_START)
+		return error("%s:%d: more than %d start lines", path, line, TEMPLATE_MAX_START);
+	char *colon = strchr(spec, ':');
+	if (!colon)
+		return error("%s:%d: a start line reads " START_FORM, path, line);
+	*colon = '\0';
+	char *arch = trim(spec);
+	struct knob_start *r = &t->start[t->n_start];
+	memset(r, 0, sizeof *r);
+	if (!*arch || strlen(arch) >= sizeof r->arch || strchr(arch, ' '))
+		return error("%s:%d: a start line reads " START_FORM " (ARCH one word, e.g. sm_90a)", path, line);
+	memcpy(r->arch, arch, strlen(arch) + 1);
+	if (parse_settings(t, colon + 1, r->knob, r->value, &r->n, "start", START_FORM, path, line))
+		return -1;
+	if (!r->n)
+		return error("%s:%d: a start line names at least one setting", path, line);
+	t->n_start++;
 	return 0;
 }
 
@@ -357,6 +383,8 @@ int template_parse(const char *path, const char *text, struct template *t)
 			rc = parse_knob(t, s + 5, path, line);
 		else if (!strncmp(s, "same:", 5))
 			rc = parse_same(t, s + 5, path, line);
+		else if (!strncmp(s, "start ", 6))
+			rc = parse_start(t, s + 6, path, line);
 	}
 	free(copy);
 	if (!t->seeds_from)
@@ -554,6 +582,13 @@ void genome_default(struct genome *g, const struct template *t)
 	g->tpl = t;
 	for (int i = 0; i < t->n_knobs; i++)
 		g->value[i] = t->knobs[i].def;
+}
+
+void genome_start(struct genome *g, const struct template *t, int i)
+{
+	genome_default(g, t);
+	for (int k = 0; k < t->start[i].n; k++)
+		g->value[t->start[i].knob[k]] = t->start[i].value[k];
 }
 
 char *genome_knobs_str(const struct genome *g)

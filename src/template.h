@@ -12,6 +12,7 @@
  *   // requires: KB_PW_BODY        (optional)
  *   // arch: sm_90a                (optional)
  *   // same: WGMMA=1 BK=16 as BK=32  (optional, any number, after the knobs)
+ *   // start sm_90a: WGMMA=1 PRECISION=2  (optional, a few, after the knobs)
  * The problems line names the problems (recognition's op names) the
  * template serves, or is `*`: any problem, which then needs a requires
  * line. A requires line
@@ -32,6 +33,12 @@
  * 32 whatever BK says). Realisations are rewritten to that one genome
  * (genome_canonical), so a search neither judges one kernel twice nor
  * records settings that did not run.
+ * A start line names settings that round 0 also judges, besides the
+ * defaults, on a GPU of that compile target (the knobs it does not name at
+ * their defaults): what is measured best there, so that a short run does
+ * not have to climb to it (conv_igemm's wgmma path on Hopper). Its
+ * candidates come after the defaults of the templates written for that
+ * target and before the others' defaults.
  * The seeds-from line names families whose banked kernels may lend this
  * template their settings of the knobs the two share (a convolution takes a
  * GEMM's tile shape). A genome is a template plus one value for each knob; realising a genome
@@ -53,6 +60,7 @@
 #define TEMPLATE_MAX_KNOBS 12
 #define TEMPLATE_MAX_VALUES 8
 #define TEMPLATE_MAX_SAME 16
+#define TEMPLATE_MAX_START 4
 
 /* The six categories of ideas (CRFM's); a knob's step belongs to one. */
 extern const char *const idea_categories[6];
@@ -79,6 +87,13 @@ struct knob_same {
 	int as_knob[TEMPLATE_MAX_KNOBS], as_value[TEMPLATE_MAX_KNOBS];
 };
 
+/* One start line: a compile target and the knobs it sets there. */
+struct knob_start {
+	char arch[16];                 /* e.g. "sm_90a" */
+	int n;
+	int knob[TEMPLATE_MAX_KNOBS], value[TEMPLATE_MAX_KNOBS];
+};
+
 struct template {
 	char *name;       /* owned, e.g. "softmax_online" */
 	char *family;     /* owned */
@@ -92,6 +107,8 @@ struct template {
 	int n_knobs;
 	struct knob_same same[TEMPLATE_MAX_SAME];
 	int n_same;
+	struct knob_start start[TEMPLATE_MAX_START];
+	int n_start;
 };
 
 /* All templates under $KBREED_TEMPLATES, else <home>/templates, sorted by name. Returns 0, or -1 when
@@ -134,6 +151,8 @@ struct genome {
 };
 
 void genome_default(struct genome *g, const struct template *t);
+/* t at its defaults with start line i's settings (0 <= i < t->n_start). */
+void genome_start(struct genome *g, const struct template *t, int i);
 /* "THREADS=512 VEC=4" (caller frees). */
 char *genome_knobs_str(const struct genome *g);
 /* Parses "THREADS=512 VEC=4" into g (knobs not named keep their default);

@@ -7,6 +7,7 @@
 // knob PRECISION: 1 2 3 | default 3 | category data type | loose 1 | 3 = 3xTF32 split prepared by a pre-pass (hi*hi + lo*hi + hi*lo, about fp32 accuracy); 2 = 3xBF16, the same three products of bfloat16 halves at twice TF32's tensor-core rate (about 4e-6 relative, as fp32's own rounding at large K; strict allows 1e-4); 1 = one TF32 product per step (within 1e-2, not 1e-4, at K = 4096)
 // knob GROUP: 1 8 16 | default 8 | category memory access | tile raster of the persistent loop: GROUP rows of tiles are swept column by column, so their A rows and B columns stay in L2
 // knob SPLIT_K: 0 1 2 4 8 16 32 | default 0 | category parallelism | K ranges computed by separate tiles into fp32 partial sums, added by a second pass in a fixed order; 0 = as many as it takes to give every SM a tile when there are fewer tiles than SMs (large K, small M x N), 1 = none; in every case pieces of at most 8192 K
+// start sm_90a: PRECISION=2
 // same: PRECISION=3 BN=256 as BN=128
 // same: PRECISION=3 STAGES=4 as STAGES=3
 // same: PRECISION=2 BN=256 as BN=128

@@ -13,7 +13,7 @@
 #   want, want_op, lacks       a description's op and defines
 #   compile_realisations       nvcc on $tmp/src, then probe_shapes
 #   refused TEMPLATE FILE      `template --for` refuses FILE
-#   round0_holds               what a dry run's round 0 proposes
+#   round0_holds               what a dry run's round 0 proposes (on sm_90a, or --arch)
 #   fake_gpu_run, fake_gpu_proposes, run_sql, run_has_no_idea
 #                              a search on the fake GPU and what it proposed
 root=$(pwd)
@@ -138,15 +138,20 @@ refused() {
 		not_ok "$name: $1 refused by template --for (exit $rc)" "$(cat "$tmp/err")"
 }
 
-# round0_holds TEMPLATE FILE WANT: a dry run of FILE (KBREED_NVCC standing in
-# for nvcc) has WANT candidates of TEMPLATE in round 0.
+# round0_holds TEMPLATE FILE WANT [RUN OPTIONS...]: a dry run of FILE
+# (KBREED_NVCC standing in for nvcc; the compile target sm_90a unless the
+# options say --arch) has WANT candidates of TEMPLATE in round 0. Calls with
+# the same options share the problem's database (a count is of every run
+# in it); other options get a database of their own.
 round0_holds() {
-	local name n
-	name=$(basename "$2" .py)
-	"$K" -q run "$2" --dry-run --rounds 0 --db "$tmp/$name.db" --out "$tmp/out-$name" >/dev/null 2>"$tmp/err"
-	n=$(sqlite3 "$tmp/$name.db" "SELECT count(*) FROM candidates WHERE round = 0 AND template = '$1'" 2>&1)
-	[ "$n" = "$3" ] && ok "$name: dry run round 0 holds $1 $3 time(s)" ||
-		not_ok "$name: dry run round 0 holds $1 $3 time(s), not '$n'" "$(cat "$tmp/err")"
+	local name n tpl=$1 file=$2 want=$3 db
+	shift 3
+	name=$(basename "$file" .py)
+	db=$tmp/$name$(printf '%s' "$*" | tr -c 'A-Za-z0-9' _).db
+	"$K" -q run "$file" --dry-run --rounds 0 "$@" --db "$db" --out "$tmp/out-$name" >/dev/null 2>"$tmp/err"
+	n=$(sqlite3 "$db" "SELECT count(*) FROM candidates WHERE round = 0 AND template = '$tpl'" 2>&1)
+	[ "$n" = "$want" ] && ok "$name: dry run${*:+ ($*)} round 0 holds $tpl $want time(s)" ||
+		not_ok "$name: dry run${*:+ ($*)} round 0 holds $tpl $want time(s), not '$n'" "$(cat "$tmp/err")"
 }
 
 # compile_realisations: nvcc (sm_90a) compiles every realisation the test

@@ -237,8 +237,9 @@ grep -q "op matmul_tn_fp16 " "$tmp/tn_fp16.desc" && ok "tn_fp16: op matmul_tn_fp
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
-round0_holds gemm_wgmma_tf32 "$tmp/p/odd_matmul_fp32_tn.py" 1
-round0_holds gemm_wgmma_tf32 "$tmp/p/odd_matmul_fp32_batched_nt.py" 1
+# (gemm_wgmma_tf32 at its defaults, 3xTF32, and at its start line, 3xBF16)
+round0_holds gemm_wgmma_tf32 "$tmp/p/odd_matmul_fp32_tn.py" 2
+round0_holds gemm_wgmma_tf32 "$tmp/p/odd_matmul_fp32_batched_nt.py" 2
 round0_holds gemm_wgmma_tf32 "$tmp/swapped.py" 0
 round0_holds gemm_wgmma_tf32 "$tmp/broadcast.py" 0
 round0_holds gemm_wgmma_f16 "$tmp/p/odd_matmul_fp16_nt.py" 1

@@ -10,7 +10,8 @@
 #   - `kbreed template --for` asked for the WHEN values realises the AS
 #     ones and says so on stderr;
 #   - `kbreed template` lists the line under the template's knobs.
-# And each "// check:" line's settings realise as asked.
+# And each "// check:" and "// start ARCH:" line's settings realise as
+# asked (a start line also listed by `kbreed template`).
 # Under the sanitizers (SANITIZER_LOGS) the PTX comparisons are skipped.
 # Parsing (a knob or value not in the template, no "as") is covered by
 # test_playbook; the search's use (no genome judged twice, an idea that
@@ -102,28 +103,43 @@ done
 [ "$n_lines" -gt 0 ] && ok "$n_lines same lines checked" || not_ok "some template has same lines to check"
 
 # "// check: KNOB=V..." lines (settings make test-gpu's section 3 judges as
-# well): each names knob values of its template, and realises with every
+# well) and "// start ARCH: KNOB=V..." lines (settings round 0 also judges
+# on ARCH): each names knob values of its template, and realises with every
 # one of them in place (no same line rewrites a setting it asks for).
+realises_as_asked() { # TEMPLATE LINE SETTINGS...
+	local t=$1 line=$2 missing="" kv
+	shift 2
+	if ! "$K" -q template "$t" "$@" >"$tmp/$t-asked.cu" 2>"$tmp/$t-asked.err"; then
+		not_ok "$t: '$line' realises" "$(cat "$tmp/$t-asked.err")"
+		return
+	fi
+	for kv in "$@"; do
+		grep -qx "#define ${kv%%=*} ${kv#*=}" "$tmp/$t-asked.cu" || missing="$missing $kv"
+	done
+	[ -z "$missing" ] && ok "$t: '$line' realises as asked" || not_ok "$t: '$line' realises as asked" "rewritten:$missing"
+}
 n_checks=0
+n_starts=0
 for f in templates/*/*.cu; do
 	t=$(sed -n 's|^// kbreed-template: ||p' "$f")
 	sed -n 's|^// check: ||p' "$f" >"$tmp/$t.check"
 	while read -r settings; do
 		n_checks=$((n_checks + 1))
 		# shellcheck disable=SC2086
-		if ! "$K" -q template "$t" $settings >"$tmp/$t-check.cu" 2>"$tmp/$t-check.err"; then
-			not_ok "$t: 'check: $settings' realises" "$(cat "$tmp/$t-check.err")"
-			continue
-		fi
-		missing=""
-		for kv in $settings; do
-			grep -qx "#define ${kv%%=*} ${kv#*=}" "$tmp/$t-check.cu" || missing="$missing $kv"
-		done
-		[ -z "$missing" ] && ok "$t: 'check: $settings' realises as asked" ||
-			not_ok "$t: 'check: $settings' realises as asked" "rewritten:$missing"
+		realises_as_asked "$t" "check: $settings" $settings
 	done <"$tmp/$t.check"
+	sed -n 's|^// start ||p' "$f" >"$tmp/$t.start"
+	while read -r line; do
+		n_starts=$((n_starts + 1))
+		# shellcheck disable=SC2086
+		realises_as_asked "$t" "start $line" ${line#*:}
+		awk -v t="$t" -v l="  start $line" '/^[a-z]/ { cur = $1 } cur == t && $0 == l { found = 1 } END { exit !found }' \
+			"$tmp/list" && ok "$t: kbreed template lists 'start $line'" ||
+			not_ok "$t: kbreed template lists 'start $line'"
+	done <"$tmp/$t.start"
 done
 [ "$n_checks" -gt 0 ] && ok "$n_checks check lines realised" || not_ok "some template has check lines"
+[ "$n_starts" -gt 0 ] && ok "$n_starts start lines realised" || not_ok "some template has start lines"
 [ -z "${SANITIZER_LOGS:-}" ] || echo "# skip: the PTX comparisons (nvcc's, done in the plain run)"
 
 echo "$passed passed, $failed failed"

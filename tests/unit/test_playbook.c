@@ -1016,6 +1016,50 @@ static void test_same_lines(void **state)
 	free(text);
 }
 
+static void test_start_lines(void **state)
+{
+	/* A start line: a compile target and the settings round 0 also judges
+	 * there, parsed against the knobs above it; genome_start is the
+	 * defaults with those settings. */
+	const char *head = "// kbreed-template: s\n// family: f\n// problems: p\n"
+			   "// knob W: 0 1 | default 0 | category compute | path\n"
+			   "// knob BK: 16 32 | default 16 | category memory | depth\n"
+			   "// knob BN: 32 64 96 128 | default 96 | category memory | tile\n";
+	char *text = xasprintf("%s// start sm_90a: W=1 BN=128\n// start sm_80: BK=32\n#include <x>\n", head);
+	struct template t;
+	assert_int_equal(template_parse("s.cu", text, &t), 0);
+	free(text);
+	assert_int_equal(t.n_start, 2);
+	assert_string_equal(t.start[0].arch, "sm_90a");
+	assert_string_equal(t.start[1].arch, "sm_80");
+	struct genome g;
+	genome_start(&g, &t, 0);
+	char *k = genome_knobs_str(&g);
+	assert_string_equal(k, "W=1 BK=16 BN=128");
+	free(k);
+	genome_start(&g, &t, 1);
+	k = genome_knobs_str(&g);
+	assert_string_equal(k, "W=0 BK=32 BN=96");
+	free(k);
+	template_release(&t);
+	/* Malformed lines are refused: no colon, no target, a target of two
+	 * words, no settings, a knob not above the line, a value the knob
+	 * lacks, a knob twice, a setting without a value; more than
+	 * TEMPLATE_MAX_START lines. */
+	const char *bad[] = {
+		"// start sm_90a W=1\n", "// start : W=1\n", "// start sm 90a: W=1\n", "// start sm_90a:\n",
+		"// start sm_90a: X=1\n", "// start sm_90a: BK=8\n", "// start sm_90a: W=1 W=0\n",
+		"// start sm_90a: W\n", "// start sm_90a_with_a_very_long_name: W=1\n",
+		"// start a: W=1\n// start b: W=1\n// start c: W=1\n// start d: W=1\n// start e: W=1\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		text = xasprintf("%s%s#include <x>\n", head, bad[i]);
+		if (template_parse("bad.cu", text, &t) != -1)
+			fail_msg("accepted a malformed start line:\n%s", bad[i]);
+		free(text);
+	}
+}
+
 static const char *const conv2d_defines =
 	"#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
 
@@ -1364,6 +1408,7 @@ int main(void)
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_same_lines),
+		cmocka_unit_test(test_start_lines),
 		cmocka_unit_test(test_ideas_do_not_restate_same_settings),
 		cmocka_unit_test(test_realisations_and_recombination),
 		cmocka_unit_test(test_realisations_widen_when_the_idea_is_spent),

@@ -679,15 +679,19 @@ static void test_judge_order(void **state)
 static void test_round0_own_arch_first(void **state)
 {
 	/* Round 0's templates at their defaults: those whose arch line is the
-	 * compile target come first, then the others in their order; on
-	 * another target the order is the templates' own. */
+	 * compile target come first, then the settings of the start lines for
+	 * the target, then the others in their order; on another target the
+	 * order is the templates' own (t_simt's start line for sm_80 is its
+	 * defaults: one candidate). */
 	static const char *const texts[] = {
 		"// kbreed-template: t_mma\n// family: f\n// problems: op_x\n"
 		"// knob A: 1 2 | default 1 | category compute | a\n__global__ void k() {}\n",
 		"// kbreed-template: t_other\n// family: f\n// problems: op_y\n__global__ void k() {}\n",
 		"// kbreed-template: t_wgmma\n// family: f\n// problems: op_x\n// arch: sm_90a\n"
 		"__global__ void k() {}\n",
-		"// kbreed-template: t_simt\n// family: f\n// problems: op_x\n__global__ void k() {}\n",
+		"// kbreed-template: t_simt\n// family: f\n// problems: op_x\n"
+		"// knob B: 1 2 3 | default 1 | category compute | b\n// start sm_90a: B=2\n// start sm_90a: B=3\n"
+		"// start sm_80: B=1\n__global__ void k() {}\n",
 	};
 	struct template tpls[4];
 	for (int t = 0; t < 4; t++) {
@@ -703,7 +707,9 @@ static void test_round0_own_arch_first(void **state)
 	p.op = xstrdup("op_x");
 	p.defines = xstrdup("");
 	const char *const archs[] = { "sm_90a", "sm_80" };
-	const char *const want[2][3] = { { "t_wgmma", "t_mma", "t_simt" }, { "t_mma", "t_wgmma", "t_simt" } };
+	const char *const want[2][5] = { { "t_wgmma", "t_simt B=2", "t_simt B=3", "t_mma A=1", "t_simt B=1" },
+					 { "t_simt B=1", "t_mma A=1", "t_wgmma" } };
+	const int n_want[2] = { 5, 3 };
 	for (int a = 0; a < 2; a++) {
 		char *db = NULL;
 		int64_t run = 0;
@@ -713,9 +719,13 @@ static void test_round0_own_arch_first(void **state)
 		assert_int_equal(population_seed_round0(&pop, &p, tpls, 4, "GPU", archs[a], false), 0);
 		int idx[8];
 		int n = population_to_judge(&pop, 0, false, idx);
-		assert_int_equal(n, 3);
-		for (int k = 0; k < n; k++)
-			assert_string_equal(pop.cands[idx[k]].template_name, want[a][k]);
+		assert_int_equal(n, n_want[a]);
+		for (int k = 0; k < n; k++) {
+			const struct cand_row *c = &pop.cands[idx[k]];
+			char *got = *c->knobs ? xasprintf("%s %s", c->template_name, c->knobs) : xstrdup(c->template_name);
+			assert_string_equal(got, want[a][k]);
+			free(got);
+		}
 		population_release(&pop);
 		store_close(st);
 		free(db);
