@@ -713,6 +713,18 @@ static_assert(NR % GPARTS == 0, "gather parts");
 
 /* ---- PTX wrappers: cp.async, ldmatrix, mma.sync in templates/common; here this kernel's own ---- */
 
+/* One digit of a mixed-radix add: d += add (add < 2*radix - d, so one
+ * wrap at most), kept below radix; returns the carry into the next digit. */
+__device__ __forceinline__ int digit_add(int &d, int add, int radix)
+{
+	d += add;
+	if (d >= radix) {
+		d -= radix;
+		return 1;
+	}
+	return 0;
+}
+
 /* max that returns NaN when either operand is NaN (as torch's max pool). */
 __device__ __forceinline__ float max_nan(float a, float b)
 {
@@ -1397,51 +1409,24 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		}
 	};
 	auto slice_end = [&]() {
+		/* the tap's digits += BK's, the top one unbounded (past it: past K) */
 #if CLAST
-		/* ([kd,] kh, kw, ci) += BK's digits, one carry per digit */
-		ci += a.dci;
-		if (ci >= a.Cgp) {
-			ci -= a.Cgp;
-			kw++;
-		}
-		kw += a.dkw;
-		if (kw >= a.KW) {
-			kw -= a.KW;
-			kh++;
-		}
-		kh += a.dkh;
+		int c = digit_add(ci, a.dci, a.Cgp);     /* ([kd,] kh, kw, ci) */
+		c = digit_add(kw, a.dkw + c, a.KW);
 #if CONV_DIMS == 3
-		if (kh >= a.KH) {
-			kh -= a.KH;
-			kd++;
-		}
-		kd += a.dkd;
+		c = digit_add(kh, a.dkh + c, a.KH);
+		kd += a.dkd + c;
+#else
+		kh += a.dkh + c;
 #endif
 #else
-		kw += a.dkw;
-		if (kw >= a.KW) {
-			kw -= a.KW;
-			kh++;
-		}
-		kh += a.dkh;
+		int c = digit_add(kw, a.dkw, a.KW);      /* (ci, [kd,] kh, kw) */
+		c = digit_add(kh, a.dkh + c, a.KH);
 #if CONV_DIMS == 3
-		if (kh >= a.KH) {
-			kh -= a.KH;
-			kd++;
-		}
-		kd += a.dkd;
-		if (kd >= a.KD) {
-			kd -= a.KD;
-			ci++;
-		}
-#else
-		if (kh >= a.KH) {
-			kh -= a.KH;
-			ci++;
-		}
+		c = digit_add(kd, a.dkd + c, a.KD);
 #endif
-		ci += a.dci;
-#endif /* CLAST */
+		ci += a.dci + c;
+#endif
 	};
 
 #if WGMMA
