@@ -8,18 +8,21 @@
  * values), then realised at their defaults, which reads every knob again.
  *
  * Seeds (corpus/template/): every template of templates/ (headers and
- * code), a few headers with a bad knob line, dup_header_lines.cu and
- * same_lines.cu.
+ * code), a few headers with a bad knob line, dup_header_lines.cu,
+ * same_lines.cu and start_lines.cu.
  *
  * A parsed template's same lines are checked too: knob indices within the
  * template, values among the knob's, and canonicalising the defaults keeps
- * every value allowed. A header line given twice is an error, released
+ * every value allowed; so are its start lines (a target, knob indices
+ * within the template, genome_start's values allowed, canonical or
+ * not). A header line given twice is an error, released
  * with the rest (test_playbook's test_header_errors; fuzzed here too).
  */
 #include "fuzz.h"
 #include "template.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,16 +55,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (sm->as_knob[a] < 0 || sm->as_knob[a] >= t.n_knobs)
 					abort();
 		}
+		if (t.n_start < 0 || t.n_start > TEMPLATE_MAX_START)
+			abort();
 		struct genome g;
+		for (int r = -1; r < t.n_start; r++) {
+			if (r >= 0) {
+				const struct knob_start *st = &t.start[r];
+				if (!st->arch[0] || !memchr(st->arch, '\0', sizeof st->arch) || st->n < 1 ||
+				    st->n > t.n_knobs)
+					abort();
+				for (int k = 0; k < st->n; k++)
+					if (st->knob[k] < 0 || st->knob[k] >= t.n_knobs)
+						abort();
+				genome_start(&g, &t, r);
+			} else {
+				genome_default(&g, &t);
+			}
+			genome_canonical(&g);
+			for (int i = 0; i < t.n_knobs; i++) {
+				bool allowed = false;
+				for (int v = 0; v < t.knobs[i].n_values; v++)
+					allowed |= t.knobs[i].values[v] == g.value[i];
+				if (!allowed)
+					abort();
+			}
+		}
 		genome_default(&g, &t);
 		genome_canonical(&g);
-		for (int i = 0; i < t.n_knobs; i++) {
-			bool allowed = false;
-			for (int v = 0; v < t.knobs[i].n_values; v++)
-				allowed |= t.knobs[i].values[v] == g.value[i];
-			if (!allowed)
-				abort();
-		}
 		free(genome_realize(&g, NULL));
 		template_release(&t);
 	}
