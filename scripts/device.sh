@@ -15,6 +15,12 @@
 #   OUT=DIR sh scripts/device.sh probe TEMPLATE SETTINGS... -- PROBLEM...
 #                                                  # one template at several knob settings per problem, beside
 #                                                  # eager, one kbreed eval each (scripts/template_probe.sh)
+#   OUT=DIR sh scripts/device.sh profile TEMPLATE SETTINGS PROBLEM [SECTION...]
+#                                                  # one realisation called in a plain process
+#                                                  # (scripts/kb_run.cu) under ncu: the kernels of
+#                                                  # one call after a warm-up, the sections named
+#                                                  # (default: speed of light, compute and memory
+#                                                  # workloads, warp states), into $OUT/ncu.txt
 #   OUT=DIR sh scripts/device.sh groups [PROBLEM...] [-- OPTIONS]
 #                                                  # kbreed bench twice, each candidate compiled alone
 #                                                  # (KBREED_COMPILE_GROUP=1) and then in groups (the default),
@@ -88,6 +94,52 @@ if [ "$step" = probe ]; then
 	# $OUT/probe.md and, for a few problems, each one's JSON and realisations.
 	OUT="$OUT/probe" sh scripts/template_probe.sh "$@" 2>&1 | tee "$OUT/probe.txt"
 	tar czf "$OUT/probe.tgz" -C "$OUT" probe && rm -rf "$OUT/probe"
+fi
+if [ "$step" = profile ]; then
+	# The worker's sandbox and clean environment keep a profiler out, so the
+	# candidate runs in kb_run, with the problem's tensors in order (its
+	# inputs, then its parameters; then the outputs) from `kbreed describe`.
+	if [ $# -lt 3 ]; then
+		echo "usage: sh scripts/device.sh profile TEMPLATE SETTINGS PROBLEM [SECTION...]" >&2
+		exit 2
+	fi
+	tpl=$1 settings=$2 problem=$3
+	shift 3
+	[ $# -gt 0 ] || set -- SpeedOfLight ComputeWorkloadAnalysis MemoryWorkloadAnalysis WarpStateStats \
+		SchedulerStats Occupancy LaunchStats
+	sections=""
+	for sec in "$@"; do sections="$sections --section $sec"; done
+	nvcc -O2 -o build/kb_run scripts/kb_run.cu -ldl || exit 1
+	# shellcheck disable=SC2086 # the settings are words on purpose
+	build/kbreed template --for "$problem" "$tpl" $settings >"$OUT/candidate.cu" || exit 1
+	arch=${KBREED_ARCH:-sm_$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d .)}
+	[ "$arch" = sm_90 ] && arch=sm_90a
+	nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -lineinfo -gencode "arch=compute_${arch#sm_},code=$arch" \
+		-I include -o build/candidate.so "$OUT/candidate.cu" -Xptxas -v >"$OUT/ptxas.txt" 2>&1 || exit 1
+	build/kbreed describe --json "$problem" >"$OUT/describe.json" || exit 1
+	tensors=$(python3 -c '
+import json, sys
+g = json.load(open(sys.argv[1]))["graph"]
+t = g["tensors"]
+words = lambda x: "%s:%s" % (x["dtype"], ",".join(str(d) for d in x["shape"]) or "1")
+ins = [x for x in t if x["kind"] == "input"] + [x for x in t if x["kind"] == "param"]
+print(" ".join([words(x) for x in ins] + ["--"] + [words(t[i]) for i in g["outputs"]]))' "$OUT/describe.json") || exit 1
+	echo "tensors: $tensors" | tee "$OUT/tensors.txt"
+	# shellcheck disable=SC2086 # the tensors are words on purpose
+	build/kb_run build/candidate.so 5 $tensors | tee "$OUT/time.txt"
+	# kb_run's fills (one kernel an input) and the warm-up call's kernels
+	# are skipped: count them from a run of one call after the warm-up.
+	nin=$(echo "$tensors" | sed 's/ --.*//' | wc -w)
+	# shellcheck disable=SC2086
+	n=$(ncu --clock-control none --print-summary none --metrics gpu__time_duration.sum build/kb_run \
+		build/candidate.so 1 $tensors 2>/dev/null | grep -c 'gpu__time_duration.sum')
+	per=$(((n - nin) / 2))
+	echo "kernels a call: $per"
+	# shellcheck disable=SC2086
+	ncu --clock-control none --launch-skip "$((nin + per))" --launch-count "$per" $sections build/kb_run \
+		build/candidate.so 1 $tensors >"$OUT/ncu.txt" 2>&1
+	rc=$?
+	tail -c 20000 "$OUT/ncu.txt"
 fi
 if [ "$step" = bench ] || [ "$step" = all ]; then
 	build/kbreed bench --out build/device-results/runs --results build/device-results/bench.json "$@" 2>&1 |
