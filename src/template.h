@@ -59,7 +59,7 @@
 
 #define TEMPLATE_MAX_KNOBS 12
 #define TEMPLATE_MAX_VALUES 8
-#define TEMPLATE_MAX_SAME 16
+#define TEMPLATE_MAX_SAME 24
 #define TEMPLATE_MAX_START 4
 
 /* The six categories of ideas (CRFM's); a knob's step belongs to one. */

@@ -11,7 +11,8 @@
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
-// knob NHWC: 0 1 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
+// knob NHWC: 0 1 2 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers (WGMMA=1 PRECISION=2 only, runs as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
+// start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3 NHWC=2
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3 NHWC=1
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
 // same: WGMMA=1 BK=16 as BK=32
@@ -21,6 +22,9 @@
 // same: WGMMA=1 WARPS=8 BM=64 as BM=128
 // same: WGMMA=0 OVERLAP=1 as OVERLAP=0
 // same: WGMMA=0 PRECISION=2 as PRECISION=3
+// same: WGMMA=0 NHWC=2 as NHWC=1
+// same: PRECISION=1 NHWC=2 as NHWC=1
+// same: PRECISION=3 NHWC=2 as NHWC=1
 // same: WGMMA=1 OVERLAP=1 STAGES=2 as STAGES=3
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 PRECISION=3 as OVERLAP=0
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 PRECISION=3 as OVERLAP=0
@@ -36,6 +40,9 @@
 // check: NHWC=1 BK=16 BM=64
 // check: NHWC=1 WGMMA=1 PRECISION=2
 // check: NHWC=1 WGMMA=1 OVERLAP=1 PRECISION=2 BN=64 WARPS=4
+// check: NHWC=2 WGMMA=1 PRECISION=2
+// check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BN=64 WARPS=4
+// check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -282,6 +289,20 @@
  *     4 hi and 4 lo registers per m64 tile, not 4 k8 steps of 4 + 4.
  *     Accuracy as gemm_wgmma_tf32's PRECISION=2 (about 4e-6 relative in
  *     the norm on its CPU model; strict allows 1e-4).
+ *   NHWC=2 (CL16: a forward gather, PRECISION=2): A from shared memory.
+ *     The split of A is done once per call instead of once per slice and
+ *     warpgroup: conv_prep_input writes each channel's bf16 hi and lo (4
+ *     bytes a channel as at NHWC=1: of each 8 channels, 16 bytes of hi
+ *     halves, then 16 of lo; Cg padded to 8), and a lane of the gather
+ *     copies one 8-channel piece of a tap, its hi to piece q and its lo to
+ *     piece q + 4 of the position's 128-byte row (4 lanes a row, 8 rows a
+ *     warp), swizzled as B's rows are: 64 bytes of hi taps, then 64 of lo,
+ *     in tap order. wgmma then reads A by descriptor as it reads B (the
+ *     warpgroup's m64 tile at 64 rows x 128 bytes, a K step 32 bytes in,
+ *     lo 64 bytes in), so the weights' rows hold the taps in order too
+ *     (not 0 4 1 5 ...: no ldmatrix fragments to match). No A registers
+ *     and no ldmatrix or cvt in the loop; each slice's wgmma are issued
+ *     first and the next slice's copies while they run.
  *   Accumulators: register 4i+{0,1} holds row 16*w + lane/4 of the m64
  *     tile, columns 8i + 2*(lane%4) + {0,1}; 4i+{2,3} 8 rows further
  *     down. They go through sC to the same epilogue.
@@ -342,6 +363,11 @@
 #if !WGMMA && PRECISION == 2
 #undef PRECISION
 #define PRECISION 3
+#endif
+/* NHWC=2's bf16 halves are the 3xBF16 wgmma path's operands */
+#if NHWC == 2 && !(WGMMA && PRECISION == 2)
+#undef NHWC
+#define NHWC 1
 #endif
 /* OVERLAP belongs to the wgmma path; there the ring needs a third stage.
  * A warpgroup with two m64 tiles of 128 columns (128 accumulators) has no
@@ -499,6 +525,9 @@
  * one over the problem's own taps (not TGATHER's, whose phases and
  * divisions index the taps otherwise). */
 #define CLAST (NHWC && !TGATHER)
+/* CL16: NHWC=2 there, x's channels as bf16 hi and lo, A read by wgmma
+ * from shared memory */
+#define CL16 (CLAST && NHWC == 2)
 #ifndef RELU
 #define RELU 0
 #endif
@@ -534,7 +563,7 @@ static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
 static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
 static_assert(OVERLAP == 0 || OVERLAP == 1, "OVERLAP is 0 or 1");
-static_assert(NHWC == 0 || NHWC == 1, "NHWC is 0 or 1");
+static_assert(NHWC >= 0 && NHWC <= 2, "NHWC is 0, 1 or 2");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -627,7 +656,9 @@ static_assert(warp_cost(WARPS_N) < (1 << 20), "no warp grid fits the tile");
 static_assert(NT % NCH == 0, "NT");
 
 constexpr int FR = PRECISION == 3 ? 4 : 2;          /* floats per lane per B block (PRECISION=2: two bf16 pairs) */
-constexpr int LDK = BK + 4;                         /* sA row stride (floats) */
+/* sA row stride (floats); CL16: one 128-byte swizzled row (32 taps of bf16
+ * hi, then of lo), no pad */
+constexpr int LDK = CL16 ? BK : BK + 4;
 constexpr int A_FLOATS = TBM * LDK;
 constexpr int B_FLOATS = (BK / 8) * (BN / 8) * 32 * FR;
 constexpr int STAGE_FLOATS = A_FLOATS + B_FLOATS;
@@ -663,8 +694,11 @@ static_assert((A_FLOATS * 4) % 1024 == 0 && (STAGE_FLOATS * 4) % 1024 == 0 && BP
 static_assert(SMEM_BYTES <= SMEM_CAP, "shared memory");
 
 /* Gather: lanes along k, RPI positions per warp instruction, NR per thread
- * (CLAST: a lane copies GCH = 4 taps of a row, so 4 or 8 positions). */
-#if CLAST
+ * (CLAST: a lane copies GCH = 4 taps of a row, so 4 or 8 positions; CL16:
+ * the hi and lo halves of 8 taps, so 8 positions). */
+#if CL16
+constexpr int GCH = 8;
+#elif CLAST
 constexpr int GCH = 4;
 #else
 constexpr int GCH = 1;
@@ -694,7 +728,7 @@ static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue stagin
  * registers, a spill of a few bytes at the most). */
 #if OVERLAP
 /* ... and where the accumulators and both A register sets fit in 96 */
-constexpr int A_REGS = NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
+constexpr int A_REGS = CL16 ? 0 : NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
 constexpr bool REGS2 = TBM * BN / NTHREADS + A_REGS <= 96;
 #else
 constexpr bool REGS2 = TBM * BN / NTHREADS <= 64;
@@ -786,10 +820,21 @@ __device__ __forceinline__ void wsp_put(float *__restrict__ wsp, int64_t i, int 
 	const int64_t kbg = blk / nnb; /* grp * nkb + kb; nkb is a whole number of slices */
 	const int64_t slice = kbg / (BK / 8);
 	const int kk = (int)(kbg % (BK / 8));
+#if CL16
+	/* A comes from shared memory in tap order, so B^T's row holds the taps
+	 * in order too: tap 8kk + t and 8kk + t + 4, one bf16 each */
+	uint16_t *p = reinterpret_cast<uint16_t *>(wsp) + slice * ((int64_t)nnb * 8 * 64) +
+		      (int64_t)(nb * 8 + (lane >> 2)) * 64 + 8 * kk + (lane & 3);
+	p[0] = (uint16_t)(hi & 0xffffu);
+	p[4] = (uint16_t)(hi >> 16);
+	p[32] = (uint16_t)(lo & 0xffffu);
+	p[36] = (uint16_t)(lo >> 16);
+#else
 	uint32_t *p = reinterpret_cast<uint32_t *>(wsp) + slice * ((int64_t)nnb * 8 * 32) +
 		      (int64_t)(nb * 8 + (lane >> 2)) * 32 + 4 * kk + (lane & 3);
 	p[0] = hi;
 	p[16] = lo;
+#endif
 #else
 #if PRECISION == 3
 	uint32_t b0, b1, s0, s1;
@@ -862,7 +907,9 @@ __global__ void conv_prep_weights(const float *__restrict__ w, float *__restrict
 
 #if CLAST
 /* x (N, Cin, S), S = D*H*W, rewritten channels-last as xc (N, S, G, Cgp):
- * group grp's channel ci at xc[n][p][grp][ci], channels past Cg zero. A
+ * group grp's channel ci at xc[n][p][grp][ci], channels past Cg zero
+ * (CL16: the same 4 bytes a channel, each 8 channels' 32 bytes their bf16
+ * hi halves, then their lo halves). A
  * 32 x 32 tile (channels x positions) per block and sample, through shared
  * memory, so that both the reads (along positions) and the writes (along
  * channels) are whole lines; grid (position tiles, channel tiles, samples
@@ -886,6 +933,21 @@ __global__ void __launch_bounds__(256) conv_prep_input(const float *__restrict__
 			tile[r][tx] = v;
 		}
 		__syncthreads();
+#if CL16
+		/* thread: position pr of the tile, its channels 8cb..8cb+7, half h
+		 * (hi or lo): 16 bytes, the hi and lo of 8 channels adjacent */
+		const int pr = threadIdx.x >> 3, cb = (threadIdx.x >> 1) & 3, h = threadIdx.x & 1;
+		const int p = p0 + pr, c = c0 + 8 * cb;
+		if (p < S && c < ctot) {
+			uint32_t hl[2][4];
+#pragma unroll
+			for (int j = 0; j < 4; j++)
+				bf16x2_split(tile[8 * cb + 2 * j][pr], tile[8 * cb + 2 * j + 1][pr], hl[0][j], hl[1][j]);
+			reinterpret_cast<uint4 *>(xc)[(((int64_t)n * S + p) * ctot + c) / 4 + h] =
+				h ? make_uint4(hl[1][0], hl[1][1], hl[1][2], hl[1][3])
+				  : make_uint4(hl[0][0], hl[0][1], hl[0][2], hl[0][3]);
+		}
+#else
 		float *xo = xc + (int64_t)n * S * ctot;
 #pragma unroll
 		for (int r = ty; r < 32; r += 8) {
@@ -893,6 +955,7 @@ __global__ void __launch_bounds__(256) conv_prep_input(const float *__restrict__
 			if (p < S && c < ctot)
 				xo[(int64_t)p * ctot + c] = tile[tx][r];
 		}
+#endif
 		__syncthreads();
 	}
 }
@@ -966,7 +1029,9 @@ __global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__re
 #define WGMMA_RS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k8.f32.tf32.tf32"
 #define WGMMA_RS_ARGS "p, 1, 1"
 #endif
-#if BN == 64
+#if CL16
+/* (A from shared memory: wgmma_ss below) */
+#elif BN == 64
 static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
 {
 #if CONV_WGMMA_DEVICE
@@ -1004,6 +1069,55 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
 		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
 		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+#else
+	__trap();
+#endif
+}
+#endif
+#endif
+
+#if CL16
+/* D(64 x BN, fp32) += A(64 x 16) * B(BN x 16)^T, bf16, both from shared
+ * memory (K-major, 128-byte swizzle) through descriptors da and db. */
+#define WGMMA_SS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k16.f32.bf16.bf16"
+#if BN == 64
+static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t db)
+{
+#if CONV_WGMMA_DEVICE
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+		     WGMMA_SS(64) " {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     "}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : "l"(da), "l"(db), "r"(1));
+#else
+	__trap();
+#endif
+}
+#else
+static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t db)
+{
+#if CONV_WGMMA_DEVICE
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+		     WGMMA_SS(128) " {"
+		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : "l"(da), "l"(db), "r"(1));
 #else
 	__trap();
 #endif
@@ -1227,7 +1341,9 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	 * 16: rows 4 apart share a quarter-warp, 80 words apart, disjoint banks) */
 	const int kk = GCH * (lane % (BK / GCH));
 	const int rj = lane / (BK / GCH);
-	const int row0 = warp * RPI + (RPI == 8 ? (rj >> 1) + (rj & 1) * 4 : rj);
+	/* CL16: 4 lanes a row, 8 consecutive rows a warp (their swizzled pieces
+	 * spread over the banks) */
+	const int row0 = warp * RPI + (RPI == 8 && !CL16 ? (rj >> 1) + (rj & 1) * 4 : rj);
 	int ci, kh, kw;
 #if CONV_DIMS == 3
 	int kd;
@@ -1378,7 +1494,18 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			unsigned long long p64 = ((unsigned long long)(unsigned)e.y << 32) | (unsigned)e.x;
 			const float *src = reinterpret_cast<const float *>(p64 + (unsigned long long)g_koff * 4u);
 #endif
-#if CLAST
+#if CL16
+			/* channels kk..kk+7 of the tap: their hi (16 bytes) and lo halves, to
+			 * pieces kk/8 and kk/8 + 4 of the row, swizzled (see the top) */
+			{
+				(void)dst0;
+				const int r = row0 + i * ROWSTEP;
+				const unsigned drow = g_sa + (unsigned)(r * 128);
+				cp_async16_ca(drow + (unsigned)((((kk >> 3)) ^ (r & 7)) << 4), src, ok ? 16 : 0);
+				cp_async16_ca(drow + (unsigned)((((kk >> 3) + 4) ^ (r & 7)) << 4),
+					      reinterpret_cast<const char *>(src) + 16, ok ? 16 : 0);
+			}
+#elif CLAST
 			cp_async16_ca(dst0 + (unsigned)(i * ROWSTEP * LDK) * 4u, src, ok ? 16 : 0);
 #else
 			cp_async4(dst0 + (unsigned)(i * ROWSTEP * LDK) * 4u, src, ok ? 4 : 0);
@@ -1440,6 +1567,18 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #pragma unroll
 		for (int c = 0; c < BN / 2; c++)
 			acc[i][c] = 0.0f;
+	auto acc_fence = [&]() {
+#pragma unroll
+		for (int i = 0; i < MW; i++)
+#pragma unroll
+			for (int c = 0; c < BN / 2; c++)
+				reg_fence(acc[i][c]);
+	};
+#if CL16
+	/* A by descriptor: this warpgroup's rows of the slot, 128 bytes each */
+	const unsigned a_wg = (unsigned)(wg * RWG * 128);
+	auto a_fence = [&](int) {};
+#else
 	const int a_lane = (rowbase + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
 	/* every A fragment of a slice, split; set b of NBUF (OVERLAP: the other
 	 * set is still being read by the tensor cores) */
@@ -1460,13 +1599,6 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 				}
 	};
-	auto acc_fence = [&]() {
-#pragma unroll
-		for (int i = 0; i < MW; i++)
-#pragma unroll
-			for (int c = 0; c < BN / 2; c++)
-				reg_fence(acc[i][c]);
-	};
 #if OVERLAP
 	/* the first wait fences the set no slice has filled yet */
 #pragma unroll
@@ -1483,6 +1615,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 				}
 #endif
+#endif /* CL16 */
 #else
 	const int wm = warp % WARPS_M, wn = warp / WARPS_M;
 	float acc[MT][NT][4];
@@ -1532,7 +1665,37 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				slice_begin(ls % NSTAGE);
 			const int slot = kt % NSTAGE;
 			const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
-#if WGMMA
+#if CL16
+			/* the wgmma of this slice's K steps, A and B both by descriptor (a K
+			 * step is 32 bytes of a row, the lo halves 64 bytes in: the same
+			 * layout for both); the next slice's copies while they run */
+			{
+				const unsigned sah = sa + a_wg;
+				const unsigned sbh = sa + (unsigned)A_FLOATS * 4u;
+				wgmma_fence();
+#pragma unroll
+				for (int ks = 0; ks < KSTEPS; ks++) {
+					const uint64_t dbig = smem_desc(sbh + (unsigned)ks * 32u, 16, 1024);
+					const uint64_t dsmall = smem_desc(sbh + (unsigned)SMALL_OFF + (unsigned)ks * 32u, 16, 1024);
+#pragma unroll
+					for (int i = 0; i < MW; i++) {
+						const unsigned ai = sah + (unsigned)(i * 64 * 128) + (unsigned)ks * 32u;
+						wgmma_ss(acc[i], smem_desc(ai + (unsigned)SMALL_OFF, 16, 1024), dbig);
+						wgmma_ss(acc[i], smem_desc(ai, 16, 1024), dsmall);
+						wgmma_ss(acc[i], smem_desc(ai, 16, 1024), dbig);
+					}
+				}
+				wgmma_commit();
+#pragma unroll
+				for (int k8 = 0; k8 < BK / 8; k8++)
+					if (loading)
+						gather_part(k8, ls);
+				wgmma_wait<OVERLAP>();
+#if !OVERLAP
+				acc_fence();
+#endif
+			}
+#elif WGMMA
 			/* every A fragment of the slice, split; then the wgmma of its K steps */
 #pragma unroll
 			for (int k8 = 0; k8 < BK / 8; k8++) {
@@ -1911,8 +2074,9 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 #endif
 	int64_t M = N * Do * Ho * Wo, K = Cg * T;
 #if CLAST
-	/* channels-last: each group's channels padded to Cgp, K = (tap, channel) */
-	const int64_t Cgp = (Cg + 3) / 4 * 4, ctot = CONV_GROUPS * Cgp, S = D * H * W;
+	/* channels-last: each group's channels padded to Cgp (CL16: to 8, a
+	 * 16-byte piece of bf16), K = (tap, channel) */
+	const int64_t Cgp = CL16 ? (Cg + 7) / 8 * 8 : (Cg + 3) / 4 * 4, ctot = CONV_GROUPS * Cgp, S = D * H * W;
 	K = T * Cgp;
 	if (S * ctot > lim || (ctot + 31) / 32 > 65535)
 		return KB_ERR_SHAPE;

@@ -170,6 +170,23 @@ if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 		grep -q 'cp.async.ca.shared.global.*16' "$tmp/nhwc-g.ptx" &&
 		ok "$name: NHWC=1 compiles to the channels-last gather" ||
 		not_ok "$name: NHWC=1 compiles to the channels-last gather" "$(cat "$tmp/err")"
+	# NHWC=2 on the 3xBF16 wgmma path: A by descriptor (wgmma with two
+	# descriptors, no ldmatrix), x split into bf16 by the pre-pass; off that
+	# path it is NHWC=1's kernel.
+	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=2 WGMMA=1 PRECISION=2 >"$tmp/nhwc2.cu" 2>"$tmp/err" &&
+		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc2.ptx" "$tmp/nhwc2.cu" 2>>"$tmp/err"
+	[ -s "$tmp/nhwc2.ptx" ] && grep -q conv_prep_input "$tmp/nhwc2.ptx" &&
+		grep -q 'cvt.rn.bf16x2.f32' "$tmp/nhwc2.ptx" &&
+		grep -Eq 'wgmma.mma_async.sync.aligned.m64n[0-9]+k16.f32.bf16.bf16 *\{[^}]*\}, *%rd[0-9]+, *%rd[0-9]+' \
+			"$tmp/nhwc2.ptx" &&
+		! grep -q 'ldmatrix' "$tmp/nhwc2.ptx" &&
+		ok "$name: NHWC=2 compiles to wgmma with A from shared memory" ||
+		not_ok "$name: NHWC=2 compiles to wgmma with A from shared memory" "$(cat "$tmp/err")"
+	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=2 WGMMA=0 >"$tmp/nhwc2-0.cu" 2>"$tmp/err" &&
+		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc2-0.ptx" "$tmp/nhwc2-0.cu" 2>>"$tmp/err"
+	[ -s "$tmp/nhwc2-0.ptx" ] && cmp -s "$tmp/nhwc-g.ptx" "$tmp/nhwc2-0.ptx" &&
+		ok "$name: NHWC=2 off the wgmma path compiles to the PTX of NHWC=1" ||
+		not_ok "$name: NHWC=2 off the wgmma path compiles to the PTX of NHWC=1" "$(cat "$tmp/err")"
 fi
 
 # The phase split's index arithmetic, on the CPU: every transposed conv
@@ -197,8 +214,9 @@ describe "$tmp/depthwise.py"
 want_op depthwise conv2d_depthwise
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters):
-# on sm_90a conv_igemm at its defaults and at its two start lines (the wgmma
-# path with the channels-last gather first, then with x as it is), elsewhere
+# on sm_90a conv_igemm at its defaults and at its three start lines (the
+# wgmma path with A from shared memory first, then with the channels-last
+# gather into registers, then with x as it is), elsewhere
 # at its defaults alone.
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
 for f in "$tmp"/p/odd_conv1d.py "$tmp"/p/odd_conv3d_grouped.py "$tmp"/p/odd_conv_transpose2d_strided.py \
@@ -206,14 +224,14 @@ for f in "$tmp"/p/odd_conv1d.py "$tmp"/p/odd_conv3d_grouped.py "$tmp"/p/odd_conv
 	name=$(basename "$f" .py)
 	case $name in
 	depthwise) w=0 ;;
-	*) w=3 ;;
+	*) w=4 ;;
 	esac
 	round0_holds conv_igemm "$f" "$w"
 done
 round0_holds conv_igemm "$tmp/p/odd_conv2d.py" 1 --arch sm_80
 n=$(sqlite3 "$tmp/odd_conv2d.db" "SELECT knobs FROM candidates WHERE round = 0 AND template = 'conv_igemm' ORDER BY id LIMIT 1" 2>&1)
 case " $n " in
-*" WGMMA=1 OVERLAP=1 "*" NHWC=1 "*) ok "odd_conv2d: round 0 on sm_90a judges the start line's wgmma settings first ($n)" ;;
+*" WGMMA=1 OVERLAP=1 "*" NHWC=2 "*) ok "odd_conv2d: round 0 on sm_90a judges the start line's wgmma settings first ($n)" ;;
 *) not_ok "odd_conv2d: round 0 on sm_90a judges the start line's wgmma settings first" "$n" ;;
 esac
 for f in "$tmp"/p/8[2-6]_conv_depthwise*.py; do

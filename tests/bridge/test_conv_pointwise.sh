@@ -45,7 +45,7 @@ export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
 round0_holds conv_pointwise "$tmp/p/odd_conv2d_pointwise_vec.py" 1
 # (each call runs again into the problem's one database: the first count
 # is of one run)
-round0_holds conv_igemm "$tmp/odd_conv2d_pointwise_strided.py" 3
+round0_holds conv_igemm "$tmp/odd_conv2d_pointwise_strided.py" 4
 round0_holds conv_pointwise "$tmp/odd_conv2d_pointwise_strided.py" 0
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

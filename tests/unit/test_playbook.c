@@ -1150,7 +1150,10 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	 * mma.sync parent at PRECISION=2 runs as 3 (its same: line) and is
 	 * offered it too.
 	 * conv-channels-last (when NHWC=0, set NHWC=1): offered to a parent
-	 * with the NCHW gather on either path, not to one already channels-last. */
+	 * with the NCHW gather on either path, not to one already channels-last.
+	 * conv-bf16-smem-operand (when NHWC=1, set NHWC=2 WGMMA=1 PRECISION=2):
+	 * offered to a channels-last parent on either path; not to an NCHW one
+	 * nor to one already reading A from shared memory. */
 	const struct {
 		const char *idea, *genome;
 		int want;
@@ -1166,6 +1169,10 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 		{ "conv-channels-last", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=0", 1 },
 		{ "conv-channels-last", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 NHWC=0", 1 },
 		{ "conv-channels-last", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=1", 0 },
+		{ "conv-bf16-smem-operand", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=1", 1 },
+		{ "conv-bf16-smem-operand", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=3 NHWC=1", 1 },
+		{ "conv-bf16-smem-operand", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=0", 0 },
+		{ "conv-bf16-smem-operand", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=2", 0 },
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		assert_int_equal(genome_parse(&parent.genome, ig, cases[c].genome), 0);
@@ -1179,6 +1186,10 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	int offered = offers_for(&parent, "conv-channels-last", NULL, &rng, tconv2d_strided_defines);
 	if (offered != 0)
 		fail_msg("conv-channels-last offered %d times to a strided transposed conv", offered);
+	assert_int_equal(genome_parse(&parent.genome, ig, "BM=128 BN=128 BK=32 WARPS=8 NHWC=1"), 0);
+	offered = offers_for(&parent, "conv-bf16-smem-operand", NULL, &rng, tconv2d_strided_defines);
+	if (offered != 0)
+		fail_msg("conv-bf16-smem-operand offered %d times to a strided transposed conv", offered);
 }
 
 static void test_realisations_and_recombination(void **state)
