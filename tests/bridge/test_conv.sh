@@ -215,8 +215,8 @@ want_op depthwise conv2d_depthwise
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters):
 # on sm_90a conv_igemm at its defaults and at its three start lines (the
-# wgmma path with A from shared memory first, then with the channels-last
-# gather into registers, then with x as it is), elsewhere
+# wgmma path with A from shared memory at BN = 128 first, then at BN = 64,
+# then with x as it is), elsewhere
 # at its defaults alone.
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
 for f in "$tmp"/p/odd_conv1d.py "$tmp"/p/odd_conv3d_grouped.py "$tmp"/p/odd_conv_transpose2d_strided.py \
@@ -231,7 +231,7 @@ done
 round0_holds conv_igemm "$tmp/p/odd_conv2d.py" 1 --arch sm_80
 n=$(sqlite3 "$tmp/odd_conv2d.db" "SELECT knobs FROM candidates WHERE round = 0 AND template = 'conv_igemm' ORDER BY id LIMIT 1" 2>&1)
 case " $n " in
-*" WGMMA=1 OVERLAP=1 "*" NHWC=2 "*) ok "odd_conv2d: round 0 on sm_90a judges the start line's wgmma settings first ($n)" ;;
+*" BN=128 "*" WGMMA=1 OVERLAP=0 "*" NHWC=2 "*) ok "odd_conv2d: round 0 on sm_90a judges the start line's wgmma settings first ($n)" ;;
 *) not_ok "odd_conv2d: round 0 on sm_90a judges the start line's wgmma settings first" "$n" ;;
 esac
 for f in "$tmp"/p/8[2-6]_conv_depthwise*.py; do
