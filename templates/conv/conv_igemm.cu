@@ -12,8 +12,8 @@
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
 // knob NHWC: 0 1 2 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers (WGMMA=1 PRECISION=2 only, runs as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
-// start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3 NHWC=2
-// start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3 NHWC=1
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=2
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=2
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
 // same: WGMMA=1 BK=16 as BK=32
 // same: WGMMA=1 BN=32 as BN=64
@@ -140,7 +140,7 @@
  * cp.async, because in x's own layout consecutive taps (ci, kh, kw) of a
  * position are neither adjacent nor aligned. conv_prep_input rewrites x
  * once per call into scratch as xc (N, D, H, W, G, Cgp), each group's Cg
- * channels padded with zeros to Cgp, a multiple of 4 (a 32 x 32 tiled
+ * channels padded with zeros to Cgp, a multiple of 4 (a tiled
  * transpose through shared memory), and K runs over (tap, channel), k =
  * ((kd*KH + kh)*KW + kw)*Cgp + ci, K = T*Cgp. Four consecutive k of a
  * position are then four adjacent channels of one input pixel, 16 aligned
@@ -909,53 +909,72 @@ __global__ void conv_prep_weights(const float *__restrict__ w, float *__restrict
 /* x (N, Cin, S), S = D*H*W, rewritten channels-last as xc (N, S, G, Cgp):
  * group grp's channel ci at xc[n][p][grp][ci], channels past Cg zero
  * (CL16: the same 4 bytes a channel, each 8 channels' 32 bytes their bf16
- * hi halves, then their lo halves). A
- * 32 x 32 tile (channels x positions) per block and sample, through shared
- * memory, so that both the reads (along positions) and the writes (along
- * channels) are whole lines; grid (position tiles, channel tiles, samples
- * up to 65535, the rest by a loop). */
+ * hi halves, then their lo halves). A tile of 32 channels x PREP_P
+ * positions per block and sample goes through shared memory, position-major
+ * with a row of 33 words, so that both of its passes are free of bank
+ * conflicts: the reads, four channels' runs of 32 positions per warp
+ * instruction (16 bytes a lane: 128-byte lines), and the writes, 16 bytes a
+ * thread, a position's channels in consecutive threads (whole lines again).
+ * Grid (position tiles, channel tiles, samples up to 65535, the rest by a
+ * loop). */
+constexpr int PREP_P = 128;
 __global__ void __launch_bounds__(256) conv_prep_input(const float *__restrict__ x, float *__restrict__ xc, int N,
 						       int Cg, int Cgp, int S)
 {
-	__shared__ float tile[32][33];
+	__shared__ float tile[PREP_P][33];
 	const int ctot = CONV_GROUPS * Cgp;
-	const int p0 = blockIdx.x * 32, c0 = blockIdx.y * 32;
-	const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
+	const int p0 = blockIdx.x * PREP_P, c0 = blockIdx.y * 32;
+	const int lane = threadIdx.x & 31, wp = threadIdx.x >> 5;
+	const int cr = lane >> 3, pl = lane & 7; /* read pass: channel of 4, 4 positions of 32 */
+	const bool vec = (S & 3) == 0;            /* 16-byte reads: every row starts aligned */
 	for (int n = blockIdx.z; n < N; n += gridDim.z) {
 		const float *xn = x + (int64_t)n * CONV_GROUPS * Cg * S;
 #pragma unroll
-		for (int r = ty; r < 32; r += 8) {
-			const int c = c0 + r, p = p0 + tx;
-			const int grp = c / Cgp, ci = c - grp * Cgp;
-			float v = 0.0f;
-			if (c < ctot && ci < Cg && p < S)
-				v = xn[(int64_t)(grp * Cg + ci) * S + p];
-			tile[r][tx] = v;
+		for (int u = 0; u < PREP_P / 32; u++) { /* 8 channel quads x PREP_P/32 runs, 8 warps */
+			const int idx = wp + 8 * u, cq = idx & 7, pc = idx >> 3;
+			const int cl = 4 * cq + cr, c = c0 + cl, grp = c / Cgp, ci = c - grp * Cgp;
+			const int pr = 32 * pc + 4 * pl, p = p0 + pr;
+			float v[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+			if (c < ctot && ci < Cg) {
+				const float *src = xn + (int64_t)(grp * Cg + ci) * S + p;
+				if (vec && p + 3 < S) {
+					const float4 q = __ldcs(reinterpret_cast<const float4 *>(src));
+					v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+				} else {
+#pragma unroll
+					for (int k = 0; k < 4; k++)
+						if (p + k < S)
+							v[k] = src[k];
+				}
+			}
+#pragma unroll
+			for (int k = 0; k < 4; k++)
+				tile[pr + k][cl] = v[k];
 		}
 		__syncthreads();
+#pragma unroll
+		for (int u = 0; u < PREP_P * 8 / 256; u++) {
+			const int it = threadIdx.x + 256 * u, pr = it >> 3, p = p0 + pr;
 #if CL16
-		/* thread: position pr of the tile, its channels 8cb..8cb+7, half h
-		 * (hi or lo): 16 bytes, the hi and lo of 8 channels adjacent */
-		const int pr = threadIdx.x >> 3, cb = (threadIdx.x >> 1) & 3, h = threadIdx.x & 1;
-		const int p = p0 + pr, c = c0 + 8 * cb;
-		if (p < S && c < ctot) {
-			uint32_t hl[2][4];
+			/* 8 channels, their hi halves (h = 0) or their lo ones: 16 bytes */
+			const int cb = (it >> 1) & 3, h = it & 1, c = c0 + 8 * cb;
+			if (p < S && c < ctot) {
+				uint32_t hl[2][4];
 #pragma unroll
-			for (int j = 0; j < 4; j++)
-				bf16x2_split(tile[8 * cb + 2 * j][pr], tile[8 * cb + 2 * j + 1][pr], hl[0][j], hl[1][j]);
-			reinterpret_cast<uint4 *>(xc)[(((int64_t)n * S + p) * ctot + c) / 4 + h] =
-				h ? make_uint4(hl[1][0], hl[1][1], hl[1][2], hl[1][3])
-				  : make_uint4(hl[0][0], hl[0][1], hl[0][2], hl[0][3]);
-		}
+				for (int j = 0; j < 4; j++)
+					bf16x2_split(tile[pr][8 * cb + 2 * j], tile[pr][8 * cb + 2 * j + 1], hl[0][j], hl[1][j]);
+				reinterpret_cast<uint4 *>(xc)[(((int64_t)n * S + p) * ctot + c) / 4 + h] =
+					h ? make_uint4(hl[1][0], hl[1][1], hl[1][2], hl[1][3])
+					  : make_uint4(hl[0][0], hl[0][1], hl[0][2], hl[0][3]);
+			}
 #else
-		float *xo = xc + (int64_t)n * S * ctot;
-#pragma unroll
-		for (int r = ty; r < 32; r += 8) {
-			const int p = p0 + r, c = c0 + tx;
+			/* 4 channels: 16 bytes */
+			const int q = it & 7, c = c0 + 4 * q;
 			if (p < S && c < ctot)
-				xo[(int64_t)p * ctot + c] = tile[tx][r];
-		}
+				*reinterpret_cast<float4 *>(xc + ((int64_t)n * S + p) * ctot + c) =
+					make_float4(tile[pr][4 * q], tile[pr][4 * q + 1], tile[pr][4 * q + 2], tile[pr][4 * q + 3]);
 #endif
+		}
 		__syncthreads();
 	}
 }
@@ -1577,7 +1596,6 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #if CL16
 	/* A by descriptor: this warpgroup's rows of the slot, 128 bytes each */
 	const unsigned a_wg = (unsigned)(wg * RWG * 128);
-	auto a_fence = [&](int) {};
 #else
 	const int a_lane = (rowbase + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
 	/* every A fragment of a slice, split; set b of NBUF (OVERLAP: the other
@@ -1819,9 +1837,11 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #if OVERLAP
 	/* the last slice's group */
 	wgmma_wait<0>();
+#if !CL16
 #pragma unroll
 	for (int set = 0; set < NBUF; set++)
 		a_fence(set);
+#endif
 	acc_fence();
 #endif
 	cp_async_wait<0>();
@@ -2142,7 +2162,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		rc = KB_ERR_LAUNCH;
 		goto out;
 	}
-	conv_prep_input<<<dim3((unsigned)((S + 31) / 32), (unsigned)((ctot + 31) / 32),
+	conv_prep_input<<<dim3((unsigned)((S + PREP_P - 1) / PREP_P), (unsigned)((ctot + 31) / 32),
 			       (unsigned)(N < 65535 ? N : 65535)), 256, 0, st>>>(
 		(const float *)x->data, xc, (int)N, (int)Cg, (int)Cgp, (int)S);
 	if (cudaGetLastError() != cudaSuccess) {
