@@ -1,5 +1,5 @@
 // hopper.cuh - the sm_90a helpers of the wgmma templates (gemm_wgmma_f16,
-// gemm_wgmma_tf32, flash_wgmma), written once:
+// gemm_wgmma_tf32, flash_wgmma, conv_igemm's WGMMA=1), written once:
 //   mbar_init / mbar_wait / mbar_arrive / mbar_arrive_expect_tx
 //                                 mbarriers in this block's shared memory
 //   tma_load_2d / tma_load_3d     one TMA box global -> shared, counted in bytes on an mbarrier
@@ -14,11 +14,14 @@
 //                                 ordering and completion of asynchronous wgmma groups
 //   reg_fence(x)                  keeps the compiler from moving a register's use across a
 //                                 wgmma wait (accumulators) or reusing an in-flight A operand
+//   KB_WGMMA_REGS32..128, KB_WGMMA_ACC32..128(d)
+//                                 a wgmma's accumulator operands for inline asm
 // Shared-memory operands are 32-bit addresses (smem_u32). The descriptor
 // fields: start address >> 4 in bits 0-13, leading-dimension byte offset
 // >> 4 in 16-29, stride byte offset >> 4 in 32-45, swizzle mode 1 (128 B)
 // in bits 62-63. The wgmma instructions themselves (shape, types,
-// transposes) stay in each template, beside the tiling they serve.
+// transposes) stay in each template, beside the tiling they serve; only
+// their accumulator operand lists are here.
 //
 // Not a template: kbreed inlines this file in place of the marker line that
 // names it (src/template.h), once per candidate, so that a candidate stays
@@ -125,6 +128,44 @@ __device__ __forceinline__ void bulk_load(uint32_t dst, const void *src, uint32_
 		     "l"((uint64_t)src), "r"(bytes), "r"(bar), "l"(policy)
 		     : "memory");
 }
+
+/* The accumulator operands of a wgmma, for the inline asm of each
+ * template's instruction: KB_WGMMA_REGS<n> is the register list "%0, ...,
+ * %<n-1>" of a thread's n fp32 accumulators (n = N/2 for m64nNk*: 32, 64,
+ * 96 or 128) and KB_WGMMA_ACC<n>(d) their constraints "+f"(d[0]), ...,
+ * "+f"(d[n-1]); the instruction's other operands follow as %n, %n+1, .... */
+#define KB_WGMMA_REGS32 \
+	"%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+	"%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+#define KB_WGMMA_REGS64 KB_WGMMA_REGS32 ", " \
+	"%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+	"%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+#define KB_WGMMA_REGS96 KB_WGMMA_REGS64 ", " \
+	"%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, " \
+	"%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
+#define KB_WGMMA_REGS128 KB_WGMMA_REGS96 ", " \
+	"%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, " \
+	"%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
+#define KB_WGMMA_ACC32(d) \
+	"+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
+	"+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+	"+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
+	"+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+#define KB_WGMMA_ACC64(d) KB_WGMMA_ACC32(d), \
+	"+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), \
+	"+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
+	"+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
+	"+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+#define KB_WGMMA_ACC96(d) KB_WGMMA_ACC64(d), \
+	"+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), \
+	"+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), \
+	"+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), \
+	"+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+#define KB_WGMMA_ACC128(d) KB_WGMMA_ACC96(d), \
+	"+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), \
+	"+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), \
+	"+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), \
+	"+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
 
 /* Shared-memory matrix descriptor, 128-byte swizzle (fields above). */
 __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
