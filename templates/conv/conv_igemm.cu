@@ -11,7 +11,7 @@
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
-// knob NHWC: 0 1 2 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers (WGMMA=1 PRECISION=2 only, runs as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
+// knob NHWC: 0 1 2 3 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once (2 and 3: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
 // start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=2
 // start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=2
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
@@ -25,6 +25,9 @@
 // same: WGMMA=0 NHWC=2 as NHWC=1
 // same: PRECISION=1 NHWC=2 as NHWC=1
 // same: PRECISION=3 NHWC=2 as NHWC=1
+// same: WGMMA=0 NHWC=3 as NHWC=1
+// same: PRECISION=1 NHWC=3 as NHWC=1
+// same: PRECISION=3 NHWC=3 as NHWC=1
 // same: WGMMA=1 OVERLAP=1 STAGES=2 as STAGES=3
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 PRECISION=3 as OVERLAP=0
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 PRECISION=3 as OVERLAP=0
@@ -43,6 +46,8 @@
 // check: NHWC=2 WGMMA=1 PRECISION=2
 // check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BN=64 WARPS=4
 // check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
+// check: NHWC=3 WGMMA=1 PRECISION=2 BN=64 WARPS=4
+// check: NHWC=3 WGMMA=1 OVERLAP=1 PRECISION=2
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -302,7 +307,16 @@
  *     lo 64 bytes in), so the weights' rows hold the taps in order too
  *     (not 0 4 1 5 ...: no ldmatrix fragments to match). No A registers
  *     and no ldmatrix or cvt in the loop; each slice's wgmma are issued
- *     first and the next slice's copies while they run.
+ *     first and the next slice's copies while they run. The cost: each of
+ *     the three products reads its whole A and B from shared memory (A's
+ *     hi halves twice), and at BN = 64 an A tile is as large as a B one.
+ *   NHWC=3 (CL16 without ASMEM): the same pre-pass, gather and weights, A
+ *     loaded into registers once per slice by ldmatrix from the swizzled
+ *     rows (a lane's address: its row of the warp's 16, piece 2ks or 2ks+1
+ *     for k 0-7 or 8-15 of k16 step ks, 4 pieces on for lo, XOR the row's
+ *     low 3 bits), which is the register layout of wgmma's bf16 A as the
+ *     RS path above has it, in tap order; no split. Then the RS path's
+ *     products and OVERLAP as above: the tensor cores read only B.
  *   Accumulators: register 4i+{0,1} holds row 16*w + lane/4 of the m64
  *     tile, columns 8i + 2*(lane%4) + {0,1}; 4i+{2,3} 8 rows further
  *     down. They go through sC to the same epilogue.
@@ -365,7 +379,7 @@
 #define PRECISION 3
 #endif
 /* NHWC=2's bf16 halves are the 3xBF16 wgmma path's operands */
-#if NHWC == 2 && !(WGMMA && PRECISION == 2)
+#if NHWC >= 2 && !(WGMMA && PRECISION == 2)
 #undef NHWC
 #define NHWC 1
 #endif
@@ -525,9 +539,10 @@
  * one over the problem's own taps (not TGATHER's, whose phases and
  * divisions index the taps otherwise). */
 #define CLAST (NHWC && !TGATHER)
-/* CL16: NHWC=2 there, x's channels as bf16 hi and lo, A read by wgmma
- * from shared memory */
-#define CL16 (CLAST && NHWC == 2)
+/* CL16: NHWC=2 or 3 there, x's channels as bf16 hi and lo; ASMEM: NHWC=2,
+ * A read by wgmma from shared memory (NHWC=3: by ldmatrix into registers) */
+#define CL16 (CLAST && NHWC >= 2)
+#define ASMEM (CL16 && NHWC == 2)
 #ifndef RELU
 #define RELU 0
 #endif
@@ -563,7 +578,7 @@ static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
 static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
 static_assert(OVERLAP == 0 || OVERLAP == 1, "OVERLAP is 0 or 1");
-static_assert(NHWC >= 0 && NHWC <= 2, "NHWC is 0, 1 or 2");
+static_assert(NHWC >= 0 && NHWC <= 3, "NHWC is 0, 1, 2 or 3");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -728,7 +743,7 @@ static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue stagin
  * registers, a spill of a few bytes at the most). */
 #if OVERLAP
 /* ... and where the accumulators and both A register sets fit in 96 */
-constexpr int A_REGS = CL16 ? 0 : NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
+constexpr int A_REGS = ASMEM ? 0 : NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
 constexpr bool REGS2 = TBM * BN / NTHREADS + A_REGS <= 96;
 #else
 constexpr bool REGS2 = TBM * BN / NTHREADS <= 64;
@@ -1048,7 +1063,7 @@ __global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__re
 #define WGMMA_RS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k8.f32.tf32.tf32"
 #define WGMMA_RS_ARGS "p, 1, 1"
 #endif
-#if CL16
+#if ASMEM
 /* (A from shared memory: wgmma_ss below) */
 #elif BN == 64
 static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
@@ -1081,7 +1096,7 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #endif
 #endif
 
-#if CL16
+#if ASMEM
 /* D(64 x BN, fp32) += A(64 x 16) * B(BN x 16)^T, bf16, both from shared
  * memory (K-major, 128-byte swizzle) through descriptors da and db. */
 #define WGMMA_SS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k16.f32.bf16.bf16"
@@ -1565,11 +1580,18 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			for (int c = 0; c < BN / 2; c++)
 				reg_fence(acc[i][c]);
 	};
-#if CL16
+#if ASMEM
 	/* A by descriptor: this warpgroup's rows of the slot, 128 bytes each */
 	const unsigned a_wg = (unsigned)(wg * RWG * 128);
 #else
+#if CL16
+	/* ldmatrix from the swizzled bf16 rows: this lane's row of its warp's 16
+	 * and its 16-byte piece (k 0-7 or 8-15 of a k16 step), swizzled */
+	const int a_row = rowbase + (lane & 7) + ((lane >> 3) & 1) * 8;
+	const unsigned a_lane = (unsigned)(a_row * 128), a_piece = (unsigned)(lane >> 4), a_swz = (unsigned)(a_row & 7);
+#else
 	const int a_lane = (rowbase + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
+#endif
 	/* every A fragment of a slice, split; set b of NBUF (OVERLAP: the other
 	 * set is still being read by the tensor cores) */
 	uint32_t abig[NBUF][KSTEPS][MW][4];
@@ -1605,7 +1627,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 				}
 #endif
-#endif /* CL16 */
+#endif /* ASMEM */
 #else
 	const int wm = warp % WARPS_M, wn = warp / WARPS_M;
 	float acc[MT][NT][4];
@@ -1655,7 +1677,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				slice_begin(ls % NSTAGE);
 			const int slot = kt % NSTAGE;
 			const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
-#if CL16
+#if ASMEM
 			/* the wgmma of this slice's K steps, A and B both by descriptor (a K
 			 * step is 32 bytes of a row, the lo halves 64 bytes in: the same
 			 * layout for both); the next slice's copies while they run */
@@ -1691,6 +1713,20 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			for (int k8 = 0; k8 < BK / 8; k8++) {
 				if (loading)
 					gather_part(k8, ls);
+#if CL16
+				/* NHWC=3: k16 step k8/2's hi and lo fragments straight from the
+				 * bf16 rows (pieces 2ks, 2ks+1; lo 4 pieces on), in tap order as
+				 * the weights are; no split */
+#pragma unroll
+				for (int i = 0; i < MW; i++) {
+					if (k8 & 1)
+						break;
+					const int ks = k8 / 2;
+					const unsigned row = sa + a_lane + (unsigned)(i * 64 * 128);
+					ldsm_x4(abig[b][ks][i], row + (((2u * ks + a_piece) ^ a_swz) << 4));
+					ldsm_x4(asmall[b][ks][i], row + (((2u * ks + a_piece + 4u) ^ a_swz) << 4));
+				}
+#else
 #pragma unroll
 				for (int i = 0; i < MW; i++) {
 					uint32_t r[4];
@@ -1715,6 +1751,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 					}
 #endif
 				}
+#endif /* CL16 */
 			}
 			{
 				const unsigned sbh = sa + (unsigned)A_FLOATS * 4u; /* big piece of B^T */
@@ -1809,7 +1846,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #if OVERLAP
 	/* the last slice's group */
 	wgmma_wait<0>();
-#if !CL16
+#if !ASMEM
 #pragma unroll
 	for (int set = 0; set < NBUF; set++)
 		a_fence(set);

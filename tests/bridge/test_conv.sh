@@ -182,6 +182,15 @@ if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 		! grep -q 'ldmatrix' "$tmp/nhwc2.ptx" &&
 		ok "$name: NHWC=2 compiles to wgmma with A from shared memory" ||
 		not_ok "$name: NHWC=2 compiles to wgmma with A from shared memory" "$(cat "$tmp/err")"
+	# NHWC=3: the same layout, A loaded by ldmatrix into registers (wgmma
+	# with a register list for A), no split in the main kernel's loop.
+	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=3 WGMMA=1 PRECISION=2 >"$tmp/nhwc3.cu" 2>"$tmp/err" &&
+		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc3.ptx" "$tmp/nhwc3.cu" 2>>"$tmp/err"
+	[ -s "$tmp/nhwc3.ptx" ] && grep -q conv_prep_input "$tmp/nhwc3.ptx" &&
+		grep -Eq 'wgmma.mma_async.sync.aligned.m64n[0-9]+k16.f32.bf16.bf16 *\{[^}]*\}, *\{%r[0-9]+' "$tmp/nhwc3.ptx" &&
+		grep -q 'ldmatrix' "$tmp/nhwc3.ptx" && ! cmp -s "$tmp/nhwc2.ptx" "$tmp/nhwc3.ptx" &&
+		ok "$name: NHWC=3 compiles to wgmma with A from registers, loaded by ldmatrix" ||
+		not_ok "$name: NHWC=3 compiles to wgmma with A from registers, loaded by ldmatrix" "$(cat "$tmp/err")"
 	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=2 WGMMA=0 >"$tmp/nhwc2-0.cu" 2>"$tmp/err" &&
 		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc2-0.ptx" "$tmp/nhwc2-0.cu" 2>>"$tmp/err"
 	[ -s "$tmp/nhwc2-0.ptx" ] && cmp -s "$tmp/nhwc-g.ptx" "$tmp/nhwc2-0.ptx" &&

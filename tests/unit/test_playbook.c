@@ -1153,7 +1153,9 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	 * with the NCHW gather on either path, not to one already channels-last.
 	 * conv-bf16-smem-operand (when NHWC=1, set NHWC=2 WGMMA=1 PRECISION=2):
 	 * offered to a channels-last parent on either path; not to an NCHW one
-	 * nor to one already reading A from shared memory. */
+	 * nor to one already reading A from shared memory.
+	 * conv-bf16-register-operand (when NHWC=2, set NHWC=3): offered to a
+	 * parent reading A by descriptor only. */
 	const struct {
 		const char *idea, *genome;
 		int want;
@@ -1173,6 +1175,9 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 		{ "conv-bf16-smem-operand", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=0 PRECISION=3 NHWC=1", 1 },
 		{ "conv-bf16-smem-operand", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=0", 0 },
 		{ "conv-bf16-smem-operand", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=2", 0 },
+		{ "conv-bf16-register-operand", "BM=128 BN=64 BK=32 WARPS=4 WGMMA=1 PRECISION=2 NHWC=2", 1 },
+		{ "conv-bf16-register-operand", "BM=128 BN=64 BK=32 WARPS=4 WGMMA=1 PRECISION=2 NHWC=1", 0 },
+		{ "conv-bf16-register-operand", "BM=128 BN=64 BK=32 WARPS=4 WGMMA=1 PRECISION=2 NHWC=3", 0 },
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		assert_int_equal(genome_parse(&parent.genome, ig, cases[c].genome), 0);
