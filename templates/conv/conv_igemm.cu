@@ -294,7 +294,8 @@
  *     4 hi and 4 lo registers per m64 tile, not 4 k8 steps of 4 + 4.
  *     Accuracy as gemm_wgmma_tf32's PRECISION=2 (about 4e-6 relative in
  *     the norm on its CPU model; strict allows 1e-4).
- *   NHWC=2 (CL16: a forward gather, PRECISION=2): A from shared memory.
+ *   NHWC=2 (ASMEM; CL16 is NHWC 2 or 3 where the gather is a forward one,
+ *     at PRECISION=2): A from shared memory.
  *     The split of A is done once per call instead of once per slice and
  *     warpgroup: conv_prep_input writes each channel's bf16 hi and lo (4
  *     bytes a channel as at NHWC=1: of each 8 channels, 16 bytes of hi
