@@ -132,14 +132,22 @@ want_op 86_conv_depthwise_separable_2D conv2d_depthwise_separable
 
 compile_realisations
 
+# ptx NAME OUT KNOB=V...: conv_igemm realised for $tmp/p/NAME.py at those
+# knobs and compiled to $tmp/OUT.ptx (diagnostics in $tmp/err).
+ptx() {
+	ptx_name=$1 ptx_out=$2
+	shift 2
+	"$K" -q template conv_igemm --for "$tmp/p/$ptx_name.py" "$@" >"$tmp/$ptx_out.cu" 2>"$tmp/err" &&
+		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/$ptx_out.ptx" "$tmp/$ptx_out.cu" 2>>"$tmp/err"
+}
+
 # Where the division gather does not apply (a forward conv, a stride-1
 # transposed one) PHASES=1 is PHASES=0: the same device code, PTX for PTX.
 if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 	for name in odd_conv2d_grouped odd_conv_transpose2d; do
 		[ -f "$tmp/p/$name.py" ] || continue
 		for ph in 0 1; do
-			"$K" -q template conv_igemm --for "$tmp/p/$name.py" PHASES=$ph >"$tmp/ptx-$name-$ph.cu" 2>"$tmp/err" &&
-				nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/ptx-$name-$ph.ptx" "$tmp/ptx-$name-$ph.cu" 2>>"$tmp/err"
+			ptx "$name" "ptx-$name-$ph" PHASES=$ph
 		done
 		[ -s "$tmp/ptx-$name-0.ptx" ] && cmp -s "$tmp/ptx-$name-0.ptx" "$tmp/ptx-$name-1.ptx" &&
 			ok "$name: PHASES=1 compiles to the PTX of PHASES=0" ||
@@ -148,8 +156,7 @@ if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 	# ... and where it applies, it does not.
 	name=odd_conv_transpose2d_strided
 	for ph in 0 1; do
-		"$K" -q template conv_igemm --for "$tmp/p/$name.py" PHASES=$ph >"$tmp/ptx-$name-$ph.cu" 2>"$tmp/err" &&
-			nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/ptx-$name-$ph.ptx" "$tmp/ptx-$name-$ph.cu" 2>>"$tmp/err"
+		ptx "$name" "ptx-$name-$ph" PHASES=$ph
 	done
 	[ -s "$tmp/ptx-$name-1.ptx" ] && ! cmp -s "$tmp/ptx-$name-0.ptx" "$tmp/ptx-$name-1.ptx" &&
 		grep -q conv_prep_phase_weights "$tmp/ptx-$name-1.ptx" &&
@@ -158,14 +165,12 @@ if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 	# NHWC=1: the channels-last gather (its pre-pass, conv_prep_input) for
 	# a grouped forward conv; none for the strided transposed one, whose
 	# division gather stays as it is (the PTX of NHWC=0, made above).
-	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=1 >"$tmp/nhwc-t.cu" 2>"$tmp/err" &&
-		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc-t.ptx" "$tmp/nhwc-t.cu" 2>>"$tmp/err"
+	ptx "$name" "nhwc-t" NHWC=1
 	[ -s "$tmp/nhwc-t.ptx" ] && cmp -s "$tmp/ptx-$name-0.ptx" "$tmp/nhwc-t.ptx" &&
 		ok "$name: NHWC=1 compiles to the PTX of NHWC=0" ||
 		not_ok "$name: NHWC=1 compiles to the PTX of NHWC=0" "$(cat "$tmp/err")"
 	name=odd_conv2d_grouped
-	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=1 >"$tmp/nhwc-g.cu" 2>"$tmp/err" &&
-		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc-g.ptx" "$tmp/nhwc-g.cu" 2>>"$tmp/err"
+	ptx "$name" "nhwc-g" NHWC=1
 	[ -s "$tmp/nhwc-g.ptx" ] && grep -q conv_prep_input "$tmp/nhwc-g.ptx" &&
 		grep -q 'cp.async.ca.shared.global.*16' "$tmp/nhwc-g.ptx" &&
 		ok "$name: NHWC=1 compiles to the channels-last gather" ||
@@ -173,8 +178,7 @@ if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 	# NHWC=2 on the 3xBF16 wgmma path: A by descriptor (wgmma with two
 	# descriptors, no ldmatrix), x split into bf16 by the pre-pass; off that
 	# path it is NHWC=1's kernel.
-	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=2 WGMMA=1 PRECISION=2 >"$tmp/nhwc2.cu" 2>"$tmp/err" &&
-		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc2.ptx" "$tmp/nhwc2.cu" 2>>"$tmp/err"
+	ptx "$name" "nhwc2" NHWC=2 WGMMA=1 PRECISION=2
 	[ -s "$tmp/nhwc2.ptx" ] && grep -q conv_prep_input "$tmp/nhwc2.ptx" &&
 		grep -q 'cvt.rn.bf16x2.f32' "$tmp/nhwc2.ptx" &&
 		grep -Eq 'wgmma.mma_async.sync.aligned.m64n[0-9]+k16.f32.bf16.bf16 *\{[^}]*\}, *%rd[0-9]+, *%rd[0-9]+' \
@@ -184,15 +188,13 @@ if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 		not_ok "$name: NHWC=2 compiles to wgmma with A from shared memory" "$(cat "$tmp/err")"
 	# NHWC=3: the same layout, A loaded by ldmatrix into registers (wgmma
 	# with a register list for A), no split in the main kernel's loop.
-	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=3 WGMMA=1 PRECISION=2 >"$tmp/nhwc3.cu" 2>"$tmp/err" &&
-		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc3.ptx" "$tmp/nhwc3.cu" 2>>"$tmp/err"
+	ptx "$name" "nhwc3" NHWC=3 WGMMA=1 PRECISION=2
 	[ -s "$tmp/nhwc3.ptx" ] && grep -q conv_prep_input "$tmp/nhwc3.ptx" &&
 		grep -Eq 'wgmma.mma_async.sync.aligned.m64n[0-9]+k16.f32.bf16.bf16 *\{[^}]*\}, *\{%r[0-9]+' "$tmp/nhwc3.ptx" &&
 		grep -q 'ldmatrix' "$tmp/nhwc3.ptx" && ! cmp -s "$tmp/nhwc2.ptx" "$tmp/nhwc3.ptx" &&
 		ok "$name: NHWC=3 compiles to wgmma with A from registers, loaded by ldmatrix" ||
 		not_ok "$name: NHWC=3 compiles to wgmma with A from registers, loaded by ldmatrix" "$(cat "$tmp/err")"
-	"$K" -q template conv_igemm --for "$tmp/p/$name.py" NHWC=2 WGMMA=0 >"$tmp/nhwc2-0.cu" 2>"$tmp/err" &&
-		nvcc -arch=sm_90a -ptx -I"$root/include" -o "$tmp/nhwc2-0.ptx" "$tmp/nhwc2-0.cu" 2>>"$tmp/err"
+	ptx "$name" "nhwc2-0" NHWC=2 WGMMA=0
 	[ -s "$tmp/nhwc2-0.ptx" ] && cmp -s "$tmp/nhwc-g.ptx" "$tmp/nhwc2-0.ptx" &&
 		ok "$name: NHWC=2 off the wgmma path compiles to the PTX of NHWC=1" ||
 		not_ok "$name: NHWC=2 off the wgmma path compiles to the PTX of NHWC=1" "$(cat "$tmp/err")"
