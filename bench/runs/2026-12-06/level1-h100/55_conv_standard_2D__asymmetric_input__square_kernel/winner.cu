@@ -1,5 +1,5 @@
-// kbreed winner for 55_conv_standard_2D__asymmetric_input__square_kernel: 4.5141 ms on NVIDIA H100 80GB HBM3 = 90% of PyTorch eager (4.0812 ms), 53% of the floor.
-// Run 1, candidate 6, round 1. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 55_conv_standard_2D__asymmetric_input__square_kernel: 4.4092 ms on NVIDIA H100 80GB HBM3 = 91% of PyTorch eager (4.0080 ms), 52% of the floor.
+// Run 1, candidate 2, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_igemm
@@ -23,7 +23,7 @@
 #define BM 128
 #define BN 128
 #define BK 32
-#define WARPS 4
+#define WARPS 8
 #define STAGES 3
 #define PRECISION 2
 #define WGMMA 1
@@ -43,9 +43,9 @@
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
-// knob NHWC: 0 1 2 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers (WGMMA=1 PRECISION=2 only, runs as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
+// knob NHWC: 0 1 2 3 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once (2 and 3: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
 // start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=2
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=2
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
 // same: WGMMA=1 BK=16 as BK=32
 // same: WGMMA=1 BN=32 as BN=64
@@ -57,6 +57,9 @@
 // same: WGMMA=0 NHWC=2 as NHWC=1
 // same: PRECISION=1 NHWC=2 as NHWC=1
 // same: PRECISION=3 NHWC=2 as NHWC=1
+// same: WGMMA=0 NHWC=3 as NHWC=1
+// same: PRECISION=1 NHWC=3 as NHWC=1
+// same: PRECISION=3 NHWC=3 as NHWC=1
 // same: WGMMA=1 OVERLAP=1 STAGES=2 as STAGES=3
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 PRECISION=3 as OVERLAP=0
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 PRECISION=3 as OVERLAP=0
@@ -75,6 +78,8 @@
 // check: NHWC=2 WGMMA=1 PRECISION=2
 // check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BN=64 WARPS=4
 // check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
+// check: NHWC=3 WGMMA=1 PRECISION=2 BN=64 WARPS=4
+// check: NHWC=3 WGMMA=1 OVERLAP=1 PRECISION=2
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -172,7 +177,7 @@
  * cp.async, because in x's own layout consecutive taps (ci, kh, kw) of a
  * position are neither adjacent nor aligned. conv_prep_input rewrites x
  * once per call into scratch as xc (N, D, H, W, G, Cgp), each group's Cg
- * channels padded with zeros to Cgp, a multiple of 4 (a 32 x 32 tiled
+ * channels padded with zeros to Cgp, a multiple of 4 (a tiled
  * transpose through shared memory), and K runs over (tap, channel), k =
  * ((kd*KH + kh)*KW + kw)*Cgp + ci, K = T*Cgp. Four consecutive k of a
  * position are then four adjacent channels of one input pixel, 16 aligned
@@ -321,7 +326,8 @@
  *     4 hi and 4 lo registers per m64 tile, not 4 k8 steps of 4 + 4.
  *     Accuracy as gemm_wgmma_tf32's PRECISION=2 (about 4e-6 relative in
  *     the norm on its CPU model; strict allows 1e-4).
- *   NHWC=2 (CL16: a forward gather, PRECISION=2): A from shared memory.
+ *   NHWC=2 (ASMEM; CL16 is NHWC 2 or 3 where the gather is a forward one,
+ *     at PRECISION=2): A from shared memory.
  *     The split of A is done once per call instead of once per slice and
  *     warpgroup: conv_prep_input writes each channel's bf16 hi and lo (4
  *     bytes a channel as at NHWC=1: of each 8 channels, 16 bytes of hi
@@ -334,7 +340,16 @@
  *     lo 64 bytes in), so the weights' rows hold the taps in order too
  *     (not 0 4 1 5 ...: no ldmatrix fragments to match). No A registers
  *     and no ldmatrix or cvt in the loop; each slice's wgmma are issued
- *     first and the next slice's copies while they run.
+ *     first and the next slice's copies while they run. The cost: each of
+ *     the three products reads its whole A and B from shared memory (A's
+ *     hi halves twice), and at BN = 64 an A tile is as large as a B one.
+ *   NHWC=3 (CL16 without ASMEM): the same pre-pass, gather and weights, A
+ *     loaded into registers once per slice by ldmatrix from the swizzled
+ *     rows (a lane's address: its row of the warp's 16, piece 2ks or 2ks+1
+ *     for k 0-7 or 8-15 of k16 step ks, 4 pieces on for lo, XOR the row's
+ *     low 3 bits), which is the register layout of wgmma's bf16 A as the
+ *     RS path above has it, in tap order; no split. Then the RS path's
+ *     products and OVERLAP as above: the tensor cores read only B.
  *   Accumulators: register 4i+{0,1} holds row 16*w + lane/4 of the m64
  *     tile, columns 8i + 2*(lane%4) + {0,1}; 4i+{2,3} 8 rows further
  *     down. They go through sC to the same epilogue.
@@ -397,7 +412,7 @@
 #define PRECISION 3
 #endif
 /* NHWC=2's bf16 halves are the 3xBF16 wgmma path's operands */
-#if NHWC == 2 && !(WGMMA && PRECISION == 2)
+#if NHWC >= 2 && !(WGMMA && PRECISION == 2)
 #undef NHWC
 #define NHWC 1
 #endif
@@ -557,9 +572,10 @@
  * one over the problem's own taps (not TGATHER's, whose phases and
  * divisions index the taps otherwise). */
 #define CLAST (NHWC && !TGATHER)
-/* CL16: NHWC=2 there, x's channels as bf16 hi and lo, A read by wgmma
- * from shared memory */
-#define CL16 (CLAST && NHWC == 2)
+/* CL16: NHWC=2 or 3 there, x's channels as bf16 hi and lo; ASMEM: NHWC=2,
+ * A read by wgmma from shared memory (NHWC=3: by ldmatrix into registers) */
+#define CL16 (CLAST && NHWC >= 2)
+#define ASMEM (CL16 && NHWC == 2)
 #ifndef RELU
 #define RELU 0
 #endif
@@ -872,7 +888,7 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 #if WGMMA
 // ---- inlined from ../common/hopper.cuh ----
 // hopper.cuh - the sm_90a helpers of the wgmma templates (gemm_wgmma_f16,
-// gemm_wgmma_tf32, flash_wgmma), written once:
+// gemm_wgmma_tf32, flash_wgmma, conv_igemm's WGMMA=1), written once:
 //   mbar_init / mbar_wait / mbar_arrive / mbar_arrive_expect_tx
 //                                 mbarriers in this block's shared memory
 //   tma_load_2d / tma_load_3d     one TMA box global -> shared, counted in bytes on an mbarrier
@@ -887,11 +903,14 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 //                                 ordering and completion of asynchronous wgmma groups
 //   reg_fence(x)                  keeps the compiler from moving a register's use across a
 //                                 wgmma wait (accumulators) or reusing an in-flight A operand
+//   KB_WGMMA_REGS32..128, KB_WGMMA_ACC32..128(d)
+//                                 a wgmma's accumulator operands for inline asm
 // Shared-memory operands are 32-bit addresses (smem_u32). The descriptor
 // fields: start address >> 4 in bits 0-13, leading-dimension byte offset
 // >> 4 in 16-29, stride byte offset >> 4 in 32-45, swizzle mode 1 (128 B)
 // in bits 62-63. The wgmma instructions themselves (shape, types,
-// transposes) stay in each template, beside the tiling they serve.
+// transposes) stay in each template, beside the tiling they serve; only
+// their accumulator operand lists are here.
 //
 // Not a template: kbreed inlines this file in place of the marker line that
 // names it (src/template.h), once per candidate, so that a candidate stays
@@ -998,6 +1017,44 @@ __device__ __forceinline__ void bulk_load(uint32_t dst, const void *src, uint32_
 		     : "memory");
 }
 
+/* The accumulator operands of a wgmma, for the inline asm of each
+ * template's instruction: KB_WGMMA_REGS<n> is the register list "%0, ...,
+ * %<n-1>" of a thread's n fp32 accumulators (n = N/2 for m64nNk*: 32, 64,
+ * 96 or 128) and KB_WGMMA_ACC<n>(d) their constraints "+f"(d[0]), ...,
+ * "+f"(d[n-1]); the instruction's other operands follow as %n, %n+1, .... */
+#define KB_WGMMA_REGS32 \
+	"%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+	"%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+#define KB_WGMMA_REGS64 KB_WGMMA_REGS32 ", " \
+	"%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+	"%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+#define KB_WGMMA_REGS96 KB_WGMMA_REGS64 ", " \
+	"%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, " \
+	"%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
+#define KB_WGMMA_REGS128 KB_WGMMA_REGS96 ", " \
+	"%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, " \
+	"%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
+#define KB_WGMMA_ACC32(d) \
+	"+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
+	"+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+	"+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
+	"+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+#define KB_WGMMA_ACC64(d) KB_WGMMA_ACC32(d), \
+	"+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), \
+	"+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
+	"+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
+	"+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+#define KB_WGMMA_ACC96(d) KB_WGMMA_ACC64(d), \
+	"+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), \
+	"+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), \
+	"+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), \
+	"+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+#define KB_WGMMA_ACC128(d) KB_WGMMA_ACC96(d), \
+	"+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), \
+	"+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), \
+	"+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), \
+	"+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+
 /* Shared-memory matrix descriptor, 128-byte swizzle (fields above). */
 __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
 {
@@ -1049,7 +1106,7 @@ static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
 static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
 static_assert(OVERLAP == 0 || OVERLAP == 1, "OVERLAP is 0 or 1");
-static_assert(NHWC >= 0 && NHWC <= 2, "NHWC is 0, 1 or 2");
+static_assert(NHWC >= 0 && NHWC <= 3, "NHWC is 0, 1, 2 or 3");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -1214,7 +1271,7 @@ static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue stagin
  * registers, a spill of a few bytes at the most). */
 #if OVERLAP
 /* ... and where the accumulators and both A register sets fit in 96 */
-constexpr int A_REGS = CL16 ? 0 : NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
+constexpr int A_REGS = ASMEM ? 0 : NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
 constexpr bool REGS2 = TBM * BN / NTHREADS + A_REGS <= 96;
 #else
 constexpr bool REGS2 = TBM * BN / NTHREADS <= 64;
@@ -1395,53 +1452,72 @@ __global__ void conv_prep_weights(const float *__restrict__ w, float *__restrict
 /* x (N, Cin, S), S = D*H*W, rewritten channels-last as xc (N, S, G, Cgp):
  * group grp's channel ci at xc[n][p][grp][ci], channels past Cg zero
  * (CL16: the same 4 bytes a channel, each 8 channels' 32 bytes their bf16
- * hi halves, then their lo halves). A
- * 32 x 32 tile (channels x positions) per block and sample, through shared
- * memory, so that both the reads (along positions) and the writes (along
- * channels) are whole lines; grid (position tiles, channel tiles, samples
- * up to 65535, the rest by a loop). */
+ * hi halves, then their lo halves). A tile of 32 channels x PREP_P
+ * positions per block and sample goes through shared memory, position-major
+ * with a row of 33 words, so that both of its passes are free of bank
+ * conflicts: the reads, four channels' runs of 32 positions per warp
+ * instruction (16 bytes a lane: 128-byte lines), and the writes, 16 bytes a
+ * thread, a position's channels in consecutive threads (whole lines again).
+ * Grid (position tiles, channel tiles, samples up to 65535, the rest by a
+ * loop). */
+constexpr int PREP_P = 128;
 __global__ void __launch_bounds__(256) conv_prep_input(const float *__restrict__ x, float *__restrict__ xc, int N,
 						       int Cg, int Cgp, int S)
 {
-	__shared__ float tile[32][33];
+	__shared__ float tile[PREP_P][33];
 	const int ctot = CONV_GROUPS * Cgp;
-	const int p0 = blockIdx.x * 32, c0 = blockIdx.y * 32;
-	const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
+	const int p0 = blockIdx.x * PREP_P, c0 = blockIdx.y * 32;
+	const int lane = threadIdx.x & 31, wp = threadIdx.x >> 5;
+	const int cr = lane >> 3, pl = lane & 7; /* read pass: channel of 4, 4 positions of 32 */
+	const bool vec = (S & 3) == 0;            /* 16-byte reads: every row starts aligned */
 	for (int n = blockIdx.z; n < N; n += gridDim.z) {
 		const float *xn = x + (int64_t)n * CONV_GROUPS * Cg * S;
 #pragma unroll
-		for (int r = ty; r < 32; r += 8) {
-			const int c = c0 + r, p = p0 + tx;
-			const int grp = c / Cgp, ci = c - grp * Cgp;
-			float v = 0.0f;
-			if (c < ctot && ci < Cg && p < S)
-				v = xn[(int64_t)(grp * Cg + ci) * S + p];
-			tile[r][tx] = v;
+		for (int u = 0; u < PREP_P / 32; u++) { /* 8 channel quads x PREP_P/32 runs, 8 warps */
+			const int idx = wp + 8 * u, cq = idx & 7, pc = idx >> 3;
+			const int cl = 4 * cq + cr, c = c0 + cl, grp = c / Cgp, ci = c - grp * Cgp;
+			const int pr = 32 * pc + 4 * pl, p = p0 + pr;
+			float v[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+			if (c < ctot && ci < Cg) {
+				const float *src = xn + (int64_t)(grp * Cg + ci) * S + p;
+				if (vec && p + 3 < S) {
+					const float4 q = __ldcs(reinterpret_cast<const float4 *>(src));
+					v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+				} else {
+#pragma unroll
+					for (int k = 0; k < 4; k++)
+						if (p + k < S)
+							v[k] = src[k];
+				}
+			}
+#pragma unroll
+			for (int k = 0; k < 4; k++)
+				tile[pr + k][cl] = v[k];
 		}
 		__syncthreads();
+#pragma unroll
+		for (int u = 0; u < PREP_P * 8 / 256; u++) {
+			const int it = threadIdx.x + 256 * u, pr = it >> 3, p = p0 + pr;
 #if CL16
-		/* thread: position pr of the tile, its channels 8cb..8cb+7, half h
-		 * (hi or lo): 16 bytes, the hi and lo of 8 channels adjacent */
-		const int pr = threadIdx.x >> 3, cb = (threadIdx.x >> 1) & 3, h = threadIdx.x & 1;
-		const int p = p0 + pr, c = c0 + 8 * cb;
-		if (p < S && c < ctot) {
-			uint32_t hl[2][4];
+			/* 8 channels, their hi halves (h = 0) or their lo ones: 16 bytes */
+			const int cb = (it >> 1) & 3, h = it & 1, c = c0 + 8 * cb;
+			if (p < S && c < ctot) {
+				uint32_t hl[2][4];
 #pragma unroll
-			for (int j = 0; j < 4; j++)
-				bf16x2_split(tile[8 * cb + 2 * j][pr], tile[8 * cb + 2 * j + 1][pr], hl[0][j], hl[1][j]);
-			reinterpret_cast<uint4 *>(xc)[(((int64_t)n * S + p) * ctot + c) / 4 + h] =
-				h ? make_uint4(hl[1][0], hl[1][1], hl[1][2], hl[1][3])
-				  : make_uint4(hl[0][0], hl[0][1], hl[0][2], hl[0][3]);
-		}
+				for (int j = 0; j < 4; j++)
+					bf16x2_split(tile[pr][8 * cb + 2 * j], tile[pr][8 * cb + 2 * j + 1], hl[0][j], hl[1][j]);
+				reinterpret_cast<uint4 *>(xc)[(((int64_t)n * S + p) * ctot + c) / 4 + h] =
+					h ? make_uint4(hl[1][0], hl[1][1], hl[1][2], hl[1][3])
+					  : make_uint4(hl[0][0], hl[0][1], hl[0][2], hl[0][3]);
+			}
 #else
-		float *xo = xc + (int64_t)n * S * ctot;
-#pragma unroll
-		for (int r = ty; r < 32; r += 8) {
-			const int p = p0 + r, c = c0 + tx;
+			/* 4 channels: 16 bytes */
+			const int q = it & 7, c = c0 + 4 * q;
 			if (p < S && c < ctot)
-				xo[(int64_t)p * ctot + c] = tile[tx][r];
-		}
+				*reinterpret_cast<float4 *>(xc + ((int64_t)n * S + p) * ctot + c) =
+					make_float4(tile[pr][4 * q], tile[pr][4 * q + 1], tile[pr][4 * q + 2], tile[pr][4 * q + 3]);
 #endif
+		}
 		__syncthreads();
 	}
 }
@@ -1515,7 +1591,7 @@ __global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__re
 #define WGMMA_RS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k8.f32.tf32.tf32"
 #define WGMMA_RS_ARGS "p, 1, 1"
 #endif
-#if CL16
+#if ASMEM
 /* (A from shared memory: wgmma_ss below) */
 #elif BN == 64
 static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
@@ -1523,13 +1599,9 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
 		     WGMMA_RS(64) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     KB_WGMMA_REGS32
 		     "}, {%32, %33, %34, %35}, %36, " WGMMA_RS_ARGS ";\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : KB_WGMMA_ACC32(d)
 		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1541,19 +1613,9 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
 		     WGMMA_RS(128) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     KB_WGMMA_REGS64
 		     "}, {%64, %65, %66, %67}, %68, " WGMMA_RS_ARGS ";\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : KB_WGMMA_ACC64(d)
 		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1562,7 +1624,7 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #endif
 #endif
 
-#if CL16
+#if ASMEM
 /* D(64 x BN, fp32) += A(64 x 16) * B(BN x 16)^T, bf16, both from shared
  * memory (K-major, 128-byte swizzle) through descriptors da and db. */
 #define WGMMA_SS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k16.f32.bf16.bf16"
@@ -1572,13 +1634,9 @@ static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t 
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
 		     WGMMA_SS(64) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     KB_WGMMA_REGS32
 		     "}, %32, %33, p, 1, 1, 0, 0;\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : KB_WGMMA_ACC32(d)
 		     : "l"(da), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1590,19 +1648,9 @@ static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t 
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
 		     WGMMA_SS(128) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     KB_WGMMA_REGS64
 		     "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : KB_WGMMA_ACC64(d)
 		     : "l"(da), "l"(db), "r"(1));
 #else
 	__trap();
@@ -2060,12 +2108,18 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			for (int c = 0; c < BN / 2; c++)
 				reg_fence(acc[i][c]);
 	};
-#if CL16
+#if ASMEM
 	/* A by descriptor: this warpgroup's rows of the slot, 128 bytes each */
 	const unsigned a_wg = (unsigned)(wg * RWG * 128);
-	auto a_fence = [&](int) {};
+#else
+#if CL16
+	/* ldmatrix from the swizzled bf16 rows: this lane's row of its warp's 16
+	 * and its 16-byte piece (k 0-7 or 8-15 of a k16 step), swizzled */
+	const int a_row = rowbase + (lane & 7) + ((lane >> 3) & 1) * 8;
+	const unsigned a_lane = (unsigned)(a_row * 128), a_piece = (unsigned)(lane >> 4), a_swz = (unsigned)(a_row & 7);
 #else
 	const int a_lane = (rowbase + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
+#endif
 	/* every A fragment of a slice, split; set b of NBUF (OVERLAP: the other
 	 * set is still being read by the tensor cores) */
 	uint32_t abig[NBUF][KSTEPS][MW][4];
@@ -2101,7 +2155,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 				}
 #endif
-#endif /* CL16 */
+#endif /* ASMEM */
 #else
 	const int wm = warp % WARPS_M, wn = warp / WARPS_M;
 	float acc[MT][NT][4];
@@ -2151,7 +2205,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				slice_begin(ls % NSTAGE);
 			const int slot = kt % NSTAGE;
 			const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
-#if CL16
+#if ASMEM
 			/* the wgmma of this slice's K steps, A and B both by descriptor (a K
 			 * step is 32 bytes of a row, the lo halves 64 bytes in: the same
 			 * layout for both); the next slice's copies while they run */
@@ -2187,6 +2241,20 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			for (int k8 = 0; k8 < BK / 8; k8++) {
 				if (loading)
 					gather_part(k8, ls);
+#if CL16
+				/* NHWC=3: k16 step k8/2's hi and lo fragments straight from the
+				 * bf16 rows (pieces 2ks, 2ks+1; lo 4 pieces on), in tap order as
+				 * the weights are; no split */
+#pragma unroll
+				for (int i = 0; i < MW; i++) {
+					if (k8 & 1)
+						break;
+					const int ks = k8 / 2;
+					const unsigned row = sa + a_lane + (unsigned)(i * 64 * 128);
+					ldsm_x4(abig[b][ks][i], row + (((2u * ks + a_piece) ^ a_swz) << 4));
+					ldsm_x4(asmall[b][ks][i], row + (((2u * ks + a_piece + 4u) ^ a_swz) << 4));
+				}
+#else
 #pragma unroll
 				for (int i = 0; i < MW; i++) {
 					uint32_t r[4];
@@ -2211,6 +2279,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 					}
 #endif
 				}
+#endif /* CL16 */
 			}
 			{
 				const unsigned sbh = sa + (unsigned)A_FLOATS * 4u; /* big piece of B^T */
@@ -2305,9 +2374,11 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #if OVERLAP
 	/* the last slice's group */
 	wgmma_wait<0>();
+#if !ASMEM
 #pragma unroll
 	for (int set = 0; set < NBUF; set++)
 		a_fence(set);
+#endif
 	acc_fence();
 #endif
 	cp_async_wait<0>();
@@ -2628,7 +2699,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		rc = KB_ERR_LAUNCH;
 		goto out;
 	}
-	conv_prep_input<<<dim3((unsigned)((S + 31) / 32), (unsigned)((ctot + 31) / 32),
+	conv_prep_input<<<dim3((unsigned)((S + PREP_P - 1) / PREP_P), (unsigned)((ctot + 31) / 32),
 			       (unsigned)(N < 65535 ? N : 65535)), 256, 0, st>>>(
 		(const float *)x->data, xc, (int)N, (int)Cg, (int)Cgp, (int)S);
 	if (cudaGetLastError() != cudaSuccess) {

@@ -1,5 +1,5 @@
-// kbreed winner for 80_conv_standard_2D_square_input_asymmetric_kernel___dilated____padded__: 2.9193 ms on NVIDIA H100 80GB HBM3 = 84% of PyTorch eager (2.4378 ms), 48% of the floor.
-// Run 1, candidate 12, round 1. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 80_conv_standard_2D_square_input_asymmetric_kernel___dilated____padded__: 2.7613 ms on NVIDIA H100 80GB HBM3 = 88% of PyTorch eager (2.4168 ms), 50% of the floor.
+// Run 3, candidate 112, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_igemm
@@ -17,16 +17,16 @@
 #define CONV_BIAS 0
 #define CONV_TRANSPOSED 0
 #define KB_F32_ONLY 1
-#define BM 128
+#define BM 256
 #define BN 64
 #define BK 32
-#define WARPS 4
+#define WARPS 8
 #define STAGES 2
 #define PRECISION 2
 #define WGMMA 1
 #define OVERLAP 0
 #define PHASES 0
-#define NHWC 2
+#define NHWC 3
 // kbreed-template: conv_igemm
 // family: conv
 // problems: conv2d conv2d_relu_maxpool conv1d conv3d conv1d_grouped conv2d_grouped conv3d_grouped conv1d_pointwise conv2d_pointwise conv3d_pointwise conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_grouped conv_transpose2d_grouped conv_transpose3d_grouped conv_transpose1d_pointwise conv_transpose2d_pointwise conv_transpose3d_pointwise
@@ -40,9 +40,9 @@
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
-// knob NHWC: 0 1 2 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers (WGMMA=1 PRECISION=2 only, runs as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
+// knob NHWC: 0 1 2 3 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once (2 and 3: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
 // start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=2
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=2
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
 // same: WGMMA=1 BK=16 as BK=32
 // same: WGMMA=1 BN=32 as BN=64
@@ -54,6 +54,9 @@
 // same: WGMMA=0 NHWC=2 as NHWC=1
 // same: PRECISION=1 NHWC=2 as NHWC=1
 // same: PRECISION=3 NHWC=2 as NHWC=1
+// same: WGMMA=0 NHWC=3 as NHWC=1
+// same: PRECISION=1 NHWC=3 as NHWC=1
+// same: PRECISION=3 NHWC=3 as NHWC=1
 // same: WGMMA=1 OVERLAP=1 STAGES=2 as STAGES=3
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 PRECISION=3 as OVERLAP=0
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 PRECISION=3 as OVERLAP=0
@@ -72,6 +75,8 @@
 // check: NHWC=2 WGMMA=1 PRECISION=2
 // check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BN=64 WARPS=4
 // check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
+// check: NHWC=3 WGMMA=1 PRECISION=2 BN=64 WARPS=4
+// check: NHWC=3 WGMMA=1 OVERLAP=1 PRECISION=2
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -318,7 +323,8 @@
  *     4 hi and 4 lo registers per m64 tile, not 4 k8 steps of 4 + 4.
  *     Accuracy as gemm_wgmma_tf32's PRECISION=2 (about 4e-6 relative in
  *     the norm on its CPU model; strict allows 1e-4).
- *   NHWC=2 (CL16: a forward gather, PRECISION=2): A from shared memory.
+ *   NHWC=2 (ASMEM; CL16 is NHWC 2 or 3 where the gather is a forward one,
+ *     at PRECISION=2): A from shared memory.
  *     The split of A is done once per call instead of once per slice and
  *     warpgroup: conv_prep_input writes each channel's bf16 hi and lo (4
  *     bytes a channel as at NHWC=1: of each 8 channels, 16 bytes of hi
@@ -331,7 +337,16 @@
  *     lo 64 bytes in), so the weights' rows hold the taps in order too
  *     (not 0 4 1 5 ...: no ldmatrix fragments to match). No A registers
  *     and no ldmatrix or cvt in the loop; each slice's wgmma are issued
- *     first and the next slice's copies while they run.
+ *     first and the next slice's copies while they run. The cost: each of
+ *     the three products reads its whole A and B from shared memory (A's
+ *     hi halves twice), and at BN = 64 an A tile is as large as a B one.
+ *   NHWC=3 (CL16 without ASMEM): the same pre-pass, gather and weights, A
+ *     loaded into registers once per slice by ldmatrix from the swizzled
+ *     rows (a lane's address: its row of the warp's 16, piece 2ks or 2ks+1
+ *     for k 0-7 or 8-15 of k16 step ks, 4 pieces on for lo, XOR the row's
+ *     low 3 bits), which is the register layout of wgmma's bf16 A as the
+ *     RS path above has it, in tap order; no split. Then the RS path's
+ *     products and OVERLAP as above: the tensor cores read only B.
  *   Accumulators: register 4i+{0,1} holds row 16*w + lane/4 of the m64
  *     tile, columns 8i + 2*(lane%4) + {0,1}; 4i+{2,3} 8 rows further
  *     down. They go through sC to the same epilogue.
@@ -394,7 +409,7 @@
 #define PRECISION 3
 #endif
 /* NHWC=2's bf16 halves are the 3xBF16 wgmma path's operands */
-#if NHWC == 2 && !(WGMMA && PRECISION == 2)
+#if NHWC >= 2 && !(WGMMA && PRECISION == 2)
 #undef NHWC
 #define NHWC 1
 #endif
@@ -554,9 +569,10 @@
  * one over the problem's own taps (not TGATHER's, whose phases and
  * divisions index the taps otherwise). */
 #define CLAST (NHWC && !TGATHER)
-/* CL16: NHWC=2 there, x's channels as bf16 hi and lo, A read by wgmma
- * from shared memory */
-#define CL16 (CLAST && NHWC == 2)
+/* CL16: NHWC=2 or 3 there, x's channels as bf16 hi and lo; ASMEM: NHWC=2,
+ * A read by wgmma from shared memory (NHWC=3: by ldmatrix into registers) */
+#define CL16 (CLAST && NHWC >= 2)
+#define ASMEM (CL16 && NHWC == 2)
 #ifndef RELU
 #define RELU 0
 #endif
@@ -869,7 +885,7 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 #if WGMMA
 // ---- inlined from ../common/hopper.cuh ----
 // hopper.cuh - the sm_90a helpers of the wgmma templates (gemm_wgmma_f16,
-// gemm_wgmma_tf32, flash_wgmma), written once:
+// gemm_wgmma_tf32, flash_wgmma, conv_igemm's WGMMA=1), written once:
 //   mbar_init / mbar_wait / mbar_arrive / mbar_arrive_expect_tx
 //                                 mbarriers in this block's shared memory
 //   tma_load_2d / tma_load_3d     one TMA box global -> shared, counted in bytes on an mbarrier
@@ -884,11 +900,14 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 //                                 ordering and completion of asynchronous wgmma groups
 //   reg_fence(x)                  keeps the compiler from moving a register's use across a
 //                                 wgmma wait (accumulators) or reusing an in-flight A operand
+//   KB_WGMMA_REGS32..128, KB_WGMMA_ACC32..128(d)
+//                                 a wgmma's accumulator operands for inline asm
 // Shared-memory operands are 32-bit addresses (smem_u32). The descriptor
 // fields: start address >> 4 in bits 0-13, leading-dimension byte offset
 // >> 4 in 16-29, stride byte offset >> 4 in 32-45, swizzle mode 1 (128 B)
 // in bits 62-63. The wgmma instructions themselves (shape, types,
-// transposes) stay in each template, beside the tiling they serve.
+// transposes) stay in each template, beside the tiling they serve; only
+// their accumulator operand lists are here.
 //
 // Not a template: kbreed inlines this file in place of the marker line that
 // names it (src/template.h), once per candidate, so that a candidate stays
@@ -995,6 +1014,44 @@ __device__ __forceinline__ void bulk_load(uint32_t dst, const void *src, uint32_
 		     : "memory");
 }
 
+/* The accumulator operands of a wgmma, for the inline asm of each
+ * template's instruction: KB_WGMMA_REGS<n> is the register list "%0, ...,
+ * %<n-1>" of a thread's n fp32 accumulators (n = N/2 for m64nNk*: 32, 64,
+ * 96 or 128) and KB_WGMMA_ACC<n>(d) their constraints "+f"(d[0]), ...,
+ * "+f"(d[n-1]); the instruction's other operands follow as %n, %n+1, .... */
+#define KB_WGMMA_REGS32 \
+	"%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+	"%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+#define KB_WGMMA_REGS64 KB_WGMMA_REGS32 ", " \
+	"%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+	"%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+#define KB_WGMMA_REGS96 KB_WGMMA_REGS64 ", " \
+	"%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, " \
+	"%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
+#define KB_WGMMA_REGS128 KB_WGMMA_REGS96 ", " \
+	"%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, " \
+	"%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
+#define KB_WGMMA_ACC32(d) \
+	"+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
+	"+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+	"+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
+	"+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+#define KB_WGMMA_ACC64(d) KB_WGMMA_ACC32(d), \
+	"+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), \
+	"+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
+	"+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
+	"+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+#define KB_WGMMA_ACC96(d) KB_WGMMA_ACC64(d), \
+	"+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), \
+	"+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), \
+	"+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), \
+	"+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+#define KB_WGMMA_ACC128(d) KB_WGMMA_ACC96(d), \
+	"+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), \
+	"+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), \
+	"+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), \
+	"+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+
 /* Shared-memory matrix descriptor, 128-byte swizzle (fields above). */
 __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
 {
@@ -1046,7 +1103,7 @@ static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
 static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
 static_assert(OVERLAP == 0 || OVERLAP == 1, "OVERLAP is 0 or 1");
-static_assert(NHWC >= 0 && NHWC <= 2, "NHWC is 0, 1 or 2");
+static_assert(NHWC >= 0 && NHWC <= 3, "NHWC is 0, 1, 2 or 3");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -1211,7 +1268,7 @@ static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue stagin
  * registers, a spill of a few bytes at the most). */
 #if OVERLAP
 /* ... and where the accumulators and both A register sets fit in 96 */
-constexpr int A_REGS = CL16 ? 0 : NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
+constexpr int A_REGS = ASMEM ? 0 : NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
 constexpr bool REGS2 = TBM * BN / NTHREADS + A_REGS <= 96;
 #else
 constexpr bool REGS2 = TBM * BN / NTHREADS <= 64;
@@ -1531,7 +1588,7 @@ __global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__re
 #define WGMMA_RS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k8.f32.tf32.tf32"
 #define WGMMA_RS_ARGS "p, 1, 1"
 #endif
-#if CL16
+#if ASMEM
 /* (A from shared memory: wgmma_ss below) */
 #elif BN == 64
 static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
@@ -1539,13 +1596,9 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
 		     WGMMA_RS(64) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     KB_WGMMA_REGS32
 		     "}, {%32, %33, %34, %35}, %36, " WGMMA_RS_ARGS ";\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : KB_WGMMA_ACC32(d)
 		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1557,19 +1610,9 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
 		     WGMMA_RS(128) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     KB_WGMMA_REGS64
 		     "}, {%64, %65, %66, %67}, %68, " WGMMA_RS_ARGS ";\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : KB_WGMMA_ACC64(d)
 		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1578,7 +1621,7 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #endif
 #endif
 
-#if CL16
+#if ASMEM
 /* D(64 x BN, fp32) += A(64 x 16) * B(BN x 16)^T, bf16, both from shared
  * memory (K-major, 128-byte swizzle) through descriptors da and db. */
 #define WGMMA_SS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k16.f32.bf16.bf16"
@@ -1588,13 +1631,9 @@ static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t 
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
 		     WGMMA_SS(64) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     KB_WGMMA_REGS32
 		     "}, %32, %33, p, 1, 1, 0, 0;\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : KB_WGMMA_ACC32(d)
 		     : "l"(da), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1606,19 +1645,9 @@ static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t 
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
 		     WGMMA_SS(128) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     KB_WGMMA_REGS64
 		     "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : KB_WGMMA_ACC64(d)
 		     : "l"(da), "l"(db), "r"(1));
 #else
 	__trap();
@@ -2076,11 +2105,18 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			for (int c = 0; c < BN / 2; c++)
 				reg_fence(acc[i][c]);
 	};
-#if CL16
+#if ASMEM
 	/* A by descriptor: this warpgroup's rows of the slot, 128 bytes each */
 	const unsigned a_wg = (unsigned)(wg * RWG * 128);
 #else
+#if CL16
+	/* ldmatrix from the swizzled bf16 rows: this lane's row of its warp's 16
+	 * and its 16-byte piece (k 0-7 or 8-15 of a k16 step), swizzled */
+	const int a_row = rowbase + (lane & 7) + ((lane >> 3) & 1) * 8;
+	const unsigned a_lane = (unsigned)(a_row * 128), a_piece = (unsigned)(lane >> 4), a_swz = (unsigned)(a_row & 7);
+#else
 	const int a_lane = (rowbase + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
+#endif
 	/* every A fragment of a slice, split; set b of NBUF (OVERLAP: the other
 	 * set is still being read by the tensor cores) */
 	uint32_t abig[NBUF][KSTEPS][MW][4];
@@ -2116,7 +2152,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 				}
 #endif
-#endif /* CL16 */
+#endif /* ASMEM */
 #else
 	const int wm = warp % WARPS_M, wn = warp / WARPS_M;
 	float acc[MT][NT][4];
@@ -2166,7 +2202,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				slice_begin(ls % NSTAGE);
 			const int slot = kt % NSTAGE;
 			const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
-#if CL16
+#if ASMEM
 			/* the wgmma of this slice's K steps, A and B both by descriptor (a K
 			 * step is 32 bytes of a row, the lo halves 64 bytes in: the same
 			 * layout for both); the next slice's copies while they run */
@@ -2202,6 +2238,20 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			for (int k8 = 0; k8 < BK / 8; k8++) {
 				if (loading)
 					gather_part(k8, ls);
+#if CL16
+				/* NHWC=3: k16 step k8/2's hi and lo fragments straight from the
+				 * bf16 rows (pieces 2ks, 2ks+1; lo 4 pieces on), in tap order as
+				 * the weights are; no split */
+#pragma unroll
+				for (int i = 0; i < MW; i++) {
+					if (k8 & 1)
+						break;
+					const int ks = k8 / 2;
+					const unsigned row = sa + a_lane + (unsigned)(i * 64 * 128);
+					ldsm_x4(abig[b][ks][i], row + (((2u * ks + a_piece) ^ a_swz) << 4));
+					ldsm_x4(asmall[b][ks][i], row + (((2u * ks + a_piece + 4u) ^ a_swz) << 4));
+				}
+#else
 #pragma unroll
 				for (int i = 0; i < MW; i++) {
 					uint32_t r[4];
@@ -2226,6 +2276,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 					}
 #endif
 				}
+#endif /* CL16 */
 			}
 			{
 				const unsigned sbh = sa + (unsigned)A_FLOATS * 4u; /* big piece of B^T */
@@ -2320,7 +2371,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #if OVERLAP
 	/* the last slice's group */
 	wgmma_wait<0>();
-#if !CL16
+#if !ASMEM
 #pragma unroll
 	for (int set = 0; set < NBUF; set++)
 		a_fence(set);
