@@ -2,7 +2,8 @@
 // gemm_wgmma_tf32, flash_wgmma, conv_igemm's WGMMA=1), written once:
 //   mbar_init / mbar_wait / mbar_arrive / mbar_arrive_expect_tx
 //                                 mbarriers in this block's shared memory
-//   tma_load_2d / tma_load_3d     one TMA box global -> shared, counted in bytes on an mbarrier
+//   tma_load_2d / tma_load_3d / tma_load_5d
+//                                 one TMA box global -> shared, counted in bytes on an mbarrier
 //   tma_load_2d_mc / tma_load_3d_mc
 //                                 the same boxes multicast to the blocks of a cluster
 //   bulk_load(dst, src, bytes, bar, policy)
@@ -16,6 +17,9 @@
 //                                 wgmma wait (accumulators) or reusing an in-flight A operand
 //   KB_WGMMA_REGS32..128, KB_WGMMA_ACC32..128(d)
 //                                 a wgmma's accumulator operands for inline asm
+//   kb_tensor_map_encoder()       (host) the driver's cuTensorMapEncodeTiled, found
+//                                 once through the runtime (no libcuda linked); NULL
+//                                 where the driver has none
 // Shared-memory operands are 32-bit addresses (smem_u32). The descriptor
 // fields: start address >> 4 in bits 0-13, leading-dimension byte offset
 // >> 4 in 16-29, stride byte offset >> 4 in 32-45, swizzle mode 1 (128 B)
@@ -30,6 +34,7 @@
 #define KBREED_COMMON_HOPPER_CUH
 
 #include <cuda.h> /* CUtensorMap: types only, no driver calls linked */
+#include <cuda_runtime.h>
 #include <stdint.h>
 #include "smem.cuh" // kbreed:inline
 
@@ -104,6 +109,18 @@ __device__ __forceinline__ void tma_load_3d_mc(uint32_t dst, const CUtensorMap *
 	asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
 		     ".multicast::cluster [%0], [%1, {%2, %3, %4}], [%5], %6;" ::"r"(dst),
 		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar), "h"(mask)
+		     : "memory");
+}
+
+/* One 5-D TMA box (c0 the innermost coordinate) into shared memory at dst;
+ * completion is counted in bytes on the mbarrier. Coordinates may lie
+ * outside the tensor (negative too): those elements are zero-filled. */
+__device__ __forceinline__ void tma_load_5d(uint32_t dst, const CUtensorMap *map, int c0, int c1, int c2, int c3,
+					    int c4, uint32_t bar)
+{
+	asm volatile("cp.async.bulk.tensor.5d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     " [%0], [%1, {%2, %3, %4, %5, %6}], [%7];" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(c4), "r"(bar)
 		     : "memory");
 }
 
@@ -197,6 +214,31 @@ __device__ __forceinline__ void reg_fence(float &x)
 __device__ __forceinline__ void reg_fence(uint32_t &x)
 {
 	asm volatile("" : "+r"(x)::"memory");
+}
+
+/* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI), looked
+ * up once; NULL where the runtime cannot find it. */
+typedef CUresult (*kb_encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+				       const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+				       const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+				       CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static inline kb_encode_tiled_fn kb_tensor_map_encoder(void)
+{
+	static kb_encode_tiled_fn enc = NULL;
+	if (enc)
+		return enc;
+	void *fn = NULL;
+	cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+	cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
+							 cudaEnableDefault, &q);
+#else
+	cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &q);
+#endif
+	if (e == cudaSuccess && q == cudaDriverEntryPointSuccess && fn)
+		enc = (kb_encode_tiled_fn)fn;
+	return enc;
 }
 
 #endif

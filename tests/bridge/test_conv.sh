@@ -198,6 +198,32 @@ if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 	[ -s "$tmp/nhwc2-0.ptx" ] && cmp -s "$tmp/nhwc-g.ptx" "$tmp/nhwc2-0.ptx" &&
 		ok "$name: NHWC=2 off the wgmma path compiles to the PTX of NHWC=1" ||
 		not_ok "$name: NHWC=2 off the wgmma path compiles to the PTX of NHWC=1" "$(cat "$tmp/err")"
+	# NHWC=4 on a strided conv (this one) is NHWC=2's kernel, PTX for PTX ...
+	ptx "$name" "nhwc4-s" NHWC=4 WGMMA=1 PRECISION=2
+	[ -s "$tmp/nhwc4-s.ptx" ] && cmp -s "$tmp/nhwc2.ptx" "$tmp/nhwc4-s.ptx" &&
+		ok "$name: NHWC=4 with a stride above 1 compiles to the PTX of NHWC=2" ||
+		not_ok "$name: NHWC=4 with a stride above 1 compiles to the PTX of NHWC=2" "$(cat "$tmp/err")"
+	# ... and on one of stride 1 the operands come by TMA: a 5-D box of x and
+	# a 3-D one of the weights on an mbarrier, wgmma reading both from shared
+	# memory as at NHWC=2, no gather's cp.async in the main kernel.
+	name=odd_conv2d_wide_grouped
+	ptx "$name" "nhwc4" NHWC=4 WGMMA=1 PRECISION=2
+	[ -s "$tmp/nhwc4.ptx" ] && grep -q conv_prep_input "$tmp/nhwc4.ptx" &&
+		grep -q 'cp.async.bulk.tensor.5d.shared::cluster.global.tile.mbarrier' "$tmp/nhwc4.ptx" &&
+		grep -q 'cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier' "$tmp/nhwc4.ptx" &&
+		grep -q 'mbarrier.try_wait.parity' "$tmp/nhwc4.ptx" &&
+		grep -Eq 'wgmma.mma_async.sync.aligned.m64n[0-9]+k16.f32.bf16.bf16 *\{[^}]*\}, *%rd[0-9]+, *%rd[0-9]+' \
+			"$tmp/nhwc4.ptx" &&
+		! grep -q 'cp.async.ca.shared.global' "$tmp/nhwc4.ptx" && ! grep -q 'ldmatrix' "$tmp/nhwc4.ptx" &&
+		ok "$name: NHWC=4 compiles to TMA boxes of x and the weights, and wgmma from shared memory" ||
+		not_ok "$name: NHWC=4 compiles to TMA boxes of x and the weights, and wgmma from shared memory" "$(cat "$tmp/err")"
+	# A fused pool keeps NHWC=2 (its epilogue wants a run of positions).
+	name=odd_conv2d_relu_maxpool_small
+	ptx "$name" "nhwc2-p" NHWC=2 WGMMA=1 PRECISION=2
+	ptx "$name" "nhwc4-p" NHWC=4 WGMMA=1 PRECISION=2
+	[ -s "$tmp/nhwc4-p.ptx" ] && cmp -s "$tmp/nhwc2-p.ptx" "$tmp/nhwc4-p.ptx" &&
+		ok "$name: NHWC=4 with a fused pool compiles to the PTX of NHWC=2" ||
+		not_ok "$name: NHWC=4 with a fused pool compiles to the PTX of NHWC=2" "$(cat "$tmp/err")"
 fi
 
 # The phase split's index arithmetic, on the CPU: every transposed conv
