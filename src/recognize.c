@@ -505,15 +505,19 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	 * plain GEMM, weight times x's rows (conv_pointwise's requires line). */
 	if (strstr(name, "_pointwise") && !transposed && ints_all(op, "stride", 1, 1) && ints_all(op, "padding", 0, 0))
 		def_int(b, "CONV_POINTWISE_PLAIN", 1);
-	/* A transposed conv with a stride above 1 on some axis: most of its
-	 * taps meet no input (the ideas that split it by output phase ask). */
-	if (transposed && dims <= 3) {
+	/* A stride above 1 on some axis: CONV_STRIDED (the ideas whose boxes
+	 * read a patch of inputs per patch of outputs ask for stride 1), and a
+	 * transposed conv's CONV_TRANSPOSED_STRIDED: most of its taps meet no
+	 * input (the ideas that split it by output phase ask). */
+	if (dims <= 3) {
 		int64_t stride[3];
 		bool strided = false;
 		axes_values(op, "stride", dims, 1, stride);
 		for (int d = 0; d < dims; d++)
 			strided |= stride[d] > 1;
 		if (strided)
+			def_int(b, "CONV_STRIDED", 1);
+		if (strided && transposed)
 			def_int(b, "CONV_TRANSPOSED_STRIDED", 1);
 	}
 	if (pw)   /* the depthwise conv's hyper-parameters above, the pointwise's bias here */

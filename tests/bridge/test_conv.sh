@@ -123,6 +123,13 @@ want odd_conv_transpose3d_grouped "CONV_TRANSPOSED_STRIDED 1"
 for p in odd_conv_transpose1d odd_conv_transpose2d odd_conv1d odd_conv2d_grouped; do
 	lacks "$p" CONV_TRANSPOSED_STRIDED
 done
+# CONV_STRIDED: a stride above 1 on some axis, forward or transposed.
+for p in odd_conv1d odd_conv2d_grouped odd_conv3d odd_conv_transpose2d_strided; do
+	want "$p" "CONV_STRIDED 1"
+done
+for p in odd_conv_transpose1d odd_conv_transpose2d odd_conv2d_wide_grouped odd_conv3d_grouped; do
+	lacks "$p" CONV_STRIDED
+done
 # The ops' names: what the problems line is matched against.
 want_op odd_conv2d_pointwise conv2d_pointwise
 want_op odd_conv_transpose2d_strided conv_transpose2d_grouped
@@ -251,24 +258,24 @@ describe "$tmp/depthwise.py"
 want_op depthwise conv2d_depthwise
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters):
-# on sm_90a conv_igemm at its defaults and at its three start lines (the
-# wgmma path with A from shared memory at BN = 128 first, then at BN = 64,
-# then with x as it is), elsewhere
-# at its defaults alone.
+# on sm_90a conv_igemm at its defaults and at its four start lines (the
+# wgmma path with A and B by TMA at BN = 128 first, then at BN = 64, then
+# A by ldmatrix at BN = 64 for the strided convs NHWC=4 does not serve,
+# then with x as it is), elsewhere at its defaults alone.
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
 for f in "$tmp"/p/odd_conv1d.py "$tmp"/p/odd_conv3d_grouped.py "$tmp"/p/odd_conv_transpose2d_strided.py \
 	"$tmp"/p/odd_conv2d.py "$tmp/depthwise.py"; do
 	name=$(basename "$f" .py)
 	case $name in
 	depthwise) w=0 ;;
-	*) w=4 ;;
+	*) w=5 ;;
 	esac
 	round0_holds conv_igemm "$f" "$w"
 done
 round0_holds conv_igemm "$tmp/p/odd_conv2d.py" 1 --arch sm_80
 n=$(sqlite3 "$tmp/odd_conv2d.db" "SELECT knobs FROM candidates WHERE round = 0 AND template = 'conv_igemm' ORDER BY id LIMIT 1" 2>&1)
 case " $n " in
-*" BN=128 "*" WGMMA=1 OVERLAP=0 "*" NHWC=2 "*) ok "odd_conv2d: round 0 on sm_90a judges the start line's wgmma settings first ($n)" ;;
+*" BN=128 "*" WGMMA=1 OVERLAP=0 "*" NHWC=4 "*) ok "odd_conv2d: round 0 on sm_90a judges the start line's wgmma settings first ($n)" ;;
 *) not_ok "odd_conv2d: round 0 on sm_90a judges the start line's wgmma settings first" "$n" ;;
 esac
 for f in "$tmp"/p/8[2-6]_conv_depthwise*.py; do

@@ -1063,10 +1063,18 @@ static void test_start_lines(void **state)
 static const char *const conv2d_defines =
 	"#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n";
 
-/* A strided transposed conv's (recognition adds CONV_TRANSPOSED_STRIDED). */
+/* A strided transposed conv's (recognition adds CONV_STRIDED and
+ * CONV_TRANSPOSED_STRIDED). */
 static const char *const tconv2d_strided_defines =
 	"#define CONV_DIMS 2\n#define CONV_STRIDE 2\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n"
-	"#define CONV_TRANSPOSED 1\n#define CONV_TRANSPOSED_STRIDED 1\n";
+	"#define CONV_TRANSPOSED 1\n#define CONV_STRIDED 1\n#define CONV_TRANSPOSED_STRIDED 1\n";
+
+/* A strided forward conv's, and a conv + ReLU + max-pool's. */
+static const char *const conv2d_strided_defines =
+	"#define CONV_DIMS 2\n#define CONV_STRIDE 2\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n#define CONV_STRIDED 1\n";
+static const char *const conv2d_pool_defines =
+	"#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n"
+	"#define RELU 1\n#define POOL 2\n#define POOL_STRIDE 2\n";
 
 /* How many times the playbook offers idea ID to PARENT (a conv_igemm
  * kernel of the problem DEFINES describe; the catalogue, or CATALOG's one
@@ -1155,7 +1163,9 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	 * offered to a channels-last parent on either path; not to an NCHW one
 	 * nor to one already reading A from shared memory.
 	 * conv-bf16-register-operand (when NHWC=2, set NHWC=3): offered to a
-	 * parent reading A by descriptor only. */
+	 * parent reading A by descriptor only.
+	 * conv-tma-operands (when NHWC=2, set NHWC=4): the same parents, not
+	 * one already loading by TMA or by ldmatrix. */
 	const struct {
 		const char *idea, *genome;
 		int want;
@@ -1178,6 +1188,9 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 		{ "conv-bf16-register-operand", "BM=128 BN=64 BK=32 WARPS=4 WGMMA=1 PRECISION=2 NHWC=2", 1 },
 		{ "conv-bf16-register-operand", "BM=128 BN=64 BK=32 WARPS=4 WGMMA=1 PRECISION=2 NHWC=1", 0 },
 		{ "conv-bf16-register-operand", "BM=128 BN=64 BK=32 WARPS=4 WGMMA=1 PRECISION=2 NHWC=3", 0 },
+		{ "conv-tma-operands", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=2", 1 },
+		{ "conv-tma-operands", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=3", 0 },
+		{ "conv-tma-operands", "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=4", 0 },
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		assert_int_equal(genome_parse(&parent.genome, ig, cases[c].genome), 0);
@@ -1195,6 +1208,19 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	offered = offers_for(&parent, "conv-bf16-smem-operand", NULL, &rng, tconv2d_strided_defines);
 	if (offered != 0)
 		fail_msg("conv-bf16-smem-operand offered %d times to a strided transposed conv", offered);
+	/* NHWC=4's boxes need stride 1 and no fused pool: not offered to a
+	 * strided conv, forward or transposed, nor to a conv + pool; offered
+	 * to the stride-1 conv the cases above are. */
+	assert_int_equal(genome_parse(&parent.genome, ig, "BM=128 BN=128 BK=32 WARPS=8 WGMMA=1 PRECISION=2 NHWC=2"), 0);
+	const char *const no_tma[] = { tconv2d_strided_defines, conv2d_strided_defines, conv2d_pool_defines };
+	for (size_t i = 0; i < sizeof no_tma / sizeof no_tma[0]; i++) {
+		offered = offers_for(&parent, "conv-tma-operands", NULL, &rng, no_tma[i]);
+		if (offered != 0)
+			fail_msg("conv-tma-operands offered %d times to problem %zu (strided or pooled)", offered, i);
+	}
+	offered = offers_for(&parent, "conv-tma-operands", NULL, &rng, conv2d_defines);
+	if (offered != 1)
+		fail_msg("conv-tma-operands offered %d times to a stride-1 conv", offered);
 }
 
 static void test_realisations_and_recombination(void **state)
