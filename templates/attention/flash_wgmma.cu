@@ -500,13 +500,8 @@ attn_rowwise(const attn_t *__restrict__ q, const attn_t *__restrict__ k,
 
 /* ---- host side ---- */
 
-/* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI). */
-typedef CUresult (*encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
-				    const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
-				    const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
-				    CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
-
-static encode_tiled_fn g_encode = NULL;
+/* cuTensorMapEncodeTiled (hopper.cuh's kb_tensor_map_encoder); NULL: the plain path only */
+static kb_encode_tiled_fn g_encode = NULL;
 static int g_ready = 0;  /* 1: looked up; the fast path needs g_major == 9 and g_encode */
 static int g_major = 0;
 /* shared-memory attribute set per kernel (of those compiled) */
@@ -526,18 +521,7 @@ static int setup(void)
 	if (cudaGetDevice(&dev) != cudaSuccess ||
 	    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
 		return KB_ERR_LAUNCH;
-	void *fn = NULL;
-	cudaDriverEntryPointQueryResult qr = cudaDriverEntryPointSymbolNotFound;
-#if CUDART_VERSION >= 12050
-	cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
-							 cudaEnableDefault, &qr);
-#else
-	cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &qr);
-#endif
-	if (e == cudaSuccess && qr == cudaDriverEntryPointSuccess && fn)
-		g_encode = (encode_tiled_fn)fn;
-	else
-		(void)cudaGetLastError(); /* no encoder: the plain path only */
+	g_encode = kb_tensor_map_encoder();
 	g_ready = 1;
 	return KB_OK;
 }

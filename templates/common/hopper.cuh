@@ -217,7 +217,9 @@ __device__ __forceinline__ void reg_fence(uint32_t &x)
 }
 
 /* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI), looked
- * up once; NULL where the runtime cannot find it. */
+ * up once per candidate (gemm_wgmma_f16, gemm_wgmma_tf32, flash_wgmma,
+ * conv_igemm's NHWC=4); NULL where the runtime cannot find it, the error
+ * that left cleared. */
 typedef CUresult (*kb_encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
 				       const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
 				       const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
@@ -238,6 +240,8 @@ static inline kb_encode_tiled_fn kb_tensor_map_encoder(void)
 #endif
 	if (e == cudaSuccess && q == cudaDriverEntryPointSuccess && fn)
 		enc = (kb_encode_tiled_fn)fn;
+	else
+		(void)cudaGetLastError(); /* the caller's launches check the last error */
 	return enc;
 }
 

@@ -635,13 +635,8 @@ gemm_wgmma_tf32_kernel(const __grid_constant__ CUtensorMap tmA, const __grid_con
 
 /* ---- host side ---- */
 
-/* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI). */
-typedef CUresult (*encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
-				    const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
-				    const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
-				    CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
-
-static encode_tiled_fn g_encode = NULL;
+/* cuTensorMapEncodeTiled (hopper.cuh's kb_tensor_map_encoder) */
+static kb_encode_tiled_fn g_encode = NULL;
 static int g_sms = 0, g_major = 0;
 static bool g_attr_set = false;
 
@@ -657,19 +652,11 @@ static int setup(void)
 		g_sms = 0;
 		return KB_ERR_LAUNCH;
 	}
-	void *fn = NULL;
-	cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
-#if CUDART_VERSION >= 12050
-	cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
-							 cudaEnableDefault, &q);
-#else
-	cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &q);
-#endif
-	if (e != cudaSuccess || q != cudaDriverEntryPointSuccess || !fn) {
+	g_encode = kb_tensor_map_encoder();
+	if (!g_encode) {
 		g_sms = 0;
 		return KB_ERR_LAUNCH;
 	}
-	g_encode = (encode_tiled_fn)fn;
 	return KB_OK;
 }
 
