@@ -421,15 +421,18 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 	 * Those written for this GPU's target (their arch line) come first, so
 	 * that round 0 judges them first (population_to_judge keeps the order
 	 * within a kind): a one-minute attention run on the H200 spent its
-	 * time on flash_mma and never judged flash_wgmma. Then the settings of
-	 * the start lines for this target (measured best on it), then the
-	 * other templates' defaults. */
-	for (int pass = 0; pass < 3 && !rc; pass++)   /* 0: this target's own, 1: start lines, 2: the rest */
+	 * time on flash_mma and never judged flash_wgmma. With them the
+	 * templates written for the problem's structure (a requires line that
+	 * recognition's defines meet): a one-minute run of a 1x1 conv spent
+	 * its time on conv_igemm's start lines and never judged conv_pointwise.
+	 * Then the settings of the start lines for this target (measured best
+	 * on it), then the other templates' defaults. */
+	for (int pass = 0; pass < 3 && !rc; pass++)   /* 0: this target's own and the specialised, 1: start lines, 2: the rest */
 		for (int t = 0; t < n_tpls && !rc; t++) {
 			const struct template *tp = &tpls[t];
 			if (!template_serves(tp, p->op, p->defines))
 				continue;
-			bool own = arch && *tp->arch && !strcmp(tp->arch, arch);
+			bool own = (arch && *tp->arch && !strcmp(tp->arch, arch)) || *tp->requires;
 			struct genome g;
 			if (pass == 1) {
 				for (int i = 0; i < tp->n_start && !rc; i++)
