@@ -186,9 +186,13 @@ static const struct template *target(const struct propose_ctx *ctx, const struct
 				     const struct known *parent)
 {
 	if (!list_has(d->families, ctx->family) || (d->loose && ctx->strict) ||
-	    !requires_met(d->requires, ctx->defines) || !when_met(d->when, parent))
+	    !requires_met(d->requires, ctx->defines))
 		return NULL;
+	/* from before when: an idea's when names its own templates' knobs,
+	 * which another parent's template may lack (an error, were it parsed) */
 	if (parent->tpl ? !list_has(d->from, parent->tpl->name) : !list_has(d->from, "naive"))
+		return NULL;
+	if (!when_met(d->when, parent))
 		return NULL;
 	const struct template *to = parent->tpl;
 	if (*d->to)

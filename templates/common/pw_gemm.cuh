@@ -2,8 +2,10 @@
 // the templates that run one (conv_pointwise; conv_dwsep with SPLIT=1):
 //   y[n][co][p] = bias[co] + sum_ci w[co][ci] * x[n][ci][p]
 // over N images of P positions, x and w fp32, y and bias of type TY (fp32,
-// or fp16 and bf16 rounded from the fp32 accumulators), on mma.sync m16n8k8 TF32
-// (3xTF32 at PREC = 3, one TF32 product at PREC = 1). conv_pointwise.cu's
+// or fp16 and bf16 rounded from the fp32 accumulators), on mma.sync: m16n8k8
+// TF32 (3xTF32 at PREC = 3, one TF32 product at PREC = 1) or m16n8k16 bf16
+// (3xBF16 at PREC = 2, the same three products on halves that the tensor
+// cores multiply at twice TF32's rate). conv_pointwise.cu's
 // header comment tells the strategy: a persistent grid, each block a
 // sequence of (tile, K slice) items through a cp.async ring that runs across
 // tile boundaries, the weight's rows and x's rows copied 16 bytes at a time
@@ -41,8 +43,8 @@ template <int kBM, int kBN, int kBK, int kWarps, int kStages, int kPrec> struct 
 	static constexpr int stage_floats = bm * lda + bk * ldb;
 	static constexpr int smem_bytes = stages * stage_floats * 4;
 	static_assert(kWarps == 4 || kWarps == 8, "4 or 8 warps");
-	static_assert(kPrec == 1 || kPrec == 3, "PREC is 1 or 3");
-	static_assert(bk % 8 == 0 && stages >= 2, "whole k8 steps, a ring of two stages at least");
+	static_assert(kPrec >= 1 && kPrec <= 3, "PREC is 1, 2 or 3");
+	static_assert(bk % (kPrec == 2 ? 16 : 8) == 0 && stages >= 2, "whole k steps, a ring of two stages at least");
 	static_assert(wn % 8 == 0 && wm % 16 == 0, "warp tiles of whole mma tiles");
 	static_assert(ldb % 32 == 8, "the B fragment's loads are conflict-free at a row stride of 8 banks");
 	static_assert(smem_bytes <= 227 * 1024, "the ring fits an SM's shared memory");
@@ -167,6 +169,51 @@ __device__ __forceinline__ void pwg_store_tile(float (&acc)[C::mt][C::ntl][4], c
 	}
 }
 
+/* One stage's products at PREC = 2 (3xBF16 on mma.sync m16n8k16): per
+ * 16-deep step, lo*hi + hi*lo + hi*hi into the accumulators, each fp32 value
+ * split into hi = bf16(x) and lo = bf16(x - hi) as its fragment is read (the
+ * dropped lo*lo term is about 2^-16 of a product). The k16 fragment is built
+ * from the two k8 fragments the TF32 path reads, k taken in a permuted order
+ * that A and B share (a reduction's order is free): the bf16 pair a thread
+ * holds at logical k (2t, 2t + 1) is physical k (t, t + 4) of the step's
+ * first eight, and (2t + 8, 2t + 9) is (8 + t, 12 + t). So A comes from two
+ * ldmatrix.x4 as before (registers 0 and 2 of one are row g's k t and t + 4;
+ * 1 and 3 row g + 8's) and B from four scalar loads, rows t, t + 4, t + 8,
+ * t + 12 of the slice. */
+template <class C>
+__device__ __forceinline__ void pwg_slice_bf16(float (&acc)[C::mt][C::ntl][4], uint32_t sa, const float *sB, int a_lane,
+					       int b_lane)
+{
+#pragma unroll
+	for (int ks = 0; ks < C::bk / 16; ks++) {
+		uint32_t ahi[C::mt][4], alo[C::mt][4];
+#pragma unroll
+		for (int i = 0; i < C::mt; i++) {
+#pragma unroll
+			for (int h = 0; h < 2; h++) { /* k 0-7 of the step, then 8-15 */
+				uint32_t r[4];
+				ldsm_x4(r, sa + (uint32_t)(a_lane + i * 16 * C::lda + ks * 16 + h * 8) * 4u);
+				bf16x2_split(__uint_as_float(r[0]), __uint_as_float(r[2]), ahi[i][2 * h], alo[i][2 * h]);
+				bf16x2_split(__uint_as_float(r[1]), __uint_as_float(r[3]), ahi[i][2 * h + 1],
+					     alo[i][2 * h + 1]);
+			}
+		}
+#pragma unroll
+		for (int j = 0; j < C::ntl; j++) {
+			const float *bp = sB + b_lane + ks * 16 * C::ldb + j * 8;
+			uint32_t b0, b1, s0, s1;
+			bf16x2_split(bp[0], bp[4 * C::ldb], b0, s0);
+			bf16x2_split(bp[8 * C::ldb], bp[12 * C::ldb], b1, s1);
+#pragma unroll
+			for (int i = 0; i < C::mt; i++) {
+				mma_m16n8k16_bf16(acc[i][j], alo[i], b0, b1);
+				mma_m16n8k16_bf16(acc[i][j], ahi[i], s0, s1);
+				mma_m16n8k16_bf16(acc[i][j], ahi[i], b0, b1);
+			}
+		}
+	}
+}
+
 /* Persistent: block b takes tiles b, b + gridDim.x, ...; its work is one
  * sequence of (tile, slice) items, and the ring runs across tile
  * boundaries, so the next tile's first slices load while this tile's last
@@ -211,6 +258,9 @@ pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *_
 		cp_async_commit(); /* possibly empty: the group count stays uniform */
 		const float *sA = pwg_smem + (int)(it % C::stages) * C::stage_floats, *sB = sA + C::bm * C::lda;
 		const uint32_t sa = smem_u32(sA);
+		if constexpr (C::prec == 2) {
+			pwg_slice_bf16<C>(acc, sa, sB, a_lane, b_lane);
+		} else {
 #pragma unroll
 		for (int ks = 0; ks < C::bk / 8; ks++) {
 			uint32_t abig[C::mt][4], asmall[C::mt][4];
@@ -237,6 +287,7 @@ pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *_
 					mma_m16n8k8_tf32(acc[i][j], abig[i], b0, b1);
 				}
 			}
+		}
 		}
 		if (it % nk == nk - 1) { /* the tile's last slice: its results out, fresh accumulators */
 			pwg_store_tile<C, V16, TY>(acc, pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N), bias, y, Co, P);

@@ -7,11 +7,13 @@
 // knob BK: 16 32 | default 32 | category memory access | input channels per pipeline slice (the GEMM's K)
 // knob WARPS: 4 8 | default 4 | category parallelism | warps per block: 2 along the channels by WARPS/2 along the positions (4: each warp a 64 x 64 tile, fewer fragment loads per product; on 87_conv_pointwise_2D, H100: 5.77 ms against 7.01 ms with 8)
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory
-// knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
+// knob PRECISION: 1 2 3 | default 2 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy; 2 = 3xBF16, the same three products of bfloat16 halves on mma.sync m16n8k16, twice TF32's rate (about 4e-6 relative; on 87_conv_pointwise_2D, H100: 5.40 ms against 5.85 ms at 3)
+// check: PRECISION=2 BK=16 BM=64 BN=64 WARPS=8
+// check: PRECISION=2 WARPS=8 STAGES=2
 /*
  * conv_pointwise.cu - nn.Conv1d/2d/3d with a window of 1 on every axis,
  * stride 1, no padding, groups 1 (a "pointwise" or 1x1 convolution), with or
- * without bias, fp32, on the tensor cores (mma.sync m16n8k8 TF32):
+ * without bias, fp32, on the tensor cores (mma.sync, TF32 or bf16 halves):
  *   y[n][co][p] = bias[co] + sum_ci w[co][ci] * x[n][ci][p]
  * p running over the D*H*W positions (any number of spatial axes: each is 1
  * in the window, so the positions are simply x's and y's rows).
@@ -67,7 +69,12 @@
  * splits each value into big = its top 19 bits and small = the rest's top
  * 19 bits, in registers, and issues small*big, big*small, big*big into one
  * fp32 accumulator (small*small, ~2^-20 relative, dropped); PRECISION=1
- * rounds once (cvt.rna.tf32).
+ * rounds once (cvt.rna.tf32). PRECISION=2 reads the same fragments two k8
+ * halves at a time, splits each value into bfloat16 hi = bf16(x) and lo =
+ * bf16(x - hi) and issues lo*hi, hi*lo, hi*hi on mma.sync m16n8k16 bf16,
+ * which runs at twice the TF32 rate: the 3xTF32 products' tensor time
+ * halves, for a dropped lo*lo term of about 2^-16 of a product (k taken in
+ * an order A and B share, see pw_gemm.cuh's pwg_slice_bf16).
  * Epilogue, after a tile's last slice: accumulator (c0, c1) is row g,
  * columns 2t, 2t+1 (c2, c3 eight rows down): the bias added, written
  * straight from registers with evict-first stores, a float2 per pair (V16),
@@ -92,7 +99,7 @@
 #define STAGES 3
 #endif
 #ifndef PRECISION
-#define PRECISION 3
+#define PRECISION 2
 #endif
 #ifndef CONV_DIMS
 #define CONV_DIMS 2
@@ -108,7 +115,7 @@ static_assert(BN == 64 || BN == 128, "BN is 64 or 128");
 static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2 to 4");
-static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
+static_assert(PRECISION >= 1 && PRECISION <= 3, "PRECISION is 1, 2 or 3");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 
 KBREED_CANDIDATE_ABI

@@ -1076,14 +1076,14 @@ static const char *const conv2d_pool_defines =
 	"#define CONV_DIMS 2\n#define CONV_STRIDE 1\n#define CONV_PAD 1\n#define CONV_GROUPS 1\n"
 	"#define RELU 1\n#define POOL 2\n#define POOL_STRIDE 2\n";
 
-/* How many times the playbook offers idea ID to PARENT (a conv_igemm
- * kernel of the problem DEFINES describe; the catalogue, or CATALOG's one
- * idea). */
-static int offers_for(struct known *parent, const char *id, const struct idea_def *catalog, uint64_t *rng,
-		      const char *defines)
+/* How many times the playbook offers idea ID to PARENT (a kernel of the
+ * conv OP that DEFINES describe; the catalogue, or CATALOG's one idea);
+ * offers_for: of a conv2d (a conv_igemm parent, so far). */
+static int offers_op(struct known *parent, const char *id, const struct idea_def *catalog, uint64_t *rng,
+		     const char *defines, const char *op)
 {
 	const struct known *seeds[] = { parent };
-	struct propose_ctx ctx = ctx_for("conv2d", "conv", parent, 1, NULL, 0, rng);
+	struct propose_ctx ctx = ctx_for(op, "conv", parent, 1, NULL, 0, rng);
 	ctx.defines = defines;
 	if (catalog) {
 		ctx.catalog = catalog;
@@ -1096,6 +1096,12 @@ static int offers_for(struct known *parent, const char *id, const struct idea_de
 		proposal_release(&p[i]);
 	}
 	return offered;
+}
+
+static int offers_for(struct known *parent, const char *id, const struct idea_def *catalog, uint64_t *rng,
+		      const char *defines)
+{
+	return offers_op(parent, id, catalog, rng, defines, "conv2d");
 }
 
 /* The same for a conv2d's kernel. */
@@ -1221,6 +1227,20 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	offered = offers_for(&parent, "conv-tma-operands", NULL, &rng, conv2d_defines);
 	if (offered != 1)
 		fail_msg("conv-tma-operands offered %d times to a stride-1 conv", offered);
+	/* conv-pointwise-3xbf16 (when PRECISION=3, set PRECISION=2): offered to
+	 * a 3xTF32 conv_pointwise parent, not to one already at 3xBF16. */
+	const struct template *pw = template_find(tpls, n_tpls, "conv_pointwise");
+	assert_non_null(pw);
+	struct known pwp = { .id = 8, .tpl = pw, .correct = true, .median_ms = 1.0, .pct_floor = 70 };
+	const char *const pw_defines = "#define CONV_DIMS 2\n#define CONV_POINTWISE_PLAIN 1\n#define CONV_GROUPS 1\n";
+	for (int prec = 2; prec <= 3; prec++) {
+		char knobs[64];
+		snprintf(knobs, sizeof knobs, "BM=128 BN=128 PRECISION=%d", prec);
+		assert_int_equal(genome_parse(&pwp.genome, pw, knobs), 0);
+		offered = offers_op(&pwp, "conv-pointwise-3xbf16", NULL, &rng, pw_defines, "conv2d_pointwise");
+		if (offered != (prec == 3))
+			fail_msg("conv-pointwise-3xbf16 offered %d times to a parent at PRECISION=%d", offered, prec);
+	}
 }
 
 static void test_realisations_and_recombination(void **state)
