@@ -15,7 +15,7 @@
 //                                 ordering and completion of asynchronous wgmma groups
 //   reg_fence(x)                  keeps the compiler from moving a register's use across a
 //                                 wgmma wait (accumulators) or reusing an in-flight A operand
-//   KB_WGMMA_REGS32..128, KB_WGMMA_ACC32..128(d)
+//   KB_WGMMA_REGS16..128, KB_WGMMA_ACC16..128(d)
 //                                 a wgmma's accumulator operands for inline asm
 //   kb_tensor_map_encoder()       (host) the driver's cuTensorMapEncodeTiled, found
 //                                 once through the runtime (no libcuda linked); NULL
@@ -148,11 +148,12 @@ __device__ __forceinline__ void bulk_load(uint32_t dst, const void *src, uint32_
 
 /* The accumulator operands of a wgmma, for the inline asm of each
  * template's instruction: KB_WGMMA_REGS<n> is the register list "%0, ...,
- * %<n-1>" of a thread's n fp32 accumulators (n = N/2 for m64nNk*: 32, 64,
- * 96 or 128) and KB_WGMMA_ACC<n>(d) their constraints "+f"(d[0]), ...,
+ * %<n-1>" of a thread's n fp32 accumulators (n = N/2 for m64nNk*: 16, 32,
+ * 64, 96 or 128) and KB_WGMMA_ACC<n>(d) their constraints "+f"(d[0]), ...,
  * "+f"(d[n-1]); the instruction's other operands follow as %n, %n+1, .... */
-#define KB_WGMMA_REGS32 \
-	"%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+#define KB_WGMMA_REGS16 \
+	"%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15"
+#define KB_WGMMA_REGS32 KB_WGMMA_REGS16 ", " \
 	"%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
 #define KB_WGMMA_REGS64 KB_WGMMA_REGS32 ", " \
 	"%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
@@ -163,9 +164,10 @@ __device__ __forceinline__ void bulk_load(uint32_t dst, const void *src, uint32_
 #define KB_WGMMA_REGS128 KB_WGMMA_REGS96 ", " \
 	"%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, " \
 	"%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
-#define KB_WGMMA_ACC32(d) \
+#define KB_WGMMA_ACC16(d) \
 	"+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
-	"+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+	"+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+#define KB_WGMMA_ACC32(d) KB_WGMMA_ACC16(d), \
 	"+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
 	"+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
 #define KB_WGMMA_ACC64(d) KB_WGMMA_ACC32(d), \

@@ -8,7 +8,7 @@
 // knob WARPS: 4 8 | default 8 | category parallelism | warps per block; the warp grid (along M x along N) is derived from the tile
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory (lowered to what fits in 227 KB)
 // knob PRECISION: 1 2 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy; 2 = 3xBF16, the same three products of bfloat16 halves on wgmma m64nBNk16 at twice TF32's rate (about 4e-6 relative; WGMMA=1 only, runs as 3 under WGMMA=0)
-// knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
+// knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN 96 as 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
 // knob NHWC: 0 1 2 3 4 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once; 4 = 2's operands loaded by TMA instead of the gather: each slice of A one box of x channels-last (a patch of output positions, one tap, 32 channels' hi and lo halves; the padding's zeros filled in by the copy engine) and of B one box of the weights, by one thread on an mbarrier (channels padded to 32; convs of stride 1 without the fused pool, run as 2 elsewhere) (2, 3 and 4: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
@@ -17,7 +17,6 @@
 // start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
 // same: WGMMA=1 BK=16 as BK=32
-// same: WGMMA=1 BN=32 as BN=64
 // same: WGMMA=1 BN=96 as BN=128
 // same: WGMMA=1 WARPS=4 BM=256 as BM=128
 // same: WGMMA=1 WARPS=8 BM=64 as BM=128
@@ -55,6 +54,9 @@
 // check: NHWC=4 WGMMA=1 PRECISION=2
 // check: NHWC=4 WGMMA=1 PRECISION=2 BN=64 WARPS=4 STAGES=4
 // check: NHWC=4 WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
+// check: WGMMA=1 OVERLAP=1 PRECISION=2 BN=32 WARPS=4 PHASES=1
+// check: WGMMA=1 PRECISION=3 BN=32 WARPS=8 BM=256
+// check: NHWC=4 WGMMA=1 PRECISION=2 BN=32 WARPS=4 STAGES=4
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -249,9 +251,10 @@
  * shared memory into registers per warp) to wgmma.mma_async m64nBNk8
  * (a warpgroup of four warps, B read by the tensor cores straight from
  * shared memory, once per warpgroup). BK is 32 (one 128-byte row of 32
- * taps per channel, the unit of the 128-byte swizzle), BN 64 or 128 (32
- * and 96 run as 64 and 128: every column of the wgmma is multiplied, the
- * ones past Cout are not stored), and a warpgroup owns TBM / (WARPS/4)
+ * taps per channel, the unit of the 128-byte swizzle), BN 32, 64 or 128
+ * (96 runs as 128: every column of the wgmma is multiplied, the ones past
+ * Cout are not stored; 32, m64n32, serves a Cout of 32 or fewer without
+ * idle columns, and leaves room for two blocks an SM), and a warpgroup owns TBM / (WARPS/4)
  * positions, one or two m64 tiles (BM is raised or lowered to fit).
  *   Weights: conv_prep_weights writes, per group and BK slice, the rows of
  *     B^T (one per output channel, nnb*8 of them, 32 taps = 128 bytes
@@ -385,15 +388,12 @@
 #ifndef WGMMA
 #define WGMMA 0
 #endif
-/* WGMMA: 32 taps per slice (a 128-byte row), BN 64 or 128 (see the top). */
+/* WGMMA: 32 taps per slice (a 128-byte row), BN 32, 64 or 128 (see the top). */
 #if WGMMA && BK != 32
 #undef BK
 #define BK 32
 #endif
-#if WGMMA && BN == 32
-#undef BN
-#define BN 64
-#elif WGMMA && BN == 96
+#if WGMMA && BN == 96
 #undef BN
 #define BN 128
 #endif
@@ -617,7 +617,7 @@ static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2, 3 or 4");
 static_assert(PRECISION >= 1 && PRECISION <= 3, "PRECISION is 1, 2 or 3");
 static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
-static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
+static_assert(!WGMMA || (BK == 32 && BN != 96), "WGMMA runs BK = 32, BN = 32, 64 or 128");
 static_assert(OVERLAP == 0 || OVERLAP == 1, "OVERLAP is 0 or 1");
 static_assert(NHWC >= 0 && NHWC <= 4, "NHWC is 0 to 4");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
@@ -1109,6 +1109,20 @@ __global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__re
 #endif
 #if ASMEM
 /* (A from shared memory: wgmma_ss below) */
+#elif BN == 32
+static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
+{
+#if CONV_WGMMA_DEVICE
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %21, 0;\n"
+		     WGMMA_RS(32) " {"
+		     KB_WGMMA_REGS16
+		     "}, {%16, %17, %18, %19}, %20, " WGMMA_RS_ARGS ";\n}\n"
+		     : KB_WGMMA_ACC16(d)
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+#else
+	__trap();
+#endif
+}
 #elif BN == 64
 static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
 {
@@ -1144,7 +1158,21 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 /* D(64 x BN, fp32) += A(64 x 16) * B(BN x 16)^T, bf16, both from shared
  * memory (K-major, 128-byte swizzle) through descriptors da and db. */
 #define WGMMA_SS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k16.f32.bf16.bf16"
-#if BN == 64
+#if BN == 32
+static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t db)
+{
+#if CONV_WGMMA_DEVICE
+	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
+		     WGMMA_SS(32) " {"
+		     KB_WGMMA_REGS16
+		     "}, %16, %17, p, 1, 1, 0, 0;\n}\n"
+		     : KB_WGMMA_ACC16(d)
+		     : "l"(da), "l"(db), "r"(1));
+#else
+	__trap();
+#endif
+}
+#elif BN == 64
 static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t db)
 {
 #if CONV_WGMMA_DEVICE
