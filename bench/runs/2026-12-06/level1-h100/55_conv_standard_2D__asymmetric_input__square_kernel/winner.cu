@@ -1,5 +1,5 @@
-// kbreed winner for 55_conv_standard_2D__asymmetric_input__square_kernel: 4.4092 ms on NVIDIA H100 80GB HBM3 = 91% of PyTorch eager (4.0080 ms), 52% of the floor.
-// Run 1, candidate 2, round 0. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 55_conv_standard_2D__asymmetric_input__square_kernel: 3.8386 ms on NVIDIA H100 80GB HBM3 = 108% of PyTorch eager (4.1464 ms), 61% of the floor.
+// Run 3, candidate 49, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_igemm
@@ -29,7 +29,7 @@
 #define WGMMA 1
 #define OVERLAP 0
 #define PHASES 0
-#define NHWC 2
+#define NHWC 4
 // kbreed-template: conv_igemm
 // family: conv
 // problems: conv2d conv2d_relu_maxpool conv1d conv3d conv1d_grouped conv2d_grouped conv3d_grouped conv1d_pointwise conv2d_pointwise conv3d_pointwise conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_grouped conv_transpose2d_grouped conv_transpose3d_grouped conv_transpose1d_pointwise conv_transpose2d_pointwise conv_transpose3d_pointwise
@@ -43,8 +43,9 @@
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
-// knob NHWC: 0 1 2 3 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once (2 and 3: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=2
+// knob NHWC: 0 1 2 3 4 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once; 4 = 2's operands loaded by TMA instead of the gather: each slice of A one box of x channels-last (a patch of output positions, one tap, 32 channels' hi and lo halves; the padding's zeros filled in by the copy engine) and of B one box of the weights, by one thread on an mbarrier (channels padded to 32; convs of stride 1 without the fused pool, run as 2 elsewhere) (2, 3 and 4: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=4
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=4 NHWC=4
 // start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
 // same: WGMMA=1 BK=16 as BK=32
@@ -60,6 +61,9 @@
 // same: WGMMA=0 NHWC=3 as NHWC=1
 // same: PRECISION=1 NHWC=3 as NHWC=1
 // same: PRECISION=3 NHWC=3 as NHWC=1
+// same: WGMMA=0 NHWC=4 as NHWC=1
+// same: PRECISION=1 NHWC=4 as NHWC=1
+// same: PRECISION=3 NHWC=4 as NHWC=1
 // same: WGMMA=1 OVERLAP=1 STAGES=2 as STAGES=3
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 PRECISION=3 as OVERLAP=0
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 PRECISION=3 as OVERLAP=0
@@ -80,6 +84,9 @@
 // check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
 // check: NHWC=3 WGMMA=1 PRECISION=2 BN=64 WARPS=4
 // check: NHWC=3 WGMMA=1 OVERLAP=1 PRECISION=2
+// check: NHWC=4 WGMMA=1 PRECISION=2
+// check: NHWC=4 WGMMA=1 PRECISION=2 BN=64 WARPS=4 STAGES=4
+// check: NHWC=4 WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -350,6 +357,28 @@
  *     low 3 bits), which is the register layout of wgmma's bf16 A as the
  *     RS path above has it, in tap order; no split. Then the RS path's
  *     products and OVERLAP as above: the tensor cores read only B.
+ *   NHWC=4 (ATMA: ASMEM's consumers, fed by TMA). The gather's copies,
+ *     two 16-byte cp.async a lane and row, are what keeps L1 busiest at
+ *     NHWC=2; here the copy engine makes them. The pre-pass pads each
+ *     group's channels to 32 and lays out each 32 of a pixel as 64 bytes
+ *     of hi halves, then 64 of lo: one slice's 128-byte row of A exactly,
+ *     so a slice (one tap, 32 channels: Cgp/32 slices a tap) of a block's
+ *     positions is one TMA box of x seen as a 5-D bf16 tensor (2*ctot, W,
+ *     H, D, N), box (64, BW, BH, 1, 1) at (channel, ow0 - pad + kw*DIL,
+ *     oh0 - pad + kh*DIL, od - pad + kd*DIL, n), written 128-byte swizzled
+ *     as wgmma reads it; the padding's rows and columns lie outside the
+ *     tensor and the engine fills them with zeros. A block therefore owns
+ *     a patch of BH x BW outputs (TBM of them) of one sample and output
+ *     depth instead of a run of M: the host picks BW (a power of two from
+ *     8 to TBM) so that the patches waste the fewest positions past Wo and
+ *     Ho, and those rows are multiplied and not stored. B's slice is a box
+ *     of the prepared weights seen as (64, nnb*8 rows, slices), rows past
+ *     the group's padded channels zero-filled. Thread 0 issues both boxes
+ *     on the slot's mbarrier (expecting their bytes); every thread waits
+ *     on it in place of cp.async's wait, and the block barrier per slice
+ *     still says when a slot is free again. Stride 1 only (a stride would
+ *     need the box's element strides, and strided transposed convs take
+ *     another gather anyway); no fused pool.
  *   Accumulators: register 4i+{0,1} holds row 16*w + lane/4 of the m64
  *     tile, columns 8i + 2*(lane%4) + {0,1}; 4i+{2,3} 8 rows further
  *     down. They go through sC to the same epilogue.
@@ -556,6 +585,16 @@
 #define OPAD_D 0
 #endif
 
+#ifndef RELU
+#define RELU 0
+#endif
+#ifndef POOL
+#define POOL 0
+#endif
+#ifndef POOL_STRIDE
+#define POOL_STRIDE POOL
+#endif
+
 /* Transposed with a stride above 1 on some axis: the division gather (see
  * the top); transposed with stride 1 everywhere runs as a forward conv. */
 #if CONV_TRANSPOSED && (STRIDE_D > 1 || STRIDE_H > 1 || STRIDE_W > 1)
@@ -568,23 +607,24 @@
  * division gather over every tap (PHASES=0). */
 #define PHASED (TGATHER && PHASES)
 #define TDIV (TGATHER && !PHASES)
+/* NHWC=4's boxes need a stride of 1 on every axis (a patch of outputs reads
+ * a patch of inputs) and no fused pool (its epilogue takes a tile's
+ * positions as one run of consecutive ones; a patch's are not): elsewhere
+ * it runs as 2. */
+#if NHWC == 4 && (STRIDE_D > 1 || STRIDE_H > 1 || STRIDE_W > 1 || POOL > 0)
+#undef NHWC
+#define NHWC 2
+#endif
 /* CLAST: the channels-last gather (NHWC=1), where the gather is a forward
  * one over the problem's own taps (not TGATHER's, whose phases and
  * divisions index the taps otherwise). */
 #define CLAST (NHWC && !TGATHER)
-/* CL16: NHWC=2 or 3 there, x's channels as bf16 hi and lo; ASMEM: NHWC=2,
- * A read by wgmma from shared memory (NHWC=3: by ldmatrix into registers) */
+/* CL16: NHWC=2, 3 or 4 there, x's channels as bf16 hi and lo; ASMEM: NHWC=2
+ * or 4, A read by wgmma from shared memory (NHWC=3: by ldmatrix into
+ * registers); ATMA: NHWC=4, A and B loaded by TMA */
 #define CL16 (CLAST && NHWC >= 2)
-#define ASMEM (CL16 && NHWC == 2)
-#ifndef RELU
-#define RELU 0
-#endif
-#ifndef POOL
-#define POOL 0
-#endif
-#ifndef POOL_STRIDE
-#define POOL_STRIDE POOL
-#endif
+#define ASMEM (CL16 && (NHWC == 2 || NHWC == 4))
+#define ATMA (CL16 && NHWC == 4)
 
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -891,7 +931,8 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 // gemm_wgmma_tf32, flash_wgmma, conv_igemm's WGMMA=1), written once:
 //   mbar_init / mbar_wait / mbar_arrive / mbar_arrive_expect_tx
 //                                 mbarriers in this block's shared memory
-//   tma_load_2d / tma_load_3d     one TMA box global -> shared, counted in bytes on an mbarrier
+//   tma_load_2d / tma_load_3d / tma_load_5d
+//                                 one TMA box global -> shared, counted in bytes on an mbarrier
 //   tma_load_2d_mc / tma_load_3d_mc
 //                                 the same boxes multicast to the blocks of a cluster
 //   bulk_load(dst, src, bytes, bar, policy)
@@ -905,6 +946,9 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 //                                 wgmma wait (accumulators) or reusing an in-flight A operand
 //   KB_WGMMA_REGS32..128, KB_WGMMA_ACC32..128(d)
 //                                 a wgmma's accumulator operands for inline asm
+//   kb_tensor_map_encoder()       (host) the driver's cuTensorMapEncodeTiled, found
+//                                 once through the runtime (no libcuda linked); NULL
+//                                 where the driver has none
 // Shared-memory operands are 32-bit addresses (smem_u32). The descriptor
 // fields: start address >> 4 in bits 0-13, leading-dimension byte offset
 // >> 4 in 16-29, stride byte offset >> 4 in 32-45, swizzle mode 1 (128 B)
@@ -919,6 +963,7 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 #define KBREED_COMMON_HOPPER_CUH
 
 #include <cuda.h> /* CUtensorMap: types only, no driver calls linked */
+#include <cuda_runtime.h>
 #include <stdint.h>
 
 __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count)
@@ -992,6 +1037,18 @@ __device__ __forceinline__ void tma_load_3d_mc(uint32_t dst, const CUtensorMap *
 	asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
 		     ".multicast::cluster [%0], [%1, {%2, %3, %4}], [%5], %6;" ::"r"(dst),
 		     "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar), "h"(mask)
+		     : "memory");
+}
+
+/* One 5-D TMA box (c0 the innermost coordinate) into shared memory at dst;
+ * completion is counted in bytes on the mbarrier. Coordinates may lie
+ * outside the tensor (negative too): those elements are zero-filled. */
+__device__ __forceinline__ void tma_load_5d(uint32_t dst, const CUtensorMap *map, int c0, int c1, int c2, int c3,
+					    int c4, uint32_t bar)
+{
+	asm volatile("cp.async.bulk.tensor.5d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     " [%0], [%1, {%2, %3, %4, %5, %6}], [%7];" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(c4), "r"(bar)
 		     : "memory");
 }
 
@@ -1087,6 +1144,35 @@ __device__ __forceinline__ void reg_fence(uint32_t &x)
 	asm volatile("" : "+r"(x)::"memory");
 }
 
+/* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI), looked
+ * up once per candidate (gemm_wgmma_f16, gemm_wgmma_tf32, flash_wgmma,
+ * conv_igemm's NHWC=4); NULL where the runtime cannot find it, the error
+ * that left cleared. */
+typedef CUresult (*kb_encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+				       const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+				       const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+				       CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static inline kb_encode_tiled_fn kb_tensor_map_encoder(void)
+{
+	static kb_encode_tiled_fn enc = NULL;
+	if (enc)
+		return enc;
+	void *fn = NULL;
+	cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+	cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
+							 cudaEnableDefault, &q);
+#else
+	cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &q);
+#endif
+	if (e == cudaSuccess && q == cudaDriverEntryPointSuccess && fn)
+		enc = (kb_encode_tiled_fn)fn;
+	else
+		(void)cudaGetLastError(); /* the caller's launches check the last error */
+	return enc;
+}
+
 #endif
 // ---- end of ../common/hopper.cuh ----
 #endif
@@ -1106,7 +1192,7 @@ static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
 static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
 static_assert(OVERLAP == 0 || OVERLAP == 1, "OVERLAP is 0 or 1");
-static_assert(NHWC >= 0 && NHWC <= 3, "NHWC is 0, 1, 2 or 3");
+static_assert(NHWC >= 0 && NHWC <= 4, "NHWC is 0 to 4");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -1499,14 +1585,17 @@ __global__ void __launch_bounds__(256) conv_prep_input(const float *__restrict__
 		for (int u = 0; u < PREP_P * 8 / 256; u++) {
 			const int it = threadIdx.x + 256 * u, pr = it >> 3, p = p0 + pr;
 #if CL16
-			/* 8 channels, their hi halves (h = 0) or their lo ones: 16 bytes */
+			/* 8 channels, their hi halves (h = 0) or their lo ones: 16 bytes;
+			 * of each 8 channels' 32 bytes the hi half first, or (ATMA) of
+			 * each 32 channels' 128 the 64 bytes of hi halves first */
 			const int cb = (it >> 1) & 3, h = it & 1, c = c0 + 8 * cb;
+			const int piece = ATMA ? 4 * h + cb : 2 * cb + h;
 			if (p < S && c < ctot) {
 				uint32_t hl[2][4];
 #pragma unroll
 				for (int j = 0; j < 4; j++)
 					bf16x2_split(tile[pr][8 * cb + 2 * j], tile[pr][8 * cb + 2 * j + 1], hl[0][j], hl[1][j]);
-				reinterpret_cast<uint4 *>(xc)[(((int64_t)n * S + p) * ctot + c) / 4 + h] =
+				reinterpret_cast<uint4 *>(xc)[(((int64_t)n * S + p) * ctot + c0) / 4 + piece] =
 					h ? make_uint4(hl[1][0], hl[1][1], hl[1][2], hl[1][3])
 					  : make_uint4(hl[0][0], hl[0][1], hl[0][2], hl[0][3]);
 			}
@@ -1675,6 +1764,12 @@ struct conv_args {
 #if CLAST
 	int Cgp, ctot; /* channels per group and tap as laid out (Cg rounded up to 4); G*Cgp */
 #endif
+#if ATMA
+	int cpt;    /* slices a tap: Cgp / 32 */
+	int bw, bh; /* a block's patch of outputs: bh rows of bw positions (bw a power of two, bw*bh = TBM) */
+	int lbw;    /* log2(bw) */
+	int tw, th; /* patches along Wo and along Ho */
+#endif
 	/* Only where the problem needs them (the 2-D forward conv's kernel is
 	 * the same code as before they were added): */
 #if CONV_DIMS == 3
@@ -1740,7 +1835,13 @@ __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
 }
 #endif
 
-__global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_args args)
+#if ATMA
+/* the boxes of x (channels-last, bf16 halves) and of the prepared weights */
+#define CONV_MAPS , const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB
+#else
+#define CONV_MAPS
+#endif
+__global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_args args CONV_MAPS)
 {
 	extern __shared__ __align__(16) float smem_raw[];
 #if WGMMA
@@ -1798,6 +1899,38 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 #endif
 
+#if ATMA
+	/* The block's patch: outputs (od0, oh0 + r / bw, ow0 + r % bw) of
+	 * sample nimg for its rows r; tile_m = ((nimg*Do + od0)*th + ty)*tw + tx. */
+	int pt = tile_m;
+	const int ow0 = (pt % a.tw) * a.bw;
+	pt /= a.tw;
+	const int oh0 = (pt % a.th) * a.bh;
+	pt /= a.th;
+#if CONV_DIMS == 3
+	const int od0 = pt % a.Do, nimg = pt / a.Do;
+	const int pad_dz = pad_d;
+#else
+	const int od0 = 0, nimg = pt;
+	constexpr int pad_dz = 0;
+#endif
+#if CONV_GROUPS > 1
+	const int bgrp = grp, brow = tn * BN; /* the group, and the tile's first row of its weights */
+#else
+	const int bgrp = 0, brow = n0;
+#endif
+	(void)m0, (void)mcount, (void)nvalid; /* the table's and the gather's */
+#if CONV_DIMS == 3
+	(void)HW, (void)mid;
+#endif
+	/* a "full" mbarrier per slot, in the table's place (no table here) */
+	const unsigned bars = smem_u32(minfo);
+	if (tid == 0) {
+		for (int sl = 0; sl < NSTAGE; sl++)
+			mbar_init(bars + 8u * (unsigned)sl, 1);
+		asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+	}
+#else
 	/* Per-position table: x address of tap (0,0,0) and the first input
 	 * row/column (TDIV: the sample's address and oh + PAD, ow + PAD). */
 	for (int r = tid; r < TBM; r += NTHREADS) {
@@ -1866,8 +1999,10 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		}
 		minfo[r] = e;
 	}
+#endif /* ATMA */
 	__syncthreads();
 
+#if !ATMA /* the gather's state and copies (ATMA: tma_slice below) */
 	/* Gather state: this thread's tap column kk and positions row0 + i*ROWSTEP. */
 #if CLAST
 	/* GCH taps (channels of one tap) from column kk; a warp's RPI rows: 4
@@ -1921,8 +2056,10 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	}
 #endif
 #endif /* CLAST */
+#endif /* !ATMA */
 	const unsigned sbase = smem_u32(smem);
-#if CONV_GROUPS > 1
+#if ATMA
+#elif CONV_GROUPS > 1
 	/* the group's prepared weights, then this tile's n8 blocks in them */
 #if PHASED
 	const int nkg = a.nkg; /* slices per group in the phase's slot */
@@ -1943,6 +2080,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	const int bchunks = nvalid * 8 * FR; /* 16-byte chunks per k8 block row */
 #endif
 
+#if !ATMA
 	/* The copies of one slice are issued in KPARTS pieces: slice_begin
 	 * fixes the slot and this thread's tap offset, gather_part(p) copies
 	 * rows p*NR/GPARTS .. (p+1)*NR/GPARTS - 1 of this thread's A column
@@ -2090,6 +2228,29 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		ci += a.dci + c;
 #endif
 	};
+#endif /* !ATMA */
+
+#if ATMA
+	/* Thread 0: slice s into slot `slot`, A's box and B's on the slot's
+	 * mbarrier, which then waits for both boxes' bytes (zero-filled ones
+	 * count too). Slice s is tap s / cpt's channels 32*(s % cpt) on. */
+	auto tma_slice = [&](int slot, int s) {
+		const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u, bar = bars + 8u * (unsigned)slot;
+		int tap = s / a.cpt;
+		const int chunk = s - tap * a.cpt;
+		const int tkw = tap % a.KW;
+		tap /= a.KW;
+#if CONV_DIMS == 3
+		const int tkh = tap % a.KH, tkd = tap / a.KH;
+#else
+		const int tkh = tap, tkd = 0;
+#endif
+		mbar_arrive_expect_tx(bar, (unsigned)(TBM + BN) * 128u);
+		tma_load_5d(sa, &tmA, (bgrp * a.cpt + chunk) * 64, ow0 - pad_w + tkw * GDIL_W,
+			    oh0 - pad_h + tkh * GDIL_H, od0 - pad_dz + tkd * GDIL_D, nimg, bar);
+		tma_load_3d(sa + (unsigned)A_FLOATS * 4u, &tmB, 0, brow, bgrp * a.nk + s, bar);
+	};
+#endif
 
 #if WGMMA
 	/* warp wq of warpgroup wg: rows rowbase.. +15 of each of its m64 tiles */
@@ -2171,6 +2332,11 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	const int a_lane = (wm * WTM + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
 #endif
 
+#if ATMA
+	if (tid == 0)
+		for (int s = 0; s < AHEAD && s < a.nk; s++)
+			tma_slice(s, s);
+#else
 #pragma unroll 1
 	for (int s = 0; s < AHEAD; s++) {
 		if (s < a.nk) {
@@ -2182,6 +2348,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		}
 		cp_async_commit();
 	}
+#endif
 
 	/* NBUF slices per trip, so that each one's A register set is a constant */
 #pragma unroll 1
@@ -2191,6 +2358,16 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			const int kt = kt0 + b;
 			if (NBUF > 1 && kt >= a.nk)
 				break;
+#if ATMA
+			/* slot (kt-NBUF) % NSTAGE free (as below); thread 0 refills it
+			 * with slice kt + AHEAD, and all wait for slice kt's boxes */
+			__syncthreads();
+			const int ls = kt + AHEAD;
+			if (tid == 0 && ls < a.nk)
+				tma_slice(ls % NSTAGE, ls);
+			const int slot = kt % NSTAGE;
+			mbar_wait(bars + 8u * (unsigned)slot, (unsigned)(kt / NSTAGE) & 1u);
+#else
 			cp_async_wait<AHEAD - 1>();
 #if WGMMA
 			/* this thread's copies, made by the generic proxy, seen by wgmma's async one */
@@ -2204,6 +2381,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			if (loading)
 				slice_begin(ls % NSTAGE);
 			const int slot = kt % NSTAGE;
+#endif
 			const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
 #if ASMEM
 			/* the wgmma of this slice's K steps, A and B both by descriptor (a K
@@ -2226,10 +2404,12 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 					}
 				}
 				wgmma_commit();
+#if !ATMA
 #pragma unroll
 				for (int k8 = 0; k8 < BK / 8; k8++)
 					if (loading)
 						gather_part(k8, ls);
+#endif
 				wgmma_wait<OVERLAP>();
 #if !OVERLAP
 				acc_fence();
@@ -2366,9 +2546,11 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				}
 			}
 #endif
+#if !ATMA
 			if (loading)
 				slice_end();
 			cp_async_commit();
+#endif
 		}
 	}
 #if OVERLAP
@@ -2403,6 +2585,12 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	for (int u = 0; u < EU; u++) {
 		int r = er0 + u * ERT;
 		ybase[u] = -1;
+#if ATMA
+		/* row r of the patch; rows past Ho or Wo are not stored */
+		const int oh = oh0 + (r >> a.lbw), ow = ow0 + (r & (a.bw - 1));
+		if (oh < a.Ho && ow < a.Wo)
+			ybase[u] = ((int64_t)nimg * a.Cout + n0) * npos + ((int64_t)od0 * a.Ho + oh) * a.Wo + ow;
+#else
 		if (r < mcount) {
 			int m = m0 + r;
 			int n = m / npos, p = m - n * npos;
@@ -2422,6 +2610,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			ybase[u] = ((int64_t)n * a.Cout + n0) * npos + p;
 #endif
 		}
+#endif /* ATMA */
 	}
 #else
 	/* Pooled rows R = n*Po + po whose windows meet positions [m0, m0 + mcount). */
@@ -2632,8 +2821,9 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	int64_t M = N * Do * Ho * Wo, K = Cg * T;
 #if CLAST
 	/* channels-last: each group's channels padded to Cgp (CL16: to 8, a
-	 * 16-byte piece of bf16), K = (tap, channel) */
-	const int64_t Cgp = CL16 ? (Cg + 7) / 8 * 8 : (Cg + 3) / 4 * 4, ctot = CONV_GROUPS * Cgp, S = D * H * W;
+	 * 16-byte piece of bf16; ATMA: to 32, a slice), K = (tap, channel) */
+	const int64_t Cgp = ATMA ? (Cg + 31) / 32 * 32 : CL16 ? (Cg + 7) / 8 * 8 : (Cg + 3) / 4 * 4;
+	const int64_t ctot = CONV_GROUPS * Cgp, S = D * H * W;
 	K = T * Cgp;
 	if (S * ctot > lim || (ctot + 31) / 32 > 65535)
 		return KB_ERR_SHAPE;
@@ -2802,12 +2992,70 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		a.Wof = (int)Wo;
 		a.nkg = nk;
 #endif
+#if ATMA
+		/* The patch: bw (a power of two, TBM down to 8) covering Wo x Ho
+		 * with the fewest positions past them, a narrower one only where it
+		 * saves 2% (wider boxes, fewer rows). */
+		int bw = TBM;
+		int64_t cover_best = -1;
+		for (int c = TBM; c >= 8; c /= 2) {
+			const int64_t r = TBM / c, cover = (Wo + c - 1) / c * c * ((Ho + r - 1) / r * r);
+			if (cover_best < 0 || cover * 50 < cover_best * 49) {
+				cover_best = cover;
+				bw = c;
+			}
+		}
+		a.bw = bw;
+		a.bh = TBM / bw;
+		for (a.lbw = 0; (1 << a.lbw) < bw; a.lbw++)
+			;
+		a.tw = (int)((Wo + bw - 1) / bw);
+		a.th = (int)((Ho + a.bh - 1) / a.bh);
+		a.cpt = (int)(Cgp / 32);
+		Mgrid = N * Do * a.th * a.tw * TBM; /* a patch a block */
+		if (Mgrid > lim) {
+			rc = KB_ERR_SHAPE;
+			goto out;
+		}
+		CUtensorMap tmA, tmB;
+		const kb_encode_tiled_fn enc = kb_tensor_map_encoder();
+		if (!enc) {
+			rc = KB_ERR_LAUNCH;
+			goto out;
+		}
+		{
+			/* x channels-last as bf16 (2*ctot, W, H, D, N); boxes (64, bw, bh, 1, 1) */
+			const cuuint64_t dims[5] = { (cuuint64_t)(2 * ctot), (cuuint64_t)W, (cuuint64_t)H, (cuuint64_t)D,
+						     (cuuint64_t)N };
+			const cuuint64_t pitch[4] = { (cuuint64_t)(4 * ctot), (cuuint64_t)(4 * ctot * W),
+						      (cuuint64_t)(4 * ctot * W * H), (cuuint64_t)(4 * ctot * S) };
+			const cuuint32_t box[5] = { 64, (cuuint32_t)bw, (cuuint32_t)a.bh, 1, 1 };
+			const cuuint32_t one[5] = { 1, 1, 1, 1, 1 };
+			/* the prepared weights as bf16 (64, nnb*8 rows, groups * slices); boxes (64, BN, 1) */
+			const cuuint64_t wdims[3] = { 64, (cuuint64_t)nnb * 8, (cuuint64_t)CONV_GROUPS * nk };
+			const cuuint64_t wpitch[2] = { 128, (cuuint64_t)nnb * 8 * 128 };
+			const cuuint32_t wbox[3] = { 64, BN, 1 };
+			if (enc(&tmA, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 5, xc, dims, pitch, box, one,
+				CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+				CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) != CUDA_SUCCESS ||
+			    enc(&tmB, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, wsp, wdims, wpitch, wbox, one,
+				CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+				CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) != CUDA_SUCCESS) {
+				rc = KB_ERR_LAUNCH;
+				goto out;
+			}
+		}
+#endif
 		int64_t grid = ((Mgrid + TBM - 1) / TBM) * a.ntiles;
 		if (grid > INT32_MAX) {
 			rc = KB_ERR_SHAPE;
 			goto out;
 		}
+#if ATMA
+		conv_igemm_kernel<<<dim3((unsigned)grid, NPHASE), NTHREADS, SMEM_BYTES, st>>>(a, tmA, tmB);
+#else
 		conv_igemm_kernel<<<dim3((unsigned)grid, NPHASE), NTHREADS, SMEM_BYTES, st>>>(a);
+#endif
 		if (cudaGetLastError() != cudaSuccess)
 			rc = KB_ERR_LAUNCH;
 	}

@@ -1,5 +1,5 @@
-// kbreed winner for 67_conv_standard_1D: 2.8654 ms on NVIDIA H100 80GB HBM3 = 92% of PyTorch eager (2.6394 ms), 37% of the floor.
-// Run 5, candidate 187, round 0. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 67_conv_standard_1D: 2.3751 ms on NVIDIA H100 80GB HBM3 = 112% of PyTorch eager (2.6598 ms), 45% of the floor.
+// Run 5, candidate 128, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_igemm
@@ -25,7 +25,7 @@
 #define WGMMA 1
 #define OVERLAP 0
 #define PHASES 0
-#define NHWC 2
+#define NHWC 4
 // kbreed-template: conv_igemm
 // family: conv
 // problems: conv2d conv2d_relu_maxpool conv1d conv3d conv1d_grouped conv2d_grouped conv3d_grouped conv1d_pointwise conv2d_pointwise conv3d_pointwise conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_grouped conv_transpose2d_grouped conv_transpose3d_grouped conv_transpose1d_pointwise conv_transpose2d_pointwise conv_transpose3d_pointwise
@@ -39,9 +39,10 @@
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN as 64 or 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
-// knob NHWC: 0 1 2 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers (WGMMA=1 PRECISION=2 only, runs as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=2
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=2
+// knob NHWC: 0 1 2 3 4 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once; 4 = 2's operands loaded by TMA instead of the gather: each slice of A one box of x channels-last (a patch of output positions, one tap, 32 channels' hi and lo halves; the padding's zeros filled in by the copy engine) and of B one box of the weights, by one thread on an mbarrier (channels padded to 32; convs of stride 1 without the fused pool, run as 2 elsewhere) (2, 3 and 4: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=4
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=4 NHWC=4
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
 // same: WGMMA=1 BK=16 as BK=32
 // same: WGMMA=1 BN=32 as BN=64
@@ -53,6 +54,12 @@
 // same: WGMMA=0 NHWC=2 as NHWC=1
 // same: PRECISION=1 NHWC=2 as NHWC=1
 // same: PRECISION=3 NHWC=2 as NHWC=1
+// same: WGMMA=0 NHWC=3 as NHWC=1
+// same: PRECISION=1 NHWC=3 as NHWC=1
+// same: PRECISION=3 NHWC=3 as NHWC=1
+// same: WGMMA=0 NHWC=4 as NHWC=1
+// same: PRECISION=1 NHWC=4 as NHWC=1
+// same: PRECISION=3 NHWC=4 as NHWC=1
 // same: WGMMA=1 OVERLAP=1 STAGES=2 as STAGES=3
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=8 BM=256 PRECISION=3 as OVERLAP=0
 // same: WGMMA=1 OVERLAP=1 BN=128 WARPS=4 BM=128 PRECISION=3 as OVERLAP=0
@@ -71,6 +78,11 @@
 // check: NHWC=2 WGMMA=1 PRECISION=2
 // check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BN=64 WARPS=4
 // check: NHWC=2 WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
+// check: NHWC=3 WGMMA=1 PRECISION=2 BN=64 WARPS=4
+// check: NHWC=3 WGMMA=1 OVERLAP=1 PRECISION=2
+// check: NHWC=4 WGMMA=1 PRECISION=2
+// check: NHWC=4 WGMMA=1 PRECISION=2 BN=64 WARPS=4 STAGES=4
+// check: NHWC=4 WGMMA=1 OVERLAP=1 PRECISION=2 BM=256 BN=128 WARPS=8
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -168,7 +180,7 @@
  * cp.async, because in x's own layout consecutive taps (ci, kh, kw) of a
  * position are neither adjacent nor aligned. conv_prep_input rewrites x
  * once per call into scratch as xc (N, D, H, W, G, Cgp), each group's Cg
- * channels padded with zeros to Cgp, a multiple of 4 (a 32 x 32 tiled
+ * channels padded with zeros to Cgp, a multiple of 4 (a tiled
  * transpose through shared memory), and K runs over (tap, channel), k =
  * ((kd*KH + kh)*KW + kw)*Cgp + ci, K = T*Cgp. Four consecutive k of a
  * position are then four adjacent channels of one input pixel, 16 aligned
@@ -317,7 +329,8 @@
  *     4 hi and 4 lo registers per m64 tile, not 4 k8 steps of 4 + 4.
  *     Accuracy as gemm_wgmma_tf32's PRECISION=2 (about 4e-6 relative in
  *     the norm on its CPU model; strict allows 1e-4).
- *   NHWC=2 (CL16: a forward gather, PRECISION=2): A from shared memory.
+ *   NHWC=2 (ASMEM; CL16 is NHWC 2 or 3 where the gather is a forward one,
+ *     at PRECISION=2): A from shared memory.
  *     The split of A is done once per call instead of once per slice and
  *     warpgroup: conv_prep_input writes each channel's bf16 hi and lo (4
  *     bytes a channel as at NHWC=1: of each 8 channels, 16 bytes of hi
@@ -330,7 +343,38 @@
  *     lo 64 bytes in), so the weights' rows hold the taps in order too
  *     (not 0 4 1 5 ...: no ldmatrix fragments to match). No A registers
  *     and no ldmatrix or cvt in the loop; each slice's wgmma are issued
- *     first and the next slice's copies while they run.
+ *     first and the next slice's copies while they run. The cost: each of
+ *     the three products reads its whole A and B from shared memory (A's
+ *     hi halves twice), and at BN = 64 an A tile is as large as a B one.
+ *   NHWC=3 (CL16 without ASMEM): the same pre-pass, gather and weights, A
+ *     loaded into registers once per slice by ldmatrix from the swizzled
+ *     rows (a lane's address: its row of the warp's 16, piece 2ks or 2ks+1
+ *     for k 0-7 or 8-15 of k16 step ks, 4 pieces on for lo, XOR the row's
+ *     low 3 bits), which is the register layout of wgmma's bf16 A as the
+ *     RS path above has it, in tap order; no split. Then the RS path's
+ *     products and OVERLAP as above: the tensor cores read only B.
+ *   NHWC=4 (ATMA: ASMEM's consumers, fed by TMA). The gather's copies,
+ *     two 16-byte cp.async a lane and row, are what keeps L1 busiest at
+ *     NHWC=2; here the copy engine makes them. The pre-pass pads each
+ *     group's channels to 32 and lays out each 32 of a pixel as 64 bytes
+ *     of hi halves, then 64 of lo: one slice's 128-byte row of A exactly,
+ *     so a slice (one tap, 32 channels: Cgp/32 slices a tap) of a block's
+ *     positions is one TMA box of x seen as a 5-D bf16 tensor (2*ctot, W,
+ *     H, D, N), box (64, BW, BH, 1, 1) at (channel, ow0 - pad + kw*DIL,
+ *     oh0 - pad + kh*DIL, od - pad + kd*DIL, n), written 128-byte swizzled
+ *     as wgmma reads it; the padding's rows and columns lie outside the
+ *     tensor and the engine fills them with zeros. A block therefore owns
+ *     a patch of BH x BW outputs (TBM of them) of one sample and output
+ *     depth instead of a run of M: the host picks BW (a power of two from
+ *     8 to TBM) so that the patches waste the fewest positions past Wo and
+ *     Ho, and those rows are multiplied and not stored. B's slice is a box
+ *     of the prepared weights seen as (64, nnb*8 rows, slices), rows past
+ *     the group's padded channels zero-filled. Thread 0 issues both boxes
+ *     on the slot's mbarrier (expecting their bytes); every thread waits
+ *     on it in place of cp.async's wait, and the block barrier per slice
+ *     still says when a slot is free again. Stride 1 only (a stride would
+ *     need the box's element strides, and strided transposed convs take
+ *     another gather anyway); no fused pool.
  *   Accumulators: register 4i+{0,1} holds row 16*w + lane/4 of the m64
  *     tile, columns 8i + 2*(lane%4) + {0,1}; 4i+{2,3} 8 rows further
  *     down. They go through sC to the same epilogue.
@@ -393,7 +437,7 @@
 #define PRECISION 3
 #endif
 /* NHWC=2's bf16 halves are the 3xBF16 wgmma path's operands */
-#if NHWC == 2 && !(WGMMA && PRECISION == 2)
+#if NHWC >= 2 && !(WGMMA && PRECISION == 2)
 #undef NHWC
 #define NHWC 1
 #endif
@@ -537,6 +581,16 @@
 #define OPAD_D 0
 #endif
 
+#ifndef RELU
+#define RELU 0
+#endif
+#ifndef POOL
+#define POOL 0
+#endif
+#ifndef POOL_STRIDE
+#define POOL_STRIDE POOL
+#endif
+
 /* Transposed with a stride above 1 on some axis: the division gather (see
  * the top); transposed with stride 1 everywhere runs as a forward conv. */
 #if CONV_TRANSPOSED && (STRIDE_D > 1 || STRIDE_H > 1 || STRIDE_W > 1)
@@ -549,22 +603,24 @@
  * division gather over every tap (PHASES=0). */
 #define PHASED (TGATHER && PHASES)
 #define TDIV (TGATHER && !PHASES)
+/* NHWC=4's boxes need a stride of 1 on every axis (a patch of outputs reads
+ * a patch of inputs) and no fused pool (its epilogue takes a tile's
+ * positions as one run of consecutive ones; a patch's are not): elsewhere
+ * it runs as 2. */
+#if NHWC == 4 && (STRIDE_D > 1 || STRIDE_H > 1 || STRIDE_W > 1 || POOL > 0)
+#undef NHWC
+#define NHWC 2
+#endif
 /* CLAST: the channels-last gather (NHWC=1), where the gather is a forward
  * one over the problem's own taps (not TGATHER's, whose phases and
  * divisions index the taps otherwise). */
 #define CLAST (NHWC && !TGATHER)
-/* CL16: NHWC=2 there, x's channels as bf16 hi and lo, A read by wgmma
- * from shared memory */
-#define CL16 (CLAST && NHWC == 2)
-#ifndef RELU
-#define RELU 0
-#endif
-#ifndef POOL
-#define POOL 0
-#endif
-#ifndef POOL_STRIDE
-#define POOL_STRIDE POOL
-#endif
+/* CL16: NHWC=2, 3 or 4 there, x's channels as bf16 hi and lo; ASMEM: NHWC=2
+ * or 4, A read by wgmma from shared memory (NHWC=3: by ldmatrix into
+ * registers); ATMA: NHWC=4, A and B loaded by TMA */
+#define CL16 (CLAST && NHWC >= 2)
+#define ASMEM (CL16 && (NHWC == 2 || NHWC == 4))
+#define ATMA (CL16 && NHWC == 4)
 
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -868,10 +924,11 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 #if WGMMA
 // ---- inlined from ../common/hopper.cuh ----
 // hopper.cuh - the sm_90a helpers of the wgmma templates (gemm_wgmma_f16,
-// gemm_wgmma_tf32, flash_wgmma), written once:
+// gemm_wgmma_tf32, flash_wgmma, conv_igemm's WGMMA=1), written once:
 //   mbar_init / mbar_wait / mbar_arrive / mbar_arrive_expect_tx
 //                                 mbarriers in this block's shared memory
-//   tma_load_2d / tma_load_3d     one TMA box global -> shared, counted in bytes on an mbarrier
+//   tma_load_2d / tma_load_3d / tma_load_5d
+//                                 one TMA box global -> shared, counted in bytes on an mbarrier
 //   tma_load_2d_mc / tma_load_3d_mc
 //                                 the same boxes multicast to the blocks of a cluster
 //   bulk_load(dst, src, bytes, bar, policy)
@@ -883,11 +940,17 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 //                                 ordering and completion of asynchronous wgmma groups
 //   reg_fence(x)                  keeps the compiler from moving a register's use across a
 //                                 wgmma wait (accumulators) or reusing an in-flight A operand
+//   KB_WGMMA_REGS32..128, KB_WGMMA_ACC32..128(d)
+//                                 a wgmma's accumulator operands for inline asm
+//   kb_tensor_map_encoder()       (host) the driver's cuTensorMapEncodeTiled, found
+//                                 once through the runtime (no libcuda linked); NULL
+//                                 where the driver has none
 // Shared-memory operands are 32-bit addresses (smem_u32). The descriptor
 // fields: start address >> 4 in bits 0-13, leading-dimension byte offset
 // >> 4 in 16-29, stride byte offset >> 4 in 32-45, swizzle mode 1 (128 B)
 // in bits 62-63. The wgmma instructions themselves (shape, types,
-// transposes) stay in each template, beside the tiling they serve.
+// transposes) stay in each template, beside the tiling they serve; only
+// their accumulator operand lists are here.
 //
 // Not a template: kbreed inlines this file in place of the marker line that
 // names it (src/template.h), once per candidate, so that a candidate stays
@@ -896,6 +959,7 @@ CONV_PHASE_FN conv_phase_axis conv_phase_axis_of(int r, int S, int DIL, int PAD,
 #define KBREED_COMMON_HOPPER_CUH
 
 #include <cuda.h> /* CUtensorMap: types only, no driver calls linked */
+#include <cuda_runtime.h>
 #include <stdint.h>
 
 __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count)
@@ -972,6 +1036,18 @@ __device__ __forceinline__ void tma_load_3d_mc(uint32_t dst, const CUtensorMap *
 		     : "memory");
 }
 
+/* One 5-D TMA box (c0 the innermost coordinate) into shared memory at dst;
+ * completion is counted in bytes on the mbarrier. Coordinates may lie
+ * outside the tensor (negative too): those elements are zero-filled. */
+__device__ __forceinline__ void tma_load_5d(uint32_t dst, const CUtensorMap *map, int c0, int c1, int c2, int c3,
+					    int c4, uint32_t bar)
+{
+	asm volatile("cp.async.bulk.tensor.5d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+		     " [%0], [%1, {%2, %3, %4, %5, %6}], [%7];" ::"r"(dst),
+		     "l"((uint64_t)map), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(c4), "r"(bar)
+		     : "memory");
+}
+
 /* An L2 cache policy under which the lines a load brings in are the first
  * to go: for data read once. */
 __device__ __forceinline__ uint64_t l2_evict_first(void)
@@ -993,6 +1069,44 @@ __device__ __forceinline__ void bulk_load(uint32_t dst, const void *src, uint32_
 		     "l"((uint64_t)src), "r"(bytes), "r"(bar), "l"(policy)
 		     : "memory");
 }
+
+/* The accumulator operands of a wgmma, for the inline asm of each
+ * template's instruction: KB_WGMMA_REGS<n> is the register list "%0, ...,
+ * %<n-1>" of a thread's n fp32 accumulators (n = N/2 for m64nNk*: 32, 64,
+ * 96 or 128) and KB_WGMMA_ACC<n>(d) their constraints "+f"(d[0]), ...,
+ * "+f"(d[n-1]); the instruction's other operands follow as %n, %n+1, .... */
+#define KB_WGMMA_REGS32 \
+	"%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+	"%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+#define KB_WGMMA_REGS64 KB_WGMMA_REGS32 ", " \
+	"%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+	"%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+#define KB_WGMMA_REGS96 KB_WGMMA_REGS64 ", " \
+	"%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, " \
+	"%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
+#define KB_WGMMA_REGS128 KB_WGMMA_REGS96 ", " \
+	"%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, " \
+	"%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
+#define KB_WGMMA_ACC32(d) \
+	"+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
+	"+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+	"+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
+	"+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+#define KB_WGMMA_ACC64(d) KB_WGMMA_ACC32(d), \
+	"+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), \
+	"+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
+	"+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
+	"+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+#define KB_WGMMA_ACC96(d) KB_WGMMA_ACC64(d), \
+	"+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), \
+	"+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), \
+	"+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), \
+	"+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+#define KB_WGMMA_ACC128(d) KB_WGMMA_ACC96(d), \
+	"+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), \
+	"+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), \
+	"+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), \
+	"+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
 
 /* Shared-memory matrix descriptor, 128-byte swizzle (fields above). */
 __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint32_t sbo)
@@ -1026,6 +1140,35 @@ __device__ __forceinline__ void reg_fence(uint32_t &x)
 	asm volatile("" : "+r"(x)::"memory");
 }
 
+/* cuTensorMapEncodeTiled, as the driver exports it (CUDA 12.0 ABI), looked
+ * up once per candidate (gemm_wgmma_f16, gemm_wgmma_tf32, flash_wgmma,
+ * conv_igemm's NHWC=4); NULL where the runtime cannot find it, the error
+ * that left cleared. */
+typedef CUresult (*kb_encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+				       const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+				       const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+				       CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static inline kb_encode_tiled_fn kb_tensor_map_encoder(void)
+{
+	static kb_encode_tiled_fn enc = NULL;
+	if (enc)
+		return enc;
+	void *fn = NULL;
+	cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+	cudaError_t e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
+							 cudaEnableDefault, &q);
+#else
+	cudaError_t e = cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", &fn, cudaEnableDefault, &q);
+#endif
+	if (e == cudaSuccess && q == cudaDriverEntryPointSuccess && fn)
+		enc = (kb_encode_tiled_fn)fn;
+	else
+		(void)cudaGetLastError(); /* the caller's launches check the last error */
+	return enc;
+}
+
 #endif
 // ---- end of ../common/hopper.cuh ----
 #endif
@@ -1045,7 +1188,7 @@ static_assert(PHASES == 0 || PHASES == 1, "PHASES is 0 or 1");
 static_assert(WGMMA == 0 || WGMMA == 1, "WGMMA is 0 or 1");
 static_assert(!WGMMA || (BK == 32 && (BN == 64 || BN == 128)), "WGMMA runs BK = 32, BN = 64 or 128");
 static_assert(OVERLAP == 0 || OVERLAP == 1, "OVERLAP is 0 or 1");
-static_assert(NHWC >= 0 && NHWC <= 2, "NHWC is 0, 1 or 2");
+static_assert(NHWC >= 0 && NHWC <= 4, "NHWC is 0 to 4");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "strides >= 1");
 static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "paddings >= 0");
@@ -1210,7 +1353,7 @@ static_assert(CW % 8 == 0 && CW * LDC <= NSTAGE * STAGE_FLOATS, "epilogue stagin
  * registers, a spill of a few bytes at the most). */
 #if OVERLAP
 /* ... and where the accumulators and both A register sets fit in 96 */
-constexpr int A_REGS = CL16 ? 0 : NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
+constexpr int A_REGS = ASMEM ? 0 : NBUF * KSTEPS * MW * 4 * (PRECISION == 1 ? 1 : 2);
 constexpr bool REGS2 = TBM * BN / NTHREADS + A_REGS <= 96;
 #else
 constexpr bool REGS2 = TBM * BN / NTHREADS <= 64;
@@ -1391,53 +1534,75 @@ __global__ void conv_prep_weights(const float *__restrict__ w, float *__restrict
 /* x (N, Cin, S), S = D*H*W, rewritten channels-last as xc (N, S, G, Cgp):
  * group grp's channel ci at xc[n][p][grp][ci], channels past Cg zero
  * (CL16: the same 4 bytes a channel, each 8 channels' 32 bytes their bf16
- * hi halves, then their lo halves). A
- * 32 x 32 tile (channels x positions) per block and sample, through shared
- * memory, so that both the reads (along positions) and the writes (along
- * channels) are whole lines; grid (position tiles, channel tiles, samples
- * up to 65535, the rest by a loop). */
+ * hi halves, then their lo halves). A tile of 32 channels x PREP_P
+ * positions per block and sample goes through shared memory, position-major
+ * with a row of 33 words, so that both of its passes are free of bank
+ * conflicts: the reads, four channels' runs of 32 positions per warp
+ * instruction (16 bytes a lane: 128-byte lines), and the writes, 16 bytes a
+ * thread, a position's channels in consecutive threads (whole lines again).
+ * Grid (position tiles, channel tiles, samples up to 65535, the rest by a
+ * loop). */
+constexpr int PREP_P = 128;
 __global__ void __launch_bounds__(256) conv_prep_input(const float *__restrict__ x, float *__restrict__ xc, int N,
 						       int Cg, int Cgp, int S)
 {
-	__shared__ float tile[32][33];
+	__shared__ float tile[PREP_P][33];
 	const int ctot = CONV_GROUPS * Cgp;
-	const int p0 = blockIdx.x * 32, c0 = blockIdx.y * 32;
-	const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
+	const int p0 = blockIdx.x * PREP_P, c0 = blockIdx.y * 32;
+	const int lane = threadIdx.x & 31, wp = threadIdx.x >> 5;
+	const int cr = lane >> 3, pl = lane & 7; /* read pass: channel of 4, 4 positions of 32 */
+	const bool vec = (S & 3) == 0;            /* 16-byte reads: every row starts aligned */
 	for (int n = blockIdx.z; n < N; n += gridDim.z) {
 		const float *xn = x + (int64_t)n * CONV_GROUPS * Cg * S;
 #pragma unroll
-		for (int r = ty; r < 32; r += 8) {
-			const int c = c0 + r, p = p0 + tx;
-			const int grp = c / Cgp, ci = c - grp * Cgp;
-			float v = 0.0f;
-			if (c < ctot && ci < Cg && p < S)
-				v = xn[(int64_t)(grp * Cg + ci) * S + p];
-			tile[r][tx] = v;
+		for (int u = 0; u < PREP_P / 32; u++) { /* 8 channel quads x PREP_P/32 runs, 8 warps */
+			const int idx = wp + 8 * u, cq = idx & 7, pc = idx >> 3;
+			const int cl = 4 * cq + cr, c = c0 + cl, grp = c / Cgp, ci = c - grp * Cgp;
+			const int pr = 32 * pc + 4 * pl, p = p0 + pr;
+			float v[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+			if (c < ctot && ci < Cg) {
+				const float *src = xn + (int64_t)(grp * Cg + ci) * S + p;
+				if (vec && p + 3 < S) {
+					const float4 q = __ldcs(reinterpret_cast<const float4 *>(src));
+					v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+				} else {
+#pragma unroll
+					for (int k = 0; k < 4; k++)
+						if (p + k < S)
+							v[k] = src[k];
+				}
+			}
+#pragma unroll
+			for (int k = 0; k < 4; k++)
+				tile[pr + k][cl] = v[k];
 		}
 		__syncthreads();
+#pragma unroll
+		for (int u = 0; u < PREP_P * 8 / 256; u++) {
+			const int it = threadIdx.x + 256 * u, pr = it >> 3, p = p0 + pr;
 #if CL16
-		/* thread: position pr of the tile, its channels 8cb..8cb+7, half h
-		 * (hi or lo): 16 bytes, the hi and lo of 8 channels adjacent */
-		const int pr = threadIdx.x >> 3, cb = (threadIdx.x >> 1) & 3, h = threadIdx.x & 1;
-		const int p = p0 + pr, c = c0 + 8 * cb;
-		if (p < S && c < ctot) {
-			uint32_t hl[2][4];
+			/* 8 channels, their hi halves (h = 0) or their lo ones: 16 bytes;
+			 * of each 8 channels' 32 bytes the hi half first, or (ATMA) of
+			 * each 32 channels' 128 the 64 bytes of hi halves first */
+			const int cb = (it >> 1) & 3, h = it & 1, c = c0 + 8 * cb;
+			const int piece = ATMA ? 4 * h + cb : 2 * cb + h;
+			if (p < S && c < ctot) {
+				uint32_t hl[2][4];
 #pragma unroll
-			for (int j = 0; j < 4; j++)
-				bf16x2_split(tile[8 * cb + 2 * j][pr], tile[8 * cb + 2 * j + 1][pr], hl[0][j], hl[1][j]);
-			reinterpret_cast<uint4 *>(xc)[(((int64_t)n * S + p) * ctot + c) / 4 + h] =
-				h ? make_uint4(hl[1][0], hl[1][1], hl[1][2], hl[1][3])
-				  : make_uint4(hl[0][0], hl[0][1], hl[0][2], hl[0][3]);
-		}
+				for (int j = 0; j < 4; j++)
+					bf16x2_split(tile[pr][8 * cb + 2 * j], tile[pr][8 * cb + 2 * j + 1], hl[0][j], hl[1][j]);
+				reinterpret_cast<uint4 *>(xc)[(((int64_t)n * S + p) * ctot + c0) / 4 + piece] =
+					h ? make_uint4(hl[1][0], hl[1][1], hl[1][2], hl[1][3])
+					  : make_uint4(hl[0][0], hl[0][1], hl[0][2], hl[0][3]);
+			}
 #else
-		float *xo = xc + (int64_t)n * S * ctot;
-#pragma unroll
-		for (int r = ty; r < 32; r += 8) {
-			const int p = p0 + r, c = c0 + tx;
+			/* 4 channels: 16 bytes */
+			const int q = it & 7, c = c0 + 4 * q;
 			if (p < S && c < ctot)
-				xo[(int64_t)p * ctot + c] = tile[tx][r];
-		}
+				*reinterpret_cast<float4 *>(xc + ((int64_t)n * S + p) * ctot + c) =
+					make_float4(tile[pr][4 * q], tile[pr][4 * q + 1], tile[pr][4 * q + 2], tile[pr][4 * q + 3]);
 #endif
+		}
 		__syncthreads();
 	}
 }
@@ -1511,7 +1676,7 @@ __global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__re
 #define WGMMA_RS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k8.f32.tf32.tf32"
 #define WGMMA_RS_ARGS "p, 1, 1"
 #endif
-#if CL16
+#if ASMEM
 /* (A from shared memory: wgmma_ss below) */
 #elif BN == 64
 static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uint64_t db)
@@ -1519,13 +1684,9 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
 		     WGMMA_RS(64) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     KB_WGMMA_REGS32
 		     "}, {%32, %33, %34, %35}, %36, " WGMMA_RS_ARGS ";\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : KB_WGMMA_ACC32(d)
 		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1537,19 +1698,9 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
 		     WGMMA_RS(128) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     KB_WGMMA_REGS64
 		     "}, {%64, %65, %66, %67}, %68, " WGMMA_RS_ARGS ";\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : KB_WGMMA_ACC64(d)
 		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1558,7 +1709,7 @@ static __device__ __forceinline__ void wgmma_rs(float *d, const uint32_t *a, uin
 #endif
 #endif
 
-#if CL16
+#if ASMEM
 /* D(64 x BN, fp32) += A(64 x 16) * B(BN x 16)^T, bf16, both from shared
  * memory (K-major, 128-byte swizzle) through descriptors da and db. */
 #define WGMMA_SS(n) "wgmma.mma_async.sync.aligned.m64n" #n "k16.f32.bf16.bf16"
@@ -1568,13 +1719,9 @@ static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t 
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
 		     WGMMA_SS(64) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
+		     KB_WGMMA_REGS32
 		     "}, %32, %33, p, 1, 1, 0, 0;\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+		     : KB_WGMMA_ACC32(d)
 		     : "l"(da), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1586,19 +1733,9 @@ static __device__ __forceinline__ void wgmma_ss(float *d, uint64_t da, uint64_t 
 #if CONV_WGMMA_DEVICE
 	asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
 		     WGMMA_SS(128) " {"
-		     "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-		     "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-		     "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-		     "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+		     KB_WGMMA_REGS64
 		     "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-		       "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-		       "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-		       "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-		       "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-		       "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-		       "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-		       "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+		     : KB_WGMMA_ACC64(d)
 		     : "l"(da), "l"(db), "r"(1));
 #else
 	__trap();
@@ -1622,6 +1759,12 @@ struct conv_args {
 			    * CLAST: as ([kd,] kh, kw, ci) digits, BK = ((dkd*KH + dkh)*KW + dkw)*Cgp + dci */
 #if CLAST
 	int Cgp, ctot; /* channels per group and tap as laid out (Cg rounded up to 4); G*Cgp */
+#endif
+#if ATMA
+	int cpt;    /* slices a tap: Cgp / 32 */
+	int bw, bh; /* a block's patch of outputs: bh rows of bw positions (bw a power of two, bw*bh = TBM) */
+	int lbw;    /* log2(bw) */
+	int tw, th; /* patches along Wo and along Ho */
 #endif
 	/* Only where the problem needs them (the 2-D forward conv's kernel is
 	 * the same code as before they were added): */
@@ -1688,7 +1831,13 @@ __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
 }
 #endif
 
-__global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_args args)
+#if ATMA
+/* the boxes of x (channels-last, bf16 halves) and of the prepared weights */
+#define CONV_MAPS , const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB
+#else
+#define CONV_MAPS
+#endif
+__global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_args args CONV_MAPS)
 {
 	extern __shared__ __align__(16) float smem_raw[];
 #if WGMMA
@@ -1746,6 +1895,38 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 #endif
 
+#if ATMA
+	/* The block's patch: outputs (od0, oh0 + r / bw, ow0 + r % bw) of
+	 * sample nimg for its rows r; tile_m = ((nimg*Do + od0)*th + ty)*tw + tx. */
+	int pt = tile_m;
+	const int ow0 = (pt % a.tw) * a.bw;
+	pt /= a.tw;
+	const int oh0 = (pt % a.th) * a.bh;
+	pt /= a.th;
+#if CONV_DIMS == 3
+	const int od0 = pt % a.Do, nimg = pt / a.Do;
+	const int pad_dz = pad_d;
+#else
+	const int od0 = 0, nimg = pt;
+	constexpr int pad_dz = 0;
+#endif
+#if CONV_GROUPS > 1
+	const int bgrp = grp, brow = tn * BN; /* the group, and the tile's first row of its weights */
+#else
+	const int bgrp = 0, brow = n0;
+#endif
+	(void)m0, (void)mcount, (void)nvalid; /* the table's and the gather's */
+#if CONV_DIMS == 3
+	(void)HW, (void)mid;
+#endif
+	/* a "full" mbarrier per slot, in the table's place (no table here) */
+	const unsigned bars = smem_u32(minfo);
+	if (tid == 0) {
+		for (int sl = 0; sl < NSTAGE; sl++)
+			mbar_init(bars + 8u * (unsigned)sl, 1);
+		asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+	}
+#else
 	/* Per-position table: x address of tap (0,0,0) and the first input
 	 * row/column (TDIV: the sample's address and oh + PAD, ow + PAD). */
 	for (int r = tid; r < TBM; r += NTHREADS) {
@@ -1814,8 +1995,10 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		}
 		minfo[r] = e;
 	}
+#endif /* ATMA */
 	__syncthreads();
 
+#if !ATMA /* the gather's state and copies (ATMA: tma_slice below) */
 	/* Gather state: this thread's tap column kk and positions row0 + i*ROWSTEP. */
 #if CLAST
 	/* GCH taps (channels of one tap) from column kk; a warp's RPI rows: 4
@@ -1869,8 +2052,10 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	}
 #endif
 #endif /* CLAST */
+#endif /* !ATMA */
 	const unsigned sbase = smem_u32(smem);
-#if CONV_GROUPS > 1
+#if ATMA
+#elif CONV_GROUPS > 1
 	/* the group's prepared weights, then this tile's n8 blocks in them */
 #if PHASED
 	const int nkg = a.nkg; /* slices per group in the phase's slot */
@@ -1891,6 +2076,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	const int bchunks = nvalid * 8 * FR; /* 16-byte chunks per k8 block row */
 #endif
 
+#if !ATMA
 	/* The copies of one slice are issued in KPARTS pieces: slice_begin
 	 * fixes the slot and this thread's tap offset, gather_part(p) copies
 	 * rows p*NR/GPARTS .. (p+1)*NR/GPARTS - 1 of this thread's A column
@@ -2038,6 +2224,29 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		ci += a.dci + c;
 #endif
 	};
+#endif /* !ATMA */
+
+#if ATMA
+	/* Thread 0: slice s into slot `slot`, A's box and B's on the slot's
+	 * mbarrier, which then waits for both boxes' bytes (zero-filled ones
+	 * count too). Slice s is tap s / cpt's channels 32*(s % cpt) on. */
+	auto tma_slice = [&](int slot, int s) {
+		const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u, bar = bars + 8u * (unsigned)slot;
+		int tap = s / a.cpt;
+		const int chunk = s - tap * a.cpt;
+		const int tkw = tap % a.KW;
+		tap /= a.KW;
+#if CONV_DIMS == 3
+		const int tkh = tap % a.KH, tkd = tap / a.KH;
+#else
+		const int tkh = tap, tkd = 0;
+#endif
+		mbar_arrive_expect_tx(bar, (unsigned)(TBM + BN) * 128u);
+		tma_load_5d(sa, &tmA, (bgrp * a.cpt + chunk) * 64, ow0 - pad_w + tkw * GDIL_W,
+			    oh0 - pad_h + tkh * GDIL_H, od0 - pad_dz + tkd * GDIL_D, nimg, bar);
+		tma_load_3d(sa + (unsigned)A_FLOATS * 4u, &tmB, 0, brow, bgrp * a.nk + s, bar);
+	};
+#endif
 
 #if WGMMA
 	/* warp wq of warpgroup wg: rows rowbase.. +15 of each of its m64 tiles */
@@ -2056,12 +2265,18 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			for (int c = 0; c < BN / 2; c++)
 				reg_fence(acc[i][c]);
 	};
-#if CL16
+#if ASMEM
 	/* A by descriptor: this warpgroup's rows of the slot, 128 bytes each */
 	const unsigned a_wg = (unsigned)(wg * RWG * 128);
-	auto a_fence = [&](int) {};
+#else
+#if CL16
+	/* ldmatrix from the swizzled bf16 rows: this lane's row of its warp's 16
+	 * and its 16-byte piece (k 0-7 or 8-15 of a k16 step), swizzled */
+	const int a_row = rowbase + (lane & 7) + ((lane >> 3) & 1) * 8;
+	const unsigned a_lane = (unsigned)(a_row * 128), a_piece = (unsigned)(lane >> 4), a_swz = (unsigned)(a_row & 7);
 #else
 	const int a_lane = (rowbase + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
+#endif
 	/* every A fragment of a slice, split; set b of NBUF (OVERLAP: the other
 	 * set is still being read by the tensor cores) */
 	uint32_t abig[NBUF][KSTEPS][MW][4];
@@ -2097,7 +2312,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 #endif
 				}
 #endif
-#endif /* CL16 */
+#endif /* ASMEM */
 #else
 	const int wm = warp % WARPS_M, wn = warp / WARPS_M;
 	float acc[MT][NT][4];
@@ -2113,6 +2328,11 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	const int a_lane = (wm * WTM + (lane & 7) + ((lane >> 3) & 1) * 8) * LDK + (lane >> 4) * 4;
 #endif
 
+#if ATMA
+	if (tid == 0)
+		for (int s = 0; s < AHEAD && s < a.nk; s++)
+			tma_slice(s, s);
+#else
 #pragma unroll 1
 	for (int s = 0; s < AHEAD; s++) {
 		if (s < a.nk) {
@@ -2124,6 +2344,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 		}
 		cp_async_commit();
 	}
+#endif
 
 	/* NBUF slices per trip, so that each one's A register set is a constant */
 #pragma unroll 1
@@ -2133,6 +2354,16 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			const int kt = kt0 + b;
 			if (NBUF > 1 && kt >= a.nk)
 				break;
+#if ATMA
+			/* slot (kt-NBUF) % NSTAGE free (as below); thread 0 refills it
+			 * with slice kt + AHEAD, and all wait for slice kt's boxes */
+			__syncthreads();
+			const int ls = kt + AHEAD;
+			if (tid == 0 && ls < a.nk)
+				tma_slice(ls % NSTAGE, ls);
+			const int slot = kt % NSTAGE;
+			mbar_wait(bars + 8u * (unsigned)slot, (unsigned)(kt / NSTAGE) & 1u);
+#else
 			cp_async_wait<AHEAD - 1>();
 #if WGMMA
 			/* this thread's copies, made by the generic proxy, seen by wgmma's async one */
@@ -2146,8 +2377,9 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			if (loading)
 				slice_begin(ls % NSTAGE);
 			const int slot = kt % NSTAGE;
+#endif
 			const unsigned sa = sbase + (unsigned)(slot * STAGE_FLOATS) * 4u;
-#if CL16
+#if ASMEM
 			/* the wgmma of this slice's K steps, A and B both by descriptor (a K
 			 * step is 32 bytes of a row, the lo halves 64 bytes in: the same
 			 * layout for both); the next slice's copies while they run */
@@ -2168,10 +2400,12 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 					}
 				}
 				wgmma_commit();
+#if !ATMA
 #pragma unroll
 				for (int k8 = 0; k8 < BK / 8; k8++)
 					if (loading)
 						gather_part(k8, ls);
+#endif
 				wgmma_wait<OVERLAP>();
 #if !OVERLAP
 				acc_fence();
@@ -2183,6 +2417,20 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			for (int k8 = 0; k8 < BK / 8; k8++) {
 				if (loading)
 					gather_part(k8, ls);
+#if CL16
+				/* NHWC=3: k16 step k8/2's hi and lo fragments straight from the
+				 * bf16 rows (pieces 2ks, 2ks+1; lo 4 pieces on), in tap order as
+				 * the weights are; no split */
+#pragma unroll
+				for (int i = 0; i < MW; i++) {
+					if (k8 & 1)
+						break;
+					const int ks = k8 / 2;
+					const unsigned row = sa + a_lane + (unsigned)(i * 64 * 128);
+					ldsm_x4(abig[b][ks][i], row + (((2u * ks + a_piece) ^ a_swz) << 4));
+					ldsm_x4(asmall[b][ks][i], row + (((2u * ks + a_piece + 4u) ^ a_swz) << 4));
+				}
+#else
 #pragma unroll
 				for (int i = 0; i < MW; i++) {
 					uint32_t r[4];
@@ -2207,6 +2455,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 					}
 #endif
 				}
+#endif /* CL16 */
 			}
 			{
 				const unsigned sbh = sa + (unsigned)A_FLOATS * 4u; /* big piece of B^T */
@@ -2293,17 +2542,21 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 				}
 			}
 #endif
+#if !ATMA
 			if (loading)
 				slice_end();
 			cp_async_commit();
+#endif
 		}
 	}
 #if OVERLAP
 	/* the last slice's group */
 	wgmma_wait<0>();
+#if !ASMEM
 #pragma unroll
 	for (int set = 0; set < NBUF; set++)
 		a_fence(set);
+#endif
 	acc_fence();
 #endif
 	cp_async_wait<0>();
@@ -2328,6 +2581,12 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 	for (int u = 0; u < EU; u++) {
 		int r = er0 + u * ERT;
 		ybase[u] = -1;
+#if ATMA
+		/* row r of the patch; rows past Ho or Wo are not stored */
+		const int oh = oh0 + (r >> a.lbw), ow = ow0 + (r & (a.bw - 1));
+		if (oh < a.Ho && ow < a.Wo)
+			ybase[u] = ((int64_t)nimg * a.Cout + n0) * npos + ((int64_t)od0 * a.Ho + oh) * a.Wo + ow;
+#else
 		if (r < mcount) {
 			int m = m0 + r;
 			int n = m / npos, p = m - n * npos;
@@ -2347,6 +2606,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 			ybase[u] = ((int64_t)n * a.Cout + n0) * npos + p;
 #endif
 		}
+#endif /* ATMA */
 	}
 #else
 	/* Pooled rows R = n*Po + po whose windows meet positions [m0, m0 + mcount). */
@@ -2557,8 +2817,9 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	int64_t M = N * Do * Ho * Wo, K = Cg * T;
 #if CLAST
 	/* channels-last: each group's channels padded to Cgp (CL16: to 8, a
-	 * 16-byte piece of bf16), K = (tap, channel) */
-	const int64_t Cgp = CL16 ? (Cg + 7) / 8 * 8 : (Cg + 3) / 4 * 4, ctot = CONV_GROUPS * Cgp, S = D * H * W;
+	 * 16-byte piece of bf16; ATMA: to 32, a slice), K = (tap, channel) */
+	const int64_t Cgp = ATMA ? (Cg + 31) / 32 * 32 : CL16 ? (Cg + 7) / 8 * 8 : (Cg + 3) / 4 * 4;
+	const int64_t ctot = CONV_GROUPS * Cgp, S = D * H * W;
 	K = T * Cgp;
 	if (S * ctot > lim || (ctot + 31) / 32 > 65535)
 		return KB_ERR_SHAPE;
@@ -2624,7 +2885,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		rc = KB_ERR_LAUNCH;
 		goto out;
 	}
-	conv_prep_input<<<dim3((unsigned)((S + 31) / 32), (unsigned)((ctot + 31) / 32),
+	conv_prep_input<<<dim3((unsigned)((S + PREP_P - 1) / PREP_P), (unsigned)((ctot + 31) / 32),
 			       (unsigned)(N < 65535 ? N : 65535)), 256, 0, st>>>(
 		(const float *)x->data, xc, (int)N, (int)Cg, (int)Cgp, (int)S);
 	if (cudaGetLastError() != cudaSuccess) {
@@ -2727,12 +2988,70 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		a.Wof = (int)Wo;
 		a.nkg = nk;
 #endif
+#if ATMA
+		/* The patch: bw (a power of two, TBM down to 8) covering Wo x Ho
+		 * with the fewest positions past them, a narrower one only where it
+		 * saves 2% (wider boxes, fewer rows). */
+		int bw = TBM;
+		int64_t cover_best = -1;
+		for (int c = TBM; c >= 8; c /= 2) {
+			const int64_t r = TBM / c, cover = (Wo + c - 1) / c * c * ((Ho + r - 1) / r * r);
+			if (cover_best < 0 || cover * 50 < cover_best * 49) {
+				cover_best = cover;
+				bw = c;
+			}
+		}
+		a.bw = bw;
+		a.bh = TBM / bw;
+		for (a.lbw = 0; (1 << a.lbw) < bw; a.lbw++)
+			;
+		a.tw = (int)((Wo + bw - 1) / bw);
+		a.th = (int)((Ho + a.bh - 1) / a.bh);
+		a.cpt = (int)(Cgp / 32);
+		Mgrid = N * Do * a.th * a.tw * TBM; /* a patch a block */
+		if (Mgrid > lim) {
+			rc = KB_ERR_SHAPE;
+			goto out;
+		}
+		CUtensorMap tmA, tmB;
+		const kb_encode_tiled_fn enc = kb_tensor_map_encoder();
+		if (!enc) {
+			rc = KB_ERR_LAUNCH;
+			goto out;
+		}
+		{
+			/* x channels-last as bf16 (2*ctot, W, H, D, N); boxes (64, bw, bh, 1, 1) */
+			const cuuint64_t dims[5] = { (cuuint64_t)(2 * ctot), (cuuint64_t)W, (cuuint64_t)H, (cuuint64_t)D,
+						     (cuuint64_t)N };
+			const cuuint64_t pitch[4] = { (cuuint64_t)(4 * ctot), (cuuint64_t)(4 * ctot * W),
+						      (cuuint64_t)(4 * ctot * W * H), (cuuint64_t)(4 * ctot * S) };
+			const cuuint32_t box[5] = { 64, (cuuint32_t)bw, (cuuint32_t)a.bh, 1, 1 };
+			const cuuint32_t one[5] = { 1, 1, 1, 1, 1 };
+			/* the prepared weights as bf16 (64, nnb*8 rows, groups * slices); boxes (64, BN, 1) */
+			const cuuint64_t wdims[3] = { 64, (cuuint64_t)nnb * 8, (cuuint64_t)CONV_GROUPS * nk };
+			const cuuint64_t wpitch[2] = { 128, (cuuint64_t)nnb * 8 * 128 };
+			const cuuint32_t wbox[3] = { 64, BN, 1 };
+			if (enc(&tmA, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 5, xc, dims, pitch, box, one,
+				CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+				CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) != CUDA_SUCCESS ||
+			    enc(&tmB, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, wsp, wdims, wpitch, wbox, one,
+				CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+				CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) != CUDA_SUCCESS) {
+				rc = KB_ERR_LAUNCH;
+				goto out;
+			}
+		}
+#endif
 		int64_t grid = ((Mgrid + TBM - 1) / TBM) * a.ntiles;
 		if (grid > INT32_MAX) {
 			rc = KB_ERR_SHAPE;
 			goto out;
 		}
+#if ATMA
+		conv_igemm_kernel<<<dim3((unsigned)grid, NPHASE), NTHREADS, SMEM_BYTES, st>>>(a, tmA, tmB);
+#else
 		conv_igemm_kernel<<<dim3((unsigned)grid, NPHASE), NTHREADS, SMEM_BYTES, st>>>(a);
+#endif
 		if (cudaGetLastError() != cudaSuccess)
 			rc = KB_ERR_LAUNCH;
 	}
