@@ -170,12 +170,28 @@ if [ -z "${SANITIZER_LOGS:-}" ] && command -v nvcc >/dev/null; then
 		ok "$name: PHASES=1 compiles to the phase split" ||
 		not_ok "$name: PHASES=1 compiles to the phase split" "$(cat "$tmp/err")"
 	# NHWC=1: the channels-last gather (its pre-pass, conv_prep_input) for
-	# a grouped forward conv; none for the strided transposed one, whose
-	# division gather stays as it is (the PTX of NHWC=0, made above).
+	# a grouped forward conv; for the strided transposed one, not with the
+	# division gather (PHASES=0: the PTX of NHWC=0, made above), and each
+	# phase's at PHASES=1 (NHWC=2: 8 channels' bf16 halves a copy, wgmma
+	# reading A by descriptor).
 	ptx "$name" "nhwc-t" NHWC=1
 	[ -s "$tmp/nhwc-t.ptx" ] && cmp -s "$tmp/ptx-$name-0.ptx" "$tmp/nhwc-t.ptx" &&
-		ok "$name: NHWC=1 compiles to the PTX of NHWC=0" ||
-		not_ok "$name: NHWC=1 compiles to the PTX of NHWC=0" "$(cat "$tmp/err")"
+		ok "$name: NHWC=1 at PHASES=0 compiles to the PTX of NHWC=0" ||
+		not_ok "$name: NHWC=1 at PHASES=0 compiles to the PTX of NHWC=0" "$(cat "$tmp/err")"
+	ptx "$name" "nhwc-tp" NHWC=1 PHASES=1
+	[ -s "$tmp/nhwc-tp.ptx" ] && grep -q conv_prep_input "$tmp/nhwc-tp.ptx" &&
+		grep -q conv_prep_phase_weights "$tmp/nhwc-tp.ptx" &&
+		grep -q 'cp.async.ca.shared.global.*16' "$tmp/nhwc-tp.ptx" &&
+		! grep -Eq 'cp.async.ca.shared.global \[[^]]*\], \[[^]]*\], 4,' "$tmp/nhwc-tp.ptx" &&
+		ok "$name: NHWC=1 at PHASES=1 compiles to the phase split with the channels-last gather" ||
+		not_ok "$name: NHWC=1 at PHASES=1 compiles to the phase split with the channels-last gather" "$(cat "$tmp/err")"
+	ptx "$name" "nhwc2-tp" NHWC=2 PHASES=1 WGMMA=1 PRECISION=2 BN=32
+	[ -s "$tmp/nhwc2-tp.ptx" ] && grep -q conv_prep_input "$tmp/nhwc2-tp.ptx" &&
+		grep -q conv_prep_phase_weights "$tmp/nhwc2-tp.ptx" &&
+		grep -Eq 'wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 *\{[^}]*\}, *%rd[0-9]+, *%rd[0-9]+' \
+			"$tmp/nhwc2-tp.ptx" && ! grep -q 'ldmatrix' "$tmp/nhwc2-tp.ptx" &&
+		ok "$name: NHWC=2 at PHASES=1 compiles to the phase split with wgmma m64n32 from shared memory" ||
+		not_ok "$name: NHWC=2 at PHASES=1 compiles to the phase split with wgmma m64n32 from shared memory" "$(cat "$tmp/err")"
 	name=odd_conv2d_grouped
 	ptx "$name" "nhwc-g" NHWC=1
 	[ -s "$tmp/nhwc-g.ptx" ] && grep -q conv_prep_input "$tmp/nhwc-g.ptx" &&

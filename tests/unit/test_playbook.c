@@ -1227,6 +1227,24 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 	offered = offers_for(&parent, "conv-tma-operands", NULL, &rng, conv2d_defines);
 	if (offered != 1)
 		fail_msg("conv-tma-operands offered %d times to a stride-1 conv", offered);
+	/* conv-phases-channels-last (when PHASES=1 NHWC=0): a strided
+	 * transposed conv's phased parent only; not its division gather's
+	 * (PHASES=0, which NHWC leaves as it is), nor a forward conv. */
+	const struct {
+		const char *genome, *defines;
+		int want;
+	} phased[] = {
+		{ "BM=128 BN=32 BK=16 WARPS=4 PHASES=1 NHWC=0", tconv2d_strided_defines, 1 },
+		{ "BM=128 BN=32 BK=16 WARPS=4 PHASES=0 NHWC=0", tconv2d_strided_defines, 0 },
+		{ "BM=128 BN=32 BK=16 WARPS=4 PHASES=1 NHWC=1", tconv2d_strided_defines, 0 },
+		{ "BM=128 BN=32 BK=16 WARPS=4 PHASES=1 NHWC=0", conv2d_defines, 0 },
+	};
+	for (size_t i = 0; i < sizeof phased / sizeof phased[0]; i++) {
+		assert_int_equal(genome_parse(&parent.genome, ig, phased[i].genome), 0);
+		offered = offers_for(&parent, "conv-phases-channels-last", NULL, &rng, phased[i].defines);
+		if (offered != phased[i].want)
+			fail_msg("conv-phases-channels-last offered %d times to case %zu (%s)", offered, i, phased[i].genome);
+	}
 	/* conv-pointwise-3xbf16 (when PRECISION=3, set PRECISION=2): offered to
 	 * a 3xTF32 conv_pointwise parent, not to one already at 3xBF16. */
 	const struct template *pw = template_find(tpls, n_tpls, "conv_pointwise");
