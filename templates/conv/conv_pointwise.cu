@@ -3,13 +3,15 @@
 // problems: conv1d_pointwise conv2d_pointwise conv3d_pointwise
 // requires: CONV_POINTWISE_PLAIN
 // knob BM: 64 128 | default 128 | category memory access | output channels per block (rows of each image's GEMM, the weight's rows); where Cout <= BM every input element is read from DRAM once
-// knob BN: 64 128 | default 128 | category memory access | positions per block (columns of the GEMM), one contiguous run of x's and y's rows
+// knob BN: 64 128 256 | default 128 | category memory access | positions per block (columns of the GEMM), one contiguous run of x's and y's rows; 256 halves the weight slices copied per position (runs with 8 warps, each a 64 x 64 tile as at 128 with 4)
 // knob BK: 16 32 | default 32 | category memory access | input channels per pipeline slice (the GEMM's K)
 // knob WARPS: 4 8 | default 4 | category parallelism | warps per block: 2 along the channels by WARPS/2 along the positions (4: each warp a 64 x 64 tile, fewer fragment loads per product; on 87_conv_pointwise_2D, H100: 5.77 ms against 7.01 ms with 8)
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory
 // knob PRECISION: 1 2 3 | default 2 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy; 2 = 3xBF16, the same three products of bfloat16 halves on mma.sync m16n8k16, twice TF32's rate (about 4e-6 relative; on 87_conv_pointwise_2D, H100: 5.40 ms against 5.85 ms at 3)
 // check: PRECISION=2 BK=16 BM=64 BN=64 WARPS=8
 // check: PRECISION=2 WARPS=8 STAGES=2
+// check: BN=256 BM=64 BK=16 STAGES=4
+// same: BN=256 WARPS=4 as WARPS=8
 /*
  * conv_pointwise.cu - nn.Conv1d/2d/3d with a window of 1 on every axis,
  * stride 1, no padding, groups 1 (a "pointwise" or 1x1 convolution), with or
@@ -104,6 +106,11 @@
 #ifndef CONV_DIMS
 #define CONV_DIMS 2
 #endif
+/* 256 positions on 4 warps would be 256 accumulators a thread: 8 warps */
+#if BN == 256 && WARPS == 4
+#undef WARPS
+#define WARPS 8
+#endif
 
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -111,7 +118,7 @@
 #include "../common/pw_gemm.cuh" // kbreed:inline
 
 static_assert(BM == 64 || BM == 128, "BM is 64 or 128");
-static_assert(BN == 64 || BN == 128, "BN is 64 or 128");
+static_assert(BN == 64 || BN == 128 || BN == 256, "BN is 64, 128 or 256");
 static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2 to 4");

@@ -24,7 +24,8 @@ for f in "$tmp"/p/*.py; do
 		realise conv_pointwise "$f" low BM=64 BN=64 BK=16 WARPS=4 STAGES=2 PRECISION=1
 		realise conv_pointwise "$f" high BM=128 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=3
 		realise conv_pointwise "$f" bf16-low BM=64 BN=64 BK=16 WARPS=4 STAGES=2 PRECISION=2
-		realise conv_pointwise "$f" bf16-high BM=128 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=2 ;;
+		realise conv_pointwise "$f" bf16-high BM=128 BN=128 BK=32 WARPS=8 STAGES=4 PRECISION=2
+		realise conv_pointwise "$f" wide BM=128 BN=256 BK=32 WARPS=8 STAGES=4 PRECISION=3 ;;
 	esac
 done
 want_op odd_conv2d_pointwise conv2d_pointwise "CONV_POINTWISE_PLAIN 1" "CONV_BIAS 0"
