@@ -1,5 +1,5 @@
-// kbreed winner for 73_conv_transposed_3D_asymmetric_input_square_kernel__strided_padded__grouped: 4.0885 ms on NVIDIA H100 80GB HBM3 = 52% of PyTorch eager (2.1266 ms), 10% of the floor.
-// Run 6, candidate 196, round 1. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 73_conv_transposed_3D_asymmetric_input_square_kernel__strided_padded__grouped: 2.4587 ms on NVIDIA H100 80GB HBM3 = 85% of PyTorch eager (2.0796 ms), 16% of the floor.
+// Run 1, candidate 15, round 1. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_igemm
@@ -31,15 +31,15 @@
 #define CONV_TRANSPOSED_STRIDED 1
 #define KB_F32_ONLY 1
 #define BM 128
-#define BN 32
+#define BN 64
 #define BK 32
 #define WARPS 4
-#define STAGES 3
+#define STAGES 2
 #define PRECISION 2
 #define WGMMA 1
 #define OVERLAP 0
 #define PHASES 1
-#define NHWC 4
+#define NHWC 3
 // kbreed-template: conv_igemm
 // family: conv
 // problems: conv2d conv2d_relu_maxpool conv1d conv3d conv1d_grouped conv2d_grouped conv3d_grouped conv1d_pointwise conv2d_pointwise conv3d_pointwise conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_grouped conv_transpose2d_grouped conv_transpose3d_grouped conv_transpose1d_pointwise conv_transpose2d_pointwise conv_transpose3d_pointwise
@@ -53,10 +53,10 @@
 // knob WGMMA: 0 1 | default 0 | category compute | 1 = the products on Hopper's warpgroup MMA (wgmma m64nBNk8, A from registers, B from shared memory; sm_90a only, KB_ERR_SHAPE elsewhere), BK runs as 32 and BN 96 as 128; 0 = mma.sync m16n8k8 per warp
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
-// knob NHWC: 0 1 2 3 4 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once; 4 = 2's operands loaded by TMA instead of the gather: each slice of A one box of x channels-last (a patch of output positions, one tap, 32 channels' hi and lo halves; the padding's zeros filled in by the copy engine) and of B one box of the weights, by one thread on an mbarrier (channels padded to 32; convs of stride 1 without the fused pool, run as 2 elsewhere) (2, 3 and 4: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs and transposed ones of stride 1 (the strided transposed gathers run as 0)
+// knob NHWC: 0 1 2 3 4 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once; 4 = 2's operands loaded by TMA instead of the gather: each slice of A one box of x channels-last (a patch of output positions, one tap, 32 channels' hi and lo halves; the padding's zeros filled in by the copy engine) and of B one box of the weights, by one thread on an mbarrier (channels padded to 32; convs of stride 1 without the fused pool, run as 2 elsewhere) (2, 3 and 4: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs, transposed ones of stride 1, and the strided transposed ones at PHASES=1 (each phase's gather; PHASES=0's division gather runs as 0)
 // start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=4
 // start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=4 NHWC=4
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3
+// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3 PHASES=1
 // start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
 // same: WGMMA=1 BK=16 as BK=32
 // same: WGMMA=1 BN=96 as BN=128
@@ -99,6 +99,9 @@
 // check: WGMMA=1 OVERLAP=1 PRECISION=2 BN=32 WARPS=4 PHASES=1
 // check: WGMMA=1 PRECISION=3 BN=32 WARPS=8 BM=256
 // check: NHWC=4 WGMMA=1 PRECISION=2 BN=32 WARPS=4 STAGES=4
+// check: NHWC=1 PHASES=1 BK=16 BN=32
+// check: NHWC=2 PHASES=1 WGMMA=1 PRECISION=2 BN=32 WARPS=4
+// check: NHWC=3 PHASES=1 WGMMA=1 OVERLAP=1 PRECISION=2 BN=64 WARPS=4
 /*
  * conv_igemm.cu - nn.Conv1d/2d/3d and nn.ConvTranspose1d/2d/3d (zero
  * padding; any stride, padding, dilation and output padding per axis; any
@@ -192,7 +195,7 @@
  * conv, or a transposed one of stride 1 everywhere).
  *
  * Channels-last (NHWC=1, CLAST: wherever the gather is a forward one,
- * i.e. not TGATHER's). The gather below copies one input value per 4-byte
+ * the problem's or a phase's, i.e. not TDIV's). The gather below copies one input value per 4-byte
  * cp.async, because in x's own layout consecutive taps (ci, kh, kw) of a
  * position are neither adjacent nor aligned. conv_prep_input rewrites x
  * once per call into scratch as xc (N, D, H, W, G, Cgp), each group's Cg
@@ -626,9 +629,9 @@
 #define NHWC 2
 #endif
 /* CLAST: the channels-last gather (NHWC=1), where the gather is a forward
- * one over the problem's own taps (not TGATHER's, whose phases and
- * divisions index the taps otherwise). */
-#define CLAST (NHWC && !TGATHER)
+ * one: the problem's own taps, or each phase's under PHASED (not TDIV's
+ * division gather, which indexes the taps otherwise). */
+#define CLAST (NHWC && (!TGATHER || PHASED))
 /* CL16: NHWC=2, 3 or 4 there, x's channels as bf16 hi and lo; ASMEM: NHWC=2
  * or 4, A read by wgmma from shared memory (NHWC=3: by ldmatrix into
  * registers); ATMA: NHWC=4, A and B loaded by TMA */
@@ -1643,14 +1646,15 @@ __host__ __device__ __forceinline__ void conv_phase_axes(int ph, int kd, int kh,
  * phase's taps (ntap per axis), is
  *   w[grp*Cg + ci][co][kd][kh][kw],  kh = k0 + (ntap - 1 - qh)*kstep
  * per axis (the phase's taps, reversed: conv_phase.cuh), zero past the
- * phase's K = Cg*ntap_d*ntap_h*ntap_w. */
-__global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__restrict__ wsp, int Cg,
+ * phase's K = Cg*ntap_d*ntap_h*ntap_w; under CLAST k = (qd, qh, qw, ci)
+ * over Cgp channels (zero past Cg), K = Cgp*ntap_d*ntap_h*ntap_w. */
+__global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__restrict__ wsp, int Cg, int Cgp,
 					int Coutg, int KD, int KH, int KW, int nkb, int nnb)
 {
 	conv_phase_axis pd, phh, pw;
 	conv_phase_axes(blockIdx.y, KD, KH, KW, 1, 1, 1, &pd, &phh, &pw);
 	const int tw = pw.ntap, thw = phh.ntap * pw.ntap, tp = pd.ntap * thw; /* the phase's taps */
-	const int Kp = Cg * tp, T = KD * KH * KW;
+	const int Kp = Cgp * tp, T = KD * KH * KW;
 	const int64_t total = (int64_t)CONV_GROUPS * nkb * nnb * 32;
 	wsp += (size_t)blockIdx.y * total * FR;
 	for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
@@ -1667,7 +1671,15 @@ __global__ void conv_prep_phase_weights(const float *__restrict__ w, float *__re
 			const int k = kb * 8 + (lane & 3) + 4 * h;
 			if (n >= Coutg || k >= Kp)
 				continue;
-			int ci = k / tp, t = k - ci * tp;
+#if CLAST
+			int t = k / Cgp;
+			const int ci = k - t * Cgp;
+			if (ci >= Cg)
+				continue; /* a padding channel */
+#else
+			const int ci = k / tp;
+			int t = k - ci * tp;
+#endif
 			int qd = t / thw;
 			t -= qd * thw;
 			int qh = t / tw, qw = t - qh * tw;
@@ -1843,9 +1855,12 @@ __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
 {
 	conv_phase_axis pd, phh, pw;
 	conv_phase_axes(ph, a.KDf, a.KHf, a.KWf, a.Dof, a.Hof, a.Wof, &pd, &phh, &pw);
-	const int Cg = a.Cin / CONV_GROUPS;
 	const int tp = pd.ntap * phh.ntap * pw.ntap;
-	a.K = Cg * tp;
+#if CLAST
+	a.K = a.Cgp * tp; /* (tap, channel), each group's channels padded to Cgp */
+#else
+	a.K = a.Cin / CONV_GROUPS * tp;
+#endif
 	a.nk = (a.K + BK - 1) / BK;
 	a.M = a.N * pd.nout * phh.nout * pw.nout;
 	/* a phase with no taps runs no slice (bias only); its digits need extents >= 1 */
@@ -1863,6 +1878,20 @@ __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
 #if CONV_DIMS == 3
 	a.KD = max(pd.ntap, 1);
 	a.Do = pd.nout;
+#endif
+#if CLAST
+	/* BK as ([kd,] kh, kw, ci) digits, as the host writes them for a forward conv */
+	const int dt = BK / a.Cgp;
+	a.dci = BK % a.Cgp;
+	a.dkw = dt % a.KW;
+#if CONV_DIMS == 3
+	a.dkh = dt / a.KW % a.KH;
+	a.dkd = dt / khw;
+#else
+	a.dkh = dt / a.KW;
+#endif
+#else
+#if CONV_DIMS == 3
 	const int T = a.KD * khw;
 	a.dkd = (BK % T) / khw;
 #else
@@ -1871,6 +1900,7 @@ __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
 	a.dci = BK / T;
 	a.dkh = (BK % khw) / a.KW;
 	a.dkw = (BK % khw) % a.KW;
+#endif
 	a.wsp += (size_t)ph * CONV_GROUPS * a.nkg * (BK / 8) * a.nnb * 32 * FR;
 }
 #endif
@@ -2908,7 +2938,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		for (int ph = 0; ph < NPHASE; ph++) {
 			conv_phase_axis pd, phh, pw;
 			conv_phase_axes(ph, (int)KD, (int)KH, (int)KW, (int)Do, (int)Ho, (int)Wo, &pd, &phh, &pw);
-			int64_t Kp = Cg * pd.ntap * phh.ntap * pw.ntap, Mp = N * pd.nout * phh.nout * pw.nout;
+			int64_t Kp = Cgp * pd.ntap * phh.ntap * pw.ntap, Mp = N * pd.nout * phh.nout * pw.nout;
 			Kmax = Kp > Kmax ? Kp : Kmax;
 			Mmax = Mp > Mmax ? Mp : Mmax;
 		}
@@ -2943,7 +2973,7 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 #if PHASED
 		if (nkb > 0)
 			conv_prep_phase_weights<<<dim3((unsigned)(blocks < 65536 ? blocks : 65536), NPHASE), 256, 0, st>>>(
-				(const float *)w->data, wsp, (int)Cg, (int)Coutg, (int)KD, (int)KH, (int)KW, nkb, nnb);
+				(const float *)w->data, wsp, (int)Cg, (int)Cgp, (int)Coutg, (int)KD, (int)KH, (int)KW, nkb, nnb);
 #else
 		conv_prep_weights<<<(unsigned)(blocks < 65536 ? blocks : 65536), 256, 0, st>>>(
 			(const float *)w->data, wsp, (int)Cg, (int)Cgp, (int)Coutg, (int)K, nkb, nnb, (int)T);

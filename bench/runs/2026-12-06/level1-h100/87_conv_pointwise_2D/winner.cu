@@ -1,5 +1,5 @@
-// kbreed winner for 87_conv_pointwise_2D: 5.8260 ms on NVIDIA H100 80GB HBM3 = 80% of PyTorch eager (4.6488 ms), 73% of the floor.
-// Run 1, candidate 1, round 0. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 87_conv_pointwise_2D: 5.4185 ms on NVIDIA H100 80GB HBM3 = 85% of PyTorch eager (4.6095 ms), 79% of the floor.
+// Run 2, candidate 39, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_pointwise
@@ -26,21 +26,25 @@
 #define BK 32
 #define WARPS 4
 #define STAGES 3
-#define PRECISION 3
+#define PRECISION 2
 // kbreed-template: conv_pointwise
 // family: conv
 // problems: conv1d_pointwise conv2d_pointwise conv3d_pointwise
 // requires: CONV_POINTWISE_PLAIN
 // knob BM: 64 128 | default 128 | category memory access | output channels per block (rows of each image's GEMM, the weight's rows); where Cout <= BM every input element is read from DRAM once
-// knob BN: 64 128 | default 128 | category memory access | positions per block (columns of the GEMM), one contiguous run of x's and y's rows
+// knob BN: 64 128 256 | default 128 | category memory access | positions per block (columns of the GEMM), one contiguous run of x's and y's rows; 256 halves the weight slices copied per position (runs with 8 warps, each a 64 x 64 tile as at 128 with 4)
 // knob BK: 16 32 | default 32 | category memory access | input channels per pipeline slice (the GEMM's K)
 // knob WARPS: 4 8 | default 4 | category parallelism | warps per block: 2 along the channels by WARPS/2 along the positions (4: each warp a 64 x 64 tile, fewer fragment loads per product; on 87_conv_pointwise_2D, H100: 5.77 ms against 7.01 ms with 8)
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory
-// knob PRECISION: 1 3 | default 3 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy
+// knob PRECISION: 1 2 3 | default 2 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy; 2 = 3xBF16, the same three products of bfloat16 halves on mma.sync m16n8k16, twice TF32's rate (about 4e-6 relative; on 87_conv_pointwise_2D, H100: 5.40 ms against 5.85 ms at 3)
+// check: PRECISION=2 BK=16 BM=64 BN=64 WARPS=8
+// check: PRECISION=2 WARPS=8 STAGES=2
+// check: BN=256 BM=64 BK=16 STAGES=4
+// same: BN=256 WARPS=4 as WARPS=8
 /*
  * conv_pointwise.cu - nn.Conv1d/2d/3d with a window of 1 on every axis,
  * stride 1, no padding, groups 1 (a "pointwise" or 1x1 convolution), with or
- * without bias, fp32, on the tensor cores (mma.sync m16n8k8 TF32):
+ * without bias, fp32, on the tensor cores (mma.sync, TF32 or bf16 halves):
  *   y[n][co][p] = bias[co] + sum_ci w[co][ci] * x[n][ci][p]
  * p running over the D*H*W positions (any number of spatial axes: each is 1
  * in the window, so the positions are simply x's and y's rows).
@@ -96,7 +100,12 @@
  * splits each value into big = its top 19 bits and small = the rest's top
  * 19 bits, in registers, and issues small*big, big*small, big*big into one
  * fp32 accumulator (small*small, ~2^-20 relative, dropped); PRECISION=1
- * rounds once (cvt.rna.tf32).
+ * rounds once (cvt.rna.tf32). PRECISION=2 reads the same fragments two k8
+ * halves at a time, splits each value into bfloat16 hi = bf16(x) and lo =
+ * bf16(x - hi) and issues lo*hi, hi*lo, hi*hi on mma.sync m16n8k16 bf16,
+ * which runs at twice the TF32 rate: the 3xTF32 products' tensor time
+ * halves, for a dropped lo*lo term of about 2^-16 of a product (k taken in
+ * an order A and B share, see pw_gemm.cuh's pwg_slice_bf16).
  * Epilogue, after a tile's last slice: accumulator (c0, c1) is row g,
  * columns 2t, 2t+1 (c2, c3 eight rows down): the bias added, written
  * straight from registers with evict-first stores, a float2 per pair (V16),
@@ -121,10 +130,15 @@
 #define STAGES 3
 #endif
 #ifndef PRECISION
-#define PRECISION 3
+#define PRECISION 2
 #endif
 #ifndef CONV_DIMS
 #define CONV_DIMS 2
+#endif
+/* 256 positions on 4 warps would be 256 accumulators a thread: 8 warps */
+#if BN == 256 && WARPS == 4
+#undef WARPS
+#define WARPS 8
 #endif
 
 #include <cuda_runtime.h>
@@ -135,8 +149,10 @@
 // the templates that run one (conv_pointwise; conv_dwsep with SPLIT=1):
 //   y[n][co][p] = bias[co] + sum_ci w[co][ci] * x[n][ci][p]
 // over N images of P positions, x and w fp32, y and bias of type TY (fp32,
-// or fp16 and bf16 rounded from the fp32 accumulators), on mma.sync m16n8k8 TF32
-// (3xTF32 at PREC = 3, one TF32 product at PREC = 1). conv_pointwise.cu's
+// or fp16 and bf16 rounded from the fp32 accumulators), on mma.sync: m16n8k8
+// TF32 (3xTF32 at PREC = 3, one TF32 product at PREC = 1) or m16n8k16 bf16
+// (3xBF16 at PREC = 2, the same three products on halves that the tensor
+// cores multiply at twice TF32's rate). conv_pointwise.cu's
 // header comment tells the strategy: a persistent grid, each block a
 // sequence of (tile, K slice) items through a cp.async ring that runs across
 // tile boundaries, the weight's rows and x's rows copied 16 bytes at a time
@@ -484,8 +500,8 @@ template <int kBM, int kBN, int kBK, int kWarps, int kStages, int kPrec> struct 
 	static constexpr int stage_floats = bm * lda + bk * ldb;
 	static constexpr int smem_bytes = stages * stage_floats * 4;
 	static_assert(kWarps == 4 || kWarps == 8, "4 or 8 warps");
-	static_assert(kPrec == 1 || kPrec == 3, "PREC is 1 or 3");
-	static_assert(bk % 8 == 0 && stages >= 2, "whole k8 steps, a ring of two stages at least");
+	static_assert(kPrec >= 1 && kPrec <= 3, "PREC is 1, 2 or 3");
+	static_assert(bk % (kPrec == 2 ? 16 : 8) == 0 && stages >= 2, "whole k steps, a ring of two stages at least");
 	static_assert(wn % 8 == 0 && wm % 16 == 0, "warp tiles of whole mma tiles");
 	static_assert(ldb % 32 == 8, "the B fragment's loads are conflict-free at a row stride of 8 banks");
 	static_assert(smem_bytes <= 227 * 1024, "the ring fits an SM's shared memory");
@@ -610,6 +626,51 @@ __device__ __forceinline__ void pwg_store_tile(float (&acc)[C::mt][C::ntl][4], c
 	}
 }
 
+/* One stage's products at PREC = 2 (3xBF16 on mma.sync m16n8k16): per
+ * 16-deep step, lo*hi + hi*lo + hi*hi into the accumulators, each fp32 value
+ * split into hi = bf16(x) and lo = bf16(x - hi) as its fragment is read (the
+ * dropped lo*lo term is about 2^-16 of a product). The k16 fragment is built
+ * from the two k8 fragments the TF32 path reads, k taken in a permuted order
+ * that A and B share (a reduction's order is free): the bf16 pair a thread
+ * holds at logical k (2t, 2t + 1) is physical k (t, t + 4) of the step's
+ * first eight, and (2t + 8, 2t + 9) is (8 + t, 12 + t). So A comes from two
+ * ldmatrix.x4 as before (registers 0 and 2 of one are row g's k t and t + 4;
+ * 1 and 3 row g + 8's) and B from four scalar loads, rows t, t + 4, t + 8,
+ * t + 12 of the slice. */
+template <class C>
+__device__ __forceinline__ void pwg_slice_bf16(float (&acc)[C::mt][C::ntl][4], uint32_t sa, const float *sB, int a_lane,
+					       int b_lane)
+{
+#pragma unroll
+	for (int ks = 0; ks < C::bk / 16; ks++) {
+		uint32_t ahi[C::mt][4], alo[C::mt][4];
+#pragma unroll
+		for (int i = 0; i < C::mt; i++) {
+#pragma unroll
+			for (int h = 0; h < 2; h++) { /* k 0-7 of the step, then 8-15 */
+				uint32_t r[4];
+				ldsm_x4(r, sa + (uint32_t)(a_lane + i * 16 * C::lda + ks * 16 + h * 8) * 4u);
+				bf16x2_split(__uint_as_float(r[0]), __uint_as_float(r[2]), ahi[i][2 * h], alo[i][2 * h]);
+				bf16x2_split(__uint_as_float(r[1]), __uint_as_float(r[3]), ahi[i][2 * h + 1],
+					     alo[i][2 * h + 1]);
+			}
+		}
+#pragma unroll
+		for (int j = 0; j < C::ntl; j++) {
+			const float *bp = sB + b_lane + ks * 16 * C::ldb + j * 8;
+			uint32_t b0, b1, s0, s1;
+			bf16x2_split(bp[0], bp[4 * C::ldb], b0, s0);
+			bf16x2_split(bp[8 * C::ldb], bp[12 * C::ldb], b1, s1);
+#pragma unroll
+			for (int i = 0; i < C::mt; i++) {
+				mma_m16n8k16_bf16(acc[i][j], alo[i], b0, b1);
+				mma_m16n8k16_bf16(acc[i][j], ahi[i], s0, s1);
+				mma_m16n8k16_bf16(acc[i][j], ahi[i], b0, b1);
+			}
+		}
+	}
+}
+
 /* Persistent: block b takes tiles b, b + gridDim.x, ...; its work is one
  * sequence of (tile, slice) items, and the ring runs across tile
  * boundaries, so the next tile's first slices load while this tile's last
@@ -654,6 +715,9 @@ pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *_
 		cp_async_commit(); /* possibly empty: the group count stays uniform */
 		const float *sA = pwg_smem + (int)(it % C::stages) * C::stage_floats, *sB = sA + C::bm * C::lda;
 		const uint32_t sa = smem_u32(sA);
+		if constexpr (C::prec == 2) {
+			pwg_slice_bf16<C>(acc, sa, sB, a_lane, b_lane);
+		} else {
 #pragma unroll
 		for (int ks = 0; ks < C::bk / 8; ks++) {
 			uint32_t abig[C::mt][4], asmall[C::mt][4];
@@ -680,6 +744,7 @@ pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *_
 					mma_m16n8k8_tf32(acc[i][j], abig[i], b0, b1);
 				}
 			}
+		}
 		}
 		if (it % nk == nk - 1) { /* the tile's last slice: its results out, fresh accumulators */
 			pwg_store_tile<C, V16, TY>(acc, pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N), bias, y, Co, P);
@@ -720,11 +785,11 @@ static int pwg_launch(const float *x, const float *w, const TY *bias, TY *y, int
 // ---- end of ../common/pw_gemm.cuh ----
 
 static_assert(BM == 64 || BM == 128, "BM is 64 or 128");
-static_assert(BN == 64 || BN == 128, "BN is 64 or 128");
+static_assert(BN == 64 || BN == 128 || BN == 256, "BN is 64, 128 or 256");
 static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2 to 4");
-static_assert(PRECISION == 1 || PRECISION == 3, "PRECISION is 1 or 3");
+static_assert(PRECISION >= 1 && PRECISION <= 3, "PRECISION is 1, 2 or 3");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 
 KBREED_CANDIDATE_ABI
