@@ -39,6 +39,7 @@ problem_for() {
 	gemv) echo tests/data/odd_matvec.py ;;
 	softmax_cluster) echo tests/data/odd_softmax_cluster_vec.py ;;
 	conv_dwsep) echo tests/data/kb_conv_dwsep.py ;;
+	conv_pointwise) echo tests/data/odd_conv2d_pointwise_vec.py ;;
 	*) echo "" ;;
 	esac
 }
