@@ -1264,6 +1264,36 @@ struct conv_args {
 #endif
 };
 
+/* BK's digits: the step one BK-deep slice takes through K's mixed radix,
+ * ([kd,] kh, kw, ci) channels-last, (ci, [kd,] kh, kw) otherwise, from a's
+ * window (KH, KW, KD) and, channels-last, its padded group width Cgp: the
+ * host's for the problem, conv_phase_setup's for an output phase. */
+__host__ __device__ inline void conv_bk_digits(conv_args &a)
+{
+#if CLAST
+	const int dt = BK / a.Cgp; /* whole taps in BK */
+	a.dci = BK % a.Cgp;
+	a.dkw = dt % a.KW;
+#if CONV_DIMS == 3
+	a.dkh = dt / a.KW % a.KH;
+	a.dkd = dt / (a.KH * a.KW);
+#else
+	a.dkh = dt / a.KW;
+#endif
+#else
+	const int khw = a.KH * a.KW;
+#if CONV_DIMS == 3
+	const int T = a.KD * khw;
+	a.dkd = (BK % T) / khw;
+#else
+	const int T = khw;
+#endif
+	a.dci = BK / T;
+	a.dkh = (BK % khw) / a.KW;
+	a.dkw = (BK % khw) % a.KW;
+#endif
+}
+
 #if PHASED
 /* a, filled by the host for the whole problem, becomes phase ph's GEMM. */
 __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
@@ -1289,33 +1319,11 @@ __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
 	a.od0 = pd.o0;
 	a.oh0 = phh.o0;
 	a.ow0 = pw.o0;
-	const int khw = a.KH * a.KW;
 #if CONV_DIMS == 3
 	a.KD = max(pd.ntap, 1);
 	a.Do = pd.nout;
 #endif
-#if CLAST
-	/* BK as ([kd,] kh, kw, ci) digits, as the host writes them for a forward conv */
-	const int dt = BK / a.Cgp;
-	a.dci = BK % a.Cgp;
-	a.dkw = dt % a.KW;
-#if CONV_DIMS == 3
-	a.dkh = dt / a.KW % a.KH;
-	a.dkd = dt / khw;
-#else
-	a.dkh = dt / a.KW;
-#endif
-#else
-#if CONV_DIMS == 3
-	const int T = a.KD * khw;
-	a.dkd = (BK % T) / khw;
-#else
-	const int T = khw;
-#endif
-	a.dci = BK / T;
-	a.dkh = (BK % khw) / a.KW;
-	a.dkw = (BK % khw) % a.KW;
-#endif
+	conv_bk_digits(a); /* as the host's for a forward conv */
 	a.wsp += (size_t)ph * CONV_GROUPS * a.nkg * (BK / 8) * a.nnb * 32 * FR;
 }
 #endif
@@ -2429,29 +2437,13 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 #if CLAST
 		a.Cgp = (int)Cgp;
 		a.ctot = (int)ctot;
-		const int dt = BK / (int)Cgp; /* whole taps in BK */
-		a.dci = BK % (int)Cgp;
-		a.dkw = dt % (int)KW;
-#if CONV_DIMS == 3
-		a.dkh = dt / (int)KW % (int)KH;
-		a.dkd = dt / (int)(KW * KH);
-#else
-		a.dkh = dt / (int)KW;
-#endif
-#else
-		const int khw = (int)(KH * KW);
-		a.dci = BK / (int)T;
-		a.dkh = (BK % khw) / (int)KW;
-		a.dkw = (BK % khw) % (int)KW;
-#if CONV_DIMS == 3
-		a.dkd = (BK % (int)T) / khw;
-#endif
 #endif
 #if CONV_DIMS == 3
 		a.D = (int)D;
 		a.KD = (int)KD;
 		a.Do = (int)Do;
 #endif
+		conv_bk_digits(a);
 #if CONV_GROUPS > 1
 		a.Cg = (int)Cg;
 		a.Coutg = (int)Coutg;
