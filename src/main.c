@@ -1038,7 +1038,7 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 			}
 			for (int r = 0; r < t[i].n_start; r++) {
 				const struct knob_start *st = &t[i].start[r];
-				printf("  start %s:", st->arch);
+				printf("  start %s%s%s:", st->arch, *st->requires ? " " : "", st->requires);
 				for (int k = 0; k < st->n; k++)
 					printf(" %s=%d", t[i].knobs[st->knob[k]].name, st->value[k]);
 				putchar('\n');
@@ -1047,7 +1047,8 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 		if (n)
 			printf("\n* the default; ~ a loose value (lowers precision: crfm runs only); same: settings the "
 			       "template runs as others (realised as those); start ARCH: settings round 0 also "
-			       "judges on that target\n");
+			       "judges on that target (where the problem's defines have the NAMEs after ARCH, none of "
+			       "the !NAMEs)\n");
 		rc = EXIT_OK;
 		goto out;
 	}

@@ -436,7 +436,8 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 			struct genome g;
 			if (pass == 1) {
 				for (int i = 0; i < tp->n_start && !rc; i++)
-					if (arch && !strcmp(tp->start[i].arch, arch)) {
+					if (arch && !strcmp(tp->start[i].arch, arch) &&
+					    template_requires_met(tp->start[i].requires, p->defines)) {
 						genome_start(&g, tp, i);
 						rc = seed_genome(pop, p, &g);
 					}

@@ -151,18 +151,6 @@ static bool tried(const struct propose_ctx *ctx, const char *id, int64_t parent)
 	return false;
 }
 
-/* Whether the problem's defines have every name of an idea's requires and
- * none of its "!NAME"s. */
-static bool requires_met(const char *requires, const char *defines)
-{
-	char *copy = xstrdup(requires);
-	bool ok = true;
-	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w && ok; w = strtok_r(NULL, " ", &save))
-		ok = *w == '!' ? !template_defines_name(defines, w + 1) : template_defines_name(defines, w);
-	free(copy);
-	return ok;
-}
-
 /* Whether the parent has every "KNOB=value" of an idea's when (a naive
  * parent has no knobs: only an empty when holds for it). */
 static bool when_met(const char *when, const struct known *parent)
@@ -186,7 +174,7 @@ static const struct template *target(const struct propose_ctx *ctx, const struct
 				     const struct known *parent)
 {
 	if (!list_has(d->families, ctx->family) || (d->loose && ctx->strict) ||
-	    !requires_met(d->requires, ctx->defines))
+	    !template_requires_met(d->requires, ctx->defines))
 		return NULL;
 	/* from before when: an idea's when names its own templates' knobs,
 	 * which another parent's template may lack (an error, were it parsed) */

@@ -520,6 +520,11 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 		if (strided && transposed)
 			def_int(b, "CONV_TRANSPOSED_STRIDED", 1);
 	}
+	/* Each tap's channels fit one 16-byte copy (Cin/groups <= 4, a first
+	 * layer's colour channels): channels-last layouts that pad a group's
+	 * channels to 8 or 32 multiply K by 2 to 10 (start lines ask). */
+	if (g->tensors[x].ndim == dims + 2 && groups > 0 && cin > 0 && cin / groups <= 4)
+		def_int(b, "CONV_NARROW_CIN", 1);
 	if (pw)   /* the depthwise conv's hyper-parameters above, the pointwise's bias here */
 		def_int(b, "CONV_PW_BIAS", graph_op_arg(pw, "bias") >= 0);
 	if (!strcmp(name, "conv2d_relu_maxpool")) {

@@ -79,7 +79,7 @@ const char *template_category(const char *word)
 #define KNOB_FORM "'knob NAME: v1 v2 | default v | category C | [loose v... |] what'"
 
 #define SAME_FORM "'// same: KNOB=V... as KNOB=V...'"
-#define START_FORM "'// start ARCH: KNOB=V...'"
+#define START_FORM "'// start ARCH [NAME|!NAME...]: KNOB=V...'"
 
 /* "KNOB=V KNOB=V" of a same or start line (what: "same", "start"; form:
  * the line's form) into knob indices and values (allowed ones). */
@@ -140,10 +140,26 @@ static int parse_start(struct template *t, char *spec, const char *path, int lin
 	if (!colon)
 		return error("%s:%d: a start line reads " START_FORM, path, line);
 	*colon = '\0';
-	char *arch = trim(spec);
+	char *arch = trim(spec), *req = strchr(arch, ' ');
 	struct knob_start *r = &t->start[t->n_start];
 	memset(r, 0, sizeof *r);
-	if (!*arch || strlen(arch) >= sizeof r->arch || strchr(arch, ' '))
+	if (req) {   /* the defines a problem needs for this line: recognition's flags */
+		*req = '\0';
+		req = trim(req + 1);
+		if (strlen(req) >= sizeof r->requires)
+			return error("%s:%d: a start line's defines are longer than %zu bytes", path, line,
+				     sizeof r->requires - 1);
+		for (const char *c = req; *c; c++) {
+			bool first = c == req || c[-1] == ' ' || c[-1] == '!';   /* a name's first character */
+			bool ok = *c == ' ' || *c == '_' || (first ? isalpha((unsigned char)*c) : isalnum((unsigned char)*c)) ||
+				  (*c == '!' && (c == req || c[-1] == ' '));
+			if (!ok)
+				return error("%s:%d: a start line reads " START_FORM " (the defines are C names, "
+					     "each with or without a leading '!'), not '%s'", path, line, req);
+		}
+		memcpy(r->requires, req, strlen(req) + 1);
+	}
+	if (!*arch || strlen(arch) >= sizeof r->arch)
 		return error("%s:%d: a start line reads " START_FORM " (ARCH one word, e.g. sm_90a)", path, line);
 	memcpy(r->arch, arch, strlen(arch) + 1);
 	if (parse_settings(t, colon + 1, r->knob, r->value, &r->n, "start", START_FORM, path, line))
@@ -497,16 +513,21 @@ bool template_defines_name(const char *defines, const char *name)
 	return false;
 }
 
+bool template_requires_met(const char *requires, const char *defines)
+{
+	char *copy = xstrdup(requires);
+	bool ok = true;
+	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w && ok; w = strtok_r(NULL, " ", &save))
+		ok = *w == '!' ? !template_defines_name(defines, w + 1) : template_defines_name(defines, w);
+	free(copy);
+	return ok;
+}
+
 bool template_serves(const struct template *t, const char *op, const char *defines)
 {
 	if (strcmp(t->problems, "*") && !util_word_in(t->problems, op))
 		return false;
-	char *copy = xstrdup(t->requires);
-	bool ok = true;
-	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w && ok; w = strtok_r(NULL, " ", &save))
-		ok = template_defines_name(defines, w);
-	free(copy);
-	return ok;
+	return template_requires_met(t->requires, defines);
 }
 
 bool template_seeds_from(const struct template *t, const char *family)

@@ -13,6 +13,7 @@
  *   // arch: sm_90a                (optional)
  *   // same: WGMMA=1 BK=16 as BK=32  (optional, any number, after the knobs)
  *   // start sm_90a: WGMMA=1 PRECISION=2  (optional, a few, after the knobs)
+ *   // start sm_90a CONV_NARROW_CIN !POOL: NHWC=1  (the same, for some problems)
  * The problems line names the problems (recognition's op names) the
  * template serves, or is `*`: any problem, which then needs a requires
  * line. A requires line
@@ -38,7 +39,11 @@
  * their defaults): what is measured best there, so that a short run does
  * not have to climb to it (conv_igemm's wgmma path on Hopper). Its
  * candidates come after the defaults of the templates written for that
- * target and before the others' defaults.
+ * target and before the others' defaults. Names after the target, each with
+ * or without a leading '!', limit the line to problems whose defines have
+ * the NAMEs and none of the !NAMEs (template_requires_met): a conv whose
+ * groups have 4 input channels or fewer starts from a layout that pads
+ * them to 4, not to 32.
  * The seeds-from line names families whose banked kernels may lend this
  * template their settings of the knobs the two share (a convolution takes a
  * GEMM's tile shape). A genome is a template plus one value for each knob; realising a genome
@@ -60,7 +65,7 @@
 #define TEMPLATE_MAX_KNOBS 12
 #define TEMPLATE_MAX_VALUES 8
 #define TEMPLATE_MAX_SAME 24
-#define TEMPLATE_MAX_START 4
+#define TEMPLATE_MAX_START 8
 
 /* The six categories of ideas (CRFM's); a knob's step belongs to one. */
 extern const char *const idea_categories[6];
@@ -90,6 +95,7 @@ struct knob_same {
 /* One start line: a compile target and the knobs it sets there. */
 struct knob_start {
 	char arch[16];                 /* e.g. "sm_90a" */
+	char requires[128];            /* "NAME !NAME ...": the problem's defines it needs; "" for any */
 	int n;
 	int knob[TEMPLATE_MAX_KNOBS], value[TEMPLATE_MAX_KNOBS];
 };
@@ -133,6 +139,9 @@ const struct template *template_find(const struct template *t, int n, const char
 bool template_serves(const struct template *t, const char *op, const char *defines);
 /* Whether defines ("#define NAME value" lines, may be NULL) define name. */
 bool template_defines_name(const char *defines, const char *name);
+/* Whether defines #define every NAME of requires ("NAME !NAME ...", space-
+ * separated) and none of its "!NAME"s; "" is met by any. */
+bool template_requires_met(const char *requires, const char *defines);
 /* Whether every "KNOB=value" in settings names a knob of t and an allowed
  * value (quietly: for deciding whether an idea applies). */
 bool template_accepts(const struct template *t, const char *settings);

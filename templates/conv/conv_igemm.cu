@@ -12,10 +12,13 @@
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
 // knob NHWC: 0 1 2 3 4 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once; 4 = 2's operands loaded by TMA instead of the gather: each slice of A one box of x channels-last (a patch of output positions, one tap, 32 channels' hi and lo halves; the padding's zeros filled in by the copy engine) and of B one box of the weights, by one thread on an mbarrier (channels padded to 32; convs of stride 1 without the fused pool, run as 2 elsewhere) (2, 3 and 4: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs, transposed ones of stride 1, and the strided transposed ones at PHASES=1 (each phase's gather; PHASES=0's division gather runs as 0)
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=4
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=4 NHWC=4
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3 PHASES=1
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=32 WARPS=4 STAGES=3 NHWC=3 PHASES=1
+// start sm_90a !CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=4
+// start sm_90a !CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=4 NHWC=4
+// start sm_90a !CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3 PHASES=1
+// start sm_90a !CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=32 WARPS=4 STAGES=3 NHWC=3 PHASES=1
+// start sm_90a CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=1
+// start sm_90a CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=4 NHWC=1
+// start sm_90a CONV_NARROW_CIN CONV_TRANSPOSED_STRIDED: WGMMA=1 OVERLAP=0 PRECISION=2 BN=32 WARPS=4 STAGES=3 NHWC=1 PHASES=1
 // same: WGMMA=1 BK=16 as BK=32
 // same: WGMMA=1 BN=96 as BN=128
 // same: WGMMA=1 WARPS=4 BM=256 as BM=128

@@ -274,20 +274,43 @@ describe "$tmp/depthwise.py"
 want_op depthwise conv2d_depthwise
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters):
-# on sm_90a conv_igemm at its defaults and at its four start lines (the
-# wgmma path with A and B by TMA at BN = 128 first, then at BN = 64, then
-# A by ldmatrix at BN = 64 for the strided convs NHWC=4 does not serve,
-# then with x as it is), elsewhere at its defaults alone.
+# on sm_90a conv_igemm at its defaults and at its start lines for the
+# problem, elsewhere at its defaults alone. Four lines where each group
+# has more than 4 input channels (the wgmma path with A and B by TMA at
+# BN = 128 first, then at BN = 64, then A by ldmatrix at BN = 64 and 32
+# with the phase split); where it has 4 or fewer (CONV_NARROW_CIN: 3 in
+# odd_conv3d_grouped and odd_conv_transpose2d_strided), the channels-last
+# gather padded to 4 channels (NHWC=1) at BN = 128 and 64, and with the
+# phase split where the conv is transposed and strided.
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
 for f in "$tmp"/p/odd_conv1d.py "$tmp"/p/odd_conv3d_grouped.py "$tmp"/p/odd_conv_transpose2d_strided.py \
 	"$tmp"/p/odd_conv2d.py "$tmp/depthwise.py"; do
 	name=$(basename "$f" .py)
 	case $name in
 	depthwise) w=0 ;;
+	odd_conv3d_grouped) w=3 ;;
+	odd_conv_transpose2d_strided) w=4 ;;
 	*) w=5 ;;
 	esac
 	round0_holds conv_igemm "$f" "$w"
 done
+for name in odd_conv3d_grouped odd_conv_transpose2d_strided; do
+	n=$(sqlite3 "$tmp/$name.db" "SELECT group_concat(knobs, '; ') FROM (SELECT knobs FROM candidates
+		WHERE round = 0 AND template = 'conv_igemm' AND ' ' || knobs || ' ' LIKE '% WGMMA=1 %' ORDER BY id)" 2>&1)
+	case " $(printf '%s' "$n" | tr ';' ' ') " in
+	*" NHWC=2 "* | *" NHWC=3 "* | *" NHWC=4 "*) not_ok "$name: round 0's start lines pad no channel past 4" "$n" ;;
+	*" NHWC=1 "*) ok "$name: round 0's start lines gather channels-last padded to 4 (NHWC=1), none to 8 or 32" ;;
+	*) not_ok "$name: round 0's start lines gather channels-last padded to 4 (NHWC=1)" "$n" ;;
+	esac
+done
+describe "$tmp/p/odd_conv3d_grouped.py"
+grep -q '^#define CONV_NARROW_CIN 1' "$tmp/odd_conv3d_grouped.desc" &&
+	ok "odd_conv3d_grouped (3 channels a group): CONV_NARROW_CIN" ||
+	not_ok "odd_conv3d_grouped (3 channels a group): CONV_NARROW_CIN" "$(cat "$tmp/odd_conv3d_grouped.desc")"
+describe "$tmp/p/odd_conv1d.py"
+grep -q 'CONV_NARROW_CIN' "$tmp/odd_conv1d.desc" &&
+	not_ok "odd_conv1d (6 channels): no CONV_NARROW_CIN" "$(cat "$tmp/odd_conv1d.desc")" ||
+	ok "odd_conv1d (6 channels): no CONV_NARROW_CIN"
 round0_holds conv_igemm "$tmp/p/odd_conv2d.py" 1 --arch sm_80
 n=$(sqlite3 "$tmp/odd_conv2d.db" "SELECT knobs FROM candidates WHERE round = 0 AND template = 'conv_igemm' ORDER BY id LIMIT 1" 2>&1)
 case " $n " in

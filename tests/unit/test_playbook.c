@@ -1025,13 +1025,24 @@ static void test_start_lines(void **state)
 			   "// knob W: 0 1 | default 0 | category compute | path\n"
 			   "// knob BK: 16 32 | default 16 | category memory | depth\n"
 			   "// knob BN: 32 64 96 128 | default 96 | category memory | tile\n";
-	char *text = xasprintf("%s// start sm_90a: W=1 BN=128\n// start sm_80: BK=32\n#include <x>\n", head);
+	char *text = xasprintf("%s// start sm_90a: W=1 BN=128\n// start sm_80: BK=32\n"
+			       "// start sm_90a NARROW !STRIDED: BN=32\n#include <x>\n", head);
 	struct template t;
 	assert_int_equal(template_parse("s.cu", text, &t), 0);
 	free(text);
-	assert_int_equal(t.n_start, 2);
+	assert_int_equal(t.n_start, 3);
 	assert_string_equal(t.start[0].arch, "sm_90a");
+	assert_string_equal(t.start[0].requires, "");
 	assert_string_equal(t.start[1].arch, "sm_80");
+	/* A line's defines (after the target): the problem's must have each
+	 * NAME and none of the !NAMEs for round 0 to judge it. */
+	assert_string_equal(t.start[2].arch, "sm_90a");
+	assert_string_equal(t.start[2].requires, "NARROW !STRIDED");
+	assert_true(template_requires_met(t.start[0].requires, "#define CONV_DIMS 2\n"));
+	assert_true(template_requires_met(t.start[2].requires, "#define NARROW 1\n"));
+	assert_false(template_requires_met(t.start[2].requires, "#define CONV_DIMS 2\n"));
+	assert_false(template_requires_met(t.start[2].requires, "#define NARROW 1\n#define STRIDED 1\n"));
+	assert_false(template_requires_met(t.start[2].requires, "#define NARROWER 1\n"));
 	struct genome g;
 	genome_start(&g, &t, 0);
 	char *k = genome_knobs_str(&g);
@@ -1042,15 +1053,20 @@ static void test_start_lines(void **state)
 	assert_string_equal(k, "W=0 BK=32 BN=96");
 	free(k);
 	template_release(&t);
-	/* Malformed lines are refused: no colon, no target, a target of two
-	 * words, no settings, a knob not above the line, a value the knob
-	 * lacks, a knob twice, a setting without a value; more than
-	 * TEMPLATE_MAX_START lines. */
+	/* Malformed lines are refused: no colon, no target, defines that are
+	 * not C names (a leading digit, '=', '-', a '!' inside or twice), no
+	 * settings, a knob not
+	 * above the line, a value the knob lacks, a knob twice, a setting
+	 * without a value, a target too long; more than TEMPLATE_MAX_START
+	 * lines. */
 	const char *bad[] = {
 		"// start sm_90a W=1\n", "// start : W=1\n", "// start sm 90a: W=1\n", "// start sm_90a:\n",
+		"// start sm_90a A=1: W=1\n", "// start sm_90a A!B: W=1\n", "// start sm_90a !!A: W=1\n",
+		"// start sm_90a A-B: W=1\n",
 		"// start sm_90a: X=1\n", "// start sm_90a: BK=8\n", "// start sm_90a: W=1 W=0\n",
 		"// start sm_90a: W\n", "// start sm_90a_with_a_very_long_name: W=1\n",
-		"// start a: W=1\n// start b: W=1\n// start c: W=1\n// start d: W=1\n// start e: W=1\n",
+		"// start a: W=1\n// start b: W=1\n// start c: W=1\n// start d: W=1\n// start e: W=1\n"
+		"// start f: W=1\n// start g: W=1\n// start h: W=1\n// start i: W=1\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		text = xasprintf("%s%s#include <x>\n", head, bad[i]);
