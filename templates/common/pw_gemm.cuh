@@ -169,6 +169,44 @@ __device__ __forceinline__ void pwg_store_tile(float (&acc)[C::mt][C::ntl][4], c
 	}
 }
 
+/* One stage's products at PREC = 3 (3xTF32: small*big + big*small +
+ * big*big per 8-deep step) or 1 (big*big, one TF32 product) on mma.sync
+ * m16n8k8. A: one ldmatrix.x4 per m16 tile, lane a_lane's rows (rows 0-15,
+ * k 0-3 or 4-7: registers a0..a3 of the TF32 A layout); B: rows t and t + 4
+ * of the step, column g (b_lane), two scalar loads per n8 tile. */
+template <class C>
+__device__ __forceinline__ void pwg_slice_tf32(float (&acc)[C::mt][C::ntl][4], uint32_t sa, const float *sB, int a_lane,
+					       int b_lane)
+{
+#pragma unroll
+	for (int ks = 0; ks < C::bk / 8; ks++) {
+		uint32_t abig[C::mt][4], asmall[C::mt][4];
+#pragma unroll
+		for (int i = 0; i < C::mt; i++) {
+			uint32_t r[4];
+			ldsm_x4(r, sa + (uint32_t)(a_lane + i * 16 * C::lda + ks * 8) * 4u);
+#pragma unroll
+			for (int c = 0; c < 4; c++)
+				pwg_parts<C::prec>(r[c], abig[i][c], asmall[i][c]);
+		}
+#pragma unroll
+		for (int j = 0; j < C::ntl; j++) {
+			const float *bp = sB + b_lane + ks * 8 * C::ldb + j * 8;
+			uint32_t b0, b1, s0, s1;
+			pwg_parts<C::prec>(__float_as_uint(bp[0]), b0, s0);
+			pwg_parts<C::prec>(__float_as_uint(bp[4 * C::ldb]), b1, s1);
+#pragma unroll
+			for (int i = 0; i < C::mt; i++) {
+				if constexpr (C::prec == 3) {
+					mma_m16n8k8_tf32(acc[i][j], asmall[i], b0, b1);
+					mma_m16n8k8_tf32(acc[i][j], abig[i], s0, s1);
+				}
+				mma_m16n8k8_tf32(acc[i][j], abig[i], b0, b1);
+			}
+		}
+	}
+}
+
 /* One stage's products at PREC = 2 (3xBF16 on mma.sync m16n8k16): per
  * 16-deep step, lo*hi + hi*lo + hi*hi into the accumulators, each fp32 value
  * split into hi = bf16(x) and lo = bf16(x - hi) as its fragment is read (the
@@ -258,37 +296,10 @@ pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *_
 		cp_async_commit(); /* possibly empty: the group count stays uniform */
 		const float *sA = pwg_smem + (int)(it % C::stages) * C::stage_floats, *sB = sA + C::bm * C::lda;
 		const uint32_t sa = smem_u32(sA);
-		if constexpr (C::prec == 2) {
+		if constexpr (C::prec == 2)
 			pwg_slice_bf16<C>(acc, sa, sB, a_lane, b_lane);
-		} else {
-#pragma unroll
-		for (int ks = 0; ks < C::bk / 8; ks++) {
-			uint32_t abig[C::mt][4], asmall[C::mt][4];
-#pragma unroll
-			for (int i = 0; i < C::mt; i++) {
-				uint32_t r[4];
-				ldsm_x4(r, sa + (uint32_t)(a_lane + i * 16 * C::lda + ks * 8) * 4u);
-#pragma unroll
-				for (int c = 0; c < 4; c++)
-					pwg_parts<C::prec>(r[c], abig[i][c], asmall[i][c]);
-			}
-#pragma unroll
-			for (int j = 0; j < C::ntl; j++) {
-				const float *bp = sB + b_lane + ks * 8 * C::ldb + j * 8;
-				uint32_t b0, b1, s0, s1;
-				pwg_parts<C::prec>(__float_as_uint(bp[0]), b0, s0);
-				pwg_parts<C::prec>(__float_as_uint(bp[4 * C::ldb]), b1, s1);
-#pragma unroll
-				for (int i = 0; i < C::mt; i++) {
-					if constexpr (C::prec == 3) {
-						mma_m16n8k8_tf32(acc[i][j], asmall[i], b0, b1);
-						mma_m16n8k8_tf32(acc[i][j], abig[i], s0, s1);
-					}
-					mma_m16n8k8_tf32(acc[i][j], abig[i], b0, b1);
-				}
-			}
-		}
-		}
+		else
+			pwg_slice_tf32<C>(acc, sa, sB, a_lane, b_lane);
 		if (it % nk == nk - 1) { /* the tile's last slice: its results out, fresh accumulators */
 			pwg_store_tile<C, V16, TY>(acc, pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N), bias, y, Co, P);
 			pwg_zero<C>(acc);
