@@ -11,7 +11,10 @@
 // tile boundaries, the weight's rows and x's rows copied 16 bytes at a time
 // where V16 (P and Cin multiples of 4, 16-byte aligned pointers), y written
 // from the accumulators.
-//   pwg<BM, BN, BK, WARPS, STAGES, PREC>   the tile's constants (a type)
+//   pwg<BM, BN, BK, WARPS, STAGES, PREC, WRES>
+//                                 the tile's constants (a type); WRES = 1
+//                                 (PREC = 2 only): the weight tile resident
+//                                 in shared memory as bf16 hi and lo halves
 //   pwg_launch<C, V16, TY>(x, w, bias, y, N, Ci, Co, P, stream)
 //                                 the kernel on as many blocks as fit at
 //                                 once: KB_OK, KB_ERR_SHAPE where the ring
@@ -33,15 +36,21 @@
 #include "dtype.cuh" // kbreed:inline
 #include "host.cuh" // kbreed:inline
 
-template <int kBM, int kBN, int kBK, int kWarps, int kStages, int kPrec> struct pwg {
+template <int kBM, int kBN, int kBK, int kWarps, int kStages, int kPrec, int kWres = 0> struct pwg {
 	static constexpr int bm = kBM, bn = kBN, bk = kBK, stages = kStages, prec = kPrec;
+	static constexpr bool wres = kWres && kPrec == 2;             /* the weights resident (3xBF16 only) */
 	static constexpr int nt = kWarps * 32;
 	static constexpr int warps_m = 2, warps_n = kWarps / 2;
 	static constexpr int wm = bm / warps_m, wn = bn / warps_n;   /* channels, positions a warp */
 	static constexpr int mt = wm / 16, ntl = wn / 8;
 	static constexpr int lda = bk + 4, ldb = bn + 8;              /* sA, sB rows, floats */
-	static constexpr int stage_floats = bm * lda + bk * ldb;
-	static constexpr int smem_bytes = stages * stage_floats * 4;
+	static constexpr int stage_floats = (wres ? 0 : bm * lda) + bk * ldb;
+	static constexpr int smem_bytes = stages * stage_floats * 4;  /* the ring (WRES: the weights after it) */
+	/* WRES: the weights' row in shared memory, bf16 halves, for a K padded
+	 * to kpad (whole slices): 16 bytes of pad make the stride an odd
+	 * multiple of 16 bytes, so an ldmatrix phase's 8 rows hit distinct banks */
+	static __host__ __device__ constexpr int ldw(int kpad) { return kpad + 8; }
+	static __host__ __device__ constexpr int wres_bytes(int kpad) { return 2 * bm * ldw(kpad) * 2; }
 	static_assert(kWarps == 4 || kWarps == 8, "4 or 8 warps");
 	static_assert(kPrec >= 1 && kPrec <= 3, "PREC is 1, 2 or 3");
 	static_assert(bk % (kPrec == 2 ? 16 : 8) == 0 && stages >= 2, "whole k steps, a ring of two stages at least");
@@ -56,10 +65,10 @@ __device__ __forceinline__ void pwg_load_slice(float *stage, const float *__rest
 					   int co0, int p0, int k0, int Ci, int Co, int P)
 {
 	const int tid = threadIdx.x;
-	float *sA = stage, *sB = stage + C::bm * C::lda;
+	float *sA = stage, *sB = stage + (C::wres ? 0 : C::bm * C::lda);
 	if (V16) {
 		/* Cin and P are multiples of 4: a piece lies wholly inside or outside */
-		for (int i = tid; i < C::bm * (C::bk / 4); i += C::nt) {
+		for (int i = tid; i < (C::wres ? 0 : C::bm * (C::bk / 4)); i += C::nt) {
 			const int r = i / (C::bk / 4), c = 4 * (i % (C::bk / 4));
 			const int co = co0 + r, k = k0 + c;
 			const bool ok = co < Co && k < Ci;
@@ -72,7 +81,7 @@ __device__ __forceinline__ void pwg_load_slice(float *stage, const float *__rest
 			cp_async16(smem_u32(sB + r * C::ldb + c), ok ? xs + (int64_t)k * P + p : xs, ok ? 16 : 0);
 		}
 	} else {
-		for (int i = tid; i < C::bm * C::bk; i += C::nt) {
+		for (int i = tid; i < (C::wres ? 0 : C::bm * C::bk); i += C::nt) {
 			const int r = i / C::bk, c = i % C::bk;
 			const int co = co0 + r, k = k0 + c;
 			const bool ok = co < Co && k < Ci;
@@ -252,6 +261,60 @@ __device__ __forceinline__ void pwg_slice_bf16(float (&acc)[C::mt][C::ntl][4], u
 	}
 }
 
+/* WRES: the weight rows co0.. of the block's channel tile into shared
+ * memory once, as bf16 hi = bf16(w) and lo = bf16(w - hi) (the split
+ * pwg_slice_bf16 makes per slice), K zero-padded to kpad, each 16 k of a
+ * row stored in the order pwg_slice_bf16 pairs them (position q holds
+ * physical k (q & 8) + (q & 7) / 2 + 4 * (q & 1)): one ldmatrix.x4 of a
+ * 16 x 16 piece is then a whole m16n8k16 A fragment, in the k order that
+ * x's fragments are read in. */
+template <class C>
+__device__ __forceinline__ void pwg_fill_weights(uint32_t *whi, uint32_t *wlo, const float *__restrict__ w, int co0,
+						 int Ci, int Co, int kpad)
+{
+	const int half = kpad / 2, ldw2 = C::ldw(kpad) / 2; /* bf16 pairs a row, a row's stride */
+	for (int i = threadIdx.x; i < C::bm * half; i += C::nt) {
+		const int r = i / half, q = 2 * (i % half); /* positions q, q + 1: physical k, k + 4 */
+		const int k = (q & ~7) + ((q & 7) >> 1), co = co0 + r;
+		const float *wr = w + (int64_t)co * Ci;
+		const float v0 = co < Co && k < Ci ? wr[k] : 0.0f, v1 = co < Co && k + 4 < Ci ? wr[k + 4] : 0.0f;
+		bf16x2_split(v0, v1, whi[r * ldw2 + q / 2], wlo[r * ldw2 + q / 2]);
+	}
+}
+
+/* One stage's products at PREC = 2 with the weights resident (WRES): as
+ * pwg_slice_bf16, A's hi and lo fragments one ldmatrix.x4 each from the
+ * split rows (wh, wl: this lane's row and k half at the slice's first k),
+ * no split in registers. */
+template <class C>
+__device__ __forceinline__ void pwg_slice_bf16_res(float (&acc)[C::mt][C::ntl][4], uint32_t wh, uint32_t wl, int ldw,
+						   const float *sB, int b_lane)
+{
+#pragma unroll
+	for (int ks = 0; ks < C::bk / 16; ks++) {
+		uint32_t ahi[C::mt][4], alo[C::mt][4];
+#pragma unroll
+		for (int i = 0; i < C::mt; i++) {
+			const uint32_t off = (uint32_t)(i * 16 * ldw + ks * 16) * 2u;
+			ldsm_x4(ahi[i], wh + off);
+			ldsm_x4(alo[i], wl + off);
+		}
+#pragma unroll
+		for (int j = 0; j < C::ntl; j++) {
+			const float *bp = sB + b_lane + ks * 16 * C::ldb + j * 8;
+			uint32_t b0, b1, s0, s1;
+			bf16x2_split(bp[0], bp[4 * C::ldb], b0, s0);
+			bf16x2_split(bp[8 * C::ldb], bp[12 * C::ldb], b1, s1);
+#pragma unroll
+			for (int i = 0; i < C::mt; i++) {
+				mma_m16n8k16_bf16(acc[i][j], alo[i], b0, b1);
+				mma_m16n8k16_bf16(acc[i][j], ahi[i], s0, s1);
+				mma_m16n8k16_bf16(acc[i][j], ahi[i], b0, b1);
+			}
+		}
+	}
+}
+
 /* Persistent: block b takes tiles b, b + gridDim.x, ...; its work is one
  * sequence of (tile, slice) items, and the ring runs across tile
  * boundaries, so the next tile's first slices load while this tile's last
@@ -288,18 +351,42 @@ pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *_
 	/* ldmatrix rows of this lane: rows 0-15 of an m16 tile, k 0-3 or 4-7 */
 	const int a_lane = (wm * C::wm + (lane & 15)) * C::lda + (lane >> 4) * 4;
 	const int b_lane = t * C::ldb + wn * C::wn + g;
+	/* WRES: the split weights after the ring, hi rows then lo rows; this
+	 * lane's ldmatrix row (rows 0-7, 8-15 of an m16 tile, then the same at
+	 * k 8-15) */
+	const int kpad = nk * C::bk, ldw = C::ldw(kpad);
+	uint32_t *const whi = reinterpret_cast<uint32_t *>(pwg_smem + C::stages * C::stage_floats); /* bf16 pairs */
+	uint32_t *const wlo = whi + C::bm * ldw / 2;
+	const int w_lane = ((wm * C::wm + (lane & 7) + (lane & 8)) * ldw + (lane >> 4) * 8) / 2;
+	int w_co0 = -1; /* the channel tile whose weights are resident */
 	for (int64_t it = 0; it < items; it++) {
 		cp_async_wait<C::stages - 2>(); /* item it landed (this thread's copies) */
 		__syncthreads();             /* ... everyone's; and item it-1's stage is free */
+		if constexpr (C::wres) {
+			/* a new channel tile (the first, or one more where Cout > BM):
+			 * its weights, after the barrier above ended every use of the
+			 * last ones */
+			const int co0 = pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N).co0;
+			if (co0 != w_co0) {
+				pwg_fill_weights<C>(whi, wlo, w, co0, Ci, Co, kpad);
+				w_co0 = co0;
+				__syncthreads();
+			}
+		}
 		if (it + C::stages - 1 < items)
 			load_item(it + C::stages - 1);
 		cp_async_commit(); /* possibly empty: the group count stays uniform */
-		const float *sA = pwg_smem + (int)(it % C::stages) * C::stage_floats, *sB = sA + C::bm * C::lda;
+		const float *sA = pwg_smem + (int)(it % C::stages) * C::stage_floats;
+		const float *sB = sA + (C::wres ? 0 : C::bm * C::lda);
 		const uint32_t sa = smem_u32(sA);
-		if constexpr (C::prec == 2)
+		if constexpr (C::wres) {
+			const uint32_t k0 = (uint32_t)((int)(it % nk) * C::bk) * 2u;
+			pwg_slice_bf16_res<C>(acc, smem_u32(whi + w_lane) + k0, smem_u32(wlo + w_lane) + k0, ldw, sB, b_lane);
+		} else if constexpr (C::prec == 2) {
 			pwg_slice_bf16<C>(acc, sa, sB, a_lane, b_lane);
-		else
+		} else {
 			pwg_slice_tf32<C>(acc, sa, sB, a_lane, b_lane);
+		}
 		if (it % nk == nk - 1) { /* the tile's last slice: its results out, fresh accumulators */
 			pwg_store_tile<C, V16, TY>(acc, pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N), bias, y, Co, P);
 			pwg_zero<C>(acc);
@@ -312,17 +399,28 @@ template <class C, bool V16, typename TY>
 static int pwg_launch(const float *x, const float *w, const TY *bias, TY *y, int64_t N, int Ci, int Co, int P,
 		  cudaStream_t st)
 {
-	/* kept across calls: the shared memory allowed, the blocks an SM holds */
+	/* The ring, and with WRES the split weights of a channel tile (K
+	 * padded to whole slices) after it: BM x Cin that does not fit an SM
+	 * beside the ring (Cin above about 330 at BM = 128, BN = 128, three
+	 * stages) is KB_ERR_SHAPE. */
+	const int64_t kpad = ((int64_t)Ci + C::bk - 1) / C::bk * C::bk;
+	const int64_t smem = C::smem_bytes + (C::wres ? (int64_t)C::wres_bytes((int)(kpad < 65536 ? kpad : 65536)) : 0);
+	if (smem > 227 * 1024)
+		return KB_ERR_SHAPE;
+	/* kept across calls: the shared memory allowed, the blocks an SM holds
+	 * (for the size they were found for) */
 	static int per_sm = 0;
-	if (per_sm == 0) {
+	static int64_t per_sm_smem = -1;
+	if (per_sm_smem != smem) {
 		if (cudaFuncSetAttribute((const void *)pwg_kernel<C, V16, TY>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-					 C::smem_bytes) != cudaSuccess ||
-		    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, pwg_kernel<C, V16, TY>, C::nt, C::smem_bytes) !=
+					 (int)smem) != cudaSuccess ||
+		    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, pwg_kernel<C, V16, TY>, C::nt, (size_t)smem) !=
 			    cudaSuccess)
 			return KB_ERR_LAUNCH;
-		if (per_sm < 1)
-			return KB_ERR_SHAPE; /* the ring does not fit an SM */
+		per_sm_smem = smem;
 	}
+	if (per_sm < 1)
+		return KB_ERR_SHAPE; /* the ring does not fit an SM */
 	const int sms = kb_sm_count();
 	if (sms < 1)
 		return KB_ERR_LAUNCH;
@@ -331,7 +429,7 @@ static int pwg_launch(const float *x, const float *w, const TY *bias, TY *y, int
 		return KB_ERR_SHAPE;
 	const int64_t tiles = N * tilesP * chans;
 	const int64_t grid = tiles < (int64_t)per_sm * sms ? tiles : (int64_t)per_sm * sms;
-	pwg_kernel<C, V16, TY><<<(unsigned)grid, C::nt, C::smem_bytes, st>>>(x, w, bias, y, N, Ci, Co, P, (int)tilesP, tiles);
+	pwg_kernel<C, V16, TY><<<(unsigned)grid, C::nt, (size_t)smem, st>>>(x, w, bias, y, N, Ci, Co, P, (int)tilesP, tiles);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 

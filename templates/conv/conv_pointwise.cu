@@ -8,10 +8,16 @@
 // knob WARPS: 4 8 | default 4 | category parallelism | warps per block: 2 along the channels by WARPS/2 along the positions (4: each warp a 64 x 64 tile, fewer fragment loads per product; on 87_conv_pointwise_2D, H100: 5.77 ms against 7.01 ms with 8)
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory
 // knob PRECISION: 1 2 3 | default 2 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy; 2 = 3xBF16, the same three products of bfloat16 halves on mma.sync m16n8k16, twice TF32's rate (about 4e-6 relative; on 87_conv_pointwise_2D, H100: 5.40 ms against 5.85 ms at 3)
+// knob WRES: 0 1 | default 0 | category memory access | 1 = the block's weight tile (BM x Cin) stays in shared memory, split once into bfloat16 hi and lo in the order the 3xBF16 products read them, and the ring carries x alone: no weight slice copied from L2 per tile and no A fragment split per slice (PRECISION=2 only; BM x Cin past the shared memory beside the ring, Cin above about 330 at BM=128, is KB_ERR_SHAPE)
 // check: PRECISION=2 BK=16 BM=64 BN=64 WARPS=8
 // check: PRECISION=2 WARPS=8 STAGES=2
 // check: BN=256 BM=64 BK=16 STAGES=4
+// check: WRES=1
+// check: WRES=1 BK=16 BM=64 BN=64 WARPS=8 STAGES=2
+// check: WRES=1 BN=256 STAGES=4
 // same: BN=256 WARPS=4 as WARPS=8
+// same: PRECISION=1 WRES=1 as WRES=0
+// same: PRECISION=3 WRES=1 as WRES=0
 /*
  * conv_pointwise.cu - nn.Conv1d/2d/3d with a window of 1 on every axis,
  * stride 1, no padding, groups 1 (a "pointwise" or 1x1 convolution), with or
@@ -77,6 +83,12 @@
  * which runs at twice the TF32 rate: the 3xTF32 products' tensor time
  * halves, for a dropped lo*lo term of about 2^-16 of a product (k taken in
  * an order A and B share, see pw_gemm.cuh's pwg_slice_bf16).
+ * WRES=1 (3xBF16 only): the weights of the block's channel tile are
+ * loaded once (again only where a block's tiles move to another channel
+ * tile, Cout > BM) into shared memory after the ring, split into bf16 hi
+ * and lo rows with each 16 k stored in the shared k order, so that one
+ * ldmatrix.x4 is a whole A fragment; the ring's stages hold x's rows
+ * alone (pw_gemm.cuh's pwg_fill_weights, pwg_slice_bf16_res).
  * Epilogue, after a tile's last slice: accumulator (c0, c1) is row g,
  * columns 2t, 2t+1 (c2, c3 eight rows down): the bias added, written
  * straight from registers with evict-first stores, a float2 per pair (V16),
@@ -103,6 +115,9 @@
 #ifndef PRECISION
 #define PRECISION 2
 #endif
+#ifndef WRES
+#define WRES 0
+#endif
 #ifndef CONV_DIMS
 #define CONV_DIMS 2
 #endif
@@ -123,11 +138,17 @@ static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2 to 4");
 static_assert(PRECISION >= 1 && PRECISION <= 3, "PRECISION is 1, 2 or 3");
+static_assert(WRES == 0 || WRES == 1, "WRES is 0 or 1");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 
 KBREED_CANDIDATE_ABI
 
-typedef pwg<BM, BN, BK, WARPS, STAGES, PRECISION> CFG;
+/* PRECISION 1 and 3 read fp32 fragments: WRES runs as 0 there */
+#if WRES && PRECISION != 2
+#undef WRES
+#define WRES 0
+#endif
+typedef pwg<BM, BN, BK, WARPS, STAGES, PRECISION, WRES> CFG;
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
 {
