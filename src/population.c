@@ -426,15 +426,19 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 	 * recognition's defines meet): a one-minute run of a 1x1 conv spent
 	 * its time on conv_igemm's start lines and never judged conv_pointwise.
 	 * Then the settings of the start lines for this target (measured best
-	 * on it), then the other templates' defaults. */
-	for (int pass = 0; pass < 3 && !rc; pass++)   /* 0: this target's own and the specialised, 1: start lines, 2: the rest */
+	 * on it), the own and specialised templates' first (a 1x1 conv's
+	 * conv_pointwise lines before conv_igemm's), then the other templates'
+	 * defaults. */
+	for (int pass = 0; pass < 4 && !rc; pass++)   /* 0: the own and specialised, 1 and 2: start lines, 3: the rest */
 		for (int t = 0; t < n_tpls && !rc; t++) {
 			const struct template *tp = &tpls[t];
 			if (!template_serves(tp, p->op, p->defines))
 				continue;
 			bool own = (arch && *tp->arch && !strcmp(tp->arch, arch)) || *tp->requires;
 			struct genome g;
-			if (pass == 1) {
+			if (pass == 1 || pass == 2) {
+				if (own != (pass == 1))
+					continue;
 				for (int i = 0; i < tp->n_start && !rc; i++)
 					if (arch && !strcmp(tp->start[i].arch, arch) &&
 					    template_requires_met(tp->start[i].requires, p->defines)) {

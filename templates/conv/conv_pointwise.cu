@@ -8,10 +8,12 @@
 // knob WARPS: 4 8 | default 4 | category parallelism | warps per block: 2 along the channels by WARPS/2 along the positions (4: each warp a 64 x 64 tile, fewer fragment loads per product; on 87_conv_pointwise_2D, H100: 5.77 ms against 7.01 ms with 8)
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory
 // knob PRECISION: 1 2 3 | default 2 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy; 2 = 3xBF16, the same three products of bfloat16 halves on mma.sync m16n8k16, twice TF32's rate (about 4e-6 relative; on 87_conv_pointwise_2D, H100: 5.40 ms against 5.85 ms at 3)
-// knob WRES: 0 1 | default 0 | category memory access | 1 = the block's weight tile (BM x Cin) stays in shared memory, split once into bfloat16 hi and lo in the order the 3xBF16 products read them, and the ring carries x alone: no weight slice copied from L2 per tile and no A fragment split per slice (PRECISION=2 only; BM x Cin past the shared memory beside the ring, Cin above about 330 at BM=128, is KB_ERR_SHAPE)
+// knob WRES: 0 1 | default 0 | category memory access | 1 = the block's weight tile (BM x Cin) stays in shared memory, split once into bfloat16 hi and lo in the order the 3xBF16 products read them, and the ring carries x alone: no weight slice copied from L2 per tile and no A fragment split per slice (PRECISION=2 only; BM x Cin past the shared memory beside the ring, Cin above about 330 at BM=128 and 160 at BN=256 STAGES=4, is KB_ERR_SHAPE; on 87_conv_pointwise_2D, H100: 4.97 ms against 5.42 ms at 0, 4.86 ms with BN=256 STAGES=4)
 // check: PRECISION=2 BK=16 BM=64 BN=64 WARPS=8
 // check: PRECISION=2 WARPS=8 STAGES=2
 // check: BN=256 BM=64 BK=16 STAGES=4
+// start sm_90a: WRES=1 BN=256 STAGES=4
+// start sm_90a: WRES=1
 // check: WRES=1
 // check: WRES=1 BK=16 BM=64 BN=64 WARPS=8 STAGES=2
 // check: WRES=1 BN=256 STAGES=4
