@@ -1,5 +1,5 @@
-// kbreed winner for 73_conv_transposed_3D_asymmetric_input_square_kernel__strided_padded__grouped: 2.4587 ms on NVIDIA H100 80GB HBM3 = 85% of PyTorch eager (2.0796 ms), 16% of the floor.
-// Run 1, candidate 15, round 1. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 73_conv_transposed_3D_asymmetric_input_square_kernel__strided_padded__grouped: 2.3174 ms on NVIDIA H100 80GB HBM3 = 90% of PyTorch eager (2.0800 ms), 17% of the floor.
+// Run 1, candidate 4, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_igemm
@@ -31,10 +31,10 @@
 #define CONV_TRANSPOSED_STRIDED 1
 #define KB_F32_ONLY 1
 #define BM 128
-#define BN 64
+#define BN 32
 #define BK 32
 #define WARPS 4
-#define STAGES 2
+#define STAGES 3
 #define PRECISION 2
 #define WGMMA 1
 #define OVERLAP 0
@@ -54,10 +54,13 @@
 // knob OVERLAP: 0 1 | default 0 | category asynchronous | WGMMA=1 only: 1 = wgmma.wait_group 1, a slice's products run on the tensor cores while the next slice's A fragments are loaded and split (two A register sets); the ring then loads one slice fewer ahead, so STAGES 2 runs as 3; 0 = wait_group 0 after each slice
 // knob PHASES: 0 1 | default 0 | category control flow | 1 = a transposed conv with a stride above 1 runs as one dense GEMM per output phase (only the taps that divide: no zero taps gathered or multiplied); 0 = the division gather over every tap. The same where no stride is above 1 or the conv is forward
 // knob NHWC: 0 1 2 3 4 | default 0 | category memory access | 1 = a pre-pass writes x channels-last (N, D, H, W, groups, channels padded to 4) and K runs (tap, channel), so the gather copies a tap's 4 channels per 16-byte cp.async instead of one value per 4-byte one; 2 = the same pre-pass writes each channel already split into bfloat16 hi and lo (channels padded to 8), the gather copies them into the swizzled layout wgmma reads A from by descriptor: no A fragments loaded or split in registers; 3 = that layout, A loaded into registers by ldmatrix once per slice (no split), so that the two products with A's hi halves read it from shared memory once; 4 = 2's operands loaded by TMA instead of the gather: each slice of A one box of x channels-last (a patch of output positions, one tap, 32 channels' hi and lo halves; the padding's zeros filled in by the copy engine) and of B one box of the weights, by one thread on an mbarrier (channels padded to 32; convs of stride 1 without the fused pool, run as 2 elsewhere) (2, 3 and 4: WGMMA=1 PRECISION=2 only, run as 1 elsewhere); forward convs, transposed ones of stride 1, and the strided transposed ones at PHASES=1 (each phase's gather; PHASES=0's division gather runs as 0)
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=4
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=4 NHWC=4
-// start sm_90a: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3 PHASES=1
-// start sm_90a: WGMMA=1 OVERLAP=1 PRECISION=2 BN=128 STAGES=3
+// start sm_90a !CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=4
+// start sm_90a !CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=4 NHWC=4
+// start sm_90a !CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=3 NHWC=3 PHASES=1
+// start sm_90a !CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=32 WARPS=4 STAGES=3 NHWC=3 PHASES=1
+// start sm_90a CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=128 STAGES=3 NHWC=1
+// start sm_90a CONV_NARROW_CIN: WGMMA=1 OVERLAP=0 PRECISION=2 BN=64 WARPS=4 STAGES=4 NHWC=1
+// start sm_90a CONV_NARROW_CIN CONV_TRANSPOSED_STRIDED: WGMMA=1 OVERLAP=0 PRECISION=2 BN=32 WARPS=4 STAGES=3 NHWC=1 PHASES=1
 // same: WGMMA=1 BK=16 as BK=32
 // same: WGMMA=1 BN=96 as BN=128
 // same: WGMMA=1 WARPS=4 BM=256 as BM=128
@@ -1849,6 +1852,36 @@ struct conv_args {
 #endif
 };
 
+/* BK's digits: the step one BK-deep slice takes through K's mixed radix,
+ * ([kd,] kh, kw, ci) channels-last, (ci, [kd,] kh, kw) otherwise, from a's
+ * window (KH, KW, KD) and, channels-last, its padded group width Cgp: the
+ * host's for the problem, conv_phase_setup's for an output phase. */
+__host__ __device__ inline void conv_bk_digits(conv_args &a)
+{
+#if CLAST
+	const int dt = BK / a.Cgp; /* whole taps in BK */
+	a.dci = BK % a.Cgp;
+	a.dkw = dt % a.KW;
+#if CONV_DIMS == 3
+	a.dkh = dt / a.KW % a.KH;
+	a.dkd = dt / (a.KH * a.KW);
+#else
+	a.dkh = dt / a.KW;
+#endif
+#else
+	const int khw = a.KH * a.KW;
+#if CONV_DIMS == 3
+	const int T = a.KD * khw;
+	a.dkd = (BK % T) / khw;
+#else
+	const int T = khw;
+#endif
+	a.dci = BK / T;
+	a.dkh = (BK % khw) / a.KW;
+	a.dkw = (BK % khw) % a.KW;
+#endif
+}
+
 #if PHASED
 /* a, filled by the host for the whole problem, becomes phase ph's GEMM. */
 __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
@@ -1874,33 +1907,11 @@ __device__ __forceinline__ void conv_phase_setup(conv_args &a, int ph)
 	a.od0 = pd.o0;
 	a.oh0 = phh.o0;
 	a.ow0 = pw.o0;
-	const int khw = a.KH * a.KW;
 #if CONV_DIMS == 3
 	a.KD = max(pd.ntap, 1);
 	a.Do = pd.nout;
 #endif
-#if CLAST
-	/* BK as ([kd,] kh, kw, ci) digits, as the host writes them for a forward conv */
-	const int dt = BK / a.Cgp;
-	a.dci = BK % a.Cgp;
-	a.dkw = dt % a.KW;
-#if CONV_DIMS == 3
-	a.dkh = dt / a.KW % a.KH;
-	a.dkd = dt / khw;
-#else
-	a.dkh = dt / a.KW;
-#endif
-#else
-#if CONV_DIMS == 3
-	const int T = a.KD * khw;
-	a.dkd = (BK % T) / khw;
-#else
-	const int T = khw;
-#endif
-	a.dci = BK / T;
-	a.dkh = (BK % khw) / a.KW;
-	a.dkw = (BK % khw) % a.KW;
-#endif
+	conv_bk_digits(a); /* as the host's for a forward conv */
 	a.wsp += (size_t)ph * CONV_GROUPS * a.nkg * (BK / 8) * a.nnb * 32 * FR;
 }
 #endif
@@ -3014,29 +3025,13 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 #if CLAST
 		a.Cgp = (int)Cgp;
 		a.ctot = (int)ctot;
-		const int dt = BK / (int)Cgp; /* whole taps in BK */
-		a.dci = BK % (int)Cgp;
-		a.dkw = dt % (int)KW;
-#if CONV_DIMS == 3
-		a.dkh = dt / (int)KW % (int)KH;
-		a.dkd = dt / (int)(KW * KH);
-#else
-		a.dkh = dt / (int)KW;
-#endif
-#else
-		const int khw = (int)(KH * KW);
-		a.dci = BK / (int)T;
-		a.dkh = (BK % khw) / (int)KW;
-		a.dkw = (BK % khw) % (int)KW;
-#if CONV_DIMS == 3
-		a.dkd = (BK % (int)T) / khw;
-#endif
 #endif
 #if CONV_DIMS == 3
 		a.D = (int)D;
 		a.KD = (int)KD;
 		a.Do = (int)Do;
 #endif
+		conv_bk_digits(a);
 #if CONV_GROUPS > 1
 		a.Cg = (int)Cg;
 		a.Coutg = (int)Coutg;
