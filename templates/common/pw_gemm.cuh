@@ -216,6 +216,29 @@ __device__ __forceinline__ void pwg_slice_tf32(float (&acc)[C::mt][C::ntl][4], u
 	}
 }
 
+/* One 16-deep step of the 3xBF16 products, A's fragments given (ahi, alo:
+ * one m16n8k16 fragment per m16 tile): x's two k8 fragments per n8 tile,
+ * rows t, t + 4, t + 8, t + 12 of the step (b_lane: row t, column g),
+ * split into hi and lo, then lo*hi, hi*lo and hi*hi into the accumulators. */
+template <class C>
+__device__ __forceinline__ void pwg_step_bf16(float (&acc)[C::mt][C::ntl][4], const uint32_t (&ahi)[C::mt][4],
+					      const uint32_t (&alo)[C::mt][4], const float *sB, int b_lane, int ks)
+{
+#pragma unroll
+	for (int j = 0; j < C::ntl; j++) {
+		const float *bp = sB + b_lane + ks * 16 * C::ldb + j * 8;
+		uint32_t b0, b1, s0, s1;
+		bf16x2_split(bp[0], bp[4 * C::ldb], b0, s0);
+		bf16x2_split(bp[8 * C::ldb], bp[12 * C::ldb], b1, s1);
+#pragma unroll
+		for (int i = 0; i < C::mt; i++) {
+			mma_m16n8k16_bf16(acc[i][j], alo[i], b0, b1);
+			mma_m16n8k16_bf16(acc[i][j], ahi[i], s0, s1);
+			mma_m16n8k16_bf16(acc[i][j], ahi[i], b0, b1);
+		}
+	}
+}
+
 /* One stage's products at PREC = 2 (3xBF16 on mma.sync m16n8k16): per
  * 16-deep step, lo*hi + hi*lo + hi*hi into the accumulators, each fp32 value
  * split into hi = bf16(x) and lo = bf16(x - hi) as its fragment is read (the
@@ -245,19 +268,7 @@ __device__ __forceinline__ void pwg_slice_bf16(float (&acc)[C::mt][C::ntl][4], u
 					     alo[i][2 * h + 1]);
 			}
 		}
-#pragma unroll
-		for (int j = 0; j < C::ntl; j++) {
-			const float *bp = sB + b_lane + ks * 16 * C::ldb + j * 8;
-			uint32_t b0, b1, s0, s1;
-			bf16x2_split(bp[0], bp[4 * C::ldb], b0, s0);
-			bf16x2_split(bp[8 * C::ldb], bp[12 * C::ldb], b1, s1);
-#pragma unroll
-			for (int i = 0; i < C::mt; i++) {
-				mma_m16n8k16_bf16(acc[i][j], alo[i], b0, b1);
-				mma_m16n8k16_bf16(acc[i][j], ahi[i], s0, s1);
-				mma_m16n8k16_bf16(acc[i][j], ahi[i], b0, b1);
-			}
-		}
+		pwg_step_bf16<C>(acc, ahi, alo, sB, b_lane, ks);
 	}
 }
 
@@ -299,19 +310,7 @@ __device__ __forceinline__ void pwg_slice_bf16_res(float (&acc)[C::mt][C::ntl][4
 			ldsm_x4(ahi[i], wh + off);
 			ldsm_x4(alo[i], wl + off);
 		}
-#pragma unroll
-		for (int j = 0; j < C::ntl; j++) {
-			const float *bp = sB + b_lane + ks * 16 * C::ldb + j * 8;
-			uint32_t b0, b1, s0, s1;
-			bf16x2_split(bp[0], bp[4 * C::ldb], b0, s0);
-			bf16x2_split(bp[8 * C::ldb], bp[12 * C::ldb], b1, s1);
-#pragma unroll
-			for (int i = 0; i < C::mt; i++) {
-				mma_m16n8k16_bf16(acc[i][j], alo[i], b0, b1);
-				mma_m16n8k16_bf16(acc[i][j], ahi[i], s0, s1);
-				mma_m16n8k16_bf16(acc[i][j], ahi[i], b0, b1);
-			}
-		}
+		pwg_step_bf16<C>(acc, ahi, alo, sB, b_lane, ks);
 	}
 }
 
