@@ -39,7 +39,8 @@
  * their defaults): what is measured best there, so that a short run does
  * not have to climb to it (conv_igemm's wgmma path on Hopper). Its
  * candidates come after the defaults of the templates written for that
- * target and before the others' defaults. Names after the target, each with
+ * target or the problem's structure (an arch or requires line), those
+ * templates' lines first, and before the others' defaults. Names after the target, each with
  * or without a leading '!', limit the line to problems whose defines have
  * the NAMEs and none of the !NAMEs (template_requires_met): a conv whose
  * groups have 4 input channels or fewer starts from a layout that pads
