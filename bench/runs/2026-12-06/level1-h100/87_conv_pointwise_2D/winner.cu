@@ -1,5 +1,5 @@
-// kbreed winner for 87_conv_pointwise_2D: 5.4185 ms on NVIDIA H100 80GB HBM3 = 85% of PyTorch eager (4.6095 ms), 79% of the floor.
-// Run 2, candidate 39, round 0. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 87_conv_pointwise_2D: 4.8231 ms on NVIDIA H100 80GB HBM3 = 94% of PyTorch eager (4.5519 ms), 88% of the floor.
+// Run 1, candidate 2, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_pointwise
@@ -22,11 +22,12 @@
 #define CONV_POINTWISE_PLAIN 1
 #define KB_F32_ONLY 1
 #define BM 128
-#define BN 128
+#define BN 256
 #define BK 32
-#define WARPS 4
-#define STAGES 3
+#define WARPS 8
+#define STAGES 4
 #define PRECISION 2
+#define WRES 1
 // kbreed-template: conv_pointwise
 // family: conv
 // problems: conv1d_pointwise conv2d_pointwise conv3d_pointwise
@@ -37,10 +38,18 @@
 // knob WARPS: 4 8 | default 4 | category parallelism | warps per block: 2 along the channels by WARPS/2 along the positions (4: each warp a 64 x 64 tile, fewer fragment loads per product; on 87_conv_pointwise_2D, H100: 5.77 ms against 7.01 ms with 8)
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | cp.async ring depth in shared memory
 // knob PRECISION: 1 2 3 | default 2 | category data type | loose 1 | 1 = single TF32 (passes only the loose 1e-2 profile); 3 = 3xTF32 split (big*big + big*small + small*big), fp32-class accuracy; 2 = 3xBF16, the same three products of bfloat16 halves on mma.sync m16n8k16, twice TF32's rate (about 4e-6 relative; on 87_conv_pointwise_2D, H100: 5.40 ms against 5.85 ms at 3)
+// knob WRES: 0 1 | default 0 | category memory access | 1 = the block's weight tile (BM x Cin) stays in shared memory, split once into bfloat16 hi and lo in the order the 3xBF16 products read them, and the ring carries x alone: no weight slice copied from L2 per tile and no A fragment split per slice (PRECISION=2 only; BM x Cin past the shared memory beside the ring, Cin above about 330 at BM=128 and 160 at BN=256 STAGES=4, is KB_ERR_SHAPE; on 87_conv_pointwise_2D, H100: 4.97 ms against 5.42 ms at 0, 4.86 ms with BN=256 STAGES=4)
 // check: PRECISION=2 BK=16 BM=64 BN=64 WARPS=8
 // check: PRECISION=2 WARPS=8 STAGES=2
 // check: BN=256 BM=64 BK=16 STAGES=4
+// start sm_90a: WRES=1 BN=256 STAGES=4
+// start sm_90a: WRES=1
+// check: WRES=1
+// check: WRES=1 BK=16 BM=64 BN=64 WARPS=8 STAGES=2
+// check: WRES=1 BN=256 STAGES=4
 // same: BN=256 WARPS=4 as WARPS=8
+// same: PRECISION=1 WRES=1 as WRES=0
+// same: PRECISION=3 WRES=1 as WRES=0
 /*
  * conv_pointwise.cu - nn.Conv1d/2d/3d with a window of 1 on every axis,
  * stride 1, no padding, groups 1 (a "pointwise" or 1x1 convolution), with or
@@ -106,6 +115,12 @@
  * which runs at twice the TF32 rate: the 3xTF32 products' tensor time
  * halves, for a dropped lo*lo term of about 2^-16 of a product (k taken in
  * an order A and B share, see pw_gemm.cuh's pwg_slice_bf16).
+ * WRES=1 (3xBF16 only): the weights of the block's channel tile are
+ * loaded once (again only where a block's tiles move to another channel
+ * tile, Cout > BM) into shared memory after the ring, split into bf16 hi
+ * and lo rows with each 16 k stored in the shared k order, so that one
+ * ldmatrix.x4 is a whole A fragment; the ring's stages hold x's rows
+ * alone (pw_gemm.cuh's pwg_fill_weights, pwg_slice_bf16_res).
  * Epilogue, after a tile's last slice: accumulator (c0, c1) is row g,
  * columns 2t, 2t+1 (c2, c3 eight rows down): the bias added, written
  * straight from registers with evict-first stores, a float2 per pair (V16),
@@ -131,6 +146,9 @@
 #endif
 #ifndef PRECISION
 #define PRECISION 2
+#endif
+#ifndef WRES
+#define WRES 0
 #endif
 #ifndef CONV_DIMS
 #define CONV_DIMS 2
@@ -158,7 +176,10 @@
 // tile boundaries, the weight's rows and x's rows copied 16 bytes at a time
 // where V16 (P and Cin multiples of 4, 16-byte aligned pointers), y written
 // from the accumulators.
-//   pwg<BM, BN, BK, WARPS, STAGES, PREC>   the tile's constants (a type)
+//   pwg<BM, BN, BK, WARPS, STAGES, PREC, WRES>
+//                                 the tile's constants (a type); WRES = 1
+//                                 (PREC = 2 only): the weight tile resident
+//                                 in shared memory as bf16 hi and lo halves
 //   pwg_launch<C, V16, TY>(x, w, bias, y, N, Ci, Co, P, stream)
 //                                 the kernel on as many blocks as fit at
 //                                 once: KB_OK, KB_ERR_SHAPE where the ring
@@ -490,15 +511,21 @@ static inline void kb_keep_pool_mapped(void)
 #endif
 // ---- end of host.cuh ----
 
-template <int kBM, int kBN, int kBK, int kWarps, int kStages, int kPrec> struct pwg {
+template <int kBM, int kBN, int kBK, int kWarps, int kStages, int kPrec, int kWres = 0> struct pwg {
 	static constexpr int bm = kBM, bn = kBN, bk = kBK, stages = kStages, prec = kPrec;
+	static constexpr bool wres = kWres && kPrec == 2;             /* the weights resident (3xBF16 only) */
 	static constexpr int nt = kWarps * 32;
 	static constexpr int warps_m = 2, warps_n = kWarps / 2;
 	static constexpr int wm = bm / warps_m, wn = bn / warps_n;   /* channels, positions a warp */
 	static constexpr int mt = wm / 16, ntl = wn / 8;
 	static constexpr int lda = bk + 4, ldb = bn + 8;              /* sA, sB rows, floats */
-	static constexpr int stage_floats = bm * lda + bk * ldb;
-	static constexpr int smem_bytes = stages * stage_floats * 4;
+	static constexpr int stage_floats = (wres ? 0 : bm * lda) + bk * ldb;
+	static constexpr int smem_bytes = stages * stage_floats * 4;  /* the ring (WRES: the weights after it) */
+	/* WRES: the weights' row in shared memory, bf16 halves, for a K padded
+	 * to kpad (whole slices): 16 bytes of pad make the stride an odd
+	 * multiple of 16 bytes, so an ldmatrix phase's 8 rows hit distinct banks */
+	static __host__ __device__ constexpr int ldw(int kpad) { return kpad + 8; }
+	static __host__ __device__ constexpr int wres_bytes(int kpad) { return 2 * bm * ldw(kpad) * 2; }
 	static_assert(kWarps == 4 || kWarps == 8, "4 or 8 warps");
 	static_assert(kPrec >= 1 && kPrec <= 3, "PREC is 1, 2 or 3");
 	static_assert(bk % (kPrec == 2 ? 16 : 8) == 0 && stages >= 2, "whole k steps, a ring of two stages at least");
@@ -513,10 +540,10 @@ __device__ __forceinline__ void pwg_load_slice(float *stage, const float *__rest
 					   int co0, int p0, int k0, int Ci, int Co, int P)
 {
 	const int tid = threadIdx.x;
-	float *sA = stage, *sB = stage + C::bm * C::lda;
+	float *sA = stage, *sB = stage + (C::wres ? 0 : C::bm * C::lda);
 	if (V16) {
 		/* Cin and P are multiples of 4: a piece lies wholly inside or outside */
-		for (int i = tid; i < C::bm * (C::bk / 4); i += C::nt) {
+		for (int i = tid; i < (C::wres ? 0 : C::bm * (C::bk / 4)); i += C::nt) {
 			const int r = i / (C::bk / 4), c = 4 * (i % (C::bk / 4));
 			const int co = co0 + r, k = k0 + c;
 			const bool ok = co < Co && k < Ci;
@@ -529,7 +556,7 @@ __device__ __forceinline__ void pwg_load_slice(float *stage, const float *__rest
 			cp_async16(smem_u32(sB + r * C::ldb + c), ok ? xs + (int64_t)k * P + p : xs, ok ? 16 : 0);
 		}
 	} else {
-		for (int i = tid; i < C::bm * C::bk; i += C::nt) {
+		for (int i = tid; i < (C::wres ? 0 : C::bm * C::bk); i += C::nt) {
 			const int r = i / C::bk, c = i % C::bk;
 			const int co = co0 + r, k = k0 + c;
 			const bool ok = co < Co && k < Ci;
@@ -626,6 +653,67 @@ __device__ __forceinline__ void pwg_store_tile(float (&acc)[C::mt][C::ntl][4], c
 	}
 }
 
+/* One stage's products at PREC = 3 (3xTF32: small*big + big*small +
+ * big*big per 8-deep step) or 1 (big*big, one TF32 product) on mma.sync
+ * m16n8k8. A: one ldmatrix.x4 per m16 tile, lane a_lane's rows (rows 0-15,
+ * k 0-3 or 4-7: registers a0..a3 of the TF32 A layout); B: rows t and t + 4
+ * of the step, column g (b_lane), two scalar loads per n8 tile. */
+template <class C>
+__device__ __forceinline__ void pwg_slice_tf32(float (&acc)[C::mt][C::ntl][4], uint32_t sa, const float *sB, int a_lane,
+					       int b_lane)
+{
+#pragma unroll
+	for (int ks = 0; ks < C::bk / 8; ks++) {
+		uint32_t abig[C::mt][4], asmall[C::mt][4];
+#pragma unroll
+		for (int i = 0; i < C::mt; i++) {
+			uint32_t r[4];
+			ldsm_x4(r, sa + (uint32_t)(a_lane + i * 16 * C::lda + ks * 8) * 4u);
+#pragma unroll
+			for (int c = 0; c < 4; c++)
+				pwg_parts<C::prec>(r[c], abig[i][c], asmall[i][c]);
+		}
+#pragma unroll
+		for (int j = 0; j < C::ntl; j++) {
+			const float *bp = sB + b_lane + ks * 8 * C::ldb + j * 8;
+			uint32_t b0, b1, s0, s1;
+			pwg_parts<C::prec>(__float_as_uint(bp[0]), b0, s0);
+			pwg_parts<C::prec>(__float_as_uint(bp[4 * C::ldb]), b1, s1);
+#pragma unroll
+			for (int i = 0; i < C::mt; i++) {
+				if constexpr (C::prec == 3) {
+					mma_m16n8k8_tf32(acc[i][j], asmall[i], b0, b1);
+					mma_m16n8k8_tf32(acc[i][j], abig[i], s0, s1);
+				}
+				mma_m16n8k8_tf32(acc[i][j], abig[i], b0, b1);
+			}
+		}
+	}
+}
+
+/* One 16-deep step of the 3xBF16 products, A's fragments given (ahi, alo:
+ * one m16n8k16 fragment per m16 tile): x's two k8 fragments per n8 tile,
+ * rows t, t + 4, t + 8, t + 12 of the step (b_lane: row t, column g),
+ * split into hi and lo, then lo*hi, hi*lo and hi*hi into the accumulators. */
+template <class C>
+__device__ __forceinline__ void pwg_step_bf16(float (&acc)[C::mt][C::ntl][4], const uint32_t (&ahi)[C::mt][4],
+					      const uint32_t (&alo)[C::mt][4], const float *sB, int b_lane, int ks)
+{
+#pragma unroll
+	for (int j = 0; j < C::ntl; j++) {
+		const float *bp = sB + b_lane + ks * 16 * C::ldb + j * 8;
+		uint32_t b0, b1, s0, s1;
+		bf16x2_split(bp[0], bp[4 * C::ldb], b0, s0);
+		bf16x2_split(bp[8 * C::ldb], bp[12 * C::ldb], b1, s1);
+#pragma unroll
+		for (int i = 0; i < C::mt; i++) {
+			mma_m16n8k16_bf16(acc[i][j], alo[i], b0, b1);
+			mma_m16n8k16_bf16(acc[i][j], ahi[i], s0, s1);
+			mma_m16n8k16_bf16(acc[i][j], ahi[i], b0, b1);
+		}
+	}
+}
+
 /* One stage's products at PREC = 2 (3xBF16 on mma.sync m16n8k16): per
  * 16-deep step, lo*hi + hi*lo + hi*hi into the accumulators, each fp32 value
  * split into hi = bf16(x) and lo = bf16(x - hi) as its fragment is read (the
@@ -655,19 +743,49 @@ __device__ __forceinline__ void pwg_slice_bf16(float (&acc)[C::mt][C::ntl][4], u
 					     alo[i][2 * h + 1]);
 			}
 		}
+		pwg_step_bf16<C>(acc, ahi, alo, sB, b_lane, ks);
+	}
+}
+
+/* WRES: the weight rows co0.. of the block's channel tile into shared
+ * memory once, as bf16 hi = bf16(w) and lo = bf16(w - hi) (the split
+ * pwg_slice_bf16 makes per slice), K zero-padded to kpad, each 16 k of a
+ * row stored in the order pwg_slice_bf16 pairs them (position q holds
+ * physical k (q & 8) + (q & 7) / 2 + 4 * (q & 1)): one ldmatrix.x4 of a
+ * 16 x 16 piece is then a whole m16n8k16 A fragment, in the k order that
+ * x's fragments are read in. */
+template <class C>
+__device__ __forceinline__ void pwg_fill_weights(uint32_t *whi, uint32_t *wlo, const float *__restrict__ w, int co0,
+						 int Ci, int Co, int kpad)
+{
+	const int half = kpad / 2, ldw2 = C::ldw(kpad) / 2; /* bf16 pairs a row, a row's stride */
+	for (int i = threadIdx.x; i < C::bm * half; i += C::nt) {
+		const int r = i / half, q = 2 * (i % half); /* positions q, q + 1: physical k, k + 4 */
+		const int k = (q & ~7) + ((q & 7) >> 1), co = co0 + r;
+		const float *wr = w + (int64_t)co * Ci;
+		const float v0 = co < Co && k < Ci ? wr[k] : 0.0f, v1 = co < Co && k + 4 < Ci ? wr[k + 4] : 0.0f;
+		bf16x2_split(v0, v1, whi[r * ldw2 + q / 2], wlo[r * ldw2 + q / 2]);
+	}
+}
+
+/* One stage's products at PREC = 2 with the weights resident (WRES): as
+ * pwg_slice_bf16, A's hi and lo fragments one ldmatrix.x4 each from the
+ * split rows (wh, wl: this lane's row and k half at the slice's first k),
+ * no split in registers. */
+template <class C>
+__device__ __forceinline__ void pwg_slice_bf16_res(float (&acc)[C::mt][C::ntl][4], uint32_t wh, uint32_t wl, int ldw,
+						   const float *sB, int b_lane)
+{
 #pragma unroll
-		for (int j = 0; j < C::ntl; j++) {
-			const float *bp = sB + b_lane + ks * 16 * C::ldb + j * 8;
-			uint32_t b0, b1, s0, s1;
-			bf16x2_split(bp[0], bp[4 * C::ldb], b0, s0);
-			bf16x2_split(bp[8 * C::ldb], bp[12 * C::ldb], b1, s1);
+	for (int ks = 0; ks < C::bk / 16; ks++) {
+		uint32_t ahi[C::mt][4], alo[C::mt][4];
 #pragma unroll
-			for (int i = 0; i < C::mt; i++) {
-				mma_m16n8k16_bf16(acc[i][j], alo[i], b0, b1);
-				mma_m16n8k16_bf16(acc[i][j], ahi[i], s0, s1);
-				mma_m16n8k16_bf16(acc[i][j], ahi[i], b0, b1);
-			}
+		for (int i = 0; i < C::mt; i++) {
+			const uint32_t off = (uint32_t)(i * 16 * ldw + ks * 16) * 2u;
+			ldsm_x4(ahi[i], wh + off);
+			ldsm_x4(alo[i], wl + off);
 		}
+		pwg_step_bf16<C>(acc, ahi, alo, sB, b_lane, ks);
 	}
 }
 
@@ -707,44 +825,41 @@ pwg_kernel(const float *__restrict__ x, const float *__restrict__ w, const TY *_
 	/* ldmatrix rows of this lane: rows 0-15 of an m16 tile, k 0-3 or 4-7 */
 	const int a_lane = (wm * C::wm + (lane & 15)) * C::lda + (lane >> 4) * 4;
 	const int b_lane = t * C::ldb + wn * C::wn + g;
+	/* WRES: the split weights after the ring, hi rows then lo rows; this
+	 * lane's ldmatrix row (rows 0-7, 8-15 of an m16 tile, then the same at
+	 * k 8-15) */
+	const int kpad = nk * C::bk, ldw = C::ldw(kpad);
+	uint32_t *const whi = reinterpret_cast<uint32_t *>(pwg_smem + C::stages * C::stage_floats); /* bf16 pairs */
+	uint32_t *const wlo = whi + C::bm * ldw / 2;
+	const int w_lane = ((wm * C::wm + (lane & 7) + (lane & 8)) * ldw + (lane >> 4) * 8) / 2;
+	int w_co0 = -1; /* the channel tile whose weights are resident */
 	for (int64_t it = 0; it < items; it++) {
 		cp_async_wait<C::stages - 2>(); /* item it landed (this thread's copies) */
 		__syncthreads();             /* ... everyone's; and item it-1's stage is free */
+		if constexpr (C::wres) {
+			/* a new channel tile (the first, or one more where Cout > BM):
+			 * its weights, after the barrier above ended every use of the
+			 * last ones */
+			const int co0 = pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N).co0;
+			if (co0 != w_co0) {
+				pwg_fill_weights<C>(whi, wlo, w, co0, Ci, Co, kpad);
+				w_co0 = co0;
+				__syncthreads();
+			}
+		}
 		if (it + C::stages - 1 < items)
 			load_item(it + C::stages - 1);
 		cp_async_commit(); /* possibly empty: the group count stays uniform */
-		const float *sA = pwg_smem + (int)(it % C::stages) * C::stage_floats, *sB = sA + C::bm * C::lda;
+		const float *sA = pwg_smem + (int)(it % C::stages) * C::stage_floats;
+		const float *sB = sA + (C::wres ? 0 : C::bm * C::lda);
 		const uint32_t sa = smem_u32(sA);
-		if constexpr (C::prec == 2) {
+		if constexpr (C::wres) {
+			const uint32_t k0 = (uint32_t)((int)(it % nk) * C::bk) * 2u;
+			pwg_slice_bf16_res<C>(acc, smem_u32(whi + w_lane) + k0, smem_u32(wlo + w_lane) + k0, ldw, sB, b_lane);
+		} else if constexpr (C::prec == 2) {
 			pwg_slice_bf16<C>(acc, sa, sB, a_lane, b_lane);
 		} else {
-#pragma unroll
-		for (int ks = 0; ks < C::bk / 8; ks++) {
-			uint32_t abig[C::mt][4], asmall[C::mt][4];
-#pragma unroll
-			for (int i = 0; i < C::mt; i++) {
-				uint32_t r[4];
-				ldsm_x4(r, sa + (uint32_t)(a_lane + i * 16 * C::lda + ks * 8) * 4u);
-#pragma unroll
-				for (int c = 0; c < 4; c++)
-					pwg_parts<C::prec>(r[c], abig[i][c], asmall[i][c]);
-			}
-#pragma unroll
-			for (int j = 0; j < C::ntl; j++) {
-				const float *bp = sB + b_lane + ks * 8 * C::ldb + j * 8;
-				uint32_t b0, b1, s0, s1;
-				pwg_parts<C::prec>(__float_as_uint(bp[0]), b0, s0);
-				pwg_parts<C::prec>(__float_as_uint(bp[4 * C::ldb]), b1, s1);
-#pragma unroll
-				for (int i = 0; i < C::mt; i++) {
-					if constexpr (C::prec == 3) {
-						mma_m16n8k8_tf32(acc[i][j], asmall[i], b0, b1);
-						mma_m16n8k8_tf32(acc[i][j], abig[i], s0, s1);
-					}
-					mma_m16n8k8_tf32(acc[i][j], abig[i], b0, b1);
-				}
-			}
-		}
+			pwg_slice_tf32<C>(acc, sa, sB, a_lane, b_lane);
 		}
 		if (it % nk == nk - 1) { /* the tile's last slice: its results out, fresh accumulators */
 			pwg_store_tile<C, V16, TY>(acc, pwg_tile_of<C>(blockIdx.x + it / nk * gridDim.x, tilesP, N), bias, y, Co, P);
@@ -758,17 +873,28 @@ template <class C, bool V16, typename TY>
 static int pwg_launch(const float *x, const float *w, const TY *bias, TY *y, int64_t N, int Ci, int Co, int P,
 		  cudaStream_t st)
 {
-	/* kept across calls: the shared memory allowed, the blocks an SM holds */
+	/* The ring, and with WRES the split weights of a channel tile (K
+	 * padded to whole slices) after it: BM x Cin that does not fit an SM
+	 * beside the ring (Cin above about 330 at BM = 128, BN = 128, three
+	 * stages) is KB_ERR_SHAPE. */
+	const int64_t kpad = ((int64_t)Ci + C::bk - 1) / C::bk * C::bk;
+	const int64_t smem = C::smem_bytes + (C::wres ? (int64_t)C::wres_bytes((int)(kpad < 65536 ? kpad : 65536)) : 0);
+	if (smem > 227 * 1024)
+		return KB_ERR_SHAPE;
+	/* kept across calls: the shared memory allowed, the blocks an SM holds
+	 * (for the size they were found for) */
 	static int per_sm = 0;
-	if (per_sm == 0) {
+	static int64_t per_sm_smem = -1;
+	if (per_sm_smem != smem) {
 		if (cudaFuncSetAttribute((const void *)pwg_kernel<C, V16, TY>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-					 C::smem_bytes) != cudaSuccess ||
-		    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, pwg_kernel<C, V16, TY>, C::nt, C::smem_bytes) !=
+					 (int)smem) != cudaSuccess ||
+		    cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, pwg_kernel<C, V16, TY>, C::nt, (size_t)smem) !=
 			    cudaSuccess)
 			return KB_ERR_LAUNCH;
-		if (per_sm < 1)
-			return KB_ERR_SHAPE; /* the ring does not fit an SM */
+		per_sm_smem = smem;
 	}
+	if (per_sm < 1)
+		return KB_ERR_SHAPE; /* the ring does not fit an SM */
 	const int sms = kb_sm_count();
 	if (sms < 1)
 		return KB_ERR_LAUNCH;
@@ -777,7 +903,7 @@ static int pwg_launch(const float *x, const float *w, const TY *bias, TY *y, int
 		return KB_ERR_SHAPE;
 	const int64_t tiles = N * tilesP * chans;
 	const int64_t grid = tiles < (int64_t)per_sm * sms ? tiles : (int64_t)per_sm * sms;
-	pwg_kernel<C, V16, TY><<<(unsigned)grid, C::nt, C::smem_bytes, st>>>(x, w, bias, y, N, Ci, Co, P, (int)tilesP, tiles);
+	pwg_kernel<C, V16, TY><<<(unsigned)grid, C::nt, (size_t)smem, st>>>(x, w, bias, y, N, Ci, Co, P, (int)tilesP, tiles);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
@@ -790,11 +916,17 @@ static_assert(BK == 16 || BK == 32, "BK is 16 or 32");
 static_assert(WARPS == 4 || WARPS == 8, "WARPS is 4 or 8");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2 to 4");
 static_assert(PRECISION >= 1 && PRECISION <= 3, "PRECISION is 1, 2 or 3");
+static_assert(WRES == 0 || WRES == 1, "WRES is 0 or 1");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
 
 KBREED_CANDIDATE_ABI
 
-typedef pwg<BM, BN, BK, WARPS, STAGES, PRECISION> CFG;
+/* PRECISION 1 and 3 read fp32 fragments: WRES runs as 0 there */
+#if WRES && PRECISION != 2
+#undef WRES
+#define WRES 0
+#endif
+typedef pwg<BM, BN, BK, WARPS, STAGES, PRECISION, WRES> CFG;
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in, kb_tensor *out, int n_out, void *stream)
 {
