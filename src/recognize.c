@@ -525,6 +525,10 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	 * channels to 8 or 32 multiply K by 2 to 10 (start lines ask). */
 	if (g->tensors[x].ndim == dims + 2 && groups > 0 && cin > 0 && cin / groups <= 4)
 		def_int(b, "CONV_NARROW_CIN", 1);
+	/* 128 or fewer a group: a 128-channel tile of the weights fits in
+	 * shared memory beside a deep ring (conv_pointwise's WRES lines ask). */
+	if (g->tensors[x].ndim == dims + 2 && groups > 0 && cin > 0 && cin / groups <= 128)
+		def_int(b, "CONV_FEW_CIN", 1);
 	if (pw)   /* the depthwise conv's hyper-parameters above, the pointwise's bias here */
 		def_int(b, "CONV_PW_BIAS", graph_op_arg(pw, "bias") >= 0);
 	if (!strcmp(name, "conv2d_relu_maxpool")) {

@@ -12,8 +12,8 @@
 // check: PRECISION=2 BK=16 BM=64 BN=64 WARPS=8
 // check: PRECISION=2 WARPS=8 STAGES=2
 // check: BN=256 BM=64 BK=16 STAGES=4
-// start sm_90a: WRES=1 BN=256 STAGES=4
-// start sm_90a: WRES=1
+// start sm_90a CONV_FEW_CIN: WRES=1 BN=256 STAGES=4
+// start sm_90a CONV_FEW_CIN: WRES=1
 // check: WRES=1
 // check: WRES=1 BK=16 BM=64 BN=64 WARPS=8 STAGES=2
 // check: WRES=1 BN=256 STAGES=4

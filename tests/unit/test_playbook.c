@@ -1275,18 +1275,24 @@ static void test_ideas_do_not_restate_same_settings(void **state)
 		if (offered != (prec == 3))
 			fail_msg("conv-pointwise-3xbf16 offered %d times to a parent at PRECISION=%d", offered, prec);
 	}
-	/* conv-pointwise-resident-weights (when PRECISION=2 WRES=0, set
-	 * WRES=1): offered only to a 3xBF16 parent whose weights are not
-	 * resident yet. */
+	/* conv-pointwise-resident-weights (requires CONV_FEW_CIN, when
+	 * PRECISION=2 WRES=0, set WRES=1): offered only to a 3xBF16 parent
+	 * whose weights are not resident yet, and only where the problem's
+	 * weight tile fits (128 input channels or fewer). */
+	const char *const pw_few_defines =
+		"#define CONV_DIMS 2\n#define CONV_POINTWISE_PLAIN 1\n#define CONV_GROUPS 1\n#define CONV_FEW_CIN 1\n";
 	const struct {
-		const char *genome;
+		const char *genome, *defines;
 		int want;
-	} res[] = { { "PRECISION=2 WRES=0", 1 }, { "PRECISION=2 WRES=1", 0 }, { "PRECISION=3 WRES=0", 0 } };
+	} res[] = {
+		{ "PRECISION=2 WRES=0", pw_few_defines, 1 }, { "PRECISION=2 WRES=1", pw_few_defines, 0 },
+		{ "PRECISION=3 WRES=0", pw_few_defines, 0 }, { "PRECISION=2 WRES=0", pw_defines, 0 },
+	};
 	for (size_t i = 0; i < sizeof res / sizeof res[0]; i++) {
 		assert_int_equal(genome_parse(&pwp.genome, pw, res[i].genome), 0);
-		offered = offers_op(&pwp, "conv-pointwise-resident-weights", NULL, &rng, pw_defines, "conv2d_pointwise");
+		offered = offers_op(&pwp, "conv-pointwise-resident-weights", NULL, &rng, res[i].defines, "conv2d_pointwise");
 		if (offered != res[i].want)
-			fail_msg("conv-pointwise-resident-weights offered %d times to a parent at %s", offered, res[i].genome);
+			fail_msg("conv-pointwise-resident-weights offered %d times to case %zu (%s)", offered, i, res[i].genome);
 	}
 }
 
