@@ -520,14 +520,16 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 		if (strided && transposed)
 			def_int(b, "CONV_TRANSPOSED_STRIDED", 1);
 	}
-	/* Each tap's channels fit one 16-byte copy (Cin/groups <= 4, a first
-	 * layer's colour channels): channels-last layouts that pad a group's
-	 * channels to 8 or 32 multiply K by 2 to 10 (start lines ask). */
-	if (g->tensors[x].ndim == dims + 2 && groups > 0 && cin > 0 && cin / groups <= 4)
+	/* Input channels a group (0 where x has no batch axis: unknown). Each
+	 * tap's channels fit one 16-byte copy at 4 or fewer (a first layer's
+	 * colour channels): channels-last layouts that pad a group's channels
+	 * to 8 or 32 multiply K by 2 to 10. At 128 or fewer a 128-channel tile
+	 * of the weights fits in shared memory beside a deep ring. Start lines
+	 * and ideas ask for them. */
+	int64_t cin_group = g->tensors[x].ndim == dims + 2 && groups > 0 ? cin / groups : 0;
+	if (cin_group > 0 && cin_group <= 4)
 		def_int(b, "CONV_NARROW_CIN", 1);
-	/* 128 or fewer a group: a 128-channel tile of the weights fits in
-	 * shared memory beside a deep ring (conv_pointwise's WRES lines ask). */
-	if (g->tensors[x].ndim == dims + 2 && groups > 0 && cin > 0 && cin / groups <= 128)
+	if (cin_group > 0 && cin_group <= 128)
 		def_int(b, "CONV_FEW_CIN", 1);
 	if (pw)   /* the depthwise conv's hyper-parameters above, the pointwise's bias here */
 		def_int(b, "CONV_PW_BIAS", graph_op_arg(pw, "bias") >= 0);

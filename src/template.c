@@ -131,6 +131,17 @@ static int parse_same(struct template *t, char *spec, const char *path, int line
 	return 0;
 }
 
+/* Whether s is a C identifier (a define's name). */
+static bool c_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
 /* "ARCH: KNOB=V...": settings round 0 also judges on that target. */
 static int parse_start(struct template *t, char *spec, const char *path, int line)
 {
@@ -149,15 +160,12 @@ static int parse_start(struct template *t, char *spec, const char *path, int lin
 		if (strlen(req) >= sizeof r->requires)
 			return error("%s:%d: a start line's defines are longer than %zu bytes", path, line,
 				     sizeof r->requires - 1);
-		for (const char *c = req; *c; c++) {
-			bool first = c == req || c[-1] == ' ' || c[-1] == '!';   /* a name's first character */
-			bool ok = *c == ' ' || *c == '_' || (first ? isalpha((unsigned char)*c) : isalnum((unsigned char)*c)) ||
-				  (*c == '!' && (c == req || c[-1] == ' '));
-			if (!ok)
-				return error("%s:%d: a start line reads " START_FORM " (the defines are C names, "
-					     "each with or without a leading '!'), not '%s'", path, line, req);
-		}
 		memcpy(r->requires, req, strlen(req) + 1);
+		char *save = NULL;
+		for (char *w = strtok_r(req, " ", &save); w; w = strtok_r(NULL, " ", &save))
+			if (!c_name(w + (*w == '!')))
+				return error("%s:%d: a start line reads " START_FORM " (the defines are C names, "
+					     "each with or without a leading '!'), not '%s'", path, line, w);
 	}
 	if (!*arch || strlen(arch) >= sizeof r->arch)
 		return error("%s:%d: a start line reads " START_FORM " (ARCH one word, e.g. sm_90a)", path, line);

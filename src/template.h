@@ -40,11 +40,11 @@
  * not have to climb to it (conv_igemm's wgmma path on Hopper). Its
  * candidates come after the defaults of the templates written for that
  * target or the problem's structure (an arch or requires line), those
- * templates' lines first, and before the others' defaults. Names after the target, each with
- * or without a leading '!', limit the line to problems whose defines have
- * the NAMEs and none of the !NAMEs (template_requires_met): a conv whose
- * groups have 4 input channels or fewer starts from a layout that pads
- * them to 4, not to 32.
+ * templates' lines first, and before the others' defaults. Names after
+ * the target, each with or without a leading '!', limit the line to
+ * problems whose defines have the NAMEs and none of the !NAMEs
+ * (template_requires_met): a conv whose groups have 4 input channels or
+ * fewer starts from a layout that pads them to 4, not to 32.
  * The seeds-from line names families whose banked kernels may lend this
  * template their settings of the knobs the two share (a convolution takes a
  * GEMM's tile shape). A genome is a template plus one value for each knob; realising a genome
