@@ -7,7 +7,17 @@
 // knob WINDOW: 0 1 | default 1 | category memory access | 1 = a thread loads the input span its OPT outputs share once into registers (up to 64 elements), 0 = every output reads its own window
 // knob VEC: 1 2 4 | default 4 | category memory access | 4-byte words per load of the register span (4, 8 or 16 bytes), used where OPT times the stride along W is a multiple of the word's elements and rows start on a word
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = streaming loads (__ldcs, evict-first): no window overlaps another's rows
-// knob ROWS: 0 1 | default 1 | category memory access | 1 = a block reads the window's input rows whole (coalesced words), reduces them column by column into shared memory, then every output of the row from there; 0 = each thread reads its own outputs' spans
+// knob ROWS: 0 1 2 | default 1 | category memory access | 1 = a block reads the window's input rows whole (coalesced words), reduces them column by column into shared memory, then every output of the row from there; 0 = each thread reads its own outputs' spans; 2 = a block owns TILE_H output rows of one plane and walks the D axis, each input slice's tile read into shared memory once (no row read again for the next output row or slice)
+// knob TILE_H: 4 8 16 32 | default 16 | category parallelism | ROWS=2 only: output rows of a block's tile (more rows, less of the window's halo read twice; fewer, more blocks)
+// same: ROWS=0 TILE_H=4 as TILE_H=16
+// same: ROWS=0 TILE_H=8 as TILE_H=16
+// same: ROWS=0 TILE_H=32 as TILE_H=16
+// same: ROWS=1 TILE_H=4 as TILE_H=16
+// same: ROWS=1 TILE_H=8 as TILE_H=16
+// same: ROWS=1 TILE_H=32 as TILE_H=16
+// check: ROWS=2 TILE_H=4 THREADS=64 VEC=1
+// check: ROWS=2 TILE_H=32 THREADS=1024
+// start sm_90a POOL_D: ROWS=2
 /*
  * pool_nd.cu - max and average pooling over the last 1, 2 or 3 dims (the
  * MaxPool1d/2d/3d and AvgPool1d/2d/3d modules, F.max_pool*, F.avg_pool*),
@@ -80,6 +90,22 @@
  * words in one pass (a block per short row idles and waits on barriers; a
  * 3-D pool of 256-wide rows ran at 7% of its floor so); rows too short to
  * give even one warp a quarter of its threads' words run the ROWS = 0 kernel.
+ *
+ * ROWS = 2 reads each input element once per block that covers it, where
+ * ROWS = 0 and 1 read an input row again for every output row whose window
+ * takes it (a 3x3x3 window at stride 2: 2.25 times, from L2, which then
+ * bounds the kernel: 43_Max_Pooling_3D ran at 59% of its DRAM floor). A
+ * block owns a tile of TILE_H output rows by up to OW outputs (fewer where
+ * the tile's input words would not fit the prefetch registers or its shared
+ * memory SLAB_SMEM) of one plane, and walks the input slices along D that
+ * some window takes, in order. Each slice's tile of input rows and columns
+ * comes into registers while the previous one is reduced, then into shared
+ * memory (neutral values outside the input); every position of the output
+ * tile reduces its window's (kh, kw) taps from there into a ring of the
+ * last DIL_D*(K_D-1)+1 reduced slices, and every output whose window's last
+ * slice this was is reduced from the ring and written. Only the indices
+ * of a maximum are not separable: a model that returns them runs the
+ * ROWS = 0 kernel, as does a tile that fits nowhere.
  */
 #ifndef THREADS
 #define THREADS 256
@@ -98,6 +124,9 @@
 #endif
 #ifndef ROWS
 #define ROWS 1
+#endif
+#ifndef TILE_H
+#define TILE_H 16
 #endif
 
 /* The ops, as recognition names them in POOL_OP. */
@@ -178,7 +207,8 @@ static_assert(OPT == 1 || OPT == 2 || OPT == 4 || OPT == 8, "OPT is 1, 2, 4 or 8
 static_assert(WINDOW == 0 || WINDOW == 1, "WINDOW is 0 or 1");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC is 1, 2 or 4");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
-static_assert(ROWS == 0 || ROWS == 1, "ROWS is 0 or 1");
+static_assert(ROWS >= 0 && ROWS <= 2, "ROWS is 0, 1 or 2");
+static_assert(TILE_H >= 1 && TILE_H <= 64, "TILE_H");
 static_assert(POOL_OP == POOL_OP_MAX || POOL_OP == POOL_OP_AVG, "POOL_OP");
 static_assert(POOL_D >= 1 && POOL_H >= 1 && POOL_W >= 1, "POOL_D/H/W: windows of at least 1");
 static_assert(POOL_STRIDE_D >= 1 && POOL_STRIDE_H >= 1 && POOL_STRIDE_W >= 1, "POOL_STRIDE");
@@ -537,6 +567,190 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, IDX rows, int ID, i
 	}
 }
 
+/* ROWS = 2: a block owns a tile of TILE_H output rows by up to OW outputs
+ * of one plane and walks the D axis; every input slice's tile is read once
+ * into shared memory. */
+#define SLAB_SMEM (100 * 1024)   /* dynamic shared memory a block may take */
+#define SLAB_PF (THREADS >= 512 ? 4 : 8)   /* words a thread prefetches */
+#define SLAB_RING (DD * (KD - 1) + 1)   /* reduced slices a window spans */
+
+/* Whether input slice id is a tap of some output's window along D. */
+static __device__ __forceinline__ bool slab_used(int id, int OD)
+{
+#pragma unroll
+	for (int kd = 0; kd < KD; kd++) {
+		const int t = id + PD - kd * DD;
+		if (t >= 0 && t % SD == 0 && t / SD < OD)
+			return true;
+	}
+	return false;
+}
+
+/* The last input slice output od's window takes along D; -1 where it takes
+ * none (its value is the empty window's). */
+static __device__ __forceinline__ int slab_last(int od, int ID)
+{
+	const axis_t a = axis_of<KD, SD, PD, DD>(od, ID);
+	return a.k1 > a.k0 ? a.start + (a.k1 - 1) * DD : -1;
+}
+
+/* One block per (plane, tile of nh output rows, tile of nw outputs); tiles
+ * = planes * htiles * wtiles. Per input slice id along D that a window
+ * takes, in order: its rows_in input rows by `words` words of the tile's
+ * columns (from a0, a multiple of E) come into registers while the last
+ * slice is reduced; then into `raw` (neutral values outside the input);
+ * each thread reduces, for its own positions of the tile, the window's
+ * (kh, kw) taps from there into ring slot id % SLAB_RING, and writes every
+ * output whose window's last slice along D this was, reducing its slices'
+ * ring entries. A position's ring entries and outputs are one thread's, so
+ * only the raw tile needs barriers. Max and sum are separable: the value is
+ * PyTorch's (a sum up to rounding order). */
+template <typename T, bool WIDE>
+__global__ void __launch_bounds__(THREADS)
+pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int htiles, int wtiles, int ID, int IH,
+		 int IW, int OD, int OH, int OW, int nh0, int nw0, int wcols)
+{
+	typedef typename word_t<VEC>::T W;
+	constexpr int E = WIDE ? (int)(sizeof(W) / sizeof(T)) : 1;
+	extern __shared__ float slab_smem[];
+	const float none = IS_MAX ? -INFINITY : 0.0f;
+	for (int64_t b = blockIdx.x; b < tiles; b += gridDim.x) {
+		const int wt = (int)(b % wtiles), ht = (int)(b / wtiles % htiles);
+		const int64_t plane = b / wtiles / htiles;
+		const int oh0 = ht * nh0, ow0 = wt * nw0;
+		const int nh = min(nh0, OH - oh0), nw = min(nw0, OW - ow0);
+		const int h0 = oh0 * SH - PH;   /* the tile's first input row */
+		const int rows_in = (nh - 1) * SH + DH * (KH - 1) + 1;
+		const int c0 = ow0 * SW - PW;   /* its first input column */
+		const int a0 = c0 >= 0 ? c0 / E * E : -((-c0 + E - 1) / E * E);
+		const int words = (c0 + (nw - 1) * SW + DW * (KW - 1) + 1 - a0 + E - 1) / E;
+		const int nwords = rows_in * words, npos = nh * nw;
+		float *raw = slab_smem, *ring = slab_smem + rows_in * wcols;
+		const T *xp = x + plane * ID * IH * IW;
+		T *yp = y + plane * OD * OH * OW;
+		float v[SLAB_PF][E];
+		/* Slice id's words into v (neutral outside the input). */
+		auto fetch = [&](int id) {
+#pragma unroll
+			for (int u = 0; u < SLAB_PF; u++) {
+				const int q = threadIdx.x + u * THREADS;
+				const int r = q / words, c = a0 + (q - r * words) * E, ih = h0 + r;
+#pragma unroll
+				for (int k = 0; k < E; k++)
+					v[u][k] = none;
+				if (q < nwords && ih >= 0 && ih < IH && c >= 0 && c < IW) {
+					const T *p = xp + ((int64_t)id * IH + ih) * IW + c;
+					T e[E];
+					if (WIDE) {
+						const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(p));
+						memcpy(e, &w, sizeof e);
+					} else {
+						e[0] = load(p);
+					}
+#pragma unroll
+					for (int k = 0; k < E; k++)
+						v[u][k] = to_float(e[k]);
+				}
+			}
+		};
+		auto stash = [&]() {
+#pragma unroll
+			for (int u = 0; u < SLAB_PF; u++) {
+				const int q = threadIdx.x + u * THREADS;
+				const int r = q / words, cw = (q - r * words) * E;
+				if (q < nwords)
+#pragma unroll
+					for (int k = 0; k < E; k++)
+						raw[r * wcols + cw + k] = v[u][k];
+			}
+		};
+		/* The outputs od of [od_next, ...) whose last slice is at or before
+		 * `upto`, from the ring. */
+		int od_next = 0;
+		auto emit = [&](int upto) {
+			for (; od_next < OD; od_next++) {
+				const int last = slab_last(od_next, ID);
+				if (last > upto)
+					break;
+				const axis_t ad = axis_of<KD, SD, PD, DD>(od_next, ID);
+				T *yo = yp + (int64_t)od_next * OH * OW;
+				for (int p = threadIdx.x; p < npos; p += THREADS) {
+					const int lh = p / nw, lw = p - lh * nw;
+					float a = none;
+					for (int kd = ad.k0; kd < ad.k1; kd++)
+						a = col_add(a, ring[(ad.start + kd * DD) % SLAB_RING * npos + p]);
+#if IS_MAX
+					yo[(int64_t)(oh0 + lh) * OW + ow0 + lw] = from_float<T>(a);
+#else
+					const axis_t ah = axis_of<KH, SH, PH, DH>(oh0 + lh, IH);
+					const axis_t aw = axis_of<KW, SW, PW, DW>(ow0 + lw, IW);
+					const int div = POOL_DIVISOR ? POOL_DIVISOR
+							: POOL_COUNT_PAD ? ad.size * ah.size * aw.size
+									 : (ad.k1 - ad.k0) * (ah.k1 - ah.k0) * (aw.k1 - aw.k0);
+					yo[(int64_t)(oh0 + lh) * OW + ow0 + lw] = from_float<T>(div ? a / (float)div : 0.0f);
+#endif
+				}
+			}
+		};
+		/* Ring slot indices are id % SLAB_RING of ids >= 0. */
+		int id = 0;
+		while (id < ID && !slab_used(id, OD))
+			id++;
+		if (id < ID) {
+			fetch(id);
+			stash();
+		}
+		__syncthreads();
+		while (id < ID) {
+			int next = id + 1;
+			while (next < ID && !slab_used(next, OD))
+				next++;
+			if (next < ID)
+				fetch(next);   /* in flight while this slice is reduced */
+			float *z = ring + id % SLAB_RING * npos;
+			for (int p = threadIdx.x; p < npos; p += THREADS) {
+				const int lh = p / nw, lw = p - lh * nw;
+				const float *s = raw + lh * SH * wcols + (c0 - a0) + lw * SW;
+				float a = none;
+#pragma unroll
+				for (int kh = 0; kh < KH; kh++)
+#pragma unroll
+					for (int kw = 0; kw < KW; kw++)
+						a = col_add(a, s[kh * DH * wcols + kw * DW]);
+				z[p] = a;
+			}
+			emit(id);
+			__syncthreads();   /* every thread is done with raw */
+			if (next < ID)
+				stash();
+			__syncthreads();
+			id = next;
+		}
+		emit(0x7fffffff);   /* what is left: windows that take no slice */
+		__syncthreads();   /* raw is the next tile's */
+	}
+}
+
+/* The tile ROWS = 2 takes: nw outputs a row (OW halved until the block's
+ * words fit its prefetch and its shared memory fits SLAB_SMEM); 0 where
+ * none fits. wcols and the shared memory's bytes come back too. */
+static int slab_tile(int nh, int OW, int E, int *wcols, size_t *smem)
+{
+	for (int nw = OW; nw >= 1; nw = nw > 1 ? (nw + 1) / 2 : 0) {
+		const int rows_in = (nh - 1) * SH + DH * (KH - 1) + 1;
+		const int words = ((nw - 1) * SW + DW * (KW - 1) + 1 + 2 * (E - 1)) / E;   /* any start */
+		const size_t bytes = ((size_t)rows_in * words * E + (size_t)SLAB_RING * nh * nw) * sizeof(float);
+		if ((int64_t)rows_in * words <= (int64_t)SLAB_PF * THREADS && bytes <= SLAB_SMEM) {
+			*wcols = words * E;
+			*smem = bytes;
+			return nw;
+		}
+		if (nw == 1)
+			break;
+	}
+	return 0;
+}
+
 /* ---- launch ---- */
 
 /* PyTorch's output extent of one axis (pooling_output_shape). */
@@ -562,6 +776,26 @@ static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *
 	const bool wide = wide_t<T>::ok && ie[2] % wide_t<T>::E == 0 &&
 			  (uintptr_t)x % sizeof(typename wide_t<T>::W) == 0;
 	const int I0 = (int)ie[0], I1 = (int)ie[1], I2 = (int)ie[2], O0 = (int)oe[0], O1 = (int)oe[1], O2 = (int)oe[2];
+	if (ROWS == 2 && !yi) {
+		typedef typename word_t<VEC>::T W;
+		const bool rwide = ie[2] % (int64_t)(sizeof(W) / sizeof(T)) == 0 && (uintptr_t)x % sizeof(W) == 0;
+		const int nh = (int)(oe[1] < TILE_H ? oe[1] : TILE_H);
+		int wcols = 0;
+		size_t smem = 0;
+		const int nw = slab_tile(nh, (int)oe[2], rwide ? (int)(sizeof(W) / sizeof(T)) : 1, &wcols, &smem);
+		if (nw >= 1) {
+			const int htiles = (int)((oe[1] + nh - 1) / nh), wtiles = (int)((oe[2] + nw - 1) / nw);
+			const int64_t tiles = planes * htiles * wtiles;
+			const unsigned g = (unsigned)(tiles > 1048576 ? 1048576 : tiles);
+			void (*kernel)(const T *, T *, int64_t, int, int, int, int, int, int, int, int, int, int, int) =
+				rwide ? pool_slab_kernel<T, true> : pool_slab_kernel<T, false>;
+			if (cudaFuncSetAttribute((const void *)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+						 (int)smem) != cudaSuccess)
+				return KB_ERR_LAUNCH;
+			kernel<<<g, THREADS, smem, st>>>(x, y, tiles, htiles, wtiles, I0, I1, I2, O0, O1, O2, nh, nw, wcols);
+			return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+		}
+	}
 	if (ROWS == 1 && !yi && DW * (KW - 1) + 1 <= ROW_SPAN) {
 		typedef typename word_t<VEC>::T W;
 		const bool rwide = ie[2] % (int64_t)(sizeof(W) / sizeof(T)) == 0 && (uintptr_t)x % sizeof(W) == 0;

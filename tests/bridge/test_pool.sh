@@ -7,8 +7,8 @@
 # unbatched input, stride 1 on aligned rows, rows wide enough for the
 # block-per-row kernel, in fp16 and fp32), recognition writes the POOL_*
 # defines and POOL_OP, `kbreed template pool_nd --for` realises them, and
-# nvcc compiles them at the defaults and at the knob extremes (sm_90a; not
-# in the sanitizer run).
+# nvcc compiles them at the defaults and at the knob extremes, ROWS=2's
+# tile heights too (sm_90a; not in the sanitizer run).
 # Graphs the template does not compute (a pool and a relu, the indices
 # alone, a flattened result, a transposed input) get no POOL_OP and are
 # refused; a dry run's round 0 holds pool_nd for a pool and not for the
@@ -38,7 +38,9 @@ for f in "$tmp"/p/*.py; do
 	case $name in
 	odd_*)
 		realise pool_nd "$f" low THREADS=64 OPT=1 WINDOW=0 VEC=1 STREAM=0 ROWS=0
-		realise pool_nd "$f" high THREADS=1024 OPT=8 WINDOW=1 VEC=4 STREAM=1 ROWS=1 ;;
+		realise pool_nd "$f" high THREADS=1024 OPT=8 WINDOW=1 VEC=4 STREAM=1 ROWS=1
+		realise pool_nd "$f" slab-low ROWS=2 TILE_H=4 THREADS=64 VEC=1
+		realise pool_nd "$f" slab-high ROWS=2 TILE_H=32 THREADS=1024 VEC=4 ;;
 	esac
 done
 
@@ -91,8 +93,10 @@ want values_only "POOL_OP POOL_OP_MAX" "POOL_D 3"
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
 for f in "$tmp"/p/odd_pool_avg1d.py "$tmp"/p/odd_pool_max3d_indices.py "$tmp/with_relu.py" "$tmp/indices_only.py"; do
 	name=$(basename "$f" .py)
+	# A 3-D pool also starts from ROWS=2 (its start line asks for POOL_D).
 	case $name in
 	with_relu | indices_only) w=0 ;;
+	odd_pool_max3d_indices) w=2 ;;
 	*) w=1 ;;
 	esac
 	round0_holds pool_nd "$f" "$w"

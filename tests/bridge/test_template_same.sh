@@ -40,6 +40,7 @@ problem_for() {
 	softmax_cluster) echo tests/data/odd_softmax_cluster_vec.py ;;
 	conv_dwsep) echo tests/data/kb_conv_dwsep.py ;;
 	conv_pointwise) echo tests/data/odd_conv2d_pointwise_vec.py ;;
+	pool_nd) echo tests/data/odd_pool_max3d_rows.py ;;
 	*) echo "" ;;
 	esac
 }
