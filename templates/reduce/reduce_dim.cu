@@ -8,6 +8,7 @@
 // knob SPLIT: 0 1 2 4 8 16 32 | default 0 | category parallelism | reduced axis strided: threads of a block sharing one output column, each taking every SPLIT-th step of R; 0 = by shape (just enough columns for the inner extent)
 // knob UNROLL: 1 2 4 8 | default 4 | category asynchronous operations and latency hiding | loads each thread has in flight before it combines any
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = streaming loads (__ldcs, evict-first): every input byte is read once
+// start sm_90a !KB_RED_INNERMOST: THREADS=512 SPLIT=8 UNROLL=1
 /*
  * reduce_dim.cu - torch.sum / mean / amax / max(dim)[0] / amin / min(dim)[0]
  * / prod / argmax / argmin over one dim (or a run of adjacent dims), keepdim

@@ -78,10 +78,13 @@ want max_indices "KB_RED_OP KB_RED_ARGMAX" "KB_RED_KEEPDIM 0"
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
-for f in "$tmp"/p/odd_reduce_prod.py "$tmp"/p/odd_reduce_argmax_bf16.py "$tmp/all_dims.py" "$tmp/softmax.py"; do
+# Strided ones also start from the start line (!KB_RED_INNERMOST).
+for f in "$tmp"/p/odd_reduce_prod.py "$tmp"/p/odd_reduce_argmax_bf16.py "$tmp"/p/odd_reduce_mean_strided.py \
+	"$tmp/all_dims.py" "$tmp/softmax.py"; do
 	name=$(basename "$f" .py)
 	case $name in
 	all_dims | softmax) w=0 ;;
+	odd_reduce_prod | odd_reduce_mean_strided) w=2 ;;
 	*) w=1 ;;
 	esac
 	round0_holds reduce_dim "$f" "$w"
