@@ -605,10 +605,14 @@ static __device__ __forceinline__ int slab_last(int od, int ID)
  * ring entries. A position's ring entries and outputs are one thread's, so
  * only the raw tile needs barriers. Max and sum are separable: the value is
  * PyTorch's (a sum up to rounding order). */
+/* Shared tile layout: a row of `pitch` floats holds the columns c % SW
+ * == 0 first, then those of phase 1, ..., each phase pitch / SW long, so that
+ * the lanes of a warp, at consecutive outputs SW columns apart, read
+ * consecutive words (a stride-2 pool's taps had 2-way bank conflicts). */
 template <typename T, bool WIDE>
 __global__ void __launch_bounds__(THREADS)
 pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int htiles, int wtiles, int ID, int IH,
-		 int IW, int OD, int OH, int OW, int nh0, int nw0, int wcols)
+		 int IW, int OD, int OH, int OW, int nh0, int nw0, int pitch)
 {
 	typedef typename word_t<VEC>::T W;
 	constexpr int E = WIDE ? (int)(sizeof(W) / sizeof(T)) : 1;
@@ -625,7 +629,8 @@ pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int 
 		const int a0 = c0 >= 0 ? c0 / E * E : -((-c0 + E - 1) / E * E);
 		const int words = (c0 + (nw - 1) * SW + DW * (KW - 1) + 1 - a0 + E - 1) / E;
 		const int nwords = rows_in * words, npos = nh * nw;
-		float *raw = slab_smem, *ring = slab_smem + rows_in * wcols;
+		float *raw = slab_smem, *ring = slab_smem + rows_in * pitch;
+		const int wp = pitch / SW;   /* the columns of one phase c % SW */
 		const T *xp = x + plane * ID * IH * IW;
 		T *yp = y + plane * OD * OH * OW;
 		float v[SLAB_PF][E];
@@ -661,7 +666,7 @@ pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int 
 				if (q < nwords)
 #pragma unroll
 					for (int k = 0; k < E; k++)
-						raw[r * wcols + cw + k] = v[u][k];
+						raw[r * pitch + (cw + k) % SW * wp + (cw + k) / SW] = v[u][k];
 			}
 		};
 		/* The outputs od of [od_next, ...) whose last slice is at or before
@@ -708,15 +713,16 @@ pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int 
 			if (next < ID)
 				fetch(next);   /* in flight while this slice is reduced */
 			float *z = ring + id % SLAB_RING * npos;
+			const int cr = c0 - a0;   /* the tile's first window column in raw */
 			for (int p = threadIdx.x; p < npos; p += THREADS) {
 				const int lh = p / nw, lw = p - lh * nw;
-				const float *s = raw + lh * SH * wcols + (c0 - a0) + lw * SW;
+				const float *s = raw + lh * SH * pitch + lw;
 				float a = none;
 #pragma unroll
 				for (int kh = 0; kh < KH; kh++)
 #pragma unroll
 					for (int kw = 0; kw < KW; kw++)
-						a = col_add(a, s[kh * DH * wcols + kw * DW]);
+						a = col_add(a, s[kh * DH * pitch + (cr + kw * DW) % SW * wp + (cr + kw * DW) / SW]);
 				z[p] = a;
 			}
 			emit(id);
@@ -733,15 +739,17 @@ pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int 
 
 /* The tile ROWS = 2 takes: nw outputs a row (OW halved until the block's
  * words fit its prefetch and its shared memory fits SLAB_SMEM); 0 where
- * none fits. wcols and the shared memory's bytes come back too. */
-static int slab_tile(int nh, int OW, int E, int *wcols, size_t *smem)
+ * none fits. The row pitch of its shared tile and the shared memory's
+ * bytes come back too. */
+static int slab_tile(int nh, int OW, int E, int *pitch, size_t *smem)
 {
 	for (int nw = OW; nw >= 1; nw = nw > 1 ? (nw + 1) / 2 : 0) {
 		const int rows_in = (nh - 1) * SH + DH * (KH - 1) + 1;
 		const int words = ((nw - 1) * SW + DW * (KW - 1) + 1 + 2 * (E - 1)) / E;   /* any start */
-		const size_t bytes = ((size_t)rows_in * words * E + (size_t)SLAB_RING * nh * nw) * sizeof(float);
+		const size_t bytes = ((size_t)rows_in * ((words * E + SW - 1) / SW * SW) + (size_t)SLAB_RING * nh * nw) *
+				     sizeof(float);
 		if ((int64_t)rows_in * words <= (int64_t)SLAB_PF * THREADS && bytes <= SLAB_SMEM) {
-			*wcols = words * E;
+			*pitch = (words * E + SW - 1) / SW * SW;
 			*smem = bytes;
 			return nw;
 		}
@@ -780,9 +788,9 @@ static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *
 		typedef typename word_t<VEC>::T W;
 		const bool rwide = ie[2] % (int64_t)(sizeof(W) / sizeof(T)) == 0 && (uintptr_t)x % sizeof(W) == 0;
 		const int nh = (int)(oe[1] < TILE_H ? oe[1] : TILE_H);
-		int wcols = 0;
+		int pitch = 0;
 		size_t smem = 0;
-		const int nw = slab_tile(nh, (int)oe[2], rwide ? (int)(sizeof(W) / sizeof(T)) : 1, &wcols, &smem);
+		const int nw = slab_tile(nh, (int)oe[2], rwide ? (int)(sizeof(W) / sizeof(T)) : 1, &pitch, &smem);
 		if (nw >= 1) {
 			const int htiles = (int)((oe[1] + nh - 1) / nh), wtiles = (int)((oe[2] + nw - 1) / nw);
 			const int64_t tiles = planes * htiles * wtiles;
@@ -792,7 +800,7 @@ static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *
 			if (cudaFuncSetAttribute((const void *)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
 						 (int)smem) != cudaSuccess)
 				return KB_ERR_LAUNCH;
-			kernel<<<g, THREADS, smem, st>>>(x, y, tiles, htiles, wtiles, I0, I1, I2, O0, O1, O2, nh, nw, wcols);
+			kernel<<<g, THREADS, smem, st>>>(x, y, tiles, htiles, wtiles, I0, I1, I2, O0, O1, O2, nh, nw, pitch);
 			return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 		}
 	}
