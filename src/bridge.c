@@ -76,6 +76,13 @@ void baseline_release(struct baseline *b)
 	memset(b, 0, sizeof *b);
 }
 
+void baseline_copy(struct baseline *to, const struct baseline *from)
+{
+	*to = *from;
+	to->compile_error = from->compile_error ? xstrdup(from->compile_error) : NULL;
+	to->gpu = from->gpu ? xstrdup(from->gpu) : NULL;
+}
+
 void ceilings_release(struct ceilings *c)
 {
 	free(c->gpu);

@@ -88,6 +88,8 @@ struct ceilings {
 
 void refset_release(struct refset *r);
 void baseline_release(struct baseline *b);
+/* A deep copy of from into to (released first by the caller). */
+void baseline_copy(struct baseline *to, const struct baseline *from);
 void ceilings_release(struct ceilings *c);
 
 /* Loads a problem file's description into p (p->path is set from path).

@@ -234,6 +234,20 @@ int judge_fresh_baseline(struct judge *j, struct baseline *b)
 
 static void lanes_stop(struct judge *j);
 
+void judge_release_workers(struct judge *j)
+{
+	lanes_stop(j);
+	for (int k = 0; k < j->n_more; k++) {
+		evaluator_free(j->more[k].ev);
+		evaluator_free(j->more[k].pyev);
+		j->more[k].ev = j->more[k].pyev = NULL;
+	}
+	evaluator_free(j->ev);
+	evaluator_free(j->pyev);
+	j->ev = j->pyev = NULL;
+	j->released = true;
+}
+
 void judge_close(struct judge *j)
 {
 	if (j->prep_threaded) {
@@ -393,6 +407,8 @@ static int judge_python(struct judge *j, int lane, const char *path, struct judg
 	}
 	if (judge_prepare(j))
 		return -1;
+	if (j->released)
+		return error("%s: the session's workers were released; nothing more is judged", path);
 	struct evaluator **pyev = lane ? &j->more[lane - 1].pyev : &j->pyev;
 	if (!*pyev)
 		*pyev = evaluator_new_python(&j->p, &j->refs, &j->o.eval, lane ? j->more[lane - 1].gpu.device : NULL);
@@ -468,6 +484,8 @@ static int judge_candidate(struct judge_batch *b, int i, int lane, struct judgem
 		/* 3-5: load, correctness and timing, in the worker of this GPU. */
 		if (judge_prepare(j))
 			return -1;
+		if (j->released)
+			return error("%s: the session's workers were released; nothing more is judged", b->paths[i]);
 		struct evaluator *ev = lane ? j->more[lane - 1].ev : j->ev;
 		double cutoff = cutoff_for(b);
 		double g0 = util_now();

@@ -131,6 +131,7 @@ struct judge {
 	pthread_t *lane_tid;       /* [1 + n_more] once started; owned */
 	int lanes;                 /* lane threads running */
 	pthread_mutex_t lane_lock; /* guards current and the batch's lane state */
+	bool released;             /* judge_release_workers ran: nothing more is judged */
 	pthread_cond_t lane_cond;  /* work for the lanes, or an outcome for the caller */
 	struct judge_batch *current; /* the batch the lanes take candidates from */
 	bool lanes_quit;           /* judge_close: the lane threads end */
@@ -162,6 +163,11 @@ bool judge_prepared(const struct judge *j);
 /* A correct median known from elsewhere (a resumed run's best): the cutoff
  * counts it as placed. */
 void judge_note_best(struct judge *j, double ms);
+/* Ends the session's workers and lane threads, so that the GPU memory they
+ * hold (the inputs, the references) is free for PyTorch's closing
+ * measurement; no candidate is judged after it (judging then fails,
+ * reported). */
+void judge_release_workers(struct judge *j);
 void judge_close(struct judge *j);
 
 /* One candidate's outcome. */

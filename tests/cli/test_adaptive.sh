@@ -16,7 +16,10 @@
 #   step waits for a compile to begin: the order of the lines, not the clock);
 #   the summary states the idle share and its causes;
 # - groups: the judge compiles several candidates to one nvcc, and the
-#   summary counts them.
+#   summary counts them;
+# - the closing measurement: PyTorch is timed again once the workers have
+#   ended; a closing time that fails (out of memory) keeps the winner, placed
+#   against the start's times, and says so.
 #
 #   tests/cli/test_adaptive.sh   (from anywhere; needs `make` and sqlite3)
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed" last.
@@ -185,6 +188,30 @@ check "--torch-compile: the run records torch.compile's time" "$(q "$TMP/tc.db" 
 grep -q "PyTorch eager 2.0000 ms, torch.compile 1.5000 ms" "$TMP/o-tc/summary.md" &&
 	ok "--torch-compile: the summary names torch.compile's time" ||
 	not_ok "--torch-compile: the summary names torch.compile's time" "$(head -6 "$TMP/o-tc/summary.md")"
+
+# The closing measurement: PyTorch is timed again after the workers have
+# ended (the GPU memory they held is free for it); where it still fails (out
+# of memory), the winner is kept, placed against the session's start times.
+export KBREED_CACHE=$TMP/cache5
+KBREED_FAKE_EVENT_LOG=$TMP/events-end KBREED_FAKE_WORKER_STARTS=$TMP/starts-end $RUN --rounds 1 \
+	--db "$TMP/end.db" --out "$TMP/o-end" >/dev/null 2>"$TMP/err"
+check "closing time: exit 0" $? 0
+check "closing time: PyTorch timed twice, the workers ended before the second" \
+	"$(grep -E '^(time|workers)' "$TMP/events-end" | tail -n 2 | tr '\n' ' ')" "time eager workers 0 "
+[ -s "$TMP/starts-end" ] && ok "closing time: a worker ran" || not_ok "closing time: a worker ran"
+export KBREED_CACHE=$TMP/cache6
+KBREED_FAKE_EVENT_LOG=$TMP/events-oom KBREED_FAKE_TIME_OOM_AT=2 $RUN --rounds 1 --db "$TMP/oom.db" --out "$TMP/o-oom" \
+	>/dev/null 2>"$TMP/err"
+check "closing time out of memory: exit 0" $? 0
+grep -q "PyTorch could not be timed again beside the winner" "$TMP/err" &&
+	ok "closing time out of memory: says so" || not_ok "closing time out of memory: says so" "$(tail -n 3 "$TMP/err")"
+check "closing time out of memory: the run keeps its winner, against eager from the start" \
+	"$(q "$TMP/oom.db" "SELECT winner IS NOT NULL, final_eager_ms FROM runs")" "1|2.0"
+grep -q "PyTorch eager 2.0000 ms (timed at the session's start" "$TMP/o-oom/summary.md" &&
+	ok "closing time out of memory: the summary says where eager's time is from" ||
+	not_ok "closing time out of memory: the summary says where eager's time is from" "$(grep winner "$TMP/o-oom/summary.md")"
+[ -s "$TMP/o-oom/winner.cu" ] && ok "closing time out of memory: winner.cu written" ||
+	not_ok "closing time out of memory: winner.cu written"
 
 # eval overlaps too: its kernel compiles while the references are made.
 export KBREED_CACHE=$TMP/cache3

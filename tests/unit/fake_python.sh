@@ -10,7 +10,7 @@
 # for a line "nvcc ..." there (tests/cli/fake_nvcc.sh writes one as it
 # starts), so that it ends only after a compile began, and notes "reference:
 # no compile started" when none did: a test of overlap that reads the order
-# of the lines, not the clock.
+# of the lines, not the clock. The time step's switches are beside it.
 #   $1 = bridge script, [--verbose,] $2 = command, rest = its arguments
 real=${KBREED_FAKE_PYTHON_REAL:-/usr/bin/python3}
 verbose=""   # kbreed -v puts --verbose before the command: passed on to the bridge
@@ -35,6 +35,22 @@ time)
 	esac
 	[ -n "${KBREED_FAKE_EVENT_LOG:-}" ] &&
 		echo "time $([ "$compile" = null ] && echo eager || echo compile)" >>"$KBREED_FAKE_EVENT_LOG"
+	# With $KBREED_FAKE_WORKER_STARTS (the fake worker's "start PID" lines)
+	# too: "workers N", the workers still alive while PyTorch is timed.
+	if [ -n "${KBREED_FAKE_EVENT_LOG:-}" ] && [ -n "${KBREED_FAKE_WORKER_STARTS:-}" ]; then
+		live=0
+		for pid in $(awk '{print $2}' "$KBREED_FAKE_WORKER_STARTS" 2>/dev/null); do
+			kill -0 "$pid" 2>/dev/null && live=$((live + 1))
+		done
+		echo "workers $live" >>"$KBREED_FAKE_EVENT_LOG"
+	fi
+	# $KBREED_FAKE_TIME_OOM_AT=N: the N-th time step (counted by the event
+	# log's "time" lines) fails as the bridge does when CUDA runs out of memory.
+	if [ -n "${KBREED_FAKE_TIME_OOM_AT:-}" ] && [ -n "${KBREED_FAKE_EVENT_LOG:-}" ] &&
+		[ "$(grep -c '^time' "$KBREED_FAKE_EVENT_LOG")" -eq "$KBREED_FAKE_TIME_OOM_AT" ]; then
+		echo '{"error": "out of memory: OutOfMemoryError: CUDA out of memory (fake)"}'
+		exit 1
+	fi
 	echo '{"eager": {"median_ms": 2.0, "min_ms": 1.9, "max_ms": 2.2, "reps": 30}, "eager_fp32": '"$fp32"', "compile": '"$compile"', "gpu": "Fake GPU", "torch": "fake"}'
 	;;
 ceilings)
