@@ -17,7 +17,6 @@
 // same: ROWS=1 TILE_H=32 as TILE_H=16
 // check: ROWS=2 TILE_H=4 THREADS=64 VEC=1
 // check: ROWS=2 TILE_H=32 THREADS=1024
-// start sm_90a POOL_D: ROWS=2
 /*
  * pool_nd.cu - max and average pooling over the last 1, 2 or 3 dims (the
  * MaxPool1d/2d/3d and AvgPool1d/2d/3d modules, F.max_pool*, F.avg_pool*),

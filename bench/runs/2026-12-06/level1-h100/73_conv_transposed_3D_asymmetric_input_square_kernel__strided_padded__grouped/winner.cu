@@ -1,5 +1,5 @@
-// kbreed winner for 73_conv_transposed_3D_asymmetric_input_square_kernel__strided_padded__grouped: 2.3174 ms on NVIDIA H100 80GB HBM3 = 90% of PyTorch eager (2.0800 ms), 17% of the floor.
-// Run 1, candidate 4, round 0. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 73_conv_transposed_3D_asymmetric_input_square_kernel__strided_padded__grouped: 2.3148 ms on NVIDIA H100 80GB HBM3 = 90% of PyTorch eager (2.0802 ms), 17% of the floor.
+// Run 6, candidate 372, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_igemm
@@ -29,6 +29,7 @@
 #define CONV_TRANSPOSED 1
 #define CONV_STRIDED 1
 #define CONV_TRANSPOSED_STRIDED 1
+#define CONV_FEW_CIN 1
 #define KB_F32_ONLY 1
 #define BM 128
 #define BN 32
