@@ -272,6 +272,20 @@ static __device__ __forceinline__ T load(const T *p)
 	return ld_word<STREAM == 1>(p);
 }
 
+/* The E elements at p into e: one word of W (WIDE, E * sizeof(T) bytes), or
+ * the element at p alone (E = 1). */
+template <bool WIDE, typename W, typename T, int E>
+static __device__ __forceinline__ void load_elems(const T *p, T (&e)[E])
+{
+	static_assert(!WIDE || sizeof(W) == sizeof e, "a word is E elements");
+	if (WIDE) {
+		const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(p));
+		memcpy(e, &w, sizeof e);
+	} else {
+		e[0] = load(p);
+	}
+}
+
 /* One axis of a window: its first input coordinate, the range of window
  * taps k inside the input [k0, k1), its first tap at or past 0 (where
  * PyTorch's index of a maximum starts, even past the input), and (avg) its
@@ -297,6 +311,21 @@ static __device__ __forceinline__ axis_t axis_of(int o, int in)
 	return a;
 }
 
+/* avg's divisor: divisor_override where the model sets one, else the
+ * window's size clipped to the padded input (count_include_pad) or the
+ * count of its elements inside the input. */
+static __device__ __forceinline__ int avg_divisor(int cnt, int size)
+{
+	return POOL_DIVISOR ? POOL_DIVISOR : POOL_COUNT_PAD ? size : cnt;
+}
+
+/* A window's sum over avg_divisor(cnt, size); 0 for an empty window. */
+static __device__ __forceinline__ float avg_of(float sum, int cnt, int size)
+{
+	const int div = avg_divisor(cnt, size);
+	return div ? sum / (float)div : 0.0f;
+}
+
 /* y[o] (and the index, when asked for) from a finished result. For avg,
  * cnt is the number of elements inside, size the clipped window's size. */
 template <typename T>
@@ -307,8 +336,7 @@ static __device__ __forceinline__ void put(T *y, int64_t *yi, int64_t o, const a
 	if (yi)
 		yi[o] = a.i;
 #else
-	int div = POOL_DIVISOR ? POOL_DIVISOR : (POOL_COUNT_PAD ? size : cnt);
-	y[o] = from_float<T>(div ? a.v / (float)div : 0.0f);
+	y[o] = from_float<T>(avg_of(a.v, cnt, size));
 #endif
 }
 
@@ -506,12 +534,7 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, IDX rows, int ID, i
 					for (int u = 0; u < ROW_WORDS; u++) {
 						if (!in[u])
 							continue;
-						if (WIDE) {
-							const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(xr + u * group * E));
-							memcpy(e[u], &w, sizeof e[u]);
-						} else {
-							e[u][0] = load(xr + u * group);
-						}
+						load_elems<WIDE, W>(xr + u * group * E, e[u]);
 					}
 #pragma unroll
 					for (int u = 0; u < ROW_WORDS; u++)
@@ -539,7 +562,7 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, IDX rows, int ID, i
 		T *yr = y + (int64_t)r * OW + ow0;
 #if !IS_MAX
 		const int cnt_dh = (ad.k1 - ad.k0) * (ah.k1 - ah.k0), size_dh = ad.size * ah.size;
-		const int full = POOL_DIVISOR ? POOL_DIVISOR : (POOL_COUNT_PAD ? size_dh : cnt_dh) * KW;
+		const int full = avg_divisor(cnt_dh * KW, size_dh * KW);
 		const float inv = full ? 1.0f / (float)full : 0.0f;
 #endif
 		for (int j = t; j < (live ? nout : 0); j += group) {
@@ -557,8 +580,7 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, IDX rows, int ID, i
 				yr[j] = from_float<T>(a * inv);
 			} else {
 				const axis_t aw = axis_of<KW, SW, PW, DW>(ow0 + j, IW);
-				const int div = POOL_COUNT_PAD ? size_dh * aw.size : cnt_dh * (aw.k1 - aw.k0);
-				yr[j] = from_float<T>(div ? a / (float)div : 0.0f);
+				yr[j] = from_float<T>(avg_of(a, cnt_dh * (aw.k1 - aw.k0), size_dh * aw.size));
 			}
 #endif
 		}
@@ -603,8 +625,8 @@ static __device__ __forceinline__ int slab_last(int od, int ID)
  * output whose window's last slice along D this was, reducing its slices'
  * ring entries. A position's ring entries and outputs are one thread's, so
  * only the raw tile needs barriers. Max and sum are separable: the value is
- * PyTorch's (a sum up to rounding order). */
-/* Shared tile layout: a row of `pitch` floats holds the columns c % SW
+ * PyTorch's (a sum up to rounding order).
+ * The shared tile's layout: a row of `pitch` floats holds the columns c % SW
  * == 0 first, then those of phase 1, ..., each phase pitch / SW long, so that
  * the lanes of a warp, at consecutive outputs SW columns apart, read
  * consecutive words (a stride-2 pool's taps had 2-way bank conflicts). */
@@ -645,12 +667,7 @@ pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int 
 				if (q < nwords && ih >= 0 && ih < IH && c >= 0 && c < IW) {
 					const T *p = xp + ((int64_t)id * IH + ih) * IW + c;
 					T e[E];
-					if (WIDE) {
-						const W w = ld_word<STREAM == 1>(reinterpret_cast<const W *>(p));
-						memcpy(e, &w, sizeof e);
-					} else {
-						e[0] = load(p);
-					}
+					load_elems<WIDE, W>(p, e);
 #pragma unroll
 					for (int k = 0; k < E; k++)
 						v[u][k] = to_float(e[k]);
@@ -688,10 +705,9 @@ pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int 
 #else
 					const axis_t ah = axis_of<KH, SH, PH, DH>(oh0 + lh, IH);
 					const axis_t aw = axis_of<KW, SW, PW, DW>(ow0 + lw, IW);
-					const int div = POOL_DIVISOR ? POOL_DIVISOR
-							: POOL_COUNT_PAD ? ad.size * ah.size * aw.size
-									 : (ad.k1 - ad.k0) * (ah.k1 - ah.k0) * (aw.k1 - aw.k0);
-					yo[(int64_t)(oh0 + lh) * OW + ow0 + lw] = from_float<T>(div ? a / (float)div : 0.0f);
+					yo[(int64_t)(oh0 + lh) * OW + ow0 + lw] = from_float<T>(
+						avg_of(a, (ad.k1 - ad.k0) * (ah.k1 - ah.k0) * (aw.k1 - aw.k0),
+						       ad.size * ah.size * aw.size));
 #endif
 				}
 			}
