@@ -302,6 +302,8 @@ char *report_bench_json(const char *gpu, const char *date, const char *command,
 		json_object_set_new(x, "bound", r->floor_ms > 0 && r->bound ? json_string(r->bound) : json_null());
 		json_object_set_new(x, "pct_eager", num_or_null(r->pct_eager, r->ok));
 		json_object_set_new(x, "pct_compile", num_or_null(r->pct_compile, r->ok && r->pct_compile > 0));
+		if (r->ok && r->eager_from_start)   /* only where the closing measurement failed */
+			json_object_set_new(x, "eager_from_start", json_true());
 		if (r->ok && r->eager_fp32_ms > 0) {  /* only where PyTorch's defaults use TF32 */
 			json_object_set_new(x, "eager_fp32_ms", json_real(r->eager_fp32_ms));
 			json_object_set_new(x, "pct_eager_fp32", json_real(r->pct_eager_fp32));

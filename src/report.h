@@ -75,6 +75,8 @@ struct bench_row {
 	const char *bound;       /* "memory" or "compute" (static); NULL when unknown */
 	double pct_eager, pct_compile, pct_floor;  /* 250 means 2.5x faster */
 	double eager_fp32_ms, pct_eager_fp32;      /* eager with TF32 off; 0 when not measured */
+	bool eager_from_start;   /* PyTorch could not be timed again beside the winner:
+				  * its times are the session's start measurement */
 	int round_found;
 	bool pass_strict, pass_crfm;  /* the winner's values under each profile */
 	int64_t winner;          /* its candidate id; 0 when none */

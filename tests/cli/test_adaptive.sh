@@ -212,6 +212,15 @@ grep -q "PyTorch eager 2.0000 ms (timed at the session's start" "$TMP/o-oom/summ
 	not_ok "closing time out of memory: the summary says where eager's time is from" "$(grep winner "$TMP/o-oom/summary.md")"
 [ -s "$TMP/o-oom/winner.cu" ] && ok "closing time out of memory: winner.cu written" ||
 	not_ok "closing time out of memory: winner.cu written"
+export KBREED_CACHE=$TMP/cache7
+KBREED_FAKE_EVENT_LOG=$TMP/events-oomb KBREED_FAKE_TIME_OOM_AT=2 $K -q bench tests/data/search_gelu.py --rounds 1 \
+	--ideas 3 --impls 2 --reps 20 --seed 5 --db "$TMP/oomb.db" --results "$TMP/oomb.json" >/dev/null 2>"$TMP/err"
+check "closing time out of memory, bench: exit 0" $? 0
+check "closing time out of memory, bench: the row has its winner and says eager is the start's" \
+	"$(field "$TMP/oomb.json" "d['results'][0].get('eager_from_start')")|$(field "$TMP/oomb.json" "d['results'][0]['eager_ms']")" "True|2.0"
+check "closing time, bench: no such mark where PyTorch was timed again" \
+	"$($K -q bench tests/data/search_gelu.py --rounds 0 --reps 20 --db "$TMP/endb.db" --results "$TMP/endb.json" \
+		>/dev/null 2>&1; field "$TMP/endb.json" "d['results'][0].get('eager_from_start')")" "None"
 
 # eval overlaps too: its kernel compiles while the references are made.
 export KBREED_CACHE=$TMP/cache3
