@@ -255,12 +255,9 @@ void judge_close(struct judge *j)
 		pthread_join(j->prep_tid, NULL);
 		j->prep_threaded = false;
 	}
-	lanes_stop(j);
-	for (int k = 0; k < j->n_more; k++) {
-		evaluator_free(j->more[k].ev);
-		evaluator_free(j->more[k].pyev);
+	judge_release_workers(j);
+	for (int k = 0; k < j->n_more; k++)
 		gpu_info_release(&j->more[k].gpu);
-	}
 	free(j->more);
 	if (j->env_set) {
 		if (j->saved_env)
@@ -269,8 +266,6 @@ void judge_close(struct judge *j)
 			unsetenv("CUDA_VISIBLE_DEVICES");
 	}
 	free(j->saved_env);
-	evaluator_free(j->ev);
-	evaluator_free(j->pyev);
 	baseline_release(&j->base);
 	ceilings_release(&j->ceil);
 	refset_release(&j->refs);

@@ -123,6 +123,7 @@ struct judge {
 	bool prep_threaded;        /* prep_tid runs (not yet joined) */
 	bool prep_done;            /* prepared (prep_rc says how) */
 	int prep_rc;
+	bool released;             /* judge_release_workers ran: nothing more is judged */
 	struct judge_lane *more;   /* GPUs beyond the first, of its model; owned */
 	int n_more;
 	/* With more than one GPU, one thread per GPU (lane 0: the first) lives
@@ -131,7 +132,6 @@ struct judge {
 	pthread_t *lane_tid;       /* [1 + n_more] once started; owned */
 	int lanes;                 /* lane threads running */
 	pthread_mutex_t lane_lock; /* guards current and the batch's lane state */
-	bool released;             /* judge_release_workers ran: nothing more is judged */
 	pthread_cond_t lane_cond;  /* work for the lanes, or an outcome for the caller */
 	struct judge_batch *current; /* the batch the lanes take candidates from */
 	bool lanes_quit;           /* judge_close: the lane threads end */
