@@ -1,0 +1,387 @@
+// kbreed-template: conv_transpose_direct
+// family: conv
+// problems: conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_grouped conv_transpose2d_grouped conv_transpose3d_grouped
+// requires: CONV_TRANSPOSED_STRIDED
+// knob CO: 8 16 32 64 | default 32 | category memory access | output channels per block, each thread's accumulators: one x value read feeds CO multiply-adds; the block's weights for them (Cin/groups x taps x CO, fp32) stay in shared memory for the block's whole life
+// knob LANES: 32 64 | default 32 | category parallelism | outputs of one phase (ow + PW mod SW) per row of a tile: a tile row holds SW*LANES consecutive outputs, and each warp's 32 share their taps
+// knob ROWS: 1 2 4 | default 1 | category parallelism | output rows per tile (halved while a block would have more than 1024 threads); threads per block: ROWS*SW*LANES
+// knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
+// check: CO=64 LANES=64 ROWS=4
+// check: CO=8 LANES=32 ROWS=2 STREAM=1
+/*
+ * conv_transpose_direct.cu - nn.ConvTranspose1d/2d/3d with a stride above
+ * 1 on some axis, computed directly on the FMA pipes (fp32 arithmetic, no
+ * tensor cores, strict accuracy): any window, stride, padding, dilation and
+ * output padding per axis, groups, an optional bias; fp32, fp16 or bf16 with
+ * fp32 accumulation; batched (N, Cin, [D, [H,]] W) or unbatched.
+ *
+ * The problem's defines, written by recognition (src/recognize.c) and placed
+ * before this file, say what to compute; compiled on its own it is a 2-D
+ * 3x3 transposed convolution of stride 2, padding 1, no bias:
+ *   CONV_DIMS, CONV_STRIDE[_A], CONV_PAD[_A], CONV_DIL[_A], CONV_OUT_PAD[_A],
+ *   CONV_GROUPS, CONV_BIAS    (templates/common/conv_geometry.cuh)
+ *   CONV_KERNEL[_D|_H|_W]     the window, per axis (compile-time: the tap
+ *                             loops unroll)
+ *
+ * Layout (contiguous, row-major; one dtype for every tensor; G groups):
+ *   in[0]  x       (N, Cin, D, H, W), fewer axes for 1-D and 2-D
+ *   in[1]  weight  (Cin, Cout/G, KD, KH, KW)
+ *   in[2]  bias    (Cout), where CONV_BIAS
+ *   out[0] y       (N, Cout, OD, OH, OW), O = (I-1)*S - 2*P + DIL*(K-1) + OPAD + 1
+ *   y[n][g*CoutG + co][o] = bias + sum over ci < CinG and taps k of
+ *       x[n][g*CinG + ci][i] * weight[g*CinG + ci][co][k],
+ *   i = (o + P - k*DIL) / S per axis, where it divides and 0 <= i < I.
+ *
+ * Why. With a stride S, output o takes tap k only where S divides
+ * o + P - k*DIL: one output in S^dims of a 3x3 window of stride 5 has a tap
+ * at all (81: one in 25 has one, and that one only). A GEMM over every tap
+ * gathers and multiplies zeros; the phase-split GEMM (conv_igemm PHASES=1)
+ * multiplies only real taps but stores every S-th output (partial sectors,
+ * rewritten S times). This kernel reads x and the real taps, multiplies on
+ * the FMA pipes (the work per output is Cin/G * taps, small where the
+ * stride is large) and stores whole rows of consecutive outputs.
+ *
+ * How. A block owns CO output channels of one group (blockIdx.y) and walks
+ * tiles (grid-stride): ROWS output rows (oh; one od, one n) of TW = SW*LANES
+ * consecutive outputs from ow0 (a multiple of TW, so of SW). Its weights
+ * for those channels, every tap and every input channel of the group, are
+ * copied to shared memory once, as s_w[tap][ci][co] in fp32.
+ * Thread t of a row computes output p = c + SW*j of the tile (phase c = t /
+ * LANES, j = t % LANES) for all CO channels: the taps of an output depend on
+ * its phase along each axis, so all 32 lanes of a warp (one row, one phase)
+ * take the same taps (no divergence), read consecutive inputs along W for
+ * each (tap, ci) (one coalesced load), and read the same CO weights (a
+ * shared-memory broadcast, float4 at a time). Phases with no tap cost
+ * nothing but their stores (bias or zero). The results go through shared
+ * memory, s_out[row][co][p], so that each warp then stores 32 consecutive
+ * outputs of one channel's row (with SW > 1 a thread's own outputs are SW
+ * apart). Offsets of a channel's plane are 32-bit (its D*H*W and
+ * OD*OH*OW below 2^31, checked at launch), of planes 64-bit.
+ *
+ * Shared memory: taps*CinG*CO*4 + ROWS*CO*TW*4 bytes (opted into above 48
+ * KB); KB_ERR_SHAPE where that exceeds 227 KB (a smaller CO fits), for
+ * other dtypes or mixed ones, a weight whose window is not the compiled
+ * one, channels that the groups do not divide, an output shape that is not
+ * PyTorch's.
+ */
+#ifndef CO
+#define CO 32
+#endif
+#ifndef LANES
+#define LANES 32
+#endif
+#ifndef ROWS
+#define ROWS 1
+#endif
+#ifndef STREAM
+#define STREAM 0
+#endif
+
+/* Compiled on its own: 2-D, a 3x3 window of stride 2, padding 1. */
+#ifndef CONV_KERNEL_W
+#ifndef CONV_KERNEL
+#define CONV_KERNEL 3
+#endif
+#ifndef CONV_STRIDE
+#define CONV_STRIDE 2
+#endif
+#ifndef CONV_PAD
+#define CONV_PAD 1
+#endif
+#ifndef CONV_TRANSPOSED
+#define CONV_TRANSPOSED 1
+#endif
+#endif
+#include "../common/conv_geometry.cuh" // kbreed:inline
+#ifndef CONV_BIAS
+#define CONV_BIAS 0
+#endif
+
+/* The window per axis (1 on the axes the problem does not have). */
+#if defined(CONV_KERNEL_W)
+#define KW CONV_KERNEL_W
+#else
+#define KW CONV_KERNEL
+#endif
+#if CONV_DIMS < 2
+#define KH 1
+#elif defined(CONV_KERNEL_H)
+#define KH CONV_KERNEL_H
+#else
+#define KH CONV_KERNEL
+#endif
+#if CONV_DIMS < 3
+#define KD 1
+#elif defined(CONV_KERNEL_D)
+#define KD CONV_KERNEL_D
+#else
+#define KD CONV_KERNEL
+#endif
+
+#include <cuda_runtime.h>
+#include <stdint.h>
+#include "kbreed_candidate.h"
+#include "../common/dtype.cuh" // kbreed:inline
+#include "../common/host.cuh" // kbreed:inline
+
+static_assert(CO == 8 || CO == 16 || CO == 32 || CO == 64, "CO is 8, 16, 32 or 64");
+static_assert(LANES == 32 || LANES == 64, "LANES is 32 or 64");
+static_assert(ROWS == 1 || ROWS == 2 || ROWS == 4, "ROWS is 1, 2 or 4");
+static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
+static_assert(CONV_TRANSPOSED == 1, "a forward convolution is not this template's");
+static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
+static_assert(KD >= 1 && KH >= 1 && KW >= 1, "CONV_KERNEL: windows of at least 1");
+static_assert(STRIDE_D >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1, "CONV_STRIDE");
+static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "CONV_PAD");
+static_assert(DIL_D >= 1 && DIL_H >= 1 && DIL_W >= 1, "CONV_DIL");
+static_assert(OPAD_D >= 0 && OPAD_H >= 0 && OPAD_W >= 0, "CONV_OUT_PAD");
+static_assert(CONV_BIAS == 0 || CONV_BIAS == 1, "CONV_BIAS is 0 or 1");
+static_assert(STRIDE_W * LANES <= 1024, "a tile row of STRIDE_W*LANES outputs needs more than 1024 threads: LANES=32");
+
+KBREED_CANDIDATE_ABI
+
+constexpr int TAPS = KD * KH * KW;
+constexpr int TW = STRIDE_W * LANES;   /* outputs of a tile row */
+/* Rows per tile: ROWS, halved while the block would pass 1024 threads. */
+constexpr int fit_rows(int r) { return r > 1 && r * TW > 1024 ? fit_rows(r / 2) : r; }
+constexpr int RB = fit_rows(ROWS);
+constexpr int THREADS = RB * TW;
+constexpr int SMEM_CAP = 227 * 1024;
+
+static size_t smem_bytes(int cin_g)
+{
+	return ((size_t)TAPS * cin_g * CO + (size_t)RB * CO * TW) * sizeof(float);
+}
+
+template <typename T>
+static __device__ __forceinline__ void store(T *p, float v)
+{
+#if STREAM
+	__stcs(p, from_float<T>(v));
+#else
+	*p = from_float<T>(v);
+#endif
+}
+
+/* Where output o takes tap k of one axis: the input index, or -1 (no tap:
+ * the stride does not divide, or the input lies outside [0, in)). */
+template <int S, int P, int DIL>
+static __device__ __forceinline__ int tap_input(int o, int k, int in)
+{
+	const int num = o + P - k * DIL;
+	if (num < 0 || num % S)
+		return -1;
+	const int i = num / S;
+	return i < in ? i : -1;
+}
+
+/*
+ * Grid: (blocks, G * ceil(CoutG / CO)); block (bx, by) owns channel tile
+ * by and walks tiles bx, bx + gridDim.x, ... of ntiles = N*OD*ceil(OH/RB)*
+ * ceil(OW/TW). In its channel tile, g = by / ctiles, channels co0 .. co0 +
+ * CO - 1 of the group (co0 = (by % ctiles) * CO; those past CoutG are
+ * computed from zero weights and not stored).
+ */
+template <typename T>
+__global__ void __launch_bounds__(THREADS)
+convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, T *__restrict__ y,
+	     int cin_g, int cout_g, int ctiles, int64_t N, int ID, int IH, int IW, int OD, int OH, int OW,
+	     int64_t ntiles)
+{
+	extern __shared__ float4 smem4[];
+	float *s_w = reinterpret_cast<float *>(smem4);     /* [TAPS][cin_g][CO] */
+	float *s_out = s_w + (size_t)TAPS * cin_g * CO;    /* [RB][CO][TW] */
+	const int g = blockIdx.y / ctiles, co0 = (blockIdx.y % ctiles) * CO;
+	const int G = gridDim.y / ctiles;
+
+	/* The weights of the tile's channels, w[g*cin_g + ci][co0 + co][tap]:
+	 * consecutive threads read consecutive (co, tap) of one ci. */
+	for (int i = threadIdx.x; i < cin_g * CO * TAPS; i += THREADS) {
+		const int tap = i % TAPS, co = (i / TAPS) % CO, ci = i / (TAPS * CO);
+		float v = 0.0f;
+		if (co0 + co < cout_g)
+			v = to_float(w[((int64_t)(g * cin_g + ci) * cout_g + co0 + co) * TAPS + tap]);
+		s_w[(tap * cin_g + ci) * CO + co] = v;
+	}
+	const int r = threadIdx.x / TW, t = threadIdx.x % TW;
+	const int c = t / LANES, j = t % LANES;   /* phase c, j-th output of the phase */
+	const int p = c + STRIDE_W * j;           /* its place in the tile row */
+	const int tiles_w = (OW + TW - 1) / TW, tiles_h = (OH + RB - 1) / RB;
+	const int iplane = ID * IH * IW, oplane = OD * OH * OW;
+	const int cin = G * cin_g, cout = G * cout_g;
+	for (int64_t b = blockIdx.x; b < ntiles; b += gridDim.x) {
+		const int tw = (int)(b % tiles_w);
+		int64_t q = b / tiles_w;
+		const int th = (int)(q % tiles_h);
+		q /= tiles_h;
+		const int od = (int)(q % OD);
+		const int64_t n = q / OD;
+		const int oh = th * RB + r, ow = tw * TW + p;
+
+		float acc[CO];
+#pragma unroll
+		for (int co = 0; co < CO; co++)
+			acc[co] = CONV_BIAS && co0 + co < cout_g ? to_float(__ldg(bias + g * cout_g + co0 + co)) : 0.0f;
+		if (oh < OH) {   /* uniform per warp: a warp lies in one row */
+			const T *xn = x + (n * cin + (int64_t)g * cin_g) * iplane;
+#pragma unroll
+			for (int kd = 0; kd < KD; kd++) {
+				const int id = tap_input<STRIDE_D, PAD_D, DIL_D>(od, kd, ID);
+				if (id < 0)
+					continue;
+#pragma unroll
+				for (int kh = 0; kh < KH; kh++) {
+					const int ih = tap_input<STRIDE_H, PAD_H, DIL_H>(oh, kh, IH);
+					if (ih < 0)
+						continue;
+#pragma unroll
+					for (int kw = 0; kw < KW; kw++) {
+						/* Whether the stride divides is the phase's (one per
+						 * warp); the input's bounds are each lane's. */
+						if (((c + PAD_W - kw * DIL_W) % STRIDE_W + STRIDE_W) % STRIDE_W)
+							continue;
+						const int iw = ow < OW ? tap_input<STRIDE_W, PAD_W, DIL_W>(ow, kw, IW) : -1;
+						if (iw < 0)
+							continue;
+						const T *xp = xn + (id * IH + ih) * IW + iw;
+						const float4 *wp = reinterpret_cast<const float4 *>(
+							s_w + (size_t)((kd * KH + kh) * KW + kw) * cin_g * CO);
+#pragma unroll 4
+						for (int ci = 0; ci < cin_g; ci++) {
+							const float xv = to_float(__ldg(xp + (int64_t)ci * iplane));
+#pragma unroll
+							for (int v = 0; v < CO / 4; v++) {
+								const float4 w4 = wp[ci * (CO / 4) + v];
+								acc[4 * v + 0] = fmaf(xv, w4.x, acc[4 * v + 0]);
+								acc[4 * v + 1] = fmaf(xv, w4.y, acc[4 * v + 1]);
+								acc[4 * v + 2] = fmaf(xv, w4.z, acc[4 * v + 2]);
+								acc[4 * v + 3] = fmaf(xv, w4.w, acc[4 * v + 3]);
+							}
+						}
+					}
+				}
+			}
+		}
+		__syncthreads();   /* the previous tile's stores have read s_out */
+#pragma unroll
+		for (int co = 0; co < CO; co++)
+			s_out[(r * CO + co) * TW + p] = acc[co];
+		__syncthreads();
+		/* Row by row, channel by channel: 32 consecutive outputs a warp. */
+		T *yn = y + (n * cout + (int64_t)g * cout_g + co0) * oplane + od * OH * OW;
+		for (int i = threadIdx.x; i < RB * CO * TW; i += THREADS) {
+			const int e = i % TW, co = (i / TW) % CO, rr = i / (TW * CO);
+			const int h = th * RB + rr, wo = tw * TW + e;
+			if (h < OH && wo < OW && co0 + co < cout_g)
+				store(yn + (int64_t)co * oplane + h * OW + wo, s_out[i]);
+		}
+	}
+}
+
+/* ---- launch ---- */
+
+template <typename T>
+static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g, int cout_g, const int64_t *is,
+		  const int64_t *os, cudaStream_t st)
+{
+	const size_t smem = smem_bytes(cin_g);
+	if (smem > SMEM_CAP)
+		return KB_ERR_SHAPE;
+	const int ctiles = (cout_g + CO - 1) / CO;
+	const int64_t tiles_w = (os[2] + TW - 1) / TW, tiles_h = (os[1] + RB - 1) / RB;
+	const int64_t ntiles = N * os[0] * tiles_h * tiles_w;
+	void (*kernel)(const T *, const T *, const T *, T *, int, int, int, int64_t, int, int, int, int, int, int,
+		       int64_t) = convt_kernel<T>;
+	if (smem > 48 * 1024 &&
+	    cudaFuncSetAttribute((const void *)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) !=
+		    cudaSuccess)
+		return KB_ERR_LAUNCH;
+	int per_sm = 0;
+	if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, THREADS, smem) != cudaSuccess)
+		return KB_ERR_LAUNCH;
+	if (per_sm < 1)
+		return KB_ERR_SHAPE;   /* no block fits an SM */
+	/* Enough blocks to fill the GPU once, spread over the channel tiles;
+	 * each loads its weights once and walks its tiles. */
+	const int64_t cols = (int64_t)G * ctiles;
+	if (cols > 65535)
+		return KB_ERR_SHAPE;
+	int64_t bx = ((int64_t)kb_sm_count() * per_sm + cols - 1) / cols;
+	if (bx > ntiles)
+		bx = ntiles;
+	if (bx < 1)
+		bx = 1;
+	kernel<<<dim3((unsigned)bx, (unsigned)cols), THREADS, smem, st>>>(
+		(const T *)in[0].data, (const T *)in[1].data, CONV_BIAS ? (const T *)in[2].data : nullptr,
+		(T *)y->data, cin_g, cout_g, ctiles, N, (int)is[0], (int)is[1], (int)is[2], (int)os[0], (int)os[1],
+		(int)os[2], ntiles);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
+/* PyTorch's output extent of one transposed axis; below 1 where the
+ * padding eats it (PyTorch refuses that). */
+static int64_t out_extent(int64_t in, int k, int s, int p, int dil, int opad)
+{
+	return (in - 1) * s - 2 * (int64_t)p + (int64_t)dil * (k - 1) + opad + 1;
+}
+
+KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
+			     kb_tensor *out, int n_out, void *stream)
+{
+	if (!in || !out || n_in != 2 + CONV_BIAS || n_out != 1)
+		return KB_ERR_SHAPE;
+	const kb_tensor *x = &in[0], *wt = &in[1];
+	kb_tensor *y = &out[0];
+	if (!kb_takes_dtype(x->dtype))
+		return KB_ERR_SHAPE;
+	if (wt->dtype != x->dtype || y->dtype != x->dtype || (CONV_BIAS && in[2].dtype != x->dtype))
+		return KB_ERR_SHAPE;
+	const int nd = CONV_DIMS;
+	if ((x->ndim != nd + 2 && x->ndim != nd + 1) || y->ndim != x->ndim || wt->ndim != nd + 2)
+		return KB_ERR_SHAPE;
+	const int bat = x->ndim == nd + 2;
+	const int64_t N = bat ? x->shape[0] : 1, cin = x->shape[bat];
+	/* Spatial extents as (D, H, W), 1 on the axes the problem lacks. */
+	int64_t is[3] = {1, 1, 1}, ks[3] = {1, 1, 1}, os[3] = {1, 1, 1};
+	for (int a = 0; a < nd; a++) {
+		is[3 - nd + a] = x->shape[bat + 1 + a];
+		ks[3 - nd + a] = wt->shape[2 + a];
+		os[3 - nd + a] = y->shape[bat + 1 + a];
+	}
+	const int G = CONV_GROUPS;
+	if (N < 0 || cin < 1 || cin % G || wt->shape[0] != cin || wt->shape[1] < 1)
+		return KB_ERR_SHAPE;
+	const int64_t cin_g = cin / G, cout_g = wt->shape[1], cout = cout_g * G;
+	if (cin_g > 65536 || cout > 2147483647LL || y->shape[bat] != cout)
+		return KB_ERR_SHAPE;
+	if (ks[0] != KD || ks[1] != KH || ks[2] != KW)
+		return KB_ERR_SHAPE;
+	if (CONV_BIAS && (in[2].ndim != 1 || in[2].shape[0] != cout))
+		return KB_ERR_SHAPE;
+	if (is[0] < 1 || is[1] < 1 || is[2] < 1 || is[0] * is[1] * is[2] > 2147483647LL)
+		return KB_ERR_SHAPE;
+	if (os[0] != out_extent(is[0], KD, STRIDE_D, PAD_D, DIL_D, OPAD_D) ||
+	    os[1] != out_extent(is[1], KH, STRIDE_H, PAD_H, DIL_H, OPAD_H) ||
+	    os[2] != out_extent(is[2], KW, STRIDE_W, PAD_W, DIL_W, OPAD_W))
+		return KB_ERR_SHAPE;
+	if (os[0] < 1 || os[1] < 1 || os[2] < 1 || os[0] * os[1] * os[2] > 2147483647LL)
+		return KB_ERR_SHAPE;
+	if (bat && y->shape[0] != N)
+		return KB_ERR_SHAPE;
+	if (N == 0)
+		return KB_OK;
+	cudaStream_t st = (cudaStream_t)stream;
+	switch (x->dtype) {
+	case KB_F32:
+		return launch<float>(in, y, N, G, (int)cin_g, (int)cout_g, is, os, st);
+#if !KB_F32_ONLY
+	case KB_F16:
+		return launch<__half>(in, y, N, G, (int)cin_g, (int)cout_g, is, os, st);
+	default:
+		return launch<__nv_bfloat16>(in, y, N, G, (int)cin_g, (int)cout_g, is, os, st);
+#else
+	default:
+		return KB_ERR_SHAPE;
+#endif
+	}
+}
