@@ -78,7 +78,8 @@ done >"$files"
 		 (.eager_ms | v), (.compile_ms | v), (.best_ms | v),
 		 (.pct_eager | v), (.pct_compile | v), (.pct_floor | v), (.bound | v),
 		 (.template | v),
-		 knobs_text, donor_text, (.pct_eager_fp32 | v)
+		 knobs_text, donor_text, (.pct_eager_fp32 | v),
+		 (if .eager_from_start then "start" else "-" end)
 		] | @tsv' "$f"
 	done <"$files"
 } | awk -F '\t' -v group="$group" '
@@ -149,7 +150,7 @@ function table(g, title, families,    i, n, list, name, f, r, nm, nc, nmiss, mis
 			list[++n] = name
 	}
 	sort_names(list, n)
-	nc = 0; nbad = 0; bad = ""
+	nc = 0; nbad = 0; bad = ""; nstart = 0
 	se = 0; ne = 0; sc = 0; nc2 = 0; smm = 0; nmm = 0; scv = 0; ncv = 0
 	nb95 = 0; b95 = ""; w95 = 1e9; nfl = 0; nbfl = 0; bfl = ""; wfl = 1e9; nb90 = 0; b90 = ""
 	sf = 0; nf = 0; nbf = 0; bf = ""
@@ -157,7 +158,10 @@ function table(g, title, families,    i, n, list, name, f, r, nm, nc, nmiss, mis
 		split(row[list[i]], r, "\t")
 		name = r[2]
 		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, fam[name],
-			ms(r[6]), ms(r[7]), ms(r[8]), pct(r[9]), pct(r[10]), pct(r[11]), r[12], r[13], r[14], r[15], r[3], r[4]
+			ms(r[6]) (r[17] == "start" ? " (start)" : ""), ms(r[7]), ms(r[8]), pct(r[9]), pct(r[10]), pct(r[11]),
+			r[12], r[13], r[14], r[15], r[3], r[4]
+		if (r[17] == "start")
+			nstart++
 		c = "`" r[5] "` (" r[3] ", " r[4] ")"
 		if (!(c in cmds))
 			cmd_order[++ncmd] = c
@@ -204,6 +208,8 @@ function table(g, title, families,    i, n, list, name, f, r, nm, nc, nmiss, mis
 	print "Missing (no results yet): " (nmiss ? nmiss ": " miss : "none") "."
 	if (nbad)
 		print "No correct kernel: " bad "."
+	if (nstart)
+		printf "PyTorch times marked (start): %d row%s whose closing measurement failed; the winner is placed against the times from the session start (eager_from_start, bench/README.md).\n", nstart, nstart == 1 ? "" : "s"
 	printf "Geometric mean of the speed-up over eager: %s; over torch.compile: %s.\n", geo(se, ne), geo(sc, nc2)
 	if (g == "compute")
 		printf "Over eager, the matrix products: %s; the convolutions: %s.\n", geo(smm, nmm), geo(scv, ncv)

@@ -1215,7 +1215,7 @@ static void bench_row_fill(struct bench_row *row, const struct search_outcome *r
 	row->pct_compile = res->pct_compile;
 	row->eager_fp32_ms = res->eager_fp32_ms;
 	row->pct_eager_fp32 = res->pct_eager_fp32;
-	row->eager_from_start = res->pytorch_from_start;
+	row->eager_from_start = res->eager_from_start;
 	row->pct_floor = res->pct_floor;
 	row->round_found = res->round_found;
 	row->pass_strict = res->pass_strict;

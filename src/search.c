@@ -232,7 +232,7 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 	if (w) {
 		buf_printf(&b, "- **winner**: candidate #%lld, round %d: %.4f ms re-timed beside PyTorch eager %.4f ms%s = "
 			   "**%.0f%% of PyTorch eager**", (long long)w->id, w->round, out->best_ms, out->eager_ms,
-			   out->pytorch_from_start ? " (timed at the session's start: it could not be timed again)" : "",
+			   out->eager_from_start ? " (timed at the session's start: it could not be timed again)" : "",
 			   out->pct_eager);
 		if (out->eager_fp32_ms > 0)
 			buf_printf(&b, ", %.0f%% of eager with TF32 off (%.4f ms)", out->pct_eager_fp32,
@@ -441,7 +441,7 @@ static int finish(struct search *s, struct search_outcome *out)
 				     "PyTorch's times from the session's start");
 				baseline_release(&fresh);
 				baseline_copy(&fresh, &s->j.base);
-				out->pytorch_from_start = true;
+				out->eager_from_start = true;
 			}
 		}
 		s->retime_s += util_now() - t0;

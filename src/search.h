@@ -75,7 +75,7 @@ struct search_outcome {
 	int round_found;
 	double best_ms;          /* the winner, re-timed at the end */
 	double eager_ms;         /* PyTorch eager beside it */
-	bool pytorch_from_start; /* PyTorch could not be timed again at the end: its
+	bool eager_from_start;   /* PyTorch could not be timed again at the end: its
 				  * times are the session's start measurement */
 	double compile_ms;       /* torch.compile beside it; 0 when not measured */
 	double eager_fp32_ms;    /* eager with TF32 off beside it, where PyTorch's defaults

@@ -115,6 +115,14 @@ sh bench/level1_table.sh --index "$TMP/t/index" --group memory "$TMP/t/a" "$TMP/
 check "level1_table.sh: each problem's target missed by one below, no longer by one with no kernel" \
 	"$(grep '>= 95% of eager' "$TMP/table4")" \
 	"- every problem >= 95% of eager: missed by 4.1 points at the worst (12_ln); 1 below: 12_ln 90.9% [on 3 of 4 problems]"
+# A row whose PyTorch times are the session's start (its closing measurement
+# failed: eager_from_start) says so in its eager column and under the table.
+sed 's/"pct_eager":/"eager_from_start": true,\n      "pct_eager":/' "$TMP/t/b/12_ln.json" >"$TMP/t/b/12_ln.tmp" &&
+	mv "$TMP/t/b/12_ln.tmp" "$TMP/t/b/12_ln.json"
+sh bench/level1_table.sh --index "$TMP/t/index" --group memory "$TMP/t/a" "$TMP/t/b" >"$TMP/table5" 2>&1
+check "level1_table.sh: eager_from_start marks the row's eager time (start)" \
+	"$(grep '^| 12_ln ' "$TMP/table5" | cut -d'|' -f4)|$(grep -c '(start)' "$TMP/table5")" " 1.0000 (start) |2"
+check "level1_table.sh: and says under the table what (start) means" "$(grep -c '^PyTorch times marked (start): 1 row ' "$TMP/table5")" 1
 sh bench/level1_table.sh --index "$TMP/t/index" --group fast "$TMP/t/a" >/dev/null 2>&1
 check "level1_table.sh: an unknown group: exit 2" $? 2
 sh bench/level1_table.sh --index "$TMP/t/index" "$TMP/t/nothing" >/dev/null 2>&1
