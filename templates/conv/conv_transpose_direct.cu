@@ -3,11 +3,12 @@
 // problems: conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_grouped conv_transpose2d_grouped conv_transpose3d_grouped
 // requires: CONV_TRANSPOSED_STRIDED
 // knob CO: 8 16 32 64 | default 32 | category memory access | output channels per block, each thread's accumulators: one x value read feeds CO multiply-adds; the block's weights for them (Cin/groups x taps x CO, fp32) stay in shared memory for the block's whole life
-// knob LANES: 32 64 | default 32 | category parallelism | outputs of one phase (ow + PW mod SW) per row of a tile: a tile row holds SW*LANES consecutive outputs, and each warp's 32 share their taps
-// knob ROWS: 1 2 4 | default 1 | category parallelism | output rows per tile (halved while a block would have more than 1024 threads); threads per block: ROWS*SW*LANES
+// knob LANES: 16 32 64 128 | default 32 | category parallelism | a tile's outputs of one phase per row, at most (fewer where a row has fewer): a tile is SH*ROWS rows of SW*LANES consecutive outputs
+// knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase (one on a 1-D conv); the tile is SH*ROWS rows high, and each warp walks its phase's ROWS x LANES outputs 32 at a time
+// knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads, and a phase's outputs of a tile are shared among its warps
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
-// check: CO=64 LANES=64 ROWS=4
-// check: CO=8 LANES=32 ROWS=2 STREAM=1
+// check: CO=64 LANES=128 ROWS=8 WARPS=4
+// check: CO=8 LANES=16 ROWS=2 WARPS=2 STREAM=1
 /*
  * conv_transpose_direct.cu - nn.ConvTranspose1d/2d/3d with a stride above
  * 1 on some axis, computed directly on the FMA pipes (fp32 arithmetic, no
@@ -42,23 +43,28 @@
  * stride is large) and stores whole rows of consecutive outputs.
  *
  * How. A block owns CO output channels of one group (blockIdx.y) and walks
- * tiles (grid-stride): ROWS output rows (oh; one od, one n) of TW = SW*LANES
- * consecutive outputs from ow0 (a multiple of TW, so of SW). Its weights
- * for those channels, every tap and every input channel of the group, are
- * copied to shared memory once, as s_w[tap][ci][co] in fp32.
- * Thread t of a row computes output p = c + SW*j of the tile (phase c = t /
- * LANES, j = t % LANES) for all CO channels: the taps of an output depend on
- * its phase along each axis, so all 32 lanes of a warp (one row, one phase)
- * take the same taps (no divergence), read consecutive inputs along W for
- * each (tap, ci) (one coalesced load), and read the same CO weights (a
- * shared-memory broadcast, float4 at a time). Phases with no tap cost
- * nothing but their stores (bias or zero). The results go through shared
- * memory, s_out[row][co][p], so that each warp then stores 32 consecutive
- * outputs of one channel's row (with SW > 1 a thread's own outputs are SW
- * apart). Offsets of a channel's plane are 32-bit (its D*H*W and
- * OD*OH*OW below 2^31, checked at launch), of planes 64-bit.
+ * tiles (grid-stride): TH = SH*ROWS output rows (one od, one n; ROWS is 1
+ * on a 1-D conv) of TW = SW*LW consecutive outputs, LW = min(LANES,
+ * ceil(OW / SW)), from (th*TH, tw*TW), multiples of the strides. Its weights for those channels, every
+ * tap and every input channel of the group, are copied to shared memory
+ * once, as s_w[tap][ci][co] in fp32.
+ * The taps of an output depend only on its phase along each axis, (oh + PH)
+ * mod SH and (ow + PW) mod SW, and a tile holds ROWS x LW outputs of each of
+ * the SH*SW phases: WARPS warps of the block take phase (ch, cw) and walk
+ * its outputs 32*WARPS at a time (output q: row ch + SH*(q / LW), column
+ * cw + SW*(q % LW) of the tile), all CO channels of each. So the 32 lanes of a
+ * warp take the same taps (no divergence), read neighbouring inputs along W
+ * for each (tap, ci) (one or two coalesced runs), and read the same CO
+ * weights (a shared-memory broadcast, float4 at a time). Phases with no tap
+ * cost nothing but their stores (bias or zero). The results go through
+ * shared memory, s_out[row][co][column], so that each warp then stores runs
+ * of consecutive outputs of one channel's row (a lane's own outputs are SW
+ * apart). A row narrower than SW*LANES makes a narrower tile (LW), so no
+ * lane waits on columns past the row's end. Offsets of a channel's plane
+ * are 32-bit (its D*H*W and OD*OH*OW below 2^31, checked at launch), of
+ * planes 64-bit.
  *
- * Shared memory: taps*CinG*CO*4 + ROWS*CO*TW*4 bytes (opted into above 48
+ * Shared memory: taps*CinG*CO*4 + TH*CO*TW*4 bytes (opted into above 48
  * KB); KB_ERR_SHAPE where that exceeds 227 KB (a smaller CO fits), for
  * other dtypes or mixed ones, a weight whose window is not the compiled
  * one, channels that the groups do not divide, an output shape that is not
@@ -72,6 +78,9 @@
 #endif
 #ifndef ROWS
 #define ROWS 1
+#endif
+#ifndef WARPS
+#define WARPS 1
 #endif
 #ifndef STREAM
 #define STREAM 0
@@ -125,8 +134,9 @@
 #include "../common/host.cuh" // kbreed:inline
 
 static_assert(CO == 8 || CO == 16 || CO == 32 || CO == 64, "CO is 8, 16, 32 or 64");
-static_assert(LANES == 32 || LANES == 64, "LANES is 32 or 64");
-static_assert(ROWS == 1 || ROWS == 2 || ROWS == 4, "ROWS is 1, 2 or 4");
+static_assert(LANES == 16 || LANES == 32 || LANES == 64 || LANES == 128, "LANES is 16, 32, 64 or 128");
+static_assert(ROWS == 1 || ROWS == 2 || ROWS == 4 || ROWS == 8, "ROWS is 1, 2, 4 or 8");
+static_assert(WARPS == 1 || WARPS == 2 || WARPS == 4, "WARPS is 1, 2 or 4");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
 static_assert(CONV_TRANSPOSED == 1, "a forward convolution is not this template's");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
@@ -136,21 +146,24 @@ static_assert(PAD_D >= 0 && PAD_H >= 0 && PAD_W >= 0, "CONV_PAD");
 static_assert(DIL_D >= 1 && DIL_H >= 1 && DIL_W >= 1, "CONV_DIL");
 static_assert(OPAD_D >= 0 && OPAD_H >= 0 && OPAD_W >= 0, "CONV_OUT_PAD");
 static_assert(CONV_BIAS == 0 || CONV_BIAS == 1, "CONV_BIAS is 0 or 1");
-static_assert(STRIDE_W * LANES <= 1024, "a tile row of STRIDE_W*LANES outputs needs more than 1024 threads: LANES=32");
+static_assert(STRIDE_H * STRIDE_W <= 32, "a warp per phase: more than 32 phases (STRIDE_H*STRIDE_W) need more than 1024 threads");
 
 KBREED_CANDIDATE_ABI
 
 constexpr int TAPS = KD * KH * KW;
-constexpr int TW = STRIDE_W * LANES;   /* outputs of a tile row */
-/* Rows per tile: ROWS, halved while the block would pass 1024 threads. */
-constexpr int fit_rows(int r) { return r > 1 && r * TW > 1024 ? fit_rows(r / 2) : r; }
-constexpr int RB = fit_rows(ROWS);
-constexpr int THREADS = RB * TW;
+constexpr int PHASES = STRIDE_H * STRIDE_W;   /* phases of a tile */
+/* Warps per phase: WARPS, halved while the block would pass 1024 threads. */
+constexpr int fit_warps(int w) { return w > 1 && 32 * w * PHASES > 1024 ? fit_warps(w / 2) : w; }
+constexpr int WPP = fit_warps(WARPS);
+constexpr int THREADS = 32 * WPP * PHASES;
+constexpr int RI = CONV_DIMS < 2 ? 1 : ROWS;  /* a tile's rows of one phase */
+constexpr int TH = STRIDE_H * RI;             /* a tile's rows */
 constexpr int SMEM_CAP = 227 * 1024;
 
-static size_t smem_bytes(int cin_g)
+/* The weights, then the staged outputs of a tile tw outputs wide. */
+static size_t smem_bytes(int cin_g, int tw)
 {
-	return ((size_t)TAPS * cin_g * CO + (size_t)RB * CO * TW) * sizeof(float);
+	return ((size_t)TAPS * cin_g * CO + (size_t)TH * CO * tw) * sizeof(float);
 }
 
 template <typename T>
@@ -177,20 +190,21 @@ static __device__ __forceinline__ int tap_input(int o, int k, int in)
 
 /*
  * Grid: (blocks, G * ceil(CoutG / CO)); block (bx, by) owns channel tile
- * by and walks tiles bx, bx + gridDim.x, ... of ntiles = N*OD*ceil(OH/RB)*
- * ceil(OW/TW). In its channel tile, g = by / ctiles, channels co0 .. co0 +
- * CO - 1 of the group (co0 = (by % ctiles) * CO; those past CoutG are
- * computed from zero weights and not stored).
+ * by and walks tiles bx, bx + gridDim.x, ... of ntiles = N*OD*ceil(OH/TH)*
+ * ceil(OW/TW), TW = SW*lw. In its channel tile, g = by / ctiles, channels
+ * co0 .. co0 + CO - 1 of the group (co0 = (by % ctiles) * CO; those past
+ * CoutG are computed from zero weights and not stored).
  */
 template <typename T>
 __global__ void __launch_bounds__(THREADS)
 convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, T *__restrict__ y,
-	     int cin_g, int cout_g, int ctiles, int64_t N, int ID, int IH, int IW, int OD, int OH, int OW,
+	     int cin_g, int cout_g, int ctiles, int lw, int ID, int IH, int IW, int OD, int OH, int OW,
 	     int64_t ntiles)
 {
 	extern __shared__ float4 smem4[];
+	const int TW = STRIDE_W * lw;
 	float *s_w = reinterpret_cast<float *>(smem4);     /* [TAPS][cin_g][CO] */
-	float *s_out = s_w + (size_t)TAPS * cin_g * CO;    /* [RB][CO][TW] */
+	float *s_out = s_w + (size_t)TAPS * cin_g * CO;    /* [TH][CO][TW] */
 	const int g = blockIdx.y / ctiles, co0 = (blockIdx.y % ctiles) * CO;
 	const int G = gridDim.y / ctiles;
 
@@ -203,10 +217,12 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 			v = to_float(w[((int64_t)(g * cin_g + ci) * cout_g + co0 + co) * TAPS + tap]);
 		s_w[(tap * cin_g + ci) * CO + co] = v;
 	}
-	const int r = threadIdx.x / TW, t = threadIdx.x % TW;
-	const int c = t / LANES, j = t % LANES;   /* phase c, j-th output of the phase */
-	const int p = c + STRIDE_W * j;           /* its place in the tile row */
-	const int tiles_w = (OW + TW - 1) / TW, tiles_h = (OH + RB - 1) / RB;
+
+	/* This warp's phase (ch, cw); the phase's WPP warps walk its RI x lw
+	 * outputs of the tile, 32*WPP at a time. */
+	const int ph = threadIdx.x / (32 * WPP), lane = threadIdx.x % (32 * WPP);
+	const int ch = ph / STRIDE_W, cw = ph % STRIDE_W;
+	const int tiles_w = (OW + TW - 1) / TW, tiles_h = (OH + TH - 1) / TH;
 	const int iplane = ID * IH * IW, oplane = OD * OH * OW;
 	const int cin = G * cin_g, cout = G * cout_g;
 	for (int64_t b = blockIdx.x; b < ntiles; b += gridDim.x) {
@@ -216,14 +232,17 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 		q /= tiles_h;
 		const int od = (int)(q % OD);
 		const int64_t n = q / OD;
-		const int oh = th * RB + r, ow = tw * TW + p;
+		const T *xn = x + (n * cin + (int64_t)g * cin_g) * iplane;
 
-		float acc[CO];
+		__syncthreads();   /* the previous tile's stores have read s_out (and s_w is written) */
+		for (int e = lane; e < RI * lw; e += 32 * WPP) {
+			const int row = ch + STRIDE_H * (e / lw), col = cw + STRIDE_W * (e % lw);
+			const int oh = th * TH + row, ow = tw * TW + col;
+			float acc[CO];
 #pragma unroll
-		for (int co = 0; co < CO; co++)
-			acc[co] = CONV_BIAS && co0 + co < cout_g ? to_float(__ldg(bias + g * cout_g + co0 + co)) : 0.0f;
-		if (oh < OH) {   /* uniform per warp: a warp lies in one row */
-			const T *xn = x + (n * cin + (int64_t)g * cin_g) * iplane;
+			for (int co = 0; co < CO; co++)
+				acc[co] = CONV_BIAS && co0 + co < cout_g ? to_float(__ldg(bias + g * cout_g + co0 + co)) : 0.0f;
+			const bool inside = oh < OH && ow < OW;
 #pragma unroll
 			for (int kd = 0; kd < KD; kd++) {
 				const int id = tap_input<STRIDE_D, PAD_D, DIL_D>(od, kd, ID);
@@ -231,17 +250,17 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 					continue;
 #pragma unroll
 				for (int kh = 0; kh < KH; kh++) {
-					const int ih = tap_input<STRIDE_H, PAD_H, DIL_H>(oh, kh, IH);
-					if (ih < 0)
+					/* Whether the stride divides is the phase's (one per
+					 * warp); the input's bounds are each lane's. */
+					if (((ch + PAD_H - kh * DIL_H) % STRIDE_H + STRIDE_H) % STRIDE_H)
 						continue;
+					const int ih = inside ? tap_input<STRIDE_H, PAD_H, DIL_H>(oh, kh, IH) : -1;
 #pragma unroll
 					for (int kw = 0; kw < KW; kw++) {
-						/* Whether the stride divides is the phase's (one per
-						 * warp); the input's bounds are each lane's. */
-						if (((c + PAD_W - kw * DIL_W) % STRIDE_W + STRIDE_W) % STRIDE_W)
+						if (((cw + PAD_W - kw * DIL_W) % STRIDE_W + STRIDE_W) % STRIDE_W)
 							continue;
-						const int iw = ow < OW ? tap_input<STRIDE_W, PAD_W, DIL_W>(ow, kw, IW) : -1;
-						if (iw < 0)
+						const int iw = inside ? tap_input<STRIDE_W, PAD_W, DIL_W>(ow, kw, IW) : -1;
+						if (ih < 0 || iw < 0)
 							continue;
 						const T *xp = xn + (id * IH + ih) * IW + iw;
 						const float4 *wp = reinterpret_cast<const float4 *>(
@@ -261,17 +280,16 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 					}
 				}
 			}
-		}
-		__syncthreads();   /* the previous tile's stores have read s_out */
 #pragma unroll
-		for (int co = 0; co < CO; co++)
-			s_out[(r * CO + co) * TW + p] = acc[co];
+			for (int co = 0; co < CO; co++)
+				s_out[(row * CO + co) * TW + col] = acc[co];
+		}
 		__syncthreads();
-		/* Row by row, channel by channel: 32 consecutive outputs a warp. */
+		/* Row by row, channel by channel: runs of consecutive outputs. */
 		T *yn = y + (n * cout + (int64_t)g * cout_g + co0) * oplane + od * OH * OW;
-		for (int i = threadIdx.x; i < RB * CO * TW; i += THREADS) {
-			const int e = i % TW, co = (i / TW) % CO, rr = i / (TW * CO);
-			const int h = th * RB + rr, wo = tw * TW + e;
+		for (int i = threadIdx.x; i < TH * CO * TW; i += THREADS) {
+			const int e = i % TW, co = (i / TW) % CO, row = i / (TW * CO);
+			const int h = th * TH + row, wo = tw * TW + e;
 			if (h < OH && wo < OW && co0 + co < cout_g)
 				store(yn + (int64_t)co * oplane + h * OW + wo, s_out[i]);
 		}
@@ -284,13 +302,17 @@ template <typename T>
 static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g, int cout_g, const int64_t *is,
 		  const int64_t *os, cudaStream_t st)
 {
-	const size_t smem = smem_bytes(cin_g);
+	/* The tile's phase columns: LANES, or fewer where a row is narrower. */
+	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W;
+	const int lw = need < LANES ? (int)need : LANES;
+	const int TW = STRIDE_W * lw;
+	const size_t smem = smem_bytes(cin_g, TW);
 	if (smem > SMEM_CAP)
 		return KB_ERR_SHAPE;
 	const int ctiles = (cout_g + CO - 1) / CO;
-	const int64_t tiles_w = (os[2] + TW - 1) / TW, tiles_h = (os[1] + RB - 1) / RB;
+	const int64_t tiles_w = (os[2] + TW - 1) / TW, tiles_h = (os[1] + TH - 1) / TH;
 	const int64_t ntiles = N * os[0] * tiles_h * tiles_w;
-	void (*kernel)(const T *, const T *, const T *, T *, int, int, int, int64_t, int, int, int, int, int, int,
+	void (*kernel)(const T *, const T *, const T *, T *, int, int, int, int, int, int, int, int, int, int,
 		       int64_t) = convt_kernel<T>;
 	if (smem > 48 * 1024 &&
 	    cudaFuncSetAttribute((const void *)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) !=
@@ -313,7 +335,7 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g
 		bx = 1;
 	kernel<<<dim3((unsigned)bx, (unsigned)cols), THREADS, smem, st>>>(
 		(const T *)in[0].data, (const T *)in[1].data, CONV_BIAS ? (const T *)in[2].data : nullptr,
-		(T *)y->data, cin_g, cout_g, ctiles, N, (int)is[0], (int)is[1], (int)is[2], (int)os[0], (int)os[1],
+		(T *)y->data, cin_g, cout_g, ctiles, lw, (int)is[0], (int)is[1], (int)is[2], (int)os[0], (int)os[1],
 		(int)os[2], ntiles);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }

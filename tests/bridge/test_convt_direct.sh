@@ -37,9 +37,9 @@ for f in "$tmp"/p/*.py; do
 	realise conv_transpose_direct "$f" default
 	case $name in
 	odd_conv_transpose3d_grouped | odd_conv_transpose2d_sparse)
-		realise conv_transpose_direct "$f" low CO=8 LANES=32 ROWS=1 STREAM=0
-		realise conv_transpose_direct "$f" high CO=64 LANES=64 ROWS=4 STREAM=1 ;;
-	odd_*) realise conv_transpose_direct "$f" low CO=8 LANES=32 ROWS=1 STREAM=0 ;;
+		realise conv_transpose_direct "$f" low CO=8 LANES=16 ROWS=1 WARPS=1 STREAM=0
+		realise conv_transpose_direct "$f" high CO=64 LANES=128 ROWS=8 WARPS=4 STREAM=1 ;;
+	odd_*) realise conv_transpose_direct "$f" low CO=8 LANES=16 ROWS=1 WARPS=1 STREAM=0 ;;
 	esac
 done
 
