@@ -4,8 +4,8 @@
 // requires: CONV_TRANSPOSED_STRIDED
 // knob CO: 8 16 32 64 | default 32 | category memory access | output channels per block, each thread's accumulators: one x value read feeds CO multiply-adds; the block's weights for them (Cin/groups x taps x CO, fp32) stay in shared memory for the block's whole life
 // knob LANES: 16 32 64 128 | default 32 | category parallelism | a tile's outputs of one phase per row, at most (fewer where a row has fewer): a tile is SH*ROWS rows of SW*LANES consecutive outputs
-// knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase (one on a 1-D conv); the tile is SH*ROWS rows high, and each warp walks its phase's ROWS x LANES outputs 32 at a time
-// knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads, and a phase's outputs of a tile are shared among its warps
+// knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase per warp (one on a 1-D conv, fewer where the staged outputs would not fit): the tile is SH*ROWS*WARPS rows high, and a phase's warps walk its outputs 32*WARPS at a time
+// knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads, and the tile grows with them (WARPS times the rows; on a 1-D conv, the columns)
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
 // check: CO=64 LANES=128 ROWS=8 WARPS=4
 // check: CO=8 LANES=16 ROWS=2 WARPS=2 STREAM=1
@@ -43,29 +43,29 @@
  * stride is large) and stores whole rows of consecutive outputs.
  *
  * How. A block owns CO output channels of one group (blockIdx.y) and walks
- * tiles (grid-stride): TH = SH*ROWS output rows (one od, one n; ROWS is 1
- * on a 1-D conv) of TW = SW*LW consecutive outputs, LW = min(LANES,
- * ceil(OW / SW)), from (th*TH, tw*TW), multiples of the strides. Its weights for those channels, every
- * tap and every input channel of the group, are copied to shared memory
- * once, as s_w[tap][ci][co] in fp32.
+ * tiles (grid-stride): TH = SH*RI output rows (one od, one n) of TW = SW*LW
+ * consecutive outputs from (th*TH, tw*TW), multiples of the strides: RI =
+ * ROWS*WARPS rows and LW = LANES columns of each phase (1-D: RI = 1, LW =
+ * LANES*WARPS), LW no more than a row needs (ceil(OW / SW)), RI and then LW
+ * halved while the staged outputs would not fit in shared memory. Its
+ * weights for those channels, every tap and every input channel of the
+ * group, are copied to shared memory once, as s_w[tap][ci][co] in fp32.
  * The taps of an output depend only on its phase along each axis, (oh + PH)
- * mod SH and (ow + PW) mod SW, and a tile holds ROWS x LW outputs of each of
+ * mod SH and (ow + PW) mod SW, and a tile holds RI x LW outputs of each of
  * the SH*SW phases: WARPS warps of the block take phase (ch, cw) and walk
  * its outputs 32*WARPS at a time (output q: row ch + SH*(q / LW), column
- * cw + SW*(q % LW) of the tile), all CO channels of each. So the 32 lanes of a
- * warp take the same taps (no divergence), read neighbouring inputs along W
- * for each (tap, ci) (one or two coalesced runs), and read the same CO
- * weights (a shared-memory broadcast, float4 at a time). Phases with no tap
- * cost nothing but their stores (bias or zero). The results go through
+ * cw + SW*(q % LW) of the tile), all CO channels of each. So the 32 lanes
+ * of a warp take the same taps (no divergence), read neighbouring inputs
+ * along W for each (tap, ci) (one or two coalesced runs), and read the same
+ * CO weights (a shared-memory broadcast, float4 at a time). Phases with no
+ * tap cost nothing but their stores (bias or zero). The results go through
  * shared memory, s_out[row][co][column], so that each warp then stores runs
  * of consecutive outputs of one channel's row (a lane's own outputs are SW
- * apart). A row narrower than SW*LANES makes a narrower tile (LW), so no
- * lane waits on columns past the row's end. Offsets of a channel's plane
- * are 32-bit (its D*H*W and OD*OH*OW below 2^31, checked at launch), of
- * planes 64-bit.
+ * apart). Offsets of a channel's plane are 32-bit (its D*H*W and OD*OH*OW
+ * below 2^31, checked at launch), of planes 64-bit.
  *
  * Shared memory: taps*CinG*CO*4 + TH*CO*TW*4 bytes (opted into above 48
- * KB); KB_ERR_SHAPE where that exceeds 227 KB (a smaller CO fits), for
+ * KB); KB_ERR_SHAPE where the weights alone pass 227 KB (a smaller CO fits), for
  * other dtypes or mixed ones, a weight whose window is not the compiled
  * one, channels that the groups do not divide, an output shape that is not
  * PyTorch's.
@@ -156,14 +156,12 @@ constexpr int PHASES = STRIDE_H * STRIDE_W;   /* phases of a tile */
 constexpr int fit_warps(int w) { return w > 1 && 32 * w * PHASES > 1024 ? fit_warps(w / 2) : w; }
 constexpr int WPP = fit_warps(WARPS);
 constexpr int THREADS = 32 * WPP * PHASES;
-constexpr int RI = CONV_DIMS < 2 ? 1 : ROWS;  /* a tile's rows of one phase */
-constexpr int TH = STRIDE_H * RI;             /* a tile's rows */
 constexpr int SMEM_CAP = 227 * 1024;
 
-/* The weights, then the staged outputs of a tile tw outputs wide. */
-static size_t smem_bytes(int cin_g, int tw)
+/* The weights, then the staged outputs of a tile th x tw. */
+static size_t smem_bytes(int cin_g, int th, int tw)
 {
-	return ((size_t)TAPS * cin_g * CO + (size_t)TH * CO * tw) * sizeof(float);
+	return ((size_t)TAPS * cin_g * CO + (size_t)th * CO * tw) * sizeof(float);
 }
 
 template <typename T>
@@ -191,18 +189,18 @@ static __device__ __forceinline__ int tap_input(int o, int k, int in)
 /*
  * Grid: (blocks, G * ceil(CoutG / CO)); block (bx, by) owns channel tile
  * by and walks tiles bx, bx + gridDim.x, ... of ntiles = N*OD*ceil(OH/TH)*
- * ceil(OW/TW), TW = SW*lw. In its channel tile, g = by / ctiles, channels
+ * ceil(OW/TW), TH = SH*ri, TW = SW*lw. In its channel tile, g = by / ctiles, channels
  * co0 .. co0 + CO - 1 of the group (co0 = (by % ctiles) * CO; those past
  * CoutG are computed from zero weights and not stored).
  */
 template <typename T>
 __global__ void __launch_bounds__(THREADS)
 convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, T *__restrict__ y,
-	     int cin_g, int cout_g, int ctiles, int lw, int ID, int IH, int IW, int OD, int OH, int OW,
+	     int cin_g, int cout_g, int ctiles, int ri, int lw, int ID, int IH, int IW, int OD, int OH, int OW,
 	     int64_t ntiles)
 {
 	extern __shared__ float4 smem4[];
-	const int TW = STRIDE_W * lw;
+	const int TH = STRIDE_H * ri, TW = STRIDE_W * lw;
 	float *s_w = reinterpret_cast<float *>(smem4);     /* [TAPS][cin_g][CO] */
 	float *s_out = s_w + (size_t)TAPS * cin_g * CO;    /* [TH][CO][TW] */
 	const int g = blockIdx.y / ctiles, co0 = (blockIdx.y % ctiles) * CO;
@@ -218,7 +216,7 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 		s_w[(tap * cin_g + ci) * CO + co] = v;
 	}
 
-	/* This warp's phase (ch, cw); the phase's WPP warps walk its RI x lw
+	/* This warp's phase (ch, cw); the phase's WPP warps walk its ri x lw
 	 * outputs of the tile, 32*WPP at a time. */
 	const int ph = threadIdx.x / (32 * WPP), lane = threadIdx.x % (32 * WPP);
 	const int ch = ph / STRIDE_W, cw = ph % STRIDE_W;
@@ -235,7 +233,7 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 		const T *xn = x + (n * cin + (int64_t)g * cin_g) * iplane;
 
 		__syncthreads();   /* the previous tile's stores have read s_out (and s_w is written) */
-		for (int e = lane; e < RI * lw; e += 32 * WPP) {
+		for (int e = lane; e < ri * lw; e += 32 * WPP) {
 			const int row = ch + STRIDE_H * (e / lw), col = cw + STRIDE_W * (e % lw);
 			const int oh = th * TH + row, ow = tw * TW + col;
 			float acc[CO];
@@ -302,18 +300,22 @@ template <typename T>
 static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g, int cout_g, const int64_t *is,
 		  const int64_t *os, cudaStream_t st)
 {
-	/* The tile's phase columns: LANES, or fewer where a row is narrower. */
-	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W;
-	const int lw = need < LANES ? (int)need : LANES;
-	const int TW = STRIDE_W * lw;
-	const size_t smem = smem_bytes(cin_g, TW);
+	/* The tile's rows and columns of each phase (see the top). */
+	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W, cols = CONV_DIMS < 2 ? LANES * WPP : LANES;
+	int lw = need < cols ? (int)need : (int)cols, ri = CONV_DIMS < 2 ? 1 : ROWS * WPP;
+	while (ri > 1 && smem_bytes(cin_g, STRIDE_H * ri, STRIDE_W * lw) > SMEM_CAP)
+		ri /= 2;
+	while (lw > 8 && smem_bytes(cin_g, STRIDE_H * ri, STRIDE_W * lw) > SMEM_CAP)
+		lw = (lw + 1) / 2;
+	const int TH = STRIDE_H * ri, TW = STRIDE_W * lw;
+	const size_t smem = smem_bytes(cin_g, TH, TW);
 	if (smem > SMEM_CAP)
-		return KB_ERR_SHAPE;
+		return KB_ERR_SHAPE;   /* the weights alone: a smaller CO */
 	const int ctiles = (cout_g + CO - 1) / CO;
 	const int64_t tiles_w = (os[2] + TW - 1) / TW, tiles_h = (os[1] + TH - 1) / TH;
 	const int64_t ntiles = N * os[0] * tiles_h * tiles_w;
 	void (*kernel)(const T *, const T *, const T *, T *, int, int, int, int, int, int, int, int, int, int,
-		       int64_t) = convt_kernel<T>;
+		       int, int64_t) = convt_kernel<T>;
 	if (smem > 48 * 1024 &&
 	    cudaFuncSetAttribute((const void *)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) !=
 		    cudaSuccess)
@@ -325,17 +327,17 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g
 		return KB_ERR_SHAPE;   /* no block fits an SM */
 	/* Enough blocks to fill the GPU once, spread over the channel tiles;
 	 * each loads its weights once and walks its tiles. */
-	const int64_t cols = (int64_t)G * ctiles;
-	if (cols > 65535)
+	const int64_t ctcols = (int64_t)G * ctiles;
+	if (ctcols > 65535)
 		return KB_ERR_SHAPE;
-	int64_t bx = ((int64_t)kb_sm_count() * per_sm + cols - 1) / cols;
+	int64_t bx = ((int64_t)kb_sm_count() * per_sm + ctcols - 1) / ctcols;
 	if (bx > ntiles)
 		bx = ntiles;
 	if (bx < 1)
 		bx = 1;
-	kernel<<<dim3((unsigned)bx, (unsigned)cols), THREADS, smem, st>>>(
+	kernel<<<dim3((unsigned)bx, (unsigned)ctcols), THREADS, smem, st>>>(
 		(const T *)in[0].data, (const T *)in[1].data, CONV_BIAS ? (const T *)in[2].data : nullptr,
-		(T *)y->data, cin_g, cout_g, ctiles, lw, (int)is[0], (int)is[1], (int)is[2], (int)os[0], (int)os[1],
+		(T *)y->data, cin_g, cout_g, ctiles, ri, lw, (int)is[0], (int)is[1], (int)is[2], (int)os[0], (int)os[1],
 		(int)os[2], ntiles);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
