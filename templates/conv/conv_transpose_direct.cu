@@ -4,8 +4,8 @@
 // requires: CONV_TRANSPOSED_STRIDED
 // knob CO: 8 16 32 64 | default 32 | category memory access | output channels per block, each thread's accumulators: one x value read feeds CO multiply-adds; the block's weights for them (Cin/groups x taps x CO, fp32) stay in shared memory for the block's whole life
 // knob LANES: 16 32 64 128 | default 32 | category parallelism | a tile's outputs of one phase per row, at most (fewer where a row has fewer): a tile is SH*ROWS rows of SW*LANES consecutive outputs
-// knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase per warp (one on a 1-D conv, fewer where the staged outputs would not fit): the tile is SH*ROWS*WARPS rows high, and a phase's warps walk its outputs 32*WARPS at a time
-// knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads, and the tile grows with them (WARPS times the rows; on a 1-D conv, the columns)
+// knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase (one on a 1-D conv, fewer where the staged outputs would not fit): the tile is SH*ROWS rows high, and a phase's warps walk its ROWS x LANES outputs 32*WARPS at a time
+// knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads; where a phase has fewer than 32*WARPS outputs in a tile, some of its warps have none
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
 // check: CO=64 LANES=128 ROWS=8 WARPS=4
 // check: CO=8 LANES=16 ROWS=2 WARPS=2 STREAM=1
@@ -45,9 +45,9 @@
  * How. A block owns CO output channels of one group (blockIdx.y) and walks
  * tiles (grid-stride): TH = SH*RI output rows (one od, one n) of TW = SW*LW
  * consecutive outputs from (th*TH, tw*TW), multiples of the strides: RI =
- * ROWS*WARPS rows and LW = LANES columns of each phase (1-D: RI = 1, LW =
- * LANES*WARPS), LW no more than a row needs (ceil(OW / SW)), RI and then LW
- * halved while the staged outputs would not fit in shared memory. Its
+ * ROWS rows (1 on a 1-D conv) and LW = LANES columns of each phase, LW no
+ * more than a row needs (ceil(OW / SW)), RI and then LW halved while the
+ * staged outputs would not fit in shared memory. Its
  * weights for those channels, every tap and every input channel of the
  * group, are copied to shared memory once, as s_w[tap][ci][co] in fp32.
  * The taps of an output depend only on its phase along each axis, (oh + PH)
@@ -301,8 +301,8 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g
 		  const int64_t *os, cudaStream_t st)
 {
 	/* The tile's rows and columns of each phase (see the top). */
-	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W, cols = CONV_DIMS < 2 ? LANES * WPP : LANES;
-	int lw = need < cols ? (int)need : (int)cols, ri = CONV_DIMS < 2 ? 1 : ROWS * WPP;
+	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W;
+	int lw = need < LANES ? (int)need : LANES, ri = CONV_DIMS < 2 ? 1 : ROWS;
 	while (ri > 1 && smem_bytes(cin_g, STRIDE_H * ri, STRIDE_W * lw) > SMEM_CAP)
 		ri /= 2;
 	while (lw > 8 && smem_bytes(cin_g, STRIDE_H * ri, STRIDE_W * lw) > SMEM_CAP)
