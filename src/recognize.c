@@ -527,6 +527,13 @@ static bool conv(const struct compute *c, struct recognition *r, struct buf *b)
 	 * of the weights fits in shared memory beside a deep ring. Start lines
 	 * and ideas ask for them. */
 	int64_t cin_group = g->tensors[x].ndim == dims + 2 && groups > 0 ? cin / groups : 0;
+	/* Output channels a group, from the weight: (Cin, Cout/groups, k...)
+	 * transposed, (Cout, Cin/groups, k...) forward. A template sizes its
+	 * channel tile to it (a hint: the kernels check the shapes they get). */
+	int64_t cout_group = transposed ? g->tensors[w].shape[1]
+			     : groups > 0 ? g->tensors[w].shape[0] / groups : 0;
+	if (cout_group > 0)
+		def_int(b, "CONV_COUT_GROUP", cout_group);
 	if (cin_group > 0 && cin_group <= 4)
 		def_int(b, "CONV_NARROW_CIN", 1);
 	if (cin_group > 0 && cin_group <= 128)
