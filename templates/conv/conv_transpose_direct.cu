@@ -2,8 +2,8 @@
 // family: conv
 // problems: conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_grouped conv_transpose2d_grouped conv_transpose3d_grouped
 // requires: CONV_TRANSPOSED_STRIDED
-// knob CO: 8 16 32 64 | default 32 | category memory access | output channels per block, each thread's accumulators: one x value read feeds CO multiply-adds; the block's weights for them (Cin/groups x taps x CO, fp32) stay in shared memory for the block's whole life
-// knob LANES: 16 32 64 128 | default 32 | category parallelism | a tile's outputs of one phase per row, at most (fewer where a row has fewer): a tile is SH*ROWS rows of SW*LANES consecutive outputs
+// knob CO: 8 16 32 64 | default 32 | category memory access | output channels per block (fewer where a group has fewer), each thread's accumulators: one staged x value feeds CO multiply-adds; the block's weights for them (Cin/groups x taps x CO, fp32) stay in shared memory for the block's whole life
+// knob LANES: 16 32 64 128 | default 32 | category parallelism | a tile's outputs of one phase per row, at most (fewer where a row has fewer): a tile is SH*ROWS rows of SW*LANES consecutive outputs, and its input patch about ROWS x LANES per input channel
 // knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase (one on a 1-D conv, fewer where the staged outputs would not fit): the tile is SH*ROWS rows high, and a phase's warps walk its ROWS x LANES outputs 32*WARPS at a time
 // knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads; where a phase has fewer than 32*WARPS outputs in a tile, some of its warps have none
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
@@ -42,33 +42,41 @@
  * the FMA pipes (the work per output is Cin/G * taps, small where the
  * stride is large) and stores whole rows of consecutive outputs.
  *
- * How. A block owns CO output channels of one group (blockIdx.y) and walks
- * tiles (grid-stride): TH = SH*RI output rows (one od, one n) of TW = SW*LW
+ * How. A block owns NC output channels of one group (blockIdx.y; NC = CO,
+ * or less where the group has fewer, CONV_COUT_GROUP) and walks tiles
+ * (grid-stride): TH = SH*RI output rows (one od, one n) of TW = SW*LW
  * consecutive outputs from (th*TH, tw*TW), multiples of the strides: RI =
  * ROWS rows (1 on a 1-D conv) and LW = LANES columns of each phase, LW no
  * more than a row needs (ceil(OW / SW)), RI and then LW halved while the
- * staged outputs would not fit in shared memory. Its
- * weights for those channels, every tap and every input channel of the
- * group, are copied to shared memory once, as s_w[tap][ci][co] in fp32.
+ * block's shared memory would not fit. Its weights for those channels,
+ * every tap and every input channel of the group, are copied to shared
+ * memory once, as s_w[tap][ci][co] in fp32, and the bias beside them.
+ * Per tile, the block first stages the input patch the tile reads, every
+ * input channel of the group (PZ planes x PR rows x PC columns, fp32,
+ * zeros outside x), with independent loads (many in flight per SM, where a
+ * load per (tap, ci) in the products would wait on each); the products
+ * then read only shared memory and need no bounds.
  * The taps of an output depend only on its phase along each axis, (oh + PH)
  * mod SH and (ow + PW) mod SW, and a tile holds RI x LW outputs of each of
  * the SH*SW phases: WARPS warps of the block take phase (ch, cw) and walk
  * its outputs 32*WARPS at a time (output q: row ch + SH*(q / LW), column
- * cw + SW*(q % LW) of the tile), all CO channels of each. So the 32 lanes
- * of a warp take the same taps (no divergence), read neighbouring inputs
- * along W for each (tap, ci) (one or two coalesced runs), and read the same
- * CO weights (a shared-memory broadcast, float4 at a time). Phases with no
- * tap cost nothing but their stores (bias or zero). The results go through
- * shared memory, s_out[row][co][column], so that each warp then stores runs
- * of consecutive outputs of one channel's row (a lane's own outputs are SW
- * apart). Offsets of a channel's plane are 32-bit (its D*H*W and OD*OH*OW
- * below 2^31, checked at launch), of planes 64-bit.
+ * cw + SW*(q % LW) of the tile), all NC channels of each. So the 32 lanes
+ * of a warp take the same taps (no divergence), read neighbouring patch
+ * columns for each (tap, ci) (no bank conflict), and read the same NC
+ * weights (a broadcast, float4 at a time). Phases with no tap cost nothing
+ * but their stores (bias or zero). The results go through shared memory,
+ * s_out[row][co][column], so that each warp then stores runs of
+ * consecutive outputs of one channel's row (a lane's own outputs are SW
+ * apart), a warp per (row, channel). Offsets of a channel's plane are
+ * 32-bit (its D*H*W and OD*OH*OW below 2^31, checked at launch), of planes
+ * 64-bit.
  *
- * Shared memory: taps*CinG*CO*4 + TH*CO*TW*4 bytes (opted into above 48
- * KB); KB_ERR_SHAPE where the weights alone pass 227 KB (a smaller CO fits), for
- * other dtypes or mixed ones, a weight whose window is not the compiled
- * one, channels that the groups do not divide, an output shape that is not
- * PyTorch's.
+ * Shared memory, 4 bytes each: taps*CinG*NC weights, NC biases,
+ * CinG*PZ*PR*PC staged inputs, TH*NC*TW staged outputs (opted into above
+ * 48 KB); KB_ERR_SHAPE where the weights and the narrowest tile's patch
+ * pass 227 KB (a smaller CO fits), for other dtypes or mixed ones, a
+ * weight whose window is not the compiled one, channels that the groups do
+ * not divide, an output shape that is not PyTorch's.
  */
 #ifndef CO
 #define CO 32
@@ -158,10 +166,40 @@ constexpr int WPP = fit_warps(WARPS);
 constexpr int THREADS = 32 * WPP * PHASES;
 constexpr int SMEM_CAP = 227 * 1024;
 
-/* The weights, then the staged outputs of a tile th x tw. */
-static size_t smem_bytes(int cin_g, int th, int tw)
+/* Channels a block computes: CO, or fewer where a group has fewer output
+ * channels (CONV_COUT_GROUP, from recognition: a hint; the kernel takes any
+ * count and leaves the channels past the group's unstored). */
+#ifdef CONV_COUT_GROUP
+constexpr int fit_co(int c) { return c > 8 && c / 2 >= CONV_COUT_GROUP ? fit_co(c / 2) : c; }
+constexpr int NC = fit_co(CO);
+#else
+constexpr int NC = CO;
+#endif
+
+/* ceil(a / b) for b > 0 and any a. */
+static constexpr __host__ __device__ int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/*
+ * The input patch a tile reads. Outputs o0 .. o0+T-1 of an axis, o0 a
+ * multiple of the stride S (o0 = S*t), take inputs from t + B to
+ * t + floor((T - 1 + P) / S), B = ceil((P - (K-1)*DIL) / S) (below 0 where
+ * the window reaches left of the padding): B per axis, and the patch's
+ * extent for a tile of r outputs of each phase. Along D a tile has one
+ * output, od, whose inputs are PZ planes from ceil_div(od + P - (K-1)*DIL, S).
+ */
+constexpr int B_H = ceil_div(PAD_H - (KH - 1) * DIL_H, STRIDE_H);
+constexpr int B_W = ceil_div(PAD_W - (KW - 1) * DIL_W, STRIDE_W);
+constexpr int PZ = (KD - 1) * DIL_D / STRIDE_D + 1;
+static __host__ __device__ int patch_rows(int ri) { return (STRIDE_H * ri - 1 + PAD_H - STRIDE_H * B_H) / STRIDE_H + 1; }
+static __host__ __device__ int patch_cols(int lw) { return (STRIDE_W * lw - 1 + PAD_W - STRIDE_W * B_W) / STRIDE_W + 1; }
+
+/* Shared memory, in floats: the weights [TAPS][cin_g][NC], the bias [NC],
+ * the input patch [cin_g][PZ][PR][PC] and the staged outputs [TH][NC][TW]. */
+static size_t smem_bytes(int cin_g, int ri, int lw)
 {
-	return ((size_t)TAPS * cin_g * CO + (size_t)th * CO * tw) * sizeof(float);
+	return ((size_t)TAPS * cin_g * NC + NC + (size_t)cin_g * PZ * patch_rows(ri) * patch_cols(lw) +
+		(size_t)STRIDE_H * ri * NC * STRIDE_W * lw) *
+	       sizeof(float);
 }
 
 template <typename T>
@@ -174,24 +212,28 @@ static __device__ __forceinline__ void store(T *p, float v)
 #endif
 }
 
-/* Where output o takes tap k of one axis: the input index, or -1 (no tap:
- * the stride does not divide, or the input lies outside [0, in)). */
+/* Whether phase c of an axis takes tap k: the stride divides c + P - k*DIL
+ * (the same for every output of the phase). Then the tap's input, as a
+ * patch offset, is the output's index within its phase plus tap_off. */
 template <int S, int P, int DIL>
-static __device__ __forceinline__ int tap_input(int o, int k, int in)
+static __device__ __forceinline__ bool takes(int c, int k)
 {
-	const int num = o + P - k * DIL;
-	if (num < 0 || num % S)
-		return -1;
-	const int i = num / S;
-	return i < in ? i : -1;
+	return ((c + P - k * DIL) % S + S) % S == 0;
+}
+template <int S, int P, int DIL, int B>
+static __device__ __forceinline__ int tap_off(int c, int k)
+{
+	return (c + P - k * DIL - S * B) / S;   /* >= 0 where takes() */
 }
 
 /*
- * Grid: (blocks, G * ceil(CoutG / CO)); block (bx, by) owns channel tile
+ * Grid: (blocks, G * ceil(CoutG / NC)); block (bx, by) owns channel tile
  * by and walks tiles bx, bx + gridDim.x, ... of ntiles = N*OD*ceil(OH/TH)*
- * ceil(OW/TW), TH = SH*ri, TW = SW*lw. In its channel tile, g = by / ctiles, channels
- * co0 .. co0 + CO - 1 of the group (co0 = (by % ctiles) * CO; those past
- * CoutG are computed from zero weights and not stored).
+ * ceil(OW/TW), TH = SH*ri, TW = SW*lw. In its channel tile, g = by / ctiles,
+ * channels co0 .. co0 + NC - 1 of the group (co0 = (by % ctiles) * NC;
+ * those past CoutG are computed from zero weights and not stored).
+ * Per tile: stage the input patch (zeros outside x), compute each phase's
+ * outputs from shared memory into s_out, store s_out's rows.
  */
 template <typename T>
 __global__ void __launch_bounds__(THREADS)
@@ -201,28 +243,36 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 {
 	extern __shared__ float4 smem4[];
 	const int TH = STRIDE_H * ri, TW = STRIDE_W * lw;
-	float *s_w = reinterpret_cast<float *>(smem4);     /* [TAPS][cin_g][CO] */
-	float *s_out = s_w + (size_t)TAPS * cin_g * CO;    /* [TH][CO][TW] */
-	const int g = blockIdx.y / ctiles, co0 = (blockIdx.y % ctiles) * CO;
+	const int PR = patch_rows(ri), PC = patch_cols(lw);
+	const int pplane = PZ * PR * PC;                     /* patch floats per input channel */
+	float *s_w = reinterpret_cast<float *>(smem4);      /* [TAPS][cin_g][NC] */
+	float *s_b = s_w + (size_t)TAPS * cin_g * NC;       /* [NC] */
+	float *s_x = s_b + NC;                              /* [cin_g][PZ][PR][PC] */
+	float *s_out = s_x + (size_t)cin_g * pplane;        /* [TH][NC][TW] */
+	const int g = blockIdx.y / ctiles, co0 = (blockIdx.y % ctiles) * NC;
 	const int G = gridDim.y / ctiles;
 
 	/* The weights of the tile's channels, w[g*cin_g + ci][co0 + co][tap]:
 	 * consecutive threads read consecutive (co, tap) of one ci. */
-	for (int i = threadIdx.x; i < cin_g * CO * TAPS; i += THREADS) {
-		const int tap = i % TAPS, co = (i / TAPS) % CO, ci = i / (TAPS * CO);
+	for (int i = threadIdx.x; i < cin_g * NC * TAPS; i += THREADS) {
+		const int tap = i % TAPS, co = (i / TAPS) % NC, ci = i / (TAPS * NC);
 		float v = 0.0f;
 		if (co0 + co < cout_g)
 			v = to_float(w[((int64_t)(g * cin_g + ci) * cout_g + co0 + co) * TAPS + tap]);
-		s_w[(tap * cin_g + ci) * CO + co] = v;
+		s_w[(tap * cin_g + ci) * NC + co] = v;
 	}
+	for (int co = threadIdx.x; co < NC; co += THREADS)
+		s_b[co] = CONV_BIAS && co0 + co < cout_g ? to_float(bias[g * cout_g + co0 + co]) : 0.0f;
 
 	/* This warp's phase (ch, cw); the phase's WPP warps walk its ri x lw
 	 * outputs of the tile, 32*WPP at a time. */
 	const int ph = threadIdx.x / (32 * WPP), lane = threadIdx.x % (32 * WPP);
 	const int ch = ph / STRIDE_W, cw = ph % STRIDE_W;
+	const int warp = threadIdx.x / 32, lane32 = threadIdx.x % 32;
 	const int tiles_w = (OW + TW - 1) / TW, tiles_h = (OH + TH - 1) / TH;
 	const int iplane = ID * IH * IW, oplane = OD * OH * OW;
 	const int cin = G * cin_g, cout = G * cout_g;
+	const int staged = cin_g * pplane;
 	for (int64_t b = blockIdx.x; b < ntiles; b += gridDim.x) {
 		const int tw = (int)(b % tiles_w);
 		int64_t q = b / tiles_w;
@@ -231,44 +281,76 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 		const int od = (int)(q % OD);
 		const int64_t n = q / OD;
 		const T *xn = x + (n * cin + (int64_t)g * cin_g) * iplane;
+		const int id0 = ceil_div(od + PAD_D - (KD - 1) * DIL_D, STRIDE_D);
+		const int ih0 = th * ri + B_H, iw0 = tw * lw + B_W;
 
-		__syncthreads();   /* the previous tile's stores have read s_out (and s_w is written) */
-		for (int e = lane; e < ri * lw; e += 32 * WPP) {
-			const int row = ch + STRIDE_H * (e / lw), col = cw + STRIDE_W * (e % lw);
-			const int oh = th * TH + row, ow = tw * TW + col;
-			float acc[CO];
+		__syncthreads();   /* the previous tile's stores have read s_out and its products s_x */
+		/* The patch: every load independent, four in flight per thread;
+		 * zeros outside x (padding, ragged tiles), so that the products
+		 * below need no bounds. */
+		for (int i0 = threadIdx.x; i0 < staged; i0 += 4 * THREADS) {
+			float v[4];
 #pragma unroll
-			for (int co = 0; co < CO; co++)
-				acc[co] = CONV_BIAS && co0 + co < cout_g ? to_float(__ldg(bias + g * cout_g + co0 + co)) : 0.0f;
-			const bool inside = oh < OH && ow < OW;
+			for (int u = 0; u < 4; u++) {
+				const int i = i0 + u * THREADS;
+				v[u] = 0.0f;
+				if (i < staged) {
+					const int c = i % PC, line = i / PC;
+					const int r = line % PR, zc = line / PR;
+					const int z = zc % PZ, ci = zc / PZ;
+					const int id = id0 + z, ih = ih0 + r, iw = iw0 + c;
+					if ((unsigned)id < (unsigned)ID && (unsigned)ih < (unsigned)IH &&
+					    (unsigned)iw < (unsigned)IW)
+						v[u] = to_float(__ldg(xn + (int64_t)ci * iplane + (id * IH + ih) * IW + iw));
+				}
+			}
+#pragma unroll
+			for (int u = 0; u < 4; u++)
+				if (i0 + u * THREADS < staged)
+					s_x[i0 + u * THREADS] = v[u];
+		}
+		__syncthreads();
+
+		for (int e = lane; e < ri * lw; e += 32 * WPP) {
+			const int r = e / lw, c = e - r * lw;
+			const int row = ch + STRIDE_H * r, col = cw + STRIDE_W * c;
+			float acc[NC];
+#pragma unroll
+			for (int v = 0; v < NC / 4; v++) {
+				const float4 b4 = reinterpret_cast<const float4 *>(s_b)[v];
+				acc[4 * v + 0] = b4.x;
+				acc[4 * v + 1] = b4.y;
+				acc[4 * v + 2] = b4.z;
+				acc[4 * v + 3] = b4.w;
+			}
 #pragma unroll
 			for (int kd = 0; kd < KD; kd++) {
-				const int id = tap_input<STRIDE_D, PAD_D, DIL_D>(od, kd, ID);
-				if (id < 0)
+				/* Along D the tile's one od decides (the same for the block). */
+				const int numd = od + PAD_D - kd * DIL_D;
+				if (numd % STRIDE_D)
+					continue;
+				const int id = numd / STRIDE_D;
+				if (id < 0 || id >= ID)
 					continue;
 #pragma unroll
 				for (int kh = 0; kh < KH; kh++) {
-					/* Whether the stride divides is the phase's (one per
-					 * warp); the input's bounds are each lane's. */
-					if (((ch + PAD_H - kh * DIL_H) % STRIDE_H + STRIDE_H) % STRIDE_H)
-						continue;
-					const int ih = inside ? tap_input<STRIDE_H, PAD_H, DIL_H>(oh, kh, IH) : -1;
+					if (!takes<STRIDE_H, PAD_H, DIL_H>(ch, kh))
+						continue;   /* the phase's: one per warp */
+					const int pr = r + tap_off<STRIDE_H, PAD_H, DIL_H, B_H>(ch, kh);
 #pragma unroll
 					for (int kw = 0; kw < KW; kw++) {
-						if (((cw + PAD_W - kw * DIL_W) % STRIDE_W + STRIDE_W) % STRIDE_W)
+						if (!takes<STRIDE_W, PAD_W, DIL_W>(cw, kw))
 							continue;
-						const int iw = inside ? tap_input<STRIDE_W, PAD_W, DIL_W>(ow, kw, IW) : -1;
-						if (ih < 0 || iw < 0)
-							continue;
-						const T *xp = xn + (id * IH + ih) * IW + iw;
+						const int pc = c + tap_off<STRIDE_W, PAD_W, DIL_W, B_W>(cw, kw);
+						const float *xp = s_x + ((id - id0) * PR + pr) * PC + pc;
 						const float4 *wp = reinterpret_cast<const float4 *>(
-							s_w + (size_t)((kd * KH + kh) * KW + kw) * cin_g * CO);
+							s_w + (size_t)((kd * KH + kh) * KW + kw) * cin_g * NC);
 #pragma unroll 4
 						for (int ci = 0; ci < cin_g; ci++) {
-							const float xv = to_float(__ldg(xp + (int64_t)ci * iplane));
+							const float xv = xp[ci * pplane];
 #pragma unroll
-							for (int v = 0; v < CO / 4; v++) {
-								const float4 w4 = wp[ci * (CO / 4) + v];
+							for (int v = 0; v < NC / 4; v++) {
+								const float4 w4 = wp[ci * (NC / 4) + v];
 								acc[4 * v + 0] = fmaf(xv, w4.x, acc[4 * v + 0]);
 								acc[4 * v + 1] = fmaf(xv, w4.y, acc[4 * v + 1]);
 								acc[4 * v + 2] = fmaf(xv, w4.z, acc[4 * v + 2]);
@@ -279,17 +361,22 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 				}
 			}
 #pragma unroll
-			for (int co = 0; co < CO; co++)
-				s_out[(row * CO + co) * TW + col] = acc[co];
+			for (int co = 0; co < NC; co++)
+				s_out[(row * NC + co) * TW + col] = acc[co];
 		}
 		__syncthreads();
-		/* Row by row, channel by channel: runs of consecutive outputs. */
+		/* A warp per (row, channel) line: runs of consecutive outputs. */
 		T *yn = y + (n * cout + (int64_t)g * cout_g + co0) * oplane + od * OH * OW;
-		for (int i = threadIdx.x; i < TH * CO * TW; i += THREADS) {
-			const int e = i % TW, co = (i / TW) % CO, row = i / (TW * CO);
-			const int h = th * TH + row, wo = tw * TW + e;
-			if (h < OH && wo < OW && co0 + co < cout_g)
-				store(yn + (int64_t)co * oplane + h * OW + wo, s_out[i]);
+		for (int line = warp; line < TH * NC; line += THREADS / 32) {
+			const int row = line / NC, co = line % NC;
+			const int h = th * TH + row;
+			if (h >= OH || co0 + co >= cout_g)
+				continue;
+			T *yr = yn + (int64_t)co * oplane + h * OW + tw * TW;
+			const float *sr = s_out + line * TW;
+			const int run = min(TW, OW - tw * TW);
+			for (int e = lane32; e < run; e += 32)
+				store(yr + e, sr[e]);
 		}
 	}
 }
@@ -303,15 +390,15 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g
 	/* The tile's rows and columns of each phase (see the top). */
 	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W;
 	int lw = need < LANES ? (int)need : LANES, ri = CONV_DIMS < 2 ? 1 : ROWS;
-	while (ri > 1 && smem_bytes(cin_g, STRIDE_H * ri, STRIDE_W * lw) > SMEM_CAP)
+	while (ri > 1 && smem_bytes(cin_g, ri, lw) > SMEM_CAP)
 		ri /= 2;
-	while (lw > 8 && smem_bytes(cin_g, STRIDE_H * ri, STRIDE_W * lw) > SMEM_CAP)
+	while (lw > 8 && smem_bytes(cin_g, ri, lw) > SMEM_CAP)
 		lw = (lw + 1) / 2;
 	const int TH = STRIDE_H * ri, TW = STRIDE_W * lw;
-	const size_t smem = smem_bytes(cin_g, TH, TW);
+	const size_t smem = smem_bytes(cin_g, ri, lw);
 	if (smem > SMEM_CAP)
-		return KB_ERR_SHAPE;   /* the weights alone: a smaller CO */
-	const int ctiles = (cout_g + CO - 1) / CO;
+		return KB_ERR_SHAPE;   /* the weights and patch alone: a smaller CO */
+	const int ctiles = (cout_g + NC - 1) / NC;
 	const int64_t tiles_w = (os[2] + TW - 1) / TW, tiles_h = (os[1] + TH - 1) / TH;
 	const int64_t ntiles = N * os[0] * tiles_h * tiles_w;
 	void (*kernel)(const T *, const T *, const T *, T *, int, int, int, int, int, int, int, int, int, int,
