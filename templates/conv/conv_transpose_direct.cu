@@ -4,8 +4,8 @@
 // requires: CONV_TRANSPOSED_STRIDED
 // knob CO: 8 16 32 64 | default 32 | category memory access | output channels per block (fewer where a group has fewer), each thread's accumulators: one staged x value feeds CO multiply-adds; the block's weights for them (Cin/groups x taps x CO, fp32) stay in shared memory for the block's whole life
 // knob LANES: 16 32 64 128 | default 32 | category parallelism | a tile's outputs of one phase per row, at most (fewer where a row has fewer): a tile is SH*ROWS rows of SW*LANES consecutive outputs, and its input patch about ROWS x LANES per input channel
-// knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase (one on a 1-D conv, fewer where the staged outputs would not fit): the tile is SH*ROWS rows high, and a phase's warps walk its ROWS x LANES outputs 32*WARPS at a time
-// knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads; where a phase has fewer than 32*WARPS outputs in a tile, some of its warps have none
+// knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase (one on a 1-D conv, fewer where shared memory would not fit): the tile is SH*ROWS rows high, ROWS x LANES outputs of each phase
+// knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads, and its warps share a tile's products in units of 32 outputs of one phase, dealt in turn
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
 // check: CO=64 LANES=128 ROWS=8 WARPS=4
 // check: CO=8 LANES=16 ROWS=2 WARPS=2 STREAM=1
@@ -46,8 +46,8 @@
  * or less where the group has fewer, CONV_COUT_GROUP) and walks tiles
  * (grid-stride): TH = SH*RI output rows (one od, one n) of TW = SW*LW
  * consecutive outputs from (th*TH, tw*TW), multiples of the strides: RI =
- * ROWS rows (1 on a 1-D conv) and LW = LANES columns of each phase, LW no
- * more than a row needs (ceil(OW / SW)), RI and then LW halved while the
+ * ROWS rows (1 on a 1-D conv) and LW = LANES columns of each phase, or
+ * fewer that share a row's ceil(OW / SW) evenly, RI and then LW halved while the
  * block's shared memory would not fit. Its weights for those channels,
  * every tap and every input channel of the group, are copied to shared
  * memory once, as s_w[tap][ci][co] in fp32, and the bias beside them.
@@ -58,9 +58,11 @@
  * then read only shared memory and need no bounds.
  * The taps of an output depend only on its phase along each axis, (oh + PH)
  * mod SH and (ow + PW) mod SW, and a tile holds RI x LW outputs of each of
- * the SH*SW phases: WARPS warps of the block take phase (ch, cw) and walk
- * its outputs 32*WARPS at a time (output q: row ch + SH*(q / LW), column
- * cw + SW*(q % LW) of the tile), all NC channels of each. So the 32 lanes
+ * the SH*SW phases, in units of 32 (output q of phase (ch, cw): row
+ * ch + SH*(q / LW), column cw + SW*(q % LW) of the tile), all NC channels
+ * of each. The units, phase-major, go to the block's warps in turn, so a
+ * phase with more taps than the others spreads over several warps (77: one
+ * phase in four has taps, on one od in two). So the 32 lanes
  * of a warp take the same taps (no divergence), read neighbouring patch
  * columns for each (tap, ci) (no bank conflict), and read the same NC
  * weights (a broadcast, float4 at a time). Phases with no tap cost nothing
@@ -236,7 +238,7 @@ static __device__ __forceinline__ int tap_off(int c, int k)
  * outputs from shared memory into s_out, store s_out's rows.
  */
 template <typename T>
-__global__ void __launch_bounds__(THREADS)
+__global__ void __launch_bounds__(THREADS, 1)
 convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, T *__restrict__ y,
 	     int cin_g, int cout_g, int ctiles, int ri, int lw, int ID, int IH, int IW, int OD, int OH, int OW,
 	     int64_t ntiles)
@@ -264,11 +266,12 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 	for (int co = threadIdx.x; co < NC; co += THREADS)
 		s_b[co] = CONV_BIAS && co0 + co < cout_g ? to_float(bias[g * cout_g + co0 + co]) : 0.0f;
 
-	/* This warp's phase (ch, cw); the phase's WPP warps walk its ri x lw
-	 * outputs of the tile, 32*WPP at a time. */
-	const int ph = threadIdx.x / (32 * WPP), lane = threadIdx.x % (32 * WPP);
-	const int ch = ph / STRIDE_W, cw = ph % STRIDE_W;
+	/* The products come in units of 32 outputs of one phase (a warp's:
+	 * its lanes share their taps), phase-major, dealt to the warps in turn:
+	 * a phase with many taps spreads over consecutive warps, not onto the
+	 * same few, where the phases' taps differ. */
 	const int warp = threadIdx.x / 32, lane32 = threadIdx.x % 32;
+	const int chunks = (ri * lw + 31) / 32, units = PHASES * chunks;
 	const int tiles_w = (OW + TW - 1) / TW, tiles_h = (OH + TH - 1) / TH;
 	const int iplane = ID * IH * IW, oplane = OD * OH * OW;
 	const int cin = G * cin_g, cout = G * cout_g;
@@ -311,7 +314,11 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 		}
 		__syncthreads();
 
-		for (int e = lane; e < ri * lw; e += 32 * WPP) {
+		for (int u = warp; u < units; u += THREADS / 32) {
+			const int ph = u / chunks, e = (u - ph * chunks) * 32 + lane32;
+			if (e >= ri * lw)
+				continue;
+			const int ch = ph / STRIDE_W, cw = ph % STRIDE_W;
 			const int r = e / lw, c = e - r * lw;
 			const int row = ch + STRIDE_H * r, col = cw + STRIDE_W * c;
 			float acc[NC];
@@ -388,8 +395,10 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g
 		  const int64_t *os, cudaStream_t st)
 {
 	/* The tile's rows and columns of each phase (see the top). */
-	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W;
-	int lw = need < LANES ? (int)need : LANES, ri = CONV_DIMS < 2 ? 1 : ROWS;
+	/* Columns: LANES at most, as many per tile across a row (65 outputs of
+	 * stride 2, 33 a phase, at LANES=32: 17 and 16, not 32 and 1). */
+	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W, across = (need + LANES - 1) / LANES;
+	int lw = (int)((need + across - 1) / across), ri = CONV_DIMS < 2 ? 1 : ROWS;
 	while (ri > 1 && smem_bytes(cin_g, ri, lw) > SMEM_CAP)
 		ri /= 2;
 	while (lw > 8 && smem_bytes(cin_g, ri, lw) > SMEM_CAP)
