@@ -6,9 +6,10 @@
 // knob LANES: 16 32 64 128 | default 32 | category parallelism | a tile's outputs of one phase per row, at most (fewer where a row has fewer): a tile is SH*ROWS rows of SW*LANES consecutive outputs, and its input patch about ROWS x LANES per input channel
 // knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase (one on a 1-D conv, fewer where shared memory would not fit): the tile is SH*ROWS rows high, ROWS x LANES outputs of each phase
 // knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads, and its warps share a tile's products in units of 32 outputs of one phase, dealt in turn
+// knob OPT: 1 2 | default 1 | category compute | outputs per thread at a time, 32 apart in their phase: each weight read from shared memory feeds OPT outputs' multiply-adds (a thread's accumulators: OPT x CO)
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
 // check: CO=64 LANES=128 ROWS=8 WARPS=4
-// check: CO=8 LANES=16 ROWS=2 WARPS=2 STREAM=1
+// check: CO=8 LANES=16 ROWS=2 WARPS=2 STREAM=1 OPT=2
 /*
  * conv_transpose_direct.cu - nn.ConvTranspose1d/2d/3d with a stride above
  * 1 on some axis, computed directly on the FMA pipes (fp32 arithmetic, no
@@ -92,6 +93,9 @@
 #ifndef WARPS
 #define WARPS 1
 #endif
+#ifndef OPT
+#define OPT 1
+#endif
 #ifndef STREAM
 #define STREAM 0
 #endif
@@ -147,6 +151,7 @@ static_assert(CO == 8 || CO == 16 || CO == 32 || CO == 64, "CO is 8, 16, 32 or 6
 static_assert(LANES == 16 || LANES == 32 || LANES == 64 || LANES == 128, "LANES is 16, 32, 64 or 128");
 static_assert(ROWS == 1 || ROWS == 2 || ROWS == 4 || ROWS == 8, "ROWS is 1, 2, 4 or 8");
 static_assert(WARPS == 1 || WARPS == 2 || WARPS == 4, "WARPS is 1, 2 or 4");
+static_assert(OPT == 1 || OPT == 2, "OPT is 1 or 2");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
 static_assert(CONV_TRANSPOSED == 1, "a forward convolution is not this template's");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
@@ -266,12 +271,12 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 	for (int co = threadIdx.x; co < NC; co += THREADS)
 		s_b[co] = CONV_BIAS && co0 + co < cout_g ? to_float(bias[g * cout_g + co0 + co]) : 0.0f;
 
-	/* The products come in units of 32 outputs of one phase (a warp's:
+	/* The products come in units of 32*OPT outputs of one phase (a warp's:
 	 * its lanes share their taps), phase-major, dealt to the warps in turn:
 	 * a phase with many taps spreads over consecutive warps, not onto the
 	 * same few, where the phases' taps differ. */
 	const int warp = threadIdx.x / 32, lane32 = threadIdx.x % 32;
-	const int chunks = (ri * lw + 31) / 32, units = PHASES * chunks;
+	const int chunks = (ri * lw + 32 * OPT - 1) / (32 * OPT), units = PHASES * chunks;
 	const int tiles_w = (OW + TW - 1) / TW, tiles_h = (OH + TH - 1) / TH;
 	const int iplane = ID * IH * IW, oplane = OD * OH * OW;
 	const int cin = G * cin_g, cout = G * cout_g;
@@ -315,20 +320,32 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 		__syncthreads();
 
 		for (int u = warp; u < units; u += THREADS / 32) {
-			const int ph = u / chunks, e = (u - ph * chunks) * 32 + lane32;
-			if (e >= ri * lw)
+			const int ph = u / chunks, e0 = (u - ph * chunks) * (32 * OPT) + lane32;
+			if (e0 >= ri * lw)
 				continue;
 			const int ch = ph / STRIDE_W, cw = ph % STRIDE_W;
-			const int r = e / lw, c = e - r * lw;
-			const int row = ch + STRIDE_H * r, col = cw + STRIDE_W * c;
-			float acc[NC];
+			/* This lane's OPT outputs, 32 apart in the phase's order (past
+			 * the tile's last one: computed again from it, not stored);
+			 * pos, each one's patch offset from the tap's. */
+			int pos[OPT], at[OPT];
+#pragma unroll
+			for (int j = 0; j < OPT; j++) {
+				const int e = min(e0 + 32 * j, ri * lw - 1);
+				const int r = e / lw, c = e - r * lw;
+				pos[j] = r * PC + c;
+				at[j] = e0 + 32 * j < ri * lw ? (ch + STRIDE_H * r) * NC * TW + cw + STRIDE_W * c : -1;
+			}
+			float acc[OPT][NC];
 #pragma unroll
 			for (int v = 0; v < NC / 4; v++) {
 				const float4 b4 = reinterpret_cast<const float4 *>(s_b)[v];
-				acc[4 * v + 0] = b4.x;
-				acc[4 * v + 1] = b4.y;
-				acc[4 * v + 2] = b4.z;
-				acc[4 * v + 3] = b4.w;
+#pragma unroll
+				for (int j = 0; j < OPT; j++) {
+					acc[j][4 * v + 0] = b4.x;
+					acc[j][4 * v + 1] = b4.y;
+					acc[j][4 * v + 2] = b4.z;
+					acc[j][4 * v + 3] = b4.w;
+				}
 			}
 #pragma unroll
 			for (int kd = 0; kd < KD; kd++) {
@@ -343,33 +360,42 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 				for (int kh = 0; kh < KH; kh++) {
 					if (!takes<STRIDE_H, PAD_H, DIL_H>(ch, kh))
 						continue;   /* the phase's: one per warp */
-					const int pr = r + tap_off<STRIDE_H, PAD_H, DIL_H, B_H>(ch, kh);
+					const int zr = (id - id0) * PR + tap_off<STRIDE_H, PAD_H, DIL_H, B_H>(ch, kh);
 #pragma unroll
 					for (int kw = 0; kw < KW; kw++) {
 						if (!takes<STRIDE_W, PAD_W, DIL_W>(cw, kw))
 							continue;
-						const int pc = c + tap_off<STRIDE_W, PAD_W, DIL_W, B_W>(cw, kw);
-						const float *xp = s_x + ((id - id0) * PR + pr) * PC + pc;
+						const float *xp = s_x + zr * PC + tap_off<STRIDE_W, PAD_W, DIL_W, B_W>(cw, kw);
 						const float4 *wp = reinterpret_cast<const float4 *>(
 							s_w + (size_t)((kd * KH + kh) * KW + kw) * cin_g * NC);
 #pragma unroll 4
 						for (int ci = 0; ci < cin_g; ci++) {
-							const float xv = xp[ci * pplane];
+							float xv[OPT];
+#pragma unroll
+							for (int j = 0; j < OPT; j++)
+								xv[j] = xp[ci * pplane + pos[j]];
 #pragma unroll
 							for (int v = 0; v < NC / 4; v++) {
 								const float4 w4 = wp[ci * (NC / 4) + v];
-								acc[4 * v + 0] = fmaf(xv, w4.x, acc[4 * v + 0]);
-								acc[4 * v + 1] = fmaf(xv, w4.y, acc[4 * v + 1]);
-								acc[4 * v + 2] = fmaf(xv, w4.z, acc[4 * v + 2]);
-								acc[4 * v + 3] = fmaf(xv, w4.w, acc[4 * v + 3]);
+#pragma unroll
+								for (int j = 0; j < OPT; j++) {
+									acc[j][4 * v + 0] = fmaf(xv[j], w4.x, acc[j][4 * v + 0]);
+									acc[j][4 * v + 1] = fmaf(xv[j], w4.y, acc[j][4 * v + 1]);
+									acc[j][4 * v + 2] = fmaf(xv[j], w4.z, acc[j][4 * v + 2]);
+									acc[j][4 * v + 3] = fmaf(xv[j], w4.w, acc[j][4 * v + 3]);
+								}
 							}
 						}
 					}
 				}
 			}
 #pragma unroll
-			for (int co = 0; co < NC; co++)
-				s_out[(row * NC + co) * TW + col] = acc[co];
+			for (int j = 0; j < OPT; j++)
+				if (at[j] >= 0) {
+#pragma unroll
+					for (int co = 0; co < NC; co++)
+						s_out[at[j] + co * TW] = acc[j][co];
+				}
 		}
 		__syncthreads();
 		/* A warp per (row, channel) line: runs of consecutive outputs. */
