@@ -8,6 +8,9 @@
 //                      cache hints when `stream` is true
 //   st_word(p, w)      one word or element stored, likewise
 //   kb_takes_dtype(dt) whether this build takes elements of dtype dt
+//   kb_args_one_dtype(in, n_in, want_in, out, n_out, want_out)
+//                      an entry's first check: the tensor counts it wants,
+//                      every tensor of in[0]'s dtype, one this build takes
 //
 // KB_F32_ONLY (recognition writes 1 where every tensor of the problem is
 // fp32, or an integer) leaves fp16 and bf16 out: their headers, overloads and
@@ -46,6 +49,22 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(f
 static inline bool kb_takes_dtype(int dt)
 {
 	return dt == KB_F32 || (!KB_F32_ONLY && (dt == KB_F16 || dt == KB_BF16));
+}
+
+/* The kernel entry's arguments: want_in inputs and want_out outputs, every
+ * one of in[0]'s dtype, which this build takes. */
+static inline bool kb_args_one_dtype(const kb_tensor *in, int n_in, int want_in, const kb_tensor *out, int n_out,
+				     int want_out)
+{
+	if (!in || !out || n_in != want_in || n_out != want_out || !kb_takes_dtype(in[0].dtype))
+		return false;
+	for (int i = 1; i < n_in; i++)
+		if (in[i].dtype != in[0].dtype)
+			return false;
+	for (int i = 0; i < n_out; i++)
+		if (out[i].dtype != in[0].dtype)
+			return false;
+	return true;
 }
 
 template <int V> struct word_t;

@@ -557,17 +557,10 @@ static int64_t out_extent(int64_t in, int k, int s, int p, int dil)
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			     kb_tensor *out, int n_out, void *stream)
 {
-	if (!in || !out || n_in != 3 + CONV_BIAS + CONV_PW_BIAS || n_out != 1)
+	if (!kb_args_one_dtype(in, n_in, 3 + CONV_BIAS + CONV_PW_BIAS, out, n_out, 1))
 		return KB_ERR_SHAPE;
 	const kb_tensor *x = &in[0], *dw = &in[1], *pw = &in[2 + CONV_BIAS];
 	kb_tensor *y = &out[0];
-	if (!kb_takes_dtype(x->dtype))
-		return KB_ERR_SHAPE;
-	for (int i = 1; i < n_in; i++)
-		if (in[i].dtype != x->dtype)
-			return KB_ERR_SHAPE;
-	if (y->dtype != x->dtype)
-		return KB_ERR_SHAPE;
 	if ((x->ndim != 4 && x->ndim != 3) || y->ndim != x->ndim || dw->ndim != 4 || pw->ndim != 4)
 		return KB_ERR_SHAPE;
 	const int bat = x->ndim == 4;

@@ -474,14 +474,10 @@ static int64_t out_extent(int64_t in, int k, int s, int p, int dil, int opad)
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			     kb_tensor *out, int n_out, void *stream)
 {
-	if (!in || !out || n_in != 2 + CONV_BIAS || n_out != 1)
+	if (!kb_args_one_dtype(in, n_in, 2 + CONV_BIAS, out, n_out, 1))
 		return KB_ERR_SHAPE;
 	const kb_tensor *x = &in[0], *wt = &in[1];
 	kb_tensor *y = &out[0];
-	if (!kb_takes_dtype(x->dtype))
-		return KB_ERR_SHAPE;
-	if (wt->dtype != x->dtype || y->dtype != x->dtype || (CONV_BIAS && in[2].dtype != x->dtype))
-		return KB_ERR_SHAPE;
 	const int nd = CONV_DIMS;
 	if ((x->ndim != nd + 2 && x->ndim != nd + 1) || y->ndim != x->ndim || wt->ndim != nd + 2)
 		return KB_ERR_SHAPE;
