@@ -110,7 +110,7 @@ want odd_conv2d_dilated "CONV_DIMS 2" "CONV_STRIDE_H 1" "CONV_STRIDE_W 2" "CONV_
 	"CONV_DIL_H 2" "CONV_DIL_W 3" "CONV_BIAS 0"
 want odd_conv3d "CONV_DIMS 3" "CONV_STRIDE_D 2" "CONV_PAD_W 2" "CONV_DIL_H 2" "CONV_GROUPS 1"
 want odd_conv2d_grouped "CONV_DIMS 2" "CONV_GROUPS 3" "CONV_STRIDE 2"
-want odd_conv3d_grouped "CONV_DIMS 3" "CONV_GROUPS 2" "CONV_PAD_W 0"
+want odd_conv3d_grouped "CONV_DIMS 3" "CONV_GROUPS 2" "CONV_PAD_W 0" "CONV_COUT_GROUP 5"
 want odd_conv_transpose1d "CONV_DIMS 1" "CONV_TRANSPOSED 1" "CONV_DIL_W 3" "CONV_OUT_PAD_W 2" "CONV_STRIDE_W 1"
 want odd_conv_transpose1d_strided "CONV_TRANSPOSED 1" "CONV_STRIDE_W 2" "CONV_OUT_PAD_W 1"
 want odd_conv_transpose2d "CONV_TRANSPOSED 1" "CONV_STRIDE 1" "CONV_PAD_H 1" "CONV_PAD_W 3" "CONV_DIL_H 2"

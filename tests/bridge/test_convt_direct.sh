@@ -37,8 +37,8 @@ for f in "$tmp"/p/*.py; do
 	realise conv_transpose_direct "$f" default
 	case $name in
 	odd_conv_transpose3d_grouped | odd_conv_transpose2d_sparse)
-		realise conv_transpose_direct "$f" low CO=8 LANES=16 ROWS=1 WARPS=1 STREAM=0
-		realise conv_transpose_direct "$f" high CO=64 LANES=128 ROWS=8 WARPS=4 STREAM=1 ;;
+		realise conv_transpose_direct "$f" low CO=8 LANES=16 ROWS=1 WARPS=1 OPT=1 STREAM=0
+		realise conv_transpose_direct "$f" high CO=64 LANES=128 ROWS=8 WARPS=4 OPT=2 STREAM=1 ;;
 	odd_*) realise conv_transpose_direct "$f" low CO=8 LANES=16 ROWS=1 WARPS=1 STREAM=0 ;;
 	esac
 done
@@ -46,9 +46,9 @@ done
 # The defines the kernel's compile-time geometry comes from.
 want odd_conv_transpose2d_sparse "CONV_DIMS 2" "CONV_KERNEL_H 3" "CONV_KERNEL_W 2" "CONV_STRIDE_H 5" \
 	"CONV_STRIDE_W 4" "CONV_PAD_H 1" "CONV_PAD_W 2" "CONV_DIL_H 2" "CONV_DIL_W 3" "CONV_OUT_PAD_H 2" \
-	"CONV_OUT_PAD_W 1" "CONV_BIAS 1"
-want odd_conv_transpose3d_grouped "CONV_DIMS 3" "CONV_KERNEL_D 3" "CONV_KERNEL_H 2" "CONV_KERNEL_W 3" "CONV_GROUPS 4"
-want odd_conv_transpose1d_strided "CONV_DIMS 1" "CONV_KERNEL_W 4" "CONV_STRIDE_W 2" "CONV_OUT_PAD_W 1" "CONV_BIAS 0"
+	"CONV_OUT_PAD_W 1" "CONV_BIAS 1" "CONV_COUT_GROUP 7"
+want odd_conv_transpose3d_grouped "CONV_DIMS 3" "CONV_KERNEL_D 3" "CONV_KERNEL_H 2" "CONV_KERNEL_W 3" "CONV_GROUPS 4" "CONV_COUT_GROUP 3"
+want odd_conv_transpose1d_strided "CONV_DIMS 1" "CONV_KERNEL_W 4" "CONV_STRIDE_W 2" "CONV_OUT_PAD_W 1" "CONV_BIAS 0" "CONV_COUT_GROUP 9"
 compile_realisations
 
 # The realisation carries the problem's geometry: the sparse one's.
