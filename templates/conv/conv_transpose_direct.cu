@@ -44,19 +44,21 @@
  * stride is large) and stores whole rows of consecutive outputs.
  *
  * How. A block owns NC output channels of one group (blockIdx.y; NC = CO,
- * or less where the group has fewer, CONV_COUT_GROUP) and walks tiles
- * (grid-stride): TH = SH*RI output rows (one od, one n) of TW = SW*LW
+ * or less where the group has fewer, CONV_COUT_GROUP) and walks a run of
+ * up to 8 consecutive tiles (more blocks than SMs: the GPU balances blocks
+ * whose tiles differ in work): TH = SH*RI output rows (one od, one n) of TW = SW*LW
  * consecutive outputs from (th*TH, tw*TW), multiples of the strides: RI =
  * ROWS rows (1 on a 1-D conv) and LW = LANES columns of each phase, or
  * fewer that share a row's ceil(OW / SW) evenly, RI and then LW halved while the
  * block's shared memory would not fit. Its weights for those channels,
  * every tap and every input channel of the group, are copied to shared
- * memory once, as s_w[tap][ci][co] in fp32, and the bias beside them.
- * Per tile, the block first stages the input patch the tile reads, every
+ * memory once a block, as s_w[tap][ci][co] in fp32, and the bias beside
+ * them. Per tile, the block first stages the input patch the tile reads, every
  * input channel of the group (PZ planes x PR rows x PC columns, fp32,
  * zeros outside x), with independent loads (many in flight per SM, where a
  * load per (tap, ci) in the products would wait on each); the products
- * then read only shared memory and need no bounds.
+ * then read only shared memory and need no bounds. A tile whose od takes
+ * no tap stages nothing and stores its bias.
  * The taps of an output depend only on its phase along each axis, (oh + PH)
  * mod SH and (ow + PW) mod SW, and a tile holds RI x LW outputs of each of
  * the SH*SW phases, in units of 32 (output q of phase (ch, cw): row
@@ -172,6 +174,7 @@ constexpr int fit_warps(int w) { return w > 1 && 32 * w * PHASES > 1024 ? fit_wa
 constexpr int WPP = fit_warps(WARPS);
 constexpr int THREADS = 32 * WPP * PHASES;
 constexpr int SMEM_CAP = 227 * 1024;
+constexpr int TILES_PER_BLOCK = 8;   /* a block's run of tiles, at most (see the launch) */
 
 /* Channels a block computes: CO, or fewer where a group has fewer output
  * channels (CONV_COUT_GROUP, from recognition: a hint; the kernel takes any
@@ -235,7 +238,7 @@ static __device__ __forceinline__ int tap_off(int c, int k)
 
 /*
  * Grid: (blocks, G * ceil(CoutG / NC)); block (bx, by) owns channel tile
- * by and walks tiles bx, bx + gridDim.x, ... of ntiles = N*OD*ceil(OH/TH)*
+ * by and walks tiles bx*per .. bx*per + per - 1 of ntiles = N*OD*ceil(OH/TH)*
  * ceil(OW/TW), TH = SH*ri, TW = SW*lw. In its channel tile, g = by / ctiles,
  * channels co0 .. co0 + NC - 1 of the group (co0 = (by % ctiles) * NC;
  * those past CoutG are computed from zero weights and not stored).
@@ -246,7 +249,7 @@ template <typename T>
 __global__ void __launch_bounds__(THREADS, 1)
 convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, T *__restrict__ y,
 	     int cin_g, int cout_g, int ctiles, int ri, int lw, int ID, int IH, int IW, int OD, int OH, int OW,
-	     int64_t ntiles)
+	     int64_t ntiles, int64_t per)
 {
 	extern __shared__ float4 smem4[];
 	const int TH = STRIDE_H * ri, TW = STRIDE_W * lw;
@@ -281,7 +284,10 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 	const int iplane = ID * IH * IW, oplane = OD * OH * OW;
 	const int cin = G * cin_g, cout = G * cout_g;
 	const int staged = cin_g * pplane;
-	for (int64_t b = blockIdx.x; b < ntiles; b += gridDim.x) {
+	/* This block's tiles: a run of per consecutive ones (neighbours share
+	 * input rows; see the launch for per). */
+	const int64_t b_end = min(ntiles, ((int64_t)blockIdx.x + 1) * per);
+	for (int64_t b = (int64_t)blockIdx.x * per; b < b_end; b++) {
 		const int tw = (int)(b % tiles_w);
 		int64_t q = b / tiles_w;
 		const int th = (int)(q % tiles_h);
@@ -291,12 +297,20 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 		const T *xn = x + (n * cin + (int64_t)g * cin_g) * iplane;
 		const int id0 = ceil_div(od + PAD_D - (KD - 1) * DIL_D, STRIDE_D);
 		const int ih0 = th * ri + B_H, iw0 = tw * lw + B_W;
+		/* Whether od takes a tap at all (77: one od in two takes none):
+		 * where not, the tile is its bias, and nothing is staged. */
+		bool taps_d = false;
+#pragma unroll
+		for (int kd = 0; kd < KD; kd++) {
+			const int numd = od + PAD_D - kd * DIL_D;
+			taps_d |= numd % STRIDE_D == 0 && numd / STRIDE_D >= 0 && numd / STRIDE_D < ID;
+		}
 
 		__syncthreads();   /* the previous tile's stores have read s_out and its products s_x */
 		/* The patch: every load independent, four in flight per thread;
 		 * zeros outside x (padding, ragged tiles), so that the products
 		 * below need no bounds. */
-		for (int i0 = threadIdx.x; i0 < staged; i0 += 4 * THREADS) {
+		for (int i0 = threadIdx.x; taps_d && i0 < staged; i0 += 4 * THREADS) {
 			float v[4];
 #pragma unroll
 			for (int u = 0; u < 4; u++) {
@@ -437,7 +451,7 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g
 	const int64_t tiles_w = (os[2] + TW - 1) / TW, tiles_h = (os[1] + TH - 1) / TH;
 	const int64_t ntiles = N * os[0] * tiles_h * tiles_w;
 	void (*kernel)(const T *, const T *, const T *, T *, int, int, int, int, int, int, int, int, int, int,
-		       int, int64_t) = convt_kernel<T>;
+		       int, int64_t, int64_t) = convt_kernel<T>;
 	if (smem > 48 * 1024 &&
 	    cudaFuncSetAttribute((const void *)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) !=
 		    cudaSuccess)
@@ -447,20 +461,28 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g
 		return KB_ERR_LAUNCH;
 	if (per_sm < 1)
 		return KB_ERR_SHAPE;   /* no block fits an SM */
-	/* Enough blocks to fill the GPU once, spread over the channel tiles;
-	 * each loads its weights once and walks its tiles. */
+	/* Blocks of TILES_PER_BLOCK consecutive tiles each (per channel tile),
+	 * or fewer tiles where that would not fill the GPU: a block loads its
+	 * weights once for its tiles, and where tiles differ in work (77's
+	 * planes with taps and without) the GPU hands the next block to the
+	 * first SM free, wave after wave, where one block per SM walking a
+	 * fixed share of the tiles leaves some SMs idle at the end. */
 	const int64_t ctcols = (int64_t)G * ctiles;
 	if (ctcols > 65535)
 		return KB_ERR_SHAPE;
-	int64_t bx = ((int64_t)kb_sm_count() * per_sm + ctcols - 1) / ctcols;
-	if (bx > ntiles)
-		bx = ntiles;
-	if (bx < 1)
-		bx = 1;
+	const int64_t fill = ((int64_t)kb_sm_count() * per_sm + ctcols - 1) / ctcols;
+	int64_t per = TILES_PER_BLOCK;
+	if ((ntiles + per - 1) / per < fill)
+		per = (ntiles + fill - 1) / fill;
+	if (per < 1)
+		per = 1;
+	const int64_t bx = (ntiles + per - 1) / per;
+	if (bx > 2147483647LL)
+		return KB_ERR_SHAPE;
 	kernel<<<dim3((unsigned)bx, (unsigned)ctcols), THREADS, smem, st>>>(
 		(const T *)in[0].data, (const T *)in[1].data, CONV_BIAS ? (const T *)in[2].data : nullptr,
 		(T *)y->data, cin_g, cout_g, ctiles, ri, lw, (int)is[0], (int)is[1], (int)is[2], (int)os[0], (int)os[1],
-		(int)os[2], ntiles);
+		(int)os[2], ntiles, per);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
