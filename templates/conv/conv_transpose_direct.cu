@@ -8,6 +8,7 @@
 // knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads, and its warps share a tile's products in units of 32 outputs of one phase, dealt in turn
 // knob OPT: 1 2 | default 1 | category compute | outputs per thread at a time, 32 apart in their phase: each weight read from shared memory feeds OPT outputs' multiply-adds (a thread's accumulators: OPT x CO)
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
+// start sm_90a: CO=16 LANES=64 ROWS=2 WARPS=4
 // check: CO=64 LANES=128 ROWS=8 WARPS=4
 // check: CO=8 LANES=16 ROWS=2 WARPS=2 STREAM=1 OPT=2
 /*

@@ -10,7 +10,8 @@
 # --for` realises them, and nvcc compiles them at the defaults and the odd
 # ones at knob extremes (sm_90a; not in the sanitizer run). The template
 # is refused where the stride is 1 on every axis and for a forward conv
-# (its requires line); a dry run's round 0 holds it once for a strided
+# (its requires line); a dry run's round 0 holds it (twice on sm_90a: its
+# start line) for a strided
 # transposed conv and not for the others; a run on the fake GPU proposes
 # the catalogue's convt-* ideas and judges the template's kernels.
 set -u
@@ -65,8 +66,10 @@ done
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
-round0_holds conv_transpose_direct "$tmp/p/odd_conv_transpose2d_sparse.py" 1
-round0_holds conv_transpose_direct "$tmp/p/odd_conv_transpose1d_strided.py" 1
+# On sm_90a: its defaults and its start line; elsewhere the defaults alone.
+round0_holds conv_transpose_direct "$tmp/p/odd_conv_transpose2d_sparse.py" 2
+round0_holds conv_transpose_direct "$tmp/p/odd_conv_transpose1d_strided.py" 2
+round0_holds conv_transpose_direct "$tmp/p/odd_conv_transpose1d_strided.py" 1 --arch sm_80
 round0_holds conv_transpose_direct tests/data/odd_conv_transpose2d.py 0
 round0_holds conv_transpose_direct tests/data/odd_conv2d.py 0
 
