@@ -1,5 +1,5 @@
-// kbreed winner for 73_conv_transposed_3D_asymmetric_input_square_kernel__strided_padded__grouped: 2.2862 ms on NVIDIA H100 80GB HBM3 = 90% of PyTorch eager (2.0678 ms), 17% of the floor.
-// Run 1, candidate 5, round 0. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 73_conv_transposed_3D_asymmetric_input_square_kernel__strided_padded__grouped: 2.2708 ms on NVIDIA H100 80GB HBM3 = 93% of PyTorch eager (2.1172 ms), 17% of the floor.
+// Run 2, candidate 144, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_igemm

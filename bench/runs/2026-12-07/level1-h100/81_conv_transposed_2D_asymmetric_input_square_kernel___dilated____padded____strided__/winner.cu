@@ -1,5 +1,5 @@
-// kbreed winner for 81_conv_transposed_2D_asymmetric_input_square_kernel___dilated____padded____strided__: 1.3413 ms on NVIDIA H100 80GB HBM3 = 137% of PyTorch eager (1.8336 ms), 21% of the floor.
-// Run 1, candidate 137, round 5. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 81_conv_transposed_2D_asymmetric_input_square_kernel___dilated____padded____strided__: 0.8210 ms on NVIDIA H100 80GB HBM3 = 222% of PyTorch eager (1.8254 ms), 34% of the floor.
+// Run 1, candidate 25, round 1. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template conv_transpose_direct
@@ -24,24 +24,28 @@
 #define CONV_TRANSPOSED 1
 #define CONV_STRIDED 1
 #define CONV_TRANSPOSED_STRIDED 1
+#define CONV_COUT_GROUP 64
 #define CONV_FEW_CIN 1
 #define KB_F32_ONLY 1
 #define CO 16
 #define LANES 64
 #define ROWS 2
 #define WARPS 4
+#define OPT 1
 #define STREAM 1
 // kbreed-template: conv_transpose_direct
 // family: conv
 // problems: conv_transpose1d conv_transpose2d conv_transpose3d conv_transpose1d_grouped conv_transpose2d_grouped conv_transpose3d_grouped
 // requires: CONV_TRANSPOSED_STRIDED
-// knob CO: 8 16 32 64 | default 32 | category memory access | output channels per block, each thread's accumulators: one x value read feeds CO multiply-adds; the block's weights for them (Cin/groups x taps x CO, fp32) stay in shared memory for the block's whole life
-// knob LANES: 16 32 64 128 | default 32 | category parallelism | a tile's outputs of one phase per row, at most (fewer where a row has fewer): a tile is SH*ROWS rows of SW*LANES consecutive outputs
-// knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase (one on a 1-D conv); the tile is SH*ROWS rows high, and each warp walks its phase's ROWS x LANES outputs 32 at a time
-// knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads, and a phase's outputs of a tile are shared among its warps
+// knob CO: 8 16 32 64 | default 32 | category memory access | output channels per block (fewer where a group has fewer), each thread's accumulators: one staged x value feeds CO multiply-adds; the block's weights for them (Cin/groups x taps x CO, fp32) stay in shared memory for the block's whole life
+// knob LANES: 16 32 64 128 | default 32 | category parallelism | a tile's outputs of one phase per row, at most (fewer where a row has fewer): a tile is SH*ROWS rows of SW*LANES consecutive outputs, and its input patch about ROWS x LANES per input channel
+// knob ROWS: 1 2 4 8 | default 1 | category parallelism | a tile's rows of one phase (one on a 1-D conv, fewer where shared memory would not fit): the tile is SH*ROWS rows high, ROWS x LANES outputs of each phase
+// knob WARPS: 1 2 4 | default 1 | category parallelism | warps per phase (lowered while a block would pass 1024 threads): a block has 32*WARPS*SH*SW threads, and its warps share a tile's products in units of 32 outputs of one phase, dealt in turn
+// knob OPT: 1 2 | default 1 | category compute | outputs per thread at a time, 32 apart in their phase: each weight read from shared memory feeds OPT outputs' multiply-adds (a thread's accumulators: OPT x CO)
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
+// start sm_90a: CO=16 LANES=64 ROWS=2 WARPS=4
 // check: CO=64 LANES=128 ROWS=8 WARPS=4
-// check: CO=8 LANES=16 ROWS=2 WARPS=2 STREAM=1
+// check: CO=8 LANES=16 ROWS=2 WARPS=2 STREAM=1 OPT=2
 /*
  * conv_transpose_direct.cu - nn.ConvTranspose1d/2d/3d with a stride above
  * 1 on some axis, computed directly on the FMA pipes (fp32 arithmetic, no
@@ -75,33 +79,45 @@
  * the FMA pipes (the work per output is Cin/G * taps, small where the
  * stride is large) and stores whole rows of consecutive outputs.
  *
- * How. A block owns CO output channels of one group (blockIdx.y) and walks
- * tiles (grid-stride): TH = SH*ROWS output rows (one od, one n; ROWS is 1
- * on a 1-D conv) of TW = SW*LW consecutive outputs, LW = min(LANES,
- * ceil(OW / SW)), from (th*TH, tw*TW), multiples of the strides. Its weights for those channels, every
- * tap and every input channel of the group, are copied to shared memory
- * once, as s_w[tap][ci][co] in fp32.
+ * How. A block owns NC output channels of one group (blockIdx.y; NC = CO,
+ * or less where the group has fewer, CONV_COUT_GROUP) and walks a run of
+ * up to 8 consecutive tiles (more blocks than SMs: the GPU balances blocks
+ * whose tiles differ in work): TH = SH*RI output rows (one od, one n) of TW = SW*LW
+ * consecutive outputs from (th*TH, tw*TW), multiples of the strides: RI =
+ * ROWS rows (1 on a 1-D conv) and LW = LANES columns of each phase, or
+ * fewer that share a row's ceil(OW / SW) evenly, RI and then LW halved while the
+ * block's shared memory would not fit. Its weights for those channels,
+ * every tap and every input channel of the group, are copied to shared
+ * memory once a block, as s_w[tap][ci][co] in fp32, and the bias beside
+ * them. Per tile, the block first stages the input patch the tile reads, every
+ * input channel of the group (PZ planes x PR rows x PC columns, fp32,
+ * zeros outside x), with independent loads (many in flight per SM, where a
+ * load per (tap, ci) in the products would wait on each); the products
+ * then read only shared memory and need no bounds. A tile whose od takes
+ * no tap stages nothing and stores its bias.
  * The taps of an output depend only on its phase along each axis, (oh + PH)
- * mod SH and (ow + PW) mod SW, and a tile holds ROWS x LW outputs of each of
- * the SH*SW phases: WARPS warps of the block take phase (ch, cw) and walk
- * its outputs 32*WARPS at a time (output q: row ch + SH*(q / LW), column
- * cw + SW*(q % LW) of the tile), all CO channels of each. So the 32 lanes of a
- * warp take the same taps (no divergence), read neighbouring inputs along W
- * for each (tap, ci) (one or two coalesced runs), and read the same CO
- * weights (a shared-memory broadcast, float4 at a time). Phases with no tap
- * cost nothing but their stores (bias or zero). The results go through
- * shared memory, s_out[row][co][column], so that each warp then stores runs
- * of consecutive outputs of one channel's row (a lane's own outputs are SW
- * apart). A row narrower than SW*LANES makes a narrower tile (LW), so no
- * lane waits on columns past the row's end. Offsets of a channel's plane
- * are 32-bit (its D*H*W and OD*OH*OW below 2^31, checked at launch), of
- * planes 64-bit.
+ * mod SH and (ow + PW) mod SW, and a tile holds RI x LW outputs of each of
+ * the SH*SW phases, in units of 32 (output q of phase (ch, cw): row
+ * ch + SH*(q / LW), column cw + SW*(q % LW) of the tile), all NC channels
+ * of each. The units, phase-major, go to the block's warps in turn, so a
+ * phase with more taps than the others spreads over several warps (77: one
+ * phase in four has taps, on one od in two). So the 32 lanes
+ * of a warp take the same taps (no divergence), read neighbouring patch
+ * columns for each (tap, ci) (no bank conflict), and read the same NC
+ * weights (a broadcast, float4 at a time). Phases with no tap cost nothing
+ * but their stores (bias or zero). The results go through shared memory,
+ * s_out[row][co][column], so that each warp then stores runs of
+ * consecutive outputs of one channel's row (a lane's own outputs are SW
+ * apart), a warp per (row, channel). Offsets of a channel's plane are
+ * 32-bit (its D*H*W and OD*OH*OW below 2^31, checked at launch), of planes
+ * 64-bit.
  *
- * Shared memory: taps*CinG*CO*4 + TH*CO*TW*4 bytes (opted into above 48
- * KB); KB_ERR_SHAPE where that exceeds 227 KB (a smaller CO fits), for
- * other dtypes or mixed ones, a weight whose window is not the compiled
- * one, channels that the groups do not divide, an output shape that is not
- * PyTorch's.
+ * Shared memory, 4 bytes each: taps*CinG*NC weights, NC biases,
+ * CinG*PZ*PR*PC staged inputs, TH*NC*TW staged outputs (opted into above
+ * 48 KB); KB_ERR_SHAPE where the weights and the narrowest tile's patch
+ * pass 227 KB (a smaller CO fits), for other dtypes or mixed ones, a
+ * weight whose window is not the compiled one, channels that the groups do
+ * not divide, an output shape that is not PyTorch's.
  */
 #ifndef CO
 #define CO 32
@@ -114,6 +130,9 @@
 #endif
 #ifndef WARPS
 #define WARPS 1
+#endif
+#ifndef OPT
+#define OPT 1
 #endif
 #ifndef STREAM
 #define STREAM 0
@@ -307,6 +326,9 @@
 //                      cache hints when `stream` is true
 //   st_word(p, w)      one word or element stored, likewise
 //   kb_takes_dtype(dt) whether this build takes elements of dtype dt
+//   kb_args_one_dtype(in, n_in, want_in, out, n_out, want_out)
+//                      an entry's first check: the tensor counts it wants,
+//                      every tensor of in[0]'s dtype, one this build takes
 //
 // KB_F32_ONLY (recognition writes 1 where every tensor of the problem is
 // fp32, or an integer) leaves fp16 and bf16 out: their headers, overloads and
@@ -345,6 +367,22 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(f
 static inline bool kb_takes_dtype(int dt)
 {
 	return dt == KB_F32 || (!KB_F32_ONLY && (dt == KB_F16 || dt == KB_BF16));
+}
+
+/* The kernel entry's arguments: want_in inputs and want_out outputs, every
+ * one of in[0]'s dtype, which this build takes. */
+static inline bool kb_args_one_dtype(const kb_tensor *in, int n_in, int want_in, const kb_tensor *out, int n_out,
+				     int want_out)
+{
+	if (!in || !out || n_in != want_in || n_out != want_out || !kb_takes_dtype(in[0].dtype))
+		return false;
+	for (int i = 1; i < n_in; i++)
+		if (in[i].dtype != in[0].dtype)
+			return false;
+	for (int i = 0; i < n_out; i++)
+		if (out[i].dtype != in[0].dtype)
+			return false;
+	return true;
 }
 
 template <int V> struct word_t;
@@ -449,6 +487,7 @@ static_assert(CO == 8 || CO == 16 || CO == 32 || CO == 64, "CO is 8, 16, 32 or 6
 static_assert(LANES == 16 || LANES == 32 || LANES == 64 || LANES == 128, "LANES is 16, 32, 64 or 128");
 static_assert(ROWS == 1 || ROWS == 2 || ROWS == 4 || ROWS == 8, "ROWS is 1, 2, 4 or 8");
 static_assert(WARPS == 1 || WARPS == 2 || WARPS == 4, "WARPS is 1, 2 or 4");
+static_assert(OPT == 1 || OPT == 2, "OPT is 1 or 2");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
 static_assert(CONV_TRANSPOSED == 1, "a forward convolution is not this template's");
 static_assert(CONV_DIMS >= 1 && CONV_DIMS <= 3, "CONV_DIMS is 1, 2 or 3");
@@ -468,14 +507,43 @@ constexpr int PHASES = STRIDE_H * STRIDE_W;   /* phases of a tile */
 constexpr int fit_warps(int w) { return w > 1 && 32 * w * PHASES > 1024 ? fit_warps(w / 2) : w; }
 constexpr int WPP = fit_warps(WARPS);
 constexpr int THREADS = 32 * WPP * PHASES;
-constexpr int RI = CONV_DIMS < 2 ? 1 : ROWS;  /* a tile's rows of one phase */
-constexpr int TH = STRIDE_H * RI;             /* a tile's rows */
 constexpr int SMEM_CAP = 227 * 1024;
+constexpr int TILES_PER_BLOCK = 8;   /* a block's run of tiles, at most (see the launch) */
 
-/* The weights, then the staged outputs of a tile tw outputs wide. */
-static size_t smem_bytes(int cin_g, int tw)
+/* Channels a block computes: CO, or fewer where a group has fewer output
+ * channels (CONV_COUT_GROUP, from recognition: a hint; the kernel takes any
+ * count and leaves the channels past the group's unstored). */
+#ifdef CONV_COUT_GROUP
+constexpr int fit_co(int c) { return c > 8 && c / 2 >= CONV_COUT_GROUP ? fit_co(c / 2) : c; }
+constexpr int NC = fit_co(CO);
+#else
+constexpr int NC = CO;
+#endif
+
+/* ceil(a / b) for b > 0 and any a. */
+static constexpr __host__ __device__ int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/*
+ * The input patch a tile reads. Outputs o0 .. o0+T-1 of an axis, o0 a
+ * multiple of the stride S (o0 = S*t), take inputs from t + B to
+ * t + floor((T - 1 + P) / S), B = ceil((P - (K-1)*DIL) / S) (below 0 where
+ * the window reaches left of the padding): B per axis, and the patch's
+ * extent for a tile of r outputs of each phase. Along D a tile has one
+ * output, od, whose inputs are PZ planes from ceil_div(od + P - (K-1)*DIL, S).
+ */
+constexpr int B_H = ceil_div(PAD_H - (KH - 1) * DIL_H, STRIDE_H);
+constexpr int B_W = ceil_div(PAD_W - (KW - 1) * DIL_W, STRIDE_W);
+constexpr int PZ = (KD - 1) * DIL_D / STRIDE_D + 1;
+static __host__ __device__ int patch_rows(int ri) { return (STRIDE_H * ri - 1 + PAD_H - STRIDE_H * B_H) / STRIDE_H + 1; }
+static __host__ __device__ int patch_cols(int lw) { return (STRIDE_W * lw - 1 + PAD_W - STRIDE_W * B_W) / STRIDE_W + 1; }
+
+/* Shared memory, in floats: the weights [TAPS][cin_g][NC], the bias [NC],
+ * the input patch [cin_g][PZ][PR][PC] and the staged outputs [TH][NC][TW]. */
+static size_t smem_bytes(int cin_g, int ri, int lw)
 {
-	return ((size_t)TAPS * cin_g * CO + (size_t)TH * CO * tw) * sizeof(float);
+	return ((size_t)TAPS * cin_g * NC + NC + (size_t)cin_g * PZ * patch_rows(ri) * patch_cols(lw) +
+		(size_t)STRIDE_H * ri * NC * STRIDE_W * lw) *
+	       sizeof(float);
 }
 
 template <typename T>
@@ -488,56 +556,72 @@ static __device__ __forceinline__ void store(T *p, float v)
 #endif
 }
 
-/* Where output o takes tap k of one axis: the input index, or -1 (no tap:
- * the stride does not divide, or the input lies outside [0, in)). */
+/* Whether phase c of an axis takes tap k: the stride divides c + P - k*DIL
+ * (the same for every output of the phase). Then the tap's input, as a
+ * patch offset, is the output's index within its phase plus tap_off. */
 template <int S, int P, int DIL>
-static __device__ __forceinline__ int tap_input(int o, int k, int in)
+static __device__ __forceinline__ bool takes(int c, int k)
 {
-	const int num = o + P - k * DIL;
-	if (num < 0 || num % S)
-		return -1;
-	const int i = num / S;
-	return i < in ? i : -1;
+	return ((c + P - k * DIL) % S + S) % S == 0;
+}
+template <int S, int P, int DIL, int B>
+static __device__ __forceinline__ int tap_off(int c, int k)
+{
+	return (c + P - k * DIL - S * B) / S;   /* >= 0 where takes() */
 }
 
 /*
- * Grid: (blocks, G * ceil(CoutG / CO)); block (bx, by) owns channel tile
- * by and walks tiles bx, bx + gridDim.x, ... of ntiles = N*OD*ceil(OH/TH)*
- * ceil(OW/TW), TW = SW*lw. In its channel tile, g = by / ctiles, channels
- * co0 .. co0 + CO - 1 of the group (co0 = (by % ctiles) * CO; those past
- * CoutG are computed from zero weights and not stored).
+ * Grid: (blocks, G * ceil(CoutG / NC)); block (bx, by) owns channel tile
+ * by and walks tiles bx*per .. bx*per + per - 1 of ntiles = N*OD*ceil(OH/TH)*
+ * ceil(OW/TW), TH = SH*ri, TW = SW*lw. In its channel tile, g = by / ctiles,
+ * channels co0 .. co0 + NC - 1 of the group (co0 = (by % ctiles) * NC;
+ * those past CoutG are computed from zero weights and not stored).
+ * Per tile: stage the input patch (zeros outside x), compute each phase's
+ * outputs from shared memory into s_out, store s_out's rows.
  */
 template <typename T>
-__global__ void __launch_bounds__(THREADS)
+__global__ void __launch_bounds__(THREADS, 1)
 convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restrict__ bias, T *__restrict__ y,
-	     int cin_g, int cout_g, int ctiles, int lw, int ID, int IH, int IW, int OD, int OH, int OW,
-	     int64_t ntiles)
+	     int cin_g, int cout_g, int ctiles, int ri, int lw, int ID, int IH, int IW, int OD, int OH, int OW,
+	     int64_t ntiles, int64_t per)
 {
 	extern __shared__ float4 smem4[];
-	const int TW = STRIDE_W * lw;
-	float *s_w = reinterpret_cast<float *>(smem4);     /* [TAPS][cin_g][CO] */
-	float *s_out = s_w + (size_t)TAPS * cin_g * CO;    /* [TH][CO][TW] */
-	const int g = blockIdx.y / ctiles, co0 = (blockIdx.y % ctiles) * CO;
+	const int TH = STRIDE_H * ri, TW = STRIDE_W * lw;
+	const int PR = patch_rows(ri), PC = patch_cols(lw);
+	const int pplane = PZ * PR * PC;                     /* patch floats per input channel */
+	float *s_w = reinterpret_cast<float *>(smem4);      /* [TAPS][cin_g][NC] */
+	float *s_b = s_w + (size_t)TAPS * cin_g * NC;       /* [NC] */
+	float *s_x = s_b + NC;                              /* [cin_g][PZ][PR][PC] */
+	float *s_out = s_x + (size_t)cin_g * pplane;        /* [TH][NC][TW] */
+	const int g = blockIdx.y / ctiles, co0 = (blockIdx.y % ctiles) * NC;
 	const int G = gridDim.y / ctiles;
 
 	/* The weights of the tile's channels, w[g*cin_g + ci][co0 + co][tap]:
 	 * consecutive threads read consecutive (co, tap) of one ci. */
-	for (int i = threadIdx.x; i < cin_g * CO * TAPS; i += THREADS) {
-		const int tap = i % TAPS, co = (i / TAPS) % CO, ci = i / (TAPS * CO);
+	for (int i = threadIdx.x; i < cin_g * NC * TAPS; i += THREADS) {
+		const int tap = i % TAPS, co = (i / TAPS) % NC, ci = i / (TAPS * NC);
 		float v = 0.0f;
 		if (co0 + co < cout_g)
 			v = to_float(w[((int64_t)(g * cin_g + ci) * cout_g + co0 + co) * TAPS + tap]);
-		s_w[(tap * cin_g + ci) * CO + co] = v;
+		s_w[(tap * cin_g + ci) * NC + co] = v;
 	}
+	for (int co = threadIdx.x; co < NC; co += THREADS)
+		s_b[co] = CONV_BIAS && co0 + co < cout_g ? to_float(bias[g * cout_g + co0 + co]) : 0.0f;
 
-	/* This warp's phase (ch, cw); the phase's WPP warps walk its RI x lw
-	 * outputs of the tile, 32*WPP at a time. */
-	const int ph = threadIdx.x / (32 * WPP), lane = threadIdx.x % (32 * WPP);
-	const int ch = ph / STRIDE_W, cw = ph % STRIDE_W;
+	/* The products come in units of 32*OPT outputs of one phase (a warp's:
+	 * its lanes share their taps), phase-major, dealt to the warps in turn:
+	 * a phase with many taps spreads over consecutive warps, not onto the
+	 * same few, where the phases' taps differ. */
+	const int warp = threadIdx.x / 32, lane32 = threadIdx.x % 32;
+	const int chunks = (ri * lw + 32 * OPT - 1) / (32 * OPT), units = PHASES * chunks;
 	const int tiles_w = (OW + TW - 1) / TW, tiles_h = (OH + TH - 1) / TH;
 	const int iplane = ID * IH * IW, oplane = OD * OH * OW;
 	const int cin = G * cin_g, cout = G * cout_g;
-	for (int64_t b = blockIdx.x; b < ntiles; b += gridDim.x) {
+	const int staged = cin_g * pplane;
+	/* This block's tiles: a run of per consecutive ones (neighbours share
+	 * input rows; see the launch for per). */
+	const int64_t b_end = min(ntiles, ((int64_t)blockIdx.x + 1) * per);
+	for (int64_t b = (int64_t)blockIdx.x * per; b < b_end; b++) {
 		const int tw = (int)(b % tiles_w);
 		int64_t q = b / tiles_w;
 		const int th = (int)(q % tiles_h);
@@ -545,65 +629,135 @@ convt_kernel(const T *__restrict__ x, const T *__restrict__ w, const T *__restri
 		const int od = (int)(q % OD);
 		const int64_t n = q / OD;
 		const T *xn = x + (n * cin + (int64_t)g * cin_g) * iplane;
-
-		__syncthreads();   /* the previous tile's stores have read s_out (and s_w is written) */
-		for (int e = lane; e < RI * lw; e += 32 * WPP) {
-			const int row = ch + STRIDE_H * (e / lw), col = cw + STRIDE_W * (e % lw);
-			const int oh = th * TH + row, ow = tw * TW + col;
-			float acc[CO];
+		const int id0 = ceil_div(od + PAD_D - (KD - 1) * DIL_D, STRIDE_D);
+		const int ih0 = th * ri + B_H, iw0 = tw * lw + B_W;
+		/* Whether od takes a tap at all (77: one od in two takes none):
+		 * where not, the tile is its bias, and nothing is staged. */
+		bool taps_d = false;
 #pragma unroll
-			for (int co = 0; co < CO; co++)
-				acc[co] = CONV_BIAS && co0 + co < cout_g ? to_float(__ldg(bias + g * cout_g + co0 + co)) : 0.0f;
-			const bool inside = oh < OH && ow < OW;
+		for (int kd = 0; kd < KD; kd++) {
+			const int numd = od + PAD_D - kd * DIL_D;
+			taps_d |= numd % STRIDE_D == 0 && numd / STRIDE_D >= 0 && numd / STRIDE_D < ID;
+		}
+
+		__syncthreads();   /* the previous tile's stores have read s_out and its products s_x */
+		/* The patch: every load independent, four in flight per thread;
+		 * zeros outside x (padding, ragged tiles), so that the products
+		 * below need no bounds. */
+		for (int i0 = threadIdx.x; taps_d && i0 < staged; i0 += 4 * THREADS) {
+			float v[4];
+#pragma unroll
+			for (int u = 0; u < 4; u++) {
+				const int i = i0 + u * THREADS;
+				v[u] = 0.0f;
+				if (i < staged) {
+					const int c = i % PC, line = i / PC;
+					const int r = line % PR, zc = line / PR;
+					const int z = zc % PZ, ci = zc / PZ;
+					const int id = id0 + z, ih = ih0 + r, iw = iw0 + c;
+					if ((unsigned)id < (unsigned)ID && (unsigned)ih < (unsigned)IH &&
+					    (unsigned)iw < (unsigned)IW)
+						v[u] = to_float(__ldg(xn + (int64_t)ci * iplane + (id * IH + ih) * IW + iw));
+				}
+			}
+#pragma unroll
+			for (int u = 0; u < 4; u++)
+				if (i0 + u * THREADS < staged)
+					s_x[i0 + u * THREADS] = v[u];
+		}
+		__syncthreads();
+
+		for (int u = warp; u < units; u += THREADS / 32) {
+			const int ph = u / chunks, e0 = (u - ph * chunks) * (32 * OPT) + lane32;
+			if (e0 >= ri * lw)
+				continue;
+			const int ch = ph / STRIDE_W, cw = ph % STRIDE_W;
+			/* This lane's OPT outputs, 32 apart in the phase's order (past
+			 * the tile's last one: computed again from it, not stored);
+			 * pos, each one's patch offset from the tap's. */
+			int pos[OPT], at[OPT];
+#pragma unroll
+			for (int j = 0; j < OPT; j++) {
+				const int e = min(e0 + 32 * j, ri * lw - 1);
+				const int r = e / lw, c = e - r * lw;
+				pos[j] = r * PC + c;
+				at[j] = e0 + 32 * j < ri * lw ? (ch + STRIDE_H * r) * NC * TW + cw + STRIDE_W * c : -1;
+			}
+			float acc[OPT][NC];
+#pragma unroll
+			for (int v = 0; v < NC / 4; v++) {
+				const float4 b4 = reinterpret_cast<const float4 *>(s_b)[v];
+#pragma unroll
+				for (int j = 0; j < OPT; j++) {
+					acc[j][4 * v + 0] = b4.x;
+					acc[j][4 * v + 1] = b4.y;
+					acc[j][4 * v + 2] = b4.z;
+					acc[j][4 * v + 3] = b4.w;
+				}
+			}
 #pragma unroll
 			for (int kd = 0; kd < KD; kd++) {
-				const int id = tap_input<STRIDE_D, PAD_D, DIL_D>(od, kd, ID);
-				if (id < 0)
+				/* Along D the tile's one od decides (the same for the block). */
+				const int numd = od + PAD_D - kd * DIL_D;
+				if (numd % STRIDE_D)
+					continue;
+				const int id = numd / STRIDE_D;
+				if (id < 0 || id >= ID)
 					continue;
 #pragma unroll
 				for (int kh = 0; kh < KH; kh++) {
-					/* Whether the stride divides is the phase's (one per
-					 * warp); the input's bounds are each lane's. */
-					if (((ch + PAD_H - kh * DIL_H) % STRIDE_H + STRIDE_H) % STRIDE_H)
-						continue;
-					const int ih = inside ? tap_input<STRIDE_H, PAD_H, DIL_H>(oh, kh, IH) : -1;
+					if (!takes<STRIDE_H, PAD_H, DIL_H>(ch, kh))
+						continue;   /* the phase's: one per warp */
+					const int zr = (id - id0) * PR + tap_off<STRIDE_H, PAD_H, DIL_H, B_H>(ch, kh);
 #pragma unroll
 					for (int kw = 0; kw < KW; kw++) {
-						if (((cw + PAD_W - kw * DIL_W) % STRIDE_W + STRIDE_W) % STRIDE_W)
+						if (!takes<STRIDE_W, PAD_W, DIL_W>(cw, kw))
 							continue;
-						const int iw = inside ? tap_input<STRIDE_W, PAD_W, DIL_W>(ow, kw, IW) : -1;
-						if (ih < 0 || iw < 0)
-							continue;
-						const T *xp = xn + (id * IH + ih) * IW + iw;
+						const float *xp = s_x + zr * PC + tap_off<STRIDE_W, PAD_W, DIL_W, B_W>(cw, kw);
 						const float4 *wp = reinterpret_cast<const float4 *>(
-							s_w + (size_t)((kd * KH + kh) * KW + kw) * cin_g * CO);
+							s_w + (size_t)((kd * KH + kh) * KW + kw) * cin_g * NC);
 #pragma unroll 4
 						for (int ci = 0; ci < cin_g; ci++) {
-							const float xv = to_float(__ldg(xp + (int64_t)ci * iplane));
+							float xv[OPT];
 #pragma unroll
-							for (int v = 0; v < CO / 4; v++) {
-								const float4 w4 = wp[ci * (CO / 4) + v];
-								acc[4 * v + 0] = fmaf(xv, w4.x, acc[4 * v + 0]);
-								acc[4 * v + 1] = fmaf(xv, w4.y, acc[4 * v + 1]);
-								acc[4 * v + 2] = fmaf(xv, w4.z, acc[4 * v + 2]);
-								acc[4 * v + 3] = fmaf(xv, w4.w, acc[4 * v + 3]);
+							for (int j = 0; j < OPT; j++)
+								xv[j] = xp[ci * pplane + pos[j]];
+#pragma unroll
+							for (int v = 0; v < NC / 4; v++) {
+								const float4 w4 = wp[ci * (NC / 4) + v];
+#pragma unroll
+								for (int j = 0; j < OPT; j++) {
+									acc[j][4 * v + 0] = fmaf(xv[j], w4.x, acc[j][4 * v + 0]);
+									acc[j][4 * v + 1] = fmaf(xv[j], w4.y, acc[j][4 * v + 1]);
+									acc[j][4 * v + 2] = fmaf(xv[j], w4.z, acc[j][4 * v + 2]);
+									acc[j][4 * v + 3] = fmaf(xv[j], w4.w, acc[j][4 * v + 3]);
+								}
 							}
 						}
 					}
 				}
 			}
 #pragma unroll
-			for (int co = 0; co < CO; co++)
-				s_out[(row * CO + co) * TW + col] = acc[co];
+			for (int j = 0; j < OPT; j++)
+				if (at[j] >= 0) {
+#pragma unroll
+					for (int co = 0; co < NC; co++)
+						s_out[at[j] + co * TW] = acc[j][co];
+				}
 		}
 		__syncthreads();
-		/* Row by row, channel by channel: runs of consecutive outputs. */
+		/* A warp per (row, channel) line: runs of consecutive outputs. */
 		T *yn = y + (n * cout + (int64_t)g * cout_g + co0) * oplane + od * OH * OW;
-		for (int i = threadIdx.x; i < TH * CO * TW; i += THREADS) {
-			const int e = i % TW, co = (i / TW) % CO, row = i / (TW * CO);
-			const int h = th * TH + row, wo = tw * TW + e;
-			if (h < OH && wo < OW && co0 + co < cout_g)
-				store(yn + (int64_t)co * oplane + h * OW + wo, s_out[i]);
+		for (int line = warp; line < TH * NC; line += THREADS / 32) {
+			const int row = line / NC, co = line % NC;
+			const int h = th * TH + row;
+			if (h >= OH || co0 + co >= cout_g)
+				continue;
+			T *yr = yn + (int64_t)co * oplane + h * OW + tw * TW;
+			const float *sr = s_out + line * TW;
+			const int run = min(TW, OW - tw * TW);
+			for (int e = lane32; e < run; e += 32)
+				store(yr + e, sr[e]);
 		}
 	}
 }
@@ -614,18 +768,24 @@ template <typename T>
 static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g, int cout_g, const int64_t *is,
 		  const int64_t *os, cudaStream_t st)
 {
-	/* The tile's phase columns: LANES, or fewer where a row is narrower. */
-	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W;
-	const int lw = need < LANES ? (int)need : LANES;
-	const int TW = STRIDE_W * lw;
-	const size_t smem = smem_bytes(cin_g, TW);
+	/* The tile's rows and columns of each phase (see the top). */
+	/* Columns: LANES at most, as many per tile across a row (65 outputs of
+	 * stride 2, 33 a phase, at LANES=32: 17 and 16, not 32 and 1). */
+	const int64_t need = (os[2] + STRIDE_W - 1) / STRIDE_W, across = (need + LANES - 1) / LANES;
+	int lw = (int)((need + across - 1) / across), ri = CONV_DIMS < 2 ? 1 : ROWS;
+	while (ri > 1 && smem_bytes(cin_g, ri, lw) > SMEM_CAP)
+		ri /= 2;
+	while (lw > 8 && smem_bytes(cin_g, ri, lw) > SMEM_CAP)
+		lw = (lw + 1) / 2;
+	const int TH = STRIDE_H * ri, TW = STRIDE_W * lw;
+	const size_t smem = smem_bytes(cin_g, ri, lw);
 	if (smem > SMEM_CAP)
-		return KB_ERR_SHAPE;
-	const int ctiles = (cout_g + CO - 1) / CO;
+		return KB_ERR_SHAPE;   /* the weights and patch alone: a smaller CO */
+	const int ctiles = (cout_g + NC - 1) / NC;
 	const int64_t tiles_w = (os[2] + TW - 1) / TW, tiles_h = (os[1] + TH - 1) / TH;
 	const int64_t ntiles = N * os[0] * tiles_h * tiles_w;
 	void (*kernel)(const T *, const T *, const T *, T *, int, int, int, int, int, int, int, int, int, int,
-		       int64_t) = convt_kernel<T>;
+		       int, int64_t, int64_t) = convt_kernel<T>;
 	if (smem > 48 * 1024 &&
 	    cudaFuncSetAttribute((const void *)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) !=
 		    cudaSuccess)
@@ -635,20 +795,28 @@ static int launch(const kb_tensor *in, kb_tensor *y, int64_t N, int G, int cin_g
 		return KB_ERR_LAUNCH;
 	if (per_sm < 1)
 		return KB_ERR_SHAPE;   /* no block fits an SM */
-	/* Enough blocks to fill the GPU once, spread over the channel tiles;
-	 * each loads its weights once and walks its tiles. */
-	const int64_t cols = (int64_t)G * ctiles;
-	if (cols > 65535)
+	/* Blocks of TILES_PER_BLOCK consecutive tiles each (per channel tile),
+	 * or fewer tiles where that would not fill the GPU: a block loads its
+	 * weights once for its tiles, and where tiles differ in work (77's
+	 * planes with taps and without) the GPU hands the next block to the
+	 * first SM free, wave after wave, where one block per SM walking a
+	 * fixed share of the tiles leaves some SMs idle at the end. */
+	const int64_t ctcols = (int64_t)G * ctiles;
+	if (ctcols > 65535)
 		return KB_ERR_SHAPE;
-	int64_t bx = ((int64_t)kb_sm_count() * per_sm + cols - 1) / cols;
-	if (bx > ntiles)
-		bx = ntiles;
-	if (bx < 1)
-		bx = 1;
-	kernel<<<dim3((unsigned)bx, (unsigned)cols), THREADS, smem, st>>>(
+	const int64_t fill = ((int64_t)kb_sm_count() * per_sm + ctcols - 1) / ctcols;
+	int64_t per = TILES_PER_BLOCK;
+	if ((ntiles + per - 1) / per < fill)
+		per = (ntiles + fill - 1) / fill;
+	if (per < 1)
+		per = 1;
+	const int64_t bx = (ntiles + per - 1) / per;
+	if (bx > 2147483647LL)
+		return KB_ERR_SHAPE;
+	kernel<<<dim3((unsigned)bx, (unsigned)ctcols), THREADS, smem, st>>>(
 		(const T *)in[0].data, (const T *)in[1].data, CONV_BIAS ? (const T *)in[2].data : nullptr,
-		(T *)y->data, cin_g, cout_g, ctiles, lw, (int)is[0], (int)is[1], (int)is[2], (int)os[0], (int)os[1],
-		(int)os[2], ntiles);
+		(T *)y->data, cin_g, cout_g, ctiles, ri, lw, (int)is[0], (int)is[1], (int)is[2], (int)os[0], (int)os[1],
+		(int)os[2], ntiles, per);
 	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 }
 
@@ -662,14 +830,10 @@ static int64_t out_extent(int64_t in, int k, int s, int p, int dil, int opad)
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 			     kb_tensor *out, int n_out, void *stream)
 {
-	if (!in || !out || n_in != 2 + CONV_BIAS || n_out != 1)
+	if (!kb_args_one_dtype(in, n_in, 2 + CONV_BIAS, out, n_out, 1))
 		return KB_ERR_SHAPE;
 	const kb_tensor *x = &in[0], *wt = &in[1];
 	kb_tensor *y = &out[0];
-	if (!kb_takes_dtype(x->dtype))
-		return KB_ERR_SHAPE;
-	if (wt->dtype != x->dtype || y->dtype != x->dtype || (CONV_BIAS && in[2].dtype != x->dtype))
-		return KB_ERR_SHAPE;
 	const int nd = CONV_DIMS;
 	if ((x->ndim != nd + 2 && x->ndim != nd + 1) || y->ndim != x->ndim || wt->ndim != nd + 2)
 		return KB_ERR_SHAPE;
