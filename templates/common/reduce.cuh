@@ -12,6 +12,10 @@
 //                                 op over groups of NW consecutive warps (NW
 //                                 = the block's warps: over the whole block);
 //                                 every thread gets its group's result
+//   kb_fmax_nan(a, b), kb_fmin_nan(a, b)
+//                                 float max and min where a NaN wins, one
+//                                 instruction (also pool_nd, reduce_dim's
+//                                 max and min, conv_igemm's pooled epilogue)
 // op(a, b) returns a combined with b. It must be commutative, bit for bit
 // (a + b == b + a holds in IEEE arithmetic), so that the two lanes of each
 // butterfly step, and hence all lanes, hold the same value; identity is its
@@ -109,6 +113,32 @@ struct kb_sum2 {
 	}
 };
 
+/* The float max and min where a NaN wins, as torch's max, min and max pool
+ * propagate it: one instruction from sm_80 (max.NaN, min.NaN: a NaN operand
+ * gives the canonical NaN), two compares and a select before. Between +0
+ * and -0 either may come out. */
+__device__ __forceinline__ float kb_fmax_nan(float a, float b)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+	float r;
+	asm("max.NaN.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+	return r;
+#else
+	return b > a || b != b ? b : a;
+#endif
+}
+
+__device__ __forceinline__ float kb_fmin_nan(float a, float b)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+	float r;
+	asm("min.NaN.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+	return r;
+#else
+	return b < a || b != b ? b : a;
+#endif
+}
+
 /* max where a NaN wins, as torch.max propagates it (the naive kernels of
  * src/generate.c); between two NaNs, or +0 and -0, either may come out. */
 struct kb_max_nan {
@@ -116,6 +146,7 @@ struct kb_max_nan {
 	{
 		return b > a || b != b ? b : a;
 	}
+	__device__ __forceinline__ float operator()(float a, float b) const { return kb_fmax_nan(a, b); }
 };
 
 /* fmaxf: a NaN is dropped in favour of the other value, as fmaxf does. */

@@ -490,6 +490,7 @@
 #include "../common/ampere.cuh" // kbreed:inline
 #include "../common/host.cuh" // kbreed:inline
 #include "../common/conv_phase.cuh" // kbreed:inline
+#include "../common/reduce.cuh" // kbreed:inline
 #if WGMMA
 #include "../common/hopper.cuh" // kbreed:inline
 #endif
@@ -704,14 +705,6 @@ __device__ __forceinline__ int digit_add(int &d, int add, int radix)
 		return 1;
 	}
 	return 0;
-}
-
-/* max that returns NaN when either operand is NaN (as torch's max pool). */
-__device__ __forceinline__ float max_nan(float a, float b)
-{
-	float r;
-	asm("max.NaN.f32 %0, %1, %2;\n" : "=f"(r) : "f"(a), "f"(b));
-	return r;
 }
 
 /* Float max on the bit pattern; 0xffffffff is the identity (see the top). */
@@ -2096,7 +2089,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 						for (int pr = 0; pr < POOL; pr++)
 #pragma unroll
 							for (int pc = 0; pc < POOL; pc++)
-								v = max_nan(v, s[pr * a.Wo + pc]);
+								v = kb_fmax_nan(v, s[pr * a.Wo + pc]);
 						atomic_fmax(yp + (int64_t)c * PoQo, v);
 					}
 				} else {
@@ -2117,7 +2110,7 @@ __global__ void __launch_bounds__(NTHREADS, MINB) conv_igemm_kernel(const conv_a
 							for (int pc = 0; pc < POOL; pc++) {
 								int o = w0 + pr * a.Wo + pc;
 								if ((unsigned)o < (unsigned)mcount)
-									v = max_nan(v, s[o]);
+									v = kb_fmax_nan(v, s[o]);
 							}
 						atomic_fmax(yp + (int64_t)c * PoQo, v);
 					}

@@ -71,6 +71,10 @@
  * offset, and every word lies wholly inside the row or wholly outside.
  * Neighbouring threads own neighbouring runs of outputs, so a warp's loads
  * are one stretch of the input row, served from L1 where windows overlap.
+ * Outside the input the span holds the op's neutral value (-inf, 0), so
+ * every tap is taken without a test; the maximum is one max.NaN. Only a
+ * model that returns the maxima's indices tracks them, in a kernel of its
+ * own (INDEX) that tests each tap (an index is of a tap inside).
  * The window is a compile-time constant: every loop over it unrolls. Threads
  * grid-stride over (row, run of OPT) pairs; index math is 32-bit where the
  * count of pairs fits, input offsets are 64-bit.
@@ -200,6 +204,7 @@
 #include <string.h>
 #include "kbreed_candidate.h"
 #include "../common/dtype.cuh" // kbreed:inline
+#include "../common/reduce.cuh" // kbreed:inline
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(OPT == 1 || OPT == 2 || OPT == 4 || OPT == 8, "OPT is 1, 2, 4 or 8");
@@ -241,6 +246,10 @@ KBREED_CANDIDATE_ABI
 #define SPAN ((OPT - 1) * SW + DW * (KW - 1) + 1)
 #define IN_REGS (WINDOW == 1 && SPAN <= 64)
 
+/* What a span holds outside the input: the op's neutral value, so that
+ * without indices every tap is taken, no per-tap test of the window. */
+#define NEUTRAL (IS_MAX ? -INFINITY : 0.0f)
+
 /* The running result of one output: a maximum and its index, or a sum. */
 struct acc_t {
 	float v;
@@ -249,15 +258,19 @@ struct acc_t {
 
 static __device__ __forceinline__ void acc_init(acc_t &a)
 {
-	a.v = IS_MAX ? -INFINITY : 0.0f;
+	a.v = NEUTRAL;
 	a.i = 0;
 }
 
-/* One input element, at flat index i of its plane, into the result. */
+/* One input element, at flat index i of its plane, into the result; the
+ * index only where the model returns it (INDEX), else one max.NaN. */
+template <bool INDEX>
 static __device__ __forceinline__ void acc_add(acc_t &a, float v, int64_t i)
 {
 #if IS_MAX
-	if (v > a.v || v != v) {
+	if (!INDEX) {
+		a.v = kb_fmax_nan(a.v, v);
+	} else if (v > a.v || v != v) {
 		a.v = v;
 		a.i = i;
 	}
@@ -341,7 +354,8 @@ static __device__ __forceinline__ void put(T *y, int64_t *yi, int64_t o, const a
 }
 
 /* The kernel: `rows` output rows of OW outputs each (rows = planes*OD*OH),
- * runs = ceil(OW / OPT) per row; IDX is the index type of (row, run) pairs. */
+ * runs = ceil(OW / OPT) per row; IDX is the index type of (row, run) pairs;
+ * INDEX: the model returns the maxima's indices (yi), else none is kept. */
 /* Whether the span may be read as words of W for element type T (the
  * shape's part, IW % E == 0 and an aligned x, is checked at launch). */
 template <typename T>
@@ -353,7 +367,7 @@ struct wide_t {
 	static constexpr int NW = (SHIFT + SPAN + E - 1) / E;  /* words covering the span */
 };
 
-template <typename T, typename IDX, bool WIDE>
+template <typename T, typename IDX, bool WIDE, bool INDEX>
 __global__ void __launch_bounds__(THREADS)
 pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi, IDX rows, int ID, int IH,
 	    int IW, int OD, int OH, int OW)
@@ -412,7 +426,7 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 							} else {
 #pragma unroll
 								for (int k = 0; k < E; k++)
-									e[k] = from_float<T>(0.0f);
+									e[k] = from_float<T>(NEUTRAL);
 							}
 #pragma unroll
 							for (int k = 0; k < E; k++)
@@ -423,15 +437,15 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 #pragma unroll
 						for (int e = 0; e < (IN_REGS ? SPAN : 1); e++) {
 							const int iw = wstart + e;
-							s[e] = (iw >= 0 && iw < IW) ? to_float(load(xr + iw)) : 0.0f;
+							s[e] = (iw >= 0 && iw < IW) ? to_float(load(xr + iw)) : NEUTRAL;
 						}
 					}
 #pragma unroll
 					for (int j = 0; j < OPT; j++)
 #pragma unroll
 						for (int kw = 0; kw < KW; kw++)
-							if (kw >= w0[j] && kw < w1[j] && j * SW + kw * DW < (IN_REGS ? SPAN : 1))
-								acc_add(acc[j], s[j * SW + kw * DW], rowoff + wstart + j * SW + kw * DW);
+							if ((!INDEX || (kw >= w0[j] && kw < w1[j])) && j * SW + kw * DW < (IN_REGS ? SPAN : 1))
+								acc_add<INDEX>(acc[j], s[j * SW + kw * DW], rowoff + wstart + j * SW + kw * DW);
 				} else {
 #pragma unroll
 					for (int j = 0; j < OPT; j++)
@@ -439,7 +453,7 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 						for (int kw = 0; kw < KW; kw++)
 							if (kw >= w0[j] && kw < w1[j]) {
 								const int iw = wstart + j * SW + kw * DW;
-								acc_add(acc[j], to_float(load(xr + iw)), rowoff + iw);
+								acc_add<INDEX>(acc[j], to_float(load(xr + iw)), rowoff + iw);
 							}
 				}
 			}
@@ -450,7 +464,7 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 #pragma unroll
 		for (int j = 0; j < OPT; j++)
 			if (ow0 + j < OW)
-				put(y, yi, obase + ow0 + j, acc[j], cnt_dh * (w1[j] - w0[j]), size_dh * wsize[j]);
+				put(y, INDEX ? yi : nullptr, obase + ow0 + j, acc[j], cnt_dh * (w1[j] - w0[j]), size_dh * wsize[j]);
 	}
 }
 
@@ -463,7 +477,7 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 static __device__ __forceinline__ float col_add(float a, float v)
 {
 #if IS_MAX
-	return (v > a || v != v) ? v : a;
+	return kb_fmax_nan(a, v);
 #else
 	return a + v;
 #endif
@@ -489,7 +503,7 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, IDX rows, int ID, i
 	float *col = smem + threadIdx.x / group * (ROW_SPAN / rpb);
 	const IDX tiles = (IDX)((OW + tile - 1) / tile);
 	const IDX sets = (rows + rpb - 1) / rpb;
-	const float none = IS_MAX ? -INFINITY : 0.0f;
+	const float none = NEUTRAL;
 	for (IDX b = blockIdx.x; b < sets * tiles; b += gridDim.x) {
 		const int ow0 = (int)(b % tiles) * tile;
 		IDX r = b / tiles * rpb + threadIdx.x / group;   /* plane*OD*OH + od*OH + oh */
@@ -638,7 +652,7 @@ pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int 
 	typedef typename word_t<VEC>::T W;
 	constexpr int E = WIDE ? (int)(sizeof(W) / sizeof(T)) : 1;
 	extern __shared__ float slab_smem[];
-	const float none = IS_MAX ? -INFINITY : 0.0f;
+	const float none = NEUTRAL;
 	for (int64_t b = blockIdx.x; b < tiles; b += gridDim.x) {
 		const int wt = (int)(b % wtiles), ht = (int)(b / wtiles % htiles);
 		const int64_t plane = b / wtiles / htiles;
@@ -786,6 +800,27 @@ static int64_t out_extent(int64_t in, int k, int s, int p, int dil)
 	return o;
 }
 
+/* ROWS = 0's kernel (and every case the others do not take), its index
+ * type and loads picked at launch. */
+template <typename T, bool INDEX>
+static int launch_outputs(const T *x, T *y, int64_t *yi, int64_t rows, unsigned grid, bool small, bool wide, int I0,
+			  int I1, int I2, int O0, int O1, int O2, cudaStream_t st)
+{
+	if (small && wide)
+		pool_kernel<T, uint32_t, true, INDEX><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0,
+										 O1, O2);
+	else if (small)
+		pool_kernel<T, uint32_t, false, INDEX><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0,
+										  O1, O2);
+	else if (wide)
+		pool_kernel<T, uint64_t, true, INDEX><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0,
+										 O1, O2);
+	else
+		pool_kernel<T, uint64_t, false, INDEX><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0,
+										  O1, O2);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
 template <typename T>
 static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *ie, const int64_t *oe,
 		  cudaStream_t st)
@@ -848,15 +883,11 @@ static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *
 			return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 		}
 	}
-	if (small && wide)
-		pool_kernel<T, uint32_t, true><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0, O1, O2);
-	else if (small)
-		pool_kernel<T, uint32_t, false><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0, O1, O2);
-	else if (wide)
-		pool_kernel<T, uint64_t, true><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0, O1, O2);
-	else
-		pool_kernel<T, uint64_t, false><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0, O1, O2);
-	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+#if IS_MAX
+	if (yi)
+		return launch_outputs<T, true>(x, y, yi, rows, grid, small, wide, I0, I1, I2, O0, O1, O2, st);
+#endif
+	return launch_outputs<T, false>(x, y, nullptr, rows, grid, small, wide, I0, I1, I2, O0, O1, O2, st);
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,

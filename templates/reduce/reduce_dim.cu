@@ -144,9 +144,9 @@ static __device__ __forceinline__ void merge(acc_t &a, float bv, int bi)
 #elif KB_RED_OP == KB_RED_PROD
 	a.v *= bv;
 #elif KB_RED_OP == KB_RED_MAX
-	a.v = (bv > a.v || bv != bv) ? bv : a.v;   /* once NaN, nothing compares above it */
+	a.v = kb_fmax_nan(a.v, bv);   /* once NaN, NaN */
 #elif KB_RED_OP == KB_RED_MIN
-	a.v = (bv < a.v || bv != bv) ? bv : a.v;
+	a.v = kb_fmin_nan(a.v, bv);
 #else
 	const bool bnan = bv != bv, anan = a.v != a.v;
 #if KB_RED_OP == KB_RED_ARGMAX

@@ -56,6 +56,7 @@ want odd_pool_avg2d_unbatched "POOL_OP POOL_OP_AVG" "POOL_H 3" "POOL_W 3" "POOL_
 want odd_pool_avg3d_divisor "POOL_OP POOL_OP_AVG" "POOL_D 2" "POOL_H 3" "POOL_STRIDE_D 1" "POOL_PAD_W 0" "POOL_DIVISOR 7"
 want odd_pool_avg2d_rows_fp16 "POOL_OP POOL_OP_AVG" "POOL_H 3" "POOL_W 5" "POOL_STRIDE_H 2" "POOL_STRIDE_W 3" "POOL_CEIL 1"
 want odd_pool_max3d_rows "POOL_OP POOL_OP_MAX" "POOL_D 2" "POOL_H 3" "POOL_W 3" "POOL_STRIDE_W 3" "POOL_DIL_H 2"
+want odd_pool_max3d_nan "POOL_OP POOL_OP_MAX" "POOL_D 3" "POOL_H 3" "POOL_W 3" "POOL_STRIDE_W 2" "POOL_DIL_W 2" "POOL_PAD_D 1"
 # stride=None is the window.
 want 45_Average_Pooling_2D "POOL_OP POOL_OP_AVG" "POOL_STRIDE_H 11" "POOL_STRIDE_W 11"
 want 41_Max_Pooling_1D "POOL_OP POOL_OP_MAX" "POOL_DIL_W 3"
