@@ -1,5 +1,5 @@
-// kbreed winner for 41_Max_Pooling_1D: 2.4488 ms on NVIDIA H100 80GB HBM3 = 438% of PyTorch eager (10.7166 ms), 87% of the floor.
-// Run 8, candidate 717, round 1. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 41_Max_Pooling_1D: 2.2551 ms on NVIDIA H100 80GB HBM3 = 475% of PyTorch eager (10.7153 ms), 95% of the floor.
+// Run 3, candidate 294, round 1. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template pool_nd
@@ -14,10 +14,10 @@
 #define POOL_CEIL 0
 #define POOL_OP POOL_OP_MAX
 #define KB_F32_ONLY 1
-#define THREADS 128
-#define OPT 4
+#define THREADS 256
+#define OPT 8
 #define WINDOW 1
-#define VEC 4
+#define VEC 2
 #define STREAM 0
 #define ROWS 1
 #define TILE_H 16
@@ -94,6 +94,10 @@
  * offset, and every word lies wholly inside the row or wholly outside.
  * Neighbouring threads own neighbouring runs of outputs, so a warp's loads
  * are one stretch of the input row, served from L1 where windows overlap.
+ * Outside the input the span holds the op's neutral value (-inf, 0), so
+ * every tap is taken without a test; the maximum is one max.NaN. Only a
+ * model that returns the maxima's indices tracks them, in a kernel of its
+ * own (INDEX) that tests each tap (an index is of a tap inside).
  * The window is a compile-time constant: every loop over it unrolls. Threads
  * grid-stride over (row, run of OPT) pairs; index math is 32-bit where the
  * count of pairs fits, input offsets are 64-bit.
@@ -330,6 +334,165 @@ template <bool STREAMING, typename W> static __device__ __forceinline__ void st_
 
 #endif
 // ---- end of ../common/dtype.cuh ----
+// ---- inlined from ../common/reduce.cuh ----
+// reduce.cuh - the warp and block reductions of the templates (rownorm,
+// norm_groups, frobenius, layernorm_row, layernorm_split, gemv, loss_reduce,
+// reduce_dim, flash_wgmma, the softmax templates through softmax_stats.cuh,
+// and the naive kernels src/generate.c writes), written once,
+// for any value type T and any combine op (sum, max, a (max, sum) merge, an
+// (arg, value) merge):
+//   kb_shfl_xor(v, off)           v from lane (lane ^ off) of the warp; any T
+//                                 of whole 32-bit words, moved word by word
+//   kb_warp_reduce(v, op)         op over the warp's 32 values; all 32 lanes
+//                                 call it, and every lane gets the result
+//   kb_block_reduce<NW>(v, sh, op, identity)
+//                                 op over groups of NW consecutive warps (NW
+//                                 = the block's warps: over the whole block);
+//                                 every thread gets its group's result
+//   kb_fmax_nan(a, b), kb_fmin_nan(a, b)
+//                                 float max and min where a NaN wins, one
+//                                 instruction (also pool_nd, reduce_dim's
+//                                 max and min, conv_igemm's pooled epilogue)
+// op(a, b) returns a combined with b. It must be commutative, bit for bit
+// (a + b == b + a holds in IEEE arithmetic), so that the two lanes of each
+// butterfly step, and hence all lanes, hold the same value; identity is its
+// neutral value (0 for a sum, -inf for a max): op(v, identity) == v.
+// The order of the combines is a fixed tree, the same in every lane, every
+// warp and every run: deterministic, the result bit-identical in all threads.
+//
+// kb_block_reduce's contract:
+// - every thread of the block calls it, with the same NW (it holds two
+//   __syncthreads); the block is whole warps, NW divides their number and
+//   is at most 32;
+// - sh is shared memory of one T per warp of the block (NW of them when the
+//   group is the block): each warp's result meets there;
+// - the result is valid in every thread of the group on return;
+// - it ends with a __syncthreads, so sh may be written again at once (the
+//   next call, or other use) without a barrier of the caller's.
+// Stages: a butterfly over each warp; lane 0 of each warp writes sh[warp];
+// a barrier; every warp reads its group's NW values (identity past them)
+// into its lanes and runs the butterfly again; a barrier.
+//
+// A type may bring its own kb_shfl_xor(T, int) overload, declared before the
+// reduction is instantiated (argument-dependent lookup finds it), to move
+// fewer words than the generic one (reduce_dim's accumulator shuffles its
+// index only for argmax and argmin).
+//
+// Not a template: kbreed inlines this file in place of the marker line that
+// names it (src/template.h), once per candidate, so that a candidate stays
+// one whole file.
+#ifndef KBREED_COMMON_REDUCE_CUH
+#define KBREED_COMMON_REDUCE_CUH
+
+#include <string.h>
+
+__device__ __forceinline__ float kb_shfl_xor(float v, int off)
+{
+	return __shfl_xor_sync(0xffffffffu, v, off);
+}
+
+__device__ __forceinline__ double kb_shfl_xor(double v, int off)
+{
+	return __shfl_xor_sync(0xffffffffu, v, off);
+}
+
+/* Any other T (float2, double2, a struct of floats, doubles and ints): its
+ * 32-bit words one at a time. */
+template <typename T> __device__ __forceinline__ T kb_shfl_xor(T v, int off)
+{
+	static_assert(sizeof(T) % 4 == 0, "kb_shfl_xor moves whole 32-bit words");
+	unsigned w[sizeof(T) / 4];
+	memcpy(w, &v, sizeof v);
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(T) / 4); i++)
+		w[i] = __shfl_xor_sync(0xffffffffu, w[i], off);
+	memcpy(&v, w, sizeof v);
+	return v;
+}
+
+/* op over the 32 lanes of the warp (all of them must call); every lane
+ * returns the result. */
+template <typename T, typename Op> __device__ __forceinline__ T kb_warp_reduce(T v, Op op)
+{
+#pragma unroll
+	for (int off = 16; off > 0; off >>= 1)
+		v = op(v, kb_shfl_xor(v, off));
+	return v;
+}
+
+/* op over each group of NW consecutive warps of the block; see the
+ * contract at the top. */
+template <int NW, typename T, typename Op>
+__device__ __forceinline__ T kb_block_reduce(T v, T *sh, Op op, T identity)
+{
+	static_assert(NW >= 1 && NW <= 32, "a group of 1 to 32 warps");
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	v = kb_warp_reduce(v, op);
+	if (lane == 0)
+		sh[warp] = v;
+	__syncthreads();
+	v = lane < NW ? sh[warp / NW * NW + lane] : identity;
+	v = kb_warp_reduce(v, op);
+	__syncthreads(); /* sh is free again */
+	return v;
+}
+
+/* The combine ops the templates share. */
+struct kb_sum {
+	template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+};
+
+/* (x, y) pairs summed componentwise: a block's (sum, sum of squares). */
+struct kb_sum2 {
+	__device__ __forceinline__ double2 operator()(double2 a, double2 b) const
+	{
+		return make_double2(a.x + b.x, a.y + b.y);
+	}
+};
+
+/* The float max and min where a NaN wins, as torch's max, min and max pool
+ * propagate it: one instruction from sm_80 (max.NaN, min.NaN: a NaN operand
+ * gives the canonical NaN), two compares and a select before. Between +0
+ * and -0 either may come out. */
+__device__ __forceinline__ float kb_fmax_nan(float a, float b)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+	float r;
+	asm("max.NaN.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+	return r;
+#else
+	return b > a || b != b ? b : a;
+#endif
+}
+
+__device__ __forceinline__ float kb_fmin_nan(float a, float b)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+	float r;
+	asm("min.NaN.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+	return r;
+#else
+	return b < a || b != b ? b : a;
+#endif
+}
+
+/* max where a NaN wins, as torch.max propagates it (the naive kernels of
+ * src/generate.c); between two NaNs, or +0 and -0, either may come out. */
+struct kb_max_nan {
+	template <typename T> __device__ __forceinline__ T operator()(T a, T b) const
+	{
+		return b > a || b != b ? b : a;
+	}
+	__device__ __forceinline__ float operator()(float a, float b) const { return kb_fmax_nan(a, b); }
+};
+
+/* fmaxf: a NaN is dropped in favour of the other value, as fmaxf does. */
+struct kb_fmax {
+	__device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+#endif
+// ---- end of ../common/reduce.cuh ----
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(OPT == 1 || OPT == 2 || OPT == 4 || OPT == 8, "OPT is 1, 2, 4 or 8");
@@ -371,6 +534,10 @@ KBREED_CANDIDATE_ABI
 #define SPAN ((OPT - 1) * SW + DW * (KW - 1) + 1)
 #define IN_REGS (WINDOW == 1 && SPAN <= 64)
 
+/* What a span holds outside the input: the op's neutral value, so that
+ * without indices every tap is taken, no per-tap test of the window. */
+#define NEUTRAL (IS_MAX ? -INFINITY : 0.0f)
+
 /* The running result of one output: a maximum and its index, or a sum. */
 struct acc_t {
 	float v;
@@ -379,15 +546,19 @@ struct acc_t {
 
 static __device__ __forceinline__ void acc_init(acc_t &a)
 {
-	a.v = IS_MAX ? -INFINITY : 0.0f;
+	a.v = NEUTRAL;
 	a.i = 0;
 }
 
-/* One input element, at flat index i of its plane, into the result. */
+/* One input element, at flat index i of its plane, into the result; the
+ * index only where the model returns it (INDEX), else one max.NaN. */
+template <bool INDEX>
 static __device__ __forceinline__ void acc_add(acc_t &a, float v, int64_t i)
 {
 #if IS_MAX
-	if (v > a.v || v != v) {
+	if (!INDEX) {
+		a.v = kb_fmax_nan(a.v, v);
+	} else if (v > a.v || v != v) {
 		a.v = v;
 		a.i = i;
 	}
@@ -471,7 +642,8 @@ static __device__ __forceinline__ void put(T *y, int64_t *yi, int64_t o, const a
 }
 
 /* The kernel: `rows` output rows of OW outputs each (rows = planes*OD*OH),
- * runs = ceil(OW / OPT) per row; IDX is the index type of (row, run) pairs. */
+ * runs = ceil(OW / OPT) per row; IDX is the index type of (row, run) pairs;
+ * INDEX: the model returns the maxima's indices (yi), else none is kept. */
 /* Whether the span may be read as words of W for element type T (the
  * shape's part, IW % E == 0 and an aligned x, is checked at launch). */
 template <typename T>
@@ -483,7 +655,7 @@ struct wide_t {
 	static constexpr int NW = (SHIFT + SPAN + E - 1) / E;  /* words covering the span */
 };
 
-template <typename T, typename IDX, bool WIDE>
+template <typename T, typename IDX, bool WIDE, bool INDEX>
 __global__ void __launch_bounds__(THREADS)
 pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi, IDX rows, int ID, int IH,
 	    int IW, int OD, int OH, int OW)
@@ -542,7 +714,7 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 							} else {
 #pragma unroll
 								for (int k = 0; k < E; k++)
-									e[k] = from_float<T>(0.0f);
+									e[k] = from_float<T>(NEUTRAL);
 							}
 #pragma unroll
 							for (int k = 0; k < E; k++)
@@ -553,15 +725,15 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 #pragma unroll
 						for (int e = 0; e < (IN_REGS ? SPAN : 1); e++) {
 							const int iw = wstart + e;
-							s[e] = (iw >= 0 && iw < IW) ? to_float(load(xr + iw)) : 0.0f;
+							s[e] = (iw >= 0 && iw < IW) ? to_float(load(xr + iw)) : NEUTRAL;
 						}
 					}
 #pragma unroll
 					for (int j = 0; j < OPT; j++)
 #pragma unroll
 						for (int kw = 0; kw < KW; kw++)
-							if (kw >= w0[j] && kw < w1[j] && j * SW + kw * DW < (IN_REGS ? SPAN : 1))
-								acc_add(acc[j], s[j * SW + kw * DW], rowoff + wstart + j * SW + kw * DW);
+							if ((!INDEX || (kw >= w0[j] && kw < w1[j])) && j * SW + kw * DW < (IN_REGS ? SPAN : 1))
+								acc_add<INDEX>(acc[j], s[j * SW + kw * DW], rowoff + wstart + j * SW + kw * DW);
 				} else {
 #pragma unroll
 					for (int j = 0; j < OPT; j++)
@@ -569,7 +741,7 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 						for (int kw = 0; kw < KW; kw++)
 							if (kw >= w0[j] && kw < w1[j]) {
 								const int iw = wstart + j * SW + kw * DW;
-								acc_add(acc[j], to_float(load(xr + iw)), rowoff + iw);
+								acc_add<INDEX>(acc[j], to_float(load(xr + iw)), rowoff + iw);
 							}
 				}
 			}
@@ -580,7 +752,7 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 #pragma unroll
 		for (int j = 0; j < OPT; j++)
 			if (ow0 + j < OW)
-				put(y, yi, obase + ow0 + j, acc[j], cnt_dh * (w1[j] - w0[j]), size_dh * wsize[j]);
+				put(y, INDEX ? yi : nullptr, obase + ow0 + j, acc[j], cnt_dh * (w1[j] - w0[j]), size_dh * wsize[j]);
 	}
 }
 
@@ -593,7 +765,7 @@ pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi
 static __device__ __forceinline__ float col_add(float a, float v)
 {
 #if IS_MAX
-	return (v > a || v != v) ? v : a;
+	return kb_fmax_nan(a, v);
 #else
 	return a + v;
 #endif
@@ -619,7 +791,7 @@ pool_rows_kernel(const T *__restrict__ x, T *__restrict__ y, IDX rows, int ID, i
 	float *col = smem + threadIdx.x / group * (ROW_SPAN / rpb);
 	const IDX tiles = (IDX)((OW + tile - 1) / tile);
 	const IDX sets = (rows + rpb - 1) / rpb;
-	const float none = IS_MAX ? -INFINITY : 0.0f;
+	const float none = NEUTRAL;
 	for (IDX b = blockIdx.x; b < sets * tiles; b += gridDim.x) {
 		const int ow0 = (int)(b % tiles) * tile;
 		IDX r = b / tiles * rpb + threadIdx.x / group;   /* plane*OD*OH + od*OH + oh */
@@ -768,7 +940,7 @@ pool_slab_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t tiles, int 
 	typedef typename word_t<VEC>::T W;
 	constexpr int E = WIDE ? (int)(sizeof(W) / sizeof(T)) : 1;
 	extern __shared__ float slab_smem[];
-	const float none = IS_MAX ? -INFINITY : 0.0f;
+	const float none = NEUTRAL;
 	for (int64_t b = blockIdx.x; b < tiles; b += gridDim.x) {
 		const int wt = (int)(b % wtiles), ht = (int)(b / wtiles % htiles);
 		const int64_t plane = b / wtiles / htiles;
@@ -916,6 +1088,27 @@ static int64_t out_extent(int64_t in, int k, int s, int p, int dil)
 	return o;
 }
 
+/* ROWS = 0's kernel (and every case the others do not take), its index
+ * type and loads picked at launch. */
+template <typename T, bool INDEX>
+static int launch_outputs(const T *x, T *y, int64_t *yi, int64_t rows, unsigned grid, bool small, bool wide, int I0,
+			  int I1, int I2, int O0, int O1, int O2, cudaStream_t st)
+{
+	if (small && wide)
+		pool_kernel<T, uint32_t, true, INDEX><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0,
+										 O1, O2);
+	else if (small)
+		pool_kernel<T, uint32_t, false, INDEX><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0,
+										  O1, O2);
+	else if (wide)
+		pool_kernel<T, uint64_t, true, INDEX><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0,
+										 O1, O2);
+	else
+		pool_kernel<T, uint64_t, false, INDEX><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0,
+										  O1, O2);
+	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+}
+
 template <typename T>
 static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *ie, const int64_t *oe,
 		  cudaStream_t st)
@@ -978,15 +1171,11 @@ static int launch(const T *x, T *y, int64_t *yi, int64_t planes, const int64_t *
 			return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
 		}
 	}
-	if (small && wide)
-		pool_kernel<T, uint32_t, true><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0, O1, O2);
-	else if (small)
-		pool_kernel<T, uint32_t, false><<<grid, THREADS, 0, st>>>(x, y, yi, (uint32_t)rows, I0, I1, I2, O0, O1, O2);
-	else if (wide)
-		pool_kernel<T, uint64_t, true><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0, O1, O2);
-	else
-		pool_kernel<T, uint64_t, false><<<grid, THREADS, 0, st>>>(x, y, yi, (uint64_t)rows, I0, I1, I2, O0, O1, O2);
-	return cudaGetLastError() == cudaSuccess ? KB_OK : KB_ERR_LAUNCH;
+#if IS_MAX
+	if (yi)
+		return launch_outputs<T, true>(x, y, yi, rows, grid, small, wide, I0, I1, I2, O0, O1, O2, st);
+#endif
+	return launch_outputs<T, false>(x, y, nullptr, rows, grid, small, wide, I0, I1, I2, O0, O1, O2, st);
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
