@@ -294,7 +294,11 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 
 	/* judged: candidates with a verdict; a wall-clock budget can end a
 	 * round before every one of its candidates was judged. */
-	buf_printf(&b, "## Trajectory\n\n| round | candidates | judged | correct | best this round (ms) | best so far (ms) | %% of eager | idea that got there |\n|---|---|---|---|---|---|---|---|\n");
+	/* The last column names the best so far and the idea that made it,
+	 * once: a round that did not beat it says so. */
+	buf_printf(&b, "## Trajectory\n\n| round | candidates | judged | correct | best this round (ms) | best so far (ms) | %% of eager | the best so far, and the idea that got there |\n|---|---|---|---|---|---|---|---|\n");
+	int64_t prev_best = 0;
+	int prev_round = -1;
 	for (int r = 0; r <= s->run.rounds; r++) {
 		int n = 0, judged = 0, ok = 0;
 		const struct cand_row *br = NULL;
@@ -317,9 +321,18 @@ static char *summary(struct search *s, const struct cand_row *w, const struct se
 		char round_best[32] = "-";
 		if (br)
 			snprintf(round_best, sizeof round_best, "%.4f", br->median_ms);
-		buf_printf(&b, "| %d | %d | %d | %d | %s | %.4f | %.0f%% | %s |\n", r, n, judged, ok, round_best,
-			   bs ? bs->median_ms : 0, bs ? bs->pct_eager : 0,
-			   idea ? idea->text : bs ? bs->origin : "-");
+		buf_printf(&b, "| %d | %d | %d | %d | %s | %.4f | %.0f%% | ", r, n, judged, ok, round_best,
+			   bs ? bs->median_ms : 0, bs ? bs->pct_eager : 0);
+		if (!bs)
+			buf_printf(&b, "- |\n");
+		else if (bs->id == prev_best)
+			buf_printf(&b, "#%lld, as in round %d |\n", (long long)bs->id, prev_round);
+		else
+			buf_printf(&b, "#%lld: %s |\n", (long long)bs->id, idea ? idea->text : bs->origin);
+		if (bs && bs->id != prev_best) {
+			prev_best = bs->id;
+			prev_round = r;
+		}
 	}
 
 	buf_printf(&b, "\n## Ideas by category\n\n| category | ideas | candidates | correct | best speed-up over parent |\n|---|---|---|---|---|\n");
