@@ -603,6 +603,11 @@ static bool pool(const struct compute *c, struct recognition *r, struct buf *b)
 			 g->tensors[g->outputs[k]].ndim == tx->ndim;
 	if (served)
 		buf_printf(b, "#define POOL_OP %s\n", max ? "POOL_OP_MAX" : "POOL_OP_AVG");
+	/* The maxima's indices are a result: pool_nd's start line for 3-D
+	 * pools (ROWS=0 at other settings) is not for a model that asks for
+	 * them, where every ROWS is the same indexed kernel. */
+	if (served && g->n_outputs == 2)
+		def_int(b, "POOL_INDICES", 1);
 	return true;
 }
 

@@ -16,6 +16,7 @@
 // same: ROWS=1 TILE_H=8 as TILE_H=16
 // same: ROWS=1 TILE_H=32 as TILE_H=16
 // check: ROWS=2 TILE_H=4 THREADS=64 VEC=1
+// start sm_90a POOL_D !POOL_INDICES: ROWS=0 THREADS=256 OPT=4
 // check: ROWS=2 TILE_H=32 THREADS=1024
 /*
  * pool_nd.cu - max and average pooling over the last 1, 2 or 3 dims (the

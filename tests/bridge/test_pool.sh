@@ -49,7 +49,8 @@ want odd_pool_max1d "POOL_OP POOL_OP_MAX" "POOL_W 5" "POOL_STRIDE_W 2" "POOL_PAD
 want odd_pool_max1d_wide "POOL_OP POOL_OP_MAX" "POOL_W 7" "POOL_STRIDE_W 1" "POOL_PAD_W 3" "POOL_DIL_W 2" "POOL_CEIL 0"
 want odd_pool_max2d_fp16 "POOL_OP POOL_OP_MAX" "POOL_H 3" "POOL_W 4" "POOL_STRIDE_H 2" "POOL_STRIDE_W 3" \
 	"POOL_PAD_H 1" "POOL_PAD_W 2" "POOL_DIL_H 2" "POOL_DIL_W 1"
-want odd_pool_max3d_indices "POOL_OP POOL_OP_MAX" "POOL_D 3" "POOL_STRIDE_D 2" "POOL_CEIL 0"
+want odd_pool_max3d_indices "POOL_OP POOL_OP_MAX" "POOL_D 3" "POOL_STRIDE_D 2" "POOL_CEIL 0" "POOL_INDICES 1"
+lacks odd_pool_max3d_nan POOL_INDICES
 want odd_pool_avg1d "POOL_OP POOL_OP_AVG" "POOL_W 4" "POOL_STRIDE_W 3" "POOL_COUNT_PAD 0" "POOL_CEIL 1"
 want odd_pool_avg2d_bf16 "POOL_OP POOL_OP_AVG" "POOL_H 5" "POOL_W 5" "POOL_COUNT_PAD 1"
 want odd_pool_avg2d_unbatched "POOL_OP POOL_OP_AVG" "POOL_H 3" "POOL_W 3" "POOL_COUNT_PAD 0"
@@ -89,19 +90,26 @@ for name in with_relu indices_only flattened transposed; do
 done
 describe "$tmp/values_only.py"
 want values_only "POOL_OP POOL_OP_MAX" "POOL_D 3"
+lacks values_only POOL_INDICES
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters).
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
-for f in "$tmp"/p/odd_pool_avg1d.py "$tmp"/p/odd_pool_max3d_indices.py "$tmp/with_relu.py" "$tmp/indices_only.py"; do
+for f in "$tmp"/p/odd_pool_avg1d.py "$tmp"/p/odd_pool_max3d_indices.py "$tmp"/p/odd_pool_max3d_nan.py \
+	"$tmp/with_relu.py" "$tmp/indices_only.py"; do
 	name=$(basename "$f" .py)
-	# Once each: ROWS=2 has no start line (measured slower than ROWS=0 on
-	# level 1's 3-D pools: bench/device-2026-12-06j-h100.md); an idea offers it.
+	# ROWS=2 has no start line (measured slower than ROWS=0 on level 1's
+	# 3-D pools: bench/device-2026-12-06j-h100.md); an idea offers it. A
+	# 3-D pool without indices also holds the sm_90a start line (ROWS=0),
+	# not with indices (every ROWS is then the indexed kernel) nor on
+	# another target.
 	case $name in
 	with_relu | indices_only) w=0 ;;
+	odd_pool_max3d_nan) w=2 ;;
 	*) w=1 ;;
 	esac
 	round0_holds pool_nd "$f" "$w"
 done
+round0_holds pool_nd "$tmp"/p/odd_pool_max3d_nan.py 1 --arch sm_80
 
 # A run on the fake GPU (fake_gpu_run): the rounds after 0 propose the
 # catalogue's pool-* ideas, and their kernels are pool_nd's.
