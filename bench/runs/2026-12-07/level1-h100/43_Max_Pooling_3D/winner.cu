@@ -1,5 +1,5 @@
-// kbreed winner for 43_Max_Pooling_3D: 1.5468 ms on NVIDIA H100 80GB HBM3 = 253% of PyTorch eager (3.9172 ms), 103% of the floor.
-// Run 1, candidate 7, round 1. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 43_Max_Pooling_3D: 1.5267 ms on NVIDIA H100 80GB HBM3 = 257% of PyTorch eager (3.9173 ms), 104% of the floor.
+// Run 1, candidate 2, round 0. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template pool_nd
@@ -47,6 +47,7 @@
 // same: ROWS=1 TILE_H=8 as TILE_H=16
 // same: ROWS=1 TILE_H=32 as TILE_H=16
 // check: ROWS=2 TILE_H=4 THREADS=64 VEC=1
+// start sm_90a POOL_D !POOL_INDICES: ROWS=0 THREADS=256 OPT=4
 // check: ROWS=2 TILE_H=32 THREADS=1024
 /*
  * pool_nd.cu - max and average pooling over the last 1, 2 or 3 dims (the
