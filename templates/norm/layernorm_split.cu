@@ -4,9 +4,11 @@
 // knob THREADS: 256 512 1024 | default 512 | category parallelism | threads per block
 // knob VEC: 1 2 4 | default 4 | category memory access | floats per load and store (float, float2, float4)
 // knob BLOCKS_PER_SM: 1 2 4 | default 1 | category parallelism | resident blocks per SM of the persistent cooperative grid (lowered to what fits)
-// knob SMEM_CACHE: 0 1 | default 1 | category memory access | 1 = each block keeps its slice of the current row in shared memory (x read from DRAM once); 0 = the normalise step re-reads x, hoping for L2 hits
+// knob SMEM_CACHE: 0 1 | default 1 | category memory access | 1 = each block keeps its slice of the current row in shared memory (x read from DRAM once; as much of the slice as fits); 0 = the normalise step re-reads x, hoping for L2 hits
 // knob HINTS: 0 1 2 | default 1 | category memory access | cache hints: 0 = none; 1 = x loaded with __ldcs and y stored with __stcs (evict-first); 2 = as 1, and weight and bias loaded under an L2 evict_last policy so they stay in L2 from row to row
 // knob UNROLL: 1 2 4 | default 2 | category control flow | vectors per thread per loop iteration, all loaded before use
+// knob ROWS: 1 2 | default 1 | category memory access | rows normalised per sweep over the slice: 2 reads each weight and bias vector once for two rows and meets at half the grid barriers, and holds two rows' slices in shared memory (where they do not fit, the rest of each slice is read from global memory again)
+// check: ROWS=2 SMEM_CACHE=0 VEC=2
 /*
  * layernorm_split.cu - nn.LayerNorm over the trailing dims, eps 1e-5, with
  * elementwise affine:  y = (x - mean) / sqrt(var + eps) * weight + bias,
@@ -21,30 +23,34 @@
  * Strategy: few, huge rows, so every row is split across the WHOLE GPU. One
  * persistent cooperative kernel (cudaLaunchCooperativeKernel, grid = SMs x
  * BLOCKS_PER_SM, checked against occupancy); block j owns the same
- * contiguous slice of D (cv vectors) in every row. Per row r:
- *   grid_barrier(); every block adds the grid's partial (s1, s2) pairs of row r
- *   in double -> mean, rstd; then one fused loop over the slice (ascending
- *   on even rows, descending on odd rows: see slice_pass) normalises
- *   row r (x from shared memory with SMEM_CACHE=1, else re-read from L2)
- *   while loading row r+1 (into shared memory) and accumulating its shifted
- *   sums s1 = sum(x - K), s2 = sum((x - K)^2), K = x[r+1, 0], in float per
- *   loop iteration and double per thread; the block's pair goes to a
- *   double-buffered scratch array (parity r+1): the call's own, 2 x grid
- *   pairs by cudaMallocAsync on its stream (every pair is written before
- *   the grid barrier that precedes its reading, so it needs no zeroing),
- *   freed by cudaFreeAsync on the stream after the kernel, so that calls
- *   on several streams at once do not share it.
- * So reads of row r+1 overlap the writes of row r, x crosses DRAM once with
- * SMEM_CACHE=1 (slices of 127 KB per SM for D = 4M fit shared memory).
- * Weight and bias (32 MB for the suite problem) are read once per row: they
- * should stay in L2, but measured on an H100 (HINTS=1) they do not, and
+ * contiguous slice of D (cv vectors) in every row. The rows go in groups of
+ * ROWS. Per group (rows r0 .. r0+ROWS-1):
+ *   grid_barrier(); every block adds the grid's partial (s1, s2) pairs of
+ *   each row of the group in double -> mean, rstd; then one fused loop over
+ *   the slice (ascending on even groups, descending on odd ones: see
+ *   slice_pass) normalises the group (x from shared memory) while loading
+ *   the next group (into shared memory) and accumulating each of its rows'
+ *   shifted sums s1 = sum(x - K), s2 = sum((x - K)^2), K = x[row, 0], in
+ *   float per loop iteration and double per thread; the block's pairs go to
+ *   a double-buffered scratch array (parity of the group): the call's own,
+ *   2 x ROWS x grid pairs by cudaMallocAsync on its stream (every pair is
+ *   written before the grid barrier that precedes its reading, so it needs
+ *   no zeroing), freed by cudaFreeAsync on the stream after the kernel, so
+ *   that calls on several streams at once do not share it.
+ * So reads of the next group overlap the writes of this one, and x crosses
+ * DRAM once where the slices fit shared memory (ROWS slots of cap vectors
+ * per block; past cap, a slice's x is read from global memory again: 127 KB
+ * of slice per SM for D = 4M, one row fits, two do not quite).
+ * Weight and bias (32 MB for the suite problem) are read once per group:
+ * they should stay in L2, but measured on an H100 (HINTS=1) they do not, and
  * 16 rows x 32 MB of re-reads make the kernel 0.43 ms against a 0.19 ms
- * floor; HINTS=2 asks L2 to keep them (evict_last policy), untested on a
- * GPU when written. One grid barrier per row (templates/common/grid_barrier.cuh,
- * on a word after the partials, zeroed on the stream before the launch). With SMEM_CACHE=1 and a slice too big
- * for shared memory, the SMEM_CACHE=0 path runs. The vector path needs
- * D % VEC == 0 and x, w, b, y aligned to VEC*4 bytes; otherwise the VEC=1
- * instantiation runs.
+ * floor; HINTS=2 asks L2 to keep them (evict_last policy: 0.33 ms, L2 still
+ * missing about a third of them), ROWS=2 reads them half as often and meets
+ * at half the grid barriers. One grid barrier per group
+ * (templates/common/grid_barrier.cuh, on a word after the partials, zeroed
+ * on the stream before the launch). SMEM_CACHE=0 holds nothing in shared
+ * memory (cap 0). The vector path needs D % VEC == 0 and x, w, b, y aligned
+ * to VEC*4 bytes; otherwise the VEC=1 instantiation runs.
  */
 #ifndef THREADS
 #define THREADS 512
@@ -64,6 +70,9 @@
 #ifndef UNROLL
 #define UNROLL 2
 #endif
+#ifndef ROWS
+#define ROWS 1
+#endif
 
 #include <cuda_runtime.h>
 #include <math.h>
@@ -79,6 +88,7 @@ static_assert(BLOCKS_PER_SM >= 1 && BLOCKS_PER_SM <= 8, "BLOCKS_PER_SM");
 static_assert(SMEM_CACHE == 0 || SMEM_CACHE == 1, "SMEM_CACHE is 0 or 1");
 static_assert(HINTS >= 0 && HINTS <= 2, "HINTS is 0, 1 or 2");
 static_assert(UNROLL >= 1 && UNROLL <= 8, "UNROLL");
+static_assert(ROWS == 1 || ROWS == 2, "ROWS is 1 or 2");
 
 KBREED_CANDIDATE_ABI
 
@@ -86,6 +96,9 @@ KBREED_CANDIDATE_ABI
 #define NWARPS (THREADS / 32)
 #define LB_MIN (BLOCKS_PER_SM * THREADS <= 2048 ? BLOCKS_PER_SM : 2048 / THREADS)
 #define LN_MAX_GRID 4096
+/* shared memory of an SM not for the cache, per block: the driver's 1 KB,
+ * the static sh, and some slack */
+#define LN_SMEM_RESERVE (1024 + NWARPS * (int)sizeof(double2) + 64)
 
 
 template <int V> struct vec_t;
@@ -181,96 +194,139 @@ __device__ __forceinline__ float4 load_wb(const float4 *p, uint64_t pol)
 #endif
 }
 
-/* UNROLL vectors per thread of one slice_pass iteration; GUARD checks i < n. */
+/* One sweep over a block's slice: what every slice_step of it needs. The
+ * group being normalised is rows r0 .. r0+kc-1 (kc <= ROWS), the next group
+ * rn .. rn+kn-1 is loaded; all pointers are offset to the slice's start. */
+template <int V> struct sweep_t {
+	typedef typename vec_t<V>::T T;
+	T *sx;                /* the cache: ROWS slots of cap vectors each */
+	int cap;              /* vectors of each slot held in shared memory (0: none) */
+	int n;                /* the slice's length in vectors */
+	int kc, kn;           /* rows normalised and rows loaded by this sweep */
+	const T *xc[ROWS];    /* x of the rows normalised */
+	T *y[ROWS];           /* y of the rows normalised */
+	const T *xn[ROWS];    /* x of the rows loaded */
+	const T *w, *b;
+	float mean[ROWS], rstd[ROWS], shift[ROWS];
+};
+
+/* UNROLL vectors per thread of one slice_pass iteration; GUARD checks i < n.
+ * Vector i of row slot k lives in sx[k * cap + i] when i < cap; past cap it
+ * is read again from global memory (the part of a slice that shared memory
+ * cannot hold: loaded for the statistics without an evict-first hint, so
+ * that the second read may still hit L2). */
 template <int V, bool CACHE, bool DO_NORM, bool DO_NEXT, bool GUARD>
-__device__ __forceinline__ void slice_step(
-	typename vec_t<V>::T *sx, const typename vec_t<V>::T *__restrict__ xc,
-	const typename vec_t<V>::T *__restrict__ xn, const typename vec_t<V>::T *__restrict__ wv,
-	const typename vec_t<V>::T *__restrict__ bv, typename vec_t<V>::T *__restrict__ yv,
-	int i0, int n, float mean, float rstd, float Kn, double &s1, double &s2)
+__device__ __forceinline__ void slice_step(const sweep_t<V> &s, int i0, double (&s1)[ROWS],
+					   double (&s2)[ROWS])
 {
 	typedef typename vec_t<V>::T T;
-	T cur[UNROLL], nxt[UNROLL], w[UNROLL], b[UNROLL];
+	T cur[UNROLL][ROWS], nxt[UNROLL][ROWS], w[UNROLL], b[UNROLL];
 	const uint64_t pol = DO_NORM ? wb_policy() : 0;
 #pragma unroll
 	for (int u = 0; u < UNROLL; u++) {
-		int i = i0 + u * THREADS;
-		if (!GUARD || i < n) {
-			if (DO_NEXT)
-				nxt[u] = CACHE ? load_x(xn + i) : xn[i];
+		const int i = i0 + u * THREADS;
+		const bool held = CACHE && i < s.cap;
+		if (!GUARD || i < s.n) {
+#pragma unroll
+			for (int k = 0; k < ROWS; k++)
+				if (DO_NEXT && k < s.kn)
+					nxt[u][k] = held ? load_x(s.xn[k] + i) : s.xn[k][i];
 			if (DO_NORM) {
-				cur[u] = CACHE ? sx[i] : load_x(xc + i);
-				w[u] = load_wb(wv + i, pol);
-				b[u] = load_wb(bv + i, pol);
+#pragma unroll
+				for (int k = 0; k < ROWS; k++)
+					if (k < s.kc)
+						cur[u][k] = held ? s.sx[k * s.cap + i] : load_x(s.xc[k] + i);
+				w[u] = load_wb(s.w + i, pol);
+				b[u] = load_wb(s.b + i, pol);
 			}
 		}
 	}
-	float f1 = 0.0f, f2 = 0.0f;
+	float f1[ROWS], f2[ROWS];
+#pragma unroll
+	for (int k = 0; k < ROWS; k++)
+		f1[k] = f2[k] = 0.0f;
 #pragma unroll
 	for (int u = 0; u < UNROLL; u++) {
-		int i = i0 + u * THREADS;
-		if (!GUARD || i < n) {
-			if (DO_NORM)
-				store_y(yv + i, normv(cur[u], mean, rstd, w[u], b[u]));
-			if (DO_NEXT) {
-				if (CACHE)
-					sx[i] = nxt[u];
+		const int i = i0 + u * THREADS;
+		const bool held = CACHE && i < s.cap;
+		if (!GUARD || i < s.n) {
 #pragma unroll
-				for (int j = 0; j < V; j++) {
-					float d = comp(nxt[u], j) - Kn;
-					f1 += d;
-					f2 = fmaf(d, d, f2);
+			for (int k = 0; k < ROWS; k++) {
+				if (DO_NORM && k < s.kc)
+					store_y(s.y[k] + i, normv(cur[u][k], s.mean[k], s.rstd[k], w[u], b[u]));
+				if (DO_NEXT && k < s.kn) {
+					if (held)
+						s.sx[k * s.cap + i] = nxt[u][k];
+#pragma unroll
+					for (int j = 0; j < V; j++) {
+						float d = comp(nxt[u][k], j) - s.shift[k];
+						f1[k] += d;
+						f2[k] = fmaf(d, d, f2[k]);
+					}
 				}
 			}
 		}
 	}
 	if (DO_NEXT) {
-		s1 += (double)f1;
-		s2 += (double)f2;
+#pragma unroll
+		for (int k = 0; k < ROWS; k++) {
+			s1[k] += (double)f1[k];
+			s2[k] += (double)f2[k];
+		}
 	}
 }
 
 /*
- * One loop over this block's slice of n vectors (all pointers already offset
- * to the slice start); thread t handles vectors t, t + THREADS, ... in
- * chunks of UNROLL, in ascending chunk order, or descending when rev:
- *   DO_NORM: y[row] = normalised (x from shared memory or from global xc)
- *   DO_NEXT: load the next row xn (into shared memory when CACHE) and
- *            accumulate its shifted sums into s1, s2.
- * Alternating the direction from row to row means that the weight and bias
- * lines used last by one row are the first the next row asks for: when L2
- * cannot hold all of weight and bias, part of them still hits, instead of
- * none under the LRU-like thrash of a cyclic sweep.
+ * One loop over this block's slice of n vectors; thread t handles vectors
+ * t, t + THREADS, ... in chunks of UNROLL, in ascending chunk order, or
+ * descending when rev:
+ *   DO_NORM: y of the kc rows normalised (x from shared memory up to cap,
+ *            from global memory past it)
+ *   DO_NEXT: x of the kn next rows loaded (into shared memory up to cap) and
+ *            their shifted sums accumulated into s1, s2.
+ * A thread owns the same vectors in every sweep, so its reads of a slot
+ * precede its own writes of the next row into it: no barrier is needed.
+ * Alternating the direction from sweep to sweep means that the weight and
+ * bias lines used last by one sweep are the first the next asks for: when
+ * L2 cannot hold all of weight and bias, part of them still hits, instead
+ * of none under the LRU-like thrash of a cyclic sweep.
  */
 template <int V, bool CACHE, bool DO_NORM, bool DO_NEXT>
-__device__ __forceinline__ void slice_pass(
-	typename vec_t<V>::T *sx, const typename vec_t<V>::T *__restrict__ xc,
-	const typename vec_t<V>::T *__restrict__ xn, const typename vec_t<V>::T *__restrict__ wv,
-	const typename vec_t<V>::T *__restrict__ bv, typename vec_t<V>::T *__restrict__ yv,
-	int n, bool rev, float mean, float rstd, float Kn, double &s1, double &s2)
+__device__ __forceinline__ void slice_pass(const sweep_t<V> &s, bool rev, double (&s1)[ROWS],
+					   double (&s2)[ROWS])
 {
 	const int t = threadIdx.x;
 	const int step = UNROLL * THREADS;
 	/* full chunks c (t + c*step + (UNROLL-1)*THREADS < n), then maybe a partial one */
-	const int last = n - 1 - t - (UNROLL - 1) * THREADS;
+	const int last = s.n - 1 - t - (UNROLL - 1) * THREADS;
 	const int nfull = last >= 0 ? last / step + 1 : 0;
-	const bool partial = t + nfull * step < n;
+	const bool partial = t + nfull * step < s.n;
 	if (!rev) {
 		for (int c = 0; c < nfull; c++)
-			slice_step<V, CACHE, DO_NORM, DO_NEXT, false>(sx, xc, xn, wv, bv, yv, t + c * step,
-								      n, mean, rstd, Kn, s1, s2);
+			slice_step<V, CACHE, DO_NORM, DO_NEXT, false>(s, t + c * step, s1, s2);
 		if (partial)
-			slice_step<V, CACHE, DO_NORM, DO_NEXT, true>(sx, xc, xn, wv, bv, yv,
-								     t + nfull * step, n, mean, rstd, Kn,
-								     s1, s2);
+			slice_step<V, CACHE, DO_NORM, DO_NEXT, true>(s, t + nfull * step, s1, s2);
 	} else {
 		if (partial)
-			slice_step<V, CACHE, DO_NORM, DO_NEXT, true>(sx, xc, xn, wv, bv, yv,
-								     t + nfull * step, n, mean, rstd, Kn,
-								     s1, s2);
+			slice_step<V, CACHE, DO_NORM, DO_NEXT, true>(s, t + nfull * step, s1, s2);
 		for (int c = nfull - 1; c >= 0; c--)
-			slice_step<V, CACHE, DO_NORM, DO_NEXT, false>(sx, xc, xn, wv, bv, yv, t + c * step,
-								      n, mean, rstd, Kn, s1, s2);
+			slice_step<V, CACHE, DO_NORM, DO_NEXT, false>(s, t + c * step, s1, s2);
+	}
+}
+
+/* The block's (s1, s2) of each row loaded by the sweep into the partials
+ * pp[k * G + blk] (every thread calls it: block reductions). */
+__device__ __forceinline__ void post_sums(const double (&s1)[ROWS], const double (&s2)[ROWS],
+					  int kn, double2 *sh, double2 *pp)
+{
+#pragma unroll
+	for (int k = 0; k < ROWS; k++) {
+		if (k >= kn)
+			break;
+		double2 t = kb_block_reduce<NWARPS>(make_double2(s1[k], s2[k]), sh, kb_sum2(),
+						    make_double2(0.0, 0.0));
+		if (threadIdx.x == 0)
+			pp[(size_t)k * gridDim.x + blockIdx.x] = t;
 	}
 }
 
@@ -278,87 +334,107 @@ template <int V, bool CACHE>
 __global__ void __launch_bounds__(THREADS, LB_MIN)
 ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 	const float *__restrict__ b, float *__restrict__ y, int64_t R, int64_t D, int64_t cv,
-	double2 *__restrict__ part, unsigned int *bar)
+	int cap, double2 *__restrict__ part, unsigned int *bar)
 {
-	/* part: the call's scratch, [parity][block] (s1, s2), 2 x gridDim.x pairs;
-	 * bar: the grid barrier's word, zero at the launch */
+	/* part: the call's scratch, [parity][row slot][block] (s1, s2),
+	 * 2 x ROWS x gridDim.x pairs; bar: the grid barrier's word, zero at the
+	 * launch */
 	typedef typename vec_t<V>::T T;
 	extern __shared__ float4 smem_raw[];
-	T *sx = reinterpret_cast<T *>(smem_raw);
 	__shared__ double2 sh[NWARPS];
 	const int G = gridDim.x, blk = blockIdx.x;
 	const int64_t nv = D / V;
 	const int64_t v0 = (int64_t)blk * cv < nv ? (int64_t)blk * cv : nv;
 	const int64_t v1 = v0 + cv < nv ? v0 + cv : nv;
-	const int n = (int)(v1 - v0); /* slice length: < 2^31 (cv is bounded) */
-	const T *wv = reinterpret_cast<const T *>(w) + v0;
-	const T *bv = reinterpret_cast<const T *>(b) + v0;
-
-	/* prologue: row 0 */
-	{
-		double s1 = 0.0, s2 = 0.0;
-		float K0 = __ldg(x);
-		slice_pass<V, CACHE, false, true>(sx, nullptr, reinterpret_cast<const T *>(x) + v0,
-						  wv, bv, nullptr, n, true, 0.0f, 0.0f, K0, s1, s2);
-		double2 t = kb_block_reduce<NWARPS>(make_double2(s1, s2), sh, kb_sum2(),
-						    make_double2(0.0, 0.0));
-		if (threadIdx.x == 0)
-			part[blk] = t;
+	sweep_t<V> s;
+	s.sx = reinterpret_cast<T *>(smem_raw);
+	s.cap = CACHE ? cap : 0;
+	s.n = (int)(v1 - v0); /* slice length: < 2^31 (cv is bounded) */
+	s.w = reinterpret_cast<const T *>(w) + v0;
+	s.b = reinterpret_cast<const T *>(b) + v0;
+#pragma unroll
+	for (int k = 0; k < ROWS; k++) {
+		s.xc[k] = s.xn[k] = nullptr;
+		s.y[k] = nullptr;
+		s.mean[k] = s.rstd[k] = s.shift[k] = 0.0f;
 	}
-	for (int64_t r = 0; r < R; r++) {
-		grid_barrier(bar);
-		/* statistics of row r from the grid's partials */
-		const double2 *pp = part + (r & 1) * G;
-		double2 a = make_double2(0.0, 0.0);
-		for (int k = threadIdx.x; k < G; k += THREADS) {
-			double2 p = __ldcg(pp + k);
-			a.x += p.x;
-			a.y += p.y;
-		}
-		a = kb_block_reduce<NWARPS>(a, sh, kb_sum2(), make_double2(0.0, 0.0));
-		const float K = __ldg(x + r * D);
-		double m1 = a.x / (double)D;
-		double var = a.y / (double)D - m1 * m1;
-		if (var < 0.0)
-			var = 0.0;
-		const float mean = (float)((double)K + m1);
-		const float rstd = (float)(1.0 / sqrt(var + LN_EPS));
 
-		const T *xc = reinterpret_cast<const T *>(x + r * D) + v0;
-		T *yv = reinterpret_cast<T *>(y + r * D) + v0;
-		double s1 = 0.0, s2 = 0.0;
-		if (r + 1 < R) {
-			const T *xn = reinterpret_cast<const T *>(x + (r + 1) * D) + v0;
-			const float Kn = __ldg(x + (r + 1) * D);
-			slice_pass<V, CACHE, true, true>(sx, xc, xn, wv, bv, yv, n, (r & 1) != 0, mean,
-							 rstd, Kn, s1, s2);
-			double2 t = kb_block_reduce<NWARPS>(make_double2(s1, s2), sh, kb_sum2(),
-							    make_double2(0.0, 0.0));
-			if (threadIdx.x == 0)
-				part[((r + 1) & 1) * G + blk] = t;
+	/* prologue: the first group's rows loaded, their sums posted (parity 0) */
+	{
+		double s1[ROWS] = {}, s2[ROWS] = {};
+		s.kc = 0;
+		s.kn = R < ROWS ? (int)R : ROWS;
+#pragma unroll
+		for (int k = 0; k < ROWS; k++)
+			if (k < s.kn) {
+				s.xn[k] = reinterpret_cast<const T *>(x + k * D) + v0;
+				s.shift[k] = __ldg(x + k * D);
+			}
+		slice_pass<V, CACHE, false, true>(s, true, s1, s2);
+		post_sums(s1, s2, s.kn, sh, part);
+	}
+	int64_t g = 0; /* the group: rows g*ROWS .. */
+	for (int64_t r0 = 0; r0 < R; r0 += ROWS, g++) {
+		grid_barrier(bar);
+		/* statistics of rows r0.. from the grid's partials (parity g) */
+		const double2 *pp = part + (size_t)(g & 1) * ROWS * G;
+		s.kc = R - r0 < ROWS ? (int)(R - r0) : ROWS;
+#pragma unroll
+		for (int k = 0; k < ROWS; k++) {
+			if (k >= s.kc)
+				break;
+			double2 a = make_double2(0.0, 0.0);
+			for (int j = threadIdx.x; j < G; j += THREADS) {
+				double2 p = __ldcg(pp + (size_t)k * G + j);
+				a.x += p.x;
+				a.y += p.y;
+			}
+			a = kb_block_reduce<NWARPS>(a, sh, kb_sum2(), make_double2(0.0, 0.0));
+			const int64_t r = r0 + k;
+			double m1 = a.x / (double)D;
+			double var = a.y / (double)D - m1 * m1;
+			if (var < 0.0)
+				var = 0.0;
+			s.mean[k] = (float)((double)__ldg(x + r * D) + m1);
+			s.rstd[k] = (float)(1.0 / sqrt(var + LN_EPS));
+			s.xc[k] = reinterpret_cast<const T *>(x + r * D) + v0;
+			s.y[k] = reinterpret_cast<T *>(y + r * D) + v0;
+		}
+		const int64_t rn = r0 + ROWS;
+		s.kn = rn >= R ? 0 : R - rn < ROWS ? (int)(R - rn) : ROWS;
+#pragma unroll
+		for (int k = 0; k < ROWS; k++)
+			if (k < s.kn) {
+				s.xn[k] = reinterpret_cast<const T *>(x + (rn + k) * D) + v0;
+				s.shift[k] = __ldg(x + (rn + k) * D);
+			}
+		double s1[ROWS] = {}, s2[ROWS] = {};
+		if (s.kn > 0) {
+			slice_pass<V, CACHE, true, true>(s, (g & 1) != 0, s1, s2);
+			post_sums(s1, s2, s.kn, sh, part + (size_t)((g + 1) & 1) * ROWS * G);
 		} else {
-			slice_pass<V, CACHE, true, false>(sx, xc, nullptr, wv, bv, yv, n, (r & 1) != 0,
-							  mean, rstd, 0.0f, s1, s2);
+			slice_pass<V, CACHE, true, false>(s, (g & 1) != 0, s1, s2);
 		}
 	}
 }
 
-static int g_sms = 0, g_optin = 0;
+static int g_sms = 0, g_optin = 0, g_per_sm = 0;
 
-/* The kernel on G blocks, with the call's own partials (2 x G pairs) and
- * barrier word, allocated, zeroed (the word) and freed on st. */
+/* The kernel on G blocks, with the call's own partials (2 x ROWS x G pairs)
+ * and barrier word, allocated, zeroed (the word) and freed on st. */
 template <int V, bool CACHE>
 static int launch(const float *x, const float *w, const float *b, float *y, int64_t R,
-		  int64_t D, int G, int64_t cv, size_t smem, cudaStream_t st)
+		  int64_t D, int G, int64_t cv, int cap, size_t smem, cudaStream_t st)
 {
 	double2 *part = NULL;
 	int rc = KB_OK;
+	const size_t pairs = 2 * (size_t)ROWS * G;
 	kb_keep_pool_mapped();
-	if (cudaMallocAsync((void **)&part, 2 * (size_t)G * sizeof(double2) + sizeof(double2), st) != cudaSuccess)
+	if (cudaMallocAsync((void **)&part, pairs * sizeof(double2) + sizeof(double2), st) != cudaSuccess)
 		return KB_ERR_LAUNCH;
-	unsigned int *bar = reinterpret_cast<unsigned int *>(part + 2 * (size_t)G);
-	void *args[] = {(void *)&x, (void *)&w, (void *)&b, (void *)&y,
-			(void *)&R, (void *)&D, (void *)&cv, (void *)&part, (void *)&bar};
+	unsigned int *bar = reinterpret_cast<unsigned int *>(part + pairs);
+	void *args[] = {(void *)&x, (void *)&w, (void *)&b, (void *)&y, (void *)&R,
+			(void *)&D, (void *)&cv, (void *)&cap, (void *)&part, (void *)&bar};
 	cudaError_t e = cudaMemsetAsync(bar, 0, sizeof *bar, st);
 	if (e == cudaSuccess)
 		e = cudaLaunchCooperativeKernel((const void *)ln_coop<V, CACHE>, dim3(G), dim3(THREADS), args,
@@ -388,23 +464,43 @@ static int run(const float *x, const float *w, const float *b, float *y, int64_t
 				return KB_ERR_LAUNCH;
 			attr = true;
 		}
+		/* Of BLOCKS_PER_SM down to 1 blocks per SM, the one that holds the
+		 * most of x in shared memory (ROWS slots of cap vectors per block,
+		 * cap up to the slice: the SM's shared memory shared by its blocks),
+		 * the most blocks per SM among equals. */
+		int64_t bestG = 0, bestcv = 0, bestheld = 0;
+		int bestcap = 0;
 		for (int bps = BLOCKS_PER_SM; bps >= 1; bps--) {
 			int64_t G = (int64_t)g_sms * bps;
 			if (G > want)
 				G = want;
 			if (G > LN_MAX_GRID)
 				G = LN_MAX_GRID;
-			int64_t cv = (nv + G - 1) / G;
-			size_t smem = (size_t)cv * V * sizeof(float);
-			if (smem > (size_t)g_optin)
+			const int64_t cv = (nv + G - 1) / G;
+			int64_t budget = g_per_sm / bps - LN_SMEM_RESERVE;
+			if (budget > g_optin)
+				budget = g_optin;
+			int64_t cap = budget / ((int64_t)ROWS * V * (int64_t)sizeof(float));
+			if (cap > cv)
+				cap = cv;
+			if (cap < 1)
 				continue;
 			int nb = 0;
-			if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, ln_coop<V, true>, THREADS,
-									  smem) != cudaSuccess)
+			if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+				    &nb, ln_coop<V, true>, THREADS,
+				    (size_t)cap * ROWS * V * sizeof(float)) != cudaSuccess)
 				return KB_ERR_LAUNCH;
-			if ((int64_t)nb * g_sms >= G)
-				return launch<V, true>(x, w, b, y, R, D, (int)G, cv, smem, st);
+			const int64_t held = cap * G;
+			if ((int64_t)nb * g_sms >= G && held > bestheld) {
+				bestG = G;
+				bestcv = cv;
+				bestcap = (int)cap;
+				bestheld = held;
+			}
 		}
+		if (bestG > 0)
+			return launch<V, true>(x, w, b, y, R, D, (int)bestG, bestcv, bestcap,
+					       (size_t)bestcap * ROWS * V * sizeof(float), st);
 	}
 #endif
 	int nb = 0;
@@ -417,7 +513,7 @@ static int run(const float *x, const float *w, const float *b, float *y, int64_t
 	if (G > LN_MAX_GRID)
 		G = LN_MAX_GRID;
 	int64_t cv = (nv + G - 1) / G;
-	return launch<V, false>(x, w, b, y, R, D, (int)G, cv, 0, st);
+	return launch<V, false>(x, w, b, y, R, D, (int)G, cv, 0, 0, st);
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
@@ -453,6 +549,8 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		    cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, dev) != cudaSuccess ||
 		    !coop ||
 		    cudaDeviceGetAttribute(&g_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
+			    cudaSuccess ||
+		    cudaDeviceGetAttribute(&g_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev) !=
 			    cudaSuccess) {
 			g_sms = 0;
 			return KB_ERR_LAUNCH;

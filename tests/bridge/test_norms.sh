@@ -50,12 +50,13 @@ for f in "$tmp"/p/*.py; do
 		realise rownorm "$f" low THREADS=128 VEC=1 PER_ROW=1 CACHE=0 STREAM=0
 		realise rownorm "$f" high THREADS=1024 VEC=4 PER_ROW=2 CACHE=16 STREAM=1
 		realise rownorm "$f" mid PER_ROW=0 VEC=2 CACHE=4 ;;
-	odd_layernorm | odd_layernorm_vec)
+	odd_layernorm | odd_layernorm_vec | odd_layernorm_wide)
 		realise layernorm_row "$f" low THREADS=256 VEC=1 BLOCKS_PER_ROW=64 ROWS_PER_LAUNCH=1
 		realise layernorm_row "$f" high THREADS=1024 VEC=4 BLOCKS_PER_ROW=1024 ROWS_PER_LAUNCH=2
 		realise layernorm_split "$f" split
-		realise layernorm_split "$f" split-low THREADS=256 VEC=1 BLOCKS_PER_SM=1 SMEM_CACHE=0 HINTS=0 UNROLL=1
-		realise layernorm_split "$f" split-high THREADS=1024 VEC=4 BLOCKS_PER_SM=4 SMEM_CACHE=1 HINTS=2 UNROLL=4 ;;
+		realise layernorm_split "$f" split-low THREADS=256 VEC=1 BLOCKS_PER_SM=1 SMEM_CACHE=0 HINTS=0 UNROLL=1 ROWS=1
+		realise layernorm_split "$f" split-high THREADS=1024 VEC=4 BLOCKS_PER_SM=4 SMEM_CACHE=1 HINTS=2 UNROLL=4 ROWS=2
+		realise layernorm_split "$f" split-two ROWS=2 HINTS=2 UNROLL=1 ;;
 	esac
 done
 compile_realisations
