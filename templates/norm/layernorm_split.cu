@@ -8,7 +8,13 @@
 // knob HINTS: 0 1 2 | default 1 | category memory access | cache hints: 0 = none; 1 = x loaded with __ldcs and y stored with __stcs (evict-first); 2 = as 1, and weight and bias loaded under an L2 evict_last policy so they stay in L2 from row to row
 // knob UNROLL: 1 2 4 | default 2 | category control flow | vectors per thread per loop iteration, all loaded before use
 // knob ROWS: 1 2 | default 1 | category memory access | rows normalised per sweep over the slice: 2 reads each weight and bias vector once for two rows and meets at half the grid barriers, and holds two rows' slices in shared memory (where they do not fit, the rest of each slice is read from global memory again)
+// knob BULK: 0 1 | default 0 | category asynchronous | 1 = on sm_90 and later, where the slices of a group wholly fit shared memory and rows are float4s, x arrives by bulk copies (cp.async.bulk: one thread issues, an mbarrier per piece counts the bytes), a whole slice in flight at once and no registers holding loads; each piece refilled with the next group's row as soon as it is normalised
+// knob CHUNKS: 2 4 8 | default 4 | category asynchronous | BULK=1 only: pieces of a slice, each with its own mbarrier: more start the next group's load earlier in the writes, at one block barrier each
+// same: SMEM_CACHE=0 BULK=1 as BULK=0
+// same: BULK=0 CHUNKS=2 as CHUNKS=4
+// same: BULK=0 CHUNKS=8 as CHUNKS=4
 // check: ROWS=2 SMEM_CACHE=0 VEC=2
+// check: BULK=1 ROWS=2 CHUNKS=8 THREADS=256
 /*
  * layernorm_split.cu - nn.LayerNorm over the trailing dims, eps 1e-5, with
  * elementwise affine:  y = (x - mean) / sqrt(var + eps) * weight + bias,
@@ -73,6 +79,12 @@
 #ifndef ROWS
 #define ROWS 1
 #endif
+#ifndef BULK
+#define BULK 0
+#endif
+#ifndef CHUNKS
+#define CHUNKS 4
+#endif
 
 #include <cuda_runtime.h>
 #include <math.h>
@@ -81,6 +93,9 @@
 #include "../common/reduce.cuh" // kbreed:inline
 #include "../common/host.cuh" // kbreed:inline
 #include "../common/grid_barrier.cuh" // kbreed:inline
+#if BULK
+#include "../common/hopper.cuh" // kbreed:inline
+#endif
 
 static_assert(THREADS % 32 == 0 && THREADS >= 64 && THREADS <= 1024, "THREADS");
 static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
@@ -89,6 +104,8 @@ static_assert(SMEM_CACHE == 0 || SMEM_CACHE == 1, "SMEM_CACHE is 0 or 1");
 static_assert(HINTS >= 0 && HINTS <= 2, "HINTS is 0, 1 or 2");
 static_assert(UNROLL >= 1 && UNROLL <= 8, "UNROLL");
 static_assert(ROWS == 1 || ROWS == 2, "ROWS is 1 or 2");
+static_assert(BULK == 0 || BULK == 1, "BULK is 0 or 1");
+static_assert(CHUNKS >= 1 && CHUNKS <= 8, "CHUNKS");
 
 KBREED_CANDIDATE_ABI
 
@@ -98,7 +115,7 @@ KBREED_CANDIDATE_ABI
 #define LN_MAX_GRID 4096
 /* shared memory of an SM not for the cache, per block: the driver's 1 KB,
  * the static sh, and some slack */
-#define LN_SMEM_RESERVE (1024 + NWARPS * (int)sizeof(double2) + 64)
+#define LN_SMEM_RESERVE (1024 + NWARPS * (int)sizeof(double2) + 256)
 
 
 template <int V> struct vec_t;
@@ -418,13 +435,176 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 	}
 }
 
-static int g_sms = 0, g_optin = 0, g_per_sm = 0;
+#if BULK
+/*
+ * BULK=1 (sm_90, float4 slices wholly in shared memory): the same groups,
+ * statistics and writes as ln_coop, but x arrives by bulk copies
+ * (cp.async.bulk: thread 0 issues, an mbarrier per piece of a row slot
+ * counts the bytes), so that no register holds a load in flight and a whole
+ * slice is in flight at once, where ln_coop's loop keeps UNROLL vectors per
+ * thread in flight and waits a DRAM round trip for each. A slot's slice is
+ * CHUNKS pieces; each piece is refilled with the next group's row as soon as
+ * every thread has normalised it, so the next group's reads overlap this
+ * group's writes; the sums of the next group are then taken from shared
+ * memory, piece by piece as they land. Load number j of a piece completes
+ * its mbarrier's phase j: the group g normalised was load g, parity g & 1.
+ */
+__global__ void __launch_bounds__(THREADS, LB_MIN)
+ln_bulk(const float *__restrict__ x, const float *__restrict__ w, const float *__restrict__ b,
+	float *__restrict__ y, int64_t R, int64_t D, int64_t cv, int cap, double2 *__restrict__ part,
+	unsigned int *bar)
+{
+	(void)cap; /* the whole slice: cap == cv */
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+	extern __shared__ __align__(128) float4 slots[]; /* ROWS slots of n float4 */
+	__shared__ double2 sh[NWARPS];
+	__shared__ __align__(8) uint64_t full[ROWS][CHUNKS]; /* piece c of slot k has landed */
+	const int G = gridDim.x, blk = blockIdx.x, t = threadIdx.x;
+	const int64_t nv = D / 4;
+	const int64_t v0 = (int64_t)blk * cv < nv ? (int64_t)blk * cv : nv;
+	const int64_t v1 = v0 + cv < nv ? v0 + cv : nv;
+	const int n = (int)(v1 - v0);
+	const int pc = (n + CHUNKS - 1) / CHUNKS; /* float4s a piece; the last ones may be short or empty */
+	const float4 *wv = reinterpret_cast<const float4 *>(w) + v0;
+	const float4 *bv = reinterpret_cast<const float4 *>(b) + v0;
+	const uint64_t policy = l2_evict_first();
+	if (t == 0) {
+		for (int k = 0; k < ROWS; k++)
+			for (int c = 0; c < CHUNKS; c++)
+				mbar_init(smem_u32(&full[k][c]), 1);
+		asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+		asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+	}
+	__syncthreads();
+	/* Thread 0: piece c of row r into slot k. */
+	auto refill = [&](int k, int64_t r, int c) {
+		const int lo = c * pc, hi = min(lo + pc, n);
+		if (lo >= hi)
+			return;
+		const uint32_t mb = smem_u32(&full[k][c]), bytes = (uint32_t)(hi - lo) * 16u;
+		mbar_arrive_expect_tx(mb, bytes);
+		bulk_load(smem_u32(slots + (size_t)k * n + lo), x + r * D + 4 * (v0 + lo), bytes, mb, policy);
+	};
+	/* The block's sums of the kn rows from rn in their slots (load parity
+	 * par), posted to pp: every thread calls it. */
+	auto take_sums = [&](int64_t rn, int kn, uint32_t par, double2 *pp) {
+		double s1[ROWS] = {}, s2[ROWS] = {};
+#pragma unroll
+		for (int k = 0; k < ROWS; k++) {
+			if (k >= kn)
+				break;
+			const float K = __ldg(x + (rn + k) * D);
+			for (int c = 0; c < CHUNKS; c++) {
+				const int lo = c * pc, hi = min(lo + pc, n);
+				if (lo >= hi)
+					break;
+				mbar_wait(smem_u32(&full[k][c]), par);
+				float f1 = 0.0f, f2 = 0.0f;
+				for (int i = lo + t; i < hi; i += THREADS) {
+					const float4 v = slots[(size_t)k * n + i];
+					const float d0 = v.x - K, d1 = v.y - K, d2 = v.z - K, d3 = v.w - K;
+					f1 += (d0 + d1) + (d2 + d3);
+					f2 = fmaf(d0, d0, fmaf(d1, d1, fmaf(d2, d2, fmaf(d3, d3, f2))));
+				}
+				s1[k] += (double)f1;
+				s2[k] += (double)f2;
+			}
+		}
+		post_sums(s1, s2, kn, sh, pp);
+	};
 
-/* The kernel on G blocks, with the call's own partials (2 x ROWS x G pairs)
- * and barrier word, allocated, zeroed (the word) and freed on st. */
-template <int V, bool CACHE>
-static int launch(const float *x, const float *w, const float *b, float *y, int64_t R,
-		  int64_t D, int G, int64_t cv, int cap, size_t smem, cudaStream_t st)
+	/* prologue: the first group loaded, its sums posted (parity 0) */
+	const int k0 = R < ROWS ? (int)R : ROWS;
+	if (t == 0)
+		for (int k = 0; k < k0; k++)
+			for (int c = 0; c < CHUNKS; c++)
+				refill(k, k, c);
+	take_sums(0, k0, 0u, part);
+	int64_t g = 0;
+	for (int64_t r0 = 0; r0 < R; r0 += ROWS, g++) {
+		grid_barrier(bar);
+		const double2 *pp = part + (size_t)(g & 1) * ROWS * G;
+		const int kc = R - r0 < ROWS ? (int)(R - r0) : ROWS;
+		float mean[ROWS], rstd[ROWS];
+#pragma unroll
+		for (int k = 0; k < ROWS; k++) {
+			mean[k] = rstd[k] = 0.0f;
+			if (k >= kc)
+				break;
+			double2 a = make_double2(0.0, 0.0);
+			for (int j = t; j < G; j += THREADS) {
+				double2 p = __ldcg(pp + (size_t)k * G + j);
+				a.x += p.x;
+				a.y += p.y;
+			}
+			a = kb_block_reduce<NWARPS>(a, sh, kb_sum2(), make_double2(0.0, 0.0));
+			double m1 = a.x / (double)D;
+			double var = a.y / (double)D - m1 * m1;
+			if (var < 0.0)
+				var = 0.0;
+			mean[k] = (float)((double)__ldg(x + (r0 + k) * D) + m1);
+			rstd[k] = (float)(1.0 / sqrt(var + LN_EPS));
+		}
+		const int64_t rn = r0 + ROWS;
+		const int kn = rn >= R ? 0 : R - rn < ROWS ? (int)(R - rn) : ROWS;
+		const uint64_t pol = wb_policy();
+		/* the pieces in ascending order on even groups, descending on odd
+		 * ones (weight and bias lines last used are asked for first) */
+		for (int cc = 0; cc < CHUNKS; cc++) {
+			const int c = (g & 1) ? CHUNKS - 1 - cc : cc;
+			const int lo = c * pc, hi = min(lo + pc, n);
+			if (lo >= hi)
+				continue;
+			for (int i0 = lo + t; i0 < hi; i0 += UNROLL * THREADS) {
+				float4 wu[UNROLL], bu[UNROLL];
+#pragma unroll
+				for (int u = 0; u < UNROLL; u++) {
+					const int i = i0 + u * THREADS;
+					if (i < hi) {
+						wu[u] = load_wb(wv + i, pol);
+						bu[u] = load_wb(bv + i, pol);
+					}
+				}
+#pragma unroll
+				for (int u = 0; u < UNROLL; u++) {
+					const int i = i0 + u * THREADS;
+					if (i >= hi)
+						break;
+#pragma unroll
+					for (int k = 0; k < ROWS; k++)
+						if (k < kc)
+							store_y(reinterpret_cast<float4 *>(y + (r0 + k) * D) + v0 + i,
+								normv(slots[(size_t)k * n + i], mean[k], rstd[k],
+								      wu[u], bu[u]));
+				}
+			}
+			if (kn > 0) {
+				__syncthreads(); /* every thread is done reading piece c */
+				if (t == 0) {
+					asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+					for (int k = 0; k < kn; k++)
+						refill(k, rn + k, c);
+				}
+			}
+		}
+		if (kn > 0)
+			take_sums(rn, kn, (uint32_t)((g + 1) & 1), part + (size_t)((g + 1) & 1) * ROWS * G);
+	}
+#else
+	__trap(); /* launched only on sm_90 and later */
+#endif
+}
+#endif
+
+static int g_sms = 0, g_optin = 0, g_per_sm = 0, g_major = 0;
+
+typedef void (*ln_kernel)(const float *, const float *, const float *, float *, int64_t, int64_t,
+			  int64_t, int, double2 *, unsigned int *);
+
+/* kern on G blocks, with the call's own partials (2 x ROWS x G pairs) and
+ * barrier word, allocated, zeroed (the word) and freed on st. */
+static int launch(ln_kernel kern, const float *x, const float *w, const float *b, float *y,
+		  int64_t R, int64_t D, int G, int64_t cv, int cap, size_t smem, cudaStream_t st)
 {
 	double2 *part = NULL;
 	int rc = KB_OK;
@@ -437,8 +617,7 @@ static int launch(const float *x, const float *w, const float *b, float *y, int6
 			(void *)&D, (void *)&cv, (void *)&cap, (void *)&part, (void *)&bar};
 	cudaError_t e = cudaMemsetAsync(bar, 0, sizeof *bar, st);
 	if (e == cudaSuccess)
-		e = cudaLaunchCooperativeKernel((const void *)ln_coop<V, CACHE>, dim3(G), dim3(THREADS), args,
-						smem, st);
+		e = cudaLaunchCooperativeKernel((const void *)kern, dim3(G), dim3(THREADS), args, smem, st);
 	if (e != cudaSuccess || cudaGetLastError() != cudaSuccess)
 		rc = KB_ERR_LAUNCH;
 	if (cudaFreeAsync(part, st) != cudaSuccess)
@@ -446,74 +625,106 @@ static int launch(const float *x, const float *w, const float *b, float *y, int6
 	return rc;
 }
 
+/* The grid of BLOCKS_PER_SM down to 1 blocks per SM whose blocks' shared
+ * memory (a share of the SM's) holds the most of x: ROWS slots of cap
+ * vectors of V floats, cap up to the slice; the most blocks per SM among
+ * equals. With whole, only grids whose slices fit whole count. Returns the
+ * blocks (0: none fits), with the slice's vectors and cap. */
+static int64_t pick_grid(ln_kernel kern, int V, int64_t nv, bool whole, int64_t *cv_out, int *cap_out)
+{
+	int64_t want = (nv + THREADS - 1) / THREADS; /* no more blocks than useful */
+	if (want < 1)
+		want = 1;
+	int64_t bestG = 0, bestheld = 0;
+	for (int bps = BLOCKS_PER_SM; bps >= 1; bps--) {
+		int64_t G = (int64_t)g_sms * bps;
+		if (G > want)
+			G = want;
+		if (G > LN_MAX_GRID)
+			G = LN_MAX_GRID;
+		const int64_t cv = (nv + G - 1) / G;
+		int64_t budget = g_per_sm / bps - LN_SMEM_RESERVE;
+		if (budget > g_optin)
+			budget = g_optin;
+		int64_t cap = budget / ((int64_t)ROWS * V * (int64_t)sizeof(float));
+		if (cap > cv)
+			cap = cv;
+		if (cap < 1 || (whole && cap < cv))
+			continue;
+		int nb = 0;
+		if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+			    &nb, kern, THREADS, (size_t)cap * ROWS * V * sizeof(float)) != cudaSuccess)
+			return -1;
+		if ((int64_t)nb * g_sms >= G && cap * G > bestheld) {
+			bestG = G;
+			bestheld = cap * G;
+			*cv_out = cv;
+			*cap_out = (int)cap;
+		}
+	}
+	return bestG;
+}
+
+/* Whether a kernel may use up to g_optin bytes of dynamic shared memory
+ * (asked once per kernel). */
+static bool allow_smem(ln_kernel kern, bool *asked)
+{
+	if (!*asked) {
+		if (cudaFuncSetAttribute((const void *)kern, cudaFuncAttributeMaxDynamicSharedMemorySize,
+					 g_optin) != cudaSuccess)
+			return false;
+		*asked = true;
+	}
+	return true;
+}
+
 template <int V>
 static int run(const float *x, const float *w, const float *b, float *y, int64_t R,
 	       int64_t D, cudaStream_t st)
 {
 	const int64_t nv = D / V;
-	int64_t want = (nv + THREADS - 1) / THREADS; /* no more blocks than useful */
-	if (want < 1)
-		want = 1;
+	int64_t cv = 0, G = 0;
+	int cap = 0;
 #if SMEM_CACHE
+#if BULK
+	if (V == 4 && g_major >= 9) {
+		static bool asked = false;
+		if (!allow_smem(ln_bulk, &asked))
+			return KB_ERR_LAUNCH;
+		G = pick_grid(ln_bulk, 4, nv, true, &cv, &cap);
+		if (G < 0)
+			return KB_ERR_LAUNCH;
+		if (G > 0)
+			return launch(ln_bulk, x, w, b, y, R, D, (int)G, cv, cap,
+				      (size_t)cap * ROWS * 4 * sizeof(float), st);
+	}
+#endif
 	{
-		static bool attr = false;
-		if (!attr) {
-			if (cudaFuncSetAttribute((const void *)ln_coop<V, true>,
-						 cudaFuncAttributeMaxDynamicSharedMemorySize,
-						 g_optin) != cudaSuccess)
-				return KB_ERR_LAUNCH;
-			attr = true;
-		}
-		/* Of BLOCKS_PER_SM down to 1 blocks per SM, the one that holds the
-		 * most of x in shared memory (ROWS slots of cap vectors per block,
-		 * cap up to the slice: the SM's shared memory shared by its blocks),
-		 * the most blocks per SM among equals. */
-		int64_t bestG = 0, bestcv = 0, bestheld = 0;
-		int bestcap = 0;
-		for (int bps = BLOCKS_PER_SM; bps >= 1; bps--) {
-			int64_t G = (int64_t)g_sms * bps;
-			if (G > want)
-				G = want;
-			if (G > LN_MAX_GRID)
-				G = LN_MAX_GRID;
-			const int64_t cv = (nv + G - 1) / G;
-			int64_t budget = g_per_sm / bps - LN_SMEM_RESERVE;
-			if (budget > g_optin)
-				budget = g_optin;
-			int64_t cap = budget / ((int64_t)ROWS * V * (int64_t)sizeof(float));
-			if (cap > cv)
-				cap = cv;
-			if (cap < 1)
-				continue;
-			int nb = 0;
-			if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-				    &nb, ln_coop<V, true>, THREADS,
-				    (size_t)cap * ROWS * V * sizeof(float)) != cudaSuccess)
-				return KB_ERR_LAUNCH;
-			const int64_t held = cap * G;
-			if ((int64_t)nb * g_sms >= G && held > bestheld) {
-				bestG = G;
-				bestcv = cv;
-				bestcap = (int)cap;
-				bestheld = held;
-			}
-		}
-		if (bestG > 0)
-			return launch<V, true>(x, w, b, y, R, D, (int)bestG, bestcv, bestcap,
-					       (size_t)bestcap * ROWS * V * sizeof(float), st);
+		static bool asked = false;
+		if (!allow_smem(ln_coop<V, true>, &asked))
+			return KB_ERR_LAUNCH;
+		G = pick_grid(ln_coop<V, true>, V, nv, false, &cv, &cap);
+		if (G < 0)
+			return KB_ERR_LAUNCH;
+		if (G > 0)
+			return launch(ln_coop<V, true>, x, w, b, y, R, D, (int)G, cv, cap,
+				      (size_t)cap * ROWS * V * sizeof(float), st);
 	}
 #endif
 	int nb = 0;
 	if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, ln_coop<V, false>, THREADS, 0) !=
 		    cudaSuccess || nb < 1)
 		return KB_ERR_LAUNCH;
-	int64_t G = (int64_t)g_sms * (nb < BLOCKS_PER_SM ? nb : BLOCKS_PER_SM);
+	int64_t want = (nv + THREADS - 1) / THREADS;
+	G = (int64_t)g_sms * (nb < BLOCKS_PER_SM ? nb : BLOCKS_PER_SM);
 	if (G > want)
 		G = want;
 	if (G > LN_MAX_GRID)
 		G = LN_MAX_GRID;
-	int64_t cv = (nv + G - 1) / G;
-	return launch<V, false>(x, w, b, y, R, D, (int)G, cv, 0, 0, st);
+	if (G < 1)
+		G = 1;
+	cv = (nv + G - 1) / G;
+	return launch(ln_coop<V, false>, x, w, b, y, R, D, (int)G, cv, 0, 0, st);
 }
 
 KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
@@ -551,12 +762,13 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 		    cudaDeviceGetAttribute(&g_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
 			    cudaSuccess ||
 		    cudaDeviceGetAttribute(&g_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev) !=
-			    cudaSuccess) {
+			    cudaSuccess ||
+		    cudaDeviceGetAttribute(&g_major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
 			g_sms = 0;
 			return KB_ERR_LAUNCH;
 		}
-		/* leave room for the static shared memory (sh) */
-		g_optin -= (int)(NWARPS * sizeof(double2) + 64);
+		/* leave room for the static shared memory (sh, BULK's mbarriers) */
+		g_optin -= (int)(NWARPS * sizeof(double2) + 256);
 	}
 	const float *xp = (const float *)x->data, *wp = (const float *)w->data;
 	const float *bp = (const float *)b->data;
