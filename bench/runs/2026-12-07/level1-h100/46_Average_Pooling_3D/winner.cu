@@ -1,5 +1,5 @@
-// kbreed winner for 46_Average_Pooling_3D: 3.5475 ms on NVIDIA H100 80GB HBM3 = 244% of PyTorch eager (8.6497 ms), 91% of the floor.
-// Run 2, candidate 140, round 1. Build it as a shared object with its ABI header beside it:
+// kbreed winner for 46_Average_Pooling_3D: 3.5537 ms on NVIDIA H100 80GB HBM3 = 243% of PyTorch eager (8.6509 ms), 91% of the floor.
+// Run 2, candidate 79, round 1. Build it as a shared object with its ABI header beside it:
 //   nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a -I. winner.cu -o winner.so
 // and call kbreed_forward() as docs/ABI.md describes (inputs, then parameters; outputs; a stream).
 // kbreed candidate: template pool_nd
@@ -45,6 +45,7 @@
 // same: ROWS=1 TILE_H=32 as TILE_H=16
 // check: ROWS=2 TILE_H=4 THREADS=64 VEC=1
 // check: ROWS=2 TILE_H=32 THREADS=1024
+// start sm_90a POOL_D !POOL_INDICES: ROWS=0 THREADS=256 OPT=4
 /*
  * pool_nd.cu - max and average pooling over the last 1, 2 or 3 dims (the
  * MaxPool1d/2d/3d and AvgPool1d/2d/3d modules, F.max_pool*, F.avg_pool*),
@@ -646,9 +647,6 @@ static __device__ __forceinline__ void put(T *y, int64_t *yi, int64_t o, const a
 #endif
 }
 
-/* The kernel: `rows` output rows of OW outputs each (rows = planes*OD*OH),
- * runs = ceil(OW / OPT) per row; IDX is the index type of (row, run) pairs;
- * INDEX: the model returns the maxima's indices (yi), else none is kept. */
 /* Whether the span may be read as words of W for element type T (the
  * shape's part, IW % E == 0 and an aligned x, is checked at launch). */
 template <typename T>
@@ -660,6 +658,9 @@ struct wide_t {
 	static constexpr int NW = (SHIFT + SPAN + E - 1) / E;  /* words covering the span */
 };
 
+/* The kernel: `rows` output rows of OW outputs each (rows = planes*OD*OH),
+ * runs = ceil(OW / OPT) per row; IDX is the index type of (row, run) pairs;
+ * INDEX: the model returns the maxima's indices (yi), else none is kept. */
 template <typename T, typename IDX, bool WIDE, bool INDEX>
 __global__ void __launch_bounds__(THREADS)
 pool_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ yi, IDX rows, int ID, int IH,
