@@ -93,7 +93,7 @@
 #include "../common/reduce.cuh" // kbreed:inline
 #include "../common/host.cuh" // kbreed:inline
 #include "../common/grid_barrier.cuh" // kbreed:inline
-#if BULK
+#if BULK && SMEM_CACHE
 #include "../common/hopper.cuh" // kbreed:inline
 #endif
 
@@ -435,7 +435,7 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 	}
 }
 
-#if BULK
+#if BULK && SMEM_CACHE
 /*
  * BULK=1 (sm_90, float4 slices wholly in shared memory): the same groups,
  * statistics and writes as ln_coop, but x arrives by bulk copies
@@ -686,7 +686,7 @@ static int run(const float *x, const float *w, const float *b, float *y, int64_t
 	int64_t cv = 0, G = 0;
 	int cap = 0;
 #if SMEM_CACHE
-#if BULK
+#if BULK && SMEM_CACHE
 	if (V == 4 && g_major >= 9) {
 		static bool asked = false;
 		if (!allow_smem(ln_bulk, &asked))
