@@ -41,6 +41,7 @@ problem_for() {
 	conv_dwsep) echo tests/data/kb_conv_dwsep.py ;;
 	conv_pointwise) echo tests/data/odd_conv2d_pointwise_vec.py ;;
 	pool_nd) echo tests/data/odd_pool_max3d_rows.py ;;
+	layernorm_split) echo tests/data/odd_layernorm_vec.py ;;
 	*) echo "" ;;
 	esac
 }
