@@ -15,7 +15,6 @@
 // same: BULK=0 CHUNKS=8 as CHUNKS=4
 // check: ROWS=2 SMEM_CACHE=0 VEC=2
 // check: BULK=1 ROWS=2 CHUNKS=8 THREADS=256
-// start sm_90a: BULK=1 HINTS=2
 /*
  * layernorm_split.cu - nn.LayerNorm over the trailing dims, eps 1e-5, with
  * elementwise affine:  y = (x - mean) / sqrt(var + eps) * weight + bias,
