@@ -331,6 +331,27 @@ __device__ __forceinline__ void slice_pass(const sweep_t<V> &s, bool rev, double
 	}
 }
 
+/* The mean and rstd of row r (x: its start; the shift K = x[0]) from the
+ * grid's G partial pairs pp[0 .. G-1] (every thread calls it: a block
+ * reduction; every thread gets the result). */
+__device__ __forceinline__ void row_stats(const double2 *pp, int G, const float *xr, int64_t D,
+					  double2 *sh, float &mean, float &rstd)
+{
+	double2 a = make_double2(0.0, 0.0);
+	for (int j = threadIdx.x; j < G; j += THREADS) {
+		double2 p = __ldcg(pp + j);
+		a.x += p.x;
+		a.y += p.y;
+	}
+	a = kb_block_reduce<NWARPS>(a, sh, kb_sum2(), make_double2(0.0, 0.0));
+	double m1 = a.x / (double)D;
+	double var = a.y / (double)D - m1 * m1;
+	if (var < 0.0)
+		var = 0.0;
+	mean = (float)((double)__ldg(xr) + m1);
+	rstd = (float)(1.0 / sqrt(var + LN_EPS));
+}
+
 /* The block's (s1, s2) of each row loaded by the sweep into the partials
  * pp[k * G + blk] (every thread calls it: block reductions). */
 __device__ __forceinline__ void post_sums(const double (&s1)[ROWS], const double (&s2)[ROWS],
@@ -400,20 +421,8 @@ ln_coop(const float *__restrict__ x, const float *__restrict__ w,
 		for (int k = 0; k < ROWS; k++) {
 			if (k >= s.kc)
 				break;
-			double2 a = make_double2(0.0, 0.0);
-			for (int j = threadIdx.x; j < G; j += THREADS) {
-				double2 p = __ldcg(pp + (size_t)k * G + j);
-				a.x += p.x;
-				a.y += p.y;
-			}
-			a = kb_block_reduce<NWARPS>(a, sh, kb_sum2(), make_double2(0.0, 0.0));
 			const int64_t r = r0 + k;
-			double m1 = a.x / (double)D;
-			double var = a.y / (double)D - m1 * m1;
-			if (var < 0.0)
-				var = 0.0;
-			s.mean[k] = (float)((double)__ldg(x + r * D) + m1);
-			s.rstd[k] = (float)(1.0 / sqrt(var + LN_EPS));
+			row_stats(pp + (size_t)k * G, G, x + r * D, D, sh, s.mean[k], s.rstd[k]);
 			s.xc[k] = reinterpret_cast<const T *>(x + r * D) + v0;
 			s.y[k] = reinterpret_cast<T *>(y + r * D) + v0;
 		}
@@ -531,19 +540,7 @@ ln_bulk(const float *__restrict__ x, const float *__restrict__ w, const float *_
 			mean[k] = rstd[k] = 0.0f;
 			if (k >= kc)
 				break;
-			double2 a = make_double2(0.0, 0.0);
-			for (int j = t; j < G; j += THREADS) {
-				double2 p = __ldcg(pp + (size_t)k * G + j);
-				a.x += p.x;
-				a.y += p.y;
-			}
-			a = kb_block_reduce<NWARPS>(a, sh, kb_sum2(), make_double2(0.0, 0.0));
-			double m1 = a.x / (double)D;
-			double var = a.y / (double)D - m1 * m1;
-			if (var < 0.0)
-				var = 0.0;
-			mean[k] = (float)((double)__ldg(x + (r0 + k) * D) + m1);
-			rstd[k] = (float)(1.0 / sqrt(var + LN_EPS));
+			row_stats(pp + (size_t)k * G, G, x + (r0 + k) * D, D, sh, mean[k], rstd[k]);
 		}
 		const int64_t rn = r0 + ROWS;
 		const int kn = rn >= R ? 0 : R - rn < ROWS ? (int)(R - rn) : ROWS;
