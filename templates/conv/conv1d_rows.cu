@@ -3,9 +3,10 @@
 // problems: conv1d conv1d_grouped
 // knob CO: 64 128 | default 128 | category memory access | output channels per block (the GEMM's M); a warp computes 64 channels x 32 outputs, so a block has CO/64 x OT/32 warps. The block's weights (every tap, every input channel of the group, split into bfloat16 hi and lo halves) stay in shared memory for its life
 // knob OT: 64 128 256 | default 128 | category parallelism | consecutive outputs of one row per tile (the GEMM's N): a tile stages (OT-1)*stride + (K-1)*dilation + 1 input positions of each channel, so a wider tile reads its halo fewer times
-// knob CK: 16 32 | default 16 | category memory access | input channels per pipeline stage: the stage holds CK rows of the tile's input span, copied by cp.async (16 bytes where a row allows)
-// knob STAGES: 2 3 4 | default 3 | category asynchronous | depth of the cp.async ring over (tile, channel chunk) steps; the ring flows on across a block's tiles, so the next tile's rows land while this one's outputs are stored
+// knob CK: 16 32 | default 32 | category memory access | input channels per pipeline stage: the stage holds CK rows of the tile's input span, copied by cp.async (16 bytes where a row allows)
+// knob STAGES: 2 3 4 | default 3 | category asynchronous | depth of the cp.async ring over (tile, channel chunk) steps, lowered to what fits in 227 KB beside the weights; the ring flows on across a block's tiles, so the next tile's rows land while this one's outputs are stored
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
+// start sm_90a !CONV_STRIDED: CO=64
 // check: CO=64 OT=64 CK=32 STAGES=4 STREAM=1
 // check: CO=128 OT=256 CK=16 STAGES=2
 /*
@@ -48,8 +49,8 @@
  * rows padded to 4 mod 8 words: ldmatrix reads them without conflicts), the
  * channels padded with zeros to whole chunks of CK. The K loop of a tile
  * runs over chunks of CK input channels; each chunk is one step of a
- * cp.async ring of STAGES spans [CK][RX] (fp32), and the ring flows on over
- * the block's tiles. Per step, for each tap and 16 channels, a warp takes
+ * cp.async ring of STAGES spans [CK][RX] (fp32; fewer where they would not
+ * fit), and the ring flows on over the block's tiles. Per step, for each tap and 16 channels, a warp takes
  * its A fragments (64 channels) by ldmatrix and its B fragments (32
  * outputs) from the span, split into bfloat16 halves in registers, and
  * issues 48 mma. After a tile's last chunk each warp stores its 64 x 32
@@ -57,10 +58,11 @@
  * 8-byte stores where OL is even).
  *
  * Shared memory: 2 * K * CO * RW words of weights (RW = ceil(CinG/CK)*CK/2
- * rounded up to 4 mod 8), CO biases, STAGES * CK * RX floats of spans (RX:
- * the span rounded up to a multiple of 4, plus 3 for the alignment shift, then
- * to 4 mod 16); KB_ERR_SHAPE where that passes 227 KB (fewer channels per
- * block, a narrower tile or fewer stages fit), for other dtypes, a weight
+ * rounded up to 4 mod 8), CO biases, NS * CK * RX floats of spans (RX: the
+ * span rounded up to a multiple of 4, plus 3 for the alignment shift, then
+ * to 4 mod 16; NS: STAGES, lowered while that passes 227 KB, at least 2);
+ * KB_ERR_SHAPE where 2 stages pass it (fewer channels per block, a narrower
+ * tile or a smaller CK fit), for other dtypes, a weight
  * whose window is not the compiled one, channels the groups do not divide,
  * an output length that is not PyTorch's.
  */
@@ -71,7 +73,7 @@
 #define OT 128
 #endif
 #ifndef CK
-#define CK 16
+#define CK 32
 #endif
 #ifndef STAGES
 #define STAGES 3
@@ -139,13 +141,14 @@ constexpr int RX = ((SPAN + 3 + 3) / 4 * 4 + 11) / 16 * 16 + 4;
 /* Words per weight row: the group's channels in bfloat16 pairs, padded to
  * whole chunks, then to 4 mod 8 (ldmatrix's eight rows in distinct banks). */
 static __host__ __device__ int weight_row(int cin_pad) { return (cin_pad / 2 + 3) / 8 * 8 + 4; }
-static size_t smem_bytes(int rw)
+static size_t smem_bytes(int rw, int ns)
 {
-	return ((size_t)2 * KW * CO * rw + CO + (size_t)STAGES * CK * RX) * 4;
+	return ((size_t)2 * KW * CO * rw + CO + (size_t)ns * CK * RX) * 4;
 }
 
 struct geom {
 	int cin_g, cout_g, ctiles, L, OL, chunks, rw;
+	int ns;              /* stages of the ring: STAGES, or fewer where they would not fit */
 	int64_t cin, cout, tiles_o, ntiles;
 	bool vec_x, vec_y;   /* 16-byte copies of x's rows; 8-byte stores of y's */
 };
@@ -165,6 +168,17 @@ static __device__ __forceinline__ void store2(float *p, float a, float b)
 #else
 	*reinterpret_cast<float2 *>(p) = make_float2(a, b);
 #endif
+}
+
+/* Until at most ns - 2 of this thread's copy groups are pending (step s's landed). */
+static __device__ __forceinline__ void wait_ring(int ns)
+{
+	if (ns >= 4)
+		cp_async_wait<2>();
+	else if (ns == 3)
+		cp_async_wait<1>();
+	else
+		cp_async_wait<0>();
 }
 
 /* The first input position of a tile's span, as a multiple of 4 at or
@@ -222,7 +236,7 @@ conv1d_kernel(const float *__restrict__ x, const float *__restrict__ w, const fl
 	uint32_t *s_whi = reinterpret_cast<uint32_t *>(smem4);   /* [KW][CO][rw] */
 	uint32_t *s_wlo = s_whi + KW * CO * rw;
 	float *s_b = reinterpret_cast<float *>(s_wlo + KW * CO * rw);
-	float *s_x = s_b + CO;                                   /* [STAGES][CK][RX] */
+	float *s_x = s_b + CO;                                   /* [ns][CK][RX] */
 	const int g = blockIdx.y / p.ctiles, co0 = (blockIdx.y % p.ctiles) * CO;
 
 	/* The weights, w[g*CoutG + co0 + co][ci][tap], split once. */
@@ -247,8 +261,7 @@ conv1d_kernel(const float *__restrict__ x, const float *__restrict__ w, const fl
 	const int64_t mine = blockIdx.x < p.ntiles ? (p.ntiles - blockIdx.x + gridDim.x - 1) / gridDim.x : 0;
 	const int64_t steps = mine * p.chunks;
 	/* Step s: tile blockIdx.x + (s / chunks) * gridDim.x, chunk s % chunks. */
-#pragma unroll
-	for (int s = 0; s < STAGES - 1; s++) {
+	for (int s = 0; s < p.ns - 1; s++) {
 		if (s < steps)
 			issue(x, s_x + s * CK * RX, blockIdx.x + (s / p.chunks) * (int64_t)gridDim.x, s % p.chunks, g, p);
 		cp_async_commit();
@@ -274,12 +287,12 @@ conv1d_kernel(const float *__restrict__ x, const float *__restrict__ w, const fl
 	int c = 0;
 	int64_t t = blockIdx.x;
 	for (int64_t s = 0; s < steps; s++) {
-		cp_async_wait<STAGES - 2>();
+		wait_ring(p.ns);
 		__syncthreads();   /* step s landed; every warp is done with step s-1's stage */
 		{
-			const int64_t f = s + STAGES - 1;
+			const int64_t f = s + p.ns - 1;
 			if (f < steps)
-				issue(x, s_x + (int)(f % STAGES) * CK * RX,
+				issue(x, s_x + (int)(f % p.ns) * CK * RX,
 				      blockIdx.x + (f / p.chunks) * (int64_t)gridDim.x, (int)(f % p.chunks), g, p);
 			cp_async_commit();
 		}
@@ -287,7 +300,7 @@ conv1d_kernel(const float *__restrict__ x, const float *__restrict__ w, const fl
 		const int o0 = (int)(t - n * p.tiles_o) * OT;
 		int a0, shift;
 		span_start(o0, a0, shift);
-		const float *sx = s_x + (int)(s % STAGES) * CK * RX + (2 * tq) * RX + shift + (wn * 32 + gq) * STRIDE_W;
+		const float *sx = s_x + (int)(s % p.ns) * CK * RX + (2 * tq) * RX + shift + (wn * 32 + gq) * STRIDE_W;
 #pragma unroll
 		for (int tap = 0; tap < KW; tap++) {
 #pragma unroll
@@ -372,9 +385,12 @@ static int launch(const kb_tensor *in, kb_tensor *yt, int64_t N, int G, int cin_
 	p.ntiles = N * p.tiles_o;
 	p.vec_x = L % 4 == 0 && (uintptr_t)in[0].data % 16 == 0;
 	p.vec_y = OL % 2 == 0 && (uintptr_t)yt->data % 8 == 0;
-	const size_t smem = smem_bytes(p.rw);
+	p.ns = STAGES;
+	while (p.ns > 2 && smem_bytes(p.rw, p.ns) > SMEM_CAP)
+		p.ns--;
+	const size_t smem = smem_bytes(p.rw, p.ns);
 	if (smem > SMEM_CAP)
-		return KB_ERR_SHAPE;   /* fewer channels per block, a narrower tile or fewer stages fit */
+		return KB_ERR_SHAPE;   /* fewer channels per block, a narrower tile or a smaller CK fit */
 	const int64_t cols = (int64_t)G * p.ctiles;
 	if (cols > 65535)
 		return KB_ERR_SHAPE;
