@@ -717,9 +717,7 @@ static int run(const float *x, const float *w, const float *b, float *y, int64_t
 	if (G > want)
 		G = want;
 	if (G > LN_MAX_GRID)
-		G = LN_MAX_GRID;
-	if (G < 1)
-		G = 1;
+		G = LN_MAX_GRID;   /* G >= 1: nv >= 1 (D >= 1, V divides it) and nb >= 1 */
 	cv = (nv + G - 1) / G;
 	return launch(ln_coop<V, false>, x, w, b, y, R, D, (int)G, cv, 0, 0, st);
 }
