@@ -3,10 +3,11 @@
 // problems: conv1d conv1d_grouped
 // knob CO: 64 128 | default 128 | category memory access | output channels per block (the GEMM's M); a warp computes 64 channels x 32 outputs, so a block has CO/64 x OT/32 warps. The block's weights (every tap, every input channel of the group, split into bfloat16 hi and lo halves) stay in shared memory for its life
 // knob OT: 64 128 256 | default 128 | category parallelism | consecutive outputs of one row per tile (the GEMM's N): a tile stages (OT-1)*stride + (K-1)*dilation + 1 input positions of each channel, so a wider tile reads its halo fewer times
-// knob CK: 16 32 | default 32 | category memory access | input channels per pipeline stage: the stage holds CK rows of the tile's input span, copied by cp.async (16 bytes where a row allows)
+// knob CK: 16 32 | default 16 | category memory access | input channels per pipeline stage: the stage holds CK rows of the tile's input span, copied by cp.async (16 bytes where a row allows)
 // knob STAGES: 2 3 4 | default 3 | category asynchronous | depth of the cp.async ring over (tile, channel chunk) steps, lowered to what fits in 227 KB beside the weights; the ring flows on across a block's tiles, so the next tile's rows land while this one's outputs are stored
 // knob STREAM: 0 1 | default 0 | category memory access | 1 = y is stored with evict-first hints (written once, never read back)
-// start sm_90a !CONV_STRIDED: CO=64
+// start sm_90a CONV_STRIDED: CK=32
+// start sm_90a !CONV_STRIDED: CO=64 CK=32
 // check: CO=64 OT=64 CK=32 STAGES=4 STREAM=1
 // check: CO=128 OT=256 CK=16 STAGES=2
 /*
@@ -73,7 +74,7 @@
 #define OT 128
 #endif
 #ifndef CK
-#define CK 32
+#define CK 16
 #endif
 #ifndef STAGES
 #define STAGES 3

@@ -10,8 +10,8 @@
 # conv1d_rows --for` realises them, and nvcc compiles them at the defaults
 # and the odd ones at knob extremes and the check lines (sm_90a; not in the
 # sanitizer run). A dry run's round 0 holds it for a 1-D convolution (twice
-# on sm_90a where the stride is 1: its start line) and not for a 2-D one
-# nor a transposed 1-D one; a run on the fake GPU proposes
+# on sm_90a: its start line for the stride) and not for a 2-D one nor a
+# transposed 1-D one; a run on the fake GPU proposes
 # the catalogue's conv1d-rows ideas and judges the template's kernels.
 set -u
 cd "$(dirname "$0")/../.."
@@ -57,12 +57,13 @@ if grep -q '^#define CONV_GROUPS 3' "$tmp/grouped.cu" && grep -q '^#define CO 12
 else not_ok "odd_conv1d_grouped: realised with its defines and the knobs' defaults" "$(head -40 "$tmp/grouped.cu")"; fi
 
 # Round 0 of a dry run (nvcc stood in for: only what is proposed matters):
-# its defaults for a 1-D conv and, on sm_90a where the stride is 1, its
-# start line too; nothing for a 2-D or a transposed one.
+# its defaults for a 1-D conv and, on sm_90a, its start line for the
+# stride (one for a stride of 1, one for larger); nothing for a 2-D or a
+# transposed one.
 export KBREED_NVCC=$root/tests/cli/fake_nvcc.sh
 round0_holds conv1d_rows "$tmp/p/odd_conv1d_wide.py" 2
 round0_holds conv1d_rows "$tmp/p/odd_conv1d_wide.py" 1 --arch sm_80
-round0_holds conv1d_rows "$tmp/p/odd_conv1d_grouped.py" 1
+round0_holds conv1d_rows "$tmp/p/odd_conv1d_grouped.py" 2
 round0_holds conv1d_rows tests/data/odd_conv2d.py 0
 round0_holds conv1d_rows tests/data/odd_conv_transpose1d.py 0
 
