@@ -141,7 +141,7 @@ constexpr int RX = ((SPAN + 3 + 3) / 4 * 4 + 11) / 16 * 16 + 4;
 
 /* Words per weight row: the group's channels in bfloat16 pairs, padded to
  * whole chunks, then to 4 mod 8 (ldmatrix's eight rows in distinct banks). */
-static __host__ __device__ int weight_row(int cin_pad) { return (cin_pad / 2 + 3) / 8 * 8 + 4; }
+static int weight_row(int cin_pad) { return (cin_pad / 2 + 3) / 8 * 8 + 4; }
 static size_t smem_bytes(int rw, int ns)
 {
 	return ((size_t)2 * KW * CO * rw + CO + (size_t)ns * CK * RX) * 4;
@@ -204,7 +204,7 @@ static __device__ __forceinline__ void issue(const float *__restrict__ x, float 
 	for (int i = threadIdx.x; i < CK * q4; i += THREADS) {
 		const int r = i / q4, j = i - r * q4;
 		const int ci = c * CK + r, pos = a0 + 4 * j;
-		const uint32_t dst = (uint32_t)__cvta_generic_to_shared(buf + r * RX + 4 * j);
+		const uint32_t dst = smem_u32(buf + r * RX + 4 * j);
 		if (ci >= p.cin_g) {
 			cp_async16(dst, x, 0);
 			continue;
@@ -272,7 +272,7 @@ conv1d_kernel(const float *__restrict__ x, const float *__restrict__ w, const fl
 	const int wm = warp / WN, wn = warp % WN;
 	const int gq = lane / 4, tq = lane % 4;   /* the fragment's row group and thread in it */
 	/* ldmatrix: lane l gives row l % 16 of the 16x16 A tile, columns (l / 16) * 8. */
-	const uint32_t a_hi = (uint32_t)__cvta_generic_to_shared(s_whi) +
+	const uint32_t a_hi = smem_u32(s_whi) +
 			      4u * ((wm * 64 + lane % 16) * rw + (lane / 16) * 4);
 	const uint32_t a_lo = a_hi + 4u * KW * CO * rw;
 
