@@ -1073,8 +1073,9 @@ static int cmd_template(const struct command *cmd, int argc, char **argv)
 	/* A template that requires defines (pointwise_vec, the graph's body)
 	 * would realise as something else without them: refused. */
 	if (for_problem && *one->requires && !template_serves(one, p.op ? p.op : "", p.defines)) {
-		error("template %s does not serve %s: it requires the defines %s (a pure pointwise graph "
-		      "gives KB_PW_BODY; `kbreed describe` shows the problem's)", one->name, p.name, one->requires);
+		error("template %s does not serve %s: its requires line is '%s' (each NAME a define the problem "
+		      "must have, each !NAME one it must not; `kbreed describe` shows the problem's)", one->name,
+		      p.name, one->requires);
 		goto out;
 	}
 	struct buf knobs;

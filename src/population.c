@@ -423,7 +423,8 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 	 * within a kind): a one-minute attention run on the H200 spent its
 	 * time on flash_mma and never judged flash_wgmma. With them the
 	 * templates written for the problem's structure (a requires line that
-	 * recognition's defines meet): a one-minute run of a 1x1 conv spent
+	 * names a define recognition wrote, template_specialised; one that only
+	 * rules structures out does not count): a one-minute run of a 1x1 conv spent
 	 * its time on conv_igemm's start lines and never judged conv_pointwise.
 	 * Then the settings of the start lines for this target (measured best
 	 * on it), the own and specialised templates' first (a 1x1 conv's
@@ -434,7 +435,7 @@ int population_seed_round0(struct population *pop, const struct problem *p, cons
 			const struct template *tp = &tpls[t];
 			if (!template_serves(tp, p->op, p->defines))
 				continue;
-			bool own = (arch && *tp->arch && !strcmp(tp->arch, arch)) || *tp->requires;
+			bool own = (arch && *tp->arch && !strcmp(tp->arch, arch)) || template_specialised(tp);
 			struct genome g;
 			if (pass == 1 || pass == 2) {
 				if (own != (pass == 1))

@@ -531,6 +531,16 @@ bool template_requires_met(const char *requires, const char *defines)
 	return ok;
 }
 
+bool template_specialised(const struct template *t)
+{
+	char *copy = xstrdup(t->requires);
+	bool named = false;
+	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w && !named; w = strtok_r(NULL, " ", &save))
+		named = *w != '!';
+	free(copy);
+	return named;
+}
+
 bool template_serves(const struct template *t, const char *op, const char *defines)
 {
 	if (strcmp(t->problems, "*") && !util_word_in(t->problems, op))

@@ -143,6 +143,10 @@ bool template_defines_name(const char *defines, const char *name);
 /* Whether defines #define every NAME of requires ("NAME !NAME ...", space-
  * separated) and none of its "!NAME"s; "" is met by any. */
 bool template_requires_met(const char *requires, const char *defines);
+/* Whether t is written for a structure of the problem: its requires line
+ * names a define the problem must have (one that only rules defines out,
+ * "!NAME", does not make it so). */
+bool template_specialised(const struct template *t);
 /* Whether every "KNOB=value" in settings names a knob of t and an allowed
  * value (quietly: for deciding whether an idea applies). */
 bool template_accepts(const struct template *t, const char *settings);

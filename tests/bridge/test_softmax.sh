@@ -57,7 +57,7 @@ for f in "$tmp"/p/*.py; do
 		# recognised, and strided: the cluster template is refused
 		"$K" -q template softmax_cluster --for "$f" >/dev/null 2>"$tmp/err"
 		rc=$?
-		[ $rc -eq 2 ] && grep -q "requires the defines SOFTMAX_INNERMOST" "$tmp/err" &&
+		[ $rc -eq 2 ] && grep -q "its requires line is 'SOFTMAX_INNERMOST'" "$tmp/err" &&
 			ok "$name: softmax_cluster refused (a strided dim)" ||
 			not_ok "$name: softmax_cluster refused (exit $rc)" "$(cat "$tmp/err")"
 	fi

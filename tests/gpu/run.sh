@@ -174,7 +174,7 @@ for odd in ${KBREED_GPU_ODD:-tests/data/odd_*.py}; do
 					>"$T/$name/$tname--default.cu" 2>"$T/$name/$tname.err"; then
 					serves=0
 					rm -f "$T/$name/$tname--default.cu"
-					grep -q "it requires the defines" "$T/$name/$tname.err" ||
+					grep -q "its requires line is" "$T/$name/$tname.err" ||
 						not_ok "$tname on $odd: not realised ($(head -1 "$T/$name/$tname.err"))"
 				fi
 				rm -f "$T/$name/$tname.err"

@@ -1016,6 +1016,29 @@ static void test_same_lines(void **state)
 	free(text);
 }
 
+static void test_requires_line(void **state)
+{
+	/* A requires line: the defines a problem needs (NAME) or must not have
+	 * (!NAME) for the template to serve it. Only one that names a define
+	 * the problem must have makes the template specialised (round 0 judges
+	 * those first); one that only rules structures out does not. */
+	const char *lines[] = { "", "// requires: !STRIDED\n", "// requires: NARROW !STRIDED\n" };
+	const bool specialised[] = { false, false, true };
+	for (int i = 0; i < 3; i++) {
+		char *text = xasprintf("// kbreed-template: r\n// family: f\n// problems: p q\n%s"
+				       "// knob W: 0 1 | default 0 | category compute | path\n#include <x>\n", lines[i]);
+		struct template t;
+		assert_int_equal(template_parse("r.cu", text, &t), 0);
+		free(text);
+		assert_int_equal(template_specialised(&t), specialised[i]);
+		assert_true(template_serves(&t, "q", "#define NARROW 1\n") == true);
+		assert_true(template_serves(&t, "q", "#define NARROW 1\n#define STRIDED 1\n") == (i == 0));
+		assert_true(template_serves(&t, "q", "#define OTHER 1\n") == (i != 2));
+		assert_false(template_serves(&t, "z", "#define NARROW 1\n"));
+		template_release(&t);
+	}
+}
+
 static void test_start_lines(void **state)
 {
 	/* A start line: a compile target and the settings round 0 also judges
@@ -1523,6 +1546,7 @@ int main(void)
 		cmocka_unit_test(test_loose_ideas_only_under_crfm),
 		cmocka_unit_test(test_categories_that_pay_are_favoured),
 		cmocka_unit_test(test_same_lines),
+		cmocka_unit_test(test_requires_line),
 		cmocka_unit_test(test_start_lines),
 		cmocka_unit_test(test_ideas_do_not_restate_same_settings),
 		cmocka_unit_test(test_realisations_and_recombination),
