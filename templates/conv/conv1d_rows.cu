@@ -1,6 +1,7 @@
 // kbreed-template: conv1d_rows
 // family: conv
-// problems: conv1d conv1d_grouped
+// problems: conv1d conv1d_grouped conv_transpose1d conv_transpose1d_grouped
+// requires: !CONV_TRANSPOSED_STRIDED
 // knob CO: 64 128 | default 128 | category memory access | output channels per block (the GEMM's M); a warp computes 64 channels x 32 outputs, so a block has CO/64 x OT/32 warps. The block's weights (every tap, every input channel of the group, split into bfloat16 hi and lo halves) stay in shared memory for its life
 // knob OT: 64 128 256 | default 128 | category parallelism | consecutive outputs of one row per tile (the GEMM's N): a tile stages (OT-1)*stride + (K-1)*dilation + 1 input positions of each channel, so a wider tile reads its halo fewer times
 // knob CK: 16 32 | default 16 | category memory access | input channels per pipeline stage: the stage holds CK rows of the tile's input span, copied by cp.async (16 bytes where a row allows)
@@ -15,7 +16,9 @@
  * (3xBF16: hi*hi + hi*lo + lo*hi of bfloat16 halves on mma.sync m16n8k16,
  * fp32 accumulation; about 4e-6 relative, the strict tolerance): any
  * stride, padding, dilation and window, groups, an optional bias; fp32
- * tensors, batched (N, Cin, L) or unbatched (Cin, L).
+ * tensors, batched (N, Cin, L) or unbatched (Cin, L). Also nn.ConvTranspose1d
+ * of stride 1, which is a forward conv (below); a strided transposed conv
+ * is not served (requires line: most of its taps meet no input).
  *
  * The problem's defines, written by recognition (src/recognize.c) and placed
  * before this file, say what to compute; compiled on its own it is a window
@@ -31,6 +34,15 @@
  *   y[n][co][o] = bias[co] + sum over ci < CinG and taps k of
  *       w[co][ci][k] * x[n][g*CinG + ci][o*S - P + k*DIL]   (zero outside x),
  *   g = co / CoutG.
+ *
+ * Transposed (CONV_TRANSPOSED, stride 1): in[1] is (Cin, CoutG, K) and
+ *   y[n][co][o] = bias[co] + sum over ci, k of
+ *       w[g*CinG + ci][co - g*CoutG][k] * x[n][g*CinG + ci][o + P - k*DIL],
+ * the forward conv above with the window reversed (tap k' = K-1-k reads
+ * w[.][.][K-1-k'] at o - (DIL*(K-1) - P) + k'*DIL), padding FPAD =
+ * DIL*(K-1) - P (negative where P is larger: the span then starts right of
+ * o) and OL = L - 1 - 2P + DIL*(K-1) + OUT_PAD + 1. Only the weights' load
+ * and the shape checks differ.
  *
  * Why. As an implicit GEMM over (output position, output channel, (tap,
  * channel)) the B operand's rows are gathered one value per tap (a 4-byte
@@ -121,7 +133,8 @@ static_assert(OT == 64 || OT == 128 || OT == 256, "OT is 64, 128 or 256");
 static_assert(CK == 16 || CK == 32, "CK is 16 or 32");
 static_assert(STAGES >= 2 && STAGES <= 4, "STAGES is 2, 3 or 4");
 static_assert(STREAM == 0 || STREAM == 1, "STREAM is 0 or 1");
-static_assert(CONV_DIMS == 1 && CONV_TRANSPOSED == 0, "a forward 1-D convolution is this template's");
+static_assert(CONV_DIMS == 1, "a 1-D convolution is this template's");
+static_assert(CONV_TRANSPOSED == 0 || STRIDE_W == 1, "a transposed conv of stride 1 only (requires line)");
 static_assert(KW >= 1 && STRIDE_W >= 1 && PAD_W >= 0 && DIL_W >= 1, "CONV_KERNEL, CONV_STRIDE, CONV_PAD, CONV_DIL");
 static_assert(CONV_BIAS == 0 || CONV_BIAS == 1, "CONV_BIAS is 0 or 1");
 
@@ -131,6 +144,8 @@ constexpr int WM = CO / 64;            /* warps along the channels */
 constexpr int WN = OT / 32;            /* warps along the outputs */
 constexpr int THREADS = 32 * WM * WN;
 constexpr int SMEM_CAP = 227 * 1024;
+/* The forward conv's padding: a transposed conv's is the window's reach less its own. */
+constexpr int FPAD = CONV_TRANSPOSED ? DIL_W * (KW - 1) - PAD_W : PAD_W;
 /* Input positions a tile's OT outputs read from the first one's. */
 constexpr int SPAN = (OT - 1) * STRIDE_W + (KW - 1) * DIL_W + 1;
 /* A span's row in shared memory, in floats: the span and the up to 3
@@ -186,7 +201,7 @@ static __device__ __forceinline__ void wait_ring(int ns)
  * below o0*S - P, and the span's offset from it (0..3). */
 static __device__ __forceinline__ void span_start(int o0, int &a0, int &shift)
 {
-	const int start = o0 * STRIDE_W - PAD_W;
+	const int start = o0 * STRIDE_W - FPAD;
 	a0 = start >= 0 ? start & ~3 : -((-start + 3) & ~3);
 	shift = start - a0;
 }
@@ -240,16 +255,21 @@ conv1d_kernel(const float *__restrict__ x, const float *__restrict__ w, const fl
 	float *s_x = s_b + CO;                                   /* [ns][CK][RX] */
 	const int g = blockIdx.y / p.ctiles, co0 = (blockIdx.y % p.ctiles) * CO;
 
-	/* The weights, w[g*CoutG + co0 + co][ci][tap], split once. */
+	/* The weights, w[g*CoutG + co0 + co][ci][tap] (transposed:
+	 * w[g*CinG + ci][co0 + co][KW-1-tap]), split once. */
 	for (int i = threadIdx.x; i < KW * CO * rw; i += THREADS) {
 		const int j = i % rw, co = (i / rw) % CO, tap = i / (rw * CO);
 		float v0 = 0.0f, v1 = 0.0f;
 		if (co0 + co < p.cout_g) {
-			const float *wr = w + ((int64_t)g * p.cout_g + co0 + co) * p.cin_g * KW + tap;
+			/* Input channel ci's weight is wr[ci * wstep]. */
+			const int64_t wstep = CONV_TRANSPOSED ? (int64_t)p.cout_g * KW : KW;
+			const float *wr = CONV_TRANSPOSED
+				? w + ((int64_t)g * p.cin_g * p.cout_g + co0 + co) * KW + (KW - 1 - tap)
+				: w + ((int64_t)g * p.cout_g + co0 + co) * p.cin_g * KW + tap;
 			if (2 * j < p.cin_g)
-				v0 = wr[2 * j * KW];
+				v0 = wr[2 * j * wstep];
 			if (2 * j + 1 < p.cin_g)
-				v1 = wr[(2 * j + 1) * KW];
+				v1 = wr[(2 * j + 1) * wstep];
 		}
 		uint32_t hi, lo;
 		bf16x2_split(v0, v1, hi, lo);
@@ -430,17 +450,25 @@ KB_EXPORT int kbreed_forward(const kb_tensor *in, int n_in,
 	const int bat = x->ndim == 3;
 	const int64_t N = bat ? x->shape[0] : 1, cin = x->shape[bat], L = x->shape[bat + 1];
 	const int G = CONV_GROUPS;
-	if (N < 0 || cin < 1 || cin % G || wt->shape[1] != cin / G || wt->shape[2] != KW)
+	if (N < 0 || cin < 1 || cin % G || wt->shape[2] != KW)
 		return KB_ERR_SHAPE;
-	const int64_t cout = wt->shape[0];
+	/* Forward (Cout, CinG, K); transposed (Cin, CoutG, K). */
+	const int64_t cout = CONV_TRANSPOSED ? wt->shape[1] * G : wt->shape[0];
+	if (wt->shape[CONV_TRANSPOSED ? 0 : 1] != (CONV_TRANSPOSED ? cin : cin / G))
+		return KB_ERR_SHAPE;
 	if (cout < 1 || cout % G || y->shape[bat] != cout || cout > 2147483647LL || cin > 65536)
 		return KB_ERR_SHAPE;
 	if (CONV_BIAS && (in[2].ndim != 1 || in[2].shape[0] != cout))
 		return KB_ERR_SHAPE;
 	if (L < 1 || L > 2147483647LL - 4 * (int64_t)OT * STRIDE_W)
 		return KB_ERR_SHAPE;
-	const int64_t OL = (L + 2 * PAD_W - (int64_t)DIL_W * (KW - 1) - 1) / STRIDE_W + 1;
-	if (L + 2 * PAD_W - (int64_t)DIL_W * (KW - 1) - 1 < 0 || y->shape[bat + 1] != OL)
+	const int64_t reach = (int64_t)DIL_W * (KW - 1);
+	const int64_t OL = CONV_TRANSPOSED ? L - 1 - 2 * PAD_W + reach + OPAD_W + 1
+					   : (L + 2 * PAD_W - reach - 1) / STRIDE_W + 1;
+	if ((CONV_TRANSPOSED ? OL < 1 : L + 2 * PAD_W - reach - 1 < 0) || y->shape[bat + 1] != OL)
+		return KB_ERR_SHAPE;
+	/* Span positions (o0*S - FPAD + RX) stay in int. */
+	if (OL * STRIDE_W + L + PAD_W + reach > 2147483647LL - 4 * (int64_t)OT * STRIDE_W)
 		return KB_ERR_SHAPE;
 	if (bat && y->shape[0] != N)
 		return KB_ERR_SHAPE;
